@@ -1,0 +1,178 @@
+"""Layer <-> core conversions, result-layer naming and provenance.
+
+Result layers are never a user's layer: each carries ``metadata["napari_ivae"]`` with a
+``role`` and the ``source`` layer name, and re-running a step updates the layer with the same
+role and source instead of adding another one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from napari_ivae import __version__
+from napari_ivae.core.errors import InputError
+
+META_KEY = "napari_ivae"
+SUFFIX = "[ivae]"
+
+
+def result_name(source: str, what: str) -> str:
+    """Self-explaining result layer name, e.g. ``"adf z1 [ivae]"``."""
+    return f"{source} {what} {SUFFIX}"
+
+
+def provenance(role: str, source: str, **params: Any) -> dict:
+    """The ``metadata["napari_ivae"]`` dict of a result layer."""
+    return {"role": role, "source": source, "version": __version__, **params}
+
+
+def is_result_layer(layer: Any) -> bool:
+    """True for layers written by this plugin."""
+    return isinstance(getattr(layer, "metadata", None), dict) and META_KEY in layer.metadata
+
+
+def find_result_layer(viewer: Any, role: str, source: str) -> Any | None:
+    """The plugin's own layer with this ``role`` made from ``source``, or None."""
+    for layer in viewer.layers:
+        meta = layer.metadata.get(META_KEY) if isinstance(layer.metadata, dict) else None
+        if meta and meta.get("role") == role and meta.get("source") == source:
+            return layer
+    return None
+
+
+def spatial_transform(source: Any, ndim: int) -> dict:
+    """``scale`` and ``translate`` of the last ``ndim`` axes of ``source`` (for alignment)."""
+    if source is None:
+        return {}
+    scale = tuple(np.asarray(source.scale, dtype=float))
+    translate = tuple(np.asarray(source.translate, dtype=float))
+    if len(scale) >= ndim:
+        return {"scale": scale[-ndim:], "translate": translate[-ndim:]}
+    pad = ndim - len(scale)
+    return {"scale": (1.0,) * pad + scale, "translate": (0.0,) * pad + translate}
+
+
+def write_layer(viewer: Any, kind: str, data: Any, *, role: str, source: Any, what: str,
+                params: dict | None = None, **kwargs: Any) -> Any:
+    """Add a result layer, or update the plugin's existing one with the same role and source.
+
+    Parameters
+    ----------
+    viewer : napari.Viewer
+    kind : {"image", "labels", "points"}
+    data : array
+    role : str
+        Stable identifier of what the layer holds (``"z1_map"``, ``"angle_map"``...).
+    source : napari layer or str
+        The layer the result was computed from: its name goes into the layer name and the
+        provenance, its ``scale``/``translate`` are copied so the result lies on top of it.
+    what : str
+        Human part of the layer name.
+    params : dict, optional
+        Extra provenance (model kind, seed, parameters).
+    **kwargs
+        Layer keyword arguments (colormap, contrast_limits, features, size...).
+    """
+    source_name = source if isinstance(source, str) else source.name
+    source_layer = None if isinstance(source, str) else source
+    data_ndim = np.asarray(data).shape[-1] if kind == "points" else np.ndim(data)
+    if kind == "image" and kwargs.get("rgb"):
+        data_ndim -= 1
+    transform = spatial_transform(source_layer, data_ndim) if source_layer is not None else {}
+    meta = {META_KEY: provenance(role, source_name, **(params or {}))}
+    existing = find_result_layer(viewer, role, source_name)
+    if existing is not None and existing._type_string == kind and _same_ndim(existing, data, kind):
+        _update_layer(existing, data, kwargs)
+        existing.metadata = {**existing.metadata, **meta}
+        for key, value in transform.items():
+            setattr(existing, key, value)
+        return existing
+    name = result_name(source_name, what)
+    adder = {"image": viewer.add_image, "labels": viewer.add_labels,
+             "points": viewer.add_points}[kind]
+    return adder(data, name=name, metadata=meta, **transform, **kwargs)
+
+
+def _same_ndim(layer: Any, data: Any, kind: str) -> bool:
+    ndim = np.asarray(data).shape[-1] if kind == "points" else np.ndim(data)
+    return layer.data.shape[-1] == ndim if kind == "points" else layer.data.ndim == ndim
+
+
+def _update_layer(layer: Any, data: Any, kwargs: dict) -> None:
+    features = kwargs.pop("features", None)
+    layer.data = data
+    if features is not None:
+        layer.features = features
+    for key, value in kwargs.items():
+        if key in ("rgb", "blending", "name"):
+            continue
+        try:
+            setattr(layer, key, value)
+        except (AttributeError, ValueError, TypeError):
+            pass
+
+
+def image_array(layer: Any) -> np.ndarray:
+    """The full-resolution data of an Image layer as a numpy array.
+
+    Raises
+    ------
+    InputError
+        If ``layer`` is not an Image layer or holds no pixels.
+    """
+    from napari.layers import Image
+
+    if not isinstance(layer, Image):
+        raise InputError(
+            f"layer {getattr(layer, 'name', layer)!r} is not an image layer: pick an Image layer "
+            "(open one with File > Open or File > Open Sample > napari-ivae)."
+        )
+    data = layer.data[0] if layer.multiscale else layer.data
+    array = np.asarray(data)
+    if array.size == 0:
+        raise InputError(f"image layer {layer.name!r} is empty.")
+    return array
+
+
+def prepared_image(layer: Any, *, invert: bool = False, flatten: str | None = None) -> np.ndarray:
+    """Image layer -> float32 ``(Y, X)`` or ``(F, Y, X)`` ready for detection / patches."""
+    from napari_ivae.core.image import prepare_image
+
+    channel = "luminance" if getattr(layer, "rgb", False) else None
+    frame_axis = 0 if image_array(layer).ndim - (1 if channel else 0) == 3 else None
+    return prepare_image(image_array(layer), channel=channel, frame_axis=frame_axis,
+                         invert=invert, flatten=flatten)
+
+
+def points_coords(layer: Any) -> np.ndarray:
+    """Points layer -> ``(N, 3)`` ``(frame, row, col)`` float64 coordinates in data pixels."""
+    from napari.layers import Points
+
+    if not isinstance(layer, Points):
+        raise InputError(f"layer {getattr(layer, 'name', layer)!r} is not a Points layer: pick "
+                         "a Points layer (run Detect first) or use a grid of patches.")
+    data = np.asarray(layer.data, dtype=np.float64)
+    if len(data) == 0:
+        raise InputError(f"points layer {layer.name!r} has no points: detect or draw some first.")
+    if data.shape[1] == 2:
+        return np.column_stack([np.zeros(len(data)), data])
+    return np.column_stack([np.round(data[:, -3]), data[:, -2:]])
+
+
+def points_data(coords: np.ndarray, image_ndim: int) -> np.ndarray:
+    """``(N, 3)`` (frame, row, col) -> napari Points data matching a 2D or 3D image."""
+    coords = np.asarray(coords, dtype=float).reshape(-1, 3)
+    return coords if image_ndim >= 3 else coords[:, 1:]
+
+
+def set_features(layer: Any, new_columns: dict | pd.DataFrame) -> None:
+    """Add/replace feature columns and reassign ``layer.features`` so napari emits the change."""
+    features = layer.features.copy() if len(layer.features) == len(layer.data) else (
+        pd.DataFrame(index=range(len(layer.data))))
+    new = pd.DataFrame(new_columns)
+    for column in new.columns:
+        features[column] = new[column].to_numpy()
+    layer.features = features.reset_index(drop=True)

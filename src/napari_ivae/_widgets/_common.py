@@ -1,0 +1,60 @@
+"""Small helpers shared by the dock widgets: layer pickers, status line, error reporting."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from magicgui.widgets import ComboBox, Label, create_widget
+
+from napari_ivae.core.errors import IvaeError
+
+
+def layer_picker(layer_type: Any, label: str, *, nullable: bool = False) -> ComboBox:
+    """A combo box listing the viewer's layers of ``layer_type`` (filled by napari)."""
+    return create_widget(annotation=layer_type, label=label, options={"nullable": nullable})
+
+
+def pick_active(viewer: Any, picker: ComboBox, layer_type: type) -> None:
+    """Select the viewer's active layer in ``picker`` if it has the right type."""
+    picker.reset_choices()
+    active = viewer.layers.selection.active
+    if isinstance(active, layer_type) and active in picker.choices:
+        picker.value = active
+
+
+class StatusLine(Label):
+    """A word-wrapped status label under a widget."""
+
+    def __init__(self) -> None:
+        super().__init__(value="")
+        self.native.setWordWrap(True)
+        self.native.setMinimumWidth(120)
+
+    def ok(self, text: str) -> None:
+        """Show a normal message."""
+        self.native.setStyleSheet("")
+        self.value = text
+
+    def error(self, text: str) -> None:
+        """Show a problem in red."""
+        self.native.setStyleSheet("color: #ff6b6b;")
+        self.value = text
+
+
+def report(status: StatusLine, err: BaseException, *, warn: bool = False) -> None:
+    """Show ``err`` in the viewer (notification) and in the widget's status line.
+
+    Expected problems (``IvaeError``) show their message as it is; anything else is a bug and
+    shows its type too.
+    """
+    from napari.utils.notifications import show_error, show_warning
+
+    text = str(err) if isinstance(err, IvaeError) else f"{type(err).__name__}: {err}"
+    status.error(text)
+    (show_warning if warn else show_error)(text)
+
+
+def image_layer_type() -> type:
+    from napari.layers import Image
+
+    return Image

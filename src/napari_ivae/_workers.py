@@ -1,0 +1,129 @@
+"""Background workers for the widgets: training with stop / abort, and one-shot jobs.
+
+superqt's generator worker treats a ``RuntimeError`` raised by the generator as "the worker was
+deleted": it emits neither ``errored`` nor ``finished`` and the widget would stay busy forever.
+Torch reports most failures (out of memory, shape mismatch) as ``RuntimeError``, so every job
+here runs inside a guard that re-raises anything unexpected as
+:class:`~napari_ivae.core.errors.TrainingError` (or leaves an ``IvaeError`` as it is).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Generator
+from typing import Any
+
+from napari.qt.threading import FunctionWorker, GeneratorWorker, create_worker
+
+from napari_ivae.core.errors import IvaeError, TrainingError
+
+
+def _as_user_error(err: Exception, what: str) -> IvaeError:
+    if isinstance(err, IvaeError):
+        return err
+    return TrainingError(f"{what} failed: {type(err).__name__}: {err}")
+
+
+def guarded_generator(generator: Generator, what: str = "training") -> Generator:
+    """Re-yield ``generator`` and return its value; unexpected errors become ``IvaeError``.
+
+    Parameters
+    ----------
+    generator : Generator
+        Any generator, e.g. ``core.training.train(...)``.
+    what : str
+        Name of the job, used in the error message.
+    """
+    try:
+        result = yield from generator
+    except Exception as err:  # noqa: BLE001 - re-raised with a user-facing type
+        raise _as_user_error(err, what) from err
+    return result
+
+
+def worker_threads() -> int:
+    """Torch threads for a background job: all cores but one, so the GUI thread keeps one."""
+    return max(1, (os.cpu_count() or 2) - 1)
+
+
+class TrainingJob:
+    """A training run in a napari generator worker, with stop (keep) and abort (discard).
+
+    Parameters
+    ----------
+    make_generator : callable
+        ``make_generator(stop_event)`` returns the core training generator (yielding
+        ``TrainEvent`` and returning ``TrainResult``); it is called in the worker thread.
+    total : int
+        Expected number of yields, for the activity-dock progress bar (corrected from the first
+        event's ``total_steps`` when it differs).
+    desc : str
+        Progress bar description.
+
+    Notes
+    -----
+    Connect to ``job.worker`` signals (``yielded``, ``returned``, ``errored``, ``aborted``,
+    ``finished``) *before* calling :meth:`start`. ``stop()`` asks the core to finish the
+    current batch and return the partial model (``returned`` is emitted); ``abort()`` quits the
+    worker at the next batch and nothing is returned (``aborted`` is emitted).
+    """
+
+    def __init__(self, make_generator: Callable[[threading.Event], Generator], *, total: int,
+                 desc: str = "training") -> None:
+        self.stop_event = threading.Event()
+        self.aborted = False
+        self._make_generator = make_generator
+        self.worker: GeneratorWorker = create_worker(
+            self._run, _progress={"total": max(int(total), 1), "desc": desc},
+            _start_thread=False,
+        )
+        self.worker.yielded.connect(self._fix_total)
+
+    def _run(self) -> Generator[Any, None, Any]:
+        import torch
+
+        torch.set_num_threads(worker_threads())
+        return (yield from guarded_generator(self._make_generator(self.stop_event), "training"))
+
+    def _fix_total(self, event: Any) -> None:
+        pbar = getattr(self.worker, "pbar", None)
+        total = getattr(event, "total_steps", None)
+        if pbar is not None and total and pbar.total != total:
+            pbar.total = int(total)
+
+    def start(self) -> None:
+        """Start the worker thread (connect signals first)."""
+        self.worker.start()
+
+    def stop(self) -> None:
+        """Finish the current batch, then return the partially trained model."""
+        self.stop_event.set()
+
+    def abort(self) -> None:
+        """Quit at the next batch and discard the model."""
+        self.aborted = True
+        self.stop_event.set()
+        self.worker.quit()
+
+    @property
+    def is_running(self) -> bool:
+        """True while the worker thread has not finished."""
+        return bool(self.worker.is_running)
+
+
+def _call_guarded(func: Callable, what: str, *args: Any, **kwargs: Any) -> Any:
+    try:
+        return func(*args, **kwargs)
+    except Exception as err:  # noqa: BLE001 - re-raised with a user-facing type
+        raise _as_user_error(err, what) from err
+
+
+def function_job(func: Callable, *args: Any, what: str = "job", **kwargs: Any) -> FunctionWorker:
+    """A not-yet-started napari function worker running ``func(*args, **kwargs)``.
+
+    Errors reach ``errored`` as ``IvaeError`` subclasses; the activity dock shows an
+    indeterminate progress bar named ``what``.
+    """
+    return create_worker(_call_guarded, func, what, *args, _progress={"desc": what},
+                         _start_thread=False, **kwargs)
