@@ -1,0 +1,212 @@
+"""Using a trained model: encode, decode, latent manifolds, class traversals, classification.
+
+Everything runs in eval mode under ``torch.no_grad()``, batch by batch (never more than one
+batch of decoder activations in memory), and never touches optimiser state. The model's
+train/eval mode is restored afterwards.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from napari_ivae.core.devices import resolve_device
+from napari_ivae.core.errors import InputError
+from napari_ivae.core.validation import as_patch_array
+
+
+@dataclass
+class Encoding:
+    """Posterior summaries of a set of patches.
+
+    Attributes
+    ----------
+    z_mean, z_std : (N, latent_dim) arrays
+        Conventional latents (mean and standard deviation of q(z|x)).
+    angle : (N,) array or None
+        Encoded rotation (radians), models with rotation invariance only.
+    offsets : (N, 2) array or None
+        Encoded (dx, dy) in half-width units (shift-VAE: already multiplied by k).
+    class_prob : (N, K) array or None
+        ss-rVAE classifier probabilities.
+    """
+
+    z_mean: np.ndarray
+    z_std: np.ndarray
+    angle: np.ndarray | None = None
+    offsets: np.ndarray | None = None
+    class_prob: np.ndarray | None = None
+
+    def as_dict(self) -> dict:
+        """The present arrays by name."""
+        names = ("z_mean", "z_std", "angle", "offsets", "class_prob")
+        return {k: getattr(self, k) for k in names if getattr(self, k) is not None}
+
+
+def _model_device(model):
+    return next(model.parameters()).device
+
+
+@contextmanager
+def _evaluating(model, device):
+    was_training, original = model.training, _model_device(model)
+    target = resolve_device(device) if device is not None else original
+    model.eval()
+    model.to(target)
+    try:
+        with torch.no_grad():
+            yield target
+    finally:
+        model.to(original)
+        model.train(was_training)
+
+
+def _batches(array: np.ndarray, batch_size: int, device):
+    for start in range(0, len(array), batch_size):
+        yield torch.from_numpy(array[start:start + batch_size]).to(device)
+
+
+def encode(model, patches, batch_size: int = 256, device=None) -> Encoding:
+    """Encode patches into the model's latent space.
+
+    Parameters
+    ----------
+    model : BaseIVAE
+    patches : (N, H, W) array
+        Raw patches of the model's ``patch_shape`` (normalised with the stored buffers).
+    batch_size : int
+        Patches per forward pass.
+    device : str, optional
+        Where to compute; default the model's current device.
+
+    Returns
+    -------
+    Encoding
+    """
+    data = as_patch_array(patches, model.config.patch_shape)
+    means, stds, probs = [], [], []
+    with _evaluating(model, device) as dev:
+        for x in _batches(data, max(int(batch_size), 1), dev):
+            xn = model.normalize(x)
+            mean, std = model.encode_gaussian(xn)
+            means.append(mean.cpu())
+            stds.append(std.cpu())
+            if hasattr(model, "classifier_logits"):
+                probs.append(torch.softmax(model.classifier_logits(xn, mean), -1).cpu())
+    mean, std = torch.cat(means), torch.cat(stds)
+    parts, std_parts = model.geometry(mean), model.layout.split(std)
+    return Encoding(
+        z_mean=parts["z"].numpy().astype(np.float32),
+        z_std=std_parts["z"].numpy().astype(np.float32),
+        angle=parts["theta"].numpy().astype(np.float32) if "theta" in parts else None,
+        offsets=parts["offsets"].numpy().astype(np.float32) if "offsets" in parts else None,
+        class_prob=torch.cat(probs).numpy().astype(np.float32) if probs else None,
+    )
+
+
+def classify(model, patches, batch_size: int = 256, device=None) -> np.ndarray:
+    """Class probabilities ``(N, K)`` from the ss-rVAE classifier alone (no decoder)."""
+    if not hasattr(model, "classifier_logits"):
+        raise InputError(f"a {model.config.kind!r} model has no classifier; train an ss-rvae")
+    data = as_patch_array(patches, model.config.patch_shape)
+    out = []
+    with _evaluating(model, device) as dev:
+        for x in _batches(data, max(int(batch_size), 1), dev):
+            out.append(torch.softmax(model.classifier_logits(model.normalize(x)), -1).cpu())
+    return torch.cat(out).numpy().astype(np.float32)
+
+
+def _column(values, n, width, name):
+    if values is None:
+        return torch.zeros(n, width)
+    arr = torch.as_tensor(np.asarray(values, dtype=np.float32)).reshape(n, -1)
+    if arr.shape[1] != width:
+        raise InputError(f"{name} must have {width} value(s) per sample, got {arr.shape[1]}")
+    return arr
+
+
+def _class_code(model, y, n):
+    k = getattr(model, "n_classes", 0)
+    if not k:
+        if y is not None:
+            raise InputError(f"a {model.config.kind!r} model is not conditioned on a class")
+        return None
+    y = np.zeros(n, dtype=np.int64) if y is None else np.broadcast_to(np.asarray(y), (n,))
+    if ((y < 0) | (y >= k)).any():
+        raise InputError(f"class indices must be in 0..{k - 1}")
+    return torch.eye(k)[torch.as_tensor(y.astype(np.int64))].unsqueeze(1)
+
+
+def decode(model, z, angle=None, offsets=None, y=None, batch_size: int = 256) -> np.ndarray:
+    """Render patches from latents, in the input intensity units.
+
+    Parameters
+    ----------
+    z : (N, latent_dim) array
+    angle : (N,) array, optional
+        Radians (rotation models); default 0.
+    offsets : (N, 2) array, optional
+        (dx, dy) in half-width units, as returned by :func:`encode`; default 0.
+    y : int or (N,) int array, optional
+        Class (ss-rVAE); default 0.
+
+    Returns
+    -------
+    (N, H, W) float32 array
+    """
+    z = np.atleast_2d(np.asarray(z, dtype=np.float32))
+    n, layout = z.shape[0], model.layout
+    if z.shape[1] != layout.latent_dim:
+        raise InputError(f"z must have {layout.latent_dim} columns, got {z.shape[1]}")
+    cols = []
+    if layout.rotation:
+        cols.append(_column(angle, n, 1, "angle"))
+    if layout.translation:
+        cols.append(_column(offsets, n, 2, "offsets") / model.offset_gain)
+    if layout.scale:
+        cols.append(torch.zeros(n, 1))
+    latent = torch.cat(cols + [torch.from_numpy(z)], dim=1)
+    code = _class_code(model, y, n)
+    out = []
+    with _evaluating(model, None) as dev:
+        for start in range(0, n, max(int(batch_size), 1)):
+            sl = slice(start, start + batch_size)
+            extra = code[sl].to(dev) if code is not None else None
+            logits = model.render_logits(latent[sl].to(dev), extra)
+            if extra is not None:
+                logits = logits[:, 0]
+            out.append(model.denormalize(model.mean_image(logits)).cpu())
+    return torch.cat(out).reshape(n, *model.config.patch_shape).numpy().astype(np.float32)
+
+
+def _tile(images: np.ndarray, rows: int, cols: int) -> np.ndarray:
+    h, w = images.shape[1:]
+    return images.reshape(rows, cols, h, w).transpose(0, 2, 1, 3).reshape(rows * h, cols * w)
+
+
+def latent_manifold(model, n: int = 8, extent: float = 2.0, y=None) -> np.ndarray:
+    """Decoded ``n x n`` grid over the first two latents in ``[-extent, extent]`` (others 0).
+
+    Rows go from +extent (top) to -extent along z2, columns along z1. Returns ``(n*H, n*W)``.
+    """
+    d = model.layout.latent_dim
+    values = np.linspace(-extent, extent, n, dtype=np.float32)
+    z = np.zeros((n * n, d), dtype=np.float32)
+    z1, z2 = np.meshgrid(values, values[::-1])
+    z[:, 0] = z1.ravel()
+    if d > 1:
+        z[:, 1] = z2.ravel()
+    return _tile(decode(model, z, y=y), n, n)
+
+
+def class_traversal(model, n: int = 8, extent: float = 2.0) -> np.ndarray:
+    """ss-rVAE: one row per class, z1 traversed over ``[-extent, extent]``; ``(K*H, n*W)``."""
+    k = getattr(model, "n_classes", 0)
+    if not k:
+        raise InputError("class traversals need an ss-rvae model")
+    z = np.zeros((k * n, model.layout.latent_dim), dtype=np.float32)
+    z[:, 0] = np.tile(np.linspace(-extent, extent, n, dtype=np.float32), k)
+    return _tile(decode(model, z, y=np.repeat(np.arange(k), n)), k, n)

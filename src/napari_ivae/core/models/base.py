@@ -1,0 +1,211 @@
+"""BaseIVAE: what every model shares (normalisation buffers, encoder, decoder, ELBO pieces).
+
+Models are plain ``torch.nn.Module``s; the ELBO is computed explicitly with Pyro
+*distributions* (no Pyro param store, no global state), so any number of models can live and
+train in one process. Everything needed to rebuild a model is ``model.config`` plus
+``model.state_dict()`` (normalisation included, as buffers).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyro.distributions as dist
+import torch
+from pyro.distributions.kl import kl_divergence
+from torch import nn
+
+from napari_ivae.core.models.config import ModelConfig
+from napari_ivae.core.models.latent import LatentLayout, pixel_grid, transform_grid
+from napari_ivae.core.models.nets import GaussianEncoder, MLPDecoder, SpatialDecoder
+
+
+class BaseIVAE(nn.Module):
+    """Shared machinery of the VAE family; subclasses define the geometry and the loss.
+
+    Parameters
+    ----------
+    config : ModelConfig
+        How the model is built; kept as ``self.config``.
+    """
+
+    #: multiplier of the encoded offsets before they shift the grid (shift-VAE's k)
+    offset_gain: float = 1.0
+
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        self.config = config
+        self.layout = LatentLayout.from_invariances(config.invariances, config.latent_dim)
+        self.n_pixels = int(np.prod(config.patch_shape))
+        self.register_buffer("norm_offset", torch.zeros(()))
+        self.register_buffer("norm_scale", torch.ones(()))
+        self.register_buffer("norm_fitted", torch.zeros((), dtype=torch.bool))
+        self.register_buffer("grid", pixel_grid(config.patch_shape), persistent=False)
+        self.encoder = GaussianEncoder(self.n_pixels, self.layout.size, config.hidden,
+                                       config.activation)
+        code_dim = config.latent_dim + self.code_extra_dim()
+        if self.layout.spatial:
+            self.decoder = SpatialDecoder(code_dim, config.hidden, config.activation)
+        else:
+            self.decoder = MLPDecoder(code_dim, self.n_pixels, config.hidden, config.activation)
+        if config.likelihood == "gaussian":
+            self.log_noise = nn.Parameter(torch.tensor(math.log(0.1)))
+
+    def init_weights(self, seed: int) -> None:
+        """Re-initialise every layer from ``seed`` (PyTorch's default scheme, explicit generator)."""
+        gen = torch.Generator().manual_seed(int(seed))
+        with torch.no_grad():
+            for module in self.modules():
+                if isinstance(module, nn.Linear):
+                    weight = torch.empty(module.weight.shape)
+                    nn.init.kaiming_uniform_(weight, a=math.sqrt(5), generator=gen)
+                    module.weight.copy_(weight)
+                    if module.bias is not None:
+                        bound = 1.0 / math.sqrt(module.in_features)
+                        bias = torch.empty(module.bias.shape).uniform_(-bound, bound, generator=gen)
+                        module.bias.copy_(bias)
+            if self.config.likelihood == "gaussian":
+                self.log_noise.fill_(math.log(0.1))
+
+    # ----------------------------------------------------------------- hooks for subclasses
+    def code_extra_dim(self) -> int:
+        """Extra decoder inputs besides z (ss-rVAE: one-hot class)."""
+        return 0
+
+    def offset_prior_std(self) -> float:
+        """Prior std of the offset latents (half-width units for rVAE)."""
+        return 2.0 * self.config.translation_prior
+
+    # ----------------------------------------------------------------- normalisation
+    def fit_normalization(self, patches: np.ndarray) -> None:
+        """Record the intensity normalisation from training patches (min -> 0, max -> 1)."""
+        lo, hi = float(np.min(patches)), float(np.max(patches))
+        scale = hi - lo if hi > lo else 1.0
+        self.norm_offset.fill_(lo)
+        self.norm_scale.fill_(scale)
+        self.norm_fitted.fill_(True)
+
+    def normalize(self, x: torch.Tensor) -> torch.Tensor:
+        """Apply the stored normalisation; clipped to [0, 1] for the Bernoulli likelihood."""
+        x = (x - self.norm_offset) / self.norm_scale
+        return x.clamp(0.0, 1.0) if self.config.likelihood == "bernoulli" else x
+
+    def denormalize(self, x: torch.Tensor) -> torch.Tensor:
+        """Map decoder means back to the input intensity range."""
+        return x * self.norm_scale + self.norm_offset
+
+    # ----------------------------------------------------------------- encoder / decoder
+    def encode_gaussian(self, xn: torch.Tensor):
+        """``(mean, std)`` of q(latent | x), each ``(B, layout.size)``."""
+        return self.encoder(xn)
+
+    def geometry(self, latent: torch.Tensor) -> dict:
+        """Named latent parts, offsets multiplied by ``offset_gain`` (what shifts the grid)."""
+        parts = self.layout.split(latent)
+        if "offsets" in parts:
+            parts["offsets"] = parts["offsets"] * self.offset_gain
+        return parts
+
+    def render_logits(self, latent: torch.Tensor, code_extra=None, pixel_index=None):
+        """Decoder output (logits or means) for latents ``(B, size)``.
+
+        ``code_extra`` ``(B, K, e)`` adds K enumerated conditions sharing each sample's
+        geometry; the output is then ``(B, K, M)``, else ``(B, M)``.
+        """
+        parts = self.geometry(latent)
+        z = parts["z"]
+        if code_extra is not None:
+            z = torch.cat([z.unsqueeze(1).expand(-1, code_extra.shape[1], -1), code_extra], -1)
+        if not self.layout.spatial:
+            return self.decoder(z, pixel_index)
+        grid = self.grid if pixel_index is None else self.grid[pixel_index]
+        coords = transform_grid(grid, parts.get("theta"), parts.get("offsets"), parts.get("scale"))
+        return self.decoder(coords, z)
+
+    def mean_image(self, logits: torch.Tensor) -> torch.Tensor:
+        """Decoder mean in normalised units."""
+        return torch.sigmoid(logits) if self.config.likelihood == "bernoulli" else logits
+
+    # ----------------------------------------------------------------- ELBO pieces
+    def log_likelihood(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """Sum over pixels of log p(x | latent); ``target`` broadcasts against ``logits``."""
+        if self.config.likelihood == "bernoulli":
+            lp = dist.Bernoulli(logits=logits, validate_args=False).log_prob(target)
+        else:
+            lp = dist.Normal(logits, torch.exp(self.log_noise).clamp_min(1e-3)).log_prob(target)
+        return lp.sum(-1)
+
+    def kl(self, mean: torch.Tensor, std: torch.Tensor, sample: torch.Tensor) -> torch.Tensor:
+        """Per-sample KL(q(latent|x) || p(latent)) summed over latent dimensions.
+
+        Analytic for Gaussian priors; single-sample Monte Carlo for the von Mises angle prior.
+        """
+        prior_std = torch.ones_like(mean)
+        sl = self.layout.slices()
+        if "offsets" in sl:
+            prior_std[:, sl["offsets"]] = self.offset_prior_std()
+        if "scale" in sl:
+            prior_std[:, sl["scale"]] = self.config.scale_prior
+        circular = "theta" in sl and self.config.angle_prior == "von_mises"
+        if "theta" in sl and not circular:
+            prior_std[:, sl["theta"]] = self.config.angle_prior_scale
+        q = dist.Normal(mean, std)
+        kl = kl_divergence(q, dist.Normal(torch.zeros_like(mean), prior_std))
+        if circular:
+            t = sl["theta"]
+            kappa = 1.0 / self.config.angle_prior_scale ** 2
+            prior = dist.VonMises(mean.new_zeros(()), mean.new_tensor(kappa), validate_args=False)
+            theta = sample[:, t]
+            kl[:, t] = q.log_prob(sample)[:, t] - prior.log_prob(theta)
+        return kl.sum(-1)
+
+    @staticmethod
+    def reparameterize(mean, std, generator=None):
+        """Sample ``mean + std * eps`` with an explicit generator (None = use the mean)."""
+        if generator is False:
+            return mean
+        eps = torch.randn(mean.shape, generator=generator, device=mean.device, dtype=mean.dtype)
+        return mean + std * eps
+
+    def pixel_targets(self, xn: torch.Tensor, pixel_index=None) -> torch.Tensor:
+        """Flattened normalised pixels (optionally the subset evaluated this step)."""
+        flat = xn.flatten(1)
+        return flat if pixel_index is None else flat[:, pixel_index]
+
+    def pixel_weight(self, pixel_index) -> float:
+        """``N_pix / M``: keeps the subsampled log-likelihood an unbiased estimate."""
+        return 1.0 if pixel_index is None else self.n_pixels / len(pixel_index)
+
+    # ----------------------------------------------------------------- training objective
+    def loss(self, x, labels=None, *, beta=1.0, generator=None, pixel_index=None,
+             label_weight=30.0, labeled_fraction=None):
+        """Negative ELBO per patch (batch mean) and its terms.
+
+        Parameters
+        ----------
+        x : (B, H, W) tensor
+            Raw patches (normalised here with the stored buffers).
+        labels : (B,) int tensor or None
+            Ignored by unsupervised models.
+        beta : float
+            KL weight.
+        generator : torch.Generator
+            Source of the latent noise.
+        pixel_index : (M,) long tensor or None
+            Pixel subset evaluated by the decoder this step.
+
+        Returns
+        -------
+        loss : scalar tensor
+        terms : dict of scalar tensors (``recon``, ``kl``)
+        """
+        xn = self.normalize(x)
+        mean, std = self.encode_gaussian(xn)
+        latent = self.reparameterize(mean, std, generator)
+        logits = self.render_logits(latent, pixel_index=pixel_index)
+        recon = -self.log_likelihood(logits, self.pixel_targets(xn, pixel_index))
+        recon = recon * self.pixel_weight(pixel_index)
+        kl = self.kl(mean, std, latent)
+        loss = (recon + beta * kl).mean()
+        return loss, {"recon": recon.mean().detach(), "kl": kl.mean().detach()}

@@ -1,0 +1,263 @@
+"""Typed configuration of the models (:class:`ModelConfig`) and of training (:class:`TrainConfig`).
+
+Both are plain dataclasses that round-trip through ``to_dict()`` / ``from_dict()`` (JSON-safe
+values only) so that a model bundle can record exactly how a model was built and trained.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields
+
+from napari_ivae.core.errors import InputError
+
+MODEL_KINDS = ("vae", "rvae", "shift-vae", "ss-rvae")
+INVARIANCES = ("rotation", "translation", "scale")
+ANGLE_PRIORS = ("normal", "von_mises")
+LIKELIHOODS = ("bernoulli", "gaussian")
+ACTIVATIONS = ("tanh", "relu", "gelu", "silu")
+LR_SCHEDULES = ("constant", "cosine", "onecycle")
+
+
+def _tuple(value) -> tuple:
+    if isinstance(value, str):
+        return (value,)
+    return tuple(value)
+
+
+@dataclass
+class ModelConfig:
+    """How a model is built.
+
+    Parameters
+    ----------
+    kind : str
+        One of ``MODEL_KINDS``: ``"vae"``, ``"rvae"``, ``"shift-vae"``, ``"ss-rvae"``.
+    patch_shape : tuple of int
+        ``(H, W)`` of the patches the model reads and writes.
+    latent_dim : int
+        Number of conventional continuous latent variables z.
+    invariances : tuple of str
+        Subset of ``("rotation", "translation", "scale")`` handled by the spatial decoder
+        (rvae, ss-rvae). ``shift-vae`` always uses ``("translation",)``; ``vae`` none.
+        ``ss-rvae`` with ``()`` is the non-invariant ss-VAE control.
+    translation_prior : float
+        Prior standard deviation of the offsets, as a fraction of the patch width.
+    angle_prior : str
+        ``"normal"`` (as in the papers) or ``"von_mises"`` (circular prior; KL estimated by
+        Monte Carlo).
+    angle_prior_scale : float
+        Standard deviation (radians) of the angle prior; for von Mises, kappa = 1 / scale**2
+        (``inf`` gives a uniform prior on the circle).
+    scale_prior : float
+        Prior standard deviation of the log-scale latent (only with the ``"scale"`` invariance).
+    shift_scale : float
+        shift-VAE's k (0 < k <= 1): the coordinate grid is shifted by ``k * offsets``.
+    n_classes, class_names :
+        ss-rvae's discrete classes.
+    hidden : tuple of int
+        Widths of the hidden layers of encoder, decoder and classifier.
+    activation : str
+        ``"tanh"`` (papers) or ``"relu"``, ``"gelu"``, ``"silu"``.
+    likelihood : str
+        ``"bernoulli"`` (data scaled to [0, 1] and clipped) or ``"gaussian"`` (learned noise).
+    canonical_classifier : bool
+        ss-rvae with rotation/translation invariance: the classifier reads the patch resampled
+        into the decoder's canonical frame (angle and offsets from the encoder), which makes
+        q(y|x) explicitly invariant. False gives the papers' raw-pixel classifier.
+    """
+
+    kind: str
+    patch_shape: tuple = (48, 48)
+    latent_dim: int = 2
+    invariances: tuple = ("rotation", "translation")
+    translation_prior: float = 0.1
+    angle_prior: str = "normal"
+    angle_prior_scale: float = 1.0
+    scale_prior: float = 0.1
+    shift_scale: float = 1.0
+    n_classes: int = 0
+    class_names: tuple = ()
+    hidden: tuple = (128, 128)
+    activation: str = "tanh"
+    likelihood: str = "bernoulli"
+    canonical_classifier: bool = True
+
+    def __post_init__(self):
+        self.patch_shape = tuple(int(s) for s in _tuple(self.patch_shape))
+        self.invariances = _tuple(self.invariances)
+        self.class_names = tuple(str(c) for c in _tuple(self.class_names))
+        self.hidden = tuple(int(h) for h in _tuple(self.hidden))
+        if self.kind == "vae":
+            self.invariances = ()
+        elif self.kind == "shift-vae":
+            self.invariances = ("translation",)
+        if self.kind == "ss-rvae" and not self.class_names and self.n_classes:
+            self.class_names = tuple(f"class {i}" for i in range(self.n_classes))
+        if self.kind == "ss-rvae" and self.class_names and not self.n_classes:
+            self.n_classes = len(self.class_names)
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise :class:`InputError` when a field is out of its domain."""
+        if self.kind not in MODEL_KINDS:
+            raise InputError(f"unknown model kind {self.kind!r}; choose one of {MODEL_KINDS}")
+        if len(self.patch_shape) != 2 or min(self.patch_shape) < 8:
+            raise InputError(
+                f"patch_shape must be (H, W) with both sides >= 8 pixels, got {self.patch_shape}"
+            )
+        if self.latent_dim < 1:
+            raise InputError(f"latent_dim must be >= 1, got {self.latent_dim}")
+        bad = [i for i in self.invariances if i not in INVARIANCES]
+        if bad:
+            raise InputError(f"unknown invariance(s) {bad}; choose among {INVARIANCES}")
+        if self.angle_prior not in ANGLE_PRIORS:
+            raise InputError(f"angle_prior must be one of {ANGLE_PRIORS}, got {self.angle_prior!r}")
+        if not self.angle_prior_scale > 0:
+            raise InputError("angle_prior_scale must be > 0 (radians)")
+        if not self.translation_prior > 0 or not self.scale_prior > 0:
+            raise InputError("translation_prior and scale_prior must be > 0")
+        if not 0 < self.shift_scale <= 1:
+            raise InputError(f"shift_scale (k) must satisfy 0 < k <= 1, got {self.shift_scale}")
+        if self.likelihood not in LIKELIHOODS:
+            raise InputError(f"likelihood must be one of {LIKELIHOODS}, got {self.likelihood!r}")
+        if self.activation not in ACTIVATIONS:
+            raise InputError(f"activation must be one of {ACTIVATIONS}, got {self.activation!r}")
+        if not self.hidden or min(self.hidden) < 1:
+            raise InputError(f"hidden must list positive layer widths, got {self.hidden}")
+        if self.kind == "ss-rvae":
+            if self.n_classes < 2:
+                raise InputError("an ss-rvae needs n_classes >= 2 (the classes you labeled)")
+            if len(self.class_names) != self.n_classes:
+                raise InputError(
+                    f"class_names has {len(self.class_names)} names for {self.n_classes} classes"
+                )
+
+    def to_dict(self) -> dict:
+        """JSON-safe dictionary of all fields (tuples become lists)."""
+        d = asdict(self)
+        for key, value in d.items():
+            if isinstance(value, tuple):
+                d[key] = list(value)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ModelConfig":
+        """Inverse of :meth:`to_dict`; unknown keys raise :class:`InputError`."""
+        return _from_dict(cls, d)
+
+
+@dataclass
+class TrainConfig:
+    """How a model is trained.
+
+    Parameters
+    ----------
+    epochs, batch_size, lr :
+        Passes over the (unlabeled) data, patches per step, peak learning rate (Adam).
+    seed : int
+        Seeds every random draw (initial weights, shuffling, latent samples, pixel subsets).
+    device : str
+        ``"auto"`` (cuda > mps > cpu), ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"``.
+    beta_start, beta_end, beta_ramp_epochs :
+        KL weight beta(t), linear from start to end over the first ramp epochs.
+    label_weight : float
+        ss-rvae: multiplier of the classifier's cross-entropy on labeled patches.
+    min_labeled_per_batch : int
+        ss-rvae: every batch carries at least this many labeled patches (drawn cyclically).
+    pixels_per_step : int
+        Number of pixel coordinates the spatial decoder evaluates per step (a fresh random
+        subset each step, the log-likelihood rescaled so it stays unbiased). 0 = all pixels.
+    lr_schedule : str
+        ``"constant"``, ``"cosine"`` or ``"onecycle"`` (warm-up then cosine decay).
+    weight_decay : float
+        Adam weight decay.
+    grad_clip : float
+        Max global gradient norm (0 = off).
+    """
+
+    epochs: int = 20
+    batch_size: int = 128
+    lr: float = 1e-3
+    seed: int = 0
+    device: str = "auto"
+    beta_start: float = 1.0
+    beta_end: float = 1.0
+    beta_ramp_epochs: int = 0
+    label_weight: float = 30.0
+    min_labeled_per_batch: int = 16
+    pixels_per_step: int = 0
+    lr_schedule: str = "constant"
+    weight_decay: float = 0.0
+    grad_clip: float = 0.0
+
+    def __post_init__(self):
+        if int(self.epochs) < 1 or int(self.batch_size) < 1:
+            raise InputError("epochs and batch_size must be >= 1")
+        if not self.lr > 0 or not math.isfinite(self.lr):
+            raise InputError(f"lr must be a positive number, got {self.lr}")
+        if self.beta_start < 0 or self.beta_end < 0 or self.beta_ramp_epochs < 0:
+            raise InputError("beta_start, beta_end and beta_ramp_epochs must be >= 0")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise InputError(f"lr_schedule must be one of {LR_SCHEDULES}, got {self.lr_schedule!r}")
+        if self.pixels_per_step < 0 or self.min_labeled_per_batch < 0:
+            raise InputError("pixels_per_step and min_labeled_per_batch must be >= 0")
+        self.epochs, self.batch_size, self.seed = int(self.epochs), int(self.batch_size), int(self.seed)
+
+    def beta_at(self, epoch_progress: float) -> float:
+        """KL weight after ``epoch_progress`` epochs (fractional, 0-based)."""
+        if self.beta_ramp_epochs <= 0:
+            return float(self.beta_end)
+        t = min(max(epoch_progress / self.beta_ramp_epochs, 0.0), 1.0)
+        return float(self.beta_start + t * (self.beta_end - self.beta_start))
+
+    def to_dict(self) -> dict:
+        """JSON-safe dictionary of all fields."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainConfig":
+        """Inverse of :meth:`to_dict`; unknown keys raise :class:`InputError`."""
+        return _from_dict(cls, d)
+
+    @classmethod
+    def defaults_for(cls, kind: str, **overrides) -> "TrainConfig":
+        """Good defaults for a model kind (see ``docs/performance.md`` for how they were chosen).
+
+        Parameters
+        ----------
+        kind : str
+            One of ``MODEL_KINDS``.
+        **overrides
+            Fields to change from the defaults.
+        """
+        if kind not in MODEL_KINDS:
+            raise InputError(f"unknown model kind {kind!r}; choose one of {MODEL_KINDS}")
+        base = dict(_DEFAULTS[kind])
+        base.update(overrides)
+        return cls(**base)
+
+
+_DEFAULTS = {
+    "vae": dict(epochs=30, batch_size=128, lr=1e-3, lr_schedule="onecycle"),
+    "rvae": dict(epochs=30, batch_size=128, lr=1e-3, lr_schedule="onecycle", pixels_per_step=512),
+    "shift-vae": dict(
+        epochs=30, batch_size=128, lr=1e-3, lr_schedule="onecycle", pixels_per_step=512,
+        beta_start=0.1, beta_end=1.0, beta_ramp_epochs=15,
+    ),
+    "ss-rvae": dict(
+        epochs=12, batch_size=128, lr=2e-3, lr_schedule="onecycle", pixels_per_step=256,
+        label_weight=30.0, min_labeled_per_batch=16,
+    ),
+}
+
+
+def _from_dict(cls, d: dict):
+    names = {f.name for f in fields(cls)}
+    unknown = sorted(set(d) - names)
+    if unknown:
+        raise InputError(f"unknown {cls.__name__} field(s) {unknown}; known: {sorted(names)}")
+    return cls(**d)
+
+
+__all__ = ["MODEL_KINDS", "ModelConfig", "TrainConfig"]

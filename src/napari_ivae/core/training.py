@@ -1,0 +1,242 @@
+"""Training loop: a generator yielding one :class:`TrainEvent` per batch.
+
+``train()`` is a plain generator so that a GUI worker, the CLI or a notebook can drive it,
+show progress and stop it between batches (``stop_event``); its return value (the
+``StopIteration.value``) is a :class:`TrainResult`. ``fit()`` runs it to completion.
+
+Determinism: every random draw (initial weights of an untrained model, shuffling, latent
+noise, pixel subsets) comes from ``torch.Generator``s seeded with ``TrainConfig.seed``; the
+caller's global RNG state is not touched.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from napari_ivae.core.devices import resolve_device
+from napari_ivae.core.errors import IvaeError, TrainingError
+from napari_ivae.core.models.config import TrainConfig
+from napari_ivae.core.validation import as_label_array, as_patch_array
+
+
+@dataclass
+class TrainEvent:
+    """Progress after one batch."""
+
+    epoch: int
+    n_epochs: int
+    step: int
+    steps_per_epoch: int
+    total_steps: int
+    loss: float
+    terms: dict
+    beta: float
+    elapsed: float
+
+
+@dataclass
+class TrainResult:
+    """What training produced: the (possibly partial) model and how it got there."""
+
+    model: object
+    history: list = field(default_factory=list)
+    seed: int = 0
+    device: str = "cpu"
+    timings: dict = field(default_factory=dict)
+    stopped: bool = False
+    train_config: TrainConfig | None = None
+
+
+class _Batches:
+    """Index batches; for semi-supervised data every batch carries labeled patches."""
+
+    def __init__(self, labels, batch_size, min_labeled, generator):
+        self.gen = generator
+        n = len(labels)
+        self.labeled = torch.nonzero(labels >= 0).flatten()
+        self.unlabeled = torch.nonzero(labels < 0).flatten()
+        n_l, n_u = len(self.labeled), len(self.unlabeled)
+        if n_l == 0 or n_u == 0:  # fully (un)supervised: plain shuffled batches
+            self.pool, self.n_lab = torch.arange(n), 0
+            self.n_unl = min(batch_size, n)
+        else:
+            share = round(batch_size * n_l / n)
+            self.n_lab = min(n_l, max(min_labeled, share, 1), max(batch_size - 1, 1))
+            self.n_unl = max(batch_size - self.n_lab, 1)
+            self.pool = self.unlabeled
+        self.steps = math.ceil(len(self.pool) / self.n_unl)
+        self._lab_queue = torch.empty(0, dtype=torch.long)
+
+    def _take_labeled(self):
+        while len(self._lab_queue) < self.n_lab:
+            perm = self.labeled[torch.randperm(len(self.labeled), generator=self.gen)]
+            self._lab_queue = torch.cat([self._lab_queue, perm])
+        out, self._lab_queue = self._lab_queue[: self.n_lab], self._lab_queue[self.n_lab:]
+        return out
+
+    def epoch(self):
+        order = self.pool[torch.randperm(len(self.pool), generator=self.gen)]
+        for i in range(self.steps):
+            idx = order[i * self.n_unl:(i + 1) * self.n_unl]
+            if self.n_lab:
+                idx = torch.cat([self._take_labeled(), idx])
+            yield idx
+
+
+def _scheduler(optimizer, config: TrainConfig, total_steps: int):
+    if config.lr_schedule == "onecycle" and total_steps > 1:
+        return torch.optim.lr_scheduler.OneCycleLR(
+            optimizer, max_lr=config.lr, total_steps=total_steps, pct_start=0.25,
+            div_factor=10.0, final_div_factor=100.0, cycle_momentum=False)
+    if config.lr_schedule == "cosine" and total_steps > 1:
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total_steps,
+                                                          eta_min=config.lr * 0.01)
+    return None
+
+
+def _training_error(err: BaseException) -> TrainingError:
+    text = str(err)
+    if "out of memory" in text.lower():
+        hint = "lower the batch size or pixels_per_step, or train on the CPU"
+    else:
+        hint = "check that the patches match the model (size, count) and the settings"
+    return TrainingError(f"training failed: {text.splitlines()[0] if text else err!r} ({hint})")
+
+
+def train(model, patches, labels=None, config: TrainConfig | None = None, stop_event=None):
+    """Train ``model`` on ``patches``, yielding a :class:`TrainEvent` after every batch.
+
+    Parameters
+    ----------
+    model : BaseIVAE
+        From ``build_model``; an untrained model is re-initialised from ``config.seed``, a
+        trained one (normalisation already fitted) is fine-tuned.
+    patches : (N, H, W) array
+        Training patches of the model's ``patch_shape``.
+    labels : (N,) int array, optional
+        ss-rvae only: class per patch, ``-1`` for unlabeled.
+    config : TrainConfig, optional
+        Defaults to ``TrainConfig.defaults_for(model.config.kind)``.
+    stop_event : threading.Event, optional
+        When set, training stops after the current batch and the partial model is returned.
+
+    Returns
+    -------
+    TrainResult
+        As the generator's return value (``StopIteration.value``).
+
+    Raises
+    ------
+    InputError, DeviceError
+        Bad patches/labels, absent device.
+    TrainingError
+        Non-finite loss or a torch failure (out of memory, shape mismatch...).
+    """
+    config = config or TrainConfig.defaults_for(model.config.kind)
+    data = as_patch_array(patches, model.config.patch_shape)
+    semi = model.config.kind == "ss-rvae"
+    if semi:
+        lab = as_label_array(labels if labels is not None else np.full(len(data), -1),
+                             len(data), model.config.n_classes)
+    else:
+        lab = np.full(len(data), -1, dtype=np.int64)
+    device = resolve_device(config.device)
+    t_start = time.perf_counter()
+    if not bool(model.norm_fitted):
+        model.init_weights(config.seed)
+        model.fit_normalization(data)
+    try:
+        model.to(device)
+        x_all = torch.from_numpy(data).to(device)
+        y_all = torch.from_numpy(lab).to(device)
+    except RuntimeError as err:
+        raise _training_error(err) from err
+    gen = torch.Generator().manual_seed(config.seed)
+    noise_gen = torch.Generator(device=device).manual_seed(config.seed + 1)
+    batches = _Batches(torch.from_numpy(lab), config.batch_size, config.min_labeled_per_batch, gen)
+    labeled_fraction = float((lab >= 0).mean()) if semi else None
+    n_pix = model.n_pixels
+    subsample = model.layout.spatial and 0 < config.pixels_per_step < n_pix
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr,
+                                 weight_decay=config.weight_decay)
+    total = batches.steps * config.epochs
+    scheduler = _scheduler(optimizer, config, total)
+    history, stopped, global_step = [], False, 0
+    epoch_times = []
+    model.train()
+    for epoch in range(config.epochs):
+        t_epoch, sums, count = time.perf_counter(), {}, 0
+        for step, idx in enumerate(batches.epoch()):
+            if stop_event is not None and stop_event.is_set():
+                stopped = True
+                break
+            beta = config.beta_at(epoch + step / batches.steps)
+            pix = torch.randperm(n_pix, generator=gen)[: config.pixels_per_step].to(device) \
+                if subsample else None
+            idx_d = idx.to(device)
+            try:
+                loss, terms = model.loss(
+                    x_all[idx_d], y_all[idx_d], beta=beta, generator=noise_gen, pixel_index=pix,
+                    label_weight=config.label_weight, labeled_fraction=labeled_fraction)
+                if not torch.isfinite(loss):
+                    raise TrainingError(
+                        f"the loss became {float(loss)} at epoch {epoch + 1}, step {step + 1}; "
+                        f"lower the learning rate (now {config.lr:g}) or check the patches")
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                if config.grad_clip > 0:
+                    torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+                optimizer.step()
+            except IvaeError:
+                raise
+            except RuntimeError as err:
+                raise _training_error(err) from err
+            if scheduler is not None:
+                scheduler.step()
+            global_step += 1
+            values = {k: float(v) for k, v in terms.items()}
+            for k, v in {"loss": float(loss), **values}.items():
+                sums[k] = sums.get(k, 0.0) + v
+            count += 1
+            yield TrainEvent(epoch=epoch, n_epochs=config.epochs, step=step,
+                             steps_per_epoch=batches.steps, total_steps=total,
+                             loss=float(loss), terms=values, beta=beta,
+                             elapsed=time.perf_counter() - t_start)
+        if count:
+            seconds = time.perf_counter() - t_epoch
+            epoch_times.append(seconds)
+            history.append({"epoch": epoch, **{k: v / count for k, v in sums.items()},
+                            "beta": beta, "lr": optimizer.param_groups[0]["lr"],
+                            "seconds": seconds, "steps": count})
+        if stopped:
+            break
+    model.eval()
+    elapsed = time.perf_counter() - t_start
+    seen = sum(h["steps"] for h in history) * config.batch_size
+    timings = {"total_s": elapsed, "epoch_s": epoch_times,
+               "patches_per_s": seen / elapsed if elapsed > 0 else float("nan")}
+    return TrainResult(model=model, history=history, seed=config.seed, device=str(device),
+                       timings=timings, stopped=stopped, train_config=config)
+
+
+def fit(model, patches, labels=None, config: TrainConfig | None = None, callback=None,
+        stop_event=None) -> TrainResult:
+    """Run :func:`train` to completion; ``callback(event)`` is called after every batch.
+
+    Returns
+    -------
+    TrainResult
+    """
+    gen = train(model, patches, labels, config, stop_event)
+    while True:
+        try:
+            event = next(gen)
+        except StopIteration as done:
+            return done.value
+        if callback is not None:
+            callback(event)
