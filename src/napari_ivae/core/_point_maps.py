@@ -1,0 +1,90 @@
+"""Per-frame kernels of :func:`napari_ivae.core.maps.point_map`: nearest-neighbour (Voronoi)
+and normalised Gaussian splatting, both masked beyond a maximum distance.
+
+Work is chunked over image rows so memory stays proportional to the map, not to
+``pixels x points``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+QUERY_CHUNK = 1 << 17  # pixels queried at once in the k-d tree
+
+
+def median_neighbour_distance(point_sets: list[np.ndarray]) -> float | None:
+    """Median distance from each point to its nearest neighbour in the same frame."""
+    from scipy.spatial import cKDTree
+
+    distances = []
+    for points in point_sets:
+        if len(points) >= 2:
+            d, _ = cKDTree(points).query(points, k=2)
+            distances.append(d[:, 1])
+    if not distances:
+        return None
+    median = float(np.median(np.concatenate(distances)))
+    return median if median > 0 else None
+
+
+def _row_chunks(shape):
+    rows = max(1, QUERY_CHUNK // max(1, shape[1]))
+    for start in range(0, shape[0], rows):
+        stop = min(start + rows, shape[0])
+        rr, cc = np.mgrid[start:stop, 0 : shape[1]]
+        yield slice(start, stop), np.column_stack([rr.ravel(), cc.ravel()]).astype(np.float64)
+
+
+def nearest_index(points: np.ndarray, shape, max_distance: float) -> np.ndarray:
+    """``(Y, X)`` int64 index of the nearest point of each pixel, ``-1`` beyond ``max_distance``."""
+    from scipy.spatial import cKDTree
+
+    tree = cKDTree(points)
+    index = np.empty(shape, dtype=np.int64)
+    for rows, pixels in _row_chunks(shape):
+        dist, nearest = tree.query(pixels, k=1, distance_upper_bound=max_distance)
+        nearest = np.where(np.isfinite(dist), nearest, -1)
+        index[rows] = nearest.reshape(rows.stop - rows.start, shape[1])
+    return index
+
+
+def voronoi_frame(values: np.ndarray, points: np.ndarray, shape, max_distance: float) -> np.ndarray:
+    """``(Y, X, C)`` map: each pixel takes the value of its nearest point (NaN when too far)."""
+    index = nearest_index(points, shape, max_distance)
+    padded = np.vstack([values, np.full((1, values.shape[1]), np.nan, dtype=values.dtype)])
+    return padded[index]  # index -1 picks the NaN row
+
+
+def gaussian_frame(values, points, shape, sigma: float, max_distance: float) -> np.ndarray:
+    """``(Y, X, C)`` normalised Gaussian-weighted average of the point values.
+
+    Each point is splatted bilinearly onto its 4 neighbouring pixels, then numerator and
+    weights are blurred with the same Gaussian: ``map = G*(v w) / G*(w)``. Pixels farther than
+    ``max_distance`` from every point are NaN.
+    """
+    from scipy import ndimage
+
+    height, width = shape
+    n_channels = values.shape[1]
+    r0 = np.floor(points[:, 0]).astype(np.int64)
+    c0 = np.floor(points[:, 1]).astype(np.int64)
+    fr = points[:, 0] - r0
+    fc = points[:, 1] - c0
+    weights = np.zeros(height * width, dtype=np.float64)
+    sums = np.zeros((n_channels, height * width), dtype=np.float64)
+    for dr, dc, w in ((0, 0, (1 - fr) * (1 - fc)), (1, 0, fr * (1 - fc)), (0, 1, (1 - fr) * fc), (1, 1, fr * fc)):
+        rr, cc = r0 + dr, c0 + dc
+        ok = (rr >= 0) & (rr < height) & (cc >= 0) & (cc < width) & (w > 0)
+        flat = rr[ok] * width + cc[ok]
+        weights += np.bincount(flat, weights=w[ok], minlength=height * width)
+        for ch in range(n_channels):
+            sums[ch] += np.bincount(flat, weights=w[ok] * values[ok, ch], minlength=height * width)
+    blurred_w = ndimage.gaussian_filter(weights.reshape(shape), sigma, mode="constant")
+    out = np.empty((height, width, n_channels), dtype=np.float32)
+    tiny = 1e-12 * max(1.0, float(blurred_w.max()))
+    for ch in range(n_channels):
+        blurred = ndimage.gaussian_filter(sums[ch].reshape(shape), sigma, mode="constant")
+        out[..., ch] = np.where(blurred_w > tiny, blurred / np.maximum(blurred_w, tiny), np.nan)
+    too_far = nearest_index(points, shape, max_distance) < 0
+    out[too_far] = np.nan
+    return out

@@ -1,0 +1,299 @@
+"""Patches cut from images: centred on points, or on a regular grid.
+
+Geometry convention (shared with :mod:`napari_ivae.core.maps`): pixel ``(r, c)`` has its centre
+at the continuous coordinate ``(r, c)``. A patch of shape ``(H, W)`` centred on ``(row, col)``
+holds the image sampled at rows ``row - H // 2 + k`` (``k = 0..H-1``) and columns
+``col - W // 2 + j``: the centre is the patch element ``[H // 2, W // 2]`` (the exact middle for
+odd sizes, just below/right of the middle for even sizes). Integer centres therefore give exact
+crops ``image[row - H//2 : row - H//2 + H, col - W//2 : col - W//2 + W]``.
+
+Patches are written into one preallocated ``(N, H, W)`` float32 array, chunk by chunk, so
+extracting many patches needs little more memory than the patches themselves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from napari_ivae.core import _patch_sampling as sampling
+from napari_ivae.core.errors import InputError
+
+NORMALIZE_MODES = ("none", "patch", "global")
+BORDER_POLICIES = ("drop", "flag")
+
+
+@dataclass
+class PatchSet:
+    """Patches and where they came from.
+
+    Attributes
+    ----------
+    patches : (N, H, W) float32 C-contiguous array
+    centres : (N, 2) float64 ``(row, col)`` of each patch centre in its frame (see module doc).
+    frames : (N,) int64 frame index of each patch (0 for a 2D image).
+    indices : (N,) int64 index of the source point in the ``coords`` given to
+        :func:`extract_patches`; ``-1`` for grid patches.
+    image_shape : tuple
+        ``(Y, X)`` of one frame.
+    normalization : dict
+        JSON-compatible record of the intensity scaling: ``{"mode": "none"}``,
+        ``{"mode": "global", "min": lo, "max": hi, ...}`` (``patch = (raw - lo) / (hi - lo)``) or
+        ``{"mode": "patch", ...}`` (each patch scaled by its own min/max, kept in
+        ``patch_min`` / ``patch_max``).
+    grid_shape : tuple or None
+        ``(n_rows, n_cols)`` of the grid in each frame, for grid patches; else None.
+    stride : int or None
+        Grid step in pixels, for grid patches; else None.
+    valid : (N,) bool array or None
+        False for patches that cross the image border (``border="flag"``; their outside
+        pixels are mirror-reflected). None when every patch lies inside the image.
+    n_frames : int
+        Number of frames of the source image (1 for a 2D image).
+    is_stack : bool
+        True when the source was a ``(frames, Y, X)`` stack (maps are then ``(F, Y, X)``).
+    patch_min, patch_max : (N,) float32 arrays or None
+        Raw intensity range of each patch, for ``normalize="patch"``.
+    grid_origin : tuple or None
+        ``(row, col)`` of the first grid patch centre, for grid patches.
+    message : str
+        Human-readable note, e.g. how many points were dropped at the border.
+    """
+
+    patches: np.ndarray
+    centres: np.ndarray
+    frames: np.ndarray
+    indices: np.ndarray
+    image_shape: tuple
+    normalization: dict
+    grid_shape: tuple | None = None
+    stride: int | None = None
+    valid: np.ndarray | None = None
+    n_frames: int = 1
+    is_stack: bool = False
+    patch_min: np.ndarray | None = None
+    patch_max: np.ndarray | None = None
+    grid_origin: tuple | None = None
+    message: str = ""
+
+    def __len__(self) -> int:
+        return int(self.patches.shape[0])
+
+    @property
+    def patch_shape(self) -> tuple[int, int]:
+        """``(H, W)`` of one patch."""
+        return tuple(int(s) for s in self.patches.shape[1:3])
+
+    @property
+    def is_grid(self) -> bool:
+        """True for patches cut on a regular grid."""
+        return self.grid_shape is not None
+
+    @property
+    def coords(self) -> np.ndarray:
+        """``(N, 3)`` float64 ``(frame, row, col)`` of the patch centres (napari's order)."""
+        return np.column_stack([self.frames.astype(np.float64), self.centres])
+
+
+def extract_patches(
+    image,
+    coords,
+    size,
+    *,
+    subpixel: bool = True,
+    border: str = "drop",
+    normalize: str = "none",
+    order: int = 1,
+) -> PatchSet:
+    """Cut one patch centred on each point.
+
+    Parameters
+    ----------
+    image : array-like
+        ``(Y, X)`` image or ``(frames, Y, X)`` stack (use
+        :func:`napari_ivae.core.image.prepare_image` first for RGB or NaN-holding data).
+    coords : array-like
+        ``(N, 2)`` ``(row, col)`` for a 2D image, or ``(N, 3)`` ``(frame, row, col)``
+        (napari's Points order; required for a stack).
+    size : int or (int, int)
+        Patch height and width in pixels.
+    subpixel : bool
+        True: non-integer centres are sampled by interpolation (``order``). False: centres are
+        rounded to the nearest pixel and patches are exact crops. Integer centres always give
+        exact crops.
+    border : {"drop", "flag"}
+        What to do with patches that cross the image edge: drop them (the kept points are
+        listed in ``indices``), or keep them with mirror-reflected outside pixels and
+        ``valid = False``. Points whose centre lies outside the image are always dropped.
+    normalize : {"none", "patch", "global"}
+        ``"global"``: ``(raw - min) / (max - min)`` with the min/max of the whole image;
+        ``"patch"``: each patch scaled to [0, 1] by its own min/max; ``"none"``: raw values.
+    order : {1, 3}
+        Interpolation order for sub-pixel centres (bilinear or cubic spline, as
+        ``scipy.ndimage.map_coordinates``).
+
+    Returns
+    -------
+    PatchSet
+
+    Raises
+    ------
+    InputError
+        Bad image/points, a patch larger than the image, no points, or no patch inside the
+        image (the message suggests a smaller patch).
+    """
+    stack, is_stack = sampling.as_stack(image)
+    shape = sampling.patch_shape(size, stack.shape[1:])
+    border = _check_choice("border", border, BORDER_POLICIES)
+    normalize = _check_choice("normalize", normalize, NORMALIZE_MODES)
+    if order not in (1, 3):
+        raise InputError(f"order must be 1 (bilinear) or 3 (cubic spline), got {order!r}.")
+    frames, centres = sampling.as_points(coords, stack.shape[0], is_stack)
+    if not subpixel:
+        centres = np.round(centres)
+
+    image_shape = stack.shape[1:]
+    outside = ~sampling.centre_inside(centres, image_shape)
+    crossing = ~sampling.patch_inside(centres, shape, image_shape)
+    keep = ~outside if border == "flag" else ~crossing
+    n_points = len(centres)
+    if not keep.any():
+        raise InputError(
+            f"All {n_points} patches of {shape[0]}x{shape[1]} px cross the border of the "
+            f"{image_shape[0]}x{image_shape[1]} image (or their centre lies outside it). "
+            'Use a smaller patch size, or border="flag" to keep them with reflected edges.'
+        )
+    indices = np.flatnonzero(keep).astype(np.int64)
+    frames, centres = frames[indices], centres[indices]
+    valid = None
+    if border == "flag" and crossing[indices].any():
+        valid = ~crossing[indices]
+
+    patches = np.empty((len(indices),) + shape, dtype=np.float32)
+    for frame in np.unique(frames):
+        rows = np.flatnonzero(frames == frame)
+        sampling.sample_frame(stack[frame], centres[rows], rows, patches, order, reflect=valid is not None)
+    sampling.check_finite(patches)
+
+    normalization, pmin, pmax = _normalize(patches, normalize, stack)
+    return PatchSet(
+        patches=patches,
+        centres=centres,
+        frames=frames,
+        indices=indices,
+        image_shape=tuple(int(s) for s in image_shape),
+        normalization=normalization,
+        valid=valid,
+        n_frames=int(stack.shape[0]),
+        is_stack=is_stack,
+        patch_min=pmin,
+        patch_max=pmax,
+        message=_drop_message(n_points, outside, crossing, border, shape),
+    )
+
+
+def grid_patches(image, size, stride, *, normalize: str = "none") -> PatchSet:
+    """Cut patches on a regular grid (e.g. for the shift-VAE).
+
+    The grid has ``n_rows = (Y - H) // stride + 1`` rows (likewise columns) and is centred in
+    the image: the ``(Y - H) - (n_rows - 1) * stride`` pixels left over are split between the
+    two sides (the extra pixel, if odd, goes to the bottom/right). Patches are exact crops,
+    ordered frame by frame, then row by row. Patch ``(i, j)`` has its centre at
+    ``grid_origin + (i, j) * stride`` (see the module doc for the centre convention).
+
+    Parameters
+    ----------
+    image : array-like
+        ``(Y, X)`` image or ``(frames, Y, X)`` stack.
+    size : int or (int, int)
+        Patch height and width in pixels.
+    stride : int
+        Grid step in pixels (same along rows and columns).
+    normalize : {"none", "patch", "global"}
+        As in :func:`extract_patches`.
+
+    Returns
+    -------
+    PatchSet
+        With ``grid_shape = (n_rows, n_cols)``, ``stride`` and ``grid_origin`` set and
+        ``indices`` all ``-1``.
+    """
+    stack, is_stack = sampling.as_stack(image)
+    shape = sampling.patch_shape(size, stack.shape[1:])
+    normalize = _check_choice("normalize", normalize, NORMALIZE_MODES)
+    if isinstance(stride, bool) or not isinstance(stride, (int, np.integer)) or stride < 1:
+        raise InputError(f"stride must be a positive integer number of pixels, got {stride!r}.")
+    stride = int(stride)
+    n_frames, height, width = stack.shape
+    grid_shape = ((height - shape[0]) // stride + 1, (width - shape[1]) // stride + 1)
+    top = ((height - shape[0]) - (grid_shape[0] - 1) * stride) // 2
+    left = ((width - shape[1]) - (grid_shape[1] - 1) * stride) // 2
+    per_frame = grid_shape[0] * grid_shape[1]
+
+    patches = np.empty((n_frames * per_frame,) + shape, dtype=np.float32)
+    for frame in range(n_frames):
+        sampling.grid_frame(stack[frame], shape, stride, (top, left), grid_shape, patches[frame * per_frame : (frame + 1) * per_frame])
+    sampling.check_finite(patches)
+
+    rows = top + shape[0] // 2 + stride * np.arange(grid_shape[0], dtype=np.float64)
+    cols = left + shape[1] // 2 + stride * np.arange(grid_shape[1], dtype=np.float64)
+    rr, cc = np.meshgrid(rows, cols, indexing="ij")
+    centres = np.tile(np.column_stack([rr.ravel(), cc.ravel()]), (n_frames, 1))
+    frames = np.repeat(np.arange(n_frames, dtype=np.int64), per_frame)
+    normalization, pmin, pmax = _normalize(patches, normalize, stack)
+    return PatchSet(
+        patches=patches,
+        centres=centres,
+        frames=frames,
+        indices=np.full(len(patches), -1, dtype=np.int64),
+        image_shape=(int(height), int(width)),
+        normalization=normalization,
+        grid_shape=grid_shape,
+        stride=stride,
+        n_frames=int(n_frames),
+        is_stack=is_stack,
+        patch_min=pmin,
+        patch_max=pmax,
+        grid_origin=(float(rows[0]), float(cols[0])),
+    )
+
+
+def _check_choice(name: str, value, choices) -> str:
+    if value not in choices:
+        raise InputError(f"{name} must be one of {', '.join(map(repr, choices))}, got {value!r}.")
+    return value
+
+
+def _normalize(patches: np.ndarray, mode: str, stack: np.ndarray):
+    """Scale ``patches`` in place; return (record, patch_min, patch_max)."""
+    if mode == "none":
+        return {"mode": "none"}, None, None
+    if mode == "global":
+        lo, hi = sampling.finite_range(stack)
+        scale = hi - lo if hi > lo else 1.0
+        for chunk in sampling.chunks(len(patches), patches.shape[1] * patches.shape[2]):
+            patches[chunk] -= lo
+            patches[chunk] /= scale
+        np.clip(patches, 0.0, 1.0, out=patches)  # cubic interpolation may overshoot
+        return {"mode": "global", "method": "minmax", "min": lo, "max": hi, "range": [0.0, 1.0]}, None, None
+    flat = patches.reshape(len(patches), -1)
+    pmin = flat.min(axis=1)
+    pmax = flat.max(axis=1)
+    span = np.where(pmax > pmin, pmax - pmin, 1.0).astype(np.float32)
+    for chunk in sampling.chunks(len(patches), flat.shape[1]):
+        patches[chunk] -= pmin[chunk, None, None]
+        patches[chunk] /= span[chunk, None, None]
+    np.clip(patches, 0.0, 1.0, out=patches)
+    return {"mode": "patch", "method": "minmax", "range": [0.0, 1.0]}, pmin, pmax
+
+
+def _drop_message(n_points, outside, crossing, border, shape) -> str:
+    notes = []
+    if outside.any():
+        notes.append(f"{int(outside.sum())} of {n_points} points lie outside the image and were dropped")
+    n_cross = int((crossing & ~outside).sum())
+    if n_cross:
+        verb = "were dropped" if border == "drop" else "were kept with reflected edges (valid=False)"
+        notes.append(f"{n_cross} of {n_points} patches of {shape[0]}x{shape[1]} px cross the image border and {verb}")
+    return "; ".join(notes)
