@@ -297,3 +297,75 @@ def _drop_message(n_points, outside, crossing, border, shape) -> str:
         verb = "were dropped" if border == "drop" else "were kept with reflected edges (valid=False)"
         notes.append(f"{n_cross} of {n_points} patches of {shape[0]}x{shape[1]} px cross the image border and {verb}")
     return "; ".join(notes)
+
+
+_OPTIONAL_ARRAYS = ("valid", "patch_min", "patch_max")
+
+
+def patchset_to_arrays(patchset: PatchSet) -> dict:
+    """The PatchSet as a dict of numpy arrays for ``np.savez`` (no pickling needed).
+
+    Keys: ``patches, centres, frames, indices, image_shape, n_frames, is_stack`` and, when set,
+    ``valid, patch_min, patch_max, grid_shape, stride, grid_origin``; ``normalization`` and
+    ``message`` are JSON / plain strings.
+    """
+    import json
+
+    arrays = {
+        "patches": patchset.patches,
+        "centres": patchset.centres,
+        "frames": patchset.frames,
+        "indices": patchset.indices,
+        "image_shape": np.asarray(patchset.image_shape, dtype=np.int64),
+        "n_frames": np.asarray(patchset.n_frames, dtype=np.int64),
+        "is_stack": np.asarray(patchset.is_stack),
+        "normalization": np.asarray(json.dumps(patchset.normalization)),
+        "message": np.asarray(patchset.message),
+    }
+    for name in _OPTIONAL_ARRAYS:
+        if getattr(patchset, name) is not None:
+            arrays[name] = np.asarray(getattr(patchset, name))
+    if patchset.is_grid:
+        arrays["grid_shape"] = np.asarray(patchset.grid_shape, dtype=np.int64)
+        arrays["stride"] = np.asarray(patchset.stride, dtype=np.int64)
+        arrays["grid_origin"] = np.asarray(patchset.grid_origin, dtype=np.float64)
+    return arrays
+
+
+def patchset_from_arrays(arrays) -> PatchSet:
+    """Rebuild a PatchSet from :func:`patchset_to_arrays` output (or an opened ``.npz``)."""
+    import json
+
+    missing = [k for k in ("patches", "centres", "frames", "indices", "image_shape") if k not in arrays]
+    if missing:
+        raise InputError(f"Not a patches file written by napari-ivae: missing {', '.join(missing)}.")
+    grid = "grid_shape" in arrays
+    return PatchSet(
+        patches=np.ascontiguousarray(arrays["patches"], dtype=np.float32),
+        centres=np.asarray(arrays["centres"], dtype=np.float64),
+        frames=np.asarray(arrays["frames"], dtype=np.int64),
+        indices=np.asarray(arrays["indices"], dtype=np.int64),
+        image_shape=tuple(int(s) for s in arrays["image_shape"]),
+        normalization=json.loads(str(arrays["normalization"])) if "normalization" in arrays else {"mode": "none"},
+        grid_shape=tuple(int(s) for s in arrays["grid_shape"]) if grid else None,
+        stride=int(arrays["stride"]) if grid else None,
+        grid_origin=tuple(float(s) for s in arrays["grid_origin"]) if grid else None,
+        n_frames=int(arrays["n_frames"]) if "n_frames" in arrays else 1,
+        is_stack=bool(arrays["is_stack"]) if "is_stack" in arrays else False,
+        message=str(arrays["message"]) if "message" in arrays else "",
+        **{name: np.asarray(arrays[name]) for name in _OPTIONAL_ARRAYS if name in arrays},
+    )
+
+
+def load_patches(path) -> PatchSet:
+    """Read a ``.npz`` written by ``napari-ivae patches`` (or ``np.savez(**patchset_to_arrays(ps))``)."""
+    from pathlib import Path
+
+    path = Path(path).expanduser()
+    if path.suffix.lower() != ".npz" or not path.is_file():
+        raise InputError(f"{path} is not an existing .npz patches file.")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return patchset_from_arrays({key: data[key] for key in data.files})
+    except (OSError, ValueError) as err:
+        raise InputError(f"Cannot read patches from {path}: {err}") from err

@@ -1,0 +1,124 @@
+"""``napari-ivae patches``: cut patches from an image, on points or on a grid, into one ``.npz``.
+
+The archive holds ``patches`` (N, H, W) float32, ``centres`` (N, 2) (row, col), ``frames``,
+``indices`` (source row of the points file, -1 for grid patches), ``image_shape``, a JSON
+``normalization`` string and, for grid patches, ``grid_shape``, ``stride`` and ``grid_origin``
+(see :func:`napari_ivae.core.patches.patchset_to_arrays`). ``napari-ivae train`` and ``encode``
+read it directly.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from napari_ivae.core.errors import InputError
+
+
+def add_parser(subparsers) -> None:
+    """Register ``napari-ivae patches``."""
+    p = subparsers.add_parser(
+        "patches", help="cut patches from an image (on points or a grid)",
+        description="Cut square patches from an image (.npy, .tif) centred on points from a CSV "
+                    "file (e.g. written by `napari-ivae detect`) or on a regular grid, and save "
+                    "them with their positions as one .npz file.")
+    p.add_argument("image", metavar="IMAGE", help="image or stack (.npy, .tif, .tiff)")
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument("--points", metavar="POINTS.csv",
+                       help="CSV with frame,row,col (or row,col / y,x / axis-0..) columns")
+    where.add_argument("--grid", type=int, metavar="STRIDE", help="grid patches every STRIDE px")
+    p.add_argument("--size", type=int, required=True, metavar="P", help="patch size in pixels")
+    p.add_argument("--out", required=True, metavar="PATCHES.npz", help="output .npz file")
+    p.add_argument("--normalize", choices=("none", "patch", "global"), default="none",
+                   help="intensity scaling: none (default), patch (each to [0,1]), global "
+                        "(image min/max to [0,1])")
+    p.add_argument("--border", choices=("drop", "flag"), default="drop",
+                   help="patches crossing the edge: drop (default) or keep with reflected "
+                        "edges and valid=False")
+    p.add_argument("--order", type=int, choices=(1, 3), default=1,
+                   help="interpolation for sub-pixel centres: 1 bilinear (default), 3 cubic")
+    p.add_argument("--no-subpixel", action="store_true",
+                   help="round point centres to whole pixels (exact crops)")
+    p.add_argument("--channel", metavar="C",
+                   help="for colour images: 'luminance' or a channel number")
+    p.add_argument("--invert", action="store_true", help="flip intensities (dark features)")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    """Cut the patches and save them; returns 0."""
+    from napari_ivae.core.imageio import read_image, read_points_csv
+    from napari_ivae.core.patches import extract_patches, grid_patches, patchset_to_arrays
+
+    out = Path(args.out).expanduser()
+    if out.suffix.lower() != ".npz":
+        raise InputError(f"--out must end in .npz (numpy archive), got {out.name}")
+    if not out.parent.exists():
+        raise InputError(f"--out folder {out.parent} does not exist; create it first")
+    image = _load_image(args, read_image)
+
+    if args.grid is not None:
+        patchset = grid_patches(image, args.size, args.grid, normalize=args.normalize)
+        where = f"grid {patchset.grid_shape[0]}x{patchset.grid_shape[1]} every {args.grid} px"
+    else:
+        coords, _ = read_points_csv(args.points)
+        if image.ndim == 2:
+            coords = _points_for_2d_image(coords, args.points)
+        patchset = extract_patches(
+            image, coords, args.size, subpixel=not args.no_subpixel, border=args.border,
+            normalize=args.normalize, order=args.order,
+        )
+        where = f"{len(patchset)} of {len(coords)} points"
+    _save_npz(out, patchset_to_arrays(patchset))
+
+    frames = f"{patchset.n_frames} frames of " if patchset.is_stack else ""
+    print(f"cut {len(patchset)} patches {args.size}x{args.size} from {Path(args.image).name} "
+          f"({frames}{patchset.image_shape[0]}x{patchset.image_shape[1]} px) on {where}; "
+          f"normalization: {args.normalize}", file=sys.stderr)
+    if patchset.message:
+        print(f"note: {patchset.message}", file=sys.stderr)
+    print(f"wrote {out}", file=sys.stderr)
+    return 0
+
+
+def _load_image(args, read_image) -> np.ndarray:
+    image = np.asarray(read_image(args.image))
+    colour = image.ndim == 3 and image.shape[-1] in (3, 4) and min(image.shape[:2]) > 4
+    if colour and args.channel is None:
+        raise InputError(f"{Path(args.image).name} looks like a colour image {image.shape}; "
+                         "choose --channel luminance (or a channel number)")
+    if args.channel is not None or args.invert:
+        from napari_ivae.core.image import prepare_image
+
+        channel = args.channel
+        if channel is not None and channel != "luminance":
+            try:
+                channel = int(channel)
+            except ValueError as err:
+                raise InputError(f"--channel must be 'luminance' or a number, got {channel!r}") from err
+        image = prepare_image(image, channel=channel, invert=args.invert)
+    return image
+
+
+def _points_for_2d_image(coords: np.ndarray, source) -> np.ndarray:
+    """Drop the frame column for a 2D image (it must be 0 everywhere)."""
+    if np.any(np.round(coords[:, 0]) != 0):
+        raise InputError(f"{Path(source).name} has points on frames other than 0, but the image "
+                         "is a single 2D frame")
+    return coords[:, 1:]
+
+
+def _save_npz(path: Path, arrays: dict) -> None:
+    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            np.savez(stream, **arrays)
+        os.replace(tmp, path)
+    except OSError as err:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise InputError(f"cannot write {path}: {err.strerror or err}") from err
