@@ -1,0 +1,293 @@
+"""Atom-column detection: smoothing, local maxima, contrast threshold, sub-pixel refinement.
+
+Every parameter defaults to a multiple of the lattice spacing, which is estimated from the
+image (:func:`napari_ivae.core.spacing.estimate_spacing`) unless given:
+
+=================  ===========================  =============================================
+parameter          default                      meaning
+=================  ===========================  =============================================
+``sigma``          0.1 x spacing                Gaussian smoothing before peak finding
+``min_distance``   0.4 x spacing                peaks closer than this are one peak
+``refine_radius``  0.3 x spacing                disc for centre of mass / Gaussian fit
+``merge_distance`` 0.25 x spacing               refined points closer than this are merged
+``border``         refine_radius                points closer to the image edge are dropped
+``threshold``      auto                         minimum local contrast (see below)
+=================  ===========================  =============================================
+
+The local contrast (``prominence``) of a peak is its smoothed height above the lowest smoothed
+value within one spacing. ``snr`` is that contrast divided by the noise of the smoothed image
+(estimated from pixel-to-pixel differences). With ``threshold=None`` a peak is kept when its
+``snr >= 4`` and its prominence is at least ``0.3`` x the 90th percentile of all prominences
+(rejects noise in vacuum and on amorphous support). A number ``0 < threshold < 1`` replaces
+that fraction; ``threshold >= 1`` is an absolute minimum prominence in image units.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from napari_ivae.core.detections import Detections, empty_detections, make_detections
+from napari_ivae.core.errors import InputError
+
+REFINE_MODES = ("com", "gaussian", None)
+MIN_SNR = 4.0
+RELATIVE_CONTRAST = 0.3
+_PROPERTY_COLUMNS = ("intensity", "prominence", "snr", "refine_shift", "fit_ok")
+
+
+def detect_atoms(
+    image,
+    *,
+    spacing: float | None = None,
+    sigma: float | None = None,
+    min_distance: float | None = None,
+    threshold: float | None = None,
+    refine: str | None = "com",
+    refine_radius: float | None = None,
+    com_iterations: int = 3,
+    merge_distance: float | None = None,
+    border: float | None = None,
+    invert: bool = False,
+    channel=None,
+    frame_axis: int | None = None,
+    flatten: str | None = None,
+) -> Detections:
+    """Find atom columns (bright peaks) in a 2D image or in every frame of a stack.
+
+    Parameters
+    ----------
+    image : array-like
+        2D image or ``(frames, Y, X)`` stack (anything :func:`prepare_image` accepts).
+    spacing : float, optional
+        Nearest-neighbour distance in pixels; estimated from the (first) frame if omitted.
+    sigma, min_distance, refine_radius, merge_distance, border : float, optional
+        Override the spacing-based defaults (see the module docstring). ``sigma=0`` disables
+        smoothing; ``border=0`` keeps points up to the edge.
+    threshold : float, optional
+        ``None``: automatic. ``0 < t < 1``: minimum prominence as a fraction of the 90th
+        percentile of prominences. ``t >= 1``: absolute minimum prominence. ``0``: keep all.
+    refine : {"com", "gaussian", None}
+        Sub-pixel refinement: iterative centre of mass (default), a 2D Gaussian fit (falls back
+        to centre of mass where it fails), or none (integer peak positions).
+    com_iterations : int
+        Centre-of-mass re-centring steps.
+    invert, channel, frame_axis, flatten
+        Passed to :func:`napari_ivae.core.image.prepare_image` (``invert=True`` for dark atoms,
+        e.g. ABF).
+
+    Returns
+    -------
+    Detections
+        ``coords`` (frame, row, col); ``properties`` with ``intensity, prominence, snr,
+        refine_shift, fit_ok``; ``params`` with every value used (``spacing`` included) and
+        per-frame counts; ``message`` explains an empty result.
+    """
+    from napari_ivae.core.image import prepare_image, split_frames
+
+    if refine not in REFINE_MODES:
+        raise InputError(f"refine={refine!r} is not known; use 'com', 'gaussian' or None.")
+    prepared = prepare_image(image, channel=channel, frame_axis=frame_axis, invert=invert,
+                             flatten=flatten)
+    frames, is_stack = split_frames(prepared)
+    params = _resolve_params(frames[0], spacing, sigma, min_distance, threshold, refine_radius,
+                             merge_distance, border)
+    params.update(refine=refine, com_iterations=int(com_iterations), invert=bool(invert),
+                  flatten=flatten, n_frames=len(frames), is_stack=is_stack)
+    tables, counts = [], []
+    for index, frame in enumerate(frames):
+        table, frame_counts = _detect_frame(frame, params)
+        table.insert(0, "frame", index)
+        tables.append(table)
+        counts.append(frame_counts)
+    params["counts"] = counts if is_stack else counts[0]
+    table = pd.concat(tables, ignore_index=True)
+    if len(table) == 0:
+        why = _empty_reason(counts[0] if not is_stack else _sum_counts(counts), params)
+        return empty_detections(_PROPERTY_COLUMNS, params=params, message=why)
+    message = ""
+    if is_stack:
+        message = f"{len(table)} atoms in {len(frames)} frames (spacing {params['spacing']:.2f} px)"
+    return make_detections(table, params=params, message=message)
+
+
+def _resolve_params(frame, spacing, sigma, min_distance, threshold, refine_radius,
+                    merge_distance, border) -> dict:
+    from napari_ivae.core.spacing import estimate_spacing
+
+    source = "given"
+    if spacing is None:
+        spacing, source = estimate_spacing(frame), "auto"
+    spacing = float(spacing)
+    if not spacing > 0:
+        raise InputError(f"spacing must be positive, got {spacing}.")
+
+    def pick(value, factor, name):
+        value = factor * spacing if value is None else float(value)
+        if value < 0 or not np.isfinite(value):
+            raise InputError(f"{name} must be >= 0, got {value}.")
+        return value
+
+    refine_radius = max(pick(refine_radius, 0.3, "refine_radius"), 1.0)
+    resolved = dict(spacing=spacing, spacing_source=source,
+                    sigma=pick(sigma, 0.1, "sigma"),
+                    min_distance=max(pick(min_distance, 0.4, "min_distance"), 1.0),
+                    refine_radius=refine_radius,
+                    merge_distance=pick(merge_distance, 0.25, "merge_distance"),
+                    border=refine_radius if border is None else pick(border, 0.0, "border"))
+    if threshold is not None and (threshold < 0 or not np.isfinite(threshold)):
+        raise InputError(f"threshold must be >= 0, got {threshold}.")
+    resolved["threshold"] = "auto" if threshold is None else float(threshold)
+    return resolved
+
+
+def _detect_frame(frame, params) -> tuple[pd.DataFrame, dict]:
+    from scipy import ndimage
+
+    smoothed = (ndimage.gaussian_filter(frame, params["sigma"]) if params["sigma"] > 0
+                else frame)
+    candidates = find_peaks(smoothed, params["min_distance"])
+    noise = smoothed_noise(frame, params["sigma"])
+    window = 2 * int(round(params["spacing"])) + 1
+    local_min = ndimage.minimum_filter(smoothed, size=window)
+    peak_values = smoothed[candidates[:, 0], candidates[:, 1]]
+    prominence = peak_values - local_min[candidates[:, 0], candidates[:, 1]]
+    keep, cut = _contrast_filter(prominence, noise, params["threshold"])
+    counts = {"candidates": int(len(candidates)), "below_threshold": int((~keep).sum()),
+              "contrast_cut": float(cut), "noise": float(noise)}
+    candidates, prominence = candidates[keep], prominence[keep]
+    peak_values = peak_values[keep]
+
+    start = candidates.astype(np.float64)
+    fit_ok = np.zeros(len(start), dtype=bool)
+    refined = start
+    if params["refine"] in ("com", "gaussian") and len(start):
+        from napari_ivae.core.refine import refine_centre_of_mass
+
+        refined, _ = refine_centre_of_mass(smoothed, start, params["refine_radius"],
+                                           iterations=params["com_iterations"])
+        if params["refine"] == "gaussian":
+            from napari_ivae.core.refine import refine_gaussian
+
+            refined, fit_ok, _ = refine_gaussian(frame, refined, params["refine_radius"],
+                                                 sigma_guess=max(0.15 * params["spacing"], 0.7))
+    table = pd.DataFrame({
+        "row": refined[:, 0], "col": refined[:, 1], "intensity": peak_values,
+        "prominence": prominence, "snr": prominence / noise if noise > 0 else np.inf,
+        "refine_shift": np.hypot(*(refined - start).T), "fit_ok": fit_ok,
+    })
+    table, n_merged = merge_close_points(table, params["merge_distance"])
+    inside = _inside_border(table[["row", "col"]].to_numpy(), frame.shape, params["border"])
+    counts.update(merged=n_merged, at_border=int((~inside).sum()), found=int(inside.sum()))
+    return table[inside].reset_index(drop=True), counts
+
+
+def find_peaks(smoothed: np.ndarray, min_distance: float) -> np.ndarray:
+    """Integer (row, col) local maxima at least ``min_distance`` apart (brightest kept).
+
+    A square maximum filter gives the candidates; plateaus and pairs that are closer than
+    ``min_distance`` in Euclidean distance are thinned by :func:`merge_close_points`.
+    """
+    from scipy import ndimage
+
+    size = 2 * int(np.floor(min_distance / np.sqrt(2))) + 1  # square inscribed in the disc
+    maxima = smoothed == ndimage.maximum_filter(smoothed, size=size, mode="nearest")
+    maxima &= smoothed > smoothed.min()  # flat background is not a peak
+    rows, cols = np.nonzero(maxima)
+    if len(rows) == 0:
+        return np.zeros((0, 2), dtype=np.int64)
+    table = pd.DataFrame({"row": rows.astype(np.float64), "col": cols.astype(np.float64),
+                          "intensity": smoothed[rows, cols]})
+    table, _ = merge_close_points(table, min_distance)
+    return table[["row", "col"]].to_numpy().astype(np.int64)
+
+
+def merge_close_points(table: pd.DataFrame, distance: float) -> tuple[pd.DataFrame, int]:
+    """Drop every point closer than ``distance`` to a brighter kept point.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Needs ``row``, ``col`` and ``intensity`` columns.
+    distance : float
+        Merge radius in pixels (``<= 0`` keeps everything).
+
+    Returns
+    -------
+    (pandas.DataFrame, int)
+        The kept rows (original order) and how many were dropped.
+    """
+    if distance <= 0 or len(table) < 2:
+        return table, 0
+    from scipy.spatial import cKDTree
+
+    points = table[["row", "col"]].to_numpy()
+    pairs = cKDTree(points).query_pairs(distance, output_type="ndarray")
+    if len(pairs) == 0:
+        return table, 0
+    intensity = table["intensity"].to_numpy()
+    rank = np.empty(len(points), dtype=np.int64)
+    rank[np.argsort(-intensity, kind="stable")] = np.arange(len(points))
+    neighbours: dict[int, list[int]] = {}
+    for i, j in pairs:
+        neighbours.setdefault(int(i), []).append(int(j))
+        neighbours.setdefault(int(j), []).append(int(i))
+    removed = np.zeros(len(points), dtype=bool)
+    for i in sorted(neighbours, key=lambda k: rank[k]):  # brightest first
+        if not removed[i]:
+            removed[neighbours[i]] = True
+    return table[~removed].reset_index(drop=True), int(removed.sum())
+
+
+def smoothed_noise(frame: np.ndarray, sigma: float) -> float:
+    """Robust noise standard deviation of ``frame`` after Gaussian smoothing with ``sigma``.
+
+    The pixel noise comes from the median absolute pixel-to-pixel difference (insensitive to
+    atoms and background gradients); white noise shrinks by ``1 / (2 sqrt(pi) sigma)`` under
+    smoothing.
+    """
+    differences = np.concatenate([np.diff(frame, axis=0).ravel(), np.diff(frame, axis=1).ravel()])
+    pixel_noise = 1.4826 * np.median(np.abs(differences - np.median(differences))) / np.sqrt(2)
+    factor = 1.0 if sigma <= 0 else min(1.0, 1.0 / (2.0 * np.sqrt(np.pi) * sigma))
+    return float(pixel_noise * factor)
+
+
+def _contrast_filter(prominence, noise, threshold):
+    if len(prominence) == 0:
+        return np.zeros(0, dtype=bool), 0.0
+    if threshold == "auto":
+        reference = np.percentile(prominence, 90)
+        cut = max(RELATIVE_CONTRAST * reference, MIN_SNR * noise)
+    elif threshold >= 1:
+        cut = threshold
+    else:
+        cut = threshold * np.percentile(prominence, 90)
+    keep = prominence >= cut if cut > 0 else np.ones(len(prominence), dtype=bool)
+    return keep, cut
+
+
+def _inside_border(points, shape, border):
+    if border <= 0:
+        return np.ones(len(points), dtype=bool)
+    return ((points[:, 0] >= border) & (points[:, 0] <= shape[0] - 1 - border)
+            & (points[:, 1] >= border) & (points[:, 1] <= shape[1] - 1 - border))
+
+
+def _sum_counts(counts):
+    keys = ("candidates", "below_threshold", "merged", "at_border", "found")
+    return {k: sum(c[k] for c in counts) for k in keys}
+
+
+def _empty_reason(counts, params) -> str:
+    spacing = f"spacing {params['spacing']:.1f} px ({params['spacing_source']})"
+    if counts["candidates"] == 0:
+        return f"No atoms found: the smoothed image has no local maximum ({spacing})."
+    if counts["found"] == 0 and counts["below_threshold"] == counts["candidates"]:
+        return (f"No atoms found: all {counts['candidates']} peaks have too little contrast "
+                f"(threshold {params['threshold']}; {spacing}). Lower the threshold, or check "
+                "the spacing and whether atoms are dark (invert).")
+    return (f"No atoms found: {counts['at_border']} peaks lie within the {params['border']:.1f} px "
+            f"border ({spacing}); reduce the border.")
+
+
+__all__ = ["Detections", "detect_atoms", "find_peaks", "merge_close_points", "smoothed_noise"]
