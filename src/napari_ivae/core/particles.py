@@ -1,0 +1,253 @@
+"""Particle detection: threshold + clean-up + watershed split, or Laplacian-of-Gaussian blobs.
+
+Threshold mode (``method="otsu" | "li" | "local"``): light Gaussian smoothing, a global (Otsu,
+Li) or local (block mean) threshold on the chosen ``polarity``, removal of objects smaller than
+``min_size`` pixels, hole filling, a distance-transform watershed that splits touching particles,
+and (optionally) removal of objects touching the image border. ``exclude`` masks pixels that
+must never be a particle (a burned-in scale bar, a label).
+
+Blob mode (``method="log"``): :func:`skimage.feature.blob_log` for round, sparse particles; the
+labels image holds a disc of radius ``sqrt(2) * sigma`` per blob.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from napari_ivae.core.detections import Detections, empty_detections, make_detections
+from napari_ivae.core.errors import InputError
+
+METHODS = ("otsu", "li", "local", "log")
+POLARITIES = ("bright", "dark")
+_COLUMNS = ("label", "area", "equivalent_diameter", "eccentricity", "orientation",
+            "mean_intensity")
+
+
+def detect_particles(
+    image,
+    *,
+    method: str = "otsu",
+    polarity: str = "bright",
+    sigma: float = 1.0,
+    min_size: int | None = None,
+    fill_holes: bool = True,
+    split: bool = True,
+    min_separation: float | None = None,
+    exclude_border: bool = True,
+    exclude=None,
+    block_size: int | None = None,
+    min_sigma: float = 1.0,
+    max_sigma: float | None = None,
+    log_threshold: float = 0.1,
+    channel=None,
+    frame_axis: int | None = None,
+    flatten: str | None = None,
+) -> Detections:
+    """Find particles in a 2D image or in every frame of a stack.
+
+    Parameters
+    ----------
+    image : array-like
+        2D image or ``(frames, Y, X)`` stack (anything :func:`prepare_image` accepts).
+    method : {"otsu", "li", "local", "log"}
+        Global Otsu or Li threshold, local (block) threshold, or Laplacian-of-Gaussian blobs.
+    polarity : {"bright", "dark"}
+        Particles brighter (dark-field, fluorescence) or darker (bright-field TEM) than the
+        background.
+    sigma : float
+        Gaussian smoothing (pixels) before thresholding (0 = none).
+    min_size : int, optional
+        Objects smaller than this many pixels are removed; default ``max(10, 0.02 x`` the
+        median object area``)``.
+    fill_holes : bool
+        Fill holes inside objects.
+    split : bool
+        Split touching particles with a distance-transform watershed.
+    min_separation : float, optional
+        Smallest distance between two particle centres for the watershed; default half the
+        median equivalent radius of the objects (at least 2 px).
+    exclude_border : bool
+        Drop objects touching the image edge (or the ``exclude`` mask).
+    exclude : array-like of bool, optional
+        ``(Y, X)`` mask, True where nothing may be detected (scale bar, text).
+    block_size : int, optional
+        Odd block size for ``method="local"``; default about an eighth of the smaller side.
+    min_sigma, max_sigma, log_threshold : float
+        Blob mode: scale range (pixels; ``max_sigma`` default a twentieth of the smaller side)
+        and the threshold on the scale-normalised LoG response of the [0, 1]-scaled image.
+    channel, frame_axis, flatten
+        Passed to :func:`napari_ivae.core.image.prepare_image`.
+
+    Returns
+    -------
+    Detections
+        Centroids ``(frame, row, col)``, a labels image (``labels``; same shape as the prepared
+        input) and a properties table with ``label, area, equivalent_diameter, eccentricity,
+        orientation, mean_intensity``. An empty result carries a message.
+    """
+    from napari_ivae.core.image import prepare_image, split_frames
+
+    if method not in METHODS:
+        raise InputError(f"method={method!r} is not known; use one of {METHODS}.")
+    if polarity not in POLARITIES:
+        raise InputError(f"polarity={polarity!r} is not known; use 'bright' or 'dark'.")
+    prepared = prepare_image(image, channel=channel, frame_axis=frame_axis, flatten=flatten)
+    frames, is_stack = split_frames(prepared)
+    excluded = _exclusion_mask(exclude, frames.shape[1:])
+    params = dict(method=method, polarity=polarity, sigma=float(sigma), min_size=min_size,
+                  fill_holes=bool(fill_holes), split=bool(split), min_separation=min_separation,
+                  exclude_border=bool(exclude_border), excluded_pixels=int(excluded.sum()),
+                  block_size=block_size, n_frames=len(frames), is_stack=is_stack)
+    if method == "log":
+        params.update(min_sigma=float(min_sigma), log_threshold=float(log_threshold),
+                      max_sigma=float(max_sigma) if max_sigma else min(frames.shape[1:]) / 20.0)
+    labels = np.zeros(frames.shape, dtype=np.int32)
+    tables, used = [], []
+    for index, frame in enumerate(frames):
+        signal = frame if polarity == "bright" else -frame
+        if method == "log":
+            labels[index], frame_used = _blobs(signal, excluded, params)
+        else:
+            labels[index], frame_used = _threshold_objects(signal, excluded, params)
+        table = _measure(labels[index], frame)
+        table.insert(0, "frame", index)
+        tables.append(table)
+        used.append(frame_used)
+    params["resolved"] = used if is_stack else used[0]
+    table = pd.concat(tables, ignore_index=True)
+    labels_out = labels if is_stack else labels[0]
+    if len(table) == 0:
+        message = (f"No particles found with method={method!r}, polarity={polarity!r}: check "
+                   "the polarity (dark particles on a bright background need 'dark'), lower "
+                   "min_size, or try another method.")
+        return empty_detections(_COLUMNS, labels=labels_out, params=params, message=message)
+    return make_detections(table, labels=labels_out, params=params)
+
+
+def _exclusion_mask(exclude, shape) -> np.ndarray:
+    if exclude is None:
+        return np.zeros(shape, dtype=bool)
+    mask = np.asarray(exclude)
+    if mask.shape != tuple(shape):
+        raise InputError(f"The exclude mask has shape {mask.shape}; it must match one frame "
+                         f"{tuple(shape)}.")
+    return mask.astype(bool)
+
+
+def _threshold_objects(signal, excluded, params):
+    from scipy import ndimage
+    from skimage import filters, segmentation
+
+    smoothed = ndimage.gaussian_filter(signal, params["sigma"]) if params["sigma"] > 0 else signal
+    valid = smoothed[~excluded]
+    if valid.size == 0 or valid.min() == valid.max():
+        return np.zeros(signal.shape, dtype=np.int32), {"threshold": None}
+    used: dict = {}
+    if params["method"] == "local":
+        block = params["block_size"] or (max(15, min(signal.shape) // 8) | 1)
+        if block % 2 == 0 or block < 3:
+            raise InputError(f"block_size must be an odd integer >= 3, got {block}.")
+        foreground = smoothed > filters.threshold_local(smoothed, block, method="mean")
+        foreground &= smoothed > filters.threshold_otsu(valid) - 0.5 * valid.std()
+        used["block_size"] = int(block)
+    else:
+        threshold_fn = filters.threshold_otsu if params["method"] == "otsu" else filters.threshold_li
+        used["threshold"] = float(threshold_fn(valid))
+        foreground = smoothed > used["threshold"]
+    foreground &= ~excluded
+    if params["fill_holes"]:
+        foreground = ndimage.binary_fill_holes(foreground)
+    objects, _ = ndimage.label(foreground)
+    areas = np.bincount(objects.ravel())[1:]
+    min_size = params["min_size"]
+    if min_size is None:
+        min_size = max(10, int(0.02 * np.median(areas))) if len(areas) else 10
+    used["min_size"] = int(min_size)
+    big_enough = np.concatenate([[False], areas >= min_size])
+    foreground = big_enough[objects]
+    if params["split"] and foreground.any():
+        labels, used["min_separation"] = _watershed_split(foreground, params["min_separation"])
+    else:
+        labels = ndimage.label(foreground)[0]
+    if params["exclude_border"]:
+        touching = excluded.copy()
+        touching[[0, -1], :] = touching[:, [0, -1]] = True
+        edge = np.unique(labels[ndimage.binary_dilation(touching) & (labels > 0)])
+        labels[np.isin(labels, edge)] = 0
+        labels = segmentation.relabel_sequential(labels)[0]
+    return labels.astype(np.int32), used
+
+
+def _watershed_split(foreground, min_separation):
+    from scipy import ndimage
+    from skimage import feature, segmentation
+
+    distance = ndimage.distance_transform_edt(foreground)
+    objects, n_objects = ndimage.label(foreground)
+    if min_separation is None:
+        areas = np.bincount(objects.ravel())[1:]
+        radius = np.sqrt(np.median(areas) / np.pi)
+        min_separation = max(2.0, 0.5 * radius)
+    peaks = feature.peak_local_max(ndimage.gaussian_filter(distance, 1.0),
+                                   min_distance=max(1, int(round(min_separation))),
+                                   labels=objects, exclude_border=False)
+    markers = np.zeros(foreground.shape, dtype=np.int32)
+    markers[tuple(peaks.T)] = np.arange(1, len(peaks) + 1)
+    # every object keeps at least one marker (tiny objects may have no distance peak)
+    unmarked = np.setdiff1d(np.arange(1, n_objects + 1), np.unique(objects[markers > 0]))
+    if len(unmarked):
+        centres = ndimage.maximum_position(distance, objects, unmarked)
+        for offset, centre in enumerate(centres):
+            markers[centre] = len(peaks) + 1 + offset
+    labels = segmentation.watershed(-distance, markers, mask=foreground)
+    return labels, float(min_separation)
+
+
+def _blobs(signal, excluded, params):
+    from skimage import feature
+
+    span = signal.max() - signal.min()
+    scaled = (signal - signal.min()) / span if span > 0 else np.zeros_like(signal)
+    blobs = feature.blob_log(scaled, min_sigma=params["min_sigma"],
+                             max_sigma=params["max_sigma"], num_sigma=10,
+                             threshold=params["log_threshold"], exclude_border=False)
+    labels = np.zeros(signal.shape, dtype=np.int32)
+    rows, cols = np.indices(signal.shape)
+    kept = 0
+    for row, col, blob_sigma in sorted(blobs, key=lambda b: -b[2]):
+        r, c = int(row), int(col)
+        if excluded[r, c]:
+            continue
+        radius = np.sqrt(2.0) * blob_sigma
+        if params["exclude_border"] and not (radius <= r < signal.shape[0] - radius
+                                             and radius <= c < signal.shape[1] - radius):
+            continue
+        kept += 1
+        lo_r, hi_r = max(0, int(r - radius - 1)), min(signal.shape[0], int(r + radius + 2))
+        lo_c, hi_c = max(0, int(c - radius - 1)), min(signal.shape[1], int(c + radius + 2))
+        disc = ((rows[lo_r:hi_r, lo_c:hi_c] - row) ** 2
+                + (cols[lo_r:hi_r, lo_c:hi_c] - col) ** 2) <= radius**2
+        window = labels[lo_r:hi_r, lo_c:hi_c]
+        window[disc & (window == 0)] = kept
+    return labels, {"n_blobs_raw": int(len(blobs))}
+
+
+def _measure(labels, frame) -> pd.DataFrame:
+    from skimage import measure
+
+    if labels.max() == 0:
+        return pd.DataFrame({name: np.zeros(0) for name in ("row", "col") + _COLUMNS})
+    props = measure.regionprops_table(
+        labels, intensity_image=frame,
+        properties=("label", "centroid", "area", "equivalent_diameter_area", "eccentricity",
+                    "orientation", "intensity_mean"))
+    return pd.DataFrame({
+        "row": props["centroid-0"], "col": props["centroid-1"], "label": props["label"],
+        "area": props["area"], "equivalent_diameter": props["equivalent_diameter_area"],
+        "eccentricity": props["eccentricity"], "orientation": props["orientation"],
+        "mean_intensity": props["intensity_mean"],
+    })
+
+
+__all__ = ["Detections", "detect_particles"]
