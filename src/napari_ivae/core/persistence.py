@@ -198,8 +198,7 @@ def _refused_as_unsafe(err: Exception) -> bool:
     """Did torch's weights-only unpickler refuse an object (as opposed to damaged bytes)?"""
     text = str(err)
     return any(marker in text for marker in
-               ("Unsupported global", "not an allowed global", "Unsupported operand",
-                "Unsupported class"))
+               ("Unsupported global", "not an allowed global", "Unsupported class"))
 
 
 def read_bundle(path) -> dict:
@@ -237,8 +236,9 @@ def read_bundle(path) -> dict:
         bundle = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
         if not _refused_as_unsafe(err):
-            raise ModelFileError(f"{path} is corrupt or truncated and cannot be read ({err}); "
-                                 "re-save or re-train the model") from err
+            raise ModelFileError(f"{path} is corrupt or not a napari-ivae model file: it cannot "
+                                 "be read as plain data, so it was not loaded; re-save or "
+                                 "re-train the model") from err
         raise ModelFileError(
             f"{path} is not a napari-ivae model: it contains Python objects other than plain "
             "data (possibly code), so it was not loaded. Only open model files you trust, "

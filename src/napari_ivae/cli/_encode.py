@@ -1,0 +1,83 @@
+"""``napari-ivae encode``: latent coordinates of saved patches with a trained model.
+
+Writes one ``.npz`` with ``z_mean``, ``z_std``, and where the model has them ``angle``
+(radians), ``offsets`` (dx, dy in patch half-widths), ``class_prob`` (N x K), ``class``
+(argmax) and ``class_names``. Arrays stored next to the patches in an input ``.npz``
+(``centres``, ``frames``, ``indices``...) are copied over so results can be mapped back.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from napari_ivae.core.errors import InputError
+
+
+def add_parser(subparsers) -> None:
+    """Register ``napari-ivae encode``."""
+    p = subparsers.add_parser(
+        "encode", help="encode patches with a trained model",
+        description="Encode patches (N x H x W, .npy or .npz with key 'patches') with a model "
+                    "saved by `napari-ivae train` and write the latents to an .npz file.")
+    p.add_argument("model", metavar="MODEL.ivae.pt", help="trained model file")
+    p.add_argument("--patches", required=True, metavar="P.npy", help="patches (N, H, W)")
+    p.add_argument("--out", required=True, metavar="E.npz", help="output .npz file")
+    p.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N, mps")
+    p.add_argument("--batch-size", type=int, default=256, help="patches per batch (default 256)")
+    p.set_defaults(func=run)
+
+
+def _save_npz_atomically(path: Path, arrays: dict) -> None:
+    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            np.savez(stream, **arrays)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def run(args) -> int:
+    """Encode and save; returns 0."""
+    from napari_ivae.cli._train import read_patches
+    from napari_ivae.core.inference import encode
+    from napari_ivae.core.persistence import load_model
+    from napari_ivae.core.validation import as_patch_array
+
+    out = Path(args.out).expanduser()
+    if out.suffix.lower() != ".npz":
+        raise InputError(f"--out must end in .npz (numpy archive), got {out.name}")
+    if not out.parent.exists():
+        raise InputError(f"--out folder {out.parent} does not exist; create it first")
+    if args.batch_size < 1:
+        raise InputError(f"--batch-size must be >= 1, got {args.batch_size}")
+    bundle = load_model(args.model, device=args.device)
+    patches, extras = read_patches(args.patches)
+    shape = bundle.config.patch_shape
+    patches = as_patch_array(patches, shape, name=f"patches in {Path(args.patches).name}")
+
+    encoding = encode(bundle.model, patches, batch_size=args.batch_size)
+    arrays = {k: np.asarray(v) for k, v in encoding.as_dict().items()}
+    if encoding.class_prob is not None:
+        arrays["class"] = np.argmax(encoding.class_prob, axis=1).astype(np.int64)
+        arrays["class_names"] = np.array(bundle.config.class_names, dtype=str)
+    arrays["model_kind"] = np.array(bundle.config.kind)
+    for key, value in extras.items():  # centres, frames, indices... from `napari-ivae patches`
+        if key not in arrays and key != "labels":
+            arrays[key] = value
+    try:
+        _save_npz_atomically(out, arrays)
+    except OSError as err:
+        raise InputError(f"cannot write {out}: {err.strerror or err}") from err
+    keys = ", ".join(k for k in arrays if k in
+                     ("z_mean", "z_std", "angle", "offsets", "class_prob", "class"))
+    print(f"encoded {len(patches)} patches with the {bundle.config.kind} model -> {out} "
+          f"({keys})", file=sys.stderr)
+    return 0

@@ -1,0 +1,285 @@
+"""``napari-ivae train``: train a VAE / rVAE / shift-VAE / ss-rVAE on saved patches.
+
+Defaults come from ``TrainConfig.defaults_for(kind)``; every option only overrides them when
+given. Progress goes to stderr, one line per epoch. The first Ctrl-C stops after the current
+batch and still saves the partial model; a second one aborts without saving.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+from napari_ivae.core.errors import InputError
+
+_MODEL_KINDS = ("vae", "rvae", "shift-vae", "ss-rvae")  # == core.models.MODEL_KINDS (no torch here)
+
+
+# ------------------------------------------------------------------ file helpers (shared)
+def _load_array_file(path: Path, what: str, key: str):
+    """Return ``(array, extras)`` from ``.npy`` or ``.npz`` (``key`` inside); clear errors."""
+    if not path.exists():
+        raise InputError(f"{what} file not found: {path}")
+    if path.is_dir():
+        raise InputError(f"{what} path {path} is a folder; give a .npy or .npz file")
+    suffix = path.suffix.lower()
+    if suffix not in (".npy", ".npz"):
+        raise InputError(f"{what} file {path} has an unsupported format {suffix or '(none)'!r}; "
+                         f"save the array with numpy as .npy (or .npz with key {key!r})")
+    try:
+        loaded = np.load(path, allow_pickle=False)
+    except ValueError as err:
+        if "pickle" in str(err).lower():
+            raise InputError(f"{what} file {path} holds Python objects, not a numeric array; "
+                             "save a plain numeric array") from err
+        raise InputError(f"{what} file {path} is not a readable numpy file ({err})") from err
+    except (OSError, EOFError) as err:
+        raise InputError(f"{what} file {path} is corrupt or not a numpy file ({err})") from err
+    if suffix == ".npy":
+        return loaded, {}
+    with loaded:
+        keys = list(loaded.files)
+        if key not in keys:
+            raise InputError(f"{what} file {path} has no array {key!r} (it has {keys}); "
+                             f"save it with np.savez(path, {key}=array)")
+        try:
+            extras = {k: loaded[k] for k in keys}
+        except (ValueError, OSError, EOFError) as err:
+            raise InputError(f"{what} file {path} is corrupt or holds Python objects ({err})") \
+                from err
+    return extras.pop(key), extras
+
+
+def read_patches(path) -> tuple[np.ndarray, dict]:
+    """Patches ``(N, H, W)`` from ``.npy`` or ``.npz`` (key ``patches``) plus the other arrays.
+
+    Raises
+    ------
+    InputError
+        Missing file, wrong format, wrong rank, NaN/inf, empty.
+    """
+    from napari_ivae.core.validation import as_patch_array
+
+    path = Path(path).expanduser()
+    array, extras = _load_array_file(path, "patches", "patches")
+    return as_patch_array(array, name=f"patches in {path.name}"), extras
+
+
+def _read_labels(path, n_patches: int) -> np.ndarray:
+    path = Path(path).expanduser()
+    labels, _ = _load_array_file(path, "labels", "labels")
+    return _check_labels(labels, n_patches, path.name)
+
+
+def _check_labels(labels, n_patches: int, source) -> np.ndarray:
+    labels = np.asarray(labels)
+    if labels.ndim != 1 or len(labels) != n_patches:
+        raise InputError(f"labels in {source} have shape {labels.shape} but there are "
+                         f"{n_patches} patches; give one integer per patch (-1 = unlabeled)")
+    if labels.dtype.kind == "f" and not np.isfinite(labels).all():
+        raise InputError(f"labels in {source} contain NaN; use -1 for unlabeled patches")
+    return labels
+
+
+def _normalization_from(extras: dict):
+    value = extras.get("normalization")
+    if value is None:
+        return None
+    try:
+        return json.loads(str(value))
+    except ValueError:
+        return str(value)
+
+
+def _csv(text: str) -> tuple:
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
+def _format_seconds(seconds: float) -> str:
+    seconds = max(0, int(round(seconds)))
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}m{seconds:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m"
+
+
+# ------------------------------------------------------------------------------ parser
+def add_parser(subparsers) -> None:
+    """Register ``napari-ivae train``."""
+    p = subparsers.add_parser(
+        "train", help="train a model on saved patches",
+        description="Train an invariant VAE on patches (N x H x W, .npy or .npz with key "
+                    "'patches') and save it as one model file (.ivae.pt). Unset options use "
+                    "the tuned defaults of the model kind. Ctrl-C stops early and still saves "
+                    "the partial model (Ctrl-C twice aborts without saving).")
+    p.add_argument("--model", required=True, choices=_MODEL_KINDS,
+                   help="vae (plain), rvae (rotation+translation invariant), shift-vae "
+                        "(translation only, for grid patches), ss-rvae (semi-supervised, "
+                        "needs --labels)")
+    p.add_argument("--patches", required=True, metavar="P.npy", help="patches (N, H, W)")
+    p.add_argument("--labels", metavar="L.npy",
+                   help="ss-rvae: one int per patch, -1 = unlabeled, classes 0..K-1")
+    p.add_argument("--out", required=True, metavar="MODEL.ivae.pt", help="model file to write")
+    p.add_argument("--epochs", type=int, help="passes over the data (default: per model kind)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N, mps")
+    p.add_argument("--batch-size", type=int, help="patches per step")
+    p.add_argument("--lr", type=float, help="peak learning rate")
+    p.add_argument("--latent-dim", type=int, default=2, help="conventional latents z (default 2)")
+    p.add_argument("--hidden", default="128,128", help="hidden layer widths (default 128,128)")
+    p.add_argument("--invariances", default="rotation,translation",
+                   help="rvae/ss-rvae: comma list of rotation, translation, scale, or 'none' "
+                        "(default rotation,translation)")
+    p.add_argument("--translation-prior", type=float, default=0.1,
+                   help="prior std of the offsets, fraction of the patch width (default 0.1)")
+    p.add_argument("--shift-scale", type=float, default=1.0, help="shift-vae's k, 0 < k <= 1")
+    p.add_argument("--beta", type=float, help="final KL weight (default: per model kind)")
+    p.add_argument("--label-weight", type=float, help="ss-rvae classification weight")
+    p.add_argument("--class-names", help="ss-rvae: comma-separated names, in label order")
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
+    p.set_defaults(func=run)
+
+
+# ------------------------------------------------------------------------------ command
+def _build_configs(args, patch_shape, labels):
+    from napari_ivae.core.models import ModelConfig, TrainConfig
+
+    invariances = () if args.invariances.strip().lower() == "none" else _csv(args.invariances)
+    class_names, n_classes = (), 0
+    if args.model == "ss-rvae":
+        class_names = _csv(args.class_names) if args.class_names else ()
+        top = int(labels.max()) + 1 if labels is not None and len(labels) else 0
+        n_classes = len(class_names) or top
+        if class_names and top > len(class_names):
+            raise InputError(f"labels go up to class {top - 1} but --class-names gives only "
+                             f"{len(class_names)} names; give one name per class")
+    try:
+        hidden = tuple(int(h) for h in _csv(args.hidden))
+    except ValueError:
+        raise InputError(f"--hidden must be comma-separated integers, got {args.hidden!r}") \
+            from None
+    model_config = ModelConfig(
+        kind=args.model, patch_shape=patch_shape, latent_dim=args.latent_dim,
+        invariances=invariances, translation_prior=args.translation_prior,
+        shift_scale=args.shift_scale, n_classes=n_classes, class_names=class_names,
+        hidden=hidden)
+    overrides = {"seed": args.seed, "device": args.device}
+    for name in ("epochs", "batch_size", "lr", "label_weight"):
+        if getattr(args, name) is not None:
+            overrides[name] = getattr(args, name)
+    if args.beta is not None:
+        overrides["beta_end"] = args.beta
+    return model_config, TrainConfig.defaults_for(args.model, **overrides)
+
+
+class _StopOnInterrupt:
+    """First Ctrl-C sets ``event`` (stop after this batch, keep the model); second one aborts."""
+
+    def __init__(self):
+        self.event = threading.Event()
+        self._previous = None
+
+    def _handler(self, signum, frame):
+        if self.event.is_set():
+            raise KeyboardInterrupt
+        self.event.set()
+        print("\nstopping after this batch; the partial model will be saved "
+              "(Ctrl-C again to abort without saving)", file=sys.stderr, flush=True)
+
+    def __enter__(self):
+        try:
+            self._previous = signal.signal(signal.SIGINT, self._handler)
+        except ValueError:  # not the main thread (embedded use): no Ctrl-C handling
+            self._previous = None
+        return self
+
+    def __exit__(self, *exc):
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+        return False
+
+
+def _progress_line(event, epoch_loss: float) -> str:
+    done = event.epoch * event.steps_per_epoch + event.step + 1
+    eta = event.elapsed / done * (event.total_steps - done)
+    return (f"epoch {event.epoch + 1}/{event.n_epochs}  loss {epoch_loss:.4g}  "
+            f"elapsed {_format_seconds(event.elapsed)}  ETA {_format_seconds(eta)}")
+
+
+def run(args) -> int:
+    """Train and save; returns 0, or 130 when stopped by Ctrl-C (partial model saved)."""
+    out = Path(args.out).expanduser()
+    if out.is_dir():
+        raise InputError(f"--out {out} is a folder; give a file name such as "
+                         f"{out / 'model.ivae.pt'}")
+    if not out.parent.exists():
+        raise InputError(f"--out folder {out.parent} does not exist; create it first")
+    patches, extras = read_patches(args.patches)
+    labels = None
+    if args.labels:
+        labels = _read_labels(args.labels, len(patches))
+    elif "labels" in extras and args.model == "ss-rvae":
+        labels = _check_labels(extras["labels"], len(patches), Path(args.patches).name)
+        print(f"using the labels stored in {args.patches}", file=sys.stderr)
+    if labels is not None and args.model != "ss-rvae":
+        print(f"note: --labels is only used by ss-rvae; ignored for {args.model}",
+              file=sys.stderr)
+        labels = None
+    if args.model == "ss-rvae" and labels is None:
+        raise InputError("ss-rvae needs --labels (one int per patch, -1 = unlabeled)")
+
+    from napari_ivae.core.models import build_model
+    from napari_ivae.core.persistence import save_model
+    from napari_ivae.core.training import train
+    from napari_ivae.core.validation import as_label_array
+
+    model_config, train_config = _build_configs(args, patches.shape[1:], labels)
+    if labels is not None:
+        labels = as_label_array(labels, len(patches), model_config.n_classes)
+    model = build_model(model_config)
+    n_labeled = int((labels >= 0).sum()) if labels is not None else 0
+    if not args.quiet:
+        print(f"training {args.model} on {len(patches)} patches "
+              f"{patches.shape[1]}x{patches.shape[2]}"
+              + (f" ({n_labeled} labeled)" if labels is not None else "")
+              + f": {train_config.epochs} epochs, batch {train_config.batch_size}, "
+              f"lr {train_config.lr:g}, seed {train_config.seed}", file=sys.stderr, flush=True)
+
+    started = time.perf_counter()
+    with _StopOnInterrupt() as interrupt:
+        steps = train(model, patches, labels, train_config, stop_event=interrupt.event)
+        losses = []
+        while True:
+            try:
+                event = next(steps)
+            except StopIteration as done:
+                result = done.value
+                break
+            losses = [] if event.step == 0 else losses
+            losses.append(event.loss)
+            if not args.quiet and event.step == event.steps_per_epoch - 1:
+                print(_progress_line(event, float(np.mean(losses))), file=sys.stderr, flush=True)
+
+    metadata = {
+        "normalization": _normalization_from(extras),
+        "source_patches": str(Path(args.patches).expanduser().resolve()),
+        "n_patches": len(patches), "n_labeled": n_labeled,
+        "cli_options": {k: v for k, v in vars(args).items() if k != "func"},
+    }
+    path = save_model(out, result.model, result, metadata)
+    final = result.history[-1]["loss"] if result.history else float("nan")
+    state = "stopped early; partial model" if result.stopped else "model"
+    print(f"{state} saved to {path} ({len(result.history)} epoch(s), final loss {final:.4g}, "
+          f"{_format_seconds(time.perf_counter() - started)} on {result.device})",
+          file=sys.stderr, flush=True)
+    return 130 if result.stopped else 0
+
