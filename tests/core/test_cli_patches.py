@@ -1,0 +1,76 @@
+"""``napari-ivae patches`` round trips and errors."""
+
+import json
+
+import numpy as np
+import pytest
+
+from napari_ivae.cli import main
+from napari_ivae.core.patches import load_patches
+
+SEED = 3
+
+
+@pytest.fixture
+def image_file(tmp_path):
+    image = np.random.default_rng(SEED).random((40, 48)).astype(np.float32)
+    path = tmp_path / "img.npy"
+    np.save(path, image)
+    return path, image
+
+
+def test_points_round_trip(tmp_path, image_file, capsys):
+    path, image = image_file
+    points = tmp_path / "pts.csv"
+    points.write_text("frame,row,col,intensity\n0,10,12,1.0\n0,1,1,2.0\n0,20.5,30,3.0\n")
+    out = tmp_path / "p.npz"
+    assert main(["patches", str(path), "--points", str(points), "--size", "6", "--out", str(out)]) == 0
+    ps = load_patches(out)
+    np.testing.assert_array_equal(ps.indices, [0, 2])  # the border point is dropped
+    np.testing.assert_array_equal(ps.patches[0], image[7:13, 9:15])
+    np.testing.assert_allclose(ps.patches[1], 0.5 * (image[17:23, 27:33] + image[18:24, 27:33]), atol=1e-6)
+    err = capsys.readouterr().err
+    assert "cut 2 patches" in err and "dropped" in err
+
+
+def test_grid_round_trip_with_tif(tmp_path, image_file):
+    import tifffile
+
+    _, image = image_file
+    path = tmp_path / "img.tif"
+    tifffile.imwrite(path, image)
+    out = tmp_path / "g.npz"
+    code = main(["patches", str(path), "--grid", "8", "--size", "8", "--out", str(out), "--normalize", "global"])
+    assert code == 0
+    with np.load(out) as data:
+        assert data["patches"].shape == (5 * 6, 8, 8)
+        np.testing.assert_array_equal(data["grid_shape"], [5, 6])
+        assert int(data["stride"]) == 8
+        assert json.loads(str(data["normalization"]))["mode"] == "global"
+        assert np.all(data["indices"] == -1)
+
+
+def test_bad_arguments(tmp_path, image_file, capsys):
+    path, _ = image_file
+    out = str(tmp_path / "x.npz")
+    assert main(["patches", str(path), "--grid", "4", "--size", "100", "--out", out]) == 2
+    assert "larger than" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:  # neither --points nor --grid
+        main(["patches", str(path), "--size", "8", "--out", out])
+    assert exit_info.value.code == 2
+
+
+def test_bad_files_exit_2(tmp_path, image_file, capsys):
+    path, _ = image_file
+    bad = tmp_path / "img.png"
+    bad.write_bytes(b"not an image")
+    assert main(["patches", str(bad), "--grid", "4", "--size", "8", "--out", str(tmp_path / "x.npz")]) == 2
+    assert main(["patches", str(path), "--grid", "4", "--size", "8", "--out", str(tmp_path / "x.txt")]) == 2
+    missing = tmp_path / "missing.csv"
+    assert main(["patches", str(path), "--points", str(missing), "--size", "8", "--out", str(tmp_path / "x.npz")]) == 2
+    framed = tmp_path / "framed.csv"
+    framed.write_text("frame,row,col\n1,10,10\n")
+    assert main(["patches", str(path), "--points", str(framed), "--size", "8", "--out", str(tmp_path / "x.npz")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("error:") == 4 and "frames other than 0" in err
+    assert not (tmp_path / "x.npz").exists()
