@@ -14,6 +14,7 @@ import numpy as np
 from napari_ivae.core.errors import InputError
 
 MIN_SPACING = 2.0  # pixels; closer "lattices" are noise
+MIN_PEAK_HEIGHT = 0.1  # strongest off-centre peak / zero-lag peak; white noise stays below ~0.06
 MAX_SIDE = 1024  # the spacing is estimated on a central crop at most this large (speed)
 
 
@@ -80,6 +81,9 @@ def estimate_spacing(
     if len(peaks) == 0:
         raise InputError("No lattice periodicity found (no autocorrelation peak); the image may "
                          "not show a lattice. Give the spacing explicitly.")
+    if heights.max() < MIN_PEAK_HEIGHT:
+        raise InputError("No clear lattice periodicity found (autocorrelation peaks at noise "
+                         "level); the image may not show a lattice. Give the spacing explicitly.")
     distances = np.hypot(*peaks.T)
     strong = heights >= min_relative_height * heights.max()
     nearest = distances[strong].min()

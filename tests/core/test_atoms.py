@@ -1,0 +1,136 @@
+"""detect_atoms on synthetic lattices with exact ground truth; edge cases; optional real data."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from napari_ivae.core.atoms import detect_atoms, merge_close_points
+from napari_ivae.core.errors import InputError
+from napari_ivae.core.metrics import match_points
+from napari_ivae.core.refine import refine_centre_of_mass, refine_gaussian
+from napari_ivae.core.synthetic.lattice import make_lattice
+
+SHARED = Path(__file__).parents[2] / ".." / "shared" / "data"
+
+
+def _interior(points, shape, margin):
+    return ((points >= margin) & (points <= np.array(shape) - 1 - margin)).all(axis=1)
+
+
+def _score(detections, truth, shape, spacing):
+    """Matching of the interior (ground truth beyond the border margin + 1 px)."""
+    margin = detections.params["border"] + 1.0
+    truth = truth[_interior(truth, shape, margin)]
+    found = detections.coords[:, 1:]
+    found = found[_interior(found, shape, margin)]
+    return match_points(found, truth, 0.35 * spacing)
+
+
+@pytest.mark.parametrize("kwargs", [
+    dict(),
+    dict(lattice="hexagonal", rotation=17.0, vacancies=0.05, dopants=0.1),
+    dict(domains=2, dose=40.0, spacing=10.0),
+])
+def test_defaults_recover_synthetic_lattice(kwargs):
+    truth = make_lattice((256, 256), seed=4, **kwargs)
+    spacing = truth.params["spacing"]
+    detections = detect_atoms(truth.image)
+    assert detections.params["spacing"] == pytest.approx(spacing, rel=0.02)
+    assert detections.params["spacing_source"] == "auto"
+    match = _score(detections, truth.positions, truth.image.shape, spacing)
+    assert match.f1 == 1.0
+    assert match.rmse < 0.25
+    assert list(detections.properties.columns[:3]) == ["frame", "row", "col"]
+    assert {"intensity", "prominence", "snr", "refine_shift"} <= set(detections.properties)
+    assert detections.message == ""
+
+
+def test_gaussian_refinement_and_no_refinement():
+    truth = make_lattice((160, 160), spacing=12.0, seed=8)
+    gauss = detect_atoms(truth.image, spacing=12.0, refine="gaussian")
+    plain = detect_atoms(truth.image, spacing=12.0, refine=None)
+    assert gauss.properties["fit_ok"].mean() > 0.95
+    assert _score(gauss, truth.positions, (160, 160), 12.0).rmse < 0.25
+    np.testing.assert_array_equal(plain.coords, np.round(plain.coords))  # integer peaks
+    assert _score(plain, truth.positions, (160, 160), 12.0).f1 == 1.0
+
+
+def test_stack_is_detected_per_frame():
+    frames = [make_lattice((128, 128), spacing=11.0, seed=s) for s in (0, 1, 2)]
+    stack = np.stack([f.image for f in frames])
+    detections = detect_atoms(stack, frame_axis=0)  # 3 planes: say they are frames
+    assert set(np.unique(detections.coords[:, 0])) == {0, 1, 2}
+    for index, frame in enumerate(frames):
+        chosen = detections.coords[detections.coords[:, 0] == index]
+        margin = detections.params["border"] + 1
+        truth = frame.positions[_interior(frame.positions, (128, 128), margin)]
+        found = chosen[_interior(chosen[:, 1:], (128, 128), margin), 1:]
+        assert match_points(found, truth, 4.0).f1 == 1.0
+    assert len(detections.params["counts"]) == 3
+
+
+def test_dark_atoms_need_invert():
+    truth = make_lattice((128, 128), spacing=12.0, seed=3)
+    dark = -truth.image
+    detections = detect_atoms(dark, spacing=12.0, invert=True)
+    assert _score(detections, truth.positions, (128, 128), 12.0).f1 == 1.0
+
+
+def test_user_parameters_are_recorded():
+    image = make_lattice((96, 96), spacing=10.0, seed=0).image
+    detections = detect_atoms(image, spacing=10.0, sigma=1.5, min_distance=5.0, border=0.0,
+                              threshold=0.2)
+    params = detections.params
+    assert (params["spacing"], params["sigma"], params["min_distance"], params["border"],
+            params["threshold"], params["spacing_source"]) == (10.0, 1.5, 5.0, 0.0, 0.2, "given")
+    assert params["refine_radius"] == pytest.approx(3.0)
+
+
+def test_no_atoms_gives_empty_result_with_message():
+    rows, cols = np.indices((64, 64))
+    ramp = (rows + cols).astype(float)  # a single maximum in the corner, inside the border
+    detections = detect_atoms(ramp, spacing=10.0)
+    assert len(detections) == 0 and detections.coords.shape == (0, 3)
+    assert "No atoms found" in detections.message
+    assert list(detections.properties.columns[:3]) == ["frame", "row", "col"]
+
+
+def test_bad_inputs():
+    with pytest.raises(InputError, match="constant"):
+        detect_atoms(np.ones((50, 50)))
+    with pytest.raises(InputError, match="refine"):
+        detect_atoms(np.random.default_rng(0).random((50, 50)), spacing=8, refine="magic")
+    with pytest.raises(InputError, match="spacing"):
+        detect_atoms(np.random.default_rng(0).random((50, 50)), spacing=-1)
+
+
+def test_merge_keeps_brightest():
+    import pandas as pd
+
+    table = pd.DataFrame({"row": [10.0, 11.0, 30.0], "col": [10.0, 10.5, 30.0],
+                          "intensity": [1.0, 2.0, 0.5]})
+    kept, n_merged = merge_close_points(table, 3.0)
+    assert n_merged == 1 and kept["intensity"].tolist() == [2.0, 0.5]
+
+
+def test_refiners_find_subpixel_centre():
+    rows, cols = np.indices((40, 40), dtype=float)
+    centre = (20.3, 19.6)
+    image = 0.1 + np.exp(-((rows - centre[0]) ** 2 + (cols - centre[1]) ** 2) / (2 * 2.0**2))
+    com, reset = refine_centre_of_mass(image, np.array([[20.0, 20.0]]), 4.0, iterations=5)
+    assert not reset[0] and np.hypot(*(com[0] - centre)) < 0.05
+    fit, ok, sigma = refine_gaussian(image, com, 5.0, sigma_guess=1.5)
+    assert ok[0] and np.hypot(*(fit[0] - centre)) < 0.01 and sigma[0] == pytest.approx(2.0, 0.02)
+
+
+@pytest.mark.shared_data
+def test_gold_nanoparticle_reference_if_available():
+    folder = SHARED / "atoms" / "stem_au_nanoparticle_temul"
+    if not (folder / "au_np_crop.npy").exists():
+        pytest.skip("../shared/data not available")
+    image = np.load(folder / "au_np_crop.npy")
+    reference = np.load(folder / "au_np_crop_positions_xy.npy")[:, ::-1]  # stored as x, y
+    detections = detect_atoms(image)
+    match = match_points(detections.coords[:, 1:], reference, 0.35 * 27.2)
+    assert match.f1 > 0.85

@@ -1,0 +1,48 @@
+"""``napari-ivae detect`` on generated .npy and .tif files."""
+
+import re
+
+import numpy as np
+import pandas as pd
+import tifffile
+
+from napari_ivae.cli import main
+from napari_ivae.core.synthetic.lattice import make_lattice
+
+
+def test_detect_atoms_npy_defaults(tmp_path, capsys):
+    lattice = make_lattice((128, 128), spacing=12.0, seed=0)
+    np.save(tmp_path / "lat.npy", lattice.image)
+    assert main(["detect", str(tmp_path / "lat.npy"), "--out", str(tmp_path / "pts.csv")]) == 0
+    table = pd.read_csv(tmp_path / "pts.csv")
+    assert list(table.columns[:3]) == ["frame", "row", "col"]
+    assert 70 < len(table) <= len(lattice.positions)
+    err = capsys.readouterr().err
+    assert f"{len(table)} atoms found" in err
+    spacing = float(re.search(r"spacing ([0-9.]+) px", err).group(1))
+    assert abs(spacing - 12.0) < 0.25
+
+
+def test_detect_particles_tif_writes_labels(tmp_path, capsys):
+    rows, cols = np.indices((96, 96))
+    image = np.zeros((96, 96), dtype=np.uint8)
+    for r, c in [(25, 25), (25, 70), (70, 48)]:
+        image[(rows - r) ** 2 + (cols - c) ** 2 <= 64] = 200
+    tifffile.imwrite(tmp_path / "p.tif", image)
+    code = main(["detect", str(tmp_path / "p.tif"), "--mode", "particles",
+                 "--out", str(tmp_path / "p.csv"), "--labels-format", "tif"])
+    assert code == 0
+    assert len(pd.read_csv(tmp_path / "p.csv")) == 3
+    labels = tifffile.imread(tmp_path / "p_labels.tif")
+    assert labels.shape == (96, 96) and labels.max() == 3
+    assert "3 particles found" in capsys.readouterr().err
+
+
+def test_detect_errors_exit_2(tmp_path, capsys):
+    (tmp_path / "x.png").write_bytes(b"png")
+    assert main(["detect", str(tmp_path / "x.png"), "--out", str(tmp_path / "o.csv")]) == 2
+    assert "unsupported extension" in capsys.readouterr().err
+    np.save(tmp_path / "flat.npy", np.ones((32, 32)))
+    assert main(["detect", str(tmp_path / "flat.npy"), "--out", str(tmp_path / "o.csv")]) == 2
+    assert "constant" in capsys.readouterr().err
+    assert main(["detect", str(tmp_path / "flat.npy"), "--out", str(tmp_path / "o.txt")]) == 2
