@@ -65,26 +65,45 @@ def gaussian_frame(values, points, shape, sigma: float, max_distance: float) -> 
     from scipy import ndimage
 
     height, width = shape
-    n_channels = values.shape[1]
     r0 = np.floor(points[:, 0]).astype(np.int64)
     c0 = np.floor(points[:, 1]).astype(np.int64)
     fr = points[:, 0] - r0
     fc = points[:, 1] - c0
-    weights = np.zeros(height * width, dtype=np.float64)
-    sums = np.zeros((n_channels, height * width), dtype=np.float64)
+    flat_index, splat_weight, source = [], [], []
     for dr, dc, w in ((0, 0, (1 - fr) * (1 - fc)), (1, 0, fr * (1 - fc)), (0, 1, (1 - fr) * fc), (1, 1, fr * fc)):
         rr, cc = r0 + dr, c0 + dc
         ok = (rr >= 0) & (rr < height) & (cc >= 0) & (cc < width) & (w > 0)
-        flat = rr[ok] * width + cc[ok]
-        weights += np.bincount(flat, weights=w[ok], minlength=height * width)
-        for ch in range(n_channels):
-            sums[ch] += np.bincount(flat, weights=w[ok] * values[ok, ch], minlength=height * width)
-    blurred_w = ndimage.gaussian_filter(weights.reshape(shape), sigma, mode="constant")
-    out = np.empty((height, width, n_channels), dtype=np.float32)
-    tiny = 1e-12 * max(1.0, float(blurred_w.max()))
-    for ch in range(n_channels):
-        blurred = ndimage.gaussian_filter(sums[ch].reshape(shape), sigma, mode="constant")
-        out[..., ch] = np.where(blurred_w > tiny, blurred / np.maximum(blurred_w, tiny), np.nan)
-    too_far = nearest_index(points, shape, max_distance) < 0
-    out[too_far] = np.nan
+        flat_index.append(rr[ok] * width + cc[ok])
+        splat_weight.append(w[ok])
+        source.append(np.flatnonzero(ok))
+    flat_index = np.concatenate(flat_index)
+    splat_weight = np.concatenate(splat_weight)
+    source = np.concatenate(source)
+
+    def blurred(weights):
+        splat = np.bincount(flat_index, weights=weights, minlength=height * width).reshape(shape)
+        return ndimage.gaussian_filter(splat, sigma, mode="constant", output=np.float32)
+
+    norm = blurred(splat_weight)
+    tiny = np.float32(1e-12 * max(1.0, float(norm.max())))
+    empty = (norm <= tiny) | ~within_distance(points, shape, max_distance)
+    np.maximum(norm, tiny, out=norm)
+    out = np.empty((height, width, values.shape[1]), dtype=np.float32)
+    for ch in range(values.shape[1]):
+        channel = blurred(splat_weight * values[source, ch])
+        channel /= norm
+        channel[empty] = np.nan
+        out[..., ch] = channel
     return out
+
+
+def within_distance(points: np.ndarray, shape, max_distance: float) -> np.ndarray:
+    """``(Y, X)`` bool: True where some point lies within ``max_distance``."""
+    from scipy.spatial import cKDTree
+
+    tree = cKDTree(points)
+    near = np.empty(shape, dtype=bool)
+    for rows, pixels in _row_chunks(shape):
+        dist, _ = tree.query(pixels, k=1, distance_upper_bound=max_distance)
+        near[rows] = np.isfinite(dist).reshape(rows.stop - rows.start, shape[1])
+    return near
