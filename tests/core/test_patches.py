@@ -203,3 +203,34 @@ def test_npz_round_trip(tmp_path, image):
     np.testing.assert_array_equal(back.patch_min, ps.patch_min)
     with pytest.raises(InputError, match="missing"):
         patchset_from_arrays({"patches": ps.patches})
+
+
+def test_atoms_at_subpixel_positions_sit_at_the_patch_centre():
+    from napari_ivae.core.synthetic.lattice import make_lattice
+
+    lattice = make_lattice((96, 96), spacing=12.0, noise=0.0, rotation=17.0, seed=SEED)
+    ps = extract_patches(lattice.image, lattice.positions, 9)
+    assert len(ps) > 20
+    mean_patch = ps.patches.mean(axis=0)
+    assert np.unravel_index(np.argmax(mean_patch), mean_patch.shape) == (4, 4)
+    # symmetric about the centre: sub-pixel sampling introduced no half-pixel shift
+    np.testing.assert_allclose(mean_patch, mean_patch[::-1, ::-1], atol=0.02 * mean_patch.max())
+
+
+SHARED_AU = "../shared/data/atoms/stem_au_nanoparticle_temul"
+
+
+@pytest.mark.shared_data
+def test_real_au_columns_are_centred(request):
+    from pathlib import Path
+
+    folder = Path(request.config.rootpath) / SHARED_AU
+    if not folder.exists():
+        pytest.skip("../shared data not available")
+    image = np.load(folder / "au_np_crop.npy")
+    xy = np.load(folder / "au_np_crop_positions_xy.npy")
+    ps = extract_patches(image, xy[:, ::-1], 15, normalize="patch")
+    assert len(ps) > 100
+    mean_patch = ps.patches.mean(axis=0)
+    peak = np.unravel_index(np.argmax(mean_patch), mean_patch.shape)
+    assert abs(peak[0] - 7) <= 1 and abs(peak[1] - 7) <= 1
