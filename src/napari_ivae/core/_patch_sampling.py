@@ -78,7 +78,9 @@ def as_points(coords, n_frames: int, is_stack: bool) -> tuple[np.ndarray, np.nda
         raise InputError("No points given: detect atoms/particles or add points first, or use grid patches.")
     bad = ~np.isfinite(pts).all(axis=1)
     if bad.any():
-        raise InputError(f"{int(bad.sum())} of {len(pts)} points have NaN or infinite coordinates; remove them.")
+        raise InputError(
+            f"{int(bad.sum())} of {len(pts)} points have NaN or infinite coordinates; remove them."
+        )
     if pts.shape[1] == 2:
         if is_stack:
             raise InputError(

@@ -155,9 +155,13 @@ def _split_vertices(vertices, index: int, kind: str, ndim_image: int):
     """Return (frame or None, (M, 2) row/col vertices) of one shape."""
     verts = np.asarray(vertices, dtype=np.float64)
     if verts.ndim != 2 or verts.shape[1] < 2 or len(verts) < 3 or not np.isfinite(verts).all():
-        raise InputError(f"Shape {index} ({kind}) needs at least 3 finite (row, col) vertices, got shape {verts.shape}.")
+        raise InputError(
+            f"Shape {index} ({kind}) needs at least 3 finite (row, col) vertices, got shape {verts.shape}."
+        )
     if kind == "ellipse" and len(verts) != 4:
-        raise InputError(f"Ellipse {index} must be given by the 4 corners of its bounding box, got {len(verts)}.")
+        raise InputError(
+            f"Ellipse {index} must be given by the 4 corners of its bounding box, got {len(verts)}."
+        )
     planar = verts[:, -2:]
     if ndim_image < 3 or verts.shape[1] < 3:
         return None, planar

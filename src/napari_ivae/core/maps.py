@@ -70,8 +70,9 @@ def grid_map(values, patchset, *, upsample: bool = True, extend_to_patches: bool
     grid = np.full((patchset.n_frames, n_rows + 1, n_cols + 1, table.shape[1]), np.nan, dtype=np.float32)
     grid[patchset.frames, cell[:, 0], cell[:, 1]] = table  # last row/column stay NaN (padding)
     if upsample:
-        rows = _cell_index(patchset.image_shape[0], origin[0], stride, n_rows, patchset.patch_shape[0], extend_to_patches)
-        cols = _cell_index(patchset.image_shape[1], origin[1], stride, n_cols, patchset.patch_shape[1], extend_to_patches)
+        (height, width), (patch_h, patch_w) = patchset.image_shape, patchset.patch_shape
+        rows = _cell_index(height, origin[0], stride, n_rows, patch_h, extend_to_patches)
+        cols = _cell_index(width, origin[1], stride, n_cols, patch_w, extend_to_patches)
         result = grid[:, rows[:, None], cols[None, :]]
     else:
         result = grid[:, :n_rows, :n_cols]
@@ -143,11 +144,15 @@ def point_map(
         if method == "voronoi":
             result[frame] = kernels.voronoi_frame(table[selected], points[selected], shape[1:], max_distance)
         else:
-            result[frame] = kernels.gaussian_frame(table[selected], points[selected], shape[1:], sigma, max_distance)
+            result[frame] = kernels.gaussian_frame(
+                table[selected], points[selected], shape[1:], sigma, max_distance
+            )
     return _finish(result, squeeze, is_stack)
 
 
-def angle_map(angles, patchset=None, *, centres=None, image_shape=None, form: str = "wrapped", **kwargs) -> np.ndarray:
+def angle_map(
+    angles, patchset=None, *, centres=None, image_shape=None, form: str = "wrapped", **kwargs
+) -> np.ndarray:
     """Map of angles (radians) in a cyclic form.
 
     Angles are mapped as unit vectors ``(cos, sin)`` so that averaging (Gaussian method)
@@ -189,7 +194,8 @@ def class_map(classes, patchset=None, *, centres=None, image_shape=None, **kwarg
     if not np.isfinite(table.astype(np.float64)).all():
         raise InputError("classes contain NaN or infinite values.")
     kwargs.pop("method", None)  # classes are never averaged
-    mapped = _dispatch(np.maximum(table.astype(np.float64), -1.0) + 1.0, patchset, centres, image_shape, kwargs)
+    label_values = np.maximum(table.astype(np.float64), -1.0) + 1.0
+    mapped = _dispatch(label_values, patchset, centres, image_shape, kwargs)
     return np.nan_to_num(mapped, nan=0.0).astype(np.int32)
 
 
@@ -261,7 +267,9 @@ def _as_point_geometry(centres, image_shape, n_points):
     pts = np.asarray(centres, dtype=np.float64)
     shape = tuple(int(s) for s in image_shape)
     if pts.ndim != 2 or pts.shape[1] not in (2, 3) or len(pts) != n_points:
-        raise InputError(f"centres must be an (N, 2) or (N, 3) array with one row per value, got shape {pts.shape}.")
+        raise InputError(
+            f"centres must be an (N, 2) or (N, 3) array with one row per value, got shape {pts.shape}."
+        )
     if len(shape) not in (2, 3) or min(shape) < 1:
         raise InputError(f"image_shape must be (Y, X) or (F, Y, X), got {image_shape!r}.")
     if not np.isfinite(pts).all():

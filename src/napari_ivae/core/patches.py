@@ -233,7 +233,8 @@ def grid_patches(image, size, stride, *, normalize: str = "none") -> PatchSet:
 
     patches = np.empty((n_frames * per_frame,) + shape, dtype=np.float32)
     for frame in range(n_frames):
-        sampling.grid_frame(stack[frame], shape, stride, (top, left), grid_shape, patches[frame * per_frame : (frame + 1) * per_frame])
+        block = patches[frame * per_frame : (frame + 1) * per_frame]
+        sampling.grid_frame(stack[frame], shape, stride, (top, left), grid_shape, block)
     sampling.check_finite(patches)
 
     rows = top + shape[0] // 2 + stride * np.arange(grid_shape[0], dtype=np.float64)
@@ -295,7 +296,9 @@ def _drop_message(n_points, outside, crossing, border, shape) -> str:
     n_cross = int((crossing & ~outside).sum())
     if n_cross:
         verb = "were dropped" if border == "drop" else "were kept with reflected edges (valid=False)"
-        notes.append(f"{n_cross} of {n_points} patches of {shape[0]}x{shape[1]} px cross the image border and {verb}")
+        notes.append(
+            f"{n_cross} of {n_points} patches of {shape[0]}x{shape[1]} px cross the image border and {verb}"
+        )
     return "; ".join(notes)
 
 
@@ -346,7 +349,9 @@ def patchset_from_arrays(arrays) -> PatchSet:
         frames=np.asarray(arrays["frames"], dtype=np.int64),
         indices=np.asarray(arrays["indices"], dtype=np.int64),
         image_shape=tuple(int(s) for s in arrays["image_shape"]),
-        normalization=json.loads(str(arrays["normalization"])) if "normalization" in arrays else {"mode": "none"},
+        normalization=(
+            json.loads(str(arrays["normalization"])) if "normalization" in arrays else {"mode": "none"}
+        ),
         grid_shape=tuple(int(s) for s in arrays["grid_shape"]) if grid else None,
         stride=int(arrays["stride"]) if grid else None,
         grid_origin=tuple(float(s) for s in arrays["grid_origin"]) if grid else None,
