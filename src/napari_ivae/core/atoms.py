@@ -15,7 +15,7 @@ parameter          default                      meaning
 =================  ===========================  =============================================
 
 The local contrast (``prominence``) of a peak is its smoothed height above the lowest smoothed
-value within one spacing. ``snr`` is that contrast divided by the noise of the smoothed image
+value on rings 0.5-1 spacing around it. ``snr`` is that contrast divided by the noise of the smoothed image
 (estimated from pixel-to-pixel differences). With ``threshold=None`` a peak is kept when its
 ``snr >= 4`` and its prominence is at least ``0.3`` x the 90th percentile of all prominences
 (rejects noise in vacuum and on amorphous support). A number ``0 < threshold < 1`` replaces
@@ -148,10 +148,8 @@ def _detect_frame(frame, params) -> tuple[pd.DataFrame, dict]:
                 else frame)
     candidates = find_peaks(smoothed, params["min_distance"])
     noise = smoothed_noise(frame, params["sigma"])
-    window = 2 * int(round(params["spacing"])) + 1
-    local_min = ndimage.minimum_filter(smoothed, size=window)
     peak_values = smoothed[candidates[:, 0], candidates[:, 1]]
-    prominence = peak_values - local_min[candidates[:, 0], candidates[:, 1]]
+    prominence = peak_values - _surrounding_minimum(smoothed, candidates, params["spacing"])
     keep, cut = _contrast_filter(prominence, noise, params["threshold"])
     counts = {"candidates": int(len(candidates)), "below_threshold": int((~keep).sum()),
               "contrast_cut": float(cut), "noise": float(noise)}
@@ -180,6 +178,23 @@ def _detect_frame(frame, params) -> tuple[pd.DataFrame, dict]:
     inside = _inside_border(table[["row", "col"]].to_numpy(), frame.shape, params["border"])
     counts.update(merged=n_merged, at_border=int((~inside).sum()), found=int(inside.sum()))
     return table[inside].reset_index(drop=True), counts
+
+
+def _surrounding_minimum(smoothed, points, spacing):
+    """Lowest smoothed value on rings of radius 0.5-1 spacing around each point.
+
+    Sampling 3 rings x 24 directions is much cheaper than a full minimum filter on large
+    images and finds the same inter-atomic minimum.
+    """
+    from napari_ivae.core.refine import _sample
+
+    angles = np.linspace(0.0, 2.0 * np.pi, 24, endpoint=False)
+    radii = spacing * np.array([0.5, 0.75, 1.0])
+    ring = (radii[:, None, None] * np.stack([np.sin(angles), np.cos(angles)], -1)[None]
+            ).reshape(-1, 2)
+    if len(points) == 0:
+        return np.zeros(0)
+    return _sample(smoothed, points[:, None, :] + ring[None]).min(axis=1)
 
 
 def find_peaks(smoothed: np.ndarray, min_distance: float) -> np.ndarray:
@@ -246,7 +261,9 @@ def smoothed_noise(frame: np.ndarray, sigma: float) -> float:
     atoms and background gradients); white noise shrinks by ``1 / (2 sqrt(pi) sigma)`` under
     smoothing.
     """
-    differences = np.concatenate([np.diff(frame, axis=0).ravel(), np.diff(frame, axis=1).ravel()])
+    step = max(1, int(np.sqrt(frame.size / 250_000)))  # a subsample of rows/cols is plenty
+    differences = np.concatenate([np.diff(frame[::step], axis=1).ravel(),
+                                  np.diff(frame[:, ::step], axis=0).ravel()])
     pixel_noise = 1.4826 * np.median(np.abs(differences - np.median(differences))) / np.sqrt(2)
     factor = 1.0 if sigma <= 0 else min(1.0, 1.0 / (2.0 * np.sqrt(np.pi) * sigma))
     return float(pixel_noise * factor)

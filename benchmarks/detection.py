@@ -1,0 +1,173 @@
+"""Detection benchmark: accuracy on synthetic and real images, and speed.
+
+Run ``python benchmarks/detection.py`` from the repository root. Human-readable lines first, then
+one JSON line with every number. Real images come from ``../shared/data`` (skipped when absent).
+All detections use the default, auto-estimated parameters unless a line says otherwise.
+
+Scoring: one-to-one matching (Hungarian on the KD-tree candidate pairs) within 0.35 x the
+neighbour distance. On synthetic images ground truth and detections within the border margin
+(+1 px) are left out of the score, since atoms cut by the image edge are dropped on purpose.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from napari_ivae.core.atoms import detect_atoms
+from napari_ivae.core.metrics import match_points
+from napari_ivae.core.particles import detect_particles
+from napari_ivae.core.spacing import estimate_spacing
+from napari_ivae.core.synthetic.lattice import make_lattice
+
+SHARED = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
+SEED = 0
+
+
+def _timed(function, *args, repeat=3, **kwargs):
+    best, result = np.inf, None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = function(*args, **kwargs)
+        best = min(best, time.perf_counter() - start)
+    return result, best
+
+
+def _interior(points, shape, margin):
+    return ((points >= margin) & (points <= np.array(shape) - 1 - margin)).all(axis=1)
+
+
+def synthetic_accuracy() -> dict:
+    cases = {
+        "square_default": dict(),
+        "hexagonal_rot17_defects": dict(lattice="hexagonal", rotation=17.0, vacancies=0.05,
+                                        dopants=0.1),
+        "three_domains_poisson": dict(domains=3, dose=30.0),
+        "noise_0.3": dict(noise=0.3),
+    }
+    results = {}
+    for name, kwargs in cases.items():
+        truth = make_lattice((512, 512), seed=SEED, **kwargs)
+        spacing = truth.params["spacing"]
+        for refine in ("com", "gaussian"):
+            detections, seconds = _timed(detect_atoms, truth.image, refine=refine, repeat=1)
+            margin = detections.params["border"] + 1.0
+            found = detections.coords[:, 1:]
+            match = match_points(found[_interior(found, truth.image.shape, margin)],
+                                 truth.positions[_interior(truth.positions, truth.image.shape,
+                                                           margin)], 0.35 * spacing)
+            row = match.summary() | {"seconds": seconds,
+                                     "spacing_estimated": detections.params["spacing"]}
+            results[f"{name}/{refine}"] = row
+            print(f"synthetic {name:26s} {refine:8s} F1 {row['f1']:.4f}  P {row['precision']:.4f}"
+                  f"  R {row['recall']:.4f}  RMSE {row['rmse']:.3f} px  spacing "
+                  f"{row['spacing_estimated']:.2f} (true {spacing})  {seconds * 1000:.0f} ms")
+    return results
+
+
+def real_accuracy() -> dict:
+    results = {}
+    au = SHARED / "atoms" / "stem_au_nanoparticle_temul"
+    pto = SHARED / "atoms" / "stem_pto_sro_temul"
+    sto = SHARED / "atoms" / "stem_srtio3_adf_abf_atomap"
+    if not au.exists():
+        print("real images: ../shared/data not found, skipped")
+        return results
+    from scipy.spatial import cKDTree
+
+    for name, image_path, ref_path in (
+        ("au_nanoparticle", au / "au_np_crop.npy", au / "au_np_crop_positions_xy.npy"),
+        ("pto_a_sites", pto / "pto_sro.npy", pto / "atom_positions1_xy.npy"),
+    ):
+        image = np.load(image_path)
+        reference = np.load(ref_path)[:, ::-1]  # stored as (x, y)
+        neighbour = float(np.median(cKDTree(reference).query(reference, k=2)[0][:, 1]))
+        for refine in ("com", "gaussian"):
+            detections, seconds = _timed(detect_atoms, image, refine=refine)
+            match = match_points(detections.coords[:, 1:], reference, 0.35 * neighbour)
+            row = match.summary() | {"seconds": seconds, "spacing": detections.params["spacing"],
+                                     "neighbour_distance_reference": neighbour}
+            results[f"{name}/{refine}"] = row
+            print(f"real {name:16s} {refine:8s} n {len(detections):4d} (ref {len(reference)})  "
+                  f"F1 {row['f1']:.3f}  P {row['precision']:.3f}  R {row['recall']:.3f}  RMSE "
+                  f"{row['rmse']:.2f} px  spacing {row['spacing']:.2f}  {seconds * 1000:.0f} ms")
+    for channel in ("adf", "abf"):
+        image = np.load(sto / f"{channel}.npy")
+        detections, seconds = _timed(detect_atoms, image, invert=channel == "abf")
+        results[f"srtio3_{channel}"] = {"n": len(detections), "spacing":
+                                        detections.params["spacing"], "seconds": seconds}
+        print(f"real srtio3_{channel:3s} (no reference) n {len(detections)}  spacing "
+              f"{detections.params['spacing']:.2f} px  {seconds * 1000:.0f} ms")
+    return results
+
+
+def speed() -> dict:
+    results = {}
+    truth = make_lattice((2048, 2048), spacing=12.0, seed=SEED)
+    megapixels = truth.image.size / 1e6
+    _, spacing_seconds = _timed(estimate_spacing, truth.image)
+    detections, seconds = _timed(detect_atoms, truth.image, spacing=12.0, refine="com")
+    auto, auto_seconds = _timed(detect_atoms, truth.image, refine="com")
+    _, peak_seconds = _timed(detect_atoms, truth.image, spacing=12.0, refine=None)
+    gauss, gauss_seconds = _timed(detect_atoms, truth.image, spacing=12.0, refine="gaussian",
+                                  repeat=1)
+    n_atoms = len(detections)
+    com_per_1000 = (seconds - peak_seconds) / n_atoms * 1000
+    gauss_per_1000 = (gauss_seconds - peak_seconds) / n_atoms * 1000
+    results["lattice_2048"] = {
+        "n_atoms": n_atoms, "megapixels": megapixels,
+        "spacing_seconds": spacing_seconds,
+        "peaks_com_seconds": seconds, "peaks_com_mpx_per_s": megapixels / seconds,
+        "auto_spacing_peaks_com_seconds": auto_seconds,
+        "auto_mpx_per_s": megapixels / auto_seconds,
+        "peaks_only_seconds": peak_seconds,
+        "com_seconds_per_1000_atoms": com_per_1000,
+        "gaussian_seconds_per_1000_atoms": gauss_per_1000,
+        "gaussian_fit_ok_fraction": float(gauss.properties["fit_ok"].mean()),
+    }
+    print(f"speed 2048x2048 lattice ({n_atoms} atoms): peaks+COM {seconds:.3f} s = "
+          f"{megapixels / seconds:.1f} Mpx/s; with auto spacing {auto_seconds:.3f} s = "
+          f"{megapixels / auto_seconds:.1f} Mpx/s (spacing alone {spacing_seconds:.3f} s)")
+    print(f"speed refinement: COM {com_per_1000:.3f} s / 1000 atoms; Gaussian fit "
+          f"{gauss_per_1000:.3f} s / 1000 atoms (fit ok {gauss.properties['fit_ok'].mean():.3f})")
+    for name, relative, polarity in (
+        ("tem_np_ericzqu", "particles/tem_np_ericzqu/exp.npy", "dark"),
+        ("brightfield_colloids", "particles/brightfield_colloids_trackpy/bulk-water_frame0.npy",
+         "dark"),
+    ):
+        path = SHARED / relative
+        if not path.exists():
+            continue
+        image = np.load(path)
+        for method in ("otsu", "log"):
+            found, seconds = _timed(detect_particles, image, polarity=polarity, method=method)
+            diameter = (float(np.median(found.properties["equivalent_diameter"])) if len(found)
+                        else float("nan"))
+            results[f"particles_{name}/{method}"] = {"n": len(found), "seconds": seconds,
+                                                    "median_diameter": diameter,
+                                                    "shape": list(image.shape)}
+            print(f"particles {name:22s} {method:5s} {image.shape}  n {len(found):4d}  median "
+                  f"diameter {diameter:.1f} px  {seconds * 1000:.0f} ms")
+    return results
+
+
+def main() -> int:
+    import scipy
+    import skimage
+
+    print(f"napari-ivae detection benchmark (seed {SEED}; python {platform.python_version()}, "
+          f"numpy {np.__version__}, scipy {scipy.__version__}, scikit-image "
+          f"{skimage.__version__}, {platform.machine()})")
+    report = {"benchmark": "detection", "seed": SEED, "synthetic": synthetic_accuracy(),
+              "real": real_accuracy(), "speed": speed()}
+    print(json.dumps(report, default=float))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
