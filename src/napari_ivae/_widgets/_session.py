@@ -61,6 +61,7 @@ _SESSIONS: dict[int, Session] = {}
 
 def get_session(viewer: Any) -> Session:
     """The session of ``viewer`` (created on first use, dropped with the viewer)."""
+    viewer = getattr(viewer, "__wrapped__", viewer)  # napari hands plugins a proxy
     key = id(viewer)
     if key not in _SESSIONS:
         _SESSIONS[key] = Session()

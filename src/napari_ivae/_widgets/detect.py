@@ -65,7 +65,8 @@ class DetectWidget(Container):
         self.status = StatusLine()
         self.extend([self.image, self.mode, self.spacing, self.estimate_button, self.sigma,
                      self.refine, self.method, self.polarity, self.invert, self.flatten,
-                     self.run_button, self.status])
+                     self.run_button])
+        self.native.layout().addWidget(self.status.native)
         self.mode.changed.connect(self._on_mode)
         self.estimate_button.clicked.connect(self.estimate_spacing)
         self.run_button.clicked.connect(self.detect)

@@ -1,0 +1,212 @@
+"""Turn a trained model + patches into result layers: point features, latent / angle / offset
+maps, class map, decoded manifold. Shared by the Train and Results widgets and the demo."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from napari_ivae import _layers
+from napari_ivae.core.errors import InputError
+
+ANGLE_COLORMAP = "twilight_shifted"
+
+
+def check_patch_shape(bundle: Any, patchset: Any) -> None:
+    """A model reads patches of one size only: say so clearly when they differ."""
+    want = tuple(int(s) for s in bundle.config.patch_shape)
+    have = tuple(int(s) for s in patchset.patches.shape[1:])
+    if want != have:
+        raise InputError(
+            f"the model reads {want[0]}×{want[1]} px patches but these patches are "
+            f"{have[0]}×{have[1]} px: in 'Patches and labels' set the patch size to {want[0]} and "
+            "extract again (or 'Apply model to image' in Results, which does it for you).")
+
+
+def encode_patchset(bundle: Any, patchset: Any) -> Any:
+    """Encode the patches with the bundle's model (checks the patch size first)."""
+    from napari_ivae.core.inference import encode
+
+    check_patch_shape(bundle, patchset)
+    return encode(bundle.model, patchset.patches)
+
+
+def wrap_angle(angle: np.ndarray) -> np.ndarray:
+    """Radians wrapped to (-pi, pi]."""
+    return np.angle(np.exp(1j * np.asarray(angle, dtype=np.float64)))
+
+
+def feature_columns(encoding: Any, class_names: list[str]) -> dict[str, np.ndarray]:
+    """Per-patch result columns: z1.., angle (rad) and angle_deg, dx, dy, class, p_<class>."""
+    columns: dict[str, np.ndarray] = {}
+    for i in range(encoding.z_mean.shape[1]):
+        columns[f"z{i + 1}"] = encoding.z_mean[:, i].astype(np.float32)
+    if encoding.angle is not None:
+        angle = wrap_angle(encoding.angle)
+        columns["angle"] = angle.astype(np.float32)
+        columns["angle_deg"] = np.degrees(angle).astype(np.float32)
+    if encoding.offsets is not None:
+        columns["dx"] = encoding.offsets[:, 0].astype(np.float32)
+        columns["dy"] = encoding.offsets[:, 1].astype(np.float32)
+    if encoding.class_prob is not None:
+        prob = np.asarray(encoding.class_prob)
+        columns["class"] = prob.argmax(axis=1).astype(np.int64)
+        for k in range(prob.shape[1]):
+            name = class_names[k] if k < len(class_names) else f"class {k + 1}"
+            columns[f"p_{name}"] = prob[:, k].astype(np.float32)
+    return columns
+
+
+def value_map(values: np.ndarray, patchset: Any, *, cyclic: bool = False,
+              categorical: bool = False) -> np.ndarray:
+    """A per-patch value painted back onto the source frame(s) (grid or Voronoi cells)."""
+    from napari_ivae.core import maps
+
+    if cyclic:
+        return maps.angle_map(values, patchset)
+    if categorical:
+        return maps.class_map(values, patchset)
+    return maps.patch_map(values, patchset)
+
+
+def confusion_text(true: np.ndarray, predicted: np.ndarray, class_names: list[str]) -> str:
+    """A confusion matrix (rows true, columns predicted) of the labeled patches as text."""
+    true, predicted = np.asarray(true), np.asarray(predicted)
+    keep = true >= 0
+    if not np.any(keep):
+        return ""
+    k = len(class_names)
+    matrix = np.zeros((k, k), dtype=int)
+    np.add.at(matrix, (true[keep], np.clip(predicted[keep], 0, k - 1)), 1)
+    width = max(6, *(len(n) for n in class_names)) + 1
+    lines = ["true \\ predicted".ljust(width) + "".join(n[:width - 1].rjust(width)
+                                                         for n in class_names)]
+    for name, row in zip(class_names, matrix):
+        lines.append(name[:width - 1].ljust(width) + "".join(str(v).rjust(width) for v in row))
+    accuracy = np.trace(matrix) / max(matrix.sum(), 1)
+    lines.append(f"accuracy on the {int(keep.sum())} labeled patches: {accuracy:.1%}")
+    return "\n".join(lines)
+
+
+def write_results(viewer: Any, session: Any, *, bundle: Any = None, patchset: Any = None,
+                  points_layer: Any = None, image_layer: Any = None) -> list:
+    """Encode the patches and write every result as (new or updated) layers.
+
+    Returns the list of layers written. Defaults come from the session (current model,
+    patches, points and image layers).
+    """
+    bundle = bundle or session.bundle
+    patchset = patchset if patchset is not None else session.patchset
+    points_layer = points_layer if points_layer is not None else session.points_layer
+    image_layer = image_layer if image_layer is not None else session.image_layer
+    if bundle is None:
+        raise InputError("no model yet: train one (Train) or load a saved one (Results).")
+    if patchset is None:
+        raise InputError("no patches: extract patches first ('Patches and labels').")
+    if image_layer is None or image_layer not in viewer.layers:
+        raise InputError("the image the patches came from is no longer in the viewer; "
+                         "extract the patches again.")
+    encoding = encode_patchset(bundle, patchset)
+    class_names = list(bundle.config.class_names)
+    columns = feature_columns(encoding, class_names)
+    params = {"model": bundle.config.kind, "seed": bundle.metadata.get("seed"),
+              "patch_size": int(bundle.config.patch_shape[0]),
+              "latent_dim": int(bundle.config.latent_dim),
+              "patches": dict(session.patch_params or {})}
+    written = []
+    if points_layer is not None and points_layer in viewer.layers:
+        written.append(write_point_features(points_layer, patchset, columns))
+    written += write_maps(viewer, image_layer, patchset, columns, params, class_names)
+    session.encoding, session.columns = encoding, columns
+    return written
+
+
+def write_point_features(points_layer: Any, patchset: Any, columns: dict) -> Any:
+    """Put the per-patch columns into the points layer's features (NaN for dropped points)."""
+    n = len(points_layer.data)
+    indices = np.asarray(patchset.indices)
+    full = {}
+    for name, values in columns.items():
+        out = np.full(n, -1 if values.dtype.kind == "i" else np.nan,
+                      dtype=values.dtype if values.dtype.kind == "i" else np.float32)
+        valid = (indices >= 0) & (indices < n)
+        out[indices[valid]] = values[valid]
+        full[name] = out
+    _layers.set_features(points_layer, full)
+    return points_layer
+
+
+def write_maps(viewer: Any, image_layer: Any, patchset: Any, columns: dict, params: dict,
+               class_names: list[str]) -> list:
+    """Image layers for z / angle / offsets and a Labels layer for the class map."""
+    written = []
+    for name, values in columns.items():
+        if name.startswith("p_") or name == "angle_deg":
+            continue
+        if name == "angle":
+            data = np.degrees(value_map(values, patchset, cyclic=True)).astype(np.float32)
+            layer = _layers.write_layer(
+                viewer, "image", data, role="angle_map", source=image_layer, what="angle",
+                params={**params, "units": "degrees"}, colormap=ANGLE_COLORMAP,
+                contrast_limits=angle_limits(values), blending="translucent", opacity=0.7)
+        elif name == "class":
+            data = value_map(values, patchset, categorical=True).astype(np.int32)
+            layer = _layers.write_layer(
+                viewer, "labels", data, role="class_map", source=image_layer, what="class",
+                params={**params, "class_names": class_names}, opacity=0.5)
+        else:
+            data = value_map(values, patchset).astype(np.float32)
+            finite = data[np.isfinite(data)]
+            limits = _limits(finite)
+            layer = _layers.write_layer(
+                viewer, "image", data, role=f"{name}_map", source=image_layer, what=name,
+                params=params, colormap="viridis" if name.startswith("z") else "PiYG",
+                contrast_limits=limits, blending="translucent", opacity=0.7)
+        layer.visible = False
+        written.append(layer)
+    if written:
+        written[0].visible = True
+    return written
+
+
+def angle_limits(angles: np.ndarray) -> tuple[float, float]:
+    """Contrast limits (degrees) for an angle map: the full circle, or, when the angles stay
+    within a narrow arc that does not cross ±180°, that arc (so small tilts are visible)."""
+    angles = np.asarray(angles, dtype=float)
+    angles = angles[np.isfinite(angles)]
+    if angles.size == 0:
+        return (-180.0, 180.0)
+    centre = np.angle(np.mean(np.exp(1j * angles)))
+    spread = np.percentile(np.abs(wrap_angle(angles - centre)), 99)
+    low, high = np.degrees(centre - spread) - 1.0, np.degrees(centre + spread) + 1.0
+    if spread > np.pi / 2 or low < -180 or high > 180:
+        return (-180.0, 180.0)
+    return (float(low), float(high))
+
+
+def _limits(values: np.ndarray) -> tuple[float, float]:
+    if values.size == 0:
+        return (0.0, 1.0)
+    low, high = np.percentile(values, [1, 99])
+    return (float(low), float(high)) if high > low else (float(low), float(low) + 1.0)
+
+
+def write_manifold(viewer: Any, image_layer: Any, bundle: Any) -> Any:
+    """The decoded latent manifold (or ss-rVAE class traversal), placed right of the image."""
+    from napari_ivae.core.inference import class_traversal, latent_manifold
+
+    if bundle.config.kind == "ss-rvae":
+        data, what = class_traversal(bundle.model, n=8), "class traversal"
+    else:
+        data, what = latent_manifold(bundle.model, n=8), "latent manifold"
+    transform = _layers.spatial_transform(image_layer, 2)
+    scale = transform.get("scale", (1.0, 1.0))
+    width = _layers.image_array(image_layer).shape[-1] * scale[-1]
+    offset = transform.get("translate", (0.0, 0.0))
+    layer = _layers.write_layer(viewer, "image", data.astype(np.float32), role="manifold",
+                                source=image_layer.name, what=what,
+                                params={"model": bundle.config.kind}, colormap="gray")
+    layer.scale = scale
+    layer.translate = (offset[0], offset[1] + width * 1.05)
+    return layer

@@ -1,0 +1,219 @@
+"""Results dock widget: write latent/angle/class maps and point features, segment a latent map,
+show the decoded manifold and the confusion matrix, save / load models, apply a model to
+another image without retraining."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import napari
+import numpy as np
+from magicgui.widgets import ComboBox, Container, FileEdit, Label, PushButton, SpinBox
+from napari.layers import Image
+
+from napari_ivae import _layers
+from napari_ivae._widgets import _writer
+from napari_ivae._widgets._common import StatusLine, layer_picker, report
+from napari_ivae._widgets._session import get_session
+from napari_ivae.core.errors import InputError
+
+
+class ResultsWidget(Container):
+    """Look at, segment, save and re-use what a model learned."""
+
+    def __init__(self, viewer: napari.viewer.Viewer) -> None:
+        super().__init__(labels=True)
+        self._viewer = viewer
+        self._session = get_session(viewer)
+        self.model_info = Label(value="no model yet", label="model")
+        self.model_info.native.setWordWrap(True)
+        self.write_button = PushButton(text="Write maps and point features")
+        self.colour_by = ComboBox(choices=self._feature_choices, label="colour points by")
+        self.segment_map = ComboBox(choices=self._map_choices, label="segment map")
+        self.segment_method = ComboBox(choices=["otsu", "multiotsu", "chan_vese"],
+                                       value="otsu", label="method")
+        self.n_regions = SpinBox(value=2, min=2, max=8, label="regions")
+        self.segment_button = PushButton(text="Segment")
+        self.manifold_button = PushButton(text="Show decoded latent manifold")
+        self.confusion = Label(value="")
+        self.confusion.native.setStyleSheet("font-family: monospace;")
+        self.model_file = FileEdit(mode="w", filter="*.ivae.pt", label="model file",
+                                   value=Path.home() / "model.ivae.pt")
+        self.save_button = PushButton(text="Save model")
+        self.load_button = PushButton(text="Load model")
+        self.apply_image = layer_picker(Image, "apply to image")
+        self.apply_button = PushButton(text="Apply model to image")
+        self.status = StatusLine()
+        self.extend([self.model_info, self.write_button, self.colour_by, self.segment_map,
+                     self.segment_method, self.n_regions, self.segment_button,
+                     self.manifold_button, self.model_file, self.save_button,
+                     self.load_button, self.apply_image, self.apply_button])
+        self.native.layout().addWidget(self.confusion.native)
+        self.native.layout().addWidget(self.status.native)
+        self.write_button.clicked.connect(self.write)
+        self.colour_by.changed.connect(self.colour_points)
+        self.segment_button.clicked.connect(self.segment)
+        self.manifold_button.clicked.connect(self.show_manifold)
+        self.save_button.clicked.connect(self.save)
+        self.load_button.clicked.connect(self.load)
+        self.apply_button.clicked.connect(self.apply)
+        self._session.changed.connect(self._on_session)
+        self._on_session("model")
+
+    # ---- choices ------------------------------------------------------------------------
+    def _feature_choices(self, *_: Any) -> list[str]:
+        layer = self._session.points_layer
+        if layer is None:
+            return [""]
+        return [""] + [c for c in layer.features.columns
+                       if np.issubdtype(layer.features[c].dtype, np.number)]
+
+    def _map_choices(self, *_: Any) -> list:
+        return [(layer.name, layer) for layer in self._viewer.layers
+                if _layers.is_result_layer(layer) and isinstance(layer, Image)
+                and layer.metadata["napari_ivae"].get("role", "").endswith("_map")]
+
+    def _on_session(self, what: str) -> None:
+        bundle = self._session.bundle
+        if bundle is not None:
+            meta = bundle.metadata
+            shape = "×".join(str(s) for s in bundle.config.patch_shape)
+            self.model_info.value = (f"model: {bundle.config.kind}, {shape} px patches, "
+                                     f"latent size {bundle.config.latent_dim}, "
+                                     f"seed {meta.get('seed')}"
+                                     + (" (stopped early)" if meta.get("stopped") else ""))
+        if what == "model":
+            self.reset_choices()
+
+    # ---- actions ------------------------------------------------------------------------
+    def write(self) -> list:
+        """Encode the current patches with the current model and write all result layers."""
+        try:
+            written = _writer.write_results(self._viewer, self._session)
+        except Exception as err:  # noqa: BLE001 - shown to the user
+            report(self.status, err)
+            return []
+        self.reset_choices()
+        self._update_confusion()
+        self.status.ok(f"wrote {len(written)} layers: " + ", ".join(layer.name
+                                                                    for layer in written))
+        return written
+
+    def _update_confusion(self) -> None:
+        columns = getattr(self._session, "columns", None) or {}
+        labels = self._session.labels
+        bundle = self._session.bundle
+        if "class" not in columns or labels is None or bundle is None:
+            self.confusion.value = ""
+            return
+        names = list(bundle.config.class_names)
+        train_names = list(self._session.classes.names)
+        # labels use the annotation table's numbering; the model's classes are a subset
+        remap = {train_names.index(n): k for k, n in enumerate(names) if n in train_names}
+        true = np.array([remap.get(int(v), -1) for v in np.asarray(labels)])
+        if len(true) != len(columns["class"]):
+            self.confusion.value = ""
+            return
+        self.confusion.value = _writer.confusion_text(true, columns["class"], names)
+
+    def colour_points(self, feature: str | None = None) -> None:
+        """Colour the points layer by a feature column (cyclic colormap for angles)."""
+        layer = self._session.points_layer
+        feature = feature or self.colour_by.value
+        if layer is None or not feature or feature not in layer.features:
+            return
+        values = layer.features[feature].to_numpy(dtype=float)
+        layer.face_colormap = "twilight_shifted" if feature.startswith("angle") else "viridis"
+        layer.face_color = feature
+        finite = values[np.isfinite(values)]
+        if finite.size and feature.startswith("angle"):
+            layer.face_contrast_limits = (-180.0, 180.0) if feature == "angle_deg" else (
+                -np.pi, np.pi)
+        elif finite.size:
+            layer.face_contrast_limits = tuple(float(v) for v in np.percentile(finite, [1, 99]))
+        layer.refresh_colors()
+
+    def segment(self) -> Any:
+        """Segment the chosen latent map into regions (a new Labels layer)."""
+        from napari_ivae.core.segmentation import segment_map
+
+        layer = self.segment_map.value
+        try:
+            if layer is None:
+                raise InputError("no map to segment: train a model or click 'Write maps' first.")
+            labels = segment_map(np.nan_to_num(np.asarray(layer.data, dtype=np.float32),
+                                               nan=float(np.nanmedian(layer.data))),
+                                 method=self.segment_method.value,
+                                 n_classes=self.n_regions.value)
+        except Exception as err:  # noqa: BLE001 - shown to the user
+            report(self.status, err)
+            return None
+        meta = layer.metadata["napari_ivae"]
+        source = self._viewer.layers[meta["source"]] if meta["source"] in self._viewer.layers \
+            else layer
+        out = _layers.write_layer(
+            self._viewer, "labels", np.asarray(labels).astype(np.int32),
+            role=f"segmentation_{meta['role']}", source=source,
+            what=f"{meta['role'].removesuffix('_map')} segmentation",
+            params={"map": layer.name, "method": self.segment_method.value,
+                    "n_classes": self.n_regions.value}, opacity=0.5)
+        self.status.ok(f"segmented {layer.name!r} into {len(np.unique(labels))} regions.")
+        return out
+
+    def show_manifold(self) -> Any:
+        """Decode a grid of latent values into patches (what the latent axes mean)."""
+        try:
+            if self._session.bundle is None:
+                raise InputError("no model yet: train one or load one.")
+            image = self._session.image_layer or self._viewer.layers.selection.active
+            layer = _writer.write_manifold(self._viewer, image, self._session.bundle)
+        except Exception as err:  # noqa: BLE001 - shown to the user
+            report(self.status, err)
+            return None
+        self.status.ok(f"{layer.name}: z1 left→right, z2 bottom→top.")
+        return layer
+
+    def save(self) -> Path | None:
+        """Save the current model bundle to the chosen file."""
+        from napari_ivae.core.persistence import save_model
+
+        bundle = self._session.bundle
+        try:
+            if bundle is None:
+                raise InputError("no model to save: train one first.")
+            extra = {k: v for k, v in bundle.metadata.items()
+                     if k in ("source", "patch_params", "normalization")}
+            path = save_model(Path(self.model_file.value), bundle.model,
+                              result=self._session.train_result, metadata=extra)
+        except Exception as err:  # noqa: BLE001 - shown to the user
+            report(self.status, err)
+            return None
+        self.status.ok(f"saved {path}")
+        return path
+
+    def load(self) -> Any:
+        """Load a model bundle; it becomes the session's model."""
+        from napari_ivae.core.persistence import load_model
+
+        try:
+            bundle = load_model(Path(self.model_file.value))
+        except Exception as err:  # noqa: BLE001 - shown to the user
+            report(self.status, err)
+            return None
+        self._session.set("model", bundle=bundle, train_result=None)
+        self.status.ok(f"loaded {bundle.config.kind} model from {self.model_file.value}")
+        return bundle
+
+    def apply(self) -> list:
+        """Detect, cut patches of the model's size and encode another image (no training)."""
+        from napari_ivae._widgets._apply import apply_model
+
+        try:
+            written = apply_model(self._viewer, self._session, self.apply_image.value)
+        except Exception as err:  # noqa: BLE001 - shown to the user
+            report(self.status, err)
+            return []
+        self.reset_choices()
+        self.status.ok(f"applied the model: wrote {len(written)} layers.")
+        return written

@@ -1,0 +1,273 @@
+"""Train dock widget: VAE / rVAE / shift-VAE / ss-rVAE in a background thread, with a live
+loss curve, progress and ETA; Stop keeps the partial model, Abort discards it."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import napari
+import numpy as np
+from magicgui.widgets import (
+    CheckBox,
+    ComboBox,
+    Container,
+    FloatSpinBox,
+    Label,
+    ProgressBar,
+    PushButton,
+    SpinBox,
+)
+
+from napari_ivae._widgets._common import StatusLine, report
+from napari_ivae._widgets._session import get_session
+from napari_ivae._widgets.loss_plot import LossPlot
+from napari_ivae._workers import TrainingJob
+from napari_ivae.core.errors import InputError
+
+KIND_CHOICES = [("rVAE (rotation + translation)", "rvae"), ("shift-VAE (smooth maps)",
+                                                            "shift-vae"),
+                ("ss-rVAE (uses your labels)", "ss-rvae"), ("VAE (no invariance)", "vae")]
+
+
+def trained_bundle(result: Any, config: Any, train_config: Any, extra: dict) -> Any:
+    """A ModelBundle for a fresh training result (the same type ``load_model`` returns)."""
+    from napari_ivae.core.persistence import ModelBundle
+
+    metadata = {"kind": config.kind, "seed": result.seed, "device": result.device,
+                "patch_shape": list(config.patch_shape), "class_names": list(config.class_names),
+                "history": result.history, "stopped": result.stopped, **extra}
+    return ModelBundle(model=result.model, config=config, train_config=train_config,
+                       metadata=metadata)
+
+
+def check_labels(labels: np.ndarray | None, class_names: list[str]) -> tuple[np.ndarray, list]:
+    """Labels for ss-rVAE: at least two classes with labeled patches, classes renumbered."""
+    if labels is None or not np.any(np.asarray(labels) >= 0):
+        raise InputError("ss-rVAE needs labels: in 'Patches and labels', draw shapes around "
+                         "example patches of each class (at least two classes).")
+    labels = np.asarray(labels, dtype=np.int64)
+    used = sorted(int(k) for k in np.unique(labels[labels >= 0]))
+    if len(used) < 2:
+        name = class_names[used[0]] if used[0] < len(class_names) else used[0]
+        raise InputError(f"only one class ({name!r}) has labeled patches: draw shapes for at "
+                         "least one more class, or train an rVAE (unsupervised).")
+    remap = np.full(max(used) + 1, -1, dtype=np.int64)
+    remap[used] = np.arange(len(used))
+    out = np.where(labels >= 0, remap[np.clip(labels, 0, None)], -1)
+    names = [class_names[k] if k < len(class_names) else f"class {k + 1}" for k in used]
+    return out, names
+
+
+class TrainWidget(Container):
+    """Train an invariant VAE on the current patches without freezing the viewer."""
+
+    def __init__(self, viewer: napari.viewer.Viewer) -> None:
+        super().__init__(labels=True)
+        self._viewer = viewer
+        self._session = get_session(viewer)
+        self.job: TrainingJob | None = None
+        self._started = 0.0
+        self.kind = ComboBox(choices=KIND_CHOICES, value="rvae", label="model")
+        self.latent_dim = SpinBox(value=2, min=1, max=64, label="latent size")
+        self.rotation = CheckBox(value=True, text="rotation invariant")
+        self.translation = CheckBox(value=True, text="translation invariant")
+        self.angle_prior = FloatSpinBox(value=1.0, min=0.01, max=100.0, step=0.1,
+                                        label="angle prior σ (rad)")
+        self.translation_prior = FloatSpinBox(value=0.1, min=0.001, max=1.0, step=0.01,
+                                              label="shift prior σ")
+        self.shift_scale = FloatSpinBox(value=1.0, min=0.01, max=1.0, step=0.05,
+                                        label="shift k", visible=False)
+        self.beta_start = FloatSpinBox(value=1.0, min=0.0, max=100.0, step=0.1, label="β start")
+        self.beta_end = FloatSpinBox(value=1.0, min=0.0, max=100.0, step=0.1, label="β end")
+        self.beta_ramp = SpinBox(value=0, min=0, max=10000, label="β ramp (epochs)")
+        self.epochs = SpinBox(value=30, min=1, max=100000, label="epochs")
+        self.batch_size = SpinBox(value=128, min=1, max=100000, label="batch size")
+        self.lr = FloatSpinBox(value=1e-3, min=1e-6, max=1.0, step=1e-4, label="learning rate")
+        self.lr.native.setDecimals(6)
+        self.seed = SpinBox(value=0, min=0, max=2**31 - 1, label="seed")
+        self.device = ComboBox(choices=_devices(), label="device")
+        self.write_maps = CheckBox(value=True, text="write maps when done")
+        self.start_button = PushButton(text="Start")
+        self.stop_button = PushButton(text="Stop (keep model)", enabled=False)
+        self.abort_button = PushButton(text="Abort", enabled=False)
+        self.progress = ProgressBar(value=0, min=0, max=1, label="progress")
+        self.eta = Label(value="")
+        self.loss_plot = LossPlot()
+        self.status = StatusLine()
+        buttons = Container(widgets=[self.start_button, self.stop_button, self.abort_button],
+                            layout="horizontal", labels=False)
+        buttons.margins = (0, 0, 0, 0)
+        self.extend([self.kind, self.latent_dim, self.rotation, self.translation,
+                     self.angle_prior, self.translation_prior, self.shift_scale,
+                     self.beta_start, self.beta_end, self.beta_ramp, self.epochs,
+                     self.batch_size, self.lr, self.seed, self.device, self.write_maps,
+                     buttons, self.progress, self.eta])
+        self.native.layout().addWidget(self.loss_plot)
+        self.native.layout().addWidget(self.status.native)
+        self.kind.changed.connect(self._on_kind)
+        self.start_button.clicked.connect(self.start)
+        self.stop_button.clicked.connect(self.stop)
+        self.abort_button.clicked.connect(self.abort)
+        self._on_kind(self.kind.value)
+
+    # ---- parameters ---------------------------------------------------------------------
+    def _on_kind(self, kind: str) -> None:
+        from napari_ivae.core.models.config import TrainConfig
+
+        defaults = TrainConfig.defaults_for(kind)
+        self.epochs.value, self.batch_size.value = defaults.epochs, defaults.batch_size
+        self.lr.value = defaults.lr
+        self.beta_start.value, self.beta_end.value = defaults.beta_start, defaults.beta_end
+        self.beta_ramp.value = defaults.beta_ramp_epochs
+        rotating = kind in ("rvae", "ss-rvae")
+        self.rotation.visible = self.translation.visible = rotating
+        self.angle_prior.visible = rotating
+        self.translation_prior.visible = kind != "vae"
+        self.shift_scale.visible = kind == "shift-vae"
+
+    def configs(self, patch_shape: tuple, class_names: list[str] | None = None) -> tuple:
+        """``(ModelConfig, TrainConfig)`` from the widget's values."""
+        from napari_ivae.core.models.config import ModelConfig, TrainConfig
+
+        kind = self.kind.value
+        invariances = tuple(name for name, box in (("rotation", self.rotation),
+                                                   ("translation", self.translation))
+                            if box.value)
+        names = tuple(class_names or ())
+        model_config = ModelConfig(
+            kind=kind, patch_shape=tuple(patch_shape), latent_dim=self.latent_dim.value,
+            invariances=invariances, translation_prior=self.translation_prior.value,
+            angle_prior_scale=self.angle_prior.value, shift_scale=self.shift_scale.value,
+            n_classes=len(names), class_names=names)
+        train_config = TrainConfig.defaults_for(
+            kind, epochs=self.epochs.value, batch_size=self.batch_size.value, lr=self.lr.value,
+            seed=self.seed.value, device=self.device.value, beta_start=self.beta_start.value,
+            beta_end=self.beta_end.value, beta_ramp_epochs=self.beta_ramp.value)
+        return model_config, train_config
+
+    # ---- running ------------------------------------------------------------------------
+    @property
+    def busy(self) -> bool:
+        """True while a training run is in progress."""
+        return self.job is not None
+
+    def start(self) -> TrainingJob | None:
+        """Start training on the session's patches (and labels for ss-rVAE)."""
+        if self.busy:
+            return None
+        try:
+            job = self._make_job()
+        except Exception as err:  # noqa: BLE001 - shown to the user
+            report(self.status, err)
+            return None
+        self.job = job
+        worker = job.worker
+        worker.yielded.connect(self._on_step)
+        worker.returned.connect(self._on_returned)
+        worker.errored.connect(lambda err: report(self.status, err))
+        worker.aborted.connect(lambda: self.status.ok("aborted: the model was discarded."))
+        worker.finished.connect(self._idle)
+        self._set_running(True)
+        self.loss_plot.clear()
+        self._started = time.perf_counter()
+        job.start()
+        return job
+
+    def _make_job(self) -> TrainingJob:
+        patchset = self._session.patchset
+        if patchset is None:
+            raise InputError("no patches yet: open 'Patches and labels' and click "
+                             "'Extract patches' first.")
+        patches = np.ascontiguousarray(patchset.patches, dtype=np.float32)
+        labels, names = None, []
+        if self.kind.value == "ss-rvae":
+            labels, names = check_labels(self._session.labels, list(self._session.classes.names))
+        model_config, train_config = self.configs(patches.shape[1:], names)
+        if self.kind.value != "ss-rvae" and self._session.labels is not None and np.any(
+                np.asarray(self._session.labels) >= 0):
+            self.status.ok("note: labels are used only by ss-rVAE.")
+        extra = {"source": getattr(self._session.image_layer, "name", ""),
+                 "patch_params": dict(self._session.patch_params),
+                 "normalization": dict(getattr(patchset, "normalization", {}) or {})}
+        self._pending = (model_config, train_config, extra)
+        batch = min(train_config.batch_size, len(patches))
+        total = train_config.epochs * int(np.ceil(len(patches) / batch))
+        self.progress.max = total
+        self.progress.value = 0
+        self.status.ok(f"training {model_config.kind} on {len(patches)} patches "
+                       f"({train_config.epochs} epochs, seed {train_config.seed})...")
+
+        def make_generator(stop_event):
+            from napari_ivae.core.models import build_model
+            from napari_ivae.core.training import train
+
+            model = build_model(model_config)
+            return train(model, patches, labels, train_config, stop_event=stop_event)
+
+        return TrainingJob(make_generator, total=total, desc=f"training {model_config.kind}")
+
+    def stop(self) -> None:
+        """Stop after the current batch and keep the partially trained model."""
+        if self.job is not None:
+            self.status.ok("stopping after this batch; the model will be kept...")
+            self.job.stop()
+
+    def abort(self) -> None:
+        """Abort and discard the model."""
+        if self.job is not None:
+            self.status.ok("aborting...")
+            self.job.abort()
+
+    def _on_step(self, event: Any) -> None:
+        total = int(getattr(event, "total_steps", 0) or self.progress.max)
+        done = int(event.epoch) * int(event.steps_per_epoch) + int(event.step) + 1
+        self.progress.max = max(total, 1)
+        self.progress.value = min(done, total)
+        self.loss_plot.add(float(event.loss))
+        elapsed = time.perf_counter() - self._started
+        remaining = elapsed / max(done, 1) * max(total - done, 0)
+        self.eta.value = (f"epoch {event.epoch + 1}/{event.n_epochs}  loss {event.loss:.4g}  "
+                          f"β {event.beta:.2g}  ETA {_duration(remaining)}")
+
+    def _on_returned(self, result: Any) -> None:
+        if self.job is None or self.job.aborted:
+            return
+        model_config, train_config, extra = self._pending
+        bundle = trained_bundle(result, model_config, train_config, extra)
+        self._session.set("model", bundle=bundle, train_result=result)
+        elapsed = time.perf_counter() - self._started
+        done = len(result.history)
+        how = "stopped early, partial model kept" if result.stopped else "done"
+        self.status.ok(f"{model_config.kind} trained on {result.device} in {_duration(elapsed)} "
+                       f"({done} epochs, seed {result.seed}; {how}).")
+        if self.write_maps.value:
+            from napari_ivae._widgets._writer import write_results
+
+            try:
+                written = write_results(self._viewer, self._session)
+            except Exception as err:  # noqa: BLE001 - shown to the user
+                report(self.status, err)
+                return
+            self.status.ok(self.status.value + f" Wrote {len(written)} result layers.")
+
+    def _idle(self) -> None:
+        self.job = None
+        self._set_running(False)
+
+    def _set_running(self, running: bool) -> None:
+        self.start_button.enabled = not running
+        self.stop_button.enabled = self.abort_button.enabled = running
+        if not running:
+            self.eta.value = ""
+
+
+def _devices() -> list[str]:
+    from napari_ivae.core.devices import available_devices
+
+    return list(available_devices())
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    return f"{seconds // 60}:{seconds % 60:02d}" if seconds >= 60 else f"{seconds} s"

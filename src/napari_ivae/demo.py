@@ -1,0 +1,243 @@
+"""End-to-end demo in a real napari viewer, driven through the plugin's own widgets.
+
+Used by ``napari-ivae demo`` (interactive or headless), ``docs/screenshots.py`` and the tests.
+Each workflow opens a sample, docks the four widgets, and clicks through
+detect -> patches (-> labels) -> train -> maps, exactly as a user would.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from napari_ivae.core.errors import IvaeError
+
+WIDGETS = ("Detect", "Patches and labels", "Train", "Results")
+
+
+@dataclass
+class Workflow:
+    """One demo: which sample, how to cut patches, which model and how long to train."""
+
+    name: str
+    sample: str
+    kind: str
+    detect: bool
+    patch_source: str  # "points" | "grid"
+    epochs: int
+    segment_role: str | None = None  # the map to segment at the end
+    train_overrides: dict = field(default_factory=dict)
+    description: str = ""
+
+
+WORKFLOWS = {
+    "atoms_rvae": Workflow(
+        "atoms_rvae", "gold", "rvae", detect=True, patch_source="points", epochs=20,
+        segment_role="angle_map", description="atoms on a real STEM image -> rVAE angle and "
+                                              "latent maps, grains segmented from the angle"),
+    "cards_ss_rvae": Workflow(
+        "cards_ss_rvae", "cards", "ss-rvae", detect=False, patch_source="points", epochs=30,
+        train_overrides={"latent_dim": 2},
+        description="card suits, a few labeled by rectangles -> ss-rVAE classes"),
+    "lattice_shift_vae": Workflow(
+        "lattice_shift_vae", "lattice", "shift-vae", detect=True, patch_source="grid",
+        epochs=15, segment_role="z1_map",
+        description="synthetic lattice, grid patches -> shift-VAE smooth latent maps"),
+}
+
+
+def process_events_until(condition: Callable[[], bool], timeout: float = 600.0) -> None:
+    """Run the Qt event loop until ``condition()`` is true (raises TimeoutError)."""
+    from qtpy.QtWidgets import QApplication
+
+    deadline = time.monotonic() + timeout
+    while not condition():
+        QApplication.processEvents()
+        if time.monotonic() > deadline:
+            raise TimeoutError("the demo step did not finish in time")
+        time.sleep(0.01)
+    QApplication.processEvents()
+
+
+def dock_widgets(viewer: Any) -> dict:
+    """Open the four plugin widgets (tabbed on the right) and return them by name."""
+    widgets = {}
+    for name in WIDGETS:
+        _, widget = viewer.window.add_plugin_dock_widget("napari-ivae", name, tabify=True)
+        widgets[name] = widget
+    return widgets
+
+
+def run_workflow(viewer: Any, workflow: Workflow | str, *, epochs: int | None = None,
+                 seed: int = 0, log: Callable[[str], None] = print) -> dict:
+    """Run a whole workflow in ``viewer`` through the widgets; returns a summary dict.
+
+    Raises
+    ------
+    IvaeError
+        When a step reports a problem (its status line text is the message).
+    """
+    from napari.layers import Image, Points, Shapes
+
+    wf = WORKFLOWS[workflow] if isinstance(workflow, str) else workflow
+    t0 = time.perf_counter()
+    viewer.open_sample("napari-ivae", wf.sample)
+    image = next(layer for layer in viewer.layers if isinstance(layer, Image))
+    widgets = dock_widgets(viewer)
+    detect, patches, train, results = (widgets[n] for n in WIDGETS)
+    summary: dict = {"workflow": wf.name, "sample": wf.sample, "model": wf.kind, "seed": seed}
+    if wf.detect:
+        detect.image.value = image
+        detect.detect()
+        process_events_until(lambda: not detect.busy, 300)
+        _check(detect.status)
+        log(f"[detect] {detect.status.value}")
+        summary["detect"] = detect.status.value
+    patches.image.value = image
+    patches.source.value = wf.patch_source
+    if wf.patch_source == "points":
+        patches.points.reset_choices()
+        patches.points.value = next(layer for layer in reversed(viewer.layers)
+                                    if isinstance(layer, Points))
+    shapes = [layer for layer in viewer.layers if isinstance(layer, Shapes)]
+    if shapes:
+        patches.shapes.value = shapes[0]
+    if patches.extract() is None:
+        _check(patches.status)
+    log(f"[patches] {patches.status.value}")
+    summary["patches"] = patches.status.value
+    train.kind.value = wf.kind
+    for key, value in wf.train_overrides.items():
+        getattr(train, key).value = value
+    train.epochs.value = epochs or wf.epochs
+    train.seed.value = seed
+    if train.start() is None:
+        _check(train.status)
+    process_events_until(lambda: not train.busy, 900)
+    _check(train.status)
+    log(f"[train] {train.status.value}")
+    summary["train"] = train.status.value
+    results.reset_choices()
+    results._update_confusion()
+    if results.confusion.value:
+        log("[results] confusion matrix of the labeled patches:\n" + results.confusion.value)
+        summary["confusion"] = results.confusion.value
+    if wf.segment_role:
+        target = next((layer for layer in viewer.layers
+                       if layer.metadata.get("napari_ivae", {}).get("role") == wf.segment_role),
+                      None)
+        if target is not None:
+            results.segment_map.value = target
+            results.segment()
+            log(f"[results] {results.status.value}")
+    results.show_manifold()
+    results.colour_by.reset_choices()
+    for feature in ("angle_deg", "class", "z1"):
+        if feature in results.colour_by.choices:
+            results.colour_by.value = feature
+            break
+    summary["seconds"] = round(time.perf_counter() - t0, 1)
+    return summary
+
+
+def _check(status: Any) -> None:
+    if status.native.styleSheet():  # the status line turns red on errors
+        raise IvaeError(status.value)
+
+
+def arrange_view(viewer: Any, workflow: Workflow | str) -> None:
+    """Make the screenshot readable: the source image, its main map on top, points hidden."""
+    wf = WORKFLOWS[workflow] if isinstance(workflow, str) else workflow
+    main = {"atoms_rvae": "angle_map", "cards_ss_rvae": "class_map",
+            "lattice_shift_vae": "z1_map"}.get(wf.name)
+    for layer in viewer.layers:
+        role = layer.metadata.get("napari_ivae", {}).get("role") if isinstance(
+            layer.metadata, dict) else None
+        if role is None:
+            layer.visible = layer._type_string == "image"
+        else:
+            layer.visible = role in (main, "manifold")
+    main_layers = [layer for layer in viewer.layers if layer.visible]
+    if main_layers:
+        viewer.layers.selection.active = main_layers[-1]
+    show_tab(viewer, "Train")
+    viewer.reset_view()
+
+
+def save_outputs(viewer: Any, session: Any, out: Path, log: Callable[[str], None] = print
+                 ) -> list[Path]:
+    """Write every plugin result layer (.tif for maps, .csv for points) and the model."""
+    import tifffile
+
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for layer in viewer.layers:
+        meta = layer.metadata.get("napari_ivae") if isinstance(layer.metadata, dict) else None
+        if not meta:
+            continue
+        stem = out / _file_stem(layer.name)
+        if layer._type_string == "points":
+            path = stem.with_suffix(".csv")
+            table = layer.features.copy().drop(columns=["frame", "row", "col"], errors="ignore")
+            coords = np.asarray(layer.data)
+            table.insert(0, "col", coords[:, -1])
+            table.insert(0, "row", coords[:, -2])
+            table.insert(0, "frame", coords[:, -3] if coords.shape[1] == 3 else 0)
+            table.to_csv(path, index=False)
+        else:
+            path = stem.with_suffix(".tif")
+            tifffile.imwrite(path, np.asarray(layer.data))
+        written.append(path)
+    if session.bundle is not None:
+        from napari_ivae.core.persistence import save_model
+
+        extra = {k: v for k, v in session.bundle.metadata.items()
+                 if k in ("source", "patch_params", "normalization")}
+        written.append(save_model(out / "model.ivae.pt", session.bundle.model,
+                                  result=session.train_result, metadata=extra))
+    for path in written:
+        log(f"  wrote {path}")
+    return written
+
+
+def _file_stem(name: str) -> str:
+    keep = "".join(c if c.isalnum() or c in "-_" else "_" for c in name.replace(" [ivae]", ""))
+    return keep.strip("_") or "layer"
+
+
+def screenshot(viewer: Any, path: Path, *, size: tuple[int, int] = (1500, 900)) -> Path:
+    """Save a picture of the whole window (canvas + docked widgets)."""
+    from qtpy.QtWidgets import QApplication
+
+    window = viewer.window._qt_window
+    window.resize(*size)
+    _close_notifications(window)
+    for _ in range(20):
+        QApplication.processEvents()
+        time.sleep(0.02)
+    viewer.screenshot(str(path), canvas_only=False, flash=False)
+    return path
+
+
+def _close_notifications(window: Any) -> None:
+    try:
+        from napari._qt.dialogs.qt_notification import NapariQtNotification
+    except ImportError:  # private napari module moved: keep the toasts
+        return
+    for toast in window.findChildren(NapariQtNotification):
+        toast.close()
+
+
+def show_tab(viewer: Any, name: str) -> None:
+    """Bring the plugin dock widget whose title starts with ``name`` to the front."""
+    from qtpy.QtWidgets import QDockWidget
+
+    for dock in viewer.window._qt_window.findChildren(QDockWidget):
+        if dock.windowTitle().startswith(name):
+            dock.show()
+            dock.raise_()
