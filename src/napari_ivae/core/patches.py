@@ -171,8 +171,10 @@ def extract_patches(
         valid = ~crossing[indices]
 
     patches = np.empty((len(indices),) + shape, dtype=np.float32)
-    for frame in np.unique(frames):
-        rows = np.flatnonzero(frames == frame)
+    by_frame = np.argsort(frames, kind="stable")
+    starts = np.flatnonzero(np.diff(frames[by_frame], prepend=-1))
+    for rows in np.split(by_frame, starts[1:]):
+        frame = frames[rows[0]]
         sampling.sample_frame(stack[frame], centres[rows], rows, patches, order, reflect=valid is not None)
     sampling.check_finite(patches)
 
