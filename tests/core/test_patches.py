@@ -234,3 +234,18 @@ def test_real_au_columns_are_centred(request):
     mean_patch = ps.patches.mean(axis=0)
     peak = np.unravel_index(np.argmax(mean_patch), mean_patch.shape)
     assert abs(peak[0] - 7) <= 1 and abs(peak[1] - 7) <= 1
+
+
+def test_given_value_range_reproduces_a_recorded_normalization(image):
+    first = grid_patches(image, 8, 8, normalize="global")
+    norm = first.normalization
+    brighter = image * 0.5  # a new image with another range is scaled like the first
+    again = grid_patches(brighter, 8, 8, normalize="global", value_range=(norm["min"], norm["max"]))
+    lo, hi = norm["min"], norm["max"]
+    raw = first.patches * (hi - lo) + lo
+    np.testing.assert_allclose(again.patches, np.clip((raw * 0.5 - lo) / (hi - lo), 0, 1), atol=1e-5)
+    assert again.normalization["min"] == norm["min"]
+    with pytest.raises(InputError, match="max > min"):
+        extract_patches(image, [[20, 20]], 8, normalize="global", value_range=(1, 1))
+    with pytest.raises(InputError, match="only used"):
+        extract_patches(image, [[20, 20]], 8, value_range=(0, 1))

@@ -105,6 +105,7 @@ def extract_patches(
     border: str = "drop",
     normalize: str = "none",
     order: int = 1,
+    value_range: tuple[float, float] | None = None,
 ) -> PatchSet:
     """Cut one patch centred on each point.
 
@@ -129,9 +130,14 @@ def extract_patches(
     normalize : {"none", "patch", "global"}
         ``"global"``: ``(raw - min) / (max - min)`` with the min/max of the whole image;
         ``"patch"``: each patch scaled to [0, 1] by its own min/max; ``"none"``: raw values.
+        Scaled values are clipped to [0, 1].
     order : {1, 3}
         Interpolation order for sub-pixel centres (bilinear or cubic spline, as
         ``scipy.ndimage.map_coordinates``).
+    value_range : (float, float), optional
+        ``(min, max)`` for ``normalize="global"`` instead of the image's own, e.g. the
+        ``normalization`` recorded when a model's training patches were cut, so new images
+        are scaled the same way.
 
     Returns
     -------
@@ -178,7 +184,7 @@ def extract_patches(
         sampling.sample_frame(stack[frame], centres[rows], rows, patches, order, reflect=valid is not None)
     sampling.check_finite(patches)
 
-    normalization, pmin, pmax = _normalize(patches, normalize, stack)
+    normalization, pmin, pmax = _normalize(patches, normalize, stack, value_range)
     return PatchSet(
         patches=patches,
         centres=centres,
@@ -195,7 +201,9 @@ def extract_patches(
     )
 
 
-def grid_patches(image, size, stride, *, normalize: str = "none") -> PatchSet:
+def grid_patches(
+    image, size, stride, *, normalize: str = "none", value_range: tuple[float, float] | None = None
+) -> PatchSet:
     """Cut patches on a regular grid (e.g. for the shift-VAE).
 
     The grid has ``n_rows = (Y - H) // stride + 1`` rows (likewise columns) and is centred in
@@ -213,6 +221,8 @@ def grid_patches(image, size, stride, *, normalize: str = "none") -> PatchSet:
     stride : int
         Grid step in pixels (same along rows and columns).
     normalize : {"none", "patch", "global"}
+        As in :func:`extract_patches`.
+    value_range : (float, float), optional
         As in :func:`extract_patches`.
 
     Returns
@@ -244,7 +254,7 @@ def grid_patches(image, size, stride, *, normalize: str = "none") -> PatchSet:
     rr, cc = np.meshgrid(rows, cols, indexing="ij")
     centres = np.tile(np.column_stack([rr.ravel(), cc.ravel()]), (n_frames, 1))
     frames = np.repeat(np.arange(n_frames, dtype=np.int64), per_frame)
-    normalization, pmin, pmax = _normalize(patches, normalize, stack)
+    normalization, pmin, pmax = _normalize(patches, normalize, stack, value_range)
     return PatchSet(
         patches=patches,
         centres=centres,
@@ -268,12 +278,14 @@ def _check_choice(name: str, value, choices) -> str:
     return value
 
 
-def _normalize(patches: np.ndarray, mode: str, stack: np.ndarray):
+def _normalize(patches: np.ndarray, mode: str, stack: np.ndarray, value_range=None):
     """Scale ``patches`` in place; return (record, patch_min, patch_max)."""
+    if value_range is not None and mode != "global":
+        raise InputError('value_range is only used with normalize="global".')
     if mode == "none":
         return {"mode": "none"}, None, None
     if mode == "global":
-        lo, hi = sampling.finite_range(stack)
+        lo, hi = sampling.finite_range(stack) if value_range is None else _as_range(value_range)
         scale = hi - lo if hi > lo else 1.0
         for chunk in sampling.chunks(len(patches), patches.shape[1] * patches.shape[2]):
             patches[chunk] -= lo
@@ -289,6 +301,16 @@ def _normalize(patches: np.ndarray, mode: str, stack: np.ndarray):
         patches[chunk] /= span[chunk, None, None]
     np.clip(patches, 0.0, 1.0, out=patches)
     return {"mode": "patch", "method": "minmax", "range": [0.0, 1.0]}, pmin, pmax
+
+
+def _as_range(value_range) -> tuple[float, float]:
+    try:
+        lo, hi = (float(v) for v in value_range)
+    except (TypeError, ValueError) as err:
+        raise InputError(f"value_range must be a (min, max) pair of numbers, got {value_range!r}.") from err
+    if not (np.isfinite(lo) and np.isfinite(hi) and hi > lo):
+        raise InputError(f"value_range must be finite with max > min, got {value_range!r}.")
+    return lo, hi
 
 
 def _drop_message(n_points, outside, crossing, border, shape) -> str:
