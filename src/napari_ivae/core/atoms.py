@@ -203,10 +203,8 @@ def find_peaks(smoothed: np.ndarray, min_distance: float) -> np.ndarray:
     A square maximum filter gives the candidates; plateaus and pairs that are closer than
     ``min_distance`` in Euclidean distance are thinned by :func:`merge_close_points`.
     """
-    from scipy import ndimage
-
     size = 2 * int(np.floor(min_distance / np.sqrt(2))) + 1  # square inscribed in the disc
-    maxima = smoothed == ndimage.maximum_filter(smoothed, size=size, mode="nearest")
+    maxima = smoothed == _maximum_filter(smoothed, size)
     maxima &= smoothed > smoothed.min()  # flat background is not a peak
     rows, cols = np.nonzero(maxima)
     if len(rows) == 0:
@@ -215,6 +213,27 @@ def find_peaks(smoothed: np.ndarray, min_distance: float) -> np.ndarray:
                           "intensity": smoothed[rows, cols]})
     table, _ = merge_close_points(table, min_distance)
     return table[["row", "col"]].to_numpy().astype(np.int64)
+
+
+def _maximum_filter(image: np.ndarray, size: int) -> np.ndarray:
+    """Square maximum filter (edges: nearest), by doubling running maxima along each axis.
+
+    About log2(size) numpy passes per axis; several times faster than
+    ``ndimage.maximum_filter`` on large images.
+    """
+    half = size // 2
+    out = image
+    for _ in range(2):  # filter along axis 0, transpose, repeat
+        padded = np.concatenate([np.repeat(out[:1], half, 0), out, np.repeat(out[-1:], half, 0)])
+        running, covered = padded, 1  # running[i] = max(padded[i : i + covered])
+        while covered * 2 <= size:
+            running = np.maximum(running[:-covered], running[covered:])
+            covered *= 2
+        if covered < size:
+            extra = size - covered
+            running = np.maximum(running[:-extra], running[extra:])
+        out = np.ascontiguousarray(running[:out.shape[0]].T)
+    return out
 
 
 def merge_close_points(table: pd.DataFrame, distance: float) -> tuple[pd.DataFrame, int]:
@@ -261,7 +280,7 @@ def smoothed_noise(frame: np.ndarray, sigma: float) -> float:
     atoms and background gradients); white noise shrinks by ``1 / (2 sqrt(pi) sigma)`` under
     smoothing.
     """
-    step = max(1, int(np.sqrt(frame.size / 250_000)))  # a subsample of rows/cols is plenty
+    step = max(1, int(np.sqrt(frame.size / 100_000)))  # a subsample of rows/cols is plenty
     differences = np.concatenate([np.diff(frame[::step], axis=1).ravel(),
                                   np.diff(frame[:, ::step], axis=0).ravel()])
     pixel_noise = 1.4826 * np.median(np.abs(differences - np.median(differences))) / np.sqrt(2)

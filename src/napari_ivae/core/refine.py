@@ -21,12 +21,24 @@ def _disc_offsets(radius: float) -> np.ndarray:
 
 
 def _sample(image: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """Bilinear samples of ``image`` at ``points`` (..., 2) (row, col); edges clamp."""
-    from scipy import ndimage
+    """Bilinear samples of ``image`` at ``points`` (..., 2) (row, col); edges clamp.
 
-    flat = points.reshape(-1, 2).T
-    values = ndimage.map_coordinates(image, flat, order=1, mode="nearest")
-    return values.reshape(points.shape[:-1])
+    Plain numpy gathers: several times faster than ``ndimage.map_coordinates`` for the
+    millions of samples a large image needs.
+    """
+    height, width = image.shape
+    rows = np.clip(points[..., 0], 0.0, height - 1.0)
+    cols = np.clip(points[..., 1], 0.0, width - 1.0)
+    row0 = np.minimum(rows.astype(np.int64), height - 2 if height > 1 else 0)
+    col0 = np.minimum(cols.astype(np.int64), width - 2 if width > 1 else 0)
+    fr, fc = rows - row0, cols - col0
+    flat = image.ravel()
+    base = row0 * width + col0
+    step_r = width if height > 1 else 0
+    step_c = 1 if width > 1 else 0
+    top = flat[base] * (1.0 - fc) + flat[base + step_c] * fc
+    bottom = flat[base + step_r] * (1.0 - fc) + flat[base + step_r + step_c] * fc
+    return top * (1.0 - fr) + bottom * fr
 
 
 def refine_centre_of_mass(image, positions, radius, *, iterations=3, background=None):
