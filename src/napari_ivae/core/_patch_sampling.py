@@ -46,6 +46,24 @@ def as_stack(image) -> tuple[np.ndarray, bool]:
     return stack, arr.ndim == 3
 
 
+def check_choice(name: str, value, choices) -> str:
+    """Return ``value`` if it is one of ``choices``, else raise InputError."""
+    if value not in choices:
+        raise InputError(f"{name} must be one of {', '.join(map(repr, choices))}, got {value!r}.")
+    return value
+
+
+def as_range(value_range) -> tuple[float, float]:
+    """Validate a ``(min, max)`` pair."""
+    try:
+        lo, hi = (float(v) for v in value_range)
+    except (TypeError, ValueError) as err:
+        raise InputError(f"value_range must be a (min, max) pair of numbers, got {value_range!r}.") from err
+    if not (np.isfinite(lo) and np.isfinite(hi) and hi > lo):
+        raise InputError(f"value_range must be finite with max > min, got {value_range!r}.")
+    return lo, hi
+
+
 def patch_shape(size, image_shape) -> tuple[int, int]:
     """Validate the patch size against one frame's ``(Y, X)``."""
     sizes = (size, size) if np.ndim(size) == 0 else tuple(size)

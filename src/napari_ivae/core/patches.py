@@ -151,8 +151,8 @@ def extract_patches(
     """
     stack, is_stack = sampling.as_stack(image)
     shape = sampling.patch_shape(size, stack.shape[1:])
-    border = _check_choice("border", border, BORDER_POLICIES)
-    normalize = _check_choice("normalize", normalize, NORMALIZE_MODES)
+    border = sampling.check_choice("border", border, BORDER_POLICIES)
+    normalize = sampling.check_choice("normalize", normalize, NORMALIZE_MODES)
     if order not in (1, 3):
         raise InputError(f"order must be 1 (bilinear) or 3 (cubic spline), got {order!r}.")
     frames, centres = sampling.as_points(coords, stack.shape[0], is_stack)
@@ -233,7 +233,7 @@ def grid_patches(
     """
     stack, is_stack = sampling.as_stack(image)
     shape = sampling.patch_shape(size, stack.shape[1:])
-    normalize = _check_choice("normalize", normalize, NORMALIZE_MODES)
+    normalize = sampling.check_choice("normalize", normalize, NORMALIZE_MODES)
     if isinstance(stride, bool) or not isinstance(stride, (int, np.integer)) or stride < 1:
         raise InputError(f"stride must be a positive integer number of pixels, got {stride!r}.")
     stride = int(stride)
@@ -272,12 +272,6 @@ def grid_patches(
     )
 
 
-def _check_choice(name: str, value, choices) -> str:
-    if value not in choices:
-        raise InputError(f"{name} must be one of {', '.join(map(repr, choices))}, got {value!r}.")
-    return value
-
-
 def _normalize(patches: np.ndarray, mode: str, stack: np.ndarray, value_range=None):
     """Scale ``patches`` in place; return (record, patch_min, patch_max)."""
     if value_range is not None and mode != "global":
@@ -285,7 +279,7 @@ def _normalize(patches: np.ndarray, mode: str, stack: np.ndarray, value_range=No
     if mode == "none":
         return {"mode": "none"}, None, None
     if mode == "global":
-        lo, hi = sampling.finite_range(stack) if value_range is None else _as_range(value_range)
+        lo, hi = sampling.finite_range(stack) if value_range is None else sampling.as_range(value_range)
         scale = hi - lo if hi > lo else 1.0
         for chunk in sampling.chunks(len(patches), patches.shape[1] * patches.shape[2]):
             patches[chunk] -= lo
@@ -301,16 +295,6 @@ def _normalize(patches: np.ndarray, mode: str, stack: np.ndarray, value_range=No
         patches[chunk] /= span[chunk, None, None]
     np.clip(patches, 0.0, 1.0, out=patches)
     return {"mode": "patch", "method": "minmax", "range": [0.0, 1.0]}, pmin, pmax
-
-
-def _as_range(value_range) -> tuple[float, float]:
-    try:
-        lo, hi = (float(v) for v in value_range)
-    except (TypeError, ValueError) as err:
-        raise InputError(f"value_range must be a (min, max) pair of numbers, got {value_range!r}.") from err
-    if not (np.isfinite(lo) and np.isfinite(hi) and hi > lo):
-        raise InputError(f"value_range must be finite with max > min, got {value_range!r}.")
-    return lo, hi
 
 
 def _drop_message(n_points, outside, crossing, border, shape) -> str:
