@@ -2,8 +2,9 @@
 
 Writes one ``.npz`` with ``z_mean``, ``z_std``, and where the model has them ``angle``
 (radians), ``offsets`` (dx, dy in patch half-widths), ``class_prob`` (N x K), ``class``
-(argmax) and ``class_names``. Arrays stored next to the patches in an input ``.npz``
-(``centres``, ``frames``, ``indices``...) are copied over so results can be mapped back.
+(argmax) and ``class_names``, plus ``model_kind``. Arrays stored next to the patches in an
+input ``.npz`` (``centres``, ``frames``, ``indices``, ``grid_shape``, ``normalization``...) are
+copied over, so the latents can be mapped back onto the image.
 """
 
 from __future__ import annotations
@@ -70,7 +71,7 @@ def run(args) -> int:
         arrays["class_names"] = np.array(bundle.config.class_names, dtype=str)
     arrays["model_kind"] = np.array(bundle.config.kind)
     for key, value in extras.items():  # centres, frames, indices... from `napari-ivae patches`
-        if key not in arrays and key != "labels":
+        if key not in arrays:
             arrays[key] = value
     try:
         _save_npz_atomically(out, arrays)
