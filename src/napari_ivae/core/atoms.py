@@ -167,7 +167,8 @@ def _detect_frame(frame, params) -> tuple[pd.DataFrame, dict]:
         if params["refine"] == "gaussian":
             from napari_ivae.core.refine import refine_gaussian
 
-            refined, fit_ok, _ = refine_gaussian(frame, refined, params["refine_radius"],
+            # a slightly larger window than the centre of mass: the fit uses the atom's flanks
+            refined, fit_ok, _ = refine_gaussian(frame, refined, 1.4 * params["refine_radius"],
                                                  sigma_guess=max(0.15 * params["spacing"], 0.7))
     table = pd.DataFrame({
         "row": refined[:, 0], "col": refined[:, 1], "intensity": peak_values,
