@@ -144,8 +144,8 @@ def _resolve_params(frame, spacing, sigma, min_distance, threshold, refine_radiu
 def _detect_frame(frame, params) -> tuple[pd.DataFrame, dict]:
     from scipy import ndimage
 
-    smoothed = (ndimage.gaussian_filter(frame, params["sigma"]) if params["sigma"] > 0
-                else frame)
+    smoothed = (ndimage.gaussian_filter(frame, params["sigma"])
+                if params["sigma"] > 0 else frame)
     candidates = find_peaks(smoothed, params["min_distance"])
     noise = smoothed_noise(frame, params["sigma"])
     peak_values = smoothed[candidates[:, 0], candidates[:, 1]]
@@ -187,7 +187,7 @@ def _surrounding_minimum(smoothed, points, spacing):
     Sampling 3 rings x 24 directions is much cheaper than a full minimum filter on large
     images and finds the same inter-atomic minimum.
     """
-    from napari_ivae.core.refine import _sample
+    from napari_ivae.core.refine import _gather
 
     angles = np.linspace(0.0, 2.0 * np.pi, 24, endpoint=False)
     radii = spacing * np.array([0.5, 0.75, 1.0])
@@ -195,7 +195,7 @@ def _surrounding_minimum(smoothed, points, spacing):
             ).reshape(-1, 2)
     if len(points) == 0:
         return np.zeros(0)
-    return _sample(smoothed, points[:, None, :] + ring[None]).min(axis=1)
+    return _gather(smoothed, points[:, None, :] + ring[None]).min(axis=1)
 
 
 def find_peaks(smoothed: np.ndarray, min_distance: float) -> np.ndarray:
