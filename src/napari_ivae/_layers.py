@@ -125,6 +125,9 @@ def image_array(layer: Any) -> np.ndarray:
     """
     from napari.layers import Image
 
+    if layer is None:
+        raise InputError("no image layer: open an image (File > Open, or File > Open Sample > "
+                         "napari-ivae) and pick it in the widget.")
     if not isinstance(layer, Image):
         raise InputError(
             f"layer {getattr(layer, 'name', layer)!r} is not an image layer: pick an Image layer "

@@ -45,7 +45,7 @@ def cards_mosaic(n_per_class: int = CARDS_PER_CLASS, *, size: int = CARD_SIZE,
     for slot, index in enumerate(order):
         r, c = divmod(slot, per_row)
         mosaic[r * size:(r + 1) * size, c * size:(c + 1) * size] = cards.images[index]
-        centres[slot] = (r * size + (size - 1) / 2, c * size + (size - 1) / 2)
+        centres[slot] = (r * size + size // 2, c * size + size // 2)  # patches.py convention
     labels = np.asarray(cards.labels)[order]
     truth = pd.DataFrame({
         "suit": [cards.class_names[k] for k in labels],

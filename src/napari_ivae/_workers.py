@@ -76,7 +76,7 @@ class TrainingJob:
         self._make_generator = make_generator
         self.worker: GeneratorWorker = create_worker(
             self._run, _progress={"total": max(int(total), 1), "desc": desc},
-            _start_thread=False,
+            _start_thread=False, _ignore_errors=True,  # errors are shown by the widget
         )
         self.worker.yielded.connect(self._fix_total)
 
@@ -122,8 +122,9 @@ def _call_guarded(func: Callable, what: str, *args: Any, **kwargs: Any) -> Any:
 def function_job(func: Callable, *args: Any, what: str = "job", **kwargs: Any) -> FunctionWorker:
     """A not-yet-started napari function worker running ``func(*args, **kwargs)``.
 
-    Errors reach ``errored`` as ``IvaeError`` subclasses; the activity dock shows an
-    indeterminate progress bar named ``what``.
+    Errors reach ``errored`` as ``IvaeError`` subclasses (and are not re-raised into the Qt
+    event loop: connect ``errored`` to show them); the activity dock shows an indeterminate
+    progress bar named ``what``.
     """
     return create_worker(_call_guarded, func, what, *args, _progress={"desc": what},
-                         _start_thread=False, **kwargs)
+                         _start_thread=False, _ignore_errors=True, **kwargs)

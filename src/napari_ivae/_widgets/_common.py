@@ -54,7 +54,15 @@ def report(status: StatusLine, err: BaseException, *, warn: bool = False) -> Non
     (show_warning if warn else show_error)(text)
 
 
-def image_layer_type() -> type:
-    from napari.layers import Image
+def while_alive(widget: Any, slot: Any) -> Any:
+    """Wrap ``slot`` so it does nothing once ``widget``'s Qt object is deleted (the viewer was
+    closed while a worker still delivers queued signals)."""
 
-    return Image
+    def guarded(*args: Any) -> Any:
+        try:
+            widget.native.objectName()
+        except RuntimeError:  # wrapped C/C++ object has been deleted
+            return None
+        return slot(*args)
+
+    return guarded

@@ -10,7 +10,13 @@ from magicgui.widgets import CheckBox, ComboBox, Container, FloatSpinBox, PushBu
 from napari.layers import Image
 
 from napari_ivae import _layers
-from napari_ivae._widgets._common import StatusLine, layer_picker, pick_active, report
+from napari_ivae._widgets._common import (
+    StatusLine,
+    layer_picker,
+    pick_active,
+    report,
+    while_alive,
+)
 from napari_ivae._widgets._session import get_session
 from napari_ivae._workers import function_job
 
@@ -112,9 +118,9 @@ class DetectWidget(Container):
                       sigma=self.sigma.value or None, refine=self.refine.value,
                       method=self.method.value, polarity=self.polarity.value)
         worker = function_job(run_detection, image, what=f"detecting {params['mode']}", **params)
-        worker.returned.connect(lambda det: self._show(det, layer, params))
-        worker.errored.connect(lambda err: report(self.status, err))
-        worker.finished.connect(self._idle)
+        worker.returned.connect(while_alive(self, lambda det: self._show(det, layer, params)))
+        worker.errored.connect(while_alive(self, lambda err: report(self.status, err)))
+        worker.finished.connect(while_alive(self, self._idle))
         self._worker = worker
         self.run_button.enabled = False
         self.status.ok(f"detecting {params['mode']} in {layer.name!r}...")

@@ -66,8 +66,9 @@ class ResultsWidget(Container):
         layer = self._session.points_layer
         if layer is None:
             return [""]
-        return [""] + [c for c in layer.features.columns
-                       if np.issubdtype(layer.features[c].dtype, np.number)]
+        from pandas.api.types import is_numeric_dtype
+
+        return [""] + [c for c in layer.features.columns if is_numeric_dtype(layer.features[c])]
 
     def _map_choices(self, *_: Any) -> list:
         return [(layer.name, layer) for layer in self._viewer.layers

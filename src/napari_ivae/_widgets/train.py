@@ -4,6 +4,7 @@ loss curve, progress and ETA; Stop keeps the partial model, Abort discards it.""
 from __future__ import annotations
 
 import time
+from functools import partial
 from typing import Any
 
 import napari
@@ -19,7 +20,7 @@ from magicgui.widgets import (
     SpinBox,
 )
 
-from napari_ivae._widgets._common import StatusLine, report
+from napari_ivae._widgets._common import StatusLine, report, while_alive
 from napari_ivae._widgets._session import get_session
 from napari_ivae._widgets.loss_plot import LossPlot
 from napari_ivae._workers import TrainingJob
@@ -163,11 +164,13 @@ class TrainWidget(Container):
             return None
         self.job = job
         worker = job.worker
-        worker.yielded.connect(self._on_step)
-        worker.returned.connect(self._on_returned)
-        worker.errored.connect(lambda err: report(self.status, err))
-        worker.aborted.connect(lambda: self.status.ok("aborted: the model was discarded."))
-        worker.finished.connect(self._idle)
+        alive = partial(while_alive, self)
+        worker.yielded.connect(alive(self._on_step))
+        worker.returned.connect(alive(self._on_returned))
+        worker.errored.connect(alive(lambda err: report(self.status, err)))
+        worker.aborted.connect(alive(lambda: self.status.ok("aborted: the model was discarded.")))
+        worker.finished.connect(alive(self._idle))
+        self.native.destroyed.connect(job.abort)  # widget or viewer closed: stop the thread
         self._set_running(True)
         self.loss_plot.clear()
         self._started = time.perf_counter()

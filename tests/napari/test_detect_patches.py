@@ -1,0 +1,114 @@
+"""Sample data, the Detect widget and the Patches and labels widget, in a real viewer."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import PLUGIN, assert_untouched, is_error, open_widget, snapshot
+
+
+@pytest.mark.parametrize("key", ["cards", "lattice", "gold", "stm"])
+def test_samples_open(viewer, key):
+    viewer.open_sample(PLUGIN, key)
+    image = viewer.layers[0]
+    assert image._type_string == "image" and image.data.ndim == 2
+    assert np.isfinite(image.data).all() and float(np.ptp(image.data)) > 0
+
+
+def test_cards_sample_brings_points_with_truth_and_labelled_shapes(viewer):
+    viewer.open_sample(PLUGIN, "cards")
+    points, shapes = viewer.layers["card centres"], viewer.layers["card labels"]
+    assert set(points.features["suit"]) == {"clubs", "spades", "hearts", "diamonds"}
+    assert len(shapes.data) == 16
+    assert sorted(pd.Series(shapes.features["class"]).value_counts().tolist()) == [4, 4, 4, 4]
+
+
+def test_detect_writes_points_aligned_with_features(viewer, lattice_layer, qtbot):
+    before = snapshot(lattice_layer)
+    detect = open_widget(viewer, "Detect")
+    assert detect.image.value is lattice_layer
+    detect.detect()
+    qtbot.waitUntil(lambda: not detect.busy, timeout=30000)
+    assert "atoms found" in detect.status.value and not is_error(detect.status)
+    points = viewer.layers["lat atoms [ivae]"]
+    assert len(points.data) > 50
+    assert {"row", "col"} <= set(points.features.columns)
+    np.testing.assert_allclose(points.scale, lattice_layer.scale)
+    np.testing.assert_allclose(points.translate, lattice_layer.translate)
+    assert points.metadata["napari_ivae"]["source"] == "lat"
+    n_layers = len(viewer.layers)
+    detect.detect()  # re-running updates its own layer
+    qtbot.waitUntil(lambda: not detect.busy, timeout=30000)
+    assert len(viewer.layers) == n_layers
+    assert_untouched(viewer, before)
+
+
+def test_detect_shows_estimated_spacing(viewer, lattice_layer):
+    detect = open_widget(viewer, "Detect")
+    spacing = detect.estimate_spacing()
+    assert spacing == pytest.approx(8.0, rel=0.15)
+    assert "estimated spacing" in detect.status.value
+
+
+def test_detect_without_image_explains(viewer, qtbot):
+    detect = open_widget(viewer, "Detect")
+    detect.detect()
+    assert is_error(detect.status) and "image" in detect.status.value
+    assert not detect.busy
+
+
+def test_patches_from_points_and_labels_from_shapes(viewer, qtbot):
+    viewer.open_sample(PLUGIN, "cards")
+    patches = open_widget(viewer, "Patches and labels")
+    assert patches.points.value is viewer.layers["card centres"]
+    assert patches.shapes.value is viewer.layers["card labels"]
+    patchset = patches.extract()
+    assert patchset.patches.shape[1:] == (48, 48)  # the sample's card size
+    labels = patches._session.labels
+    assert [int(np.sum(labels == k)) for k in range(4)] == [4, 4, 4, 4]
+    assert patches.class_table.table.item(0, 2).text() == "4"
+    # draw a new rectangle with class 2 current around an unlabeled card: counts update live
+    shapes = viewer.layers["card labels"]
+    unlabeled = int(np.flatnonzero(labels < 0)[0])
+    r, c = patchset.centres[unlabeled]
+    patches.class_table.set_current(2)
+    shapes.selected_data = set()
+    shapes.add_rectangles(np.array([[r - 20, c - 20], [r + 20, c + 20]]))
+    assert int(shapes.features["class"].iloc[-1]) == 2
+    assert int(np.sum(patches._session.labels == 2)) == 5
+    assert patches.class_table.table.item(2, 2).text() == "5"
+
+
+def test_new_annotation_layer_and_class_table(viewer, lattice_layer):
+    patches = open_widget(viewer, "Patches and labels")
+    layer = patches.new_annotation_layer()
+    assert layer.name == "lat labels" and "class" in layer.features
+    np.testing.assert_allclose(layer.scale, lattice_layer.scale)
+    index = patches.class_table.add_class("vacancy")
+    patches.class_table.rename(0, "bulk")
+    assert patches.classes.names[0] == "bulk" and patches.classes.names[index] == "vacancy"
+    assert layer.metadata["napari_ivae_classes"]["names"][index] == "vacancy"
+
+
+def test_patch_larger_than_image_explains(viewer, lattice_layer):
+    patches = open_widget(viewer, "Patches and labels")
+    patches.source.value = "grid"
+    patches.size.value = 500
+    assert patches.extract() is None
+    assert is_error(patches.status)
+
+
+def test_grid_patches_need_no_points(viewer, lattice_layer):
+    patches = open_widget(viewer, "Patches and labels")
+    patches.source.value = "grid"
+    patches.size.value = 16
+    patches.stride.value = 8
+    patchset = patches.extract()
+    assert patchset.grid_shape is not None and patchset.patches.shape[1:] == (16, 16)
+
+
+def test_points_source_without_points_layer_explains(viewer, lattice_layer):
+    patches = open_widget(viewer, "Patches and labels")
+    assert patches.extract() is None
+    assert "Detect" in patches.status.value and is_error(patches.status)

@@ -1,0 +1,225 @@
+"""Train widget (background run, stop, abort, errors, closing) and Results widget."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import PLUGIN, assert_untouched, is_error, open_widget, snapshot
+
+from napari_ivae._widgets._session import get_session
+
+
+def tiny(train, kind="rvae", epochs=1):
+    train.kind.value = kind
+    train.epochs.value = epochs
+    train.batch_size.value = 64
+    train.latent_dim.value = 2
+    train.seed.value = 3
+
+
+def wait_idle(qtbot, train, timeout=60000):
+    qtbot.waitUntil(lambda: not train.busy, timeout=timeout)
+
+
+def test_train_writes_aligned_results_and_leaves_user_layers(viewer, lattice_layer,
+                                                             ready_patches, qtbot):
+    user = snapshot(lattice_layer)
+    points = viewer.layers["lat atoms [ivae]"]
+    train = open_widget(viewer, "Train")
+    assert train.device.choices[0] == "cpu"
+    tiny(train)
+    assert train.start() is not None and train.busy
+    assert not train.start_button.enabled and train.stop_button.enabled
+    wait_idle(qtbot, train)
+    assert not is_error(train.status), train.status.value
+    assert train.start_button.enabled and not train.stop_button.enabled
+    bundle = get_session(viewer).bundle
+    assert bundle is not None and bundle.config.kind == "rvae" and bundle.metadata["seed"] == 3
+    assert train.progress.value == train.progress.max and len(train.loss_plot.values) > 0
+    for what in ("z1", "z2", "angle", "dx", "dy"):
+        layer = viewer.layers[f"lat {what} [ivae]"]
+        assert layer.data.shape == lattice_layer.data.shape
+        np.testing.assert_allclose(layer.scale, lattice_layer.scale)
+        np.testing.assert_allclose(layer.translate, lattice_layer.translate)
+        meta = layer.metadata["napari_ivae"]
+        assert meta["source"] == "lat" and meta["model"] == "rvae" and meta["seed"] == 3
+    assert viewer.layers["lat angle [ivae]"].colormap.name.startswith("twilight")
+    for column in ("z1", "z2", "angle", "dx", "dy"):
+        assert column in points.features
+    kept = points.features["z1"].notna()
+    assert kept.sum() == len(get_session(viewer).patchset.patches)
+    assert_untouched(viewer, user)
+    # re-running replaces its own result layers instead of adding more
+    n_layers = len(viewer.layers)
+    train.start()
+    wait_idle(qtbot, train)
+    assert len(viewer.layers) == n_layers
+
+
+def test_stop_keeps_partial_model(viewer, lattice_layer, ready_patches, qtbot):
+    train = open_widget(viewer, "Train")
+    tiny(train, epochs=500)
+    job = train.start()
+    job.worker.yielded.connect(lambda event: train.stop())
+    wait_idle(qtbot, train)
+    bundle = get_session(viewer).bundle
+    assert bundle is not None and bundle.metadata["stopped"] is True
+    assert "stopped early" in train.status.value
+    assert len(bundle.metadata["history"]) < 500
+
+
+def test_abort_discards_model(viewer, lattice_layer, ready_patches, qtbot):
+    train = open_widget(viewer, "Train")
+    tiny(train, epochs=500)
+    job = train.start()
+    job.worker.yielded.connect(lambda event: train.abort())
+    wait_idle(qtbot, train)
+    assert get_session(viewer).bundle is None
+    assert "discarded" in train.status.value
+    assert "lat z1 [ivae]" not in viewer.layers
+
+
+def test_torch_runtime_error_is_reported_and_widget_idle(viewer, lattice_layer, ready_patches,
+                                                        qtbot, monkeypatch):
+    import napari_ivae.core.training as training
+
+    def broken_train(model, patches, labels=None, config=None, stop_event=None):
+        yield from ()
+        raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    monkeypatch.setattr(training, "train", broken_train)
+    train = open_widget(viewer, "Train")
+    tiny(train)
+    train.start()
+    wait_idle(qtbot, train, timeout=20000)
+    assert is_error(train.status) and "out of memory" in train.status.value
+    assert train.start_button.enabled and not train.abort_button.enabled
+    assert get_session(viewer).bundle is None
+
+
+def test_training_without_patches_explains(viewer, lattice_layer):
+    train = open_widget(viewer, "Train")
+    assert train.start() is None
+    assert is_error(train.status) and "Extract patches" in train.status.value
+    assert not train.busy
+
+
+def test_ss_rvae_with_one_class_explains(viewer, qtbot):
+    viewer.open_sample(PLUGIN, "cards")
+    shapes = viewer.layers["card labels"]
+    shapes.features = shapes.features.assign(**{"class": 0})
+    patches = open_widget(viewer, "Patches and labels")
+    patches.extract()
+    train = open_widget(viewer, "Train")
+    tiny(train, kind="ss-rvae")
+    assert train.start() is None
+    assert "only one class" in train.status.value and is_error(train.status)
+
+
+def test_ss_rvae_on_cards_writes_classes_and_confusion(viewer, qtbot):
+    viewer.open_sample(PLUGIN, "cards")
+    patches = open_widget(viewer, "Patches and labels")
+    patches.extract()
+    train = open_widget(viewer, "Train")
+    results = open_widget(viewer, "Results")
+    tiny(train, kind="ss-rvae")
+    train.start()
+    wait_idle(qtbot, train)
+    assert not is_error(train.status), train.status.value
+    class_map = viewer.layers["cards class [ivae]"]
+    assert class_map._type_string == "labels"
+    assert class_map.data.shape == viewer.layers["cards"].data.shape
+    assert set(np.unique(class_map.data)) <= {0, 1, 2, 3, 4}
+    points = viewer.layers["card centres"]
+    assert {"class", "p_clubs", "p_diamonds"} <= set(points.features.columns)
+    assert "suit" in points.features  # the user's own columns are kept
+    results._update_confusion()
+    assert "accuracy on the 16 labeled patches" in results.confusion.value
+
+
+def test_closing_viewer_during_training_stops_the_thread(make_napari_viewer, qtbot):
+    from napari_ivae.core.synthetic.lattice import make_lattice
+
+    viewer = make_napari_viewer()
+    viewer.add_image(make_lattice((64, 64), spacing=8.0, seed=2).image, name="small")
+    patches = open_widget(viewer, "Patches and labels")
+    patches.source.value = "grid"
+    patches.size.value = 12
+    patches.extract()
+    train = open_widget(viewer, "Train")
+    tiny(train, epochs=10000)
+    job = train.start()
+    qtbot.waitUntil(lambda: train.progress.value > 0, timeout=20000)
+    viewer.close()
+    qtbot.waitUntil(lambda: not job.is_running, timeout=20000)
+
+
+def test_results_save_load_segment_and_patch_size_check(viewer, lattice_layer, ready_patches,
+                                                        qtbot, tmp_path):
+    _, patches = ready_patches
+    train = open_widget(viewer, "Train")
+    results = open_widget(viewer, "Results")
+    tiny(train)
+    train.start()
+    wait_idle(qtbot, train)
+    # segmentation of a latent map, aligned with the source
+    results.segment_map.reset_choices()
+    results.segment_map.value = viewer.layers["lat z1 [ivae]"]
+    labels = results.segment()
+    assert labels is not None and labels.data.shape == lattice_layer.data.shape
+    np.testing.assert_allclose(labels.scale, lattice_layer.scale)
+    # manifold
+    manifold = results.show_manifold()
+    assert manifold.data.shape == (8 * 12, 8 * 12)
+    # save, forget, load
+    path = tmp_path / "lat.ivae.pt"
+    results.model_file.value = path
+    assert results.save() == path and path.exists()
+    session = get_session(viewer)
+    session.bundle = None
+    bundle = results.load()
+    assert bundle is not None and tuple(bundle.config.patch_shape) == (12, 12)
+    # a model applied to patches of another size: clear message, no traceback
+    patches.size.value = 16
+    patches.extract()
+    assert results.write() == []
+    assert is_error(results.status) and "12×12" in results.status.value
+    # broken model file
+    bad = tmp_path / "bad.ivae.pt"
+    bad.write_bytes(b"not a model")
+    results.model_file.value = bad
+    assert results.load() is None and is_error(results.status)
+
+
+def test_apply_model_to_another_image(viewer, lattice_layer, ready_patches, qtbot):
+    from napari_ivae.core.synthetic.lattice import make_lattice
+
+    train = open_widget(viewer, "Train")
+    results = open_widget(viewer, "Results")
+    tiny(train)
+    train.start()
+    wait_idle(qtbot, train)
+    other = viewer.add_image(make_lattice((80, 80), spacing=8.0, seed=5).image, name="other")
+    results.apply_image.reset_choices()
+    results.apply_image.value = other
+    written = results.apply()
+    assert not is_error(results.status), results.status.value
+    names = {layer.name for layer in written}
+    assert {"other atoms [ivae]", "other z1 [ivae]", "other angle [ivae]"} <= names
+    assert viewer.layers["other z1 [ivae]"].data.shape == other.data.shape
+    assert "z1" in viewer.layers["other atoms [ivae]"].features
+
+
+@pytest.mark.parametrize("feature", ["z1", "angle_deg"])
+def test_colour_points_by_feature(viewer, lattice_layer, ready_patches, qtbot, feature):
+    train = open_widget(viewer, "Train")
+    results = open_widget(viewer, "Results")
+    tiny(train)
+    train.start()
+    wait_idle(qtbot, train)
+    results.colour_by.reset_choices()
+    assert feature in results.colour_by.choices
+    results.colour_by.value = feature
+    points = viewer.layers["lat atoms [ivae]"]
+    colours = np.asarray(points.face_color)
+    assert len(np.unique(colours.round(3), axis=0)) > 1
