@@ -200,12 +200,13 @@ def train(model, patches, labels=None, config: TrainConfig | None = None, stop_e
                 scheduler.step()
             global_step += 1
             values = {k: float(v) for k, v in terms.items()}
-            for k, v in {"loss": float(loss), **values}.items():
+            loss_value = float(loss.detach())
+            for k, v in {"loss": loss_value, **values}.items():
                 sums[k] = sums.get(k, 0.0) + v
             count += 1
             yield TrainEvent(epoch=epoch, n_epochs=config.epochs, step=step,
                              steps_per_epoch=batches.steps, total_steps=total,
-                             loss=float(loss), terms=values, beta=beta,
+                             loss=loss_value, terms=values, beta=beta,
                              elapsed=time.perf_counter() - t_start)
         if count:
             seconds = time.perf_counter() - t_epoch

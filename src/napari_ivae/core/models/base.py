@@ -44,11 +44,13 @@ class BaseIVAE(nn.Module):
         self.register_buffer("grid", pixel_grid(config.patch_shape), persistent=False)
         self.encoder = GaussianEncoder(self.n_pixels, self.layout.size, config.hidden,
                                        config.activation)
-        code_dim = config.latent_dim + self.code_extra_dim()
+        extra = self.code_extra_dim()
         if self.layout.spatial:
-            self.decoder = SpatialDecoder(code_dim, config.hidden, config.activation)
+            self.decoder = SpatialDecoder(config.latent_dim, config.hidden, config.activation,
+                                          class_dim=extra)
         else:
-            self.decoder = MLPDecoder(code_dim, self.n_pixels, config.hidden, config.activation)
+            self.decoder = MLPDecoder(config.latent_dim + extra, self.n_pixels, config.hidden,
+                                      config.activation)
         if config.likelihood == "gaussian":
             self.log_noise = nn.Parameter(torch.tensor(math.log(0.1)))
 
@@ -115,13 +117,13 @@ class BaseIVAE(nn.Module):
         """
         parts = self.geometry(latent)
         z = parts["z"]
-        if code_extra is not None:
-            z = torch.cat([z.unsqueeze(1).expand(-1, code_extra.shape[1], -1), code_extra], -1)
         if not self.layout.spatial:
+            if code_extra is not None:
+                z = torch.cat([z.unsqueeze(1).expand(-1, code_extra.shape[1], -1), code_extra], -1)
             return self.decoder(z, pixel_index)
         grid = self.grid if pixel_index is None else self.grid[pixel_index]
         coords = transform_grid(grid, parts.get("theta"), parts.get("offsets"), parts.get("scale"))
-        return self.decoder(coords, z)
+        return self.decoder(coords, z, code_extra)
 
     def mean_image(self, logits: torch.Tensor) -> torch.Tensor:
         """Decoder mean in normalised units."""

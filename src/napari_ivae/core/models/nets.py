@@ -56,38 +56,50 @@ class MLPDecoder(nn.Module):
 
 
 class SpatialDecoder(nn.Module):
-    """Coordinate-based decoder: intensity = f(transformed pixel coordinate, code).
+    """Coordinate-based decoder: intensity = f(transformed pixel coordinate, code[, class]).
 
     As in pyroVED's rVAE: ``act(Linear(2, h)(coord) + Linear(code, h)(code))`` followed by
-    ``len(hidden) - 1`` hidden layers and a scalar output per pixel. ``code`` may carry extra
-    leading dimensions that share the coordinates (the K enumerated classes of ss-rVAE), so the
-    coordinate embedding is computed once per sample and broadcast.
+    the remaining hidden layers and a scalar output per pixel. An optional discrete condition
+    (one-hot class, ss-rVAE) enters as a bias of the *last* hidden layer: everything before it
+    is computed once per sample and pixel and shared by the K enumerated classes, so summing
+    out y costs K cheap element-wise passes instead of K full decoder passes.
     """
 
-    def __init__(self, code_dim: int, hidden=(128, 128), activation="tanh"):
+    def __init__(self, code_dim: int, hidden=(128, 128), activation="tanh", class_dim: int = 0):
         super().__init__()
-        width = hidden[0]
-        self.coord_embed = nn.Linear(2, width)
-        self.code_embed = nn.Linear(code_dim, width, bias=False)
+        self.coord_embed = nn.Linear(2, hidden[0])
+        self.code_embed = nn.Linear(code_dim, hidden[0], bias=False)
         self.act = _ACTIVATIONS[activation]()
-        self.body = mlp((*hidden, 1), activation)
+        self.trunk = mlp(hidden, activation) if len(hidden) > 1 else nn.Identity()
+        self.class_embed = nn.Linear(class_dim, hidden[-1], bias=False) if class_dim else None
+        self.out = nn.Linear(hidden[-1], 1)
 
-    def forward(self, coords: torch.Tensor, code: torch.Tensor) -> torch.Tensor:
+    def forward(self, coords: torch.Tensor, code: torch.Tensor, condition=None) -> torch.Tensor:
         """Decode.
 
         Parameters
         ----------
         coords : (B, M, 2) tensor
             Transformed coordinates of the M pixels of each sample.
-        code : (B, ..., C) tensor
-            Conventional latents (and one-hot class), any number of middle dimensions.
+        code : (B, C) tensor
+            Continuous latents z.
+        condition : (B, K, D) tensor, optional
+            K discrete conditions per sample (one-hot classes), decoded in parallel.
 
         Returns
         -------
-        (B, ..., M) tensor of logits.
+        (B, M) tensor of logits, or (B, K, M) with ``condition``.
         """
-        middle = code.shape[1:-1]
-        c = self.coord_embed(coords)  # (B, M, h)
-        c = c.view(c.shape[0], *([1] * len(middle)), *c.shape[1:])
-        e = self.code_embed(code).unsqueeze(-2)  # (B, ..., 1, h)
-        return self.body(self.act(c + e)).squeeze(-1)
+        pre = self.coord_embed(coords) + self.code_embed(code).unsqueeze(1)  # (B, M, h0)
+        if isinstance(self.trunk, nn.Identity):
+            last_pre, h = pre, None
+        else:
+            h = self.act(pre)
+            layers = list(self.trunk)
+            for layer in layers[:-1]:
+                h = layer(h)
+            last_pre = layers[-1](h)  # pre-activation of the last hidden layer
+        if condition is None:
+            return self.out(self.act(last_pre)).squeeze(-1)
+        bias = self.class_embed(condition).unsqueeze(2)  # (B, K, 1, h)
+        return self.out(self.act(last_pre.unsqueeze(1) + bias)).squeeze(-1)

@@ -1,0 +1,116 @@
+"""ss-rVAE vs ss-VAE (control) on the cards benchmark: accuracy vs rotation disorder, time, memory.
+
+Usage::
+
+    python benchmarks/ss_cards.py --published          # the full protocol at +/-60 deg (target)
+    python benchmarks/ss_cards.py --quick              # a few minutes: smaller splits
+    python benchmarks/ss_cards.py --sweep              # +/-5, 30, 60, 90, 180 deg, both models
+
+Prints one human-readable line per run, then a final JSON line with every number. The training
+settings are ``TrainConfig.defaults_for("ss-rvae")`` unless overridden (``--epochs`` etc.), so
+this measures the product's defaults. Timings are wall-clock on a machine possibly shared with
+other jobs: the load average is printed with them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import sys
+import time
+
+import numpy as np
+import torch
+
+from napari_ivae.core.inference import classify
+from napari_ivae.core.models import ModelConfig, TrainConfig, build_model
+from napari_ivae.core.synthetic.cards import CARD_CLASSES, cards_protocol
+from napari_ivae.core.training import fit
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far (MB)."""
+    kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return kb / 1024.0 if platform.system() != "Darwin" else kb / 1024.0 / 1024.0
+
+
+def run_one(invariant: bool, rotation: float, sizes: dict, seed: int, overrides: dict) -> dict:
+    """Train one model on one protocol draw and score its classifier on the test draw."""
+    t0 = time.perf_counter()
+    proto = cards_protocol(seed, unlabeled_rotation=rotation, **sizes)
+    x = np.concatenate([proto.labeled.images, proto.unlabeled.images])
+    y = np.concatenate([proto.labeled.labels, np.full(len(proto.unlabeled.labels), -1)])
+    t_data = time.perf_counter() - t0
+    config = ModelConfig(
+        "ss-rvae", patch_shape=x.shape[1:], n_classes=len(CARD_CLASSES),
+        class_names=CARD_CLASSES,
+        invariances=("rotation", "translation") if invariant else ())
+    train_config = TrainConfig.defaults_for("ss-rvae", seed=seed, device="cpu", **overrides)
+    model = build_model(config)
+    result = fit(model, x, y, train_config)
+    t_train = result.timings["total_s"]
+    t1 = time.perf_counter()
+    pred = classify(model, proto.test.images).argmax(1)
+    acc = float((pred == proto.test.labels).mean())
+    t_eval = time.perf_counter() - t1
+    return {
+        "model": "ss-rVAE" if invariant else "ss-VAE", "rotation_deg": rotation,
+        "accuracy": acc, "n_train": int(len(x)), "n_labeled": int((y >= 0).sum()),
+        "n_test": int(len(pred)), "train_s": t_train, "eval_s": t_eval, "data_s": t_data,
+        "wall_s": time.perf_counter() - t0, "epochs": train_config.epochs,
+        "final_loss": result.history[-1]["loss"], "peak_rss_mb": peak_rss_mb(),
+        "loadavg": os.getloadavg(), "train_config": train_config.to_dict(), "seed": seed,
+    }
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--quick", action="store_true", help="small splits, +/-60 only")
+    mode.add_argument("--published", action="store_true", help="full protocol, +/-60 only")
+    mode.add_argument("--sweep", action="store_true", help="full protocol, all rotations")
+    parser.add_argument("--rotations", type=float, nargs="*", help="override the rotations")
+    parser.add_argument("--models", default="both", choices=["both", "ss-rvae", "ss-vae"])
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--epochs", type=int)
+    parser.add_argument("--lr", type=float)
+    parser.add_argument("--batch-size", type=int)
+    parser.add_argument("--pixels", type=int, help="pixels_per_step")
+    parser.add_argument("--label-weight", type=float)
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0 = default)")
+    args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    overrides = {k: v for k, v in dict(epochs=args.epochs, lr=args.lr, batch_size=args.batch_size,
+                                       pixels_per_step=args.pixels,
+                                       label_weight=args.label_weight).items() if v is not None}
+    if args.quick:
+        sizes, rotations = dict(n_labeled=50, n_unlabeled=750, n_test=500), [60.0]
+    elif args.sweep:
+        sizes, rotations = {}, [5.0, 30.0, 60.0, 90.0, 180.0]
+    else:
+        sizes, rotations = {}, [60.0]
+    if args.rotations:
+        rotations = args.rotations
+    invariants = {"both": [False, True], "ss-rvae": [True], "ss-vae": [False]}[args.models]
+    print(f"# torch {torch.__version__}, {torch.get_num_threads()} threads, "
+          f"{os.cpu_count()} CPUs, loadavg at start {os.getloadavg()}", flush=True)
+    runs = []
+    for rotation in rotations:
+        for invariant in invariants:
+            r = run_one(invariant, rotation, sizes, args.seed, overrides)
+            runs.append(r)
+            print(f"{r['model']:8s} unlabeled/test rotation +/-{rotation:5.1f} deg: "
+                  f"accuracy {r['accuracy']:.3f} on {r['n_test']} test patches | train "
+                  f"{r['train_s']:.0f} s ({r['epochs']} epochs), wall {r['wall_s']:.0f} s, peak "
+                  f"RSS {r['peak_rss_mb']:.0f} MB, loadavg {r['loadavg'][0]:.2f}", flush=True)
+    print(json.dumps({"benchmark": "ss_cards", "mode": "quick" if args.quick else
+                      "sweep" if args.sweep else "published", "runs": runs}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,140 @@
+"""The training generator: determinism, stop, independence of models, errors."""
+
+import threading
+
+import numpy as np
+import pytest
+import torch
+
+from _model_data import two_class_blobs
+from napari_ivae.core.errors import DeviceError, InputError, TrainingError
+from napari_ivae.core.inference import encode
+from napari_ivae.core.models import ModelConfig, TrainConfig, build_model
+from napari_ivae.core.training import TrainEvent, TrainResult, _Batches, fit, train
+
+FAST = dict(batch_size=32, lr=3e-3, pixels_per_step=64, device="cpu")
+
+
+@pytest.fixture(scope="module")
+def blobs():
+    return two_class_blobs(60, 16)
+
+
+def _rvae():
+    return build_model(ModelConfig("rvae", (16, 16), hidden=(32, 32)))
+
+
+def test_generator_yields_events_and_returns_result(blobs):
+    x, _ = blobs
+    gen = train(_rvae(), x, config=TrainConfig(epochs=2, **FAST))
+    events = []
+    with pytest.raises(StopIteration) as done:
+        while True:
+            events.append(next(gen))
+    result = done.value.value
+    assert isinstance(result, TrainResult) and not result.stopped
+    assert all(isinstance(e, TrainEvent) for e in events)
+    assert len(events) == events[0].total_steps == 2 * events[0].steps_per_epoch
+    assert {"recon", "kl"} <= set(events[0].terms)
+    assert [h["epoch"] for h in result.history] == [0, 1]
+    assert result.seed == 0 and result.device == "cpu" and result.timings["total_s"] > 0
+
+
+def test_same_seed_same_result_and_global_rng_untouched(blobs):
+    x, _ = blobs
+    torch.manual_seed(7)
+    state = torch.get_rng_state()
+    runs = [fit(_rvae(), x, config=TrainConfig(epochs=1, seed=3, **FAST)) for _ in range(2)]
+    assert torch.equal(torch.get_rng_state(), state)
+    assert runs[0].history[0]["loss"] == runs[1].history[0]["loss"]
+    for pa, pb in zip(runs[0].model.parameters(), runs[1].model.parameters()):
+        assert torch.equal(pa, pb)
+    other = fit(_rvae(), x, config=TrainConfig(epochs=1, seed=4, **FAST))
+    assert other.history[0]["loss"] != runs[0].history[0]["loss"]
+
+
+def test_stop_keeps_a_usable_partial_model(blobs):
+    x, _ = blobs
+    stop = threading.Event()
+    seen = []
+
+    def callback(event):
+        seen.append(event)
+        if len(seen) == 3:
+            stop.set()
+
+    result = fit(_rvae(), x, config=TrainConfig(epochs=50, **FAST), callback=callback,
+                 stop_event=stop)
+    assert result.stopped and len(seen) == 3
+    enc = encode(result.model, x[:5])
+    assert np.isfinite(enc.z_mean).all() and enc.angle.shape == (5,)
+
+
+def test_two_models_trained_alternately_both_learn(blobs):
+    """No global state (pyroVED's param store): interleaved training must help both models."""
+    x, labels = blobs
+    first = train(_rvae(), x, config=TrainConfig(epochs=6, seed=1, **FAST))
+    ss = build_model(ModelConfig("ss-rvae", (16, 16), hidden=(32, 32), n_classes=2))
+    y = np.where(np.arange(len(labels)) % 6 == 0, labels, -1)
+    second = train(ss, x, y, config=TrainConfig(epochs=6, seed=2, **FAST))
+    losses = {0: [], 1: []}
+    for which, gen in [(0, first), (1, second)] * 10_000:
+        try:
+            losses[which].append(next(gen).loss)
+        except StopIteration:
+            if all(len(v) == len(losses[0]) for v in losses.values()):
+                break
+    for values in losses.values():
+        n = len(values) // 4
+        assert np.mean(values[-n:]) < 0.8 * np.mean(values[:n])
+
+
+def test_every_semi_supervised_batch_has_labeled_patches():
+    labels = torch.full((10_000,), -1)
+    labels[:5] = torch.tensor([0, 1, 0, 1, 0])
+    batches = _Batches(labels, 64, 16, torch.Generator().manual_seed(0))
+    seen_unlabeled = []
+    for idx in batches.epoch():
+        assert (labels[idx] >= 0).sum() == 5  # all 5 labeled (min 16, capped at 5)
+        seen_unlabeled.append(idx[labels[idx] < 0])
+    covered = torch.cat(seen_unlabeled)
+    assert len(covered) == len(torch.unique(covered)) == 9_995
+
+
+def test_torch_runtime_error_becomes_training_error(blobs, monkeypatch):
+    x, _ = blobs
+    model = _rvae()
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("CUDA out of memory. Tried to allocate 2 GiB")
+
+    monkeypatch.setattr(model, "loss", broken)
+    with pytest.raises(TrainingError, match="out of memory.*batch size") as info:
+        fit(model, x, config=TrainConfig(epochs=1, **FAST))
+    assert not isinstance(info.value, RuntimeError)
+
+
+def test_nan_loss_suggests_lower_learning_rate(blobs, monkeypatch):
+    x, _ = blobs
+    model = _rvae()
+    monkeypatch.setattr(model, "loss", lambda *a, **k: (torch.tensor(float("nan")), {}))
+    with pytest.raises(TrainingError, match="lower the learning rate"):
+        fit(model, x, config=TrainConfig(epochs=1, **FAST))
+
+
+def test_bad_inputs_are_reported_before_training(blobs):
+    x, labels = blobs
+    ss = build_model(ModelConfig("ss-rvae", (16, 16), hidden=(32, 32), n_classes=2))
+    cfg = TrainConfig(epochs=1, **FAST)
+    with pytest.raises(InputError, match="no labeled patch"):
+        fit(ss, x, np.full(len(x), -1), cfg)
+    with pytest.raises(InputError, match="only class 0"):
+        fit(ss, x, np.where(labels == 0, 0, -1), cfg)
+    with pytest.raises(InputError, match="out of range"):
+        fit(ss, x, np.full(len(x), 5), cfg)
+    with pytest.raises(InputError, match="expects 16x16"):
+        fit(_rvae(), np.zeros((4, 20, 20), np.float32), config=cfg)
+    with pytest.raises(InputError, match="empty"):
+        fit(_rvae(), np.zeros((0, 16, 16), np.float32), config=cfg)
+    with pytest.raises(DeviceError):
+        fit(_rvae(), x, config=TrainConfig(epochs=1, batch_size=8, device="tpu"))
