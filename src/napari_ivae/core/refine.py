@@ -54,7 +54,8 @@ def _gather(image: np.ndarray, points: np.ndarray) -> np.ndarray:
     return image.ravel()[rows * width + cols]
 
 
-def refine_centre_of_mass(image, positions, radius, *, iterations=3, background=None):
+def refine_centre_of_mass(image, positions, radius, *, iterations=3, background="plane",
+                          ring_radius=None):
     """Refine positions by iterative intensity-weighted centre of mass.
 
     Parameters
@@ -67,9 +68,15 @@ def refine_centre_of_mass(image, positions, radius, *, iterations=3, background=
         Radius (pixels) of the disc over which the centre of mass is taken.
     iterations : int
         Number of re-centring steps.
-    background : numpy.ndarray, optional
-        ``(N,)`` level subtracted from the window before weighting; default the minimum of
-        each window.
+    background : {"plane", None} or numpy.ndarray
+        What is subtracted from each window before weighting (negative weights are clipped):
+        ``"plane"`` (default) a plane fitted to a ring around the disc, which removes the pull of a
+        sloping background (illumination, a particle's envelope); ``None`` the window's
+        minimum; or an ``(N,)`` array of levels.
+    ring_radius : float, optional
+        Radius of the circle of 24 samples the background plane is fitted to (``"plane"``);
+        default ``1.6 * radius`` (between atoms when ``radius`` is 0.3 x spacing). The plane
+        is never taken below the window's minimum.
 
     Returns
     -------
@@ -81,14 +88,25 @@ def refine_centre_of_mass(image, positions, radius, *, iterations=3, background=
     """
     start = np.asarray(positions, dtype=np.float64).reshape(-1, 2)
     offsets = _disc_offsets(radius)
+    ring_radius = 1.6 * radius if ring_radius is None else float(ring_radius)
     current = start.copy()
+    design = np.column_stack([np.ones(len(offsets)), offsets])
+    angles = np.linspace(0.0, 2.0 * np.pi, 24, endpoint=False)
+    ring_offsets = ring_radius * np.column_stack([np.sin(angles), np.cos(angles)])
+    # (24, 3): samples on the ring -> coefficients of the background plane under the atom
+    ring_solver = np.linalg.pinv(np.column_stack([np.ones(24), ring_offsets])).T
     for iteration in range(max(int(iterations), 1)):
         points = current[:, None, :] + offsets[None, :, :]
         on_grid = iteration == 0 and np.array_equal(current, np.round(current))
         window = (_gather(image, points) if on_grid else _sample(image, points)).astype(
             np.float64)
-        floor = (window.min(axis=1, keepdims=True) if background is None
-                 else np.asarray(background, dtype=np.float64).reshape(-1, 1))
+        if background == "plane":
+            ring = _sample(image, current[:, None, :] + ring_offsets[None]).astype(np.float64)
+            floor = np.maximum((ring @ ring_solver) @ design.T, window.min(axis=1, keepdims=True))
+        elif background is None:
+            floor = window.min(axis=1, keepdims=True)
+        else:
+            floor = np.asarray(background, dtype=np.float64).reshape(-1, 1)
         weights = window - floor
         np.maximum(weights, 0.0, out=weights)
         total = weights.sum(axis=1)
