@@ -10,6 +10,7 @@ here runs inside a guard that re-raises anything unexpected as
 from __future__ import annotations
 
 import os
+import sys
 import threading
 from collections.abc import Callable, Generator
 from typing import Any
@@ -40,6 +41,25 @@ def guarded_generator(generator: Generator, what: str = "training") -> Generator
     except Exception as err:  # noqa: BLE001 - re-raised with a user-facing type
         raise _as_user_error(err, what) from err
     return result
+
+
+GUI_SWITCH_INTERVAL = 0.001  # s; Python's default 0.005 lets a busy worker hold the GIL longer
+_switch_interval_users: list[object] = []
+_default_switch_interval = sys.getswitchinterval()
+
+
+def _hold_short_switch_interval(owner: object) -> None:
+    """While training runs, make the interpreter hand the GIL to the GUI thread sooner."""
+    if not _switch_interval_users:
+        sys.setswitchinterval(min(_default_switch_interval, GUI_SWITCH_INTERVAL))
+    _switch_interval_users.append(owner)
+
+
+def _release_short_switch_interval(owner: object) -> None:
+    if owner in _switch_interval_users:
+        _switch_interval_users.remove(owner)
+    if not _switch_interval_users:
+        sys.setswitchinterval(_default_switch_interval)
 
 
 def worker_threads() -> int:
@@ -94,6 +114,8 @@ class TrainingJob:
 
     def start(self) -> None:
         """Start the worker thread (connect signals first)."""
+        _hold_short_switch_interval(self)
+        self.worker.finished.connect(lambda: _release_short_switch_interval(self))
         self.worker.start()
 
     def stop(self) -> None:

@@ -52,16 +52,26 @@ WORKFLOWS = {
 
 
 def process_events_until(condition: Callable[[], bool], timeout: float = 600.0) -> None:
-    """Run the Qt event loop until ``condition()`` is true (raises TimeoutError)."""
-    from qtpy.QtWidgets import QApplication
+    """Run a real Qt event loop until ``condition()`` is true (raises TimeoutError).
+
+    The condition is polled by a 5 ms QTimer inside ``QEventLoop.exec``, so the GUI is served
+    exactly as in an interactive session (no sleeping outside Qt).
+    """
+    from qtpy.QtCore import QEventLoop, QTimer
 
     deadline = time.monotonic() + timeout
-    while not condition():
-        QApplication.processEvents()
-        if time.monotonic() > deadline:
-            raise TimeoutError("the demo step did not finish in time")
-        time.sleep(0.01)
-    QApplication.processEvents()
+    if condition():
+        return
+    loop = QEventLoop()
+    poll = QTimer()
+    poll.setInterval(5)
+    poll.timeout.connect(lambda: loop.quit() if condition() or time.monotonic() > deadline
+                         else None)
+    poll.start()
+    loop.exec_()
+    poll.stop()
+    if not condition():
+        raise TimeoutError("the demo step did not finish in time")
 
 
 def dock_widgets(viewer: Any) -> dict:
