@@ -134,3 +134,16 @@ def test_gold_nanoparticle_reference_if_available():
     detections = detect_atoms(image)
     match = match_points(detections.coords[:, 1:], reference, 0.35 * 27.2)
     assert match.f1 > 0.85
+
+
+@pytest.mark.shared_data
+def test_real_lattices_if_available():
+    pto = SHARED / "atoms" / "stem_pto_sro_temul"
+    sto = SHARED / "atoms" / "stem_srtio3_adf_abf_atomap"
+    if not (pto / "pto_sro.npy").exists() or not (sto / "adf.npy").exists():
+        pytest.skip("../shared/data not available")
+    reference = np.load(pto / "atom_positions1_xy.npy")[:, ::-1]  # A-sites only: recall
+    detections = detect_atoms(np.load(pto / "pto_sro.npy"))
+    assert match_points(detections.coords[:, 1:], reference, 0.35 * 23.2).recall > 0.97
+    # SrTiO3 [110]: A and B columns alternate 21.3 px apart along the rows
+    assert detect_atoms(np.load(sto / "adf.npy")).params["spacing"] == pytest.approx(21.3, 0.03)
