@@ -90,7 +90,6 @@ def refine_centre_of_mass(image, positions, radius, *, iterations=3, background=
     offsets = _disc_offsets(radius)
     ring_radius = 1.6 * radius if ring_radius is None else float(ring_radius)
     current = start.copy()
-    design = np.column_stack([np.ones(len(offsets)), offsets])
     angles = np.linspace(0.0, 2.0 * np.pi, 24, endpoint=False)
     ring_offsets = ring_radius * np.column_stack([np.sin(angles), np.cos(angles)])
     # (24, 3): samples on the ring -> coefficients of the background plane under the atom
@@ -101,8 +100,13 @@ def refine_centre_of_mass(image, positions, radius, *, iterations=3, background=
         window = (_gather(image, points) if on_grid else _sample(image, points)).astype(
             np.float64)
         if background == "plane":
-            ring = _sample(image, current[:, None, :] + ring_offsets[None]).astype(np.float64)
-            floor = np.maximum((ring @ ring_solver) @ design.T, window.min(axis=1, keepdims=True))
+            if iteration == 0:  # the plane is fitted once, around the start position
+                ring = _sample(image, start[:, None, :] + ring_offsets[None]).astype(np.float64)
+                plane = ring @ ring_solver  # (N, 3): level at start, row and col slopes
+            moved = current - start
+            level = plane[:, :1] + (plane[:, 1:] * moved).sum(axis=1, keepdims=True)
+            floor = level + plane[:, 1:] @ offsets.T
+            np.maximum(floor, window.min(axis=1, keepdims=True), out=floor)
         elif background is None:
             floor = window.min(axis=1, keepdims=True)
         else:
@@ -110,7 +114,9 @@ def refine_centre_of_mass(image, positions, radius, *, iterations=3, background=
         weights = window - floor
         np.maximum(weights, 0.0, out=weights)
         total = weights.sum(axis=1)
-        shift = (weights @ offsets) / np.where(total > 0, total, 1.0)[:, None]
+        # two matrix-vector products: much faster than a matrix product with 2 columns
+        moments = np.column_stack([weights @ offsets[:, 0], weights @ offsets[:, 1]])
+        shift = moments / np.where(total > 0, total, 1.0)[:, None]
         current = current + np.where(total[:, None] > 0, shift, 0.0)
     moved_too_far = np.hypot(*(current - start).T) > radius
     current[moved_too_far] = start[moved_too_far]
