@@ -11,9 +11,9 @@ def rotated_shapes(n=400, size=20, max_angle=np.pi / 2, seed=0):
     yy, xx = np.meshgrid(c, c, indexing="ij")
     out = np.empty((n, size, size), np.float32)
     for i, a in enumerate(angles):
-        # template evaluated at R(-a) c: the shape rotated by +a (x towards y)
-        u = np.cos(a) * xx + np.sin(a) * yy
-        v = -np.sin(a) * xx + np.cos(a) * yy
+        # template evaluated at R(a) c: the shape rotated by a, counter-clockwise as displayed
+        u = np.cos(a) * xx - np.sin(a) * yy
+        v = np.sin(a) * xx + np.cos(a) * yy
         img = np.exp(-((u - 0.45) ** 2 + v**2) / 0.03) + 0.8 * np.exp(
             -((u + 0.2) ** 2 + (v - 0.35) ** 2) / 0.02) + 0.5 * np.exp(-(u**2 + v**2) / 0.05)
         out[i] = img

@@ -1,10 +1,12 @@
 """Latent layout ``[theta, dx, dy, (s), z...]`` and the coordinate transform of spatial decoders.
 
 Conventions (docs/architecture.md): the pixel grid spans [-1, 1] along both axes, coordinates
-are ``(x, y)`` = (column, row); offsets ``(dx, dy)`` are in units of the patch half-width. A
-patch whose content is the canonical template rotated by ``theta`` (from the x/column axis
-towards the y/row axis) and shifted by ``(dx, dy)`` is rendered by evaluating the template at
-``R(-theta) (c - offset) / exp(s)`` for every pixel coordinate ``c``.
+are ``(x, y)`` = (column, row, row axis pointing down); offsets ``(dx, dy)`` are in units of the
+patch half-width. Angles are radians, positive = counter-clockwise *as displayed* (the same as
+``synthetic.cards``). A patch whose content is the canonical template rotated by ``theta`` and
+shifted by ``(dx, dy)`` is rendered by evaluating the template at ``R(theta) (c - offset) /
+exp(s)`` for every pixel coordinate ``c``, where ``R(a)`` rotates (x, y) from the x axis
+towards the y (down) axis by ``a``, i.e. clockwise as displayed.
 """
 
 from __future__ import annotations
@@ -99,7 +101,7 @@ def transform_grid(grid: torch.Tensor, theta=None, offsets=None, log_scale=None)
 
     Returns
     -------
-    (B, M, 2) tensor ``R(-theta) (grid - offsets) / exp(log_scale)``.
+    (B, M, 2) tensor ``R(theta) (grid - offsets) / exp(log_scale)``.
     """
     batch = next(t.shape[0] for t in (theta, offsets, log_scale) if t is not None)
     coords = grid.unsqueeze(0).expand(batch, -1, -1)
@@ -108,7 +110,7 @@ def transform_grid(grid: torch.Tensor, theta=None, offsets=None, log_scale=None)
     if theta is not None:
         cos, sin = torch.cos(theta)[:, None], torch.sin(theta)[:, None]
         x, y = coords[..., 0], coords[..., 1]
-        coords = torch.stack([cos * x + sin * y, -sin * x + cos * y], dim=-1)
+        coords = torch.stack([cos * x - sin * y, sin * x + cos * y], dim=-1)
     if log_scale is not None:
         coords = coords * torch.exp(-log_scale)[:, None, None]
     return coords
@@ -117,7 +119,7 @@ def transform_grid(grid: torch.Tensor, theta=None, offsets=None, log_scale=None)
 def canonical_resample(images: torch.Tensor, theta=None, offsets=None, log_scale=None):
     """Resample ``(B, H, W)`` images into the template frame (inverse of the decoder's transform).
 
-    The value at template coordinate ``u`` is read from the image at ``exp(s) R(theta) u +
+    The value at template coordinate ``u`` is read from the image at ``exp(s) R(-theta) u +
     offset``, bilinearly, zero outside the patch.
     """
     b = images.shape[0]
@@ -125,7 +127,7 @@ def canonical_resample(images: torch.Tensor, theta=None, offsets=None, log_scale
     mat = eye
     if theta is not None:
         cos, sin = torch.cos(theta), torch.sin(theta)
-        mat = torch.stack([torch.stack([cos, -sin], -1), torch.stack([sin, cos], -1)], -2)
+        mat = torch.stack([torch.stack([cos, sin], -1), torch.stack([-sin, cos], -1)], -2)
     if log_scale is not None:
         mat = mat * torch.exp(log_scale)[:, None, None]
     shift = offsets if offsets is not None else images.new_zeros(b, 2)
