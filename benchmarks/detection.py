@@ -115,6 +115,11 @@ def real_accuracy() -> dict:
 
 def speed() -> dict:
     results = {}
+    _, lattice_seconds = _timed(make_lattice, (512, 512), seed=SEED, domains=2, dopants=0.05,
+                                vacancies=0.02, dose=50.0)
+    results["make_lattice_512_seconds"] = lattice_seconds
+    print(f"speed make_lattice 512x512 (2 domains, defects, Poisson): "
+          f"{lattice_seconds * 1000:.0f} ms")
     truth = make_lattice((2048, 2048), spacing=12.0, seed=SEED)
     megapixels = truth.image.size / 1e6
     _, spacing_seconds = _timed(estimate_spacing, truth.image)
