@@ -46,7 +46,7 @@ def detect_atoms(
     threshold: float | None = None,
     refine: str | None = "com",
     refine_radius: float | None = None,
-    com_iterations: int = 3,
+    com_iterations: int = 2,
     merge_distance: float | None = None,
     border: float | None = None,
     invert: bool = False,
