@@ -11,9 +11,9 @@ import numpy as np
 import pandas as pd
 
 CARD_SIZE = 48
-CARDS_PER_CLASS = 40
-CARDS_PER_ROW = 16
-LABELED_PER_CLASS = 4
+CARDS_PER_CLASS = 60
+CARDS_PER_ROW = 20
+LABELED_PER_CLASS = 6
 SUIT_COLOURS = ("#4c9be8", "#e8a33d", "#e8433d", "#9b59d0")
 
 
@@ -23,7 +23,7 @@ def _vendored(name: str) -> np.ndarray:
 
 
 def cards_mosaic(n_per_class: int = CARDS_PER_CLASS, *, size: int = CARD_SIZE,
-                 per_row: int = CARDS_PER_ROW, rotation: float = 120.0, translation: float = 0.05,
+                 per_row: int = CARDS_PER_ROW, rotation: float = 60.0, translation: float = 0.05,
                  seed: int = 0) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
     """Card-suit images tiled into one mosaic image, in shuffled order.
 

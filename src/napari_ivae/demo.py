@@ -41,7 +41,7 @@ WORKFLOWS = {
         segment_role="angle_map", description="atoms on a real STEM image -> rVAE angle and "
                                               "latent maps, grains segmented from the angle"),
     "cards_ss_rvae": Workflow(
-        "cards_ss_rvae", "cards", "ss-rvae", detect=False, patch_source="points", epochs=30,
+        "cards_ss_rvae", "cards", "ss-rvae", detect=False, patch_source="points", epochs=60,
         train_overrides={"latent_dim": 2},
         description="card suits, a few labeled by rectangles -> ss-rVAE classes"),
     "lattice_shift_vae": Workflow(
@@ -175,7 +175,8 @@ def arrange_view(viewer: Any, workflow: Workflow | str) -> None:
     main_layers = [layer for layer in viewer.layers if layer.visible]
     if main_layers:
         viewer.layers.selection.active = main_layers[-1]
-    show_tab(viewer, "Train")
+    show_tab(viewer, {"cards_ss_rvae": "Patches and labels",
+                      "lattice_shift_vae": "Results"}.get(wf.name, "Train"))
     viewer.reset_view()
 
 

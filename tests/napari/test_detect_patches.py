@@ -20,8 +20,8 @@ def test_cards_sample_brings_points_with_truth_and_labelled_shapes(viewer):
     viewer.open_sample(PLUGIN, "cards")
     points, shapes = viewer.layers["card centres"], viewer.layers["card labels"]
     assert set(points.features["suit"]) == {"clubs", "spades", "hearts", "diamonds"}
-    assert len(shapes.data) == 16
-    assert sorted(pd.Series(shapes.features["class"]).value_counts().tolist()) == [4, 4, 4, 4]
+    assert len(shapes.data) == 24
+    assert sorted(pd.Series(shapes.features["class"]).value_counts().tolist()) == [6, 6, 6, 6]
 
 
 def test_detect_writes_points_aligned_with_features(viewer, lattice_layer, qtbot):
@@ -66,8 +66,8 @@ def test_patches_from_points_and_labels_from_shapes(viewer, qtbot):
     patchset = patches.extract()
     assert patchset.patches.shape[1:] == (48, 48)  # the sample's card size
     labels = patches._session.labels
-    assert [int(np.sum(labels == k)) for k in range(4)] == [4, 4, 4, 4]
-    assert patches.class_table.table.item(0, 2).text() == "4"
+    assert [int(np.sum(labels == k)) for k in range(4)] == [6, 6, 6, 6]
+    assert patches.class_table.table.item(0, 2).text() == "6"
     # draw a new rectangle with class 2 current around an unlabeled card: counts update live
     shapes = viewer.layers["card labels"]
     unlabeled = int(np.flatnonzero(labels < 0)[0])
@@ -76,8 +76,8 @@ def test_patches_from_points_and_labels_from_shapes(viewer, qtbot):
     shapes.selected_data = set()
     shapes.add_rectangles(np.array([[r - 20, c - 20], [r + 20, c + 20]]))
     assert int(shapes.features["class"].iloc[-1]) == 2
-    assert int(np.sum(patches._session.labels == 2)) == 5
-    assert patches.class_table.table.item(2, 2).text() == "5"
+    assert int(np.sum(patches._session.labels == 2)) == 7
+    assert patches.class_table.table.item(2, 2).text() == "7"
 
 
 def test_new_annotation_layer_and_class_table(viewer, lattice_layer):

@@ -134,7 +134,7 @@ def test_ss_rvae_on_cards_writes_classes_and_confusion(viewer, qtbot):
     assert {"class", "p_clubs", "p_diamonds"} <= set(points.features.columns)
     assert "suit" in points.features  # the user's own columns are kept
     results._update_confusion()
-    assert "accuracy on the 16 labeled patches" in results.confusion.value
+    assert "accuracy on the 24 labeled patches" in results.confusion.value
 
 
 def test_closing_viewer_during_training_stops_the_thread(make_napari_viewer, qtbot):

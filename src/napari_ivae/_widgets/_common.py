@@ -27,8 +27,10 @@ class StatusLine(Label):
 
     def __init__(self) -> None:
         super().__init__(value="")
+        from qtpy.QtWidgets import QSizePolicy
+
         self.native.setWordWrap(True)
-        self.native.setMinimumWidth(120)
+        self.native.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
 
     def ok(self, text: str) -> None:
         """Show a normal message."""

@@ -39,7 +39,7 @@ class LossPlot(QWidget):
     def paintEvent(self, event) -> None:  # noqa: N802 - Qt override
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        rect = QRectF(self.rect()).adjusted(36, 6, -6, -14)
+        rect = QRectF(self.rect()).adjusted(46, 6, -6, -14)
         painter.fillRect(self.rect(), QColor("#262930"))
         painter.setPen(QPen(QColor("#5a626c"), 1))
         painter.drawRect(rect)
@@ -55,10 +55,10 @@ class LossPlot(QWidget):
                     rect.bottom() - rect.height() * (min(max(v, low), high) - low) / span)
             for i, v in enumerate(self.values)
         ])
-        painter.drawText(QRectF(0, rect.top() - 4, 34, 14), Qt.AlignmentFlag.AlignRight,
-                         f"{high:.3g}")
-        painter.drawText(QRectF(0, rect.bottom() - 10, 34, 14), Qt.AlignmentFlag.AlignRight,
-                         f"{low:.3g}")
+        painter.drawText(QRectF(0, rect.top() - 4, 42, 14), Qt.AlignmentFlag.AlignRight,
+                         _short(high))
+        painter.drawText(QRectF(0, rect.bottom() - 10, 42, 14), Qt.AlignmentFlag.AlignRight,
+                         _short(low))
         painter.drawText(QRectF(rect.left(), rect.bottom(), rect.width(), 14),
                          Qt.AlignmentFlag.AlignRight, f"{n} steps")
         painter.setPen(QPen(QColor("#ffb000"), 1.5))
@@ -71,3 +71,10 @@ def _robust_range(values: list[float]) -> tuple[float, float]:
     low = ordered[0]
     high = ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
     return low, high if high > low else low + 1.0
+
+
+def _short(value: float) -> str:
+    """At most ~5 characters: 0.0123, 12.3, 1234, 1.2e5."""
+    if value != 0 and (abs(value) >= 1e4 or abs(value) < 1e-2):
+        return f"{value:.1e}".replace("e+0", "e").replace("e-0", "e-")
+    return f"{value:.4g}"
