@@ -169,7 +169,7 @@ def arrange_view(viewer: Any, workflow: Workflow | str) -> None:
         role = layer.metadata.get("napari_ivae", {}).get("role") if isinstance(
             layer.metadata, dict) else None
         if role is None:
-            layer.visible = layer._type_string == "image"
+            layer.visible = layer._type_string in ("image", "shapes")
         else:
             layer.visible = role in (main, "manifold")
     main_layers = [layer for layer in viewer.layers if layer.visible]
@@ -229,6 +229,10 @@ def screenshot(viewer: Any, path: Path, *, size: tuple[int, int] = (1500, 900)) 
     window.resize(*size)
     _close_notifications(window)
     for _ in range(20):
+        QApplication.processEvents()
+        time.sleep(0.02)
+    viewer.reset_view()  # fit the data to the canvas at its final size
+    for _ in range(10):
         QApplication.processEvents()
         time.sleep(0.02)
     viewer.screenshot(str(path), canvas_only=False, flash=False)

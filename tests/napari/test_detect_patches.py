@@ -112,3 +112,43 @@ def test_points_source_without_points_layer_explains(viewer, lattice_layer):
     patches = open_widget(viewer, "Patches and labels")
     assert patches.extract() is None
     assert "Detect" in patches.status.value and is_error(patches.status)
+
+
+def test_detect_particles_adds_points_and_labels(viewer, qtbot):
+    from skimage.draw import disk
+
+    image = np.zeros((96, 96), dtype=np.float32)
+    for r, c in [(20, 20), (20, 70), (70, 30), (60, 70)]:
+        image[disk((r, c), 7)] = 1.0
+    layer = viewer.add_image(image + 0.05 * np.random.default_rng(0).random(image.shape),
+                             name="blobs")
+    detect = open_widget(viewer, "Detect")
+    detect.image.value = layer
+    detect.mode.value = "particles"
+    assert not detect.method.native.isHidden() and detect.spacing.native.isHidden()
+    detect.detect()
+    qtbot.waitUntil(lambda: not detect.busy, timeout=30000)
+    assert not is_error(detect.status), detect.status.value
+    assert len(viewer.layers["blobs particles [ivae]"].data) == 4
+    labels = viewer.layers["blobs particle labels [ivae]"]
+    assert labels.data.shape == image.shape and labels.data.max() == 4
+
+
+def test_detect_on_a_stack_gives_frame_coordinates(viewer, qtbot):
+    from napari_ivae.core.synthetic.lattice import make_lattice
+
+    stack = np.stack([make_lattice((64, 64), spacing=8.0, seed=s).image for s in range(3)])
+    layer = viewer.add_image(stack, name="stack")
+    detect = open_widget(viewer, "Detect")
+    detect.image.value = layer
+    detect.detect()
+    qtbot.waitUntil(lambda: not detect.busy, timeout=30000)
+    points = viewer.layers["stack atoms [ivae]"]
+    assert points.data.shape[1] == 3
+    assert set(np.unique(points.data[:, 0])) == {0, 1, 2}
+    patches = open_widget(viewer, "Patches and labels")
+    patches.image.value = layer
+    patches.points.value = points
+    patches.size.value = 12
+    patchset = patches.extract()
+    assert set(np.unique(patchset.frames)) == {0, 1, 2}

@@ -130,6 +130,11 @@ def test_ss_rvae_on_cards_writes_classes_and_confusion(viewer, qtbot):
     assert class_map._type_string == "labels"
     assert class_map.data.shape == viewer.layers["cards"].data.shape
     assert set(np.unique(class_map.data)) <= {0, 1, 2, 3, 4}
+    from napari.utils.colormaps.standardize_color import transform_color
+
+    hearts = patches.classes.colours[2]  # class 2 is drawn as label 3, in the table's colour
+    np.testing.assert_allclose(np.asarray(class_map.colormap.map(3)).ravel()[:3],
+                               transform_color(hearts)[0][:3], atol=0.01)
     points = viewer.layers["card centres"]
     assert {"class", "p_clubs", "p_diamonds"} <= set(points.features.columns)
     assert "suit" in points.features  # the user's own columns are kept

@@ -117,7 +117,10 @@ def write_results(viewer: Any, session: Any, *, bundle: Any = None, patchset: An
     written = []
     if points_layer is not None and points_layer in viewer.layers:
         written.append(write_point_features(points_layer, patchset, columns))
-    written += write_maps(viewer, image_layer, patchset, columns, params, class_names)
+    table = dict(zip(session.classes.names, session.classes.colours))
+    colours = [table.get(name, "") for name in class_names]
+    written += write_maps(viewer, image_layer, patchset, columns, params, class_names,
+                          colours if all(colours) else None)
     session.encoding, session.columns = encoding, columns
     return written
 
@@ -138,7 +141,7 @@ def write_point_features(points_layer: Any, patchset: Any, columns: dict) -> Any
 
 
 def write_maps(viewer: Any, image_layer: Any, patchset: Any, columns: dict, params: dict,
-               class_names: list[str]) -> list:
+               class_names: list[str], class_colours: list[str] | None = None) -> list:
     """Image layers for z / angle / offsets and a Labels layer for the class map."""
     written = []
     for name, values in columns.items():
@@ -155,6 +158,8 @@ def write_maps(viewer: Any, image_layer: Any, patchset: Any, columns: dict, para
             layer = _layers.write_layer(
                 viewer, "labels", data, role="class_map", source=image_layer, what="class",
                 params={**params, "class_names": class_names}, opacity=0.5)
+            if class_colours:
+                _colour_labels(layer, class_colours)
         else:
             data = value_map(values, patchset).astype(np.float32)
             finite = data[np.isfinite(data)]
@@ -183,6 +188,15 @@ def angle_limits(angles: np.ndarray) -> tuple[float, float]:
     if spread > np.pi / 2 or low < -180 or high > 180:
         return (-180.0, 180.0)
     return (float(low), float(high))
+
+
+def _colour_labels(layer: Any, colours: list[str]) -> None:
+    """Class k is drawn in the annotation table's colour of class k (label value k + 1)."""
+    from napari.utils.colormaps import DirectLabelColormap
+
+    mapping = {None: "transparent", 0: "transparent"}
+    mapping.update({k + 1: colour for k, colour in enumerate(colours)})
+    layer.colormap = DirectLabelColormap(color_dict=mapping)
 
 
 def _limits(values: np.ndarray) -> tuple[float, float]:

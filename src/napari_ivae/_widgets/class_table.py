@@ -115,8 +115,8 @@ class ClassTableWidget(QWidget):
         self.table.setRowCount(len(self.classes.names))
         for row, (name, colour) in enumerate(zip(self.classes.names, self.classes.colours)):
             self.table.setItem(row, 0, QTableWidgetItem(name))
-            swatch = QTableWidgetItem("")
-            swatch.setBackground(QColor(colour))
+            swatch = QTableWidgetItem(colour)
+            swatch.setData(_decoration_role(), QColor(colour))
             swatch.setFlags(swatch.flags() & ~_editable())
             swatch.setToolTip("double-click to change the colour")
             self.table.setItem(row, 1, swatch)
@@ -138,6 +138,12 @@ class ClassTableWidget(QWidget):
         colour = QColorDialog.getColor(QColor(self.classes.colours[row]), self, "Class colour")
         if colour.isValid():
             self.recolour(row, colour.name())
+
+
+def _decoration_role():
+    from qtpy.QtCore import Qt
+
+    return Qt.ItemDataRole.DecorationRole
 
 
 def _editable():

@@ -27,13 +27,15 @@ FLATTEN_CHOICES = [("none", None), ("plane", "plane"), ("poly2", "poly2"),
 def run_detection(image: np.ndarray, mode: str, spacing: float | None, sigma: float | None,
                   refine: str | None, method: str, polarity: str) -> Any:
     """Detect atoms or particles in a prepared ``(Y, X)`` / ``(F, Y, X)`` image (any thread)."""
+    frame_axis = 0 if image.ndim == 3 else None
     if mode == "atoms":
         from napari_ivae.core.atoms import detect_atoms
 
-        return detect_atoms(image, spacing=spacing, sigma=sigma, refine=refine)
+        return detect_atoms(image, spacing=spacing, sigma=sigma, refine=refine,
+                            frame_axis=frame_axis)
     from napari_ivae.core.particles import detect_particles
 
-    return detect_particles(image, method=method, polarity=polarity)
+    return detect_particles(image, method=method, polarity=polarity, frame_axis=frame_axis)
 
 
 def estimate(image: np.ndarray) -> float:
