@@ -143,10 +143,9 @@ def _resolve_params(frame, spacing, sigma, min_distance, threshold, refine_radiu
 
 
 def _detect_frame(frame, params) -> tuple[pd.DataFrame, dict]:
-    from scipy import ndimage
+    from napari_ivae.core._filters import gaussian_smooth
 
-    smoothed = (ndimage.gaussian_filter(frame, params["sigma"])
-                if params["sigma"] > 0 else frame)
+    smoothed = gaussian_smooth(frame, params["sigma"])
     candidates = find_peaks(smoothed, params["min_distance"])
     noise = smoothed_noise(frame, params["sigma"])
     peak_values = smoothed[candidates[:, 0], candidates[:, 1]]
@@ -188,13 +187,13 @@ def _ring_mean(smoothed, points, spacing):
     For a full circle this equals the value, at the centre, of the best plane through the
     samples, so ``peak - ring mean`` is a local contrast that ignores background slopes.
     """
-    from napari_ivae.core.refine import _gather
+    from napari_ivae.core.refine import gather_offsets
 
     if len(points) == 0:
         return np.zeros(0)
     angles = np.linspace(0.0, 2.0 * np.pi, 24, endpoint=False)
-    ring = 0.5 * spacing * np.column_stack([np.sin(angles), np.cos(angles)])
-    return _gather(smoothed, points[:, None, :] + ring[None]).mean(axis=1)
+    ring = np.rint(0.5 * spacing * np.column_stack([np.sin(angles), np.cos(angles)]))
+    return gather_offsets(smoothed, points, ring).mean(axis=1, dtype=np.float64)
 
 
 def find_peaks(smoothed: np.ndarray, min_distance: float) -> np.ndarray:
@@ -203,37 +202,16 @@ def find_peaks(smoothed: np.ndarray, min_distance: float) -> np.ndarray:
     A square maximum filter gives the candidates; plateaus and pairs that are closer than
     ``min_distance`` in Euclidean distance are thinned by :func:`merge_close_points`.
     """
+    from napari_ivae.core._filters import local_maxima
+
     size = 2 * int(np.floor(min_distance / np.sqrt(2))) + 1  # square inscribed in the disc
-    maxima = smoothed == _maximum_filter(smoothed, size)
-    maxima &= smoothed > smoothed.min()  # flat background is not a peak
-    rows, cols = np.nonzero(maxima)
+    rows, cols = local_maxima(smoothed, size, smoothed.min())  # flat background is no peak
     if len(rows) == 0:
         return np.zeros((0, 2), dtype=np.int64)
     table = pd.DataFrame({"row": rows.astype(np.float64), "col": cols.astype(np.float64),
                           "intensity": smoothed[rows, cols]})
     table, _ = merge_close_points(table, min_distance)
     return table[["row", "col"]].to_numpy().astype(np.int64)
-
-
-def _maximum_filter(image: np.ndarray, size: int) -> np.ndarray:
-    """Square maximum filter (edges: nearest), by doubling running maxima along each axis.
-
-    About log2(size) numpy passes per axis; several times faster than
-    ``ndimage.maximum_filter`` on large images.
-    """
-    half = size // 2
-    out = image
-    for _ in range(2):  # filter along axis 0, transpose, repeat
-        padded = np.concatenate([np.repeat(out[:1], half, 0), out, np.repeat(out[-1:], half, 0)])
-        running, covered = padded, 1  # running[i] = max(padded[i : i + covered])
-        while covered * 2 <= size:
-            running = np.maximum(running[:-covered], running[covered:])
-            covered *= 2
-        if covered < size:
-            extra = size - covered
-            running = np.maximum(running[:-extra], running[extra:])
-        out = np.ascontiguousarray(running[:out.shape[0]].T)
-    return out
 
 
 def merge_close_points(table: pd.DataFrame, distance: float) -> tuple[pd.DataFrame, int]:
@@ -280,9 +258,9 @@ def smoothed_noise(frame: np.ndarray, sigma: float) -> float:
     atoms and background gradients); white noise shrinks by ``1 / (2 sqrt(pi) sigma)`` under
     smoothing.
     """
-    step = max(1, int(np.sqrt(frame.size / 100_000)))  # a subsample of rows/cols is plenty
-    differences = np.concatenate([np.diff(frame[::step], axis=1).ravel(),
-                                  np.diff(frame[:, ::step], axis=0).ravel()])
+    step = max(1, int(np.sqrt(frame.size / 50_000)))  # ~100 000 differences are plenty
+    differences = np.concatenate([np.diff(frame[::step, :], axis=1)[:, ::step].ravel(),
+                                  np.diff(frame[:, ::step], axis=0)[::step].ravel()])
     pixel_noise = 1.4826 * np.median(np.abs(differences - np.median(differences))) / np.sqrt(2)
     factor = 1.0 if sigma <= 0 else min(1.0, 1.0 / (2.0 * np.sqrt(np.pi) * sigma))
     return float(pixel_noise * factor)

@@ -54,6 +54,75 @@ def _gather(image: np.ndarray, points: np.ndarray) -> np.ndarray:
     return image.ravel()[rows * width + cols]
 
 
+def gather_offsets(image: np.ndarray, anchors: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """Pixels of ``image`` at integer ``anchors`` (N, 2) + ``offsets`` (M, 2); edges clamp.
+
+    Returns an ``(N, M)`` array in the image's dtype. Anchors whose whole window lies inside
+    the image take a single flat gather; only the few near the edge are clipped.
+    """
+    height, width = image.shape
+    anchors = np.asarray(anchors, dtype=np.int64).reshape(-1, 2)
+    offsets = np.asarray(offsets, dtype=np.int64).reshape(-1, 2)
+    low, high = offsets.min(axis=0), offsets.max(axis=0)
+    inside = ((anchors[:, 0] + low[0] >= 0) & (anchors[:, 0] + high[0] <= height - 1)
+              & (anchors[:, 1] + low[1] >= 0) & (anchors[:, 1] + high[1] <= width - 1))
+    flat = image.ravel()
+    linear = offsets[:, 0] * width + offsets[:, 1]
+    if inside.all():
+        return flat.take((anchors[:, 0] * width + anchors[:, 1])[:, None] + linear[None])
+    out = np.empty((len(anchors), len(offsets)), dtype=image.dtype)
+    inner = anchors[inside]
+    out[inside] = flat.take((inner[:, 0] * width + inner[:, 1])[:, None] + linear[None])
+    edge = anchors[~inside][:, None, :] + offsets[None]
+    out[~inside] = _gather(image, edge)
+    return out
+
+
+def _bilinear_window(image, centres, offsets):
+    """Bilinear samples at ``centres`` (N, 2) + integer ``offsets`` (M, 2), edges clamped.
+
+    The fractional part is the same for a whole window, so one gather of the window grown by a
+    pixel and four per-atom weights replace per-sample interpolation.
+    """
+    anchors = np.floor(centres)
+    frac = (centres - anchors).astype(image.dtype)
+    offsets = offsets.astype(np.int64)
+    grown, index = np.unique(np.concatenate([offsets + corner for corner in
+                                             ((0, 0), (0, 1), (1, 0), (1, 1))]),
+                             axis=0, return_inverse=True)
+    index = index.reshape(4, len(offsets))
+    pixels = gather_offsets(image, anchors, grown)
+    fr, fc = frac[:, :1], frac[:, 1:]
+    top = pixels[:, index[0]]
+    top += (pixels[:, index[1]] - top) * fc
+    bottom = pixels[:, index[2]]
+    bottom += (pixels[:, index[3]] - bottom) * fc
+    top += (bottom - top) * fr
+    return top
+
+
+def _ring_plane_solver(offsets_float: np.ndarray):
+    """Integer pixel offsets and a (K, 3) matrix: pixels there -> plane through the ring.
+
+    The plane (level at the centre, row and column slopes) is fitted by least squares to
+    bilinear samples at ``offsets_float`` (R, 2) around an integer centre; both steps are
+    linear in the pixel values, so they fold into one matrix.
+    """
+    floor = np.floor(offsets_float)
+    frac = offsets_float - floor
+    corners = ((0, 0), (0, 1), (1, 0), (1, 1))
+    weights = [(1 - frac[:, 0] if dr == 0 else frac[:, 0]) * (1 - frac[:, 1] if dc == 0
+                                                               else frac[:, 1])
+               for dr, dc in corners]
+    pixels, index = np.unique(np.concatenate([floor + corner for corner in corners]), axis=0,
+                              return_inverse=True)
+    sampling = np.zeros((len(pixels), len(offsets_float)))  # pixels -> ring samples
+    ring_index = np.tile(np.arange(len(offsets_float)), 4)
+    np.add.at(sampling, (index.ravel(), ring_index), np.concatenate(weights))
+    fit = np.linalg.pinv(np.column_stack([np.ones(len(offsets_float)), offsets_float])).T
+    return pixels.astype(np.int64), sampling @ fit
+
+
 def refine_centre_of_mass(image, positions, radius, *, iterations=3, background="plane",
                           ring_radius=None):
     """Refine positions by iterative intensity-weighted centre of mass.
@@ -85,42 +154,77 @@ def refine_centre_of_mass(image, positions, radius, *, iterations=3, background=
         keeps its start position.
     moved_too_far : numpy.ndarray
         ``(N,)`` bool, the atoms that were reset.
+
+    Notes
+    -----
+    Works in the image's precision (float32 images stay float32) with one flat gather per
+    window; no loop over atoms.
     """
+    image = np.asarray(image)
+    if image.dtype != np.float32:
+        image = image.astype(np.float64)
     start = np.asarray(positions, dtype=np.float64).reshape(-1, 2)
     offsets = _disc_offsets(radius)
     ring_radius = 1.6 * radius if ring_radius is None else float(ring_radius)
-    current = start.copy()
+    on_grid = np.array_equal(start, np.round(start))
     angles = np.linspace(0.0, 2.0 * np.pi, 24, endpoint=False)
     ring_offsets = ring_radius * np.column_stack([np.sin(angles), np.cos(angles)])
-    # (24, 3): samples on the ring -> coefficients of the background plane under the atom
-    ring_solver = np.linalg.pinv(np.column_stack([np.ones(24), ring_offsets])).T
-    for iteration in range(max(int(iterations), 1)):
-        points = current[:, None, :] + offsets[None, :, :]
-        on_grid = iteration == 0 and np.array_equal(current, np.round(current))
-        window = (_gather(image, points) if on_grid else _sample(image, points)).astype(
-            np.float64)
+    setup = dict(offsets=offsets, offsets_t=offsets.T.astype(image.dtype), on_grid=on_grid,
+                 iterations=max(int(iterations), 1), background=background,
+                 ring_offsets=ring_offsets,
+                 ring=_ring_plane_solver(ring_offsets) if on_grid else None)
+    current = np.empty_like(start)
+    levels = None if isinstance(background, str) or background is None else np.broadcast_to(
+        np.asarray(background, dtype=image.dtype).reshape(-1), (len(start),))
+    # chunks of atoms keep every (atoms x pixels) temporary in the CPU cache
+    for first in range(0, len(start), _CHUNK):
+        part = slice(first, first + _CHUNK)
+        current[part] = _com_chunk(image, start[part],
+                                   None if levels is None else levels[part], **setup)
+    moved_too_far = np.hypot(*(current - start).T) > radius
+    current[moved_too_far] = start[moved_too_far]
+    return current, moved_too_far
+
+
+_CHUNK = 2048
+
+
+def _com_chunk(image, start, levels, *, offsets, offsets_t, on_grid, iterations, background,
+               ring_offsets, ring):
+    current = start.copy()
+    if background == "plane":
+        if on_grid:  # the plane is fitted once, around the start position
+            pixels, solver = ring
+            plane = gather_offsets(image, start, pixels) @ solver.astype(image.dtype)
+        else:
+            samples = _sample(image, start[:, None, :] + ring_offsets[None])
+            solver = np.linalg.pinv(np.column_stack([np.ones(len(ring_offsets)),
+                                                     ring_offsets])).T
+            plane = samples @ solver.astype(image.dtype)  # (N, 3): level at start, slopes
+        under_disc = plane[:, 1:] @ offsets_t  # the plane's shape over the disc, (N, M)
+    for iteration in range(iterations):
+        if iteration == 0 and on_grid:
+            window = gather_offsets(image, start, offsets)
+        else:
+            window = _bilinear_window(image, current, offsets)
         if background == "plane":
-            if iteration == 0:  # the plane is fitted once, around the start position
-                ring = _sample(image, start[:, None, :] + ring_offsets[None]).astype(np.float64)
-                plane = ring @ ring_solver  # (N, 3): level at start, row and col slopes
-            moved = current - start
+            moved = (current - start).astype(image.dtype)
             level = plane[:, :1] + (plane[:, 1:] * moved).sum(axis=1, keepdims=True)
-            floor = level + plane[:, 1:] @ offsets.T
+            floor = under_disc + level
             np.maximum(floor, window.min(axis=1, keepdims=True), out=floor)
         elif background is None:
             floor = window.min(axis=1, keepdims=True)
         else:
-            floor = np.asarray(background, dtype=np.float64).reshape(-1, 1)
-        weights = window - floor
-        np.maximum(weights, 0.0, out=weights)
+            floor = levels.reshape(-1, 1)
+        weights = window
+        weights -= floor
+        np.maximum(weights, 0, out=weights)
         total = weights.sum(axis=1)
         # two matrix-vector products: much faster than a matrix product with 2 columns
-        moments = np.column_stack([weights @ offsets[:, 0], weights @ offsets[:, 1]])
-        shift = moments / np.where(total > 0, total, 1.0)[:, None]
+        moments = np.column_stack([weights @ offsets_t[0], weights @ offsets_t[1]])
+        shift = moments / np.where(total > 0, total, 1)[:, None]
         current = current + np.where(total[:, None] > 0, shift, 0.0)
-    moved_too_far = np.hypot(*(current - start).T) > radius
-    current[moved_too_far] = start[moved_too_far]
-    return current, moved_too_far
+    return current
 
 
 def refine_gaussian(image, positions, radius, *, sigma_guess, iterations=12):
