@@ -28,7 +28,7 @@ def shrink(src: Path, dst: Path, max_side: int = MAX_SIDE) -> int:
     with Image.open(src) as image:
         image = image.convert("RGB")
         image.thumbnail((max_side, max_side), Image.LANCZOS)
-        image.quantize(colors=192, method=Image.Quantize.MEDIANCUT).save(dst, optimize=True)
+        image.quantize(colors=256, method=Image.Quantize.FASTOCTREE).save(dst, optimize=True)
     return dst.stat().st_size
 
 

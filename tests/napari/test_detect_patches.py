@@ -152,3 +152,18 @@ def test_detect_on_a_stack_gives_frame_coordinates(viewer, qtbot):
     patches.size.value = 12
     patchset = patches.extract()
     assert set(np.unique(patchset.frames)) == {0, 1, 2}
+
+
+def test_empty_points_layer_and_shapes_missing_every_patch_explain(viewer, lattice_layer):
+    empty = viewer.add_points(np.zeros((0, 2)), name="nothing")
+    patches = open_widget(viewer, "Patches and labels")
+    patches.points.value = empty
+    assert patches.extract() is None
+    assert is_error(patches.status) and "no points" in patches.status.value
+    points = viewer.add_points(np.array([[20.0, 20.0], [40.0, 40.0]]), name="two")
+    patches.points.value = points
+    patches.size.value = 12
+    shapes = patches.new_annotation_layer()
+    shapes.add_rectangles(np.array([[80.0, 80.0], [90.0, 90.0]]))  # contains no centre
+    assert patches.extract() is not None
+    assert "No patch centre lies inside a shape" in patches.status.value

@@ -135,7 +135,14 @@ class PatchesWidget(Container):
         points = self.points.value if params["source"] == "points" else None
         self._session.set("patches", patchset=patchset, patch_params=params,
                           image_layer=self.image.value, points_layer=points)
-        self.update_labels()
+        labels = self.update_labels()
+        shapes = self._annotation_layer
+        if shapes is not None and len(shapes.data) and labels is not None and not np.any(
+                labels >= 0):
+            from napari.utils.notifications import show_warning
+
+            show_warning(f"no patch centre lies inside the shapes of {shapes.name!r}: draw the "
+                         "shapes around whole objects (the patches' centres).")
         return patchset
 
     def _extract(self) -> tuple[Any, dict]:
