@@ -228,3 +228,25 @@ def test_colour_points_by_feature(viewer, lattice_layer, ready_patches, qtbot, f
     points = viewer.layers["lat atoms [ivae]"]
     colours = np.asarray(points.face_color)
     assert len(np.unique(colours.round(3), axis=0)) > 1
+
+
+def test_train_widget_parameters_reach_the_configs(viewer):
+    from napari_ivae.core.models.config import TrainConfig
+
+    train = open_widget(viewer, "Train")
+    train.kind.value = "shift-vae"
+    defaults = TrainConfig.defaults_for("shift-vae")
+    assert train.epochs.value == defaults.epochs and train.beta_ramp.value == defaults.beta_ramp_epochs
+    assert train.shift_scale.native.isHidden() is False and train.rotation.native.isHidden()
+    train.shift_scale.value = 0.5
+    train.latent_dim.value = 3
+    train.seed.value = 11
+    model_config, train_config = train.configs((16, 16))
+    assert model_config.kind == "shift-vae" and model_config.shift_scale == 0.5
+    assert model_config.latent_dim == 3 and model_config.patch_shape == (16, 16)
+    assert train_config.seed == 11 and train_config.device == "cpu"
+    train.kind.value = "rvae"
+    train.translation.value = False
+    train.angle_prior_kind.value = "von_mises"
+    model_config, _ = train.configs((16, 16))
+    assert model_config.invariances == ("rotation",) and model_config.angle_prior == "von_mises"

@@ -73,6 +73,9 @@ class TrainWidget(Container):
         self.latent_dim = SpinBox(value=2, min=1, max=64, label="latent size")
         self.rotation = CheckBox(value=True, text="rotation invariant")
         self.translation = CheckBox(value=True, text="translation invariant")
+        self.angle_prior_kind = ComboBox(choices=[("normal (papers)", "normal"),
+                                                  ("von Mises (circular)", "von_mises")],
+                                         value="normal", label="angle prior")
         self.angle_prior = FloatSpinBox(value=1.0, min=0.01, max=100.0, step=0.1,
                                         label="angle prior σ (rad)")
         self.translation_prior = FloatSpinBox(value=0.1, min=0.001, max=1.0, step=0.01,
@@ -100,7 +103,7 @@ class TrainWidget(Container):
                             layout="horizontal", labels=False)
         buttons.margins = (0, 0, 0, 0)
         self.extend([self.kind, self.latent_dim, self.rotation, self.translation,
-                     self.angle_prior, self.translation_prior, self.shift_scale,
+                     self.angle_prior_kind, self.angle_prior, self.translation_prior, self.shift_scale,
                      self.beta_start, self.beta_end, self.beta_ramp, self.epochs,
                      self.batch_size, self.lr, self.seed, self.device, self.write_maps,
                      buttons, self.progress, self.eta])
@@ -123,7 +126,7 @@ class TrainWidget(Container):
         self.beta_ramp.value = defaults.beta_ramp_epochs
         rotating = kind in ("rvae", "ss-rvae")
         self.rotation.visible = self.translation.visible = rotating
-        self.angle_prior.visible = rotating
+        self.angle_prior.visible = self.angle_prior_kind.visible = rotating
         self.translation_prior.visible = kind != "vae"
         self.shift_scale.visible = kind == "shift-vae"
 
@@ -139,7 +142,8 @@ class TrainWidget(Container):
         model_config = ModelConfig(
             kind=kind, patch_shape=tuple(patch_shape), latent_dim=self.latent_dim.value,
             invariances=invariances, translation_prior=self.translation_prior.value,
-            angle_prior_scale=self.angle_prior.value, shift_scale=self.shift_scale.value,
+            angle_prior=self.angle_prior_kind.value, angle_prior_scale=self.angle_prior.value,
+            shift_scale=self.shift_scale.value,
             n_classes=len(names), class_names=names)
         train_config = TrainConfig.defaults_for(
             kind, epochs=self.epochs.value, batch_size=self.batch_size.value, lr=self.lr.value,
