@@ -75,6 +75,8 @@ class DetectWidget(Container):
                      self.refine, self.method, self.polarity, self.invert, self.flatten,
                      self.run_button])
         self.native.layout().addWidget(self.status.native)
+        for box in (self.spacing, self.sigma):
+            box.native.setSpecialValueText("auto")  # shown at 0
         self.mode.changed.connect(self._on_mode)
         self.estimate_button.clicked.connect(self.estimate_spacing)
         self.run_button.clicked.connect(self.detect)

@@ -82,6 +82,8 @@ class PatchesWidget(Container):
                      self.normalize, self.extract_button, self.shapes, self.new_shapes_button])
         self.native.layout().addWidget(self.class_table)
         self.native.layout().addWidget(self.status.native)
+        for box in (self.size, self.stride):
+            box.native.setSpecialValueText("auto")  # shown at 0
         self.source.changed.connect(self._on_source)
         self.extract_button.clicked.connect(self.extract)
         self.new_shapes_button.clicked.connect(self.new_annotation_layer)
