@@ -30,3 +30,13 @@ def test_no_lattice_and_bad_input():
         estimate_spacing(np.zeros((3, 32, 32)))
     with pytest.raises(InputError, match="too small"):
         estimate_spacing(np.zeros((10, 10)))
+
+
+def test_large_image_uses_central_crop_and_finds_spacing():
+    from napari_ivae.core.spacing import MAX_SIDE
+
+    image = make_lattice((MAX_SIDE + 100, MAX_SIDE + 60), spacing=9.0, seed=1).image
+    spacing, details = estimate_spacing(image, return_details=True)
+    assert spacing == pytest.approx(9.0, rel=0.02)
+    # lags searched only up to the crop's sixth (x 1.2), not the full image's
+    assert np.hypot(*details["all_vectors"].T).max() <= MAX_SIDE / 6 * 1.2

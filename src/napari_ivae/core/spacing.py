@@ -32,7 +32,8 @@ def estimate_spacing(
     image2d : array-like
         2D image (bright or dark features; only the periodicity matters).
     max_spacing : float, optional
-        Largest spacing searched; default a sixth of the smaller image side.
+        Largest spacing searched; default a sixth of the smaller side of the analysed image
+        (the central ``MAX_SIDE`` x ``MAX_SIDE`` crop of a larger image).
     min_relative_height : float
         A peak counts only if its autocorrelation is at least this fraction of the strongest
         off-centre peak (rejects weak cross-sublattice or noise maxima).
@@ -51,17 +52,18 @@ def estimate_spacing(
     """
     from scipy import fft
 
-    image = np.asarray(image2d, dtype=np.float64)
+    image = np.asarray(image2d)
     if image.ndim != 2:
         raise InputError(f"estimate_spacing needs one 2D frame; got shape {image.shape}.")
     height, width = image.shape
     if min(height, width) < 16:
         raise InputError(f"The image ({height}x{width}) is too small to estimate a spacing; "
                          "give the spacing explicitly.")
+    image = _central_crop(image, MAX_SIDE).astype(np.float64)  # crop first: less to convert
     if not np.isfinite(image).all():
         image = np.where(np.isfinite(image), image, np.nanmedian(image))
-    max_spacing = float(max_spacing) if max_spacing else min(height, width) / 6.0
-    image = _central_crop(image, MAX_SIDE)
+    # the default search range follows the analysed crop (a sixth of its side)
+    max_spacing = float(max_spacing) if max_spacing else min(image.shape) / 6.0
     detail = (image - image.mean()) * np.outer(np.hanning(image.shape[0]),
                                                np.hanning(image.shape[1]))
     shape = detail.shape
@@ -70,10 +72,10 @@ def estimate_spacing(
     # background (illumination, a particle's envelope) would otherwise swamp the lattice peaks
     freq_sq = fft.fftfreq(shape[0])[:, None] ** 2 + fft.rfftfreq(shape[1])[None, :] ** 2
     high_pass = 1.0 - np.exp(-2.0 * np.pi**2 * (max_spacing / 2.0) ** 2 * freq_sq)
-    acf = fft.fftshift(fft.irfft2(np.abs(spectrum * high_pass) ** 2, shape, workers=1))
-    centre = np.array([shape[0] // 2, shape[1] // 2])
+    acf = fft.irfft2(np.abs(spectrum * high_pass) ** 2, shape, workers=1)
     reach = min(int(np.ceil(max_spacing * 1.5)) + 2, min(shape) // 2 - 1)
-    crop = acf[centre[0] - reach:centre[0] + reach + 1, centre[1] - reach:centre[1] + reach + 1]
+    lags = np.arange(-reach, reach + 1)  # zero lag in the middle (a partial fftshift)
+    crop = acf.take(lags, axis=0, mode="wrap").take(lags, axis=1, mode="wrap")
     if crop[reach, reach] <= 0:
         raise InputError("The image has no intensity variation to estimate a spacing from.")
     crop = crop / crop[reach, reach]
