@@ -37,7 +37,15 @@ def peak_rss_mb() -> float:
     return kb / 1024.0 if platform.system() != "Darwin" else kb / 1024.0 / 1024.0
 
 
-def run_one(invariant: bool, rotation: float, sizes: dict, seed: int, overrides: dict) -> dict:
+def _progress(event) -> None:
+    if event.step == event.steps_per_epoch - 1:
+        print(f"  epoch {event.epoch + 1}/{event.n_epochs} loss {event.loss:.1f} "
+              f"{ {k: round(v, 3) for k, v in event.terms.items()} } {event.elapsed:.0f} s",
+              file=sys.stderr, flush=True)
+
+
+def run_one(invariant: bool, rotation: float, sizes: dict, seed: int, overrides: dict,
+            verbose: bool = False) -> dict:
     """Train one model on one protocol draw and score its classifier on the test draw."""
     t0 = time.perf_counter()
     proto = cards_protocol(seed, unlabeled_rotation=rotation, **sizes)
@@ -50,7 +58,7 @@ def run_one(invariant: bool, rotation: float, sizes: dict, seed: int, overrides:
         invariances=("rotation", "translation") if invariant else ())
     train_config = TrainConfig.defaults_for("ss-rvae", seed=seed, device="cpu", **overrides)
     model = build_model(config)
-    result = fit(model, x, y, train_config)
+    result = fit(model, x, y, train_config, callback=_progress if verbose else None)
     t_train = result.timings["total_s"]
     t1 = time.perf_counter()
     pred = classify(model, proto.test.images).argmax(1)
@@ -81,6 +89,7 @@ def main(argv=None) -> int:
     parser.add_argument("--pixels", type=int, help="pixels_per_step")
     parser.add_argument("--label-weight", type=float)
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0 = default)")
+    parser.add_argument("--verbose", action="store_true", help="per-epoch progress on stderr")
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -101,7 +110,7 @@ def main(argv=None) -> int:
     runs = []
     for rotation in rotations:
         for invariant in invariants:
-            r = run_one(invariant, rotation, sizes, args.seed, overrides)
+            r = run_one(invariant, rotation, sizes, args.seed, overrides, args.verbose)
             runs.append(r)
             print(f"{r['model']:8s} unlabeled/test rotation +/-{rotation:5.1f} deg: "
                   f"accuracy {r['accuracy']:.3f} on {r['n_test']} test patches | train "
