@@ -32,11 +32,13 @@ class Session:
     labels : (N,) int64 or None
         Class per patch from the annotation Shapes, ``-1`` unlabeled.
     classes : ClassTable
-    bundle : ModelBundle-like or None
+    bundle : ModelBundle or None
         The current trained or loaded model (``.model``, ``.config``, ``.metadata``).
+    encoding, columns :
+        The last results written (``core.inference.Encoding`` and its feature columns).
     """
 
-    changed = Signal(str)  # what changed: "spacing" | "patches" | "labels" | "model"
+    changed = Signal(str)  # "spacing" | "patches" | "labels" | "model" | "results"
 
     def __init__(self) -> None:
         self.spacing: float | None = None
@@ -48,6 +50,8 @@ class Session:
         self.classes = ClassTable()
         self.bundle: Any = None
         self.train_result: Any = None
+        self.encoding: Any = None  # last Encoding written as results
+        self.columns: dict = {}  # its per-patch feature columns (z1, angle, class...)
 
     def set(self, what: str, **values: Any) -> None:
         """Set attributes and emit ``changed(what)``."""

@@ -121,7 +121,7 @@ def write_results(viewer: Any, session: Any, *, bundle: Any = None, patchset: An
     colours = [table.get(name, "") for name in class_names]
     written += write_maps(viewer, image_layer, patchset, columns, params, class_names,
                           colours if all(colours) else None)
-    session.encoding, session.columns = encoding, columns
+    session.set("results", encoding=encoding, columns=columns)
     return written
 
 

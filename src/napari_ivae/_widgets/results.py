@@ -84,8 +84,10 @@ class ResultsWidget(Container):
                                      f"latent size {bundle.config.latent_dim}, "
                                      f"seed {meta.get('seed')}"
                                      + (" (stopped early)" if meta.get("stopped") else ""))
-        if what == "model":
+        if what in ("model", "results"):
             self.reset_choices()
+        if what == "results":
+            self._update_confusion()
 
     # ---- actions ------------------------------------------------------------------------
     def write(self) -> list:
@@ -102,7 +104,7 @@ class ResultsWidget(Container):
         return written
 
     def _update_confusion(self) -> None:
-        columns = getattr(self._session, "columns", None) or {}
+        columns = self._session.columns or {}
         labels = self._session.labels
         bundle = self._session.bundle
         if "class" not in columns or labels is None or bundle is None:
