@@ -130,3 +130,33 @@ def test_ss_decoder_shares_geometry_across_classes():
     single = model.render_logits(latent, eye[[2]].expand(4, 1, 3))[:, 0]
     assert torch.allclose(joint[:, 2], single, atol=1e-5)
     assert not torch.allclose(joint[:, 0], joint[:, 1])
+
+
+@pytest.mark.parametrize(
+    "options",
+    [dict(likelihood="gaussian"), dict(angle_prior="von_mises"),
+     dict(invariances=("rotation", "translation", "scale")), dict(activation="relu")],
+)
+def test_model_options_train(options):
+    """Every option gives a finite loss that goes down on a fixed batch."""
+    model = build_model(ModelConfig("rvae", (12, 12), hidden=(32, 32), **options))
+    x = torch.from_numpy(np.random.default_rng(0).random((16, 12, 12)).astype(np.float32))
+    model.fit_normalization(x.numpy())
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    gen = torch.Generator().manual_seed(0)
+    losses = []
+    for _ in range(30):
+        loss, terms = model.loss(x, generator=gen)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(float(loss))
+    assert np.isfinite(losses).all() and losses[-1] < losses[0]
+
+
+def test_shift_vae_scales_offsets_by_k():
+    model = build_model(ModelConfig("shift-vae", (12, 12), hidden=(16,), shift_scale=0.25))
+    latent = torch.tensor([[1.0, -2.0, 0.5, 0.5]])
+    parts = model.geometry(latent)
+    assert parts["offsets"].tolist() == [[0.25, -0.5]] and "theta" not in parts
+    assert model.offset_prior_std() == 1.0
