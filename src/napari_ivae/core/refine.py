@@ -257,18 +257,33 @@ def refine_gaussian(image, positions, radius, *, sigma_guess, iterations=12):
     if n_atoms == 0:
         return start.copy(), np.zeros(0, bool), np.zeros(0)
     offsets = _disc_offsets(radius)
+    params = np.concatenate([_fit_gaussians(image, start[first:first + _CHUNK], offsets,
+                                            float(sigma_guess), int(iterations))
+                             for first in range(0, n_atoms, _CHUNK)])
+    centre = params[:, :2]
+    fit_ok = (np.isfinite(params).all(axis=1)
+              & (np.hypot(*(centre - start).T) <= 0.5 * radius)
+              & (params[:, 2] > 0)
+              & (params[:, 3] > 0.25 * sigma_guess) & (params[:, 3] < 4.0 * sigma_guess))
+    refined = np.where(fit_ok[:, None], centre, start)
+    return refined, fit_ok, np.where(fit_ok, params[:, 3], np.nan)
+
+
+def _fit_gaussians(image, start, offsets, sigma_guess, iterations):
+    """Levenberg-Marquardt fits for one chunk of atoms; returns (N, 5) parameters."""
+    n_atoms = len(start)
     anchor = np.round(start)
     pixels = anchor[:, None, :] + offsets[None]  # integer pixel centres: no interpolation
-    values = _sample(image, pixels)
+    values = _sample(image, pixels).astype(np.float64)
     low, high = values.min(axis=1), values.max(axis=1)
     # parameters: row, col, amplitude, sigma, background
-    params = np.column_stack([start, high - low, np.full(n_atoms, float(sigma_guess)), low])
+    params = np.column_stack([start, high - low, np.full(n_atoms, sigma_guess), low])
     damping = np.full(n_atoms, 1e-2)
     cost = _gauss_cost(params, pixels, values)
-    for _ in range(int(iterations)):
+    for _ in range(iterations):
         residual, jac = _gauss_residual_jacobian(params, pixels, values)
-        jt_j = np.einsum("nmi,nmj->nij", jac, jac)
-        jt_r = np.einsum("nmi,nm->ni", jac, residual)
+        jt_j = np.matmul(jac.transpose(0, 2, 1), jac)
+        jt_r = np.matmul(jac.transpose(0, 2, 1), residual[..., None])[..., 0]
         diag = np.einsum("nii->ni", jt_j)
         system = jt_j + damping[:, None, None] * np.einsum("ni,ij->nij", diag + 1e-12, np.eye(5))
         try:
@@ -281,13 +296,7 @@ def refine_gaussian(image, positions, radius, *, sigma_guess, iterations=12):
         better = trial_cost < cost
         params[better], cost[better] = trial[better], trial_cost[better]
         damping = np.where(better, damping * 0.3, damping * 10.0)
-    centre = params[:, :2]
-    fit_ok = (np.isfinite(params).all(axis=1)
-              & (np.hypot(*(centre - start).T) <= 0.5 * radius)
-              & (params[:, 2] > 0)
-              & (params[:, 3] > 0.25 * sigma_guess) & (params[:, 3] < 4.0 * sigma_guess))
-    refined = np.where(fit_ok[:, None], centre, start)
-    return refined, fit_ok, np.where(fit_ok, params[:, 3], np.nan)
+    return params
 
 
 def _gauss_model(params, pixels):
