@@ -71,3 +71,25 @@ def test_vectorised_centre_of_mass_equals_per_atom_definition(integer_start):
     refined, _ = refine_centre_of_mass(image, start, 3.3, iterations=3)
     expected = _reference_com(image.astype(np.float64), start, 3.3, 3)
     np.testing.assert_allclose(refined, expected, atol=1e-3)
+
+
+def test_refiners_give_the_same_result_in_any_chunking(monkeypatch):
+    import napari_ivae.core.refine as refine
+
+    rng = np.random.default_rng(3)
+    rows, cols = np.indices((50, 50), dtype=float)
+    grid = np.stack(np.meshgrid([8.0, 20.0, 32.0], [7.0, 19.0, 31.0, 43.0]), -1).reshape(-1, 2)
+    centres = grid + rng.uniform(-0.5, 0.5, size=(12, 2))
+    image = sum(np.exp(-((rows - r) ** 2 + (cols - c) ** 2) / 5.0) for r, c in centres)
+    image = image.astype(np.float32)
+    levels = np.linspace(0.0, 0.1, 12)
+    whole = [refine.refine_centre_of_mass(image, np.round(centres), 3.0, background=bg)[0]
+             for bg in ("plane", None, levels)]
+    whole_fit = refine.refine_gaussian(image, centres, 4.0, sigma_guess=1.5)
+    monkeypatch.setattr(refine, "_CHUNK", 5)  # 12 atoms -> chunks of 5, 5, 2
+    chunked = [refine.refine_centre_of_mass(image, np.round(centres), 3.0, background=bg)[0]
+               for bg in ("plane", None, levels)]
+    chunked_fit = refine.refine_gaussian(image, centres, 4.0, sigma_guess=1.5)
+    for a, b in zip(whole + list(whole_fit), chunked + list(chunked_fit)):
+        np.testing.assert_allclose(a, b, atol=1e-6)  # BLAS rounding may differ per chunk
+    assert np.hypot(*(whole[0] - centres).T).max() < 0.3  # and the answer is right

@@ -170,7 +170,7 @@ def refine_centre_of_mass(image, positions, radius, *, iterations=3, background=
     angles = np.linspace(0.0, 2.0 * np.pi, 24, endpoint=False)
     ring_offsets = ring_radius * np.column_stack([np.sin(angles), np.cos(angles)])
     setup = dict(offsets=offsets, offsets_t=offsets.T.astype(image.dtype), on_grid=on_grid,
-                 iterations=max(int(iterations), 1), background=background,
+                 iterations=max(int(iterations), 1), background=_background_mode(background),
                  ring_offsets=ring_offsets,
                  ring=_ring_plane_solver(ring_offsets) if on_grid else None)
     current = np.empty_like(start)
@@ -187,6 +187,17 @@ def refine_centre_of_mass(image, positions, radius, *, iterations=3, background=
 
 
 _CHUNK = 2048
+
+
+def _background_mode(background) -> str:
+    if isinstance(background, str):
+        if background != "plane":
+            from napari_ivae.core.errors import InputError
+
+            raise InputError(f"background={background!r} is not known; use 'plane', None or "
+                             "an array of levels.")
+        return "plane"
+    return "min" if background is None else "levels"
 
 
 def _com_chunk(image, start, levels, *, offsets, offsets_t, on_grid, iterations, background,
@@ -212,7 +223,7 @@ def _com_chunk(image, start, levels, *, offsets, offsets_t, on_grid, iterations,
             level = plane[:, :1] + (plane[:, 1:] * moved).sum(axis=1, keepdims=True)
             floor = under_disc + level
             np.maximum(floor, window.min(axis=1, keepdims=True), out=floor)
-        elif background is None:
+        elif background == "min":
             floor = window.min(axis=1, keepdims=True)
         else:
             floor = levels.reshape(-1, 1)
