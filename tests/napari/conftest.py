@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
-PLUGIN = "napari-ivae"
+from napari_helpers import is_error, open_widget
 
 
 @pytest.fixture(autouse=True)
@@ -32,29 +31,6 @@ def lattice_layer(viewer):
 
     lattice = make_lattice((96, 96), spacing=8.0, domains=2, seed=1)
     return viewer.add_image(lattice.image, name="lat", scale=(0.5, 0.5), translate=(3.0, 4.0))
-
-
-def open_widget(viewer, name):
-    """Open a plugin dock widget through the manifest, as a user would."""
-    _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, name)
-    return widget
-
-
-def snapshot(layer):
-    """What must not change in a user's layer."""
-    return (id(layer), layer.name, np.array(layer.data, copy=True))
-
-
-def assert_untouched(viewer, snap):
-    layer_id, name, data = snap
-    layer = viewer.layers[name]
-    assert id(layer) == layer_id
-    np.testing.assert_array_equal(np.asarray(layer.data), data)
-
-
-def is_error(status) -> bool:
-    """The status line shows a problem (red)."""
-    return bool(status.native.styleSheet())
 
 
 @pytest.fixture

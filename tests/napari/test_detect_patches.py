@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import PLUGIN, assert_untouched, is_error, open_widget, snapshot
+from napari_helpers import PLUGIN, assert_untouched, is_error, open_widget, snapshot
 
 
 @pytest.mark.parametrize("key", ["cards", "lattice", "gold", "stm"])

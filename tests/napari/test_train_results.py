@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import PLUGIN, assert_untouched, is_error, open_widget, snapshot
+from napari_helpers import PLUGIN, assert_untouched, is_error, open_widget, snapshot
 
 from napari_ivae._widgets._session import get_session
 
@@ -236,7 +236,8 @@ def test_train_widget_parameters_reach_the_configs(viewer):
     train = open_widget(viewer, "Train")
     train.kind.value = "shift-vae"
     defaults = TrainConfig.defaults_for("shift-vae")
-    assert train.epochs.value == defaults.epochs and train.beta_ramp.value == defaults.beta_ramp_epochs
+    assert train.epochs.value == defaults.epochs
+    assert train.beta_ramp.value == defaults.beta_ramp_epochs
     assert train.shift_scale.native.isHidden() is False and train.rotation.native.isHidden()
     train.shift_scale.value = 0.5
     train.latent_dim.value = 3

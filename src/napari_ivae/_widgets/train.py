@@ -103,7 +103,8 @@ class TrainWidget(Container):
                             layout="horizontal", labels=False)
         buttons.margins = (0, 0, 0, 0)
         self.extend([self.kind, self.latent_dim, self.rotation, self.translation,
-                     self.angle_prior_kind, self.angle_prior, self.translation_prior, self.shift_scale,
+                     self.angle_prior_kind, self.angle_prior, self.translation_prior,
+                     self.shift_scale,
                      self.beta_start, self.beta_end, self.beta_ramp, self.epochs,
                      self.batch_size, self.lr, self.seed, self.device, self.write_maps,
                      buttons, self.progress, self.eta])
