@@ -1,0 +1,35 @@
+"""The main job, headless: a short run of the whole pipeline writes layers and a screenshot."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+import tifffile
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("Xvfb") is None, reason="needs Xvfb")
+def test_headless_demo_writes_results_and_screenshot(tmp_path):
+    out = tmp_path / "demo-out"
+    run = subprocess.run(
+        [sys.executable, "-m", "napari_ivae.cli", "demo", "--headless", "--workflow",
+         "lattice_shift_vae", "--epochs", "1", "--out", str(out)],
+        capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["workflow"] == "lattice_shift_vae" and summary["seed"] == 0
+    assert "atoms found" in summary["detect"]
+    shot = out / "screenshot.png"
+    assert shot.stat().st_size > 10_000 and "wrote" in run.stdout
+    z1 = tifffile.imread(out / "lattice_z1.tif")
+    assert z1.shape == (256, 256) and np.isfinite(z1).mean() > 0.5
+    atoms = pd.read_csv(out / "lattice_atoms.csv")
+    assert {"frame", "row", "col"} <= set(atoms.columns) and len(atoms) > 100
+    assert (out / "model.ivae.pt").exists()
+    assert json.loads(run.stdout.strip().splitlines()[-1])["demo"] == "lattice_shift_vae"
