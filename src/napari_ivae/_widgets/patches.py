@@ -67,9 +67,10 @@ class PatchesWidget(Container):
         self.image = layer_picker(Image, "image")
         self.source = ComboBox(choices=["points", "grid"], value="points", label="patches at")
         self.points = layer_picker(Points, "points", nullable=True)
-        self.size = SpinBox(value=0, min=0, max=1024, label="patch size (px)",
+        self.size = SpinBox(value=0, min=0, max=1024, label="patch size (0 = auto)",
                             tooltip="Side of the square patches; 0 = two lattice spacings.")
-        self.stride = SpinBox(value=0, min=0, max=1024, label="grid stride (px)", visible=False,
+        self.stride = SpinBox(value=0, min=0, max=1024, label="grid stride (0 = auto)",
+                              visible=False,
                               tooltip="Step of the grid; 0 = a quarter of the patch size.")
         self.normalize = ComboBox(choices=["global", "patch", "none"], value="global",
                                   label="normalise")
@@ -82,8 +83,6 @@ class PatchesWidget(Container):
                      self.normalize, self.extract_button, self.shapes, self.new_shapes_button])
         self.native.layout().addWidget(self.class_table)
         self.native.layout().addWidget(self.status.native)
-        for box in (self.size, self.stride):
-            box.native.setSpecialValueText("auto")  # shown at 0
         self.source.changed.connect(self._on_source)
         self.extract_button.clicked.connect(self.extract)
         self.new_shapes_button.clicked.connect(self.new_annotation_layer)
