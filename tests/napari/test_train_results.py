@@ -251,3 +251,27 @@ def test_train_widget_parameters_reach_the_configs(viewer):
     train.angle_prior_kind.value = "von_mises"
     model_config, _ = train.configs((16, 16))
     assert model_config.invariances == ("rotation",) and model_config.angle_prior == "von_mises"
+
+
+def test_grid_model_applies_to_another_image_on_a_grid(viewer, lattice_layer, qtbot):
+    from napari_ivae.core.synthetic.lattice import make_lattice
+
+    patches = open_widget(viewer, "Patches and labels")
+    patches.source.value = "grid"
+    patches.size.value = 12
+    patches.stride.value = 6
+    patches.extract()
+    train = open_widget(viewer, "Train")
+    results = open_widget(viewer, "Results")
+    tiny(train, kind="shift-vae")
+    train.start()
+    wait_idle(qtbot, train)
+    assert not is_error(train.status), train.status.value
+    n_points_layers = sum(layer._type_string == "points" for layer in viewer.layers)
+    other = viewer.add_image(make_lattice((72, 72), spacing=8.0, seed=7).image, name="other")
+    results.apply_image.reset_choices()
+    results.apply_image.value = other
+    written = results.apply()
+    assert {layer.name for layer in written} >= {"other z1 [ivae]", "other dx [ivae]"}
+    assert viewer.layers["other z1 [ivae]"].data.shape == (72, 72)
+    assert sum(layer._type_string == "points" for layer in viewer.layers) == n_points_layers

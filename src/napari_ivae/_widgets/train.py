@@ -26,6 +26,7 @@ from napari_ivae._widgets.loss_plot import LossPlot
 from napari_ivae._workers import TrainingJob
 from napari_ivae.core.errors import InputError
 
+MIN_ONECYCLE_STEPS = 10  # fewer steps: constant learning rate (see _make_job)
 KIND_CHOICES = [("rVAE (rotation + translation)", "rvae"), ("shift-VAE (smooth maps)",
                                                             "shift-vae"),
                 ("ss-rVAE (uses your labels)", "ss-rvae"), ("VAE (no invariance)", "vae")]
@@ -201,6 +202,9 @@ class TrainWidget(Container):
         self._pending = (model_config, train_config, extra)
         batch = min(train_config.batch_size, len(patches))
         total = train_config.epochs * int(np.ceil(len(patches) / batch))
+        if train_config.lr_schedule == "onecycle" and total < MIN_ONECYCLE_STEPS:
+            # torch's OneCycleLR divides by zero for a handful of steps (core/training.py)
+            train_config.lr_schedule = "constant"
         self.progress.max = total
         self.progress.value = 0
         self.status.ok(f"training {model_config.kind} on {len(patches)} patches "
