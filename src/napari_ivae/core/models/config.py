@@ -246,7 +246,7 @@ _DEFAULTS = {
         beta_start=0.1, beta_end=1.0, beta_ramp_epochs=15,
     ),
     "ss-rvae": dict(
-        epochs=20, batch_size=128, lr=3e-3, lr_schedule="onecycle", pixels_per_step=256,
+        epochs=12, batch_size=128, lr=3e-3, lr_schedule="onecycle", pixels_per_step=128,
         label_weight=300.0, min_labeled_per_batch=16,
     ),
 }
