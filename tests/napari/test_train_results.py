@@ -275,3 +275,18 @@ def test_grid_model_applies_to_another_image_on_a_grid(viewer, lattice_layer, qt
     assert {layer.name for layer in written} >= {"other z1 [ivae]", "other dx [ivae]"}
     assert viewer.layers["other z1 [ivae]"].data.shape == (72, 72)
     assert sum(layer._type_string == "points" for layer in viewer.layers) == n_points_layers
+
+
+def test_write_button_computes_maps_in_a_worker(viewer, lattice_layer, ready_patches, qtbot):
+    train = open_widget(viewer, "Train")
+    results = open_widget(viewer, "Results")
+    tiny(train)
+    train.write_maps.value = False
+    train.start()
+    wait_idle(qtbot, train)
+    assert "lat z1 [ivae]" not in viewer.layers
+    results.write_button.clicked.emit()
+    assert not results.write_button.enabled  # busy while the worker computes
+    qtbot.waitUntil(lambda: results.write_button.enabled, timeout=30000)
+    assert "wrote" in results.status.value and not is_error(results.status)
+    assert viewer.layers["lat z1 [ivae]"].data.shape == lattice_layer.data.shape

@@ -3,6 +3,7 @@ maps, class map, decoded manifold. Shared by the Train and Results widgets and t
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -89,13 +90,41 @@ def confusion_text(true: np.ndarray, predicted: np.ndarray, class_names: list[st
     return "\n".join(lines)
 
 
-def write_results(viewer: Any, session: Any, *, bundle: Any = None, patchset: Any = None,
-                  points_layer: Any = None, image_layer: Any = None) -> list:
-    """Encode the patches and write every result as (new or updated) layers.
+@dataclass
+class ResultData:
+    """Everything computed from a model and a patch set, before any layer is touched.
 
-    Returns the list of layers written. Defaults come from the session (current model,
-    patches, points and image layers).
+    ``maps`` holds one image per column: ``"angle"`` in degrees, ``"class"`` as int32 labels
+    (class + 1), the others float32.
     """
+
+    encoding: Any
+    columns: dict
+    maps: dict
+    class_names: list
+
+
+def compute_results(bundle: Any, patchset: Any) -> ResultData:
+    """Encode the patches and paint every column back onto the image (safe in any thread)."""
+    encoding = encode_patchset(bundle, patchset)
+    class_names = list(bundle.config.class_names)
+    columns = feature_columns(encoding, class_names)
+    maps = {}
+    for name, values in columns.items():
+        if name.startswith("p_") or name == "angle_deg":
+            continue
+        if name == "angle":
+            maps[name] = np.degrees(value_map(values, patchset, cyclic=True)).astype(np.float32)
+        elif name == "class":
+            maps[name] = value_map(values, patchset, categorical=True).astype(np.int32)
+        else:
+            maps[name] = value_map(values, patchset).astype(np.float32)
+    return ResultData(encoding, columns, maps, class_names)
+
+
+def resolve_targets(viewer: Any, session: Any, *, bundle: Any = None, patchset: Any = None,
+                    points_layer: Any = None, image_layer: Any = None) -> dict:
+    """The model, patches and layers a result is for (session defaults), checked."""
     bundle = bundle or session.bundle
     patchset = patchset if patchset is not None else session.patchset
     points_layer = points_layer if points_layer is not None else session.points_layer
@@ -107,22 +136,64 @@ def write_results(viewer: Any, session: Any, *, bundle: Any = None, patchset: An
     if image_layer is None or image_layer not in viewer.layers:
         raise InputError("the image the patches came from is no longer in the viewer; "
                          "extract the patches again.")
-    encoding = encode_patchset(bundle, patchset)
-    class_names = list(bundle.config.class_names)
-    columns = feature_columns(encoding, class_names)
+    check_patch_shape(bundle, patchset)
+    return {"bundle": bundle, "patchset": patchset, "points_layer": points_layer,
+            "image_layer": image_layer}
+
+
+def show_results(viewer: Any, session: Any, data: ResultData, *, bundle: Any, patchset: Any,
+                 points_layer: Any, image_layer: Any) -> list:
+    """Write computed results as (new or updated) layers; returns the layers written."""
+    if image_layer not in viewer.layers:
+        raise InputError(f"the image {image_layer.name!r} was removed before the results "
+                         "were ready; nothing was written.")
     params = {"model": bundle.config.kind, "seed": bundle.metadata.get("seed"),
               "patch_size": int(bundle.config.patch_shape[0]),
               "latent_dim": int(bundle.config.latent_dim),
               "patches": dict(session.patch_params or {})}
     written = []
     if points_layer is not None and points_layer in viewer.layers:
-        written.append(write_point_features(points_layer, patchset, columns))
+        written.append(write_point_features(points_layer, patchset, data.columns))
     table = dict(zip(session.classes.names, session.classes.colours))
-    colours = [table.get(name, "") for name in class_names]
-    written += write_maps(viewer, image_layer, patchset, columns, params, class_names,
-                          colours if all(colours) else None)
-    session.set("results", encoding=encoding, columns=columns)
+    colours = [table.get(name, "") for name in data.class_names]
+    written += write_maps(viewer, image_layer, data, params, colours if all(colours) else None)
+    session.set("results", encoding=data.encoding, columns=data.columns)
     return written
+
+
+def write_results(viewer: Any, session: Any, **targets: Any) -> list:
+    """Encode the patches and write every result as layers, in the calling (GUI) thread.
+
+    ``targets`` (``bundle``, ``patchset``, ``points_layer``, ``image_layer``) default to the
+    session's. Returns the list of layers written. The widgets use :func:`results_job` to do
+    the computation in a worker instead.
+    """
+    resolved = resolve_targets(viewer, session, **targets)
+    data = compute_results(resolved["bundle"], resolved["patchset"])
+    return show_results(viewer, session, data, **resolved)
+
+
+def results_job(viewer: Any, session: Any, on_done: Any, on_error: Any, **targets: Any) -> Any:
+    """Start computing the results in a worker thread; ``on_done(layers)`` runs in the GUI
+    thread once they are written, ``on_error(err)`` on any problem. Returns the worker."""
+    from napari_ivae._workers import function_job
+
+    resolved = resolve_targets(viewer, session, **targets)
+    worker = function_job(compute_results, resolved["bundle"], resolved["patchset"],
+                          what="writing maps")
+
+    def done(data: ResultData) -> None:
+        try:
+            written = show_results(viewer, session, data, **resolved)
+        except Exception as err:  # noqa: BLE001 - handed to the caller's error display
+            on_error(err)
+            return
+        on_done(written)
+
+    worker.returned.connect(done)
+    worker.errored.connect(on_error)
+    worker.start()
+    return worker
 
 
 def write_point_features(points_layer: Any, patchset: Any, columns: dict) -> Any:
@@ -140,34 +211,29 @@ def write_point_features(points_layer: Any, patchset: Any, columns: dict) -> Any
     return points_layer
 
 
-def write_maps(viewer: Any, image_layer: Any, patchset: Any, columns: dict, params: dict,
-               class_names: list[str], class_colours: list[str] | None = None) -> list:
+def write_maps(viewer: Any, image_layer: Any, data: ResultData, params: dict,
+               class_colours: list[str] | None = None) -> list:
     """Image layers for z / angle / offsets and a Labels layer for the class map."""
     written = []
-    for name, values in columns.items():
-        if name.startswith("p_") or name == "angle_deg":
-            continue
+    for name, image in data.maps.items():
         if name == "angle":
-            data = np.degrees(value_map(values, patchset, cyclic=True)).astype(np.float32)
             layer = _layers.write_layer(
-                viewer, "image", data, role="angle_map", source=image_layer, what="angle",
+                viewer, "image", image, role="angle_map", source=image_layer, what="angle",
                 params={**params, "units": "degrees"}, colormap=ANGLE_COLORMAP,
-                contrast_limits=angle_limits(values), blending="translucent", opacity=0.7)
+                contrast_limits=angle_limits(data.columns["angle"]), blending="translucent",
+                opacity=0.7)
         elif name == "class":
-            data = value_map(values, patchset, categorical=True).astype(np.int32)
             layer = _layers.write_layer(
-                viewer, "labels", data, role="class_map", source=image_layer, what="class",
-                params={**params, "class_names": class_names}, opacity=0.5)
+                viewer, "labels", image, role="class_map", source=image_layer, what="class",
+                params={**params, "class_names": data.class_names}, opacity=0.5)
             if class_colours:
                 _colour_labels(layer, class_colours)
         else:
-            data = value_map(values, patchset).astype(np.float32)
-            finite = data[np.isfinite(data)]
-            limits = _limits(finite)
             layer = _layers.write_layer(
-                viewer, "image", data, role=f"{name}_map", source=image_layer, what=name,
+                viewer, "image", image, role=f"{name}_map", source=image_layer, what=name,
                 params=params, colormap="viridis" if name.startswith("z") else "PiYG",
-                contrast_limits=limits, blending="translucent", opacity=0.7)
+                contrast_limits=_limits(image[np.isfinite(image)]), blending="translucent",
+                opacity=0.7)
         layer.visible = False
         written.append(layer)
     if written:

@@ -14,7 +14,7 @@ from napari.layers import Image
 
 from napari_ivae import _layers
 from napari_ivae._widgets import _writer
-from napari_ivae._widgets._common import StatusLine, layer_picker, report
+from napari_ivae._widgets._common import StatusLine, layer_picker, report, while_alive
 from napari_ivae._widgets._session import get_session
 from napari_ivae.core.errors import InputError
 
@@ -51,7 +51,7 @@ class ResultsWidget(Container):
                      self.load_button, self.apply_image, self.apply_button])
         self.native.layout().addWidget(self.confusion.native)
         self.native.layout().addWidget(self.status.native)
-        self.write_button.clicked.connect(self.write)
+        self.write_button.clicked.connect(self.write_in_background)
         self.colour_by.changed.connect(self.colour_points)
         self.segment_button.clicked.connect(self.segment)
         self.manifold_button.clicked.connect(self.show_manifold)
@@ -102,6 +102,26 @@ class ResultsWidget(Container):
         self.status.ok(f"wrote {len(written)} layers: " + ", ".join(layer.name
                                                                     for layer in written))
         return written
+
+    def write_in_background(self) -> None:
+        """As :meth:`write`, with the encoding and maps computed in a worker thread."""
+        def done(written: list) -> None:
+            self.write_button.enabled = True
+            self.status.ok(f"wrote {len(written)} layers: "
+                           + ", ".join(layer.name for layer in written))
+
+        def failed(err: Exception) -> None:
+            self.write_button.enabled = True
+            report(self.status, err)
+
+        try:
+            _writer.results_job(self._viewer, self._session, while_alive(self, done),
+                                while_alive(self, failed))
+        except Exception as err:  # noqa: BLE001 - shown to the user
+            report(self.status, err)
+            return
+        self.write_button.enabled = False
+        self.status.ok("encoding the patches and writing maps...")
 
     def _update_confusion(self) -> None:
         columns = self._session.columns or {}

@@ -69,6 +69,7 @@ class TrainWidget(Container):
         self._viewer = viewer
         self._session = get_session(viewer)
         self.job: TrainingJob | None = None
+        self._results_worker = None
         self._started = 0.0
         self.kind = ComboBox(choices=KIND_CHOICES, value="rvae", label="model")
         self.latent_dim = SpinBox(value=2, min=1, max=64, label="latent size")
@@ -156,8 +157,8 @@ class TrainWidget(Container):
     # ---- running ------------------------------------------------------------------------
     @property
     def busy(self) -> bool:
-        """True while a training run is in progress."""
-        return self.job is not None
+        """True while a training run (or the writing of its maps) is in progress."""
+        return self.job is not None or self._results_worker is not None
 
     def start(self) -> TrainingJob | None:
         """Start training on the session's patches (and labels for ss-rVAE)."""
@@ -254,22 +255,38 @@ class TrainWidget(Container):
         self.status.ok(f"{model_config.kind} trained on {result.device} in {_duration(elapsed)} "
                        f"({done} epochs, seed {result.seed}; {how}).")
         if self.write_maps.value:
-            from napari_ivae._widgets._writer import write_results
+            self._write_maps_in_background()
 
-            try:
-                written = write_results(self._viewer, self._session)
-            except Exception as err:  # noqa: BLE001 - shown to the user
-                report(self.status, err)
-                return
-            self.status.ok(self.status.value + f" Wrote {len(written)} result layers.")
+    def _write_maps_in_background(self) -> None:
+        from napari_ivae._widgets._writer import results_job
+
+        trained = self.status.value
+
+        def done(written: list) -> None:
+            self._results_worker = None
+            self.status.ok(trained + f" Wrote {len(written)} result layers.")
+            self._set_running(self.busy)
+
+        def failed(err: Exception) -> None:
+            self._results_worker = None
+            report(self.status, err)
+            self._set_running(self.busy)
+
+        try:
+            self._results_worker = results_job(self._viewer, self._session,
+                                               while_alive(self, done), while_alive(self, failed))
+        except Exception as err:  # noqa: BLE001 - shown to the user
+            report(self.status, err)
+            return
+        self.status.ok(trained + " Writing maps...")
 
     def _idle(self) -> None:
         self.job = None
-        self._set_running(False)
+        self._set_running(self.busy)
 
     def _set_running(self, running: bool) -> None:
         self.start_button.enabled = not running
-        self.stop_button.enabled = self.abort_button.enabled = running
+        self.stop_button.enabled = self.abort_button.enabled = running and self.job is not None
         if not running:
             self.eta.value = ""
 
