@@ -207,9 +207,10 @@ def test_apply_model_to_another_image(viewer, lattice_layer, ready_patches, qtbo
     other = viewer.add_image(make_lattice((80, 80), spacing=8.0, seed=5).image, name="other")
     results.apply_image.reset_choices()
     results.apply_image.value = other
-    written = results.apply()
+    results.apply_button.clicked.emit()  # in a worker, as from the GUI
+    qtbot.waitUntil(lambda: results.apply_button.enabled, timeout=30000)
     assert not is_error(results.status), results.status.value
-    names = {layer.name for layer in written}
+    names = {layer.name for layer in viewer.layers}
     assert {"other atoms [ivae]", "other z1 [ivae]", "other angle [ivae]"} <= names
     assert viewer.layers["other z1 [ivae]"].data.shape == other.data.shape
     assert "z1" in viewer.layers["other atoms [ivae]"].features

@@ -1,50 +1,107 @@
-"""Apply a trained or loaded model to another image: detect -> patches -> encode -> layers."""
+"""Apply a trained or loaded model to another image: detect -> patches -> encode -> layers.
+
+The computation (:func:`compute_apply`) touches no layer and runs in a worker thread; the
+layers are written afterwards in the GUI thread (:func:`show_apply`).
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
+
+import numpy as np
 
 from napari_ivae import _layers
 from napari_ivae._widgets import _writer
 from napari_ivae.core.errors import InputError
 
 
-def apply_model(viewer: Any, session: Any, image_layer: Any) -> list:
-    """Cut patches of the model's size the way it was trained (same normalisation, points or
-    grid) from ``image_layer``, encode them and write the result layers.
+@dataclass
+class Applied:
+    """What applying a model to one image produced (before any layer is written)."""
 
-    Returns the layers written (the detected points layer first, when points are used).
-    """
+    detections: Any  # Detections, or None for grid patches
+    patchset: Any
+    results: _writer.ResultData
+    image_ndim: int
+
+
+def compute_apply(bundle: Any, image: np.ndarray) -> Applied:
+    """Cut patches the way the model was trained (size, normalisation, points or grid) from a
+    prepared image and compute the results (safe in any thread)."""
     from napari_ivae.core.patches import extract_patches, grid_patches
 
-    bundle = session.bundle
-    if bundle is None:
-        raise InputError("no model yet: train one (Train) or load a saved one (Results).")
-    if image_layer is None:
-        raise InputError("pick the image to apply the model to.")
-    image = _layers.prepared_image(image_layer)
     size = int(bundle.config.patch_shape[0])
     params = dict(bundle.metadata.get("patch_params") or {})
     normalize = params.get("normalize", "global")
+    detections = None
     if params.get("source") == "grid":
         stride = int(params.get("stride") or max(1, size // 4))
         patchset = grid_patches(image, size, stride, normalize=normalize)
-        written = _writer.write_results(viewer, session, bundle=bundle, patchset=patchset,
-                                        points_layer=None, image_layer=image_layer)
-        return written
-    from napari_ivae.core.atoms import detect_atoms
+    else:
+        from napari_ivae.core.atoms import detect_atoms
 
-    detections = detect_atoms(image)
-    if len(detections.coords) == 0:
-        raise InputError(detections.message or f"no atoms found in {image_layer.name!r}.")
-    ndim = image.ndim
-    points = _layers.write_layer(
-        viewer, "points", _layers.points_data(detections.coords, ndim), role="detections_atoms",
-        source=image_layer, what="atoms", params={"applied_model": bundle.config.kind},
-        features=detections.properties.reset_index(drop=True),
-        size=max(2.0, 0.4 * float(detections.params.get("spacing") or 5.0)),
-        face_color="#ffd400", border_width=0)
-    coords = detections.coords if ndim == 3 else detections.coords[:, 1:]
-    patchset = extract_patches(image, coords, size, normalize=normalize)
-    return [points] + _writer.write_results(viewer, session, bundle=bundle, patchset=patchset,
-                                            points_layer=points, image_layer=image_layer)
+        detections = detect_atoms(image, frame_axis=0 if image.ndim == 3 else None)
+        if len(detections.coords) == 0:
+            raise InputError(detections.message or "no atoms found in this image.")
+        coords = detections.coords if image.ndim == 3 else detections.coords[:, 1:]
+        patchset = extract_patches(image, coords, size, normalize=normalize)
+    return Applied(detections, patchset, _writer.compute_results(bundle, patchset), image.ndim)
+
+
+def show_apply(viewer: Any, session: Any, bundle: Any, image_layer: Any,
+               applied: Applied) -> list:
+    """Write the detected points (if any) and the result layers; returns the layers."""
+    points = None
+    det = applied.detections
+    if det is not None:
+        points = _layers.write_layer(
+            viewer, "points", _layers.points_data(det.coords, applied.image_ndim),
+            role="detections_atoms", source=image_layer, what="atoms",
+            params={"applied_model": bundle.config.kind},
+            features=det.properties.reset_index(drop=True),
+            size=max(2.0, 0.4 * float(det.params.get("spacing") or 5.0)),
+            face_color="#ffd400", border_width=0)
+    written = _writer.show_results(viewer, session, applied.results, bundle=bundle,
+                                   patchset=applied.patchset, points_layer=points,
+                                   image_layer=image_layer)
+    return ([points] if points is not None else []) + [w for w in written if w is not points]
+
+
+def _check(session: Any, image_layer: Any) -> Any:
+    if session.bundle is None:
+        raise InputError("no model yet: train one (Train) or load a saved one (Results).")
+    if image_layer is None:
+        raise InputError("pick the image to apply the model to.")
+    return session.bundle
+
+
+def apply_model(viewer: Any, session: Any, image_layer: Any) -> list:
+    """Apply the session's model to ``image_layer`` in the calling thread; returns the layers
+    written (the detected points layer first, when points are used)."""
+    bundle = _check(session, image_layer)
+    applied = compute_apply(bundle, _layers.prepared_image(image_layer))
+    return show_apply(viewer, session, bundle, image_layer, applied)
+
+
+def apply_job(viewer: Any, session: Any, image_layer: Any, on_done: Any, on_error: Any) -> Any:
+    """As :func:`apply_model`, computing in a worker thread; ``on_done(layers)`` /
+    ``on_error(err)`` run in the GUI thread. Returns the started worker."""
+    from napari_ivae._workers import function_job
+
+    bundle = _check(session, image_layer)
+    worker = function_job(compute_apply, bundle, _layers.prepared_image(image_layer),
+                          what="applying the model")
+
+    def done(applied: Applied) -> None:
+        try:
+            written = show_apply(viewer, session, bundle, image_layer, applied)
+        except Exception as err:  # noqa: BLE001 - handed to the caller's error display
+            on_error(err)
+            return
+        on_done(written)
+
+    worker.returned.connect(done)
+    worker.errored.connect(on_error)
+    worker.start()
+    return worker

@@ -57,7 +57,7 @@ class ResultsWidget(Container):
         self.manifold_button.clicked.connect(self.show_manifold)
         self.save_button.clicked.connect(self.save)
         self.load_button.clicked.connect(self.load)
-        self.apply_button.clicked.connect(self.apply)
+        self.apply_button.clicked.connect(self.apply_in_background)
         self._session.changed.connect(self._on_session)
         self._on_session("model")
 
@@ -240,3 +240,25 @@ class ResultsWidget(Container):
         self.reset_choices()
         self.status.ok(f"applied the model: wrote {len(written)} layers.")
         return written
+
+    def apply_in_background(self) -> None:
+        """As :meth:`apply`, with detection, patches and encoding in a worker thread."""
+        from napari_ivae._widgets._apply import apply_job
+
+        def done(written: list) -> None:
+            self.apply_button.enabled = True
+            self.reset_choices()
+            self.status.ok(f"applied the model: wrote {len(written)} layers.")
+
+        def failed(err: Exception) -> None:
+            self.apply_button.enabled = True
+            report(self.status, err)
+
+        try:
+            apply_job(self._viewer, self._session, self.apply_image.value,
+                      while_alive(self, done), while_alive(self, failed))
+        except Exception as err:  # noqa: BLE001 - shown to the user
+            report(self.status, err)
+            return
+        self.apply_button.enabled = False
+        self.status.ok(f"applying the model to {self.apply_image.value.name!r}...")
