@@ -167,3 +167,18 @@ def test_empty_points_layer_and_shapes_missing_every_patch_explain(viewer, latti
     shapes.add_rectangles(np.array([[80.0, 80.0], [90.0, 90.0]]))  # contains no centre
     assert patches.extract() is not None
     assert "No patch centre lies inside a shape" in patches.status.value
+
+
+def test_removing_a_class_renumbers_the_shapes(viewer):
+    viewer.open_sample(PLUGIN, "cards")
+    patches = open_widget(viewer, "Patches and labels")
+    patches.extract()
+    shapes = viewer.layers["card labels"]
+    patches.class_table.set_current(1)  # spades
+    shapes.selected_data = set()
+    patches.class_table.remove_current()
+    assert patches.classes.names == ["clubs", "hearts", "diamonds"]
+    classes = shapes.features["class"].to_numpy()
+    assert sorted(pd.Series(classes).value_counts().items()) == [(-1, 6), (0, 6), (1, 6), (2, 6)]
+    labels = patches._session.labels
+    assert [int(np.sum(labels == k)) for k in range(3)] == [6, 6, 6]

@@ -27,10 +27,12 @@ class ClassTableWidget(QWidget):
     Signals
     -------
     edited : emitted after a class is added, removed, renamed or recoloured
+    removed(int) : the index of a removed class (later classes move down by one)
     current_changed(int) : the selected class index
     """
 
     edited = Signal()
+    removed = Signal(int)  # index of a removed class (emitted before ``edited``)
     current_changed = Signal(int)
 
     def __init__(self, classes: ClassTable, parent: QWidget | None = None) -> None:
@@ -89,6 +91,7 @@ class ClassTableWidget(QWidget):
         del self.classes.names[index]
         del self.classes.colours[index]
         self.refresh()
+        self.removed.emit(index)
         self.edited.emit()
 
     def rename(self, index: int, name: str) -> None:

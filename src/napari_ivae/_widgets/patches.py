@@ -87,6 +87,7 @@ class PatchesWidget(Container):
         self.extract_button.clicked.connect(self.extract)
         self.new_shapes_button.clicked.connect(self.new_annotation_layer)
         self.shapes.changed.connect(self._watch_shapes)
+        self.class_table.removed.connect(self._on_class_removed)
         self.class_table.edited.connect(self._on_classes_edited)
         self.class_table.current_changed.connect(self._on_current_class)
         pick_active(viewer, self.image, Image)
@@ -231,6 +232,16 @@ class PatchesWidget(Container):
         layer.current_edge_color = colour
         layer.current_face_color = colour + "40"
         self.update_labels()
+
+    def _on_class_removed(self, index: int) -> None:
+        """Shapes of a removed class label nothing (-1); later classes move down by one."""
+        layer = self._annotation_layer
+        if layer is None or len(layer.data) == 0:
+            return
+        classes = shape_classes(layer)
+        renumbered = np.where(classes == index, -1, np.where(classes > index, classes - 1,
+                                                             classes))
+        layer.features = layer.features.assign(**{"class": renumbered})
 
     def _on_classes_edited(self) -> None:
         layer = self._annotation_layer
