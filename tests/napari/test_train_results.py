@@ -140,6 +140,14 @@ def test_ss_rvae_on_cards_writes_classes_and_confusion(viewer, qtbot):
     assert "suit" in points.features  # the user's own columns are kept
     results._update_confusion()
     assert "accuracy on the 24 labeled patches" in results.confusion.value
+    results.colour_by.reset_choices()
+    results.colour_by.value = "class"  # points take their predicted class's colour
+    from napari.utils.colormaps.standardize_color import transform_color
+
+    predicted = points.features["class"].to_numpy()
+    palette = transform_color(patches.classes.colours)
+    np.testing.assert_allclose(np.asarray(points.face_color)[:, :3], palette[predicted][:, :3],
+                               atol=0.01)
 
 
 def test_closing_viewer_during_training_stops_the_thread(make_napari_viewer, qtbot):

@@ -147,6 +147,11 @@ class ResultsWidget(Container):
         if layer is None or not feature or feature not in layer.features:
             return
         values = layer.features[feature].to_numpy(dtype=float)
+        if feature == "class" and self._class_colours():
+            colours = self._class_colours()
+            layer.face_color = [colours[int(v)] if np.isfinite(v) and 0 <= v < len(colours)
+                                else "#808080" for v in values]
+            return
         layer.face_colormap = "twilight_shifted" if feature.startswith("angle") else "viridis"
         layer.face_color = feature
         finite = values[np.isfinite(values)]
@@ -156,6 +161,15 @@ class ResultsWidget(Container):
         elif finite.size:
             layer.face_contrast_limits = tuple(float(v) for v in np.percentile(finite, [1, 99]))
         layer.refresh_colors()
+
+    def _class_colours(self) -> list[str]:
+        """The annotation colour of each model class (empty when a name is unknown)."""
+        bundle = self._session.bundle
+        if bundle is None:
+            return []
+        table = dict(zip(self._session.classes.names, self._session.classes.colours))
+        colours = [table.get(name) for name in bundle.config.class_names]
+        return colours if colours and all(colours) else []
 
     def segment(self) -> Any:
         """Segment the chosen latent map into regions (a new Labels layer)."""
