@@ -45,7 +45,7 @@ def _progress(event) -> None:
 
 
 def run_one(invariant: bool, rotation: float, sizes: dict, seed: int, overrides: dict,
-            verbose: bool = False) -> dict:
+            verbose: bool = False, model_options: dict | None = None) -> dict:
     """Train one model on one protocol draw and score its classifier on the test draw."""
     t0 = time.perf_counter()
     proto = cards_protocol(seed, unlabeled_rotation=rotation, **sizes)
@@ -55,7 +55,7 @@ def run_one(invariant: bool, rotation: float, sizes: dict, seed: int, overrides:
     config = ModelConfig(
         "ss-rvae", patch_shape=x.shape[1:], n_classes=len(CARD_CLASSES),
         class_names=CARD_CLASSES,
-        invariances=("rotation", "translation") if invariant else ())
+        invariances=("rotation", "translation") if invariant else (), **(model_options or {}))
     train_config = TrainConfig.defaults_for("ss-rvae", seed=seed, device="cpu", **overrides)
     model = build_model(config)
     result = fit(model, x, y, train_config, callback=_progress if verbose else None)
@@ -90,12 +90,19 @@ def main(argv=None) -> int:
     parser.add_argument("--label-weight", type=float)
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0 = default)")
     parser.add_argument("--verbose", action="store_true", help="per-epoch progress on stderr")
+    parser.add_argument("--angle-prior", choices=["normal", "von_mises"])
+    parser.add_argument("--angle-prior-scale", type=float)
+    parser.add_argument("--raw-classifier", action="store_true",
+                        help="the papers' raw-pixel classifier (canonical_classifier=False)")
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
     overrides = {k: v for k, v in dict(epochs=args.epochs, lr=args.lr, batch_size=args.batch_size,
                                        pixels_per_step=args.pixels,
                                        label_weight=args.label_weight).items() if v is not None}
+    model_options = {k: v for k, v in dict(
+        angle_prior=args.angle_prior, angle_prior_scale=args.angle_prior_scale,
+        canonical_classifier=False if args.raw_classifier else None).items() if v is not None}
     if args.quick:
         sizes, rotations = dict(n_labeled=50, n_unlabeled=750, n_test=500), [60.0]
     elif args.sweep:
@@ -110,7 +117,9 @@ def main(argv=None) -> int:
     runs = []
     for rotation in rotations:
         for invariant in invariants:
-            r = run_one(invariant, rotation, sizes, args.seed, overrides, args.verbose)
+            r = run_one(invariant, rotation, sizes, args.seed, overrides, args.verbose,
+                        model_options)
+            r["model_options"] = model_options
             runs.append(r)
             print(f"{r['model']:8s} unlabeled/test rotation +/-{rotation:5.1f} deg: "
                   f"accuracy {r['accuracy']:.3f} on {r['n_test']} test patches | train "
