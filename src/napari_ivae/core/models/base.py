@@ -16,6 +16,7 @@ import torch
 from pyro.distributions.kl import kl_divergence
 from torch import nn
 
+from napari_ivae.core.models import pose
 from napari_ivae.core.models.config import ModelConfig
 from napari_ivae.core.models.latent import LatentLayout, pixel_grid, transform_grid
 from napari_ivae.core.models.nets import GaussianEncoder, MLPDecoder, SpatialDecoder
@@ -44,6 +45,13 @@ class BaseIVAE(nn.Module):
         self.register_buffer("grid", pixel_grid(config.patch_shape), persistent=False)
         self.encoder = GaussianEncoder(self.n_pixels, self.layout.size, config.hidden,
                                        config.activation)
+        if config.angle_hint:
+            cos_w, sin_w, window = pose.moment_basis(self.grid)
+            self.register_buffer("pose_cos", cos_w, persistent=False)
+            self.register_buffer("pose_sin", sin_w, persistent=False)
+            self.register_buffer("pose_window", window, persistent=False)
+            # 0 until training picks the data's angular symmetry order
+            self.register_buffer("angle_hint_order", torch.zeros((), dtype=torch.long))
         extra = self.code_extra_dim()
         if self.layout.spatial:
             self.decoder = SpatialDecoder(config.latent_dim, config.hidden, config.activation,
@@ -87,6 +95,15 @@ class BaseIVAE(nn.Module):
         self.norm_offset.fill_(lo)
         self.norm_scale.fill_(scale)
         self.norm_fitted.fill_(True)
+        if self.config.angle_hint and np.ndim(patches) == 3:
+            sample = torch.as_tensor(np.asarray(patches[:2048], dtype=np.float32))
+            with torch.no_grad():
+                order = pose.dominant_order(self.normalize(sample.to(self.norm_offset.device)),
+                                            self._pose_basis())
+            self.angle_hint_order.fill_(order)
+
+    def _pose_basis(self):
+        return self.pose_cos, self.pose_sin, self.pose_window
 
     def normalize(self, x: torch.Tensor) -> torch.Tensor:
         """Apply the stored normalisation; clipped to [0, 1] for the Bernoulli likelihood."""
@@ -100,7 +117,13 @@ class BaseIVAE(nn.Module):
     # ----------------------------------------------------------------- encoder / decoder
     def encode_gaussian(self, xn: torch.Tensor):
         """``(mean, std)`` of q(latent | x), each ``(B, layout.size)``."""
-        return self.encoder(xn)
+        mean, std = self.encoder(xn)
+        if self.config.angle_hint and int(self.angle_hint_order) > 0:
+            guess = pose.angle_guess(xn, self._pose_basis(), int(self.angle_hint_order))
+            t = self.layout.slices()["theta"]
+            mean = torch.cat([mean[:, : t.start], mean[:, t] + guess[:, None],
+                              mean[:, t.stop:]], dim=1)
+        return mean, std
 
     def geometry(self, latent: torch.Tensor) -> dict:
         """Named latent parts, offsets multiplied by ``offset_gain`` (what shifts the grid)."""

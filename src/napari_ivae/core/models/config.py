@@ -65,6 +65,10 @@ class ModelConfig:
         ss-rvae with rotation/translation invariance: the classifier reads the patch resampled
         into the decoder's canonical frame (angle and offsets from the encoder), which makes
         q(y|x) explicitly invariant. False gives the papers' raw-pixel classifier.
+    angle_hint : bool or None
+        Start the encoder's angle from an equivariant guess (angular moments of the patch,
+        see :mod:`pose`) and learn a correction. ``None`` (default) turns it on for ``rvae``
+        with rotation invariance, where training otherwise often leaves the angle unlearnt.
     """
 
     kind: str
@@ -82,6 +86,7 @@ class ModelConfig:
     activation: str = "tanh"
     likelihood: str = "bernoulli"
     canonical_classifier: bool = True
+    angle_hint: bool | None = None
 
     def __post_init__(self):
         self.patch_shape = tuple(int(s) for s in _tuple(self.patch_shape))
@@ -96,6 +101,9 @@ class ModelConfig:
             self.class_names = tuple(f"class {i}" for i in range(self.n_classes))
         if self.kind == "ss-rvae" and self.class_names and not self.n_classes:
             self.n_classes = len(self.class_names)
+        if self.angle_hint is None:
+            self.angle_hint = self.kind == "rvae"
+        self.angle_hint = bool(self.angle_hint) and "rotation" in self.invariances
         self.validate()
 
     def validate(self) -> None:
