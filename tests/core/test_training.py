@@ -138,3 +138,13 @@ def test_bad_inputs_are_reported_before_training(blobs):
         fit(_rvae(), np.zeros((0, 16, 16), np.float32), config=cfg)
     with pytest.raises(DeviceError):
         fit(_rvae(), x, config=TrainConfig(epochs=1, batch_size=8, device="tpu"))
+
+
+@pytest.mark.parametrize("n_patches", [8, 32, 40])
+def test_onecycle_schedule_handles_a_handful_of_steps(n_patches):
+    rng = np.random.default_rng(0)
+    x = rng.random((n_patches, 12, 12)).astype(np.float32)
+    model = build_model(ModelConfig("vae", (12, 12), hidden=(16,)))
+    result = fit(model, x, config=TrainConfig(epochs=1, batch_size=8, lr_schedule="onecycle",
+                                              device="cpu"))
+    assert len(result.history) == 1 and np.isfinite(result.history[0]["loss"])

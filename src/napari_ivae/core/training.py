@@ -89,7 +89,9 @@ class _Batches:
 
 
 def _scheduler(optimizer, config: TrainConfig, total_steps: int):
-    if config.lr_schedule == "onecycle" and total_steps > 1:
+    # OneCycleLR divides by the length of its warm-up phase (25 % of the steps), which is
+    # zero for a handful of steps: such short runs keep a constant learning rate
+    if config.lr_schedule == "onecycle" and total_steps >= 8:
         return torch.optim.lr_scheduler.OneCycleLR(
             optimizer, max_lr=config.lr, total_steps=total_steps, pct_start=0.25,
             div_factor=10.0, final_div_factor=100.0, cycle_momentum=False)
