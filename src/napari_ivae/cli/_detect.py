@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from napari_ivae.cli._paths import output_path
 from napari_ivae.core.errors import InputError
 
 
@@ -70,11 +71,7 @@ def run(args) -> int:
     """Detect, write the CSV (and labels), print a summary on stderr; returns 0."""
     from napari_ivae.core.imageio import read_image, write_points_csv
 
-    out = Path(args.out).expanduser()
-    if out.suffix.lower() != ".csv":
-        raise InputError(f"--out must end in .csv, got '{out.name}'.")
-    if not out.parent.exists():
-        raise InputError(f"The output folder '{out.parent}' does not exist.")
+    out = output_path(args.out, ".csv", "comma-separated table")
     image = read_image(args.image)
     channel = _parse_channel(args.channel)
     common = dict(channel=channel, frame_axis=args.frame_axis, flatten=args.flatten)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from napari_ivae.cli._paths import output_path
 from napari_ivae.core.errors import InputError
 
 
@@ -52,11 +53,7 @@ def run(args) -> int:
     from napari_ivae.core.persistence import load_model
     from napari_ivae.core.validation import as_patch_array
 
-    out = Path(args.out).expanduser()
-    if out.suffix.lower() != ".npz":
-        raise InputError(f"--out must end in .npz (numpy archive), got {out.name}")
-    if not out.parent.exists():
-        raise InputError(f"--out folder {out.parent} does not exist; create it first")
+    out = output_path(args.out, ".npz", "numpy archive")
     if args.batch_size < 1:
         raise InputError(f"--batch-size must be >= 1, got {args.batch_size}")
     bundle = load_model(args.model, device=args.device)

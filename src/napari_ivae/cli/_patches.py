@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from napari_ivae.cli._paths import output_path
 from napari_ivae.core.errors import InputError
 
 
@@ -54,11 +55,7 @@ def run(args) -> int:
     from napari_ivae.core.imageio import read_image, read_points_csv
     from napari_ivae.core.patches import extract_patches, grid_patches, patchset_to_arrays
 
-    out = Path(args.out).expanduser()
-    if out.suffix.lower() != ".npz":
-        raise InputError(f"--out must end in .npz (numpy archive), got {out.name}")
-    if not out.parent.exists():
-        raise InputError(f"--out folder {out.parent} does not exist; create it first")
+    out = output_path(args.out, ".npz", "numpy archive")
     image = _load_image(args, read_image)
 
     if args.grid is not None:

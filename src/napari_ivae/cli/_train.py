@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from napari_ivae.cli._paths import output_path
 from napari_ivae.core.errors import InputError
 
 _MODEL_KINDS = ("vae", "rvae", "shift-vae", "ss-rvae")  # == core.models.MODEL_KINDS (no torch here)
@@ -217,12 +218,7 @@ def _progress_line(event, epoch_loss: float) -> str:
 
 def run(args) -> int:
     """Train and save; returns 0, or 130 when stopped by Ctrl-C (partial model saved)."""
-    out = Path(args.out).expanduser()
-    if out.is_dir():
-        raise InputError(f"--out {out} is a folder; give a file name such as "
-                         f"{out / 'model.ivae.pt'}")
-    if not out.parent.exists():
-        raise InputError(f"--out folder {out.parent} does not exist; create it first")
+    out = output_path(args.out, what="model file such as model.ivae.pt")
     patches, extras = read_patches(args.patches)
     labels = None
     if args.labels:
