@@ -148,3 +148,13 @@ def test_onecycle_schedule_handles_a_handful_of_steps(n_patches):
     result = fit(model, x, config=TrainConfig(epochs=1, batch_size=8, lr_schedule="onecycle",
                                               device="cpu"))
     assert len(result.history) == 1 and np.isfinite(result.history[0]["loss"])
+
+
+def test_min_steps_raises_the_epochs_of_a_small_patch_set():
+    rng = np.random.default_rng(0)
+    x = rng.random((40, 12, 12)).astype(np.float32)
+    model = build_model(ModelConfig("vae", (12, 12), hidden=(16,)))
+    config = TrainConfig(epochs=2, batch_size=8, min_steps=30, device="cpu")
+    assert config.epochs_for(5) == 6 and config.epochs_for(100) == 2
+    result = fit(model, x, config=config)
+    assert len(result.history) == 6

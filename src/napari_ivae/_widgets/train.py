@@ -26,7 +26,6 @@ from napari_ivae._widgets.loss_plot import LossPlot
 from napari_ivae._workers import TrainingJob
 from napari_ivae.core.errors import InputError
 
-MIN_ONECYCLE_STEPS = 10  # fewer steps: constant learning rate (see _make_job)
 KIND_CHOICES = [("rVAE (rotation + translation)", "rvae"), ("shift-VAE (smooth maps)",
                                                             "shift-vae"),
                 ("ss-rVAE (uses your labels)", "ss-rvae"), ("VAE (no invariance)", "vae")]
@@ -202,14 +201,12 @@ class TrainWidget(Container):
                  "normalization": dict(getattr(patchset, "normalization", {}) or {})}
         self._pending = (model_config, train_config, extra)
         batch = min(train_config.batch_size, len(patches))
-        total = train_config.epochs * int(np.ceil(len(patches) / batch))
-        if train_config.lr_schedule == "onecycle" and total < MIN_ONECYCLE_STEPS:
-            # torch's OneCycleLR divides by zero for a handful of steps (core/training.py)
-            train_config.lr_schedule = "constant"
-        self.progress.max = total
+        steps = int(np.ceil(len(patches) / batch))
+        epochs = train_config.epochs_for(steps)
+        self.progress.max = epochs * steps
         self.progress.value = 0
         self.status.ok(f"training {model_config.kind} on {len(patches)} patches "
-                       f"({train_config.epochs} epochs, seed {train_config.seed})...")
+                       f"({epochs} epochs, seed {train_config.seed})...")
 
         def make_generator(stop_event):
             from napari_ivae.core.models import build_model
@@ -218,7 +215,7 @@ class TrainWidget(Container):
             model = build_model(model_config)
             return train(model, patches, labels, train_config, stop_event=stop_event)
 
-        return TrainingJob(make_generator, total=total, desc=f"training {model_config.kind}")
+        return TrainingJob(make_generator, total=epochs * steps, desc=f"training {model_config.kind}")
 
     def stop(self) -> None:
         """Stop after the current batch and keep the partially trained model."""

@@ -247,7 +247,8 @@ def run(args) -> int:
         print(f"training {args.model} on {len(patches)} patches "
               f"{patches.shape[1]}x{patches.shape[2]}"
               + (f" ({n_labeled} labeled)" if labels is not None else "")
-              + f": {train_config.epochs} epochs, batch {train_config.batch_size}, "
+              + f": {train_config.epochs_for(-(-len(patches) // train_config.batch_size))} epochs,"
+              f" batch {train_config.batch_size}, "
               f"lr {train_config.lr:g}, seed {train_config.seed}", file=sys.stderr, flush=True)
 
     started = time.perf_counter()

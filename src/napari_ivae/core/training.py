@@ -166,12 +166,13 @@ def train(model, patches, labels=None, config: TrainConfig | None = None, stop_e
     subsample = model.layout.spatial and 0 < config.pixels_per_step < n_pix
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr,
                                  weight_decay=config.weight_decay)
-    total = batches.steps * config.epochs
+    n_epochs = config.epochs_for(batches.steps)
+    total = batches.steps * n_epochs
     scheduler = _scheduler(optimizer, config, total)
     history, stopped, global_step = [], False, 0
     epoch_times = []
     model.train()
-    for epoch in range(config.epochs):
+    for epoch in range(n_epochs):
         t_epoch, sums, count = time.perf_counter(), {}, 0
         for step, idx in enumerate(batches.epoch()):
             if stop_event is not None and stop_event.is_set():
@@ -206,7 +207,7 @@ def train(model, patches, labels=None, config: TrainConfig | None = None, stop_e
             for k, v in {"loss": loss_value, **values}.items():
                 sums[k] = sums.get(k, 0.0) + v
             count += 1
-            yield TrainEvent(epoch=epoch, n_epochs=config.epochs, step=step,
+            yield TrainEvent(epoch=epoch, n_epochs=n_epochs, step=step,
                              steps_per_epoch=batches.steps, total_steps=total,
                              loss=loss_value, terms=values, beta=beta,
                              elapsed=time.perf_counter() - t_start)

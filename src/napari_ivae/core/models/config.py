@@ -182,6 +182,10 @@ class TrainConfig:
         Adam weight decay.
     grad_clip : float
         Max global gradient norm (0 = off).
+    min_steps : int
+        Train for at least this many optimizer steps: on a small patch set the epochs are
+        raised to ``ceil(min_steps / steps_per_epoch)`` (see :meth:`epochs_for`), so defaults
+        tuned on thousands of patches still train a few hundred labeled cards properly.
     """
 
     epochs: int = 20
@@ -198,6 +202,7 @@ class TrainConfig:
     lr_schedule: str = "constant"
     weight_decay: float = 0.0
     grad_clip: float = 0.0
+    min_steps: int = 0
 
     def __post_init__(self):
         if int(self.epochs) < 1 or int(self.batch_size) < 1:
@@ -208,9 +213,14 @@ class TrainConfig:
             raise InputError("beta_start, beta_end and beta_ramp_epochs must be >= 0")
         if self.lr_schedule not in LR_SCHEDULES:
             raise InputError(f"lr_schedule must be one of {LR_SCHEDULES}, got {self.lr_schedule!r}")
-        if self.pixels_per_step < 0 or self.min_labeled_per_batch < 0:
-            raise InputError("pixels_per_step and min_labeled_per_batch must be >= 0")
+        if self.pixels_per_step < 0 or self.min_labeled_per_batch < 0 or self.min_steps < 0:
+            raise InputError("pixels_per_step, min_labeled_per_batch and min_steps must be >= 0")
         self.epochs, self.batch_size, self.seed = int(self.epochs), int(self.batch_size), int(self.seed)
+
+    def epochs_for(self, steps_per_epoch: int) -> int:
+        """Epochs actually trained: ``epochs``, raised so that at least ``min_steps`` are made."""
+        needed = -(-int(self.min_steps) // max(int(steps_per_epoch), 1))
+        return max(self.epochs, needed)
 
     def beta_at(self, epoch_progress: float) -> float:
         """KL weight after ``epoch_progress`` epochs (fractional, 0-based)."""
@@ -255,7 +265,7 @@ _DEFAULTS = {
     ),
     "ss-rvae": dict(
         epochs=12, batch_size=128, lr=3e-3, lr_schedule="onecycle", pixels_per_step=128,
-        label_weight=300.0, min_labeled_per_batch=16,
+        label_weight=300.0, min_labeled_per_batch=16, min_steps=300,
     ),
 }
 
