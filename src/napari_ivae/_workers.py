@@ -150,3 +150,26 @@ def function_job(func: Callable, *args: Any, what: str = "job", **kwargs: Any) -
     """
     return create_worker(_call_guarded, func, what, *args, _progress={"desc": what},
                          _start_thread=False, _ignore_errors=True, **kwargs)
+
+
+def compute_then_show(compute: Callable, args: tuple, show: Callable, on_done: Callable,
+                      on_error: Callable, *, what: str) -> FunctionWorker:
+    """Run ``compute(*args)`` in a worker, then ``show(result)`` in the GUI thread.
+
+    ``on_done(show(result))`` follows a successful show; an error in either step reaches
+    ``on_error(err)`` (in the GUI thread). Returns the started worker.
+    """
+    worker = function_job(compute, *args, what=what)
+
+    def done(result: Any) -> None:
+        try:
+            shown = show(result)
+        except Exception as err:  # noqa: BLE001 - handed to the caller's error display
+            on_error(err)
+            return
+        on_done(shown)
+
+    worker.returned.connect(done)
+    worker.errored.connect(on_error)
+    worker.start()
+    return worker

@@ -87,21 +87,10 @@ def apply_model(viewer: Any, session: Any, image_layer: Any) -> list:
 def apply_job(viewer: Any, session: Any, image_layer: Any, on_done: Any, on_error: Any) -> Any:
     """As :func:`apply_model`, computing in a worker thread; ``on_done(layers)`` /
     ``on_error(err)`` run in the GUI thread. Returns the started worker."""
-    from napari_ivae._workers import function_job
+    from napari_ivae._workers import compute_then_show
 
     bundle = _check(session, image_layer)
-    worker = function_job(compute_apply, bundle, _layers.prepared_image(image_layer),
-                          what="applying the model")
-
-    def done(applied: Applied) -> None:
-        try:
-            written = show_apply(viewer, session, bundle, image_layer, applied)
-        except Exception as err:  # noqa: BLE001 - handed to the caller's error display
-            on_error(err)
-            return
-        on_done(written)
-
-    worker.returned.connect(done)
-    worker.errored.connect(on_error)
-    worker.start()
-    return worker
+    return compute_then_show(
+        compute_apply, (bundle, _layers.prepared_image(image_layer)),
+        lambda applied: show_apply(viewer, session, bundle, image_layer, applied),
+        on_done, on_error, what="applying the model")

@@ -176,24 +176,13 @@ def write_results(viewer: Any, session: Any, **targets: Any) -> list:
 def results_job(viewer: Any, session: Any, on_done: Any, on_error: Any, **targets: Any) -> Any:
     """Start computing the results in a worker thread; ``on_done(layers)`` runs in the GUI
     thread once they are written, ``on_error(err)`` on any problem. Returns the worker."""
-    from napari_ivae._workers import function_job
+    from napari_ivae._workers import compute_then_show
 
     resolved = resolve_targets(viewer, session, **targets)
-    worker = function_job(compute_results, resolved["bundle"], resolved["patchset"],
-                          what="writing maps")
-
-    def done(data: ResultData) -> None:
-        try:
-            written = show_results(viewer, session, data, **resolved)
-        except Exception as err:  # noqa: BLE001 - handed to the caller's error display
-            on_error(err)
-            return
-        on_done(written)
-
-    worker.returned.connect(done)
-    worker.errored.connect(on_error)
-    worker.start()
-    return worker
+    return compute_then_show(
+        compute_results, (resolved["bundle"], resolved["patchset"]),
+        lambda data: show_results(viewer, session, data, **resolved),
+        on_done, on_error, what="writing maps")
 
 
 def write_point_features(points_layer: Any, patchset: Any, columns: dict) -> Any:
