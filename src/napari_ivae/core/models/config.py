@@ -261,7 +261,7 @@ _DEFAULTS = {
     "rvae": dict(epochs=30, batch_size=128, lr=1e-3, lr_schedule="onecycle", pixels_per_step=512),
     "shift-vae": dict(
         epochs=30, batch_size=128, lr=1e-3, lr_schedule="onecycle", pixels_per_step=512,
-        beta_start=0.1, beta_end=1.0, beta_ramp_epochs=15, min_steps=600,
+        beta_start=0.1, beta_end=1.0, beta_ramp_epochs=15,
     ),
     "ss-rvae": dict(
         epochs=12, batch_size=128, lr=3e-3, lr_schedule="onecycle", pixels_per_step=128,
