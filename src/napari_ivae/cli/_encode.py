@@ -9,14 +9,13 @@ copied over, so the latents can be mapped back onto the image.
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from napari_ivae.cli._paths import output_path
+from napari_ivae.core._atomic import write_atomically
 from napari_ivae.core.errors import InputError
 
 
@@ -35,15 +34,7 @@ def add_parser(subparsers) -> None:
 
 
 def _save_npz_atomically(path: Path, arrays: dict) -> None:
-    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            np.savez(stream, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    write_atomically(path, lambda stream: np.savez(stream, **arrays))
 
 
 def run(args) -> int:

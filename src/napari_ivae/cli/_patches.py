@@ -9,14 +9,13 @@ read it directly.
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from napari_ivae.cli._paths import output_path
+from napari_ivae.core._atomic import write_atomically
 from napari_ivae.core.errors import InputError
 
 
@@ -110,12 +109,7 @@ def _points_for_2d_image(coords: np.ndarray, source) -> np.ndarray:
 
 
 def _save_npz(path: Path, arrays: dict) -> None:
-    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(handle, "wb") as stream:
-            np.savez(stream, **arrays)
-        os.replace(tmp, path)
+        write_atomically(path, lambda stream: np.savez(stream, **arrays))
     except OSError as err:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
         raise InputError(f"cannot write {path}: {err.strerror or err}") from err

@@ -16,12 +16,12 @@ from __future__ import annotations
 import datetime as _dt
 import os
 import platform
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from napari_ivae.core._atomic import write_atomically
 from napari_ivae.core.errors import InputError, IvaeError, ModelFileError
 
 FORMAT_NAME = "napari-ivae-model"
@@ -111,17 +111,7 @@ def _model_normalization(model) -> dict | None:
 def _atomic_torch_save(obj, path: Path) -> None:
     import torch
 
-    handle, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            torch.save(obj, stream)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        if os.path.exists(tmp_name):
-            os.unlink(tmp_name)
-        raise
+    write_atomically(path, lambda stream: torch.save(obj, stream))
 
 
 # ------------------------------------------------------------------------------- saving
