@@ -89,7 +89,9 @@ class BaseIVAE(nn.Module):
 
     # ----------------------------------------------------------------- normalisation
     def fit_normalization(self, patches: np.ndarray) -> None:
-        """Record the intensity normalisation from training patches (min -> 0, max -> 1)."""
+        """Record what the model learns from its training patches before any step: the
+        intensity normalisation (min -> 0, max -> 1) and, with ``angle_hint``, the patches'
+        dominant angular symmetry order."""
         lo, hi = float(np.min(patches)), float(np.max(patches))
         scale = hi - lo if hi > lo else 1.0
         self.norm_offset.fill_(lo)
