@@ -45,6 +45,60 @@ def gaussian_smooth(image: np.ndarray, sigma: float, truncate: float = 4.0) -> n
     return out
 
 
+def smooth_background(image: np.ndarray, sigma: float) -> np.ndarray:
+    """A wide Gaussian blur, computed on a block-averaged copy and interpolated back.
+
+    For the slow background under atoms (``sigma`` of several pixels) the blur of a copy binned
+    by ``sigma / 3`` differs from the full-resolution blur by far less than the noise, at a
+    fraction of the cost. Small ``sigma`` falls back to :func:`gaussian_smooth`.
+
+    Parameters
+    ----------
+    image : numpy.ndarray
+        2D frame.
+    sigma : float
+        Standard deviation in pixels.
+
+    Returns
+    -------
+    numpy.ndarray
+        Smoothed float32 frame, same shape.
+    """
+    factor = int(sigma // 3)
+    if factor < 2 or min(image.shape) < 4 * factor:
+        return gaussian_smooth(image, sigma)
+    image = np.asarray(image, dtype=np.float32)
+    rows, cols = -(-image.shape[0] // factor) * factor, -(-image.shape[1] // factor) * factor
+    padded = np.pad(image, ((0, rows - image.shape[0]), (0, cols - image.shape[1])), mode="edge")
+    binned = padded.reshape(rows // factor, factor, cols // factor, factor).mean(axis=(1, 3))
+    # block averaging already blurred by a box of `factor` pixels (variance (f^2 - 1) / 12)
+    rest = np.sqrt(max(sigma**2 - (factor**2 - 1) / 12.0, 0.0)) / factor
+    coarse = gaussian_smooth(binned, rest)
+    wide = _upsample_linear(_upsample_linear(coarse, factor, axis=1), factor, axis=0)
+    return np.ascontiguousarray(wide[:image.shape[0], :image.shape[1]])
+
+
+def _upsample_linear(coarse: np.ndarray, factor: int, axis: int) -> np.ndarray:
+    """Linear interpolation from block centres to every pixel along ``axis`` (edges held).
+
+    Output pixel ``k * factor + j`` lies at coarse position ``k + t_j`` with
+    ``t_j = (j + 0.5) / factor - 0.5``; each ``j`` is one strided slice of whole rows, so the
+    upsampling streams through memory without index arrays.
+    """
+    moved = np.moveaxis(coarse, axis, 0)
+    padded = np.concatenate([moved[:1], moved, moved[-1:]])  # padded[k + 1] == moved[k]
+    blocks = len(moved)
+    out = np.empty((blocks, factor) + moved.shape[1:], dtype=np.float32)
+    scratch = np.empty((blocks,) + moved.shape[1:], dtype=np.float32)
+    for j in range(factor):
+        t = (j + 0.5) / factor - 0.5
+        lower, weight = (0, -t) if t < 0 else (1, 1.0 - t)  # blend rows lower and lower + 1
+        np.multiply(padded[lower:lower + blocks], np.float32(weight), out=out[:, j])
+        np.multiply(padded[lower + 1:lower + 1 + blocks], np.float32(1.0 - weight), out=scratch)
+        out[:, j] += scratch
+    return np.moveaxis(out.reshape((blocks * factor,) + moved.shape[1:]), 0, axis)
+
+
 def _row_blocks(image, above, below, mode, side):
     """Yield ``(first, last, block)``: rows ``first:last`` with ``above``/``below`` halo rows
     and ``side`` columns on each side, padded with ``np.pad`` ``mode`` at the image edges."""

@@ -7,12 +7,17 @@ image (:func:`napari_ivae.core.spacing.estimate_spacing`) unless given:
 parameter          default                      meaning
 =================  ===========================  =============================================
 ``sigma``          0.1 x spacing                Gaussian smoothing before peak finding
+``background``     0.5 x spacing                slow background removed before peak finding
 ``min_distance``   0.4 x spacing                peaks closer than this are one peak
 ``refine_radius``  0.3 x spacing                disc for centre of mass / Gaussian fit
 ``merge_distance`` 0.25 x spacing               refined points closer than this are merged
 ``border``         refine_radius                points closer to the image edge are dropped
 ``threshold``      auto                         minimum local contrast (see below)
 =================  ===========================  =============================================
+
+Peaks are local maxima of the smoothed image minus its Gaussian blur of width ``background``
+(a band-pass at the atom scale): a faint column on the slope of a particle's intensity envelope
+is no maximum of the smoothed image itself, but it is one once the slope is gone.
 
 The local contrast (``prominence``) of a peak is its smoothed height above the mean smoothed
 value on a circle of radius 0.5 spacing around it (insensitive to background slopes). ``snr``
@@ -21,6 +26,12 @@ differences). With ``threshold=None`` a peak is kept when its ``snr >= 4`` and i
 is at least ``0.2`` x the 90th percentile of all prominences
 (rejects noise in vacuum and on amorphous support). A number ``0 < threshold < 1`` replaces
 that fraction; ``threshold >= 1`` is an absolute minimum prominence in image units.
+
+With ``crystal_only=True`` (default) and an image that has a distinct crystalline region (a
+nanoparticle or flake next to vacuum, amorphous support or a contamination rim; see
+:mod:`napari_ivae.core.crystal`), peaks outside that region are dropped: there the band-pass
+finds atom-sized bumps that are no lattice sites. An image that is lattice everywhere is not
+affected. ``exclude`` is a user mask of pixels where nothing may be detected (a scale bar).
 """
 
 from __future__ import annotations
@@ -42,6 +53,7 @@ def detect_atoms(
     *,
     spacing: float | None = None,
     sigma: float | None = None,
+    background: float | None = None,
     min_distance: float | None = None,
     threshold: float | None = None,
     refine: str | None = "com",
@@ -53,6 +65,8 @@ def detect_atoms(
     channel=None,
     frame_axis: int | None = None,
     flatten: str | None = None,
+    crystal_only: bool = True,
+    exclude=None,
 ) -> Detections:
     """Find atom columns (bright peaks) in a 2D image or in every frame of a stack.
 
@@ -62,9 +76,10 @@ def detect_atoms(
         2D image or ``(frames, Y, X)`` stack (anything :func:`prepare_image` accepts).
     spacing : float, optional
         Nearest-neighbour distance in pixels; estimated from the (first) frame if omitted.
-    sigma, min_distance, refine_radius, merge_distance, border : float, optional
+    sigma, background, min_distance, refine_radius, merge_distance, border : float, optional
         Override the spacing-based defaults (see the module docstring). ``sigma=0`` disables
-        smoothing; ``border=0`` keeps points up to the edge.
+        smoothing; ``background=0`` finds peaks in the smoothed image itself; ``border=0``
+        keeps points up to the edge.
     threshold : float, optional
         ``None``: automatic. ``0 < t < 1``: minimum prominence as a fraction of the 90th
         percentile of prominences. ``t >= 1``: absolute minimum prominence. ``0``: keep all.
@@ -76,13 +91,18 @@ def detect_atoms(
     invert, channel, frame_axis, flatten
         Passed to :func:`napari_ivae.core.image.prepare_image` (``invert=True`` for dark atoms,
         e.g. ABF).
+    crystal_only : bool
+        Drop peaks outside the crystalline region when the frame has a distinct one.
+    exclude : array-like, optional
+        ``(Y, X)`` mask, nonzero where nothing may be detected (applies to every frame).
 
     Returns
     -------
     Detections
         ``coords`` (frame, row, col); ``properties`` with ``intensity, prominence, snr,
         refine_shift, fit_ok``; ``params`` with every value used (``spacing`` included) and
-        per-frame counts; ``message`` explains an empty result.
+        per-frame counts (``outside_crystal``: peaks dropped outside the crystalline region);
+        ``message`` explains an empty result and says when peaks were dropped.
     """
     from napari_ivae.core.image import prepare_image, split_frames
 
@@ -91,13 +111,15 @@ def detect_atoms(
     prepared = prepare_image(image, channel=channel, frame_axis=frame_axis, invert=invert,
                              flatten=flatten)
     frames, is_stack = split_frames(prepared)
-    params = _resolve_params(frames[0], spacing, sigma, min_distance, threshold, refine_radius,
-                             merge_distance, border)
+    params = _resolve_params(frames[0], spacing, sigma, background, min_distance, threshold,
+                             refine_radius, merge_distance, border)
     params.update(refine=refine, com_iterations=int(com_iterations), invert=bool(invert),
-                  flatten=flatten, n_frames=len(frames), is_stack=is_stack)
+                  flatten=flatten, n_frames=len(frames), is_stack=is_stack,
+                  crystal_only=bool(crystal_only), exclude=exclude is not None)
+    excluded = _exclusion_mask(exclude, frames.shape[1:])
     tables, counts = [], []
     for index, frame in enumerate(frames):
-        table, frame_counts = _detect_frame(frame, params)
+        table, frame_counts = _detect_frame(frame, params, excluded)
         table.insert(0, "frame", index)
         tables.append(table)
         counts.append(frame_counts)
@@ -109,10 +131,15 @@ def detect_atoms(
     message = ""
     if is_stack:
         message = f"{len(table)} atoms in {len(frames)} frames (spacing {params['spacing']:.2f} px)"
+    outside = sum(c["outside_crystal"] for c in counts)
+    if outside:
+        note = (f"{outside} peaks outside the crystalline region were left out "
+                "(crystal_only=False keeps them)")
+        message = f"{message}; {note}" if message else note[0].upper() + note[1:]
     return make_detections(table, params=params, message=message)
 
 
-def _resolve_params(frame, spacing, sigma, min_distance, threshold, refine_radius,
+def _resolve_params(frame, spacing, sigma, background, min_distance, threshold, refine_radius,
                     merge_distance, border) -> dict:
     from napari_ivae.core.spacing import estimate_spacing
 
@@ -132,6 +159,7 @@ def _resolve_params(frame, spacing, sigma, min_distance, threshold, refine_radiu
     refine_radius = max(pick(refine_radius, 0.3, "refine_radius"), 1.0)
     resolved = dict(spacing=spacing, spacing_source=source,
                     sigma=pick(sigma, 0.1, "sigma"),
+                    background=pick(background, 0.5, "background"),
                     min_distance=max(pick(min_distance, 0.4, "min_distance"), 1.0),
                     refine_radius=refine_radius,
                     merge_distance=pick(merge_distance, 0.25, "merge_distance"),
@@ -142,17 +170,25 @@ def _resolve_params(frame, spacing, sigma, min_distance, threshold, refine_radiu
     return resolved
 
 
-def _detect_frame(frame, params) -> tuple[pd.DataFrame, dict]:
-    from napari_ivae.core._filters import gaussian_smooth
+def _detect_frame(frame, params, excluded) -> tuple[pd.DataFrame, dict]:
+    from napari_ivae.core._filters import gaussian_smooth, smooth_background
 
     smoothed = gaussian_smooth(frame, params["sigma"])
-    candidates = find_peaks(smoothed, params["min_distance"])
+    band = smoothed
+    if params["background"] > 0:
+        band = smoothed - smooth_background(smoothed, params["background"])
+    candidates = find_peaks(band, params["min_distance"])
+    allowed = _allowed(frame, candidates, params, excluded)
+    n_peaks, n_excluded = len(candidates), int(allowed["excluded"].sum())
+    candidates = candidates[~(allowed["excluded"] | allowed["outside"])]
     noise = smoothed_noise(frame, params["sigma"])
     peak_values = smoothed[candidates[:, 0], candidates[:, 1]]
     prominence = peak_values - _ring_mean(smoothed, candidates, params["spacing"])
     keep, cut = _contrast_filter(prominence, noise, params["threshold"])
-    counts = {"candidates": int(len(candidates)), "below_threshold": int((~keep).sum()),
-              "contrast_cut": float(cut), "noise": float(noise)}
+    counts = {"candidates": int(n_peaks), "below_threshold": int((~keep).sum()),
+              "contrast_cut": float(cut), "noise": float(noise), "excluded": n_excluded,
+              "outside_crystal": int(allowed["outside"].sum()),
+              "crystal_region": allowed["region"]}
     candidates, prominence = candidates[keep], prominence[keep]
     peak_values = peak_values[keep]
 
@@ -179,6 +215,32 @@ def _detect_frame(frame, params) -> tuple[pd.DataFrame, dict]:
     inside = _inside_border(table[["row", "col"]].to_numpy(), frame.shape, params["border"])
     counts.update(merged=n_merged, at_border=int((~inside).sum()), found=int(inside.sum()))
     return table[inside].reset_index(drop=True), counts
+
+
+def _allowed(frame, candidates, params, excluded) -> dict:
+    """Which candidates the user mask excludes and which lie outside the crystalline region."""
+    flags = {"excluded": np.zeros(len(candidates), dtype=bool),
+             "outside": np.zeros(len(candidates), dtype=bool), "region": None}
+    if excluded is not None and len(candidates):
+        flags["excluded"] = excluded[candidates[:, 0], candidates[:, 1]]
+    if params["crystal_only"] and len(candidates):
+        from napari_ivae.core.crystal import crystal_region
+
+        region = crystal_region(frame, params["spacing"])
+        flags["region"] = region.summary()
+        if region.found:
+            flags["outside"] = ~flags["excluded"] & ~region.contains(candidates)
+    return flags
+
+
+def _exclusion_mask(exclude, shape):
+    if exclude is None:
+        return None
+    mask = np.asarray(exclude)
+    if mask.shape != tuple(shape):
+        raise InputError(f"The exclude mask has shape {mask.shape}; it must match one frame "
+                         f"{tuple(shape)}.")
+    return mask.astype(bool)
 
 
 def _ring_mean(smoothed, points, spacing):
@@ -288,7 +350,8 @@ def _inside_border(points, shape, border):
 
 
 def _sum_counts(counts):
-    keys = ("candidates", "below_threshold", "merged", "at_border", "found")
+    keys = ("candidates", "excluded", "outside_crystal", "below_threshold", "merged",
+            "at_border", "found")
     return {k: sum(c[k] for c in counts) for k in keys}
 
 
@@ -296,7 +359,12 @@ def _empty_reason(counts, params) -> str:
     spacing = f"spacing {params['spacing']:.1f} px ({params['spacing_source']})"
     if counts["candidates"] == 0:
         return f"No atoms found: the smoothed image has no local maximum ({spacing})."
-    if counts["found"] == 0 and counts["below_threshold"] == counts["candidates"]:
+    masked = counts["excluded"] + counts["outside_crystal"]
+    if masked == counts["candidates"]:
+        return (f"No atoms found: of {counts['candidates']} peaks, {counts['excluded']} lie in "
+                f"the excluded mask and {counts['outside_crystal']} outside the crystalline "
+                f"region ({spacing}); crystal_only=False keeps the latter.")
+    if counts["below_threshold"] == counts["candidates"] - masked:
         return (f"No atoms found: all {counts['candidates']} peaks have too little contrast "
                 f"(threshold {params['threshold']}; {spacing}). Lower the threshold, or check "
                 "the spacing and whether atoms are dark (invert).")

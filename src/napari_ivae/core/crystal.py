@@ -1,0 +1,332 @@
+"""Where the image shows a lattice: a crystalline-region mask from Bragg-reflection amplitudes.
+
+A nanoparticle, a flake or a grain sits next to vacuum, amorphous support or a contamination
+rim that can be as bright as the crystal and full of atom-sized bumps. What tells them apart is
+periodicity. As in geometric phase analysis, each Bragg reflection ``g`` of the image is
+demodulated (``image * exp(-2 pi i g.x)``, then a Gaussian low-pass of ``0.7`` lattice spacing):
+the modulus is the local amplitude of that lattice fringe. Summed in quadrature over the
+reflections, it is high wherever atoms sit on a lattice and falls to the noise level elsewhere.
+Reflections are the significant peaks of the power spectrum averaged over tiles of about 32
+spacings (weak but present everywhere) together with those of single tiles (a minor grain
+dominates its own tiles), so every grain orientation contributes its own.
+
+The crystal's amplitude level is the median above Otsu's threshold. Pixels below half of it
+are non-crystalline (a smoothed step is at half height on the step, so edge atoms stay inside);
+a morphological opening with a disc one spacing across removes thin strips of them (an antiphase boundary, a
+row of vacancies). A region is reported only when that non-crystalline part covers at least
+``MIN_OUTSIDE_AREA`` of the frame and sinks below a quarter of the crystal level: an image that
+is lattice everywhere, or nowhere, gets no mask and nothing is dropped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+# a peak's power over the typical power at its spatial frequency. Averaged spectrum: ratio to
+# the ring median, 20 is far beyond noise (a single exponential periodogram: p = 1e-6). Single
+# tiles: ratio to the ring's geometric mean, 40 keeps p below 1e-9 per frequency sample
+MIN_PEAK_RATIO = 20.0
+MIN_TILE_PEAK_RATIO = 40.0
+MAX_REFLECTIONS = 24  # half-plane reflections used
+SAMPLES_PER_SPACING = 4.0  # the analysis runs on an image binned to about this resolution
+LOWPASS_SPACINGS = 0.7  # Gaussian sigma of the fringe-amplitude low-pass, in spacings
+EDGE_LEVEL = 0.5  # region edge: this fraction of the crystal's amplitude level
+OUTSIDE_LEVEL = 0.25  # a real non-crystalline part sinks below this fraction...
+MIN_OUTSIDE_AREA = 0.05  # ...over at least this fraction of the frame
+
+
+@dataclass(frozen=True)
+class CrystalRegion:
+    """The crystalline-region analysis of one frame.
+
+    Attributes
+    ----------
+    amplitude : numpy.ndarray
+        Lattice-fringe amplitude on a coarse grid (``scale`` frame pixels per sample along
+        rows and columns, sample ``(0, 0)`` on frame pixel ``(0, 0)``).
+    inside : numpy.ndarray
+        Boolean region on the same grid (all True when no region was found).
+    scale : tuple of float
+        Frame pixels per sample along rows and columns.
+    reflections : numpy.ndarray
+        ``(n, 2)`` Bragg vectors used, in cycles per frame pixel (row, col).
+    level : float
+        The crystal's amplitude level (median above Otsu's threshold; ``nan`` without
+        reflections).
+    outside_area : float
+        Fraction of the frame judged non-crystalline (before the decision).
+    found : bool
+        True when the frame has a distinct crystalline region next to a non-crystalline part.
+    shape : tuple of int
+        The frame's shape.
+    """
+
+    amplitude: np.ndarray
+    inside: np.ndarray
+    scale: tuple
+    reflections: np.ndarray
+    level: float
+    outside_area: float
+    found: bool
+    shape: tuple
+
+    def contains(self, points) -> np.ndarray:
+        """Whether each ``(row, col)`` point lies in the region (all True when none found)."""
+        points = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+        if not self.found:
+            return np.ones(len(points), dtype=bool)
+        return self._sample(self.inside.astype(np.float32), points) >= 0.5
+
+    def amplitude_at(self, points) -> np.ndarray:
+        """Bilinear amplitude at ``(row, col)`` frame coordinates."""
+        return self._sample(self.amplitude, np.asarray(points, dtype=np.float64).reshape(-1, 2))
+
+    def mask(self) -> np.ndarray:
+        """Boolean mask with the frame's shape (all True when no region was found)."""
+        if not self.found:
+            return np.ones(self.shape, dtype=bool)
+        rows = np.arange(self.shape[0], dtype=np.float64)
+        cols = np.arange(self.shape[1], dtype=np.float64)
+        grid = np.stack(np.meshgrid(rows, cols, indexing="ij"), axis=-1).reshape(-1, 2)
+        return self.contains(grid).reshape(self.shape)
+
+    def _sample(self, grid, points):
+        from scipy import ndimage
+
+        coarse = points / np.asarray(self.scale, dtype=np.float64)
+        return ndimage.map_coordinates(grid, coarse.T, order=1, mode="nearest")
+
+    def summary(self) -> dict:
+        """Plain-number description (for a result's parameters)."""
+        return {"found": bool(self.found), "reflections": int(len(self.reflections)),
+                "outside_area": round(float(self.outside_area), 4),
+                "level": float(self.level)}
+
+
+def crystal_region(frame, spacing: float) -> CrystalRegion:
+    """Find the part of a frame that shows a lattice with the given spacing.
+
+    Parameters
+    ----------
+    frame : array-like
+        2D image (bright or dark atoms: only the periodicity matters).
+    spacing : float
+        Nearest-neighbour distance in pixels.
+
+    Returns
+    -------
+    CrystalRegion
+        The amplitude map and the decision; ``region.found`` is False when the image has no
+        significant Bragg reflection or is (un)crystalline everywhere.
+    """
+    from napari_ivae.core._filters import gaussian_smooth
+
+    frame = np.asarray(frame, dtype=np.float32)
+    factor = max(1, int(spacing // SAMPLES_PER_SPACING))
+    binned = _bin(frame, factor)
+    step = spacing / factor  # the spacing on the binned grid
+    # remove the slow background (a particle's envelope) so only lattice fringes remain
+    detail = binned - gaussian_smooth(binned, 0.5 * step)
+    reflections = _bragg_reflections(detail, step)
+    if len(reflections) == 0:
+        none = np.zeros((1, 1), np.float32)
+        return CrystalRegion(none, none > 0, (float(frame.shape[0]), float(frame.shape[1])),
+                             reflections, float("nan"), 0.0, False, frame.shape)
+    amplitude, coarse_step = _fringe_amplitude(detail, reflections, LOWPASS_SPACINGS * step)
+    scale = (coarse_step[0] * factor, coarse_step[1] * factor)
+    level, inside, outside_area, found = _decide(amplitude, spacing / np.mean(scale))
+    if found:
+        # is the "non-crystalline" part a grain whose reflections were too weak overall?
+        extra = _outside_reflections(detail, inside, coarse_step, step, reflections)
+        if len(extra):
+            reflections = np.concatenate([reflections, extra])
+            amplitude, _ = _fringe_amplitude(detail, reflections, LOWPASS_SPACINGS * step)
+            level, inside, outside_area, found = _decide(amplitude, spacing / np.mean(scale))
+    return CrystalRegion(amplitude, inside, scale, reflections / factor, level, outside_area,
+                         found, frame.shape)
+
+
+def _bin(frame: np.ndarray, factor: int) -> np.ndarray:
+    """Block means of ``factor x factor`` pixels (a partial last block is dropped)."""
+    if factor == 1:
+        return frame
+    rows, cols = (frame.shape[0] // factor) * factor, (frame.shape[1] // factor) * factor
+    blocks = frame[:rows, :cols].reshape(rows // factor, factor, cols // factor, factor)
+    return blocks.mean(axis=(1, 3), dtype=np.float32)
+
+
+def _bragg_reflections(detail: np.ndarray, spacing: float, tile_spacings: float = 32.0
+                       ) -> np.ndarray:
+    """Significant power-spectrum peaks between 0.4 and 1.6 cycles per spacing (half plane)."""
+    from scipy import fft, ndimage
+
+    tiles = _tile_periodograms(detail, int(min(128, tile_spacings * spacing)))
+    size = tiles.shape[1:]
+    freq_rows = fft.fftshift(fft.fftfreq(size[0]))[:, None]
+    freq_cols = fft.fftshift(fft.fftfreq(size[1]))[None, :]
+    radius = np.hypot(freq_rows, freq_cols)
+    ring = np.rint(radius * max(size)).astype(np.int64)
+    upper_half = (freq_rows > 0) | ((freq_rows == 0) & (freq_cols > 0))
+    band = (radius >= 0.4 / spacing) & (radius <= 1.6 / spacing) & upper_half
+
+    average = tiles.mean(axis=0)
+    level = ndimage.median(average, labels=ring, index=np.arange(ring.max() + 1))
+    ratio = average / np.maximum(level[ring], np.finfo(np.float64).tiny)
+    is_peak = average == ndimage.maximum_filter(average, size=3, mode="wrap")
+    found = [(ratio[r, c], r, c) for r, c in zip(*np.nonzero(is_peak & band
+                                                              & (ratio >= MIN_PEAK_RATIO)))]
+    if len(tiles) > 1:
+        found += _tile_peaks(tiles, ring, band)
+    chosen: list[tuple[int, int]] = []
+    for _, r, c in sorted(found, reverse=True):
+        if all(max(abs(r - r0), abs(c - c0)) > 1 for r0, c0 in chosen):
+            chosen.append((r, c))
+        if len(chosen) == MAX_REFLECTIONS:
+            break
+    return np.array([[freq_rows[r, 0], freq_cols[0, c]] for r, c in chosen]).reshape(-1, 2)
+
+
+def _outside_reflections(detail, inside, coarse_step, spacing, known) -> np.ndarray:
+    """Significant reflections of the part judged non-crystalline that are not yet used."""
+    rows = np.minimum(np.rint(np.arange(detail.shape[0]) / coarse_step[0]).astype(int),
+                      inside.shape[0] - 1)
+    cols = np.minimum(np.rint(np.arange(detail.shape[1]) / coarse_step[1]).astype(int),
+                      inside.shape[1] - 1)
+    outside = ~inside[np.ix_(rows, cols)]
+    found = _bragg_reflections(np.where(outside, detail, 0.0).astype(np.float32), spacing,
+                               tile_spacings=1e9)  # one periodogram of the whole part
+    if len(found) == 0 or len(known) == 0:
+        return found
+    resolution = 2.0 / min(detail.shape)  # two frequency steps of the whole frame
+    distance = np.hypot(*(found[:, None, :] - known[None, :, :]).transpose(2, 0, 1))
+    return found[distance.min(axis=1) > resolution]
+
+
+def _tile_peaks(tiles, ring, band) -> list:
+    """Peaks of single tiles against their own rings' geometric-mean power."""
+    from scipy import ndimage
+
+    n_rings = ring.max() + 1
+    logs = np.log(np.maximum(tiles, np.finfo(np.float64).tiny))
+    labels = ring[None] + n_rings * np.arange(len(tiles))[:, None, None]
+    counts = np.bincount(labels.ravel(), minlength=n_rings * len(tiles))
+    sums = np.bincount(labels.ravel(), weights=logs.ravel(), minlength=n_rings * len(tiles))
+    ratio = np.exp(logs - (sums / np.maximum(counts, 1))[labels])
+    is_peak = tiles == ndimage.maximum_filter(tiles, size=(1, 3, 3), mode="wrap")
+    keep = is_peak & band[None] & (ratio >= MIN_TILE_PEAK_RATIO)
+    _, rows, cols = np.nonzero(keep)
+    return list(zip(ratio[keep], rows, cols))
+
+
+def _tile_periodograms(detail: np.ndarray, tile: int) -> np.ndarray:
+    """Periodograms (fftshifted) of Hann-windowed tiles overlapping by half."""
+    from scipy import fft
+
+    tile_rows, tile_cols = min(tile, detail.shape[0]), min(tile, detail.shape[1])
+    starts_r = _tile_starts(detail.shape[0], tile_rows)
+    starts_c = _tile_starts(detail.shape[1], tile_cols)
+    tiles = np.stack([detail[r:r + tile_rows, c:c + tile_cols]
+                      for r in starts_r for c in starts_c])
+    window = np.outer(np.hanning(tile_rows), np.hanning(tile_cols)).astype(np.float32)
+    spectra = fft.fft2(tiles * window, axes=(1, 2), workers=1)
+    power = spectra.real.astype(np.float64) ** 2 + spectra.imag.astype(np.float64) ** 2
+    return fft.fftshift(power, axes=(1, 2))
+
+
+def _tile_starts(length: int, tile: int) -> list[int]:
+    if tile >= length:
+        return [0]
+    starts = list(range(0, length - tile + 1, max(tile // 2, 1)))
+    if starts[-1] != length - tile:
+        starts.append(length - tile)
+    return starts
+
+
+def _fringe_amplitude(detail, reflections, sigma):
+    """Local fringe amplitude for each reflection, combined in quadrature, on a coarse grid.
+
+    Demodulation and the Gaussian low-pass happen in Fourier space: the band around ``g`` is
+    cut out, zero padded to twice its size (a finer output grid for free) and inverse
+    transformed. The frame is zero padded and the result divided by the low-passed support
+    (normalised convolution), so the amplitude does not sag at the image edges.
+    """
+    from scipy import fft
+
+    pad = int(np.ceil(3.0 * sigma))
+    shape = tuple(fft.next_fast_len(n + 2 * pad) for n in detail.shape)
+    padded = np.zeros(shape, dtype=np.float32)
+    padded[pad:pad + detail.shape[0], pad:pad + detail.shape[1]] = detail
+    spectrum = fft.fft2(padded, workers=1)
+    # the low-pass keeps |f| < 3 / (2 pi sigma) (Gaussian below 1.1 %): cut that band out
+    half = [min(int(np.ceil(3.0 / (2.0 * np.pi * sigma) * n)), (n - 1) // 2) for n in shape]
+    offsets = [np.arange(-h, h + 1) for h in half]
+    gauss = np.exp(-2.0 * np.pi**2 * sigma**2 * (
+        (offsets[0][:, None] / shape[0]) ** 2 + (offsets[1][None, :] / shape[1]) ** 2))
+    fine = tuple(min(2 * len(o), n) for o, n in zip(offsets, shape))
+    place = tuple(slice((f - len(o)) // 2, (f - len(o)) // 2 + len(o))
+                  for f, o in zip(fine, offsets))
+    total = np.zeros(fine, dtype=np.float64)
+    for g_row, g_col in reflections:
+        centre = (int(round(g_row * shape[0])), int(round(g_col * shape[1])))
+        band = spectrum.take(centre[0] + offsets[0], axis=0, mode="wrap").take(
+            centre[1] + offsets[1], axis=1, mode="wrap")
+        grid = np.zeros(fine, dtype=np.complex128)
+        grid[place] = band * gauss
+        field = fft.ifft2(fft.ifftshift(grid), workers=1)
+        total += field.real**2 + field.imag**2
+    amplitude = np.sqrt(total) * (np.prod(fine) / np.prod(shape))
+    step = (shape[0] / fine[0], shape[1] / fine[1])  # padded px per sample
+    amplitude = amplitude / np.maximum(_smoothed_support(detail.shape, pad, fine, step, sigma),
+                                       0.05)
+    # keep the samples that fall on the frame, then move sample 0 onto frame pixel 0
+    first = [int(np.ceil(pad / s)) for s in step]
+    last = [int(np.floor((pad + n - 1) / s)) for n, s in zip(detail.shape, step)]
+    cropped = amplitude[first[0]:last[0] + 1, first[1]:last[1] + 1]
+    shift = ((first[0] * step[0] - pad) / step[0], (first[1] * step[1] - pad) / step[1])
+    return _shift(cropped, shift), step
+
+
+def _smoothed_support(size, pad, samples, step, sigma):
+    """Gaussian-smoothed indicator of the unpadded frame, at the coarse sample positions."""
+    from scipy.special import erf
+
+    profiles = []
+    for n, count, s in zip(size, samples, step):
+        x = np.arange(count) * s
+        scale = np.sqrt(2.0) * sigma
+        profiles.append(0.5 * (erf((pad + n - 0.5 - x) / scale) - erf((pad - 0.5 - x) / scale)))
+    return np.outer(profiles[0], profiles[1])
+
+
+def _shift(amplitude, shift):
+    """Resample so that sample ``i`` sits where sample ``i - shift`` was."""
+    from scipy import ndimage
+
+    return ndimage.shift(amplitude, shift, order=1, mode="nearest").astype(np.float32)
+
+
+def _decide(amplitude, spacing_samples) -> tuple[float, np.ndarray, float, bool]:
+    """Crystal level, region (coarse grid), non-crystalline area and whether it is distinct."""
+    from scipy import ndimage
+    from skimage.filters import threshold_otsu
+
+    everywhere = np.ones(amplitude.shape, dtype=bool)
+    if not np.ptp(amplitude) > 0:
+        return float(amplitude.max()), everywhere, 0.0, False
+    level = float(np.median(amplitude[amplitude >= threshold_otsu(amplitude)]))
+    radius = max(1, int(round(0.5 * spacing_samples)))
+    disc = np.hypot(*np.mgrid[-radius:radius + 1, -radius:radius + 1]) <= radius
+    # an opening (beyond the frame counts as outside, so a vacuum strip at the edge survives)
+    low = amplitude < EDGE_LEVEL * level
+    outside = ndimage.binary_dilation(ndimage.binary_erosion(low, disc, border_value=1),
+                                      disc) & low
+    deep = outside & (amplitude < OUTSIDE_LEVEL * level)
+    area = float(outside.mean())
+    if deep.mean() < MIN_OUTSIDE_AREA:
+        return level, everywhere, area, False
+    return level, ~outside, area, True
+
+
+__all__ = ["CrystalRegion", "crystal_region"]
