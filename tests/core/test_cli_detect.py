@@ -46,3 +46,23 @@ def test_detect_errors_exit_2(tmp_path, capsys):
     assert main(["detect", str(tmp_path / "flat.npy"), "--out", str(tmp_path / "o.csv")]) == 2
     assert "constant" in capsys.readouterr().err
     assert main(["detect", str(tmp_path / "flat.npy"), "--out", str(tmp_path / "o.txt")]) == 2
+
+
+def test_detect_atoms_crystal_region_and_exclude_options(tmp_path, capsys):
+    from _crystal_data import particle_on_amorphous_support
+
+    image, truth, bumps = particle_on_amorphous_support()
+    np.save(tmp_path / "np.npy", image)
+    exclude = np.zeros(image.shape, dtype=np.uint8)
+    exclude[:128] = 1
+    np.save(tmp_path / "mask.npy", exclude)
+    runs = {"default": [], "all": ["--keep-non-crystal"],
+            "half": ["--exclude", str(tmp_path / "mask.npy")]}
+    tables = {}
+    for name, options in runs.items():
+        out = tmp_path / f"{name}.csv"
+        assert main(["detect", str(tmp_path / "np.npy"), "--out", str(out), *options]) == 0
+        tables[name] = pd.read_csv(out)
+    assert "outside the crystalline region" in capsys.readouterr().err
+    assert len(tables["all"]) > len(tables["default"]) + 0.5 * len(bumps)
+    assert (tables["half"]["row"] >= 127).all() and len(tables["half"]) > 20

@@ -44,6 +44,30 @@ def test_detect_writes_points_aligned_with_features(viewer, lattice_layer, qtbot
     assert_untouched(viewer, before)
 
 
+def test_detect_leaves_out_non_crystal_peaks_unless_asked(viewer, qtbot):
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parents[1] / "core"))
+    from _crystal_data import particle_on_amorphous_support
+
+    image, _, _ = particle_on_amorphous_support()
+    viewer.add_image(image, name="np")
+    detect = open_widget(viewer, "Detect")
+    counts = {}
+    for keep in (False, True):
+        detect.keep_non_crystal.value = keep
+        detect.detect()
+        qtbot.waitUntil(lambda: not detect.busy, timeout=30000)
+        assert not is_error(detect.status)
+        counts[keep] = len(viewer.layers["np atoms [ivae]"].data)
+        if not keep:
+            assert "outside the crystalline region" in detect.status.value
+    assert counts[True] > counts[False] + 50
+    detect.mode.value = "particles"
+    assert not detect.keep_non_crystal.visible
+
+
 def test_detect_shows_estimated_spacing(viewer, lattice_layer):
     detect = open_widget(viewer, "Detect")
     spacing = detect.estimate_spacing()

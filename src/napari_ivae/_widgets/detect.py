@@ -25,14 +25,15 @@ FLATTEN_CHOICES = [("none", None), ("plane", "plane"), ("poly2", "poly2"),
 
 
 def run_detection(image: np.ndarray, mode: str, spacing: float | None, sigma: float | None,
-                  refine: str | None, method: str, polarity: str) -> Any:
+                  refine: str | None, method: str, polarity: str,
+                  crystal_only: bool = True) -> Any:
     """Detect atoms or particles in a prepared ``(Y, X)`` / ``(F, Y, X)`` image (any thread)."""
     frame_axis = 0 if image.ndim == 3 else None
     if mode == "atoms":
         from napari_ivae.core.atoms import detect_atoms
 
         return detect_atoms(image, spacing=spacing, sigma=sigma, refine=refine,
-                            frame_axis=frame_axis)
+                            frame_axis=frame_axis, crystal_only=crystal_only)
     from napari_ivae.core.particles import detect_particles
 
     return detect_particles(image, method=method, polarity=polarity, frame_axis=frame_axis)
@@ -63,6 +64,10 @@ class DetectWidget(Container):
                                   tooltip="Gaussian smoothing in px; 0 = auto (from spacing).")
         self.refine = ComboBox(choices=[("centre of mass", "com"), ("gaussian fit", "gaussian"),
                                         ("none", None)], value="com", label="refine")
+        self.keep_non_crystal = CheckBox(
+            value=False, text="keep peaks outside the crystal",
+            tooltip="By default peaks are left out where the image shows no lattice (vacuum, "
+                    "amorphous support, a contamination rim), when it has such parts.")
         self.method = ComboBox(choices=["otsu", "li", "local", "log"], value="otsu",
                                label="threshold", visible=False)
         self.polarity = ComboBox(choices=["bright", "dark"], value="bright",
@@ -72,7 +77,7 @@ class DetectWidget(Container):
         self.run_button = PushButton(text="Detect")
         self.status = StatusLine()
         self.extend([self.image, self.mode, self.spacing, self.estimate_button, self.sigma,
-                     self.refine, self.method, self.polarity, self.invert, self.flatten,
+                     self.refine, self.keep_non_crystal, self.method, self.polarity, self.invert, self.flatten,
                      self.run_button])
         self.native.layout().addWidget(self.status.native)
         for box in (self.spacing, self.sigma):
@@ -84,7 +89,8 @@ class DetectWidget(Container):
 
     def _on_mode(self, mode: str) -> None:
         atoms = mode == "atoms"
-        for widget in (self.spacing, self.estimate_button, self.sigma, self.refine):
+        for widget in (self.spacing, self.estimate_button, self.sigma, self.refine,
+                       self.keep_non_crystal):
             widget.visible = atoms
         self.method.visible = self.polarity.visible = not atoms
 
@@ -120,7 +126,8 @@ class DetectWidget(Container):
             return
         params = dict(mode=self.mode.value, spacing=self.spacing.value or None,
                       sigma=self.sigma.value or None, refine=self.refine.value,
-                      method=self.method.value, polarity=self.polarity.value)
+                      method=self.method.value, polarity=self.polarity.value,
+                      crystal_only=not self.keep_non_crystal.value)
         worker = function_job(run_detection, image, what=f"detecting {params['mode']}", **params)
         worker.returned.connect(while_alive(self, lambda det: self._show(det, layer, params)))
         worker.errored.connect(while_alive(self, lambda err: report(self.status, err)))
@@ -158,8 +165,10 @@ class DetectWidget(Container):
                                 source=layer, what="particle labels",
                                 params={"mode": mode}, opacity=0.4)
         self._viewer.layers.selection.active = points
-        message = det.message or (f"{n} atoms found (spacing {spacing:.1f} px)"
-                                  if mode == "atoms" and spacing else f"{n} {mode} found")
+        message = (f"{n} atoms found (spacing {spacing:.1f} px)"
+                   if mode == "atoms" and spacing else f"{n} {mode} found")
+        if det.message:
+            message = f"{message}. {det.message}"
         self.status.ok(message)
 
 

@@ -32,11 +32,16 @@ def add_parser(subparsers) -> None:
     p.add_argument("--flatten", choices=("plane", "poly2", "gaussian"),
                    help="subtract a background first (plane/poly2 for STM, gaussian for uneven "
                         "illumination)")
+    p.add_argument("--exclude", metavar="MASK",
+                   help="mask image (.npy/.tif), nonzero where nothing may be detected "
+                        "(e.g. a scale bar)")
     atoms = p.add_argument_group("atoms")
     atoms.add_argument("--spacing", type=float, metavar="PX",
                        help="nearest-neighbour distance (default: estimated)")
     atoms.add_argument("--sigma", type=float, metavar="PX",
                        help="smoothing (default 0.1 x spacing)")
+    atoms.add_argument("--background", type=float, metavar="PX",
+                       help="blur removed before peak finding (default 0.5 x spacing; 0: none)")
     atoms.add_argument("--min-distance", type=float, metavar="PX",
                        help="minimum peak separation (default 0.4 x spacing)")
     atoms.add_argument("--threshold", type=float, metavar="T",
@@ -48,6 +53,9 @@ def add_parser(subparsers) -> None:
                        help="drop atoms closer to the edge (default 0.3 x spacing)")
     atoms.add_argument("--invert", action="store_true",
                        help="atoms are dark (ABF, bright-field)")
+    atoms.add_argument("--keep-non-crystal", action="store_true",
+                       help="keep peaks outside the crystalline region (by default they are "
+                            "left out when the image has vacuum or amorphous parts)")
     particles = p.add_argument_group("particles")
     particles.add_argument("--method", choices=("otsu", "li", "local", "log"), default="otsu",
                            help="threshold method or LoG blobs (default: otsu)")
@@ -59,9 +67,6 @@ def add_parser(subparsers) -> None:
                            help="keep particles touching the image edge")
     particles.add_argument("--no-split", action="store_true",
                            help="do not split touching particles (watershed)")
-    particles.add_argument("--exclude", metavar="MASK",
-                           help="mask image (.npy/.tif), nonzero where nothing may be detected "
-                                "(e.g. a scale bar)")
     particles.add_argument("--labels-format", choices=("npy", "tif"), default="npy",
                            help="format of the labels image written next to the CSV")
     p.set_defaults(func=run)
@@ -74,24 +79,25 @@ def run(args) -> int:
     out = output_path(args.out, ".csv", "comma-separated table")
     image = read_image(args.image)
     channel = _parse_channel(args.channel)
-    common = dict(channel=channel, frame_axis=args.frame_axis, flatten=args.flatten)
+    exclude = read_image(args.exclude) != 0 if args.exclude else None
+    common = dict(channel=channel, frame_axis=args.frame_axis, flatten=args.flatten,
+                  exclude=exclude)
     if args.mode == "atoms":
         from napari_ivae.core.atoms import detect_atoms
 
         detections = detect_atoms(
-            image, spacing=args.spacing, sigma=args.sigma, min_distance=args.min_distance,
-            threshold=args.threshold, refine=None if args.refine == "none" else args.refine,
-            border=args.border, invert=args.invert, **common)
+            image, spacing=args.spacing, sigma=args.sigma, background=args.background,
+            min_distance=args.min_distance, threshold=args.threshold,
+            refine=None if args.refine == "none" else args.refine, border=args.border,
+            invert=args.invert, crystal_only=not args.keep_non_crystal, **common)
         summary = (f"{len(detections)} atoms found (spacing {detections.params['spacing']:.2f} px"
                    f", {detections.params['spacing_source']}; refine {args.refine})")
     else:
         from napari_ivae.core.particles import detect_particles
 
-        exclude = read_image(args.exclude) != 0 if args.exclude else None
         detections = detect_particles(
             image, method=args.method, polarity=args.polarity, min_size=args.min_size,
-            exclude_border=not args.keep_border, split=not args.no_split, exclude=exclude,
-            **common)
+            exclude_border=not args.keep_border, split=not args.no_split, **common)
         summary = f"{len(detections)} particles found (method {args.method}, {args.polarity})"
     write_points_csv(out, detections)
     print(f"napari-ivae detect: {summary}; wrote {out}", file=sys.stderr)
