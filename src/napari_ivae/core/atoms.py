@@ -41,6 +41,7 @@ import pandas as pd
 
 from napari_ivae.core.detections import Detections, empty_detections, make_detections
 from napari_ivae.core.errors import InputError
+from napari_ivae.core.validation import exclusion_mask
 
 REFINE_MODES = ("com", "gaussian", None)
 MIN_SNR = 4.0
@@ -116,7 +117,7 @@ def detect_atoms(
     params.update(refine=refine, com_iterations=int(com_iterations), invert=bool(invert),
                   flatten=flatten, n_frames=len(frames), is_stack=is_stack,
                   crystal_only=bool(crystal_only), exclude=exclude is not None)
-    excluded = _exclusion_mask(exclude, frames.shape[1:])
+    excluded = exclusion_mask(exclude, frames.shape[1:])
     tables, counts = [], []
     for index, frame in enumerate(frames):
         table, frame_counts = _detect_frame(frame, params, excluded)
@@ -231,16 +232,6 @@ def _allowed(frame, candidates, params, excluded) -> dict:
         if region.found:
             flags["outside"] = ~flags["excluded"] & ~region.contains(candidates)
     return flags
-
-
-def _exclusion_mask(exclude, shape):
-    if exclude is None:
-        return None
-    mask = np.asarray(exclude)
-    if mask.shape != tuple(shape):
-        raise InputError(f"The exclude mask has shape {mask.shape}; it must match one frame "
-                         f"{tuple(shape)}.")
-    return mask.astype(bool)
 
 
 def _ring_mean(smoothed, points, spacing):

@@ -126,13 +126,10 @@ def detect_particles(
 
 
 def _exclusion_mask(exclude, shape) -> np.ndarray:
-    if exclude is None:
-        return np.zeros(shape, dtype=bool)
-    mask = np.asarray(exclude)
-    if mask.shape != tuple(shape):
-        raise InputError(f"The exclude mask has shape {mask.shape}; it must match one frame "
-                         f"{tuple(shape)}.")
-    return mask.astype(bool)
+    from napari_ivae.core.validation import exclusion_mask
+
+    mask = exclusion_mask(exclude, shape)
+    return np.zeros(shape, dtype=bool) if mask is None else mask
 
 
 def _threshold_objects(signal, excluded, params):

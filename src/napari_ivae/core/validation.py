@@ -114,3 +114,20 @@ def as_label_array(labels, n: int, n_classes: int, *, require_labeled: bool = Tr
                 "classes so the classifier can learn to tell them apart"
             )
     return arr
+
+
+def exclusion_mask(exclude, shape) -> np.ndarray | None:
+    """A user's "detect nothing here" mask as booleans of one frame's shape (``None`` stays).
+
+    Raises
+    ------
+    InputError
+        The mask's shape differs from the frame's.
+    """
+    if exclude is None:
+        return None
+    mask = np.asarray(exclude)
+    if mask.shape != tuple(shape):
+        raise InputError(f"The exclude mask has shape {mask.shape}; it must match one frame "
+                         f"{tuple(shape)}.")
+    return mask.astype(bool)
