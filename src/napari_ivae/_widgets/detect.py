@@ -77,8 +77,8 @@ class DetectWidget(Container):
         self.run_button = PushButton(text="Detect")
         self.status = StatusLine()
         self.extend([self.image, self.mode, self.spacing, self.estimate_button, self.sigma,
-                     self.refine, self.keep_non_crystal, self.method, self.polarity, self.invert, self.flatten,
-                     self.run_button])
+                     self.refine, self.keep_non_crystal, self.method, self.polarity,
+                     self.invert, self.flatten, self.run_button])
         self.native.layout().addWidget(self.status.native)
         for box in (self.spacing, self.sigma):
             box.native.setSpecialValueText("auto")  # shown at 0

@@ -68,14 +68,25 @@ def smooth_background(image: np.ndarray, sigma: float) -> np.ndarray:
     if factor < 2 or min(image.shape) < 4 * factor:
         return gaussian_smooth(image, sigma)
     image = np.asarray(image, dtype=np.float32)
-    rows, cols = -(-image.shape[0] // factor) * factor, -(-image.shape[1] // factor) * factor
-    padded = np.pad(image, ((0, rows - image.shape[0]), (0, cols - image.shape[1])), mode="edge")
-    binned = padded.reshape(rows // factor, factor, cols // factor, factor).mean(axis=(1, 3))
+    binned = block_mean(image, factor)
     # block averaging already blurred by a box of `factor` pixels (variance (f^2 - 1) / 12)
     rest = np.sqrt(max(sigma**2 - (factor**2 - 1) / 12.0, 0.0)) / factor
     coarse = gaussian_smooth(binned, rest)
     wide = _upsample_linear(_upsample_linear(coarse, factor, axis=1), factor, axis=0)
     return np.ascontiguousarray(wide[:image.shape[0], :image.shape[1]])
+
+
+def block_mean(image: np.ndarray, factor: int) -> np.ndarray:
+    """Means of ``factor x factor`` blocks (float32); a partial last block repeats the edge.
+
+    Block ``k`` is centred on pixel ``k * factor + (factor - 1) / 2``.
+    """
+    image = np.asarray(image, dtype=np.float32)
+    if factor == 1:
+        return image
+    rows, cols = -(-image.shape[0] // factor) * factor, -(-image.shape[1] // factor) * factor
+    padded = np.pad(image, ((0, rows - image.shape[0]), (0, cols - image.shape[1])), mode="edge")
+    return padded.reshape(rows // factor, factor, cols // factor, factor).mean(axis=(1, 3))
 
 
 def _upsample_linear(coarse: np.ndarray, factor: int, axis: int) -> np.ndarray:

@@ -45,11 +45,13 @@ class CrystalRegion:
     ----------
     amplitude : numpy.ndarray
         Lattice-fringe amplitude on a coarse grid (``scale`` frame pixels per sample along
-        rows and columns, sample ``(0, 0)`` on frame pixel ``(0, 0)``).
+        rows and columns, sample ``(0, 0)`` at frame position ``origin``).
     inside : numpy.ndarray
         Boolean region on the same grid (all True when no region was found).
     scale : tuple of float
         Frame pixels per sample along rows and columns.
+    origin : tuple of float
+        Frame ``(row, col)`` position of sample ``(0, 0)``.
     reflections : numpy.ndarray
         ``(n, 2)`` Bragg vectors used, in cycles per frame pixel (row, col).
     level : float
@@ -66,6 +68,7 @@ class CrystalRegion:
     amplitude: np.ndarray
     inside: np.ndarray
     scale: tuple
+    origin: tuple
     reflections: np.ndarray
     level: float
     outside_area: float
@@ -79,10 +82,6 @@ class CrystalRegion:
             return np.ones(len(points), dtype=bool)
         return self._sample(self.inside.astype(np.float32), points) >= 0.5
 
-    def amplitude_at(self, points) -> np.ndarray:
-        """Bilinear amplitude at ``(row, col)`` frame coordinates."""
-        return self._sample(self.amplitude, np.asarray(points, dtype=np.float64).reshape(-1, 2))
-
     def mask(self) -> np.ndarray:
         """Boolean mask with the frame's shape (all True when no region was found)."""
         if not self.found:
@@ -95,7 +94,7 @@ class CrystalRegion:
     def _sample(self, grid, points):
         from scipy import ndimage
 
-        coarse = points / np.asarray(self.scale, dtype=np.float64)
+        coarse = (points - np.asarray(self.origin)) / np.asarray(self.scale, dtype=np.float64)
         return ndimage.map_coordinates(grid, coarse.T, order=1, mode="nearest")
 
     def summary(self) -> dict:
@@ -121,11 +120,11 @@ def crystal_region(frame, spacing: float) -> CrystalRegion:
         The amplitude map and the decision; ``region.found`` is False when the image has no
         significant Bragg reflection or is (un)crystalline everywhere.
     """
-    from napari_ivae.core._filters import gaussian_smooth
+    from napari_ivae.core._filters import block_mean, gaussian_smooth
 
     frame = np.asarray(frame, dtype=np.float32)
     factor = max(1, int(spacing // SAMPLES_PER_SPACING))
-    binned = _bin(frame, factor)
+    binned = block_mean(frame, factor)
     step = spacing / factor  # the spacing on the binned grid
     # remove the slow background (a particle's envelope) so only lattice fringes remain
     detail = binned - gaussian_smooth(binned, 0.5 * step)
@@ -133,28 +132,23 @@ def crystal_region(frame, spacing: float) -> CrystalRegion:
     if len(reflections) == 0:
         none = np.zeros((1, 1), np.float32)
         return CrystalRegion(none, none > 0, (float(frame.shape[0]), float(frame.shape[1])),
-                             reflections, float("nan"), 0.0, False, frame.shape)
-    amplitude, coarse_step = _fringe_amplitude(detail, reflections, LOWPASS_SPACINGS * step)
+                             (0.0, 0.0), reflections, float("nan"), 0.0, False, frame.shape)
+    amplitude, coarse_step, coarse_origin = _fringe_amplitude(detail, reflections,
+                                                              LOWPASS_SPACINGS * step)
     scale = (coarse_step[0] * factor, coarse_step[1] * factor)
+    # binned pixel k is the block centred on frame pixel k * factor + (factor - 1) / 2
+    origin = tuple(o * factor + (factor - 1) / 2.0 for o in coarse_origin)
     level, inside, outside_area, found = _decide(amplitude, spacing / np.mean(scale))
     if found:
         # is the "non-crystalline" part a grain whose reflections were too weak overall?
-        extra = _outside_reflections(detail, inside, coarse_step, step, reflections)
+        extra = _outside_reflections(detail, inside, coarse_step, coarse_origin, step,
+                                     reflections)
         if len(extra):
             reflections = np.concatenate([reflections, extra])
-            amplitude, _ = _fringe_amplitude(detail, reflections, LOWPASS_SPACINGS * step)
+            amplitude, _, _ = _fringe_amplitude(detail, reflections, LOWPASS_SPACINGS * step)
             level, inside, outside_area, found = _decide(amplitude, spacing / np.mean(scale))
-    return CrystalRegion(amplitude, inside, scale, reflections / factor, level, outside_area,
-                         found, frame.shape)
-
-
-def _bin(frame: np.ndarray, factor: int) -> np.ndarray:
-    """Block means of ``factor x factor`` pixels (a partial last block is dropped)."""
-    if factor == 1:
-        return frame
-    rows, cols = (frame.shape[0] // factor) * factor, (frame.shape[1] // factor) * factor
-    blocks = frame[:rows, :cols].reshape(rows // factor, factor, cols // factor, factor)
-    return blocks.mean(axis=(1, 3), dtype=np.float32)
+    return CrystalRegion(amplitude, inside, scale, origin, reflections / factor, level,
+                         outside_area, found, frame.shape)
 
 
 def _bragg_reflections(detail: np.ndarray, spacing: float, tile_spacings: float = 32.0
@@ -188,12 +182,11 @@ def _bragg_reflections(detail: np.ndarray, spacing: float, tile_spacings: float 
     return np.array([[freq_rows[r, 0], freq_cols[0, c]] for r, c in chosen]).reshape(-1, 2)
 
 
-def _outside_reflections(detail, inside, coarse_step, spacing, known) -> np.ndarray:
+def _outside_reflections(detail, inside, coarse_step, coarse_origin, spacing, known
+                         ) -> np.ndarray:
     """Significant reflections of the part judged non-crystalline that are not yet used."""
-    rows = np.minimum(np.rint(np.arange(detail.shape[0]) / coarse_step[0]).astype(int),
-                      inside.shape[0] - 1)
-    cols = np.minimum(np.rint(np.arange(detail.shape[1]) / coarse_step[1]).astype(int),
-                      inside.shape[1] - 1)
+    rows, cols = (np.clip(np.rint((np.arange(n) - o) / s).astype(int), 0, m - 1)
+                  for n, o, s, m in zip(detail.shape, coarse_origin, coarse_step, inside.shape))
     outside = ~inside[np.ix_(rows, cols)]
     found = _bragg_reflections(np.where(outside, detail, 0.0).astype(np.float32), spacing,
                                tile_spacings=1e9)  # one periodogram of the whole part
@@ -247,6 +240,9 @@ def _tile_starts(length: int, tile: int) -> list[int]:
 def _fringe_amplitude(detail, reflections, sigma):
     """Local fringe amplitude for each reflection, combined in quadrature, on a coarse grid.
 
+    Returns the amplitude over the frame, the input pixels per sample and the input position
+    of sample ``(0, 0)``.
+
     Demodulation and the Gaussian low-pass happen in Fourier space: the band around ``g`` is
     cut out, zero padded to twice its size (a finer output grid for free) and inverse
     transformed. The frame is zero padded and the result divided by the low-passed support
@@ -280,12 +276,11 @@ def _fringe_amplitude(detail, reflections, sigma):
     step = (shape[0] / fine[0], shape[1] / fine[1])  # padded px per sample
     amplitude = amplitude / np.maximum(_smoothed_support(detail.shape, pad, fine, step, sigma),
                                        0.05)
-    # keep the samples that fall on the frame, then move sample 0 onto frame pixel 0
+    # keep the samples that fall on the frame
     first = [int(np.ceil(pad / s)) for s in step]
     last = [int(np.floor((pad + n - 1) / s)) for n, s in zip(detail.shape, step)]
-    cropped = amplitude[first[0]:last[0] + 1, first[1]:last[1] + 1]
-    shift = ((first[0] * step[0] - pad) / step[0], (first[1] * step[1] - pad) / step[1])
-    return _shift(cropped, shift), step
+    cropped = amplitude[first[0]:last[0] + 1, first[1]:last[1] + 1].astype(np.float32)
+    return cropped, step, tuple(f * s - pad for f, s in zip(first, step))
 
 
 def _smoothed_support(size, pad, samples, step, sigma):
@@ -298,13 +293,6 @@ def _smoothed_support(size, pad, samples, step, sigma):
         scale = np.sqrt(2.0) * sigma
         profiles.append(0.5 * (erf((pad + n - 0.5 - x) / scale) - erf((pad - 0.5 - x) / scale)))
     return np.outer(profiles[0], profiles[1])
-
-
-def _shift(amplitude, shift):
-    """Resample so that sample ``i`` sits where sample ``i - shift`` was."""
-    from scipy import ndimage
-
-    return ndimage.shift(amplitude, shift, order=1, mode="nearest").astype(np.float32)
 
 
 def _decide(amplitude, spacing_samples) -> tuple[float, np.ndarray, float, bool]:
