@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from napari_ivae.core.atoms import detect_atoms, merge_close_points
+from napari_ivae.core.atoms import close_point_losers, detect_atoms, merge_close_points
 from napari_ivae.core.errors import InputError
 from napari_ivae.core.metrics import match_points
 from napari_ivae.core.refine import refine_centre_of_mass, refine_gaussian
@@ -112,6 +112,29 @@ def test_merge_keeps_brightest():
                           "intensity": [1.0, 2.0, 0.5]})
     kept, n_merged = merge_close_points(table, 3.0)
     assert n_merged == 1 and kept["intensity"].tolist() == [2.0, 0.5]
+
+
+def _greedy_losers(points, intensity, distance):
+    """Reference: visit points brightest first; a point still standing drops its neighbours."""
+    removed = np.zeros(len(points), dtype=bool)
+    for i in np.argsort(-intensity, kind="stable"):
+        if not removed[i]:
+            near = np.hypot(*(points - points[i]).T) <= distance
+            near[i] = False
+            removed |= near
+    return removed
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_close_point_losers_equal_the_brightest_first_greedy(seed):
+    rng = np.random.default_rng(seed)
+    points = rng.uniform(0, 40, (300, 2))
+    if seed % 2:  # integer positions and tied intensities (plateaus)
+        points = np.rint(points)
+    intensity = rng.integers(0, 4, len(points)).astype(float) if seed % 2 else rng.random(300)
+    losers = close_point_losers(points, intensity, 3.0)
+    assert 0 < losers.sum() < len(points)  # chains of close points: the rounds matter
+    np.testing.assert_array_equal(losers, _greedy_losers(points, intensity, 3.0))
 
 
 def test_refiners_find_subpixel_centre():

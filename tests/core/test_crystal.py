@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from napari_ivae.core._filters import gaussian_smooth, smooth_background
+from napari_ivae.core._filters import block_mean, gaussian_smooth, smooth_background
 from napari_ivae.core.atoms import detect_atoms
 from napari_ivae.core.crystal import crystal_region
 from napari_ivae.core.errors import InputError
@@ -92,3 +92,12 @@ def test_smooth_background_matches_a_full_gaussian(shape):
     # beyond two sigmas of the edges (where the edge handling differs) the error is well
     # below the noise left after this blur (std 1 per pixel -> about 0.04)
     assert np.abs(coarse - full)[14:-14, 14:-14].max() < 0.015
+
+
+@pytest.mark.parametrize("shape, factor", [((12, 12), 3), ((13, 10), 4), ((7, 9), 2)])
+def test_block_mean_averages_blocks_and_repeats_the_edge(shape, factor):
+    image = np.random.default_rng(1).random(shape).astype(np.float32)
+    rows, cols = -(-shape[0] // factor) * factor, -(-shape[1] // factor) * factor
+    padded = np.pad(image, ((0, rows - shape[0]), (0, cols - shape[1])), mode="edge")
+    expected = padded.reshape(rows // factor, factor, cols // factor, factor).mean(axis=(1, 3))
+    np.testing.assert_allclose(block_mean(image, factor), expected, rtol=1e-6)

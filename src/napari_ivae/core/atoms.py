@@ -253,18 +253,14 @@ def find_peaks(smoothed: np.ndarray, min_distance: float) -> np.ndarray:
     """Integer (row, col) local maxima at least ``min_distance`` apart (brightest kept).
 
     A square maximum filter gives the candidates; plateaus and pairs that are closer than
-    ``min_distance`` in Euclidean distance are thinned by :func:`merge_close_points`.
+    ``min_distance`` in Euclidean distance are thinned by :func:`close_point_losers`.
     """
     from napari_ivae.core._filters import local_maxima
 
     size = 2 * int(np.floor(min_distance / np.sqrt(2))) + 1  # square inscribed in the disc
     rows, cols = local_maxima(smoothed, size, smoothed.min())  # flat background is no peak
-    if len(rows) == 0:
-        return np.zeros((0, 2), dtype=np.int64)
-    table = pd.DataFrame({"row": rows.astype(np.float64), "col": cols.astype(np.float64),
-                          "intensity": smoothed[rows, cols]})
-    table, _ = merge_close_points(table, min_distance)
-    return table[["row", "col"]].to_numpy().astype(np.int64)
+    points = np.column_stack([rows, cols]).astype(np.int64)
+    return points[~close_point_losers(points, smoothed[rows, cols], min_distance)]
 
 
 def merge_close_points(table: pd.DataFrame, distance: float) -> tuple[pd.DataFrame, int]:
@@ -284,24 +280,51 @@ def merge_close_points(table: pd.DataFrame, distance: float) -> tuple[pd.DataFra
     """
     if distance <= 0 or len(table) < 2:
         return table, 0
+    removed = close_point_losers(table[["row", "col"]].to_numpy(),
+                                 table["intensity"].to_numpy(), distance)
+    if not removed.any():
+        return table, 0
+    return table[~removed].reset_index(drop=True), int(removed.sum())
+
+
+def close_point_losers(points: np.ndarray, intensity: np.ndarray,
+                       distance: float) -> np.ndarray:
+    """Mask of the points a brighter kept point lies closer than ``distance`` to.
+
+    The result of visiting points brightest first and keeping each one that has no kept point
+    within ``distance`` (ties: the earlier point counts as brighter). Computed in rounds over
+    the close pairs instead of a Python loop: in each round, points with a kept brighter
+    neighbour are dropped, and points whose brighter neighbours are all dropped are kept.
+    """
+    removed = np.zeros(len(points), dtype=bool)
+    if distance <= 0 or len(points) < 2:
+        return removed
     from scipy.spatial import cKDTree
 
-    points = table[["row", "col"]].to_numpy()
-    pairs = cKDTree(points).query_pairs(distance, output_type="ndarray")
+    # an unbalanced tree builds faster, and the queries here are few and short
+    tree = cKDTree(np.asarray(points, dtype=np.float64), balanced_tree=False,
+                   compact_nodes=False)
+    pairs = tree.query_pairs(distance, output_type="ndarray")
     if len(pairs) == 0:
-        return table, 0
-    intensity = table["intensity"].to_numpy()
+        return removed
     rank = np.empty(len(points), dtype=np.int64)
-    rank[np.argsort(-intensity, kind="stable")] = np.arange(len(points))
-    neighbours: dict[int, list[int]] = {}
-    for i, j in pairs:
-        neighbours.setdefault(int(i), []).append(int(j))
-        neighbours.setdefault(int(j), []).append(int(i))
-    removed = np.zeros(len(points), dtype=bool)
-    for i in sorted(neighbours, key=lambda k: rank[k]):  # brightest first
-        if not removed[i]:
-            removed[neighbours[i]] = True
-    return table[~removed].reset_index(drop=True), int(removed.sum())
+    rank[np.argsort(-np.asarray(intensity), kind="stable")] = np.arange(len(points))
+    first_wins = rank[pairs[:, 0]] < rank[pairs[:, 1]]
+    brighter = np.where(first_wins, pairs[:, 0], pairs[:, 1])
+    dimmer = np.where(first_wins, pairs[:, 1], pairs[:, 0])
+    state = np.zeros(len(points), dtype=np.int8)  # 0 undecided, 1 kept, -1 dropped
+    involved = np.zeros(len(points), dtype=bool)
+    involved[pairs.ravel()] = True
+    while True:
+        live = (state[brighter] >= 0) & (state[dimmer] == 0)
+        if not live.any():
+            break
+        state[dimmer[live & (state[brighter] == 1)]] = -1
+        waiting = np.zeros(len(points), dtype=bool)  # an undecided brighter neighbour
+        waiting[dimmer[live & (state[brighter] == 0)]] = True
+        state[involved & (state == 0) & ~waiting] = 1
+    removed[state == -1] = True
+    return removed
 
 
 def smoothed_noise(frame: np.ndarray, sigma: float) -> float:
@@ -363,4 +386,5 @@ def _empty_reason(counts, params) -> str:
             f"border ({spacing}); reduce the border.")
 
 
-__all__ = ["Detections", "detect_atoms", "find_peaks", "merge_close_points", "smoothed_noise"]
+__all__ = ["Detections", "close_point_losers", "detect_atoms", "find_peaks", "merge_close_points",
+           "smoothed_noise"]

@@ -164,6 +164,10 @@ def _bragg_reflections(detail: np.ndarray, spacing: float, tile_spacings: float 
     ring = np.rint(radius * max(size)).astype(np.int64)
     upper_half = (freq_rows > 0) | ((freq_rows == 0) & (freq_cols > 0))
     band = (radius >= 0.4 / spacing) & (radius <= 1.6 / spacing) & upper_half
+    # only the rings through the band matter: crop to them (plus the 3 x 3 peak test's margin)
+    crop = _band_box(np.isin(ring, np.unique(ring[band])))
+    tiles, ring, band = tiles[(slice(None),) + crop], ring[crop], band[crop]
+    freq_rows, freq_cols = freq_rows[crop[0]], freq_cols[:, crop[1]]
 
     average = tiles.mean(axis=0)
     level = ndimage.median(average, labels=ring, index=np.arange(ring.max() + 1))
@@ -180,6 +184,18 @@ def _bragg_reflections(detail: np.ndarray, spacing: float, tile_spacings: float 
         if len(chosen) == MAX_REFLECTIONS:
             break
     return np.array([[freq_rows[r, 0], freq_cols[0, c]] for r, c in chosen]).reshape(-1, 2)
+
+
+def _band_box(needed: np.ndarray) -> tuple[slice, slice]:
+    """Bounding box of ``needed`` grown by one pixel; an axis it would not fit stays whole
+    (the peak test wraps around the spectrum's edges there)."""
+    box = []
+    for axis in (0, 1):
+        index = np.flatnonzero(needed.any(axis=1 - axis))
+        first, last = index[0] - 1, index[-1] + 2
+        box.append(slice(first, last) if first >= 0 and last <= needed.shape[axis]
+                   else slice(None))
+    return tuple(box)
 
 
 def _outside_reflections(detail, inside, coarse_step, coarse_origin, spacing, known
@@ -209,8 +225,11 @@ def _tile_peaks(tiles, ring, band) -> list:
     ratio = np.exp(logs - (sums / np.maximum(counts, 1))[labels])
     is_peak = tiles == ndimage.maximum_filter(tiles, size=(1, 3, 3), mode="wrap")
     keep = is_peak & band[None] & (ratio >= MIN_TILE_PEAK_RATIO)
-    _, rows, cols = np.nonzero(keep)
-    return list(zip(ratio[keep], rows, cols))
+    # one candidate per frequency (its best tile): a clean lattice whose period does not fit
+    # the tiles leaks into many side peaks in every tile, which would swamp the selection
+    best = np.where(keep, ratio, 0.0).max(axis=0)
+    rows, cols = np.nonzero(best)
+    return list(zip(best[rows, cols], rows, cols))
 
 
 def _tile_periodograms(detail: np.ndarray, tile: int) -> np.ndarray:
