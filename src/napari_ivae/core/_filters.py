@@ -49,8 +49,10 @@ def smooth_background(image: np.ndarray, sigma: float) -> np.ndarray:
     """A wide Gaussian blur, computed on a block-averaged copy and interpolated back.
 
     For the slow background under atoms (``sigma`` of several pixels) the blur of a copy binned
-    by ``sigma / 3`` differs from the full-resolution blur by far less than the noise, at a
-    fraction of the cost. Small ``sigma`` falls back to :func:`gaussian_smooth`.
+    by ``sigma / 1.5`` is subtracted from an image smoothed at the atom scale (about
+    ``sigma / 5``); on white noise it differs from the full-resolution blur by at most 15 % (rms
+    3 %) of that image's noise, at a fraction of the cost. ``sigma < 3`` falls back to
+    :func:`gaussian_smooth`.
 
     Parameters
     ----------
@@ -64,7 +66,7 @@ def smooth_background(image: np.ndarray, sigma: float) -> np.ndarray:
     numpy.ndarray
         Smoothed float32 frame, same shape.
     """
-    factor = int(sigma // 3)
+    factor = int(sigma // 1.5)
     if factor < 2 or min(image.shape) < 4 * factor:
         return gaussian_smooth(image, sigma)
     image = np.asarray(image, dtype=np.float32)
