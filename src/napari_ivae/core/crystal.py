@@ -123,7 +123,7 @@ def crystal_region(frame, spacing: float) -> CrystalRegion:
     from napari_ivae.core._filters import block_mean, gaussian_smooth
 
     frame = np.asarray(frame, dtype=np.float32)
-    factor = max(1, int(spacing // SAMPLES_PER_SPACING))
+    factor = max(1, int(round(spacing / SAMPLES_PER_SPACING)))
     binned = block_mean(frame, factor)
     step = spacing / factor  # the spacing on the binned grid
     # remove the slow background (a particle's envelope) so only lattice fringes remain
