@@ -56,6 +56,20 @@ def test_train_then_encode_rvae(files, rvae_file):
     np.testing.assert_allclose(latents["angle"], expected.angle, rtol=1e-5, atol=1e-6)
 
 
+def test_encode_with_clusters_adds_unsupervised_classes(files, rvae_file):
+    out = files / "clustered.npz"
+    argv = ["encode", str(rvae_file), "--patches", str(files / "patches.npy"), "--out",
+            str(out), "--clusters", "3", "--cluster-seed", "5"]
+    assert main(argv) == 0
+    latents = np.load(out)
+    assert latents["cluster"].shape == (32,) and set(latents["cluster"]) == {0, 1, 2}
+    assert int(latents["cluster_seed"]) == 5
+    sizes = np.bincount(latents["cluster"])
+    assert (np.diff(sizes) <= 0).all()  # numbered by decreasing size
+    assert main(argv) == 0  # same seed, same classes
+    np.testing.assert_array_equal(np.load(out)["cluster"], latents["cluster"])
+
+
 def test_train_then_encode_ss_rvae(files):
     out = files / "ss.ivae.pt"
     assert main(["train", "--model", "ss-rvae", "--patches", str(files / "patches.npy"),
@@ -139,6 +153,10 @@ def _bad_inputs(root):
      "corrupt"),
     (["encode", "{r}/none.ivae.pt", "--patches", "{r}/patches.npy", "--out", "{r}/e.npz"],
      "not found"),
+    (["encode", "{r}/rvae.ivae.pt", "--patches", "{r}/patches.npy", "--out", "{r}/e.npz",
+      "--clusters", "1"], "--clusters must be"),
+    (["encode", "{r}/rvae.ivae.pt", "--patches", "{r}/patches.npy", "--out", "{r}/e.npz",
+      "--clusters", "40"], "cannot make 40 clusters"),
 ])
 def test_bad_input_files_exit_2_with_one_line(files, rvae_file, capsys, argv, expected):
     _bad_inputs(files)

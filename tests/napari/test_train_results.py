@@ -299,3 +299,38 @@ def test_write_button_computes_maps_in_a_worker(viewer, lattice_layer, ready_pat
     qtbot.waitUntil(lambda: results.write_button.enabled, timeout=30000)
     assert "wrote" in results.status.value and not is_error(results.status)
     assert viewer.layers["lat z1 [ivae]"].data.shape == lattice_layer.data.shape
+
+
+def test_find_classes_writes_a_class_map_and_point_column(viewer, lattice_layer, ready_patches,
+                                                          qtbot):
+    results = open_widget(viewer, "Results")
+    user = snapshot(lattice_layer)
+    # no model yet: a clear message, nothing written
+    assert results.find_classes() is None
+    assert is_error(results.status) and "no model" in results.status.value
+    assert not any("unsupervised" in layer.name for layer in viewer.layers)
+    train = open_widget(viewer, "Train")
+    tiny(train)
+    train.start()
+    wait_idle(qtbot, train)
+    results.n_clusters.value = 3
+    results.cluster_button.clicked.emit()  # in a worker, as from the GUI
+    assert not results.cluster_button.enabled
+    qtbot.waitUntil(lambda: results.cluster_button.enabled, timeout=30000)
+    assert not is_error(results.status), results.status.value
+    classes = viewer.layers["lat unsupervised classes [ivae]"]
+    assert classes.data.shape == lattice_layer.data.shape
+    np.testing.assert_allclose(classes.scale, lattice_layer.scale)
+    assert set(np.unique(classes.data)) <= {0, 1, 2, 3} and classes.data.max() == 3
+    meta = classes.metadata["napari_ivae"]
+    assert meta["clustering"]["n_clusters"] == 3 and meta["clustering"]["seed"] == 3
+    points = viewer.layers["lat atoms [ivae]"]
+    kept = points.features["cluster"].to_numpy()
+    assert set(kept[kept >= 0]) == {0, 1, 2}
+    # colouring the points by cluster uses the class map's colours
+    results.colour_by.reset_choices()
+    results.colour_by.value = "cluster"
+    first = int(np.flatnonzero(kept == 0)[0])
+    np.testing.assert_allclose(np.asarray(points.face_color)[first], classes.get_color(1),
+                               atol=1e-6)
+    assert_untouched(viewer, user)

@@ -185,6 +185,53 @@ def results_job(viewer: Any, session: Any, on_done: Any, on_error: Any, **target
         on_done, on_error, what="writing maps")
 
 
+def compute_clusters(bundle: Any, patchset: Any, n_clusters: int, seed: int,
+                     use_angle: bool) -> tuple:
+    """Encode the patches, k-means their latent codes and paint the clusters (any thread)."""
+    from napari_ivae.core.clustering import cluster_latents
+
+    encoding = encode_patchset(bundle, patchset)
+    clustering = cluster_latents(encoding, n_clusters, seed=seed, use_angle=use_angle)
+    image = value_map(clustering.labels, patchset, categorical=True).astype(np.int32)
+    return clustering, image
+
+
+def show_clusters(viewer: Any, session: Any, result: tuple, *, bundle: Any, patchset: Any,
+                  points_layer: Any, image_layer: Any) -> list:
+    """A Labels layer of the unsupervised classes (cluster k = label k + 1) and a ``cluster``
+    column in the points' features."""
+    clustering, image = result
+    if image_layer not in viewer.layers:
+        raise InputError(f"the image {image_layer.name!r} was removed before the classes "
+                         "were ready; nothing was written.")
+    params = {"model": bundle.config.kind, "seed": bundle.metadata.get("seed"),
+              "clustering": clustering.summary()}
+    layer = _layers.write_layer(viewer, "labels", image, role="cluster_map", source=image_layer,
+                                what="unsupervised classes", params=params, opacity=0.5)
+    written = [layer]
+    if points_layer is not None and points_layer in viewer.layers:
+        written.append(write_point_features(points_layer, patchset,
+                                            {"cluster": clustering.labels}))
+    return written
+
+
+def clusters_job(viewer: Any, session: Any, n_clusters: int, seed: int, use_angle: bool,
+                 on_done: Any, on_error: Any) -> Any:
+    """Start :func:`compute_clusters` in a worker; ``on_done((clustering, layers))`` in the
+    GUI thread once written, ``on_error(err)`` on any problem. Returns the worker."""
+    from napari_ivae._workers import compute_then_show
+
+    resolved = resolve_targets(viewer, session)
+
+    def show(result: tuple) -> tuple:
+        return result[0], show_clusters(viewer, session, result, **resolved)
+
+    return compute_then_show(
+        compute_clusters, (resolved["bundle"], resolved["patchset"], int(n_clusters),
+                           int(seed), bool(use_angle)),
+        show, on_done, on_error, what="finding classes")
+
+
 def write_point_features(points_layer: Any, patchset: Any, columns: dict) -> Any:
     """Put the per-patch columns into the points layer's features (NaN for dropped points)."""
     n = len(points_layer.data)

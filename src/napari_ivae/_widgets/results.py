@@ -1,6 +1,6 @@
 """Results dock widget: write latent/angle/class maps and point features, segment a latent map,
-show the decoded manifold and the confusion matrix, save / load models, apply a model to
-another image without retraining."""
+find unsupervised classes (k-means on the latent codes), show the decoded manifold and the
+confusion matrix, save / load models, apply a model to another image without retraining."""
 
 from __future__ import annotations
 
@@ -9,7 +9,15 @@ from typing import Any
 
 import napari
 import numpy as np
-from magicgui.widgets import ComboBox, Container, FileEdit, Label, PushButton, SpinBox
+from magicgui.widgets import (
+    CheckBox,
+    ComboBox,
+    Container,
+    FileEdit,
+    Label,
+    PushButton,
+    SpinBox,
+)
 from napari.layers import Image
 
 from napari_ivae import _layers
@@ -35,6 +43,9 @@ class ResultsWidget(Container):
                                        value="otsu", label="method")
         self.n_regions = SpinBox(value=2, min=2, max=8, label="regions")
         self.segment_button = PushButton(text="Segment")
+        self.n_clusters = SpinBox(value=4, min=2, max=16, label="unsupervised classes")
+        self.cluster_angle = CheckBox(value=False, text="classes may differ by orientation")
+        self.cluster_button = PushButton(text="Find classes (k-means on latents)")
         self.manifold_button = PushButton(text="Show decoded latent manifold")
         self.confusion = Label(value="")
         self.confusion.native.setStyleSheet("font-family: monospace;")
@@ -47,6 +58,7 @@ class ResultsWidget(Container):
         self.status = StatusLine()
         self.extend([self.model_info, self.write_button, self.colour_by, self.segment_map,
                      self.segment_method, self.n_regions, self.segment_button,
+                     self.n_clusters, self.cluster_angle, self.cluster_button,
                      self.manifold_button, self.model_file, self.save_button,
                      self.load_button, self.apply_image, self.apply_button])
         self.native.layout().addWidget(self.confusion.native)
@@ -54,6 +66,7 @@ class ResultsWidget(Container):
         self.write_button.clicked.connect(self.write_in_background)
         self.colour_by.changed.connect(self.colour_points)
         self.segment_button.clicked.connect(self.segment)
+        self.cluster_button.clicked.connect(self.find_classes)
         self.manifold_button.clicked.connect(self.show_manifold)
         self.save_button.clicked.connect(self.save)
         self.load_button.clicked.connect(self.load)
@@ -147,6 +160,13 @@ class ResultsWidget(Container):
         if layer is None or not feature or feature not in layer.features:
             return
         values = layer.features[feature].to_numpy(dtype=float)
+        if feature == "cluster" and self._cluster_layer() is not None:
+            classes = self._cluster_layer()  # the points take the class map's colours
+            grey = np.array([0.5, 0.5, 0.5, 1.0])
+            layer.face_color = np.array([
+                np.asarray(classes.get_color(int(v) + 1), dtype=float).ravel()[:4]
+                if np.isfinite(v) and v >= 0 else grey for v in values])
+            return
         if feature == "class" and self._class_colours():
             colours = self._class_colours()
             layer.face_color = [colours[int(v)] if np.isfinite(v) and 0 <= v < len(colours)
@@ -161,6 +181,12 @@ class ResultsWidget(Container):
         elif finite.size:
             layer.face_contrast_limits = tuple(float(v) for v in np.percentile(finite, [1, 99]))
         layer.refresh_colors()
+
+    def _cluster_layer(self) -> Any:
+        image = self._session.image_layer
+        if image is None:
+            return None
+        return _layers.find_result_layer(self._viewer, "cluster_map", image.name)
 
     def _class_colours(self) -> list[str]:
         """The annotation colour of each model class (empty when a name is unknown)."""
@@ -197,6 +223,35 @@ class ResultsWidget(Container):
                     "n_classes": self.n_regions.value}, opacity=0.5)
         self.status.ok(f"segmented {layer.name!r} into {len(np.unique(labels))} regions.")
         return out
+
+    def find_classes(self) -> Any:
+        """Group the patches into unsupervised classes (k-means on the model's latent codes,
+        in a worker): a Labels map and a ``cluster`` column on the points. Returns the worker."""
+        bundle = self._session.bundle
+        seed = int(bundle.metadata.get("seed") or 0) if bundle is not None else 0
+
+        def done(result: tuple) -> None:
+            clustering, _ = result
+            self.cluster_button.enabled = True
+            self.reset_choices()
+            sizes = ", ".join(str(int(n)) for n in clustering.sizes)
+            self.status.ok(f"{clustering.n_clusters} classes from the latent codes (sizes "
+                           f"{sizes}; k-means seed {clustering.seed}).")
+
+        def failed(err: Exception) -> None:
+            self.cluster_button.enabled = True
+            report(self.status, err)
+
+        try:
+            worker = _writer.clusters_job(self._viewer, self._session, self.n_clusters.value,
+                                          seed, self.cluster_angle.value,
+                                          while_alive(self, done), while_alive(self, failed))
+        except Exception as err:  # noqa: BLE001 - shown to the user
+            report(self.status, err)
+            return None
+        self.cluster_button.enabled = False
+        self.status.ok("encoding the patches and finding classes...")
+        return worker
 
     def show_manifold(self) -> Any:
         """Decode a grid of latent values into patches (what the latent axes mean)."""

@@ -2,7 +2,9 @@
 
 Writes one ``.npz`` with ``z_mean``, ``z_std``, and where the model has them ``angle``
 (radians), ``offsets`` (dx, dy in patch half-widths), ``class_prob`` (N x K), ``class``
-(argmax) and ``class_names``, plus ``model_kind``. Arrays stored next to the patches in an
+(argmax) and ``class_names``, plus ``model_kind``. With ``--clusters K`` it adds ``cluster``
+(k-means of the latent codes, unsupervised classes ``0..K-1`` by decreasing size) and
+``cluster_seed``. Arrays stored next to the patches in an
 input ``.npz`` (``centres``, ``frames``, ``indices``, ``grid_shape``, ``normalization``...) are
 copied over, so the latents can be mapped back onto the image.
 """
@@ -30,6 +32,12 @@ def add_parser(subparsers) -> None:
     p.add_argument("--out", required=True, metavar="E.npz", help="output .npz file")
     p.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N, mps")
     p.add_argument("--batch-size", type=int, default=256, help="patches per batch (default 256)")
+    p.add_argument("--clusters", type=int, default=0, metavar="K",
+                   help="also group the patches into K unsupervised classes (k-means on the "
+                        "latent codes z; key 'cluster')")
+    p.add_argument("--cluster-seed", type=int, default=0, help="seed of the k-means (default 0)")
+    p.add_argument("--cluster-angle", action="store_true",
+                   help="cluster on the angle too (classes that differ by orientation)")
     p.set_defaults(func=run)
 
 
@@ -47,6 +55,8 @@ def run(args) -> int:
     out = output_path(args.out, ".npz", "numpy archive")
     if args.batch_size < 1:
         raise InputError(f"--batch-size must be >= 1, got {args.batch_size}")
+    if args.clusters == 1 or args.clusters < 0:
+        raise InputError(f"--clusters must be 0 (none) or >= 2, got {args.clusters}")
     bundle = load_model(args.model, device=args.device)
     patches, extras = read_patches(args.patches)
     shape = bundle.config.patch_shape
@@ -58,6 +68,13 @@ def run(args) -> int:
         arrays["class"] = np.argmax(encoding.class_prob, axis=1).astype(np.int64)
         arrays["class_names"] = np.array(bundle.config.class_names, dtype=str)
     arrays["model_kind"] = np.array(bundle.config.kind)
+    if args.clusters:
+        from napari_ivae.core.clustering import cluster_latents
+
+        clustering = cluster_latents(encoding, args.clusters, seed=args.cluster_seed,
+                                     use_angle=args.cluster_angle)
+        arrays["cluster"] = clustering.labels
+        arrays["cluster_seed"] = np.array(clustering.seed)
     for key, value in extras.items():  # centres, frames, indices... from `napari-ivae patches`
         if key not in arrays:
             arrays[key] = value
@@ -66,7 +83,7 @@ def run(args) -> int:
     except OSError as err:
         raise InputError(f"cannot write {out}: {err.strerror or err}") from err
     keys = ", ".join(k for k in arrays if k in
-                     ("z_mean", "z_std", "angle", "offsets", "class_prob", "class"))
+                     ("z_mean", "z_std", "angle", "offsets", "class_prob", "class", "cluster"))
     print(f"encoded {len(patches)} patches with the {bundle.config.kind} model -> {out} "
           f"({keys})", file=sys.stderr)
     return 0
