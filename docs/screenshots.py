@@ -1,6 +1,6 @@
 """Make the documentation's screenshots from headless runs of the demo workflows.
 
-    python docs/screenshots.py [--workflows atoms_rvae cards_ss_rvae lattice_shift_vae]
+    python docs/screenshots.py [--workflows atoms_rvae cards_ss_rvae cards_unsupervised lattice_shift_vae]
 
 Each workflow runs ``napari-ivae demo --headless`` in a fresh process (its own virtual
 display), then the window screenshot is shrunk and palette-compressed into
@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-WORKFLOWS = ("atoms_rvae", "cards_ss_rvae", "lattice_shift_vae")
+WORKFLOWS = ("atoms_rvae", "cards_ss_rvae", "cards_unsupervised", "lattice_shift_vae")
 MAX_SIDE = 1100
 
 

@@ -31,6 +31,7 @@ class Workflow:
     patch_source: str  # "points" | "grid"
     epochs: int
     segment_role: str | None = None  # the map to segment at the end
+    clusters: int = 0  # unsupervised classes to find at the end (0: none)
     train_overrides: dict = field(default_factory=dict)
     description: str = ""
 
@@ -44,6 +45,10 @@ WORKFLOWS = {
         "cards_ss_rvae", "cards", "ss-rvae", detect=False, patch_source="points", epochs=60,
         train_overrides={"latent_dim": 2},
         description="card suits, a few labeled by rectangles -> ss-rVAE classes"),
+    "cards_unsupervised": Workflow(
+        "cards_unsupervised", "cards", "rvae", detect=False, patch_source="points", epochs=30,
+        clusters=4, description="card suits, no labels -> rVAE, then 4 classes by k-means on "
+                                "its rotation-invariant latents"),
     "lattice_shift_vae": Workflow(
         "lattice_shift_vae", "lattice", "shift-vae", detect=True, patch_source="grid",
         epochs=15, segment_role="z1_map",
@@ -145,9 +150,17 @@ def run_workflow(viewer: Any, workflow: Workflow | str, *, epochs: int | None = 
             results.segment_map.value = target
             results.segment()
             log(f"[results] {results.status.value}")
+    if wf.clusters:
+        results.n_clusters.value = wf.clusters
+        if results.find_classes() is None:
+            _check(results.status)
+        process_events_until(lambda: results.cluster_button.enabled, 300)
+        _check(results.status)
+        log(f"[results] {results.status.value}")
+        summary["clusters"] = results.status.value
     results.show_manifold()
     results.colour_by.reset_choices()
-    for feature in ("angle_deg", "class", "z1"):
+    for feature in ("cluster", "angle_deg", "class", "z1"):
         if feature in results.colour_by.choices:
             results.colour_by.value = feature
             break
@@ -164,7 +177,7 @@ def arrange_view(viewer: Any, workflow: Workflow | str) -> None:
     """Make the screenshot readable: the source image, its main map on top, points hidden."""
     wf = WORKFLOWS[workflow] if isinstance(workflow, str) else workflow
     main = {"atoms_rvae": "angle_map", "cards_ss_rvae": "class_map",
-            "lattice_shift_vae": "z1_map"}.get(wf.name)
+            "cards_unsupervised": "cluster_map", "lattice_shift_vae": "z1_map"}.get(wf.name)
     for layer in viewer.layers:
         role = layer.metadata.get("napari_ivae", {}).get("role") if isinstance(
             layer.metadata, dict) else None
@@ -175,7 +188,7 @@ def arrange_view(viewer: Any, workflow: Workflow | str) -> None:
     main_layers = [layer for layer in viewer.layers if layer.visible]
     if main_layers:
         viewer.layers.selection.active = main_layers[-1]
-    show_tab(viewer, {"cards_ss_rvae": "Patches and labels",
+    show_tab(viewer, {"cards_ss_rvae": "Patches and labels", "cards_unsupervised": "Results",
                       "lattice_shift_vae": "Results"}.get(wf.name, "Train"))
     viewer.reset_view()
 

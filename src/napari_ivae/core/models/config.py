@@ -258,7 +258,8 @@ class TrainConfig:
 
 _DEFAULTS = {
     "vae": dict(epochs=30, batch_size=128, lr=1e-3, lr_schedule="onecycle"),
-    "rvae": dict(epochs=30, batch_size=128, lr=1e-3, lr_schedule="onecycle", pixels_per_step=512),
+    "rvae": dict(epochs=30, batch_size=128, lr=1e-3, lr_schedule="onecycle", pixels_per_step=512,
+                 min_steps=300),
     "shift-vae": dict(
         epochs=30, batch_size=128, lr=1e-3, lr_schedule="onecycle", pixels_per_step=512,
         beta_start=0.1, beta_end=1.0, beta_ramp_epochs=15,
