@@ -70,3 +70,23 @@ def test_encoding_angle_features_separate_orientations():
 def test_bad_codes_raise_clear_errors(codes, k, message):
     with pytest.raises(InputError, match=message.replace("(", r"\(").replace(")", r"\)")):
         cluster_latents(codes, k)
+
+
+def test_assign_puts_new_codes_in_the_same_classes_after_a_round_trip():
+    import json
+
+    from napari_ivae.core.clustering import Clustering
+
+    points, truth = _blobs([80, 60, 40, 20], spread=0.3)
+    found = cluster_latents(points * np.array([50.0, 1.0]), 4, seed=2)
+    stored = Clustering.from_dict(json.loads(json.dumps(found.to_dict())))
+    new_points, new_truth = _blobs([10, 10, 10, 10], seed=7, spread=0.3)
+    labels = stored.assign(new_points * np.array([50.0, 1.0]))
+    # each new point lands in the class that holds its group in the original clustering
+    expected = np.array([found.labels[truth == t][0] for t in new_truth])
+    np.testing.assert_array_equal(labels, expected)
+    np.testing.assert_array_equal(stored.assign(points * np.array([50.0, 1.0])), found.labels)
+    with pytest.raises(InputError, match="3 features"):
+        stored.assign(np.zeros((4, 3)))
+    with pytest.raises(InputError, match="damaged"):
+        Clustering.from_dict({"centres": [[0, 0]]})

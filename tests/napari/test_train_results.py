@@ -334,3 +334,39 @@ def test_find_classes_writes_a_class_map_and_point_column(viewer, lattice_layer,
     np.testing.assert_allclose(np.asarray(points.face_color)[first], classes.get_color(1),
                                atol=1e-6)
     assert_untouched(viewer, user)
+
+
+def test_found_classes_travel_with_the_model(viewer, lattice_layer, ready_patches, qtbot,
+                                             tmp_path):
+    from napari_ivae.cli import main
+
+    train = open_widget(viewer, "Train")
+    results = open_widget(viewer, "Results")
+    tiny(train)
+    train.start()
+    wait_idle(qtbot, train)
+    results.n_clusters.value = 3
+    results.cluster_button.clicked.emit()
+    qtbot.waitUntil(lambda: results.cluster_button.enabled, timeout=30000)
+    first = viewer.layers["lat unsupervised classes [ivae]"].data.copy()
+    # saved with the model and loaded back
+    path = tmp_path / "classes.ivae.pt"
+    results.model_file.value = path
+    assert results.save() == path
+    get_session(viewer).bundle = None
+    bundle = results.load()
+    assert bundle.metadata["clustering"]["n_clusters"] == 3
+    # the same image under another name: the same classes, not a fresh clustering
+    twin = viewer.add_image(lattice_layer.data.copy(), name="twin", scale=lattice_layer.scale)
+    results.apply_image.reset_choices()
+    results.apply_image.value = twin
+    assert results.apply() != []
+    np.testing.assert_array_equal(viewer.layers["twin unsupervised classes [ivae]"].data, first)
+    # and the command line puts patches into the stored classes too
+    patches = get_session(viewer).patchset.patches
+    np.save(tmp_path / "p.npy", patches)
+    assert main(["encode", str(path), "--patches", str(tmp_path / "p.npy"), "--out",
+                 str(tmp_path / "e.npz")]) == 0
+    kept = viewer.layers["twin atoms [ivae]"].features["cluster"].to_numpy()
+    assert set(np.load(tmp_path / "e.npz")["cluster"]) == set(kept[kept >= 0]) == {0, 1, 2}
+    assert twin in viewer.layers

@@ -102,6 +102,7 @@ class ResultData:
     columns: dict
     maps: dict
     class_names: list
+    clustering: dict | None = None  # summary of the stored classes behind the "cluster" column
 
 
 def compute_results(bundle: Any, patchset: Any) -> ResultData:
@@ -109,17 +110,25 @@ def compute_results(bundle: Any, patchset: Any) -> ResultData:
     encoding = encode_patchset(bundle, patchset)
     class_names = list(bundle.config.class_names)
     columns = feature_columns(encoding, class_names)
+    stored = bundle.metadata.get("clustering")
+    summary = None
+    if stored:  # classes found earlier (Find classes) apply to these patches too
+        from napari_ivae.core.clustering import Clustering
+
+        clustering = Clustering.from_dict(stored)
+        columns["cluster"] = clustering.assign(encoding)
+        summary = clustering.summary()
     maps = {}
     for name, values in columns.items():
         if name.startswith("p_") or name == "angle_deg":
             continue
         if name == "angle":
             maps[name] = np.degrees(value_map(values, patchset, cyclic=True)).astype(np.float32)
-        elif name == "class":
+        elif name in ("class", "cluster"):
             maps[name] = value_map(values, patchset, categorical=True).astype(np.int32)
         else:
             maps[name] = value_map(values, patchset).astype(np.float32)
-    return ResultData(encoding, columns, maps, class_names)
+    return ResultData(encoding, columns, maps, class_names, summary)
 
 
 def resolve_targets(viewer: Any, session: Any, *, bundle: Any = None, patchset: Any = None,
@@ -204,15 +213,23 @@ def show_clusters(viewer: Any, session: Any, result: tuple, *, bundle: Any, patc
     if image_layer not in viewer.layers:
         raise InputError(f"the image {image_layer.name!r} was removed before the classes "
                          "were ready; nothing was written.")
-    params = {"model": bundle.config.kind, "seed": bundle.metadata.get("seed"),
-              "clustering": clustering.summary()}
-    layer = _layers.write_layer(viewer, "labels", image, role="cluster_map", source=image_layer,
-                                what="unsupervised classes", params=params, opacity=0.5)
-    written = [layer]
+    # kept with the model: re-written maps, other images and the saved file use these classes
+    bundle.metadata["clustering"] = clustering.to_dict()
+    params = {"model": bundle.config.kind, "seed": bundle.metadata.get("seed")}
+    written = [write_cluster_layer(viewer, image_layer, image, params,
+                                   clustering.summary())]
     if points_layer is not None and points_layer in viewer.layers:
         written.append(write_point_features(points_layer, patchset,
                                             {"cluster": clustering.labels}))
     return written
+
+
+def write_cluster_layer(viewer: Any, image_layer: Any, image: np.ndarray, params: dict,
+                        summary: dict | None = None) -> Any:
+    """The Labels layer of unsupervised classes (cluster k drawn as label k + 1)."""
+    return _layers.write_layer(viewer, "labels", image, role="cluster_map", source=image_layer,
+                               what="unsupervised classes",
+                               params={**params, "clustering": summary or {}}, opacity=0.5)
 
 
 def clusters_job(viewer: Any, session: Any, n_clusters: int, seed: int, use_angle: bool,
@@ -264,6 +281,8 @@ def write_maps(viewer: Any, image_layer: Any, data: ResultData, params: dict,
                 params={**params, "class_names": data.class_names}, opacity=0.5)
             if class_colours:
                 _colour_labels(layer, class_colours)
+        elif name == "cluster":
+            layer = write_cluster_layer(viewer, image_layer, image, params, data.clustering)
         else:
             layer = _layers.write_layer(
                 viewer, "image", image, role=f"{name}_map", source=image_layer, what=name,

@@ -275,7 +275,7 @@ class ResultsWidget(Container):
             if bundle is None:
                 raise InputError("no model to save: train one first.")
             extra = {k: v for k, v in bundle.metadata.items()
-                     if k in ("source", "patch_params", "normalization")}
+                     if k in ("source", "patch_params", "normalization", "clustering")}
             path = save_model(Path(self.model_file.value), bundle.model,
                               result=self._session.train_result, metadata=extra)
         except Exception as err:  # noqa: BLE001 - shown to the user

@@ -4,7 +4,8 @@ Writes one ``.npz`` with ``z_mean``, ``z_std``, and where the model has them ``a
 (radians), ``offsets`` (dx, dy in patch half-widths), ``class_prob`` (N x K), ``class``
 (argmax) and ``class_names``, plus ``model_kind``. With ``--clusters K`` it adds ``cluster``
 (k-means of the latent codes, unsupervised classes ``0..K-1`` by decreasing size) and
-``cluster_seed``. Arrays stored next to the patches in an
+``cluster_seed``; without it, a model saved from napari after *Find classes* puts the patches
+into those stored classes (``cluster``). Arrays stored next to the patches in an
 input ``.npz`` (``centres``, ``frames``, ``indices``, ``grid_shape``, ``normalization``...) are
 copied over, so the latents can be mapped back onto the image.
 """
@@ -75,6 +76,10 @@ def run(args) -> int:
                                      use_angle=args.cluster_angle)
         arrays["cluster"] = clustering.labels
         arrays["cluster_seed"] = np.array(clustering.seed)
+    elif bundle.metadata.get("clustering"):  # classes found in napari and saved with the model
+        from napari_ivae.core.clustering import Clustering
+
+        arrays["cluster"] = Clustering.from_dict(bundle.metadata["clustering"]).assign(encoding)
     for key, value in extras.items():  # centres, frames, indices... from `napari-ivae patches`
         if key not in arrays:
             arrays[key] = value

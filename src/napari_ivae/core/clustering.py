@@ -40,6 +40,11 @@ class Clustering:
         Names of the feature columns used.
     seed : int
         Seed of the k-means++ draws.
+    use_angle : bool
+        Whether ``cos/sin`` of the angle were clustered too.
+    mean, scale : numpy.ndarray
+        The standardisation of the features (``(x - mean) / scale``), kept so that
+        :meth:`assign` puts new patches into the same classes.
     """
 
     labels: np.ndarray
@@ -48,6 +53,9 @@ class Clustering:
     sizes: np.ndarray
     features: tuple
     seed: int
+    use_angle: bool = False
+    mean: np.ndarray | None = None
+    scale: np.ndarray | None = None
 
     @property
     def n_clusters(self) -> int:
@@ -58,7 +66,53 @@ class Clustering:
         """Plain-number description (for a layer's or a file's metadata)."""
         return {"n_clusters": self.n_clusters, "sizes": [int(s) for s in self.sizes],
                 "features": list(self.features), "seed": int(self.seed),
-                "inertia": float(self.inertia), "method": "k-means on standardised latents"}
+                "use_angle": bool(self.use_angle), "inertia": float(self.inertia),
+                "method": "k-means on standardised latents"}
+
+    def assign(self, codes) -> np.ndarray:
+        """The class of each new patch: its nearest centre (same features and scaling).
+
+        Parameters
+        ----------
+        codes : Encoding or array-like
+            As for :func:`cluster_latents` (an Encoding of the same model, or ``(N, F)``).
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(N,)`` int64 classes ``0..n_clusters-1``.
+        """
+        features, _ = _features(codes, self.use_angle)
+        if features.shape[1] != self.centres.shape[1]:
+            raise InputError(f"these codes have {features.shape[1]} features, the classes "
+                             f"were found on {self.centres.shape[1]} ({', '.join(self.features)})")
+        if not np.isfinite(features).all():
+            raise InputError("the latent codes contain NaN or infinity")
+        mean = np.zeros(features.shape[1]) if self.mean is None else self.mean
+        scale = np.ones(features.shape[1]) if self.scale is None else self.scale
+        centres = (self.centres - mean) / scale
+        return _squared_distances((features - mean) / scale, centres).argmin(axis=1)
+
+    def to_dict(self) -> dict:
+        """What :meth:`from_dict` needs to assign new patches (JSON-safe; labels left out)."""
+        return {**self.summary(), "centres": self.centres.tolist(),
+                "mean": None if self.mean is None else self.mean.tolist(),
+                "scale": None if self.scale is None else self.scale.tolist()}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Clustering":
+        """Rebuild from :meth:`to_dict` (``labels`` is empty)."""
+        try:
+            centres = np.asarray(d["centres"], dtype=np.float64)
+            return cls(labels=np.zeros(0, dtype=np.int64), centres=centres,
+                       inertia=float(d.get("inertia", np.nan)),
+                       sizes=np.asarray(d["sizes"], dtype=np.int64),
+                       features=tuple(d["features"]), seed=int(d["seed"]),
+                       use_angle=bool(d.get("use_angle", False)),
+                       mean=None if d.get("mean") is None else np.asarray(d["mean"], float),
+                       scale=None if d.get("scale") is None else np.asarray(d["scale"], float))
+        except (KeyError, TypeError, ValueError) as err:
+            raise InputError(f"stored classes are incomplete or damaged ({err})") from err
 
 
 def latent_features(encoding, *, use_angle: bool = False) -> tuple[np.ndarray, tuple]:
@@ -115,15 +169,7 @@ def cluster_latents(codes, n_clusters: int, *, seed: int = 0, use_angle: bool = 
     InputError
         Fewer than 2 clusters, more clusters than distinct codes, non-finite codes.
     """
-    if hasattr(codes, "z_mean"):
-        features, names = latent_features(codes, use_angle=use_angle)
-    else:
-        features = np.asarray(codes, dtype=np.float64)
-        if features.ndim == 1:
-            features = features[:, None]
-        if features.ndim != 2:
-            raise InputError(f"codes must be an (N, F) array, got shape {features.shape}")
-        names = tuple(f"feature {i + 1}" for i in range(features.shape[1]))
+    features, names = _features(codes, use_angle)
     n_clusters, restarts = int(n_clusters), max(int(restarts), 1)
     if n_clusters < 2:
         raise InputError(f"n_clusters must be >= 2, got {n_clusters}")
@@ -135,8 +181,9 @@ def cluster_latents(codes, n_clusters: int, *, seed: int = 0, use_angle: bool = 
         raise InputError(f"cannot make {n_clusters} clusters from {distinct} distinct "
                          f"codes ({len(features)} patches); ask for fewer clusters or cut "
                          "more patches")
-    spread = features.std(axis=0)
-    scaled = (features - features.mean(axis=0)) / np.where(spread > 0, spread, 1.0)
+    mean, spread = features.mean(axis=0), features.std(axis=0)
+    spread = np.where(spread > 0, spread, 1.0)
+    scaled = (features - mean) / spread
     rng = np.random.default_rng(int(seed))
     best = None
     for _ in range(restarts):
@@ -153,7 +200,19 @@ def cluster_latents(codes, n_clusters: int, *, seed: int = 0, use_angle: bool = 
     centres = np.stack([features[labels == k].mean(axis=0) for k in range(n_clusters)])
     return Clustering(labels=labels.astype(np.int64), centres=centres, inertia=float(inertia),
                       sizes=np.bincount(labels, minlength=n_clusters), features=names,
-                      seed=int(seed))
+                      seed=int(seed), use_angle=bool(use_angle) and hasattr(codes, "z_mean"),
+                      mean=mean, scale=spread)
+
+
+def _features(codes, use_angle: bool) -> tuple[np.ndarray, tuple]:
+    if hasattr(codes, "z_mean"):
+        return latent_features(codes, use_angle=use_angle)
+    features = np.asarray(codes, dtype=np.float64)
+    if features.ndim == 1:
+        features = features[:, None]
+    if features.ndim != 2:
+        raise InputError(f"codes must be an (N, F) array, got shape {features.shape}")
+    return features, tuple(f"feature {i + 1}" for i in range(features.shape[1]))
 
 
 def _kmeans_plus_plus(points: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
