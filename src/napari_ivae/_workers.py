@@ -62,6 +62,32 @@ def _release_short_switch_interval(owner: object) -> None:
         sys.setswitchinterval(_default_switch_interval)
 
 
+SPARE_POOL_THREADS = 2
+_live_workers: set = set()  # created here and not finished (started or about to be)
+
+
+def reserve_pool_thread(worker: Any, spare: int = SPARE_POOL_THREADS) -> None:
+    """Make room in Qt's global thread pool for one more long-running worker, plus ``spare``.
+
+    napari's workers run on ``QThreadPool.globalInstance()``, whose size is the number of
+    cores (2 on a small machine). Qt's own helpers use the same pool: when napari's activity
+    spinner starts, ``QMovie`` scales its frames with a multithreaded image conversion and the
+    GUI thread waits for those tasks *while holding the GIL*. If our workers fill the pool,
+    those tasks never run, and our workers are waiting for the GIL: the viewer freezes. So we
+    always leave ``spare`` threads free for Qt. Workers created but not yet running count too
+    (superqt starts them a few milliseconds later); counting a running one twice only leaves
+    an idle thread more. The pool never shrinks.
+    """
+    from qtpy.QtCore import QThreadPool
+
+    _live_workers.add(worker)
+    worker.finished.connect(lambda: _live_workers.discard(worker))
+    pool = QThreadPool.globalInstance()
+    wanted = pool.activeThreadCount() + len(_live_workers) + int(spare)
+    if pool.maxThreadCount() < wanted:
+        pool.setMaxThreadCount(wanted)
+
+
 def worker_threads() -> int:
     """Torch threads for a background job: all cores but one, so the GUI thread keeps one."""
     return max(1, (os.cpu_count() or 2) - 1)
@@ -98,6 +124,7 @@ class TrainingJob:
             self._run, _progress={"total": max(int(total), 1), "desc": desc},
             _start_thread=False, _ignore_errors=True,  # errors are shown by the widget
         )
+        reserve_pool_thread(self.worker)
         self.worker.yielded.connect(self._fix_total)
 
     def _run(self) -> Generator[Any, None, Any]:
@@ -148,8 +175,10 @@ def function_job(func: Callable, *args: Any, what: str = "job", **kwargs: Any) -
     event loop: connect ``errored`` to show them); the activity dock shows an indeterminate
     progress bar named ``what``.
     """
-    return create_worker(_call_guarded, func, what, *args, _progress={"desc": what},
-                         _start_thread=False, _ignore_errors=True, **kwargs)
+    worker = create_worker(_call_guarded, func, what, *args, _progress={"desc": what},
+                           _start_thread=False, _ignore_errors=True, **kwargs)
+    reserve_pool_thread(worker)
+    return worker
 
 
 def compute_then_show(compute: Callable, args: tuple, show: Callable, on_done: Callable,

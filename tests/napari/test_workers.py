@@ -100,3 +100,34 @@ def test_function_job_reports_errors(qtbot):
     with qtbot.waitSignal(worker.finished, timeout=10000):
         worker.start()
     assert isinstance(errors[0], TrainingError) and "detecting failed" in str(errors[0])
+
+
+def test_workers_leave_threads_free_for_qt(qtbot):
+    """Two busy workers on a small machine must not fill Qt's global pool: the GUI thread
+    waits on pool tasks (image scaling for the activity spinner) while holding the GIL."""
+    import threading
+
+    from qtpy.QtCore import QThreadPool
+
+    pool = QThreadPool.globalInstance()
+    before = pool.maxThreadCount()
+    pool.setMaxThreadCount(1)  # as if on a one-core machine
+    release = threading.Event()
+
+    def blocked(stop_event):
+        while not release.is_set() and not stop_event.is_set():
+            time.sleep(0.005)
+            yield 0
+        return {}
+
+    try:
+        job = TrainingJob(blocked, total=10)
+        other = function_job(release.wait, 10.0, what="waiting")
+        job.start()
+        other.start()
+        qtbot.waitUntil(lambda: pool.activeThreadCount() >= 2, timeout=5000)
+        assert pool.maxThreadCount() - pool.activeThreadCount() >= 2
+    finally:
+        release.set()
+        qtbot.waitUntil(lambda: pool.activeThreadCount() == 0, timeout=10000)
+        pool.setMaxThreadCount(before)
