@@ -4,11 +4,15 @@ Usage::
 
     python benchmarks/clustering.py            # 4 suits x 500, +/-60 deg rotation, shifts
     python benchmarks/clustering.py --quick    # 4 suits x 150, fewer epochs
+    python benchmarks/clustering.py --lattice  # also: the two domains of the lattice sample
 
 Trains each model with the product's defaults (``TrainConfig.defaults_for``), groups the
 patches into 4 classes with :func:`napari_ivae.core.clustering.cluster_latents` (seed 0) and
 scores the classes against the true suits after the best one-to-one matching. Chance is 0.25.
-Prints one line per model, then a final JSON line.
+``--lattice`` does the same with 2 classes on the lattice sample (256 px, two domains at 0 and
+45 deg): patches centred on detected atoms (rVAE) against grid patches (shift-VAE, rVAE),
+scored against the true domain of the nearest atom. Prints one line per model, then a final
+JSON line.
 """
 
 from __future__ import annotations
@@ -38,7 +42,8 @@ def matched_accuracy(predicted: np.ndarray, truth: np.ndarray) -> float:
     return float(counts[rows, cols].sum() / len(truth))
 
 
-def run(kind: str, images: np.ndarray, truth: np.ndarray, epochs: int | None, seed: int) -> dict:
+def run(kind: str, images: np.ndarray, truth: np.ndarray, epochs: int | None, seed: int,
+        n_classes: int = 4) -> dict:
     """Train one model kind with its defaults, cluster its codes, score the classes."""
     overrides = {"seed": seed, "device": "cpu"}
     if epochs is not None:
@@ -52,7 +57,7 @@ def run(kind: str, images: np.ndarray, truth: np.ndarray, epochs: int | None, se
            "epochs": len(result.history)}
     for use_angle in ([False, True] if encoding.angle is not None else [False]):
         start = time.perf_counter()
-        clustering = cluster_latents(encoding, 4, seed=0, use_angle=use_angle)
+        clustering = cluster_latents(encoding, n_classes, seed=0, use_angle=use_angle)
         name = "with_angle" if use_angle else "z_only"
         out[name] = {"accuracy": matched_accuracy(clustering.labels, truth),
                      "sizes": clustering.sizes.tolist(),
@@ -60,10 +65,44 @@ def run(kind: str, images: np.ndarray, truth: np.ndarray, epochs: int | None, se
     return out
 
 
+def lattice_domains(seed: int) -> list[dict]:
+    """k-means (2) on codes of the lattice sample's patches, against the true domains."""
+    from scipy.spatial import cKDTree
+
+    from napari_ivae.core.atoms import detect_atoms
+    from napari_ivae.core.patches import extract_patches, grid_patches
+    from napari_ivae.core.synthetic.lattice import make_lattice
+
+    # the "Synthetic lattice with two domains" sample (napari_ivae._sample_data)
+    lattice = make_lattice((256, 256), spacing=12.0, rotation=0.0, domains=2, vacancies=0.02,
+                           seed=0)
+    atoms = detect_atoms(lattice.image)
+    sets = {"atoms": extract_patches(lattice.image, atoms.coords[:, 1:], 24,
+                                     normalize="global"),
+            "grid": grid_patches(lattice.image, 24, 6, normalize="global")}
+    out = []
+    for patches, kind in (("atoms", "rvae"), ("grid", "shift-vae"), ("grid", "rvae")):
+        patchset = sets[patches]
+        _, nearest = cKDTree(lattice.positions).query(patchset.centres)
+        domain = lattice.domain[nearest]
+        one = run(kind, patchset.patches, domain, None, seed, n_classes=2)
+        one["patches"], one["n_patches"] = patches, len(domain)
+        one["larger_domain_share"] = float(max(domain.mean(), 1 - domain.mean()))
+        out.append(one)
+        scores = "  ".join(f"{name}: {one[name]['accuracy']:.3f}"
+                           for name in ("z_only", "with_angle") if name in one)
+        print(f"lattice {patches:5s} {kind:9s} {len(domain)} patches, {one['epochs']} epochs in "
+              f"{one['train_seconds']:.0f} s; k-means (2) {scores}  (larger domain alone "
+              f"{one['larger_domain_share']:.3f})", flush=True)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="150 cards per suit, 10 epochs")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--lattice", action="store_true",
+                        help="also the lattice sample's two domains (atom-centred vs grid)")
     args = parser.parse_args()
     torch.set_num_threads(max(os.cpu_count() or 1, 1))
     per_class, epochs = (150, 10) if args.quick else (500, None)
@@ -80,8 +119,9 @@ def main() -> None:
                            if name in one)
         print(f"{kind:5s} trained {one['epochs']} epochs in {one['train_seconds']:.0f} s; "
               f"k-means (4) {scores}  (chance 0.25)", flush=True)
+    lattice = lattice_domains(args.seed) if args.lattice else None
     print(json.dumps({"benchmark": "clustering", "quick": args.quick, "seed": args.seed,
-                      "n_patches": len(images), "results": results}))
+                      "n_patches": len(images), "results": results, "lattice": lattice}))
 
 
 if __name__ == "__main__":
