@@ -160,8 +160,8 @@ class ResultsWidget(Container):
         if layer is None or not feature or feature not in layer.features:
             return
         values = layer.features[feature].to_numpy(dtype=float)
-        if feature == "cluster" and self._cluster_layer() is not None:
-            classes = self._cluster_layer()  # the points take the class map's colours
+        classes = self._cluster_layer() if feature == "cluster" else None
+        if classes is not None:  # the points take the class map's colours
             grey = np.array([0.5, 0.5, 0.5, 1.0])
             layer.face_color = np.array([
                 np.asarray(classes.get_color(int(v) + 1), dtype=float).ravel()[:4]
