@@ -29,6 +29,8 @@ def test_train_writes_aligned_results_and_leaves_user_layers(viewer, lattice_lay
     assert train.device.choices[0] == "cpu"
     tiny(train)
     assert train.start() is not None and train.busy
+    # a small set: the epochs are raised to the model's minimum number of steps, and it says so
+    assert "raised from 1 to make at least 300 steps" in train.status.value
     assert not train.start_button.enabled and train.stop_button.enabled
     wait_idle(qtbot, train)
     assert not is_error(train.status), train.status.value

@@ -205,8 +205,11 @@ class TrainWidget(Container):
         epochs = train_config.epochs_for(steps)
         self.progress.max = epochs * steps
         self.progress.value = 0
+        raised = (f", raised from {train_config.epochs} to make at least "
+                  f"{train_config.min_steps} steps on a small set"
+                  if epochs > train_config.epochs else "")
         self.status.ok(f"training {model_config.kind} on {len(patches)} patches "
-                       f"({epochs} epochs, seed {train_config.seed})...")
+                       f"({epochs} epochs{raised}, seed {train_config.seed})...")
 
         def make_generator(stop_event):
             from napari_ivae.core.models import build_model
