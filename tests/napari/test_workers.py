@@ -131,3 +131,19 @@ def test_workers_leave_threads_free_for_qt(qtbot):
         release.set()
         qtbot.waitUntil(lambda: pool.activeThreadCount() == 0, timeout=10000)
         pool.setMaxThreadCount(before)
+
+
+def test_gui_thread_is_not_starved_by_busy_workers():
+    """The freeze itself, in a subprocess: with our two workers busy on a 2-thread pool, a
+    multithreaded QImage conversion on the GUI thread must finish (it hung before the pool
+    reservation)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    probe = Path(__file__).with_name("freeze_probe.py")
+    run = subprocess.run([sys.executable, str(probe)], capture_output=True, text=True,
+                         timeout=120, env=dict(os.environ))
+    assert "converted" in run.stdout, run.stdout + run.stderr[-2000:]
+    assert run.returncode == 0, run.stderr[-2000:]
