@@ -21,6 +21,16 @@ def wait_idle(qtbot, train, timeout=60000):
     qtbot.waitUntil(lambda: not train.busy, timeout=timeout)
 
 
+def trained(viewer, qtbot, kind="rvae"):
+    """Open Train and Results, train a tiny model on the session's patches, wait for it."""
+    train = open_widget(viewer, "Train")
+    results = open_widget(viewer, "Results")
+    tiny(train, kind=kind)
+    train.start()
+    wait_idle(qtbot, train)
+    return train, results
+
+
 def test_train_writes_aligned_results_and_leaves_user_layers(viewer, lattice_layer,
                                                              ready_patches, qtbot):
     user = snapshot(lattice_layer)
@@ -122,11 +132,7 @@ def test_ss_rvae_on_cards_writes_classes_and_confusion(viewer, qtbot):
     viewer.open_sample(PLUGIN, "cards")
     patches = open_widget(viewer, "Patches and labels")
     patches.extract()
-    train = open_widget(viewer, "Train")
-    results = open_widget(viewer, "Results")
-    tiny(train, kind="ss-rvae")
-    train.start()
-    wait_idle(qtbot, train)
+    train, results = trained(viewer, qtbot, kind="ss-rvae")
     assert not is_error(train.status), train.status.value
     class_map = viewer.layers["cards class [ivae]"]
     assert class_map._type_string == "labels"
@@ -172,11 +178,7 @@ def test_closing_viewer_during_training_stops_the_thread(make_napari_viewer, qtb
 def test_results_save_load_segment_and_patch_size_check(viewer, lattice_layer, ready_patches,
                                                         qtbot, tmp_path):
     _, patches = ready_patches
-    train = open_widget(viewer, "Train")
-    results = open_widget(viewer, "Results")
-    tiny(train)
-    train.start()
-    wait_idle(qtbot, train)
+    _, results = trained(viewer, qtbot)
     # segmentation of a latent map, aligned with the source
     results.segment_map.reset_choices()
     results.segment_map.value = viewer.layers["lat z1 [ivae]"]
@@ -209,11 +211,7 @@ def test_results_save_load_segment_and_patch_size_check(viewer, lattice_layer, r
 def test_apply_model_to_another_image(viewer, lattice_layer, ready_patches, qtbot):
     from napari_ivae.core.synthetic.lattice import make_lattice
 
-    train = open_widget(viewer, "Train")
-    results = open_widget(viewer, "Results")
-    tiny(train)
-    train.start()
-    wait_idle(qtbot, train)
+    _, results = trained(viewer, qtbot)
     other = viewer.add_image(make_lattice((80, 80), spacing=8.0, seed=5).image, name="other")
     results.apply_image.reset_choices()
     results.apply_image.value = other
@@ -228,11 +226,7 @@ def test_apply_model_to_another_image(viewer, lattice_layer, ready_patches, qtbo
 
 @pytest.mark.parametrize("feature", ["z1", "angle_deg"])
 def test_colour_points_by_feature(viewer, lattice_layer, ready_patches, qtbot, feature):
-    train = open_widget(viewer, "Train")
-    results = open_widget(viewer, "Results")
-    tiny(train)
-    train.start()
-    wait_idle(qtbot, train)
+    _, results = trained(viewer, qtbot)
     results.colour_by.reset_choices()
     assert feature in results.colour_by.choices
     results.colour_by.value = feature
@@ -272,11 +266,7 @@ def test_grid_model_applies_to_another_image_on_a_grid(viewer, lattice_layer, qt
     patches.size.value = 12
     patches.stride.value = 6
     patches.extract()
-    train = open_widget(viewer, "Train")
-    results = open_widget(viewer, "Results")
-    tiny(train, kind="shift-vae")
-    train.start()
-    wait_idle(qtbot, train)
+    train, results = trained(viewer, qtbot, kind="shift-vae")
     assert not is_error(train.status), train.status.value
     n_points_layers = sum(layer._type_string == "points" for layer in viewer.layers)
     other = viewer.add_image(make_lattice((72, 72), spacing=8.0, seed=7).image, name="other")
@@ -342,11 +332,7 @@ def test_found_classes_travel_with_the_model(viewer, lattice_layer, ready_patche
                                              tmp_path):
     from napari_ivae.cli import main
 
-    train = open_widget(viewer, "Train")
-    results = open_widget(viewer, "Results")
-    tiny(train)
-    train.start()
-    wait_idle(qtbot, train)
+    _, results = trained(viewer, qtbot)
     results.n_clusters.value = 3
     results.cluster_button.clicked.emit()
     qtbot.waitUntil(lambda: results.cluster_button.enabled, timeout=30000)

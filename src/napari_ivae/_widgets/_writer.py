@@ -205,7 +205,7 @@ def compute_clusters(bundle: Any, patchset: Any, n_clusters: int, seed: int,
     return clustering, image
 
 
-def show_clusters(viewer: Any, session: Any, result: tuple, *, bundle: Any, patchset: Any,
+def show_clusters(viewer: Any, result: tuple, *, bundle: Any, patchset: Any,
                   points_layer: Any, image_layer: Any) -> list:
     """A Labels layer of the unsupervised classes (cluster k = label k + 1) and a ``cluster``
     column in the points' features."""
@@ -241,7 +241,7 @@ def clusters_job(viewer: Any, session: Any, n_clusters: int, seed: int, use_angl
     resolved = resolve_targets(viewer, session)
 
     def show(result: tuple) -> tuple:
-        return result[0], show_clusters(viewer, session, result, **resolved)
+        return result[0], show_clusters(viewer, result, **resolved)
 
     return compute_then_show(
         compute_clusters, (resolved["bundle"], resolved["patchset"], int(n_clusters),
