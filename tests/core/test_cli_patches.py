@@ -24,11 +24,11 @@ def test_points_round_trip(tmp_path, image_file, capsys):
     points = tmp_path / "pts.csv"
     points.write_text("frame,row,col,intensity\n0,10,12,1.0\n0,1,1,2.0\n0,20.5,30,3.0\n")
     out = tmp_path / "p.npz"
-    assert main(["patches", str(path), "--points", str(points), "--size", "6", "--out", str(out)]) == 0
+    assert main(["patches", str(path), "--points", str(points), "--size", "8", "--out", str(out)]) == 0
     ps = load_patches(out)
     np.testing.assert_array_equal(ps.indices, [0, 2])  # the border point is dropped
-    np.testing.assert_array_equal(ps.patches[0], image[7:13, 9:15])
-    np.testing.assert_allclose(ps.patches[1], 0.5 * (image[17:23, 27:33] + image[18:24, 27:33]), atol=1e-6)
+    np.testing.assert_array_equal(ps.patches[0], image[6:14, 8:16])
+    np.testing.assert_allclose(ps.patches[1], 0.5 * (image[16:24, 26:34] + image[17:25, 26:34]), atol=1e-6)
     err = capsys.readouterr().err
     assert "cut 2 patches" in err and "dropped" in err
 

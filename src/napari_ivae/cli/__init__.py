@@ -3,14 +3,18 @@
 Each sub-command lives in its own module exposing ``add_parser(subparsers)``, which registers
 the parser and sets ``func`` to a callable ``run(args) -> int``. Errors derived from
 :class:`napari_ivae.core.errors.IvaeError` are printed as one clear line on stderr and give
-exit code 2; anything else is a bug and shows its traceback (exit code 1).
+exit code 2; anything else is a bug and shows its traceback (exit code 1). Python warnings
+are printed as one ``napari-ivae <command>: warning: ...`` line each (once per message), and
+both use the command-line spellings of the options (``--frame-axis 0``, not ``frame_axis=0``).
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import re
 import sys
+import warnings
 
 # module name -> sub-command(s) it registers; imported lazily so `--help` stays fast.
 _COMMAND_MODULES = ["train", "encode", "detect", "patches", "demo"]
@@ -45,14 +49,61 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return 2
-    try:
-        return int(args.func(args) or 0)
-    except IvaeError as err:
-        print(f"napari-ivae {args.command}: error: {err}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(f"napari-ivae {args.command}: interrupted", file=sys.stderr)
-        return 130
+    prefix = f"napari-ivae {args.command}"
+    with warnings.catch_warnings():
+        warnings.showwarning = _one_line_warnings(prefix)
+        try:
+            return int(args.func(args) or 0)
+        except IvaeError as err:
+            print(f"{prefix}: error: {cli_spelling(str(err))}", file=sys.stderr)
+            return 2
+        except KeyboardInterrupt:
+            print(f"{prefix}: interrupted", file=sys.stderr)
+            return 130
+
+
+# Python spellings of core parameters in messages -> the options a CLI user types
+_SPELLINGS = [
+    (re.compile(r"\bframe_axis=(-?\d+)"), r"--frame-axis \1"),
+    (re.compile(r"\bframe_axis\b"), "--frame-axis"),
+    (re.compile(r"\bborder=[\"']flag[\"']"), "--border flag"),
+    (re.compile(r"\bchannel=[\"']?(luminance|\d+)[\"']?"), r"--channel \1"),
+    (re.compile(r"\bchannel=(?= |$|\()"), "--channel "),
+    (re.compile(r"\bmin_size\b"), "--min-size"),
+    (re.compile(r"\bpolarity=[\"'](\w+)[\"']"), r"--polarity \1"),
+    (re.compile(r"\bmethod=[\"'](\w+)[\"']"), r"--method \1"),
+    (re.compile(r"\(invert\)"), "(--invert)"),
+]
+
+
+def cli_spelling(text: str) -> str:
+    """Rewrite core messages' parameter spellings as command-line options, on one line.
+
+    Parameters
+    ----------
+    text : str
+        A message from the core (error or warning).
+
+    Returns
+    -------
+    str
+        The message with e.g. ``frame_axis=0`` shown as ``--frame-axis 0``, newlines joined.
+    """
+    for pattern, replacement in _SPELLINGS:
+        text = pattern.sub(replacement, text)
+    return " ".join(text.split())
+
+
+def _one_line_warnings(prefix: str):
+    shown = set()
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        text = cli_spelling(str(message))
+        if text not in shown:
+            shown.add(text)
+            print(f"{prefix}: warning: {text}", file=sys.stderr)
+
+    return show
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -10,8 +10,11 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from napari_ivae.cli._paths import output_path
+from napari_ivae.cli._paths import check_output, output_path
 from napari_ivae.core.errors import InputError
+
+MIN_SPACING = 2.0  # px: below this no peak finder can separate atoms
+MIN_CONTRAST = 1.5  # particles less distinct than this (in background-noise units): warn
 
 
 def add_parser(subparsers) -> None:
@@ -74,17 +77,27 @@ def add_parser(subparsers) -> None:
 
 def run(args) -> int:
     """Detect, write the CSV (and labels), print a summary on stderr; returns 0."""
-    from napari_ivae.core.imageio import read_image, write_points_csv
+    from napari_ivae.core.image import prepare_image
+    from napari_ivae.core.imageio import read_image, write_image, write_points_csv
 
-    out = output_path(args.out, ".csv", "comma-separated table")
+    inputs = {"IMAGE": args.image, "--exclude": args.exclude}
+    out = output_path(args.out, ".csv", "comma-separated table", inputs=inputs)
+    labels_path = None
+    if args.mode == "particles":
+        labels_path = out.with_name(f"{out.stem}_labels.{args.labels_format}")
+        check_output(labels_path, inputs, flag="--out (its labels image)")
     image = read_image(args.image)
     channel = _parse_channel(args.channel)
     exclude = read_image(args.exclude) != 0 if args.exclude else None
     common = dict(channel=channel, frame_axis=args.frame_axis, flatten=args.flatten,
                   exclude=exclude)
+    _check_4d(image.shape, args.frame_axis)
+    prepared = prepare_image(image, channel=channel, frame_axis=args.frame_axis,
+                             flatten=args.flatten)  # axis and channel errors before any work
     if args.mode == "atoms":
         from napari_ivae.core.atoms import detect_atoms
 
+        _check_spacing(args.spacing, prepared.shape[-2:])
         detections = detect_atoms(
             image, spacing=args.spacing, sigma=args.sigma, background=args.background,
             min_distance=args.min_distance, threshold=args.threshold,
@@ -95,18 +108,78 @@ def run(args) -> int:
     else:
         from napari_ivae.core.particles import detect_particles
 
+        if args.min_size is not None and args.min_size < 0:
+            raise InputError(f"--min-size must be 0 or more pixels, got {args.min_size}")
         detections = detect_particles(
             image, method=args.method, polarity=args.polarity, min_size=args.min_size,
             exclude_border=not args.keep_border, split=not args.no_split, **common)
         summary = f"{len(detections)} particles found (method {args.method}, {args.polarity})"
     write_points_csv(out, detections)
     print(f"napari-ivae detect: {summary}; wrote {out}", file=sys.stderr)
-    if detections.labels is not None:
-        labels_path = _write_labels(out, detections.labels, args.labels_format)
+    if detections.labels is not None and labels_path is not None:
+        write_image(labels_path, detections.labels)
         print(f"napari-ivae detect: labels image {labels_path}", file=sys.stderr)
     if detections.message:
         print(f"napari-ivae detect: {detections.message}", file=sys.stderr)
+    if args.mode == "particles" and len(detections):
+        _warn_if_noise(prepared, detections.labels, args.polarity, len(detections))
     return 0
+
+
+def _check_4d(shape, frame_axis) -> None:
+    """4D input: frames on ``--frame-axis`` and colour (3 or 4 values) last; no other layout."""
+    if len(shape) != 4:
+        return
+    if frame_axis is None:
+        raise InputError(f"the image is 4D {shape}: give --frame-axis (the axis holding the "
+                         "frames); its colour channels (3 or 4) must be on the last axis")
+    if not -4 <= frame_axis < 4:
+        raise InputError(f"--frame-axis {frame_axis} is not an axis of the 4D image {shape}; "
+                         "use 0 to 3")
+    if shape[-1] not in (3, 4) or frame_axis % 4 == 3:
+        raise InputError(f"the 4D image {shape} with --frame-axis {frame_axis} needs its colour "
+                         f"channels (3 or 4) on the last axis, which has {shape[-1]} values; "
+                         "the command line has no option for another channel axis: save one "
+                         "channel per file (e.g. image[..., 0]) or move the channels last")
+
+
+def _check_spacing(spacing, frame_shape) -> None:
+    """``--spacing`` must fit a few atoms into the frame and be more than a pixel or two."""
+    if spacing is None:
+        return
+    largest = min(frame_shape) / 4
+    if not MIN_SPACING <= spacing <= largest:
+        raise InputError(f"--spacing {spacing:g} px does not fit the {frame_shape[0]}x"
+                         f"{frame_shape[1]} px image: give a spacing between {MIN_SPACING:g} "
+                         f"and {largest:g} px (a quarter of the smaller side), or leave it out "
+                         "to estimate it")
+
+
+def _particle_contrast(prepared, labels, polarity: str) -> float:
+    """How far the particles stand out: (median inside - median outside) / background noise."""
+    import numpy as np
+
+    frames = prepared if prepared.ndim == 3 else prepared[None]
+    labels = np.asarray(labels).reshape(frames.shape)
+    signal = frames if polarity == "bright" else -frames
+    background, inside = signal[labels == 0], signal[labels > 0]
+    if background.size == 0 or inside.size == 0:
+        return float("inf")
+    centre = np.median(background)
+    noise = 1.4826 * np.median(np.abs(background - centre))
+    if noise == 0:
+        return float("inf")
+    return float((np.median(inside) - centre) / noise)
+
+
+def _warn_if_noise(prepared, labels, polarity: str, count: int) -> None:
+    contrast = _particle_contrast(prepared, labels, polarity)
+    if contrast < MIN_CONTRAST:
+        other = "dark" if polarity == "bright" else "bright"
+        print(f"napari-ivae detect: warning: the {count} particles barely stand out from the "
+              f"background (contrast {contrast:.2f} x its noise, below {MIN_CONTRAST:g}): the "
+              f"image may hold noise only, or the particles are {other} (--polarity {other}); "
+              "check the result before using it", file=sys.stderr)
 
 
 def _parse_channel(value):
@@ -116,16 +189,3 @@ def _parse_channel(value):
         return int(value)
     except ValueError:
         raise InputError(f"--channel must be 'luminance' or an integer, got '{value}'.") from None
-
-
-def _write_labels(out: Path, labels, fmt: str) -> Path:
-    import numpy as np
-
-    path = out.with_name(f"{out.stem}_labels.{fmt}")
-    if fmt == "npy":
-        np.save(path, labels)
-    else:
-        import tifffile
-
-        tifffile.imwrite(path, labels)
-    return path

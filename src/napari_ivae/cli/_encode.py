@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from napari_ivae.cli._paths import output_path
-from napari_ivae.core._atomic import write_atomically
+from napari_ivae.cli._paths import check_seed, output_path
+from napari_ivae.core._atomic import write_output
 from napari_ivae.core.errors import InputError
 
 
@@ -42,10 +42,6 @@ def add_parser(subparsers) -> None:
     p.set_defaults(func=run)
 
 
-def _save_npz_atomically(path: Path, arrays: dict) -> None:
-    write_atomically(path, lambda stream: np.savez(stream, **arrays))
-
-
 def run(args) -> int:
     """Encode and save; returns 0."""
     from napari_ivae.cli._train import read_patches
@@ -53,11 +49,13 @@ def run(args) -> int:
     from napari_ivae.core.persistence import load_model
     from napari_ivae.core.validation import as_patch_array
 
-    out = output_path(args.out, ".npz", "numpy archive")
+    out = output_path(args.out, ".npz", "numpy archive",
+                      inputs={"MODEL": args.model, "--patches": args.patches})
     if args.batch_size < 1:
         raise InputError(f"--batch-size must be >= 1, got {args.batch_size}")
     if args.clusters == 1 or args.clusters < 0:
         raise InputError(f"--clusters must be 0 (none) or >= 2, got {args.clusters}")
+    check_seed(args.cluster_seed, "--cluster-seed")
     bundle = load_model(args.model, device=args.device)
     patches, extras = read_patches(args.patches)
     shape = bundle.config.patch_shape
@@ -83,10 +81,7 @@ def run(args) -> int:
     for key, value in extras.items():  # centres, frames, indices... from `napari-ivae patches`
         if key not in arrays:
             arrays[key] = value
-    try:
-        _save_npz_atomically(out, arrays)
-    except OSError as err:
-        raise InputError(f"cannot write {out}: {err.strerror or err}") from err
+    write_output(out, lambda stream: np.savez(stream, **arrays), "latents file")
     keys = ", ".join(k for k in arrays if k in
                      ("z_mean", "z_std", "angle", "offsets", "class_prob", "class", "cluster"))
     print(f"encoded {len(patches)} patches with the {bundle.config.kind} model -> {out} "

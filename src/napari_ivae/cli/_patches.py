@@ -15,8 +15,9 @@ from pathlib import Path
 import numpy as np
 
 from napari_ivae.cli._paths import output_path
-from napari_ivae.core._atomic import write_atomically
+from napari_ivae.core._atomic import write_output
 from napari_ivae.core.errors import InputError
+from napari_ivae.core.validation import MIN_PATCH_SIZE
 
 
 def add_parser(subparsers) -> None:
@@ -54,7 +55,13 @@ def run(args) -> int:
     from napari_ivae.core.imageio import read_image, read_points_csv
     from napari_ivae.core.patches import extract_patches, grid_patches, patchset_to_arrays
 
-    out = output_path(args.out, ".npz", "numpy archive")
+    out = output_path(args.out, ".npz", "numpy archive",
+                      inputs={"IMAGE": args.image, "--points": args.points})
+    if args.size < MIN_PATCH_SIZE:
+        raise InputError(f"--size {args.size} is too small: the models need patches of at "
+                         f"least {MIN_PATCH_SIZE}x{MIN_PATCH_SIZE} px")
+    if args.grid is not None and args.grid < 1:
+        raise InputError(f"--grid must be a stride of at least 1 px, got {args.grid}")
     image = _load_image(args, read_image)
 
     if args.grid is not None:
@@ -109,7 +116,4 @@ def _points_for_2d_image(coords: np.ndarray, source) -> np.ndarray:
 
 
 def _save_npz(path: Path, arrays: dict) -> None:
-    try:
-        write_atomically(path, lambda stream: np.savez(stream, **arrays))
-    except OSError as err:
-        raise InputError(f"cannot write {path}: {err.strerror or err}") from err
+    write_output(path, lambda stream: np.savez(stream, **arrays), "patches file")

@@ -17,6 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from napari_ivae.cli._paths import output_path
+from napari_ivae.cli._train_checks import (
+    build_checked, check_options, epochs_text, min_steps_for, parse_hidden, save_with_fallback)
 from napari_ivae.core.errors import InputError
 
 _MODEL_KINDS = ("vae", "rvae", "shift-vae", "ss-rvae")  # == core.models.MODEL_KINDS (no torch here)
@@ -80,6 +82,10 @@ def _read_labels(path, n_patches: int) -> np.ndarray:
 
 def _check_labels(labels, n_patches: int, source) -> np.ndarray:
     labels = np.asarray(labels)
+    if labels.dtype.kind not in "biuf":
+        raise InputError(f"labels in {source} are {labels.dtype} values, not numbers; give one "
+                         "integer per patch (-1 = unlabeled, classes 0..K-1) and the names "
+                         "with --class-names")
     if labels.ndim != 1 or len(labels) != n_patches:
         raise InputError(f"labels in {source} have shape {labels.shape} but there are "
                          f"{n_patches} patches; give one integer per patch (-1 = unlabeled)")
@@ -130,7 +136,13 @@ def add_parser(subparsers) -> None:
     p.add_argument("--labels", metavar="L.npy",
                    help="ss-rvae: one int per patch, -1 = unlabeled, classes 0..K-1")
     p.add_argument("--out", required=True, metavar="MODEL.ivae.pt", help="model file to write")
-    p.add_argument("--epochs", type=int, help="passes over the data (default: per model kind)")
+    p.add_argument("--epochs", type=int,
+                   help="passes over the data, trained exactly as given (default: per model "
+                        "kind, raised on small patch sets to make --min-steps steps)")
+    p.add_argument("--min-steps", type=int, metavar="N",
+                   help="train at least N optimizer steps, raising the epochs on small patch "
+                        "sets (default: 300 for rvae and ss-rvae when --epochs is not given, "
+                        "else 0)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N, mps")
     p.add_argument("--batch-size", type=int, help="patches per step")
@@ -158,22 +170,23 @@ def _build_configs(args, patch_shape, labels):
     class_names, n_classes = (), 0
     if args.model == "ss-rvae":
         class_names = _csv(args.class_names) if args.class_names else ()
+        repeated = sorted({name for name in class_names if class_names.count(name) > 1})
+        if repeated:
+            raise InputError(f"--class-names repeats {', '.join(repeated)}; give every class "
+                             "its own name")
         top = int(labels.max()) + 1 if labels is not None and len(labels) else 0
         n_classes = len(class_names) or top
         if class_names and top > len(class_names):
             raise InputError(f"labels go up to class {top - 1} but --class-names gives only "
                              f"{len(class_names)} names; give one name per class")
-    try:
-        hidden = tuple(int(h) for h in _csv(args.hidden))
-    except ValueError:
-        raise InputError(f"--hidden must be comma-separated integers, got {args.hidden!r}") \
-            from None
+    hidden = parse_hidden(args.hidden, patch_shape)
     model_config = ModelConfig(
         kind=args.model, patch_shape=patch_shape, latent_dim=args.latent_dim,
         invariances=invariances, translation_prior=args.translation_prior,
         shift_scale=args.shift_scale, n_classes=n_classes, class_names=class_names,
         hidden=hidden)
-    overrides = {"seed": args.seed, "device": args.device}
+    overrides = {"seed": args.seed, "device": args.device,
+                 "min_steps": min_steps_for(args, TrainConfig.defaults_for(args.model))}
     for name in ("epochs", "batch_size", "lr", "label_weight"):
         if getattr(args, name) is not None:
             overrides[name] = getattr(args, name)
@@ -218,7 +231,9 @@ def _progress_line(event, epoch_loss: float) -> str:
 
 def run(args) -> int:
     """Train and save; returns 0, or 130 when stopped by Ctrl-C (partial model saved)."""
-    out = output_path(args.out, what="model file such as model.ivae.pt")
+    out = output_path(args.out, what="model file such as model.ivae.pt",
+                      inputs={"--patches": args.patches, "--labels": args.labels})
+    check_options(args)
     patches, extras = read_patches(args.patches)
     labels = None
     if args.labels:
@@ -234,22 +249,21 @@ def run(args) -> int:
         raise InputError("ss-rvae needs --labels (one int per patch, -1 = unlabeled)")
 
     from napari_ivae.core.models import build_model
-    from napari_ivae.core.persistence import save_model
     from napari_ivae.core.training import train
     from napari_ivae.core.validation import as_label_array
 
     model_config, train_config = _build_configs(args, patches.shape[1:], labels)
     if labels is not None:
         labels = as_label_array(labels, len(patches), model_config.n_classes)
-    model = build_model(model_config)
+    model = build_checked(build_model, model_config, args.hidden)
     n_labeled = int((labels >= 0).sum()) if labels is not None else 0
     if not args.quiet:
         print(f"training {args.model} on {len(patches)} patches "
               f"{patches.shape[1]}x{patches.shape[2]}"
               + (f" ({n_labeled} labeled)" if labels is not None else "")
-              + f": {train_config.epochs_for(-(-len(patches) // train_config.batch_size))} epochs,"
-              f" batch {train_config.batch_size}, "
-              f"lr {train_config.lr:g}, seed {train_config.seed}", file=sys.stderr, flush=True)
+              + f": {epochs_text(args, train_config, len(patches))}, "
+              f"batch {train_config.batch_size}, lr {train_config.lr:g}, "
+              f"seed {train_config.seed}", file=sys.stderr, flush=True)
 
     started = time.perf_counter()
     with _StopOnInterrupt() as interrupt:
@@ -272,7 +286,7 @@ def run(args) -> int:
         "n_patches": len(patches), "n_labeled": n_labeled,
         "cli_options": {k: v for k, v in vars(args).items() if k != "func"},
     }
-    path = save_model(out, result.model, result, metadata)
+    path = save_with_fallback(out, result, metadata)
     final = result.history[-1]["loss"] if result.history else float("nan")
     state = "stopped early; partial model" if result.stopped else "model"
     print(f"{state} saved to {path} ({len(result.history)} epoch(s), final loss {final:.4g}, "

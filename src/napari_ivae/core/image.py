@@ -176,10 +176,15 @@ def _to_frames_yx(array, channel, frame_axis, channel_axis):
     channel_axis = _normalise_axis(channel_axis, ndim, "channel_axis")
     if channel_axis is None:
         channel_axis = _guess_channel_axis(array.shape, frame_axis, channel)
-    if ndim == 4 and (frame_axis is None or channel_axis is None):
+    if ndim == 4 and frame_axis is None:
         raise InputError(
             f"A 4D image (shape {array.shape}) needs frame_axis (and a colour axis of size 3/4 "
             "last, or channel_axis): say which axis holds the frames.")
+    if ndim == 4 and channel_axis is None:
+        raise InputError(
+            f"A 4D image (shape {array.shape}) with frames on axis {frame_axis} needs a colour "
+            f"axis too: the last axis has {array.shape[-1]} values, not 3 or 4 (RGB/RGBA); "
+            "pass channel_axis, or save one channel per file (e.g. image[..., 0]).")
     if frame_axis is not None and frame_axis == channel_axis:
         raise InputError("frame_axis and channel_axis cannot be the same axis.")
     channel_used = None

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from napari_ivae.core._atomic import write_output
 from napari_ivae.core.errors import InputError
 
 IMAGE_SUFFIXES = (".npy", ".tif", ".tiff")
@@ -71,12 +72,58 @@ def write_points_csv(path, detections) -> Path:
     -------
     pathlib.Path
         The path written.
+
+    Raises
+    ------
+    InputError
+        Bad points, or the file cannot be written; it is written atomically, so an existing
+        file is either replaced whole or left unchanged.
     """
     table = _points_table(detections)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    table.to_csv(path, index=False)
-    return path
+    text = table.to_csv(index=False).encode("utf-8")
+    return write_output(path, lambda stream: stream.write(text), "CSV file")
+
+
+def write_image(path, array) -> Path:
+    """Write an array as ``.npy`` or ``.tif``/``.tiff`` (by the suffix), atomically.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        Output file; its folder must exist.
+    array : array-like
+        The image (labels, maps, stacks).
+
+    Returns
+    -------
+    pathlib.Path
+        The path written.
+
+    Raises
+    ------
+    InputError
+        Unsupported suffix, or the file cannot be written (the old file is then unchanged).
+    """
+    path = Path(path)
+    array = np.asarray(array)
+    suffix = path.suffix.lower()
+    if suffix == ".npy":
+        def write(stream):
+            np.save(stream, array, allow_pickle=False)
+    elif suffix in (".tif", ".tiff"):
+        def write(stream):
+            import io
+
+            import tifffile
+
+            buffer = io.BytesIO()  # tifffile wants a named file or an in-memory buffer
+            tifffile.imwrite(buffer, array)
+            stream.write(buffer.getbuffer())
+    else:
+        raise InputError(f"cannot write '{path.name}': use .npy, .tif or .tiff")
+    return write_output(path, write, "image file")
 
 
 def read_points_csv(path) -> tuple[np.ndarray, pd.DataFrame]:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from napari_ivae.core._atomic import write_atomically
+from napari_ivae.core._atomic import write_output
 from napari_ivae.core.errors import InputError, IvaeError, ModelFileError
 
 FORMAT_NAME = "napari-ivae-model"
@@ -111,7 +111,7 @@ def _model_normalization(model) -> dict | None:
 def _atomic_torch_save(obj, path: Path) -> None:
     import torch
 
-    write_atomically(path, lambda stream: torch.save(obj, stream))
+    write_output(path, lambda stream: torch.save(obj, stream), "model file")
 
 
 # ------------------------------------------------------------------------------- saving
@@ -136,6 +136,12 @@ def save_model(path, model, result=None, metadata: dict | None = None) -> Path:
     -------
     Path
         The file written.
+
+    Raises
+    ------
+    InputError
+        Not a napari-ivae model, a folder or missing folder, or the file cannot be written
+        (no permission, disk full, file size limit); an existing file is then left unchanged.
     """
     config = getattr(model, "config", None)
     if config is None or not hasattr(config, "to_dict") or not hasattr(model, "state_dict"):
@@ -176,10 +182,7 @@ def save_model(path, model, result=None, metadata: dict | None = None) -> Path:
         "train_config": _plain(train_config.to_dict()) if train_config is not None else None,
         "metadata": _plain(meta),
     }
-    try:
-        _atomic_torch_save(bundle, path)
-    except OSError as err:
-        raise InputError(f"cannot write the model file {path}: {err.strerror or err}") from err
+    _atomic_torch_save(bundle, path)  # any write failure: InputError, old file untouched
     return path
 
 
@@ -206,7 +209,8 @@ def read_bundle(path) -> dict:
     Raises
     ------
     ModelFileError
-        Missing, unreadable, corrupt, foreign, or written by a newer napari-ivae.
+        Missing, unreadable, corrupt, foreign, written by a newer napari-ivae, or holding
+        NaN or infinite weights.
     """
     import pickle
 
@@ -259,7 +263,22 @@ def read_bundle(path) -> dict:
         )
     if not isinstance(bundle["state_dict"], dict) or not isinstance(bundle["model_config"], dict):
         raise ModelFileError(f"{path} is a damaged napari-ivae bundle: weights or configuration unreadable")
+    _check_finite_weights(bundle["state_dict"], path)
     return bundle
+
+
+def _check_finite_weights(state_dict: dict, path: Path) -> None:
+    """Refuse weights holding NaN or infinity: every output of such a model would be NaN."""
+    import torch
+
+    bad = [name for name, value in state_dict.items()
+           if torch.is_tensor(value) and value.is_floating_point()
+           and not bool(torch.isfinite(value).all())]
+    if bad:
+        more = f" and {len(bad) - 1} more" if len(bad) > 1 else ""
+        raise ModelFileError(
+            f"{path} holds NaN or infinite weights ({bad[0]}{more}): the model diverged or the "
+            "file was damaged, so it was not loaded; re-train it (e.g. with a lower --lr)")
 
 
 def load_model(path, device="cpu") -> ModelBundle:

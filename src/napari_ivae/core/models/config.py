@@ -140,6 +140,8 @@ class ModelConfig:
                 raise InputError(
                     f"class_names has {len(self.class_names)} names for {self.n_classes} classes"
                 )
+            if len(set(self.class_names)) != len(self.class_names):
+                raise InputError(f"class_names must all differ, got {list(self.class_names)}")
 
     def to_dict(self) -> dict:
         """JSON-safe dictionary of all fields (tuples become lists)."""
