@@ -39,13 +39,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from napari_ivae.core.atom_threshold import contrast_cut
 from napari_ivae.core.detections import Detections, empty_detections, make_detections
 from napari_ivae.core.errors import InputError
+from napari_ivae.core.peaks import (close_point_losers, find_peaks, flat_mask,
+                                    merge_close_points, ring_mean, smoothed_noise)
 from napari_ivae.core.validation import exclusion_mask
 
 REFINE_MODES = ("com", "gaussian", None)
-MIN_SNR = 4.0
-RELATIVE_CONTRAST = 0.2
 _PROPERTY_COLUMNS = ("intensity", "prominence", "snr", "refine_shift", "fit_ok")
 
 
@@ -112,12 +113,16 @@ def detect_atoms(
     prepared = prepare_image(image, channel=channel, frame_axis=frame_axis, invert=invert,
                              flatten=flatten)
     frames, is_stack = split_frames(prepared)
-    params = _resolve_params(frames[0], spacing, sigma, background, min_distance, threshold,
-                             refine_radius, merge_distance, border)
-    params.update(refine=refine, com_iterations=int(com_iterations), invert=bool(invert),
-                  flatten=flatten, n_frames=len(frames), is_stack=is_stack,
-                  crystal_only=bool(crystal_only), exclude=exclude is not None)
+    given = dict(spacing=spacing, sigma=sigma, background=background,
+                 min_distance=min_distance, threshold=threshold, refine_radius=refine_radius,
+                 merge_distance=merge_distance, border=border)
+    run = dict(refine=refine, com_iterations=int(com_iterations), invert=bool(invert),
+               flatten=flatten, n_frames=len(frames), is_stack=is_stack,
+               crystal_only=bool(crystal_only), exclude=exclude is not None)
     excluded = exclusion_mask(exclude, frames.shape[1:])
+    params = {**_resolve_params(frames[0], **given), **run}
+    if spacing is None or sigma is None:
+        params = {**_from_first_pass(frames[0], params, given, excluded), **run}
     tables, counts = [], []
     for index, frame in enumerate(frames):
         table, frame_counts = _detect_frame(frame, params, excluded)
@@ -140,13 +145,44 @@ def detect_atoms(
     return make_detections(table, params=params, message=message)
 
 
+def _from_first_pass(frame, params, given, excluded) -> dict:
+    """Parameters re-resolved from what a quick first pass found (see
+    :mod:`napari_ivae.core.atom_geometry`): the atom separation when the lattice estimate was
+    the lattice constant of a cell with several atoms, and smoothing matched to the atoms'
+    width. Values the caller gave are kept."""
+    from napari_ivae.core import atom_geometry as geometry
+
+    table, _ = _detect_frame(frame, {**params, "refine": None}, excluded)
+    found = geometry.first_pass_geometry(frame, table[["row", "col"]].to_numpy(),
+                                         table["prominence"].to_numpy(), params["spacing"])
+    spacing = given["spacing"]
+    if spacing is None:
+        spacing = geometry.second_pass_spacing(params["spacing"], found)
+    sigma = given["sigma"]
+    if sigma is None:
+        sigma = geometry.smoothing_for(spacing, found["width"])
+    resolved = _resolve_params(frame, **{**given, "spacing": spacing, "sigma": sigma})
+    resolved.update(spacing_source=params["spacing_source"],
+                    lattice_spacing=params["spacing"], atom_width=found["width"],
+                    sigma_source="given" if given["sigma"] is not None else "atom width")
+    return resolved
+
+
 def _resolve_params(frame, spacing, sigma, background, min_distance, threshold, refine_radius,
                     merge_distance, border) -> dict:
     from napari_ivae.core.spacing import estimate_spacing
 
     source = "given"
     if spacing is None:
-        spacing, source = estimate_spacing(frame), "auto"
+        try:
+            spacing, source = estimate_spacing(frame), "auto"
+        except InputError as error:
+            if "periodicity" not in str(error):
+                raise
+            from napari_ivae.core.atom_geometry import blob_scale
+
+            # no lattice: an atom's sigma is about a fifth of the distance to its neighbours
+            spacing, source = 5.0 * blob_scale(frame), "blob scale (no lattice periodicity)"
     spacing = float(spacing)
     if not spacing > 0:
         raise InputError(f"spacing must be positive, got {spacing}.")
@@ -172,24 +208,29 @@ def _resolve_params(frame, spacing, sigma, background, min_distance, threshold, 
 
 
 def _detect_frame(frame, params, excluded) -> tuple[pd.DataFrame, dict]:
-    from napari_ivae.core._filters import gaussian_smooth, smooth_background
-
-    smoothed = gaussian_smooth(frame, params["sigma"])
-    band = smoothed
-    if params["background"] > 0:
-        band = smoothed - smooth_background(smoothed, params["background"])
-    candidates = find_peaks(band, params["min_distance"])
+    flat = flat_mask(frame)
+    skip = flat if flat.any() else None
+    smoothed, candidates = _smoothed_peaks(frame, params, skip)
     allowed = _allowed(frame, candidates, params, excluded)
     n_peaks, n_excluded = len(candidates), int(allowed["excluded"].sum())
-    candidates = candidates[~(allowed["excluded"] | allowed["outside"])]
-    noise = smoothed_noise(frame, params["sigma"])
+    usable = ~(allowed["excluded"] | allowed["outside"])
+    candidates, at_edge = candidates[usable], allowed["edge"][usable]
+    noise = smoothed_noise(frame, params["sigma"], skip)
     peak_values = smoothed[candidates[:, 0], candidates[:, 1]]
-    prominence = peak_values - _ring_mean(smoothed, candidates, params["spacing"])
-    keep, cut = _contrast_filter(prominence, noise, params["threshold"])
+    prominence = peak_values - ring_mean(smoothed, candidates, params["spacing"])
+    if params["threshold"] == "auto":
+        area = _search_area(flat, excluded, allowed["mask"])
+        cut = contrast_cut(prominence, smoothed_noise(frame, 0.0, skip), noise, area, params,
+                           _null_contrasts)
+    else:
+        cut = _manual_cut(prominence, params["threshold"])
+    keep = prominence >= cut if cut > 0 else np.ones(len(prominence), dtype=bool)
+    off_lattice = at_edge & keep & ~_on_lattice(candidates, keep & ~at_edge, params["spacing"])
     counts = {"candidates": int(n_peaks), "below_threshold": int((~keep).sum()),
               "contrast_cut": float(cut), "noise": float(noise), "excluded": n_excluded,
-              "outside_crystal": int(allowed["outside"].sum()),
+              "outside_crystal": int(allowed["outside"].sum() + off_lattice.sum()),
               "crystal_region": allowed["region"]}
+    keep &= ~off_lattice
     candidates, prominence = candidates[keep], prominence[keep]
     peak_values = peak_values[keep]
 
@@ -218,10 +259,40 @@ def _detect_frame(frame, params, excluded) -> tuple[pd.DataFrame, dict]:
     return table[inside].reset_index(drop=True), counts
 
 
+def _smoothed_peaks(frame, params, skip=None):
+    """The smoothed frame and its band-pass peaks (integer row, col)."""
+    from napari_ivae.core._filters import gaussian_smooth, smooth_background
+
+    smoothed = gaussian_smooth(frame, params["sigma"])
+    band = smoothed
+    if params["background"] > 0:
+        band = smoothed - smooth_background(smoothed, params["background"])
+    return smoothed, find_peaks(band, params["min_distance"], skip=skip)
+
+
+def _null_contrasts(frame, params):
+    """Contrasts of every peak the detector finds in ``frame`` (a frame of pure noise)."""
+    smoothed, peaks = _smoothed_peaks(frame, params)
+    return smoothed[peaks[:, 0], peaks[:, 1]] - ring_mean(smoothed, peaks, params["spacing"])
+
+
+def _search_area(flat, excluded, region_mask) -> float:
+    """Pixels where a peak may be found: not flat, not excluded, in the crystalline region."""
+    usable = ~flat
+    if excluded is not None:
+        usable &= ~excluded
+    if region_mask is not None:
+        usable &= region_mask
+    return float(max(usable.sum(), 1))
+
+
 def _allowed(frame, candidates, params, excluded) -> dict:
-    """Which candidates the user mask excludes and which lie outside the crystalline region."""
+    """Which candidates the user mask excludes, which lie outside the crystalline region and
+    which lie on its rim (within one spacing outside it: the outermost atoms of a particle,
+    whose fringe amplitude the low-pass halves)."""
     flags = {"excluded": np.zeros(len(candidates), dtype=bool),
-             "outside": np.zeros(len(candidates), dtype=bool), "region": None}
+             "outside": np.zeros(len(candidates), dtype=bool),
+             "edge": np.zeros(len(candidates), dtype=bool), "region": None, "mask": None}
     if excluded is not None and len(candidates):
         flags["excluded"] = excluded[candidates[:, 0], candidates[:, 1]]
     if params["crystal_only"] and len(candidates):
@@ -230,130 +301,46 @@ def _allowed(frame, candidates, params, excluded) -> dict:
         region = crystal_region(frame, params["spacing"])
         flags["region"] = region.summary()
         if region.found:
-            flags["outside"] = ~flags["excluded"] & ~region.contains(candidates)
+            beyond = ~flags["excluded"] & ~region.contains(candidates)
+            flags["outside"] = beyond & ~region.contains(candidates, margin=params["spacing"])
+            flags["edge"] = beyond & ~flags["outside"]
+            flags["mask"] = region.mask()
     return flags
 
 
-def _ring_mean(smoothed, points, spacing):
-    """Mean smoothed value on a circle of radius 0.5 spacing (24 samples) around each point.
-
-    For a full circle this equals the value, at the centre, of the best plane through the
-    samples, so ``peak - ring mean`` is a local contrast that ignores background slopes.
-    """
-    from napari_ivae.core.refine import gather_offsets
-
-    if len(points) == 0:
-        return np.zeros(0)
-    angles = np.linspace(0.0, 2.0 * np.pi, 24, endpoint=False)
-    ring = np.rint(0.5 * spacing * np.column_stack([np.sin(angles), np.cos(angles)]))
-    return gather_offsets(smoothed, points, ring).mean(axis=1, dtype=np.float64)
-
-
-def find_peaks(smoothed: np.ndarray, min_distance: float) -> np.ndarray:
-    """Integer (row, col) local maxima at least ``min_distance`` apart (brightest kept).
-
-    A square maximum filter gives the candidates; plateaus and pairs that are closer than
-    ``min_distance`` in Euclidean distance are thinned by :func:`close_point_losers`.
-    """
-    from napari_ivae.core._filters import local_maxima
-
-    size = 2 * int(np.floor(min_distance / np.sqrt(2))) + 1  # square inscribed in the disc
-    rows, cols = local_maxima(smoothed, size, smoothed.min())  # flat background is no peak
-    points = np.column_stack([rows, cols]).astype(np.int64)
-    return points[~close_point_losers(points, smoothed[rows, cols], min_distance)]
-
-
-def merge_close_points(table: pd.DataFrame, distance: float) -> tuple[pd.DataFrame, int]:
-    """Drop every point closer than ``distance`` to a brighter kept point.
-
-    Parameters
-    ----------
-    table : pandas.DataFrame
-        Needs ``row``, ``col`` and ``intensity`` columns.
-    distance : float
-        Merge radius in pixels (``<= 0`` keeps everything).
-
-    Returns
-    -------
-    (pandas.DataFrame, int)
-        The kept rows (original order) and how many were dropped.
-    """
-    if distance <= 0 or len(table) < 2:
-        return table, 0
-    removed = close_point_losers(table[["row", "col"]].to_numpy(),
-                                 table["intensity"].to_numpy(), distance)
-    if not removed.any():
-        return table, 0
-    return table[~removed].reset_index(drop=True), int(removed.sum())
-
-
-def close_point_losers(points: np.ndarray, intensity: np.ndarray,
-                       distance: float) -> np.ndarray:
-    """Mask of the points a brighter kept point lies closer than ``distance`` to.
-
-    The result of visiting points brightest first and keeping each one that has no kept point
-    within ``distance`` (ties: the earlier point counts as brighter). Computed in rounds over
-    the close pairs instead of a Python loop: in each round, points with a kept brighter
-    neighbour are dropped, and points whose brighter neighbours are all dropped are kept.
-    """
-    removed = np.zeros(len(points), dtype=bool)
-    if distance <= 0 or len(points) < 2:
-        return removed
+def _on_lattice(points, core, spacing, neighbours: int = 2) -> np.ndarray:
+    """Whether each point continues the lattice of the ``core`` points: at least
+    ``neighbours`` core points lie from it at one of the core's own nearest-neighbour
+    vectors (within 0.2 spacings). A rim atom does; a bump on the support next to the crystal
+    rarely does."""
     from scipy.spatial import cKDTree
 
-    # an unbalanced tree builds faster, and the queries here are few and short
-    tree = cKDTree(np.asarray(points, dtype=np.float64), balanced_tree=False,
-                   compact_nodes=False)
-    pairs = tree.query_pairs(distance, output_type="ndarray")
-    if len(pairs) == 0:
-        return removed
-    rank = np.empty(len(points), dtype=np.int64)
-    rank[np.argsort(-np.asarray(intensity), kind="stable")] = np.arange(len(points))
-    first_wins = rank[pairs[:, 0]] < rank[pairs[:, 1]]
-    brighter = np.where(first_wins, pairs[:, 0], pairs[:, 1])
-    dimmer = np.where(first_wins, pairs[:, 1], pairs[:, 0])
-    state = np.zeros(len(points), dtype=np.int8)  # 0 undecided, 1 kept, -1 dropped
-    involved = np.zeros(len(points), dtype=bool)
-    involved[pairs.ravel()] = True
-    while True:
-        live = (state[brighter] >= 0) & (state[dimmer] == 0)
-        if not live.any():
-            break
-        state[dimmer[live & (state[brighter] == 1)]] = -1
-        waiting = np.zeros(len(points), dtype=bool)  # an undecided brighter neighbour
-        waiting[dimmer[live & (state[brighter] == 0)]] = True
-        state[involved & (state == 0) & ~waiting] = 1
-    removed[state == -1] = True
-    return removed
+    result = np.zeros(len(points), dtype=bool)
+    if core.sum() < 3 or not len(points):
+        return result
+    anchors = points[core].astype(np.float64)
+    tree = cKDTree(anchors)
+    pairs = tree.query_pairs(1.3 * spacing, output_type="ndarray")
+    vectors = anchors[pairs[:, 1]] - anchors[pairs[:, 0]]
+    vectors = vectors[np.hypot(*vectors.T) >= 0.7 * spacing]
+    if len(vectors) == 0:
+        return result
+    lattice = cKDTree(np.concatenate([vectors, -vectors]))
+    for index in np.flatnonzero(~core):
+        near = tree.query_ball_point(points[index], 1.3 * spacing)
+        if len(near) < neighbours:
+            continue
+        offsets = anchors[near] - points[index]
+        matched = lattice.query(offsets, distance_upper_bound=0.2 * spacing)[0] < np.inf
+        result[index] = matched.sum() >= neighbours
+    return result
 
 
-def smoothed_noise(frame: np.ndarray, sigma: float) -> float:
-    """Robust noise standard deviation of ``frame`` after Gaussian smoothing with ``sigma``.
-
-    The pixel noise comes from the median absolute pixel-to-pixel difference (insensitive to
-    atoms and background gradients); white noise shrinks by ``1 / (2 sqrt(pi) sigma)`` under
-    smoothing.
-    """
-    step = max(1, int(np.sqrt(frame.size / 50_000)))  # ~100 000 differences are plenty
-    differences = np.concatenate([np.diff(frame[::step, :], axis=1)[:, ::step].ravel(),
-                                  np.diff(frame[:, ::step], axis=0)[::step].ravel()])
-    pixel_noise = 1.4826 * np.median(np.abs(differences - np.median(differences))) / np.sqrt(2)
-    factor = 1.0 if sigma <= 0 else min(1.0, 1.0 / (2.0 * np.sqrt(np.pi) * sigma))
-    return float(pixel_noise * factor)
-
-
-def _contrast_filter(prominence, noise, threshold):
-    if len(prominence) == 0:
-        return np.zeros(0, dtype=bool), 0.0
-    if threshold == "auto":
-        reference = np.percentile(prominence, 90)
-        cut = max(RELATIVE_CONTRAST * reference, MIN_SNR * noise)
-    elif threshold >= 1:
-        cut = threshold
-    else:
-        cut = threshold * np.percentile(prominence, 90)
-    keep = prominence >= cut if cut > 0 else np.ones(len(prominence), dtype=bool)
-    return keep, cut
+def _manual_cut(prominence, threshold) -> float:
+    """A given threshold: ``>= 1`` absolute, ``< 1`` a fraction of the 90th percentile."""
+    if len(prominence) == 0 or threshold == 0:
+        return 0.0
+    return threshold if threshold >= 1 else threshold * float(np.percentile(prominence, 90))
 
 
 def _inside_border(points, shape, border):

@@ -75,12 +75,22 @@ class CrystalRegion:
     found: bool
     shape: tuple
 
-    def contains(self, points) -> np.ndarray:
-        """Whether each ``(row, col)`` point lies in the region (all True when none found)."""
+    def contains(self, points, margin: float = 0.0) -> np.ndarray:
+        """Whether each ``(row, col)`` point lies in the region (all True when none found).
+
+        ``margin`` (frame pixels) grows the region by that distance first.
+        """
         points = np.asarray(points, dtype=np.float64).reshape(-1, 2)
         if not self.found:
             return np.ones(len(points), dtype=bool)
-        return self._sample(self.inside.astype(np.float32), points) >= 0.5
+        inside = self.inside
+        radius = int(round(margin / float(np.mean(self.scale))))
+        if radius > 0:
+            from scipy import ndimage
+
+            disc = np.hypot(*np.mgrid[-radius:radius + 1, -radius:radius + 1]) <= radius
+            inside = ndimage.binary_dilation(inside, disc)
+        return self._sample(inside.astype(np.float32), points) >= 0.5
 
     def mask(self) -> np.ndarray:
         """Boolean mask with the frame's shape (all True when no region was found)."""

@@ -1,10 +1,23 @@
-"""Nearest-neighbour lattice spacing from the image autocorrelation.
+"""Nearest-neighbour atom spacing from the image autocorrelation.
 
-The autocorrelation of a periodic image has a peak at every lattice vector. After removing the
-slowly varying background (which would otherwise dominate it) and windowing the image, the
-nearest off-centre autocorrelation peak that stands out (at least ``min_relative_height`` of the
-strongest off-centre peak) is the nearest-neighbour vector; its length, refined to sub-pixel
-precision and averaged over the first shell of equivalent peaks, is the spacing.
+The autocorrelation of a periodic image has a peak at every lattice vector and, when the cell
+holds more than one atom (a honeycomb, a perovskite's two sub-lattices, dumbbells), a weaker
+peak at every vector between atoms of the cell. It is computed from the windowed image's power
+spectrum after two corrections:
+
+* the slowly varying background (illumination, a particle's envelope) is removed by a
+  high-pass, as it would otherwise dominate;
+* only frequencies whose power stands far above the white-noise floor (estimated from the
+  median power at the highest spatial frequencies, where a lattice has only isolated Bragg
+  peaks) enter it: at low dose the noise, spread over every frequency, would otherwise swamp
+  the few Bragg peaks that carry the lattice.
+
+A lattice is accepted only if its strongest Bragg peak stands far above that floor
+(``MIN_BRAGG_RATIO``). The nearest strong autocorrelation peak (at least
+``min_relative_height`` of the strongest) is the nearest lattice vector. A weaker peak closer
+than that (at least ``MIN_BASIS_HEIGHT`` of the strongest) is the separation of two atoms in
+the cell, and then that is the spacing: the distance between nearest atoms is what sets every
+detection parameter. Lengths are refined to sub-pixel precision and averaged over the shell.
 """
 
 from __future__ import annotations
@@ -14,7 +27,13 @@ import numpy as np
 from napari_ivae.core.errors import InputError
 
 MIN_SPACING = 2.0  # pixels; closer "lattices" are noise
-MIN_PEAK_HEIGHT = 0.1  # strongest off-centre peak / zero-lag peak; white noise stays below ~0.06
+MIN_PEAK_HEIGHT = 0.1  # strongest off-centre peak / zero-lag peak (the signal's variance)
+# strongest spectral peak / white-noise floor: the largest of ~10^5 exponential periodogram
+# values of pure noise exceeds 30 with probability ~10^-8
+MIN_BRAGG_RATIO = 30.0
+KEEP_RATIO = 16.0  # a frequency enters the autocorrelation above this many times the floor
+MIN_BASIS_HEIGHT = 0.15  # a closer, weaker peak counts as an atom separation from this height
+NOISE_BAND = 0.35  # cycles per pixel: the white-noise floor is the median power beyond this
 MAX_SIDE = 1024  # the spacing is estimated on a central crop at most this large (speed)
 
 
@@ -43,7 +62,10 @@ def estimate_spacing(
     Returns
     -------
     float or (float, dict)
-        Spacing in pixels (and details when asked).
+        Spacing in pixels: the distance between nearest atoms, which is shorter than the
+        lattice constant when the cell holds several atoms. Details, when asked: the shell's
+        vectors and heights, every peak found, ``lattice_constant`` and ``bragg_ratio`` (the
+        strongest Fourier peak over the noise floor).
 
     Raises
     ------
@@ -67,12 +89,27 @@ def estimate_spacing(
     detail = (image - image.mean()) * np.outer(np.hanning(image.shape[0]),
                                                np.hanning(image.shape[1]))
     shape = detail.shape
-    spectrum = fft.rfft2(detail, workers=1)
+    power = np.abs(fft.rfft2(detail, workers=1)) ** 2
     # high-pass (minus a Gaussian blur of width max_spacing/2, done in Fourier space): a slow
     # background (illumination, a particle's envelope) would otherwise swamp the lattice peaks
     freq_sq = fft.fftfreq(shape[0])[:, None] ** 2 + fft.rfftfreq(shape[1])[None, :] ** 2
-    high_pass = 1.0 - np.exp(-2.0 * np.pi**2 * (max_spacing / 2.0) ** 2 * freq_sq)
-    acf = fft.irfft2(np.abs(spectrum * high_pass) ** 2, shape, workers=1)
+    high_pass = (1.0 - np.exp(-2.0 * np.pi**2 * (max_spacing / 2.0) ** 2 * freq_sq)) ** 2
+    outer = freq_sq >= NOISE_BAND**2
+    # periodogram values of noise are exponential: mean = median / ln 2
+    floor = float(np.median(power[outer])) / np.log(2.0) if outer.any() else 0.0
+    band = (freq_sq >= 1.0 / max_spacing**2) & (freq_sq <= 1.0 / MIN_SPACING**2)
+    if floor > 0 and band.any() and power[band].max() < MIN_BRAGG_RATIO * floor:
+        raise InputError("No clear lattice periodicity found (no Fourier peak above the noise "
+                         "floor); the image may not show a lattice. Give the spacing explicitly.")
+    if floor > 0:
+        # only frequencies that stand out of the noise (and their neighbours: the window
+        # spreads a Bragg peak over about three samples); at low dose the noise's power,
+        # spread over every frequency, would otherwise swamp the lattice's few peaks
+        from scipy import ndimage
+
+        kept = ndimage.binary_dilation(power > KEEP_RATIO * floor, np.ones((3, 3), bool))
+        power = np.where(kept, power, 0.0)
+    acf = fft.irfft2(power * high_pass, shape, workers=1)
     reach = min(int(np.ceil(max_spacing * 1.5)) + 2, min(shape) // 2 - 1)
     lags = np.arange(-reach, reach + 1)  # zero lag in the middle (a partial fftshift)
     crop = acf.take(lags, axis=0, mode="wrap").take(lags, axis=1, mode="wrap")
@@ -88,15 +125,19 @@ def estimate_spacing(
                          "level); the image may not show a lattice. Give the spacing explicitly.")
     distances = np.hypot(*peaks.T)
     strong = heights >= min_relative_height * heights.max()
-    nearest = distances[strong].min()
-    shell = strong & (distances <= nearest * 1.15)
+    lattice_constant = distances[strong].min()
+    basis = (heights >= MIN_BASIS_HEIGHT * heights.max()) & (distances < lattice_constant / 1.15)
+    nearest = distances[basis].min() if basis.any() else lattice_constant
+    shell = (strong | basis) & (distances <= nearest * 1.15)
     spacing = float(np.median(distances[shell]))
     if spacing < MIN_SPACING:
         raise InputError(f"The estimated spacing ({spacing:.2f} px) is below {MIN_SPACING} px: "
                          "the image looks like noise. Give the spacing explicitly.")
     if return_details:
         return spacing, {"vectors": peaks[shell], "heights": heights[shell],
-                         "all_vectors": peaks, "all_heights": heights}
+                         "all_vectors": peaks, "all_heights": heights,
+                         "lattice_constant": float(lattice_constant),
+                         "bragg_ratio": float(power[band].max() / floor) if floor > 0 else np.inf}
     return spacing
 
 

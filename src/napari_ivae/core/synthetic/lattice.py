@@ -1,9 +1,12 @@
 """A noisy atomic-lattice image with exact ground truth.
 
-Atoms are 2D Gaussians on a square or hexagonal lattice. The image can hold several domains
+Atoms are 2D Gaussians on a square or hexagonal lattice, or on a lattice with a basis: a
+honeycomb (graphene), a perovskite projection (a weaker column at the cell centre) or
+dumbbells (Si [110]). The image can hold several domains
 (Voronoi regions, each with its own lattice orientation), vacancies, dopants (brighter or dimmer
 atoms), elliptical atoms whose orientation follows the local lattice angle plus a smooth random
-"local rotation" field, and Gaussian and/or Poisson noise. Rendering is vectorised (one
+"local rotation" field, an amorphous background of random atom-sized bumps, a crystal that
+fills only a disc (a nanoparticle), scan-line jitter, and Gaussian and/or Poisson noise. Rendering is vectorised (one
 ``bincount``), so a 512x512 image takes a few tens of milliseconds.
 """
 
@@ -15,8 +18,21 @@ import numpy as np
 
 from napari_ivae.core.errors import InputError
 
-LATTICE_TYPES = ("square", "hexagonal")
-_SYMMETRY_DEG = {"square": 90.0, "hexagonal": 60.0}
+LATTICE_TYPES = ("square", "hexagonal", "honeycomb", "perovskite", "dumbbell")
+_SYMMETRY_DEG = {"square": 90.0, "hexagonal": 60.0, "honeycomb": 60.0, "perovskite": 90.0,
+                 "dumbbell": 180.0}
+# per lattice type, in units of the nearest-neighbour distance: |a1|, |a2|, the angle from a1 to
+# a2 (degrees), and the basis as (fraction of a1, fraction of a2, amplitude; None = the
+# ``sublattice_intensity`` argument)
+_CELLS = {
+    "square": (1.0, 1.0, 90.0, [(0.0, 0.0, 1.0)]),
+    "hexagonal": (1.0, 1.0, 60.0, [(0.0, 0.0, 1.0)]),
+    "honeycomb": (np.sqrt(3.0), np.sqrt(3.0), 60.0, [(0.0, 0.0, 1.0), (1 / 3, 1 / 3, 1.0)]),
+    "perovskite": (np.sqrt(2.0), np.sqrt(2.0), 90.0, [(0.0, 0.0, 1.0), (0.5, 0.5, None)]),
+    # Si [110]: a rectangular cell a/sqrt(2) x a holding two dumbbells 0.25 a long
+    "dumbbell": (4.0 / np.sqrt(2.0), 4.0, 90.0,
+                 [(0.0, 0.0, 1.0), (0.0, 0.25, 1.0), (0.5, 0.5, 1.0), (0.5, 0.75, 1.0)]),
+}
 
 
 @dataclass
@@ -66,6 +82,10 @@ def make_lattice(
     dopants: float = 0.0,
     dopant_intensity: float = 1.6,
     position_jitter: float = 0.0,
+    sublattice_intensity: float = 0.5,
+    amorphous: float = 0.0,
+    particle_radius: float | None = None,
+    scan_jitter: float = 0.0,
     seed: int = 0,
 ) -> LatticeImage:
     """Generate a noisy atomic lattice with exact atom positions.
@@ -76,8 +96,9 @@ def make_lattice(
         Image size ``(Y, X)`` in pixels.
     spacing : float
         Nearest-neighbour distance in pixels.
-    lattice : {"square", "hexagonal"}
-        Lattice type.
+    lattice : {"square", "hexagonal", "honeycomb", "perovskite", "dumbbell"}
+        Lattice type; the last three have two atoms per cell or more (``spacing`` is still the
+        distance between nearest atoms, not the lattice constant).
     atom_sigma : float, optional
         Gaussian width of an atom in pixels; default ``0.15 * spacing``.
     noise : float
@@ -107,6 +128,17 @@ def make_lattice(
         Peak height of dopants relative to host atoms (> 1 brighter, < 1 dimmer).
     position_jitter : float
         Standard deviation (pixels) of random displacements of atoms from their sites.
+    sublattice_intensity : float
+        Peak height of the perovskite's cell-centre column relative to the corner columns.
+    amorphous : float
+        Peak height of an amorphous background: random atom-sized bumps (no ground truth) at
+        about the lattice's density, everywhere outside the particle (or under a thin crystal).
+    particle_radius : float, optional
+        Atoms only inside a disc of this radius (pixels) at the image centre: a nanoparticle
+        on vacuum or, with ``amorphous``, on an amorphous support.
+    scan_jitter : float
+        Standard deviation (pixels) of a random horizontal shift of each scan line (STEM/STM
+        line-to-line jitter); ``positions`` stay the undistorted ones.
     seed : int
         Seed of the random generator (recorded in ``params``).
 
@@ -129,24 +161,32 @@ def make_lattice(
             raise InputError(f"domain_angles has {len(angles_deg)} entries for {domains} domains.")
     seeds = rng.uniform([0, 0], [height, width], size=(domains, 2))
     pad = 4.0 * sigma  # atoms just outside the frame still light its edge
-    sites, site_domain = [], []
+    sites, site_height, site_domain = [], [], []
     for d, angle in enumerate(angles_deg):
-        points = _lattice_points(height, width, pad, spacing, lattice, np.deg2rad(angle), rng)
+        points, heights = _lattice_points(height, width, pad, spacing, lattice,
+                                          np.deg2rad(angle), sublattice_intensity, rng)
         owner = _nearest_seed(points, seeds)
         sites.append(points[owner == d])
+        site_height.append(heights[owner == d])
         site_domain.append(np.full(int((owner == d).sum()), d, dtype=np.int64))
     sites = np.concatenate(sites)
+    site_height = np.concatenate(site_height)
     site_domain = np.concatenate(site_domain)
+    if particle_radius is not None:
+        inside_particle = np.hypot(sites[:, 0] - height / 2.0,
+                                   sites[:, 1] - width / 2.0) <= float(particle_radius)
+        sites, site_height = sites[inside_particle], site_height[inside_particle]
+        site_domain = site_domain[inside_particle]
     keep = _drop_boundary_clashes(sites, site_domain, 0.7 * spacing)
-    sites, site_domain = sites[keep], site_domain[keep]
+    sites, site_domain, site_height = sites[keep], site_domain[keep], site_height[keep]
 
     vacant = rng.random(len(sites)) < vacancies
     vacancy_sites = sites[vacant]
-    sites, site_domain = sites[~vacant], site_domain[~vacant]
+    sites, site_domain, site_height = sites[~vacant], site_domain[~vacant], site_height[~vacant]
     if position_jitter > 0:
         sites = sites + rng.normal(0.0, position_jitter, size=sites.shape)
     species = (rng.random(len(sites)) < dopants).astype(np.int64)
-    amplitude = np.where(species == 1, dopant_intensity, 1.0)
+    amplitude = np.where(species == 1, dopant_intensity, 1.0) * site_height
     angle_rad = np.deg2rad(np.asarray(angles_deg))[site_domain]
     if local_rotation > 0:
         angle_rad = angle_rad + np.deg2rad(local_rotation) * _smooth_field(
@@ -154,6 +194,10 @@ def make_lattice(
 
     image = np.full((height, width), float(background), dtype=np.float64)
     _render_atoms(image, sites, amplitude, sigma, ellipticity, angle_rad)
+    if amorphous > 0:
+        _add_amorphous(image, amorphous, spacing, sigma, sites, particle_radius, rng)
+    if scan_jitter > 0:
+        image = _jitter_lines(image, scan_jitter, rng)
     if dose is not None:
         if not dose > 0:
             raise InputError(f"dose must be positive, got {dose}.")
@@ -172,7 +216,9 @@ def make_lattice(
                   ellipticity=float(ellipticity), domains=int(domains),
                   domain_angles=angles_deg, vacancies=float(vacancies), dopants=float(dopants),
                   dopant_intensity=float(dopant_intensity),
-                  position_jitter=float(position_jitter), seed=seed,
+                  position_jitter=float(position_jitter),
+                  sublattice_intensity=float(sublattice_intensity), amorphous=float(amorphous),
+                  particle_radius=particle_radius, scan_jitter=float(scan_jitter), seed=seed,
                   vacancy_positions=vacancy_inside.tolist())
     return LatticeImage(image=np.ascontiguousarray(image, dtype=np.float32),
                         positions=sites[inside].astype(np.float64), angles=angle_rad[inside],
@@ -203,19 +249,57 @@ def _check_params(spacing, lattice, noise, domains, vacancies, dopants, elliptic
         raise InputError(f"ellipticity must be in [0, 1), got {ellipticity}.")
 
 
-def _lattice_points(height, width, pad, spacing, lattice, theta, rng):
-    """All sites of a rotated lattice (random origin) within the padded frame, as (row, col)."""
+def _lattice_points(height, width, pad, spacing, lattice, theta, sublattice_intensity, rng):
+    """All sites (and peak heights) of a rotated lattice with a random origin in the padded
+    frame, as (row, col)."""
+    length1, length2, between, basis = _CELLS[lattice]
     # a direction at angle phi, counter-clockwise on screen (rows grow downwards), as (row, col)
-    a1 = spacing * np.array([-np.sin(theta), np.cos(theta)])
-    phi = theta + (np.pi / 2 if lattice == "square" else np.pi / 3)
-    a2 = spacing * np.array([-np.sin(phi), np.cos(phi)])
+    a1 = length1 * spacing * np.array([-np.sin(theta), np.cos(theta)])
+    phi = theta + np.deg2rad(between)
+    a2 = length2 * spacing * np.array([-np.sin(phi), np.cos(phi)])
     centre = np.array([height / 2.0, width / 2.0]) + rng.uniform(-0.5, 0.5, 2) * spacing
-    reach = int(np.ceil(np.hypot(height, width) / spacing * (2 if lattice != "square" else 1))) + 2
+    shortest = min(length1, length2) * spacing * np.sin(np.deg2rad(between))
+    reach = int(np.ceil(np.hypot(height, width) / shortest)) + 2
     i, j = np.meshgrid(np.arange(-reach, reach + 1), np.arange(-reach, reach + 1), indexing="ij")
-    points = centre + i.reshape(-1, 1) * a1 + j.reshape(-1, 1) * a2
+    cells = centre + i.reshape(-1, 1) * a1 + j.reshape(-1, 1) * a2
+    points, heights = [], []
+    for f1, f2, amplitude in basis:
+        points.append(cells + f1 * a1 + f2 * a2)
+        value = sublattice_intensity if amplitude is None else amplitude
+        heights.append(np.full(len(cells), float(value)))
+    points, heights = np.concatenate(points), np.concatenate(heights)
     ok = ((points[:, 0] >= -pad) & (points[:, 0] <= height - 1 + pad)
           & (points[:, 1] >= -pad) & (points[:, 1] <= width - 1 + pad))
-    return points[ok]
+    return points[ok], heights[ok]
+
+
+def _add_amorphous(image, amplitude, spacing, sigma, sites, particle_radius, rng):
+    """Random atom-sized bumps of random height (mean ``amplitude``) at the lattice density.
+
+    With a particle, the bumps cover the support around it (and thinly the particle itself:
+    a tenth of the density, as a support film under the crystal).
+    """
+    height, width = image.shape
+    count = int(height * width / spacing**2)
+    bumps = rng.uniform([0, 0], [height, width], size=(count, 2))
+    if particle_radius is not None:
+        under = np.hypot(bumps[:, 0] - height / 2.0,
+                         bumps[:, 1] - width / 2.0) <= float(particle_radius)
+        bumps = bumps[~under | (rng.random(count) < 0.1)]
+    heights = amplitude * rng.uniform(0.3, 1.7, size=len(bumps))
+    _render_atoms(image, bumps, heights, sigma * rng.uniform(1.0, 1.5), 0.0,
+                  np.zeros(len(bumps)))
+
+
+def _jitter_lines(image, jitter, rng):
+    """Shift each row by a random sub-pixel amount (line-to-line scan jitter)."""
+    from scipy import ndimage
+
+    shifts = rng.normal(0.0, jitter, size=image.shape[0])
+    out = np.empty_like(image)
+    for row, shift in enumerate(shifts):
+        out[row] = ndimage.shift(image[row], shift, order=1, mode="nearest")
+    return out
 
 
 def _nearest_seed(points, seeds):

@@ -1,0 +1,110 @@
+"""The automatic contrast threshold for atom peaks: a false-discovery bound against noise.
+
+Which contrast does a peak of pure noise reach? That depends on everything the detector does:
+the smoothing, the background removal, the minimum distance between peaks and the ring that
+the contrast is measured against. Rather than a fixed multiple of a noise level, the detector
+is run on a frame of white noise of the image's own pixel noise (estimated from pixel
+differences), with the same parameters, which gives the null distribution of peak contrasts
+and how many noise peaks an area of that size holds.
+
+The cut is then the lowest contrast ``c`` from which up the noise could explain at most
+``FALSE_DISCOVERY`` of the peaks at or above each level (Benjamini-Hochberg style): on a clean
+lattice, where nearly every peak is an atom, weak columns well within the noise's reach stay;
+on an image that is mostly vacuum, where most peaks are noise, the cut rises until they go.
+Noise peaks are counted over the part of the frame that the peaks above ``c`` leave free (no
+other peak can lie within the minimum distance of one).
+
+Two floors catch what white Gaussian noise does not model: a relative cut
+(``RELATIVE_CONTRAST`` of the 90th percentile of contrasts) for correlated scan noise and
+amorphous bumps, and a minimum signal-to-noise ratio (``MIN_SNR``) for the heavy tail of
+low-count noise.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+FALSE_DISCOVERY = 0.1
+RELATIVE_CONTRAST = 0.1
+# white Gaussian noise underrates the tail of low-count (Poisson) noise at light smoothing, so
+# no peak below this signal-to-noise ratio is kept whatever the statistics say
+MIN_SNR = 2.5
+NULL_PEAKS = 3000  # the white-noise frame is made large enough to hold about this many peaks
+NULL_SIDE = 1024  # ...but no larger (its counts are scaled to the frame's area)
+NULL_SEED = 20261130  # fixed: the same image always gets the same threshold
+
+
+def contrast_cut(prominence: np.ndarray, pixel_noise: float, smoothed_noise: float,
+                 area: float, params: dict, contrast_of) -> float:
+    """The automatic minimum contrast for a frame's candidate peaks.
+
+    Parameters
+    ----------
+    prominence : numpy.ndarray
+        Contrasts of the frame's candidate peaks.
+    pixel_noise : float
+        Standard deviation of the frame's pixel noise (``0``: only the relative cut).
+    smoothed_noise : float
+        Its standard deviation after the detector's smoothing (for the ``MIN_SNR`` floor).
+    area : float
+        Pixels over which the candidates were searched.
+    params : dict
+        The detector's parameters (``sigma``, ``background``, ``min_distance``, ``spacing``).
+    contrast_of : callable
+        ``contrast_of(frame, params) -> prominences`` of a frame's peaks, with the same
+        detector the candidates came from.
+
+    Returns
+    -------
+    float
+        The cut (keep peaks with ``prominence >= cut``).
+    """
+    prominence = np.asarray(prominence, dtype=np.float64)
+    if len(prominence) == 0:
+        return 0.0
+    relative = max(RELATIVE_CONTRAST * float(np.percentile(prominence, 90)),
+                   MIN_SNR * smoothed_noise)
+    if not pixel_noise > 0:
+        return relative
+    side = _null_side(params)
+    null = pixel_noise * _unit_null_contrasts(side, params, contrast_of)
+    if len(null) == 0:
+        return relative
+    null_area = float(side**2)
+    levels = np.sort(prominence)
+    found_above = len(levels) - np.arange(len(levels))
+    # expected noise peaks at or above each candidate's contrast, over the part of the frame
+    # that the peaks found above it leave free (no other peak within min_distance of one)
+    free = np.maximum(area - found_above * np.pi * params["min_distance"] ** 2, 0.0)
+    noise_above = (len(null) - np.searchsorted(null, levels, side="left")) * (free / null_area)
+    # the lowest level from which up every level passes (at the very bottom, where the peaks
+    # would fill the frame, the free area and so the noise estimate vanish)
+    failing = np.flatnonzero(noise_above > FALSE_DISCOVERY * found_above)
+    first = failing[-1] + 1 if len(failing) else 0
+    statistical = levels[first] if first < len(levels) else np.inf
+    return float(max(statistical, relative))
+
+
+def _null_side(params: dict) -> int:
+    # a peak occupies about 2 min_distance^2; the background blur needs room, too
+    side = np.sqrt(2.0 * NULL_PEAKS) * max(params["min_distance"], 1.0)
+    return int(min(NULL_SIDE, max(128, side, 8 * params["background"])))
+
+
+def _unit_null_contrasts(side: int, params: dict, contrast_of) -> np.ndarray:
+    """Sorted peak contrasts of unit white noise (contrasts scale with the noise level)."""
+    key = (side, params["sigma"], params["background"], params["min_distance"],
+           params["spacing"], contrast_of)
+    if key not in _NULL_CACHE:
+        noise = np.random.default_rng(NULL_SEED).standard_normal((side, side))
+        values = np.sort(np.asarray(contrast_of(noise.astype(np.float32), params),
+                                    dtype=np.float64))
+        _NULL_CACHE.clear()  # one entry: a stack's frames share their parameters
+        _NULL_CACHE[key] = values
+    return _NULL_CACHE[key]
+
+
+_NULL_CACHE: dict = {}
+
+
+__all__ = ["FALSE_DISCOVERY", "RELATIVE_CONTRAST", "contrast_cut"]

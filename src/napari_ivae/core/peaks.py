@@ -1,0 +1,169 @@
+"""Peak finding on a smoothed frame: local maxima thinned to a minimum distance, their local
+contrast, and the noise level it is judged against.
+
+The pieces of :func:`napari_ivae.core.atoms.detect_atoms` that work on any frame of peaks.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+MAX_ROUNDS = 64  # vectorised rounds of the close-point thinning before it goes point by point
+
+def ring_mean(smoothed, points, spacing):
+    """Mean smoothed value on a circle of radius 0.5 spacing (24 samples) around each point.
+
+    For a full circle this equals the value, at the centre, of the best plane through the
+    samples, so ``peak - ring mean`` is a local contrast that ignores background slopes.
+    """
+    from napari_ivae.core.refine import gather_offsets
+
+    if len(points) == 0:
+        return np.zeros(0)
+    angles = np.linspace(0.0, 2.0 * np.pi, 24, endpoint=False)
+    ring = np.rint(0.5 * spacing * np.column_stack([np.sin(angles), np.cos(angles)]))
+    return gather_offsets(smoothed, points, ring).mean(axis=1, dtype=np.float64)
+
+
+def find_peaks(smoothed: np.ndarray, min_distance: float, skip=None) -> np.ndarray:
+    """Integer (row, col) local maxima at least ``min_distance`` apart (brightest kept).
+
+    A square maximum filter gives the candidates; plateaus and pairs that are closer than
+    ``min_distance`` in Euclidean distance are thinned by :func:`close_point_losers`.
+    ``skip`` is an optional mask of pixels where no peak may be (constant padding: every
+    pixel of a plateau is a maximum).
+    """
+    from napari_ivae.core._filters import local_maxima
+
+    size = 2 * int(np.floor(min_distance / np.sqrt(2))) + 1  # square inscribed in the disc
+    rows, cols = local_maxima(smoothed, size, smoothed.min())  # flat background is no peak
+    if skip is not None:
+        keep = ~skip[rows, cols]
+        rows, cols = rows[keep], cols[keep]
+    points = np.column_stack([rows, cols]).astype(np.int64)
+    return points[~close_point_losers(points, smoothed[rows, cols], min_distance)]
+
+
+def flat_mask(frame: np.ndarray, size: int = 25) -> np.ndarray:
+    """Pixels inside a ``size x size`` window of one constant value (padding, blanking).
+
+    Such areas have no noise to measure and no atoms; every pixel of a plateau would be a
+    local maximum. The window is large so that the zero counts of a low-dose image's dark
+    parts do not count as flat.
+    """
+    from scipy import ndimage
+
+    frame = np.asarray(frame)
+    repeats = np.count_nonzero(frame[:, 1:] == frame[:, :-1])
+    if repeats < size * size:  # not even one flat window's worth of equal neighbours
+        return np.zeros(frame.shape, dtype=bool)
+    constant = ndimage.maximum_filter(frame, size) == ndimage.minimum_filter(frame, size)
+    return ndimage.binary_dilation(constant, np.ones((size, size), bool))
+
+
+def merge_close_points(table: pd.DataFrame, distance: float) -> tuple[pd.DataFrame, int]:
+    """Drop every point closer than ``distance`` to a brighter kept point.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Needs ``row``, ``col`` and ``intensity`` columns.
+    distance : float
+        Merge radius in pixels (``<= 0`` keeps everything).
+
+    Returns
+    -------
+    (pandas.DataFrame, int)
+        The kept rows (original order) and how many were dropped.
+    """
+    if distance <= 0 or len(table) < 2:
+        return table, 0
+    removed = close_point_losers(table[["row", "col"]].to_numpy(),
+                                 table["intensity"].to_numpy(), distance)
+    if not removed.any():
+        return table, 0
+    return table[~removed].reset_index(drop=True), int(removed.sum())
+
+
+def close_point_losers(points: np.ndarray, intensity: np.ndarray,
+                       distance: float) -> np.ndarray:
+    """Mask of the points a brighter kept point lies closer than ``distance`` to.
+
+    The result of visiting points brightest first and keeping each one that has no kept point
+    within ``distance`` (ties: the earlier point counts as brighter). Computed in rounds over
+    the close pairs instead of a Python loop: in each round, points with a kept brighter
+    neighbour are dropped, and points whose brighter neighbours are all dropped are kept.
+    """
+    removed = np.zeros(len(points), dtype=bool)
+    if distance <= 0 or len(points) < 2:
+        return removed
+    from scipy.spatial import cKDTree
+
+    # an unbalanced tree builds faster, and the queries here are few and short
+    tree = cKDTree(np.asarray(points, dtype=np.float64), balanced_tree=False,
+                   compact_nodes=False)
+    pairs = tree.query_pairs(distance, output_type="ndarray")
+    if len(pairs) == 0:
+        return removed
+    rank = np.empty(len(points), dtype=np.int64)
+    rank[np.argsort(-np.asarray(intensity), kind="stable")] = np.arange(len(points))
+    first_wins = rank[pairs[:, 0]] < rank[pairs[:, 1]]
+    brighter = np.where(first_wins, pairs[:, 0], pairs[:, 1])
+    dimmer = np.where(first_wins, pairs[:, 1], pairs[:, 0])
+    state = np.zeros(len(points), dtype=np.int8)  # 0 undecided, 1 kept, -1 dropped
+    involved = np.zeros(len(points), dtype=bool)
+    involved[pairs.ravel()] = True
+    for _ in range(MAX_ROUNDS):
+        live = (state[brighter] >= 0) & (state[dimmer] == 0)
+        if not live.any():
+            break
+        state[dimmer[live & (state[brighter] == 1)]] = -1
+        waiting = np.zeros(len(points), dtype=bool)  # an undecided brighter neighbour
+        waiting[dimmer[live & (state[brighter] == 0)]] = True
+        state[involved & (state == 0) & ~waiting] = 1
+    else:  # long chains of ever dimmer neighbours: finish brightest first, one by one
+        _finish_in_order(state, rank, brighter, dimmer)
+    removed[state == -1] = True
+    return removed
+
+
+def _finish_in_order(state, rank, brighter, dimmer):
+    """Decide the undecided points in brightness order (the greedy rule, sequentially)."""
+    from scipy import sparse
+
+    n = len(state)
+    # neighbours as a sparse matrix: row = point, columns = its brighter neighbours
+    above = sparse.csr_matrix((np.ones(len(dimmer), dtype=bool), (dimmer, brighter)),
+                              shape=(n, n))
+    for point in np.flatnonzero(state == 0)[np.argsort(rank[state == 0])]:
+        neighbours = above.indices[above.indptr[point]:above.indptr[point + 1]]
+        state[point] = -1 if (state[neighbours] == 1).any() else 1
+
+
+def smoothed_noise(frame: np.ndarray, sigma: float, skip=None) -> float:
+    """Robust noise standard deviation of ``frame`` after Gaussian smoothing with ``sigma``.
+
+    The pixel noise comes from the median absolute pixel-to-pixel difference (insensitive to
+    atoms and background gradients); white noise shrinks by ``1 / (2 sqrt(pi) sigma)`` under
+    smoothing. Differences touching a ``skip`` pixel (constant padding, see
+    :func:`flat_mask`) are left out: they are zero and would hide the noise.
+    """
+    step = max(1, int(np.sqrt(frame.size / 50_000)))  # ~100 000 differences are plenty
+    pairs = [(np.diff(frame[::step, :], axis=1)[:, ::step], (slice(None, None, step), slice(None, -1, step))),
+             (np.diff(frame[:, ::step], axis=0)[::step], (slice(None, -1, step), slice(None, None, step)))]
+    differences = np.concatenate([
+        (values[~skip[index][:values.shape[0], :values.shape[1]]] if skip is not None
+         else values.ravel()) for values, index in pairs])
+    if differences.size == 0:
+        return 0.0
+    pixel_noise = 1.4826 * np.median(np.abs(differences - np.median(differences))) / np.sqrt(2)
+    if pixel_noise == 0:  # most differences are zero (low counts, coarse quantisation)
+        small = np.abs(differences) <= np.percentile(np.abs(differences), 99)
+        pixel_noise = float(np.sqrt(np.mean(differences[small] ** 2) / 2.0))
+    factor = 1.0 if sigma <= 0 else min(1.0, 1.0 / (2.0 * np.sqrt(np.pi) * sigma))
+    return float(pixel_noise * factor)
+
+
+__all__ = ["close_point_losers", "find_peaks", "flat_mask", "merge_close_points", "ring_mean",
+           "smoothed_noise"]
