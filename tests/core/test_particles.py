@@ -31,7 +31,7 @@ def test_counts_and_watershed_split():
     found = detections.coords[:, 1:]
     for centre in ISOLATED + TOUCHING:
         assert np.hypot(*(found - centre).T).min() < 2.0
-    assert len(detect_particles(image, split=False)) == 4
+    assert len(detect_particles(image, method="otsu", split=False)) == 4
     row = detections.properties.iloc[0]
     assert {"area", "equivalent_diameter", "eccentricity", "orientation", "mean_intensity"} \
         <= set(detections.properties)

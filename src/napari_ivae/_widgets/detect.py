@@ -68,9 +68,9 @@ class DetectWidget(Container):
             value=False, text="keep peaks outside the crystal",
             tooltip="By default peaks are left out where the image shows no lattice (vacuum, "
                     "amorphous support, a contamination rim), when it has such parts.")
-        self.method = ComboBox(choices=["otsu", "li", "local", "log"], value="otsu",
+        self.method = ComboBox(choices=["auto", "otsu", "li", "local", "log"], value="auto",
                                label="threshold", visible=False)
-        self.polarity = ComboBox(choices=["bright", "dark"], value="bright",
+        self.polarity = ComboBox(choices=["auto", "bright", "dark"], value="auto",
                                  label="particles are", visible=False)
         self.invert = CheckBox(value=False, text="invert contrast")
         self.flatten = ComboBox(choices=FLATTEN_CHOICES, value=None, label="flatten")

@@ -60,10 +60,13 @@ def add_parser(subparsers) -> None:
                        help="keep peaks outside the crystalline region (by default they are "
                             "left out when the image has vacuum or amorphous parts)")
     particles = p.add_argument_group("particles")
-    particles.add_argument("--method", choices=("otsu", "li", "local", "log"), default="otsu",
-                           help="threshold method or LoG blobs (default: otsu)")
-    particles.add_argument("--polarity", choices=("bright", "dark"), default="bright",
-                           help="particles brighter or darker than the background")
+    particles.add_argument("--method", choices=("auto", "otsu", "li", "local", "log"),
+                           default="auto",
+                           help="auto: scale-space blobs, every setting from the image "
+                                "(default); otsu/li/local: threshold + watershed; log: LoG blobs")
+    particles.add_argument("--polarity", choices=("auto", "bright", "dark"), default="auto",
+                           help="particles brighter or darker than the background (default: "
+                                "auto, decided from the image)")
     particles.add_argument("--min-size", type=int, metavar="PX",
                            help="smallest particle area in pixels (default: automatic)")
     particles.add_argument("--keep-border", action="store_true",
@@ -113,7 +116,8 @@ def run(args) -> int:
         detections = detect_particles(
             image, method=args.method, polarity=args.polarity, min_size=args.min_size,
             exclude_border=not args.keep_border, split=not args.no_split, **common)
-        summary = f"{len(detections)} particles found (method {args.method}, {args.polarity})"
+        polarity = _resolved_polarity(detections, args.polarity)
+        summary = f"{len(detections)} particles found (method {args.method}, {polarity})"
     write_points_csv(out, detections)
     print(f"napari-ivae detect: {summary}; wrote {out}", file=sys.stderr)
     if detections.labels is not None and labels_path is not None:
@@ -122,7 +126,7 @@ def run(args) -> int:
     if detections.message:
         print(f"napari-ivae detect: {detections.message}", file=sys.stderr)
     if args.mode == "particles" and len(detections):
-        _warn_if_noise(prepared, detections.labels, args.polarity, len(detections))
+        _warn_if_noise(prepared, detections.labels, polarity, len(detections))
     return 0
 
 
@@ -153,6 +157,15 @@ def _check_spacing(spacing, frame_shape) -> None:
                          f"{frame_shape[1]} px image: give a spacing between {MIN_SPACING:g} "
                          f"and {largest:g} px (a quarter of the smaller side), or leave it out "
                          "to estimate it")
+
+
+def _resolved_polarity(detections, asked: str) -> str:
+    """The polarity used (the first frame's, when it was decided from the image)."""
+    resolved = detections.params.get("resolved")
+    first = resolved[0] if isinstance(resolved, list) and resolved else resolved
+    if isinstance(first, dict) and first.get("polarity"):
+        return first["polarity"]
+    return asked
 
 
 def _particle_contrast(prepared, labels, polarity: str) -> float:

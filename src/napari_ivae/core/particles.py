@@ -1,4 +1,9 @@
-"""Particle detection: threshold + clean-up + watershed split, or Laplacian-of-Gaussian blobs.
+"""Particle detection: scale-space blobs (default), threshold + watershed, or LoG blobs.
+
+Auto mode (``method="auto"``, the default): polarity, particle scale and threshold all come from
+the image (see :mod:`napari_ivae.core.particle_blobs`); a burned-in scale bar and its label are
+masked automatically; each particle's label is a disc of its blob radius, split from touching
+neighbours by a watershed.
 
 Threshold mode (``method="otsu" | "li" | "local"``): light Gaussian smoothing, a global (Otsu,
 Li) or local (block mean) threshold on the chosen ``polarity``, removal of objects smaller than
@@ -18,8 +23,9 @@ import pandas as pd
 from napari_ivae.core.detections import Detections, empty_detections, make_detections
 from napari_ivae.core.errors import InputError
 
-METHODS = ("otsu", "li", "local", "log")
-POLARITIES = ("bright", "dark")
+METHODS = ("auto", "otsu", "li", "local", "log")
+POLARITIES = ("auto", "bright", "dark")
+FLAT_WINDOW = 9  # constant areas at least this wide (padding, blank vacuum) hold no particle
 _COLUMNS = ("label", "area", "equivalent_diameter", "eccentricity", "orientation",
             "mean_intensity")
 
@@ -27,8 +33,8 @@ _COLUMNS = ("label", "area", "equivalent_diameter", "eccentricity", "orientation
 def detect_particles(
     image,
     *,
-    method: str = "otsu",
-    polarity: str = "bright",
+    method: str = "auto",
+    polarity: str = "auto",
     sigma: float = 1.0,
     min_size: int | None = None,
     fill_holes: bool = True,
@@ -50,11 +56,12 @@ def detect_particles(
     ----------
     image : array-like
         2D image or ``(frames, Y, X)`` stack (anything :func:`prepare_image` accepts).
-    method : {"otsu", "li", "local", "log"}
-        Global Otsu or Li threshold, local (block) threshold, or Laplacian-of-Gaussian blobs.
-    polarity : {"bright", "dark"}
+    method : {"auto", "otsu", "li", "local", "log"}
+        Scale-space blobs with every setting from the image (default), global Otsu or Li
+        threshold, local (block) threshold, or Laplacian-of-Gaussian blobs.
+    polarity : {"auto", "bright", "dark"}
         Particles brighter (dark-field, fluorescence) or darker (bright-field TEM) than the
-        background.
+        background; ``"auto"`` decides from the image (one-sided blobs).
     sigma : float
         Gaussian smoothing (pixels) before thresholding (0 = none).
     min_size : int, optional
@@ -63,7 +70,8 @@ def detect_particles(
     fill_holes : bool
         Fill holes inside objects.
     split : bool
-        Split touching particles with a distance-transform watershed.
+        Split touching particles with a distance-transform watershed (threshold methods; the
+        auto method finds each particle as its own blob).
     min_separation : float, optional
         Smallest distance between two particle centres for the watershed; default half the
         median equivalent radius of the objects (at least 2 px).
@@ -91,7 +99,7 @@ def detect_particles(
     if method not in METHODS:
         raise InputError(f"method={method!r} is not known; use one of {METHODS}.")
     if polarity not in POLARITIES:
-        raise InputError(f"polarity={polarity!r} is not known; use 'bright' or 'dark'.")
+        raise InputError(f"polarity={polarity!r} is not known; use 'auto', 'bright' or 'dark'.")
     prepared = prepare_image(image, channel=channel, frame_axis=frame_axis, flatten=flatten)
     frames, is_stack = split_frames(prepared)
     excluded = _exclusion_mask(exclude, frames.shape[1:])
@@ -105,14 +113,26 @@ def detect_particles(
     labels = np.zeros(frames.shape, dtype=np.int32)
     tables, used = [], []
     for index, frame in enumerate(frames):
-        signal = frame if polarity == "bright" else -frame
+        if method == "auto":
+            labels[index], frame_used, centres = _auto_blobs(frame, excluded, params)
+            table = _measured(labels[index], frame, index)
+            if len(table):
+                table[["row", "col"]] = centres[table["label"].to_numpy().astype(int) - 1]
+            tables.append(table)
+            used.append(frame_used)
+            continue
+        frame_polarity = polarity
+        if polarity == "auto":
+            from napari_ivae.core.particle_blobs import blob_polarity_and_scale
+
+            frame_polarity = blob_polarity_and_scale(frame)[0]
+        signal = frame if frame_polarity == "bright" else -frame
         if method == "log":
             labels[index], frame_used = _blobs(signal, excluded, params)
         else:
             labels[index], frame_used = _threshold_objects(signal, excluded, params)
-        table = _measure(labels[index], frame)
-        table.insert(0, "frame", index)
-        tables.append(table)
+        frame_used["polarity"] = frame_polarity
+        tables.append(_measured(labels[index], frame, index))
         used.append(frame_used)
     params["resolved"] = used if is_stack else used[0]
     table = pd.concat(tables, ignore_index=True)
@@ -123,6 +143,102 @@ def detect_particles(
                    "min_size, or try another method.")
         return empty_detections(_COLUMNS, labels=labels_out, params=params, message=message)
     return make_detections(table, labels=labels_out, params=params)
+
+
+def _measured(labels, frame, index) -> pd.DataFrame:
+    table = _measure(labels, frame)
+    table.insert(0, "frame", index)
+    return table
+
+
+def _auto_blobs(frame, excluded, params):
+    """Scale-space blobs with polarity, scale and threshold from the frame; disc labels."""
+    from napari_ivae.core import particle_blobs as blobs
+    from napari_ivae.core.peaks import flat_mask, smoothed_noise
+
+    annotation = blobs.annotation_mask(frame)
+    masked = annotation | excluded
+    # constant areas (padding, blank vacuum) say nothing about texture, noise or scale
+    skip = flat_mask(frame, FLAT_WINDOW) | masked
+    filled = np.where(masked, np.median(frame[~skip]) if (~skip).any() else 0.0,
+                      frame).astype(np.float32)
+    polarity, sigma, response, scales = blobs.blob_polarity_and_scale(
+        filled, skip if not skip.all() else masked, params["polarity"])
+    # a flat area on the background's side (blank vacuum, padding) holds no particle; one on
+    # the particles' side may be a particle's saturated or noise-free top
+    signal = filled if polarity == "bright" else -filled
+    background_side = signal <= np.median(signal[~masked]) if (~masked).any() else signal < 0
+    points, blob_sigma, strength = blobs.blob_candidates(
+        response, scales, polarity, sigma, masked | (skip & background_side))
+    floor = blobs.noise_floor(smoothed_noise(filled, 0.0, skip if skip.any() else None),
+                              float((~masked).sum()), scales, polarity, sigma)
+    cut, mixture = blobs.particle_cut(strength, floor)
+    keep = strength >= cut
+    radius = np.sqrt(2.0) * blob_sigma
+    if params["exclude_border"]:
+        keep &= _clear_of_edge(points, radius, frame.shape)
+    labels = _disc_labels(signal, points[keep], radius[keep])
+    centres = _blob_centres(signal, points[keep], radius[keep])
+    if params["min_size"]:
+        labels, centres = _drop_small(labels, params["min_size"], centres)
+    used = {"polarity": polarity, "scale_sigma": round(float(sigma), 3),
+            "candidates": int(len(points)), "strength_cut": float(cut),
+            "annotation_pixels": int(annotation.sum()), "noise_floor": float(floor),
+            "mixture": mixture}
+    return labels, used, centres
+
+
+def _clear_of_edge(points, radius, shape) -> np.ndarray:
+    """Blobs whose centre is at least half their radius from the frame's edge."""
+    margin = 0.5 * radius
+    return ((points[:, 0] >= margin) & (points[:, 0] <= shape[0] - 1 - margin)
+            & (points[:, 1] >= margin) & (points[:, 1] <= shape[1] - 1 - margin))
+
+
+def _disc_labels(signal, centres, radii) -> np.ndarray:
+    """One label per blob: its disc, shared out between touching blobs by a watershed."""
+    from skimage import segmentation
+
+    labels = np.zeros(signal.shape, dtype=np.int32)
+    if len(centres) == 0:
+        return labels
+    markers = np.zeros(signal.shape, dtype=np.int32)
+    discs = np.zeros(signal.shape, dtype=bool)
+    rows, cols = np.indices(signal.shape, sparse=True)
+    for label, ((row, col), radius) in enumerate(zip(centres, radii), start=1):
+        reach = int(np.ceil(radius)) + 1
+        window = (slice(max(row - reach, 0), row + reach + 1),
+                  slice(max(col - reach, 0), col + reach + 1))
+        discs[window] |= ((rows[window[0]] - row) ** 2
+                          + (cols[:, window[1]] - col) ** 2) <= radius**2
+        markers[row, col] = label
+    return segmentation.watershed(-signal, markers, mask=discs).astype(np.int32)
+
+
+def _blob_centres(signal, points, radii) -> np.ndarray:
+    """Sub-pixel blob centres: centre of mass of the signal above a plane fitted around it,
+    within half a blob radius (at least 1.5 px) of each scale-space maximum."""
+    from napari_ivae.core.refine import refine_centre_of_mass
+
+    if len(points) == 0:
+        return np.zeros((0, 2))
+    centres = points.astype(np.float64)
+    for radius in np.unique(radii):
+        same = radii == radius
+        centres[same], _ = refine_centre_of_mass(signal, centres[same], max(0.5 * radius, 1.5),
+                                                 iterations=1)
+    return centres
+
+
+def _drop_small(labels, min_size, centres):
+    """Remove labels smaller than ``min_size`` pixels (and their centres); renumber."""
+    from skimage import segmentation
+
+    areas = np.bincount(labels.ravel(), minlength=len(centres) + 1)
+    small = np.flatnonzero(areas[1:] < min_size) + 1
+    labels = np.where(np.isin(labels, small), 0, labels)
+    kept = np.setdiff1d(np.arange(1, len(centres) + 1), small)
+    return (segmentation.relabel_sequential(labels)[0].astype(np.int32), centres[kept - 1])
 
 
 def _exclusion_mask(exclude, shape) -> np.ndarray:

@@ -158,7 +158,8 @@ def smoothed_noise(frame: np.ndarray, sigma: float, skip=None) -> float:
     if differences.size == 0:
         return 0.0
     pixel_noise = 1.4826 * np.median(np.abs(differences - np.median(differences))) / np.sqrt(2)
-    if pixel_noise == 0:  # most differences are zero (low counts, coarse quantisation)
+    if pixel_noise == 0 and np.count_nonzero(differences) >= 0.05 * differences.size:
+        # most differences are zero (low counts, coarse quantisation), yet there is noise
         small = np.abs(differences) <= np.percentile(np.abs(differences), 99)
         pixel_noise = float(np.sqrt(np.mean(differences[small] ** 2) / 2.0))
     factor = 1.0 if sigma <= 0 else min(1.0, 1.0 / (2.0 * np.sqrt(np.pi) * sigma))

@@ -7,13 +7,13 @@ spectrum after two corrections:
 
 * the slowly varying background (illumination, a particle's envelope) is removed by a
   high-pass, as it would otherwise dominate;
-* only frequencies whose power stands far above the white-noise floor (estimated from the
-  median power at the highest spatial frequencies, where a lattice has only isolated Bragg
-  peaks) enter it: at low dose the noise, spread over every frequency, would otherwise swamp
-  the few Bragg peaks that carry the lattice.
+* only frequencies whose power stands far above the diffuse spectrum at the same spatial
+  frequency (the ring's median: noise, and whatever is not periodic) enter it: at low dose the
+  noise, spread over every frequency, would otherwise swamp the few Bragg peaks that carry
+  the lattice.
 
-A lattice is accepted only if its strongest Bragg peak stands far above that floor
-(``MIN_BRAGG_RATIO``). The nearest strong autocorrelation peak (at least
+A lattice is accepted only if its strongest Bragg peak stands far above its ring
+(``MIN_BRAGG_RATIO``); a random arrangement of blobs has a speckled but not a peaked spectrum. The nearest strong autocorrelation peak (at least
 ``min_relative_height`` of the strongest) is the nearest lattice vector. A weaker peak closer
 than that (at least ``MIN_BASIS_HEIGHT`` of the strongest) is the separation of two atoms in
 the cell, and then that is the spacing: the distance between nearest atoms is what sets every
@@ -28,12 +28,12 @@ from napari_ivae.core.errors import InputError
 
 MIN_SPACING = 2.0  # pixels; closer "lattices" are noise
 MIN_PEAK_HEIGHT = 0.1  # strongest off-centre peak / zero-lag peak (the signal's variance)
-# strongest spectral peak / white-noise floor: the largest of ~10^5 exponential periodogram
-# values of pure noise exceeds 30 with probability ~10^-8
+# strongest spectral peak / mean power on its ring: the largest of ~10^5 exponential
+# periodogram values of noise (or of a random arrangement's speckle) exceeds 30 with
+# probability ~10^-8
 MIN_BRAGG_RATIO = 30.0
-KEEP_RATIO = 16.0  # a frequency enters the autocorrelation above this many times the floor
+KEEP_RATIO = 16.0  # a frequency enters the autocorrelation above this many times its ring
 MIN_BASIS_HEIGHT = 0.15  # a closer, weaker peak counts as an atom separation from this height
-NOISE_BAND = 0.35  # cycles per pixel: the white-noise floor is the median power beyond this
 MAX_SIDE = 1024  # the spacing is estimated on a central crop at most this large (speed)
 
 
@@ -65,7 +65,7 @@ def estimate_spacing(
         Spacing in pixels: the distance between nearest atoms, which is shorter than the
         lattice constant when the cell holds several atoms. Details, when asked: the shell's
         vectors and heights, every peak found, ``lattice_constant`` and ``bragg_ratio`` (the
-        strongest Fourier peak over the noise floor).
+        strongest Fourier peak over the median power on its ring).
 
     Raises
     ------
@@ -94,21 +94,21 @@ def estimate_spacing(
     # background (illumination, a particle's envelope) would otherwise swamp the lattice peaks
     freq_sq = fft.fftfreq(shape[0])[:, None] ** 2 + fft.rfftfreq(shape[1])[None, :] ** 2
     high_pass = (1.0 - np.exp(-2.0 * np.pi**2 * (max_spacing / 2.0) ** 2 * freq_sq)) ** 2
-    outer = freq_sq >= NOISE_BAND**2
-    # periodogram values of noise are exponential: mean = median / ln 2
-    floor = float(np.median(power[outer])) / np.log(2.0) if outer.any() else 0.0
+    floor = _ring_medians(power, freq_sq)
     band = (freq_sq >= 1.0 / max_spacing**2) & (freq_sq <= 1.0 / MIN_SPACING**2)
-    if floor > 0 and band.any() and power[band].max() < MIN_BRAGG_RATIO * floor:
-        raise InputError("No clear lattice periodicity found (no Fourier peak above the noise "
-                         "floor); the image may not show a lattice. Give the spacing explicitly.")
-    if floor > 0:
-        # only frequencies that stand out of the noise (and their neighbours: the window
-        # spreads a Bragg peak over about three samples); at low dose the noise's power,
-        # spread over every frequency, would otherwise swamp the lattice's few peaks
-        from scipy import ndimage
+    ratio = np.where(floor > 0, power / np.maximum(floor, np.finfo(np.float64).tiny), 0.0)
+    bragg_ratio = float(ratio[band].max()) if band.any() else 0.0
+    if bragg_ratio < MIN_BRAGG_RATIO:
+        raise InputError("No clear lattice periodicity found (no Fourier peak stands out of "
+                         "the diffuse spectrum); the image may not show a lattice. Give the "
+                         "spacing explicitly.")
+    # only frequencies that stand out of the diffuse spectrum (and their neighbours: the
+    # window spreads a Bragg peak over about three samples); at low dose the noise's power,
+    # spread over every frequency, would otherwise swamp the lattice's few peaks
+    from scipy import ndimage
 
-        kept = ndimage.binary_dilation(power > KEEP_RATIO * floor, np.ones((3, 3), bool))
-        power = np.where(kept, power, 0.0)
+    kept = ndimage.binary_dilation(ratio > KEEP_RATIO, np.ones((3, 3), bool))
+    power = np.where(kept, power, 0.0)
     acf = fft.irfft2(power * high_pass, shape, workers=1)
     reach = min(int(np.ceil(max_spacing * 1.5)) + 2, min(shape) // 2 - 1)
     lags = np.arange(-reach, reach + 1)  # zero lag in the middle (a partial fftshift)
@@ -137,8 +137,20 @@ def estimate_spacing(
         return spacing, {"vectors": peaks[shell], "heights": heights[shell],
                          "all_vectors": peaks, "all_heights": heights,
                          "lattice_constant": float(lattice_constant),
-                         "bragg_ratio": float(power[band].max() / floor) if floor > 0 else np.inf}
+                         "bragg_ratio": bragg_ratio}
     return spacing
+
+
+def _ring_medians(power: np.ndarray, freq_sq: np.ndarray) -> np.ndarray:
+    """The median power on rings one frequency sample wide, at every sample: the diffuse
+    spectrum (noise, and whatever is not periodic) that a Bragg peak must stand out of."""
+    from scipy import ndimage
+
+    ring = np.rint(np.sqrt(freq_sq) * max(power.shape[0], 2 * (power.shape[1] - 1)))
+    ring = ring.astype(np.int64)
+    medians = ndimage.median(power, labels=ring + 1, index=np.arange(1, ring.max() + 2))
+    # periodogram values of noise are exponential: their mean is the median / ln 2
+    return np.asarray(medians)[ring] / np.log(2.0)
 
 
 def _off_centre_peaks(crop: np.ndarray, reach: int, max_spacing: float):

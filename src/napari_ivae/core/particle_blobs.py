@@ -1,0 +1,230 @@
+"""Particles as blobs of the scale-normalised Laplacian of Gaussian, every setting from the image.
+
+Supported catalysts, colloids and nanoparticle films differ in almost every respect a fixed
+default could hold on to: particles bright or dark, 3 or 50 pixels across, sparse or packed, on
+vacuum, on a flat film or on a support whose own texture is as strong as the particles. What
+they share is that a particle is a compact blob of one polarity at one scale. So:
+
+1. **Polarity and scale.** ``-sigma^2 LoG`` responds to bright blobs of about ``sqrt(2) sigma``
+   radius, ``+sigma^2 LoG`` to dark ones. For each sign and scale the mean of the strongest
+   responses (as many as blobs of that scale could cover 2 % of the frame), over the
+   response's robust spread, says how blob-like that sign and scale are; the best pair wins.
+   A support's texture is as bright as it is dark; particles are one-sided.
+2. **Candidates.** Maxima of the signed response in scale and space, from half to twice the
+   chosen scale (a size spread), outside constant areas (padding, a burned-in scale bar);
+   overlapping blobs keep the strongest.
+3. **Threshold.** The candidates' log-strengths hold two populations: the support's texture
+   and noise (weak, many when particles are sparse) and the particles. A two-component
+   Gaussian mixture finds them; a candidate is a particle when it stands ``NULL_Z`` standard
+   deviations above the weak component (or beyond the point where the strong component
+   dominates, whichever is lower). Sparse or dense, the weak population is what is measured.
+   Whatever the mixture says, no particle is weaker than what white noise of the image's own
+   pixel noise reaches in one frame of ten of its size; when the candidates form a single
+   population (a few particles on a clean background, or nothing but noise), that floor alone
+   decides.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+SCALES = 16  # scales searched, geometrically from 1 px to a sixteenth of the frame
+COVER = 0.02  # the strongest responses averaged: as many blobs as would cover this share
+SCALE_RANGE = (0.5, 2.0)  # candidates from half to twice the chosen scale
+NULL_Z = 2.0  # standard deviations above the weak (texture and noise) population
+NULL_SIDE = 1024  # the white-noise frame for the noise floor is at most this large
+NULL_SEED = 20261130  # fixed: the same image always gets the same floor
+NOISE_BLOBS = 0.1  # the floor: white noise would reach it this many times in the frame
+OVERLAP = 0.9  # a weaker blob whose centre lies within this many radii of a stronger one goes
+
+
+def blob_polarity_and_scale(frame: np.ndarray, skip=None, polarity: str = "auto"
+                            ) -> tuple[str, float, np.ndarray, np.ndarray]:
+    """Polarity (``"bright"``/``"dark"``), blob sigma and the scale space it came from.
+
+    Parameters
+    ----------
+    frame : numpy.ndarray
+        2D frame.
+    skip : numpy.ndarray, optional
+        Pixels to leave out of the statistics (constant areas, an annotation).
+    polarity : {"auto", "bright", "dark"}
+        ``"auto"`` decides; otherwise only the scale is chosen.
+
+    Returns
+    -------
+    (str, float, numpy.ndarray, numpy.ndarray)
+        Polarity, sigma (pixels), the ``(scales, Y, X)`` response ``-sigma^2 LoG`` (bright blobs
+        positive) and the scales.
+    """
+    from scipy import ndimage
+
+    frame = np.asarray(frame, dtype=np.float32)
+    scales = np.geomspace(1.0, max(1.5, min(frame.shape) / 16.0), SCALES)
+    response = np.stack([-(s**2) * ndimage.gaussian_laplace(frame, s) for s in scales])
+    use = np.ones(frame.shape, dtype=bool) if skip is None else ~skip
+    best = (-np.inf, "bright" if polarity == "auto" else polarity, float(scales[0]))
+    for index, sigma in enumerate(scales):
+        values = response[index][use]
+        if values.size == 0:
+            continue
+        spread = 1.4826 * np.median(np.abs(values - np.median(values)))
+        if not spread > 0:
+            continue
+        count = min(values.size, max(4, int(COVER * values.size / (np.pi * (2 * sigma) ** 2))))
+        for sign, name in ((1.0, "bright"), (-1.0, "dark")):
+            if polarity not in ("auto", name):
+                continue
+            strength = np.partition(sign * values, -count)[-count:].mean() / spread
+            if strength > best[0]:
+                best = (strength, name, float(sigma))
+    return best[1], best[2], response, scales
+
+
+def blob_candidates(response, scales, polarity, sigma, skip=None):
+    """Scale-space maxima of the signed response around ``sigma``, overlaps removed.
+
+    Returns
+    -------
+    (numpy.ndarray, numpy.ndarray, numpy.ndarray)
+        ``(N, 2)`` integer (row, col), their sigmas and strengths.
+    """
+    from scipy import ndimage
+
+    low = int(np.searchsorted(scales, sigma * SCALE_RANGE[0]))
+    high = int(np.searchsorted(scales, sigma * SCALE_RANGE[1], side="right")) - 1
+    high = min(max(high, low), len(scales) - 1)
+    signed = (1.0 if polarity == "bright" else -1.0) * response[low:high + 1]
+    is_max = (signed == ndimage.maximum_filter(signed, size=3, mode="nearest")) & (signed > 0)
+    found = np.argwhere(is_max)
+    points, blob_sigma = found[:, 1:], scales[low + found[:, 0]]
+    strength = signed[tuple(found.T)]
+    if skip is not None and len(points):
+        keep = ~skip[points[:, 0], points[:, 1]]
+        points, blob_sigma, strength = points[keep], blob_sigma[keep], strength[keep]
+    keep = _strongest_of_overlaps(points, blob_sigma, strength)
+    return points[keep], blob_sigma[keep], strength[keep]
+
+
+def _strongest_of_overlaps(points, sigma, strength) -> np.ndarray:
+    """Keep a blob unless a stronger kept one's centre lies within ``OVERLAP`` radii of it."""
+    from scipy.spatial import cKDTree
+
+    kept = np.zeros(len(points), dtype=bool)
+    if len(points) == 0:
+        return kept
+    radius = np.sqrt(2.0) * sigma
+    tree = cKDTree(points.astype(np.float64))
+    for index in np.argsort(-strength, kind="stable"):
+        near = tree.query_ball_point(points[index], OVERLAP * radius.max())
+        near = [j for j in near if kept[j]]
+        if near:
+            distance = np.hypot(*(points[near] - points[index]).T)
+            if (distance < OVERLAP * np.maximum(radius[near], radius[index])).any():
+                continue
+        kept[index] = True
+    return kept
+
+
+def noise_floor(pixel_noise: float, area: float, scales, polarity: str, sigma: float) -> float:
+    """The blob strength that white noise of ``pixel_noise`` reaches ``NOISE_BLOBS`` times in
+    ``area`` pixels (same scales, same candidate search): no particle is weaker than that."""
+    if not pixel_noise > 0:
+        return 0.0
+    from scipy import ndimage
+
+    side = int(min(NULL_SIDE, max(256, 24 * sigma)))
+    noise = np.random.default_rng(NULL_SEED).standard_normal((side, side)).astype(np.float32)
+    response = np.stack([-(s**2) * ndimage.gaussian_laplace(noise, s) for s in scales])
+    _, _, strength = blob_candidates(response, np.asarray(scales), polarity, sigma)
+    if len(strength) == 0:
+        return 0.0
+    strength = np.sort(strength)
+    expected = len(strength) * area / side**2  # noise blobs in a frame of that area
+    rank = len(strength) / (expected / NOISE_BLOBS)  # the rank exceeded NOISE_BLOBS times
+    if rank >= 1:
+        return float(pixel_noise * strength[-int(rank)])
+    # beyond the null frame's strongest blob: extend its exponential-like tail
+    top = strength[-min(len(strength), 20):]
+    return float(pixel_noise * (top[-1] + (top[-1] - top[0]) * np.log(1.0 / rank)
+                                / max(np.log(len(top)), 1.0)))
+
+
+def particle_cut(strength: np.ndarray, floor: float = 0.0) -> tuple[float, dict]:
+    """The minimum blob strength of a particle (see the module docstring), and the mixture.
+
+    ``floor`` (see :func:`noise_floor`) is a lower bound.
+
+    Returns
+    -------
+    (float, dict)
+        The cut and ``{"weak": (mean, sd, weight), "strong": ...}`` of the log-strengths.
+    """
+    strength = np.asarray(strength, dtype=np.float64)
+    if len(strength) < 8:
+        return floor, {}
+    logs = np.log(np.maximum(strength, strength.max() * 1e-4))
+    means, sds, weights = _two_gaussians(logs)
+    if means[1] - means[0] < sds.min() or weights.min() * len(logs) < 2:
+        return floor, {}  # one population: particles only, or noise only (the floor decides)
+    grid = np.linspace(means[0], means[1], 512)
+    weak = weights[0] / sds[0] * np.exp(-0.5 * ((grid - means[0]) / sds[0]) ** 2)
+    strong = weights[1] / sds[1] * np.exp(-0.5 * ((grid - means[1]) / sds[1]) ** 2)
+    crossing = grid[np.argmax(strong > weak)] if (strong > weak).any() else means[1]
+    cut = min(means[0] + NULL_Z * sds[0], crossing)
+    mixture = {"weak": tuple(float(x) for x in (means[0], sds[0], weights[0])),
+               "strong": tuple(float(x) for x in (means[1], sds[1], weights[1]))}
+    return max(float(np.exp(cut)), floor), mixture
+
+
+def _two_gaussians(values, iterations: int = 100):
+    """A 1D two-component Gaussian mixture by expectation-maximisation (low component first)."""
+    means = np.array([np.median(values), np.percentile(values, 97)])
+    sds = np.full(2, max(values.std() / 2.0, 1e-6))
+    weights = np.array([0.9, 0.1])
+    for _ in range(iterations):
+        density = weights / sds * np.exp(-0.5 * ((values[:, None] - means) / sds) ** 2) + 1e-300
+        share = density / density.sum(axis=1, keepdims=True)
+        total = share.sum(axis=0) + 1e-12
+        weights = total / len(values)
+        means = (share * values[:, None]).sum(axis=0) / total
+        sds = np.sqrt((share * (values[:, None] - means) ** 2).sum(axis=0) / total) + 1e-6
+    order = np.argsort(means)
+    return means[order], sds[order], weights[order]
+
+
+def annotation_mask(frame: np.ndarray) -> np.ndarray:
+    """A burned-in scale bar (and the text beside it): constant-valued, saturated, straight.
+
+    A scale bar is a filled rectangle at the frame's extreme value, at least four times as long
+    as it is thick and at least 4 % of the frame across. Other components at the same
+    extreme value near it (its label) go with it. The mask is grown by 2 pixels.
+    """
+    from scipy import ndimage
+
+    frame = np.asarray(frame)
+    mask = np.zeros(frame.shape, dtype=bool)
+    for extreme in (frame.max(), frame.min()):
+        objects, count = ndimage.label(frame == extreme)
+        if count == 0 or count > 5000:
+            continue
+        boxes = ndimage.find_objects(objects)
+        bars = []
+        for label, box in enumerate(boxes, start=1):
+            height, width = box[0].stop - box[0].start, box[1].stop - box[1].start
+            long_side, short_side = max(height, width), min(height, width)
+            filled = (objects[box] == label).mean()
+            if (filled >= 0.9 and long_side >= 4 * short_side
+                    and long_side >= 0.04 * max(frame.shape)):
+                bars.append(box)
+        for box in bars:
+            length = max(box[0].stop - box[0].start, box[1].stop - box[1].start)
+            near = (slice(max(box[0].start - length // 2, 0), box[0].stop + length // 2),
+                    slice(max(box[1].start - length // 4, 0), box[1].stop + length // 4))
+            mask[near] |= objects[near] > 0
+            mask[box] = True
+    return ndimage.binary_dilation(mask, iterations=2) if mask.any() else mask
+
+
+__all__ = ["annotation_mask", "blob_candidates", "blob_polarity_and_scale", "noise_floor",
+           "particle_cut"]

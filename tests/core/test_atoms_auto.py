@@ -1,0 +1,88 @@
+"""Atom detection defaults that come from the image: atom separation, dose, padding, rim."""
+
+import numpy as np
+import pytest
+
+from napari_ivae.core.atom_geometry import atom_width, blob_scale
+from napari_ivae.core.atoms import detect_atoms
+from napari_ivae.core.metrics import match_points
+from napari_ivae.core.spacing import estimate_spacing
+from napari_ivae.core.synthetic.lattice import make_lattice
+
+
+def _f1(detections, truth, spacing):
+    return match_points(detections.coords[:, 1:], truth.positions, 0.35 * spacing).f1
+
+
+def test_spacing_survives_low_dose():
+    """At 0.3 counts per atom peak the old estimate found 'no periodicity'."""
+    truth = make_lattice(384, spacing=17.5, lattice="honeycomb", atom_sigma=4.5, noise=0.0,
+                         background=0.1, dose=0.3, rotation=13, seed=1)
+    spacing, details = estimate_spacing(truth.image, return_details=True)
+    assert details["bragg_ratio"] > 30
+    assert spacing == pytest.approx(np.sqrt(3) * 17.5, rel=0.03)  # the lattice constant
+
+
+@pytest.mark.parametrize("sublattice", [0.35, 0.6])
+def test_spacing_is_the_atom_separation_of_a_two_atom_cell(sublattice):
+    truth = make_lattice(256, spacing=11.3, lattice="perovskite", atom_sigma=2.0, noise=0.05,
+                         sublattice_intensity=sublattice, rotation=21, seed=2)
+    assert estimate_spacing(truth.image) == pytest.approx(11.3, rel=0.03)
+    detections = detect_atoms(truth.image)
+    assert _f1(detections, truth, 11.3) > 0.97  # both sub-lattices
+
+
+def test_first_pass_finds_the_honeycomb_separation_at_low_dose():
+    truth = make_lattice(384, spacing=17.5, lattice="honeycomb", atom_sigma=4.5, noise=0.0,
+                         background=0.1, dose=0.5, rotation=40, seed=3)
+    detections = detect_atoms(truth.image)
+    assert detections.params["lattice_spacing"] == pytest.approx(np.sqrt(3) * 17.5, rel=0.05)
+    assert detections.params["spacing"] == pytest.approx(17.5, rel=0.1)
+    assert detections.params["sigma_source"] == "atom width"
+    assert _f1(detections, truth, 17.5) > 0.9
+
+
+def test_atom_width_of_a_clean_lattice():
+    truth = make_lattice(256, spacing=14.0, atom_sigma=2.5, noise=0.0, seed=4)
+    assert atom_width(truth.image, truth.positions, 14.0) == pytest.approx(2.5, rel=0.15)
+
+
+def test_no_periodicity_falls_back_to_the_blob_scale():
+    rng = np.random.default_rng(5)
+    rows, cols = np.indices((200, 200))
+    image = rng.normal(0.0, 0.05, (200, 200))
+    centres = rng.uniform(10, 190, (25, 2))
+    for r, c in centres:
+        image += np.exp(-((rows - r) ** 2 + (cols - c) ** 2) / (2 * 2.0**2))
+    assert 1.0 < blob_scale(image) < 4.0
+    detections = detect_atoms(image)
+    assert detections.params["spacing_source"].startswith("blob scale")
+    assert match_points(detections.coords[:, 1:], centres, 2.0).recall > 0.8
+
+
+def test_vacuum_noise_is_not_atoms():
+    """The threshold rises when the candidates are mostly noise."""
+    truth = make_lattice(256, spacing=12.0, noise=0.1, particle_radius=50, seed=6)
+    detections = detect_atoms(truth.image, spacing=12.0, crystal_only=False)
+    assert match_points(detections.coords[:, 1:], truth.positions, 4.2).precision > 0.9
+
+
+def test_zero_padding_gives_no_candidates_and_keeps_the_noise_level():
+    truth = make_lattice(160, spacing=10.0, noise=0.1, seed=7)
+    padded = np.zeros((480, 480), dtype=np.float32)
+    padded[160:320, 160:320] = truth.image
+    detections = detect_atoms(padded, spacing=10.0)
+    counts = detections.params["counts"]
+    assert counts["noise"] > 0
+    assert counts["candidates"] < 2 * len(truth.positions)
+    found = detections.coords[:, 1:]
+    assert ((found >= 150) & (found <= 330)).all()
+
+
+def test_rim_atoms_of_a_particle_are_kept():
+    truth = make_lattice(320, spacing=12.0, noise=0.05, dose=40, particle_radius=100,
+                         amorphous=0.25, rotation=10, seed=8)
+    detections = detect_atoms(truth.image)
+    rim = np.hypot(*(truth.positions - 160).T) > 88
+    found = match_points(detections.coords[:, 1:], truth.positions[rim], 4.2)
+    assert found.recall > 0.8
