@@ -125,6 +125,8 @@ def run(args) -> int:
         print(f"napari-ivae detect: labels image {labels_path}", file=sys.stderr)
     if detections.message:
         print(f"napari-ivae detect: {detections.message}", file=sys.stderr)
+    for warning in detections.quality.get("warnings", []):
+        print(f"napari-ivae detect: warning: {warning}", file=sys.stderr)
     if args.mode == "particles" and len(detections):
         _warn_if_noise(prepared, detections.labels, polarity, len(detections))
     return 0

@@ -133,7 +133,7 @@ def detect_atoms(
     table = pd.concat(tables, ignore_index=True)
     if len(table) == 0:
         why = _empty_reason(counts[0] if not is_stack else _sum_counts(counts), params)
-        return empty_detections(_PROPERTY_COLUMNS, params=params, message=why)
+        return _checked(empty_detections(_PROPERTY_COLUMNS, params=params, message=why))
     message = ""
     if is_stack:
         message = f"{len(table)} atoms in {len(frames)} frames (spacing {params['spacing']:.2f} px)"
@@ -142,7 +142,14 @@ def detect_atoms(
         note = (f"{outside} peaks outside the crystalline region were left out "
                 "(crystal_only=False keeps them)")
         message = f"{message}; {note}" if message else note[0].upper() + note[1:]
-    return make_detections(table, params=params, message=message)
+    return _checked(make_detections(table, params=params, message=message))
+
+
+def _checked(detections: Detections) -> Detections:
+    from napari_ivae.core.detection_quality import assess
+
+    detections.quality = assess(detections, "atoms")
+    return detections
 
 
 def _from_first_pass(frame, params, given, excluded) -> dict:

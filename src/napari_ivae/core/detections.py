@@ -26,6 +26,9 @@ class Detections:
         Parameters actually used, with automatic values resolved (incl. ``spacing``).
     message : str
         ``""`` or a human explanation, e.g. why nothing was found.
+    quality : dict
+        The self-check (:func:`napari_ivae.core.detection_quality.assess`): ``measures`` and
+        ``warnings`` (one-line sentences naming the parameter to try).
     """
 
     coords: np.ndarray
@@ -33,6 +36,7 @@ class Detections:
     labels: np.ndarray | None = None
     params: dict = field(default_factory=dict)
     message: str = ""
+    quality: dict = field(default_factory=dict)
 
     def __len__(self) -> int:
         return int(self.coords.shape[0])

@@ -26,8 +26,11 @@ they share is that a particle is a compact blob of one polarity at one scale. So
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
+CHOICE_SIDE = 1024  # polarity and scale are measured on a central crop at most this large
 SCALES = 16  # scales searched, geometrically from 1 px to a sixteenth of the frame
 COVER = 0.02  # the strongest responses averaged: as many blobs as would cover this share
 SCALE_RANGE = (0.5, 2.0)  # candidates from half to twice the chosen scale
@@ -38,9 +41,42 @@ NOISE_BLOBS = 0.1  # the floor: white noise would reach it this many times in th
 OVERLAP = 0.9  # a weaker blob whose centre lies within this many radii of a stronger one goes
 
 
+def blob_scales(shape) -> np.ndarray:
+    """The scales searched for a frame of this shape: 1 px to a sixteenth of its smaller side."""
+    return np.geomspace(1.0, max(1.5, min(shape) / 16.0), SCALES)
+
+
+def scale_space(frame: np.ndarray, scales) -> np.ndarray:
+    """``(scales, Y, X)`` responses ``-sigma^2 LoG`` (bright blobs positive).
+
+    One Fourier transform of the frame (mirrored at its edges, as ``ndimage`` does) serves
+    every scale: ``-sigma^2 LoG`` is ``4 pi^2 sigma^2 |f|^2 exp(-2 pi^2 sigma^2 |f|^2)`` there.
+    """
+    from scipy import fft
+
+    frame = np.asarray(frame, dtype=np.float32)
+    height, width = frame.shape
+    pad = int(np.ceil(4.0 * max(scales)))
+    padded_shape = [fft.next_fast_len(n + 2 * pad, real=True) for n in frame.shape]
+    padded = np.pad(frame, [(pad, size - n - pad) for n, size in zip(frame.shape, padded_shape)],
+                    mode="symmetric")
+    spectrum = fft.rfft2(padded, workers=1)
+    freq_sq = (fft.fftfreq(padded_shape[0])[:, None] ** 2
+               + fft.rfftfreq(padded_shape[1])[None, :] ** 2).astype(np.float32)
+    out = np.empty((len(scales), height, width), dtype=np.float32)
+    for index, sigma in enumerate(scales):
+        transfer = (4.0 * np.pi**2 * sigma**2) * freq_sq * np.exp(
+            -2.0 * np.pi**2 * sigma**2 * freq_sq)
+        response = fft.irfft2(spectrum * transfer, padded_shape, workers=1)
+        out[index] = response[pad:pad + height, pad:pad + width]
+    return out
+
+
 def blob_polarity_and_scale(frame: np.ndarray, skip=None, polarity: str = "auto"
-                            ) -> tuple[str, float, np.ndarray, np.ndarray]:
-    """Polarity (``"bright"``/``"dark"``), blob sigma and the scale space it came from.
+                            ) -> tuple[str, float]:
+    """Polarity (``"bright"``/``"dark"``) and blob sigma (pixels) of a frame.
+
+    Measured on a central crop of at most ``CHOICE_SIDE`` pixels (speed).
 
     Parameters
     ----------
@@ -53,16 +89,16 @@ def blob_polarity_and_scale(frame: np.ndarray, skip=None, polarity: str = "auto"
 
     Returns
     -------
-    (str, float, numpy.ndarray, numpy.ndarray)
-        Polarity, sigma (pixels), the ``(scales, Y, X)`` response ``-sigma^2 LoG`` (bright blobs
-        positive) and the scales.
+    (str, float)
+        Polarity and sigma.
     """
-    from scipy import ndimage
-
-    frame = np.asarray(frame, dtype=np.float32)
-    scales = np.geomspace(1.0, max(1.5, min(frame.shape) / 16.0), SCALES)
-    response = np.stack([-(s**2) * ndimage.gaussian_laplace(frame, s) for s in scales])
-    use = np.ones(frame.shape, dtype=bool) if skip is None else ~skip
+    window = tuple(slice(max((n - CHOICE_SIDE) // 2, 0), max((n - CHOICE_SIDE) // 2, 0)
+                         + CHOICE_SIDE) for n in frame.shape)
+    crop = np.asarray(frame, dtype=np.float32)[window]
+    scales = blob_scales(frame.shape)
+    scales = scales[scales <= max(1.5, min(crop.shape) / 8.0)]
+    response = scale_space(crop, scales)
+    use = np.ones(crop.shape, dtype=bool) if skip is None else ~np.asarray(skip)[window]
     best = (-np.inf, "bright" if polarity == "auto" else polarity, float(scales[0]))
     for index, sigma in enumerate(scales):
         values = response[index][use]
@@ -71,18 +107,27 @@ def blob_polarity_and_scale(frame: np.ndarray, skip=None, polarity: str = "auto"
         spread = 1.4826 * np.median(np.abs(values - np.median(values)))
         if not spread > 0:
             continue
-        count = min(values.size, max(4, int(COVER * values.size / (np.pi * (2 * sigma) ** 2))))
-        for sign, name in ((1.0, "bright"), (-1.0, "dark")):
-            if polarity not in ("auto", name):
-                continue
-            strength = np.partition(sign * values, -count)[-count:].mean() / spread
-            if strength > best[0]:
+        count = min(values.size // 2, max(4, int(COVER * values.size / (np.pi * (2 * sigma) ** 2))))
+        ends = np.partition(values, [count, values.size - count])  # both tails in one pass
+        strengths = {"bright": ends[-count:].mean() / spread,
+                     "dark": -ends[:count].mean() / spread}
+        for name, strength in strengths.items():
+            if polarity in ("auto", name) and strength > best[0]:
                 best = (strength, name, float(sigma))
-    return best[1], best[2], response, scales
+    return best[1], best[2]
 
 
-def blob_candidates(response, scales, polarity, sigma, skip=None):
-    """Scale-space maxima of the signed response around ``sigma``, overlaps removed.
+def candidate_scales(shape, sigma: float) -> np.ndarray:
+    """The searched scales from ``SCALE_RANGE[0]`` to ``SCALE_RANGE[1]`` times ``sigma``."""
+    scales = blob_scales(shape)
+    low = int(np.searchsorted(scales, sigma * SCALE_RANGE[0]))
+    high = int(np.searchsorted(scales, sigma * SCALE_RANGE[1], side="right")) - 1
+    high = min(max(high, low), len(scales) - 1)
+    return scales[low:high + 1]
+
+
+def blob_candidates(frame, scales, polarity, skip=None):
+    """Scale-space maxima of the signed response over ``scales``, overlaps removed.
 
     Returns
     -------
@@ -91,13 +136,10 @@ def blob_candidates(response, scales, polarity, sigma, skip=None):
     """
     from scipy import ndimage
 
-    low = int(np.searchsorted(scales, sigma * SCALE_RANGE[0]))
-    high = int(np.searchsorted(scales, sigma * SCALE_RANGE[1], side="right")) - 1
-    high = min(max(high, low), len(scales) - 1)
-    signed = (1.0 if polarity == "bright" else -1.0) * response[low:high + 1]
+    signed = (1.0 if polarity == "bright" else -1.0) * scale_space(frame, scales)
     is_max = (signed == ndimage.maximum_filter(signed, size=3, mode="nearest")) & (signed > 0)
     found = np.argwhere(is_max)
-    points, blob_sigma = found[:, 1:], scales[low + found[:, 0]]
+    points, blob_sigma = found[:, 1:], np.asarray(scales)[found[:, 0]]
     strength = signed[tuple(found.T)]
     if skip is not None and len(points):
         keep = ~skip[points[:, 0], points[:, 1]]
@@ -126,20 +168,15 @@ def _strongest_of_overlaps(points, sigma, strength) -> np.ndarray:
     return kept
 
 
-def noise_floor(pixel_noise: float, area: float, scales, polarity: str, sigma: float) -> float:
+def noise_floor(pixel_noise: float, area: float, scales, polarity: str) -> float:
     """The blob strength that white noise of ``pixel_noise`` reaches ``NOISE_BLOBS`` times in
     ``area`` pixels (same scales, same candidate search): no particle is weaker than that."""
     if not pixel_noise > 0:
         return 0.0
-    from scipy import ndimage
-
-    side = int(min(NULL_SIDE, max(256, 24 * sigma)))
-    noise = np.random.default_rng(NULL_SEED).standard_normal((side, side)).astype(np.float32)
-    response = np.stack([-(s**2) * ndimage.gaussian_laplace(noise, s) for s in scales])
-    _, _, strength = blob_candidates(response, np.asarray(scales), polarity, sigma)
+    strength = _unit_noise_strengths(tuple(float(x) for x in scales), polarity)
     if len(strength) == 0:
         return 0.0
-    strength = np.sort(strength)
+    side = _null_side(scales)
     expected = len(strength) * area / side**2  # noise blobs in a frame of that area
     rank = len(strength) / (expected / NOISE_BLOBS)  # the rank exceeded NOISE_BLOBS times
     if rank >= 1:
@@ -148,6 +185,18 @@ def noise_floor(pixel_noise: float, area: float, scales, polarity: str, sigma: f
     top = strength[-min(len(strength), 20):]
     return float(pixel_noise * (top[-1] + (top[-1] - top[0]) * np.log(1.0 / rank)
                                 / max(np.log(len(top)), 1.0)))
+
+
+def _null_side(scales) -> int:
+    return int(min(NULL_SIDE, max(256, 24 * max(scales))))
+
+
+@functools.lru_cache(maxsize=8)
+def _unit_noise_strengths(scales: tuple, polarity: str) -> np.ndarray:
+    """Sorted candidate strengths in unit white noise (strengths scale with the noise)."""
+    side = _null_side(scales)
+    noise = np.random.default_rng(NULL_SEED).standard_normal((side, side)).astype(np.float32)
+    return np.sort(blob_candidates(noise, np.asarray(scales), polarity)[2])
 
 
 def particle_cut(strength: np.ndarray, floor: float = 0.0) -> tuple[float, dict]:
@@ -226,5 +275,5 @@ def annotation_mask(frame: np.ndarray) -> np.ndarray:
     return ndimage.binary_dilation(mask, iterations=2) if mask.any() else mask
 
 
-__all__ = ["annotation_mask", "blob_candidates", "blob_polarity_and_scale", "noise_floor",
-           "particle_cut"]
+__all__ = ["annotation_mask", "blob_candidates", "blob_polarity_and_scale", "blob_scales",
+           "candidate_scales", "noise_floor", "particle_cut", "scale_space"]

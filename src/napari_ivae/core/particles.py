@@ -141,8 +141,13 @@ def detect_particles(
         message = (f"No particles found with method={method!r}, polarity={polarity!r}: check "
                    "the polarity (dark particles on a bright background need 'dark'), lower "
                    "min_size, or try another method.")
-        return empty_detections(_COLUMNS, labels=labels_out, params=params, message=message)
-    return make_detections(table, labels=labels_out, params=params)
+        result = empty_detections(_COLUMNS, labels=labels_out, params=params, message=message)
+    else:
+        result = make_detections(table, labels=labels_out, params=params)
+    from napari_ivae.core.detection_quality import assess
+
+    result.quality = assess(result, "particles")
+    return result
 
 
 def _measured(labels, frame, index) -> pd.DataFrame:
@@ -162,16 +167,17 @@ def _auto_blobs(frame, excluded, params):
     skip = flat_mask(frame, FLAT_WINDOW) | masked
     filled = np.where(masked, np.median(frame[~skip]) if (~skip).any() else 0.0,
                       frame).astype(np.float32)
-    polarity, sigma, response, scales = blobs.blob_polarity_and_scale(
+    polarity, sigma = blobs.blob_polarity_and_scale(
         filled, skip if not skip.all() else masked, params["polarity"])
+    scales = blobs.candidate_scales(filled.shape, sigma)
     # a flat area on the background's side (blank vacuum, padding) holds no particle; one on
     # the particles' side may be a particle's saturated or noise-free top
     signal = filled if polarity == "bright" else -filled
     background_side = signal <= np.median(signal[~masked]) if (~masked).any() else signal < 0
     points, blob_sigma, strength = blobs.blob_candidates(
-        response, scales, polarity, sigma, masked | (skip & background_side))
+        filled, scales, polarity, masked | (skip & background_side))
     floor = blobs.noise_floor(smoothed_noise(filled, 0.0, skip if skip.any() else None),
-                              float((~masked).sum()), scales, polarity, sigma)
+                              float((~masked).sum()), scales, polarity)
     cut, mixture = blobs.particle_cut(strength, floor)
     keep = strength >= cut
     radius = np.sqrt(2.0) * blob_sigma

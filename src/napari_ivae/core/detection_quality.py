@@ -1,0 +1,116 @@
+"""A self-check of every detection: plain measures, and a warning when the result looks
+unreliable, naming the parameter to try.
+
+Atoms
+    ``median_snr`` (the found atoms' contrast over the smoothed noise), ``weak_share`` (atoms
+    below SNR 3), ``on_lattice`` (share of atoms whose nearest neighbour sits at 0.8-1.25
+    spacings: a consistent spacing), ``spacing_source``.
+Particles
+    ``count``, ``size_spread`` (coefficient of variation of the equivalent diameter),
+    ``median_diameter``, ``border_share``, ``polarity`` and ``annotation_pixels`` (a masked
+    scale bar).
+
+The thresholds are deliberately loose: a warning means "look at the overlay", not "wrong".
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+LOW_SNR = 3.0  # atoms below this contrast over the noise are hard to tell from noise
+MIN_ON_LATTICE = 0.5  # fewer atoms than this at a consistent spacing: the spacing is suspect
+MAX_SIZE_SPREAD = 0.6  # particle diameters varying more than this (CV): several populations?
+FEW = 10
+
+
+def assess(detections, mode: str) -> dict:
+    """Measures and warnings for a detection result.
+
+    Parameters
+    ----------
+    detections : Detections
+        The result of :func:`~napari_ivae.core.atoms.detect_atoms` or
+        :func:`~napari_ivae.core.particles.detect_particles`.
+    mode : {"atoms", "particles"}
+        Which detector made it.
+
+    Returns
+    -------
+    dict
+        ``measures`` (plain numbers and strings) and ``warnings`` (a list of one-line
+        sentences; empty when nothing looks wrong).
+    """
+    if mode == "atoms":
+        return _assess_atoms(detections)
+    return _assess_particles(detections)
+
+
+def _assess_atoms(detections) -> dict:
+    params = detections.params
+    spacing = float(params.get("spacing", np.nan))
+    measures = {"count": len(detections), "spacing": round(spacing, 3),
+                "spacing_source": params.get("spacing_source", "")}
+    warnings = []
+    if str(measures["spacing_source"]).startswith("blob scale"):
+        warnings.append("no lattice periodicity was found, so the spacing comes from the size "
+                        "of the bright spots; if the atoms sit on a lattice, give --spacing")
+    if len(detections) == 0:
+        return {"measures": measures, "warnings": warnings}
+    snr = detections.properties["snr"].to_numpy(dtype=np.float64)
+    measures["median_snr"] = round(float(np.median(snr)), 2) if np.isfinite(snr).any() else None
+    measures["weak_share"] = round(float(np.mean(snr < LOW_SNR)), 3)
+    measures["on_lattice"] = _on_lattice_share(detections, spacing)
+    if measures["median_snr"] is not None and measures["median_snr"] < LOW_SNR:
+        warnings.append(f"the atoms barely stand out from the noise (median SNR "
+                        f"{measures['median_snr']:.1f}): try more smoothing (--sigma) or check "
+                        "whether the atoms are dark (--invert)")
+    if len(detections) < FEW:
+        warnings.append(f"only {len(detections)} atoms: check the spacing (--spacing) and the "
+                        "crystalline region (--keep-non-crystal)")
+    elif measures["on_lattice"] is not None and measures["on_lattice"] < MIN_ON_LATTICE:
+        warnings.append(f"only {measures['on_lattice']:.0%} of the atoms have their nearest "
+                        f"neighbour near the spacing ({spacing:.1f} px): the spacing may be "
+                        "wrong (--spacing) or the threshold too low (--threshold)")
+    return {"measures": measures, "warnings": warnings}
+
+
+def _on_lattice_share(detections, spacing) -> float | None:
+    from scipy.spatial import cKDTree
+
+    shares = []
+    for frame in np.unique(detections.coords[:, 0]):
+        points = detections.coords[detections.coords[:, 0] == frame, 1:]
+        if len(points) < 3:
+            continue
+        nearest = cKDTree(points).query(points, k=2)[0][:, 1]
+        shares.append(((nearest >= 0.8 * spacing) & (nearest <= 1.25 * spacing)).mean())
+    return round(float(np.mean(shares)), 3) if shares else None
+
+
+def _assess_particles(detections) -> dict:
+    resolved = detections.params.get("resolved")
+    first = resolved[0] if isinstance(resolved, list) and resolved else resolved
+    first = first if isinstance(first, dict) else {}
+    measures = {"count": len(detections), "polarity": first.get("polarity"),
+                "annotation_pixels": int(first.get("annotation_pixels", 0))}
+    warnings = []
+    if measures["annotation_pixels"]:
+        warnings.append(f"a burned-in scale bar or label ({measures['annotation_pixels']} px) "
+                        "was masked; give --exclude to mask something else")
+    if len(detections) == 0:
+        return {"measures": measures, "warnings": warnings}
+    diameter = detections.properties["equivalent_diameter"].to_numpy(dtype=np.float64)
+    measures["median_diameter"] = round(float(np.median(diameter)), 2)
+    spread = float(np.std(diameter) / np.mean(diameter)) if np.mean(diameter) > 0 else 0.0
+    measures["size_spread"] = round(spread, 3)
+    if len(detections) < 3:
+        warnings.append(f"only {len(detections)} particles: check the polarity (--polarity) "
+                        "or try another method (--method)")
+    elif spread > MAX_SIZE_SPREAD:
+        warnings.append(f"particle sizes vary widely (spread {spread:.0%}): there may be two "
+                        "populations or clusters counted as one; look at the labels, or set "
+                        "--min-size")
+    return {"measures": measures, "warnings": warnings}
+
+
+__all__ = ["assess"]
