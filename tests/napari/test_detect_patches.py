@@ -206,3 +206,27 @@ def test_removing_a_class_renumbers_the_shapes(viewer):
     assert sorted(pd.Series(classes).value_counts().items()) == [(-1, 6), (0, 6), (1, 6), (2, 6)]
     labels = patches._session.labels
     assert [int(np.sum(labels == k)) for k in range(3)] == [6, 6, 6]
+
+
+def test_detect_shows_auto_values_and_retunes_live(viewer, lattice_layer, qtbot):
+    detect = open_widget(viewer, "Detect")
+    detect.detect()
+    qtbot.waitUntil(lambda: not detect.busy, timeout=30000)
+    assert "spacing" in detect.status.value and "(auto)" in detect.status.value
+    points = viewer.layers["lat atoms [ivae]"]
+    meta = points.metadata["napari_ivae"]
+    assert meta["widget_settings"]["spacing"] is None and "warnings" in meta["quality"]
+    # dragging the spacing: a burst of changes, one more detection with the last value
+    for value in (9.0, 9.5, 10.0):
+        detect.spacing.value = value
+    qtbot.waitUntil(lambda: detect.busy, timeout=5000)
+    qtbot.waitUntil(lambda: not detect.busy, timeout=30000)
+    meta = viewer.layers["lat atoms [ivae]"].metadata["napari_ivae"]
+    assert meta["spacing"] == 10.0 and meta["spacing_source"] == "given"
+    assert "(auto)" not in detect.status.value.split("smoothing")[0]
+    # switched off: changes wait for the button
+    detect.live.value = False
+    detect.spacing.value = 8.0
+    qtbot.wait(400)
+    assert not detect.busy
+    assert viewer.layers["lat atoms [ivae]"].metadata["napari_ivae"]["spacing"] == 10.0

@@ -42,6 +42,11 @@ class StatusLine(Label):
         self.native.setStyleSheet("color: #ff6b6b;")
         self.value = text
 
+    def warn(self, text: str) -> None:
+        """Show a result that needs a look, in amber."""
+        self.native.setStyleSheet("color: #ffb347;")
+        self.value = text
+
 
 def report(status: StatusLine, err: BaseException, *, warn: bool = False) -> None:
     """Show ``err`` in the viewer (notification) and in the widget's status line.

@@ -1,4 +1,10 @@
-"""Detect dock widget: atom columns or particles -> a Points layer (+ Labels for particles)."""
+"""Detect dock widget: atom columns or particles -> a Points layer (+ Labels for particles).
+
+Every parameter starts at "auto" (chosen from the image; the status line shows the values used).
+Once a result is on screen, changing a parameter re-detects in a worker ("update while
+tuning"): changes made while a detection runs are coalesced into one more run with the latest
+values, so the viewer never waits and the layer always ends with the settings on screen.
+"""
 
 from __future__ import annotations
 
@@ -20,6 +26,7 @@ from napari_ivae._widgets._common import (
 from napari_ivae._widgets._session import get_session
 from napari_ivae._workers import function_job
 
+LIVE_DELAY_MS = 150  # a burst of changes (dragging a spin box) gives one re-detection
 FLATTEN_CHOICES = [("none", None), ("plane", "plane"), ("poly2", "poly2"),
                    ("gaussian", "gaussian")]
 
@@ -74,17 +81,31 @@ class DetectWidget(Container):
                                  label="particles are", visible=False)
         self.invert = CheckBox(value=False, text="invert contrast")
         self.flatten = ComboBox(choices=FLATTEN_CHOICES, value=None, label="flatten")
+        self.live = CheckBox(value=True, text="update while tuning",
+                             tooltip="Re-detect whenever a parameter changes (after a first "
+                                     "Detect).")
         self.run_button = PushButton(text="Detect")
         self.status = StatusLine()
         self.extend([self.image, self.mode, self.spacing, self.estimate_button, self.sigma,
                      self.refine, self.keep_non_crystal, self.method, self.polarity,
-                     self.invert, self.flatten, self.run_button])
+                     self.invert, self.flatten, self.live, self.run_button])
         self.native.layout().addWidget(self.status.native)
         for box in (self.spacing, self.sigma):
             box.native.setSpecialValueText("auto")  # shown at 0
         self.mode.changed.connect(self._on_mode)
         self.estimate_button.clicked.connect(self.estimate_spacing)
         self.run_button.clicked.connect(self.detect)
+        self._pending = False  # a change arrived while a detection ran
+        self._shown_for = None  # the image layer whose result is on screen
+        from qtpy.QtCore import QTimer
+
+        self._live_timer = QTimer(self.native)
+        self._live_timer.setSingleShot(True)
+        self._live_timer.setInterval(LIVE_DELAY_MS)
+        self._live_timer.timeout.connect(self._live_detect)
+        for widget in (self.spacing, self.sigma, self.refine, self.keep_non_crystal,
+                       self.method, self.polarity, self.invert, self.flatten, self.mode):
+            widget.changed.connect(self._on_parameter_changed)
         pick_active(viewer, self.image, Image)
 
     def _on_mode(self, mode: str) -> None:
@@ -111,12 +132,24 @@ class DetectWidget(Container):
 
     @property
     def busy(self) -> bool:
-        """True while a detection runs."""
-        return self._worker is not None
+        """True while a detection runs (or a tuning change waits for its turn)."""
+        return self._worker is not None or self._live_timer.isActive()
+
+    def _on_parameter_changed(self, *_: Any) -> None:
+        if self.live.value and self._shown_for is not None \
+                and self._shown_for is self.image.value:
+            self._live_timer.start()  # restarts: a burst of changes gives one run
+
+    def _live_detect(self) -> None:
+        if self._worker is not None:
+            self._pending = True
+            return
+        self.detect()
 
     def detect(self) -> None:
         """Run the detection in a worker thread; the result arrives as a Points layer."""
-        if self.busy:
+        if self._worker is not None:
+            self._pending = True  # run again with the latest values when this one ends
             return
         layer = self.image.value
         try:
@@ -140,6 +173,9 @@ class DetectWidget(Container):
     def _idle(self) -> None:
         self._worker = None
         self.run_button.enabled = True
+        if self._pending:
+            self._pending = False
+            self.detect()
 
     def _show(self, det: Any, layer: Any, params: dict) -> None:
         mode = params["mode"]
@@ -157,7 +193,8 @@ class DetectWidget(Container):
         points = _layers.write_layer(
             self._viewer, "points", _layers.points_data(det.coords, image_ndim),
             role=f"detections_{mode}", source=layer, what=mode,
-            params={k: _jsonable(v) for k, v in det.params.items()},
+            params={**{k: _jsonable(v) for k, v in det.params.items()},
+                    "widget_settings": params, "quality": det.quality},
             features=det.properties.reset_index(drop=True), size=max(size, 2.0),
             face_color="#ffd400", border_width=0, opacity=0.8)
         if mode == "particles" and det.labels is not None:
@@ -165,11 +202,36 @@ class DetectWidget(Container):
                                 source=layer, what="particle labels",
                                 params={"mode": mode}, opacity=0.4)
         self._viewer.layers.selection.active = points
-        message = (f"{n} atoms found (spacing {spacing:.1f} px)"
-                   if mode == "atoms" and spacing else f"{n} {mode} found")
+        self._shown_for = layer
+        message = f"{n} {mode} found; {_chosen(det.params, params)}"
         if det.message:
             message = f"{message}. {det.message}"
-        self.status.ok(message)
+        warnings = [w[0].upper() + w[1:] + "." for w in det.quality.get("warnings", [])]
+        if warnings:
+            self.status.warn(f"{message}. Check: {' '.join(warnings)}")
+        else:
+            self.status.ok(message)
+
+
+def _chosen(used: dict, asked: dict) -> str:
+    """The values detection used, those it chose itself marked "auto"."""
+    if asked["mode"] == "atoms":
+        spacing = used.get("spacing")
+        parts = [f"spacing {spacing:.2f} px"
+                 + (" (auto)" if asked.get("spacing") is None else "")]
+        if used.get("lattice_spacing") and abs(used["lattice_spacing"] - spacing) > 0.05 * spacing:
+            parts[0] += f", lattice {used['lattice_spacing']:.2f} px"
+        parts.append(f"smoothing {used.get('sigma', 0.0):.2f} px"
+                     + (" (auto)" if asked.get("sigma") is None else ""))
+        return ", ".join(parts)
+    resolved = used.get("resolved")
+    first = resolved[0] if isinstance(resolved, list) and resolved else resolved
+    first = first if isinstance(first, dict) else {}
+    parts = [f"{first.get('polarity', asked.get('polarity'))} particles"
+             + (" (auto)" if asked.get("polarity") == "auto" else "")]
+    if "scale_sigma" in first:
+        parts.append(f"blob scale {first['scale_sigma']:.1f} px (auto)")
+    return ", ".join(parts)
 
 
 def _jsonable(value: Any) -> Any:
