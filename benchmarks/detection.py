@@ -1,6 +1,8 @@
 """Detection benchmark: accuracy on synthetic and real images, and speed.
 
-Run ``python benchmarks/detection.py`` from the repository root. Human-readable lines first, then
+Run ``python benchmarks/detection.py`` from the repository root (``--robustness``: the table of
+default detection across lattice types, dose, particle density and the real images with
+references, see ``benchmarks/robustness.py``). Human-readable lines first, then
 one JSON line with every number. Real images come from ``../shared/data`` (skipped when absent).
 All detections use the default, auto-estimated parameters unless a line says otherwise.
 
@@ -207,6 +209,12 @@ def speed() -> dict:
 def main() -> int:
     import scipy
     import skimage
+
+    if "--robustness" in sys.argv[1:]:
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from robustness import main as robustness
+
+        return robustness()
 
     print(f"napari-ivae detection benchmark (seed {SEED}; python {platform.python_version()}, "
           f"numpy {np.__version__}, scipy {scipy.__version__}, scikit-image "

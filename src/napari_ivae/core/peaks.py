@@ -59,7 +59,8 @@ def flat_mask(frame: np.ndarray, size: int = 25) -> np.ndarray:
     if repeats < size * size:  # not even one flat window's worth of equal neighbours
         return np.zeros(frame.shape, dtype=bool)
     constant = ndimage.maximum_filter(frame, size) == ndimage.minimum_filter(frame, size)
-    return ndimage.binary_dilation(constant, np.ones((size, size), bool))
+    # a square dilation, separable (far faster than binary_dilation with a 25 x 25 element)
+    return ndimage.maximum_filter(constant.view(np.uint8), size).view(bool)
 
 
 def merge_close_points(table: pd.DataFrame, distance: float) -> tuple[pd.DataFrame, int]:
