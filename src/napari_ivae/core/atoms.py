@@ -47,6 +47,7 @@ from napari_ivae.core.peaks import (close_point_losers, find_peaks, flat_mask,
 from napari_ivae.core.validation import exclusion_mask
 
 REFINE_MODES = ("com", "gaussian", None)
+FIRST_PASS_SIDE = 384  # the first pass (atom separation and width) runs on a central crop
 _PROPERTY_COLUMNS = ("intensity", "prominence", "snr", "refine_shift", "fit_ok")
 
 
@@ -159,9 +160,17 @@ def _from_first_pass(frame, params, given, excluded) -> dict:
     width. Values the caller gave are kept."""
     from napari_ivae.core import atom_geometry as geometry
 
-    table, _ = _detect_frame(frame, {**params, "refine": None}, excluded)
-    found = geometry.first_pass_geometry(frame, table[["row", "col"]].to_numpy(),
-                                         table["prominence"].to_numpy(), params["spacing"])
+    # a central crop holds plenty of atoms to measure (the whole frame if it does not)
+    side = int(max(FIRST_PASS_SIDE, 32 * params["spacing"]))
+    window = tuple(slice(max((n - side) // 2, 0), max((n - side) // 2, 0) + side)
+                   for n in frame.shape)
+    for crop, mask in ((frame[window], None if excluded is None else excluded[window]),
+                       (frame, excluded)):
+        table, _ = _detect_frame(crop, {**params, "refine": None}, mask)
+        found = geometry.first_pass_geometry(crop, table[["row", "col"]].to_numpy(),
+                                             table["prominence"].to_numpy(), params["spacing"])
+        if found["separation"] is not None or crop is frame:
+            break
     spacing = given["spacing"]
     if spacing is None:
         spacing = geometry.second_pass_spacing(params["spacing"], found)
@@ -232,7 +241,9 @@ def _detect_frame(frame, params, excluded) -> tuple[pd.DataFrame, dict]:
     else:
         cut = _manual_cut(prominence, params["threshold"])
     keep = prominence >= cut if cut > 0 else np.ones(len(prominence), dtype=bool)
-    off_lattice = at_edge & keep & ~_on_lattice(candidates, keep & ~at_edge, params["spacing"])
+    off_lattice = at_edge & keep
+    if off_lattice.any():
+        off_lattice &= ~_on_lattice(candidates, keep & ~at_edge, params["spacing"])
     counts = {"candidates": int(n_peaks), "below_threshold": int((~keep).sum()),
               "contrast_cut": float(cut), "noise": float(noise), "excluded": n_excluded,
               "outside_crystal": int(allowed["outside"].sum() + off_lattice.sum()),
