@@ -195,8 +195,12 @@ def arrange_view(viewer: Any, workflow: Workflow | str) -> None:
 
 def save_outputs(viewer: Any, session: Any, out: Path, log: Callable[[str], None] = print
                  ) -> list[Path]:
-    """Write every plugin result layer (.tif for maps, .csv for points) and the model."""
-    import tifffile
+    """Write every plugin result layer (.tif for maps, .csv for points) and the model.
+
+    Every file is written atomically (a failure leaves an earlier file of that name as it was).
+    """
+    from napari_ivae.core._atomic import write_output
+    from napari_ivae.core.imageio import write_image
 
     out.mkdir(parents=True, exist_ok=True)
     written = []
@@ -212,10 +216,10 @@ def save_outputs(viewer: Any, session: Any, out: Path, log: Callable[[str], None
             table.insert(0, "col", coords[:, -1])
             table.insert(0, "row", coords[:, -2])
             table.insert(0, "frame", coords[:, -3] if coords.shape[1] == 3 else 0)
-            table.to_csv(path, index=False)
+            text = table.to_csv(index=False).encode("utf-8")
+            write_output(path, lambda stream, text=text: stream.write(text), "CSV file")
         else:
-            path = stem.with_suffix(".tif")
-            tifffile.imwrite(path, np.asarray(layer.data))
+            path = write_image(stem.with_suffix(".tif"), np.asarray(layer.data))
         written.append(path)
     if session.bundle is not None:
         from napari_ivae.core.persistence import save_model

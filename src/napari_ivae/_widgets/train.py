@@ -87,6 +87,10 @@ class TrainWidget(Container):
         self.beta_end = FloatSpinBox(value=1.0, min=0.0, max=100.0, step=0.1, label="β end")
         self.beta_ramp = SpinBox(value=0, min=0, max=10000, label="β ramp (epochs)")
         self.epochs = SpinBox(value=30, min=1, max=100000, label="epochs")
+        self.min_steps = SpinBox(value=0, min=0, max=10_000_000, label="min steps",
+                                 tooltip="train at least this many optimizer steps: the epochs "
+                                         "are raised on small patch sets (0 = exactly the "
+                                         "epochs above)")
         self.batch_size = SpinBox(value=128, min=1, max=100000, label="batch size")
         self.lr = FloatSpinBox(value=1e-3, min=1e-6, max=1.0, step=1e-4, label="learning rate")
         self.lr.native.setDecimals(6)
@@ -107,7 +111,7 @@ class TrainWidget(Container):
                      self.angle_prior_kind, self.angle_prior, self.translation_prior,
                      self.shift_scale,
                      self.beta_start, self.beta_end, self.beta_ramp, self.epochs,
-                     self.batch_size, self.lr, self.seed, self.device, self.write_maps,
+                     self.min_steps, self.batch_size, self.lr, self.seed, self.device, self.write_maps,
                      buttons, self.progress, self.eta])
         self.native.layout().addWidget(self.loss_plot)
         self.native.layout().addWidget(self.status.native)
@@ -123,6 +127,7 @@ class TrainWidget(Container):
 
         defaults = TrainConfig.defaults_for(kind)
         self.epochs.value, self.batch_size.value = defaults.epochs, defaults.batch_size
+        self.min_steps.value = defaults.min_steps
         self.lr.value = defaults.lr
         self.beta_start.value, self.beta_end.value = defaults.beta_start, defaults.beta_end
         self.beta_ramp.value = defaults.beta_ramp_epochs
@@ -149,7 +154,8 @@ class TrainWidget(Container):
             n_classes=len(names), class_names=names)
         train_config = TrainConfig.defaults_for(
             kind, epochs=self.epochs.value, batch_size=self.batch_size.value, lr=self.lr.value,
-            seed=self.seed.value, device=self.device.value, beta_start=self.beta_start.value,
+            seed=self.seed.value, device=self.device.value, min_steps=self.min_steps.value,
+            beta_start=self.beta_start.value,
             beta_end=self.beta_end.value, beta_ramp_epochs=self.beta_ramp.value)
         return model_config, train_config
 
@@ -206,8 +212,8 @@ class TrainWidget(Container):
         self.progress.max = epochs * steps
         self.progress.value = 0
         raised = (f", raised from {train_config.epochs} to make at least "
-                  f"{train_config.min_steps} steps on a small set"
-                  if epochs > train_config.epochs else "")
+                  f"{train_config.min_steps} steps on a small set: 'min steps' 0 trains "
+                  "exactly the epochs set" if epochs > train_config.epochs else "")
         self.status.ok(f"training {model_config.kind} on {len(patches)} patches "
                        f"({epochs} epochs{raised}, seed {train_config.seed})...")
 

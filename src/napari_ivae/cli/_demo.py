@@ -108,7 +108,10 @@ def _run_headless(args: argparse.Namespace) -> int:
         written = save_outputs(viewer, get_session(viewer), out)
         print(f"  wrote {shot}")
         summary["files"] = [str(p) for p in [shot, *written]]
-        (out / "summary.json").write_text(json.dumps(summary, indent=2))
+        from napari_ivae.core._atomic import write_output
+
+        text = json.dumps(summary, indent=2).encode("utf-8")
+        write_output(out / "summary.json", lambda stream: stream.write(text), "summary file")
         print(f"  wrote {out / 'summary.json'}")
     finally:
         viewer.close()

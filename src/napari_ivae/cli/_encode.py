@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from napari_ivae.cli._paths import check_seed, output_path
+from napari_ivae.cli._train_checks import check_device
 from napari_ivae.core._atomic import write_output
 from napari_ivae.core.errors import InputError
 
@@ -56,6 +57,7 @@ def run(args) -> int:
     if args.clusters == 1 or args.clusters < 0:
         raise InputError(f"--clusters must be 0 (none) or >= 2, got {args.clusters}")
     check_seed(args.cluster_seed, "--cluster-seed")
+    check_device(args.device)
     bundle = load_model(args.model, device=args.device)
     patches, extras = read_patches(args.patches)
     shape = bundle.config.patch_shape

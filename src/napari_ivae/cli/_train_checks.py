@@ -19,6 +19,7 @@ from pathlib import Path
 from napari_ivae.cli._paths import check_seed
 from napari_ivae.core.errors import InputError
 
+INVARIANCES = ("rotation", "translation", "scale")  # == core.models.config.INVARIANCES
 MAX_WEIGHTS = 50_000_000  # ~200 MB of float32 per network, before Adam's two copies
 
 
@@ -52,6 +53,35 @@ def check_options(args) -> None:
     for flag, value, ok, wanted in checks:
         if value is not None and not ok(value):
             raise InputError(f"{flag} must be {wanted}, got {value:g}")
+    if args.invariances.strip().lower() != "none":
+        unknown = [name for name in (part.strip() for part in args.invariances.split(","))
+                   if name and name not in INVARIANCES]
+        if unknown:
+            raise InputError(f"--invariances: unknown {', '.join(unknown)}; give a comma list "
+                             f"of {', '.join(INVARIANCES)}, or 'none'")
+    check_device(args.device)
+
+
+def check_device(device: str) -> None:
+    """Refuse a ``--device`` this machine does not have, before any work.
+
+    Parameters
+    ----------
+    device : str
+        ``auto``, ``cpu``, ``cuda``, ``cuda:N`` or ``mps``.
+
+    Raises
+    ------
+    InputError
+        The device is unknown or not available.
+    """
+    from napari_ivae.core.devices import resolve_device
+    from napari_ivae.core.errors import IvaeError
+
+    try:
+        resolve_device(device)
+    except IvaeError as err:
+        raise InputError(f"--device {device}: {err}") from None
 
 
 def parse_hidden(text: str, patch_shape) -> tuple:
