@@ -80,6 +80,7 @@ def add_parser(subparsers) -> None:
 
 def run(args) -> int:
     """Detect, write the CSV (and labels), print a summary on stderr; returns 0."""
+    from napari_ivae.cli import cli_spelling
     from napari_ivae.core.image import prepare_image
     from napari_ivae.core.imageio import read_image, write_image, write_points_csv
 
@@ -124,9 +125,9 @@ def run(args) -> int:
         write_image(labels_path, detections.labels)
         print(f"napari-ivae detect: labels image {labels_path}", file=sys.stderr)
     if detections.message:
-        print(f"napari-ivae detect: {detections.message}", file=sys.stderr)
+        print(f"napari-ivae detect: {cli_spelling(detections.message)}", file=sys.stderr)
     for warning in detections.quality.get("warnings", []):
-        print(f"napari-ivae detect: warning: {warning}", file=sys.stderr)
+        print(f"napari-ivae detect: warning: {cli_spelling(warning)}", file=sys.stderr)
     if args.mode == "particles" and len(detections):
         _warn_if_noise(prepared, detections.labels, polarity, len(detections))
     return 0

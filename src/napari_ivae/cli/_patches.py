@@ -83,7 +83,9 @@ def run(args) -> int:
           f"({frames}{patchset.image_shape[0]}x{patchset.image_shape[1]} px) on {where}; "
           f"normalization: {args.normalize}", file=sys.stderr)
     if patchset.message:
-        print(f"note: {patchset.message}", file=sys.stderr)
+        from napari_ivae.cli import cli_spelling
+
+        print(f"note: {cli_spelling(patchset.message)}", file=sys.stderr)
     print(f"wrote {out}", file=sys.stderr)
     return 0
 

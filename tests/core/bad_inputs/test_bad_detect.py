@@ -44,6 +44,8 @@ CASES = {
                             ["exclude mask", "shape"]),
     "min-size-negative": ([IMG, "--mode", "particles", "--min-size", "-1", "--out", OUT],
                           ["--min-size"]),
+    "sigma-negative": ([IMG, "--sigma", "-1", "--out", OUT], ["--sigma must"]),
+    "border-negative": ([IMG, "--border", "-5", "--out", OUT], ["--border must"]),
 }
 
 
@@ -64,19 +66,28 @@ def test_labels_image_may_not_overwrite_the_input(ws, tmp_path, capsys):
     assert snapshot(tmp_path) == before
 
 
-def test_noise_only_particles_warn_in_one_line(ws, tmp_path, capsys):
+@pytest.mark.parametrize("method", ["otsu", "li", "local"])
+def test_noise_only_particles_warn_in_one_line(ws, tmp_path, capsys, method):
+    # a threshold always finds "particles" in noise (107 with Otsu, no word): now it warns
     out = tmp_path / "n.csv"
-    # the automatic method finds nothing in noise and says so
-    assert main(["detect", str(ws / "noise.npy"), "--mode", "particles", "--out", str(out)]) == 0
-    assert len(pd.read_csv(out)) == 0 and "No particles" in capsys.readouterr().err
-    # a threshold method finds noise "particles": written, with one warning line
-    assert main(["detect", str(ws / "noise.npy"), "--mode", "particles", "--method", "otsu",
+    assert main(["detect", str(ws / "noise.npy"), "--mode", "particles", "--method", method,
                  "--out", str(out)]) == 0
     err = capsys.readouterr().err
-    warnings = [line for line in err.splitlines() if "warning:" in line]
-    assert len(warnings) == 1 and "noise" in warnings[0] and "--polarity" in warnings[0], err
+    noise = [line for line in err.splitlines() if "warning:" in line and "noise" in line]
+    assert len(noise) == 1 and "--polarity" in noise[0], err
+    assert noise[0].startswith("napari-ivae detect: warning: ")
     assert "UserWarning" not in err and "Traceback" not in err
     assert len(pd.read_csv(out)) > 0  # still written: the user decides
+
+
+def test_noise_only_with_defaults_finds_nothing_or_warns(ws, tmp_path, capsys):
+    assert main(["detect", str(ws / "noise.npy"), "--mode", "particles", "--out",
+                 str(tmp_path / "n.csv")]) == 0
+    err = capsys.readouterr().err
+    if len(pd.read_csv(tmp_path / "n.csv")):
+        assert any("warning:" in line and "noise" in line for line in err.splitlines()), err
+    else:  # the message uses the command line's spelling of the options
+        assert "No particles found with --method" in err and "min_size" not in err, err
 
 
 def test_clear_particles_do_not_warn(tmp_path, capsys):
