@@ -222,10 +222,9 @@ def save_outputs(viewer: Any, session: Any, out: Path, log: Callable[[str], None
             path = write_image(stem.with_suffix(".tif"), np.asarray(layer.data))
         written.append(path)
     if session.bundle is not None:
-        from napari_ivae.core.persistence import save_model
+        from napari_ivae.core.persistence import pipeline_metadata, save_model
 
-        extra = {k: v for k, v in session.bundle.metadata.items()
-                 if k in ("source", "patch_params", "normalization")}
+        extra = pipeline_metadata(session.bundle.metadata)
         written.append(save_model(out / "model.ivae.pt", session.bundle.model,
                                   result=session.train_result, metadata=extra))
     for path in written:

@@ -268,16 +268,15 @@ class ResultsWidget(Container):
 
     def save(self) -> Path | None:
         """Save the current model bundle to the chosen file."""
-        from napari_ivae.core.persistence import save_model
+        from napari_ivae.core.persistence import pipeline_metadata, save_model
 
         bundle = self._session.bundle
         try:
             if bundle is None:
                 raise InputError("no model to save: train one first.")
-            extra = {k: v for k, v in bundle.metadata.items()
-                     if k in ("source", "patch_params", "normalization", "clustering")}
             path = save_model(Path(self.model_file.value), bundle.model,
-                              result=self._session.train_result, metadata=extra)
+                              result=self._session.train_result,
+                              metadata=pipeline_metadata(bundle.metadata))
         except Exception as err:  # noqa: BLE001 - shown to the user
             report(self.status, err)
             return None

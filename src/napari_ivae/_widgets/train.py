@@ -42,6 +42,17 @@ def trained_bundle(result: Any, config: Any, train_config: Any, extra: dict) -> 
                        metadata=metadata)
 
 
+def _detection_settings(points_layer: Any) -> dict:
+    """The detection that made the points the patches were cut at (its parameters as used,
+    the widget's settings and the self-check), so a model says where its patches came from."""
+    if points_layer is None:
+        return {}
+    provenance = points_layer.metadata.get("napari_ivae", {})
+    if not str(provenance.get("role", "")).startswith("detections_"):
+        return {}
+    return {key: value for key, value in provenance.items() if key != "counts"}
+
+
 def check_labels(labels: np.ndarray | None, class_names: list[str]) -> tuple[np.ndarray, list]:
     """Labels for ss-rVAE: at least two classes with labeled patches, classes renumbered."""
     if labels is None or not np.any(np.asarray(labels) >= 0):
@@ -204,7 +215,8 @@ class TrainWidget(Container):
             self.status.ok("note: labels are used only by ss-rVAE.")
         extra = {"source": getattr(self._session.image_layer, "name", ""),
                  "patch_params": dict(self._session.patch_params),
-                 "normalization": dict(getattr(patchset, "normalization", {}) or {})}
+                 "normalization": dict(getattr(patchset, "normalization", {}) or {}),
+                 "detection": _detection_settings(self._session.points_layer)}
         self._pending = (model_config, train_config, extra)
         batch = min(train_config.batch_size, len(patches))
         steps = int(np.ceil(len(patches) / batch))

@@ -115,6 +115,17 @@ def _atomic_torch_save(obj, path: Path) -> None:
 
 
 # ------------------------------------------------------------------------------- saving
+# what a trained model keeps of the pipeline that made its patches (one list for the widgets,
+# the demo and the command line): the image it came from, how patches were cut and
+# normalised, the detection that found the points, and the classes found on its codes
+PIPELINE_KEYS = ("source", "patch_params", "normalization", "detection", "clustering")
+
+
+def pipeline_metadata(metadata: dict) -> dict:
+    """The entries of a model's metadata that describe its pipeline (``PIPELINE_KEYS``)."""
+    return {key: value for key, value in (metadata or {}).items() if key in PIPELINE_KEYS}
+
+
 def save_model(path, model, result=None, metadata: dict | None = None) -> Path:
     """Write a trained model, its configuration and its provenance to one bundle file.
 
