@@ -184,6 +184,16 @@ def speed() -> dict:
           f"1-min load average {_load_average():.1f}): wall time includes waiting for a core")
     print(f"speed refinement (CPU): COM {com_per_1000:.4f} s / 1000 atoms; Gaussian fit "
           f"{gauss_per_1000:.3f} s / 1000 atoms (fit ok {gauss.properties['fit_ok'].mean():.3f})")
+    # live tuning in the Detect widget re-runs the detection with the values on screen
+    tuning = make_lattice((1024, 1024), spacing=12.0, seed=SEED, noise=0.1)
+    results["retune_1024"] = {}
+    for label, options in (("spacing given", dict(spacing=12.5)),
+                           ("spacing and smoothing given", dict(spacing=12.5, sigma=1.5)),
+                           ("all automatic", {})):
+        _, retune_seconds = _timed(detect_atoms, tuning.image, repeat=5, **options)
+        results["retune_1024"][label] = retune_seconds
+        print(f"speed re-detection while tuning, 1024x1024, {label}: "
+              f"{retune_seconds * 1000:.0f} ms (target 200 ms)")
     for name, relative, options in (
         ("tem_np_ericzqu", "particles/tem_np_ericzqu/exp.npy", dict(polarity="dark")),
         ("brightfield_colloids", "particles/brightfield_colloids_trackpy/bulk-water_frame0.npy",

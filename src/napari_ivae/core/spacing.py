@@ -144,13 +144,16 @@ def estimate_spacing(
 def _ring_medians(power: np.ndarray, freq_sq: np.ndarray) -> np.ndarray:
     """The median power on rings one frequency sample wide, at every sample: the diffuse
     spectrum (noise, and whatever is not periodic) that a Bragg peak must stand out of."""
-    from scipy import ndimage
-
     ring = np.rint(np.sqrt(freq_sq) * max(power.shape[0], 2 * (power.shape[1] - 1)))
-    ring = ring.astype(np.int64)
-    medians = ndimage.median(power, labels=ring + 1, index=np.arange(1, ring.max() + 2))
+    ring = ring.astype(np.int64).ravel()
+    values = power.ravel()
+    order = np.lexsort((values, ring))  # by ring, then by power within the ring
+    counts = np.bincount(ring)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    middle = values[order][np.minimum(starts + counts // 2, len(values) - 1)]
+    medians = np.where(counts > 0, middle, 0.0)
     # periodogram values of noise are exponential: their mean is the median / ln 2
-    return np.asarray(medians)[ring] / np.log(2.0)
+    return (medians[ring] / np.log(2.0)).reshape(power.shape)
 
 
 def _off_centre_peaks(crop: np.ndarray, reach: int, max_spacing: float):
