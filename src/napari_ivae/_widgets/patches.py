@@ -1,5 +1,9 @@
 """Patches and labels dock widget: cut patches at points (or on a grid) and label them by
-drawing shapes whose ``features['class']`` is the class of the patches they contain."""
+drawing shapes whose ``features['class']`` is the class of the patches they contain.
+
+Labeling rules: choosing a class (a row of the class table, or keys 1-9 while the annotation
+layer is active) sets the class of the shapes drawn *next* only; an existing shape changes class
+only through *Move selected shapes to this class*."""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ from napari_ivae import _layers
 from napari_ivae._widgets._common import StatusLine, layer_picker, pick_active, report
 from napari_ivae._widgets._session import ClassTable, get_session
 from napari_ivae._widgets.class_table import ClassTableWidget
+from napari_ivae.core.annotations import OVERLAP_RULE
 from napari_ivae.core.errors import InputError
 
 CLASS_META = "napari_ivae_classes"
@@ -53,7 +58,8 @@ def shape_classes(layer: Any) -> np.ndarray:
     """``features['class']`` of each shape as int (``-1`` where missing)."""
     if "class" not in layer.features or len(layer.features) != len(layer.data):
         return np.full(len(layer.data), -1, dtype=np.int64)
-    return pd.to_numeric(layer.features["class"], errors="coerce").fillna(-1).to_numpy(np.int64)
+    return pd.to_numeric(layer.features["class"], errors="coerce").fillna(-1).to_numpy(
+        np.int64, copy=True)
 
 
 class PatchesWidget(Container):
@@ -78,14 +84,20 @@ class PatchesWidget(Container):
         self.shapes = layer_picker(Shapes, "labels (shapes)", nullable=True)
         self.new_shapes_button = PushButton(text="New annotation layer")
         self.class_table = ClassTableWidget(self._session.classes)
+        self.move_button = PushButton(
+            text="Move selected shapes to this class",
+            tooltip="Give the shapes selected in the annotation layer the class selected in "
+                    "the table (choosing a class alone only sets the class of new shapes).")
         self.status = StatusLine()
         self.extend([self.image, self.source, self.points, self.size, self.stride,
                      self.normalize, self.extract_button, self.shapes, self.new_shapes_button])
         self.native.layout().addWidget(self.class_table)
+        self.native.layout().addWidget(self.move_button.native)
         self.native.layout().addWidget(self.status.native)
         self.source.changed.connect(self._on_source)
         self.extract_button.clicked.connect(self.extract)
         self.new_shapes_button.clicked.connect(self.new_annotation_layer)
+        self.move_button.clicked.connect(self.move_selected_to_current)
         self.shapes.changed.connect(self._watch_shapes)
         self.class_table.removed.connect(self._on_class_removed)
         self.class_table.edited.connect(self._on_classes_edited)
@@ -192,6 +204,7 @@ class PatchesWidget(Container):
         if old is not None:
             for event in (old.events.data, old.events.features):
                 event.disconnect(self._on_shapes_edited)
+            _bind_class_keys(old, None)
         self._annotation_layer = layer
         if layer is None:
             self.update_labels()
@@ -206,32 +219,62 @@ class PatchesWidget(Container):
         self.class_table.refresh()
         layer.events.data.connect(self._on_shapes_edited)
         layer.events.features.connect(self._on_shapes_edited)
+        _bind_class_keys(layer, self._on_class_key)
         self._on_current_class(self.class_table.current_class)
         self.update_labels()
 
     def _on_shapes_edited(self, event: Any = None) -> None:
         layer = self._annotation_layer
         if layer is not None and "class" not in layer.features:
-            layer.features = pd.DataFrame({"class": np.full(len(layer.data),
-                                                            self.class_table.current_class)})
+            # a user's own layer: its existing shapes stay unlabeled until moved to a class
+            self._set_classes(layer, np.full(len(layer.data), -1, dtype=np.int64))
+        if layer is not None and getattr(event, "action", None) == "added":
+            self.recolour_shapes()  # a new shape shows its class's colour, whatever was clicked
+        if layer is not None and getattr(event, "type", "features") == "features":
+            self._on_current_class(self.class_table.current_class)  # napari reset the defaults
         self.update_labels()
 
     def _on_current_class(self, index: int) -> None:
+        """The class of the shapes drawn next; existing shapes (selected or not) keep theirs."""
         layer = self._annotation_layer
         if layer is None or index >= len(self.classes.colours):
             return
         colour = self.classes.colours[index]
-        selected = sorted(layer.selected_data)
-        if selected:  # selected shapes move to the chosen class
-            features = layer.features.copy()
-            if "class" not in features:
-                features["class"] = self.class_table.current_class
-            features.loc[selected, "class"] = index
-            layer.features = features
-        layer.feature_defaults = {"class": index}
-        layer.current_edge_color = colour
-        layer.current_face_color = colour + "40"
-        self.update_labels()
+        with layer.block_update_properties():  # napari would recolour the selected shapes
+            layer.feature_defaults = {"class": index}
+            layer.current_edge_color = colour
+            layer.current_face_color = colour + "40"
+
+    def _on_class_key(self, index: int) -> None:
+        """Keys 1-9 on the annotation layer choose class 1-9 (for the next shapes)."""
+        if index < len(self.classes.names):
+            self.class_table.set_current(index)
+            self.status.ok(f"new shapes: {self.classes.names[index]!r}")
+        else:
+            self.status.ok(f"no class {index + 1}: the table has {len(self.classes.names)}.")
+
+    def move_selected_to_current(self) -> int:
+        """Give the selected shapes the class selected in the table; returns how many moved."""
+        layer, index = self._annotation_layer, self.class_table.current_class
+        selected = sorted(layer.selected_data) if layer is not None else []
+        if not selected:
+            self.status.ok("select shapes in the annotation layer first (select mode, S).")
+            return 0
+        classes = shape_classes(layer)
+        classes[selected] = index
+        self._set_classes(layer, classes)
+        self.recolour_shapes()
+        self.status.ok(f"moved {len(selected)} shapes to {self.classes.names[index]!r}; "
+                       + (self.status.value or ""))
+        return len(selected)
+
+    def _set_classes(self, layer: Any, classes: np.ndarray) -> None:
+        """Write ``features['class']`` (other columns kept) and keep the next shapes' class."""
+        features = layer.features.copy() if len(layer.features) == len(layer.data) else (
+            pd.DataFrame(index=range(len(layer.data))))
+        features["class"] = np.asarray(classes, dtype=np.int64)
+        layer.features = features.reset_index(drop=True)  # resets napari's feature defaults
+        self._on_current_class(self.class_table.current_class)
 
     def _on_class_removed(self, index: int) -> None:
         """Shapes of a removed class label nothing (-1); later classes move down by one."""
@@ -241,7 +284,7 @@ class PatchesWidget(Container):
         classes = shape_classes(layer)
         renumbered = np.where(classes == index, -1, np.where(classes > index, classes - 1,
                                                              classes))
-        layer.features = layer.features.assign(**{"class": renumbered})
+        self._set_classes(layer, renumbered)
 
     def _on_classes_edited(self) -> None:
         layer = self._annotation_layer
@@ -289,8 +332,25 @@ class PatchesWidget(Container):
         text = f"{n} patches, {n_labeled} labeled, {n - n_labeled} unlabeled"
         if getattr(assignment, "n_conflicts", 0):
             text += f"; {assignment.n_conflicts} in overlapping shapes of different classes " \
-                    "(left unlabeled)"
+                    f"({OVERLAP_RULE})"
         if n_labeled == 0:
             text += ". No patch centre lies inside a shape: draw shapes around whole patches."
         self.status.ok(text)
         return labels
+
+
+def _bind_class_keys(layer: Any, choose: Any) -> None:
+    """Bind keys 1-9 of ``layer`` to ``choose(index)`` (None unbinds them).
+
+    They replace, on this layer only, napari's digit shortcuts for the Shapes modes (1 vertex
+    remove, 3 delete selected shapes...); the letter shortcuts (R, E, P, S, D, Z...) remain.
+    """
+    for key in range(1, 10):
+        if choose is None:
+            layer.bind_key(str(key), None)
+            continue
+
+        def on_key(_layer: Any, index: int = key - 1) -> None:
+            choose(index)
+
+        layer.bind_key(str(key), on_key, overwrite=True)

@@ -9,8 +9,9 @@ Rules
 * Vertices are in napari's order: ``(row, col)``, or ``(frame, row, col)`` on a stack. On a
   stack (``ndim_image=3``) a shape with 3D vertices applies to its own frame only; a shape
   with 2D vertices applies to every frame.
-* Overlaps: shapes are applied in order, so **the shape drawn last (topmost in napari) wins**.
-  Points inside shapes of different classes are counted in ``n_conflicts``.
+* Overlaps: shapes are applied in order, so **the shape drawn last (topmost in napari) wins**
+  (:data:`OVERLAP_RULE`; no labelled point is lost). Points inside shapes of different classes
+  are counted in ``n_conflicts``.
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ from napari_ivae.core.errors import InputError
 
 AREA_SHAPES = ("polygon", "rectangle", "ellipse")
 LINE_SHAPES = ("path", "line")
+#: How a point inside shapes of different classes is labelled (the one statement of the rule;
+#: the widgets and the CLI quote it).
+OVERLAP_RULE = "the shape drawn last wins"
 
 
 @dataclass
@@ -204,7 +208,7 @@ def _summary(result: LabelAssignment, n_points: int) -> str:
     per_class = ", ".join(f"class {c}: {n}" for c, n in result.counts.items())
     text = f"{result.n_labeled} of {n_points} points labelled ({per_class or 'no classes'})"
     if result.n_conflicts:
-        text += f"; {result.n_conflicts} points in overlapping shapes of different classes (last shape wins)"
+        text += f"; {result.n_conflicts} points in overlapping shapes of different classes ({OVERLAP_RULE})"
     if result.n_ignored:
         text += f"; {result.n_ignored} path/line shapes ignored (they enclose no area)"
     return text
