@@ -130,6 +130,8 @@ def run_workflow(viewer: Any, workflow: Workflow | str, *, epochs: int | None = 
     for key, value in wf.train_overrides.items():
         getattr(train, key).value = value
     train.epochs.value = epochs or wf.epochs
+    if epochs:  # `napari-ivae demo --epochs N` trains exactly N epochs (no minimum of steps)
+        train.min_steps.value = 0
     train.seed.value = seed
     if train.start() is None:
         _check(train.status)
@@ -160,7 +162,7 @@ def run_workflow(viewer: Any, workflow: Workflow | str, *, epochs: int | None = 
         summary["clusters"] = results.status.value
     results.show_manifold()
     results.colour_by.reset_choices()
-    for feature in ("cluster", "angle_deg", "class", "z1"):
+    for feature in ("ivae_cluster", "ivae_angle_deg", "ivae_class", "ivae_z1"):
         if feature in results.colour_by.choices:
             results.colour_by.value = feature
             break

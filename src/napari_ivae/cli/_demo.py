@@ -68,8 +68,29 @@ def _die_with_parent() -> None:
         pass
 
 
+def _check_options(args: argparse.Namespace) -> None:
+    """``--epochs``, ``--seed`` and the ``--out`` folder, before napari starts."""
+    from napari_ivae.cli._paths import check_output, check_seed
+    from napari_ivae.core.errors import InputError
+
+    if args.epochs is not None and args.epochs < 1:
+        raise InputError(f"--epochs must be at least 1, got {args.epochs}")
+    check_seed(args.seed)
+    out = Path(args.out).expanduser()
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out {out} is a file; give a folder for the results")
+    if args.headless or not os.environ.get("DISPLAY"):
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise InputError(f"--out folder {out} cannot be created "
+                             f"({err.strerror or err})") from err
+        check_output(out / "summary.json")
+
+
 def run(args: argparse.Namespace) -> int:
     """Run the demo; returns the exit code."""
+    _check_options(args)
     headless = args.headless or not os.environ.get("DISPLAY")
     if headless:
         start_virtual_display()  # stops with this process
