@@ -1,8 +1,10 @@
 """``napari-ivae detect``: find atoms or particles in an image and write them as a CSV table.
 
-With no options every parameter is estimated from the image (the lattice spacing, and every atom
-parameter as a multiple of it). The CSV has a header row ``frame,row,col,<properties...>``;
-particle mode also writes the labels image next to it (``<stem>_labels.npy`` or ``.tif``).
+With no options every parameter is estimated from the image (the atom spacing, and every atom
+parameter as a multiple of it or measured from the atoms themselves; the particles' polarity,
+size and threshold). The CSV has a header row ``frame,row,col,<properties...>``; particle mode
+also writes the labels image next to it (``<stem>_labels.npy`` or ``.tif``). The run ends with
+the detection's self-check: one ``warning:`` line per doubt.
 """
 
 from __future__ import annotations
@@ -42,7 +44,8 @@ def add_parser(subparsers) -> None:
     atoms.add_argument("--spacing", type=float, metavar="PX",
                        help="nearest-neighbour distance (default: estimated)")
     atoms.add_argument("--sigma", type=float, metavar="PX",
-                       help="smoothing (default 0.1 x spacing)")
+                       help="smoothing (default: the atoms' measured width, 0.10-0.15 x "
+                            "spacing)")
     atoms.add_argument("--background", type=float, metavar="PX",
                        help="blur removed before peak finding (default 0.5 x spacing; 0: none)")
     atoms.add_argument("--min-distance", type=float, metavar="PX",

@@ -1,12 +1,15 @@
 """Atom-column detection: smoothing, local maxima, contrast threshold, sub-pixel refinement.
 
-Every parameter defaults to a multiple of the lattice spacing, which is estimated from the
-image (:func:`napari_ivae.core.spacing.estimate_spacing`) unless given:
+Every default comes from the image. The spacing is the distance between neighbouring atoms,
+estimated from the image (:func:`napari_ivae.core.spacing.estimate_spacing`) and, when only the
+lattice constant of a multi-atom cell shows, from a quick first detection pass (see
+:mod:`napari_ivae.core.atom_geometry`), which also measures the atoms' width:
 
 =================  ===========================  =============================================
 parameter          default                      meaning
 =================  ===========================  =============================================
-``sigma``          0.1 x spacing                Gaussian smoothing before peak finding
+``sigma``          atom width, 0.10-0.15 x      Gaussian smoothing before peak finding
+                   spacing                      (matched to the measured atom profile)
 ``background``     0.5 x spacing                slow background removed before peak finding
 ``min_distance``   0.4 x spacing                peaks closer than this are one peak
 ``refine_radius``  0.3 x spacing                disc for centre of mass / Gaussian fit
@@ -15,23 +18,30 @@ parameter          default                      meaning
 ``threshold``      auto                         minimum local contrast (see below)
 =================  ===========================  =============================================
 
+An image with no lattice periodicity gets a spacing of five times its LoG blob scale
+(``spacing_source`` says so).
+
 Peaks are local maxima of the smoothed image minus its Gaussian blur of width ``background``
 (a band-pass at the atom scale): a faint column on the slope of a particle's intensity envelope
-is no maximum of the smoothed image itself, but it is one once the slope is gone.
+is no maximum of the smoothed image itself, but it is one once the slope is gone. Constant
+areas (zero padding, blanking) hold no peak.
 
 The local contrast (``prominence``) of a peak is its smoothed height above the mean smoothed
 value on a circle of radius 0.5 spacing around it (insensitive to background slopes). ``snr``
 is that contrast divided by the noise of the smoothed image (estimated from pixel-to-pixel
-differences). With ``threshold=None`` a peak is kept when its ``snr >= 4`` and its prominence
-is at least ``0.2`` x the 90th percentile of all prominences
-(rejects noise in vacuum and on amorphous support). A number ``0 < threshold < 1`` replaces
-that fraction; ``threshold >= 1`` is an absolute minimum prominence in image units.
+differences). With ``threshold=None`` the cut is a false-discovery bound against white noise
+of the image's own level run through the same detector, with floors at an SNR of 2.5 and 0.1
+x the 90th percentile of contrasts (:mod:`napari_ivae.core.atom_threshold`). A number
+``0 < threshold < 1`` is a fraction of that percentile instead; ``threshold >= 1`` is an
+absolute minimum prominence in image units.
 
 With ``crystal_only=True`` (default) and an image that has a distinct crystalline region (a
 nanoparticle or flake next to vacuum, amorphous support or a contamination rim; see
 :mod:`napari_ivae.core.crystal`), peaks outside that region are dropped: there the band-pass
-finds atom-sized bumps that are no lattice sites. An image that is lattice everywhere is not
-affected. ``exclude`` is a user mask of pixels where nothing may be detected (a scale bar).
+finds atom-sized bumps that are no lattice sites. Peaks within one spacing of the region are
+kept when they continue its lattice (the particle's outermost atoms). An image that is lattice
+everywhere is not affected. ``exclude`` is a user mask of pixels where nothing may be detected
+(a scale bar). Every result carries a self-check, ``Detections.quality``.
 """
 
 from __future__ import annotations
