@@ -65,6 +65,7 @@ def run(args) -> int:
     image = _load_image(args, read_image)
 
     if args.grid is not None:
+        _check_grid_memory(image.shape, args.size, args.grid)
         patchset = grid_patches(image, args.size, args.grid, normalize=args.normalize)
         where = f"grid {patchset.grid_shape[0]}x{patchset.grid_shape[1]} every {args.grid} px"
     else:
@@ -107,6 +108,24 @@ def _load_image(args, read_image) -> np.ndarray:
                 raise InputError(f"--channel must be 'luminance' or a number, got {channel!r}") from err
         image = prepare_image(image, channel=channel, invert=args.invert)
     return image
+
+
+def _check_grid_memory(shape, size: int, stride: int) -> None:
+    """Refuse a grid whose patches would not fit into half of this machine's memory."""
+    import os
+
+    frames = int(np.prod(shape[:-2])) if len(shape) > 2 else 1
+    rows = max((shape[-2] - size) // stride + 1, 0)
+    cols = max((shape[-1] - size) // stride + 1, 0)
+    needed = frames * rows * cols * size * size * 4 * 2  # float32 patches, written once more
+    try:
+        memory = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):  # not available on this system
+        return
+    if needed > memory // 2:
+        raise InputError(f"--grid {stride} with --size {size} makes {frames * rows * cols} "
+                         f"patches ({needed / 2**30:.1f} GiB), more than half of this machine's "
+                         f"memory ({memory / 2**30:.0f} GiB); use a larger --grid stride")
 
 
 def _points_for_2d_image(coords: np.ndarray, source) -> np.ndarray:

@@ -81,7 +81,11 @@ def write_points_csv(path, detections) -> Path:
     """
     table = _points_table(detections)
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise InputError(f"cannot create the folder {path.parent}: {err.strerror or err}") \
+            from err
     text = table.to_csv(index=False).encode("utf-8")
     return write_output(path, lambda stream: stream.write(text), "CSV file")
 

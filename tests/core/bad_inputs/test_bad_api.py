@@ -88,3 +88,9 @@ def test_write_points_csv_reports_an_unwritable_file(tmp_path):
 ], ids=["frame-axis-value", "frame-axis", "border", "channel", "min-size", "method", "lines"])
 def test_cli_spelling_of_core_messages(core, cli):
     assert cli_spelling(core) == cli
+
+
+def test_write_points_csv_into_an_impossible_folder(tmp_path):
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(InputError, match="cannot create the folder"):
+        write_points_csv(tmp_path / "file" / "sub" / "a.csv", np.zeros((2, 2)))

@@ -50,3 +50,12 @@ def test_smallest_patch_size_is_accepted(ws, tmp_path):
     assert main(["patches", str(ws / "img.npy"), "--grid", "8", "--size", "8",
                  "--out", str(out)]) == 0
     assert np.load(out)["patches"].shape[1:] == (8, 8)
+
+
+def test_grid_larger_than_memory_is_refused_up_front(ws, capsys, monkeypatch):
+    import os
+
+    pages = {"SC_PHYS_PAGES": 256, "SC_PAGE_SIZE": 4096}  # pretend: a 1 MiB machine
+    monkeypatch.setattr(os, "sysconf", lambda name: pages[name])
+    assert_refused(ws, ["patches", IMG, "--grid", "1", "--size", "16", "--out", OUT], capsys,
+                   "--grid 1", "memory")
