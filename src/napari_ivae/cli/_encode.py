@@ -72,8 +72,11 @@ def run(args) -> int:
     if args.clusters:
         from napari_ivae.core.clustering import cluster_latents
 
-        clustering = cluster_latents(encoding, args.clusters, seed=args.cluster_seed,
-                                     use_angle=args.cluster_angle)
+        try:
+            clustering = cluster_latents(encoding, args.clusters, seed=args.cluster_seed,
+                                         use_angle=args.cluster_angle)
+        except InputError as err:
+            raise InputError(f"--clusters {args.clusters}: {err}") from None
         arrays["cluster"] = clustering.labels
         arrays["cluster_seed"] = np.array(clustering.seed)
     elif bundle.metadata.get("clustering"):  # classes found in napari and saved with the model

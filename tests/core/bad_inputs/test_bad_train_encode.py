@@ -91,6 +91,8 @@ ENCODE = {
                            "--cluster-seed", "99999999999999999999"], ["--cluster-seed"]),
     "device-unknown": (["{ws}/model.ivae.pt", *P40, "--out", "{ws}/e.npz", "--device", "tpu"],
                        ["--device", "tpu"]),
+    "clusters-more-than-patches": (["{ws}/model.ivae.pt", *P40, "--out", "{ws}/e.npz",
+                                    "--clusters", "1000"], ["--clusters 1000", "fewer"]),
 }
 
 
