@@ -10,7 +10,6 @@ the detection's self-check: one ``warning:`` line per doubt.
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 from napari_ivae.cli._paths import check_output, output_path
 from napari_ivae.core.errors import InputError

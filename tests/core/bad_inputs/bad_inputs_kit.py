@@ -68,15 +68,16 @@ def run_cli_subprocess(argv, cwd: Path, *, file_limit_kb: int | None = None,
                        as_nobody: bool = False, timeout: float = 120):
     """Run the CLI in a fresh Python, optionally under ``ulimit -f`` or as user ``nobody``."""
     command = [sys.executable, "-m", "napari_ivae.cli", *map(str, argv)]
-    preexec = None
-    if file_limit_kb is not None:
-        def preexec():
-            import resource
-            import signal
 
-            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write fails with EFBIG instead
-            limit = file_limit_kb * 1024
-            resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    def limit_file_size():
+        import resource
+        import signal
+
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write fails with EFBIG instead
+        limit = file_limit_kb * 1024
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    preexec = limit_file_size if file_limit_kb is not None else None
     if as_nobody:
         command = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *command]
     env = dict(os.environ, HOME=str(cwd), PYTHONWARNINGS="ignore::DeprecationWarning")
