@@ -86,3 +86,15 @@ def test_rim_atoms_of_a_particle_are_kept():
     rim = np.hypot(*(truth.positions - 160).T) > 88
     found = match_points(detections.coords[:, 1:], truth.positions[rim], 4.2)
     assert found.recall > 0.8
+
+
+def test_a_burned_in_scale_bar_is_left_out_and_reported():
+    truth = make_lattice(256, spacing=12.0, noise=0.05, seed=9)
+    image = truth.image.copy()
+    image[236:242, 150:240] = image.max() * 1.2  # a saturated bar
+    detections = detect_atoms(image)
+    assert detections.params["annotation_pixels"] >= 6 * 90
+    found = detections.coords[:, 1:]
+    assert not ((found[:, 0] >= 234) & (found[:, 0] <= 244) & (found[:, 1] >= 148)
+                & (found[:, 1] <= 242)).any()
+    assert any("scale bar" in warning for warning in detections.quality["warnings"])

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from napari_ivae.core.metrics import match_points
-from napari_ivae.core.particle_blobs import annotation_mask, particle_cut
+from napari_ivae.core.overlays import annotation_mask
+from napari_ivae.core.particle_blobs import particle_cut
 from napari_ivae.core.particles import detect_particles
 from napari_ivae.core.synthetic.particles import make_particles
 

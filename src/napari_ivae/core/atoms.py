@@ -130,7 +130,7 @@ def detect_atoms(
     run = dict(refine=refine, com_iterations=int(com_iterations), invert=bool(invert),
                flatten=flatten, n_frames=len(frames), is_stack=is_stack,
                crystal_only=bool(crystal_only), exclude=exclude is not None)
-    excluded = exclusion_mask(exclude, frames.shape[1:])
+    excluded = _with_annotation(exclusion_mask(exclude, frames.shape[1:]), frames[0], run)
     params = {**_resolve_params(frames[0], **given), **run}
     if spacing is None or sigma is None:
         params = {**_from_first_pass(frames[0], params, given, excluded), **run}
@@ -161,6 +161,17 @@ def _checked(detections: Detections) -> Detections:
 
     detections.quality = assess(detections, "atoms")
     return detections
+
+
+def _with_annotation(excluded, frame, run: dict):
+    """The user's mask plus a burned-in scale bar and its label, if the frame has one."""
+    from napari_ivae.core.overlays import annotation_mask
+
+    annotation = annotation_mask(frame)
+    run["annotation_pixels"] = int(annotation.sum())
+    if not annotation.any():
+        return excluded
+    return annotation if excluded is None else excluded | annotation
 
 
 def _from_first_pass(frame, params, given, excluded) -> dict:

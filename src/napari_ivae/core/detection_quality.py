@@ -4,7 +4,8 @@ unreliable, naming the parameter to try.
 Atoms
     ``median_snr`` (the found atoms' contrast over the smoothed noise), ``weak_share`` (atoms
     below SNR 3), ``on_lattice`` (share of atoms whose nearest neighbour sits at 0.8-1.25
-    spacings: a consistent spacing), ``spacing_source``.
+    spacings: a consistent spacing), ``spacing_source``, ``annotation_pixels`` (a masked scale
+    bar).
 Particles
     ``count``, ``size_spread`` (coefficient of variation of the equivalent diameter),
     ``median_diameter``, ``border_share``, ``polarity`` and ``annotation_pixels`` (a masked
@@ -51,7 +52,7 @@ def _assess_atoms(detections) -> dict:
     spacing = float(params.get("spacing", np.nan))
     measures = {"count": len(detections), "spacing": round(spacing, 3),
                 "spacing_source": params.get("spacing_source", "")}
-    warnings = []
+    warnings = _annotation_warning(int(params.get("annotation_pixels", 0)), measures)
     if str(measures["spacing_source"]).startswith("blob scale"):
         warnings.append("no lattice periodicity was found, so the spacing comes from the size "
                         "of the bright spots; if the atoms sit on a lattice, give --spacing")
@@ -75,6 +76,14 @@ def _assess_atoms(detections) -> dict:
     return {"measures": measures, "warnings": warnings}
 
 
+def _annotation_warning(pixels: int, measures: dict) -> list:
+    measures["annotation_pixels"] = pixels
+    if not pixels:
+        return []
+    return [f"a burned-in scale bar or label ({pixels} px) was masked; give --exclude to mask "
+            "something else"]
+
+
 def _on_lattice_share(detections, spacing) -> float | None:
     from scipy.spatial import cKDTree
 
@@ -93,12 +102,8 @@ def _assess_particles(detections) -> dict:
     resolved = detections.params.get("resolved")
     first = resolved[0] if isinstance(resolved, list) and resolved else resolved
     first = first if isinstance(first, dict) else {}
-    measures = {"count": len(detections), "polarity": first.get("polarity"),
-                "annotation_pixels": int(first.get("annotation_pixels", 0))}
-    warnings = []
-    if measures["annotation_pixels"]:
-        warnings.append(f"a burned-in scale bar or label ({measures['annotation_pixels']} px) "
-                        "was masked; give --exclude to mask something else")
+    measures = {"count": len(detections), "polarity": first.get("polarity")}
+    warnings = _annotation_warning(int(first.get("annotation_pixels", 0)), measures)
     if len(detections) == 0:
         return {"measures": measures, "warnings": warnings}
     diameter = detections.properties["equivalent_diameter"].to_numpy(dtype=np.float64)

@@ -159,9 +159,10 @@ def _measured(labels, frame, index) -> pd.DataFrame:
 def _auto_blobs(frame, excluded, params):
     """Scale-space blobs with polarity, scale and threshold from the frame; disc labels."""
     from napari_ivae.core import particle_blobs as blobs
+    from napari_ivae.core.overlays import annotation_mask
     from napari_ivae.core.peaks import flat_mask, smoothed_noise
 
-    annotation = blobs.annotation_mask(frame)
+    annotation = annotation_mask(frame)
     masked = annotation | excluded
     # constant areas (padding, blank vacuum) say nothing about texture, noise or scale
     skip = flat_mask(frame, FLAT_WINDOW) | masked
