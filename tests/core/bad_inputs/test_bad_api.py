@@ -94,3 +94,13 @@ def test_write_points_csv_into_an_impossible_folder(tmp_path):
     (tmp_path / "file").write_text("x")
     with pytest.raises(InputError, match="cannot create the folder"):
         write_points_csv(tmp_path / "file" / "sub" / "a.csv", np.zeros((2, 2)))
+
+
+@pytest.mark.parametrize("field, value", [("label_weight", -1.0), ("label_weight", 0.0),
+                                          ("label_weight", float("nan")), ("seed", 10**23),
+                                          ("seed", -1)])
+def test_train_config_refuses(field, value):
+    from napari_ivae.core.models import TrainConfig
+
+    with pytest.raises(InputError, match=field):
+        TrainConfig(**{field: value})

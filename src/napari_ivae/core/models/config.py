@@ -217,6 +217,10 @@ class TrainConfig:
             raise InputError(f"lr_schedule must be one of {LR_SCHEDULES}, got {self.lr_schedule!r}")
         if self.pixels_per_step < 0 or self.min_labeled_per_batch < 0 or self.min_steps < 0:
             raise InputError("pixels_per_step, min_labeled_per_batch and min_steps must be >= 0")
+        if not math.isfinite(self.label_weight) or not self.label_weight > 0:
+            raise InputError(f"label_weight must be a positive number, got {self.label_weight}")
+        if not 0 <= int(self.seed) <= 2**32 - 1:
+            raise InputError(f"seed must be a whole number from 0 to {2**32 - 1}, got {self.seed}")
         self.epochs, self.batch_size, self.seed = int(self.epochs), int(self.batch_size), int(self.seed)
 
     def epochs_for(self, steps_per_epoch: int) -> int:
