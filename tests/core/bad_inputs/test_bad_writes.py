@@ -59,8 +59,9 @@ def _readonly_workspace(ws) -> Path:
 
 @pytest.mark.parametrize("argv", [
     ["detect", "img.npy", "--out", "a.csv"],
+    ["patches", "img.npy", "--grid", "8", "--size", "16", "--out", "p.npz"],
     ["train", "--model", "vae", "--patches", "p40.npy", "--out", "m.ivae.pt", "--epochs", "500"],
-], ids=["detect", "train-before-training"])
+], ids=["detect", "patches", "train-before-training"])
 def test_read_only_folder_is_refused_up_front(ws, argv):
     need_setpriv()
     root = _readonly_workspace(ws)
@@ -71,6 +72,24 @@ def test_read_only_folder_is_refused_up_front(ws, argv):
         _one_error_line(result, "--out", "not writable", "Permission denied")
         assert "epoch" not in result.stderr and "training" not in result.stderr
         assert snapshot(root) == before
+    finally:
+        shutil.rmtree(root)
+
+
+def test_a_read_only_file_in_a_shared_folder_is_not_replaced(ws):
+    # the folder lets everybody create files, but the earlier result is not theirs to
+    # replace: an atomic rename would have replaced it all the same
+    need_setpriv()
+    root = _readonly_workspace(ws)
+    try:
+        os.chmod(root, 0o777)
+        (root / "kept.csv").write_text("keep me\n")
+        os.chmod(root / "kept.csv", 0o644)
+        result = run_cli_subprocess(["detect", "img.npy", "--out", "kept.csv"], root,
+                                    as_nobody=True)
+        assert result.returncode == 2, result.stderr
+        _one_error_line(result, "--out", "read-only")
+        assert (root / "kept.csv").read_text() == "keep me\n"
     finally:
         shutil.rmtree(root)
 
