@@ -2,7 +2,9 @@
 
 Result layers are never a user's layer: each carries ``metadata["napari_ivae"]`` with a
 ``role`` and the ``source`` layer name, and re-running a step updates the layer with the same
-role and source instead of adding another one.
+role and source instead of adding another one. A new map (Image or Labels) is inserted below
+the Points and Shapes layers above its source, so it never covers annotations, and adding a
+layer leaves the viewer's layer selection as it was.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from napari_ivae.core.errors import InputError
 
 META_KEY = "napari_ivae"
 SUFFIX = "[ivae]"
+STALE = " (stale)"
 
 
 def result_name(source: str, what: str) -> str:
@@ -87,13 +90,69 @@ def write_layer(viewer: Any, kind: str, data: Any, *, role: str, source: Any, wh
     if existing is not None and existing._type_string == kind and _same_ndim(existing, data, kind):
         _update_layer(existing, data, kwargs)
         existing.metadata = {**existing.metadata, **meta}
+        if existing.name.endswith(STALE):
+            existing.name = existing.name[:-len(STALE)]
         for key, value in transform.items():
             setattr(existing, key, value)
         return existing
     name = result_name(source_name, what)
     adder = {"image": viewer.add_image, "labels": viewer.add_labels,
              "points": viewer.add_points}[kind]
-    return adder(data, name=name, metadata=meta, **transform, **kwargs)
+    with kept_selection(viewer):
+        layer = adder(data, name=name, metadata=meta, **transform, **kwargs)
+        if kind in ("image", "labels"):
+            _move_below_annotations(viewer, layer, source_layer)
+    return layer
+
+
+class kept_selection:  # noqa: N801 - used as a context manager
+    """Context manager: the viewer's selected and active layers are restored on exit (napari
+    selects every layer it adds)."""
+
+    def __init__(self, viewer: Any) -> None:
+        self._viewer = viewer
+
+    def __enter__(self) -> kept_selection:
+        selection = self._viewer.layers.selection
+        self._selected, self._active = list(selection), selection.active
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        layers = self._viewer.layers
+        keep = [layer for layer in self._selected if layer in layers]
+        layers.selection.clear()
+        layers.selection.update(keep)
+        if self._active in layers:
+            layers.selection.active = self._active
+
+
+def _move_below_annotations(viewer: Any, layer: Any, source: Any) -> None:
+    """Put ``layer`` just below the lowest Points or Shapes layer that lies above ``source``
+    (napari adds layers on top, over the user's annotations)."""
+    from napari.layers import Points, Shapes
+
+    layers = viewer.layers
+    floor = layers.index(source) + 1 if source is not None and source in layers else 0
+    annotations = [i for i, other in enumerate(layers)
+                   if i >= floor and other is not layer and isinstance(other, (Points, Shapes))]
+    if annotations and annotations[0] < layers.index(layer):
+        layers.move(layers.index(layer), annotations[0])
+
+
+def mark_stale(viewer: Any, source: str, role_suffix: str = "") -> list:
+    """Append " (stale)" to the names of the plugin's layers made from ``source`` whose role
+    ends with ``role_suffix`` (all of them by default), after a run that failed: they no longer
+    look current. A successful re-run writes the name back. Returns the layers marked."""
+    marked = []
+    for layer in viewer.layers:
+        meta = layer.metadata.get(META_KEY) if isinstance(layer.metadata, dict) else None
+        if not meta or meta.get("source") != source or not str(
+                meta.get("role", "")).endswith(role_suffix):
+            continue
+        if not layer.name.endswith(STALE):
+            layer.name = layer.name + STALE
+        marked.append(layer)
+    return marked
 
 
 def _same_ndim(layer: Any, data: Any, kind: str) -> bool:
@@ -171,10 +230,13 @@ def points_data(coords: np.ndarray, image_ndim: int) -> np.ndarray:
     return coords if image_ndim >= 3 else coords[:, 1:]
 
 
-def set_features(layer: Any, new_columns: dict | pd.DataFrame) -> None:
-    """Add/replace feature columns and reassign ``layer.features`` so napari emits the change."""
+def set_features(layer: Any, new_columns: dict | pd.DataFrame, *,
+                 drop: tuple = ()) -> None:
+    """Add/replace the given feature columns (others kept, ``drop`` removed) and reassign
+    ``layer.features`` so napari emits the change."""
     features = layer.features.copy() if len(layer.features) == len(layer.data) else (
         pd.DataFrame(index=range(len(layer.data))))
+    features = features.drop(columns=list(drop), errors="ignore")
     new = pd.DataFrame(new_columns)
     for column in new.columns:
         features[column] = new[column].to_numpy()

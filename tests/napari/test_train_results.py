@@ -57,8 +57,8 @@ def test_train_writes_aligned_results_and_leaves_user_layers(viewer, lattice_lay
         assert meta["source"] == "lat" and meta["model"] == "rvae" and meta["seed"] == 3
     assert viewer.layers["lat angle [ivae]"].colormap.name.startswith("twilight")
     for column in ("z1", "z2", "angle", "dx", "dy"):
-        assert column in points.features
-    kept = points.features["z1"].notna()
+        assert f"ivae_{column}" in points.features
+    kept = points.features["ivae_z1"].notna()
     assert kept.sum() == len(get_session(viewer).patchset.patches)
     assert_untouched(viewer, user)
     # re-running replaces its own result layers instead of adding more
@@ -144,15 +144,15 @@ def test_ss_rvae_on_cards_writes_classes_and_confusion(viewer, qtbot):
     np.testing.assert_allclose(np.asarray(class_map.colormap.map(3)).ravel()[:3],
                                transform_color(hearts)[0][:3], atol=0.01)
     points = viewer.layers["card centres"]
-    assert {"class", "p_clubs", "p_diamonds"} <= set(points.features.columns)
+    assert {"ivae_class", "ivae_p_clubs", "ivae_p_diamonds"} <= set(points.features.columns)
     assert "suit" in points.features  # the user's own columns are kept
     results._update_confusion()
     assert "accuracy on the 24 labeled patches" in results.confusion.value
     results.colour_by.reset_choices()
-    results.colour_by.value = "class"  # points take their predicted class's colour
+    results.colour_by.value = "ivae_class"  # points take their predicted class's colour
     from napari.utils.colormaps.standardize_color import transform_color
 
-    predicted = points.features["class"].to_numpy()
+    predicted = points.features["ivae_class"].to_numpy()
     palette = transform_color(patches.classes.colours)
     np.testing.assert_allclose(np.asarray(points.face_color)[:, :3], palette[predicted][:, :3],
                                atol=0.01)
@@ -221,10 +221,10 @@ def test_apply_model_to_another_image(viewer, lattice_layer, ready_patches, qtbo
     names = {layer.name for layer in viewer.layers}
     assert {"other atoms [ivae]", "other z1 [ivae]", "other angle [ivae]"} <= names
     assert viewer.layers["other z1 [ivae]"].data.shape == other.data.shape
-    assert "z1" in viewer.layers["other atoms [ivae]"].features
+    assert "ivae_z1" in viewer.layers["other atoms [ivae]"].features
 
 
-@pytest.mark.parametrize("feature", ["z1", "angle_deg"])
+@pytest.mark.parametrize("feature", ["ivae_z1", "ivae_angle_deg"])
 def test_colour_points_by_feature(viewer, lattice_layer, ready_patches, qtbot, feature):
     _, results = trained(viewer, qtbot)
     results.colour_by.reset_choices()
@@ -317,11 +317,11 @@ def test_find_classes_writes_a_class_map_and_point_column(viewer, lattice_layer,
     meta = classes.metadata["napari_ivae"]
     assert meta["clustering"]["n_clusters"] == 3 and meta["clustering"]["seed"] == 3
     points = viewer.layers["lat atoms [ivae]"]
-    kept = points.features["cluster"].to_numpy()
+    kept = points.features["ivae_cluster"].to_numpy()
     assert set(kept[kept >= 0]) == {0, 1, 2}
     # colouring the points by cluster uses the class map's colours
     results.colour_by.reset_choices()
-    results.colour_by.value = "cluster"
+    results.colour_by.value = "ivae_cluster"
     first = int(np.flatnonzero(kept == 0)[0])
     np.testing.assert_allclose(np.asarray(points.face_color)[first], classes.get_color(1),
                                atol=1e-6)
@@ -355,6 +355,6 @@ def test_found_classes_travel_with_the_model(viewer, lattice_layer, ready_patche
     np.save(tmp_path / "p.npy", patches)
     assert main(["encode", str(path), "--patches", str(tmp_path / "p.npy"), "--out",
                  str(tmp_path / "e.npz")]) == 0
-    kept = viewer.layers["twin atoms [ivae]"].features["cluster"].to_numpy()
+    kept = viewer.layers["twin atoms [ivae]"].features["ivae_cluster"].to_numpy()
     assert set(np.load(tmp_path / "e.npz")["cluster"]) == set(kept[kept >= 0]) == {0, 1, 2}
     assert twin in viewer.layers

@@ -12,6 +12,20 @@ from napari_ivae import _layers
 from napari_ivae.core.errors import InputError
 
 ANGLE_COLORMAP = "twilight_shifted"
+#: Result columns go into a Points layer's features under this prefix (``ivae_z1``,
+#: ``ivae_angle``, ``ivae_class``, ``ivae_p_<class>``, ``ivae_cluster``...): a user's own columns,
+#: whatever their names, are never overwritten.
+COLUMN_PREFIX = "ivae_"
+
+
+def point_column(name: str) -> str:
+    """The features column holding result ``name`` (``"z1"`` -> ``"ivae_z1"``)."""
+    return COLUMN_PREFIX + name
+
+
+def result_name_of(column: str) -> str | None:
+    """The result a features column holds (``"ivae_z1"`` -> ``"z1"``), None for a user column."""
+    return column[len(COLUMN_PREFIX):] if column.startswith(COLUMN_PREFIX) else None
 
 
 def check_patch_shape(bundle: Any, patchset: Any) -> None:
@@ -39,7 +53,8 @@ def wrap_angle(angle: np.ndarray) -> np.ndarray:
 
 
 def feature_columns(encoding: Any, class_names: list[str]) -> dict[str, np.ndarray]:
-    """Per-patch result columns: z1.., angle (rad) and angle_deg, dx, dy, class, p_<class>."""
+    """Per-patch result columns: z1.., angle (rad) and angle_deg, dx, dy, class, p_<class>
+    (in a Points layer's features they are named :func:`point_column`, e.g. ``ivae_z1``)."""
     columns: dict[str, np.ndarray] = {}
     for i in range(encoding.z_mean.shape[1]):
         columns[f"z{i + 1}"] = encoding.z_mean[:, i].astype(np.float32)
@@ -162,12 +177,19 @@ def show_results(viewer: Any, session: Any, data: ResultData, *, bundle: Any, pa
               "patches": dict(session.patch_params or {})}
     written = []
     if points_layer is not None and points_layer in viewer.layers:
-        written.append(write_point_features(points_layer, patchset, data.columns))
+        written.append(write_point_features(points_layer, patchset, data.columns,
+                                            replace_all=True))
     table = dict(zip(session.classes.names, session.classes.colours))
     colours = [table.get(name, "") for name in data.class_names]
     written += write_maps(viewer, image_layer, data, params, colours if all(colours) else None)
     session.set("results", encoding=data.encoding, columns=data.columns)
     return written
+
+
+def mark_results_stale(viewer: Any, session: Any) -> list:
+    """After a failed result run: the maps of the session's image are named "... (stale)"."""
+    image = session.image_layer
+    return [] if image is None else _layers.mark_stale(viewer, image.name, "_map")
 
 
 def write_results(viewer: Any, session: Any, **targets: Any) -> list:
@@ -207,8 +229,8 @@ def compute_clusters(bundle: Any, patchset: Any, n_clusters: int, seed: int,
 
 def show_clusters(viewer: Any, result: tuple, *, bundle: Any, patchset: Any,
                   points_layer: Any, image_layer: Any) -> list:
-    """A Labels layer of the unsupervised classes (cluster k = label k + 1) and a ``cluster``
-    column in the points' features."""
+    """A Labels layer of the unsupervised classes (cluster k = label k + 1) and an
+    ``ivae_cluster`` column in the points' features."""
     clustering, image = result
     if image_layer not in viewer.layers:
         raise InputError(f"the image {image_layer.name!r} was removed before the classes "
@@ -249,8 +271,27 @@ def clusters_job(viewer: Any, session: Any, n_clusters: int, seed: int, use_angl
         show, on_done, on_error, what="finding classes")
 
 
-def write_point_features(points_layer: Any, patchset: Any, columns: dict) -> Any:
-    """Put the per-patch columns into the points layer's features (NaN for dropped points)."""
+def write_point_features(points_layer: Any, patchset: Any, columns: dict, *,
+                         replace_all: bool = False) -> Any:
+    """Put the per-patch result columns into the points layer's features, each under its
+    :func:`point_column` name (NaN, or -1 for integers, at points without a patch).
+
+    Parameters
+    ----------
+    points_layer : napari Points layer
+        The layer the patches were cut at; its own columns are left as they are.
+    patchset : PatchSet
+        ``indices`` maps each patch to its point.
+    columns : dict
+        ``{result name: (n_patches,) array}`` as made by :func:`feature_columns`.
+    replace_all : bool
+        Also drop the plugin's earlier columns that are not in ``columns`` (a full re-write:
+        e.g. ``ivae_p_<class>`` of a previous model's classes).
+
+    Returns
+    -------
+    The points layer.
+    """
     n = len(points_layer.data)
     indices = np.asarray(patchset.indices)
     full = {}
@@ -259,8 +300,12 @@ def write_point_features(points_layer: Any, patchset: Any, columns: dict) -> Any
                       dtype=values.dtype if values.dtype.kind == "i" else np.float32)
         valid = (indices >= 0) & (indices < n)
         out[indices[valid]] = values[valid]
-        full[name] = out
-    _layers.set_features(points_layer, full)
+        full[point_column(name)] = out
+    drop = ()
+    if replace_all:
+        drop = tuple(c for c in points_layer.features.columns
+                     if result_name_of(str(c)) is not None and c not in full)
+    _layers.set_features(points_layer, full, drop=drop)
     return points_layer
 
 

@@ -108,6 +108,7 @@ class ResultsWidget(Container):
         try:
             written = _writer.write_results(self._viewer, self._session)
         except Exception as err:  # noqa: BLE001 - shown to the user
+            _writer.mark_results_stale(self._viewer, self._session)
             report(self.status, err)
             return []
         self.reset_choices()
@@ -125,13 +126,14 @@ class ResultsWidget(Container):
 
         def failed(err: Exception) -> None:
             self.write_button.enabled = True
+            _writer.mark_results_stale(self._viewer, self._session)
             report(self.status, err)
 
         try:
             _writer.results_job(self._viewer, self._session, while_alive(self, done),
                                 while_alive(self, failed))
         except Exception as err:  # noqa: BLE001 - shown to the user
-            report(self.status, err)
+            failed(err)
             return
         self.write_button.enabled = False
         self.status.ok("encoding the patches and writing maps...")
@@ -154,29 +156,34 @@ class ResultsWidget(Container):
         self.confusion.value = _writer.confusion_text(true, columns["class"], names)
 
     def colour_points(self, feature: str | None = None) -> None:
-        """Colour the points layer by a feature column (cyclic colormap for angles)."""
+        """Colour the points layer by a feature column: the model's class and unsupervised
+        classes (``ivae_class``, ``ivae_cluster``) in their maps' colours, angles on a cyclic
+        colormap, anything else (the user's own columns too) on viridis."""
         layer = self._session.points_layer
         feature = feature or self.colour_by.value
         if layer is None or not feature or feature not in layer.features:
             return
         values = layer.features[feature].to_numpy(dtype=float)
-        classes = self._cluster_layer() if feature == "cluster" else None
+        result = _writer.result_name_of(feature)  # None for a user's column
+        classes = self._cluster_layer() if result == "cluster" else None
         if classes is not None:  # the points take the class map's colours
             grey = np.array([0.5, 0.5, 0.5, 1.0])
             layer.face_color = np.array([
                 np.asarray(classes.get_color(int(v) + 1), dtype=float).ravel()[:4]
                 if np.isfinite(v) and v >= 0 else grey for v in values])
             return
-        if feature == "class" and self._class_colours():
+        if result == "class" and self._class_colours():
             colours = self._class_colours()
             layer.face_color = [colours[int(v)] if np.isfinite(v) and 0 <= v < len(colours)
                                 else "#808080" for v in values]
             return
-        layer.face_colormap = "twilight_shifted" if feature.startswith("angle") else "viridis"
+        name = result or feature
+        is_angle = name.startswith("angle")
+        layer.face_colormap = "twilight_shifted" if is_angle else "viridis"
         layer.face_color = feature
         finite = values[np.isfinite(values)]
-        if finite.size and feature.startswith("angle"):
-            layer.face_contrast_limits = (-180.0, 180.0) if feature == "angle_deg" else (
+        if finite.size and is_angle:
+            layer.face_contrast_limits = (-180.0, 180.0) if name.endswith("_deg") else (
                 -np.pi, np.pi)
         elif finite.size:
             layer.face_contrast_limits = tuple(float(v) for v in np.percentile(finite, [1, 99]))
@@ -226,7 +233,8 @@ class ResultsWidget(Container):
 
     def find_classes(self) -> Any:
         """Group the patches into unsupervised classes (k-means on the model's latent codes,
-        in a worker): a Labels map and a ``cluster`` column on the points. Returns the worker."""
+        in a worker): a Labels map and an ``ivae_cluster`` column on the points. Returns the
+        worker."""
         bundle = self._session.bundle
         seed = int(bundle.metadata.get("seed") or 0) if bundle is not None else 0
 

@@ -276,7 +276,7 @@ class TrainWidget(Container):
             self._write_maps_in_background()
 
     def _write_maps_in_background(self) -> None:
-        from napari_ivae._widgets._writer import results_job
+        from napari_ivae._widgets._writer import mark_results_stale, results_job
 
         trained = self.status.value
 
@@ -287,6 +287,7 @@ class TrainWidget(Container):
 
         def failed(err: Exception) -> None:
             self._results_worker = None
+            mark_results_stale(self._viewer, self._session)  # the maps are the old model's
             report(self.status, err)
             self._set_running(self.busy)
 
@@ -294,6 +295,7 @@ class TrainWidget(Container):
             self._results_worker = results_job(self._viewer, self._session,
                                                while_alive(self, done), while_alive(self, failed))
         except Exception as err:  # noqa: BLE001 - shown to the user
+            mark_results_stale(self._viewer, self._session)
             report(self.status, err)
             return
         self.status.ok(trained + " Writing maps...")
