@@ -222,6 +222,14 @@ class _StopOnInterrupt:
         return False
 
 
+def _say(line: str) -> None:
+    """A progress line on stderr; a closed stderr (``| head``) must not stop the training."""
+    try:
+        print(line, file=sys.stderr, flush=True)
+    except (BrokenPipeError, OSError):
+        pass
+
+
 def _progress_line(event, epoch_loss: float) -> str:
     done = event.epoch * event.steps_per_epoch + event.step + 1
     eta = event.elapsed / done * (event.total_steps - done)
@@ -258,12 +266,12 @@ def run(args) -> int:
     model = build_checked(build_model, model_config, args.hidden)
     n_labeled = int((labels >= 0).sum()) if labels is not None else 0
     if not args.quiet:
-        print(f"training {args.model} on {len(patches)} patches "
-              f"{patches.shape[1]}x{patches.shape[2]}"
-              + (f" ({n_labeled} labeled)" if labels is not None else "")
-              + f": {epochs_text(args, train_config, len(patches))}, "
-              f"batch {train_config.batch_size}, lr {train_config.lr:g}, "
-              f"seed {train_config.seed}", file=sys.stderr, flush=True)
+        _say(f"training {args.model} on {len(patches)} patches "
+             f"{patches.shape[1]}x{patches.shape[2]}"
+             + (f" ({n_labeled} labeled)" if labels is not None else "")
+             + f": {epochs_text(args, train_config, len(patches))}, "
+             f"batch {train_config.batch_size}, lr {train_config.lr:g}, "
+             f"seed {train_config.seed}")
 
     started = time.perf_counter()
     with _StopOnInterrupt() as interrupt:
@@ -278,7 +286,7 @@ def run(args) -> int:
             losses = [] if event.step == 0 else losses
             losses.append(event.loss)
             if not args.quiet and event.step == event.steps_per_epoch - 1:
-                print(_progress_line(event, float(np.mean(losses))), file=sys.stderr, flush=True)
+                _say(_progress_line(event, float(np.mean(losses))))
 
     metadata = {
         "normalization": _normalization_from(extras),
@@ -289,8 +297,7 @@ def run(args) -> int:
     path = save_with_fallback(out, result, metadata)
     final = result.history[-1]["loss"] if result.history else float("nan")
     state = "stopped early; partial model" if result.stopped else "model"
-    print(f"{state} saved to {path} ({len(result.history)} epoch(s), final loss {final:.4g}, "
-          f"{_format_seconds(time.perf_counter() - started)} on {result.device})",
-          file=sys.stderr, flush=True)
+    _say(f"{state} saved to {path} ({len(result.history)} epoch(s), final loss {final:.4g}, "
+         f"{_format_seconds(time.perf_counter() - started)} on {result.device})")
     return 130 if result.stopped else 0
 

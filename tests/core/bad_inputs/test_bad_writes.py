@@ -152,3 +152,20 @@ def test_write_atomically_cleans_up_after_an_interrupt(tmp_path):
         write_atomically(path, interrupted)
     np.testing.assert_array_equal(np.load(path), np.arange(3))
     assert sorted(os.listdir(tmp_path)) == ["a.npy"]
+
+
+def test_training_survives_a_closed_stderr(ws, tmp_path):
+    # `napari-ivae train ... 2>&1 | head -1`: the progress lines hit a closed pipe
+    import subprocess
+    import sys
+
+    out = tmp_path / "m.ivae.pt"
+    proc = subprocess.Popen([sys.executable, "-m", "napari_ivae.cli", "train", "--model", "vae",
+                             "--patches", str(ws / "p40.npy"), "--out", str(out), "--epochs",
+                             "3", "--hidden", "16"], stderr=subprocess.PIPE,
+                            stdout=subprocess.DEVNULL)
+    proc.stderr.close()
+    assert proc.wait(timeout=120) == 0
+    from napari_ivae.core.persistence import load_model
+
+    assert len(load_model(out).metadata["history"]) == 3
