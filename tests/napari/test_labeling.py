@@ -133,10 +133,37 @@ def test_moving_selected_shapes_is_explicit(viewer, qtbot, drawing):
     np.testing.assert_allclose(layer.edge_color[[0, 2], :3],
                                transform_color([patches.classes.colours[1]] * 2)[:, :3],
                                atol=0.01)
+    # Ctrl+Z on the layer undoes the move (napari 0.9 keeps no undo history for Shapes)
+    native = viewer.window._qt_viewer.canvas.native
+    viewer.layers.selection.active = layer
+    native.setFocus()
+    qtbot.keyClick(native, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    np.testing.assert_array_equal(layer.features["class"].to_numpy(), [0, 0, 0])
+    assert "move undone" in patches.status.value
     # the next shape still gets the chosen class
     layer.selected_data = set()
     drag_rectangle(qtbot, viewer, *grid_world_boxes(4)[3])
     assert int(layer.features["class"].iloc[-1]) == 1
+    np.testing.assert_array_equal(layer.features["class"].to_numpy(), [0, 0, 0, 1])
+
+
+def test_a_users_shapes_without_classes_stay_unlabeled_until_moved(viewer, qtbot):
+    viewer.open_sample(PLUGIN, "cards")
+    cards = viewer.layers["cards"]
+    mine = viewer.add_shapes([np.array([[0.0, 0.0], [47.0, 47.0]])], shape_type="rectangle",
+                             name="my shapes")  # a user's layer, no 'class' column
+    patches = open_widget(viewer, "Patches and labels")
+    patches.image.value = cards
+    patches.shapes.value = mine
+    patches.extract()
+    assert list(mine.features["class"]) == [-1]
+    assert "1 shapes have no class" in patches.status.value
+    assert not np.any(patches._session.labels >= 0)
+    patches.class_table.set_current(1)
+    mine.selected_data = {0}
+    assert patches.move_selected_to_current() == 1
+    assert list(mine.features["class"]) == [1]
+    assert int(np.sum(patches._session.labels == 1)) == 1
 
 
 def test_counts_stay_live_and_overlaps_follow_the_core_rule(viewer, qtbot):

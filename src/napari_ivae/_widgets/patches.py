@@ -70,6 +70,7 @@ class PatchesWidget(Container):
         self._viewer = viewer
         self._session = get_session(viewer)
         self._annotation_layer: Any = None
+        self._last_move: tuple | None = None  # (layer, n shapes, classes before the move)
         self.image = layer_picker(Image, "image")
         self.source = ComboBox(choices=["points", "grid"], value="points", label="patches at")
         self.points = layer_picker(Points, "points", nullable=True)
@@ -205,6 +206,7 @@ class PatchesWidget(Container):
             for event in (old.events.data, old.events.features):
                 event.disconnect(self._on_shapes_edited)
             _bind_class_keys(old, None)
+            old.bind_key("Control-Z", None)
         self._annotation_layer = layer
         if layer is None:
             self.update_labels()
@@ -213,6 +215,8 @@ class PatchesWidget(Container):
         if stored:
             self.classes.names[:] = list(stored["names"])
             self.classes.colours[:] = list(stored["colours"])
+        if "class" not in layer.features:  # a user's own layer: its shapes start unlabeled
+            self._set_classes(layer, np.full(len(layer.data), -1, dtype=np.int64))
         n_needed = int(shape_classes(layer).max(initial=-1)) + 1
         while len(self.classes.names) < n_needed:
             self.class_table.add_class()
@@ -220,6 +224,7 @@ class PatchesWidget(Container):
         layer.events.data.connect(self._on_shapes_edited)
         layer.events.features.connect(self._on_shapes_edited)
         _bind_class_keys(layer, self._on_class_key)
+        layer.bind_key("Control-Z", lambda _layer: self.undo_move(), overwrite=True)
         self._on_current_class(self.class_table.current_class)
         self.update_labels()
 
@@ -261,12 +266,26 @@ class PatchesWidget(Container):
             self.status.ok("select shapes in the annotation layer first (select mode, S).")
             return 0
         classes = shape_classes(layer)
+        self._last_move = (layer, len(layer.data), classes.copy())
         classes[selected] = index
         self._set_classes(layer, classes)
         self.recolour_shapes()
-        self.status.ok(f"moved {len(selected)} shapes to {self.classes.names[index]!r}; "
-                       + (self.status.value or ""))
+        self.status.ok(f"moved {len(selected)} shapes to {self.classes.names[index]!r} "
+                       f"(Ctrl+Z on the layer undoes); " + (self.status.value or ""))
         return len(selected)
+
+    def undo_move(self) -> bool:
+        """Give the shapes back the classes they had before the last move (as long as no shape
+        was added or removed since); returns whether it did."""
+        last, self._last_move = self._last_move, None
+        layer = self._annotation_layer
+        if last is None or last[0] is not layer or len(layer.data) != last[1]:
+            self.status.ok("nothing to undo: no move since the shapes last changed.")
+            return False
+        self._set_classes(layer, last[2])
+        self.recolour_shapes()
+        self.status.ok("move undone; " + (self.status.value or ""))
+        return True
 
     def _set_classes(self, layer: Any, classes: np.ndarray) -> None:
         """Write ``features['class']`` (other columns kept) and keep the next shapes' class."""
@@ -333,6 +352,10 @@ class PatchesWidget(Container):
         if getattr(assignment, "n_conflicts", 0):
             text += f"; {assignment.n_conflicts} in overlapping shapes of different classes " \
                     f"({OVERLAP_RULE})"
+        n_unclassed = int(np.sum(shape_classes(layer) < 0))
+        if n_unclassed:
+            text += f"; {n_unclassed} shapes have no class (select them, then 'Move selected " \
+                    "shapes to this class')"
         if n_labeled == 0:
             text += ". No patch centre lies inside a shape: draw shapes around whole patches."
         self.status.ok(text)
