@@ -98,3 +98,13 @@ def test_a_burned_in_scale_bar_is_left_out_and_reported():
     assert not ((found[:, 0] >= 234) & (found[:, 0] <= 244) & (found[:, 1] >= 148)
                 & (found[:, 1] <= 242)).any()
     assert any("scale bar" in warning for warning in detections.quality["warnings"])
+
+
+def test_a_spacing_that_does_not_fit_the_image_is_refused_in_one_line():
+    from napari_ivae.core.crystal import crystal_region
+    from napari_ivae.core.errors import InputError
+
+    image = np.random.default_rng(10).normal(size=(128, 128))
+    with pytest.raises(InputError, match="does not fit"):
+        detect_atoms(image, spacing=1000.0)
+    assert not crystal_region(image, 1000.0).found  # was an IndexError

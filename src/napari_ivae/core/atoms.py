@@ -223,6 +223,9 @@ def _resolve_params(frame, spacing, sigma, background, min_distance, threshold, 
     spacing = float(spacing)
     if not spacing > 0:
         raise InputError(f"spacing must be positive, got {spacing}.")
+    if spacing > min(frame.shape) / 2:
+        raise InputError(f"spacing={spacing:g} px does not fit the {frame.shape[0]}x"
+                         f"{frame.shape[1]} px image (at most half its smaller side).")
 
     def pick(value, factor, name):
         value = factor * spacing if value is None else float(value)

@@ -174,6 +174,8 @@ def _bragg_reflections(detail: np.ndarray, spacing: float, tile_spacings: float 
     ring = np.rint(radius * max(size)).astype(np.int64)
     upper_half = (freq_rows > 0) | ((freq_rows == 0) & (freq_cols > 0))
     band = (radius >= 0.4 / spacing) & (radius <= 1.6 / spacing) & upper_half
+    if not band.any():  # a spacing near the tile size: no frequency to look at
+        return np.zeros((0, 2))
     # only the rings through the band matter: crop to them (plus the 3 x 3 peak test's margin)
     crop = _band_box(np.isin(ring, np.unique(ring[band])))
     tiles, ring, band = tiles[(slice(None),) + crop], ring[crop], band[crop]
