@@ -9,6 +9,8 @@ layer leaves the viewer's layer selection as it was.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -105,25 +107,19 @@ def write_layer(viewer: Any, kind: str, data: Any, *, role: str, source: Any, wh
     return layer
 
 
-class kept_selection:  # noqa: N801 - used as a context manager
+@contextmanager
+def kept_selection(viewer: Any) -> Iterator[None]:
     """Context manager: the viewer's selected and active layers are restored on exit (napari
     selects every layer it adds)."""
-
-    def __init__(self, viewer: Any) -> None:
-        self._viewer = viewer
-
-    def __enter__(self) -> kept_selection:
-        selection = self._viewer.layers.selection
-        self._selected, self._active = list(selection), selection.active
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        layers = self._viewer.layers
-        keep = [layer for layer in self._selected if layer in layers]
+    layers = viewer.layers
+    selected, active = list(layers.selection), layers.selection.active
+    try:
+        yield
+    finally:
         layers.selection.clear()
-        layers.selection.update(keep)
-        if self._active in layers:
-            layers.selection.active = self._active
+        layers.selection.update([layer for layer in selected if layer in layers])
+        if active in layers:
+            layers.selection.active = active
 
 
 def _move_below_annotations(viewer: Any, layer: Any, source: Any) -> None:
