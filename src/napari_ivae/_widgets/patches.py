@@ -16,7 +16,13 @@ from magicgui.widgets import ComboBox, Container, PushButton, SpinBox
 from napari.layers import Image, Points, Shapes
 
 from napari_ivae import _layers
-from napari_ivae._widgets._common import StatusLine, layer_picker, pick_active, report
+from napari_ivae._widgets._common import (
+    StatusLine,
+    layer_picker,
+    pick_active,
+    report,
+    while_alive,
+)
 from napari_ivae._widgets._session import ClassTable, get_session
 from napari_ivae._widgets.class_table import ClassTableWidget
 from napari_ivae.core.annotations import OVERLAP_RULE
@@ -223,8 +229,9 @@ class PatchesWidget(Container):
         self.class_table.refresh()
         layer.events.data.connect(self._on_shapes_edited)
         layer.events.features.connect(self._on_shapes_edited)
-        _bind_class_keys(layer, self._on_class_key)
-        layer.bind_key("Control-Z", lambda _layer: self.undo_move(), overwrite=True)
+        _bind_class_keys(layer, while_alive(self, self._on_class_key))
+        undo = while_alive(self, self.undo_move)
+        layer.bind_key("Control-Z", lambda _layer: undo(), overwrite=True)
         self._on_current_class(self.class_table.current_class)
         self.update_labels()
 
