@@ -1,8 +1,8 @@
 """Default detection across the space between real images: a table, not an anecdote.
 
 ``python benchmarks/detection.py --robustness`` (or this file) detects with no parameter at all
-on realistic synthetic images (lattice types, dose, amorphous support, a particle on vacuum,
-scan jitter; particle polarity, size, density, touching, low dose, a scale bar) and on every
+on realistic synthetic images (lattice types, dose, dark atoms, amorphous support, a particle
+on vacuum, scan jitter; particle polarity, size, density, touching, low dose, a scale bar) and on every
 real image in ``../shared/data`` that has reference positions, scored with the rules of
 ``../shared/tools/detection_scoreboard.py``: one-to-one matching within 0.35 x the reference's
 median neighbour distance (atoms) or half the smaller box side, at least 3 px (particles);
@@ -79,6 +79,10 @@ def lattice_cases():
                dict(shape=256, spacing=11.3, lattice="perovskite", sublattice_intensity=weak,
                     atom_sigma=2.5, noise=0.0, background=0.3, dose=8,
                     rotation=float(rng.uniform(0, 90)), seed=int(rng.integers(1e6))))
+    for lattice in ("square", "honeycomb"):  # dark atoms on a bright background (ABF, BF)
+        yield (f"dark {lattice} 12px dose 30 (ABF-like)",
+               dict(shape=320, spacing=12, lattice=lattice, noise=0.05, dose=30, dark=True,
+                    rotation=float(rng.uniform(0, 90)), seed=int(rng.integers(1e6))))
     yield ("particle on amorphous support",
            dict(shape=320, spacing=12, lattice="hexagonal", noise=0.05, dose=30, amorphous=0.3,
                 particle_radius=100, rotation=17, seed=3))
@@ -121,9 +125,11 @@ def run() -> dict:
 
     rows = []
     for name, kwargs in lattice_cases():
+        dark = kwargs.pop("dark", False)
         truth = make_lattice(**kwargs)
+        image = truth.image.max() + 0.2 - truth.image if dark else truth.image
         start = time.perf_counter()
-        found = detect_atoms(truth.image).coords[:, 1:]
+        found = detect_atoms(image).coords[:, 1:]
         seconds = time.perf_counter() - start
         spacing = kwargs["spacing"]
         rows.append(_row("lattice", name, score(truth.positions, found, 0.35 * spacing,

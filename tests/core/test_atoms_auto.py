@@ -108,3 +108,16 @@ def test_a_spacing_that_does_not_fit_the_image_is_refused_in_one_line():
     with pytest.raises(InputError, match="does not fit"):
         detect_atoms(image, spacing=1000.0)
     assert not crystal_region(image, 1000.0).found  # was an IndexError
+
+
+def test_dark_atoms_are_recognised_and_can_be_forced():
+    truth = make_lattice(256, spacing=12.0, noise=0.05, dose=30, rotation=8, seed=11)
+    dark = truth.image.max() + 0.2 - truth.image  # annular bright field: atoms are dips
+    detections = detect_atoms(dark)
+    assert detections.params["invert"] and detections.params["polarity"] == "dark (auto)"
+    assert _f1(detections, truth, 12.0) > 0.95  # atoms cut by the frame edge are dropped
+    np.testing.assert_array_equal(detect_atoms(dark, invert=True).coords, detections.coords)
+    # forced bright: the dips are not found as atoms
+    assert _f1(detect_atoms(dark, invert=False), truth, 12.0) < 0.5
+    bright = detect_atoms(truth.image)
+    assert not bright.params["invert"] and bright.params["polarity"] == "bright (auto)"

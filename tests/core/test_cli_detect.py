@@ -66,3 +66,20 @@ def test_detect_atoms_crystal_region_and_exclude_options(tmp_path, capsys):
     assert "outside the crystalline region" in capsys.readouterr().err
     assert len(tables["all"]) > len(tables["default"]) + 0.5 * len(bumps)
     assert (tables["half"]["row"] >= 127).all() and len(tables["half"]) > 20
+
+
+def test_detect_polarity_for_atoms(tmp_path, capsys):
+    from napari_ivae.core.synthetic.lattice import make_lattice
+
+    truth = make_lattice((192, 192), spacing=12.0, noise=0.05, seed=12)
+    np.save(tmp_path / "abf.npy", truth.image.max() + 0.2 - truth.image)
+    out = tmp_path / "p.csv"
+    assert main(["detect", str(tmp_path / "abf.npy"), "--out", str(out)]) == 0
+    assert "dark (auto) atoms" in capsys.readouterr().err
+    automatic = len(pd.read_csv(out))
+    assert main(["detect", str(tmp_path / "abf.npy"), "--out", str(out), "--polarity",
+                 "bright"]) == 0
+    assert "bright atoms" in capsys.readouterr().err and len(pd.read_csv(out)) != automatic
+    assert main(["detect", str(tmp_path / "abf.npy"), "--out", str(out), "--invert",
+                 "--polarity", "bright"]) == 2
+    assert "contradict" in capsys.readouterr().err

@@ -230,3 +230,21 @@ def test_detect_shows_auto_values_and_retunes_live(viewer, lattice_layer, qtbot)
     qtbot.wait(400)
     assert not detect.busy
     assert viewer.layers["lat atoms [ivae]"].metadata["napari_ivae"]["spacing"] == 10.0
+
+
+def test_detect_decides_dark_atoms_and_obeys_a_forced_polarity(viewer, qtbot):
+    from napari_ivae.core.synthetic.lattice import make_lattice
+
+    truth = make_lattice((160, 160), spacing=10.0, noise=0.05, seed=13)
+    viewer.add_image(truth.image.max() + 0.2 - truth.image, name="abf")
+    detect = open_widget(viewer, "Detect")
+    detect.live.value = False
+    detect.detect()
+    qtbot.waitUntil(lambda: not detect.busy, timeout=30000)
+    assert "dark atoms (auto)" in detect.status.value
+    automatic = len(viewer.layers["abf atoms [ivae]"].data)
+    detect.polarity.value = "bright"
+    detect.detect()
+    qtbot.waitUntil(lambda: not detect.busy, timeout=30000)
+    assert viewer.layers["abf atoms [ivae]"].metadata["napari_ivae"]["invert"] is False
+    assert len(viewer.layers["abf atoms [ivae]"].data) != automatic

@@ -39,7 +39,8 @@ def run_detection(image: np.ndarray, mode: str, spacing: float | None, sigma: fl
     if mode == "atoms":
         from napari_ivae.core.atoms import detect_atoms
 
-        return detect_atoms(image, spacing=spacing, sigma=sigma, refine=refine,
+        invert = {"auto": None, "bright": False, "dark": True}[polarity]
+        return detect_atoms(image, spacing=spacing, sigma=sigma, refine=refine, invert=invert,
                             frame_axis=frame_axis, crystal_only=crystal_only)
     from napari_ivae.core.particles import detect_particles
 
@@ -78,7 +79,9 @@ class DetectWidget(Container):
         self.method = ComboBox(choices=["auto", "otsu", "li", "local", "log"], value="auto",
                                label="threshold", visible=False)
         self.polarity = ComboBox(choices=["auto", "bright", "dark"], value="auto",
-                                 label="particles are", visible=False)
+                                 label="polarity",
+                                 tooltip="Atoms or particles brighter or darker than the "
+                                         "background; auto decides from the image.")
         self.invert = CheckBox(value=False, text="invert contrast")
         self.flatten = ComboBox(choices=FLATTEN_CHOICES, value=None, label="flatten")
         self.live = CheckBox(value=True, text="update while tuning",
@@ -113,7 +116,7 @@ class DetectWidget(Container):
         for widget in (self.spacing, self.estimate_button, self.sigma, self.refine,
                        self.keep_non_crystal):
             widget.visible = atoms
-        self.method.visible = self.polarity.visible = not atoms
+        self.method.visible = not atoms
 
     def _prepared(self) -> np.ndarray:
         return _layers.prepared_image(self.image.value, invert=self.invert.value,
@@ -223,6 +226,8 @@ def _chosen(used: dict, asked: dict) -> str:
             parts[0] += f", lattice {used['lattice_spacing']:.2f} px"
         parts.append(f"smoothing {used.get('sigma', 0.0):.2f} px"
                      + (" (auto)" if asked.get("sigma") is None else ""))
+        if used.get("polarity"):
+            parts.append(f"{used['polarity'].replace(' (auto)', '')} atoms (auto)")
         return ", ".join(parts)
     resolved = used.get("resolved")
     first = resolved[0] if isinstance(resolved, list) and resolved else resolved

@@ -57,7 +57,7 @@ def add_parser(subparsers) -> None:
     atoms.add_argument("--border", type=float, metavar="PX",
                        help="drop atoms closer to the edge (default 0.3 x spacing)")
     atoms.add_argument("--invert", action="store_true",
-                       help="atoms are dark (ABF, bright-field)")
+                       help="atoms are dark (ABF, bright-field): the same as --polarity dark")
     atoms.add_argument("--keep-non-crystal", action="store_true",
                        help="keep peaks outside the crystalline region (by default they are "
                             "left out when the image has vacuum or amorphous parts)")
@@ -66,9 +66,9 @@ def add_parser(subparsers) -> None:
                            default="auto",
                            help="auto: scale-space blobs, every setting from the image "
                                 "(default); otsu/li/local: threshold + watershed; log: LoG blobs")
-    particles.add_argument("--polarity", choices=("auto", "bright", "dark"), default="auto",
-                           help="particles brighter or darker than the background (default: "
-                                "auto, decided from the image)")
+    p.add_argument("--polarity", choices=("auto", "bright", "dark"), default="auto",
+                   help="atoms or particles brighter or darker than the background (default: "
+                        "auto, decided from the image)")
     particles.add_argument("--min-size", type=int, metavar="PX",
                            help="smallest particle area in pixels (default: automatic)")
     particles.add_argument("--keep-border", action="store_true",
@@ -108,9 +108,11 @@ def run(args) -> int:
             image, spacing=args.spacing, sigma=args.sigma, background=args.background,
             min_distance=args.min_distance, threshold=args.threshold,
             refine=None if args.refine == "none" else args.refine, border=args.border,
-            invert=args.invert, crystal_only=not args.keep_non_crystal, **common)
-        summary = (f"{len(detections)} atoms found (spacing {detections.params['spacing']:.2f} px"
-                   f", {detections.params['spacing_source']}; refine {args.refine})")
+            invert=_atoms_inverted(args), crystal_only=not args.keep_non_crystal, **common)
+        used = detections.params
+        polarity = used.get("polarity") or ("dark" if used.get("invert") else "bright")
+        summary = (f"{len(detections)} atoms found (spacing {used['spacing']:.2f} px, "
+                   f"{used['spacing_source']}; {polarity} atoms; refine {args.refine})")
     else:
         from napari_ivae.core.particles import detect_particles
 
@@ -162,6 +164,15 @@ def _check_spacing(spacing, frame_shape) -> None:
                          f"{frame_shape[1]} px image: give a spacing between {MIN_SPACING:g} "
                          f"and {largest:g} px (a quarter of the smaller side), or leave it out "
                          "to estimate it")
+
+
+def _atoms_inverted(args):
+    """``--invert`` or ``--polarity dark``: True; ``--polarity bright``: False; else auto."""
+    if args.invert and args.polarity == "bright":
+        raise InputError("--invert and --polarity bright contradict each other; give one")
+    if args.invert or args.polarity == "dark":
+        return True
+    return False if args.polarity == "bright" else None
 
 
 def _resolved_polarity(detections, asked: str) -> str:

@@ -15,7 +15,7 @@ lattice-based parameters finds them, then
 
 When the image shows no periodicity at all (isolated atoms, a small cluster, an amorphous
 film), :func:`blob_scale` gives a starting scale from the scale-normalised Laplacian of
-Gaussian instead.
+Gaussian instead. :func:`atom_polarity` tells dark atoms (annular bright field) from bright ones.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ MIN_ATOMS = 20  # fewer found atoms say nothing reliable about the geometry
 SEPARATION_RATIO = 0.85  # a nearest-neighbour distance this much below the estimate replaces it
 SIGMA_RANGE = (0.1, 0.15)  # smoothing in spacings: atom width, clipped to this range
 PROFILE_ATOMS = 400  # the strongest atoms averaged into the mean profile
+DARK_RATIO = 1.5  # dark/bright blob strength from which atoms are called dark (see atom_polarity)
 
 
 def first_pass_geometry(frame: np.ndarray, points: np.ndarray, prominence: np.ndarray,
@@ -110,6 +111,34 @@ def smoothing_for(spacing: float, width: float | None) -> float:
     return low if width is None else float(np.clip(width, low, high))
 
 
+def atom_polarity(frame: np.ndarray, spacing: float) -> tuple[str, float]:
+    """Whether the atoms are bright (HAADF) or dark (ABF, bright-field) peaks.
+
+    At the atom scale (a LoG of 0.2 spacings), the strongest bright and the strongest dark
+    responses (as many as atoms could fill 30 % of the frame) are compared, each over the
+    response's robust spread. Gaussian atoms on synthetic lattices give a dark/bright ratio
+    of at most 0.5 when bright and at least 2 when dark; a near-sinusoidal lattice (STM,
+    HRTEM) is both and stays "bright" unless the dark side wins by ``DARK_RATIO``.
+
+    Returns
+    -------
+    (str, float)
+        ``"bright"`` or ``"dark"`` and the dark/bright ratio.
+    """
+    from napari_ivae.core.particle_blobs import scale_space
+
+    sigma = max(1.0, 0.2 * spacing)
+    values = scale_space(np.asarray(frame, dtype=np.float32), [sigma])[0].ravel()
+    spread = 1.4826 * np.median(np.abs(values - np.median(values)))
+    count = min(values.size // 2, max(4, int(0.3 * values.size / (np.pi * (2 * sigma) ** 2))))
+    ends = np.partition(values, [count, values.size - count])
+    bright, dark = ends[-count:].mean(), -ends[:count].mean()
+    if not (spread > 0 and bright > 0):
+        return "bright", 0.0
+    ratio = float(dark / bright)
+    return ("dark" if ratio >= DARK_RATIO else "bright"), ratio
+
+
 def blob_scale(frame: np.ndarray) -> float:
     """Sigma (pixels) of the blobs that dominate a frame, from the scale-normalised LoG.
 
@@ -131,5 +160,5 @@ def blob_scale(frame: np.ndarray) -> float:
     return float(scales[int(np.argmax(strengths))])
 
 
-__all__ = ["atom_width", "blob_scale", "first_pass_geometry", "second_pass_spacing",
+__all__ = ["atom_polarity", "atom_width", "blob_scale", "first_pass_geometry", "second_pass_spacing",
            "smoothing_for"]

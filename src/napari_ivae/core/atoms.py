@@ -49,6 +49,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from napari_ivae.core.atom_region import allowed_candidates, on_lattice, search_area
 from napari_ivae.core.atom_threshold import contrast_cut
 from napari_ivae.core.detections import Detections, empty_detections, make_detections
 from napari_ivae.core.errors import InputError
@@ -74,7 +75,7 @@ def detect_atoms(
     com_iterations: int = 2,
     merge_distance: float | None = None,
     border: float | None = None,
-    invert: bool = False,
+    invert: bool | None = None,
     channel=None,
     frame_axis: int | None = None,
     flatten: str | None = None,
@@ -101,9 +102,11 @@ def detect_atoms(
         to centre of mass where it fails), or none (integer peak positions).
     com_iterations : int
         Centre-of-mass re-centring steps.
-    invert, channel, frame_axis, flatten
-        Passed to :func:`napari_ivae.core.image.prepare_image` (``invert=True`` for dark atoms,
-        e.g. ABF).
+    invert : bool, optional
+        ``True`` for dark atoms (ABF, bright-field), ``False`` for bright ones; ``None``
+        (default) decides from the image (:func:`~napari_ivae.core.atom_geometry.atom_polarity`).
+    channel, frame_axis, flatten
+        Passed to :func:`napari_ivae.core.image.prepare_image`.
     crystal_only : bool
         Drop peaks outside the crystalline region when the frame has a distinct one.
     exclude : array-like, optional
@@ -121,8 +124,8 @@ def detect_atoms(
 
     if refine not in REFINE_MODES:
         raise InputError(f"refine={refine!r} is not known; use 'com', 'gaussian' or None.")
-    prepared = prepare_image(image, channel=channel, frame_axis=frame_axis, invert=invert,
-                             flatten=flatten)
+    prepared = prepare_image(image, channel=channel, frame_axis=frame_axis,
+                             invert=bool(invert), flatten=flatten)
     frames, is_stack = split_frames(prepared)
     given = dict(spacing=spacing, sigma=sigma, background=background,
                  min_distance=min_distance, threshold=threshold, refine_radius=refine_radius,
@@ -132,6 +135,9 @@ def detect_atoms(
                crystal_only=bool(crystal_only), exclude=exclude is not None)
     excluded = _with_annotation(exclusion_mask(exclude, frames.shape[1:]), frames[0], run)
     params = {**_resolve_params(frames[0], **given), **run}
+    if invert is None:
+        frames = _bright_atoms(frames, params["spacing"], run)
+        params.update(run)
     if spacing is None or sigma is None:
         params = {**_from_first_pass(frames[0], params, given, excluded), **run}
     tables, counts = [], []
@@ -161,6 +167,18 @@ def _checked(detections: Detections) -> Detections:
 
     detections.quality = assess(detections, "atoms")
     return detections
+
+
+def _bright_atoms(frames, spacing, run: dict):
+    """The frames with atoms as bright peaks: inverted when the atoms are clearly dark."""
+    from napari_ivae.core.atom_geometry import atom_polarity
+
+    polarity, ratio = atom_polarity(frames[0], spacing)
+    run.update(invert=polarity == "dark", polarity=f"{polarity} (auto)",
+               dark_bright_ratio=round(ratio, 3))
+    if polarity == "bright":
+        return frames
+    return (frames.max() + frames.min() - frames).astype(np.float32)
 
 
 def _with_annotation(excluded, frame, run: dict):
@@ -251,7 +269,7 @@ def _detect_frame(frame, params, excluded) -> tuple[pd.DataFrame, dict]:
     flat = flat_mask(frame)
     skip = flat if flat.any() else None
     smoothed, candidates = _smoothed_peaks(frame, params, skip)
-    allowed = _allowed(frame, candidates, params, excluded)
+    allowed = allowed_candidates(frame, candidates, params, excluded)
     n_peaks, n_excluded = len(candidates), int(allowed["excluded"].sum())
     usable = ~(allowed["excluded"] | allowed["outside"])
     candidates, at_edge = candidates[usable], allowed["edge"][usable]
@@ -259,7 +277,7 @@ def _detect_frame(frame, params, excluded) -> tuple[pd.DataFrame, dict]:
     peak_values = smoothed[candidates[:, 0], candidates[:, 1]]
     prominence = peak_values - ring_mean(smoothed, candidates, params["spacing"])
     if params["threshold"] == "auto":
-        area = _search_area(flat, excluded, allowed["mask"])
+        area = search_area(flat, excluded, allowed["mask"])
         cut = contrast_cut(prominence, smoothed_noise(frame, 0.0, skip), noise, area, params,
                            _null_contrasts)
     else:
@@ -267,7 +285,7 @@ def _detect_frame(frame, params, excluded) -> tuple[pd.DataFrame, dict]:
     keep = prominence >= cut if cut > 0 else np.ones(len(prominence), dtype=bool)
     off_lattice = at_edge & keep
     if off_lattice.any():
-        off_lattice &= ~_on_lattice(candidates, keep & ~at_edge, params["spacing"])
+        off_lattice &= ~on_lattice(candidates, keep & ~at_edge, params["spacing"])
     counts = {"candidates": int(n_peaks), "below_threshold": int((~keep).sum()),
               "contrast_cut": float(cut), "noise": float(noise), "excluded": n_excluded,
               "outside_crystal": int(allowed["outside"].sum() + off_lattice.sum()),
@@ -316,66 +334,6 @@ def _null_contrasts(frame, params):
     """Contrasts of every peak the detector finds in ``frame`` (a frame of pure noise)."""
     smoothed, peaks = _smoothed_peaks(frame, params)
     return smoothed[peaks[:, 0], peaks[:, 1]] - ring_mean(smoothed, peaks, params["spacing"])
-
-
-def _search_area(flat, excluded, region_mask) -> float:
-    """Pixels where a peak may be found: not flat, not excluded, in the crystalline region."""
-    usable = ~flat
-    if excluded is not None:
-        usable &= ~excluded
-    if region_mask is not None:
-        usable &= region_mask
-    return float(max(usable.sum(), 1))
-
-
-def _allowed(frame, candidates, params, excluded) -> dict:
-    """Which candidates the user mask excludes, which lie outside the crystalline region and
-    which lie on its rim (within one spacing outside it: the outermost atoms of a particle,
-    whose fringe amplitude the low-pass halves)."""
-    flags = {"excluded": np.zeros(len(candidates), dtype=bool),
-             "outside": np.zeros(len(candidates), dtype=bool),
-             "edge": np.zeros(len(candidates), dtype=bool), "region": None, "mask": None}
-    if excluded is not None and len(candidates):
-        flags["excluded"] = excluded[candidates[:, 0], candidates[:, 1]]
-    if params["crystal_only"] and len(candidates):
-        from napari_ivae.core.crystal import crystal_region
-
-        region = crystal_region(frame, params["spacing"])
-        flags["region"] = region.summary()
-        if region.found:
-            beyond = ~flags["excluded"] & ~region.contains(candidates)
-            flags["outside"] = beyond & ~region.contains(candidates, margin=params["spacing"])
-            flags["edge"] = beyond & ~flags["outside"]
-            flags["mask"] = region.mask()
-    return flags
-
-
-def _on_lattice(points, core, spacing, neighbours: int = 2) -> np.ndarray:
-    """Whether each point continues the lattice of the ``core`` points: at least
-    ``neighbours`` core points lie from it at one of the core's own nearest-neighbour
-    vectors (within 0.2 spacings). A rim atom does; a bump on the support next to the crystal
-    rarely does."""
-    from scipy.spatial import cKDTree
-
-    result = np.zeros(len(points), dtype=bool)
-    if core.sum() < 3 or not len(points):
-        return result
-    anchors = points[core].astype(np.float64)
-    tree = cKDTree(anchors)
-    pairs = tree.query_pairs(1.3 * spacing, output_type="ndarray")
-    vectors = anchors[pairs[:, 1]] - anchors[pairs[:, 0]]
-    vectors = vectors[np.hypot(*vectors.T) >= 0.7 * spacing]
-    if len(vectors) == 0:
-        return result
-    lattice = cKDTree(np.concatenate([vectors, -vectors]))
-    for index in np.flatnonzero(~core):
-        near = tree.query_ball_point(points[index], 1.3 * spacing)
-        if len(near) < neighbours:
-            continue
-        offsets = anchors[near] - points[index]
-        matched = lattice.query(offsets, distance_upper_bound=0.2 * spacing)[0] < np.inf
-        result[index] = matched.sum() >= neighbours
-    return result
 
 
 def _manual_cut(prominence, threshold) -> float:
