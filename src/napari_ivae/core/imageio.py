@@ -18,13 +18,17 @@ from napari_ivae.core.errors import InputError
 IMAGE_SUFFIXES = (".npy", ".tif", ".tiff")
 
 
-def read_image(path) -> np.ndarray:
+def read_image(path, *, mmap: bool = False) -> np.ndarray:
     """Read an image or stack from ``.npy`` or ``.tif``/``.tiff``.
 
     Parameters
     ----------
     path : str or pathlib.Path
         File to read.
+    mmap : bool
+        Map the file into memory instead of reading it (``.npy``, and TIFF files stored
+        uncompressed and contiguous; others are read): frames are read from disk when used,
+        for stacks larger than memory (:func:`napari_ivae.core.streaming.detect_stream`).
 
     Returns
     -------
@@ -45,16 +49,28 @@ def read_image(path) -> np.ndarray:
         raise InputError(f"Image file not found: {path}")
     try:
         if suffix == ".npy":
-            array = np.load(path, allow_pickle=False)
+            array = np.load(path, allow_pickle=False, mmap_mode="r" if mmap else None)
         else:
             import tifffile
 
-            array = tifffile.imread(path)
+            array = _tiff_memmap(path) if mmap else None
+            if array is None:
+                array = tifffile.imread(path)
     except Exception as err:  # corrupt or foreign content: report, don't crash
         raise InputError(f"Could not read image '{path}': {err}") from err
     if not isinstance(array, np.ndarray):
         raise InputError(f"'{path}' does not hold a single array.")
     return array
+
+
+def _tiff_memmap(path):
+    """A read-only memory map of a TIFF's pixels, or None when they are not stored plainly."""
+    import tifffile
+
+    try:
+        return tifffile.memmap(path, mode="r")
+    except (ValueError, OSError):  # compressed, tiled or fragmented: must be decoded
+        return None
 
 
 def write_points_csv(path, detections) -> Path:
