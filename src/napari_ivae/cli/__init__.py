@@ -20,10 +20,18 @@ import warnings
 _COMMAND_MODULES = ["train", "encode", "detect", "patches", "demo"]
 
 
+class _OneLineParser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (which option, what is wrong), exit code 2."""
+
+    def error(self, message: str):  # noqa: D102 - argparse's hook
+        print(f"{self.prog}: error: {message} (see {self.prog} --help)", file=sys.stderr)
+        sys.exit(2)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from napari_ivae import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = _OneLineParser(
         prog="napari-ivae",
         description="Invariant VAEs for microscopy: detect, cut patches, train, encode.",
     )
