@@ -248,3 +248,20 @@ def test_detect_decides_dark_atoms_and_obeys_a_forced_polarity(viewer, qtbot):
     qtbot.waitUntil(lambda: not detect.busy, timeout=30000)
     assert viewer.layers["abf atoms [ivae]"].metadata["napari_ivae"]["invert"] is False
     assert len(viewer.layers["abf atoms [ivae]"].data) != automatic
+
+
+def test_a_failed_detection_marks_the_previous_result_stale(viewer, lattice_layer, qtbot):
+    detect = open_widget(viewer, "Detect")
+    detect.live.value = False
+    detect.detect()
+    qtbot.waitUntil(lambda: not detect.busy, timeout=30000)
+    assert "lat atoms [ivae]" in viewer.layers
+    detect.spacing.value = 900.0  # does not fit the image: refused
+    detect.detect()
+    qtbot.waitUntil(lambda: not detect.busy, timeout=30000)
+    assert is_error(detect.status) and "does not fit" in detect.status.value
+    assert "lat atoms [ivae] (stale)" in viewer.layers
+    detect.spacing.value = 0.0  # auto again: the layer is current again
+    detect.detect()
+    qtbot.waitUntil(lambda: not detect.busy, timeout=30000)
+    assert "lat atoms [ivae]" in viewer.layers and not is_error(detect.status)

@@ -166,7 +166,7 @@ class DetectWidget(Container):
                       crystal_only=not self.keep_non_crystal.value)
         worker = function_job(run_detection, image, what=f"detecting {params['mode']}", **params)
         worker.returned.connect(while_alive(self, lambda det: self._show(det, layer, params)))
-        worker.errored.connect(while_alive(self, lambda err: report(self.status, err)))
+        worker.errored.connect(while_alive(self, lambda err: self._failed(err, layer, params)))
         worker.finished.connect(while_alive(self, self._idle))
         self._worker = worker
         self.run_button.enabled = False
@@ -180,6 +180,13 @@ class DetectWidget(Container):
             self._pending = False
             self.detect()
 
+    def _failed(self, err: BaseException, layer: Any, params: dict, warn: bool = False) -> None:
+        """Say what went wrong; the previous run's layers of this image no longer look current."""
+        report(self.status, err, warn=warn)
+        _layers.mark_stale(self._viewer, layer.name, f"detections_{params['mode']}")
+        if params["mode"] == "particles":
+            _layers.mark_stale(self._viewer, layer.name, "particle_labels")
+
     def _show(self, det: Any, layer: Any, params: dict) -> None:
         mode = params["mode"]
         n = len(det.coords)
@@ -187,7 +194,8 @@ class DetectWidget(Container):
         if spacing:
             self._session.set("spacing", spacing=float(spacing))
         if n == 0:
-            report(self.status, ValueError(det.message or f"no {mode} found"), warn=True)
+            self._failed(ValueError(det.message or f"no {mode} found"), layer, params,
+                         warn=True)
             return
         image_ndim = _layers.image_array(layer).ndim - (1 if layer.rgb else 0)
         size = 0.4 * float(spacing) if spacing else 5.0
