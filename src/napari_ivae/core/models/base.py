@@ -54,8 +54,10 @@ class BaseIVAE(nn.Module):
             self.register_buffer("angle_hint_order", torch.zeros((), dtype=torch.long))
         extra = self.code_extra_dim()
         if self.layout.spatial:
-            self.decoder = SpatialDecoder(config.latent_dim, config.hidden, config.activation,
-                                          class_dim=extra)
+            self.decoder = SpatialDecoder(
+                config.latent_dim, config.hidden, config.activation, class_dim=extra,
+                coord_features=config.coord_features,
+                max_frequency=config.max_frequency * min(config.patch_shape))
         else:
             self.decoder = MLPDecoder(config.latent_dim + extra, self.n_pixels, config.hidden,
                                       config.activation)
@@ -77,6 +79,11 @@ class BaseIVAE(nn.Module):
                         module.bias.copy_(bias)
             if self.config.likelihood == "gaussian":
                 self.log_noise.fill_(math.log(0.1))
+            if self.config.posterior_init_std > 0:
+                # q(latent|x) starts narrow: the decoder first sees each patch's code (and
+                # pose) without the prior's full spread, so it can learn a sharp template
+                self.encoder.log_std.weight.mul_(0.01)
+                self.encoder.log_std.bias.fill_(math.log(self.config.posterior_init_std))
 
     # ----------------------------------------------------------------- hooks for subclasses
     def code_extra_dim(self) -> int:
@@ -100,8 +107,10 @@ class BaseIVAE(nn.Module):
         if self.config.angle_hint and np.ndim(patches) == 3:
             sample = torch.as_tensor(np.asarray(patches[:2048], dtype=np.float32))
             with torch.no_grad():
-                order = pose.dominant_order(self.normalize(sample.to(self.norm_offset.device)),
-                                            self._pose_basis())
+                xn = self.normalize(sample.to(self.norm_offset.device))
+                order = pose.dominant_order(xn, self._pose_basis())
+                if not pose.guess_aligns(xn, self._pose_basis(), order):
+                    order = 0  # one orientation already: the guess would only scatter it
             self.angle_hint_order.fill_(order)
 
     def _pose_basis(self):

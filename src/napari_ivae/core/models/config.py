@@ -59,8 +59,12 @@ class ModelConfig:
         Widths of the hidden layers of encoder, decoder and classifier.
     activation : str
         ``"tanh"`` (papers) or ``"relu"``, ``"gelu"``, ``"silu"``.
-    likelihood : str
-        ``"bernoulli"`` (data scaled to [0, 1] and clipped) or ``"gaussian"`` (learned noise).
+    likelihood : str or None
+        ``"bernoulli"`` (data scaled to [0, 1] and clipped) or ``"gaussian"`` (one learned
+        noise scale). ``None`` (default): Gaussian for ``rvae`` and ``shift-vae`` (grey-valued
+        STEM/STM intensities: a Bernoulli likelihood of grey pixels leaves the reconstruction
+        term too weak against the KL and the decoder stays flat), Bernoulli for ``vae`` and
+        ``ss-rvae`` (whose classifier weight was tuned against it).
     canonical_classifier : bool
         ss-rvae with rotation/translation invariance: the classifier reads the patch resampled
         into the decoder's canonical frame (angle and offsets from the encoder), which makes
@@ -69,6 +73,15 @@ class ModelConfig:
         Start the encoder's angle from an equivariant guess (angular moments of the patch,
         see :mod:`pose`) and learn a correction. ``None`` (default) turns it on for ``rvae``
         with rotation invariance, where training otherwise often leaves the angle unlearnt.
+    coord_features : int
+        Spatial decoder: number of Fourier features ``sin, cos(pi f . c)`` of the transformed
+        pixel coordinate ``c`` fed to the decoder besides ``c`` itself (0 = the papers' plain
+        linear embedding of ``c``). Lets the coordinate network draw sharp atom columns.
+    max_frequency : float
+        Highest feature frequency in cycles per pixel (times the patch side gives cycles per
+        patch width; 0.25 = half the Nyquist frequency).
+    posterior_init_std : float
+        Initial standard deviation of q(latent|x) (0 = PyTorch's default init, about 1).
     """
 
     kind: str
@@ -84,15 +97,19 @@ class ModelConfig:
     class_names: tuple = ()
     hidden: tuple = (128, 128)
     activation: str = "tanh"
-    likelihood: str = "bernoulli"
+    likelihood: str | None = None
     canonical_classifier: bool = True
     angle_hint: bool | None = None
+    coord_features: int = 32
+    max_frequency: float = 0.25
+    posterior_init_std: float = 0.05
 
     def __post_init__(self):
         self.patch_shape = tuple(int(s) for s in _tuple(self.patch_shape))
         self.invariances = _tuple(self.invariances)
         self.class_names = tuple(str(c) for c in _tuple(self.class_names))
         self.hidden = tuple(int(h) for h in _tuple(self.hidden))
+        self.coord_features = int(self.coord_features)
         if self.kind == "vae":
             self.invariances = ()
         elif self.kind == "shift-vae":
@@ -101,6 +118,8 @@ class ModelConfig:
             self.class_names = tuple(f"class {i}" for i in range(self.n_classes))
         if self.kind == "ss-rvae" and self.class_names and not self.n_classes:
             self.n_classes = len(self.class_names)
+        if self.likelihood is None:
+            self.likelihood = "gaussian" if self.kind in ("rvae", "shift-vae") else "bernoulli"
         if self.angle_hint is None:
             self.angle_hint = self.kind == "rvae"
         self.angle_hint = bool(self.angle_hint) and "rotation" in self.invariances
@@ -131,6 +150,9 @@ class ModelConfig:
             raise InputError(f"likelihood must be one of {LIKELIHOODS}, got {self.likelihood!r}")
         if self.activation not in ACTIVATIONS:
             raise InputError(f"activation must be one of {ACTIVATIONS}, got {self.activation!r}")
+        if self.coord_features < 0 or not self.max_frequency > 0 or self.posterior_init_std < 0:
+            raise InputError("coord_features and posterior_init_std must be >= 0, "
+                             "max_frequency > 0")
         if not self.hidden or min(self.hidden) < 1:
             raise InputError(f"hidden must list positive layer widths, got {self.hidden}")
         if self.kind == "ss-rvae":
@@ -153,8 +175,16 @@ class ModelConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> "ModelConfig":
-        """Inverse of :meth:`to_dict`; unknown keys raise :class:`InputError`."""
-        return _from_dict(cls, d)
+        """Inverse of :meth:`to_dict`; unknown keys raise :class:`InputError`.
+
+        Fields missing from ``d`` (a model saved before they existed) take the value that
+        reproduces the model as it was built then (``_LEGACY_MODEL_FIELDS``), not today's default.
+        """
+        return _from_dict(cls, {**_LEGACY_MODEL_FIELDS, **d})
+
+
+#: values of fields added after format 1 that rebuild older saved models exactly
+_LEGACY_MODEL_FIELDS = {"coord_features": 0, "max_frequency": 0.25, "posterior_init_std": 0.0}
 
 
 @dataclass

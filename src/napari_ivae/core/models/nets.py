@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
@@ -55,6 +57,19 @@ class MLPDecoder(nn.Module):
         return out if pixel_index is None else out[..., pixel_index]
 
 
+def fourier_frequencies(n: int, max_frequency: float) -> torch.Tensor:
+    """``(n, 2)`` deterministic frequency vectors (cycles per patch width) for coordinate features.
+
+    Radii are spread geometrically from 0.5 to ``max_frequency`` and directions follow the golden
+    angle, so every scale comes in many directions (no preferred axis, no random draw: the
+    features are the same in every process and need not be stored).
+    """
+    k = torch.arange(n, dtype=torch.float64)
+    radius = 0.5 * (max(max_frequency, 0.5) / 0.5) ** (k / max(n - 1, 1))
+    angle = k * math.pi * (3.0 - math.sqrt(5.0))
+    return torch.stack([radius * torch.cos(angle), radius * torch.sin(angle)], -1).float()
+
+
 class SpatialDecoder(nn.Module):
     """Coordinate-based decoder: intensity = f(transformed pixel coordinate, code[, class]).
 
@@ -65,14 +80,26 @@ class SpatialDecoder(nn.Module):
     out y costs K cheap element-wise passes instead of K full decoder passes.
     """
 
-    def __init__(self, code_dim: int, hidden=(128, 128), activation="tanh", class_dim: int = 0):
+    def __init__(self, code_dim: int, hidden=(128, 128), activation="tanh", class_dim: int = 0,
+                 coord_features: int = 0, max_frequency: float = 4.0):
         super().__init__()
-        self.coord_embed = nn.Linear(2, hidden[0])
+        self.n_features = int(coord_features)
+        if self.n_features:
+            self.register_buffer("frequencies", fourier_frequencies(self.n_features, max_frequency),
+                                 persistent=False)
+        self.coord_embed = nn.Linear(2 + 2 * self.n_features, hidden[0])
         self.code_embed = nn.Linear(code_dim, hidden[0], bias=False)
         self.act = _ACTIVATIONS[activation]()
         self.trunk = mlp(hidden, activation) if len(hidden) > 1 else nn.Identity()
         self.class_embed = nn.Linear(class_dim, hidden[-1], bias=False) if class_dim else None
         self.out = nn.Linear(hidden[-1], 1)
+
+    def embed_coords(self, coords: torch.Tensor) -> torch.Tensor:
+        """``(x, y)`` followed by ``sin`` and ``cos`` of ``pi * f . (x, y)`` for each frequency."""
+        if not self.n_features:
+            return coords
+        phase = math.pi * coords @ self.frequencies.T
+        return torch.cat([coords, torch.sin(phase), torch.cos(phase)], dim=-1)
 
     def forward(self, coords: torch.Tensor, code: torch.Tensor, condition=None) -> torch.Tensor:
         """Decode.
@@ -90,7 +117,7 @@ class SpatialDecoder(nn.Module):
         -------
         (B, M) tensor of logits, or (B, K, M) with ``condition``.
         """
-        pre = self.coord_embed(coords) + self.code_embed(code).unsqueeze(1)  # (B, M, h0)
+        pre = self.coord_embed(self.embed_coords(coords)) + self.code_embed(code).unsqueeze(1)
         if isinstance(self.trunk, nn.Identity):
             last_pre, h = pre, None
         else:

@@ -75,3 +75,30 @@ def angle_guess(xn: torch.Tensor, basis, order: int, orders=ORDERS) -> torch.Ten
     re, im = angular_moments(xn, basis)
     k = list(orders).index(int(order))
     return -torch.atan2(im[:, k], re[:, k]) / int(order)
+
+
+def guess_aligns(xn: torch.Tensor, basis, order: int, orders=ORDERS) -> bool:
+    """Whether rotating each patch back by its guess makes the patches more alike.
+
+    On data whose patches really differ by rotation (cards, particles, rotated shapes) the
+    guesses bring them into one frame and the windowed variance across patches drops. On
+    atom-centred patches of one crystal they all share one orientation already, and the
+    guesses follow noise or content (which neighbour is brighter): rotating by them scatters
+    the patches, and the decoder, asked to draw one template in random orientations, learns a
+    rotationally blurred blob. There the guess is not used (``angle_hint_order`` 0).
+    """
+    from napari_ivae.core.models.latent import canonical_resample
+
+    guess = angle_guess(xn, basis, order, orders)
+    window = basis[2].reshape(xn.shape[1:])
+
+    def spread(images):
+        return float((images.var(0) * window).sum())
+
+    # the reference: every patch turned by the guesses' circular mean, so that both sides are
+    # interpolated alike (bilinear resampling smooths noise) and only the per-patch part differs
+    m = int(order)
+    mean_angle = torch.atan2(torch.sin(m * guess).mean(), torch.cos(m * guess).mean()) / m
+    aligned = canonical_resample(xn, guess)
+    common = canonical_resample(xn, torch.full_like(guess, float(mean_angle)))
+    return spread(aligned) < spread(common)
