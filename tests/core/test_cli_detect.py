@@ -3,6 +3,7 @@
 import re
 
 import numpy as np
+import pytest
 import pandas as pd
 import tifffile
 
@@ -83,3 +84,31 @@ def test_detect_polarity_for_atoms(tmp_path, capsys):
     assert main(["detect", str(tmp_path / "abf.npy"), "--out", str(out), "--invert",
                  "--polarity", "bright"]) == 2
     assert "contradict" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("mode", ["atoms", "particles"])
+def test_a_large_stack_is_detected_frame_by_frame_with_the_same_points(tmp_path, capsys,
+                                                                      monkeypatch, mode):
+    from napari_ivae.cli import _detect
+    from napari_ivae.core.synthetic.particles import make_particles
+
+    if mode == "atoms":
+        frames = [make_lattice((96, 96), spacing=10.0, noise=0.08, seed=s).image
+                  for s in range(3)]
+    else:
+        frames = [make_particles(96, count=8, radius=5, noise=0.05, seed=s).image
+                  for s in range(3)]
+    np.save(tmp_path / "stack.npy", np.stack(frames).astype(np.float32))
+    args = ["detect", str(tmp_path / "stack.npy"), "--mode", mode, "--frame-axis", "0"]
+    assert main(args + ["--out", str(tmp_path / "memory.csv")]) == 0
+    monkeypatch.setattr(_detect, "STREAM_BYTES", 0)  # every stack streams
+    assert main(args + ["--out", str(tmp_path / "streamed.csv")]) == 0
+    err = capsys.readouterr().err
+    assert "frame 3/3" in err
+    memory, streamed = (pd.read_csv(tmp_path / f"{n}.csv") for n in ("memory", "streamed"))
+    np.testing.assert_allclose(streamed[["frame", "row", "col"]],
+                               memory[["frame", "row", "col"]], atol=1e-6)
+    if mode == "particles":
+        np.testing.assert_array_equal(np.load(tmp_path / "streamed_labels.npy"),
+                                      np.load(tmp_path / "memory_labels.npy"))
+        assert not list(tmp_path.glob("*scratch*"))

@@ -9,13 +9,16 @@ the detection's self-check: one ``warning:`` line per doubt.
 
 from __future__ import annotations
 
+import os
 import sys
+from pathlib import Path
 
 from napari_ivae.cli._paths import check_output, output_path
 from napari_ivae.core.errors import InputError
 
 MIN_SPACING = 2.0  # px: below this no peak finder can separate atoms
 MIN_CONTRAST = 1.5  # particles less distinct than this (in background-noise units): warn
+STREAM_BYTES = 1 << 30  # stacks larger than this are detected one frame at a time
 
 
 def add_parser(subparsers) -> None:
@@ -92,35 +95,34 @@ def run(args) -> int:
     if args.mode == "particles":
         labels_path = out.with_name(f"{out.stem}_labels.{args.labels_format}")
         check_output(labels_path, inputs, flag="--out (its labels image)")
-    image = read_image(args.image)
+    image = read_image(args.image, mmap=True)  # pixels are read when used
     channel = _parse_channel(args.channel)
     exclude = read_image(args.exclude) != 0 if args.exclude else None
     common = dict(channel=channel, frame_axis=args.frame_axis, flatten=args.flatten,
                   exclude=exclude)
     _check_4d(image.shape, args.frame_axis)
-    prepared = prepare_image(image, channel=channel, frame_axis=args.frame_axis,
-                             flatten=args.flatten)  # axis and channel errors before any work
+    streaming = _streams(image, args)
+    # axis and channel errors before any work (on the first frame only for a long stack)
+    prepared = prepare_image(image[0] if streaming else image, channel=channel,
+                             frame_axis=None if streaming else args.frame_axis,
+                             flatten=args.flatten)
     if args.mode == "atoms":
-        from napari_ivae.core.atoms import detect_atoms
-
         _check_spacing(args.spacing, prepared.shape[-2:])
-        detections = detect_atoms(
-            image, spacing=args.spacing, sigma=args.sigma, background=args.background,
+        detections = _detect(image, "atoms", streaming, labels_path, dict(
+            spacing=args.spacing, sigma=args.sigma, background=args.background,
             min_distance=args.min_distance, threshold=args.threshold,
             refine=None if args.refine == "none" else args.refine, border=args.border,
-            invert=_atoms_inverted(args), crystal_only=not args.keep_non_crystal, **common)
+            invert=_atoms_inverted(args), crystal_only=not args.keep_non_crystal, **common))
         used = detections.params
         polarity = used.get("polarity") or ("dark" if used.get("invert") else "bright")
         summary = (f"{len(detections)} atoms found (spacing {used['spacing']:.2f} px, "
                    f"{used['spacing_source']}; {polarity} atoms; refine {args.refine})")
     else:
-        from napari_ivae.core.particles import detect_particles
-
         if args.min_size is not None and args.min_size < 0:
             raise InputError(f"--min-size must be 0 or more pixels, got {args.min_size}")
-        detections = detect_particles(
-            image, method=args.method, polarity=args.polarity, min_size=args.min_size,
-            exclude_border=not args.keep_border, split=not args.no_split, **common)
+        detections = _detect(image, "particles", streaming, labels_path, dict(
+            method=args.method, polarity=args.polarity, min_size=args.min_size,
+            exclude_border=not args.keep_border, split=not args.no_split, **common))
         polarity = _resolved_polarity(detections, args.polarity)
         summary = f"{len(detections)} particles found (method {args.method}, {polarity})"
     write_points_csv(out, detections)
@@ -128,13 +130,56 @@ def run(args) -> int:
     if detections.labels is not None and labels_path is not None:
         write_image(labels_path, detections.labels)
         print(f"napari-ivae detect: labels image {labels_path}", file=sys.stderr)
+    if streaming and detections.labels is not None:
+        Path(detections.labels.filename).unlink(missing_ok=True)  # the scratch copy
     if detections.message:
         print(f"napari-ivae detect: {cli_spelling(detections.message)}", file=sys.stderr)
     for warning in detections.quality.get("warnings", []):
         print(f"napari-ivae detect: warning: {cli_spelling(warning)}", file=sys.stderr)
-    if args.mode == "particles" and len(detections):
+    if args.mode == "particles" and len(detections) and not streaming:
         _warn_if_noise(prepared, detections.labels, polarity, len(detections))
     return 0
+
+
+def _streams(image, args) -> bool:
+    """A (frames, Y, X) stack larger than ``STREAM_BYTES`` is detected one frame at a time."""
+    # 2-4 planes without --frame-axis may be colour channels: the in-memory path asks
+    return (image.ndim == 3 and image.nbytes > STREAM_BYTES and args.channel is None
+            and (args.frame_axis == 0 or (args.frame_axis is None and image.shape[0] > 4)))
+
+
+def _detect(image, mode: str, streaming: bool, labels_path, options: dict):
+    """The in-memory detector, or :func:`~napari_ivae.core.streaming.detect_stream` with one
+    progress line per tenth of the stack and particle labels in a scratch file (temp folder)
+    that is copied to the labels image atomically."""
+    if not streaming:
+        if mode == "atoms":
+            from napari_ivae.core.atoms import detect_atoms
+
+            return detect_atoms(image, **options)
+        from napari_ivae.core.particles import detect_particles
+
+        return detect_particles(image, **options)
+    import numpy as np
+
+    from napari_ivae.core.streaming import detect_stream
+
+    labels = None
+    if labels_path is not None:
+        import tempfile
+
+        handle, scratch = tempfile.mkstemp(prefix="napari-ivae-labels-", suffix=".npy")
+        os.close(handle)
+        labels = np.lib.format.open_memmap(scratch, mode="w+", dtype=np.int32,
+                                           shape=image.shape)
+    step = max(1, image.shape[0] // 10)
+
+    def progress(done, total):
+        if done % step == 0 or done == total:
+            print(f"napari-ivae detect: frame {done}/{total}", file=sys.stderr)
+
+    options.pop("frame_axis", None)
+    return detect_stream(image, mode, labels_out=labels, progress=progress, **options)
 
 
 def _check_4d(shape, frame_axis) -> None:
