@@ -68,7 +68,7 @@ def test_new_fields_default_and_old_saved_configs_load_as_built():
     assert ModelConfig.from_dict(cfg.to_dict()) == cfg
     # a dictionary saved before these fields existed rebuilds the old architecture exactly
     old = {k: v for k, v in cfg.to_dict().items()
-           if k not in ("coord_features", "max_frequency", "posterior_init_std")}
+           if k not in ("coord_features", "max_frequency", "posterior_init_std", "film")}
     old["likelihood"] = "bernoulli"
     legacy = ModelConfig.from_dict(old)
     assert legacy.coord_features == 0 and legacy.posterior_init_std == 0
@@ -94,3 +94,24 @@ def test_narrow_initial_posterior():
     x = torch.rand(8, 16, 16)
     _, std = model.encode_gaussian(x)
     assert torch.allclose(std, torch.full_like(std, 0.05), rtol=0.2)
+
+
+def test_film_decoder_starts_additive_and_trains():
+    torch.manual_seed(0)
+    model = build_model(ModelConfig("rvae", (12, 12), hidden=(16, 16), film=True))
+    model.init_weights(0)
+    assert torch.count_nonzero(model.decoder.code_scale.weight) == 0
+    x = _lattice_sites(n=32, size=12)
+    model.fit_normalization(x)
+    xt = torch.from_numpy(x)
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    gen = torch.Generator().manual_seed(0)
+    losses = []
+    for _ in range(20):
+        loss, _ = model.loss(xt, generator=gen)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(float(loss))
+    assert np.isfinite(losses).all() and losses[-1] < losses[0]
+    assert torch.count_nonzero(model.decoder.code_scale.weight) > 0

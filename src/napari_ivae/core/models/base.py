@@ -57,7 +57,8 @@ class BaseIVAE(nn.Module):
             self.decoder = SpatialDecoder(
                 config.latent_dim, config.hidden, config.activation, class_dim=extra,
                 coord_features=config.coord_features,
-                max_frequency=config.max_frequency * min(config.patch_shape))
+                max_frequency=config.max_frequency * min(config.patch_shape),
+                film=config.film)
         else:
             self.decoder = MLPDecoder(config.latent_dim + extra, self.n_pixels, config.hidden,
                                       config.activation)
@@ -79,6 +80,8 @@ class BaseIVAE(nn.Module):
                         module.bias.copy_(bias)
             if self.config.likelihood == "gaussian":
                 self.log_noise.fill_(math.log(0.1))
+            if getattr(self.decoder, "code_scale", None) is not None:
+                self.decoder.code_scale.weight.zero_()  # starts as the additive decoder
             if self.config.posterior_init_std > 0:
                 # q(latent|x) starts narrow: the decoder first sees each patch's code (and
                 # pose) without the prior's full spread, so it can learn a sharp template

@@ -82,6 +82,9 @@ class ModelConfig:
         patch width; 0.25 = half the Nyquist frequency).
     posterior_init_std : float
         Initial standard deviation of q(latent|x) (0 = PyTorch's default init, about 1).
+    film : bool
+        Spatial decoder: z also multiplies the coordinate embedding (FiLM, ``1 + A z``,
+        starting at 0) besides adding to it.
     """
 
     kind: str
@@ -103,6 +106,7 @@ class ModelConfig:
     coord_features: int = 32
     max_frequency: float = 0.25
     posterior_init_std: float = 0.05
+    film: bool = False
 
     def __post_init__(self):
         self.patch_shape = tuple(int(s) for s in _tuple(self.patch_shape))
@@ -184,7 +188,8 @@ class ModelConfig:
 
 
 #: values of fields added after format 1 that rebuild older saved models exactly
-_LEGACY_MODEL_FIELDS = {"coord_features": 0, "max_frequency": 0.25, "posterior_init_std": 0.0}
+_LEGACY_MODEL_FIELDS = {"coord_features": 0, "max_frequency": 0.25, "posterior_init_std": 0.0,
+                        "film": False}
 
 
 @dataclass

@@ -81,7 +81,7 @@ class SpatialDecoder(nn.Module):
     """
 
     def __init__(self, code_dim: int, hidden=(128, 128), activation="tanh", class_dim: int = 0,
-                 coord_features: int = 0, max_frequency: float = 4.0):
+                 coord_features: int = 0, max_frequency: float = 4.0, film: bool = False):
         super().__init__()
         self.n_features = int(coord_features)
         if self.n_features:
@@ -89,6 +89,8 @@ class SpatialDecoder(nn.Module):
                                  persistent=False)
         self.coord_embed = nn.Linear(2 + 2 * self.n_features, hidden[0])
         self.code_embed = nn.Linear(code_dim, hidden[0], bias=False)
+        # FiLM: z also scales the coordinate embedding (1 + A z), so one template can change shape
+        self.code_scale = nn.Linear(code_dim, hidden[0], bias=False) if film else None
         self.act = _ACTIVATIONS[activation]()
         self.trunk = mlp(hidden, activation) if len(hidden) > 1 else nn.Identity()
         self.class_embed = nn.Linear(class_dim, hidden[-1], bias=False) if class_dim else None
@@ -117,7 +119,10 @@ class SpatialDecoder(nn.Module):
         -------
         (B, M) tensor of logits, or (B, K, M) with ``condition``.
         """
-        pre = self.coord_embed(self.embed_coords(coords)) + self.code_embed(code).unsqueeze(1)
+        pre = self.coord_embed(self.embed_coords(coords))
+        if self.code_scale is not None:
+            pre = pre * (1.0 + self.code_scale(code).unsqueeze(1))
+        pre = pre + self.code_embed(code).unsqueeze(1)
         if isinstance(self.trunk, nn.Identity):
             last_pre, h = pre, None
         else:
