@@ -62,3 +62,18 @@ def test_switching_layers_mid_run_keeps_results_on_the_source(viewer, lattice_la
     assert not any(layer.name.startswith("other ") for layer in viewer.layers)
     assert_untouched(viewer, user)
     assert_untouched(viewer, source)
+
+
+def test_patches_cannot_change_under_a_training_model(viewer, lattice_layer, ready_patches,
+                                                       qtbot):
+    _, patches = ready_patches
+    before = get_session(viewer).patchset
+    train = open_widget(viewer, "Train")
+    _long_run(train)
+    train.start()
+    assert not patches.extract_button.enabled
+    assert patches.extract() is None and "training" in patches.status.value
+    assert get_session(viewer).patchset is before
+    train.abort()
+    qtbot.waitUntil(lambda: not train.busy, timeout=60000)
+    assert patches.extract_button.enabled and patches.extract() is not None

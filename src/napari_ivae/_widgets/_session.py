@@ -36,9 +36,11 @@ class Session:
         The current trained or loaded model (``.model``, ``.config``, ``.metadata``).
     encoding, columns :
         The last results written (``core.inference.Encoding`` and its feature columns).
+    training : bool
+        A model is being trained on the current patches (they must not change meanwhile).
     """
 
-    changed = Signal(str)  # "spacing" | "patches" | "labels" | "model" | "results"
+    changed = Signal(str)  # "spacing" | "patches" | "labels" | "model" | "results" | "training"
 
     def __init__(self) -> None:
         self.spacing: float | None = None
@@ -52,6 +54,7 @@ class Session:
         self.train_result: Any = None
         self.encoding: Any = None  # last Encoding written as results
         self.columns: dict = {}  # its per-patch feature columns (z1, angle, class...)
+        self.training = False
 
     def set(self, what: str, **values: Any) -> None:
         """Set attributes and emit ``changed(what)``."""

@@ -103,6 +103,7 @@ class PatchesWidget(Container):
         self.native.layout().addWidget(self.status.native)
         self.source.changed.connect(self._on_source)
         self.extract_button.clicked.connect(self.extract)
+        self._session.changed.connect(self._on_session)
         self.new_shapes_button.clicked.connect(self.new_annotation_layer)
         self.move_button.clicked.connect(self.move_selected_to_current)
         self.shapes.changed.connect(self._watch_shapes)
@@ -146,9 +147,16 @@ class PatchesWidget(Container):
             spacing = median_nn_distance(np.asarray(self.points.value.data)[:, -2:])
         return auto_patch_size(spacing)
 
+    def _on_session(self, what: str) -> None:
+        if what == "training":
+            self.extract_button.enabled = not self._session.training
+
     def extract(self) -> Any:
         """Cut the patches and store them in the session; returns the PatchSet (or None)."""
         try:
+            if self._session.training:
+                raise InputError("a model is training on the current patches: wait for it "
+                                 "or stop it before extracting new ones.")
             patchset, params = self._extract()
         except Exception as err:  # noqa: BLE001 - shown to the user
             report(self.status, err)

@@ -309,6 +309,8 @@ class TrainWidget(Container):
         self.stop_button.enabled = self.abort_button.enabled = running and self.job is not None
         if not running:
             self.eta.value = ""
+        if self._session.training != running:  # the patches are in use: others must wait
+            self._session.set("training", training=running)
 
 
 def _devices() -> list[str]:
