@@ -3,7 +3,7 @@
 Usage::
 
     python benchmarks/generative.py              # every real image with references (+ SrTiO3)
-    python benchmarks/generative.py --quick      # Au and CsPbBr3 only (about a minute)
+    python benchmarks/generative.py --quick      # Au and CsPbBr3 only (2-4 min on a shared core)
     python benchmarks/generative.py --images au ptir --kinds rvae shift-vae
 
 For each image, patches are cut at the reference column positions (``extract_patches``, size
