@@ -44,3 +44,19 @@ def two_class_blobs(n_per_class=150, size=16, seed=0):
             xs.append(img + 0.05 * rng.standard_normal(img.shape))
             ys.append(label)
     return np.asarray(xs, np.float32), np.asarray(ys, np.int64)
+
+
+def adam_losses(model, x, steps, lr=3e-3, seed=0):
+    """Losses of ``steps`` Adam steps on one fixed batch ``x`` (a torch tensor)."""
+    import torch
+
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    gen = torch.Generator().manual_seed(seed)
+    losses = []
+    for _ in range(steps):
+        loss, _ = model.loss(x, generator=gen)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(float(loss))
+    return losses

@@ -9,6 +9,8 @@ from napari_ivae.core.models import ModelConfig, TrainConfig, build_model
 from napari_ivae.core.models.nets import fourier_frequencies
 from napari_ivae.core.training import fit
 
+from _model_data import adam_losses
+
 
 def _lattice_sites(n=256, size=16, seed=0):
     """Atom-centred patches of a noisy square lattice whose neighbours vary in brightness.
@@ -106,15 +108,6 @@ def test_film_decoder_starts_additive_and_trains():
     assert torch.count_nonzero(model.decoder.code_scale.weight) == 0
     x = _lattice_sites(n=32, size=12)
     model.fit_normalization(x)
-    xt = torch.from_numpy(x)
-    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
-    gen = torch.Generator().manual_seed(0)
-    losses = []
-    for _ in range(20):
-        loss, _ = model.loss(xt, generator=gen)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        losses.append(float(loss))
+    losses = adam_losses(model, torch.from_numpy(x), 20)
     assert np.isfinite(losses).all() and losses[-1] < losses[0]
     assert torch.count_nonzero(model.decoder.code_scale.weight) > 0

@@ -13,6 +13,8 @@ from napari_ivae.core.models.latent import (
     transform_grid,
 )
 
+from _model_data import adam_losses
+
 
 def _config(kind, **kw):
     extra = dict(n_classes=3) if kind == "ss-rvae" else {}
@@ -142,15 +144,7 @@ def test_model_options_train(options):
     model = build_model(ModelConfig("rvae", (12, 12), hidden=(32, 32), **options))
     x = torch.from_numpy(np.random.default_rng(0).random((16, 12, 12)).astype(np.float32))
     model.fit_normalization(x.numpy())
-    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
-    gen = torch.Generator().manual_seed(0)
-    losses = []
-    for _ in range(30):
-        loss, terms = model.loss(x, generator=gen)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        losses.append(float(loss))
+    losses = adam_losses(model, x, 30)
     assert np.isfinite(losses).all() and losses[-1] < losses[0]
 
 
