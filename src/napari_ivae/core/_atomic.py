@@ -43,7 +43,7 @@ def _target_mode(path: Path) -> int:
         return 0o666 & ~_umask()
 
 
-def write_atomically(path, write: Callable[[BinaryIO], None]) -> Path:
+def write_atomically(path, write: Callable[[BinaryIO], object]) -> Path:
     """Call ``write(stream)`` on a temporary file beside ``path``, then rename it over ``path``.
 
     Parameters
@@ -77,7 +77,7 @@ def write_atomically(path, write: Callable[[BinaryIO], None]) -> Path:
 
 def describe_write_error(err: BaseException) -> str:
     """A short reason for a failed write (``No space left on device``, ``File too large``)."""
-    cause = err
+    cause: BaseException | None = err
     while cause is not None and not isinstance(cause, OSError):  # torch wraps the OSError
         cause = cause.__cause__ or cause.__context__
     if isinstance(cause, OSError):
@@ -92,7 +92,7 @@ def describe_write_error(err: BaseException) -> str:
     return reason
 
 
-def write_output(path, write: Callable[[BinaryIO], None], what: str = "file") -> Path:
+def write_output(path, write: Callable[[BinaryIO], object], what: str = "file") -> Path:
     """:func:`write_atomically`, with every failure turned into one clear error line.
 
     Parameters

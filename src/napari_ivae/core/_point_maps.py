@@ -69,17 +69,18 @@ def gaussian_frame(values, points, shape, sigma: float, max_distance: float) -> 
     c0 = np.floor(points[:, 1]).astype(np.int64)
     fr = points[:, 0] - r0
     fc = points[:, 1] - c0
-    flat_index, splat_weight, source = [], [], []
-    corners = ((0, 0, (1 - fr) * (1 - fc)), (1, 0, fr * (1 - fc)), (0, 1, (1 - fr) * fc), (1, 1, fr * fc))
+    index_parts, weight_parts, source_parts = [], [], []
+    corners = ((0, 0, (1 - fr) * (1 - fc)), (1, 0, fr * (1 - fc)),
+               (0, 1, (1 - fr) * fc), (1, 1, fr * fc))
     for dr, dc, w in corners:
         rr, cc = r0 + dr, c0 + dc
         ok = (rr >= 0) & (rr < height) & (cc >= 0) & (cc < width) & (w > 0)
-        flat_index.append(rr[ok] * width + cc[ok])
-        splat_weight.append(w[ok])
-        source.append(np.flatnonzero(ok))
-    flat_index = np.concatenate(flat_index)
-    splat_weight = np.concatenate(splat_weight)
-    source = np.concatenate(source)
+        index_parts.append(rr[ok] * width + cc[ok])
+        weight_parts.append(w[ok])
+        source_parts.append(np.flatnonzero(ok))
+    flat_index = np.concatenate(index_parts)
+    splat_weight = np.concatenate(weight_parts)
+    source = np.concatenate(source_parts)
 
     def blurred(weights):
         splat = np.bincount(flat_index, weights=weights, minlength=height * width).reshape(shape)

@@ -7,6 +7,8 @@ except within one spacing of it, where a peak stays when it continues the crysta
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 
@@ -24,7 +26,7 @@ def allowed_candidates(frame, candidates, params, excluded) -> dict:
     """Which candidates the user mask excludes, which lie outside the crystalline region and
     which lie on its rim (within one spacing outside it: the outermost atoms of a particle,
     whose fringe amplitude the low-pass halves)."""
-    flags = {"excluded": np.zeros(len(candidates), dtype=bool),
+    flags: dict[str, Any] = {"excluded": np.zeros(len(candidates), dtype=bool),
              "outside": np.zeros(len(candidates), dtype=bool),
              "edge": np.zeros(len(candidates), dtype=bool), "region": None, "mask": None}
     if excluded is not None and len(candidates):

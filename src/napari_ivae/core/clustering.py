@@ -100,7 +100,7 @@ class Clustering:
                 "scale": None if self.scale is None else self.scale.tolist()}
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Clustering":
+    def from_dict(cls, d: dict) -> Clustering:
         """Rebuild from :meth:`to_dict` (``labels`` is empty)."""
         try:
             centres = np.asarray(d["centres"], dtype=np.float64)
@@ -185,11 +185,12 @@ def cluster_latents(codes, n_clusters: int, *, seed: int = 0, use_angle: bool = 
     spread = np.where(spread > 0, spread, 1.0)
     scaled = (features - mean) / spread
     rng = np.random.default_rng(int(seed))
-    best = None
+    best: tuple[np.ndarray, float] | None = None
     for _ in range(restarts):
         labels, inertia = _lloyd(scaled, _kmeans_plus_plus(scaled, n_clusters, rng), max_iter)
         if best is None or inertia < best[1]:
             best = (labels, inertia)
+    assert best is not None  # restarts >= 1
     labels, inertia = best
     # number clusters by decreasing size (ties by first appearance): stable, readable output
     sizes = np.bincount(labels, minlength=n_clusters)
@@ -222,9 +223,9 @@ def _kmeans_plus_plus(points: np.ndarray, k: int, rng: np.random.Generator) -> n
     for _ in range(1, k):
         total = nearest.sum()
         if total <= 0:  # every point sits on a centre already
-            pick = rng.integers(len(points))
+            pick = int(rng.integers(len(points)))
         else:
-            pick = rng.choice(len(points), p=nearest / total)
+            pick = int(rng.choice(len(points), p=nearest / total))
         centres.append(points[pick])
         nearest = np.minimum(nearest, ((points - points[pick]) ** 2).sum(axis=1))
     return np.stack(centres)

@@ -12,10 +12,11 @@ dominates its own tiles), so every grain orientation contributes its own.
 
 The crystal's amplitude level is the median above Otsu's threshold. Pixels below half of it
 are non-crystalline (a smoothed step is at half height on the step, so edge atoms stay inside);
-a morphological opening with a disc one spacing across removes thin strips of them (an antiphase boundary, a
-row of vacancies). A region is reported only when that non-crystalline part covers at least
-``MIN_OUTSIDE_AREA`` of the frame and sinks below a quarter of the crystal level: an image that
-is lattice everywhere, or nowhere, gets no mask and nothing is dropped.
+a morphological opening with a disc one spacing across removes thin strips of them (an
+antiphase boundary, a row of vacancies). A region is reported only when that non-crystalline
+part covers at least ``MIN_OUTSIDE_AREA`` of the frame and sinks below a quarter of the
+crystal level: an image that is lattice everywhere, or nowhere, gets no mask and nothing is
+dropped.
 """
 
 from __future__ import annotations
@@ -207,7 +208,7 @@ def _band_box(needed: np.ndarray) -> tuple[slice, slice]:
         first, last = index[0] - 1, index[-1] + 2
         box.append(slice(first, last) if first >= 0 and last <= needed.shape[axis]
                    else slice(None))
-    return tuple(box)
+    return box[0], box[1]
 
 
 def _outside_reflections(detail, inside, coarse_step, coarse_origin, spacing, known

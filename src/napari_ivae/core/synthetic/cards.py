@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 
@@ -332,7 +333,7 @@ def cards_protocol(
     CardsProtocol
     """
     sub_seeds = [int(s.generate_state(1)[0]) for s in np.random.SeedSequence(seed).spawn(3)]
-    common = dict(size=size, shear=shear, scale=scale, noise=noise)
+    common: dict[str, Any] = dict(size=size, shear=shear, scale=scale, noise=noise)
     labeled = make_cards(n_labeled, rotation=labeled_rotation, translation=0.0,
                          seed=sub_seeds[0], **common)
     unlabeled = make_cards(n_unlabeled, rotation=unlabeled_rotation, translation=translation,
