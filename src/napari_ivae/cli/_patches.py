@@ -9,6 +9,7 @@ read it directly.
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -77,7 +78,10 @@ def run(args) -> int:
             normalize=args.normalize, order=args.order,
         )
         where = f"{len(patchset)} of {len(coords)} points"
-    _save_npz(out, patchset_to_arrays(patchset))
+    arrays = patchset_to_arrays(patchset)
+    # how the patches were cut, for `train` to record in the model (`batch` cuts the same way)
+    arrays["patch_params"] = np.asarray(json.dumps(_patch_params(args)))
+    _save_npz(out, arrays)
 
     frames = f"{patchset.n_frames} frames of " if patchset.is_stack else ""
     print(f"cut {len(patchset)} patches {args.size}x{args.size} from {Path(args.image).name} "
@@ -89,6 +93,16 @@ def run(args) -> int:
         print(f"note: {cli_spelling(patchset.message)}", file=sys.stderr)
     print(f"wrote {out}", file=sys.stderr)
     return 0
+
+
+def _patch_params(args) -> dict:
+    """The cutting options (the keys the napari widget records as a model's ``patch_params``)."""
+    params = {"source": "grid" if args.grid is not None else "points", "size": args.size,
+              "normalize": args.normalize, "border": args.border, "order": args.order,
+              "subpixel": not args.no_subpixel, "invert": bool(args.invert)}
+    if args.grid is not None:
+        params["stride"] = args.grid
+    return params
 
 
 def _load_image(args, read_image) -> np.ndarray:

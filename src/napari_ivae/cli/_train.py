@@ -94,8 +94,8 @@ def _check_labels(labels, n_patches: int, source) -> np.ndarray:
     return labels
 
 
-def _normalization_from(extras: dict):
-    value = extras.get("normalization")
+def _json_extra(extras: dict, key: str):
+    value = extras.get(key)
     if value is None:
         return None
     try:
@@ -289,7 +289,8 @@ def run(args) -> int:
                 _say(_progress_line(event, float(np.mean(losses))))
 
     metadata = {
-        "normalization": _normalization_from(extras),
+        "normalization": _json_extra(extras, "normalization"),
+        "patch_params": _json_extra(extras, "patch_params"),
         "source_patches": str(Path(args.patches).expanduser().resolve()),
         "n_patches": len(patches), "n_labeled": n_labeled,
         "cli_options": {k: v for k, v in vars(args).items() if k != "func"},

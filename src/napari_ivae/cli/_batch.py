@@ -1,0 +1,596 @@
+"""``napari-ivae batch``: apply one saved model to many images, resumable after an interruption.
+
+Every image (files, folders, glob patterns) goes through the pipeline the model was trained
+with, as its bundle records it (:data:`~napari_ivae.core.persistence.PIPELINE_KEYS`): detect
+(the detection mode and the settings chosen by hand; everything else is estimated from each
+image), cut patches (the model's patch size, the same normalisation, points or grid), encode,
+and paint the per-patch values back onto the image. Each image gets its own folder
+``OUT/<stem>/`` holding
+
+* ``<stem>.csv``: one row per patch, ``frame,row,col``, the detection's measured columns, then
+  ``z_mean_1..``, ``z_std_1..``, ``angle`` (radians), ``dx``, ``dy``, ``class_prob_<name>``,
+  ``class``, ``cluster`` (as far as the model has them, as ``encode`` writes them);
+* ``<stem>_maps.npz`` (or one ``<stem>_<name>.tif`` per map with ``--maps tif``): the maps of
+  ``z_mean_k``, ``angle``, ``dx``, ``dy``, ``class``, ``cluster``, each of the image's shape;
+* ``batch.json``: what was done (input size and time stamp, the model's checksum, counts).
+
+The folder is assembled under a hidden temporary name and renamed into place when complete,
+so a folder ``OUT/<stem>/`` always holds a finished result and an interrupted run leaves no
+partial output behind (a hidden leftover of a killed run is removed by the next run). A rerun
+skips every image whose folder exists and whose ``batch.json`` names the same input file
+(size and modification time) and the same model; the others are (re)done. A bad image gives
+one error line and the batch goes on; the failures are listed at the end (exit code 3).
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import json
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from napari_ivae.cli._paths import _same_file, check_output
+from napari_ivae.core._atomic import write_output
+from napari_ivae.core.errors import InputError
+
+EXIT_SOME_FAILED = 3
+MANIFEST = "batch.json"
+_PARTIAL = ".napari-ivae-partial-"  # hidden folder being filled (``.<stem>.napari-ivae-partial-*``)
+_LOCK = ".napari-ivae-batch.lock"
+_GLOB_CHARS = set("*?[")
+
+
+def add_parser(subparsers) -> None:
+    """Register ``napari-ivae batch``."""
+    p = subparsers.add_parser(
+        "batch", help="apply a saved model to many images (resumable)",
+        description="Apply a model saved by `napari-ivae train` (or napari) to every image: "
+                    "detect, cut patches and encode as the model was trained, and write one "
+                    "folder per image with a CSV table and the maps. Images already done are "
+                    "skipped when the command is run again.")
+    p.add_argument("model", metavar="MODEL.ivae.pt", help="trained model file")
+    p.add_argument("inputs", nargs="+", metavar="INPUT",
+                   help="images (.npy, .tif, .tiff), folders holding them, or glob patterns "
+                        "(quoted: 'data/*.tif')")
+    p.add_argument("--out", required=True, metavar="DIR",
+                   help="output folder (created if missing); one sub-folder per image")
+    p.add_argument("--mode", choices=("atoms", "particles"),
+                   help="what to detect (default: what the model's points were detected as, "
+                        "else atoms)")
+    p.add_argument("--grid", type=int, metavar="STRIDE",
+                   help="cut grid patches every STRIDE px instead (default: as the model was "
+                        "trained)")
+    p.add_argument("--channel", metavar="C", help="colour images: 'luminance' or a channel index")
+    p.add_argument("--frame-axis", type=int, metavar="AXIS",
+                   help="axis holding frames (needed for ambiguous 3D input)")
+    p.add_argument("--maps", choices=("npz", "tif", "none"), default="npz",
+                   help="maps as one .npz per image (default), one .tif per map, or none")
+    p.add_argument("--redo", action="store_true",
+                   help="process every image again, also those already done")
+    p.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N, mps")
+    p.add_argument("--batch-size", type=int, default=256, help="patches per batch (default 256)")
+    p.set_defaults(func=run)
+
+
+# ----------------------------------------------------------------------------- inputs
+def collect_inputs(values) -> list[Path]:
+    """The image files named by files, folders (their images, not recursive) and globs.
+
+    Parameters
+    ----------
+    values : list of str
+        As given on the command line.
+
+    Returns
+    -------
+    list of Path
+        Each image once, in the order given (folders and globs sorted by name).
+
+    Raises
+    ------
+    InputError
+        A name that is neither an image, a folder, nor a pattern matching an image; no images.
+    """
+    from napari_ivae.core.imageio import IMAGE_SUFFIXES
+
+    found: list[Path] = []
+    for value in values:
+        path = Path(value).expanduser()
+        if path.is_dir():
+            matches = sorted(p for p in path.iterdir()
+                             if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+            if not matches:
+                raise InputError(f"folder {path} holds no images ({', '.join(IMAGE_SUFFIXES)})")
+        elif path.is_file():
+            matches = [path]
+        elif _GLOB_CHARS & set(str(value)):
+            matches = sorted(Path(p) for p in glob.glob(os.path.expanduser(value))
+                             if Path(p).is_file() and Path(p).suffix.lower() in IMAGE_SUFFIXES)
+            if not matches:
+                raise InputError(f"pattern '{value}' matches no images "
+                                 f"({', '.join(IMAGE_SUFFIXES)})")
+        else:
+            raise InputError(f"input {value} does not exist (give image files, folders or "
+                             "quoted glob patterns)")
+        found.extend(matches)
+    unique, seen = [], set()
+    for path in found:
+        key = os.path.realpath(path)
+        if key not in seen:
+            seen.add(key)
+            unique.append(path)
+    return unique
+
+
+def _output_names(images: list[Path]) -> list[str]:
+    """One output name per image (its file stem); two images with one stem are refused."""
+    names, owner = [], {}
+    for path in images:
+        name = path.stem
+        if name.startswith("."):
+            name = "_" + name[1:]  # never a hidden folder (those are the partial ones)
+        if name.lower() in owner:
+            raise InputError(f"{owner[name.lower()]} and {path} would both write "
+                             f"'{name}/' in --out; rename one or run them into different "
+                             "--out folders")
+        owner[name.lower()] = path
+        names.append(name)
+    return names
+
+
+# ----------------------------------------------------------------------------- settings
+def pipeline_settings(bundle, *, mode=None, grid=None) -> dict:
+    """How the model's patches were made, from its bundle, for applying it to new images.
+
+    Parameters
+    ----------
+    bundle : ModelBundle
+        The loaded model (its ``metadata`` holds ``patch_params``, ``normalization`` and
+        ``detection`` when it was saved by napari or trained on ``napari-ivae patches``).
+    mode : {"atoms", "particles"}, optional
+        Overrides the stored detection mode.
+    grid : int, optional
+        Cut grid patches with this stride instead of patches on detected points.
+
+    Returns
+    -------
+    dict
+        ``source`` ("points" or "grid"), ``size`` (H, W), ``normalize``, ``stride`` (grid),
+        ``border``, ``order``, ``subpixel``, ``mode`` and ``detect`` (keyword arguments of the
+        detector: only settings chosen by hand, everything else is estimated per image).
+    """
+    meta = bundle.metadata or {}
+    params = dict(meta.get("patch_params") or {})
+    normalization = meta.get("normalization")
+    stored_mode = normalization.get("mode") if isinstance(normalization, dict) else None
+    size = tuple(int(s) for s in bundle.config.patch_shape)
+    source = "grid" if grid is not None else params.get("source", "points")
+    stride = grid if grid is not None else params.get("stride")
+    if source == "grid" and not stride:
+        stride = max(1, size[0] // 4)
+    settings = {
+        "source": source, "size": size, "stride": int(stride) if stride else None,
+        "normalize": params.get("normalize") or stored_mode or "none",
+        "border": params.get("border", "drop"), "order": int(params.get("order", 1)),
+        "subpixel": bool(params.get("subpixel", True)), "invert": bool(params.get("invert")),
+    }
+    detection = meta.get("detection") or {}
+    chosen = dict(detection.get("widget_settings") or {})
+    role = str(detection.get("role", ""))
+    settings["mode"] = mode or chosen.get("mode") or (
+        role.removeprefix("detections_") if role.startswith("detections_") else "atoms")
+    settings["detect"] = _detector_options(settings["mode"], chosen)
+    return settings
+
+
+def _detector_options(mode: str, chosen: dict) -> dict:
+    """The detector keywords set by hand when the model's points were detected."""
+    polarity = chosen.get("polarity") or "auto"
+    if mode == "atoms":
+        options = {"invert": {"auto": None, "bright": False, "dark": True}.get(polarity)}
+        for key in ("spacing", "sigma"):
+            if chosen.get(key):
+                options[key] = float(chosen[key])
+        if "refine" in chosen:
+            options["refine"] = None if chosen["refine"] in (None, "none") else chosen["refine"]
+        if "crystal_only" in chosen:
+            options["crystal_only"] = bool(chosen["crystal_only"])
+        return options
+    options = {"polarity": polarity}
+    if chosen.get("method"):
+        options["method"] = chosen["method"]
+    return options
+
+
+def describe_settings(settings: dict) -> str:
+    """One line: how patches are made (for the first progress line)."""
+    h, w = settings["size"]
+    where = (f"grid every {settings['stride']} px" if settings["source"] == "grid"
+             else f"{settings['mode']} detected in each image")
+    chosen = {k: v for k, v in settings["detect"].items() if v is not None}
+    extra = f" ({', '.join(f'{k} {v}' for k, v in chosen.items())})" if chosen and \
+        settings["source"] != "grid" else ""
+    return f"{h}x{w} px patches on {where}{extra}, normalisation {settings['normalize']}"
+
+
+# ----------------------------------------------------------------------------- one image
+def process_image(bundle, settings: dict, path: Path, *, channel=None, frame_axis=None,
+                  batch_size: int = 256, maps: bool = True) -> dict:
+    """Detect, cut, encode and map one image; returns ``table``, ``maps``, ``counts``.
+
+    Parameters
+    ----------
+    bundle : ModelBundle
+    settings : dict
+        From :func:`pipeline_settings`.
+    path : Path
+        The image file.
+    channel, frame_axis
+        As for ``napari-ivae detect``.
+    batch_size : int
+        Patches per forward pass.
+    maps : bool
+        Compute the maps too.
+
+    Returns
+    -------
+    dict
+        ``table`` (pandas DataFrame, one row per patch), ``maps`` ({name: array}),
+        ``counts`` ({"points": n, "patches": n, "frames": n}).
+    """
+    import pandas as pd
+
+    from napari_ivae.core.image import prepare_image
+    from napari_ivae.core.imageio import read_image
+    from napari_ivae.core.inference import encode
+    from napari_ivae.core.patches import extract_patches, grid_patches
+
+    raw = read_image(path)
+    image = prepare_image(raw, channel=_parse_channel(channel), frame_axis=frame_axis)
+    stack = image.ndim == 3
+    # `patches --invert`: patches from the inverted image, points from the image as it is
+    cut_from = image if not settings["invert"] else prepare_image(
+        raw, channel=_parse_channel(channel), frame_axis=frame_axis, invert=True)
+    found = None
+    if settings["source"] == "grid":
+        patchset = grid_patches(cut_from, settings["size"], settings["stride"],
+                                normalize=settings["normalize"])
+        table = pd.DataFrame({"frame": patchset.frames, "row": patchset.centres[:, 0],
+                              "col": patchset.centres[:, 1]})
+    else:
+        found = _detect(image, settings)
+        if len(found.coords) == 0:
+            raise InputError(found.message or f"no {settings['mode']} found")
+        coords = found.coords if stack else found.coords[:, 1:]
+        patchset = extract_patches(cut_from, coords, settings["size"],
+                                   normalize=settings["normalize"],
+                                   border=settings["border"], order=settings["order"],
+                                   subpixel=settings["subpixel"])
+        points = found.properties.reset_index(drop=True)
+        table = points.iloc[patchset.indices].reset_index(drop=True).copy()
+        for i, name in enumerate(("frame", "row", "col")):
+            table[name] = np.asarray(found.coords, dtype=np.float64)[patchset.indices, i]
+        table["frame"] = table["frame"].round().astype(np.int64)
+        first = ["frame", "row", "col"]
+        table = table[first + [c for c in table.columns if c not in first]]
+    encoding = encode(bundle.model, patchset.patches, batch_size=batch_size)
+    columns = latent_columns(encoding, bundle)
+    for name, values in columns.items():
+        table[name] = values
+    return {"table": table, "maps": result_maps(columns, patchset) if maps else {},
+            "counts": {"points": len(found.coords) if found is not None else len(patchset),
+                       "patches": len(patchset), "frames": int(patchset.n_frames)}}
+
+
+def _detect(image, settings: dict):
+    frame_axis = 0 if image.ndim == 3 else None
+    if settings["mode"] == "atoms":
+        from napari_ivae.core.atoms import detect_atoms
+
+        return detect_atoms(image, frame_axis=frame_axis, **settings["detect"])
+    from napari_ivae.core.particles import detect_particles
+
+    return detect_particles(image, frame_axis=frame_axis, **settings["detect"])
+
+
+def latent_columns(encoding, bundle) -> dict:
+    """The encoding as named table columns (the arrays ``encode`` writes, one column each)."""
+    columns = {}
+    for key in ("z_mean", "z_std"):
+        values = getattr(encoding, key)
+        for i in range(values.shape[1]):
+            columns[f"{key}_{i + 1}"] = values[:, i]
+    if encoding.angle is not None:
+        columns["angle"] = np.angle(np.exp(1j * encoding.angle.astype(np.float64)))
+    if encoding.offsets is not None:
+        columns["dx"], columns["dy"] = encoding.offsets[:, 0], encoding.offsets[:, 1]
+    if encoding.class_prob is not None:
+        names = list(bundle.config.class_names)
+        for k in range(encoding.class_prob.shape[1]):
+            name = names[k] if k < len(names) else str(k)
+            columns[f"class_prob_{name}"] = encoding.class_prob[:, k]
+        columns["class"] = np.argmax(encoding.class_prob, axis=1).astype(np.int64)
+    stored = (bundle.metadata or {}).get("clustering")
+    if stored:  # classes found in napari and saved with the model
+        from napari_ivae.core.clustering import Clustering
+
+        columns["cluster"] = np.asarray(Clustering.from_dict(stored).assign(encoding))
+    return columns
+
+
+def result_maps(columns: dict, patchset) -> dict:
+    """Maps of the image's shape: latent means, angle (radians), offsets, classes (+1)."""
+    from napari_ivae.core import maps
+
+    out = {}
+    for name, values in columns.items():
+        if name.startswith(("z_std_", "class_prob_")):
+            continue
+        if name == "angle":
+            out[name] = maps.angle_map(values, patchset)
+        elif name in ("class", "cluster"):
+            out[name] = maps.class_map(values, patchset)
+        else:
+            out[name] = maps.patch_map(np.asarray(values, dtype=np.float32),
+                                       patchset).astype(np.float32)
+    return out
+
+
+def _parse_channel(value):
+    if value is None or value == "luminance":
+        return value
+    try:
+        return int(value)
+    except ValueError:
+        raise InputError(f"--channel must be 'luminance' or an integer, got '{value}'") from None
+
+
+# ----------------------------------------------------------------------------- outputs
+def _file_identity(path: Path) -> dict:
+    info = os.stat(path)
+    return {"path": str(path.resolve()), "size": info.st_size, "mtime_ns": info.st_mtime_ns}
+
+
+def _checksum(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def is_done(folder: Path, image: dict, model_sha: str) -> bool:
+    """Whether ``folder`` holds a finished result of this image (same file) and model."""
+    try:
+        record = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    same_image = all(record.get("input", {}).get(k) == image[k] for k in ("size", "mtime_ns"))
+    files_there = all((folder / name).is_file() for name in record.get("files", []))
+    return same_image and record.get("model_sha256") == model_sha and files_there
+
+
+def write_result(out_dir: Path, name: str, result: dict, record: dict, maps_format: str,
+                 inputs: dict) -> Path:
+    """Write one image's files into a hidden folder, then rename it to ``out_dir/name``."""
+    from napari_ivae.core.imageio import write_image
+
+    final = out_dir / name
+    partial = Path(tempfile.mkdtemp(prefix=f".{name}{_PARTIAL}", dir=out_dir))
+    try:
+        files = [f"{name}.csv"]
+        text = result["table"].to_csv(index=False).encode("utf-8")
+        write_output(partial / files[0], lambda stream: stream.write(text), "CSV file")
+        if result["maps"] and maps_format == "npz":
+            files.append(f"{name}_maps.npz")
+            arrays = result["maps"]
+            write_output(partial / files[-1], lambda stream: np.savez(stream, **arrays),
+                         "maps file")
+        elif result["maps"] and maps_format == "tif":
+            for key, array in result["maps"].items():
+                files.append(f"{name}_{key}.tif")
+                write_image(partial / files[-1], array)
+        for file in files:  # outputs never replace inputs (e.g. a tif map matched by a glob)
+            for flag, source in inputs.items():
+                if _same_file(final / file, Path(source)):
+                    raise InputError(f"{final / file} would replace the {flag} input file; "
+                                     "choose another --out folder")
+        record = {**record, "files": files}
+        data = json.dumps(record, indent=1).encode("utf-8")
+        write_output(partial / MANIFEST, lambda stream: stream.write(data), "manifest")
+        os.chmod(partial, 0o777 & ~_umask())
+        if final.exists():  # an older result (other model or changed image): swap it out
+            old = Path(tempfile.mkdtemp(prefix=f".{name}{_PARTIAL}old-", dir=out_dir))
+            os.replace(final, old / name)
+            os.replace(partial, final)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(partial, final)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    return final
+
+
+def _umask() -> int:
+    from napari_ivae.core._atomic import _umask as read_umask
+
+    return read_umask()
+
+
+def _remove_leftovers(out_dir: Path) -> int:
+    """Remove hidden partial folders left by a run that was killed; returns how many."""
+    count = 0
+    for entry in out_dir.iterdir():
+        if entry.is_dir() and entry.name.startswith(".") and _PARTIAL in entry.name:
+            shutil.rmtree(entry, ignore_errors=True)
+            count += 1
+    return count
+
+
+class _Lock:
+    """One batch at a time per output folder (a second one would remove the first's work)."""
+
+    def __init__(self, out_dir: Path):
+        self.path = out_dir / _LOCK
+        self.stream = None
+
+    def __enter__(self):
+        import fcntl
+
+        self.stream = open(self.path, "a+")  # noqa: SIM115 - held for the whole run
+        try:
+            fcntl.flock(self.stream, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            self.stream.close()
+            raise InputError(f"another napari-ivae batch is writing into {self.path.parent}; "
+                             "wait for it to end or choose another --out folder") from None
+        return self
+
+    def __exit__(self, *exc):
+        self.stream.close()
+        self.path.unlink(missing_ok=True)
+        return False
+
+
+class _TermAsInterrupt:
+    """SIGTERM (``kill``) ends the run like Ctrl-C: the image in progress is cleaned up."""
+
+    def __enter__(self):
+        try:
+            self.previous = signal.signal(signal.SIGTERM, self._raise)
+        except ValueError:  # not the main thread
+            self.previous = None
+        return self
+
+    @staticmethod
+    def _raise(signum, frame):
+        raise KeyboardInterrupt
+
+    def __exit__(self, *exc):
+        if self.previous is not None:
+            signal.signal(signal.SIGTERM, self.previous)
+        return False
+
+
+# ----------------------------------------------------------------------------- command
+def _say(line: str) -> None:
+    try:
+        print(f"napari-ivae batch: {line}", file=sys.stderr, flush=True)
+    except (BrokenPipeError, OSError):
+        pass
+
+
+def _seconds(value: float) -> str:
+    if value < 10:
+        return f"{max(value, 0.0):.1f} s"
+    value = int(round(value))
+    return f"{value // 60}:{value % 60:02d}" if value >= 60 else f"{value} s"
+
+
+def _out_folder(value) -> Path:
+    out = Path(value).expanduser()
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out {out} is a file; give a folder (it is created if missing)")
+    if not out.exists():
+        if not out.parent.exists():
+            raise InputError(f"--out folder {out.parent} does not exist; create it first")
+        check_output(out, flag="--out")  # its parent accepts new entries
+        out.mkdir()
+    check_output(out / MANIFEST, flag="--out")
+    return out
+
+
+def run(args) -> int:
+    """Apply the model to every image; returns 0, or 3 when some images failed."""
+    from napari_ivae.cli import cli_spelling
+    from napari_ivae.cli._train_checks import check_device
+    from napari_ivae.core.persistence import load_model
+
+    if args.batch_size < 1:
+        raise InputError(f"--batch-size must be >= 1, got {args.batch_size}")
+    if args.grid is not None and args.grid < 1:
+        raise InputError(f"--grid must be a stride of at least 1 px, got {args.grid}")
+    images = collect_inputs(args.inputs)
+    names = _output_names(images)
+    out_dir = _out_folder(args.out)
+    check_device(args.device)
+    bundle = load_model(args.model, device=args.device)
+    settings = pipeline_settings(bundle, mode=args.mode, grid=args.grid)
+    model_sha = _checksum(Path(args.model).expanduser())
+    inputs = {"MODEL": args.model, **{f"INPUT {p.name}": p for p in images}}
+
+    with _Lock(out_dir), _TermAsInterrupt():
+        removed = _remove_leftovers(out_dir)
+        _say(f"{len(images)} images with the {bundle.config.kind} model: "
+             f"{describe_settings(settings)}; results in {out_dir}"
+             + (f" (removed {removed} partial result(s) of an interrupted run)" if removed
+                else ""))
+        done, skipped, failed, worked = 0, 0, [], 0.0
+        total = len(images)
+        for index, (path, name) in enumerate(zip(images, names), start=1):
+            head = f"[{index}/{total}] {path.name}"
+            try:
+                identity = _file_identity(path)
+            except OSError as err:
+                failed.append((path, err.strerror or str(err)))
+                _say(f"{head}: error: {failed[-1][1]}")
+                continue
+            if not args.redo and is_done(out_dir / name, identity, model_sha):
+                skipped += 1
+                _say(f"{head}: done earlier, skipped")
+                continue
+            started = time.perf_counter()
+            try:
+                result = process_image(bundle, settings, path, channel=args.channel,
+                                       frame_axis=args.frame_axis, batch_size=args.batch_size,
+                                       maps=args.maps != "none")
+                record = {"input": identity, "model": str(Path(args.model).resolve()),
+                          "model_sha256": model_sha, "model_kind": bundle.config.kind,
+                          "settings": {k: v for k, v in settings.items()},
+                          "counts": result["counts"],
+                          "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+                write_result(out_dir, name, result, _plain(record), args.maps, inputs)
+            except KeyboardInterrupt:
+                raise
+            except Exception as err:  # noqa: BLE001 - one bad image must not stop the batch
+                reason = cli_spelling(str(err)) or type(err).__name__
+                if not isinstance(err, InputError):
+                    reason = f"{type(err).__name__}: {reason}"
+                failed.append((path, reason))
+                _say(f"{head}: error: {reason}")
+                continue
+            done += 1
+            worked += time.perf_counter() - started
+            remaining = total - index
+            counts = result["counts"]
+            found = ("" if settings["source"] == "grid"
+                     else f"{counts['points']} {settings['mode']}, ")
+            _say(f"{head}: {found}{counts['patches']} patches -> {out_dir / name} "
+                 f"({_seconds(time.perf_counter() - started)}; ETA "
+                 f"{_seconds(worked / done * remaining)})")
+    summary = f"{done} done, {skipped} skipped (done earlier), {len(failed)} failed"
+    if failed:
+        _say(f"{summary}: {', '.join(str(p) for p, _ in failed)} (errors above)")
+        return EXIT_SOME_FAILED
+    _say(summary)
+    return 0
+
+
+def _plain(value):
+    """JSON-ready copy (tuples as lists, numpy scalars as numbers)."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value

@@ -1,0 +1,175 @@
+"""`napari-ivae batch`: one saved model over many images, resumable, never leaving partial
+outputs; the same results as the step-by-step commands."""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from napari_ivae.cli import main
+from napari_ivae.core.synthetic.lattice import make_lattice
+
+SIZE = 16
+N_IMAGES = 12
+
+
+def _lattice(i, shape=(80, 80)):
+    return make_lattice(shape, spacing=10.0, noise=0.08, rotation=7.0 * i,
+                        seed=i).image.astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory):
+    """A tiny rVAE trained through the command line on global-normalised atom patches."""
+    root = tmp_path_factory.mktemp("batch_model")
+    np.save(root / "train.npy", _lattice(100, (128, 128)))
+    assert main(["detect", str(root / "train.npy"), "--out", str(root / "atoms.csv")]) == 0
+    assert main(["patches", str(root / "train.npy"), "--points", str(root / "atoms.csv"),
+                 "--size", str(SIZE), "--normalize", "global",
+                 "--out", str(root / "patches.npz")]) == 0
+    out = root / "m.ivae.pt"
+    assert main(["train", "--model", "rvae", "--patches", str(root / "patches.npz"),
+                 "--out", str(out), "--epochs", "1", "--hidden", "16", "--quiet"]) == 0
+    return out
+
+
+@pytest.fixture
+def images(tmp_path):
+    folder = tmp_path / "images"
+    folder.mkdir()
+    for i in range(N_IMAGES):
+        np.save(folder / f"img_{i:02d}.npy", _lattice(i))
+    return folder
+
+
+def _command():
+    script = shutil.which("napari-ivae")
+    return [script] if script else [sys.executable, "-m", "napari_ivae.cli"]
+
+
+def _state(out):
+    """Visible result folders -> their files; hidden entries (partial folders, lock)."""
+    visible = {p.name: sorted(f.name for f in p.iterdir()) for p in out.iterdir()
+               if not p.name.startswith(".")}
+    hidden = sorted(p.name for p in out.iterdir() if p.name.startswith("."))
+    return visible, hidden
+
+
+def _check_complete(out, visible):
+    for name, files in visible.items():
+        record = json.loads((out / name / "batch.json").read_text())
+        assert sorted(record["files"] + ["batch.json"]) == files
+        table = pd.read_csv(out / name / f"{name}.csv")
+        assert len(table) == record["counts"]["patches"] > 0
+
+
+def test_batch_gives_the_step_by_step_results(model, tmp_path):
+    image = tmp_path / "one.npy"
+    np.save(image, _lattice(3, (96, 96)))
+    assert main(["detect", str(image), "--out", str(tmp_path / "a.csv")]) == 0
+    assert main(["patches", str(image), "--points", str(tmp_path / "a.csv"), "--size",
+                 str(SIZE), "--normalize", "global", "--out", str(tmp_path / "p.npz")]) == 0
+    assert main(["encode", str(model), "--patches", str(tmp_path / "p.npz"),
+                 "--out", str(tmp_path / "e.npz")]) == 0
+    assert main(["batch", str(model), str(image), "--out", str(tmp_path / "res")]) == 0
+    table = pd.read_csv(tmp_path / "res" / "one" / "one.csv")
+    expected = np.load(tmp_path / "e.npz")
+    np.testing.assert_allclose(table[["row", "col"]], expected["centres"], atol=1e-6)
+    np.testing.assert_allclose(table[["z_mean_1", "z_mean_2"]], expected["z_mean"],
+                               rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(np.cos(table["angle"] - expected["angle"]), 1, atol=1e-5)
+    np.testing.assert_allclose(table[["dx", "dy"]], expected["offsets"], rtol=1e-5, atol=1e-5)
+    assert {"prominence", "frame"} <= set(table.columns)
+    with np.load(tmp_path / "res" / "one" / "one_maps.npz") as maps:
+        assert set(maps.files) == {"z_mean_1", "z_mean_2", "angle", "dx", "dy"}
+        assert maps["z_mean_1"].shape == (96, 96)
+
+
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM])
+def test_killed_halfway_the_rerun_finishes_the_rest_and_skips_the_done(model, images,
+                                                                      tmp_path, how):
+    out = tmp_path / "results"
+    argv = [*_command(), "batch", str(model), str(images), "--out", str(out)]
+    proc = subprocess.Popen(argv, stderr=subprocess.PIPE, text=True)
+    seen, deadline = [], time.monotonic() + 120
+    for line in proc.stderr:
+        seen.append(line)
+        if sum(" patches -> " in s for s in seen) >= N_IMAGES // 3 or \
+                time.monotonic() > deadline:
+            break
+    proc.send_signal(how)
+    _, rest = proc.communicate(timeout=60)
+    text = "".join(seen) + rest
+    assert proc.returncode == (-signal.SIGKILL if how == signal.SIGKILL else 130), text
+    visible, hidden = _state(out)
+    assert N_IMAGES // 3 <= len(visible) < N_IMAGES, text
+    _check_complete(out, visible)  # every visible folder is a finished result
+    if how == signal.SIGTERM:
+        assert hidden == [], text  # cleaned up on the way out
+    stamps = {name: os.stat(out / name / "batch.json").st_mtime_ns for name in visible}
+
+    rerun = subprocess.run(argv, stderr=subprocess.PIPE, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr
+    assert rerun.stderr.count("done earlier, skipped") == len(visible)
+    assert rerun.stderr.count(" patches -> ") == N_IMAGES - len(visible)
+    after, hidden = _state(out)
+    assert hidden == [] and sorted(after) == [f"img_{i:02d}" for i in range(N_IMAGES)]
+    _check_complete(out, after)
+    assert {name: os.stat(out / name / "batch.json").st_mtime_ns for name in visible} == stamps
+
+
+def test_a_bad_image_does_not_stop_the_batch(model, images, tmp_path, capsys):
+    np.save(images / "broken.npy", np.zeros(5))
+    (images / "garbage.tif").write_bytes(b"not a tiff")
+    out = tmp_path / "results"
+    assert main(["batch", str(model), str(images), "--out", str(out), "--maps", "tif"]) == 3
+    err = capsys.readouterr().err
+    assert err.count(": error:") == 2 and "broken.npy: error:" in err
+    assert "garbage.tif: error:" in err and "2 failed" in err.splitlines()[-1]
+    visible, hidden = _state(out)
+    assert len(visible) == N_IMAGES and hidden == []
+    assert "img_00_z_mean_1.tif" in visible["img_00"]
+    # rerun: only the bad ones are tried again
+    assert main(["batch", str(model), str(images), "--out", str(out), "--maps", "tif"]) == 3
+    err = capsys.readouterr().err
+    assert err.count("done earlier, skipped") == N_IMAGES and err.count(": error:") == 2
+
+
+def test_a_changed_image_or_another_model_is_done_again(model, images, tmp_path, capsys):
+    out = tmp_path / "results"
+    files = [str(images / "img_00.npy"), str(images / "img_01.npy")]
+    assert main(["batch", str(model), *files, "--out", str(out)]) == 0
+    np.save(images / "img_01.npy", _lattice(7))  # new content
+    capsys.readouterr()
+    assert main(["batch", str(model), *files, "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "img_00.npy: done earlier" in err and "img_01.npy: done earlier" not in err
+    assert err.count(" patches -> ") == 1
+    other = tmp_path / "copy.ivae.pt"
+    other.write_bytes(model.read_bytes() + b"")  # same model, other file: still done
+    assert main(["batch", str(other), *files, "--out", str(out)]) == 0
+    assert capsys.readouterr().err.count("done earlier") == 2
+    assert main(["batch", str(model), *files, "--out", str(out), "--redo"]) == 0
+    assert capsys.readouterr().err.count(" patches -> ") == 2
+
+
+def test_batch_refuses_clear_problems_before_any_work(model, images, tmp_path, capsys):
+    other = tmp_path / "other"
+    other.mkdir()
+    np.save(other / "img_00.npy", _lattice(1))
+    out = tmp_path / "results"
+    assert main(["batch", str(model), str(images), str(other), "--out", str(out)]) == 2
+    assert "both write 'img_00/'" in capsys.readouterr().err
+    assert main(["batch", str(model), str(tmp_path / "nothing*.tif"), "--out", str(out)]) == 2
+    assert "matches no images" in capsys.readouterr().err
+    (tmp_path / "file").write_text("x")
+    assert main(["batch", str(model), str(images), "--out", str(tmp_path / "file")]) == 2
+    assert "is a file" in capsys.readouterr().err
+    assert not out.exists()
