@@ -1,0 +1,334 @@
+"""Patches cut on demand from an image too large to hold: by point table or on a grid.
+
+A :class:`PatchSource` keeps only the patch geometry (centres, frames, which points were kept);
+the pixels stay in the array-like it was given (a ``numpy.memmap`` from
+:func:`~napari_ivae.core.imageio.read_image` with ``mmap=True``, a dask or zarr array, anything
+that can be sliced as ``image[frame, r0:r1, c0:c1]``). Patches are cut chunk by chunk: the
+points are taken frame by frame and row by row, and for each chunk only the window of the frame
+its patches cover is read, so memory stays at one chunk of patches plus one window whatever the
+image's size. Every patch equals the one :func:`~napari_ivae.core.patches.extract_patches`
+(or :func:`~napari_ivae.core.patches.grid_patches`) cuts from the whole image in memory: the
+same sampling code runs on the window, and a window that stops inside the frame extends a few
+pixels past the patches it serves (cubic interpolation reads the whole frame, since its spline
+filter depends on every pixel).
+
+:func:`encode_source` encodes a source chunk by chunk; :meth:`PatchSource.geometry` gives the
+:class:`~napari_ivae.core.patches.PatchSet` (without pixels) that :mod:`napari_ivae.core.maps`
+needs to paint the results back onto the image.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+
+from napari_ivae.core import _patch_sampling as sampling
+from napari_ivae.core.errors import InputError
+from napari_ivae.core.patches import BORDER_POLICIES, NORMALIZE_MODES, PatchSet
+
+CHUNK_PIXELS = 1 << 22  # patch pixels per chunk (16 MiB of float32)
+RANGE_BAND_PIXELS = 1 << 24  # image pixels read at once when measuring the value range
+
+
+def _lazy_stack(image):
+    """``(stack, is_stack)``: checks the shape without reading pixels."""
+    shape = tuple(int(s) for s in getattr(image, "shape", ()))
+    dtype = np.dtype(getattr(image, "dtype", np.float64))
+    if dtype.kind not in "biuf":
+        raise InputError(f"The image must hold numbers, got dtype {dtype}.")
+    if len(shape) not in (2, 3) or (len(shape) == 3 and shape[-1] in (3, 4)
+                                    and min(shape[:2]) > 4):
+        raise InputError(f"Expected a (Y, X) image or a (frames, Y, X) stack, got shape {shape} "
+                         "(prepare colour data first).")
+    if min(shape[-2:]) < 2:
+        raise InputError(f"The image of shape {shape} is too small to cut patches from.")
+    return _Frames(image, shape), len(shape) == 3
+
+
+class _Frames:
+    """Uniform ``(frames, Y, X)`` window access to a 2D or 3D array-like."""
+
+    def __init__(self, image, shape):
+        self.image, self.is_stack = image, len(shape) == 3
+        self.shape = shape if self.is_stack else (1,) + shape
+
+    def window(self, frame: int, rows: slice, cols: slice) -> np.ndarray:
+        part = self.image[frame, rows, cols] if self.is_stack else self.image[rows, cols]
+        return np.asarray(part)
+
+
+def lazy_range(image) -> tuple[float, float]:
+    """Minimum and maximum of the finite values, read in bands of rows (as ``finite_range``).
+
+    Parameters
+    ----------
+    image : array-like
+        ``(Y, X)`` or ``(frames, Y, X)``.
+
+    Returns
+    -------
+    (float, float)
+    """
+    frames, _ = _lazy_stack(image)
+    n, height, width = frames.shape
+    band = max(1, RANGE_BAND_PIXELS // max(width, 1))
+    lo, hi = np.inf, -np.inf
+    for frame in range(n):
+        for top in range(0, height, band):
+            values = frames.window(frame, slice(top, top + band), slice(None))
+            if values.dtype.kind == "f":
+                values = values[np.isfinite(values)]
+            if values.size:
+                lo, hi = min(lo, float(values.min())), max(hi, float(values.max()))
+    if not np.isfinite(lo):
+        raise InputError("The image has no finite values.")
+    return lo, hi
+
+
+class PatchSource:
+    """Patches of one image, cut when asked for (see the module doc).
+
+    Parameters
+    ----------
+    image : array-like
+        ``(Y, X)`` image or ``(frames, Y, X)`` stack, sliceable without reading it whole.
+    coords : array-like
+        ``(N, 2)`` ``(row, col)`` or ``(N, 3)`` ``(frame, row, col)`` (required for a stack).
+    size : int or (int, int)
+        Patch height and width.
+    subpixel, border, normalize, order, value_range
+        As in :func:`napari_ivae.core.patches.extract_patches` (``normalize="global"`` without a
+        ``value_range`` reads the image once, band by band, for its range).
+
+    Attributes
+    ----------
+    frames, centres, indices, valid
+        As in :class:`~napari_ivae.core.patches.PatchSet`, for the kept points.
+    normalization : dict
+        As in :class:`~napari_ivae.core.patches.PatchSet` (``patch`` mode: ``patch_min`` and
+        ``patch_max`` are filled in as patches are cut).
+    """
+
+    def __init__(self, image, coords, size, *, subpixel: bool = True, border: str = "drop",
+                 normalize: str = "none", order: int = 1, value_range=None):
+        self._frames, self.is_stack = _lazy_stack(image)
+        n_frames, height, width = self._frames.shape
+        self.shape = sampling.patch_shape(size, (height, width))
+        self.border = sampling.check_choice("border", border, BORDER_POLICIES)
+        self.normalize = sampling.check_choice("normalize", normalize, NORMALIZE_MODES)
+        if order not in (1, 3):
+            raise InputError(f"order must be 1 (bilinear) or 3 (cubic spline), got {order!r}.")
+        if value_range is not None and normalize != "global":
+            raise InputError('value_range is only used with normalize="global".')
+        self.order = order
+        frames, centres = sampling.as_points(coords, n_frames, self.is_stack)
+        if not subpixel:
+            centres = np.round(centres)
+        outside = ~sampling.centre_inside(centres, (height, width))
+        crossing = ~sampling.patch_inside(centres, self.shape, (height, width))
+        keep = ~outside if border == "flag" else ~crossing
+        if not keep.any():
+            raise InputError(
+                f"All {len(centres)} patches of {self.shape[0]}x{self.shape[1]} px cross the "
+                f"border of the {height}x{width} image (or their centre lies outside it). Use a "
+                'smaller patch size, or border="flag" to keep them with reflected edges.')
+        self.indices = np.flatnonzero(keep).astype(np.int64)
+        self.frames, self.centres = frames[self.indices], centres[self.indices]
+        self.valid = None
+        if border == "flag" and crossing[self.indices].any():
+            self.valid = ~crossing[self.indices]
+        from napari_ivae.core.patches import _drop_message
+
+        self.message = _drop_message(len(centres), outside, crossing, border, self.shape)
+        self.image_shape = (int(height), int(width))
+        self.n_frames = int(n_frames)
+        self.grid_shape = self.stride = self.grid_origin = None
+        self.patch_min = self.patch_max = None
+        if self.normalize == "global":
+            lo, hi = (lazy_range(image) if value_range is None
+                      else sampling.as_range(value_range))
+            self.normalization = {"mode": "global", "method": "minmax", "min": lo, "max": hi,
+                                  "range": [0.0, 1.0]}
+        elif self.normalize == "patch":
+            self.normalization = {"mode": "patch", "method": "minmax", "range": [0.0, 1.0]}
+            self.patch_min = np.full(len(self.indices), np.nan, dtype=np.float32)
+            self.patch_max = np.full(len(self.indices), np.nan, dtype=np.float32)
+        else:
+            self.normalization = {"mode": "none"}
+
+    @classmethod
+    def grid(cls, image, size, stride, *, normalize: str = "none", value_range=None):
+        """Patches on the regular grid of :func:`~napari_ivae.core.patches.grid_patches`.
+
+        Parameters
+        ----------
+        image : array-like
+            ``(Y, X)`` or ``(frames, Y, X)``.
+        size : int or (int, int)
+        stride : int
+        normalize, value_range
+            As in :func:`~napari_ivae.core.patches.grid_patches`.
+
+        Returns
+        -------
+        PatchSource
+            In the grid's order (frame by frame, row by row), with ``grid_shape``, ``stride``
+            and ``grid_origin`` set and ``indices`` all ``-1``.
+        """
+        frames, _ = _lazy_stack(image)
+        n_frames, height, width = frames.shape
+        shape = sampling.patch_shape(size, (height, width))
+        if isinstance(stride, bool) or not isinstance(stride, (int, np.integer)) or stride < 1:
+            raise InputError(f"stride must be a positive integer number of pixels, got {stride!r}.")
+        stride = int(stride)
+        grid_shape = ((height - shape[0]) // stride + 1, (width - shape[1]) // stride + 1)
+        top = ((height - shape[0]) - (grid_shape[0] - 1) * stride) // 2
+        left = ((width - shape[1]) - (grid_shape[1] - 1) * stride) // 2
+        rows = top + shape[0] // 2 + stride * np.arange(grid_shape[0], dtype=np.float64)
+        cols = left + shape[1] // 2 + stride * np.arange(grid_shape[1], dtype=np.float64)
+        rr, cc = np.meshgrid(rows, cols, indexing="ij")
+        centres = np.tile(np.column_stack([rr.ravel(), cc.ravel()]), (n_frames, 1))
+        index = np.repeat(np.arange(n_frames, dtype=np.float64), rr.size)
+        coords = np.column_stack([index, centres]) if frames.is_stack else centres
+        source = cls(image, coords, shape, normalize=normalize, value_range=value_range)
+        source.indices = np.full(len(source.indices), -1, dtype=np.int64)
+        source.grid_shape, source.stride = grid_shape, stride
+        source.grid_origin = (float(rows[0]), float(cols[0]))
+        return source
+
+    def __len__(self) -> int:
+        return int(len(self.indices))
+
+    @property
+    def patch_shape(self) -> tuple[int, int]:
+        """``(H, W)`` of one patch."""
+        return self.shape
+
+    def chunks(self, max_patches: int | None = None) -> Iterator[np.ndarray]:
+        """Positions (into the kept points) of each chunk: frame by frame, rows in order."""
+        per_chunk = max_patches or max(1, CHUNK_PIXELS // (self.shape[0] * self.shape[1]))
+        order = np.lexsort((self.centres[:, 1], self.centres[:, 0], self.frames))
+        starts = np.flatnonzero(np.diff(self.frames[order], prepend=-1))
+        for frame_rows in np.split(order, starts[1:]):
+            for start in range(0, len(frame_rows), per_chunk):
+                yield frame_rows[start:start + per_chunk]
+
+    def read(self, positions) -> np.ndarray:
+        """The patches at ``positions`` (into the kept points), in that order.
+
+        Parameters
+        ----------
+        positions : array-like of int
+            Any subset, e.g. a random training batch; each frame it touches is read over the
+            window its patches cover.
+
+        Returns
+        -------
+        (n, H, W) float32 array
+            Normalised as asked.
+        """
+        positions = np.asarray(positions, dtype=np.int64).reshape(-1)
+        out = np.empty((len(positions),) + self.shape, dtype=np.float32)
+        frames = self.frames[positions]
+        for frame in np.unique(frames):
+            rows = np.flatnonzero(frames == frame)
+            self._cut(int(frame), positions[rows], rows, out)
+        sampling.check_finite(out)
+        self._normalize(out, positions)
+        return out
+
+    def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """``(positions, patches)`` chunk by chunk (see :meth:`chunks`)."""
+        for positions in self.chunks():
+            yield positions, self.read(positions)
+
+    def _cut(self, frame: int, positions: np.ndarray, rows: np.ndarray, out) -> None:
+        height, width = self.shape
+        centres = self.centres[positions]
+        reflect = self.valid is not None
+        if self.order == 3:  # the spline filter depends on every pixel of the frame
+            window, origin = self._frames.window(frame, slice(None), slice(None)), (0, 0)
+        else:
+            margin = (max(height, width) + 2 if reflect else 0) + 2
+            tops = np.floor(centres[:, 0]).astype(np.int64) - height // 2
+            lefts = np.floor(centres[:, 1]).astype(np.int64) - width // 2
+            r0 = max(0, int(tops.min()) - margin)
+            c0 = max(0, int(lefts.min()) - margin)
+            r1 = min(self.image_shape[0], int(tops.max()) + height + 1 + margin)
+            c1 = min(self.image_shape[1], int(lefts.max()) + width + 1 + margin)
+            window, origin = self._frames.window(frame, slice(r0, r1), slice(c0, c1)), (r0, c0)
+        local = centres - np.asarray(origin, dtype=np.float64)
+        sampling.sample_frame(window, local, rows, out, self.order, reflect=reflect)
+
+    def _normalize(self, patches: np.ndarray, positions: np.ndarray) -> None:
+        if self.normalize == "global":
+            lo, hi = self.normalization["min"], self.normalization["max"]
+            patches -= lo
+            patches /= hi - lo if hi > lo else 1.0
+            np.clip(patches, 0.0, 1.0, out=patches)
+        elif self.normalize == "patch":
+            flat = patches.reshape(len(patches), -1)
+            pmin, pmax = flat.min(axis=1), flat.max(axis=1)
+            span = np.where(pmax > pmin, pmax - pmin, 1.0).astype(np.float32)
+            patches -= pmin[:, None, None]
+            patches /= span[:, None, None]
+            np.clip(patches, 0.0, 1.0, out=patches)
+            self.patch_min[positions], self.patch_max[positions] = pmin, pmax
+
+    def geometry(self) -> PatchSet:
+        """A :class:`~napari_ivae.core.patches.PatchSet` of these patches without their pixels
+        (``patches`` is a read-only zero-size-in-memory broadcast), for the maps."""
+        empty = np.broadcast_to(np.zeros((1,) + self.shape, dtype=np.float32),
+                                (len(self),) + self.shape)
+        return PatchSet(patches=empty, centres=self.centres, frames=self.frames,
+                        indices=self.indices, image_shape=self.image_shape,
+                        normalization=dict(self.normalization), grid_shape=self.grid_shape,
+                        stride=self.stride, valid=self.valid, n_frames=self.n_frames,
+                        is_stack=self.is_stack, patch_min=self.patch_min,
+                        patch_max=self.patch_max, grid_origin=self.grid_origin,
+                        message=self.message)
+
+
+def encode_source(model, source: PatchSource, batch_size: int = 256, device=None,
+                  progress=None):
+    """Encode every patch of a source chunk by chunk (memory: one chunk of patches).
+
+    Parameters
+    ----------
+    model : BaseIVAE
+    source : PatchSource
+        Patches of the model's ``patch_shape``.
+    batch_size : int
+        Patches per forward pass.
+    device : str, optional
+        As in :func:`napari_ivae.core.inference.encode`.
+    progress : callable, optional
+        ``progress(done, total)`` after each chunk.
+
+    Returns
+    -------
+    Encoding
+        In the source's order, as :func:`~napari_ivae.core.inference.encode` gives for the
+        patches cut in memory (equal up to float rounding of the batch composition).
+    """
+    from napari_ivae.core.inference import Encoding, encode
+
+    if tuple(source.patch_shape) != tuple(model.config.patch_shape):
+        want = model.config.patch_shape
+        raise InputError(f"the model reads {want[0]}x{want[1]} px patches but the source cuts "
+                         f"{source.patch_shape[0]}x{source.patch_shape[1]} px ones")
+    arrays, done = {}, 0
+    for positions, patches in source:
+        part = encode(model, patches, batch_size=batch_size, device=device).as_dict()
+        for key, values in part.items():
+            if key not in arrays:
+                arrays[key] = np.empty((len(source),) + values.shape[1:], dtype=values.dtype)
+            arrays[key][positions] = values
+        done += len(positions)
+        if progress is not None:
+            progress(done, len(source))
+    return Encoding(**arrays)
+
+
+__all__ = ["PatchSource", "encode_source", "lazy_range"]

@@ -1,0 +1,141 @@
+"""Patches cut on demand from a lazy image equal the in-memory patches, read only windows,
+and encode to the same latents."""
+
+import numpy as np
+import pytest
+
+from napari_ivae.core import patch_source as lazy
+from napari_ivae.core.errors import InputError
+from napari_ivae.core.inference import encode
+from napari_ivae.core.patch_source import PatchSource, encode_source
+from napari_ivae.core.patches import extract_patches, grid_patches
+
+
+class Recording:
+    """An array-like that records the size of every slice read from it."""
+
+    def __init__(self, array):
+        self.array, self.shape, self.dtype, self.reads = array, array.shape, array.dtype, []
+
+    def __getitem__(self, key):
+        part = self.array[key]
+        self.reads.append(part.size)
+        return part
+
+
+def _image(shape, seed=0):
+    rng = np.random.default_rng(seed)
+    return (rng.random(shape) * 200 + 50).astype(np.float32)
+
+
+def _points(n, shape, frames=None, seed=1):
+    rng = np.random.default_rng(seed)
+    rows = rng.uniform(-3, shape[-2] + 3, n)
+    cols = rng.uniform(-3, shape[-1] + 3, n)
+    rows[:5] = np.round(rows[:5])  # some integer centres (exact crops)
+    if frames is None:
+        return np.column_stack([rows, cols])
+    return np.column_stack([rng.integers(0, frames, n), rows, cols])
+
+
+@pytest.mark.parametrize("normalize, border, order", [
+    ("global", "drop", 1), ("patch", "flag", 1), ("none", "flag", 3), ("global", "drop", 3)])
+def test_lazy_patches_equal_the_in_memory_ones_on_a_memory_map(tmp_path, monkeypatch,
+                                                               normalize, border, order):
+    image = _image((3, 120, 90))
+    np.save(tmp_path / "stack.npy", image)
+    mapped = np.load(tmp_path / "stack.npy", mmap_mode="r")
+    coords = _points(300, image.shape, frames=3)
+    monkeypatch.setattr(lazy, "CHUNK_PIXELS", 40 * 15 * 15)  # many chunks per frame
+    source = PatchSource(mapped, coords, 15, normalize=normalize, border=border, order=order)
+    expected = extract_patches(image, coords, 15, normalize=normalize, border=border,
+                               order=order)
+    assert len(list(source.chunks())) >= 5  # several per frame
+    got = np.empty_like(expected.patches)
+    for positions, patches in source:
+        got[positions] = patches
+    np.testing.assert_array_equal(got, expected.patches)
+    np.testing.assert_array_equal(source.indices, expected.indices)
+    geometry = source.geometry()
+    np.testing.assert_array_equal(geometry.coords, expected.coords)
+    assert geometry.normalization == expected.normalization
+    if normalize == "patch":
+        np.testing.assert_array_equal(geometry.patch_min, expected.patch_min)
+    if border == "flag":
+        np.testing.assert_array_equal(source.valid, expected.valid)
+    picked = np.array([7, 3, 150, 3])  # random access, any order
+    np.testing.assert_array_equal(source.read(picked), expected.patches[picked])
+
+
+def test_a_large_image_is_read_in_windows_not_whole():
+    image = _image((600, 500))
+    recording = Recording(image)
+    coords = _points(2000, image.shape, seed=4)
+    lazy_source = PatchSource(recording, coords, 12, normalize="none")
+    lazy.CHUNK_PIXELS, saved = 200 * 144, lazy.CHUNK_PIXELS
+    try:
+        got = np.empty((len(lazy_source), 12, 12), np.float32)
+        for positions, patches in lazy_source:
+            got[positions] = patches
+    finally:
+        lazy.CHUNK_PIXELS = saved
+    np.testing.assert_array_equal(got, extract_patches(image, coords, 12).patches)
+    assert len(recording.reads) >= 9 and max(recording.reads) < image.size / 4
+
+
+def test_grid_source_equals_grid_patches():
+    image = _image((2, 70, 64), seed=3)
+    source = PatchSource.grid(image, 16, 6, normalize="global")
+    expected = grid_patches(image, 16, 6, normalize="global")
+    np.testing.assert_array_equal(source.read(np.arange(len(source))), expected.patches)
+    geometry = source.geometry()
+    assert geometry.grid_shape == expected.grid_shape and geometry.stride == 6
+    assert geometry.grid_origin == expected.grid_origin
+    np.testing.assert_array_equal(geometry.coords, expected.coords)
+
+
+def test_dask_array_source():
+    da = pytest.importorskip("dask.array")
+    image = _image((2, 100, 80), seed=5)
+    coords = _points(150, image.shape, frames=2, seed=6)
+    source = PatchSource(da.from_array(image, chunks=(1, 40, 40)), coords, 16,
+                         normalize="global")
+    expected = extract_patches(image, coords, 16, normalize="global")
+    np.testing.assert_array_equal(source.read(np.arange(len(source))), expected.patches)
+
+
+def test_encoding_chunk_by_chunk_gives_the_in_memory_latents(monkeypatch):
+    from napari_ivae.core.models import ModelConfig, build_model
+
+    import torch
+
+    torch.manual_seed(0)
+    model = build_model(ModelConfig("rvae", (16, 16), hidden=(32,)))
+    image = _image((2, 90, 90), seed=7)
+    coords = _points(400, image.shape, frames=2, seed=8)
+    monkeypatch.setattr(lazy, "CHUNK_PIXELS", 50 * 256)
+    source = PatchSource(image, coords, 16, normalize="global")
+    done = []
+    got = encode_source(model, source, batch_size=32, progress=lambda i, n: done.append(i))
+    expected = encode(model, extract_patches(image, coords, 16, normalize="global").patches,
+                      batch_size=32)
+    assert len(done) > 4 and done[-1] == len(source)
+    for key, values in expected.as_dict().items():
+        np.testing.assert_allclose(getattr(got, key), values, rtol=1e-5, atol=1e-5)
+
+
+def test_source_refuses_what_extract_patches_refuses():
+    with pytest.raises(InputError, match="cross the border"):
+        PatchSource(_image((40, 40)), [[1.0, 1.0]], 16)
+    with pytest.raises(InputError, match="frame, row, col"):
+        PatchSource(_image((2, 40, 40)), [[20.0, 20.0]], 16)
+    with pytest.raises(InputError, match="colour"):
+        PatchSource(np.zeros((40, 40, 3)), [[20.0, 20.0]], 16)
+    model_shape = PatchSource(_image((40, 40)), [[20.0, 20.0]], 12)
+
+    class Model:
+        class config:
+            patch_shape = (16, 16)
+
+    with pytest.raises(InputError, match="16x16"):
+        encode_source(Model(), model_shape)
