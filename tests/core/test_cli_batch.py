@@ -155,7 +155,7 @@ def test_a_changed_image_or_another_model_is_done_again(model, images, tmp_path,
     other = tmp_path / "copy.ivae.pt"
     other.write_bytes(model.read_bytes() + b"")  # same model, other file: still done
     assert main(["batch", str(other), *files, "--out", str(out)]) == 0
-    assert capsys.readouterr().err.count("done earlier") == 2
+    assert capsys.readouterr().err.count("done earlier, skipped") == 2
     assert main(["batch", str(model), *files, "--out", str(out), "--redo"]) == 0
     assert capsys.readouterr().err.count(" patches -> ") == 2
 
@@ -173,3 +173,24 @@ def test_batch_refuses_clear_problems_before_any_work(model, images, tmp_path, c
     assert main(["batch", str(model), str(images), "--out", str(tmp_path / "file")]) == 2
     assert "is a file" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_a_large_stack_streams_with_the_same_results(model, tmp_path, monkeypatch):
+    from napari_ivae.cli import _detect
+
+    stack = np.stack([_lattice(i) for i in range(6)])
+    np.save(tmp_path / "stack.npy", stack)
+    assert main(["batch", str(model), str(tmp_path / "stack.npy"),
+                 "--out", str(tmp_path / "memory")]) == 0
+    monkeypatch.setattr(_detect, "STREAM_BYTES", stack.nbytes // 2)  # now it is "large"
+    assert main(["batch", str(model), str(tmp_path / "stack.npy"),
+                 "--out", str(tmp_path / "streamed")]) == 0
+    a = pd.read_csv(tmp_path / "memory" / "stack" / "stack.csv")
+    b = pd.read_csv(tmp_path / "streamed" / "stack" / "stack.csv")
+    assert list(a.columns) == list(b.columns) and set(a["frame"]) == set(range(6))
+    np.testing.assert_allclose(b[["frame", "row", "col"]], a[["frame", "row", "col"]],
+                               atol=1e-6)
+    np.testing.assert_allclose(b[["z_mean_1", "z_mean_2"]], a[["z_mean_1", "z_mean_2"]],
+                               rtol=1e-5, atol=1e-5)
+    with np.load(tmp_path / "streamed" / "stack" / "stack_maps.npz") as maps:
+        assert maps["angle"].shape == stack.shape

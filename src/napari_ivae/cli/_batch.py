@@ -250,47 +250,61 @@ def process_image(bundle, settings: dict, path: Path, *, channel=None, frame_axi
 
     from napari_ivae.core.image import prepare_image
     from napari_ivae.core.imageio import read_image
-    from napari_ivae.core.inference import encode
-    from napari_ivae.core.patches import extract_patches, grid_patches
+    from napari_ivae.core.patch_source import PatchSource, encode_source
 
-    raw = read_image(path)
-    image = prepare_image(raw, channel=_parse_channel(channel), frame_axis=frame_axis)
-    stack = image.ndim == 3
-    # `patches --invert`: patches from the inverted image, points from the image as it is
-    cut_from = image if not settings["invert"] else prepare_image(
-        raw, channel=_parse_channel(channel), frame_axis=frame_axis, invert=True)
+    raw = read_image(path, mmap=True)  # pixels are read when used
+    channel = _parse_channel(channel)
+    streaming = _streams(raw, channel, frame_axis) and not settings["invert"]
+    if streaming:  # a large plain stack: frame by frame, patches read window by window
+        image = cut_from = raw
+    else:
+        image = prepare_image(raw, channel=channel, frame_axis=frame_axis)
+        # `patches --invert`: patches from the inverted image, points from the image as it is
+        cut_from = image if not settings["invert"] else prepare_image(
+            raw, channel=channel, frame_axis=frame_axis, invert=True)
     found = None
     if settings["source"] == "grid":
-        patchset = grid_patches(cut_from, settings["size"], settings["stride"],
-                                normalize=settings["normalize"])
-        table = pd.DataFrame({"frame": patchset.frames, "row": patchset.centres[:, 0],
-                              "col": patchset.centres[:, 1]})
+        source = PatchSource.grid(cut_from, settings["size"], settings["stride"],
+                                  normalize=settings["normalize"])
+        table = pd.DataFrame({"frame": source.frames, "row": source.centres[:, 0],
+                              "col": source.centres[:, 1]})
     else:
-        found = _detect(image, settings)
+        found = _detect(image, settings, streaming)
         if len(found.coords) == 0:
             raise InputError(found.message or f"no {settings['mode']} found")
-        coords = found.coords if stack else found.coords[:, 1:]
-        patchset = extract_patches(cut_from, coords, settings["size"],
-                                   normalize=settings["normalize"],
-                                   border=settings["border"], order=settings["order"],
-                                   subpixel=settings["subpixel"])
+        coords = found.coords if image.ndim == 3 else found.coords[:, 1:]
+        source = PatchSource(cut_from, coords, settings["size"], normalize=settings["normalize"],
+                             border=settings["border"], order=settings["order"],
+                             subpixel=settings["subpixel"])
         points = found.properties.reset_index(drop=True)
-        table = points.iloc[patchset.indices].reset_index(drop=True).copy()
+        table = points.iloc[source.indices].reset_index(drop=True).copy()
         for i, name in enumerate(("frame", "row", "col")):
-            table[name] = np.asarray(found.coords, dtype=np.float64)[patchset.indices, i]
+            table[name] = np.asarray(found.coords, dtype=np.float64)[source.indices, i]
         table["frame"] = table["frame"].round().astype(np.int64)
         first = ["frame", "row", "col"]
         table = table[first + [c for c in table.columns if c not in first]]
-    encoding = encode(bundle.model, patchset.patches, batch_size=batch_size)
+    encoding = encode_source(bundle.model, source, batch_size=batch_size)
     columns = latent_columns(encoding, bundle)
     for name, values in columns.items():
         table[name] = values
-    return {"table": table, "maps": result_maps(columns, patchset) if maps else {},
-            "counts": {"points": len(found.coords) if found is not None else len(patchset),
-                       "patches": len(patchset), "frames": int(patchset.n_frames)}}
+    return {"table": table, "maps": result_maps(columns, source.geometry()) if maps else {},
+            "counts": {"points": len(found.coords) if found is not None else len(source),
+                       "patches": len(source), "frames": int(source.n_frames)}}
 
 
-def _detect(image, settings: dict):
+def _streams(raw, channel, frame_axis) -> bool:
+    """A (frames, Y, X) stack larger than ``STREAM_BYTES`` is read one frame at a time."""
+    from napari_ivae.cli._detect import STREAM_BYTES
+
+    return (raw.ndim == 3 and raw.nbytes > STREAM_BYTES and channel is None
+            and (frame_axis == 0 or (frame_axis is None and raw.shape[0] > 4)))
+
+
+def _detect(image, settings: dict, streaming: bool = False):
+    if streaming:
+        from napari_ivae.core.streaming import detect_stream
+
+        return detect_stream(image, settings["mode"], **settings["detect"])
     frame_axis = 0 if image.ndim == 3 else None
     if settings["mode"] == "atoms":
         from napari_ivae.core.atoms import detect_atoms
