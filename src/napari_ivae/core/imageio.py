@@ -27,12 +27,15 @@ def read_image(path, *, mmap: bool = False) -> np.ndarray:
         File to read.
     mmap : bool
         Map the file into memory instead of reading it (``.npy``, and TIFF files stored
-        uncompressed and contiguous; others are read): frames are read from disk when used,
-        for stacks larger than memory (:func:`napari_ivae.core.streaming.detect_stream`).
+        uncompressed and contiguous); a multi-page TIFF that cannot be mapped (compressed, or
+        its pages scattered in the file) is opened as a :class:`TiffStack`, which decodes a
+        page when it is indexed; other files are read. Frames are then read from disk when
+        used, for stacks larger than memory (:func:`napari_ivae.core.streaming.detect_stream`,
+        :class:`napari_ivae.core.patch_source.PatchSource`).
 
     Returns
     -------
-    numpy.ndarray
+    numpy.ndarray or TiffStack
         The array as stored (no conversion; see :func:`napari_ivae.core.image.prepare_image`).
 
     Raises
@@ -54,11 +57,13 @@ def read_image(path, *, mmap: bool = False) -> np.ndarray:
             import tifffile
 
             array = _tiff_memmap(path) if mmap else None
+            if array is None and mmap:
+                array = TiffStack.open(path)
             if array is None:
                 array = tifffile.imread(path)
     except Exception as err:  # corrupt or foreign content: report, don't crash
         raise InputError(f"Could not read image '{path}': {err}") from err
-    if not isinstance(array, np.ndarray):
+    if not isinstance(array, (np.ndarray, TiffStack)):
         raise InputError(f"'{path}' does not hold a single array.")
     return array
 
@@ -71,6 +76,69 @@ def _tiff_memmap(path):
         return tifffile.memmap(path, mode="r")
     except (ValueError, OSError):  # compressed, tiled or fragmented: must be decoded
         return None
+
+
+class TiffStack:
+    """A multi-page TIFF as a read-only ``(frames, Y, X)`` array-like, one page decoded at a
+    time: ``stack[i]``, ``stack[i, rows, cols]`` and ``stack[a:b]`` read only those pages;
+    ``numpy.asarray(stack)`` reads them all.
+
+    Attributes
+    ----------
+    shape, dtype, ndim, nbytes, size
+        As the decoded array would have them.
+    """
+
+    def __init__(self, tif, pages):
+        self._tif, self._pages = tif, pages
+        first = pages[0]
+        self.shape = (len(pages),) + tuple(int(s) for s in first.shape)
+        self.dtype = np.dtype(first.dtype)
+        self.ndim = 3
+        self.size = int(np.prod(self.shape))
+        self.nbytes = self.size * self.dtype.itemsize
+
+    @classmethod
+    def open(cls, path):
+        """A TiffStack of the file's pages, or None unless they are 2D, alike and several."""
+        import tifffile
+
+        tif = tifffile.TiffFile(path)
+        pages = list(tif.pages)
+        alike = len(pages) > 1 and all(
+            len(p.shape) == 2 and p.shape == pages[0].shape and p.dtype == pages[0].dtype
+            for p in pages)
+        if not alike:
+            tif.close()
+            return None
+        return cls(tif, pages)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, key):
+        key = key if isinstance(key, tuple) else (key,)
+        first, rest = key[0], key[1:]
+        if isinstance(first, (int, np.integer)):
+            return self._pages[int(first)].asarray()[rest]
+        frames = range(self.shape[0])[first]
+        if not frames:
+            return np.empty((0,) + self.shape[1:], self.dtype)[(slice(None),) + rest]
+        return np.stack([self._pages[i].asarray()[rest] for i in frames])
+
+    def __array__(self, dtype=None, copy=None):
+        array = self[:]
+        return array if dtype is None else array.astype(dtype, copy=False)
+
+    def close(self) -> None:
+        """Close the file."""
+        self._tif.close()
+
+    def __del__(self):
+        try:
+            self._tif.close()
+        except Exception:  # noqa: BLE001 - interpreter shutdown
+            pass
 
 
 def write_points_csv(path, detections) -> Path:
