@@ -139,3 +139,36 @@ def test_source_refuses_what_extract_patches_refuses():
 
     with pytest.raises(InputError, match="16x16"):
         encode_source(Model(), model_shape)
+
+
+@pytest.mark.parametrize("grid", [False, True])
+def test_maps_frame_by_frame_equal_the_whole_stack_maps(grid):
+    from napari_ivae.core import maps
+    from napari_ivae.core.patch_source import maps_by_frame
+
+    image = _image((3, 80, 70), seed=9)
+    if grid:
+        source = PatchSource.grid(image, 12, 5)
+    else:
+        coords = _points(90, image.shape, frames=3, seed=10)
+        coords = coords[coords[:, 0] != 1]  # a frame without points
+        source = PatchSource(image, coords, 12)
+    geometry = source.geometry()
+    rng = np.random.default_rng(0)
+    columns = {"z_mean_1": rng.normal(size=len(source)),
+               "angle": rng.uniform(-np.pi, np.pi, len(source)),
+               "class": rng.integers(0, 3, len(source))}
+    got = {name: np.zeros(image.shape, np.float32 if name != "class" else np.int32)
+           for name in columns}
+
+    def write(name, frame, array):
+        got[name][frame] = array
+
+    maps_by_frame(columns, geometry, write)
+    np.testing.assert_array_equal(got["z_mean_1"],
+                                  maps.patch_map(columns["z_mean_1"].astype(np.float32),
+                                                 geometry))
+    np.testing.assert_allclose(got["angle"], maps.angle_map(columns["angle"], geometry),
+                               atol=1e-6, equal_nan=True)
+    np.testing.assert_array_equal(got["class"], maps.class_map(columns["class"], geometry))
+    assert grid or np.isnan(got["z_mean_1"][1]).all()

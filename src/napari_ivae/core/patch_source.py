@@ -331,4 +331,55 @@ def encode_source(model, source: PatchSource, batch_size: int = 256, device=None
     return Encoding(**arrays)
 
 
-__all__ = ["PatchSource", "encode_source", "lazy_range"]
+def maps_by_frame(columns: dict, geometry: PatchSet, write) -> None:
+    """Paint per-patch values back onto the image one frame at a time.
+
+    Each frame's maps equal that frame of the whole-stack maps of :mod:`napari_ivae.core.maps`
+    (the distance beyond which pixels stay empty is measured once over all frames, as there),
+    so a stack's maps can go to memory-mapped files without ever being whole in memory.
+
+    Parameters
+    ----------
+    columns : dict
+        ``{name: (N,) values}`` in the order of ``geometry``; ``"angle"`` (radians) is mapped
+        as an angle, ``"class"`` and ``"cluster"`` as labels (value + 1, 0 = none), the others
+        as floats.
+    geometry : PatchSet
+        From :meth:`PatchSource.geometry` (or any PatchSet).
+    write : callable
+        ``write(name, frame, array)`` with each ``(Y, X)`` map of each frame.
+    """
+    from napari_ivae.core import _point_maps, maps
+
+    frames = np.asarray(geometry.frames)
+    options = {}
+    if not geometry.is_grid:
+        per_frame = [geometry.centres[frames == f] for f in range(geometry.n_frames)]
+        spacing = _point_maps.median_neighbour_distance(per_frame)
+        options["max_distance"] = (maps.DEFAULT_DISTANCE_FACTOR * spacing if spacing
+                                   else float(np.hypot(*geometry.image_shape)))
+    for frame in range(geometry.n_frames):
+        rows = np.flatnonzero(frames == frame)
+        empty = np.broadcast_to(np.zeros((1,) + geometry.patch_shape, np.float32),
+                                (len(rows),) + geometry.patch_shape)
+        single = PatchSet(patches=empty, centres=geometry.centres[rows],
+                          frames=np.zeros(len(rows), np.int64), indices=geometry.indices[rows],
+                          image_shape=geometry.image_shape, normalization={},
+                          grid_shape=geometry.grid_shape, stride=geometry.stride,
+                          grid_origin=geometry.grid_origin)
+        for name, values in columns.items():
+            values = np.asarray(values)[rows]
+            if len(rows) == 0:
+                blank = 0 if name in ("class", "cluster") else np.nan
+                dtype = np.int32 if name in ("class", "cluster") else np.float32
+                write(name, frame, np.full(geometry.image_shape, blank, dtype=dtype))
+            elif name == "angle":
+                write(name, frame, maps.angle_map(values, single, **options))
+            elif name in ("class", "cluster"):
+                write(name, frame, maps.class_map(values, single, **options))
+            else:
+                write(name, frame, maps.patch_map(np.asarray(values, np.float32), single,
+                                                  **options).astype(np.float32))
+
+
+__all__ = ["PatchSource", "encode_source", "lazy_range", "maps_by_frame"]
