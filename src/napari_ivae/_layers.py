@@ -195,14 +195,28 @@ def image_array(layer: Any) -> np.ndarray:
     return array
 
 
-def prepared_image(layer: Any, *, invert: bool = False, flatten: str | None = None) -> np.ndarray:
-    """Image layer -> float32 ``(Y, X)`` or ``(F, Y, X)`` ready for detection / patches."""
+def image_snapshot(layer: Any, *, invert: bool = False,
+                   flatten: str | None = None) -> tuple[np.ndarray, dict]:
+    """What :func:`prepared_image` needs from a layer, taken in the GUI thread (cheap):
+    ``(array, prepare_image keyword arguments)``; :func:`prepare_snapshot` does the work."""
+    channel = "luminance" if getattr(layer, "rgb", False) else None
+    array = image_array(layer)
+    frame_axis = 0 if array.ndim - (1 if channel else 0) == 3 else None
+    return array, {"channel": channel, "frame_axis": frame_axis, "invert": invert,
+                   "flatten": flatten}
+
+
+def prepare_snapshot(snapshot: tuple[np.ndarray, dict]) -> np.ndarray:
+    """float32 ``(Y, X)`` or ``(F, Y, X)`` image from :func:`image_snapshot` (any thread)."""
     from napari_ivae.core.image import prepare_image
 
-    channel = "luminance" if getattr(layer, "rgb", False) else None
-    frame_axis = 0 if image_array(layer).ndim - (1 if channel else 0) == 3 else None
-    return prepare_image(image_array(layer), channel=channel, frame_axis=frame_axis,
-                         invert=invert, flatten=flatten)
+    array, kwargs = snapshot
+    return prepare_image(array, **kwargs)
+
+
+def prepared_image(layer: Any, *, invert: bool = False, flatten: str | None = None) -> np.ndarray:
+    """Image layer -> float32 ``(Y, X)`` or ``(F, Y, X)`` ready for detection / patches."""
+    return prepare_snapshot(image_snapshot(layer, invert=invert, flatten=flatten))
 
 
 def points_coords(layer: Any) -> np.ndarray:

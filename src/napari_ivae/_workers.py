@@ -181,24 +181,98 @@ def function_job(func: Callable, *args: Any, what: str = "job", **kwargs: Any) -
     return worker
 
 
-def compute_then_show(compute: Callable, args: tuple, show: Callable, on_done: Callable,
-                      on_error: Callable, *, what: str) -> FunctionWorker:
-    """Run ``compute(*args)`` in a worker, then ``show(result)`` in the GUI thread.
+def background(owner: Any, compute: Callable, args: tuple = (), *, what: str,
+               show: Callable | None = None, on_done: Callable | None = None,
+               on_error: Callable | None = None, status: Any = None,
+               buttons: tuple = ()) -> FunctionWorker:
+    """The one way the widgets run a heavy action: ``compute(*args)`` in a worker thread, then
+    ``show(result)`` (layer writing) in the GUI thread.
 
-    ``on_done(show(result))`` follows a successful show; an error in either step reaches
-    ``on_error(err)`` (in the GUI thread). Returns the started worker.
+    Parameters
+    ----------
+    owner : magicgui widget or None
+        The widget the action belongs to. While the job runs ``is_busy(owner, what)`` is true;
+        once the widget's Qt object is deleted (viewer closed) the results are dropped.
+    compute : callable
+        Runs in the worker; touches no layer.
+    args : tuple
+        Arguments of ``compute`` (snapshots taken in the GUI thread).
+    what : str
+        Name of the action ("extracting patches"): activity dock, status line ("...") and
+        error messages.
+    show : callable, optional
+        ``show(result)`` in the GUI thread; its return value goes to ``on_done``.
+    on_done, on_error : callable, optional
+        ``on_done(shown)`` after a successful show; ``on_error(err)`` after a failure in either
+        step, before the error is reported in ``status`` and as a notification.
+    status : StatusLine, optional
+        Says ``what...`` while busy and shows errors.
+    buttons : tuple of magicgui widgets
+        Disabled while the job runs (the busy state), enabled again when it ends.
+
+    Returns
+    -------
+    FunctionWorker
+        The started worker.
     """
+    from napari_ivae._widgets._common import report, while_alive
+
     worker = function_job(compute, *args, what=what)
+    if owner is not None:
+        _jobs_of(owner)[what] = worker
+    _hold_short_switch_interval(worker)
 
     def done(result: Any) -> None:
         try:
-            shown = show(result)
-        except Exception as err:  # noqa: BLE001 - handed to the caller's error display
-            on_error(err)
+            shown = show(result) if show is not None else result
+        except Exception as err:  # noqa: BLE001 - handed to the error display
+            failed(err)
             return
-        on_done(shown)
+        if on_done is not None:
+            on_done(shown)
 
-    worker.returned.connect(done)
-    worker.errored.connect(on_error)
+    def failed(err: BaseException) -> None:
+        if on_error is not None:
+            on_error(err)
+        if status is not None:
+            report(status, err)
+
+    def idle() -> None:
+        if owner is not None and _jobs_of(owner).get(what) is worker:
+            del _jobs_of(owner)[what]
+        for button in buttons:
+            button.enabled = True
+
+    guard = (lambda slot: while_alive(owner, slot)) if owner is not None else (lambda s: s)
+    worker.returned.connect(guard(done))
+    worker.errored.connect(guard(failed))
+    worker.finished.connect(guard(idle))
+    worker.finished.connect(lambda: _release_short_switch_interval(worker))
+    for button in buttons:
+        button.enabled = False
+    if status is not None:
+        status.ok(f"{what}...")
     worker.start()
     return worker
+
+
+def _jobs_of(owner: Any) -> dict:
+    jobs = getattr(owner, "_ivae_jobs", None)
+    if jobs is None:
+        jobs = {}
+        owner._ivae_jobs = jobs
+    return jobs
+
+
+def is_busy(owner: Any, what: str | None = None) -> bool:
+    """Whether ``owner`` has a :func:`background` job running (named ``what``, or any)."""
+    jobs = getattr(owner, "_ivae_jobs", None) or {}
+    return bool(jobs) if what is None else what in jobs
+
+
+def compute_then_show(compute: Callable, args: tuple, show: Callable, on_done: Callable,
+                      on_error: Callable, *, what: str) -> FunctionWorker:
+    """:func:`background` without an owner widget: ``on_done(show(compute(*args)))``, or
+    ``on_error(err)`` (in the GUI thread). Returns the started worker."""
+    return background(None, compute, args, what=what, show=show, on_done=on_done,
+                      on_error=on_error)

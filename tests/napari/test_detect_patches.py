@@ -100,6 +100,7 @@ def test_patches_from_points_and_labels_from_shapes(viewer, qtbot):
     shapes.selected_data = set()
     shapes.add_rectangles(np.array([[r - 20, c - 20], [r + 20, c + 20]]))
     assert int(shapes.features["class"].iloc[-1]) == 2
+    qtbot.waitUntil(lambda: not patches.busy, timeout=10000)  # recounted in a worker
     assert int(np.sum(patches._session.labels == 2)) == 7
     assert patches.class_table.table.item(2, 2).text() == "7"
 
@@ -193,7 +194,7 @@ def test_empty_points_layer_and_shapes_missing_every_patch_explain(viewer, latti
     assert "No patch centre lies inside a shape" in patches.status.value
 
 
-def test_removing_a_class_renumbers_the_shapes(viewer):
+def test_removing_a_class_renumbers_the_shapes(viewer, qtbot):
     viewer.open_sample(PLUGIN, "cards")
     patches = open_widget(viewer, "Patches and labels")
     patches.extract()
@@ -204,6 +205,7 @@ def test_removing_a_class_renumbers_the_shapes(viewer):
     assert patches.classes.names == ["clubs", "hearts", "diamonds"]
     classes = shapes.features["class"].to_numpy()
     assert sorted(pd.Series(classes).value_counts().items()) == [(-1, 6), (0, 6), (1, 6), (2, 6)]
+    qtbot.waitUntil(lambda: not patches.busy, timeout=10000)
     labels = patches._session.labels
     assert [int(np.sum(labels == k)) for k in range(3)] == [6, 6, 6]
 

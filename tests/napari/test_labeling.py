@@ -163,6 +163,7 @@ def test_a_users_shapes_without_classes_stay_unlabeled_until_moved(viewer, qtbot
     mine.selected_data = {0}
     assert patches.move_selected_to_current() == 1
     assert list(mine.features["class"]) == [1]
+    qtbot.waitUntil(lambda: not patches.busy, timeout=10000)
     assert int(np.sum(patches._session.labels == 1)) == 1
 
 
@@ -181,10 +182,12 @@ def test_counts_stay_live_and_overlaps_follow_the_core_rule(viewer, qtbot):
     patches.class_table.set_current(1)
     shapes.add_rectangles(np.array([[r - 10, c - 10], [r + 10, c + 10]]))  # over a clubs card
     assert int(shapes.features["class"].iloc[-1]) == 1
+    qtbot.waitUntil(lambda: not patches.busy, timeout=10000)
     counts = [int(patches.class_table.table.item(k, 2).text()) for k in range(4)]
     assert counts == [5, 7, 6, 6]  # the later shape wins: nothing is lost
     assert OVERLAP_RULE in patches.status.value and "unlabeled)" not in patches.status.value
     shapes.selected_data = {len(shapes.data) - 1}
     shapes.remove_selected()
+    qtbot.waitUntil(lambda: not patches.busy, timeout=10000)
     counts = [int(patches.class_table.table.item(k, 2).text()) for k in range(4)]
     assert counts == [6, 6, 6, 6]

@@ -84,13 +84,19 @@ def apply_model(viewer: Any, session: Any, image_layer: Any) -> list:
     return show_apply(viewer, session, bundle, image_layer, applied)
 
 
-def apply_job(viewer: Any, session: Any, image_layer: Any, on_done: Any, on_error: Any) -> Any:
+def apply_job(viewer: Any, session: Any, image_layer: Any, on_done: Any, on_error: Any, *,
+              owner: Any = None, buttons: tuple = ()) -> Any:
     """As :func:`apply_model`, computing in a worker thread; ``on_done(layers)`` /
-    ``on_error(err)`` run in the GUI thread. Returns the started worker."""
-    from napari_ivae._workers import compute_then_show
+    ``on_error(err)`` run in the GUI thread (``owner`` / ``buttons`` as in
+    :func:`~napari_ivae._workers.background`). Returns the started worker."""
+    from napari_ivae._workers import background
 
     bundle = _check(session, image_layer)
-    return compute_then_show(
-        compute_apply, (bundle, _layers.prepared_image(image_layer)),
-        lambda applied: show_apply(viewer, session, bundle, image_layer, applied),
-        on_done, on_error, what="applying the model")
+    return background(
+        owner, _compute_apply_snapshot, (bundle, _layers.image_snapshot(image_layer)),
+        show=lambda applied: show_apply(viewer, session, bundle, image_layer, applied),
+        on_done=on_done, on_error=on_error, what="applying the model", buttons=buttons)
+
+
+def _compute_apply_snapshot(bundle: Any, snapshot: tuple) -> Applied:
+    return compute_apply(bundle, _layers.prepare_snapshot(snapshot))

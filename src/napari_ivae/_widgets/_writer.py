@@ -204,16 +204,18 @@ def write_results(viewer: Any, session: Any, **targets: Any) -> list:
     return show_results(viewer, session, data, **resolved)
 
 
-def results_job(viewer: Any, session: Any, on_done: Any, on_error: Any, **targets: Any) -> Any:
+def results_job(viewer: Any, session: Any, on_done: Any, on_error: Any, *, owner: Any = None,
+                buttons: tuple = (), **targets: Any) -> Any:
     """Start computing the results in a worker thread; ``on_done(layers)`` runs in the GUI
-    thread once they are written, ``on_error(err)`` on any problem. Returns the worker."""
-    from napari_ivae._workers import compute_then_show
+    thread once they are written, ``on_error(err)`` on any problem. ``owner`` / ``buttons``
+    as in :func:`~napari_ivae._workers.background`. Returns the worker."""
+    from napari_ivae._workers import background
 
     resolved = resolve_targets(viewer, session, **targets)
-    return compute_then_show(
-        compute_results, (resolved["bundle"], resolved["patchset"]),
-        lambda data: show_results(viewer, session, data, **resolved),
-        on_done, on_error, what="writing maps")
+    return background(
+        owner, compute_results, (resolved["bundle"], resolved["patchset"]),
+        show=lambda data: show_results(viewer, session, data, **resolved),
+        on_done=on_done, on_error=on_error, what="writing maps", buttons=buttons)
 
 
 def compute_clusters(bundle: Any, patchset: Any, n_clusters: int, seed: int,
@@ -255,20 +257,20 @@ def write_cluster_layer(viewer: Any, image_layer: Any, image: np.ndarray, params
 
 
 def clusters_job(viewer: Any, session: Any, n_clusters: int, seed: int, use_angle: bool,
-                 on_done: Any, on_error: Any) -> Any:
+                 on_done: Any, on_error: Any, *, owner: Any = None, buttons: tuple = ()) -> Any:
     """Start :func:`compute_clusters` in a worker; ``on_done((clustering, layers))`` in the
     GUI thread once written, ``on_error(err)`` on any problem. Returns the worker."""
-    from napari_ivae._workers import compute_then_show
+    from napari_ivae._workers import background
 
     resolved = resolve_targets(viewer, session)
 
     def show(result: tuple) -> tuple:
         return result[0], show_clusters(viewer, result, **resolved)
 
-    return compute_then_show(
-        compute_clusters, (resolved["bundle"], resolved["patchset"], int(n_clusters),
-                           int(seed), bool(use_angle)),
-        show, on_done, on_error, what="finding classes")
+    return background(
+        owner, compute_clusters, (resolved["bundle"], resolved["patchset"], int(n_clusters),
+                                  int(seed), bool(use_angle)),
+        show=show, on_done=on_done, on_error=on_error, what="finding classes", buttons=buttons)
 
 
 def write_point_features(points_layer: Any, patchset: Any, columns: dict, *,
@@ -374,12 +376,21 @@ def _limits(values: np.ndarray) -> tuple[float, float]:
 
 def write_manifold(viewer: Any, image_layer: Any, bundle: Any) -> Any:
     """The decoded latent manifold (or ss-rVAE class traversal), placed right of the image."""
+    return show_manifold(viewer, image_layer, bundle, compute_manifold(bundle))
+
+
+def compute_manifold(bundle: Any) -> tuple[np.ndarray, str]:
+    """Decode the latent manifold (or ss-rVAE class traversal) image (any thread)."""
     from napari_ivae.core.inference import class_traversal, latent_manifold
 
     if bundle.config.kind == "ss-rvae":
-        data, what = class_traversal(bundle.model, n=8), "class traversal"
-    else:
-        data, what = latent_manifold(bundle.model, n=8), "latent manifold"
+        return class_traversal(bundle.model, n=8), "class traversal"
+    return latent_manifold(bundle.model, n=8), "latent manifold"
+
+
+def show_manifold(viewer: Any, image_layer: Any, bundle: Any, decoded: tuple) -> Any:
+    """Write a :func:`compute_manifold` image as a layer placed right of the image."""
+    data, what = decoded
     transform = _layers.spatial_transform(image_layer, 2)
     scale = transform.get("scale", (1.0, 1.0))
     width = _layers.image_array(image_layer).shape[-1] * scale[-1]

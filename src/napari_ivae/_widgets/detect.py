@@ -24,7 +24,7 @@ from napari_ivae._widgets._common import (
     while_alive,
 )
 from napari_ivae._widgets._session import get_session
-from napari_ivae._workers import function_job
+from napari_ivae._workers import background, is_busy
 
 LIVE_DELAY_MS = 150  # a burst of changes (dragging a spin box) gives one re-detection
 FLATTEN_CHOICES = [("none", None), ("plane", "plane"), ("poly2", "poly2"),
@@ -45,6 +45,14 @@ def run_detection(image: np.ndarray, mode: str, spacing: float | None, sigma: fl
     from napari_ivae.core.particles import detect_particles
 
     return detect_particles(image, method=method, polarity=polarity, frame_axis=frame_axis)
+
+
+def _detect_snapshot(snapshot: tuple, params: dict) -> Any:
+    return run_detection(_layers.prepare_snapshot(snapshot), **params)
+
+
+def _estimate_snapshot(snapshot: tuple) -> float:
+    return estimate(_layers.prepare_snapshot(snapshot))
 
 
 def estimate(image: np.ndarray) -> float:
@@ -96,7 +104,7 @@ class DetectWidget(Container):
         for box in (self.spacing, self.sigma):
             box.native.setSpecialValueText("auto")  # shown at 0
         self.mode.changed.connect(self._on_mode)
-        self.estimate_button.clicked.connect(self.estimate_spacing)
+        self.estimate_button.clicked.connect(self.estimate_in_background)
         self.run_button.clicked.connect(self.detect)
         self._pending = False  # a change arrived while a detection ran
         self._shown_for = None  # the image layer whose result is on screen
@@ -122,13 +130,32 @@ class DetectWidget(Container):
         return _layers.prepared_image(self.image.value, invert=self.invert.value,
                                       flatten=self.flatten.value)
 
+    def _snapshot(self) -> tuple:
+        return _layers.image_snapshot(self.image.value, invert=self.invert.value,
+                                      flatten=self.flatten.value)
+
     def estimate_spacing(self) -> float | None:
-        """Estimate the lattice spacing of the chosen image and show it."""
+        """Estimate the lattice spacing of the chosen image and show it (in this thread)."""
         try:
             spacing = estimate(self._prepared())
         except Exception as err:  # noqa: BLE001 - shown to the user
             report(self.status, err)
             return None
+        self._show_spacing(spacing)
+        return spacing
+
+    def estimate_in_background(self) -> Any:
+        """As :meth:`estimate_spacing`, computing in a worker thread; returns the worker."""
+        try:
+            snapshot = self._snapshot()
+        except Exception as err:  # noqa: BLE001 - shown to the user
+            report(self.status, err)
+            return None
+        return background(self, _estimate_snapshot, (snapshot,), what="estimating spacing",
+                          show=self._show_spacing, status=self.status,
+                          buttons=(self.estimate_button,))
+
+    def _show_spacing(self, spacing: float) -> float:
         self._session.set("spacing", spacing=spacing)
         self.status.ok(f"estimated spacing: {spacing:.1f} px")
         return spacing
@@ -136,7 +163,8 @@ class DetectWidget(Container):
     @property
     def busy(self) -> bool:
         """True while a detection runs (or a tuning change waits for its turn)."""
-        return self._worker is not None or self._live_timer.isActive()
+        return (self._worker is not None or self._live_timer.isActive()
+                or is_busy(self, "estimating spacing"))
 
     def _on_parameter_changed(self, *_: Any) -> None:
         if self.live.value and self._shown_for is not None \
@@ -156,7 +184,7 @@ class DetectWidget(Container):
             return
         layer = self.image.value
         try:
-            image = self._prepared()
+            snapshot = self._snapshot()
         except Exception as err:  # noqa: BLE001 - shown to the user
             report(self.status, err)
             return
@@ -164,14 +192,13 @@ class DetectWidget(Container):
                       sigma=self.sigma.value or None, refine=self.refine.value,
                       method=self.method.value, polarity=self.polarity.value,
                       crystal_only=not self.keep_non_crystal.value)
-        worker = function_job(run_detection, image, what=f"detecting {params['mode']}", **params)
-        worker.returned.connect(while_alive(self, lambda det: self._show(det, layer, params)))
-        worker.errored.connect(while_alive(self, lambda err: self._failed(err, layer, params)))
-        worker.finished.connect(while_alive(self, self._idle))
-        self._worker = worker
-        self.run_button.enabled = False
+        self._worker = background(
+            self, _detect_snapshot, (snapshot, params), what=f"detecting {params['mode']}",
+            show=lambda det: self._show(det, layer, params),
+            on_error=lambda err: self._mark_stale(layer, params), status=self.status,
+            buttons=(self.run_button,))
+        self._worker.finished.connect(while_alive(self, self._idle))
         self.status.ok(f"detecting {params['mode']} in {layer.name!r}...")
-        worker.start()
 
     def _idle(self) -> None:
         self._worker = None
@@ -183,6 +210,9 @@ class DetectWidget(Container):
     def _failed(self, err: BaseException, layer: Any, params: dict, warn: bool = False) -> None:
         """Say what went wrong; the previous run's layers of this image no longer look current."""
         report(self.status, err, warn=warn)
+        self._mark_stale(layer, params)
+
+    def _mark_stale(self, layer: Any, params: dict) -> None:
         _layers.mark_stale(self._viewer, layer.name, f"detections_{params['mode']}")
         if params["mode"] == "particles":
             _layers.mark_stale(self._viewer, layer.name, "particle_labels")

@@ -25,10 +25,12 @@ from napari_ivae._widgets._common import (
 )
 from napari_ivae._widgets._session import ClassTable, get_session
 from napari_ivae._widgets.class_table import ClassTableWidget
+from napari_ivae._workers import background, is_busy
 from napari_ivae.core.annotations import OVERLAP_RULE
 from napari_ivae.core.errors import InputError
 
 CLASS_META = "napari_ivae_classes"
+RECOUNT_DELAY_MS = 150  # a burst of shape edits gives one label recount
 
 
 def auto_patch_size(spacing: float | None) -> int:
@@ -50,14 +52,25 @@ def median_nn_distance(coords: np.ndarray) -> float | None:
 
 def shapes_labels(layer: Any, patchset: Any, n_classes: int) -> Any:
     """Class of each patch from an annotation Shapes layer (``-1`` outside every shape)."""
-    from napari_ivae.core.annotations import labels_from_shapes
+    return labels_of_snapshot(shapes_snapshot(layer, n_classes), patchset)
 
+
+def shapes_snapshot(layer: Any, n_classes: int) -> tuple:
+    """The labelled shapes of ``layer`` (vertices, types, classes, ndim), copied in the GUI
+    thread for :func:`labels_of_snapshot`."""
     classes = shape_classes(layer)
     keep = [i for i, k in enumerate(classes) if 0 <= k < n_classes]
-    return labels_from_shapes(
-        patchset.centres, patchset.frames, [np.asarray(layer.data[i]) for i in keep],
-        [layer.shape_type[i] for i in keep], [int(classes[i]) for i in keep],
-        ndim_image=layer.ndim)
+    return ([np.array(layer.data[i]) for i in keep], [layer.shape_type[i] for i in keep],
+            [int(classes[i]) for i in keep], layer.ndim)
+
+
+def labels_of_snapshot(snapshot: tuple, patchset: Any) -> Any:
+    """``LabelAssignment`` of the patches from a :func:`shapes_snapshot` (any thread)."""
+    from napari_ivae.core.annotations import labels_from_shapes
+
+    data, types, classes, ndim = snapshot
+    return labels_from_shapes(patchset.centres, patchset.frames, data, types, classes,
+                              ndim_image=ndim)
 
 
 def shape_classes(layer: Any) -> np.ndarray:
@@ -102,7 +115,7 @@ class PatchesWidget(Container):
         self.native.layout().addWidget(self.move_button.native)
         self.native.layout().addWidget(self.status.native)
         self.source.changed.connect(self._on_source)
-        self.extract_button.clicked.connect(self.extract)
+        self.extract_button.clicked.connect(self.extract_in_background)
         self._session.changed.connect(self._on_session)
         self.new_shapes_button.clicked.connect(self.new_annotation_layer)
         self.move_button.clicked.connect(self.move_selected_to_current)
@@ -110,6 +123,15 @@ class PatchesWidget(Container):
         self.class_table.removed.connect(self._on_class_removed)
         self.class_table.edited.connect(self._on_classes_edited)
         self.class_table.current_changed.connect(self._on_current_class)
+        self._status_note = ""  # said before the next label counts (a move, an undo)
+        self._recount_again = False  # shapes changed while a recount ran
+        self._label_generation = 0  # counts started before a later change are dropped
+        from qtpy.QtCore import QTimer
+
+        self._recount_timer = QTimer(self.native)
+        self._recount_timer.setSingleShot(True)
+        self._recount_timer.setInterval(RECOUNT_DELAY_MS)
+        self._recount_timer.timeout.connect(self._start_recount)
         pick_active(viewer, self.image, Image)
         self._pick_defaults()
 
@@ -151,20 +173,82 @@ class PatchesWidget(Container):
         if what == "training":
             self.extract_button.enabled = not self._session.training
 
+    @property
+    def busy(self) -> bool:
+        """True while patches are cut or labels counted in the background (or about to be)."""
+        return is_busy(self) or self._recount_timer.isActive()
+
     def extract(self) -> Any:
-        """Cut the patches and store them in the session; returns the PatchSet (or None)."""
+        """Cut the patches and store them in the session, in this thread; returns the PatchSet
+        (or None). The button uses :meth:`extract_in_background`."""
         try:
-            if self._session.training:
-                raise InputError("a model is training on the current patches: wait for it "
-                                 "or stop it before extracting new ones.")
-            patchset, params = self._extract()
+            job = self._extract_job()
+            patchset, params = _cut(job)
         except Exception as err:  # noqa: BLE001 - shown to the user
             report(self.status, err)
             return None
-        points = self.points.value if params["source"] == "points" else None
-        self._session.set("patches", patchset=patchset, patch_params=params,
-                          image_layer=self.image.value, points_layer=points)
-        labels = self.update_labels()
+        self._store_patches(patchset, params, job)
+        self._warn_if_unlabeled(self.update_labels())
+        return patchset
+
+    def extract_in_background(self) -> Any:
+        """Cut the patches and count the labels in a worker thread; returns the worker."""
+        if is_busy(self, "extracting patches"):
+            return None
+        try:
+            job = self._extract_job()
+        except Exception as err:  # noqa: BLE001 - shown to the user
+            report(self.status, err)
+            return None
+        shapes = self._annotation_layer
+        snapshot = shapes_snapshot(shapes, len(self.classes.names)) if shapes is not None \
+            else None
+
+        def compute(job: dict, snapshot: Any) -> tuple:
+            patchset, params = _cut(job)
+            labels = labels_of_snapshot(snapshot, patchset) if snapshot and snapshot[0] else None
+            return patchset, params, labels
+
+        def show(result: tuple) -> Any:
+            patchset, params, assignment = result
+            if self._session.training:
+                raise InputError("a model started training on the previous patches while "
+                                 "these were cut: they were not kept.")
+            self._store_patches(patchset, params, job)
+            if shapes is not self._annotation_layer or assignment is None:
+                labels = self.update_labels()
+            else:
+                self._label_generation += 1  # counts of the older patches are out of date
+                labels = self._show_labels(shapes, patchset, assignment)
+            self._warn_if_unlabeled(labels)
+            return patchset
+
+        return background(self, compute, (job, snapshot), what="extracting patches",
+                          show=show, status=self.status, buttons=(self.extract_button,))
+
+    def _extract_job(self) -> dict:
+        """Everything cutting the patches needs, read from the widgets and layers (GUI thread)."""
+        if self._session.training:
+            raise InputError("a model is training on the current patches: wait for it "
+                             "or stop it before extracting new ones.")
+        layer = self.image.value
+        snapshot = _layers.image_snapshot(layer)
+        size = self.patch_size(layer)
+        params = {"source": self.source.value, "size": size, "normalize": self.normalize.value,
+                  "image": layer.name}
+        job = {"image": snapshot, "params": params, "image_layer": layer, "points": None}
+        if self.source.value == "grid":
+            params["stride"] = int(self.stride.value or max(1, size // 4))
+            return job
+        if self.points.value is None:
+            raise InputError("no points layer: run Detect first, pick a Points layer, or choose "
+                             "'grid' patches.")
+        params["points"] = self.points.value.name
+        job["points"] = self.points.value
+        job["coords"] = _layers.points_coords(self.points.value)
+        return job
+
+    def _warn_if_unlabeled(self, labels: Any) -> None:
         shapes = self._annotation_layer
         if shapes is not None and len(shapes.data) and labels is not None and not np.any(
                 labels >= 0):
@@ -172,27 +256,10 @@ class PatchesWidget(Container):
 
             show_warning(f"no patch centre lies inside the shapes of {shapes.name!r}: draw the "
                          "shapes around whole objects (the patches' centres).")
-        return patchset
 
-    def _extract(self) -> tuple[Any, dict]:
-        from napari_ivae.core.patches import extract_patches, grid_patches
-
-        layer = self.image.value
-        image = _layers.prepared_image(layer)
-        size = self.patch_size(layer)
-        params = {"source": self.source.value, "size": size, "normalize": self.normalize.value,
-                  "image": layer.name}
-        if self.source.value == "grid":
-            stride = int(self.stride.value or max(1, size // 4))
-            params["stride"] = stride
-            return grid_patches(image, size, stride, normalize=self.normalize.value), params
-        if self.points.value is None:
-            raise InputError("no points layer: run Detect first, pick a Points layer, or choose "
-                             "'grid' patches.")
-        coords = _layers.points_coords(self.points.value)
-        params["points"] = self.points.value.name
-        coords = coords if image.ndim == 3 else coords[:, 1:]
-        return extract_patches(image, coords, size, normalize=self.normalize.value), params
+    def _store_patches(self, patchset: Any, params: dict, job: dict) -> None:
+        self._session.set("patches", patchset=patchset, patch_params=params,
+                          image_layer=job["image_layer"], points_layer=job["points"])
 
     # ---- annotations --------------------------------------------------------------------
     def new_annotation_layer(self) -> Any:
@@ -223,7 +290,7 @@ class PatchesWidget(Container):
             old.bind_key("Control-Z", None)
         self._annotation_layer = layer
         if layer is None:
-            self.update_labels()
+            self.schedule_recount()
             return
         stored = layer.metadata.get(CLASS_META)
         if stored:
@@ -241,7 +308,7 @@ class PatchesWidget(Container):
         undo = while_alive(self, self.undo_move)
         layer.bind_key("Control-Z", lambda _layer: undo(), overwrite=True)
         self._on_current_class(self.class_table.current_class)
-        self.update_labels()
+        self.schedule_recount()
 
     def _on_shapes_edited(self, event: Any = None) -> None:
         layer = self._annotation_layer
@@ -252,7 +319,7 @@ class PatchesWidget(Container):
             self.recolour_shapes()  # a new shape shows its class's colour, whatever was clicked
         if layer is not None and getattr(event, "type", "features") == "features":
             self._on_current_class(self.class_table.current_class)  # napari reset the defaults
-        self.update_labels()
+        self.schedule_recount()
 
     def _on_current_class(self, index: int) -> None:
         """The class of the shapes drawn next; existing shapes (selected or not) keep theirs."""
@@ -285,8 +352,9 @@ class PatchesWidget(Container):
         classes[selected] = index
         self._set_classes(layer, classes)
         self.recolour_shapes()
-        self.status.ok(f"moved {len(selected)} shapes to {self.classes.names[index]!r} "
-                       f"(Ctrl+Z on the layer undoes); " + (self.status.value or ""))
+        self._status_note = (f"moved {len(selected)} shapes to {self.classes.names[index]!r} "
+                             "(Ctrl+Z on the layer undoes); ")
+        self.status.ok(self._status_note + (self.status.value or ""))
         return len(selected)
 
     def undo_move(self) -> bool:
@@ -299,7 +367,8 @@ class PatchesWidget(Container):
             return False
         self._set_classes(layer, last[2])
         self.recolour_shapes()
-        self.status.ok("move undone; " + (self.status.value or ""))
+        self._status_note = "move undone; "
+        self.status.ok(self._status_note + (self.status.value or ""))
         return True
 
     def _set_classes(self, layer: Any, classes: np.ndarray) -> None:
@@ -326,7 +395,7 @@ class PatchesWidget(Container):
             layer.metadata = {**layer.metadata, CLASS_META: {
                 "names": list(self.classes.names), "colours": list(self.classes.colours)}}
             self.recolour_shapes()
-        self.update_labels()
+        self.schedule_recount()
 
     def recolour_shapes(self) -> None:
         """Colour every shape by its class."""
@@ -338,25 +407,66 @@ class PatchesWidget(Container):
         layer.edge_color = colours
         layer.face_color = [c + "40" for c in colours]
 
+    def schedule_recount(self) -> None:
+        """Count the labels again soon, in a worker (a burst of edits gives one count)."""
+        self._label_generation += 1
+        self._recount_timer.start()
+
+    def _start_recount(self) -> None:
+        if is_busy(self, "counting labels"):
+            self._recount_again = True  # counted again with the latest shapes when it ends
+            return
+        layer, patchset = self._annotation_layer, self._session.patchset
+        if patchset is None or layer is None or len(layer.data) == 0:
+            self.update_labels()  # nothing to count
+            return
+        generation = self._label_generation
+        snapshot = shapes_snapshot(layer, len(self.classes.names))
+
+        def show(assignment: Any) -> Any:
+            if generation == self._label_generation and layer is self._annotation_layer \
+                    and patchset is self._session.patchset:
+                return self._show_labels(layer, patchset, assignment)
+            return None
+
+        def idle(*_: Any) -> None:
+            if self._recount_again:
+                self._recount_again = False
+                self._recount_timer.start()
+
+        worker = background(self, labels_of_snapshot, (snapshot, patchset),
+                            what="counting labels", show=show,
+                            on_error=lambda err: report(self.status, err))
+        worker.finished.connect(while_alive(self, idle))
+
     def update_labels(self) -> Any:
-        """Recompute the class of every patch from the shapes; update counts and session."""
+        """Recompute the class of every patch from the shapes in this thread; update counts
+        and session. Edits go through :meth:`schedule_recount` instead."""
+        self._label_generation += 1
         layer, patchset = self._annotation_layer, self._session.patchset
         if patchset is None:
             self.class_table.set_counts({})
             self.status.ok("Extract patches first; then draw shapes around examples of each "
                            "class (optional, for ss-rVAE).")
             return None
-        n = len(patchset.patches)
         if layer is None or len(layer.data) == 0:
-            self._session.set("labels", labels=None)
-            self.class_table.set_counts({})
-            self.status.ok(f"{n} patches of {patchset.patches.shape[1]}×"
-                           f"{patchset.patches.shape[2]} px; no labels drawn.")
-            return None
+            return self._show_labels(layer, patchset, None)
         try:
             assignment = shapes_labels(layer, patchset, len(self.classes.names))
         except Exception as err:  # noqa: BLE001 - shown to the user
             report(self.status, err)
+            return None
+        return self._show_labels(layer, patchset, assignment)
+
+    def _show_labels(self, layer: Any, patchset: Any, assignment: Any) -> Any:
+        """Counts, session labels and the status line for a label assignment (GUI thread)."""
+        n = len(patchset.patches)
+        note, self._status_note = self._status_note, ""
+        if assignment is None:
+            self._session.set("labels", labels=None)
+            self.class_table.set_counts({})
+            self.status.ok(note + f"{n} patches of {patchset.patches.shape[1]}×"
+                           f"{patchset.patches.shape[2]} px; no labels drawn.")
             return None
         labels = np.asarray(assignment.labels)
         counts = {int(k): int(np.sum(labels == k)) for k in range(len(self.classes.names))}
@@ -373,8 +483,21 @@ class PatchesWidget(Container):
                     "shapes to this class')"
         if n_labeled == 0:
             text += ". No patch centre lies inside a shape: draw shapes around whole patches."
-        self.status.ok(text)
+        self.status.ok(note + text)
         return labels
+
+
+def _cut(job: dict) -> tuple[Any, dict]:
+    """Cut the patches of an :meth:`PatchesWidget._extract_job` (any thread)."""
+    from napari_ivae.core.patches import extract_patches, grid_patches
+
+    image = _layers.prepare_snapshot(job["image"])
+    params = job["params"]
+    if params["source"] == "grid":
+        return grid_patches(image, params["size"], params["stride"],
+                            normalize=params["normalize"]), params
+    coords = job["coords"] if image.ndim == 3 else job["coords"][:, 1:]
+    return extract_patches(image, coords, params["size"], normalize=params["normalize"]), params
 
 
 def _bind_class_keys(layer: Any, choose: Any) -> None:

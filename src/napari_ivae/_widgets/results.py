@@ -22,8 +22,9 @@ from napari.layers import Image
 
 from napari_ivae import _layers
 from napari_ivae._widgets import _writer
-from napari_ivae._widgets._common import StatusLine, layer_picker, report, while_alive
+from napari_ivae._widgets._common import StatusLine, layer_picker, report
 from napari_ivae._widgets._session import get_session
+from napari_ivae._workers import background, is_busy
 from napari_ivae.core.errors import InputError
 
 
@@ -65,9 +66,9 @@ class ResultsWidget(Container):
         self.native.layout().addWidget(self.status.native)
         self.write_button.clicked.connect(self.write_in_background)
         self.colour_by.changed.connect(self.colour_points)
-        self.segment_button.clicked.connect(self.segment)
+        self.segment_button.clicked.connect(self.segment_in_background)
         self.cluster_button.clicked.connect(self.find_classes)
-        self.manifold_button.clicked.connect(self.show_manifold)
+        self.manifold_button.clicked.connect(self.manifold_in_background)
         self.save_button.clicked.connect(self.save)
         self.load_button.clicked.connect(self.load)
         self.apply_button.clicked.connect(self.apply_in_background)
@@ -120,22 +121,19 @@ class ResultsWidget(Container):
     def write_in_background(self) -> None:
         """As :meth:`write`, with the encoding and maps computed in a worker thread."""
         def done(written: list) -> None:
-            self.write_button.enabled = True
             self.status.ok(f"wrote {len(written)} layers: "
                            + ", ".join(layer.name for layer in written))
 
         def failed(err: Exception) -> None:
-            self.write_button.enabled = True
             _writer.mark_results_stale(self._viewer, self._session)
             report(self.status, err)
 
         try:
-            _writer.results_job(self._viewer, self._session, while_alive(self, done),
-                                while_alive(self, failed))
+            _writer.results_job(self._viewer, self._session, done, failed, owner=self,
+                                buttons=(self.write_button,))
         except Exception as err:  # noqa: BLE001 - shown to the user
             failed(err)
             return
-        self.write_button.enabled = False
         self.status.ok("encoding the patches and writing maps...")
 
     def _update_confusion(self) -> None:
@@ -204,31 +202,51 @@ class ResultsWidget(Container):
         colours = [table.get(name) for name in bundle.config.class_names]
         return colours if colours and all(colours) else []
 
-    def segment(self) -> Any:
-        """Segment the chosen latent map into regions (a new Labels layer)."""
-        from napari_ivae.core.segmentation import segment_map
+    @property
+    def busy(self) -> bool:
+        """True while a result action runs in the background."""
+        return is_busy(self)
 
-        layer = self.segment_map.value
+    def segment(self) -> Any:
+        """Segment the chosen latent map into regions (a new Labels layer), in this thread."""
         try:
-            if layer is None:
-                raise InputError("no map to segment: train a model or click 'Write maps' first.")
-            labels = segment_map(np.nan_to_num(np.asarray(layer.data, dtype=np.float32),
-                                               nan=float(np.nanmedian(layer.data))),
-                                 method=self.segment_method.value,
-                                 n_classes=self.n_regions.value)
+            job = self._segment_job()
+            return self._show_segmentation(job[0], _segment(*job[1:]))
         except Exception as err:  # noqa: BLE001 - shown to the user
             report(self.status, err)
             return None
+
+    def segment_in_background(self) -> Any:
+        """As :meth:`segment`, computing in a worker thread; returns the worker."""
+        try:
+            layer, *args = self._segment_job()
+        except Exception as err:  # noqa: BLE001 - shown to the user
+            report(self.status, err)
+            return None
+        return background(self, _segment, tuple(args), what=f"segmenting {layer.name!r}",
+                          show=lambda segmented: self._show_segmentation(layer, segmented),
+                          status=self.status, buttons=(self.segment_button,))
+
+    def _segment_job(self) -> tuple:
+        layer = self.segment_map.value
+        if layer is None:
+            raise InputError("no map to segment: train a model or click 'Write maps' first.")
+        return layer, np.asarray(layer.data), self.segment_method.value, self.n_regions.value
+
+    def _show_segmentation(self, layer: Any, segmented: tuple[np.ndarray, int]) -> Any:
+        labels, n_regions = segmented
+        if layer not in self._viewer.layers:
+            raise InputError(f"the map {layer.name!r} was removed before its segmentation "
+                             "was ready; nothing was written.")
         meta = layer.metadata["napari_ivae"]
         source = self._viewer.layers[meta["source"]] if meta["source"] in self._viewer.layers \
             else layer
         out = _layers.write_layer(
-            self._viewer, "labels", np.asarray(labels).astype(np.int32),
-            role=f"segmentation_{meta['role']}", source=source,
+            self._viewer, "labels", labels, role=f"segmentation_{meta['role']}", source=source,
             what=f"{meta['role'].removesuffix('_map')} segmentation",
             params={"map": layer.name, "method": self.segment_method.value,
                     "n_classes": self.n_regions.value}, opacity=0.5)
-        self.status.ok(f"segmented {layer.name!r} into {len(np.unique(labels))} regions.")
+        self.status.ok(f"segmented {layer.name!r} into {n_regions} regions.")
         return out
 
     def find_classes(self) -> Any:
@@ -240,39 +258,55 @@ class ResultsWidget(Container):
 
         def done(result: tuple) -> None:
             clustering, _ = result
-            self.cluster_button.enabled = True
             self.reset_choices()
             sizes = ", ".join(str(int(n)) for n in clustering.sizes)
             self.status.ok(f"{clustering.n_clusters} classes from the latent codes (sizes "
                            f"{sizes}; k-means seed {clustering.seed}).")
 
-        def failed(err: Exception) -> None:
-            self.cluster_button.enabled = True
-            report(self.status, err)
-
         try:
             worker = _writer.clusters_job(self._viewer, self._session, self.n_clusters.value,
-                                          seed, self.cluster_angle.value,
-                                          while_alive(self, done), while_alive(self, failed))
+                                          seed, self.cluster_angle.value, done,
+                                          lambda err: report(self.status, err), owner=self,
+                                          buttons=(self.cluster_button,))
         except Exception as err:  # noqa: BLE001 - shown to the user
             report(self.status, err)
             return None
-        self.cluster_button.enabled = False
         self.status.ok("encoding the patches and finding classes...")
         return worker
 
     def show_manifold(self) -> Any:
         """Decode a grid of latent values into patches (what the latent axes mean)."""
         try:
-            if self._session.bundle is None:
-                raise InputError("no model yet: train one or load one.")
-            image = self._session.image_layer or self._viewer.layers.selection.active
-            layer = _writer.write_manifold(self._viewer, image, self._session.bundle)
+            bundle, image = self._manifold_job()
+            layer = _writer.show_manifold(self._viewer, image, bundle,
+                                          _writer.compute_manifold(bundle))
         except Exception as err:  # noqa: BLE001 - shown to the user
             report(self.status, err)
             return None
         self.status.ok(f"{layer.name}: z1 left→right, z2 bottom→top.")
         return layer
+
+    def manifold_in_background(self) -> Any:
+        """As :meth:`show_manifold`, decoding in a worker thread; returns the worker."""
+        try:
+            bundle, image = self._manifold_job()
+        except Exception as err:  # noqa: BLE001 - shown to the user
+            report(self.status, err)
+            return None
+
+        def done(layer: Any) -> None:
+            self.status.ok(f"{layer.name}: z1 left→right, z2 bottom→top.")
+
+        return background(self, _writer.compute_manifold, (bundle,), what="decoding the manifold",
+                          show=lambda data: _writer.show_manifold(self._viewer, image, bundle,
+                                                                  data),
+                          on_done=done, status=self.status, buttons=(self.manifold_button,))
+
+    def _manifold_job(self) -> tuple:
+        if self._session.bundle is None:
+            raise InputError("no model yet: train one or load one.")
+        image = self._session.image_layer or self._viewer.layers.selection.active
+        return self._session.bundle, image
 
     def save(self) -> Path | None:
         """Save the current model bundle to the chosen file."""
@@ -322,19 +356,27 @@ class ResultsWidget(Container):
         from napari_ivae._widgets._apply import apply_job
 
         def done(written: list) -> None:
-            self.apply_button.enabled = True
             self.reset_choices()
             self.status.ok(f"applied the model: wrote {len(written)} layers.")
 
-        def failed(err: Exception) -> None:
-            self.apply_button.enabled = True
-            report(self.status, err)
-
         try:
-            apply_job(self._viewer, self._session, self.apply_image.value,
-                      while_alive(self, done), while_alive(self, failed))
+            apply_job(self._viewer, self._session, self.apply_image.value, done,
+                      lambda err: report(self.status, err), owner=self,
+                      buttons=(self.apply_button,))
         except Exception as err:  # noqa: BLE001 - shown to the user
             report(self.status, err)
             return
-        self.apply_button.enabled = False
         self.status.ok(f"applying the model to {self.apply_image.value.name!r}...")
+
+
+def _segment(data: np.ndarray, method: str, n_regions: int) -> tuple[np.ndarray, int]:
+    """int32 region labels of a map (NaN = the map's median) and how many regions it has
+    (any thread)."""
+    from napari_ivae.core.segmentation import segment_map
+
+    data = np.asarray(data, dtype=np.float32)
+    finite = data[np.isfinite(data)]
+    fill = float(np.median(finite)) if finite.size else 0.0
+    labels = np.asarray(segment_map(np.nan_to_num(data, nan=fill), method=method,
+                                    n_classes=n_regions)).astype(np.int32)
+    return labels, len(np.unique(labels))
