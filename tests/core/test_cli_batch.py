@@ -12,6 +12,7 @@ import time
 import numpy as np
 import pandas as pd
 import pytest
+import tifffile
 
 from napari_ivae.cli import main
 from napari_ivae.core.synthetic.lattice import make_lattice
@@ -192,5 +193,17 @@ def test_a_large_stack_streams_with_the_same_results(model, tmp_path, monkeypatc
                                atol=1e-6)
     np.testing.assert_allclose(b[["z_mean_1", "z_mean_2"]], a[["z_mean_1", "z_mean_2"]],
                                rtol=1e-5, atol=1e-5)
-    with np.load(tmp_path / "streamed" / "stack" / "stack_maps.npz") as maps:
-        assert maps["angle"].shape == stack.shape
+    with np.load(tmp_path / "streamed" / "stack" / "stack_maps.npz") as streamed, \
+            np.load(tmp_path / "memory" / "stack" / "stack_maps.npz") as in_memory:
+        assert sorted(streamed.files) == sorted(in_memory.files)
+        assert streamed["angle"].shape == stack.shape
+        for key in in_memory.files:
+            np.testing.assert_allclose(streamed[key], in_memory[key], atol=1e-4,
+                                       equal_nan=True, err_msg=key)
+    assert main(["batch", str(model), str(tmp_path / "stack.npy"), "--maps", "tif",
+                 "--out", str(tmp_path / "tifs")]) == 0
+    with np.load(tmp_path / "memory" / "stack" / "stack_maps.npz") as in_memory:
+        np.testing.assert_allclose(tifffile.imread(tmp_path / "tifs" / "stack" / "stack_dx.tif"),
+                                   in_memory["dx"], atol=1e-4, equal_nan=True)
+    assert sorted(p.name for p in (tmp_path / "tifs" / "stack").iterdir()
+                  if p.name.startswith(".")) == []

@@ -287,7 +287,13 @@ def process_image(bundle, settings: dict, path: Path, *, channel=None, frame_axi
     columns = latent_columns(encoding, bundle)
     for name, values in columns.items():
         table[name] = values
-    return {"table": table, "maps": result_maps(columns, source.geometry()) if maps else {},
+    if not maps:
+        painted = {}
+    elif streaming:  # painted frame by frame into files when written (write_result)
+        painted = FrameMaps(map_columns(columns), source.geometry())
+    else:
+        painted = result_maps(columns, source.geometry())
+    return {"table": table, "maps": painted,
             "counts": {"points": len(found.coords) if found is not None else len(source),
                        "patches": len(source), "frames": int(source.n_frames)}}
 
@@ -340,14 +346,44 @@ def latent_columns(encoding, bundle) -> dict:
     return columns
 
 
+def map_columns(columns: dict) -> dict:
+    """The columns that get a map: latent means, angle, offsets, classes."""
+    return {name: values for name, values in columns.items()
+            if not name.startswith(("z_std_", "class_prob_"))}
+
+
+class FrameMaps:
+    """The maps of a large stack, to be painted one frame at a time into files."""
+
+    def __init__(self, columns: dict, geometry):
+        self.columns, self.geometry = columns, geometry
+
+    def __bool__(self) -> bool:
+        return bool(self.columns)
+
+    def paint(self, folder: Path) -> dict:
+        """Scratch memory-mapped ``.npy`` files in ``folder``, one per map, filled."""
+        from napari_ivae.core.patch_source import maps_by_frame
+
+        shape = (self.geometry.n_frames,) + tuple(self.geometry.image_shape)
+        arrays = {name: np.lib.format.open_memmap(
+            folder / f".{name}.scratch.npy", mode="w+", shape=shape,
+            dtype=np.int32 if name in ("class", "cluster") else np.float32)
+            for name in self.columns}
+
+        def write(name, frame, array):
+            arrays[name][frame] = array
+
+        maps_by_frame(self.columns, self.geometry, write)
+        return arrays
+
+
 def result_maps(columns: dict, patchset) -> dict:
     """Maps of the image's shape: latent means, angle (radians), offsets, classes (+1)."""
     from napari_ivae.core import maps
 
     out = {}
-    for name, values in columns.items():
-        if name.startswith(("z_std_", "class_prob_")):
-            continue
+    for name, values in map_columns(columns).items():
         if name == "angle":
             out[name] = maps.angle_map(values, patchset)
         elif name in ("class", "cluster"):
@@ -403,15 +439,24 @@ def write_result(out_dir: Path, name: str, result: dict, record: dict, maps_form
         files = [f"{name}.csv"]
         text = result["table"].to_csv(index=False).encode("utf-8")
         write_output(partial / files[0], lambda stream: stream.write(text), "CSV file")
-        if result["maps"] and maps_format == "npz":
+        arrays = result["maps"]
+        if isinstance(arrays, FrameMaps):  # a large stack: maps painted into scratch files
+            arrays = arrays.paint(partial) if arrays else {}
+        if arrays and maps_format == "npz":  # np.savez copies memory maps piece by piece
             files.append(f"{name}_maps.npz")
-            arrays = result["maps"]
             write_output(partial / files[-1], lambda stream: np.savez(stream, **arrays),
                          "maps file")
-        elif result["maps"] and maps_format == "tif":
-            for key, array in result["maps"].items():
+        elif arrays and maps_format == "tif":
+            for key, array in arrays.items():
                 files.append(f"{name}_{key}.tif")
-                write_image(partial / files[-1], array)
+                if isinstance(array, np.memmap):  # the folder is renamed only when complete
+                    _tiff_pages(partial / files[-1], array)
+                else:
+                    write_image(partial / files[-1], array)
+        scratch = [a.filename for a in arrays.values() if isinstance(a, np.memmap)]
+        arrays = None  # unmap before removing
+        for path in scratch:
+            Path(path).unlink(missing_ok=True)
         for file in files:  # outputs never replace inputs (e.g. a tif map matched by a glob)
             for flag, source in inputs.items():
                 if _same_file(final / file, Path(source)):
@@ -432,6 +477,15 @@ def write_result(out_dir: Path, name: str, result: dict, record: dict, maps_form
         shutil.rmtree(partial, ignore_errors=True)
         raise
     return final
+
+
+def _tiff_pages(path: Path, stack) -> None:
+    """A (frames, Y, X) memory map as a multi-page TIFF, one frame in memory at a time."""
+    import tifffile
+
+    with tifffile.TiffWriter(path) as tiff:
+        for frame in stack:
+            tiff.write(np.asarray(frame), contiguous=True, photometric="minisblack")
 
 
 def _umask() -> int:
