@@ -1,11 +1,22 @@
-"""Detection on a stack larger than you would like to hold: memory and throughput.
+"""A stack larger than you would like to hold: detect -> patches -> encode -> maps, memory and
+throughput, in memory vs streamed.
 
-``python benchmarks/scale.py [--frames N] [--side S]`` writes a generated lattice stack
-(default 40 frames of 1024 x 1024, float32: 160 MB) to a temporary ``.npy``, then detects atoms
-in a child process twice: in memory (the whole stack loaded) and streamed from a memory map
-(``core.streaming.detect_stream``). It prints the peak resident memory and the megapixels per
-second of each, whether the points agree, and a final JSON line. Each run is a fresh process, so
-its peak memory is its own.
+``python benchmarks/scale.py [--frames N] [--side S] [--format npy|tif] [--stages detect|all]``
+writes a generated lattice stack (default 40 frames of 1024 x 1024, float32: 160 MB) to a
+temporary ``.npy`` (or a zlib-compressed multi-page ``.tif``), then runs the pipeline in a child
+process twice:
+
+* in memory: the whole stack loaded, ``detect_atoms``, ``extract_patches``, ``encode``, the
+  maps of ``core.maps`` (``z_mean_1``, ``z_mean_2``, ``angle``, ``dx``, ``dy``) saved as ``.npy``;
+* streamed: ``read_image(mmap=True)`` (a memory map, or a ``TiffStack`` decoding one page at a
+  time), ``detect_stream``, ``PatchSource`` + ``encode_source`` (patches cut chunk by chunk
+  from windows of the stack), ``maps_by_frame`` into memory-mapped ``.npy`` files.
+
+The model is an untrained rVAE (default architecture, 16 x 16 patches, seeded: the same weights
+in both children); training is not part of this benchmark. It prints, per run, the seconds per
+stage, the megapixels per second of the whole pipeline and the peak resident memory; whether
+the points agree (1e-6 px), the latents (1e-4) and the maps (1e-4); and a final JSON line.
+Each run is a fresh process with one thread, so its peak memory is its own.
 """
 
 from __future__ import annotations
@@ -22,56 +33,178 @@ import numpy as np
 CHILD = r"""
 import json, resource, sys, time
 import numpy as np
-from napari_ivae.core.imageio import read_image
-mode, path, out = sys.argv[1:4]
-start = time.perf_counter()
+import torch
+torch.set_num_threads(1)
+mode, path, out, stages, size = sys.argv[1:6]
+size = int(size)
+out = __import__("pathlib").Path(out)
+times = {}
+start = last = time.perf_counter()
+def lap(name):
+    global last
+    now = time.perf_counter()
+    times[name] = now - last
+    last = now
 if mode == "memory":
     from napari_ivae.core.atoms import detect_atoms
-    stack = np.load(path)
+    if path.endswith(".npy"):
+        stack = np.load(path)
+    else:
+        import tifffile
+        stack = tifffile.imread(path)
+    lap("read")
     found = detect_atoms(stack, frame_axis=0)
 else:
+    from napari_ivae.core.imageio import read_image
     from napari_ivae.core.streaming import detect_stream
-    found = detect_stream(read_image(path, mmap=True), "atoms")
-seconds = time.perf_counter() - start
-np.save(out, found.coords)
-print(json.dumps({"seconds": seconds,
+    stack = read_image(path, mmap=True)
+    lap("read")
+    found = detect_stream(stack, "atoms")
+lap("detect")
+np.save(out / "points.npy", found.coords)
+if stages == "all":
+    from napari_ivae.core.models import ModelConfig, build_model
+    torch.manual_seed(0)
+    model = build_model(ModelConfig("rvae", (size, size)))
+    lap("model")
+    if mode == "memory":
+        from napari_ivae.core import maps
+        from napari_ivae.core.inference import encode
+        from napari_ivae.core.patches import extract_patches
+        patchset = extract_patches(stack, found.coords, size, normalize="global")
+        lap("patches")
+        encoding = encode(model, patchset.patches)
+        lap("encode")
+        geometry = patchset
+    else:
+        from napari_ivae.core.patch_source import PatchSource, encode_source, maps_by_frame
+        source = PatchSource(stack, found.coords, size, normalize="global")
+        lap("patches")
+        encoding = encode_source(model, source)
+        lap("encode")
+        geometry = source.geometry()
+    columns = {"z_mean_1": encoding.z_mean[:, 0], "z_mean_2": encoding.z_mean[:, 1],
+               "angle": encoding.angle, "dx": encoding.offsets[:, 0],
+               "dy": encoding.offsets[:, 1]}
+    np.save(out / "z_mean.npy", encoding.z_mean)
+    if mode == "memory":
+        for name, values in columns.items():
+            if name == "angle":
+                painted = maps.angle_map(values, geometry)
+            else:
+                painted = maps.patch_map(np.asarray(values, np.float32), geometry)
+            np.save(out / f"map_{name}.npy", painted.astype(np.float32))
+            del painted
+    else:
+        shape = (geometry.n_frames,) + tuple(geometry.image_shape)
+        files = {name: np.lib.format.open_memmap(out / f"map_{name}.npy", mode="w+",
+                                                 dtype=np.float32, shape=shape)
+                 for name in columns}
+        def write(name, frame, array):
+            files[name][frame] = array
+        maps_by_frame(columns, geometry, write)
+        for array in files.values():
+            array.flush()
+        del files
+    lap("maps")
+print(json.dumps({"seconds": time.perf_counter() - start, "stages": times,
+                  "n_points": int(len(found.coords)),
                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
+
+
+def _write_stack(folder: Path, frames: int, side: int, fmt: str) -> Path:
+    from napari_ivae.core.synthetic.lattice import make_lattice
+
+    def frame(index):
+        return make_lattice(side, spacing=12.0, noise=0.1, dose=50, rotation=index,
+                            seed=index).image.astype(np.float32)
+
+    if fmt == "npy":
+        path = folder / "stack.npy"
+        stack = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32,
+                                          shape=(frames, side, side))
+        for index in range(frames):
+            stack[index] = frame(index)
+        stack.flush()
+        del stack
+        return path
+    import tifffile
+
+    path = folder / "stack.tif"
+    with tifffile.TiffWriter(path) as tiff:
+        for index in range(frames):
+            tiff.write(frame(index), compression="zlib", photometric="minisblack")
+    return path
+
+
+def _same(folder: Path, name: str, atol: float) -> bool:
+    a, b = (np.load(folder / mode / name, mmap_mode="r") for mode in ("memory", "streamed"))
+    if a.shape != b.shape:
+        return False
+    step = max(1, len(a) // 64) if a.ndim == 3 else len(a)
+    for i in range(0, len(a), step):
+        x, y = np.asarray(a[i:i + step]), np.asarray(b[i:i + step])
+        if "angle" in name:  # +pi and -pi are the same angle
+            if not np.array_equal(np.isnan(x), np.isnan(y)):
+                return False
+            x, y = np.nan_to_num(np.angle(np.exp(1j * (x - y)))), 0.0
+        if not np.allclose(x, y, atol=atol, equal_nan=True):
+            return False
+    return True
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=40)
     parser.add_argument("--side", type=int, default=1024)
+    parser.add_argument("--format", choices=("npy", "tif"), default="npy",
+                        help="stack file: .npy (memory-mapped) or zlib-compressed multi-page "
+                             ".tif (decoded page by page)")
+    parser.add_argument("--stages", choices=("detect", "all"), default="all")
+    parser.add_argument("--size", type=int, default=16, help="patch size (default 16)")
+    parser.add_argument("--only", choices=("memory", "streamed"),
+                        help="run one path only (the in-memory one needs the stack and its "
+                             "maps in memory)")
     args = parser.parse_args()
-    from napari_ivae.core.synthetic.lattice import make_lattice
 
     with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "stack.npy"
-        stack = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32,
-                                          shape=(args.frames, args.side, args.side))
-        for index in range(args.frames):
-            stack[index] = make_lattice(args.side, spacing=12.0, noise=0.1, dose=50,
-                                        rotation=index, seed=index).image
-        stack.flush()
-        del stack
+        folder = Path(folder)
+        path = _write_stack(folder, args.frames, args.side, args.format)
         megapixels = args.frames * args.side**2 / 1e6
         results = {}
-        for mode in ("memory", "streamed"):
-            out = Path(folder) / f"{mode}.npy"
-            run = subprocess.run([sys.executable, "-c", CHILD, mode, str(path), str(out)],
-                                 capture_output=True, text=True, check=True)
+        modes = [args.only] if args.only else ["memory", "streamed"]
+        for mode in modes:
+            out = folder / mode
+            out.mkdir()
+            run = subprocess.run([sys.executable, "-c", CHILD, mode, str(path), str(out),
+                                  args.stages, str(args.size)],
+                                 capture_output=True, text=True,
+                                 env={**__import__("os").environ, "OMP_NUM_THREADS": "1"})
+            if run.returncode:
+                print(run.stderr, file=sys.stderr)
+                return 1
             results[mode] = json.loads(run.stdout.strip().splitlines()[-1])
             results[mode]["mpx_per_s"] = megapixels / results[mode]["seconds"]
-            print(f"{mode:9s} {args.frames} x {args.side}^2 ({megapixels:.0f} Mpx, "
-                  f"{megapixels * 4:.0f} MB): {results[mode]['seconds']:.1f} s, "
-                  f"{results[mode]['mpx_per_s']:.1f} Mpx/s, peak RSS "
+            stages = ", ".join(f"{k} {v:.1f} s" for k, v in results[mode]["stages"].items())
+            print(f"{mode:9s} {args.frames} x {args.side}^2 {args.format} ({megapixels:.0f} "
+                  f"Mpx, {megapixels * 4:.0f} MB), {results[mode]['n_points']} points: "
+                  f"{results[mode]['seconds']:.1f} s ({stages}), "
+                  f"{results[mode]['mpx_per_s']:.2f} Mpx/s, peak RSS "
                   f"{results[mode]['peak_rss_mb']:.0f} MB")
-        same = np.allclose(np.load(Path(folder) / "memory.npy"),
-                           np.load(Path(folder) / "streamed.npy"), atol=1e-6)
-        print(f"points identical (1e-6 px): {same}")
+        checks = {}
+        if len(modes) == 2:
+            checks["points_identical"] = _same(folder, "points.npy", 1e-6)
+            if args.stages == "all":
+                checks["latents_1e-4"] = _same(folder, "z_mean.npy", 1e-4)
+                checks["maps_1e-4"] = all(_same(folder, f"map_{name}.npy", 1e-4) for name in
+                                          ("z_mean_1", "z_mean_2", "angle", "dx", "dy"))
+            ratio = results["streamed"]["mpx_per_s"] / results["memory"]["mpx_per_s"]
+            checks["streamed_vs_memory_throughput"] = round(ratio, 3)
+            for key, value in checks.items():
+                print(f"{key}: {value}")
     print(json.dumps({"benchmark": "scale", "frames": args.frames, "side": args.side,
-                      "identical": bool(same), **results}))
+                      "format": args.format, "stages": args.stages, **checks, **results}))
     return 0
 
 

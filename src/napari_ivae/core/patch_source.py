@@ -352,14 +352,17 @@ def maps_by_frame(columns: dict, geometry: PatchSet, write) -> None:
     from napari_ivae.core import _point_maps, maps
 
     frames = np.asarray(geometry.frames)
-    options = {}
+    max_distance = None
     if not geometry.is_grid:
         per_frame = [geometry.centres[frames == f] for f in range(geometry.n_frames)]
         spacing = _point_maps.median_neighbour_distance(per_frame)
-        options["max_distance"] = (maps.DEFAULT_DISTANCE_FACTOR * spacing if spacing
-                                   else float(np.hypot(*geometry.image_shape)))
+        max_distance = (maps.DEFAULT_DISTANCE_FACTOR * spacing if spacing
+                        else float(np.hypot(*geometry.image_shape)))
     for frame in range(geometry.n_frames):
         rows = np.flatnonzero(frames == frame)
+        if max_distance is not None and len(rows):
+            _voronoi_frame(columns, rows, geometry, max_distance, frame, write)
+            continue
         empty = np.broadcast_to(np.zeros((1,) + geometry.patch_shape, np.float32),
                                 (len(rows),) + geometry.patch_shape)
         single = PatchSet(patches=empty, centres=geometry.centres[rows],
@@ -374,12 +377,38 @@ def maps_by_frame(columns: dict, geometry: PatchSet, write) -> None:
                 dtype = np.int32 if name in ("class", "cluster") else np.float32
                 write(name, frame, np.full(geometry.image_shape, blank, dtype=dtype))
             elif name == "angle":
-                write(name, frame, maps.angle_map(values, single, **options))
+                write(name, frame, maps.angle_map(values, single))
             elif name in ("class", "cluster"):
-                write(name, frame, maps.class_map(values, single, **options))
+                write(name, frame, maps.class_map(values, single))
             else:
-                write(name, frame, maps.patch_map(np.asarray(values, np.float32), single,
-                                                  **options).astype(np.float32))
+                write(name, frame, maps.patch_map(np.asarray(values, np.float32),
+                                                  single).astype(np.float32))
+
+
+def _voronoi_frame(columns: dict, rows, geometry, max_distance: float, frame: int,
+                   write) -> None:
+    """One frame's point maps from one nearest-point search shared by every column (the
+    values :func:`~napari_ivae.core.maps.point_map` gives, computed the same way)."""
+    from napari_ivae.core import _point_maps, maps
+
+    index = _point_maps.nearest_index(geometry.centres[rows], geometry.image_shape,
+                                      max_distance)
+
+    def nearest(table):  # (n, C) float64 -> (Y, X, C) float32, NaN beyond max_distance
+        padded = np.vstack([table, np.full((1, table.shape[1]), np.nan)])
+        return padded[index].astype(np.float32)
+
+    for name, values in columns.items():
+        values = np.asarray(values, dtype=np.float64)[rows]
+        if name == "angle":
+            mapped = nearest(np.column_stack([np.cos(values), np.sin(values)]))
+            array = maps.wrap_angle(np.arctan2(mapped[..., 1], mapped[..., 0]))
+            write(name, frame, array.astype(np.float32))
+        elif name in ("class", "cluster"):
+            labels = nearest((np.maximum(values, -1.0) + 1.0)[:, None])[..., 0]
+            write(name, frame, np.nan_to_num(labels, nan=0.0).astype(np.int32))
+        else:
+            write(name, frame, nearest(values[:, None])[..., 0])
 
 
 __all__ = ["PatchSource", "encode_source", "lazy_range", "maps_by_frame"]
