@@ -88,9 +88,16 @@ def test_batch_gives_the_step_by_step_results(model, tmp_path):
     np.testing.assert_allclose(np.cos(table["angle"] - expected["angle"]), 1, atol=1e-5)
     np.testing.assert_allclose(table[["dx", "dy"]], expected["offsets"], rtol=1e-5, atol=1e-5)
     assert {"prominence", "frame"} <= set(table.columns)
-    with np.load(tmp_path / "res" / "one" / "one_maps.npz") as maps:
-        assert set(maps.files) == {"z_mean_1", "z_mean_2", "angle", "dx", "dy"}
-        assert maps["z_mean_1"].shape == (96, 96)
+    from napari_ivae.core import maps
+    from napari_ivae.core.patches import load_patches
+
+    patchset = load_patches(tmp_path / "p.npz")
+    with np.load(tmp_path / "res" / "one" / "one_maps.npz") as painted:
+        assert set(painted.files) == {"z_mean_1", "z_mean_2", "angle", "dx", "dy"}
+        assert painted["z_mean_1"].shape == (96, 96)
+        np.testing.assert_allclose(painted["z_mean_2"],
+                                   maps.patch_map(expected["z_mean"][:, 1], patchset),
+                                   atol=1e-5, equal_nan=True)
 
 
 @pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM])

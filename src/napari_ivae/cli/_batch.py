@@ -378,20 +378,21 @@ class FrameMaps:
         return arrays
 
 
-def result_maps(columns: dict, patchset) -> dict:
-    """Maps of the image's shape: latent means, angle (radians), offsets, classes (+1)."""
-    from napari_ivae.core import maps
+def result_maps(columns: dict, geometry) -> dict:
+    """Maps of the image's shape (in memory): latent means, angle (radians), offsets, classes
+    (+1), painted frame by frame as :mod:`napari_ivae.core.maps` paints them."""
+    from napari_ivae.core.patch_source import maps_by_frame
 
-    out = {}
-    for name, values in map_columns(columns).items():
-        if name == "angle":
-            out[name] = maps.angle_map(values, patchset)
-        elif name in ("class", "cluster"):
-            out[name] = maps.class_map(values, patchset)
-        else:
-            out[name] = maps.patch_map(np.asarray(values, dtype=np.float32),
-                                       patchset).astype(np.float32)
-    return out
+    chosen = map_columns(columns)
+    shape = (geometry.n_frames,) + tuple(geometry.image_shape)
+    out = {name: np.empty(shape, np.int32 if name in ("class", "cluster") else np.float32)
+           for name in chosen}
+
+    def write(name, frame, array):
+        out[name][frame] = array
+
+    maps_by_frame(chosen, geometry, write)
+    return out if geometry.is_stack else {name: array[0] for name, array in out.items()}
 
 
 def _parse_channel(value):
