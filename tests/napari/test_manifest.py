@@ -17,7 +17,8 @@ def test_manifest_validates_with_imports():
     manifest = npe2.PluginManifest.from_distribution("napari-ivae")
     manifest.validate_imports()  # raises if a python_name does not resolve
     widgets = {w.display_name for w in manifest.contributions.widgets}
-    assert widgets == {"Detect", "Patches and labels", "Train", "Results"}
+    assert widgets == {"Detect", "Patches and labels", "Train", "Results",
+                       "Latent explorer"}
     samples = {s.key for s in manifest.contributions.sample_data}
     assert {"cards", "lattice", "gold", "stm"} <= samples
     menus = manifest.contributions.menus
@@ -36,6 +37,7 @@ def test_widget_modules_do_not_import_heavy_libraries():
         "import json, sys\n"
         "import napari_ivae._widgets.detect, napari_ivae._widgets.patches\n"
         "import napari_ivae._widgets.train, napari_ivae._widgets.results\n"
+        "import napari_ivae._widgets.explorer\n"
         "import napari_ivae._sample_data, napari_ivae._workers, napari_ivae._layers\n"
         "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in "
         "('torch', 'pyro'))))\n"
