@@ -7,10 +7,15 @@ temporary ``.npy`` (or a zlib-compressed multi-page ``.tif``), then runs the pip
 process twice:
 
 * in memory: the whole stack loaded, ``detect_atoms``, ``extract_patches``, ``encode``, the
-  maps of ``core.maps`` (``z_mean_1``, ``z_mean_2``, ``angle``, ``dx``, ``dy``) saved as ``.npy``;
+  maps (``z_mean_1``, ``z_mean_2``, ``angle``, ``dx``, ``dy``) painted into arrays in memory
+  and saved as ``.npy``;
 * streamed: ``read_image(mmap=True)`` (a memory map, or a ``TiffStack`` decoding one page at a
   time), ``detect_stream``, ``PatchSource`` + ``encode_source`` (patches cut chunk by chunk
-  from windows of the stack), ``maps_by_frame`` into memory-mapped ``.npy`` files.
+  from windows of the stack), the maps painted into memory-mapped ``.npy`` files.
+
+Both paint the maps with ``core.patch_source.maps_by_frame`` (the values of ``core.maps``, one
+nearest-point search per frame shared by the five maps), so the comparison is of streaming,
+not of map algorithms.
 
 The model is an untrained rVAE (default architecture, 16 x 16 patches, seeded: the same weights
 in both children); training is not part of this benchmark. It prints, per run, the seconds per
@@ -68,7 +73,6 @@ if stages == "all":
     model = build_model(ModelConfig("rvae", (size, size)))
     lap("model")
     if mode == "memory":
-        from napari_ivae.core import maps
         from napari_ivae.core.inference import encode
         from napari_ivae.core.patches import extract_patches
         patchset = extract_patches(stack, found.coords, size, normalize="global")
@@ -77,7 +81,7 @@ if stages == "all":
         lap("encode")
         geometry = patchset
     else:
-        from napari_ivae.core.patch_source import PatchSource, encode_source, maps_by_frame
+        from napari_ivae.core.patch_source import PatchSource, encode_source
         source = PatchSource(stack, found.coords, size, normalize="global")
         lap("patches")
         encoding = encode_source(model, source)
@@ -87,25 +91,24 @@ if stages == "all":
                "angle": encoding.angle, "dx": encoding.offsets[:, 0],
                "dy": encoding.offsets[:, 1]}
     np.save(out / "z_mean.npy", encoding.z_mean)
-    if mode == "memory":
-        for name, values in columns.items():
-            if name == "angle":
-                painted = maps.angle_map(values, geometry)
-            else:
-                painted = maps.patch_map(np.asarray(values, np.float32), geometry)
-            np.save(out / f"map_{name}.npy", painted.astype(np.float32))
-            del painted
-    else:
-        shape = (geometry.n_frames,) + tuple(geometry.image_shape)
+    from napari_ivae.core.patch_source import maps_by_frame, release_pages
+    shape = (geometry.n_frames,) + tuple(geometry.image_shape)
+    if mode == "memory":  # all maps in memory, then saved
+        files = {name: np.empty(shape, np.float32) for name in columns}
+    else:  # memory-mapped files filled frame by frame
         files = {name: np.lib.format.open_memmap(out / f"map_{name}.npy", mode="w+",
                                                  dtype=np.float32, shape=shape)
                  for name in columns}
-        def write(name, frame, array):
-            files[name][frame] = array
-        maps_by_frame(columns, geometry, write)
-        for array in files.values():
+    def write(name, frame, array):
+        files[name][frame] = array
+        release_pages(files[name])
+    maps_by_frame(columns, geometry, write)
+    for name, array in files.items():
+        if mode == "memory":
+            np.save(out / f"map_{name}.npy", array)
+        else:
             array.flush()
-        del files
+    del files
     lap("maps")
 print(json.dumps({"seconds": time.perf_counter() - start, "stages": times,
                   "n_points": int(len(found.coords)),

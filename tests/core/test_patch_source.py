@@ -1,6 +1,8 @@
 """Patches cut on demand from a lazy image equal the in-memory patches, read only windows,
 and encode to the same latents."""
 
+import os
+
 import numpy as np
 import pytest
 
@@ -172,3 +174,28 @@ def test_maps_frame_by_frame_equal_the_whole_stack_maps(grid):
                                atol=1e-6, equal_nan=True)
     np.testing.assert_array_equal(got["class"], maps.class_map(columns["class"], geometry))
     assert grid or np.isnan(got["z_mean_1"][1]).all()
+
+
+def _resident_mb():
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/statm"), reason="Linux memory accounting")
+def test_released_pages_stop_counting_and_nothing_is_lost(tmp_path):
+    from napari_ivae.core.patch_source import release_pages
+
+    written = np.lib.format.open_memmap(tmp_path / "w.npy", mode="w+", dtype=np.float32,
+                                        shape=(16, 1024, 1024))
+    before = _resident_mb()
+    for frame in range(16):
+        written[frame] = frame
+    assert _resident_mb() - before > 40
+    release_pages(written[3])  # a view of the map: the whole map is released
+    assert _resident_mb() - before < 20
+    assert float(written[5, 7, 9]) == 5.0  # read back from the file
+    del written
+    mapped = np.load(tmp_path / "w.npy", mmap_mode="r")
+    assert float(np.asarray(mapped[15]).mean()) == 15.0
+    release_pages(mapped)
+    release_pages(np.zeros(3))  # not a memory map: nothing happens

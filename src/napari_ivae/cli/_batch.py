@@ -363,7 +363,7 @@ class FrameMaps:
 
     def paint(self, folder: Path) -> dict:
         """Scratch memory-mapped ``.npy`` files in ``folder``, one per map, filled."""
-        from napari_ivae.core.patch_source import maps_by_frame
+        from napari_ivae.core.patch_source import maps_by_frame, release_pages
 
         shape = (self.geometry.n_frames,) + tuple(self.geometry.image_shape)
         arrays = {name: np.lib.format.open_memmap(
@@ -373,6 +373,7 @@ class FrameMaps:
 
         def write(name, frame, array):
             arrays[name][frame] = array
+            release_pages(arrays[name])  # written frames stop counting as our memory
 
         maps_by_frame(self.columns, self.geometry, write)
         return arrays
@@ -443,9 +444,9 @@ def write_result(out_dir: Path, name: str, result: dict, record: dict, maps_form
         arrays = result["maps"]
         if isinstance(arrays, FrameMaps):  # a large stack: maps painted into scratch files
             arrays = arrays.paint(partial) if arrays else {}
-        if arrays and maps_format == "npz":  # np.savez copies memory maps piece by piece
+        if arrays and maps_format == "npz":
             files.append(f"{name}_maps.npz")
-            write_output(partial / files[-1], lambda stream: np.savez(stream, **arrays),
+            write_output(partial / files[-1], lambda stream: _savez_by_frames(stream, arrays),
                          "maps file")
         elif arrays and maps_format == "tif":
             for key, array in arrays.items():
@@ -480,13 +481,34 @@ def write_result(out_dir: Path, name: str, result: dict, record: dict, maps_form
     return final
 
 
+def _savez_by_frames(stream, arrays: dict) -> None:
+    """``np.savez(stream, **arrays)``, copying a memory map one frame at a time (its pages are
+    handed back as they are copied)."""
+    import zipfile
+
+    from napari_ivae.core.patch_source import release_pages
+
+    with zipfile.ZipFile(stream, mode="w", compression=zipfile.ZIP_STORED,
+                         allowZip64=True) as archive:
+        for key, array in arrays.items():
+            with archive.open(f"{key}.npy", mode="w", force_zip64=True) as member:
+                np.lib.format.write_array_header_1_0(
+                    member, np.lib.format.header_data_from_array_1_0(array))
+                for frame in (array if array.ndim == 3 else [array]):
+                    member.write(np.ascontiguousarray(frame).tobytes())
+                    release_pages(array)
+
+
 def _tiff_pages(path: Path, stack) -> None:
     """A (frames, Y, X) memory map as a multi-page TIFF, one frame in memory at a time."""
     import tifffile
 
+    from napari_ivae.core.patch_source import release_pages
+
     with tifffile.TiffWriter(path) as tiff:
         for frame in stack:
             tiff.write(np.asarray(frame), contiguous=True, photometric="minisblack")
+            release_pages(stack)
 
 
 def _umask() -> int:

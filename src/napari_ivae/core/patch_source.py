@@ -31,6 +31,36 @@ CHUNK_PIXELS = 1 << 22  # patch pixels per chunk (16 MiB of float32)
 RANGE_BAND_PIXELS = 1 << 24  # image pixels read at once when measuring the value range
 
 
+def release_pages(array) -> None:
+    """Hand the pages of a memory-mapped array that were read or written back to the system.
+
+    A memory map's pages that have been touched count as the process's resident memory until
+    the system needs them back, so reading a large stack through one would look (and, for
+    the system's accounting, be) as large as the stack. Written pages are flushed to the file
+    first; nothing is lost, and later reads fetch the pages again. Anything that is not a
+    memory map is left alone.
+
+    Parameters
+    ----------
+    array : array-like
+        A ``numpy.memmap`` (or a view of one); other objects are ignored.
+    """
+    import mmap
+
+    base, handle = array, getattr(array, "_mmap", None)
+    while handle is None and isinstance(getattr(base, "base", None), np.ndarray):
+        base = base.base
+        handle = getattr(base, "_mmap", None)
+    if handle is None or not hasattr(handle, "madvise"):
+        return
+    try:
+        if getattr(base, "mode", "r") != "r":
+            base.flush()
+        handle.madvise(mmap.MADV_DONTNEED)
+    except (AttributeError, OSError, ValueError):  # closed, or a system without it
+        pass
+
+
 def _lazy_stack(image):
     """``(stack, is_stack)``: checks the shape without reading pixels."""
     shape = tuple(int(s) for s in getattr(image, "shape", ()))
@@ -81,6 +111,7 @@ def lazy_range(image) -> tuple[float, float]:
                 values = values[np.isfinite(values)]
             if values.size:
                 lo, hi = min(lo, float(values.min())), max(hi, float(values.max()))
+            release_pages(image)
     if not np.isfinite(lo):
         raise InputError("The image has no finite values.")
     return lo, hi
@@ -234,6 +265,7 @@ class PatchSource:
         for frame in np.unique(frames):
             rows = np.flatnonzero(frames == frame)
             self._cut(int(frame), positions[rows], rows, out)
+        release_pages(self._frames.image)
         sampling.check_finite(out)
         self._normalize(out, positions)
         return out
@@ -411,4 +443,4 @@ def _voronoi_frame(columns: dict, rows, geometry, max_distance: float, frame: in
             write(name, frame, nearest(values[:, None])[..., 0])
 
 
-__all__ = ["PatchSource", "encode_source", "lazy_range", "maps_by_frame"]
+__all__ = ["PatchSource", "encode_source", "lazy_range", "maps_by_frame", "release_pages"]

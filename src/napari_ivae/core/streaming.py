@@ -3,7 +3,8 @@
 A ``(frames, Y, X)`` stack that is memory-mapped (``.npy``, uncompressed TIFF) or lazy (a dask
 array, anything indexable by frame) is read frame by frame: each frame is prepared and detected
 on its own and only its points (and, for particles, its labels, written into ``labels_out``)
-are kept, so peak memory is a few frames whatever the stack's length. The parameters that the
+are kept, so peak memory is a few frames whatever the stack's length (a memory map's pages are handed
+back after each frame, :func:`~napari_ivae.core.patch_source.release_pages`). The parameters that the
 in-memory path resolves once from the first frame (the atom spacing, smoothing and polarity)
 are resolved from the first frame here too and then held fixed, so both paths give the same
 points.
@@ -18,6 +19,7 @@ import pandas as pd
 
 from napari_ivae.core.detections import Detections, empty_detections, make_detections
 from napari_ivae.core.errors import InputError
+from napari_ivae.core.patch_source import release_pages
 
 # the atom parameters the in-memory path resolves from the first frame and keeps for the rest
 _ATOM_FIXED = ("spacing", "sigma")
@@ -70,6 +72,8 @@ def detect_stream(stack, mode: str, *, labels_out=None,
                 options["invert"] = bool(found.params.get("invert", False))
         if labels_out is not None and found.labels is not None:
             labels_out[index] = found.labels
+            release_pages(labels_out)
+        release_pages(stack)  # a memory map's pages read so far stop counting as ours
         table = found.properties.copy()
         table["frame"] = index
         tables.append(table)
