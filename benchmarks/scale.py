@@ -135,9 +135,9 @@ def _write_stack(folder: Path, frames: int, side: int, fmt: str) -> Path:
     import tifffile
 
     path = folder / "stack.tif"
-    with tifffile.TiffWriter(path) as tiff:
-        for index in range(frames):
-            tiff.write(frame(index), compression="zlib", photometric="minisblack")
+    tifffile.imwrite(path, (frame(index) for index in range(frames)),
+                     shape=(frames, side, side), dtype=np.float32, compression="zlib",
+                     photometric="minisblack")
     return path
 
 

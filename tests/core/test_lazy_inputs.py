@@ -54,3 +54,12 @@ def test_dask_stack_streams_with_the_in_memory_points(frames):
     streamed = detect_stream(lazy, "atoms")
     in_memory = detect_atoms(frames, frame_axis=0)
     np.testing.assert_allclose(streamed.coords, in_memory.coords, atol=1e-6)
+
+
+def test_a_tiff_of_separate_series_is_read_as_without_mmap(tmp_path, frames):
+    with tifffile.TiffWriter(tmp_path / "pages.tif") as tiff:
+        for frame in frames:
+            tiff.write(frame, compression="zlib", photometric="minisblack")
+    plain = read_image(tmp_path / "pages.tif")
+    lazy = read_image(tmp_path / "pages.tif", mmap=True)
+    assert np.asarray(lazy).shape == plain.shape  # the same array either way

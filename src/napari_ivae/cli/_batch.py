@@ -505,10 +505,13 @@ def _tiff_pages(path: Path, stack) -> None:
 
     from napari_ivae.core.patch_source import release_pages
 
-    with tifffile.TiffWriter(path) as tiff:
+    def frames():
         for frame in stack:
-            tiff.write(np.asarray(frame), contiguous=True, photometric="minisblack")
+            yield np.ascontiguousarray(frame)
             release_pages(stack)
+
+    tifffile.imwrite(path, frames(), shape=stack.shape, dtype=stack.dtype,
+                     photometric="minisblack")
 
 
 def _umask() -> int:

@@ -79,8 +79,8 @@ def _tiff_memmap(path):
 
 
 class TiffStack:
-    """A multi-page TIFF as a read-only ``(frames, Y, X)`` array-like, one page decoded at a
-    time: ``stack[i]``, ``stack[i, rows, cols]`` and ``stack[a:b]`` read only those pages;
+    """A multi-page TIFF stack (its first series) as a read-only ``(frames, Y, X)`` array-like,
+    one page decoded at a time: ``stack[i]``, ``stack[i, rows, cols]`` and ``stack[a:b]`` read only those pages;
     ``numpy.asarray(stack)`` reads them all.
 
     Attributes
@@ -100,15 +100,16 @@ class TiffStack:
 
     @classmethod
     def open(cls, path):
-        """A TiffStack of the file's pages, or None unless they are 2D, alike and several."""
+        """A TiffStack of the pages of the file's first series (the array ``read_image``
+        reads without ``mmap``), or None unless that is a stack of 2D pages."""
         import tifffile
 
         tif = tifffile.TiffFile(path)
-        pages = list(tif.pages)
-        alike = len(pages) > 1 and all(
-            len(p.shape) == 2 and p.shape == pages[0].shape and p.dtype == pages[0].dtype
-            for p in pages)
-        if not alike:
+        series = tif.series[0] if tif.series else None
+        pages = list(series.pages) if series is not None else []
+        stacked = (len(pages) > 1 and len(series.shape) == 3 and None not in pages
+                   and all(tuple(p.shape) == tuple(series.shape[1:]) for p in pages))
+        if not stacked:
             tif.close()
             return None
         return cls(tif, pages)
