@@ -166,6 +166,10 @@ def test_a_changed_image_or_another_model_is_done_again(model, images, tmp_path,
     assert capsys.readouterr().err.count("done earlier, skipped") == 2
     assert main(["batch", str(model), *files, "--out", str(out), "--redo"]) == 0
     assert capsys.readouterr().err.count(" patches -> ") == 2
+    assert main(["batch", str(model), *files, "--out", str(out), "--maps", "tif"]) == 0
+    assert capsys.readouterr().err.count(" patches -> ") == 2  # other outputs asked for
+    assert sorted(p.name for p in (out / "img_00").iterdir())[-1] == "img_00_z_mean_2.tif"
+    assert not (out / "img_00" / "img_00_maps.npz").exists()  # the old result was replaced
 
 
 def test_batch_refuses_clear_problems_before_any_work(model, images, tmp_path, capsys):

@@ -419,15 +419,18 @@ def _checksum(path: Path) -> str:
     return digest.hexdigest()
 
 
-def is_done(folder: Path, image: dict, model_sha: str) -> bool:
-    """Whether ``folder`` holds a finished result of this image (same file) and model."""
+def is_done(folder: Path, image: dict, model_sha: str, options: dict | None = None) -> bool:
+    """Whether ``folder`` holds a finished result of this image (same file), this model and
+    these options (how patches were cut, which maps)."""
     try:
         record = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
     same_image = all(record.get("input", {}).get(k) == image[k] for k in ("size", "mtime_ns"))
     files_there = all((folder / name).is_file() for name in record.get("files", []))
-    return same_image and record.get("model_sha256") == model_sha and files_there
+    same_options = options is None or record.get("options") == options
+    return (same_image and record.get("model_sha256") == model_sha and files_there
+            and same_options)
 
 
 def write_result(out_dir: Path, name: str, result: dict, record: dict, maps_format: str,
@@ -621,6 +624,9 @@ def run(args) -> int:
     settings = pipeline_settings(bundle, mode=args.mode, grid=args.grid)
     model_sha = _checksum(Path(args.model).expanduser())
     inputs = {"MODEL": args.model, **{f"INPUT {p.name}": p for p in images}}
+    # what else decides the outputs: a rerun with other options redoes the images
+    options = _plain({"settings": settings, "maps": args.maps, "channel": args.channel,
+                      "frame_axis": args.frame_axis})
 
     with _Lock(out_dir), _TermAsInterrupt():
         removed = _remove_leftovers(out_dir)
@@ -638,7 +644,7 @@ def run(args) -> int:
                 failed.append((path, err.strerror or str(err)))
                 _say(f"{head}: error: {failed[-1][1]}")
                 continue
-            if not args.redo and is_done(out_dir / name, identity, model_sha):
+            if not args.redo and is_done(out_dir / name, identity, model_sha, options):
                 skipped += 1
                 _say(f"{head}: done earlier, skipped")
                 continue
@@ -649,7 +655,7 @@ def run(args) -> int:
                                        maps=args.maps != "none")
                 record = {"input": identity, "model": str(Path(args.model).resolve()),
                           "model_sha256": model_sha, "model_kind": bundle.config.kind,
-                          "settings": {k: v for k, v in settings.items()},
+                          "options": options,
                           "counts": result["counts"],
                           "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
                 write_result(out_dir, name, result, _plain(record), args.maps, inputs)
