@@ -22,6 +22,13 @@ they share is that a particle is a compact blob of one polarity at one scale. So
    pixel noise reaches in one frame of ten of its size; when the candidates form a single
    population (a few particles on a clean background, or nothing but noise), that floor alone
    decides.
+4. **The other side at each scale.** The mixture pools every scale, and the noise crowds the
+   smallest. At each scale the strongest response of the *opposite* sign anywhere in the
+   frame (a support's texture and noise are two-sided, particles are not) is what that
+   scale's background reaches; a candidate stronger than that is a particle even below the
+   pooled cut (never below the noise floor). This only ever lowers the cut: where the other
+   side is as strong (bright gaps between packed dark particles, fringes), the pooled cut
+   stands.
 """
 
 from __future__ import annotations
@@ -126,8 +133,10 @@ def candidate_scales(shape, sigma: float) -> np.ndarray:
     return scales[low:high + 1]
 
 
-def blob_candidates(frame, scales, polarity, skip=None):
+def blob_candidates(frame, scales, polarity, skip=None, response=None):
     """Scale-space maxima of the signed response over ``scales``, overlaps removed.
+
+    ``response`` (``scale_space(frame, scales)``, optional) saves computing it again.
 
     Returns
     -------
@@ -136,7 +145,9 @@ def blob_candidates(frame, scales, polarity, skip=None):
     """
     from scipy import ndimage
 
-    signed = (1.0 if polarity == "bright" else -1.0) * scale_space(frame, scales)
+    if response is None:
+        response = scale_space(frame, scales)
+    signed = (1.0 if polarity == "bright" else -1.0) * response
     is_max = (signed == ndimage.maximum_filter(signed, size=3, mode="nearest")) & (signed > 0)
     found = np.argwhere(is_max)
     points, blob_sigma = found[:, 1:], np.asarray(scales)[found[:, 0]]
@@ -146,6 +157,35 @@ def blob_candidates(frame, scales, polarity, skip=None):
         points, blob_sigma, strength = points[keep], blob_sigma[keep], strength[keep]
     keep = _strongest_of_overlaps(points, blob_sigma, strength)
     return points[keep], blob_sigma[keep], strength[keep]
+
+
+def opposite_strengths(response, polarity: str, skip=None) -> np.ndarray:
+    """Per scale, the strongest response of the *opposite* polarity (``inf`` if none).
+
+    An upper bound on what the two-sided background (texture, noise) reaches at that scale:
+    taken over every pixel, not only scale-space maxima, so it never understates it.
+
+    Parameters
+    ----------
+    response : numpy.ndarray
+        ``(scales, Y, X)`` from :func:`scale_space`.
+    polarity : {"bright", "dark"}
+        The particles' polarity; the opposite one is measured.
+    skip : numpy.ndarray, optional
+        ``(Y, X)`` pixels left out (masked or constant areas).
+
+    Returns
+    -------
+    numpy.ndarray
+        One strength per scale.
+    """
+    sign = -1.0 if polarity == "bright" else 1.0
+    use = np.ones(response.shape[1:], dtype=bool) if skip is None else ~np.asarray(skip, bool)
+    if not use.any():
+        return np.full(len(response), np.inf)
+    strongest = np.array([sign * (layer[use].min() if sign < 0 else layer[use].max())
+                          for layer in response])
+    return np.where(strongest > 0, strongest, np.inf)
 
 
 def _strongest_of_overlaps(points, sigma, strength) -> np.ndarray:
@@ -243,4 +283,4 @@ def _two_gaussians(values, iterations: int = 100):
 
 
 __all__ = ["blob_candidates", "blob_polarity_and_scale", "blob_scales",
-           "candidate_scales", "noise_floor", "particle_cut", "scale_space"]
+           "candidate_scales", "noise_floor", "opposite_strengths", "particle_cut", "scale_space"]

@@ -175,12 +175,16 @@ def _auto_blobs(frame, excluded, params):
     # the particles' side may be a particle's saturated or noise-free top
     signal = filled if polarity == "bright" else -filled
     background_side = signal <= np.median(signal[~masked]) if (~masked).any() else signal < 0
+    response = blobs.scale_space(filled, scales)
     points, blob_sigma, strength = blobs.blob_candidates(
-        filled, scales, polarity, masked | (skip & background_side))
+        filled, scales, polarity, masked | (skip & background_side), response=response)
     floor = blobs.noise_floor(smoothed_noise(filled, 0.0, skip if skip.any() else None),
                               float((~masked).sum()), scales, polarity)
     cut, mixture = blobs.particle_cut(strength, floor)
-    keep = strength >= cut
+    other_side = blobs.opposite_strengths(response, polarity, skip)
+    del response
+    scale_cut = np.maximum(np.minimum(cut, other_side), floor)
+    keep = strength >= scale_cut[np.searchsorted(scales, blob_sigma)]
     radius = np.sqrt(2.0) * blob_sigma
     if params["exclude_border"]:
         keep &= _clear_of_edge(points, radius, frame.shape)
@@ -190,6 +194,7 @@ def _auto_blobs(frame, excluded, params):
         labels, centres = _drop_small(labels, params["min_size"], centres)
     used = {"polarity": polarity, "scale_sigma": round(float(sigma), 3),
             "candidates": int(len(points)), "strength_cut": float(cut),
+            "scale_cuts": [round(float(x), 4) for x in scale_cut],
             "annotation_pixels": int(annotation.sum()), "noise_floor": float(floor),
             "mixture": mixture}
     return labels, used, centres
