@@ -12,11 +12,13 @@ from typing import Any
 
 import napari
 import numpy as np
-from magicgui.widgets import CheckBox, ComboBox, Container, FloatSpinBox, PushButton
+from magicgui.widgets import CheckBox, ComboBox, FloatSpinBox, PushButton
 from napari.layers import Image
 
 from napari_ivae import _layers
 from napari_ivae._widgets._common import (
+    DockBody,
+    Section,
     StatusLine,
     layer_picker,
     pick_active,
@@ -62,11 +64,11 @@ def estimate(image: np.ndarray) -> float:
     return float(estimate_spacing(image if image.ndim == 2 else image[0]))
 
 
-class DetectWidget(Container):
+class DetectWidget(DockBody):
     """Find atom columns (or particles) in an image layer and add them as a Points layer."""
 
     def __init__(self, viewer: napari.viewer.Viewer) -> None:
-        super().__init__(labels=True)
+        super().__init__()
         self._viewer = viewer
         self._session = get_session(viewer)
         self._worker = None
@@ -97,10 +99,12 @@ class DetectWidget(Container):
                                      "Detect).")
         self.run_button = PushButton(text="Detect")
         self.status = StatusLine()
-        self.extend([self.image, self.mode, self.spacing, self.estimate_button, self.sigma,
-                     self.refine, self.keep_non_crystal, self.method, self.polarity,
-                     self.invert, self.flatten, self.live, self.run_button])
-        self.native.layout().addWidget(self.status.native)
+        self.lay_out([
+            [self.image, self.mode, self.spacing, self.estimate_button, self.method,
+             self.polarity],
+            Section("advanced", [self.sigma, self.refine, self.keep_non_crystal, self.invert,
+                                 self.flatten], folded=True),
+            [self.live, self.run_button], self.status])
         for box in (self.spacing, self.sigma):
             box.native.setSpecialValueText("auto")  # shown at 0
         self.mode.changed.connect(self._on_mode)

@@ -12,11 +12,13 @@ from typing import Any
 import napari
 import numpy as np
 import pandas as pd
-from magicgui.widgets import ComboBox, Container, PushButton, SpinBox
+from magicgui.widgets import ComboBox, PushButton, SpinBox
 from napari.layers import Image, Points, Shapes
 
 from napari_ivae import _layers
 from napari_ivae._widgets._common import (
+    DockBody,
+    Section,
     StatusLine,
     layer_picker,
     pick_active,
@@ -81,11 +83,11 @@ def shape_classes(layer: Any) -> np.ndarray:
         np.int64, copy=True)
 
 
-class PatchesWidget(Container):
+class PatchesWidget(DockBody):
     """Cut patches from an image at detected points (or on a grid) and label them by shapes."""
 
     def __init__(self, viewer: napari.viewer.Viewer) -> None:
-        super().__init__(labels=True)
+        super().__init__()
         self._viewer = viewer
         self._session = get_session(viewer)
         self._annotation_layer: Any = None
@@ -109,11 +111,12 @@ class PatchesWidget(Container):
             tooltip="Give the shapes selected in the annotation layer the class selected in "
                     "the table (choosing a class alone only sets the class of new shapes).")
         self.status = StatusLine()
-        self.extend([self.image, self.source, self.points, self.size, self.stride,
-                     self.normalize, self.extract_button, self.shapes, self.new_shapes_button])
-        self.native.layout().addWidget(self.class_table)
-        self.native.layout().addWidget(self.move_button.native)
-        self.native.layout().addWidget(self.status.native)
+        self.lay_out([
+            [self.image, self.source, self.points, self.size, self.stride],
+            Section("advanced", [self.normalize], folded=True),
+            [self.extract_button],
+            Section("labels", [self.shapes, self.new_shapes_button]),
+            self.class_table, self.move_button, self.status])
         self.source.changed.connect(self._on_source)
         self.extract_button.clicked.connect(self.extract_in_background)
         self._session.changed.connect(self._on_session)
@@ -203,6 +206,8 @@ class PatchesWidget(Container):
         shapes = self._annotation_layer
         snapshot = shapes_snapshot(shapes, len(self.classes.names)) if shapes is not None \
             else None
+        self._recount_timer.stop()  # the labels are counted with the new patches
+        generation = self._label_generation
 
         def compute(job: dict, snapshot: Any) -> tuple:
             patchset, params = _cut(job)
@@ -215,12 +220,14 @@ class PatchesWidget(Container):
                 raise InputError("a model started training on the previous patches while "
                                  "these were cut: they were not kept.")
             self._store_patches(patchset, params, job)
-            if shapes is not self._annotation_layer or assignment is None:
-                labels = self.update_labels()
-            else:
+            if shapes is self._annotation_layer and generation == self._label_generation \
+                    and assignment is not None:
                 self._label_generation += 1  # counts of the older patches are out of date
-                labels = self._show_labels(shapes, patchset, assignment)
-            self._warn_if_unlabeled(labels)
+                self._warn_if_unlabeled(self._show_labels(shapes, patchset, assignment))
+            elif shapes is None and self._annotation_layer is None:
+                self.update_labels()  # no shapes: nothing to count
+            else:  # the shapes changed while the patches were cut
+                self.schedule_recount()
             return patchset
 
         return background(self, compute, (job, snapshot), what="extracting patches",

@@ -12,7 +12,6 @@ import numpy as np
 from magicgui.widgets import (
     CheckBox,
     ComboBox,
-    Container,
     FileEdit,
     Label,
     PushButton,
@@ -22,17 +21,17 @@ from napari.layers import Image
 
 from napari_ivae import _layers
 from napari_ivae._widgets import _writer
-from napari_ivae._widgets._common import StatusLine, layer_picker, report
+from napari_ivae._widgets._common import DockBody, Section, StatusLine, layer_picker, report
 from napari_ivae._widgets._session import get_session
 from napari_ivae._workers import background, is_busy
 from napari_ivae.core.errors import InputError
 
 
-class ResultsWidget(Container):
+class ResultsWidget(DockBody):
     """Look at, segment, save and re-use what a model learned."""
 
     def __init__(self, viewer: napari.viewer.Viewer) -> None:
-        super().__init__(labels=True)
+        super().__init__()
         self._viewer = viewer
         self._session = get_session(viewer)
         self.model_info = Label(value="no model yet", label="model")
@@ -57,13 +56,18 @@ class ResultsWidget(Container):
         self.apply_image = layer_picker(Image, "apply to image")
         self.apply_button = PushButton(text="Apply model to image")
         self.status = StatusLine()
-        self.extend([self.model_info, self.write_button, self.colour_by, self.segment_map,
-                     self.segment_method, self.n_regions, self.segment_button,
-                     self.n_clusters, self.cluster_angle, self.cluster_button,
-                     self.manifold_button, self.model_file, self.save_button,
-                     self.load_button, self.apply_image, self.apply_button])
-        self.native.layout().addWidget(self.confusion.native)
-        self.native.layout().addWidget(self.status.native)
+        self.lay_out([
+            [self.model_info, self.write_button, self.colour_by, self.manifold_button],
+            self.confusion,
+            Section("segment a map", [self.segment_map, self.segment_method, self.n_regions,
+                                      self.segment_button]),
+            Section("unsupervised classes", [self.n_clusters, self.cluster_angle,
+                                             self.cluster_button]),
+            Section("model file", [self.model_file, self.save_button, self.load_button],
+                    folded=True),
+            Section("apply to another image", [self.apply_image, self.apply_button],
+                    folded=True),
+            self.status])
         self.write_button.clicked.connect(self.write_in_background)
         self.colour_by.changed.connect(self.colour_points)
         self.segment_button.clicked.connect(self.segment_in_background)
