@@ -20,7 +20,7 @@ from magicgui.widgets import (
     SpinBox,
 )
 
-from napari_ivae._widgets._common import StatusLine, report, while_alive
+from napari_ivae._widgets._common import DockBody, Section, StatusLine, report, while_alive
 from napari_ivae._widgets._session import get_session
 from napari_ivae._widgets.loss_plot import LossPlot
 from napari_ivae._workers import TrainingJob
@@ -71,11 +71,11 @@ def check_labels(labels: np.ndarray | None, class_names: list[str]) -> tuple[np.
     return out, names
 
 
-class TrainWidget(Container):
+class TrainWidget(DockBody):
     """Train an invariant VAE on the current patches without freezing the viewer."""
 
     def __init__(self, viewer: napari.viewer.Viewer) -> None:
-        super().__init__(labels=True)
+        super().__init__()
         self._viewer = viewer
         self._session = get_session(viewer)
         self.job: TrainingJob | None = None
@@ -114,19 +114,26 @@ class TrainWidget(Container):
         self.progress = ProgressBar(value=0, min=0, max=1, label="progress")
         self.eta = Label(value="")
         self.loss_plot = LossPlot()
+        self.show_terms = CheckBox(value=False, text="show loss terms",
+                                   tooltip="Each term of the loss (reconstruction, KL, "
+                                           "classifier...) in a row of its own")
+        self._step_times: list[float] = []  # when the last steps arrived (for the ETA)
+        self._steps_per_epoch: int | None = None
+        self._announced: tuple | None = None  # what the status said would be trained
         self.status = StatusLine()
         buttons = Container(widgets=[self.start_button, self.stop_button, self.abort_button],
                             layout="horizontal", labels=False)
         buttons.margins = (0, 0, 0, 0)
-        self.extend([self.kind, self.latent_dim, self.rotation, self.translation,
-                     self.angle_prior_kind, self.angle_prior, self.translation_prior,
-                     self.shift_scale,
-                     self.beta_start, self.beta_end, self.beta_ramp, self.epochs,
-                     self.min_steps, self.batch_size, self.lr, self.seed, self.device, self.write_maps,
-                     buttons, self.progress, self.eta])
-        self.native.layout().addWidget(self.loss_plot)
-        self.native.layout().addWidget(self.status.native)
+        self.lay_out([
+            [self.kind, self.latent_dim, self.epochs, self.write_maps],
+            Section("advanced", [self.rotation, self.translation, self.angle_prior_kind,
+                                 self.angle_prior, self.translation_prior, self.shift_scale,
+                                 self.beta_start, self.beta_end, self.beta_ramp,
+                                 self.min_steps, self.batch_size, self.lr, self.seed,
+                                 self.device], folded=True),
+            [buttons, self.progress, self.eta, self.show_terms], self.loss_plot, self.status])
         self.kind.changed.connect(self._on_kind)
+        self.show_terms.changed.connect(self.loss_plot.set_show_terms)
         self.start_button.clicked.connect(self.start)
         self.stop_button.clicked.connect(self.stop)
         self.abort_button.clicked.connect(self.abort)
@@ -196,6 +203,7 @@ class TrainWidget(Container):
         self.native.destroyed.connect(job.abort)  # widget or viewer closed: stop the thread
         self._set_running(True)
         self.loss_plot.clear()
+        self._step_times, self._steps_per_epoch = [], None
         self._started = time.perf_counter()
         job.start()
         return job
@@ -223,11 +231,7 @@ class TrainWidget(Container):
         epochs = train_config.epochs_for(steps)
         self.progress.max = epochs * steps
         self.progress.value = 0
-        raised = (f", raised from {train_config.epochs} to make at least "
-                  f"{train_config.min_steps} steps on a small set: 'min steps' 0 trains "
-                  "exactly the epochs set" if epochs > train_config.epochs else "")
-        self.status.ok(f"training {model_config.kind} on {len(patches)} patches "
-                       f"({epochs} epochs{raised}, seed {train_config.seed})...")
+        self._announce(model_config.kind, len(patches), epochs, train_config)
 
         def make_generator(stop_event):
             from napari_ivae.core.models import build_model
@@ -237,6 +241,14 @@ class TrainWidget(Container):
             return train(model, patches, labels, train_config, stop_event=stop_event)
 
         return TrainingJob(make_generator, total=epochs * steps, desc=f"training {model_config.kind}")
+
+    def _announce(self, kind: str, n_patches: int, epochs: int, train_config: Any) -> None:
+        raised = (f", raised from {train_config.epochs} to make at least "
+                  f"{train_config.min_steps} steps on a small set: 'min steps' 0 trains "
+                  "exactly the epochs set" if epochs > train_config.epochs else "")
+        self.status.ok(f"training {kind} on {n_patches} patches "
+                       f"({epochs} epochs{raised}, seed {train_config.seed})...")
+        self._announced = (kind, n_patches, epochs, train_config)
 
     def stop(self) -> None:
         """Stop after the current batch and keep the partially trained model."""
@@ -255,11 +267,17 @@ class TrainWidget(Container):
         done = int(event.epoch) * int(event.steps_per_epoch) + int(event.step) + 1
         self.progress.max = max(total, 1)
         self.progress.value = min(done, total)
-        self.loss_plot.add(float(event.loss))
-        elapsed = time.perf_counter() - self._started
-        remaining = elapsed / max(done, 1) * max(total - done, 0)
+        self.loss_plot.add(float(event.loss), dict(getattr(event, "terms", {}) or {}),
+                           int(event.epoch))
+        self._step_times = (self._step_times + [time.perf_counter()])[-ETA_WINDOW - 1:]
+        self._steps_per_epoch = int(event.steps_per_epoch)
+        announced = self._announced
+        if announced is not None and announced[2] != int(event.n_epochs):
+            # the trainer batches labeled sets its own way: say the epochs it really runs
+            self._announce(*announced[:2], int(event.n_epochs), announced[3])
         self.eta.value = (f"epoch {event.epoch + 1}/{event.n_epochs}  loss {event.loss:.4g}  "
-                          f"β {event.beta:.2g}  ETA {_duration(remaining)}")
+                          f"β {event.beta:.2g}  ETA "
+                          f"{eta_text(self._step_times, max(total - done, 0))}")
 
     def _on_returned(self, result: Any) -> None:
         if self.job is None or self.job.aborted:
@@ -268,10 +286,10 @@ class TrainWidget(Container):
         bundle = trained_bundle(result, model_config, train_config, extra)
         self._session.set("model", bundle=bundle, train_result=result)
         elapsed = time.perf_counter() - self._started
-        done = len(result.history)
         how = "stopped early, partial model kept" if result.stopped else "done"
+        run = epochs_run(result.history, self._steps_per_epoch)
         self.status.ok(f"{model_config.kind} trained on {result.device} in {_duration(elapsed)} "
-                       f"({done} epochs, seed {result.seed}; {how}).")
+                       f"({run}, seed {result.seed}; {how}).")
         if self.write_maps.value:
             self._write_maps_in_background()
 
@@ -311,6 +329,33 @@ class TrainWidget(Container):
             self.eta.value = ""
         if self._session.training != running:  # the patches are in use: others must wait
             self._session.set("training", training=running)
+
+
+ETA_WINDOW = 50  # steps whose measured duration predicts the rest
+
+
+def eta_text(step_times: list[float], remaining: int) -> str:
+    """Time left from the measured duration of the last steps (median of at most
+    :data:`ETA_WINDOW` intervals), not from the time since Start (which includes building the
+    model); ``"measuring..."`` until two steps have arrived."""
+    if remaining <= 0:
+        return "0 s"
+    if len(step_times) < 2:
+        return "measuring..."
+    intervals = sorted(b - a for a, b in zip(step_times[:-1], step_times[1:]))
+    return _duration(intervals[len(intervals) // 2] * remaining)
+
+
+def epochs_run(history: list[dict], steps_per_epoch: int | None) -> str:
+    """The training actually run, from the per-epoch history: "30 epochs", or "2 epochs + 17
+    of 55 steps" after a stop mid-epoch (the history's last entry is then partial)."""
+    steps = [int(h.get("steps", 0)) for h in history]
+    per_epoch = int(steps_per_epoch or max(steps, default=0))
+    complete = sum(1 for n in steps if n >= per_epoch > 0)
+    text = f"{complete} epoch{'s' * (complete != 1)}"
+    if steps and 0 < steps[-1] < per_epoch:
+        text += f" + {steps[-1]} of {per_epoch} steps"
+    return text
 
 
 def _devices() -> list[str]:
