@@ -8,6 +8,7 @@ import statistics
 from types import SimpleNamespace
 
 import numpy as np
+import pytest
 from napari_helpers import is_error, open_widget
 
 from napari_ivae._widgets import train as train_module
@@ -101,3 +102,29 @@ def test_epochs_run_counts_a_stopped_epoch_as_partial():
     assert train_module.epochs_run(history, 13) == "2 epochs + 5 of 13 steps"
     assert train_module.epochs_run([{"steps": 4}], 13) == "0 epochs + 4 of 13 steps"
     assert train_module.epochs_run([{"steps": 13}] * 30, 13) == "30 epochs"
+
+
+def test_maps_within_posterior_noise_are_flagged_and_offsets_are_centred(viewer, lattice_layer,
+                                                                          ready_patches, qtbot):
+    """An untrained encoder's codes do not spread beyond their posterior noise: Write maps says
+    so (amber) instead of showing noise as structure; offset maps are centred on 0."""
+    from test_background import click_and_wait, untrained_model
+
+    from napari_ivae._widgets._writer import NOISE_SPREAD
+
+    untrained_model(viewer)
+    results = open_widget(viewer, "Results")
+    click_and_wait(qtbot, results, results.write_button)
+    encoding = get_session(viewer).encoding
+    spread = np.ptp(np.percentile(encoding.z_mean, [1, 99], axis=0), axis=0)
+    noisy = spread < NOISE_SPREAD * np.median(encoding.z_std, axis=0)
+    assert noisy.any()  # the premise: an untrained model's codes are noise
+    for i, flagged in enumerate(noisy):
+        assert (f"z{i + 1} spreads" in results.status.value) == bool(flagged)
+    assert "#ffb347" in results.status.native.styleSheet() and "posterior noise" in \
+        results.status.value
+    for name in ("dx", "dy"):
+        low, high = viewer.layers[f"lat {name} [ivae]"].contrast_limits
+        assert low == pytest.approx(-high)
+    z1 = viewer.layers["lat z1 [ivae]"].contrast_limits
+    np.testing.assert_allclose(z1, np.percentile(encoding.z_mean[:, 0], [1, 99]), rtol=1e-5)

@@ -36,6 +36,8 @@ class Session:
         The current trained or loaded model (``.model``, ``.config``, ``.metadata``).
     encoding, columns :
         The last results written (``core.inference.Encoding`` and its feature columns).
+    result_notes : list of str
+        Warnings about those results (a latent map within its posterior noise).
     training : bool
         A model is being trained on the current patches (they must not change meanwhile).
     """
@@ -54,6 +56,7 @@ class Session:
         self.train_result: Any = None
         self.encoding: Any = None  # last Encoding written as results
         self.columns: dict = {}  # its per-patch feature columns (z1, angle, class...)
+        self.result_notes: list[str] = []  # its maps that show posterior noise
         self.training = False
 
     def set(self, what: str, **values: Any) -> None:

@@ -3,7 +3,7 @@ maps, class map, decoded manifold. Shared by the Train and Results widgets and t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -118,6 +118,25 @@ class ResultData:
     maps: dict
     class_names: list
     clustering: dict | None = None  # summary of the stored classes behind the "cluster" column
+    notes: list = field(default_factory=list)  # maps that show posterior noise (noise_notes)
+
+
+NOISE_SPREAD = 2.0  # a latent whose codes spread less than this many posterior σ is noise
+
+
+def noise_notes(encoding: Any) -> list[str]:
+    """One sentence per latent whose map shows noise rather than structure: the spread of its
+    codes over the patches (1st-99th percentile) is under :data:`NOISE_SPREAD` times its
+    median posterior standard deviation, so no two patches are told apart along it."""
+    notes = []
+    z_mean, z_std = np.asarray(encoding.z_mean), np.asarray(encoding.z_std)
+    for i in range(z_mean.shape[1] if z_mean.ndim == 2 and len(z_mean) else 0):
+        low, high = np.percentile(z_mean[:, i], [1, 99])
+        noise = float(np.median(z_std[:, i]))
+        if high - low < NOISE_SPREAD * noise:
+            notes.append(f"z{i + 1} spreads {high - low:.2g} over the patches, within its "
+                         f"posterior noise (σ {noise:.2g}): its map shows noise, not structure")
+    return notes
 
 
 def compute_results(bundle: Any, patchset: Any) -> ResultData:
@@ -143,7 +162,7 @@ def compute_results(bundle: Any, patchset: Any) -> ResultData:
             maps[name] = value_map(values, patchset, categorical=True).astype(np.int32)
         else:
             maps[name] = value_map(values, patchset).astype(np.float32)
-    return ResultData(encoding, columns, maps, class_names, summary)
+    return ResultData(encoding, columns, maps, class_names, summary, noise_notes(encoding))
 
 
 def resolve_targets(viewer: Any, session: Any, *, bundle: Any = None, patchset: Any = None,
@@ -182,7 +201,8 @@ def show_results(viewer: Any, session: Any, data: ResultData, *, bundle: Any, pa
     table = dict(zip(session.classes.names, session.classes.colours))
     colours = [table.get(name, "") for name in data.class_names]
     written += write_maps(viewer, image_layer, data, params, colours if all(colours) else None)
-    session.set("results", encoding=data.encoding, columns=data.columns)
+    session.set("results", encoding=data.encoding, columns=data.columns,
+                result_notes=list(data.notes))
     return written
 
 
@@ -334,8 +354,9 @@ def write_maps(viewer: Any, image_layer: Any, data: ResultData, params: dict,
             layer = _layers.write_layer(
                 viewer, "image", image, role=f"{name}_map", source=image_layer, what=name,
                 params=params, colormap="viridis" if name.startswith("z") else "PiYG",
-                contrast_limits=_limits(image[np.isfinite(image)]), blending="translucent",
-                opacity=0.7)
+                contrast_limits=_limits(np.asarray(data.columns.get(name, image), dtype=float),
+                                        centred=not name.startswith("z")),
+                blending="translucent", opacity=0.7)
         layer.visible = False
         written.append(layer)
     if written:
@@ -367,10 +388,16 @@ def _colour_labels(layer: Any, colours: list[str]) -> None:
     layer.colormap = DirectLabelColormap(color_dict=mapping)
 
 
-def _limits(values: np.ndarray) -> tuple[float, float]:
+def _limits(values: np.ndarray, centred: bool = False) -> tuple[float, float]:
+    """Contrast from the values' real spread (1st-99th percentile of the patches' values);
+    ``centred``: symmetric about 0, for signed quantities (offsets) on a diverging colormap."""
+    values = values[np.isfinite(values)]
     if values.size == 0:
         return (0.0, 1.0)
     low, high = np.percentile(values, [1, 99])
+    if centred:
+        half = float(max(abs(low), abs(high))) or 1.0
+        return (-half, half)
     return (float(low), float(high)) if high > low else (float(low), float(low) + 1.0)
 
 

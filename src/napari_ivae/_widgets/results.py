@@ -118,15 +118,23 @@ class ResultsWidget(DockBody):
             return []
         self.reset_choices()
         self._update_confusion()
-        self.status.ok(f"wrote {len(written)} layers: " + ", ".join(layer.name
-                                                                    for layer in written))
+        text = f"wrote {len(written)} layers: " + ", ".join(layer.name for layer in written)
+        notes = self._session.result_notes
+        if notes:
+            self.status.warn(text + ". Check: " + "; ".join(notes) + ".")
+        else:
+            self.status.ok(text)
         return written
 
     def write_in_background(self) -> None:
         """As :meth:`write`, with the encoding and maps computed in a worker thread."""
         def done(written: list) -> None:
-            self.status.ok(f"wrote {len(written)} layers: "
-                           + ", ".join(layer.name for layer in written))
+            text = f"wrote {len(written)} layers: " + ", ".join(layer.name for layer in written)
+            notes = self._session.result_notes
+            if notes:
+                self.status.warn(text + ". Check: " + "; ".join(notes) + ".")
+            else:
+                self.status.ok(text)
 
         def failed(err: Exception) -> None:
             _writer.mark_results_stale(self._viewer, self._session)

@@ -300,7 +300,12 @@ class TrainWidget(DockBody):
 
         def done(written: list) -> None:
             self._results_worker = None
-            self.status.ok(trained + f" Wrote {len(written)} result layers.")
+            notes = self._session.result_notes
+            if notes:
+                self.status.warn(trained + f" Wrote {len(written)} result layers. Check: "
+                                 + "; ".join(notes) + ".")
+            else:
+                self.status.ok(trained + f" Wrote {len(written)} result layers.")
             self._set_running(self.busy)
 
         def failed(err: Exception) -> None:
