@@ -239,7 +239,7 @@ def _file_stem(name: str) -> str:
     return keep.strip("_") or "layer"
 
 
-def screenshot(viewer: Any, path: Path, *, size: tuple[int, int] = (1500, 900)) -> Path:
+def screenshot(viewer: Any, path: Path, *, size: tuple[int, int] = (1920, 1080)) -> Path:
     """Save a picture of the whole window (canvas + docked widgets)."""
     from qtpy.QtWidgets import QApplication
 

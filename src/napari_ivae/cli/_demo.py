@@ -43,7 +43,7 @@ def start_virtual_display() -> subprocess.Popen:
         raise IvaeError("no display and no Xvfb: install it (Debian/Ubuntu: apt-get install "
                         "xvfb) or run on a machine with a display.")
     read_fd, write_fd = os.pipe()
-    proc = subprocess.Popen(["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "1600x1000x24",
+    proc = subprocess.Popen(["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "1920x1080x24",
                              "-nolisten", "tcp"], pass_fds=(write_fd,),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             preexec_fn=_die_with_parent)
