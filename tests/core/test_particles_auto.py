@@ -95,3 +95,22 @@ def test_faint_particles_at_low_dose_are_kept_when_the_other_side_is_weaker():
     assert (scale_cuts < resolved["strength_cut"]).any()
     match = match_points(detections.coords[:, 1:], truth.centres, 3.0)
     assert match.recall >= 0.75 and match.precision >= 0.95
+
+
+def test_scale_follows_the_typical_particle_not_the_strongest_pixels():
+    # 150 particles of radius ~6 (sigma ~4.4): averaging the strongest *pixels* chose 6.7 (a
+    # few blobs' neighbourhoods fill the count); averaging blob peaks chooses 5.4
+    truth = make_particles(384, count=150, radius=6, polarity="bright", touching=0.3,
+                           contrast=0.6, texture=0.03, noise=0.05, seed=156)
+    detections = detect_particles(truth.image)
+    true_sigma = float(np.median(truth.radii)) / np.sqrt(2.0)
+    assert detections.params["resolved"]["scale_sigma"] < 1.4 * true_sigma
+    assert _f1(detections, truth) > 0.95
+
+
+def test_noise_free_flat_topped_particles_are_found():
+    rows, cols = np.indices((96, 96))
+    image = np.zeros((96, 96), dtype=np.float32)
+    for row, col in [(25, 25), (25, 70), (70, 48)]:
+        image[(rows - row) ** 2 + (cols - col) ** 2 <= 64] = 200.0
+    assert len(detect_particles(image)) == 3

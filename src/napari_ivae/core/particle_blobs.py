@@ -7,9 +7,11 @@ they share is that a particle is a compact blob of one polarity at one scale. So
 
 1. **Polarity and scale.** ``-sigma^2 LoG`` responds to bright blobs of about ``sqrt(2) sigma``
    radius, ``+sigma^2 LoG`` to dark ones. For each sign and scale the mean of the strongest
-   responses (as many as blobs of that scale could cover 2 % of the frame), over the
-   response's robust spread, says how blob-like that sign and scale are; the best pair wins.
-   A support's texture is as bright as it is dark; particles are one-sided.
+   blob peaks (local maxima of the response; as many as blobs of that scale could cover 2 %
+   of the frame), over the response's robust spread, says how blob-like that sign and scale
+   are; the best pair wins. Counting peaks, not pixels, keeps one large blob from filling
+   the count by itself (its neighbouring pixels are nearly as strong as its peak). A
+   support's texture is as bright as it is dark; particles are one-sided.
 2. **Candidates.** Maxima of the signed response in scale and space, from half to twice the
    chosen scale (a size spread), outside constant areas (padding, a burned-in scale bar);
    overlapping blobs keep the strongest.
@@ -99,6 +101,8 @@ def blob_polarity_and_scale(frame: np.ndarray, skip=None, polarity: str = "auto"
     (str, float)
         Polarity and sigma.
     """
+    from scipy import ndimage
+
     window = tuple(slice(max((n - CHOICE_SIDE) // 2, 0), max((n - CHOICE_SIDE) // 2, 0)
                          + CHOICE_SIDE) for n in frame.shape)
     crop = np.asarray(frame, dtype=np.float32)[window]
@@ -108,16 +112,24 @@ def blob_polarity_and_scale(frame: np.ndarray, skip=None, polarity: str = "auto"
     use = np.ones(crop.shape, dtype=bool) if skip is None else ~np.asarray(skip)[window]
     best = (-np.inf, "bright" if polarity == "auto" else polarity, float(scales[0]))
     for index, sigma in enumerate(scales):
-        values = response[index][use]
+        layer = response[index]
+        values = layer[use]
         if values.size == 0:
             continue
         spread = 1.4826 * np.median(np.abs(values - np.median(values)))
         if not spread > 0:
             continue
-        count = min(values.size // 2, max(4, int(COVER * values.size / (np.pi * (2 * sigma) ** 2))))
-        ends = np.partition(values, [count, values.size - count])  # both tails in one pass
-        strengths = {"bright": ends[-count:].mean() / spread,
-                     "dark": -ends[:count].mean() / spread}
+        count = max(4, int(COVER * values.size / (np.pi * (2 * sigma) ** 2)))
+        strengths = {}
+        for name, signed in (("bright", layer), ("dark", -layer)):
+            if polarity not in ("auto", name):
+                continue
+            # one value per blob (its peak), not the peak's neighbouring pixels over again; a
+            # peak may sit on a flat top (a saturated or noise-free particle), so not `use`
+            peaks = signed[(signed == ndimage.maximum_filter(signed, size=3)) & (signed > 0)]
+            top = min(count, peaks.size)
+            strengths[name] = (np.partition(peaks, peaks.size - top)[-top:].mean() / spread
+                               if top else -np.inf)
         for name, strength in strengths.items():
             if polarity in ("auto", name) and strength > best[0]:
                 best = (strength, name, float(sigma))
