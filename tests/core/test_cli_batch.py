@@ -218,3 +218,33 @@ def test_a_large_stack_streams_with_the_same_results(model, tmp_path, monkeypatc
                                    in_memory["dx"], atol=1e-4, equal_nan=True)
     assert sorted(p.name for p in (tmp_path / "tifs" / "stack").iterdir()
                   if p.name.startswith(".")) == []
+
+
+def test_settings_come_from_the_model_bundle():
+    from types import SimpleNamespace
+
+    from napari_ivae.cli._batch import pipeline_settings
+
+    config = SimpleNamespace(patch_shape=(24, 24))
+    napari_model = SimpleNamespace(config=config, metadata={
+        "patch_params": {"source": "points", "size": 24, "normalize": "patch"},
+        "detection": {"role": "detections_particles", "widget_settings": {
+            "mode": "particles", "method": "log", "polarity": "dark", "spacing": None}}})
+    settings = pipeline_settings(napari_model)
+    assert settings["mode"] == "particles" and settings["normalize"] == "patch"
+    assert settings["detect"] == {"polarity": "dark", "method": "log"}
+    atoms = SimpleNamespace(config=config, metadata={"detection": {"widget_settings": {
+        "mode": "atoms", "spacing": 11.5, "sigma": None, "refine": "none",
+        "polarity": "auto", "crystal_only": False}}})
+    assert pipeline_settings(atoms)["detect"] == {"invert": None, "spacing": 11.5,
+                                                  "refine": None, "crystal_only": False}
+    grid = SimpleNamespace(config=config, metadata={
+        "patch_params": {"source": "grid", "stride": 6, "normalize": "global"}})
+    assert pipeline_settings(grid)["source"] == "grid"
+    assert pipeline_settings(grid)["stride"] == 6
+    old_cli = SimpleNamespace(config=config, metadata={"normalization": {"mode": "global"}})
+    settings = pipeline_settings(old_cli, grid=8)
+    assert (settings["source"], settings["stride"], settings["normalize"]) == ("grid", 8,
+                                                                              "global")
+    assert pipeline_settings(old_cli)["source"] == "points"
+    assert pipeline_settings(old_cli, mode="particles")["detect"] == {"polarity": "auto"}
