@@ -249,3 +249,28 @@ def test_given_value_range_reproduces_a_recorded_normalization(image):
         extract_patches(image, [[20, 20]], 8, normalize="global", value_range=(1, 1))
     with pytest.raises(InputError, match="only used"):
         extract_patches(image, [[20, 20]], 8, value_range=(0, 1))
+
+
+def test_registered_grid_patches_start_on_the_lattice():
+    from scipy.spatial import cKDTree
+
+    from napari_ivae.core.synthetic.lattice import make_lattice
+
+    lattice = make_lattice((96, 96), spacing=12.0, noise=0.05, domains=2, seed=0)
+    plain = grid_patches(lattice.image, 24, 6, register=False)
+    registered = grid_patches(lattice.image, 24, 6)  # default: registered, the image is a lattice
+    assert plain.shifts is None and registered.shifts is not None
+    np.testing.assert_array_equal(registered.centres, plain.centres)  # the grid is unchanged
+    assert "registered" in registered.message
+    tree = cKDTree(lattice.positions)
+    on_atom = lambda centres: np.mean(tree.query(centres)[0] <= 1.5)  # noqa: E731
+    assert on_atom(registered.centres + registered.shifts) > 0.9 > 0.3 > on_atom(plain.centres)
+    n = 17
+    r, c = (registered.centres[n] + registered.shifts[n]).astype(int)
+    np.testing.assert_array_equal(registered.patches[n],
+                                  lattice.image[r - 12 : r + 12, c - 12 : c + 12])
+    assert np.all(np.abs(registered.shifts) <= 12.0)
+    again = patchset_from_arrays(patchset_to_arrays(registered))
+    np.testing.assert_array_equal(again.shifts, registered.shifts)
+    with pytest.raises(InputError, match="spacing"):
+        grid_patches(np.random.default_rng(0).random((64, 64)), 16, 4, register=True)

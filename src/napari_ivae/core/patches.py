@@ -57,6 +57,10 @@ class PatchSet:
         Raw intensity range of each patch, for ``normalize="patch"``.
     grid_origin : tuple or None
         ``(row, col)`` of the first grid patch centre, for grid patches.
+    shifts : (N, 2) float64 array or None
+        Lattice-registered grid patches (``grid_patches(register=...)``): patch ``n`` was cut
+        centred on ``centres[n] + shifts[n]``, the lattice feature nearest to its grid centre
+        ``centres[n]`` (which still places its value in the maps). None when not registered.
     message : str
         Human-readable note, e.g. how many points were dropped at the border.
     """
@@ -75,6 +79,7 @@ class PatchSet:
     patch_min: np.ndarray | None = None
     patch_max: np.ndarray | None = None
     grid_origin: tuple | None = None
+    shifts: np.ndarray | None = None
     message: str = ""
 
     def __len__(self) -> int:
@@ -202,7 +207,14 @@ def extract_patches(
 
 
 def grid_patches(
-    image, size, stride, *, normalize: str = "none", value_range: tuple[float, float] | None = None
+    image,
+    size,
+    stride,
+    *,
+    normalize: str = "none",
+    value_range: tuple[float, float] | None = None,
+    register: bool | None = None,
+    spacing: float | None = None,
 ) -> PatchSet:
     """Cut patches on a regular grid (e.g. for the shift-VAE).
 
@@ -211,6 +223,12 @@ def grid_patches(
     two sides (the extra pixel, if odd, goes to the bottom/right). Patches are exact crops,
     ordered frame by frame, then row by row. Patch ``(i, j)`` has its centre at
     ``grid_origin + (i, j) * stride`` (see the module doc for the centre convention).
+
+    Lattice registration (``register``): each patch is instead cut centred on the bright
+    lattice feature nearest to its grid centre (at most one spacing away), so that every patch
+    starts at the same phase of its local lattice and a shift-VAE's latent maps show domains
+    rather than the lattice beat (see :mod:`napari_ivae.core._grid_registration`). The grid,
+    its ``centres`` and the maps are unchanged; ``shifts`` records where each patch was cut.
 
     Parameters
     ----------
@@ -224,13 +242,27 @@ def grid_patches(
         As in :func:`extract_patches`.
     value_range : (float, float), optional
         As in :func:`extract_patches`.
+    register : bool or None
+        Register the patches on the lattice. ``None`` (default): when the image shows a
+        lattice (its spacing can be measured, or ``spacing`` is given). ``True``: always
+        (raises if no spacing is found). ``False``: plain crops at the grid centres.
+    spacing : float, optional
+        Nearest-neighbour atom spacing in pixels; default measured from the first frame
+        (:func:`napari_ivae.core.spacing.estimate_spacing`).
 
     Returns
     -------
     PatchSet
-        With ``grid_shape = (n_rows, n_cols)``, ``stride`` and ``grid_origin`` set and
-        ``indices`` all ``-1``.
+        With ``grid_shape = (n_rows, n_cols)``, ``stride`` and ``grid_origin`` set,
+        ``indices`` all ``-1`` and, when registered, ``shifts``.
+
+    Raises
+    ------
+    InputError
+        Bad size/stride, or ``register=True`` on an image with no measurable lattice.
     """
+    from napari_ivae.core import _grid_registration as registration
+
     stack, is_stack = sampling.as_stack(image)
     shape = sampling.patch_shape(size, stack.shape[1:])
     normalize = sampling.check_choice("normalize", normalize, NORMALIZE_MODES)
@@ -247,13 +279,33 @@ def grid_patches(
     for frame in range(n_frames):
         block = patches[frame * per_frame : (frame + 1) * per_frame]
         sampling.grid_frame(stack[frame], shape, stride, (top, left), grid_shape, block)
-    sampling.check_finite(patches)
 
     rows = top + shape[0] // 2 + stride * np.arange(grid_shape[0], dtype=np.float64)
     cols = left + shape[1] // 2 + stride * np.arange(grid_shape[1], dtype=np.float64)
     rr, cc = np.meshgrid(rows, cols, indexing="ij")
     centres = np.tile(np.column_stack([rr.ravel(), cc.ravel()]), (n_frames, 1))
     frames = np.repeat(np.arange(n_frames, dtype=np.int64), per_frame)
+
+    shifts, message = None, ""
+    if register is None or register:
+        if spacing is None:
+            spacing = registration.measured_spacing(stack)
+        elif not np.isfinite(spacing) or spacing <= 0:
+            raise InputError(f"spacing must be a positive number of pixels, got {spacing!r}.")
+        if spacing is None and register:
+            raise InputError("No lattice spacing could be measured to register the grid "
+                             "patches; give the spacing, or register=False.")
+        if spacing is not None:
+            shifts = np.zeros_like(centres)
+            for frame in range(n_frames):
+                block = slice(frame * per_frame, (frame + 1) * per_frame)
+                shifts[block] = registration.lattice_shifts(stack[frame], centres[block], shape,
+                                                            float(spacing))
+                sampling.sample_frame(stack[frame], centres[block] + shifts[block],
+                                      np.arange(block.start, block.stop), patches, 1, False)
+            message = (f"grid patches registered on the lattice (spacing {float(spacing):.1f} "
+                       f"px; {int(np.any(shifts != 0, axis=1).sum())} of {len(centres)} moved)")
+    sampling.check_finite(patches)
     normalization, pmin, pmax = _normalize(patches, normalize, stack, value_range)
     return PatchSet(
         patches=patches,
@@ -269,6 +321,8 @@ def grid_patches(
         patch_min=pmin,
         patch_max=pmax,
         grid_origin=(float(rows[0]), float(cols[0])),
+        shifts=shifts,
+        message=message,
     )
 
 
@@ -310,14 +364,14 @@ def _drop_message(n_points, outside, crossing, border, shape) -> str:
     return "; ".join(notes)
 
 
-_OPTIONAL_ARRAYS = ("valid", "patch_min", "patch_max")
+_OPTIONAL_ARRAYS = ("valid", "patch_min", "patch_max", "shifts")
 
 
 def patchset_to_arrays(patchset: PatchSet) -> dict:
     """The PatchSet as a dict of numpy arrays for ``np.savez`` (no pickling needed).
 
     Keys: ``patches, centres, frames, indices, image_shape, n_frames, is_stack`` and, when set,
-    ``valid, patch_min, patch_max, grid_shape, stride, grid_origin``; ``normalization`` and
+    ``valid, patch_min, patch_max, shifts, grid_shape, stride, grid_origin``; ``normalization`` and
     ``message`` are JSON / plain strings.
     """
     import json
