@@ -158,3 +158,38 @@ def test_min_steps_raises_the_epochs_of_a_small_patch_set():
     assert config.epochs_for(5) == 6 and config.epochs_for(100) == 2
     result = fit(model, x, config=config)
     assert len(result.history) == 6
+
+
+def test_smoothness_batches_are_blocks_of_neighbouring_tiles():
+    from napari_ivae.core.training import _GridBlocks
+
+    blocks = _GridBlocks((9, 12), 2, 16, torch.Generator().manual_seed(0))
+    assert blocks.block == (4, 4) and blocks.steps == 14  # 216 tiles / 16 per block
+    for idx in blocks.epoch():
+        frame, rest = np.divmod(idx.numpy(), 9 * 12)
+        assert np.all(frame == frame[0])
+        rows, cols = (a.reshape(4, 4) for a in np.divmod(rest, 12))
+        np.testing.assert_array_equal(rows, rows[0, 0] + np.repeat(np.arange(4)[:, None], 4, 1))
+        np.testing.assert_array_equal(cols, cols[0, 0] + np.repeat(np.arange(4)[None, :], 4, 0))
+
+
+def test_smoothness_term_lowers_the_roughness_of_grid_codes():
+    from napari_ivae.core.training import roughness
+
+    rng = np.random.default_rng(0)
+    patches = rng.random((8 * 8, 8, 8)).astype(np.float32)  # independent noise tiles
+    rough = {}
+    for lam in (0.0, 50.0):
+        model = build_model(ModelConfig("shift-vae", patch_shape=(8, 8), hidden=(32,)))
+        config = TrainConfig.defaults_for("shift-vae", epochs=100, batch_size=64, device="cpu",
+                                          smoothness=lam)
+        result = fit(model, patches, None, config, grid_shape=(8, 8))
+        assert ("roughness" in result.history[-1]) == (lam > 0)
+        with torch.no_grad():
+            rough[lam] = float(roughness(result.model, torch.from_numpy(patches), (8, 8)))
+    assert rough[50.0] < 0.75 * rough[0.0]  # measured 2.15 vs 3.50
+    with pytest.raises(InputError, match="whole grids"):
+        fit(build_model(ModelConfig("shift-vae", patch_shape=(8, 8))), patches[:60], None,
+            TrainConfig(epochs=1, smoothness=1.0, device="cpu"), grid_shape=(8, 8))
+    with pytest.raises(InputError, match="smoothness"):
+        TrainConfig(smoothness=-1.0)

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from napari_ivae.core.devices import resolve_device
-from napari_ivae.core.errors import IvaeError, TrainingError
+from napari_ivae.core.errors import InputError, IvaeError, TrainingError
 from napari_ivae.core.models.config import TrainConfig
 from napari_ivae.core.validation import as_label_array, as_patch_array
 
@@ -88,6 +88,42 @@ class _Batches:
             yield idx
 
 
+class _GridBlocks:
+    """Batches of spatially contiguous grid tiles: random ``(bh, bw)`` blocks of one frame's
+    grid, so that neighbouring tiles meet in one batch (for the smoothness term)."""
+
+    def __init__(self, grid_shape, n_frames, batch_size, generator):
+        self.gen = generator
+        self.n_rows, self.n_cols = (int(s) for s in grid_shape)
+        self.n_frames = int(n_frames)
+        side = max(2, int(math.isqrt(max(int(batch_size), 4))))
+        self.block = (min(side, self.n_rows), min(max(int(batch_size) // side, 2), self.n_cols))
+        per_block = self.block[0] * self.block[1]
+        self.steps = math.ceil(self.n_frames * self.n_rows * self.n_cols / per_block)
+
+    def epoch(self):
+        (bh, bw), per_frame = self.block, self.n_rows * self.n_cols
+        rows, cols = torch.arange(bh)[:, None], torch.arange(bw)[None, :]
+        for _ in range(self.steps):
+            frame = int(torch.randint(self.n_frames, (1,), generator=self.gen))
+            top = int(torch.randint(self.n_rows - bh + 1, (1,), generator=self.gen))
+            left = int(torch.randint(self.n_cols - bw + 1, (1,), generator=self.gen))
+            yield (frame * per_frame + (top + rows) * self.n_cols + (left + cols)).flatten()
+
+
+def roughness(model, x: torch.Tensor, block) -> torch.Tensor:
+    """Total variation of the encoded latent means over a block of grid tiles.
+
+    ``x`` holds the ``bh * bw`` patches of one block, row-major; the result is the sum over
+    z's dimensions of ``|mu_z(tile) - mu_z(neighbour)|`` over right and lower neighbours,
+    averaged per tile (so it is comparable with the per-patch ELBO).
+    """
+    mean, _ = model.encode_gaussian(model.normalize(x))
+    z = mean[:, model.layout.slices()["z"]].reshape(block[0], block[1], -1)
+    tv = (z[1:] - z[:-1]).abs().sum() + (z[:, 1:] - z[:, :-1]).abs().sum()
+    return tv / (block[0] * block[1])
+
+
 def _scheduler(optimizer, config: TrainConfig, total_steps: int):
     # OneCycleLR divides by the length of its warm-up phase (25 % of the steps), which is
     # zero for a handful of steps: such short runs keep a constant learning rate
@@ -110,7 +146,8 @@ def _training_error(err: BaseException) -> TrainingError:
     return TrainingError(f"training failed: {text.splitlines()[0] if text else err!r} ({hint})")
 
 
-def train(model, patches, labels=None, config: TrainConfig | None = None, stop_event=None):
+def train(model, patches, labels=None, config: TrainConfig | None = None, stop_event=None,
+          grid_shape=None):
     """Train ``model`` on ``patches``, yielding a :class:`TrainEvent` after every batch.
 
     Parameters
@@ -126,6 +163,11 @@ def train(model, patches, labels=None, config: TrainConfig | None = None, stop_e
         Defaults to ``TrainConfig.defaults_for(model.config.kind)``.
     stop_event : threading.Event, optional
         When set, training stops after the current batch and the partial model is returned.
+    grid_shape : (int, int), optional
+        ``(n_rows, n_cols)`` when ``patches`` are grid patches in the grid's order (frame by
+        frame, row by row; ``PatchSet.grid_shape``). With ``config.smoothness > 0`` every batch
+        is then a block of neighbouring tiles and the loss adds ``smoothness`` times the
+        :func:`roughness` of their latent means (without a grid the term is off).
 
     Returns
     -------
@@ -160,7 +202,15 @@ def train(model, patches, labels=None, config: TrainConfig | None = None, stop_e
         raise _training_error(err) from err
     gen = torch.Generator().manual_seed(config.seed)
     noise_gen = torch.Generator(device=device).manual_seed(config.seed + 1)
-    batches = _Batches(torch.from_numpy(lab), config.batch_size, config.min_labeled_per_batch, gen)
+    smooth = getattr(config, "smoothness", 0.0) > 0 and grid_shape is not None and not semi
+    if smooth:
+        per_frame = int(grid_shape[0]) * int(grid_shape[1])
+        if per_frame < 1 or len(data) % per_frame:
+            raise InputError(f"{len(data)} patches do not fill whole grids of {tuple(grid_shape)}.")
+        batches = _GridBlocks(grid_shape, len(data) // per_frame, config.batch_size, gen)
+    else:
+        batches = _Batches(torch.from_numpy(lab), config.batch_size,
+                           config.min_labeled_per_batch, gen)
     labeled_fraction = float((lab >= 0).mean()) if semi else None
     n_pix = model.n_pixels
     subsample = model.layout.spatial and 0 < config.pixels_per_step < n_pix
@@ -186,6 +236,10 @@ def train(model, patches, labels=None, config: TrainConfig | None = None, stop_e
                 loss, terms = model.loss(
                     x_all[idx_d], y_all[idx_d], beta=beta, generator=noise_gen, pixel_index=pix,
                     label_weight=config.label_weight, labeled_fraction=labeled_fraction)
+                if smooth:
+                    rough = roughness(model, x_all[idx_d], batches.block)
+                    loss = loss + config.smoothness * rough
+                    terms = {**terms, "roughness": rough.detach()}
                 if not torch.isfinite(loss):
                     raise TrainingError(
                         f"the loss became {float(loss)} at epoch {epoch + 1}, step {step + 1}; "
@@ -229,14 +283,16 @@ def train(model, patches, labels=None, config: TrainConfig | None = None, stop_e
 
 
 def fit(model, patches, labels=None, config: TrainConfig | None = None, callback=None,
-        stop_event=None) -> TrainResult:
+        stop_event=None, grid_shape=None) -> TrainResult:
     """Run :func:`train` to completion; ``callback(event)`` is called after every batch.
+
+    ``grid_shape``: as in :func:`train`.
 
     Returns
     -------
     TrainResult
     """
-    gen = train(model, patches, labels, config, stop_event)
+    gen = train(model, patches, labels, config, stop_event, grid_shape)
     while True:
         try:
             event = next(gen)

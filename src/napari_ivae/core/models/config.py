@@ -229,6 +229,10 @@ class TrainConfig:
         Train for at least this many optimizer steps: on a small patch set the epochs are
         raised to ``ceil(min_steps / steps_per_epoch)`` (see :meth:`epochs_for`), so defaults
         tuned on thousands of patches still train a few hundred labeled cards properly.
+    smoothness : float
+        Weight lambda of the latent maps' roughness (total variation of the latent means over
+        neighbouring grid tiles, :func:`napari_ivae.core.training.roughness`), added to the
+        per-patch loss. Only used when training is given the patches' ``grid_shape``; 0 = off.
     """
 
     epochs: int = 20
@@ -246,8 +250,11 @@ class TrainConfig:
     weight_decay: float = 0.0
     grad_clip: float = 0.0
     min_steps: int = 0
+    smoothness: float = 0.0
 
     def __post_init__(self):
+        if not math.isfinite(self.smoothness) or self.smoothness < 0:
+            raise InputError(f"smoothness must be a number >= 0, got {self.smoothness}")
         if int(self.epochs) < 1 or int(self.batch_size) < 1:
             raise InputError("epochs and batch_size must be >= 1")
         if not self.lr > 0 or not math.isfinite(self.lr):
