@@ -268,11 +268,3 @@ def is_busy(owner: Any, what: str | None = None) -> bool:
     """Whether ``owner`` has a :func:`background` job running (named ``what``, or any)."""
     jobs = getattr(owner, "_ivae_jobs", None) or {}
     return bool(jobs) if what is None else what in jobs
-
-
-def compute_then_show(compute: Callable, args: tuple, show: Callable, on_done: Callable,
-                      on_error: Callable, *, what: str) -> FunctionWorker:
-    """:func:`background` without an owner widget: ``on_done(show(compute(*args)))``, or
-    ``on_error(err)`` (in the GUI thread). Returns the started worker."""
-    return background(None, compute, args, what=what, show=show, on_done=on_done,
-                      on_error=on_error)
