@@ -171,7 +171,7 @@ def run_workflow(viewer: Any, workflow: Workflow | str, *, epochs: int | None = 
 
 
 def _check(status: Any) -> None:
-    if status.native.styleSheet():  # the status line turns red on errors
+    if "#ff6b6b" in status.native.styleSheet():  # red: an error (amber is a warning to read)
         raise IvaeError(status.value)
 
 
