@@ -248,3 +248,22 @@ def test_settings_come_from_the_model_bundle():
                                                                               "global")
     assert pipeline_settings(old_cli)["source"] == "points"
     assert pipeline_settings(old_cli, mode="particles")["detect"] == {"polarity": "auto"}
+
+
+def test_grid_model_gives_the_step_by_step_results(tmp_path):
+    image = tmp_path / "im.npy"
+    np.save(image, _lattice(2, (96, 96)))
+    assert main(["patches", str(image), "--grid", "8", "--size", str(SIZE), "--normalize",
+                 "global", "--out", str(tmp_path / "p.npz")]) == 0
+    model = tmp_path / "shift.ivae.pt"
+    assert main(["train", "--model", "shift-vae", "--patches", str(tmp_path / "p.npz"),
+                 "--out", str(model), "--epochs", "1", "--hidden", "16", "--quiet"]) == 0
+    assert main(["encode", str(model), "--patches", str(tmp_path / "p.npz"),
+                 "--out", str(tmp_path / "e.npz")]) == 0
+    assert main(["batch", str(model), str(image), "--out", str(tmp_path / "res")]) == 0
+    table = pd.read_csv(tmp_path / "res" / "im" / "im.csv")
+    expected = np.load(tmp_path / "e.npz")
+    np.testing.assert_array_equal(table[["row", "col"]], expected["centres"])
+    assert {"shift_row", "shift_col"} <= set(table.columns)  # registered on the lattice
+    np.testing.assert_allclose(table[["z_mean_1", "z_mean_2"]], expected["z_mean"],
+                               rtol=1e-5, atol=1e-5)

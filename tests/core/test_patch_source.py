@@ -85,15 +85,25 @@ def test_a_large_image_is_read_in_windows_not_whole():
     assert len(recording.reads) >= 9 and max(recording.reads) < image.size / 4
 
 
-def test_grid_source_equals_grid_patches():
+@pytest.mark.parametrize("lattice", [False, True])
+def test_grid_source_equals_grid_patches(lattice):
+    from napari_ivae.core.synthetic.lattice import make_lattice
+
     image = _image((2, 70, 64), seed=3)
+    if lattice:  # registered on the lattice (grid_patches' default when it finds one)
+        image = np.stack([make_lattice((90, 84), spacing=9.0, noise=0.05, rotation=10.0 * i,
+                                       seed=i).image for i in range(2)]).astype(np.float32)
     source = PatchSource.grid(image, 16, 6, normalize="global")
     expected = grid_patches(image, 16, 6, normalize="global")
+    assert (expected.shifts is not None) == lattice
     np.testing.assert_array_equal(source.read(np.arange(len(source))), expected.patches)
     geometry = source.geometry()
     assert geometry.grid_shape == expected.grid_shape and geometry.stride == 6
     assert geometry.grid_origin == expected.grid_origin
     np.testing.assert_array_equal(geometry.coords, expected.coords)
+    if lattice:
+        np.testing.assert_array_equal(geometry.shifts, expected.shifts)
+        assert geometry.message == expected.message
 
 
 def test_dask_array_source():

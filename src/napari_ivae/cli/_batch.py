@@ -266,8 +266,10 @@ def process_image(bundle, settings: dict, path: Path, *, channel=None, frame_axi
     if settings["source"] == "grid":
         source = PatchSource.grid(cut_from, settings["size"], settings["stride"],
                                   normalize=settings["normalize"])
-        table = pd.DataFrame({"frame": source.frames, "row": source.centres[:, 0],
-                              "col": source.centres[:, 1]})
+        table = pd.DataFrame({"frame": source.frames, "row": source.grid_centres[:, 0],
+                              "col": source.grid_centres[:, 1]})
+        if source.shifts is not None:  # registered on the lattice: where each patch was cut
+            table["shift_row"], table["shift_col"] = source.shifts[:, 0], source.shifts[:, 1]
     else:
         found = _detect(image, settings, streaming)
         if len(found.coords) == 0:

@@ -175,6 +175,7 @@ class PatchSource:
         self.image_shape = (int(height), int(width))
         self.n_frames = int(n_frames)
         self.grid_shape = self.stride = self.grid_origin = None
+        self.grid_centres = self.shifts = None  # grid patches: the grid, and where each was cut
         self.patch_min = self.patch_max = None
         if self.normalize == "global":
             lo, hi = (lazy_range(image) if value_range is None
@@ -189,7 +190,8 @@ class PatchSource:
             self.normalization = {"mode": "none"}
 
     @classmethod
-    def grid(cls, image, size, stride, *, normalize: str = "none", value_range=None):
+    def grid(cls, image, size, stride, *, normalize: str = "none", value_range=None,
+             register: bool | None = None, spacing: float | None = None):
         """Patches on the regular grid of :func:`~napari_ivae.core.patches.grid_patches`.
 
         Parameters
@@ -198,15 +200,18 @@ class PatchSource:
             ``(Y, X)`` or ``(frames, Y, X)``.
         size : int or (int, int)
         stride : int
-        normalize, value_range
-            As in :func:`~napari_ivae.core.patches.grid_patches`.
+        normalize, value_range, register, spacing
+            As in :func:`~napari_ivae.core.patches.grid_patches` (lattice registration reads
+            one whole frame at a time to find its features).
 
         Returns
         -------
         PatchSource
             In the grid's order (frame by frame, row by row), with ``grid_shape``, ``stride``
-            and ``grid_origin`` set and ``indices`` all ``-1``.
+            and ``grid_origin`` set, ``indices`` all ``-1`` and, when registered, ``shifts``.
         """
+        from napari_ivae.core import _grid_registration as registration
+
         frames, _ = _lazy_stack(image)
         n_frames, height, width = frames.shape
         shape = sampling.patch_shape(size, (height, width))
@@ -221,11 +226,34 @@ class PatchSource:
         rr, cc = np.meshgrid(rows, cols, indexing="ij")
         centres = np.tile(np.column_stack([rr.ravel(), cc.ravel()]), (n_frames, 1))
         index = np.repeat(np.arange(n_frames, dtype=np.float64), rr.size)
-        coords = np.column_stack([index, centres]) if frames.is_stack else centres
+        shifts, message = None, ""
+        if register is None or register:
+            if spacing is None:
+                spacing = registration.measured_spacing(
+                    frames.window(0, slice(None), slice(None))[None])
+            elif not np.isfinite(spacing) or spacing <= 0:
+                raise InputError(f"spacing must be a positive number of pixels, got {spacing!r}.")
+            if spacing is None and register:
+                raise InputError("No lattice spacing could be measured to register the grid "
+                                 "patches; give the spacing, or register=False.")
+            if spacing is not None:
+                shifts = np.zeros_like(centres)
+                for frame in range(n_frames):
+                    block = slice(frame * rr.size, (frame + 1) * rr.size)
+                    shifts[block] = registration.lattice_shifts(
+                        frames.window(frame, slice(None), slice(None)), centres[block], shape,
+                        float(spacing))
+                    release_pages(image)
+                message = (f"grid patches registered on the lattice (spacing "
+                           f"{float(spacing):.1f} px; {int(np.any(shifts != 0, axis=1).sum())} "
+                           f"of {len(centres)} moved)")
+        cut = centres if shifts is None else centres + shifts
+        coords = np.column_stack([index, cut]) if frames.is_stack else cut
         source = cls(image, coords, shape, normalize=normalize, value_range=value_range)
         source.indices = np.full(len(source.indices), -1, dtype=np.int64)
         source.grid_shape, source.stride = grid_shape, stride
         source.grid_origin = (float(rows[0]), float(cols[0]))
+        source.grid_centres, source.shifts, source.message = centres, shifts, message
         return source
 
     def __len__(self) -> int:
@@ -313,13 +341,14 @@ class PatchSource:
         (``patches`` is a read-only zero-size-in-memory broadcast), for the maps."""
         empty = np.broadcast_to(np.zeros((1,) + self.shape, dtype=np.float32),
                                 (len(self),) + self.shape)
-        return PatchSet(patches=empty, centres=self.centres, frames=self.frames,
+        centres = self.centres if self.grid_centres is None else self.grid_centres
+        return PatchSet(patches=empty, centres=centres, frames=self.frames,
                         indices=self.indices, image_shape=self.image_shape,
                         normalization=dict(self.normalization), grid_shape=self.grid_shape,
                         stride=self.stride, valid=self.valid, n_frames=self.n_frames,
                         is_stack=self.is_stack, patch_min=self.patch_min,
                         patch_max=self.patch_max, grid_origin=self.grid_origin,
-                        message=self.message)
+                        shifts=self.shifts, message=self.message)
 
 
 def encode_source(model, source: PatchSource, batch_size: int = 256, device=None,
