@@ -239,13 +239,21 @@ def _file_stem(name: str) -> str:
     return keep.strip("_") or "layer"
 
 
+DOCK_WIDTH = 460  # px of the right-hand dock in screenshots
+
+
 def screenshot(viewer: Any, path: Path, *, size: tuple[int, int] = (1920, 1080)) -> Path:
     """Save a picture of the whole window (canvas + docked widgets)."""
-    from qtpy.QtWidgets import QApplication
+    from qtpy.QtCore import Qt
+    from qtpy.QtWidgets import QApplication, QDockWidget
 
     window = viewer.window._qt_window
     window.resize(*size)
     _close_notifications(window)
+    docks = [dock for dock in window.findChildren(QDockWidget)
+             if window.dockWidgetArea(dock) == Qt.DockWidgetArea.RightDockWidgetArea]
+    if docks:  # the widgets' own width, not the width of their tab titles
+        window.resizeDocks(docks, [DOCK_WIDTH] * len(docks), Qt.Orientation.Horizontal)
     for _ in range(20):
         QApplication.processEvents()
         time.sleep(0.02)
