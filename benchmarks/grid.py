@@ -1,0 +1,166 @@
+"""Grid patches + shift-VAE: do the latent maps find the domains?
+
+Usage::
+
+    python benchmarks/grid.py                      # both synthetic samples, all rows
+    python benchmarks/grid.py --samples two        # the napari sample only
+    python benchmarks/grid.py --real srtio3 cspbbr3  # also real images (../shared/data)
+    python benchmarks/grid.py --rows registered registered+tv
+
+Samples: ``two`` is the "Synthetic lattice with two domains" (256 px, square lattice, spacing
+12 px, domains at 0 and 45 deg, 2 % vacancies, seed 0); ``three`` has three domains at 0, 45
+and 20 deg with 5 % vacancies (seed 5). Patch size and stride follow the product's automatic
+rules from the measured spacing (two spacings; a quarter of the patch).
+
+Rows (each trains a shift-VAE with ``TrainConfig.defaults_for("shift-vae")``, seed 0):
+
+* ``plain``: patches cut at the fixed grid centres (``register=False``);
+* ``registered``: the default, lattice-registered grid (``grid_patches`` with its defaults);
+* ``registered+tv``: the same with the latent roughness term (``smoothness`` = ``--lam``),
+  batches of neighbouring tiles.
+
+Each z map is scored by its edge length (:func:`edge_length`, lower = smoother); the smoothest
+one is segmented (Otsu for two domains, multi-Otsu for more) and scored against the true
+domain of the nearest atom, pixel by pixel after the best label permutation, with the edge
+length of the segmentation. ``recon`` is the mean per-patch reconstruction term (negative
+log-likelihood at the posterior means, all pixels). Prints one line per row, then a final
+JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from scipy.optimize import linear_sum_assignment
+
+from napari_ivae.core.inference import encode
+from napari_ivae.core.maps import grid_map
+from napari_ivae.core.models import ModelConfig, TrainConfig, build_model
+from napari_ivae.core.patches import grid_patches
+from napari_ivae.core.segmentation import edge_length, segment_map
+from napari_ivae.core.spacing import estimate_spacing
+from napari_ivae.core.synthetic.lattice import make_lattice
+from napari_ivae.core.training import fit
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "atoms"
+REAL = {
+    "srtio3": DATA / "stem_srtio3_adf_abf_atomap" / "adf.npy",
+    "cspbbr3": DATA / "stem_cspbbr3_statstem" / "cspbbr3.npy",
+    "au": DATA / "stem_au_nanoparticle_temul" / "au_np_crop.npy",
+    "ptir": DATA / "stem_ptir_np_statstem" / "ptir.npy",
+}
+ROWS = ("plain", "registered", "registered+tv")
+
+
+def matched_accuracy(predicted: np.ndarray, truth: np.ndarray) -> float:
+    """Accuracy after the best one-to-one matching of labels to classes."""
+    k = int(max(predicted.max(), truth.max())) + 1
+    counts = np.zeros((k, k))
+    np.add.at(counts, (predicted, truth), 1)
+    rows, cols = linear_sum_assignment(-counts)
+    return float(counts[rows, cols].sum() / len(truth))
+
+
+def synthetic(name: str):
+    """(image, per-pixel true domain) of a synthetic sample."""
+    from scipy.spatial import cKDTree
+
+    if name == "two":
+        lattice = make_lattice((256, 256), spacing=12.0, rotation=0.0, domains=2,
+                               vacancies=0.02, seed=0)
+    else:
+        lattice = make_lattice((256, 256), spacing=12.0, domains=3, domain_angles=(0, 45, 20),
+                               vacancies=0.05, seed=5)
+    rows, cols = np.mgrid[: lattice.image.shape[0], : lattice.image.shape[1]]
+    _, nearest = cKDTree(lattice.positions).query(np.column_stack([rows.ravel(), cols.ravel()]))
+    return lattice.image, lattice.domain[nearest].reshape(lattice.image.shape)
+
+
+def reconstruction(model, patches: np.ndarray) -> float:
+    """Mean per-patch negative log-likelihood at the posterior means (all pixels)."""
+    with torch.no_grad():
+        total = 0.0
+        for start in range(0, len(patches), 512):
+            x = torch.from_numpy(patches[start:start + 512])
+            _, terms = model.loss(x, beta=1.0, generator=False)
+            total += float(terms["recon"]) * len(x)
+    return total / len(patches)
+
+
+def run_row(row: str, image: np.ndarray, truth, n_classes: int, lam: float, seed: int) -> dict:
+    """Train one row and score its maps."""
+    spacing = estimate_spacing(image)
+    size = int(max(8, 2 * round(spacing)))
+    stride = max(1, size // 4)
+    patchset = grid_patches(image, size, stride, normalize="global",
+                            register=False if row == "plain" else None)
+    overrides = {"seed": seed, "device": "cpu"}
+    if row.endswith("+tv"):
+        overrides["smoothness"] = lam
+    model = build_model(ModelConfig("shift-vae", patch_shape=patchset.patch_shape))
+    start = time.perf_counter()
+    result = fit(model, patchset.patches, None, TrainConfig.defaults_for("shift-vae", **overrides),
+                 grid_shape=patchset.grid_shape)
+    seconds = time.perf_counter() - start
+    z = encode(result.model, patchset.patches).z_mean
+    maps = [grid_map(z[:, i], patchset) for i in range(z.shape[1])]
+    edges = [edge_length(m) for m in maps]
+    best = int(np.argmin(edges))
+    method = "otsu" if n_classes == 2 else "multiotsu"
+    labels = segment_map(maps[best], method=method, n_classes=n_classes)
+    valid = labels > 0
+    out = {"row": row, "n_patches": len(patchset), "patch": size, "stride": stride,
+           "spacing": float(spacing), "train_seconds": seconds, "epochs": len(result.history),
+           "recon": reconstruction(result.model, patchset.patches), "map_edges": edges,
+           "segmented_map": f"z{best + 1}",
+           "segment_edge": edge_length(labels.astype(np.float32), denoise=False)}
+    if truth is not None:
+        out["agreement"] = matched_accuracy(labels[valid] - 1, truth[valid])
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--samples", nargs="*", default=["two", "three"], choices=["two", "three"])
+    parser.add_argument("--real", nargs="*", default=[], choices=sorted(REAL))
+    parser.add_argument("--rows", nargs="*", default=list(ROWS), choices=ROWS)
+    parser.add_argument("--lam", type=float, default=1.0, help="smoothness weight of +tv rows")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    print(f"load average {os.getloadavg()[0]:.1f}; {args.threads} torch threads", flush=True)
+    results = []
+    jobs = [(name, *synthetic(name)) for name in args.samples]
+    for name in args.real:
+        if REAL[name].is_file():
+            jobs.append((name, np.load(REAL[name]).astype(np.float32), None))
+        else:
+            print(f"{name}: {REAL[name]} not found, skipped", flush=True)
+    for name, image, truth in jobs:
+        n_classes = int(truth.max()) + 1 if truth is not None else 2
+        for row in args.rows:
+            if truth is None and row == "plain":
+                continue
+            one = {"sample": name, **run_row(row, image, truth, n_classes, args.lam, args.seed)}
+            results.append(one)
+            agree = f"agreement {one['agreement']:.3f}  " if "agreement" in one else ""
+            print(f"{name:8s} {row:14s} {one['n_patches']} patches {one['patch']} px / "
+                  f"{one['stride']}: {agree}segment edge {one['segment_edge']:.0f} px "
+                  f"({one['segmented_map']}; map edges "
+                  f"{', '.join(f'{e:.0f}' for e in one['map_edges'])}); recon "
+                  f"{one['recon']:.1f}; {one['epochs']} epochs in {one['train_seconds']:.0f} s",
+                  flush=True)
+    print(json.dumps({"benchmark": "grid", "lam": args.lam, "seed": args.seed,
+                      "threads": args.threads, "load_average": os.getloadavg()[0],
+                      "results": results}))
+
+
+if __name__ == "__main__":
+    main()
