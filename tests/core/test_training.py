@@ -71,22 +71,34 @@ def test_stop_keeps_a_usable_partial_model(blobs):
 
 
 def test_two_models_trained_alternately_both_learn(blobs):
-    """No global state (pyroVED's param store): interleaved training must help both models."""
+    """No global state (pyroVED's param store): interleaved training must help both models,
+    exactly as much as training each alone."""
     x, labels = blobs
-    first = train(_rvae(), x, config=TrainConfig(epochs=6, seed=1, **FAST))
-    ss = build_model(ModelConfig("ss-rvae", (16, 16), hidden=(32, 32), n_classes=2))
     y = np.where(np.arange(len(labels)) % 6 == 0, labels, -1)
-    second = train(ss, x, y, config=TrainConfig(epochs=6, seed=2, **FAST))
+
+    def runs():
+        # Bernoulli: a loss that stays positive, so "falls" means learning (the grey blobs
+        # would get the Gaussian likelihood, whose loss can cross 0)
+        rvae = build_model(ModelConfig("rvae", (16, 16), hidden=(32, 32),
+                                       likelihood="bernoulli"))
+        ss = build_model(ModelConfig("ss-rvae", (16, 16), hidden=(32, 32), n_classes=2,
+                                     likelihood="bernoulli"))
+        return (train(rvae, x, config=TrainConfig(epochs=6, seed=1, **FAST)),
+                train(ss, x, y, config=TrainConfig(epochs=6, seed=2, **FAST)))
+
     losses = {0: [], 1: []}
+    first, second = runs()
     for which, gen in [(0, first), (1, second)] * 10_000:
         try:
             losses[which].append(next(gen).loss)
         except StopIteration:
             if all(len(v) == len(losses[0]) for v in losses.values()):
                 break
-    for values in losses.values():
+    alone = [[event.loss for event in gen] for gen in runs()]
+    for which, values in losses.items():
+        assert np.allclose(values, alone[which][: len(values)], rtol=1e-5)
         n = len(values) // 4
-        assert np.mean(values[-n:]) < 0.8 * np.mean(values[:n])
+        assert np.mean(values[-n:]) < 0.95 * np.mean(values[:n])  # both learn
 
 
 def test_every_semi_supervised_batch_has_labeled_patches():

@@ -17,7 +17,7 @@ from pyro.distributions.kl import kl_divergence
 from torch import nn
 
 from napari_ivae.core.models import pose
-from napari_ivae.core.models.config import ModelConfig
+from napari_ivae.core.models.config import ModelConfig, choose_likelihood
 from napari_ivae.core.models.latent import LatentLayout, pixel_grid, transform_grid
 from napari_ivae.core.models.nets import GaussianEncoder, MLPDecoder, SpatialDecoder
 
@@ -43,8 +43,9 @@ class BaseIVAE(nn.Module):
         self.register_buffer("norm_scale", torch.ones(()))
         self.register_buffer("norm_fitted", torch.zeros((), dtype=torch.bool))
         self.register_buffer("grid", pixel_grid(config.patch_shape), persistent=False)
+        linear = bool(config.template and self.layout.spatial)
         self.encoder = GaussianEncoder(self.n_pixels, self.layout.size, config.hidden,
-                                       config.activation)
+                                       config.activation, linear=linear)
         if config.angle_hint:
             cos_w, sin_w, window = pose.moment_basis(self.grid)
             self.register_buffer("pose_cos", cos_w, persistent=False)
@@ -58,12 +59,20 @@ class BaseIVAE(nn.Module):
                 config.latent_dim, config.hidden, config.activation, class_dim=extra,
                 coord_features=config.coord_features,
                 max_frequency=config.max_frequency * min(config.patch_shape),
-                film=config.film)
+                film=config.film, template_shape=config.patch_shape if config.template else None)
         else:
             self.decoder = MLPDecoder(config.latent_dim + extra, self.n_pixels, config.hidden,
                                       config.activation)
-        if config.likelihood == "gaussian":
+        # the likelihood in use; with "auto" decided from the training patches (and saved)
+        self.register_buffer("gaussian", torch.tensor(config.likelihood == "gaussian"),
+                             persistent=config.likelihood == "auto")
+        if config.likelihood != "bernoulli":
             self.log_noise = nn.Parameter(torch.tensor(math.log(0.1)))
+
+    @property
+    def bernoulli(self) -> bool:
+        """True when the model uses the Bernoulli likelihood (data clipped to [0, 1])."""
+        return not bool(self.gaussian)
 
     def init_weights(self, seed: int) -> None:
         """Re-initialise every layer from ``seed`` (PyTorch's default scheme, explicit generator)."""
@@ -78,7 +87,7 @@ class BaseIVAE(nn.Module):
                         bound = 1.0 / math.sqrt(module.in_features)
                         bias = torch.empty(module.bias.shape).uniform_(-bound, bound, generator=gen)
                         module.bias.copy_(bias)
-            if self.config.likelihood == "gaussian":
+            if self.config.likelihood != "bernoulli":
                 self.log_noise.fill_(math.log(0.1))
             if getattr(self.decoder, "code_scale", None) is not None:
                 self.decoder.code_scale.weight.zero_()  # starts as the additive decoder
@@ -100,13 +109,28 @@ class BaseIVAE(nn.Module):
     # ----------------------------------------------------------------- normalisation
     def fit_normalization(self, patches: np.ndarray) -> None:
         """Record what the model learns from its training patches before any step: the
-        intensity normalisation (min -> 0, max -> 1) and, with ``angle_hint``, the patches'
-        dominant angular symmetry order."""
+        intensity normalisation (min -> 0, max -> 1), the likelihood when it is ``"auto"``,
+        the decoder's template (the mean normalised patch; logits for Bernoulli), the initial
+        Gaussian noise scale (the patches' spread around that mean) and, with ``angle_hint``,
+        the patches' dominant angular symmetry order."""
         lo, hi = float(np.min(patches)), float(np.max(patches))
         scale = hi - lo if hi > lo else 1.0
         self.norm_offset.fill_(lo)
         self.norm_scale.fill_(scale)
         self.norm_fitted.fill_(True)
+        if self.config.likelihood == "auto":
+            self.gaussian.fill_(choose_likelihood(patches) == "gaussian")
+        template = getattr(self.decoder, "template", None)
+        if np.ndim(patches) == 3 and (template is not None or not self.bernoulli):
+            sample = torch.as_tensor(np.asarray(patches[:4096], dtype=np.float32))
+            with torch.no_grad():
+                xn = self.normalize(sample.to(self.norm_offset.device))
+                mean = xn.mean(0)
+                noise = float((xn - mean).std())
+                if template is not None:
+                    noise = self._init_linear_part(xn, mean, template) or noise
+                if not self.bernoulli:
+                    self.log_noise.fill_(math.log(max(noise, 1e-3)))
         if self.config.angle_hint and np.ndim(patches) == 3:
             sample = torch.as_tensor(np.asarray(patches[:2048], dtype=np.float32))
             with torch.no_grad():
@@ -116,13 +140,57 @@ class BaseIVAE(nn.Module):
                     order = 0  # one orientation already: the guess would only scatter it
             self.angle_hint_order.fill_(order)
 
+    def _init_linear_part(self, xn, mean, template):
+        """Decoder template and encoder linear path at probabilistic PCA of the patches.
+
+        Gaussian: channel 0 = mean patch, channel 1 + k = k-th principal image scaled by its
+        standard deviation, and the encoder's linear path maps a patch to its unit-variance
+        scores (so z ~ N(0, 1) over the data, as the prior wants); the posterior std starts at
+        PPCA's. Bernoulli: the mean patch's logits only. Returns the residual noise std (or None).
+        """
+        shape = template.shape[-2:]
+        template.zero_()
+        self.encoder.linear.weight.zero_()
+        self.encoder.linear.bias.zero_()
+        if self.bernoulli:
+            template[0, 0] = torch.logit(mean.clamp(0.02, 0.98)).reshape(shape)
+            return None
+        n, k = xn.shape[0], self.config.latent_dim
+        flat = (xn - mean).flatten(1).double()
+        _, s, vt = torch.linalg.svd(flat, full_matrices=False)
+        var = s**2 / max(n - 1, 1)
+        kk = min(k, len(var))
+        noise_var = float(var[kk:].sum()) / max(flat.shape[1] - kk, 1) if len(var) > kk else 0.0
+        noise_var = max(noise_var, 1e-6)
+        sd = var[:kk].sqrt().clamp_min(1e-6)
+        template[0, 0] = mean.reshape(shape)
+        template[0, 1:1 + kk] = (vt[:kk] * sd[:, None]).reshape(kk, *shape).to(template.dtype)
+        z = self.layout.slices()["z"]
+        enc = self.encoder
+        rows = slice(z.start, z.start + kk)
+        proj = (vt[:kk] / sd[:, None]).to(enc.linear.weight.dtype)
+        enc.linear.weight[rows] = proj
+        enc.linear.bias[rows] = -(proj @ mean.flatten().to(proj.dtype))
+        # the networks start silent: at step 0 the model is exactly PPCA at pose 0
+        enc.mean.weight.zero_()
+        enc.mean.bias.zero_()
+        self.decoder.out.weight.zero_()
+        self.decoder.out.bias.zero_()
+        # narrow initial posteriors: z at PPCA's, the pose at 0.05 (rad, half-widths), so the
+        # first steps do not decode each patch at a random angle and blur the template
+        post_std = (noise_var / (var[:kk] + noise_var)).sqrt().clamp(0.02, 1.0)
+        enc.log_std.weight.mul_(0.01)
+        enc.log_std.bias.fill_(math.log(0.05))
+        enc.log_std.bias[rows] = post_std.log().to(enc.log_std.bias.dtype)
+        return math.sqrt(noise_var)
+
     def _pose_basis(self):
         return self.pose_cos, self.pose_sin, self.pose_window
 
     def normalize(self, x: torch.Tensor) -> torch.Tensor:
         """Apply the stored normalisation; clipped to [0, 1] for the Bernoulli likelihood."""
         x = (x - self.norm_offset) / self.norm_scale
-        return x.clamp(0.0, 1.0) if self.config.likelihood == "bernoulli" else x
+        return x.clamp(0.0, 1.0) if self.bernoulli else x
 
     def denormalize(self, x: torch.Tensor) -> torch.Tensor:
         """Map decoder means back to the input intensity range."""
@@ -164,12 +232,12 @@ class BaseIVAE(nn.Module):
 
     def mean_image(self, logits: torch.Tensor) -> torch.Tensor:
         """Decoder mean in normalised units."""
-        return torch.sigmoid(logits) if self.config.likelihood == "bernoulli" else logits
+        return torch.sigmoid(logits) if self.bernoulli else logits
 
     # ----------------------------------------------------------------- ELBO pieces
     def log_likelihood(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """Sum over pixels of log p(x | latent); ``target`` broadcasts against ``logits``."""
-        if self.config.likelihood == "bernoulli":
+        if self.bernoulli:
             lp = dist.Bernoulli(logits=logits, validate_args=False).log_prob(target)
         else:
             lp = dist.Normal(logits, torch.exp(self.log_noise).clamp_min(1e-3)).log_prob(target)

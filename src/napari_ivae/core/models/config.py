@@ -9,12 +9,14 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, fields
 
+import numpy as np
+
 from napari_ivae.core.errors import InputError
 
 MODEL_KINDS = ("vae", "rvae", "shift-vae", "ss-rvae")
 INVARIANCES = ("rotation", "translation", "scale")
 ANGLE_PRIORS = ("normal", "von_mises")
-LIKELIHOODS = ("bernoulli", "gaussian")
+LIKELIHOODS = ("auto", "bernoulli", "gaussian")
 ACTIVATIONS = ("tanh", "relu", "gelu", "silu")
 LR_SCHEDULES = ("constant", "cosine", "onecycle")
 
@@ -63,10 +65,11 @@ class ModelConfig:
     activation : str
         ``"tanh"`` (papers) or ``"relu"``, ``"gelu"``, ``"silu"``.
     likelihood : str or None
-        ``"bernoulli"`` (data scaled to [0, 1] and clipped) or ``"gaussian"`` (one learned
-        noise scale). ``None`` (default) is Bernoulli. Gaussian reconstructs grey-valued
-        STEM patches better (CsPbBr3 0.91 vs 0.69, PtIr 0.74 vs 0.67, docs/performance.md) but
-        lowered k-means on an rVAE's z on the cards (quick: 0.73 vs 0.995), so it is an option.
+        ``"bernoulli"`` (data scaled to [0, 1] and clipped), ``"gaussian"`` (one learned
+        noise scale) or ``"auto"`` (``None``, the default): chosen from the training patches
+        before the first step (:func:`choose_likelihood`): Bernoulli for near-binary patches
+        (cards, masks), Gaussian for grey intensities (HAADF, STM), which Bernoulli fits as if
+        the noise were ~0.5 of the range and so leaves z unused (docs/performance.md).
     canonical_classifier : bool
         ss-rvae with rotation/translation invariance: the classifier reads the patch resampled
         into the decoder's canonical frame (angle and offsets from the encoder), which makes
@@ -89,6 +92,13 @@ class ModelConfig:
     film : bool
         Spatial decoder: z also multiplies the coordinate embedding (FiLM, ``1 + A z``,
         starting at 0) besides adding to it.
+    template : bool or None
+        Spatial decoder: add a linear part read at each patch's transformed coordinates (a
+        learned mean image and one image per z) to the network's output; before the first
+        step it is set to the training patches' PCA, and the encoder gets a linear path set
+        to the PCA projection, so training starts from probabilistic PCA at pose 0 (see
+        :meth:`BaseIVAE.fit_normalization`). ``None`` (default): on for ``rvae`` and
+        ``shift-vae``; off for ``ss-rvae`` (its classifier was tuned without it) and ``vae``.
     """
 
     kind: str
@@ -111,6 +121,7 @@ class ModelConfig:
     max_frequency: float = 0.25
     posterior_init_std: float = 0.0
     film: bool = False
+    template: bool | None = None
 
     def __post_init__(self):
         self.patch_shape = tuple(int(s) for s in _tuple(self.patch_shape))
@@ -120,6 +131,9 @@ class ModelConfig:
         if self.coord_features is None:
             self.coord_features = 0 if self.kind == "ss-rvae" else DEFAULT_COORD_FEATURES
         self.coord_features = int(self.coord_features)
+        if self.template is None:
+            self.template = self.kind in ("rvae", "shift-vae")
+        self.template = bool(self.template)
         if self.kind == "vae":
             self.invariances = ()
         elif self.kind == "shift-vae":
@@ -129,7 +143,7 @@ class ModelConfig:
         if self.kind == "ss-rvae" and self.class_names and not self.n_classes:
             self.n_classes = len(self.class_names)
         if self.likelihood is None:
-            self.likelihood = "bernoulli"
+            self.likelihood = "auto"
         if self.angle_hint is None:
             self.angle_hint = self.kind == "rvae"
         self.angle_hint = bool(self.angle_hint) and "rotation" in self.invariances
@@ -195,7 +209,30 @@ class ModelConfig:
 
 #: values of fields added after format 1 that rebuild older saved models exactly
 _LEGACY_MODEL_FIELDS = {"coord_features": 0, "max_frequency": 0.25, "posterior_init_std": 0.0,
-                        "film": False}
+                        "film": False, "template": False}
+
+#: share of min-max normalised pixels within this distance of 0 or 1 that counts as "near"
+NEAR_BINARY_MARGIN = 0.05
+#: above this share of near-0/1 pixels the patches are treated as binary (Bernoulli)
+NEAR_BINARY_SHARE = 0.5
+
+
+def choose_likelihood(patches) -> str:
+    """``"bernoulli"`` for near-binary patches, ``"gaussian"`` for grey-valued ones.
+
+    The statistic is the share of pixels, after the model's min-max normalisation, within
+    ``NEAR_BINARY_MARGIN`` of 0 or 1. Measured (docs/performance.md): cards 0.92-0.95; real
+    HAADF/ADF crops 0.00-0.09 (PtIr's vacuum is the 0.09); noisy synthetic lattice sites 0.01.
+    A Bernoulli mean is a probability: it suits pixels that are mostly off or on; on grey
+    intensities its implied noise (p(1 - p), ~0.25 in variance) drowns the structure.
+    """
+    x = np.asarray(patches[:4096], dtype=np.float64)
+    lo, hi = float(np.min(x)), float(np.max(x))
+    if not hi > lo:
+        return "bernoulli"
+    xn = (x - lo) / (hi - lo)
+    near = np.mean((xn < NEAR_BINARY_MARGIN) | (xn > 1.0 - NEAR_BINARY_MARGIN))
+    return "bernoulli" if near > NEAR_BINARY_SHARE else "gaussian"
 
 
 @dataclass
@@ -333,4 +370,4 @@ def _from_dict(cls, d: dict):
     return cls(**d)
 
 
-__all__ = ["MODEL_KINDS", "ModelConfig", "TrainConfig"]
+__all__ = ["MODEL_KINDS", "ModelConfig", "TrainConfig", "choose_likelihood"]

@@ -23,15 +23,22 @@ def mlp(sizes, activation: str = "tanh", last_activation: bool = False) -> nn.Se
 class GaussianEncoder(nn.Module):
     """Flattened patch -> mean and standard deviation of a diagonal Gaussian."""
 
-    def __init__(self, n_pixels: int, out_dim: int, hidden=(128, 128), activation="tanh"):
+    def __init__(self, n_pixels: int, out_dim: int, hidden=(128, 128), activation="tanh",
+                 linear: bool = False):
         super().__init__()
         self.body = mlp((n_pixels, *hidden), activation, last_activation=True)
         self.mean = nn.Linear(hidden[-1], out_dim)
         self.log_std = nn.Linear(hidden[-1], out_dim)
+        # optional linear path from the pixels to the mean (set to the PCA projection)
+        self.linear = nn.Linear(n_pixels, out_dim) if linear else None
 
     def forward(self, x: torch.Tensor):
-        h = self.body(x.flatten(1))
-        return self.mean(h), torch.exp(self.log_std(h).clamp(-10.0, 5.0))
+        flat = x.flatten(1)
+        h = self.body(flat)
+        mean = self.mean(h)
+        if self.linear is not None:
+            mean = mean + self.linear(flat)
+        return mean, torch.exp(self.log_std(h).clamp(-10.0, 5.0))
 
 
 class Classifier(nn.Module):
@@ -78,11 +85,20 @@ class SpatialDecoder(nn.Module):
     (one-hot class, ss-rVAE) enters as a bias of the *last* hidden layer: everything before it
     is computed once per sample and pixel and shared by the K enumerated classes, so summing
     out y costs K cheap element-wise passes instead of K full decoder passes.
+
+    With ``template_shape`` the output also has a linear part read bilinearly at the
+    transformed coordinate: a learned canonical image plus one learned image per z (channels
+    of ``template``), set before training to the training patches' mean and principal
+    components (:meth:`BaseIVAE.fit_normalization`). The decoder then starts as probabilistic
+    PCA moved and turned by each patch's pose, and the network learns what is not linear.
     """
 
     def __init__(self, code_dim: int, hidden=(128, 128), activation="tanh", class_dim: int = 0,
-                 coord_features: int = 0, max_frequency: float = 4.0, film: bool = False):
+                 coord_features: int = 0, max_frequency: float = 4.0, film: bool = False,
+                 template_shape=None):
         super().__init__()
+        self.template = (nn.Parameter(torch.zeros(1, 1 + code_dim, *template_shape))
+                         if template_shape is not None else None)
         self.n_features = int(coord_features)
         if self.n_features:
             self.register_buffer("frequencies", fourier_frequencies(self.n_features, max_frequency),
@@ -131,7 +147,24 @@ class SpatialDecoder(nn.Module):
             for layer in layers[:-1]:
                 h = layer(h)
             last_pre = layers[-1](h)  # pre-activation of the last hidden layer
+        base = self.sample_template(coords, code)
         if condition is None:
-            return self.out(self.act(last_pre)).squeeze(-1)
+            out = self.out(self.act(last_pre)).squeeze(-1)
+            return out if base is None else out + base
         bias = self.class_embed(condition).unsqueeze(2)  # (B, K, 1, h)
-        return self.out(self.act(last_pre.unsqueeze(1) + bias)).squeeze(-1)
+        out = self.out(self.act(last_pre.unsqueeze(1) + bias)).squeeze(-1)
+        return out if base is None else out + base.unsqueeze(1)
+
+    def sample_template(self, coords: torch.Tensor, code: torch.Tensor):
+        """``(B, M)`` linear part (mean + sum of code x image) at the coordinates, or None.
+
+        Outside the patch each image keeps its border value.
+        """
+        if self.template is None:
+            return None
+        b = coords.shape[0]
+        image = self.template.expand(b, -1, -1, -1)
+        out = torch.nn.functional.grid_sample(image, coords.unsqueeze(2), mode="bilinear",
+                                              padding_mode="border", align_corners=True)
+        out = out[..., 0]  # (B, 1 + C, M)
+        return out[:, 0] + torch.einsum("bcm,bc->bm", out[:, 1:], code)
