@@ -101,8 +101,8 @@ def confusion_text(true: np.ndarray, predicted: np.ndarray, class_names: list[st
     for name, row in zip(class_names, matrix):
         lines.append(name[:width - 1].ljust(width) + "".join(str(v).rjust(width) for v in row))
     accuracy = np.trace(matrix) / max(matrix.sum(), 1)
-    lines.append(f"accuracy on the {int(keep.sum())} labeled patches (not held out: the "
-                 f"model may have trained on them): {accuracy:.1%}")
+    lines.append(f"accuracy on the {int(keep.sum())} labeled patches: {accuracy:.1%}")
+    lines.append("(not held out: the model may have trained on them)")
     return "\n".join(lines)
 
 
