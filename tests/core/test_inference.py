@@ -12,6 +12,7 @@ from napari_ivae.core.inference import (
     decode,
     encode,
     latent_manifold,
+    latent_ranges,
 )
 from napari_ivae.core.models import MODEL_KINDS, ModelConfig, TrainConfig, build_model
 from napari_ivae.core.training import fit
@@ -88,3 +89,31 @@ def test_ss_rvae_learns_well_above_chance():
     test_x, test_labels = two_class_blobs(40, 16, seed=99)
     accuracy = (classify(model, test_x).argmax(1) == test_labels).mean()
     assert accuracy > 0.8, accuracy
+
+
+def test_manifold_and_traversal_span_the_data_codes():
+    z = np.random.default_rng(1).normal(1.8, 0.1, size=(200, 2))
+    z[:, 1] = 0.3  # a latent the data never move along
+    ranges = latent_ranges(z)
+    assert ranges.shape == (2, 2) and ranges.dtype == np.float32
+    np.testing.assert_allclose(ranges[0], np.percentile(z[:, 0], [2, 98]), rtol=1e-5)
+    np.testing.assert_allclose(ranges[1], [-0.2, 0.8], atol=1e-6)  # widened to be drawable
+    with pytest.raises(InputError, match="at least one"):
+        latent_ranges(np.zeros((0, 2)))
+
+    model = build_model(ModelConfig("ss-rvae", (10, 10), latent_dim=2, hidden=(16,),
+                                    n_classes=2))
+    prior = np.array([[-2.0, 2.0], [-2.0, 2.0]])
+    np.testing.assert_array_equal(latent_manifold(model, n=3, ranges=prior, y=0),
+                                  latent_manifold(model, n=3, y=0))
+    np.testing.assert_array_equal(class_traversal(model, n=3, ranges=prior),
+                                  class_traversal(model, n=3))
+    # a range that is one point: every tile of the grid is the same decoding
+    point = latent_manifold(model, n=3, ranges=np.array([[1.8, 1.8], [0.3, 0.3]]), y=0)
+    tiles = point.reshape(3, 10, 3, 10).transpose(0, 2, 1, 3).reshape(9, 10, 10)
+    assert np.allclose(tiles, tiles[0], atol=1e-6)
+    # the data's range gives another picture than the prior's
+    assert not np.allclose(latent_manifold(model, n=3, ranges=ranges, y=0),
+                           latent_manifold(model, n=3, y=0))
+    with pytest.raises(InputError, match="each of the 2 latents"):
+        latent_manifold(model, n=3, ranges=np.zeros((3, 2)))

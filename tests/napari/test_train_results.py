@@ -188,6 +188,13 @@ def test_results_save_load_segment_and_patch_size_check(viewer, lattice_layer, r
     # manifold
     manifold = results.show_manifold()
     assert manifold.data.shape == (8 * 12, 8 * 12)
+    # drawn where the data's codes lie, at the patches' contrast, and it says so
+    session = get_session(viewer)
+    assert "over the data's codes" in results.status.value
+    z1_low, z1_high = np.percentile(session.encoding.z_mean[:, 0], [2, 98])
+    assert f"z1 {z1_low:.2f} to {z1_high:.2f}" in results.status.value
+    np.testing.assert_allclose(manifold.contrast_limits,
+                               np.percentile(session.patchset.patches, [1, 99]), rtol=1e-5)
     # save, forget, load
     path = tmp_path / "lat.ivae.pt"
     results.model_file.value = path

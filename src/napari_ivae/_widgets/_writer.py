@@ -402,30 +402,67 @@ def _limits(values: np.ndarray, centred: bool = False) -> tuple[float, float]:
     return (float(low), float(high)) if high > low else (float(low), float(low) + 1.0)
 
 
-def write_manifold(viewer: Any, image_layer: Any, bundle: Any) -> Any:
+def write_manifold(viewer: Any, image_layer: Any, bundle: Any, encoding: Any = None,
+                   patches: Any = None) -> Any:
     """The decoded latent manifold (or ss-rVAE class traversal), placed right of the image."""
-    return show_manifold(viewer, image_layer, bundle, compute_manifold(bundle))
+    return show_manifold(viewer, image_layer, bundle,
+                         compute_manifold(bundle, encoding, patches))
 
 
-def compute_manifold(bundle: Any) -> tuple[np.ndarray, str]:
-    """Decode the latent manifold (or ss-rVAE class traversal) image (any thread)."""
-    from napari_ivae.core.inference import class_traversal, latent_manifold
+def compute_manifold(bundle: Any, encoding: Any = None, patches: Any = None
+                     ) -> tuple[np.ndarray, str, str, tuple | None]:
+    """Decode the latent manifold (or ss-rVAE class traversal) image (any thread).
 
+    With the data's ``encoding`` the grid spans where their codes lie (2nd-98th percentile of
+    each latent) instead of the prior's [-2, 2]; with the ``patches`` it is shown at their
+    contrast (1st-99th percentile), so it can be compared with the data. Returns the image and
+    a caption.
+    """
+    from napari_ivae.core.inference import class_traversal, latent_manifold, latent_ranges
+
+    ranges = None
+    if encoding is not None and len(encoding.z_mean) and \
+            encoding.z_mean.shape[1] == bundle.config.latent_dim:
+        ranges = latent_ranges(encoding.z_mean)
     if bundle.config.kind == "ss-rvae":
-        return class_traversal(bundle.model, n=8), "class traversal"
-    return latent_manifold(bundle.model, n=8), "latent manifold"
+        image, what = class_traversal(bundle.model, n=8, ranges=ranges), "class traversal"
+        caption = "one row per class, z1 left to right"
+    else:
+        image, what = latent_manifold(bundle.model, n=8, ranges=ranges), "latent manifold"
+        caption = "z1 left to right, z2 bottom to top"
+    if ranges is not None:
+        spans = [f"z{i + 1} {lo:.2f} to {hi:.2f}" for i, (lo, hi) in enumerate(ranges[:2])]
+        caption += " over the data's codes (" + ", ".join(spans) + ")"
+    else:
+        caption += " over the prior's [-2, 2]"
+    limits = None
+    if patches is not None and np.size(patches):
+        low, high = np.percentile(np.asarray(patches), [1, 99])
+        limits = (float(low), float(high)) if high > low else None
+    return image, what, caption, limits
+
+
+def manifold_caption(layer: Any) -> str:
+    """The status line for a manifold layer: its name and what its axes mean."""
+    caption = layer.metadata.get(_layers.META_KEY, {}).get("caption", "")
+    return f"{layer.name}: {caption}." if caption else layer.name
 
 
 def show_manifold(viewer: Any, image_layer: Any, bundle: Any, decoded: tuple) -> Any:
     """Write a :func:`compute_manifold` image as a layer placed right of the image."""
-    data, what = decoded
+    data, what = decoded[:2]
+    caption = decoded[2] if len(decoded) > 2 else ""
+    limits = decoded[3] if len(decoded) > 3 else None
     transform = _layers.spatial_transform(image_layer, 2)
     scale = transform.get("scale", (1.0, 1.0))
     width = _layers.image_array(image_layer).shape[-1] * scale[-1]
     offset = transform.get("translate", (0.0, 0.0))
     layer = _layers.write_layer(viewer, "image", data.astype(np.float32), role="manifold",
                                 source=image_layer.name, what=what,
-                                params={"model": bundle.config.kind}, colormap="gray")
+                                params={"model": bundle.config.kind, "caption": caption},
+                                colormap="gray")
+    if limits is not None:  # the data's contrast, not the decoding's own stretch
+        layer.contrast_limits = limits
     layer.scale = scale
     layer.translate = (offset[0], offset[1] + width * 1.05)
     return layer

@@ -291,11 +291,11 @@ class ResultsWidget(DockBody):
         try:
             bundle, image = self._manifold_job()
             layer = _writer.show_manifold(self._viewer, image, bundle,
-                                          _writer.compute_manifold(bundle))
+                                          _writer.compute_manifold(bundle, *self._data()))
         except Exception as err:  # noqa: BLE001 - shown to the user
             report(self.status, err)
             return None
-        self.status.ok(f"{layer.name}: z1 left→right, z2 bottom→top.")
+        self.status.ok(_writer.manifold_caption(layer))
         return layer
 
     def manifold_in_background(self) -> Any:
@@ -307,12 +307,22 @@ class ResultsWidget(DockBody):
             return None
 
         def done(layer: Any) -> None:
-            self.status.ok(f"{layer.name}: z1 left→right, z2 bottom→top.")
+            self.status.ok(_writer.manifold_caption(layer))
 
-        return background(self, _writer.compute_manifold, (bundle,), what="decoding the manifold",
+        return background(self, _writer.compute_manifold, (bundle, *self._data()),
+                          what="decoding the manifold",
                           show=lambda data: _writer.show_manifold(self._viewer, image, bundle,
                                                                   data),
                           on_done=done, status=self.status, buttons=(self.manifold_button,))
+
+    def _data(self) -> tuple:
+        """The last results' encoding and the patches, when they belong to the current model
+        (the manifold then spans the data's codes at the data's contrast)."""
+        session = self._session
+        encoding, patchset = session.encoding, session.patchset
+        if encoding is None or patchset is None or len(encoding.z_mean) != len(patchset.patches):
+            return None, None
+        return encoding, patchset.patches
 
     def _manifold_job(self) -> tuple:
         if self._session.bundle is None:

@@ -187,26 +187,73 @@ def _tile(images: np.ndarray, rows: int, cols: int) -> np.ndarray:
     return images.reshape(rows, cols, h, w).transpose(0, 2, 1, 3).reshape(rows * h, cols * w)
 
 
-def latent_manifold(model, n: int = 8, extent: float = 2.0, y=None) -> np.ndarray:
-    """Decoded ``n x n`` grid over the first two latents in ``[-extent, extent]`` (others 0).
+def latent_ranges(z: np.ndarray, quantiles: tuple[float, float] = (2.0, 98.0)) -> np.ndarray:
+    """Where the data's codes lie: per latent, the ``quantiles`` (percent) of ``z``.
 
-    Rows go from +extent (top) to -extent along z2, columns along z1. Returns ``(n*H, n*W)``.
+    Manifolds and traversals drawn over this range show what the model does where the data
+    are, not over a fixed prior range the codes may not visit.
+
+    Parameters
+    ----------
+    z : (N, latent_dim) array
+        Codes of the data, e.g. ``encode(model, patches).z_mean``.
+    quantiles : (float, float)
+        Low and high percentiles.
+
+    Returns
+    -------
+    (latent_dim, 2) float32 array of (low, high); a latent with no spread gets +/- 0.5 around
+    its value.
     """
+    z = np.atleast_2d(np.asarray(z, dtype=np.float64))
+    if z.shape[0] == 0:
+        raise InputError("latent_ranges needs at least one code")
+    low, high = np.percentile(z, quantiles, axis=0)
+    flat = ~(high > low)
+    low[flat] -= 0.5
+    high[flat] += 0.5
+    return np.stack([low, high], axis=1).astype(np.float32)
+
+
+def _grid_codes(model, ranges, extent: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per-latent (low, high) and the centre each latent takes when not traversed."""
     d = model.layout.latent_dim
-    values = np.linspace(-extent, extent, n, dtype=np.float32)
-    z = np.zeros((n * n, d), dtype=np.float32)
-    z1, z2 = np.meshgrid(values, values[::-1])
+    if ranges is None:
+        bounds = np.tile(np.array([-extent, extent], dtype=np.float32), (d, 1))
+        return bounds, np.zeros(d, dtype=np.float32)
+    bounds = np.asarray(ranges, dtype=np.float32).reshape(-1, 2)
+    if bounds.shape[0] != d:
+        raise InputError(f"ranges must give (low, high) for each of the {d} latents, "
+                         f"got {bounds.shape[0]}")
+    return bounds, bounds.mean(axis=1)
+
+
+def latent_manifold(model, n: int = 8, extent: float = 2.0, y=None, ranges=None) -> np.ndarray:
+    """Decoded ``n x n`` grid over the first two latents (the others at their centre).
+
+    Over ``[-extent, extent]`` (the prior) or, with ``ranges`` (see :func:`latent_ranges`),
+    over where the data's codes lie. Rows go from high (top) to low along z2, columns from low
+    to high along z1. Returns ``(n*H, n*W)``.
+    """
+    bounds, centre = _grid_codes(model, ranges, extent)
+    d = model.layout.latent_dim
+    z = np.tile(centre, (n * n, 1)).astype(np.float32)
+    z1, z2 = np.meshgrid(np.linspace(*bounds[0], n, dtype=np.float32),
+                         np.linspace(*bounds[min(1, d - 1)], n, dtype=np.float32)[::-1])
     z[:, 0] = z1.ravel()
     if d > 1:
         z[:, 1] = z2.ravel()
     return _tile(decode(model, z, y=y), n, n)
 
 
-def class_traversal(model, n: int = 8, extent: float = 2.0) -> np.ndarray:
-    """ss-rVAE: one row per class, z1 traversed over ``[-extent, extent]``; ``(K*H, n*W)``."""
+def class_traversal(model, n: int = 8, extent: float = 2.0, ranges=None) -> np.ndarray:
+    """ss-rVAE: one row per class, z1 traversed over ``[-extent, extent]`` (or over
+    ``ranges[0]``, the other latents at their centre, see :func:`latent_ranges`);
+    ``(K*H, n*W)``."""
     k = getattr(model, "n_classes", 0)
     if not k:
         raise InputError("class traversals need an ss-rvae model")
-    z = np.zeros((k * n, model.layout.latent_dim), dtype=np.float32)
-    z[:, 0] = np.tile(np.linspace(-extent, extent, n, dtype=np.float32), k)
+    bounds, centre = _grid_codes(model, ranges, extent)
+    z = np.tile(centre, (k * n, 1)).astype(np.float32)
+    z[:, 0] = np.tile(np.linspace(*bounds[0], n, dtype=np.float32), k)
     return _tile(decode(model, z, y=np.repeat(np.arange(k), n)), k, n)
