@@ -24,6 +24,19 @@ def test_detect_atoms_npy_defaults(tmp_path, capsys):
     assert abs(spacing - 12.0) < 0.25
 
 
+@pytest.mark.parametrize("suffix", [".png", ".jpg"])
+def test_detect_atoms_in_an_8_bit_colour_picture(tmp_path, capsys, suffix):
+    import imageio.v3 as iio
+
+    lattice = make_lattice((128, 128), spacing=12.0, seed=0)
+    grey = np.clip(lattice.image / lattice.image.max() * 255, 0, 255).astype(np.uint8)
+    iio.imwrite(tmp_path / f"lat{suffix}", np.stack([grey] * 3, axis=-1))  # as a viewer saves
+    out = tmp_path / "pts.csv"
+    assert main(["detect", str(tmp_path / f"lat{suffix}"), "--out", str(out)]) == 0
+    table = pd.read_csv(out)
+    assert 70 < len(table) <= len(lattice.positions)
+
+
 def test_detect_particles_tif_writes_labels(tmp_path, capsys):
     rows, cols = np.indices((96, 96))
     image = np.zeros((96, 96), dtype=np.uint8)
@@ -40,8 +53,8 @@ def test_detect_particles_tif_writes_labels(tmp_path, capsys):
 
 
 def test_detect_errors_exit_2(tmp_path, capsys):
-    (tmp_path / "x.png").write_bytes(b"png")
-    assert main(["detect", str(tmp_path / "x.png"), "--out", str(tmp_path / "o.csv")]) == 2
+    (tmp_path / "x.dm4").write_bytes(b"dm4")
+    assert main(["detect", str(tmp_path / "x.dm4"), "--out", str(tmp_path / "o.csv")]) == 2
     assert "unsupported extension" in capsys.readouterr().err
     np.save(tmp_path / "flat.npy", np.ones((32, 32)))
     assert main(["detect", str(tmp_path / "flat.npy"), "--out", str(tmp_path / "o.csv")]) == 2

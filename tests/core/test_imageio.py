@@ -18,11 +18,30 @@ def test_read_npy_and_tif(tmp_path):
     np.testing.assert_array_equal(read_image(tmp_path / "a.tif"), data)
 
 
+def test_read_pictures(tmp_path):
+    import imageio.v3 as iio
+
+    grey = (np.arange(120).reshape(10, 12) * 2).astype(np.uint8)
+    iio.imwrite(tmp_path / "g.png", grey)
+    np.testing.assert_array_equal(read_image(tmp_path / "g.png"), grey)
+    wide = (np.arange(120).reshape(10, 12) * 500).astype(np.uint16)
+    iio.imwrite(tmp_path / "w.png", wide)
+    np.testing.assert_array_equal(read_image(tmp_path / "w.png"), wide)
+    colour = np.stack([grey, grey // 2, 255 - grey], axis=-1)
+    iio.imwrite(tmp_path / "c.png", colour)
+    np.testing.assert_array_equal(read_image(tmp_path / "c.png"), colour)
+    iio.imwrite(tmp_path / "c.jpg", colour, quality=95)
+    assert read_image(tmp_path / "c.jpg").shape == (10, 12, 3)
+
+
 def test_read_errors(tmp_path):
     with pytest.raises(InputError, match="not found"):
         read_image(tmp_path / "missing.npy")
-    (tmp_path / "x.png").write_bytes(b"\x89PNG")
+    (tmp_path / "x.dm4").write_bytes(b"\x00\x00\x00\x04")
     with pytest.raises(InputError, match="unsupported extension"):
+        read_image(tmp_path / "x.dm4")
+    (tmp_path / "x.png").write_bytes(b"\x89PNG")
+    with pytest.raises(InputError, match="Could not read"):
         read_image(tmp_path / "x.png")
     (tmp_path / "bad.npy").write_bytes(b"not numpy")
     with pytest.raises(InputError, match="Could not read"):

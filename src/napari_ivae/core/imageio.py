@@ -15,11 +15,14 @@ import pandas as pd
 from napari_ivae.core._atomic import write_output
 from napari_ivae.core.errors import InputError
 
-IMAGE_SUFFIXES = (".npy", ".tif", ".tiff")
+IMAGE_SUFFIXES = (".npy", ".tif", ".tiff", ".png", ".jpg", ".jpeg", ".bmp")
+PICTURE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")  # 8/16-bit pictures, grey or colour
 
 
 def read_image(path, *, mmap: bool = False) -> np.ndarray:
-    """Read an image or stack from ``.npy`` or ``.tif``/``.tiff``.
+    """Read an image or stack from ``.npy``, ``.tif``/``.tiff`` or a picture
+    (``.png``, ``.jpg``/``.jpeg``, ``.bmp``: grey or colour; colour becomes luminance in
+    :func:`napari_ivae.core.image.prepare_image`).
 
     Parameters
     ----------
@@ -53,6 +56,10 @@ def read_image(path, *, mmap: bool = False) -> np.ndarray:
     try:
         if suffix == ".npy":
             array = np.load(path, allow_pickle=False, mmap_mode="r" if mmap else None)
+        elif suffix in PICTURE_SUFFIXES:
+            import imageio.v3 as iio
+
+            array = np.asarray(iio.imread(path))
         else:
             import tifffile
 

@@ -36,7 +36,7 @@ CASES = {
                               ["--channel 1", "no colour axis"]),
     # unreadable or unusable images
     "image-missing": (["{ws}/nothere.npy", "--out", OUT], ["not found"]),
-    "image-png": (["{ws}/pts.png", "--out", OUT], ["unsupported extension"]),
+    "image-dm4": (["{ws}/pts.dm4", "--out", OUT], ["unsupported extension"]),
     "image-corrupt": (["{ws}/broken.npy", "--out", OUT], ["could not read"]),
     "image-constant": (["{ws}/const.npy", "--out", OUT], ["constant"]),
     "image-text": (["{ws}/text.npy", "--out", OUT], ["dtype"]),
