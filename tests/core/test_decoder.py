@@ -105,6 +105,10 @@ def test_likelihood_is_chosen_from_the_patches():
         model = build_model(ModelConfig("rvae", x.shape[1:]))
         model.fit_normalization(x)
         assert bool(model.gaussian) == gaussian and model.bernoulli != gaussian
+        # binary patches keep the papers' decoder: the linear part is 0 and stays so
+        template = model.decoder.template
+        assert (torch.count_nonzero(template) > 0) == gaussian
+        assert template.requires_grad == gaussian
         # the choice is part of the weights: a rebuilt model gets it back from the state
         again = build_model(ModelConfig("rvae", x.shape[1:]))
         again.load_state_dict(model.state_dict())
