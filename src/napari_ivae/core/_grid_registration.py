@@ -64,3 +64,31 @@ def measured_spacing(stack: np.ndarray) -> float | None:
         return float(estimate_spacing(stack[0]))
     except InputError:
         return None
+
+
+def registration_spacing(spacing, register, measure) -> float | None:
+    """The spacing to register grid patches with, or None for plain crops.
+
+    ``register`` None registers when a spacing is given or measured, True requires one, False
+    never registers. ``measure()`` measures the spacing (see :func:`measured_spacing`) and is
+    called only when ``spacing`` is None.
+    """
+    from napari_ivae.core.errors import InputError
+
+    if register is not None and not register:
+        return None
+    if spacing is None:
+        spacing = measure()
+    elif not np.isfinite(spacing) or spacing <= 0:
+        raise InputError(f"spacing must be a positive number of pixels, got {spacing!r}.")
+    if spacing is None and register:
+        raise InputError("No lattice spacing could be measured to register the grid "
+                         "patches; give the spacing, or register=False.")
+    return None if spacing is None else float(spacing)
+
+
+def registration_message(spacing: float, shifts: np.ndarray) -> str:
+    """What registration did, for the patch set's message."""
+    moved = int(np.any(shifts != 0, axis=1).sum())
+    return (f"grid patches registered on the lattice (spacing {spacing:.1f} px; "
+            f"{moved} of {len(shifts)} moved)")

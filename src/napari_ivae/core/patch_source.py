@@ -227,26 +227,17 @@ class PatchSource:
         centres = np.tile(np.column_stack([rr.ravel(), cc.ravel()]), (n_frames, 1))
         index = np.repeat(np.arange(n_frames, dtype=np.float64), rr.size)
         shifts, message = None, ""
-        if register is None or register:
-            if spacing is None:
-                spacing = registration.measured_spacing(
-                    frames.window(0, slice(None), slice(None))[None])
-            elif not np.isfinite(spacing) or spacing <= 0:
-                raise InputError(f"spacing must be a positive number of pixels, got {spacing!r}.")
-            if spacing is None and register:
-                raise InputError("No lattice spacing could be measured to register the grid "
-                                 "patches; give the spacing, or register=False.")
-            if spacing is not None:
-                shifts = np.zeros_like(centres)
-                for frame in range(n_frames):
-                    block = slice(frame * rr.size, (frame + 1) * rr.size)
-                    shifts[block] = registration.lattice_shifts(
-                        frames.window(frame, slice(None), slice(None)), centres[block], shape,
-                        float(spacing))
-                    release_pages(image)
-                message = (f"grid patches registered on the lattice (spacing "
-                           f"{float(spacing):.1f} px; {int(np.any(shifts != 0, axis=1).sum())} "
-                           f"of {len(centres)} moved)")
+        spacing = registration.registration_spacing(
+            spacing, register,
+            lambda: registration.measured_spacing(frames.window(0, slice(None), slice(None))[None]))
+        if spacing is not None:
+            shifts = np.zeros_like(centres)
+            for frame in range(n_frames):
+                block = slice(frame * rr.size, (frame + 1) * rr.size)
+                shifts[block] = registration.lattice_shifts(
+                    frames.window(frame, slice(None), slice(None)), centres[block], shape, spacing)
+                release_pages(image)
+            message = registration.registration_message(spacing, shifts)
         cut = centres if shifts is None else centres + shifts
         coords = np.column_stack([index, cut]) if frames.is_stack else cut
         source = cls(image, coords, shape, normalize=normalize, value_range=value_range)

@@ -287,24 +287,17 @@ def grid_patches(
     frames = np.repeat(np.arange(n_frames, dtype=np.int64), per_frame)
 
     shifts, message = None, ""
-    if register is None or register:
-        if spacing is None:
-            spacing = registration.measured_spacing(stack)
-        elif not np.isfinite(spacing) or spacing <= 0:
-            raise InputError(f"spacing must be a positive number of pixels, got {spacing!r}.")
-        if spacing is None and register:
-            raise InputError("No lattice spacing could be measured to register the grid "
-                             "patches; give the spacing, or register=False.")
-        if spacing is not None:
-            shifts = np.zeros_like(centres)
-            for frame in range(n_frames):
-                block = slice(frame * per_frame, (frame + 1) * per_frame)
-                shifts[block] = registration.lattice_shifts(stack[frame], centres[block], shape,
-                                                            float(spacing))
-                sampling.sample_frame(stack[frame], centres[block] + shifts[block],
-                                      np.arange(block.start, block.stop), patches, 1, False)
-            message = (f"grid patches registered on the lattice (spacing {float(spacing):.1f} "
-                       f"px; {int(np.any(shifts != 0, axis=1).sum())} of {len(centres)} moved)")
+    spacing = registration.registration_spacing(
+        spacing, register, lambda: registration.measured_spacing(stack))
+    if spacing is not None:
+        shifts = np.zeros_like(centres)
+        for frame in range(n_frames):
+            block = slice(frame * per_frame, (frame + 1) * per_frame)
+            shifts[block] = registration.lattice_shifts(stack[frame], centres[block], shape,
+                                                        spacing)
+            sampling.sample_frame(stack[frame], centres[block] + shifts[block],
+                                  np.arange(block.start, block.stop), patches, 1, False)
+        message = registration.registration_message(spacing, shifts)
     sampling.check_finite(patches)
     normalization, pmin, pmax = _normalize(patches, normalize, stack, value_range)
     return PatchSet(
