@@ -118,30 +118,27 @@ class ResultsWidget(DockBody):
             return []
         self.reset_choices()
         self._update_confusion()
+        self._report_written(written)
+        return written
+
+    def _report_written(self, written: list) -> None:
+        """Name the layers written; the result notes (e.g. a latent within its noise) in amber."""
         text = f"wrote {len(written)} layers: " + ", ".join(layer.name for layer in written)
         notes = self._session.result_notes
         if notes:
             self.status.warn(text + ". Check: " + "; ".join(notes) + ".")
         else:
             self.status.ok(text)
-        return written
 
     def write_in_background(self) -> None:
         """As :meth:`write`, with the encoding and maps computed in a worker thread."""
-        def done(written: list) -> None:
-            text = f"wrote {len(written)} layers: " + ", ".join(layer.name for layer in written)
-            notes = self._session.result_notes
-            if notes:
-                self.status.warn(text + ". Check: " + "; ".join(notes) + ".")
-            else:
-                self.status.ok(text)
-
         def failed(err: Exception) -> None:
             _writer.mark_results_stale(self._viewer, self._session)
             report(self.status, err)
 
         try:
-            _writer.results_job(self._viewer, self._session, done, failed, owner=self,
+            _writer.results_job(self._viewer, self._session, self._report_written, failed,
+                                owner=self,
                                 buttons=(self.write_button,))
         except Exception as err:  # noqa: BLE001 - shown to the user
             failed(err)
