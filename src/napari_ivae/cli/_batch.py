@@ -58,7 +58,7 @@ def add_parser(subparsers) -> None:
                     "skipped when the command is run again.")
     p.add_argument("model", metavar="MODEL.ivae.pt", help="trained model file")
     p.add_argument("inputs", nargs="+", metavar="INPUT",
-                   help="images (.npy, .tif, .tiff), folders holding them, or glob patterns "
+                   help="images (.tif, .npy, .png, .jpg, .bmp), folders holding them, or glob patterns "
                         "(quoted: 'data/*.tif')")
     p.add_argument("--out", required=True, metavar="DIR",
                    help="output folder (created if missing); one sub-folder per image")

@@ -26,10 +26,10 @@ def add_parser(subparsers) -> None:
     p = subparsers.add_parser(
         "detect", help="find atom columns or particles; write a points CSV",
         description="Detect atom columns (local maxima refined to sub-pixel) or particles "
-                    "(threshold + watershed, or LoG blobs) in an image (.npy, .tif) and write "
+                    "(threshold + watershed, or LoG blobs) in an image (.tif, .npy, .png...) and write "
                     "frame,row,col plus measured properties to a CSV file. Parameters left out "
                     "are estimated from the image.")
-    p.add_argument("image", metavar="IMAGE", help="image or stack (.npy, .tif, .tiff)")
+    p.add_argument("image", metavar="IMAGE", help="image or stack (.tif, .npy; or .png, .jpg, .bmp)")
     p.add_argument("--mode", choices=("atoms", "particles"), default="atoms",
                    help="what to detect (default: atoms)")
     p.add_argument("--out", required=True, metavar="POINTS.csv", help="output CSV file")

@@ -25,10 +25,10 @@ def add_parser(subparsers) -> None:
     """Register ``napari-ivae patches``."""
     p = subparsers.add_parser(
         "patches", help="cut patches from an image (on points or a grid)",
-        description="Cut square patches from an image (.npy, .tif) centred on points from a CSV "
+        description="Cut square patches from an image (.tif, .npy, .png...) centred on points from a CSV "
                     "file (e.g. written by `napari-ivae detect`) or on a regular grid, and save "
                     "them with their positions as one .npz file.")
-    p.add_argument("image", metavar="IMAGE", help="image or stack (.npy, .tif, .tiff)")
+    p.add_argument("image", metavar="IMAGE", help="image or stack (.tif, .npy; or .png, .jpg, .bmp)")
     where = p.add_mutually_exclusive_group(required=True)
     where.add_argument("--points", metavar="POINTS.csv",
                        help="CSV with frame,row,col (or row,col / y,x / axis-0..) columns")
