@@ -153,9 +153,10 @@ def main(argv=None) -> int:
             runs.append({"image": name, "kind": kind, **meta, "model_r": round(model_r, 4),
                          "mean_patch_r": round(mean_r, 4), "pca_components": k,
                          "pca_r": round(pca_r, 4), "target_met": bool(beats), **info})
+            extra = {k2: v for k2, v in info.items() if k2 not in ('train_s', 'latents')}
             print(f"{name:8s} {len(patches):4d} {meta['patch_size']:4d} {kind:10s} "
                   f"{model_r:8.3f} {mean_r:7.3f} {k:5d} {pca_r:6.3f} {'yes' if beats else 'no':>5s} "
-                  f"{info['train_s']:7.1f}  {json.dumps({k2: v for k2, v in info.items() if k2 not in ('train_s', 'latents')})}",
+                  f"{info['train_s']:7.1f}  {json.dumps(extra)}",
                   flush=True)
     met = all(r["target_met"] for r in runs if r["image"] != "srtio3")
     print(json.dumps({"benchmark": "generative", "mode": "quick" if args.quick else "full",

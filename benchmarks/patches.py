@@ -88,7 +88,8 @@ def main() -> None:
     for method in ("voronoi", "gaussian"):
         _, results[f"point_map_{method}"] = measure(
             f"point_map {method} {map_side}^2, {n_points} points",
-            lambda: point_map(point_values, centres, (map_side, map_side), method=method),
+            lambda method=method: point_map(point_values, centres, (map_side, map_side),
+                                            method=method),
             lambda m: m.nbytes)
 
     n_label = n_patches

@@ -83,7 +83,7 @@ def cards_sample():
                   "metadata": {"sample": "cards", "card_size": CARD_SIZE}}, "image"),
         (centres, {"name": "card centres", "features": truth, "size": 6, "face_color": "yellow",
                    "border_width": 0, "metadata": {"sample": "cards"}}, "points"),
-        ([s for s in shapes], {"name": "card labels", "shape_type": "rectangle",
+        (list(shapes), {"name": "card labels", "shape_type": "rectangle",
                                "features": pd.DataFrame({"class": classes}),
                                "face_color": [c + "40" for c in colours],
                                "edge_color": colours, "edge_width": 2,

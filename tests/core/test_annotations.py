@@ -22,7 +22,8 @@ def _rectangle(r0, c0, r1, c1, frame=None):
 def test_rectangle_and_polygon_label_inside_points():
     points = _grid_points()
     triangle = np.array([[10, 10], [10, 20.2], [20.2, 10]], dtype=float)
-    result = labels_from_shapes(points, None, [_rectangle(0, 0, 5, 5), triangle], ["rectangle", "polygon"], [0, 1])
+    result = labels_from_shapes(points, None, [_rectangle(0, 0, 5, 5), triangle],
+                                ["rectangle", "polygon"], [0, 1])
     inside_rect = (points[:, 0] < 5) & (points[:, 1] < 5)
     inside_tri = (points[:, 0] > 10) & (points[:, 1] > 10) & (points[:, 0] + points[:, 1] < 30.2)
     np.testing.assert_array_equal(result.labels == 0, inside_rect)
@@ -37,10 +38,12 @@ def test_rotated_ellipse_uses_napari_corner_convention():
     u = np.array([1.0, 1.0]) / np.sqrt(2)
     v = np.array([1.0, -1.0]) / np.sqrt(2)
     centre = np.array([10.0, 10.0])
-    corners = np.array([centre - 8 * u - 2 * v, centre + 8 * u - 2 * v, centre + 8 * u + 2 * v, centre - 8 * u + 2 * v])
+    corners = np.array([centre - 8 * u - 2 * v, centre + 8 * u - 2 * v,
+                        centre + 8 * u + 2 * v, centre - 8 * u + 2 * v])
     # inside on both axes; outside across the minor axis; (4, 16) lies inside the axis-aligned
     # bounding box but outside the rotated ellipse; (3, 3) is just beyond the major axis end.
-    probes = np.array([centre + 7 * u, centre - 7 * u, centre + 1.5 * v, centre + 3 * v, [4.0, 16.0], [3.0, 3.0]])
+    probes = np.array([centre + 7 * u, centre - 7 * u, centre + 1.5 * v, centre + 3 * v,
+                       [4.0, 16.0], [3.0, 3.0]])
     result = labels_from_shapes(probes, None, [corners], ["ellipse"], [2])
     np.testing.assert_array_equal(result.labels, [2, 2, 2, -1, -1, -1])
 
@@ -72,7 +75,8 @@ def test_stack_shapes_apply_to_their_frame_or_all_frames():
     frames = np.array([0, 1, 2, 0, 1, 2])
     on_frame_1 = _rectangle(0, 0, 4, 4, frame=1)
     everywhere = _rectangle(6, 6, 10, 10)
-    result = labels_from_shapes(points, frames, [on_frame_1, everywhere], ["rectangle", "polygon"], [0, 1], ndim_image=3)
+    result = labels_from_shapes(points, frames, [on_frame_1, everywhere], ["rectangle", "polygon"],
+                                [0, 1], ndim_image=3)
     np.testing.assert_array_equal(result.labels, [-1, 0, -1, 1, 1, 1])
     assert result.counts == {0: 1, 1: 3}
 

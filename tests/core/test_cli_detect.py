@@ -3,8 +3,8 @@
 import re
 
 import numpy as np
-import pytest
 import pandas as pd
+import pytest
 import tifffile
 
 from napari_ivae.cli import main

@@ -40,7 +40,8 @@ def test_grid_round_trip_with_tif(tmp_path, image_file):
     path = tmp_path / "img.tif"
     tifffile.imwrite(path, image)
     out = tmp_path / "g.npz"
-    code = main(["patches", str(path), "--grid", "8", "--size", "8", "--out", str(out), "--normalize", "global"])
+    code = main(["patches", str(path), "--grid", "8", "--size", "8", "--out", str(out),
+                 "--normalize", "global"])
     assert code == 0
     with np.load(out) as data:
         assert data["patches"].shape == (5 * 6, 8, 8)
@@ -67,10 +68,12 @@ def test_bad_files_exit_2(tmp_path, image_file, capsys):
     assert main(["patches", str(bad), "--grid", "4", "--size", "8", "--out", str(tmp_path / "x.npz")]) == 2
     assert main(["patches", str(path), "--grid", "4", "--size", "8", "--out", str(tmp_path / "x.txt")]) == 2
     missing = tmp_path / "missing.csv"
-    assert main(["patches", str(path), "--points", str(missing), "--size", "8", "--out", str(tmp_path / "x.npz")]) == 2
+    assert main(["patches", str(path), "--points", str(missing), "--size", "8",
+                 "--out", str(tmp_path / "x.npz")]) == 2
     framed = tmp_path / "framed.csv"
     framed.write_text("frame,row,col\n1,10,10\n")
-    assert main(["patches", str(path), "--points", str(framed), "--size", "8", "--out", str(tmp_path / "x.npz")]) == 2
+    assert main(["patches", str(path), "--points", str(framed), "--size", "8",
+                 "--out", str(tmp_path / "x.npz")]) == 2
     err = capsys.readouterr().err
     assert err.count("error:") == 4 and "frames other than 0" in err
     assert not (tmp_path / "x.npz").exists()

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from _crystal_data import SPACING, particle_on_amorphous_support
 
 from napari_ivae.core._filters import block_mean, gaussian_smooth, smooth_background
 from napari_ivae.core.atoms import detect_atoms
@@ -9,8 +10,6 @@ from napari_ivae.core.crystal import crystal_region
 from napari_ivae.core.errors import InputError
 from napari_ivae.core.metrics import match_points
 from napari_ivae.core.synthetic.lattice import make_lattice
-
-from _crystal_data import SPACING, particle_on_amorphous_support
 
 
 def test_region_found_around_a_particle_on_amorphous_support():

@@ -3,14 +3,13 @@
 import numpy as np
 import pytest
 import torch
+from _model_data import adam_losses
 
 from napari_ivae.core.inference import decode, encode
 from napari_ivae.core.models import ModelConfig, TrainConfig, build_model
 from napari_ivae.core.models.latent import transform_grid
 from napari_ivae.core.models.nets import fourier_frequencies
 from napari_ivae.core.training import fit
-
-from _model_data import adam_losses
 
 
 def _lattice_sites(n=256, size=16, seed=0):
@@ -30,7 +29,7 @@ def _lattice_sites(n=256, size=16, seed=0):
         a = rng.uniform(0.0, 1.5)
         b = 1.5 - a  # one neighbour bright where the other is dim
 
-        def blob(x0, y0, amp, w=0.08):
+        def blob(x0, y0, amp, w=0.08, dx=dx, dy=dy):
             return amp * np.exp(-((xx - dx - x0) ** 2 + (yy - dy - y0) ** 2) / w)
 
         img = 0.2 + blob(0, 0, 0.6) + blob(0.8, 0, a) + blob(0, 0.8, b)

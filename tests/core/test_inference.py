@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 import torch
-
 from _model_data import circular_correlation, rotated_shapes, two_class_blobs
+
 from napari_ivae.core.errors import InputError
 from napari_ivae.core.inference import (
     class_traversal,

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import torch
+from _model_data import adam_losses
 
 from napari_ivae.core.errors import InputError
 from napari_ivae.core.models import MODEL_KINDS, ModelConfig, TrainConfig, build_model
@@ -12,8 +13,6 @@ from napari_ivae.core.models.latent import (
     pixel_grid,
     transform_grid,
 )
-
-from _model_data import adam_losses
 
 
 def _config(kind, **kw):

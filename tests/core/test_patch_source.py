@@ -117,9 +117,9 @@ def test_dask_array_source():
 
 
 def test_encoding_chunk_by_chunk_gives_the_in_memory_latents(monkeypatch):
-    from napari_ivae.core.models import ModelConfig, build_model
-
     import torch
+
+    from napari_ivae.core.models import ModelConfig, build_model
 
     torch.manual_seed(0)
     model = build_model(ModelConfig("rvae", (16, 16), hidden=(32,)))

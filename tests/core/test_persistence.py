@@ -36,7 +36,7 @@ def _fake_result(seed=11):
 
 
 def _encode(model, x):
-    return [v for v in encode(model, x).as_dict().values()]
+    return list(encode(model, x).as_dict().values())
 
 
 @pytest.mark.parametrize("kind", ["vae", "rvae", "shift-vae", "ss-rvae"])

@@ -5,8 +5,8 @@ import threading
 import numpy as np
 import pytest
 import torch
-
 from _model_data import two_class_blobs
+
 from napari_ivae.core.errors import DeviceError, InputError, TrainingError
 from napari_ivae.core.inference import encode
 from napari_ivae.core.models import ModelConfig, TrainConfig, build_model

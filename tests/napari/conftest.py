@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from napari_helpers import is_error, open_widget
 
 

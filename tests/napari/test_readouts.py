@@ -78,7 +78,7 @@ def test_eta_comes_from_the_measured_step_time(viewer, monkeypatch):
 def test_the_epochs_reported_are_the_epochs_run(viewer, ready_patches, qtbot):
     train = open_widget(viewer, "Train")
     short_run(train, epochs=10000, batch_size=8)
-    job = train.start()
+    train.start()
     qtbot.waitUntil(lambda: train.progress.value >= 1.5 * job_steps(train), timeout=120000)
     train.stop()
     qtbot.waitUntil(lambda: not train.busy, timeout=120000)

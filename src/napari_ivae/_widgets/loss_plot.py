@@ -89,7 +89,7 @@ class LossPlot(QWidget):
             self._epoch = epoch
         self.steps += 1
         # a step that brings a new term gives it the same number of points as the loss
-        for name, term in (terms or {}).items():
+        for name in terms or {}:
             if name not in self.series:
                 self.series[name] = [math.nan] * len(self.values)
                 self._fit_height()

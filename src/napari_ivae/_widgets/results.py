@@ -249,7 +249,7 @@ class ResultsWidget(DockBody):
                              "was ready; nothing was written.")
         meta = layer.metadata["napari_ivae"]
         source = self._viewer.layers[meta["source"]] if meta["source"] in self._viewer.layers \
-            else layer
+            else layer  # noqa: SIM401 (a LayerList has no .get)
         out = _layers.write_layer(
             self._viewer, "labels", labels, role=f"segmentation_{meta['role']}", source=source,
             what=f"{meta['role'].removesuffix('_map')} segmentation",

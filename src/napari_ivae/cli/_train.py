@@ -18,7 +18,13 @@ import numpy as np
 
 from napari_ivae.cli._paths import output_path
 from napari_ivae.cli._train_checks import (
-    build_checked, check_options, epochs_text, min_steps_for, parse_hidden, save_with_fallback)
+    build_checked,
+    check_options,
+    epochs_text,
+    min_steps_for,
+    parse_hidden,
+    save_with_fallback,
+)
 from napari_ivae.core.errors import InputError
 
 _MODEL_KINDS = ("vae", "rvae", "shift-vae", "ss-rvae")  # == core.models.MODEL_KINDS (no torch here)

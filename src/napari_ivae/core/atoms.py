@@ -53,8 +53,14 @@ from napari_ivae.core.atom_region import allowed_candidates, on_lattice, search_
 from napari_ivae.core.atom_threshold import contrast_cut
 from napari_ivae.core.detections import Detections, empty_detections, make_detections
 from napari_ivae.core.errors import InputError
-from napari_ivae.core.peaks import (close_point_losers, find_peaks, flat_mask,
-                                    merge_close_points, ring_mean, smoothed_noise)
+from napari_ivae.core.peaks import (
+    close_point_losers,
+    find_peaks,
+    flat_mask,
+    merge_close_points,
+    ring_mean,
+    smoothed_noise,
+)
 from napari_ivae.core.validation import exclusion_mask
 
 REFINE_MODES = ("com", "gaussian", None)

@@ -87,8 +87,8 @@ def _tiff_memmap(path):
 
 class TiffStack:
     """A multi-page TIFF stack (its first series) as a read-only ``(frames, Y, X)`` array-like,
-    one page decoded at a time: ``stack[i]``, ``stack[i, rows, cols]`` and ``stack[a:b]`` read only those pages;
-    ``numpy.asarray(stack)`` reads them all.
+    one page decoded at a time: ``stack[i]``, ``stack[i, rows, cols]`` and ``stack[a:b]`` read only
+    those pages; ``numpy.asarray(stack)`` reads them all.
 
     Attributes
     ----------

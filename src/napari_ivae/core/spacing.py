@@ -13,11 +13,12 @@ spectrum after two corrections:
   the lattice.
 
 A lattice is accepted only if its strongest Bragg peak stands far above its ring
-(``MIN_BRAGG_RATIO``); a random arrangement of blobs has a speckled but not a peaked spectrum. The nearest strong autocorrelation peak (at least
-``min_relative_height`` of the strongest) is the nearest lattice vector. A weaker peak closer
-than that (at least ``MIN_BASIS_HEIGHT`` of the strongest) is the separation of two atoms in
-the cell, and then that is the spacing: the distance between nearest atoms is what sets every
-detection parameter. Lengths are refined to sub-pixel precision and averaged over the shell.
+(``MIN_BRAGG_RATIO``); a random arrangement of blobs has a speckled but not a peaked spectrum.
+The nearest strong autocorrelation peak (at least ``min_relative_height`` of the strongest) is
+the nearest lattice vector. A weaker peak closer than that (at least ``MIN_BASIS_HEIGHT`` of the
+strongest) is the separation of two atoms in the cell, and then that is the spacing: the
+distance between nearest atoms is what sets every detection parameter. Lengths are refined to
+sub-pixel precision and averaged over the shell.
 """
 
 from __future__ import annotations

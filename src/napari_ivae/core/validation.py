@@ -29,7 +29,7 @@ def as_patch_array(x, patch_shape=None, name: str = "patches") -> np.ndarray:
     """
     try:
         arr = np.asarray(x)
-    except Exception as err:  # ragged lists and the like
+    except Exception as err:  # noqa: BLE001 (ragged lists and whatever __array__ raises)
         raise InputError(f"{name} could not be read as an array: {err}") from None
     if arr.dtype.kind not in "biuf":
         raise InputError(f"{name} must be numeric, got dtype {arr.dtype}")

@@ -202,7 +202,7 @@ class ModelConfig:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict) -> "ModelConfig":
+    def from_dict(cls, d: dict) -> ModelConfig:
         """Inverse of :meth:`to_dict`; unknown keys raise :class:`InputError`.
 
         Fields missing from ``d`` (a model saved before they existed) take the value that
@@ -329,12 +329,12 @@ class TrainConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "TrainConfig":
+    def from_dict(cls, d: dict) -> TrainConfig:
         """Inverse of :meth:`to_dict`; unknown keys raise :class:`InputError`."""
         return _from_dict(cls, d)
 
     @classmethod
-    def defaults_for(cls, kind: str, **overrides) -> "TrainConfig":
+    def defaults_for(cls, kind: str, **overrides) -> TrainConfig:
         """Good defaults for a model kind (see ``docs/performance.md`` for how they were chosen).
 
         Parameters

@@ -34,7 +34,7 @@ class LatentLayout:
     latent_dim: int
 
     @classmethod
-    def from_invariances(cls, invariances, latent_dim: int) -> "LatentLayout":
+    def from_invariances(cls, invariances, latent_dim: int) -> LatentLayout:
         """Layout for a tuple of invariance names."""
         return cls("rotation" in invariances, "translation" in invariances,
                    "scale" in invariances, int(latent_dim))

@@ -6,8 +6,8 @@ dumbbells (Si [110]). The image can hold several domains
 (Voronoi regions, each with its own lattice orientation), vacancies, dopants (brighter or dimmer
 atoms), elliptical atoms whose orientation follows the local lattice angle plus a smooth random
 "local rotation" field, an amorphous background of random atom-sized bumps, a crystal that
-fills only a disc (a nanoparticle), scan-line jitter, and Gaussian and/or Poisson noise. Rendering is vectorised (one
-``bincount``), so a 512x512 image takes a few tens of milliseconds.
+fills only a disc (a nanoparticle), scan-line jitter, and Gaussian and/or Poisson noise.
+Rendering is vectorised (one ``bincount``), so a 512x512 image takes a few tens of milliseconds.
 """
 
 from __future__ import annotations
