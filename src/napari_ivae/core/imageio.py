@@ -19,7 +19,7 @@ IMAGE_SUFFIXES = (".npy", ".tif", ".tiff", ".png", ".jpg", ".jpeg", ".bmp")
 PICTURE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")  # 8/16-bit pictures, grey or colour
 
 
-def read_image(path, *, mmap: bool = False) -> np.ndarray:
+def read_image(path, *, mmap: bool = False) -> np.ndarray | TiffStack:
     """Read an image or stack from ``.npy``, ``.tif``/``.tiff`` or a picture
     (``.png``, ``.jpg``/``.jpeg``, ``.bmp``: grey or colour; colour becomes luminance in
     :func:`napari_ivae.core.image.prepare_image`).

@@ -238,8 +238,9 @@ def latent_manifold(model, n: int = 8, extent: float = 2.0, y=None, ranges=None)
     bounds, centre = _grid_codes(model, ranges, extent)
     d = model.layout.latent_dim
     z = np.tile(centre, (n * n, 1)).astype(np.float32)
-    z1, z2 = np.meshgrid(np.linspace(*bounds[0], n, dtype=np.float32),
-                         np.linspace(*bounds[min(1, d - 1)], n, dtype=np.float32)[::-1])
+    (lo1, hi1), (lo2, hi2) = bounds[0], bounds[min(1, d - 1)]
+    z1, z2 = np.meshgrid(np.linspace(lo1, hi1, n, dtype=np.float32),
+                         np.linspace(lo2, hi2, n, dtype=np.float32)[::-1])
     z[:, 0] = z1.ravel()
     if d > 1:
         z[:, 1] = z2.ravel()
@@ -255,5 +256,5 @@ def class_traversal(model, n: int = 8, extent: float = 2.0, ranges=None) -> np.n
         raise InputError("class traversals need an ss-rvae model")
     bounds, centre = _grid_codes(model, ranges, extent)
     z = np.tile(centre, (k * n, 1)).astype(np.float32)
-    z[:, 0] = np.tile(np.linspace(*bounds[0], n, dtype=np.float32), k)
+    z[:, 0] = np.tile(np.linspace(bounds[0][0], bounds[0][1], n, dtype=np.float32), k)
     return _tile(decode(model, z, y=np.repeat(np.arange(k), n)), k, n)

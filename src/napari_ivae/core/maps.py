@@ -144,6 +144,7 @@ def point_map(
         if method == "voronoi":
             result[frame] = kernels.voronoi_frame(table[selected], points[selected], shape[1:], max_distance)
         else:
+            assert sigma is not None  # resolved above for the gaussian method
             result[frame] = kernels.gaussian_frame(
                 table[selected], points[selected], shape[1:], sigma, max_distance
             )

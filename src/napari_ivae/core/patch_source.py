@@ -174,9 +174,15 @@ class PatchSource:
         self.message = _drop_message(len(centres), outside, crossing, border, self.shape)
         self.image_shape = (int(height), int(width))
         self.n_frames = int(n_frames)
-        self.grid_shape = self.stride = self.grid_origin = None
-        self.grid_centres = self.shifts = None  # grid patches: the grid, and where each was cut
-        self.patch_min = self.patch_max = None
+        self.grid_shape: tuple[int, int] | None = None
+        self.stride: int | None = None
+        self.grid_origin: tuple[float, float] | None = None
+        # grid patches: the grid, and where each was cut
+        self.grid_centres: np.ndarray | None = None
+        self.shifts: np.ndarray | None = None
+        self.patch_min: np.ndarray | None = None
+        self.patch_max: np.ndarray | None = None
+        self.normalization: dict
         if self.normalize == "global":
             lo, hi = (lazy_range(image) if value_range is None
                       else sampling.as_range(value_range))
@@ -325,6 +331,7 @@ class PatchSource:
             patches -= pmin[:, None, None]
             patches /= span[:, None, None]
             np.clip(patches, 0.0, 1.0, out=patches)
+            assert self.patch_min is not None and self.patch_max is not None  # patch mode
             self.patch_min[positions], self.patch_max[positions] = pmin, pmax
 
     def geometry(self) -> PatchSet:

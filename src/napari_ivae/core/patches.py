@@ -88,7 +88,7 @@ class PatchSet:
     @property
     def patch_shape(self) -> tuple[int, int]:
         """``(H, W)`` of one patch."""
-        return tuple(int(s) for s in self.patches.shape[1:3])
+        return int(self.patches.shape[1]), int(self.patches.shape[2])
 
     @property
     def is_grid(self) -> bool:
@@ -292,11 +292,11 @@ def grid_patches(
     if spacing is not None:
         shifts = np.zeros_like(centres)
         for frame in range(n_frames):
-            block = slice(frame * per_frame, (frame + 1) * per_frame)
-            shifts[block] = registration.lattice_shifts(stack[frame], centres[block], shape,
-                                                        spacing)
-            sampling.sample_frame(stack[frame], centres[block] + shifts[block],
-                                  np.arange(block.start, block.stop), patches, 1, False)
+            rows_of = slice(frame * per_frame, (frame + 1) * per_frame)
+            shifts[rows_of] = registration.lattice_shifts(stack[frame], centres[rows_of], shape,
+                                                          spacing)
+            sampling.sample_frame(stack[frame], centres[rows_of] + shifts[rows_of],
+                                  np.arange(rows_of.start, rows_of.stop), patches, 1, False)
         message = registration.registration_message(spacing, shifts)
     sampling.check_finite(patches)
     normalization, pmin, pmax = _normalize(patches, normalize, stack, value_range)

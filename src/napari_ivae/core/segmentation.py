@@ -63,7 +63,7 @@ def segment_map(
         raise InputError(f"n_classes must be an integer >= 2, got {n_classes!r}.")
     values = _as_map(latent_map, allow_stack=True)
     if values.ndim == 3:
-        options = dict(method=method, n_classes=n_classes, denoise=denoise,
+        options: dict = dict(method=method, n_classes=n_classes, denoise=denoise,
                        sigma_color=sigma_color, sigma_spatial=sigma_spatial)
         return np.stack([segment_map(frame, **options) for frame in values])
     valid = np.isfinite(values)

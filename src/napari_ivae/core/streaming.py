@@ -81,6 +81,8 @@ def detect_stream(stack, mode: str, *, labels_out=None,
             messages.append(f"frame {index}: {found.message}")
         if progress is not None:
             progress(index + 1, total)
+    if params is None:
+        raise InputError("detect_stream needs a stack with at least one frame.")
     params.update(n_frames=total, is_stack=True, streamed=True)
     table = pd.concat(tables, ignore_index=True)
     message = "; ".join(messages[:3]) + (f" (and {len(messages) - 3} more)"

@@ -202,6 +202,7 @@ def train(model, patches, labels=None, config: TrainConfig | None = None, stop_e
         raise _training_error(err) from err
     gen = torch.Generator().manual_seed(config.seed)
     noise_gen = torch.Generator(device=device).manual_seed(config.seed + 1)
+    batches: _GridBlocks | _Batches
     smooth = getattr(config, "smoothness", 0.0) > 0 and grid_shape is not None and not semi
     if smooth:
         per_frame = int(grid_shape[0]) * int(grid_shape[1])
@@ -222,6 +223,7 @@ def train(model, patches, labels=None, config: TrainConfig | None = None, stop_e
     history, stopped, global_step = [], False, 0
     epoch_times = []
     model.train()
+    sums: dict[str, float]
     for epoch in range(n_epochs):
         t_epoch, sums, count = time.perf_counter(), {}, 0
         for step, idx in enumerate(batches.epoch()):
@@ -237,6 +239,7 @@ def train(model, patches, labels=None, config: TrainConfig | None = None, stop_e
                     x_all[idx_d], y_all[idx_d], beta=beta, generator=noise_gen, pixel_index=pix,
                     label_weight=config.label_weight, labeled_fraction=labeled_fraction)
                 if smooth:
+                    assert isinstance(batches, _GridBlocks)
                     rough = roughness(model, x_all[idx_d], batches.block)
                     loss = loss + config.smoothness * rough
                     terms = {**terms, "roughness": rough.detach()}

@@ -34,6 +34,18 @@ class BaseIVAE(nn.Module):
     #: multiplier of the encoded offsets before they shift the grid (shift-VAE's k)
     offset_gain: float = 1.0
 
+    # buffers (register_buffer), declared for type checkers
+    norm_offset: torch.Tensor
+    norm_scale: torch.Tensor
+    norm_fitted: torch.Tensor
+    grid: torch.Tensor
+    pose_cos: torch.Tensor
+    pose_sin: torch.Tensor
+    pose_window: torch.Tensor
+    angle_hint_order: torch.Tensor
+    gaussian: torch.Tensor
+    decoder: SpatialDecoder | MLPDecoder
+
     def __init__(self, config: ModelConfig):
         super().__init__()
         self.config = config
@@ -57,7 +69,7 @@ class BaseIVAE(nn.Module):
         if self.layout.spatial:
             self.decoder = SpatialDecoder(
                 config.latent_dim, config.hidden, config.activation, class_dim=extra,
-                coord_features=config.coord_features,
+                coord_features=config.coord_features or 0,
                 max_frequency=config.max_frequency * min(config.patch_shape),
                 film=config.film, template_shape=config.patch_shape if config.template else None)
         else:
@@ -89,8 +101,9 @@ class BaseIVAE(nn.Module):
                         module.bias.copy_(bias)
             if self.config.likelihood != "bernoulli":
                 self.log_noise.fill_(math.log(0.1))
-            if getattr(self.decoder, "code_scale", None) is not None:
-                self.decoder.code_scale.weight.zero_()  # starts as the additive decoder
+            code_scale = getattr(self.decoder, "code_scale", None)
+            if code_scale is not None:
+                code_scale.weight.zero_()  # starts as the additive decoder
             if self.config.posterior_init_std > 0:
                 # q(latent|x) starts narrow: the decoder first sees each patch's code (and
                 # pose) without the prior's full spread, so it can learn a sharp template

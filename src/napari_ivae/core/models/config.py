@@ -178,6 +178,7 @@ class ModelConfig:
             raise InputError(f"likelihood must be one of {LIKELIHOODS}, got {self.likelihood!r}")
         if self.activation not in ACTIVATIONS:
             raise InputError(f"activation must be one of {ACTIVATIONS}, got {self.activation!r}")
+        assert self.coord_features is not None  # __post_init__ resolved it
         if self.coord_features < 0 or not self.max_frequency > 0 or self.posterior_init_std < 0:
             raise InputError("coord_features and posterior_init_std must be >= 0, "
                              "max_frequency > 0")
@@ -346,7 +347,7 @@ class TrainConfig:
         """
         if kind not in MODEL_KINDS:
             raise InputError(f"unknown model kind {kind!r}; choose one of {MODEL_KINDS}")
-        base = dict(_DEFAULTS[kind])
+        base: dict = dict(_DEFAULTS[kind])
         base.update(overrides)
         return cls(**base)
 

@@ -132,7 +132,7 @@ def canonical_resample(images: torch.Tensor, theta=None, offsets=None, log_scale
         mat = mat * torch.exp(log_scale)[:, None, None]
     shift = offsets if offsets is not None else images.new_zeros(b, 2)
     affine = torch.cat([mat, shift.unsqueeze(-1)], dim=-1)
-    grid = torch.nn.functional.affine_grid(affine, (b, 1) + images.shape[1:], align_corners=True)
+    grid = torch.nn.functional.affine_grid(affine, [b, 1, *images.shape[1:]], align_corners=True)
     out = torch.nn.functional.grid_sample(images.unsqueeze(1), grid, mode="bilinear",
                                           padding_mode="zeros", align_corners=True)
     return out[:, 0]

@@ -93,6 +93,8 @@ class SpatialDecoder(nn.Module):
     PCA moved and turned by each patch's pose, and the network learns what is not linear.
     """
 
+    frequencies: torch.Tensor  # a buffer, present when coord_features > 0
+
     def __init__(self, code_dim: int, hidden=(128, 128), activation="tanh", class_dim: int = 0,
                  coord_features: int = 0, max_frequency: float = 4.0, film: bool = False,
                  template_shape=None):
@@ -151,6 +153,7 @@ class SpatialDecoder(nn.Module):
         if condition is None:
             out = self.out(self.act(last_pre)).squeeze(-1)
             return out if base is None else out + base
+        assert self.class_embed is not None, "a condition needs class_dim > 0"
         bias = self.class_embed(condition).unsqueeze(2)  # (B, K, 1, h)
         out = self.out(self.act(last_pre.unsqueeze(1) + bias)).squeeze(-1)
         return out if base is None else out + base.unsqueeze(1)

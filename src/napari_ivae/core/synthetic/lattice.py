@@ -161,17 +161,17 @@ def make_lattice(
             raise InputError(f"domain_angles has {len(angles_deg)} entries for {domains} domains.")
     seeds = rng.uniform([0, 0], [height, width], size=(domains, 2))
     pad = 4.0 * sigma  # atoms just outside the frame still light its edge
-    sites, site_height, site_domain = [], [], []
+    site_parts, height_parts, domain_parts = [], [], []
     for d, angle in enumerate(angles_deg):
         points, heights = _lattice_points(height, width, pad, spacing, lattice,
                                           np.deg2rad(angle), sublattice_intensity, rng)
         owner = _nearest_seed(points, seeds)
-        sites.append(points[owner == d])
-        site_height.append(heights[owner == d])
-        site_domain.append(np.full(int((owner == d).sum()), d, dtype=np.int64))
-    sites = np.concatenate(sites)
-    site_height = np.concatenate(site_height)
-    site_domain = np.concatenate(site_domain)
+        site_parts.append(points[owner == d])
+        height_parts.append(heights[owner == d])
+        domain_parts.append(np.full(int((owner == d).sum()), d, dtype=np.int64))
+    sites = np.concatenate(site_parts)
+    site_height = np.concatenate(height_parts)
+    site_domain = np.concatenate(domain_parts)
     if particle_radius is not None:
         inside_particle = np.hypot(sites[:, 0] - height / 2.0,
                                    sites[:, 1] - width / 2.0) <= float(particle_radius)

@@ -98,7 +98,7 @@ def make_particles(
 
     if polarity not in ("bright", "dark"):
         raise InputError(f"polarity must be 'bright' or 'dark', got {polarity!r}.")
-    height, width = (shape, shape) if np.isscalar(shape) else (int(shape[0]), int(shape[1]))
+    height, width = (int(shape), int(shape)) if np.ndim(shape) == 0 else (int(shape[0]), int(shape[1]))
     rng = np.random.default_rng(seed)
     centres, radii = _place(height, width, count, radius, radius_spread, touching, rng)
     rows, cols = np.mgrid[:height, :width].astype(np.float64)
