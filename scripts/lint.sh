@@ -1,5 +1,9 @@
 #!/usr/bin/env bash
-# Lint with ruff (rules in ruff.toml): `pip install ruff` then `bash scripts/lint.sh`.
+# The static checks of CI (scripts/test.sh runs them before the suite): ruff (ruff.toml) over
+# the code, mypy (mypy.ini) on the headless core. Extra arguments go to ruff.
 set -euo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
-exec ruff check "$@" .
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+venv="${IVAE_VENV:-$root/.venv}"
+cd "$root"
+"$venv/bin/ruff" check "$@" src tests benchmarks docs scripts
+"$venv/bin/mypy" src/napari_ivae/core

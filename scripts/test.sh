@@ -1,10 +1,28 @@
 #!/usr/bin/env bash
 # Set up (if needed) and run the whole test suite under a virtual display.
+# Without arguments (CI: .ci/run) the static checks run first and stop the run on a finding:
+# `ruff check` (ruff.toml) over the code, then `mypy` on the headless core (mypy.ini).
+# With arguments (a targeted run, e.g. `bash scripts/test.sh -q tests/core/test_x.py -x`) only
+# pytest runs; IVAE_CHECKS=1 runs the checks as well, IVAE_CHECKS=0 skips them always.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bash "$root/scripts/setup.sh"
 venv="${IVAE_VENV:-$root/.venv}"
 cd "$root"
+checks="${IVAE_CHECKS:-$([ "$#" -eq 0 ] && echo 1 || echo 0)}"
+if [ "$checks" = 1 ]; then
+    echo "[checks] ruff check src tests benchmarks docs scripts" >&2
+    if ! "$venv/bin/ruff" check src tests benchmarks docs scripts; then
+        echo "[checks] FAILED: ruff found problems (above); fix them (\`ruff check --fix <file>\`" \
+             "for the fixable ones) before the tests run." >&2
+        exit 1
+    fi
+    echo "[checks] mypy src/napari_ivae/core" >&2
+    if ! "$venv/bin/mypy" src/napari_ivae/core; then
+        echo "[checks] FAILED: mypy found type errors in the core (above); see CONTRIBUTING.md." >&2
+        exit 1
+    fi
+fi
 # pytest-xvfb starts Xvfb for the Qt tests; napari must not try a GPU-less offscreen platform.
 unset QT_QPA_PLATFORM
 exec "$venv/bin/python" -m pytest -ra "$@"
