@@ -104,16 +104,15 @@ def collect_inputs(values) -> list[Path]:
     found: list[Path] = []
     for value in values:
         path = Path(value).expanduser()
-        if path.is_dir():
-            matches = sorted(p for p in path.iterdir()
-                             if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+        if path.is_dir() and not _is_image(path):
+            matches = sorted(p for p in path.iterdir() if _is_image(p))
             if not matches:
                 raise InputError(f"folder {path} holds no images ({', '.join(IMAGE_SUFFIXES)})")
-        elif path.is_file():
+        elif path.is_file() or _is_image(path):
             matches = [path]
         elif _GLOB_CHARS & set(str(value)):
             matches = sorted(Path(p) for p in glob.glob(os.path.expanduser(value))
-                             if Path(p).is_file() and Path(p).suffix.lower() in IMAGE_SUFFIXES)
+                             if _is_image(Path(p)))
             if not matches:
                 raise InputError(f"pattern '{value}' matches no images "
                                  f"({', '.join(IMAGE_SUFFIXES)})")
@@ -128,6 +127,16 @@ def collect_inputs(values) -> list[Path]:
             seen.add(key)
             unique.append(path)
     return unique
+
+
+def _is_image(path: Path) -> bool:
+    """An image file by its suffix, or a ``.zarr`` folder (one image, not a folder of them)."""
+    from napari_ivae.core.imageio import IMAGE_SUFFIXES
+
+    suffix = path.suffix.lower()
+    if suffix == ".zarr":
+        return path.is_dir()
+    return path.is_file() and suffix in IMAGE_SUFFIXES
 
 
 def _output_names(images: list[Path]) -> list[str]:
@@ -301,10 +310,12 @@ def process_image(bundle, settings: dict, path: Path, *, channel=None, frame_axi
 
 
 def _streams(raw, channel, frame_axis) -> bool:
-    """A (frames, Y, X) stack larger than ``STREAM_BYTES`` is read one frame at a time."""
+    """A (frames, Y, X) stack larger than ``STREAM_BYTES``, or a lazy zarr/dask one, is read
+    one frame at a time."""
     from napari_ivae.cli._detect import STREAM_BYTES
+    from napari_ivae.core.imageio import is_lazy
 
-    return (raw.ndim == 3 and raw.nbytes > STREAM_BYTES and channel is None
+    return (raw.ndim == 3 and (raw.nbytes > STREAM_BYTES or is_lazy(raw)) and channel is None
             and (frame_axis == 0 or (frame_axis is None and raw.shape[0] > 4)))
 
 
@@ -409,15 +420,27 @@ def _parse_channel(value):
 
 # ----------------------------------------------------------------------------- outputs
 def _file_identity(path: Path) -> dict:
-    info = os.stat(path)
-    return {"path": str(path.resolve()), "size": info.st_size, "mtime_ns": info.st_mtime_ns}
+    files = _image_files(path)
+    infos = [os.stat(file) for file in files]
+    return {"path": str(path.resolve()), "size": sum(info.st_size for info in infos),
+            "mtime_ns": max((info.st_mtime_ns for info in infos), default=0)}
+
+
+def _image_files(path: Path) -> list[Path]:
+    """The file of an image, or every file of a ``.zarr`` folder (in a fixed order)."""
+    if not path.is_dir():
+        return [path]
+    return sorted(p for p in path.rglob("*") if p.is_file())
 
 
 def _checksum(path: Path) -> str:
     digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
+    for file in _image_files(path):
+        if file != path:  # a zarr's chunk names are part of its content
+            digest.update(str(file.relative_to(path)).encode() + b"\0")
+        with open(file, "rb") as stream:
+            for block in iter(lambda: stream.read(1 << 20), b""):
+                digest.update(block)
     return digest.hexdigest()
 
 

@@ -142,9 +142,13 @@ def run(args) -> int:
 
 
 def _streams(image, args) -> bool:
-    """A (frames, Y, X) stack larger than ``STREAM_BYTES`` is detected one frame at a time."""
+    """A (frames, Y, X) stack larger than ``STREAM_BYTES``, or a lazy zarr/dask one, is
+    detected one frame at a time."""
     # 2-4 planes without --frame-axis may be colour channels: the in-memory path asks
-    return (image.ndim == 3 and image.nbytes > STREAM_BYTES and args.channel is None
+    from napari_ivae.core.imageio import is_lazy
+
+    return (image.ndim == 3 and (image.nbytes > STREAM_BYTES or is_lazy(image))
+            and args.channel is None
             and (args.frame_axis == 0 or (args.frame_axis is None and image.shape[0] > 4)))
 
 

@@ -106,7 +106,11 @@ def _patch_params(args) -> dict:
 
 
 def _load_image(args, read_image) -> np.ndarray:
-    image = np.asarray(read_image(args.image))
+    from napari_ivae.core.imageio import is_lazy
+
+    image = read_image(args.image)
+    if not (is_lazy(image) and args.channel is None and not args.invert):
+        image = np.asarray(image)  # a zarr stays lazy: patches are cut window by window
     colour = image.ndim == 3 and image.shape[-1] in (3, 4) and min(image.shape[:2]) > 4
     if colour and args.channel is None:
         raise InputError(f"{Path(args.image).name} looks like a colour image {image.shape}; "

@@ -1,4 +1,9 @@
-"""Read images (``.npy``, ``.tif``/``.tiff``) and read/write point tables as CSV.
+"""Read images (``.npy``, ``.tif``/``.tiff``, pictures, ``.zarr``/OME-Zarr) and read/write
+point tables as CSV.
+
+A ``.zarr`` folder (a plain zarr array, a group holding one, or an OME-Zarr image) is always
+opened lazily, as a dask array in the zarr's own chunks: nothing is read until a part of it is
+used.
 
 Point CSV files have a header row with ``frame,row,col`` first, then one column per measured
 property. :func:`read_points_csv` also accepts ``row,col`` only (frame 0), ``y,x`` and napari's
@@ -15,14 +20,15 @@ import pandas as pd
 from napari_ivae.core._atomic import write_output
 from napari_ivae.core.errors import InputError
 
-IMAGE_SUFFIXES = (".npy", ".tif", ".tiff", ".png", ".jpg", ".jpeg", ".bmp")
+IMAGE_SUFFIXES = (".npy", ".tif", ".tiff", ".png", ".jpg", ".jpeg", ".bmp", ".zarr")
 PICTURE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")  # 8/16-bit pictures, grey or colour
 
 
 def read_image(path, *, mmap: bool = False) -> np.ndarray | TiffStack:
-    """Read an image or stack from ``.npy``, ``.tif``/``.tiff`` or a picture
+    """Read an image or stack from ``.npy``, ``.tif``/``.tiff``, a picture
     (``.png``, ``.jpg``/``.jpeg``, ``.bmp``: grey or colour; colour becomes luminance in
-    :func:`napari_ivae.core.image.prepare_image`).
+    :func:`napari_ivae.core.image.prepare_image`) or a ``.zarr`` folder (opened lazily, see
+    :func:`open_zarr`).
 
     Parameters
     ----------
@@ -38,7 +44,7 @@ def read_image(path, *, mmap: bool = False) -> np.ndarray | TiffStack:
 
     Returns
     -------
-    numpy.ndarray or TiffStack
+    numpy.ndarray, TiffStack or dask.array.Array
         The array as stored (no conversion; see :func:`napari_ivae.core.image.prepare_image`).
 
     Raises
@@ -51,6 +57,8 @@ def read_image(path, *, mmap: bool = False) -> np.ndarray | TiffStack:
     if suffix not in IMAGE_SUFFIXES:
         raise InputError(f"Cannot read '{path.name}': unsupported extension '{path.suffix}'. "
                          f"Use one of {', '.join(IMAGE_SUFFIXES)} (convert other formats first).")
+    if suffix == ".zarr":
+        return open_zarr(path)
     if not path.is_file():
         raise InputError(f"Image file not found: {path}")
     try:
@@ -73,6 +81,66 @@ def read_image(path, *, mmap: bool = False) -> np.ndarray | TiffStack:
     if not isinstance(array, (np.ndarray, TiffStack)):
         raise InputError(f"'{path}' does not hold a single array.")
     return array
+
+
+def open_zarr(path):
+    """Open a ``.zarr`` folder lazily as a dask array.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        A zarr array; a group holding exactly one array; or an OME-Zarr image (its
+        ``multiscales`` metadata names the levels; the first, full-resolution one is used).
+        Leading axes of length 1 (OME-Zarr's ``t, c, z`` of a single plane) are dropped.
+
+    Returns
+    -------
+    dask.array.Array
+        Chunked as the zarr is; read when computed or indexed.
+
+    Raises
+    ------
+    InputError
+        Missing folder, not a zarr, or a group with no (or several) arrays and no multiscales.
+    """
+    path = Path(path)
+    if not path.is_dir():
+        raise InputError(f"Image folder not found: {path}")
+    try:
+        import dask.array as da
+        import zarr
+
+        node = zarr.open(str(path), mode="r")
+        if not isinstance(node, zarr.Array):
+            node = node[_zarr_level(node, path)]
+        array = da.from_zarr(node)
+    except InputError:
+        raise
+    except Exception as err:  # not a zarr, or unreadable metadata: report, don't crash
+        raise InputError(f"Could not open '{path}' as zarr: {err}") from err
+    while array.ndim > 2 and array.shape[0] == 1:
+        array = array[0]
+    return array
+
+
+def _zarr_level(group, path) -> str:
+    """The full-resolution array of an OME-Zarr group, or a plain group's only array."""
+    attributes = dict(group.attrs)
+    multiscales = attributes.get("multiscales") or attributes.get("ome", {}).get("multiscales")
+    if multiscales:
+        return str(multiscales[0]["datasets"][0]["path"])
+    names = [name for name, _ in group.arrays()]
+    if len(names) != 1:
+        raise InputError(f"'{path}' is a zarr group with {len(names)} arrays and no OME-Zarr "
+                         "multiscales metadata: open the array's own folder "
+                         f"({', '.join(sorted(names)[:5]) or 'none'})")
+    return names[0]
+
+
+def is_lazy(image) -> bool:
+    """Whether ``image`` is a chunked array read when indexed (dask, zarr) rather than held in
+    memory: ``numpy.asarray`` on it would read all of it, so it is worked on part by part."""
+    return type(image).__module__.split(".")[0] in ("dask", "zarr")
 
 
 def _tiff_memmap(path):
@@ -119,7 +187,12 @@ class TiffStack:
         if not stacked:
             tif.close()
             return None
-        return cls(tif, pages)
+        stack = cls(tif, pages)
+        stack.path = str(path)
+        return stack
+
+    def __reduce__(self):  # pickled as its path (to other processes), reopened there
+        return (TiffStack.open, (self.path,))
 
     def __len__(self) -> int:
         return self.shape[0]

@@ -334,6 +334,17 @@ class PatchSource:
             assert self.patch_min is not None and self.patch_max is not None  # patch mode
             self.patch_min[positions], self.patch_max[positions] = pmin, pmax
 
+    def patchset(self) -> PatchSet:
+        """All patches cut (chunk by chunk) into one :class:`~napari_ivae.core.patches.PatchSet`,
+        as :func:`~napari_ivae.core.patches.extract_patches` returns it: the patches are held,
+        the image is not."""
+        patches = np.empty((len(self),) + self.shape, dtype=np.float32)
+        for positions, chunk in self:
+            patches[positions] = chunk
+        found = self.geometry()
+        found.patches = patches
+        return found
+
     def geometry(self) -> PatchSet:
         """A :class:`~napari_ivae.core.patches.PatchSet` of these patches without their pixels
         (``patches`` is a read-only zero-size-in-memory broadcast), for the maps."""

@@ -154,6 +154,13 @@ def extract_patches(
         Bad image/points, a patch larger than the image, no points, or no patch inside the
         image (the message suggests a smaller patch).
     """
+    from napari_ivae.core.imageio import is_lazy
+
+    if is_lazy(image):  # a zarr/dask image: cut window by window, never read whole
+        from napari_ivae.core.patch_source import PatchSource
+
+        return PatchSource(image, coords, size, subpixel=subpixel, border=border,
+                           normalize=normalize, order=order, value_range=value_range).patchset()
     stack, is_stack = sampling.as_stack(image)
     shape = sampling.patch_shape(size, stack.shape[1:])
     border = sampling.check_choice("border", border, BORDER_POLICIES)
@@ -262,7 +269,14 @@ def grid_patches(
         Bad size/stride, or ``register=True`` on an image with no measurable lattice.
     """
     from napari_ivae.core import _grid_registration as registration
+    from napari_ivae.core.imageio import is_lazy
 
+    if is_lazy(image):  # a zarr/dask image: cut window by window, never read whole
+        from napari_ivae.core.patch_source import PatchSource
+
+        return PatchSource.grid(image, size, stride, normalize=normalize,
+                                value_range=value_range, register=register,
+                                spacing=spacing).patchset()
     stack, is_stack = sampling.as_stack(image)
     shape = sampling.patch_shape(size, stack.shape[1:])
     normalize = sampling.check_choice("normalize", normalize, NORMALIZE_MODES)

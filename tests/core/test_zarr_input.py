@@ -1,0 +1,127 @@
+"""Zarr / OME-Zarr and dask arrays as inputs: opened lazily, cut window by window, and the
+command line reads ``.zarr`` folders with the results of the same pixels as ``.npy``."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from napari_ivae.cli import main
+from napari_ivae.core.errors import InputError
+from napari_ivae.core.imageio import is_lazy, read_image
+from napari_ivae.core.patches import extract_patches, grid_patches
+from napari_ivae.core.synthetic.lattice import make_lattice
+
+zarr = pytest.importorskip("zarr")
+da = pytest.importorskip("dask.array")
+
+
+def _stack(frames=5, side=96):
+    return np.stack([make_lattice((side, side), spacing=10.0, noise=0.08, rotation=9.0 * i,
+                                  seed=i).image for i in range(frames)]).astype(np.float32)
+
+
+def _write_zarr(path, array, chunks):
+    stored = zarr.create_array(str(path), shape=array.shape, chunks=chunks, dtype=array.dtype)
+    stored[:] = array
+    return path
+
+
+class _Counting:
+    """A zarr array that records the largest block read from it."""
+
+    def __init__(self, array):
+        self.array, self.largest = array, 0
+        self.shape, self.dtype, self.ndim = array.shape, array.dtype, array.ndim
+
+    def __getitem__(self, key):
+        out = self.array[key]
+        self.largest = max(self.largest, int(np.asarray(out).size))
+        return out
+
+
+def test_a_zarr_array_opens_lazily_in_its_chunks(tmp_path):
+    stack = _stack()
+    image = read_image(_write_zarr(tmp_path / "s.zarr", stack, (1, 48, 48)))
+    assert is_lazy(image) and not isinstance(image, np.ndarray)
+    assert image.shape == stack.shape and image.chunks[1] == (48, 48)
+    np.testing.assert_array_equal(np.asarray(image[1]), stack[1])
+
+
+def test_ome_zarr_reads_its_full_resolution_level_as_a_plane(tmp_path):
+    plane = _stack(1)[0]
+    group = zarr.open_group(str(tmp_path / "img.ome.zarr"), mode="w")
+    group.attrs["ome"] = {"version": "0.5",
+                          "multiscales": [{"datasets": [{"path": "0"}, {"path": "1"}]}]}
+    full = group.create_array("0", shape=(1, 1, 1) + plane.shape, chunks=(1, 1, 1, 48, 48),
+                              dtype="float32")
+    full[:] = plane[None, None, None]
+    group.create_array("1", shape=(1, 1, 1, 48, 48), dtype="float32")
+    image = read_image(tmp_path / "img.ome.zarr")
+    assert image.shape == plane.shape  # t, c, z of one plane dropped
+    np.testing.assert_array_equal(np.asarray(image), plane)
+
+
+def test_a_group_of_several_arrays_or_no_zarr_is_one_clear_error(tmp_path):
+    group = zarr.open_group(str(tmp_path / "two.zarr"), mode="w")
+    group.create_array("a", shape=(8, 8), dtype="float32")
+    group.create_array("b", shape=(8, 8), dtype="float32")
+    with pytest.raises(InputError, match="2 arrays"):
+        read_image(tmp_path / "two.zarr")
+    (tmp_path / "empty.zarr").mkdir()
+    with pytest.raises(InputError, match="as zarr"):
+        read_image(tmp_path / "empty.zarr")
+    with pytest.raises(InputError, match="not found"):
+        read_image(tmp_path / "missing.zarr")
+
+
+def test_patches_from_a_dask_image_equal_the_in_memory_ones_without_reading_it_whole(tmp_path):
+    stack = _stack()
+    stored = zarr.open_array(str(_write_zarr(tmp_path / "s.zarr", stack, (1, 32, 32))), mode="r")
+    counting = _Counting(stored)
+    lazy = da.from_array(counting, chunks=(1, 32, 32))
+    rng = np.random.default_rng(0)
+    coords = np.column_stack([rng.integers(0, 5, 40), rng.uniform(10, 86, (40, 2))])
+    lazy_set = extract_patches(lazy, coords, 12, normalize="global")
+    memory_set = extract_patches(stack, coords, 12, normalize="global")
+    np.testing.assert_array_equal(lazy_set.patches, memory_set.patches)
+    np.testing.assert_array_equal(lazy_set.centres, memory_set.centres)
+    assert lazy_set.normalization == memory_set.normalization
+    assert 0 < counting.largest < stack.size  # read block by block
+    grid_lazy, grid_memory = grid_patches(lazy, 16, 8), grid_patches(stack, 16, 8)
+    np.testing.assert_array_equal(grid_lazy.patches, grid_memory.patches)
+    assert grid_lazy.grid_shape == grid_memory.grid_shape
+
+
+def test_detect_patches_and_batch_read_a_zarr_folder_as_the_npy(tmp_path, capsys):
+    stack = _stack()
+    np.save(tmp_path / "s.npy", stack)
+    _write_zarr(tmp_path / "s.zarr", stack, (1, 48, 48))
+    tables = {}
+    for suffix in ("npy", "zarr"):
+        out = tmp_path / f"{suffix}.csv"
+        assert main(["detect", str(tmp_path / f"s.{suffix}"), "--out", str(out)]) == 0
+        tables[suffix] = pd.read_csv(out)
+    assert len(tables["npy"]) > 100
+    np.testing.assert_allclose(tables["zarr"][["frame", "row", "col"]].to_numpy(),
+                               tables["npy"][["frame", "row", "col"]].to_numpy(), atol=1e-6)
+    for suffix in ("npy", "zarr"):
+        assert main(["patches", str(tmp_path / f"s.{suffix}"), "--points",
+                     str(tmp_path / "npy.csv"), "--size", "16", "--normalize", "global",
+                     "--out", str(tmp_path / f"p_{suffix}.npz")]) == 0
+    with np.load(tmp_path / "p_npy.npz") as a, np.load(tmp_path / "p_zarr.npz") as b:
+        np.testing.assert_array_equal(a["patches"], b["patches"])
+    model = tmp_path / "m.ivae.pt"
+    assert main(["train", "--model", "rvae", "--patches", str(tmp_path / "p_npy.npz"),
+                 "--out", str(model), "--epochs", "1", "--hidden", "16", "--quiet"]) == 0
+    folder = tmp_path / "images"
+    folder.mkdir()
+    _write_zarr(folder / "s.zarr", stack, (1, 48, 48))
+    np.save(folder / "t.npy", stack)
+    assert main(["batch", str(model), str(folder), "--out", str(tmp_path / "res")]) == 0
+    from_zarr = pd.read_csv(tmp_path / "res" / "s" / "s.csv")
+    from_npy = pd.read_csv(tmp_path / "res" / "t" / "t.csv")
+    np.testing.assert_allclose(from_zarr.to_numpy(np.float64), from_npy.to_numpy(np.float64),
+                               atol=1e-4)
+    # done images are recognised by their content: a second run skips the zarr too
+    assert main(["batch", str(model), str(folder), "--out", str(tmp_path / "res")]) == 0
+    assert "skipped" in capsys.readouterr().err.lower()
