@@ -191,7 +191,7 @@ def test_smoothness_term_lowers_the_roughness_of_grid_codes():
     rng = np.random.default_rng(0)
     patches = rng.random((8 * 8, 8, 8)).astype(np.float32)  # independent noise tiles
     rough = {}
-    for lam in (0.0, 50.0):
+    for lam in (0.0, 0.8):  # per pixel: 0.8 * 64 px = 51 per tile
         model = build_model(ModelConfig("shift-vae", patch_shape=(8, 8), hidden=(32,)))
         config = TrainConfig.defaults_for("shift-vae", epochs=100, batch_size=64, device="cpu",
                                           smoothness=lam)
@@ -199,9 +199,55 @@ def test_smoothness_term_lowers_the_roughness_of_grid_codes():
         assert ("roughness" in result.history[-1]) == (lam > 0)
         with torch.no_grad():
             rough[lam] = float(roughness(result.model, torch.from_numpy(patches), (8, 8)))
-    assert rough[50.0] < 0.75 * rough[0.0]  # measured 2.15 vs 3.50
+    assert rough[0.8] < 0.75 * rough[0.0]  # measured 2.15 vs 3.50 (at 50 per tile)
     with pytest.raises(InputError, match="whole grids"):
         fit(build_model(ModelConfig("shift-vae", patch_shape=(8, 8))), patches[:60], None,
             TrainConfig(epochs=1, smoothness=1.0, device="cpu"), grid_shape=(8, 8))
     with pytest.raises(InputError, match="smoothness"):
         TrainConfig(smoothness=-1.0)
+    with pytest.raises(InputError, match="smoothness_form"):
+        TrainConfig(smoothness_form="l2")
+    with pytest.raises(InputError, match="psi_slack"):
+        TrainConfig(psi_slack=float("nan"))
+
+
+def test_roughness_forms_tv_and_gmrf():
+    from napari_ivae.core.training import roughness
+
+    class Fixed:  # an "encoder" whose latent means are the patches' first pixel, twice
+        class layout:
+            @staticmethod
+            def slices():
+                return {"z": slice(0, 2)}
+
+        @staticmethod
+        def normalize(x):
+            return x
+
+        @staticmethod
+        def encode_gaussian(x):
+            first = x[:, 0, 0]
+            return torch.stack([first, first], 1), None
+
+    values = torch.tensor([0.0, 2.0, 0.0, 2.0]).reshape(4, 1, 1)  # 2x2 block, columns differ by 2
+    assert float(roughness(Fixed, values, (2, 2), "tv")) == pytest.approx(2 * 2 * 2 / 4)
+    assert float(roughness(Fixed, values, (2, 2), "gmrf")) == pytest.approx(2 * 2 * 4 / 4)
+
+
+def test_psi_factor_multiplies_the_loss_by_slack_plus_map_edges():
+    from napari_ivae.core.training import map_psi
+
+    rng = np.random.default_rng(0)
+    patches = rng.random((6 * 6, 8, 8)).astype(np.float32)
+    model = build_model(ModelConfig("shift-vae", patch_shape=(8, 8), hidden=(16,)))
+    config = TrainConfig.defaults_for("shift-vae", epochs=2, batch_size=36, device="cpu",
+                                      psi_slack=0.1)
+    result = fit(model, patches, None, config, grid_shape=(6, 6))
+    factors = [h["psi_factor"] for h in result.history]
+    assert all(f > 0.1 for f in factors)
+    assert factors[-1] == pytest.approx(0.1 + map_psi(result.model, torch.from_numpy(patches),
+                                                      (6, 6)), rel=0.5)
+    plain = fit(build_model(ModelConfig("shift-vae", patch_shape=(8, 8), hidden=(16,))),
+                patches, None, TrainConfig.defaults_for("shift-vae", epochs=2, batch_size=36,
+                                                        device="cpu"), grid_shape=(6, 6))
+    assert "psi_factor" not in plain.history[-1]

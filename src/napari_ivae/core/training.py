@@ -111,17 +111,43 @@ class _GridBlocks:
             yield (frame * per_frame + (top + rows) * self.n_cols + (left + cols)).flatten()
 
 
-def roughness(model, x: torch.Tensor, block) -> torch.Tensor:
-    """Total variation of the encoded latent means over a block of grid tiles.
+def roughness(model, x: torch.Tensor, block, form: str = "tv") -> torch.Tensor:
+    """Roughness of the encoded latent means over a block of grid tiles.
 
     ``x`` holds the ``bh * bw`` patches of one block, row-major; the result is the sum over
-    z's dimensions of ``|mu_z(tile) - mu_z(neighbour)|`` over right and lower neighbours,
-    averaged per tile (so it is comparable with the per-patch ELBO).
+    z's dimensions of ``|mu_z(tile) - mu_z(neighbour)|`` (``form="tv"``) or of its square
+    (``form="gmrf"``, the energy of a Gaussian Markov random field) over right and lower
+    neighbours, averaged per tile (so it is comparable with the per-patch ELBO).
     """
     mean, _ = model.encode_gaussian(model.normalize(x))
     z = mean[:, model.layout.slices()["z"]].reshape(block[0], block[1], -1)
-    tv = (z[1:] - z[:-1]).abs().sum() + (z[:, 1:] - z[:, :-1]).abs().sum()
-    return tv / (block[0] * block[1])
+    dy, dx = z[1:] - z[:-1], z[:, 1:] - z[:, :-1]
+    if form == "gmrf":
+        total = dy.square().sum() + dx.square().sum()
+    else:
+        total = dy.abs().sum() + dx.abs().sum()
+    return total / (block[0] * block[1])
+
+
+def map_psi(model, x_all: torch.Tensor, grid_shape) -> float:
+    """The physics-driven VAE's ``Psi``: mean edge length of the z maps over the grid's mean side.
+
+    Every tile is encoded (posterior means, no gradient); each z dimension's map is scored by
+    :func:`napari_ivae.core.segmentation.edge_length`, frame by frame, and the scores averaged.
+    """
+    from napari_ivae.core.segmentation import edge_length
+
+    n_rows, n_cols = (int(s) for s in grid_shape)
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        means = [model.encode_gaussian(model.normalize(x_all[i:i + 1024]))[0]
+                 for i in range(0, len(x_all), 1024)]
+    model.train(was_training)
+    z = torch.cat(means)[:, model.layout.slices()["z"]].cpu().numpy()
+    maps = z.reshape(-1, n_rows, n_cols, z.shape[1])
+    scores = [edge_length(maps[f, :, :, d]) for f in range(len(maps)) for d in range(z.shape[1])]
+    return float(np.mean(scores)) / ((n_rows + n_cols) / 2)
 
 
 def _scheduler(optimizer, config: TrainConfig, total_steps: int):
@@ -167,7 +193,9 @@ def train(model, patches, labels=None, config: TrainConfig | None = None, stop_e
         ``(n_rows, n_cols)`` when ``patches`` are grid patches in the grid's order (frame by
         frame, row by row; ``PatchSet.grid_shape``). With ``config.smoothness > 0`` every batch
         is then a block of neighbouring tiles and the loss adds ``smoothness`` times the
-        :func:`roughness` of their latent means (without a grid the term is off).
+        patch's pixel count times the :func:`roughness` of their latent means; with
+        ``config.psi_slack > 0`` each epoch's loss is multiplied by ``psi_slack +``
+        :func:`map_psi` (both off without a grid).
 
     Returns
     -------
@@ -203,11 +231,13 @@ def train(model, patches, labels=None, config: TrainConfig | None = None, stop_e
     gen = torch.Generator().manual_seed(config.seed)
     noise_gen = torch.Generator(device=device).manual_seed(config.seed + 1)
     batches: _GridBlocks | _Batches
-    smooth = getattr(config, "smoothness", 0.0) > 0 and grid_shape is not None and not semi
-    if smooth:
+    smooth = config.smoothness > 0 and grid_shape is not None and not semi
+    psi_on = config.psi_slack > 0 and grid_shape is not None and not semi
+    if smooth or psi_on:
         per_frame = int(grid_shape[0]) * int(grid_shape[1])
         if per_frame < 1 or len(data) % per_frame:
             raise InputError(f"{len(data)} patches do not fill whole grids of {tuple(grid_shape)}.")
+    if smooth:
         batches = _GridBlocks(grid_shape, len(data) // per_frame, config.batch_size, gen)
     else:
         batches = _Batches(torch.from_numpy(lab), config.batch_size,
@@ -226,6 +256,7 @@ def train(model, patches, labels=None, config: TrainConfig | None = None, stop_e
     sums: dict[str, float]
     for epoch in range(n_epochs):
         t_epoch, sums, count = time.perf_counter(), {}, 0
+        factor = config.psi_slack + map_psi(model, x_all, grid_shape) if psi_on else None
         for step, idx in enumerate(batches.epoch()):
             if stop_event is not None and stop_event.is_set():
                 stopped = True
@@ -240,9 +271,13 @@ def train(model, patches, labels=None, config: TrainConfig | None = None, stop_e
                     label_weight=config.label_weight, labeled_fraction=labeled_fraction)
                 if smooth:
                     assert isinstance(batches, _GridBlocks)
-                    rough = roughness(model, x_all[idx_d], batches.block)
-                    loss = loss + config.smoothness * rough
+                    rough = roughness(model, x_all[idx_d], batches.block,
+                                      config.smoothness_form)
+                    loss = loss + config.smoothness * n_pix * rough
                     terms = {**terms, "roughness": rough.detach()}
+                if factor is not None:
+                    loss = loss * factor
+                    terms = {**terms, "psi_factor": torch.tensor(factor)}
                 if not torch.isfinite(loss):
                     raise TrainingError(
                         f"the loss became {float(loss)} at epoch {epoch + 1}, step {step + 1}; "

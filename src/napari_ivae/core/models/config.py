@@ -19,6 +19,7 @@ ANGLE_PRIORS = ("normal", "von_mises")
 LIKELIHOODS = ("auto", "bernoulli", "gaussian")
 ACTIVATIONS = ("tanh", "relu", "gelu", "silu")
 LR_SCHEDULES = ("constant", "cosine", "onecycle")
+SMOOTHNESS_FORMS = ("tv", "gmrf")
 
 
 def _tuple(value) -> tuple:
@@ -272,9 +273,22 @@ class TrainConfig:
         raised to ``ceil(min_steps / steps_per_epoch)`` (see :meth:`epochs_for`), so defaults
         tuned on thousands of patches still train a few hundred labeled cards properly.
     smoothness : float
-        Weight lambda of the latent maps' roughness (total variation of the latent means over
-        neighbouring grid tiles, :func:`napari_ivae.core.training.roughness`), added to the
-        per-patch loss. Only used when training is given the patches' ``grid_shape``; 0 = off.
+        Weight lambda of the latent maps' roughness (differences of the latent means between
+        neighbouring grid tiles, :func:`napari_ivae.core.training.roughness`), per pixel of a
+        patch: the term added to the per-patch loss is ``smoothness * H * W * roughness``, so
+        it keeps its balance with the reconstruction term (a sum over the patch's pixels)
+        whatever the patch size. Only used when training is given the patches' ``grid_shape``;
+        0 = off.
+    smoothness_form : str
+        ``"tv"``: total variation (absolute differences; keeps sharp domain walls) or
+        ``"gmrf"``: squared differences (a Gaussian Markov-random-field prior on the
+        posterior-mean field).
+    psi_slack : float
+        The physics-driven VAE paper's multiplicative control: with ``psi_slack = w > 0`` and
+        a ``grid_shape``, each epoch's loss is multiplied by ``(w + Psi)``, ``Psi`` the mean
+        edge length (:func:`napari_ivae.core.segmentation.edge_length`) of the z maps of all
+        tiles encoded after the previous epoch, divided by the grid's mean side (one straight
+        full-contrast wall across the map = 1). Carries no gradient of its own. 0 = off.
     """
 
     epochs: int = 20
@@ -293,10 +307,17 @@ class TrainConfig:
     grad_clip: float = 0.0
     min_steps: int = 0
     smoothness: float = 0.0
+    smoothness_form: str = "tv"
+    psi_slack: float = 0.0
 
     def __post_init__(self):
         if not math.isfinite(self.smoothness) or self.smoothness < 0:
             raise InputError(f"smoothness must be a number >= 0, got {self.smoothness}")
+        if self.smoothness_form not in SMOOTHNESS_FORMS:
+            raise InputError(f"smoothness_form must be one of {SMOOTHNESS_FORMS}, "
+                             f"got {self.smoothness_form!r}")
+        if not math.isfinite(self.psi_slack) or self.psi_slack < 0:
+            raise InputError(f"psi_slack must be a number >= 0, got {self.psi_slack}")
         if int(self.epochs) < 1 or int(self.batch_size) < 1:
             raise InputError("epochs and batch_size must be >= 1")
         if not self.lr > 0 or not math.isfinite(self.lr):
