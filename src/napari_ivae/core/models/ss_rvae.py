@@ -49,15 +49,20 @@ class SSRVAE(BaseIVAE):
         """True when the classifier reads geometry-normalised patches."""
         return bool(self.config.canonical_classifier and self.layout.spatial)
 
-    def classifier_logits(self, xn: torch.Tensor, mean: torch.Tensor | None = None):
-        """Class logits of normalised patches ``(B, H, W)``; ``mean`` = encoder mean if known."""
+    def classifier_input(self, xn: torch.Tensor, mean: torch.Tensor | None = None):
+        """What the classifier reads: normalised patches ``(B, H, W)``, resampled into the
+        canonical frame when :attr:`uses_canonical_input`; ``mean`` = encoder mean if known."""
         if self.uses_canonical_input:
             if mean is None:
                 mean, _ = self.encode_gaussian(xn)
             parts = self.geometry(mean.detach())
             xn = canonical_resample(xn, parts.get("theta"), parts.get("offsets"),
                                     parts.get("scale"))
-        return self.classifier(xn)
+        return xn
+
+    def classifier_logits(self, xn: torch.Tensor, mean: torch.Tensor | None = None):
+        """Class logits of normalised patches ``(B, H, W)``; ``mean`` = encoder mean if known."""
+        return self.classifier(self.classifier_input(xn, mean))
 
     def loss(self, x, labels=None, *, beta=1.0, generator=None, pixel_index=None,
              label_weight=30.0, labeled_fraction=None):
