@@ -127,9 +127,18 @@ def detect_atoms(
         ``message`` explains an empty result and says when peaks were dropped.
     """
     from napari_ivae.core.image import prepare_image, split_frames
+    from napari_ivae.core.streaming import lazy_input
 
     if refine not in REFINE_MODES:
         raise InputError(f"refine={refine!r} is not known; use 'com', 'gaussian' or None.")
+    if lazy_input(image, channel, frame_axis):  # zarr/dask: by frame and chunk, never whole
+        from napari_ivae.core.streaming import detect_lazy
+
+        return detect_lazy(image, "atoms", spacing=spacing, sigma=sigma, background=background,
+                           min_distance=min_distance, threshold=threshold, refine=refine,
+                           refine_radius=refine_radius, com_iterations=com_iterations,
+                           merge_distance=merge_distance, border=border, invert=invert,
+                           flatten=flatten, crystal_only=crystal_only, exclude=exclude)
     prepared = prepare_image(image, channel=channel, frame_axis=frame_axis,
                              invert=bool(invert), flatten=flatten)
     frames, is_stack = split_frames(prepared)

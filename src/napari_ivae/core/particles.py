@@ -95,11 +95,20 @@ def detect_particles(
         orientation, mean_intensity``. An empty result carries a message.
     """
     from napari_ivae.core.image import prepare_image, split_frames
+    from napari_ivae.core.streaming import lazy_input
 
     if method not in METHODS:
         raise InputError(f"method={method!r} is not known; use one of {METHODS}.")
     if polarity not in POLARITIES:
         raise InputError(f"polarity={polarity!r} is not known; use 'auto', 'bright' or 'dark'.")
+    if lazy_input(image, channel, frame_axis) and len(image.shape) == 3:
+        from napari_ivae.core.streaming import detect_lazy  # zarr/dask: frame by frame
+
+        return detect_lazy(image, "particles", method=method, polarity=polarity, sigma=sigma,
+                           min_size=min_size, fill_holes=fill_holes, split=split,
+                           min_separation=min_separation, exclude_border=exclude_border,
+                           exclude=exclude, block_size=block_size, min_sigma=min_sigma,
+                           max_sigma=max_sigma, log_threshold=log_threshold, flatten=flatten)
     prepared = prepare_image(image, channel=channel, frame_axis=frame_axis, flatten=flatten)
     frames, is_stack = split_frames(prepared)
     excluded = _exclusion_mask(exclude, frames.shape[1:])

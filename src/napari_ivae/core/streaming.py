@@ -1,13 +1,16 @@
-"""Detection on stacks larger than memory: one frame at a time.
+"""Detection on stacks larger than memory: one frame at a time, a large frame chunk by chunk.
 
 A ``(frames, Y, X)`` stack that is memory-mapped (``.npy``, uncompressed TIFF) or lazy (a dask
 array, anything indexable by frame) is read frame by frame: each frame is prepared and detected
 on its own and only its points (and, for particles, its labels, written into ``labels_out``)
-are kept, so peak memory is a few frames whatever the stack's length (a memory map's pages are handed
-back after each frame, :func:`~napari_ivae.core.patch_source.release_pages`). The parameters that the
-in-memory path resolves once from the first frame (the atom spacing, smoothing and polarity)
-are resolved from the first frame here too and then held fixed, so both paths give the same
-points.
+are kept, so peak memory is a few frames whatever the stack's length (a memory map's pages
+are handed back after each frame, :func:`~napari_ivae.core.patch_source.release_pages`).
+Frames after the first run on a scheduler (:mod:`napari_ivae.core.scheduling`: a few threads
+by default, or worker processes, or a dask cluster); a frame larger than a chunk is detected
+chunk by chunk (:mod:`napari_ivae.core.chunked`), and :func:`detect_lazy` does the same for
+one large frame. The parameters that the in-memory path resolves once from the first frame
+(the atom spacing, smoothing and polarity) are resolved from the first frame here too and then
+held fixed, so both paths give the same points.
 """
 
 from __future__ import annotations
@@ -26,8 +29,8 @@ _ATOM_FIXED = ("spacing", "sigma")
 
 
 def detect_stream(stack, mode: str, *, labels_out=None,
-                  progress: Callable[[int, int], None] | None = None,
-                  **options) -> Detections:
+                  progress: Callable[[int, int], None] | None = None, scheduler=None,
+                  chunk: int | None = None, **options) -> Detections:
     """Detect atoms or particles in every frame of a stack, one frame in memory at a time.
 
     Parameters
@@ -41,6 +44,13 @@ def detect_stream(stack, mode: str, *, labels_out=None,
         that receives each frame's labels image.
     progress : callable, optional
         ``progress(done, total)`` after each frame.
+    scheduler : None, str or distributed.Client
+        Where the frames after the first run (:func:`~napari_ivae.core.scheduling.map_tasks`:
+        threads by default, ``"processes"``, ``"sync"``, a scheduler address or a client).
+    chunk : int, optional
+        Atoms: frames with more pixels than ``chunk`` squared are detected chunk by chunk
+        (:func:`~napari_ivae.core.chunked.detect_atoms_chunked`); default
+        :data:`~napari_ivae.core.chunked.CHUNK_SIDE`.
     **options
         Passed to :func:`~napari_ivae.core.atoms.detect_atoms` or
         :func:`~napari_ivae.core.particles.detect_particles` (not ``frame_axis``: frames are
@@ -51,6 +61,8 @@ def detect_stream(stack, mode: str, *, labels_out=None,
     Detections
         As the in-memory detector returns for the whole stack (``labels`` is ``labels_out``).
     """
+    from napari_ivae.core.scheduling import check_scheduler, map_tasks, portable
+
     if mode not in ("atoms", "particles"):
         raise InputError(f"mode={mode!r} is not known; use 'atoms' or 'particles'.")
     if len(getattr(stack, "shape", ())) != 3:
@@ -58,31 +70,42 @@ def detect_stream(stack, mode: str, *, labels_out=None,
                          f"{getattr(stack, 'shape', None)}.")
     if options.get("frame_axis") not in (None, 0):
         raise InputError("detect_stream reads frames along the first axis (frame_axis 0).")
+    check_scheduler(scheduler)
     options.pop("frame_axis", None)
-    detect = _detector(mode)
     total = int(stack.shape[0])
-    tables, params, messages = [], None, []
-    for index in range(total):
-        frame = np.asarray(stack[index])
-        found = detect(frame, **options)
-        if params is None:
-            params = dict(found.params)
-            if mode == "atoms":  # hold what the first frame resolved, as the in-memory path
-                options.update({key: found.params[key] for key in _ATOM_FIXED})
-                options["invert"] = bool(found.params.get("invert", False))
-        if labels_out is not None and found.labels is not None:
-            labels_out[index] = found.labels
-            release_pages(labels_out)
-        release_pages(stack)  # a memory map's pages read so far stop counting as ours
-        table = found.properties.copy()
+    if total == 0:
+        raise InputError("The stack has no frames.")
+    first = _detect_one(stack, 0, mode, chunk, options, scheduler)
+    params = dict(first.params)
+    if mode == "atoms":  # hold what the first frame resolved, as the in-memory path
+        options.update({key: first.params[key] for key in _ATOM_FIXED})
+        options["invert"] = bool(first.params.get("invert", False))
+    found = [first]
+    _keep_labels(first, labels_out, 0, stack)
+    if progress is not None:
+        progress(1, total)
+    shared, workers = portable(stack), _frame_workers(scheduler)
+    # in blocks of frames, so that only a block's labels images wait to be stored
+    block = FRAME_BLOCK if workers is None else max(FRAME_BLOCK, 2 * workers)
+    for start in range(1, total, block):
+        indices = range(start, min(start + block, total))
+
+        def done_one(done, _, before=start):
+            if progress is not None:
+                progress(before + done, total)
+
+        results = map_tasks(_detect_one, [(shared, index, mode, chunk, options, None)
+                                          for index in indices], scheduler, done_one, workers)
+        for index, result in zip(indices, results):
+            _keep_labels(result, labels_out, index, stack)
+            found.append(result)
+    tables, messages = [], []
+    for index, result in enumerate(found):
+        table = result.properties.copy()
         table["frame"] = index
         tables.append(table)
-        if found.message:
-            messages.append(f"frame {index}: {found.message}")
-        if progress is not None:
-            progress(index + 1, total)
-    if params is None:
-        raise InputError("detect_stream needs a stack with at least one frame.")
+        if result.message:
+            messages.append(f"frame {index}: {result.message}")
     params.update(n_frames=total, is_stack=True, streamed=True)
     table = pd.concat(tables, ignore_index=True)
     message = "; ".join(messages[:3]) + (f" (and {len(messages) - 3} more)"
@@ -98,6 +121,121 @@ def detect_stream(stack, mode: str, *, labels_out=None,
     return result
 
 
+FRAME_THREADS = 4  # frames detected at once by the default (thread) scheduler
+FRAME_BLOCK = 16  # frames handed to the scheduler at once
+
+
+def _frame_workers(scheduler) -> int | None:
+    """The thread scheduler holds one frame per worker: a few, whatever the CPU count."""
+    if scheduler not in (None, "threads"):
+        return None
+    import os
+
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on every system
+        cpus = os.cpu_count() or 1
+    return max(1, min(FRAME_THREADS, cpus))
+
+
+def _detect_one(stack, index: int, mode: str, chunk, options: dict, scheduler) -> Detections:
+    """One frame's detections (its labels kept in memory until the caller stores them)."""
+    from napari_ivae.core.chunked import CHUNK_SIDE
+
+    side = CHUNK_SIDE if chunk is None else int(chunk)
+    height, width = (int(s) for s in stack.shape[1:])
+    if mode == "atoms" and height * width > side * side and _chunkable(options):
+        from napari_ivae.core.chunked import detect_atoms_chunked
+
+        frame = _FrameView(stack, index)
+        found = detect_atoms_chunked(frame, chunk=side, scheduler=scheduler,
+                                     **_without(options, ("channel", "flatten")))
+    else:
+        found = _detector(mode)(np.asarray(stack[index]), **options)
+    release_pages(stack)  # a memory map's pages read so far stop counting as ours
+    return found
+
+
+def _chunkable(options: dict) -> bool:
+    """Chunked detection reads the frame as it is: no colour channel to pick, no background
+    flattening over the whole frame."""
+    return options.get("channel") is None and not options.get("flatten")
+
+
+class _FrameView:
+    """One frame of a stack as a 2D array-like that reads only the part indexed."""
+
+    def __init__(self, stack, index: int):
+        self.stack, self.index = stack, int(index)
+        self.shape = tuple(int(s) for s in stack.shape[1:])
+        self.dtype, self.ndim = np.dtype(stack.dtype), 2
+
+    def __getitem__(self, key):
+        key = key if isinstance(key, tuple) else (key,)
+        return np.asarray(self.stack[(self.index,) + key])
+
+
+def _without(options: dict, names) -> dict:
+    return {key: value for key, value in options.items() if key not in names}
+
+
+def _keep_labels(found: Detections, labels_out, index: int, stack) -> None:
+    if labels_out is not None and found.labels is not None:
+        labels_out[index] = found.labels
+        release_pages(labels_out)
+        found.labels = None
+
+
+def lazy_input(image, channel=None, frame_axis=None) -> bool:
+    """Whether the detectors hand ``image`` to :func:`detect_lazy`: a zarr/dask ``(Y, X)``
+    frame or ``(frames, Y, X)`` stack (not colour, frames on the first axis)."""
+    from napari_ivae.core.imageio import is_lazy
+
+    shape = tuple(getattr(image, "shape", ()))
+    if not is_lazy(image) or channel is not None or frame_axis not in (None, 0):
+        return False
+    return len(shape) == 2 or (len(shape) == 3 and (frame_axis == 0 or shape[0] > 4)
+                               and shape[-1] not in (3, 4))
+
+
+def detect_lazy(image, mode: str, *, scheduler=None, chunk: int | None = None,
+                progress: Callable[[int, int], None] | None = None, **options) -> Detections:
+    """Detect in a lazy (zarr/dask) image without reading it whole.
+
+    Parameters
+    ----------
+    image : array-like
+        ``(Y, X)`` or ``(frames, Y, X)``.
+    mode : {"atoms", "particles"}
+    scheduler, chunk
+        As in :func:`detect_stream`; a 2D frame with atoms is detected chunk by chunk when it
+        has more pixels than ``chunk`` squared.
+    progress : callable, optional
+        ``progress(done, total)`` per frame (a stack) or per chunk (a frame).
+    **options
+        The detector's options.
+
+    Returns
+    -------
+    Detections
+    """
+    options.pop("frame_axis", None)
+    if len(image.shape) == 3:
+        labels = options.pop("labels_out", None)
+        if mode == "particles" and labels is None:  # as the in-memory detector returns them
+            labels = np.zeros(tuple(image.shape), dtype=np.int32)
+        return detect_stream(image, mode, scheduler=scheduler, chunk=chunk, progress=progress,
+                             labels_out=labels, **options)
+    from napari_ivae.core.chunked import CHUNK_SIDE, detect_atoms_chunked
+
+    side = CHUNK_SIDE if chunk is None else int(chunk)
+    if (mode == "atoms" and image.shape[0] * image.shape[1] > side * side
+            and _chunkable(options)):
+        return detect_atoms_chunked(image, chunk=side, scheduler=scheduler, progress=progress,
+                                    **_without(options, ("channel", "flatten")))
+    return _detector(mode)(np.asarray(image), **options)
+
+
 def _detector(mode: str):
     if mode == "atoms":
         from napari_ivae.core.atoms import detect_atoms
@@ -108,4 +246,4 @@ def _detector(mode: str):
     return detect_particles
 
 
-__all__ = ["detect_stream"]
+__all__ = ["FRAME_THREADS", "detect_lazy", "detect_stream", "lazy_input"]

@@ -1,0 +1,109 @@
+"""Chunked atom detection (a halo around each chunk, whole-frame measures once) gives the
+in-memory detector's points; lazy frames and stacks go through it without being read whole."""
+
+import numpy as np
+import pytest
+
+from napari_ivae.core.atoms import detect_atoms
+from napari_ivae.core.chunked import detect_atoms_chunked
+from napari_ivae.core.streaming import detect_lazy, detect_stream
+from napari_ivae.core.synthetic.lattice import make_lattice
+
+da = pytest.importorskip("dask.array")
+
+
+def _same_points(a, b, atol=1e-6):
+    assert len(a) == len(b) > 0
+    np.testing.assert_allclose(b.coords, a.coords, rtol=0, atol=atol)
+    for name in ("intensity", "prominence", "snr"):
+        np.testing.assert_allclose(b.properties[name], a.properties[name], rtol=1e-6)
+
+
+class _Counting:
+    """A 2D array-like that records the largest block read from it."""
+
+    def __init__(self, array):
+        self.array, self.largest = array, 0
+        self.shape, self.dtype, self.ndim = array.shape, array.dtype, array.ndim
+
+    def __getitem__(self, key):
+        out = self.array[key]
+        self.largest = max(self.largest, int(np.asarray(out).size))
+        return out
+
+
+def test_a_2048_lattice_in_16_chunks_gives_the_in_memory_points():
+    image = make_lattice((2048, 2048), spacing=12.0, noise=0.1, seed=3).image.astype(np.float32)
+    memory = detect_atoms(image)
+    chunked = detect_atoms_chunked(image, chunk=512, scheduler="sync")
+    assert chunked.params["chunked"]["chunks"] == 16
+    assert chunked.params["chunked"]["sample_is_frame"]
+    _same_points(memory, chunked)
+    assert chunked.params["spacing"] == memory.params["spacing"]
+
+
+def test_a_particle_on_amorphous_support_keeps_its_crystal_region_and_points():
+    image = make_lattice((2048, 2048), spacing=12.0, noise=0.1, seed=4, particle_radius=700,
+                         amorphous=0.5).image.astype(np.float32)
+    memory = detect_atoms(image)
+    chunked = detect_atoms_chunked(image, chunk=512, scheduler="threads")
+    assert memory.params["counts"]["crystal_region"]["found"]
+    assert chunked.params["counts"]["outside_crystal"] == memory.params["counts"]["outside_crystal"]
+    _same_points(memory, chunked)
+
+
+@pytest.mark.parametrize("invert", [None, True])
+def test_dark_atoms_are_flipped_over_the_frame_range_in_every_chunk(invert):
+    bright = make_lattice((640, 640), spacing=10.0, noise=0.1, seed=5).image.astype(np.float32)
+    dark = bright.max() + bright.min() - bright
+    memory = detect_atoms(dark, invert=invert)
+    chunked = detect_atoms_chunked(dark, chunk=200, invert=invert, scheduler="sync")
+    assert memory.params["invert"] and chunked.params["invert"]
+    _same_points(memory, chunked)
+
+
+def test_an_exclusion_mask_is_cut_per_chunk():
+    image = make_lattice((600, 600), spacing=10.0, noise=0.1, seed=6).image.astype(np.float32)
+    exclude = np.zeros(image.shape, bool)
+    exclude[100:300, 250:500] = True
+    memory = detect_atoms(image, exclude=exclude)
+    chunked = detect_atoms_chunked(image, chunk=150, exclude=exclude, scheduler="sync")
+    _same_points(memory, chunked)
+    rows, cols = chunked.coords[:, 1], chunked.coords[:, 2]
+    assert not np.any((rows > 102) & (rows < 297) & (cols > 252) & (cols < 497))
+
+
+def test_a_dask_frame_is_detected_chunk_by_chunk_without_reading_it_whole():
+    image = make_lattice((768, 768), spacing=10.0, noise=0.1, seed=7).image.astype(np.float32)
+    counting = _Counting(image)
+    lazy = da.from_array(counting, chunks=(256, 256))
+    found = detect_lazy(lazy, "atoms", chunk=256, scheduler="sync")
+    assert found.params["chunked"]["chunks"] == 9
+    assert counting.largest < image.size  # the sample is the frame here, read once
+    _same_points(detect_atoms(image), found)
+    routed = detect_atoms(lazy)  # the in-memory entry point hands a dask image over
+    _same_points(detect_atoms(image), routed)
+
+
+def test_a_frame_larger_than_the_sample_is_measured_on_its_centre():
+    image = make_lattice((1024, 1024), spacing=12.0, noise=0.1, seed=8).image.astype(np.float32)
+    memory = detect_atoms(image)
+    chunked = detect_atoms_chunked(image, chunk=256, sample_side=512, scheduler="sync")
+    assert not chunked.params["chunked"]["sample_is_frame"]
+    assert chunked.params["chunked"]["sample"] == [256, 768, 256, 768]
+    assert abs(chunked.params["spacing"] - memory.params["spacing"]) < 0.05
+    assert abs(len(chunked) - len(memory)) <= 0.01 * len(memory)
+    from scipy.spatial import cKDTree
+
+    distance, _ = cKDTree(memory.coords[:, 1:]).query(chunked.coords[:, 1:])
+    assert np.median(distance) < 0.02
+
+
+def test_a_stack_of_large_frames_is_detected_frame_by_frame_in_chunks():
+    stack = np.stack([make_lattice((512, 512), spacing=10.0, noise=0.1, rotation=9.0 * i,
+                                   seed=i).image for i in range(6)]).astype(np.float32)
+    memory = detect_atoms(stack, frame_axis=0)
+    streamed = detect_stream(stack, "atoms", chunk=200, scheduler="threads")
+    _same_points(memory, streamed)
+    lazy = detect_atoms(da.from_array(stack, chunks=(1, 256, 256)))
+    _same_points(memory, lazy)
