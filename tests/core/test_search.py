@@ -1,0 +1,90 @@
+"""The beta(t) search: scores, choice, determinism across processes, heat map."""
+
+import math
+
+import numpy as np
+import pytest
+
+from napari_ivae.core.errors import InputError
+from napari_ivae.core.models import ModelConfig, TrainConfig
+from napari_ivae.core.search import (
+    SearchResult,
+    SearchRun,
+    choose,
+    heatmap_image,
+    score_maps,
+    search_beta,
+)
+
+
+def test_score_maps_prefers_the_smooth_active_map_and_ignores_flat_ones():
+    rng = np.random.default_rng(0)
+    step = np.zeros((16, 16))
+    step[:, 8:] = 2.0  # one straight wall
+    noise = rng.normal(0, 1, (16, 16))
+    scores = score_maps(np.stack([noise, step]))
+    assert scores["map_index"] == 1 and scores["active"] == 2
+    assert scores["edge"] < 20  # about one wall 16 cells long
+    flat = score_maps(np.stack([np.full((16, 16), 0.3), step * 0.01]))  # variance < 0.01
+    assert flat["active"] == 0 and flat["map_index"] == -1 and math.isnan(flat["edge"])
+
+
+def test_choose_never_picks_a_collapsed_run():
+    runs = [SearchRun(0.1, 1.0, 0.0, edge=5.0, fourier=0.5, map_index=0, active=1),
+            SearchRun(1.0, 1.0, 0.0, edge=8.0, fourier=0.5, map_index=0, active=1),
+            SearchRun(2.0, 2.0, 0.0)]  # collapsed: no active map
+    assert choose(runs) == (0, 1)
+    text = SearchResult(runs, 0, 1, (4, 4)).summary()
+    assert "beta 0.1 -> 1" in text and "beta 1 (fixed)" in text and "38 %" in text
+    image = heatmap_image(SearchResult(runs, 0, 1, (4, 4)), cell=12)
+    assert image.shape == (3 * 12, 2 * 12, 3)  # beta_start 0.1, 1, 2 x beta_end 1, 2
+    assert tuple(image[24, 0]) == (230, 30, 30)  # chosen (0.1 -> 1) framed in red, bottom left
+    assert tuple(image[12, 0]) == (255, 255, 255)  # best fixed beta (1 -> 1) in white
+    assert tuple(image[6, 18]) == tuple(image[6, 6]) == (160, 160, 160)  # collapsed, not run
+
+
+@pytest.fixture(scope="module")
+def grid_patches_small():
+    from napari_ivae.core.patches import grid_patches
+    from napari_ivae.core.synthetic.lattice import make_lattice
+
+    lattice = make_lattice((72, 72), spacing=12.0, domains=2, seed=0)
+    patchset = grid_patches(lattice.image, 16, 8, normalize="global")
+    return patchset.patches, patchset.grid_shape
+
+
+def test_search_on_a_tiny_grid_is_deterministic_and_keeps_the_chosen_model(grid_patches_small):
+    patches, grid_shape = grid_patches_small
+    model_config = ModelConfig("shift-vae", patch_shape=patches.shape[1:], hidden=(16,))
+    config = TrainConfig.defaults_for("shift-vae", epochs=1, batch_size=32, beta_ramp_epochs=1)
+    seen = []
+    kwargs = dict(beta_starts=(0.1, 1.0), beta_ends=(1.0, 4.0), model_config=model_config,
+                  train_config=config, keep_maps=2)
+    two = search_beta(patches, grid_shape, workers=2,
+                      callback=lambda done, total, run: seen.append((done, total)), **kwargs)
+    one = search_beta(patches, grid_shape, workers=1, **kwargs)
+    assert sorted(seen) == [(1, 4), (2, 4), (3, 4), (4, 4)]
+    assert [(r.beta_start, r.beta_end) for r in two.runs] == [(0.1, 1.0), (0.1, 4.0),
+                                                              (1.0, 1.0), (1.0, 4.0)]
+    assert [r.edge for r in two.runs] == [r.edge for r in one.runs]  # same seed, same runs
+    assert two.best == one.best and two.runs[two.best].fixed == (two.best == two.best_fixed)
+    alive = [r.edge for r in two.runs if not r.collapsed]
+    assert two.runs[two.best].edge == min(alive)
+    assert two.best_fixed == 2  # the only fixed beta (1 -> 1)
+    assert two.best in two.maps and len(two.maps) == min(2, len(alive))
+    assert two.maps[two.best].shape == (model_config.latent_dim, *grid_shape)
+    from napari_ivae.core.inference import encode
+
+    z = encode(two.model, patches).z_mean[:, two.runs[two.best].map_index]
+    np.testing.assert_allclose(z.reshape(grid_shape),
+                               two.maps[two.best][two.runs[two.best].map_index], atol=1e-5)
+
+
+def test_search_refuses_bad_settings(grid_patches_small):
+    patches, grid_shape = grid_patches_small
+    with pytest.raises(InputError, match="whole grids"):
+        search_beta(patches[:-1], grid_shape)
+    with pytest.raises(InputError, match="beta_ends"):
+        search_beta(patches, grid_shape, beta_ends=())
+    with pytest.raises(InputError, match="smoothness"):
+        search_beta(patches, grid_shape, smoothness=(-1.0,))
