@@ -22,24 +22,25 @@ FAST = dict(batch_size=32, pixels_per_step=64, device="cpu", lr_schedule="onecyc
 
 @pytest.mark.parametrize("kind", MODEL_KINDS)
 def test_encode_decode_shapes_per_kind(kind):
-    extra = dict(n_classes=3) if kind == "ss-rvae" else {}
+    classes = kind in ("ss-rvae", "jrvae")
+    extra = dict(n_classes=3) if classes else {}
     model = build_model(ModelConfig(kind, (12, 14), latent_dim=3, hidden=(16,), **extra))
     x = np.random.default_rng(0).random((7, 12, 14)).astype(np.float32)
-    fit(model, x, np.array([0, 1, 2, -1, -1, -1, -1]) if extra else None,
+    fit(model, x, np.array([0, 1, 2, -1, -1, -1, -1]) if kind == "ss-rvae" else None,
         TrainConfig(epochs=1, batch_size=4, device="cpu"))
     enc = encode(model, x, batch_size=3)
     assert enc.z_mean.shape == enc.z_std.shape == (7, 3) and (enc.z_std > 0).all()
-    assert (enc.angle is not None) == (kind in ("rvae", "ss-rvae"))
+    assert (enc.angle is not None) == (kind in ("rvae", "ss-rvae", "jrvae"))
     assert (enc.offsets is not None) == (kind != "vae")
     if enc.offsets is not None:
         assert enc.offsets.shape == (7, 2)
-    assert (enc.class_prob is not None) == (kind == "ss-rvae")
+    assert (enc.class_prob is not None) == classes
     assert set(enc.as_dict()) == {k for k in ("z_mean", "z_std", "angle", "offsets", "class_prob")
                                   if getattr(enc, k) is not None}
     out = decode(model, enc.z_mean, angle=enc.angle, offsets=enc.offsets)
     assert out.shape == (7, 12, 14) and out.dtype == np.float32 and np.isfinite(out).all()
     assert latent_manifold(model, n=3).shape == (36, 42)
-    if kind == "ss-rvae":
+    if classes:
         probs = classify(model, x)
         assert probs.shape == (7, 3) and np.allclose(probs.sum(1), 1, atol=1e-5)
         assert np.allclose(probs, enc.class_prob, atol=1e-5)

@@ -28,6 +28,7 @@ from napari_ivae.core.errors import InputError
 
 KIND_CHOICES = [("rVAE (rotation + translation)", "rvae"), ("shift-VAE (smooth maps)",
                                                             "shift-vae"),
+                ("joint rVAE (finds classes)", "jrvae"),
                 ("ss-rVAE (uses your labels)", "ss-rvae"), ("VAE (no invariance)", "vae")]
 
 
@@ -83,6 +84,8 @@ class TrainWidget(DockBody):
         self._started = 0.0
         self.kind = ComboBox(choices=KIND_CHOICES, value="rvae", label="model")
         self.latent_dim = SpinBox(value=2, min=1, max=64, label="latent size")
+        self.n_classes = SpinBox(value=4, min=2, max=64, label="classes", visible=False,
+                                 tooltip="joint rVAE: number of classes to find (no labels)")
         self.rotation = CheckBox(value=True, text="rotation invariant")
         self.translation = CheckBox(value=True, text="translation invariant")
         self.angle_prior_kind = ComboBox(choices=[("normal (papers)", "normal"),
@@ -125,7 +128,7 @@ class TrainWidget(DockBody):
                             layout="horizontal", labels=False)
         buttons.margins = (0, 0, 0, 0)
         self.lay_out([
-            [self.kind, self.latent_dim, self.epochs, self.write_maps],
+            [self.kind, self.latent_dim, self.n_classes, self.epochs, self.write_maps],
             Section("advanced", [self.rotation, self.translation, self.angle_prior_kind,
                                  self.angle_prior, self.translation_prior, self.shift_scale,
                                  self.beta_start, self.beta_end, self.beta_ramp,
@@ -149,7 +152,8 @@ class TrainWidget(DockBody):
         self.lr.value = defaults.lr
         self.beta_start.value, self.beta_end.value = defaults.beta_start, defaults.beta_end
         self.beta_ramp.value = defaults.beta_ramp_epochs
-        rotating = kind in ("rvae", "ss-rvae")
+        rotating = kind in ("rvae", "ss-rvae", "jrvae")
+        self.n_classes.visible = kind == "jrvae"
         self.rotation.visible = self.translation.visible = rotating
         self.angle_prior.visible = self.angle_prior_kind.visible = rotating
         self.translation_prior.visible = kind != "vae"
@@ -164,6 +168,8 @@ class TrainWidget(DockBody):
                                                    ("translation", self.translation))
                             if box.value)
         names = tuple(class_names or ())
+        if kind == "jrvae":
+            names = tuple(f"class {i + 1}" for i in range(self.n_classes.value))
         model_config = ModelConfig(
             kind=kind, patch_shape=tuple(patch_shape), latent_dim=self.latent_dim.value,
             invariances=invariances, translation_prior=self.translation_prior.value,

@@ -27,7 +27,7 @@ from napari_ivae.cli._train_checks import (
 )
 from napari_ivae.core.errors import InputError
 
-_MODEL_KINDS = ("vae", "rvae", "shift-vae", "ss-rvae")  # == core.models.MODEL_KINDS (no torch here)
+_MODEL_KINDS = ("vae", "rvae", "shift-vae", "ss-rvae", "jrvae")  # == core.models.MODEL_KINDS (no torch here)
 
 
 # ------------------------------------------------------------------ file helpers (shared)
@@ -137,7 +137,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("--model", required=True, choices=_MODEL_KINDS,
                    help="vae (plain), rvae (rotation+translation invariant), shift-vae "
                         "(translation only, for grid patches), ss-rvae (semi-supervised, "
-                        "needs --labels)")
+                        "needs --labels), jrvae (joint rVAE: finds --classes K classes "
+                        "without labels)")
     p.add_argument("--patches", required=True, metavar="P.npy", help="patches (N, H, W)")
     p.add_argument("--labels", metavar="L.npy",
                    help="ss-rvae: one int per patch, -1 = unlabeled, classes 0..K-1")
@@ -164,6 +165,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("--beta", type=float, help="final KL weight (default: per model kind)")
     p.add_argument("--label-weight", type=float, help="ss-rvae classification weight")
     p.add_argument("--class-names", help="ss-rvae: comma-separated names, in label order")
+    p.add_argument("--classes", type=int, metavar="K",
+                   help="jrvae: number of classes to find (>= 2)")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     p.set_defaults(func=run)
 
@@ -174,6 +177,10 @@ def _build_configs(args, patch_shape, labels):
 
     invariances = () if args.invariances.strip().lower() == "none" else _csv(args.invariances)
     class_names, n_classes = (), 0
+    if args.model == "jrvae":
+        n_classes = args.classes or 0
+        if n_classes < 2:
+            raise InputError("jrvae needs --classes K (the number of classes to find, >= 2)")
     if args.model == "ss-rvae":
         class_names = _csv(args.class_names) if args.class_names else ()
         repeated = sorted({name for name in class_names if class_names.count(name) > 1})

@@ -252,6 +252,8 @@ def train(model, patches, labels=None, config: TrainConfig | None = None, stop_e
     scheduler = _scheduler(optimizer, config, total)
     history, stopped, global_step = [], False, 0
     epoch_times = []
+    # models trained in phases (jrvae) are told the run's progress before every step
+    before_step = getattr(model, "before_step", None)
     model.train()
     sums: dict[str, float]
     for epoch in range(n_epochs):
@@ -266,6 +268,8 @@ def train(model, patches, labels=None, config: TrainConfig | None = None, stop_e
                 if subsample else None
             idx_d = idx.to(device)
             try:
+                if before_step is not None:
+                    before_step(global_step, total, x_all, gen)
                 loss, terms = model.loss(
                     x_all[idx_d], y_all[idx_d], beta=beta, generator=noise_gen, pixel_index=pix,
                     label_weight=config.label_weight, labeled_fraction=labeled_fraction)

@@ -13,7 +13,9 @@ import numpy as np
 
 from napari_ivae.core.errors import InputError
 
-MODEL_KINDS = ("vae", "rvae", "shift-vae", "ss-rvae")
+MODEL_KINDS = ("vae", "rvae", "shift-vae", "ss-rvae", "jrvae")
+#: kinds with a discrete class y (ss-rvae: from labels; jrvae: found without labels)
+CLASS_KINDS = ("ss-rvae", "jrvae")
 INVARIANCES = ("rotation", "translation", "scale")
 ANGLE_PRIORS = ("normal", "von_mises")
 LIKELIHOODS = ("auto", "bernoulli", "gaussian")
@@ -38,7 +40,8 @@ class ModelConfig:
     Parameters
     ----------
     kind : str
-        One of ``MODEL_KINDS``: ``"vae"``, ``"rvae"``, ``"shift-vae"``, ``"ss-rvae"``.
+        One of ``MODEL_KINDS``: ``"vae"``, ``"rvae"``, ``"shift-vae"``, ``"ss-rvae"``,
+        ``"jrvae"`` (joint rVAE: ``n_classes`` classes found without labels).
     patch_shape : tuple of int
         ``(H, W)`` of the patches the model reads and writes.
     latent_dim : int
@@ -60,7 +63,7 @@ class ModelConfig:
     shift_scale : float
         shift-VAE's k (0 < k <= 1): the coordinate grid is shifted by ``k * offsets``.
     n_classes, class_names :
-        ss-rvae's discrete classes.
+        ss-rvae's and jrvae's discrete classes (jrvae: names default to "class 0"...).
     hidden : tuple of int
         Widths of the hidden layers of encoder, decoder and classifier.
     activation : str
@@ -135,22 +138,22 @@ class ModelConfig:
             self.coord_features = 0 if self.kind == "ss-rvae" else DEFAULT_COORD_FEATURES
         self.coord_features = int(self.coord_features)
         if self.template is None:
-            self.template = self.kind in ("rvae", "shift-vae")
+            self.template = self.kind in ("rvae", "shift-vae", "jrvae")
         self.template = bool(self.template)
         if self.kind == "vae":
             self.invariances = ()
         elif self.kind == "shift-vae":
             self.invariances = ("translation",)
-        if self.kind == "ss-rvae" and not self.class_names and self.n_classes:
+        if self.kind in CLASS_KINDS and not self.class_names and self.n_classes:
             self.class_names = tuple(f"class {i}" for i in range(self.n_classes))
-        if self.kind == "ss-rvae" and self.class_names and not self.n_classes:
+        if self.kind in CLASS_KINDS and self.class_names and not self.n_classes:
             self.n_classes = len(self.class_names)
         if self.likelihood is None:
             # ss-rvae: its label weight is tuned on the Bernoulli loss scale (with the Gaussian
             # one, two-class grey blobs fell from > 0.8 to 0.55 accuracy: test_inference)
             self.likelihood = "bernoulli" if self.kind == "ss-rvae" else "auto"
         if self.angle_hint is None:
-            self.angle_hint = self.kind == "rvae"
+            self.angle_hint = self.kind in ("rvae", "jrvae")
         self.angle_hint = bool(self.angle_hint) and "rotation" in self.invariances
         self.validate()
 
@@ -185,9 +188,11 @@ class ModelConfig:
                              "max_frequency > 0")
         if not self.hidden or min(self.hidden) < 1:
             raise InputError(f"hidden must list positive layer widths, got {self.hidden}")
-        if self.kind == "ss-rvae":
+        if self.kind in CLASS_KINDS:
             if self.n_classes < 2:
-                raise InputError("an ss-rvae needs n_classes >= 2 (the classes you labeled)")
+                what = ("the classes you labeled" if self.kind == "ss-rvae"
+                        else "the classes to find")
+                raise InputError(f"an {self.kind} needs n_classes >= 2 ({what})")
             if len(self.class_names) != self.n_classes:
                 raise InputError(
                     f"class_names has {len(self.class_names)} names for {self.n_classes} classes"
@@ -381,6 +386,8 @@ _DEFAULTS = {
         epochs=30, batch_size=128, lr=1e-3, lr_schedule="onecycle", pixels_per_step=512,
         beta_start=0.1, beta_end=1.0, beta_ramp_epochs=15,
     ),
+    "jrvae": dict(epochs=40, batch_size=128, lr=1e-3, lr_schedule="onecycle",
+                  pixels_per_step=512, min_steps=600),
     "ss-rvae": dict(
         epochs=12, batch_size=128, lr=3e-3, lr_schedule="onecycle", pixels_per_step=128,
         label_weight=300.0, min_labeled_per_batch=16, min_steps=300,

@@ -1,0 +1,164 @@
+"""Joint rVAE: discrete classes y and continuous latents found together, without labels.
+
+Review paper (002), section 7 and eq. 5: q(z, theta, offsets | x) as the rVAE, a classifier
+q(y | x) (reading the patch in the decoder's canonical frame, as the ss-rVAE's), the spatial
+decoder conditioned on the one-hot y, and the loss::
+
+    E_q(y|x)[-log p(x | latents, y)] + gamma_z |KL_z - C_z(t)| + gamma_y |KL_y - C_y(t)|
+
+with y summed out exactly over the K classes (the K decodings share the coordinate trunk).
+
+Trained from scratch this objective puts the class into z and leaves y in one class (measured,
+docs/performance.md), so training runs in two phases, driven by :meth:`JointRVAE.before_step`:
+
+1. *warm-up* (``WARMUP_SHARE`` of the steps): the plain rVAE ELBO, decoder condition 0;
+2. at the switch, k-means on the warm-up's z codes of all training patches
+   (:func:`napari_ivae.core.clustering.cluster_latents`) and q(y|x) fitted to those classes
+   (``CLASSIFIER_INIT_STEPS`` of cross-entropy); then eq. 5, with a batch-marginal entropy bonus
+   that keeps every class in use.
+
+A model whose classes were initialised (buffer ``classes_ready``) goes straight to eq. 5 when it
+is fine-tuned.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from napari_ivae.core.models.base import BaseIVAE
+from napari_ivae.core.models.latent import canonical_resample
+from napari_ivae.core.models.nets import Classifier
+
+#: share of the training steps spent as a plain rVAE before the classes are initialised
+WARMUP_SHARE = 0.5
+#: cross-entropy steps (batches of 256) that fit q(y|x) to the warm-up's k-means classes
+CLASSIFIER_INIT_STEPS = 200
+#: eq. 5 weights and capacities (nats); C_y ends at log K (confident, uniform class use)
+GAMMA_Z = 1.0
+CAPACITY_Z = 0.0
+GAMMA_Y = 30.0
+#: weight of the batch-marginal class entropy bonus (per patch, in nats)
+MARGINAL_WEIGHT = 50.0
+
+
+class JointRVAE(BaseIVAE):
+    """Joint rotation-invariant VAE: K unsupervised classes and continuous latents.
+
+    Parameters
+    ----------
+    config : ModelConfig
+        ``kind="jrvae"``, ``n_classes >= 2`` (the number of classes to find).
+    """
+
+    def __init__(self, config):
+        super().__init__(config)
+        self.n_classes = int(config.n_classes)
+        self.classifier = Classifier(self.n_pixels, self.n_classes, config.hidden,
+                                     config.activation)
+        self.register_buffer("classes_ready", torch.zeros((), dtype=torch.bool))
+        # share of the current training run done (set by before_step; not saved)
+        self.progress = 1.0
+        self.warmup_share = WARMUP_SHARE
+        self.gamma_z, self.capacity_z = GAMMA_Z, CAPACITY_Z
+        self.gamma_y, self.marginal_weight = GAMMA_Y, MARGINAL_WEIGHT
+        self.classifier_init_steps = CLASSIFIER_INIT_STEPS
+
+    def code_extra_dim(self) -> int:
+        return int(self.config.n_classes)
+
+    def classifier_logits(self, xn: torch.Tensor, mean: torch.Tensor | None = None):
+        """Class logits of normalised patches ``(B, H, W)``, read in the canonical frame."""
+        if self.layout.spatial and self.config.canonical_classifier:
+            if mean is None:
+                mean, _ = self.encode_gaussian(xn)
+            parts = self.geometry(mean.detach())
+            xn = canonical_resample(xn, parts.get("theta"), parts.get("offsets"),
+                                    parts.get("scale"))
+        return self.classifier(xn)
+
+    # ----------------------------------------------------------------- training phases
+    def before_step(self, step: int, total: int, patches: torch.Tensor, generator) -> None:
+        """Called by :func:`napari_ivae.core.training.train` before every step.
+
+        Records the run's progress and, at the end of the warm-up, initialises the classes.
+        """
+        self.progress = step / max(total, 1)
+        if not bool(self.classes_ready) and self.progress >= self.warmup_share:
+            self.initialise_classes(patches, generator)
+
+    def _phase2_progress(self) -> float:
+        start = 0.0 if self.warmup_share >= 1 else self.warmup_share
+        return min(max((self.progress - start) / max(1.0 - start, 1e-6), 0.0), 1.0)
+
+    @torch.no_grad()
+    def _codes(self, patches: torch.Tensor, batch: int = 512):
+        means = []
+        for i in range(0, len(patches), batch):
+            xn = self.normalize(patches[i:i + batch])
+            mean, _ = self.encode_gaussian(xn)
+            means.append(mean)
+        return torch.cat(means)
+
+    def initialise_classes(self, patches: torch.Tensor, generator) -> np.ndarray:
+        """k-means (K) on the z codes of ``patches``, then fit q(y|x) to those classes.
+
+        Returns the k-means classes.
+        """
+        from napari_ivae.core.clustering import cluster_latents
+
+        was_training = self.training
+        self.eval()
+        mean = self._codes(patches)
+        z = self.geometry(mean)["z"].cpu().numpy().astype(np.float64)
+        seed = int(torch.randint(2**31 - 1, (1,), generator=generator))
+        labels = cluster_latents(z, self.n_classes, seed=seed).labels
+        target = torch.as_tensor(labels, device=patches.device)
+        optimizer = torch.optim.Adam(self.classifier.parameters(), lr=1e-3)
+        n = len(patches)
+        self.train(was_training)
+        for _ in range(self.classifier_init_steps):
+            idx = torch.randint(n, (min(256, n),), generator=generator).to(patches.device)
+            with torch.no_grad():
+                xn = self.normalize(patches[idx])
+                m = mean[idx]
+            ce = F.cross_entropy(self.classifier_logits(xn, m), target[idx])
+            optimizer.zero_grad(set_to_none=True)
+            ce.backward()
+            optimizer.step()
+        self.classes_ready.fill_(True)
+        return labels
+
+    # ----------------------------------------------------------------- objective
+    def loss(self, x, labels=None, *, beta=1.0, generator=None, pixel_index=None,
+             label_weight=30.0, labeled_fraction=None):
+        """Warm-up: the rVAE's negative ELBO; afterwards eq. 5 with y summed out (labels unused)."""
+        if not bool(self.classes_ready):
+            return BaseIVAE.loss(self, x, beta=beta, generator=generator, pixel_index=pixel_index)
+        xn = self.normalize(x)
+        mean, std = self.encode_gaussian(xn)
+        latent = self.reparameterize(mean, std, generator)
+        kl_z = self.kl(mean, std, latent)
+        logits = self.classifier_logits(xn, mean)
+        q = torch.softmax(logits, -1)
+        log_q = torch.log_softmax(logits, -1)
+        k = self.n_classes
+        eye = torch.eye(k, device=x.device, dtype=x.dtype)
+        code = eye.unsqueeze(0).expand(x.shape[0], -1, -1)
+        ll = self.log_likelihood(self.render_logits(latent, code, pixel_index),
+                                 self.pixel_targets(xn, pixel_index).unsqueeze(1))
+        recon = -(q * ll).sum(-1) * self.pixel_weight(pixel_index)
+        kl_y = math.log(k) + (q * log_q).sum(-1)
+        t = self._phase2_progress()
+        c_y = math.log(k) * min(1.0, 2.0 * t)
+        c_z = self.capacity_z * min(1.0, 2.0 * t)
+        marginal = q.mean(0)
+        h_marginal = -(marginal * torch.log(marginal.clamp_min(1e-8))).sum()
+        loss = (recon + beta * self.gamma_z * (kl_z - c_z).abs()
+                + self.gamma_y * (kl_y - c_y).abs()).mean()
+        loss = loss - self.marginal_weight * h_marginal
+        return loss, {"recon": recon.mean().detach(), "kl": kl_z.mean().detach(),
+                      "kl_y": kl_y.mean().detach(), "class_entropy": h_marginal.detach()}
