@@ -1,14 +1,17 @@
-"""Unsupervised classes: k-means on latent codes, rVAE against a plain VAE, on the cards.
+"""Unsupervised classes: k-means on latent codes (rVAE, plain VAE) and the joint rVAE, on the cards.
 
 Usage::
 
     python benchmarks/clustering.py            # 4 suits x 500, +/-60 deg rotation, shifts
     python benchmarks/clustering.py --quick    # 4 suits x 150, fewer epochs
     python benchmarks/clustering.py --lattice  # also: the two domains of the lattice sample
+    python benchmarks/clustering.py --jrvae-seeds 1   # the joint rVAE for one seed (default 3)
 
 Trains each model with the product's defaults (``TrainConfig.defaults_for``), groups the
 patches into 4 classes with :func:`napari_ivae.core.clustering.cluster_latents` (seed 0) and
 scores the classes against the true suits after the best one-to-one matching. Chance is 0.25.
+The joint rVAE (``jrvae``, 4 classes) is scored by its own classes (argmax q(y|x)) and by
+k-means on its z, for ``--jrvae-seeds`` seeds (mean and spread).
 ``--lattice`` does the same with 2 classes on the lattice sample (256 px, two domains at 0 and
 45 deg): patches centred on detected atoms (rVAE) against grid patches (shift-VAE, rVAE),
 scored against the true domain of the nearest atom. Prints one line per model, then a final
@@ -48,13 +51,18 @@ def run(kind: str, images: np.ndarray, truth: np.ndarray, epochs: int | None, se
     overrides = {"seed": seed, "device": "cpu"}
     if epochs is not None:
         overrides["epochs"] = epochs
-    model = build_model(ModelConfig(kind, patch_shape=images.shape[1:]))
+    extra = {"n_classes": n_classes} if kind == "jrvae" else {}
+    model = build_model(ModelConfig(kind, patch_shape=images.shape[1:], **extra))
     start = time.perf_counter()
     result = fit(model, images, None, TrainConfig.defaults_for(kind, **overrides))
     train_seconds = time.perf_counter() - start
     encoding = encode(result.model, images)
-    out = {"kind": kind, "train_seconds": train_seconds,
+    out = {"kind": kind, "seed": seed, "train_seconds": train_seconds,
            "epochs": len(result.history)}
+    if encoding.class_prob is not None:
+        own = encoding.class_prob.argmax(1)
+        out["classes"] = {"accuracy": matched_accuracy(own, truth),
+                          "sizes": np.bincount(own, minlength=n_classes).tolist()}
     for use_angle in ([False, True] if encoding.angle is not None else [False]):
         start = time.perf_counter()
         clustering = cluster_latents(encoding, n_classes, seed=0, use_angle=use_angle)
@@ -101,6 +109,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="150 cards per suit, 10 epochs")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--jrvae-seeds", type=int, default=3,
+                        help="seeds of the joint rVAE (0 = skip it)")
     parser.add_argument("--lattice", action="store_true",
                         help="also the lattice sample's two domains (atom-centred vs grid)")
     args = parser.parse_args()
@@ -119,6 +129,19 @@ def main() -> None:
                            if name in one)
         print(f"{kind:5s} trained {one['epochs']} epochs in {one['train_seconds']:.0f} s; "
               f"k-means (4) {scores}  (chance 0.25)", flush=True)
+    joint = []
+    for seed in range(args.seed, args.seed + args.jrvae_seeds):
+        one = run("jrvae", images, truth, epochs, seed)
+        joint.append(one)
+        results.append(one)
+        print(f"jrvae seed {seed} trained {one['epochs']} epochs in {one['train_seconds']:.0f} s; "
+              f"its classes: accuracy {one['classes']['accuracy']:.3f} sizes "
+              f"{one['classes']['sizes']}; k-means (4) on its z: "
+              f"{one['z_only']['accuracy']:.3f}", flush=True)
+    if joint:
+        acc = np.array([one["classes"]["accuracy"] for one in joint])
+        print(f"jrvae over {len(joint)} seeds: accuracy mean {acc.mean():.3f}, min "
+              f"{acc.min():.3f}, max {acc.max():.3f}, std {acc.std():.3f}", flush=True)
     lattice = lattice_domains(args.seed) if args.lattice else None
     print(json.dumps({"benchmark": "clustering", "quick": args.quick, "seed": args.seed,
                       "n_patches": len(images), "results": results, "lattice": lattice}))
