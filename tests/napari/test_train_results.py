@@ -148,6 +148,11 @@ def test_ss_rvae_on_cards_writes_classes_and_confusion(viewer, qtbot):
     assert "suit" in points.features  # the user's own columns are kept
     results._update_confusion()
     assert "accuracy on the 24 labeled patches" in results.confusion.value
+    assert not results.heldout_button.native.isHidden() and results.heldout.value == ""
+    assert results.heldout_in_background() is not None
+    qtbot.waitUntil(lambda: "held-out accuracy" in results.heldout.value, timeout=120000)
+    assert "held-out accuracy on the 24 labeled patches" in results.heldout.value
+    assert "5-fold" in results.heldout.value and not is_error(results.status)
     results.colour_by.reset_choices()
     results.colour_by.value = "ivae_class"  # points take their predicted class's colour
     from napari.utils.colormaps.standardize_color import transform_color
@@ -185,6 +190,7 @@ def test_results_save_load_segment_and_patch_size_check(viewer, lattice_layer, r
     labels = results.segment()
     assert labels is not None and labels.data.shape == lattice_layer.data.shape
     np.testing.assert_allclose(labels.scale, lattice_layer.scale)
+    assert "boundary length" in results.status.value  # how clean the domains are
     # manifold
     manifold = results.show_manifold()
     assert manifold.data.shape == (8 * 12, 8 * 12)
@@ -258,6 +264,8 @@ def test_train_widget_parameters_reach_the_configs(viewer):
     assert model_config.kind == "shift-vae" and model_config.shift_scale == 0.5
     assert model_config.latent_dim == 3 and model_config.patch_shape == (16, 16)
     assert train_config.seed == 11 and train_config.device == "cpu"
+    train.smoothness.value = 0.5  # grid patches: the latent maps' roughness term
+    assert train.configs((16, 16))[1].smoothness == 0.5
     train.kind.value = "rvae"
     train.translation.value = False
     train.angle_prior_kind.value = "von_mises"

@@ -88,22 +88,38 @@ def value_map(values: np.ndarray, patchset: Any, *, cyclic: bool = False,
 
 def confusion_text(true: np.ndarray, predicted: np.ndarray, class_names: list[str]) -> str:
     """A confusion matrix (rows true, columns predicted) of the labeled patches as text."""
-    true, predicted = np.asarray(true), np.asarray(predicted)
+    from napari_ivae.core.heldout import confusion_lines, confusion_matrix
+
+    true = np.asarray(true)
     keep = true >= 0
     if not np.any(keep):
         return ""
-    k = len(class_names)
-    matrix = np.zeros((k, k), dtype=int)
-    np.add.at(matrix, (true[keep], np.clip(predicted[keep], 0, k - 1)), 1)
-    width = max(6, *(len(n) for n in class_names)) + 1
-    lines = ["true \\ predicted".ljust(width) + "".join(n[:width - 1].rjust(width)
-                                                         for n in class_names)]
-    for name, row in zip(class_names, matrix):
-        lines.append(name[:width - 1].ljust(width) + "".join(str(v).rjust(width) for v in row))
+    matrix = confusion_matrix(true, predicted, len(class_names))
     accuracy = np.trace(matrix) / max(matrix.sum(), 1)
-    lines.append(f"accuracy on the {int(keep.sum())} labeled patches: {accuracy:.1%}")
-    lines.append("(not held out: the model may have trained on them)")
-    return "\n".join(lines)
+    return "\n".join([
+        *confusion_lines(matrix, class_names),
+        f"accuracy on the {int(keep.sum())} labeled patches: {accuracy:.1%}",
+        "(not held out: the model trained on these labels;",
+        " the held-out check below tells what it learned)"])
+
+
+def compute_heldout(model: Any, patches: np.ndarray, labels: np.ndarray) -> Any:
+    """k-fold held-out confusion of the model's classes (any thread)."""
+    from napari_ivae.core.heldout import model_heldout_confusion
+
+    return model_heldout_confusion(model, patches, labels)
+
+
+def heldout_text(held: Any, class_names: list[str]) -> str:
+    """A :class:`~napari_ivae.core.heldout.HeldOutConfusion` as text, with what it measures."""
+    from napari_ivae.core.heldout import confusion_lines
+
+    return "\n".join([
+        f"held out ({held.folds}-fold, each patch predicted by a classifier",
+        " that never saw its label; the VAE is not retrained):",
+        *confusion_lines(held.matrix, class_names),
+        f"held-out accuracy on the {len(held.true)} labeled patches: {held.accuracy:.1%}",
+        f"(always the most common class: {held.chance:.1%})"])
 
 
 @dataclass
@@ -424,7 +440,8 @@ def compute_manifold(bundle: Any, encoding: Any = None, patches: Any = None
     if encoding is not None and len(encoding.z_mean) and \
             encoding.z_mean.shape[1] == bundle.config.latent_dim:
         ranges = latent_ranges(encoding.z_mean)
-    if bundle.config.kind == "ss-rvae":
+    if bundle.config.kind == "ss-rvae" or (bundle.config.kind == "crvae"
+                                           and bundle.config.n_classes):
         image, what = class_traversal(bundle.model, n=8, ranges=ranges), "class traversal"
         caption = "one row per class, z1 left to right"
     else:

@@ -49,6 +49,13 @@ class ResultsWidget(DockBody):
         self.manifold_button = PushButton(text="Show decoded latent manifold")
         self.confusion = Label(value="")
         self.confusion.native.setStyleSheet("font-family: monospace;")
+        self.heldout_button = PushButton(text="Check the classes on held-out labels")
+        self.heldout_button.tooltip = (
+            "k-fold cross-validation: a fresh classifier of the model's architecture learns the "
+            "labels of k-1 folds and predicts the held-out fold (the VAE is not retrained)")
+        self.heldout_button.visible = False  # shown with a confusion matrix
+        self.heldout = Label(value="")
+        self.heldout.native.setStyleSheet("font-family: monospace;")
         self.model_file = FileEdit(mode="w", filter="*.ivae.pt", label="model file",
                                    value=Path.home() / "model.ivae.pt")
         self.save_button = PushButton(text="Save model")
@@ -59,6 +66,8 @@ class ResultsWidget(DockBody):
         self.lay_out([
             [self.model_info, self.write_button, self.colour_by, self.manifold_button],
             self.confusion,
+            self.heldout_button,
+            self.heldout,
             Section("segment a map", [self.segment_map, self.segment_method, self.n_regions,
                                       self.segment_button]),
             Section("unsupervised classes", [self.n_clusters, self.cluster_angle,
@@ -73,6 +82,7 @@ class ResultsWidget(DockBody):
         self.segment_button.clicked.connect(self.segment_in_background)
         self.cluster_button.clicked.connect(self.find_classes)
         self.manifold_button.clicked.connect(self.manifold_in_background)
+        self.heldout_button.clicked.connect(self.heldout_in_background)
         self.save_button.clicked.connect(self.save)
         self.load_button.clicked.connect(self.load)
         self.apply_button.clicked.connect(self.apply_in_background)
@@ -145,22 +155,49 @@ class ResultsWidget(DockBody):
             return
         self.status.ok("encoding the patches and writing maps...")
 
-    def _update_confusion(self) -> None:
-        columns = self._session.columns or {}
-        labels = self._session.labels
-        bundle = self._session.bundle
-        if "class" not in columns or labels is None or bundle is None:
-            self.confusion.value = ""
-            return
+    def _model_labels(self) -> np.ndarray | None:
+        """The annotation labels in the current model's class numbering (``-1`` unlabeled),
+        when the model has classes and they match the current patches."""
+        labels, bundle = self._session.labels, self._session.bundle
+        if labels is None or bundle is None or not bundle.config.class_names:
+            return None
         names = list(bundle.config.class_names)
         train_names = list(self._session.classes.names)
         # labels use the annotation table's numbering; the model's classes are a subset
         remap = {train_names.index(n): k for k, n in enumerate(names) if n in train_names}
-        true = np.array([remap.get(int(v), -1) for v in np.asarray(labels)])
-        if len(true) != len(columns["class"]):
+        return np.array([remap.get(int(v), -1) for v in np.asarray(labels)], dtype=np.int64)
+
+    def _update_confusion(self) -> None:
+        columns = self._session.columns or {}
+        true = self._model_labels()
+        self.heldout.value = ""
+        if "class" not in columns or true is None or len(true) != len(columns["class"]):
             self.confusion.value = ""
+            self.heldout_button.visible = False
             return
+        names = list(self._session.bundle.config.class_names)
         self.confusion.value = _writer.confusion_text(true, columns["class"], names)
+        self.heldout_button.visible = bool(self.confusion.value)
+
+    def heldout_in_background(self) -> Any:
+        """Cross-validate the model's classes over the labeled patches in a worker
+        (:func:`napari_ivae.core.heldout.model_heldout_confusion`); returns the worker."""
+        bundle, patchset, true = self._session.bundle, self._session.patchset, self._model_labels()
+        if (bundle is None or patchset is None or true is None
+                or len(true) != len(patchset.patches) or not np.any(true >= 0)):
+            report(self.status, InputError("no labeled patches for this model's classes: train "
+                                           "an ss-rvae on labeled patches first."))
+            return None
+        names = list(bundle.config.class_names)
+
+        def show(held: Any) -> str:
+            self.heldout.value = _writer.heldout_text(held, names)
+            return self.heldout.value
+
+        return background(self, _writer.compute_heldout, (bundle.model, patchset.patches, true),
+                          what="cross-validating the classes", show=show,
+                          on_done=lambda _: self.status.ok("held-out check done."),
+                          status=self.status, buttons=(self.heldout_button,))
 
     def colour_points(self, feature: str | None = None) -> None:
         """Colour the points layer by a feature column: the model's class and unsupervised

@@ -85,7 +85,7 @@ def confusion_matrix(true, predicted, n_classes: int) -> np.ndarray:
     return matrix
 
 
-def confusion_text(matrix: np.ndarray, class_names: list[str]) -> list[str]:
+def confusion_lines(matrix: np.ndarray, class_names: list[str]) -> list[str]:
     """The matrix as fixed-width text lines, a header of predicted names, one row per true class."""
     width = max(6, *(len(n) for n in class_names)) + 1
     lines = ["true \\ predicted".ljust(width) + "".join(n[:width - 1].rjust(width)
