@@ -30,11 +30,14 @@ class Workflow:
     detect: bool
     patch_source: str  # "points" | "grid"
     epochs: int
-    segment_role: str | None = None  # the map to segment at the end
+    segment_role: str | None = None  # the map to segment at the end ("smoother_z": see below)
     clusters: int = 0  # unsupervised classes to find at the end (0: none)
     train_overrides: dict = field(default_factory=dict)
     description: str = ""
 
+
+#: segment the z map with the lowest edge length (the one that shows domains, not texture)
+SMOOTHER_Z = "smoother_z"
 
 WORKFLOWS = {
     "atoms_rvae": Workflow(
@@ -51,7 +54,7 @@ WORKFLOWS = {
                                 "its rotation-invariant latents"),
     "lattice_shift_vae": Workflow(
         "lattice_shift_vae", "lattice", "shift-vae", detect=True, patch_source="grid",
-        epochs=15, segment_role="z1_map",
+        epochs=15, segment_role=SMOOTHER_Z,
         description="synthetic lattice, grid patches -> shift-VAE smooth latent maps"),
 }
 
@@ -145,9 +148,9 @@ def run_workflow(viewer: Any, workflow: Workflow | str, *, epochs: int | None = 
         log("[results] confusion matrix of the labeled patches:\n" + results.confusion.value)
         summary["confusion"] = results.confusion.value
     if wf.segment_role:
+        role = smoother_z_role(viewer) if wf.segment_role == SMOOTHER_Z else wf.segment_role
         target = next((layer for layer in viewer.layers
-                       if layer.metadata.get("napari_ivae", {}).get("role") == wf.segment_role),
-                      None)
+                       if _role(layer) == role), None) if role else None
         if target is not None:
             results.segment_map.value = target
             results.segment()
@@ -170,6 +173,26 @@ def run_workflow(viewer: Any, workflow: Workflow | str, *, epochs: int | None = 
     return summary
 
 
+def _role(layer: Any) -> str | None:
+    meta = layer.metadata if isinstance(layer.metadata, dict) else {}
+    return meta.get("napari_ivae", {}).get("role")
+
+
+def smoother_z_role(viewer: Any) -> str | None:
+    """Role (``"z2_map"``...) of the written z map with the lowest edge length, or None."""
+    from napari_ivae.core.segmentation import edge_length
+
+    scores = {}
+    for layer in viewer.layers:
+        role = _role(layer) or ""
+        if role.startswith("z") and role.endswith("_map") and role[1:-4].isdigit():
+            data = np.asarray(layer.data, dtype=np.float32)
+            data = data.reshape(-1, *data.shape[-2:])[0]
+            if np.isfinite(data).any():
+                scores[role] = edge_length(data)
+    return min(scores, key=scores.get) if scores else None
+
+
 def _check(status: Any) -> None:
     if "#ff6b6b" in status.native.styleSheet():  # red: an error (amber is a warning to read)
         raise IvaeError(status.value)
@@ -179,7 +202,8 @@ def arrange_view(viewer: Any, workflow: Workflow | str) -> None:
     """Make the screenshot readable: the source image, its main map on top, points hidden."""
     wf = WORKFLOWS[workflow] if isinstance(workflow, str) else workflow
     main = {"atoms_rvae": "angle_map", "cards_ss_rvae": "class_map",
-            "cards_unsupervised": "cluster_map", "lattice_shift_vae": "z1_map"}.get(wf.name)
+            "cards_unsupervised": "cluster_map",
+            "lattice_shift_vae": smoother_z_role(viewer) or "z1_map"}.get(wf.name)
     for layer in viewer.layers:
         role = layer.metadata.get("napari_ivae", {}).get("role") if isinstance(
             layer.metadata, dict) else None

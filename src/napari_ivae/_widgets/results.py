@@ -279,8 +279,8 @@ class ResultsWidget(DockBody):
             raise InputError("no map to segment: train a model or click 'Write maps' first.")
         return layer, np.asarray(layer.data), self.segment_method.value, self.n_regions.value
 
-    def _show_segmentation(self, layer: Any, segmented: tuple[np.ndarray, int]) -> Any:
-        labels, n_regions = segmented
+    def _show_segmentation(self, layer: Any, segmented: tuple) -> Any:
+        labels, n_regions, edges = segmented
         if layer not in self._viewer.layers:
             raise InputError(f"the map {layer.name!r} was removed before its segmentation "
                              "was ready; nothing was written.")
@@ -292,7 +292,9 @@ class ResultsWidget(DockBody):
             what=f"{meta['role'].removesuffix('_map')} segmentation",
             params={"map": layer.name, "method": self.segment_method.value,
                     "n_classes": self.n_regions.value}, opacity=0.5)
-        self.status.ok(f"segmented {layer.name!r} into {n_regions} regions.")
+        self.status.ok(f"segmented {layer.name!r} into {n_regions} regions; boundary length "
+                       f"{edges[0]:.0f} px (the map's edge length {edges[1]:.0f} px; lower = "
+                       "cleaner).")
         return out
 
     def find_classes(self) -> Any:
@@ -425,14 +427,19 @@ class ResultsWidget(DockBody):
         self.status.ok(f"applying the model to {self.apply_image.value.name!r}...")
 
 
-def _segment(data: np.ndarray, method: str, n_regions: int) -> tuple[np.ndarray, int]:
-    """int32 region labels of a map (NaN = the map's median) and how many regions it has
-    (any thread)."""
-    from napari_ivae.core.segmentation import segment_map
+def _segment(data: np.ndarray, method: str, n_regions: int) -> tuple:
+    """int32 region labels of a map (NaN = the map's median), how many regions it has, and
+    ``(boundary length of the labels, edge length of the map)`` in pixels, frames averaged
+    (:func:`napari_ivae.core.segmentation.edge_length`; any thread)."""
+    from napari_ivae.core.segmentation import edge_length, segment_map
 
     data = np.asarray(data, dtype=np.float32)
     finite = data[np.isfinite(data)]
     fill = float(np.median(finite)) if finite.size else 0.0
-    labels = np.asarray(segment_map(np.nan_to_num(data, nan=fill), method=method,
-                                    n_classes=n_regions)).astype(np.int32)
-    return labels, len(np.unique(labels))
+    filled = np.nan_to_num(data, nan=fill)
+    labels = np.asarray(segment_map(filled, method=method, n_classes=n_regions)).astype(np.int32)
+    frames = labels.reshape(-1, *labels.shape[-2:])
+    maps = filled.reshape(-1, *filled.shape[-2:])
+    edges = (float(np.mean([edge_length(f.astype(np.float32), denoise=False) for f in frames])),
+             float(np.mean([edge_length(m) for m in maps])))
+    return labels, len(np.unique(labels)), edges

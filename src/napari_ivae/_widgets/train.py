@@ -29,7 +29,8 @@ from napari_ivae.core.errors import InputError
 KIND_CHOICES = [("rVAE (rotation + translation)", "rvae"), ("shift-VAE (smooth maps)",
                                                             "shift-vae"),
                 ("joint rVAE (finds classes)", "jrvae"),
-                ("ss-rVAE (uses your labels)", "ss-rvae"), ("VAE (no invariance)", "vae")]
+                ("ss-rVAE (uses your labels)", "ss-rvae"),
+                ("conditional rVAE (every patch labeled)", "crvae"), ("VAE (no invariance)", "vae")]
 
 
 def trained_bundle(result: Any, config: Any, train_config: Any, extra: dict) -> Any:
@@ -100,6 +101,10 @@ class TrainWidget(DockBody):
         self.beta_start = FloatSpinBox(value=1.0, min=0.0, max=100.0, step=0.1, label="β start")
         self.beta_end = FloatSpinBox(value=1.0, min=0.0, max=100.0, step=0.1, label="β end")
         self.beta_ramp = SpinBox(value=0, min=0, max=10000, label="β ramp (epochs)")
+        self.smoothness = FloatSpinBox(
+            value=0.0, min=0.0, max=1000.0, step=0.1, label="map smoothness λ",
+            tooltip="grid patches only: weight (per patch pixel) of the latent maps' roughness "
+                    "across neighbouring tiles (0 = off)")
         self.epochs = SpinBox(value=30, min=1, max=100000, label="epochs")
         self.min_steps = SpinBox(value=0, min=0, max=10_000_000, label="min steps",
                                  tooltip="train at least this many optimizer steps: the epochs "
@@ -132,6 +137,7 @@ class TrainWidget(DockBody):
             Section("advanced", [self.rotation, self.translation, self.angle_prior_kind,
                                  self.angle_prior, self.translation_prior, self.shift_scale,
                                  self.beta_start, self.beta_end, self.beta_ramp,
+                                 self.smoothness,
                                  self.min_steps, self.batch_size, self.lr, self.seed,
                                  self.device], folded=True),
             [buttons, self.progress, self.eta, self.show_terms], self.loss_plot, self.status])
@@ -152,7 +158,7 @@ class TrainWidget(DockBody):
         self.lr.value = defaults.lr
         self.beta_start.value, self.beta_end.value = defaults.beta_start, defaults.beta_end
         self.beta_ramp.value = defaults.beta_ramp_epochs
-        rotating = kind in ("rvae", "ss-rvae", "jrvae")
+        rotating = kind in ("rvae", "ss-rvae", "jrvae", "crvae")
         self.n_classes.visible = kind == "jrvae"
         self.rotation.visible = self.translation.visible = rotating
         self.angle_prior.visible = self.angle_prior_kind.visible = rotating
@@ -180,7 +186,8 @@ class TrainWidget(DockBody):
             kind, epochs=self.epochs.value, batch_size=self.batch_size.value, lr=self.lr.value,
             seed=self.seed.value, device=self.device.value, min_steps=self.min_steps.value,
             beta_start=self.beta_start.value,
-            beta_end=self.beta_end.value, beta_ramp_epochs=self.beta_ramp.value)
+            beta_end=self.beta_end.value, beta_ramp_epochs=self.beta_ramp.value,
+            smoothness=self.smoothness.value if kind != "ss-rvae" else 0.0)
         return model_config, train_config
 
     # ---- running ------------------------------------------------------------------------
@@ -221,10 +228,14 @@ class TrainWidget(DockBody):
                              "'Extract patches' first.")
         patches = np.ascontiguousarray(patchset.patches, dtype=np.float32)
         labels, names = None, []
-        if self.kind.value == "ss-rvae":
+        if self.kind.value in ("ss-rvae", "crvae"):
             labels, names = check_labels(self._session.labels, list(self._session.classes.names))
+            if self.kind.value == "crvae" and np.any(labels < 0):
+                raise InputError(f"a conditional rVAE needs the class of every patch: "
+                                 f"{int(np.sum(labels < 0))} of {len(labels)} are unlabeled "
+                                 "(label them all, or train an ss-rVAE).")
         model_config, train_config = self.configs(patches.shape[1:], names)
-        if self.kind.value != "ss-rvae" and self._session.labels is not None and np.any(
+        if self.kind.value not in ("ss-rvae", "crvae") and self._session.labels is not None and np.any(
                 np.asarray(self._session.labels) >= 0):
             self.status.ok("note: labels are used only by ss-rVAE.")
         extra = {"source": getattr(self._session.image_layer, "name", ""),
@@ -232,6 +243,9 @@ class TrainWidget(DockBody):
                  "normalization": dict(getattr(patchset, "normalization", {}) or {}),
                  "detection": _detection_settings(self._session.points_layer)}
         self._pending = (model_config, train_config, extra)
+        grid_shape = tuple(patchset.grid_shape) if getattr(patchset, "is_grid", False) else None
+        if train_config.smoothness > 0 and grid_shape is None:
+            self.status.ok("note: map smoothness needs grid patches; it is off for these.")
         batch = min(train_config.batch_size, len(patches))
         steps = int(np.ceil(len(patches) / batch))
         epochs = train_config.epochs_for(steps)
@@ -244,7 +258,8 @@ class TrainWidget(DockBody):
             from napari_ivae.core.training import train
 
             model = build_model(model_config)
-            return train(model, patches, labels, train_config, stop_event=stop_event)
+            return train(model, patches, labels, train_config, stop_event=stop_event,
+                         grid_shape=grid_shape)
 
         return TrainingJob(make_generator, total=epochs * steps, desc=f"training {model_config.kind}")
 
