@@ -8,6 +8,13 @@ Writes one ``.npz`` with ``z_mean``, ``z_std``, and where the model has them ``a
 into those stored classes (``cluster``). Arrays stored next to the patches in an
 input ``.npz`` (``centres``, ``frames``, ``indices``, ``grid_shape``, ``normalization``...) are
 copied over, so the latents can be mapped back onto the image.
+
+An ss-rvae model with labels (``--labels``, or ``labels`` stored in the patches ``.npz``) also
+reports two confusion matrices on stderr and in the output (``label_confusion``,
+``heldout_confusion``, ``heldout_accuracy``, ``heldout_chance``): the model's classes against
+those labels (not held out when they are its training labels), and a ``--heldout-folds``-fold
+cross-validation (:mod:`napari_ivae.core.heldout`: per fold a fresh classifier of the model's
+architecture, trained on the other folds' labels; the VAE is not retrained).
 """
 
 from __future__ import annotations
@@ -40,6 +47,12 @@ def add_parser(subparsers) -> None:
     p.add_argument("--cluster-seed", type=int, default=0, help="seed of the k-means (default 0)")
     p.add_argument("--cluster-angle", action="store_true",
                    help="cluster on the angle too (classes that differ by orientation)")
+    p.add_argument("--labels", metavar="L.npy",
+                   help="ss-rvae: one class per patch (-1 = unlabeled) to compare the model's "
+                        "classes with (default: 'labels' stored in the patches .npz)")
+    p.add_argument("--heldout-folds", type=int, default=5, metavar="K",
+                   help="ss-rvae with labels: K-fold held-out confusion matrix (default 5; "
+                        "0 = only the matrix on the given labels)")
     p.set_defaults(func=run)
 
 
@@ -57,6 +70,8 @@ def run(args) -> int:
     if args.clusters == 1 or args.clusters < 0:
         raise InputError(f"--clusters must be 0 (none) or >= 2, got {args.clusters}")
     check_seed(args.cluster_seed, "--cluster-seed")
+    if args.heldout_folds == 1 or args.heldout_folds < 0:
+        raise InputError(f"--heldout-folds must be 0 (none) or >= 2, got {args.heldout_folds}")
     check_device(args.device)
     bundle = load_model(args.model, device=args.device)
     patches, extras = read_patches(args.patches)
@@ -83,6 +98,11 @@ def run(args) -> int:
         from napari_ivae.core.clustering import Clustering
 
         arrays["cluster"] = Clustering.from_dict(bundle.metadata["clustering"]).assign(encoding)
+    if bundle.config.kind == "ss-rvae":
+        labels = _labels(args, extras, len(patches), bundle.config.n_classes)
+        if labels is not None:
+            arrays.update(_confusions(bundle, patches, labels, arrays["class"],
+                                      args.heldout_folds))
     for key, value in extras.items():  # centres, frames, indices... from `napari-ivae patches`
         if key not in arrays:
             arrays[key] = value
@@ -92,3 +112,48 @@ def run(args) -> int:
     print(f"encoded {len(patches)} patches with the {bundle.config.kind} model -> {out} "
           f"({keys})", file=sys.stderr)
     return 0
+
+
+def _labels(args, extras: dict, n_patches: int, n_classes: int) -> np.ndarray | None:
+    """``--labels``, else the ``labels`` stored with the patches, checked; None without both."""
+    from napari_ivae.cli._train import _check_labels, _read_labels
+    from napari_ivae.core.validation import as_label_array
+
+    if args.labels:
+        labels = _read_labels(args.labels, n_patches)
+    elif "labels" in extras:
+        labels = _check_labels(extras["labels"], n_patches, Path(args.patches).name)
+    else:
+        return None
+    return as_label_array(labels, n_patches, n_classes, require_labeled=False)
+
+
+def _confusions(bundle, patches, labels, predicted, folds: int) -> dict:
+    """The model's classes against ``labels``, and held out over ``folds`` folds, printed on
+    stderr and returned as arrays for the output file."""
+    from napari_ivae.core.heldout import confusion_lines, confusion_matrix, model_heldout_confusion
+
+    names = list(bundle.config.class_names)
+    labeled = labels >= 0
+    if not labeled.any():
+        return {}
+    matrix = confusion_matrix(labels, predicted, len(names))
+    accuracy = float(np.trace(matrix) / matrix.sum())
+    lines = [f"the model's classes on the {int(labeled.sum())} labeled patches (not held out "
+             "if they are its training labels):", *confusion_lines(matrix, names),
+             f"accuracy {accuracy:.1%}"]
+    arrays = {"label_confusion": matrix}
+    if folds:
+        if len(np.unique(labels[labeled])) < 2:
+            lines.append("held-out check skipped: the labels hold only one class")
+        else:
+            held = model_heldout_confusion(bundle.model, patches, labels, folds=folds)
+            lines += [f"held out ({held.folds}-fold; per fold a fresh classifier of the model's "
+                      "architecture learns the other folds' labels; the VAE is not retrained):",
+                      *confusion_lines(held.matrix, names),
+                      f"held-out accuracy {held.accuracy:.1%} (most common class "
+                      f"{held.chance:.1%})"]
+            arrays.update(heldout_confusion=held.matrix, heldout_accuracy=np.array(held.accuracy),
+                          heldout_chance=np.array(held.chance), heldout_folds=np.array(held.folds))
+    print("\n".join(lines), file=sys.stderr)
+    return arrays

@@ -1,0 +1,40 @@
+"""`napari-ivae encode` on an ss-rvae with labels: the matrix on the labels and held out."""
+
+import numpy as np
+from _model_data import two_class_blobs
+
+from napari_ivae.cli import main
+from napari_ivae.core.models import ModelConfig, TrainConfig, build_model
+from napari_ivae.core.persistence import save_model
+from napari_ivae.core.training import fit
+
+
+def test_encode_reports_noise_labels_at_chance_when_held_out(tmp_path, capsys):
+    x, _ = two_class_blobs(80, 16, seed=3)
+    noise = np.random.default_rng(0).integers(0, 2, len(x))
+    y = np.full(len(x), -1)
+    y[::4] = noise[::4]
+    model = build_model(ModelConfig("ss-rvae", (16, 16), hidden=(32, 32), n_classes=2,
+                                    class_names=("a", "b")))
+    result = fit(model, x, y, TrainConfig(epochs=20, lr=3e-3, seed=0, label_weight=300.0,
+                                          batch_size=32, device="cpu"))
+    save_model(tmp_path / "m.ivae.pt", model, result)
+    np.savez(tmp_path / "p.npz", patches=x, labels=y)
+    out = tmp_path / "e.npz"
+    assert main(["encode", str(tmp_path / "m.ivae.pt"), "--patches", str(tmp_path / "p.npz"),
+                 "--out", str(out), "--device", "cpu"]) == 0
+    err = capsys.readouterr().err
+    assert "held out (5-fold" in err and "held-out accuracy" in err
+    with np.load(out) as data:
+        on_labels = np.trace(data["label_confusion"]) / data["label_confusion"].sum()
+        assert on_labels > 0.95  # learned by heart
+        assert float(data["heldout_accuracy"]) < 0.75
+        assert data["heldout_confusion"].sum() == (y >= 0).sum()
+
+    np.save(tmp_path / "l.npy", np.where(y >= 0, 0, -1))  # one class only: no held-out check
+    assert main(["encode", str(tmp_path / "m.ivae.pt"), "--patches", str(tmp_path / "p.npz"),
+                 "--out", str(tmp_path / "e2.npz"), "--labels", str(tmp_path / "l.npy"),
+                 "--heldout-folds", "3"]) == 0
+    assert "only one class" in capsys.readouterr().err
+    assert main(["encode", str(tmp_path / "m.ivae.pt"), "--patches", str(tmp_path / "p.npz"),
+                 "--out", str(tmp_path / "e3.npz"), "--heldout-folds", "1"]) == 2
