@@ -17,7 +17,7 @@ import sys
 import warnings
 
 # module name -> sub-command(s) it registers; imported lazily so `--help` stays fast.
-_COMMAND_MODULES = ["train", "encode", "detect", "patches", "batch", "demo"]
+_COMMAND_MODULES = ["train", "encode", "detect", "patches", "batch", "search", "demo"]
 
 
 class _OneLineParser(argparse.ArgumentParser):

@@ -163,6 +163,10 @@ def add_parser(subparsers) -> None:
                    help="prior std of the offsets, fraction of the patch width (default 0.1)")
     p.add_argument("--shift-scale", type=float, default=1.0, help="shift-vae's k, 0 < k <= 1")
     p.add_argument("--beta", type=float, help="final KL weight (default: per model kind)")
+    p.add_argument("--smoothness", type=float, default=0.0, metavar="LAMBDA",
+                   help="weight (per patch pixel) of the latent maps' roughness across "
+                        "neighbouring grid tiles; needs grid patches (their .npz carries "
+                        "grid_shape); default 0 = off")
     p.add_argument("--label-weight", type=float, help="ss-rvae classification weight")
     p.add_argument("--class-names", help="ss-rvae: comma-separated names, in label order")
     p.add_argument("--classes", type=int, metavar="K",
@@ -205,6 +209,8 @@ def _build_configs(args, patch_shape, labels):
             overrides[name] = getattr(args, name)
     if args.beta is not None:
         overrides["beta_end"] = args.beta
+    if args.smoothness:
+        overrides["smoothness"] = args.smoothness
     return model_config, TrainConfig.defaults_for(args.model, **overrides)
 
 
@@ -233,6 +239,24 @@ class _StopOnInterrupt:
         if self._previous is not None:
             signal.signal(signal.SIGINT, self._previous)
         return False
+
+
+def _grid_shape(args, extras: dict, n_patches: int):
+    """The patches' grid (rows, cols) for ``--smoothness``; None when the term is off."""
+    if not args.smoothness:
+        return None
+    if not np.isfinite(args.smoothness) or args.smoothness < 0:
+        raise InputError(f"--smoothness must be 0 or more, got {args.smoothness:g}")
+    if args.model == "ss-rvae":
+        raise InputError("--smoothness is for grid patches of vae, rvae or shift-vae, not ss-rvae")
+    if "grid_shape" not in extras:
+        raise InputError(f"--smoothness needs grid patches: {args.patches} has no grid_shape "
+                         "(cut them with `napari-ivae patches --grid STRIDE`)")
+    rows, cols = (int(v) for v in np.asarray(extras["grid_shape"]).ravel()[:2])
+    if rows < 2 or cols < 2 or n_patches % (rows * cols):
+        raise InputError(f"--smoothness: {n_patches} patches do not fill whole grids of "
+                         f"{rows}x{cols}; give the .npz as `napari-ivae patches --grid` wrote it")
+    return rows, cols
 
 
 def _say(line: str) -> None:
@@ -268,6 +292,7 @@ def run(args) -> int:
         labels = None
     if args.model == "ss-rvae" and labels is None:
         raise InputError("ss-rvae needs --labels (one int per patch, -1 = unlabeled)")
+    grid_shape = _grid_shape(args, extras, len(patches))
 
     from napari_ivae.core.models import build_model
     from napari_ivae.core.training import train
@@ -288,7 +313,8 @@ def run(args) -> int:
 
     started = time.perf_counter()
     with _StopOnInterrupt() as interrupt:
-        steps = train(model, patches, labels, train_config, stop_event=interrupt.event)
+        steps = train(model, patches, labels, train_config, stop_event=interrupt.event,
+                      grid_shape=grid_shape)
         losses = []
         while True:
             try:

@@ -1,0 +1,77 @@
+"""`napari-ivae search` and `napari-ivae train --smoothness`: outputs, refusals, one-line errors."""
+
+import json
+
+import numpy as np
+import pytest
+
+from napari_ivae.cli import main
+from napari_ivae.core.persistence import load_model
+
+
+@pytest.fixture(scope="module")
+def grid_file(tmp_path_factory):
+    from napari_ivae.core.patches import grid_patches
+    from napari_ivae.core.synthetic.lattice import make_lattice
+
+    root = tmp_path_factory.mktemp("search")
+    lattice = make_lattice((72, 72), spacing=12.0, domains=2, seed=0)
+    patchset = grid_patches(lattice.image, 16, 8, normalize="global")
+    np.savez(root / "grid.npz", patches=patchset.patches,
+             grid_shape=np.asarray(patchset.grid_shape))
+    np.savez(root / "points.npz", patches=patchset.patches)  # no grid_shape
+    return root
+
+
+def test_search_writes_table_heatmap_model_and_maps(grid_file, capsys):
+    out = grid_file / "run"
+    args = ["search", "--patches", str(grid_file / "grid.npz"), "--out", str(out),
+            "--beta-start", "0.1,1", "--beta-end", "1,4", "--epochs", "1", "--workers", "2",
+            "--quiet"]
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert "chosen: beta" in printed and "edge length" in printed
+    assert "segmentation of z" in printed  # the domains and how clean their walls are
+    report = json.loads((out / "search.json").read_text())
+    assert len(report["runs"]) == 4 and report["summary"] in printed
+    chosen = report["runs"][report["chosen"]]
+    assert chosen["chosen"] and not chosen["collapsed"]
+    alive = [run["edge"] for run in report["runs"] if not run["collapsed"]]
+    assert chosen["edge"] == min(alive)
+    assert (out / "heatmap.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (out / "search.csv").read_text().count("\n") == 5
+    maps = np.load(out / "best_maps.npz")
+    assert maps["segmentation"].shape == tuple(maps["grid_shape"])
+    assert float(maps["segmentation_edge"]) >= 0
+    bundle = load_model(out / "best.ivae.pt")
+    assert bundle.config.kind == "shift-vae"
+    # a second search into the same folder keeps the results unless --force is given
+    before = (out / "search.json").read_bytes()
+    assert main(args) == 2
+    assert "--force" in capsys.readouterr().err
+    assert (out / "search.json").read_bytes() == before
+
+
+def test_search_refuses_non_grid_patches_and_bad_lists(grid_file, capsys):
+    base = ["search", "--out", str(grid_file / "bad")]
+    assert main([*base, "--patches", str(grid_file / "points.npz")]) == 2
+    err = capsys.readouterr().err
+    assert "grid_shape" in err and "--grid" in err and err.count("\n") == 1
+    assert main([*base, "--patches", str(grid_file / "grid.npz"), "--beta-end", "1,x"]) == 2
+    assert "--beta-end" in capsys.readouterr().err
+    assert main([*base, "--patches", str(grid_file / "grid.npz"), "--epochs", "0"]) == 2
+    assert "--epochs" in capsys.readouterr().err
+    assert not (grid_file / "bad").exists()
+
+
+def test_train_smoothness_uses_the_grid_of_the_patches_file(grid_file, capsys):
+    out = grid_file / "smooth.ivae.pt"
+    args = ["train", "--model", "shift-vae", "--epochs", "1", "--hidden", "16", "--quiet",
+            "--out", str(out), "--smoothness", "0.5"]
+    assert main([*args, "--patches", str(grid_file / "grid.npz")]) == 0
+    bundle = load_model(out)
+    assert bundle.train_config.smoothness == 0.5
+    assert "roughness" in bundle.metadata["history"][-1]  # the term was on: batches of neighbouring tiles
+    capsys.readouterr()
+    assert main([*args, "--patches", str(grid_file / "points.npz")]) == 2
+    assert "grid_shape" in capsys.readouterr().err
