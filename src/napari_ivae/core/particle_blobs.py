@@ -9,9 +9,12 @@ they share is that a particle is a compact blob of one polarity at one scale. So
    radius, ``+sigma^2 LoG`` to dark ones. For each sign and scale the mean of the strongest
    blob peaks (local maxima of the response; as many as blobs of that scale could cover 2 %
    of the frame), over the response's robust spread, says how blob-like that sign and scale
-   are; the best pair wins. Counting peaks, not pixels, keeps one large blob from filling
+   are; the best sign wins. Counting peaks, not pixels, keeps one large blob from filling
    the count by itself (its neighbouring pixels are nearly as strong as its peak). A
-   support's texture is as bright as it is dark; particles are one-sided.
+   support's texture is as bright as it is dark; particles are one-sided. Particles with a
+   size spread make that measure flat over their sizes, and which of them is highest is
+   chance: the scale is the middle one of the contiguous scales within ``PLATEAU`` of the
+   best.
 2. **Candidates.** Maxima of the signed response in scale and space, from half to twice the
    chosen scale (a size spread), outside constant areas (padding, a burned-in scale bar);
    overlapping blobs keep the strongest.
@@ -31,6 +34,13 @@ they share is that a particle is a compact blob of one polarity at one scale. So
    pooled cut (never below the noise floor). This only ever lowers the cut: where the other
    side is as strong (bright gaps between packed dark particles, fringes), the pooled cut
    stands.
+5. **The background's spread at each scale.** The same bound from the response's robust
+   spread at that scale (texture, shot noise and particles together): what a Gaussian of
+   that spread reaches ``NOISE_BLOBS`` times over the independent blob sites of every
+   searched scale, raised by as much as the opposite side's tail is heavier than a
+   Gaussian's (:func:`background_strengths`). It also only lowers the cut, never below the
+   noise floor: the other side's maximum is one sample of the background's extreme, this is
+   its expectation, and each is the lower one on different images.
 """
 
 from __future__ import annotations
@@ -47,6 +57,8 @@ NULL_Z = 2.0  # standard deviations above the weak (texture and noise) populatio
 NULL_SIDE = 1024  # the white-noise frame for the noise floor is at most this large
 NULL_SEED = 20261130  # fixed: the same image always gets the same floor
 NOISE_BLOBS = 0.1  # the floor: white noise would reach it this many times in the frame
+TAIL_SHARE = 0.001  # the opposite side's tail is compared with a Gaussian's at this share
+PLATEAU = 0.9  # scales whose blob measure is within this share of the best are as good
 OVERLAP = 0.9  # a weaker blob whose centre lies within this many radii of a stronger one goes
 
 
@@ -110,7 +122,7 @@ def blob_polarity_and_scale(frame: np.ndarray, skip=None, polarity: str = "auto"
     scales = scales[scales <= max(1.5, min(crop.shape) / 8.0)]
     response = scale_space(crop, scales)
     use = np.ones(crop.shape, dtype=bool) if skip is None else ~np.asarray(skip)[window]
-    best = (-np.inf, "bright" if polarity == "auto" else polarity, float(scales[0]))
+    curves = {name: np.full(len(scales), -np.inf) for name in ("bright", "dark")}
     for index, sigma in enumerate(scales):
         layer = response[index]
         values = layer[use]
@@ -131,9 +143,39 @@ def blob_polarity_and_scale(frame: np.ndarray, skip=None, polarity: str = "auto"
             strengths[name] = (np.partition(peaks, peaks.size - top)[-top:].mean() / spread
                                if top else -np.inf)
         for name, strength in strengths.items():
-            if polarity in ("auto", name) and strength > best[0]:
-                best = (strength, name, float(sigma))
-    return best[1], best[2]
+            curves[name][index] = strength
+    if polarity == "auto":
+        polarity = max(curves, key=lambda name: curves[name].max())
+    return polarity, plateau_middle(scales, curves[polarity])
+
+
+def plateau_middle(scales, measure) -> float:
+    """The middle of the contiguous scales around the best whose ``measure`` is at least
+    ``PLATEAU`` times the best's (of two middle ones the smaller; the best scale when
+    nothing is measured).
+
+    Parameters
+    ----------
+    scales : array-like
+        Increasing sigmas.
+    measure : array-like
+        How blob-like each scale is (``-inf`` where not measured).
+
+    Returns
+    -------
+    float
+        The chosen sigma.
+    """
+    measure = np.asarray(measure, dtype=np.float64)
+    best = int(np.argmax(measure))
+    if not np.isfinite(measure[best]) or measure[best] <= 0:
+        return float(scales[best])
+    low = high = best
+    while low > 0 and measure[low - 1] >= PLATEAU * measure[best]:
+        low -= 1
+    while high < len(measure) - 1 and measure[high + 1] >= PLATEAU * measure[best]:
+        high += 1
+    return float(scales[(low + high) // 2])
 
 
 def candidate_scales(shape, sigma: float) -> np.ndarray:
@@ -198,6 +240,54 @@ def opposite_strengths(response, polarity: str, skip=None) -> np.ndarray:
     strongest = np.array([sign * (layer[use].min() if sign < 0 else layer[use].max())
                           for layer in response])
     return np.where(strongest > 0, strongest, np.inf)
+
+
+def background_strengths(response, scales, polarity: str, skip=None) -> np.ndarray:
+    """Per scale, what the background reaches judged by the response's robust spread.
+
+    At each scale: a Gaussian of the response's robust spread (median absolute deviation over
+    the frame, particles included) exceeded ``NOISE_BLOBS`` times over the independent blob
+    sites (one per ``pi (2 sigma)^2`` pixels) of all ``scales`` together, times how much
+    heavier than that Gaussian the *opposite* side's tail is (its ``1 - TAIL_SHARE``
+    quantile over the Gaussian's; never less than 1). Particles do not reach the opposite
+    side, so a heavy tail there is the background's own (compression blocks, fringes,
+    particles' surrounds) and keeps the bound from understating it.
+
+    Parameters
+    ----------
+    response : numpy.ndarray
+        ``(scales, Y, X)`` from :func:`scale_space`.
+    scales : array-like
+        The sigmas of ``response``.
+    polarity : {"bright", "dark"}
+        The particles' polarity.
+    skip : numpy.ndarray, optional
+        ``(Y, X)`` pixels left out (masked or constant areas).
+
+    Returns
+    -------
+    numpy.ndarray
+        One strength per scale (``inf`` where nothing is measured).
+    """
+    from scipy.stats import norm
+
+    use = np.ones(response.shape[1:], dtype=bool) if skip is None else ~np.asarray(skip, bool)
+    area = float(use.sum())
+    out = np.full(len(response), np.inf)
+    if area == 0:
+        return out
+    sites = sum(area / (np.pi * (2.0 * sigma) ** 2) for sigma in scales)
+    z = float(norm.isf(NOISE_BLOBS / max(sites, 2.0 * NOISE_BLOBS)))
+    tail_z = float(norm.isf(TAIL_SHARE))
+    sign = -1.0 if polarity == "bright" else 1.0
+    for index, layer in enumerate(response):
+        values = layer[use]
+        centred = values - np.median(values)
+        spread = 1.4826 * np.median(np.abs(centred))
+        if spread > 0:
+            tail = np.quantile(sign * centred, 1.0 - TAIL_SHARE) / (tail_z * spread)
+            out[index] = spread * z * max(1.0, float(tail))
+    return out
 
 
 def _strongest_of_overlaps(points, sigma, strength) -> np.ndarray:
@@ -294,5 +384,6 @@ def _two_gaussians(values, iterations: int = 100):
     return means[order], sds[order], weights[order]
 
 
-__all__ = ["blob_candidates", "blob_polarity_and_scale", "blob_scales",
-           "candidate_scales", "noise_floor", "opposite_strengths", "particle_cut", "scale_space"]
+__all__ = ["background_strengths", "blob_candidates", "blob_polarity_and_scale", "blob_scales",
+           "candidate_scales", "noise_floor", "opposite_strengths", "particle_cut",
+           "plateau_middle", "scale_space"]

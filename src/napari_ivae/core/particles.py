@@ -191,8 +191,9 @@ def _auto_blobs(frame, excluded, params):
                               float((~masked).sum()), scales, polarity)
     cut, mixture = blobs.particle_cut(strength, floor)
     other_side = blobs.opposite_strengths(response, polarity, skip)
+    background = blobs.background_strengths(response, scales, polarity, skip)
     del response
-    scale_cut = np.maximum(np.minimum(cut, other_side), floor)
+    scale_cut = np.maximum(np.minimum(np.minimum(cut, other_side), background), floor)
     keep = strength >= scale_cut[np.searchsorted(scales, blob_sigma)]
     radius = np.sqrt(2.0) * blob_sigma
     if params["exclude_border"]:
