@@ -5,7 +5,12 @@ import pytest
 
 from napari_ivae.core.metrics import match_points
 from napari_ivae.core.overlays import annotation_mask
-from napari_ivae.core.particle_blobs import opposite_strengths, particle_cut
+from napari_ivae.core.particle_blobs import (
+    background_strengths,
+    opposite_strengths,
+    particle_cut,
+    plateau_middle,
+)
 from napari_ivae.core.particles import detect_particles
 from napari_ivae.core.synthetic.particles import make_particles
 
@@ -91,7 +96,7 @@ def test_faint_particles_at_low_dose_are_kept_when_the_other_side_is_weaker():
     resolved = detections.params["resolved"]
     scale_cuts = np.asarray(resolved["scale_cuts"])
     assert (scale_cuts <= resolved["strength_cut"]).all()
-    assert (scale_cuts >= resolved["noise_floor"]).all()
+    assert (scale_cuts >= round(resolved["noise_floor"], 4)).all()  # scale_cuts are rounded
     assert (scale_cuts < resolved["strength_cut"]).any()
     match = match_points(detections.coords[:, 1:], truth.centres, 3.0)
     assert match.recall >= 0.75 and match.precision >= 0.95
@@ -114,3 +119,59 @@ def test_noise_free_flat_topped_particles_are_found():
     for row, col in [(25, 25), (25, 70), (70, 48)]:
         image[(rows - row) ** 2 + (cols - col) ** 2 <= 64] = 200.0
     assert len(detect_particles(image)) == 3
+
+
+def test_plateau_middle_takes_the_middle_of_a_flat_measure_not_its_highest_point():
+    scales = np.geomspace(1.0, 32.0, 6)  # 1, 2, 4, 8, 16, 32
+    # a size spread: flat from 2 to 16 px, highest (by chance) at 16
+    assert plateau_middle(scales, [5.0, 9.5, 9.6, 9.4, 10.0, 6.0]) == 4.0
+    # one size: a clear peak stays where it is
+    assert plateau_middle(scales, [2.0, 5.0, 10.0, 6.0, 3.0, 1.0]) == 4.0
+    # the plateau is contiguous: a high scale beyond a dip does not count
+    assert plateau_middle(scales, [2.0, 9.5, 10.0, 5.0, 9.5, 1.0]) == 2.0
+    assert plateau_middle(scales, [-np.inf] * 6) == 1.0
+
+
+def test_scale_follows_the_middle_of_a_size_spread():
+    # dense dark particles, sizes spread by 40 %: the highest point of the blob measure sat
+    # at 6.3 px (1.6 x the median particle's sigma); the plateau's middle at 5.3
+    truth = make_particles(256, count=120, radius=6, polarity="dark", contrast=0.6,
+                           radius_spread=0.4, touching=0.3, noise=0.05, texture=0.03, seed=200)
+    detections = detect_particles(truth.image)
+    true_sigma = float(np.median(truth.radii)) / np.sqrt(2.0)
+    assert detections.params["resolved"]["scale_sigma"] < 1.5 * true_sigma
+    assert match_points(detections.coords[:, 1:], truth.centres, 3.0).recall > 0.75
+
+
+def test_background_strengths_is_a_gaussian_bound_raised_by_a_heavy_other_side():
+    rng = np.random.default_rng(0)
+    response = rng.normal(0.0, 1.0, (2, 200, 200)).astype(np.float32)
+    scales = [2.0, 4.0]
+    plain = background_strengths(response, scales, "bright")
+    sites = sum(200 * 200 / (np.pi * (2.0 * s) ** 2) for s in scales)
+    from scipy.stats import norm
+
+    expected = norm.isf(0.1 / sites)
+    assert plain == pytest.approx([expected, expected], rel=0.08)
+    heavy = response.copy()
+    heavy[0].ravel()[rng.choice(200 * 200, 400, replace=False)] = -8.0  # the dark side only
+    raised = background_strengths(heavy, scales, "bright")
+    assert raised[0] > 1.5 * plain[0] and raised[1] == pytest.approx(plain[1])
+    # bright outliers are the particles' side: they do not raise it
+    bright = response.copy()
+    bright[0].ravel()[rng.choice(200 * 200, 400, replace=False)] = 8.0
+    assert background_strengths(bright, scales, "bright")[0] == pytest.approx(plain[0], rel=0.05)
+    flat = np.zeros((1, 20, 20), dtype=np.float32)
+    assert np.isinf(background_strengths(flat, [2.0], "dark")).all()
+
+
+def test_faint_particles_on_a_textured_support_are_kept_by_the_background_bound():
+    # bright particles at 15 counts on an 8 % support texture: the pooled cut and the other
+    # side's maximum kept 57 % of them; the response's spread per scale keeps 85 %
+    truth = make_particles(256, count=60, radius=5, polarity="bright", contrast=0.6,
+                           noise=0.0, dose=15, texture=0.08, illumination=0.3, seed=103)
+    detections = detect_particles(truth.image)
+    resolved = detections.params["resolved"]
+    assert min(resolved["scale_cuts"]) >= round(resolved["noise_floor"], 4)
+    match = match_points(detections.coords[:, 1:], truth.centres, 3.0)
+    assert match.recall >= 0.8 and match.precision >= 0.95

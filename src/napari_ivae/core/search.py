@@ -130,7 +130,7 @@ def score_maps(z_maps: np.ndarray) -> dict:
         fouriers.append(np.mean([fourier_peak_ratio(f) for f in frames]) if is_active else -1.0)
     if not any(active):
         return {"edge": math.nan, "fourier": math.nan, "map_index": -1, "active": 0}
-    index = int(np.argmin(edges))
+    index = int(np.argmin(np.asarray(edges, dtype=np.float64)))
     return {"edge": float(edges[index]), "fourier": float(max(fouriers)), "map_index": index,
             "active": int(sum(active))}
 
@@ -288,7 +288,7 @@ def search_beta(
     stopped = False
     with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker,
                              initargs=(data, (rows, cols), model_config.to_dict(), base)) as pool:
-        pending = {}
+        pending: dict = {}
         queue = list(range(len(grid)))
         while queue or pending:
             while queue and len(pending) < workers and not stopped:
@@ -312,16 +312,16 @@ def search_beta(
                     callback(len(outputs), len(grid), runs[i])
     index_of = sorted(outputs)  # all runs, or those finished before a stop
     runs = [runs[i] for i in index_of]
-    outputs = [outputs[i] for i in index_of]
+    finished = [outputs[i] for i in index_of]
     grid = [grid[i] for i in index_of]
     best, best_fixed = choose(runs)
     order = sorted((i for i, run in enumerate(runs) if not run.collapsed),
                    key=lambda i: (runs[i].edge, -runs[i].fourier, i))
     result = SearchResult(runs=runs, best=best, best_fixed=best_fixed, grid_shape=(rows, cols),
-                          maps={i: outputs[i]["z_maps"] for i in order[:max(0, int(keep_maps))]},
+                          maps={i: finished[i]["z_maps"] for i in order[:max(0, int(keep_maps))]},
                           stopped=stopped)
     if best is not None:
-        chosen = outputs[best]
+        chosen = finished[best]
         model = build_model(model_config)
         model.load_state_dict(chosen["state_dict"], strict=True)
         model.eval()

@@ -54,6 +54,8 @@ class JointRVAE(BaseIVAE):
         ``kind="jrvae"``, ``n_classes >= 2`` (the number of classes to find).
     """
 
+    classes_ready: torch.Tensor  # a buffer
+
     def __init__(self, config):
         super().__init__(config)
         self.n_classes = int(config.n_classes)
