@@ -231,7 +231,6 @@ def train(model, patches, labels=None, config: TrainConfig | None = None, stop_e
     gen = torch.Generator().manual_seed(config.seed)
     noise_gen = torch.Generator(device=device).manual_seed(config.seed + 1)
     batches: _GridBlocks | _Batches
-    batches: _GridBlocks | _Batches
     smooth = config.smoothness > 0 and grid_shape is not None and not semi
     psi_on = config.psi_slack > 0 and grid_shape is not None and not semi
     if smooth or psi_on:
@@ -256,7 +255,6 @@ def train(model, patches, labels=None, config: TrainConfig | None = None, stop_e
     # models trained in phases (jrvae) are told the run's progress before every step
     before_step = getattr(model, "before_step", None)
     model.train()
-    sums: dict[str, float]
     sums: dict[str, float]
     for epoch in range(n_epochs):
         t_epoch, sums, count = time.perf_counter(), {}, 0
