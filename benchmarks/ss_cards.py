@@ -25,7 +25,8 @@ import time
 import numpy as np
 import torch
 
-from napari_ivae.core.inference import classify
+from napari_ivae.core.inference import class_traversal, classify, encode, latent_ranges
+from napari_ivae.core.metrics import suit_match_rate
 from napari_ivae.core.models import ModelConfig, TrainConfig, build_model
 from napari_ivae.core.synthetic.cards import CARD_CLASSES, cards_protocol
 from napari_ivae.core.training import fit
@@ -64,14 +65,28 @@ def run_one(invariant: bool, rotation: float, sizes: dict, seed: int, overrides:
     pred = classify(model, proto.test.images).argmax(1)
     acc = float((pred == proto.test.labels).mean())
     t_eval = time.perf_counter() - t1
+    decoded = traversal_match(model, x)
     return {
         "model": "ss-rVAE" if invariant else "ss-VAE", "rotation_deg": rotation,
-        "accuracy": acc, "n_train": int(len(x)), "n_labeled": int((y >= 0).sum()),
+        "accuracy": acc, "traversal_match": decoded, "n_train": int(len(x)), "n_labeled": int((y >= 0).sum()),
         "n_test": int(len(pred)), "train_s": t_train, "eval_s": t_eval, "data_s": t_data,
         "wall_s": time.perf_counter() - t0, "epochs": train_config.epochs,
         "final_loss": result.history[-1]["loss"], "peak_rss_mb": peak_rss_mb(),
         "loadavg": os.getloadavg(), "train_config": train_config.to_dict(), "seed": seed,
     }
+
+
+def traversal_match(model, patches, n: int = 8) -> float:
+    """Share of the class traversal's images (as the product draws it: z1 over the training
+    codes' 2-98 % range) that the independent judge matches to the row's suit."""
+    if not model.layout.spatial:
+        return float("nan")
+    ranges = latent_ranges(encode(model, patches).z_mean)
+    image = class_traversal(model, n=n, ranges=ranges)
+    h, w = model.config.patch_shape
+    k = model.n_classes
+    tiles = image.reshape(k, h, n, w).transpose(0, 2, 1, 3).reshape(k * n, h, w)
+    return suit_match_rate(tiles, np.repeat(np.arange(k), n))
 
 
 def main(argv=None) -> int:
@@ -92,6 +107,11 @@ def main(argv=None) -> int:
     parser.add_argument("--verbose", action="store_true", help="per-epoch progress on stderr")
     parser.add_argument("--angle-prior", choices=["normal", "von_mises"])
     parser.add_argument("--angle-prior-scale", type=float)
+    parser.add_argument("--class-film", type=int, choices=[0, 1],
+                        help="decoder class FiLM on every hidden layer (model default if unset)")
+    parser.add_argument("--z-kl-start", type=float, help="z's KL weight at the first step")
+    parser.add_argument("--z-kl-ramp", type=float, help="share of steps to reach weight 1")
+    parser.add_argument("--n-unlabeled", type=int, help="override unlabeled cards per suit")
     parser.add_argument("--raw-classifier", action="store_true",
                         help="the papers' raw-pixel classifier (canonical_classifier=False)")
     args = parser.parse_args(argv)
@@ -99,10 +119,14 @@ def main(argv=None) -> int:
         torch.set_num_threads(args.threads)
     overrides = {k: v for k, v in dict(epochs=args.epochs, lr=args.lr, batch_size=args.batch_size,
                                        pixels_per_step=args.pixels,
-                                       label_weight=args.label_weight).items() if v is not None}
+                                       label_weight=args.label_weight,
+                                       z_kl_start=args.z_kl_start,
+                                       z_kl_ramp=args.z_kl_ramp).items() if v is not None}
     model_options = {k: v for k, v in dict(
         angle_prior=args.angle_prior, angle_prior_scale=args.angle_prior_scale,
-        canonical_classifier=False if args.raw_classifier else None).items() if v is not None}
+        canonical_classifier=False if args.raw_classifier else None,
+        class_film=None if args.class_film is None else bool(args.class_film)).items()
+        if v is not None}
     if args.quick:
         sizes, rotations = dict(n_labeled=50, n_unlabeled=750, n_test=500), [60.0]
     elif args.sweep:
@@ -111,6 +135,8 @@ def main(argv=None) -> int:
         sizes, rotations = {}, [60.0]
     if args.rotations:
         rotations = args.rotations
+    if args.n_unlabeled:
+        sizes = {**sizes, "n_unlabeled": args.n_unlabeled}
     invariants = {"both": [False, True], "ss-rvae": [True], "ss-vae": [False]}[args.models]
     print(f"# torch {torch.__version__}, {torch.get_num_threads()} threads, "
           f"{os.cpu_count()} CPUs, loadavg at start {os.getloadavg()}", flush=True)
@@ -122,7 +148,8 @@ def main(argv=None) -> int:
             r["model_options"] = model_options
             runs.append(r)
             print(f"{r['model']:8s} unlabeled/test rotation +/-{rotation:5.1f} deg: "
-                  f"accuracy {r['accuracy']:.3f} on {r['n_test']} test patches | train "
+                  f"accuracy {r['accuracy']:.3f} on {r['n_test']} test patches, traversal "
+                  f"judged {r['traversal_match']:.3f} | train "
                   f"{r['train_s']:.0f} s ({r['epochs']} epochs), wall {r['wall_s']:.0f} s, peak "
                   f"RSS {r['peak_rss_mb']:.0f} MB, loadavg {r['loadavg'][0]:.2f}", flush=True)
     print(json.dumps({"benchmark": "ss_cards", "mode": "quick" if args.quick else

@@ -23,14 +23,15 @@ FAST = dict(batch_size=32, pixels_per_step=64, device="cpu", lr_schedule="onecyc
 @pytest.mark.parametrize("kind", MODEL_KINDS)
 def test_encode_decode_shapes_per_kind(kind):
     classes = kind in ("ss-rvae", "jrvae")
-    extra = dict(n_classes=3) if classes else {}
+    extra = dict(n_classes=3) if classes or kind == "crvae" else {}
     model = build_model(ModelConfig(kind, (12, 14), latent_dim=3, hidden=(16,), **extra))
     x = np.random.default_rng(0).random((7, 12, 14)).astype(np.float32)
-    fit(model, x, np.array([0, 1, 2, -1, -1, -1, -1]) if kind == "ss-rvae" else None,
-        TrainConfig(epochs=1, batch_size=4, device="cpu"))
+    labels = {"ss-rvae": np.array([0, 1, 2, -1, -1, -1, -1]),
+              "crvae": np.array([0, 1, 2, 0, 1, 2, 0])}.get(kind)
+    fit(model, x, labels, TrainConfig(epochs=1, batch_size=4, device="cpu"))
     enc = encode(model, x, batch_size=3)
     assert enc.z_mean.shape == enc.z_std.shape == (7, 3) and (enc.z_std > 0).all()
-    assert (enc.angle is not None) == (kind in ("rvae", "ss-rvae", "jrvae"))
+    assert (enc.angle is not None) == (kind in ("rvae", "ss-rvae", "jrvae", "crvae"))
     assert (enc.offsets is not None) == (kind != "vae")
     if enc.offsets is not None:
         assert enc.offsets.shape == (7, 2)
@@ -48,6 +49,8 @@ def test_encode_decode_shapes_per_kind(kind):
     else:
         with pytest.raises(InputError, match="classifier"):
             classify(model, x)
+    if kind == "crvae":
+        assert class_traversal(model, n=4).shape == (36, 56)
 
 
 def test_inference_leaves_model_state_alone():

@@ -16,7 +16,7 @@ from napari_ivae.core.models.latent import (
 
 
 def _config(kind, **kw):
-    extra = dict(n_classes=3) if kind in ("ss-rvae", "jrvae") else {}
+    extra = dict(n_classes=3) if kind in ("ss-rvae", "jrvae", "crvae") else {}
     return ModelConfig(kind, patch_shape=(12, 16), hidden=(16, 16), **extra, **kw)
 
 

@@ -27,7 +27,8 @@ from napari_ivae.cli._train_checks import (
 )
 from napari_ivae.core.errors import InputError
 
-_MODEL_KINDS = ("vae", "rvae", "shift-vae", "ss-rvae", "jrvae")  # == core.models.MODEL_KINDS (no torch here)
+# == core.models.MODEL_KINDS (no torch here)
+_MODEL_KINDS = ("vae", "rvae", "shift-vae", "ss-rvae", "jrvae", "crvae")
 
 
 # ------------------------------------------------------------------ file helpers (shared)
@@ -138,10 +139,12 @@ def add_parser(subparsers) -> None:
                    help="vae (plain), rvae (rotation+translation invariant), shift-vae "
                         "(translation only, for grid patches), ss-rvae (semi-supervised, "
                         "needs --labels), jrvae (joint rVAE: finds --classes K classes "
-                        "without labels)")
+                        "without labels), crvae (conditional: the class of every patch in "
+                        "--labels and/or values in --condition-column)")
     p.add_argument("--patches", required=True, metavar="P.npy", help="patches (N, H, W)")
     p.add_argument("--labels", metavar="L.npy",
-                   help="ss-rvae: one int per patch, -1 = unlabeled, classes 0..K-1")
+                   help="ss-rvae: one int per patch, -1 = unlabeled, classes 0..K-1; crvae: "
+                        "the class 0..K-1 of every patch")
     p.add_argument("--out", required=True, metavar="MODEL.ivae.pt", help="model file to write")
     p.add_argument("--epochs", type=int,
                    help="passes over the data, trained exactly as given (default: per model "
@@ -168,7 +171,15 @@ def add_parser(subparsers) -> None:
                         "neighbouring grid tiles; needs grid patches (their .npz carries "
                         "grid_shape); default 0 = off")
     p.add_argument("--label-weight", type=float, help="ss-rvae classification weight")
-    p.add_argument("--class-names", help="ss-rvae: comma-separated names, in label order")
+    p.add_argument("--class-names",
+                   help="ss-rvae, crvae: comma-separated names, in label order")
+    p.add_argument("--condition-column", metavar="NAME[,NAME]",
+                   help="crvae: continuous condition value(s) known for every patch (e.g. a "
+                        "thickness or dose): arrays of these names in the patches .npz, or "
+                        "columns of --conditions")
+    p.add_argument("--conditions", metavar="TABLE.csv",
+                   help="crvae: CSV with a header and one row per patch holding the "
+                        "--condition-column columns")
     p.add_argument("--classes", type=int, metavar="K",
                    help="jrvae: number of classes to find (>= 2)")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
@@ -176,7 +187,7 @@ def add_parser(subparsers) -> None:
 
 
 # ------------------------------------------------------------------------------ command
-def _build_configs(args, patch_shape, labels):
+def _build_configs(args, patch_shape, labels, condition_names=()):
     from napari_ivae.core.models import ModelConfig, TrainConfig
 
     invariances = () if args.invariances.strip().lower() == "none" else _csv(args.invariances)
@@ -185,7 +196,7 @@ def _build_configs(args, patch_shape, labels):
         n_classes = args.classes or 0
         if n_classes < 2:
             raise InputError("jrvae needs --classes K (the number of classes to find, >= 2)")
-    if args.model == "ss-rvae":
+    if args.model in ("ss-rvae", "crvae") and (args.model == "ss-rvae" or labels is not None):
         class_names = _csv(args.class_names) if args.class_names else ()
         repeated = sorted({name for name in class_names if class_names.count(name) > 1})
         if repeated:
@@ -201,7 +212,7 @@ def _build_configs(args, patch_shape, labels):
         kind=args.model, patch_shape=patch_shape, latent_dim=args.latent_dim,
         invariances=invariances, translation_prior=args.translation_prior,
         shift_scale=args.shift_scale, n_classes=n_classes, class_names=class_names,
-        hidden=hidden)
+        hidden=hidden, **({"condition_names": condition_names} if condition_names else {}))
     overrides = {"seed": args.seed, "device": args.device,
                  "min_steps": min_steps_for(args, TrainConfig.defaults_for(args.model))}
     for name in ("epochs", "batch_size", "lr", "label_weight"):
@@ -259,6 +270,49 @@ def _grid_shape(args, extras: dict, n_patches: int):
     return rows, cols
 
 
+def _read_conditions(args, extras: dict, n_patches: int):
+    """``(names, values (N, V))`` of ``--condition-column``, or ``((), None)`` without it."""
+    if not args.condition_column:
+        if args.conditions:
+            raise InputError("--conditions needs --condition-column (which columns to use)")
+        return (), None
+    if args.model != "crvae":
+        raise InputError(f"--condition-column is for crvae, not {args.model}")
+    names = _csv(args.condition_column)
+    table = None
+    if args.conditions:
+        import csv
+
+        path = Path(args.conditions).expanduser()
+        if not path.is_file():
+            raise InputError(f"conditions file not found: {path}")
+        with open(path, newline="") as handle:
+            table = list(csv.DictReader(handle))
+    columns = []
+    for name in names:
+        if table is not None:
+            if not table or name not in table[0]:
+                have = list(table[0]) if table else []
+                raise InputError(f"{args.conditions} has no column {name!r} (it has {have})")
+            try:
+                values = np.array([float(row[name]) for row in table])
+            except (TypeError, ValueError) as err:
+                raise InputError(f"column {name!r} of {args.conditions} holds a value that is "
+                                 f"not a number ({err})") from err
+        elif name in extras:
+            values = np.asarray(extras[name], dtype=np.float64)
+        else:
+            raise InputError(f"{args.patches} has no array {name!r} (it has "
+                             f"{sorted(extras)}); give a CSV with --conditions")
+        if values.ndim != 1 or len(values) != n_patches:
+            raise InputError(f"condition {name!r} has shape {values.shape}; give one value per "
+                             f"patch ({n_patches})")
+        if not np.isfinite(values).all():
+            raise InputError(f"condition {name!r} holds NaN or inf; give a number per patch")
+        columns.append(values)
+    return names, np.stack(columns, 1).astype(np.float32)
+
+
 def _say(line: str) -> None:
     """A progress line on stderr; a closed stderr (``| head``) must not stop the training."""
     try:
@@ -283,23 +337,27 @@ def run(args) -> int:
     labels = None
     if args.labels:
         labels = _read_labels(args.labels, len(patches))
-    elif "labels" in extras and args.model == "ss-rvae":
+    elif "labels" in extras and args.model in ("ss-rvae", "crvae"):
         labels = _check_labels(extras["labels"], len(patches), Path(args.patches).name)
         print(f"using the labels stored in {args.patches}", file=sys.stderr)
-    if labels is not None and args.model != "ss-rvae":
+    if labels is not None and args.model not in ("ss-rvae", "crvae"):
         print(f"note: --labels is only used by ss-rvae; ignored for {args.model}",
               file=sys.stderr)
         labels = None
     if args.model == "ss-rvae" and labels is None:
         raise InputError("ss-rvae needs --labels (one int per patch, -1 = unlabeled)")
+    condition_names, conditions = _read_conditions(args, extras, len(patches))
+    if args.model == "crvae" and labels is None and conditions is None:
+        raise InputError("crvae needs the class of every patch (--labels) and/or condition "
+                         "values (--condition-column)")
     grid_shape = _grid_shape(args, extras, len(patches))
 
     from napari_ivae.core.models import build_model
     from napari_ivae.core.training import train
     from napari_ivae.core.validation import as_label_array
 
-    model_config, train_config = _build_configs(args, patches.shape[1:], labels)
-    if labels is not None:
+    model_config, train_config = _build_configs(args, patches.shape[1:], labels, condition_names)
+    if labels is not None and args.model == "ss-rvae":
         labels = as_label_array(labels, len(patches), model_config.n_classes)
     model = build_checked(build_model, model_config, args.hidden)
     n_labeled = int((labels >= 0).sum()) if labels is not None else 0
@@ -314,7 +372,7 @@ def run(args) -> int:
     started = time.perf_counter()
     with _StopOnInterrupt() as interrupt:
         steps = train(model, patches, labels, train_config, stop_event=interrupt.event,
-                      grid_shape=grid_shape)
+                      grid_shape=grid_shape, conditions=conditions)
         losses = []
         while True:
             try:

@@ -128,7 +128,14 @@ def _column(values, n, width, name):
     return arr
 
 
-def _class_code(model, y, n):
+def _class_code(model, y, n, conditions=None):
+    if hasattr(model, "condition_code"):  # crvae: class and/or continuous values
+        if y is not None and not model.n_classes:
+            raise InputError("this crvae is conditioned on values only, not on a class")
+        y = None if y is None else np.broadcast_to(np.asarray(y), (n,))
+        return model.condition_code(y, conditions, n).cpu()
+    if conditions is not None:
+        raise InputError(f"a {model.config.kind!r} model takes no condition values")
     k = getattr(model, "n_classes", 0)
     if not k:
         if y is not None:
@@ -140,7 +147,8 @@ def _class_code(model, y, n):
     return torch.eye(k)[torch.as_tensor(y.astype(np.int64))].unsqueeze(1)
 
 
-def decode(model, z, angle=None, offsets=None, y=None, batch_size: int = 256) -> np.ndarray:
+def decode(model, z, angle=None, offsets=None, y=None, batch_size: int = 256,
+           conditions=None) -> np.ndarray:
     """Render patches from latents, in the input intensity units.
 
     Parameters
@@ -151,7 +159,9 @@ def decode(model, z, angle=None, offsets=None, y=None, batch_size: int = 256) ->
     offsets : (N, 2) array, optional
         (dx, dy) in half-width units, as returned by :func:`encode`; default 0.
     y : int or (N,) int array, optional
-        Class (ss-rVAE); default 0.
+        Class (ss-rVAE, crVAE); default 0.
+    conditions : (N, V) array, optional
+        crVAE: continuous condition values in the data's units; default the training mean.
 
     Returns
     -------
@@ -169,7 +179,7 @@ def decode(model, z, angle=None, offsets=None, y=None, batch_size: int = 256) ->
     if layout.scale:
         cols.append(torch.zeros(n, 1))
     latent = torch.cat(cols + [torch.from_numpy(z)], dim=1)
-    code = _class_code(model, y, n)
+    code = _class_code(model, y, n, conditions)
     out = []
     with _evaluating(model, None) as dev:
         for start in range(0, n, max(int(batch_size), 1)):
@@ -253,7 +263,7 @@ def class_traversal(model, n: int = 8, extent: float = 2.0, ranges=None) -> np.n
     ``(K*H, n*W)``."""
     k = getattr(model, "n_classes", 0)
     if not k:
-        raise InputError("class traversals need an ss-rvae model")
+        raise InputError("class traversals need a model with classes (ss-rvae, crvae)")
     bounds, centre = _grid_codes(model, ranges, extent)
     z = np.tile(centre, (k * n, 1)).astype(np.float32)
     z[:, 0] = np.tile(np.linspace(bounds[0][0], bounds[0][1], n, dtype=np.float32), k)

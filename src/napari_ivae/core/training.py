@@ -173,7 +173,7 @@ def _training_error(err: BaseException) -> TrainingError:
 
 
 def train(model, patches, labels=None, config: TrainConfig | None = None, stop_event=None,
-          grid_shape=None):
+          grid_shape=None, conditions=None):
     """Train ``model`` on ``patches``, yielding a :class:`TrainEvent` after every batch.
 
     Parameters
@@ -184,7 +184,7 @@ def train(model, patches, labels=None, config: TrainConfig | None = None, stop_e
     patches : (N, H, W) array
         Training patches of the model's ``patch_shape``.
     labels : (N,) int array, optional
-        ss-rvae only: class per patch, ``-1`` for unlabeled.
+        ss-rvae: class per patch, ``-1`` for unlabeled; crvae: the known class of every patch.
     config : TrainConfig, optional
         Defaults to ``TrainConfig.defaults_for(model.config.kind)``.
     stop_event : threading.Event, optional
@@ -196,6 +196,8 @@ def train(model, patches, labels=None, config: TrainConfig | None = None, stop_e
         patch's pixel count times the :func:`roughness` of their latent means; with
         ``config.psi_slack > 0`` each epoch's loss is multiplied by ``psi_slack +``
         :func:`map_psi` (both off without a grid).
+    conditions : (N, V) float array, optional
+        crvae with ``condition_names``: the continuous condition values of every patch.
 
     Returns
     -------
@@ -217,15 +219,23 @@ def train(model, patches, labels=None, config: TrainConfig | None = None, stop_e
                              len(data), model.config.n_classes)
     else:
         lab = np.full(len(data), -1, dtype=np.int64)
+    cond = None
+    if model.config.kind == "crvae":
+        from napari_ivae.core.models.crvae import check_conditions
+
+        lab, cond = check_conditions(model, labels, conditions, len(data))
     device = resolve_device(config.device)
     t_start = time.perf_counter()
     if not bool(model.norm_fitted):
         model.init_weights(config.seed)
         model.fit_normalization(data)
+        if cond is not None:
+            model.fit_conditions(cond)
     try:
         model.to(device)
         x_all = torch.from_numpy(data).to(device)
         y_all = torch.from_numpy(lab).to(device)
+        c_all = torch.from_numpy(cond).to(device) if cond is not None else None
     except RuntimeError as err:
         raise _training_error(err) from err
     gen = torch.Generator().manual_seed(config.seed)
@@ -264,6 +274,7 @@ def train(model, patches, labels=None, config: TrainConfig | None = None, stop_e
                 stopped = True
                 break
             beta = config.beta_at(epoch + step / batches.steps)
+            model.z_kl_weight = config.z_kl_at(global_step / total)
             pix = torch.randperm(n_pix, generator=gen)[: config.pixels_per_step].to(device) \
                 if subsample else None
             idx_d = idx.to(device)
@@ -272,7 +283,8 @@ def train(model, patches, labels=None, config: TrainConfig | None = None, stop_e
                     before_step(global_step, total, x_all, gen)
                 loss, terms = model.loss(
                     x_all[idx_d], y_all[idx_d], beta=beta, generator=noise_gen, pixel_index=pix,
-                    label_weight=config.label_weight, labeled_fraction=labeled_fraction)
+                    label_weight=config.label_weight, labeled_fraction=labeled_fraction,
+                    **({} if c_all is None else {"conditions": c_all[idx_d]}))
                 if smooth:
                     assert isinstance(batches, _GridBlocks)
                     rough = roughness(model, x_all[idx_d], batches.block,
@@ -315,6 +327,7 @@ def train(model, patches, labels=None, config: TrainConfig | None = None, stop_e
                             "seconds": seconds, "steps": count})
         if stopped:
             break
+    model.z_kl_weight = 1.0
     model.eval()
     elapsed = time.perf_counter() - t_start
     seen = sum(h["steps"] for h in history) * config.batch_size
@@ -325,16 +338,16 @@ def train(model, patches, labels=None, config: TrainConfig | None = None, stop_e
 
 
 def fit(model, patches, labels=None, config: TrainConfig | None = None, callback=None,
-        stop_event=None, grid_shape=None) -> TrainResult:
+        stop_event=None, grid_shape=None, conditions=None) -> TrainResult:
     """Run :func:`train` to completion; ``callback(event)`` is called after every batch.
 
-    ``grid_shape``: as in :func:`train`.
+    ``grid_shape``, ``conditions``: as in :func:`train`.
 
     Returns
     -------
     TrainResult
     """
-    gen = train(model, patches, labels, config, stop_event, grid_shape)
+    gen = train(model, patches, labels, config, stop_event, grid_shape, conditions)
     while True:
         try:
             event = next(gen)

@@ -11,13 +11,15 @@ import torch
 from napari_ivae.core.errors import InputError
 from napari_ivae.core.models.base import BaseIVAE
 from napari_ivae.core.models.config import MODEL_KINDS, ModelConfig, TrainConfig
+from napari_ivae.core.models.crvae import CRVAE
 from napari_ivae.core.models.joint_rvae import JointRVAE
 from napari_ivae.core.models.rvae import RVAE
 from napari_ivae.core.models.shift_vae import ShiftVAE
 from napari_ivae.core.models.ss_rvae import SSRVAE
 from napari_ivae.core.models.vae import VAE
 
-_REGISTRY = {"vae": VAE, "rvae": RVAE, "shift-vae": ShiftVAE, "ss-rvae": SSRVAE, "jrvae": JointRVAE}
+_REGISTRY = {"vae": VAE, "rvae": RVAE, "shift-vae": ShiftVAE, "ss-rvae": SSRVAE,
+             "jrvae": JointRVAE, "crvae": CRVAE}
 
 
 def build_model(config: ModelConfig) -> BaseIVAE:
@@ -46,4 +48,4 @@ def build_model(config: ModelConfig) -> BaseIVAE:
 
 
 __all__ = ["MODEL_KINDS", "BaseIVAE", "ModelConfig", "TrainConfig", "build_model",
-           "VAE", "RVAE", "ShiftVAE", "SSRVAE", "JointRVAE"]
+           "VAE", "RVAE", "ShiftVAE", "SSRVAE", "JointRVAE", "CRVAE"]

@@ -33,6 +33,9 @@ class BaseIVAE(nn.Module):
 
     #: multiplier of the encoded offsets before they shift the grid (shift-VAE's k)
     offset_gain: float = 1.0
+    #: weight of z's part of the KL term, set by ``train()`` before every step
+    #: (``TrainConfig.z_kl_at``); the geometric latents always keep weight 1
+    z_kl_weight: float = 1.0
 
     # buffers (register_buffer), declared for type checkers
     norm_offset: torch.Tensor
@@ -71,7 +74,8 @@ class BaseIVAE(nn.Module):
                 config.latent_dim, config.hidden, config.activation, class_dim=extra,
                 coord_features=config.coord_features or 0,
                 max_frequency=config.max_frequency * min(config.patch_shape),
-                film=config.film, template_shape=config.patch_shape if config.template else None)
+                film=config.film, template_shape=config.patch_shape if config.template else None,
+                class_film=config.class_film)
         else:
             self.decoder = MLPDecoder(config.latent_dim + extra, self.n_pixels, config.hidden,
                                       config.activation)
@@ -281,6 +285,8 @@ class BaseIVAE(nn.Module):
             prior = dist.VonMises(mean.new_zeros(()), mean.new_tensor(kappa), validate_args=False)
             theta = sample[:, t]
             kl[:, t] = q.log_prob(sample)[:, t] - prior.log_prob(theta)
+        if self.z_kl_weight != 1.0:
+            kl[:, sl["z"]] = kl[:, sl["z"]] * self.z_kl_weight
         return kl.sum(-1)
 
     @staticmethod

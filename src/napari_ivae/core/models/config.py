@@ -13,7 +13,7 @@ import numpy as np
 
 from napari_ivae.core.errors import InputError
 
-MODEL_KINDS = ("vae", "rvae", "shift-vae", "ss-rvae", "jrvae")
+MODEL_KINDS = ("vae", "rvae", "shift-vae", "ss-rvae", "jrvae", "crvae")
 #: kinds with a discrete class y (ss-rvae: from labels; jrvae: found without labels)
 CLASS_KINDS = ("ss-rvae", "jrvae")
 INVARIANCES = ("rotation", "translation", "scale")
@@ -105,6 +105,13 @@ class ModelConfig:
         to the PCA projection, so training starts from probabilistic PCA at pose 0 (see
         :meth:`BaseIVAE.fit_normalization`). ``None`` (default): on for ``rvae`` and
         ``shift-vae``; off for ``ss-rvae`` (its classifier was tuned without it) and ``vae``.
+    class_film : bool or None
+        Spatial decoder with a class (ss-rvae, crvae): the condition shifts and scales the
+        pre-activation of every hidden layer (FiLM), instead of only biasing the last one.
+        ``None`` (default): on for ``crvae``, off for ``ss-rvae``.
+    condition_names : tuple of str
+        crvae: names of the continuous condition values known for every patch (e.g. a
+        thickness or a dose), besides or instead of the class (``n_classes``, ``class_names``).
     """
 
     kind: str
@@ -128,6 +135,8 @@ class ModelConfig:
     posterior_init_std: float = 0.0
     film: bool = False
     template: bool | None = None
+    class_film: bool | None = None
+    condition_names: tuple = ()
 
     def __post_init__(self):
         self.patch_shape = tuple(int(s) for s in _tuple(self.patch_shape))
@@ -140,6 +149,14 @@ class ModelConfig:
         if self.template is None:
             self.template = self.kind in ("rvae", "shift-vae", "jrvae")
         self.template = bool(self.template)
+        self.condition_names = tuple(str(c) for c in _tuple(self.condition_names))
+        if self.kind == "crvae" and not self.class_names and self.n_classes:
+            self.class_names = tuple(f"class {i}" for i in range(self.n_classes))
+        if self.kind == "crvae" and self.class_names and not self.n_classes:
+            self.n_classes = len(self.class_names)
+        if self.class_film is None:
+            self.class_film = self.kind == "crvae"
+        self.class_film = bool(self.class_film)
         if self.kind == "vae":
             self.invariances = ()
         elif self.kind == "shift-vae":
@@ -200,6 +217,17 @@ class ModelConfig:
             if len(set(self.class_names)) != len(self.class_names):
                 raise InputError(f"class_names must all differ, got {list(self.class_names)}")
 
+        if self.kind == "crvae":
+            if self.n_classes == 1 or (self.n_classes < 2 and not self.condition_names):
+                raise InputError("a crvae needs a known class for every patch (n_classes >= 2) "
+                                 "and/or continuous condition values (condition_names)")
+            if len(self.class_names) != self.n_classes:
+                raise InputError(
+                    f"class_names has {len(self.class_names)} names for {self.n_classes} classes")
+            names = self.class_names + self.condition_names
+            if len(set(names)) != len(names):
+                raise InputError(f"class and condition names must all differ, got {list(names)}")
+
     def to_dict(self) -> dict:
         """JSON-safe dictionary of all fields (tuples become lists)."""
         d = asdict(self)
@@ -220,7 +248,8 @@ class ModelConfig:
 
 #: values of fields added after format 1 that rebuild older saved models exactly
 _LEGACY_MODEL_FIELDS = {"coord_features": 0, "max_frequency": 0.25, "posterior_init_std": 0.0,
-                        "film": False, "template": False}
+                        "film": False, "template": False, "class_film": False,
+                        "condition_names": []}
 
 #: share of min-max normalised pixels within this distance of 0 or 1 that counts as "near"
 NEAR_BINARY_MARGIN = 0.05
@@ -284,6 +313,11 @@ class TrainConfig:
         it keeps its balance with the reconstruction term (a sum over the patch's pixels)
         whatever the patch size. Only used when training is given the patches' ``grid_shape``;
         0 = off.
+    z_kl_start, z_kl_ramp :
+        Weight of z's KL term (the geometric latents keep 1): ``z_kl_start`` at the first
+        step, falling linearly to 1 over the first ``z_kl_ramp`` share of the steps (0 = off).
+        A high start keeps z small early, so a decoder given the class learns to draw it from
+        the class instead of from z.
     smoothness_form : str
         ``"tv"``: total variation (absolute differences; keeps sharp domain walls) or
         ``"gmrf"``: squared differences (a Gaussian Markov-random-field prior on the
@@ -312,6 +346,8 @@ class TrainConfig:
     grad_clip: float = 0.0
     min_steps: int = 0
     smoothness: float = 0.0
+    z_kl_start: float = 1.0
+    z_kl_ramp: float = 0.0
     smoothness_form: str = "tv"
     psi_slack: float = 0.0
 
@@ -321,6 +357,10 @@ class TrainConfig:
         if self.smoothness_form not in SMOOTHNESS_FORMS:
             raise InputError(f"smoothness_form must be one of {SMOOTHNESS_FORMS}, "
                              f"got {self.smoothness_form!r}")
+        if not (math.isfinite(self.z_kl_start) and self.z_kl_start >= 0
+                and 0 <= self.z_kl_ramp <= 1):
+            raise InputError("z_kl_start must be >= 0 and z_kl_ramp a share of the steps in "
+                             f"[0, 1], got {self.z_kl_start}, {self.z_kl_ramp}")
         if not math.isfinite(self.psi_slack) or self.psi_slack < 0:
             raise InputError(f"psi_slack must be a number >= 0, got {self.psi_slack}")
         if int(self.epochs) < 1 or int(self.batch_size) < 1:
@@ -343,6 +383,13 @@ class TrainConfig:
         """Epochs actually trained: ``epochs``, raised so that at least ``min_steps`` are made."""
         needed = -(-int(self.min_steps) // max(int(steps_per_epoch), 1))
         return max(self.epochs, needed)
+
+    def z_kl_at(self, progress: float) -> float:
+        """Weight of z's KL term after the share ``progress`` (0-1) of all steps."""
+        if self.z_kl_ramp <= 0:
+            return 1.0
+        t = min(max(progress / self.z_kl_ramp, 0.0), 1.0)
+        return float(self.z_kl_start + t * (1.0 - self.z_kl_start))
 
     def beta_at(self, epoch_progress: float) -> float:
         """KL weight after ``epoch_progress`` epochs (fractional, 0-based)."""
@@ -388,6 +435,8 @@ _DEFAULTS = {
     ),
     "jrvae": dict(epochs=40, batch_size=128, lr=1e-3, lr_schedule="onecycle",
                   pixels_per_step=512, min_steps=600),
+    "crvae": dict(epochs=30, batch_size=128, lr=1e-3, lr_schedule="onecycle",
+                  pixels_per_step=512, min_steps=300, z_kl_start=10.0, z_kl_ramp=0.5),
     "ss-rvae": dict(
         epochs=12, batch_size=128, lr=3e-3, lr_schedule="onecycle", pixels_per_step=128,
         label_weight=300.0, min_labeled_per_batch=16, min_steps=300,

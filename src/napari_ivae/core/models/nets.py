@@ -97,7 +97,7 @@ class SpatialDecoder(nn.Module):
 
     def __init__(self, code_dim: int, hidden=(128, 128), activation="tanh", class_dim: int = 0,
                  coord_features: int = 0, max_frequency: float = 4.0, film: bool = False,
-                 template_shape=None):
+                 template_shape=None, class_film: bool = False):
         super().__init__()
         self.template = (nn.Parameter(torch.zeros(1, 1 + code_dim, *template_shape))
                          if template_shape is not None else None)
@@ -112,6 +112,9 @@ class SpatialDecoder(nn.Module):
         self.act = _ACTIVATIONS[activation]()
         self.trunk = mlp(hidden, activation) if len(hidden) > 1 else nn.Identity()
         self.class_embed = nn.Linear(class_dim, hidden[-1], bias=False) if class_dim else None
+        # class FiLM: the condition shifts and scales the pre-activation of every hidden layer
+        self.class_film = (nn.ModuleList(nn.Linear(class_dim, 2 * h, bias=False) for h in hidden)
+                           if class_dim and class_film else None)
         self.out = nn.Linear(hidden[-1], 1)
 
     def embed_coords(self, coords: torch.Tensor) -> torch.Tensor:
@@ -141,6 +144,8 @@ class SpatialDecoder(nn.Module):
         if self.code_scale is not None:
             pre = pre * (1.0 + self.code_scale(code).unsqueeze(1))
         pre = pre + self.code_embed(code).unsqueeze(1)
+        if condition is not None and self.class_film is not None:
+            return self._forward_film(coords, code, pre, condition)
         if isinstance(self.trunk, nn.Identity):
             last_pre, h = pre, None
         else:
@@ -156,6 +161,22 @@ class SpatialDecoder(nn.Module):
         assert self.class_embed is not None, "a condition needs class_dim > 0"
         bias = self.class_embed(condition).unsqueeze(2)  # (B, K, 1, h)
         out = self.out(self.act(last_pre.unsqueeze(1) + bias)).squeeze(-1)
+        return out if base is None else out + base.unsqueeze(1)
+
+    def _forward_film(self, coords, code, pre, condition):
+        """Every hidden layer's pre-activation becomes ``(1 + g(c)) * pre + b(c)``: each of the
+        K conditions takes its own pass through the whole network, ``(B, K, M)``."""
+        linears = [m for m in self.trunk if isinstance(m, nn.Linear)] \
+            if not isinstance(self.trunk, nn.Identity) else []
+        h = None
+        for i, film in enumerate(self.class_film):
+            if i:
+                pre = linears[i - 1](h)
+            gain, shift = film(condition).unsqueeze(2).chunk(2, dim=-1)  # (B, K, 1, h) each
+            pre = pre.unsqueeze(1) if pre.dim() == 3 else pre
+            h = self.act(pre * (1.0 + gain) + shift)
+        out = self.out(h).squeeze(-1)
+        base = self.sample_template(coords, code)
         return out if base is None else out + base.unsqueeze(1)
 
     def sample_template(self, coords: torch.Tensor, code: torch.Tensor):

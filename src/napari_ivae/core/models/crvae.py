@@ -1,0 +1,133 @@
+"""crVAE: conditional rVAE, the class (and/or a continuous condition) of every patch is known.
+
+Generative model p(x | z, theta, offsets, c) with the spatial decoder conditioned on
+``c = [one-hot class, standardised condition values]``; inference q(z, theta, offsets | x)
+does not see c, so z holds what the condition does not explain: one latent space per class
+(review paper, conditional rVAE). The condition enters every hidden layer of the decoder
+(``class_film``, default on for this kind) and z's KL weight starts high
+(``TrainConfig.z_kl_start``), so the decoder learns to draw the class from c before z could
+carry it (docs/performance.md, "A decoder that carries the class").
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from napari_ivae.core.errors import InputError
+from napari_ivae.core.models.base import BaseIVAE
+
+
+class CRVAE(BaseIVAE):
+    """Conditional (rotation-invariant) VAE.
+
+    Parameters
+    ----------
+    config : ModelConfig
+        ``kind="crvae"`` with ``n_classes >= 2`` (known class per patch) and/or
+        ``condition_names`` (continuous values per patch, standardised with the training
+        set's mean and spread, stored as buffers).
+    """
+
+    cond_mean: torch.Tensor
+    cond_scale: torch.Tensor
+
+    def __init__(self, config):
+        super().__init__(config)
+        self.n_classes = int(config.n_classes)
+        self.n_values = len(config.condition_names)
+        self.register_buffer("cond_mean", torch.zeros(self.n_values))
+        self.register_buffer("cond_scale", torch.ones(self.n_values))
+
+    def code_extra_dim(self) -> int:
+        return int(self.config.n_classes) + len(self.config.condition_names)
+
+    def fit_conditions(self, values) -> None:
+        """Record the mean and spread of the training patches' continuous condition values."""
+        if not self.n_values:
+            return
+        v = torch.as_tensor(np.asarray(values, dtype=np.float32)).reshape(-1, self.n_values)
+        self.cond_mean.copy_(v.mean(0))
+        spread = v.std(0) if len(v) > 1 else torch.ones(self.n_values)
+        self.cond_scale.copy_(torch.where(spread > 0, spread, torch.ones_like(spread)))
+
+    def condition_code(self, labels=None, values=None, n: int | None = None) -> torch.Tensor:
+        """Decoder condition ``(n, 1, K + V)``: one-hot class and standardised values.
+
+        ``labels`` (n,) ints in ``0..K-1`` (default 0), ``values`` (n, V) in the data's units
+        (default: the training mean).
+        """
+        if n is None:
+            n = len(labels) if labels is not None else len(values)
+        parts = []
+        device = self.cond_mean.device
+        if self.n_classes:
+            y = torch.zeros(n, dtype=torch.long) if labels is None else \
+                torch.as_tensor(np.array(labels, dtype=np.int64)).reshape(n)
+            if ((y < 0) | (y >= self.n_classes)).any():
+                raise InputError(f"crvae classes must be in 0..{self.n_classes - 1} for every "
+                                 "patch (a conditional model needs each patch's class)")
+            parts.append(torch.eye(self.n_classes, device=device)[y.to(device)])
+        if self.n_values:
+            if values is None:
+                parts.append(torch.zeros(n, self.n_values, device=device))
+            else:
+                v = torch.as_tensor(np.asarray(values, dtype=np.float32) if not
+                                    isinstance(values, torch.Tensor) else values,
+                                    dtype=torch.float32, device=device).reshape(n, self.n_values)
+                parts.append((v - self.cond_mean) / self.cond_scale)
+        return torch.cat(parts, -1).unsqueeze(1)
+
+    def loss(self, x, labels=None, *, beta=1.0, generator=None, pixel_index=None,
+             label_weight=30.0, labeled_fraction=None, conditions=None):
+        """Negative ELBO per patch given each patch's class ``labels`` and ``conditions``."""
+        xn = self.normalize(x)
+        mean, std = self.encode_gaussian(xn)
+        latent = self.reparameterize(mean, std, generator)
+        code = self.condition_code(labels if self.n_classes else None, conditions, len(x))
+        logits = self.render_logits(latent, code.to(x.dtype), pixel_index)[:, 0]
+        recon = -self.log_likelihood(logits, self.pixel_targets(xn, pixel_index))
+        recon = recon * self.pixel_weight(pixel_index)
+        kl = self.kl(mean, std, latent)
+        loss = (recon + beta * kl).mean()
+        return loss, {"recon": recon.mean().detach(), "kl": kl.mean().detach()}
+
+
+def check_conditions(model, labels, values, n: int):
+    """Validated ``(labels, values)`` for training a crvae on ``n`` patches.
+
+    Returns int64 labels ``(n,)`` (all 0 when the model has no class) and float32 values
+    ``(n, V)`` or None. Raises :class:`InputError` for a missing or unlabeled class, or values
+    of the wrong shape or not finite.
+    """
+    k, v = int(model.config.n_classes), len(model.config.condition_names)
+    if k:
+        if labels is None:
+            raise InputError("a crvae needs the class of every patch (labels 0..K-1)")
+        arr = np.asarray(labels)
+        if arr.ndim != 1 or len(arr) != n:
+            raise InputError(f"labels must be one class per patch ({n}), got shape {arr.shape}")
+        if arr.dtype.kind == "f" and not (np.isfinite(arr).all() and (arr == np.round(arr)).all()):
+            raise InputError("crvae labels must be whole numbers 0..K-1")
+        if arr.dtype.kind not in "biuf":
+            raise InputError(f"crvae labels must be integers, got {arr.dtype} values")
+        lab = arr.astype(np.int64)
+        if ((lab < 0) | (lab >= k)).any():
+            bad = int(((lab < 0) | (lab >= k)).sum())
+            raise InputError(f"{bad} patch(es) have no class in 0..{k - 1}; a conditional model "
+                             "needs the class of every patch (use ss-rvae for partly labeled)")
+    else:
+        lab = np.zeros(n, dtype=np.int64)
+    cond = None
+    if v:
+        if values is None:
+            raise InputError(f"this crvae needs the condition values {list(model.config.condition_names)} "
+                             "of every patch")
+        cond = np.asarray(values, dtype=np.float32).reshape(n, -1) if np.size(values) == n * v \
+            else None
+        if cond is None or cond.shape[1] != v:
+            raise InputError(f"conditions must be {v} value(s) per patch for {n} patches, "
+                             f"got shape {np.shape(values)}")
+        if not np.isfinite(cond).all():
+            raise InputError("condition values must be finite numbers (no NaN or inf)")
+    return lab, cond

@@ -1,0 +1,86 @@
+"""Conditional rVAE (crvae): a known class and/or continuous values condition the decoder."""
+
+import numpy as np
+import pytest
+import torch
+from _model_data import two_class_blobs
+
+from napari_ivae.core.errors import InputError
+from napari_ivae.core.inference import class_traversal, decode, encode
+from napari_ivae.core.models import ModelConfig, TrainConfig, build_model
+from napari_ivae.core.persistence import load_model, save_model
+from napari_ivae.core.training import fit
+
+
+def _config(**kw):
+    base = dict(kind="crvae", patch_shape=(16, 16), hidden=(32, 32), latent_dim=2,
+                class_names=("one", "two"))
+    return ModelConfig(**{**base, **kw})
+
+
+def test_config_needs_a_class_or_values():
+    with pytest.raises(InputError, match="crvae needs"):
+        ModelConfig(kind="crvae", patch_shape=(16, 16))
+    only_values = ModelConfig(kind="crvae", patch_shape=(16, 16), condition_names=("dose",))
+    assert only_values.n_classes == 0 and only_values.class_film
+    with pytest.raises(InputError, match="differ"):
+        _config(condition_names=("one",))
+    assert _config().n_classes == 2
+    assert ModelConfig.from_dict(_config(condition_names=("dose",)).to_dict()) == \
+        _config(condition_names=("dose",))
+
+
+def test_every_patch_needs_its_class_and_values():
+    x, y = two_class_blobs(8)
+    model = build_model(_config())
+    tc = TrainConfig.defaults_for("crvae", epochs=1, min_steps=0, device="cpu")
+    y_missing = y.copy()
+    y_missing[3] = -1
+    with pytest.raises(InputError, match="no class"):
+        fit(model, x, y_missing, tc)
+    with pytest.raises(InputError, match="class of every patch"):
+        fit(build_model(_config()), x, None, tc)
+    with pytest.raises(InputError, match="condition values"):
+        fit(build_model(_config(condition_names=("dose",))), x, y, tc)
+    with pytest.raises(InputError, match="per patch"):
+        fit(build_model(_config(condition_names=("dose",))), x, y, tc,
+            conditions=np.ones(len(x) + 1))
+
+
+@pytest.fixture(scope="module")
+def trained():
+    torch.set_num_threads(1)
+    x, y = two_class_blobs(100, seed=1)
+    dose = np.where(y == 1, 2.0, 1.0) + np.random.default_rng(0).normal(0, 0.1, len(y))
+    model = build_model(_config(condition_names=("dose",)))
+    tc = TrainConfig.defaults_for("crvae", epochs=1, min_steps=250, device="cpu", seed=0)
+    fit(model, x, y, tc, conditions=dose)
+    return model, x, y, dose
+
+
+def test_decodings_follow_the_class(trained):
+    model, x, y, dose = trained
+    # the same code (the data's mean code) decoded for each class at the class's own dose
+    z = encode(model, x).z_mean.mean(0, keepdims=True)
+    means = [x[y == k].mean(0) for k in (0, 1)]
+    for k in (0, 1):
+        image = decode(model, z, y=k, conditions=[[dose[y == k].mean()]])[0]
+        corr = [np.corrcoef(image.ravel(), m.ravel())[0, 1] for m in means]
+        assert corr[k] > corr[1 - k] + 0.1, (k, corr)
+    rows = class_traversal(model, n=4).reshape(2, 16, -1)
+    assert np.abs(rows[0] - rows[1]).mean() > 0.05 * np.ptp(x)
+
+
+def test_round_trip_without_running_code(trained, tmp_path):
+    model, x, y, dose = trained
+    path = save_model(tmp_path / "c.ivae.pt", model)
+    loaded = load_model(path).model
+    assert loaded.config == model.config
+    assert torch.equal(loaded.cond_mean, model.cond_mean)
+    z = np.zeros((3, 2), np.float32)
+    for k in (0, 1):
+        a = decode(model, z, y=k, conditions=[[0.5], [1.5], [2.5]])
+        b = decode(loaded, z, y=k, conditions=[[0.5], [1.5], [2.5]])
+        np.testing.assert_allclose(a, b, atol=1e-6)
+    with pytest.raises(InputError):
+        decode(loaded, z, y=2)
