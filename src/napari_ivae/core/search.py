@@ -305,8 +305,12 @@ def search_beta(
             for future in done:
                 i = pending.pop(future)
                 out = future.result()
-                runs[i] = SearchRun(*grid[i], **out["scores"], recon=out["recon"],
-                                    final_loss=out["final_loss"], seconds=out["seconds"])
+                scores = out["scores"]
+                runs[i] = SearchRun(grid[i][0], grid[i][1], grid[i][2], edge=scores["edge"],
+                                    fourier=scores["fourier"],
+                                    map_index=scores["map_index"], active=scores["active"],
+                                    recon=out["recon"], final_loss=out["final_loss"],
+                                    seconds=out["seconds"])
                 outputs[i] = out
                 if callback is not None:
                     callback(len(outputs), len(grid), runs[i])
