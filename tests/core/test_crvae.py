@@ -84,3 +84,16 @@ def test_round_trip_without_running_code(trained, tmp_path):
         np.testing.assert_allclose(a, b, atol=1e-6)
     with pytest.raises(InputError):
         decode(loaded, z, y=2)
+
+
+def test_class_latent_ranges_per_class():
+    from napari_ivae.core.inference import class_latent_ranges, latent_ranges
+
+    z = np.concatenate([np.full((20, 2), -3.0), np.full((20, 2), 3.0)])
+    z += np.random.default_rng(0).normal(0, 0.1, z.shape)
+    classes = np.repeat([0, 1], 20)
+    classes[0] = 2  # a single patch: class 2 gets the ranges of all codes
+    ranges = class_latent_ranges(z, classes, 3)
+    assert ranges.shape == (3, 2, 2)
+    assert ranges[0, 0, 1] < -2.5 and ranges[1, 0, 0] > 2.5
+    np.testing.assert_allclose(ranges[2], latent_ranges(z))

@@ -434,7 +434,12 @@ def compute_manifold(bundle: Any, encoding: Any = None, patches: Any = None
     contrast (1st-99th percentile), so it can be compared with the data. Returns the image and
     a caption.
     """
-    from napari_ivae.core.inference import class_traversal, latent_manifold, latent_ranges
+    from napari_ivae.core.inference import (
+        class_latent_ranges,
+        class_traversal,
+        latent_manifold,
+        latent_ranges,
+    )
 
     ranges = None
     if encoding is not None and len(encoding.z_mean) and \
@@ -442,12 +447,23 @@ def compute_manifold(bundle: Any, encoding: Any = None, patches: Any = None
         ranges = latent_ranges(encoding.z_mean)
     if bundle.config.kind == "ss-rvae" or (bundle.config.kind == "crvae"
                                            and bundle.config.n_classes):
-        image, what = class_traversal(bundle.model, n=8, ranges=ranges), "class traversal"
+        rows = ranges
+        probs = getattr(encoding, "class_prob", None)
+        if ranges is not None and probs is not None and len(probs) == len(encoding.z_mean):
+            # each row over the codes of the patches classified into it: where that class
+            # lies in z (with z holding part of the class, other classes' codes draw them)
+            rows = class_latent_ranges(encoding.z_mean, np.argmax(probs, 1),
+                                       bundle.config.n_classes)
+        image, what = class_traversal(bundle.model, n=8, ranges=rows), "class traversal"
         caption = "one row per class, z1 left to right"
+        if rows is not ranges:
+            caption += " over the codes of the patches classified into that row's class"
     else:
         image, what = latent_manifold(bundle.model, n=8, ranges=ranges), "latent manifold"
         caption = "z1 left to right, z2 bottom to top"
-    if ranges is not None:
+    if "classified" in caption:
+        pass  # each row has its own span
+    elif ranges is not None:
         spans = [f"z{i + 1} {lo:.2f} to {hi:.2f}" for i, (lo, hi) in enumerate(ranges[:2])]
         caption += " over the data's codes (" + ", ".join(spans) + ")"
     else:

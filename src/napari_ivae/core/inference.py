@@ -257,14 +257,36 @@ def latent_manifold(model, n: int = 8, extent: float = 2.0, y=None, ranges=None)
     return _tile(decode(model, z, y=y), n, n)
 
 
+def class_latent_ranges(z: np.ndarray, classes, n_classes: int,
+                        quantiles: tuple[float, float] = (2.0, 98.0)) -> np.ndarray:
+    """Per class, where its patches' codes lie: ``(K, latent_dim, 2)`` (see
+    :func:`latent_ranges`); a class with fewer than 2 patches gets the ranges of all codes.
+
+    ``classes`` is each patch's class (e.g. the ss-rVAE's most probable one).
+    """
+    z = np.atleast_2d(np.asarray(z, dtype=np.float64))
+    classes = np.asarray(classes).ravel()
+    every = latent_ranges(z, quantiles)
+    return np.stack([latent_ranges(z[classes == k], quantiles) if (classes == k).sum() >= 2
+                     else every for k in range(int(n_classes))])
+
+
 def class_traversal(model, n: int = 8, extent: float = 2.0, ranges=None) -> np.ndarray:
-    """ss-rVAE: one row per class, z1 traversed over ``[-extent, extent]`` (or over
-    ``ranges[0]``, the other latents at their centre, see :func:`latent_ranges`);
-    ``(K*H, n*W)``."""
+    """One row per class (ss-rVAE, crVAE), z1 traversed over ``[-extent, extent]`` or over
+    ``ranges[0]``, the other latents at their centre; ``(K*H, n*W)``.
+
+    ``ranges`` is ``(latent_dim, 2)`` for all rows (:func:`latent_ranges`) or
+    ``(K, latent_dim, 2)``, one per class (:func:`class_latent_ranges`): each row then spans
+    the codes of that class's own patches.
+    """
     k = getattr(model, "n_classes", 0)
     if not k:
         raise InputError("class traversals need a model with classes (ss-rvae, crvae)")
-    bounds, centre = _grid_codes(model, ranges, extent)
-    z = np.tile(centre, (k * n, 1)).astype(np.float32)
-    z[:, 0] = np.tile(np.linspace(bounds[0][0], bounds[0][1], n, dtype=np.float32), k)
+    per_class = ranges is not None and np.ndim(ranges) == 3
+    z = np.zeros((k * n, model.layout.latent_dim), dtype=np.float32)
+    for row in range(k):
+        bounds, centre = _grid_codes(model, ranges[row] if per_class else ranges, extent)
+        z[row * n:(row + 1) * n] = centre
+        z[row * n:(row + 1) * n, 0] = np.linspace(bounds[0][0], bounds[0][1], n,
+                                                  dtype=np.float32)
     return _tile(decode(model, z, y=np.repeat(np.arange(k), n)), k, n)
