@@ -9,7 +9,6 @@ from napari_ivae.core.particle_blobs import (
     background_strengths,
     opposite_strengths,
     particle_cut,
-    plateau_middle,
 )
 from napari_ivae.core.particles import detect_particles
 from napari_ivae.core.synthetic.particles import make_particles
@@ -119,28 +118,6 @@ def test_noise_free_flat_topped_particles_are_found():
     for row, col in [(25, 25), (25, 70), (70, 48)]:
         image[(rows - row) ** 2 + (cols - col) ** 2 <= 64] = 200.0
     assert len(detect_particles(image)) == 3
-
-
-def test_plateau_middle_takes_the_middle_of_a_flat_measure_not_its_highest_point():
-    scales = np.geomspace(1.0, 32.0, 6)  # 1, 2, 4, 8, 16, 32
-    # a size spread: flat from 2 to 16 px, highest (by chance) at 16
-    assert plateau_middle(scales, [5.0, 9.5, 9.6, 9.4, 10.0, 6.0]) == 4.0
-    # one size: a clear peak stays where it is
-    assert plateau_middle(scales, [2.0, 5.0, 10.0, 6.0, 3.0, 1.0]) == 4.0
-    # the plateau is contiguous: a high scale beyond a dip does not count
-    assert plateau_middle(scales, [2.0, 9.5, 10.0, 5.0, 9.5, 1.0]) == 2.0
-    assert plateau_middle(scales, [-np.inf] * 6) == 1.0
-
-
-def test_scale_follows_the_middle_of_a_size_spread():
-    # dense dark particles, sizes spread by 40 %: the highest point of the blob measure sat
-    # at 6.3 px (1.6 x the median particle's sigma); the plateau's middle at 5.3
-    truth = make_particles(256, count=120, radius=6, polarity="dark", contrast=0.6,
-                           radius_spread=0.4, touching=0.3, noise=0.05, texture=0.03, seed=200)
-    detections = detect_particles(truth.image)
-    true_sigma = float(np.median(truth.radii)) / np.sqrt(2.0)
-    assert detections.params["resolved"]["scale_sigma"] < 1.5 * true_sigma
-    assert match_points(detections.coords[:, 1:], truth.centres, 3.0).recall > 0.75
 
 
 def test_background_strengths_is_a_gaussian_bound_raised_by_a_heavy_other_side():

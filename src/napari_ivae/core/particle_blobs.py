@@ -9,12 +9,9 @@ they share is that a particle is a compact blob of one polarity at one scale. So
    radius, ``+sigma^2 LoG`` to dark ones. For each sign and scale the mean of the strongest
    blob peaks (local maxima of the response; as many as blobs of that scale could cover 2 %
    of the frame), over the response's robust spread, says how blob-like that sign and scale
-   are; the best sign wins. Counting peaks, not pixels, keeps one large blob from filling
+   are; the best pair wins. Counting peaks, not pixels, keeps one large blob from filling
    the count by itself (its neighbouring pixels are nearly as strong as its peak). A
-   support's texture is as bright as it is dark; particles are one-sided. Particles with a
-   size spread make that measure flat over their sizes, and which of them is highest is
-   chance: the scale is the middle one of the contiguous scales within ``PLATEAU`` of the
-   best.
+   support's texture is as bright as it is dark; particles are one-sided.
 2. **Candidates.** Maxima of the signed response in scale and space, from half to twice the
    chosen scale (a size spread), outside constant areas (padding, a burned-in scale bar);
    overlapping blobs keep the strongest.
@@ -58,7 +55,6 @@ NULL_SIDE = 1024  # the white-noise frame for the noise floor is at most this la
 NULL_SEED = 20261130  # fixed: the same image always gets the same floor
 NOISE_BLOBS = 0.1  # the floor: white noise would reach it this many times in the frame
 TAIL_SHARE = 0.001  # the opposite side's tail is compared with a Gaussian's at this share
-PLATEAU = 0.9  # scales whose blob measure is within this share of the best are as good
 OVERLAP = 0.9  # a weaker blob whose centre lies within this many radii of a stronger one goes
 
 
@@ -122,7 +118,7 @@ def blob_polarity_and_scale(frame: np.ndarray, skip=None, polarity: str = "auto"
     scales = scales[scales <= max(1.5, min(crop.shape) / 8.0)]
     response = scale_space(crop, scales)
     use = np.ones(crop.shape, dtype=bool) if skip is None else ~np.asarray(skip)[window]
-    curves = {name: np.full(len(scales), -np.inf) for name in ("bright", "dark")}
+    best = (-np.inf, "bright" if polarity == "auto" else polarity, float(scales[0]))
     for index, sigma in enumerate(scales):
         layer = response[index]
         values = layer[use]
@@ -143,39 +139,9 @@ def blob_polarity_and_scale(frame: np.ndarray, skip=None, polarity: str = "auto"
             strengths[name] = (np.partition(peaks, peaks.size - top)[-top:].mean() / spread
                                if top else -np.inf)
         for name, strength in strengths.items():
-            curves[name][index] = strength
-    if polarity == "auto":
-        polarity = max(curves, key=lambda name: curves[name].max())
-    return polarity, plateau_middle(scales, curves[polarity])
-
-
-def plateau_middle(scales, measure) -> float:
-    """The middle of the contiguous scales around the best whose ``measure`` is at least
-    ``PLATEAU`` times the best's (of two middle ones the smaller; the best scale when
-    nothing is measured).
-
-    Parameters
-    ----------
-    scales : array-like
-        Increasing sigmas.
-    measure : array-like
-        How blob-like each scale is (``-inf`` where not measured).
-
-    Returns
-    -------
-    float
-        The chosen sigma.
-    """
-    measure = np.asarray(measure, dtype=np.float64)
-    best = int(np.argmax(measure))
-    if not np.isfinite(measure[best]) or measure[best] <= 0:
-        return float(scales[best])
-    low = high = best
-    while low > 0 and measure[low - 1] >= PLATEAU * measure[best]:
-        low -= 1
-    while high < len(measure) - 1 and measure[high + 1] >= PLATEAU * measure[best]:
-        high += 1
-    return float(scales[(low + high) // 2])
+            if polarity in ("auto", name) and strength > best[0]:
+                best = (strength, name, float(sigma))
+    return best[1], best[2]
 
 
 def candidate_scales(shape, sigma: float) -> np.ndarray:
@@ -386,4 +352,4 @@ def _two_gaussians(values, iterations: int = 100):
 
 __all__ = ["background_strengths", "blob_candidates", "blob_polarity_and_scale", "blob_scales",
            "candidate_scales", "noise_floor", "opposite_strengths", "particle_cut",
-           "plateau_middle", "scale_space"]
+           "scale_space"]
