@@ -1,23 +1,14 @@
 """`napari-ivae encode` on an ss-rvae with labels: the matrix on the labels and held out."""
 
 import numpy as np
-from _model_data import two_class_blobs
 
 from napari_ivae.cli import main
-from napari_ivae.core.models import ModelConfig, TrainConfig, build_model
 from napari_ivae.core.persistence import save_model
-from napari_ivae.core.training import fit
 
 
-def test_encode_reports_noise_labels_at_chance_when_held_out(tmp_path, capsys):
-    x, _ = two_class_blobs(80, 16, seed=3)
-    noise = np.random.default_rng(0).integers(0, 2, len(x))
-    y = np.full(len(x), -1)
-    y[::4] = noise[::4]
-    model = build_model(ModelConfig("ss-rvae", (16, 16), hidden=(32, 32), n_classes=2,
-                                    class_names=("a", "b")))
-    result = fit(model, x, y, TrainConfig(epochs=20, lr=3e-3, seed=0, label_weight=300.0,
-                                          batch_size=32, device="cpu"))
+def test_encode_reports_noise_labels_at_chance_when_held_out(noise_label_ss_rvae, tmp_path,
+                                                             capsys):
+    model, result, x, y = noise_label_ss_rvae
     save_model(tmp_path / "m.ivae.pt", model, result)
     np.savez(tmp_path / "p.npz", patches=x, labels=y)
     out = tmp_path / "e.npz"
