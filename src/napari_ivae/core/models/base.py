@@ -34,17 +34,6 @@ class BaseIVAE(nn.Module):
     #: multiplier of the encoded offsets before they shift the grid (shift-VAE's k)
     offset_gain: float = 1.0
 
-    # buffers (register_buffer), declared for type checkers
-    norm_offset: torch.Tensor
-    norm_scale: torch.Tensor
-    norm_fitted: torch.Tensor
-    grid: torch.Tensor
-    pose_cos: torch.Tensor
-    pose_sin: torch.Tensor
-    pose_window: torch.Tensor
-    angle_hint_order: torch.Tensor
-    gaussian: torch.Tensor
-    decoder: SpatialDecoder | MLPDecoder
     #: weight of z's part of the KL term, set by ``train()`` before every step
     #: (``TrainConfig.z_kl_at``); the geometric latents always keep weight 1
     z_kl_weight: float = 1.0
