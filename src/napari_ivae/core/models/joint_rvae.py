@@ -37,10 +37,13 @@ from napari_ivae.core.models.nets import Classifier
 WARMUP_SHARE = 0.5
 #: cross-entropy steps (batches of 256) that fit q(y|x) to the warm-up's k-means classes
 CLASSIFIER_INIT_STEPS = 200
-#: eq. 5 weights and capacities (nats); C_y ends at log K (confident, uniform class use)
+#: eq. 5 weights and capacities (nats). C_y = log K (each patch confidently in one class) from
+#: the switch on: a C_y ramped up from 0 (JointVAE's schedule, share ``CAPACITY_Y_RAMP`` of the
+#: joint phase) first pulls q(y|x) towards uniform and undid the k-means start (measured)
 GAMMA_Z = 1.0
 CAPACITY_Z = 0.0
 GAMMA_Y = 30.0
+CAPACITY_Y_RAMP = 0.0
 #: weight of the batch-marginal class entropy bonus (per patch, in nats)
 MARGINAL_WEIGHT = 50.0
 
@@ -67,6 +70,7 @@ class JointRVAE(BaseIVAE):
         self.warmup_share = WARMUP_SHARE
         self.gamma_z, self.capacity_z = GAMMA_Z, CAPACITY_Z
         self.gamma_y, self.marginal_weight = GAMMA_Y, MARGINAL_WEIGHT
+        self.capacity_y_ramp = CAPACITY_Y_RAMP
         self.classifier_init_steps = CLASSIFIER_INIT_STEPS
 
     def code_extra_dim(self) -> int:
@@ -155,7 +159,8 @@ class JointRVAE(BaseIVAE):
         recon = -(q * ll).sum(-1) * self.pixel_weight(pixel_index)
         kl_y = math.log(k) + (q * log_q).sum(-1)
         t = self._phase2_progress()
-        c_y = math.log(k) * min(1.0, 2.0 * t)
+        c_y = math.log(k) * (min(1.0, t / self.capacity_y_ramp) if self.capacity_y_ramp > 0
+                             else 1.0)
         c_z = self.capacity_z * min(1.0, 2.0 * t)
         marginal = q.mean(0)
         h_marginal = -(marginal * torch.log(marginal.clamp_min(1e-8))).sum()
