@@ -97,3 +97,32 @@ def test_class_latent_ranges_per_class():
     assert ranges.shape == (3, 2, 2)
     assert ranges[0, 0, 1] < -2.5 and ranges[1, 0, 0] > 2.5
     np.testing.assert_allclose(ranges[2], latent_ranges(z))
+
+
+def test_z_kl_schedule_and_validation():
+    tc = TrainConfig(z_kl_start=10.0, z_kl_ramp=0.5)
+    assert tc.z_kl_at(0.0) == 10.0 and tc.z_kl_at(0.25) == pytest.approx(5.5)
+    assert tc.z_kl_at(0.5) == tc.z_kl_at(0.9) == 1.0
+    assert TrainConfig().z_kl_at(0.0) == 1.0
+    with pytest.raises(InputError, match="z_kl"):
+        TrainConfig(z_kl_ramp=1.5)
+    # the weight multiplies z's KL only, not the angle's or the offsets'
+    model = build_model(_config())
+    mean, std = torch.zeros(2, model.layout.size) + 0.5, torch.ones(2, model.layout.size)
+    base = model.kl(mean, std, mean)
+    model.z_kl_weight = 3.0
+    # KL(N(0.5, 1) || N(0, 1)) = 0.125 per z dimension, two of them, now counted 3 times
+    assert float((model.kl(mean, std, mean) - base)[0]) == pytest.approx(2 * 2 * 0.125)
+
+
+def test_class_film_decodes_every_class_separately():
+    from napari_ivae.core.models.nets import SpatialDecoder
+
+    torch.manual_seed(0)
+    dec = SpatialDecoder(2, (8, 8), class_dim=3, class_film=True)
+    coords, code = torch.rand(2, 5, 2), torch.rand(2, 2)
+    out = dec(coords, code, torch.eye(3).expand(2, 3, 3))
+    assert out.shape == (2, 3, 5)
+    single = dec(coords, code, torch.eye(3)[1].expand(2, 1, 3))[:, 0]
+    torch.testing.assert_close(out[:, 1], single)
+    assert (out[:, 0] - out[:, 2]).abs().max() > 1e-3
