@@ -117,7 +117,7 @@ def test_a_large_stack_is_detected_frame_by_frame_with_the_same_points(tmp_path,
     monkeypatch.setattr(_detect, "STREAM_BYTES", 0)  # every stack streams
     assert main(args + ["--out", str(tmp_path / "streamed.csv")]) == 0
     err = capsys.readouterr().err
-    assert "frame 3/3" in err
+    assert "frames detected 3/3" in err
     memory, streamed = (pd.read_csv(tmp_path / f"{n}.csv") for n in ("memory", "streamed"))
     np.testing.assert_allclose(streamed[["frame", "row", "col"]],
                                memory[["frame", "row", "col"]], atol=1e-6)

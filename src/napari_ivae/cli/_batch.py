@@ -38,6 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from napari_ivae.cli._paths import _same_file, check_output
+from napari_ivae.cli._progress import add_scheduler_argument
 from napari_ivae.core._atomic import write_output
 from napari_ivae.core.errors import InputError
 
@@ -76,6 +77,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--redo", action="store_true",
                    help="process every image again, also those already done")
     p.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N, mps")
+    add_scheduler_argument(p)
     p.add_argument("--batch-size", type=int, default=256, help="patches per batch (default 256)")
     p.set_defaults(func=run)
 
@@ -232,7 +234,8 @@ def describe_settings(settings: dict) -> str:
 
 # ----------------------------------------------------------------------------- one image
 def process_image(bundle, settings: dict, path: Path, *, channel=None, frame_axis=None,
-                  batch_size: int = 256, maps: bool = True) -> dict:
+                  batch_size: int = 256, maps: bool = True, scheduler=None,
+                  progress: bool = False) -> dict:
     """Detect, cut, encode and map one image; returns ``table``, ``maps``, ``counts``.
 
     Parameters
@@ -248,6 +251,11 @@ def process_image(bundle, settings: dict, path: Path, *, channel=None, frame_axi
         Patches per forward pass.
     maps : bool
         Compute the maps too.
+    scheduler : None, str or distributed.Client
+        Where frames and chunks are detected, and (not ``None``/``"threads"``) where the
+        patches are cut and encoded (:mod:`napari_ivae.core.scheduling`).
+    progress : bool
+        Report the progress of detection and encoding on stderr.
 
     Returns
     -------
@@ -260,11 +268,14 @@ def process_image(bundle, settings: dict, path: Path, *, channel=None, frame_axi
     from napari_ivae.core.image import prepare_image
     from napari_ivae.core.imageio import read_image
     from napari_ivae.core.patch_source import PatchSource, encode_source
+    from napari_ivae.core.streaming import lazy_input
 
     raw = read_image(path, mmap=True)  # pixels are read when used
     channel = _parse_channel(channel)
     streaming = _streams(raw, channel, frame_axis) and not settings["invert"]
-    if streaming:  # a large plain stack: frame by frame, patches read window by window
+    chunked = (raw.ndim == 2 and lazy_input(raw, channel, frame_axis)
+               and not settings["invert"])  # a zarr frame: chunk by chunk
+    if streaming or chunked:  # frame by frame (or chunk by chunk), patches window by window
         image = cut_from = raw
     else:
         image = prepare_image(raw, channel=channel, frame_axis=frame_axis)
@@ -280,7 +291,7 @@ def process_image(bundle, settings: dict, path: Path, *, channel=None, frame_axi
         if source.shifts is not None:  # registered on the lattice: where each patch was cut
             table["shift_row"], table["shift_col"] = source.shifts[:, 0], source.shifts[:, 1]
     else:
-        found = _detect(image, settings, streaming)
+        found = _detect(image, settings, streaming, chunked, scheduler, progress)
         if len(found.coords) == 0:
             raise InputError(found.message or f"no {settings['mode']} found")
         coords = found.coords if image.ndim == 3 else found.coords[:, 1:]
@@ -294,7 +305,8 @@ def process_image(bundle, settings: dict, path: Path, *, channel=None, frame_axi
         table["frame"] = table["frame"].round().astype(np.int64)
         first = ["frame", "row", "col"]
         table = table[first + [c for c in table.columns if c not in first]]
-    encoding = encode_source(bundle.model, source, batch_size=batch_size)
+    encoding = encode_source(bundle.model, source, batch_size=batch_size, scheduler=scheduler,
+                             progress=_stage("patches encoded") if progress else None)
     columns = latent_columns(encoding, bundle)
     for name, values in columns.items():
         table[name] = values
@@ -319,11 +331,21 @@ def _streams(raw, channel, frame_axis) -> bool:
             and (frame_axis == 0 or (frame_axis is None and raw.shape[0] > 4)))
 
 
-def _detect(image, settings: dict, streaming: bool = False):
-    if streaming:
-        from napari_ivae.core.streaming import detect_stream
+def _stage(what: str):
+    from napari_ivae.cli._progress import Progress
 
-        return detect_stream(image, settings["mode"], **settings["detect"])
+    return Progress("napari-ivae batch", what, final_line=False)
+
+
+def _detect(image, settings: dict, streaming: bool = False, chunked: bool = False,
+            scheduler=None, progress: bool = False):
+    if streaming or chunked:
+        from napari_ivae.core.streaming import detect_lazy, detect_stream
+
+        detect = detect_stream if streaming else detect_lazy
+        return detect(image, settings["mode"], scheduler=scheduler,
+                      progress=(_stage("frames detected" if streaming else "chunks searched")
+                                if progress else None), **settings["detect"])
     frame_axis = 0 if image.ndim == 3 else None
     if settings["mode"] == "atoms":
         from napari_ivae.core.atoms import detect_atoms
@@ -636,9 +658,11 @@ def run(args) -> int:
     from napari_ivae.cli import cli_spelling
     from napari_ivae.cli._train_checks import check_device
     from napari_ivae.core.persistence import load_model
+    from napari_ivae.core.scheduling import check_scheduler
 
     if args.batch_size < 1:
         raise InputError(f"--batch-size must be >= 1, got {args.batch_size}")
+    check_scheduler(args.scheduler)
     if args.grid is not None and args.grid < 1:
         raise InputError(f"--grid must be a stride of at least 1 px, got {args.grid}")
     images = collect_inputs(args.inputs)
@@ -677,7 +701,8 @@ def run(args) -> int:
             try:
                 result = process_image(bundle, settings, path, channel=args.channel,
                                        frame_axis=args.frame_axis, batch_size=args.batch_size,
-                                       maps=args.maps != "none")
+                                       maps=args.maps != "none", scheduler=args.scheduler,
+                                       progress=True)
                 record = {"input": identity, "model": str(Path(args.model).resolve()),
                           "model_sha256": model_sha, "model_kind": bundle.config.kind,
                           "options": options,

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from napari_ivae.cli._paths import check_output, output_path
+from napari_ivae.cli._progress import add_scheduler_argument
 from napari_ivae.core.errors import InputError
 
 MIN_SPACING = 2.0  # px: below this no peak finder can separate atoms
@@ -39,6 +40,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--flatten", choices=("plane", "poly2", "gaussian"),
                    help="subtract a background first (plane/poly2 for STM, gaussian for uneven "
                         "illumination)")
+    add_scheduler_argument(p)
     p.add_argument("--exclude", metavar="MASK",
                    help="mask image (.npy/.tif), nonzero where nothing may be detected "
                         "(e.g. a scale bar)")
@@ -95,6 +97,13 @@ def run(args) -> int:
     if args.mode == "particles":
         labels_path = out.with_name(f"{out.stem}_labels.{args.labels_format}")
         check_output(labels_path, inputs, flag="--out (its labels image)")
+    import numpy as np
+
+    from napari_ivae.core.imageio import is_lazy
+    from napari_ivae.core.scheduling import check_scheduler
+    from napari_ivae.core.streaming import lazy_input
+
+    check_scheduler(args.scheduler)
     image = read_image(args.image, mmap=True)  # pixels are read when used
     channel = _parse_channel(args.channel)
     exclude = read_image(args.exclude) != 0 if args.exclude else None
@@ -102,13 +111,20 @@ def run(args) -> int:
                   exclude=exclude)
     _check_4d(image.shape, args.frame_axis)
     streaming = _streams(image, args)
-    # axis and channel errors before any work (on the first frame only for a long stack)
-    prepared = prepare_image(image[0] if streaming else image, channel=channel,
-                             frame_axis=None if streaming else args.frame_axis,
+    chunked = (not streaming and image.ndim == 2 and is_lazy(image)
+               and lazy_input(image, channel, args.frame_axis))
+    # axis and channel errors before any work (on the first frame only for a long stack, on
+    # a corner of a lazy frame)
+    corner = (slice(0, 512), slice(0, 512))
+    prepared = prepare_image(image[0] if streaming else np.asarray(image[corner]) if chunked
+                             else image, channel=channel,
+                             frame_axis=None if streaming or chunked else args.frame_axis,
                              flatten=args.flatten)
+    frame_shape = image.shape[-2:] if streaming or chunked else prepared.shape[-2:]
+    run_on = {"streaming": streaming, "chunked": chunked, "scheduler": args.scheduler}
     if args.mode == "atoms":
-        _check_spacing(args.spacing, prepared.shape[-2:])
-        detections = _detect(image, "atoms", streaming, labels_path, dict(
+        _check_spacing(args.spacing, frame_shape)
+        detections = _detect(image, "atoms", run_on, labels_path, dict(
             spacing=args.spacing, sigma=args.sigma, background=args.background,
             min_distance=args.min_distance, threshold=args.threshold,
             refine=None if args.refine == "none" else args.refine, border=args.border,
@@ -120,7 +136,7 @@ def run(args) -> int:
     else:
         if args.min_size is not None and args.min_size < 0:
             raise InputError(f"--min-size must be 0 or more pixels, got {args.min_size}")
-        detections = _detect(image, "particles", streaming, labels_path, dict(
+        detections = _detect(image, "particles", run_on, labels_path, dict(
             method=args.method, polarity=args.polarity, min_size=args.min_size,
             exclude_border=not args.keep_border, split=not args.no_split, **common))
         polarity = _resolved_polarity(detections, args.polarity)
@@ -136,7 +152,7 @@ def run(args) -> int:
         print(f"napari-ivae detect: {cli_spelling(detections.message)}", file=sys.stderr)
     for warning in detections.quality.get("warnings", []):
         print(f"napari-ivae detect: warning: {cli_spelling(warning)}", file=sys.stderr)
-    if args.mode == "particles" and len(detections) and not streaming:
+    if args.mode == "particles" and len(detections) and not (streaming or chunked):
         _warn_if_noise(prepared, detections.labels, polarity, len(detections))
     return 0
 
@@ -152,11 +168,21 @@ def _streams(image, args) -> bool:
             and (args.frame_axis == 0 or (args.frame_axis is None and image.shape[0] > 4)))
 
 
-def _detect(image, mode: str, streaming: bool, labels_path, options: dict):
-    """The in-memory detector, or :func:`~napari_ivae.core.streaming.detect_stream` with one
-    progress line per tenth of the stack and particle labels in a scratch file (temp folder)
-    that is copied to the labels image atomically."""
-    if not streaming:
+def _detect(image, mode: str, run_on: dict, labels_path, options: dict):
+    """The in-memory detector; or, for a long or lazy stack,
+    :func:`~napari_ivae.core.streaming.detect_stream` with particle labels in a scratch file
+    (temp folder) that is copied to the labels image atomically; or, for a lazy frame,
+    :func:`~napari_ivae.core.streaming.detect_lazy` (chunk by chunk). Long stages report
+    their progress on stderr."""
+    from napari_ivae.cli._progress import Progress
+
+    if run_on["chunked"]:
+        from napari_ivae.core.streaming import detect_lazy
+
+        return detect_lazy(image, mode, scheduler=run_on["scheduler"],
+                           progress=Progress("napari-ivae detect", "chunks searched"),
+                           **options)
+    if not run_on["streaming"]:
         if mode == "atoms":
             from napari_ivae.core.atoms import detect_atoms
 
@@ -176,14 +202,9 @@ def _detect(image, mode: str, streaming: bool, labels_path, options: dict):
         os.close(handle)
         labels = np.lib.format.open_memmap(scratch, mode="w+", dtype=np.int32,
                                            shape=image.shape)
-    step = max(1, image.shape[0] // 10)
-
-    def progress(done, total):
-        if done % step == 0 or done == total:
-            print(f"napari-ivae detect: frame {done}/{total}", file=sys.stderr)
-
     options.pop("frame_axis", None)
-    return detect_stream(image, mode, labels_out=labels, progress=progress, **options)
+    return detect_stream(image, mode, labels_out=labels, scheduler=run_on["scheduler"],
+                         progress=Progress("napari-ivae detect", "frames detected"), **options)
 
 
 def _check_4d(shape, frame_axis) -> None:

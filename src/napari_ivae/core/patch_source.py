@@ -334,6 +334,27 @@ class PatchSource:
             assert self.patch_min is not None and self.patch_max is not None  # patch mode
             self.patch_min[positions], self.patch_max[positions] = pmin, pmax
 
+    def piece(self, positions) -> PatchSource:
+        """A source of the patches at ``positions`` only (same image, same settings), small to
+        send to another process: the image goes as a reference
+        (:func:`~napari_ivae.core.scheduling.portable`)."""
+        import copy
+
+        from napari_ivae.core.scheduling import portable
+
+        positions = np.asarray(positions, dtype=np.int64)
+        piece = copy.copy(self)
+        piece._frames = copy.copy(self._frames)
+        piece._frames.image = portable(self._frames.image)
+        piece.indices, piece.frames = self.indices[positions], self.frames[positions]
+        piece.centres = self.centres[positions]
+        piece.valid = None if self.valid is None else self.valid[positions]
+        piece.grid_centres = piece.shifts = None
+        if self.patch_min is not None:
+            piece.patch_min = np.full(len(positions), np.nan, dtype=np.float32)
+            piece.patch_max = np.full(len(positions), np.nan, dtype=np.float32)
+        return piece
+
     def patchset(self) -> PatchSet:
         """All patches cut (chunk by chunk) into one :class:`~napari_ivae.core.patches.PatchSet`,
         as :func:`~napari_ivae.core.patches.extract_patches` returns it: the patches are held,
@@ -361,7 +382,7 @@ class PatchSource:
 
 
 def encode_source(model, source: PatchSource, batch_size: int = 256, device=None,
-                  progress=None):
+                  progress=None, scheduler=None):
     """Encode every patch of a source chunk by chunk (memory: one chunk of patches).
 
     Parameters
@@ -375,6 +396,11 @@ def encode_source(model, source: PatchSource, batch_size: int = 256, device=None
         As in :func:`napari_ivae.core.inference.encode`.
     progress : callable, optional
         ``progress(done, total)`` after each chunk.
+    scheduler : None, str or distributed.Client
+        ``None``, ``"threads"`` or ``"sync"``: here, chunk after chunk (torch spreads each
+        batch over the cores). ``"processes"``, a dask scheduler address or a client: every
+        chunk is cut and encoded by a worker (on its CPU), which reads the image itself
+        (:func:`~napari_ivae.core.scheduling.map_tasks`).
 
     Returns
     -------
@@ -388,17 +414,58 @@ def encode_source(model, source: PatchSource, batch_size: int = 256, device=None
         want = model.config.patch_shape
         raise InputError(f"the model reads {want[0]}x{want[1]} px patches but the source cuts "
                          f"{source.patch_shape[0]}x{source.patch_shape[1]} px ones")
-    arrays, done = {}, 0
-    for positions, patches in source:
-        part = encode(model, patches, batch_size=batch_size, device=device).as_dict()
+    from napari_ivae.core.scheduling import check_scheduler
+
+    check_scheduler(scheduler)
+    arrays: dict = {}
+
+    def store(positions, part):
         for key, values in part.items():
             if key not in arrays:
                 arrays[key] = np.empty((len(source),) + values.shape[1:], dtype=values.dtype)
             arrays[key][positions] = values
-        done += len(positions)
-        if progress is not None:
-            progress(done, len(source))
+
+    if scheduler in (None, "threads", "sync"):  # here: torch already uses the cores
+        done = 0
+        for positions, patches in source:
+            store(positions, encode(model, patches, batch_size=batch_size,
+                                    device=device).as_dict())
+            done += len(positions)
+            if progress is not None:
+                progress(done, len(source))
+        return Encoding(**arrays)
+    from napari_ivae.core.scheduling import map_tasks
+
+    chunks = list(source.chunks())
+    model = model.to("cpu")  # workers have no GPU of ours
+    counted = np.cumsum([len(c) for c in chunks])
+    for start in range(0, len(chunks), ENCODE_BLOCK):
+        block = chunks[start:start + ENCODE_BLOCK]
+
+        def done_chunks(done, _, before=start):
+            if progress is not None:
+                progress(int(counted[before + done - 1]), len(source))
+
+        results = map_tasks(_encode_piece, [(model, source.piece(positions), batch_size)
+                                            for positions in block], scheduler, done_chunks)
+        for positions, (part, low, high) in zip(block, results):
+            store(positions, part)
+            if source.patch_min is not None and source.patch_max is not None:
+                source.patch_min[positions], source.patch_max[positions] = low, high
     return Encoding(**arrays)
+
+
+ENCODE_BLOCK = 64  # chunks handed to a scheduler at once (their latents come back together)
+
+
+def _encode_piece(model, piece: PatchSource, batch_size: int):
+    """Cut and encode one chunk where it runs: its latents and (``normalize="patch"``) the
+    patches' value ranges."""
+    from napari_ivae.core.inference import encode
+
+    patches = piece.read(np.arange(len(piece)))
+    part = encode(model, patches, batch_size=batch_size, device="cpu").as_dict()
+    return part, piece.patch_min, piece.patch_max
 
 
 def maps_by_frame(columns: dict, geometry: PatchSet, write) -> None:

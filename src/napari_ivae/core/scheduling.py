@@ -98,7 +98,13 @@ class _Box:
 
 
 def _unboxed(func, boxed_args):
-    return func(*[a.value if isinstance(a, _Box) else a for a in boxed_args])
+    """Run a task on a cluster worker. Dask arrays it reads are computed right here: the
+    worker's default would send each slice back to the cluster and wait for a free worker
+    thread, which a task holding the only one never gets."""
+    import dask
+
+    with dask.config.set(scheduler="synchronous"):
+        return func(*[a.value if isinstance(a, _Box) else a for a in boxed_args])
 
 
 def check_scheduler(scheduler) -> None:
