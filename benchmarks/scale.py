@@ -1,17 +1,27 @@
 """A stack larger than you would like to hold: detect -> patches -> encode -> maps, memory and
 throughput, in memory vs streamed.
 
-``python benchmarks/scale.py [--frames N] [--side S] [--format npy|tif] [--stages detect|all]``
+``python benchmarks/scale.py [--frames N] [--side S] [--format npy|tif|zarr]
+[--stages detect|all] [--scheduler threads|sync|processes|local-cluster|tcp://...]``
 writes a generated lattice stack (default 40 frames of 1024 x 1024, float32: 160 MB) to a
-temporary ``.npy`` (or a zlib-compressed multi-page ``.tif``), then runs the pipeline in a child
-process twice:
+temporary ``.npy`` (or a zlib-compressed multi-page ``.tif``, or a ``.zarr`` with one chunk
+per frame), then runs the pipeline in a child process twice:
 
 * in memory: the whole stack loaded, ``detect_atoms``, ``extract_patches``, ``encode``, the
   maps (``z_mean_1``, ``z_mean_2``, ``angle``, ``dx``, ``dy``) painted into arrays in memory
   and saved as ``.npy``;
-* streamed: ``read_image(mmap=True)`` (a memory map, or a ``TiffStack`` decoding one page at a
-  time), ``detect_stream``, ``PatchSource`` + ``encode_source`` (patches cut chunk by chunk
-  from windows of the stack), the maps painted into memory-mapped ``.npy`` files.
+* streamed: ``read_image(mmap=True)`` (a memory map, a ``TiffStack`` decoding one page at a
+  time, or a dask array over the zarr), ``detect_stream``, ``PatchSource`` + ``encode_source``
+  (patches cut chunk by chunk from windows of the stack), the maps painted into memory-mapped
+  ``.npy`` files. Frames after the first and (with a scheduler other than threads/sync) the
+  encoding chunks run on ``--scheduler``.
+
+The done-when run of issue 14 (about 2 h on 2 cores, 6.7 GB of zarr on disk)::
+
+    python benchmarks/scale.py --frames 400 --side 2048 --format zarr
+    python benchmarks/scale.py --frames 400 --side 2048 --format tif
+    python benchmarks/scale.py --frames 400 --side 2048 --format zarr --scheduler local-cluster \
+        --only streamed
 
 Both paint the maps with ``core.patch_source.maps_by_frame`` (the values of ``core.maps``, one
 nearest-point search per frame shared by the five maps), so the comparison is of streaming,
@@ -28,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -40,8 +51,15 @@ import json, resource, sys, time
 import numpy as np
 import torch
 torch.set_num_threads(1)
-mode, path, out, stages, size = sys.argv[1:6]
+mode, path, out, stages, size, scheduler = sys.argv[1:7]
 size = int(size)
+scheduler = None if scheduler == "threads" else scheduler
+cluster = None
+if scheduler == "local-cluster":  # two worker processes on this machine, one thread each
+    from distributed import Client, LocalCluster
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                           dashboard_address=None)
+    scheduler = Client(cluster)
 out = __import__("pathlib").Path(out)
 def peak_mb():
     # VmHWM: this program's own peak (ru_maxrss also counts the parent's memory at the fork)
@@ -65,6 +83,9 @@ if mode == "memory":
     from napari_ivae.core.atoms import detect_atoms
     if path.endswith(".npy"):
         stack = np.load(path)
+    elif path.endswith(".zarr"):
+        import zarr
+        stack = zarr.open_array(path, mode="r")[:]
     else:
         import tifffile
         stack = tifffile.imread(path)
@@ -75,7 +96,7 @@ else:
     from napari_ivae.core.streaming import detect_stream
     stack = read_image(path, mmap=True)
     lap("read")
-    found = detect_stream(stack, "atoms")
+    found = detect_stream(stack, "atoms", scheduler=scheduler)
 lap("detect")
 coords = found.coords
 del found  # only the points go on (the table of measures would be written out here)
@@ -97,7 +118,7 @@ if stages == "all":
         from napari_ivae.core.patch_source import PatchSource, encode_source
         source = PatchSource(stack, coords, size, normalize="global")
         lap("patches")
-        encoding = encode_source(model, source)
+        encoding = encode_source(model, source, scheduler=scheduler)
         lap("encode")
         geometry = source.geometry()
     columns = {"z_mean_1": encoding.z_mean[:, 0], "z_mean_2": encoding.z_mean[:, 1],
@@ -123,6 +144,9 @@ if stages == "all":
             array.flush()
     del files
     lap("maps")
+if cluster is not None:
+    scheduler.close()
+    cluster.close()
 print(json.dumps({"seconds": time.perf_counter() - start, "stages": times,
                   "peak_rss_mb_after": peaks,
                   "n_points": int(len(coords)),
@@ -137,6 +161,15 @@ def _write_stack(folder: Path, frames: int, side: int, fmt: str) -> Path:
         return make_lattice(side, spacing=12.0, noise=0.1, dose=50, rotation=index,
                             seed=index).image.astype(np.float32)
 
+    if fmt == "zarr":
+        import zarr
+
+        path = folder / "stack.zarr"
+        stack = zarr.create_array(str(path), shape=(frames, side, side), dtype="float32",
+                                  chunks=(1, side, side))
+        for index in range(frames):
+            stack[index] = frame(index)
+        return path
     if fmt == "npy":
         path = folder / "stack.npy"
         stack = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32,
@@ -175,9 +208,15 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=40)
     parser.add_argument("--side", type=int, default=1024)
-    parser.add_argument("--format", choices=("npy", "tif"), default="npy",
-                        help="stack file: .npy (memory-mapped) or zlib-compressed multi-page "
-                             ".tif (decoded page by page)")
+    parser.add_argument("--format", choices=("npy", "tif", "zarr"), default="npy",
+                        help="stack file: .npy (memory-mapped), zlib-compressed multi-page "
+                             ".tif (decoded page by page) or .zarr (one chunk per frame, "
+                             "read lazily through dask)")
+    parser.add_argument("--scheduler", default="threads",
+                        help="where the streamed path detects frames and encodes chunks: "
+                             "threads (default), sync, processes, local-cluster (a "
+                             "dask.distributed LocalCluster of 2 worker processes) or a "
+                             "scheduler address tcp://host:port")
     parser.add_argument("--stages", choices=("detect", "all"), default="all")
     parser.add_argument("--size", type=int, default=16, help="patch size (default 16)")
     parser.add_argument("--only", choices=("memory", "streamed"),
@@ -195,7 +234,7 @@ def main() -> int:
             out = folder / mode
             out.mkdir()
             run = subprocess.run([sys.executable, "-c", CHILD, mode, str(path), str(out),
-                                  args.stages, str(args.size)],
+                                  args.stages, str(args.size), args.scheduler],
                                  capture_output=True, text=True,
                                  env={**__import__("os").environ, "OMP_NUM_THREADS": "1"})
             if run.returncode:
@@ -223,7 +262,9 @@ def main() -> int:
             for key, value in checks.items():
                 print(f"{key}: {value}")
     print(json.dumps({"benchmark": "scale", "frames": args.frames, "side": args.side,
-                      "format": args.format, "stages": args.stages, **checks, **results}))
+                      "format": args.format, "stages": args.stages,
+                      "scheduler": args.scheduler, "load_average": os.getloadavg()[0],
+                      **checks, **results}))
     return 0
 
 

@@ -100,16 +100,28 @@ def test_batch_gives_the_step_by_step_results(model, tmp_path):
                                    atol=1e-5, equal_nan=True)
 
 
+N_MANY = 50  # the kill test: 50 small images, killed halfway
+
+
+@pytest.fixture
+def many_images(tmp_path):
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for i in range(N_MANY):
+        np.save(folder / f"img_{i:02d}.npy", _lattice(i, (64, 64)))
+    return folder
+
+
 @pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM])
-def test_killed_halfway_the_rerun_finishes_the_rest_and_skips_the_done(model, images,
+def test_killed_halfway_the_rerun_finishes_the_rest_and_skips_the_done(model, many_images,
                                                                       tmp_path, how):
     out = tmp_path / "results"
-    argv = [*_command(), "batch", str(model), str(images), "--out", str(out)]
+    argv = [*_command(), "batch", str(model), str(many_images), "--out", str(out)]
     proc = subprocess.Popen(argv, stderr=subprocess.PIPE, text=True)
-    seen, deadline = [], time.monotonic() + 120
+    seen, deadline = [], time.monotonic() + 240
     for line in proc.stderr:
         seen.append(line)
-        if sum(" patches -> " in s for s in seen) >= N_IMAGES // 3 or \
+        if sum(" patches -> " in s for s in seen) >= N_MANY // 2 or \
                 time.monotonic() > deadline:
             break
     proc.send_signal(how)
@@ -117,7 +129,7 @@ def test_killed_halfway_the_rerun_finishes_the_rest_and_skips_the_done(model, im
     text = "".join(seen) + rest
     assert proc.returncode == (-signal.SIGKILL if how == signal.SIGKILL else 130), text
     visible, hidden = _state(out)
-    assert N_IMAGES // 3 <= len(visible) < N_IMAGES, text
+    assert N_MANY // 2 <= len(visible) < N_MANY, text
     _check_complete(out, visible)  # every visible folder is a finished result
     if how == signal.SIGTERM:
         assert hidden == [], text  # cleaned up on the way out
@@ -126,9 +138,9 @@ def test_killed_halfway_the_rerun_finishes_the_rest_and_skips_the_done(model, im
     rerun = subprocess.run(argv, stderr=subprocess.PIPE, text=True, timeout=300)
     assert rerun.returncode == 0, rerun.stderr
     assert rerun.stderr.count("done earlier, skipped") == len(visible)
-    assert rerun.stderr.count(" patches -> ") == N_IMAGES - len(visible)
+    assert rerun.stderr.count(" patches -> ") == N_MANY - len(visible)
     after, hidden = _state(out)
-    assert hidden == [] and sorted(after) == [f"img_{i:02d}" for i in range(N_IMAGES)]
+    assert hidden == [] and sorted(after) == [f"img_{i:02d}" for i in range(N_MANY)]
     _check_complete(out, after)
     assert {name: os.stat(out / name / "batch.json").st_mtime_ns for name in visible} == stamps
 
