@@ -52,8 +52,10 @@ def trained():
     torch.set_num_threads(1)
     x, y = two_class_blobs(100, seed=1)
     dose = np.where(y == 1, 2.0, 1.0) + np.random.default_rng(0).normal(0, 0.1, len(y))
-    model = build_model(_config(condition_names=("dose",)))
-    tc = TrainConfig.defaults_for("crvae", epochs=1, min_steps=250, device="cpu", seed=0)
+    # the conditioning, not the cards' defaults: all pixels, a gentle rate, Fourier features
+    model = build_model(_config(condition_names=("dose",), coord_features=32))
+    tc = TrainConfig.defaults_for("crvae", epochs=1, min_steps=250, device="cpu", seed=0,
+                                  lr=1e-3, pixels_per_step=0)
     fit(model, x, y, tc, conditions=dose)
     return model, x, y, dose
 
