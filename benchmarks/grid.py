@@ -16,13 +16,20 @@ Rows (each trains a shift-VAE with ``TrainConfig.defaults_for("shift-vae")``, se
 
 * ``plain``: patches cut at the fixed grid centres (``register=False``);
 * ``registered``: the default, lattice-registered grid (``grid_patches`` with its defaults);
-* ``registered+tv``: the same with the latent roughness term (``smoothness`` = ``--lam``),
-  batches of neighbouring tiles.
+* ``registered+tv``: the same with the latent roughness term (``smoothness`` = ``--lam`` per
+  patch pixel, form ``--form``: total variation or Gaussian MRF), batches of neighbouring
+  tiles;
+* ``registered+psi``: the physics-driven VAE paper's control, the loss multiplied each epoch
+  by ``(w + Psi)`` (``psi_slack`` = ``--slack``; Psi from the z maps' edge length).
+
+``truth edge`` is the edge length of the true domain map on the same pixels (the floor a
+correct segmentation cannot go below).
 
 Each z map is scored by its edge length (:func:`edge_length`, lower = smoother); the smoothest
 one is segmented (Otsu for two domains, multi-Otsu for more) and scored against the true
 domain of the nearest atom, pixel by pixel after the best label permutation, with the edge
-length of the segmentation. ``recon`` is the mean per-patch reconstruction term (negative
+length of the segmentation (over the pixels that have data: the empty border strip is left
+out, it is no domain wall). ``recon`` is the mean per-patch reconstruction term (negative
 log-likelihood at the posterior means, all pixels). Prints one line per row, then a final
 JSON line.
 """
@@ -55,7 +62,7 @@ REAL = {
     "au": DATA / "stem_au_nanoparticle_temul" / "au_np_crop.npy",
     "ptir": DATA / "stem_ptir_np_statstem" / "ptir.npy",
 }
-ROWS = ("plain", "registered", "registered+tv")
+ROWS = ("plain", "registered", "registered+tv", "registered+psi")
 
 
 def matched_accuracy(predicted: np.ndarray, truth: np.ndarray) -> float:
@@ -93,7 +100,8 @@ def reconstruction(model, patches: np.ndarray) -> float:
     return total / len(patches)
 
 
-def run_row(row: str, image: np.ndarray, truth, n_classes: int, lam: float, seed: int) -> dict:
+def run_row(row: str, image: np.ndarray, truth, n_classes: int, lam: float, seed: int,
+            form: str = "tv", slack: float = 0.1) -> dict:
     """Train one row and score its maps."""
     spacing = estimate_spacing(image)
     size = int(max(8, 2 * round(spacing)))
@@ -102,7 +110,9 @@ def run_row(row: str, image: np.ndarray, truth, n_classes: int, lam: float, seed
                             register=False if row == "plain" else None)
     overrides = {"seed": seed, "device": "cpu"}
     if row.endswith("+tv"):
-        overrides["smoothness"] = lam
+        overrides.update(smoothness=lam, smoothness_form=form)
+    if row.endswith("+psi"):
+        overrides["psi_slack"] = slack
     model = build_model(ModelConfig("shift-vae", patch_shape=patchset.patch_shape))
     start = time.perf_counter()
     result = fit(model, patchset.patches, None, TrainConfig.defaults_for("shift-vae", **overrides),
@@ -119,9 +129,12 @@ def run_row(row: str, image: np.ndarray, truth, n_classes: int, lam: float, seed
            "spacing": float(spacing), "train_seconds": seconds, "epochs": len(result.history),
            "recon": reconstruction(result.model, patchset.patches), "map_edges": edges,
            "segmented_map": f"z{best + 1}",
-           "segment_edge": edge_length(labels.astype(np.float32), denoise=False)}
+           "segment_edge": edge_length(np.where(valid, labels, np.nan).astype(np.float32),
+                                       denoise=False)}
     if truth is not None:
         out["agreement"] = matched_accuracy(labels[valid] - 1, truth[valid])
+        out["truth_edge"] = edge_length(np.where(valid, truth, np.nan).astype(np.float32),
+                                        denoise=False)
     return out
 
 
@@ -130,7 +143,10 @@ def main() -> None:
     parser.add_argument("--samples", nargs="*", default=["two", "three"], choices=["two", "three"])
     parser.add_argument("--real", nargs="*", default=[], choices=sorted(REAL))
     parser.add_argument("--rows", nargs="*", default=list(ROWS), choices=ROWS)
-    parser.add_argument("--lam", type=float, default=1.0, help="smoothness weight of +tv rows")
+    parser.add_argument("--lam", type=float, default=1.0,
+                        help="smoothness weight (per patch pixel) of +tv rows")
+    parser.add_argument("--form", default="tv", choices=["tv", "gmrf"], help="+tv rows' form")
+    parser.add_argument("--slack", type=float, default=0.1, help="w of +psi rows")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
@@ -148,16 +164,19 @@ def main() -> None:
         for row in args.rows:
             if truth is None and row == "plain":
                 continue
-            one = {"sample": name, **run_row(row, image, truth, n_classes, args.lam, args.seed)}
+            one = {"sample": name, **run_row(row, image, truth, n_classes, args.lam, args.seed,
+                                                      args.form, args.slack)}
             results.append(one)
-            agree = f"agreement {one['agreement']:.3f}  " if "agreement" in one else ""
+            agree = (f"agreement {one['agreement']:.3f} (truth edge {one['truth_edge']:.0f} px)  "
+                     if "agreement" in one else "")
             print(f"{name:8s} {row:14s} {one['n_patches']} patches {one['patch']} px / "
                   f"{one['stride']}: {agree}segment edge {one['segment_edge']:.0f} px "
                   f"({one['segmented_map']}; map edges "
                   f"{', '.join(f'{e:.0f}' for e in one['map_edges'])}); recon "
                   f"{one['recon']:.1f}; {one['epochs']} epochs in {one['train_seconds']:.0f} s",
                   flush=True)
-    print(json.dumps({"benchmark": "grid", "lam": args.lam, "seed": args.seed,
+    print(json.dumps({"benchmark": "grid", "lam": args.lam, "form": args.form,
+                      "slack": args.slack, "seed": args.seed,
                       "threads": args.threads, "load_average": os.getloadavg()[0],
                       "results": results}))
 
