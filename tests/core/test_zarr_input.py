@@ -125,3 +125,31 @@ def test_detect_patches_and_batch_read_a_zarr_folder_as_the_npy(tmp_path, capsys
     # done images are recognised by their content: a second run skips the zarr too
     assert main(["batch", str(model), str(folder), "--out", str(tmp_path / "res")]) == 0
     assert "skipped" in capsys.readouterr().err.lower()
+
+
+def test_windows_of_one_tiff_page_decode_it_once(tmp_path):
+    tifffile = pytest.importorskip("tifffile")
+    from napari_ivae.core.imageio import TiffStack
+
+    stack = _stack(5, 64)
+    tifffile.imwrite(tmp_path / "s.tif", stack, compression="zlib", photometric="minisblack")
+    lazy = read_image(tmp_path / "s.tif", mmap=True)
+    assert isinstance(lazy, TiffStack)
+    decoded = []
+
+    class Counting:
+        def __init__(self, page, index):
+            self.page, self.index = page, index
+
+        def asarray(self):
+            decoded.append(self.index)
+            return self.page.asarray()
+
+    lazy._pages = [Counting(page, i) for i, page in enumerate(lazy._pages)]
+    first, second = lazy[2, 0:20, 0:30], lazy[2, 30:64, 10:40]
+    np.testing.assert_array_equal(first, stack[2, 0:20, 0:30])
+    np.testing.assert_array_equal(second, stack[2, 30:64, 10:40])
+    first[:] = -1  # a copy: the kept page is unchanged
+    np.testing.assert_array_equal(lazy[2], stack[2])
+    np.testing.assert_array_equal(lazy[3, 5:9], stack[3, 5:9])
+    assert decoded == [2, 3]

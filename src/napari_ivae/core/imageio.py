@@ -155,8 +155,9 @@ def _tiff_memmap(path):
 
 class TiffStack:
     """A multi-page TIFF stack (its first series) as a read-only ``(frames, Y, X)`` array-like,
-    one page decoded at a time: ``stack[i]``, ``stack[i, rows, cols]`` and ``stack[a:b]`` read only
-    those pages; ``numpy.asarray(stack)`` reads them all.
+    one page decoded at a time (the last page decoded is kept for the next read): ``stack[i]``,
+    ``stack[i, rows, cols]`` and ``stack[a:b]`` read only those pages; ``numpy.asarray(stack)``
+    reads them all.
 
     Attributes
     ----------
@@ -172,6 +173,7 @@ class TiffStack:
         self.ndim = 3
         self.size = int(np.prod(self.shape))
         self.nbytes = self.size * self.dtype.itemsize
+        self._last: tuple[int, np.ndarray] | None = None  # the page decoded last
 
     @classmethod
     def open(cls, path):
@@ -201,11 +203,22 @@ class TiffStack:
         key = key if isinstance(key, tuple) else (key,)
         first, rest = key[0], key[1:]
         if isinstance(first, (int, np.integer)):
-            return self._pages[int(first)].asarray()[rest]
+            return np.array(self._page(int(first))[rest])  # a copy: the page stays as decoded
         frames = range(self.shape[0])[first]
         if not frames:
             return np.empty((0,) + self.shape[1:], self.dtype)[(slice(None),) + rest]
         return np.stack([self._pages[i].asarray()[rest] for i in frames])
+
+    def _page(self, index: int) -> np.ndarray:
+        """Page ``index`` decoded; the last one is kept, so that the windows read from one
+        frame one after the other (patches cut chunk by chunk) decode it once."""
+        index = range(self.shape[0])[index]
+        last = self._last
+        if last is not None and last[0] == index:
+            return last[1]
+        page = self._pages[index].asarray()
+        self._last = (index, page)
+        return page
 
     def __array__(self, dtype=None, copy=None):
         array = self[:]
