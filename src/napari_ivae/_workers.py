@@ -183,8 +183,8 @@ def function_job(func: Callable, *args: Any, what: str = "job", **kwargs: Any) -
 
 def background(owner: Any, compute: Callable, args: tuple = (), *, what: str,
                show: Callable | None = None, on_done: Callable | None = None,
-               on_error: Callable | None = None, status: Any = None,
-               buttons: tuple = ()) -> FunctionWorker:
+               on_error: Callable | None = None, on_finished: Callable | None = None,
+               status: Any = None, buttons: tuple = ()) -> FunctionWorker:
     """The one way the widgets run a heavy action: ``compute(*args)`` in a worker thread, then
     ``show(result)`` (layer writing) in the GUI thread.
 
@@ -205,6 +205,9 @@ def background(owner: Any, compute: Callable, args: tuple = (), *, what: str,
     on_done, on_error : callable, optional
         ``on_done(shown)`` after a successful show; ``on_error(err)`` after a failure in either
         step, before the error is reported in ``status`` and as a notification.
+    on_finished : callable, optional
+        ``on_finished()`` in the GUI thread when the job has ended either way (connected
+        before the worker starts: a job that fails at once still calls it).
     status : StatusLine, optional
         Says ``what...`` while busy and shows errors.
     buttons : tuple of magicgui widgets
@@ -248,6 +251,8 @@ def background(owner: Any, compute: Callable, args: tuple = (), *, what: str,
     worker.errored.connect(guard(failed))
     worker.finished.connect(guard(idle))
     worker.finished.connect(lambda: _release_short_switch_interval(worker))
+    if on_finished is not None:
+        worker.finished.connect(guard(on_finished))
     for button in buttons:
         button.enabled = False
     if status is not None:

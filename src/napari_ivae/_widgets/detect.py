@@ -23,7 +23,6 @@ from napari_ivae._widgets._common import (
     layer_picker,
     pick_active,
     report,
-    while_alive,
 )
 from napari_ivae._widgets._session import get_session
 from napari_ivae._workers import background, is_busy
@@ -57,11 +56,17 @@ def _estimate_snapshot(snapshot: tuple) -> float:
     return estimate(_layers.prepare_snapshot(snapshot))
 
 
-def estimate(image: np.ndarray) -> float:
-    """Lattice spacing (px) of the first frame of a prepared image."""
+def estimate(image: Any) -> float:
+    """Lattice spacing (px) of the first frame of a prepared image (of a central window of
+    at most ``SAMPLE_SIDE`` pixels a side, as chunked detection measures it, when the frame is
+    larger: a lazy image is never read whole)."""
+    from napari_ivae.core.chunked import SAMPLE_SIDE
     from napari_ivae.core.spacing import estimate_spacing
 
-    return float(estimate_spacing(image if image.ndim == 2 else image[0]))
+    frame = image if len(image.shape) == 2 else image[0]
+    window = tuple(slice(max(0, (n - SAMPLE_SIDE) // 2), max(0, (n - SAMPLE_SIDE) // 2)
+                         + SAMPLE_SIDE) for n in frame.shape)
+    return float(estimate_spacing(np.asarray(frame[window], dtype=np.float32)))
 
 
 class DetectWidget(DockBody):
@@ -199,9 +204,8 @@ class DetectWidget(DockBody):
         self._worker = background(
             self, _detect_snapshot, (snapshot, params), what=f"detecting {params['mode']}",
             show=lambda det: self._show(det, layer, params),
-            on_error=lambda err: self._mark_stale(layer, params), status=self.status,
-            buttons=(self.run_button,))
-        self._worker.finished.connect(while_alive(self, self._idle))
+            on_error=lambda err: self._mark_stale(layer, params), on_finished=self._idle,
+            status=self.status, buttons=(self.run_button,))
         self.status.ok(f"detecting {params['mode']} in {layer.name!r}...")
 
     def _idle(self) -> None:
@@ -231,7 +235,7 @@ class DetectWidget(DockBody):
             self._failed(ValueError(det.message or f"no {mode} found"), layer, params,
                          warn=True)
             return
-        image_ndim = _layers.image_array(layer).ndim - (1 if layer.rgb else 0)
+        image_ndim = len(_layers.image_data(layer).shape) - (1 if layer.rgb else 0)
         size = 0.4 * float(spacing) if spacing else 5.0
         if mode == "particles" and "equivalent_diameter" in det.properties:
             size = float(np.median(det.properties["equivalent_diameter"])) * 0.5

@@ -441,10 +441,8 @@ class PatchesWidget(DockBody):
                 self._recount_again = False
                 self._recount_timer.start()
 
-        worker = background(self, labels_of_snapshot, (snapshot, patchset),
-                            what="counting labels", show=show,
-                            on_error=lambda err: report(self.status, err))
-        worker.finished.connect(while_alive(self, idle))
+        background(self, labels_of_snapshot, (snapshot, patchset), what="counting labels",
+                   show=show, on_error=lambda err: report(self.status, err), on_finished=idle)
 
     def update_labels(self) -> Any:
         """Recompute the class of every patch from the shapes in this thread; update counts
