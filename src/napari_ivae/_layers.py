@@ -188,30 +188,69 @@ def image_array(layer: Any) -> np.ndarray:
             f"layer {getattr(layer, 'name', layer)!r} is not an image layer: pick an Image layer "
             "(open one with File > Open or File > Open Sample > napari-ivae)."
         )
-    data = layer.data[0] if layer.multiscale else layer.data
-    array = np.asarray(data)
+    array = np.asarray(image_data(layer))
     if array.size == 0:
         raise InputError(f"image layer {layer.name!r} is empty.")
     return array
 
 
+def image_data(layer: Any) -> Any:
+    """The full-resolution data of an Image layer as napari holds it: a dask or zarr array
+    stays lazy (nothing is read), anything else is returned as is.
+
+    Raises
+    ------
+    InputError
+        As :func:`image_array`.
+    """
+    from napari.layers import Image
+
+    if layer is None or not isinstance(layer, Image):
+        image_array(layer)  # raises the message for a missing or non-image layer
+    data = layer.data[0] if layer.multiscale else layer.data
+    if 0 in tuple(data.shape):
+        raise InputError(f"image layer {layer.name!r} is empty.")
+    return data
+
+
 def image_snapshot(layer: Any, *, invert: bool = False,
-                   flatten: str | None = None) -> tuple[np.ndarray, dict]:
+                   flatten: str | None = None) -> tuple[Any, dict]:
     """What :func:`prepared_image` needs from a layer, taken in the GUI thread (cheap):
-    ``(array, prepare_image keyword arguments)``; :func:`prepare_snapshot` does the work."""
+    ``(array, prepare_image keyword arguments)``; :func:`prepare_snapshot` does the work.
+    A lazy (dask/zarr) layer is not read here."""
+    from napari_ivae.core.imageio import is_lazy
+
     channel = "luminance" if getattr(layer, "rgb", False) else None
-    array = image_array(layer)
-    frame_axis = 0 if array.ndim - (1 if channel else 0) == 3 else None
+    data = image_data(layer)
+    array = data if is_lazy(data) else image_array(layer)
+    frame_axis = 0 if len(array.shape) - (1 if channel else 0) == 3 else None
     return array, {"channel": channel, "frame_axis": frame_axis, "invert": invert,
                    "flatten": flatten}
 
 
-def prepare_snapshot(snapshot: tuple[np.ndarray, dict]) -> np.ndarray:
-    """float32 ``(Y, X)`` or ``(F, Y, X)`` image from :func:`image_snapshot` (any thread)."""
+def prepare_snapshot(snapshot: tuple[Any, dict]) -> Any:
+    """float32 ``(Y, X)`` or ``(F, Y, X)`` image from :func:`image_snapshot` (any thread).
+
+    A lazy grey image stays lazy (a dask array; inverted chunk by chunk when asked) so that
+    detection and patch cutting read it part by part; background flattening and colour
+    conversion need the whole frame and read it."""
     from napari_ivae.core.image import prepare_image
+    from napari_ivae.core.imageio import is_lazy
 
     array, kwargs = snapshot
-    return prepare_image(array, **kwargs)
+    if is_lazy(array) and kwargs.get("channel") is None and not kwargs.get("flatten"):
+        return _lazy_prepared(array, invert=bool(kwargs.get("invert")))
+    return prepare_image(np.asarray(array), **kwargs)
+
+
+def _lazy_prepared(array: Any, invert: bool) -> Any:
+    import dask.array as da
+
+    image = da.asarray(array).astype(np.float32)
+    if invert:
+        low, high = da.compute(image.min(), image.max())
+        image = (low + high) - image
+    return image
 
 
 def prepared_image(layer: Any, *, invert: bool = False, flatten: str | None = None) -> np.ndarray:

@@ -1,0 +1,68 @@
+"""A lazy (dask-backed, multiscale) image layer larger than the chunked detector's sample: the
+Detect widget finds the same atoms as on the image in memory and never reads it whole."""
+
+from __future__ import annotations
+
+import numpy as np
+from napari_helpers import is_error, open_widget
+
+SIDE = 4400  # above chunked.SAMPLE_SIDE, so no single read may cover the whole frame
+
+
+def test_detect_on_a_lazy_multiscale_layer_reads_it_part_by_part(viewer, qtbot, monkeypatch):
+    import dask.array as da
+
+    from napari_ivae.core.atoms import detect_atoms
+    from napari_ivae.core.synthetic.lazy import lazy_lattice
+
+    pyramid = lazy_lattice(SIDE, spacing=20.0, chunk=1024, levels=3, seed=2)
+    layer = viewer.add_image(pyramid, multiscale=True, name="big")
+    reads: list[int] = []
+    original = da.Array.__array__
+
+    def counted(self, *args, **kwargs):
+        if self.shape[-1] > SIDE // 2:  # reads of the full-resolution level only
+            reads.append(int(self.size))
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(da.Array, "__array__", counted)
+    detect = open_widget(viewer, "Detect")
+    detect.image.value = layer
+    assert abs(detect.estimate_spacing() - 20.0) < 0.5
+    detect.detect()
+    qtbot.waitUntil(lambda: not detect.busy, timeout=240000)
+    assert not is_error(detect.status), detect.status.value
+    found = np.asarray(viewer.layers["big atoms [ivae]"].data)
+    assert reads and max(reads) < SIDE * SIDE  # never the whole frame at once
+
+    monkeypatch.setattr(da.Array, "__array__", original)
+    expected = detect_atoms(np.asarray(pyramid[0])).coords[:, 1:]
+    assert found.shape == expected.shape
+    np.testing.assert_allclose(np.sort(found, axis=0), np.sort(expected, axis=0), atol=1e-6)
+
+
+def test_patches_and_inverted_detection_on_a_small_lazy_layer(viewer, qtbot):
+    from napari_ivae.core.patches import extract_patches
+    from napari_ivae.core.synthetic.lazy import lazy_lattice
+
+    image = lazy_lattice(320, spacing=16.0, chunk=128, seed=3)
+    layer = viewer.add_image(image.max() + image.min() - image, name="dark")  # dark columns
+    detect = open_widget(viewer, "Detect")
+    detect.image.value = layer
+    detect.invert.value = True
+    detect.detect()
+    qtbot.waitUntil(lambda: not detect.busy, timeout=60000)
+    assert not is_error(detect.status), detect.status.value
+    points = viewer.layers["dark atoms [ivae]"]
+    assert 300 <= len(points.data) <= 400  # 20 x 20 sites less the border
+
+    patches = open_widget(viewer, "Patches and labels")
+    patches.image.value = layer
+    patches.points.value = points
+    patchset = patches.extract()
+    assert patchset is not None and len(patchset) > 250  # border patches are dropped
+    in_memory = np.asarray(layer.data)
+    expected = extract_patches(in_memory, np.asarray(points.data), patchset.patches.shape[1],
+                               normalize=patches.normalize.value)
+    np.testing.assert_allclose(patchset.centres, expected.centres)
+    np.testing.assert_allclose(patchset.patches, expected.patches, atol=1e-5)
