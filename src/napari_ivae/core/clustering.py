@@ -4,9 +4,10 @@ An rVAE puts rotation and position into its angle and offset latents, so its ``z
 describe what a patch *is*, whatever its orientation; clustering them gives classes without
 a single label. On the cards benchmark (four suits, +-60 deg rotation, shifts) k-means on the
 ``z`` of a default rVAE recovers the suits at 0.98 accuracy, against 0.34 for a plain VAE
-(``benchmarks/clustering.py``), where the papers' joint rVAE (a discrete latent trained without
-labels) collapsed to one or two classes in our trials (``docs/performance.md``). The ss-rVAE
-remains the tool when a few labels can be drawn.
+(``benchmarks/clustering.py``). The papers' joint rVAE trained from scratch collapsed to one or
+two classes in our trials; the ``jrvae`` model kind therefore starts its classifier from this
+k-means on its own warm-up codes (``docs/performance.md``). The ss-rVAE remains the tool when
+a few labels can be drawn.
 
 k-means++ seeding, Lloyd iterations, the best of several restarts (lowest within-cluster sum of
 squares); features are standardised first so that no latent dominates by its scale alone.
