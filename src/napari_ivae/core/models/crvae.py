@@ -62,8 +62,12 @@ class CRVAE(BaseIVAE):
         parts = []
         device = self.cond_mean.device
         if self.n_classes:
-            y = torch.zeros(n, dtype=torch.long) if labels is None else \
-                torch.as_tensor(np.array(labels, dtype=np.int64)).reshape(n)
+            if labels is None:
+                y = torch.zeros(n, dtype=torch.long)
+            elif isinstance(labels, torch.Tensor):  # training: a batch already on the device
+                y = labels.long().reshape(n)
+            else:
+                y = torch.as_tensor(np.array(labels, dtype=np.int64)).reshape(n)
             if ((y < 0) | (y >= self.n_classes)).any():
                 raise InputError(f"crvae classes must be in 0..{self.n_classes - 1} for every "
                                  "patch (a conditional model needs each patch's class)")
