@@ -95,7 +95,7 @@ def test_torch_runtime_error_is_reported_and_widget_idle(viewer, lattice_layer, 
                                                         qtbot, monkeypatch):
     import napari_ivae.core.training as training
 
-    def broken_train(model, patches, labels=None, config=None, stop_event=None):
+    def broken_train(model, patches, labels=None, config=None, stop_event=None, **options):
         yield from ()
         raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
 
