@@ -445,8 +445,8 @@ def compute_manifold(bundle: Any, encoding: Any = None, patches: Any = None
     if encoding is not None and len(encoding.z_mean) and \
             encoding.z_mean.shape[1] == bundle.config.latent_dim:
         ranges = latent_ranges(encoding.z_mean)
-    if bundle.config.kind == "ss-rvae" or (bundle.config.kind == "crvae"
-                                           and bundle.config.n_classes):
+    if bundle.config.kind in ("ss-rvae", "jrvae") or (
+            bundle.config.kind == "crvae" and bundle.config.n_classes):
         rows = ranges
         probs = getattr(encoding, "class_prob", None)
         if ranges is not None and probs is not None and len(probs) == len(encoding.z_mean):
