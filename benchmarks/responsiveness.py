@@ -211,9 +211,10 @@ def main(argv: list[str] | None = None) -> int:
                                seed=args.seed)
         image = viewer.add_image(pyramid, multiscale=True, name="lattice")
         original = da.Array.__array__
+        full_name = pyramid[0].name
 
         def counted(self, *a, **k):  # the widgets' reads of the full-resolution level
-            if self.shape[-1] > args.size // 2:
+            if full_name in self.dask.layers:
                 reads.append(int(self.size))
             return original(self, *a, **k)
 
