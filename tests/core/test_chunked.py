@@ -3,6 +3,7 @@ in-memory detector's points; lazy frames and stacks go through it without being 
 
 import numpy as np
 import pytest
+from _counting import Counting
 
 from napari_ivae.core.atoms import detect_atoms
 from napari_ivae.core.chunked import detect_atoms_chunked
@@ -18,18 +19,6 @@ def _same_points(a, b, atol=1e-6):
     for name in ("intensity", "prominence", "snr"):
         np.testing.assert_allclose(b.properties[name], a.properties[name], rtol=1e-6)
 
-
-class _Counting:
-    """A 2D array-like that records the largest block read from it."""
-
-    def __init__(self, array):
-        self.array, self.largest = array, 0
-        self.shape, self.dtype, self.ndim = array.shape, array.dtype, array.ndim
-
-    def __getitem__(self, key):
-        out = self.array[key]
-        self.largest = max(self.largest, int(np.asarray(out).size))
-        return out
 
 
 def test_a_2048_lattice_in_16_chunks_gives_the_in_memory_points():
@@ -75,7 +64,7 @@ def test_an_exclusion_mask_is_cut_per_chunk():
 
 def test_a_dask_frame_is_detected_chunk_by_chunk_without_reading_it_whole():
     image = make_lattice((768, 768), spacing=10.0, noise=0.1, seed=7).image.astype(np.float32)
-    counting = _Counting(image)
+    counting = Counting(image)
     lazy = da.from_array(counting, chunks=(256, 256))
     found = detect_lazy(lazy, "atoms", chunk=256, scheduler="sync")
     assert found.params["chunked"]["chunks"] == 9

@@ -4,6 +4,7 @@ command line reads ``.zarr`` folders with the results of the same pixels as ``.n
 import numpy as np
 import pandas as pd
 import pytest
+from _counting import Counting
 
 from napari_ivae.cli import main
 from napari_ivae.core.errors import InputError
@@ -25,18 +26,6 @@ def _write_zarr(path, array, chunks):
     stored[:] = array
     return path
 
-
-class _Counting:
-    """A zarr array that records the largest block read from it."""
-
-    def __init__(self, array):
-        self.array, self.largest = array, 0
-        self.shape, self.dtype, self.ndim = array.shape, array.dtype, array.ndim
-
-    def __getitem__(self, key):
-        out = self.array[key]
-        self.largest = max(self.largest, int(np.asarray(out).size))
-        return out
 
 
 def test_a_zarr_array_opens_lazily_in_its_chunks(tmp_path):
@@ -77,7 +66,7 @@ def test_a_group_of_several_arrays_or_no_zarr_is_one_clear_error(tmp_path):
 def test_patches_from_a_dask_image_equal_the_in_memory_ones_without_reading_it_whole(tmp_path):
     stack = _stack()
     stored = zarr.open_array(str(_write_zarr(tmp_path / "s.zarr", stack, (1, 32, 32))), mode="r")
-    counting = _Counting(stored)
+    counting = Counting(stored)
     lazy = da.from_array(counting, chunks=(1, 32, 32))
     rng = np.random.default_rng(0)
     coords = np.column_stack([rng.integers(0, 5, 40), rng.uniform(10, 86, (40, 2))])

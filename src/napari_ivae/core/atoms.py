@@ -310,19 +310,7 @@ def _detect_frame(frame, params, excluded) -> tuple[pd.DataFrame, dict]:
     peak_values = peak_values[keep]
 
     start = candidates.astype(np.float64)
-    fit_ok = np.zeros(len(start), dtype=bool)
-    refined = start
-    if params["refine"] in ("com", "gaussian") and len(start):
-        from napari_ivae.core.refine import refine_centre_of_mass
-
-        refined, _ = refine_centre_of_mass(smoothed, start, params["refine_radius"],
-                                           iterations=params["com_iterations"])
-        if params["refine"] == "gaussian":
-            from napari_ivae.core.refine import refine_gaussian
-
-            # a slightly larger window than the centre of mass: the fit uses the atom's flanks
-            refined, fit_ok, _ = refine_gaussian(frame, refined, 1.4 * params["refine_radius"],
-                                                 sigma_guess=max(0.15 * params["spacing"], 0.7))
+    refined, fit_ok = refine_peaks(smoothed, frame, start, params)
     table = pd.DataFrame({
         "row": refined[:, 0], "col": refined[:, 1], "intensity": peak_values,
         "prominence": prominence, "snr": prominence / noise if noise > 0 else np.inf,
@@ -388,5 +376,40 @@ def _empty_reason(counts, params) -> str:
             f"border ({spacing}); reduce the border.")
 
 
+
+def refine_peaks(smoothed: np.ndarray, frame: np.ndarray, start: np.ndarray,
+                 params: dict) -> tuple[np.ndarray, np.ndarray]:
+    """Sub-pixel positions of integer peaks by the detector's ``params["refine"]`` method.
+
+    Parameters
+    ----------
+    smoothed, frame : numpy.ndarray
+        The smoothed frame (centre of mass) and the frame itself (Gaussian fit).
+    start : (N, 2) float array
+        Integer peak positions.
+    params : dict
+        The detector's resolved parameters (``refine``, ``refine_radius``,
+        ``com_iterations``, ``spacing``).
+
+    Returns
+    -------
+    refined : (N, 2) float array
+    fit_ok : (N,) bool array
+        True where a Gaussian fit converged (all False unless ``refine="gaussian"``).
+    """
+    refined, fit_ok = start, np.zeros(len(start), dtype=bool)
+    if params["refine"] in ("com", "gaussian") and len(start):
+        from napari_ivae.core.refine import refine_centre_of_mass
+
+        refined, _ = refine_centre_of_mass(smoothed, start, params["refine_radius"],
+                                           iterations=params["com_iterations"])
+        if params["refine"] == "gaussian":
+            from napari_ivae.core.refine import refine_gaussian
+
+            # a slightly larger window than the centre of mass: the fit uses the atom's flanks
+            refined, fit_ok, _ = refine_gaussian(frame, refined, 1.4 * params["refine_radius"],
+                                                 sigma_guess=max(0.15 * params["spacing"], 0.7))
+    return refined, fit_ok
+
 __all__ = ["Detections", "close_point_losers", "detect_atoms", "find_peaks", "merge_close_points",
-           "smoothed_noise"]
+           "refine_peaks", "smoothed_noise"]

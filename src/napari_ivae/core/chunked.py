@@ -223,17 +223,7 @@ def _chunk_peaks(image, core, window, fill, flip, params, exclude) -> dict:
     values = smoothed[peaks[:, 0], peaks[:, 1]]
     prominence = values - ring_mean(smoothed, peaks, params["spacing"])
     start = peaks.astype(np.float64)
-    refined, fit_ok = start, np.zeros(len(start), dtype=bool)
-    if params["refine"] in ("com", "gaussian") and len(start):
-        from napari_ivae.core.refine import refine_centre_of_mass
-
-        refined, _ = refine_centre_of_mass(smoothed, start, params["refine_radius"],
-                                           iterations=params["com_iterations"])
-        if params["refine"] == "gaussian":
-            from napari_ivae.core.refine import refine_gaussian
-
-            refined, fit_ok, _ = refine_gaussian(frame, refined, 1.4 * params["refine_radius"],
-                                                 sigma_guess=max(0.15 * params["spacing"], 0.7))
+    refined, fit_ok = atoms.refine_peaks(smoothed, frame, start, params)
     usable = ~flat[r0 - top:r1 - top, c0 - left:c1 - left]
     hit = np.zeros(len(peaks), dtype=bool)
     if exclude is not None:
