@@ -147,6 +147,11 @@ def run_workflow(viewer: Any, workflow: Workflow | str, *, epochs: int | None = 
     if results.confusion.value:
         log("[results] confusion matrix of the labeled patches:\n" + results.confusion.value)
         summary["confusion"] = results.confusion.value
+        if results.heldout_in_background() is not None:
+            process_events_until(lambda: not results.busy, 600)
+            _check(results.status)
+            log("[results] " + results.heldout.value)
+            summary["confusion_heldout"] = results.heldout.value
     if wf.segment_role:
         role = smoother_z_role(viewer) if wf.segment_role == SMOOTHER_Z else wf.segment_role
         target = next((layer for layer in viewer.layers

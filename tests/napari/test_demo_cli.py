@@ -33,3 +33,17 @@ def test_headless_demo_writes_results_and_screenshot(tmp_path):
     assert {"frame", "row", "col"} <= set(atoms.columns) and len(atoms) > 100
     assert (out / "model.ivae.pt").exists()
     assert json.loads(run.stdout.strip().splitlines()[-1])["demo"] == "lattice_shift_vae"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("Xvfb") is None, reason="needs Xvfb")
+def test_headless_cards_demo_reports_the_held_out_check(tmp_path):
+    out = tmp_path / "cards-out"
+    run = subprocess.run(
+        [sys.executable, "-m", "napari_ivae.cli", "demo", "--headless", "--workflow",
+         "cards_ss_rvae", "--epochs", "1", "--out", str(out)],
+        capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    summary = json.loads((out / "summary.json").read_text())
+    assert "not held out" in summary["confusion"]
+    assert "held-out accuracy on the 24 labeled patches" in summary["confusion_heldout"]
