@@ -297,15 +297,8 @@ def _detect_frame(frame, params, excluded) -> tuple[pd.DataFrame, dict]:
                            _null_contrasts)
     else:
         cut = _manual_cut(prominence, params["threshold"])
-    keep = prominence >= cut if cut > 0 else np.ones(len(prominence), dtype=bool)
-    off_lattice = at_edge & keep
-    if off_lattice.any():
-        off_lattice &= ~on_lattice(candidates, keep & ~at_edge, params["spacing"])
-    counts = {"candidates": int(n_peaks), "below_threshold": int((~keep).sum()),
-              "contrast_cut": float(cut), "noise": float(noise), "excluded": n_excluded,
-              "outside_crystal": int(allowed["outside"].sum() + off_lattice.sum()),
-              "crystal_region": allowed["region"]}
-    keep &= ~off_lattice
+    keep, counts = select_by_contrast(candidates, prominence, at_edge, cut, params, allowed,
+                                      noise, n_peaks, n_excluded)
     candidates, prominence = candidates[keep], prominence[keep]
     peak_values = peak_values[keep]
 
@@ -377,6 +370,30 @@ def _empty_reason(counts, params) -> str:
 
 
 
+def select_by_contrast(candidates: np.ndarray, prominence: np.ndarray, at_edge: np.ndarray,
+                       cut: float, params: dict, allowed: dict, noise: float, n_peaks: int,
+                       n_excluded: int) -> tuple[np.ndarray, dict]:
+    """Which candidate peaks are atoms: contrast at least ``cut``, and peaks at the crystal
+    region's edge only where they sit on the lattice of the kept inner peaks.
+
+    Returns
+    -------
+    keep : (N,) bool array
+    counts : dict
+        The detector's bookkeeping (candidates, below threshold, cut, noise, excluded, outside
+        the crystal, the region's description).
+    """
+    keep = prominence >= cut if cut > 0 else np.ones(len(prominence), dtype=bool)
+    off_lattice = at_edge & keep
+    if off_lattice.any():
+        off_lattice &= ~on_lattice(candidates, keep & ~at_edge, params["spacing"])
+    counts = {"candidates": int(n_peaks), "below_threshold": int((~keep).sum()),
+              "contrast_cut": float(cut), "noise": float(noise), "excluded": n_excluded,
+              "outside_crystal": int(allowed["outside"].sum() + off_lattice.sum()),
+              "crystal_region": allowed["region"]}
+    return keep & ~off_lattice, counts
+
+
 def refine_peaks(smoothed: np.ndarray, frame: np.ndarray, start: np.ndarray,
                  params: dict) -> tuple[np.ndarray, np.ndarray]:
     """Sub-pixel positions of integer peaks by the detector's ``params["refine"]`` method.
@@ -412,4 +429,4 @@ def refine_peaks(smoothed: np.ndarray, frame: np.ndarray, start: np.ndarray,
     return refined, fit_ok
 
 __all__ = ["Detections", "close_point_losers", "detect_atoms", "find_peaks", "merge_close_points",
-           "refine_peaks", "smoothed_noise"]
+           "refine_peaks", "select_by_contrast", "smoothed_noise"]

@@ -241,7 +241,7 @@ def _select(found, params, frame, excluded, flat, area, whole, noise, pixel_nois
     """The rest of ``atoms._detect_frame`` on the peaks of all chunks: the region and mask, the
     contrast cut, the rim check, merging and the border."""
     from napari_ivae.core import atoms
-    from napari_ivae.core.atom_region import allowed_candidates, on_lattice, search_area
+    from napari_ivae.core.atom_region import allowed_candidates, search_area
     from napari_ivae.core.atom_threshold import contrast_cut
     from napari_ivae.core.peaks import merge_close_points
 
@@ -262,15 +262,8 @@ def _select(found, params, frame, excluded, flat, area, whole, noise, pixel_nois
         cut = contrast_cut(prominence, pixel_noise, noise, area, params, atoms._null_contrasts)
     else:
         cut = atoms._manual_cut(prominence, params["threshold"])
-    keep = prominence >= cut if cut > 0 else np.ones(len(prominence), dtype=bool)
-    off_lattice = at_edge & keep
-    if off_lattice.any():
-        off_lattice &= ~on_lattice(candidates, keep & ~at_edge, params["spacing"])
-    counts = {"candidates": int(n_peaks), "below_threshold": int((~keep).sum()),
-              "contrast_cut": float(cut), "noise": float(noise), "excluded": n_excluded,
-              "outside_crystal": int(allowed["outside"].sum() + off_lattice.sum()),
-              "crystal_region": allowed["region"]}
-    keep &= ~off_lattice
+    keep, counts = atoms.select_by_contrast(candidates, prominence, at_edge, cut, params,
+                                            allowed, noise, n_peaks, n_excluded)
     found = {key: value[keep] for key, value in found.items()}
     refined, start = found["refined"], found["peak"].astype(np.float64)
     prominence = found["prominence"]
