@@ -13,16 +13,21 @@ import pytest
 import tifffile
 
 
+def _demo(out, workflow: str):
+    """``napari-ivae demo --headless`` for one epoch: the finished process and its summary."""
+    run = subprocess.run(
+        [sys.executable, "-m", "napari_ivae.cli", "demo", "--headless", "--workflow", workflow,
+         "--epochs", "1", "--out", str(out)],
+        capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    return run, json.loads((out / "summary.json").read_text())
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(shutil.which("Xvfb") is None, reason="needs Xvfb")
 def test_headless_demo_writes_results_and_screenshot(tmp_path):
     out = tmp_path / "demo-out"
-    run = subprocess.run(
-        [sys.executable, "-m", "napari_ivae.cli", "demo", "--headless", "--workflow",
-         "lattice_shift_vae", "--epochs", "1", "--out", str(out)],
-        capture_output=True, text=True, timeout=300)
-    assert run.returncode == 0, run.stderr[-3000:]
-    summary = json.loads((out / "summary.json").read_text())
+    run, summary = _demo(out, "lattice_shift_vae")
     assert summary["workflow"] == "lattice_shift_vae" and summary["seed"] == 0
     assert "atoms found" in summary["detect"]
     shot = out / "screenshot.png"
@@ -38,12 +43,6 @@ def test_headless_demo_writes_results_and_screenshot(tmp_path):
 @pytest.mark.slow
 @pytest.mark.skipif(shutil.which("Xvfb") is None, reason="needs Xvfb")
 def test_headless_cards_demo_reports_the_held_out_check(tmp_path):
-    out = tmp_path / "cards-out"
-    run = subprocess.run(
-        [sys.executable, "-m", "napari_ivae.cli", "demo", "--headless", "--workflow",
-         "cards_ss_rvae", "--epochs", "1", "--out", str(out)],
-        capture_output=True, text=True, timeout=300)
-    assert run.returncode == 0, run.stderr[-3000:]
-    summary = json.loads((out / "summary.json").read_text())
+    _, summary = _demo(tmp_path / "cards-out", "cards_ss_rvae")
     assert "not held out" in summary["confusion"]
     assert "held-out accuracy on the 24 labeled patches" in summary["confusion_heldout"]
