@@ -79,13 +79,53 @@ class _Batches:
         out, self._lab_queue = self._lab_queue[: self.n_lab], self._lab_queue[self.n_lab:]
         return out
 
+    def _order(self):
+        return self.pool[torch.randperm(len(self.pool), generator=self.gen)]
+
     def epoch(self):
-        order = self.pool[torch.randperm(len(self.pool), generator=self.gen)]
+        order = self._order()
         for i in range(self.steps):
             idx = order[i * self.n_unl:(i + 1) * self.n_unl]
             if self.n_lab:
                 idx = torch.cat([self._take_labeled(), idx])
             yield idx
+
+
+class _TileBatches(_Batches):
+    """Unlabeled batches of a patch source too large for the reader's tile cache: each epoch
+    visits the tiles in a random order, ``per_group`` tiles at a time, and shuffles the
+    patches within each group (so a batch reads from the cached tiles only)."""
+
+    def __init__(self, labels, batch_size, generator, tiles, per_group):
+        super().__init__(labels, batch_size, 0, generator)
+        self.tiles, self.per_group = torch.from_numpy(tiles), max(int(per_group), 1)
+
+    def _order(self):
+        n_tiles = int(self.tiles.max()) + 1
+        rank = torch.empty(n_tiles, dtype=torch.long)
+        rank[torch.randperm(n_tiles, generator=self.gen)] = torch.arange(n_tiles)
+        group = rank[self.tiles[self.pool]] // self.per_group
+        shuffle = torch.randperm(len(self.pool), generator=self.gen)
+        return self.pool[torch.argsort(group * len(self.pool) + shuffle)]
+
+
+class _StreamedPatches:
+    """The patches of a :class:`~napari_ivae.core.patch_source.PatchSource` as training reads
+    them: ``x[idx]`` (indices or a slice) cuts just those patches, through the reader's cache
+    of decoded tiles, onto ``device``."""
+
+    def __init__(self, reader, device):
+        self.reader, self.device = reader, torch.device(device)
+
+    def __len__(self) -> int:
+        return len(self.reader)
+
+    def __getitem__(self, key) -> torch.Tensor:
+        if isinstance(key, slice):
+            positions = np.arange(len(self))[key]
+        else:
+            positions = torch.as_tensor(key).cpu().numpy()
+        return torch.from_numpy(self.reader.read(positions)).to(self.device)
 
 
 class _GridBlocks:
@@ -181,8 +221,15 @@ def train(model, patches, labels=None, config: TrainConfig | None = None, stop_e
     model : BaseIVAE
         From ``build_model``; an untrained model is re-initialised from ``config.seed``, a
         trained one (normalisation already fitted) is fine-tuned.
-    patches : (N, H, W) array
-        Training patches of the model's ``patch_shape``.
+    patches : (N, H, W) array or PatchSource
+        Training patches of the model's ``patch_shape``, or a
+        :class:`~napari_ivae.core.patch_source.PatchSource` to stream them from: each batch
+        is then cut when needed through a :class:`~napari_ivae.core.patch_source.PatchReader`
+        (a bounded cache of decoded tiles), and the normalisation and PCA start are fitted on
+        :func:`~napari_ivae.core.patch_source.sample_positions` (all patches, in order, up to
+        ``SAMPLE_PATCHES``: then the run equals the one on the materialised patches). A
+        source larger than the cache is visited a group of tiles at a time (unlabeled
+        models; ss-rvae batches are drawn over the whole source).
     labels : (N,) int array, optional
         ss-rvae: class per patch, ``-1`` for unlabeled; crvae: the known class of every patch.
     config : TrainConfig, optional
@@ -212,18 +259,31 @@ def train(model, patches, labels=None, config: TrainConfig | None = None, stop_e
         Non-finite loss or a torch failure (out of memory, shape mismatch...).
     """
     config = config or TrainConfig.defaults_for(model.config.kind)
-    data = as_patch_array(patches, model.config.patch_shape)
+    reader = None
+    if hasattr(patches, "chunks") and hasattr(patches, "geometry"):  # a PatchSource
+        from napari_ivae.core.patch_source import PatchReader, sample_positions
+
+        if tuple(patches.patch_shape) != tuple(model.config.patch_shape):
+            raise InputError(f"the source cuts {tuple(patches.patch_shape)} px patches, the "
+                             f"model reads {tuple(model.config.patch_shape)}")
+        reader = PatchReader(patches)
+        sample = sample_positions(len(patches), config.seed)
+        data = as_patch_array(reader.read(sample), model.config.patch_shape)
+        n_data = len(patches)
+    else:
+        data = as_patch_array(patches, model.config.patch_shape)
+        n_data = len(data)
     semi = model.config.kind == "ss-rvae"
     if semi:
-        lab = as_label_array(labels if labels is not None else np.full(len(data), -1),
-                             len(data), model.config.n_classes)
+        lab = as_label_array(labels if labels is not None else np.full(n_data, -1),
+                             n_data, model.config.n_classes)
     else:
-        lab = np.full(len(data), -1, dtype=np.int64)
+        lab = np.full(n_data, -1, dtype=np.int64)
     cond = None
     if model.config.kind == "crvae":
         from napari_ivae.core.models.crvae import check_conditions
 
-        lab, cond = check_conditions(model, labels, conditions, len(data))
+        lab, cond = check_conditions(model, labels, conditions, n_data)
     device = resolve_device(config.device)
     t_start = time.perf_counter()
     if not bool(model.norm_fitted):
@@ -233,7 +293,8 @@ def train(model, patches, labels=None, config: TrainConfig | None = None, stop_e
             model.fit_conditions(cond)
     try:
         model.to(device)
-        x_all = torch.from_numpy(data).to(device)
+        x_all = (torch.from_numpy(data).to(device) if reader is None
+                 else _StreamedPatches(reader, device))
         y_all = torch.from_numpy(lab).to(device)
         c_all = torch.from_numpy(cond).to(device) if cond is not None else None
     except RuntimeError as err:
@@ -245,14 +306,19 @@ def train(model, patches, labels=None, config: TrainConfig | None = None, stop_e
     psi_on = config.psi_slack > 0 and grid_shape is not None and not semi
     if smooth or psi_on:
         per_frame = int(grid_shape[0]) * int(grid_shape[1])
-        if per_frame < 1 or len(data) % per_frame:
-            raise InputError(f"{len(data)} patches do not fill whole grids of {tuple(grid_shape)}.")
+        if per_frame < 1 or n_data % per_frame:
+            raise InputError(f"{n_data} patches do not fill whole grids of {tuple(grid_shape)}.")
     if smooth:
-        batches = _GridBlocks(grid_shape, len(data) // per_frame, config.batch_size, gen)
+        batches = _GridBlocks(grid_shape, n_data // per_frame, config.batch_size, gen)
+    elif reader is not None and not reader.fits and not (lab >= 0).any():
+        batches = _TileBatches(torch.from_numpy(lab), config.batch_size, gen, reader.tiles,
+                               reader.cache_bytes // 2 // max(reader.tile_bytes, 1))
     else:
         batches = _Batches(torch.from_numpy(lab), config.batch_size,
                            config.min_labeled_per_batch, gen)
     labeled_fraction = float((lab >= 0).mean()) if semi else None
+    if semi and len(data) == len(lab) and hasattr(model, "fit_label_noise"):
+        model.fit_label_noise(data, lab, config.label_noise)
     n_pix = model.n_pixels
     subsample = model.layout.spatial and 0 < config.pixels_per_step < n_pix
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr,
@@ -281,13 +347,14 @@ def train(model, patches, labels=None, config: TrainConfig | None = None, stop_e
             try:
                 if before_step is not None:
                     before_step(global_step, total, x_all, gen)
+                x = x_all[idx_d]
                 loss, terms = model.loss(
-                    x_all[idx_d], y_all[idx_d], beta=beta, generator=noise_gen, pixel_index=pix,
+                    x, y_all[idx_d], beta=beta, generator=noise_gen, pixel_index=pix,
                     label_weight=config.label_weight, labeled_fraction=labeled_fraction,
                     **({} if c_all is None else {"conditions": c_all[idx_d]}))
                 if smooth:
                     assert isinstance(batches, _GridBlocks)
-                    rough = roughness(model, x_all[idx_d], batches.block,
+                    rough = roughness(model, x, batches.block,
                                       config.smoothness_form)
                     loss = loss + config.smoothness * n_pix * rough
                     terms = {**terms, "roughness": rough.detach()}
