@@ -5,6 +5,7 @@ Usage::
     python benchmarks/ss_cards.py --published          # the full protocol at +/-60 deg (target)
     python benchmarks/ss_cards.py --quick              # a few minutes: smaller splits
     python benchmarks/ss_cards.py --sweep              # +/-5, 30, 60, 90, 180 deg, both models
+    python benchmarks/ss_cards.py --published --noise 1.0   # noisy unlabeled and test cards
 
 Prints one human-readable line per run, then a final JSON line with every number. The training
 settings are ``TrainConfig.defaults_for("ss-rvae")`` unless overridden (``--epochs`` etc.), so
@@ -51,11 +52,24 @@ def _progress(event) -> None:
               file=sys.stderr, flush=True)
 
 
+def add_noise(proto, noise: float, seed: int) -> None:
+    """Gaussian noise of std ``noise`` on the unlabeled and test cards, clipped to [0, 1]
+    (in place); the labeled cards stay clean, as in the papers' noise experiment."""
+    if noise <= 0:
+        return
+    rng = np.random.default_rng([seed, 2024])
+    for part in (proto.unlabeled, proto.test):
+        noisy = part.images + rng.normal(0.0, noise, part.images.shape)
+        part.images = np.clip(noisy, 0.0, 1.0).astype(np.float32)
+
+
 def run_one(invariant: bool, rotation: float, sizes: dict, seed: int, overrides: dict,
-            verbose: bool = False, model_options: dict | None = None) -> dict:
+            verbose: bool = False, model_options: dict | None = None,
+            noise: float = 0.0) -> dict:
     """Train one model on one protocol draw and score its classifier on the test draw."""
     t0 = time.perf_counter()
     proto = cards_protocol(seed, unlabeled_rotation=rotation, **sizes)
+    add_noise(proto, noise, seed)
     x = np.concatenate([proto.labeled.images, proto.unlabeled.images])
     y = np.concatenate([proto.labeled.labels, np.full(len(proto.unlabeled.labels), -1)])
     t_data = time.perf_counter() - t0
@@ -75,7 +89,7 @@ def run_one(invariant: bool, rotation: float, sizes: dict, seed: int, overrides:
     decoded_own = traversal_match(model, x, per_class=True)
     return {
         "model": "ss-rVAE" if invariant else "ss-VAE", "rotation_deg": rotation,
-        "accuracy": acc, "traversal_match": decoded,
+        "noise": noise, "accuracy": acc, "traversal_match": decoded,
         "traversal_match_per_class": decoded_own, "n_train": int(len(x)), "n_labeled": int((y >= 0).sum()),
         "n_test": int(len(pred)), "train_s": t_train, "eval_s": t_eval, "data_s": t_data,
         "wall_s": time.perf_counter() - t0, "epochs": train_config.epochs,
@@ -155,6 +169,9 @@ def main(argv=None) -> int:
     parser.add_argument("--z-kl-start", type=float, help="z's KL weight at the first step")
     parser.add_argument("--z-kl-ramp", type=float, help="share of steps to reach weight 1")
     parser.add_argument("--n-unlabeled", type=int, help="override unlabeled cards per suit")
+    parser.add_argument("--noise", type=float, default=0.0,
+                        help="std of Gaussian noise added to the unlabeled and test cards "
+                             "(clipped to [0, 1]; labeled cards clean)")
     parser.add_argument("--raw-classifier", action="store_true",
                         help="the papers' raw-pixel classifier (canonical_classifier=False)")
     args = parser.parse_args(argv)
@@ -188,10 +205,11 @@ def main(argv=None) -> int:
     for rotation in rotations:
         for invariant in invariants:
             r = run_one(invariant, rotation, sizes, args.seed, overrides, args.verbose,
-                        model_options)
+                        model_options, args.noise)
             r["model_options"] = model_options
             runs.append(r)
-            print(f"{r['model']:8s} unlabeled/test rotation +/-{rotation:5.1f} deg: "
+            print(f"{r['model']:8s} unlabeled/test rotation +/-{rotation:5.1f} deg, noise "
+                  f"{args.noise:g}: "
                   f"accuracy {r['accuracy']:.3f} on {r['n_test']} test patches, traversal "
                   f"judged {r['traversal_match']:.3f} (rows over own class's codes "
                   f"{r['traversal_match_per_class']:.3f}) | train "

@@ -330,6 +330,12 @@ class TrainConfig:
         edge length (:func:`napari_ivae.core.segmentation.edge_length`) of the z maps of all
         tiles encoded after the previous epoch, divided by the grid's mean side (one straight
         full-contrast wall across the map = 1). Carries no gradient of its own. 0 = off.
+    label_noise : float or None
+        ss-rvae: standard deviation (intensity units) of Gaussian noise added to the labeled
+        patches of every batch, clipped to the data's range. ``None`` (default): measured from
+        the data, the level at which the labeled patches' pixel noise matches the unlabeled
+        ones' (:func:`napari_ivae.core.models.ss_rvae.matching_noise`): 0 when both are
+        equally noisy, e.g. labels drawn on the image being classified. 0 = off.
     """
 
     epochs: int = 20
@@ -352,6 +358,7 @@ class TrainConfig:
     z_kl_ramp: float = 0.0
     smoothness_form: str = "tv"
     psi_slack: float = 0.0
+    label_noise: float | None = None
 
     def __post_init__(self):
         if not math.isfinite(self.smoothness) or self.smoothness < 0:
@@ -365,6 +372,9 @@ class TrainConfig:
                              f"[0, 1], got {self.z_kl_start}, {self.z_kl_ramp}")
         if not math.isfinite(self.psi_slack) or self.psi_slack < 0:
             raise InputError(f"psi_slack must be a number >= 0, got {self.psi_slack}")
+        if self.label_noise is not None and not (math.isfinite(self.label_noise)
+                                                 and self.label_noise >= 0):
+            raise InputError(f"label_noise must be a number >= 0 or None, got {self.label_noise}")
         if int(self.epochs) < 1 or int(self.batch_size) < 1:
             raise InputError("epochs and batch_size must be >= 1")
         if not self.lr > 0 or not math.isfinite(self.lr):

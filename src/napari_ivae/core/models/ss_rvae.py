@@ -9,12 +9,18 @@ exactly by enumerating the K classes::
 
 The K decodings share each sample's coordinate embedding (only the class embedding differs).
 With ``invariances=()`` this is the non-invariant ss-VAE control of the papers.
+
+When the unlabeled patches are noisier than the labeled ones (a few clean examples drawn or
+picked, a noisy image to classify), training adds Gaussian noise to every labeled patch of a
+batch, at the level that makes the two sets' measured pixel noise equal
+(:func:`matching_noise`, set by ``train()`` through :meth:`SSRVAE.fit_label_noise`).
 """
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
 import pyro.distributions as dist
 import torch
 import torch.nn.functional as F
@@ -22,6 +28,51 @@ import torch.nn.functional as F
 from napari_ivae.core.models.base import BaseIVAE
 from napari_ivae.core.models.latent import canonical_resample
 from napari_ivae.core.models.nets import Classifier
+
+#: patches used to measure the noise levels and to calibrate the labeled patches' noise
+NOISE_SAMPLE = 1024
+
+
+def noise_level(patches) -> float:
+    """Robust pixel noise of ``(N, H, W)`` patches: the median absolute deviation of the
+    differences between neighbouring pixels (rows and columns), scaled to a Gaussian's
+    standard deviation and divided by sqrt(2). Flat regions dominate the median, so edges of
+    the pattern barely count: 0 for clean synthetic cards."""
+    x = np.asarray(patches, dtype=np.float64)
+    if x.ndim != 3 or x.shape[0] == 0:
+        return 0.0
+    d = np.concatenate([np.diff(x, axis=1).ravel(), np.diff(x, axis=2).ravel()])
+    return float(1.4826 * np.median(np.abs(d - np.median(d))) / math.sqrt(2.0))
+
+
+def matching_noise(clean, noisy, lo: float = 0.0, hi: float = 1.0, seed: int = 0) -> float:
+    """Standard deviation of the Gaussian noise that, added to ``clean`` and clipped to
+    ``[lo, hi]`` (the data's range), gives it the :func:`noise_level` of ``noisy``.
+
+    Found by bisection on a fixed draw of noise, so clipping (which lowers the measured
+    level) is accounted for. 0 when ``noisy`` is not noisier than ``clean`` (by more than 1 %
+    of the range).
+    """
+    clean = np.asarray(clean, dtype=np.float64)[:NOISE_SAMPLE]
+    noisy = np.asarray(noisy, dtype=np.float64)[:NOISE_SAMPLE]
+    span = hi - lo
+    if len(clean) == 0 or len(noisy) == 0 or not span > 0:
+        return 0.0
+    target = noise_level(noisy)
+    if target <= noise_level(clean) + 0.01 * span:
+        return 0.0
+    draw = np.random.default_rng(seed).standard_normal(clean.shape)
+
+    def level(std):
+        return noise_level(np.clip(clean + std * draw, lo, hi))
+
+    low, high = 0.0, 4.0 * span
+    if level(high) <= target:
+        return high
+    for _ in range(30):
+        mid = 0.5 * (low + high)
+        low, high = (mid, high) if level(mid) < target else (low, mid)
+    return 0.5 * (low + high)
 
 
 class SSRVAE(BaseIVAE):
@@ -40,6 +91,32 @@ class SSRVAE(BaseIVAE):
         self.n_classes = int(config.n_classes)
         self.classifier = Classifier(self.n_pixels, self.n_classes, config.hidden,
                                      config.activation)
+        # std of the noise added to labeled patches in training (normalised units; not saved)
+        self.label_noise = 0.0
+
+    def fit_label_noise(self, patches: np.ndarray, labels: np.ndarray,
+                        label_noise: float | None = None) -> float:
+        """Set the noise added to labeled patches during training (normalised units).
+
+        ``label_noise`` in intensity units, or ``None``: measured from the data, the level at
+        which the labeled patches match the unlabeled ones' pixel noise (:func:`matching_noise`
+        on the normalised patches; 0 when the unlabeled patches are not noisier). Returns it.
+        """
+        if label_noise is not None:
+            self.label_noise = float(label_noise) / float(self.norm_scale)
+            return self.label_noise
+        labels = np.asarray(labels)
+        lab, unl = np.flatnonzero(labels >= 0), np.flatnonzero(labels < 0)
+        if len(lab) == 0 or len(unl) == 0:
+            self.label_noise = 0.0
+            return 0.0
+        offset, scale = float(self.norm_offset), float(self.norm_scale)
+
+        def normalised(index):
+            return (np.asarray(patches[index[:NOISE_SAMPLE]], dtype=np.float64) - offset) / scale
+
+        self.label_noise = matching_noise(normalised(lab), normalised(unl))
+        return self.label_noise
 
     def code_extra_dim(self) -> int:
         return int(self.config.n_classes)
@@ -74,6 +151,12 @@ class SSRVAE(BaseIVAE):
         if labels is None:
             labels = torch.full((x.shape[0],), -1, dtype=torch.long, device=x.device)
         xn = self.normalize(x)
+        lab = labels >= 0
+        if self.training and self.label_noise > 0 and lab.any():
+            gen = generator if isinstance(generator, torch.Generator) else None
+            noise = torch.randn(xn.shape, generator=gen, device=xn.device, dtype=xn.dtype)
+            noisy = (xn + self.label_noise * noise).clamp(0.0, 1.0)
+            xn = torch.where(lab[:, None, None], noisy, xn)
         mean, std = self.encode_gaussian(xn)
         latent = self.reparameterize(mean, std, generator)
         kl_z = self.kl(mean, std, latent)
@@ -82,7 +165,6 @@ class SSRVAE(BaseIVAE):
         w_pix = self.pixel_weight(pixel_index)
         eye = torch.eye(self.n_classes, device=x.device, dtype=x.dtype)
         log_k = math.log(self.n_classes)
-        lab = labels >= 0
         terms, parts = {}, []
         batch_lab = float(lab.float().mean())
         frac = batch_lab if labeled_fraction is None else float(labeled_fraction)
