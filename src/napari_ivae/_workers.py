@@ -161,22 +161,66 @@ class TrainingJob:
         return bool(self.worker.is_running)
 
 
-def _call_guarded(func: Callable, what: str, *args: Any, **kwargs: Any) -> Any:
+_progress_here = threading.local()  # the running job's relay, in its worker thread
+
+
+def report_progress(done: int, total: int) -> None:
+    """Tell the activity dock how far the :func:`function_job` running in this thread is
+    (``done`` of ``total`` items); does nothing outside one (the CLI, a test calling the
+    compute function directly). Matches the core's ``progress(done, total)`` callbacks."""
+    relay = getattr(_progress_here, "relay", None)
+    if relay is not None:
+        relay.moved.emit(int(done), int(total))
+
+
+def _progress_relay() -> Any:
+    """A GUI-thread object that moves its ``worker``'s ``pbar`` (napari's progress in the
+    activity dock) when the worker reports counts: napari's progress objects update Qt
+    widgets, so they are only touched in the GUI thread (the signal is queued across
+    threads)."""
+    from qtpy.QtCore import QObject, Signal, Slot
+
+    class Relay(QObject):
+        moved = Signal(int, int)
+        worker: Any = None
+
+        @Slot(int, int)
+        def move(self, done: int, total: int) -> None:
+            pbar = getattr(self.worker, "pbar", None)
+            if pbar is None or total <= 0:
+                return
+            if pbar.total != total:
+                pbar.total = total
+            pbar.update(done - pbar.n)
+
+    relay = Relay()
+    relay.moved.connect(relay.move)  # the relay lives in the GUI thread: a queued call
+    return relay
+
+
+def _call_guarded(func: Callable, what: str, *args: Any, _relay: Any = None,
+                  **kwargs: Any) -> Any:
+    _progress_here.relay = _relay
     try:
         return func(*args, **kwargs)
     except Exception as err:  # noqa: BLE001 - re-raised with a user-facing type
         raise _as_user_error(err, what) from err
+    finally:
+        _progress_here.relay = None
 
 
 def function_job(func: Callable, *args: Any, what: str = "job", **kwargs: Any) -> FunctionWorker:
     """A not-yet-started napari function worker running ``func(*args, **kwargs)``.
 
     Errors reach ``errored`` as ``IvaeError`` subclasses (and are not re-raised into the Qt
-    event loop: connect ``errored`` to show them); the activity dock shows an indeterminate
-    progress bar named ``what``.
+    event loop: connect ``errored`` to show them); the activity dock shows a progress bar
+    named ``what``: indeterminate, or counting once ``func`` calls :func:`report_progress`.
     """
+    relay = _progress_relay()
     worker = create_worker(_call_guarded, func, what, *args, _progress={"desc": what},
-                           _start_thread=False, _ignore_errors=True, **kwargs)
+                           _start_thread=False, _ignore_errors=True, _relay=relay, **kwargs)
+    relay.worker = worker
+    worker.finished.connect(relay.deleteLater)
     reserve_pool_thread(worker)
     return worker
 

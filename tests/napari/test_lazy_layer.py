@@ -67,3 +67,67 @@ def test_patches_and_inverted_detection_on_a_small_lazy_layer(viewer, qtbot):
                                normalize=patches.normalize.value)
     np.testing.assert_allclose(patchset.centres, expected.centres)
     np.testing.assert_allclose(patchset.patches, expected.patches, atol=1e-5)
+
+
+def test_patches_train_and_results_on_a_lazy_layer_stream_from_it(viewer, qtbot, monkeypatch):
+    """Extract patches keeps a lazy layer's patches uncut (a PatchSource), Train streams its
+    batches from tiles and Results encodes chunk by chunk: no read of the whole frame, and
+    the latents the in-memory patches give with the same model."""
+    import dask.array as da
+
+    from napari_ivae._widgets._session import get_session
+    from napari_ivae.core import patch_source
+    from napari_ivae.core.inference import encode
+    from napari_ivae.core.patches import extract_patches
+    from napari_ivae.core.synthetic.lazy import lazy_lattice
+
+    side, spacing = 1536, 24.0
+    pyramid = lazy_lattice(side, spacing=spacing, chunk=256, levels=2, seed=4)
+    layer = viewer.add_image(pyramid, multiscale=True, name="lazy")
+    sites = np.arange(spacing, side - spacing, spacing)
+    rows, cols = np.meshgrid(sites, sites, indexing="ij")
+    points = viewer.add_points(np.column_stack([rows.ravel(), cols.ravel()]), name="sites")
+    # a 16k^2 frame (1 GiB) is over a quarter of the default cache; this one is made so too
+    monkeypatch.setattr(patch_source, "CACHE_BYTES", 16 << 20)
+    monkeypatch.setattr(patch_source, "TILE_SIDE", 512)
+    monkeypatch.setattr(patch_source, "CHUNK_PIXELS", 600 * 24 * 24)  # encoded in 7 chunks
+    reads: list[int] = []
+    original = da.Array.__array__
+    full_name = pyramid[0].name
+
+    def counted(self, *args, **kwargs):
+        if full_name in self.dask.layers:
+            reads.append(int(self.size))
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(da.Array, "__array__", counted)
+    patches = open_widget(viewer, "Patches and labels")
+    patches.image.value = layer
+    patches.points.value = points
+    patches.size.value = 24
+    patches.normalize.value = "patch"
+    patchset = patches.extract()
+    assert patchset is not None and isinstance(patchset.patches, patch_source.SourcePatches)
+    assert reads == []  # nothing cut yet
+
+    train = open_widget(viewer, "Train")
+    open_widget(viewer, "Results")
+    train.kind.value, train.epochs.value, train.batch_size.value = "rvae", 1, 64
+    train.latent_dim.value, train.seed.value, train.min_steps.value = 2, 3, 40
+    assert train.start() is not None
+    qtbot.waitUntil(lambda: not train.busy, timeout=240000)
+    assert not is_error(train.status), train.status.value
+    assert reads and max(reads) < side * side / 4  # tiles and windows, never the frame
+    features = points.features
+    assert "ivae_z1" in features
+
+    monkeypatch.setattr(da.Array, "__array__", original)
+    bundle = get_session(viewer).bundle
+    in_memory = extract_patches(np.asarray(pyramid[0]), np.asarray(points.data), 24,
+                                normalize="patch")
+    np.testing.assert_array_equal(patchset.indices, in_memory.indices)
+    expected = encode(bundle.model, in_memory.patches)
+    got = np.column_stack([features["ivae_z1"], features["ivae_z2"]])[patchset.indices]
+    np.testing.assert_allclose(got, expected.z_mean, rtol=1e-4, atol=1e-4)
+    turn = features["ivae_angle"].to_numpy()[patchset.indices] - expected.angle
+    np.testing.assert_allclose(np.angle(np.exp(1j * turn)), 0.0, atol=1e-4)

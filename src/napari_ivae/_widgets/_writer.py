@@ -40,10 +40,17 @@ def check_patch_shape(bundle: Any, patchset: Any) -> None:
 
 
 def encode_patchset(bundle: Any, patchset: Any) -> Any:
-    """Encode the patches with the bundle's model (checks the patch size first)."""
+    """Encode the patches with the bundle's model (checks the patch size first); patches cut
+    on demand (a lazy layer's) are encoded chunk by chunk, with progress in the activity
+    dock."""
+    from napari_ivae._workers import report_progress
     from napari_ivae.core.inference import encode
+    from napari_ivae.core.patch_source import as_source, encode_source
 
     check_patch_shape(bundle, patchset)
+    source = as_source(patchset.patches)
+    if source is not None:
+        return encode_source(bundle.model, source, progress=report_progress)
     return encode(bundle.model, patchset.patches)
 
 

@@ -493,11 +493,26 @@ class PatchesWidget(DockBody):
 
 
 def _cut(job: dict) -> tuple[Any, dict]:
-    """Cut the patches of an :meth:`PatchesWidget._extract_job` (any thread)."""
+    """Cut the patches of an :meth:`PatchesWidget._extract_job` (any thread).
+
+    From a lazy (dask, zarr, multiscale) layer no patch is cut here: the PatchSet's
+    ``patches`` are a :class:`~napari_ivae.core.patch_source.SourcePatches`, cut from the
+    image when training or encoding asks for them."""
+    from napari_ivae.core.imageio import is_lazy
     from napari_ivae.core.patches import extract_patches, grid_patches
 
     image = _layers.prepare_snapshot(job["image"])
     params = job["params"]
+    if is_lazy(image):
+        from napari_ivae.core.patch_source import PatchSource
+
+        if params["source"] == "grid":
+            source = PatchSource.grid(image, params["size"], params["stride"],
+                                      normalize=params["normalize"])
+        else:
+            coords = job["coords"] if image.ndim == 3 else job["coords"][:, 1:]
+            source = PatchSource(image, coords, params["size"], normalize=params["normalize"])
+        return source.lazy_patchset(), params
     if params["source"] == "grid":
         return grid_patches(image, params["size"], params["stride"],
                             normalize=params["normalize"]), params

@@ -25,6 +25,7 @@ from napari_ivae._widgets._session import get_session
 from napari_ivae._widgets.loss_plot import LossPlot
 from napari_ivae._workers import TrainingJob
 from napari_ivae.core.errors import InputError
+from napari_ivae.core.patch_source import as_source
 
 KIND_CHOICES = [("rVAE (rotation + translation)", "rvae"), ("shift-VAE (smooth maps)",
                                                             "shift-vae"),
@@ -226,7 +227,9 @@ class TrainWidget(DockBody):
         if patchset is None:
             raise InputError("no patches yet: open 'Patches and labels' and click "
                              "'Extract patches' first.")
-        patches = np.ascontiguousarray(patchset.patches, dtype=np.float32)
+        patches = patchset.patches  # cut on demand (a lazy layer's SourcePatches): streamed
+        if as_source(patches) is None:
+            patches = np.ascontiguousarray(patches, dtype=np.float32)
         labels, names = None, []
         if self.kind.value in ("ss-rvae", "crvae"):
             labels, names = check_labels(self._session.labels, list(self._session.classes.names))

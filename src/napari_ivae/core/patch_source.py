@@ -367,6 +367,13 @@ class PatchSource:
         found.patches = patches
         return found
 
+    def lazy_patchset(self) -> PatchSet:
+        """A :class:`~napari_ivae.core.patches.PatchSet` whose ``patches`` are
+        :class:`SourcePatches` of this source: cut when indexed, never held."""
+        found = self.geometry()
+        found.patches = SourcePatches(self)  # type: ignore[assignment]
+        return found
+
     def geometry(self) -> PatchSet:
         """A :class:`~napari_ivae.core.patches.PatchSet` of these patches without their pixels
         (``patches`` is a read-only zero-size-in-memory broadcast), for the maps."""
@@ -380,6 +387,52 @@ class PatchSource:
                         is_stack=self.is_stack, patch_min=self.patch_min,
                         patch_max=self.patch_max, grid_origin=self.grid_origin,
                         shifts=self.shifts, message=self.message)
+
+
+class SourcePatches:
+    """The patches of a :class:`PatchSource` as a read-only ``(N, H, W)`` float32 array-like.
+
+    Indexing cuts only the patches asked for (``patches[i]``, ``patches[10:20]``,
+    ``patches[[3, 1]]``); ``numpy.asarray`` cuts them all, chunk by chunk. ``train`` and
+    ``encode_source`` take the source behind it (:func:`as_source`) and stream.
+    """
+
+    ndim = 3
+    dtype = np.dtype(np.float32)
+
+    def __init__(self, source: PatchSource):
+        self.source = source
+        self.shape = (len(source),) + tuple(source.shape)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes the patches would take if cut all at once (none are held)."""
+        return int(np.prod(self.shape)) * 4
+
+    def __getitem__(self, key):
+        first, rest = (key[0], key[1:]) if isinstance(key, tuple) else (key, ())
+        positions = np.arange(len(self))[first]
+        out = self.source.read(np.atleast_1d(positions))
+        if np.ndim(positions) == 0:
+            out = out[0]
+        return out[rest] if rest else out
+
+    def __array__(self, dtype=None, copy=None):
+        patches = self.source.patchset().patches
+        return patches if dtype is None else patches.astype(dtype, copy=False)
+
+
+def as_source(patches) -> PatchSource | None:
+    """The :class:`PatchSource` ``patches`` stream from (a source, or :class:`SourcePatches`);
+    None for anything else (patches held in memory)."""
+    if isinstance(patches, PatchSource):
+        return patches
+    if isinstance(patches, SourcePatches):
+        return patches.source
+    return None
 
 
 CACHE_BYTES = 1 << 28  # decoded image tiles a PatchReader keeps (256 MiB)
@@ -674,5 +727,5 @@ def _voronoi_frame(columns: dict, rows, geometry, max_distance: float, frame: in
             write(name, frame, nearest(values[:, None])[..., 0])
 
 
-__all__ = ["PatchReader", "PatchSource", "encode_source", "lazy_range", "maps_by_frame",
-           "release_pages", "sample_positions"]
+__all__ = ["PatchReader", "PatchSource", "SourcePatches", "as_source", "encode_source",
+           "lazy_range", "maps_by_frame", "release_pages", "sample_positions"]

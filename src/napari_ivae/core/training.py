@@ -221,9 +221,10 @@ def train(model, patches, labels=None, config: TrainConfig | None = None, stop_e
     model : BaseIVAE
         From ``build_model``; an untrained model is re-initialised from ``config.seed``, a
         trained one (normalisation already fitted) is fine-tuned.
-    patches : (N, H, W) array or PatchSource
+    patches : (N, H, W) array, PatchSource or SourcePatches
         Training patches of the model's ``patch_shape``, or a
-        :class:`~napari_ivae.core.patch_source.PatchSource` to stream them from: each batch
+        :class:`~napari_ivae.core.patch_source.PatchSource` (or its
+        :class:`~napari_ivae.core.patch_source.SourcePatches`) to stream them from: each batch
         is then cut when needed through a :class:`~napari_ivae.core.patch_source.PatchReader`
         (a bounded cache of decoded tiles), and the normalisation and PCA start are fitted on
         :func:`~napari_ivae.core.patch_source.sample_positions` (all patches, in order, up to
@@ -259,10 +260,11 @@ def train(model, patches, labels=None, config: TrainConfig | None = None, stop_e
         Non-finite loss or a torch failure (out of memory, shape mismatch...).
     """
     config = config or TrainConfig.defaults_for(model.config.kind)
-    reader = None
-    if hasattr(patches, "chunks") and hasattr(patches, "geometry"):  # a PatchSource
-        from napari_ivae.core.patch_source import PatchReader, sample_positions
+    from napari_ivae.core.patch_source import PatchReader, as_source, sample_positions
 
+    reader, source = None, as_source(patches)
+    if source is not None:
+        patches = source
         if tuple(patches.patch_shape) != tuple(model.config.patch_shape):
             raise InputError(f"the source cuts {tuple(patches.patch_shape)} px patches, the "
                              f"model reads {tuple(model.config.patch_shape)}")
