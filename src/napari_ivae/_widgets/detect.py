@@ -41,6 +41,14 @@ def run_detection(image: np.ndarray, mode: str, spacing: float | None, sigma: fl
         from napari_ivae.core.atoms import detect_atoms
 
         invert = {"auto": None, "bright": False, "dark": True}[polarity]
+        from napari_ivae.core.streaming import detect_lazy, lazy_input
+
+        if lazy_input(image, None, frame_axis):  # by frame or chunk, counted in the dock
+            from napari_ivae._workers import report_progress
+
+            return detect_lazy(image, "atoms", spacing=spacing, sigma=sigma, refine=refine,
+                               invert=invert, crystal_only=crystal_only,
+                               progress=report_progress)
         return detect_atoms(image, spacing=spacing, sigma=sigma, refine=refine, invert=invert,
                             frame_axis=frame_axis, crystal_only=crystal_only)
     from napari_ivae.core.particles import detect_particles
