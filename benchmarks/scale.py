@@ -27,8 +27,12 @@ Both paint the maps with ``core.patch_source.maps_by_frame`` (the values of ``co
 nearest-point search per frame shared by the five maps), so the comparison is of streaming,
 not of map algorithms.
 
-The model is an untrained rVAE (default architecture, 16 x 16 patches, seeded: the same weights
-in both children); training is not part of this benchmark. It prints, per run, the seconds per
+Training: ``--train-steps`` steps (default 200) of an rVAE with its default settings, from the
+patch array in memory or from the ``PatchSource`` streamed (batches cut through its bounded
+tile cache; normalisation fitted on a seeded sample); its steps per second are timed from
+the second step. The encoding uses another model, an untrained rVAE (default architecture,
+16 x 16 patches, seeded: the same weights in both children), so the two paths' latents can be
+compared. ``--stages train`` stops after the training. It prints, per run, the seconds per
 stage, the megapixels per second of the whole pipeline and the peak resident memory; whether
 the points agree (1e-6 px), the latents (1e-4) and the maps (1e-4); and a final JSON line.
 Each run is a fresh process with one thread, so its peak memory is its own.
@@ -51,8 +55,9 @@ import json, resource, sys, time
 import numpy as np
 import torch
 torch.set_num_threads(1)
-mode, path, out, stages, size, scheduler = sys.argv[1:7]
-size = int(size)
+mode, path, out, stages, size, scheduler, train_steps = sys.argv[1:8]
+size, train_steps = int(size), int(train_steps)
+rates = {}
 scheduler = None if scheduler == "threads" else scheduler
 cluster = None
 if scheduler == "local-cluster":  # two worker processes on this machine, one thread each
@@ -101,23 +106,48 @@ lap("detect")
 coords = found.coords
 del found  # only the points go on (the table of measures would be written out here)
 np.save(out / "points.npy", coords)
-if stages == "all":
+def train_some(data):
+    # an rVAE trained train_steps steps (its own weights: the encoding below uses the seeded
+    # untrained model, so the two paths' latents can be compared)
+    from napari_ivae.core.models import TrainConfig
+    from napari_ivae.core.training import train
+    torch.manual_seed(1)
+    trainee = build_model(ModelConfig("rvae", (size, size)))
+    config = TrainConfig.defaults_for("rvae", epochs=1, min_steps=0, seed=0, device="cpu")
+    steps, n, first = train(trainee, data, config=config), 0, None
+    for event in steps:
+        n += 1
+        if n == 1:  # the normalisation sample and the first step are behind
+            lap("train_start")
+            first = time.perf_counter()
+        if n >= train_steps:
+            break
+    steps.close()
+    rates["train_steps"] = n
+    rates["train_steps_per_s"] = (n - 1) / (time.perf_counter() - first) if n > 1 else 0.0
+    lap("train")
+if stages in ("all", "train"):
     from napari_ivae.core.models import ModelConfig, build_model
     torch.manual_seed(0)
     model = build_model(ModelConfig("rvae", (size, size)))
     lap("model")
     if mode == "memory":
-        from napari_ivae.core.inference import encode
         from napari_ivae.core.patches import extract_patches
         patchset = extract_patches(stack, coords, size, normalize="global")
-        lap("patches")
+        data = patchset.patches
+    else:
+        from napari_ivae.core.patch_source import PatchSource, encode_source
+        source = data = PatchSource(stack, coords, size, normalize="global")
+    lap("patches")
+    if train_steps:
+        train_some(data)
+if stages == "all":
+    if mode == "memory":
+        from napari_ivae.core.inference import encode
         encoding = encode(model, patchset.patches)
         lap("encode")
         geometry = patchset
     else:
-        from napari_ivae.core.patch_source import PatchSource, encode_source
-        source = PatchSource(stack, coords, size, normalize="global")
-        lap("patches")
         encoding = encode_source(model, source, scheduler=scheduler)
         lap("encode")
         geometry = source.geometry()
@@ -150,7 +180,7 @@ if cluster is not None:
 print(json.dumps({"seconds": time.perf_counter() - start, "stages": times,
                   "peak_rss_mb_after": peaks,
                   "n_points": int(len(coords)),
-                  "peak_rss_mb": peak_mb()}))
+                  "peak_rss_mb": peak_mb(), **rates}))
 """
 
 
@@ -217,7 +247,12 @@ def main() -> int:
                              "threads (default), sync, processes, local-cluster (a "
                              "dask.distributed LocalCluster of 2 worker processes) or a "
                              "scheduler address tcp://host:port")
-    parser.add_argument("--stages", choices=("detect", "all"), default="all")
+    parser.add_argument("--stages", choices=("detect", "train", "all"), default="all",
+                        help="detect only; detect, patches and training; or everything")
+    parser.add_argument("--train-steps", type=int, default=200,
+                        help="steps of rVAE training on the patches (in memory: the patch "
+                             "array; streamed: the PatchSource through its tile cache); 0 = "
+                             "no training (default 200)")
     parser.add_argument("--size", type=int, default=16, help="patch size (default 16)")
     parser.add_argument("--only", choices=("memory", "streamed"),
                         help="run one path only (the in-memory one needs the stack and its "
@@ -234,7 +269,8 @@ def main() -> int:
             out = folder / mode
             out.mkdir()
             run = subprocess.run([sys.executable, "-c", CHILD, mode, str(path), str(out),
-                                  args.stages, str(args.size), args.scheduler],
+                                  args.stages, str(args.size), args.scheduler,
+                                  str(args.train_steps)],
                                  capture_output=True, text=True,
                                  env={**__import__("os").environ, "OMP_NUM_THREADS": "1"})
             if run.returncode:
@@ -249,7 +285,9 @@ def main() -> int:
                   f"Mpx, {megapixels * 4:.0f} MB), {results[mode]['n_points']} points: "
                   f"{results[mode]['seconds']:.1f} s ({stages}), "
                   f"{results[mode]['mpx_per_s']:.2f} Mpx/s, peak RSS "
-                  f"{results[mode]['peak_rss_mb']:.0f} MB (peak after each stage, MB: {peaks})")
+                  f"{results[mode]['peak_rss_mb']:.0f} MB (peak after each stage, MB: {peaks})"
+                  + (f"; training {results[mode]['train_steps_per_s']:.2f} steps/s"
+                     if results[mode].get("train_steps") else ""))
         checks = {}
         if len(modes) == 2:
             checks["points_identical"] = _same(folder, "points.npy", 1e-6)
@@ -259,6 +297,10 @@ def main() -> int:
                                           ("z_mean_1", "z_mean_2", "angle", "dx", "dy"))
             ratio = results["streamed"]["mpx_per_s"] / results["memory"]["mpx_per_s"]
             checks["streamed_vs_memory_throughput"] = round(ratio, 3)
+            if results["memory"].get("train_steps_per_s"):
+                checks["streamed_vs_memory_train_steps"] = round(
+                    results["streamed"]["train_steps_per_s"]
+                    / results["memory"]["train_steps_per_s"], 3)
             for key, value in checks.items():
                 print(f"{key}: {value}")
     print(json.dumps({"benchmark": "scale", "frames": args.frames, "side": args.side,
