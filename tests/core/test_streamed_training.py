@@ -118,3 +118,33 @@ def test_a_source_larger_than_the_cache_is_visited_tile_group_by_tile_group(monk
     whole_frames = sum(size == image[0].size for size in counting.reads)
     # the sample reads each frame once, then each epoch each frame once
     assert whole_frames <= 8 + 2 * 8 + 2
+
+
+def test_cli_train_from_a_zarr_image_equals_training_on_its_cut_patches(tmp_path):
+    zarr = pytest.importorskip("zarr")
+    from napari_ivae.cli import main
+    from napari_ivae.core.persistence import load_model
+
+    image = _lattice(frames=2, side=80)
+    stack = zarr.create_array(str(tmp_path / "s.zarr"), shape=image.shape, dtype="float32",
+                              chunks=(1, 40, 40))
+    stack[:] = image
+    coords = _coords(image, n=150, seed=6)
+    np.savetxt(tmp_path / "p.csv", coords, delimiter=",", header="frame,row,col", comments="")
+    tiny = ["--model", "rvae", "--epochs", "2", "--hidden", "16", "--batch-size", "16",
+            "--seed", "2", "--quiet"]
+    assert main(["patches", str(tmp_path / "s.zarr"), "--points", str(tmp_path / "p.csv"),
+                 "--size", "16", "--normalize", "global", "--out",
+                 str(tmp_path / "p.npz")]) == 0
+    assert main(["train", "--patches", str(tmp_path / "p.npz"), "--out",
+                 str(tmp_path / "a.ivae.pt"), *tiny]) == 0
+    assert main(["train", "--image", str(tmp_path / "s.zarr"), "--points",
+                 str(tmp_path / "p.csv"), "--size", "16", "--out", str(tmp_path / "b.ivae.pt"),
+                 *tiny]) == 0
+    a, b = (load_model(tmp_path / name) for name in ("a.ivae.pt", "b.ivae.pt"))
+    for (name, x), (_, y) in zip(a.model.state_dict().items(), b.model.state_dict().items()):
+        np.testing.assert_allclose(x.numpy(), y.numpy(), rtol=1e-6, atol=1e-6, err_msg=name)
+    assert b.metadata["patch_params"]["source"] == "points"
+    with pytest.raises(SystemExit):  # --patches or --image, not both
+        main(["train", "--patches", "x.npz", "--image", "y.zarr", "--out", "m.ivae.pt",
+              "--model", "rvae"])

@@ -81,6 +81,37 @@ def read_patches(path) -> tuple[np.ndarray, dict]:
     return as_patch_array(array, name=f"patches in {path.name}"), extras
 
 
+def _image_source(args):
+    """``(SourcePatches, extras)``: the patches of ``--image`` at ``--points`` or on
+    ``--grid``, cut when training asks for them (:class:`~napari_ivae.core.patch_source.
+    PatchSource`)."""
+    from napari_ivae.core.imageio import read_image, read_points_csv
+    from napari_ivae.core.patch_source import PatchSource
+
+    if (args.points is None) == (args.grid is None) or not args.size:
+        raise InputError("--image needs --size and one of --points POINTS.csv or --grid "
+                         "STRIDE")
+    image = read_image(args.image, mmap=True)  # a zarr stays lazy, a .npy is mapped
+    if args.grid is not None:
+        source = PatchSource.grid(image, args.size, args.grid, normalize=args.normalize)
+    else:
+        from napari_ivae.cli._patches import _points_for_2d_image
+
+        coords, _ = read_points_csv(args.points)
+        if len(image.shape) == 2:
+            coords = _points_for_2d_image(coords, args.points)
+        source = PatchSource(image, coords, args.size, normalize=args.normalize)
+    params = {"source": "grid" if args.grid is not None else "points", "size": args.size,
+              "normalize": args.normalize}
+    if args.grid is not None:
+        params["stride"] = args.grid
+    extras = {"patch_params": np.asarray(json.dumps(params)),
+              "normalization": np.asarray(json.dumps(source.normalization))}
+    if source.grid_shape is not None:
+        extras["grid_shape"] = np.asarray(source.grid_shape)
+    return source.lazy_patchset().patches, extras
+
+
 def _read_labels(path, n_patches: int) -> np.ndarray:
     path = Path(path).expanduser()
     labels, _ = _load_array_file(path, "labels", "labels")
@@ -141,7 +172,20 @@ def add_parser(subparsers) -> None:
                         "needs --labels), jrvae (joint rVAE: finds --classes K classes "
                         "without labels), crvae (conditional: the class of every patch in "
                         "--labels and/or values in --condition-column)")
-    p.add_argument("--patches", required=True, metavar="P.npy", help="patches (N, H, W)")
+    given = p.add_mutually_exclusive_group(required=True)
+    given.add_argument("--patches", metavar="P.npy", help="patches (N, H, W)")
+    given.add_argument("--image", metavar="IMAGE",
+                       help="train from an image or stack instead (.zarr, .npy, .tif...; "
+                            "with --points or --grid and --size): the patches are cut for "
+                            "each batch through a bounded cache of the image's frames or "
+                            "tiles, never all held, so the stack may be larger than memory")
+    p.add_argument("--points", metavar="POINTS.csv",
+                   help="with --image: patch centres (frame,row,col or row,col columns)")
+    p.add_argument("--grid", type=int, metavar="STRIDE",
+                   help="with --image: grid patches every STRIDE px")
+    p.add_argument("--size", type=int, metavar="P", help="with --image: patch size in pixels")
+    p.add_argument("--normalize", choices=("none", "patch", "global"), default="global",
+                   help="with --image: intensity scaling of the patches (default global)")
     p.add_argument("--labels", metavar="L.npy",
                    help="ss-rvae: one int per patch, -1 = unlabeled, classes 0..K-1; crvae: "
                         "the class 0..K-1 of every patch")
@@ -331,9 +375,14 @@ def _progress_line(event, epoch_loss: float) -> str:
 def run(args) -> int:
     """Train and save; returns 0, or 130 when stopped by Ctrl-C (partial model saved)."""
     out = output_path(args.out, what="model file such as model.ivae.pt",
-                      inputs={"--patches": args.patches, "--labels": args.labels})
+                      inputs={"--patches": args.patches, "--image": args.image,
+                              "--labels": args.labels})
     check_options(args)
-    patches, extras = read_patches(args.patches)
+    if args.image:
+        patches, extras = _image_source(args)
+        args.patches = args.image  # named in the messages and the model's metadata
+    else:
+        patches, extras = read_patches(args.patches)
     labels = None
     if args.labels:
         labels = _read_labels(args.labels, len(patches))
