@@ -166,6 +166,8 @@ def main(argv=None) -> int:
     parser.add_argument("--angle-prior-scale", type=float)
     parser.add_argument("--class-film", type=int, choices=[0, 1],
                         help="decoder class FiLM on every hidden layer (model default if unset)")
+    parser.add_argument("--class-template", type=int, choices=[0, 1],
+                        help="decoder image per class (model default if unset)")
     parser.add_argument("--z-kl-start", type=float, help="z's KL weight at the first step")
     parser.add_argument("--z-kl-ramp", type=float, help="share of steps to reach weight 1")
     parser.add_argument("--n-unlabeled", type=int, help="override unlabeled cards per suit")
@@ -185,7 +187,8 @@ def main(argv=None) -> int:
     model_options = {k: v for k, v in dict(
         angle_prior=args.angle_prior, angle_prior_scale=args.angle_prior_scale,
         canonical_classifier=False if args.raw_classifier else None,
-        class_film=None if args.class_film is None else bool(args.class_film)).items()
+        class_film=None if args.class_film is None else bool(args.class_film),
+        class_template=None if args.class_template is None else bool(args.class_template)).items()
         if v is not None}
     if args.quick:
         sizes, rotations = dict(n_labeled=50, n_unlabeled=750, n_test=500), [60.0]
@@ -220,7 +223,8 @@ def main(argv=None) -> int:
                            if k in ("epochs", "lr", "batch_size", "pixels_per_step",
                                     "z_kl_start", "z_kl_ramp")}
             r = run_crvae(rotation, sizes, args.seed, {k: v for k, v in model_options.items()
-                                                       if k == "class_film"}, crv_options)
+                                                       if k in ("class_film", "class_template")},
+                          crv_options)
             runs.append(r)
             print(f"crVAE    rotation +/-{rotation:5.1f} deg: per-class decodings judged "
                   f"{r['decodings_match']:.3f} (rows over own class's codes "

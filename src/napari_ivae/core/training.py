@@ -291,6 +291,7 @@ def train(model, patches, labels=None, config: TrainConfig | None = None, stop_e
     if not bool(model.norm_fitted):
         model.init_weights(config.seed)
         model.fit_normalization(data)
+        model.fit_class_templates(data, lab)
         if cond is not None:
             model.fit_conditions(cond)
     try:

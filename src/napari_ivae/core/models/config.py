@@ -110,6 +110,11 @@ class ModelConfig:
         Spatial decoder with a class (ss-rvae, crvae): the condition shifts and scales the
         pre-activation of every hidden layer (FiLM), instead of only biasing the last one.
         ``None`` (default): on for ``crvae``, off for ``ss-rvae``.
+    class_template : bool or None
+        Spatial decoder with a class (ss-rvae, crvae): one learned image per class (logits for
+        Bernoulli) read at each patch's transformed coordinates and added to the network's
+        output, started at the mean of the class's labeled patches
+        (:meth:`BaseIVAE.fit_class_templates`). ``None`` (default): off.
     condition_names : tuple of str
         crvae: names of the continuous condition values known for every patch (e.g. a
         thickness or a dose), besides or instead of the class (``n_classes``, ``class_names``).
@@ -138,6 +143,7 @@ class ModelConfig:
     template: bool | None = None
     class_film: bool | None = None
     condition_names: tuple = ()
+    class_template: bool | None = None
 
     def __post_init__(self):
         self.patch_shape = tuple(int(s) for s in _tuple(self.patch_shape))
@@ -159,6 +165,9 @@ class ModelConfig:
         if self.class_film is None:
             self.class_film = self.kind == "crvae"
         self.class_film = bool(self.class_film)
+        if self.class_template is None:
+            self.class_template = False
+        self.class_template = bool(self.class_template)
         if self.kind == "vae":
             self.invariances = ()
         elif self.kind == "shift-vae":
@@ -251,7 +260,7 @@ class ModelConfig:
 #: values of fields added after format 1 that rebuild older saved models exactly
 _LEGACY_MODEL_FIELDS = {"coord_features": 0, "max_frequency": 0.25, "posterior_init_std": 0.0,
                         "film": False, "template": False, "class_film": False,
-                        "condition_names": []}
+                        "condition_names": [], "class_template": False}
 
 #: share of min-max normalised pixels within this distance of 0 or 1 that counts as "near"
 NEAR_BINARY_MARGIN = 0.05

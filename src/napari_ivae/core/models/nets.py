@@ -91,16 +91,23 @@ class SpatialDecoder(nn.Module):
     of ``template``), set before training to the training patches' mean and principal
     components (:meth:`BaseIVAE.fit_normalization`). The decoder then starts as probabilistic
     PCA moved and turned by each patch's pose, and the network learns what is not linear.
+
+    With ``class_template`` (needs ``class_dim`` and ``template_shape``) each condition channel
+    also has a learned image read at the transformed coordinate, weighted by the condition
+    (one-hot: class k's image) and added to the output: class k's canonical shape is an image
+    of its own, which z and the network only modify.
     """
 
     frequencies: torch.Tensor  # a buffer, present when coord_features > 0
 
     def __init__(self, code_dim: int, hidden=(128, 128), activation="tanh", class_dim: int = 0,
                  coord_features: int = 0, max_frequency: float = 4.0, film: bool = False,
-                 template_shape=None, class_film: bool = False):
+                 template_shape=None, class_film: bool = False, class_template_shape=None):
         super().__init__()
         self.template = (nn.Parameter(torch.zeros(1, 1 + code_dim, *template_shape))
                          if template_shape is not None else None)
+        self.class_template = (nn.Parameter(torch.zeros(1, class_dim, *class_template_shape))
+                               if class_dim and class_template_shape is not None else None)
         self.n_features = int(coord_features)
         if self.n_features:
             self.register_buffer("frequencies", fourier_frequencies(self.n_features, max_frequency),
@@ -161,6 +168,7 @@ class SpatialDecoder(nn.Module):
         assert self.class_embed is not None, "a condition needs class_dim > 0"
         bias = self.class_embed(condition).unsqueeze(2)  # (B, K, 1, h)
         out = self.out(self.act(last_pre.unsqueeze(1) + bias)).squeeze(-1)
+        out = out + self.sample_class_template(coords, condition)
         return out if base is None else out + base.unsqueeze(1)
 
     def _forward_film(self, coords, code, pre, condition):
@@ -175,9 +183,19 @@ class SpatialDecoder(nn.Module):
             gain, shift = film(condition).unsqueeze(2).chunk(2, dim=-1)  # (B, K, 1, h) each
             pre = pre.unsqueeze(1) if pre.dim() == 3 else pre
             h = self.act(pre * (1.0 + gain) + shift)
-        out = self.out(h).squeeze(-1)
+        out = self.out(h).squeeze(-1) + self.sample_class_template(coords, condition)
         base = self.sample_template(coords, code)
         return out if base is None else out + base.unsqueeze(1)
+
+    def sample_class_template(self, coords: torch.Tensor, condition: torch.Tensor):
+        """``(B, K, M)``: the condition-weighted class images at the coordinates (0 without
+        ``class_template``); outside the patch each image keeps its border value."""
+        if self.class_template is None:
+            return coords.new_zeros(())
+        image = self.class_template.expand(coords.shape[0], -1, -1, -1)
+        read = torch.nn.functional.grid_sample(image, coords.unsqueeze(2), mode="bilinear",
+                                               padding_mode="border", align_corners=True)
+        return torch.einsum("bkd,bdm->bkm", condition, read[..., 0])
 
     def sample_template(self, coords: torch.Tensor, code: torch.Tensor):
         """``(B, M)`` linear part (mean + sum of code x image) at the coordinates, or None.
