@@ -88,3 +88,23 @@ def test_search_refuses_bad_settings(grid_patches_small):
         search_beta(patches, grid_shape, beta_ends=())
     with pytest.raises(InputError, match="smoothness"):
         search_beta(patches, grid_shape, smoothness=(-1.0,))
+
+
+def test_search_abort_kills_the_running_trainings(grid_patches_small):
+    import multiprocessing
+    import threading
+    import time
+
+    from napari_ivae.core.search import SearchAborted
+
+    patches, grid_shape = grid_patches_small
+    config = TrainConfig.defaults_for("shift-vae", epochs=100000, batch_size=32)
+    abort = threading.Event()
+    timer = threading.Timer(2.0, abort.set)
+    timer.start()
+    started = time.perf_counter()
+    with pytest.raises(SearchAborted):
+        search_beta(patches, grid_shape, beta_starts=(1.0,), beta_ends=(1.0, 2.0), workers=2,
+                    train_config=config, abort_event=abort, mp_context="spawn")
+    assert time.perf_counter() - started < 120  # 100 000 epochs were not waited for
+    assert multiprocessing.active_children() == []

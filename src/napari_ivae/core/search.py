@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from napari_ivae.core.errors import InputError
+from napari_ivae.core.errors import InputError, IvaeError
 
 #: variance of a z dimension's posterior means over the tiles above which it counts as active
 ACTIVE_VARIANCE = 0.01
@@ -218,6 +218,8 @@ def search_beta(
     keep_maps: int = 3,
     callback=None,
     stop_event=None,
+    abort_event=None,
+    mp_context: str | None = None,
 ) -> SearchResult:
     """Train every ``(beta_start, beta_end, smoothness)`` and choose the smoothest latent maps.
 
@@ -245,6 +247,12 @@ def search_beta(
         ``callback(done, total, run)`` after each finished run (``run`` a :class:`SearchRun`).
     stop_event : threading.Event, optional
         When set, no new run starts; finished runs are kept and the result says ``stopped``.
+    abort_event : threading.Event, optional
+        When set, the running trainings are killed at once and :class:`SearchAborted` is
+        raised (nothing is kept).
+    mp_context : {"fork", "spawn", "forkserver"}, optional
+        How the worker processes start (default: the platform's). A GUI process, whose torch
+        and Qt threads a forked child would inherit half-initialised, should use ``"spawn"``.
 
     Returns
     -------
@@ -256,7 +264,11 @@ def search_beta(
     ------
     InputError
         Empty or negative settings, patches that do not fill the grid.
+    SearchAborted
+        ``abort_event`` was set.
     """
+    import multiprocessing
+
     from napari_ivae.core.models import ModelConfig, TrainConfig, build_model
     from napari_ivae.core.training import TrainResult
     from napari_ivae.core.validation import as_patch_array
@@ -286,11 +298,15 @@ def search_beta(
     outputs: dict = {}
     runs = [SearchRun(bs, be, lam) for bs, be, lam in grid]
     stopped = False
-    with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker,
+    context = multiprocessing.get_context(mp_context) if mp_context else None
+    with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, mp_context=context,
                              initargs=(data, (rows, cols), model_config.to_dict(), base)) as pool:
         pending: dict = {}
         queue = list(range(len(grid)))
         while queue or pending:
+            if abort_event is not None and abort_event.is_set():
+                _kill_workers(pool)
+                raise SearchAborted("the search was aborted; no run was kept.")
             while queue and len(pending) < workers and not stopped:
                 if stop_event is not None and stop_event.is_set():
                     stopped = True
@@ -336,6 +352,21 @@ def search_beta(
             model=model, history=chosen["history"], seed=config.seed, device=chosen["device"],
             timings={"total_s": chosen["seconds"]}, train_config=config)
     return result
+
+
+class SearchAborted(IvaeError):
+    """:func:`search_beta` was aborted (its ``abort_event`` was set)."""
+
+
+def _kill_workers(pool: ProcessPoolExecutor) -> None:
+    """Terminate the pool's processes now (a training in progress does not look at events)."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        if process.is_alive():
+            process.terminate()
+    for process in processes:
+        process.join(timeout=5)
 
 
 def _usable_cores() -> int:
