@@ -311,7 +311,7 @@ def main(argv: list[str] | None = None) -> int:
 
         config, train_config = train.configs(session.patchset.patches.shape[1:])
         result = TrainResult(model=build_model(config), seed=args.seed)
-        session.set("model", bundle=trained_bundle(result, config, train_config, {
+        session.update(bundle=trained_bundle(result, config, train_config, {
             "patch_params": dict(session.patch_params)}), train_result=result)
     if needed & {"maps", "segment", "cluster", "apply"}:
         run("maps", res.write_button.clicked.emit, lambda: not res.busy)

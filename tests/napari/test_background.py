@@ -37,7 +37,7 @@ def untrained_model(viewer):
     train = open_widget(viewer, "Train")
     config, train_config = train.configs(session.patchset.patches.shape[1:])
     result = TrainResult(model=build_model(config), seed=0)
-    session.set("model", bundle=trained_bundle(result, config, train_config, {
+    session.update(bundle=trained_bundle(result, config, train_config, {
         "patch_params": dict(session.patch_params)}), train_result=result)
 
 

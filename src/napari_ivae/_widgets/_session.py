@@ -1,12 +1,27 @@
-"""State shared by the widgets of one viewer: patches, labels, the trained model."""
+"""State shared by the widgets of one viewer: patches, labels, the trained model, results.
+
+:class:`Session` is a psygnal evented dataclass: every field has its own signal under
+``session.events`` (``session.events.bundle.connect(...)``), emitted with ``(new, old)`` when the
+field is assigned a different value, so a widget connects to exactly the fields it shows.
+"""
 
 from __future__ import annotations
 
+import operator
 import weakref
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, fields
+from typing import TYPE_CHECKING, Any
 
-from psygnal import Signal
+from psygnal import evented
+
+if TYPE_CHECKING:
+    import numpy as np
+    from napari.layers import Image, Points
+
+    from napari_ivae.core.inference import Encoding
+    from napari_ivae.core.patches import PatchSet
+    from napari_ivae.core.persistence import ModelBundle
+    from napari_ivae.core.training import TrainResult
 
 
 @dataclass
@@ -17,53 +32,76 @@ class ClassTable:
     colours: list[str] = field(default_factory=lambda: ["#4c9be8", "#e8a33d"])
 
 
+# A new object is a change even when it compares equal (a re-extracted patch set, a new label
+# array): identity for everything but the plain numbers.
+_EQUALITY = dict.fromkeys((
+    "image_layer", "points_layer", "patchset", "patch_params", "labels", "classes", "bundle",
+    "train_result", "encoding", "columns", "result_notes"), operator.is_)
+
+
+@evented(equality_operators=_EQUALITY, connect_child_events=False)
+@dataclass(eq=False)
 class Session:
-    """What one viewer's widgets share.
+    """What one viewer's widgets share (one per viewer: :func:`get_session`).
 
     Attributes
     ----------
     spacing : float or None
         Last lattice spacing estimated / used by Detect (pixels).
-    points_layer : napari Points layer or None
-        Layer whose points were cut into patches (results go into its features).
     image_layer : napari Image layer or None
         Layer the patches come from.
+    points_layer : napari Points layer or None
+        Layer whose points were cut into patches (results go into its features).
     patchset : PatchSet or None
-    labels : (N,) int64 or None
+    patch_params : dict
+        The Patches settings that cut ``patchset`` (they travel with a trained model).
+    labels : (N,) int64 array or None
         Class per patch from the annotation Shapes, ``-1`` unlabeled.
     classes : ClassTable
     bundle : ModelBundle or None
         The current trained or loaded model (``.model``, ``.config``, ``.metadata``).
-    encoding, columns :
-        The last results written (``core.inference.Encoding`` and its feature columns).
+    train_result : TrainResult or None
+        The training run that made ``bundle`` (None for a loaded model).
+    encoding : Encoding or None
+        The last results written, and ``columns`` their per-patch feature columns.
+    columns : dict of str to (N,) array
     result_notes : list of str
         Warnings about those results (a latent map within its posterior noise).
     training : bool
         A model is being trained on the current patches (they must not change meanwhile).
     """
 
-    changed = Signal(str)  # "spacing" | "patches" | "labels" | "model" | "results" | "training"
+    spacing: float | None = None
+    image_layer: Image | None = None
+    points_layer: Points | None = None
+    patchset: PatchSet | None = None
+    patch_params: dict[str, Any] = field(default_factory=dict)
+    labels: np.ndarray | None = None
+    classes: ClassTable = field(default_factory=ClassTable)
+    bundle: ModelBundle | None = None
+    train_result: TrainResult | None = None
+    encoding: Encoding | None = None
+    columns: dict[str, np.ndarray] = field(default_factory=dict)
+    result_notes: list[str] = field(default_factory=list)
+    training: bool = False
 
-    def __init__(self) -> None:
-        self.spacing: float | None = None
-        self.points_layer: Any = None
-        self.image_layer: Any = None
-        self.patchset: Any = None
-        self.patch_params: dict = {}
-        self.labels: Any = None
-        self.classes = ClassTable()
-        self.bundle: Any = None
-        self.train_result: Any = None
-        self.encoding: Any = None  # last Encoding written as results
-        self.columns: dict = {}  # its per-patch feature columns (z1, angle, class...)
-        self.result_notes: list[str] = []  # its maps that show posterior noise
-        self.training = False
+    def update(self, **values: Any) -> None:
+        """Assign several fields, then emit the signals of those that changed.
 
-    def set(self, what: str, **values: Any) -> None:
-        """Set attributes and emit ``changed(what)``."""
-        for key, value in values.items():
-            setattr(self, key, value)
-        self.changed.emit(what)
+        The listeners of one field see the others already assigned (the patch set with its
+        layers, the model with its training run, the encoding with its columns and notes).
+        """
+        names = {f.name for f in fields(self)}
+        unknown = set(values) - names
+        if unknown:
+            raise AttributeError(f"Session has no field(s) {sorted(unknown)}")
+        before = {name: getattr(self, name) for name in values}
+        with self.events.blocked():
+            for name, value in values.items():
+                setattr(self, name, value)
+        for name, value in values.items():
+            if not _EQUALITY.get(name, operator.eq)(value, before[name]):
+                getattr(self.events, name).emit(value, before[name])
 
 
 _SESSIONS: dict[int, Session] = {}

@@ -225,8 +225,7 @@ def show_results(viewer: Any, session: Any, data: ResultData, *, bundle: Any, pa
     table = dict(zip(session.classes.names, session.classes.colours))
     colours = [table.get(name, "") for name in data.class_names]
     written += write_maps(viewer, image_layer, data, params, colours if all(colours) else None)
-    session.set("results", encoding=data.encoding, columns=data.columns,
-                result_notes=list(data.notes))
+    session.update(encoding=data.encoding, columns=data.columns, result_notes=list(data.notes))
     return written
 
 

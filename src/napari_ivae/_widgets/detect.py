@@ -173,7 +173,7 @@ class DetectWidget(DockBody):
                           buttons=(self.estimate_button,))
 
     def _show_spacing(self, spacing: float) -> float:
-        self._session.set("spacing", spacing=spacing)
+        self._session.spacing = spacing
         self.status.ok(f"estimated spacing: {spacing:.1f} px")
         return spacing
 
@@ -238,7 +238,7 @@ class DetectWidget(DockBody):
         n = len(det.coords)
         spacing = det.params.get("spacing") if isinstance(det.params, dict) else None
         if spacing:
-            self._session.set("spacing", spacing=float(spacing))
+            self._session.spacing = float(spacing)
         if n == 0:
             self._failed(ValueError(det.message or f"no {mode} found"), layer, params,
                          warn=True)

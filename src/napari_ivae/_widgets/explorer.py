@@ -414,7 +414,9 @@ class ExplorerWidget(Container):
         self.colour.changed.connect(self.redraw)
         self.scatter.selection_changed.connect(self._on_plot_selection)
         self.scatter.hovered.connect(self.show_patch)
-        self._session.changed.connect(while_alive(self, self._on_session))
+        for signal in (self._session.events.columns, self._session.events.patchset,
+                       self._session.events.bundle):
+            signal.connect(while_alive(self, self._on_session))
         self.refresh()
 
     # ---- data ---------------------------------------------------------------------------
@@ -468,9 +470,8 @@ class ExplorerWidget(Container):
         if layer is not None:
             _selection_signal(layer).connect(self._on_layer_selection)
 
-    def _on_session(self, what: str) -> None:
-        if what in ("results", "patches", "model"):
-            self.refresh()
+    def _on_session(self, *_: Any) -> None:  # new results, patches or model
+        self.refresh()
 
     def redraw(self, *_: Any) -> None:
         """Redraw the plot and histogram with the chosen axes and colours."""

@@ -119,7 +119,7 @@ class PatchesWidget(DockBody):
             self.class_table, self.move_button, self.status])
         self.source.changed.connect(self._on_source)
         self.extract_button.clicked.connect(self.extract_in_background)
-        self._session.changed.connect(self._on_session)
+        self._session.events.training.connect(self._on_training)
         self.new_shapes_button.clicked.connect(self.new_annotation_layer)
         self.move_button.clicked.connect(self.move_selected_to_current)
         self.shapes.changed.connect(self._watch_shapes)
@@ -172,9 +172,8 @@ class PatchesWidget(DockBody):
             spacing = median_nn_distance(np.asarray(self.points.value.data)[:, -2:])
         return auto_patch_size(spacing)
 
-    def _on_session(self, what: str) -> None:
-        if what == "training":
-            self.extract_button.enabled = not self._session.training
+    def _on_training(self, training: bool) -> None:
+        self.extract_button.enabled = not training
 
     @property
     def busy(self) -> bool:
@@ -265,8 +264,8 @@ class PatchesWidget(DockBody):
                          "shapes around whole objects (the patches' centres).")
 
     def _store_patches(self, patchset: Any, params: dict, job: dict) -> None:
-        self._session.set("patches", patchset=patchset, patch_params=params,
-                          image_layer=job["image_layer"], points_layer=job["points"])
+        self._session.update(patchset=patchset, patch_params=params,
+                             image_layer=job["image_layer"], points_layer=job["points"])
 
     # ---- annotations --------------------------------------------------------------------
     def new_annotation_layer(self) -> Any:
@@ -468,7 +467,7 @@ class PatchesWidget(DockBody):
         n = len(patchset.patches)
         note, self._status_note = self._status_note, ""
         if assignment is None:
-            self._session.set("labels", labels=None)
+            self._session.labels = None
             self.class_table.set_counts({})
             self.status.ok(note + f"{n} patches of {patchset.patches.shape[1]}×"
                            f"{patchset.patches.shape[2]} px; no labels drawn.")
@@ -476,7 +475,7 @@ class PatchesWidget(DockBody):
         labels = np.asarray(assignment.labels)
         counts = {int(k): int(np.sum(labels == k)) for k in range(len(self.classes.names))}
         self.class_table.set_counts(counts)
-        self._session.set("labels", labels=labels)
+        self._session.labels = labels
         n_labeled = int(np.sum(labels >= 0))
         text = f"{n} patches, {n_labeled} labeled, {n - n_labeled} unlabeled"
         if getattr(assignment, "n_conflicts", 0):

@@ -86,8 +86,9 @@ class ResultsWidget(DockBody):
         self.save_button.clicked.connect(self.save)
         self.load_button.clicked.connect(self.load)
         self.apply_button.clicked.connect(self.apply_in_background)
-        self._session.changed.connect(self._on_session)
-        self._on_session("model")
+        self._session.events.bundle.connect(self._on_model)
+        self._session.events.columns.connect(self._on_results)
+        self._on_model()
 
     # ---- choices ------------------------------------------------------------------------
     def _feature_choices(self, *_: Any) -> list[str]:
@@ -103,7 +104,7 @@ class ResultsWidget(DockBody):
                 if _layers.is_result_layer(layer) and isinstance(layer, Image)
                 and layer.metadata["napari_ivae"].get("role", "").endswith("_map")]
 
-    def _on_session(self, what: str) -> None:
+    def _on_model(self, *_: Any) -> None:
         bundle = self._session.bundle
         if bundle is not None:
             meta = bundle.metadata
@@ -112,10 +113,11 @@ class ResultsWidget(DockBody):
                                      f"latent size {bundle.config.latent_dim}, "
                                      f"seed {meta.get('seed')}"
                                      + (" (stopped early)" if meta.get("stopped") else ""))
-        if what in ("model", "results"):
-            self.reset_choices()
-        if what == "results":
-            self._update_confusion()
+        self.reset_choices()
+
+    def _on_results(self, *_: Any) -> None:
+        self.reset_choices()
+        self._update_confusion()
 
     # ---- actions ------------------------------------------------------------------------
     def write(self) -> list:
@@ -392,7 +394,7 @@ class ResultsWidget(DockBody):
         except Exception as err:  # noqa: BLE001 - shown to the user
             report(self.status, err)
             return None
-        self._session.set("model", bundle=bundle, train_result=None)
+        self._session.update(bundle=bundle, train_result=None)
         self.status.ok(f"loaded {bundle.config.kind} model from {self.model_file.value}")
         return bundle
 

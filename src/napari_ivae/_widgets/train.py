@@ -308,7 +308,7 @@ class TrainWidget(DockBody):
             return
         model_config, train_config, extra = self._pending
         bundle = trained_bundle(result, model_config, train_config, extra)
-        self._session.set("model", bundle=bundle, train_result=result)
+        self._session.update(bundle=bundle, train_result=result)
         elapsed = time.perf_counter() - self._started
         how = "stopped early, partial model kept" if result.stopped else "done"
         run = epochs_run(result.history, self._steps_per_epoch)
@@ -357,7 +357,7 @@ class TrainWidget(DockBody):
         if not running:
             self.eta.value = ""
         if self._session.training != running:  # the patches are in use: others must wait
-            self._session.set("training", training=running)
+            self._session.training = running
 
 
 ETA_WINDOW = 50  # steps whose measured duration predicts the rest
