@@ -37,6 +37,9 @@ def add_parser(subparsers) -> None:
     parser.set_defaults(func=run)
 
 
+_DISPLAYS: list[subprocess.Popen] = []
+
+
 def start_virtual_display() -> subprocess.Popen:
     """Start ``Xvfb`` on a free display number and point ``$DISPLAY`` at it."""
     if shutil.which("Xvfb") is None:
@@ -93,7 +96,8 @@ def run(args: argparse.Namespace) -> int:
     _check_options(args)
     headless = args.headless or not os.environ.get("DISPLAY")
     if headless:
-        start_virtual_display()  # stops with this process
+        # held until exit (a dropped Popen of a running process warns); stops with this process
+        _DISPLAYS.append(start_virtual_display())
         os.environ.pop("QT_QPA_PLATFORM", None)  # offscreen cannot draw image layers
         return _run_headless(args)
     return _run_interactive(args)
