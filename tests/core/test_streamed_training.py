@@ -60,6 +60,18 @@ def test_training_from_a_source_equals_training_on_the_patches(kind):
     assert len(runs[0].history) == 3
 
 
+def test_joint_rvae_from_a_source_finds_its_classes_through_the_reader():
+    image = _lattice()
+    coords = _coords(image, n=120)
+    patches = extract_patches(image, coords, 16, normalize="global").patches
+    config = ModelConfig("jrvae", (16, 16), hidden=(32,), n_classes=2)
+    train = TrainConfig.defaults_for("jrvae", epochs=2, min_steps=0, seed=1, **FAST)
+    runs = [fit(build_model(config), data, config=train)  # k-means start after 1 epoch
+            for data in (patches, PatchSource(image, coords, 16, normalize="global"))]
+    assert bool(runs[1].model.classes_ready)
+    _same_run(*runs)
+
+
 def test_grid_source_with_smoothness_equals_the_grid_patches():
     image = _lattice(frames=1, side=80)
     expected = grid_patches(image, 16, 4)
