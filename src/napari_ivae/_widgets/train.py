@@ -23,6 +23,7 @@ from magicgui.widgets import (
 from napari_ivae._widgets._common import DockBody, Section, StatusLine, report, while_alive
 from napari_ivae._widgets._session import get_session
 from napari_ivae._widgets.loss_plot import LossPlot
+from napari_ivae._widgets.search import SearchControls
 from napari_ivae._workers import TrainingJob
 from napari_ivae.core.errors import InputError
 from napari_ivae.core.patch_source import as_source
@@ -130,6 +131,7 @@ class TrainWidget(DockBody):
         self._steps_per_epoch: int | None = None
         self._announced: tuple | None = None  # what the status said would be trained
         self.status = StatusLine()
+        self.search = SearchControls(self)
         buttons = Container(widgets=[self.start_button, self.stop_button, self.abort_button],
                             layout="horizontal", labels=False)
         buttons.margins = (0, 0, 0, 0)
@@ -141,6 +143,7 @@ class TrainWidget(DockBody):
                                  self.smoothness,
                                  self.min_steps, self.batch_size, self.lr, self.seed,
                                  self.device], folded=True),
+            Section("β(t) search (grid patches)", self.search.widgets, folded=True),
             [buttons, self.progress, self.eta, self.show_terms], self.loss_plot, self.status])
         self.kind.changed.connect(self._on_kind)
         self.show_terms.changed.connect(self.loss_plot.set_show_terms)
@@ -206,18 +209,23 @@ class TrainWidget(DockBody):
         except Exception as err:  # noqa: BLE001 - shown to the user
             report(self.status, err)
             return None
+        self.loss_plot.clear()
+        self._step_times, self._steps_per_epoch = [], None
+        return self.run_job(job, on_step=self._on_step, on_returned=self._on_returned)
+
+    def run_job(self, job: TrainingJob, *, on_step: Any, on_returned: Any) -> TrainingJob:
+        """Start ``job`` as this widget's run: its progress, Stop, Abort and status (training,
+        or the β(t) search of :mod:`napari_ivae._widgets.search`)."""
         self.job = job
         worker = job.worker
         alive = partial(while_alive, self)
-        worker.yielded.connect(alive(self._on_step))
-        worker.returned.connect(alive(self._on_returned))
+        worker.yielded.connect(alive(on_step))
+        worker.returned.connect(alive(on_returned))
         worker.errored.connect(alive(lambda err: report(self.status, err)))
         worker.aborted.connect(alive(lambda: self.status.ok("aborted: the model was discarded.")))
         worker.finished.connect(alive(self._idle))
         self.native.destroyed.connect(job.abort)  # widget or viewer closed: stop the thread
         self._set_running(True)
-        self.loss_plot.clear()
-        self._step_times, self._steps_per_epoch = [], None
         self._started = time.perf_counter()
         job.start()
         return job
@@ -241,10 +249,7 @@ class TrainWidget(DockBody):
         if self.kind.value not in ("ss-rvae", "crvae") and self._session.labels is not None and np.any(
                 np.asarray(self._session.labels) >= 0):
             self.status.ok("note: labels are used only by ss-rVAE.")
-        extra = {"source": getattr(self._session.image_layer, "name", ""),
-                 "patch_params": dict(self._session.patch_params),
-                 "normalization": dict(getattr(patchset, "normalization", {}) or {}),
-                 "detection": _detection_settings(self._session.points_layer)}
+        extra = self.provenance(patchset)
         self._pending = (model_config, train_config, extra)
         grid_shape = tuple(patchset.grid_shape) if getattr(patchset, "is_grid", False) else None
         if train_config.smoothness > 0 and grid_shape is None:
@@ -265,6 +270,13 @@ class TrainWidget(DockBody):
                          grid_shape=grid_shape)
 
         return TrainingJob(make_generator, total=epochs * steps, desc=f"training {model_config.kind}")
+
+    def provenance(self, patchset: Any) -> dict:
+        """Where a model's patches came from (saved with the model)."""
+        return {"source": getattr(self._session.image_layer, "name", ""),
+                "patch_params": dict(self._session.patch_params),
+                "normalization": dict(getattr(patchset, "normalization", {}) or {}),
+                "detection": _detection_settings(self._session.points_layer)}
 
     def _announce(self, kind: str, n_patches: int, epochs: int, train_config: Any) -> None:
         raised = (f", raised from {train_config.epochs} to make at least "
@@ -352,7 +364,7 @@ class TrainWidget(DockBody):
         self._set_running(self.busy)
 
     def _set_running(self, running: bool) -> None:
-        self.start_button.enabled = not running
+        self.start_button.enabled = self.search.button.enabled = not running
         self.stop_button.enabled = self.abort_button.enabled = running and self.job is not None
         if not running:
             self.eta.value = ""
