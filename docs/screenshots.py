@@ -1,24 +1,36 @@
 """Make the documentation's screenshots from headless runs of the demo workflows.
 
-    python docs/screenshots.py [--workflows atoms_rvae cards_ss_rvae cards_unsupervised lattice_shift_vae]
+    python docs/screenshots.py [--workflows atoms_rvae cards_ss_rvae cards_unsupervised
+                                lattice_shift_vae grid_search_stm]
 
-Each workflow runs ``napari-ivae demo --headless`` in a fresh process (its own virtual
+Each demo workflow runs ``napari-ivae demo --headless`` in a fresh process (its own virtual
 display), then the window screenshot is shrunk and palette-compressed into
 ``docs/images/<workflow>.png`` so the committed pictures stay small. Seeds are fixed (0).
+
+``grid_search_stm`` (docs/tutorials/grid_shift_vae.md) is a real image: the SPIEPy STM
+topograph ``../shared/data/atoms/stm_spiepy/image_with_defects.npy`` (BSD-2-Clause, read
+where it lies, never copied). In a fresh process with its own virtual display it cuts grid
+patches (two measured spacings, stride a quarter), then runs the Train widget's beta(t)
+search with the shift-VAE defaults (beta 0.1 -> 1, 30 epochs, seed 0) and the map smoothness
+lambda 0 and 1 (two processes), and shows the image and both runs' scored z maps side by
+side (napari's grid view) with the search's summary in the Train tab.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-WORKFLOWS = ("atoms_rvae", "cards_ss_rvae", "cards_unsupervised", "lattice_shift_vae")
+WORKFLOWS = ("atoms_rvae", "cards_ss_rvae", "cards_unsupervised", "lattice_shift_vae",
+             "grid_search_stm")
 MAX_SIDE = 1100
+STM = HERE.parents[1] / "shared" / "data" / "atoms" / "stm_spiepy" / "image_with_defects.npy"
 
 
 def shrink(src: Path, dst: Path, max_side: int = MAX_SIDE) -> int:
@@ -32,17 +44,109 @@ def shrink(src: Path, dst: Path, max_side: int = MAX_SIDE) -> int:
     return dst.stat().st_size
 
 
+def grid_search_stm(out: Path, epochs: int = 30) -> dict:
+    """Run the beta(t) search (lambda 0 and 1) on the STM topograph in napari; write
+    ``out / "screenshot.png"`` and ``out / "summary.json"``; returns the summary."""
+    import napari
+    import numpy as np
+
+    from napari_ivae._widgets._session import get_session
+    from napari_ivae.cli._demo import _DISPLAYS, start_virtual_display
+    from napari_ivae.core.spacing import estimate_spacing
+    from napari_ivae.demo import dock_widgets, process_events_until, screenshot, show_tab
+
+    _DISPLAYS.append(start_virtual_display())
+    os.environ.pop("QT_QPA_PLATFORM", None)
+    image = np.load(STM).astype(np.float32)
+    viewer = napari.Viewer(title="napari-ivae: beta(t) search on an STM topograph", show=True)
+    try:
+        layer = viewer.add_image(image, name="stm", colormap="gray")
+        widgets = dock_widgets(viewer)
+        patches, train = widgets["Patches and labels"], widgets["Train"]
+        patches.image.value = layer
+        patches.source.value = "grid"
+        patches.size.value = int(max(8, 2 * round(estimate_spacing(image))))
+        patches.stride.value = 0  # a quarter of the patch
+        if patches.extract() is None:
+            raise RuntimeError(patches.status.value)
+        train.kind.value = "shift-vae"  # its defaults: beta 0.1 -> 1 over 15 of 30 epochs
+        train.seed.value = 0
+        train.epochs.value = epochs
+        train.write_maps.value = False
+        train.search.beta_starts.value = "0.1"
+        train.search.beta_ends.value = "1"
+        train.search.lambdas.value = "0, 1"
+        train.search.workers.value = 2
+        if train.search.start() is None:
+            raise RuntimeError(train.status.value)
+        process_events_until(lambda: not train.busy, 3600)
+        result = train.search.result
+        if result is None or result.best is None:
+            raise RuntimeError(train.status.value)
+        roles = {"search_run1_map", "search_run2_map"}
+        for other in viewer.layers:
+            role = other.metadata.get("napari_ivae", {}).get("role")
+            other.visible = other is layer or role in roles
+            if role in roles:
+                other.opacity, other.blending = 1.0, "opaque"
+        viewer.grid.enabled = True
+        show_tab(viewer, "Train")
+        train.sections["β(t) search (grid patches)"].expand(animate=False)
+        shot = screenshot(viewer, out / "screenshot.png")
+        summary = {"status": train.status.value, "runs": result.table(),
+                   "segmentations": _segment_edges(result, get_session(viewer).patchset),
+                   "patches": patches.status.value, "screenshot": str(shot)}
+        (out / "summary.json").write_text(json.dumps(summary, indent=2))
+        return summary
+    finally:
+        viewer.close()
+
+
+def _segment_edges(result, patchset) -> list[dict]:
+    """As ``benchmarks/grid.py`` scores a row: each kept run's z maps painted on the image,
+    the one with the lowest edge length segmented by Otsu, the segmentation's edge length
+    over the pixels with data."""
+    import numpy as np
+
+    from napari_ivae.core.maps import grid_map
+    from napari_ivae.core.segmentation import edge_length, segment_map
+
+    rows = []
+    for index, z_maps in sorted(result.maps.items()):
+        maps = [grid_map(np.asarray(z).reshape(-1), patchset) for z in z_maps]
+        edges = [edge_length(m) for m in maps]
+        best = int(np.argmin(edges))
+        labels = segment_map(maps[best], method="otsu", n_classes=2)
+        walls = np.where(labels > 0, labels, np.nan).astype(np.float32)
+        rows.append({"run": result.runs[index].label(), "map_edges": edges,
+                     "segmented_map": f"z{best + 1}",
+                     "segment_edge": edge_length(walls, denoise=False),
+                     "recon": result.runs[index].recon})
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workflows", nargs="+", default=list(WORKFLOWS), choices=WORKFLOWS)
     parser.add_argument("--out", type=Path, default=HERE / "images")
+    parser.add_argument("--inner", type=Path, help=argparse.SUPPRESS)  # grid_search_stm's run
+    parser.add_argument("--epochs", type=int, default=30, help=argparse.SUPPRESS)  # smoke runs
     args = parser.parse_args(argv)
+    if args.inner is not None:
+        grid_search_stm(args.inner, args.epochs)
+        return 0
     args.out.mkdir(parents=True, exist_ok=True)
     report = {}
     for workflow in args.workflows:
+        if workflow == "grid_search_stm" and not STM.is_file():
+            print(f"{workflow}: {STM} not found, skipped", file=sys.stderr)
+            continue
         with tempfile.TemporaryDirectory() as tmp:
             cmd = [sys.executable, "-m", "napari_ivae.cli", "demo", "--headless",
                    "--workflow", workflow, "--out", tmp]
+            if workflow == "grid_search_stm":
+                cmd = [sys.executable, str(Path(__file__).resolve()), "--inner", tmp,
+                       "--epochs", str(args.epochs)]
             run = subprocess.run(cmd, capture_output=True, text=True)
             if run.returncode != 0:
                 print(run.stdout[-3000:], run.stderr[-3000:], file=sys.stderr)
@@ -50,9 +154,11 @@ def main(argv: list[str] | None = None) -> int:
             summary = json.loads((Path(tmp) / "summary.json").read_text())
             size = shrink(Path(tmp) / "screenshot.png", args.out / f"{workflow}.png")
         print(f"{workflow}: {args.out / (workflow + '.png')} ({size / 1024:.0f} KB); "
-              f"{summary.get('train', '')}")
+              f"{summary.get('train', summary.get('status', ''))}")
         report[workflow] = {"png_kb": round(size / 1024), "seconds": summary.get("seconds"),
-                            "train": summary.get("train"),
+                            "train": summary.get("train", summary.get("status")),
+                            "runs": summary.get("runs"),
+                            "segmentations": summary.get("segmentations"),
                             "confusion": summary.get("confusion")}
     print(json.dumps(report))
     return 0
