@@ -38,6 +38,17 @@ they share is that a particle is a compact blob of one polarity at one scale. So
    Gaussian's (:func:`background_strengths`). It also only lowers the cut, never below the
    noise floor: the other side's maximum is one sample of the background's extreme, this is
    its expectation, and each is the lower one on different images.
+6. **Smaller particles, and the shape of a particle.** A size spread puts the small particles
+   below half the chosen scale (which the large ones set), so candidates are also searched
+   down to ``SEARCH_FROM`` x that scale. Those smaller scales only add candidates: the mixture
+   (3.), the noise floor and the blob sites that set the spread bound (5.) come from the
+   candidate scales alone (a support's fine texture there would otherwise be a population of
+   its own and pull the cut down to it); at the smaller scales the floor is what white noise
+   reaches when they are searched too, and their maxima settle overlaps with the others only
+   once both have passed their cuts. Every candidate above its scale's cut must then stand above its
+   surround in ``SURROUND_SHARE`` of ``SECTORS`` directions (:func:`surround_share`; two
+   sectors may hold a touching neighbour): a bump on the rim of a larger aggregate, or a
+   diffuse patch of the support, has its own level or a higher one on several sides.
 """
 
 from __future__ import annotations
@@ -50,6 +61,9 @@ CHOICE_SIDE = 1024  # polarity and scale are measured on a central crop at most 
 SCALES = 16  # scales searched, geometrically from 1 px to a sixteenth of the frame
 COVER = 0.02  # the strongest responses averaged: as many blobs as would cover this share
 SCALE_RANGE = (0.5, 2.0)  # candidates from half to twice the chosen scale
+SEARCH_FROM = 0.35  # candidates also from this many times the chosen scale (see 6.)
+SECTORS = 8  # directions around a blob in which its surround is judged
+SURROUND_SHARE = 0.75  # a particle stands above its surround in this share of them
 NULL_Z = 2.0  # standard deviations above the weak (texture and noise) population
 NULL_SIDE = 1024  # the white-noise frame for the noise floor is at most this large
 NULL_SEED = 20261130  # fixed: the same image always gets the same floor
@@ -153,10 +167,23 @@ def candidate_scales(shape, sigma: float) -> np.ndarray:
     return scales[low:high + 1]
 
 
-def blob_candidates(frame, scales, polarity, skip=None, response=None):
+def search_scales(shape, sigma: float) -> np.ndarray:
+    """:func:`candidate_scales` and below them the scales down to ``SEARCH_FROM`` x ``sigma``.
+
+    The smaller scales add candidates only: the cut is measured on the candidate scales.
+    """
+    scales = blob_scales(shape)
+    core = candidate_scales(shape, sigma)
+    low = min(int(np.searchsorted(scales, sigma * SEARCH_FROM)),
+              int(np.searchsorted(scales, core[0])))
+    return scales[low:int(np.searchsorted(scales, core[-1])) + 1]
+
+
+def blob_candidates(frame, scales, polarity, skip=None, response=None, overlaps=True):
     """Scale-space maxima of the signed response over ``scales``, overlaps removed.
 
-    ``response`` (``scale_space(frame, scales)``, optional) saves computing it again.
+    ``response`` (``scale_space(frame, scales)``, optional) saves computing it again;
+    ``overlaps=False`` keeps overlapping maxima (see :func:`strongest_of_overlaps`).
 
     Returns
     -------
@@ -175,7 +202,9 @@ def blob_candidates(frame, scales, polarity, skip=None, response=None):
     if skip is not None and len(points):
         keep = ~skip[points[:, 0], points[:, 1]]
         points, blob_sigma, strength = points[keep], blob_sigma[keep], strength[keep]
-    keep = _strongest_of_overlaps(points, blob_sigma, strength)
+    if not overlaps:
+        return points, blob_sigma, strength
+    keep = strongest_of_overlaps(points, blob_sigma, strength)
     return points[keep], blob_sigma[keep], strength[keep]
 
 
@@ -208,7 +237,8 @@ def opposite_strengths(response, polarity: str, skip=None) -> np.ndarray:
     return np.where(strongest > 0, strongest, np.inf)
 
 
-def background_strengths(response, scales, polarity: str, skip=None) -> np.ndarray:
+def background_strengths(response, scales, polarity: str, skip=None, site_scales=None
+                         ) -> np.ndarray:
     """Per scale, what the background reaches judged by the response's robust spread.
 
     At each scale: a Gaussian of the response's robust spread (median absolute deviation over
@@ -229,6 +259,9 @@ def background_strengths(response, scales, polarity: str, skip=None) -> np.ndarr
         The particles' polarity.
     skip : numpy.ndarray, optional
         ``(Y, X)`` pixels left out (masked or constant areas).
+    site_scales : array-like, optional
+        The scales whose blob sites count (default ``scales``); smaller scales searched only
+        for extra candidates do not raise the bound at the others.
 
     Returns
     -------
@@ -242,7 +275,8 @@ def background_strengths(response, scales, polarity: str, skip=None) -> np.ndarr
     out = np.full(len(response), np.inf)
     if area == 0:
         return out
-    sites = sum(area / (np.pi * (2.0 * sigma) ** 2) for sigma in scales)
+    sites = sum(area / (np.pi * (2.0 * sigma) ** 2)
+                for sigma in (scales if site_scales is None else site_scales))
     z = float(norm.isf(NOISE_BLOBS / max(sites, 2.0 * NOISE_BLOBS)))
     tail_z = float(norm.isf(TAIL_SHARE))
     sign = -1.0 if polarity == "bright" else 1.0
@@ -256,7 +290,52 @@ def background_strengths(response, scales, polarity: str, skip=None) -> np.ndarr
     return out
 
 
-def _strongest_of_overlaps(points, sigma, strength) -> np.ndarray:
+def surround_share(signal, points, sigma) -> np.ndarray:
+    """Per blob, the share of directions in which its surround lies below its top.
+
+    The top is the mean of ``signal`` (particles positive) within ``0.7`` blob radii (radius
+    ``sqrt(2) sigma``) of the centre; the surround is the ring from ``1.3`` to ``2.3`` radii,
+    cut into ``SECTORS`` equal sectors, each judged by its median. A particle stands above its
+    surround on every side but where a neighbour touches it; a bump on the rim of a larger
+    dark (bright) area, or a patch of the support's texture, has its own level or a higher one
+    on several sides.
+
+    Parameters
+    ----------
+    signal : numpy.ndarray
+        2D frame with the particles' polarity positive.
+    points : numpy.ndarray
+        ``(N, 2)`` integer (row, col) blob centres.
+    sigma : array-like
+        ``(N,)`` blob sigmas (pixels).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(N,)`` shares between 0 and 1 (1 where no ring pixel lies in the frame).
+    """
+    signal = np.asarray(signal, dtype=np.float32)
+    out = np.ones(len(points))
+    for index, ((row, col), blob_sigma) in enumerate(zip(np.asarray(points), np.asarray(sigma))):
+        radius = np.sqrt(2.0) * blob_sigma
+        reach = int(np.ceil(2.3 * radius))
+        top_row, top_col = max(row - reach, 0), max(col - reach, 0)
+        window = signal[top_row:row + reach + 1, top_col:col + reach + 1]
+        dy = np.arange(top_row, top_row + window.shape[0])[:, None] - row
+        dx = np.arange(top_col, top_col + window.shape[1])[None, :] - col
+        distance = np.hypot(dy, dx) / radius
+        top = window[distance <= 0.7].mean()
+        ring = (distance >= 1.3) & (distance <= 2.3)
+        sector = (np.floor((np.arctan2(dy, dx) + np.pi) / (2 * np.pi) * SECTORS).astype(int)
+                  % SECTORS)[ring]
+        values = window[ring]
+        below = [np.median(values[sector == k]) < top for k in np.unique(sector)]
+        if below:
+            out[index] = float(np.mean(below))
+    return out
+
+
+def strongest_of_overlaps(points, sigma, strength) -> np.ndarray:
     """Keep a blob unless a stronger kept one's centre lies within ``OVERLAP`` radii of it."""
     from scipy.spatial import cKDTree
 
@@ -352,4 +431,4 @@ def _two_gaussians(values, iterations: int = 100):
 
 __all__ = ["background_strengths", "blob_candidates", "blob_polarity_and_scale", "blob_scales",
            "candidate_scales", "noise_floor", "opposite_strengths", "particle_cut",
-           "scale_space"]
+           "scale_space", "search_scales", "strongest_of_overlaps", "surround_share"]

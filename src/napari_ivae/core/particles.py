@@ -179,22 +179,47 @@ def _auto_blobs(frame, excluded, params):
                       frame).astype(np.float32)
     polarity, sigma = blobs.blob_polarity_and_scale(
         filled, skip if not skip.all() else masked, params["polarity"])
-    scales = blobs.candidate_scales(filled.shape, sigma)
+    core_scales = blobs.candidate_scales(filled.shape, sigma)
+    scales = blobs.search_scales(filled.shape, sigma)
     # a flat area on the background's side (blank vacuum, padding) holds no particle; one on
     # the particles' side may be a particle's saturated or noise-free top
     signal = filled if polarity == "bright" else -filled
     background_side = signal <= np.median(signal[~masked]) if (~masked).any() else signal < 0
+    candidate_skip = masked | (skip & background_side)
     response = blobs.scale_space(filled, scales)
+    smaller = len(scales) - len(core_scales)
     points, blob_sigma, strength = blobs.blob_candidates(
-        filled, scales, polarity, masked | (skip & background_side), response=response)
-    floor = blobs.noise_floor(smoothed_noise(filled, 0.0, skip if skip.any() else None),
-                              float((~masked).sum()), scales, polarity)
-    cut, mixture = blobs.particle_cut(strength, floor)
+        filled, core_scales, polarity, candidate_skip, response=response[smaller:])
+    core_strength = strength
+    if smaller:
+        # maxima at the smaller scales join the candidates; overlaps with the others are
+        # settled among those that pass their scale's cut (a noise blob stronger than a
+        # particle beside it but below its own cut must not take the particle's place)
+        low_points, low_sigma, low_strength = blobs.blob_candidates(
+            filled, scales, polarity, candidate_skip, response=response, overlaps=False)
+        low = low_sigma < core_scales[0]
+        points = np.concatenate([points, low_points[low]])
+        blob_sigma = np.concatenate([blob_sigma, low_sigma[low]])
+        strength = np.concatenate([strength, low_strength[low]])
+    pixel_noise = smoothed_noise(filled, 0.0, skip if skip.any() else None)
+    area = float((~masked).sum())
+    floor = blobs.noise_floor(pixel_noise, area, core_scales, polarity)
+    # the cut comes from the candidate scales alone: the smaller ones bring a population of
+    # their own (a support's fine texture) that would pull the mixture down to it
+    cut, mixture = blobs.particle_cut(core_strength, floor)
     other_side = blobs.opposite_strengths(response, polarity, skip)
-    background = blobs.background_strengths(response, scales, polarity, skip)
+    background = blobs.background_strengths(response, scales, polarity, skip, core_scales)
     del response
-    scale_cut = np.maximum(np.minimum(np.minimum(cut, other_side), background), floor)
+    floors = np.full(len(scales), floor)
+    if smaller:  # white noise searched at the smaller scales too reaches higher there
+        floors[:smaller] = max(floor, blobs.noise_floor(pixel_noise, area, scales, polarity))
+    scale_cut = np.maximum(np.minimum(np.minimum(cut, other_side), background), floors)
     keep = strength >= scale_cut[np.searchsorted(scales, blob_sigma)]
+    above_surround = (blobs.surround_share(signal, points[keep], blob_sigma[keep])
+                      >= blobs.SURROUND_SHARE)
+    not_above_surround = int((~above_surround).sum())
+    keep[keep] = above_surround
+    keep[keep] = blobs.strongest_of_overlaps(points[keep], blob_sigma[keep], strength[keep])
     radius = np.sqrt(2.0) * blob_sigma
     if params["exclude_border"]:
         keep &= _clear_of_edge(points, radius, frame.shape)
@@ -203,7 +228,10 @@ def _auto_blobs(frame, excluded, params):
     if params["min_size"]:
         labels, centres = _drop_small(labels, params["min_size"], centres)
     used = {"polarity": polarity, "scale_sigma": round(float(sigma), 3),
-            "candidates": int(len(points)), "strength_cut": float(cut),
+            "candidates": int(len(core_strength)), "strength_cut": float(cut),
+            "smaller_candidates": int(len(strength) - len(core_strength)),
+            "search_sigmas": [round(float(scales[0]), 3), round(float(scales[-1]), 3)],
+            "not_above_surround": not_above_surround,
             "scale_cuts": [round(float(x), 4) for x in scale_cut],
             "annotation_pixels": int(annotation.sum()), "noise_floor": float(floor),
             "mixture": mixture}
