@@ -70,3 +70,28 @@ def test_cli_trains_jrvae_with_classes(tmp_path, capsys):
     bundle = load_model(out)
     assert bundle.config.n_classes == 3
     assert encode(bundle.model, x).class_prob.shape == (len(x), 3)
+
+
+def _matched(pred, truth, k=4):
+    from itertools import permutations
+
+    return max(np.mean(np.array(perm)[pred] == truth) for perm in permutations(range(k)))
+
+
+def test_start_classes_follow_elongated_groups_that_kmeans_cuts_across():
+    from napari_ivae.core.clustering import cluster_latents
+    from napari_ivae.core.models.joint_rvae import start_classes
+
+    rng = np.random.default_rng(0)
+    truth = np.repeat(np.arange(4), 150)
+    # four long parallel bars: k-means on standardised codes cuts them in a 2 x 2 grid
+    bars = np.stack([np.array([-3.0, -1.0, 1.0, 3.0])[truth] + rng.normal(0, 0.3, 600),
+                     rng.normal(0, 4.0, 600)], 1)
+    assert _matched(cluster_latents(bars, 4, seed=0).labels, truth) < 0.8
+    assert _matched(start_classes(bars, 4, seed=0), truth) > 0.95
+    # four round groups: k-means is kept as it is
+    blobs = np.stack([np.array([-3.0, 3.0, -3.0, 3.0])[truth],
+                      np.array([-3.0, -3.0, 3.0, 3.0])[truth]], 1) + rng.normal(0, 1.0, (600, 2))
+    kmeans = cluster_latents(blobs, 4, seed=0).labels
+    assert np.array_equal(start_classes(blobs, 4, seed=0), kmeans)
+    assert _matched(kmeans, truth) > 0.95
