@@ -4,6 +4,8 @@
 # `ruff check` (ruff.toml) over the code, then `mypy` on the headless core (mypy.ini).
 # With arguments (a targeted run, e.g. `bash scripts/test.sh -q tests/core/test_x.py -x`) only
 # pytest runs; IVAE_CHECKS=1 runs the checks as well, IVAE_CHECKS=0 skips them always.
+# The whole suite runs on parallel workers (pytest-xdist, one per core); targeted runs stay
+# serial unless IVAE_TEST_WORKERS is set (a number, or auto).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bash "$root/scripts/setup.sh"
@@ -25,4 +27,12 @@ if [ "$checks" = 1 ]; then
 fi
 # pytest-xvfb starts Xvfb for the Qt tests; napari must not try a GPU-less offscreen platform.
 unset QT_QPA_PLATFORM
-exec "$venv/bin/python" -m pytest -ra "$@"
+parallel=()
+if { [ "$#" -eq 0 ] || [ -n "${IVAE_TEST_WORKERS:-}" ]; } \
+        && "$venv/bin/python" -c "import xdist" 2>/dev/null; then
+    # The whole suite on one worker per core (each with its own Xvfb), a test file per worker
+    # at a time so module fixtures are built once; one torch/BLAS thread per worker.
+    parallel=(-n "${IVAE_TEST_WORKERS:-auto}" --dist loadfile)
+    export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}" MKL_NUM_THREADS="${MKL_NUM_THREADS:-1}"
+fi
+exec "$venv/bin/python" -m pytest -ra ${parallel[@]+"${parallel[@]}"} "$@"
