@@ -96,6 +96,24 @@ def test_search_abort_kills_the_runs_and_keeps_nothing(viewer, grid_ready, qtbot
     assert train.start_button.enabled and search.button.enabled
 
 
+def test_search_stop_keeps_the_best_of_the_runs_so_far(viewer, grid_ready, qtbot):
+    _, train = grid_ready
+    train.epochs.value = 2
+    train.write_maps.value = False
+    search = train.search
+    search.beta_starts.value = "1"
+    search.beta_ends.value = "1, 2, 4"
+    search.workers.value = 1  # one run at a time: the third has not started at the stop
+    job = search.start()
+    job.worker.yielded.connect(lambda event: train.stop() if event is not None else None)
+    qtbot.waitUntil(lambda: not train.busy, timeout=240000)
+    assert not is_error(train.status), train.status.value
+    result = search.result
+    assert result.stopped and 1 <= len(result.runs) < 3
+    assert "stopped early" in train.status.value
+    assert get_session(viewer).bundle.model is result.model
+
+
 def test_search_needs_grid_patches(viewer, qtbot):
     from napari_ivae.core.synthetic.lattice import make_lattice
 
