@@ -63,6 +63,9 @@ def run(kind: str, images: np.ndarray, truth: np.ndarray, epochs: int | None, se
         own = encoding.class_prob.argmax(1)
         out["classes"] = {"accuracy": matched_accuracy(own, truth),
                           "sizes": np.bincount(own, minlength=n_classes).tolist()}
+    start = getattr(result.model, "initial_classes", None)
+    if start is not None:  # jrvae: the classes it started the joint phase from
+        out["start_accuracy"] = matched_accuracy(np.asarray(start), truth)
     for use_angle in ([False, True] if encoding.angle is not None else [False]):
         start = time.perf_counter()
         clustering = cluster_latents(encoding, n_classes, seed=0, use_angle=use_angle)
@@ -136,8 +139,8 @@ def main() -> None:
         results.append(one)
         print(f"jrvae seed {seed} trained {one['epochs']} epochs in {one['train_seconds']:.0f} s; "
               f"its classes: accuracy {one['classes']['accuracy']:.3f} sizes "
-              f"{one['classes']['sizes']}; k-means (4) on its z: "
-              f"{one['z_only']['accuracy']:.3f}", flush=True)
+              f"{one['classes']['sizes']}; start {one.get('start_accuracy', float('nan')):.3f}; "
+              f"k-means (4) on its z: {one['z_only']['accuracy']:.3f}", flush=True)
     if joint:
         acc = np.array([one["classes"]["accuracy"] for one in joint])
         print(f"jrvae over {len(joint)} seeds: accuracy mean {acc.mean():.3f}, min "

@@ -162,6 +162,7 @@ class JointRVAE(BaseIVAE):
         self.gamma_y, self.marginal_weight = GAMMA_Y, MARGINAL_WEIGHT
         self.capacity_y_ramp = CAPACITY_Y_RAMP
         self.classifier_init_steps = CLASSIFIER_INIT_STEPS
+        self.initial_classes: np.ndarray | None = None  # set at the switch (not saved)
 
     def code_extra_dim(self) -> int:
         return int(self.config.n_classes)
@@ -211,6 +212,7 @@ class JointRVAE(BaseIVAE):
         z = self.geometry(mean)["z"].cpu().numpy().astype(np.float64)
         seed = int(torch.randint(2**31 - 1, (1,), generator=generator))
         labels = start_classes(z, self.n_classes, seed=seed)
+        self.initial_classes = labels
         target = torch.as_tensor(labels, device=patches.device)
         optimizer = torch.optim.Adam(self.classifier.parameters(), lr=1e-3)
         n = len(patches)
