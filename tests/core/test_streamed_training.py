@@ -160,3 +160,19 @@ def test_cli_train_from_a_zarr_image_equals_training_on_its_cut_patches(tmp_path
     with pytest.raises(SystemExit):  # --patches or --image, not both
         main(["train", "--patches", "x.npz", "--image", "y.zarr", "--out", "m.ivae.pt",
               "--model", "rvae"])
+
+
+def test_ss_rvae_from_a_source_larger_than_the_sample_starts_from_its_labeled_patches(
+        monkeypatch):
+    image = _lattice()
+    coords = _coords(image, n=200, seed=8)
+    monkeypatch.setattr(lazy, "SAMPLE_PATCHES", 64)  # the sample holds a third of them
+    source = PatchSource(image, coords, 16, normalize="global")
+    labels = np.full(len(source), -1)
+    labels[150:160], labels[190:200] = 0, 1  # all outside the first 64
+    model = build_model(ModelConfig("ss-rvae", (16, 16), hidden=(32,), n_classes=2,
+                                    class_template=True))
+    result = fit(model, source, labels, config=TrainConfig.defaults_for(
+        "ss-rvae", epochs=1, min_steps=0, seed=0, **FAST))
+    assert len(result.history) == 1 and np.isfinite(result.history[0]["loss"])
+    assert float(model.decoder.class_template.abs().sum()) > 0  # started from the patches

@@ -260,7 +260,12 @@ def train(model, patches, labels=None, config: TrainConfig | None = None, stop_e
         Non-finite loss or a torch failure (out of memory, shape mismatch...).
     """
     config = config or TrainConfig.defaults_for(model.config.kind)
-    from napari_ivae.core.patch_source import PatchReader, as_source, sample_positions
+    from napari_ivae.core.patch_source import (
+        PatchReader,
+        SourcePatches,
+        as_source,
+        sample_positions,
+    )
 
     reader, source = None, as_source(patches)
     if source is not None:
@@ -291,7 +296,8 @@ def train(model, patches, labels=None, config: TrainConfig | None = None, stop_e
     if not bool(model.norm_fitted):
         model.init_weights(config.seed)
         model.fit_normalization(data)
-        model.fit_class_templates(data, lab)
+        # the labeled patches themselves (a source's sample would hold few of them)
+        model.fit_class_templates(data if source is None else SourcePatches(source), lab)
         if cond is not None:
             model.fit_conditions(cond)
     try:
