@@ -169,10 +169,11 @@ def roughness(model, x: torch.Tensor, block, form: str = "tv") -> torch.Tensor:
     return total / (block[0] * block[1])
 
 
-def map_psi(model, x_all: torch.Tensor, grid_shape) -> float:
+def map_psi(model, x_all: torch.Tensor | _StreamedPatches, grid_shape) -> float:
     """The physics-driven VAE's ``Psi``: mean edge length of the z maps over the grid's mean side.
 
-    Every tile is encoded (posterior means, no gradient); each z dimension's map is scored by
+    Every tile (of a tensor, or streamed from a patch source) is encoded (posterior means, no
+    gradient); each z dimension's map is scored by
     :func:`napari_ivae.core.segmentation.edge_length`, frame by frame, and the scores averaged.
     """
     from napari_ivae.core.segmentation import edge_length
