@@ -174,6 +174,9 @@ def main(argv=None) -> int:
     parser.add_argument("--noise", type=float, default=0.0,
                         help="std of Gaussian noise added to the unlabeled and test cards "
                              "(clipped to [0, 1]; labeled cards clean)")
+    parser.add_argument("--label-noise", type=float,
+                        help="noise added to the labeled cards in training (0 = off; default: "
+                             "measured from the data)")
     parser.add_argument("--raw-classifier", action="store_true",
                         help="the papers' raw-pixel classifier (canonical_classifier=False)")
     args = parser.parse_args(argv)
@@ -183,7 +186,8 @@ def main(argv=None) -> int:
                                        pixels_per_step=args.pixels,
                                        label_weight=args.label_weight,
                                        z_kl_start=args.z_kl_start,
-                                       z_kl_ramp=args.z_kl_ramp).items() if v is not None}
+                                       z_kl_ramp=args.z_kl_ramp,
+                                       label_noise=args.label_noise).items() if v is not None}
     model_options = {k: v for k, v in dict(
         angle_prior=args.angle_prior, angle_prior_scale=args.angle_prior_scale,
         canonical_classifier=False if args.raw_classifier else None,
