@@ -8,13 +8,20 @@ from napari_helpers import PLUGIN, assert_untouched, is_error, open_widget, snap
 
 from napari_ivae._widgets._session import get_session
 
+# Enough steps for a model whose results differ from patch to patch; the tests using it check
+# what is written, not how well it learned (the kinds' own minimum, 300-600 steps, is tested by
+# test_train_writes_aligned_results_and_leaves_user_layers).
+QUICK_MIN_STEPS = 40
 
-def tiny(train, kind="rvae", epochs=1):
+
+def tiny(train, kind="rvae", epochs=1, min_steps=None):
     train.kind.value = kind
     train.epochs.value = epochs
     train.batch_size.value = 64
     train.latent_dim.value = 2
     train.seed.value = 3
+    if min_steps is not None:
+        train.min_steps.value = min_steps
 
 
 def wait_idle(qtbot, train, timeout=60000):
@@ -25,7 +32,7 @@ def trained(viewer, qtbot, kind="rvae"):
     """Open Train and Results, train a tiny model on the session's patches, wait for it."""
     train = open_widget(viewer, "Train")
     results = open_widget(viewer, "Results")
-    tiny(train, kind=kind)
+    tiny(train, kind=kind, min_steps=QUICK_MIN_STEPS)
     train.start()
     wait_idle(qtbot, train)
     return train, results
@@ -63,6 +70,7 @@ def test_train_writes_aligned_results_and_leaves_user_layers(viewer, lattice_lay
     assert_untouched(viewer, user)
     # re-running replaces its own result layers instead of adding more
     n_layers = len(viewer.layers)
+    train.min_steps.value = QUICK_MIN_STEPS
     train.start()
     wait_idle(qtbot, train)
     assert len(viewer.layers) == n_layers
@@ -296,7 +304,7 @@ def test_grid_model_applies_to_another_image_on_a_grid(viewer, lattice_layer, qt
 def test_write_button_computes_maps_in_a_worker(viewer, lattice_layer, ready_patches, qtbot):
     train = open_widget(viewer, "Train")
     results = open_widget(viewer, "Results")
-    tiny(train)
+    tiny(train, min_steps=QUICK_MIN_STEPS)
     train.write_maps.value = False
     train.start()
     wait_idle(qtbot, train)
@@ -317,7 +325,7 @@ def test_find_classes_writes_a_class_map_and_point_column(viewer, lattice_layer,
     assert is_error(results.status) and "no model" in results.status.value
     assert not any("unsupervised" in layer.name for layer in viewer.layers)
     train = open_widget(viewer, "Train")
-    tiny(train)
+    tiny(train, min_steps=QUICK_MIN_STEPS)
     train.start()
     wait_idle(qtbot, train)
     results.n_clusters.value = 3
