@@ -48,7 +48,8 @@ def test_one_session_per_viewer_dropped_with_it():
     assert get_session(other) is not session
     from napari_ivae._widgets import _session
 
-    before = len(_session._SESSIONS)
+    key = id(viewer)
+    assert _session._SESSIONS[key] is session
     del viewer
     gc.collect()
-    assert len(_session._SESSIONS) == before - 1
+    assert key not in _session._SESSIONS and id(other) in _session._SESSIONS
