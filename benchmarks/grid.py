@@ -26,7 +26,8 @@ Rows (each trains a shift-VAE with ``TrainConfig.defaults_for("shift-vae")``, se
 correct segmentation cannot go below).
 
 Each z map is scored by its edge length (:func:`edge_length`, lower = smoother); the smoothest
-one is segmented (Otsu for two domains, multi-Otsu for more) and scored against the true
+active one (variance of the posterior means over the tiles > 0.01, as in the search) is
+segmented (Otsu for two domains, multi-Otsu for more) and scored against the true
 domain of the nearest atom, pixel by pixel after the best label permutation, with the edge
 length of the segmentation (over the pixels that have data: the empty border strip is left
 out, it is no domain wall). ``recon`` is the mean per-patch reconstruction term (negative
@@ -50,6 +51,7 @@ from napari_ivae.core.inference import encode
 from napari_ivae.core.maps import grid_map
 from napari_ivae.core.models import ModelConfig, TrainConfig, build_model
 from napari_ivae.core.patches import grid_patches
+from napari_ivae.core.search import ACTIVE_VARIANCE
 from napari_ivae.core.segmentation import edge_length, segment_map
 from napari_ivae.core.spacing import estimate_spacing
 from napari_ivae.core.synthetic.lattice import make_lattice
@@ -129,12 +131,17 @@ def run_row(row: str, image: np.ndarray, truth, n_classes: int, lam: float, seed
     z = encode(result.model, patchset.patches).z_mean
     maps = [grid_map(z[:, i], patchset) for i in range(z.shape[1])]
     edges = [edge_length(m) for m in maps]
-    best = int(np.argmin(edges))
+    # the smoothest *active* map (as the search scores): a collapsed, nearly flat map has
+    # short edges but shows nothing, and Otsu would split its noise
+    active = [float(np.var(z[:, i])) > ACTIVE_VARIANCE for i in range(z.shape[1])]
+    best = int(np.argmin([e if a else np.inf for e, a in zip(edges, active)])) if any(
+        active) else int(np.argmin(edges))
     method = "otsu" if n_classes == 2 else "multiotsu"
     labels = segment_map(maps[best], method=method, n_classes=n_classes)
     valid = labels > 0
     out = {"row": row, "n_patches": len(patchset), "patch": size, "stride": stride,
            "spacing": float(spacing), "train_seconds": seconds, "epochs": len(result.history),
+           "active": active,
            "recon": reconstruction(result.model, patchset.patches), "map_edges": edges,
            "segmented_map": f"z{best + 1}",
            "segment_edge": edge_length(np.where(valid, labels, np.nan).astype(np.float32),
