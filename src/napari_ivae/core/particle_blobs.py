@@ -49,6 +49,9 @@ they share is that a particle is a compact blob of one polarity at one scale. So
    surround in ``SURROUND_SHARE`` of ``SECTORS`` directions (:func:`surround_share`; two
    sectors may hold a touching neighbour): a bump on the rim of a larger aggregate, or a
    diffuse patch of the support, has its own level or a higher one on several sides.
+   A blob whose centre lies inside a clearly larger kept blob has that blob's interior as
+   its surround instead (:func:`above_larger`): it must stand above it, or it is a bump on
+   the larger particle's rim or top.
 """
 
 from __future__ import annotations
@@ -69,6 +72,7 @@ NULL_SIDE = 1024  # the white-noise frame for the noise floor is at most this la
 NULL_SEED = 20261130  # fixed: the same image always gets the same floor
 NOISE_BLOBS = 0.1  # the floor: white noise would reach it this many times in the frame
 TAIL_SHARE = 0.001  # the opposite side's tail is compared with a Gaussian's at this share
+NESTED_RATIO = 1.5  # a blob at least this many times larger may hold a smaller one (above_larger)
 OVERLAP = 0.9  # a weaker blob whose centre lies within this many radii of a stronger one goes
 
 
@@ -335,6 +339,60 @@ def surround_share(signal, points, sigma) -> np.ndarray:
     return out
 
 
+def above_larger(signal, points, sigma) -> np.ndarray:
+    """Per blob, whether it stands above the interior of every clearly larger blob it lies in.
+
+    A blob whose centre lies within the radius (``sqrt(2) sigma``) of a blob at least
+    ``NESTED_RATIO`` times larger is judged against that blob's interior rather than its
+    own surround ring: its top (mean of ``signal`` within ``0.7`` of its radius) must lie
+    above the median of the larger blob's interior (within ``0.7`` of that one's radius,
+    the smaller blob's own disc left out). A bump on the rim or the top of a larger particle
+    is part of it; a particle lying on one stands above it.
+
+    Parameters
+    ----------
+    signal : numpy.ndarray
+        2D frame with the particles' polarity positive.
+    points : numpy.ndarray
+        ``(N, 2)`` integer (row, col) blob centres.
+    sigma : array-like
+        ``(N,)`` blob sigmas (pixels).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(N,)`` bool, False for a blob that does not stand above a larger one it lies in.
+    """
+    signal = np.asarray(signal, dtype=np.float32)
+    points = np.asarray(points).reshape(-1, 2)
+    radius = np.sqrt(2.0) * np.asarray(sigma, dtype=np.float64)
+    keep = np.ones(len(points), dtype=bool)
+    rows, cols = np.indices(signal.shape, sparse=True)
+
+    def disc(centre, reach):
+        window = (slice(max(centre[0] - reach, 0), centre[0] + reach + 1),
+                  slice(max(centre[1] - reach, 0), centre[1] + reach + 1))
+        return window, ((rows[window[0]] - centre[0]) ** 2
+                        + (cols[:, window[1]] - centre[1]) ** 2)
+
+    for index in range(len(points)):
+        larger = np.flatnonzero((radius >= NESTED_RATIO * radius[index])
+                                & (np.hypot(*(points - points[index]).T) <= radius))
+        if not len(larger):
+            continue
+        window, distance_sq = disc(points[index], int(np.ceil(radius[index])))
+        top = float(signal[window][distance_sq <= (0.7 * radius[index]) ** 2].mean())
+        for other in larger:
+            window, distance_sq = disc(points[other], int(np.ceil(0.7 * radius[other])))
+            own_sq = ((rows[window[0]] - points[index][0]) ** 2
+                      + (cols[:, window[1]] - points[index][1]) ** 2)
+            interior = (distance_sq <= (0.7 * radius[other]) ** 2) & (own_sq > radius[index] ** 2)
+            if interior.any() and not top > np.median(signal[window][interior]):
+                keep[index] = False
+                break
+    return keep
+
+
 def strongest_of_overlaps(points, sigma, strength) -> np.ndarray:
     """Keep a blob unless a stronger kept one's centre lies within ``OVERLAP`` radii of it."""
     from scipy.spatial import cKDTree
@@ -429,6 +487,6 @@ def _two_gaussians(values, iterations: int = 100):
     return means[order], sds[order], weights[order]
 
 
-__all__ = ["background_strengths", "blob_candidates", "blob_polarity_and_scale", "blob_scales",
-           "candidate_scales", "noise_floor", "opposite_strengths", "particle_cut",
+__all__ = ["above_larger", "background_strengths", "blob_candidates", "blob_polarity_and_scale",
+           "blob_scales", "candidate_scales", "noise_floor", "opposite_strengths", "particle_cut",
            "scale_space", "search_scales", "strongest_of_overlaps", "surround_share"]

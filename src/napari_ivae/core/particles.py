@@ -220,6 +220,10 @@ def _auto_blobs(frame, excluded, params):
     not_above_surround = int((~above_surround).sum())
     keep[keep] = above_surround
     keep[keep] = blobs.strongest_of_overlaps(points[keep], blob_sigma[keep], strength[keep])
+    # a smaller blob inside a larger kept one is judged against its interior, not its ring
+    nested = blobs.above_larger(signal, points[keep], blob_sigma[keep])
+    not_above_larger = int((~nested).sum())
+    keep[keep] = nested
     radius = np.sqrt(2.0) * blob_sigma
     if params["exclude_border"]:
         keep &= _clear_of_edge(points, radius, frame.shape)
@@ -231,7 +235,7 @@ def _auto_blobs(frame, excluded, params):
             "candidates": int(len(core_strength)), "strength_cut": float(cut),
             "smaller_candidates": int(len(strength) - len(core_strength)),
             "search_sigmas": [round(float(scales[0]), 3), round(float(scales[-1]), 3)],
-            "not_above_surround": not_above_surround,
+            "not_above_surround": not_above_surround, "not_above_larger": not_above_larger,
             "scale_cuts": [round(float(x), 4) for x in scale_cut],
             "annotation_pixels": int(annotation.sum()), "noise_floor": float(floor),
             "mixture": mixture}
