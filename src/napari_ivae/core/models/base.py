@@ -160,27 +160,9 @@ class BaseIVAE(nn.Module):
             self.angle_hint_order.fill_(order)
 
     def fit_class_templates(self, patches: np.ndarray, labels) -> None:
-        """Start each class's decoder image (``class_template``) at the mean of that class's
-        labeled patches (logits for Bernoulli, clipped to 0.02-0.98), so the decoder draws
-        every class's shape, in the labeled patches' orientation, from the first step.
-
-        Classes without labeled patches, and continuous conditions, start at 0.
-        """
-        template = getattr(self.decoder, "class_template", None)
-        if template is None or labels is None or np.ndim(patches) != 3:
-            return
-        labels = np.asarray(labels).ravel()
-        with torch.no_grad():
-            template.zero_()
-            for k in range(int(getattr(self, "n_classes", 0))):
-                rows = np.flatnonzero(labels == k)[:4096]
-                if not len(rows):
-                    continue
-                sample = torch.as_tensor(np.asarray(patches[rows], dtype=np.float32))
-                mean = self.normalize(sample.to(template.device)).mean(0)
-                if self.bernoulli:
-                    mean = torch.logit(mean.clamp(0.02, 0.98))
-                template[0, k] = mean.to(template.dtype)
+        """Set the decoder's class images (``class_template``) before the first step; here
+        they stay at 0 (ss-rvae: started at the labeled class means, the classifier fell to
+        0.40); :class:`CRVAE` starts them at its class means."""
 
     def _init_linear_part(self, xn, mean, template):
         """Decoder template and encoder linear path at probabilistic PCA of the patches.

@@ -6,7 +6,9 @@ does not see c, so z holds what the condition does not explain: one latent space
 (review paper, conditional rVAE). The condition enters every hidden layer of the decoder
 (``class_film``, default on for this kind) and z's KL weight starts high
 (``TrainConfig.z_kl_start``), so the decoder learns to draw the class from c before z could
-carry it (docs/performance.md, "A decoder that carries the class").
+carry it, and each class has a decoder image of its own (``class_template``, started at
+the class's mean patch) read at the pose-transformed coordinates (docs/performance.md, "A
+decoder that carries the class").
 """
 
 from __future__ import annotations
@@ -50,6 +52,26 @@ class CRVAE(BaseIVAE):
         self.cond_mean.copy_(v.mean(0))
         spread = v.std(0) if len(v) > 1 else torch.ones(self.n_values)
         self.cond_scale.copy_(torch.where(spread > 0, spread, torch.ones_like(spread)))
+
+    def fit_class_templates(self, patches: np.ndarray, labels) -> None:
+        """Start each class's decoder image (``class_template``) at the mean of that class's
+        patches (logits for Bernoulli, clipped to 0.02-0.98); continuous conditions' images
+        and classes without patches start at 0."""
+        template = getattr(self.decoder, "class_template", None)
+        if template is None or labels is None or np.ndim(patches) != 3:
+            return
+        labels = np.asarray(labels).ravel()
+        with torch.no_grad():
+            template.zero_()
+            for k in range(self.n_classes):
+                rows = np.flatnonzero(labels == k)[:4096]
+                if not len(rows):
+                    continue
+                sample = torch.as_tensor(np.asarray(patches[rows], dtype=np.float32))
+                mean = self.normalize(sample.to(template.device)).mean(0)
+                if self.bernoulli:
+                    mean = torch.logit(mean.clamp(0.02, 0.98))
+                template[0, k] = mean.to(template.dtype)
 
     def condition_code(self, labels=None, values=None, n: int | None = None) -> torch.Tensor:
         """Decoder condition ``(n, 1, K + V)``: one-hot class and standardised values.
