@@ -162,7 +162,7 @@ def test_cli_train_from_a_zarr_image_equals_training_on_its_cut_patches(tmp_path
               "--model", "rvae"])
 
 
-def test_ss_rvae_from_a_source_larger_than_the_sample_starts_from_its_labeled_patches(
+def test_class_templates_start_from_the_labeled_patches_of_a_source_larger_than_the_sample(
         monkeypatch):
     image = _lattice()
     coords = _coords(image, n=200, seed=8)
@@ -172,7 +172,20 @@ def test_ss_rvae_from_a_source_larger_than_the_sample_starts_from_its_labeled_pa
     labels[150:160], labels[190:200] = 0, 1  # all outside the first 64
     model = build_model(ModelConfig("ss-rvae", (16, 16), hidden=(32,), n_classes=2,
                                     class_template=True))
+    seen = {}
+    start = model.fit_class_templates
+
+    def spy(patches, labels):
+        seen["patches"], seen["labels"] = patches, labels
+        start(patches, labels)
+
+    monkeypatch.setattr(model, "fit_class_templates", spy)
     result = fit(model, source, labels, config=TrainConfig.defaults_for(
         "ss-rvae", epochs=1, min_steps=0, seed=0, **FAST))
     assert len(result.history) == 1 and np.isfinite(result.history[0]["loss"])
-    assert float(model.decoder.class_template.abs().sum()) > 0  # started from the patches
+    # the templates see every patch the labels refer to, not the normalisation sample
+    assert len(seen["patches"]) == len(seen["labels"]) == len(source)
+    in_memory = extract_patches(image, coords, 16, normalize="global").patches
+    np.testing.assert_allclose(np.asarray(seen["patches"][150:160]), in_memory[150:160],
+                               atol=1e-6)
+    np.testing.assert_array_equal(seen["labels"], labels)
