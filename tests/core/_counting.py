@@ -1,4 +1,4 @@
-"""An array-like wrapper that records the largest block read from it (tests of lazy reading)."""
+"""An array-like wrapper that records what is read from it (tests of lazy reading)."""
 
 from __future__ import annotations
 
@@ -6,13 +6,16 @@ import numpy as np
 
 
 class Counting:
-    """Wraps a 2D array-like (numpy, zarr); ``largest`` is the most elements one read returned."""
+    """Wraps an array-like (numpy, zarr): ``reads`` holds the number of elements each read
+    returned, ``largest`` the most of them."""
 
     def __init__(self, array):
-        self.array, self.largest = array, 0
+        self.array, self.largest, self.reads = array, 0, []
         self.shape, self.dtype, self.ndim = array.shape, array.dtype, array.ndim
 
     def __getitem__(self, key):
         out = self.array[key]
-        self.largest = max(self.largest, int(np.asarray(out).size))
+        size = int(np.asarray(out).size)
+        self.reads.append(size)
+        self.largest = max(self.largest, size)
         return out

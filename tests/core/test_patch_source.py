@@ -5,24 +5,13 @@ import os
 
 import numpy as np
 import pytest
+from _counting import Counting
 
 from napari_ivae.core import patch_source as lazy
 from napari_ivae.core.errors import InputError
 from napari_ivae.core.inference import encode
 from napari_ivae.core.patch_source import PatchSource, encode_source
 from napari_ivae.core.patches import extract_patches, grid_patches
-
-
-class Recording:
-    """An array-like that records the size of every slice read from it."""
-
-    def __init__(self, array):
-        self.array, self.shape, self.dtype, self.reads = array, array.shape, array.dtype, []
-
-    def __getitem__(self, key):
-        part = self.array[key]
-        self.reads.append(part.size)
-        return part
 
 
 def _image(shape, seed=0):
@@ -71,7 +60,7 @@ def test_lazy_patches_equal_the_in_memory_ones_on_a_memory_map(tmp_path, monkeyp
 
 def test_a_large_image_is_read_in_windows_not_whole():
     image = _image((600, 500))
-    recording = Recording(image)
+    recording = Counting(image)
     coords = _points(2000, image.shape, seed=4)
     lazy_source = PatchSource(recording, coords, 12, normalize="none")
     lazy.CHUNK_PIXELS, saved = 200 * 144, lazy.CHUNK_PIXELS

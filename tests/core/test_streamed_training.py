@@ -4,6 +4,7 @@ fits, and batches read through a bounded cache of tiles when it does not."""
 import numpy as np
 import pytest
 import torch
+from _counting import Counting
 
 from napari_ivae.core import patch_source as lazy
 from napari_ivae.core.models import ModelConfig, TrainConfig, build_model
@@ -13,18 +14,6 @@ from napari_ivae.core.synthetic.lattice import make_lattice
 from napari_ivae.core.training import _TileBatches, fit
 
 FAST = dict(batch_size=32, lr=3e-3, pixels_per_step=64, device="cpu")
-
-
-class Counting:
-    """An array-like that counts the pixels of every slice read from it."""
-
-    def __init__(self, array):
-        self.array, self.shape, self.dtype, self.reads = array, array.shape, array.dtype, []
-
-    def __getitem__(self, key):
-        part = self.array[key]
-        self.reads.append(part.size)
-        return part
 
 
 def _lattice(frames=2, side=96):
