@@ -13,7 +13,10 @@ part; the SrTiO3 ADF image has no references and uses ``detect_atoms``. A model 
 as the mean over patches of the Pearson correlation between the patch and
 ``decode(model, z_mean, angle, offsets)`` (the posterior means). The baselines are the mean
 patch for every patch, and PCA with as many components as the model has latents + 1 (fitted
-on the same patches). Prints one line per image and model, then a final JSON line.
+on the same patches). ``pca_next_pose_share`` is the share of that last PCA component which a
+small turn or shift of the mean patch can produce (:func:`pose_share`): the rVAE's z spans
+about the first ``latents`` components, so it can beat that PCA through its pose only when this
+share is large. Prints one line per image and model, then a final JSON line.
 """
 
 from __future__ import annotations
@@ -70,6 +73,30 @@ def pca_reconstruction(patches: np.ndarray, k: int) -> np.ndarray:
     return rec.reshape(patches.shape)
 
 
+def pose_share(patches: np.ndarray, k: int) -> float | None:
+    """Share of the patches' ``k``-th principal image (1-based) that lies in the span of the
+    mean patch's pose tangents (how it changes with a small turn or shift; an rVAE's decoder
+    at its PCA start, z = 0). Near 1: that component is a pose change, which the rVAE's pose
+    latents can explain on top of its z; near 0: only a decoder nonlinear in z can."""
+    model = build_model(ModelConfig("rvae", patch_shape=patches.shape[1:]))
+    model.init_weights(0)
+    with torch.no_grad():
+        model.fit_normalization(patches)
+        if model.bernoulli:
+            return None
+        sl = model.layout.slices()
+        idx = [i for n in ("theta", "offsets") if n in sl for i in range(sl[n].start, sl[n].stop)]
+        step = torch.zeros(2 * len(idx), model.layout.size)
+        for j, i in enumerate(idx):
+            step[2 * j, i], step[2 * j + 1, i] = 0.02, -0.02
+        r = model.render_logits(step).double().numpy()
+    tangents = (r[0::2] - r[1::2]) / 0.04
+    flat = patches.reshape(len(patches), -1).astype(np.float64)
+    _, _, vt = np.linalg.svd(flat - flat.mean(0), full_matrices=False)
+    q, _ = np.linalg.qr(tangents.T)
+    return float(np.linalg.norm(q.T @ vt[k - 1]) ** 2)
+
+
 def load_patches(name: str, factor: float):
     """Patches of one image cut at its references (or detected columns); plus a description."""
     from scipy.spatial import cKDTree
@@ -105,7 +132,8 @@ def run_model(kind: str, patches: np.ndarray, seed: int, overrides: dict,
     info = {"train_s": round(result.timings["total_s"], 1),
             "steps": int(sum(h["steps"] for h in result.history)),
             "latents": int(model.layout.latent_dim),
-            "z_std_over_patches": [round(float(v), 3) for v in enc.z_mean.std(0)]}
+            "z_std_over_patches": [round(float(v), 3) for v in enc.z_mean.std(0)],
+            "z_posterior_std": [round(float(v), 3) for v in enc.z_std.mean(0)]}
     if enc.angle is not None:
         info["angle_std"] = round(float(enc.angle.std()), 3)
         info["corr_angle0"] = round(float(correlations(
@@ -150,6 +178,8 @@ def main(argv=None) -> int:
             k = info["latents"] + 1
             pca_r = float(correlations(patches, pca_reconstruction(patches, k)).mean())
             beats = model_r >= 0.80 and model_r > pca_r
+            share = pose_share(patches, k)
+            info["pca_next_pose_share"] = None if share is None else round(share, 3)
             runs.append({"image": name, "kind": kind, **meta, "model_r": round(model_r, 4),
                          "mean_patch_r": round(mean_r, 4), "pca_components": k,
                          "pca_r": round(pca_r, 4), "target_met": bool(beats), **info})
