@@ -8,7 +8,7 @@ Usage::
     python benchmarks/clustering.py --jrvae-seeds 1   # the joint rVAE for one seed (default 3)
 
 Trains each model with the product's defaults (``TrainConfig.defaults_for``), groups the
-patches into 4 classes with :func:`napari_ivae.core.clustering.cluster_latents` (seed 0) and
+patches into 4 classes with :func:`napari_ivae.core.analysis.clustering.cluster_latents` (seed 0) and
 scores the classes against the true suits after the best one-to-one matching. Chance is 0.25.
 The joint rVAE (``jrvae``, 4 classes) is scored by its own classes (argmax q(y|x)) and by
 k-means on its z, for ``--jrvae-seeds`` seeds (mean and spread).
@@ -29,11 +29,11 @@ import numpy as np
 import torch
 from scipy.optimize import linear_sum_assignment
 
-from napari_ivae.core.clustering import cluster_latents
-from napari_ivae.core.inference import encode
+from napari_ivae.core.analysis.clustering import cluster_latents
 from napari_ivae.core.models import ModelConfig, TrainConfig, build_model
+from napari_ivae.core.models.inference import encode
+from napari_ivae.core.models.training import fit
 from napari_ivae.core.synthetic.cards import make_cards
-from napari_ivae.core.training import fit
 
 
 def matched_accuracy(predicted: np.ndarray, truth: np.ndarray) -> float:
@@ -80,8 +80,8 @@ def lattice_domains(seed: int) -> list[dict]:
     """k-means (2) on codes of the lattice sample's patches, against the true domains."""
     from scipy.spatial import cKDTree
 
-    from napari_ivae.core.atoms import detect_atoms
-    from napari_ivae.core.patches import extract_patches, grid_patches
+    from napari_ivae.core.detection.atoms import detect_atoms
+    from napari_ivae.core.patches.cutting import extract_patches, grid_patches
     from napari_ivae.core.synthetic.lattice import make_lattice
 
     # the "Synthetic lattice with two domains" sample (napari_ivae._sample_data)

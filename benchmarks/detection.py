@@ -22,10 +22,10 @@ from pathlib import Path
 
 import numpy as np
 
-from napari_ivae.core.atoms import detect_atoms
-from napari_ivae.core.metrics import match_points
-from napari_ivae.core.particles import detect_particles
-from napari_ivae.core.spacing import estimate_spacing
+from napari_ivae.core.analysis.metrics import match_points
+from napari_ivae.core.detection.atoms import detect_atoms
+from napari_ivae.core.detection.particles import detect_particles
+from napari_ivae.core.detection.spacing import estimate_spacing
 from napari_ivae.core.synthetic.lattice import make_lattice
 
 SHARED = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"

@@ -31,10 +31,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from napari_ivae.core.inference import decode, encode
 from napari_ivae.core.models import ModelConfig, TrainConfig, build_model
-from napari_ivae.core.patches import extract_patches
-from napari_ivae.core.training import fit
+from napari_ivae.core.models.inference import decode, encode
+from napari_ivae.core.models.training import fit
+from napari_ivae.core.patches.cutting import extract_patches
 
 DATA = Path(os.environ.get("IVAE_SHARED_DATA",
                            Path(__file__).resolve().parents[2] / "shared" / "data")) / "atoms"
@@ -104,7 +104,7 @@ def load_patches(name: str, factor: float):
     image_file, positions_file, order = IMAGES[name]
     image = np.load(DATA / image_file).astype(np.float32)
     if positions_file is None:
-        from napari_ivae.core.atoms import detect_atoms
+        from napari_ivae.core.detection.atoms import detect_atoms
 
         rc = detect_atoms(image).coords[:, 1:]
         source = "detected"

@@ -47,15 +47,15 @@ import numpy as np
 import torch
 from scipy.optimize import linear_sum_assignment
 
-from napari_ivae.core.inference import encode
-from napari_ivae.core.maps import grid_map
+from napari_ivae.core.analysis.maps import grid_map
+from napari_ivae.core.analysis.search import ACTIVE_VARIANCE
+from napari_ivae.core.analysis.segmentation import edge_length, segment_map
+from napari_ivae.core.detection.spacing import estimate_spacing
 from napari_ivae.core.models import ModelConfig, TrainConfig, build_model
-from napari_ivae.core.patches import grid_patches
-from napari_ivae.core.search import ACTIVE_VARIANCE
-from napari_ivae.core.segmentation import edge_length, segment_map
-from napari_ivae.core.spacing import estimate_spacing
+from napari_ivae.core.models.inference import encode
+from napari_ivae.core.models.training import fit
+from napari_ivae.core.patches.cutting import grid_patches
 from napari_ivae.core.synthetic.lattice import make_lattice
-from napari_ivae.core.training import fit
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "atoms"
 REAL = {

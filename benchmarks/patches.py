@@ -21,9 +21,9 @@ import tracemalloc
 
 import numpy as np
 
-from napari_ivae.core.annotations import labels_from_shapes
-from napari_ivae.core.maps import grid_map, point_map
-from napari_ivae.core.patches import extract_patches, grid_patches
+from napari_ivae.core.analysis.maps import grid_map, point_map
+from napari_ivae.core.patches.annotations import labels_from_shapes
+from napari_ivae.core.patches.cutting import extract_patches, grid_patches
 
 
 def measure(name: str, func, output_bytes=None) -> tuple[object, dict]:

@@ -307,7 +307,7 @@ def main(argv: list[str] | None = None) -> int:
     elif needed & {"maps", "segment", "cluster", "apply"}:
         from napari_ivae._widgets.train import trained_bundle
         from napari_ivae.core.models import build_model
-        from napari_ivae.core.training import TrainResult
+        from napari_ivae.core.models.training import TrainResult
 
         config, train_config = train.configs(session.patchset.patches.shape[1:])
         result = TrainResult(model=build_model(config), seed=args.seed)

@@ -23,9 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
-from napari_ivae.core.atoms import detect_atoms
-from napari_ivae.core.metrics import match_points
-from napari_ivae.core.particles import detect_particles
+from napari_ivae.core.analysis.metrics import match_points
+from napari_ivae.core.detection.atoms import detect_atoms
+from napari_ivae.core.detection.particles import detect_particles
 from napari_ivae.core.synthetic.lattice import make_lattice
 from napari_ivae.core.synthetic.particles import make_particles
 

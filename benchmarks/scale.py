@@ -23,7 +23,7 @@ The done-when run of issue 14 (about 2 h on 2 cores, 6.7 GB of zarr on disk)::
     python benchmarks/scale.py --frames 400 --side 2048 --format zarr --scheduler local-cluster \
         --only streamed
 
-Both paint the maps with ``core.patch_source.maps_by_frame`` (the values of ``core.maps``, one
+Both paint the maps with ``core.patches.source.maps_by_frame`` (the values of ``core.analysis.maps``, one
 nearest-point search per frame shared by the five maps), so the comparison is of streaming,
 not of map algorithms.
 
@@ -85,7 +85,7 @@ def lap(name):
     peaks[name] = peak_mb()
     last = now
 if mode == "memory":
-    from napari_ivae.core.atoms import detect_atoms
+    from napari_ivae.core.detection.atoms import detect_atoms
     if path.endswith(".npy"):
         stack = np.load(path)
     elif path.endswith(".zarr"):
@@ -97,8 +97,8 @@ if mode == "memory":
     lap("read")
     found = detect_atoms(stack, frame_axis=0)
 else:
-    from napari_ivae.core.imageio import read_image
-    from napari_ivae.core.streaming import detect_stream
+    from napari_ivae.core.io.imageio import read_image
+    from napari_ivae.core.detection.streaming import detect_stream
     stack = read_image(path, mmap=True)
     lap("read")
     found = detect_stream(stack, "atoms", scheduler=scheduler)
@@ -110,7 +110,7 @@ def train_some(data):
     # an rVAE trained train_steps steps (its own weights: the encoding below uses the seeded
     # untrained model, so the two paths' latents can be compared)
     from napari_ivae.core.models import TrainConfig
-    from napari_ivae.core.training import train
+    from napari_ivae.core.models.training import train
     torch.manual_seed(1)
     trainee = build_model(ModelConfig("rvae", (size, size)))
     config = TrainConfig.defaults_for("rvae", epochs=1, min_steps=0, seed=0, device="cpu")
@@ -132,18 +132,18 @@ if stages in ("all", "train"):
     model = build_model(ModelConfig("rvae", (size, size)))
     lap("model")
     if mode == "memory":
-        from napari_ivae.core.patches import extract_patches
+        from napari_ivae.core.patches.cutting import extract_patches
         patchset = extract_patches(stack, coords, size, normalize="global")
         data = patchset.patches
     else:
-        from napari_ivae.core.patch_source import PatchSource, encode_source
+        from napari_ivae.core.patches.source import PatchSource, encode_source
         source = data = PatchSource(stack, coords, size, normalize="global")
     lap("patches")
     if train_steps:
         train_some(data)
 if stages == "all":
     if mode == "memory":
-        from napari_ivae.core.inference import encode
+        from napari_ivae.core.models.inference import encode
         encoding = encode(model, patchset.patches)
         lap("encode")
         geometry = patchset
@@ -155,7 +155,7 @@ if stages == "all":
                "angle": encoding.angle, "dx": encoding.offsets[:, 0],
                "dy": encoding.offsets[:, 1]}
     np.save(out / "z_mean.npy", encoding.z_mean)
-    from napari_ivae.core.patch_source import maps_by_frame, release_pages
+    from napari_ivae.core.patches.source import maps_by_frame, release_pages
     shape = (geometry.n_frames,) + tuple(geometry.image_shape)
     if mode == "memory":  # all maps in memory, then saved
         files = {name: np.empty(shape, np.float32) for name in columns}

@@ -26,17 +26,17 @@ import time
 import numpy as np
 import torch
 
-from napari_ivae.core.inference import (
+from napari_ivae.core.analysis.metrics import suit_match_rate
+from napari_ivae.core.models import ModelConfig, TrainConfig, build_model
+from napari_ivae.core.models.inference import (
     class_latent_ranges,
     class_traversal,
     classify,
     encode,
     latent_ranges,
 )
-from napari_ivae.core.metrics import suit_match_rate
-from napari_ivae.core.models import ModelConfig, TrainConfig, build_model
+from napari_ivae.core.models.training import fit
 from napari_ivae.core.synthetic.cards import CARD_CLASSES, cards_protocol
-from napari_ivae.core.training import fit
 
 
 def peak_rss_mb() -> float:

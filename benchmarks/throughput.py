@@ -3,7 +3,7 @@
 Both train pyroVED's published architecture on 48 x 48 card patches: rotation + translation
 invariance, 2 latents, MLP encoder/decoder with two hidden layers of 128, tanh, Bernoulli
 likelihood, Adam lr 1e-3, batch 100. pyroVED is driven by its own ``SVItrainer``; ours by
-``napari_ivae.core.training.train``, once with our defaults for rVAE (the decoder evaluates a
+``napari_ivae.core.models.training.train``, once with our defaults for rVAE (the decoder evaluates a
 random subset of pixels per step, ``pixels_per_step``) and once on all pixels (the same
 arithmetic as pyroVED).
 
@@ -37,8 +37,8 @@ import numpy as np
 import torch
 
 from napari_ivae.core.models import ModelConfig, TrainConfig, build_model
+from napari_ivae.core.models.training import train
 from napari_ivae.core.synthetic.cards import make_cards
-from napari_ivae.core.training import train
 
 BATCH = 100
 PATCH = 48

@@ -52,7 +52,7 @@ def grid_search_stm(out: Path, epochs: int = 30) -> dict:
 
     from napari_ivae._widgets._session import get_session
     from napari_ivae.cli._demo import _DISPLAYS, start_virtual_display
-    from napari_ivae.core.spacing import estimate_spacing
+    from napari_ivae.core.detection.spacing import estimate_spacing
     from napari_ivae.demo import dock_widgets, process_events_until, screenshot, show_tab
 
     _DISPLAYS.append(start_virtual_display())
@@ -108,8 +108,8 @@ def _segment_edges(result, patchset) -> list[dict]:
     over the pixels with data."""
     import numpy as np
 
-    from napari_ivae.core.maps import grid_map
-    from napari_ivae.core.segmentation import edge_length, segment_map
+    from napari_ivae.core.analysis.maps import grid_map
+    from napari_ivae.core.analysis.segmentation import edge_length, segment_map
 
     rows = []
     for index, z_maps in sorted(result.maps.items()):

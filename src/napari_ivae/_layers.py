@@ -218,7 +218,7 @@ def image_snapshot(layer: Any, *, invert: bool = False,
     """What :func:`prepared_image` needs from a layer, taken in the GUI thread (cheap):
     ``(array, prepare_image keyword arguments)``; :func:`prepare_snapshot` does the work.
     A lazy (dask/zarr) layer is not read here."""
-    from napari_ivae.core.imageio import is_lazy
+    from napari_ivae.core.io.imageio import is_lazy
 
     channel = "luminance" if getattr(layer, "rgb", False) else None
     data = image_data(layer)
@@ -234,8 +234,8 @@ def prepare_snapshot(snapshot: tuple[Any, dict]) -> Any:
     A lazy grey image stays lazy (a dask array; inverted chunk by chunk when asked) so that
     detection and patch cutting read it part by part; background flattening and colour
     conversion need the whole frame and read it."""
-    from napari_ivae.core.image import prepare_image
-    from napari_ivae.core.imageio import is_lazy
+    from napari_ivae.core.io.image import prepare_image
+    from napari_ivae.core.io.imageio import is_lazy
 
     array, kwargs = snapshot
     if is_lazy(array) and kwargs.get("channel") is None and not kwargs.get("flatten"):

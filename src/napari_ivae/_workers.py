@@ -32,7 +32,7 @@ def guarded_generator(generator: Generator, what: str = "training") -> Generator
     Parameters
     ----------
     generator : Generator
-        Any generator, e.g. ``core.training.train(...)``.
+        Any generator, e.g. ``core.models.training.train(...)``.
     what : str
         Name of the job, used in the error message.
     """

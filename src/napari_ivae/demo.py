@@ -185,7 +185,7 @@ def _role(layer: Any) -> str | None:
 
 def smoother_z_role(viewer: Any) -> str | None:
     """Role (``"z2_map"``...) of the written z map with the lowest edge length, or None."""
-    from napari_ivae.core.segmentation import edge_length
+    from napari_ivae.core.analysis.segmentation import edge_length
 
     scores = {}
     for layer in viewer.layers:
@@ -231,7 +231,7 @@ def save_outputs(viewer: Any, session: Any, out: Path, log: Callable[[str], None
     Every file is written atomically (a failure leaves an earlier file of that name as it was).
     """
     from napari_ivae.core._atomic import write_output
-    from napari_ivae.core.imageio import write_image
+    from napari_ivae.core.io.imageio import write_image
 
     out.mkdir(parents=True, exist_ok=True)
     written = []
@@ -253,7 +253,7 @@ def save_outputs(viewer: Any, session: Any, out: Path, log: Callable[[str], None
             path = write_image(stem.with_suffix(".tif"), np.asarray(layer.data))
         written.append(path)
     if session.bundle is not None:
-        from napari_ivae.core.persistence import pipeline_metadata, save_model
+        from napari_ivae.core.models.persistence import pipeline_metadata, save_model
 
         extra = pipeline_metadata(session.bundle.metadata)
         written.append(save_model(out / "model.ivae.pt", session.bundle.model,

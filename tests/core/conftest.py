@@ -13,7 +13,7 @@ def noise_label_ss_rvae():
     from _model_data import two_class_blobs
 
     from napari_ivae.core.models import ModelConfig, TrainConfig, build_model
-    from napari_ivae.core.training import fit
+    from napari_ivae.core.models.training import fit
 
     x, _ = two_class_blobs(80, 16, seed=3)
     noise = np.random.default_rng(0).integers(0, 2, len(x))

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from napari_ivae.core.annotations import labels_from_shapes
 from napari_ivae.core.errors import InputError
+from napari_ivae.core.patches.annotations import labels_from_shapes
 
 
 def _grid_points(n=20):

@@ -5,10 +5,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from napari_ivae.core.atoms import close_point_losers, detect_atoms, merge_close_points
+from napari_ivae.core.analysis.metrics import match_points
+from napari_ivae.core.detection.atoms import close_point_losers, detect_atoms, merge_close_points
+from napari_ivae.core.detection.refine import refine_centre_of_mass, refine_gaussian
 from napari_ivae.core.errors import InputError
-from napari_ivae.core.metrics import match_points
-from napari_ivae.core.refine import refine_centre_of_mass, refine_gaussian
 from napari_ivae.core.synthetic.lattice import make_lattice
 
 SHARED = Path(__file__).parents[2] / ".." / "shared" / "data"
@@ -22,7 +22,7 @@ def _score(detections, truth, shape, spacing):
     """Matching of the interior: every point takes part in the matching, but only those beyond
     the border margin + 1 px count as misses or false detections (a refined point may sit on
     the other side of that line than its true position)."""
-    from napari_ivae.core.metrics import MatchResult
+    from napari_ivae.core.analysis.metrics import MatchResult
 
     margin = detections.params["border"] + 1.0
     found = detections.coords[:, 1:]

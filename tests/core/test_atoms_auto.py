@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from napari_ivae.core.atom_geometry import atom_width, blob_scale
-from napari_ivae.core.atoms import detect_atoms
-from napari_ivae.core.metrics import match_points
-from napari_ivae.core.spacing import estimate_spacing
+from napari_ivae.core.analysis.metrics import match_points
+from napari_ivae.core.detection.atom_geometry import atom_width, blob_scale
+from napari_ivae.core.detection.atoms import detect_atoms
+from napari_ivae.core.detection.spacing import estimate_spacing
 from napari_ivae.core.synthetic.lattice import make_lattice
 
 
@@ -101,7 +101,7 @@ def test_a_burned_in_scale_bar_is_left_out_and_reported():
 
 
 def test_a_spacing_that_does_not_fit_the_image_is_refused_in_one_line():
-    from napari_ivae.core.crystal import crystal_region
+    from napari_ivae.core.detection.crystal import crystal_region
     from napari_ivae.core.errors import InputError
 
     image = np.random.default_rng(10).normal(size=(128, 128))

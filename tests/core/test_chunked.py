@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 from _counting import Counting
 
-from napari_ivae.core.atoms import detect_atoms
-from napari_ivae.core.chunked import detect_atoms_chunked
-from napari_ivae.core.streaming import detect_lazy, detect_stream
+from napari_ivae.core.detection.atoms import detect_atoms
+from napari_ivae.core.detection.chunked import detect_atoms_chunked
+from napari_ivae.core.detection.streaming import detect_lazy, detect_stream
 from napari_ivae.core.synthetic.lattice import make_lattice
 
 da = pytest.importorskip("dask.array")

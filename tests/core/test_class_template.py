@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 import torch
 
-from napari_ivae.core.inference import decode
 from napari_ivae.core.models import ModelConfig, TrainConfig, build_model
+from napari_ivae.core.models.inference import decode
 from napari_ivae.core.models.latent import pixel_grid
 from napari_ivae.core.models.nets import SpatialDecoder
-from napari_ivae.core.persistence import load_model, save_model
-from napari_ivae.core.training import fit
+from napari_ivae.core.models.persistence import load_model, save_model
+from napari_ivae.core.models.training import fit
 
 
 def _silent_decoder(k=3, shape=(9, 9)):

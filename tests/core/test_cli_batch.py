@@ -88,8 +88,8 @@ def test_batch_gives_the_step_by_step_results(model, tmp_path):
     np.testing.assert_allclose(np.cos(table["angle"] - expected["angle"]), 1, atol=1e-5)
     np.testing.assert_allclose(table[["dx", "dy"]], expected["offsets"], rtol=1e-5, atol=1e-5)
     assert {"prominence", "frame"} <= set(table.columns)
-    from napari_ivae.core import maps
-    from napari_ivae.core.patches import load_patches
+    from napari_ivae.core.analysis import maps
+    from napari_ivae.core.patches.cutting import load_patches
 
     patchset = load_patches(tmp_path / "p.npz")
     with np.load(tmp_path / "res" / "one" / "one_maps.npz") as painted:

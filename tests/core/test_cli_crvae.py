@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from napari_ivae.cli import main
-from napari_ivae.core.persistence import load_model
+from napari_ivae.core.models.persistence import load_model
 from napari_ivae.core.synthetic.cards import make_cards
 
 TINY = ["--epochs", "1", "--min-steps", "2", "--hidden", "16", "--batch-size", "16", "--quiet"]

@@ -3,7 +3,7 @@
 import numpy as np
 
 from napari_ivae.cli import main
-from napari_ivae.core.persistence import save_model
+from napari_ivae.core.models.persistence import save_model
 
 
 def test_encode_reports_noise_labels_at_chance_when_held_out(noise_label_ss_rvae, tmp_path,

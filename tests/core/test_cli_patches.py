@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from napari_ivae.cli import main
-from napari_ivae.core.patches import load_patches
+from napari_ivae.core.patches.cutting import load_patches
 
 SEED = 3
 

@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 
 from napari_ivae.cli import main
-from napari_ivae.core.persistence import load_model
+from napari_ivae.core.models.persistence import load_model
 
 
 @pytest.fixture(scope="module")
 def grid_file(tmp_path_factory):
-    from napari_ivae.core.patches import grid_patches
+    from napari_ivae.core.patches.cutting import grid_patches
     from napari_ivae.core.synthetic.lattice import make_lattice
 
     root = tmp_path_factory.mktemp("search")

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from napari_ivae.cli import main
-from napari_ivae.core.inference import encode
-from napari_ivae.core.persistence import load_model
+from napari_ivae.core.models.inference import encode
+from napari_ivae.core.models.persistence import load_model
 from napari_ivae.core.synthetic.cards import make_cards
 
 SIZE = 16

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from napari_ivae.core.clustering import cluster_latents
+from napari_ivae.core.analysis.clustering import cluster_latents
 from napari_ivae.core.errors import InputError
-from napari_ivae.core.inference import Encoding
+from napari_ivae.core.models.inference import Encoding
 
 
 def _blobs(sizes, seed=0, spread=0.4):
@@ -38,7 +38,7 @@ def test_same_seed_same_result_and_scale_free():
 
 
 def test_no_cluster_is_left_empty():
-    from napari_ivae.core.clustering import _assign
+    from napari_ivae.core.analysis.clustering import _assign
 
     # centre 2 is nobody's nearest: it takes the point worst served by its centre
     distances = np.array([[0.0, 9.0, 8.0], [0.1, 9.0, 8.0], [7.0, 0.0, 6.5], [5.0, 0.2, 9.0]])
@@ -75,7 +75,7 @@ def test_bad_codes_raise_clear_errors(codes, k, message):
 def test_assign_puts_new_codes_in_the_same_classes_after_a_round_trip():
     import json
 
-    from napari_ivae.core.clustering import Clustering
+    from napari_ivae.core.analysis.clustering import Clustering
 
     points, truth = _blobs([80, 60, 40, 20], spread=0.3)
     found = cluster_latents(points * np.array([50.0, 1.0]), 4, seed=2)

@@ -6,10 +6,10 @@ import torch
 from _model_data import two_class_blobs
 
 from napari_ivae.core.errors import InputError
-from napari_ivae.core.inference import class_traversal, decode, encode
 from napari_ivae.core.models import ModelConfig, TrainConfig, build_model
-from napari_ivae.core.persistence import load_model, save_model
-from napari_ivae.core.training import fit
+from napari_ivae.core.models.inference import class_traversal, decode, encode
+from napari_ivae.core.models.persistence import load_model, save_model
+from napari_ivae.core.models.training import fit
 
 
 def _config(**kw):
@@ -89,7 +89,7 @@ def test_round_trip_without_running_code(trained, tmp_path):
 
 
 def test_class_latent_ranges_per_class():
-    from napari_ivae.core.inference import class_latent_ranges, latent_ranges
+    from napari_ivae.core.models.inference import class_latent_ranges, latent_ranges
 
     z = np.concatenate([np.full((20, 2), -3.0), np.full((20, 2), 3.0)])
     z += np.random.default_rng(0).normal(0, 0.1, z.shape)

@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 from _crystal_data import SPACING, particle_on_amorphous_support
 
-from napari_ivae.core._filters import block_mean, gaussian_smooth, smooth_background
-from napari_ivae.core.atoms import detect_atoms
-from napari_ivae.core.crystal import crystal_region
+from napari_ivae.core.analysis.metrics import match_points
+from napari_ivae.core.detection._filters import block_mean, gaussian_smooth, smooth_background
+from napari_ivae.core.detection.atoms import detect_atoms
+from napari_ivae.core.detection.crystal import crystal_region
 from napari_ivae.core.errors import InputError
-from napari_ivae.core.metrics import match_points
 from napari_ivae.core.synthetic.lattice import make_lattice
 
 

@@ -5,11 +5,11 @@ import pytest
 import torch
 from _model_data import adam_losses
 
-from napari_ivae.core.inference import decode, encode
 from napari_ivae.core.models import ModelConfig, TrainConfig, build_model
+from napari_ivae.core.models.inference import decode, encode
 from napari_ivae.core.models.latent import transform_grid
 from napari_ivae.core.models.nets import fourier_frequencies
-from napari_ivae.core.training import fit
+from napari_ivae.core.models.training import fit
 
 
 def _lattice_sites(n=256, size=16, seed=0):

@@ -4,8 +4,13 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from napari_ivae.core._filters import gaussian_smooth, local_maxima
-from napari_ivae.core.refine import _disc_offsets, _sample, gather_offsets, refine_centre_of_mass
+from napari_ivae.core.detection._filters import gaussian_smooth, local_maxima
+from napari_ivae.core.detection.refine import (
+    _disc_offsets,
+    _sample,
+    gather_offsets,
+    refine_centre_of_mass,
+)
 
 
 @pytest.mark.parametrize("shape", [(97, 130), (5, 40), (3, 3), (300, 2)])
@@ -74,7 +79,7 @@ def test_vectorised_centre_of_mass_equals_per_atom_definition(integer_start):
 
 
 def test_refiners_give_the_same_result_in_any_chunking(monkeypatch):
-    import napari_ivae.core.refine as refine
+    import napari_ivae.core.detection.refine as refine
 
     rng = np.random.default_rng(3)
     rows, cols = np.indices((50, 50), dtype=float)

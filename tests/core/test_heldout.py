@@ -4,15 +4,15 @@ import numpy as np
 import pytest
 from _model_data import two_class_blobs
 
-from napari_ivae.core.errors import InputError
-from napari_ivae.core.heldout import (
+from napari_ivae.core.analysis.heldout import (
     confusion_matrix,
     heldout_confusion,
     model_heldout_confusion,
     stratified_folds,
 )
-from napari_ivae.core.inference import classify
+from napari_ivae.core.errors import InputError
 from napari_ivae.core.models import ModelConfig, build_model
+from napari_ivae.core.models.inference import classify
 
 
 def test_noise_labels_learned_by_heart_are_at_chance_when_held_out(noise_label_ss_rvae):

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from napari_ivae.core.errors import InputError
-from napari_ivae.core.image import prepare_image
+from napari_ivae.core.io.image import prepare_image
 
 
 @pytest.fixture

@@ -5,9 +5,9 @@ import pandas as pd
 import pytest
 import tifffile
 
-from napari_ivae.core.detections import make_detections
+from napari_ivae.core.detection.detections import make_detections
 from napari_ivae.core.errors import InputError
-from napari_ivae.core.imageio import read_image, read_points_csv, write_points_csv
+from napari_ivae.core.io.imageio import read_image, read_points_csv, write_points_csv
 
 
 def test_read_npy_and_tif(tmp_path):

@@ -6,7 +6,8 @@ import torch
 from _model_data import circular_correlation, rotated_shapes, two_class_blobs
 
 from napari_ivae.core.errors import InputError
-from napari_ivae.core.inference import (
+from napari_ivae.core.models import MODEL_KINDS, ModelConfig, TrainConfig, build_model
+from napari_ivae.core.models.inference import (
     class_traversal,
     classify,
     decode,
@@ -14,8 +15,7 @@ from napari_ivae.core.inference import (
     latent_manifold,
     latent_ranges,
 )
-from napari_ivae.core.models import MODEL_KINDS, ModelConfig, TrainConfig, build_model
-from napari_ivae.core.training import fit
+from napari_ivae.core.models.training import fit
 
 FAST = dict(batch_size=32, pixels_per_step=64, device="cpu", lr_schedule="onecycle")
 

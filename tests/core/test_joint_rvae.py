@@ -6,11 +6,11 @@ import torch
 
 from napari_ivae.cli import main
 from napari_ivae.core.errors import InputError
-from napari_ivae.core.inference import class_traversal, encode
 from napari_ivae.core.models import ModelConfig, TrainConfig, build_model
-from napari_ivae.core.persistence import load_model, save_model
+from napari_ivae.core.models.inference import class_traversal, encode
+from napari_ivae.core.models.persistence import load_model, save_model
+from napari_ivae.core.models.training import fit
 from napari_ivae.core.synthetic.cards import make_cards
-from napari_ivae.core.training import fit
 
 SIZE = 16
 FAST = dict(epochs=1, batch_size=32, pixels_per_step=128, min_steps=80, device="cpu")
@@ -79,7 +79,7 @@ def _matched(pred, truth, k=4):
 
 
 def test_start_classes_follow_elongated_groups_that_kmeans_cuts_across():
-    from napari_ivae.core.clustering import cluster_latents
+    from napari_ivae.core.analysis.clustering import cluster_latents
     from napari_ivae.core.models.joint_rvae import start_classes
 
     rng = np.random.default_rng(0)

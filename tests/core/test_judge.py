@@ -1,8 +1,8 @@
-"""The independent suit judge (core.metrics.judge_suits) that scores decoded cards."""
+"""The independent suit judge (core.analysis.metrics.judge_suits) that scores decoded cards."""
 
 import numpy as np
 
-from napari_ivae.core.metrics import judge_suits, suit_match_rate
+from napari_ivae.core.analysis.metrics import judge_suits, suit_match_rate
 from napari_ivae.core.synthetic.cards import make_cards
 
 

@@ -6,8 +6,8 @@ import torch
 
 from napari_ivae.core.models import ModelConfig, TrainConfig, build_model
 from napari_ivae.core.models.ss_rvae import matching_noise, noise_level
+from napari_ivae.core.models.training import fit
 from napari_ivae.core.synthetic.cards import make_cards
-from napari_ivae.core.training import fit
 
 SIZE = 24
 

@@ -5,11 +5,11 @@ import numpy as np
 import pytest
 import tifffile
 
-from napari_ivae.core.atoms import detect_atoms
-from napari_ivae.core.imageio import TiffStack, read_image
-from napari_ivae.core.patch_source import PatchSource
-from napari_ivae.core.patches import extract_patches
-from napari_ivae.core.streaming import detect_stream
+from napari_ivae.core.detection.atoms import detect_atoms
+from napari_ivae.core.detection.streaming import detect_stream
+from napari_ivae.core.io.imageio import TiffStack, read_image
+from napari_ivae.core.patches.cutting import extract_patches
+from napari_ivae.core.patches.source import PatchSource
 from napari_ivae.core.synthetic.lattice import make_lattice
 
 

@@ -3,8 +3,7 @@
 import numpy as np
 import pytest
 
-from napari_ivae.core.errors import InputError
-from napari_ivae.core.maps import (
+from napari_ivae.core.analysis.maps import (
     angle_map,
     class_map,
     grid_layer_transform,
@@ -13,7 +12,8 @@ from napari_ivae.core.maps import (
     point_map,
     wrap_angle,
 )
-from napari_ivae.core.patches import extract_patches, grid_patches
+from napari_ivae.core.errors import InputError
+from napari_ivae.core.patches.cutting import extract_patches, grid_patches
 
 
 @pytest.fixture

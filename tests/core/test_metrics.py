@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from napari_ivae.core.metrics import match_points
+from napari_ivae.core.analysis.metrics import match_points
 
 
 def test_optimal_not_greedy_assignment():

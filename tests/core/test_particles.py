@@ -5,8 +5,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from napari_ivae.core.detection.particles import detect_particles
 from napari_ivae.core.errors import InputError
-from napari_ivae.core.particles import detect_particles
 
 SHARED = Path(__file__).parents[2] / ".." / "shared" / "data"
 

@@ -3,16 +3,16 @@
 import numpy as np
 import pytest
 
-from napari_ivae.core import particle_blobs
-from napari_ivae.core.metrics import match_points
-from napari_ivae.core.overlays import annotation_mask
-from napari_ivae.core.particle_blobs import (
+from napari_ivae.core.analysis.metrics import match_points
+from napari_ivae.core.detection import particle_blobs
+from napari_ivae.core.detection.overlays import annotation_mask
+from napari_ivae.core.detection.particle_blobs import (
     background_strengths,
     opposite_strengths,
     particle_cut,
     surround_share,
 )
-from napari_ivae.core.particles import detect_particles
+from napari_ivae.core.detection.particles import detect_particles
 from napari_ivae.core.synthetic.particles import make_particles
 
 

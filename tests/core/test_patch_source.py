@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 from _counting import Counting
 
-from napari_ivae.core import patch_source as lazy
 from napari_ivae.core.errors import InputError
-from napari_ivae.core.inference import encode
-from napari_ivae.core.patch_source import PatchSource, encode_source
-from napari_ivae.core.patches import extract_patches, grid_patches
+from napari_ivae.core.models.inference import encode
+from napari_ivae.core.patches import source as lazy
+from napari_ivae.core.patches.cutting import extract_patches, grid_patches
+from napari_ivae.core.patches.source import PatchSource, encode_source
 
 
 def _image(shape, seed=0):
@@ -144,8 +144,8 @@ def test_source_refuses_what_extract_patches_refuses():
 
 @pytest.mark.parametrize("grid", [False, True])
 def test_maps_frame_by_frame_equal_the_whole_stack_maps(grid):
-    from napari_ivae.core import maps
-    from napari_ivae.core.patch_source import maps_by_frame
+    from napari_ivae.core.analysis import maps
+    from napari_ivae.core.patches.source import maps_by_frame
 
     image = _image((3, 80, 70), seed=9)
     if grid:
@@ -182,7 +182,7 @@ def _resident_mb():
 
 @pytest.mark.skipif(not os.path.exists("/proc/self/statm"), reason="Linux memory accounting")
 def test_released_pages_stop_counting_and_nothing_is_lost(tmp_path):
-    from napari_ivae.core.patch_source import release_pages
+    from napari_ivae.core.patches.source import release_pages
 
     written = np.lib.format.open_memmap(tmp_path / "w.npy", mode="w+", dtype=np.float32,
                                         shape=(16, 1024, 1024))

@@ -7,7 +7,7 @@ import pytest
 from scipy import ndimage
 
 from napari_ivae.core.errors import InputError
-from napari_ivae.core.patches import (
+from napari_ivae.core.patches.cutting import (
     extract_patches,
     grid_patches,
     load_patches,

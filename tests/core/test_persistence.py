@@ -8,9 +8,9 @@ import pytest
 import torch
 
 from napari_ivae.core.errors import InputError, ModelFileError
-from napari_ivae.core.inference import encode
 from napari_ivae.core.models import ModelConfig, TrainConfig, build_model
-from napari_ivae.core.persistence import FORMAT_VERSION, load_model, read_bundle, save_model
+from napari_ivae.core.models.inference import encode
+from napari_ivae.core.models.persistence import FORMAT_VERSION, load_model, read_bundle, save_model
 
 PATCH = (12, 12)
 

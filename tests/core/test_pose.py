@@ -4,11 +4,11 @@ import numpy as np
 import torch
 from _model_data import circular_correlation, rotated_shapes
 
-from napari_ivae.core.inference import encode
 from napari_ivae.core.models import ModelConfig, TrainConfig, build_model
+from napari_ivae.core.models.inference import encode
 from napari_ivae.core.models.latent import pixel_grid, transform_grid
 from napari_ivae.core.models.pose import angle_guess, dominant_order, moment_basis
-from napari_ivae.core.training import fit
+from napari_ivae.core.models.training import fit
 
 
 def _asymmetric(c):

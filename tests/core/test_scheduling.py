@@ -52,9 +52,9 @@ def test_a_memory_map_travels_as_its_file_not_its_pixels(tmp_path):
 
 
 def _pipeline(stack, scheduler, encode=True):
+    from napari_ivae.core.detection.streaming import detect_stream
     from napari_ivae.core.models import ModelConfig, build_model
-    from napari_ivae.core.patch_source import PatchSource, encode_source
-    from napari_ivae.core.streaming import detect_stream
+    from napari_ivae.core.patches.source import PatchSource, encode_source
 
     found = detect_stream(stack, "atoms", scheduler=scheduler, chunk=64)
     if not encode:
@@ -70,7 +70,7 @@ def _pipeline(stack, scheduler, encode=True):
 def test_a_local_cluster_gives_the_threads_results(tmp_path):
     distributed = pytest.importorskip("distributed")
     zarr = pytest.importorskip("zarr")
-    from napari_ivae.core.imageio import read_image
+    from napari_ivae.core.io.imageio import read_image
 
     stack = _stack(5, 96)
     np.save(tmp_path / "s.npy", stack)

@@ -5,9 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from napari_ivae.core.errors import InputError
-from napari_ivae.core.models import ModelConfig, TrainConfig
-from napari_ivae.core.search import (
+from napari_ivae.core.analysis.search import (
     SearchResult,
     SearchRun,
     choose,
@@ -15,6 +13,8 @@ from napari_ivae.core.search import (
     score_maps,
     search_beta,
 )
+from napari_ivae.core.errors import InputError
+from napari_ivae.core.models import ModelConfig, TrainConfig
 
 
 def test_score_maps_prefers_the_smooth_active_map_and_ignores_flat_ones():
@@ -45,7 +45,7 @@ def test_choose_never_picks_a_collapsed_run():
 
 @pytest.fixture(scope="module")
 def grid_patches_small():
-    from napari_ivae.core.patches import grid_patches
+    from napari_ivae.core.patches.cutting import grid_patches
     from napari_ivae.core.synthetic.lattice import make_lattice
 
     lattice = make_lattice((72, 72), spacing=12.0, domains=2, seed=0)
@@ -73,7 +73,7 @@ def test_search_on_a_tiny_grid_is_deterministic_and_keeps_the_chosen_model(grid_
     assert two.best_fixed == 2  # the only fixed beta (1 -> 1)
     assert two.best in two.maps and len(two.maps) == min(2, len(alive))
     assert two.maps[two.best].shape == (model_config.latent_dim, *grid_shape)
-    from napari_ivae.core.inference import encode
+    from napari_ivae.core.models.inference import encode
 
     z = encode(two.model, patches).z_mean[:, two.runs[two.best].map_index]
     np.testing.assert_allclose(z.reshape(grid_shape),
@@ -95,7 +95,7 @@ def test_search_abort_kills_the_running_trainings(grid_patches_small):
     import threading
     import time
 
-    from napari_ivae.core.search import SearchAborted
+    from napari_ivae.core.analysis.search import SearchAborted
 
     patches, grid_shape = grid_patches_small
     config = TrainConfig.defaults_for("shift-vae", epochs=100000, batch_size=32)

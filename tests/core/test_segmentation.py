@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
+from napari_ivae.core.analysis.segmentation import edge_length, fourier_peak_ratio, segment_map
 from napari_ivae.core.errors import InputError
-from napari_ivae.core.segmentation import edge_length, fourier_peak_ratio, segment_map
 
 SEED = 11
 

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
+from napari_ivae.core.detection.spacing import estimate_spacing
 from napari_ivae.core.errors import InputError
-from napari_ivae.core.spacing import estimate_spacing
 from napari_ivae.core.synthetic.lattice import make_lattice
 
 
@@ -33,7 +33,7 @@ def test_no_lattice_and_bad_input():
 
 
 def test_large_image_uses_central_crop_and_finds_spacing():
-    from napari_ivae.core.spacing import MAX_SIDE
+    from napari_ivae.core.detection.spacing import MAX_SIDE
 
     image = make_lattice((MAX_SIDE + 100, MAX_SIDE + 60), spacing=9.0, seed=1).image
     spacing, details = estimate_spacing(image, return_details=True)

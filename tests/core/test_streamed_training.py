@@ -6,12 +6,12 @@ import pytest
 import torch
 from _counting import Counting
 
-from napari_ivae.core import patch_source as lazy
 from napari_ivae.core.models import ModelConfig, TrainConfig, build_model
-from napari_ivae.core.patch_source import PatchReader, PatchSource
-from napari_ivae.core.patches import extract_patches, grid_patches
+from napari_ivae.core.models.training import _TileBatches, fit
+from napari_ivae.core.patches import source as lazy
+from napari_ivae.core.patches.cutting import extract_patches, grid_patches
+from napari_ivae.core.patches.source import PatchReader, PatchSource
 from napari_ivae.core.synthetic.lattice import make_lattice
-from napari_ivae.core.training import _TileBatches, fit
 
 FAST = dict(batch_size=32, lr=3e-3, pixels_per_step=64, device="cpu")
 
@@ -124,7 +124,7 @@ def test_a_source_larger_than_the_cache_is_visited_tile_group_by_tile_group(monk
 def test_cli_train_from_a_zarr_image_equals_training_on_its_cut_patches(tmp_path):
     zarr = pytest.importorskip("zarr")
     from napari_ivae.cli import main
-    from napari_ivae.core.persistence import load_model
+    from napari_ivae.core.models.persistence import load_model
 
     image = _lattice(frames=2, side=80)
     stack = zarr.create_array(str(tmp_path / "s.zarr"), shape=image.shape, dtype="float32",

@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 import tifffile
 
-from napari_ivae.core.atoms import detect_atoms
+from napari_ivae.core.detection.atoms import detect_atoms
+from napari_ivae.core.detection.particles import detect_particles
+from napari_ivae.core.detection.streaming import detect_stream
 from napari_ivae.core.errors import InputError
-from napari_ivae.core.imageio import read_image
-from napari_ivae.core.particles import detect_particles
-from napari_ivae.core.streaming import detect_stream
+from napari_ivae.core.io.imageio import read_image
 from napari_ivae.core.synthetic.lattice import make_lattice
 from napari_ivae.core.synthetic.particles import make_particles
 

@@ -8,9 +8,9 @@ import torch
 from _model_data import two_class_blobs
 
 from napari_ivae.core.errors import DeviceError, InputError, TrainingError
-from napari_ivae.core.inference import encode
 from napari_ivae.core.models import ModelConfig, TrainConfig, build_model
-from napari_ivae.core.training import TrainEvent, TrainResult, _Batches, fit, train
+from napari_ivae.core.models.inference import encode
+from napari_ivae.core.models.training import TrainEvent, TrainResult, _Batches, fit, train
 
 FAST = dict(batch_size=32, lr=3e-3, pixels_per_step=64, device="cpu")
 
@@ -173,7 +173,7 @@ def test_min_steps_raises_the_epochs_of_a_small_patch_set():
 
 
 def test_smoothness_batches_are_blocks_of_neighbouring_tiles():
-    from napari_ivae.core.training import _GridBlocks
+    from napari_ivae.core.models.training import _GridBlocks
 
     blocks = _GridBlocks((9, 12), 2, 16, torch.Generator().manual_seed(0))
     assert blocks.block == (4, 4) and blocks.steps == 14  # 216 tiles / 16 per block
@@ -186,7 +186,7 @@ def test_smoothness_batches_are_blocks_of_neighbouring_tiles():
 
 
 def test_smoothness_term_lowers_the_roughness_of_grid_codes():
-    from napari_ivae.core.training import roughness
+    from napari_ivae.core.models.training import roughness
 
     rng = np.random.default_rng(0)
     patches = rng.random((8 * 8, 8, 8)).astype(np.float32)  # independent noise tiles
@@ -212,7 +212,7 @@ def test_smoothness_term_lowers_the_roughness_of_grid_codes():
 
 
 def test_roughness_forms_tv_and_gmrf():
-    from napari_ivae.core.training import roughness
+    from napari_ivae.core.models.training import roughness
 
     class Fixed:  # an "encoder" whose latent means are the patches' first pixel, twice
         class layout:
@@ -235,7 +235,7 @@ def test_roughness_forms_tv_and_gmrf():
 
 
 def test_psi_factor_multiplies_the_loss_by_slack_plus_map_edges():
-    from napari_ivae.core.training import map_psi
+    from napari_ivae.core.models.training import map_psi
 
     rng = np.random.default_rng(0)
     patches = rng.random((6 * 6, 8, 8)).astype(np.float32)

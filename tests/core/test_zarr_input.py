@@ -8,8 +8,8 @@ from _counting import Counting
 
 from napari_ivae.cli import main
 from napari_ivae.core.errors import InputError
-from napari_ivae.core.imageio import is_lazy, read_image
-from napari_ivae.core.patches import extract_patches, grid_patches
+from napari_ivae.core.io.imageio import is_lazy, read_image
+from napari_ivae.core.patches.cutting import extract_patches, grid_patches
 from napari_ivae.core.synthetic.lattice import make_lattice
 
 zarr = pytest.importorskip("zarr")
@@ -118,7 +118,7 @@ def test_detect_patches_and_batch_read_a_zarr_folder_as_the_npy(tmp_path, capsys
 
 def test_windows_of_one_tiff_page_decode_it_once(tmp_path):
     tifffile = pytest.importorskip("tifffile")
-    from napari_ivae.core.imageio import TiffStack
+    from napari_ivae.core.io.imageio import TiffStack
 
     stack = _stack(5, 64)
     tifffile.imwrite(tmp_path / "s.tif", stack, compression="zlib", photometric="minisblack")

@@ -31,7 +31,7 @@ def untrained_model(viewer):
     """An rVAE bundle for the session's patches (the results actions only need a model)."""
     from napari_ivae._widgets.train import trained_bundle
     from napari_ivae.core.models import build_model
-    from napari_ivae.core.training import TrainResult
+    from napari_ivae.core.models.training import TrainResult
 
     session = get_session(viewer)
     train = open_widget(viewer, "Train")

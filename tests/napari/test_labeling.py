@@ -170,7 +170,7 @@ def test_a_users_shapes_without_classes_stay_unlabeled_until_moved(viewer, qtbot
 def test_counts_stay_live_and_overlaps_follow_the_core_rule(viewer, qtbot):
     """Counts follow drawing, moving and deleting; overlapping shapes: the last drawn wins,
     and the status says the same rule as core."""
-    from napari_ivae.core.annotations import OVERLAP_RULE
+    from napari_ivae.core.patches.annotations import OVERLAP_RULE
 
     viewer.open_sample(PLUGIN, "cards")
     patches = open_widget(viewer, "Patches and labels")

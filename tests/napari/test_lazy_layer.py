@@ -12,7 +12,7 @@ SIDE = 4400  # above chunked.SAMPLE_SIDE, so no single read may cover the whole 
 def test_detect_on_a_lazy_multiscale_layer_reads_it_part_by_part(viewer, qtbot, monkeypatch):
     import dask.array as da
 
-    from napari_ivae.core.atoms import detect_atoms
+    from napari_ivae.core.detection.atoms import detect_atoms
     from napari_ivae.core.synthetic.lazy import lazy_lattice
 
     pyramid = lazy_lattice(SIDE, spacing=20.0, chunk=1024, levels=3, seed=2)
@@ -43,7 +43,7 @@ def test_detect_on_a_lazy_multiscale_layer_reads_it_part_by_part(viewer, qtbot, 
 
 
 def test_patches_and_inverted_detection_on_a_small_lazy_layer(viewer, qtbot):
-    from napari_ivae.core.patches import extract_patches
+    from napari_ivae.core.patches.cutting import extract_patches
     from napari_ivae.core.synthetic.lazy import lazy_lattice
 
     image = lazy_lattice(320, spacing=16.0, chunk=128, seed=3)
@@ -76,9 +76,9 @@ def test_patches_train_and_results_on_a_lazy_layer_stream_from_it(viewer, qtbot,
     import dask.array as da
 
     from napari_ivae._widgets._session import get_session
-    from napari_ivae.core import patch_source
-    from napari_ivae.core.inference import encode
-    from napari_ivae.core.patches import extract_patches
+    from napari_ivae.core.models.inference import encode
+    from napari_ivae.core.patches import source as patch_source
+    from napari_ivae.core.patches.cutting import extract_patches
     from napari_ivae.core.synthetic.lazy import lazy_lattice
 
     side, spacing = 1536, 24.0

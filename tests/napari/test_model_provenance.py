@@ -5,7 +5,7 @@ from __future__ import annotations
 from napari_helpers import open_widget
 
 from napari_ivae._widgets._session import get_session
-from napari_ivae.core.persistence import load_model
+from napari_ivae.core.models.persistence import load_model
 
 
 def test_detection_settings_travel_with_the_saved_model(viewer, lattice_layer, ready_patches,

@@ -101,7 +101,7 @@ def test_abort_discards_model(viewer, lattice_layer, ready_patches, qtbot):
 
 def test_torch_runtime_error_is_reported_and_widget_idle(viewer, lattice_layer, ready_patches,
                                                         qtbot, monkeypatch):
-    import napari_ivae.core.training as training
+    import napari_ivae.core.models.training as training
 
     def broken_train(model, patches, labels=None, config=None, stop_event=None, **options):
         yield from ()

@@ -29,7 +29,7 @@ class Applied:
 def compute_apply(bundle: Any, image: np.ndarray) -> Applied:
     """Cut patches the way the model was trained (size, normalisation, points or grid) from a
     prepared image and compute the results (safe in any thread)."""
-    from napari_ivae.core.patches import extract_patches, grid_patches
+    from napari_ivae.core.patches.cutting import extract_patches, grid_patches
 
     size = int(bundle.config.patch_shape[0])
     params = dict(bundle.metadata.get("patch_params") or {})
@@ -39,7 +39,7 @@ def compute_apply(bundle: Any, image: np.ndarray) -> Applied:
         stride = int(params.get("stride") or max(1, size // 4))
         patchset = grid_patches(image, size, stride, normalize=normalize)
     else:
-        from napari_ivae.core.atoms import detect_atoms
+        from napari_ivae.core.detection.atoms import detect_atoms
 
         detections = detect_atoms(image, frame_axis=0 if image.ndim == 3 else None)
         if len(detections.coords) == 0:

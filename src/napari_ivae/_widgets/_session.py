@@ -18,10 +18,10 @@ if TYPE_CHECKING:
     import numpy as np
     from napari.layers import Image, Points
 
-    from napari_ivae.core.inference import Encoding
-    from napari_ivae.core.patches import PatchSet
-    from napari_ivae.core.persistence import ModelBundle
-    from napari_ivae.core.training import TrainResult
+    from napari_ivae.core.models.inference import Encoding
+    from napari_ivae.core.models.persistence import ModelBundle
+    from napari_ivae.core.models.training import TrainResult
+    from napari_ivae.core.patches.cutting import PatchSet
 
 
 @dataclass

@@ -44,8 +44,8 @@ def encode_patchset(bundle: Any, patchset: Any) -> Any:
     on demand (a lazy layer's) are encoded chunk by chunk, with progress in the activity
     dock."""
     from napari_ivae._workers import report_progress
-    from napari_ivae.core.inference import encode
-    from napari_ivae.core.patch_source import as_source, encode_source
+    from napari_ivae.core.models.inference import encode
+    from napari_ivae.core.patches.source import as_source, encode_source
 
     check_patch_shape(bundle, patchset)
     source = as_source(patchset.patches)
@@ -84,7 +84,7 @@ def feature_columns(encoding: Any, class_names: list[str]) -> dict[str, np.ndarr
 def value_map(values: np.ndarray, patchset: Any, *, cyclic: bool = False,
               categorical: bool = False) -> np.ndarray:
     """A per-patch value painted back onto the source frame(s) (grid or Voronoi cells)."""
-    from napari_ivae.core import maps
+    from napari_ivae.core.analysis import maps
 
     if cyclic:
         return maps.angle_map(values, patchset)
@@ -95,7 +95,7 @@ def value_map(values: np.ndarray, patchset: Any, *, cyclic: bool = False,
 
 def confusion_text(true: np.ndarray, predicted: np.ndarray, class_names: list[str]) -> str:
     """A confusion matrix (rows true, columns predicted) of the labeled patches as text."""
-    from napari_ivae.core.heldout import confusion_lines, confusion_matrix
+    from napari_ivae.core.analysis.heldout import confusion_lines, confusion_matrix
 
     true = np.asarray(true)
     keep = true >= 0
@@ -112,14 +112,14 @@ def confusion_text(true: np.ndarray, predicted: np.ndarray, class_names: list[st
 
 def compute_heldout(model: Any, patches: np.ndarray, labels: np.ndarray) -> Any:
     """k-fold held-out confusion of the model's classes (any thread)."""
-    from napari_ivae.core.heldout import model_heldout_confusion
+    from napari_ivae.core.analysis.heldout import model_heldout_confusion
 
     return model_heldout_confusion(model, patches, labels)
 
 
 def heldout_text(held: Any, class_names: list[str]) -> str:
-    """A :class:`~napari_ivae.core.heldout.HeldOutConfusion` as text, with what it measures."""
-    from napari_ivae.core.heldout import confusion_lines
+    """A :class:`~napari_ivae.core.analysis.heldout.HeldOutConfusion` as text, with what it measures."""
+    from napari_ivae.core.analysis.heldout import confusion_lines
 
     return "\n".join([
         f"held out ({held.folds}-fold, each patch predicted by a classifier",
@@ -171,7 +171,7 @@ def compute_results(bundle: Any, patchset: Any) -> ResultData:
     stored = bundle.metadata.get("clustering")
     summary = None
     if stored:  # classes found earlier (Find classes) apply to these patches too
-        from napari_ivae.core.clustering import Clustering
+        from napari_ivae.core.analysis.clustering import Clustering
 
         clustering = Clustering.from_dict(stored)
         columns["cluster"] = clustering.assign(encoding)
@@ -264,7 +264,7 @@ def results_job(viewer: Any, session: Any, on_done: Any, on_error: Any, *, owner
 def compute_clusters(bundle: Any, patchset: Any, n_clusters: int, seed: int,
                      use_angle: bool) -> tuple:
     """Encode the patches, k-means their latent codes and paint the clusters (any thread)."""
-    from napari_ivae.core.clustering import cluster_latents
+    from napari_ivae.core.analysis.clustering import cluster_latents
 
     encoding = encode_patchset(bundle, patchset)
     clustering = cluster_latents(encoding, n_clusters, seed=seed, use_angle=use_angle)
@@ -440,7 +440,7 @@ def compute_manifold(bundle: Any, encoding: Any = None, patches: Any = None
     contrast (1st-99th percentile), so it can be compared with the data. Returns the image and
     a caption.
     """
-    from napari_ivae.core.inference import (
+    from napari_ivae.core.models.inference import (
         class_latent_ranges,
         class_traversal,
         latent_manifold,

@@ -38,10 +38,10 @@ def run_detection(image: np.ndarray, mode: str, spacing: float | None, sigma: fl
     """Detect atoms or particles in a prepared ``(Y, X)`` / ``(F, Y, X)`` image (any thread)."""
     frame_axis = 0 if image.ndim == 3 else None
     if mode == "atoms":
-        from napari_ivae.core.atoms import detect_atoms
+        from napari_ivae.core.detection.atoms import detect_atoms
 
         invert = {"auto": None, "bright": False, "dark": True}[polarity]
-        from napari_ivae.core.streaming import detect_lazy, lazy_input
+        from napari_ivae.core.detection.streaming import detect_lazy, lazy_input
 
         if lazy_input(image, None, frame_axis):  # by frame or chunk, counted in the dock
             from napari_ivae._workers import report_progress
@@ -51,7 +51,7 @@ def run_detection(image: np.ndarray, mode: str, spacing: float | None, sigma: fl
                                progress=report_progress)
         return detect_atoms(image, spacing=spacing, sigma=sigma, refine=refine, invert=invert,
                             frame_axis=frame_axis, crystal_only=crystal_only)
-    from napari_ivae.core.particles import detect_particles
+    from napari_ivae.core.detection.particles import detect_particles
 
     return detect_particles(image, method=method, polarity=polarity, frame_axis=frame_axis)
 
@@ -68,8 +68,8 @@ def estimate(image: Any) -> float:
     """Lattice spacing (px) of the first frame of a prepared image (of a central window of
     at most ``SAMPLE_SIDE`` pixels a side, as chunked detection measures it, when the frame is
     larger: a lazy image is never read whole)."""
-    from napari_ivae.core.chunked import SAMPLE_SIDE
-    from napari_ivae.core.spacing import estimate_spacing
+    from napari_ivae.core.detection.chunked import SAMPLE_SIDE
+    from napari_ivae.core.detection.spacing import estimate_spacing
 
     frame = image if len(image.shape) == 2 else image[0]
     window = tuple(slice(max(0, (n - SAMPLE_SIDE) // 2), max(0, (n - SAMPLE_SIDE) // 2)

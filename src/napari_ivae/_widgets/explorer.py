@@ -551,7 +551,7 @@ class ExplorerWidget(Container):
         decoded = None
         if bundle is not None and encoding is not None and index < len(encoding.z_mean):
             try:
-                from napari_ivae.core.inference import decode
+                from napari_ivae.core.models.inference import decode
 
                 decoded = decode(bundle.model, encoding.z_mean[index:index + 1],
                                  None if encoding.angle is None

@@ -28,8 +28,8 @@ from napari_ivae._widgets._common import (
 from napari_ivae._widgets._session import ClassTable, get_session
 from napari_ivae._widgets.class_table import ClassTableWidget
 from napari_ivae._workers import background, is_busy
-from napari_ivae.core.annotations import OVERLAP_RULE
 from napari_ivae.core.errors import InputError
+from napari_ivae.core.patches.annotations import OVERLAP_RULE
 
 CLASS_META = "napari_ivae_classes"
 RECOUNT_DELAY_MS = 150  # a burst of shape edits gives one label recount
@@ -68,7 +68,7 @@ def shapes_snapshot(layer: Any, n_classes: int) -> tuple:
 
 def labels_of_snapshot(snapshot: tuple, patchset: Any) -> Any:
     """``LabelAssignment`` of the patches from a :func:`shapes_snapshot` (any thread)."""
-    from napari_ivae.core.annotations import labels_from_shapes
+    from napari_ivae.core.patches.annotations import labels_from_shapes
 
     data, types, classes, ndim = snapshot
     return labels_from_shapes(patchset.centres, patchset.frames, data, types, classes,
@@ -495,15 +495,15 @@ def _cut(job: dict) -> tuple[Any, dict]:
     """Cut the patches of an :meth:`PatchesWidget._extract_job` (any thread).
 
     From a lazy (dask, zarr, multiscale) layer no patch is cut here: the PatchSet's
-    ``patches`` are a :class:`~napari_ivae.core.patch_source.SourcePatches`, cut from the
+    ``patches`` are a :class:`~napari_ivae.core.patches.source.SourcePatches`, cut from the
     image when training or encoding asks for them."""
-    from napari_ivae.core.imageio import is_lazy
-    from napari_ivae.core.patches import extract_patches, grid_patches
+    from napari_ivae.core.io.imageio import is_lazy
+    from napari_ivae.core.patches.cutting import extract_patches, grid_patches
 
     image = _layers.prepare_snapshot(job["image"])
     params = job["params"]
     if is_lazy(image):
-        from napari_ivae.core.patch_source import PatchSource
+        from napari_ivae.core.patches.source import PatchSource
 
         if params["source"] == "grid":
             source = PatchSource.grid(image, params["size"], params["stride"],

@@ -183,7 +183,7 @@ class ResultsWidget(DockBody):
 
     def heldout_in_background(self) -> Any:
         """Cross-validate the model's classes over the labeled patches in a worker
-        (:func:`napari_ivae.core.heldout.model_heldout_confusion`); returns the worker."""
+        (:func:`napari_ivae.core.analysis.heldout.model_heldout_confusion`); returns the worker."""
         bundle, patchset, true = self._session.bundle, self._session.patchset, self._model_labels()
         if (bundle is None or patchset is None or true is None
                 or len(true) != len(patchset.patches) or not np.any(true >= 0)):
@@ -370,7 +370,7 @@ class ResultsWidget(DockBody):
 
     def save(self) -> Path | None:
         """Save the current model bundle to the chosen file."""
-        from napari_ivae.core.persistence import pipeline_metadata, save_model
+        from napari_ivae.core.models.persistence import pipeline_metadata, save_model
 
         bundle = self._session.bundle
         try:
@@ -387,7 +387,7 @@ class ResultsWidget(DockBody):
 
     def load(self) -> Any:
         """Load a model bundle; it becomes the session's model."""
-        from napari_ivae.core.persistence import load_model
+        from napari_ivae.core.models.persistence import load_model
 
         try:
             bundle = load_model(Path(self.model_file.value))
@@ -432,8 +432,8 @@ class ResultsWidget(DockBody):
 def _segment(data: np.ndarray, method: str, n_regions: int) -> tuple:
     """int32 region labels of a map (NaN = the map's median), how many regions it has, and
     ``(boundary length of the labels, edge length of the map)`` in pixels, frames averaged
-    (:func:`napari_ivae.core.segmentation.edge_length`; any thread)."""
-    from napari_ivae.core.segmentation import edge_length, segment_map
+    (:func:`napari_ivae.core.analysis.segmentation.edge_length`; any thread)."""
+    from napari_ivae.core.analysis.segmentation import edge_length, segment_map
 
     data = np.asarray(data, dtype=np.float32)
     finite = data[np.isfinite(data)]

@@ -1,6 +1,6 @@
 """The Train widget's beta(t) search: train a grid of KL-weight ramps on the grid patches in the
 background (one process per core), then show the heat map, the best runs' maps and keep the
-chosen model (``core.search.search_beta``)."""
+chosen model (``core.analysis.search.search_beta``)."""
 
 from __future__ import annotations
 
@@ -155,7 +155,7 @@ def _search_steps(patches, grid_shape, starts, ends, lambdas, model_config, trai
     thread, yields a :class:`SearchEvent` per finished run and returns the SearchResult.
     When ``aborted()`` turns true (Abort) or the generator is closed, the running trainings
     are killed and nothing is returned."""
-    from napari_ivae.core.search import search_beta
+    from napari_ivae.core.analysis.search import search_beta
 
     events: queue.Queue = queue.Queue()
     abort = threading.Event()
@@ -204,8 +204,8 @@ def write_search_layers(viewer: Any, image_layer: Any, result: Any, patchset: An
     """The heat map (an RGB image layer) and the scored z map of each kept run (image layers
     on the source image, below the user's layers; the chosen run's visible)."""
     from napari_ivae import _layers
-    from napari_ivae.core.maps import grid_map
-    from napari_ivae.core.search import heatmap_image
+    from napari_ivae.core.analysis.maps import grid_map
+    from napari_ivae.core.analysis.search import heatmap_image
 
     if image_layer is None or image_layer not in viewer.layers:
         raise InputError("the image the patches came from is no longer in the viewer.")

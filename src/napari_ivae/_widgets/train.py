@@ -26,7 +26,7 @@ from napari_ivae._widgets.loss_plot import LossPlot
 from napari_ivae._widgets.search import SearchControls
 from napari_ivae._workers import TrainingJob
 from napari_ivae.core.errors import InputError
-from napari_ivae.core.patch_source import as_source
+from napari_ivae.core.patches.source import as_source
 
 KIND_CHOICES = [("rVAE (rotation + translation)", "rvae"), ("shift-VAE (smooth maps)",
                                                             "shift-vae"),
@@ -37,7 +37,7 @@ KIND_CHOICES = [("rVAE (rotation + translation)", "rvae"), ("shift-VAE (smooth m
 
 def trained_bundle(result: Any, config: Any, train_config: Any, extra: dict) -> Any:
     """A ModelBundle for a fresh training result (the same type ``load_model`` returns)."""
-    from napari_ivae.core.persistence import ModelBundle
+    from napari_ivae.core.models.persistence import ModelBundle
 
     metadata = {"kind": config.kind, "seed": result.seed, "device": result.device,
                 "patch_shape": list(config.patch_shape), "class_names": list(config.class_names),
@@ -263,7 +263,7 @@ class TrainWidget(DockBody):
 
         def make_generator(stop_event):
             from napari_ivae.core.models import build_model
-            from napari_ivae.core.training import train
+            from napari_ivae.core.models.training import train
 
             model = build_model(model_config)
             return train(model, patches, labels, train_config, stop_event=stop_event,

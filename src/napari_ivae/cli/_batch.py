@@ -1,7 +1,7 @@
 """``napari-ivae batch``: apply one saved model to many images, resumable after an interruption.
 
 Every image (files, folders, glob patterns) goes through the pipeline the model was trained
-with, as its bundle records it (:data:`~napari_ivae.core.persistence.PIPELINE_KEYS`): detect
+with, as its bundle records it (:data:`~napari_ivae.core.models.persistence.PIPELINE_KEYS`): detect
 (the detection mode and the settings chosen by hand; everything else is estimated from each
 image), cut patches (the model's patch size, the same normalisation, points or grid), encode,
 and paint the per-patch values back onto the image. Each image gets its own folder
@@ -101,7 +101,7 @@ def collect_inputs(values) -> list[Path]:
     InputError
         A name that is neither an image, a folder, nor a pattern matching an image; no images.
     """
-    from napari_ivae.core.imageio import IMAGE_SUFFIXES
+    from napari_ivae.core.io.imageio import IMAGE_SUFFIXES
 
     found: list[Path] = []
     for value in values:
@@ -133,7 +133,7 @@ def collect_inputs(values) -> list[Path]:
 
 def _is_image(path: Path) -> bool:
     """An image file by its suffix, or a ``.zarr`` folder (one image, not a folder of them)."""
-    from napari_ivae.core.imageio import IMAGE_SUFFIXES
+    from napari_ivae.core.io.imageio import IMAGE_SUFFIXES
 
     suffix = path.suffix.lower()
     if suffix == ".zarr":
@@ -265,10 +265,10 @@ def process_image(bundle, settings: dict, path: Path, *, channel=None, frame_axi
     """
     import pandas as pd
 
-    from napari_ivae.core.image import prepare_image
-    from napari_ivae.core.imageio import read_image
-    from napari_ivae.core.patch_source import PatchSource, encode_source
-    from napari_ivae.core.streaming import lazy_input
+    from napari_ivae.core.detection.streaming import lazy_input
+    from napari_ivae.core.io.image import prepare_image
+    from napari_ivae.core.io.imageio import read_image
+    from napari_ivae.core.patches.source import PatchSource, encode_source
 
     raw = read_image(path, mmap=True)  # pixels are read when used
     channel = _parse_channel(channel)
@@ -325,7 +325,7 @@ def _streams(raw, channel, frame_axis) -> bool:
     """A (frames, Y, X) stack larger than ``STREAM_BYTES``, or a lazy zarr/dask one, is read
     one frame at a time."""
     from napari_ivae.cli._detect import STREAM_BYTES
-    from napari_ivae.core.imageio import is_lazy
+    from napari_ivae.core.io.imageio import is_lazy
 
     return (raw.ndim == 3 and (raw.nbytes > STREAM_BYTES or is_lazy(raw)) and channel is None
             and (frame_axis == 0 or (frame_axis is None and raw.shape[0] > 4)))
@@ -340,7 +340,7 @@ def _stage(what: str):
 def _detect(image, settings: dict, streaming: bool = False, chunked: bool = False,
             scheduler=None, progress: bool = False):
     if streaming or chunked:
-        from napari_ivae.core.streaming import detect_lazy, detect_stream
+        from napari_ivae.core.detection.streaming import detect_lazy, detect_stream
 
         detect = detect_stream if streaming else detect_lazy
         return detect(image, settings["mode"], scheduler=scheduler,
@@ -348,10 +348,10 @@ def _detect(image, settings: dict, streaming: bool = False, chunked: bool = Fals
                                 if progress else None), **settings["detect"])
     frame_axis = 0 if image.ndim == 3 else None
     if settings["mode"] == "atoms":
-        from napari_ivae.core.atoms import detect_atoms
+        from napari_ivae.core.detection.atoms import detect_atoms
 
         return detect_atoms(image, frame_axis=frame_axis, **settings["detect"])
-    from napari_ivae.core.particles import detect_particles
+    from napari_ivae.core.detection.particles import detect_particles
 
     return detect_particles(image, frame_axis=frame_axis, **settings["detect"])
 
@@ -375,7 +375,7 @@ def latent_columns(encoding, bundle) -> dict:
         columns["class"] = np.argmax(encoding.class_prob, axis=1).astype(np.int64)
     stored = (bundle.metadata or {}).get("clustering")
     if stored:  # classes found in napari and saved with the model
-        from napari_ivae.core.clustering import Clustering
+        from napari_ivae.core.analysis.clustering import Clustering
 
         columns["cluster"] = np.asarray(Clustering.from_dict(stored).assign(encoding))
     return columns
@@ -398,7 +398,7 @@ class FrameMaps:
 
     def paint(self, folder: Path) -> dict:
         """Scratch memory-mapped ``.npy`` files in ``folder``, one per map, filled."""
-        from napari_ivae.core.patch_source import maps_by_frame, release_pages
+        from napari_ivae.core.patches.source import maps_by_frame, release_pages
 
         shape = (self.geometry.n_frames,) + tuple(self.geometry.image_shape)
         arrays = {name: np.lib.format.open_memmap(
@@ -416,8 +416,8 @@ class FrameMaps:
 
 def result_maps(columns: dict, geometry) -> dict:
     """Maps of the image's shape (in memory): latent means, angle (radians), offsets, classes
-    (+1), painted frame by frame as :mod:`napari_ivae.core.maps` paints them."""
-    from napari_ivae.core.patch_source import maps_by_frame
+    (+1), painted frame by frame as :mod:`napari_ivae.core.analysis.maps` paints them."""
+    from napari_ivae.core.patches.source import maps_by_frame
 
     chosen = map_columns(columns)
     shape = (geometry.n_frames,) + tuple(geometry.image_shape)
@@ -483,7 +483,7 @@ def is_done(folder: Path, image: dict, model_sha: str, options: dict | None = No
 def write_result(out_dir: Path, name: str, result: dict, record: dict, maps_format: str,
                  inputs: dict) -> Path:
     """Write one image's files into a hidden folder, then rename it to ``out_dir/name``."""
-    from napari_ivae.core.imageio import write_image
+    from napari_ivae.core.io.imageio import write_image
 
     final = out_dir / name
     partial = Path(tempfile.mkdtemp(prefix=f".{name}{_PARTIAL}", dir=out_dir))
@@ -536,7 +536,7 @@ def _savez_by_frames(stream, arrays: dict) -> None:
     handed back as they are copied)."""
     import zipfile
 
-    from napari_ivae.core.patch_source import release_pages
+    from napari_ivae.core.patches.source import release_pages
 
     with zipfile.ZipFile(stream, mode="w", compression=zipfile.ZIP_STORED,
                          allowZip64=True) as archive:
@@ -553,7 +553,7 @@ def _tiff_pages(path: Path, stack) -> None:
     """A (frames, Y, X) memory map as a multi-page TIFF, one frame in memory at a time."""
     import tifffile
 
-    from napari_ivae.core.patch_source import release_pages
+    from napari_ivae.core.patches.source import release_pages
 
     def frames():
         for frame in stack:
@@ -657,7 +657,7 @@ def run(args) -> int:
     """Apply the model to every image; returns 0, or 3 when some images failed."""
     from napari_ivae.cli import cli_spelling
     from napari_ivae.cli._train_checks import check_device
-    from napari_ivae.core.persistence import load_model
+    from napari_ivae.core.models.persistence import load_model
     from napari_ivae.core.scheduling import check_scheduler
 
     if args.batch_size < 1:

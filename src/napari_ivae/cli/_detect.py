@@ -88,8 +88,8 @@ def add_parser(subparsers) -> None:
 def run(args) -> int:
     """Detect, write the CSV (and labels), print a summary on stderr; returns 0."""
     from napari_ivae.cli import cli_spelling
-    from napari_ivae.core.image import prepare_image
-    from napari_ivae.core.imageio import read_image, write_image, write_points_csv
+    from napari_ivae.core.io.image import prepare_image
+    from napari_ivae.core.io.imageio import read_image, write_image, write_points_csv
 
     inputs = {"IMAGE": args.image, "--exclude": args.exclude}
     out = output_path(args.out, ".csv", "comma-separated table", inputs=inputs)
@@ -99,9 +99,9 @@ def run(args) -> int:
         check_output(labels_path, inputs, flag="--out (its labels image)")
     import numpy as np
 
-    from napari_ivae.core.imageio import is_lazy
+    from napari_ivae.core.detection.streaming import lazy_input
+    from napari_ivae.core.io.imageio import is_lazy
     from napari_ivae.core.scheduling import check_scheduler
-    from napari_ivae.core.streaming import lazy_input
 
     check_scheduler(args.scheduler)
     image = read_image(args.image, mmap=True)  # pixels are read when used
@@ -161,7 +161,7 @@ def _streams(image, args) -> bool:
     """A (frames, Y, X) stack larger than ``STREAM_BYTES``, or a lazy zarr/dask one, is
     detected one frame at a time."""
     # 2-4 planes without --frame-axis may be colour channels: the in-memory path asks
-    from napari_ivae.core.imageio import is_lazy
+    from napari_ivae.core.io.imageio import is_lazy
 
     return (image.ndim == 3 and (image.nbytes > STREAM_BYTES or is_lazy(image))
             and args.channel is None
@@ -170,29 +170,29 @@ def _streams(image, args) -> bool:
 
 def _detect(image, mode: str, run_on: dict, labels_path, options: dict):
     """The in-memory detector; or, for a long or lazy stack,
-    :func:`~napari_ivae.core.streaming.detect_stream` with particle labels in a scratch file
+    :func:`~napari_ivae.core.detection.streaming.detect_stream` with particle labels in a scratch file
     (temp folder) that is copied to the labels image atomically; or, for a lazy frame,
-    :func:`~napari_ivae.core.streaming.detect_lazy` (chunk by chunk). Long stages report
+    :func:`~napari_ivae.core.detection.streaming.detect_lazy` (chunk by chunk). Long stages report
     their progress on stderr."""
     from napari_ivae.cli._progress import Progress
 
     if run_on["chunked"]:
-        from napari_ivae.core.streaming import detect_lazy
+        from napari_ivae.core.detection.streaming import detect_lazy
 
         return detect_lazy(image, mode, scheduler=run_on["scheduler"],
                            progress=Progress("napari-ivae detect", "chunks searched"),
                            **options)
     if not run_on["streaming"]:
         if mode == "atoms":
-            from napari_ivae.core.atoms import detect_atoms
+            from napari_ivae.core.detection.atoms import detect_atoms
 
             return detect_atoms(image, **options)
-        from napari_ivae.core.particles import detect_particles
+        from napari_ivae.core.detection.particles import detect_particles
 
         return detect_particles(image, **options)
     import numpy as np
 
-    from napari_ivae.core.streaming import detect_stream
+    from napari_ivae.core.detection.streaming import detect_stream
 
     labels = None
     if labels_path is not None:

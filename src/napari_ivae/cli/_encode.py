@@ -13,7 +13,7 @@ An ss-rvae model with labels (``--labels``, or ``labels`` stored in the patches 
 reports two confusion matrices on stderr and in the output (``label_confusion``,
 ``heldout_confusion``, ``heldout_accuracy``, ``heldout_chance``): the model's classes against
 those labels (not held out when they are its training labels), and a ``--heldout-folds``-fold
-cross-validation (:mod:`napari_ivae.core.heldout`: per fold a fresh classifier of the model's
+cross-validation (:mod:`napari_ivae.core.analysis.heldout`: per fold a fresh classifier of the model's
 architecture, trained on the other folds' labels; the VAE is not retrained).
 """
 
@@ -59,8 +59,8 @@ def add_parser(subparsers) -> None:
 def run(args) -> int:
     """Encode and save; returns 0."""
     from napari_ivae.cli._train import read_patches
-    from napari_ivae.core.inference import encode
-    from napari_ivae.core.persistence import load_model
+    from napari_ivae.core.models.inference import encode
+    from napari_ivae.core.models.persistence import load_model
     from napari_ivae.core.validation import as_patch_array
 
     out = output_path(args.out, ".npz", "numpy archive",
@@ -85,7 +85,7 @@ def run(args) -> int:
         arrays["class_names"] = np.array(bundle.config.class_names, dtype=str)
     arrays["model_kind"] = np.array(bundle.config.kind)
     if args.clusters:
-        from napari_ivae.core.clustering import cluster_latents
+        from napari_ivae.core.analysis.clustering import cluster_latents
 
         try:
             clustering = cluster_latents(encoding, args.clusters, seed=args.cluster_seed,
@@ -95,7 +95,7 @@ def run(args) -> int:
         arrays["cluster"] = clustering.labels
         arrays["cluster_seed"] = np.array(clustering.seed)
     elif bundle.metadata.get("clustering"):  # classes found in napari and saved with the model
-        from napari_ivae.core.clustering import Clustering
+        from napari_ivae.core.analysis.clustering import Clustering
 
         arrays["cluster"] = Clustering.from_dict(bundle.metadata["clustering"]).assign(encoding)
     if bundle.config.kind == "ss-rvae":
@@ -131,7 +131,11 @@ def _labels(args, extras: dict, n_patches: int, n_classes: int) -> np.ndarray | 
 def _confusions(bundle, patches, labels, predicted, folds: int) -> dict:
     """The model's classes against ``labels``, and held out over ``folds`` folds, printed on
     stderr and returned as arrays for the output file."""
-    from napari_ivae.core.heldout import confusion_lines, confusion_matrix, model_heldout_confusion
+    from napari_ivae.core.analysis.heldout import (
+        confusion_lines,
+        confusion_matrix,
+        model_heldout_confusion,
+    )
 
     names = list(bundle.config.class_names)
     labeled = labels >= 0

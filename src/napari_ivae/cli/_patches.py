@@ -3,7 +3,7 @@
 The archive holds ``patches`` (N, H, W) float32, ``centres`` (N, 2) (row, col), ``frames``,
 ``indices`` (source row of the points file, -1 for grid patches), ``image_shape``, a JSON
 ``normalization`` string and, for grid patches, ``grid_shape``, ``stride`` and ``grid_origin``
-(see :func:`napari_ivae.core.patches.patchset_to_arrays`). ``napari-ivae train`` and ``encode``
+(see :func:`napari_ivae.core.patches.cutting.patchset_to_arrays`). ``napari-ivae train`` and ``encode``
 read it directly.
 """
 
@@ -53,8 +53,8 @@ def add_parser(subparsers) -> None:
 
 def run(args) -> int:
     """Cut the patches and save them; returns 0."""
-    from napari_ivae.core.imageio import read_image, read_points_csv
-    from napari_ivae.core.patches import extract_patches, grid_patches, patchset_to_arrays
+    from napari_ivae.core.io.imageio import read_image, read_points_csv
+    from napari_ivae.core.patches.cutting import extract_patches, grid_patches, patchset_to_arrays
 
     out = output_path(args.out, ".npz", "numpy archive",
                       inputs={"IMAGE": args.image, "--points": args.points})
@@ -106,7 +106,7 @@ def _patch_params(args) -> dict:
 
 
 def _load_image(args, read_image) -> np.ndarray:
-    from napari_ivae.core.imageio import is_lazy
+    from napari_ivae.core.io.imageio import is_lazy
 
     image = read_image(args.image)
     if not (is_lazy(image) and args.channel is None and not args.invert):
@@ -116,7 +116,7 @@ def _load_image(args, read_image) -> np.ndarray:
         raise InputError(f"{Path(args.image).name} looks like a colour image {image.shape}; "
                          "choose --channel luminance (or a channel number)")
     if args.channel is not None or args.invert:
-        from napari_ivae.core.image import prepare_image
+        from napari_ivae.core.io.image import prepare_image
 
         channel = args.channel
         if channel is not None and channel != "luminance":

@@ -3,7 +3,7 @@
 Trains one shift-VAE per ``beta_start x beta_end (x lambda)`` setting on the patches of
 ``napari-ivae patches --grid`` (the ``.npz`` carries the ``grid_shape``), one process per core,
 scores each run's latent maps by their edge length and Fourier central-peak ratio
-(:mod:`napari_ivae.core.search`), and writes into the ``--out`` folder:
+(:mod:`napari_ivae.core.analysis.search`), and writes into the ``--out`` folder:
 
 * ``search.csv`` and ``search.json``: one row per run, the chosen run and the sentence
   comparing it with the best fixed beta;
@@ -117,9 +117,9 @@ def run(args) -> int:
                          "them with `napari-ivae patches --grid STRIDE`")
     grid_shape = tuple(int(v) for v in np.asarray(extras["grid_shape"]).ravel()[:2])
 
+    from napari_ivae.core.analysis.search import search_beta
+    from napari_ivae.core.analysis.segmentation import edge_length, segment_map
     from napari_ivae.core.models import ModelConfig, TrainConfig
-    from napari_ivae.core.search import search_beta
-    from napari_ivae.core.segmentation import edge_length, segment_map
 
     overrides = {"seed": args.seed, "device": "cpu"}
     if args.epochs is not None:
@@ -152,7 +152,7 @@ def run(args) -> int:
 def _write_results(out: Path, args, result, extras, edge_length, segment_map) -> None:
     from napari_ivae.cli._train_checks import save_with_fallback
     from napari_ivae.core._atomic import write_output
-    from napari_ivae.core.search import heatmap_png
+    from napari_ivae.core.analysis.search import heatmap_png
 
     table = result.table()
     text = io.StringIO()

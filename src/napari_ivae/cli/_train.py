@@ -83,10 +83,10 @@ def read_patches(path) -> tuple[np.ndarray, dict]:
 
 def _image_source(args):
     """``(SourcePatches, extras)``: the patches of ``--image`` at ``--points`` or on
-    ``--grid``, cut when training asks for them (:class:`~napari_ivae.core.patch_source.
+    ``--grid``, cut when training asks for them (:class:`~napari_ivae.core.patches.source.
     PatchSource`)."""
-    from napari_ivae.core.imageio import read_image, read_points_csv
-    from napari_ivae.core.patch_source import PatchSource
+    from napari_ivae.core.io.imageio import read_image, read_points_csv
+    from napari_ivae.core.patches.source import PatchSource
 
     if (args.points is None) == (args.grid is None) or not args.size:
         raise InputError("--image needs --size and one of --points POINTS.csv or --grid "
@@ -402,7 +402,7 @@ def run(args) -> int:
     grid_shape = _grid_shape(args, extras, len(patches))
 
     from napari_ivae.core.models import build_model
-    from napari_ivae.core.training import train
+    from napari_ivae.core.models.training import train
     from napari_ivae.core.validation import as_label_array
 
     model_config, train_config = _build_configs(args, patches.shape[1:], labels, condition_names)

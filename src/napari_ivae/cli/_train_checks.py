@@ -236,7 +236,7 @@ def save_with_fallback(out: Path, result, metadata: dict) -> Path:
         (beside ``out``, in the current folder or in the temporary folder), or that it could
         be saved nowhere and how to get it again (same command: training is reproducible).
     """
-    from napari_ivae.core.persistence import save_model
+    from napari_ivae.core.models.persistence import save_model
 
     try:
         return save_model(out, result.model, result, metadata)

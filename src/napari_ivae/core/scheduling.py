@@ -16,7 +16,7 @@ a ``distributed.Client``    on that client's cluster (e.g. a ``LocalCluster`` ma
 Results come back in the order of the tasks whatever order they finish in, so the outcome does
 not depend on the scheduler. Images go to other processes as references, not pixels:
 :func:`portable` turns a memory-mapped array into its file name and layout, a dask array (a
-zarr's) travels as its graph and a :class:`~napari_ivae.core.imageio.TiffStack` as its path,
+zarr's) travels as its graph and a :class:`~napari_ivae.core.io.imageio.TiffStack` as its path,
 so every worker must see the same files (a shared file system for a cluster).
 """
 
@@ -78,7 +78,7 @@ def portable(image):
     Parameters
     ----------
     image : array-like
-        A memory map (whole, as :func:`~napari_ivae.core.imageio.read_image` gives it) becomes
+        A memory map (whole, as :func:`~napari_ivae.core.io.imageio.read_image` gives it) becomes
         a :class:`MemmapRef`; anything else is returned as it is.
     """
     if isinstance(image, np.memmap) and getattr(image, "filename", None):

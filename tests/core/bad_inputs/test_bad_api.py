@@ -6,10 +6,10 @@ import pytest
 
 from napari_ivae.cli import cli_spelling
 from napari_ivae.core.errors import InputError, ModelFileError
-from napari_ivae.core.image import prepare_image
-from napari_ivae.core.imageio import write_image, write_points_csv
+from napari_ivae.core.io.image import prepare_image
+from napari_ivae.core.io.imageio import write_image, write_points_csv
 from napari_ivae.core.models import ModelConfig
-from napari_ivae.core.persistence import load_model, read_bundle, save_model
+from napari_ivae.core.models.persistence import load_model, read_bundle, save_model
 from napari_ivae.core.validation import as_label_array
 
 

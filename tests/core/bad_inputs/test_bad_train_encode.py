@@ -10,7 +10,7 @@ from bad_inputs_kit import TINY, assert_refused, error_line
 
 from napari_ivae.cli import main
 from napari_ivae.core.errors import InputError
-from napari_ivae.core.persistence import load_model
+from napari_ivae.core.models.persistence import load_model
 
 P40 = ["--patches", "{ws}/p40.npy"]
 OUT = ["--out", "{ws}/new.ivae.pt"]
@@ -126,7 +126,7 @@ def test_min_steps_raises_the_epochs_up_front(ws, tmp_path, capsys):
 
 
 def test_a_model_that_cannot_be_saved_is_kept_beside_it(ws, tmp_path, capsys, monkeypatch):
-    import napari_ivae.core.persistence as persistence
+    import napari_ivae.core.models.persistence as persistence
 
     real = persistence._atomic_torch_save
     out = tmp_path / "m.ivae.pt"

@@ -166,6 +166,6 @@ def test_training_survives_a_closed_stderr(ws, tmp_path):
                             stdout=subprocess.DEVNULL)
     proc.stderr.close()
     assert proc.wait(timeout=120) == 0
-    from napari_ivae.core.persistence import load_model
+    from napari_ivae.core.models.persistence import load_model
 
     assert len(load_model(out).metadata["history"]) == 3

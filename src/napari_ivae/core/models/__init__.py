@@ -1,51 +1,96 @@
-"""The invariant-VAE models and their configuration.
+"""The invariant-VAE models: configuration, building, training, inference, model files.
 
-``build_model(config)`` returns a fresh (untrained) model for a :class:`ModelConfig`; loading
-``state_dict()`` into it restores a trained model completely, normalisation included.
+``build_model(config)`` returns a fresh (untrained) model for a :class:`ModelConfig`;
+loading ``state_dict()`` into it restores a trained model completely, normalisation
+included. ``train``/``fit`` train it, ``encode``/``decode`` use it, ``save_model``/
+``load_model`` keep it in a bundle file that loads without running code.
+
+The names below are this package's public API; each is imported from its module on first use,
+so importing the package costs nothing until one is needed.
 """
 
 from __future__ import annotations
 
-import torch
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from napari_ivae.core.errors import InputError
-from napari_ivae.core.models.base import BaseIVAE
-from napari_ivae.core.models.config import MODEL_KINDS, ModelConfig, TrainConfig
-from napari_ivae.core.models.crvae import CRVAE
-from napari_ivae.core.models.joint_rvae import JointRVAE
-from napari_ivae.core.models.rvae import RVAE
-from napari_ivae.core.models.shift_vae import ShiftVAE
-from napari_ivae.core.models.ss_rvae import SSRVAE
-from napari_ivae.core.models.vae import VAE
+if TYPE_CHECKING:
+    from .base import BaseIVAE
+    from .config import MODEL_KINDS, ModelConfig, TrainConfig
+    from .crvae import CRVAE
+    from .factory import build_model
+    from .inference import Encoding, class_traversal, classify, decode, encode, latent_manifold
+    from .joint_rvae import JointRVAE
+    from .persistence import ModelBundle, load_model, read_bundle, save_model
+    from .rvae import RVAE
+    from .shift_vae import ShiftVAE
+    from .ss_rvae import SSRVAE
+    from .training import TrainEvent, TrainResult, fit, train
+    from .vae import VAE
 
-_REGISTRY = {"vae": VAE, "rvae": RVAE, "shift-vae": ShiftVAE, "ss-rvae": SSRVAE,
-             "jrvae": JointRVAE, "crvae": CRVAE}
+_EXPORTS = {
+    "MODEL_KINDS": "config",
+    "build_model": "factory",
+    "ModelConfig": "config",
+    "TrainConfig": "config",
+    "BaseIVAE": "base",
+    "VAE": "vae",
+    "RVAE": "rvae",
+    "ShiftVAE": "shift_vae",
+    "SSRVAE": "ss_rvae",
+    "JointRVAE": "joint_rvae",
+    "CRVAE": "crvae",
+    "TrainEvent": "training",
+    "TrainResult": "training",
+    "fit": "training",
+    "train": "training",
+    "Encoding": "inference",
+    "class_traversal": "inference",
+    "classify": "inference",
+    "decode": "inference",
+    "encode": "inference",
+    "latent_manifold": "inference",
+    "ModelBundle": "persistence",
+    "load_model": "persistence",
+    "read_bundle": "persistence",
+    "save_model": "persistence",
+}
+
+__all__ = [
+    "BaseIVAE",
+    "CRVAE",
+    "Encoding",
+    "JointRVAE",
+    "MODEL_KINDS",
+    "ModelBundle",
+    "ModelConfig",
+    "RVAE",
+    "SSRVAE",
+    "ShiftVAE",
+    "TrainConfig",
+    "TrainEvent",
+    "TrainResult",
+    "VAE",
+    "build_model",
+    "class_traversal",
+    "classify",
+    "decode",
+    "encode",
+    "fit",
+    "latent_manifold",
+    "load_model",
+    "read_bundle",
+    "save_model",
+    "train",
+]
 
 
-def build_model(config: ModelConfig) -> BaseIVAE:
-    """Build an untrained model from its configuration.
-
-    Parameters
-    ----------
-    config : ModelConfig or dict
-        A dict is converted with :meth:`ModelConfig.from_dict`.
-
-    Returns
-    -------
-    BaseIVAE
-        A ``torch.nn.Module`` with a ``config`` attribute, on the CPU, in training mode,
-        weights initialised from seed 0 (``train`` re-initialises an untrained model from its
-        own seed). The caller's global RNG state is left untouched.
-    """
-    if isinstance(config, dict):
-        config = ModelConfig.from_dict(config)
-    if not isinstance(config, ModelConfig):
-        raise InputError(f"build_model needs a ModelConfig, got {type(config).__name__}")
-    with torch.random.fork_rng(devices=[]):  # layer constructors draw from the global RNG
-        model = _REGISTRY[config.kind](config)
-    model.init_weights(seed=0)
-    return model
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
 
 
-__all__ = ["MODEL_KINDS", "BaseIVAE", "ModelConfig", "TrainConfig", "build_model",
-           "VAE", "RVAE", "ShiftVAE", "SSRVAE", "JointRVAE", "CRVAE"]
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -323,7 +323,7 @@ class TrainConfig:
         tuned on thousands of patches still train a few hundred labeled cards properly.
     smoothness : float
         Weight lambda of the latent maps' roughness (differences of the latent means between
-        neighbouring grid tiles, :func:`napari_ivae.core.training.roughness`), per pixel of a
+        neighbouring grid tiles, :func:`napari_ivae.core.models.training.roughness`), per pixel of a
         patch: the term added to the per-patch loss is ``smoothness * H * W * roughness``, so
         it keeps its balance with the reconstruction term (a sum over the patch's pixels)
         whatever the patch size. Only used when training is given the patches' ``grid_shape``;
@@ -340,7 +340,7 @@ class TrainConfig:
     psi_slack : float
         The physics-driven VAE paper's multiplicative control: with ``psi_slack = w > 0`` and
         a ``grid_shape``, each epoch's loss is multiplied by ``(w + Psi)``, ``Psi`` the mean
-        edge length (:func:`napari_ivae.core.segmentation.edge_length`) of the z maps of all
+        edge length (:func:`napari_ivae.core.analysis.segmentation.edge_length`) of the z maps of all
         tiles encoded after the previous epoch, divided by the grid's mean side (one straight
         full-contrast wall across the map = 1). Carries no gradient of its own. 0 = off.
     label_noise : float or None

@@ -13,7 +13,7 @@ docs/performance.md), so training runs in two phases, driven by :meth:`JointRVAE
 
 1. *warm-up* (``WARMUP_SHARE`` of the steps): the plain rVAE ELBO, decoder condition 0;
 2. at the switch, two groupings of the warm-up's z codes of all training patches: k-means
-   (:func:`napari_ivae.core.clustering.cluster_latents`) and a Gaussian mixture with full
+   (:func:`napari_ivae.core.analysis.clustering.cluster_latents`) and a Gaussian mixture with full
    covariances (elongated groups); the one whose groups a Gaussian fit separates more clearly
    (:func:`mixture_entropy`) becomes the start, q(y|x) is fitted to it
    (``CLASSIFIER_INIT_STEPS`` of cross-entropy); then eq. 5, with a batch-marginal entropy bonus
@@ -86,7 +86,7 @@ def gaussian_mixture(points: np.ndarray, k: int, seed: int = 0) -> np.ndarray:
     """Classes of a Gaussian mixture with full covariances fitted by EM to standardised
     ``points`` (``(N, F)``): ``MIXTURE_RESTARTS`` starts from k-means, the highest likelihood
     wins. Returns the most probable class of every point."""
-    from napari_ivae.core.clustering import cluster_latents
+    from napari_ivae.core.analysis.clustering import cluster_latents
 
     best: tuple[float, np.ndarray] | None = None
     for r in range(MIXTURE_RESTARTS):
@@ -117,12 +117,12 @@ def mixture_entropy(points: np.ndarray, labels: np.ndarray, k: int) -> float:
 def start_classes(z: np.ndarray, k: int, seed: int = 0) -> np.ndarray:
     """The joint rVAE's initial classes from the warm-up's codes ``z`` ``(N, F)``.
 
-    k-means (:func:`napari_ivae.core.clustering.cluster_latents`) and a Gaussian mixture
+    k-means (:func:`napari_ivae.core.analysis.clustering.cluster_latents`) and a Gaussian mixture
     (:func:`gaussian_mixture`, for elongated groups, which k-means cuts across) are both fitted;
     the grouping with the lower :func:`mixture_entropy` is returned. On the cards' warm-up
     codes (3 seeds) this picked the better start every time (docs/performance.md).
     """
-    from napari_ivae.core.clustering import cluster_latents
+    from napari_ivae.core.analysis.clustering import cluster_latents
 
     z = np.asarray(z, dtype=np.float64)
     kmeans = cluster_latents(z, k, seed=seed).labels
@@ -179,7 +179,7 @@ class JointRVAE(BaseIVAE):
 
     # ----------------------------------------------------------------- training phases
     def before_step(self, step: int, total: int, patches: torch.Tensor, generator) -> None:
-        """Called by :func:`napari_ivae.core.training.train` before every step.
+        """Called by :func:`napari_ivae.core.models.training.train` before every step.
 
         Records the run's progress and, at the end of the warm-up, initialises the classes.
         """

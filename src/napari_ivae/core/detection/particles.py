@@ -1,7 +1,7 @@
 """Particle detection: scale-space blobs (default), threshold + watershed, or LoG blobs.
 
 Auto mode (``method="auto"``, the default): polarity, particle scale and threshold all come from
-the image (see :mod:`napari_ivae.core.particle_blobs`); a burned-in scale bar and its label are
+the image (see :mod:`napari_ivae.core.detection.particle_blobs`); a burned-in scale bar and its label are
 masked automatically; each particle's label is a disc of its blob radius, split from touching
 neighbours by a watershed.
 
@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from napari_ivae.core.detections import Detections, empty_detections, make_detections
+from napari_ivae.core.detection.detections import Detections, empty_detections, make_detections
 from napari_ivae.core.errors import InputError
 
 METHODS = ("auto", "otsu", "li", "local", "log")
@@ -85,7 +85,7 @@ def detect_particles(
         Blob mode: scale range (pixels; ``max_sigma`` default a twentieth of the smaller side)
         and the threshold on the scale-normalised LoG response of the [0, 1]-scaled image.
     channel, frame_axis, flatten
-        Passed to :func:`napari_ivae.core.image.prepare_image`.
+        Passed to :func:`napari_ivae.core.io.image.prepare_image`.
 
     Returns
     -------
@@ -94,15 +94,15 @@ def detect_particles(
         input) and a properties table with ``label, area, equivalent_diameter, eccentricity,
         orientation, mean_intensity``. An empty result carries a message.
     """
-    from napari_ivae.core.image import prepare_image, split_frames
-    from napari_ivae.core.streaming import lazy_input
+    from napari_ivae.core.detection.streaming import lazy_input
+    from napari_ivae.core.io.image import prepare_image, split_frames
 
     if method not in METHODS:
         raise InputError(f"method={method!r} is not known; use one of {METHODS}.")
     if polarity not in POLARITIES:
         raise InputError(f"polarity={polarity!r} is not known; use 'auto', 'bright' or 'dark'.")
     if lazy_input(image, channel, frame_axis) and len(image.shape) == 3:
-        from napari_ivae.core.streaming import detect_lazy  # zarr/dask: frame by frame
+        from napari_ivae.core.detection.streaming import detect_lazy  # zarr/dask: frame by frame
 
         return detect_lazy(image, "particles", method=method, polarity=polarity, sigma=sigma,
                            min_size=min_size, fill_holes=fill_holes, split=split,
@@ -132,7 +132,7 @@ def detect_particles(
             continue
         frame_polarity = polarity
         if polarity == "auto":
-            from napari_ivae.core.particle_blobs import blob_polarity_and_scale
+            from napari_ivae.core.detection.particle_blobs import blob_polarity_and_scale
 
             frame_polarity = blob_polarity_and_scale(frame)[0]
         signal = frame if frame_polarity == "bright" else -frame
@@ -153,7 +153,7 @@ def detect_particles(
         result = empty_detections(_COLUMNS, labels=labels_out, params=params, message=message)
     else:
         result = make_detections(table, labels=labels_out, params=params)
-    from napari_ivae.core.detection_quality import assess
+    from napari_ivae.core.detection.quality import assess
 
     result.quality = assess(result, "particles")
     return result
@@ -167,9 +167,9 @@ def _measured(labels, frame, index) -> pd.DataFrame:
 
 def _auto_blobs(frame, excluded, params):
     """Scale-space blobs with polarity, scale and threshold from the frame; disc labels."""
-    from napari_ivae.core import particle_blobs as blobs
-    from napari_ivae.core.overlays import annotation_mask
-    from napari_ivae.core.peaks import flat_mask, smoothed_noise
+    from napari_ivae.core.detection import particle_blobs as blobs
+    from napari_ivae.core.detection.overlays import annotation_mask
+    from napari_ivae.core.detection.peaks import flat_mask, smoothed_noise
 
     annotation = annotation_mask(frame)
     masked = annotation | excluded
@@ -272,7 +272,7 @@ def _disc_labels(signal, centres, radii) -> np.ndarray:
 def _blob_centres(signal, points, radii) -> np.ndarray:
     """Sub-pixel blob centres: centre of mass of the signal above a plane fitted around it,
     within half a blob radius (at least 1.5 px) of each scale-space maximum."""
-    from napari_ivae.core.refine import refine_centre_of_mass
+    from napari_ivae.core.detection.refine import refine_centre_of_mass
 
     if len(points) == 0:
         return np.zeros((0, 2))

@@ -131,7 +131,7 @@ def crystal_region(frame, spacing: float) -> CrystalRegion:
         The amplitude map and the decision; ``region.found`` is False when the image has no
         significant Bragg reflection or is (un)crystalline everywhere.
     """
-    from napari_ivae.core._filters import block_mean, gaussian_smooth
+    from napari_ivae.core.detection._filters import block_mean, gaussian_smooth
 
     frame = np.asarray(frame, dtype=np.float32)
     factor = max(1, int(round(spacing / SAMPLES_PER_SPACING)))

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from napari_ivae.core import _point_maps as kernels
+from napari_ivae.core.analysis import _point_maps as kernels
 from napari_ivae.core.errors import InputError
 
 POINT_METHODS = ("voronoi", "gaussian")
@@ -49,7 +49,7 @@ def grid_map(values, patchset, *, upsample: bool = True, extend_to_patches: bool
     values : (N,) or (N, C) array
         One value (or C values) per patch of ``patchset``, in its order.
     patchset : PatchSet
-        Grid patches (from :func:`napari_ivae.core.patches.grid_patches`).
+        Grid patches (from :func:`napari_ivae.core.patches.cutting.grid_patches`).
     upsample : bool
         True: a map of the image's shape. False: the grid itself, ``(n_rows, n_cols)``; show it
         in napari with :func:`grid_layer_transform`.

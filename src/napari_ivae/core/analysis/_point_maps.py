@@ -1,4 +1,4 @@
-"""Per-frame kernels of :func:`napari_ivae.core.maps.point_map`: nearest-neighbour (Voronoi)
+"""Per-frame kernels of :func:`napari_ivae.core.analysis.maps.point_map`: nearest-neighbour (Voronoi)
 and normalised Gaussian splatting, both masked beyond a maximum distance.
 
 Work is chunked over image rows so memory stays proportional to the map, not to

@@ -27,7 +27,7 @@ class Detections:
     message : str
         ``""`` or a human explanation, e.g. why nothing was found.
     quality : dict
-        The self-check (:func:`napari_ivae.core.detection_quality.assess`): ``measures`` and
+        The self-check (:func:`napari_ivae.core.detection.quality.assess`): ``measures`` and
         ``warnings`` (one-line sentences naming the parameter to try).
     """
 

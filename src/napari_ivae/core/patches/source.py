@@ -2,18 +2,18 @@
 
 A :class:`PatchSource` keeps only the patch geometry (centres, frames, which points were kept);
 the pixels stay in the array-like it was given (a ``numpy.memmap`` from
-:func:`~napari_ivae.core.imageio.read_image` with ``mmap=True``, a dask or zarr array, anything
+:func:`~napari_ivae.core.io.imageio.read_image` with ``mmap=True``, a dask or zarr array, anything
 that can be sliced as ``image[frame, r0:r1, c0:c1]``). Patches are cut chunk by chunk: the
 points are taken frame by frame and row by row, and for each chunk only the window of the frame
 its patches cover is read, so memory stays at one chunk of patches plus one window whatever the
-image's size. Every patch equals the one :func:`~napari_ivae.core.patches.extract_patches`
-(or :func:`~napari_ivae.core.patches.grid_patches`) cuts from the whole image in memory: the
+image's size. Every patch equals the one :func:`~napari_ivae.core.patches.cutting.extract_patches`
+(or :func:`~napari_ivae.core.patches.cutting.grid_patches`) cuts from the whole image in memory: the
 same sampling code runs on the window, and a window that stops inside the frame extends a few
 pixels past the patches it serves (cubic interpolation reads the whole frame, since its spline
 filter depends on every pixel).
 
 :func:`encode_source` encodes a source chunk by chunk; :meth:`PatchSource.geometry` gives the
-:class:`~napari_ivae.core.patches.PatchSet` (without pixels) that :mod:`napari_ivae.core.maps`
+:class:`~napari_ivae.core.patches.PatchSet` (without pixels) that :mod:`napari_ivae.core.analysis.maps`
 needs to paint the results back onto the image.
 """
 
@@ -24,9 +24,9 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from napari_ivae.core import _patch_sampling as sampling
 from napari_ivae.core.errors import InputError
-from napari_ivae.core.patches import BORDER_POLICIES, NORMALIZE_MODES, PatchSet
+from napari_ivae.core.patches import _sampling as sampling
+from napari_ivae.core.patches.cutting import BORDER_POLICIES, NORMALIZE_MODES, PatchSet
 
 CHUNK_PIXELS = 1 << 22  # patch pixels per chunk (16 MiB of float32)
 RANGE_BAND_PIXELS = 1 << 24  # image pixels read at once when measuring the value range
@@ -130,7 +130,7 @@ class PatchSource:
     size : int or (int, int)
         Patch height and width.
     subpixel, border, normalize, order, value_range
-        As in :func:`napari_ivae.core.patches.extract_patches` (``normalize="global"`` without a
+        As in :func:`napari_ivae.core.patches.cutting.extract_patches` (``normalize="global"`` without a
         ``value_range`` reads the image once, band by band, for its range).
 
     Attributes
@@ -170,7 +170,7 @@ class PatchSource:
         self.valid = None
         if border == "flag" and crossing[self.indices].any():
             self.valid = ~crossing[self.indices]
-        from napari_ivae.core.patches import _drop_message
+        from napari_ivae.core.patches.cutting import _drop_message
 
         self.message = _drop_message(len(centres), outside, crossing, border, self.shape)
         self.image_shape = (int(height), int(width))
@@ -199,7 +199,7 @@ class PatchSource:
     @classmethod
     def grid(cls, image, size, stride, *, normalize: str = "none", value_range=None,
              register: bool | None = None, spacing: float | None = None):
-        """Patches on the regular grid of :func:`~napari_ivae.core.patches.grid_patches`.
+        """Patches on the regular grid of :func:`~napari_ivae.core.patches.cutting.grid_patches`.
 
         Parameters
         ----------
@@ -208,7 +208,7 @@ class PatchSource:
         size : int or (int, int)
         stride : int
         normalize, value_range, register, spacing
-            As in :func:`~napari_ivae.core.patches.grid_patches` (lattice registration reads
+            As in :func:`~napari_ivae.core.patches.cutting.grid_patches` (lattice registration reads
             one whole frame at a time to find its features).
 
         Returns
@@ -217,7 +217,7 @@ class PatchSource:
             In the grid's order (frame by frame, row by row), with ``grid_shape``, ``stride``
             and ``grid_origin`` set, ``indices`` all ``-1`` and, when registered, ``shifts``.
         """
-        from napari_ivae.core import _grid_registration as registration
+        from napari_ivae.core.patches import _grid_registration as registration
 
         frames, _ = _lazy_stack(image)
         n_frames, height, width = frames.shape
@@ -358,7 +358,7 @@ class PatchSource:
 
     def patchset(self) -> PatchSet:
         """All patches cut (chunk by chunk) into one :class:`~napari_ivae.core.patches.PatchSet`,
-        as :func:`~napari_ivae.core.patches.extract_patches` returns it: the patches are held,
+        as :func:`~napari_ivae.core.patches.cutting.extract_patches` returns it: the patches are held,
         the image is not."""
         patches = np.empty((len(self),) + self.shape, dtype=np.float32)
         for positions, chunk in self:
@@ -572,7 +572,7 @@ def encode_source(model, source: PatchSource, batch_size: int = 256, device=None
     batch_size : int
         Patches per forward pass.
     device : str, optional
-        As in :func:`napari_ivae.core.inference.encode`.
+        As in :func:`napari_ivae.core.models.inference.encode`.
     progress : callable, optional
         ``progress(done, total)`` after each chunk.
     scheduler : None, str or distributed.Client
@@ -584,10 +584,10 @@ def encode_source(model, source: PatchSource, batch_size: int = 256, device=None
     Returns
     -------
     Encoding
-        In the source's order, as :func:`~napari_ivae.core.inference.encode` gives for the
+        In the source's order, as :func:`~napari_ivae.core.models.inference.encode` gives for the
         patches cut in memory (equal up to float rounding of the batch composition).
     """
-    from napari_ivae.core.inference import Encoding, encode
+    from napari_ivae.core.models.inference import Encoding, encode
 
     if tuple(source.patch_shape) != tuple(model.config.patch_shape):
         want = model.config.patch_shape
@@ -640,7 +640,7 @@ ENCODE_BLOCK = 64  # chunks handed to a scheduler at once (their latents come ba
 def _encode_piece(model, piece: PatchSource, batch_size: int):
     """Cut and encode one chunk where it runs: its latents and (``normalize="patch"``) the
     patches' value ranges."""
-    from napari_ivae.core.inference import encode
+    from napari_ivae.core.models.inference import encode
 
     patches = piece.read(np.arange(len(piece)))
     part = encode(model, patches, batch_size=batch_size, device="cpu").as_dict()
@@ -650,7 +650,7 @@ def _encode_piece(model, piece: PatchSource, batch_size: int):
 def maps_by_frame(columns: dict, geometry: PatchSet, write) -> None:
     """Paint per-patch values back onto the image one frame at a time.
 
-    Each frame's maps equal that frame of the whole-stack maps of :mod:`napari_ivae.core.maps`
+    Each frame's maps equal that frame of the whole-stack maps of :mod:`napari_ivae.core.analysis.maps`
     (the distance beyond which pixels stay empty is measured once over all frames, as there),
     so a stack's maps can go to memory-mapped files without ever being whole in memory.
 
@@ -665,7 +665,7 @@ def maps_by_frame(columns: dict, geometry: PatchSet, write) -> None:
     write : callable
         ``write(name, frame, array)`` with each ``(Y, X)`` map of each frame.
     """
-    from napari_ivae.core import _point_maps, maps
+    from napari_ivae.core.analysis import _point_maps, maps
 
     frames = np.asarray(geometry.frames)
     max_distance = None
@@ -704,8 +704,8 @@ def maps_by_frame(columns: dict, geometry: PatchSet, write) -> None:
 def _voronoi_frame(columns: dict, rows, geometry, max_distance: float, frame: int,
                    write) -> None:
     """One frame's point maps from one nearest-point search shared by every column (the
-    values :func:`~napari_ivae.core.maps.point_map` gives, computed the same way)."""
-    from napari_ivae.core import _point_maps, maps
+    values :func:`~napari_ivae.core.analysis.maps.point_map` gives, computed the same way)."""
+    from napari_ivae.core.analysis import _point_maps, maps
 
     index = _point_maps.nearest_index(geometry.centres[rows], geometry.image_shape,
                                       max_distance)

@@ -2,7 +2,7 @@
 
 The frame (a zarr/dask array, a memory map, one frame of a lazy stack) is cut into square
 chunks (``chunk`` px); each is read together with a halo of a few atom spacings around it,
-prepared, smoothed and searched for peaks exactly as :func:`~napari_ivae.core.atoms.detect_atoms`
+prepared, smoothed and searched for peaks exactly as :func:`~napari_ivae.core.detection.atoms.detect_atoms`
 does the whole frame, and keeps only the peaks whose pixel lies in its own chunk (so a peak on
 a chunk border is found once). The halo covers every filter the detector applies (smoothing,
 the background blur, peak suppression, the contrast ring, the centre-of-mass refinement), so a
@@ -28,7 +28,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from napari_ivae.core.detections import Detections, empty_detections, make_detections
+from napari_ivae.core.detection.detections import Detections, empty_detections, make_detections
 from napari_ivae.core.errors import InputError
 
 CHUNK_SIDE = 2048  # pixels per chunk side (its halo comes on top)
@@ -61,18 +61,18 @@ def detect_atoms_chunked(image, *, chunk: int = CHUNK_SIDE, sample_side: int = S
         ``progress(done, total)`` as chunks finish.
     spacing, sigma, background, min_distance, threshold, refine, refine_radius, com_iterations,
     merge_distance, border, invert, crystal_only, exclude
-        As in :func:`~napari_ivae.core.atoms.detect_atoms` (``exclude``: a ``(Y, X)`` mask,
+        As in :func:`~napari_ivae.core.detection.atoms.detect_atoms` (``exclude``: a ``(Y, X)`` mask,
         sliced per chunk).
 
     Returns
     -------
     Detections
-        As :func:`~napari_ivae.core.atoms.detect_atoms` returns for the frame, with
+        As :func:`~napari_ivae.core.detection.atoms.detect_atoms` returns for the frame, with
         ``params["chunked"]``: chunk and halo sizes, number of chunks, and whether the sample
         was the whole frame.
     """
-    from napari_ivae.core import atoms
-    from napari_ivae.core.peaks import flat_mask, smoothed_noise
+    from napari_ivae.core.detection import atoms
+    from napari_ivae.core.detection.peaks import flat_mask, smoothed_noise
     from napari_ivae.core.scheduling import map_tasks, portable
     from napari_ivae.core.validation import exclusion_mask
 
@@ -158,7 +158,7 @@ def detect_atoms_chunked(image, *, chunk: int = CHUNK_SIDE, sample_side: int = S
 
 def _read_sample(image, window):
     """The central window as the detector's float32 frame, and the value NaNs are filled with."""
-    from napari_ivae.core.image import prepare_image
+    from napari_ivae.core.io.image import prepare_image
 
     raw = np.asarray(image[window])
     finite = np.isfinite(raw) if raw.dtype.kind == "f" else None
@@ -170,7 +170,7 @@ def _read_sample(image, window):
 def _value_range(image, sample, whole: bool) -> tuple[float, float]:
     if whole:
         return float(np.min(sample)), float(np.max(sample))
-    from napari_ivae.core.patch_source import lazy_range
+    from napari_ivae.core.patches.source import lazy_range
 
     return lazy_range(image)
 
@@ -208,8 +208,8 @@ def _window(core, halo: int, align: int, shape) -> tuple[int, int, int, int]:
 def _chunk_peaks(image, core, window, fill, flip, params, exclude) -> dict:
     """One chunk's candidate peaks (in frame pixels) with their contrast and refined position,
     and the area searched in its core."""
-    from napari_ivae.core import atoms
-    from napari_ivae.core.peaks import flat_mask, ring_mean
+    from napari_ivae.core.detection import atoms
+    from napari_ivae.core.detection.peaks import flat_mask, ring_mean
 
     r0, r1, c0, c1 = core
     top, bottom, left, right = window
@@ -240,10 +240,10 @@ def _select(found, params, frame, excluded, flat, area, whole, noise, pixel_nois
             shape) -> tuple[pd.DataFrame, dict]:
     """The rest of ``atoms._detect_frame`` on the peaks of all chunks: the region and mask, the
     contrast cut, the rim check, merging and the border."""
-    from napari_ivae.core import atoms
-    from napari_ivae.core.atom_region import allowed_candidates, search_area
-    from napari_ivae.core.atom_threshold import contrast_cut
-    from napari_ivae.core.peaks import merge_close_points
+    from napari_ivae.core.detection import atoms
+    from napari_ivae.core.detection.atom_region import allowed_candidates, search_area
+    from napari_ivae.core.detection.atom_threshold import contrast_cut
+    from napari_ivae.core.detection.peaks import merge_close_points
 
     candidates = found["peak"]
     if whole:

@@ -10,7 +10,7 @@ orientation (domains), strain, defects. The shift-VAE's offsets then only absorb
 
 The features are the local maxima of the image smoothed at ``0.15 x spacing`` (an atom's
 width), at least ``0.7 x spacing`` apart and brighter than the image's median, with the spacing
-measured from the image (:func:`napari_ivae.core.spacing.estimate_spacing`). A grid centre with
+measured from the image (:func:`napari_ivae.core.detection.spacing.estimate_spacing`). A grid centre with
 no feature within one spacing (vacuum, a hole) keeps its place.
 """
 
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from napari_ivae.core import _patch_sampling as sampling
+from napari_ivae.core.patches import _sampling as sampling
 
 SMOOTH_FRACTION = 0.15  # Gaussian smoothing, in spacings (an atom column's width)
 MIN_DISTANCE_FRACTION = 0.7  # features closer than this many spacings merge
@@ -57,8 +57,8 @@ def lattice_shifts(frame: np.ndarray, centres: np.ndarray, shape, spacing: float
 
 def measured_spacing(stack: np.ndarray) -> float | None:
     """Nearest-neighbour spacing of the first frame, or None when it shows no lattice."""
+    from napari_ivae.core.detection.spacing import estimate_spacing
     from napari_ivae.core.errors import InputError
-    from napari_ivae.core.spacing import estimate_spacing
 
     try:
         return float(estimate_spacing(stack[0]))

@@ -122,7 +122,7 @@ def latent_features(encoding, *, use_angle: bool = False) -> tuple[np.ndarray, t
     Parameters
     ----------
     encoding : Encoding
-        From :func:`napari_ivae.core.inference.encode`.
+        From :func:`napari_ivae.core.models.inference.encode`.
     use_angle : bool
         Add ``cos(angle), sin(angle)`` (for classes that differ by orientation, e.g. two
         domains of one lattice). Off by default: the point of an rVAE is that ``z`` does not
@@ -148,7 +148,7 @@ def cluster_latents(codes, n_clusters: int, *, seed: int = 0, use_angle: bool = 
     Parameters
     ----------
     codes : Encoding or array-like
-        An :class:`~napari_ivae.core.inference.Encoding` (its ``z_mean``, plus the angle with
+        An :class:`~napari_ivae.core.models.inference.Encoding` (its ``z_mean``, plus the angle with
         ``use_angle``) or an ``(N, F)`` feature array.
     n_clusters : int
         Number of classes (2 or more, at most the number of distinct codes).

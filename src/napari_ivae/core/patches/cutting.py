@@ -1,6 +1,6 @@
 """Patches cut from images: centred on points, or on a regular grid.
 
-Geometry convention (shared with :mod:`napari_ivae.core.maps`): pixel ``(r, c)`` has its centre
+Geometry convention (shared with :mod:`napari_ivae.core.analysis.maps`): pixel ``(r, c)`` has its centre
 at the continuous coordinate ``(r, c)``. A patch of shape ``(H, W)`` centred on ``(row, col)``
 holds the image sampled at rows ``row - H // 2 + k`` (``k = 0..H-1``) and columns
 ``col - W // 2 + j``: the centre is the patch element ``[H // 2, W // 2]`` (the exact middle for
@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from napari_ivae.core import _patch_sampling as sampling
 from napari_ivae.core.errors import InputError
+from napari_ivae.core.patches import _sampling as sampling
 
 NORMALIZE_MODES = ("none", "patch", "global")
 BORDER_POLICIES = ("drop", "flag")
@@ -118,7 +118,7 @@ def extract_patches(
     ----------
     image : array-like
         ``(Y, X)`` image or ``(frames, Y, X)`` stack (use
-        :func:`napari_ivae.core.image.prepare_image` first for RGB or NaN-holding data).
+        :func:`napari_ivae.core.io.image.prepare_image` first for RGB or NaN-holding data).
     coords : array-like
         ``(N, 2)`` ``(row, col)`` for a 2D image, or ``(N, 3)`` ``(frame, row, col)``
         (napari's Points order; required for a stack).
@@ -154,10 +154,10 @@ def extract_patches(
         Bad image/points, a patch larger than the image, no points, or no patch inside the
         image (the message suggests a smaller patch).
     """
-    from napari_ivae.core.imageio import is_lazy
+    from napari_ivae.core.io.imageio import is_lazy
 
     if is_lazy(image):  # a zarr/dask image: cut window by window, never read whole
-        from napari_ivae.core.patch_source import PatchSource
+        from napari_ivae.core.patches.source import PatchSource
 
         return PatchSource(image, coords, size, subpixel=subpixel, border=border,
                            normalize=normalize, order=order, value_range=value_range).patchset()
@@ -234,7 +234,7 @@ def grid_patches(
     Lattice registration (``register``): each patch is instead cut centred on the bright
     lattice feature nearest to its grid centre (at most one spacing away), so that every patch
     starts at the same phase of its local lattice and a shift-VAE's latent maps show domains
-    rather than the lattice beat (see :mod:`napari_ivae.core._grid_registration`). The grid,
+    rather than the lattice beat (see :mod:`napari_ivae.core.patches._grid_registration`). The grid,
     its ``centres`` and the maps are unchanged; ``shifts`` records where each patch was cut.
 
     Parameters
@@ -255,7 +255,7 @@ def grid_patches(
         (raises if no spacing is found). ``False``: plain crops at the grid centres.
     spacing : float, optional
         Nearest-neighbour atom spacing in pixels; default measured from the first frame
-        (:func:`napari_ivae.core.spacing.estimate_spacing`).
+        (:func:`napari_ivae.core.detection.spacing.estimate_spacing`).
 
     Returns
     -------
@@ -268,11 +268,11 @@ def grid_patches(
     InputError
         Bad size/stride, or ``register=True`` on an image with no measurable lattice.
     """
-    from napari_ivae.core import _grid_registration as registration
-    from napari_ivae.core.imageio import is_lazy
+    from napari_ivae.core.io.imageio import is_lazy
+    from napari_ivae.core.patches import _grid_registration as registration
 
     if is_lazy(image):  # a zarr/dask image: cut window by window, never read whole
-        from napari_ivae.core.patch_source import PatchSource
+        from napari_ivae.core.patches.source import PatchSource
 
         return PatchSource.grid(image, size, stride, normalize=normalize,
                                 value_range=value_range, register=register,

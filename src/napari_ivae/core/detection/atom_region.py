@@ -1,7 +1,7 @@
 """Where atom peaks may be: the user's mask, the crystalline region and its rim.
 
-Used by :func:`napari_ivae.core.atoms.detect_atoms`: peaks in the excluded mask go; with
-``crystal_only``, peaks outside the crystalline region (:mod:`napari_ivae.core.crystal`) go,
+Used by :func:`napari_ivae.core.detection.atoms.detect_atoms`: peaks in the excluded mask go; with
+``crystal_only``, peaks outside the crystalline region (:mod:`napari_ivae.core.detection.crystal`) go,
 except within one spacing of it, where a peak stays when it continues the crystal's lattice.
 """
 
@@ -32,7 +32,7 @@ def allowed_candidates(frame, candidates, params, excluded) -> dict:
     if excluded is not None and len(candidates):
         flags["excluded"] = excluded[candidates[:, 0], candidates[:, 1]]
     if params["crystal_only"] and len(candidates):
-        from napari_ivae.core.crystal import crystal_region
+        from napari_ivae.core.detection.crystal import crystal_region
 
         region = crystal_region(frame, params["spacing"])
         flags["region"] = region.summary()

@@ -4,10 +4,10 @@ A ``(frames, Y, X)`` stack that is memory-mapped (``.npy``, uncompressed TIFF) o
 array, anything indexable by frame) is read frame by frame: each frame is prepared and detected
 on its own and only its points (and, for particles, its labels, written into ``labels_out``)
 are kept, so peak memory is a few frames whatever the stack's length (a memory map's pages
-are handed back after each frame, :func:`~napari_ivae.core.patch_source.release_pages`).
+are handed back after each frame, :func:`~napari_ivae.core.patches.source.release_pages`).
 Frames after the first run on a scheduler (:mod:`napari_ivae.core.scheduling`: a few threads
 by default, or worker processes, or a dask cluster); a frame larger than a chunk is detected
-chunk by chunk (:mod:`napari_ivae.core.chunked`), and :func:`detect_lazy` does the same for
+chunk by chunk (:mod:`napari_ivae.core.detection.chunked`), and :func:`detect_lazy` does the same for
 one large frame. The parameters that the in-memory path resolves once from the first frame
 (the atom spacing, smoothing and polarity) are resolved from the first frame here too and then
 held fixed, so both paths give the same points.
@@ -20,9 +20,9 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from napari_ivae.core.detections import Detections, empty_detections, make_detections
+from napari_ivae.core.detection.detections import Detections, empty_detections, make_detections
 from napari_ivae.core.errors import InputError
-from napari_ivae.core.patch_source import release_pages
+from napari_ivae.core.patches.source import release_pages
 
 # the atom parameters the in-memory path resolves from the first frame and keeps for the rest
 _ATOM_FIXED = ("spacing", "sigma")
@@ -49,11 +49,11 @@ def detect_stream(stack, mode: str, *, labels_out=None,
         threads by default, ``"processes"``, ``"sync"``, a scheduler address or a client).
     chunk : int, optional
         Atoms: frames with more pixels than ``chunk`` squared are detected chunk by chunk
-        (:func:`~napari_ivae.core.chunked.detect_atoms_chunked`); default
-        :data:`~napari_ivae.core.chunked.CHUNK_SIDE`.
+        (:func:`~napari_ivae.core.detection.chunked.detect_atoms_chunked`); default
+        :data:`~napari_ivae.core.detection.chunked.CHUNK_SIDE`.
     **options
-        Passed to :func:`~napari_ivae.core.atoms.detect_atoms` or
-        :func:`~napari_ivae.core.particles.detect_particles` (not ``frame_axis``: frames are
+        Passed to :func:`~napari_ivae.core.detection.atoms.detect_atoms` or
+        :func:`~napari_ivae.core.detection.particles.detect_particles` (not ``frame_axis``: frames are
         the first axis).
 
     Returns
@@ -115,7 +115,7 @@ def detect_stream(stack, mode: str, *, labels_out=None,
                                   message=message)
     else:
         result = make_detections(table, labels=labels_out, params=params, message=message)
-    from napari_ivae.core.detection_quality import assess
+    from napari_ivae.core.detection.quality import assess
 
     result.quality = assess(result, mode)
     return result
@@ -140,12 +140,12 @@ def _frame_workers(scheduler) -> int | None:
 
 def _detect_one(stack, index: int, mode: str, chunk, options: dict, scheduler) -> Detections:
     """One frame's detections (its labels kept in memory until the caller stores them)."""
-    from napari_ivae.core.chunked import CHUNK_SIDE
+    from napari_ivae.core.detection.chunked import CHUNK_SIDE
 
     side = CHUNK_SIDE if chunk is None else int(chunk)
     height, width = (int(s) for s in stack.shape[1:])
     if mode == "atoms" and height * width > side * side and _chunkable(options):
-        from napari_ivae.core.chunked import detect_atoms_chunked
+        from napari_ivae.core.detection.chunked import detect_atoms_chunked
 
         frame = _FrameView(stack, index)
         found = detect_atoms_chunked(frame, chunk=side, scheduler=scheduler,
@@ -189,7 +189,7 @@ def _keep_labels(found: Detections, labels_out, index: int, stack) -> None:
 def lazy_input(image, channel=None, frame_axis=None) -> bool:
     """Whether the detectors hand ``image`` to :func:`detect_lazy`: a zarr/dask ``(Y, X)``
     frame or ``(frames, Y, X)`` stack (not colour, frames on the first axis)."""
-    from napari_ivae.core.imageio import is_lazy
+    from napari_ivae.core.io.imageio import is_lazy
 
     shape = tuple(getattr(image, "shape", ()))
     if not is_lazy(image) or channel is not None or frame_axis not in (None, 0):
@@ -226,7 +226,7 @@ def detect_lazy(image, mode: str, *, scheduler=None, chunk: int | None = None,
             labels = np.zeros(tuple(image.shape), dtype=np.int32)
         return detect_stream(image, mode, scheduler=scheduler, chunk=chunk, progress=progress,
                              labels_out=labels, **options)
-    from napari_ivae.core.chunked import CHUNK_SIDE, detect_atoms_chunked
+    from napari_ivae.core.detection.chunked import CHUNK_SIDE, detect_atoms_chunked
 
     side = CHUNK_SIDE if chunk is None else int(chunk)
     if (mode == "atoms" and image.shape[0] * image.shape[1] > side * side
@@ -238,10 +238,10 @@ def detect_lazy(image, mode: str, *, scheduler=None, chunk: int | None = None,
 
 def _detector(mode: str):
     if mode == "atoms":
-        from napari_ivae.core.atoms import detect_atoms
+        from napari_ivae.core.detection.atoms import detect_atoms
 
         return detect_atoms
-    from napari_ivae.core.particles import detect_particles
+    from napari_ivae.core.detection.particles import detect_particles
 
     return detect_particles
 

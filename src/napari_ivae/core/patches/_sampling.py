@@ -1,4 +1,4 @@
-"""Input checks and the chunked sampling loops behind :mod:`napari_ivae.core.patches`.
+"""Input checks and the chunked sampling loops behind :mod:`napari_ivae.core.patches.cutting`.
 
 Memory discipline: patches are written into a preallocated output; each chunk handles about
 ``CHUNK_ELEMENTS`` pixels, so temporaries stay at a few MiB whatever the number of patches.

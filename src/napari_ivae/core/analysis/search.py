@@ -4,10 +4,10 @@
 patches, each in its own process with one torch thread (all cores busy, every run exactly
 reproducible from the seed whatever the number of processes), and scores every run's z maps:
 
-* ``edge``: the edge length (:func:`napari_ivae.core.segmentation.edge_length`) of its
+* ``edge``: the edge length (:func:`napari_ivae.core.analysis.segmentation.edge_length`) of its
   smoother *active* z map, in grid cells (lower = smoother, fewer and shorter domain walls);
 * ``fourier``: the shift-VAE paper's central-peak ratio
-  (:func:`napari_ivae.core.segmentation.fourier_peak_ratio`) of its best active map (higher =
+  (:func:`napari_ivae.core.analysis.segmentation.fourier_peak_ratio`) of its best active map (higher =
   smoother).
 
 A z dimension is *active* when its posterior means vary over the tiles (variance > 0.01, the
@@ -117,7 +117,7 @@ def score_maps(z_maps: np.ndarray) -> dict:
     dict with ``edge``, ``fourier``, ``map_index`` (-1 and NaN scores when none is active)
     and ``active`` (how many z maps are).
     """
-    from napari_ivae.core.segmentation import edge_length, fourier_peak_ratio
+    from napari_ivae.core.analysis.segmentation import edge_length, fourier_peak_ratio
 
     z_maps = np.asarray(z_maps, dtype=np.float64)
     if z_maps.ndim == 3:
@@ -165,9 +165,9 @@ def _init_worker(patches, grid_shape, model_config, train_config) -> None:
 
 def _train_one(setting: tuple) -> dict:
     """Train one setting in this process; return its scores, maps and weights."""
-    from napari_ivae.core.inference import encode
     from napari_ivae.core.models import ModelConfig, TrainConfig, build_model
-    from napari_ivae.core.training import fit
+    from napari_ivae.core.models.inference import encode
+    from napari_ivae.core.models.training import fit
 
     beta_start, beta_end, smoothness = setting
     patches, grid_shape = _WORKER["patches"], _WORKER["grid_shape"]
@@ -270,7 +270,7 @@ def search_beta(
     import multiprocessing
 
     from napari_ivae.core.models import ModelConfig, TrainConfig, build_model
-    from napari_ivae.core.training import TrainResult
+    from napari_ivae.core.models.training import TrainResult
     from napari_ivae.core.validation import as_patch_array
 
     data = np.ascontiguousarray(as_patch_array(patches), dtype=np.float32)

@@ -31,8 +31,8 @@ def assess(detections, mode: str) -> dict:
     Parameters
     ----------
     detections : Detections
-        The result of :func:`~napari_ivae.core.atoms.detect_atoms` or
-        :func:`~napari_ivae.core.particles.detect_particles`.
+        The result of :func:`~napari_ivae.core.detection.atoms.detect_atoms` or
+        :func:`~napari_ivae.core.detection.particles.detect_particles`.
     mode : {"atoms", "particles"}
         Which detector made it.
 

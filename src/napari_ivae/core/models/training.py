@@ -110,7 +110,7 @@ class _TileBatches(_Batches):
 
 
 class _StreamedPatches:
-    """The patches of a :class:`~napari_ivae.core.patch_source.PatchSource` as training reads
+    """The patches of a :class:`~napari_ivae.core.patches.source.PatchSource` as training reads
     them: ``x[idx]`` (indices or a slice) cuts just those patches, through the reader's cache
     of decoded tiles, onto ``device``."""
 
@@ -174,9 +174,9 @@ def map_psi(model, x_all: torch.Tensor | _StreamedPatches, grid_shape) -> float:
 
     Every tile (of a tensor, or streamed from a patch source) is encoded (posterior means, no
     gradient); each z dimension's map is scored by
-    :func:`napari_ivae.core.segmentation.edge_length`, frame by frame, and the scores averaged.
+    :func:`napari_ivae.core.analysis.segmentation.edge_length`, frame by frame, and the scores averaged.
     """
-    from napari_ivae.core.segmentation import edge_length
+    from napari_ivae.core.analysis.segmentation import edge_length
 
     n_rows, n_cols = (int(s) for s in grid_shape)
     was_training = model.training
@@ -224,11 +224,11 @@ def train(model, patches, labels=None, config: TrainConfig | None = None, stop_e
         trained one (normalisation already fitted) is fine-tuned.
     patches : (N, H, W) array, PatchSource or SourcePatches
         Training patches of the model's ``patch_shape``, or a
-        :class:`~napari_ivae.core.patch_source.PatchSource` (or its
-        :class:`~napari_ivae.core.patch_source.SourcePatches`) to stream them from: each batch
-        is then cut when needed through a :class:`~napari_ivae.core.patch_source.PatchReader`
+        :class:`~napari_ivae.core.patches.source.PatchSource` (or its
+        :class:`~napari_ivae.core.patches.source.SourcePatches`) to stream them from: each batch
+        is then cut when needed through a :class:`~napari_ivae.core.patches.source.PatchReader`
         (a bounded cache of decoded tiles), and the normalisation and PCA start are fitted on
-        :func:`~napari_ivae.core.patch_source.sample_positions` (all patches, in order, up to
+        :func:`~napari_ivae.core.patches.source.sample_positions` (all patches, in order, up to
         ``SAMPLE_PATCHES``: then the run equals the one on the materialised patches). A
         source larger than the cache is visited a group of tiles at a time (unlabeled
         models; ss-rvae batches are drawn over the whole source).
@@ -261,7 +261,7 @@ def train(model, patches, labels=None, config: TrainConfig | None = None, stop_e
         Non-finite loss or a torch failure (out of memory, shape mismatch...).
     """
     config = config or TrainConfig.defaults_for(model.config.kind)
-    from napari_ivae.core.patch_source import (
+    from napari_ivae.core.patches.source import (
         PatchReader,
         SourcePatches,
         as_source,

@@ -179,7 +179,7 @@ def classifier_inputs(model, patches, batch_size: int = 256, device=None) -> np.
     """What an ss-rVAE's classifier reads for each patch, ``(N, H*W)`` float32."""
     import torch
 
-    from napari_ivae.core.inference import _batches, _evaluating
+    from napari_ivae.core.models.inference import _batches, _evaluating
     from napari_ivae.core.validation import as_patch_array
 
     if not hasattr(model, "classifier_input"):

@@ -27,7 +27,7 @@ PICTURE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")  # 8/16-bit pictures, grey 
 def read_image(path, *, mmap: bool = False) -> np.ndarray | TiffStack:
     """Read an image or stack from ``.npy``, ``.tif``/``.tiff``, a picture
     (``.png``, ``.jpg``/``.jpeg``, ``.bmp``: grey or colour; colour becomes luminance in
-    :func:`napari_ivae.core.image.prepare_image`) or a ``.zarr`` folder (opened lazily, see
+    :func:`napari_ivae.core.io.image.prepare_image`) or a ``.zarr`` folder (opened lazily, see
     :func:`open_zarr`).
 
     Parameters
@@ -39,13 +39,13 @@ def read_image(path, *, mmap: bool = False) -> np.ndarray | TiffStack:
         uncompressed and contiguous); a multi-page TIFF that cannot be mapped (compressed, or
         its pages scattered in the file) is opened as a :class:`TiffStack`, which decodes a
         page when it is indexed; other files are read. Frames are then read from disk when
-        used, for stacks larger than memory (:func:`napari_ivae.core.streaming.detect_stream`,
-        :class:`napari_ivae.core.patch_source.PatchSource`).
+        used, for stacks larger than memory (:func:`napari_ivae.core.detection.streaming.detect_stream`,
+        :class:`napari_ivae.core.patches.source.PatchSource`).
 
     Returns
     -------
     numpy.ndarray, TiffStack or dask.array.Array
-        The array as stored (no conversion; see :func:`napari_ivae.core.image.prepare_image`).
+        The array as stored (no conversion; see :func:`napari_ivae.core.io.image.prepare_image`).
 
     Raises
     ------
@@ -243,7 +243,7 @@ def write_points_csv(path, detections) -> Path:
     path : str or pathlib.Path
         Output file (parent folders are created).
     detections : Detections, pandas.DataFrame or array-like
-        A :class:`~napari_ivae.core.detections.Detections`, a table with ``frame,row,col``
+        A :class:`~napari_ivae.core.detection.detections.Detections`, a table with ``frame,row,col``
         (or ``row,col``) columns, or an ``(N, 2|3)`` coordinate array.
 
     Returns

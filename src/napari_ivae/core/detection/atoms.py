@@ -1,9 +1,9 @@
 """Atom-column detection: smoothing, local maxima, contrast threshold, sub-pixel refinement.
 
 Every default comes from the image. The spacing is the distance between neighbouring atoms,
-estimated from the image (:func:`napari_ivae.core.spacing.estimate_spacing`) and, when only the
+estimated from the image (:func:`napari_ivae.core.detection.spacing.estimate_spacing`) and, when only the
 lattice constant of a multi-atom cell shows, from a quick first detection pass (see
-:mod:`napari_ivae.core.atom_geometry`), which also measures the atoms' width:
+:mod:`napari_ivae.core.detection.atom_geometry`), which also measures the atoms' width:
 
 =================  ===========================  =============================================
 parameter          default                      meaning
@@ -31,13 +31,13 @@ value on a circle of radius 0.5 spacing around it (insensitive to background slo
 is that contrast divided by the noise of the smoothed image (estimated from pixel-to-pixel
 differences). With ``threshold=None`` the cut is a false-discovery bound against white noise
 of the image's own level run through the same detector, with floors at an SNR of 2.5 and 0.1
-x the 90th percentile of contrasts (:mod:`napari_ivae.core.atom_threshold`). A number
+x the 90th percentile of contrasts (:mod:`napari_ivae.core.detection.atom_threshold`). A number
 ``0 < threshold < 1`` is a fraction of that percentile instead; ``threshold >= 1`` is an
 absolute minimum prominence in image units.
 
 With ``crystal_only=True`` (default) and an image that has a distinct crystalline region (a
 nanoparticle or flake next to vacuum, amorphous support or a contamination rim; see
-:mod:`napari_ivae.core.crystal`), peaks outside that region are dropped: there the band-pass
+:mod:`napari_ivae.core.detection.crystal`), peaks outside that region are dropped: there the band-pass
 finds atom-sized bumps that are no lattice sites. Peaks within one spacing of the region are
 kept when they continue its lattice (the particle's outermost atoms). An image that is lattice
 everywhere is not affected. ``exclude`` is a user mask of pixels where nothing may be detected
@@ -49,11 +49,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from napari_ivae.core.atom_region import allowed_candidates, on_lattice, search_area
-from napari_ivae.core.atom_threshold import contrast_cut
-from napari_ivae.core.detections import Detections, empty_detections, make_detections
-from napari_ivae.core.errors import InputError
-from napari_ivae.core.peaks import (
+from napari_ivae.core.detection.atom_region import allowed_candidates, on_lattice, search_area
+from napari_ivae.core.detection.atom_threshold import contrast_cut
+from napari_ivae.core.detection.detections import Detections, empty_detections, make_detections
+from napari_ivae.core.detection.peaks import (
     close_point_losers,
     find_peaks,
     flat_mask,
@@ -61,6 +60,7 @@ from napari_ivae.core.peaks import (
     ring_mean,
     smoothed_noise,
 )
+from napari_ivae.core.errors import InputError
 from napari_ivae.core.validation import exclusion_mask
 
 REFINE_MODES = ("com", "gaussian", None)
@@ -110,9 +110,9 @@ def detect_atoms(
         Centre-of-mass re-centring steps.
     invert : bool, optional
         ``True`` for dark atoms (ABF, bright-field), ``False`` for bright ones; ``None``
-        (default) decides from the image (:func:`~napari_ivae.core.atom_geometry.atom_polarity`).
+        (default) decides from the image (:func:`~napari_ivae.core.detection.atom_geometry.atom_polarity`).
     channel, frame_axis, flatten
-        Passed to :func:`napari_ivae.core.image.prepare_image`.
+        Passed to :func:`napari_ivae.core.io.image.prepare_image`.
     crystal_only : bool
         Drop peaks outside the crystalline region when the frame has a distinct one.
     exclude : array-like, optional
@@ -126,13 +126,13 @@ def detect_atoms(
         per-frame counts (``outside_crystal``: peaks dropped outside the crystalline region);
         ``message`` explains an empty result and says when peaks were dropped.
     """
-    from napari_ivae.core.image import prepare_image, split_frames
-    from napari_ivae.core.streaming import lazy_input
+    from napari_ivae.core.detection.streaming import lazy_input
+    from napari_ivae.core.io.image import prepare_image, split_frames
 
     if refine not in REFINE_MODES:
         raise InputError(f"refine={refine!r} is not known; use 'com', 'gaussian' or None.")
     if lazy_input(image, channel, frame_axis):  # zarr/dask: by frame and chunk, never whole
-        from napari_ivae.core.streaming import detect_lazy
+        from napari_ivae.core.detection.streaming import detect_lazy
 
         return detect_lazy(image, "atoms", spacing=spacing, sigma=sigma, background=background,
                            min_distance=min_distance, threshold=threshold, refine=refine,
@@ -178,7 +178,7 @@ def detect_atoms(
 
 
 def _checked(detections: Detections) -> Detections:
-    from napari_ivae.core.detection_quality import assess
+    from napari_ivae.core.detection.quality import assess
 
     detections.quality = assess(detections, "atoms")
     return detections
@@ -186,7 +186,7 @@ def _checked(detections: Detections) -> Detections:
 
 def _bright_atoms(frames, spacing, run: dict):
     """The frames with atoms as bright peaks: inverted when the atoms are clearly dark."""
-    from napari_ivae.core.atom_geometry import atom_polarity
+    from napari_ivae.core.detection.atom_geometry import atom_polarity
 
     polarity, ratio = atom_polarity(frames[0], spacing)
     run.update(invert=polarity == "dark", polarity=f"{polarity} (auto)",
@@ -198,7 +198,7 @@ def _bright_atoms(frames, spacing, run: dict):
 
 def _with_annotation(excluded, frame, run: dict):
     """The user's mask plus a burned-in scale bar and its label, if the frame has one."""
-    from napari_ivae.core.overlays import annotation_mask
+    from napari_ivae.core.detection.overlays import annotation_mask
 
     annotation = annotation_mask(frame)
     run["annotation_pixels"] = int(annotation.sum())
@@ -209,10 +209,10 @@ def _with_annotation(excluded, frame, run: dict):
 
 def _from_first_pass(frame, params, given, excluded) -> dict:
     """Parameters re-resolved from what a quick first pass found (see
-    :mod:`napari_ivae.core.atom_geometry`): the atom separation when the lattice estimate was
+    :mod:`napari_ivae.core.detection.atom_geometry`): the atom separation when the lattice estimate was
     the lattice constant of a cell with several atoms, and smoothing matched to the atoms'
     width. Values the caller gave are kept."""
-    from napari_ivae.core import atom_geometry as geometry
+    from napari_ivae.core.detection import atom_geometry as geometry
 
     # a central crop holds plenty of atoms to measure (the whole frame if it does not)
     side = int(max(FIRST_PASS_SIDE, 32 * params["spacing"]))
@@ -240,7 +240,7 @@ def _from_first_pass(frame, params, given, excluded) -> dict:
 
 def _resolve_params(frame, spacing, sigma, background, min_distance, threshold, refine_radius,
                     merge_distance, border) -> dict:
-    from napari_ivae.core.spacing import estimate_spacing
+    from napari_ivae.core.detection.spacing import estimate_spacing
 
     source = "given"
     if spacing is None:
@@ -249,7 +249,7 @@ def _resolve_params(frame, spacing, sigma, background, min_distance, threshold, 
         except InputError as error:
             if "periodicity" not in str(error):
                 raise
-            from napari_ivae.core.atom_geometry import blob_scale
+            from napari_ivae.core.detection.atom_geometry import blob_scale
 
             # no lattice: an atom's sigma is about a fifth of the distance to its neighbours
             spacing, source = 5.0 * blob_scale(frame), "blob scale (no lattice periodicity)"
@@ -317,7 +317,7 @@ def _detect_frame(frame, params, excluded) -> tuple[pd.DataFrame, dict]:
 
 def _smoothed_peaks(frame, params, skip=None):
     """The smoothed frame and its band-pass peaks (integer row, col)."""
-    from napari_ivae.core._filters import gaussian_smooth, smooth_background
+    from napari_ivae.core.detection._filters import gaussian_smooth, smooth_background
 
     smoothed = gaussian_smooth(frame, params["sigma"])
     band = smoothed
@@ -416,12 +416,12 @@ def refine_peaks(smoothed: np.ndarray, frame: np.ndarray, start: np.ndarray,
     """
     refined, fit_ok = start, np.zeros(len(start), dtype=bool)
     if params["refine"] in ("com", "gaussian") and len(start):
-        from napari_ivae.core.refine import refine_centre_of_mass
+        from napari_ivae.core.detection.refine import refine_centre_of_mass
 
         refined, _ = refine_centre_of_mass(smoothed, start, params["refine_radius"],
                                            iterations=params["com_iterations"])
         if params["refine"] == "gaussian":
-            from napari_ivae.core.refine import refine_gaussian
+            from napari_ivae.core.detection.refine import refine_gaussian
 
             # a slightly larger window than the centre of mass: the fit uses the atom's flanks
             refined, fit_ok, _ = refine_gaussian(frame, refined, 1.4 * params["refine_radius"],

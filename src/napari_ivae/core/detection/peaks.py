@@ -1,7 +1,7 @@
 """Peak finding on a smoothed frame: local maxima thinned to a minimum distance, their local
 contrast, and the noise level it is judged against.
 
-The pieces of :func:`napari_ivae.core.atoms.detect_atoms` that work on any frame of peaks.
+The pieces of :func:`napari_ivae.core.detection.atoms.detect_atoms` that work on any frame of peaks.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ def ring_mean(smoothed, points, spacing):
     For a full circle this equals the value, at the centre, of the best plane through the
     samples, so ``peak - ring mean`` is a local contrast that ignores background slopes.
     """
-    from napari_ivae.core.refine import gather_offsets
+    from napari_ivae.core.detection.refine import gather_offsets
 
     if len(points) == 0:
         return np.zeros(0)
@@ -34,7 +34,7 @@ def find_peaks(smoothed: np.ndarray, min_distance: float, skip=None) -> np.ndarr
     ``skip`` is an optional mask of pixels where no peak may be (constant padding: every
     pixel of a plateau is a maximum).
     """
-    from napari_ivae.core._filters import local_maxima
+    from napari_ivae.core.detection._filters import local_maxima
 
     size = 2 * int(np.floor(min_distance / np.sqrt(2))) + 1  # square inscribed in the disc
     rows, cols = local_maxima(smoothed, size, smoothed.min())  # flat background is no peak

@@ -1,0 +1,61 @@
+"""Patches around points or on a grid, in memory or cut on demand, and their labels.
+
+The names below are this package's public API; each is imported from its module on first use,
+so importing the package costs nothing until one is needed.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .annotations import LabelAssignment, labels_from_shapes
+    from .cutting import (
+        PatchSet,
+        extract_patches,
+        grid_patches,
+        load_patches,
+        patchset_from_arrays,
+        patchset_to_arrays,
+    )
+    from .source import PatchSource, encode_source, maps_by_frame
+
+_EXPORTS = {
+    "PatchSet": "cutting",
+    "extract_patches": "cutting",
+    "grid_patches": "cutting",
+    "load_patches": "cutting",
+    "patchset_to_arrays": "cutting",
+    "patchset_from_arrays": "cutting",
+    "PatchSource": "source",
+    "encode_source": "source",
+    "maps_by_frame": "source",
+    "LabelAssignment": "annotations",
+    "labels_from_shapes": "annotations",
+}
+
+__all__ = [
+    "LabelAssignment",
+    "PatchSet",
+    "PatchSource",
+    "encode_source",
+    "extract_patches",
+    "grid_patches",
+    "labels_from_shapes",
+    "load_patches",
+    "maps_by_frame",
+    "patchset_from_arrays",
+    "patchset_to_arrays",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
