@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set up (if needed) and run the whole test suite under a virtual display.
 # Without arguments (CI: .ci/run) the static checks run first and stop the run on a finding:
-# `ruff check` (ruff.toml) over the code, then `mypy` on the headless core (mypy.ini).
+# `ruff check` and `ruff format --check` (ruff.toml) over the code, then `mypy` on the
+# headless core (mypy.ini).
 # With arguments (a targeted run, e.g. `bash scripts/test.sh -q tests/core/test_x.py -x`) only
 # pytest runs; IVAE_CHECKS=1 runs the checks as well, IVAE_CHECKS=0 skips them always.
 # The whole suite runs on parallel workers (pytest-xdist, one per core); targeted runs stay
@@ -17,6 +18,11 @@ if [ "$checks" = 1 ]; then
     if ! "$venv/bin/ruff" check src tests benchmarks docs scripts; then
         echo "[checks] FAILED: ruff found problems (above); fix them (\`ruff check --fix <file>\`" \
              "for the fixable ones) before the tests run." >&2
+        exit 1
+    fi
+    echo "[checks] ruff format --check src tests benchmarks docs scripts" >&2
+    if ! "$venv/bin/ruff" format --check src tests benchmarks docs scripts; then
+        echo "[checks] FAILED: files not formatted (above); run \`ruff format <file>\`." >&2
         exit 1
     fi
     echo "[checks] mypy src/napari_ivae/core" >&2
