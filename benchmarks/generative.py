@@ -36,18 +36,28 @@ from napari_ivae.core.models.inference import decode, encode
 from napari_ivae.core.models.training import fit
 from napari_ivae.core.patches.cutting import extract_patches
 
-DATA = Path(os.environ.get("IVAE_SHARED_DATA",
-                           Path(__file__).resolve().parents[2] / "shared" / "data")) / "atoms"
+DATA = (
+    Path(
+        os.environ.get("IVAE_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")
+    )
+    / "atoms"
+)
 if not DATA.exists():
     DATA = Path("/work/shared/data/atoms")
 
 #: name -> (image, reference positions or None, their column order)
 IMAGES = {
-    "au": ("stem_au_nanoparticle_temul/au_np_crop.npy",
-           "stem_au_nanoparticle_temul/au_np_crop_positions_xy.npy", "xy"),
+    "au": (
+        "stem_au_nanoparticle_temul/au_np_crop.npy",
+        "stem_au_nanoparticle_temul/au_np_crop_positions_xy.npy",
+        "xy",
+    ),
     "ptir": ("stem_ptir_np_statstem/ptir.npy", "stem_ptir_np_statstem/ptir_positions_rc.npy", "rc"),
-    "cspbbr3": ("stem_cspbbr3_statstem/cspbbr3.npy",
-                "stem_cspbbr3_statstem/cspbbr3_positions_rc.npy", "rc"),
+    "cspbbr3": (
+        "stem_cspbbr3_statstem/cspbbr3.npy",
+        "stem_cspbbr3_statstem/cspbbr3_positions_rc.npy",
+        "rc",
+    ),
     "pto": ("stem_pto_sro_temul/pto_sro.npy", "stem_pto_sro_temul/atom_positions1_xy.npy", "xy"),
     "srtio3": ("stem_srtio3_adf_abf_atomap/adf.npy", None, None),
 }
@@ -116,12 +126,17 @@ def load_patches(name: str, factor: float):
     spacing = float(np.median(dist[:, 1]))
     size = max(int(round(factor * spacing)), 8)
     ps = extract_patches(image, rc, size)
-    return ps.patches, {"n_points": int(len(rc)), "positions": source, "spacing_px": spacing,
-                        "patch_size": size}
+    return ps.patches, {
+        "n_points": int(len(rc)),
+        "positions": source,
+        "spacing_px": spacing,
+        "patch_size": size,
+    }
 
 
-def run_model(kind: str, patches: np.ndarray, seed: int, overrides: dict,
-              model_options: dict) -> tuple[np.ndarray, dict]:
+def run_model(
+    kind: str, patches: np.ndarray, seed: int, overrides: dict, model_options: dict
+) -> tuple[np.ndarray, dict]:
     """Train ``kind`` with its defaults and decode every patch at its posterior mean."""
     config = ModelConfig(kind, patch_shape=patches.shape[1:], **model_options)
     train_config = TrainConfig.defaults_for(kind, seed=seed, device="cpu", **overrides)
@@ -129,15 +144,18 @@ def run_model(kind: str, patches: np.ndarray, seed: int, overrides: dict,
     result = fit(model, patches, config=train_config)
     enc = encode(model, patches)
     rec = decode(model, enc.z_mean, enc.angle, enc.offsets)
-    info = {"train_s": round(result.timings["total_s"], 1),
-            "steps": int(sum(h["steps"] for h in result.history)),
-            "latents": int(model.layout.latent_dim),
-            "z_std_over_patches": [round(float(v), 3) for v in enc.z_mean.std(0)],
-            "z_posterior_std": [round(float(v), 3) for v in enc.z_std.mean(0)]}
+    info = {
+        "train_s": round(result.timings["total_s"], 1),
+        "steps": int(sum(h["steps"] for h in result.history)),
+        "latents": int(model.layout.latent_dim),
+        "z_std_over_patches": [round(float(v), 3) for v in enc.z_mean.std(0)],
+        "z_posterior_std": [round(float(v), 3) for v in enc.z_std.mean(0)],
+    }
     if enc.angle is not None:
         info["angle_std"] = round(float(enc.angle.std()), 3)
-        info["corr_angle0"] = round(float(correlations(
-            patches, decode(model, enc.z_mean, None, enc.offsets)).mean()), 3)
+        info["corr_angle0"] = round(
+            float(correlations(patches, decode(model, enc.z_mean, None, enc.offsets)).mean()), 3
+        )
     if enc.offsets is not None:
         info["offset_std"] = round(float(enc.offsets.std()), 3)
     return rec, info
@@ -147,31 +165,62 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help=f"only {', '.join(QUICK)}")
     parser.add_argument("--images", nargs="*", choices=list(IMAGES), help="images to run")
-    parser.add_argument("--kinds", nargs="*", default=["rvae"],
-                        choices=["rvae", "shift-vae", "vae"], help="model kinds to train")
-    parser.add_argument("--factor", type=float, default=1.5,
-                        help="patch size as a multiple of the nearest-neighbour spacing")
+    parser.add_argument(
+        "--kinds",
+        nargs="*",
+        default=["rvae"],
+        choices=["rvae", "shift-vae", "vae"],
+        help="model kinds to train",
+    )
+    parser.add_argument(
+        "--factor",
+        type=float,
+        default=1.5,
+        help="patch size as a multiple of the nearest-neighbour spacing",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
-    parser.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE",
-                        help="TrainConfig overrides, e.g. min_steps=600")
-    parser.add_argument("--model", nargs="*", default=[], metavar="FIELD=VALUE",
-                        help="ModelConfig options, e.g. likelihood=gaussian")
+    parser.add_argument(
+        "--set",
+        nargs="*",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="TrainConfig overrides, e.g. min_steps=600",
+    )
+    parser.add_argument(
+        "--model",
+        nargs="*",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="ModelConfig options, e.g. likelihood=gaussian",
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(max(args.threads, 1))
-    overrides = {k: json.loads(v) if v[:1] in "0123456789-[{tf" else v
-                 for k, v in (s.split("=", 1) for s in args.set)}
-    model_options = {k: json.loads(v) if v[:1] in "0123456789-[{tf" else v
-                     for k, v in (s.split("=", 1) for s in args.model)}
+    overrides = {
+        k: json.loads(v) if v[:1] in "0123456789-[{tf" else v
+        for k, v in (s.split("=", 1) for s in args.set)
+    }
+    model_options = {
+        k: json.loads(v) if v[:1] in "0123456789-[{tf" else v
+        for k, v in (s.split("=", 1) for s in args.model)
+    }
     names = args.images or (list(QUICK) if args.quick else list(IMAGES))
-    print(f"# torch {torch.__version__}, {torch.get_num_threads()} threads, loadavg "
-          f"{os.getloadavg()[0]:.2f}; overrides {overrides} model {model_options}", flush=True)
-    print(f"{'image':8s} {'N':>4s} {'size':>4s} {'model':10s} {'model r':>8s} {'mean r':>7s} "
-          f"{'PCA k':>5s} {'PCA r':>6s} {'beats':>5s} {'train s':>7s}", flush=True)
+    print(
+        f"# torch {torch.__version__}, {torch.get_num_threads()} threads, loadavg "
+        f"{os.getloadavg()[0]:.2f}; overrides {overrides} model {model_options}",
+        flush=True,
+    )
+    print(
+        f"{'image':8s} {'N':>4s} {'size':>4s} {'model':10s} {'model r':>8s} {'mean r':>7s} "
+        f"{'PCA k':>5s} {'PCA r':>6s} {'beats':>5s} {'train s':>7s}",
+        flush=True,
+    )
     runs, t0 = [], time.perf_counter()
     for name in names:
         patches, meta = load_patches(name, args.factor)
-        mean_r = float(correlations(patches, np.broadcast_to(patches.mean(0), patches.shape)).mean())
+        mean_r = float(
+            correlations(patches, np.broadcast_to(patches.mean(0), patches.shape)).mean()
+        )
         for kind in args.kinds:
             rec, info = run_model(kind, patches, args.seed, overrides, model_options)
             model_r = float(correlations(patches, rec).mean())
@@ -180,19 +229,42 @@ def main(argv=None) -> int:
             beats = model_r >= 0.80 and model_r > pca_r
             share = pose_share(patches, k)
             info["pca_next_pose_share"] = None if share is None else round(share, 3)
-            runs.append({"image": name, "kind": kind, **meta, "model_r": round(model_r, 4),
-                         "mean_patch_r": round(mean_r, 4), "pca_components": k,
-                         "pca_r": round(pca_r, 4), "target_met": bool(beats), **info})
-            extra = {k2: v for k2, v in info.items() if k2 not in ('train_s', 'latents')}
-            print(f"{name:8s} {len(patches):4d} {meta['patch_size']:4d} {kind:10s} "
-                  f"{model_r:8.3f} {mean_r:7.3f} {k:5d} {pca_r:6.3f} {'yes' if beats else 'no':>5s} "
-                  f"{info['train_s']:7.1f}  {json.dumps(extra)}",
-                  flush=True)
+            runs.append(
+                {
+                    "image": name,
+                    "kind": kind,
+                    **meta,
+                    "model_r": round(model_r, 4),
+                    "mean_patch_r": round(mean_r, 4),
+                    "pca_components": k,
+                    "pca_r": round(pca_r, 4),
+                    "target_met": bool(beats),
+                    **info,
+                }
+            )
+            extra = {k2: v for k2, v in info.items() if k2 not in ("train_s", "latents")}
+            print(
+                f"{name:8s} {len(patches):4d} {meta['patch_size']:4d} {kind:10s} "
+                f"{model_r:8.3f} {mean_r:7.3f} {k:5d} {pca_r:6.3f} {'yes' if beats else 'no':>5s} "
+                f"{info['train_s']:7.1f}  {json.dumps(extra)}",
+                flush=True,
+            )
     met = all(r["target_met"] for r in runs if r["image"] != "srtio3")
-    print(json.dumps({"benchmark": "generative", "mode": "quick" if args.quick else "full",
-                      "factor": args.factor, "seed": args.seed, "overrides": overrides,
-                      "model_options": model_options, "target_met": met,
-                      "wall_s": round(time.perf_counter() - t0, 1), "runs": runs}))
+    print(
+        json.dumps(
+            {
+                "benchmark": "generative",
+                "mode": "quick" if args.quick else "full",
+                "factor": args.factor,
+                "seed": args.seed,
+                "overrides": overrides,
+                "model_options": model_options,
+                "target_met": met,
+                "wall_s": round(time.perf_counter() - t0, 1),
+                "runs": runs,
+            }
+        )
+    )
     return 0
 
 

@@ -84,16 +84,27 @@ def synthetic(name: str):
     from scipy.spatial import cKDTree
 
     if name == "two":
-        lattice = make_lattice((256, 256), spacing=12.0, rotation=0.0, domains=2,
-                               vacancies=0.02, seed=0)
+        lattice = make_lattice(
+            (256, 256), spacing=12.0, rotation=0.0, domains=2, vacancies=0.02, seed=0
+        )
     elif name == "noisy":
         # the two-domain layout at a realistic dose: 10 counts at an atom peak (Poisson),
         # read-out noise and scan-line jitter, so a plain model's segmentation is ragged
-        lattice = make_lattice((256, 256), spacing=12.0, rotation=0.0, domains=2,
-                               vacancies=0.02, dose=10.0, noise=0.1, scan_jitter=0.7, seed=0)
+        lattice = make_lattice(
+            (256, 256),
+            spacing=12.0,
+            rotation=0.0,
+            domains=2,
+            vacancies=0.02,
+            dose=10.0,
+            noise=0.1,
+            scan_jitter=0.7,
+            seed=0,
+        )
     else:
-        lattice = make_lattice((256, 256), spacing=12.0, domains=3, domain_angles=(0, 45, 20),
-                               vacancies=0.05, seed=5)
+        lattice = make_lattice(
+            (256, 256), spacing=12.0, domains=3, domain_angles=(0, 45, 20), vacancies=0.05, seed=5
+        )
     rows, cols = np.mgrid[: lattice.image.shape[0], : lattice.image.shape[1]]
     _, nearest = cKDTree(lattice.positions).query(np.column_stack([rows.ravel(), cols.ravel()]))
     return lattice.image, lattice.domain[nearest].reshape(lattice.image.shape)
@@ -104,20 +115,29 @@ def reconstruction(model, patches: np.ndarray) -> float:
     with torch.no_grad():
         total = 0.0
         for start in range(0, len(patches), 512):
-            x = torch.from_numpy(patches[start:start + 512])
+            x = torch.from_numpy(patches[start : start + 512])
             _, terms = model.loss(x, beta=1.0, generator=False)
             total += float(terms["recon"]) * len(x)
     return total / len(patches)
 
 
-def run_row(row: str, image: np.ndarray, truth, n_classes: int, lam: float, seed: int,
-            form: str = "tv", slack: float = 0.1) -> dict:
+def run_row(
+    row: str,
+    image: np.ndarray,
+    truth,
+    n_classes: int,
+    lam: float,
+    seed: int,
+    form: str = "tv",
+    slack: float = 0.1,
+) -> dict:
     """Train one row and score its maps."""
     spacing = estimate_spacing(image)
     size = int(max(8, 2 * round(spacing)))
     stride = max(1, size // 4)
-    patchset = grid_patches(image, size, stride, normalize="global",
-                            register=False if row == "plain" else None)
+    patchset = grid_patches(
+        image, size, stride, normalize="global", register=False if row == "plain" else None
+    )
     overrides = {"seed": seed, "device": "cpu"}
     if row.endswith("+tv"):
         overrides.update(smoothness=lam, smoothness_form=form)
@@ -125,8 +145,13 @@ def run_row(row: str, image: np.ndarray, truth, n_classes: int, lam: float, seed
         overrides["psi_slack"] = slack
     model = build_model(ModelConfig("shift-vae", patch_shape=patchset.patch_shape))
     start = time.perf_counter()
-    result = fit(model, patchset.patches, None, TrainConfig.defaults_for("shift-vae", **overrides),
-                 grid_shape=patchset.grid_shape)
+    result = fit(
+        model,
+        patchset.patches,
+        None,
+        TrainConfig.defaults_for("shift-vae", **overrides),
+        grid_shape=patchset.grid_shape,
+    )
     seconds = time.perf_counter() - start
     z = encode(result.model, patchset.patches).z_mean
     maps = [grid_map(z[:, i], patchset) for i in range(z.shape[1])]
@@ -134,33 +159,46 @@ def run_row(row: str, image: np.ndarray, truth, n_classes: int, lam: float, seed
     # the smoothest *active* map (as the search scores): a collapsed, nearly flat map has
     # short edges but shows nothing, and Otsu would split its noise
     active = [float(np.var(z[:, i])) > ACTIVE_VARIANCE for i in range(z.shape[1])]
-    best = int(np.argmin([e if a else np.inf for e, a in zip(edges, active)])) if any(
-        active) else int(np.argmin(edges))
+    best = (
+        int(np.argmin([e if a else np.inf for e, a in zip(edges, active)]))
+        if any(active)
+        else int(np.argmin(edges))
+    )
     method = "otsu" if n_classes == 2 else "multiotsu"
     labels = segment_map(maps[best], method=method, n_classes=n_classes)
     valid = labels > 0
-    out = {"row": row, "n_patches": len(patchset), "patch": size, "stride": stride,
-           "spacing": float(spacing), "train_seconds": seconds, "epochs": len(result.history),
-           "active": active,
-           "recon": reconstruction(result.model, patchset.patches), "map_edges": edges,
-           "segmented_map": f"z{best + 1}",
-           "segment_edge": edge_length(np.where(valid, labels, np.nan).astype(np.float32),
-                                       denoise=False)}
+    out = {
+        "row": row,
+        "n_patches": len(patchset),
+        "patch": size,
+        "stride": stride,
+        "spacing": float(spacing),
+        "train_seconds": seconds,
+        "epochs": len(result.history),
+        "active": active,
+        "recon": reconstruction(result.model, patchset.patches),
+        "map_edges": edges,
+        "segmented_map": f"z{best + 1}",
+        "segment_edge": edge_length(
+            np.where(valid, labels, np.nan).astype(np.float32), denoise=False
+        ),
+    }
     if truth is not None:
         out["agreement"] = matched_accuracy(labels[valid] - 1, truth[valid])
-        out["truth_edge"] = edge_length(np.where(valid, truth, np.nan).astype(np.float32),
-                                        denoise=False)
+        out["truth_edge"] = edge_length(
+            np.where(valid, truth, np.nan).astype(np.float32), denoise=False
+        )
     return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--samples", nargs="*", default=["two", "three", "noisy"],
-                        choices=SAMPLES)
+    parser.add_argument("--samples", nargs="*", default=["two", "three", "noisy"], choices=SAMPLES)
     parser.add_argument("--real", nargs="*", default=[], choices=sorted(REAL))
     parser.add_argument("--rows", nargs="*", default=list(ROWS), choices=ROWS)
-    parser.add_argument("--lam", type=float, default=1.0,
-                        help="smoothness weight (per patch pixel) of +tv rows")
+    parser.add_argument(
+        "--lam", type=float, default=1.0, help="smoothness weight (per patch pixel) of +tv rows"
+    )
     parser.add_argument("--form", default="tv", choices=["tv", "gmrf"], help="+tv rows' form")
     parser.add_argument("--slack", type=float, default=0.1, help="w of +psi rows")
     parser.add_argument("--seed", type=int, default=0)
@@ -180,21 +218,38 @@ def main() -> None:
         for row in args.rows:
             if truth is None and row == "plain":
                 continue
-            one = {"sample": name, **run_row(row, image, truth, n_classes, args.lam, args.seed,
-                                                      args.form, args.slack)}
+            one = {
+                "sample": name,
+                **run_row(row, image, truth, n_classes, args.lam, args.seed, args.form, args.slack),
+            }
             results.append(one)
-            agree = (f"agreement {one['agreement']:.3f} (truth edge {one['truth_edge']:.0f} px)  "
-                     if "agreement" in one else "")
-            print(f"{name:8s} {row:14s} {one['n_patches']} patches {one['patch']} px / "
-                  f"{one['stride']}: {agree}segment edge {one['segment_edge']:.0f} px "
-                  f"({one['segmented_map']}; map edges "
-                  f"{', '.join(f'{e:.0f}' for e in one['map_edges'])}); recon "
-                  f"{one['recon']:.1f}; {one['epochs']} epochs in {one['train_seconds']:.0f} s",
-                  flush=True)
-    print(json.dumps({"benchmark": "grid", "lam": args.lam, "form": args.form,
-                      "slack": args.slack, "seed": args.seed,
-                      "threads": args.threads, "load_average": os.getloadavg()[0],
-                      "results": results}))
+            agree = (
+                f"agreement {one['agreement']:.3f} (truth edge {one['truth_edge']:.0f} px)  "
+                if "agreement" in one
+                else ""
+            )
+            print(
+                f"{name:8s} {row:14s} {one['n_patches']} patches {one['patch']} px / "
+                f"{one['stride']}: {agree}segment edge {one['segment_edge']:.0f} px "
+                f"({one['segmented_map']}; map edges "
+                f"{', '.join(f'{e:.0f}' for e in one['map_edges'])}); recon "
+                f"{one['recon']:.1f}; {one['epochs']} epochs in {one['train_seconds']:.0f} s",
+                flush=True,
+            )
+    print(
+        json.dumps(
+            {
+                "benchmark": "grid",
+                "lam": args.lam,
+                "form": args.form,
+                "slack": args.slack,
+                "seed": args.seed,
+                "threads": args.threads,
+                "load_average": os.getloadavg()[0],
+                "results": results,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -58,27 +58,43 @@ def main() -> None:
     subpixel = rng.uniform(size, side - size, (n_patches, 2))
     integer = np.round(subpixel)
     patch_bytes = lambda ps: ps.patches.nbytes  # noqa: E731
-    results = {"seed": args.seed, "n_patches": n_patches, "patch_size": size, "image": [side, side],
-               "load_average": list(os.getloadavg())}
-    print(f"image {side}x{side} float32, {n_patches} patches of {size}x{size}, "
-          f"load average {os.getloadavg()[0]:.2f}")
+    results = {
+        "seed": args.seed,
+        "n_patches": n_patches,
+        "patch_size": size,
+        "image": [side, side],
+        "load_average": list(os.getloadavg()),
+    }
+    print(
+        f"image {side}x{side} float32, {n_patches} patches of {size}x{size}, "
+        f"load average {os.getloadavg()[0]:.2f}"
+    )
 
     _, results["extract_subpixel_bilinear"] = measure(
-        "extract_patches sub-pixel (order 1)", lambda: extract_patches(image, subpixel, size), patch_bytes)
+        "extract_patches sub-pixel (order 1)",
+        lambda: extract_patches(image, subpixel, size),
+        patch_bytes,
+    )
     _, results["extract_integer_patchnorm"] = measure(
         "extract_patches integer + normalize='patch'",
-        lambda: extract_patches(image, integer, size, normalize="patch"), patch_bytes)
+        lambda: extract_patches(image, integer, size, normalize="patch"),
+        patch_bytes,
+    )
     n_cubic = n_patches // 5
     _, results["extract_subpixel_cubic"] = measure(
         f"extract_patches cubic (order 3), {n_cubic}",
-        lambda: extract_patches(image, subpixel[:n_cubic], size, order=3), patch_bytes)
+        lambda: extract_patches(image, subpixel[:n_cubic], size, order=3),
+        patch_bytes,
+    )
     stride = 8
     grid, results["grid_patches"] = measure(
-        f"grid_patches stride {stride}", lambda: grid_patches(image, size, stride), patch_bytes)
+        f"grid_patches stride {stride}", lambda: grid_patches(image, size, stride), patch_bytes
+    )
     results["grid_patches"]["n"] = len(grid)
     values = rng.normal(size=(len(grid), 2))
     _, results["grid_map_2ch"] = measure(
-        "grid_map (2 channels, upsampled)", lambda g=grid: grid_map(values, g), lambda m: m.nbytes)
+        "grid_map (2 channels, upsampled)", lambda g=grid: grid_map(values, g), lambda m: m.nbytes
+    )
     del grid
 
     map_side = 512 if args.quick else 1024
@@ -88,9 +104,11 @@ def main() -> None:
     for method in ("voronoi", "gaussian"):
         _, results[f"point_map_{method}"] = measure(
             f"point_map {method} {map_side}^2, {n_points} points",
-            lambda method=method: point_map(point_values, centres, (map_side, map_side),
-                                            method=method),
-            lambda m: m.nbytes)
+            lambda method=method: point_map(
+                point_values, centres, (map_side, map_side), method=method
+            ),
+            lambda m: m.nbytes,
+        )
 
     n_label = n_patches
     label_points = rng.uniform(0, side, (n_label, 2))
@@ -101,7 +119,8 @@ def main() -> None:
         kinds.append("ellipse" if k % 2 else "polygon")
     assignment, results["labels_from_shapes"] = measure(
         f"labels_from_shapes 20 shapes, {n_label} points",
-        lambda: labels_from_shapes(label_points, None, shapes, kinds, list(range(20))))
+        lambda: labels_from_shapes(label_points, None, shapes, kinds, list(range(20))),
+    )
     results["labels_from_shapes"]["n_labeled"] = assignment.n_labeled
     print(json.dumps(results))
 

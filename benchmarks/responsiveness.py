@@ -93,13 +93,20 @@ class GuiClock:
         def sample() -> None:
             while not self.closed:
                 time.sleep(0.01)
-                if self.running and self.ticks and \
-                        (time.perf_counter() - self.ticks[-1]) * 1000 > after_ms:
+                if (
+                    self.running
+                    and self.ticks
+                    and (time.perf_counter() - self.ticks[-1]) * 1000 > after_ms
+                ):
                     frame = sys._current_frames().get(main)
                     if frame is not None:
                         stack = traceback.extract_stack(frame)[-12:]
-                        self.stalls[" <- ".join(f"{f.name}({os.path.basename(f.filename)}:"
-                                                f"{f.lineno})" for f in reversed(stack))] += 1
+                        self.stalls[
+                            " <- ".join(
+                                f"{f.name}({os.path.basename(f.filename)}:{f.lineno})"
+                                for f in reversed(stack)
+                            )
+                        ] += 1
 
         threading.Thread(target=sample, daemon=True).start()
 
@@ -141,8 +148,7 @@ class GuiClock:
         gaps = np.diff(ticks) * 1000.0
         ours = gaps.copy()
         for start, end in self.windows + self.draws:
-            overlap = np.clip(np.minimum(ticks[1:], end) - np.maximum(ticks[:-1], start), 0,
-                              None)
+            overlap = np.clip(np.minimum(ticks[1:], end) - np.maximum(ticks[:-1], start), 0, None)
             ours -= overlap * 1000.0
         writes = [(end - start) * 1000.0 for start, end in self.windows]
         draws = [(end - start) * 1000.0 for start, end in self.draws]
@@ -164,14 +170,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--action", default="all", choices=["all", *ACTIONS])
     parser.add_argument("--size", type=int, default=4096, help="side of the synthetic image")
     parser.add_argument("--seconds", type=float, default=20.0, help="training time to observe")
-    parser.add_argument("--torch-threads", type=int, default=None,
-                        help="override the workers' torch thread count (default: cores - 1)")
+    parser.add_argument(
+        "--torch-threads",
+        type=int,
+        default=None,
+        help="override the workers' torch thread count (default: cores - 1)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--spacing", type=float, default=12.0, help="lattice spacing (px)")
-    parser.add_argument("--lazy", action="store_true",
-                        help="a dask-backed multiscale image (Detect only)")
-    parser.add_argument("--why", action="store_true",
-                        help="print what the GUI thread was doing in gaps over 40 ms")
+    parser.add_argument(
+        "--lazy", action="store_true", help="a dask-backed multiscale image (Detect only)"
+    )
+    parser.add_argument(
+        "--why", action="store_true", help="print what the GUI thread was doing in gaps over 40 ms"
+    )
     args = parser.parse_args(argv)
 
     if not os.environ.get("DISPLAY"):
@@ -193,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
     wanted = ACTIONS if args.action == "all" else [args.action]
     if args.lazy:
         wanted = ["detect"]
-    needed = set(ACTIONS[:max(ACTIONS.index(a) for a in wanted) + 1])
+    needed = set(ACTIONS[: max(ACTIONS.index(a) for a in wanted) + 1])
     if "train" not in wanted:
         needed.discard("train")
 
@@ -207,8 +219,9 @@ def main(argv: list[str] | None = None) -> int:
         from napari_ivae.core.synthetic.lazy import lazy_lattice
 
         levels = max(1, int(np.log2(max(args.size, 1024) / 1024)) + 1)
-        pyramid = lazy_lattice(args.size, spacing=args.spacing, chunk=1024, levels=levels,
-                               seed=args.seed)
+        pyramid = lazy_lattice(
+            args.size, spacing=args.spacing, chunk=1024, levels=levels, seed=args.seed
+        )
         image = viewer.add_image(pyramid, multiscale=True, name="lattice")
         original = da.Array.__array__
         full_name = pyramid[0].name
@@ -220,8 +233,9 @@ def main(argv: list[str] | None = None) -> int:
 
         da.Array.__array__ = counted
     else:
-        lattice = make_lattice((args.size, args.size), spacing=args.spacing, domains=2,
-                               seed=args.seed)
+        lattice = make_lattice(
+            (args.size, args.size), spacing=args.spacing, domains=2, seed=args.seed
+        )
         image = viewer.add_image(lattice.image, name="lattice")
     made_s = time.perf_counter() - t0
     clock = GuiClock()
@@ -259,23 +273,36 @@ def main(argv: list[str] | None = None) -> int:
             results[action] = observe(action, click, done)
             results[action].update(extra() if extra else {})
             r = results[action]
-            print(f"{action:8s} {r['action_s']:7.2f} s  longest GUI gap {r['max_gap_ms']:6.1f} ms"
-                  f"  {'PASS' if r['pass'] else 'FAIL'}  (napari's own work included: "
-                  f"{r['max_gap_with_napari_work_ms']:.0f} ms; {r['layer_writes']} layer writes,"
-                  f" longest {r['longest_layer_write_ms']:.0f} ms; {r['canvas_draws']} canvas "
-                  f"draws, longest {r['longest_canvas_draw_ms']:.0f} ms)", flush=True)
+            print(
+                f"{action:8s} {r['action_s']:7.2f} s  longest GUI gap {r['max_gap_ms']:6.1f} ms"
+                f"  {'PASS' if r['pass'] else 'FAIL'}  (napari's own work included: "
+                f"{r['max_gap_with_napari_work_ms']:.0f} ms; {r['layer_writes']} layer writes,"
+                f" longest {r['longest_layer_write_ms']:.0f} ms; {r['canvas_draws']} canvas "
+                f"draws, longest {r['longest_canvas_draw_ms']:.0f} ms)",
+                flush=True,
+            )
         else:
             click()
             process_events_until(done, 600)
 
-    run("detect", detect.run_button.clicked.emit, lambda: not detect.busy,
-        lambda: {"points": int(len(viewer.layers["lattice atoms [ivae]"].data))})
+    run(
+        "detect",
+        detect.run_button.clicked.emit,
+        lambda: not detect.busy,
+        lambda: {"points": int(len(viewer.layers["lattice atoms [ivae]"].data))},
+    )
     if needed & {"patches", "labels", "train", "maps", "segment", "cluster", "apply"}:
         patches.points.reset_choices()
         patches.points.value = viewer.layers["lattice atoms [ivae]"]
-        run("patches", patches.extract_button.clicked.emit, lambda: not patches.busy,
-            lambda: {"patches": int(len(session.patchset.patches)),
-                     "patch_size": int(session.patchset.patches.shape[1])})
+        run(
+            "patches",
+            patches.extract_button.clicked.emit,
+            lambda: not patches.busy,
+            lambda: {
+                "patches": int(len(session.patchset.patches)),
+                "patch_size": int(session.patchset.patches.shape[1]),
+            },
+        )
     if needed & {"labels"}:
         shapes = patches.new_annotation_layer()
         half = args.size / 2
@@ -283,8 +310,12 @@ def main(argv: list[str] | None = None) -> int:
         def draw() -> None:
             shapes.add_rectangles(np.array([[half - 300, half - 300], [half + 300, half + 300]]))
 
-        run("labels", draw, lambda: not patches.busy,
-            lambda: {"labeled": int(np.sum(np.asarray(session.labels) >= 0))})
+        run(
+            "labels",
+            draw,
+            lambda: not patches.busy,
+            lambda: {"labeled": int(np.sum(np.asarray(session.labels) >= 0))},
+        )
     if "train" in needed:
         train.epochs.value = 100000
         train.seed.value = args.seed
@@ -300,10 +331,18 @@ def main(argv: list[str] | None = None) -> int:
                 train.stop_button.clicked.emit()
             return not train.busy
 
-        run("train", start_training, trained_long_enough,
-            lambda: {"train_steps": len(steps), "partial_model_kept": session.bundle is not None,
-                     "steps_per_s": round(len(steps) / max(steps[-1] - steps[0], 1e-9), 2)
-                     if len(steps) > 1 else 0.0})
+        run(
+            "train",
+            start_training,
+            trained_long_enough,
+            lambda: {
+                "train_steps": len(steps),
+                "partial_model_kept": session.bundle is not None,
+                "steps_per_s": round(len(steps) / max(steps[-1] - steps[0], 1e-9), 2)
+                if len(steps) > 1
+                else 0.0,
+            },
+        )
     elif needed & {"maps", "segment", "cluster", "apply"}:
         from napari_ivae._widgets.train import trained_bundle
         from napari_ivae.core.models import build_model
@@ -311,8 +350,12 @@ def main(argv: list[str] | None = None) -> int:
 
         config, train_config = train.configs(session.patchset.patches.shape[1:])
         result = TrainResult(model=build_model(config), seed=args.seed)
-        session.update(bundle=trained_bundle(result, config, train_config, {
-            "patch_params": dict(session.patch_params)}), train_result=result)
+        session.update(
+            bundle=trained_bundle(
+                result, config, train_config, {"patch_params": dict(session.patch_params)}
+            ),
+            train_result=result,
+        )
     if needed & {"maps", "segment", "cluster", "apply"}:
         run("maps", res.write_button.clicked.emit, lambda: not res.busy)
     if "segment" in needed:
@@ -325,16 +368,20 @@ def main(argv: list[str] | None = None) -> int:
         res.apply_image.reset_choices()
         res.apply_image.value = image
         run("apply", res.apply_button.clicked.emit, lambda: not res.busy)
-    errors = [w.status.value for w in (detect, patches, train, res)
-              if "ff6b6b" in w.status.native.styleSheet()]
+    errors = [
+        w.status.value
+        for w in (detect, patches, train, res)
+        if "ff6b6b" in w.status.native.styleSheet()
+    ]
     clock.closed = True
     viewer.close()
 
     summary = {
         "benchmark": "responsiveness",
         "image": f"{args.size}x{args.size} synthetic lattice, spacing {args.spacing:g} px "
-                 + ("(dask, multiscale, never held in memory)" if args.lazy
-                    else f"(made in {made_s:.1f} s)"),
+        + (
+            "(dask, multiscale, never held in memory)" if args.lazy else f"(made in {made_s:.1f} s)"
+        ),
         "largest_read_px": max(reads) if reads else None,
         "actions": results,
         "idle_max_gap_ms": idle["max_gap_with_napari_work_ms"],
@@ -351,10 +398,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.lazy:
         whole = args.size * args.size
         summary["pass"] = summary["pass"] and bool(reads) and max(reads) < whole
-        print(f"largest read of the full-resolution image: {max(reads) if reads else 0} px "
-              f"({100.0 * (max(reads) if reads else 0) / whole:.1f} % of it)")
-    print(f"viewer idle (machine load {summary['load_average_1min']}): longest gap "
-          f"{summary['idle_max_gap_ms']} ms, median {summary['idle_median_gap_ms']} ms")
+        print(
+            f"largest read of the full-resolution image: {max(reads) if reads else 0} px "
+            f"({100.0 * (max(reads) if reads else 0) / whole:.1f} % of it)"
+        )
+    print(
+        f"viewer idle (machine load {summary['load_average_1min']}): longest gap "
+        f"{summary['idle_max_gap_ms']} ms, median {summary['idle_median_gap_ms']} ms"
+    )
     if errors:
         print("errors shown by the widgets: " + " | ".join(errors), file=sys.stderr)
     print(json.dumps(summary))

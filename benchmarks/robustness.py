@@ -31,21 +31,35 @@ from napari_ivae.core.synthetic.particles import make_particles
 
 SHARED = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 REAL_ATOMS = [  # image, reference, column order
-    ("atoms/stem_au_nanoparticle_temul/au_np_crop.npy",
-     "atoms/stem_au_nanoparticle_temul/au_np_crop_positions_xy.npy", "xy"),
-    ("atoms/stem_ptir_np_statstem/ptir.npy", "atoms/stem_ptir_np_statstem/ptir_positions_rc.npy",
-     "rc"),
-    ("atoms/stem_cspbbr3_statstem/cspbbr3.npy",
-     "atoms/stem_cspbbr3_statstem/cspbbr3_positions_rc.npy", "rc"),
+    (
+        "atoms/stem_au_nanoparticle_temul/au_np_crop.npy",
+        "atoms/stem_au_nanoparticle_temul/au_np_crop_positions_xy.npy",
+        "xy",
+    ),
+    (
+        "atoms/stem_ptir_np_statstem/ptir.npy",
+        "atoms/stem_ptir_np_statstem/ptir_positions_rc.npy",
+        "rc",
+    ),
+    (
+        "atoms/stem_cspbbr3_statstem/cspbbr3.npy",
+        "atoms/stem_cspbbr3_statstem/cspbbr3_positions_rc.npy",
+        "rc",
+    ),
 ]
 REAL_PARTICLES = ["Ru1", "PtCo1"]
 
 
 def score(reference, detected, radius, margin, shape):
     """Precision, recall and F1 with the scoreboard's matching and frame margin."""
+
     def inside(points):
-        return ((points[:, 0] >= margin) & (points[:, 1] >= margin)
-                & (points[:, 0] < shape[0] - margin) & (points[:, 1] < shape[1] - margin))
+        return (
+            (points[:, 0] >= margin)
+            & (points[:, 1] >= margin)
+            & (points[:, 0] < shape[0] - margin)
+            & (points[:, 1] < shape[1] - margin)
+        )
 
     reference = np.asarray(reference, dtype=np.float64).reshape(-1, 2)
     detected = np.asarray(detected, dtype=np.float64).reshape(-1, 2)
@@ -79,33 +93,108 @@ def lattice_cases():
     for lattice in ("square", "hexagonal", "honeycomb", "perovskite", "dumbbell"):
         for spacing in (7, 14):
             for dose in (None, 30, 8):
-                yield (f"{lattice} {spacing}px dose {dose or 'inf'}",
-                       dict(shape=320, spacing=spacing, lattice=lattice,
-                            noise=0.05 if dose else 0.15, dose=dose,
-                            rotation=float(rng.uniform(0, 90)), seed=int(rng.integers(1e6))))
+                yield (
+                    f"{lattice} {spacing}px dose {dose or 'inf'}",
+                    dict(
+                        shape=320,
+                        spacing=spacing,
+                        lattice=lattice,
+                        noise=0.05 if dose else 0.15,
+                        dose=dose,
+                        rotation=float(rng.uniform(0, 90)),
+                        seed=int(rng.integers(1e6)),
+                    ),
+                )
     for dose in (3, 0.8, 0.3, 0.1):
-        yield (f"graphene 17.5px dose {dose}",
-               dict(shape=512, spacing=17.5, lattice="honeycomb", atom_sigma=4.5, noise=0.0,
-                    background=0.1, dose=dose, rotation=float(rng.uniform(0, 90)),
-                    seed=int(rng.integers(1e6))))
+        yield (
+            f"graphene 17.5px dose {dose}",
+            dict(
+                shape=512,
+                spacing=17.5,
+                lattice="honeycomb",
+                atom_sigma=4.5,
+                noise=0.0,
+                background=0.1,
+                dose=dose,
+                rotation=float(rng.uniform(0, 90)),
+                seed=int(rng.integers(1e6)),
+            ),
+        )
     for weak in (0.5, 0.35, 0.25):
-        yield (f"perovskite weak B {weak}",
-               dict(shape=256, spacing=11.3, lattice="perovskite", sublattice_intensity=weak,
-                    atom_sigma=2.5, noise=0.0, background=0.3, dose=8,
-                    rotation=float(rng.uniform(0, 90)), seed=int(rng.integers(1e6))))
+        yield (
+            f"perovskite weak B {weak}",
+            dict(
+                shape=256,
+                spacing=11.3,
+                lattice="perovskite",
+                sublattice_intensity=weak,
+                atom_sigma=2.5,
+                noise=0.0,
+                background=0.3,
+                dose=8,
+                rotation=float(rng.uniform(0, 90)),
+                seed=int(rng.integers(1e6)),
+            ),
+        )
     for lattice in ("square", "honeycomb"):  # dark atoms on a bright background (ABF, BF)
-        yield (f"dark {lattice} 12px dose 30 (ABF-like)",
-               dict(shape=320, spacing=12, lattice=lattice, noise=0.05, dose=30, dark=True,
-                    rotation=float(rng.uniform(0, 90)), seed=int(rng.integers(1e6))))
-    yield ("particle on amorphous support",
-           dict(shape=320, spacing=12, lattice="hexagonal", noise=0.05, dose=30, amorphous=0.3,
-                particle_radius=100, rotation=17, seed=3))
-    yield ("particle on vacuum", dict(shape=320, spacing=10, lattice="square", noise=0.05,
-                                      dose=20, particle_radius=90, rotation=30, seed=4))
-    yield ("scan jitter 0.6 px", dict(shape=320, spacing=10, lattice="hexagonal", noise=0.1,
-                                      scan_jitter=0.6, rotation=5, seed=5))
-    yield ("thin amorphous film", dict(shape=320, spacing=12, lattice="square", noise=0.1,
-                                       amorphous=0.25, rotation=40, seed=6))
+        yield (
+            f"dark {lattice} 12px dose 30 (ABF-like)",
+            dict(
+                shape=320,
+                spacing=12,
+                lattice=lattice,
+                noise=0.05,
+                dose=30,
+                dark=True,
+                rotation=float(rng.uniform(0, 90)),
+                seed=int(rng.integers(1e6)),
+            ),
+        )
+    yield (
+        "particle on amorphous support",
+        dict(
+            shape=320,
+            spacing=12,
+            lattice="hexagonal",
+            noise=0.05,
+            dose=30,
+            amorphous=0.3,
+            particle_radius=100,
+            rotation=17,
+            seed=3,
+        ),
+    )
+    yield (
+        "particle on vacuum",
+        dict(
+            shape=320,
+            spacing=10,
+            lattice="square",
+            noise=0.05,
+            dose=20,
+            particle_radius=90,
+            rotation=30,
+            seed=4,
+        ),
+    )
+    yield (
+        "scan jitter 0.6 px",
+        dict(
+            shape=320,
+            spacing=10,
+            lattice="hexagonal",
+            noise=0.1,
+            scan_jitter=0.6,
+            rotation=5,
+            seed=5,
+        ),
+    )
+    yield (
+        "thin amorphous film",
+        dict(
+            shape=320, spacing=12, lattice="square", noise=0.1, amorphous=0.25, rotation=40, seed=6
+        ),
+    )
 
 
 def particle_cases(seed_offset: int = 0):
@@ -114,28 +203,62 @@ def particle_cases(seed_offset: int = 0):
     ``seed_offset`` shifts every case's seed (other images of the same cases).
     """
     for polarity in ("bright", "dark"):
-        for count, radius, touching in ((40, 5, 0.0), (150, 6, 0.3), (400, 7, 0.6),
-                                        (30, 16, 0.2)):
-            for tag, extra in (("clean", dict(noise=0.05, texture=0.03)),
-                               ("low dose", dict(noise=0.0, dose=15, texture=0.08,
-                                                 illumination=0.3))):
-                yield (f"{polarity} n{count} r{radius} {tag}",
-                       dict(shape=384, count=count, radius=radius, polarity=polarity,
-                            touching=touching, contrast=0.6, seed=count + radius + seed_offset,
-                            **extra))
-    yield ("bright + scale bar", dict(shape=384, count=60, radius=6, polarity="bright",
-                                      texture=0.05, scale_bar=True, seed=9 + seed_offset))
-    yield ("dark + scale bar", dict(shape=384, count=60, radius=6, polarity="dark",
-                                    contrast=0.5, texture=0.05, scale_bar=True,
-                                    seed=10 + seed_offset))
+        for count, radius, touching in ((40, 5, 0.0), (150, 6, 0.3), (400, 7, 0.6), (30, 16, 0.2)):
+            for tag, extra in (
+                ("clean", dict(noise=0.05, texture=0.03)),
+                ("low dose", dict(noise=0.0, dose=15, texture=0.08, illumination=0.3)),
+            ):
+                yield (
+                    f"{polarity} n{count} r{radius} {tag}",
+                    dict(
+                        shape=384,
+                        count=count,
+                        radius=radius,
+                        polarity=polarity,
+                        touching=touching,
+                        contrast=0.6,
+                        seed=count + radius + seed_offset,
+                        **extra,
+                    ),
+                )
+    yield (
+        "bright + scale bar",
+        dict(
+            shape=384,
+            count=60,
+            radius=6,
+            polarity="bright",
+            texture=0.05,
+            scale_bar=True,
+            seed=9 + seed_offset,
+        ),
+    )
+    yield (
+        "dark + scale bar",
+        dict(
+            shape=384,
+            count=60,
+            radius=6,
+            polarity="dark",
+            contrast=0.5,
+            texture=0.05,
+            scale_bar=True,
+            seed=10 + seed_offset,
+        ),
+    )
 
 
 def _row(group, name, result, seconds):
     precision, recall, f1 = result
-    print(f"{group:9s} {name:34s} F1 {f1:.3f}  P {precision:.2f}  R {recall:.2f}  "
-          f"{seconds:5.2f} s")
-    return {"group": group, "name": name, "precision": round(precision, 3),
-            "recall": round(recall, 3), "f1": round(f1, 3), "seconds": round(seconds, 3)}
+    print(f"{group:9s} {name:34s} F1 {f1:.3f}  P {precision:.2f}  R {recall:.2f}  {seconds:5.2f} s")
+    return {
+        "group": group,
+        "name": name,
+        "precision": round(precision, 3),
+        "recall": round(recall, 3),
+        "f1": round(f1, 3),
+        "seconds": round(seconds, 3),
+    }
 
 
 def run(seed_offsets=()) -> dict:
@@ -151,8 +274,14 @@ def run(seed_offsets=()) -> dict:
         found = detect_atoms(image).coords[:, 1:]
         seconds = time.perf_counter() - start
         spacing = kwargs["spacing"]
-        rows.append(_row("lattice", name, score(truth.positions, found, 0.35 * spacing,
-                                                0.5 * spacing, truth.image.shape), seconds))
+        rows.append(
+            _row(
+                "lattice",
+                name,
+                score(truth.positions, found, 0.35 * spacing, 0.5 * spacing, truth.image.shape),
+                seconds,
+            )
+        )
     for offset in (0, *(int(x) for x in seed_offsets if int(x) != 0)):
         group = "particles" if offset == 0 else "held_out"
         for name, kwargs in particle_cases(offset):
@@ -161,9 +290,16 @@ def run(seed_offsets=()) -> dict:
             found = detect_particles(truth.image).coords[:, 1:]
             seconds = time.perf_counter() - start
             label = name if offset == 0 else f"{name} seed +{offset}"
-            rows.append(_row(group, label, score(truth.centres, found,
-                                                 np.maximum(3.0, truth.radii), 3.0,
-                                                 truth.image.shape), seconds))
+            rows.append(
+                _row(
+                    group,
+                    label,
+                    score(
+                        truth.centres, found, np.maximum(3.0, truth.radii), 3.0, truth.image.shape
+                    ),
+                    seconds,
+                )
+            )
     for image_path, reference_path, order in REAL_ATOMS:
         if not (SHARED / image_path).exists():
             continue
@@ -174,9 +310,14 @@ def run(seed_offsets=()) -> dict:
         start = time.perf_counter()
         found = detect_atoms(image).coords[:, 1:]
         seconds = time.perf_counter() - start
-        rows.append(_row("real", Path(image_path).name,
-                         score(reference, found, 0.35 * nearest, 0.5 * nearest, image.shape),
-                         seconds))
+        rows.append(
+            _row(
+                "real",
+                Path(image_path).name,
+                score(reference, found, 0.35 * nearest, 0.5 * nearest, image.shape),
+                seconds,
+            )
+        )
     for name in REAL_PARTICLES:
         folder = SHARED / "particles" / "stem_tem_catalyst_ardagen"
         if not (folder / f"{name}.npy").exists():
@@ -187,22 +328,36 @@ def run(seed_offsets=()) -> dict:
         start = time.perf_counter()
         found = detect_particles(image).coords[:, 1:]
         seconds = time.perf_counter() - start
-        rows.append(_row("real", f"{name}.npy (particles)",
-                         score(reference, found, radius, 3.0, image.shape), seconds))
+        rows.append(
+            _row(
+                "real",
+                f"{name}.npy (particles)",
+                score(reference, found, radius, 3.0, image.shape),
+                seconds,
+            )
+        )
     summary = {}
     for group in ("lattice", "particles", "held_out", "real"):
         f1 = [row["f1"] for row in rows if row["group"] == group]
         if f1 and group in ("particles", "held_out"):
-            both = sum(row["precision"] >= 0.95 and row["recall"] >= 0.95
-                       for row in rows if row["group"] == group)
+            both = sum(
+                row["precision"] >= 0.95 and row["recall"] >= 0.95
+                for row in rows
+                if row["group"] == group
+            )
             print(f"{group:9s} precision and recall >= 0.95 on {both} of {len(f1)}")
         if f1:
-            summary[group] = {"mean_f1": round(float(np.mean(f1)), 3),
-                              "min_f1": round(float(np.min(f1)), 3),
-                              "below_0.90": int(sum(f < 0.9 for f in f1)), "cases": len(f1)}
-            print(f"{group:9s} mean F1 {summary[group]['mean_f1']:.3f}, min "
-                  f"{summary[group]['min_f1']:.3f}, {summary[group]['below_0.90']} of "
-                  f"{len(f1)} below 0.90")
+            summary[group] = {
+                "mean_f1": round(float(np.mean(f1)), 3),
+                "min_f1": round(float(np.min(f1)), 3),
+                "below_0.90": int(sum(f < 0.9 for f in f1)),
+                "cases": len(f1),
+            }
+            print(
+                f"{group:9s} mean F1 {summary[group]['mean_f1']:.3f}, min "
+                f"{summary[group]['min_f1']:.3f}, {summary[group]['below_0.90']} of "
+                f"{len(f1)} below 0.90"
+            )
     return {"rows": rows, "summary": summary}
 
 
@@ -211,8 +366,12 @@ def main(argv=None) -> int:
 
     parser = argparse.ArgumentParser(description="Default detection on synthetic and real images.")
     parser.add_argument("--robustness", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--seeds", default="", help="comma-separated seed offsets for the "
-                        "particle cases, e.g. 1000,2000,3000,4000 (held-out images)")
+    parser.add_argument(
+        "--seeds",
+        default="",
+        help="comma-separated seed offsets for the "
+        "particle cases, e.g. 1000,2000,3000,4000 (held-out images)",
+    )
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     offsets = [int(x) for x in args.seeds.split(",") if x.strip()]
     print(json.dumps({"benchmark": "detection_robustness", **run(offsets)}))

@@ -188,22 +188,25 @@ def _write_stack(folder: Path, frames: int, side: int, fmt: str) -> Path:
     from napari_ivae.core.synthetic.lattice import make_lattice
 
     def frame(index):
-        return make_lattice(side, spacing=12.0, noise=0.1, dose=50, rotation=index,
-                            seed=index).image.astype(np.float32)
+        return make_lattice(
+            side, spacing=12.0, noise=0.1, dose=50, rotation=index, seed=index
+        ).image.astype(np.float32)
 
     if fmt == "zarr":
         import zarr
 
         path = folder / "stack.zarr"
-        stack = zarr.create_array(str(path), shape=(frames, side, side), dtype="float32",
-                                  chunks=(1, side, side))
+        stack = zarr.create_array(
+            str(path), shape=(frames, side, side), dtype="float32", chunks=(1, side, side)
+        )
         for index in range(frames):
             stack[index] = frame(index)
         return path
     if fmt == "npy":
         path = folder / "stack.npy"
-        stack = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32,
-                                          shape=(frames, side, side))
+        stack = np.lib.format.open_memmap(
+            path, mode="w+", dtype=np.float32, shape=(frames, side, side)
+        )
         for index in range(frames):
             stack[index] = frame(index)
         stack.flush()
@@ -212,9 +215,14 @@ def _write_stack(folder: Path, frames: int, side: int, fmt: str) -> Path:
     import tifffile
 
     path = folder / "stack.tif"
-    tifffile.imwrite(path, (frame(index) for index in range(frames)),
-                     shape=(frames, side, side), dtype=np.float32, compression="zlib",
-                     photometric="minisblack")
+    tifffile.imwrite(
+        path,
+        (frame(index) for index in range(frames)),
+        shape=(frames, side, side),
+        dtype=np.float32,
+        compression="zlib",
+        photometric="minisblack",
+    )
     return path
 
 
@@ -224,7 +232,7 @@ def _same(folder: Path, name: str, atol: float) -> bool:
         return False
     step = max(1, len(a) // 64) if a.ndim == 3 else len(a)
     for i in range(0, len(a), step):
-        x, y = np.asarray(a[i:i + step]), np.asarray(b[i:i + step])
+        x, y = np.asarray(a[i : i + step]), np.asarray(b[i : i + step])
         if "angle" in name:  # +pi and -pi are the same angle
             if not np.array_equal(np.isnan(x), np.isnan(y)):
                 return False
@@ -238,25 +246,42 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=40)
     parser.add_argument("--side", type=int, default=1024)
-    parser.add_argument("--format", choices=("npy", "tif", "zarr"), default="npy",
-                        help="stack file: .npy (memory-mapped), zlib-compressed multi-page "
-                             ".tif (decoded page by page) or .zarr (one chunk per frame, "
-                             "read lazily through dask)")
-    parser.add_argument("--scheduler", default="threads",
-                        help="where the streamed path detects frames and encodes chunks: "
-                             "threads (default), sync, processes, local-cluster (a "
-                             "dask.distributed LocalCluster of 2 worker processes) or a "
-                             "scheduler address tcp://host:port")
-    parser.add_argument("--stages", choices=("detect", "train", "all"), default="all",
-                        help="detect only; detect, patches and training; or everything")
-    parser.add_argument("--train-steps", type=int, default=200,
-                        help="steps of rVAE training on the patches (in memory: the patch "
-                             "array; streamed: the PatchSource through its tile cache); 0 = "
-                             "no training (default 200)")
+    parser.add_argument(
+        "--format",
+        choices=("npy", "tif", "zarr"),
+        default="npy",
+        help="stack file: .npy (memory-mapped), zlib-compressed multi-page "
+        ".tif (decoded page by page) or .zarr (one chunk per frame, "
+        "read lazily through dask)",
+    )
+    parser.add_argument(
+        "--scheduler",
+        default="threads",
+        help="where the streamed path detects frames and encodes chunks: "
+        "threads (default), sync, processes, local-cluster (a "
+        "dask.distributed LocalCluster of 2 worker processes) or a "
+        "scheduler address tcp://host:port",
+    )
+    parser.add_argument(
+        "--stages",
+        choices=("detect", "train", "all"),
+        default="all",
+        help="detect only; detect, patches and training; or everything",
+    )
+    parser.add_argument(
+        "--train-steps",
+        type=int,
+        default=200,
+        help="steps of rVAE training on the patches (in memory: the patch "
+        "array; streamed: the PatchSource through its tile cache); 0 = "
+        "no training (default 200)",
+    )
     parser.add_argument("--size", type=int, default=16, help="patch size (default 16)")
-    parser.add_argument("--only", choices=("memory", "streamed"),
-                        help="run one path only (the in-memory one needs the stack and its "
-                             "maps in memory)")
+    parser.add_argument(
+        "--only",
+        choices=("memory", "streamed"),
+        help="run one path only (the in-memory one needs the stack and its maps in memory)",
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as folder:
@@ -268,45 +293,76 @@ def main() -> int:
         for mode in modes:
             out = folder / mode
             out.mkdir()
-            run = subprocess.run([sys.executable, "-c", CHILD, mode, str(path), str(out),
-                                  args.stages, str(args.size), args.scheduler,
-                                  str(args.train_steps)],
-                                 capture_output=True, text=True,
-                                 env={**__import__("os").environ, "OMP_NUM_THREADS": "1"})
+            run = subprocess.run(
+                [
+                    sys.executable,
+                    "-c",
+                    CHILD,
+                    mode,
+                    str(path),
+                    str(out),
+                    args.stages,
+                    str(args.size),
+                    args.scheduler,
+                    str(args.train_steps),
+                ],
+                capture_output=True,
+                text=True,
+                env={**__import__("os").environ, "OMP_NUM_THREADS": "1"},
+            )
             if run.returncode:
                 print(run.stderr, file=sys.stderr)
                 return 1
             results[mode] = json.loads(run.stdout.strip().splitlines()[-1])
             results[mode]["mpx_per_s"] = megapixels / results[mode]["seconds"]
             stages = ", ".join(f"{k} {v:.1f} s" for k, v in results[mode]["stages"].items())
-            peaks = ", ".join(f"{k} {v:.0f}" for k, v in
-                              results[mode]["peak_rss_mb_after"].items())
-            print(f"{mode:9s} {args.frames} x {args.side}^2 {args.format} ({megapixels:.0f} "
-                  f"Mpx, {megapixels * 4:.0f} MB), {results[mode]['n_points']} points: "
-                  f"{results[mode]['seconds']:.1f} s ({stages}), "
-                  f"{results[mode]['mpx_per_s']:.2f} Mpx/s, peak RSS "
-                  f"{results[mode]['peak_rss_mb']:.0f} MB (peak after each stage, MB: {peaks})"
-                  + (f"; training {results[mode]['train_steps_per_s']:.2f} steps/s"
-                     if results[mode].get("train_steps") else ""))
+            peaks = ", ".join(f"{k} {v:.0f}" for k, v in results[mode]["peak_rss_mb_after"].items())
+            print(
+                f"{mode:9s} {args.frames} x {args.side}^2 {args.format} ({megapixels:.0f} "
+                f"Mpx, {megapixels * 4:.0f} MB), {results[mode]['n_points']} points: "
+                f"{results[mode]['seconds']:.1f} s ({stages}), "
+                f"{results[mode]['mpx_per_s']:.2f} Mpx/s, peak RSS "
+                f"{results[mode]['peak_rss_mb']:.0f} MB (peak after each stage, MB: {peaks})"
+                + (
+                    f"; training {results[mode]['train_steps_per_s']:.2f} steps/s"
+                    if results[mode].get("train_steps")
+                    else ""
+                )
+            )
         checks = {}
         if len(modes) == 2:
             checks["points_identical"] = _same(folder, "points.npy", 1e-6)
             if args.stages == "all":
                 checks["latents_1e-4"] = _same(folder, "z_mean.npy", 1e-4)
-                checks["maps_1e-4"] = all(_same(folder, f"map_{name}.npy", 1e-4) for name in
-                                          ("z_mean_1", "z_mean_2", "angle", "dx", "dy"))
+                checks["maps_1e-4"] = all(
+                    _same(folder, f"map_{name}.npy", 1e-4)
+                    for name in ("z_mean_1", "z_mean_2", "angle", "dx", "dy")
+                )
             ratio = results["streamed"]["mpx_per_s"] / results["memory"]["mpx_per_s"]
             checks["streamed_vs_memory_throughput"] = round(ratio, 3)
             if results["memory"].get("train_steps_per_s"):
                 checks["streamed_vs_memory_train_steps"] = round(
                     results["streamed"]["train_steps_per_s"]
-                    / results["memory"]["train_steps_per_s"], 3)
+                    / results["memory"]["train_steps_per_s"],
+                    3,
+                )
             for key, value in checks.items():
                 print(f"{key}: {value}")
-    print(json.dumps({"benchmark": "scale", "frames": args.frames, "side": args.side,
-                      "format": args.format, "stages": args.stages,
-                      "scheduler": args.scheduler, "load_average": os.getloadavg()[0],
-                      **checks, **results}))
+    print(
+        json.dumps(
+            {
+                "benchmark": "scale",
+                "frames": args.frames,
+                "side": args.side,
+                "format": args.format,
+                "stages": args.stages,
+                "scheduler": args.scheduler,
+                "load_average": os.getloadavg()[0],
+                **checks,
+                **results,
+            }
+        )
+    )
     return 0
 
 

@@ -47,9 +47,12 @@ def peak_rss_mb() -> float:
 
 def _progress(event) -> None:
     if event.step == event.steps_per_epoch - 1:
-        print(f"  epoch {event.epoch + 1}/{event.n_epochs} loss {event.loss:.1f} "
-              f"{ {k: round(v, 3) for k, v in event.terms.items()} } {event.elapsed:.0f} s",
-              file=sys.stderr, flush=True)
+        print(
+            f"  epoch {event.epoch + 1}/{event.n_epochs} loss {event.loss:.1f} "
+            f"{ {k: round(v, 3) for k, v in event.terms.items()} } {event.elapsed:.0f} s",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 def add_noise(proto, noise: float, seed: int) -> None:
@@ -63,9 +66,16 @@ def add_noise(proto, noise: float, seed: int) -> None:
         part.images = np.clip(noisy, 0.0, 1.0).astype(np.float32)
 
 
-def run_one(invariant: bool, rotation: float, sizes: dict, seed: int, overrides: dict,
-            verbose: bool = False, model_options: dict | None = None,
-            noise: float = 0.0) -> dict:
+def run_one(
+    invariant: bool,
+    rotation: float,
+    sizes: dict,
+    seed: int,
+    overrides: dict,
+    verbose: bool = False,
+    model_options: dict | None = None,
+    noise: float = 0.0,
+) -> dict:
     """Train one model on one protocol draw and score its classifier on the test draw."""
     t0 = time.perf_counter()
     proto = cards_protocol(seed, unlabeled_rotation=rotation, **sizes)
@@ -74,9 +84,13 @@ def run_one(invariant: bool, rotation: float, sizes: dict, seed: int, overrides:
     y = np.concatenate([proto.labeled.labels, np.full(len(proto.unlabeled.labels), -1)])
     t_data = time.perf_counter() - t0
     config = ModelConfig(
-        "ss-rvae", patch_shape=x.shape[1:], n_classes=len(CARD_CLASSES),
+        "ss-rvae",
+        patch_shape=x.shape[1:],
+        n_classes=len(CARD_CLASSES),
         class_names=CARD_CLASSES,
-        invariances=("rotation", "translation") if invariant else (), **(model_options or {}))
+        invariances=("rotation", "translation") if invariant else (),
+        **(model_options or {}),
+    )
     train_config = TrainConfig.defaults_for("ss-rvae", seed=seed, device="cpu", **overrides)
     model = build_model(config)
     result = fit(model, x, y, train_config, callback=_progress if verbose else None)
@@ -88,13 +102,25 @@ def run_one(invariant: bool, rotation: float, sizes: dict, seed: int, overrides:
     decoded = traversal_match(model, x)
     decoded_own = traversal_match(model, x, per_class=True)
     return {
-        "model": "ss-rVAE" if invariant else "ss-VAE", "rotation_deg": rotation,
-        "noise": noise, "accuracy": acc, "traversal_match": decoded,
-        "traversal_match_per_class": decoded_own, "n_train": int(len(x)), "n_labeled": int((y >= 0).sum()),
-        "n_test": int(len(pred)), "train_s": t_train, "eval_s": t_eval, "data_s": t_data,
-        "wall_s": time.perf_counter() - t0, "epochs": train_config.epochs,
-        "final_loss": result.history[-1]["loss"], "peak_rss_mb": peak_rss_mb(),
-        "loadavg": os.getloadavg(), "train_config": train_config.to_dict(), "seed": seed,
+        "model": "ss-rVAE" if invariant else "ss-VAE",
+        "rotation_deg": rotation,
+        "noise": noise,
+        "accuracy": acc,
+        "traversal_match": decoded,
+        "traversal_match_per_class": decoded_own,
+        "n_train": int(len(x)),
+        "n_labeled": int((y >= 0).sum()),
+        "n_test": int(len(pred)),
+        "train_s": t_train,
+        "eval_s": t_eval,
+        "data_s": t_data,
+        "wall_s": time.perf_counter() - t0,
+        "epochs": train_config.epochs,
+        "final_loss": result.history[-1]["loss"],
+        "peak_rss_mb": peak_rss_mb(),
+        "loadavg": os.getloadavg(),
+        "train_config": train_config.to_dict(),
+        "seed": seed,
     }
 
 
@@ -116,14 +142,16 @@ def traversal_match(model, patches, n: int = 8, per_class: bool = False) -> floa
     return suit_match_rate(tiles, np.repeat(np.arange(k), n))
 
 
-def run_crvae(rotation: float, sizes: dict, seed: int, model_options: dict,
-              train_options: dict) -> dict:
+def run_crvae(
+    rotation: float, sizes: dict, seed: int, model_options: dict, train_options: dict
+) -> dict:
     """crVAE on the unlabeled draw with every card's true suit as the condition; the judge
     scores its per-class decodings (class traversal over the codes' range)."""
     proto = cards_protocol(seed, unlabeled_rotation=rotation, **sizes)
     cards = proto.unlabeled
-    config = ModelConfig("crvae", patch_shape=cards.images.shape[1:],
-                         class_names=CARD_CLASSES, **model_options)
+    config = ModelConfig(
+        "crvae", patch_shape=cards.images.shape[1:], class_names=CARD_CLASSES, **model_options
+    )
     train_config = TrainConfig.defaults_for("crvae", seed=seed, device="cpu", **train_options)
     model = build_model(config)
     result = fit(model, cards.images, cards.labels, train_config)
@@ -135,12 +163,19 @@ def run_crvae(rotation: float, sizes: dict, seed: int, model_options: dict,
         image = class_traversal(model, n=n, ranges=ranges)
         tiles = image.reshape(k, h, n, w).transpose(0, 2, 1, 3).reshape(k * n, h, w)
         scores.append(suit_match_rate(tiles, np.repeat(np.arange(k), n)))
-    return {"model": "crVAE", "rotation_deg": rotation, "decodings_match": scores[0],
-            "decodings_match_own_codes": scores[1],
-            "n_train": len(cards), "train_s": result.timings["total_s"],
-            "steps": sum(h_["steps"] for h_ in result.history),
-            "final_loss": result.history[-1]["loss"], "loadavg": os.getloadavg(),
-            "model_options": model_options, "train_config": train_config.to_dict()}
+    return {
+        "model": "crVAE",
+        "rotation_deg": rotation,
+        "decodings_match": scores[0],
+        "decodings_match_own_codes": scores[1],
+        "n_train": len(cards),
+        "train_s": result.timings["total_s"],
+        "steps": sum(h_["steps"] for h_ in result.history),
+        "final_loss": result.history[-1]["loss"],
+        "loadavg": os.getloadavg(),
+        "model_options": model_options,
+        "train_config": train_config.to_dict(),
+    }
 
 
 def main(argv=None) -> int:
@@ -150,10 +185,13 @@ def main(argv=None) -> int:
     mode.add_argument("--published", action="store_true", help="full protocol, +/-60 only")
     mode.add_argument("--sweep", action="store_true", help="full protocol, all rotations")
     parser.add_argument("--rotations", type=float, nargs="*", help="override the rotations")
-    parser.add_argument("--models", default="both",
-                        choices=["both", "ss-rvae", "ss-vae", "crvae"],
-                        help="crvae: the conditional rVAE on the unlabeled draw, every card's "
-                             "suit given; scores its per-class decodings")
+    parser.add_argument(
+        "--models",
+        default="both",
+        choices=["both", "ss-rvae", "ss-vae", "crvae"],
+        help="crvae: the conditional rVAE on the unlabeled draw, every card's "
+        "suit given; scores its per-class decodings",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--lr", type=float)
@@ -164,36 +202,67 @@ def main(argv=None) -> int:
     parser.add_argument("--verbose", action="store_true", help="per-epoch progress on stderr")
     parser.add_argument("--angle-prior", choices=["normal", "von_mises"])
     parser.add_argument("--angle-prior-scale", type=float)
-    parser.add_argument("--class-film", type=int, choices=[0, 1],
-                        help="decoder class FiLM on every hidden layer (model default if unset)")
-    parser.add_argument("--class-template", type=int, choices=[0, 1],
-                        help="decoder image per class (model default if unset)")
+    parser.add_argument(
+        "--class-film",
+        type=int,
+        choices=[0, 1],
+        help="decoder class FiLM on every hidden layer (model default if unset)",
+    )
+    parser.add_argument(
+        "--class-template",
+        type=int,
+        choices=[0, 1],
+        help="decoder image per class (model default if unset)",
+    )
     parser.add_argument("--z-kl-start", type=float, help="z's KL weight at the first step")
     parser.add_argument("--z-kl-ramp", type=float, help="share of steps to reach weight 1")
     parser.add_argument("--n-unlabeled", type=int, help="override unlabeled cards per suit")
-    parser.add_argument("--noise", type=float, default=0.0,
-                        help="std of Gaussian noise added to the unlabeled and test cards "
-                             "(clipped to [0, 1]; labeled cards clean)")
-    parser.add_argument("--label-noise", type=float,
-                        help="noise added to the labeled cards in training (0 = off; default: "
-                             "measured from the data)")
-    parser.add_argument("--raw-classifier", action="store_true",
-                        help="the papers' raw-pixel classifier (canonical_classifier=False)")
+    parser.add_argument(
+        "--noise",
+        type=float,
+        default=0.0,
+        help="std of Gaussian noise added to the unlabeled and test cards "
+        "(clipped to [0, 1]; labeled cards clean)",
+    )
+    parser.add_argument(
+        "--label-noise",
+        type=float,
+        help="noise added to the labeled cards in training (0 = off; default: "
+        "measured from the data)",
+    )
+    parser.add_argument(
+        "--raw-classifier",
+        action="store_true",
+        help="the papers' raw-pixel classifier (canonical_classifier=False)",
+    )
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    overrides = {k: v for k, v in dict(epochs=args.epochs, lr=args.lr, batch_size=args.batch_size,
-                                       pixels_per_step=args.pixels,
-                                       label_weight=args.label_weight,
-                                       z_kl_start=args.z_kl_start,
-                                       z_kl_ramp=args.z_kl_ramp,
-                                       label_noise=args.label_noise).items() if v is not None}
-    model_options = {k: v for k, v in dict(
-        angle_prior=args.angle_prior, angle_prior_scale=args.angle_prior_scale,
-        canonical_classifier=False if args.raw_classifier else None,
-        class_film=None if args.class_film is None else bool(args.class_film),
-        class_template=None if args.class_template is None else bool(args.class_template)).items()
-        if v is not None}
+    overrides = {
+        k: v
+        for k, v in dict(
+            epochs=args.epochs,
+            lr=args.lr,
+            batch_size=args.batch_size,
+            pixels_per_step=args.pixels,
+            label_weight=args.label_weight,
+            z_kl_start=args.z_kl_start,
+            z_kl_ramp=args.z_kl_ramp,
+            label_noise=args.label_noise,
+        ).items()
+        if v is not None
+    }
+    model_options = {
+        k: v
+        for k, v in dict(
+            angle_prior=args.angle_prior,
+            angle_prior_scale=args.angle_prior_scale,
+            canonical_classifier=False if args.raw_classifier else None,
+            class_film=None if args.class_film is None else bool(args.class_film),
+            class_template=None if args.class_template is None else bool(args.class_template),
+        ).items()
+        if v is not None
+    }
     if args.quick:
         sizes, rotations = dict(n_labeled=50, n_unlabeled=750, n_test=500), [60.0]
     elif args.sweep:
@@ -204,38 +273,69 @@ def main(argv=None) -> int:
         rotations = args.rotations
     if args.n_unlabeled:
         sizes = {**sizes, "n_unlabeled": args.n_unlabeled}
-    invariants = {"both": [False, True], "ss-rvae": [True], "ss-vae": [False],
-                  "crvae": []}[args.models]
-    print(f"# torch {torch.__version__}, {torch.get_num_threads()} threads, "
-          f"{os.cpu_count()} CPUs, loadavg at start {os.getloadavg()}", flush=True)
+    invariants = {"both": [False, True], "ss-rvae": [True], "ss-vae": [False], "crvae": []}[
+        args.models
+    ]
+    print(
+        f"# torch {torch.__version__}, {torch.get_num_threads()} threads, "
+        f"{os.cpu_count()} CPUs, loadavg at start {os.getloadavg()}",
+        flush=True,
+    )
     runs = []
     for rotation in rotations:
         for invariant in invariants:
-            r = run_one(invariant, rotation, sizes, args.seed, overrides, args.verbose,
-                        model_options, args.noise)
+            r = run_one(
+                invariant,
+                rotation,
+                sizes,
+                args.seed,
+                overrides,
+                args.verbose,
+                model_options,
+                args.noise,
+            )
             r["model_options"] = model_options
             runs.append(r)
-            print(f"{r['model']:8s} unlabeled/test rotation +/-{rotation:5.1f} deg, noise "
-                  f"{args.noise:g}: "
-                  f"accuracy {r['accuracy']:.3f} on {r['n_test']} test patches, traversal "
-                  f"judged {r['traversal_match']:.3f} (rows over own class's codes "
-                  f"{r['traversal_match_per_class']:.3f}) | train "
-                  f"{r['train_s']:.0f} s ({r['epochs']} epochs), wall {r['wall_s']:.0f} s, peak "
-                  f"RSS {r['peak_rss_mb']:.0f} MB, loadavg {r['loadavg'][0]:.2f}", flush=True)
+            print(
+                f"{r['model']:8s} unlabeled/test rotation +/-{rotation:5.1f} deg, noise "
+                f"{args.noise:g}: "
+                f"accuracy {r['accuracy']:.3f} on {r['n_test']} test patches, traversal "
+                f"judged {r['traversal_match']:.3f} (rows over own class's codes "
+                f"{r['traversal_match_per_class']:.3f}) | train "
+                f"{r['train_s']:.0f} s ({r['epochs']} epochs), wall {r['wall_s']:.0f} s, peak "
+                f"RSS {r['peak_rss_mb']:.0f} MB, loadavg {r['loadavg'][0]:.2f}",
+                flush=True,
+            )
         if args.models == "crvae":
-            crv_options = {k: v for k, v in overrides.items()
-                           if k in ("epochs", "lr", "batch_size", "pixels_per_step",
-                                    "z_kl_start", "z_kl_ramp")}
-            r = run_crvae(rotation, sizes, args.seed, {k: v for k, v in model_options.items()
-                                                       if k in ("class_film", "class_template")},
-                          crv_options)
+            crv_options = {
+                k: v
+                for k, v in overrides.items()
+                if k in ("epochs", "lr", "batch_size", "pixels_per_step", "z_kl_start", "z_kl_ramp")
+            }
+            r = run_crvae(
+                rotation,
+                sizes,
+                args.seed,
+                {k: v for k, v in model_options.items() if k in ("class_film", "class_template")},
+                crv_options,
+            )
             runs.append(r)
-            print(f"crVAE    rotation +/-{rotation:5.1f} deg: per-class decodings judged "
-                  f"{r['decodings_match']:.3f} (rows over own class's codes "
-                  f"{r['decodings_match_own_codes']:.3f}) | train {r['train_s']:.0f} s ({r['steps']} "
-                  f"steps on {r['n_train']} cards), loadavg {r['loadavg'][0]:.2f}", flush=True)
-    print(json.dumps({"benchmark": "ss_cards", "mode": "quick" if args.quick else
-                      "sweep" if args.sweep else "published", "runs": runs}))
+            print(
+                f"crVAE    rotation +/-{rotation:5.1f} deg: per-class decodings judged "
+                f"{r['decodings_match']:.3f} (rows over own class's codes "
+                f"{r['decodings_match_own_codes']:.3f}) | train {r['train_s']:.0f} s ({r['steps']} "
+                f"steps on {r['n_train']} cards), loadavg {r['loadavg'][0]:.2f}",
+                flush=True,
+            )
+    print(
+        json.dumps(
+            {
+                "benchmark": "ss_cards",
+                "mode": "quick" if args.quick else "sweep" if args.sweep else "published",
+                "runs": runs,
+            }
+        )
+    )
     return 0
 
 

@@ -27,8 +27,13 @@ import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-WORKFLOWS = ("atoms_rvae", "cards_ss_rvae", "cards_unsupervised", "lattice_shift_vae",
-             "grid_search_stm")
+WORKFLOWS = (
+    "atoms_rvae",
+    "cards_ss_rvae",
+    "cards_unsupervised",
+    "lattice_shift_vae",
+    "grid_search_stm",
+)
 MAX_SIDE = 1100
 STM = HERE.parents[1] / "shared" / "data" / "atoms" / "stm_spiepy" / "image_with_defects.npy"
 
@@ -93,9 +98,13 @@ def grid_search_stm(out: Path, epochs: int = 30) -> dict:
         show_tab(viewer, "Train")
         train.sections["β(t) search (grid patches)"].expand(animate=False)
         shot = screenshot(viewer, out / "screenshot.png")
-        summary = {"status": train.status.value, "runs": result.table(),
-                   "segmentations": _segment_edges(result, get_session(viewer).patchset),
-                   "patches": patches.status.value, "screenshot": str(shot)}
+        summary = {
+            "status": train.status.value,
+            "runs": result.table(),
+            "segmentations": _segment_edges(result, get_session(viewer).patchset),
+            "patches": patches.status.value,
+            "screenshot": str(shot),
+        }
         (out / "summary.json").write_text(json.dumps(summary, indent=2))
         return summary
     finally:
@@ -118,10 +127,15 @@ def _segment_edges(result, patchset) -> list[dict]:
         best = int(np.argmin(edges))
         labels = segment_map(maps[best], method="otsu", n_classes=2)
         walls = np.where(labels > 0, labels, np.nan).astype(np.float32)
-        rows.append({"run": result.runs[index].label(), "map_edges": edges,
-                     "segmented_map": f"z{best + 1}",
-                     "segment_edge": edge_length(walls, denoise=False),
-                     "recon": result.runs[index].recon})
+        rows.append(
+            {
+                "run": result.runs[index].label(),
+                "map_edges": edges,
+                "segmented_map": f"z{best + 1}",
+                "segment_edge": edge_length(walls, denoise=False),
+                "recon": result.runs[index].recon,
+            }
+        )
     return rows
 
 
@@ -142,24 +156,44 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{workflow}: {STM} not found, skipped", file=sys.stderr)
             continue
         with tempfile.TemporaryDirectory() as tmp:
-            cmd = [sys.executable, "-m", "napari_ivae.cli", "demo", "--headless",
-                   "--workflow", workflow, "--out", tmp]
+            cmd = [
+                sys.executable,
+                "-m",
+                "napari_ivae.cli",
+                "demo",
+                "--headless",
+                "--workflow",
+                workflow,
+                "--out",
+                tmp,
+            ]
             if workflow == "grid_search_stm":
-                cmd = [sys.executable, str(Path(__file__).resolve()), "--inner", tmp,
-                       "--epochs", str(args.epochs)]
+                cmd = [
+                    sys.executable,
+                    str(Path(__file__).resolve()),
+                    "--inner",
+                    tmp,
+                    "--epochs",
+                    str(args.epochs),
+                ]
             run = subprocess.run(cmd, capture_output=True, text=True)
             if run.returncode != 0:
                 print(run.stdout[-3000:], run.stderr[-3000:], file=sys.stderr)
                 return run.returncode
             summary = json.loads((Path(tmp) / "summary.json").read_text())
             size = shrink(Path(tmp) / "screenshot.png", args.out / f"{workflow}.png")
-        print(f"{workflow}: {args.out / (workflow + '.png')} ({size / 1024:.0f} KB); "
-              f"{summary.get('train', summary.get('status', ''))}")
-        report[workflow] = {"png_kb": round(size / 1024), "seconds": summary.get("seconds"),
-                            "train": summary.get("train", summary.get("status")),
-                            "runs": summary.get("runs"),
-                            "segmentations": summary.get("segmentations"),
-                            "confusion": summary.get("confusion")}
+        print(
+            f"{workflow}: {args.out / (workflow + '.png')} ({size / 1024:.0f} KB); "
+            f"{summary.get('train', summary.get('status', ''))}"
+        )
+        report[workflow] = {
+            "png_kb": round(size / 1024),
+            "seconds": summary.get("seconds"),
+            "train": summary.get("train", summary.get("status")),
+            "runs": summary.get("runs"),
+            "segmentations": summary.get("segmentations"),
+            "confusion": summary.get("confusion"),
+        }
     print(json.dumps(report))
     return 0
 

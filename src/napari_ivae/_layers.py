@@ -60,8 +60,17 @@ def spatial_transform(source: Any, ndim: int) -> dict:
     return {"scale": (1.0,) * pad + scale, "translate": (0.0,) * pad + translate}
 
 
-def write_layer(viewer: Any, kind: str, data: Any, *, role: str, source: Any, what: str,
-                params: dict | None = None, **kwargs: Any) -> Any:
+def write_layer(
+    viewer: Any,
+    kind: str,
+    data: Any,
+    *,
+    role: str,
+    source: Any,
+    what: str,
+    params: dict | None = None,
+    **kwargs: Any,
+) -> Any:
     """Add a result layer, or update the plugin's existing one with the same role and source.
 
     Parameters
@@ -93,13 +102,14 @@ def write_layer(viewer: Any, kind: str, data: Any, *, role: str, source: Any, wh
         _update_layer(existing, data, kwargs)
         existing.metadata = {**existing.metadata, **meta}
         if existing.name.endswith(STALE):
-            existing.name = existing.name[:-len(STALE)]
+            existing.name = existing.name[: -len(STALE)]
         for key, value in transform.items():
             setattr(existing, key, value)
         return existing
     name = result_name(source_name, what)
-    adder = {"image": viewer.add_image, "labels": viewer.add_labels,
-             "points": viewer.add_points}[kind]
+    adder = {"image": viewer.add_image, "labels": viewer.add_labels, "points": viewer.add_points}[
+        kind
+    ]
     with kept_selection(viewer):
         layer = adder(data, name=name, metadata=meta, **transform, **kwargs)
         if kind in ("image", "labels"):
@@ -129,8 +139,11 @@ def _move_below_annotations(viewer: Any, layer: Any, source: Any) -> None:
 
     layers = viewer.layers
     floor = layers.index(source) + 1 if source is not None and source in layers else 0
-    annotations = [i for i, other in enumerate(layers)
-                   if i >= floor and other is not layer and isinstance(other, (Points, Shapes))]
+    annotations = [
+        i
+        for i, other in enumerate(layers)
+        if i >= floor and other is not layer and isinstance(other, (Points, Shapes))
+    ]
     if annotations and annotations[0] < layers.index(layer):
         layers.move(layers.index(layer), annotations[0])
 
@@ -142,8 +155,11 @@ def mark_stale(viewer: Any, source: str, role_suffix: str = "") -> list:
     marked = []
     for layer in viewer.layers:
         meta = layer.metadata.get(META_KEY) if isinstance(layer.metadata, dict) else None
-        if not meta or meta.get("source") != source or not str(
-                meta.get("role", "")).endswith(role_suffix):
+        if (
+            not meta
+            or meta.get("source") != source
+            or not str(meta.get("role", "")).endswith(role_suffix)
+        ):
             continue
         if not layer.name.endswith(STALE):
             layer.name = layer.name + STALE
@@ -181,8 +197,10 @@ def image_array(layer: Any) -> np.ndarray:
     from napari.layers import Image
 
     if layer is None:
-        raise InputError("no image layer: open an image (File > Open, or File > Open Sample > "
-                         "napari-ivae) and pick it in the widget.")
+        raise InputError(
+            "no image layer: open an image (File > Open, or File > Open Sample > "
+            "napari-ivae) and pick it in the widget."
+        )
     if not isinstance(layer, Image):
         raise InputError(
             f"layer {getattr(layer, 'name', layer)!r} is not an image layer: pick an Image layer "
@@ -213,8 +231,9 @@ def image_data(layer: Any) -> Any:
     return data
 
 
-def image_snapshot(layer: Any, *, invert: bool = False,
-                   flatten: str | None = None) -> tuple[Any, dict]:
+def image_snapshot(
+    layer: Any, *, invert: bool = False, flatten: str | None = None
+) -> tuple[Any, dict]:
     """What :func:`prepared_image` needs from a layer, taken in the GUI thread (cheap):
     ``(array, prepare_image keyword arguments)``; :func:`prepare_snapshot` does the work.
     A lazy (dask/zarr) layer is not read here."""
@@ -224,8 +243,12 @@ def image_snapshot(layer: Any, *, invert: bool = False,
     data = image_data(layer)
     array = data if is_lazy(data) else image_array(layer)
     frame_axis = 0 if len(array.shape) - (1 if channel else 0) == 3 else None
-    return array, {"channel": channel, "frame_axis": frame_axis, "invert": invert,
-                   "flatten": flatten}
+    return array, {
+        "channel": channel,
+        "frame_axis": frame_axis,
+        "invert": invert,
+        "flatten": flatten,
+    }
 
 
 def prepare_snapshot(snapshot: tuple[Any, dict]) -> Any:
@@ -263,8 +286,10 @@ def points_coords(layer: Any) -> np.ndarray:
     from napari.layers import Points
 
     if not isinstance(layer, Points):
-        raise InputError(f"layer {getattr(layer, 'name', layer)!r} is not a Points layer: pick "
-                         "a Points layer (run Detect first) or use a grid of patches.")
+        raise InputError(
+            f"layer {getattr(layer, 'name', layer)!r} is not a Points layer: pick "
+            "a Points layer (run Detect first) or use a grid of patches."
+        )
     data = np.asarray(layer.data, dtype=np.float64)
     if len(data) == 0:
         raise InputError(f"points layer {layer.name!r} has no points: detect or draw some first.")
@@ -279,12 +304,14 @@ def points_data(coords: np.ndarray, image_ndim: int) -> np.ndarray:
     return coords if image_ndim >= 3 else coords[:, 1:]
 
 
-def set_features(layer: Any, new_columns: dict | pd.DataFrame, *,
-                 drop: tuple = ()) -> None:
+def set_features(layer: Any, new_columns: dict | pd.DataFrame, *, drop: tuple = ()) -> None:
     """Add/replace the given feature columns (others kept, ``drop`` removed) and reassign
     ``layer.features`` so napari emits the change."""
-    features = layer.features.copy() if len(layer.features) == len(layer.data) else (
-        pd.DataFrame(index=range(len(layer.data))))
+    features = (
+        layer.features.copy()
+        if len(layer.features) == len(layer.data)
+        else (pd.DataFrame(index=range(len(layer.data))))
+    )
     features = features.drop(columns=list(drop), errors="ignore")
     new = pd.DataFrame(new_columns)
     for column in new.columns:

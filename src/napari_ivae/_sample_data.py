@@ -22,9 +22,15 @@ def _vendored(name: str) -> np.ndarray:
         return np.load(handle)["image"]
 
 
-def cards_mosaic(n_per_class: int = CARDS_PER_CLASS, *, size: int = CARD_SIZE,
-                 per_row: int = CARDS_PER_ROW, rotation: float = 60.0, translation: float = 0.05,
-                 seed: int = 0) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
+def cards_mosaic(
+    n_per_class: int = CARDS_PER_CLASS,
+    *,
+    size: int = CARD_SIZE,
+    per_row: int = CARDS_PER_ROW,
+    rotation: float = 60.0,
+    translation: float = 0.05,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
     """Card-suit images tiled into one mosaic image, in shuffled order.
 
     Returns
@@ -35,8 +41,9 @@ def cards_mosaic(n_per_class: int = CARDS_PER_CLASS, *, size: int = CARD_SIZE,
     """
     from napari_ivae.core.synthetic.cards import make_cards
 
-    cards = make_cards(n_per_class, size=size, rotation=rotation, translation=translation,
-                       seed=seed)
+    cards = make_cards(
+        n_per_class, size=size, rotation=rotation, translation=translation, seed=seed
+    )
     order = np.random.default_rng(seed).permutation(len(cards.images))
     n = len(order)
     rows = int(np.ceil(n / per_row))
@@ -44,19 +51,22 @@ def cards_mosaic(n_per_class: int = CARDS_PER_CLASS, *, size: int = CARD_SIZE,
     centres = np.zeros((n, 2))
     for slot, index in enumerate(order):
         r, c = divmod(slot, per_row)
-        mosaic[r * size:(r + 1) * size, c * size:(c + 1) * size] = cards.images[index]
+        mosaic[r * size : (r + 1) * size, c * size : (c + 1) * size] = cards.images[index]
         centres[slot] = (r * size + size // 2, c * size + size // 2)  # patches.py convention
     labels = np.asarray(cards.labels)[order]
-    truth = pd.DataFrame({
-        "suit": [cards.class_names[k] for k in labels],
-        "suit_index": labels,
-        "angle_deg": np.degrees(np.asarray(cards.angles)[order]),
-    })
+    truth = pd.DataFrame(
+        {
+            "suit": [cards.class_names[k] for k in labels],
+            "suit_index": labels,
+            "angle_deg": np.degrees(np.asarray(cards.angles)[order]),
+        }
+    )
     return mosaic, centres, truth
 
 
-def label_rectangles(centres: np.ndarray, truth: pd.DataFrame, *, per_class: int,
-                     size: int) -> tuple[list[np.ndarray], list[int]]:
+def label_rectangles(
+    centres: np.ndarray, truth: pd.DataFrame, *, per_class: int, size: int
+) -> tuple[list[np.ndarray], list[int]]:
     """Rectangles around the first ``per_class`` cards of each suit, and their class index."""
     shapes, classes = [], []
     half = size / 2 - 2
@@ -74,20 +84,44 @@ def cards_sample():
     from napari_ivae.core.synthetic.cards import CARD_CLASSES
 
     mosaic, centres, truth = cards_mosaic()
-    shapes, classes = label_rectangles(centres, truth, per_class=LABELED_PER_CLASS,
-                                       size=CARD_SIZE)
+    shapes, classes = label_rectangles(centres, truth, per_class=LABELED_PER_CLASS, size=CARD_SIZE)
     colours = [SUIT_COLOURS[k] for k in classes]
     class_table = {"names": list(CARD_CLASSES), "colours": list(SUIT_COLOURS)}
     return [
-        (mosaic, {"name": "cards", "colormap": "gray",
-                  "metadata": {"sample": "cards", "card_size": CARD_SIZE}}, "image"),
-        (centres, {"name": "card centres", "features": truth, "size": 6, "face_color": "yellow",
-                   "border_width": 0, "metadata": {"sample": "cards"}}, "points"),
-        (list(shapes), {"name": "card labels", "shape_type": "rectangle",
-                               "features": pd.DataFrame({"class": classes}),
-                               "face_color": [c + "40" for c in colours],
-                               "edge_color": colours, "edge_width": 2,
-                               "metadata": {"napari_ivae_classes": class_table}}, "shapes"),
+        (
+            mosaic,
+            {
+                "name": "cards",
+                "colormap": "gray",
+                "metadata": {"sample": "cards", "card_size": CARD_SIZE},
+            },
+            "image",
+        ),
+        (
+            centres,
+            {
+                "name": "card centres",
+                "features": truth,
+                "size": 6,
+                "face_color": "yellow",
+                "border_width": 0,
+                "metadata": {"sample": "cards"},
+            },
+            "points",
+        ),
+        (
+            list(shapes),
+            {
+                "name": "card labels",
+                "shape_type": "rectangle",
+                "features": pd.DataFrame({"class": classes}),
+                "face_color": [c + "40" for c in colours],
+                "edge_color": colours,
+                "edge_width": 2,
+                "metadata": {"napari_ivae_classes": class_table},
+            },
+            "shapes",
+        ),
     ]
 
 
@@ -95,23 +129,49 @@ def lattice_sample():
     """A synthetic atomic lattice with two rotated domains, vacancies and noise."""
     from napari_ivae.core.synthetic.lattice import make_lattice
 
-    lattice = make_lattice((256, 256), spacing=12.0, rotation=0.0, domains=2, vacancies=0.02,
-                           seed=0)
-    return [(lattice.image, {"name": "lattice", "colormap": "gray",
-                             "metadata": {"sample": "lattice", "params": lattice.params}},
-             "image")]
+    lattice = make_lattice(
+        (256, 256), spacing=12.0, rotation=0.0, domains=2, vacancies=0.02, seed=0
+    )
+    return [
+        (
+            lattice.image,
+            {
+                "name": "lattice",
+                "colormap": "gray",
+                "metadata": {"sample": "lattice", "params": lattice.params},
+            },
+            "image",
+        )
+    ]
 
 
 def gold_sample():
     """Real HAADF STEM image of a gold grain boundary (AtomSegNet test image, MIT)."""
     image = _vendored("stem_gold_grain_boundary.npz").astype(np.float32)
-    return [(image, {"name": "gold grain boundary", "colormap": "gray",
-                     "metadata": {"sample": "gold", "license": "MIT (AtomSegNet)"}}, "image")]
+    return [
+        (
+            image,
+            {
+                "name": "gold grain boundary",
+                "colormap": "gray",
+                "metadata": {"sample": "gold", "license": "MIT (AtomSegNet)"},
+            },
+            "image",
+        )
+    ]
 
 
 def stm_sample():
     """Real STM topograph (nm) with atomic resolution and vacancies (SPIEPy demo, BSD-2)."""
     image = _vendored("stm_defects.npz").astype(np.float32)
-    return [(image, {"name": "stm defects", "colormap": "gray",
-                     "metadata": {"sample": "stm", "units": "nm", "license": "BSD-2 (SPIEPy)"}},
-             "image")]
+    return [
+        (
+            image,
+            {
+                "name": "stm defects",
+                "colormap": "gray",
+                "metadata": {"sample": "stm", "units": "nm", "license": "BSD-2 (SPIEPy)"},
+            },
+            "image",
+        )
+    ]

@@ -115,14 +115,21 @@ class TrainingJob:
     worker at the next batch and nothing is returned (``aborted`` is emitted).
     """
 
-    def __init__(self, make_generator: Callable[[threading.Event], Generator], *, total: int,
-                 desc: str = "training") -> None:
+    def __init__(
+        self,
+        make_generator: Callable[[threading.Event], Generator],
+        *,
+        total: int,
+        desc: str = "training",
+    ) -> None:
         self.stop_event = threading.Event()
         self.aborted = False
         self._make_generator = make_generator
         self.worker: GeneratorWorker = create_worker(
-            self._run, _progress={"total": max(int(total), 1), "desc": desc},
-            _start_thread=False, _ignore_errors=True,  # errors are shown by the widget
+            self._run,
+            _progress={"total": max(int(total), 1), "desc": desc},
+            _start_thread=False,
+            _ignore_errors=True,  # errors are shown by the widget
         )
         reserve_pool_thread(self.worker)
         self.worker.yielded.connect(self._fix_total)
@@ -198,8 +205,7 @@ def _progress_relay() -> Any:
     return relay
 
 
-def _call_guarded(func: Callable, what: str, *args: Any, _relay: Any = None,
-                  **kwargs: Any) -> Any:
+def _call_guarded(func: Callable, what: str, *args: Any, _relay: Any = None, **kwargs: Any) -> Any:
     _progress_here.relay = _relay
     try:
         return func(*args, **kwargs)
@@ -217,18 +223,36 @@ def function_job(func: Callable, *args: Any, what: str = "job", **kwargs: Any) -
     named ``what``: indeterminate, or counting once ``func`` calls :func:`report_progress`.
     """
     relay = _progress_relay()
-    worker = create_worker(_call_guarded, func, what, *args, _progress={"desc": what},
-                           _start_thread=False, _ignore_errors=True, _relay=relay, **kwargs)
+    worker = create_worker(
+        _call_guarded,
+        func,
+        what,
+        *args,
+        _progress={"desc": what},
+        _start_thread=False,
+        _ignore_errors=True,
+        _relay=relay,
+        **kwargs,
+    )
     relay.worker = worker
     worker.finished.connect(relay.deleteLater)
     reserve_pool_thread(worker)
     return worker
 
 
-def background(owner: Any, compute: Callable, args: tuple = (), *, what: str,
-               show: Callable | None = None, on_done: Callable | None = None,
-               on_error: Callable | None = None, on_finished: Callable | None = None,
-               status: Any = None, buttons: tuple = ()) -> FunctionWorker:
+def background(
+    owner: Any,
+    compute: Callable,
+    args: tuple = (),
+    *,
+    what: str,
+    show: Callable | None = None,
+    on_done: Callable | None = None,
+    on_error: Callable | None = None,
+    on_finished: Callable | None = None,
+    status: Any = None,
+    buttons: tuple = (),
+) -> FunctionWorker:
     """The one way the widgets run a heavy action: ``compute(*args)`` in a worker thread, then
     ``show(result)`` (layer writing) in the GUI thread.
 

@@ -41,21 +41,47 @@ SMOOTHER_Z = "smoother_z"
 
 WORKFLOWS = {
     "atoms_rvae": Workflow(
-        "atoms_rvae", "gold", "rvae", detect=True, patch_source="points", epochs=20,
-        segment_role="angle_map", description="atoms on a real STEM image -> rVAE angle and "
-                                              "latent maps, grains segmented from the angle"),
+        "atoms_rvae",
+        "gold",
+        "rvae",
+        detect=True,
+        patch_source="points",
+        epochs=20,
+        segment_role="angle_map",
+        description="atoms on a real STEM image -> rVAE angle and "
+        "latent maps, grains segmented from the angle",
+    ),
     "cards_ss_rvae": Workflow(
-        "cards_ss_rvae", "cards", "ss-rvae", detect=False, patch_source="points", epochs=60,
+        "cards_ss_rvae",
+        "cards",
+        "ss-rvae",
+        detect=False,
+        patch_source="points",
+        epochs=60,
         train_overrides={"latent_dim": 2},
-        description="card suits, a few labeled by rectangles -> ss-rVAE classes"),
+        description="card suits, a few labeled by rectangles -> ss-rVAE classes",
+    ),
     "cards_unsupervised": Workflow(
-        "cards_unsupervised", "cards", "rvae", detect=False, patch_source="points", epochs=30,
-        clusters=4, description="card suits, no labels -> rVAE, then 4 classes by k-means on "
-                                "its rotation-invariant latents"),
+        "cards_unsupervised",
+        "cards",
+        "rvae",
+        detect=False,
+        patch_source="points",
+        epochs=30,
+        clusters=4,
+        description="card suits, no labels -> rVAE, then 4 classes by k-means on "
+        "its rotation-invariant latents",
+    ),
     "lattice_shift_vae": Workflow(
-        "lattice_shift_vae", "lattice", "shift-vae", detect=True, patch_source="grid",
-        epochs=15, segment_role=SMOOTHER_Z,
-        description="synthetic lattice, grid patches -> shift-VAE smooth latent maps"),
+        "lattice_shift_vae",
+        "lattice",
+        "shift-vae",
+        detect=True,
+        patch_source="grid",
+        epochs=15,
+        segment_role=SMOOTHER_Z,
+        description="synthetic lattice, grid patches -> shift-VAE smooth latent maps",
+    ),
 }
 
 
@@ -73,8 +99,9 @@ def process_events_until(condition: Callable[[], bool], timeout: float = 600.0) 
     loop = QEventLoop()
     poll = QTimer()
     poll.setInterval(5)
-    poll.timeout.connect(lambda: loop.quit() if condition() or time.monotonic() > deadline
-                         else None)
+    poll.timeout.connect(
+        lambda: loop.quit() if condition() or time.monotonic() > deadline else None
+    )
     poll.start()
     loop.exec_()
     poll.stop()
@@ -91,8 +118,14 @@ def dock_widgets(viewer: Any) -> dict:
     return widgets
 
 
-def run_workflow(viewer: Any, workflow: Workflow | str, *, epochs: int | None = None,
-                 seed: int = 0, log: Callable[[str], None] = print) -> dict:
+def run_workflow(
+    viewer: Any,
+    workflow: Workflow | str,
+    *,
+    epochs: int | None = None,
+    seed: int = 0,
+    log: Callable[[str], None] = print,
+) -> dict:
     """Run a whole workflow in ``viewer`` through the widgets; returns a summary dict.
 
     Raises
@@ -120,8 +153,9 @@ def run_workflow(viewer: Any, workflow: Workflow | str, *, epochs: int | None = 
     patches.source.value = wf.patch_source
     if wf.patch_source == "points":
         patches.points.reset_choices()
-        patches.points.value = next(layer for layer in reversed(viewer.layers)
-                                    if isinstance(layer, Points))
+        patches.points.value = next(
+            layer for layer in reversed(viewer.layers) if isinstance(layer, Points)
+        )
     shapes = [layer for layer in viewer.layers if isinstance(layer, Shapes)]
     if shapes:
         patches.shapes.value = shapes[0]
@@ -154,8 +188,9 @@ def run_workflow(viewer: Any, workflow: Workflow | str, *, epochs: int | None = 
             summary["confusion_heldout"] = results.heldout.value
     if wf.segment_role:
         role = smoother_z_role(viewer) if wf.segment_role == SMOOTHER_Z else wf.segment_role
-        target = next((layer for layer in viewer.layers
-                       if _role(layer) == role), None) if role else None
+        target = (
+            next((layer for layer in viewer.layers if _role(layer) == role), None) if role else None
+        )
         if target is not None:
             results.segment_map.value = target
             results.segment()
@@ -206,12 +241,18 @@ def _check(status: Any) -> None:
 def arrange_view(viewer: Any, workflow: Workflow | str) -> None:
     """Make the screenshot readable: the source image, its main map on top, points hidden."""
     wf = WORKFLOWS[workflow] if isinstance(workflow, str) else workflow
-    main = {"atoms_rvae": "angle_map", "cards_ss_rvae": "class_map",
-            "cards_unsupervised": "cluster_map",
-            "lattice_shift_vae": smoother_z_role(viewer) or "z1_map"}.get(wf.name)
+    main = {
+        "atoms_rvae": "angle_map",
+        "cards_ss_rvae": "class_map",
+        "cards_unsupervised": "cluster_map",
+        "lattice_shift_vae": smoother_z_role(viewer) or "z1_map",
+    }.get(wf.name)
     for layer in viewer.layers:
-        role = layer.metadata.get("napari_ivae", {}).get("role") if isinstance(
-            layer.metadata, dict) else None
+        role = (
+            layer.metadata.get("napari_ivae", {}).get("role")
+            if isinstance(layer.metadata, dict)
+            else None
+        )
         if role is None:
             layer.visible = layer._type_string in ("image", "shapes")
         else:
@@ -219,13 +260,20 @@ def arrange_view(viewer: Any, workflow: Workflow | str) -> None:
     main_layers = [layer for layer in viewer.layers if layer.visible]
     if main_layers:
         viewer.layers.selection.active = main_layers[-1]
-    show_tab(viewer, {"cards_ss_rvae": "Patches and labels", "cards_unsupervised": "Results",
-                      "lattice_shift_vae": "Results"}.get(wf.name, "Train"))
+    show_tab(
+        viewer,
+        {
+            "cards_ss_rvae": "Patches and labels",
+            "cards_unsupervised": "Results",
+            "lattice_shift_vae": "Results",
+        }.get(wf.name, "Train"),
+    )
     viewer.reset_view()
 
 
-def save_outputs(viewer: Any, session: Any, out: Path, log: Callable[[str], None] = print
-                 ) -> list[Path]:
+def save_outputs(
+    viewer: Any, session: Any, out: Path, log: Callable[[str], None] = print
+) -> list[Path]:
     """Write every plugin result layer (.tif for maps, .csv for points) and the model.
 
     Every file is written atomically (a failure leaves an earlier file of that name as it was).
@@ -256,8 +304,14 @@ def save_outputs(viewer: Any, session: Any, out: Path, log: Callable[[str], None
         from napari_ivae.core.models.persistence import pipeline_metadata, save_model
 
         extra = pipeline_metadata(session.bundle.metadata)
-        written.append(save_model(out / "model.ivae.pt", session.bundle.model,
-                                  result=session.train_result, metadata=extra))
+        written.append(
+            save_model(
+                out / "model.ivae.pt",
+                session.bundle.model,
+                result=session.train_result,
+                metadata=extra,
+            )
+        )
     for path in written:
         log(f"  wrote {path}")
     return written
@@ -279,8 +333,11 @@ def screenshot(viewer: Any, path: Path, *, size: tuple[int, int] = (1920, 1080))
     window = viewer.window._qt_window
     window.resize(*size)
     _close_notifications(window)
-    docks = [dock for dock in window.findChildren(QDockWidget)
-             if window.dockWidgetArea(dock) == Qt.DockWidgetArea.RightDockWidgetArea]
+    docks = [
+        dock
+        for dock in window.findChildren(QDockWidget)
+        if window.dockWidgetArea(dock) == Qt.DockWidgetArea.RightDockWidgetArea
+    ]
     if docks:  # the widgets' own width, not the width of their tab titles
         window.resizeDocks(docks, [DOCK_WIDTH] * len(docks), Qt.Orientation.Horizontal)
     for _ in range(20):

@@ -8,7 +8,7 @@ SPACING = 12.0
 
 
 def _blobs(shape, points, sigma):
-    rows, cols = np.mgrid[:shape[0], :shape[1]]
+    rows, cols = np.mgrid[: shape[0], : shape[1]]
     image = np.zeros(shape)
     for r, c in points:
         image += np.exp(-((rows - r) ** 2 + (cols - c) ** 2) / (2 * sigma**2))

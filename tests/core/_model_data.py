@@ -14,8 +14,11 @@ def rotated_shapes(n=400, size=20, max_angle=np.pi / 2, seed=0):
         # template evaluated at R(a) c: the shape rotated by a, counter-clockwise as displayed
         u = np.cos(a) * xx - np.sin(a) * yy
         v = np.sin(a) * xx + np.cos(a) * yy
-        img = np.exp(-((u - 0.45) ** 2 + v**2) / 0.03) + 0.8 * np.exp(
-            -((u + 0.2) ** 2 + (v - 0.35) ** 2) / 0.02) + 0.5 * np.exp(-(u**2 + v**2) / 0.05)
+        img = (
+            np.exp(-((u - 0.45) ** 2 + v**2) / 0.03)
+            + 0.8 * np.exp(-((u + 0.2) ** 2 + (v - 0.35) ** 2) / 0.02)
+            + 0.5 * np.exp(-(u**2 + v**2) / 0.05)
+        )
         out[i] = img
     return out / out.max(), angles
 
@@ -40,7 +43,8 @@ def two_class_blobs(n_per_class=150, size=16, seed=0):
             img = np.exp(-((xx - dx) ** 2 + (yy - dy) ** 2) / 0.08)
             if label:
                 img = np.exp(-((xx - dx - 0.4) ** 2 + (yy - dy) ** 2) / 0.03) + np.exp(
-                    -((xx - dx + 0.4) ** 2 + (yy - dy) ** 2) / 0.03)
+                    -((xx - dx + 0.4) ** 2 + (yy - dy) ** 2) / 0.03
+                )
             xs.append(img + 0.05 * rng.standard_normal(img.shape))
             ys.append(label)
     return np.asarray(xs, np.float32), np.asarray(ys, np.int64)

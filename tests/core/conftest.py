@@ -21,8 +21,20 @@ def noise_label_ss_rvae():
     y[::4] = noise[::4]
     # without class templates the classifier learns the noise labels by heart in 20 epochs,
     # the case the held-out check exists for
-    model = build_model(ModelConfig("ss-rvae", (16, 16), hidden=(32, 32), n_classes=2,
-                                    class_names=("a", "b"), class_template=False))
-    result = fit(model, x, y, TrainConfig(epochs=20, lr=3e-3, seed=0, label_weight=300.0,
-                                          batch_size=32, device="cpu"))
+    model = build_model(
+        ModelConfig(
+            "ss-rvae",
+            (16, 16),
+            hidden=(32, 32),
+            n_classes=2,
+            class_names=("a", "b"),
+            class_template=False,
+        )
+    )
+    result = fit(
+        model,
+        x,
+        y,
+        TrainConfig(epochs=20, lr=3e-3, seed=0, label_weight=300.0, batch_size=32, device="cpu"),
+    )
     return model, result, x, y

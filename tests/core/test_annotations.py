@@ -22,8 +22,9 @@ def _rectangle(r0, c0, r1, c1, frame=None):
 def test_rectangle_and_polygon_label_inside_points():
     points = _grid_points()
     triangle = np.array([[10, 10], [10, 20.2], [20.2, 10]], dtype=float)
-    result = labels_from_shapes(points, None, [_rectangle(0, 0, 5, 5), triangle],
-                                ["rectangle", "polygon"], [0, 1])
+    result = labels_from_shapes(
+        points, None, [_rectangle(0, 0, 5, 5), triangle], ["rectangle", "polygon"], [0, 1]
+    )
     inside_rect = (points[:, 0] < 5) & (points[:, 1] < 5)
     inside_tri = (points[:, 0] > 10) & (points[:, 1] > 10) & (points[:, 0] + points[:, 1] < 30.2)
     np.testing.assert_array_equal(result.labels == 0, inside_rect)
@@ -38,12 +39,19 @@ def test_rotated_ellipse_uses_napari_corner_convention():
     u = np.array([1.0, 1.0]) / np.sqrt(2)
     v = np.array([1.0, -1.0]) / np.sqrt(2)
     centre = np.array([10.0, 10.0])
-    corners = np.array([centre - 8 * u - 2 * v, centre + 8 * u - 2 * v,
-                        centre + 8 * u + 2 * v, centre - 8 * u + 2 * v])
+    corners = np.array(
+        [
+            centre - 8 * u - 2 * v,
+            centre + 8 * u - 2 * v,
+            centre + 8 * u + 2 * v,
+            centre - 8 * u + 2 * v,
+        ]
+    )
     # inside on both axes; outside across the minor axis; (4, 16) lies inside the axis-aligned
     # bounding box but outside the rotated ellipse; (3, 3) is just beyond the major axis end.
-    probes = np.array([centre + 7 * u, centre - 7 * u, centre + 1.5 * v, centre + 3 * v,
-                       [4.0, 16.0], [3.0, 3.0]])
+    probes = np.array(
+        [centre + 7 * u, centre - 7 * u, centre + 1.5 * v, centre + 3 * v, [4.0, 16.0], [3.0, 3.0]]
+    )
     result = labels_from_shapes(probes, None, [corners], ["ellipse"], [2])
     np.testing.assert_array_equal(result.labels, [2, 2, 2, -1, -1, -1])
 
@@ -62,7 +70,9 @@ def test_overlap_last_shape_wins_and_conflicts_counted():
     big = _rectangle(0, 0, 10, 10)
     small = _rectangle(0, 0, 3, 3)
     same_class = _rectangle(5, 5, 7, 7)
-    result = labels_from_shapes(points, None, [big, small, same_class], ["rectangle"] * 3, [0, 1, 0])
+    result = labels_from_shapes(
+        points, None, [big, small, same_class], ["rectangle"] * 3, [0, 1, 0]
+    )
     in_small = (points[:, 0] < 3) & (points[:, 1] < 3)
     np.testing.assert_array_equal(result.labels, np.where(in_small, 1, 0))
     assert result.n_conflicts == 9  # overlap with the same class is no conflict
@@ -75,14 +85,17 @@ def test_stack_shapes_apply_to_their_frame_or_all_frames():
     frames = np.array([0, 1, 2, 0, 1, 2])
     on_frame_1 = _rectangle(0, 0, 4, 4, frame=1)
     everywhere = _rectangle(6, 6, 10, 10)
-    result = labels_from_shapes(points, frames, [on_frame_1, everywhere], ["rectangle", "polygon"],
-                                [0, 1], ndim_image=3)
+    result = labels_from_shapes(
+        points, frames, [on_frame_1, everywhere], ["rectangle", "polygon"], [0, 1], ndim_image=3
+    )
     np.testing.assert_array_equal(result.labels, [-1, 0, -1, 1, 1, 1])
     assert result.counts == {0: 1, 1: 3}
 
 
 def test_frame_coordinate_ignored_for_2d_images():
-    result = labels_from_shapes([[2.0, 2.0]], None, [_rectangle(0, 0, 4, 4, frame=3)], ["rectangle"], [0])
+    result = labels_from_shapes(
+        [[2.0, 2.0]], None, [_rectangle(0, 0, 4, 4, frame=3)], ["rectangle"], [0]
+    )
     np.testing.assert_array_equal(result.labels, [0])
 
 
@@ -113,5 +126,7 @@ def test_vectorised_on_many_points():
     rng = np.random.default_rng(3)
     points = rng.uniform(0, 1000, (200_000, 2))
     result = labels_from_shapes(points, None, [_rectangle(100, 100, 600, 300)], ["rectangle"], [0])
-    expected = (points[:, 0] > 100) & (points[:, 0] < 600) & (points[:, 1] > 100) & (points[:, 1] < 300)
+    expected = (
+        (points[:, 0] > 100) & (points[:, 0] < 600) & (points[:, 1] > 100) & (points[:, 1] < 300)
+    )
     np.testing.assert_array_equal(result.labels == 0, expected)

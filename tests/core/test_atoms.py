@@ -30,18 +30,22 @@ def _score(detections, truth, shape, spacing):
     inner_found = _interior(found, shape, margin)
     inner_truth = _interior(truth, shape, margin)
     counted = inner_found[match.pairs[:, 0]] | inner_truth[match.pairs[:, 1]]
-    return MatchResult(pairs=match.pairs[counted], distances=match.distances[counted],
-                       n_detected=int(counted.sum() + (inner_found.sum()
-                                                        - inner_found[match.pairs[:, 0]].sum())),
-                       n_reference=int(counted.sum() + (inner_truth.sum()
-                                                         - inner_truth[match.pairs[:, 1]].sum())))
+    return MatchResult(
+        pairs=match.pairs[counted],
+        distances=match.distances[counted],
+        n_detected=int(counted.sum() + (inner_found.sum() - inner_found[match.pairs[:, 0]].sum())),
+        n_reference=int(counted.sum() + (inner_truth.sum() - inner_truth[match.pairs[:, 1]].sum())),
+    )
 
 
-@pytest.mark.parametrize("kwargs", [
-    dict(),
-    dict(lattice="hexagonal", rotation=17.0, vacancies=0.05, dopants=0.1),
-    dict(domains=2, dose=40.0, spacing=10.0),
-])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(),
+        dict(lattice="hexagonal", rotation=17.0, vacancies=0.05, dopants=0.1),
+        dict(domains=2, dose=40.0, spacing=10.0),
+    ],
+)
 def test_defaults_recover_synthetic_lattice(kwargs):
     truth = make_lattice((256, 256), seed=4, **kwargs)
     spacing = truth.params["spacing"]
@@ -89,11 +93,18 @@ def test_dark_atoms_need_invert():
 
 def test_user_parameters_are_recorded():
     image = make_lattice((96, 96), spacing=10.0, seed=0).image
-    detections = detect_atoms(image, spacing=10.0, sigma=1.5, min_distance=5.0, border=0.0,
-                              threshold=0.2)
+    detections = detect_atoms(
+        image, spacing=10.0, sigma=1.5, min_distance=5.0, border=0.0, threshold=0.2
+    )
     params = detections.params
-    assert (params["spacing"], params["sigma"], params["min_distance"], params["border"],
-            params["threshold"], params["spacing_source"]) == (10.0, 1.5, 5.0, 0.0, 0.2, "given")
+    assert (
+        params["spacing"],
+        params["sigma"],
+        params["min_distance"],
+        params["border"],
+        params["threshold"],
+        params["spacing_source"],
+    ) == (10.0, 1.5, 5.0, 0.0, 0.2, "given")
     assert params["refine_radius"] == pytest.approx(3.0)
 
 
@@ -118,8 +129,9 @@ def test_bad_inputs():
 def test_merge_keeps_brightest():
     import pandas as pd
 
-    table = pd.DataFrame({"row": [10.0, 11.0, 30.0], "col": [10.0, 10.5, 30.0],
-                          "intensity": [1.0, 2.0, 0.5]})
+    table = pd.DataFrame(
+        {"row": [10.0, 11.0, 30.0], "col": [10.0, 10.5, 30.0], "intensity": [1.0, 2.0, 0.5]}
+    )
     kept, n_merged = merge_close_points(table, 3.0)
     assert n_merged == 1 and kept["intensity"].tolist() == [2.0, 0.5]
 

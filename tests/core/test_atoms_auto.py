@@ -16,8 +16,17 @@ def _f1(detections, truth, spacing):
 
 def test_spacing_survives_low_dose():
     """At 0.3 counts per atom peak the old estimate found 'no periodicity'."""
-    truth = make_lattice(384, spacing=17.5, lattice="honeycomb", atom_sigma=4.5, noise=0.0,
-                         background=0.1, dose=0.3, rotation=13, seed=1)
+    truth = make_lattice(
+        384,
+        spacing=17.5,
+        lattice="honeycomb",
+        atom_sigma=4.5,
+        noise=0.0,
+        background=0.1,
+        dose=0.3,
+        rotation=13,
+        seed=1,
+    )
     spacing, details = estimate_spacing(truth.image, return_details=True)
     assert details["bragg_ratio"] > 30
     assert spacing == pytest.approx(np.sqrt(3) * 17.5, rel=0.03)  # the lattice constant
@@ -25,16 +34,33 @@ def test_spacing_survives_low_dose():
 
 @pytest.mark.parametrize("sublattice", [0.35, 0.6])
 def test_spacing_is_the_atom_separation_of_a_two_atom_cell(sublattice):
-    truth = make_lattice(256, spacing=11.3, lattice="perovskite", atom_sigma=2.0, noise=0.05,
-                         sublattice_intensity=sublattice, rotation=21, seed=2)
+    truth = make_lattice(
+        256,
+        spacing=11.3,
+        lattice="perovskite",
+        atom_sigma=2.0,
+        noise=0.05,
+        sublattice_intensity=sublattice,
+        rotation=21,
+        seed=2,
+    )
     assert estimate_spacing(truth.image) == pytest.approx(11.3, rel=0.03)
     detections = detect_atoms(truth.image)
     assert _f1(detections, truth, 11.3) > 0.97  # both sub-lattices
 
 
 def test_first_pass_finds_the_honeycomb_separation_at_low_dose():
-    truth = make_lattice(384, spacing=17.5, lattice="honeycomb", atom_sigma=4.5, noise=0.0,
-                         background=0.1, dose=0.5, rotation=40, seed=3)
+    truth = make_lattice(
+        384,
+        spacing=17.5,
+        lattice="honeycomb",
+        atom_sigma=4.5,
+        noise=0.0,
+        background=0.1,
+        dose=0.5,
+        rotation=40,
+        seed=3,
+    )
     detections = detect_atoms(truth.image)
     assert detections.params["lattice_spacing"] == pytest.approx(np.sqrt(3) * 17.5, rel=0.05)
     assert detections.params["spacing"] == pytest.approx(17.5, rel=0.1)
@@ -80,8 +106,16 @@ def test_zero_padding_gives_no_candidates_and_keeps_the_noise_level():
 
 
 def test_rim_atoms_of_a_particle_are_kept():
-    truth = make_lattice(320, spacing=12.0, noise=0.05, dose=40, particle_radius=100,
-                         amorphous=0.25, rotation=10, seed=8)
+    truth = make_lattice(
+        320,
+        spacing=12.0,
+        noise=0.05,
+        dose=40,
+        particle_radius=100,
+        amorphous=0.25,
+        rotation=10,
+        seed=8,
+    )
     detections = detect_atoms(truth.image)
     rim = np.hypot(*(truth.positions - 160).T) > 88
     found = match_points(detections.coords[:, 1:], truth.positions[rim], 4.2)
@@ -95,8 +129,9 @@ def test_a_burned_in_scale_bar_is_left_out_and_reported():
     detections = detect_atoms(image)
     assert detections.params["annotation_pixels"] >= 6 * 90
     found = detections.coords[:, 1:]
-    assert not ((found[:, 0] >= 234) & (found[:, 0] <= 244) & (found[:, 1] >= 148)
-                & (found[:, 1] <= 242)).any()
+    assert not (
+        (found[:, 0] >= 234) & (found[:, 0] <= 244) & (found[:, 1] >= 148) & (found[:, 1] <= 242)
+    ).any()
     assert any("scale bar" in warning for warning in detections.quality["warnings"])
 
 

@@ -91,8 +91,11 @@ def test_protocol_splits():
     assert np.all(protocol.labeled.shifts == 0)
     assert np.abs(protocol.unlabeled.angles).max() <= np.deg2rad(60)
     assert np.abs(protocol.unlabeled.shifts).max() > 0
-    seeds = {protocol.labeled.params["seed"], protocol.unlabeled.params["seed"],
-             protocol.test.params["seed"]}
+    seeds = {
+        protocol.labeled.params["seed"],
+        protocol.unlabeled.params["seed"],
+        protocol.test.params["seed"],
+    }
     assert len(seeds) == 3  # independent draws
     patches, labels = protocol.training_set()
     assert patches.shape == (40, 32, 32)
@@ -103,8 +106,13 @@ def test_protocol_splits():
 
 @pytest.mark.parametrize(
     "kwargs",
-    [dict(n_per_class=-1), dict(size=4), dict(scale=(1.2, 1.0)), dict(translation=0.6),
-     dict(classes=("jokers",))],
+    [
+        dict(n_per_class=-1),
+        dict(size=4),
+        dict(scale=(1.2, 1.0)),
+        dict(translation=0.6),
+        dict(classes=("jokers",)),
+    ],
 )
 def test_bad_parameters_raise_input_error(kwargs):
     kwargs = {"n_per_class": 1, **kwargs}

@@ -20,7 +20,6 @@ def _same_points(a, b, atol=1e-6):
         np.testing.assert_allclose(b.properties[name], a.properties[name], rtol=1e-6)
 
 
-
 def test_a_2048_lattice_in_16_chunks_gives_the_in_memory_points():
     image = make_lattice((2048, 2048), spacing=12.0, noise=0.1, seed=3).image.astype(np.float32)
     memory = detect_atoms(image)
@@ -32,8 +31,9 @@ def test_a_2048_lattice_in_16_chunks_gives_the_in_memory_points():
 
 
 def test_a_particle_on_amorphous_support_keeps_its_crystal_region_and_points():
-    image = make_lattice((2048, 2048), spacing=12.0, noise=0.1, seed=4, particle_radius=700,
-                         amorphous=0.5).image.astype(np.float32)
+    image = make_lattice(
+        (2048, 2048), spacing=12.0, noise=0.1, seed=4, particle_radius=700, amorphous=0.5
+    ).image.astype(np.float32)
     memory = detect_atoms(image)
     chunked = detect_atoms_chunked(image, chunk=512, scheduler="threads")
     assert memory.params["counts"]["crystal_region"]["found"]
@@ -89,8 +89,12 @@ def test_a_frame_larger_than_the_sample_is_measured_on_its_centre():
 
 
 def test_a_stack_of_large_frames_is_detected_frame_by_frame_in_chunks():
-    stack = np.stack([make_lattice((512, 512), spacing=10.0, noise=0.1, rotation=9.0 * i,
-                                   seed=i).image for i in range(6)]).astype(np.float32)
+    stack = np.stack(
+        [
+            make_lattice((512, 512), spacing=10.0, noise=0.1, rotation=9.0 * i, seed=i).image
+            for i in range(6)
+        ]
+    ).astype(np.float32)
     memory = detect_atoms(stack, frame_axis=0)
     streamed = detect_stream(stack, "atoms", chunk=200, scheduler="threads")
     _same_points(memory, streamed)

@@ -29,8 +29,7 @@ def _silent_decoder(k=3, shape=(9, 9)):
 def test_each_class_draws_its_own_image_at_the_coordinates(class_film):
     dec = _silent_decoder()
     if class_film:
-        dec = SpatialDecoder(2, (8, 8), class_dim=3, class_template_shape=(9, 9),
-                             class_film=True)
+        dec = SpatialDecoder(2, (8, 8), class_dim=3, class_template_shape=(9, 9), class_film=True)
         with torch.no_grad():
             dec.out.weight.zero_()
             dec.out.bias.zero_()
@@ -42,13 +41,15 @@ def test_each_class_draws_its_own_image_at_the_coordinates(class_film):
         torch.testing.assert_close(out[:, k], images[k].expand(2, -1))
     # a mixed condition reads the same mixture of the images
     mix = torch.tensor([[[0.25, 0.75, 0.0]]]).expand(2, 1, 3)
-    torch.testing.assert_close(dec(grid, torch.randn(2, 2), mix)[:, 0],
-                               (0.25 * images[0] + 0.75 * images[1]).expand(2, -1))
+    torch.testing.assert_close(
+        dec(grid, torch.randn(2, 2), mix)[:, 0], (0.25 * images[0] + 0.75 * images[1]).expand(2, -1)
+    )
 
 
 def test_the_class_image_turns_with_the_pose():
-    model = build_model(ModelConfig("ss-rvae", patch_shape=(9, 9), hidden=(8, 8),
-                                    class_names=("a", "b")))
+    model = build_model(
+        ModelConfig("ss-rvae", patch_shape=(9, 9), hidden=(8, 8), class_names=("a", "b"))
+    )
     image = torch.zeros(9, 9)
     image[1, 4] = 5.0  # a bright pixel straight above the centre
     with torch.no_grad():
@@ -71,13 +72,21 @@ def test_class_images_start_at_the_labeled_class_means():
     labels = np.repeat([0, 1, -1], 10)
     x[labels == 1] = np.clip(x[labels == 1] + 0.4, 0, 1)
     # ss-rvae: the class images start at 0 (from its class means the classifier collapsed)
-    semi = build_model(ModelConfig("ss-rvae", patch_shape=(10, 10), hidden=(8, 8),
-                                   class_names=("a", "b")))
+    semi = build_model(
+        ModelConfig("ss-rvae", patch_shape=(10, 10), hidden=(8, 8), class_names=("a", "b"))
+    )
     semi.fit_normalization(x)
     semi.fit_class_templates(x, labels)
     assert float(semi.decoder.class_template.detach().abs().max()) == 0.0
-    model = build_model(ModelConfig("crvae", patch_shape=(10, 10), hidden=(8, 8),
-                                    class_names=("a", "b"), likelihood="bernoulli"))
+    model = build_model(
+        ModelConfig(
+            "crvae",
+            patch_shape=(10, 10),
+            hidden=(8, 8),
+            class_names=("a", "b"),
+            likelihood="bernoulli",
+        )
+    )
     model.fit_normalization(x)
     model.fit_class_templates(x, labels)
     got = model.decoder.class_template.detach()[0]
@@ -94,8 +103,9 @@ def test_training_fits_and_saving_keeps_the_class_images(tmp_path):
     x[:20, 2:6, 2:10] = 1.0  # class 0: a bar at the top, class 1: a block at the bottom
     x[20:, 6:11, 4:8] = 1.0
     labels = np.repeat([0, 1], 20)
-    config = ModelConfig("crvae", patch_shape=(12, 12), hidden=(8, 8), class_names=("a", "b"),
-                         class_template=True)
+    config = ModelConfig(
+        "crvae", patch_shape=(12, 12), hidden=(8, 8), class_names=("a", "b"), class_template=True
+    )
     model = build_model(config)
     fit(model, x, labels, TrainConfig.defaults_for("crvae", epochs=1, min_steps=2, device="cpu"))
     mean0 = torch.logit(torch.as_tensor(x[:20].mean(0)).clamp(0.02, 0.98))

@@ -22,8 +22,9 @@ N_IMAGES = 12
 
 
 def _lattice(i, shape=(80, 80)):
-    return make_lattice(shape, spacing=10.0, noise=0.08, rotation=7.0 * i,
-                        seed=i).image.astype(np.float32)
+    return make_lattice(shape, spacing=10.0, noise=0.08, rotation=7.0 * i, seed=i).image.astype(
+        np.float32
+    )
 
 
 @pytest.fixture(scope="module")
@@ -32,12 +33,43 @@ def model(tmp_path_factory):
     root = tmp_path_factory.mktemp("batch_model")
     np.save(root / "train.npy", _lattice(100, (128, 128)))
     assert main(["detect", str(root / "train.npy"), "--out", str(root / "atoms.csv")]) == 0
-    assert main(["patches", str(root / "train.npy"), "--points", str(root / "atoms.csv"),
-                 "--size", str(SIZE), "--normalize", "global",
-                 "--out", str(root / "patches.npz")]) == 0
+    assert (
+        main(
+            [
+                "patches",
+                str(root / "train.npy"),
+                "--points",
+                str(root / "atoms.csv"),
+                "--size",
+                str(SIZE),
+                "--normalize",
+                "global",
+                "--out",
+                str(root / "patches.npz"),
+            ]
+        )
+        == 0
+    )
     out = root / "m.ivae.pt"
-    assert main(["train", "--model", "rvae", "--patches", str(root / "patches.npz"),
-                 "--out", str(out), "--epochs", "1", "--hidden", "16", "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--model",
+                "rvae",
+                "--patches",
+                str(root / "patches.npz"),
+                "--out",
+                str(out),
+                "--epochs",
+                "1",
+                "--hidden",
+                "16",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     return out
 
 
@@ -57,8 +89,11 @@ def _command():
 
 def _state(out):
     """Visible result folders -> their files; hidden entries (partial folders, lock)."""
-    visible = {p.name: sorted(f.name for f in p.iterdir()) for p in out.iterdir()
-               if not p.name.startswith(".")}
+    visible = {
+        p.name: sorted(f.name for f in p.iterdir())
+        for p in out.iterdir()
+        if not p.name.startswith(".")
+    }
     hidden = sorted(p.name for p in out.iterdir() if p.name.startswith("."))
     return visible, hidden
 
@@ -75,16 +110,43 @@ def test_batch_gives_the_step_by_step_results(model, tmp_path):
     image = tmp_path / "one.npy"
     np.save(image, _lattice(3, (96, 96)))
     assert main(["detect", str(image), "--out", str(tmp_path / "a.csv")]) == 0
-    assert main(["patches", str(image), "--points", str(tmp_path / "a.csv"), "--size",
-                 str(SIZE), "--normalize", "global", "--out", str(tmp_path / "p.npz")]) == 0
-    assert main(["encode", str(model), "--patches", str(tmp_path / "p.npz"),
-                 "--out", str(tmp_path / "e.npz")]) == 0
+    assert (
+        main(
+            [
+                "patches",
+                str(image),
+                "--points",
+                str(tmp_path / "a.csv"),
+                "--size",
+                str(SIZE),
+                "--normalize",
+                "global",
+                "--out",
+                str(tmp_path / "p.npz"),
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(
+            [
+                "encode",
+                str(model),
+                "--patches",
+                str(tmp_path / "p.npz"),
+                "--out",
+                str(tmp_path / "e.npz"),
+            ]
+        )
+        == 0
+    )
     assert main(["batch", str(model), str(image), "--out", str(tmp_path / "res")]) == 0
     table = pd.read_csv(tmp_path / "res" / "one" / "one.csv")
     expected = np.load(tmp_path / "e.npz")
     np.testing.assert_allclose(table[["row", "col"]], expected["centres"], atol=1e-6)
-    np.testing.assert_allclose(table[["z_mean_1", "z_mean_2"]], expected["z_mean"],
-                               rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(
+        table[["z_mean_1", "z_mean_2"]], expected["z_mean"], rtol=1e-5, atol=1e-5
+    )
     np.testing.assert_allclose(np.cos(table["angle"] - expected["angle"]), 1, atol=1e-5)
     np.testing.assert_allclose(table[["dx", "dy"]], expected["offsets"], rtol=1e-5, atol=1e-5)
     assert {"prominence", "frame"} <= set(table.columns)
@@ -95,9 +157,12 @@ def test_batch_gives_the_step_by_step_results(model, tmp_path):
     with np.load(tmp_path / "res" / "one" / "one_maps.npz") as painted:
         assert set(painted.files) == {"z_mean_1", "z_mean_2", "angle", "dx", "dy"}
         assert painted["z_mean_1"].shape == (96, 96)
-        np.testing.assert_allclose(painted["z_mean_2"],
-                                   maps.patch_map(expected["z_mean"][:, 1], patchset),
-                                   atol=1e-5, equal_nan=True)
+        np.testing.assert_allclose(
+            painted["z_mean_2"],
+            maps.patch_map(expected["z_mean"][:, 1], patchset),
+            atol=1e-5,
+            equal_nan=True,
+        )
 
 
 N_MANY = 50  # the kill test: 50 small images, killed halfway
@@ -113,16 +178,16 @@ def many_images(tmp_path):
 
 
 @pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM])
-def test_killed_halfway_the_rerun_finishes_the_rest_and_skips_the_done(model, many_images,
-                                                                      tmp_path, how):
+def test_killed_halfway_the_rerun_finishes_the_rest_and_skips_the_done(
+    model, many_images, tmp_path, how
+):
     out = tmp_path / "results"
     argv = [*_command(), "batch", str(model), str(many_images), "--out", str(out)]
     proc = subprocess.Popen(argv, stderr=subprocess.PIPE, text=True)
     seen, deadline = [], time.monotonic() + 240
     for line in proc.stderr:
         seen.append(line)
-        if sum(" patches -> " in s for s in seen) >= N_MANY // 2 or \
-                time.monotonic() > deadline:
+        if sum(" patches -> " in s for s in seen) >= N_MANY // 2 or time.monotonic() > deadline:
             break
     proc.send_signal(how)
     _, rest = proc.communicate(timeout=60)
@@ -204,32 +269,59 @@ def test_a_large_stack_streams_with_the_same_results(model, tmp_path, monkeypatc
 
     stack = np.stack([_lattice(i) for i in range(6)])
     np.save(tmp_path / "stack.npy", stack)
-    assert main(["batch", str(model), str(tmp_path / "stack.npy"),
-                 "--out", str(tmp_path / "memory")]) == 0
+    assert (
+        main(["batch", str(model), str(tmp_path / "stack.npy"), "--out", str(tmp_path / "memory")])
+        == 0
+    )
     monkeypatch.setattr(_detect, "STREAM_BYTES", stack.nbytes // 2)  # now it is "large"
-    assert main(["batch", str(model), str(tmp_path / "stack.npy"),
-                 "--out", str(tmp_path / "streamed")]) == 0
+    assert (
+        main(
+            ["batch", str(model), str(tmp_path / "stack.npy"), "--out", str(tmp_path / "streamed")]
+        )
+        == 0
+    )
     a = pd.read_csv(tmp_path / "memory" / "stack" / "stack.csv")
     b = pd.read_csv(tmp_path / "streamed" / "stack" / "stack.csv")
     assert list(a.columns) == list(b.columns) and set(a["frame"]) == set(range(6))
-    np.testing.assert_allclose(b[["frame", "row", "col"]], a[["frame", "row", "col"]],
-                               atol=1e-6)
-    np.testing.assert_allclose(b[["z_mean_1", "z_mean_2"]], a[["z_mean_1", "z_mean_2"]],
-                               rtol=1e-5, atol=1e-5)
-    with np.load(tmp_path / "streamed" / "stack" / "stack_maps.npz") as streamed, \
-            np.load(tmp_path / "memory" / "stack" / "stack_maps.npz") as in_memory:
+    np.testing.assert_allclose(b[["frame", "row", "col"]], a[["frame", "row", "col"]], atol=1e-6)
+    np.testing.assert_allclose(
+        b[["z_mean_1", "z_mean_2"]], a[["z_mean_1", "z_mean_2"]], rtol=1e-5, atol=1e-5
+    )
+    with (
+        np.load(tmp_path / "streamed" / "stack" / "stack_maps.npz") as streamed,
+        np.load(tmp_path / "memory" / "stack" / "stack_maps.npz") as in_memory,
+    ):
         assert sorted(streamed.files) == sorted(in_memory.files)
         assert streamed["angle"].shape == stack.shape
         for key in in_memory.files:
-            np.testing.assert_allclose(streamed[key], in_memory[key], atol=1e-4,
-                                       equal_nan=True, err_msg=key)
-    assert main(["batch", str(model), str(tmp_path / "stack.npy"), "--maps", "tif",
-                 "--out", str(tmp_path / "tifs")]) == 0
+            np.testing.assert_allclose(
+                streamed[key], in_memory[key], atol=1e-4, equal_nan=True, err_msg=key
+            )
+    assert (
+        main(
+            [
+                "batch",
+                str(model),
+                str(tmp_path / "stack.npy"),
+                "--maps",
+                "tif",
+                "--out",
+                str(tmp_path / "tifs"),
+            ]
+        )
+        == 0
+    )
     with np.load(tmp_path / "memory" / "stack" / "stack_maps.npz") as in_memory:
-        np.testing.assert_allclose(tifffile.imread(tmp_path / "tifs" / "stack" / "stack_dx.tif"),
-                                   in_memory["dx"], atol=1e-4, equal_nan=True)
-    assert sorted(p.name for p in (tmp_path / "tifs" / "stack").iterdir()
-                  if p.name.startswith(".")) == []
+        np.testing.assert_allclose(
+            tifffile.imread(tmp_path / "tifs" / "stack" / "stack_dx.tif"),
+            in_memory["dx"],
+            atol=1e-4,
+            equal_nan=True,
+        )
+    assert (
+        sorted(p.name for p in (tmp_path / "tifs" / "stack").iterdir() if p.name.startswith("."))
+        == []
+    )
 
 
 def test_settings_come_from_the_model_bundle():
@@ -238,26 +330,54 @@ def test_settings_come_from_the_model_bundle():
     from napari_ivae.cli._batch import pipeline_settings
 
     config = SimpleNamespace(patch_shape=(24, 24))
-    napari_model = SimpleNamespace(config=config, metadata={
-        "patch_params": {"source": "points", "size": 24, "normalize": "patch"},
-        "detection": {"role": "detections_particles", "widget_settings": {
-            "mode": "particles", "method": "log", "polarity": "dark", "spacing": None}}})
+    napari_model = SimpleNamespace(
+        config=config,
+        metadata={
+            "patch_params": {"source": "points", "size": 24, "normalize": "patch"},
+            "detection": {
+                "role": "detections_particles",
+                "widget_settings": {
+                    "mode": "particles",
+                    "method": "log",
+                    "polarity": "dark",
+                    "spacing": None,
+                },
+            },
+        },
+    )
     settings = pipeline_settings(napari_model)
     assert settings["mode"] == "particles" and settings["normalize"] == "patch"
     assert settings["detect"] == {"polarity": "dark", "method": "log"}
-    atoms = SimpleNamespace(config=config, metadata={"detection": {"widget_settings": {
-        "mode": "atoms", "spacing": 11.5, "sigma": None, "refine": "none",
-        "polarity": "auto", "crystal_only": False}}})
-    assert pipeline_settings(atoms)["detect"] == {"invert": None, "spacing": 11.5,
-                                                  "refine": None, "crystal_only": False}
-    grid = SimpleNamespace(config=config, metadata={
-        "patch_params": {"source": "grid", "stride": 6, "normalize": "global"}})
+    atoms = SimpleNamespace(
+        config=config,
+        metadata={
+            "detection": {
+                "widget_settings": {
+                    "mode": "atoms",
+                    "spacing": 11.5,
+                    "sigma": None,
+                    "refine": "none",
+                    "polarity": "auto",
+                    "crystal_only": False,
+                }
+            }
+        },
+    )
+    assert pipeline_settings(atoms)["detect"] == {
+        "invert": None,
+        "spacing": 11.5,
+        "refine": None,
+        "crystal_only": False,
+    }
+    grid = SimpleNamespace(
+        config=config,
+        metadata={"patch_params": {"source": "grid", "stride": 6, "normalize": "global"}},
+    )
     assert pipeline_settings(grid)["source"] == "grid"
     assert pipeline_settings(grid)["stride"] == 6
     old_cli = SimpleNamespace(config=config, metadata={"normalization": {"mode": "global"}})
     settings = pipeline_settings(old_cli, grid=8)
-    assert (settings["source"], settings["stride"], settings["normalize"]) == ("grid", 8,
-                                                                              "global")
+    assert (settings["source"], settings["stride"], settings["normalize"]) == ("grid", 8, "global")
     assert pipeline_settings(old_cli)["source"] == "points"
     assert pipeline_settings(old_cli, mode="particles")["detect"] == {"polarity": "auto"}
 
@@ -265,17 +385,61 @@ def test_settings_come_from_the_model_bundle():
 def test_grid_model_gives_the_step_by_step_results(tmp_path):
     image = tmp_path / "im.npy"
     np.save(image, _lattice(2, (96, 96)))
-    assert main(["patches", str(image), "--grid", "8", "--size", str(SIZE), "--normalize",
-                 "global", "--out", str(tmp_path / "p.npz")]) == 0
+    assert (
+        main(
+            [
+                "patches",
+                str(image),
+                "--grid",
+                "8",
+                "--size",
+                str(SIZE),
+                "--normalize",
+                "global",
+                "--out",
+                str(tmp_path / "p.npz"),
+            ]
+        )
+        == 0
+    )
     model = tmp_path / "shift.ivae.pt"
-    assert main(["train", "--model", "shift-vae", "--patches", str(tmp_path / "p.npz"),
-                 "--out", str(model), "--epochs", "1", "--hidden", "16", "--quiet"]) == 0
-    assert main(["encode", str(model), "--patches", str(tmp_path / "p.npz"),
-                 "--out", str(tmp_path / "e.npz")]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--model",
+                "shift-vae",
+                "--patches",
+                str(tmp_path / "p.npz"),
+                "--out",
+                str(model),
+                "--epochs",
+                "1",
+                "--hidden",
+                "16",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(
+            [
+                "encode",
+                str(model),
+                "--patches",
+                str(tmp_path / "p.npz"),
+                "--out",
+                str(tmp_path / "e.npz"),
+            ]
+        )
+        == 0
+    )
     assert main(["batch", str(model), str(image), "--out", str(tmp_path / "res")]) == 0
     table = pd.read_csv(tmp_path / "res" / "im" / "im.csv")
     expected = np.load(tmp_path / "e.npz")
     np.testing.assert_array_equal(table[["row", "col"]], expected["centres"])
     assert {"shift_row", "shift_col"} <= set(table.columns)  # registered on the lattice
-    np.testing.assert_allclose(table[["z_mean_1", "z_mean_2"]], expected["z_mean"],
-                               rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(
+        table[["z_mean_1", "z_mean_2"]], expected["z_mean"], rtol=1e-5, atol=1e-5
+    )

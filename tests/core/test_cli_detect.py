@@ -43,8 +43,18 @@ def test_detect_particles_tif_writes_labels(tmp_path, capsys):
     for r, c in [(25, 25), (25, 70), (70, 48)]:
         image[(rows - r) ** 2 + (cols - c) ** 2 <= 64] = 200
     tifffile.imwrite(tmp_path / "p.tif", image)
-    code = main(["detect", str(tmp_path / "p.tif"), "--mode", "particles",
-                 "--out", str(tmp_path / "p.csv"), "--labels-format", "tif"])
+    code = main(
+        [
+            "detect",
+            str(tmp_path / "p.tif"),
+            "--mode",
+            "particles",
+            "--out",
+            str(tmp_path / "p.csv"),
+            "--labels-format",
+            "tif",
+        ]
+    )
     assert code == 0
     assert len(pd.read_csv(tmp_path / "p.csv")) == 3
     labels = tifffile.imread(tmp_path / "p_labels.tif")
@@ -70,8 +80,11 @@ def test_detect_atoms_crystal_region_and_exclude_options(tmp_path, capsys):
     exclude = np.zeros(image.shape, dtype=np.uint8)
     exclude[:128] = 1
     np.save(tmp_path / "mask.npy", exclude)
-    runs = {"default": [], "all": ["--keep-non-crystal"],
-            "half": ["--exclude", str(tmp_path / "mask.npy")]}
+    runs = {
+        "default": [],
+        "all": ["--keep-non-crystal"],
+        "half": ["--exclude", str(tmp_path / "mask.npy")],
+    }
     tables = {}
     for name, options in runs.items():
         out = tmp_path / f"{name}.csv"
@@ -91,26 +104,38 @@ def test_detect_polarity_for_atoms(tmp_path, capsys):
     assert main(["detect", str(tmp_path / "abf.npy"), "--out", str(out)]) == 0
     assert "dark (auto) atoms" in capsys.readouterr().err
     automatic = len(pd.read_csv(out))
-    assert main(["detect", str(tmp_path / "abf.npy"), "--out", str(out), "--polarity",
-                 "bright"]) == 0
+    assert (
+        main(["detect", str(tmp_path / "abf.npy"), "--out", str(out), "--polarity", "bright"]) == 0
+    )
     assert "bright atoms" in capsys.readouterr().err and len(pd.read_csv(out)) != automatic
-    assert main(["detect", str(tmp_path / "abf.npy"), "--out", str(out), "--invert",
-                 "--polarity", "bright"]) == 2
+    assert (
+        main(
+            [
+                "detect",
+                str(tmp_path / "abf.npy"),
+                "--out",
+                str(out),
+                "--invert",
+                "--polarity",
+                "bright",
+            ]
+        )
+        == 2
+    )
     assert "contradict" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("mode", ["atoms", "particles"])
-def test_a_large_stack_is_detected_frame_by_frame_with_the_same_points(tmp_path, capsys,
-                                                                      monkeypatch, mode):
+def test_a_large_stack_is_detected_frame_by_frame_with_the_same_points(
+    tmp_path, capsys, monkeypatch, mode
+):
     from napari_ivae.cli import _detect
     from napari_ivae.core.synthetic.particles import make_particles
 
     if mode == "atoms":
-        frames = [make_lattice((96, 96), spacing=10.0, noise=0.08, seed=s).image
-                  for s in range(3)]
+        frames = [make_lattice((96, 96), spacing=10.0, noise=0.08, seed=s).image for s in range(3)]
     else:
-        frames = [make_particles(96, count=8, radius=5, noise=0.05, seed=s).image
-                  for s in range(3)]
+        frames = [make_particles(96, count=8, radius=5, noise=0.05, seed=s).image for s in range(3)]
     np.save(tmp_path / "stack.npy", np.stack(frames).astype(np.float32))
     args = ["detect", str(tmp_path / "stack.npy"), "--mode", mode, "--frame-axis", "0"]
     assert main(args + ["--out", str(tmp_path / "memory.csv")]) == 0
@@ -119,9 +144,11 @@ def test_a_large_stack_is_detected_frame_by_frame_with_the_same_points(tmp_path,
     err = capsys.readouterr().err
     assert "frames detected 3/3" in err
     memory, streamed = (pd.read_csv(tmp_path / f"{n}.csv") for n in ("memory", "streamed"))
-    np.testing.assert_allclose(streamed[["frame", "row", "col"]],
-                               memory[["frame", "row", "col"]], atol=1e-6)
+    np.testing.assert_allclose(
+        streamed[["frame", "row", "col"]], memory[["frame", "row", "col"]], atol=1e-6
+    )
     if mode == "particles":
-        np.testing.assert_array_equal(np.load(tmp_path / "streamed_labels.npy"),
-                                      np.load(tmp_path / "memory_labels.npy"))
+        np.testing.assert_array_equal(
+            np.load(tmp_path / "streamed_labels.npy"), np.load(tmp_path / "memory_labels.npy")
+        )
         assert not list(tmp_path.glob("*scratch*"))

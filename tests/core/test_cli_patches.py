@@ -24,11 +24,15 @@ def test_points_round_trip(tmp_path, image_file, capsys):
     points = tmp_path / "pts.csv"
     points.write_text("frame,row,col,intensity\n0,10,12,1.0\n0,1,1,2.0\n0,20.5,30,3.0\n")
     out = tmp_path / "p.npz"
-    assert main(["patches", str(path), "--points", str(points), "--size", "8", "--out", str(out)]) == 0
+    assert (
+        main(["patches", str(path), "--points", str(points), "--size", "8", "--out", str(out)]) == 0
+    )
     ps = load_patches(out)
     np.testing.assert_array_equal(ps.indices, [0, 2])  # the border point is dropped
     np.testing.assert_array_equal(ps.patches[0], image[6:14, 8:16])
-    np.testing.assert_allclose(ps.patches[1], 0.5 * (image[16:24, 26:34] + image[17:25, 26:34]), atol=1e-6)
+    np.testing.assert_allclose(
+        ps.patches[1], 0.5 * (image[16:24, 26:34] + image[17:25, 26:34]), atol=1e-6
+    )
     err = capsys.readouterr().err
     assert "cut 2 patches" in err and "dropped" in err
 
@@ -40,8 +44,20 @@ def test_grid_round_trip_with_tif(tmp_path, image_file):
     path = tmp_path / "img.tif"
     tifffile.imwrite(path, image)
     out = tmp_path / "g.npz"
-    code = main(["patches", str(path), "--grid", "8", "--size", "8", "--out", str(out),
-                 "--normalize", "global"])
+    code = main(
+        [
+            "patches",
+            str(path),
+            "--grid",
+            "8",
+            "--size",
+            "8",
+            "--out",
+            str(out),
+            "--normalize",
+            "global",
+        ]
+    )
     assert code == 0
     with np.load(out) as data:
         assert data["patches"].shape == (5 * 6, 8, 8)
@@ -65,15 +81,47 @@ def test_bad_files_exit_2(tmp_path, image_file, capsys):
     path, _ = image_file
     bad = tmp_path / "img.png"
     bad.write_bytes(b"not an image")
-    assert main(["patches", str(bad), "--grid", "4", "--size", "8", "--out", str(tmp_path / "x.npz")]) == 2
-    assert main(["patches", str(path), "--grid", "4", "--size", "8", "--out", str(tmp_path / "x.txt")]) == 2
+    assert (
+        main(["patches", str(bad), "--grid", "4", "--size", "8", "--out", str(tmp_path / "x.npz")])
+        == 2
+    )
+    assert (
+        main(["patches", str(path), "--grid", "4", "--size", "8", "--out", str(tmp_path / "x.txt")])
+        == 2
+    )
     missing = tmp_path / "missing.csv"
-    assert main(["patches", str(path), "--points", str(missing), "--size", "8",
-                 "--out", str(tmp_path / "x.npz")]) == 2
+    assert (
+        main(
+            [
+                "patches",
+                str(path),
+                "--points",
+                str(missing),
+                "--size",
+                "8",
+                "--out",
+                str(tmp_path / "x.npz"),
+            ]
+        )
+        == 2
+    )
     framed = tmp_path / "framed.csv"
     framed.write_text("frame,row,col\n1,10,10\n")
-    assert main(["patches", str(path), "--points", str(framed), "--size", "8",
-                 "--out", str(tmp_path / "x.npz")]) == 2
+    assert (
+        main(
+            [
+                "patches",
+                str(path),
+                "--points",
+                str(framed),
+                "--size",
+                "8",
+                "--out",
+                str(tmp_path / "x.npz"),
+            ]
+        )
+        == 2
+    )
     err = capsys.readouterr().err
     assert err.count("error:") == 4 and "frames other than 0" in err
     assert not (tmp_path / "x.npz").exists()

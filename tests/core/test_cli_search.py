@@ -17,17 +17,31 @@ def grid_file(tmp_path_factory):
     root = tmp_path_factory.mktemp("search")
     lattice = make_lattice((72, 72), spacing=12.0, domains=2, seed=0)
     patchset = grid_patches(lattice.image, 16, 8, normalize="global")
-    np.savez(root / "grid.npz", patches=patchset.patches,
-             grid_shape=np.asarray(patchset.grid_shape))
+    np.savez(
+        root / "grid.npz", patches=patchset.patches, grid_shape=np.asarray(patchset.grid_shape)
+    )
     np.savez(root / "points.npz", patches=patchset.patches)  # no grid_shape
     return root
 
 
 def test_search_writes_table_heatmap_model_and_maps(grid_file, capsys):
     out = grid_file / "run"
-    args = ["search", "--patches", str(grid_file / "grid.npz"), "--out", str(out),
-            "--beta-start", "0.1,1", "--beta-end", "1,4", "--epochs", "1", "--workers", "2",
-            "--quiet"]
+    args = [
+        "search",
+        "--patches",
+        str(grid_file / "grid.npz"),
+        "--out",
+        str(out),
+        "--beta-start",
+        "0.1,1",
+        "--beta-end",
+        "1,4",
+        "--epochs",
+        "1",
+        "--workers",
+        "2",
+        "--quiet",
+    ]
     assert main(args) == 0
     printed = capsys.readouterr().out
     assert "chosen: beta" in printed and "edge length" in printed
@@ -66,12 +80,26 @@ def test_search_refuses_non_grid_patches_and_bad_lists(grid_file, capsys):
 
 def test_train_smoothness_uses_the_grid_of_the_patches_file(grid_file, capsys):
     out = grid_file / "smooth.ivae.pt"
-    args = ["train", "--model", "shift-vae", "--epochs", "1", "--hidden", "16", "--quiet",
-            "--out", str(out), "--smoothness", "0.5"]
+    args = [
+        "train",
+        "--model",
+        "shift-vae",
+        "--epochs",
+        "1",
+        "--hidden",
+        "16",
+        "--quiet",
+        "--out",
+        str(out),
+        "--smoothness",
+        "0.5",
+    ]
     assert main([*args, "--patches", str(grid_file / "grid.npz")]) == 0
     bundle = load_model(out)
     assert bundle.train_config.smoothness == 0.5
-    assert "roughness" in bundle.metadata["history"][-1]  # the term was on: batches of neighbouring tiles
+    assert (
+        "roughness" in bundle.metadata["history"][-1]
+    )  # the term was on: batches of neighbouring tiles
     capsys.readouterr()
     assert main([*args, "--patches", str(grid_file / "points.npz")]) == 2
     assert "grid_shape" in capsys.readouterr().err

@@ -33,8 +33,23 @@ def files(tmp_path_factory):
 @pytest.fixture(scope="module")
 def rvae_file(files):
     out = files / "rvae.ivae.pt"
-    assert main(["train", "--model", "rvae", "--patches", str(files / "patches.npy"),
-                 "--out", str(out), "--seed", "3", *TINY]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--model",
+                "rvae",
+                "--patches",
+                str(files / "patches.npy"),
+                "--out",
+                str(out),
+                "--seed",
+                "3",
+                *TINY,
+            ]
+        )
+        == 0
+    )
     return out
 
 
@@ -44,8 +59,10 @@ def test_train_then_encode_rvae(files, rvae_file):
     assert bundle.metadata["seed"] == 3 and bundle.train_config.epochs == 1
     assert bundle.metadata["n_patches"] == 32 and not bundle.metadata["stopped"]
     out = files / "rvae_latents.npz"
-    assert main(["encode", str(rvae_file), "--patches", str(files / "patches.npz"),
-                 "--out", str(out)]) == 0
+    assert (
+        main(["encode", str(rvae_file), "--patches", str(files / "patches.npz"), "--out", str(out)])
+        == 0
+    )
     latents = np.load(out)
     assert latents["z_mean"].shape == (32, 2) and latents["z_std"].shape == (32, 2)
     assert latents["angle"].shape == (32,) and latents["offsets"].shape == (32, 2)
@@ -58,8 +75,18 @@ def test_train_then_encode_rvae(files, rvae_file):
 
 def test_encode_with_clusters_adds_unsupervised_classes(files, rvae_file):
     out = files / "clustered.npz"
-    argv = ["encode", str(rvae_file), "--patches", str(files / "patches.npy"), "--out",
-            str(out), "--clusters", "3", "--cluster-seed", "5"]
+    argv = [
+        "encode",
+        str(rvae_file),
+        "--patches",
+        str(files / "patches.npy"),
+        "--out",
+        str(out),
+        "--clusters",
+        "3",
+        "--cluster-seed",
+        "5",
+    ]
     assert main(argv) == 0
     latents = np.load(out)
     assert latents["cluster"].shape == (32,) and set(latents["cluster"]) == {0, 1, 2}
@@ -72,12 +99,39 @@ def test_encode_with_clusters_adds_unsupervised_classes(files, rvae_file):
 
 def test_train_then_encode_ss_rvae(files):
     out = files / "ss.ivae.pt"
-    assert main(["train", "--model", "ss-rvae", "--patches", str(files / "patches.npy"),
-                 "--labels", str(files / "labels.npy"), "--out", str(out),
-                 "--class-names", "clubs,spades,hearts,diamonds", *TINY]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--model",
+                "ss-rvae",
+                "--patches",
+                str(files / "patches.npy"),
+                "--labels",
+                str(files / "labels.npy"),
+                "--out",
+                str(out),
+                "--class-names",
+                "clubs,spades,hearts,diamonds",
+                *TINY,
+            ]
+        )
+        == 0
+    )
     latents_path = files / "ss_latents.npz"
-    assert main(["encode", str(out), "--patches", str(files / "patches.npy"),
-                 "--out", str(latents_path)]) == 0
+    assert (
+        main(
+            [
+                "encode",
+                str(out),
+                "--patches",
+                str(files / "patches.npy"),
+                "--out",
+                str(latents_path),
+            ]
+        )
+        == 0
+    )
     latents = np.load(latents_path)
     assert latents["class_prob"].shape == (32, 4)
     np.testing.assert_allclose(latents["class_prob"].sum(axis=1), 1.0, atol=1e-5)
@@ -88,11 +142,35 @@ def test_train_then_encode_ss_rvae(files):
 
 def test_plain_vae_has_no_geometry(files):
     out = files / "vae.ivae.pt"
-    assert main(["train", "--model", "vae", "--patches", str(files / "patches.npy"),
-                 "--out", str(out), *TINY]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--model",
+                "vae",
+                "--patches",
+                str(files / "patches.npy"),
+                "--out",
+                str(out),
+                *TINY,
+            ]
+        )
+        == 0
+    )
     latents_path = files / "vae_latents.npz"
-    assert main(["encode", str(out), "--patches", str(files / "patches.npy"),
-                 "--out", str(latents_path)]) == 0
+    assert (
+        main(
+            [
+                "encode",
+                str(out),
+                "--patches",
+                str(files / "patches.npy"),
+                "--out",
+                str(latents_path),
+            ]
+        )
+        == 0
+    )
     assert {"angle", "offsets", "class_prob"}.isdisjoint(np.load(latents_path).files)
 
 
@@ -101,9 +179,25 @@ def test_console_script_ctrl_c_saves_partial_model(files):
     command = [script] if script else [sys.executable, "-m", "napari_ivae.cli"]
     out = files / "interrupted.ivae.pt"
     proc = subprocess.Popen(
-        [*command, "train", "--model", "rvae", "--patches", str(files / "patches.npy"),
-         "--out", str(out), "--epochs", "100000", "--hidden", "16", "--batch-size", "16"],
-        stderr=subprocess.PIPE, text=True)
+        [
+            *command,
+            "train",
+            "--model",
+            "rvae",
+            "--patches",
+            str(files / "patches.npy"),
+            "--out",
+            str(out),
+            "--epochs",
+            "100000",
+            "--hidden",
+            "16",
+            "--batch-size",
+            "16",
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     seen = []
     deadline = time.monotonic() + 60
     for line in proc.stderr:  # wait until training is under way
@@ -131,33 +225,104 @@ def _bad_inputs(root):
     (root / "garbage.ivae.pt").write_bytes(b"not a model")
 
 
-@pytest.mark.parametrize("argv, expected", [
-    (["train", "--model", "rvae", "--patches", "{r}/missing.npy", "--out", "{r}/m.ivae.pt"],
-     "not found"),
-    (["train", "--model", "rvae", "--patches", "{r}/patches.txt", "--out", "{r}/m.ivae.pt"],
-     "unsupported format"),
-    (["train", "--model", "rvae", "--patches", "{r}/flat.npy", "--out", "{r}/m.ivae.pt"],
-     "stack"),
-    (["train", "--model", "rvae", "--patches", "{r}/nan.npy", "--out", "{r}/m.ivae.pt"], "NaN"),
-    (["train", "--model", "rvae", "--patches", "{r}/nokey.npz", "--out", "{r}/m.ivae.pt"],
-     "no array 'patches'"),
-    (["train", "--model", "ss-rvae", "--patches", "{r}/patches.npy", "--labels",
-      "{r}/short_labels.npy", "--out", "{r}/m.ivae.pt"], "32 patches"),
-    (["train", "--model", "ss-rvae", "--patches", "{r}/patches.npy", "--out", "{r}/m.ivae.pt"],
-     "needs --labels"),
-    (["train", "--model", "rvae", "--patches", "{r}/patches.npy", "--out", "{r}/no/m.ivae.pt"],
-     "does not exist"),
-    (["encode", "{r}/rvae.ivae.pt", "--patches", "{r}/big.npy", "--out", "{r}/e.npz"],
-     "model expects 16x16"),
-    (["encode", "{r}/garbage.ivae.pt", "--patches", "{r}/patches.npy", "--out", "{r}/e.npz"],
-     "corrupt"),
-    (["encode", "{r}/none.ivae.pt", "--patches", "{r}/patches.npy", "--out", "{r}/e.npz"],
-     "not found"),
-    (["encode", "{r}/rvae.ivae.pt", "--patches", "{r}/patches.npy", "--out", "{r}/e.npz",
-      "--clusters", "1"], "--clusters must be"),
-    (["encode", "{r}/rvae.ivae.pt", "--patches", "{r}/patches.npy", "--out", "{r}/e.npz",
-      "--clusters", "40"], "cannot make 40 clusters"),
-])
+@pytest.mark.parametrize(
+    "argv, expected",
+    [
+        (
+            ["train", "--model", "rvae", "--patches", "{r}/missing.npy", "--out", "{r}/m.ivae.pt"],
+            "not found",
+        ),
+        (
+            ["train", "--model", "rvae", "--patches", "{r}/patches.txt", "--out", "{r}/m.ivae.pt"],
+            "unsupported format",
+        ),
+        (
+            ["train", "--model", "rvae", "--patches", "{r}/flat.npy", "--out", "{r}/m.ivae.pt"],
+            "stack",
+        ),
+        (["train", "--model", "rvae", "--patches", "{r}/nan.npy", "--out", "{r}/m.ivae.pt"], "NaN"),
+        (
+            ["train", "--model", "rvae", "--patches", "{r}/nokey.npz", "--out", "{r}/m.ivae.pt"],
+            "no array 'patches'",
+        ),
+        (
+            [
+                "train",
+                "--model",
+                "ss-rvae",
+                "--patches",
+                "{r}/patches.npy",
+                "--labels",
+                "{r}/short_labels.npy",
+                "--out",
+                "{r}/m.ivae.pt",
+            ],
+            "32 patches",
+        ),
+        (
+            [
+                "train",
+                "--model",
+                "ss-rvae",
+                "--patches",
+                "{r}/patches.npy",
+                "--out",
+                "{r}/m.ivae.pt",
+            ],
+            "needs --labels",
+        ),
+        (
+            [
+                "train",
+                "--model",
+                "rvae",
+                "--patches",
+                "{r}/patches.npy",
+                "--out",
+                "{r}/no/m.ivae.pt",
+            ],
+            "does not exist",
+        ),
+        (
+            ["encode", "{r}/rvae.ivae.pt", "--patches", "{r}/big.npy", "--out", "{r}/e.npz"],
+            "model expects 16x16",
+        ),
+        (
+            ["encode", "{r}/garbage.ivae.pt", "--patches", "{r}/patches.npy", "--out", "{r}/e.npz"],
+            "corrupt",
+        ),
+        (
+            ["encode", "{r}/none.ivae.pt", "--patches", "{r}/patches.npy", "--out", "{r}/e.npz"],
+            "not found",
+        ),
+        (
+            [
+                "encode",
+                "{r}/rvae.ivae.pt",
+                "--patches",
+                "{r}/patches.npy",
+                "--out",
+                "{r}/e.npz",
+                "--clusters",
+                "1",
+            ],
+            "--clusters must be",
+        ),
+        (
+            [
+                "encode",
+                "{r}/rvae.ivae.pt",
+                "--patches",
+                "{r}/patches.npy",
+                "--out",
+                "{r}/e.npz",
+                "--clusters",
+                "40",
+            ],
+            "cannot make 40 clusters",
+        ),
+    ],
+)
 def test_bad_input_files_exit_2_with_one_line(files, rvae_file, capsys, argv, expected):
     _bad_inputs(files)
     argv = [a.format(r=files) for a in argv]

@@ -11,8 +11,9 @@ from napari_ivae.core.models.inference import Encoding
 def _blobs(sizes, seed=0, spread=0.4):
     rng = np.random.default_rng(seed)
     centres = np.array([[0.0, 0.0], [6.0, 0.0], [0.0, 6.0], [6.0, 6.0]])
-    points = np.concatenate([rng.normal(size=(n, 2)) * spread + centres[k]
-                             for k, n in enumerate(sizes)])
+    points = np.concatenate(
+        [rng.normal(size=(n, 2)) * spread + centres[k] for k, n in enumerate(sizes)]
+    )
     truth = np.repeat(np.arange(len(sizes)), sizes)
     return points, truth
 
@@ -61,12 +62,15 @@ def test_encoding_angle_features_separate_orientations():
         cluster_latents(no_angle, 2, use_angle=True)
 
 
-@pytest.mark.parametrize("codes, k, message", [
-    (np.zeros((10, 2)), 1, ">= 2"),
-    (np.array([[0.0, 0.0], [1.0, 1.0], [0.0, 0.0]]), 3, "2 distinct"),
-    (np.array([[0.0, np.nan], [1.0, 1.0], [2.0, 2.0]]), 2, "NaN"),
-    (np.zeros((2, 2, 2)), 2, "(N, F)"),
-])
+@pytest.mark.parametrize(
+    "codes, k, message",
+    [
+        (np.zeros((10, 2)), 1, ">= 2"),
+        (np.array([[0.0, 0.0], [1.0, 1.0], [0.0, 0.0]]), 3, "2 distinct"),
+        (np.array([[0.0, np.nan], [1.0, 1.0], [2.0, 2.0]]), 2, "NaN"),
+        (np.zeros((2, 2, 2)), 2, "(N, F)"),
+    ],
+)
 def test_bad_codes_raise_clear_errors(codes, k, message):
     with pytest.raises(InputError, match=message.replace("(", r"\(").replace(")", r"\)")):
         cluster_latents(codes, k)

@@ -13,8 +13,13 @@ from napari_ivae.core.models.training import fit
 
 
 def _config(**kw):
-    base = dict(kind="crvae", patch_shape=(16, 16), hidden=(32, 32), latent_dim=2,
-                class_names=("one", "two"))
+    base = dict(
+        kind="crvae",
+        patch_shape=(16, 16),
+        hidden=(32, 32),
+        latent_dim=2,
+        class_names=("one", "two"),
+    )
     return ModelConfig(**{**base, **kw})
 
 
@@ -26,8 +31,9 @@ def test_config_needs_a_class_or_values():
     with pytest.raises(InputError, match="differ"):
         _config(condition_names=("one",))
     assert _config().n_classes == 2
-    assert ModelConfig.from_dict(_config(condition_names=("dose",)).to_dict()) == \
-        _config(condition_names=("dose",))
+    assert ModelConfig.from_dict(_config(condition_names=("dose",)).to_dict()) == _config(
+        condition_names=("dose",)
+    )
 
 
 def test_every_patch_needs_its_class_and_values():
@@ -43,8 +49,13 @@ def test_every_patch_needs_its_class_and_values():
     with pytest.raises(InputError, match="condition values"):
         fit(build_model(_config(condition_names=("dose",))), x, y, tc)
     with pytest.raises(InputError, match="per patch"):
-        fit(build_model(_config(condition_names=("dose",))), x, y, tc,
-            conditions=np.ones(len(x) + 1))
+        fit(
+            build_model(_config(condition_names=("dose",))),
+            x,
+            y,
+            tc,
+            conditions=np.ones(len(x) + 1),
+        )
 
 
 @pytest.fixture(scope="module")
@@ -54,8 +65,9 @@ def trained():
     dose = np.where(y == 1, 2.0, 1.0) + np.random.default_rng(0).normal(0, 0.1, len(y))
     # the conditioning, not the cards' defaults: all pixels, a gentle rate, Fourier features
     model = build_model(_config(condition_names=("dose",), coord_features=32))
-    tc = TrainConfig.defaults_for("crvae", epochs=1, min_steps=250, device="cpu", seed=0,
-                                  lr=1e-3, pixels_per_step=0)
+    tc = TrainConfig.defaults_for(
+        "crvae", epochs=1, min_steps=250, device="cpu", seed=0, lr=1e-3, pixels_per_step=0
+    )
     fit(model, x, y, tc, conditions=dose)
     return model, x, y, dose
 

@@ -35,8 +35,15 @@ def test_atoms_outside_the_crystal_are_left_out_and_reported():
     assert "outside the crystalline region" in kept.message
 
 
-@pytest.mark.parametrize("kwargs", [dict(), dict(domains=2), dict(domains=3, dose=30.0),
-                                    dict(lattice="hexagonal", rotation=17.0, vacancies=0.05)])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(),
+        dict(domains=2),
+        dict(domains=3, dose=30.0),
+        dict(lattice="hexagonal", rotation=17.0, vacancies=0.05),
+    ],
+)
 def test_lattice_everywhere_gets_no_region(kwargs):
     image = make_lattice((384, 384), seed=1, **kwargs).image
     region = crystal_region(image, SPACING)
@@ -82,8 +89,10 @@ def test_exclude_mask_blocks_detection_and_is_checked():
         detect_atoms(image, exclude=np.zeros((10, 10), bool))
 
 
-@pytest.mark.parametrize("shape, sigma", [((256, 256), 5.0), ((256, 256), 12.0),
-                                          ((203, 157), 7.0), ((40, 33), 5.0), ((40, 33), 7.0)])
+@pytest.mark.parametrize(
+    "shape, sigma",
+    [((256, 256), 5.0), ((256, 256), 12.0), ((203, 157), 7.0), ((40, 33), 5.0), ((40, 33), 7.0)],
+)
 def test_smooth_background_matches_a_full_gaussian(shape, sigma):
     image = np.random.default_rng(0).normal(size=shape).astype(np.float32)
     image += np.linspace(0, 5, shape[1])[None, :]
@@ -97,6 +106,7 @@ def test_smooth_background_matches_a_full_gaussian(shape, sigma):
     atom_scale_noise = 1.0 / (2.0 * np.sqrt(np.pi) * sigma / 5.0)
     assert error.max() < 0.2 * atom_scale_noise
     assert np.sqrt((error**2).mean()) < 0.05 * atom_scale_noise
+
 
 @pytest.mark.parametrize("shape, factor", [((12, 12), 3), ((13, 10), 4), ((7, 9), 2)])
 def test_block_mean_averages_blocks_and_repeats_the_edge(shape, factor):

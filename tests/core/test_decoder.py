@@ -57,8 +57,11 @@ def test_rvae_draws_lattice_sites_sharply(likelihood):
     u, s, vt = np.linalg.svd(flat - flat.mean(0), full_matrices=False)
     pca = _correlation(x, (flat.mean(0) + (u[:, :2] * s[:2]) @ vt[:2]).reshape(x.shape)).mean()
     model = build_model(ModelConfig("rvae", x.shape[1:], likelihood=likelihood))
-    fit(model, x, config=TrainConfig.defaults_for("rvae", device="cpu", min_steps=150,
-                                                  batch_size=64))
+    fit(
+        model,
+        x,
+        config=TrainConfig.defaults_for("rvae", device="cpu", min_steps=150, batch_size=64),
+    )
     # one orientation already: the angle guess would only scatter the patches, so it is off
     assert int(model.angle_hint_order) == 0
     r = _reconstruction(model, x)
@@ -140,7 +143,8 @@ def test_untrained_model_is_pca_of_its_patches_moved_by_the_pose():
     latent[0, model.layout.slices()["offsets"].start] = 2 * 2.0 / 11  # [-1, 1] spans 11 px
     parts = model.geometry(latent)
     moved = model.decoder.sample_template(
-        transform_grid(model.grid, parts["theta"], parts["offsets"]), code)
+        transform_grid(model.grid, parts["theta"], parts["offsets"]), code
+    )
     moved = moved[0].reshape(12, 12)
     assert torch.allclose(moved[:, 2:], template[:, :-2], atol=1e-4)
 

@@ -69,8 +69,9 @@ def test_vectorised_centre_of_mass_equals_per_atom_definition(integer_start):
     rng = np.random.default_rng(2)
     rows, cols = np.indices((60, 70), dtype=float)
     centres = rng.uniform([-2, -2], [62, 72], size=(25, 2))
-    image = 0.05 * rows / 60 + sum(np.exp(-((rows - r) ** 2 + (cols - c) ** 2) / 4.5)
-                                   for r, c in centres)
+    image = 0.05 * rows / 60 + sum(
+        np.exp(-((rows - r) ** 2 + (cols - c) ** 2) / 4.5) for r, c in centres
+    )
     image = (image + rng.normal(0, 0.02, image.shape)).astype(np.float32)
     start = np.round(centres) if integer_start else centres + rng.uniform(-0.7, 0.7, (25, 2))
     refined, _ = refine_centre_of_mass(image, start, 3.3, iterations=3)
@@ -88,12 +89,16 @@ def test_refiners_give_the_same_result_in_any_chunking(monkeypatch):
     image = sum(np.exp(-((rows - r) ** 2 + (cols - c) ** 2) / 5.0) for r, c in centres)
     image = image.astype(np.float32)
     levels = np.linspace(0.0, 0.1, 12)
-    whole = [refine.refine_centre_of_mass(image, np.round(centres), 3.0, background=bg)[0]
-             for bg in ("plane", None, levels)]
+    whole = [
+        refine.refine_centre_of_mass(image, np.round(centres), 3.0, background=bg)[0]
+        for bg in ("plane", None, levels)
+    ]
     whole_fit = refine.refine_gaussian(image, centres, 4.0, sigma_guess=1.5)
     monkeypatch.setattr(refine, "_CHUNK", 5)  # 12 atoms -> chunks of 5, 5, 2
-    chunked = [refine.refine_centre_of_mass(image, np.round(centres), 3.0, background=bg)[0]
-               for bg in ("plane", None, levels)]
+    chunked = [
+        refine.refine_centre_of_mass(image, np.round(centres), 3.0, background=bg)[0]
+        for bg in ("plane", None, levels)
+    ]
     chunked_fit = refine.refine_gaussian(image, centres, 4.0, sigma_guess=1.5)
     for a, b in zip(whole + list(whole_fit), chunked + list(chunked_fit)):
         np.testing.assert_allclose(a, b, atol=1e-6)  # BLAS rounding may differ per chunk

@@ -66,5 +66,6 @@ def test_bad_inputs():
     with pytest.raises(InputError, match="folds"):
         heldout_confusion(x, np.arange(12) % 2, 2, folds=1)
     with pytest.raises(InputError, match="classifier"):
-        model_heldout_confusion(build_model(ModelConfig("rvae", (8, 8), hidden=(8,))), x,
-                                np.arange(12) % 2)
+        model_heldout_confusion(
+            build_model(ModelConfig("rvae", (8, 8), hidden=(8,))), x, np.arange(12) % 2
+        )

@@ -38,16 +38,19 @@ def test_stack_keeps_frames_and_frame_axis_moves(rng):
     assert prepare_image(rgb_stack, frame_axis=0).shape == (2, 12, 14)
 
 
-@pytest.mark.parametrize("bad, words", [
-    (np.zeros((0, 10)), "empty"),
-    (np.full((20, 20), 3.0), "constant"),
-    (np.ones((5, 40)) * np.arange(40), "too small"),
-    (np.zeros((20, 20), dtype=bool), "boolean"),
-    (np.ones((20, 20), dtype=complex), "complex"),
-    (np.random.default_rng(1).random((2, 3, 20, 20)), "frame_axis"),
-    (np.random.default_rng(1).random((3, 20, 20)), "Ambiguous"),
-    (np.array(["a", "b"]), "dtype"),
-])
+@pytest.mark.parametrize(
+    "bad, words",
+    [
+        (np.zeros((0, 10)), "empty"),
+        (np.full((20, 20), 3.0), "constant"),
+        (np.ones((5, 40)) * np.arange(40), "too small"),
+        (np.zeros((20, 20), dtype=bool), "boolean"),
+        (np.ones((20, 20), dtype=complex), "complex"),
+        (np.random.default_rng(1).random((2, 3, 20, 20)), "frame_axis"),
+        (np.random.default_rng(1).random((3, 20, 20)), "Ambiguous"),
+        (np.array(["a", "b"]), "dtype"),
+    ],
+)
 def test_bad_inputs_raise_clear_input_errors(bad, words):
     with pytest.raises(InputError, match=words):
         prepare_image(bad)

@@ -49,8 +49,9 @@ def test_read_errors(tmp_path):
 
 
 def test_points_csv_round_trip(tmp_path):
-    table = pd.DataFrame({"frame": [0, 1], "row": [1.25, 2.5], "col": [3.0, 4.75],
-                          "snr": [5.5, 6.0]})
+    table = pd.DataFrame(
+        {"frame": [0, 1], "row": [1.25, 2.5], "col": [3.0, 4.75], "snr": [5.5, 6.0]}
+    )
     detections = make_detections(table)
     path = write_points_csv(tmp_path / "p.csv", detections)
     assert path.read_text().splitlines()[0] == "frame,row,col,snr"
@@ -60,12 +61,15 @@ def test_points_csv_round_trip(tmp_path):
     np.testing.assert_allclose(props["snr"], [5.5, 6.0])
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("index,axis-0,axis-1\n0,1.5,2.5\n1,3,4\n", [[0, 1.5, 2.5], [0, 3, 4]]),
-    ("index,axis-0,axis-1,axis-2\n0,2,1.5,2.5\n", [[2, 1.5, 2.5]]),
-    ("row,col\n1,2\n", [[0, 1, 2]]),
-    ("y,x,area\n7,8,10\n", [[0, 7, 8]]),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("index,axis-0,axis-1\n0,1.5,2.5\n1,3,4\n", [[0, 1.5, 2.5], [0, 3, 4]]),
+        ("index,axis-0,axis-1,axis-2\n0,2,1.5,2.5\n", [[2, 1.5, 2.5]]),
+        ("row,col\n1,2\n", [[0, 1, 2]]),
+        ("y,x,area\n7,8,10\n", [[0, 7, 8]]),
+    ],
+)
 def test_other_headers(tmp_path, text, expected):
     path = tmp_path / "p.csv"
     path.write_text(text)

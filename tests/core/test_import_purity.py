@@ -7,13 +7,22 @@ import sys
 
 import napari_ivae.core
 
-FORBIDDEN = ("qtpy", "PyQt5", "PyQt6", "PySide2", "PySide6", "napari", "magicgui", "superqt", "vispy")
+FORBIDDEN = (
+    "qtpy",
+    "PyQt5",
+    "PyQt6",
+    "PySide2",
+    "PySide6",
+    "napari",
+    "magicgui",
+    "superqt",
+    "vispy",
+)
 
 
 def test_core_modules_import_no_gui():
     modules = [
-        m.name
-        for m in pkgutil.walk_packages(napari_ivae.core.__path__, prefix="napari_ivae.core.")
+        m.name for m in pkgutil.walk_packages(napari_ivae.core.__path__, prefix="napari_ivae.core.")
     ]
     assert "napari_ivae.core.errors" in modules
     code = (

@@ -26,8 +26,10 @@ def test_encode_decode_shapes_per_kind(kind):
     extra = dict(n_classes=3) if classes or kind == "crvae" else {}
     model = build_model(ModelConfig(kind, (12, 14), latent_dim=3, hidden=(16,), **extra))
     x = np.random.default_rng(0).random((7, 12, 14)).astype(np.float32)
-    labels = {"ss-rvae": np.array([0, 1, 2, -1, -1, -1, -1]),
-              "crvae": np.array([0, 1, 2, 0, 1, 2, 0])}.get(kind)
+    labels = {
+        "ss-rvae": np.array([0, 1, 2, -1, -1, -1, -1]),
+        "crvae": np.array([0, 1, 2, 0, 1, 2, 0]),
+    }.get(kind)
     fit(model, x, labels, TrainConfig(epochs=1, batch_size=4, device="cpu"))
     enc = encode(model, x, batch_size=3)
     assert enc.z_mean.shape == enc.z_std.shape == (7, 3) and (enc.z_std > 0).all()
@@ -36,8 +38,11 @@ def test_encode_decode_shapes_per_kind(kind):
     if enc.offsets is not None:
         assert enc.offsets.shape == (7, 2)
     assert (enc.class_prob is not None) == classes
-    assert set(enc.as_dict()) == {k for k in ("z_mean", "z_std", "angle", "offsets", "class_prob")
-                                  if getattr(enc, k) is not None}
+    assert set(enc.as_dict()) == {
+        k
+        for k in ("z_mean", "z_std", "angle", "offsets", "class_prob")
+        if getattr(enc, k) is not None
+    }
     out = decode(model, enc.z_mean, angle=enc.angle, offsets=enc.offsets)
     assert out.shape == (7, 12, 14) and out.dtype == np.float32 and np.isfinite(out).all()
     assert latent_manifold(model, n=3).shape == (36, 42)
@@ -75,8 +80,16 @@ def test_encode_rejects_wrong_patch_size():
 
 def test_rvae_angle_tracks_true_rotation():
     x, angles = rotated_shapes(300, 20, seed=0)
-    model = build_model(ModelConfig("rvae", (20, 20), latent_dim=1, invariances=("rotation",),
-                                    hidden=(64, 64), angle_prior_scale=1.0))
+    model = build_model(
+        ModelConfig(
+            "rvae",
+            (20, 20),
+            latent_dim=1,
+            invariances=("rotation",),
+            hidden=(64, 64),
+            angle_prior_scale=1.0,
+        )
+    )
     fit(model, x, config=TrainConfig(epochs=8, lr=5e-3, seed=0, **{**FAST, "pixels_per_step": 96}))
     # abs: this two-blob shape is nearly mirror-symmetric, so a mirrored template with the
     # opposite rotation sense reconstructs it almost as well
@@ -105,19 +118,21 @@ def test_manifold_and_traversal_span_the_data_codes():
     with pytest.raises(InputError, match="at least one"):
         latent_ranges(np.zeros((0, 2)))
 
-    model = build_model(ModelConfig("ss-rvae", (10, 10), latent_dim=2, hidden=(16,),
-                                    n_classes=2))
+    model = build_model(ModelConfig("ss-rvae", (10, 10), latent_dim=2, hidden=(16,), n_classes=2))
     prior = np.array([[-2.0, 2.0], [-2.0, 2.0]])
-    np.testing.assert_array_equal(latent_manifold(model, n=3, ranges=prior, y=0),
-                                  latent_manifold(model, n=3, y=0))
-    np.testing.assert_array_equal(class_traversal(model, n=3, ranges=prior),
-                                  class_traversal(model, n=3))
+    np.testing.assert_array_equal(
+        latent_manifold(model, n=3, ranges=prior, y=0), latent_manifold(model, n=3, y=0)
+    )
+    np.testing.assert_array_equal(
+        class_traversal(model, n=3, ranges=prior), class_traversal(model, n=3)
+    )
     # a range that is one point: every tile of the grid is the same decoding
     point = latent_manifold(model, n=3, ranges=np.array([[1.8, 1.8], [0.3, 0.3]]), y=0)
     tiles = point.reshape(3, 10, 3, 10).transpose(0, 2, 1, 3).reshape(9, 10, 10)
     assert np.allclose(tiles, tiles[0], atol=1e-6)
     # the data's range gives another picture than the prior's
-    assert not np.allclose(latent_manifold(model, n=3, ranges=ranges, y=0),
-                           latent_manifold(model, n=3, y=0))
+    assert not np.allclose(
+        latent_manifold(model, n=3, ranges=ranges, y=0), latent_manifold(model, n=3, y=0)
+    )
     with pytest.raises(InputError, match="each of the 2 latents"):
         latent_manifold(model, n=3, ranges=np.zeros((3, 2)))

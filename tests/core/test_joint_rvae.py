@@ -62,8 +62,22 @@ def test_cli_trains_jrvae_with_classes(tmp_path, capsys):
     x, _ = _two_suits(16, seed=3)
     np.save(tmp_path / "p.npy", x)
     out = tmp_path / "j.ivae.pt"
-    args = ["train", "--model", "jrvae", "--patches", str(tmp_path / "p.npy"), "--out", str(out),
-            "--epochs", "2", "--hidden", "16", "--batch-size", "16", "--quiet"]
+    args = [
+        "train",
+        "--model",
+        "jrvae",
+        "--patches",
+        str(tmp_path / "p.npy"),
+        "--out",
+        str(out),
+        "--epochs",
+        "2",
+        "--hidden",
+        "16",
+        "--batch-size",
+        "16",
+        "--quiet",
+    ]
     assert main(args) == 2  # no --classes: refused with a message, nothing written
     assert "--classes" in capsys.readouterr().err and not out.exists()
     assert main([*args, "--classes", "3"]) == 0
@@ -85,13 +99,19 @@ def test_start_classes_follow_elongated_groups_that_kmeans_cuts_across():
     rng = np.random.default_rng(0)
     truth = np.repeat(np.arange(4), 150)
     # four long parallel bars: k-means on standardised codes cuts them in a 2 x 2 grid
-    bars = np.stack([np.array([-3.0, -1.0, 1.0, 3.0])[truth] + rng.normal(0, 0.3, 600),
-                     rng.normal(0, 4.0, 600)], 1)
+    bars = np.stack(
+        [
+            np.array([-3.0, -1.0, 1.0, 3.0])[truth] + rng.normal(0, 0.3, 600),
+            rng.normal(0, 4.0, 600),
+        ],
+        1,
+    )
     assert _matched(cluster_latents(bars, 4, seed=0).labels, truth) < 0.8
     assert _matched(start_classes(bars, 4, seed=0), truth) > 0.95
     # four round groups: k-means is kept as it is
-    blobs = np.stack([np.array([-3.0, 3.0, -3.0, 3.0])[truth],
-                      np.array([-3.0, -3.0, 3.0, 3.0])[truth]], 1) + rng.normal(0, 1.0, (600, 2))
+    blobs = np.stack(
+        [np.array([-3.0, 3.0, -3.0, 3.0])[truth], np.array([-3.0, -3.0, 3.0, 3.0])[truth]], 1
+    ) + rng.normal(0, 1.0, (600, 2))
     kmeans = cluster_latents(blobs, 4, seed=0).labels
     assert np.array_equal(start_classes(blobs, 4, seed=0), kmeans)
     assert _matched(kmeans, truth) > 0.95

@@ -46,15 +46,25 @@ def test_training_measures_the_labeled_noise_from_the_data(noise):
     torch.set_num_threads(1)
     x, y = _split(noise)
     model = build_model(ModelConfig("ss-rvae", (SIZE, SIZE), n_classes=4, hidden=(16, 16)))
-    fit(model, x, y, TrainConfig.defaults_for("ss-rvae", epochs=1, min_steps=1, batch_size=32,
-                                              device="cpu"))
+    fit(
+        model,
+        x,
+        y,
+        TrainConfig.defaults_for("ss-rvae", epochs=1, min_steps=1, batch_size=32, device="cpu"),
+    )
     if noise == 0:
         assert model.label_noise == 0.0
     else:
         assert model.label_noise == pytest.approx(noise / float(model.norm_scale), rel=0.2)
     off = build_model(ModelConfig("ss-rvae", (SIZE, SIZE), n_classes=4, hidden=(16, 16)))
-    fit(off, x, y, TrainConfig.defaults_for("ss-rvae", epochs=1, min_steps=1, batch_size=32,
-                                            device="cpu", label_noise=0.0))
+    fit(
+        off,
+        x,
+        y,
+        TrainConfig.defaults_for(
+            "ss-rvae", epochs=1, min_steps=1, batch_size=32, device="cpu", label_noise=0.0
+        ),
+    )
     assert off.label_noise == 0.0
 
 

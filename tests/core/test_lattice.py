@@ -27,8 +27,7 @@ def test_seed_reproducible_and_recorded():
 
 def test_domains_vacancies_dopants():
     full = make_lattice((200, 200), spacing=10.0, seed=3)
-    result = make_lattice((200, 200), spacing=10.0, domains=2, vacancies=0.1, dopants=0.2,
-                          seed=3)
+    result = make_lattice((200, 200), spacing=10.0, domains=2, vacancies=0.1, dopants=0.2, seed=3)
     assert set(np.unique(result.domain)) == {0, 1}
     assert len(result.params["vacancy_positions"]) > 0
     assert 0.1 < result.species.mean() < 0.3
@@ -46,8 +45,16 @@ def test_hexagonal_has_six_neighbours():
     assert len(tree.query_ball_point(result.positions[centre], 12.5)) == 7
 
 
-@pytest.mark.parametrize("kwargs", [dict(lattice="cubic"), dict(vacancies=1.5),
-                                    dict(domains=0), dict(spacing=1.0), dict(shape=(4, 100))])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(lattice="cubic"),
+        dict(vacancies=1.5),
+        dict(domains=0),
+        dict(spacing=1.0),
+        dict(shape=(4, 100)),
+    ],
+)
 def test_bad_parameters(kwargs):
     with pytest.raises(InputError):
         make_lattice(**kwargs)
@@ -55,8 +62,7 @@ def test_bad_parameters(kwargs):
 
 @pytest.mark.parametrize("lattice", ["honeycomb", "perovskite", "dumbbell"])
 def test_lattices_with_a_basis_keep_spacing_as_the_nearest_atom_distance(lattice):
-    truth = make_lattice((200, 200), spacing=10.0, lattice=lattice, noise=0.0, rotation=12,
-                         seed=1)
+    truth = make_lattice((200, 200), spacing=10.0, lattice=lattice, noise=0.0, rotation=12, seed=1)
     nearest = cKDTree(truth.positions).query(truth.positions, k=2)[0][:, 1]
     assert np.median(nearest) == pytest.approx(10.0, abs=1e-6)
     assert nearest.min() > 10.0 - 1e-6  # no two atoms closer than the spacing
@@ -71,8 +77,9 @@ def test_particle_disc_amorphous_support_and_scan_jitter():
     disc = make_lattice((160, 160), spacing=10.0, noise=0.0, particle_radius=50, seed=2)
     assert np.hypot(*(disc.positions - 80).T).max() <= 50
     assert len(disc.positions) < 0.5 * len(plain.positions)
-    support = make_lattice((160, 160), spacing=10.0, noise=0.0, particle_radius=50,
-                           amorphous=0.3, seed=2)
+    support = make_lattice(
+        (160, 160), spacing=10.0, noise=0.0, particle_radius=50, amorphous=0.3, seed=2
+    )
     corner = (slice(0, 30), slice(0, 30))
     assert support.image[corner].std() > 10 * disc.image[corner].std()
     jittered = make_lattice((160, 160), spacing=10.0, noise=0.0, scan_jitter=0.5, seed=2)

@@ -15,14 +15,18 @@ from napari_ivae.core.synthetic.lattice import make_lattice
 
 @pytest.fixture(scope="module")
 def frames():
-    return np.stack([make_lattice((112, 112), spacing=9.0, noise=0.08, dose=40,
-                                  rotation=4.0 * i, seed=i).image for i in range(5)]
-                    ).astype(np.float32)
+    return np.stack(
+        [
+            make_lattice(
+                (112, 112), spacing=9.0, noise=0.08, dose=40, rotation=4.0 * i, seed=i
+            ).image
+            for i in range(5)
+        ]
+    ).astype(np.float32)
 
 
 def test_compressed_multipage_tiff_is_read_one_page_at_a_time(tmp_path, frames):
-    tifffile.imwrite(tmp_path / "stack.tif", frames, compression="zlib",
-                     photometric="minisblack")
+    tifffile.imwrite(tmp_path / "stack.tif", frames, compression="zlib", photometric="minisblack")
     lazy = read_image(tmp_path / "stack.tif", mmap=True)
     assert isinstance(lazy, TiffStack) and not isinstance(lazy, np.ndarray)
     assert lazy.shape == frames.shape and lazy.dtype == frames.dtype

@@ -119,13 +119,17 @@ def test_angle_map_is_cyclic():
     assert wrapped[10, 10] == pytest.approx(np.pi - 0.05, abs=1e-5)
     assert -np.pi <= np.nanmin(wrapped) and np.nanmax(wrapped) < np.pi
     # Gaussian averaging of two angles either side of +-pi gives ~pi, not 0
-    averaged = angle_map(angles, centres=centres, image_shape=(20, 24), method="gaussian", sigma=3,
-                         max_distance=20)
+    averaged = angle_map(
+        angles, centres=centres, image_shape=(20, 24), method="gaussian", sigma=3, max_distance=20
+    )
     assert abs(abs(averaged[10, 12]) - np.pi) < 0.02
-    vectors = angle_map([0.0, np.pi / 2], centres=centres, image_shape=(20, 24), form="cos_sin",
-                        max_distance=20)
+    vectors = angle_map(
+        [0.0, np.pi / 2], centres=centres, image_shape=(20, 24), form="cos_sin", max_distance=20
+    )
     np.testing.assert_allclose(vectors[10, 14], [0, 1], atol=1e-6)
-    np.testing.assert_allclose(wrap_angle([np.pi, -np.pi, 3 * np.pi / 2]), [-np.pi, -np.pi, -np.pi / 2])
+    np.testing.assert_allclose(
+        wrap_angle([np.pi, -np.pi, 3 * np.pi / 2]), [-np.pi, -np.pi, -np.pi / 2]
+    )
 
 
 def test_class_map_labels(grid):
@@ -138,8 +142,9 @@ def test_class_map_labels(grid):
     assert labels[r, c] == 0  # unlabelled -> background
     assert labels[0, 0] == 0  # uncovered -> background
     probs = np.eye(3)[[2, 0]]
-    points = class_map(probs, centres=np.array([[5.0, 5.0], [5.0, 15.0]]), image_shape=(10, 20),
-                       method="gaussian")
+    points = class_map(
+        probs, centres=np.array([[5.0, 5.0], [5.0, 15.0]]), image_shape=(10, 20), method="gaussian"
+    )
     assert points[5, 5] == 3 and points[5, 15] == 1
 
 

@@ -105,8 +105,9 @@ def test_canonical_resample_inverts_the_decoder_transform():
 
     def template(coords):  # an asymmetric blob pattern in template coordinates
         x, y = coords[..., 0], coords[..., 1]
-        return torch.exp(-((x - 0.35) ** 2 + y ** 2) / 0.02) + torch.exp(
-            -((x + 0.1) ** 2 + (y - 0.3) ** 2) / 0.01)
+        return torch.exp(-((x - 0.35) ** 2 + y**2) / 0.02) + torch.exp(
+            -((x + 0.1) ** 2 + (y - 0.3) ** 2) / 0.01
+        )
 
     theta = torch.tensor([0.7, -1.2])
     offsets = torch.tensor([[0.1, -0.05], [-0.08, 0.12]])
@@ -135,8 +136,12 @@ def test_ss_decoder_shares_geometry_across_classes():
 
 @pytest.mark.parametrize(
     "options",
-    [dict(likelihood="gaussian"), dict(angle_prior="von_mises"),
-     dict(invariances=("rotation", "translation", "scale")), dict(activation="relu")],
+    [
+        dict(likelihood="gaussian"),
+        dict(angle_prior="von_mises"),
+        dict(invariances=("rotation", "translation", "scale")),
+        dict(activation="relu"),
+    ],
 )
 def test_model_options_train(options):
     """Every option gives a finite loss that goes down on a fixed batch."""

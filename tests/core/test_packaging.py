@@ -22,11 +22,26 @@ def wheel(tmp_path_factory) -> Path:
     tree = tmp_path_factory.mktemp("tree")  # a copy: no stale build/ of the checkout gets in
     for name in ("pyproject.toml", "README.md", "LICENSE"):
         shutil.copy(ROOT / name, tree / name)
-    shutil.copytree(ROOT / "src", tree / "src",
-                    ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    shutil.copytree(
+        ROOT / "src", tree / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info")
+    )
     build = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", str(tree), "--no-deps", "--no-build-isolation",
-         "-q", "-w", str(out)], capture_output=True, text=True, timeout=600)
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            str(tree),
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert build.returncode == 0, build.stderr[-2000:]
     (found,) = out.glob("napari_ivae-*.whl")
     return found
@@ -44,17 +59,38 @@ def test_the_wheel_carries_manifest_data_licences_and_no_tests(wheel):
 def test_the_installed_wheel_imports_and_serves_its_manifest(wheel, tmp_path):
     site = tmp_path / "site"
     install = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(site),
-         str(wheel)], capture_output=True, text=True, timeout=600)
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--no-deps",
+            "-q",
+            "--target",
+            str(site),
+            str(wheel),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert install.returncode == 0, install.stderr[-2000:]
-    probe = ("import json, napari_ivae, npe2; from importlib.resources import files; "
-             "m = npe2.PluginManifest.from_file(files('napari_ivae') / 'napari.yaml'); "
-             "from napari_ivae.core.synthetic.cards import make_cards; "
-             "print(json.dumps({'file': napari_ivae.__file__, 'name': m.name, "
-             "'widgets': len(m.contributions.widgets or [])}))")
+    probe = (
+        "import json, napari_ivae, npe2; from importlib.resources import files; "
+        "m = npe2.PluginManifest.from_file(files('napari_ivae') / 'napari.yaml'); "
+        "from napari_ivae.core.synthetic.cards import make_cards; "
+        "print(json.dumps({'file': napari_ivae.__file__, 'name': m.name, "
+        "'widgets': len(m.contributions.widgets or [])}))"
+    )
     env = {**os.environ, "PYTHONPATH": str(site)}
-    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                         timeout=300, env=env, cwd=tmp_path)
+    run = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+        cwd=tmp_path,
+    )
     assert run.returncode == 0, run.stderr[-2000:]
     found = json.loads(run.stdout.strip().splitlines()[-1])
     assert Path(found["file"]).is_relative_to(site)

@@ -33,8 +33,9 @@ def test_counts_and_watershed_split():
         assert np.hypot(*(found - centre).T).min() < 2.0
     assert len(detect_particles(image, method="otsu", split=False)) == 4
     row = detections.properties.iloc[0]
-    assert {"area", "equivalent_diameter", "eccentricity", "orientation", "mean_intensity"} \
-        <= set(detections.properties)
+    assert {"area", "equivalent_diameter", "eccentricity", "orientation", "mean_intensity"} <= set(
+        detections.properties
+    )
     assert row["equivalent_diameter"] == pytest.approx(20.0, rel=0.15)
 
 

@@ -23,8 +23,9 @@ def _f1(detections, truth):
 
 @pytest.mark.parametrize("polarity", ["bright", "dark"])
 def test_polarity_scale_and_particles_found_without_parameters(polarity):
-    truth = make_particles(256, count=40, radius=5, polarity=polarity, contrast=0.6,
-                           texture=0.05, noise=0.05, seed=3)
+    truth = make_particles(
+        256, count=40, radius=5, polarity=polarity, contrast=0.6, texture=0.05, noise=0.05, seed=3
+    )
     detections = detect_particles(truth.image, exclude_border=False)
     resolved = detections.params["resolved"]
     assert resolved["polarity"] == polarity
@@ -33,8 +34,17 @@ def test_polarity_scale_and_particles_found_without_parameters(polarity):
 
 
 def test_dense_touching_particles_are_counted_once_each():
-    truth = make_particles(256, count=200, radius=7, polarity="dark", touching=0.6,
-                           contrast=0.6, texture=0.03, noise=0.05, seed=4)
+    truth = make_particles(
+        256,
+        count=200,
+        radius=7,
+        polarity="dark",
+        touching=0.6,
+        contrast=0.6,
+        texture=0.03,
+        noise=0.05,
+        seed=4,
+    )
     detections = detect_particles(truth.image, exclude_border=False)
     assert _f1(detections, truth) > 0.8
     # one label per found particle
@@ -42,16 +52,19 @@ def test_dense_touching_particles_are_counted_once_each():
 
 
 def test_scale_bar_is_masked_and_reported():
-    truth = make_particles(256, count=30, radius=6, polarity="bright", texture=0.05,
-                           scale_bar=True, seed=5)
+    truth = make_particles(
+        256, count=30, radius=6, polarity="bright", texture=0.05, scale_bar=True, seed=5
+    )
     assert annotation_mask(truth.image)[truth.scale_bar].all()
     detections = detect_particles(truth.image, exclude_border=False)
     assert detections.params["resolved"]["annotation_pixels"] >= truth.scale_bar.sum()
     bar_rows, bar_cols = np.nonzero(truth.scale_bar)
-    inside_bar = ((detections.coords[:, 1] >= bar_rows.min() - 3)
-                  & (detections.coords[:, 1] <= bar_rows.max() + 3)
-                  & (detections.coords[:, 2] >= bar_cols.min() - 3)
-                  & (detections.coords[:, 2] <= bar_cols.max() + 3))
+    inside_bar = (
+        (detections.coords[:, 1] >= bar_rows.min() - 3)
+        & (detections.coords[:, 1] <= bar_rows.max() + 3)
+        & (detections.coords[:, 2] >= bar_cols.min() - 3)
+        & (detections.coords[:, 2] <= bar_cols.max() + 3)
+    )
     assert not inside_bar.any()
     assert _f1(detections, truth) > 0.9
 
@@ -91,8 +104,18 @@ def test_opposite_strengths_is_the_other_sides_strongest_response_per_scale():
 def test_faint_particles_at_low_dose_are_kept_when_the_other_side_is_weaker():
     # dark particles at 15 counts per pixel on a textured support: the pooled cut alone kept
     # 23 of 40 (noise at the smallest scale sets it); the per-scale cut keeps them
-    truth = make_particles(384, count=40, radius=5, polarity="dark", contrast=0.6, noise=0.0,
-                           dose=15, texture=0.08, illumination=0.3, seed=45)
+    truth = make_particles(
+        384,
+        count=40,
+        radius=5,
+        polarity="dark",
+        contrast=0.6,
+        noise=0.0,
+        dose=15,
+        texture=0.08,
+        illumination=0.3,
+        seed=45,
+    )
     detections = detect_particles(truth.image)
     resolved = detections.params["resolved"]
     scale_cuts = np.asarray(resolved["scale_cuts"])
@@ -106,8 +129,17 @@ def test_faint_particles_at_low_dose_are_kept_when_the_other_side_is_weaker():
 def test_scale_follows_the_typical_particle_not_the_strongest_pixels():
     # 150 particles of radius ~6 (sigma ~4.4): averaging the strongest *pixels* chose 6.7 (a
     # few blobs' neighbourhoods fill the count); averaging blob peaks chooses 5.4
-    truth = make_particles(384, count=150, radius=6, polarity="bright", touching=0.3,
-                           contrast=0.6, texture=0.03, noise=0.05, seed=156)
+    truth = make_particles(
+        384,
+        count=150,
+        radius=6,
+        polarity="bright",
+        touching=0.3,
+        contrast=0.6,
+        texture=0.03,
+        noise=0.05,
+        seed=156,
+    )
     detections = detect_particles(truth.image)
     true_sigma = float(np.median(truth.radii)) / np.sqrt(2.0)
     assert detections.params["resolved"]["scale_sigma"] < 1.4 * true_sigma
@@ -147,8 +179,18 @@ def test_background_strengths_is_a_gaussian_bound_raised_by_a_heavy_other_side()
 def test_faint_particles_on_a_textured_support_are_kept_by_the_background_bound():
     # bright particles at 15 counts on an 8 % support texture: the pooled cut and the other
     # side's maximum kept 57 % of them; the response's spread per scale keeps 85 %
-    truth = make_particles(256, count=60, radius=5, polarity="bright", contrast=0.6,
-                           noise=0.0, dose=15, texture=0.08, illumination=0.3, seed=103)
+    truth = make_particles(
+        256,
+        count=60,
+        radius=5,
+        polarity="bright",
+        contrast=0.6,
+        noise=0.0,
+        dose=15,
+        texture=0.08,
+        illumination=0.3,
+        seed=103,
+    )
     detections = detect_particles(truth.image)
     resolved = detections.params["resolved"]
     assert min(resolved["scale_cuts"]) >= round(resolved["noise_floor"], 4)
@@ -179,8 +221,17 @@ def test_surround_share_tells_a_particle_from_a_bump_on_a_larger_area():
 def test_small_particles_below_half_the_chosen_scale_are_found(monkeypatch):
     # a size spread: the chosen scale follows the typical particle, and the small ones lie
     # below half of it; searching down to SEARCH_FROM x the scale finds them
-    truth = make_particles(256, count=180, radius=7, polarity="dark", touching=0.6,
-                           contrast=0.6, noise=0.05, texture=0.03, seed=2)
+    truth = make_particles(
+        256,
+        count=180,
+        radius=7,
+        polarity="dark",
+        touching=0.6,
+        contrast=0.6,
+        noise=0.05,
+        texture=0.03,
+        seed=2,
+    )
     small = truth.radii < 0.8 * np.median(truth.radii)
 
     def small_recall():
@@ -200,8 +251,9 @@ def test_small_particles_below_half_the_chosen_scale_are_found(monkeypatch):
 def test_fine_texture_at_the_smaller_scales_does_not_set_the_cut():
     # the smaller scales add candidates only: with their candidates in the mixture the cut
     # fell to the texture (91 "particles" for these 30, precision 0.33)
-    truth = make_particles(256, count=30, radius=6, polarity="bright", contrast=0.6,
-                           noise=0.1, texture=0.06, seed=5)
+    truth = make_particles(
+        256, count=30, radius=6, polarity="bright", contrast=0.6, noise=0.1, texture=0.06, seed=5
+    )
     detections = detect_particles(truth.image, exclude_border=False)
     resolved = detections.params["resolved"]
     assert resolved["smaller_candidates"] > 0
@@ -217,8 +269,10 @@ def test_above_larger_judges_a_nested_blob_against_the_larger_ones_interior():
     points = np.array([[50, 50], [50, 68]])
     sigma = np.array([14.0, 2.5])  # the large blob's radius (19.8 px) reaches the small one
     assert list(particle_blobs.above_larger(rim_bump, points, sigma)) == [True, False]
-    assert list(particle_blobs.above_larger(on_top, np.array([[50, 50], [50, 62]]),
-                                            sigma)) == [True, True]
+    assert list(particle_blobs.above_larger(on_top, np.array([[50, 50], [50, 62]]), sigma)) == [
+        True,
+        True,
+    ]
     # outside the larger blob's radius, or not clearly larger: not judged against it
     assert particle_blobs.above_larger(rim_bump, np.array([[50, 50], [50, 71]]), sigma).all()
     assert particle_blobs.above_larger(rim_bump, points, np.array([14.0, 10.0])).all()
@@ -227,9 +281,19 @@ def test_above_larger_judges_a_nested_blob_against_the_larger_ones_interior():
 def test_a_bump_on_a_large_particles_rim_is_not_a_particle(monkeypatch):
     # one of the held-out low-dose images (robustness --seeds 2000): a small blob on the rim
     # of a large particle stood above its ring on 6 of 8 sides and was counted as a particle
-    truth = make_particles(384, count=30, radius=16, polarity="bright", touching=0.2,
-                           contrast=0.6, noise=0.0, dose=15, texture=0.08, illumination=0.3,
-                           seed=2046)
+    truth = make_particles(
+        384,
+        count=30,
+        radius=16,
+        polarity="bright",
+        touching=0.2,
+        contrast=0.6,
+        noise=0.0,
+        dose=15,
+        texture=0.08,
+        illumination=0.3,
+        seed=2046,
+    )
 
     def precision():
         detections = detect_particles(truth.image)

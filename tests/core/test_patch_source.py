@@ -29,18 +29,20 @@ def _points(n, shape, frames=None, seed=1):
     return np.column_stack([rng.integers(0, frames, n), rows, cols])
 
 
-@pytest.mark.parametrize("normalize, border, order", [
-    ("global", "drop", 1), ("patch", "flag", 1), ("none", "flag", 3), ("global", "drop", 3)])
-def test_lazy_patches_equal_the_in_memory_ones_on_a_memory_map(tmp_path, monkeypatch,
-                                                               normalize, border, order):
+@pytest.mark.parametrize(
+    "normalize, border, order",
+    [("global", "drop", 1), ("patch", "flag", 1), ("none", "flag", 3), ("global", "drop", 3)],
+)
+def test_lazy_patches_equal_the_in_memory_ones_on_a_memory_map(
+    tmp_path, monkeypatch, normalize, border, order
+):
     image = _image((3, 120, 90))
     np.save(tmp_path / "stack.npy", image)
     mapped = np.load(tmp_path / "stack.npy", mmap_mode="r")
     coords = _points(300, image.shape, frames=3)
     monkeypatch.setattr(lazy, "CHUNK_PIXELS", 40 * 15 * 15)  # many chunks per frame
     source = PatchSource(mapped, coords, 15, normalize=normalize, border=border, order=order)
-    expected = extract_patches(image, coords, 15, normalize=normalize, border=border,
-                               order=order)
+    expected = extract_patches(image, coords, 15, normalize=normalize, border=border, order=order)
     assert len(list(source.chunks())) >= 5  # several per frame
     got = np.empty_like(expected.patches)
     for positions, patches in source:
@@ -80,8 +82,12 @@ def test_grid_source_equals_grid_patches(lattice):
 
     image = _image((2, 70, 64), seed=3)
     if lattice:  # registered on the lattice (grid_patches' default when it finds one)
-        image = np.stack([make_lattice((90, 84), spacing=9.0, noise=0.05, rotation=10.0 * i,
-                                       seed=i).image for i in range(2)]).astype(np.float32)
+        image = np.stack(
+            [
+                make_lattice((90, 84), spacing=9.0, noise=0.05, rotation=10.0 * i, seed=i).image
+                for i in range(2)
+            ]
+        ).astype(np.float32)
     source = PatchSource.grid(image, 16, 6, normalize="global")
     expected = grid_patches(image, 16, 6, normalize="global")
     assert (expected.shifts is not None) == lattice
@@ -99,8 +105,7 @@ def test_dask_array_source():
     da = pytest.importorskip("dask.array")
     image = _image((2, 100, 80), seed=5)
     coords = _points(150, image.shape, frames=2, seed=6)
-    source = PatchSource(da.from_array(image, chunks=(1, 40, 40)), coords, 16,
-                         normalize="global")
+    source = PatchSource(da.from_array(image, chunks=(1, 40, 40)), coords, 16, normalize="global")
     expected = extract_patches(image, coords, 16, normalize="global")
     np.testing.assert_array_equal(source.read(np.arange(len(source))), expected.patches)
 
@@ -118,8 +123,9 @@ def test_encoding_chunk_by_chunk_gives_the_in_memory_latents(monkeypatch):
     source = PatchSource(image, coords, 16, normalize="global")
     done = []
     got = encode_source(model, source, batch_size=32, progress=lambda i, n: done.append(i))
-    expected = encode(model, extract_patches(image, coords, 16, normalize="global").patches,
-                      batch_size=32)
+    expected = encode(
+        model, extract_patches(image, coords, 16, normalize="global").patches, batch_size=32
+    )
     assert len(done) > 4 and done[-1] == len(source)
     for key, values in expected.as_dict().items():
         np.testing.assert_allclose(getattr(got, key), values, rtol=1e-5, atol=1e-5)
@@ -156,21 +162,25 @@ def test_maps_frame_by_frame_equal_the_whole_stack_maps(grid):
         source = PatchSource(image, coords, 12)
     geometry = source.geometry()
     rng = np.random.default_rng(0)
-    columns = {"z_mean_1": rng.normal(size=len(source)),
-               "angle": rng.uniform(-np.pi, np.pi, len(source)),
-               "class": rng.integers(0, 3, len(source))}
-    got = {name: np.zeros(image.shape, np.float32 if name != "class" else np.int32)
-           for name in columns}
+    columns = {
+        "z_mean_1": rng.normal(size=len(source)),
+        "angle": rng.uniform(-np.pi, np.pi, len(source)),
+        "class": rng.integers(0, 3, len(source)),
+    }
+    got = {
+        name: np.zeros(image.shape, np.float32 if name != "class" else np.int32) for name in columns
+    }
 
     def write(name, frame, array):
         got[name][frame] = array
 
     maps_by_frame(columns, geometry, write)
-    np.testing.assert_array_equal(got["z_mean_1"],
-                                  maps.patch_map(columns["z_mean_1"].astype(np.float32),
-                                                 geometry))
-    np.testing.assert_allclose(got["angle"], maps.angle_map(columns["angle"], geometry),
-                               atol=1e-6, equal_nan=True)
+    np.testing.assert_array_equal(
+        got["z_mean_1"], maps.patch_map(columns["z_mean_1"].astype(np.float32), geometry)
+    )
+    np.testing.assert_allclose(
+        got["angle"], maps.angle_map(columns["angle"], geometry), atol=1e-6, equal_nan=True
+    )
     np.testing.assert_array_equal(got["class"], maps.class_map(columns["class"], geometry))
     assert grid or np.isnan(got["z_mean_1"][1]).all()
 
@@ -184,8 +194,9 @@ def _resident_mb():
 def test_released_pages_stop_counting_and_nothing_is_lost(tmp_path):
     from napari_ivae.core.patches.source import release_pages
 
-    written = np.lib.format.open_memmap(tmp_path / "w.npy", mode="w+", dtype=np.float32,
-                                        shape=(16, 1024, 1024))
+    written = np.lib.format.open_memmap(
+        tmp_path / "w.npy", mode="w+", dtype=np.float32, shape=(16, 1024, 1024)
+    )
     before = _resident_mb()
     for frame in range(16):
         written[frame] = frame

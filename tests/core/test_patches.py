@@ -29,7 +29,9 @@ def test_integer_centres_give_exact_crops(image, size):
     ps = extract_patches(image, coords, size)
     half = size // 2
     for patch, (r, c) in zip(ps.patches, coords):
-        np.testing.assert_array_equal(patch, image[r - half : r - half + size, c - half : c - half + size])
+        np.testing.assert_array_equal(
+            patch, image[r - half : r - half + size, c - half : c - half + size]
+        )
     assert ps.patches.dtype == np.float32 and ps.patches.flags.c_contiguous
     np.testing.assert_array_equal(ps.indices, [0, 1, 2])
     np.testing.assert_array_equal(ps.frames, [0, 0, 0])
@@ -198,7 +200,9 @@ def test_npz_round_trip(tmp_path, image):
     np.savez(path, **patchset_to_arrays(ps))
     back = load_patches(path)
     np.testing.assert_array_equal(back.patches, ps.patches)
-    assert back.grid_shape == ps.grid_shape and back.stride == 4 and back.grid_origin == ps.grid_origin
+    assert (
+        back.grid_shape == ps.grid_shape and back.stride == 4 and back.grid_origin == ps.grid_origin
+    )
     assert back.normalization == ps.normalization
     np.testing.assert_array_equal(back.patch_min, ps.patch_min)
     with pytest.raises(InputError, match="missing"):
@@ -243,7 +247,9 @@ def test_given_value_range_reproduces_a_recorded_normalization(image):
     again = grid_patches(brighter, 8, 8, normalize="global", value_range=(norm["min"], norm["max"]))
     lo, hi = norm["min"], norm["max"]
     raw = first.patches * (hi - lo) + lo
-    np.testing.assert_allclose(again.patches, np.clip((raw * 0.5 - lo) / (hi - lo), 0, 1), atol=1e-5)
+    np.testing.assert_allclose(
+        again.patches, np.clip((raw * 0.5 - lo) / (hi - lo), 0, 1), atol=1e-5
+    )
     assert again.normalization["min"] == norm["min"]
     with pytest.raises(InputError, match="max > min"):
         extract_patches(image, [[20, 20]], 8, normalize="global", value_range=(1, 1))
@@ -267,8 +273,9 @@ def test_registered_grid_patches_start_on_the_lattice():
     assert on_atom(registered.centres + registered.shifts) > 0.9 > 0.3 > on_atom(plain.centres)
     n = 17
     r, c = (registered.centres[n] + registered.shifts[n]).astype(int)
-    np.testing.assert_array_equal(registered.patches[n],
-                                  lattice.image[r - 12 : r + 12, c - 12 : c + 12])
+    np.testing.assert_array_equal(
+        registered.patches[n], lattice.image[r - 12 : r + 12, c - 12 : c + 12]
+    )
     assert np.all(np.abs(registered.shifts) <= 12.0)
     again = patchset_from_arrays(patchset_to_arrays(registered))
     np.testing.assert_array_equal(again.shifts, registered.shifts)

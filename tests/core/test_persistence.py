@@ -29,8 +29,11 @@ def _model(kind="rvae", **overrides):
 
 def _fake_result(seed=11):
     return SimpleNamespace(
-        history=[{"epoch": 1, "loss": 3.5}, {"epoch": 2, "loss": 2.5}], seed=seed,
-        device="cpu", timings={"train_s": 1.25}, stopped=True,
+        history=[{"epoch": 1, "loss": 3.5}, {"epoch": 2, "loss": 2.5}],
+        seed=seed,
+        device="cpu",
+        timings={"train_s": 1.25},
+        stopped=True,
         train_config=TrainConfig(epochs=2, batch_size=8, lr=1e-3, seed=seed),
     )
 
@@ -42,8 +45,12 @@ def _encode(model, x):
 @pytest.mark.parametrize("kind", ["vae", "rvae", "shift-vae", "ss-rvae"])
 def test_round_trip_gives_identical_model(tmp_path, kind):
     model = _model(kind)
-    path = save_model(tmp_path / "m.ivae.pt", model, _fake_result(),
-                      metadata={"normalization": {"mode": "patch"}, "source": "unit test"})
+    path = save_model(
+        tmp_path / "m.ivae.pt",
+        model,
+        _fake_result(),
+        metadata={"normalization": {"mode": "patch"}, "source": "unit test"},
+    )
     bundle = load_model(path)
     assert bundle.config == model.config
     x = np.random.default_rng(1).uniform(-2, 5, (5, *PATCH)).astype(np.float32)
@@ -67,8 +74,12 @@ def test_round_trip_gives_identical_model(tmp_path, kind):
 
 
 def test_save_without_result_and_odd_metadata(tmp_path):
-    metadata = {"array": np.arange(3), "scalar": np.float32(2.5), "path": tmp_path,
-                "object": object()}
+    metadata = {
+        "array": np.arange(3),
+        "scalar": np.float32(2.5),
+        "path": tmp_path,
+        "object": object(),
+    }
     save_model(tmp_path / "m.ivae.pt", _model("vae"), metadata=metadata)
     bundle = load_model(tmp_path / "m.ivae.pt")
     assert bundle.train_config is None and bundle.metadata["history"] == []

@@ -14,7 +14,8 @@ from napari_ivae.core.models.training import fit
 def _asymmetric(c):
     u, v = c[..., 0], c[..., 1]
     return torch.exp(-((u - 0.45) ** 2 + v**2) / 0.03) + 0.8 * torch.exp(
-        -((u + 0.2) ** 2 + (v - 0.35) ** 2) / 0.02)
+        -((u + 0.2) ** 2 + (v - 0.35) ** 2) / 0.02
+    )
 
 
 def _square_site(c):
@@ -49,11 +50,17 @@ def test_rvae_angle_learns_with_two_kinds_of_shape():
     b, angles_b = rotated_shapes(200, 20, seed=1)
     b = np.ascontiguousarray(b[:, ::-1, :])  # the mirror image is a different shape
     x = np.concatenate([a, b])
-    model = build_model(ModelConfig("rvae", (20, 20), latent_dim=1, invariances=("rotation",),
-                                    hidden=(64, 64)))
+    model = build_model(
+        ModelConfig("rvae", (20, 20), latent_dim=1, invariances=("rotation",), hidden=(64, 64))
+    )
     assert model.config.angle_hint
-    fit(model, x, config=TrainConfig(epochs=4, lr=3e-3, seed=0, pixels_per_step=96,
-                                     batch_size=64, device="cpu"))
+    fit(
+        model,
+        x,
+        config=TrainConfig(
+            epochs=4, lr=3e-3, seed=0, pixels_per_step=96, batch_size=64, device="cpu"
+        ),
+    )
     assert int(model.angle_hint_order) == 1
     angle = encode(model, x).angle
     assert abs(circular_correlation(angle[:200], angles_a)) > 0.8

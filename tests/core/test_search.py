@@ -30,9 +30,11 @@ def test_score_maps_prefers_the_smooth_active_map_and_ignores_flat_ones():
 
 
 def test_choose_never_picks_a_collapsed_run():
-    runs = [SearchRun(0.1, 1.0, 0.0, edge=5.0, fourier=0.5, map_index=0, active=1),
-            SearchRun(1.0, 1.0, 0.0, edge=8.0, fourier=0.5, map_index=0, active=1),
-            SearchRun(2.0, 2.0, 0.0)]  # collapsed: no active map
+    runs = [
+        SearchRun(0.1, 1.0, 0.0, edge=5.0, fourier=0.5, map_index=0, active=1),
+        SearchRun(1.0, 1.0, 0.0, edge=8.0, fourier=0.5, map_index=0, active=1),
+        SearchRun(2.0, 2.0, 0.0),
+    ]  # collapsed: no active map
     assert choose(runs) == (0, 1)
     text = SearchResult(runs, 0, 1, (4, 4)).summary()
     assert "beta 0.1 -> 1" in text and "beta 1 (fixed)" in text and "38 %" in text
@@ -58,14 +60,28 @@ def test_search_on_a_tiny_grid_is_deterministic_and_keeps_the_chosen_model(grid_
     model_config = ModelConfig("shift-vae", patch_shape=patches.shape[1:], hidden=(16,))
     config = TrainConfig.defaults_for("shift-vae", epochs=1, batch_size=32, beta_ramp_epochs=1)
     seen = []
-    kwargs = dict(beta_starts=(0.1, 1.0), beta_ends=(1.0, 4.0), model_config=model_config,
-                  train_config=config, keep_maps=2)
-    two = search_beta(patches, grid_shape, workers=2,
-                      callback=lambda done, total, run: seen.append((done, total)), **kwargs)
+    kwargs = dict(
+        beta_starts=(0.1, 1.0),
+        beta_ends=(1.0, 4.0),
+        model_config=model_config,
+        train_config=config,
+        keep_maps=2,
+    )
+    two = search_beta(
+        patches,
+        grid_shape,
+        workers=2,
+        callback=lambda done, total, run: seen.append((done, total)),
+        **kwargs,
+    )
     one = search_beta(patches, grid_shape, workers=1, **kwargs)
     assert sorted(seen) == [(1, 4), (2, 4), (3, 4), (4, 4)]
-    assert [(r.beta_start, r.beta_end) for r in two.runs] == [(0.1, 1.0), (0.1, 4.0),
-                                                              (1.0, 1.0), (1.0, 4.0)]
+    assert [(r.beta_start, r.beta_end) for r in two.runs] == [
+        (0.1, 1.0),
+        (0.1, 4.0),
+        (1.0, 1.0),
+        (1.0, 4.0),
+    ]
     assert [r.edge for r in two.runs] == [r.edge for r in one.runs]  # same seed, same runs
     assert two.best == one.best and two.runs[two.best].fixed == (two.best == two.best_fixed)
     alive = [r.edge for r in two.runs if not r.collapsed]
@@ -76,8 +92,9 @@ def test_search_on_a_tiny_grid_is_deterministic_and_keeps_the_chosen_model(grid_
     from napari_ivae.core.models.inference import encode
 
     z = encode(two.model, patches).z_mean[:, two.runs[two.best].map_index]
-    np.testing.assert_allclose(z.reshape(grid_shape),
-                               two.maps[two.best][two.runs[two.best].map_index], atol=1e-5)
+    np.testing.assert_allclose(
+        z.reshape(grid_shape), two.maps[two.best][two.runs[two.best].map_index], atol=1e-5
+    )
 
 
 def test_search_refuses_bad_settings(grid_patches_small):
@@ -104,7 +121,15 @@ def test_search_abort_kills_the_running_trainings(grid_patches_small):
     timer.start()
     started = time.perf_counter()
     with pytest.raises(SearchAborted):
-        search_beta(patches, grid_shape, beta_starts=(1.0,), beta_ends=(1.0, 2.0), workers=2,
-                    train_config=config, abort_event=abort, mp_context="spawn")
+        search_beta(
+            patches,
+            grid_shape,
+            beta_starts=(1.0,),
+            beta_ends=(1.0, 2.0),
+            workers=2,
+            train_config=config,
+            abort_event=abort,
+            mp_context="spawn",
+        )
     assert time.perf_counter() - started < 120  # 100 000 epochs were not waited for
     assert multiprocessing.active_children() == []

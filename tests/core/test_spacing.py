@@ -9,11 +9,13 @@ from napari_ivae.core.synthetic.lattice import make_lattice
 
 
 @pytest.mark.parametrize("spacing", [7.0, 12.0, 19.5])
-@pytest.mark.parametrize("lattice, rotation", [("square", 0.0), ("square", 27.0),
-                                               ("hexagonal", 11.0)])
+@pytest.mark.parametrize(
+    "lattice, rotation", [("square", 0.0), ("square", 27.0), ("hexagonal", 11.0)]
+)
 def test_spacing_within_two_percent(spacing, lattice, rotation):
-    image = make_lattice((256, 256), spacing=spacing, lattice=lattice, rotation=rotation,
-                         noise=0.2, seed=2).image
+    image = make_lattice(
+        (256, 256), spacing=spacing, lattice=lattice, rotation=rotation, noise=0.2, seed=2
+    ).image
     assert estimate_spacing(image) == pytest.approx(spacing, rel=0.02)
 
 

@@ -17,20 +17,29 @@ FAST = dict(batch_size=32, lr=3e-3, pixels_per_step=64, device="cpu")
 
 
 def _lattice(frames=2, side=96):
-    return np.stack([make_lattice((side, side), spacing=8.0, noise=0.05, rotation=7.0 * i,
-                                  seed=i).image for i in range(frames)]).astype(np.float32)
+    return np.stack(
+        [
+            make_lattice((side, side), spacing=8.0, noise=0.05, rotation=7.0 * i, seed=i).image
+            for i in range(frames)
+        ]
+    ).astype(np.float32)
 
 
 def _coords(image, n=300, seed=0):
     rng = np.random.default_rng(seed)
-    return np.column_stack([rng.integers(0, len(image), n),
-                            rng.uniform(8, image.shape[1] - 8, n),
-                            rng.uniform(8, image.shape[2] - 8, n)])
+    return np.column_stack(
+        [
+            rng.integers(0, len(image), n),
+            rng.uniform(8, image.shape[1] - 8, n),
+            rng.uniform(8, image.shape[2] - 8, n),
+        ]
+    )
 
 
 def _same_run(a, b):
-    assert [h["loss"] for h in a.history] == pytest.approx([h["loss"] for h in b.history],
-                                                            rel=1e-6, abs=1e-6)
+    assert [h["loss"] for h in a.history] == pytest.approx(
+        [h["loss"] for h in b.history], rel=1e-6, abs=1e-6
+    )
     for (name, x), (_, y) in zip(a.model.state_dict().items(), b.model.state_dict().items()):
         np.testing.assert_allclose(x.numpy(), y.numpy(), rtol=1e-6, atol=1e-6, err_msg=name)
 
@@ -55,8 +64,10 @@ def test_joint_rvae_from_a_source_finds_its_classes_through_the_reader():
     patches = extract_patches(image, coords, 16, normalize="global").patches
     config = ModelConfig("jrvae", (16, 16), hidden=(32,), n_classes=2)
     train = TrainConfig.defaults_for("jrvae", epochs=2, min_steps=0, seed=1, **FAST)
-    runs = [fit(build_model(config), data, config=train)  # k-means start after 1 epoch
-            for data in (patches, PatchSource(image, coords, 16, normalize="global"))]
+    runs = [
+        fit(build_model(config), data, config=train)  # k-means start after 1 epoch
+        for data in (patches, PatchSource(image, coords, 16, normalize="global"))
+    ]
     assert bool(runs[1].model.classes_ready)
     _same_run(*runs)
 
@@ -67,10 +78,13 @@ def test_grid_source_with_smoothness_equals_the_grid_patches():
     source = PatchSource.grid(image, 16, 4)
     assert source.grid_shape == expected.grid_shape
     config = ModelConfig("shift-vae", (16, 16), hidden=(32,))
-    train = TrainConfig.defaults_for("shift-vae", epochs=2, seed=1, smoothness=0.01,
-                                     psi_slack=1.0, **FAST)
-    runs = [fit(build_model(config), data, config=train, grid_shape=expected.grid_shape)
-            for data in (expected.patches, source)]
+    train = TrainConfig.defaults_for(
+        "shift-vae", epochs=2, seed=1, smoothness=0.01, psi_slack=1.0, **FAST
+    )
+    runs = [
+        fit(build_model(config), data, config=train, grid_shape=expected.grid_shape)
+        for data in (expected.patches, source)
+    ]
     _same_run(*runs)
 
 
@@ -103,18 +117,22 @@ def test_a_source_larger_than_the_cache_is_visited_tile_group_by_tile_group(monk
     monkeypatch.setattr(lazy, "CACHE_BYTES", 4 * image[0].nbytes + 1)  # 4 frames
     reader = PatchReader(source)
     assert not reader.fits and reader.n_tiles == 8
-    batches = _TileBatches(torch.full((len(source),), -1), 32, torch.Generator().manual_seed(0),
-                           reader.tiles, 2)
+    batches = _TileBatches(
+        torch.full((len(source),), -1), 32, torch.Generator().manual_seed(0), reader.tiles, 2
+    )
     order = batches._order()
     assert sorted(order.tolist()) == list(range(len(source)))  # every patch once an epoch
     tiles = reader.tiles[order.numpy()]
     first = sorted(range(8), key=lambda t: np.flatnonzero(tiles == t)[0])
-    spans = [np.flatnonzero(np.isin(tiles, first[i:i + 2])) for i in range(0, 8, 2)]
+    spans = [np.flatnonzero(np.isin(tiles, first[i : i + 2])) for i in range(0, 8, 2)]
     assert all(a.max() < b.min() for a, b in zip(spans, spans[1:]))  # two tiles at a time
-    assert len(set(tiles[:len(spans[0])].tolist())) == 2
+    assert len(set(tiles[: len(spans[0])].tolist())) == 2
     counting.reads.clear()  # (the source read every frame for its value range)
-    result = fit(build_model(ModelConfig("rvae", (16, 16), hidden=(32,))), source,
-                 config=TrainConfig(epochs=2, seed=0, **FAST))
+    result = fit(
+        build_model(ModelConfig("rvae", (16, 16), hidden=(32,))),
+        source,
+        config=TrainConfig(epochs=2, seed=0, **FAST),
+    )
     assert len(result.history) == 2 and np.isfinite(result.history[-1]["loss"])
     whole_frames = sum(size == image[0].size for size in counting.reads)
     # the sample reads each frame once, then each epoch each frame once
@@ -127,40 +145,104 @@ def test_cli_train_from_a_zarr_image_equals_training_on_its_cut_patches(tmp_path
     from napari_ivae.core.models.persistence import load_model
 
     image = _lattice(frames=2, side=80)
-    stack = zarr.create_array(str(tmp_path / "s.zarr"), shape=image.shape, dtype="float32",
-                              chunks=(1, 40, 40))
+    stack = zarr.create_array(
+        str(tmp_path / "s.zarr"), shape=image.shape, dtype="float32", chunks=(1, 40, 40)
+    )
     stack[:] = image
     coords = _coords(image, n=150, seed=6)
     np.savetxt(tmp_path / "p.csv", coords, delimiter=",", header="frame,row,col", comments="")
-    tiny = ["--model", "rvae", "--epochs", "2", "--hidden", "16", "--batch-size", "16",
-            "--seed", "2", "--quiet"]
-    assert main(["patches", str(tmp_path / "s.zarr"), "--points", str(tmp_path / "p.csv"),
-                 "--size", "16", "--normalize", "global", "--out",
-                 str(tmp_path / "p.npz")]) == 0
-    assert main(["train", "--patches", str(tmp_path / "p.npz"), "--out",
-                 str(tmp_path / "a.ivae.pt"), *tiny]) == 0
-    assert main(["train", "--image", str(tmp_path / "s.zarr"), "--points",
-                 str(tmp_path / "p.csv"), "--size", "16", "--out", str(tmp_path / "b.ivae.pt"),
-                 *tiny]) == 0
+    tiny = [
+        "--model",
+        "rvae",
+        "--epochs",
+        "2",
+        "--hidden",
+        "16",
+        "--batch-size",
+        "16",
+        "--seed",
+        "2",
+        "--quiet",
+    ]
+    assert (
+        main(
+            [
+                "patches",
+                str(tmp_path / "s.zarr"),
+                "--points",
+                str(tmp_path / "p.csv"),
+                "--size",
+                "16",
+                "--normalize",
+                "global",
+                "--out",
+                str(tmp_path / "p.npz"),
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(
+            [
+                "train",
+                "--patches",
+                str(tmp_path / "p.npz"),
+                "--out",
+                str(tmp_path / "a.ivae.pt"),
+                *tiny,
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(
+            [
+                "train",
+                "--image",
+                str(tmp_path / "s.zarr"),
+                "--points",
+                str(tmp_path / "p.csv"),
+                "--size",
+                "16",
+                "--out",
+                str(tmp_path / "b.ivae.pt"),
+                *tiny,
+            ]
+        )
+        == 0
+    )
     a, b = (load_model(tmp_path / name) for name in ("a.ivae.pt", "b.ivae.pt"))
     for (name, x), (_, y) in zip(a.model.state_dict().items(), b.model.state_dict().items()):
         np.testing.assert_allclose(x.numpy(), y.numpy(), rtol=1e-6, atol=1e-6, err_msg=name)
     assert b.metadata["patch_params"]["source"] == "points"
     with pytest.raises(SystemExit):  # --patches or --image, not both
-        main(["train", "--patches", "x.npz", "--image", "y.zarr", "--out", "m.ivae.pt",
-              "--model", "rvae"])
+        main(
+            [
+                "train",
+                "--patches",
+                "x.npz",
+                "--image",
+                "y.zarr",
+                "--out",
+                "m.ivae.pt",
+                "--model",
+                "rvae",
+            ]
+        )
 
 
 def test_class_templates_start_from_the_labeled_patches_of_a_source_larger_than_the_sample(
-        monkeypatch):
+    monkeypatch,
+):
     image = _lattice()
     coords = _coords(image, n=200, seed=8)
     monkeypatch.setattr(lazy, "SAMPLE_PATCHES", 64)  # the sample holds a third of them
     source = PatchSource(image, coords, 16, normalize="global")
     labels = np.full(len(source), -1)
     labels[150:160], labels[190:200] = 0, 1  # all outside the first 64
-    model = build_model(ModelConfig("ss-rvae", (16, 16), hidden=(32,), n_classes=2,
-                                    class_template=True))
+    model = build_model(
+        ModelConfig("ss-rvae", (16, 16), hidden=(32,), n_classes=2, class_template=True)
+    )
     seen = {}
     start = model.fit_class_templates
 
@@ -169,12 +251,15 @@ def test_class_templates_start_from_the_labeled_patches_of_a_source_larger_than_
         start(patches, labels)
 
     monkeypatch.setattr(model, "fit_class_templates", spy)
-    result = fit(model, source, labels, config=TrainConfig.defaults_for(
-        "ss-rvae", epochs=1, min_steps=0, seed=0, **FAST))
+    result = fit(
+        model,
+        source,
+        labels,
+        config=TrainConfig.defaults_for("ss-rvae", epochs=1, min_steps=0, seed=0, **FAST),
+    )
     assert len(result.history) == 1 and np.isfinite(result.history[0]["loss"])
     # the templates see every patch the labels refer to, not the normalisation sample
     assert len(seen["patches"]) == len(seen["labels"]) == len(source)
     in_memory = extract_patches(image, coords, 16, normalize="global").patches
-    np.testing.assert_allclose(np.asarray(seen["patches"][150:160]), in_memory[150:160],
-                               atol=1e-6)
+    np.testing.assert_allclose(np.asarray(seen["patches"][150:160]), in_memory[150:160], atol=1e-6)
     np.testing.assert_array_equal(seen["labels"], labels)

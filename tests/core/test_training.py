@@ -63,8 +63,9 @@ def test_stop_keeps_a_usable_partial_model(blobs):
         if len(seen) == 3:
             stop.set()
 
-    result = fit(_rvae(), x, config=TrainConfig(epochs=50, **FAST), callback=callback,
-                 stop_event=stop)
+    result = fit(
+        _rvae(), x, config=TrainConfig(epochs=50, **FAST), callback=callback, stop_event=stop
+    )
     assert result.stopped and len(seen) == 3
     enc = encode(result.model, x[:5])
     assert np.isfinite(enc.z_mean).all() and enc.angle.shape == (5,)
@@ -79,12 +80,14 @@ def test_two_models_trained_alternately_both_learn(blobs):
     def runs():
         # Bernoulli: a loss that stays positive, so "falls" means learning (the grey blobs
         # would get the Gaussian likelihood, whose loss can cross 0)
-        rvae = build_model(ModelConfig("rvae", (16, 16), hidden=(32, 32),
-                                       likelihood="bernoulli"))
-        ss = build_model(ModelConfig("ss-rvae", (16, 16), hidden=(32, 32), n_classes=2,
-                                     likelihood="bernoulli"))
-        return (train(rvae, x, config=TrainConfig(epochs=6, seed=1, **FAST)),
-                train(ss, x, y, config=TrainConfig(epochs=6, seed=2, **FAST)))
+        rvae = build_model(ModelConfig("rvae", (16, 16), hidden=(32, 32), likelihood="bernoulli"))
+        ss = build_model(
+            ModelConfig("ss-rvae", (16, 16), hidden=(32, 32), n_classes=2, likelihood="bernoulli")
+        )
+        return (
+            train(rvae, x, config=TrainConfig(epochs=6, seed=1, **FAST)),
+            train(ss, x, y, config=TrainConfig(epochs=6, seed=2, **FAST)),
+        )
 
     losses = {0: [], 1: []}
     first, second = runs()
@@ -157,8 +160,9 @@ def test_onecycle_schedule_handles_a_handful_of_steps(n_patches):
     rng = np.random.default_rng(0)
     x = rng.random((n_patches, 12, 12)).astype(np.float32)
     model = build_model(ModelConfig("vae", (12, 12), hidden=(16,)))
-    result = fit(model, x, config=TrainConfig(epochs=1, batch_size=8, lr_schedule="onecycle",
-                                              device="cpu"))
+    result = fit(
+        model, x, config=TrainConfig(epochs=1, batch_size=8, lr_schedule="onecycle", device="cpu")
+    )
     assert len(result.history) == 1 and np.isfinite(result.history[0]["loss"])
 
 
@@ -193,16 +197,22 @@ def test_smoothness_term_lowers_the_roughness_of_grid_codes():
     rough = {}
     for lam in (0.0, 0.8):  # per pixel: 0.8 * 64 px = 51 per tile
         model = build_model(ModelConfig("shift-vae", patch_shape=(8, 8), hidden=(32,)))
-        config = TrainConfig.defaults_for("shift-vae", epochs=100, batch_size=64, device="cpu",
-                                          smoothness=lam)
+        config = TrainConfig.defaults_for(
+            "shift-vae", epochs=100, batch_size=64, device="cpu", smoothness=lam
+        )
         result = fit(model, patches, None, config, grid_shape=(8, 8))
         assert ("roughness" in result.history[-1]) == (lam > 0)
         with torch.no_grad():
             rough[lam] = float(roughness(result.model, torch.from_numpy(patches), (8, 8)))
     assert rough[0.8] < 0.75 * rough[0.0]  # measured 2.15 vs 3.50 (at 50 per tile)
     with pytest.raises(InputError, match="whole grids"):
-        fit(build_model(ModelConfig("shift-vae", patch_shape=(8, 8))), patches[:60], None,
-            TrainConfig(epochs=1, smoothness=1.0, device="cpu"), grid_shape=(8, 8))
+        fit(
+            build_model(ModelConfig("shift-vae", patch_shape=(8, 8))),
+            patches[:60],
+            None,
+            TrainConfig(epochs=1, smoothness=1.0, device="cpu"),
+            grid_shape=(8, 8),
+        )
     with pytest.raises(InputError, match="smoothness"):
         TrainConfig(smoothness=-1.0)
     with pytest.raises(InputError, match="smoothness_form"):
@@ -240,14 +250,20 @@ def test_psi_factor_multiplies_the_loss_by_slack_plus_map_edges():
     rng = np.random.default_rng(0)
     patches = rng.random((6 * 6, 8, 8)).astype(np.float32)
     model = build_model(ModelConfig("shift-vae", patch_shape=(8, 8), hidden=(16,)))
-    config = TrainConfig.defaults_for("shift-vae", epochs=2, batch_size=36, device="cpu",
-                                      psi_slack=0.1)
+    config = TrainConfig.defaults_for(
+        "shift-vae", epochs=2, batch_size=36, device="cpu", psi_slack=0.1
+    )
     result = fit(model, patches, None, config, grid_shape=(6, 6))
     factors = [h["psi_factor"] for h in result.history]
     assert all(f > 0.1 for f in factors)
-    assert factors[-1] == pytest.approx(0.1 + map_psi(result.model, torch.from_numpy(patches),
-                                                      (6, 6)), rel=0.5)
-    plain = fit(build_model(ModelConfig("shift-vae", patch_shape=(8, 8), hidden=(16,))),
-                patches, None, TrainConfig.defaults_for("shift-vae", epochs=2, batch_size=36,
-                                                        device="cpu"), grid_shape=(6, 6))
+    assert factors[-1] == pytest.approx(
+        0.1 + map_psi(result.model, torch.from_numpy(patches), (6, 6)), rel=0.5
+    )
+    plain = fit(
+        build_model(ModelConfig("shift-vae", patch_shape=(8, 8), hidden=(16,))),
+        patches,
+        None,
+        TrainConfig.defaults_for("shift-vae", epochs=2, batch_size=36, device="cpu"),
+        grid_shape=(6, 6),
+    )
     assert "psi_factor" not in plain.history[-1]

@@ -17,15 +17,18 @@ da = pytest.importorskip("dask.array")
 
 
 def _stack(frames=5, side=96):
-    return np.stack([make_lattice((side, side), spacing=10.0, noise=0.08, rotation=9.0 * i,
-                                  seed=i).image for i in range(frames)]).astype(np.float32)
+    return np.stack(
+        [
+            make_lattice((side, side), spacing=10.0, noise=0.08, rotation=9.0 * i, seed=i).image
+            for i in range(frames)
+        ]
+    ).astype(np.float32)
 
 
 def _write_zarr(path, array, chunks):
     stored = zarr.create_array(str(path), shape=array.shape, chunks=chunks, dtype=array.dtype)
     stored[:] = array
     return path
-
 
 
 def test_a_zarr_array_opens_lazily_in_its_chunks(tmp_path):
@@ -39,10 +42,13 @@ def test_a_zarr_array_opens_lazily_in_its_chunks(tmp_path):
 def test_ome_zarr_reads_its_full_resolution_level_as_a_plane(tmp_path):
     plane = _stack(1)[0]
     group = zarr.open_group(str(tmp_path / "img.ome.zarr"), mode="w")
-    group.attrs["ome"] = {"version": "0.5",
-                          "multiscales": [{"datasets": [{"path": "0"}, {"path": "1"}]}]}
-    full = group.create_array("0", shape=(1, 1, 1) + plane.shape, chunks=(1, 1, 1, 48, 48),
-                              dtype="float32")
+    group.attrs["ome"] = {
+        "version": "0.5",
+        "multiscales": [{"datasets": [{"path": "0"}, {"path": "1"}]}],
+    }
+    full = group.create_array(
+        "0", shape=(1, 1, 1) + plane.shape, chunks=(1, 1, 1, 48, 48), dtype="float32"
+    )
     full[:] = plane[None, None, None]
     group.create_array("1", shape=(1, 1, 1, 48, 48), dtype="float32")
     image = read_image(tmp_path / "img.ome.zarr")
@@ -91,17 +97,51 @@ def test_detect_patches_and_batch_read_a_zarr_folder_as_the_npy(tmp_path, capsys
         assert main(["detect", str(tmp_path / f"s.{suffix}"), "--out", str(out)]) == 0
         tables[suffix] = pd.read_csv(out)
     assert len(tables["npy"]) > 100
-    np.testing.assert_allclose(tables["zarr"][["frame", "row", "col"]].to_numpy(),
-                               tables["npy"][["frame", "row", "col"]].to_numpy(), atol=1e-6)
+    np.testing.assert_allclose(
+        tables["zarr"][["frame", "row", "col"]].to_numpy(),
+        tables["npy"][["frame", "row", "col"]].to_numpy(),
+        atol=1e-6,
+    )
     for suffix in ("npy", "zarr"):
-        assert main(["patches", str(tmp_path / f"s.{suffix}"), "--points",
-                     str(tmp_path / "npy.csv"), "--size", "16", "--normalize", "global",
-                     "--out", str(tmp_path / f"p_{suffix}.npz")]) == 0
+        assert (
+            main(
+                [
+                    "patches",
+                    str(tmp_path / f"s.{suffix}"),
+                    "--points",
+                    str(tmp_path / "npy.csv"),
+                    "--size",
+                    "16",
+                    "--normalize",
+                    "global",
+                    "--out",
+                    str(tmp_path / f"p_{suffix}.npz"),
+                ]
+            )
+            == 0
+        )
     with np.load(tmp_path / "p_npy.npz") as a, np.load(tmp_path / "p_zarr.npz") as b:
         np.testing.assert_array_equal(a["patches"], b["patches"])
     model = tmp_path / "m.ivae.pt"
-    assert main(["train", "--model", "rvae", "--patches", str(tmp_path / "p_npy.npz"),
-                 "--out", str(model), "--epochs", "1", "--hidden", "16", "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--model",
+                "rvae",
+                "--patches",
+                str(tmp_path / "p_npy.npz"),
+                "--out",
+                str(model),
+                "--epochs",
+                "1",
+                "--hidden",
+                "16",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     folder = tmp_path / "images"
     folder.mkdir()
     _write_zarr(folder / "s.zarr", stack, (1, 48, 48))
@@ -109,8 +149,9 @@ def test_detect_patches_and_batch_read_a_zarr_folder_as_the_npy(tmp_path, capsys
     assert main(["batch", str(model), str(folder), "--out", str(tmp_path / "res")]) == 0
     from_zarr = pd.read_csv(tmp_path / "res" / "s" / "s.csv")
     from_npy = pd.read_csv(tmp_path / "res" / "t" / "t.csv")
-    np.testing.assert_allclose(from_zarr.to_numpy(np.float64), from_npy.to_numpy(np.float64),
-                               atol=1e-4)
+    np.testing.assert_allclose(
+        from_zarr.to_numpy(np.float64), from_npy.to_numpy(np.float64), atol=1e-4
+    )
     # done images are recognised by their content: a second run skips the zarr too
     assert main(["batch", str(model), str(folder), "--out", str(tmp_path / "res")]) == 0
     assert "skipped" in capsys.readouterr().err.lower()

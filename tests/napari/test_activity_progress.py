@@ -45,8 +45,9 @@ def test_a_background_job_shows_its_counts_in_the_activity_dock(viewer, qtbot):
         return None
 
     try:
-        qtbot.waitUntil(lambda: bar() is not None and bar().qt_progress_bar.value() == 3,
-                        timeout=20000)
+        qtbot.waitUntil(
+            lambda: bar() is not None and bar().qt_progress_bar.value() == 3, timeout=20000
+        )
         assert bar().qt_progress_bar.maximum() == 10
     finally:
         release.set()
@@ -90,6 +91,8 @@ def test_detect_patches_train_and_encode_on_a_lazy_stack_count_in_the_dock(viewe
     n_patches = len(viewer.layers["movie atoms [ivae]"].data)
     training = next(p for p in seen if p.desc.startswith("training"))
     assert training.total >= 10 and training.n == training.total
-    assert by_name["writing maps"].total <= n_patches and \
-        by_name["writing maps"].n == by_name["writing maps"].total > 0
+    assert (
+        by_name["writing maps"].total <= n_patches
+        and by_name["writing maps"].n == by_name["writing maps"].total > 0
+    )
     assert np.isfinite(viewer.layers["movie atoms [ivae]"].features["ivae_z1"]).any()

@@ -37,8 +37,12 @@ def untrained_model(viewer):
     train = open_widget(viewer, "Train")
     config, train_config = train.configs(session.patchset.patches.shape[1:])
     result = TrainResult(model=build_model(config), seed=0)
-    session.update(bundle=trained_bundle(result, config, train_config, {
-        "patch_params": dict(session.patch_params)}), train_result=result)
+    session.update(
+        bundle=trained_bundle(
+            result, config, train_config, {"patch_params": dict(session.patch_params)}
+        ),
+        train_result=result,
+    )
 
 
 def click_and_wait(qtbot, widget, button):
@@ -93,8 +97,9 @@ def test_label_recount_is_debounced_and_off_the_gui_thread(viewer, qtbot, monkey
     assert widget.class_table.table.item(2, 2).text() == str(6 + len(unlabeled))
 
 
-def test_a_failing_action_says_which_and_gives_the_button_back(viewer, lattice_layer, qtbot,
-                                                               monkeypatch):
+def test_a_failing_action_says_which_and_gives_the_button_back(
+    viewer, lattice_layer, qtbot, monkeypatch
+):
     widget = open_widget(viewer, "Patches and labels")
     widget.source.value = "grid"
     widget.size.value = 16
@@ -106,8 +111,9 @@ def test_a_failing_action_says_which_and_gives_the_button_back(viewer, lattice_l
 
 
 @pytest.mark.parametrize("action", ["maps", "segment", "cluster", "apply", "manifold"])
-def test_results_actions_run_in_workers(viewer, lattice_layer, ready_patches, qtbot,
-                                        monkeypatch, action):
+def test_results_actions_run_in_workers(
+    viewer, lattice_layer, ready_patches, qtbot, monkeypatch, action
+):
     untrained_model(viewer)
     widget = open_widget(viewer, "Results")
     threads = []
@@ -131,7 +137,11 @@ def test_results_actions_run_in_workers(viewer, lattice_layer, ready_patches, qt
     click_and_wait(qtbot, widget, button)
     assert not is_error(widget.status), widget.status.value
     assert threads == [False]
-    role = {"maps": "z1_map", "segment": "segmentation_z1_map", "cluster": "cluster_map",
-            "apply": "z1_map", "manifold": "manifold"}[action]
-    assert any(layer.metadata.get("napari_ivae", {}).get("role") == role
-               for layer in viewer.layers)
+    role = {
+        "maps": "z1_map",
+        "segment": "segmentation_z1_map",
+        "cluster": "cluster_map",
+        "apply": "z1_map",
+        "manifold": "manifold",
+    }[action]
+    assert any(layer.metadata.get("napari_ivae", {}).get("role") == role for layer in viewer.layers)

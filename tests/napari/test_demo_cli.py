@@ -16,9 +16,23 @@ import tifffile
 def _demo(out, workflow: str):
     """``napari-ivae demo --headless`` for one epoch: the finished process and its summary."""
     run = subprocess.run(
-        [sys.executable, "-m", "napari_ivae.cli", "demo", "--headless", "--workflow", workflow,
-         "--epochs", "1", "--out", str(out)],
-        capture_output=True, text=True, timeout=300)
+        [
+            sys.executable,
+            "-m",
+            "napari_ivae.cli",
+            "demo",
+            "--headless",
+            "--workflow",
+            workflow,
+            "--epochs",
+            "1",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert run.returncode == 0, run.stderr[-3000:]
     return run, json.loads((out / "summary.json").read_text())
 

@@ -145,8 +145,9 @@ def test_detect_particles_adds_points_and_labels(viewer, qtbot):
     image = np.zeros((96, 96), dtype=np.float32)
     for r, c in [(20, 20), (20, 70), (70, 30), (60, 70)]:
         image[disk((r, c), 7)] = 1.0
-    layer = viewer.add_image(image + 0.05 * np.random.default_rng(0).random(image.shape),
-                             name="blobs")
+    layer = viewer.add_image(
+        image + 0.05 * np.random.default_rng(0).random(image.shape), name="blobs"
+    )
     detect = open_widget(viewer, "Detect")
     detect.image.value = layer
     detect.mode.value = "particles"

@@ -19,14 +19,19 @@ def _hover(widget, pos):
     from qtpy.QtWidgets import QApplication
 
     local = QPointF(pos)
-    event = QMouseEvent(QEvent.Type.MouseMove, local, QPointF(widget.mapToGlobal(pos)),
-                        Qt.MouseButton.NoButton, Qt.MouseButton.NoButton,
-                        Qt.KeyboardModifier.NoModifier)
+    event = QMouseEvent(
+        QEvent.Type.MouseMove,
+        local,
+        QPointF(widget.mapToGlobal(pos)),
+        Qt.MouseButton.NoButton,
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
     QApplication.sendEvent(widget, event)
 
 
 def _screen(scatter, i):
-    sx, sy = scatter.to_screen(scatter.x[i:i + 1], scatter.y[i:i + 1])
+    sx, sy = scatter.to_screen(scatter.x[i : i + 1], scatter.y[i : i + 1])
     return QPoint(int(round(sx[0])), int(round(sy[0])))
 
 
@@ -79,5 +84,6 @@ def test_explorer_colour_helpers():
     np.testing.assert_array_equal(wheel[0], wheel[1])  # an angle colour wraps around
     labels = categorical_colours(np.array([0, 1, -1]))
     assert not np.array_equal(labels[0], labels[1]) and (labels[2] == 110).all()
-    assert list(box_selection(np.array([0, 1, 2.0]), np.array([0, 1, 2.0]), (2, 0.5),
-                              (0.5, 1.5))) == [1]
+    assert list(
+        box_selection(np.array([0, 1, 2.0]), np.array([0, 1, 2.0]), (2, 0.5), (0.5, 1.5))
+    ) == [1]

@@ -27,8 +27,9 @@ def drag_rectangle(qtbot, viewer, top_left, bottom_right, steps=6):
     qtbot.mouseMove(native, start)
     qtbot.mousePress(native, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, start)
     for t in np.linspace(0, 1, steps)[1:]:
-        point = QPoint(int(start.x() + t * (end.x() - start.x())),
-                       int(start.y() + t * (end.y() - start.y())))
+        point = QPoint(
+            int(start.x() + t * (end.x() - start.x())), int(start.y() + t * (end.y() - start.y()))
+        )
         qtbot.mouseMove(native, point)  # napari sees a drag: the button is held
         QApplication.processEvents()
     qtbot.mouseRelease(native, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, end)
@@ -39,8 +40,9 @@ def click_class_row(qtbot, patches, row):
     """Click the name cell of a class table row, as a user picks a class."""
     table = patches.class_table.table
     rect = table.visualItemRect(table.item(row, 0))
-    qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton,
-                     Qt.KeyboardModifier.NoModifier, rect.center())
+    qtbot.mouseClick(
+        table.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, rect.center()
+    )
     QApplication.processEvents()
 
 
@@ -130,9 +132,11 @@ def test_moving_selected_shapes_is_explicit(viewer, qtbot, drawing):
     assert "moved 2 shapes" in patches.status.value
     from napari.utils.colormaps.standardize_color import transform_color
 
-    np.testing.assert_allclose(layer.edge_color[[0, 2], :3],
-                               transform_color([patches.classes.colours[1]] * 2)[:, :3],
-                               atol=0.01)
+    np.testing.assert_allclose(
+        layer.edge_color[[0, 2], :3],
+        transform_color([patches.classes.colours[1]] * 2)[:, :3],
+        atol=0.01,
+    )
     # Ctrl+Z on the layer undoes the move (napari 0.9 keeps no undo history for Shapes)
     native = viewer.window._qt_viewer.canvas.native
     viewer.layers.selection.active = layer
@@ -150,8 +154,9 @@ def test_moving_selected_shapes_is_explicit(viewer, qtbot, drawing):
 def test_a_users_shapes_without_classes_stay_unlabeled_until_moved(viewer, qtbot):
     viewer.open_sample(PLUGIN, "cards")
     cards = viewer.layers["cards"]
-    mine = viewer.add_shapes([np.array([[0.0, 0.0], [47.0, 47.0]])], shape_type="rectangle",
-                             name="my shapes")  # a user's layer, no 'class' column
+    mine = viewer.add_shapes(
+        [np.array([[0.0, 0.0], [47.0, 47.0]])], shape_type="rectangle", name="my shapes"
+    )  # a user's layer, no 'class' column
     patches = open_widget(viewer, "Patches and labels")
     patches.image.value = cards
     patches.shapes.value = mine

@@ -7,8 +7,12 @@ import pytest
 from napari_helpers import open_widget
 
 WIDGETS = ["Detect", "Patches and labels", "Train", "Results"]
-FOLDED = {"Detect": ["advanced"], "Patches and labels": ["advanced"], "Train": ["advanced"],
-          "Results": ["model file", "apply to another image"]}
+FOLDED = {
+    "Detect": ["advanced"],
+    "Patches and labels": ["advanced"],
+    "Train": ["advanced"],
+    "Results": ["model file", "apply to another image"],
+}
 SCREEN_HEIGHT = 768
 CHROME = 80  # menu bar, status bar and the dock's title bar
 DOCK_WIDTH = 420  # what a right-hand dock can take on 1366 px next to the layer list and canvas

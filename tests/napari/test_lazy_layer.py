@@ -63,8 +63,12 @@ def test_patches_and_inverted_detection_on_a_small_lazy_layer(viewer, qtbot):
     patchset = patches.extract()
     assert patchset is not None and len(patchset) > 250  # border patches are dropped
     in_memory = np.asarray(layer.data)
-    expected = extract_patches(in_memory, np.asarray(points.data), patchset.patches.shape[1],
-                               normalize=patches.normalize.value)
+    expected = extract_patches(
+        in_memory,
+        np.asarray(points.data),
+        patchset.patches.shape[1],
+        normalize=patches.normalize.value,
+    )
     np.testing.assert_allclose(patchset.centres, expected.centres)
     np.testing.assert_allclose(patchset.patches, expected.patches, atol=1e-5)
 
@@ -123,8 +127,9 @@ def test_patches_train_and_results_on_a_lazy_layer_stream_from_it(viewer, qtbot,
 
     monkeypatch.setattr(da.Array, "__array__", original)
     bundle = get_session(viewer).bundle
-    in_memory = extract_patches(np.asarray(pyramid[0]), np.asarray(points.data), 24,
-                                normalize="patch")
+    in_memory = extract_patches(
+        np.asarray(pyramid[0]), np.asarray(points.data), 24, normalize="patch"
+    )
     np.testing.assert_array_equal(patchset.indices, in_memory.indices)
     expected = encode(bundle.model, in_memory.patches)
     got = np.column_stack([features["ivae_z1"], features["ivae_z2"]])[patchset.indices]

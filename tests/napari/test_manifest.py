@@ -17,8 +17,7 @@ def test_manifest_validates_with_imports():
     manifest = npe2.PluginManifest.from_distribution("napari-ivae")
     manifest.validate_imports()  # raises if a python_name does not resolve
     widgets = {w.display_name for w in manifest.contributions.widgets}
-    assert widgets == {"Detect", "Patches and labels", "Train", "Results",
-                       "Latent explorer"}
+    assert widgets == {"Detect", "Patches and labels", "Train", "Results", "Latent explorer"}
     samples = {s.key for s in manifest.contributions.sample_data}
     assert {"cards", "lattice", "gold", "stm"} <= samples
     menus = manifest.contributions.menus
@@ -43,7 +42,13 @@ def test_widget_modules_do_not_import_heavy_libraries():
         "('torch', 'pyro'))))\n"
     )
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
-                         check=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+        timeout=120,
+    )
     heavy = json.loads(out.stdout.strip().splitlines()[-1])
     assert heavy == []

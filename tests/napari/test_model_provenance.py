@@ -8,8 +8,9 @@ from napari_ivae._widgets._session import get_session
 from napari_ivae.core.models.persistence import load_model
 
 
-def test_detection_settings_travel_with_the_saved_model(viewer, lattice_layer, ready_patches,
-                                                        qtbot, tmp_path):
+def test_detection_settings_travel_with_the_saved_model(
+    viewer, lattice_layer, ready_patches, qtbot, tmp_path
+):
     detect, _ = ready_patches
     train = open_widget(viewer, "Train")
     results = open_widget(viewer, "Results")

@@ -67,9 +67,18 @@ def test_eta_comes_from_the_measured_step_time(viewer, monkeypatch):
     total, per_epoch = 200, 20
     for done in range(1, 12):
         clock["t"] = 30.0 + 0.5 * (done - 1)
-        train._on_step(SimpleNamespace(epoch=(done - 1) // per_epoch, n_epochs=10,
-                                       step=(done - 1) % per_epoch, steps_per_epoch=per_epoch,
-                                       total_steps=total, loss=1.0, terms={}, beta=1.0))
+        train._on_step(
+            SimpleNamespace(
+                epoch=(done - 1) // per_epoch,
+                n_epochs=10,
+                step=(done - 1) % per_epoch,
+                steps_per_epoch=per_epoch,
+                total_steps=total,
+                loss=1.0,
+                terms={},
+                beta=1.0,
+            )
+        )
     remaining = total - 11
     assert train.eta.value.endswith(f"ETA {train_module._duration(0.5 * remaining)}")
     assert train.eta.value.startswith("epoch 1/10")
@@ -104,8 +113,9 @@ def test_epochs_run_counts_a_stopped_epoch_as_partial():
     assert train_module.epochs_run([{"steps": 13}] * 30, 13) == "30 epochs"
 
 
-def test_maps_within_posterior_noise_are_flagged_and_offsets_are_centred(viewer, lattice_layer,
-                                                                          ready_patches, qtbot):
+def test_maps_within_posterior_noise_are_flagged_and_offsets_are_centred(
+    viewer, lattice_layer, ready_patches, qtbot
+):
     """An untrained encoder's codes do not spread beyond their posterior noise: Write maps says
     so (amber) instead of showing noise as structure; offset maps are centred on 0."""
     from test_background import click_and_wait, untrained_model
@@ -121,8 +131,10 @@ def test_maps_within_posterior_noise_are_flagged_and_offsets_are_centred(viewer,
     assert noisy.any()  # the premise: an untrained model's codes are noise
     for i, flagged in enumerate(noisy):
         assert (f"z{i + 1} spreads" in results.status.value) == bool(flagged)
-    assert "#ffb347" in results.status.native.styleSheet() and "posterior noise" in \
-        results.status.value
+    assert (
+        "#ffb347" in results.status.native.styleSheet()
+        and "posterior noise" in results.status.value
+    )
     for name in ("dx", "dy"):
         low, high = viewer.layers[f"lat {name} [ivae]"].contrast_limits
         assert low == pytest.approx(-high)

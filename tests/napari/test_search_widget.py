@@ -34,7 +34,8 @@ def grid_ready(viewer, qtbot):
 
 
 def test_search_trains_the_grid_shows_heat_map_and_maps_and_keeps_the_chosen_model(
-        viewer, grid_ready, qtbot):
+    viewer, grid_ready, qtbot
+):
     layer, train = grid_ready
     user = snapshot(layer)
     train.epochs.value = 2
@@ -58,12 +59,17 @@ def test_search_trains_the_grid_shows_heat_map_and_maps_and_keeps_the_chosen_mod
     assert bundle.config.kind == "shift-vae" and len(bundle.metadata["search"]) == 2
     chosen = result.runs[result.best]
     assert (bundle.train_config.beta_start, bundle.train_config.beta_end) == (
-        chosen.beta_start, chosen.beta_end)
+        chosen.beta_start,
+        chosen.beta_end,
+    )
     # heat map (RGB) and the best runs' maps, aligned with the image, the chosen one shown
     heat = viewer.layers["lat β(t) search heat map [ivae]"]
     assert heat.rgb and heat.data.shape == (48, 2 * 48, 3)
-    best = next(lay for lay in viewer.layers
-                if lay.metadata.get("napari_ivae", {}).get("role") == "search_run1_map")
+    best = next(
+        lay
+        for lay in viewer.layers
+        if lay.metadata.get("napari_ivae", {}).get("role") == "search_run1_map"
+    )
     assert best.name.startswith(f"lat search #1 z{chosen.map_index + 1} ({chosen.label()})")
     assert best.data.shape == layer.data.shape and best.visible
     np.testing.assert_allclose(best.scale, layer.scale)

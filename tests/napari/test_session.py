@@ -27,7 +27,8 @@ def test_update_assigns_the_group_before_emitting():
     session = Session()
     seen = []
     session.events.columns.connect(
-        lambda columns: seen.append((sorted(columns), session.encoding, session.result_notes)))
+        lambda columns: seen.append((sorted(columns), session.encoding, session.result_notes))
+    )
     session.update(encoding="enc", columns={"z1": np.zeros(2)}, result_notes=["noisy z1"])
     assert seen == [(["z1"], "enc", ["noisy z1"])]
     with pytest.raises(AttributeError, match="bogus"):

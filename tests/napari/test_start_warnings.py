@@ -51,10 +51,11 @@ print("PROBE" + json.dumps({"real": real, "canary": found[len(real):]}))
 
 def test_napari_starts_with_the_plugin_without_deprecation_warnings():
     env = dict(os.environ, OMP_NUM_THREADS="1")  # the display: pytest-xvfb's
-    done = subprocess.run([sys.executable, "-c", PROBE], env=env, capture_output=True,
-                          text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE], env=env, capture_output=True, text=True, timeout=300
+    )
     lines = [line for line in done.stdout.splitlines() if line.startswith("PROBE")]
     assert done.returncode == 0 and lines, done.stderr[-3000:]
-    report = json.loads(lines[-1][len("PROBE"):])
+    report = json.loads(lines[-1][len("PROBE") :])
     assert report["canary"] and "_dock_widgets" in report["canary"][0]
     assert report["real"] == [], "\n".join(report["real"])

@@ -44,8 +44,9 @@ def test_source_layer_deleted_while_training(viewer, lattice_layer, ready_patche
     assert all(layer.name in ("other",) or "[ivae]" in layer.name for layer in viewer.layers)
 
 
-def test_switching_layers_mid_run_keeps_results_on_the_source(viewer, lattice_layer,
-                                                              ready_patches, qtbot):
+def test_switching_layers_mid_run_keeps_results_on_the_source(
+    viewer, lattice_layer, ready_patches, qtbot
+):
     other = viewer.add_image(np.random.default_rng(0).random((48, 48)), name="other")
     user, source = snapshot(other), snapshot(lattice_layer)
     train = open_widget(viewer, "Train")
@@ -56,16 +57,20 @@ def test_switching_layers_mid_run_keeps_results_on_the_source(viewer, lattice_la
     train.stop()
     qtbot.waitUntil(lambda: not train.busy, timeout=60000)
     assert not is_error(train.status), train.status.value
-    maps = [layer for layer in viewer.layers if layer.name.startswith("lat ") and
-            layer.name.endswith("[ivae]") and layer._type_string == "image"]
+    maps = [
+        layer
+        for layer in viewer.layers
+        if layer.name.startswith("lat ")
+        and layer.name.endswith("[ivae]")
+        and layer._type_string == "image"
+    ]
     assert maps and all(m.data.shape == lattice_layer.data.shape for m in maps)
     assert not any(layer.name.startswith("other ") for layer in viewer.layers)
     assert_untouched(viewer, user)
     assert_untouched(viewer, source)
 
 
-def test_patches_cannot_change_under_a_training_model(viewer, lattice_layer, ready_patches,
-                                                       qtbot):
+def test_patches_cannot_change_under_a_training_model(viewer, lattice_layer, ready_patches, qtbot):
     _, patches = ready_patches
     before = get_session(viewer).patchset
     train = open_widget(viewer, "Train")

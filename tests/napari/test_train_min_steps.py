@@ -8,8 +8,7 @@ from napari_ivae._widgets._session import get_session
 from napari_ivae.core.models.config import TrainConfig
 
 
-def test_min_steps_shown_per_kind_and_zero_trains_exactly_the_epochs(viewer, ready_patches,
-                                                                     qtbot):
+def test_min_steps_shown_per_kind_and_zero_trains_exactly_the_epochs(viewer, ready_patches, qtbot):
     train = open_widget(viewer, "Train")
     for kind in ("vae", "rvae", "ss-rvae", "shift-vae"):
         train.kind.value = kind

@@ -38,8 +38,9 @@ def trained(viewer, qtbot, kind="rvae"):
     return train, results
 
 
-def test_train_writes_aligned_results_and_leaves_user_layers(viewer, lattice_layer,
-                                                             ready_patches, qtbot):
+def test_train_writes_aligned_results_and_leaves_user_layers(
+    viewer, lattice_layer, ready_patches, qtbot
+):
     user = snapshot(lattice_layer)
     points = viewer.layers["lat atoms [ivae]"]
     train = open_widget(viewer, "Train")
@@ -99,8 +100,9 @@ def test_abort_discards_model(viewer, lattice_layer, ready_patches, qtbot):
     assert "lat z1 [ivae]" not in viewer.layers
 
 
-def test_torch_runtime_error_is_reported_and_widget_idle(viewer, lattice_layer, ready_patches,
-                                                        qtbot, monkeypatch):
+def test_torch_runtime_error_is_reported_and_widget_idle(
+    viewer, lattice_layer, ready_patches, qtbot, monkeypatch
+):
     import napari_ivae.core.models.training as training
 
     def broken_train(model, patches, labels=None, config=None, stop_event=None, **options):
@@ -149,8 +151,9 @@ def test_ss_rvae_on_cards_writes_classes_and_confusion(viewer, qtbot):
     from napari.utils.colormaps.standardize_color import transform_color
 
     hearts = patches.classes.colours[2]  # class 2 is drawn as label 3, in the table's colour
-    np.testing.assert_allclose(np.asarray(class_map.colormap.map(3)).ravel()[:3],
-                               transform_color(hearts)[0][:3], atol=0.01)
+    np.testing.assert_allclose(
+        np.asarray(class_map.colormap.map(3)).ravel()[:3], transform_color(hearts)[0][:3], atol=0.01
+    )
     points = viewer.layers["card centres"]
     assert {"ivae_class", "ivae_p_clubs", "ivae_p_diamonds"} <= set(points.features.columns)
     assert "suit" in points.features  # the user's own columns are kept
@@ -167,8 +170,9 @@ def test_ss_rvae_on_cards_writes_classes_and_confusion(viewer, qtbot):
 
     predicted = points.features["ivae_class"].to_numpy()
     palette = transform_color(patches.classes.colours)
-    np.testing.assert_allclose(np.asarray(points.face_color)[:, :3], palette[predicted][:, :3],
-                               atol=0.01)
+    np.testing.assert_allclose(
+        np.asarray(points.face_color)[:, :3], palette[predicted][:, :3], atol=0.01
+    )
 
 
 def test_closing_viewer_during_training_stops_the_thread(make_napari_viewer, qtbot):
@@ -188,8 +192,9 @@ def test_closing_viewer_during_training_stops_the_thread(make_napari_viewer, qtb
     qtbot.waitUntil(lambda: not job.is_running, timeout=20000)
 
 
-def test_results_save_load_segment_and_patch_size_check(viewer, lattice_layer, ready_patches,
-                                                        qtbot, tmp_path):
+def test_results_save_load_segment_and_patch_size_check(
+    viewer, lattice_layer, ready_patches, qtbot, tmp_path
+):
     _, patches = ready_patches
     _, results = trained(viewer, qtbot)
     # segmentation of a latent map, aligned with the source
@@ -207,8 +212,9 @@ def test_results_save_load_segment_and_patch_size_check(viewer, lattice_layer, r
     assert "over the data's codes" in results.status.value
     z1_low, z1_high = np.percentile(session.encoding.z_mean[:, 0], [2, 98])
     assert f"z1 {z1_low:.2f} to {z1_high:.2f}" in results.status.value
-    np.testing.assert_allclose(manifold.contrast_limits,
-                               np.percentile(session.patchset.patches, [1, 99]), rtol=1e-5)
+    np.testing.assert_allclose(
+        manifold.contrast_limits, np.percentile(session.patchset.patches, [1, 99]), rtol=1e-5
+    )
     # save, forget, load
     path = tmp_path / "lat.ivae.pt"
     results.model_file.value = path
@@ -316,8 +322,9 @@ def test_write_button_computes_maps_in_a_worker(viewer, lattice_layer, ready_pat
     assert viewer.layers["lat z1 [ivae]"].data.shape == lattice_layer.data.shape
 
 
-def test_find_classes_writes_a_class_map_and_point_column(viewer, lattice_layer, ready_patches,
-                                                          qtbot):
+def test_find_classes_writes_a_class_map_and_point_column(
+    viewer, lattice_layer, ready_patches, qtbot
+):
     results = open_widget(viewer, "Results")
     user = snapshot(lattice_layer)
     # no model yet: a clear message, nothing written
@@ -346,13 +353,13 @@ def test_find_classes_writes_a_class_map_and_point_column(viewer, lattice_layer,
     results.colour_by.reset_choices()
     results.colour_by.value = "ivae_cluster"
     first = int(np.flatnonzero(kept == 0)[0])
-    np.testing.assert_allclose(np.asarray(points.face_color)[first], classes.get_color(1),
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        np.asarray(points.face_color)[first], classes.get_color(1), atol=1e-6
+    )
     assert_untouched(viewer, user)
 
 
-def test_found_classes_travel_with_the_model(viewer, lattice_layer, ready_patches, qtbot,
-                                             tmp_path):
+def test_found_classes_travel_with_the_model(viewer, lattice_layer, ready_patches, qtbot, tmp_path):
     from napari_ivae.cli import main
 
     _, results = trained(viewer, qtbot)
@@ -376,8 +383,19 @@ def test_found_classes_travel_with_the_model(viewer, lattice_layer, ready_patche
     # and the command line puts patches into the stored classes too
     patches = get_session(viewer).patchset.patches
     np.save(tmp_path / "p.npy", patches)
-    assert main(["encode", str(path), "--patches", str(tmp_path / "p.npy"), "--out",
-                 str(tmp_path / "e.npz")]) == 0
+    assert (
+        main(
+            [
+                "encode",
+                str(path),
+                "--patches",
+                str(tmp_path / "p.npy"),
+                "--out",
+                str(tmp_path / "e.npz"),
+            ]
+        )
+        == 0
+    )
     kept = viewer.layers["twin atoms [ivae]"].features["ivae_cluster"].to_numpy()
     assert set(np.load(tmp_path / "e.npz")["cluster"]) == set(kept[kept >= 0]) == {0, 1, 2}
     assert twin in viewer.layers

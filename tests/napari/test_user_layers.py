@@ -26,8 +26,15 @@ def cards_with_user_columns(viewer):
     rng = np.random.default_rng(7)
     n = len(points.data)
     points.features = points.features.assign(
-        **{"class": rng.integers(0, 9, n), "angle": rng.random(n), "z1": rng.random(n),
-           "dx": rng.random(n), "cluster": rng.integers(0, 5, n), "p_clubs": rng.random(n)})
+        **{
+            "class": rng.integers(0, 9, n),
+            "angle": rng.random(n),
+            "z1": rng.random(n),
+            "dx": rng.random(n),
+            "cluster": rng.integers(0, 5, n),
+            "p_clubs": rng.random(n),
+        }
+    )
     return points
 
 
@@ -52,8 +59,15 @@ def test_results_never_overwrite_user_columns(viewer, qtbot):
     assert digest(user_table(points)) == before_hash
     pd.testing.assert_frame_equal(user_table(points), before)
     columns = set(points.features.columns)
-    assert {"ivae_class", "ivae_p_clubs", "ivae_p_hearts", "ivae_angle", "ivae_angle_deg",
-            "ivae_z1", "ivae_z2"} <= columns
+    assert {
+        "ivae_class",
+        "ivae_p_clubs",
+        "ivae_p_hearts",
+        "ivae_angle",
+        "ivae_angle_deg",
+        "ivae_z1",
+        "ivae_z2",
+    } <= columns
     predicted = points.features["ivae_class"].to_numpy()
     assert set(predicted) <= {0, 1, 2, 3}
     # unsupervised classes: an ivae_cluster column, the user's 'cluster' untouched
@@ -94,8 +108,7 @@ def test_maps_go_below_annotations_and_selection_stays(viewer, qtbot):
     assert results.segment() is not None
     assert results.show_manifold() is not None
     names = [layer.name for layer in viewer.layers]
-    assert max(names.index(n) for n in names if n.endswith("[ivae]")) < names.index(
-        "card centres")
+    assert max(names.index(n) for n in names if n.endswith("[ivae]")) < names.index("card centres")
     assert viewer.layers.selection.active is labels
 
 

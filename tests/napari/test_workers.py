@@ -143,7 +143,12 @@ def test_gui_thread_is_not_starved_by_busy_workers():
     from pathlib import Path
 
     probe = Path(__file__).with_name("freeze_probe.py")
-    run = subprocess.run([sys.executable, str(probe)], capture_output=True, text=True,
-                         timeout=120, env=dict(os.environ))
+    run = subprocess.run(
+        [sys.executable, str(probe)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=dict(os.environ),
+    )
     assert "converted" in run.stdout, run.stdout + run.stderr[-2000:]
     assert run.returncode == 0, run.stderr[-2000:]

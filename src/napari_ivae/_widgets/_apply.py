@@ -49,22 +49,33 @@ def compute_apply(bundle: Any, image: np.ndarray) -> Applied:
     return Applied(detections, patchset, _writer.compute_results(bundle, patchset), image.ndim)
 
 
-def show_apply(viewer: Any, session: Any, bundle: Any, image_layer: Any,
-               applied: Applied) -> list:
+def show_apply(viewer: Any, session: Any, bundle: Any, image_layer: Any, applied: Applied) -> list:
     """Write the detected points (if any) and the result layers; returns the layers."""
     points = None
     det = applied.detections
     if det is not None:
         points = _layers.write_layer(
-            viewer, "points", _layers.points_data(det.coords, applied.image_ndim),
-            role="detections_atoms", source=image_layer, what="atoms",
+            viewer,
+            "points",
+            _layers.points_data(det.coords, applied.image_ndim),
+            role="detections_atoms",
+            source=image_layer,
+            what="atoms",
             params={"applied_model": bundle.config.kind},
             features=det.properties.reset_index(drop=True),
             size=max(2.0, 0.4 * float(det.params.get("spacing") or 5.0)),
-            face_color="#ffd400", border_width=0)
-    written = _writer.show_results(viewer, session, applied.results, bundle=bundle,
-                                   patchset=applied.patchset, points_layer=points,
-                                   image_layer=image_layer)
+            face_color="#ffd400",
+            border_width=0,
+        )
+    written = _writer.show_results(
+        viewer,
+        session,
+        applied.results,
+        bundle=bundle,
+        patchset=applied.patchset,
+        points_layer=points,
+        image_layer=image_layer,
+    )
     return ([points] if points is not None else []) + [w for w in written if w is not points]
 
 
@@ -84,8 +95,16 @@ def apply_model(viewer: Any, session: Any, image_layer: Any) -> list:
     return show_apply(viewer, session, bundle, image_layer, applied)
 
 
-def apply_job(viewer: Any, session: Any, image_layer: Any, on_done: Any, on_error: Any, *,
-              owner: Any = None, buttons: tuple = ()) -> Any:
+def apply_job(
+    viewer: Any,
+    session: Any,
+    image_layer: Any,
+    on_done: Any,
+    on_error: Any,
+    *,
+    owner: Any = None,
+    buttons: tuple = (),
+) -> Any:
     """As :func:`apply_model`, computing in a worker thread; ``on_done(layers)`` /
     ``on_error(err)`` run in the GUI thread (``owner`` / ``buttons`` as in
     :func:`~napari_ivae._workers.background`). Returns the started worker."""
@@ -93,9 +112,15 @@ def apply_job(viewer: Any, session: Any, image_layer: Any, on_done: Any, on_erro
 
     bundle = _check(session, image_layer)
     return background(
-        owner, _compute_apply_snapshot, (bundle, _layers.image_snapshot(image_layer)),
+        owner,
+        _compute_apply_snapshot,
+        (bundle, _layers.image_snapshot(image_layer)),
         show=lambda applied: show_apply(viewer, session, bundle, image_layer, applied),
-        on_done=on_done, on_error=on_error, what="applying the model", buttons=buttons)
+        on_done=on_done,
+        on_error=on_error,
+        what="applying the model",
+        buttons=buttons,
+    )
 
 
 def _compute_apply_snapshot(bundle: Any, snapshot: tuple) -> Applied:

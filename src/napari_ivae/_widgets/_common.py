@@ -113,8 +113,9 @@ class DockBody(Container):
         column.setContentsMargins(4, 4, 4, 4)
         for part in parts:
             if isinstance(part, (list, Section)):
-                group = Container(labels=True, widgets=part.widgets if isinstance(
-                    part, Section) else part)
+                group = Container(
+                    labels=True, widgets=part.widgets if isinstance(part, Section) else part
+                )
                 group.margins = (0, 0, 0, 0)
                 self._groups.append(group)
                 if isinstance(part, Section):
@@ -145,7 +146,6 @@ class DockBody(Container):
         super().reset_choices(*args)
         for group in self._groups:
             group.reset_choices(*args)
-
 
 
 class _VerticalScroll(QScrollArea):

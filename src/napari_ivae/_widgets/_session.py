@@ -34,9 +34,22 @@ class ClassTable:
 
 # A new object is a change even when it compares equal (a re-extracted patch set, a new label
 # array): identity for everything but the plain numbers.
-_EQUALITY = dict.fromkeys((
-    "image_layer", "points_layer", "patchset", "patch_params", "labels", "classes", "bundle",
-    "train_result", "encoding", "columns", "result_notes"), operator.is_)
+_EQUALITY = dict.fromkeys(
+    (
+        "image_layer",
+        "points_layer",
+        "patchset",
+        "patch_params",
+        "labels",
+        "classes",
+        "bundle",
+        "train_result",
+        "encoding",
+        "columns",
+        "result_notes",
+    ),
+    operator.is_,
+)
 
 
 @evented(equality_operators=_EQUALITY, connect_child_events=False)

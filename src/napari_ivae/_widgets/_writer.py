@@ -25,7 +25,7 @@ def point_column(name: str) -> str:
 
 def result_name_of(column: str) -> str | None:
     """The result a features column holds (``"ivae_z1"`` -> ``"z1"``), None for a user column."""
-    return column[len(COLUMN_PREFIX):] if column.startswith(COLUMN_PREFIX) else None
+    return column[len(COLUMN_PREFIX) :] if column.startswith(COLUMN_PREFIX) else None
 
 
 def check_patch_shape(bundle: Any, patchset: Any) -> None:
@@ -36,7 +36,8 @@ def check_patch_shape(bundle: Any, patchset: Any) -> None:
         raise InputError(
             f"the model reads {want[0]}×{want[1]} px patches but these patches are "
             f"{have[0]}×{have[1]} px: in 'Patches and labels' set the patch size to {want[0]} and "
-            "extract again (or 'Apply model to image' in Results, which does it for you).")
+            "extract again (or 'Apply model to image' in Results, which does it for you)."
+        )
 
 
 def encode_patchset(bundle: Any, patchset: Any) -> Any:
@@ -81,8 +82,9 @@ def feature_columns(encoding: Any, class_names: list[str]) -> dict[str, np.ndarr
     return columns
 
 
-def value_map(values: np.ndarray, patchset: Any, *, cyclic: bool = False,
-              categorical: bool = False) -> np.ndarray:
+def value_map(
+    values: np.ndarray, patchset: Any, *, cyclic: bool = False, categorical: bool = False
+) -> np.ndarray:
     """A per-patch value painted back onto the source frame(s) (grid or Voronoi cells)."""
     from napari_ivae.core.analysis import maps
 
@@ -103,11 +105,14 @@ def confusion_text(true: np.ndarray, predicted: np.ndarray, class_names: list[st
         return ""
     matrix = confusion_matrix(true, predicted, len(class_names))
     accuracy = np.trace(matrix) / max(matrix.sum(), 1)
-    return "\n".join([
-        *confusion_lines(matrix, class_names),
-        f"accuracy on the {int(keep.sum())} labeled patches: {accuracy:.1%}",
-        "(not held out: the model trained on these labels;",
-        " the held-out check below tells what it learned)"])
+    return "\n".join(
+        [
+            *confusion_lines(matrix, class_names),
+            f"accuracy on the {int(keep.sum())} labeled patches: {accuracy:.1%}",
+            "(not held out: the model trained on these labels;",
+            " the held-out check below tells what it learned)",
+        ]
+    )
 
 
 def compute_heldout(model: Any, patches: np.ndarray, labels: np.ndarray) -> Any:
@@ -121,12 +126,15 @@ def heldout_text(held: Any, class_names: list[str]) -> str:
     """A :class:`~napari_ivae.core.analysis.heldout.HeldOutConfusion` as text, with what it measures."""
     from napari_ivae.core.analysis.heldout import confusion_lines
 
-    return "\n".join([
-        f"held out ({held.folds}-fold, each patch predicted by a classifier",
-        " that never saw its label; the VAE is not retrained):",
-        *confusion_lines(held.matrix, class_names),
-        f"held-out accuracy on the {len(held.true)} labeled patches: {held.accuracy:.1%}",
-        f"(always the most common class: {held.chance:.1%})"])
+    return "\n".join(
+        [
+            f"held out ({held.folds}-fold, each patch predicted by a classifier",
+            " that never saw its label; the VAE is not retrained):",
+            *confusion_lines(held.matrix, class_names),
+            f"held-out accuracy on the {len(held.true)} labeled patches: {held.accuracy:.1%}",
+            f"(always the most common class: {held.chance:.1%})",
+        ]
+    )
 
 
 @dataclass
@@ -158,8 +166,10 @@ def noise_notes(encoding: Any) -> list[str]:
         low, high = np.percentile(z_mean[:, i], [1, 99])
         noise = float(np.median(z_std[:, i]))
         if high - low < NOISE_SPREAD * noise:
-            notes.append(f"z{i + 1} spreads {high - low:.2g} over the patches, within its "
-                         f"posterior noise (σ {noise:.2g}): its map shows noise, not structure")
+            notes.append(
+                f"z{i + 1} spreads {high - low:.2g} over the patches, within its "
+                f"posterior noise (σ {noise:.2g}): its map shows noise, not structure"
+            )
     return notes
 
 
@@ -189,8 +199,15 @@ def compute_results(bundle: Any, patchset: Any) -> ResultData:
     return ResultData(encoding, columns, maps, class_names, summary, noise_notes(encoding))
 
 
-def resolve_targets(viewer: Any, session: Any, *, bundle: Any = None, patchset: Any = None,
-                    points_layer: Any = None, image_layer: Any = None) -> dict:
+def resolve_targets(
+    viewer: Any,
+    session: Any,
+    *,
+    bundle: Any = None,
+    patchset: Any = None,
+    points_layer: Any = None,
+    image_layer: Any = None,
+) -> dict:
     """The model, patches and layers a result is for (session defaults), checked."""
     bundle = bundle or session.bundle
     patchset = patchset if patchset is not None else session.patchset
@@ -201,27 +218,44 @@ def resolve_targets(viewer: Any, session: Any, *, bundle: Any = None, patchset: 
     if patchset is None:
         raise InputError("no patches: extract patches first ('Patches and labels').")
     if image_layer is None or image_layer not in viewer.layers:
-        raise InputError("the image the patches came from is no longer in the viewer; "
-                         "extract the patches again.")
+        raise InputError(
+            "the image the patches came from is no longer in the viewer; extract the patches again."
+        )
     check_patch_shape(bundle, patchset)
-    return {"bundle": bundle, "patchset": patchset, "points_layer": points_layer,
-            "image_layer": image_layer}
+    return {
+        "bundle": bundle,
+        "patchset": patchset,
+        "points_layer": points_layer,
+        "image_layer": image_layer,
+    }
 
 
-def show_results(viewer: Any, session: Any, data: ResultData, *, bundle: Any, patchset: Any,
-                 points_layer: Any, image_layer: Any) -> list:
+def show_results(
+    viewer: Any,
+    session: Any,
+    data: ResultData,
+    *,
+    bundle: Any,
+    patchset: Any,
+    points_layer: Any,
+    image_layer: Any,
+) -> list:
     """Write computed results as (new or updated) layers; returns the layers written."""
     if image_layer not in viewer.layers:
-        raise InputError(f"the image {image_layer.name!r} was removed before the results "
-                         "were ready; nothing was written.")
-    params = {"model": bundle.config.kind, "seed": bundle.metadata.get("seed"),
-              "patch_size": int(bundle.config.patch_shape[0]),
-              "latent_dim": int(bundle.config.latent_dim),
-              "patches": dict(session.patch_params or {})}
+        raise InputError(
+            f"the image {image_layer.name!r} was removed before the results "
+            "were ready; nothing was written."
+        )
+    params = {
+        "model": bundle.config.kind,
+        "seed": bundle.metadata.get("seed"),
+        "patch_size": int(bundle.config.patch_shape[0]),
+        "latent_dim": int(bundle.config.latent_dim),
+        "patches": dict(session.patch_params or {}),
+    }
     written = []
     if points_layer is not None and points_layer in viewer.layers:
-        written.append(write_point_features(points_layer, patchset, data.columns,
-                                            replace_all=True))
+        written.append(write_point_features(points_layer, patchset, data.columns, replace_all=True))
     table = dict(zip(session.classes.names, session.classes.colours))
     colours = [table.get(name, "") for name in data.class_names]
     written += write_maps(viewer, image_layer, data, params, colours if all(colours) else None)
@@ -247,8 +281,16 @@ def write_results(viewer: Any, session: Any, **targets: Any) -> list:
     return show_results(viewer, session, data, **resolved)
 
 
-def results_job(viewer: Any, session: Any, on_done: Any, on_error: Any, *, owner: Any = None,
-                buttons: tuple = (), **targets: Any) -> Any:
+def results_job(
+    viewer: Any,
+    session: Any,
+    on_done: Any,
+    on_error: Any,
+    *,
+    owner: Any = None,
+    buttons: tuple = (),
+    **targets: Any,
+) -> Any:
     """Start computing the results in a worker thread; ``on_done(layers)`` runs in the GUI
     thread once they are written, ``on_error(err)`` on any problem. ``owner`` / ``buttons``
     as in :func:`~napari_ivae._workers.background`. Returns the worker."""
@@ -256,13 +298,20 @@ def results_job(viewer: Any, session: Any, on_done: Any, on_error: Any, *, owner
 
     resolved = resolve_targets(viewer, session, **targets)
     return background(
-        owner, compute_results, (resolved["bundle"], resolved["patchset"]),
+        owner,
+        compute_results,
+        (resolved["bundle"], resolved["patchset"]),
         show=lambda data: show_results(viewer, session, data, **resolved),
-        on_done=on_done, on_error=on_error, what="writing maps", buttons=buttons)
+        on_done=on_done,
+        on_error=on_error,
+        what="writing maps",
+        buttons=buttons,
+    )
 
 
-def compute_clusters(bundle: Any, patchset: Any, n_clusters: int, seed: int,
-                     use_angle: bool) -> tuple:
+def compute_clusters(
+    bundle: Any, patchset: Any, n_clusters: int, seed: int, use_angle: bool
+) -> tuple:
     """Encode the patches, k-means their latent codes and paint the clusters (any thread)."""
     from napari_ivae.core.analysis.clustering import cluster_latents
 
@@ -272,35 +321,54 @@ def compute_clusters(bundle: Any, patchset: Any, n_clusters: int, seed: int,
     return clustering, image
 
 
-def show_clusters(viewer: Any, result: tuple, *, bundle: Any, patchset: Any,
-                  points_layer: Any, image_layer: Any) -> list:
+def show_clusters(
+    viewer: Any, result: tuple, *, bundle: Any, patchset: Any, points_layer: Any, image_layer: Any
+) -> list:
     """A Labels layer of the unsupervised classes (cluster k = label k + 1) and an
     ``ivae_cluster`` column in the points' features."""
     clustering, image = result
     if image_layer not in viewer.layers:
-        raise InputError(f"the image {image_layer.name!r} was removed before the classes "
-                         "were ready; nothing was written.")
+        raise InputError(
+            f"the image {image_layer.name!r} was removed before the classes "
+            "were ready; nothing was written."
+        )
     # kept with the model: re-written maps, other images and the saved file use these classes
     bundle.metadata["clustering"] = clustering.to_dict()
     params = {"model": bundle.config.kind, "seed": bundle.metadata.get("seed")}
-    written = [write_cluster_layer(viewer, image_layer, image, params,
-                                   clustering.summary())]
+    written = [write_cluster_layer(viewer, image_layer, image, params, clustering.summary())]
     if points_layer is not None and points_layer in viewer.layers:
-        written.append(write_point_features(points_layer, patchset,
-                                            {"cluster": clustering.labels}))
+        written.append(write_point_features(points_layer, patchset, {"cluster": clustering.labels}))
     return written
 
 
-def write_cluster_layer(viewer: Any, image_layer: Any, image: np.ndarray, params: dict,
-                        summary: dict | None = None) -> Any:
+def write_cluster_layer(
+    viewer: Any, image_layer: Any, image: np.ndarray, params: dict, summary: dict | None = None
+) -> Any:
     """The Labels layer of unsupervised classes (cluster k drawn as label k + 1)."""
-    return _layers.write_layer(viewer, "labels", image, role="cluster_map", source=image_layer,
-                               what="unsupervised classes",
-                               params={**params, "clustering": summary or {}}, opacity=0.5)
+    return _layers.write_layer(
+        viewer,
+        "labels",
+        image,
+        role="cluster_map",
+        source=image_layer,
+        what="unsupervised classes",
+        params={**params, "clustering": summary or {}},
+        opacity=0.5,
+    )
 
 
-def clusters_job(viewer: Any, session: Any, n_clusters: int, seed: int, use_angle: bool,
-                 on_done: Any, on_error: Any, *, owner: Any = None, buttons: tuple = ()) -> Any:
+def clusters_job(
+    viewer: Any,
+    session: Any,
+    n_clusters: int,
+    seed: int,
+    use_angle: bool,
+    on_done: Any,
+    on_error: Any,
+    *,
+    owner: Any = None,
+    buttons: tuple = (),
+) -> Any:
     """Start :func:`compute_clusters` in a worker; ``on_done((clustering, layers))`` in the
     GUI thread once written, ``on_error(err)`` on any problem. Returns the worker."""
     from napari_ivae._workers import background
@@ -311,13 +379,20 @@ def clusters_job(viewer: Any, session: Any, n_clusters: int, seed: int, use_angl
         return result[0], show_clusters(viewer, result, **resolved)
 
     return background(
-        owner, compute_clusters, (resolved["bundle"], resolved["patchset"], int(n_clusters),
-                                  int(seed), bool(use_angle)),
-        show=show, on_done=on_done, on_error=on_error, what="finding classes", buttons=buttons)
+        owner,
+        compute_clusters,
+        (resolved["bundle"], resolved["patchset"], int(n_clusters), int(seed), bool(use_angle)),
+        show=show,
+        on_done=on_done,
+        on_error=on_error,
+        what="finding classes",
+        buttons=buttons,
+    )
 
 
-def write_point_features(points_layer: Any, patchset: Any, columns: dict, *,
-                         replace_all: bool = False) -> Any:
+def write_point_features(
+    points_layer: Any, patchset: Any, columns: dict, *, replace_all: bool = False
+) -> Any:
     """Put the per-patch result columns into the points layer's features, each under its
     :func:`point_column` name (NaN, or -1 for integers, at points without a patch).
 
@@ -341,45 +416,81 @@ def write_point_features(points_layer: Any, patchset: Any, columns: dict, *,
     indices = np.asarray(patchset.indices)
     full = {}
     for name, values in columns.items():
-        out = np.full(n, -1 if values.dtype.kind == "i" else np.nan,
-                      dtype=values.dtype if values.dtype.kind == "i" else np.float32)
+        out = np.full(
+            n,
+            -1 if values.dtype.kind == "i" else np.nan,
+            dtype=values.dtype if values.dtype.kind == "i" else np.float32,
+        )
         valid = (indices >= 0) & (indices < n)
         out[indices[valid]] = values[valid]
         full[point_column(name)] = out
     drop = ()
     if replace_all:
-        drop = tuple(c for c in points_layer.features.columns
-                     if result_name_of(str(c)) is not None and c not in full)
+        drop = tuple(
+            c
+            for c in points_layer.features.columns
+            if result_name_of(str(c)) is not None and c not in full
+        )
     _layers.set_features(points_layer, full, drop=drop)
     return points_layer
 
 
-def write_maps(viewer: Any, image_layer: Any, data: ResultData, params: dict,
-               class_colours: list[str] | None = None) -> list:
+def write_maps(
+    viewer: Any,
+    image_layer: Any,
+    data: ResultData,
+    params: dict,
+    class_colours: list[str] | None = None,
+) -> list:
     """Image layers for z / angle / offsets and a Labels layer for the class map."""
     written = []
     for name, image in data.maps.items():
         if name == "angle":
             layer = _layers.write_layer(
-                viewer, "image", image, role="angle_map", source=image_layer, what="angle",
-                params={**params, "units": "degrees"}, colormap=ANGLE_COLORMAP,
-                contrast_limits=angle_limits(data.columns["angle"]), blending="translucent",
-                opacity=0.7)
+                viewer,
+                "image",
+                image,
+                role="angle_map",
+                source=image_layer,
+                what="angle",
+                params={**params, "units": "degrees"},
+                colormap=ANGLE_COLORMAP,
+                contrast_limits=angle_limits(data.columns["angle"]),
+                blending="translucent",
+                opacity=0.7,
+            )
         elif name == "class":
             layer = _layers.write_layer(
-                viewer, "labels", image, role="class_map", source=image_layer, what="class",
-                params={**params, "class_names": data.class_names}, opacity=0.5)
+                viewer,
+                "labels",
+                image,
+                role="class_map",
+                source=image_layer,
+                what="class",
+                params={**params, "class_names": data.class_names},
+                opacity=0.5,
+            )
             if class_colours:
                 _colour_labels(layer, class_colours)
         elif name == "cluster":
             layer = write_cluster_layer(viewer, image_layer, image, params, data.clustering)
         else:
             layer = _layers.write_layer(
-                viewer, "image", image, role=f"{name}_map", source=image_layer, what=name,
-                params=params, colormap="viridis" if name.startswith("z") else "PiYG",
-                contrast_limits=_limits(np.asarray(data.columns.get(name, image), dtype=float),
-                                        centred=not name.startswith("z")),
-                blending="translucent", opacity=0.7)
+                viewer,
+                "image",
+                image,
+                role=f"{name}_map",
+                source=image_layer,
+                what=name,
+                params=params,
+                colormap="viridis" if name.startswith("z") else "PiYG",
+                contrast_limits=_limits(
+                    np.asarray(data.columns.get(name, image), dtype=float),
+                    centred=not name.startswith("z"),
+                ),
+                blending="translucent",
+                opacity=0.7,
+            )
         layer.visible = False
         written.append(layer)
     if written:
@@ -424,15 +535,16 @@ def _limits(values: np.ndarray, centred: bool = False) -> tuple[float, float]:
     return (float(low), float(high)) if high > low else (float(low), float(low) + 1.0)
 
 
-def write_manifold(viewer: Any, image_layer: Any, bundle: Any, encoding: Any = None,
-                   patches: Any = None) -> Any:
+def write_manifold(
+    viewer: Any, image_layer: Any, bundle: Any, encoding: Any = None, patches: Any = None
+) -> Any:
     """The decoded latent manifold (or ss-rVAE class traversal), placed right of the image."""
-    return show_manifold(viewer, image_layer, bundle,
-                         compute_manifold(bundle, encoding, patches))
+    return show_manifold(viewer, image_layer, bundle, compute_manifold(bundle, encoding, patches))
 
 
-def compute_manifold(bundle: Any, encoding: Any = None, patches: Any = None
-                     ) -> tuple[np.ndarray, str, str, tuple | None]:
+def compute_manifold(
+    bundle: Any, encoding: Any = None, patches: Any = None
+) -> tuple[np.ndarray, str, str, tuple | None]:
     """Decode the latent manifold (or ss-rVAE class traversal) image (any thread).
 
     With the data's ``encoding`` the grid spans where their codes lie (2nd-98th percentile of
@@ -448,18 +560,23 @@ def compute_manifold(bundle: Any, encoding: Any = None, patches: Any = None
     )
 
     ranges = None
-    if encoding is not None and len(encoding.z_mean) and \
-            encoding.z_mean.shape[1] == bundle.config.latent_dim:
+    if (
+        encoding is not None
+        and len(encoding.z_mean)
+        and encoding.z_mean.shape[1] == bundle.config.latent_dim
+    ):
         ranges = latent_ranges(encoding.z_mean)
     if bundle.config.kind in ("ss-rvae", "jrvae") or (
-            bundle.config.kind == "crvae" and bundle.config.n_classes):
+        bundle.config.kind == "crvae" and bundle.config.n_classes
+    ):
         rows = ranges
         probs = getattr(encoding, "class_prob", None)
         if ranges is not None and probs is not None and len(probs) == len(encoding.z_mean):
             # each row over the codes of the patches classified into it: where that class
             # lies in z (with z holding part of the class, other classes' codes draw them)
-            rows = class_latent_ranges(encoding.z_mean, np.argmax(probs, 1),
-                                       bundle.config.n_classes)
+            rows = class_latent_ranges(
+                encoding.z_mean, np.argmax(probs, 1), bundle.config.n_classes
+            )
         image, what = class_traversal(bundle.model, n=8, ranges=rows), "class traversal"
         caption = "one row per class, z1 left to right"
         if rows is not ranges:
@@ -496,10 +613,16 @@ def show_manifold(viewer: Any, image_layer: Any, bundle: Any, decoded: tuple) ->
     scale = transform.get("scale", (1.0, 1.0))
     width = _layers.image_data(image_layer).shape[-1] * scale[-1]
     offset = transform.get("translate", (0.0, 0.0))
-    layer = _layers.write_layer(viewer, "image", data.astype(np.float32), role="manifold",
-                                source=image_layer.name, what=what,
-                                params={"model": bundle.config.kind, "caption": caption},
-                                colormap="gray")
+    layer = _layers.write_layer(
+        viewer,
+        "image",
+        data.astype(np.float32),
+        role="manifold",
+        source=image_layer.name,
+        what=what,
+        params={"model": bundle.config.kind, "caption": caption},
+        colormap="gray",
+    )
     if limits is not None:  # the data's contrast, not the decoding's own stretch
         layer.contrast_limits = limits
     layer.scale = scale

@@ -17,8 +17,7 @@ from qtpy.QtWidgets import (
 
 from napari_ivae._widgets._session import ClassTable
 
-PALETTE = ("#4c9be8", "#e8a33d", "#e8433d", "#9b59d0", "#3dbf6e", "#e87dc8", "#8c8c8c",
-           "#c9c93d")
+PALETTE = ("#4c9be8", "#e8a33d", "#e8433d", "#9b59d0", "#3dbf6e", "#e87dc8", "#8c8c8c", "#c9c93d")
 
 
 class ClassTableWidget(QWidget):
@@ -60,7 +59,8 @@ class ClassTableWidget(QWidget):
         self.table.itemChanged.connect(self._on_item_changed)
         self.table.cellDoubleClicked.connect(self._on_double_click)
         self.table.itemSelectionChanged.connect(
-            lambda: self.current_changed.emit(self.current_class))
+            lambda: self.current_changed.emit(self.current_class)
+        )
         self.refresh()
 
     @property

@@ -28,13 +28,19 @@ from napari_ivae._widgets._session import get_session
 from napari_ivae._workers import background, is_busy
 
 LIVE_DELAY_MS = 150  # a burst of changes (dragging a spin box) gives one re-detection
-FLATTEN_CHOICES = [("none", None), ("plane", "plane"), ("poly2", "poly2"),
-                   ("gaussian", "gaussian")]
+FLATTEN_CHOICES = [("none", None), ("plane", "plane"), ("poly2", "poly2"), ("gaussian", "gaussian")]
 
 
-def run_detection(image: np.ndarray, mode: str, spacing: float | None, sigma: float | None,
-                  refine: str | None, method: str, polarity: str,
-                  crystal_only: bool = True) -> Any:
+def run_detection(
+    image: np.ndarray,
+    mode: str,
+    spacing: float | None,
+    sigma: float | None,
+    refine: str | None,
+    method: str,
+    polarity: str,
+    crystal_only: bool = True,
+) -> Any:
     """Detect atoms or particles in a prepared ``(Y, X)`` / ``(F, Y, X)`` image (any thread)."""
     frame_axis = 0 if image.ndim == 3 else None
     if mode == "atoms":
@@ -46,11 +52,25 @@ def run_detection(image: np.ndarray, mode: str, spacing: float | None, sigma: fl
         if lazy_input(image, None, frame_axis):  # by frame or chunk, counted in the dock
             from napari_ivae._workers import report_progress
 
-            return detect_lazy(image, "atoms", spacing=spacing, sigma=sigma, refine=refine,
-                               invert=invert, crystal_only=crystal_only,
-                               progress=report_progress)
-        return detect_atoms(image, spacing=spacing, sigma=sigma, refine=refine, invert=invert,
-                            frame_axis=frame_axis, crystal_only=crystal_only)
+            return detect_lazy(
+                image,
+                "atoms",
+                spacing=spacing,
+                sigma=sigma,
+                refine=refine,
+                invert=invert,
+                crystal_only=crystal_only,
+                progress=report_progress,
+            )
+        return detect_atoms(
+            image,
+            spacing=spacing,
+            sigma=sigma,
+            refine=refine,
+            invert=invert,
+            frame_axis=frame_axis,
+            crystal_only=crystal_only,
+        )
     from napari_ivae.core.detection.particles import detect_particles
 
     return detect_particles(image, method=method, polarity=polarity, frame_axis=frame_axis)
@@ -72,8 +92,10 @@ def estimate(image: Any) -> float:
     from napari_ivae.core.detection.spacing import estimate_spacing
 
     frame = image if len(image.shape) == 2 else image[0]
-    window = tuple(slice(max(0, (n - SAMPLE_SIDE) // 2), max(0, (n - SAMPLE_SIDE) // 2)
-                         + SAMPLE_SIDE) for n in frame.shape)
+    window = tuple(
+        slice(max(0, (n - SAMPLE_SIDE) // 2), max(0, (n - SAMPLE_SIDE) // 2) + SAMPLE_SIDE)
+        for n in frame.shape
+    )
     return float(estimate_spacing(np.asarray(frame[window], dtype=np.float32)))
 
 
@@ -87,37 +109,75 @@ class DetectWidget(DockBody):
         self._worker = None
         self.image = layer_picker(Image, "image")
         self.mode = ComboBox(choices=["atoms", "particles"], value="atoms", label="find")
-        self.spacing = FloatSpinBox(value=0.0, min=0.0, max=1000.0, step=0.5,
-                                    label="spacing (px)",
-                                    tooltip="Nearest-neighbour distance; 0 = estimate it.")
+        self.spacing = FloatSpinBox(
+            value=0.0,
+            min=0.0,
+            max=1000.0,
+            step=0.5,
+            label="spacing (px)",
+            tooltip="Nearest-neighbour distance; 0 = estimate it.",
+        )
         self.estimate_button = PushButton(text="Estimate spacing")
-        self.sigma = FloatSpinBox(value=0.0, min=0.0, max=100.0, step=0.1, label="smoothing σ",
-                                  tooltip="Gaussian smoothing in px; 0 = auto (from spacing).")
-        self.refine = ComboBox(choices=[("centre of mass", "com"), ("gaussian fit", "gaussian"),
-                                        ("none", None)], value="com", label="refine")
+        self.sigma = FloatSpinBox(
+            value=0.0,
+            min=0.0,
+            max=100.0,
+            step=0.1,
+            label="smoothing σ",
+            tooltip="Gaussian smoothing in px; 0 = auto (from spacing).",
+        )
+        self.refine = ComboBox(
+            choices=[("centre of mass", "com"), ("gaussian fit", "gaussian"), ("none", None)],
+            value="com",
+            label="refine",
+        )
         self.keep_non_crystal = CheckBox(
-            value=False, text="keep peaks outside the crystal",
+            value=False,
+            text="keep peaks outside the crystal",
             tooltip="By default peaks are left out where the image shows no lattice (vacuum, "
-                    "amorphous support, a contamination rim), when it has such parts.")
-        self.method = ComboBox(choices=["auto", "otsu", "li", "local", "log"], value="auto",
-                               label="threshold", visible=False)
-        self.polarity = ComboBox(choices=["auto", "bright", "dark"], value="auto",
-                                 label="polarity",
-                                 tooltip="Atoms or particles brighter or darker than the "
-                                         "background; auto decides from the image.")
+            "amorphous support, a contamination rim), when it has such parts.",
+        )
+        self.method = ComboBox(
+            choices=["auto", "otsu", "li", "local", "log"],
+            value="auto",
+            label="threshold",
+            visible=False,
+        )
+        self.polarity = ComboBox(
+            choices=["auto", "bright", "dark"],
+            value="auto",
+            label="polarity",
+            tooltip="Atoms or particles brighter or darker than the "
+            "background; auto decides from the image.",
+        )
         self.invert = CheckBox(value=False, text="invert contrast")
         self.flatten = ComboBox(choices=FLATTEN_CHOICES, value=None, label="flatten")
-        self.live = CheckBox(value=True, text="update while tuning",
-                             tooltip="Re-detect whenever a parameter changes (after a first "
-                                     "Detect).")
+        self.live = CheckBox(
+            value=True,
+            text="update while tuning",
+            tooltip="Re-detect whenever a parameter changes (after a first Detect).",
+        )
         self.run_button = PushButton(text="Detect")
         self.status = StatusLine()
-        self.lay_out([
-            [self.image, self.mode, self.spacing, self.estimate_button, self.method,
-             self.polarity],
-            Section("advanced", [self.sigma, self.refine, self.keep_non_crystal, self.invert,
-                                 self.flatten], folded=True),
-            [self.live, self.run_button], self.status])
+        self.lay_out(
+            [
+                [
+                    self.image,
+                    self.mode,
+                    self.spacing,
+                    self.estimate_button,
+                    self.method,
+                    self.polarity,
+                ],
+                Section(
+                    "advanced",
+                    [self.sigma, self.refine, self.keep_non_crystal, self.invert, self.flatten],
+                    folded=True,
+                ),
+                [self.live, self.run_button],
+                self.status,
+            ]
+        )
         for box in (self.spacing, self.sigma):
             box.native.setSpecialValueText("auto")  # shown at 0
         self.mode.changed.connect(self._on_mode)
@@ -131,25 +191,41 @@ class DetectWidget(DockBody):
         self._live_timer.setSingleShot(True)
         self._live_timer.setInterval(LIVE_DELAY_MS)
         self._live_timer.timeout.connect(self._live_detect)
-        for widget in (self.spacing, self.sigma, self.refine, self.keep_non_crystal,
-                       self.method, self.polarity, self.invert, self.flatten, self.mode):
+        for widget in (
+            self.spacing,
+            self.sigma,
+            self.refine,
+            self.keep_non_crystal,
+            self.method,
+            self.polarity,
+            self.invert,
+            self.flatten,
+            self.mode,
+        ):
             widget.changed.connect(self._on_parameter_changed)
         pick_active(viewer, self.image, Image)
 
     def _on_mode(self, mode: str) -> None:
         atoms = mode == "atoms"
-        for widget in (self.spacing, self.estimate_button, self.sigma, self.refine,
-                       self.keep_non_crystal):
+        for widget in (
+            self.spacing,
+            self.estimate_button,
+            self.sigma,
+            self.refine,
+            self.keep_non_crystal,
+        ):
             widget.visible = atoms
         self.method.visible = not atoms
 
     def _prepared(self) -> np.ndarray:
-        return _layers.prepared_image(self.image.value, invert=self.invert.value,
-                                      flatten=self.flatten.value)
+        return _layers.prepared_image(
+            self.image.value, invert=self.invert.value, flatten=self.flatten.value
+        )
 
     def _snapshot(self) -> tuple:
-        return _layers.image_snapshot(self.image.value, invert=self.invert.value,
-                                      flatten=self.flatten.value)
+        return _layers.image_snapshot(
+            self.image.value, invert=self.invert.value, flatten=self.flatten.value
+        )
 
     def estimate_spacing(self) -> float | None:
         """Estimate the lattice spacing of the chosen image and show it (in this thread)."""
@@ -168,9 +244,15 @@ class DetectWidget(DockBody):
         except Exception as err:  # noqa: BLE001 - shown to the user
             report(self.status, err)
             return None
-        return background(self, _estimate_snapshot, (snapshot,), what="estimating spacing",
-                          show=self._show_spacing, status=self.status,
-                          buttons=(self.estimate_button,))
+        return background(
+            self,
+            _estimate_snapshot,
+            (snapshot,),
+            what="estimating spacing",
+            show=self._show_spacing,
+            status=self.status,
+            buttons=(self.estimate_button,),
+        )
 
     def _show_spacing(self, spacing: float) -> float:
         self._session.spacing = spacing
@@ -180,12 +262,14 @@ class DetectWidget(DockBody):
     @property
     def busy(self) -> bool:
         """True while a detection runs (or a tuning change waits for its turn)."""
-        return (self._worker is not None or self._live_timer.isActive()
-                or is_busy(self, "estimating spacing"))
+        return (
+            self._worker is not None
+            or self._live_timer.isActive()
+            or is_busy(self, "estimating spacing")
+        )
 
     def _on_parameter_changed(self, *_: Any) -> None:
-        if self.live.value and self._shown_for is not None \
-                and self._shown_for is self.image.value:
+        if self.live.value and self._shown_for is not None and self._shown_for is self.image.value:
             self._live_timer.start()  # restarts: a burst of changes gives one run
 
     def _live_detect(self) -> None:
@@ -205,15 +289,26 @@ class DetectWidget(DockBody):
         except Exception as err:  # noqa: BLE001 - shown to the user
             report(self.status, err)
             return
-        params = dict(mode=self.mode.value, spacing=self.spacing.value or None,
-                      sigma=self.sigma.value or None, refine=self.refine.value,
-                      method=self.method.value, polarity=self.polarity.value,
-                      crystal_only=not self.keep_non_crystal.value)
+        params = dict(
+            mode=self.mode.value,
+            spacing=self.spacing.value or None,
+            sigma=self.sigma.value or None,
+            refine=self.refine.value,
+            method=self.method.value,
+            polarity=self.polarity.value,
+            crystal_only=not self.keep_non_crystal.value,
+        )
         self._worker = background(
-            self, _detect_snapshot, (snapshot, params), what=f"detecting {params['mode']}",
+            self,
+            _detect_snapshot,
+            (snapshot, params),
+            what=f"detecting {params['mode']}",
             show=lambda det: self._show(det, layer, params),
-            on_error=lambda err: self._mark_stale(layer, params), on_finished=self._idle,
-            status=self.status, buttons=(self.run_button,))
+            on_error=lambda err: self._mark_stale(layer, params),
+            on_finished=self._idle,
+            status=self.status,
+            buttons=(self.run_button,),
+        )
         self.status.ok(f"detecting {params['mode']} in {layer.name!r}...")
 
     def _idle(self) -> None:
@@ -240,24 +335,41 @@ class DetectWidget(DockBody):
         if spacing:
             self._session.spacing = float(spacing)
         if n == 0:
-            self._failed(ValueError(det.message or f"no {mode} found"), layer, params,
-                         warn=True)
+            self._failed(ValueError(det.message or f"no {mode} found"), layer, params, warn=True)
             return
         image_ndim = len(_layers.image_data(layer).shape) - (1 if layer.rgb else 0)
         size = 0.4 * float(spacing) if spacing else 5.0
         if mode == "particles" and "equivalent_diameter" in det.properties:
             size = float(np.median(det.properties["equivalent_diameter"])) * 0.5
         points = _layers.write_layer(
-            self._viewer, "points", _layers.points_data(det.coords, image_ndim),
-            role=f"detections_{mode}", source=layer, what=mode,
-            params={**{k: _jsonable(v) for k, v in det.params.items()},
-                    "widget_settings": params, "quality": det.quality},
-            features=det.properties.reset_index(drop=True), size=max(size, 2.0),
-            face_color="#ffd400", border_width=0, opacity=0.8)
+            self._viewer,
+            "points",
+            _layers.points_data(det.coords, image_ndim),
+            role=f"detections_{mode}",
+            source=layer,
+            what=mode,
+            params={
+                **{k: _jsonable(v) for k, v in det.params.items()},
+                "widget_settings": params,
+                "quality": det.quality,
+            },
+            features=det.properties.reset_index(drop=True),
+            size=max(size, 2.0),
+            face_color="#ffd400",
+            border_width=0,
+            opacity=0.8,
+        )
         if mode == "particles" and det.labels is not None:
-            _layers.write_layer(self._viewer, "labels", det.labels, role="particle_labels",
-                                source=layer, what="particle labels",
-                                params={"mode": mode}, opacity=0.4)
+            _layers.write_layer(
+                self._viewer,
+                "labels",
+                det.labels,
+                role="particle_labels",
+                source=layer,
+                what="particle labels",
+                params={"mode": mode},
+                opacity=0.4,
+            )
         self._viewer.layers.selection.active = points
         self._shown_for = layer
         message = f"{n} {mode} found; {_chosen(det.params, params)}"
@@ -274,20 +386,23 @@ def _chosen(used: dict, asked: dict) -> str:
     """The values detection used, those it chose itself marked "auto"."""
     if asked["mode"] == "atoms":
         spacing = used.get("spacing")
-        parts = [f"spacing {spacing:.2f} px"
-                 + (" (auto)" if asked.get("spacing") is None else "")]
+        parts = [f"spacing {spacing:.2f} px" + (" (auto)" if asked.get("spacing") is None else "")]
         if used.get("lattice_spacing") and abs(used["lattice_spacing"] - spacing) > 0.05 * spacing:
             parts[0] += f", lattice {used['lattice_spacing']:.2f} px"
-        parts.append(f"smoothing {used.get('sigma', 0.0):.2f} px"
-                     + (" (auto)" if asked.get("sigma") is None else ""))
+        parts.append(
+            f"smoothing {used.get('sigma', 0.0):.2f} px"
+            + (" (auto)" if asked.get("sigma") is None else "")
+        )
         if used.get("polarity"):
             parts.append(f"{used['polarity'].replace(' (auto)', '')} atoms (auto)")
         return ", ".join(parts)
     resolved = used.get("resolved")
     first = resolved[0] if isinstance(resolved, list) and resolved else resolved
     first = first if isinstance(first, dict) else {}
-    parts = [f"{first.get('polarity', asked.get('polarity'))} particles"
-             + (" (auto)" if asked.get("polarity") == "auto" else "")]
+    parts = [
+        f"{first.get('polarity', asked.get('polarity'))} particles"
+        + (" (auto)" if asked.get("polarity") == "auto" else "")
+    ]
     if "scale_sigma" in first:
         parts.append(f"blob scale {first['scale_sigma']:.1f} px (auto)")
     return ", ".join(parts)

@@ -27,11 +27,20 @@ from napari_ivae._widgets._common import while_alive
 from napari_ivae._widgets._session import get_session
 
 # qualitative colours for classes and clusters (Okabe-Ito, colour-blind safe)
-QUALITATIVE = ("#56b4e9", "#e69f00", "#009e73", "#f0e442", "#0072b2", "#d55e00", "#cc79a7",
-               "#999999")
+QUALITATIVE = (
+    "#56b4e9",
+    "#e69f00",
+    "#009e73",
+    "#f0e442",
+    "#0072b2",
+    "#d55e00",
+    "#cc79a7",
+    "#999999",
+)
 # a short viridis for continuous values
-VIRIDIS = np.array([[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98],
-                    [253, 231, 37]], dtype=np.float64)
+VIRIDIS = np.array(
+    [[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]], dtype=np.float64
+)
 DOT_RADIUS = 2.5
 HOVER_RADIUS_PX = 8.0
 NONE = "none"
@@ -55,8 +64,7 @@ def continuous_colours(values: np.ndarray, *, cyclic: bool = False) -> np.ndarra
     return (VIRIDIS[i] * (1 - frac) + VIRIDIS[i + 1] * frac).astype(np.uint8)
 
 
-def categorical_colours(labels: np.ndarray, palette: list[str] | tuple = QUALITATIVE
-                        ) -> np.ndarray:
+def categorical_colours(labels: np.ndarray, palette: list[str] | tuple = QUALITATIVE) -> np.ndarray:
     """RGB colours (N, 3) uint8 for integer labels (negative: grey)."""
     labels = np.asarray(labels, dtype=np.int64)
     table = np.array([QColor(c).getRgb()[:3] for c in palette], dtype=np.uint8)
@@ -101,8 +109,14 @@ class LatentScatter(QWidget):
         self.setToolTip("drag a box to select patches (Shift adds); hover a dot to see it")
 
     # ---- data ---------------------------------------------------------------------------
-    def set_data(self, x: np.ndarray, y: np.ndarray, colours: np.ndarray,
-                 x_label: str = "", y_label: str = "") -> None:
+    def set_data(
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        colours: np.ndarray,
+        x_label: str = "",
+        y_label: str = "",
+    ) -> None:
         """Show dots at (x, y) with RGB ``colours``; the selection is kept if sizes match."""
         self.x = np.asarray(x, dtype=np.float64)
         self.y = np.asarray(y, dtype=np.float64)
@@ -148,8 +162,10 @@ class LatentScatter(QWidget):
         """Data coordinates of a widget pixel."""
         rect = self._plot_rect()
         (x0, x1), (y0, y1) = self._ranges()
-        return (x0 + (point.x() - rect.left()) / rect.width() * (x1 - x0),
-                y0 + (rect.bottom() - point.y()) / rect.height() * (y1 - y0))
+        return (
+            x0 + (point.x() - rect.left()) / rect.width() * (x1 - x0),
+            y0 + (rect.bottom() - point.y()) / rect.height() * (y1 - y0),
+        )
 
     def nearest(self, point: QPointF) -> int:
         """Index of the dot within a few pixels of ``point``, or -1."""
@@ -159,14 +175,14 @@ class LatentScatter(QWidget):
         d2 = (sx - point.x()) ** 2 + (sy - point.y()) ** 2
         d2 = np.where(np.isfinite(d2), d2, np.inf)
         best = int(np.argmin(d2))
-        return best if d2[best] <= HOVER_RADIUS_PX ** 2 else -1
+        return best if d2[best] <= HOVER_RADIUS_PX**2 else -1
 
     # ---- mouse --------------------------------------------------------------------------
     def mousePressEvent(self, event) -> None:  # noqa: N802 - Qt override
         if event.button() == Qt.MouseButton.LeftButton:
-            self._drag_start = self._drag_end = QPointF(event.position()
-                                                        if hasattr(event, "position")
-                                                        else event.pos())
+            self._drag_start = self._drag_end = QPointF(
+                event.position() if hasattr(event, "position") else event.pos()
+            )
 
     def mouseMoveEvent(self, event) -> None:  # noqa: N802 - Qt override
         pos = QPointF(event.position() if hasattr(event, "position") else event.pos())
@@ -220,25 +236,42 @@ class LatentScatter(QWidget):
         painter.drawRect(rect)
         painter.setPen(QColor("#c0c4c8"))
         if len(self.x) == 0:
-            painter.drawText(rect, Qt.AlignmentFlag.AlignCenter,
-                             "write results (Results) to see the latent space")
+            painter.drawText(
+                rect,
+                Qt.AlignmentFlag.AlignCenter,
+                "write results (Results) to see the latent space",
+            )
             return
         (x0, x1), (y0, y1) = self._ranges()
-        painter.drawText(QRectF(rect.left(), rect.bottom() + 2, 60, 16),
-                         Qt.AlignmentFlag.AlignLeft, _short(x0))
-        painter.drawText(QRectF(rect.right() - 60, rect.bottom() + 2, 60, 16),
-                         Qt.AlignmentFlag.AlignRight, _short(x1))
-        painter.drawText(QRectF(rect.left(), rect.bottom() + 2, rect.width(), 16),
-                         Qt.AlignmentFlag.AlignHCenter, self.x_label)
-        painter.drawText(QRectF(0, rect.top(), self.MARGIN[0] - 4, 16),
-                         Qt.AlignmentFlag.AlignRight, _short(y1))
-        painter.drawText(QRectF(0, rect.bottom() - 14, self.MARGIN[0] - 4, 16),
-                         Qt.AlignmentFlag.AlignRight, _short(y0))
+        painter.drawText(
+            QRectF(rect.left(), rect.bottom() + 2, 60, 16), Qt.AlignmentFlag.AlignLeft, _short(x0)
+        )
+        painter.drawText(
+            QRectF(rect.right() - 60, rect.bottom() + 2, 60, 16),
+            Qt.AlignmentFlag.AlignRight,
+            _short(x1),
+        )
+        painter.drawText(
+            QRectF(rect.left(), rect.bottom() + 2, rect.width(), 16),
+            Qt.AlignmentFlag.AlignHCenter,
+            self.x_label,
+        )
+        painter.drawText(
+            QRectF(0, rect.top(), self.MARGIN[0] - 4, 16), Qt.AlignmentFlag.AlignRight, _short(y1)
+        )
+        painter.drawText(
+            QRectF(0, rect.bottom() - 14, self.MARGIN[0] - 4, 16),
+            Qt.AlignmentFlag.AlignRight,
+            _short(y0),
+        )
         painter.save()
         painter.translate(10, rect.center().y())
         painter.rotate(-90)
-        painter.drawText(QRectF(-rect.height() / 2, -8, rect.height(), 16),
-                         Qt.AlignmentFlag.AlignHCenter, self.y_label)
+        painter.drawText(
+            QRectF(-rect.height() / 2, -8, rect.height(), 16),
+            Qt.AlignmentFlag.AlignHCenter,
+            self.y_label,
+        )
         painter.restore()
         sx, sy = self.to_screen(self.x, self.y)
         painter.setPen(Qt.PenStyle.NoPen)
@@ -273,11 +306,11 @@ class AngleHistogram(QWidget):
         self.selected_counts = np.zeros(self.BINS)
         self.setFixedHeight(70)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-        self.setToolTip("angles of all patches (grey) and of the selected ones (colour), "
-                        "-180 to 180 degrees")
+        self.setToolTip(
+            "angles of all patches (grey) and of the selected ones (colour), -180 to 180 degrees"
+        )
 
-    def set_angles(self, angles_deg: np.ndarray | None, selected: np.ndarray | None = None
-                   ) -> None:
+    def set_angles(self, angles_deg: np.ndarray | None, selected: np.ndarray | None = None) -> None:
         """Count ``angles_deg`` (and the ``selected`` subset) into 10-degree bins."""
         edges = np.linspace(-180, 180, self.BINS + 1)
         if angles_deg is None or len(angles_deg) == 0:
@@ -295,25 +328,33 @@ class AngleHistogram(QWidget):
         painter.fillRect(self.rect(), QColor("#262930"))
         rect = QRectF(self.rect()).adjusted(40, 4, -8, -16)
         painter.setPen(QColor("#c0c4c8"))
-        painter.drawText(QRectF(rect.left(), rect.bottom() + 1, rect.width(), 14),
-                         Qt.AlignmentFlag.AlignHCenter, "angle (deg)")
-        painter.drawText(QRectF(rect.left(), rect.bottom() + 1, 40, 14),
-                         Qt.AlignmentFlag.AlignLeft, "-180")
-        painter.drawText(QRectF(rect.right() - 40, rect.bottom() + 1, 40, 14),
-                         Qt.AlignmentFlag.AlignRight, "180")
+        painter.drawText(
+            QRectF(rect.left(), rect.bottom() + 1, rect.width(), 14),
+            Qt.AlignmentFlag.AlignHCenter,
+            "angle (deg)",
+        )
+        painter.drawText(
+            QRectF(rect.left(), rect.bottom() + 1, 40, 14), Qt.AlignmentFlag.AlignLeft, "-180"
+        )
+        painter.drawText(
+            QRectF(rect.right() - 40, rect.bottom() + 1, 40, 14), Qt.AlignmentFlag.AlignRight, "180"
+        )
         top = self.counts.max()
         if top <= 0:
             painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, "no angles (not a rotation model)")
             return
         width = rect.width() / self.BINS
         painter.setPen(Qt.PenStyle.NoPen)
-        for counts, colour in ((self.counts, QColor("#7a828c")),
-                               (self.selected_counts, QColor("#e69f00"))):
+        for counts, colour in (
+            (self.counts, QColor("#7a828c")),
+            (self.selected_counts, QColor("#e69f00")),
+        ):
             painter.setBrush(colour)
             for i, c in enumerate(counts):
                 h = rect.height() * c / top
-                painter.drawRect(QRectF(rect.left() + i * width, rect.bottom() - h,
-                                        max(width - 1, 1), h))
+                painter.drawRect(
+                    QRectF(rect.left() + i * width, rect.bottom() - h, max(width - 1, 1), h)
+                )
 
 
 class PatchPreview(QWidget):
@@ -343,8 +384,9 @@ class PatchPreview(QWidget):
         self.caption.setWordWrap(True)
         layout.addWidget(self.caption, 1)
 
-    def show_patches(self, patch: np.ndarray | None, decoded: np.ndarray | None,
-                     caption: str) -> None:
+    def show_patches(
+        self, patch: np.ndarray | None, decoded: np.ndarray | None, caption: str
+    ) -> None:
         """Show ``patch`` and ``decoded`` (either may be None) scaled by the patch's
         1st-99th percentile."""
         reference = patch if patch is not None else decoded
@@ -364,10 +406,12 @@ class PatchPreview(QWidget):
 def _pixmap(image: np.ndarray, low: float, high: float, size: int) -> QPixmap:
     grey = np.clip((np.asarray(image, dtype=np.float64) - low) / ((high - low) or 1.0), 0, 1)
     data = np.ascontiguousarray((grey * 255).astype(np.uint8))
-    qimage = QImage(data.data, data.shape[1], data.shape[0], data.strides[0],
-                    QImage.Format.Format_Grayscale8).copy()
-    return QPixmap.fromImage(qimage).scaled(size, size, Qt.AspectRatioMode.KeepAspectRatio,
-                                            Qt.TransformationMode.FastTransformation)
+    qimage = QImage(
+        data.data, data.shape[1], data.shape[0], data.strides[0], QImage.Format.Format_Grayscale8
+    ).copy()
+    return QPixmap.fromImage(qimage).scaled(
+        size, size, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.FastTransformation
+    )
 
 
 def _selection_signal(layer: Any) -> Any:
@@ -414,8 +458,11 @@ class ExplorerWidget(Container):
         self.colour.changed.connect(self.redraw)
         self.scatter.selection_changed.connect(self._on_plot_selection)
         self.scatter.hovered.connect(self.show_patch)
-        for signal in (self._session.events.columns, self._session.events.patchset,
-                       self._session.events.bundle):
+        for signal in (
+            self._session.events.columns,
+            self._session.events.patchset,
+            self._session.events.bundle,
+        ):
             signal.connect(while_alive(self, self._on_session))
         self.refresh()
 
@@ -436,8 +483,13 @@ class ExplorerWidget(Container):
         layer = self._session.points_layer
         if layer is not None and layer not in self._viewer.layers:
             layer = None
-        if columns and layer is not None and patchset is not None and \
-                "ivae_cluster" in layer.features.columns and len(patchset.indices):
+        if (
+            columns
+            and layer is not None
+            and patchset is not None
+            and "ivae_cluster" in layer.features.columns
+            and len(patchset.indices)
+        ):
             indices = np.asarray(patchset.indices)
             if indices.min() >= 0 and indices.max() < len(layer.features):
                 columns["cluster"] = np.asarray(layer.features["ivae_cluster"])[indices]
@@ -449,10 +501,16 @@ class ExplorerWidget(Container):
         previous = (self.x_axis.value, self.y_axis.value, self.colour.value)
         axes, colours = self._axis_choices(), self._colour_choices()
         x = previous[0] if previous[0] in axes else axes[0]
-        y = previous[1] if previous[1] in axes and previous[1] != x else \
-            next((a for a in axes if a != x), axes[0])
-        colour = previous[2] if previous[2] in colours and previous[2] != NONE else \
-            next((c for c in ("class", "cluster") if c in colours), NONE)
+        y = (
+            previous[1]
+            if previous[1] in axes and previous[1] != x
+            else next((a for a in axes if a != x), axes[0])
+        )
+        colour = (
+            previous[2]
+            if previous[2] in colours and previous[2] != NONE
+            else next((c for c in ("class", "cluster") if c in colours), NONE)
+        )
         with self.changed.blocked():
             for box, value in ((self.x_axis, x), (self.y_axis, y), (self.colour, colour)):
                 with box.changed.blocked():
@@ -500,8 +558,9 @@ class ExplorerWidget(Container):
         return continuous_colours(values, cyclic=name == "angle_deg")
 
     def _update_histogram(self) -> None:
-        self.histogram.set_angles(self._columns.get("angle_deg"),
-                                  np.flatnonzero(self.scatter.selected))
+        self.histogram.set_angles(
+            self._columns.get("angle_deg"), np.flatnonzero(self.scatter.selected)
+        )
 
     def _update_summary(self) -> None:
         n, k = len(self.scatter.x), int(self.scatter.selected.sum())
@@ -553,11 +612,12 @@ class ExplorerWidget(Container):
             try:
                 from napari_ivae.core.models.inference import decode
 
-                decoded = decode(bundle.model, encoding.z_mean[index:index + 1],
-                                 None if encoding.angle is None
-                                 else encoding.angle[index:index + 1],
-                                 None if encoding.offsets is None
-                                 else encoding.offsets[index:index + 1])[0]
+                decoded = decode(
+                    bundle.model,
+                    encoding.z_mean[index : index + 1],
+                    None if encoding.angle is None else encoding.angle[index : index + 1],
+                    None if encoding.offsets is None else encoding.offsets[index : index + 1],
+                )[0]
             except Exception:  # noqa: BLE001 - a model that no longer fits: show the patch only
                 decoded = None
         parts = [f"patch {index}"]
@@ -570,6 +630,5 @@ class ExplorerWidget(Container):
                     parts.append(str(self._session.classes.names[int(value)]))
                 else:
                     parts.append(f"{name} {int(value) + 1}")
-        parts += [f"{n} {self._columns[n][index]:.2f}" for n in self._columns
-                  if n.startswith("z")]
+        parts += [f"{n} {self._columns[n][index]:.2f}" for n in self._columns if n.startswith("z")]
         self.preview.show_patches(patchset.patches[index], decoded, ", ".join(parts))

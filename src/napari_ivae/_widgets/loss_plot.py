@@ -16,8 +16,14 @@ from qtpy.QtWidgets import QSizePolicy, QWidget
 ROW_HEIGHT = 90
 TERM_ROW_HEIGHT = 64
 COLOURS = ["#ffb000", "#4c9be8", "#e8433d", "#59c46a", "#b07cf0", "#e8a33d"]
-TERM_NAMES = {"loss": "loss (−ELBO)", "recon": "reconstruction", "kl": "KL", "kl_y": "KL class",
-              "ce": "classifier", "recon_labeled": "reconstruction (labeled)"}
+TERM_NAMES = {
+    "loss": "loss (−ELBO)",
+    "recon": "reconstruction",
+    "kl": "KL",
+    "kl_y": "KL class",
+    "ce": "classifier",
+    "recon_labeled": "reconstruction (labeled)",
+}
 
 
 def smoothed(values: list[float], tau: float | None = None) -> list[float]:
@@ -57,8 +63,10 @@ class LossPlot(QWidget):
         self.show_terms = False
         self.setMinimumHeight(ROW_HEIGHT)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-        self.setToolTip("training loss (negative ELBO per patch) at every step from step 0: "
-                        "faint = each step, bright = smoothed; ticks = epoch starts")
+        self.setToolTip(
+            "training loss (negative ELBO per patch) at every step from step 0: "
+            "faint = each step, bright = smoothed; ticks = epoch starts"
+        )
 
     @property
     def values(self) -> list[float]:
@@ -132,8 +140,11 @@ class LossPlot(QWidget):
         full = QRectF(self.rect())
         if len(self.values) < 2:
             painter.setPen(QColor("#c0c4c8"))
-            painter.drawText(full.adjusted(46, 6, -6, -14), Qt.AlignmentFlag.AlignCenter,
-                             "loss curve appears here")
+            painter.drawText(
+                full.adjusted(46, 6, -6, -14),
+                Qt.AlignmentFlag.AlignCenter,
+                "loss curve appears here",
+            )
             return
         heights = [ROW_HEIGHT] + [TERM_ROW_HEIGHT] * (len(rows) - 1)
         scale = full.height() / sum(heights)
@@ -141,20 +152,24 @@ class LossPlot(QWidget):
         for index, name in enumerate(rows):
             height = heights[index] * scale
             rect = QRectF(full.left(), top, full.width(), height).adjusted(46, 6, -6, -14)
-            self._draw_row(painter, rect, name, COLOURS[index % len(COLOURS)],
-                           last=index == len(rows) - 1)
+            self._draw_row(
+                painter, rect, name, COLOURS[index % len(COLOURS)], last=index == len(rows) - 1
+            )
             top += height
 
-    def _draw_row(self, painter: QPainter, rect: QRectF, name: str, colour: str,
-                  last: bool) -> None:
+    def _draw_row(
+        self, painter: QPainter, rect: QRectF, name: str, colour: str, last: bool
+    ) -> None:
         values = self.series[name]
         low, high = self.y_range(name)
         span = high - low
         n = len(values)
 
         def point(i: int, v: float) -> QPointF:
-            return QPointF(rect.left() + rect.width() * i / max(n - 1, 1),
-                           rect.bottom() - rect.height() * (v - low) / span)
+            return QPointF(
+                rect.left() + rect.width() * i / max(n - 1, 1),
+                rect.bottom() - rect.height() * (v - low) / span,
+            )
 
         painter.setPen(QPen(QColor("#5a626c"), 1))
         painter.drawRect(rect)
@@ -174,18 +189,25 @@ class LossPlot(QWidget):
         painter.setPen(QPen(QColor(colour), 1.8))
         painter.drawPolyline(QPolygonF([point(i, s) for (i, _), s in zip(finite, smooth)]))
         painter.setPen(QColor("#c0c4c8"))
-        painter.drawText(QRectF(0, rect.top() - 4, 42, 14), Qt.AlignmentFlag.AlignRight,
-                         _short(high))
-        painter.drawText(QRectF(0, rect.bottom() - 10, 42, 14), Qt.AlignmentFlag.AlignRight,
-                         _short(low))
+        painter.drawText(
+            QRectF(0, rect.top() - 4, 42, 14), Qt.AlignmentFlag.AlignRight, _short(high)
+        )
+        painter.drawText(
+            QRectF(0, rect.bottom() - 10, 42, 14), Qt.AlignmentFlag.AlignRight, _short(low)
+        )
         label = f"{TERM_NAMES.get(name, name)} {_short(smooth[-1])}" if smooth else name
-        painter.drawText(rect.adjusted(4, 2, -4, -2),
-                         Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop, label)
+        painter.drawText(
+            rect.adjusted(4, 2, -4, -2),
+            Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop,
+            label,
+        )
         if last:
             epochs = len(self.epoch_starts) + 1
-            painter.drawText(QRectF(rect.left(), rect.bottom(), rect.width(), 14),
-                             Qt.AlignmentFlag.AlignRight,
-                             f"{self.steps} steps, {epochs} epoch{'s' * (epochs > 1)}")
+            painter.drawText(
+                QRectF(rect.left(), rect.bottom(), rect.width(), 14),
+                Qt.AlignmentFlag.AlignRight,
+                f"{self.steps} steps, {epochs} epoch{'s' * (epochs > 1)}",
+            )
 
 
 def _short(value: float) -> str:

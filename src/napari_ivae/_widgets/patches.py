@@ -62,8 +62,12 @@ def shapes_snapshot(layer: Any, n_classes: int) -> tuple:
     thread for :func:`labels_of_snapshot`."""
     classes = shape_classes(layer)
     keep = [i for i, k in enumerate(classes) if 0 <= k < n_classes]
-    return ([np.array(layer.data[i]) for i in keep], [layer.shape_type[i] for i in keep],
-            [int(classes[i]) for i in keep], layer.ndim)
+    return (
+        [np.array(layer.data[i]) for i in keep],
+        [layer.shape_type[i] for i in keep],
+        [int(classes[i]) for i in keep],
+        layer.ndim,
+    )
 
 
 def labels_of_snapshot(snapshot: tuple, patchset: Any) -> Any:
@@ -71,16 +75,20 @@ def labels_of_snapshot(snapshot: tuple, patchset: Any) -> Any:
     from napari_ivae.core.patches.annotations import labels_from_shapes
 
     data, types, classes, ndim = snapshot
-    return labels_from_shapes(patchset.centres, patchset.frames, data, types, classes,
-                              ndim_image=ndim)
+    return labels_from_shapes(
+        patchset.centres, patchset.frames, data, types, classes, ndim_image=ndim
+    )
 
 
 def shape_classes(layer: Any) -> np.ndarray:
     """``features['class']`` of each shape as int (``-1`` where missing)."""
     if "class" not in layer.features or len(layer.features) != len(layer.data):
         return np.full(len(layer.data), -1, dtype=np.int64)
-    return pd.to_numeric(layer.features["class"], errors="coerce").fillna(-1).to_numpy(
-        np.int64, copy=True)
+    return (
+        pd.to_numeric(layer.features["class"], errors="coerce")
+        .fillna(-1)
+        .to_numpy(np.int64, copy=True)
+    )
 
 
 class PatchesWidget(DockBody):
@@ -95,13 +103,24 @@ class PatchesWidget(DockBody):
         self.image = layer_picker(Image, "image")
         self.source = ComboBox(choices=["points", "grid"], value="points", label="patches at")
         self.points = layer_picker(Points, "points", nullable=True)
-        self.size = SpinBox(value=0, min=0, max=1024, label="patch size (0 = auto)",
-                            tooltip="Side of the square patches; 0 = two lattice spacings.")
-        self.stride = SpinBox(value=0, min=0, max=1024, label="grid stride (0 = auto)",
-                              visible=False,
-                              tooltip="Step of the grid; 0 = a quarter of the patch size.")
-        self.normalize = ComboBox(choices=["global", "patch", "none"], value="global",
-                                  label="normalise")
+        self.size = SpinBox(
+            value=0,
+            min=0,
+            max=1024,
+            label="patch size (0 = auto)",
+            tooltip="Side of the square patches; 0 = two lattice spacings.",
+        )
+        self.stride = SpinBox(
+            value=0,
+            min=0,
+            max=1024,
+            label="grid stride (0 = auto)",
+            visible=False,
+            tooltip="Step of the grid; 0 = a quarter of the patch size.",
+        )
+        self.normalize = ComboBox(
+            choices=["global", "patch", "none"], value="global", label="normalise"
+        )
         self.extract_button = PushButton(text="Extract patches")
         self.shapes = layer_picker(Shapes, "labels (shapes)", nullable=True)
         self.new_shapes_button = PushButton(text="New annotation layer")
@@ -109,14 +128,20 @@ class PatchesWidget(DockBody):
         self.move_button = PushButton(
             text="Move selected shapes to this class",
             tooltip="Give the shapes selected in the annotation layer the class selected in "
-                    "the table (choosing a class alone only sets the class of new shapes).")
+            "the table (choosing a class alone only sets the class of new shapes).",
+        )
         self.status = StatusLine()
-        self.lay_out([
-            [self.image, self.source, self.points, self.size, self.stride],
-            Section("advanced", [self.normalize], folded=True),
-            [self.extract_button],
-            Section("labels", [self.shapes, self.new_shapes_button]),
-            self.class_table, self.move_button, self.status])
+        self.lay_out(
+            [
+                [self.image, self.source, self.points, self.size, self.stride],
+                Section("advanced", [self.normalize], folded=True),
+                [self.extract_button],
+                Section("labels", [self.shapes, self.new_shapes_button]),
+                self.class_table,
+                self.move_button,
+                self.status,
+            ]
+        )
         self.source.changed.connect(self._on_source)
         self.extract_button.clicked.connect(self.extract_in_background)
         self._session.events.training.connect(self._on_training)
@@ -203,8 +228,7 @@ class PatchesWidget(DockBody):
             report(self.status, err)
             return None
         shapes = self._annotation_layer
-        snapshot = shapes_snapshot(shapes, len(self.classes.names)) if shapes is not None \
-            else None
+        snapshot = shapes_snapshot(shapes, len(self.classes.names)) if shapes is not None else None
         self._recount_timer.stop()  # the labels are counted with the new patches
         generation = self._label_generation
 
@@ -216,11 +240,16 @@ class PatchesWidget(DockBody):
         def show(result: tuple) -> Any:
             patchset, params, assignment = result
             if self._session.training:
-                raise InputError("a model started training on the previous patches while "
-                                 "these were cut: they were not kept.")
+                raise InputError(
+                    "a model started training on the previous patches while "
+                    "these were cut: they were not kept."
+                )
             self._store_patches(patchset, params, job)
-            if shapes is self._annotation_layer and generation == self._label_generation \
-                    and assignment is not None:
+            if (
+                shapes is self._annotation_layer
+                and generation == self._label_generation
+                and assignment is not None
+            ):
                 self._label_generation += 1  # counts of the older patches are out of date
                 self._warn_if_unlabeled(self._show_labels(shapes, patchset, assignment))
             elif shapes is None and self._annotation_layer is None:
@@ -229,26 +258,40 @@ class PatchesWidget(DockBody):
                 self.schedule_recount()
             return patchset
 
-        return background(self, compute, (job, snapshot), what="extracting patches",
-                          show=show, status=self.status, buttons=(self.extract_button,))
+        return background(
+            self,
+            compute,
+            (job, snapshot),
+            what="extracting patches",
+            show=show,
+            status=self.status,
+            buttons=(self.extract_button,),
+        )
 
     def _extract_job(self) -> dict:
         """Everything cutting the patches needs, read from the widgets and layers (GUI thread)."""
         if self._session.training:
-            raise InputError("a model is training on the current patches: wait for it "
-                             "or stop it before extracting new ones.")
+            raise InputError(
+                "a model is training on the current patches: wait for it "
+                "or stop it before extracting new ones."
+            )
         layer = self.image.value
         snapshot = _layers.image_snapshot(layer)
         size = self.patch_size(layer)
-        params = {"source": self.source.value, "size": size, "normalize": self.normalize.value,
-                  "image": layer.name}
+        params = {
+            "source": self.source.value,
+            "size": size,
+            "normalize": self.normalize.value,
+            "image": layer.name,
+        }
         job = {"image": snapshot, "params": params, "image_layer": layer, "points": None}
         if self.source.value == "grid":
             params["stride"] = int(self.stride.value or max(1, size // 4))
             return job
         if self.points.value is None:
-            raise InputError("no points layer: run Detect first, pick a Points layer, or choose "
-                             "'grid' patches.")
+            raise InputError(
+                "no points layer: run Detect first, pick a Points layer, or choose 'grid' patches."
+            )
         params["points"] = self.points.value.name
         job["points"] = self.points.value
         job["coords"] = _layers.points_coords(self.points.value)
@@ -256,16 +299,26 @@ class PatchesWidget(DockBody):
 
     def _warn_if_unlabeled(self, labels: Any) -> None:
         shapes = self._annotation_layer
-        if shapes is not None and len(shapes.data) and labels is not None and not np.any(
-                labels >= 0):
+        if (
+            shapes is not None
+            and len(shapes.data)
+            and labels is not None
+            and not np.any(labels >= 0)
+        ):
             from napari.utils.notifications import show_warning
 
-            show_warning(f"no patch centre lies inside the shapes of {shapes.name!r}: draw the "
-                         "shapes around whole objects (the patches' centres).")
+            show_warning(
+                f"no patch centre lies inside the shapes of {shapes.name!r}: draw the "
+                "shapes around whole objects (the patches' centres)."
+            )
 
     def _store_patches(self, patchset: Any, params: dict, job: dict) -> None:
-        self._session.update(patchset=patchset, patch_params=params,
-                             image_layer=job["image_layer"], points_layer=job["points"])
+        self._session.update(
+            patchset=patchset,
+            patch_params=params,
+            image_layer=job["image_layer"],
+            points_layer=job["points"],
+        )
 
     # ---- annotations --------------------------------------------------------------------
     def new_annotation_layer(self) -> Any:
@@ -275,9 +328,13 @@ class PatchesWidget(DockBody):
         name = f"{image.name if image is not None else 'image'} labels"
         kwargs = _layers.spatial_transform(image, ndim) if image is not None else {}
         layer = self._viewer.add_shapes(
-            ndim=ndim, name=name, features=pd.DataFrame({"class": np.zeros(0, dtype=np.int64)}),
-            edge_width=2, metadata={CLASS_META: {"names": self.classes.names,
-                                                 "colours": self.classes.colours}}, **kwargs)
+            ndim=ndim,
+            name=name,
+            features=pd.DataFrame({"class": np.zeros(0, dtype=np.int64)}),
+            edge_width=2,
+            metadata={CLASS_META: {"names": self.classes.names, "colours": self.classes.colours}},
+            **kwargs,
+        )
         layer.mode = "add_rectangle"
         self.shapes.reset_choices()
         self.shapes.value = layer
@@ -358,8 +415,10 @@ class PatchesWidget(DockBody):
         classes[selected] = index
         self._set_classes(layer, classes)
         self.recolour_shapes()
-        self._status_note = (f"moved {len(selected)} shapes to {self.classes.names[index]!r} "
-                             "(Ctrl+Z on the layer undoes); ")
+        self._status_note = (
+            f"moved {len(selected)} shapes to {self.classes.names[index]!r} "
+            "(Ctrl+Z on the layer undoes); "
+        )
         self.status.ok(self._status_note + (self.status.value or ""))
         return len(selected)
 
@@ -379,8 +438,11 @@ class PatchesWidget(DockBody):
 
     def _set_classes(self, layer: Any, classes: np.ndarray) -> None:
         """Write ``features['class']`` (other columns kept) and keep the next shapes' class."""
-        features = layer.features.copy() if len(layer.features) == len(layer.data) else (
-            pd.DataFrame(index=range(len(layer.data))))
+        features = (
+            layer.features.copy()
+            if len(layer.features) == len(layer.data)
+            else (pd.DataFrame(index=range(len(layer.data))))
+        )
         features["class"] = np.asarray(classes, dtype=np.int64)
         layer.features = features.reset_index(drop=True)  # resets napari's feature defaults
         self._on_current_class(self.class_table.current_class)
@@ -391,15 +453,19 @@ class PatchesWidget(DockBody):
         if layer is None or len(layer.data) == 0:
             return
         classes = shape_classes(layer)
-        renumbered = np.where(classes == index, -1, np.where(classes > index, classes - 1,
-                                                             classes))
+        renumbered = np.where(classes == index, -1, np.where(classes > index, classes - 1, classes))
         self._set_classes(layer, renumbered)
 
     def _on_classes_edited(self) -> None:
         layer = self._annotation_layer
         if layer is not None:
-            layer.metadata = {**layer.metadata, CLASS_META: {
-                "names": list(self.classes.names), "colours": list(self.classes.colours)}}
+            layer.metadata = {
+                **layer.metadata,
+                CLASS_META: {
+                    "names": list(self.classes.names),
+                    "colours": list(self.classes.colours),
+                },
+            }
             self.recolour_shapes()
         self.schedule_recount()
 
@@ -408,8 +474,10 @@ class PatchesWidget(DockBody):
         layer = self._annotation_layer
         if layer is None or len(layer.data) == 0:
             return
-        colours = [self.classes.colours[k] if 0 <= k < len(self.classes.colours) else "#ffffff"
-                   for k in shape_classes(layer)]
+        colours = [
+            self.classes.colours[k] if 0 <= k < len(self.classes.colours) else "#ffffff"
+            for k in shape_classes(layer)
+        ]
         layer.edge_color = colours
         layer.face_color = [c + "40" for c in colours]
 
@@ -430,8 +498,11 @@ class PatchesWidget(DockBody):
         snapshot = shapes_snapshot(layer, len(self.classes.names))
 
         def show(assignment: Any) -> Any:
-            if generation == self._label_generation and layer is self._annotation_layer \
-                    and patchset is self._session.patchset:
+            if (
+                generation == self._label_generation
+                and layer is self._annotation_layer
+                and patchset is self._session.patchset
+            ):
                 return self._show_labels(layer, patchset, assignment)
             return None
 
@@ -440,8 +511,15 @@ class PatchesWidget(DockBody):
                 self._recount_again = False
                 self._recount_timer.start()
 
-        background(self, labels_of_snapshot, (snapshot, patchset), what="counting labels",
-                   show=show, on_error=lambda err: report(self.status, err), on_finished=idle)
+        background(
+            self,
+            labels_of_snapshot,
+            (snapshot, patchset),
+            what="counting labels",
+            show=show,
+            on_error=lambda err: report(self.status, err),
+            on_finished=idle,
+        )
 
     def update_labels(self) -> Any:
         """Recompute the class of every patch from the shapes in this thread; update counts
@@ -450,8 +528,10 @@ class PatchesWidget(DockBody):
         layer, patchset = self._annotation_layer, self._session.patchset
         if patchset is None:
             self.class_table.set_counts({})
-            self.status.ok("Extract patches first; then draw shapes around examples of each "
-                           "class (optional, for ss-rVAE).")
+            self.status.ok(
+                "Extract patches first; then draw shapes around examples of each "
+                "class (optional, for ss-rVAE)."
+            )
             return None
         if layer is None or len(layer.data) == 0:
             return self._show_labels(layer, patchset, None)
@@ -469,8 +549,10 @@ class PatchesWidget(DockBody):
         if assignment is None:
             self._session.labels = None
             self.class_table.set_counts({})
-            self.status.ok(note + f"{n} patches of {patchset.patches.shape[1]}×"
-                           f"{patchset.patches.shape[2]} px; no labels drawn.")
+            self.status.ok(
+                note + f"{n} patches of {patchset.patches.shape[1]}×"
+                f"{patchset.patches.shape[2]} px; no labels drawn."
+            )
             return None
         labels = np.asarray(assignment.labels)
         counts = {int(k): int(np.sum(labels == k)) for k in range(len(self.classes.names))}
@@ -479,12 +561,16 @@ class PatchesWidget(DockBody):
         n_labeled = int(np.sum(labels >= 0))
         text = f"{n} patches, {n_labeled} labeled, {n - n_labeled} unlabeled"
         if getattr(assignment, "n_conflicts", 0):
-            text += f"; {assignment.n_conflicts} in overlapping shapes of different classes " \
-                    f"({OVERLAP_RULE})"
+            text += (
+                f"; {assignment.n_conflicts} in overlapping shapes of different classes "
+                f"({OVERLAP_RULE})"
+            )
         n_unclassed = int(np.sum(shape_classes(layer) < 0))
         if n_unclassed:
-            text += f"; {n_unclassed} shapes have no class (select them, then 'Move selected " \
-                    "shapes to this class')"
+            text += (
+                f"; {n_unclassed} shapes have no class (select them, then 'Move selected "
+                "shapes to this class')"
+            )
         if n_labeled == 0:
             text += ". No patch centre lies inside a shape: draw shapes around whole patches."
         self.status.ok(note + text)
@@ -506,15 +592,17 @@ def _cut(job: dict) -> tuple[Any, dict]:
         from napari_ivae.core.patches.source import PatchSource
 
         if params["source"] == "grid":
-            source = PatchSource.grid(image, params["size"], params["stride"],
-                                      normalize=params["normalize"])
+            source = PatchSource.grid(
+                image, params["size"], params["stride"], normalize=params["normalize"]
+            )
         else:
             coords = job["coords"] if image.ndim == 3 else job["coords"][:, 1:]
             source = PatchSource(image, coords, params["size"], normalize=params["normalize"])
         return source.lazy_patchset(), params
     if params["source"] == "grid":
-        return grid_patches(image, params["size"], params["stride"],
-                            normalize=params["normalize"]), params
+        return grid_patches(
+            image, params["size"], params["stride"], normalize=params["normalize"]
+        ), params
     coords = job["coords"] if image.ndim == 3 else job["coords"][:, 1:]
     return extract_patches(image, coords, params["size"], normalize=params["normalize"]), params
 

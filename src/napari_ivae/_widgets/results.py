@@ -39,8 +39,9 @@ class ResultsWidget(DockBody):
         self.write_button = PushButton(text="Write maps and point features")
         self.colour_by = ComboBox(choices=self._feature_choices, label="colour points by")
         self.segment_map = ComboBox(choices=self._map_choices, label="segment map")
-        self.segment_method = ComboBox(choices=["otsu", "multiotsu", "chan_vese"],
-                                       value="otsu", label="method")
+        self.segment_method = ComboBox(
+            choices=["otsu", "multiotsu", "chan_vese"], value="otsu", label="method"
+        )
         self.n_regions = SpinBox(value=2, min=2, max=8, label="regions")
         self.segment_button = PushButton(text="Segment")
         self.n_clusters = SpinBox(value=4, min=2, max=16, label="unsupervised classes")
@@ -52,31 +53,42 @@ class ResultsWidget(DockBody):
         self.heldout_button = PushButton(text="Check the classes on held-out labels")
         self.heldout_button.tooltip = (
             "k-fold cross-validation: a fresh classifier of the model's architecture learns the "
-            "labels of k-1 folds and predicts the held-out fold (the VAE is not retrained)")
+            "labels of k-1 folds and predicts the held-out fold (the VAE is not retrained)"
+        )
         self.heldout_button.visible = False  # shown with a confusion matrix
         self.heldout = Label(value="")
         self.heldout.native.setStyleSheet("font-family: monospace;")
-        self.model_file = FileEdit(mode="w", filter="*.ivae.pt", label="model file",
-                                   value=Path.home() / "model.ivae.pt")
+        self.model_file = FileEdit(
+            mode="w", filter="*.ivae.pt", label="model file", value=Path.home() / "model.ivae.pt"
+        )
         self.save_button = PushButton(text="Save model")
         self.load_button = PushButton(text="Load model")
         self.apply_image = layer_picker(Image, "apply to image")
         self.apply_button = PushButton(text="Apply model to image")
         self.status = StatusLine()
-        self.lay_out([
-            [self.model_info, self.write_button, self.colour_by, self.manifold_button],
-            self.confusion,
-            self.heldout_button,
-            self.heldout,
-            Section("segment a map", [self.segment_map, self.segment_method, self.n_regions,
-                                      self.segment_button]),
-            Section("unsupervised classes", [self.n_clusters, self.cluster_angle,
-                                             self.cluster_button]),
-            Section("model file", [self.model_file, self.save_button, self.load_button],
-                    folded=True),
-            Section("apply to another image", [self.apply_image, self.apply_button],
-                    folded=True),
-            self.status])
+        self.lay_out(
+            [
+                [self.model_info, self.write_button, self.colour_by, self.manifold_button],
+                self.confusion,
+                self.heldout_button,
+                self.heldout,
+                Section(
+                    "segment a map",
+                    [self.segment_map, self.segment_method, self.n_regions, self.segment_button],
+                ),
+                Section(
+                    "unsupervised classes",
+                    [self.n_clusters, self.cluster_angle, self.cluster_button],
+                ),
+                Section(
+                    "model file", [self.model_file, self.save_button, self.load_button], folded=True
+                ),
+                Section(
+                    "apply to another image", [self.apply_image, self.apply_button], folded=True
+                ),
+                self.status,
+            ]
+        )
         self.write_button.clicked.connect(self.write_in_background)
         self.colour_by.changed.connect(self.colour_points)
         self.segment_button.clicked.connect(self.segment_in_background)
@@ -100,19 +112,24 @@ class ResultsWidget(DockBody):
         return [""] + [c for c in layer.features.columns if is_numeric_dtype(layer.features[c])]
 
     def _map_choices(self, *_: Any) -> list:
-        return [(layer.name, layer) for layer in self._viewer.layers
-                if _layers.is_result_layer(layer) and isinstance(layer, Image)
-                and layer.metadata["napari_ivae"].get("role", "").endswith("_map")]
+        return [
+            (layer.name, layer)
+            for layer in self._viewer.layers
+            if _layers.is_result_layer(layer)
+            and isinstance(layer, Image)
+            and layer.metadata["napari_ivae"].get("role", "").endswith("_map")
+        ]
 
     def _on_model(self, *_: Any) -> None:
         bundle = self._session.bundle
         if bundle is not None:
             meta = bundle.metadata
             shape = "×".join(str(s) for s in bundle.config.patch_shape)
-            self.model_info.value = (f"model: {bundle.config.kind}, {shape} px patches, "
-                                     f"latent size {bundle.config.latent_dim}, "
-                                     f"seed {meta.get('seed')}"
-                                     + (" (stopped early)" if meta.get("stopped") else ""))
+            self.model_info.value = (
+                f"model: {bundle.config.kind}, {shape} px patches, "
+                f"latent size {bundle.config.latent_dim}, "
+                f"seed {meta.get('seed')}" + (" (stopped early)" if meta.get("stopped") else "")
+            )
         self.reset_choices()
 
     def _on_results(self, *_: Any) -> None:
@@ -144,14 +161,20 @@ class ResultsWidget(DockBody):
 
     def write_in_background(self) -> None:
         """As :meth:`write`, with the encoding and maps computed in a worker thread."""
+
         def failed(err: Exception) -> None:
             _writer.mark_results_stale(self._viewer, self._session)
             report(self.status, err)
 
         try:
-            _writer.results_job(self._viewer, self._session, self._report_written, failed,
-                                owner=self,
-                                buttons=(self.write_button,))
+            _writer.results_job(
+                self._viewer,
+                self._session,
+                self._report_written,
+                failed,
+                owner=self,
+                buttons=(self.write_button,),
+            )
         except Exception as err:  # noqa: BLE001 - shown to the user
             failed(err)
             return
@@ -185,10 +208,20 @@ class ResultsWidget(DockBody):
         """Cross-validate the model's classes over the labeled patches in a worker
         (:func:`napari_ivae.core.analysis.heldout.model_heldout_confusion`); returns the worker."""
         bundle, patchset, true = self._session.bundle, self._session.patchset, self._model_labels()
-        if (bundle is None or patchset is None or true is None
-                or len(true) != len(patchset.patches) or not np.any(true >= 0)):
-            report(self.status, InputError("no labeled patches for this model's classes: train "
-                                           "an ss-rvae on labeled patches first."))
+        if (
+            bundle is None
+            or patchset is None
+            or true is None
+            or len(true) != len(patchset.patches)
+            or not np.any(true >= 0)
+        ):
+            report(
+                self.status,
+                InputError(
+                    "no labeled patches for this model's classes: train "
+                    "an ss-rvae on labeled patches first."
+                ),
+            )
             return None
         names = list(bundle.config.class_names)
 
@@ -196,10 +229,16 @@ class ResultsWidget(DockBody):
             self.heldout.value = _writer.heldout_text(held, names)
             return self.heldout.value
 
-        return background(self, _writer.compute_heldout, (bundle.model, patchset.patches, true),
-                          what="cross-validating the classes", show=show,
-                          on_done=lambda _: self.status.ok("held-out check done."),
-                          status=self.status, buttons=(self.heldout_button,))
+        return background(
+            self,
+            _writer.compute_heldout,
+            (bundle.model, patchset.patches, true),
+            what="cross-validating the classes",
+            show=show,
+            on_done=lambda _: self.status.ok("held-out check done."),
+            status=self.status,
+            buttons=(self.heldout_button,),
+        )
 
     def colour_points(self, feature: str | None = None) -> None:
         """Colour the points layer by a feature column: the model's class and unsupervised
@@ -214,14 +253,21 @@ class ResultsWidget(DockBody):
         classes = self._cluster_layer() if result == "cluster" else None
         if classes is not None:  # the points take the class map's colours
             grey = np.array([0.5, 0.5, 0.5, 1.0])
-            layer.face_color = np.array([
-                np.asarray(classes.get_color(int(v) + 1), dtype=float).ravel()[:4]
-                if np.isfinite(v) and v >= 0 else grey for v in values])
+            layer.face_color = np.array(
+                [
+                    np.asarray(classes.get_color(int(v) + 1), dtype=float).ravel()[:4]
+                    if np.isfinite(v) and v >= 0
+                    else grey
+                    for v in values
+                ]
+            )
             return
         if result == "class" and self._class_colours():
             colours = self._class_colours()
-            layer.face_color = [colours[int(v)] if np.isfinite(v) and 0 <= v < len(colours)
-                                else "#808080" for v in values]
+            layer.face_color = [
+                colours[int(v)] if np.isfinite(v) and 0 <= v < len(colours) else "#808080"
+                for v in values
+            ]
             return
         name = result or feature
         is_angle = name.startswith("angle")
@@ -229,8 +275,9 @@ class ResultsWidget(DockBody):
         layer.face_color = feature
         finite = values[np.isfinite(values)]
         if finite.size and is_angle:
-            layer.face_contrast_limits = (-180.0, 180.0) if name.endswith("_deg") else (
-                -np.pi, np.pi)
+            layer.face_contrast_limits = (
+                (-180.0, 180.0) if name.endswith("_deg") else (-np.pi, np.pi)
+            )
         elif finite.size:
             layer.face_contrast_limits = tuple(float(v) for v in np.percentile(finite, [1, 99]))
         layer.refresh_colors()
@@ -271,9 +318,15 @@ class ResultsWidget(DockBody):
         except Exception as err:  # noqa: BLE001 - shown to the user
             report(self.status, err)
             return None
-        return background(self, _segment, tuple(args), what=f"segmenting {layer.name!r}",
-                          show=lambda segmented: self._show_segmentation(layer, segmented),
-                          status=self.status, buttons=(self.segment_button,))
+        return background(
+            self,
+            _segment,
+            tuple(args),
+            what=f"segmenting {layer.name!r}",
+            show=lambda segmented: self._show_segmentation(layer, segmented),
+            status=self.status,
+            buttons=(self.segment_button,),
+        )
 
     def _segment_job(self) -> tuple:
         layer = self.segment_map.value
@@ -284,19 +337,33 @@ class ResultsWidget(DockBody):
     def _show_segmentation(self, layer: Any, segmented: tuple) -> Any:
         labels, n_regions, edges = segmented
         if layer not in self._viewer.layers:
-            raise InputError(f"the map {layer.name!r} was removed before its segmentation "
-                             "was ready; nothing was written.")
+            raise InputError(
+                f"the map {layer.name!r} was removed before its segmentation "
+                "was ready; nothing was written."
+            )
         meta = layer.metadata["napari_ivae"]
-        source = self._viewer.layers[meta["source"]] if meta["source"] in self._viewer.layers \
-            else layer  # noqa: SIM401 (a LayerList has no .get)
+        layers = self._viewer.layers
+        # a LayerList has no .get
+        source = layers[meta["source"]] if meta["source"] in layers else layer  # noqa: SIM401
         out = _layers.write_layer(
-            self._viewer, "labels", labels, role=f"segmentation_{meta['role']}", source=source,
+            self._viewer,
+            "labels",
+            labels,
+            role=f"segmentation_{meta['role']}",
+            source=source,
             what=f"{meta['role'].removesuffix('_map')} segmentation",
-            params={"map": layer.name, "method": self.segment_method.value,
-                    "n_classes": self.n_regions.value}, opacity=0.5)
-        self.status.ok(f"segmented {layer.name!r} into {n_regions} regions; boundary length "
-                       f"{edges[0]:.0f} px (the map's edge length {edges[1]:.0f} px; lower = "
-                       "cleaner).")
+            params={
+                "map": layer.name,
+                "method": self.segment_method.value,
+                "n_classes": self.n_regions.value,
+            },
+            opacity=0.5,
+        )
+        self.status.ok(
+            f"segmented {layer.name!r} into {n_regions} regions; boundary length "
+            f"{edges[0]:.0f} px (the map's edge length {edges[1]:.0f} px; lower = "
+            "cleaner)."
+        )
         return out
 
     def find_classes(self) -> Any:
@@ -310,14 +377,23 @@ class ResultsWidget(DockBody):
             clustering, _ = result
             self.reset_choices()
             sizes = ", ".join(str(int(n)) for n in clustering.sizes)
-            self.status.ok(f"{clustering.n_clusters} classes from the latent codes (sizes "
-                           f"{sizes}; k-means seed {clustering.seed}).")
+            self.status.ok(
+                f"{clustering.n_clusters} classes from the latent codes (sizes "
+                f"{sizes}; k-means seed {clustering.seed})."
+            )
 
         try:
-            worker = _writer.clusters_job(self._viewer, self._session, self.n_clusters.value,
-                                          seed, self.cluster_angle.value, done,
-                                          lambda err: report(self.status, err), owner=self,
-                                          buttons=(self.cluster_button,))
+            worker = _writer.clusters_job(
+                self._viewer,
+                self._session,
+                self.n_clusters.value,
+                seed,
+                self.cluster_angle.value,
+                done,
+                lambda err: report(self.status, err),
+                owner=self,
+                buttons=(self.cluster_button,),
+            )
         except Exception as err:  # noqa: BLE001 - shown to the user
             report(self.status, err)
             return None
@@ -328,8 +404,9 @@ class ResultsWidget(DockBody):
         """Decode a grid of latent values into patches (what the latent axes mean)."""
         try:
             bundle, image = self._manifold_job()
-            layer = _writer.show_manifold(self._viewer, image, bundle,
-                                          _writer.compute_manifold(bundle, *self._data()))
+            layer = _writer.show_manifold(
+                self._viewer, image, bundle, _writer.compute_manifold(bundle, *self._data())
+            )
         except Exception as err:  # noqa: BLE001 - shown to the user
             report(self.status, err)
             return None
@@ -347,11 +424,16 @@ class ResultsWidget(DockBody):
         def done(layer: Any) -> None:
             self.status.ok(_writer.manifold_caption(layer))
 
-        return background(self, _writer.compute_manifold, (bundle, *self._data()),
-                          what="decoding the manifold",
-                          show=lambda data: _writer.show_manifold(self._viewer, image, bundle,
-                                                                  data),
-                          on_done=done, status=self.status, buttons=(self.manifold_button,))
+        return background(
+            self,
+            _writer.compute_manifold,
+            (bundle, *self._data()),
+            what="decoding the manifold",
+            show=lambda data: _writer.show_manifold(self._viewer, image, bundle, data),
+            on_done=done,
+            status=self.status,
+            buttons=(self.manifold_button,),
+        )
 
     def _data(self) -> tuple:
         """The last results' encoding and the patches, when they belong to the current model
@@ -376,9 +458,12 @@ class ResultsWidget(DockBody):
         try:
             if bundle is None:
                 raise InputError("no model to save: train one first.")
-            path = save_model(Path(self.model_file.value), bundle.model,
-                              result=self._session.train_result,
-                              metadata=pipeline_metadata(bundle.metadata))
+            path = save_model(
+                Path(self.model_file.value),
+                bundle.model,
+                result=self._session.train_result,
+                metadata=pipeline_metadata(bundle.metadata),
+            )
         except Exception as err:  # noqa: BLE001 - shown to the user
             report(self.status, err)
             return None
@@ -420,9 +505,15 @@ class ResultsWidget(DockBody):
             self.status.ok(f"applied the model: wrote {len(written)} layers.")
 
         try:
-            apply_job(self._viewer, self._session, self.apply_image.value, done,
-                      lambda err: report(self.status, err), owner=self,
-                      buttons=(self.apply_button,))
+            apply_job(
+                self._viewer,
+                self._session,
+                self.apply_image.value,
+                done,
+                lambda err: report(self.status, err),
+                owner=self,
+                buttons=(self.apply_button,),
+            )
         except Exception as err:  # noqa: BLE001 - shown to the user
             report(self.status, err)
             return
@@ -442,6 +533,8 @@ def _segment(data: np.ndarray, method: str, n_regions: int) -> tuple:
     labels = np.asarray(segment_map(filled, method=method, n_classes=n_regions)).astype(np.int32)
     frames = labels.reshape(-1, *labels.shape[-2:])
     maps = filled.reshape(-1, *filled.shape[-2:])
-    edges = (float(np.mean([edge_length(f.astype(np.float32), denoise=False) for f in frames])),
-             float(np.mean([edge_length(m) for m in maps])))
+    edges = (
+        float(np.mean([edge_length(f.astype(np.float32), denoise=False) for f in frames])),
+        float(np.mean([edge_length(m) for m in maps])),
+    )
     return labels, len(np.unique(labels)), edges

@@ -29,8 +29,9 @@ def parse_values(text: str, what: str) -> list[float]:
     try:
         values = [float(v) for v in text.replace(",", " ").split()]
     except ValueError:
-        raise InputError(f"{what}: write numbers separated by commas, e.g. '0.1, 1' "
-                         f"(got {text!r}).") from None
+        raise InputError(
+            f"{what}: write numbers separated by commas, e.g. '0.1, 1' (got {text!r})."
+        ) from None
     if not values or any(not np.isfinite(v) or v < 0 for v in values):
         raise InputError(f"{what}: at least one number >= 0 is needed (got {text!r}).")
     return values
@@ -46,12 +47,18 @@ class SearchControls:
 
     def __init__(self, train: Any) -> None:
         self._train = train
-        self.beta_starts = LineEdit(value="0.01, 0.1, 1", label="β starts",
-                                    tooltip="start values of the KL weight's linear ramp; a "
-                                            "start equal to an end is a fixed β (the baseline)")
+        self.beta_starts = LineEdit(
+            value="0.01, 0.1, 1",
+            label="β starts",
+            tooltip="start values of the KL weight's linear ramp; a "
+            "start equal to an end is a fixed β (the baseline)",
+        )
         self.beta_ends = LineEdit(value="0.5, 1, 2", label="β ends")
-        self.lambdas = LineEdit(value="0", label="smoothness λs",
-                                tooltip="map smoothness λ values crossed with the betas")
+        self.lambdas = LineEdit(
+            value="0",
+            label="smoothness λs",
+            tooltip="map smoothness λ values crossed with the betas",
+        )
         self.workers = SpinBox(value=0, min=0, max=256, label="processes (0 = cores)")
         self.button = PushButton(text="Search β(t)")
         self.button.clicked.connect(self.start)
@@ -84,11 +91,15 @@ class SearchControls:
         train = self._train
         patchset = train._session.patchset
         if patchset is None or not getattr(patchset, "is_grid", False):
-            raise InputError("the β(t) search needs grid patches: in 'Patches and labels' "
-                             "choose 'patches at: grid' and extract them first.")
+            raise InputError(
+                "the β(t) search needs grid patches: in 'Patches and labels' "
+                "choose 'patches at: grid' and extract them first."
+            )
         if train.kind.value not in ("shift-vae", "vae", "rvae"):
-            raise InputError("the β(t) search trains unsupervised models: choose shift-VAE "
-                             "(or rVAE / VAE) as the model.")
+            raise InputError(
+                "the β(t) search trains unsupervised models: choose shift-VAE "
+                "(or rVAE / VAE) as the model."
+            )
         starts = parse_values(self.beta_starts.value, "β starts")
         ends = parse_values(self.beta_ends.value, "β ends")
         lambdas = parse_values(self.lambdas.value, "smoothness λs")
@@ -101,15 +112,26 @@ class SearchControls:
         extra = train.provenance(patchset)
         self._pending = (model_config, extra, patchset)
         train.progress.max, train.progress.value = total, 0
-        train.status.ok(f"searching β(t): {total} trainings of {train_config.epochs} epochs on "
-                        f"{len(patches)} grid patches, one process per core...")
+        train.status.ok(
+            f"searching β(t): {total} trainings of {train_config.epochs} epochs on "
+            f"{len(patches)} grid patches, one process per core..."
+        )
 
         holder: dict = {}
 
         def make_generator(stop_event: threading.Event):
-            return _search_steps(patches, grid_shape, starts, ends, lambdas, model_config,
-                                 train_config, workers, stop_event,
-                                 lambda: holder["job"].aborted)
+            return _search_steps(
+                patches,
+                grid_shape,
+                starts,
+                ends,
+                lambdas,
+                model_config,
+                train_config,
+                workers,
+                stop_event,
+                lambda: holder["job"].aborted,
+            )
 
         holder["job"] = TrainingJob(make_generator, total=total, desc="β(t) search")
         return holder["job"]
@@ -121,8 +143,9 @@ class SearchControls:
         train.progress.max = max(int(event.total_steps), 1)
         train.progress.value = int(event.done)
         run = event.run
-        score = ("collapsed" if run.collapsed else
-                 f"edge {run.edge:.1f} cells, recon {run.recon:.1f}")
+        score = (
+            "collapsed" if run.collapsed else f"edge {run.edge:.1f} cells, recon {run.recon:.1f}"
+        )
         train.eta.value = f"run {event.done}/{event.total_steps}: {run.label()}: {score}"
 
     def _on_returned(self, result: Any) -> None:
@@ -137,20 +160,33 @@ class SearchControls:
             train.status.warn("β(t) search: " + result.summary())
             return
         chosen = result.train_result
-        bundle = trained_bundle(chosen, model_config, chosen.train_config,
-                                {**extra, "search": result.table()})
+        bundle = trained_bundle(
+            chosen, model_config, chosen.train_config, {**extra, "search": result.table()}
+        )
         train._session.update(bundle=bundle, train_result=chosen)
-        self.layers = write_search_layers(train._viewer, train._session.image_layer, result,
-                                          patchset)
+        self.layers = write_search_layers(
+            train._viewer, train._session.image_layer, result, patchset
+        )
         stopped = " (stopped early: the runs finished so far)" if result.stopped else ""
-        train.status.ok(f"β(t) search{stopped}: {result.summary()} The chosen model is the "
-                        "session's model.")
+        train.status.ok(
+            f"β(t) search{stopped}: {result.summary()} The chosen model is the session's model."
+        )
         if train.write_maps.value:
             train._write_maps_in_background()
 
 
-def _search_steps(patches, grid_shape, starts, ends, lambdas, model_config, train_config,
-                  workers, stop_event, aborted):
+def _search_steps(
+    patches,
+    grid_shape,
+    starts,
+    ends,
+    lambdas,
+    model_config,
+    train_config,
+    workers,
+    stop_event,
+    aborted,
+):
     """A generator for :class:`~napari_ivae._workers.TrainingJob`: runs ``search_beta`` in a
     thread, yields a :class:`SearchEvent` per finished run and returns the SearchResult.
     When ``aborted()`` turns true (Abort) or the generator is closed, the running trainings
@@ -164,10 +200,19 @@ def _search_steps(patches, grid_shape, starts, ends, lambdas, model_config, trai
     def run() -> None:
         try:
             box["result"] = search_beta(
-                patches, grid_shape, beta_starts=starts, beta_ends=ends, smoothness=lambdas,
-                model_config=model_config, train_config=train_config, workers=workers,
+                patches,
+                grid_shape,
+                beta_starts=starts,
+                beta_ends=ends,
+                smoothness=lambdas,
+                model_config=model_config,
+                train_config=train_config,
+                workers=workers,
                 callback=lambda done, n, one: events.put(SearchEvent(done, n, one)),
-                stop_event=stop_event, abort_event=abort, mp_context="spawn")
+                stop_event=stop_event,
+                abort_event=abort,
+                mp_context="spawn",
+            )
         except BaseException as err:  # noqa: BLE001 - re-raised in the generator
             box["error"] = err
         finally:
@@ -209,10 +254,18 @@ def write_search_layers(viewer: Any, image_layer: Any, result: Any, patchset: An
 
     if image_layer is None or image_layer not in viewer.layers:
         raise InputError("the image the patches came from is no longer in the viewer.")
-    written = [_layers.write_layer(
-        viewer, "image", heatmap_image(result), role="search_heatmap", source=image_layer.name,
-        what="β(t) search heat map", params={"runs": result.table(), "score": "edge"},
-        rgb=True)]
+    written = [
+        _layers.write_layer(
+            viewer,
+            "image",
+            heatmap_image(result),
+            role="search_heatmap",
+            source=image_layer.name,
+            what="β(t) search heat map",
+            params={"runs": result.table(), "score": "edge"},
+            rgb=True,
+        )
+    ]
     written[0].visible = False
     ranked = sorted(result.maps, key=lambda i: (result.runs[i].edge, -result.runs[i].fourier))
     for rank, index in enumerate(ranked):
@@ -221,16 +274,24 @@ def write_search_layers(viewer: Any, image_layer: Any, result: Any, patchset: An
         values = z.reshape(-1)  # the grid's tiles in the patch order
         image = grid_map(values, patchset).astype(np.float32)
         finite = values[np.isfinite(values)]
-        low, high = (np.percentile(finite, [1, 99]) if finite.size else (0.0, 1.0))
+        low, high = np.percentile(finite, [1, 99]) if finite.size else (0.0, 1.0)
         layer = _layers.write_layer(
-            viewer, "image", image, role=f"search_run{rank + 1}_map", source=image_layer,
+            viewer,
+            "image",
+            image,
+            role=f"search_run{rank + 1}_map",
+            source=image_layer,
             what=f"search #{rank + 1} map",
-            params={"run": result.table()[index]}, colormap="viridis",
+            params={"run": result.table()[index]},
+            colormap="viridis",
             contrast_limits=(float(low), float(high) if high > low else float(low) + 1.0),
-            blending="translucent", opacity=0.7)
+            blending="translucent",
+            opacity=0.7,
+        )
         # the name says which setting (the role stays per rank, so a new search replaces it)
         layer.name = _layers.result_name(
-            image_layer.name, f"search #{rank + 1} z{run.map_index + 1} ({run.label()})")
+            image_layer.name, f"search #{rank + 1} z{run.map_index + 1} ({run.label()})"
+        )
         layer.visible = index == result.best
         written.append(layer)
     return written

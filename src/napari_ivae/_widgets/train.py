@@ -28,22 +28,33 @@ from napari_ivae._workers import TrainingJob
 from napari_ivae.core.errors import InputError
 from napari_ivae.core.patches.source import as_source
 
-KIND_CHOICES = [("rVAE (rotation + translation)", "rvae"), ("shift-VAE (smooth maps)",
-                                                            "shift-vae"),
-                ("joint rVAE (finds classes)", "jrvae"),
-                ("ss-rVAE (uses your labels)", "ss-rvae"),
-                ("conditional rVAE (every patch labeled)", "crvae"), ("VAE (no invariance)", "vae")]
+KIND_CHOICES = [
+    ("rVAE (rotation + translation)", "rvae"),
+    ("shift-VAE (smooth maps)", "shift-vae"),
+    ("joint rVAE (finds classes)", "jrvae"),
+    ("ss-rVAE (uses your labels)", "ss-rvae"),
+    ("conditional rVAE (every patch labeled)", "crvae"),
+    ("VAE (no invariance)", "vae"),
+]
 
 
 def trained_bundle(result: Any, config: Any, train_config: Any, extra: dict) -> Any:
     """A ModelBundle for a fresh training result (the same type ``load_model`` returns)."""
     from napari_ivae.core.models.persistence import ModelBundle
 
-    metadata = {"kind": config.kind, "seed": result.seed, "device": result.device,
-                "patch_shape": list(config.patch_shape), "class_names": list(config.class_names),
-                "history": result.history, "stopped": result.stopped, **extra}
-    return ModelBundle(model=result.model, config=config, train_config=train_config,
-                       metadata=metadata)
+    metadata = {
+        "kind": config.kind,
+        "seed": result.seed,
+        "device": result.device,
+        "patch_shape": list(config.patch_shape),
+        "class_names": list(config.class_names),
+        "history": result.history,
+        "stopped": result.stopped,
+        **extra,
+    }
+    return ModelBundle(
+        model=result.model, config=config, train_config=train_config, metadata=metadata
+    )
 
 
 def _detection_settings(points_layer: Any) -> dict:
@@ -60,14 +71,18 @@ def _detection_settings(points_layer: Any) -> dict:
 def check_labels(labels: np.ndarray | None, class_names: list[str]) -> tuple[np.ndarray, list]:
     """Labels for ss-rVAE: at least two classes with labeled patches, classes renumbered."""
     if labels is None or not np.any(np.asarray(labels) >= 0):
-        raise InputError("ss-rVAE needs labels: in 'Patches and labels', draw shapes around "
-                         "example patches of each class (at least two classes).")
+        raise InputError(
+            "ss-rVAE needs labels: in 'Patches and labels', draw shapes around "
+            "example patches of each class (at least two classes)."
+        )
     labels = np.asarray(labels, dtype=np.int64)
     used = sorted(int(k) for k in np.unique(labels[labels >= 0]))
     if len(used) < 2:
         name = class_names[used[0]] if used[0] < len(class_names) else used[0]
-        raise InputError(f"only one class ({name!r}) has labeled patches: draw shapes for at "
-                         "least one more class, or train an rVAE (unsupervised).")
+        raise InputError(
+            f"only one class ({name!r}) has labeled patches: draw shapes for at "
+            "least one more class, or train an rVAE (unsupervised)."
+        )
     remap = np.full(max(used) + 1, -1, dtype=np.int64)
     remap[used] = np.arange(len(used))
     out = np.where(labels >= 0, remap[np.clip(labels, 0, None)], -1)
@@ -87,31 +102,52 @@ class TrainWidget(DockBody):
         self._started = 0.0
         self.kind = ComboBox(choices=KIND_CHOICES, value="rvae", label="model")
         self.latent_dim = SpinBox(value=2, min=1, max=64, label="latent size")
-        self.n_classes = SpinBox(value=4, min=2, max=64, label="classes", visible=False,
-                                 tooltip="joint rVAE: number of classes to find (no labels)")
+        self.n_classes = SpinBox(
+            value=4,
+            min=2,
+            max=64,
+            label="classes",
+            visible=False,
+            tooltip="joint rVAE: number of classes to find (no labels)",
+        )
         self.rotation = CheckBox(value=True, text="rotation invariant")
         self.translation = CheckBox(value=True, text="translation invariant")
-        self.angle_prior_kind = ComboBox(choices=[("normal (papers)", "normal"),
-                                                  ("von Mises (circular)", "von_mises")],
-                                         value="normal", label="angle prior")
-        self.angle_prior = FloatSpinBox(value=1.0, min=0.01, max=100.0, step=0.1,
-                                        label="angle prior σ (rad)")
-        self.translation_prior = FloatSpinBox(value=0.1, min=0.001, max=1.0, step=0.01,
-                                              label="shift prior σ")
-        self.shift_scale = FloatSpinBox(value=1.0, min=0.01, max=1.0, step=0.05,
-                                        label="shift k", visible=False)
+        self.angle_prior_kind = ComboBox(
+            choices=[("normal (papers)", "normal"), ("von Mises (circular)", "von_mises")],
+            value="normal",
+            label="angle prior",
+        )
+        self.angle_prior = FloatSpinBox(
+            value=1.0, min=0.01, max=100.0, step=0.1, label="angle prior σ (rad)"
+        )
+        self.translation_prior = FloatSpinBox(
+            value=0.1, min=0.001, max=1.0, step=0.01, label="shift prior σ"
+        )
+        self.shift_scale = FloatSpinBox(
+            value=1.0, min=0.01, max=1.0, step=0.05, label="shift k", visible=False
+        )
         self.beta_start = FloatSpinBox(value=1.0, min=0.0, max=100.0, step=0.1, label="β start")
         self.beta_end = FloatSpinBox(value=1.0, min=0.0, max=100.0, step=0.1, label="β end")
         self.beta_ramp = SpinBox(value=0, min=0, max=10000, label="β ramp (epochs)")
         self.smoothness = FloatSpinBox(
-            value=0.0, min=0.0, max=1000.0, step=0.1, label="map smoothness λ",
+            value=0.0,
+            min=0.0,
+            max=1000.0,
+            step=0.1,
+            label="map smoothness λ",
             tooltip="grid patches only: weight (per patch pixel) of the latent maps' roughness "
-                    "across neighbouring tiles (0 = off)")
+            "across neighbouring tiles (0 = off)",
+        )
         self.epochs = SpinBox(value=30, min=1, max=100000, label="epochs")
-        self.min_steps = SpinBox(value=0, min=0, max=10_000_000, label="min steps",
-                                 tooltip="train at least this many optimizer steps: the epochs "
-                                         "are raised on small patch sets (0 = exactly the "
-                                         "epochs above)")
+        self.min_steps = SpinBox(
+            value=0,
+            min=0,
+            max=10_000_000,
+            label="min steps",
+            tooltip="train at least this many optimizer steps: the epochs "
+            "are raised on small patch sets (0 = exactly the "
+            "epochs above)",
+        )
         self.batch_size = SpinBox(value=128, min=1, max=100000, label="batch size")
         self.lr = FloatSpinBox(value=1e-3, min=1e-6, max=1.0, step=1e-4, label="learning rate")
         self.lr.native.setDecimals(6)
@@ -124,27 +160,52 @@ class TrainWidget(DockBody):
         self.progress = ProgressBar(value=0, min=0, max=1, label="progress")
         self.eta = Label(value="")
         self.loss_plot = LossPlot()
-        self.show_terms = CheckBox(value=False, text="show loss terms",
-                                   tooltip="Each term of the loss (reconstruction, KL, "
-                                           "classifier...) in a row of its own")
+        self.show_terms = CheckBox(
+            value=False,
+            text="show loss terms",
+            tooltip="Each term of the loss (reconstruction, KL, classifier...) in a row of its own",
+        )
         self._step_times: list[float] = []  # when the last steps arrived (for the ETA)
         self._steps_per_epoch: int | None = None
         self._announced: tuple | None = None  # what the status said would be trained
         self.status = StatusLine()
         self.search = SearchControls(self)
-        buttons = Container(widgets=[self.start_button, self.stop_button, self.abort_button],
-                            layout="horizontal", labels=False)
+        buttons = Container(
+            widgets=[self.start_button, self.stop_button, self.abort_button],
+            layout="horizontal",
+            labels=False,
+        )
         buttons.margins = (0, 0, 0, 0)
-        self.lay_out([
-            [self.kind, self.latent_dim, self.n_classes, self.epochs, self.write_maps],
-            Section("advanced", [self.rotation, self.translation, self.angle_prior_kind,
-                                 self.angle_prior, self.translation_prior, self.shift_scale,
-                                 self.beta_start, self.beta_end, self.beta_ramp,
-                                 self.smoothness,
-                                 self.min_steps, self.batch_size, self.lr, self.seed,
-                                 self.device], folded=True),
-            Section("β(t) search (grid patches)", self.search.widgets, folded=True),
-            [buttons, self.progress, self.eta, self.show_terms], self.loss_plot, self.status])
+        self.lay_out(
+            [
+                [self.kind, self.latent_dim, self.n_classes, self.epochs, self.write_maps],
+                Section(
+                    "advanced",
+                    [
+                        self.rotation,
+                        self.translation,
+                        self.angle_prior_kind,
+                        self.angle_prior,
+                        self.translation_prior,
+                        self.shift_scale,
+                        self.beta_start,
+                        self.beta_end,
+                        self.beta_ramp,
+                        self.smoothness,
+                        self.min_steps,
+                        self.batch_size,
+                        self.lr,
+                        self.seed,
+                        self.device,
+                    ],
+                    folded=True,
+                ),
+                Section("β(t) search (grid patches)", self.search.widgets, folded=True),
+                [buttons, self.progress, self.eta, self.show_terms],
+                self.loss_plot,
+                self.status,
+            ]
+        )
         self.kind.changed.connect(self._on_kind)
         self.show_terms.changed.connect(self.loss_plot.set_show_terms)
         self.start_button.clicked.connect(self.start)
@@ -174,24 +235,39 @@ class TrainWidget(DockBody):
         from napari_ivae.core.models.config import ModelConfig, TrainConfig
 
         kind = self.kind.value
-        invariances = tuple(name for name, box in (("rotation", self.rotation),
-                                                   ("translation", self.translation))
-                            if box.value)
+        invariances = tuple(
+            name
+            for name, box in (("rotation", self.rotation), ("translation", self.translation))
+            if box.value
+        )
         names = tuple(class_names or ())
         if kind == "jrvae":
             names = tuple(f"class {i + 1}" for i in range(self.n_classes.value))
         model_config = ModelConfig(
-            kind=kind, patch_shape=tuple(patch_shape), latent_dim=self.latent_dim.value,
-            invariances=invariances, translation_prior=self.translation_prior.value,
-            angle_prior=self.angle_prior_kind.value, angle_prior_scale=self.angle_prior.value,
+            kind=kind,
+            patch_shape=tuple(patch_shape),
+            latent_dim=self.latent_dim.value,
+            invariances=invariances,
+            translation_prior=self.translation_prior.value,
+            angle_prior=self.angle_prior_kind.value,
+            angle_prior_scale=self.angle_prior.value,
             shift_scale=self.shift_scale.value,
-            n_classes=len(names), class_names=names)
+            n_classes=len(names),
+            class_names=names,
+        )
         train_config = TrainConfig.defaults_for(
-            kind, epochs=self.epochs.value, batch_size=self.batch_size.value, lr=self.lr.value,
-            seed=self.seed.value, device=self.device.value, min_steps=self.min_steps.value,
+            kind,
+            epochs=self.epochs.value,
+            batch_size=self.batch_size.value,
+            lr=self.lr.value,
+            seed=self.seed.value,
+            device=self.device.value,
+            min_steps=self.min_steps.value,
             beta_start=self.beta_start.value,
-            beta_end=self.beta_end.value, beta_ramp_epochs=self.beta_ramp.value,
-            smoothness=self.smoothness.value if kind != "ss-rvae" else 0.0)
+            beta_end=self.beta_end.value,
+            beta_ramp_epochs=self.beta_ramp.value,
+            smoothness=self.smoothness.value if kind != "ss-rvae" else 0.0,
+        )
         return model_config, train_config
 
     # ---- running ------------------------------------------------------------------------
@@ -233,8 +309,9 @@ class TrainWidget(DockBody):
     def _make_job(self) -> TrainingJob:
         patchset = self._session.patchset
         if patchset is None:
-            raise InputError("no patches yet: open 'Patches and labels' and click "
-                             "'Extract patches' first.")
+            raise InputError(
+                "no patches yet: open 'Patches and labels' and click 'Extract patches' first."
+            )
         patches = patchset.patches  # cut on demand (a lazy layer's SourcePatches): streamed
         if as_source(patches) is None:
             patches = np.ascontiguousarray(patches, dtype=np.float32)
@@ -242,12 +319,17 @@ class TrainWidget(DockBody):
         if self.kind.value in ("ss-rvae", "crvae"):
             labels, names = check_labels(self._session.labels, list(self._session.classes.names))
             if self.kind.value == "crvae" and np.any(labels < 0):
-                raise InputError(f"a conditional rVAE needs the class of every patch: "
-                                 f"{int(np.sum(labels < 0))} of {len(labels)} are unlabeled "
-                                 "(label them all, or train an ss-rVAE).")
+                raise InputError(
+                    f"a conditional rVAE needs the class of every patch: "
+                    f"{int(np.sum(labels < 0))} of {len(labels)} are unlabeled "
+                    "(label them all, or train an ss-rVAE)."
+                )
         model_config, train_config = self.configs(patches.shape[1:], names)
-        if self.kind.value not in ("ss-rvae", "crvae") and self._session.labels is not None and np.any(
-                np.asarray(self._session.labels) >= 0):
+        if (
+            self.kind.value not in ("ss-rvae", "crvae")
+            and self._session.labels is not None
+            and np.any(np.asarray(self._session.labels) >= 0)
+        ):
             self.status.ok("note: labels are used only by ss-rVAE.")
         extra = self.provenance(patchset)
         self._pending = (model_config, train_config, extra)
@@ -266,24 +348,35 @@ class TrainWidget(DockBody):
             from napari_ivae.core.models.training import train
 
             model = build_model(model_config)
-            return train(model, patches, labels, train_config, stop_event=stop_event,
-                         grid_shape=grid_shape)
+            return train(
+                model, patches, labels, train_config, stop_event=stop_event, grid_shape=grid_shape
+            )
 
-        return TrainingJob(make_generator, total=epochs * steps, desc=f"training {model_config.kind}")
+        return TrainingJob(
+            make_generator, total=epochs * steps, desc=f"training {model_config.kind}"
+        )
 
     def provenance(self, patchset: Any) -> dict:
         """Where a model's patches came from (saved with the model)."""
-        return {"source": getattr(self._session.image_layer, "name", ""),
-                "patch_params": dict(self._session.patch_params),
-                "normalization": dict(getattr(patchset, "normalization", {}) or {}),
-                "detection": _detection_settings(self._session.points_layer)}
+        return {
+            "source": getattr(self._session.image_layer, "name", ""),
+            "patch_params": dict(self._session.patch_params),
+            "normalization": dict(getattr(patchset, "normalization", {}) or {}),
+            "detection": _detection_settings(self._session.points_layer),
+        }
 
     def _announce(self, kind: str, n_patches: int, epochs: int, train_config: Any) -> None:
-        raised = (f", raised from {train_config.epochs} to make at least "
-                  f"{train_config.min_steps} steps on a small set: 'min steps' 0 trains "
-                  "exactly the epochs set" if epochs > train_config.epochs else "")
-        self.status.ok(f"training {kind} on {n_patches} patches "
-                       f"({epochs} epochs{raised}, seed {train_config.seed})...")
+        raised = (
+            f", raised from {train_config.epochs} to make at least "
+            f"{train_config.min_steps} steps on a small set: 'min steps' 0 trains "
+            "exactly the epochs set"
+            if epochs > train_config.epochs
+            else ""
+        )
+        self.status.ok(
+            f"training {kind} on {n_patches} patches "
+            f"({epochs} epochs{raised}, seed {train_config.seed})..."
+        )
         self._announced = (kind, n_patches, epochs, train_config)
 
     def stop(self) -> None:
@@ -303,17 +396,20 @@ class TrainWidget(DockBody):
         done = int(event.epoch) * int(event.steps_per_epoch) + int(event.step) + 1
         self.progress.max = max(total, 1)
         self.progress.value = min(done, total)
-        self.loss_plot.add(float(event.loss), dict(getattr(event, "terms", {}) or {}),
-                           int(event.epoch))
-        self._step_times = (self._step_times + [time.perf_counter()])[-ETA_WINDOW - 1:]
+        self.loss_plot.add(
+            float(event.loss), dict(getattr(event, "terms", {}) or {}), int(event.epoch)
+        )
+        self._step_times = (self._step_times + [time.perf_counter()])[-ETA_WINDOW - 1 :]
         self._steps_per_epoch = int(event.steps_per_epoch)
         announced = self._announced
         if announced is not None and announced[2] != int(event.n_epochs):
             # the trainer batches labeled sets its own way: say the epochs it really runs
             self._announce(*announced[:2], int(event.n_epochs), announced[3])
-        self.eta.value = (f"epoch {event.epoch + 1}/{event.n_epochs}  loss {event.loss:.4g}  "
-                          f"β {event.beta:.2g}  ETA "
-                          f"{eta_text(self._step_times, max(total - done, 0))}")
+        self.eta.value = (
+            f"epoch {event.epoch + 1}/{event.n_epochs}  loss {event.loss:.4g}  "
+            f"β {event.beta:.2g}  ETA "
+            f"{eta_text(self._step_times, max(total - done, 0))}"
+        )
 
     def _on_returned(self, result: Any) -> None:
         if self.job is None or self.job.aborted:
@@ -324,8 +420,10 @@ class TrainWidget(DockBody):
         elapsed = time.perf_counter() - self._started
         how = "stopped early, partial model kept" if result.stopped else "done"
         run = epochs_run(result.history, self._steps_per_epoch)
-        self.status.ok(f"{model_config.kind} trained on {result.device} in {_duration(elapsed)} "
-                       f"({run}, seed {result.seed}; {how}).")
+        self.status.ok(
+            f"{model_config.kind} trained on {result.device} in {_duration(elapsed)} "
+            f"({run}, seed {result.seed}; {how})."
+        )
         if self.write_maps.value:
             self._write_maps_in_background()
 
@@ -338,8 +436,12 @@ class TrainWidget(DockBody):
             self._results_worker = None
             notes = self._session.result_notes
             if notes:
-                self.status.warn(trained + f" Wrote {len(written)} result layers. Check: "
-                                 + "; ".join(notes) + ".")
+                self.status.warn(
+                    trained
+                    + f" Wrote {len(written)} result layers. Check: "
+                    + "; ".join(notes)
+                    + "."
+                )
             else:
                 self.status.ok(trained + f" Wrote {len(written)} result layers.")
             self._set_running(self.busy)
@@ -351,8 +453,9 @@ class TrainWidget(DockBody):
             self._set_running(self.busy)
 
         try:
-            self._results_worker = results_job(self._viewer, self._session,
-                                               while_alive(self, done), while_alive(self, failed))
+            self._results_worker = results_job(
+                self._viewer, self._session, while_alive(self, done), while_alive(self, failed)
+            )
         except Exception as err:  # noqa: BLE001 - shown to the user
             mark_results_stale(self._viewer, self._session)
             report(self.status, err)

@@ -52,30 +52,54 @@ _GLOB_CHARS = set("*?[")
 def add_parser(subparsers) -> None:
     """Register ``napari-ivae batch``."""
     p = subparsers.add_parser(
-        "batch", help="apply a saved model to many images (resumable)",
+        "batch",
+        help="apply a saved model to many images (resumable)",
         description="Apply a model saved by `napari-ivae train` (or napari) to every image: "
-                    "detect, cut patches and encode as the model was trained, and write one "
-                    "folder per image with a CSV table and the maps. Images already done are "
-                    "skipped when the command is run again.")
+        "detect, cut patches and encode as the model was trained, and write one "
+        "folder per image with a CSV table and the maps. Images already done are "
+        "skipped when the command is run again.",
+    )
     p.add_argument("model", metavar="MODEL.ivae.pt", help="trained model file")
-    p.add_argument("inputs", nargs="+", metavar="INPUT",
-                   help="images (.tif, .npy, .png, .jpg, .bmp), folders holding them, or glob patterns "
-                        "(quoted: 'data/*.tif')")
-    p.add_argument("--out", required=True, metavar="DIR",
-                   help="output folder (created if missing); one sub-folder per image")
-    p.add_argument("--mode", choices=("atoms", "particles"),
-                   help="what to detect (default: what the model's points were detected as, "
-                        "else atoms)")
-    p.add_argument("--grid", type=int, metavar="STRIDE",
-                   help="cut grid patches every STRIDE px instead (default: as the model was "
-                        "trained)")
+    p.add_argument(
+        "inputs",
+        nargs="+",
+        metavar="INPUT",
+        help="images (.tif, .npy, .png, .jpg, .bmp), folders holding them, or glob patterns "
+        "(quoted: 'data/*.tif')",
+    )
+    p.add_argument(
+        "--out",
+        required=True,
+        metavar="DIR",
+        help="output folder (created if missing); one sub-folder per image",
+    )
+    p.add_argument(
+        "--mode",
+        choices=("atoms", "particles"),
+        help="what to detect (default: what the model's points were detected as, else atoms)",
+    )
+    p.add_argument(
+        "--grid",
+        type=int,
+        metavar="STRIDE",
+        help="cut grid patches every STRIDE px instead (default: as the model was trained)",
+    )
     p.add_argument("--channel", metavar="C", help="colour images: 'luminance' or a channel index")
-    p.add_argument("--frame-axis", type=int, metavar="AXIS",
-                   help="axis holding frames (needed for ambiguous 3D input)")
-    p.add_argument("--maps", choices=("npz", "tif", "none"), default="npz",
-                   help="maps as one .npz per image (default), one .tif per map, or none")
-    p.add_argument("--redo", action="store_true",
-                   help="process every image again, also those already done")
+    p.add_argument(
+        "--frame-axis",
+        type=int,
+        metavar="AXIS",
+        help="axis holding frames (needed for ambiguous 3D input)",
+    )
+    p.add_argument(
+        "--maps",
+        choices=("npz", "tif", "none"),
+        default="npz",
+        help="maps as one .npz per image (default), one .tif per map, or none",
+    )
+    p.add_argument(
+        "--redo", action="store_true", help="process every image again, also those already done"
+    )
     p.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N, mps")
     add_scheduler_argument(p)
     p.add_argument("--batch-size", type=int, default=256, help="patches per batch (default 256)")
@@ -113,14 +137,17 @@ def collect_inputs(values) -> list[Path]:
         elif path.is_file() or _is_image(path):
             matches = [path]
         elif _GLOB_CHARS & set(str(value)):
-            matches = sorted(Path(p) for p in glob.glob(os.path.expanduser(value))
-                             if _is_image(Path(p)))
+            matches = sorted(
+                Path(p) for p in glob.glob(os.path.expanduser(value)) if _is_image(Path(p))
+            )
             if not matches:
-                raise InputError(f"pattern '{value}' matches no images "
-                                 f"({', '.join(IMAGE_SUFFIXES)})")
+                raise InputError(
+                    f"pattern '{value}' matches no images ({', '.join(IMAGE_SUFFIXES)})"
+                )
         else:
-            raise InputError(f"input {value} does not exist (give image files, folders or "
-                             "quoted glob patterns)")
+            raise InputError(
+                f"input {value} does not exist (give image files, folders or quoted glob patterns)"
+            )
         found.extend(matches)
     unique, seen = [], set()
     for path in found:
@@ -149,9 +176,11 @@ def _output_names(images: list[Path]) -> list[str]:
         if name.startswith("."):
             name = "_" + name[1:]  # never a hidden folder (those are the partial ones)
         if name.lower() in owner:
-            raise InputError(f"{owner[name.lower()]} and {path} would both write "
-                             f"'{name}/' in --out; rename one or run them into different "
-                             "--out folders")
+            raise InputError(
+                f"{owner[name.lower()]} and {path} would both write "
+                f"'{name}/' in --out; rename one or run them into different "
+                "--out folders"
+            )
         owner[name.lower()] = path
         names.append(name)
     return names
@@ -188,16 +217,23 @@ def pipeline_settings(bundle, *, mode=None, grid=None) -> dict:
     if source == "grid" and not stride:
         stride = max(1, size[0] // 4)
     settings = {
-        "source": source, "size": size, "stride": int(stride) if stride else None,
+        "source": source,
+        "size": size,
+        "stride": int(stride) if stride else None,
         "normalize": params.get("normalize") or stored_mode or "none",
-        "border": params.get("border", "drop"), "order": int(params.get("order", 1)),
-        "subpixel": bool(params.get("subpixel", True)), "invert": bool(params.get("invert")),
+        "border": params.get("border", "drop"),
+        "order": int(params.get("order", 1)),
+        "subpixel": bool(params.get("subpixel", True)),
+        "invert": bool(params.get("invert")),
     }
     detection = meta.get("detection") or {}
     chosen = dict(detection.get("widget_settings") or {})
     role = str(detection.get("role", ""))
-    settings["mode"] = mode or chosen.get("mode") or (
-        role.removeprefix("detections_") if role.startswith("detections_") else "atoms")
+    settings["mode"] = (
+        mode
+        or chosen.get("mode")
+        or (role.removeprefix("detections_") if role.startswith("detections_") else "atoms")
+    )
     settings["detect"] = _detector_options(settings["mode"], chosen)
     return settings
 
@@ -224,18 +260,33 @@ def _detector_options(mode: str, chosen: dict) -> dict:
 def describe_settings(settings: dict) -> str:
     """One line: how patches are made (for the first progress line)."""
     h, w = settings["size"]
-    where = (f"grid every {settings['stride']} px" if settings["source"] == "grid"
-             else f"{settings['mode']} detected in each image")
+    where = (
+        f"grid every {settings['stride']} px"
+        if settings["source"] == "grid"
+        else f"{settings['mode']} detected in each image"
+    )
     chosen = {k: v for k, v in settings["detect"].items() if v is not None}
-    extra = f" ({', '.join(f'{k} {v}' for k, v in chosen.items())})" if chosen and \
-        settings["source"] != "grid" else ""
+    extra = (
+        f" ({', '.join(f'{k} {v}' for k, v in chosen.items())})"
+        if chosen and settings["source"] != "grid"
+        else ""
+    )
     return f"{h}x{w} px patches on {where}{extra}, normalisation {settings['normalize']}"
 
 
 # ----------------------------------------------------------------------------- one image
-def process_image(bundle, settings: dict, path: Path, *, channel=None, frame_axis=None,
-                  batch_size: int = 256, maps: bool = True, scheduler=None,
-                  progress: bool = False) -> dict:
+def process_image(
+    bundle,
+    settings: dict,
+    path: Path,
+    *,
+    channel=None,
+    frame_axis=None,
+    batch_size: int = 256,
+    maps: bool = True,
+    scheduler=None,
+    progress: bool = False,
+) -> dict:
     """Detect, cut, encode and map one image; returns ``table``, ``maps``, ``counts``.
 
     Parameters
@@ -273,21 +324,31 @@ def process_image(bundle, settings: dict, path: Path, *, channel=None, frame_axi
     raw = read_image(path, mmap=True)  # pixels are read when used
     channel = _parse_channel(channel)
     streaming = _streams(raw, channel, frame_axis) and not settings["invert"]
-    chunked = (raw.ndim == 2 and lazy_input(raw, channel, frame_axis)
-               and not settings["invert"])  # a zarr frame: chunk by chunk
+    chunked = (
+        raw.ndim == 2 and lazy_input(raw, channel, frame_axis) and not settings["invert"]
+    )  # a zarr frame: chunk by chunk
     if streaming or chunked:  # frame by frame (or chunk by chunk), patches window by window
         image = cut_from = raw
     else:
         image = prepare_image(raw, channel=channel, frame_axis=frame_axis)
         # `patches --invert`: patches from the inverted image, points from the image as it is
-        cut_from = image if not settings["invert"] else prepare_image(
-            raw, channel=channel, frame_axis=frame_axis, invert=True)
+        cut_from = (
+            image
+            if not settings["invert"]
+            else prepare_image(raw, channel=channel, frame_axis=frame_axis, invert=True)
+        )
     found = None
     if settings["source"] == "grid":
-        source = PatchSource.grid(cut_from, settings["size"], settings["stride"],
-                                  normalize=settings["normalize"])
-        table = pd.DataFrame({"frame": source.frames, "row": source.grid_centres[:, 0],
-                              "col": source.grid_centres[:, 1]})
+        source = PatchSource.grid(
+            cut_from, settings["size"], settings["stride"], normalize=settings["normalize"]
+        )
+        table = pd.DataFrame(
+            {
+                "frame": source.frames,
+                "row": source.grid_centres[:, 0],
+                "col": source.grid_centres[:, 1],
+            }
+        )
         if source.shifts is not None:  # registered on the lattice: where each patch was cut
             table["shift_row"], table["shift_col"] = source.shifts[:, 0], source.shifts[:, 1]
     else:
@@ -295,9 +356,15 @@ def process_image(bundle, settings: dict, path: Path, *, channel=None, frame_axi
         if len(found.coords) == 0:
             raise InputError(found.message or f"no {settings['mode']} found")
         coords = found.coords if image.ndim == 3 else found.coords[:, 1:]
-        source = PatchSource(cut_from, coords, settings["size"], normalize=settings["normalize"],
-                             border=settings["border"], order=settings["order"],
-                             subpixel=settings["subpixel"])
+        source = PatchSource(
+            cut_from,
+            coords,
+            settings["size"],
+            normalize=settings["normalize"],
+            border=settings["border"],
+            order=settings["order"],
+            subpixel=settings["subpixel"],
+        )
         points = found.properties.reset_index(drop=True)
         table = points.iloc[source.indices].reset_index(drop=True).copy()
         for i, name in enumerate(("frame", "row", "col")):
@@ -305,8 +372,13 @@ def process_image(bundle, settings: dict, path: Path, *, channel=None, frame_axi
         table["frame"] = table["frame"].round().astype(np.int64)
         first = ["frame", "row", "col"]
         table = table[first + [c for c in table.columns if c not in first]]
-    encoding = encode_source(bundle.model, source, batch_size=batch_size, scheduler=scheduler,
-                             progress=_stage("patches encoded") if progress else None)
+    encoding = encode_source(
+        bundle.model,
+        source,
+        batch_size=batch_size,
+        scheduler=scheduler,
+        progress=_stage("patches encoded") if progress else None,
+    )
     columns = latent_columns(encoding, bundle)
     for name, values in columns.items():
         table[name] = values
@@ -316,9 +388,15 @@ def process_image(bundle, settings: dict, path: Path, *, channel=None, frame_axi
         painted = FrameMaps(map_columns(columns), source.geometry())
     else:
         painted = result_maps(columns, source.geometry())
-    return {"table": table, "maps": painted,
-            "counts": {"points": len(found.coords) if found is not None else len(source),
-                       "patches": len(source), "frames": int(source.n_frames)}}
+    return {
+        "table": table,
+        "maps": painted,
+        "counts": {
+            "points": len(found.coords) if found is not None else len(source),
+            "patches": len(source),
+            "frames": int(source.n_frames),
+        },
+    }
 
 
 def _streams(raw, channel, frame_axis) -> bool:
@@ -327,8 +405,12 @@ def _streams(raw, channel, frame_axis) -> bool:
     from napari_ivae.cli._detect import STREAM_BYTES
     from napari_ivae.core.io.imageio import is_lazy
 
-    return (raw.ndim == 3 and (raw.nbytes > STREAM_BYTES or is_lazy(raw)) and channel is None
-            and (frame_axis == 0 or (frame_axis is None and raw.shape[0] > 4)))
+    return (
+        raw.ndim == 3
+        and (raw.nbytes > STREAM_BYTES or is_lazy(raw))
+        and channel is None
+        and (frame_axis == 0 or (frame_axis is None and raw.shape[0] > 4))
+    )
 
 
 def _stage(what: str):
@@ -337,15 +419,27 @@ def _stage(what: str):
     return Progress("napari-ivae batch", what, final_line=False)
 
 
-def _detect(image, settings: dict, streaming: bool = False, chunked: bool = False,
-            scheduler=None, progress: bool = False):
+def _detect(
+    image,
+    settings: dict,
+    streaming: bool = False,
+    chunked: bool = False,
+    scheduler=None,
+    progress: bool = False,
+):
     if streaming or chunked:
         from napari_ivae.core.detection.streaming import detect_lazy, detect_stream
 
         detect = detect_stream if streaming else detect_lazy
-        return detect(image, settings["mode"], scheduler=scheduler,
-                      progress=(_stage("frames detected" if streaming else "chunks searched")
-                                if progress else None), **settings["detect"])
+        return detect(
+            image,
+            settings["mode"],
+            scheduler=scheduler,
+            progress=(
+                _stage("frames detected" if streaming else "chunks searched") if progress else None
+            ),
+            **settings["detect"],
+        )
     frame_axis = 0 if image.ndim == 3 else None
     if settings["mode"] == "atoms":
         from napari_ivae.core.detection.atoms import detect_atoms
@@ -383,8 +477,11 @@ def latent_columns(encoding, bundle) -> dict:
 
 def map_columns(columns: dict) -> dict:
     """The columns that get a map: latent means, angle, offsets, classes."""
-    return {name: values for name, values in columns.items()
-            if not name.startswith(("z_std_", "class_prob_"))}
+    return {
+        name: values
+        for name, values in columns.items()
+        if not name.startswith(("z_std_", "class_prob_"))
+    }
 
 
 class FrameMaps:
@@ -401,10 +498,15 @@ class FrameMaps:
         from napari_ivae.core.patches.source import maps_by_frame, release_pages
 
         shape = (self.geometry.n_frames,) + tuple(self.geometry.image_shape)
-        arrays = {name: np.lib.format.open_memmap(
-            folder / f".{name}.scratch.npy", mode="w+", shape=shape,
-            dtype=np.int32 if name in ("class", "cluster") else np.float32)
-            for name in self.columns}
+        arrays = {
+            name: np.lib.format.open_memmap(
+                folder / f".{name}.scratch.npy",
+                mode="w+",
+                shape=shape,
+                dtype=np.int32 if name in ("class", "cluster") else np.float32,
+            )
+            for name in self.columns
+        }
 
         def write(name, frame, array):
             arrays[name][frame] = array
@@ -421,8 +523,10 @@ def result_maps(columns: dict, geometry) -> dict:
 
     chosen = map_columns(columns)
     shape = (geometry.n_frames,) + tuple(geometry.image_shape)
-    out = {name: np.empty(shape, np.int32 if name in ("class", "cluster") else np.float32)
-           for name in chosen}
+    out = {
+        name: np.empty(shape, np.int32 if name in ("class", "cluster") else np.float32)
+        for name in chosen
+    }
 
     def write(name, frame, array):
         out[name][frame] = array
@@ -444,8 +548,11 @@ def _parse_channel(value):
 def _file_identity(path: Path) -> dict:
     files = _image_files(path)
     infos = [os.stat(file) for file in files]
-    return {"path": str(path.resolve()), "size": sum(info.st_size for info in infos),
-            "mtime_ns": max((info.st_mtime_ns for info in infos), default=0)}
+    return {
+        "path": str(path.resolve()),
+        "size": sum(info.st_size for info in infos),
+        "mtime_ns": max((info.st_mtime_ns for info in infos), default=0),
+    }
 
 
 def _image_files(path: Path) -> list[Path]:
@@ -476,12 +583,12 @@ def is_done(folder: Path, image: dict, model_sha: str, options: dict | None = No
     same_image = all(record.get("input", {}).get(k) == image[k] for k in ("size", "mtime_ns"))
     files_there = all((folder / name).is_file() for name in record.get("files", []))
     same_options = options is None or record.get("options") == options
-    return (same_image and record.get("model_sha256") == model_sha and files_there
-            and same_options)
+    return same_image and record.get("model_sha256") == model_sha and files_there and same_options
 
 
-def write_result(out_dir: Path, name: str, result: dict, record: dict, maps_format: str,
-                 inputs: dict) -> Path:
+def write_result(
+    out_dir: Path, name: str, result: dict, record: dict, maps_format: str, inputs: dict
+) -> Path:
     """Write one image's files into a hidden folder, then rename it to ``out_dir/name``."""
     from napari_ivae.core.io.imageio import write_image
 
@@ -496,8 +603,9 @@ def write_result(out_dir: Path, name: str, result: dict, record: dict, maps_form
             arrays = arrays.paint(partial) if arrays else {}
         if arrays and maps_format == "npz":
             files.append(f"{name}_maps.npz")
-            write_output(partial / files[-1], lambda stream: _savez_by_frames(stream, arrays),
-                         "maps file")
+            write_output(
+                partial / files[-1], lambda stream: _savez_by_frames(stream, arrays), "maps file"
+            )
         elif arrays and maps_format == "tif":
             for key, array in arrays.items():
                 files.append(f"{name}_{key}.tif")
@@ -512,8 +620,10 @@ def write_result(out_dir: Path, name: str, result: dict, record: dict, maps_form
         for file in files:  # outputs never replace inputs (e.g. a tif map matched by a glob)
             for flag, source in inputs.items():
                 if _same_file(final / file, Path(source)):
-                    raise InputError(f"{final / file} would replace the {flag} input file; "
-                                     "choose another --out folder")
+                    raise InputError(
+                        f"{final / file} would replace the {flag} input file; "
+                        "choose another --out folder"
+                    )
         record = {**record, "files": files}
         data = json.dumps(record, indent=1).encode("utf-8")
         write_output(partial / MANIFEST, lambda stream: stream.write(data), "manifest")
@@ -538,13 +648,15 @@ def _savez_by_frames(stream, arrays: dict) -> None:
 
     from napari_ivae.core.patches.source import release_pages
 
-    with zipfile.ZipFile(stream, mode="w", compression=zipfile.ZIP_STORED,
-                         allowZip64=True) as archive:
+    with zipfile.ZipFile(
+        stream, mode="w", compression=zipfile.ZIP_STORED, allowZip64=True
+    ) as archive:
         for key, array in arrays.items():
             with archive.open(f"{key}.npy", mode="w", force_zip64=True) as member:
                 np.lib.format.write_array_header_1_0(
-                    member, np.lib.format.header_data_from_array_1_0(array))
-                for frame in (array if array.ndim == 3 else [array]):
+                    member, np.lib.format.header_data_from_array_1_0(array)
+                )
+                for frame in array if array.ndim == 3 else [array]:
                     member.write(np.ascontiguousarray(frame).tobytes())
                     release_pages(array)
 
@@ -560,8 +672,7 @@ def _tiff_pages(path: Path, stack) -> None:
             yield np.ascontiguousarray(frame)
             release_pages(stack)
 
-    tifffile.imwrite(path, frames(), shape=stack.shape, dtype=stack.dtype,
-                     photometric="minisblack")
+    tifffile.imwrite(path, frames(), shape=stack.shape, dtype=stack.dtype, photometric="minisblack")
 
 
 def _umask() -> int:
@@ -595,8 +706,10 @@ class _Lock:
             fcntl.flock(self.stream, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             self.stream.close()
-            raise InputError(f"another napari-ivae batch is writing into {self.path.parent}; "
-                             "wait for it to end or choose another --out folder") from None
+            raise InputError(
+                f"another napari-ivae batch is writing into {self.path.parent}; "
+                "wait for it to end or choose another --out folder"
+            ) from None
         return self
 
     def __exit__(self, *exc):
@@ -674,15 +787,22 @@ def run(args) -> int:
     model_sha = _checksum(Path(args.model).expanduser())
     inputs = {"MODEL": args.model, **{f"INPUT {p.name}": p for p in images}}
     # what else decides the outputs: a rerun with other options redoes the images
-    options = _plain({"settings": settings, "maps": args.maps, "channel": args.channel,
-                      "frame_axis": args.frame_axis})
+    options = _plain(
+        {
+            "settings": settings,
+            "maps": args.maps,
+            "channel": args.channel,
+            "frame_axis": args.frame_axis,
+        }
+    )
 
     with _Lock(out_dir), _TermAsInterrupt():
         removed = _remove_leftovers(out_dir)
-        _say(f"{len(images)} images with the {bundle.config.kind} model: "
-             f"{describe_settings(settings)}; results in {out_dir}"
-             + (f" (removed {removed} partial result(s) of an interrupted run)" if removed
-                else ""))
+        _say(
+            f"{len(images)} images with the {bundle.config.kind} model: "
+            f"{describe_settings(settings)}; results in {out_dir}"
+            + (f" (removed {removed} partial result(s) of an interrupted run)" if removed else "")
+        )
         done, skipped, failed, worked = 0, 0, [], 0.0
         total = len(images)
         for index, (path, name) in enumerate(zip(images, names), start=1):
@@ -699,15 +819,26 @@ def run(args) -> int:
                 continue
             started = time.perf_counter()
             try:
-                result = process_image(bundle, settings, path, channel=args.channel,
-                                       frame_axis=args.frame_axis, batch_size=args.batch_size,
-                                       maps=args.maps != "none", scheduler=args.scheduler,
-                                       progress=True)
-                record = {"input": identity, "model": str(Path(args.model).resolve()),
-                          "model_sha256": model_sha, "model_kind": bundle.config.kind,
-                          "options": options,
-                          "counts": result["counts"],
-                          "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+                result = process_image(
+                    bundle,
+                    settings,
+                    path,
+                    channel=args.channel,
+                    frame_axis=args.frame_axis,
+                    batch_size=args.batch_size,
+                    maps=args.maps != "none",
+                    scheduler=args.scheduler,
+                    progress=True,
+                )
+                record = {
+                    "input": identity,
+                    "model": str(Path(args.model).resolve()),
+                    "model_sha256": model_sha,
+                    "model_kind": bundle.config.kind,
+                    "options": options,
+                    "counts": result["counts"],
+                    "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                }
                 write_result(out_dir, name, result, _plain(record), args.maps, inputs)
             except KeyboardInterrupt:
                 raise
@@ -722,11 +853,14 @@ def run(args) -> int:
             worked += time.perf_counter() - started
             remaining = total - index
             counts = result["counts"]
-            found = ("" if settings["source"] == "grid"
-                     else f"{counts['points']} {settings['mode']}, ")
-            _say(f"{head}: {found}{counts['patches']} patches -> {out_dir / name} "
-                 f"({_seconds(time.perf_counter() - started)}; ETA "
-                 f"{_seconds(worked / done * remaining)})")
+            found = (
+                "" if settings["source"] == "grid" else f"{counts['points']} {settings['mode']}, "
+            )
+            _say(
+                f"{head}: {found}{counts['patches']} patches -> {out_dir / name} "
+                f"({_seconds(time.perf_counter() - started)}; ETA "
+                f"{_seconds(worked / done * remaining)})"
+            )
     summary = f"{done} done, {skipped} skipped (done earlier), {len(failed)} failed"
     if failed:
         _say(f"{summary}: {', '.join(str(p) for p, _ in failed)} (errors above)")

@@ -18,21 +18,35 @@ def add_parser(subparsers) -> None:
     from napari_ivae.demo import WORKFLOWS
 
     parser = subparsers.add_parser(
-        "demo", help="open napari with the plugin and sample data (headless: run the pipeline)",
+        "demo",
+        help="open napari with the plugin and sample data (headless: run the pipeline)",
         description="With a display: napari opens with the four napari-ivae widgets docked and "
-                    "a sample image loaded. With --headless (or no $DISPLAY): the same widgets "
-                    "run detect -> patches -> train -> maps in a real viewer on a virtual "
-                    "display, and the result layers, the model and a screenshot are written "
-                    "to --out.")
-    parser.add_argument("--headless", action="store_true",
-                        help="run the whole pipeline without showing a window")
-    parser.add_argument("--out", type=Path, default=Path("demo-out"),
-                        help="folder for the results (default: ./demo-out)")
-    parser.add_argument("--workflow", choices=sorted(WORKFLOWS), default="atoms_rvae",
-                        help="which demo to run (default: atoms_rvae)")
-    parser.add_argument("--epochs", type=int, default=None,
-                        help="training epochs (default: the workflow's, about a minute on 2 "
-                             "CPU cores)")
+        "a sample image loaded. With --headless (or no $DISPLAY): the same widgets "
+        "run detect -> patches -> train -> maps in a real viewer on a virtual "
+        "display, and the result layers, the model and a screenshot are written "
+        "to --out.",
+    )
+    parser.add_argument(
+        "--headless", action="store_true", help="run the whole pipeline without showing a window"
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("demo-out"),
+        help="folder for the results (default: ./demo-out)",
+    )
+    parser.add_argument(
+        "--workflow",
+        choices=sorted(WORKFLOWS),
+        default="atoms_rvae",
+        help="which demo to run (default: atoms_rvae)",
+    )
+    parser.add_argument(
+        "--epochs",
+        type=int,
+        default=None,
+        help="training epochs (default: the workflow's, about a minute on 2 CPU cores)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.set_defaults(func=run)
 
@@ -43,13 +57,18 @@ _DISPLAYS: list[subprocess.Popen] = []
 def start_virtual_display() -> subprocess.Popen:
     """Start ``Xvfb`` on a free display number and point ``$DISPLAY`` at it."""
     if shutil.which("Xvfb") is None:
-        raise IvaeError("no display and no Xvfb: install it (Debian/Ubuntu: apt-get install "
-                        "xvfb) or run on a machine with a display.")
+        raise IvaeError(
+            "no display and no Xvfb: install it (Debian/Ubuntu: apt-get install "
+            "xvfb) or run on a machine with a display."
+        )
     read_fd, write_fd = os.pipe()
-    proc = subprocess.Popen(["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "1920x1080x24",
-                             "-nolisten", "tcp"], pass_fds=(write_fd,),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            preexec_fn=_die_with_parent)
+    proc = subprocess.Popen(
+        ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "1920x1080x24", "-nolisten", "tcp"],
+        pass_fds=(write_fd,),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        preexec_fn=_die_with_parent,
+    )
     os.close(write_fd)
     with os.fdopen(read_fd) as pipe:
         number = pipe.readline().strip()
@@ -86,8 +105,9 @@ def _check_options(args: argparse.Namespace) -> None:
         try:
             out.mkdir(parents=True, exist_ok=True)
         except OSError as err:
-            raise InputError(f"--out folder {out} cannot be created "
-                             f"({err.strerror or err})") from err
+            raise InputError(
+                f"--out folder {out} cannot be created ({err.strerror or err})"
+            ) from err
         check_output(out / "summary.json")
 
 
@@ -140,7 +160,10 @@ def _run_headless(args: argparse.Namespace) -> int:
         print(f"  wrote {out / 'summary.json'}")
     finally:
         viewer.close()
-    print(json.dumps({"demo": args.workflow, "seconds": summary["seconds"],
-                      "files": len(summary["files"])}))
+    print(
+        json.dumps(
+            {"demo": args.workflow, "seconds": summary["seconds"], "files": len(summary["files"])}
+        )
+    )
     sys.stdout.flush()
     return 0

@@ -25,63 +25,129 @@ STREAM_BYTES = 1 << 30  # stacks larger than this are detected one frame at a ti
 def add_parser(subparsers) -> None:
     """Register ``napari-ivae detect``."""
     p = subparsers.add_parser(
-        "detect", help="find atom columns or particles; write a points CSV",
+        "detect",
+        help="find atom columns or particles; write a points CSV",
         description="Detect atom columns (local maxima refined to sub-pixel) or particles "
-                    "(threshold + watershed, or LoG blobs) in an image (.tif, .npy, .png...) and write "
-                    "frame,row,col plus measured properties to a CSV file. Parameters left out "
-                    "are estimated from the image.")
-    p.add_argument("image", metavar="IMAGE", help="image or stack (.tif, .npy; or .png, .jpg, .bmp)")
-    p.add_argument("--mode", choices=("atoms", "particles"), default="atoms",
-                   help="what to detect (default: atoms)")
+        "(threshold + watershed, or LoG blobs) in an image (.tif, .npy, .png...) and write "
+        "frame,row,col plus measured properties to a CSV file. Parameters left out "
+        "are estimated from the image.",
+    )
+    p.add_argument(
+        "image", metavar="IMAGE", help="image or stack (.tif, .npy; or .png, .jpg, .bmp)"
+    )
+    p.add_argument(
+        "--mode",
+        choices=("atoms", "particles"),
+        default="atoms",
+        help="what to detect (default: atoms)",
+    )
     p.add_argument("--out", required=True, metavar="POINTS.csv", help="output CSV file")
     p.add_argument("--channel", metavar="C", help="colour images: 'luminance' or a channel index")
-    p.add_argument("--frame-axis", type=int, metavar="AXIS",
-                   help="axis holding frames (needed for 4D or ambiguous 3D input)")
-    p.add_argument("--flatten", choices=("plane", "poly2", "gaussian"),
-                   help="subtract a background first (plane/poly2 for STM, gaussian for uneven "
-                        "illumination)")
+    p.add_argument(
+        "--frame-axis",
+        type=int,
+        metavar="AXIS",
+        help="axis holding frames (needed for 4D or ambiguous 3D input)",
+    )
+    p.add_argument(
+        "--flatten",
+        choices=("plane", "poly2", "gaussian"),
+        help="subtract a background first (plane/poly2 for STM, gaussian for uneven illumination)",
+    )
     add_scheduler_argument(p)
-    p.add_argument("--exclude", metavar="MASK",
-                   help="mask image (.npy/.tif), nonzero where nothing may be detected "
-                        "(e.g. a scale bar)")
+    p.add_argument(
+        "--exclude",
+        metavar="MASK",
+        help="mask image (.npy/.tif), nonzero where nothing may be detected (e.g. a scale bar)",
+    )
     atoms = p.add_argument_group("atoms")
-    atoms.add_argument("--spacing", type=float, metavar="PX",
-                       help="nearest-neighbour distance (default: estimated)")
-    atoms.add_argument("--sigma", type=float, metavar="PX",
-                       help="smoothing (default: the atoms' measured width, 0.10-0.15 x "
-                            "spacing)")
-    atoms.add_argument("--background", type=float, metavar="PX",
-                       help="blur removed before peak finding (default 0.5 x spacing; 0: none)")
-    atoms.add_argument("--min-distance", type=float, metavar="PX",
-                       help="minimum peak separation (default 0.4 x spacing)")
-    atoms.add_argument("--threshold", type=float, metavar="T",
-                       help="contrast threshold: <1 fraction of the 90th-percentile contrast, "
-                            ">=1 absolute (default: automatic)")
-    atoms.add_argument("--refine", choices=("com", "gaussian", "none"), default="com",
-                       help="sub-pixel refinement (default: com = centre of mass)")
-    atoms.add_argument("--border", type=float, metavar="PX",
-                       help="drop atoms closer to the edge (default 0.3 x spacing)")
-    atoms.add_argument("--invert", action="store_true",
-                       help="atoms are dark (ABF, bright-field): the same as --polarity dark")
-    atoms.add_argument("--keep-non-crystal", action="store_true",
-                       help="keep peaks outside the crystalline region (by default they are "
-                            "left out when the image has vacuum or amorphous parts)")
+    atoms.add_argument(
+        "--spacing",
+        type=float,
+        metavar="PX",
+        help="nearest-neighbour distance (default: estimated)",
+    )
+    atoms.add_argument(
+        "--sigma",
+        type=float,
+        metavar="PX",
+        help="smoothing (default: the atoms' measured width, 0.10-0.15 x spacing)",
+    )
+    atoms.add_argument(
+        "--background",
+        type=float,
+        metavar="PX",
+        help="blur removed before peak finding (default 0.5 x spacing; 0: none)",
+    )
+    atoms.add_argument(
+        "--min-distance",
+        type=float,
+        metavar="PX",
+        help="minimum peak separation (default 0.4 x spacing)",
+    )
+    atoms.add_argument(
+        "--threshold",
+        type=float,
+        metavar="T",
+        help="contrast threshold: <1 fraction of the 90th-percentile contrast, "
+        ">=1 absolute (default: automatic)",
+    )
+    atoms.add_argument(
+        "--refine",
+        choices=("com", "gaussian", "none"),
+        default="com",
+        help="sub-pixel refinement (default: com = centre of mass)",
+    )
+    atoms.add_argument(
+        "--border",
+        type=float,
+        metavar="PX",
+        help="drop atoms closer to the edge (default 0.3 x spacing)",
+    )
+    atoms.add_argument(
+        "--invert",
+        action="store_true",
+        help="atoms are dark (ABF, bright-field): the same as --polarity dark",
+    )
+    atoms.add_argument(
+        "--keep-non-crystal",
+        action="store_true",
+        help="keep peaks outside the crystalline region (by default they are "
+        "left out when the image has vacuum or amorphous parts)",
+    )
     particles = p.add_argument_group("particles")
-    particles.add_argument("--method", choices=("auto", "otsu", "li", "local", "log"),
-                           default="auto",
-                           help="auto: scale-space blobs, every setting from the image "
-                                "(default); otsu/li/local: threshold + watershed; log: LoG blobs")
-    p.add_argument("--polarity", choices=("auto", "bright", "dark"), default="auto",
-                   help="atoms or particles brighter or darker than the background (default: "
-                        "auto, decided from the image)")
-    particles.add_argument("--min-size", type=int, metavar="PX",
-                           help="smallest particle area in pixels (default: automatic)")
-    particles.add_argument("--keep-border", action="store_true",
-                           help="keep particles touching the image edge")
-    particles.add_argument("--no-split", action="store_true",
-                           help="do not split touching particles (watershed)")
-    particles.add_argument("--labels-format", choices=("npy", "tif"), default="npy",
-                           help="format of the labels image written next to the CSV")
+    particles.add_argument(
+        "--method",
+        choices=("auto", "otsu", "li", "local", "log"),
+        default="auto",
+        help="auto: scale-space blobs, every setting from the image "
+        "(default); otsu/li/local: threshold + watershed; log: LoG blobs",
+    )
+    p.add_argument(
+        "--polarity",
+        choices=("auto", "bright", "dark"),
+        default="auto",
+        help="atoms or particles brighter or darker than the background (default: "
+        "auto, decided from the image)",
+    )
+    particles.add_argument(
+        "--min-size",
+        type=int,
+        metavar="PX",
+        help="smallest particle area in pixels (default: automatic)",
+    )
+    particles.add_argument(
+        "--keep-border", action="store_true", help="keep particles touching the image edge"
+    )
+    particles.add_argument(
+        "--no-split", action="store_true", help="do not split touching particles (watershed)"
+    )
+    particles.add_argument(
+        "--labels-format",
+        choices=("npy", "tif"),
+        default="npy",
+        help="format of the labels image written next to the CSV",
+    )
     p.set_defaults(func=run)
 
 
@@ -107,38 +173,71 @@ def run(args) -> int:
     image = read_image(args.image, mmap=True)  # pixels are read when used
     channel = _parse_channel(args.channel)
     exclude = read_image(args.exclude) != 0 if args.exclude else None
-    common = dict(channel=channel, frame_axis=args.frame_axis, flatten=args.flatten,
-                  exclude=exclude)
+    common = dict(
+        channel=channel, frame_axis=args.frame_axis, flatten=args.flatten, exclude=exclude
+    )
     _check_4d(image.shape, args.frame_axis)
     streaming = _streams(image, args)
-    chunked = (not streaming and image.ndim == 2 and is_lazy(image)
-               and lazy_input(image, channel, args.frame_axis))
+    chunked = (
+        not streaming
+        and image.ndim == 2
+        and is_lazy(image)
+        and lazy_input(image, channel, args.frame_axis)
+    )
     # axis and channel errors before any work (on the first frame only for a long stack, on
     # a corner of a lazy frame)
     corner = (slice(0, 512), slice(0, 512))
-    prepared = prepare_image(image[0] if streaming else np.asarray(image[corner]) if chunked
-                             else image, channel=channel,
-                             frame_axis=None if streaming or chunked else args.frame_axis,
-                             flatten=args.flatten)
+    prepared = prepare_image(
+        image[0] if streaming else np.asarray(image[corner]) if chunked else image,
+        channel=channel,
+        frame_axis=None if streaming or chunked else args.frame_axis,
+        flatten=args.flatten,
+    )
     frame_shape = image.shape[-2:] if streaming or chunked else prepared.shape[-2:]
     run_on = {"streaming": streaming, "chunked": chunked, "scheduler": args.scheduler}
     if args.mode == "atoms":
         _check_spacing(args.spacing, frame_shape)
-        detections = _detect(image, "atoms", run_on, labels_path, dict(
-            spacing=args.spacing, sigma=args.sigma, background=args.background,
-            min_distance=args.min_distance, threshold=args.threshold,
-            refine=None if args.refine == "none" else args.refine, border=args.border,
-            invert=_atoms_inverted(args), crystal_only=not args.keep_non_crystal, **common))
+        detections = _detect(
+            image,
+            "atoms",
+            run_on,
+            labels_path,
+            dict(
+                spacing=args.spacing,
+                sigma=args.sigma,
+                background=args.background,
+                min_distance=args.min_distance,
+                threshold=args.threshold,
+                refine=None if args.refine == "none" else args.refine,
+                border=args.border,
+                invert=_atoms_inverted(args),
+                crystal_only=not args.keep_non_crystal,
+                **common,
+            ),
+        )
         used = detections.params
         polarity = used.get("polarity") or ("dark" if used.get("invert") else "bright")
-        summary = (f"{len(detections)} atoms found (spacing {used['spacing']:.2f} px, "
-                   f"{used['spacing_source']}; {polarity} atoms; refine {args.refine})")
+        summary = (
+            f"{len(detections)} atoms found (spacing {used['spacing']:.2f} px, "
+            f"{used['spacing_source']}; {polarity} atoms; refine {args.refine})"
+        )
     else:
         if args.min_size is not None and args.min_size < 0:
             raise InputError(f"--min-size must be 0 or more pixels, got {args.min_size}")
-        detections = _detect(image, "particles", run_on, labels_path, dict(
-            method=args.method, polarity=args.polarity, min_size=args.min_size,
-            exclude_border=not args.keep_border, split=not args.no_split, **common))
+        detections = _detect(
+            image,
+            "particles",
+            run_on,
+            labels_path,
+            dict(
+                method=args.method,
+                polarity=args.polarity,
+                min_size=args.min_size,
+                exclude_border=not args.keep_border,
+                split=not args.no_split,
+                **common,
+            ),
+        )
         polarity = _resolved_polarity(detections, args.polarity)
         summary = f"{len(detections)} particles found (method {args.method}, {polarity})"
     write_points_csv(out, detections)
@@ -163,9 +262,12 @@ def _streams(image, args) -> bool:
     # 2-4 planes without --frame-axis may be colour channels: the in-memory path asks
     from napari_ivae.core.io.imageio import is_lazy
 
-    return (image.ndim == 3 and (image.nbytes > STREAM_BYTES or is_lazy(image))
-            and args.channel is None
-            and (args.frame_axis == 0 or (args.frame_axis is None and image.shape[0] > 4)))
+    return (
+        image.ndim == 3
+        and (image.nbytes > STREAM_BYTES or is_lazy(image))
+        and args.channel is None
+        and (args.frame_axis == 0 or (args.frame_axis is None and image.shape[0] > 4))
+    )
 
 
 def _detect(image, mode: str, run_on: dict, labels_path, options: dict):
@@ -179,9 +281,13 @@ def _detect(image, mode: str, run_on: dict, labels_path, options: dict):
     if run_on["chunked"]:
         from napari_ivae.core.detection.streaming import detect_lazy
 
-        return detect_lazy(image, mode, scheduler=run_on["scheduler"],
-                           progress=Progress("napari-ivae detect", "chunks searched"),
-                           **options)
+        return detect_lazy(
+            image,
+            mode,
+            scheduler=run_on["scheduler"],
+            progress=Progress("napari-ivae detect", "chunks searched"),
+            **options,
+        )
     if not run_on["streaming"]:
         if mode == "atoms":
             from napari_ivae.core.detection.atoms import detect_atoms
@@ -200,11 +306,16 @@ def _detect(image, mode: str, run_on: dict, labels_path, options: dict):
 
         handle, scratch = tempfile.mkstemp(prefix="napari-ivae-labels-", suffix=".npy")
         os.close(handle)
-        labels = np.lib.format.open_memmap(scratch, mode="w+", dtype=np.int32,
-                                           shape=image.shape)
+        labels = np.lib.format.open_memmap(scratch, mode="w+", dtype=np.int32, shape=image.shape)
     options.pop("frame_axis", None)
-    return detect_stream(image, mode, labels_out=labels, scheduler=run_on["scheduler"],
-                         progress=Progress("napari-ivae detect", "frames detected"), **options)
+    return detect_stream(
+        image,
+        mode,
+        labels_out=labels,
+        scheduler=run_on["scheduler"],
+        progress=Progress("napari-ivae detect", "frames detected"),
+        **options,
+    )
 
 
 def _check_4d(shape, frame_axis) -> None:
@@ -212,16 +323,21 @@ def _check_4d(shape, frame_axis) -> None:
     if len(shape) != 4:
         return
     if frame_axis is None:
-        raise InputError(f"the image is 4D {shape}: give --frame-axis (the axis holding the "
-                         "frames); its colour channels (3 or 4) must be on the last axis")
+        raise InputError(
+            f"the image is 4D {shape}: give --frame-axis (the axis holding the "
+            "frames); its colour channels (3 or 4) must be on the last axis"
+        )
     if not -4 <= frame_axis < 4:
-        raise InputError(f"--frame-axis {frame_axis} is not an axis of the 4D image {shape}; "
-                         "use 0 to 3")
+        raise InputError(
+            f"--frame-axis {frame_axis} is not an axis of the 4D image {shape}; use 0 to 3"
+        )
     if shape[-1] not in (3, 4) or frame_axis % 4 == 3:
-        raise InputError(f"the 4D image {shape} with --frame-axis {frame_axis} needs its colour "
-                         f"channels (3 or 4) on the last axis, which has {shape[-1]} values; "
-                         "the command line has no option for another channel axis: save one "
-                         "channel per file (e.g. image[..., 0]) or move the channels last")
+        raise InputError(
+            f"the 4D image {shape} with --frame-axis {frame_axis} needs its colour "
+            f"channels (3 or 4) on the last axis, which has {shape[-1]} values; "
+            "the command line has no option for another channel axis: save one "
+            "channel per file (e.g. image[..., 0]) or move the channels last"
+        )
 
 
 def _check_spacing(spacing, frame_shape) -> None:
@@ -230,10 +346,12 @@ def _check_spacing(spacing, frame_shape) -> None:
         return
     largest = min(frame_shape) / 4
     if not MIN_SPACING <= spacing <= largest:
-        raise InputError(f"--spacing {spacing:g} px does not fit the {frame_shape[0]}x"
-                         f"{frame_shape[1]} px image: give a spacing between {MIN_SPACING:g} "
-                         f"and {largest:g} px (a quarter of the smaller side), or leave it out "
-                         "to estimate it")
+        raise InputError(
+            f"--spacing {spacing:g} px does not fit the {frame_shape[0]}x"
+            f"{frame_shape[1]} px image: give a spacing between {MIN_SPACING:g} "
+            f"and {largest:g} px (a quarter of the smaller side), or leave it out "
+            "to estimate it"
+        )
 
 
 def _atoms_inverted(args):
@@ -275,10 +393,13 @@ def _warn_if_noise(prepared, labels, polarity: str, count: int) -> None:
     contrast = _particle_contrast(prepared, labels, polarity)
     if contrast < MIN_CONTRAST:
         other = "dark" if polarity == "bright" else "bright"
-        print(f"napari-ivae detect: warning: the {count} particles barely stand out from the "
-              f"background (contrast {contrast:.2f} x its noise, below {MIN_CONTRAST:g}): the "
-              f"image may hold noise only, or the particles are {other} (--polarity {other}); "
-              "check the result before using it", file=sys.stderr)
+        print(
+            f"napari-ivae detect: warning: the {count} particles barely stand out from the "
+            f"background (contrast {contrast:.2f} x its noise, below {MIN_CONTRAST:g}): the "
+            f"image may hold noise only, or the particles are {other} (--polarity {other}); "
+            "check the result before using it",
+            file=sys.stderr,
+        )
 
 
 def _parse_channel(value):

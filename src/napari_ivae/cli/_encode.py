@@ -33,26 +33,44 @@ from napari_ivae.core.errors import InputError
 def add_parser(subparsers) -> None:
     """Register ``napari-ivae encode``."""
     p = subparsers.add_parser(
-        "encode", help="encode patches with a trained model",
+        "encode",
+        help="encode patches with a trained model",
         description="Encode patches (N x H x W, .npy or .npz with key 'patches') with a model "
-                    "saved by `napari-ivae train` and write the latents to an .npz file.")
+        "saved by `napari-ivae train` and write the latents to an .npz file.",
+    )
     p.add_argument("model", metavar="MODEL.ivae.pt", help="trained model file")
     p.add_argument("--patches", required=True, metavar="P.npy", help="patches (N, H, W)")
     p.add_argument("--out", required=True, metavar="E.npz", help="output .npz file")
     p.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N, mps")
     p.add_argument("--batch-size", type=int, default=256, help="patches per batch (default 256)")
-    p.add_argument("--clusters", type=int, default=0, metavar="K",
-                   help="also group the patches into K unsupervised classes (k-means on the "
-                        "latent codes z; key 'cluster')")
+    p.add_argument(
+        "--clusters",
+        type=int,
+        default=0,
+        metavar="K",
+        help="also group the patches into K unsupervised classes (k-means on the "
+        "latent codes z; key 'cluster')",
+    )
     p.add_argument("--cluster-seed", type=int, default=0, help="seed of the k-means (default 0)")
-    p.add_argument("--cluster-angle", action="store_true",
-                   help="cluster on the angle too (classes that differ by orientation)")
-    p.add_argument("--labels", metavar="L.npy",
-                   help="ss-rvae: one class per patch (-1 = unlabeled) to compare the model's "
-                        "classes with (default: 'labels' stored in the patches .npz)")
-    p.add_argument("--heldout-folds", type=int, default=5, metavar="K",
-                   help="ss-rvae with labels: K-fold held-out confusion matrix (default 5; "
-                        "0 = only the matrix on the given labels)")
+    p.add_argument(
+        "--cluster-angle",
+        action="store_true",
+        help="cluster on the angle too (classes that differ by orientation)",
+    )
+    p.add_argument(
+        "--labels",
+        metavar="L.npy",
+        help="ss-rvae: one class per patch (-1 = unlabeled) to compare the model's "
+        "classes with (default: 'labels' stored in the patches .npz)",
+    )
+    p.add_argument(
+        "--heldout-folds",
+        type=int,
+        default=5,
+        metavar="K",
+        help="ss-rvae with labels: K-fold held-out confusion matrix (default 5; "
+        "0 = only the matrix on the given labels)",
+    )
     p.set_defaults(func=run)
 
 
@@ -63,8 +81,9 @@ def run(args) -> int:
     from napari_ivae.core.models.persistence import load_model
     from napari_ivae.core.validation import as_patch_array
 
-    out = output_path(args.out, ".npz", "numpy archive",
-                      inputs={"MODEL": args.model, "--patches": args.patches})
+    out = output_path(
+        args.out, ".npz", "numpy archive", inputs={"MODEL": args.model, "--patches": args.patches}
+    )
     if args.batch_size < 1:
         raise InputError(f"--batch-size must be >= 1, got {args.batch_size}")
     if args.clusters == 1 or args.clusters < 0:
@@ -88,8 +107,9 @@ def run(args) -> int:
         from napari_ivae.core.analysis.clustering import cluster_latents
 
         try:
-            clustering = cluster_latents(encoding, args.clusters, seed=args.cluster_seed,
-                                         use_angle=args.cluster_angle)
+            clustering = cluster_latents(
+                encoding, args.clusters, seed=args.cluster_seed, use_angle=args.cluster_angle
+            )
         except InputError as err:
             raise InputError(f"--clusters {args.clusters}: {err}") from None
         arrays["cluster"] = clustering.labels
@@ -101,16 +121,20 @@ def run(args) -> int:
     if bundle.config.kind == "ss-rvae":
         labels = _labels(args, extras, len(patches), bundle.config.n_classes)
         if labels is not None:
-            arrays.update(_confusions(bundle, patches, labels, arrays["class"],
-                                      args.heldout_folds))
+            arrays.update(_confusions(bundle, patches, labels, arrays["class"], args.heldout_folds))
     for key, value in extras.items():  # centres, frames, indices... from `napari-ivae patches`
         if key not in arrays:
             arrays[key] = value
     write_output(out, lambda stream: np.savez(stream, **arrays), "latents file")
-    keys = ", ".join(k for k in arrays if k in
-                     ("z_mean", "z_std", "angle", "offsets", "class_prob", "class", "cluster"))
-    print(f"encoded {len(patches)} patches with the {bundle.config.kind} model -> {out} "
-          f"({keys})", file=sys.stderr)
+    keys = ", ".join(
+        k
+        for k in arrays
+        if k in ("z_mean", "z_std", "angle", "offsets", "class_prob", "class", "cluster")
+    )
+    print(
+        f"encoded {len(patches)} patches with the {bundle.config.kind} model -> {out} ({keys})",
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -143,21 +167,29 @@ def _confusions(bundle, patches, labels, predicted, folds: int) -> dict:
         return {}
     matrix = confusion_matrix(labels, predicted, len(names))
     accuracy = float(np.trace(matrix) / matrix.sum())
-    lines = [f"the model's classes on the {int(labeled.sum())} labeled patches (not held out "
-             "if they are its training labels):", *confusion_lines(matrix, names),
-             f"accuracy {accuracy:.1%}"]
+    lines = [
+        f"the model's classes on the {int(labeled.sum())} labeled patches (not held out "
+        "if they are its training labels):",
+        *confusion_lines(matrix, names),
+        f"accuracy {accuracy:.1%}",
+    ]
     arrays = {"label_confusion": matrix}
     if folds:
         if len(np.unique(labels[labeled])) < 2:
             lines.append("held-out check skipped: the labels hold only one class")
         else:
             held = model_heldout_confusion(bundle.model, patches, labels, folds=folds)
-            lines += [f"held out ({held.folds}-fold; per fold a fresh classifier of the model's "
-                      "architecture learns the other folds' labels; the VAE is not retrained):",
-                      *confusion_lines(held.matrix, names),
-                      f"held-out accuracy {held.accuracy:.1%} (most common class "
-                      f"{held.chance:.1%})"]
-            arrays.update(heldout_confusion=held.matrix, heldout_accuracy=np.array(held.accuracy),
-                          heldout_chance=np.array(held.chance), heldout_folds=np.array(held.folds))
+            lines += [
+                f"held out ({held.folds}-fold; per fold a fresh classifier of the model's "
+                "architecture learns the other folds' labels; the VAE is not retrained):",
+                *confusion_lines(held.matrix, names),
+                f"held-out accuracy {held.accuracy:.1%} (most common class {held.chance:.1%})",
+            ]
+            arrays.update(
+                heldout_confusion=held.matrix,
+                heldout_accuracy=np.array(held.accuracy),
+                heldout_chance=np.array(held.chance),
+                heldout_folds=np.array(held.folds),
+            )
     print("\n".join(lines), file=sys.stderr)
     return arrays

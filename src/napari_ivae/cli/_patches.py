@@ -24,29 +24,53 @@ from napari_ivae.core.validation import MIN_PATCH_SIZE
 def add_parser(subparsers) -> None:
     """Register ``napari-ivae patches``."""
     p = subparsers.add_parser(
-        "patches", help="cut patches from an image (on points or a grid)",
+        "patches",
+        help="cut patches from an image (on points or a grid)",
         description="Cut square patches from an image (.tif, .npy, .png...) centred on points from a CSV "
-                    "file (e.g. written by `napari-ivae detect`) or on a regular grid, and save "
-                    "them with their positions as one .npz file.")
-    p.add_argument("image", metavar="IMAGE", help="image or stack (.tif, .npy; or .png, .jpg, .bmp)")
+        "file (e.g. written by `napari-ivae detect`) or on a regular grid, and save "
+        "them with their positions as one .npz file.",
+    )
+    p.add_argument(
+        "image", metavar="IMAGE", help="image or stack (.tif, .npy; or .png, .jpg, .bmp)"
+    )
     where = p.add_mutually_exclusive_group(required=True)
-    where.add_argument("--points", metavar="POINTS.csv",
-                       help="CSV with frame,row,col (or row,col / y,x / axis-0..) columns")
+    where.add_argument(
+        "--points",
+        metavar="POINTS.csv",
+        help="CSV with frame,row,col (or row,col / y,x / axis-0..) columns",
+    )
     where.add_argument("--grid", type=int, metavar="STRIDE", help="grid patches every STRIDE px")
     p.add_argument("--size", type=int, required=True, metavar="P", help="patch size in pixels")
     p.add_argument("--out", required=True, metavar="PATCHES.npz", help="output .npz file")
-    p.add_argument("--normalize", choices=("none", "patch", "global"), default="none",
-                   help="intensity scaling: none (default), patch (each to [0,1]), global "
-                        "(image min/max to [0,1])")
-    p.add_argument("--border", choices=("drop", "flag"), default="drop",
-                   help="patches crossing the edge: drop (default) or keep with reflected "
-                        "edges and valid=False")
-    p.add_argument("--order", type=int, choices=(1, 3), default=1,
-                   help="interpolation for sub-pixel centres: 1 bilinear (default), 3 cubic")
-    p.add_argument("--no-subpixel", action="store_true",
-                   help="round point centres to whole pixels (exact crops)")
-    p.add_argument("--channel", metavar="C",
-                   help="for colour images: 'luminance' or a channel number")
+    p.add_argument(
+        "--normalize",
+        choices=("none", "patch", "global"),
+        default="none",
+        help="intensity scaling: none (default), patch (each to [0,1]), global "
+        "(image min/max to [0,1])",
+    )
+    p.add_argument(
+        "--border",
+        choices=("drop", "flag"),
+        default="drop",
+        help="patches crossing the edge: drop (default) or keep with reflected "
+        "edges and valid=False",
+    )
+    p.add_argument(
+        "--order",
+        type=int,
+        choices=(1, 3),
+        default=1,
+        help="interpolation for sub-pixel centres: 1 bilinear (default), 3 cubic",
+    )
+    p.add_argument(
+        "--no-subpixel",
+        action="store_true",
+        help="round point centres to whole pixels (exact crops)",
+    )
+    p.add_argument(
+        "--channel", metavar="C", help="for colour images: 'luminance' or a channel number"
+    )
     p.add_argument("--invert", action="store_true", help="flip intensities (dark features)")
     p.set_defaults(func=run)
 
@@ -56,11 +80,14 @@ def run(args) -> int:
     from napari_ivae.core.io.imageio import read_image, read_points_csv
     from napari_ivae.core.patches.cutting import extract_patches, grid_patches, patchset_to_arrays
 
-    out = output_path(args.out, ".npz", "numpy archive",
-                      inputs={"IMAGE": args.image, "--points": args.points})
+    out = output_path(
+        args.out, ".npz", "numpy archive", inputs={"IMAGE": args.image, "--points": args.points}
+    )
     if args.size < MIN_PATCH_SIZE:
-        raise InputError(f"--size {args.size} is too small: the models need patches of at "
-                         f"least {MIN_PATCH_SIZE}x{MIN_PATCH_SIZE} px")
+        raise InputError(
+            f"--size {args.size} is too small: the models need patches of at "
+            f"least {MIN_PATCH_SIZE}x{MIN_PATCH_SIZE} px"
+        )
     if args.grid is not None and args.grid < 1:
         raise InputError(f"--grid must be a stride of at least 1 px, got {args.grid}")
     image = _load_image(args, read_image)
@@ -74,8 +101,13 @@ def run(args) -> int:
         if image.ndim == 2:
             coords = _points_for_2d_image(coords, args.points)
         patchset = extract_patches(
-            image, coords, args.size, subpixel=not args.no_subpixel, border=args.border,
-            normalize=args.normalize, order=args.order,
+            image,
+            coords,
+            args.size,
+            subpixel=not args.no_subpixel,
+            border=args.border,
+            normalize=args.normalize,
+            order=args.order,
         )
         where = f"{len(patchset)} of {len(coords)} points"
     arrays = patchset_to_arrays(patchset)
@@ -84,9 +116,12 @@ def run(args) -> int:
     _save_npz(out, arrays)
 
     frames = f"{patchset.n_frames} frames of " if patchset.is_stack else ""
-    print(f"cut {len(patchset)} patches {args.size}x{args.size} from {Path(args.image).name} "
-          f"({frames}{patchset.image_shape[0]}x{patchset.image_shape[1]} px) on {where}; "
-          f"normalization: {args.normalize}", file=sys.stderr)
+    print(
+        f"cut {len(patchset)} patches {args.size}x{args.size} from {Path(args.image).name} "
+        f"({frames}{patchset.image_shape[0]}x{patchset.image_shape[1]} px) on {where}; "
+        f"normalization: {args.normalize}",
+        file=sys.stderr,
+    )
     if patchset.message:
         from napari_ivae.cli import cli_spelling
 
@@ -97,9 +132,15 @@ def run(args) -> int:
 
 def _patch_params(args) -> dict:
     """The cutting options (the keys the napari widget records as a model's ``patch_params``)."""
-    params = {"source": "grid" if args.grid is not None else "points", "size": args.size,
-              "normalize": args.normalize, "border": args.border, "order": args.order,
-              "subpixel": not args.no_subpixel, "invert": bool(args.invert)}
+    params = {
+        "source": "grid" if args.grid is not None else "points",
+        "size": args.size,
+        "normalize": args.normalize,
+        "border": args.border,
+        "order": args.order,
+        "subpixel": not args.no_subpixel,
+        "invert": bool(args.invert),
+    }
     if args.grid is not None:
         params["stride"] = args.grid
     return params
@@ -113,8 +154,10 @@ def _load_image(args, read_image) -> np.ndarray:
         image = np.asarray(image)  # a zarr stays lazy: patches are cut window by window
     colour = image.ndim == 3 and image.shape[-1] in (3, 4) and min(image.shape[:2]) > 4
     if colour and args.channel is None:
-        raise InputError(f"{Path(args.image).name} looks like a colour image {image.shape}; "
-                         "choose --channel luminance (or a channel number)")
+        raise InputError(
+            f"{Path(args.image).name} looks like a colour image {image.shape}; "
+            "choose --channel luminance (or a channel number)"
+        )
     if args.channel is not None or args.invert:
         from napari_ivae.core.io.image import prepare_image
 
@@ -123,7 +166,9 @@ def _load_image(args, read_image) -> np.ndarray:
             try:
                 channel = int(channel)
             except ValueError as err:
-                raise InputError(f"--channel must be 'luminance' or a number, got {channel!r}") from err
+                raise InputError(
+                    f"--channel must be 'luminance' or a number, got {channel!r}"
+                ) from err
         image = prepare_image(image, channel=channel, invert=args.invert)
     return image
 
@@ -141,16 +186,20 @@ def _check_grid_memory(shape, size: int, stride: int) -> None:
     except (ValueError, OSError, AttributeError):  # not available on this system
         return
     if needed > memory // 2:
-        raise InputError(f"--grid {stride} with --size {size} makes {frames * rows * cols} "
-                         f"patches ({needed / 2**30:.1f} GiB), more than half of this machine's "
-                         f"memory ({memory / 2**30:.0f} GiB); use a larger --grid stride")
+        raise InputError(
+            f"--grid {stride} with --size {size} makes {frames * rows * cols} "
+            f"patches ({needed / 2**30:.1f} GiB), more than half of this machine's "
+            f"memory ({memory / 2**30:.0f} GiB); use a larger --grid stride"
+        )
 
 
 def _points_for_2d_image(coords: np.ndarray, source) -> np.ndarray:
     """Drop the frame column for a 2D image (it must be 0 everywhere)."""
     if np.any(np.round(coords[:, 0]) != 0):
-        raise InputError(f"{Path(source).name} has points on frames other than 0, but the image "
-                         "is a single 2D frame")
+        raise InputError(
+            f"{Path(source).name} has points on frames other than 0, but the image "
+            "is a single 2D frame"
+        )
     return coords[:, 1:]
 
 

@@ -23,8 +23,14 @@ from pathlib import Path
 from napari_ivae.core.errors import InputError
 
 
-def output_path(value, suffix: str | None = None, what: str = "file", *,
-                inputs: dict | None = None, flag: str = "--out") -> Path:
+def output_path(
+    value,
+    suffix: str | None = None,
+    what: str = "file",
+    *,
+    inputs: dict | None = None,
+    flag: str = "--out",
+) -> Path:
     """Validate an ``--out`` argument and return it as a ``Path``.
 
     Parameters
@@ -84,8 +90,10 @@ def check_output(out: Path, inputs: dict | None = None, flag: str = "--out") -> 
     """
     for input_flag, source in (inputs or {}).items():
         if source is not None and _same_file(out, Path(source).expanduser()):
-            raise InputError(f"{flag} {out} is the {input_flag} input file; writing it would "
-                             "destroy that input, so choose another output file name")
+            raise InputError(
+                f"{flag} {out} is the {input_flag} input file; writing it would "
+                "destroy that input, so choose another output file name"
+            )
     try:
         info = os.stat(out)
     except FileNotFoundError:
@@ -96,8 +104,10 @@ def check_output(out: Path, inputs: dict | None = None, flag: str = "--out") -> 
         if not stat.S_ISREG(info.st_mode):
             raise InputError(f"{flag} {out} exists and is not a regular file; give a file name")
         if not os.access(out, os.W_OK):
-            raise InputError(f"{flag} {out} exists and is read-only; choose another file name "
-                             "or make it writable")
+            raise InputError(
+                f"{flag} {out} exists and is read-only; choose another file name "
+                "or make it writable"
+            )
     _check_folder_writable(out.parent, flag)
 
 
@@ -114,8 +124,9 @@ def _check_folder_writable(folder: Path, flag: str) -> None:
     try:
         handle, probe = tempfile.mkstemp(prefix=".napari-ivae-probe.", dir=folder)
     except OSError as err:
-        raise InputError(f"{flag} folder {folder} is not writable ({err.strerror or err}); "
-                         "choose another folder") from err
+        raise InputError(
+            f"{flag} folder {folder} is not writable ({err.strerror or err}); choose another folder"
+        ) from err
     os.close(handle)
     os.unlink(probe)
 

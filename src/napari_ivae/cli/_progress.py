@@ -49,15 +49,19 @@ class Progress:
                 return
             filled = int(BAR_WIDTH * done / max(total, 1))
             bar = "#" * filled + "-" * (BAR_WIDTH - filled)
-            self._write(f"\r{self.command}: {self.stage} [{bar}] {self._counts(done, total)}"
-                        f"{self._eta(done, total, elapsed)}" + ("\n" if finished else ""))
+            self._write(
+                f"\r{self.command}: {self.stage} [{bar}] {self._counts(done, total)}"
+                f"{self._eta(done, total, elapsed)}" + ("\n" if finished else "")
+            )
             return
         tenth = int(10 * done / max(total, 1))
         if not finished and (tenth < self.next_tenth or elapsed < QUIET_SECONDS):
             return
         self.next_tenth = tenth + 1
-        self._write(f"{self.command}: {self.stage} {self._counts(done, total)}"
-                    f"{self._eta(done, total, elapsed)}\n")
+        self._write(
+            f"{self.command}: {self.stage} {self._counts(done, total)}"
+            f"{self._eta(done, total, elapsed)}\n"
+        )
 
     @staticmethod
     def _counts(done: int, total: int) -> str:
@@ -92,11 +96,14 @@ def _clock(seconds: float) -> str:
 def add_scheduler_argument(parser) -> None:
     """``--scheduler``: where detection (and in ``batch``, cutting and encoding) runs."""
     parser.add_argument(
-        "--scheduler", default=None, metavar="WHERE",
+        "--scheduler",
+        default=None,
+        metavar="WHERE",
         help="where frames and chunks are worked on: threads (default, in this process), "
-             "processes (worker processes of this machine), sync (one after the other), or "
-             "the address of a running dask.distributed scheduler, e.g. tcp://host:8786 "
-             "(every worker must see the image files)")
+        "processes (worker processes of this machine), sync (one after the other), or "
+        "the address of a running dask.distributed scheduler, e.g. tcp://host:8786 "
+        "(every worker must see the image files)",
+    )
 
 
 __all__ = ["Progress", "add_scheduler_argument"]

@@ -46,23 +46,44 @@ def _floats(text: str, flag: str) -> tuple:
 def add_parser(subparsers) -> None:
     """Register ``napari-ivae search``."""
     p = subparsers.add_parser(
-        "search", help="search beta(t) (and lambda) for the smoothest shift-VAE latent maps",
+        "search",
+        help="search beta(t) (and lambda) for the smoothest shift-VAE latent maps",
         description="Train a shift-VAE for every beta_start x beta_end (x lambda) on grid "
-                    "patches (.npz from `napari-ivae patches --grid`), score the latent maps "
-                    "by edge length and Fourier central-peak ratio, and write a table, a heat "
-                    "map, the chosen model and the best runs' maps into --out.")
-    p.add_argument("--patches", required=True, metavar="P.npz",
-                   help="grid patches with their grid_shape (napari-ivae patches --grid)")
-    p.add_argument("--out", required=True, metavar="FOLDER",
-                   help="folder for the results (created if its parent exists)")
-    p.add_argument("--beta-start", default="0.01,0.1,1", metavar="LIST",
-                   help="start values of the KL weight's ramp (default 0.01,0.1,1)")
-    p.add_argument("--beta-end", default="0.5,1,2", metavar="LIST",
-                   help="end values of the ramp (default 0.5,1,2); equal start and end = a "
-                        "fixed beta, the baseline the choice is compared with")
-    p.add_argument("--smoothness", default="0", metavar="LIST",
-                   help="values of the latent roughness weight lambda, per patch pixel "
-                        "(default 0)")
+        "patches (.npz from `napari-ivae patches --grid`), score the latent maps "
+        "by edge length and Fourier central-peak ratio, and write a table, a heat "
+        "map, the chosen model and the best runs' maps into --out.",
+    )
+    p.add_argument(
+        "--patches",
+        required=True,
+        metavar="P.npz",
+        help="grid patches with their grid_shape (napari-ivae patches --grid)",
+    )
+    p.add_argument(
+        "--out",
+        required=True,
+        metavar="FOLDER",
+        help="folder for the results (created if its parent exists)",
+    )
+    p.add_argument(
+        "--beta-start",
+        default="0.01,0.1,1",
+        metavar="LIST",
+        help="start values of the KL weight's ramp (default 0.01,0.1,1)",
+    )
+    p.add_argument(
+        "--beta-end",
+        default="0.5,1,2",
+        metavar="LIST",
+        help="end values of the ramp (default 0.5,1,2); equal start and end = a "
+        "fixed beta, the baseline the choice is compared with",
+    )
+    p.add_argument(
+        "--smoothness",
+        default="0",
+        metavar="LIST",
+        help="values of the latent roughness weight lambda, per patch pixel (default 0)",
+    )
     p.add_argument("--epochs", type=int, help="epochs per run (default: the shift-VAE's)")
     p.add_argument("--seed", type=int, default=0, help="random seed of every run (default 0)")
     p.add_argument("--workers", type=int, help="runs at once (default: the usable cores)")
@@ -80,8 +101,10 @@ def _out_folder(args) -> Path:
         raise InputError(f"--out folder's parent {out.parent} does not exist; create it first")
     existing = [name for name in OUTPUTS if (out / name).exists()]
     if existing and not args.force:
-        raise InputError(f"--out {out} already holds {', '.join(existing)}; choose another "
-                         "folder or give --force to replace them")
+        raise InputError(
+            f"--out {out} already holds {', '.join(existing)}; choose another "
+            "folder or give --force to replace them"
+        )
     patches = Path(args.patches).expanduser()
     if out.exists():
         for name in OUTPUTS:
@@ -106,15 +129,20 @@ def run(args) -> int:
     starts = _floats(args.beta_start, "--beta-start")
     ends = _floats(args.beta_end, "--beta-end")
     lams = _floats(args.smoothness, "--smoothness")
-    for flag, value, low in (("--epochs", args.epochs, 1), ("--workers", args.workers, 1),
-                             ("--keep", args.keep, 0)):
+    for flag, value, low in (
+        ("--epochs", args.epochs, 1),
+        ("--workers", args.workers, 1),
+        ("--keep", args.keep, 0),
+    ):
         if value is not None and value < low:
             raise InputError(f"{flag} must be at least {low}, got {value}")
     out = _out_folder(args)
     patches, extras = read_patches(args.patches)
     if "grid_shape" not in extras:
-        raise InputError(f"{args.patches} has no grid_shape: the search needs grid patches; cut "
-                         "them with `napari-ivae patches --grid STRIDE`")
+        raise InputError(
+            f"{args.patches} has no grid_shape: the search needs grid patches; cut "
+            "them with `napari-ivae patches --grid STRIDE`"
+        )
     grid_shape = tuple(int(v) for v in np.asarray(extras["grid_shape"]).ravel()[:2])
 
     from napari_ivae.core.analysis.search import search_beta
@@ -127,24 +155,40 @@ def run(args) -> int:
     train_config = TrainConfig.defaults_for("shift-vae", **overrides)
     model_config = ModelConfig("shift-vae", patch_shape=patches.shape[1:])
     n_runs = len(starts) * len(ends) * len(lams)
-    _say(f"searching {n_runs} settings (beta_start {args.beta_start} x beta_end {args.beta_end}"
-         f" x lambda {args.smoothness}) on {len(patches)} patches, grid "
-         f"{grid_shape[0]}x{grid_shape[1]}, {train_config.epochs} epoch(s) each, seed {args.seed}",
-         args.quiet)
+    _say(
+        f"searching {n_runs} settings (beta_start {args.beta_start} x beta_end {args.beta_end}"
+        f" x lambda {args.smoothness}) on {len(patches)} patches, grid "
+        f"{grid_shape[0]}x{grid_shape[1]}, {train_config.epochs} epoch(s) each, seed {args.seed}",
+        args.quiet,
+    )
 
     def progress(done, total, run_):
-        state = ("collapsed (no active latent map)" if run_.collapsed else
-                 f"z{run_.map_index + 1} edge {run_.edge:.1f} cells, Fourier {run_.fourier:.3f}")
-        _say(f"[{done}/{total}] {run_.label()}: {state}, recon {run_.recon:.1f} "
-             f"({run_.seconds:.0f} s)", args.quiet)
+        state = (
+            "collapsed (no active latent map)"
+            if run_.collapsed
+            else f"z{run_.map_index + 1} edge {run_.edge:.1f} cells, Fourier {run_.fourier:.3f}"
+        )
+        _say(
+            f"[{done}/{total}] {run_.label()}: {state}, recon {run_.recon:.1f} "
+            f"({run_.seconds:.0f} s)",
+            args.quiet,
+        )
 
     out.mkdir(exist_ok=True)
     with _StopOnInterrupt() as interrupt:
-        result = search_beta(patches, grid_shape, beta_starts=starts, beta_ends=ends,
-                             smoothness=lams, model_config=model_config,
-                             train_config=train_config, workers=args.workers,
-                             keep_maps=args.keep, callback=progress,
-                             stop_event=interrupt.event)
+        result = search_beta(
+            patches,
+            grid_shape,
+            beta_starts=starts,
+            beta_ends=ends,
+            smoothness=lams,
+            model_config=model_config,
+            train_config=train_config,
+            workers=args.workers,
+            keep_maps=args.keep,
+            callback=progress,
+            stop_event=interrupt.event,
+        )
     _write_results(out, args, result, extras, edge_length, segment_map)
     return 130 if result.stopped else 0
 
@@ -167,23 +211,38 @@ def _write_results(out: Path, args, result, extras, edge_length, segment_map) ->
         best = result.runs[result.best]
         chosen_map = result.maps[result.best][best.map_index]
         labels = segment_map(chosen_map, method="otsu")
-        seg_edge = float(np.mean([edge_length(f.astype(np.float32), denoise=False)
-                                  for f in labels.reshape(-1, *labels.shape[-2:])]))
-        segmentation_line = (f"segmentation of z{best.map_index + 1} (Otsu): 2 domains "
-                             f"({np.mean(labels == 2):.0%} / {np.mean(labels == 1):.0%} of the "
-                             f"tiles), edge length {seg_edge:.1f} cells")
+        seg_edge = float(
+            np.mean(
+                [
+                    edge_length(f.astype(np.float32), denoise=False)
+                    for f in labels.reshape(-1, *labels.shape[-2:])
+                ]
+            )
+        )
+        segmentation_line = (
+            f"segmentation of z{best.map_index + 1} (Otsu): 2 domains "
+            f"({np.mean(labels == 2):.0%} / {np.mean(labels == 1):.0%} of the "
+            f"tiles), edge length {seg_edge:.1f} cells"
+        )
         order = list(result.maps)
-        arrays = {"maps": np.stack([result.maps[i] for i in order]),
-                  "runs": np.asarray(order), "chosen": np.asarray(result.best),
-                  "segmentation": labels, "segmentation_edge": np.asarray(seg_edge),
-                  "grid_shape": np.asarray(result.grid_shape)}
+        arrays = {
+            "maps": np.stack([result.maps[i] for i in order]),
+            "runs": np.asarray(order),
+            "chosen": np.asarray(result.best),
+            "segmentation": labels,
+            "segmentation_edge": np.asarray(seg_edge),
+            "grid_shape": np.asarray(result.grid_shape),
+        }
         for key in ("centres", "frames", "stride", "grid_origin", "image_shape"):
             if key in extras:
                 arrays[key] = extras[key]
         write_output(out / "best_maps.npz", lambda s: np.savez(s, **arrays), "maps file")
-        metadata = {"source_patches": str(Path(args.patches).expanduser().resolve()),
-                    "n_patches": int(np.prod(result.grid_shape)), "search": summary,
-                    "cli_options": {k: v for k, v in vars(args).items() if k != "func"}}
+        metadata = {
+            "source_patches": str(Path(args.patches).expanduser().resolve()),
+            "n_patches": int(np.prod(result.grid_shape)),
+            "search": summary,
+            "cli_options": {k: v for k, v in vars(args).items() if k != "func"},
+        }
         for key in ("normalization", "patch_params"):
             if key in extras:
                 try:
@@ -191,11 +250,19 @@ def _write_results(out: Path, args, result, extras, edge_length, segment_map) ->
                 except ValueError:
                     metadata[key] = str(extras[key])
         save_with_fallback(out / "best.ivae.pt", result.train_result, metadata)
-    report = {"summary": summary, "segmentation": segmentation_line, "chosen": result.best,
-              "best_fixed": result.best_fixed, "stopped": result.stopped, "runs": table}
-    write_output(out / "search.json",
-                 lambda s: s.write(json.dumps(report, indent=1, default=float).encode()),
-                 "JSON file")
+    report = {
+        "summary": summary,
+        "segmentation": segmentation_line,
+        "chosen": result.best,
+        "best_fixed": result.best_fixed,
+        "stopped": result.stopped,
+        "runs": table,
+    }
+    write_output(
+        out / "search.json",
+        lambda s: s.write(json.dumps(report, indent=1, default=float).encode()),
+        "JSON file",
+    )
     if table:
         heatmap_png(result, out / "heatmap.png")
     stopped = " (stopped early: the finished runs only)" if result.stopped else ""

@@ -40,14 +40,18 @@ def _load_array_file(path: Path, what: str, key: str):
         raise InputError(f"{what} path {path} is a folder; give a .npy or .npz file")
     suffix = path.suffix.lower()
     if suffix not in (".npy", ".npz"):
-        raise InputError(f"{what} file {path} has an unsupported format {suffix or '(none)'!r}; "
-                         f"save the array with numpy as .npy (or .npz with key {key!r})")
+        raise InputError(
+            f"{what} file {path} has an unsupported format {suffix or '(none)'!r}; "
+            f"save the array with numpy as .npy (or .npz with key {key!r})"
+        )
     try:
         loaded = np.load(path, allow_pickle=False)
     except ValueError as err:
         if "pickle" in str(err).lower():
-            raise InputError(f"{what} file {path} holds Python objects, not a numeric array; "
-                             "save a plain numeric array") from err
+            raise InputError(
+                f"{what} file {path} holds Python objects, not a numeric array; "
+                "save a plain numeric array"
+            ) from err
         raise InputError(f"{what} file {path} is not a readable numpy file ({err})") from err
     except (OSError, EOFError) as err:
         raise InputError(f"{what} file {path} is corrupt or not a numpy file ({err})") from err
@@ -56,13 +60,16 @@ def _load_array_file(path: Path, what: str, key: str):
     with loaded:
         keys = list(loaded.files)
         if key not in keys:
-            raise InputError(f"{what} file {path} has no array {key!r} (it has {keys}); "
-                             f"save it with np.savez(path, {key}=array)")
+            raise InputError(
+                f"{what} file {path} has no array {key!r} (it has {keys}); "
+                f"save it with np.savez(path, {key}=array)"
+            )
         try:
             extras = {k: loaded[k] for k in keys}
         except (ValueError, OSError, EOFError) as err:
-            raise InputError(f"{what} file {path} is corrupt or holds Python objects ({err})") \
-                from err
+            raise InputError(
+                f"{what} file {path} is corrupt or holds Python objects ({err})"
+            ) from err
     return extras.pop(key), extras
 
 
@@ -89,8 +96,7 @@ def _image_source(args):
     from napari_ivae.core.patches.source import PatchSource
 
     if (args.points is None) == (args.grid is None) or not args.size:
-        raise InputError("--image needs --size and one of --points POINTS.csv or --grid "
-                         "STRIDE")
+        raise InputError("--image needs --size and one of --points POINTS.csv or --grid STRIDE")
     image = read_image(args.image, mmap=True)  # a zarr stays lazy, a .npy is mapped
     if args.grid is not None:
         source = PatchSource.grid(image, args.size, args.grid, normalize=args.normalize)
@@ -101,12 +107,17 @@ def _image_source(args):
         if len(image.shape) == 2:
             coords = _points_for_2d_image(coords, args.points)
         source = PatchSource(image, coords, args.size, normalize=args.normalize)
-    params = {"source": "grid" if args.grid is not None else "points", "size": args.size,
-              "normalize": args.normalize}
+    params = {
+        "source": "grid" if args.grid is not None else "points",
+        "size": args.size,
+        "normalize": args.normalize,
+    }
     if args.grid is not None:
         params["stride"] = args.grid
-    extras = {"patch_params": np.asarray(json.dumps(params)),
-              "normalization": np.asarray(json.dumps(source.normalization))}
+    extras = {
+        "patch_params": np.asarray(json.dumps(params)),
+        "normalization": np.asarray(json.dumps(source.normalization)),
+    }
     if source.grid_shape is not None:
         extras["grid_shape"] = np.asarray(source.grid_shape)
     return source.lazy_patchset().patches, extras
@@ -121,12 +132,16 @@ def _read_labels(path, n_patches: int) -> np.ndarray:
 def _check_labels(labels, n_patches: int, source) -> np.ndarray:
     labels = np.asarray(labels)
     if labels.dtype.kind not in "biuf":
-        raise InputError(f"labels in {source} are {labels.dtype} values, not numbers; give one "
-                         "integer per patch (-1 = unlabeled, classes 0..K-1) and the names "
-                         "with --class-names")
+        raise InputError(
+            f"labels in {source} are {labels.dtype} values, not numbers; give one "
+            "integer per patch (-1 = unlabeled, classes 0..K-1) and the names "
+            "with --class-names"
+        )
     if labels.ndim != 1 or len(labels) != n_patches:
-        raise InputError(f"labels in {source} have shape {labels.shape} but there are "
-                         f"{n_patches} patches; give one integer per patch (-1 = unlabeled)")
+        raise InputError(
+            f"labels in {source} have shape {labels.shape} but there are "
+            f"{n_patches} patches; give one integer per patch (-1 = unlabeled)"
+        )
     if labels.dtype.kind == "f" and not np.isfinite(labels).all():
         raise InputError(f"labels in {source} contain NaN; use -1 for unlabeled patches")
     return labels
@@ -161,71 +176,116 @@ def _format_seconds(seconds: float) -> str:
 def add_parser(subparsers) -> None:
     """Register ``napari-ivae train``."""
     p = subparsers.add_parser(
-        "train", help="train a model on saved patches",
+        "train",
+        help="train a model on saved patches",
         description="Train an invariant VAE on patches (N x H x W, .npy or .npz with key "
-                    "'patches') and save it as one model file (.ivae.pt). Unset options use "
-                    "the tuned defaults of the model kind. Ctrl-C stops early and still saves "
-                    "the partial model (Ctrl-C twice aborts without saving).")
-    p.add_argument("--model", required=True, choices=_MODEL_KINDS,
-                   help="vae (plain), rvae (rotation+translation invariant), shift-vae "
-                        "(translation only, for grid patches), ss-rvae (semi-supervised, "
-                        "needs --labels), jrvae (joint rVAE: finds --classes K classes "
-                        "without labels), crvae (conditional: the class of every patch in "
-                        "--labels and/or values in --condition-column)")
+        "'patches') and save it as one model file (.ivae.pt). Unset options use "
+        "the tuned defaults of the model kind. Ctrl-C stops early and still saves "
+        "the partial model (Ctrl-C twice aborts without saving).",
+    )
+    p.add_argument(
+        "--model",
+        required=True,
+        choices=_MODEL_KINDS,
+        help="vae (plain), rvae (rotation+translation invariant), shift-vae "
+        "(translation only, for grid patches), ss-rvae (semi-supervised, "
+        "needs --labels), jrvae (joint rVAE: finds --classes K classes "
+        "without labels), crvae (conditional: the class of every patch in "
+        "--labels and/or values in --condition-column)",
+    )
     given = p.add_mutually_exclusive_group(required=True)
     given.add_argument("--patches", metavar="P.npy", help="patches (N, H, W)")
-    given.add_argument("--image", metavar="IMAGE",
-                       help="train from an image or stack instead (.zarr, .npy, .tif...; "
-                            "with --points or --grid and --size): the patches are cut for "
-                            "each batch through a bounded cache of the image's frames or "
-                            "tiles, never all held, so the stack may be larger than memory")
-    p.add_argument("--points", metavar="POINTS.csv",
-                   help="with --image: patch centres (frame,row,col or row,col columns)")
-    p.add_argument("--grid", type=int, metavar="STRIDE",
-                   help="with --image: grid patches every STRIDE px")
+    given.add_argument(
+        "--image",
+        metavar="IMAGE",
+        help="train from an image or stack instead (.zarr, .npy, .tif...; "
+        "with --points or --grid and --size): the patches are cut for "
+        "each batch through a bounded cache of the image's frames or "
+        "tiles, never all held, so the stack may be larger than memory",
+    )
+    p.add_argument(
+        "--points",
+        metavar="POINTS.csv",
+        help="with --image: patch centres (frame,row,col or row,col columns)",
+    )
+    p.add_argument(
+        "--grid", type=int, metavar="STRIDE", help="with --image: grid patches every STRIDE px"
+    )
     p.add_argument("--size", type=int, metavar="P", help="with --image: patch size in pixels")
-    p.add_argument("--normalize", choices=("none", "patch", "global"), default="global",
-                   help="with --image: intensity scaling of the patches (default global)")
-    p.add_argument("--labels", metavar="L.npy",
-                   help="ss-rvae: one int per patch, -1 = unlabeled, classes 0..K-1; crvae: "
-                        "the class 0..K-1 of every patch")
+    p.add_argument(
+        "--normalize",
+        choices=("none", "patch", "global"),
+        default="global",
+        help="with --image: intensity scaling of the patches (default global)",
+    )
+    p.add_argument(
+        "--labels",
+        metavar="L.npy",
+        help="ss-rvae: one int per patch, -1 = unlabeled, classes 0..K-1; crvae: "
+        "the class 0..K-1 of every patch",
+    )
     p.add_argument("--out", required=True, metavar="MODEL.ivae.pt", help="model file to write")
-    p.add_argument("--epochs", type=int,
-                   help="passes over the data, trained exactly as given (default: per model "
-                        "kind, raised on small patch sets to make --min-steps steps)")
-    p.add_argument("--min-steps", type=int, metavar="N",
-                   help="train at least N optimizer steps, raising the epochs on small patch "
-                        "sets (default: 300 for rvae and ss-rvae when --epochs is not given, "
-                        "else 0)")
+    p.add_argument(
+        "--epochs",
+        type=int,
+        help="passes over the data, trained exactly as given (default: per model "
+        "kind, raised on small patch sets to make --min-steps steps)",
+    )
+    p.add_argument(
+        "--min-steps",
+        type=int,
+        metavar="N",
+        help="train at least N optimizer steps, raising the epochs on small patch "
+        "sets (default: 300 for rvae and ss-rvae when --epochs is not given, "
+        "else 0)",
+    )
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N, mps")
     p.add_argument("--batch-size", type=int, help="patches per step")
     p.add_argument("--lr", type=float, help="peak learning rate")
     p.add_argument("--latent-dim", type=int, default=2, help="conventional latents z (default 2)")
     p.add_argument("--hidden", default="128,128", help="hidden layer widths (default 128,128)")
-    p.add_argument("--invariances", default="rotation,translation",
-                   help="rvae/ss-rvae: comma list of rotation, translation, scale, or 'none' "
-                        "(default rotation,translation)")
-    p.add_argument("--translation-prior", type=float, default=0.1,
-                   help="prior std of the offsets, fraction of the patch width (default 0.1)")
+    p.add_argument(
+        "--invariances",
+        default="rotation,translation",
+        help="rvae/ss-rvae: comma list of rotation, translation, scale, or 'none' "
+        "(default rotation,translation)",
+    )
+    p.add_argument(
+        "--translation-prior",
+        type=float,
+        default=0.1,
+        help="prior std of the offsets, fraction of the patch width (default 0.1)",
+    )
     p.add_argument("--shift-scale", type=float, default=1.0, help="shift-vae's k, 0 < k <= 1")
     p.add_argument("--beta", type=float, help="final KL weight (default: per model kind)")
-    p.add_argument("--smoothness", type=float, default=0.0, metavar="LAMBDA",
-                   help="weight (per patch pixel) of the latent maps' roughness across "
-                        "neighbouring grid tiles; needs grid patches (their .npz carries "
-                        "grid_shape); default 0 = off")
+    p.add_argument(
+        "--smoothness",
+        type=float,
+        default=0.0,
+        metavar="LAMBDA",
+        help="weight (per patch pixel) of the latent maps' roughness across "
+        "neighbouring grid tiles; needs grid patches (their .npz carries "
+        "grid_shape); default 0 = off",
+    )
     p.add_argument("--label-weight", type=float, help="ss-rvae classification weight")
-    p.add_argument("--class-names",
-                   help="ss-rvae, crvae: comma-separated names, in label order")
-    p.add_argument("--condition-column", metavar="NAME[,NAME]",
-                   help="crvae: continuous condition value(s) known for every patch (e.g. a "
-                        "thickness or dose): arrays of these names in the patches .npz, or "
-                        "columns of --conditions")
-    p.add_argument("--conditions", metavar="TABLE.csv",
-                   help="crvae: CSV with a header and one row per patch holding the "
-                        "--condition-column columns")
-    p.add_argument("--classes", type=int, metavar="K",
-                   help="jrvae: number of classes to find (>= 2)")
+    p.add_argument("--class-names", help="ss-rvae, crvae: comma-separated names, in label order")
+    p.add_argument(
+        "--condition-column",
+        metavar="NAME[,NAME]",
+        help="crvae: continuous condition value(s) known for every patch (e.g. a "
+        "thickness or dose): arrays of these names in the patches .npz, or "
+        "columns of --conditions",
+    )
+    p.add_argument(
+        "--conditions",
+        metavar="TABLE.csv",
+        help="crvae: CSV with a header and one row per patch holding the "
+        "--condition-column columns",
+    )
+    p.add_argument(
+        "--classes", type=int, metavar="K", help="jrvae: number of classes to find (>= 2)"
+    )
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     p.set_defaults(func=run)
 
@@ -244,21 +304,34 @@ def _build_configs(args, patch_shape, labels, condition_names=()):
         class_names = _csv(args.class_names) if args.class_names else ()
         repeated = sorted({name for name in class_names if class_names.count(name) > 1})
         if repeated:
-            raise InputError(f"--class-names repeats {', '.join(repeated)}; give every class "
-                             "its own name")
+            raise InputError(
+                f"--class-names repeats {', '.join(repeated)}; give every class its own name"
+            )
         top = int(labels.max()) + 1 if labels is not None and len(labels) else 0
         n_classes = len(class_names) or top
         if class_names and top > len(class_names):
-            raise InputError(f"labels go up to class {top - 1} but --class-names gives only "
-                             f"{len(class_names)} names; give one name per class")
+            raise InputError(
+                f"labels go up to class {top - 1} but --class-names gives only "
+                f"{len(class_names)} names; give one name per class"
+            )
     hidden = parse_hidden(args.hidden, patch_shape)
     model_config = ModelConfig(
-        kind=args.model, patch_shape=patch_shape, latent_dim=args.latent_dim,
-        invariances=invariances, translation_prior=args.translation_prior,
-        shift_scale=args.shift_scale, n_classes=n_classes, class_names=class_names,
-        hidden=hidden, **({"condition_names": condition_names} if condition_names else {}))
-    overrides = {"seed": args.seed, "device": args.device,
-                 "min_steps": min_steps_for(args, TrainConfig.defaults_for(args.model))}
+        kind=args.model,
+        patch_shape=patch_shape,
+        latent_dim=args.latent_dim,
+        invariances=invariances,
+        translation_prior=args.translation_prior,
+        shift_scale=args.shift_scale,
+        n_classes=n_classes,
+        class_names=class_names,
+        hidden=hidden,
+        **({"condition_names": condition_names} if condition_names else {}),
+    )
+    overrides = {
+        "seed": args.seed,
+        "device": args.device,
+        "min_steps": min_steps_for(args, TrainConfig.defaults_for(args.model)),
+    }
     for name in ("epochs", "batch_size", "lr", "label_weight"):
         if getattr(args, name) is not None:
             overrides[name] = getattr(args, name)
@@ -280,8 +353,12 @@ class _StopOnInterrupt:
         if self.event.is_set():
             raise KeyboardInterrupt
         self.event.set()
-        print("\nstopping after this batch; the partial model will be saved "
-              "(Ctrl-C again to abort without saving)", file=sys.stderr, flush=True)
+        print(
+            "\nstopping after this batch; the partial model will be saved "
+            "(Ctrl-C again to abort without saving)",
+            file=sys.stderr,
+            flush=True,
+        )
 
     def __enter__(self):
         try:
@@ -305,12 +382,16 @@ def _grid_shape(args, extras: dict, n_patches: int):
     if args.model == "ss-rvae":
         raise InputError("--smoothness is for grid patches of vae, rvae or shift-vae, not ss-rvae")
     if "grid_shape" not in extras:
-        raise InputError(f"--smoothness needs grid patches: {args.patches} has no grid_shape "
-                         "(cut them with `napari-ivae patches --grid STRIDE`)")
+        raise InputError(
+            f"--smoothness needs grid patches: {args.patches} has no grid_shape "
+            "(cut them with `napari-ivae patches --grid STRIDE`)"
+        )
     rows, cols = (int(v) for v in np.asarray(extras["grid_shape"]).ravel()[:2])
     if rows < 2 or cols < 2 or n_patches % (rows * cols):
-        raise InputError(f"--smoothness: {n_patches} patches do not fill whole grids of "
-                         f"{rows}x{cols}; give the .npz as `napari-ivae patches --grid` wrote it")
+        raise InputError(
+            f"--smoothness: {n_patches} patches do not fill whole grids of "
+            f"{rows}x{cols}; give the .npz as `napari-ivae patches --grid` wrote it"
+        )
     return rows, cols
 
 
@@ -341,16 +422,22 @@ def _read_conditions(args, extras: dict, n_patches: int):
             try:
                 values = np.array([float(row[name]) for row in table])
             except (TypeError, ValueError) as err:
-                raise InputError(f"column {name!r} of {args.conditions} holds a value that is "
-                                 f"not a number ({err})") from err
+                raise InputError(
+                    f"column {name!r} of {args.conditions} holds a value that is "
+                    f"not a number ({err})"
+                ) from err
         elif name in extras:
             values = np.asarray(extras[name], dtype=np.float64)
         else:
-            raise InputError(f"{args.patches} has no array {name!r} (it has "
-                             f"{sorted(extras)}); give a CSV with --conditions")
+            raise InputError(
+                f"{args.patches} has no array {name!r} (it has "
+                f"{sorted(extras)}); give a CSV with --conditions"
+            )
         if values.ndim != 1 or len(values) != n_patches:
-            raise InputError(f"condition {name!r} has shape {values.shape}; give one value per "
-                             f"patch ({n_patches})")
+            raise InputError(
+                f"condition {name!r} has shape {values.shape}; give one value per "
+                f"patch ({n_patches})"
+            )
         if not np.isfinite(values).all():
             raise InputError(f"condition {name!r} holds NaN or inf; give a number per patch")
         columns.append(values)
@@ -368,15 +455,19 @@ def _say(line: str) -> None:
 def _progress_line(event, epoch_loss: float) -> str:
     done = event.epoch * event.steps_per_epoch + event.step + 1
     eta = event.elapsed / done * (event.total_steps - done)
-    return (f"epoch {event.epoch + 1}/{event.n_epochs}  loss {epoch_loss:.4g}  "
-            f"elapsed {_format_seconds(event.elapsed)}  ETA {_format_seconds(eta)}")
+    return (
+        f"epoch {event.epoch + 1}/{event.n_epochs}  loss {epoch_loss:.4g}  "
+        f"elapsed {_format_seconds(event.elapsed)}  ETA {_format_seconds(eta)}"
+    )
 
 
 def run(args) -> int:
     """Train and save; returns 0, or 130 when stopped by Ctrl-C (partial model saved)."""
-    out = output_path(args.out, what="model file such as model.ivae.pt",
-                      inputs={"--patches": args.patches, "--image": args.image,
-                              "--labels": args.labels})
+    out = output_path(
+        args.out,
+        what="model file such as model.ivae.pt",
+        inputs={"--patches": args.patches, "--image": args.image, "--labels": args.labels},
+    )
     check_options(args)
     if args.image:
         patches, extras = _image_source(args)
@@ -390,15 +481,16 @@ def run(args) -> int:
         labels = _check_labels(extras["labels"], len(patches), Path(args.patches).name)
         print(f"using the labels stored in {args.patches}", file=sys.stderr)
     if labels is not None and args.model not in ("ss-rvae", "crvae"):
-        print(f"note: --labels is only used by ss-rvae; ignored for {args.model}",
-              file=sys.stderr)
+        print(f"note: --labels is only used by ss-rvae; ignored for {args.model}", file=sys.stderr)
         labels = None
     if args.model == "ss-rvae" and labels is None:
         raise InputError("ss-rvae needs --labels (one int per patch, -1 = unlabeled)")
     condition_names, conditions = _read_conditions(args, extras, len(patches))
     if args.model == "crvae" and labels is None and conditions is None:
-        raise InputError("crvae needs the class of every patch (--labels) and/or condition "
-                         "values (--condition-column)")
+        raise InputError(
+            "crvae needs the class of every patch (--labels) and/or condition "
+            "values (--condition-column)"
+        )
     grid_shape = _grid_shape(args, extras, len(patches))
 
     from napari_ivae.core.models import build_model
@@ -411,17 +503,26 @@ def run(args) -> int:
     model = build_checked(build_model, model_config, args.hidden)
     n_labeled = int((labels >= 0).sum()) if labels is not None else 0
     if not args.quiet:
-        _say(f"training {args.model} on {len(patches)} patches "
-             f"{patches.shape[1]}x{patches.shape[2]}"
-             + (f" ({n_labeled} labeled)" if labels is not None else "")
-             + f": {epochs_text(args, train_config, len(patches))}, "
-             f"batch {train_config.batch_size}, lr {train_config.lr:g}, "
-             f"seed {train_config.seed}")
+        _say(
+            f"training {args.model} on {len(patches)} patches "
+            f"{patches.shape[1]}x{patches.shape[2]}"
+            + (f" ({n_labeled} labeled)" if labels is not None else "")
+            + f": {epochs_text(args, train_config, len(patches))}, "
+            f"batch {train_config.batch_size}, lr {train_config.lr:g}, "
+            f"seed {train_config.seed}"
+        )
 
     started = time.perf_counter()
     with _StopOnInterrupt() as interrupt:
-        steps = train(model, patches, labels, train_config, stop_event=interrupt.event,
-                      grid_shape=grid_shape, conditions=conditions)
+        steps = train(
+            model,
+            patches,
+            labels,
+            train_config,
+            stop_event=interrupt.event,
+            grid_shape=grid_shape,
+            conditions=conditions,
+        )
         losses = []
         while True:
             try:
@@ -438,13 +539,15 @@ def run(args) -> int:
         "normalization": _json_extra(extras, "normalization"),
         "patch_params": _json_extra(extras, "patch_params"),
         "source_patches": str(Path(args.patches).expanduser().resolve()),
-        "n_patches": len(patches), "n_labeled": n_labeled,
+        "n_patches": len(patches),
+        "n_labeled": n_labeled,
         "cli_options": {k: v for k, v in vars(args).items() if k != "func"},
     }
     path = save_with_fallback(out, result, metadata)
     final = result.history[-1]["loss"] if result.history else float("nan")
     state = "stopped early; partial model" if result.stopped else "model"
-    _say(f"{state} saved to {path} ({len(result.history)} epoch(s), final loss {final:.4g}, "
-         f"{_format_seconds(time.perf_counter() - started)} on {result.device})")
+    _say(
+        f"{state} saved to {path} ({len(result.history)} epoch(s), final loss {final:.4g}, "
+        f"{_format_seconds(time.perf_counter() - started)} on {result.device})"
+    )
     return 130 if result.stopped else 0
-

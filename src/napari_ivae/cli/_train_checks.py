@@ -44,21 +44,34 @@ def check_options(args) -> None:
         ("--lr", args.lr, lambda v: math.isfinite(v) and v > 0, "a positive number"),
         ("--latent-dim", args.latent_dim, lambda v: v >= 1, "at least 1"),
         ("--beta", args.beta, lambda v: math.isfinite(v) and v >= 0, "0 or more"),
-        ("--label-weight", args.label_weight, lambda v: math.isfinite(v) and v > 0,
-         "a positive number (the weight of the classifier's loss)"),
-        ("--translation-prior", args.translation_prior, lambda v: math.isfinite(v) and v > 0,
-         "a positive fraction of the patch width"),
+        (
+            "--label-weight",
+            args.label_weight,
+            lambda v: math.isfinite(v) and v > 0,
+            "a positive number (the weight of the classifier's loss)",
+        ),
+        (
+            "--translation-prior",
+            args.translation_prior,
+            lambda v: math.isfinite(v) and v > 0,
+            "a positive fraction of the patch width",
+        ),
         ("--shift-scale", args.shift_scale, lambda v: 0 < v <= 1, "in 0 < k <= 1"),
     ]
     for flag, value, ok, wanted in checks:
         if value is not None and not ok(value):
             raise InputError(f"{flag} must be {wanted}, got {value:g}")
     if args.invariances.strip().lower() != "none":
-        unknown = [name for name in (part.strip() for part in args.invariances.split(","))
-                   if name and name not in INVARIANCES]
+        unknown = [
+            name
+            for name in (part.strip() for part in args.invariances.split(","))
+            if name and name not in INVARIANCES
+        ]
         if unknown:
-            raise InputError(f"--invariances: unknown {', '.join(unknown)}; give a comma list "
-                             f"of {', '.join(INVARIANCES)}, or 'none'")
+            raise InputError(
+                f"--invariances: unknown {', '.join(unknown)}; give a comma list "
+                f"of {', '.join(INVARIANCES)}, or 'none'"
+            )
     check_device(args.device)
 
 
@@ -114,9 +127,11 @@ def parse_hidden(text: str, patch_shape) -> tuple:
     widths = (pixels, *hidden)
     weights = sum(a * b for a, b in zip(widths, widths[1:]))
     if weights > MAX_WEIGHTS:
-        raise InputError(f"--hidden {text} makes a network of about {weights:.2g} weights "
-                         f"({weights * 4 / 1e9:.2g} GB); use widths of a few hundred "
-                         "(default 128,128)")
+        raise InputError(
+            f"--hidden {text} makes a network of about {weights:.2g} weights "
+            f"({weights * 4 / 1e9:.2g} GB); use widths of a few hundred "
+            "(default 128,128)"
+        )
     return hidden
 
 
@@ -143,8 +158,10 @@ def build_checked(build_model, model_config, hidden_text: str):
     try:
         return build_model(model_config)
     except (MemoryError, RuntimeError) as err:  # torch: "DefaultCPUAllocator: not enough memory"
-        raise InputError(f"the model does not fit into memory ({type(err).__name__}); use "
-                         f"smaller --hidden widths than {hidden_text}") from None
+        raise InputError(
+            f"the model does not fit into memory ({type(err).__name__}); use "
+            f"smaller --hidden widths than {hidden_text}"
+        ) from None
 
 
 def min_steps_for(args, defaults) -> int:
@@ -187,13 +204,17 @@ def epochs_text(args, train_config, n_patches: int) -> str:
     text = f"{epochs} epoch{'s' * (epochs != 1)}"
     if epochs > train_config.epochs:
         asked = "the default" if args.epochs is None else "--epochs"
-        text += (f" ({asked} {train_config.epochs}, raised to make at least "
-                 f"{train_config.min_steps} steps: --min-steps)")
+        text += (
+            f" ({asked} {train_config.epochs}, raised to make at least "
+            f"{train_config.min_steps} steps: --min-steps)"
+        )
     recommended = TrainConfig.defaults_for(args.model).min_steps
     if args.epochs is not None and args.min_steps is None and epochs * steps < recommended:
         done = epochs * steps
-        text += (f" ({done} step{'s' * (done != 1)}; {args.model} usually needs at least "
-                 f"{recommended}: add --min-steps {recommended})")
+        text += (
+            f" ({done} step{'s' * (done != 1)}; {args.model} usually needs at least "
+            f"{recommended}: add --min-steps {recommended})"
+        )
     return text
 
 
@@ -249,8 +270,12 @@ def save_with_fallback(out: Path, result, metadata: dict) -> Path:
         except InputError:
             tried.append(str(candidate.parent))
             continue
-        raise InputError(f"{failure}; the trained model was kept: it is saved as {saved} "
-                         "instead (move or rename it)")
-    raise InputError(f"{failure}; the model could not be saved anywhere else either (tried "
-                     f"{', '.join(tried)}): free some space (or raise the file-size limit) and "
-                     "run the same command again; with the same --seed it trains the same model")
+        raise InputError(
+            f"{failure}; the trained model was kept: it is saved as {saved} "
+            "instead (move or rename it)"
+        )
+    raise InputError(
+        f"{failure}; the model could not be saved anywhere else either (tried "
+        f"{', '.join(tried)}): free some space (or raise the file-size limit) and "
+        "run the same command again; with the same --seed it trains the same model"
+    )

@@ -86,8 +86,15 @@ def describe_write_error(err: BaseException) -> str:
         return cause.strerror or str(cause)
     text = str(err).strip().splitlines()
     reason = text[0] if text else type(err).__name__
-    if any(marker in reason for marker in ("file write failed", "PytorchStreamWriter",
-                                           "inline_container", "unexpected pos")):
+    if any(
+        marker in reason
+        for marker in (
+            "file write failed",
+            "PytorchStreamWriter",
+            "inline_container",
+            "unexpected pos",
+        )
+    ):
         reason = "the write failed midway (disk full or file-size limit reached)"
     return reason
 
@@ -118,5 +125,7 @@ def write_output(path, write: Callable[[BinaryIO], object], what: str = "file") 
     try:
         return write_atomically(path, write)
     except (OSError, RuntimeError) as err:  # torch.save reports write failures as RuntimeError
-        raise InputError(f"cannot write the {what} {path}: {describe_write_error(err)}; "
-                         "nothing was changed there") from err
+        raise InputError(
+            f"cannot write the {what} {path}: {describe_write_error(err)}; "
+            "nothing was changed there"
+        ) from err

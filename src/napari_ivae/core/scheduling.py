@@ -46,7 +46,8 @@ class MemmapRef:
         self.filename, self.offset = str(base.filename), int(base.offset)
         self.dtype, self.shape = base.dtype, tuple(base.shape)
         self.order: Literal["C", "F"] = (
-            "F" if base.flags.f_contiguous and not base.flags.c_contiguous else "C")
+            "F" if base.flags.f_contiguous and not base.flags.c_contiguous else "C"
+        )
         self.ndim = len(self.shape)
         self._array: np.ndarray | None = array
 
@@ -60,8 +61,14 @@ class MemmapRef:
     @property
     def array(self) -> np.ndarray:
         if self._array is None:
-            self._array = np.memmap(self.filename, dtype=self.dtype, mode="r",
-                                    offset=self.offset, shape=self.shape, order=self.order)
+            self._array = np.memmap(
+                self.filename,
+                dtype=self.dtype,
+                mode="r",
+                offset=self.offset,
+                shape=self.shape,
+                order=self.order,
+            )
         return self._array
 
     @property
@@ -111,20 +118,25 @@ def check_scheduler(scheduler) -> None:
     """Raise :class:`InputError` unless ``scheduler`` is one :func:`map_tasks` knows."""
     if scheduler is None or _is_client(scheduler):
         return
-    if not isinstance(scheduler, str) or not (scheduler in SCHEDULERS
-                                              or "://" in scheduler):
-        raise InputError(f"scheduler {scheduler!r} is not known; use 'threads' (default), "
-                         "'processes', 'sync', a dask scheduler address such as "
-                         "'tcp://host:8786', or a distributed.Client")
+    if not isinstance(scheduler, str) or not (scheduler in SCHEDULERS or "://" in scheduler):
+        raise InputError(
+            f"scheduler {scheduler!r} is not known; use 'threads' (default), "
+            "'processes', 'sync', a dask scheduler address such as "
+            "'tcp://host:8786', or a distributed.Client"
+        )
 
 
 def _is_client(scheduler) -> bool:
     return type(scheduler).__name__ == "Client" and hasattr(scheduler, "submit")
 
 
-def map_tasks(func: Callable, tasks: Sequence[tuple], scheduler=None,
-              progress: Callable[[int, int], None] | None = None,
-              workers: int | None = None) -> list:
+def map_tasks(
+    func: Callable,
+    tasks: Sequence[tuple],
+    scheduler=None,
+    progress: Callable[[int, int], None] | None = None,
+    workers: int | None = None,
+) -> list:
     """Run ``func(*task)`` for every task and return the results in the tasks' order.
 
     Parameters
@@ -171,7 +183,8 @@ def map_tasks(func: Callable, tasks: Sequence[tuple], scheduler=None,
 
             # spawned, not forked: a fork of a process holding torch's or BLAS's threads can hang
             pool: futures.Executor = futures.ProcessPoolExecutor(
-                workers, mp_context=multiprocessing.get_context("spawn"))
+                workers, mp_context=multiprocessing.get_context("spawn")
+            )
         else:
             pool = futures.ThreadPoolExecutor(workers)
         with pool:
@@ -188,8 +201,10 @@ def _on_cluster(func, tasks, scheduler, progress, results) -> list:
     try:
         from distributed import Client, as_completed
     except ImportError as err:
-        raise InputError("a dask cluster needs the 'distributed' package "
-                         "(pip install 'napari-ivae[distributed]')") from err
+        raise InputError(
+            "a dask cluster needs the 'distributed' package "
+            "(pip install 'napari-ivae[distributed]')"
+        ) from err
     own = not _is_client(scheduler)
     if own:
         try:
@@ -199,8 +214,9 @@ def _on_cluster(func, tasks, scheduler, progress, results) -> list:
     else:
         client = scheduler
     try:
-        futures = [client.submit(_unboxed, func, [_Box(a) for a in task], pure=False)
-                   for task in tasks]
+        futures = [
+            client.submit(_unboxed, func, [_Box(a) for a in task], pure=False) for task in tasks
+        ]
         index_of = {future.key: index for index, future in enumerate(futures)}
         for done, future in enumerate(as_completed(futures), start=1):
             results[index_of[future.key]] = future.result()

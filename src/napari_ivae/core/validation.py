@@ -128,6 +128,7 @@ def exclusion_mask(exclude, shape) -> np.ndarray | None:
         return None
     mask = np.asarray(exclude)
     if mask.shape != tuple(shape):
-        raise InputError(f"The exclude mask has shape {mask.shape}; it must match one frame "
-                         f"{tuple(shape)}.")
+        raise InputError(
+            f"The exclude mask has shape {mask.shape}; it must match one frame {tuple(shape)}."
+        )
     return mask.astype(bool)

@@ -64,8 +64,14 @@ def assert_refused(ws: Path, argv, capsys, *words, code: int = 2) -> str:
     return line
 
 
-def run_cli_subprocess(argv, cwd: Path, *, file_limit_kb: int | None = None,
-                       as_nobody: bool = False, timeout: float = 120):
+def run_cli_subprocess(
+    argv,
+    cwd: Path,
+    *,
+    file_limit_kb: int | None = None,
+    as_nobody: bool = False,
+    timeout: float = 120,
+):
     """Run the CLI in a fresh Python, optionally under ``ulimit -f`` or as user ``nobody``."""
     command = [sys.executable, "-m", "napari_ivae.cli", *map(str, argv)]
 
@@ -81,8 +87,15 @@ def run_cli_subprocess(argv, cwd: Path, *, file_limit_kb: int | None = None,
     if as_nobody:
         command = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *command]
     env = dict(os.environ, HOME=str(cwd), PYTHONWARNINGS="ignore::DeprecationWarning")
-    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=timeout,
-                          preexec_fn=preexec, env=env)
+    return subprocess.run(
+        command,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        preexec_fn=preexec,
+        env=env,
+    )
 
 
 def need_setpriv() -> None:
@@ -125,8 +138,21 @@ def make_workspace(root: Path) -> Path:
     np.save(ws / "p_tiny.npy", cards.images[:, :4, :4])
     np.save(ws / "p_obj.npy", np.array([1, "x"], dtype=object), allow_pickle=True)
     np.save(ws / "p24.npy", np.zeros((5, 24, 24), np.float32) + rng.random((5, 24, 24)))
-    assert main(["train", "--model", "vae", "--patches", str(ws / "p40.npy"),
-                 "--out", str(ws / "model.ivae.pt"), *TINY]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--model",
+                "vae",
+                "--patches",
+                str(ws / "p40.npy"),
+                "--out",
+                str(ws / "model.ivae.pt"),
+                *TINY,
+            ]
+        )
+        == 0
+    )
     _nan_model(ws / "model.ivae.pt", ws / "nan.ivae.pt")
     (ws / "garbage.ivae.pt").write_bytes(b"PK\x03\x04 not a model")
     (ws / "folder.csv").mkdir()

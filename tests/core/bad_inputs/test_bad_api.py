@@ -20,8 +20,7 @@ def test_load_model_refuses_nan_weights(ws):
         read_bundle(ws / "nan.ivae.pt")
 
 
-def test_save_model_converts_torch_write_errors_and_keeps_the_old_file(ws, tmp_path,
-                                                                       monkeypatch):
+def test_save_model_converts_torch_write_errors_and_keeps_the_old_file(ws, tmp_path, monkeypatch):
     import torch
 
     model = load_model(ws / "model.ivae.pt").model
@@ -39,12 +38,16 @@ def test_save_model_converts_torch_write_errors_and_keeps_the_old_file(ws, tmp_p
     assert path.read_bytes() == b"old model" and len(list(tmp_path.iterdir())) == 1
 
 
-@pytest.mark.parametrize("labels, match", [
-    (np.array(["a"] * 20 + ["b"] * 20), "integers"),
-    (np.array([0.5] * 40), "whole numbers"),
-    (np.array([0, 1, 7] * 13 + [0]), "out of range"),
-    (np.zeros(39, dtype=int), "one value per patch"),
-], ids=["text", "fractions", "out-of-range", "wrong-length"])
+@pytest.mark.parametrize(
+    "labels, match",
+    [
+        (np.array(["a"] * 20 + ["b"] * 20), "integers"),
+        (np.array([0.5] * 40), "whole numbers"),
+        (np.array([0, 1, 7] * 13 + [0]), "out of range"),
+        (np.zeros(39, dtype=int), "one value per patch"),
+    ],
+    ids=["text", "fractions", "out-of-range", "wrong-length"],
+)
 def test_as_label_array_refuses(labels, match):
     with pytest.raises(InputError, match=match):
         as_label_array(labels, 40, 2)
@@ -77,15 +80,19 @@ def test_write_points_csv_reports_an_unwritable_file(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["a.csv"]
 
 
-@pytest.mark.parametrize("core, cli", [
-    ("Pass frame_axis=0 for frames", "Pass --frame-axis 0 for frames"),
-    ("needs frame_axis (and", "needs --frame-axis (and"),
-    ('or border="flag" to keep them', "or --border flag to keep them"),
-    ("channel='luminance' was given", "--channel luminance was given"),
-    ("lower min_size, or", "lower --min-size, or"),
-    ("with method='otsu', polarity='bright':", "with --method otsu, --polarity bright:"),
-    ("two\nlines", "two lines"),
-], ids=["frame-axis-value", "frame-axis", "border", "channel", "min-size", "method", "lines"])
+@pytest.mark.parametrize(
+    "core, cli",
+    [
+        ("Pass frame_axis=0 for frames", "Pass --frame-axis 0 for frames"),
+        ("needs frame_axis (and", "needs --frame-axis (and"),
+        ('or border="flag" to keep them', "or --border flag to keep them"),
+        ("channel='luminance' was given", "--channel luminance was given"),
+        ("lower min_size, or", "lower --min-size, or"),
+        ("with method='otsu', polarity='bright':", "with --method otsu, --polarity bright:"),
+        ("two\nlines", "two lines"),
+    ],
+    ids=["frame-axis-value", "frame-axis", "border", "channel", "min-size", "method", "lines"],
+)
 def test_cli_spelling_of_core_messages(core, cli):
     assert cli_spelling(core) == cli
 
@@ -96,9 +103,16 @@ def test_write_points_csv_into_an_impossible_folder(tmp_path):
         write_points_csv(tmp_path / "file" / "sub" / "a.csv", np.zeros((2, 2)))
 
 
-@pytest.mark.parametrize("field, value", [("label_weight", -1.0), ("label_weight", 0.0),
-                                          ("label_weight", float("nan")), ("seed", 10**23),
-                                          ("seed", -1)])
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("label_weight", -1.0),
+        ("label_weight", 0.0),
+        ("label_weight", float("nan")),
+        ("seed", 10**23),
+        ("seed", -1),
+    ],
+)
 def test_train_config_refuses(field, value):
     from napari_ivae.core.models import TrainConfig
 

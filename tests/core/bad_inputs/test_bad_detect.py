@@ -24,26 +24,38 @@ CASES = {
     "spacing-negative": ([IMG, "--spacing", "-3", "--out", OUT], ["--spacing"]),
     # axes and channels, in the CLI's spelling
     "4d-no-frame-axis": (["{ws}/img4d.npy", "--out", OUT], ["--frame-axis", "4D"]),
-    "4d-5-channels": (["{ws}/img4d.npy", "--frame-axis", "0", "--out", OUT],
-                      ["--frame-axis 0", "channel", "no option"]),
-    "4d-frame-axis-out-of-range": (["{ws}/img4d.npy", "--frame-axis", "9", "--out", OUT],
-                                   ["--frame-axis 9", "not an axis"]),
-    "2d-frame-axis-out-of-range": ([IMG, "--frame-axis", "5", "--out", OUT],
-                                   ["--frame-axis 5", "not an axis"]),
+    "4d-5-channels": (
+        ["{ws}/img4d.npy", "--frame-axis", "0", "--out", OUT],
+        ["--frame-axis 0", "channel", "no option"],
+    ),
+    "4d-frame-axis-out-of-range": (
+        ["{ws}/img4d.npy", "--frame-axis", "9", "--out", OUT],
+        ["--frame-axis 9", "not an axis"],
+    ),
+    "2d-frame-axis-out-of-range": (
+        [IMG, "--frame-axis", "5", "--out", OUT],
+        ["--frame-axis 5", "not an axis"],
+    ),
     "ambiguous-3d": (["{ws}/amb3d.npy", "--out", OUT], ["--frame-axis 0", "ambiguous"]),
     "channel-not-a-number": ([IMG, "--channel", "red", "--out", OUT], ["--channel", "red"]),
-    "channel-on-grey-image": ([IMG, "--channel", "1", "--out", OUT],
-                              ["--channel 1", "no colour axis"]),
+    "channel-on-grey-image": (
+        [IMG, "--channel", "1", "--out", OUT],
+        ["--channel 1", "no colour axis"],
+    ),
     # unreadable or unusable images
     "image-missing": (["{ws}/nothere.npy", "--out", OUT], ["not found"]),
     "image-dm4": (["{ws}/pts.dm4", "--out", OUT], ["unsupported extension"]),
     "image-corrupt": (["{ws}/broken.npy", "--out", OUT], ["could not read"]),
     "image-constant": (["{ws}/const.npy", "--out", OUT], ["constant"]),
     "image-text": (["{ws}/text.npy", "--out", OUT], ["dtype"]),
-    "exclude-wrong-shape": ([IMG, "--exclude", "{ws}/const.npy", "--out", OUT],
-                            ["exclude mask", "shape"]),
-    "min-size-negative": ([IMG, "--mode", "particles", "--min-size", "-1", "--out", OUT],
-                          ["--min-size"]),
+    "exclude-wrong-shape": (
+        [IMG, "--exclude", "{ws}/const.npy", "--out", OUT],
+        ["exclude mask", "shape"],
+    ),
+    "min-size-negative": (
+        [IMG, "--mode", "particles", "--min-size", "-1", "--out", OUT],
+        ["--min-size"],
+    ),
     "sigma-negative": ([IMG, "--sigma", "-1", "--out", OUT], ["--sigma must"]),
     "border-negative": ([IMG, "--border", "-5", "--out", OUT], ["--border must"]),
 }
@@ -59,8 +71,10 @@ def test_labels_image_may_not_overwrite_the_input(ws, tmp_path, capsys):
     image = tmp_path / "cells_labels.npy"
     shutil.copy(ws / "noise.npy", image)
     before = snapshot(tmp_path)
-    assert main(["detect", str(image), "--mode", "particles", "--out",
-                 str(tmp_path / "cells.csv")]) == 2
+    assert (
+        main(["detect", str(image), "--mode", "particles", "--out", str(tmp_path / "cells.csv")])
+        == 2
+    )
     line = error_line(capsys.readouterr().err)
     assert "labels image" in line and "IMAGE" in line and "destroy" in line
     assert snapshot(tmp_path) == before
@@ -70,8 +84,21 @@ def test_labels_image_may_not_overwrite_the_input(ws, tmp_path, capsys):
 def test_noise_only_particles_warn_in_one_line(ws, tmp_path, capsys, method):
     # a threshold always finds "particles" in noise (107 with Otsu, no word): now it warns
     out = tmp_path / "n.csv"
-    assert main(["detect", str(ws / "noise.npy"), "--mode", "particles", "--method", method,
-                 "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "detect",
+                str(ws / "noise.npy"),
+                "--mode",
+                "particles",
+                "--method",
+                method,
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     err = capsys.readouterr().err
     noise = [line for line in err.splitlines() if "warning:" in line and "noise" in line]
     assert len(noise) == 1 and "--polarity" in noise[0], err
@@ -81,8 +108,19 @@ def test_noise_only_particles_warn_in_one_line(ws, tmp_path, capsys, method):
 
 
 def test_noise_only_with_defaults_finds_nothing_or_warns(ws, tmp_path, capsys):
-    assert main(["detect", str(ws / "noise.npy"), "--mode", "particles", "--out",
-                 str(tmp_path / "n.csv")]) == 0
+    assert (
+        main(
+            [
+                "detect",
+                str(ws / "noise.npy"),
+                "--mode",
+                "particles",
+                "--out",
+                str(tmp_path / "n.csv"),
+            ]
+        )
+        == 0
+    )
     err = capsys.readouterr().err
     if len(pd.read_csv(tmp_path / "n.csv")):
         assert any("warning:" in line and "noise" in line for line in err.splitlines()), err
@@ -96,8 +134,19 @@ def test_clear_particles_do_not_warn(tmp_path, capsys):
     for r, c in [(16, 16), (16, 44), (44, 30)]:
         image[(rows - r) ** 2 + (cols - c) ** 2 <= 36] += 1.0
     np.save(tmp_path / "discs.npy", image)
-    assert main(["detect", str(tmp_path / "discs.npy"), "--mode", "particles",
-                 "--out", str(tmp_path / "d.csv")]) == 0
+    assert (
+        main(
+            [
+                "detect",
+                str(tmp_path / "discs.npy"),
+                "--mode",
+                "particles",
+                "--out",
+                str(tmp_path / "d.csv"),
+            ]
+        )
+        == 0
+    )
     err = capsys.readouterr().err
     assert "3 particles found" in err and "warning" not in err
 
@@ -109,8 +158,9 @@ def test_nan_pixels_warn_as_one_cli_line(ws, tmp_path, capsys):
     assert main(["detect", str(tmp_path / "holes.npy"), "--out", str(tmp_path / "h.csv")]) == 0
     err = capsys.readouterr().err
     warnings = [line for line in err.splitlines() if "warning:" in line]
-    assert warnings == ["napari-ivae detect: warning: 1 NaN/inf pixels were replaced by the "
-                        "median of their frame."], err
+    assert warnings == [
+        "napari-ivae detect: warning: 1 NaN/inf pixels were replaced by the median of their frame."
+    ], err
     assert "UserWarning" not in err and "warnings.warn" not in err
 
 

@@ -30,12 +30,18 @@ def _one_error_line(result, *words):
     return lines[0]
 
 
-@pytest.mark.parametrize("argv, earlier", [
-    (["detect", "img.npy", "--out", "old.csv"], "old.csv"),
-    (["patches", "img.npy", "--grid", "2", "--size", "16", "--out", "old.npz"], "old.npz"),
-    (["train", "--model", "vae", "--patches", "p40.npy", "--out", "old.ivae.pt", *TINY],
-     "old.ivae.pt"),
-], ids=["detect-csv", "patches-npz", "train-model"])
+@pytest.mark.parametrize(
+    "argv, earlier",
+    [
+        (["detect", "img.npy", "--out", "old.csv"], "old.csv"),
+        (["patches", "img.npy", "--grid", "2", "--size", "16", "--out", "old.npz"], "old.npz"),
+        (
+            ["train", "--model", "vae", "--patches", "p40.npy", "--out", "old.ivae.pt", *TINY],
+            "old.ivae.pt",
+        ),
+    ],
+    ids=["detect-csv", "patches-npz", "train-model"],
+)
 def test_disk_full_midway_keeps_the_earlier_file(ws, tmp_path, argv, earlier):
     for name in ("img.npy", "p40.npy"):
         shutil.copy(ws / name, tmp_path / name)
@@ -57,11 +63,25 @@ def _readonly_workspace(ws) -> Path:
     return root
 
 
-@pytest.mark.parametrize("argv", [
-    ["detect", "img.npy", "--out", "a.csv"],
-    ["patches", "img.npy", "--grid", "8", "--size", "16", "--out", "p.npz"],
-    ["train", "--model", "vae", "--patches", "p40.npy", "--out", "m.ivae.pt", "--epochs", "500"],
-], ids=["detect", "patches", "train-before-training"])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["detect", "img.npy", "--out", "a.csv"],
+        ["patches", "img.npy", "--grid", "8", "--size", "16", "--out", "p.npz"],
+        [
+            "train",
+            "--model",
+            "vae",
+            "--patches",
+            "p40.npy",
+            "--out",
+            "m.ivae.pt",
+            "--epochs",
+            "500",
+        ],
+    ],
+    ids=["detect", "patches", "train-before-training"],
+)
 def test_read_only_folder_is_refused_up_front(ws, argv):
     need_setpriv()
     root = _readonly_workspace(ws)
@@ -85,8 +105,9 @@ def test_a_read_only_file_in_a_shared_folder_is_not_replaced(ws):
         os.chmod(root, 0o777)
         (root / "kept.csv").write_text("keep me\n")
         os.chmod(root / "kept.csv", 0o644)
-        result = run_cli_subprocess(["detect", "img.npy", "--out", "kept.csv"], root,
-                                    as_nobody=True)
+        result = run_cli_subprocess(
+            ["detect", "img.npy", "--out", "kept.csv"], root, as_nobody=True
+        )
         assert result.returncode == 2, result.stderr
         _one_error_line(result, "--out", "read-only")
         assert (root / "kept.csv").read_text() == "keep me\n"
@@ -109,8 +130,21 @@ def test_new_files_get_the_umask_mode(ws, tmp_path, umask, mode):
     old = os.umask(umask)
     try:
         assert main(["detect", str(ws / "img.npy"), "--out", str(tmp_path / "a.csv")]) == 0
-        assert main(["patches", str(ws / "img.npy"), "--grid", "16", "--size", "16", "--out",
-                     str(tmp_path / "p.npz")]) == 0
+        assert (
+            main(
+                [
+                    "patches",
+                    str(ws / "img.npy"),
+                    "--grid",
+                    "16",
+                    "--size",
+                    "16",
+                    "--out",
+                    str(tmp_path / "p.npz"),
+                ]
+            )
+            == 0
+        )
     finally:
         os.umask(old)
     for name in ("a.csv", "p.npz"):
@@ -121,8 +155,12 @@ def test_overwriting_keeps_the_file_mode(ws, tmp_path):
     out = tmp_path / "m.ivae.pt"
     out.write_bytes(b"old")
     os.chmod(out, 0o664)  # shared with the group: was turned into 0600 by the rename
-    assert main(["train", "--model", "vae", "--patches", str(ws / "p40.npy"), "--out",
-                 str(out), *TINY]) == 0
+    assert (
+        main(
+            ["train", "--model", "vae", "--patches", str(ws / "p40.npy"), "--out", str(out), *TINY]
+        )
+        == 0
+    )
     assert stat.S_IMODE(os.stat(out).st_mode) == 0o664 and out.read_bytes() != b"old"
 
 
@@ -160,10 +198,26 @@ def test_training_survives_a_closed_stderr(ws, tmp_path):
     import sys
 
     out = tmp_path / "m.ivae.pt"
-    proc = subprocess.Popen([sys.executable, "-m", "napari_ivae.cli", "train", "--model", "vae",
-                             "--patches", str(ws / "p40.npy"), "--out", str(out), "--epochs",
-                             "3", "--hidden", "16"], stderr=subprocess.PIPE,
-                            stdout=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "napari_ivae.cli",
+            "train",
+            "--model",
+            "vae",
+            "--patches",
+            str(ws / "p40.npy"),
+            "--out",
+            str(out),
+            "--epochs",
+            "3",
+            "--hidden",
+            "16",
+        ],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+    )
     proc.stderr.close()
     assert proc.wait(timeout=120) == 0
     from napari_ivae.core.models.persistence import load_model

@@ -70,8 +70,12 @@ def gaussian_frame(values, points, shape, sigma: float, max_distance: float) -> 
     fr = points[:, 0] - r0
     fc = points[:, 1] - c0
     index_parts, weight_parts, source_parts = [], [], []
-    corners = ((0, 0, (1 - fr) * (1 - fc)), (1, 0, fr * (1 - fc)),
-               (0, 1, (1 - fr) * fc), (1, 1, fr * fc))
+    corners = (
+        (0, 0, (1 - fr) * (1 - fc)),
+        (1, 0, fr * (1 - fc)),
+        (0, 1, (1 - fr) * fc),
+        (1, 1, fr * fc),
+    )
     for dr, dc, w in corners:
         rr, cc = r0 + dr, c0 + dc
         ok = (rr >= 0) & (rr < height) & (cc >= 0) & (cc < width) & (w > 0)

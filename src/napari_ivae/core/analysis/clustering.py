@@ -65,10 +65,15 @@ class Clustering:
 
     def summary(self) -> dict:
         """Plain-number description (for a layer's or a file's metadata)."""
-        return {"n_clusters": self.n_clusters, "sizes": [int(s) for s in self.sizes],
-                "features": list(self.features), "seed": int(self.seed),
-                "use_angle": bool(self.use_angle), "inertia": float(self.inertia),
-                "method": "k-means on standardised latents"}
+        return {
+            "n_clusters": self.n_clusters,
+            "sizes": [int(s) for s in self.sizes],
+            "features": list(self.features),
+            "seed": int(self.seed),
+            "use_angle": bool(self.use_angle),
+            "inertia": float(self.inertia),
+            "method": "k-means on standardised latents",
+        }
 
     def assign(self, codes) -> np.ndarray:
         """The class of each new patch: its nearest centre (same features and scaling).
@@ -85,8 +90,10 @@ class Clustering:
         """
         features, _ = _features(codes, self.use_angle)
         if features.shape[1] != self.centres.shape[1]:
-            raise InputError(f"these codes have {features.shape[1]} features, the classes "
-                             f"were found on {self.centres.shape[1]} ({', '.join(self.features)})")
+            raise InputError(
+                f"these codes have {features.shape[1]} features, the classes "
+                f"were found on {self.centres.shape[1]} ({', '.join(self.features)})"
+            )
         if not np.isfinite(features).all():
             raise InputError("the latent codes contain NaN or infinity")
         mean = np.zeros(features.shape[1]) if self.mean is None else self.mean
@@ -96,22 +103,29 @@ class Clustering:
 
     def to_dict(self) -> dict:
         """What :meth:`from_dict` needs to assign new patches (JSON-safe; labels left out)."""
-        return {**self.summary(), "centres": self.centres.tolist(),
-                "mean": None if self.mean is None else self.mean.tolist(),
-                "scale": None if self.scale is None else self.scale.tolist()}
+        return {
+            **self.summary(),
+            "centres": self.centres.tolist(),
+            "mean": None if self.mean is None else self.mean.tolist(),
+            "scale": None if self.scale is None else self.scale.tolist(),
+        }
 
     @classmethod
     def from_dict(cls, d: dict) -> Clustering:
         """Rebuild from :meth:`to_dict` (``labels`` is empty)."""
         try:
             centres = np.asarray(d["centres"], dtype=np.float64)
-            return cls(labels=np.zeros(0, dtype=np.int64), centres=centres,
-                       inertia=float(d.get("inertia", np.nan)),
-                       sizes=np.asarray(d["sizes"], dtype=np.int64),
-                       features=tuple(d["features"]), seed=int(d["seed"]),
-                       use_angle=bool(d.get("use_angle", False)),
-                       mean=None if d.get("mean") is None else np.asarray(d["mean"], float),
-                       scale=None if d.get("scale") is None else np.asarray(d["scale"], float))
+            return cls(
+                labels=np.zeros(0, dtype=np.int64),
+                centres=centres,
+                inertia=float(d.get("inertia", np.nan)),
+                sizes=np.asarray(d["sizes"], dtype=np.int64),
+                features=tuple(d["features"]),
+                seed=int(d["seed"]),
+                use_angle=bool(d.get("use_angle", False)),
+                mean=None if d.get("mean") is None else np.asarray(d["mean"], float),
+                scale=None if d.get("scale") is None else np.asarray(d["scale"], float),
+            )
         except (KeyError, TypeError, ValueError) as err:
             raise InputError(f"stored classes are incomplete or damaged ({err})") from err
 
@@ -133,16 +147,24 @@ def latent_features(encoding, *, use_angle: bool = False) -> tuple[np.ndarray, t
     names = [f"z{i + 1}" for i in range(z.shape[1])]
     if use_angle:
         if encoding.angle is None:
-            raise InputError("this model has no angle latent (use_angle needs a rotation-"
-                             "invariant model)")
+            raise InputError(
+                "this model has no angle latent (use_angle needs a rotation-invariant model)"
+            )
         angle = np.asarray(encoding.angle, dtype=np.float64).reshape(-1, 1)
         columns += [np.cos(angle), np.sin(angle)]
         names += ["cos angle", "sin angle"]
     return np.hstack(columns), tuple(names)
 
 
-def cluster_latents(codes, n_clusters: int, *, seed: int = 0, use_angle: bool = False,
-                    restarts: int = 4, max_iter: int = 100) -> Clustering:
+def cluster_latents(
+    codes,
+    n_clusters: int,
+    *,
+    seed: int = 0,
+    use_angle: bool = False,
+    restarts: int = 4,
+    max_iter: int = 100,
+) -> Clustering:
     """Group patches into ``n_clusters`` classes by k-means on their latent codes.
 
     Parameters
@@ -175,13 +197,17 @@ def cluster_latents(codes, n_clusters: int, *, seed: int = 0, use_angle: bool = 
     if n_clusters < 2:
         raise InputError(f"n_clusters must be >= 2, got {n_clusters}")
     if not np.isfinite(features).all():
-        raise InputError("the latent codes contain NaN or infinity; retrain the model "
-                         "(its loss probably diverged)")
+        raise InputError(
+            "the latent codes contain NaN or infinity; retrain the model "
+            "(its loss probably diverged)"
+        )
     distinct = len(np.unique(features, axis=0)) if len(features) else 0
     if distinct < n_clusters:
-        raise InputError(f"cannot make {n_clusters} clusters from {distinct} distinct "
-                         f"codes ({len(features)} patches); ask for fewer clusters or cut "
-                         "more patches")
+        raise InputError(
+            f"cannot make {n_clusters} clusters from {distinct} distinct "
+            f"codes ({len(features)} patches); ask for fewer clusters or cut "
+            "more patches"
+        )
     mean, spread = features.mean(axis=0), features.std(axis=0)
     spread = np.where(spread > 0, spread, 1.0)
     scaled = (features - mean) / spread
@@ -200,10 +226,17 @@ def cluster_latents(codes, n_clusters: int, *, seed: int = 0, use_angle: bool = 
     renumber[order] = np.arange(n_clusters)
     labels = renumber[labels]
     centres = np.stack([features[labels == k].mean(axis=0) for k in range(n_clusters)])
-    return Clustering(labels=labels.astype(np.int64), centres=centres, inertia=float(inertia),
-                      sizes=np.bincount(labels, minlength=n_clusters), features=names,
-                      seed=int(seed), use_angle=bool(use_angle) and hasattr(codes, "z_mean"),
-                      mean=mean, scale=spread)
+    return Clustering(
+        labels=labels.astype(np.int64),
+        centres=centres,
+        inertia=float(inertia),
+        sizes=np.bincount(labels, minlength=n_clusters),
+        features=names,
+        seed=int(seed),
+        use_angle=bool(use_angle) and hasattr(codes, "z_mean"),
+        mean=mean,
+        scale=spread,
+    )
 
 
 def _features(codes, use_angle: bool) -> tuple[np.ndarray, tuple]:

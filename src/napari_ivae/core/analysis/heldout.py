@@ -68,9 +68,14 @@ class HeldOutConfusion:
 
     def to_dict(self) -> dict:
         """JSON-safe summary (matrix, accuracy, chance, folds, seed)."""
-        return {"matrix": self.matrix.tolist(), "accuracy": self.accuracy,
-                "chance": self.chance, "n_labeled": int(len(self.true)),
-                "folds": self.folds, "seed": self.seed}
+        return {
+            "matrix": self.matrix.tolist(),
+            "accuracy": self.accuracy,
+            "chance": self.chance,
+            "n_labeled": int(len(self.true)),
+            "folds": self.folds,
+            "seed": self.seed,
+        }
 
 
 def confusion_matrix(true, predicted, n_classes: int) -> np.ndarray:
@@ -88,10 +93,11 @@ def confusion_matrix(true, predicted, n_classes: int) -> np.ndarray:
 def confusion_lines(matrix: np.ndarray, class_names: list[str]) -> list[str]:
     """The matrix as fixed-width text lines, a header of predicted names, one row per true class."""
     width = max(6, *(len(n) for n in class_names)) + 1
-    lines = ["true \\ predicted".ljust(width) + "".join(n[:width - 1].rjust(width)
-                                                         for n in class_names)]
+    lines = [
+        "true \\ predicted".ljust(width) + "".join(n[: width - 1].rjust(width) for n in class_names)
+    ]
     for name, row in zip(class_names, np.asarray(matrix)):
-        lines.append(name[:width - 1].ljust(width) + "".join(str(v).rjust(width) for v in row))
+        lines.append(name[: width - 1].ljust(width) + "".join(str(v).rjust(width) for v in row))
     return lines
 
 
@@ -109,9 +115,18 @@ def stratified_folds(labels, folds: int, seed: int = 0) -> np.ndarray:
     return fold
 
 
-def heldout_confusion(features, labels, n_classes: int, *, folds: int = DEFAULT_FOLDS,
-                      hidden=(128, 128), activation: str = "tanh", steps: int = DEFAULT_STEPS,
-                      lr: float = 1e-3, seed: int = 0) -> HeldOutConfusion:
+def heldout_confusion(
+    features,
+    labels,
+    n_classes: int,
+    *,
+    folds: int = DEFAULT_FOLDS,
+    hidden=(128, 128),
+    activation: str = "tanh",
+    steps: int = DEFAULT_STEPS,
+    lr: float = 1e-3,
+    seed: int = 0,
+) -> HeldOutConfusion:
     """Predict every labeled row of ``features`` with an MLP trained on the other folds only.
 
     Parameters
@@ -192,8 +207,9 @@ def classifier_inputs(model, patches, batch_size: int = 256, device=None) -> np.
     return torch.cat(out).numpy().astype(np.float32)
 
 
-def model_heldout_confusion(model, patches, labels, *, folds: int = DEFAULT_FOLDS,
-                            steps: int = DEFAULT_STEPS, seed: int = 0) -> HeldOutConfusion:
+def model_heldout_confusion(
+    model, patches, labels, *, folds: int = DEFAULT_FOLDS, steps: int = DEFAULT_STEPS, seed: int = 0
+) -> HeldOutConfusion:
     """Cross-validated confusion matrix of an ss-rVAE's classes over the labeled patches.
 
     Parameters
@@ -219,6 +235,13 @@ def model_heldout_confusion(model, patches, labels, *, folds: int = DEFAULT_FOLD
         raise InputError(f"labels must be integers, got {labels.dtype}")
     labeled = np.flatnonzero(labels >= 0)
     features = classifier_inputs(model, np.asarray(patches)[labeled])
-    return heldout_confusion(features, labels[labeled], int(model.n_classes), folds=folds,
-                             hidden=tuple(model.config.hidden),
-                             activation=model.config.activation, steps=steps, seed=seed)
+    return heldout_confusion(
+        features,
+        labels[labeled],
+        int(model.n_classes),
+        folds=folds,
+        hidden=tuple(model.config.hidden),
+        activation=model.config.activation,
+        steps=steps,
+        seed=seed,
+    )

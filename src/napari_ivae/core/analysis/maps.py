@@ -41,7 +41,9 @@ def patch_map(values, patchset, **kwargs) -> np.ndarray:
     return point_map(values, centres, image_shape, **kwargs)
 
 
-def grid_map(values, patchset, *, upsample: bool = True, extend_to_patches: bool = False) -> np.ndarray:
+def grid_map(
+    values, patchset, *, upsample: bool = True, extend_to_patches: bool = False
+) -> np.ndarray:
     """Per-patch values of grid patches as an image (see the module doc for the alignment).
 
     Parameters
@@ -61,13 +63,17 @@ def grid_map(values, patchset, *, upsample: bool = True, extend_to_patches: bool
     float32 array ``([F,] Y, X[, C])`` (or ``([F,] n_rows, n_cols[, C])``), NaN where empty.
     """
     if not patchset.is_grid:
-        raise InputError("grid_map needs grid patches; use point_map for patches centred on points.")
+        raise InputError(
+            "grid_map needs grid patches; use point_map for patches centred on points."
+        )
     table, squeeze = _as_values(values, len(patchset))
     n_rows, n_cols = patchset.grid_shape
     stride = patchset.stride
     origin = np.asarray(_grid_origin(patchset))
     cell = np.round((patchset.centres - origin) / stride).astype(np.int64)
-    grid = np.full((patchset.n_frames, n_rows + 1, n_cols + 1, table.shape[1]), np.nan, dtype=np.float32)
+    grid = np.full(
+        (patchset.n_frames, n_rows + 1, n_cols + 1, table.shape[1]), np.nan, dtype=np.float32
+    )
     grid[patchset.frames, cell[:, 0], cell[:, 1]] = table  # last row/column stay NaN (padding)
     if upsample:
         (height, width), (patch_h, patch_w) = patchset.image_shape, patchset.patch_shape
@@ -142,7 +148,9 @@ def point_map(
         if not selected.any():
             continue
         if method == "voronoi":
-            result[frame] = kernels.voronoi_frame(table[selected], points[selected], shape[1:], max_distance)
+            result[frame] = kernels.voronoi_frame(
+                table[selected], points[selected], shape[1:], max_distance
+            )
         else:
             assert sigma is not None  # resolved above for the gaussian method
             result[frame] = kernels.gaussian_frame(
@@ -191,7 +199,9 @@ def class_map(classes, patchset=None, *, centres=None, image_shape=None, **kwarg
     if table.ndim == 2:
         table = np.argmax(table, axis=1)
     if table.ndim != 1 or table.dtype.kind not in "biuf":
-        raise InputError(f"classes must be (N,) integers or (N, K) probabilities, got shape {table.shape}.")
+        raise InputError(
+            f"classes must be (N,) integers or (N, K) probabilities, got shape {table.shape}."
+        )
     if not np.isfinite(table.astype(np.float64)).all():
         raise InputError("classes contain NaN or infinite values.")
     kwargs.pop("method", None)  # classes are never averaged
@@ -224,7 +234,9 @@ def _as_values(values, n_expected: int) -> tuple[np.ndarray, bool]:
     if table.ndim != 2:
         raise InputError(f"Map values must be (N,) or (N, C), got shape {np.shape(values)}.")
     if len(table) != n_expected:
-        raise InputError(f"Got {len(table)} values for {n_expected} patches/points; give one per patch.")
+        raise InputError(
+            f"Got {len(table)} values for {n_expected} patches/points; give one per patch."
+        )
     if n_expected == 0:
         raise InputError("No values to map (no patches).")
     if not np.isfinite(table).all():

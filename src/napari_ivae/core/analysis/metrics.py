@@ -50,11 +50,17 @@ class MatchResult:
 
     def summary(self) -> dict:
         """Plain-number dictionary (precision, recall, f1, rmse, counts)."""
-        return {"precision": self.precision, "recall": self.recall, "f1": self.f1,
-                "rmse": self.rmse, "tp": self.true_positives,
-                "fp": self.n_detected - self.true_positives,
-                "fn": self.n_reference - self.true_positives,
-                "n_detected": self.n_detected, "n_reference": self.n_reference}
+        return {
+            "precision": self.precision,
+            "recall": self.recall,
+            "f1": self.f1,
+            "rmse": self.rmse,
+            "tp": self.true_positives,
+            "fp": self.n_detected - self.true_positives,
+            "fn": self.n_reference - self.true_positives,
+            "n_detected": self.n_detected,
+            "n_reference": self.n_reference,
+        }
 
 
 def match_points(detected, reference, max_distance: float) -> MatchResult:
@@ -83,14 +89,16 @@ def match_points(detected, reference, max_distance: float) -> MatchResult:
     if n_det == 0 or n_ref == 0:
         return empty
     candidates = cKDTree(detected).sparse_distance_matrix(
-        cKDTree(reference), max_distance, output_type="ndarray")
+        cKDTree(reference), max_distance, output_type="ndarray"
+    )
     if len(candidates) == 0:
         return empty
     det_idx, ref_idx = candidates["i"], candidates["j"]
     dist = candidates["v"]
     # connected clusters of the bipartite candidate graph (reference nodes offset by n_det)
-    graph = coo_matrix((np.ones(len(dist)), (det_idx, ref_idx + n_det)),
-                       shape=(n_det + n_ref, n_det + n_ref))
+    graph = coo_matrix(
+        (np.ones(len(dist)), (det_idx, ref_idx + n_det)), shape=(n_det + n_ref, n_det + n_ref)
+    )
     _, component = connected_components(graph, directed=False)
     edge_component = component[det_idx]
     order = np.argsort(edge_component, kind="stable")
@@ -109,9 +117,12 @@ def match_points(detected, reference, max_distance: float) -> MatchResult:
         real = cost[chosen_r, chosen_c] <= max_distance
         pairs.extend(zip(rows[chosen_r[real]], cols[chosen_c[real]]))
         distances.extend(cost[chosen_r[real], chosen_c[real]])
-    return MatchResult(np.asarray(pairs, dtype=np.int64).reshape(-1, 2),
-                       np.asarray(distances, dtype=np.float64), n_det, n_ref)
-
+    return MatchResult(
+        np.asarray(pairs, dtype=np.int64).reshape(-1, 2),
+        np.asarray(distances, dtype=np.float64),
+        n_det,
+        n_ref,
+    )
 
 
 #: affine variants of each clean suit the judge tries (the cards' scale and shear ranges)
@@ -178,7 +189,7 @@ def judge_suits(images, angle_step: float = 5.0, max_shift: int = 2) -> np.ndarr
     spec_v = np.conj(np.fft.rfft2(variants)).astype(np.complex64)
     spec_x = np.fft.rfft2(x).astype(np.complex64)
     m = int(max_shift)
-    near = np.r_[0:m + 1, size - m:size] if m > 0 else np.array([0])
+    near = np.r_[0 : m + 1, size - m : size] if m > 0 else np.array([0])
     n_suits = int(suits.max()) + 1
     out = np.empty(len(x), dtype=np.int64)
     for i in range(len(x)):

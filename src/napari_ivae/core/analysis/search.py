@@ -60,8 +60,11 @@ class SearchRun:
 
     def label(self) -> str:
         """``"beta 0.1 -> 1, lambda 0"`` (``"beta 1 (fixed)"`` for a constant one)."""
-        beta = (f"beta {self.beta_end:g} (fixed)" if self.fixed
-                else f"beta {self.beta_start:g} -> {self.beta_end:g}")
+        beta = (
+            f"beta {self.beta_end:g} (fixed)"
+            if self.fixed
+            else f"beta {self.beta_start:g} -> {self.beta_end:g}"
+        )
         return beta + (f", lambda {self.smoothness:g}" if self.smoothness else "")
 
 
@@ -83,24 +86,34 @@ class SearchResult:
         if self.best is None:
             return "no run gave an active latent map: every setting collapsed (lower beta_end)."
         best = self.runs[self.best]
-        text = (f"chosen: {best.label()} (z{best.map_index + 1} edge length {best.edge:.1f} "
-                f"cells, Fourier ratio {best.fourier:.3f})")
+        text = (
+            f"chosen: {best.label()} (z{best.map_index + 1} edge length {best.edge:.1f} "
+            f"cells, Fourier ratio {best.fourier:.3f})"
+        )
         if self.best_fixed is None:
             return text + "; no fixed beta in the search to compare with."
         fixed = self.runs[self.best_fixed]
         if self.best_fixed == self.best:
             return text + "; it is the best fixed beta."
         change = 100.0 * (fixed.edge - best.edge) / fixed.edge if fixed.edge > 0 else 0.0
-        return (text + f"; best fixed beta: {fixed.label()} (edge {fixed.edge:.1f}, Fourier "
-                f"{fixed.fourier:.3f}): the chosen setting's map is {change:.0f} % shorter in "
-                "edges.")
+        return (
+            text + f"; best fixed beta: {fixed.label()} (edge {fixed.edge:.1f}, Fourier "
+            f"{fixed.fourier:.3f}): the chosen setting's map is {change:.0f} % shorter in "
+            "edges."
+        )
 
     def table(self) -> list[dict]:
         """One dict per run (JSON-safe), in the search's order."""
         rows = []
         for i, run in enumerate(self.runs):
-            rows.append({**asdict(run), "collapsed": run.collapsed, "fixed": run.fixed,
-                         "chosen": i == self.best})
+            rows.append(
+                {
+                    **asdict(run),
+                    "collapsed": run.collapsed,
+                    "fixed": run.fixed,
+                    "chosen": i == self.best,
+                }
+            )
         return rows
 
 
@@ -131,12 +144,17 @@ def score_maps(z_maps: np.ndarray) -> dict:
     if not any(active):
         return {"edge": math.nan, "fourier": math.nan, "map_index": -1, "active": 0}
     index = int(np.argmin(np.asarray(edges, dtype=np.float64)))
-    return {"edge": float(edges[index]), "fourier": float(max(fouriers)), "map_index": index,
-            "active": int(sum(active))}
+    return {
+        "edge": float(edges[index]),
+        "fourier": float(max(fouriers)),
+        "map_index": index,
+        "active": int(sum(active)),
+    }
 
 
 def choose(runs: list) -> tuple[int | None, int | None]:
     """``(chosen, best fixed beta)`` run indices: lowest edge, ties to the higher Fourier ratio."""
+
     def key(i):
         return (runs[i].edge, -runs[i].fourier, i)
 
@@ -159,8 +177,9 @@ def _init_worker(patches, grid_shape, model_config, train_config) -> None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
     except ValueError:
         pass
-    _WORKER.update(patches=patches, grid_shape=grid_shape, model_config=model_config,
-                   train_config=train_config)
+    _WORKER.update(
+        patches=patches, grid_shape=grid_shape, model_config=model_config, train_config=train_config
+    )
 
 
 def _train_one(setting: tuple) -> dict:
@@ -171,8 +190,14 @@ def _train_one(setting: tuple) -> dict:
 
     beta_start, beta_end, smoothness = setting
     patches, grid_shape = _WORKER["patches"], _WORKER["grid_shape"]
-    config = TrainConfig.from_dict({**_WORKER["train_config"], "beta_start": beta_start,
-                                    "beta_end": beta_end, "smoothness": smoothness})
+    config = TrainConfig.from_dict(
+        {
+            **_WORKER["train_config"],
+            "beta_start": beta_start,
+            "beta_end": beta_end,
+            "smoothness": smoothness,
+        }
+    )
     started = time.perf_counter()
     model = build_model(ModelConfig.from_dict(_WORKER["model_config"]))
     result = fit(model, patches, None, config, grid_shape=grid_shape)
@@ -183,11 +208,17 @@ def _train_one(setting: tuple) -> dict:
     if z_maps.shape[1] == 1:  # one frame: (n_z, rows, cols)
         z_maps = z_maps[:, 0]
     scores = score_maps(z_maps)
-    return {"setting": setting, "scores": scores, "z_maps": z_maps.astype(np.float32),
-            "recon": reconstruction(result.model, patches), "seconds": seconds,
-            "final_loss": result.history[-1]["loss"] if result.history else math.nan,
-            "state_dict": {k: v.detach().cpu() for k, v in result.model.state_dict().items()},
-            "history": result.history, "device": result.device}
+    return {
+        "setting": setting,
+        "scores": scores,
+        "z_maps": z_maps.astype(np.float32),
+        "recon": reconstruction(result.model, patches),
+        "seconds": seconds,
+        "final_loss": result.history[-1]["loss"] if result.history else math.nan,
+        "state_dict": {k: v.detach().cpu() for k, v in result.model.state_dict().items()},
+        "history": result.history,
+        "device": result.device,
+    }
 
 
 def reconstruction(model, patches: np.ndarray) -> float:
@@ -198,7 +229,7 @@ def reconstruction(model, patches: np.ndarray) -> float:
     total = 0.0
     with torch.no_grad():
         for start in range(0, len(patches), 512):
-            x = torch.from_numpy(np.ascontiguousarray(patches[start:start + 512]))
+            x = torch.from_numpy(np.ascontiguousarray(patches[start : start + 512]))
             _, terms = model.loss(x, beta=1.0, generator=False)
             total += float(terms["recon"]) * len(x)
     return total / len(patches)
@@ -276,19 +307,26 @@ def search_beta(
     data = np.ascontiguousarray(as_patch_array(patches), dtype=np.float32)
     rows, cols = (int(s) for s in grid_shape)
     if rows < 2 or cols < 2 or len(data) % (rows * cols):
-        raise InputError(f"{len(data)} patches do not fill whole grids of {(rows, cols)} "
-                         "(the search needs grid patches in the grid's order, at least 2x2).")
+        raise InputError(
+            f"{len(data)} patches do not fill whole grids of {(rows, cols)} "
+            "(the search needs grid patches in the grid's order, at least 2x2)."
+        )
     settings = []
-    for name, values in (("beta_starts", beta_starts), ("beta_ends", beta_ends),
-                         ("smoothness", smoothness)):
+    for name, values in (
+        ("beta_starts", beta_starts),
+        ("beta_ends", beta_ends),
+        ("smoothness", smoothness),
+    ):
         values = [float(v) for v in values]
         if not values or any(not math.isfinite(v) or v < 0 for v in values):
             raise InputError(f"{name} must list numbers >= 0, got {values}")
         settings.append(values)
     model_config = model_config or ModelConfig("shift-vae", patch_shape=data.shape[1:])
     if tuple(model_config.patch_shape) != data.shape[1:]:
-        raise InputError(f"the model's patch shape {tuple(model_config.patch_shape)} is not the "
-                         f"patches' {data.shape[1:]}")
+        raise InputError(
+            f"the model's patch shape {tuple(model_config.patch_shape)} is not the "
+            f"patches' {data.shape[1:]}"
+        )
     train_config = train_config or TrainConfig.defaults_for(model_config.kind)
     base = {**train_config.to_dict(), "device": "cpu"}
     if not base["beta_ramp_epochs"]:
@@ -299,8 +337,12 @@ def search_beta(
     runs = [SearchRun(bs, be, lam) for bs, be, lam in grid]
     stopped = False
     context = multiprocessing.get_context(mp_context) if mp_context else None
-    with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, mp_context=context,
-                             initargs=(data, (rows, cols), model_config.to_dict(), base)) as pool:
+    with ProcessPoolExecutor(
+        max_workers=workers,
+        initializer=_init_worker,
+        mp_context=context,
+        initargs=(data, (rows, cols), model_config.to_dict(), base),
+    ) as pool:
         pending: dict = {}
         queue = list(range(len(grid)))
         while queue or pending:
@@ -322,11 +364,18 @@ def search_beta(
                 i = pending.pop(future)
                 out = future.result()
                 scores = out["scores"]
-                runs[i] = SearchRun(grid[i][0], grid[i][1], grid[i][2], edge=scores["edge"],
-                                    fourier=scores["fourier"],
-                                    map_index=scores["map_index"], active=scores["active"],
-                                    recon=out["recon"], final_loss=out["final_loss"],
-                                    seconds=out["seconds"])
+                runs[i] = SearchRun(
+                    grid[i][0],
+                    grid[i][1],
+                    grid[i][2],
+                    edge=scores["edge"],
+                    fourier=scores["fourier"],
+                    map_index=scores["map_index"],
+                    active=scores["active"],
+                    recon=out["recon"],
+                    final_loss=out["final_loss"],
+                    seconds=out["seconds"],
+                )
                 outputs[i] = out
                 if callback is not None:
                     callback(len(outputs), len(grid), runs[i])
@@ -335,22 +384,40 @@ def search_beta(
     finished = [outputs[i] for i in index_of]
     grid = [grid[i] for i in index_of]
     best, best_fixed = choose(runs)
-    order = sorted((i for i, run in enumerate(runs) if not run.collapsed),
-                   key=lambda i: (runs[i].edge, -runs[i].fourier, i))
-    result = SearchResult(runs=runs, best=best, best_fixed=best_fixed, grid_shape=(rows, cols),
-                          maps={i: finished[i]["z_maps"] for i in order[:max(0, int(keep_maps))]},
-                          stopped=stopped)
+    order = sorted(
+        (i for i, run in enumerate(runs) if not run.collapsed),
+        key=lambda i: (runs[i].edge, -runs[i].fourier, i),
+    )
+    result = SearchResult(
+        runs=runs,
+        best=best,
+        best_fixed=best_fixed,
+        grid_shape=(rows, cols),
+        maps={i: finished[i]["z_maps"] for i in order[: max(0, int(keep_maps))]},
+        stopped=stopped,
+    )
     if best is not None:
         chosen = finished[best]
         model = build_model(model_config)
         model.load_state_dict(chosen["state_dict"], strict=True)
         model.eval()
-        config = TrainConfig.from_dict({**base, "beta_start": grid[best][0],
-                                        "beta_end": grid[best][1], "smoothness": grid[best][2]})
+        config = TrainConfig.from_dict(
+            {
+                **base,
+                "beta_start": grid[best][0],
+                "beta_end": grid[best][1],
+                "smoothness": grid[best][2],
+            }
+        )
         result.model = model
         result.train_result = TrainResult(
-            model=model, history=chosen["history"], seed=config.seed, device=chosen["device"],
-            timings={"total_s": chosen["seconds"]}, train_config=config)
+            model=model,
+            history=chosen["history"],
+            seed=config.seed,
+            device=chosen["device"],
+            timings={"total_s": chosen["seconds"]},
+            train_config=config,
+        )
     return result
 
 
@@ -377,8 +444,9 @@ def _usable_cores() -> int:
 
 
 #: a few anchors of matplotlib's viridis, interpolated (no plotting library needed)
-_VIRIDIS = np.array([[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]],
-                    dtype=np.float64)
+_VIRIDIS = np.array(
+    [[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]], dtype=np.float64
+)
 
 
 def heatmap_image(result: SearchResult, *, score: str = "edge", cell: int = 48) -> np.ndarray:
@@ -405,11 +473,11 @@ def heatmap_image(result: SearchResult, *, score: str = "edge", cell: int = 48) 
     image = np.full((height, width, 3), 255, dtype=np.uint8)
     for k in range(len(lams)):
         left = k * (len(ends) * cell + gap)
-        image[:, left:left + len(ends) * cell] = 160
+        image[:, left : left + len(ends) * cell] = 160
     for i, run in enumerate(result.runs):
         r = len(starts) - 1 - starts.index(run.beta_start)
         c = lams.index(run.smoothness) * (len(ends) * cell + gap) + ends.index(run.beta_end) * cell
-        block = image[r * cell:(r + 1) * cell, c:c + cell]
+        block = image[r * cell : (r + 1) * cell, c : c + cell]
         if not run.collapsed:
             t = (getattr(run, score) - lo) / (hi - lo) if hi > lo else 1.0
             t = 1.0 - t if score == "edge" else t

@@ -58,13 +58,20 @@ def segment_map(
     if method not in SEGMENT_METHODS:
         raise InputError(f"method must be one of {SEGMENT_METHODS}, got {method!r}.")
     if method != "multiotsu" and n_classes != 2:
-        raise InputError(f'method {method!r} splits into 2 domains; use method="multiotsu" for {n_classes}.')
+        raise InputError(
+            f'method {method!r} splits into 2 domains; use method="multiotsu" for {n_classes}.'
+        )
     if not isinstance(n_classes, (int, np.integer)) or n_classes < 2:
         raise InputError(f"n_classes must be an integer >= 2, got {n_classes!r}.")
     values = _as_map(latent_map, allow_stack=True)
     if values.ndim == 3:
-        options: dict = dict(method=method, n_classes=n_classes, denoise=denoise,
-                       sigma_color=sigma_color, sigma_spatial=sigma_spatial)
+        options: dict = dict(
+            method=method,
+            n_classes=n_classes,
+            denoise=denoise,
+            sigma_color=sigma_color,
+            sigma_spatial=sigma_spatial,
+        )
         return np.stack([segment_map(frame, **options) for frame in values])
     valid = np.isfinite(values)
     labels = np.zeros(values.shape, dtype=np.int32)
@@ -79,7 +86,9 @@ def segment_map(
         try:
             thresholds = threshold_multiotsu(samples, classes=int(n_classes))
         except ValueError as err:
-            raise InputError(f"The map has too few distinct values for {n_classes} classes: {err}") from err
+            raise InputError(
+                f"The map has too few distinct values for {n_classes} classes: {err}"
+            ) from err
         labels[valid] = 1 + np.digitize(samples, thresholds)
         return labels
     from skimage.filters import threshold_otsu
@@ -122,7 +131,9 @@ def edge_length(
     return float(magnitude[valid].sum() / _unit_step_response())
 
 
-def fourier_peak_ratio(latent_map, *, central_fraction: float = 0.1, spectrum: str = "power") -> float:
+def fourier_peak_ratio(
+    latent_map, *, central_fraction: float = 0.1, spectrum: str = "power"
+) -> float:
     """Share of a map's Fourier intensity in the central peak (smoothness; higher = smoother).
 
     Parameters
@@ -193,7 +204,9 @@ def _prepare(values, valid, denoise, sigma_color, sigma_spatial) -> np.ndarray:
     lo, hi = values[valid].min(), values[valid].max()
     scaled = (values - lo) / (hi - lo)
     if not valid.all():
-        nearest = ndimage.distance_transform_edt(~valid, return_distances=False, return_indices=True)
+        nearest = ndimage.distance_transform_edt(
+            ~valid, return_distances=False, return_indices=True
+        )
         scaled = scaled[tuple(nearest)]
     if denoise:
         from skimage.restoration import denoise_bilateral

@@ -40,8 +40,7 @@ def gaussian_smooth(image: np.ndarray, sigma: float, truncate: float = 4.0) -> n
     out = np.empty_like(image)
     # blocks of rows: every temporary stays in the CPU cache (about twice as fast)
     for first, last, block in _row_blocks(image, radius, radius, "symmetric", radius):
-        out[first:last] = _symmetric_correlate(_symmetric_correlate(block, kernel, 1),
-                                               kernel, 0)
+        out[first:last] = _symmetric_correlate(_symmetric_correlate(block, kernel, 1), kernel, 0)
     return out
 
 
@@ -75,7 +74,7 @@ def smooth_background(image: np.ndarray, sigma: float) -> np.ndarray:
     rest = np.sqrt(max(sigma**2 - (factor**2 - 1) / 12.0, 0.0)) / factor
     coarse = gaussian_smooth(binned, rest)
     wide = _upsample_linear(_upsample_linear(coarse, factor, axis=1), factor, axis=0)
-    return np.ascontiguousarray(wide[:image.shape[0], :image.shape[1]])
+    return np.ascontiguousarray(wide[: image.shape[0], : image.shape[1]])
 
 
 def block_mean(image: np.ndarray, factor: int) -> np.ndarray:
@@ -88,8 +87,7 @@ def block_mean(image: np.ndarray, factor: int) -> np.ndarray:
         return image
     rows, cols = -(-image.shape[0] // factor) * factor, -(-image.shape[1] // factor) * factor
     if (rows, cols) != image.shape:
-        image = np.pad(image, ((0, rows - image.shape[0]), (0, cols - image.shape[1])),
-                       mode="edge")
+        image = np.pad(image, ((0, rows - image.shape[0]), (0, cols - image.shape[1])), mode="edge")
     # sums of strided slices: whole rows first, then columns of the (smaller) row sums; far
     # faster than reshape(...).mean(axis=(1, 3)), which reduces over short strided axes
     summed = image[0::factor].copy()
@@ -111,21 +109,26 @@ def _upsample_linear(coarse: np.ndarray, factor: int, axis: int) -> np.ndarray:
     """
     blocks = coarse.shape[axis]
     edges = (slice(None, 1), slice(-1, None))
-    padded = np.concatenate([coarse[_along(axis, edges[0])], coarse,
-                             coarse[_along(axis, edges[1])]], axis=axis)  # [k + 1] == [k]
+    padded = np.concatenate(
+        [coarse[_along(axis, edges[0])], coarse, coarse[_along(axis, edges[1])]], axis=axis
+    )  # [k + 1] == [k]
     # the output with its upsampled axis split in (blocks, factor): column j is one view
     split = list(coarse.shape)
-    split[axis:axis + 1] = [blocks, factor]
+    split[axis : axis + 1] = [blocks, factor]
     out = np.empty(split, dtype=np.float32)
     scratch = np.empty(coarse.shape, dtype=np.float32)
     for j in range(factor):
         t = (j + 0.5) / factor - 0.5
         lower, weight = (0, -t) if t < 0 else (1, 1.0 - t)  # blend lower and lower + 1
         target = out[(slice(None),) * (axis + 1) + (j,)]
-        np.multiply(padded[_along(axis, slice(lower, lower + blocks))], np.float32(weight),
-                    out=target)
-        np.multiply(padded[_along(axis, slice(lower + 1, lower + 1 + blocks))],
-                    np.float32(1.0 - weight), out=scratch)
+        np.multiply(
+            padded[_along(axis, slice(lower, lower + blocks))], np.float32(weight), out=target
+        )
+        np.multiply(
+            padded[_along(axis, slice(lower + 1, lower + 1 + blocks))],
+            np.float32(1.0 - weight),
+            out=scratch,
+        )
         target += scratch
     shape = list(coarse.shape)
     shape[axis] = blocks * factor
@@ -201,7 +204,7 @@ def local_maxima(image: np.ndarray, size: int, floor: float) -> tuple[np.ndarray
     rows, cols = [], []
     for first, last, block in _row_blocks(image, half, rest, "edge", half):
         if rest < half:  # even size: one column less on the right
-            block = block[:, :block.shape[1] - (half - rest)]
+            block = block[:, : block.shape[1] - (half - rest)]
         block_max = _running_max(_running_max(block, size, 0), size, 1)
         values = image[first:last]
         found = np.flatnonzero((values == block_max) & (values > floor))

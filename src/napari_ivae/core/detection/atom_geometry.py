@@ -29,8 +29,9 @@ PROFILE_ATOMS = 400  # the strongest atoms averaged into the mean profile
 DARK_RATIO = 1.5  # dark/bright blob strength from which atoms are called dark (see atom_polarity)
 
 
-def first_pass_geometry(frame: np.ndarray, points: np.ndarray, prominence: np.ndarray,
-                        spacing: float) -> dict:
+def first_pass_geometry(
+    frame: np.ndarray, points: np.ndarray, prominence: np.ndarray, spacing: float
+) -> dict:
     """Atom separation and width measured from a first pass's atoms.
 
     Parameters
@@ -57,8 +58,10 @@ def first_pass_geometry(frame: np.ndarray, points: np.ndarray, prominence: np.nd
         return {"separation": None, "width": None}
     distances = cKDTree(points).query(points, k=2)[0][:, 1]
     strongest = points[np.argsort(-np.asarray(prominence))[:PROFILE_ATOMS]]
-    return {"separation": float(np.median(distances)),
-            "width": atom_width(frame, strongest, spacing)}
+    return {
+        "separation": float(np.median(distances)),
+        "width": atom_width(frame, strongest, spacing),
+    }
 
 
 def atom_width(frame: np.ndarray, points: np.ndarray, spacing: float) -> float | None:
@@ -69,8 +72,12 @@ def atom_width(frame: np.ndarray, points: np.ndarray, spacing: float) -> float |
     """
     radius = max(2, int(np.ceil(0.5 * spacing)))
     centres = np.rint(points).astype(np.int64)
-    inside = ((centres[:, 0] >= radius) & (centres[:, 0] < frame.shape[0] - radius)
-              & (centres[:, 1] >= radius) & (centres[:, 1] < frame.shape[1] - radius))
+    inside = (
+        (centres[:, 0] >= radius)
+        & (centres[:, 0] < frame.shape[0] - radius)
+        & (centres[:, 1] >= radius)
+        & (centres[:, 1] < frame.shape[1] - radius)
+    )
     centres = centres[inside]
     if len(centres) < MIN_ATOMS // 2:
         return None
@@ -81,7 +88,7 @@ def atom_width(frame: np.ndarray, points: np.ndarray, spacing: float) -> float |
     distance = np.hypot(*np.meshgrid(offsets, offsets, indexing="ij"))
     ring = np.rint(distance).astype(np.int64)
     profile = np.bincount(ring.ravel(), mean.ravel()) / np.bincount(ring.ravel())
-    profile = profile[:radius + 1] - profile[radius]
+    profile = profile[: radius + 1] - profile[radius]
     if not profile[0] > 0:
         return None
     below = np.flatnonzero(profile < 0.5 * profile[0])
@@ -100,7 +107,8 @@ def second_pass_spacing(lattice_spacing: float, geometry: dict) -> float:
     (a cell with several atoms), else the lattice estimate."""
     separation = geometry["separation"]
     if separation is not None and 0.45 * lattice_spacing < separation < (
-            SEPARATION_RATIO * lattice_spacing):
+        SEPARATION_RATIO * lattice_spacing
+    ):
         return separation
     return lattice_spacing
 
@@ -160,5 +168,11 @@ def blob_scale(frame: np.ndarray) -> float:
     return float(scales[int(np.argmax(strengths))])
 
 
-__all__ = ["atom_polarity", "atom_width", "blob_scale", "first_pass_geometry", "second_pass_spacing",
-           "smoothing_for"]
+__all__ = [
+    "atom_polarity",
+    "atom_width",
+    "blob_scale",
+    "first_pass_geometry",
+    "second_pass_spacing",
+    "smoothing_for",
+]

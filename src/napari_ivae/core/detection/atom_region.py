@@ -26,9 +26,13 @@ def allowed_candidates(frame, candidates, params, excluded) -> dict:
     """Which candidates the user mask excludes, which lie outside the crystalline region and
     which lie on its rim (within one spacing outside it: the outermost atoms of a particle,
     whose fringe amplitude the low-pass halves)."""
-    flags: dict[str, Any] = {"excluded": np.zeros(len(candidates), dtype=bool),
-             "outside": np.zeros(len(candidates), dtype=bool),
-             "edge": np.zeros(len(candidates), dtype=bool), "region": None, "mask": None}
+    flags: dict[str, Any] = {
+        "excluded": np.zeros(len(candidates), dtype=bool),
+        "outside": np.zeros(len(candidates), dtype=bool),
+        "edge": np.zeros(len(candidates), dtype=bool),
+        "region": None,
+        "mask": None,
+    }
     if excluded is not None and len(candidates):
         flags["excluded"] = excluded[candidates[:, 0], candidates[:, 1]]
     if params["crystal_only"] and len(candidates):

@@ -34,8 +34,14 @@ NULL_SIDE = 1024  # ...but no larger (its counts are scaled to the frame's area)
 NULL_SEED = 20261130  # fixed: the same image always gets the same threshold
 
 
-def contrast_cut(prominence: np.ndarray, pixel_noise: float, smoothed_noise: float,
-                 area: float, params: dict, contrast_of) -> float:
+def contrast_cut(
+    prominence: np.ndarray,
+    pixel_noise: float,
+    smoothed_noise: float,
+    area: float,
+    params: dict,
+    contrast_of,
+) -> float:
     """The automatic minimum contrast for a frame's candidate peaks.
 
     Parameters
@@ -62,8 +68,9 @@ def contrast_cut(prominence: np.ndarray, pixel_noise: float, smoothed_noise: flo
     prominence = np.asarray(prominence, dtype=np.float64)
     if len(prominence) == 0:
         return 0.0
-    relative = max(RELATIVE_CONTRAST * float(np.percentile(prominence, 90)),
-                   MIN_SNR * smoothed_noise)
+    relative = max(
+        RELATIVE_CONTRAST * float(np.percentile(prominence, 90)), MIN_SNR * smoothed_noise
+    )
     if not pixel_noise > 0:
         return relative
     side = _null_side(params)
@@ -93,12 +100,19 @@ def _null_side(params: dict) -> int:
 
 def _unit_null_contrasts(side: int, params: dict, contrast_of) -> np.ndarray:
     """Sorted peak contrasts of unit white noise (contrasts scale with the noise level)."""
-    key = (side, params["sigma"], params["background"], params["min_distance"],
-           params["spacing"], contrast_of)
+    key = (
+        side,
+        params["sigma"],
+        params["background"],
+        params["min_distance"],
+        params["spacing"],
+        contrast_of,
+    )
     if key not in _NULL_CACHE:
         noise = np.random.default_rng(NULL_SEED).standard_normal((side, side))
-        values = np.sort(np.asarray(contrast_of(noise.astype(np.float32), params),
-                                    dtype=np.float64))
+        values = np.sort(
+            np.asarray(contrast_of(noise.astype(np.float32), params), dtype=np.float64)
+        )
         _NULL_CACHE.clear()  # one entry: a stack's frames share their parameters
         _NULL_CACHE[key] = values
     return _NULL_CACHE[key]

@@ -134,20 +134,48 @@ def detect_atoms(
     if lazy_input(image, channel, frame_axis):  # zarr/dask: by frame and chunk, never whole
         from napari_ivae.core.detection.streaming import detect_lazy
 
-        return detect_lazy(image, "atoms", spacing=spacing, sigma=sigma, background=background,
-                           min_distance=min_distance, threshold=threshold, refine=refine,
-                           refine_radius=refine_radius, com_iterations=com_iterations,
-                           merge_distance=merge_distance, border=border, invert=invert,
-                           flatten=flatten, crystal_only=crystal_only, exclude=exclude)
-    prepared = prepare_image(image, channel=channel, frame_axis=frame_axis,
-                             invert=bool(invert), flatten=flatten)
+        return detect_lazy(
+            image,
+            "atoms",
+            spacing=spacing,
+            sigma=sigma,
+            background=background,
+            min_distance=min_distance,
+            threshold=threshold,
+            refine=refine,
+            refine_radius=refine_radius,
+            com_iterations=com_iterations,
+            merge_distance=merge_distance,
+            border=border,
+            invert=invert,
+            flatten=flatten,
+            crystal_only=crystal_only,
+            exclude=exclude,
+        )
+    prepared = prepare_image(
+        image, channel=channel, frame_axis=frame_axis, invert=bool(invert), flatten=flatten
+    )
     frames, is_stack = split_frames(prepared)
-    given = dict(spacing=spacing, sigma=sigma, background=background,
-                 min_distance=min_distance, threshold=threshold, refine_radius=refine_radius,
-                 merge_distance=merge_distance, border=border)
-    run = dict(refine=refine, com_iterations=int(com_iterations), invert=bool(invert),
-               flatten=flatten, n_frames=len(frames), is_stack=is_stack,
-               crystal_only=bool(crystal_only), exclude=exclude is not None)
+    given = dict(
+        spacing=spacing,
+        sigma=sigma,
+        background=background,
+        min_distance=min_distance,
+        threshold=threshold,
+        refine_radius=refine_radius,
+        merge_distance=merge_distance,
+        border=border,
+    )
+    run = dict(
+        refine=refine,
+        com_iterations=int(com_iterations),
+        invert=bool(invert),
+        flatten=flatten,
+        n_frames=len(frames),
+        is_stack=is_stack,
+        crystal_only=bool(crystal_only),
+        exclude=exclude is not None,
+    )
     excluded = _with_annotation(exclusion_mask(exclude, frames.shape[1:]), frames[0], run)
     params = {**_resolve_params(frames[0], **given), **run}
     if invert is None:
@@ -171,8 +199,10 @@ def detect_atoms(
         message = f"{len(table)} atoms in {len(frames)} frames (spacing {params['spacing']:.2f} px)"
     outside = sum(c["outside_crystal"] for c in counts)
     if outside:
-        note = (f"{outside} peaks outside the crystalline region were left out "
-                "(crystal_only=False keeps them)")
+        note = (
+            f"{outside} peaks outside the crystalline region were left out "
+            "(crystal_only=False keeps them)"
+        )
         message = f"{message}; {note}" if message else note[0].upper() + note[1:]
     return _checked(make_detections(table, params=params, message=message))
 
@@ -189,8 +219,9 @@ def _bright_atoms(frames, spacing, run: dict):
     from napari_ivae.core.detection.atom_geometry import atom_polarity
 
     polarity, ratio = atom_polarity(frames[0], spacing)
-    run.update(invert=polarity == "dark", polarity=f"{polarity} (auto)",
-               dark_bright_ratio=round(ratio, 3))
+    run.update(
+        invert=polarity == "dark", polarity=f"{polarity} (auto)", dark_bright_ratio=round(ratio, 3)
+    )
     if polarity == "bright":
         return frames
     return (frames.max() + frames.min() - frames).astype(np.float32)
@@ -216,13 +247,20 @@ def _from_first_pass(frame, params, given, excluded) -> dict:
 
     # a central crop holds plenty of atoms to measure (the whole frame if it does not)
     side = int(max(FIRST_PASS_SIDE, 32 * params["spacing"]))
-    window = tuple(slice(max((n - side) // 2, 0), max((n - side) // 2, 0) + side)
-                   for n in frame.shape)
-    for crop, mask in ((frame[window], None if excluded is None else excluded[window]),
-                       (frame, excluded)):
+    window = tuple(
+        slice(max((n - side) // 2, 0), max((n - side) // 2, 0) + side) for n in frame.shape
+    )
+    for crop, mask in (
+        (frame[window], None if excluded is None else excluded[window]),
+        (frame, excluded),
+    ):
         table, _ = _detect_frame(crop, {**params, "refine": None}, mask)
-        found = geometry.first_pass_geometry(crop, table[["row", "col"]].to_numpy(),
-                                             table["prominence"].to_numpy(), params["spacing"])
+        found = geometry.first_pass_geometry(
+            crop,
+            table[["row", "col"]].to_numpy(),
+            table["prominence"].to_numpy(),
+            params["spacing"],
+        )
         if found["separation"] is not None or crop is frame:
             break
     spacing = given["spacing"]
@@ -232,14 +270,26 @@ def _from_first_pass(frame, params, given, excluded) -> dict:
     if sigma is None:
         sigma = geometry.smoothing_for(spacing, found["width"])
     resolved = _resolve_params(frame, **{**given, "spacing": spacing, "sigma": sigma})
-    resolved.update(spacing_source=params["spacing_source"],
-                    lattice_spacing=params["spacing"], atom_width=found["width"],
-                    sigma_source="given" if given["sigma"] is not None else "atom width")
+    resolved.update(
+        spacing_source=params["spacing_source"],
+        lattice_spacing=params["spacing"],
+        atom_width=found["width"],
+        sigma_source="given" if given["sigma"] is not None else "atom width",
+    )
     return resolved
 
 
-def _resolve_params(frame, spacing, sigma, background, min_distance, threshold, refine_radius,
-                    merge_distance, border) -> dict:
+def _resolve_params(
+    frame,
+    spacing,
+    sigma,
+    background,
+    min_distance,
+    threshold,
+    refine_radius,
+    merge_distance,
+    border,
+) -> dict:
     from napari_ivae.core.detection.spacing import estimate_spacing
 
     source = "given"
@@ -257,8 +307,10 @@ def _resolve_params(frame, spacing, sigma, background, min_distance, threshold, 
     if not spacing > 0:
         raise InputError(f"spacing must be positive, got {spacing}.")
     if spacing > min(frame.shape) / 2:
-        raise InputError(f"spacing={spacing:g} px does not fit the {frame.shape[0]}x"
-                         f"{frame.shape[1]} px image (at most half its smaller side).")
+        raise InputError(
+            f"spacing={spacing:g} px does not fit the {frame.shape[0]}x"
+            f"{frame.shape[1]} px image (at most half its smaller side)."
+        )
 
     def pick(value, factor, name):
         value = factor * spacing if value is None else float(value)
@@ -267,13 +319,16 @@ def _resolve_params(frame, spacing, sigma, background, min_distance, threshold, 
         return value
 
     refine_radius = max(pick(refine_radius, 0.3, "refine_radius"), 1.0)
-    resolved = dict(spacing=spacing, spacing_source=source,
-                    sigma=pick(sigma, 0.1, "sigma"),
-                    background=pick(background, 0.5, "background"),
-                    min_distance=max(pick(min_distance, 0.4, "min_distance"), 1.0),
-                    refine_radius=refine_radius,
-                    merge_distance=pick(merge_distance, 0.25, "merge_distance"),
-                    border=refine_radius if border is None else pick(border, 0.0, "border"))
+    resolved = dict(
+        spacing=spacing,
+        spacing_source=source,
+        sigma=pick(sigma, 0.1, "sigma"),
+        background=pick(background, 0.5, "background"),
+        min_distance=max(pick(min_distance, 0.4, "min_distance"), 1.0),
+        refine_radius=refine_radius,
+        merge_distance=pick(merge_distance, 0.25, "merge_distance"),
+        border=refine_radius if border is None else pick(border, 0.0, "border"),
+    )
     if threshold is not None and (threshold < 0 or not np.isfinite(threshold)):
         raise InputError(f"threshold must be >= 0, got {threshold}.")
     resolved["threshold"] = "auto" if threshold is None else float(threshold)
@@ -293,22 +348,30 @@ def _detect_frame(frame, params, excluded) -> tuple[pd.DataFrame, dict]:
     prominence = peak_values - ring_mean(smoothed, candidates, params["spacing"])
     if params["threshold"] == "auto":
         area = search_area(flat, excluded, allowed["mask"])
-        cut = contrast_cut(prominence, smoothed_noise(frame, 0.0, skip), noise, area, params,
-                           _null_contrasts)
+        cut = contrast_cut(
+            prominence, smoothed_noise(frame, 0.0, skip), noise, area, params, _null_contrasts
+        )
     else:
         cut = _manual_cut(prominence, params["threshold"])
-    keep, counts = select_by_contrast(candidates, prominence, at_edge, cut, params, allowed,
-                                      noise, n_peaks, n_excluded)
+    keep, counts = select_by_contrast(
+        candidates, prominence, at_edge, cut, params, allowed, noise, n_peaks, n_excluded
+    )
     candidates, prominence = candidates[keep], prominence[keep]
     peak_values = peak_values[keep]
 
     start = candidates.astype(np.float64)
     refined, fit_ok = refine_peaks(smoothed, frame, start, params)
-    table = pd.DataFrame({
-        "row": refined[:, 0], "col": refined[:, 1], "intensity": peak_values,
-        "prominence": prominence, "snr": prominence / noise if noise > 0 else np.inf,
-        "refine_shift": np.hypot(*(refined - start).T), "fit_ok": fit_ok,
-    })
+    table = pd.DataFrame(
+        {
+            "row": refined[:, 0],
+            "col": refined[:, 1],
+            "intensity": peak_values,
+            "prominence": prominence,
+            "snr": prominence / noise if noise > 0 else np.inf,
+            "refine_shift": np.hypot(*(refined - start).T),
+            "fit_ok": fit_ok,
+        }
+    )
     table, n_merged = merge_close_points(table, params["merge_distance"])
     inside = _inside_border(table[["row", "col"]].to_numpy(), frame.shape, params["border"])
     counts.update(merged=n_merged, at_border=int((~inside).sum()), found=int(inside.sum()))
@@ -342,13 +405,24 @@ def _manual_cut(prominence, threshold) -> float:
 def _inside_border(points, shape, border):
     if border <= 0:
         return np.ones(len(points), dtype=bool)
-    return ((points[:, 0] >= border) & (points[:, 0] <= shape[0] - 1 - border)
-            & (points[:, 1] >= border) & (points[:, 1] <= shape[1] - 1 - border))
+    return (
+        (points[:, 0] >= border)
+        & (points[:, 0] <= shape[0] - 1 - border)
+        & (points[:, 1] >= border)
+        & (points[:, 1] <= shape[1] - 1 - border)
+    )
 
 
 def _sum_counts(counts):
-    keys = ("candidates", "excluded", "outside_crystal", "below_threshold", "merged",
-            "at_border", "found")
+    keys = (
+        "candidates",
+        "excluded",
+        "outside_crystal",
+        "below_threshold",
+        "merged",
+        "at_border",
+        "found",
+    )
     return {k: sum(c[k] for c in counts) for k in keys}
 
 
@@ -358,21 +432,34 @@ def _empty_reason(counts, params) -> str:
         return f"No atoms found: the smoothed image has no local maximum ({spacing})."
     masked = counts["excluded"] + counts["outside_crystal"]
     if masked == counts["candidates"]:
-        return (f"No atoms found: of {counts['candidates']} peaks, {counts['excluded']} lie in "
-                f"the excluded mask and {counts['outside_crystal']} outside the crystalline "
-                f"region ({spacing}); crystal_only=False keeps the latter.")
+        return (
+            f"No atoms found: of {counts['candidates']} peaks, {counts['excluded']} lie in "
+            f"the excluded mask and {counts['outside_crystal']} outside the crystalline "
+            f"region ({spacing}); crystal_only=False keeps the latter."
+        )
     if counts["below_threshold"] == counts["candidates"] - masked:
-        return (f"No atoms found: all {counts['candidates']} peaks have too little contrast "
-                f"(threshold {params['threshold']}; {spacing}). Lower the threshold, or check "
-                "the spacing and whether atoms are dark (invert).")
-    return (f"No atoms found: {counts['at_border']} peaks lie within the {params['border']:.1f} px "
-            f"border ({spacing}); reduce the border.")
+        return (
+            f"No atoms found: all {counts['candidates']} peaks have too little contrast "
+            f"(threshold {params['threshold']}; {spacing}). Lower the threshold, or check "
+            "the spacing and whether atoms are dark (invert)."
+        )
+    return (
+        f"No atoms found: {counts['at_border']} peaks lie within the {params['border']:.1f} px "
+        f"border ({spacing}); reduce the border."
+    )
 
 
-
-def select_by_contrast(candidates: np.ndarray, prominence: np.ndarray, at_edge: np.ndarray,
-                       cut: float, params: dict, allowed: dict, noise: float, n_peaks: int,
-                       n_excluded: int) -> tuple[np.ndarray, dict]:
+def select_by_contrast(
+    candidates: np.ndarray,
+    prominence: np.ndarray,
+    at_edge: np.ndarray,
+    cut: float,
+    params: dict,
+    allowed: dict,
+    noise: float,
+    n_peaks: int,
+    n_excluded: int,
+) -> tuple[np.ndarray, dict]:
     """Which candidate peaks are atoms: contrast at least ``cut``, and peaks at the crystal
     region's edge only where they sit on the lattice of the kept inner peaks.
 
@@ -387,15 +474,21 @@ def select_by_contrast(candidates: np.ndarray, prominence: np.ndarray, at_edge: 
     off_lattice = at_edge & keep
     if off_lattice.any():
         off_lattice &= ~on_lattice(candidates, keep & ~at_edge, params["spacing"])
-    counts = {"candidates": int(n_peaks), "below_threshold": int((~keep).sum()),
-              "contrast_cut": float(cut), "noise": float(noise), "excluded": n_excluded,
-              "outside_crystal": int(allowed["outside"].sum() + off_lattice.sum()),
-              "crystal_region": allowed["region"]}
+    counts = {
+        "candidates": int(n_peaks),
+        "below_threshold": int((~keep).sum()),
+        "contrast_cut": float(cut),
+        "noise": float(noise),
+        "excluded": n_excluded,
+        "outside_crystal": int(allowed["outside"].sum() + off_lattice.sum()),
+        "crystal_region": allowed["region"],
+    }
     return keep & ~off_lattice, counts
 
 
-def refine_peaks(smoothed: np.ndarray, frame: np.ndarray, start: np.ndarray,
-                 params: dict) -> tuple[np.ndarray, np.ndarray]:
+def refine_peaks(
+    smoothed: np.ndarray, frame: np.ndarray, start: np.ndarray, params: dict
+) -> tuple[np.ndarray, np.ndarray]:
     """Sub-pixel positions of integer peaks by the detector's ``params["refine"]`` method.
 
     Parameters
@@ -418,15 +511,29 @@ def refine_peaks(smoothed: np.ndarray, frame: np.ndarray, start: np.ndarray,
     if params["refine"] in ("com", "gaussian") and len(start):
         from napari_ivae.core.detection.refine import refine_centre_of_mass
 
-        refined, _ = refine_centre_of_mass(smoothed, start, params["refine_radius"],
-                                           iterations=params["com_iterations"])
+        refined, _ = refine_centre_of_mass(
+            smoothed, start, params["refine_radius"], iterations=params["com_iterations"]
+        )
         if params["refine"] == "gaussian":
             from napari_ivae.core.detection.refine import refine_gaussian
 
             # a slightly larger window than the centre of mass: the fit uses the atom's flanks
-            refined, fit_ok, _ = refine_gaussian(frame, refined, 1.4 * params["refine_radius"],
-                                                 sigma_guess=max(0.15 * params["spacing"], 0.7))
+            refined, fit_ok, _ = refine_gaussian(
+                frame,
+                refined,
+                1.4 * params["refine_radius"],
+                sigma_guess=max(0.15 * params["spacing"], 0.7),
+            )
     return refined, fit_ok
 
-__all__ = ["Detections", "close_point_losers", "detect_atoms", "find_peaks", "merge_close_points",
-           "refine_peaks", "select_by_contrast", "smoothed_noise"]
+
+__all__ = [
+    "Detections",
+    "close_point_losers",
+    "detect_atoms",
+    "find_peaks",
+    "merge_close_points",
+    "refine_peaks",
+    "select_by_contrast",
+    "smoothed_noise",
+]

@@ -36,14 +36,27 @@ SAMPLE_SIDE = 4096  # the whole-frame measures come from a central window this l
 FLAT_WINDOW = 25  # peaks.flat_mask's window
 
 
-def detect_atoms_chunked(image, *, chunk: int = CHUNK_SIDE, sample_side: int = SAMPLE_SIDE,
-                         scheduler=None, progress=None, spacing: float | None = None,
-                         sigma: float | None = None, background: float | None = None,
-                         min_distance: float | None = None, threshold: float | None = None,
-                         refine: str | None = "com", refine_radius: float | None = None,
-                         com_iterations: int = 2, merge_distance: float | None = None,
-                         border: float | None = None, invert: bool | None = None,
-                         crystal_only: bool = True, exclude=None) -> Detections:
+def detect_atoms_chunked(
+    image,
+    *,
+    chunk: int = CHUNK_SIDE,
+    sample_side: int = SAMPLE_SIDE,
+    scheduler=None,
+    progress=None,
+    spacing: float | None = None,
+    sigma: float | None = None,
+    background: float | None = None,
+    min_distance: float | None = None,
+    threshold: float | None = None,
+    refine: str | None = "com",
+    refine_radius: float | None = None,
+    com_iterations: int = 2,
+    merge_distance: float | None = None,
+    border: float | None = None,
+    invert: bool | None = None,
+    crystal_only: bool = True,
+    exclude=None,
+) -> Detections:
     """Detect atom columns in one large 2D frame, chunk by chunk (see the module doc).
 
     Parameters
@@ -84,8 +97,10 @@ def detect_atoms_chunked(image, *, chunk: int = CHUNK_SIDE, sample_side: int = S
     if int(chunk) < 64:
         raise InputError(f"chunk must be at least 64 px, got {chunk}.")
     height, width = shape
-    window = tuple(slice(max((n - sample_side) // 2, 0), max((n - sample_side) // 2, 0)
-                         + min(n, sample_side)) for n in shape)
+    window = tuple(
+        slice(max((n - sample_side) // 2, 0), max((n - sample_side) // 2, 0) + min(n, sample_side))
+        for n in shape
+    )
     whole = window[0].stop - window[0].start == height and window[1].stop - window[1].start == width
     sample, fill = _read_sample(image, window)
     excluded = None
@@ -93,12 +108,26 @@ def detect_atoms_chunked(image, *, chunk: int = CHUNK_SIDE, sample_side: int = S
         if tuple(np.shape(exclude)) != shape:
             exclusion_mask(np.zeros(np.shape(exclude), bool), shape)  # the same error
         excluded = np.asarray(exclude[window]) != 0
-    given = dict(spacing=spacing, sigma=sigma, background=background,
-                 min_distance=min_distance, threshold=threshold, refine_radius=refine_radius,
-                 merge_distance=merge_distance, border=border)
-    run = dict(refine=refine, com_iterations=int(com_iterations), invert=bool(invert),
-               flatten=None, n_frames=1, is_stack=False, crystal_only=bool(crystal_only),
-               exclude=exclude is not None)
+    given = dict(
+        spacing=spacing,
+        sigma=sigma,
+        background=background,
+        min_distance=min_distance,
+        threshold=threshold,
+        refine_radius=refine_radius,
+        merge_distance=merge_distance,
+        border=border,
+    )
+    run = dict(
+        refine=refine,
+        com_iterations=int(com_iterations),
+        invert=bool(invert),
+        flatten=None,
+        n_frames=1,
+        is_stack=False,
+        crystal_only=bool(crystal_only),
+        exclude=exclude is not None,
+    )
     if whole:
         excluded = atoms._with_annotation(excluded, sample, run)
     else:
@@ -106,8 +135,9 @@ def detect_atoms_chunked(image, *, chunk: int = CHUNK_SIDE, sample_side: int = S
     params = {**atoms._resolve_params(sample, **given), **run}
     flip = None
     if invert:  # as prepare_image(invert=True): in float64 over the frame's range
-        low, high = _value_range(image, _prepared(np.asarray(image[window]), fill,
-                                                  ("float64", 0.0), cast=False), whole)
+        low, high = _value_range(
+            image, _prepared(np.asarray(image[window]), fill, ("float64", 0.0), cast=False), whole
+        )
         flip = ("float64", float(np.float64(high) + np.float64(low)))
         sample = _prepared(np.asarray(image[window]), fill, flip)
     elif invert is None:
@@ -125,34 +155,54 @@ def detect_atoms_chunked(image, *, chunk: int = CHUNK_SIDE, sample_side: int = S
     pixel_noise = smoothed_noise(sample, 0.0, skip)
 
     halo, align = _halo(params)
-    cores = [(r, min(r + chunk, height), c, min(c + chunk, width))
-             for r in range(0, height, chunk) for c in range(0, width, chunk)]
+    cores = [
+        (r, min(r + chunk, height), c, min(c + chunk, width))
+        for r in range(0, height, chunk)
+        for c in range(0, width, chunk)
+    ]
     shared = portable(image)
     mask = None if exclude is None else portable(exclude)
-    tasks = [(shared, core, _window(core, halo, align, shape), fill, flip, params, mask)
-             for core in cores]
+    tasks = [
+        (shared, core, _window(core, halo, align, shape), fill, flip, params, mask)
+        for core in cores
+    ]
     found = map_tasks(_chunk_peaks, tasks, scheduler, progress)
-    merged = {key: np.concatenate([part[key] for part in found]) for key in found[0]
-              if key != "area"}
+    merged = {
+        key: np.concatenate([part[key] for part in found]) for key in found[0] if key != "area"
+    }
     order = np.lexsort((merged["peak"][:, 1], merged["peak"][:, 0]))  # as one frame's search
     merged = {key: value[order] for key, value in merged.items()}
     area = float(max(sum(part["area"] for part in found), 1))
-    table, counts = _select(merged, params, sample if whole else None, excluded, flat, area,
-                            whole, noise, pixel_noise, shape)
+    table, counts = _select(
+        merged,
+        params,
+        sample if whole else None,
+        excluded,
+        flat,
+        area,
+        whole,
+        noise,
+        pixel_noise,
+        shape,
+    )
     table.insert(0, "frame", 0)
     params["counts"] = counts
-    params["chunked"] = {"chunk": int(chunk), "halo": int(halo), "chunks": len(cores),
-                         "sample": [window[0].start, window[0].stop, window[1].start,
-                                    window[1].stop],
-                         "sample_is_frame": bool(whole)}
+    params["chunked"] = {
+        "chunk": int(chunk),
+        "halo": int(halo),
+        "chunks": len(cores),
+        "sample": [window[0].start, window[0].stop, window[1].start, window[1].stop],
+        "sample_is_frame": bool(whole),
+    }
     if len(table) == 0:
         why = atoms._empty_reason(counts, params)
-        return atoms._checked(empty_detections(atoms._PROPERTY_COLUMNS, params=params,
-                                               message=why))
+        return atoms._checked(empty_detections(atoms._PROPERTY_COLUMNS, params=params, message=why))
     message = ""
     if counts["outside_crystal"]:
-        message = (f"{counts['outside_crystal']} peaks outside the crystalline region were left "
-                   "out (crystal_only=False keeps them)")
+        message = (
+            f"{counts['outside_crystal']} peaks outside the crystalline region were left "
+            "out (crystal_only=False keeps them)"
+        )
     return atoms._checked(make_detections(table, params=params, message=message))
 
 
@@ -162,8 +212,11 @@ def _read_sample(image, window):
 
     raw = np.asarray(image[window])
     finite = np.isfinite(raw) if raw.dtype.kind == "f" else None
-    fill = float(np.median(raw[finite])) if finite is not None and not finite.all() \
-        and finite.any() else None
+    fill = (
+        float(np.median(raw[finite]))
+        if finite is not None and not finite.all() and finite.any()
+        else None
+    )
     return prepare_image(raw), fill
 
 
@@ -192,8 +245,13 @@ def _prepared(raw: np.ndarray, fill, flip, cast: bool = True) -> np.ndarray:
 def _halo(params) -> tuple[int, int]:
     """The halo in pixels, and the grid chunk windows start on (the background blur bins the
     frame in blocks counted from its corner: a window must start on a block)."""
-    reach = (4.0 * params["background"] + 4.0 * params["sigma"] + 2.0 * params["spacing"]
-             + 3.0 * params["refine_radius"] + 2.0 * params["min_distance"])
+    reach = (
+        4.0 * params["background"]
+        + 4.0 * params["sigma"]
+        + 2.0 * params["spacing"]
+        + 3.0 * params["refine_radius"]
+        + 2.0 * params["min_distance"]
+    )
     align = max(int(params["background"] // 1.5), 1)
     halo = int(math.ceil(reach)) + 2 * FLAT_WINDOW + 2 * align
     return -(-halo // align) * align, align
@@ -217,27 +275,38 @@ def _chunk_peaks(image, core, window, fill, flip, params, exclude) -> dict:
     flat = flat_mask(frame)
     skip = flat if flat.any() else None
     smoothed, peaks = atoms._smoothed_peaks(frame, params, skip)
-    inside = ((peaks[:, 0] >= r0 - top) & (peaks[:, 0] < r1 - top)
-              & (peaks[:, 1] >= c0 - left) & (peaks[:, 1] < c1 - left))
+    inside = (
+        (peaks[:, 0] >= r0 - top)
+        & (peaks[:, 0] < r1 - top)
+        & (peaks[:, 1] >= c0 - left)
+        & (peaks[:, 1] < c1 - left)
+    )
     peaks = peaks[inside]
     values = smoothed[peaks[:, 0], peaks[:, 1]]
     prominence = values - ring_mean(smoothed, peaks, params["spacing"])
     start = peaks.astype(np.float64)
     refined, fit_ok = atoms.refine_peaks(smoothed, frame, start, params)
-    usable = ~flat[r0 - top:r1 - top, c0 - left:c1 - left]
+    usable = ~flat[r0 - top : r1 - top, c0 - left : c1 - left]
     hit = np.zeros(len(peaks), dtype=bool)
     if exclude is not None:
         masked = np.asarray(exclude[top:bottom, left:right]) != 0
         hit = masked[peaks[:, 0], peaks[:, 1]]
-        usable &= ~masked[r0 - top:r1 - top, c0 - left:c1 - left]
+        usable &= ~masked[r0 - top : r1 - top, c0 - left : c1 - left]
     origin = np.array([top, left])
-    return {"peak": peaks + origin, "value": values, "prominence": prominence,
-            "refined": refined + origin, "fit_ok": fit_ok, "excluded": hit,
-            "area": int(usable.sum())}
+    return {
+        "peak": peaks + origin,
+        "value": values,
+        "prominence": prominence,
+        "refined": refined + origin,
+        "fit_ok": fit_ok,
+        "excluded": hit,
+        "area": int(usable.sum()),
+    }
 
 
-def _select(found, params, frame, excluded, flat, area, whole, noise, pixel_noise,
-            shape) -> tuple[pd.DataFrame, dict]:
+def _select(
+    found, params, frame, excluded, flat, area, whole, noise, pixel_noise, shape
+) -> tuple[pd.DataFrame, dict]:
     """The rest of ``atoms._detect_frame`` on the peaks of all chunks: the region and mask, the
     contrast cut, the rim check, merging and the border."""
     from napari_ivae.core.detection import atoms
@@ -251,8 +320,13 @@ def _select(found, params, frame, excluded, flat, area, whole, noise, pixel_nois
         area = search_area(flat, excluded, allowed["mask"])
     else:
         zeros = np.zeros(len(candidates), dtype=bool)
-        allowed = {"excluded": found["excluded"], "outside": zeros, "edge": zeros, "mask": None,
-                   "region": "not searched (frame larger than the sample)"}
+        allowed = {
+            "excluded": found["excluded"],
+            "outside": zeros,
+            "edge": zeros,
+            "mask": None,
+            "region": "not searched (frame larger than the sample)",
+        }
     n_peaks, n_excluded = len(candidates), int(allowed["excluded"].sum())
     usable = ~(allowed["excluded"] | allowed["outside"])
     found = {key: value[usable] for key, value in found.items()}
@@ -262,16 +336,23 @@ def _select(found, params, frame, excluded, flat, area, whole, noise, pixel_nois
         cut = contrast_cut(prominence, pixel_noise, noise, area, params, atoms._null_contrasts)
     else:
         cut = atoms._manual_cut(prominence, params["threshold"])
-    keep, counts = atoms.select_by_contrast(candidates, prominence, at_edge, cut, params,
-                                            allowed, noise, n_peaks, n_excluded)
+    keep, counts = atoms.select_by_contrast(
+        candidates, prominence, at_edge, cut, params, allowed, noise, n_peaks, n_excluded
+    )
     found = {key: value[keep] for key, value in found.items()}
     refined, start = found["refined"], found["peak"].astype(np.float64)
     prominence = found["prominence"]
-    table = pd.DataFrame({
-        "row": refined[:, 0], "col": refined[:, 1], "intensity": found["value"],
-        "prominence": prominence, "snr": prominence / noise if noise > 0 else np.inf,
-        "refine_shift": np.hypot(*(refined - start).T), "fit_ok": found["fit_ok"],
-    })
+    table = pd.DataFrame(
+        {
+            "row": refined[:, 0],
+            "col": refined[:, 1],
+            "intensity": found["value"],
+            "prominence": prominence,
+            "snr": prominence / noise if noise > 0 else np.inf,
+            "refine_shift": np.hypot(*(refined - start).T),
+            "fit_ok": found["fit_ok"],
+        }
+    )
     table, n_merged = merge_close_points(table, params["merge_distance"])
     inside = atoms._inside_border(table[["row", "col"]].to_numpy(), shape, params["border"])
     counts.update(merged=n_merged, at_border=int((~inside).sum()), found=int(inside.sum()))

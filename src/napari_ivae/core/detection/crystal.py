@@ -89,7 +89,7 @@ class CrystalRegion:
         if radius > 0:
             from scipy import ndimage
 
-            disc = np.hypot(*np.mgrid[-radius:radius + 1, -radius:radius + 1]) <= radius
+            disc = np.hypot(*np.mgrid[-radius : radius + 1, -radius : radius + 1]) <= radius
             inside = ndimage.binary_dilation(inside, disc)
         return self._sample(inside.astype(np.float32), points) >= 0.5
 
@@ -110,9 +110,12 @@ class CrystalRegion:
 
     def summary(self) -> dict:
         """Plain-number description (for a result's parameters)."""
-        return {"found": bool(self.found), "reflections": int(len(self.reflections)),
-                "outside_area": round(float(self.outside_area), 4),
-                "level": float(self.level)}
+        return {
+            "found": bool(self.found),
+            "reflections": int(len(self.reflections)),
+            "outside_area": round(float(self.outside_area), 4),
+            "level": float(self.level),
+        }
 
 
 def crystal_region(frame, spacing: float) -> CrystalRegion:
@@ -142,28 +145,47 @@ def crystal_region(frame, spacing: float) -> CrystalRegion:
     reflections = _bragg_reflections(detail, step)
     if len(reflections) == 0:
         none = np.zeros((1, 1), np.float32)
-        return CrystalRegion(none, none > 0, (float(frame.shape[0]), float(frame.shape[1])),
-                             (0.0, 0.0), reflections, float("nan"), 0.0, False, frame.shape)
-    amplitude, coarse_step, coarse_origin = _fringe_amplitude(detail, reflections,
-                                                              LOWPASS_SPACINGS * step)
+        return CrystalRegion(
+            none,
+            none > 0,
+            (float(frame.shape[0]), float(frame.shape[1])),
+            (0.0, 0.0),
+            reflections,
+            float("nan"),
+            0.0,
+            False,
+            frame.shape,
+        )
+    amplitude, coarse_step, coarse_origin = _fringe_amplitude(
+        detail, reflections, LOWPASS_SPACINGS * step
+    )
     scale = (coarse_step[0] * factor, coarse_step[1] * factor)
     # binned pixel k is the block centred on frame pixel k * factor + (factor - 1) / 2
     origin = tuple(o * factor + (factor - 1) / 2.0 for o in coarse_origin)
     level, inside, outside_area, found = _decide(amplitude, spacing / np.mean(scale))
     if found:
         # is the "non-crystalline" part a grain whose reflections were too weak overall?
-        extra = _outside_reflections(detail, inside, coarse_step, coarse_origin, step,
-                                     reflections)
+        extra = _outside_reflections(detail, inside, coarse_step, coarse_origin, step, reflections)
         if len(extra):
             reflections = np.concatenate([reflections, extra])
             amplitude, _, _ = _fringe_amplitude(detail, reflections, LOWPASS_SPACINGS * step)
             level, inside, outside_area, found = _decide(amplitude, spacing / np.mean(scale))
-    return CrystalRegion(amplitude, inside, scale, origin, reflections / factor, level,
-                         outside_area, found, frame.shape)
+    return CrystalRegion(
+        amplitude,
+        inside,
+        scale,
+        origin,
+        reflections / factor,
+        level,
+        outside_area,
+        found,
+        frame.shape,
+    )
 
 
-def _bragg_reflections(detail: np.ndarray, spacing: float, tile_spacings: float = 32.0
-                       ) -> np.ndarray:
+def _bragg_reflections(
+    detail: np.ndarray, spacing: float, tile_spacings: float = 32.0
+) -> np.ndarray:
     """Significant power-spectrum peaks between 0.4 and 1.6 cycles per spacing (half plane)."""
     from scipy import fft, ndimage
 
@@ -186,8 +208,9 @@ def _bragg_reflections(detail: np.ndarray, spacing: float, tile_spacings: float 
     level = ndimage.median(average, labels=ring, index=np.arange(ring.max() + 1))
     ratio = average / np.maximum(level[ring], np.finfo(np.float64).tiny)
     is_peak = average == ndimage.maximum_filter(average, size=3, mode="wrap")
-    found = [(ratio[r, c], r, c) for r, c in zip(*np.nonzero(is_peak & band
-                                                              & (ratio >= MIN_PEAK_RATIO)))]
+    found = [
+        (ratio[r, c], r, c) for r, c in zip(*np.nonzero(is_peak & band & (ratio >= MIN_PEAK_RATIO)))
+    ]
     if len(tiles) > 1:
         found += _tile_peaks(tiles, ring, band)
     chosen: list[tuple[int, int]] = []
@@ -206,19 +229,20 @@ def _band_box(needed: np.ndarray) -> tuple[slice, slice]:
     for axis in (0, 1):
         index = np.flatnonzero(needed.any(axis=1 - axis))
         first, last = index[0] - 1, index[-1] + 2
-        box.append(slice(first, last) if first >= 0 and last <= needed.shape[axis]
-                   else slice(None))
+        box.append(slice(first, last) if first >= 0 and last <= needed.shape[axis] else slice(None))
     return box[0], box[1]
 
 
-def _outside_reflections(detail, inside, coarse_step, coarse_origin, spacing, known
-                         ) -> np.ndarray:
+def _outside_reflections(detail, inside, coarse_step, coarse_origin, spacing, known) -> np.ndarray:
     """Significant reflections of the part judged non-crystalline that are not yet used."""
-    rows, cols = (np.clip(np.rint((np.arange(n) - o) / s).astype(int), 0, m - 1)
-                  for n, o, s, m in zip(detail.shape, coarse_origin, coarse_step, inside.shape))
+    rows, cols = (
+        np.clip(np.rint((np.arange(n) - o) / s).astype(int), 0, m - 1)
+        for n, o, s, m in zip(detail.shape, coarse_origin, coarse_step, inside.shape)
+    )
     outside = ~inside[np.ix_(rows, cols)]
-    found = _bragg_reflections(np.where(outside, detail, 0.0).astype(np.float32), spacing,
-                               tile_spacings=1e9)  # one periodogram of the whole part
+    found = _bragg_reflections(
+        np.where(outside, detail, 0.0).astype(np.float32), spacing, tile_spacings=1e9
+    )  # one periodogram of the whole part
     if len(found) == 0 or len(known) == 0:
         return found
     resolution = 2.0 / min(detail.shape)  # two frequency steps of the whole frame
@@ -252,8 +276,9 @@ def _tile_periodograms(detail: np.ndarray, tile: int) -> np.ndarray:
     tile_rows, tile_cols = min(tile, detail.shape[0]), min(tile, detail.shape[1])
     starts_r = _tile_starts(detail.shape[0], tile_rows)
     starts_c = _tile_starts(detail.shape[1], tile_cols)
-    tiles = np.stack([detail[r:r + tile_rows, c:c + tile_cols]
-                      for r in starts_r for c in starts_c])
+    tiles = np.stack(
+        [detail[r : r + tile_rows, c : c + tile_cols] for r in starts_r for c in starts_c]
+    )
     window = np.outer(np.hanning(tile_rows), np.hanning(tile_cols)).astype(np.float32)
     spectra = fft.fft2(tiles * window, axes=(1, 2), workers=1)
     power = spectra.real.astype(np.float64) ** 2 + spectra.imag.astype(np.float64) ** 2
@@ -285,33 +310,40 @@ def _fringe_amplitude(detail, reflections, sigma):
     pad = int(np.ceil(3.0 * sigma))
     shape = tuple(fft.next_fast_len(n + 2 * pad) for n in detail.shape)
     padded = np.zeros(shape, dtype=np.float32)
-    padded[pad:pad + detail.shape[0], pad:pad + detail.shape[1]] = detail
+    padded[pad : pad + detail.shape[0], pad : pad + detail.shape[1]] = detail
     spectrum = fft.fft2(padded, workers=1)
     # the low-pass keeps |f| < 3 / (2 pi sigma) (Gaussian below 1.1 %): cut that band out
     half = [min(int(np.ceil(3.0 / (2.0 * np.pi * sigma) * n)), (n - 1) // 2) for n in shape]
     offsets = [np.arange(-h, h + 1) for h in half]
-    gauss = np.exp(-2.0 * np.pi**2 * sigma**2 * (
-        (offsets[0][:, None] / shape[0]) ** 2 + (offsets[1][None, :] / shape[1]) ** 2))
+    gauss = np.exp(
+        -2.0
+        * np.pi**2
+        * sigma**2
+        * ((offsets[0][:, None] / shape[0]) ** 2 + (offsets[1][None, :] / shape[1]) ** 2)
+    )
     fine = tuple(min(2 * len(o), n) for o, n in zip(offsets, shape))
-    place = tuple(slice((f - len(o)) // 2, (f - len(o)) // 2 + len(o))
-                  for f, o in zip(fine, offsets))
+    place = tuple(
+        slice((f - len(o)) // 2, (f - len(o)) // 2 + len(o)) for f, o in zip(fine, offsets)
+    )
     total = np.zeros(fine, dtype=np.float64)
     for g_row, g_col in reflections:
         centre = (int(round(g_row * shape[0])), int(round(g_col * shape[1])))
         band = spectrum.take(centre[0] + offsets[0], axis=0, mode="wrap").take(
-            centre[1] + offsets[1], axis=1, mode="wrap")
+            centre[1] + offsets[1], axis=1, mode="wrap"
+        )
         grid = np.zeros(fine, dtype=np.complex128)
         grid[place] = band * gauss
         field = fft.ifft2(fft.ifftshift(grid), workers=1)
         total += field.real**2 + field.imag**2
     amplitude = np.sqrt(total) * (np.prod(fine) / np.prod(shape))
     step = (shape[0] / fine[0], shape[1] / fine[1])  # padded px per sample
-    amplitude = amplitude / np.maximum(_smoothed_support(detail.shape, pad, fine, step, sigma),
-                                       0.05)
+    amplitude = amplitude / np.maximum(
+        _smoothed_support(detail.shape, pad, fine, step, sigma), 0.05
+    )
     # keep the samples that fall on the frame
     first = [int(np.ceil(pad / s)) for s in step]
     last = [int(np.floor((pad + n - 1) / s)) for n, s in zip(detail.shape, step)]
-    cropped = amplitude[first[0]:last[0] + 1, first[1]:last[1] + 1].astype(np.float32)
+    cropped = amplitude[first[0] : last[0] + 1, first[1] : last[1] + 1].astype(np.float32)
     return cropped, step, tuple(f * s - pad for f, s in zip(first, step))
 
 
@@ -337,11 +369,10 @@ def _decide(amplitude, spacing_samples) -> tuple[float, np.ndarray, float, bool]
         return float(amplitude.max()), everywhere, 0.0, False
     level = float(np.median(amplitude[amplitude >= threshold_otsu(amplitude)]))
     radius = max(1, int(round(0.5 * spacing_samples)))
-    disc = np.hypot(*np.mgrid[-radius:radius + 1, -radius:radius + 1]) <= radius
+    disc = np.hypot(*np.mgrid[-radius : radius + 1, -radius : radius + 1]) <= radius
     # an opening (beyond the frame counts as outside, so a vacuum strip at the edge survives)
     low = amplitude < EDGE_LEVEL * level
-    outside = ndimage.binary_dilation(ndimage.binary_erosion(low, disc, border_value=1),
-                                      disc) & low
+    outside = ndimage.binary_dilation(ndimage.binary_erosion(low, disc, border_value=1), disc) & low
     deep = outside & (amplitude < OUTSIDE_LEVEL * level)
     area = float(outside.mean())
     if deep.mean() < MIN_OUTSIDE_AREA:

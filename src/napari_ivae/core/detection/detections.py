@@ -57,8 +57,9 @@ def make_detections(table: pd.DataFrame, *, labels=None, params=None, message=""
     table = table[ordered]
     coords = table[list(COORD_COLUMNS)].to_numpy(dtype=np.float64).reshape(-1, 3)
     table["frame"] = coords[:, 0].astype(np.int64)
-    return Detections(coords=coords, properties=table, labels=labels, params=dict(params or {}),
-                      message=message)
+    return Detections(
+        coords=coords, properties=table, labels=labels, params=dict(params or {}), message=message
+    )
 
 
 def empty_detections(columns=(), *, labels=None, params=None, message="") -> Detections:

@@ -31,13 +31,18 @@ def annotation_mask(frame: np.ndarray) -> np.ndarray:
             height, width = box[0].stop - box[0].start, box[1].stop - box[1].start
             long_side, short_side = max(height, width), min(height, width)
             filled = (objects[box] == label).mean()
-            if (filled >= 0.9 and long_side >= 4 * short_side
-                    and long_side >= 0.04 * max(frame.shape)):
+            if (
+                filled >= 0.9
+                and long_side >= 4 * short_side
+                and long_side >= 0.04 * max(frame.shape)
+            ):
                 bars.append(box)
         for box in bars:
             length = max(box[0].stop - box[0].start, box[1].stop - box[1].start)
-            near = (slice(max(box[0].start - length // 2, 0), box[0].stop + length // 2),
-                    slice(max(box[1].start - length // 4, 0), box[1].stop + length // 4))
+            near = (
+                slice(max(box[0].start - length // 2, 0), box[0].stop + length // 2),
+                slice(max(box[1].start - length // 4, 0), box[1].stop + length // 4),
+            )
             mask[near] |= objects[near] > 0
             mask[box] = True
     return ndimage.binary_dilation(mask, iterations=2) if mask.any() else mask

@@ -93,22 +93,28 @@ def scale_space(frame: np.ndarray, scales) -> np.ndarray:
     height, width = frame.shape
     pad = int(np.ceil(4.0 * max(scales)))
     padded_shape = [fft.next_fast_len(n + 2 * pad, real=True) for n in frame.shape]
-    padded = np.pad(frame, [(pad, size - n - pad) for n, size in zip(frame.shape, padded_shape)],
-                    mode="symmetric")
+    padded = np.pad(
+        frame,
+        [(pad, size - n - pad) for n, size in zip(frame.shape, padded_shape)],
+        mode="symmetric",
+    )
     spectrum = fft.rfft2(padded, workers=1)
-    freq_sq = (fft.fftfreq(padded_shape[0])[:, None] ** 2
-               + fft.rfftfreq(padded_shape[1])[None, :] ** 2).astype(np.float32)
+    freq_sq = (
+        fft.fftfreq(padded_shape[0])[:, None] ** 2 + fft.rfftfreq(padded_shape[1])[None, :] ** 2
+    ).astype(np.float32)
     out = np.empty((len(scales), height, width), dtype=np.float32)
     for index, sigma in enumerate(scales):
-        transfer = (4.0 * np.pi**2 * sigma**2) * freq_sq * np.exp(
-            -2.0 * np.pi**2 * sigma**2 * freq_sq)
+        transfer = (
+            (4.0 * np.pi**2 * sigma**2) * freq_sq * np.exp(-2.0 * np.pi**2 * sigma**2 * freq_sq)
+        )
         response = fft.irfft2(spectrum * transfer, padded_shape, workers=1)
-        out[index] = response[pad:pad + height, pad:pad + width]
+        out[index] = response[pad : pad + height, pad : pad + width]
     return out
 
 
-def blob_polarity_and_scale(frame: np.ndarray, skip=None, polarity: str = "auto"
-                            ) -> tuple[str, float]:
+def blob_polarity_and_scale(
+    frame: np.ndarray, skip=None, polarity: str = "auto"
+) -> tuple[str, float]:
     """Polarity (``"bright"``/``"dark"``) and blob sigma (pixels) of a frame.
 
     Measured on a central crop of at most ``CHOICE_SIDE`` pixels (speed).
@@ -129,8 +135,10 @@ def blob_polarity_and_scale(frame: np.ndarray, skip=None, polarity: str = "auto"
     """
     from scipy import ndimage
 
-    window = tuple(slice(max((n - CHOICE_SIDE) // 2, 0), max((n - CHOICE_SIDE) // 2, 0)
-                         + CHOICE_SIDE) for n in frame.shape)
+    window = tuple(
+        slice(max((n - CHOICE_SIDE) // 2, 0), max((n - CHOICE_SIDE) // 2, 0) + CHOICE_SIDE)
+        for n in frame.shape
+    )
     crop = np.asarray(frame, dtype=np.float32)[window]
     scales = blob_scales(frame.shape)
     scales = scales[scales <= max(1.5, min(crop.shape) / 8.0)]
@@ -154,8 +162,9 @@ def blob_polarity_and_scale(frame: np.ndarray, skip=None, polarity: str = "auto"
             # peak may sit on a flat top (a saturated or noise-free particle), so not `use`
             peaks = signed[(signed == ndimage.maximum_filter(signed, size=3)) & (signed > 0)]
             top = min(count, peaks.size)
-            strengths[name] = (np.partition(peaks, peaks.size - top)[-top:].mean() / spread
-                               if top else -np.inf)
+            strengths[name] = (
+                np.partition(peaks, peaks.size - top)[-top:].mean() / spread if top else -np.inf
+            )
         for name, strength in strengths.items():
             if polarity in ("auto", name) and strength > best[0]:
                 best = (strength, name, float(sigma))
@@ -168,7 +177,7 @@ def candidate_scales(shape, sigma: float) -> np.ndarray:
     low = int(np.searchsorted(scales, sigma * SCALE_RANGE[0]))
     high = int(np.searchsorted(scales, sigma * SCALE_RANGE[1], side="right")) - 1
     high = min(max(high, low), len(scales) - 1)
-    return scales[low:high + 1]
+    return scales[low : high + 1]
 
 
 def search_scales(shape, sigma: float) -> np.ndarray:
@@ -178,9 +187,10 @@ def search_scales(shape, sigma: float) -> np.ndarray:
     """
     scales = blob_scales(shape)
     core = candidate_scales(shape, sigma)
-    low = min(int(np.searchsorted(scales, sigma * SEARCH_FROM)),
-              int(np.searchsorted(scales, core[0])))
-    return scales[low:int(np.searchsorted(scales, core[-1])) + 1]
+    low = min(
+        int(np.searchsorted(scales, sigma * SEARCH_FROM)), int(np.searchsorted(scales, core[0]))
+    )
+    return scales[low : int(np.searchsorted(scales, core[-1])) + 1]
 
 
 def blob_candidates(frame, scales, polarity, skip=None, response=None, overlaps=True):
@@ -236,13 +246,15 @@ def opposite_strengths(response, polarity: str, skip=None) -> np.ndarray:
     use = np.ones(response.shape[1:], dtype=bool) if skip is None else ~np.asarray(skip, bool)
     if not use.any():
         return np.full(len(response), np.inf)
-    strongest = np.array([sign * (layer[use].min() if sign < 0 else layer[use].max())
-                          for layer in response])
+    strongest = np.array(
+        [sign * (layer[use].min() if sign < 0 else layer[use].max()) for layer in response]
+    )
     return np.where(strongest > 0, strongest, np.inf)
 
 
-def background_strengths(response, scales, polarity: str, skip=None, site_scales=None
-                         ) -> np.ndarray:
+def background_strengths(
+    response, scales, polarity: str, skip=None, site_scales=None
+) -> np.ndarray:
     """Per scale, what the background reaches judged by the response's robust spread.
 
     At each scale: a Gaussian of the response's robust spread (median absolute deviation over
@@ -279,8 +291,10 @@ def background_strengths(response, scales, polarity: str, skip=None, site_scales
     out = np.full(len(response), np.inf)
     if area == 0:
         return out
-    sites = sum(area / (np.pi * (2.0 * sigma) ** 2)
-                for sigma in (scales if site_scales is None else site_scales))
+    sites = sum(
+        area / (np.pi * (2.0 * sigma) ** 2)
+        for sigma in (scales if site_scales is None else site_scales)
+    )
     z = float(norm.isf(NOISE_BLOBS / max(sites, 2.0 * NOISE_BLOBS)))
     tail_z = float(norm.isf(TAIL_SHARE))
     sign = -1.0 if polarity == "bright" else 1.0
@@ -324,14 +338,15 @@ def surround_share(signal, points, sigma) -> np.ndarray:
         radius = np.sqrt(2.0) * blob_sigma
         reach = int(np.ceil(2.3 * radius))
         top_row, top_col = max(row - reach, 0), max(col - reach, 0)
-        window = signal[top_row:row + reach + 1, top_col:col + reach + 1]
+        window = signal[top_row : row + reach + 1, top_col : col + reach + 1]
         dy = np.arange(top_row, top_row + window.shape[0])[:, None] - row
         dx = np.arange(top_col, top_col + window.shape[1])[None, :] - col
         distance = np.hypot(dy, dx) / radius
         top = window[distance <= 0.7].mean()
         ring = (distance >= 1.3) & (distance <= 2.3)
-        sector = (np.floor((np.arctan2(dy, dx) + np.pi) / (2 * np.pi) * SECTORS).astype(int)
-                  % SECTORS)[ring]
+        sector = (
+            np.floor((np.arctan2(dy, dx) + np.pi) / (2 * np.pi) * SECTORS).astype(int) % SECTORS
+        )[ring]
         values = window[ring]
         below = [np.median(values[sector == k]) < top for k in np.unique(sector)]
         if below:
@@ -370,22 +385,26 @@ def above_larger(signal, points, sigma) -> np.ndarray:
     rows, cols = np.indices(signal.shape, sparse=True)
 
     def disc(centre, reach):
-        window = (slice(max(centre[0] - reach, 0), centre[0] + reach + 1),
-                  slice(max(centre[1] - reach, 0), centre[1] + reach + 1))
-        return window, ((rows[window[0]] - centre[0]) ** 2
-                        + (cols[:, window[1]] - centre[1]) ** 2)
+        window = (
+            slice(max(centre[0] - reach, 0), centre[0] + reach + 1),
+            slice(max(centre[1] - reach, 0), centre[1] + reach + 1),
+        )
+        return window, ((rows[window[0]] - centre[0]) ** 2 + (cols[:, window[1]] - centre[1]) ** 2)
 
     for index in range(len(points)):
-        larger = np.flatnonzero((radius >= NESTED_RATIO * radius[index])
-                                & (np.hypot(*(points - points[index]).T) <= radius))
+        larger = np.flatnonzero(
+            (radius >= NESTED_RATIO * radius[index])
+            & (np.hypot(*(points - points[index]).T) <= radius)
+        )
         if not len(larger):
             continue
         window, distance_sq = disc(points[index], int(np.ceil(radius[index])))
         top = float(signal[window][distance_sq <= (0.7 * radius[index]) ** 2].mean())
         for other in larger:
             window, distance_sq = disc(points[other], int(np.ceil(0.7 * radius[other])))
-            own_sq = ((rows[window[0]] - points[index][0]) ** 2
-                      + (cols[:, window[1]] - points[index][1]) ** 2)
+            own_sq = (rows[window[0]] - points[index][0]) ** 2 + (
+                cols[:, window[1]] - points[index][1]
+            ) ** 2
             interior = (distance_sq <= (0.7 * radius[other]) ** 2) & (own_sq > radius[index] ** 2)
             if interior.any() and not top > np.median(signal[window][interior]):
                 keep[index] = False
@@ -427,9 +446,11 @@ def noise_floor(pixel_noise: float, area: float, scales, polarity: str) -> float
     if rank >= 1:
         return float(pixel_noise * strength[-int(rank)])
     # beyond the null frame's strongest blob: extend its exponential-like tail
-    top = strength[-min(len(strength), 20):]
-    return float(pixel_noise * (top[-1] + (top[-1] - top[0]) * np.log(1.0 / rank)
-                                / max(np.log(len(top)), 1.0)))
+    top = strength[-min(len(strength), 20) :]
+    return float(
+        pixel_noise
+        * (top[-1] + (top[-1] - top[0]) * np.log(1.0 / rank) / max(np.log(len(top)), 1.0))
+    )
 
 
 def _null_side(scales) -> int:
@@ -466,8 +487,10 @@ def particle_cut(strength: np.ndarray, floor: float = 0.0) -> tuple[float, dict]
     strong = weights[1] / sds[1] * np.exp(-0.5 * ((grid - means[1]) / sds[1]) ** 2)
     crossing = grid[np.argmax(strong > weak)] if (strong > weak).any() else means[1]
     cut = min(means[0] + NULL_Z * sds[0], crossing)
-    mixture = {"weak": tuple(float(x) for x in (means[0], sds[0], weights[0])),
-               "strong": tuple(float(x) for x in (means[1], sds[1], weights[1]))}
+    mixture = {
+        "weak": tuple(float(x) for x in (means[0], sds[0], weights[0])),
+        "strong": tuple(float(x) for x in (means[1], sds[1], weights[1])),
+    }
     return max(float(np.exp(cut)), floor), mixture
 
 
@@ -487,6 +510,18 @@ def _two_gaussians(values, iterations: int = 100):
     return means[order], sds[order], weights[order]
 
 
-__all__ = ["above_larger", "background_strengths", "blob_candidates", "blob_polarity_and_scale",
-           "blob_scales", "candidate_scales", "noise_floor", "opposite_strengths", "particle_cut",
-           "scale_space", "search_scales", "strongest_of_overlaps", "surround_share"]
+__all__ = [
+    "above_larger",
+    "background_strengths",
+    "blob_candidates",
+    "blob_polarity_and_scale",
+    "blob_scales",
+    "candidate_scales",
+    "noise_floor",
+    "opposite_strengths",
+    "particle_cut",
+    "scale_space",
+    "search_scales",
+    "strongest_of_overlaps",
+    "surround_share",
+]

@@ -26,8 +26,7 @@ from napari_ivae.core.errors import InputError
 METHODS = ("auto", "otsu", "li", "local", "log")
 POLARITIES = ("auto", "bright", "dark")
 FLAT_WINDOW = 9  # constant areas at least this wide (padding, blank vacuum) hold no particle
-_COLUMNS = ("label", "area", "equivalent_diameter", "eccentricity", "orientation",
-            "mean_intensity")
+_COLUMNS = ("label", "area", "equivalent_diameter", "eccentricity", "orientation", "mean_intensity")
 
 
 def detect_particles(
@@ -104,21 +103,47 @@ def detect_particles(
     if lazy_input(image, channel, frame_axis) and len(image.shape) == 3:
         from napari_ivae.core.detection.streaming import detect_lazy  # zarr/dask: frame by frame
 
-        return detect_lazy(image, "particles", method=method, polarity=polarity, sigma=sigma,
-                           min_size=min_size, fill_holes=fill_holes, split=split,
-                           min_separation=min_separation, exclude_border=exclude_border,
-                           exclude=exclude, block_size=block_size, min_sigma=min_sigma,
-                           max_sigma=max_sigma, log_threshold=log_threshold, flatten=flatten)
+        return detect_lazy(
+            image,
+            "particles",
+            method=method,
+            polarity=polarity,
+            sigma=sigma,
+            min_size=min_size,
+            fill_holes=fill_holes,
+            split=split,
+            min_separation=min_separation,
+            exclude_border=exclude_border,
+            exclude=exclude,
+            block_size=block_size,
+            min_sigma=min_sigma,
+            max_sigma=max_sigma,
+            log_threshold=log_threshold,
+            flatten=flatten,
+        )
     prepared = prepare_image(image, channel=channel, frame_axis=frame_axis, flatten=flatten)
     frames, is_stack = split_frames(prepared)
     excluded = _exclusion_mask(exclude, frames.shape[1:])
-    params = dict(method=method, polarity=polarity, sigma=float(sigma), min_size=min_size,
-                  fill_holes=bool(fill_holes), split=bool(split), min_separation=min_separation,
-                  exclude_border=bool(exclude_border), excluded_pixels=int(excluded.sum()),
-                  block_size=block_size, n_frames=len(frames), is_stack=is_stack)
+    params = dict(
+        method=method,
+        polarity=polarity,
+        sigma=float(sigma),
+        min_size=min_size,
+        fill_holes=bool(fill_holes),
+        split=bool(split),
+        min_separation=min_separation,
+        exclude_border=bool(exclude_border),
+        excluded_pixels=int(excluded.sum()),
+        block_size=block_size,
+        n_frames=len(frames),
+        is_stack=is_stack,
+    )
     if method == "log":
-        params.update(min_sigma=float(min_sigma), log_threshold=float(log_threshold),
-                      max_sigma=float(max_sigma) if max_sigma else min(frames.shape[1:]) / 20.0)
+        params.update(
+            min_sigma=float(min_sigma),
+            log_threshold=float(log_threshold),
+            max_sigma=float(max_sigma) if max_sigma else min(frames.shape[1:]) / 20.0,
+        )
     labels = np.zeros(frames.shape, dtype=np.int32)
     tables, used = [], []
     for index, frame in enumerate(frames):
@@ -147,9 +172,11 @@ def detect_particles(
     table = pd.concat(tables, ignore_index=True)
     labels_out = labels if is_stack else labels[0]
     if len(table) == 0:
-        message = (f"No particles found with method={method!r}, polarity={polarity!r}: check "
-                   "the polarity (dark particles on a bright background need 'dark'), lower "
-                   "min_size, or try another method.")
+        message = (
+            f"No particles found with method={method!r}, polarity={polarity!r}: check "
+            "the polarity (dark particles on a bright background need 'dark'), lower "
+            "min_size, or try another method."
+        )
         result = empty_detections(_COLUMNS, labels=labels_out, params=params, message=message)
     else:
         result = make_detections(table, labels=labels_out, params=params)
@@ -175,10 +202,12 @@ def _auto_blobs(frame, excluded, params):
     masked = annotation | excluded
     # constant areas (padding, blank vacuum) say nothing about texture, noise or scale
     skip = flat_mask(frame, FLAT_WINDOW) | masked
-    filled = np.where(masked, np.median(frame[~skip]) if (~skip).any() else 0.0,
-                      frame).astype(np.float32)
+    filled = np.where(masked, np.median(frame[~skip]) if (~skip).any() else 0.0, frame).astype(
+        np.float32
+    )
     polarity, sigma = blobs.blob_polarity_and_scale(
-        filled, skip if not skip.all() else masked, params["polarity"])
+        filled, skip if not skip.all() else masked, params["polarity"]
+    )
     core_scales = blobs.candidate_scales(filled.shape, sigma)
     scales = blobs.search_scales(filled.shape, sigma)
     # a flat area on the background's side (blank vacuum, padding) holds no particle; one on
@@ -189,14 +218,16 @@ def _auto_blobs(frame, excluded, params):
     response = blobs.scale_space(filled, scales)
     smaller = len(scales) - len(core_scales)
     points, blob_sigma, strength = blobs.blob_candidates(
-        filled, core_scales, polarity, candidate_skip, response=response[smaller:])
+        filled, core_scales, polarity, candidate_skip, response=response[smaller:]
+    )
     core_strength = strength
     if smaller:
         # maxima at the smaller scales join the candidates; overlaps with the others are
         # settled among those that pass their scale's cut (a noise blob stronger than a
         # particle beside it but below its own cut must not take the particle's place)
         low_points, low_sigma, low_strength = blobs.blob_candidates(
-            filled, scales, polarity, candidate_skip, response=response, overlaps=False)
+            filled, scales, polarity, candidate_skip, response=response, overlaps=False
+        )
         low = low_sigma < core_scales[0]
         points = np.concatenate([points, low_points[low]])
         blob_sigma = np.concatenate([blob_sigma, low_sigma[low]])
@@ -215,8 +246,9 @@ def _auto_blobs(frame, excluded, params):
         floors[:smaller] = max(floor, blobs.noise_floor(pixel_noise, area, scales, polarity))
     scale_cut = np.maximum(np.minimum(np.minimum(cut, other_side), background), floors)
     keep = strength >= scale_cut[np.searchsorted(scales, blob_sigma)]
-    above_surround = (blobs.surround_share(signal, points[keep], blob_sigma[keep])
-                      >= blobs.SURROUND_SHARE)
+    above_surround = (
+        blobs.surround_share(signal, points[keep], blob_sigma[keep]) >= blobs.SURROUND_SHARE
+    )
     not_above_surround = int((~above_surround).sum())
     keep[keep] = above_surround
     keep[keep] = blobs.strongest_of_overlaps(points[keep], blob_sigma[keep], strength[keep])
@@ -231,22 +263,32 @@ def _auto_blobs(frame, excluded, params):
     centres = _blob_centres(signal, points[keep], radius[keep])
     if params["min_size"]:
         labels, centres = _drop_small(labels, params["min_size"], centres)
-    used = {"polarity": polarity, "scale_sigma": round(float(sigma), 3),
-            "candidates": int(len(core_strength)), "strength_cut": float(cut),
-            "smaller_candidates": int(len(strength) - len(core_strength)),
-            "search_sigmas": [round(float(scales[0]), 3), round(float(scales[-1]), 3)],
-            "not_above_surround": not_above_surround, "not_above_larger": not_above_larger,
-            "scale_cuts": [round(float(x), 4) for x in scale_cut],
-            "annotation_pixels": int(annotation.sum()), "noise_floor": float(floor),
-            "mixture": mixture}
+    used = {
+        "polarity": polarity,
+        "scale_sigma": round(float(sigma), 3),
+        "candidates": int(len(core_strength)),
+        "strength_cut": float(cut),
+        "smaller_candidates": int(len(strength) - len(core_strength)),
+        "search_sigmas": [round(float(scales[0]), 3), round(float(scales[-1]), 3)],
+        "not_above_surround": not_above_surround,
+        "not_above_larger": not_above_larger,
+        "scale_cuts": [round(float(x), 4) for x in scale_cut],
+        "annotation_pixels": int(annotation.sum()),
+        "noise_floor": float(floor),
+        "mixture": mixture,
+    }
     return labels, used, centres
 
 
 def _clear_of_edge(points, radius, shape) -> np.ndarray:
     """Blobs whose centre is at least half their radius from the frame's edge."""
     margin = 0.5 * radius
-    return ((points[:, 0] >= margin) & (points[:, 0] <= shape[0] - 1 - margin)
-            & (points[:, 1] >= margin) & (points[:, 1] <= shape[1] - 1 - margin))
+    return (
+        (points[:, 0] >= margin)
+        & (points[:, 0] <= shape[0] - 1 - margin)
+        & (points[:, 1] >= margin)
+        & (points[:, 1] <= shape[1] - 1 - margin)
+    )
 
 
 def _disc_labels(signal, centres, radii) -> np.ndarray:
@@ -261,10 +303,13 @@ def _disc_labels(signal, centres, radii) -> np.ndarray:
     rows, cols = np.indices(signal.shape, sparse=True)
     for label, ((row, col), radius) in enumerate(zip(centres, radii), start=1):
         reach = int(np.ceil(radius)) + 1
-        window = (slice(max(row - reach, 0), row + reach + 1),
-                  slice(max(col - reach, 0), col + reach + 1))
-        discs[window] |= ((rows[window[0]] - row) ** 2
-                          + (cols[:, window[1]] - col) ** 2) <= radius**2
+        window = (
+            slice(max(row - reach, 0), row + reach + 1),
+            slice(max(col - reach, 0), col + reach + 1),
+        )
+        discs[window] |= (
+            (rows[window[0]] - row) ** 2 + (cols[:, window[1]] - col) ** 2
+        ) <= radius**2
         markers[row, col] = label
     return segmentation.watershed(-signal, markers, mask=discs).astype(np.int32)
 
@@ -279,8 +324,9 @@ def _blob_centres(signal, points, radii) -> np.ndarray:
     centres = points.astype(np.float64)
     for radius in np.unique(radii):
         same = radii == radius
-        centres[same], _ = refine_centre_of_mass(signal, centres[same], max(0.5 * radius, 1.5),
-                                                 iterations=1)
+        centres[same], _ = refine_centre_of_mass(
+            signal, centres[same], max(0.5 * radius, 1.5), iterations=1
+        )
     return centres
 
 
@@ -319,7 +365,9 @@ def _threshold_objects(signal, excluded, params):
         foreground &= smoothed > filters.threshold_otsu(valid) - 0.5 * valid.std()
         used["block_size"] = int(block)
     else:
-        threshold_fn = filters.threshold_otsu if params["method"] == "otsu" else filters.threshold_li
+        threshold_fn = (
+            filters.threshold_otsu if params["method"] == "otsu" else filters.threshold_li
+        )
         used["threshold"] = float(threshold_fn(valid))
         foreground = smoothed > used["threshold"]
     foreground &= ~excluded
@@ -356,9 +404,12 @@ def _watershed_split(foreground, min_separation):
         areas = np.bincount(objects.ravel())[1:]
         radius = np.sqrt(np.median(areas) / np.pi)
         min_separation = max(2.0, 0.5 * radius)
-    peaks = feature.peak_local_max(ndimage.gaussian_filter(distance, 1.0),
-                                   min_distance=max(1, int(round(min_separation))),
-                                   labels=objects, exclude_border=False)
+    peaks = feature.peak_local_max(
+        ndimage.gaussian_filter(distance, 1.0),
+        min_distance=max(1, int(round(min_separation))),
+        labels=objects,
+        exclude_border=False,
+    )
     markers = np.zeros(foreground.shape, dtype=np.int32)
     markers[tuple(peaks.T)] = np.arange(1, len(peaks) + 1)
     # every object keeps at least one marker (tiny objects may have no distance peak)
@@ -376,9 +427,14 @@ def _blobs(signal, excluded, params):
 
     span = signal.max() - signal.min()
     scaled = (signal - signal.min()) / span if span > 0 else np.zeros_like(signal)
-    blobs = feature.blob_log(scaled, min_sigma=params["min_sigma"],
-                             max_sigma=params["max_sigma"], num_sigma=10,
-                             threshold=params["log_threshold"], exclude_border=False)
+    blobs = feature.blob_log(
+        scaled,
+        min_sigma=params["min_sigma"],
+        max_sigma=params["max_sigma"],
+        num_sigma=10,
+        threshold=params["log_threshold"],
+        exclude_border=False,
+    )
     labels = np.zeros(signal.shape, dtype=np.int32)
     rows, cols = np.indices(signal.shape)
     kept = 0
@@ -387,14 +443,16 @@ def _blobs(signal, excluded, params):
         if excluded[r, c]:
             continue
         radius = np.sqrt(2.0) * blob_sigma
-        if params["exclude_border"] and not (radius <= r < signal.shape[0] - radius
-                                             and radius <= c < signal.shape[1] - radius):
+        if params["exclude_border"] and not (
+            radius <= r < signal.shape[0] - radius and radius <= c < signal.shape[1] - radius
+        ):
             continue
         kept += 1
         lo_r, hi_r = max(0, int(r - radius - 1)), min(signal.shape[0], int(r + radius + 2))
         lo_c, hi_c = max(0, int(c - radius - 1)), min(signal.shape[1], int(c + radius + 2))
-        disc = ((rows[lo_r:hi_r, lo_c:hi_c] - row) ** 2
-                + (cols[lo_r:hi_r, lo_c:hi_c] - col) ** 2) <= radius**2
+        disc = (
+            (rows[lo_r:hi_r, lo_c:hi_c] - row) ** 2 + (cols[lo_r:hi_r, lo_c:hi_c] - col) ** 2
+        ) <= radius**2
         window = labels[lo_r:hi_r, lo_c:hi_c]
         window[disc & (window == 0)] = kept
     return labels, {"n_blobs_raw": int(len(blobs))}
@@ -406,15 +464,30 @@ def _measure(labels, frame) -> pd.DataFrame:
     if labels.max() == 0:
         return pd.DataFrame({name: np.zeros(0) for name in ("row", "col") + _COLUMNS})
     props = measure.regionprops_table(
-        labels, intensity_image=frame,
-        properties=("label", "centroid", "area", "equivalent_diameter_area", "eccentricity",
-                    "orientation", "intensity_mean"))
-    return pd.DataFrame({
-        "row": props["centroid-0"], "col": props["centroid-1"], "label": props["label"],
-        "area": props["area"], "equivalent_diameter": props["equivalent_diameter_area"],
-        "eccentricity": props["eccentricity"], "orientation": props["orientation"],
-        "mean_intensity": props["intensity_mean"],
-    })
+        labels,
+        intensity_image=frame,
+        properties=(
+            "label",
+            "centroid",
+            "area",
+            "equivalent_diameter_area",
+            "eccentricity",
+            "orientation",
+            "intensity_mean",
+        ),
+    )
+    return pd.DataFrame(
+        {
+            "row": props["centroid-0"],
+            "col": props["centroid-1"],
+            "label": props["label"],
+            "area": props["area"],
+            "equivalent_diameter": props["equivalent_diameter_area"],
+            "eccentricity": props["eccentricity"],
+            "orientation": props["orientation"],
+            "mean_intensity": props["intensity_mean"],
+        }
+    )
 
 
 __all__ = ["Detections", "detect_particles"]

@@ -11,6 +11,7 @@ import pandas as pd
 
 MAX_ROUNDS = 64  # vectorised rounds of the close-point thinning before it goes point by point
 
+
 def ring_mean(smoothed, points, spacing):
     """Mean smoothed value on a circle of radius 0.5 spacing (24 samples) around each point.
 
@@ -80,15 +81,15 @@ def merge_close_points(table: pd.DataFrame, distance: float) -> tuple[pd.DataFra
     """
     if distance <= 0 or len(table) < 2:
         return table, 0
-    removed = close_point_losers(table[["row", "col"]].to_numpy(),
-                                 table["intensity"].to_numpy(), distance)
+    removed = close_point_losers(
+        table[["row", "col"]].to_numpy(), table["intensity"].to_numpy(), distance
+    )
     if not removed.any():
         return table, 0
     return table[~removed].reset_index(drop=True), int(removed.sum())
 
 
-def close_point_losers(points: np.ndarray, intensity: np.ndarray,
-                       distance: float) -> np.ndarray:
+def close_point_losers(points: np.ndarray, intensity: np.ndarray, distance: float) -> np.ndarray:
     """Mask of the points a brighter kept point lies closer than ``distance`` to.
 
     The result of visiting points brightest first and keeping each one that has no kept point
@@ -102,8 +103,7 @@ def close_point_losers(points: np.ndarray, intensity: np.ndarray,
     from scipy.spatial import cKDTree
 
     # an unbalanced tree builds faster, and the queries here are few and short
-    tree = cKDTree(np.asarray(points, dtype=np.float64), balanced_tree=False,
-                   compact_nodes=False)
+    tree = cKDTree(np.asarray(points, dtype=np.float64), balanced_tree=False, compact_nodes=False)
     pairs = tree.query_pairs(distance, output_type="ndarray")
     if len(pairs) == 0:
         return removed
@@ -135,10 +135,9 @@ def _finish_in_order(state, rank, brighter, dimmer):
 
     n = len(state)
     # neighbours as a sparse matrix: row = point, columns = its brighter neighbours
-    above = sparse.csr_matrix((np.ones(len(dimmer), dtype=bool), (dimmer, brighter)),
-                              shape=(n, n))
+    above = sparse.csr_matrix((np.ones(len(dimmer), dtype=bool), (dimmer, brighter)), shape=(n, n))
     for point in np.flatnonzero(state == 0)[np.argsort(rank[state == 0])]:
-        neighbours = above.indices[above.indptr[point]:above.indptr[point + 1]]
+        neighbours = above.indices[above.indptr[point] : above.indptr[point + 1]]
         state[point] = -1 if (state[neighbours] == 1).any() else 1
 
 
@@ -151,11 +150,26 @@ def smoothed_noise(frame: np.ndarray, sigma: float, skip=None) -> float:
     :func:`flat_mask`) are left out: they are zero and would hide the noise.
     """
     step = max(1, int(np.sqrt(frame.size / 50_000)))  # ~100 000 differences are plenty
-    pairs = [(np.diff(frame[::step, :], axis=1)[:, ::step], (slice(None, None, step), slice(None, -1, step))),
-             (np.diff(frame[:, ::step], axis=0)[::step], (slice(None, -1, step), slice(None, None, step)))]
-    differences = np.concatenate([
-        (values[~skip[index][:values.shape[0], :values.shape[1]]] if skip is not None
-         else values.ravel()) for values, index in pairs])
+    pairs = [
+        (
+            np.diff(frame[::step, :], axis=1)[:, ::step],
+            (slice(None, None, step), slice(None, -1, step)),
+        ),
+        (
+            np.diff(frame[:, ::step], axis=0)[::step],
+            (slice(None, -1, step), slice(None, None, step)),
+        ),
+    ]
+    differences = np.concatenate(
+        [
+            (
+                values[~skip[index][: values.shape[0], : values.shape[1]]]
+                if skip is not None
+                else values.ravel()
+            )
+            for values, index in pairs
+        ]
+    )
     if differences.size == 0:
         return 0.0
     pixel_noise = 1.4826 * np.median(np.abs(differences - np.median(differences))) / np.sqrt(2)
@@ -167,5 +181,11 @@ def smoothed_noise(frame: np.ndarray, sigma: float, skip=None) -> float:
     return float(pixel_noise * factor)
 
 
-__all__ = ["close_point_losers", "find_peaks", "flat_mask", "merge_close_points", "ring_mean",
-           "smoothed_noise"]
+__all__ = [
+    "close_point_losers",
+    "find_peaks",
+    "flat_mask",
+    "merge_close_points",
+    "ring_mean",
+    "smoothed_noise",
+]

@@ -50,12 +50,17 @@ def assess(detections, mode: str) -> dict:
 def _assess_atoms(detections) -> dict:
     params = detections.params
     spacing = float(params.get("spacing", np.nan))
-    measures = {"count": len(detections), "spacing": round(spacing, 3),
-                "spacing_source": params.get("spacing_source", "")}
+    measures = {
+        "count": len(detections),
+        "spacing": round(spacing, 3),
+        "spacing_source": params.get("spacing_source", ""),
+    }
     warnings = _annotation_warning(int(params.get("annotation_pixels", 0)), measures)
     if str(measures["spacing_source"]).startswith("blob scale"):
-        warnings.append("no lattice periodicity was found, so the spacing comes from the size "
-                        "of the bright spots; if the atoms sit on a lattice, give --spacing")
+        warnings.append(
+            "no lattice periodicity was found, so the spacing comes from the size "
+            "of the bright spots; if the atoms sit on a lattice, give --spacing"
+        )
     if len(detections) == 0:
         return {"measures": measures, "warnings": warnings}
     snr = detections.properties["snr"].to_numpy(dtype=np.float64)
@@ -63,16 +68,22 @@ def _assess_atoms(detections) -> dict:
     measures["weak_share"] = round(float(np.mean(snr < LOW_SNR)), 3)
     measures["on_lattice"] = _on_lattice_share(detections, spacing)
     if measures["median_snr"] is not None and measures["median_snr"] < LOW_SNR:
-        warnings.append(f"the atoms barely stand out from the noise (median SNR "
-                        f"{measures['median_snr']:.1f}): try more smoothing (--sigma) or check "
-                        "whether the atoms are dark (--invert)")
+        warnings.append(
+            f"the atoms barely stand out from the noise (median SNR "
+            f"{measures['median_snr']:.1f}): try more smoothing (--sigma) or check "
+            "whether the atoms are dark (--invert)"
+        )
     if len(detections) < FEW:
-        warnings.append(f"only {len(detections)} atoms: check the spacing (--spacing) and the "
-                        "crystalline region (--keep-non-crystal)")
+        warnings.append(
+            f"only {len(detections)} atoms: check the spacing (--spacing) and the "
+            "crystalline region (--keep-non-crystal)"
+        )
     elif measures["on_lattice"] is not None and measures["on_lattice"] < MIN_ON_LATTICE:
-        warnings.append(f"only {measures['on_lattice']:.0%} of the atoms have their nearest "
-                        f"neighbour near the spacing ({spacing:.1f} px): the spacing may be "
-                        "wrong (--spacing) or the threshold too low (--threshold)")
+        warnings.append(
+            f"only {measures['on_lattice']:.0%} of the atoms have their nearest "
+            f"neighbour near the spacing ({spacing:.1f} px): the spacing may be "
+            "wrong (--spacing) or the threshold too low (--threshold)"
+        )
     return {"measures": measures, "warnings": warnings}
 
 
@@ -80,8 +91,10 @@ def _annotation_warning(pixels: int, measures: dict) -> list:
     measures["annotation_pixels"] = pixels
     if not pixels:
         return []
-    return [f"a burned-in scale bar or label ({pixels} px) was masked; give --exclude to mask "
-            "something else"]
+    return [
+        f"a burned-in scale bar or label ({pixels} px) was masked; give --exclude to mask "
+        "something else"
+    ]
 
 
 def _on_lattice_share(detections, spacing) -> float | None:
@@ -111,12 +124,16 @@ def _assess_particles(detections) -> dict:
     spread = float(np.std(diameter) / np.mean(diameter)) if np.mean(diameter) > 0 else 0.0
     measures["size_spread"] = round(spread, 3)
     if len(detections) < 3:
-        warnings.append(f"only {len(detections)} particles: check the polarity (--polarity) "
-                        "or try another method (--method)")
+        warnings.append(
+            f"only {len(detections)} particles: check the polarity (--polarity) "
+            "or try another method (--method)"
+        )
     elif spread > MAX_SIZE_SPREAD:
-        warnings.append(f"particle sizes vary widely (spread {spread:.0%}): there may be two "
-                        "populations or clusters counted as one; look at the labels, or set "
-                        "--min-size")
+        warnings.append(
+            f"particle sizes vary widely (spread {spread:.0%}): there may be two "
+            "populations or clusters counted as one; look at the labels, or set "
+            "--min-size"
+        )
     return {"measures": measures, "warnings": warnings}
 
 

@@ -64,8 +64,12 @@ def gather_offsets(image: np.ndarray, anchors: np.ndarray, offsets: np.ndarray) 
     anchors = np.asarray(anchors, dtype=np.int64).reshape(-1, 2)
     offsets = np.asarray(offsets, dtype=np.int64).reshape(-1, 2)
     low, high = offsets.min(axis=0), offsets.max(axis=0)
-    inside = ((anchors[:, 0] + low[0] >= 0) & (anchors[:, 0] + high[0] <= height - 1)
-              & (anchors[:, 1] + low[1] >= 0) & (anchors[:, 1] + high[1] <= width - 1))
+    inside = (
+        (anchors[:, 0] + low[0] >= 0)
+        & (anchors[:, 0] + high[0] <= height - 1)
+        & (anchors[:, 1] + low[1] >= 0)
+        & (anchors[:, 1] + high[1] <= width - 1)
+    )
     flat = image.ravel()
     linear = offsets[:, 0] * width + offsets[:, 1]
     if inside.all():
@@ -87,9 +91,11 @@ def _bilinear_window(image, centres, offsets):
     anchors = np.floor(centres)
     frac = (centres - anchors).astype(image.dtype)
     offsets = offsets.astype(np.int64)
-    grown, index = np.unique(np.concatenate([offsets + corner for corner in
-                                             ((0, 0), (0, 1), (1, 0), (1, 1))]),
-                             axis=0, return_inverse=True)
+    grown, index = np.unique(
+        np.concatenate([offsets + corner for corner in ((0, 0), (0, 1), (1, 0), (1, 1))]),
+        axis=0,
+        return_inverse=True,
+    )
     index = index.reshape(4, len(offsets))
     pixels = gather_offsets(image, anchors, grown)
     fr, fc = frac[:, :1], frac[:, 1:]
@@ -111,11 +117,13 @@ def _ring_plane_solver(offsets_float: np.ndarray):
     floor = np.floor(offsets_float)
     frac = offsets_float - floor
     corners = ((0, 0), (0, 1), (1, 0), (1, 1))
-    weights = [(1 - frac[:, 0] if dr == 0 else frac[:, 0]) * (1 - frac[:, 1] if dc == 0
-                                                               else frac[:, 1])
-               for dr, dc in corners]
-    pixels, index = np.unique(np.concatenate([floor + corner for corner in corners]), axis=0,
-                              return_inverse=True)
+    weights = [
+        (1 - frac[:, 0] if dr == 0 else frac[:, 0]) * (1 - frac[:, 1] if dc == 0 else frac[:, 1])
+        for dr, dc in corners
+    ]
+    pixels, index = np.unique(
+        np.concatenate([floor + corner for corner in corners]), axis=0, return_inverse=True
+    )
     sampling = np.zeros((len(pixels), len(offsets_float)))  # pixels -> ring samples
     ring_index = np.tile(np.arange(len(offsets_float)), 4)
     np.add.at(sampling, (index.ravel(), ring_index), np.concatenate(weights))
@@ -123,8 +131,9 @@ def _ring_plane_solver(offsets_float: np.ndarray):
     return pixels.astype(np.int64), sampling @ fit
 
 
-def refine_centre_of_mass(image, positions, radius, *, iterations=3, background="plane",
-                          ring_radius=None):
+def refine_centre_of_mass(
+    image, positions, radius, *, iterations=3, background="plane", ring_radius=None
+):
     """Refine positions by iterative intensity-weighted centre of mass.
 
     Parameters
@@ -169,18 +178,27 @@ def refine_centre_of_mass(image, positions, radius, *, iterations=3, background=
     on_grid = np.array_equal(start, np.round(start))
     angles = np.linspace(0.0, 2.0 * np.pi, 24, endpoint=False)
     ring_offsets = ring_radius * np.column_stack([np.sin(angles), np.cos(angles)])
-    setup = dict(offsets=offsets, offsets_t=offsets.T.astype(image.dtype), on_grid=on_grid,
-                 iterations=max(int(iterations), 1), background=_background_mode(background),
-                 ring_offsets=ring_offsets,
-                 ring=_ring_plane_solver(ring_offsets) if on_grid else None)
+    setup = dict(
+        offsets=offsets,
+        offsets_t=offsets.T.astype(image.dtype),
+        on_grid=on_grid,
+        iterations=max(int(iterations), 1),
+        background=_background_mode(background),
+        ring_offsets=ring_offsets,
+        ring=_ring_plane_solver(ring_offsets) if on_grid else None,
+    )
     current = np.empty_like(start)
-    levels = None if isinstance(background, str) or background is None else np.broadcast_to(
-        np.asarray(background, dtype=image.dtype).reshape(-1), (len(start),))
+    levels = (
+        None
+        if isinstance(background, str) or background is None
+        else np.broadcast_to(np.asarray(background, dtype=image.dtype).reshape(-1), (len(start),))
+    )
     # chunks of atoms keep every (atoms x pixels) temporary in the CPU cache
     for first in range(0, len(start), _CHUNK):
         part = slice(first, first + _CHUNK)
-        current[part] = _com_chunk(image, start[part],
-                                   None if levels is None else levels[part], **setup)
+        current[part] = _com_chunk(
+            image, start[part], None if levels is None else levels[part], **setup
+        )
     moved_too_far = np.hypot(*(current - start).T) > radius
     current[moved_too_far] = start[moved_too_far]
     return current, moved_too_far
@@ -201,14 +219,16 @@ def _background_mode(background) -> str:
         if background != "plane":
             from napari_ivae.core.errors import InputError
 
-            raise InputError(f"background={background!r} is not known; use 'plane', None or "
-                             "an array of levels.")
+            raise InputError(
+                f"background={background!r} is not known; use 'plane', None or an array of levels."
+            )
         return "plane"
     return "min" if background is None else "levels"
 
 
-def _com_chunk(image, start, levels, *, offsets, offsets_t, on_grid, iterations, background,
-               ring_offsets, ring):
+def _com_chunk(
+    image, start, levels, *, offsets, offsets_t, on_grid, iterations, background, ring_offsets, ring
+):
     current = start.copy()
     if background == "plane":
         if on_grid:  # the plane is fitted once, around the start position
@@ -216,8 +236,7 @@ def _com_chunk(image, start, levels, *, offsets, offsets_t, on_grid, iterations,
             plane = _rows_times(gather_offsets(image, start, pixels), solver.astype(image.dtype))
         else:
             samples = _sample(image, start[:, None, :] + ring_offsets[None])
-            solver = np.linalg.pinv(np.column_stack([np.ones(len(ring_offsets)),
-                                                     ring_offsets])).T
+            solver = np.linalg.pinv(np.column_stack([np.ones(len(ring_offsets)), ring_offsets])).T
             plane = _rows_times(samples, solver.astype(image.dtype))  # level, slopes
         # the plane's shape over the disc, (N, M)
         under_disc = plane[:, 1:2] * offsets_t[0] + plane[:, 2:3] * offsets_t[1]
@@ -239,8 +258,9 @@ def _com_chunk(image, start, levels, *, offsets, offsets_t, on_grid, iterations,
         weights -= floor
         np.maximum(weights, 0, out=weights)
         total = weights.sum(axis=1)
-        moments = np.column_stack([(weights * offsets_t[0]).sum(axis=1),
-                                   (weights * offsets_t[1]).sum(axis=1)])
+        moments = np.column_stack(
+            [(weights * offsets_t[0]).sum(axis=1), (weights * offsets_t[1]).sum(axis=1)]
+        )
         shift = moments / np.where(total > 0, total, 1)[:, None]
         current = current + np.where(total[:, None] > 0, shift, 0.0)
     return current
@@ -276,14 +296,22 @@ def refine_gaussian(image, positions, radius, *, sigma_guess, iterations=12):
     if n_atoms == 0:
         return start.copy(), np.zeros(0, bool), np.zeros(0)
     offsets = _disc_offsets(radius)
-    params = np.concatenate([_fit_gaussians(image, start[first:first + _CHUNK], offsets,
-                                            float(sigma_guess), int(iterations))
-                             for first in range(0, n_atoms, _CHUNK)])
+    params = np.concatenate(
+        [
+            _fit_gaussians(
+                image, start[first : first + _CHUNK], offsets, float(sigma_guess), int(iterations)
+            )
+            for first in range(0, n_atoms, _CHUNK)
+        ]
+    )
     centre = params[:, :2]
-    fit_ok = (np.isfinite(params).all(axis=1)
-              & (np.hypot(*(centre - start).T) <= 0.5 * radius)
-              & (params[:, 2] > 0)
-              & (params[:, 3] > 0.25 * sigma_guess) & (params[:, 3] < 4.0 * sigma_guess))
+    fit_ok = (
+        np.isfinite(params).all(axis=1)
+        & (np.hypot(*(centre - start).T) <= 0.5 * radius)
+        & (params[:, 2] > 0)
+        & (params[:, 3] > 0.25 * sigma_guess)
+        & (params[:, 3] < 4.0 * sigma_guess)
+    )
     refined = np.where(fit_ok[:, None], centre, start)
     return refined, fit_ok, np.where(fit_ok, params[:, 3], np.nan)
 
@@ -335,11 +363,14 @@ def _gauss_cost(params, pixels, values):
 def _gauss_residual_jacobian(params, pixels, values):
     model, bump, d_row, d_col, sigma_sq = _gauss_model(params, pixels)
     amp_bump = params[:, 2, None] * bump
-    jac = np.stack([
-        amp_bump * d_row / sigma_sq,
-        amp_bump * d_col / sigma_sq,
-        bump,
-        amp_bump * (d_row**2 + d_col**2) / (sigma_sq * params[:, 3, None]),
-        np.ones_like(bump),
-    ], axis=-1)
+    jac = np.stack(
+        [
+            amp_bump * d_row / sigma_sq,
+            amp_bump * d_col / sigma_sq,
+            bump,
+            amp_bump * (d_row**2 + d_col**2) / (sigma_sq * params[:, 3, None]),
+            np.ones_like(bump),
+        ],
+        axis=-1,
+    )
     return model - values, jac

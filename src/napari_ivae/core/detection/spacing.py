@@ -80,15 +80,18 @@ def estimate_spacing(
         raise InputError(f"estimate_spacing needs one 2D frame; got shape {image.shape}.")
     height, width = image.shape
     if min(height, width) < 16:
-        raise InputError(f"The image ({height}x{width}) is too small to estimate a spacing; "
-                         "give the spacing explicitly.")
+        raise InputError(
+            f"The image ({height}x{width}) is too small to estimate a spacing; "
+            "give the spacing explicitly."
+        )
     image = _central_crop(image, MAX_SIDE).astype(np.float64)  # crop first: less to convert
     if not np.isfinite(image).all():
         image = np.where(np.isfinite(image), image, np.nanmedian(image))
     # the default search range follows the analysed crop (a sixth of its side)
     max_spacing = float(max_spacing) if max_spacing else min(image.shape) / 6.0
-    detail = (image - image.mean()) * np.outer(np.hanning(image.shape[0]),
-                                               np.hanning(image.shape[1]))
+    detail = (image - image.mean()) * np.outer(
+        np.hanning(image.shape[0]), np.hanning(image.shape[1])
+    )
     shape = detail.shape
     power = np.abs(fft.rfft2(detail, workers=1)) ** 2
     # high-pass (minus a Gaussian blur of width max_spacing/2, done in Fourier space): a slow
@@ -100,9 +103,11 @@ def estimate_spacing(
     ratio = np.where(floor > 0, power / np.maximum(floor, np.finfo(np.float64).tiny), 0.0)
     bragg_ratio = float(ratio[band].max()) if band.any() else 0.0
     if bragg_ratio < MIN_BRAGG_RATIO:
-        raise InputError("No clear lattice periodicity found (no Fourier peak stands out of "
-                         "the diffuse spectrum); the image may not show a lattice. Give the "
-                         "spacing explicitly.")
+        raise InputError(
+            "No clear lattice periodicity found (no Fourier peak stands out of "
+            "the diffuse spectrum); the image may not show a lattice. Give the "
+            "spacing explicitly."
+        )
     # only frequencies that stand out of the diffuse spectrum (and their neighbours: the
     # window spreads a Bragg peak over about three samples); at low dose the noise's power,
     # spread over every frequency, would otherwise swamp the lattice's few peaks
@@ -119,11 +124,15 @@ def estimate_spacing(
     crop = crop / crop[reach, reach]
     peaks, heights = _off_centre_peaks(crop, reach, max_spacing)
     if len(peaks) == 0:
-        raise InputError("No lattice periodicity found (no autocorrelation peak); the image may "
-                         "not show a lattice. Give the spacing explicitly.")
+        raise InputError(
+            "No lattice periodicity found (no autocorrelation peak); the image may "
+            "not show a lattice. Give the spacing explicitly."
+        )
     if heights.max() < MIN_PEAK_HEIGHT:
-        raise InputError("No clear lattice periodicity found (autocorrelation peaks at noise "
-                         "level); the image may not show a lattice. Give the spacing explicitly.")
+        raise InputError(
+            "No clear lattice periodicity found (autocorrelation peaks at noise "
+            "level); the image may not show a lattice. Give the spacing explicitly."
+        )
     distances = np.hypot(*peaks.T)
     strong = heights >= min_relative_height * heights.max()
     lattice_constant = distances[strong].min()
@@ -132,13 +141,19 @@ def estimate_spacing(
     shell = (strong | basis) & (distances <= nearest * 1.15)
     spacing = float(np.median(distances[shell]))
     if spacing < MIN_SPACING:
-        raise InputError(f"The estimated spacing ({spacing:.2f} px) is below {MIN_SPACING} px: "
-                         "the image looks like noise. Give the spacing explicitly.")
+        raise InputError(
+            f"The estimated spacing ({spacing:.2f} px) is below {MIN_SPACING} px: "
+            "the image looks like noise. Give the spacing explicitly."
+        )
     if return_details:
-        return spacing, {"vectors": peaks[shell], "heights": heights[shell],
-                         "all_vectors": peaks, "all_heights": heights,
-                         "lattice_constant": float(lattice_constant),
-                         "bragg_ratio": bragg_ratio}
+        return spacing, {
+            "vectors": peaks[shell],
+            "heights": heights[shell],
+            "all_vectors": peaks,
+            "all_heights": heights,
+            "lattice_constant": float(lattice_constant),
+            "bragg_ratio": bragg_ratio,
+        }
     return spacing
 
 
@@ -175,9 +190,13 @@ def _off_centre_peaks(crop: np.ndarray, reach: int, max_spacing: float):
     dips = _dip_towards_centre(crop, reach, offsets)
     valid = heights - dips > 0.02
     rows, cols, offsets, heights = rows[valid], cols[valid], offsets[valid], heights[valid]
-    offsets += np.stack([_parabola_offset(crop[rows - 1, cols], heights, crop[rows + 1, cols]),
-                         _parabola_offset(crop[rows, cols - 1], heights, crop[rows, cols + 1])],
-                        axis=1)
+    offsets += np.stack(
+        [
+            _parabola_offset(crop[rows - 1, cols], heights, crop[rows + 1, cols]),
+            _parabola_offset(crop[rows, cols - 1], heights, crop[rows, cols + 1]),
+        ],
+        axis=1,
+    )
     return offsets, heights
 
 
@@ -201,4 +220,4 @@ def _parabola_offset(left, centre, right):
 def _central_crop(image: np.ndarray, side: int) -> np.ndarray:
     height, width = image.shape
     top, left = max((height - side) // 2, 0), max((width - side) // 2, 0)
-    return image[top:top + side, left:left + side]
+    return image[top : top + side, left : left + side]

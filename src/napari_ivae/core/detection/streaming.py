@@ -28,9 +28,16 @@ from napari_ivae.core.patches.source import release_pages
 _ATOM_FIXED = ("spacing", "sigma")
 
 
-def detect_stream(stack, mode: str, *, labels_out=None,
-                  progress: Callable[[int, int], None] | None = None, scheduler=None,
-                  chunk: int | None = None, **options) -> Detections:
+def detect_stream(
+    stack,
+    mode: str,
+    *,
+    labels_out=None,
+    progress: Callable[[int, int], None] | None = None,
+    scheduler=None,
+    chunk: int | None = None,
+    **options,
+) -> Detections:
     """Detect atoms or particles in every frame of a stack, one frame in memory at a time.
 
     Parameters
@@ -66,8 +73,10 @@ def detect_stream(stack, mode: str, *, labels_out=None,
     if mode not in ("atoms", "particles"):
         raise InputError(f"mode={mode!r} is not known; use 'atoms' or 'particles'.")
     if len(getattr(stack, "shape", ())) != 3:
-        raise InputError(f"detect_stream needs a (frames, Y, X) stack; got shape "
-                         f"{getattr(stack, 'shape', None)}.")
+        raise InputError(
+            f"detect_stream needs a (frames, Y, X) stack; got shape "
+            f"{getattr(stack, 'shape', None)}."
+        )
     if options.get("frame_axis") not in (None, 0):
         raise InputError("detect_stream reads frames along the first axis (frame_axis 0).")
     check_scheduler(scheduler)
@@ -94,8 +103,13 @@ def detect_stream(stack, mode: str, *, labels_out=None,
             if progress is not None:
                 progress(before + done, total)
 
-        results = map_tasks(_detect_one, [(shared, index, mode, chunk, options, None)
-                                          for index in indices], scheduler, done_one, workers)
+        results = map_tasks(
+            _detect_one,
+            [(shared, index, mode, chunk, options, None) for index in indices],
+            scheduler,
+            done_one,
+            workers,
+        )
         for index, result in zip(indices, results):
             _keep_labels(result, labels_out, index, stack)
             found.append(result)
@@ -108,11 +122,11 @@ def detect_stream(stack, mode: str, *, labels_out=None,
             messages.append(f"frame {index}: {result.message}")
     params.update(n_frames=total, is_stack=True, streamed=True)
     table = pd.concat(tables, ignore_index=True)
-    message = "; ".join(messages[:3]) + (f" (and {len(messages) - 3} more)"
-                                          if len(messages) > 3 else "")
+    message = "; ".join(messages[:3]) + (
+        f" (and {len(messages) - 3} more)" if len(messages) > 3 else ""
+    )
     if len(table) == 0:
-        result = empty_detections(table.columns, labels=labels_out, params=params,
-                                  message=message)
+        result = empty_detections(table.columns, labels=labels_out, params=params, message=message)
     else:
         result = make_detections(table, labels=labels_out, params=params, message=message)
     from napari_ivae.core.detection.quality import assess
@@ -148,8 +162,9 @@ def _detect_one(stack, index: int, mode: str, chunk, options: dict, scheduler) -
         from napari_ivae.core.detection.chunked import detect_atoms_chunked
 
         frame = _FrameView(stack, index)
-        found = detect_atoms_chunked(frame, chunk=side, scheduler=scheduler,
-                                     **_without(options, ("channel", "flatten")))
+        found = detect_atoms_chunked(
+            frame, chunk=side, scheduler=scheduler, **_without(options, ("channel", "flatten"))
+        )
     else:
         found = _detector(mode)(np.asarray(stack[index]), **options)
     release_pages(stack)  # a memory map's pages read so far stop counting as ours
@@ -194,12 +209,20 @@ def lazy_input(image, channel=None, frame_axis=None) -> bool:
     shape = tuple(getattr(image, "shape", ()))
     if not is_lazy(image) or channel is not None or frame_axis not in (None, 0):
         return False
-    return len(shape) == 2 or (len(shape) == 3 and (frame_axis == 0 or shape[0] > 4)
-                               and shape[-1] not in (3, 4))
+    return len(shape) == 2 or (
+        len(shape) == 3 and (frame_axis == 0 or shape[0] > 4) and shape[-1] not in (3, 4)
+    )
 
 
-def detect_lazy(image, mode: str, *, scheduler=None, chunk: int | None = None,
-                progress: Callable[[int, int], None] | None = None, **options) -> Detections:
+def detect_lazy(
+    image,
+    mode: str,
+    *,
+    scheduler=None,
+    chunk: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    **options,
+) -> Detections:
     """Detect in a lazy (zarr/dask) image without reading it whole.
 
     Parameters
@@ -224,15 +247,26 @@ def detect_lazy(image, mode: str, *, scheduler=None, chunk: int | None = None,
         labels = options.pop("labels_out", None)
         if mode == "particles" and labels is None:  # as the in-memory detector returns them
             labels = np.zeros(tuple(image.shape), dtype=np.int32)
-        return detect_stream(image, mode, scheduler=scheduler, chunk=chunk, progress=progress,
-                             labels_out=labels, **options)
+        return detect_stream(
+            image,
+            mode,
+            scheduler=scheduler,
+            chunk=chunk,
+            progress=progress,
+            labels_out=labels,
+            **options,
+        )
     from napari_ivae.core.detection.chunked import CHUNK_SIDE, detect_atoms_chunked
 
     side = CHUNK_SIDE if chunk is None else int(chunk)
-    if (mode == "atoms" and image.shape[0] * image.shape[1] > side * side
-            and _chunkable(options)):
-        return detect_atoms_chunked(image, chunk=side, scheduler=scheduler, progress=progress,
-                                    **_without(options, ("channel", "flatten")))
+    if mode == "atoms" and image.shape[0] * image.shape[1] > side * side and _chunkable(options):
+        return detect_atoms_chunked(
+            image,
+            chunk=side,
+            scheduler=scheduler,
+            progress=progress,
+            **_without(options, ("channel", "flatten")),
+        )
     return _detector(mode)(np.asarray(image), **options)
 
 

@@ -95,8 +95,13 @@ def prepare_image(
             frames[i] = flatten_background(frames[i], flatten, sigma=flatten_sigma)
     out = np.ascontiguousarray(frames, dtype=np.float32)
     if report is not None:
-        report.update(nan_filled=n_filled, channel=channel_used, is_stack=is_stack,
-                      flatten=flatten, inverted=bool(invert))
+        report.update(
+            nan_filled=n_filled,
+            channel=channel_used,
+            is_stack=is_stack,
+            flatten=flatten,
+            inverted=bool(invert),
+        )
     return out if is_stack else out[0]
 
 
@@ -155,8 +160,10 @@ def _as_numeric_array(data) -> np.ndarray:
     except Exception as err:  # e.g. ragged nested lists
         raise InputError(f"Could not turn the input into an array: {err}") from err
     if array.dtype == bool:
-        raise InputError("The image is boolean (a mask?); detection needs intensities. "
-                         "Convert it to numbers first, e.g. image.astype(float).")
+        raise InputError(
+            "The image is boolean (a mask?); detection needs intensities. "
+            "Convert it to numbers first, e.g. image.astype(float)."
+        )
     if np.iscomplexobj(array):
         raise InputError("The image is complex-valued; pass its magnitude (np.abs) or real part.")
     if not np.issubdtype(array.dtype, np.number):
@@ -164,8 +171,10 @@ def _as_numeric_array(data) -> np.ndarray:
     if array.size == 0:
         raise InputError(f"The image is empty (shape {array.shape}).")
     if array.ndim < 2 or array.ndim > 4:
-        raise InputError(f"Expected a 2D image, a (frames, Y, X) stack or a colour image; got "
-                         f"{array.ndim} dimensions (shape {array.shape}).")
+        raise InputError(
+            f"Expected a 2D image, a (frames, Y, X) stack or a colour image; got "
+            f"{array.ndim} dimensions (shape {array.shape})."
+        )
     return array
 
 
@@ -179,12 +188,14 @@ def _to_frames_yx(array, channel, frame_axis, channel_axis):
     if ndim == 4 and frame_axis is None:
         raise InputError(
             f"A 4D image (shape {array.shape}) needs frame_axis (and a colour axis of size 3/4 "
-            "last, or channel_axis): say which axis holds the frames.")
+            "last, or channel_axis): say which axis holds the frames."
+        )
     if ndim == 4 and channel_axis is None:
         raise InputError(
             f"A 4D image (shape {array.shape}) with frames on axis {frame_axis} needs a colour "
             f"axis too: the last axis has {array.shape[-1]} values, not 3 or 4 (RGB/RGBA); "
-            "pass channel_axis, or save one channel per file (e.g. image[..., 0]).")
+            "pass channel_axis, or save one channel per file (e.g. image[..., 0])."
+        )
     if frame_axis is not None and frame_axis == channel_axis:
         raise InputError("frame_axis and channel_axis cannot be the same axis.")
     channel_used = None
@@ -193,20 +204,25 @@ def _to_frames_yx(array, channel, frame_axis, channel_axis):
         if frame_axis is not None and frame_axis > channel_axis:
             frame_axis -= 1
     elif channel is not None:
-        raise InputError(f"channel={channel!r} was given but the image of shape {array.shape} "
-                         "has no colour axis; leave channel empty or pass channel_axis.")
+        raise InputError(
+            f"channel={channel!r} was given but the image of shape {array.shape} "
+            "has no colour axis; leave channel empty or pass channel_axis."
+        )
     if array.ndim == 3:
         if frame_axis is None:
             if array.shape[0] <= 4 and channel_axis is None:
                 raise InputError(
                     f"Ambiguous 3D image of shape {array.shape}: are the {array.shape[0]} planes "
                     "frames or colour channels? Pass frame_axis=0 for frames, or channel= "
-                    "('luminance' or an index) for channels.")
+                    "('luminance' or an index) for channels."
+                )
             frame_axis = 0
         array = np.moveaxis(array, frame_axis, 0)
     if min(array.shape[-2:]) < MIN_SIDE:
-        raise InputError(f"The image is too small ({array.shape[-2]}x{array.shape[-1]} px); "
-                         f"detection needs at least {MIN_SIDE}x{MIN_SIDE} pixels.")
+        raise InputError(
+            f"The image is too small ({array.shape[-2]}x{array.shape[-1]} px); "
+            f"detection needs at least {MIN_SIDE}x{MIN_SIDE} pixels."
+        )
     return array, channel_used
 
 
@@ -240,8 +256,10 @@ def _reduce_channels(array, axis, channel):
         return moved.mean(axis=-1), "mean"
     if isinstance(channel, (int, np.integer)) and -n_channels <= channel < n_channels:
         return np.take(array, int(channel), axis=axis), int(channel) % n_channels
-    raise InputError(f"channel={channel!r} is not valid for {n_channels} channels; use "
-                     f"'luminance' or an index 0..{n_channels - 1}.")
+    raise InputError(
+        f"channel={channel!r} is not valid for {n_channels} channels; use "
+        f"'luminance' or an index 0..{n_channels - 1}."
+    )
 
 
 def _fill_non_finite(frames: np.ndarray, policy: str) -> int:
@@ -250,16 +268,21 @@ def _fill_non_finite(frames: np.ndarray, policy: str) -> int:
     if n_bad == 0:
         return 0
     if policy == "error":
-        raise InputError(f"The image has {n_bad} NaN/inf pixels; fill or crop them, or pass "
-                         "nan='fill' to replace them with the median.")
+        raise InputError(
+            f"The image has {n_bad} NaN/inf pixels; fill or crop them, or pass "
+            "nan='fill' to replace them with the median."
+        )
     for i, frame in enumerate(frames):
         frame_bad = bad[i]
         if frame_bad.all():
             raise InputError(f"Frame {i} has no finite pixel (all NaN/inf); remove it.")
         if frame_bad.any():
             frame[frame_bad] = np.median(frame[~frame_bad])
-    warnings.warn(f"{n_bad} NaN/inf pixels were replaced by the median of their frame.",
-                  UserWarning, stacklevel=3)
+    warnings.warn(
+        f"{n_bad} NaN/inf pixels were replaced by the median of their frame.",
+        UserWarning,
+        stacklevel=3,
+    )
     return n_bad
 
 
@@ -269,5 +292,7 @@ def _check_not_constant(frames: np.ndarray, is_stack: bool) -> None:
     if constant.size == 0:
         return
     where = f"Frame {int(constant[0])}" if is_stack else "The image"
-    raise InputError(f"{where} is constant (every pixel = {frames[constant[0]].flat[0]:g}); "
-                     "there is nothing to detect. Check that the right layer/channel was chosen.")
+    raise InputError(
+        f"{where} is constant (every pixel = {frames[constant[0]].flat[0]:g}); "
+        "there is nothing to detect. Check that the right layer/channel was chosen."
+    )

@@ -55,8 +55,10 @@ def read_image(path, *, mmap: bool = False) -> np.ndarray | TiffStack:
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in IMAGE_SUFFIXES:
-        raise InputError(f"Cannot read '{path.name}': unsupported extension '{path.suffix}'. "
-                         f"Use one of {', '.join(IMAGE_SUFFIXES)} (convert other formats first).")
+        raise InputError(
+            f"Cannot read '{path.name}': unsupported extension '{path.suffix}'. "
+            f"Use one of {', '.join(IMAGE_SUFFIXES)} (convert other formats first)."
+        )
     if suffix == ".zarr":
         return open_zarr(path)
     if not path.is_file():
@@ -131,9 +133,11 @@ def _zarr_level(group, path) -> str:
         return str(multiscales[0]["datasets"][0]["path"])
     names = [name for name, _ in group.arrays()]
     if len(names) != 1:
-        raise InputError(f"'{path}' is a zarr group with {len(names)} arrays and no OME-Zarr "
-                         "multiscales metadata: open the array's own folder "
-                         f"({', '.join(sorted(names)[:5]) or 'none'})")
+        raise InputError(
+            f"'{path}' is a zarr group with {len(names)} arrays and no OME-Zarr "
+            "multiscales metadata: open the array's own folder "
+            f"({', '.join(sorted(names)[:5]) or 'none'})"
+        )
     return names[0]
 
 
@@ -184,8 +188,12 @@ class TiffStack:
         tif = tifffile.TiffFile(path)
         series = tif.series[0] if tif.series else None
         pages = list(series.pages) if series is not None else []
-        stacked = (len(pages) > 1 and len(series.shape) == 3 and None not in pages
-                   and all(tuple(p.shape) == tuple(series.shape[1:]) for p in pages))
+        stacked = (
+            len(pages) > 1
+            and len(series.shape) == 3
+            and None not in pages
+            and all(tuple(p.shape) == tuple(series.shape[1:]) for p in pages)
+        )
         if not stacked:
             tif.close()
             return None
@@ -262,8 +270,7 @@ def write_points_csv(path, detections) -> Path:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as err:
-        raise InputError(f"cannot create the folder {path.parent}: {err.strerror or err}") \
-            from err
+        raise InputError(f"cannot create the folder {path.parent}: {err.strerror or err}") from err
     text = table.to_csv(index=False).encode("utf-8")
     return write_output(path, lambda stream: stream.write(text), "CSV file")
 
@@ -292,9 +299,11 @@ def write_image(path, array) -> Path:
     array = np.asarray(array)
     suffix = path.suffix.lower()
     if suffix == ".npy":
+
         def write(stream):
             np.save(stream, array, allow_pickle=False)
     elif suffix in (".tif", ".tiff"):
+
         def write(stream):
             import io
 
@@ -342,12 +351,14 @@ def read_points_csv(path) -> tuple[np.ndarray, pd.DataFrame]:
     try:
         rows = pd.to_numeric(raw[row_col]).to_numpy(np.float64)
         cols = pd.to_numeric(raw[col_col]).to_numpy(np.float64)
-        frames = (pd.to_numeric(raw[frame_col]).to_numpy(np.float64) if frame_col
-                  else np.zeros(len(raw)))
+        frames = (
+            pd.to_numeric(raw[frame_col]).to_numpy(np.float64) if frame_col else np.zeros(len(raw))
+        )
     except (ValueError, TypeError) as err:
         raise InputError(f"'{path}' has non-numeric coordinates: {err}") from err
-    used = {c for c in (frame_col, row_col, col_col) if c} | ({lower["index"]} if "index" in lower
-                                                             else set())
+    used = {c for c in (frame_col, row_col, col_col) if c} | (
+        {lower["index"]} if "index" in lower else set()
+    )
     properties = pd.DataFrame({"frame": frames, "row": rows, "col": cols})
     extra = raw[[c for c in raw.columns if c not in used and c not in properties]]
     properties = pd.concat([properties, extra.reset_index(drop=True)], axis=1)
@@ -363,13 +374,17 @@ def _coordinate_columns(lower: dict, path) -> tuple[str | None, str, str]:
         return frame, lower["y"], lower["x"]
     if "axis-0" in lower and "axis-1" in lower:
         if "axis-3" in lower:
-            raise InputError(f"'{path}' has 4D points (axis-0..axis-3); only (frame, row, col) "
-                             "points are supported.")
+            raise InputError(
+                f"'{path}' has 4D points (axis-0..axis-3); only (frame, row, col) "
+                "points are supported."
+            )
         if "axis-2" in lower:
             return lower["axis-0"], lower["axis-1"], lower["axis-2"]
         return frame, lower["axis-0"], lower["axis-1"]
-    raise InputError(f"'{path}' has no coordinate columns; expected a header with "
-                     "frame,row,col or row,col or y,x or axis-0,axis-1[,axis-2].")
+    raise InputError(
+        f"'{path}' has no coordinate columns; expected a header with "
+        "frame,row,col or row,col or y,x or axis-0,axis-1[,axis-2]."
+    )
 
 
 def _points_table(detections) -> pd.DataFrame:

@@ -60,8 +60,9 @@ class BaseIVAE(nn.Module):
         self.register_buffer("norm_fitted", torch.zeros((), dtype=torch.bool))
         self.register_buffer("grid", pixel_grid(config.patch_shape), persistent=False)
         linear = bool(config.template and self.layout.spatial)
-        self.encoder = GaussianEncoder(self.n_pixels, self.layout.size, config.hidden,
-                                       config.activation, linear=linear)
+        self.encoder = GaussianEncoder(
+            self.n_pixels, self.layout.size, config.hidden, config.activation, linear=linear
+        )
         if config.angle_hint:
             cos_w, sin_w, window = pose.moment_basis(self.grid)
             self.register_buffer("pose_cos", cos_w, persistent=False)
@@ -72,18 +73,27 @@ class BaseIVAE(nn.Module):
         extra = self.code_extra_dim()
         if self.layout.spatial:
             self.decoder = SpatialDecoder(
-                config.latent_dim, config.hidden, config.activation, class_dim=extra,
+                config.latent_dim,
+                config.hidden,
+                config.activation,
+                class_dim=extra,
                 coord_features=config.coord_features or 0,
                 max_frequency=config.max_frequency * min(config.patch_shape),
-                film=config.film, template_shape=config.patch_shape if config.template else None,
+                film=config.film,
+                template_shape=config.patch_shape if config.template else None,
                 class_film=bool(config.class_film),
-                class_template_shape=config.patch_shape if config.class_template else None)
+                class_template_shape=config.patch_shape if config.class_template else None,
+            )
         else:
-            self.decoder = MLPDecoder(config.latent_dim + extra, self.n_pixels, config.hidden,
-                                      config.activation)
+            self.decoder = MLPDecoder(
+                config.latent_dim + extra, self.n_pixels, config.hidden, config.activation
+            )
         # the likelihood in use; with "auto" decided from the training patches (and saved)
-        self.register_buffer("gaussian", torch.tensor(config.likelihood == "gaussian"),
-                             persistent=config.likelihood == "auto")
+        self.register_buffer(
+            "gaussian",
+            torch.tensor(config.likelihood == "gaussian"),
+            persistent=config.likelihood == "auto",
+        )
         if config.likelihood != "bernoulli":
             self.log_noise = nn.Parameter(torch.tensor(math.log(0.1)))
 
@@ -191,7 +201,7 @@ class BaseIVAE(nn.Module):
         noise_var = max(noise_var, 1e-6)
         sd = var[:kk].sqrt().clamp_min(1e-6)
         template[0, 0] = mean.reshape(shape)
-        template[0, 1:1 + kk] = (vt[:kk] * sd[:, None]).reshape(kk, *shape).to(template.dtype)
+        template[0, 1 : 1 + kk] = (vt[:kk] * sd[:, None]).reshape(kk, *shape).to(template.dtype)
         z = self.layout.slices()["z"]
         enc = self.encoder
         rows = slice(z.start, z.start + kk)
@@ -230,8 +240,9 @@ class BaseIVAE(nn.Module):
         if self.config.angle_hint and int(self.angle_hint_order) > 0:
             guess = pose.angle_guess(xn, self._pose_basis(), int(self.angle_hint_order))
             t = self.layout.slices()["theta"]
-            mean = torch.cat([mean[:, : t.start], mean[:, t] + guess[:, None],
-                              mean[:, t.stop:]], dim=1)
+            mean = torch.cat(
+                [mean[:, : t.start], mean[:, t] + guess[:, None], mean[:, t.stop :]], dim=1
+            )
         return mean, std
 
     def geometry(self, latent: torch.Tensor) -> dict:
@@ -288,7 +299,7 @@ class BaseIVAE(nn.Module):
         kl = kl_divergence(q, dist.Normal(torch.zeros_like(mean), prior_std))
         if circular:
             t = sl["theta"]
-            kappa = 1.0 / self.config.angle_prior_scale ** 2
+            kappa = 1.0 / self.config.angle_prior_scale**2
             prior = dist.VonMises(mean.new_zeros(()), mean.new_tensor(kappa), validate_args=False)
             theta = sample[:, t]
             kl[:, t] = q.log_prob(sample)[:, t] - prior.log_prob(theta)
@@ -314,8 +325,17 @@ class BaseIVAE(nn.Module):
         return 1.0 if pixel_index is None else self.n_pixels / len(pixel_index)
 
     # ----------------------------------------------------------------- training objective
-    def loss(self, x, labels=None, *, beta=1.0, generator=None, pixel_index=None,
-             label_weight=30.0, labeled_fraction=None):
+    def loss(
+        self,
+        x,
+        labels=None,
+        *,
+        beta=1.0,
+        generator=None,
+        pixel_index=None,
+        label_weight=30.0,
+        labeled_fraction=None,
+    ):
         """Negative ELBO per patch (batch mean) and its terms.
 
         Parameters

@@ -155,8 +155,7 @@ class ModelConfig:
         self.class_names = tuple(str(c) for c in _tuple(self.class_names))
         self.hidden = tuple(int(h) for h in _tuple(self.hidden))
         if self.coord_features is None:
-            self.coord_features = (0 if self.kind in ("ss-rvae", "crvae")
-                                   else DEFAULT_COORD_FEATURES)
+            self.coord_features = 0 if self.kind in ("ss-rvae", "crvae") else DEFAULT_COORD_FEATURES
         self.coord_features = int(self.coord_features)
         if self.template is None:
             self.template = self.kind in ("rvae", "shift-vae", "jrvae")
@@ -216,14 +215,16 @@ class ModelConfig:
             raise InputError(f"activation must be one of {ACTIVATIONS}, got {self.activation!r}")
         assert self.coord_features is not None  # __post_init__ resolved it
         if self.coord_features < 0 or not self.max_frequency > 0 or self.posterior_init_std < 0:
-            raise InputError("coord_features and posterior_init_std must be >= 0, "
-                             "max_frequency > 0")
+            raise InputError(
+                "coord_features and posterior_init_std must be >= 0, max_frequency > 0"
+            )
         if not self.hidden or min(self.hidden) < 1:
             raise InputError(f"hidden must list positive layer widths, got {self.hidden}")
         if self.kind in CLASS_KINDS:
             if self.n_classes < 2:
-                what = ("the classes you labeled" if self.kind == "ss-rvae"
-                        else "the classes to find")
+                what = (
+                    "the classes you labeled" if self.kind == "ss-rvae" else "the classes to find"
+                )
                 raise InputError(f"an {self.kind} needs n_classes >= 2 ({what})")
             if len(self.class_names) != self.n_classes:
                 raise InputError(
@@ -234,11 +235,14 @@ class ModelConfig:
 
         if self.kind == "crvae":
             if self.n_classes == 1 or (self.n_classes < 2 and not self.condition_names):
-                raise InputError("a crvae needs a known class for every patch (n_classes >= 2) "
-                                 "and/or continuous condition values (condition_names)")
+                raise InputError(
+                    "a crvae needs a known class for every patch (n_classes >= 2) "
+                    "and/or continuous condition values (condition_names)"
+                )
             if len(self.class_names) != self.n_classes:
                 raise InputError(
-                    f"class_names has {len(self.class_names)} names for {self.n_classes} classes")
+                    f"class_names has {len(self.class_names)} names for {self.n_classes} classes"
+                )
             names = self.class_names + self.condition_names
             if len(set(names)) != len(names):
                 raise InputError(f"class and condition names must all differ, got {list(names)}")
@@ -262,9 +266,16 @@ class ModelConfig:
 
 
 #: values of fields added after format 1 that rebuild older saved models exactly
-_LEGACY_MODEL_FIELDS = {"coord_features": 0, "max_frequency": 0.25, "posterior_init_std": 0.0,
-                        "film": False, "template": False, "class_film": False,
-                        "condition_names": [], "class_template": False}
+_LEGACY_MODEL_FIELDS = {
+    "coord_features": 0,
+    "max_frequency": 0.25,
+    "posterior_init_std": 0.0,
+    "film": False,
+    "template": False,
+    "class_film": False,
+    "condition_names": [],
+    "class_template": False,
+}
 
 #: share of min-max normalised pixels within this distance of 0 or 1 that counts as "near"
 NEAR_BINARY_MARGIN = 0.05
@@ -377,16 +388,21 @@ class TrainConfig:
         if not math.isfinite(self.smoothness) or self.smoothness < 0:
             raise InputError(f"smoothness must be a number >= 0, got {self.smoothness}")
         if self.smoothness_form not in SMOOTHNESS_FORMS:
-            raise InputError(f"smoothness_form must be one of {SMOOTHNESS_FORMS}, "
-                             f"got {self.smoothness_form!r}")
-        if not (math.isfinite(self.z_kl_start) and self.z_kl_start >= 0
-                and 0 <= self.z_kl_ramp <= 1):
-            raise InputError("z_kl_start must be >= 0 and z_kl_ramp a share of the steps in "
-                             f"[0, 1], got {self.z_kl_start}, {self.z_kl_ramp}")
+            raise InputError(
+                f"smoothness_form must be one of {SMOOTHNESS_FORMS}, got {self.smoothness_form!r}"
+            )
+        if not (
+            math.isfinite(self.z_kl_start) and self.z_kl_start >= 0 and 0 <= self.z_kl_ramp <= 1
+        ):
+            raise InputError(
+                "z_kl_start must be >= 0 and z_kl_ramp a share of the steps in "
+                f"[0, 1], got {self.z_kl_start}, {self.z_kl_ramp}"
+            )
         if not math.isfinite(self.psi_slack) or self.psi_slack < 0:
             raise InputError(f"psi_slack must be a number >= 0, got {self.psi_slack}")
-        if self.label_noise is not None and not (math.isfinite(self.label_noise)
-                                                 and self.label_noise >= 0):
+        if self.label_noise is not None and not (
+            math.isfinite(self.label_noise) and self.label_noise >= 0
+        ):
             raise InputError(f"label_noise must be a number >= 0 or None, got {self.label_noise}")
         if int(self.epochs) < 1 or int(self.batch_size) < 1:
             raise InputError("epochs and batch_size must be >= 1")
@@ -402,7 +418,11 @@ class TrainConfig:
             raise InputError(f"label_weight must be a positive number, got {self.label_weight}")
         if not 0 <= int(self.seed) <= 2**32 - 1:
             raise InputError(f"seed must be a whole number from 0 to {2**32 - 1}, got {self.seed}")
-        self.epochs, self.batch_size, self.seed = int(self.epochs), int(self.batch_size), int(self.seed)
+        self.epochs, self.batch_size, self.seed = (
+            int(self.epochs),
+            int(self.batch_size),
+            int(self.seed),
+        )
 
     def epochs_for(self, steps_per_epoch: int) -> int:
         """Epochs actually trained: ``epochs``, raised so that at least ``min_steps`` are made."""
@@ -452,24 +472,57 @@ class TrainConfig:
 
 _DEFAULTS = {
     "vae": dict(epochs=30, batch_size=128, lr=1e-3, lr_schedule="onecycle"),
-    "rvae": dict(epochs=30, batch_size=128, lr=1e-3, lr_schedule="onecycle", pixels_per_step=512,
-                 min_steps=300),
-    "shift-vae": dict(
-        epochs=30, batch_size=128, lr=1e-3, lr_schedule="onecycle", pixels_per_step=512,
-        beta_start=0.1, beta_end=1.0, beta_ramp_epochs=15,
+    "rvae": dict(
+        epochs=30,
+        batch_size=128,
+        lr=1e-3,
+        lr_schedule="onecycle",
+        pixels_per_step=512,
+        min_steps=300,
     ),
-    "jrvae": dict(epochs=40, batch_size=128, lr=1e-3, lr_schedule="onecycle",
-                  pixels_per_step=512, min_steps=600),
+    "shift-vae": dict(
+        epochs=30,
+        batch_size=128,
+        lr=1e-3,
+        lr_schedule="onecycle",
+        pixels_per_step=512,
+        beta_start=0.1,
+        beta_end=1.0,
+        beta_ramp_epochs=15,
+    ),
+    "jrvae": dict(
+        epochs=40,
+        batch_size=128,
+        lr=1e-3,
+        lr_schedule="onecycle",
+        pixels_per_step=512,
+        min_steps=600,
+    ),
     # the ss-rVAE's schedule (lr 3e-3, 128 px per step) with more steps: with the rVAE's
     # (1e-3, 512 px, 300 steps) the angle was not learnt and every class decoded as one blob;
     # per-class decodings judged 0.56 after 1200 steps, 0.69 after 2400 (1000 cards)
-    "crvae": dict(epochs=12, batch_size=128, lr=3e-3, lr_schedule="onecycle",
-                  pixels_per_step=128, min_steps=2400, z_kl_start=10.0, z_kl_ramp=0.5),
+    "crvae": dict(
+        epochs=12,
+        batch_size=128,
+        lr=3e-3,
+        lr_schedule="onecycle",
+        pixels_per_step=128,
+        min_steps=2400,
+        z_kl_start=10.0,
+        z_kl_ramp=0.5,
+    ),
     # z's KL weight 10 -> 1 over the first half: z cannot hold the class early, so the decoder
     # learns it from y (class traversal judged 0.25 -> 0.75; classifier 0.958 -> 0.968)
     "ss-rvae": dict(
-        epochs=12, batch_size=128, lr=3e-3, lr_schedule="onecycle", pixels_per_step=128,
-        label_weight=300.0, min_labeled_per_batch=16, min_steps=300, z_kl_start=10.0,
+        epochs=12,
+        batch_size=128,
+        lr=3e-3,
+        lr_schedule="onecycle",
+        pixels_per_step=128,
+        label_weight=300.0,
+        min_labeled_per_batch=16,
+        min_steps=300,
+        z_kl_start=10.0,
         z_kl_ramp=0.5,
     ),
 }

@@ -91,21 +91,37 @@ class CRVAE(BaseIVAE):
             else:
                 y = torch.as_tensor(np.array(labels, dtype=np.int64)).reshape(n)
             if ((y < 0) | (y >= self.n_classes)).any():
-                raise InputError(f"crvae classes must be in 0..{self.n_classes - 1} for every "
-                                 "patch (a conditional model needs each patch's class)")
+                raise InputError(
+                    f"crvae classes must be in 0..{self.n_classes - 1} for every "
+                    "patch (a conditional model needs each patch's class)"
+                )
             parts.append(torch.eye(self.n_classes, device=device)[y.to(device)])
         if self.n_values:
             if values is None:
                 parts.append(torch.zeros(n, self.n_values, device=device))
             else:
-                v = torch.as_tensor(np.asarray(values, dtype=np.float32) if not
-                                    isinstance(values, torch.Tensor) else values,
-                                    dtype=torch.float32, device=device).reshape(n, self.n_values)
+                v = torch.as_tensor(
+                    np.asarray(values, dtype=np.float32)
+                    if not isinstance(values, torch.Tensor)
+                    else values,
+                    dtype=torch.float32,
+                    device=device,
+                ).reshape(n, self.n_values)
                 parts.append((v - self.cond_mean) / self.cond_scale)
         return torch.cat(parts, -1).unsqueeze(1)
 
-    def loss(self, x, labels=None, *, beta=1.0, generator=None, pixel_index=None,
-             label_weight=30.0, labeled_fraction=None, conditions=None):
+    def loss(
+        self,
+        x,
+        labels=None,
+        *,
+        beta=1.0,
+        generator=None,
+        pixel_index=None,
+        label_weight=30.0,
+        labeled_fraction=None,
+        conditions=None,
+    ):
         """Negative ELBO per patch given each patch's class ``labels`` and ``conditions``."""
         xn = self.normalize(x)
         mean, std = self.encode_gaussian(xn)
@@ -140,20 +156,29 @@ def check_conditions(model, labels, values, n: int):
         lab = arr.astype(np.int64)
         if ((lab < 0) | (lab >= k)).any():
             bad = int(((lab < 0) | (lab >= k)).sum())
-            raise InputError(f"{bad} patch(es) have no class in 0..{k - 1}; a conditional model "
-                             "needs the class of every patch (use ss-rvae for partly labeled)")
+            raise InputError(
+                f"{bad} patch(es) have no class in 0..{k - 1}; a conditional model "
+                "needs the class of every patch (use ss-rvae for partly labeled)"
+            )
     else:
         lab = np.zeros(n, dtype=np.int64)
     cond = None
     if v:
         if values is None:
-            raise InputError(f"this crvae needs the condition values {list(model.config.condition_names)} "
-                             "of every patch")
-        cond = np.asarray(values, dtype=np.float32).reshape(n, -1) if np.size(values) == n * v \
+            raise InputError(
+                f"this crvae needs the condition values {list(model.config.condition_names)} "
+                "of every patch"
+            )
+        cond = (
+            np.asarray(values, dtype=np.float32).reshape(n, -1)
+            if np.size(values) == n * v
             else None
+        )
         if cond is None or cond.shape[1] != v:
-            raise InputError(f"conditions must be {v} value(s) per patch for {n} patches, "
-                             f"got shape {np.shape(values)}")
+            raise InputError(
+                f"conditions must be {v} value(s) per patch for {n} patches, "
+                f"got shape {np.shape(values)}"
+            )
         if not np.isfinite(cond).all():
             raise InputError("condition values must be finite numbers (no NaN or inf)")
     return lab, cond

@@ -14,8 +14,14 @@ from napari_ivae.core.models.shift_vae import ShiftVAE
 from napari_ivae.core.models.ss_rvae import SSRVAE
 from napari_ivae.core.models.vae import VAE
 
-_REGISTRY = {"vae": VAE, "rvae": RVAE, "shift-vae": ShiftVAE, "ss-rvae": SSRVAE,
-             "jrvae": JointRVAE, "crvae": CRVAE}
+_REGISTRY = {
+    "vae": VAE,
+    "rvae": RVAE,
+    "shift-vae": ShiftVAE,
+    "ss-rvae": SSRVAE,
+    "jrvae": JointRVAE,
+    "crvae": CRVAE,
+}
 
 
 def build_model(config: ModelConfig) -> BaseIVAE:

@@ -66,7 +66,7 @@ def _evaluating(model, device):
 
 def _batches(array: np.ndarray, batch_size: int, device):
     for start in range(0, len(array), batch_size):
-        yield torch.from_numpy(array[start:start + batch_size]).to(device)
+        yield torch.from_numpy(array[start : start + batch_size]).to(device)
 
 
 def encode(model, patches, batch_size: int = 256, device=None) -> Encoding:
@@ -147,8 +147,9 @@ def _class_code(model, y, n, conditions=None):
     return torch.eye(k)[torch.as_tensor(y.astype(np.int64))].unsqueeze(1)
 
 
-def decode(model, z, angle=None, offsets=None, y=None, batch_size: int = 256,
-           conditions=None) -> np.ndarray:
+def decode(
+    model, z, angle=None, offsets=None, y=None, batch_size: int = 256, conditions=None
+) -> np.ndarray:
     """Render patches from latents, in the input intensity units.
 
     Parameters
@@ -233,8 +234,9 @@ def _grid_codes(model, ranges, extent: float) -> tuple[np.ndarray, np.ndarray]:
         return bounds, np.zeros(d, dtype=np.float32)
     bounds = np.asarray(ranges, dtype=np.float32).reshape(-1, 2)
     if bounds.shape[0] != d:
-        raise InputError(f"ranges must give (low, high) for each of the {d} latents, "
-                         f"got {bounds.shape[0]}")
+        raise InputError(
+            f"ranges must give (low, high) for each of the {d} latents, got {bounds.shape[0]}"
+        )
     return bounds, bounds.mean(axis=1)
 
 
@@ -249,16 +251,18 @@ def latent_manifold(model, n: int = 8, extent: float = 2.0, y=None, ranges=None)
     d = model.layout.latent_dim
     z = np.tile(centre, (n * n, 1)).astype(np.float32)
     (lo1, hi1), (lo2, hi2) = bounds[0], bounds[min(1, d - 1)]
-    z1, z2 = np.meshgrid(np.linspace(lo1, hi1, n, dtype=np.float32),
-                         np.linspace(lo2, hi2, n, dtype=np.float32)[::-1])
+    z1, z2 = np.meshgrid(
+        np.linspace(lo1, hi1, n, dtype=np.float32), np.linspace(lo2, hi2, n, dtype=np.float32)[::-1]
+    )
     z[:, 0] = z1.ravel()
     if d > 1:
         z[:, 1] = z2.ravel()
     return _tile(decode(model, z, y=y), n, n)
 
 
-def class_latent_ranges(z: np.ndarray, classes, n_classes: int,
-                        quantiles: tuple[float, float] = (2.0, 98.0)) -> np.ndarray:
+def class_latent_ranges(
+    z: np.ndarray, classes, n_classes: int, quantiles: tuple[float, float] = (2.0, 98.0)
+) -> np.ndarray:
     """Per class, where its patches' codes lie: ``(K, latent_dim, 2)`` (see
     :func:`latent_ranges`); a class with fewer than 2 patches gets the ranges of all codes.
 
@@ -267,8 +271,12 @@ def class_latent_ranges(z: np.ndarray, classes, n_classes: int,
     z = np.atleast_2d(np.asarray(z, dtype=np.float64))
     classes = np.asarray(classes).ravel()
     every = latent_ranges(z, quantiles)
-    return np.stack([latent_ranges(z[classes == k], quantiles) if (classes == k).sum() >= 2
-                     else every for k in range(int(n_classes))])
+    return np.stack(
+        [
+            latent_ranges(z[classes == k], quantiles) if (classes == k).sum() >= 2 else every
+            for k in range(int(n_classes))
+        ]
+    )
 
 
 def class_traversal(model, n: int = 8, extent: float = 2.0, ranges=None) -> np.ndarray:
@@ -286,7 +294,6 @@ def class_traversal(model, n: int = 8, extent: float = 2.0, ranges=None) -> np.n
     z = np.zeros((k * n, model.layout.latent_dim), dtype=np.float32)
     for row in range(k):
         bounds, centre = _grid_codes(model, ranges[row] if per_class else ranges, extent)
-        z[row * n:(row + 1) * n] = centre
-        z[row * n:(row + 1) * n, 0] = np.linspace(bounds[0][0], bounds[0][1], n,
-                                                  dtype=np.float32)
+        z[row * n : (row + 1) * n] = centre
+        z[row * n : (row + 1) * n, 0] = np.linspace(bounds[0][0], bounds[0][1], n, dtype=np.float32)
     return _tile(decode(model, z, y=np.repeat(np.arange(k), n)), k, n)

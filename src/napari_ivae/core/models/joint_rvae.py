@@ -134,8 +134,7 @@ def start_classes(z: np.ndarray, k: int, seed: int = 0) -> np.ndarray:
         return kmeans
     if len(np.unique(mixture)) < k:
         return kmeans
-    return mixture if mixture_entropy(zs, mixture, k) < mixture_entropy(zs, kmeans, k) \
-        else kmeans
+    return mixture if mixture_entropy(zs, mixture, k) < mixture_entropy(zs, kmeans, k) else kmeans
 
 
 class JointRVAE(BaseIVAE):
@@ -152,8 +151,9 @@ class JointRVAE(BaseIVAE):
     def __init__(self, config):
         super().__init__(config)
         self.n_classes = int(config.n_classes)
-        self.classifier = Classifier(self.n_pixels, self.n_classes, config.hidden,
-                                     config.activation)
+        self.classifier = Classifier(
+            self.n_pixels, self.n_classes, config.hidden, config.activation
+        )
         self.register_buffer("classes_ready", torch.zeros((), dtype=torch.bool))
         # share of the current training run done (set by before_step; not saved)
         self.progress = 1.0
@@ -173,8 +173,9 @@ class JointRVAE(BaseIVAE):
             if mean is None:
                 mean, _ = self.encode_gaussian(xn)
             parts = self.geometry(mean.detach())
-            xn = canonical_resample(xn, parts.get("theta"), parts.get("offsets"),
-                                    parts.get("scale"))
+            xn = canonical_resample(
+                xn, parts.get("theta"), parts.get("offsets"), parts.get("scale")
+            )
         return self.classifier(xn)
 
     # ----------------------------------------------------------------- training phases
@@ -195,7 +196,7 @@ class JointRVAE(BaseIVAE):
     def _codes(self, patches: torch.Tensor, batch: int = 512):
         means = []
         for i in range(0, len(patches), batch):
-            xn = self.normalize(patches[i:i + batch])
+            xn = self.normalize(patches[i : i + batch])
             mean, _ = self.encode_gaussian(xn)
             means.append(mean)
         return torch.cat(means)
@@ -230,8 +231,17 @@ class JointRVAE(BaseIVAE):
         return labels
 
     # ----------------------------------------------------------------- objective
-    def loss(self, x, labels=None, *, beta=1.0, generator=None, pixel_index=None,
-             label_weight=30.0, labeled_fraction=None):
+    def loss(
+        self,
+        x,
+        labels=None,
+        *,
+        beta=1.0,
+        generator=None,
+        pixel_index=None,
+        label_weight=30.0,
+        labeled_fraction=None,
+    ):
         """Warm-up: the rVAE's negative ELBO; afterwards eq. 5 with y summed out (labels unused)."""
         if not bool(self.classes_ready):
             return BaseIVAE.loss(self, x, beta=beta, generator=generator, pixel_index=pixel_index)
@@ -245,18 +255,26 @@ class JointRVAE(BaseIVAE):
         k = self.n_classes
         eye = torch.eye(k, device=x.device, dtype=x.dtype)
         code = eye.unsqueeze(0).expand(x.shape[0], -1, -1)
-        ll = self.log_likelihood(self.render_logits(latent, code, pixel_index),
-                                 self.pixel_targets(xn, pixel_index).unsqueeze(1))
+        ll = self.log_likelihood(
+            self.render_logits(latent, code, pixel_index),
+            self.pixel_targets(xn, pixel_index).unsqueeze(1),
+        )
         recon = -(q * ll).sum(-1) * self.pixel_weight(pixel_index)
         kl_y = math.log(k) + (q * log_q).sum(-1)
         t = self._phase2_progress()
-        c_y = math.log(k) * (min(1.0, t / self.capacity_y_ramp) if self.capacity_y_ramp > 0
-                             else 1.0)
+        c_y = math.log(k) * (
+            min(1.0, t / self.capacity_y_ramp) if self.capacity_y_ramp > 0 else 1.0
+        )
         c_z = self.capacity_z * min(1.0, 2.0 * t)
         marginal = q.mean(0)
         h_marginal = -(marginal * torch.log(marginal.clamp_min(1e-8))).sum()
-        loss = (recon + beta * self.gamma_z * (kl_z - c_z).abs()
-                + self.gamma_y * (kl_y - c_y).abs()).mean()
+        loss = (
+            recon + beta * self.gamma_z * (kl_z - c_z).abs() + self.gamma_y * (kl_y - c_y).abs()
+        ).mean()
         loss = loss - self.marginal_weight * h_marginal
-        return loss, {"recon": recon.mean().detach(), "kl": kl_z.mean().detach(),
-                      "kl_y": kl_y.mean().detach(), "class_entropy": h_marginal.detach()}
+        return loss, {
+            "recon": recon.mean().detach(),
+            "kl": kl_z.mean().detach(),
+            "kl_y": kl_y.mean().detach(),
+            "class_entropy": h_marginal.detach(),
+        }

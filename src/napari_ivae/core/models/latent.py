@@ -36,8 +36,12 @@ class LatentLayout:
     @classmethod
     def from_invariances(cls, invariances, latent_dim: int) -> LatentLayout:
         """Layout for a tuple of invariance names."""
-        return cls("rotation" in invariances, "translation" in invariances,
-                   "scale" in invariances, int(latent_dim))
+        return cls(
+            "rotation" in invariances,
+            "translation" in invariances,
+            "scale" in invariances,
+            int(latent_dim),
+        )
 
     @property
     def n_special(self) -> int:
@@ -133,6 +137,7 @@ def canonical_resample(images: torch.Tensor, theta=None, offsets=None, log_scale
     shift = offsets if offsets is not None else images.new_zeros(b, 2)
     affine = torch.cat([mat, shift.unsqueeze(-1)], dim=-1)
     grid = torch.nn.functional.affine_grid(affine, [b, 1, *images.shape[1:]], align_corners=True)
-    out = torch.nn.functional.grid_sample(images.unsqueeze(1), grid, mode="bilinear",
-                                          padding_mode="zeros", align_corners=True)
+    out = torch.nn.functional.grid_sample(
+        images.unsqueeze(1), grid, mode="bilinear", padding_mode="zeros", align_corners=True
+    )
     return out[:, 0]

@@ -23,8 +23,14 @@ def mlp(sizes, activation: str = "tanh", last_activation: bool = False) -> nn.Se
 class GaussianEncoder(nn.Module):
     """Flattened patch -> mean and standard deviation of a diagonal Gaussian."""
 
-    def __init__(self, n_pixels: int, out_dim: int, hidden=(128, 128), activation="tanh",
-                 linear: bool = False):
+    def __init__(
+        self,
+        n_pixels: int,
+        out_dim: int,
+        hidden=(128, 128),
+        activation="tanh",
+        linear: bool = False,
+    ):
         super().__init__()
         self.body = mlp((n_pixels, *hidden), activation, last_activation=True)
         self.mean = nn.Linear(hidden[-1], out_dim)
@@ -100,18 +106,35 @@ class SpatialDecoder(nn.Module):
 
     frequencies: torch.Tensor  # a buffer, present when coord_features > 0
 
-    def __init__(self, code_dim: int, hidden=(128, 128), activation="tanh", class_dim: int = 0,
-                 coord_features: int = 0, max_frequency: float = 4.0, film: bool = False,
-                 template_shape=None, class_film: bool = False, class_template_shape=None):
+    def __init__(
+        self,
+        code_dim: int,
+        hidden=(128, 128),
+        activation="tanh",
+        class_dim: int = 0,
+        coord_features: int = 0,
+        max_frequency: float = 4.0,
+        film: bool = False,
+        template_shape=None,
+        class_film: bool = False,
+        class_template_shape=None,
+    ):
         super().__init__()
-        self.template = (nn.Parameter(torch.zeros(1, 1 + code_dim, *template_shape))
-                         if template_shape is not None else None)
-        self.class_template = (nn.Parameter(torch.zeros(1, class_dim, *class_template_shape))
-                               if class_dim and class_template_shape is not None else None)
+        self.template = (
+            nn.Parameter(torch.zeros(1, 1 + code_dim, *template_shape))
+            if template_shape is not None
+            else None
+        )
+        self.class_template = (
+            nn.Parameter(torch.zeros(1, class_dim, *class_template_shape))
+            if class_dim and class_template_shape is not None
+            else None
+        )
         self.n_features = int(coord_features)
         if self.n_features:
-            self.register_buffer("frequencies", fourier_frequencies(self.n_features, max_frequency),
-                                 persistent=False)
+            self.register_buffer(
+                "frequencies", fourier_frequencies(self.n_features, max_frequency), persistent=False
+            )
         self.coord_embed = nn.Linear(2 + 2 * self.n_features, hidden[0])
         self.code_embed = nn.Linear(code_dim, hidden[0], bias=False)
         # FiLM: z also scales the coordinate embedding (1 + A z), so one template can change shape
@@ -120,8 +143,11 @@ class SpatialDecoder(nn.Module):
         self.trunk = mlp(hidden, activation) if len(hidden) > 1 else nn.Identity()
         self.class_embed = nn.Linear(class_dim, hidden[-1], bias=False) if class_dim else None
         # class FiLM: the condition shifts and scales the pre-activation of every hidden layer
-        self.class_film = (nn.ModuleList(nn.Linear(class_dim, 2 * h, bias=False) for h in hidden)
-                           if class_dim and class_film else None)
+        self.class_film = (
+            nn.ModuleList(nn.Linear(class_dim, 2 * h, bias=False) for h in hidden)
+            if class_dim and class_film
+            else None
+        )
         self.out = nn.Linear(hidden[-1], 1)
 
     def embed_coords(self, coords: torch.Tensor) -> torch.Tensor:
@@ -174,8 +200,11 @@ class SpatialDecoder(nn.Module):
     def _forward_film(self, coords, code, pre, condition):
         """Every hidden layer's pre-activation becomes ``(1 + g(c)) * pre + b(c)``: each of the
         K conditions takes its own pass through the whole network, ``(B, K, M)``."""
-        linears = [m for m in self.trunk if isinstance(m, nn.Linear)] \
-            if not isinstance(self.trunk, nn.Identity) else []
+        linears = (
+            [m for m in self.trunk if isinstance(m, nn.Linear)]
+            if not isinstance(self.trunk, nn.Identity)
+            else []
+        )
         h = None
         for i, film in enumerate(self.class_film):
             if i:
@@ -193,8 +222,9 @@ class SpatialDecoder(nn.Module):
         if self.class_template is None:
             return coords.new_zeros(())
         image = self.class_template.expand(coords.shape[0], -1, -1, -1)
-        read = torch.nn.functional.grid_sample(image, coords.unsqueeze(2), mode="bilinear",
-                                               padding_mode="border", align_corners=True)
+        read = torch.nn.functional.grid_sample(
+            image, coords.unsqueeze(2), mode="bilinear", padding_mode="border", align_corners=True
+        )
         return torch.einsum("bkd,bdm->bkm", condition, read[..., 0])
 
     def sample_template(self, coords: torch.Tensor, code: torch.Tensor):
@@ -206,7 +236,8 @@ class SpatialDecoder(nn.Module):
             return None
         b = coords.shape[0]
         image = self.template.expand(b, -1, -1, -1)
-        out = torch.nn.functional.grid_sample(image, coords.unsqueeze(2), mode="bilinear",
-                                              padding_mode="border", align_corners=True)
+        out = torch.nn.functional.grid_sample(
+            image, coords.unsqueeze(2), mode="bilinear", padding_mode="border", align_corners=True
+        )
         out = out[..., 0]  # (B, 1 + C, M)
         return out[:, 0] + torch.einsum("bcm,bc->bm", out[:, 1:], code)

@@ -68,7 +68,8 @@ def _plain(value):
         return value.item()
     if isinstance(value, (bool, int, float, str)):  # subclasses (TorchVersion, IntEnum...)
         return {bool: bool, int: int, float: float, str: str}[
-            next(t for t in (bool, int, float, str) if isinstance(value, t))](value)
+            next(t for t in (bool, int, float, str) if isinstance(value, t))
+        ](value)
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -89,8 +90,12 @@ def _versions() -> dict:
 
     from napari_ivae import __version__
 
-    versions = {"napari_ivae": __version__, "torch": torch.__version__,
-                "numpy": np.__version__, "python": platform.python_version()}
+    versions = {
+        "napari_ivae": __version__,
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+    }
     try:
         import pyro
 
@@ -104,8 +109,11 @@ def _model_normalization(model) -> dict | None:
     buffers = dict(model.named_buffers())
     if "norm_offset" not in buffers:
         return None
-    return {"offset": float(buffers["norm_offset"]), "scale": float(buffers["norm_scale"]),
-            "fitted": bool(buffers.get("norm_fitted", True))}
+    return {
+        "offset": float(buffers["norm_offset"]),
+        "scale": float(buffers["norm_scale"]),
+        "fitted": bool(buffers.get("norm_fitted", True)),
+    }
 
 
 def _atomic_torch_save(obj, path: Path) -> None:
@@ -156,10 +164,14 @@ def save_model(path, model, result=None, metadata: dict | None = None) -> Path:
     """
     config = getattr(model, "config", None)
     if config is None or not hasattr(config, "to_dict") or not hasattr(model, "state_dict"):
-        raise InputError("save_model needs a napari-ivae model (built by build_model, with .config)")
+        raise InputError(
+            "save_model needs a napari-ivae model (built by build_model, with .config)"
+        )
     path = Path(path).expanduser()
     if path.is_dir():
-        raise InputError(f"{path} is a folder; give a file name such as {path / ('model' + MODEL_SUFFIX)}")
+        raise InputError(
+            f"{path} is a folder; give a file name such as {path / ('model' + MODEL_SUFFIX)}"
+        )
     if not path.parent.exists():
         raise InputError(f"cannot save the model: folder {path.parent} does not exist")
 
@@ -201,8 +213,10 @@ def save_model(path, model, result=None, metadata: dict | None = None) -> Path:
 def _refused_as_unsafe(err: Exception) -> bool:
     """Did torch's weights-only unpickler refuse an object (as opposed to damaged bytes)?"""
     text = str(err)
-    return any(marker in text for marker in
-               ("Unsupported global", "not an allowed global", "Unsupported class"))
+    return any(
+        marker in text
+        for marker in ("Unsupported global", "not an allowed global", "Unsupported class")
+    )
 
 
 def read_bundle(path) -> dict:
@@ -241,9 +255,11 @@ def read_bundle(path) -> dict:
         bundle = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
         if not _refused_as_unsafe(err):
-            raise ModelFileError(f"{path} is corrupt or not a napari-ivae model file: it cannot "
-                                 "be read as plain data, so it was not loaded; re-save or "
-                                 "re-train the model") from err
+            raise ModelFileError(
+                f"{path} is corrupt or not a napari-ivae model file: it cannot "
+                "be read as plain data, so it was not loaded; re-save or "
+                "re-train the model"
+            ) from err
         raise ModelFileError(
             f"{path} is not a napari-ivae model: it contains Python objects other than plain "
             "data (possibly code), so it was not loaded. Only open model files you trust, "
@@ -266,14 +282,18 @@ def read_bundle(path) -> dict:
     missing = [k for k in _REQUIRED_KEYS if k not in bundle]
     version = bundle.get("format_version")
     if missing or not isinstance(version, int):
-        raise ModelFileError(f"{path} is a damaged napari-ivae bundle: missing {missing or 'version'}")
+        raise ModelFileError(
+            f"{path} is a damaged napari-ivae bundle: missing {missing or 'version'}"
+        )
     if version > FORMAT_VERSION:
         raise ModelFileError(
             f"{path} was written by a newer napari-ivae (model format {version}, this version "
             f"reads up to {FORMAT_VERSION}); upgrade napari-ivae to open it"
         )
     if not isinstance(bundle["state_dict"], dict) or not isinstance(bundle["model_config"], dict):
-        raise ModelFileError(f"{path} is a damaged napari-ivae bundle: weights or configuration unreadable")
+        raise ModelFileError(
+            f"{path} is a damaged napari-ivae bundle: weights or configuration unreadable"
+        )
     _check_finite_weights(bundle["state_dict"], path)
     return bundle
 
@@ -282,14 +302,19 @@ def _check_finite_weights(state_dict: dict, path: Path) -> None:
     """Refuse weights holding NaN or infinity: every output of such a model would be NaN."""
     import torch
 
-    bad = [name for name, value in state_dict.items()
-           if torch.is_tensor(value) and value.is_floating_point()
-           and not bool(torch.isfinite(value).all())]
+    bad = [
+        name
+        for name, value in state_dict.items()
+        if torch.is_tensor(value)
+        and value.is_floating_point()
+        and not bool(torch.isfinite(value).all())
+    ]
     if bad:
         more = f" and {len(bad) - 1} more" if len(bad) > 1 else ""
         raise ModelFileError(
             f"{path} holds NaN or infinite weights ({bad[0]}{more}): the model diverged or the "
-            "file was damaged, so it was not loaded; re-train it (e.g. with a lower --lr)")
+            "file was damaged, so it was not loaded; re-train it (e.g. with a lower --lr)"
+        )
 
 
 def load_model(path, device="cpu") -> ModelBundle:
@@ -343,5 +368,6 @@ def load_model(path, device="cpu") -> ModelBundle:
     metadata = dict(bundle.get("metadata") or {})
     metadata["format_version"] = bundle["format_version"]
     metadata.setdefault("kind", config.kind)
-    return ModelBundle(model=model, config=config, train_config=train_config,
-                       metadata=metadata, path=path)
+    return ModelBundle(
+        model=model, config=config, train_config=train_config, metadata=metadata, path=path
+    )

@@ -89,13 +89,15 @@ class SSRVAE(BaseIVAE):
     def __init__(self, config):
         super().__init__(config)
         self.n_classes = int(config.n_classes)
-        self.classifier = Classifier(self.n_pixels, self.n_classes, config.hidden,
-                                     config.activation)
+        self.classifier = Classifier(
+            self.n_pixels, self.n_classes, config.hidden, config.activation
+        )
         # std of the noise added to labeled patches in training (normalised units; not saved)
         self.label_noise = 0.0
 
-    def fit_label_noise(self, patches: np.ndarray, labels: np.ndarray,
-                        label_noise: float | None = None) -> float:
+    def fit_label_noise(
+        self, patches: np.ndarray, labels: np.ndarray, label_noise: float | None = None
+    ) -> float:
         """Set the noise added to labeled patches during training (normalised units).
 
         ``label_noise`` in intensity units, or ``None``: measured from the data, the level at
@@ -133,16 +135,26 @@ class SSRVAE(BaseIVAE):
             if mean is None:
                 mean, _ = self.encode_gaussian(xn)
             parts = self.geometry(mean.detach())
-            xn = canonical_resample(xn, parts.get("theta"), parts.get("offsets"),
-                                    parts.get("scale"))
+            xn = canonical_resample(
+                xn, parts.get("theta"), parts.get("offsets"), parts.get("scale")
+            )
         return xn
 
     def classifier_logits(self, xn: torch.Tensor, mean: torch.Tensor | None = None):
         """Class logits of normalised patches ``(B, H, W)``; ``mean`` = encoder mean if known."""
         return self.classifier(self.classifier_input(xn, mean))
 
-    def loss(self, x, labels=None, *, beta=1.0, generator=None, pixel_index=None,
-             label_weight=30.0, labeled_fraction=None):
+    def loss(
+        self,
+        x,
+        labels=None,
+        *,
+        beta=1.0,
+        generator=None,
+        pixel_index=None,
+        label_weight=30.0,
+        labeled_fraction=None,
+    ):
         """Semi-supervised negative ELBO per patch (labels ``-1`` = unlabeled).
 
         ``labeled_fraction`` is the labeled share of the whole training set, so that batches
@@ -170,9 +182,13 @@ class SSRVAE(BaseIVAE):
         frac = batch_lab if labeled_fraction is None else float(labeled_fraction)
         if lab.any():
             y = labels[lab]
-            ll = self.log_likelihood(
-                self.render_logits(latent[lab], eye[y].unsqueeze(1), pixel_index)[:, 0],
-                targets[lab]) * w_pix
+            ll = (
+                self.log_likelihood(
+                    self.render_logits(latent[lab], eye[y].unsqueeze(1), pixel_index)[:, 0],
+                    targets[lab],
+                )
+                * w_pix
+            )
             neg_elbo = -ll + beta * (kl_z[lab] + log_k)
             ce = F.cross_entropy(class_logits[lab], y, reduction="none")
             parts.append(frac * (neg_elbo + label_weight * ce).mean())
@@ -182,8 +198,12 @@ class SSRVAE(BaseIVAE):
         if unl.any():
             n_u = int(unl.sum())
             code = eye.unsqueeze(0).expand(n_u, -1, -1)
-            ll = self.log_likelihood(self.render_logits(latent[unl], code, pixel_index),
-                                     targets[unl].unsqueeze(1)) * w_pix  # (n_u, K)
+            ll = (
+                self.log_likelihood(
+                    self.render_logits(latent[unl], code, pixel_index), targets[unl].unsqueeze(1)
+                )
+                * w_pix
+            )  # (n_u, K)
             q = dist.OneHotCategorical(logits=class_logits[unl])
             kl_y = log_k - q.entropy()
             neg_elbo = -(q.probs * ll).sum(-1) + beta * (kl_z[unl] + kl_y)

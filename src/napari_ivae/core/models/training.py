@@ -76,7 +76,7 @@ class _Batches:
         while len(self._lab_queue) < self.n_lab:
             perm = self.labeled[torch.randperm(len(self.labeled), generator=self.gen)]
             self._lab_queue = torch.cat([self._lab_queue, perm])
-        out, self._lab_queue = self._lab_queue[: self.n_lab], self._lab_queue[self.n_lab:]
+        out, self._lab_queue = self._lab_queue[: self.n_lab], self._lab_queue[self.n_lab :]
         return out
 
     def _order(self):
@@ -85,7 +85,7 @@ class _Batches:
     def epoch(self):
         order = self._order()
         for i in range(self.steps):
-            idx = order[i * self.n_unl:(i + 1) * self.n_unl]
+            idx = order[i * self.n_unl : (i + 1) * self.n_unl]
             if self.n_lab:
                 idx = torch.cat([self._take_labeled(), idx])
             yield idx
@@ -182,8 +182,10 @@ def map_psi(model, x_all: torch.Tensor | _StreamedPatches, grid_shape) -> float:
     was_training = model.training
     model.eval()
     with torch.no_grad():
-        means = [model.encode_gaussian(model.normalize(x_all[i:i + 1024]))[0]
-                 for i in range(0, len(x_all), 1024)]
+        means = [
+            model.encode_gaussian(model.normalize(x_all[i : i + 1024]))[0]
+            for i in range(0, len(x_all), 1024)
+        ]
     model.train(was_training)
     z = torch.cat(means)[:, model.layout.slices()["z"]].cpu().numpy()
     maps = z.reshape(-1, n_rows, n_cols, z.shape[1])
@@ -196,11 +198,18 @@ def _scheduler(optimizer, config: TrainConfig, total_steps: int):
     # zero for a handful of steps: such short runs keep a constant learning rate
     if config.lr_schedule == "onecycle" and total_steps >= 8:
         return torch.optim.lr_scheduler.OneCycleLR(
-            optimizer, max_lr=config.lr, total_steps=total_steps, pct_start=0.25,
-            div_factor=10.0, final_div_factor=100.0, cycle_momentum=False)
+            optimizer,
+            max_lr=config.lr,
+            total_steps=total_steps,
+            pct_start=0.25,
+            div_factor=10.0,
+            final_div_factor=100.0,
+            cycle_momentum=False,
+        )
     if config.lr_schedule == "cosine" and total_steps > 1:
-        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total_steps,
-                                                          eta_min=config.lr * 0.01)
+        return torch.optim.lr_scheduler.CosineAnnealingLR(
+            optimizer, T_max=total_steps, eta_min=config.lr * 0.01
+        )
     return None
 
 
@@ -213,8 +222,15 @@ def _training_error(err: BaseException) -> TrainingError:
     return TrainingError(f"training failed: {text.splitlines()[0] if text else err!r} ({hint})")
 
 
-def train(model, patches, labels=None, config: TrainConfig | None = None, stop_event=None,
-          grid_shape=None, conditions=None):
+def train(
+    model,
+    patches,
+    labels=None,
+    config: TrainConfig | None = None,
+    stop_event=None,
+    grid_shape=None,
+    conditions=None,
+):
     """Train ``model`` on ``patches``, yielding a :class:`TrainEvent` after every batch.
 
     Parameters
@@ -272,8 +288,10 @@ def train(model, patches, labels=None, config: TrainConfig | None = None, stop_e
     if source is not None:
         patches = source
         if tuple(patches.patch_shape) != tuple(model.config.patch_shape):
-            raise InputError(f"the source cuts {tuple(patches.patch_shape)} px patches, the "
-                             f"model reads {tuple(model.config.patch_shape)}")
+            raise InputError(
+                f"the source cuts {tuple(patches.patch_shape)} px patches, the "
+                f"model reads {tuple(model.config.patch_shape)}"
+            )
         reader = PatchReader(patches)
         sample = sample_positions(len(patches), config.seed)
         data = as_patch_array(reader.read(sample), model.config.patch_shape)
@@ -283,8 +301,9 @@ def train(model, patches, labels=None, config: TrainConfig | None = None, stop_e
         n_data = len(data)
     semi = model.config.kind == "ss-rvae"
     if semi:
-        lab = as_label_array(labels if labels is not None else np.full(n_data, -1),
-                             n_data, model.config.n_classes)
+        lab = as_label_array(
+            labels if labels is not None else np.full(n_data, -1), n_data, model.config.n_classes
+        )
     else:
         lab = np.full(n_data, -1, dtype=np.int64)
     cond = None
@@ -303,8 +322,11 @@ def train(model, patches, labels=None, config: TrainConfig | None = None, stop_e
             model.fit_conditions(cond)
     try:
         model.to(device)
-        x_all = (torch.from_numpy(data).to(device) if reader is None
-                 else _StreamedPatches(reader, device))
+        x_all = (
+            torch.from_numpy(data).to(device)
+            if reader is None
+            else _StreamedPatches(reader, device)
+        )
         y_all = torch.from_numpy(lab).to(device)
         c_all = torch.from_numpy(cond).to(device) if cond is not None else None
     except RuntimeError as err:
@@ -321,18 +343,23 @@ def train(model, patches, labels=None, config: TrainConfig | None = None, stop_e
     if smooth:
         batches = _GridBlocks(grid_shape, n_data // per_frame, config.batch_size, gen)
     elif reader is not None and not reader.fits and not (lab >= 0).any():
-        batches = _TileBatches(torch.from_numpy(lab), config.batch_size, gen, reader.tiles,
-                               reader.cache_bytes // 2 // max(reader.tile_bytes, 1))
+        batches = _TileBatches(
+            torch.from_numpy(lab),
+            config.batch_size,
+            gen,
+            reader.tiles,
+            reader.cache_bytes // 2 // max(reader.tile_bytes, 1),
+        )
     else:
-        batches = _Batches(torch.from_numpy(lab), config.batch_size,
-                           config.min_labeled_per_batch, gen)
+        batches = _Batches(
+            torch.from_numpy(lab), config.batch_size, config.min_labeled_per_batch, gen
+        )
     labeled_fraction = float((lab >= 0).mean()) if semi else None
     if semi and len(data) == len(lab) and hasattr(model, "fit_label_noise"):
         model.fit_label_noise(data, lab, config.label_noise)
     n_pix = model.n_pixels
     subsample = model.layout.spatial and 0 < config.pixels_per_step < n_pix
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr,
-                                 weight_decay=config.weight_decay)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     n_epochs = config.epochs_for(batches.steps)
     total = batches.steps * n_epochs
     scheduler = _scheduler(optimizer, config, total)
@@ -351,21 +378,29 @@ def train(model, patches, labels=None, config: TrainConfig | None = None, stop_e
                 break
             beta = config.beta_at(epoch + step / batches.steps)
             model.z_kl_weight = config.z_kl_at(global_step / total)
-            pix = torch.randperm(n_pix, generator=gen)[: config.pixels_per_step].to(device) \
-                if subsample else None
+            pix = (
+                torch.randperm(n_pix, generator=gen)[: config.pixels_per_step].to(device)
+                if subsample
+                else None
+            )
             idx_d = idx.to(device)
             try:
                 if before_step is not None:
                     before_step(global_step, total, x_all, gen)
                 x = x_all[idx_d]
                 loss, terms = model.loss(
-                    x, y_all[idx_d], beta=beta, generator=noise_gen, pixel_index=pix,
-                    label_weight=config.label_weight, labeled_fraction=labeled_fraction,
-                    **({} if c_all is None else {"conditions": c_all[idx_d]}))
+                    x,
+                    y_all[idx_d],
+                    beta=beta,
+                    generator=noise_gen,
+                    pixel_index=pix,
+                    label_weight=config.label_weight,
+                    labeled_fraction=labeled_fraction,
+                    **({} if c_all is None else {"conditions": c_all[idx_d]}),
+                )
                 if smooth:
                     assert isinstance(batches, _GridBlocks)
-                    rough = roughness(model, x, batches.block,
-                                      config.smoothness_form)
+                    rough = roughness(model, x, batches.block, config.smoothness_form)
                     loss = loss + config.smoothness * n_pix * rough
                     terms = {**terms, "roughness": rough.detach()}
                 if factor is not None:
@@ -374,7 +409,8 @@ def train(model, patches, labels=None, config: TrainConfig | None = None, stop_e
                 if not torch.isfinite(loss):
                     raise TrainingError(
                         f"the loss became {float(loss)} at epoch {epoch + 1}, step {step + 1}; "
-                        f"lower the learning rate (now {config.lr:g}) or check the patches")
+                        f"lower the learning rate (now {config.lr:g}) or check the patches"
+                    )
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 if config.grad_clip > 0:
@@ -392,30 +428,62 @@ def train(model, patches, labels=None, config: TrainConfig | None = None, stop_e
             for k, v in {"loss": loss_value, **values}.items():
                 sums[k] = sums.get(k, 0.0) + v
             count += 1
-            yield TrainEvent(epoch=epoch, n_epochs=n_epochs, step=step,
-                             steps_per_epoch=batches.steps, total_steps=total,
-                             loss=loss_value, terms=values, beta=beta,
-                             elapsed=time.perf_counter() - t_start)
+            yield TrainEvent(
+                epoch=epoch,
+                n_epochs=n_epochs,
+                step=step,
+                steps_per_epoch=batches.steps,
+                total_steps=total,
+                loss=loss_value,
+                terms=values,
+                beta=beta,
+                elapsed=time.perf_counter() - t_start,
+            )
         if count:
             seconds = time.perf_counter() - t_epoch
             epoch_times.append(seconds)
-            history.append({"epoch": epoch, **{k: v / count for k, v in sums.items()},
-                            "beta": beta, "lr": optimizer.param_groups[0]["lr"],
-                            "seconds": seconds, "steps": count})
+            history.append(
+                {
+                    "epoch": epoch,
+                    **{k: v / count for k, v in sums.items()},
+                    "beta": beta,
+                    "lr": optimizer.param_groups[0]["lr"],
+                    "seconds": seconds,
+                    "steps": count,
+                }
+            )
         if stopped:
             break
     model.z_kl_weight = 1.0
     model.eval()
     elapsed = time.perf_counter() - t_start
     seen = sum(h["steps"] for h in history) * config.batch_size
-    timings = {"total_s": elapsed, "epoch_s": epoch_times,
-               "patches_per_s": seen / elapsed if elapsed > 0 else float("nan")}
-    return TrainResult(model=model, history=history, seed=config.seed, device=str(device),
-                       timings=timings, stopped=stopped, train_config=config)
+    timings = {
+        "total_s": elapsed,
+        "epoch_s": epoch_times,
+        "patches_per_s": seen / elapsed if elapsed > 0 else float("nan"),
+    }
+    return TrainResult(
+        model=model,
+        history=history,
+        seed=config.seed,
+        device=str(device),
+        timings=timings,
+        stopped=stopped,
+        train_config=config,
+    )
 
 
-def fit(model, patches, labels=None, config: TrainConfig | None = None, callback=None,
-        stop_event=None, grid_shape=None, conditions=None) -> TrainResult:
+def fit(
+    model,
+    patches,
+    labels=None,
+    config: TrainConfig | None = None,
+    callback=None,
+    stop_event=None,
+    grid_shape=None,
+    conditions=None,
+) -> TrainResult:
     """Run :func:`train` to completion; ``callback(event)`` is called after every batch.
 
     ``grid_shape``, ``conditions``: as in :func:`train`.

@@ -29,8 +29,9 @@ def lattice_features(frame: np.ndarray, spacing: float) -> np.ndarray:
     """``(K, 2)`` integer ``(row, col)`` of the bright lattice features of one frame."""
     from scipy import ndimage
 
-    smooth = ndimage.gaussian_filter(np.asarray(frame, dtype=np.float32),
-                                     max(SMOOTH_FRACTION * spacing, 0.5))
+    smooth = ndimage.gaussian_filter(
+        np.asarray(frame, dtype=np.float32), max(SMOOTH_FRACTION * spacing, 0.5)
+    )
     size = max(3, int(round(MIN_DISTANCE_FRACTION * spacing)) | 1)
     peaks = (smooth == ndimage.maximum_filter(smooth, size=size)) & (smooth > np.median(smooth))
     return np.argwhere(peaks)
@@ -82,13 +83,17 @@ def registration_spacing(spacing, register, measure) -> float | None:
     elif not np.isfinite(spacing) or spacing <= 0:
         raise InputError(f"spacing must be a positive number of pixels, got {spacing!r}.")
     if spacing is None and register:
-        raise InputError("No lattice spacing could be measured to register the grid "
-                         "patches; give the spacing, or register=False.")
+        raise InputError(
+            "No lattice spacing could be measured to register the grid "
+            "patches; give the spacing, or register=False."
+        )
     return None if spacing is None else float(spacing)
 
 
 def registration_message(spacing: float, shifts: np.ndarray) -> str:
     """What registration did, for the patch set's message."""
     moved = int(np.any(shifts != 0, axis=1).sum())
-    return (f"grid patches registered on the lattice (spacing {spacing:.1f} px; "
-            f"{moved} of {len(shifts)} moved)")
+    return (
+        f"grid patches registered on the lattice (spacing {spacing:.1f} px; "
+        f"{moved} of {len(shifts)} moved)"
+    )

@@ -58,7 +58,9 @@ def as_range(value_range) -> tuple[float, float]:
     try:
         lo, hi = (float(v) for v in value_range)
     except (TypeError, ValueError) as err:
-        raise InputError(f"value_range must be a (min, max) pair of numbers, got {value_range!r}.") from err
+        raise InputError(
+            f"value_range must be a (min, max) pair of numbers, got {value_range!r}."
+        ) from err
     if not (np.isfinite(lo) and np.isfinite(hi) and hi > lo):
         raise InputError(f"value_range must be finite with max > min, got {value_range!r}.")
     return lo, hi
@@ -93,7 +95,9 @@ def as_points(coords, n_frames: int, is_stack: bool) -> tuple[np.ndarray, np.nda
             f"Points must be an (N, 2) (row, col) or (N, 3) (frame, row, col) array, got shape {pts.shape}."
         )
     if len(pts) == 0:
-        raise InputError("No points given: detect atoms/particles or add points first, or use grid patches.")
+        raise InputError(
+            "No points given: detect atoms/particles or add points first, or use grid patches."
+        )
     bad = ~np.isfinite(pts).all(axis=1)
     if bad.any():
         raise InputError(
@@ -169,7 +173,10 @@ def _bilinear(src, tops, lefts, rows, out) -> None:
     fx = (lefts - j0).astype(np.float32)
     # A patch ending exactly on the last row/column has fraction 0 there: shift its block one
     # pixel back and use weight 1 on the second row/column so the block stays inside.
-    for index, frac, length, limit in ((i0, fy, height, src.shape[0]), (j0, fx, width, src.shape[1])):
+    for index, frac, length, limit in (
+        (i0, fy, height, src.shape[0]),
+        (j0, fx, width, src.shape[1]),
+    ):
         over = index + length > limit - 1
         index[over] -= 1
         frac[over] = 1.0

@@ -115,7 +115,9 @@ def labels_from_shapes(
                 f"Shape {index} has unknown type {kind!r}; expected one of {AREA_SHAPES + LINE_SHAPES}."
             )
         frame, planar = _split_vertices(vertices, index, kind, ndim_image)
-        candidates = np.arange(len(points)) if frame is None else np.flatnonzero(point_frames == frame)
+        candidates = (
+            np.arange(len(points)) if frame is None else np.flatnonzero(point_frames == frame)
+        )
         inside = candidates[_inside(points[candidates], planar, kind)]
         conflict[inside] |= (labels[inside] >= 0) & (labels[inside] != cls)
         labels[inside] = cls
@@ -128,7 +130,9 @@ def labels_from_shapes(
 def _as_centres(centres) -> np.ndarray:
     points = np.asarray(centres, dtype=np.float64)
     if points.ndim != 2 or points.shape[1] != 2:
-        raise InputError(f"Point centres must be an (N, 2) (row, col) array, got shape {points.shape}.")
+        raise InputError(
+            f"Point centres must be an (N, 2) (row, col) array, got shape {points.shape}."
+        )
     if not np.isfinite(points).all():
         raise InputError("Point centres contain NaN or infinite values.")
     return points
@@ -139,7 +143,9 @@ def _as_frames(frames, n_points: int) -> np.ndarray:
         return np.zeros(n_points, dtype=np.int64)
     values = np.asarray(frames)
     if values.shape != (n_points,):
-        raise InputError(f"Got {values.size} frame indices for {n_points} points; give one per point.")
+        raise InputError(
+            f"Got {values.size} frame indices for {n_points} points; give one per point."
+        )
     return np.round(values).astype(np.int64)
 
 

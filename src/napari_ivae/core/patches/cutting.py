@@ -159,8 +159,16 @@ def extract_patches(
     if is_lazy(image):  # a zarr/dask image: cut window by window, never read whole
         from napari_ivae.core.patches.source import PatchSource
 
-        return PatchSource(image, coords, size, subpixel=subpixel, border=border,
-                           normalize=normalize, order=order, value_range=value_range).patchset()
+        return PatchSource(
+            image,
+            coords,
+            size,
+            subpixel=subpixel,
+            border=border,
+            normalize=normalize,
+            order=order,
+            value_range=value_range,
+        ).patchset()
     stack, is_stack = sampling.as_stack(image)
     shape = sampling.patch_shape(size, stack.shape[1:])
     border = sampling.check_choice("border", border, BORDER_POLICIES)
@@ -193,7 +201,9 @@ def extract_patches(
     starts = np.flatnonzero(np.diff(frames[by_frame], prepend=-1))
     for rows in np.split(by_frame, starts[1:]):
         frame = frames[rows[0]]
-        sampling.sample_frame(stack[frame], centres[rows], rows, patches, order, reflect=valid is not None)
+        sampling.sample_frame(
+            stack[frame], centres[rows], rows, patches, order, reflect=valid is not None
+        )
     sampling.check_finite(patches)
 
     normalization, pmin, pmax = _normalize(patches, normalize, stack, value_range)
@@ -274,9 +284,15 @@ def grid_patches(
     if is_lazy(image):  # a zarr/dask image: cut window by window, never read whole
         from napari_ivae.core.patches.source import PatchSource
 
-        return PatchSource.grid(image, size, stride, normalize=normalize,
-                                value_range=value_range, register=register,
-                                spacing=spacing).patchset()
+        return PatchSource.grid(
+            image,
+            size,
+            stride,
+            normalize=normalize,
+            value_range=value_range,
+            register=register,
+            spacing=spacing,
+        ).patchset()
     stack, is_stack = sampling.as_stack(image)
     shape = sampling.patch_shape(size, stack.shape[1:])
     normalize = sampling.check_choice("normalize", normalize, NORMALIZE_MODES)
@@ -302,15 +318,23 @@ def grid_patches(
 
     shifts, message = None, ""
     spacing = registration.registration_spacing(
-        spacing, register, lambda: registration.measured_spacing(stack))
+        spacing, register, lambda: registration.measured_spacing(stack)
+    )
     if spacing is not None:
         shifts = np.zeros_like(centres)
         for frame in range(n_frames):
             rows_of = slice(frame * per_frame, (frame + 1) * per_frame)
-            shifts[rows_of] = registration.lattice_shifts(stack[frame], centres[rows_of], shape,
-                                                          spacing)
-            sampling.sample_frame(stack[frame], centres[rows_of] + shifts[rows_of],
-                                  np.arange(rows_of.start, rows_of.stop), patches, 1, False)
+            shifts[rows_of] = registration.lattice_shifts(
+                stack[frame], centres[rows_of], shape, spacing
+            )
+            sampling.sample_frame(
+                stack[frame],
+                centres[rows_of] + shifts[rows_of],
+                np.arange(rows_of.start, rows_of.stop),
+                patches,
+                1,
+                False,
+            )
         message = registration.registration_message(spacing, shifts)
     sampling.check_finite(patches)
     normalization, pmin, pmax = _normalize(patches, normalize, stack, value_range)
@@ -340,13 +364,19 @@ def _normalize(patches: np.ndarray, mode: str, stack: np.ndarray, value_range=No
     if mode == "none":
         return {"mode": "none"}, None, None
     if mode == "global":
-        lo, hi = sampling.finite_range(stack) if value_range is None else sampling.as_range(value_range)
+        lo, hi = (
+            sampling.finite_range(stack) if value_range is None else sampling.as_range(value_range)
+        )
         scale = hi - lo if hi > lo else 1.0
         for chunk in sampling.chunks(len(patches), patches.shape[1] * patches.shape[2]):
             patches[chunk] -= lo
             patches[chunk] /= scale
         np.clip(patches, 0.0, 1.0, out=patches)  # cubic interpolation may overshoot
-        return {"mode": "global", "method": "minmax", "min": lo, "max": hi, "range": [0.0, 1.0]}, None, None
+        return (
+            {"mode": "global", "method": "minmax", "min": lo, "max": hi, "range": [0.0, 1.0]},
+            None,
+            None,
+        )
     flat = patches.reshape(len(patches), -1)
     pmin = flat.min(axis=1)
     pmax = flat.max(axis=1)
@@ -361,10 +391,14 @@ def _normalize(patches: np.ndarray, mode: str, stack: np.ndarray, value_range=No
 def _drop_message(n_points, outside, crossing, border, shape) -> str:
     notes = []
     if outside.any():
-        notes.append(f"{int(outside.sum())} of {n_points} points lie outside the image and were dropped")
+        notes.append(
+            f"{int(outside.sum())} of {n_points} points lie outside the image and were dropped"
+        )
     n_cross = int((crossing & ~outside).sum())
     if n_cross:
-        verb = "were dropped" if border == "drop" else "were kept with reflected edges (valid=False)"
+        verb = (
+            "were dropped" if border == "drop" else "were kept with reflected edges (valid=False)"
+        )
         notes.append(
             f"{n_cross} of {n_points} patches of {shape[0]}x{shape[1]} px cross the image border and {verb}"
         )
@@ -408,9 +442,13 @@ def patchset_from_arrays(arrays) -> PatchSet:
     """Rebuild a PatchSet from :func:`patchset_to_arrays` output (or an opened ``.npz``)."""
     import json
 
-    missing = [k for k in ("patches", "centres", "frames", "indices", "image_shape") if k not in arrays]
+    missing = [
+        k for k in ("patches", "centres", "frames", "indices", "image_shape") if k not in arrays
+    ]
     if missing:
-        raise InputError(f"Not a patches file written by napari-ivae: missing {', '.join(missing)}.")
+        raise InputError(
+            f"Not a patches file written by napari-ivae: missing {', '.join(missing)}."
+        )
     grid = "grid_shape" in arrays
     return PatchSet(
         patches=np.ascontiguousarray(arrays["patches"], dtype=np.float32),
@@ -419,7 +457,9 @@ def patchset_from_arrays(arrays) -> PatchSet:
         indices=np.asarray(arrays["indices"], dtype=np.int64),
         image_shape=tuple(int(s) for s in arrays["image_shape"]),
         normalization=(
-            json.loads(str(arrays["normalization"])) if "normalization" in arrays else {"mode": "none"}
+            json.loads(str(arrays["normalization"]))
+            if "normalization" in arrays
+            else {"mode": "none"}
         ),
         grid_shape=tuple(int(s) for s in arrays["grid_shape"]) if grid else None,
         stride=int(arrays["stride"]) if grid else None,

@@ -68,10 +68,11 @@ def _lazy_stack(image):
     dtype = np.dtype(getattr(image, "dtype", np.float64))
     if dtype.kind not in "biuf":
         raise InputError(f"The image must hold numbers, got dtype {dtype}.")
-    if len(shape) not in (2, 3) or (len(shape) == 3 and shape[-1] in (3, 4)
-                                    and min(shape[:2]) > 4):
-        raise InputError(f"Expected a (Y, X) image or a (frames, Y, X) stack, got shape {shape} "
-                         "(prepare colour data first).")
+    if len(shape) not in (2, 3) or (len(shape) == 3 and shape[-1] in (3, 4) and min(shape[:2]) > 4):
+        raise InputError(
+            f"Expected a (Y, X) image or a (frames, Y, X) stack, got shape {shape} "
+            "(prepare colour data first)."
+        )
     if min(shape[-2:]) < 2:
         raise InputError(f"The image of shape {shape} is too small to cut patches from.")
     return _Frames(image, shape), len(shape) == 3
@@ -142,8 +143,18 @@ class PatchSource:
         ``patch_max`` are filled in as patches are cut).
     """
 
-    def __init__(self, image, coords, size, *, subpixel: bool = True, border: str = "drop",
-                 normalize: str = "none", order: int = 1, value_range=None):
+    def __init__(
+        self,
+        image,
+        coords,
+        size,
+        *,
+        subpixel: bool = True,
+        border: str = "drop",
+        normalize: str = "none",
+        order: int = 1,
+        value_range=None,
+    ):
         self._frames, self.is_stack = _lazy_stack(image)
         n_frames, height, width = self._frames.shape
         self.shape = sampling.patch_shape(size, (height, width))
@@ -164,7 +175,8 @@ class PatchSource:
             raise InputError(
                 f"All {len(centres)} patches of {self.shape[0]}x{self.shape[1]} px cross the "
                 f"border of the {height}x{width} image (or their centre lies outside it). Use a "
-                'smaller patch size, or border="flag" to keep them with reflected edges.')
+                'smaller patch size, or border="flag" to keep them with reflected edges.'
+            )
         self.indices = np.flatnonzero(keep).astype(np.int64)
         self.frames, self.centres = frames[self.indices], centres[self.indices]
         self.valid = None
@@ -185,10 +197,14 @@ class PatchSource:
         self.patch_max: np.ndarray | None = None
         self.normalization: dict
         if self.normalize == "global":
-            lo, hi = (lazy_range(image) if value_range is None
-                      else sampling.as_range(value_range))
-            self.normalization = {"mode": "global", "method": "minmax", "min": lo, "max": hi,
-                                  "range": [0.0, 1.0]}
+            lo, hi = lazy_range(image) if value_range is None else sampling.as_range(value_range)
+            self.normalization = {
+                "mode": "global",
+                "method": "minmax",
+                "min": lo,
+                "max": hi,
+                "range": [0.0, 1.0],
+            }
         elif self.normalize == "patch":
             self.normalization = {"mode": "patch", "method": "minmax", "range": [0.0, 1.0]}
             self.patch_min = np.full(len(self.indices), np.nan, dtype=np.float32)
@@ -197,8 +213,17 @@ class PatchSource:
             self.normalization = {"mode": "none"}
 
     @classmethod
-    def grid(cls, image, size, stride, *, normalize: str = "none", value_range=None,
-             register: bool | None = None, spacing: float | None = None):
+    def grid(
+        cls,
+        image,
+        size,
+        stride,
+        *,
+        normalize: str = "none",
+        value_range=None,
+        register: bool | None = None,
+        spacing: float | None = None,
+    ):
         """Patches on the regular grid of :func:`~napari_ivae.core.patches.cutting.grid_patches`.
 
         Parameters
@@ -235,14 +260,17 @@ class PatchSource:
         index = np.repeat(np.arange(n_frames, dtype=np.float64), rr.size)
         shifts, message = None, ""
         spacing = registration.registration_spacing(
-            spacing, register,
-            lambda: registration.measured_spacing(frames.window(0, slice(None), slice(None))[None]))
+            spacing,
+            register,
+            lambda: registration.measured_spacing(frames.window(0, slice(None), slice(None))[None]),
+        )
         if spacing is not None:
             shifts = np.zeros_like(centres)
             for frame in range(n_frames):
                 block = slice(frame * rr.size, (frame + 1) * rr.size)
                 shifts[block] = registration.lattice_shifts(
-                    frames.window(frame, slice(None), slice(None)), centres[block], shape, spacing)
+                    frames.window(frame, slice(None), slice(None)), centres[block], shape, spacing
+                )
                 release_pages(image)
             message = registration.registration_message(spacing, shifts)
         cut = centres if shifts is None else centres + shifts
@@ -269,7 +297,7 @@ class PatchSource:
         starts = np.flatnonzero(np.diff(self.frames[order], prepend=-1))
         for frame_rows in np.split(order, starts[1:]):
             for start in range(0, len(frame_rows), per_chunk):
-                yield frame_rows[start:start + per_chunk]
+                yield frame_rows[start : start + per_chunk]
 
     def read(self, positions) -> np.ndarray:
         """The patches at ``positions`` (into the kept points), in that order.
@@ -377,16 +405,28 @@ class PatchSource:
     def geometry(self) -> PatchSet:
         """A :class:`~napari_ivae.core.patches.PatchSet` of these patches without their pixels
         (``patches`` is a read-only zero-size-in-memory broadcast), for the maps."""
-        empty = np.broadcast_to(np.zeros((1,) + self.shape, dtype=np.float32),
-                                (len(self),) + self.shape)
+        empty = np.broadcast_to(
+            np.zeros((1,) + self.shape, dtype=np.float32), (len(self),) + self.shape
+        )
         centres = self.centres if self.grid_centres is None else self.grid_centres
-        return PatchSet(patches=empty, centres=centres, frames=self.frames,
-                        indices=self.indices, image_shape=self.image_shape,
-                        normalization=dict(self.normalization), grid_shape=self.grid_shape,
-                        stride=self.stride, valid=self.valid, n_frames=self.n_frames,
-                        is_stack=self.is_stack, patch_min=self.patch_min,
-                        patch_max=self.patch_max, grid_origin=self.grid_origin,
-                        shifts=self.shifts, message=self.message)
+        return PatchSet(
+            patches=empty,
+            centres=centres,
+            frames=self.frames,
+            indices=self.indices,
+            image_shape=self.image_shape,
+            normalization=dict(self.normalization),
+            grid_shape=self.grid_shape,
+            stride=self.stride,
+            valid=self.valid,
+            n_frames=self.n_frames,
+            is_stack=self.is_stack,
+            patch_min=self.patch_min,
+            patch_max=self.patch_max,
+            grid_origin=self.grid_origin,
+            shifts=self.shifts,
+            message=self.message,
+        )
 
 
 class SourcePatches:
@@ -449,8 +489,9 @@ class _CachedFrames:
     budget pushes it out (least recently used first); any other window is read directly.
     """
 
-    def __init__(self, frames: _Frames, tile: int, margin: int, offset: tuple[int, int],
-                 cache_bytes: int):
+    def __init__(
+        self, frames: _Frames, tile: int, margin: int, offset: tuple[int, int], cache_bytes: int
+    ):
         self.frames, self.tile, self.margin = frames, int(tile), int(margin)
         self.offset = offset
         self.cache_bytes = int(cache_bytes)
@@ -459,8 +500,10 @@ class _CachedFrames:
         self.tiles_read = 0
 
     def _bounds(self, index: int, length: int) -> tuple[int, int]:
-        return (max(0, index * self.tile - self.margin),
-                min(length, (index + 1) * self.tile + self.margin))
+        return (
+            max(0, index * self.tile - self.margin),
+            min(length, (index + 1) * self.tile + self.margin),
+        )
 
     def window(self, frame: int, rows: slice, cols: slice) -> np.ndarray:
         _, height, width = self.frames.shape
@@ -481,7 +524,7 @@ class _CachedFrames:
                 self.held += block.nbytes
         else:
             self.cache.move_to_end(key)
-        return block[r0 - t0:r1 - t0, c0 - u0:c1 - u0]
+        return block[r0 - t0 : r1 - t0, c0 - u0 : c1 - u0]
 
 
 class PatchReader:
@@ -519,8 +562,7 @@ class PatchReader:
         tile = max(height, width) if whole else TILE_SIDE
         cut = (max(source.shape) + 2 if source.valid is not None else 0) + 2  # as in _cut
         offset = (source.shape[0] // 2 + cut, source.shape[1] // 2 + cut)
-        self.cached = _CachedFrames(frames, tile, 0 if whole else margin, offset,
-                                    self.cache_bytes)
+        self.cached = _CachedFrames(frames, tile, 0 if whole else margin, offset, self.cache_bytes)
         self.source = copy.copy(source)
         self.source._frames = self.cached
         per_row = -(-width // tile)
@@ -560,8 +602,9 @@ def sample_positions(n: int, seed: int, limit: int | None = None) -> np.ndarray:
     return np.sort(np.random.default_rng(seed).choice(n, limit, replace=False)).astype(np.int64)
 
 
-def encode_source(model, source: PatchSource, batch_size: int = 256, device=None,
-                  progress=None, scheduler=None):
+def encode_source(
+    model, source: PatchSource, batch_size: int = 256, device=None, progress=None, scheduler=None
+):
     """Encode every patch of a source chunk by chunk (memory: one chunk of patches).
 
     Parameters
@@ -591,8 +634,10 @@ def encode_source(model, source: PatchSource, batch_size: int = 256, device=None
 
     if tuple(source.patch_shape) != tuple(model.config.patch_shape):
         want = model.config.patch_shape
-        raise InputError(f"the model reads {want[0]}x{want[1]} px patches but the source cuts "
-                         f"{source.patch_shape[0]}x{source.patch_shape[1]} px ones")
+        raise InputError(
+            f"the model reads {want[0]}x{want[1]} px patches but the source cuts "
+            f"{source.patch_shape[0]}x{source.patch_shape[1]} px ones"
+        )
     from napari_ivae.core.scheduling import check_scheduler
 
     check_scheduler(scheduler)
@@ -607,8 +652,7 @@ def encode_source(model, source: PatchSource, batch_size: int = 256, device=None
     if scheduler in (None, "threads", "sync"):  # here: torch already uses the cores
         done = 0
         for positions, patches in source:
-            store(positions, encode(model, patches, batch_size=batch_size,
-                                    device=device).as_dict())
+            store(positions, encode(model, patches, batch_size=batch_size, device=device).as_dict())
             done += len(positions)
             if progress is not None:
                 progress(done, len(source))
@@ -619,14 +663,18 @@ def encode_source(model, source: PatchSource, batch_size: int = 256, device=None
     model = model.to("cpu")  # workers have no GPU of ours
     counted = np.cumsum([len(c) for c in chunks])
     for start in range(0, len(chunks), ENCODE_BLOCK):
-        block = chunks[start:start + ENCODE_BLOCK]
+        block = chunks[start : start + ENCODE_BLOCK]
 
         def done_chunks(done, _, before=start):
             if progress is not None:
                 progress(int(counted[before + done - 1]), len(source))
 
-        results = map_tasks(_encode_piece, [(model, source.piece(positions), batch_size)
-                                            for positions in block], scheduler, done_chunks)
+        results = map_tasks(
+            _encode_piece,
+            [(model, source.piece(positions), batch_size) for positions in block],
+            scheduler,
+            done_chunks,
+        )
         for positions, (part, low, high) in zip(block, results):
             store(positions, part)
             if source.patch_min is not None and source.patch_max is not None:
@@ -672,20 +720,30 @@ def maps_by_frame(columns: dict, geometry: PatchSet, write) -> None:
     if not geometry.is_grid:
         per_frame = [geometry.centres[frames == f] for f in range(geometry.n_frames)]
         spacing = _point_maps.median_neighbour_distance(per_frame)
-        max_distance = (maps.DEFAULT_DISTANCE_FACTOR * spacing if spacing
-                        else float(np.hypot(*geometry.image_shape)))
+        max_distance = (
+            maps.DEFAULT_DISTANCE_FACTOR * spacing
+            if spacing
+            else float(np.hypot(*geometry.image_shape))
+        )
     for frame in range(geometry.n_frames):
         rows = np.flatnonzero(frames == frame)
         if max_distance is not None and len(rows):
             _voronoi_frame(columns, rows, geometry, max_distance, frame, write)
             continue
-        empty = np.broadcast_to(np.zeros((1,) + geometry.patch_shape, np.float32),
-                                (len(rows),) + geometry.patch_shape)
-        single = PatchSet(patches=empty, centres=geometry.centres[rows],
-                          frames=np.zeros(len(rows), np.int64), indices=geometry.indices[rows],
-                          image_shape=geometry.image_shape, normalization={},
-                          grid_shape=geometry.grid_shape, stride=geometry.stride,
-                          grid_origin=geometry.grid_origin)
+        empty = np.broadcast_to(
+            np.zeros((1,) + geometry.patch_shape, np.float32), (len(rows),) + geometry.patch_shape
+        )
+        single = PatchSet(
+            patches=empty,
+            centres=geometry.centres[rows],
+            frames=np.zeros(len(rows), np.int64),
+            indices=geometry.indices[rows],
+            image_shape=geometry.image_shape,
+            normalization={},
+            grid_shape=geometry.grid_shape,
+            stride=geometry.stride,
+            grid_origin=geometry.grid_origin,
+        )
         for name, values in columns.items():
             values = np.asarray(values)[rows]
             if len(rows) == 0:
@@ -697,18 +755,19 @@ def maps_by_frame(columns: dict, geometry: PatchSet, write) -> None:
             elif name in ("class", "cluster"):
                 write(name, frame, maps.class_map(values, single))
             else:
-                write(name, frame, maps.patch_map(np.asarray(values, np.float32),
-                                                  single).astype(np.float32))
+                write(
+                    name,
+                    frame,
+                    maps.patch_map(np.asarray(values, np.float32), single).astype(np.float32),
+                )
 
 
-def _voronoi_frame(columns: dict, rows, geometry, max_distance: float, frame: int,
-                   write) -> None:
+def _voronoi_frame(columns: dict, rows, geometry, max_distance: float, frame: int, write) -> None:
     """One frame's point maps from one nearest-point search shared by every column (the
     values :func:`~napari_ivae.core.analysis.maps.point_map` gives, computed the same way)."""
     from napari_ivae.core.analysis import _point_maps, maps
 
-    index = _point_maps.nearest_index(geometry.centres[rows], geometry.image_shape,
-                                      max_distance)
+    index = _point_maps.nearest_index(geometry.centres[rows], geometry.image_shape, max_distance)
 
     def nearest(table):  # (n, C) float64 -> (Y, X, C) float32, NaN beyond max_distance
         padded = np.vstack([table, np.full((1, table.shape[1]), np.nan)])
@@ -727,5 +786,14 @@ def _voronoi_frame(columns: dict, rows, geometry, max_distance: float, frame: in
             write(name, frame, nearest(values[:, None])[..., 0])
 
 
-__all__ = ["PatchReader", "PatchSource", "SourcePatches", "as_source", "encode_source",
-           "lazy_range", "maps_by_frame", "release_pages", "sample_positions"]
+__all__ = [
+    "PatchReader",
+    "PatchSource",
+    "SourcePatches",
+    "as_source",
+    "encode_source",
+    "lazy_range",
+    "maps_by_frame",
+    "release_pages",
+    "sample_positions",
+]

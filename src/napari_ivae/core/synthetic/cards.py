@@ -283,17 +283,28 @@ def make_cards(
 
     half_width = (size - 1) / 2.0
     params = {
-        "n_per_class": n_per_class, "size": size, "rotation_deg": float(rotation),
-        "shear": float(shear), "scale": (lo, hi), "translation": float(translation),
-        "noise": float(noise), "seed": seed, "classes": tuple(classes),
+        "n_per_class": n_per_class,
+        "size": size,
+        "rotation_deg": float(rotation),
+        "shear": float(shear),
+        "scale": (lo, hi),
+        "translation": float(translation),
+        "noise": float(noise),
+        "seed": seed,
+        "classes": tuple(classes),
         "symbol_radius_px": SYMBOL_RADIUS_FRACTION * size,
         "angle_convention": "radians, counter-clockwise as displayed (rows down)",
         "shift_units": "(dx, dy) = (column, row) in patch half-widths ((size - 1) / 2 pixels)",
     }
     return CardsSet(
-        images=np.ascontiguousarray(images), labels=labels, angles=angles,
-        shifts=shift_frac * size / half_width, class_names=tuple(classes), params=params,
-        scales=scales, shears=shears,
+        images=np.ascontiguousarray(images),
+        labels=labels,
+        angles=angles,
+        shifts=shift_frac * size / half_width,
+        class_names=tuple(classes),
+        params=params,
+        scales=scales,
+        shears=shears,
     )
 
 
@@ -334,13 +345,25 @@ def cards_protocol(
     """
     sub_seeds = [int(s.generate_state(1)[0]) for s in np.random.SeedSequence(seed).spawn(3)]
     common: dict[str, Any] = dict(size=size, shear=shear, scale=scale, noise=noise)
-    labeled = make_cards(n_labeled, rotation=labeled_rotation, translation=0.0,
-                         seed=sub_seeds[0], **common)
-    unlabeled = make_cards(n_unlabeled, rotation=unlabeled_rotation, translation=translation,
-                           seed=sub_seeds[1], **common)
-    test = make_cards(n_test, rotation=unlabeled_rotation, translation=translation,
-                      seed=sub_seeds[2], **common)
-    params = {"seed": seed, "sub_seeds": tuple(sub_seeds), "labeled_rotation": labeled_rotation,
-              "unlabeled_rotation": unlabeled_rotation, **common, "translation": translation}
-    return CardsProtocol(labeled=labeled, unlabeled=unlabeled, test=test, seed=seed,
-                         params=params)
+    labeled = make_cards(
+        n_labeled, rotation=labeled_rotation, translation=0.0, seed=sub_seeds[0], **common
+    )
+    unlabeled = make_cards(
+        n_unlabeled,
+        rotation=unlabeled_rotation,
+        translation=translation,
+        seed=sub_seeds[1],
+        **common,
+    )
+    test = make_cards(
+        n_test, rotation=unlabeled_rotation, translation=translation, seed=sub_seeds[2], **common
+    )
+    params = {
+        "seed": seed,
+        "sub_seeds": tuple(sub_seeds),
+        "labeled_rotation": labeled_rotation,
+        "unlabeled_rotation": unlabeled_rotation,
+        **common,
+        "translation": translation,
+    }
+    return CardsProtocol(labeled=labeled, unlabeled=unlabeled, test=test, seed=seed, params=params)

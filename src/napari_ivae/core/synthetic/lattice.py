@@ -19,8 +19,13 @@ import numpy as np
 from napari_ivae.core.errors import InputError
 
 LATTICE_TYPES = ("square", "hexagonal", "honeycomb", "perovskite", "dumbbell")
-_SYMMETRY_DEG = {"square": 90.0, "hexagonal": 60.0, "honeycomb": 60.0, "perovskite": 90.0,
-                 "dumbbell": 180.0}
+_SYMMETRY_DEG = {
+    "square": 90.0,
+    "hexagonal": 60.0,
+    "honeycomb": 60.0,
+    "perovskite": 90.0,
+    "dumbbell": 180.0,
+}
 # per lattice type, in units of the nearest-neighbour distance: |a1|, |a2|, the angle from a1 to
 # a2 (degrees), and the basis as (fraction of a1, fraction of a2, amplitude; None = the
 # ``sublattice_intensity`` argument)
@@ -30,8 +35,12 @@ _CELLS = {
     "honeycomb": (np.sqrt(3.0), np.sqrt(3.0), 60.0, [(0.0, 0.0, 1.0), (1 / 3, 1 / 3, 1.0)]),
     "perovskite": (np.sqrt(2.0), np.sqrt(2.0), 90.0, [(0.0, 0.0, 1.0), (0.5, 0.5, None)]),
     # Si [110]: a rectangular cell a/sqrt(2) x a holding two dumbbells 0.25 a long
-    "dumbbell": (4.0 / np.sqrt(2.0), 4.0, 90.0,
-                 [(0.0, 0.0, 1.0), (0.0, 0.25, 1.0), (0.5, 0.5, 1.0), (0.5, 0.75, 1.0)]),
+    "dumbbell": (
+        4.0 / np.sqrt(2.0),
+        4.0,
+        90.0,
+        [(0.0, 0.0, 1.0), (0.0, 0.25, 1.0), (0.5, 0.5, 1.0), (0.5, 0.75, 1.0)],
+    ),
 }
 
 
@@ -163,8 +172,9 @@ def make_lattice(
     pad = 4.0 * sigma  # atoms just outside the frame still light its edge
     site_parts, height_parts, domain_parts = [], [], []
     for d, angle in enumerate(angles_deg):
-        points, heights = _lattice_points(height, width, pad, spacing, lattice,
-                                          np.deg2rad(angle), sublattice_intensity, rng)
+        points, heights = _lattice_points(
+            height, width, pad, spacing, lattice, np.deg2rad(angle), sublattice_intensity, rng
+        )
         owner = _nearest_seed(points, seeds)
         site_parts.append(points[owner == d])
         height_parts.append(heights[owner == d])
@@ -173,8 +183,9 @@ def make_lattice(
     site_height = np.concatenate(height_parts)
     site_domain = np.concatenate(domain_parts)
     if particle_radius is not None:
-        inside_particle = np.hypot(sites[:, 0] - height / 2.0,
-                                   sites[:, 1] - width / 2.0) <= float(particle_radius)
+        inside_particle = np.hypot(sites[:, 0] - height / 2.0, sites[:, 1] - width / 2.0) <= float(
+            particle_radius
+        )
         sites, site_height = sites[inside_particle], site_height[inside_particle]
         site_domain = site_domain[inside_particle]
     keep = _drop_boundary_clashes(sites, site_domain, 0.7 * spacing)
@@ -190,7 +201,8 @@ def make_lattice(
     angle_rad = np.deg2rad(np.asarray(angles_deg))[site_domain]
     if local_rotation > 0:
         angle_rad = angle_rad + np.deg2rad(local_rotation) * _smooth_field(
-            sites, height, width, 4.0 * spacing, rng)
+            sites, height, width, 4.0 * spacing, rng
+        )
 
     image = np.full((height, width), float(background), dtype=np.float64)
     _render_atoms(image, sites, amplitude, sigma, ellipticity, angle_rad)
@@ -205,24 +217,50 @@ def make_lattice(
     if noise > 0:
         image = image + rng.normal(0.0, noise, size=image.shape)
 
-    inside = ((sites[:, 0] >= 0) & (sites[:, 0] <= height - 1)
-              & (sites[:, 1] >= 0) & (sites[:, 1] <= width - 1))
-    vacancy_inside = vacancy_sites[(vacancy_sites[:, 0] >= 0) & (vacancy_sites[:, 0] <= height - 1)
-                                   & (vacancy_sites[:, 1] >= 0)
-                                   & (vacancy_sites[:, 1] <= width - 1)]
-    params = dict(shape=(height, width), spacing=float(spacing), lattice=lattice,
-                  atom_sigma=sigma, noise=float(noise), dose=dose, background=float(background),
-                  rotation=float(rotation), local_rotation=float(local_rotation),
-                  ellipticity=float(ellipticity), domains=int(domains),
-                  domain_angles=angles_deg, vacancies=float(vacancies), dopants=float(dopants),
-                  dopant_intensity=float(dopant_intensity),
-                  position_jitter=float(position_jitter),
-                  sublattice_intensity=float(sublattice_intensity), amorphous=float(amorphous),
-                  particle_radius=particle_radius, scan_jitter=float(scan_jitter), seed=seed,
-                  vacancy_positions=vacancy_inside.tolist())
-    return LatticeImage(image=np.ascontiguousarray(image, dtype=np.float32),
-                        positions=sites[inside].astype(np.float64), angles=angle_rad[inside],
-                        domain=site_domain[inside], species=species[inside], params=params)
+    inside = (
+        (sites[:, 0] >= 0)
+        & (sites[:, 0] <= height - 1)
+        & (sites[:, 1] >= 0)
+        & (sites[:, 1] <= width - 1)
+    )
+    vacancy_inside = vacancy_sites[
+        (vacancy_sites[:, 0] >= 0)
+        & (vacancy_sites[:, 0] <= height - 1)
+        & (vacancy_sites[:, 1] >= 0)
+        & (vacancy_sites[:, 1] <= width - 1)
+    ]
+    params = dict(
+        shape=(height, width),
+        spacing=float(spacing),
+        lattice=lattice,
+        atom_sigma=sigma,
+        noise=float(noise),
+        dose=dose,
+        background=float(background),
+        rotation=float(rotation),
+        local_rotation=float(local_rotation),
+        ellipticity=float(ellipticity),
+        domains=int(domains),
+        domain_angles=angles_deg,
+        vacancies=float(vacancies),
+        dopants=float(dopants),
+        dopant_intensity=float(dopant_intensity),
+        position_jitter=float(position_jitter),
+        sublattice_intensity=float(sublattice_intensity),
+        amorphous=float(amorphous),
+        particle_radius=particle_radius,
+        scan_jitter=float(scan_jitter),
+        seed=seed,
+        vacancy_positions=vacancy_inside.tolist(),
+    )
+    return LatticeImage(
+        image=np.ascontiguousarray(image, dtype=np.float32),
+        positions=sites[inside].astype(np.float64),
+        angles=angle_rad[inside],
+        domain=site_domain[inside],
+        species=species[inside],
+        params=params,
+    )
 
 
 def _check_shape(shape):
@@ -268,8 +306,12 @@ def _lattice_points(height, width, pad, spacing, lattice, theta, sublattice_inte
         value = sublattice_intensity if amplitude is None else amplitude
         heights.append(np.full(len(cells), float(value)))
     points, heights = np.concatenate(points), np.concatenate(heights)
-    ok = ((points[:, 0] >= -pad) & (points[:, 0] <= height - 1 + pad)
-          & (points[:, 1] >= -pad) & (points[:, 1] <= width - 1 + pad))
+    ok = (
+        (points[:, 0] >= -pad)
+        & (points[:, 0] <= height - 1 + pad)
+        & (points[:, 1] >= -pad)
+        & (points[:, 1] <= width - 1 + pad)
+    )
     return points[ok], heights[ok]
 
 
@@ -283,12 +325,12 @@ def _add_amorphous(image, amplitude, spacing, sigma, sites, particle_radius, rng
     count = int(height * width / spacing**2)
     bumps = rng.uniform([0, 0], [height, width], size=(count, 2))
     if particle_radius is not None:
-        under = np.hypot(bumps[:, 0] - height / 2.0,
-                         bumps[:, 1] - width / 2.0) <= float(particle_radius)
+        under = np.hypot(bumps[:, 0] - height / 2.0, bumps[:, 1] - width / 2.0) <= float(
+            particle_radius
+        )
         bumps = bumps[~under | (rng.random(count) < 0.1)]
     heights = amplitude * rng.uniform(0.3, 1.7, size=len(bumps))
-    _render_atoms(image, bumps, heights, sigma * rng.uniform(1.0, 1.5), 0.0,
-                  np.zeros(len(bumps)))
+    _render_atoms(image, bumps, heights, sigma * rng.uniform(1.0, 1.5), 0.0, np.zeros(len(bumps)))
 
 
 def _jitter_lines(image, jitter, rng):
@@ -350,8 +392,10 @@ def _render_atoms(image, sites, amplitude, sigma, ellipticity, angle):
     across = d_col * sin + d_row * cos
     sigma_minor = sigma * (1.0 - ellipticity)
     values = amplitude[:, None, None] * np.exp(
-        -0.5 * ((along / sigma) ** 2 + (across / sigma_minor) ** 2))
+        -0.5 * ((along / sigma) ** 2 + (across / sigma_minor) ** 2)
+    )
     inside = (rows >= 0) & (rows < height) & (cols >= 0) & (cols < width)
     flat = (rows * width + cols)[inside]
     image += np.bincount(flat, weights=values[inside], minlength=height * width).reshape(
-        height, width)
+        height, width
+    )

@@ -98,15 +98,19 @@ def make_particles(
 
     if polarity not in ("bright", "dark"):
         raise InputError(f"polarity must be 'bright' or 'dark', got {polarity!r}.")
-    height, width = (int(shape), int(shape)) if np.ndim(shape) == 0 else (int(shape[0]), int(shape[1]))
+    height, width = (
+        (int(shape), int(shape)) if np.ndim(shape) == 0 else (int(shape[0]), int(shape[1]))
+    )
     rng = np.random.default_rng(seed)
     centres, radii = _place(height, width, count, radius, radius_spread, touching, rng)
     rows, cols = np.mgrid[:height, :width].astype(np.float64)
     thickness = np.zeros((height, width))
     for (r0, c0), rad in zip(centres, radii):
         reach = int(np.ceil(rad)) + 2
-        window = (slice(max(int(r0) - reach, 0), min(int(r0) + reach + 1, height)),
-                  slice(max(int(c0) - reach, 0), min(int(c0) + reach + 1, width)))
+        window = (
+            slice(max(int(r0) - reach, 0), min(int(r0) + reach + 1, height)),
+            slice(max(int(c0) - reach, 0), min(int(c0) + reach + 1, width)),
+        )
         d2 = (rows[window] - r0) ** 2 + (cols[window] - c0) ** 2
         thickness[window] += np.sqrt(np.clip(rad**2 - d2, 0.0, None))
     thickness = ndimage.gaussian_filter(thickness, 0.7) / float(radius)
@@ -125,17 +129,39 @@ def make_particles(
     bar = None
     if scale_bar:
         bar = np.zeros((height, width), dtype=bool)
-        bar[int(0.92 * height):int(0.92 * height) + max(3, height // 60),
-            int(0.70 * width):int(0.92 * width)] = True
+        bar[
+            int(0.92 * height) : int(0.92 * height) + max(3, height // 60),
+            int(0.70 * width) : int(0.92 * width),
+        ] = True
         image[bar] = image.max() * 1.05  # saturated white, as most microscopes burn it in
-    inside = ((centres[:, 0] >= 0) & (centres[:, 0] < height)
-              & (centres[:, 1] >= 0) & (centres[:, 1] < width))
-    params = dict(shape=(height, width), count=count, radius=radius,
-                  radius_spread=radius_spread, polarity=polarity, contrast=contrast,
-                  touching=touching, illumination=illumination, texture=texture, noise=noise,
-                  dose=dose, scale_bar=scale_bar, seed=seed)
-    return ParticleImage(image=image.astype(np.float32), centres=centres[inside],
-                         radii=radii[inside], scale_bar=bar, params=params)
+    inside = (
+        (centres[:, 0] >= 0)
+        & (centres[:, 0] < height)
+        & (centres[:, 1] >= 0)
+        & (centres[:, 1] < width)
+    )
+    params = dict(
+        shape=(height, width),
+        count=count,
+        radius=radius,
+        radius_spread=radius_spread,
+        polarity=polarity,
+        contrast=contrast,
+        touching=touching,
+        illumination=illumination,
+        texture=texture,
+        noise=noise,
+        dose=dose,
+        scale_bar=scale_bar,
+        seed=seed,
+    )
+    return ParticleImage(
+        image=image.astype(np.float32),
+        centres=centres[inside],
+        radii=radii[inside],
+        scale_bar=bar,
+        params=params,
+    )
 
 
 def _place(height, width, count, radius, spread, touching, rng):
