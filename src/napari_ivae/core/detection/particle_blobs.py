@@ -284,8 +284,9 @@ def background_strengths(
     numpy.ndarray
         One strength per scale (``inf`` where nothing is measured).
     """
-    from scipy.stats import norm
+    from statistics import NormalDist  # scipy.stats would cost a third of a second to import
 
+    quantile = NormalDist().inv_cdf  # z = -quantile(p): exceeded with probability p
     use = np.ones(response.shape[1:], dtype=bool) if skip is None else ~np.asarray(skip, bool)
     area = float(use.sum())
     out = np.full(len(response), np.inf)
@@ -295,8 +296,8 @@ def background_strengths(
         area / (np.pi * (2.0 * sigma) ** 2)
         for sigma in (scales if site_scales is None else site_scales)
     )
-    z = float(norm.isf(NOISE_BLOBS / max(sites, 2.0 * NOISE_BLOBS)))
-    tail_z = float(norm.isf(TAIL_SHARE))
+    z = -quantile(NOISE_BLOBS / max(sites, 2.0 * NOISE_BLOBS))
+    tail_z = -quantile(TAIL_SHARE)
     sign = -1.0 if polarity == "bright" else 1.0
     for index, layer in enumerate(response):
         values = layer[use]
