@@ -309,6 +309,16 @@ def background_strengths(
     return out
 
 
+def _around(centre, reach: int, shape) -> tuple[tuple[slice, slice], np.ndarray, np.ndarray]:
+    """The window of a frame of ``shape`` within ``reach`` pixels of ``centre`` (clipped to the
+    frame), and its pixels' row offsets (a column) and column offsets (a row) from the centre."""
+    row, col = int(centre[0]), int(centre[1])
+    r0, r1 = max(row - reach, 0), min(row + reach + 1, shape[0])
+    c0, c1 = max(col - reach, 0), min(col + reach + 1, shape[1])
+    rows, cols = np.arange(r0, r1)[:, None] - row, np.arange(c0, c1)[None, :] - col
+    return (slice(r0, r1), slice(c0, c1)), rows, cols
+
+
 def surround_share(signal, points, sigma) -> np.ndarray:
     """Per blob, the share of directions in which its surround lies below its top.
 
@@ -335,13 +345,10 @@ def surround_share(signal, points, sigma) -> np.ndarray:
     """
     signal = np.asarray(signal, dtype=np.float32)
     out = np.ones(len(points))
-    for index, ((row, col), blob_sigma) in enumerate(zip(np.asarray(points), np.asarray(sigma))):
+    for index, (centre, blob_sigma) in enumerate(zip(np.asarray(points), np.asarray(sigma))):
         radius = np.sqrt(2.0) * blob_sigma
-        reach = int(np.ceil(2.3 * radius))
-        top_row, top_col = max(row - reach, 0), max(col - reach, 0)
-        window = signal[top_row : row + reach + 1, top_col : col + reach + 1]
-        dy = np.arange(top_row, top_row + window.shape[0])[:, None] - row
-        dx = np.arange(top_col, top_col + window.shape[1])[None, :] - col
+        area, dy, dx = _around(centre, int(np.ceil(2.3 * radius)), signal.shape)
+        window = signal[area]
         distance = np.hypot(dy, dx) / radius
         top = window[distance <= 0.7].mean()
         ring = (distance >= 1.3) & (distance <= 2.3)
@@ -383,15 +390,6 @@ def above_larger(signal, points, sigma) -> np.ndarray:
     points = np.asarray(points).reshape(-1, 2)
     radius = np.sqrt(2.0) * np.asarray(sigma, dtype=np.float64)
     keep = np.ones(len(points), dtype=bool)
-    rows, cols = np.indices(signal.shape, sparse=True)
-
-    def disc(centre, reach):
-        window = (
-            slice(max(centre[0] - reach, 0), centre[0] + reach + 1),
-            slice(max(centre[1] - reach, 0), centre[1] + reach + 1),
-        )
-        return window, ((rows[window[0]] - centre[0]) ** 2 + (cols[:, window[1]] - centre[1]) ** 2)
-
     for index in range(len(points)):
         larger = np.flatnonzero(
             (radius >= NESTED_RATIO * radius[index])
@@ -399,15 +397,14 @@ def above_larger(signal, points, sigma) -> np.ndarray:
         )
         if not len(larger):
             continue
-        window, distance_sq = disc(points[index], int(np.ceil(radius[index])))
-        top = float(signal[window][distance_sq <= (0.7 * radius[index]) ** 2].mean())
+        area, dy, dx = _around(points[index], int(np.ceil(radius[index])), signal.shape)
+        top = float(signal[area][dy**2 + dx**2 <= (0.7 * radius[index]) ** 2].mean())
         for other in larger:
-            window, distance_sq = disc(points[other], int(np.ceil(0.7 * radius[other])))
-            own_sq = (rows[window[0]] - points[index][0]) ** 2 + (
-                cols[:, window[1]] - points[index][1]
-            ) ** 2
-            interior = (distance_sq <= (0.7 * radius[other]) ** 2) & (own_sq > radius[index] ** 2)
-            if interior.any() and not top > np.median(signal[window][interior]):
+            area, dy, dx = _around(points[other], int(np.ceil(0.7 * radius[other])), signal.shape)
+            shift = points[other] - points[index]
+            own_sq = (dy + shift[0]) ** 2 + (dx + shift[1]) ** 2
+            interior = (dy**2 + dx**2 <= (0.7 * radius[other]) ** 2) & (own_sq > radius[index] ** 2)
+            if interior.any() and not top > np.median(signal[area][interior]):
                 keep[index] = False
                 break
     return keep
