@@ -122,8 +122,9 @@ def detect_atoms(
     -------
     Detections
         ``coords`` (frame, row, col); ``properties`` with ``intensity, prominence, snr,
-        refine_shift, fit_ok``; ``params`` with every value used (``spacing`` included) and
-        per-frame counts (``outside_crystal``: peaks dropped outside the crystalline region);
+        refine_shift`` and, when ``refine="gaussian"``, ``fit_ok``; ``params`` with every
+        value used (``spacing`` included) and per-frame counts (``outside_crystal``: peaks
+        dropped outside the crystalline region);
         ``message`` explains an empty result and says when peaks were dropped.
     """
     from napari_ivae.core.detection.streaming import lazy_input
@@ -209,6 +210,9 @@ def detect_atoms(
 
 def _checked(detections: Detections) -> Detections:
     from napari_ivae.core.detection.quality import assess
+
+    if detections.params.get("refine") != "gaussian":  # no fit was tried: nothing to report
+        detections.properties = detections.properties.drop(columns="fit_ok", errors="ignore")
 
     detections.quality = assess(detections, "atoms")
     return detections
