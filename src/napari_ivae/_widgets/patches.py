@@ -80,6 +80,22 @@ def labels_of_snapshot(snapshot: tuple, patchset: Any) -> Any:
     )
 
 
+def detected_on(layer: Any) -> str | None:
+    """The name of the image a plugin detection layer was made from (None for other layers,
+    e.g. a user's own Points layer)."""
+    meta = layer.metadata.get(_layers.META_KEY) if isinstance(layer.metadata, dict) else None
+    if meta and str(meta.get("role", "")).startswith("detections_"):
+        return str(meta.get("source"))
+    return None
+
+
+def pairs_with(points: Any, image: Any) -> bool:
+    """Whether patches may be cut from ``image`` at ``points``: a detection layer only pairs
+    with the image it was detected on; any other Points layer with any image."""
+    source = detected_on(points)
+    return source is None or image is None or source == image.name
+
+
 def shape_classes(layer: Any) -> np.ndarray:
     """``features['class']`` of each shape as int (``-1`` where missing)."""
     if "class" not in layer.features or len(layer.features) != len(layer.data):
@@ -143,6 +159,7 @@ class PatchesWidget(DockBody):
             ]
         )
         self.source.changed.connect(self._on_source)
+        self.image.changed.connect(self._on_image)
         self.extract_button.clicked.connect(self.extract_in_background)
         self._session.events.training.connect(self._on_training)
         self.new_shapes_button.clicked.connect(self.new_annotation_layer)
@@ -165,19 +182,37 @@ class PatchesWidget(DockBody):
 
     # ---- set-up -------------------------------------------------------------------------
     def _pick_defaults(self) -> None:
+        """Fill empty pickers: the points detected on the image first, then a user's Points
+        layer (never another image's detections); the topmost Shapes layer."""
         self.points.reset_choices()
         self.shapes.reset_choices()
         image = self.image.value
-        if image is not None:
-            for layer in reversed(self._viewer.layers):
-                if isinstance(layer, Points) and self.points.value is None:
-                    self.points.value = layer
-                if isinstance(layer, Shapes) and self.shapes.value is None:
-                    self.shapes.value = layer
+        if image is None:
+            return
+        if self.points.value is not None and not pairs_with(self.points.value, image):
+            self.points.value = None
+        layers = list(reversed(self._viewer.layers))
+        if self.points.value is None:
+            points = [p for p in layers if isinstance(p, Points) and pairs_with(p, image)]
+            points.sort(key=lambda p: detected_on(p) is None)  # stable: topmost first
+            if points:
+                self.points.value = points[0]
+        if self.shapes.value is None:
+            shapes = [layer for layer in layers if isinstance(layer, Shapes)]
+            if shapes:
+                self.shapes.value = shapes[0]
 
     def reset_choices(self, *args: Any) -> None:  # called by napari on layer list changes
         super().reset_choices(*args)
-        if self.points.value is None or self.shapes.value is None:
+        if (
+            self.points.value is None
+            or self.shapes.value is None
+            or not pairs_with(self.points.value, self.image.value)
+        ):
+            self._pick_defaults()
+
+    def _on_image(self, image: Any) -> None:
+        if self.points.value is not None and not pairs_with(self.points.value, image):
             self._pick_defaults()
 
     def _on_source(self, source: str) -> None:
@@ -291,6 +326,12 @@ class PatchesWidget(DockBody):
         if self.points.value is None:
             raise InputError(
                 "no points layer: run Detect first, pick a Points layer, or choose 'grid' patches."
+            )
+        source = detected_on(self.points.value)
+        if source is not None and source != layer.name:
+            raise InputError(
+                f"the points {self.points.value.name!r} were detected on {source!r}, not on "
+                f"{layer.name!r}: run Detect on {layer.name!r} or pick its points."
             )
         params["points"] = self.points.value.name
         job["points"] = self.points.value
