@@ -278,6 +278,49 @@ def test_above_larger_judges_a_nested_blob_against_the_larger_ones_interior():
     assert particle_blobs.above_larger(rim_bump, points, np.array([14.0, 10.0])).all()
 
 
+def test_above_larger_judges_a_blob_inside_an_aggregate_that_is_not_itself_judged():
+    shape = (100, 100)
+    big = _gaussian(shape, (50, 50), 14.0)
+    rim_bump = big + 0.3 * _gaussian(shape, (50, 68), 2.5)
+    on_top = big + 0.5 * _gaussian(shape, (50, 62), 2.5)
+    aggregate = (np.array([[50, 50]]), np.array([14.0]))
+    # the aggregate is not among the particles: only the small blob is judged, against it
+    assert list(particle_blobs.above_larger(rim_bump, [[50, 68]], [2.5])) == [True]
+    assert list(particle_blobs.above_larger(rim_bump, [[50, 68]], [2.5], aggregate)) == [False]
+    assert list(particle_blobs.above_larger(on_top, [[50, 62]], [2.5], aggregate)) == [True]
+
+
+def test_aggregate_blobs_are_the_blobs_above_the_candidate_scales():
+    rng = np.random.default_rng(1)
+    shape = (256, 256)
+    image = _gaussian(shape, (128, 128), 9.0) + 0.02 * rng.standard_normal(shape)
+    centres = [(40 + 44 * i, 40 + 44 * j) for i in range(5) for j in range(5) if (i, j) != (2, 2)]
+    for centre in centres:
+        image += _gaussian(shape, centre, 3.0)
+    sigma = 3.0
+    large = particle_blobs.aggregate_scales(shape, sigma)
+    assert len(large) and large[0] > particle_blobs.candidate_scales(shape, sigma)[-1]
+    assert large[-1] <= particle_blobs.AGGREGATE_RANGE * sigma
+    scales = np.concatenate([particle_blobs.candidate_scales(shape, sigma)[-1:], large])
+    response = particle_blobs.scale_space(image, scales)
+    points, found_sigma = particle_blobs.aggregate_blobs(image, response, scales, "bright", 0.1)
+    # the aggregate, not the particles (the largest candidate scale is only compared with)
+    assert len(points) == 1 and np.abs(points[0] - 128).max() <= 2 and found_sigma[0] > scales[0]
+    dark, _ = particle_blobs.aggregate_blobs(-image, response, scales, "dark", 0.1)
+    assert len(dark) == 0  # the same frame searched for dark blobs holds no aggregate
+    assert not len(particle_blobs.aggregate_blobs(image, response, scales, "bright", 10.0)[0])
+
+
+def test_detection_reports_the_aggregates_it_judged_against(monkeypatch):
+    truth = make_particles(
+        256, count=40, radius=4, polarity="dark", contrast=0.6, texture=0.03, noise=0.05, seed=3
+    )
+    image = truth.image - 0.8 * _gaussian(truth.image.shape, (128, 128), 10.0)
+    assert detect_particles(image).params["resolved"]["aggregates"] >= 1
+    monkeypatch.setattr(particle_blobs, "AGGREGATE_RANGE", 0.0)
+    assert detect_particles(image).params["resolved"]["aggregates"] == 0
+
+
 def test_a_bump_on_a_large_particles_rim_is_not_a_particle(monkeypatch):
     # one of the held-out low-dose images (robustness --seeds 2000): a small blob on the rim
     # of a large particle stood above its ring on 6 of 8 sides and was counted as a particle

@@ -52,6 +52,13 @@ they share is that a particle is a compact blob of one polarity at one scale. So
    A blob whose centre lies inside a clearly larger kept blob has that blob's interior as
    its surround instead (:func:`above_larger`): it must stand above it, or it is a bump on
    the larger particle's rim or top.
+7. **Aggregates.** Blobs above the candidate scales (up to ``AGGREGATE_RANGE`` x the chosen
+   scale), as strong as the largest candidate scale's cut and standing above their surround,
+   are too large to be particles of the measured size but judge the blobs inside them as a
+   larger particle does (:func:`aggregate_blobs`): a bump on an aggregate's rim, or a
+   brighter patch of a thick support, does not stand above its interior. The scales come
+   from the scale space the polarity and scale were chosen on (no extra cost where the
+   frame fits in that crop).
 """
 
 from __future__ import annotations
@@ -73,6 +80,7 @@ NULL_SEED = 20261130  # fixed: the same image always gets the same floor
 NOISE_BLOBS = 0.1  # the floor: white noise would reach it this many times in the frame
 TAIL_SHARE = 0.001  # the opposite side's tail is compared with a Gaussian's at this share
 NESTED_RATIO = 1.5  # a blob at least this many times larger may hold a smaller one (above_larger)
+AGGREGATE_RANGE = 4.0  # blobs above the candidate scales up to this x the scale: aggregates
 OVERLAP = 0.9  # a weaker blob whose centre lies within this many radii of a stronger one goes
 
 
@@ -133,6 +141,22 @@ def blob_polarity_and_scale(
     (str, float)
         Polarity and sigma.
     """
+    polarity, sigma, _, _ = polarity_scale_and_response(frame, skip, polarity)
+    return polarity, sigma
+
+
+def polarity_scale_and_response(
+    frame: np.ndarray, skip=None, polarity: str = "auto"
+) -> tuple[str, float, np.ndarray, np.ndarray | None]:
+    """:func:`blob_polarity_and_scale`, and the scale space it was measured on.
+
+    Returns
+    -------
+    (str, float, numpy.ndarray, numpy.ndarray or None)
+        Polarity, sigma, the scales measured and their :func:`scale_space` response over
+        the whole frame; ``None`` instead of the response when the frame is larger than the
+        crop the choice was made on.
+    """
     from scipy import ndimage
 
     window = tuple(
@@ -168,7 +192,8 @@ def blob_polarity_and_scale(
         for name, strength in strengths.items():
             if polarity in ("auto", name) and strength > best[0]:
                 best = (strength, name, float(sigma))
-    return best[1], best[2]
+    whole = crop.shape == tuple(frame.shape)
+    return best[1], best[2], scales, response if whole else None
 
 
 def candidate_scales(shape, sigma: float) -> np.ndarray:
@@ -362,7 +387,7 @@ def surround_share(signal, points, sigma) -> np.ndarray:
     return out
 
 
-def above_larger(signal, points, sigma) -> np.ndarray:
+def above_larger(signal, points, sigma, aggregates=None) -> np.ndarray:
     """Per blob, whether it stands above the interior of every clearly larger blob it lies in.
 
     A blob whose centre lies within the radius (``sqrt(2) sigma``) of a blob at least
@@ -380,6 +405,9 @@ def above_larger(signal, points, sigma) -> np.ndarray:
         ``(N, 2)`` integer (row, col) blob centres.
     sigma : array-like
         ``(N,)`` blob sigmas (pixels).
+    aggregates : (numpy.ndarray, array-like), optional
+        ``(points, sigma)`` of further larger blobs that judge the others but are not judged
+        themselves (see :func:`aggregate_blobs`).
 
     Returns
     -------
@@ -388,9 +416,14 @@ def above_larger(signal, points, sigma) -> np.ndarray:
     """
     signal = np.asarray(signal, dtype=np.float32)
     points = np.asarray(points).reshape(-1, 2)
-    radius = np.sqrt(2.0) * np.asarray(sigma, dtype=np.float64)
-    keep = np.ones(len(points), dtype=bool)
-    for index in range(len(points)):
+    count = len(points)
+    sigma = np.asarray(sigma, dtype=np.float64).reshape(-1)
+    if aggregates is not None:
+        points = np.concatenate([points, np.asarray(aggregates[0]).reshape(-1, 2)])
+        sigma = np.concatenate([sigma, np.asarray(aggregates[1], dtype=np.float64).reshape(-1)])
+    radius = np.sqrt(2.0) * sigma
+    keep = np.ones(count, dtype=bool)
+    for index in range(count):
         larger = np.flatnonzero(
             (radius >= NESTED_RATIO * radius[index])
             & (np.hypot(*(points - points[index]).T) <= radius)
@@ -408,6 +441,55 @@ def above_larger(signal, points, sigma) -> np.ndarray:
                 keep[index] = False
                 break
     return keep
+
+
+def aggregate_scales(shape, sigma: float) -> np.ndarray:
+    """The scales above :func:`candidate_scales` up to ``AGGREGATE_RANGE`` x ``sigma``."""
+    scales = blob_scales(shape)
+    top = candidate_scales(shape, sigma)[-1]
+    return scales[(scales > top) & (scales <= AGGREGATE_RANGE * sigma)]
+
+
+def aggregate_blobs(signal, response, scales, polarity: str, cut: float, skip=None):
+    """Blobs larger than any particle: aggregates whose rim and top are not particles.
+
+    Scale-space maxima of ``response`` above its first scale (the largest candidate scale,
+    there only to compare with), at least ``cut`` strong and standing above their surround
+    as a particle must (:func:`surround_share`). They are not particles themselves (too
+    large for the measured scale); :func:`above_larger` judges the blobs inside them.
+
+    Parameters
+    ----------
+    signal : numpy.ndarray
+        2D frame with the particles' polarity positive.
+    response : numpy.ndarray
+        ``(scales, Y, X)`` from :func:`scale_space` of the frame (bright blobs positive).
+    scales : array-like
+        Its sigmas: the largest candidate scale, then :func:`aggregate_scales`.
+    polarity : {"bright", "dark"}
+        The particles' polarity.
+    cut : float
+        The cut of the largest candidate scale.
+    skip : numpy.ndarray, optional
+        ``(Y, X)`` pixels where no aggregate is centred.
+
+    Returns
+    -------
+    (numpy.ndarray, numpy.ndarray)
+        ``(M, 2)`` integer (row, col) and sigmas.
+    """
+    scales = np.asarray(scales, dtype=np.float64)
+    if len(scales) < 2:
+        return np.zeros((0, 2), dtype=int), np.zeros(0)
+    points, sigma, strength = blob_candidates(
+        None, scales, polarity, skip, response=response, overlaps=False
+    )
+    keep = (sigma > scales[0]) & (strength >= cut)
+    points, sigma = points[keep], sigma[keep]
+    if len(points):
+        keep = surround_share(signal, points, sigma) >= SURROUND_SHARE
+        points, sigma = points[keep], sigma[keep]
+    return points, sigma
 
 
 def strongest_of_overlaps(points, sigma, strength) -> np.ndarray:
@@ -510,6 +592,8 @@ def _two_gaussians(values, iterations: int = 100):
 
 __all__ = [
     "above_larger",
+    "aggregate_blobs",
+    "aggregate_scales",
     "background_strengths",
     "blob_candidates",
     "blob_polarity_and_scale",
@@ -518,6 +602,7 @@ __all__ = [
     "noise_floor",
     "opposite_strengths",
     "particle_cut",
+    "polarity_scale_and_response",
     "scale_space",
     "search_scales",
     "strongest_of_overlaps",

@@ -205,16 +205,22 @@ def _auto_blobs(frame, excluded, params):
     filled = np.where(masked, np.median(frame[~skip]) if (~skip).any() else 0.0, frame).astype(
         np.float32
     )
-    polarity, sigma = blobs.blob_polarity_and_scale(
+    polarity, sigma, choice_scales, choice_response = blobs.polarity_scale_and_response(
         filled, skip if not skip.all() else masked, params["polarity"]
     )
     core_scales = blobs.candidate_scales(filled.shape, sigma)
     scales = blobs.search_scales(filled.shape, sigma)
+    large = blobs.aggregate_scales(filled.shape, sigma)
+    large = np.concatenate([core_scales[-1:], large]) if len(large) else large
     # a flat area on the background's side (blank vacuum, padding) holds no particle; one on
     # the particles' side may be a particle's saturated or noise-free top
     signal = filled if polarity == "bright" else -filled
     background_side = signal <= np.median(signal[~masked]) if (~masked).any() else signal < 0
     candidate_skip = masked | (skip & background_side)
+    large_response = (
+        _scale_space(filled, large, choice_scales, choice_response) if len(large) else None
+    )
+    del choice_response
     response = blobs.scale_space(filled, scales)
     smaller = len(scales) - len(core_scales)
     points, blob_sigma, strength = blobs.blob_candidates(
@@ -252,8 +258,13 @@ def _auto_blobs(frame, excluded, params):
     not_above_surround = int((~above_surround).sum())
     keep[keep] = above_surround
     keep[keep] = blobs.strongest_of_overlaps(points[keep], blob_sigma[keep], strength[keep])
-    # a smaller blob inside a larger kept one is judged against its interior, not its ring
-    nested = blobs.above_larger(signal, points[keep], blob_sigma[keep])
+    # a smaller blob inside a larger kept one, or inside an aggregate too large to be a
+    # particle, is judged against its interior, not its ring
+    aggregates = blobs.aggregate_blobs(
+        signal, large_response, large, polarity, float(scale_cut[-1]), candidate_skip
+    )
+    del large_response
+    nested = blobs.above_larger(signal, points[keep], blob_sigma[keep], aggregates)
     not_above_larger = int((~nested).sum())
     keep[keep] = nested
     radius = np.sqrt(2.0) * blob_sigma
@@ -272,12 +283,26 @@ def _auto_blobs(frame, excluded, params):
         "search_sigmas": [round(float(scales[0]), 3), round(float(scales[-1]), 3)],
         "not_above_surround": not_above_surround,
         "not_above_larger": not_above_larger,
+        "aggregates": int(len(aggregates[0])),
         "scale_cuts": [round(float(x), 4) for x in scale_cut],
         "annotation_pixels": int(annotation.sum()),
         "noise_floor": float(floor),
         "mixture": mixture,
     }
     return labels, used, centres
+
+
+def _scale_space(frame, scales, known_scales, known):
+    """The scale space of ``frame`` at ``scales``: a slice of ``known`` (the response at
+    ``known_scales``, or None) where that holds them, else computed."""
+    from napari_ivae.core.detection import particle_blobs as blobs
+
+    if known is not None and len(scales):
+        start = int(np.searchsorted(known_scales, scales[0]))
+        stop = start + len(scales)
+        if stop <= len(known_scales) and np.array_equal(known_scales[start:stop], scales):
+            return known[start:stop].copy()  # not a view: the rest of ``known`` can go
+    return blobs.scale_space(frame, scales)
 
 
 def _clear_of_edge(points, radius, shape) -> np.ndarray:
