@@ -92,12 +92,19 @@ def write_layer(
     """
     source_name = source if isinstance(source, str) else source.name
     source_layer = None if isinstance(source, str) else source
-    data_ndim = np.asarray(data).shape[-1] if kind == "points" else np.ndim(data)
+    # a list of arrays is a multiscale pyramid (never np.asarray'd: a lazy one would be read)
+    multiscale = kind in ("image", "labels") and isinstance(data, (list, tuple))
+    if multiscale:
+        kwargs["multiscale"] = True
+    data_ndim = _data_ndim(data, kind)
     if kind == "image" and kwargs.get("rgb"):
         data_ndim -= 1
     transform = spatial_transform(source_layer, data_ndim) if source_layer is not None else {}
     meta = {META_KEY: provenance(role, source_name, **(params or {}))}
     existing = find_result_layer(viewer, role, source_name)
+    if existing is not None and bool(getattr(existing, "multiscale", False)) != multiscale:
+        viewer.layers.remove(existing)  # napari cannot switch a layer to or from multiscale
+        existing = None
     if existing is not None and existing._type_string == kind and _same_ndim(existing, data, kind):
         _update_layer(existing, data, kwargs)
         existing.metadata = {**existing.metadata, **meta}
@@ -167,8 +174,16 @@ def mark_stale(viewer: Any, source: str, role_suffix: str = "") -> list:
     return marked
 
 
+def _data_ndim(data: Any, kind: str) -> int:
+    if kind == "points":
+        return int(np.asarray(data).shape[-1])
+    if isinstance(data, (list, tuple)):  # multiscale: the levels' dimensions
+        return int(np.ndim(data[0]))
+    return int(np.ndim(data))
+
+
 def _same_ndim(layer: Any, data: Any, kind: str) -> bool:
-    ndim = np.asarray(data).shape[-1] if kind == "points" else np.ndim(data)
+    ndim = _data_ndim(data, kind)
     return layer.data.shape[-1] == ndim if kind == "points" else layer.data.ndim == ndim
 
 
@@ -178,7 +193,7 @@ def _update_layer(layer: Any, data: Any, kwargs: dict) -> None:
     if features is not None:
         layer.features = features
     for key, value in kwargs.items():
-        if key in ("rgb", "blending", "name"):
+        if key in ("rgb", "blending", "name", "multiscale"):
             continue
         try:
             setattr(layer, key, value)

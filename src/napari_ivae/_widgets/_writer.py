@@ -95,6 +95,48 @@ def value_map(
     return maps.patch_map(values, patchset)
 
 
+_map_root: list = []  # this session's temporary folder of stored maps (made when first needed)
+
+
+def map_folder() -> Any:
+    """A new folder for one result's stored maps, inside this session's temporary folder
+    (removed when Python exits; never next to the user's files)."""
+    import atexit
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    if not _map_root or not Path(_map_root[0]).is_dir():
+        _map_root[:] = [tempfile.mkdtemp(prefix="napari-ivae-maps-")]
+        atexit.register(shutil.rmtree, _map_root[0], True)
+    return Path(tempfile.mkdtemp(dir=_map_root[0]))
+
+
+def paint_maps(columns: dict, patchset: Any) -> dict:
+    """Every map column painted onto the image: ``"angle"`` in degrees, ``"class"`` and
+    ``"cluster"`` int32 labels (value + 1), the others float32. Patches of a lazy layer (cut
+    on demand) get maps stored tile by tile in :func:`map_folder` and shown as dask arrays
+    (a multiscale list when large), so no map is ever whole in memory; others are painted
+    in memory."""
+    from napari_ivae.core.patches.source import as_source
+
+    if as_source(patchset.patches) is not None:
+        from napari_ivae._workers import report_progress
+        from napari_ivae.core.analysis.stored_maps import as_dask, store_maps
+
+        stored = store_maps(columns, patchset, map_folder(), degrees=True, progress=report_progress)
+        return {name: as_dask(levels) for name, levels in stored.items()}
+    maps = {}
+    for name, values in columns.items():
+        if name == "angle":
+            maps[name] = np.degrees(value_map(values, patchset, cyclic=True)).astype(np.float32)
+        elif name in ("class", "cluster"):
+            maps[name] = value_map(values, patchset, categorical=True).astype(np.int32)
+        else:
+            maps[name] = value_map(values, patchset).astype(np.float32)
+    return maps
+
+
 def confusion_text(true: np.ndarray, predicted: np.ndarray, class_names: list[str]) -> str:
     """A confusion matrix (rows true, columns predicted) of the labeled patches as text."""
     from napari_ivae.core.analysis.heldout import confusion_lines, confusion_matrix
@@ -142,7 +184,8 @@ class ResultData:
     """Everything computed from a model and a patch set, before any layer is touched.
 
     ``maps`` holds one image per column: ``"angle"`` in degrees, ``"class"`` as int32 labels
-    (class + 1), the others float32.
+    (class + 1), the others float32 (:func:`paint_maps`: for a lazy layer's patches, dask
+    arrays over stored maps, or a multiscale list of them).
     """
 
     encoding: Any
@@ -186,16 +229,12 @@ def compute_results(bundle: Any, patchset: Any) -> ResultData:
         clustering = Clustering.from_dict(stored)
         columns["cluster"] = clustering.assign(encoding)
         summary = clustering.summary()
-    maps = {}
-    for name, values in columns.items():
-        if name.startswith("p_") or name == "angle_deg":
-            continue
-        if name == "angle":
-            maps[name] = np.degrees(value_map(values, patchset, cyclic=True)).astype(np.float32)
-        elif name in ("class", "cluster"):
-            maps[name] = value_map(values, patchset, categorical=True).astype(np.int32)
-        else:
-            maps[name] = value_map(values, patchset).astype(np.float32)
+    mapped = {
+        name: values
+        for name, values in columns.items()
+        if not (name.startswith("p_") or name == "angle_deg")
+    }
+    maps = paint_maps(mapped, patchset)
     return ResultData(encoding, columns, maps, class_names, summary, noise_notes(encoding))
 
 
@@ -317,7 +356,7 @@ def compute_clusters(
 
     encoding = encode_patchset(bundle, patchset)
     clustering = cluster_latents(encoding, n_clusters, seed=seed, use_angle=use_angle)
-    image = value_map(clustering.labels, patchset, categorical=True).astype(np.int32)
+    image = paint_maps({"cluster": clustering.labels}, patchset)["cluster"]
     return clustering, image
 
 

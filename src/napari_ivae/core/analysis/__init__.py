@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from .metrics import MatchResult, judge_suits, match_points, suit_match_rate
     from .search import SearchResult, search_beta
     from .segmentation import edge_length, fourier_peak_ratio, segment_map
+    from .stored_maps import map_levels, store_maps
 
 _EXPORTS = {
     "Clustering": "clustering",
@@ -26,6 +27,8 @@ _EXPORTS = {
     "grid_map": "maps",
     "patch_map": "maps",
     "point_map": "maps",
+    "map_levels": "stored_maps",
+    "store_maps": "stored_maps",
     "edge_length": "segmentation",
     "fourier_peak_ratio": "segmentation",
     "segment_map": "segmentation",
@@ -53,12 +56,14 @@ __all__ = [
     "grid_map",
     "heldout_confusion",
     "judge_suits",
+    "map_levels",
     "match_points",
     "model_heldout_confusion",
     "patch_map",
     "point_map",
     "search_beta",
     "segment_map",
+    "store_maps",
     "suit_match_rate",
 ]
 
