@@ -131,6 +131,24 @@ def test_encoding_chunk_by_chunk_gives_the_in_memory_latents(monkeypatch):
         np.testing.assert_allclose(getattr(got, key), values, rtol=1e-5, atol=1e-5)
 
 
+def test_encoding_into_memory_maps_gives_the_same_latents(tmp_path):
+    import torch
+
+    from napari_ivae.core.models import ModelConfig, build_model
+
+    torch.manual_seed(0)
+    model = build_model(ModelConfig("rvae", (16, 16), hidden=(32,)))
+    image = _image((2, 90, 90), seed=7)
+    source = PatchSource(image, _points(300, image.shape, frames=2, seed=8), 16)
+    held = encode_source(model, source, batch_size=32)
+    stored = encode_source(model, source, batch_size=32, out=tmp_path / "latents")
+    for key, values in held.as_dict().items():
+        array = getattr(stored, key)
+        assert isinstance(array, np.memmap)
+        np.testing.assert_array_equal(array, values)
+        np.testing.assert_array_equal(np.load(tmp_path / "latents" / f"{key}.npy"), values)
+
+
 def test_source_refuses_what_extract_patches_refuses():
     with pytest.raises(InputError, match="cross the border"):
         PatchSource(_image((40, 40)), [[1.0, 1.0]], 16)

@@ -40,6 +40,9 @@ def test_atoms_streamed_from_a_memory_map_match_the_in_memory_path(tmp_path, dar
     np.testing.assert_allclose(
         streamed.properties["prominence"], in_memory.properties["prominence"], rtol=1e-5, atol=1e-6
     )
+    assert list(streamed.properties.columns) == list(in_memory.properties.columns)
+    assert list(streamed.properties.dtypes) == list(in_memory.properties.dtypes)
+    np.testing.assert_array_equal(streamed.properties["frame"], in_memory.properties["frame"])
     assert streamed.params["spacing"] == in_memory.params["spacing"]
     assert streamed.params["invert"] == dark and streamed.params["streamed"]
     assert done == [(1, 4), (2, 4), (3, 4), (4, 4)]

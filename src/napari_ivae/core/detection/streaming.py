@@ -20,7 +20,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from napari_ivae.core.detection.detections import Detections, empty_detections, make_detections
+from napari_ivae.core.detection.detections import Detections, empty_detections
 from napari_ivae.core.errors import InputError
 from napari_ivae.core.patches.source import release_pages
 
@@ -89,8 +89,10 @@ def detect_stream(
     if mode == "atoms":  # hold what the first frame resolved, as the in-memory path
         options.update({key: first.params[key] for key in _ATOM_FIXED})
         options["invert"] = bool(first.params.get("invert", False))
-    found = [first]
+    # each frame's table only (its own coords and Detections are dropped as it arrives)
+    tables, messages = [_frame_table(first, 0)], _frame_message(first, 0)
     _keep_labels(first, labels_out, 0, stack)
+    del first
     if progress is not None:
         progress(1, total)
     shared, workers = portable(stack), _frame_workers(scheduler)
@@ -112,27 +114,53 @@ def detect_stream(
         )
         for index, result in zip(indices, results):
             _keep_labels(result, labels_out, index, stack)
-            found.append(result)
-    tables, messages = [], []
-    for index, result in enumerate(found):
-        table = result.properties.copy()
-        table["frame"] = index
-        tables.append(table)
-        if result.message:
-            messages.append(f"frame {index}: {result.message}")
+            tables.append(_frame_table(result, index))
+            messages += _frame_message(result, index)
+        del results
     params.update(n_frames=total, is_stack=True, streamed=True)
-    table = pd.concat(tables, ignore_index=True)
+    table = _joined(tables)
     message = "; ".join(messages[:3]) + (
         f" (and {len(messages) - 3} more)" if len(messages) > 3 else ""
     )
     if len(table) == 0:
         result = empty_detections(table.columns, labels=labels_out, params=params, message=message)
-    else:
-        result = make_detections(table, labels=labels_out, params=params, message=message)
+    else:  # as make_detections builds it, without its copies of the table
+        coords = table[["frame", "row", "col"]].to_numpy(dtype=np.float64).reshape(-1, 3)
+        result = Detections(
+            coords=coords, properties=table, labels=labels_out, params=params, message=message
+        )
     from napari_ivae.core.detection.quality import assess
 
     result.quality = assess(result, mode)
     return result
+
+
+def _frame_table(found: Detections, index: int) -> pd.DataFrame:
+    table = found.properties
+    table["frame"] = np.int64(index)
+    return table
+
+
+def _frame_message(found: Detections, index: int) -> list:
+    return [f"frame {index}: {found.message}"] if found.message else []
+
+
+def _joined(tables: list) -> pd.DataFrame:
+    """The frames' tables as one, ``frame, row, col`` first (as ``make_detections`` orders
+    them), joined column by column while the frames' columns are let go, so the points are
+    held about once, not three times."""
+    first = ["frame", "row", "col"]
+    names = first + [c for c in tables[0].columns if c not in first]
+    columns = {}
+    for name in names:
+        if name in ("row", "col") and name not in tables[0]:
+            columns[name] = np.zeros(sum(len(t) for t in tables))
+            continue
+        columns[name] = np.concatenate([t[name].to_numpy() for t in tables])
+        for t in tables:
+            del t[name]
+    tables.clear()
+    return pd.DataFrame(columns)
 
 
 FRAME_THREADS = 4  # frames detected at once by the default (thread) scheduler

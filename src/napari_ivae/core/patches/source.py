@@ -603,7 +603,13 @@ def sample_positions(n: int, seed: int, limit: int | None = None) -> np.ndarray:
 
 
 def encode_source(
-    model, source: PatchSource, batch_size: int = 256, device=None, progress=None, scheduler=None
+    model,
+    source: PatchSource,
+    batch_size: int = 256,
+    device=None,
+    progress=None,
+    scheduler=None,
+    out=None,
 ):
     """Encode every patch of a source chunk by chunk (memory: one chunk of patches).
 
@@ -623,6 +629,11 @@ def encode_source(
         batch over the cores). ``"processes"``, a dask scheduler address or a client: every
         chunk is cut and encoded by a worker (on its CPU), which reads the image itself
         (:func:`~napari_ivae.core.scheduling.map_tasks`).
+    out : str or Path, optional
+        A folder: each array of the encoding is written there as a memory-mapped ``.npy``
+        (``z_mean.npy``...) chunk by chunk, its pages handed back after each chunk
+        (:func:`release_pages`), so the latents of any number of patches take no resident
+        memory; the returned arrays are those memory maps.
 
     Returns
     -------
@@ -646,8 +657,18 @@ def encode_source(
     def store(positions, part):
         for key, values in part.items():
             if key not in arrays:
-                arrays[key] = np.empty((len(source),) + values.shape[1:], dtype=values.dtype)
+                shape = (len(source),) + values.shape[1:]
+                if out is None:
+                    arrays[key] = np.empty(shape, dtype=values.dtype)
+                else:
+                    from pathlib import Path
+
+                    Path(out).mkdir(parents=True, exist_ok=True)
+                    arrays[key] = np.lib.format.open_memmap(
+                        Path(out) / f"{key}.npy", mode="w+", dtype=values.dtype, shape=shape
+                    )
             arrays[key][positions] = values
+            release_pages(arrays[key])
 
     if scheduler in (None, "threads", "sync"):  # here: torch already uses the cores
         done = 0
@@ -695,7 +716,7 @@ def _encode_piece(model, piece: PatchSource, batch_size: int):
     return part, piece.patch_min, piece.patch_max
 
 
-def maps_by_frame(columns: dict, geometry: PatchSet, write) -> None:
+def maps_by_frame(columns: dict, geometry: PatchSet, write, max_distance=None) -> float | None:
     """Paint per-patch values back onto the image one frame at a time.
 
     Each frame's maps equal that frame of the whole-stack maps of :mod:`napari_ivae.core.analysis.maps`
@@ -712,21 +733,33 @@ def maps_by_frame(columns: dict, geometry: PatchSet, write) -> None:
         From :meth:`PatchSource.geometry` (or any PatchSet).
     write : callable
         ``write(name, frame, array)`` with each ``(Y, X)`` map of each frame.
+    max_distance : float, optional
+        Points: pixels farther than this from every point stay empty (default: 1.5 x the
+        median nearest-neighbour distance over all frames, as
+        :func:`~napari_ivae.core.analysis.maps.point_map`).
+
+    Returns
+    -------
+    float or None
+        The distance used (None for grid patches).
     """
-    from napari_ivae.core.analysis import _point_maps, maps
+    from napari_ivae.core.analysis import maps
 
     frames = np.asarray(geometry.frames)
-    max_distance = None
-    if not geometry.is_grid:
-        per_frame = [geometry.centres[frames == f] for f in range(geometry.n_frames)]
-        spacing = _point_maps.median_neighbour_distance(per_frame)
+    # the patches of each frame, found once (a stack's patches are usually in frame order)
+    order = np.argsort(frames, kind="stable")
+    bounds = np.searchsorted(frames[order], np.arange(geometry.n_frames + 1))
+    if geometry.is_grid:
+        max_distance = None
+    elif max_distance is None:
+        spacing = _median_spacing(geometry.centres, order, bounds)
         max_distance = (
             maps.DEFAULT_DISTANCE_FACTOR * spacing
             if spacing
             else float(np.hypot(*geometry.image_shape))
         )
     for frame in range(geometry.n_frames):
-        rows = np.flatnonzero(frames == frame)
+        rows = np.sort(order[bounds[frame] : bounds[frame + 1]])
         if max_distance is not None and len(rows):
             _voronoi_frame(columns, rows, geometry, max_distance, frame, write)
             continue
@@ -745,7 +778,7 @@ def maps_by_frame(columns: dict, geometry: PatchSet, write) -> None:
             grid_origin=geometry.grid_origin,
         )
         for name, values in columns.items():
-            values = np.asarray(values)[rows]
+            values = _take(values, rows)
             if len(rows) == 0:
                 blank = 0 if name in ("class", "cluster") else np.nan
                 dtype = np.int32 if name in ("class", "cluster") else np.float32
@@ -760,6 +793,33 @@ def maps_by_frame(columns: dict, geometry: PatchSet, write) -> None:
                     frame,
                     maps.patch_map(np.asarray(values, np.float32), single).astype(np.float32),
                 )
+    return max_distance
+
+
+def _take(values, rows) -> np.ndarray:
+    """``values[rows]`` without converting the whole column first (a memory map stays on disk)."""
+    if isinstance(values, np.ndarray):
+        return np.asarray(values[rows])
+    return np.asarray(values)[rows]
+
+
+def _median_spacing(centres, order, bounds) -> float | None:
+    """:func:`~napari_ivae.core.analysis._point_maps.median_neighbour_distance` over the
+    frames, one frame's points at a time (only the distances are kept)."""
+    from scipy.spatial import cKDTree
+
+    distances = np.empty(len(order), dtype=np.float64)
+    filled = 0
+    for start, stop in zip(bounds[:-1], bounds[1:]):
+        if stop - start >= 2:
+            points = centres[np.sort(order[start:stop])]
+            d, _ = cKDTree(points).query(points, k=2)
+            distances[filled : filled + len(points)] = d[:, 1]
+            filled += len(points)
+    if not filled:
+        return None
+    median = float(np.median(distances[:filled]))
+    return median if median > 0 else None
 
 
 def _voronoi_frame(columns: dict, rows, geometry, max_distance: float, frame: int, write) -> None:
@@ -774,7 +834,7 @@ def _voronoi_frame(columns: dict, rows, geometry, max_distance: float, frame: in
         return padded[index].astype(np.float32)
 
     for name, values in columns.items():
-        values = np.asarray(values, dtype=np.float64)[rows]
+        values = _take(values, rows).astype(np.float64)
         if name == "angle":
             mapped = nearest(np.column_stack([np.cos(values), np.sin(values)]))
             array = maps.wrap_angle(np.arctan2(mapped[..., 1], mapped[..., 0]))
