@@ -23,8 +23,10 @@ Actions, in their pipeline order (``--action all`` runs them all, each needing t
 costs the same. Runs on a virtual display when there is none.
 
 ``--lazy`` opens instead a dask-backed multiscale lattice that is never held in memory
-(``core.synthetic.lazy_lattice``, e.g. ``--size 16384 --spacing 24``) and runs Detect on it; it
-also reports the largest piece of the full-resolution image read at once.
+(``core.synthetic.lazy_lattice``, e.g. ``--size 16384 --spacing 24``) and runs Detect, Extract
+patches (cut on demand), Train (streamed, for ``--seconds``) and Results (encoding chunk by
+chunk, maps stored tile by tile) on it; per action it also reports the largest piece of the
+full-resolution image read at once and the process's peak resident memory so far.
 
     python benchmarks/responsiveness.py [--action all] [--size 4096] [--seconds 20]
     python benchmarks/responsiveness.py --lazy --size 16384 --spacing 24
@@ -165,6 +167,20 @@ class GuiClock:
         }
 
 
+def _peak_rss_mb() -> float:
+    """This process's peak resident memory (VmHWM), in MB."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--action", default="all", choices=["all", *ACTIONS])
@@ -179,7 +195,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--spacing", type=float, default=12.0, help="lattice spacing (px)")
     parser.add_argument(
-        "--lazy", action="store_true", help="a dask-backed multiscale image (Detect only)"
+        "--lazy",
+        action="store_true",
+        help="a dask-backed multiscale image: detect, patches, train and maps",
     )
     parser.add_argument(
         "--why", action="store_true", help="print what the GUI thread was doing in gaps over 40 ms"
@@ -204,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
         _workers.worker_threads = lambda: args.torch_threads
     wanted = ACTIONS if args.action == "all" else [args.action]
     if args.lazy:
-        wanted = ["detect"]
+        wanted = ["detect", "patches", "train", "maps"]
     needed = set(ACTIONS[: max(ACTIONS.index(a) for a in wanted) + 1])
     if "train" not in wanted:
         needed.discard("train")
@@ -258,6 +276,22 @@ def main(argv: list[str] | None = None) -> int:
         stats = clock.stop()
         stats["action_s"] = round(seconds, 2)
         return stats
+
+    if args.lazy:  # what each action read of the full-resolution image, and the peak memory
+        plain_observe = observe
+
+        def observe(action: str, click, done, timeout: float = 600.0) -> dict:
+            before = len(reads)
+            stats = plain_observe(action, click, done, timeout)
+            stats["largest_read_px"] = max(reads[before:], default=0)
+            stats["peak_rss_mb"] = _peak_rss_mb()
+            print(
+                f"    {action}: largest read {stats['largest_read_px']} px "
+                f"({100.0 * stats['largest_read_px'] / args.size**2:.1f} % of the image), "
+                f"peak RSS {stats['peak_rss_mb']:.0f} MB",
+                flush=True,
+            )
+            return stats
 
     results: dict[str, dict] = {}
     add = viewer.window.add_plugin_dock_widget
