@@ -13,15 +13,20 @@ per frame), then runs the pipeline in a child process twice:
 * streamed: ``read_image(mmap=True)`` (a memory map, a ``TiffStack`` decoding one page at a
   time, or a dask array over the zarr), ``detect_stream``, ``PatchSource`` + ``encode_source``
   (patches cut chunk by chunk from windows of the stack), the maps painted into memory-mapped
-  ``.npy`` files. Frames after the first and (with a scheduler other than threads/sync) the
-  encoding chunks run on ``--scheduler``.
+  ``.npy`` files, the latents into memory-mapped ``.npy`` files (``encode_source(out=)``).
+  Frames after the first and (with a scheduler other than threads/sync) the encoding chunks
+  run on ``--scheduler``.
 
-The done-when run of issue 14 (about 2 h on 2 cores, 6.7 GB of zarr on disk)::
+The done-when runs of issue 14 (6.7 GB of zarr on disk). The in-memory path cannot hold 400
+frames and their maps, so with ``--only streamed`` it runs on the first ``--reference-frames``
+(default 24) frames of the same stack, and the points, latents and maps of those frames, the
+throughput per megapixel and the peak memory are compared with the streamed run over all
+frames::
 
-    python benchmarks/scale.py --frames 400 --side 2048 --format zarr
-    python benchmarks/scale.py --frames 400 --side 2048 --format tif
-    python benchmarks/scale.py --frames 400 --side 2048 --format zarr --scheduler local-cluster \
-        --only streamed
+    python benchmarks/scale.py --frames 400 --side 2048 --format zarr --only streamed
+    python benchmarks/scale.py --frames 400 --side 2048 --format tif --only streamed
+    python benchmarks/scale.py --frames 400 --side 2048 --format zarr --only streamed \
+        --scheduler local-cluster
 
 Both paint the maps with ``core.patches.source.maps_by_frame`` (the values of ``core.analysis.maps``, one
 nearest-point search per frame shared by the five maps), so the comparison is of streaming,
@@ -55,8 +60,12 @@ import json, resource, sys, time
 import numpy as np
 import torch
 torch.set_num_threads(1)
-mode, path, out, stages, size, scheduler, train_steps = sys.argv[1:8]
-size, train_steps = int(size), int(train_steps)
+mode, path, out, stages, size, scheduler, train_steps, limit, value_range, reach = sys.argv[1:11]
+size, train_steps, limit = int(size), int(train_steps), int(limit)
+# the whole stack's range, given when this path holds only its first frames
+value_range = None if value_range == "none" else [float(v) for v in value_range.split(",")]
+# and the maps' empty distance the whole stack's points give
+reach = None if reach == "none" else float(reach)
 rates = {}
 scheduler = None if scheduler == "threads" else scheduler
 cluster = None
@@ -87,13 +96,14 @@ def lap(name):
 if mode == "memory":
     from napari_ivae.core.detection.atoms import detect_atoms
     if path.endswith(".npy"):
-        stack = np.load(path)
+        stack = np.array(np.load(path, mmap_mode="r")[:limit])
     elif path.endswith(".zarr"):
         import zarr
-        stack = zarr.open_array(path, mode="r")[:]
+        stack = zarr.open_array(path, mode="r")[:limit]
     else:
         import tifffile
-        stack = tifffile.imread(path)
+        with tifffile.TiffFile(path) as tif:
+            stack = tif.asarray(key=range(min(limit, len(tif.pages))))
     lap("read")
     found = detect_atoms(stack, frame_axis=0)
 else:
@@ -106,6 +116,7 @@ lap("detect")
 coords = found.coords
 del found  # only the points go on (the table of measures would be written out here)
 np.save(out / "points.npy", coords)
+n_points = int(len(coords))
 def train_some(data):
     # an rVAE trained train_steps steps (its own weights: the encoding below uses the seeded
     # untrained model, so the two paths' latents can be compared)
@@ -133,11 +144,14 @@ if stages in ("all", "train"):
     lap("model")
     if mode == "memory":
         from napari_ivae.core.patches.cutting import extract_patches
-        patchset = extract_patches(stack, coords, size, normalize="global")
+        patchset = extract_patches(
+            stack, coords, size, normalize="global", value_range=value_range
+        )
         data = patchset.patches
     else:
         from napari_ivae.core.patches.source import PatchSource, encode_source
         source = data = PatchSource(stack, coords, size, normalize="global")
+        del coords  # the source keeps its own geometry; the points are on disk
     lap("patches")
     if train_steps:
         train_some(data)
@@ -148,13 +162,15 @@ if stages == "all":
         lap("encode")
         geometry = patchset
     else:
-        encoding = encode_source(model, source, scheduler=scheduler)
+        # the latents go to memory-mapped files, chunk by chunk
+        encoding = encode_source(model, source, scheduler=scheduler, out=out / "latents")
         lap("encode")
         geometry = source.geometry()
     columns = {"z_mean_1": encoding.z_mean[:, 0], "z_mean_2": encoding.z_mean[:, 1],
                "angle": encoding.angle, "dx": encoding.offsets[:, 0],
                "dy": encoding.offsets[:, 1]}
     np.save(out / "z_mean.npy", encoding.z_mean)
+    np.save(out / "patch_frames.npy", np.asarray(geometry.frames))
     from napari_ivae.core.patches.source import maps_by_frame, release_pages
     shape = (geometry.n_frames,) + tuple(geometry.image_shape)
     if mode == "memory":  # all maps in memory, then saved
@@ -166,7 +182,7 @@ if stages == "all":
     def write(name, frame, array):
         files[name][frame] = array
         release_pages(files[name])
-    maps_by_frame(columns, geometry, write)
+    rates["max_distance"] = maps_by_frame(columns, geometry, write, max_distance=reach)
     for name, array in files.items():
         if mode == "memory":
             np.save(out / f"map_{name}.npy", array)
@@ -179,18 +195,26 @@ if cluster is not None:
     cluster.close()
 print(json.dumps({"seconds": time.perf_counter() - start, "stages": times,
                   "peak_rss_mb_after": peaks,
-                  "n_points": int(len(coords)),
+                  "n_points": n_points,
                   "peak_rss_mb": peak_mb(), **rates}))
 """
 
 
-def _write_stack(folder: Path, frames: int, side: int, fmt: str) -> Path:
+def _write_stack(folder: Path, frames: int, side: int, fmt: str) -> tuple[Path, tuple]:
+    """The stack's file and its value range (minimum, maximum)."""
     from napari_ivae.core.synthetic.lattice import make_lattice
 
+    extremes: list = []
+
     def frame(index):
-        return make_lattice(
+        image = make_lattice(
             side, spacing=12.0, noise=0.1, dose=50, rotation=index, seed=index
         ).image.astype(np.float32)
+        extremes.append((float(image.min()), float(image.max())))
+        return image
+
+    def value_range():
+        return min(lo for lo, _ in extremes), max(hi for _, hi in extremes)
 
     if fmt == "zarr":
         import zarr
@@ -201,7 +225,7 @@ def _write_stack(folder: Path, frames: int, side: int, fmt: str) -> Path:
         )
         for index in range(frames):
             stack[index] = frame(index)
-        return path
+        return path, value_range()
     if fmt == "npy":
         path = folder / "stack.npy"
         stack = np.lib.format.open_memmap(
@@ -211,7 +235,7 @@ def _write_stack(folder: Path, frames: int, side: int, fmt: str) -> Path:
             stack[index] = frame(index)
         stack.flush()
         del stack
-        return path
+        return path, value_range()
     import tifffile
 
     path = folder / "stack.tif"
@@ -223,11 +247,21 @@ def _write_stack(folder: Path, frames: int, side: int, fmt: str) -> Path:
         compression="zlib",
         photometric="minisblack",
     )
-    return path
+    return path, value_range()
 
 
-def _same(folder: Path, name: str, atol: float) -> bool:
+def _same(folder: Path, name: str, atol: float, frames: int) -> bool:
+    """Whether the two paths' ``name`` agree on the first ``frames`` frames (the in-memory
+    path may have run on fewer frames than the streamed one)."""
     a, b = (np.load(folder / mode / name, mmap_mode="r") for mode in ("memory", "streamed"))
+    if name.startswith("map_"):
+        b = b[:frames]
+    else:  # per point or patch, in frame order: the streamed ones of the first frames
+        if name == "points.npy":
+            order = np.load(folder / "streamed" / "points.npy", mmap_mode="r")[:, 0]
+        else:
+            order = np.load(folder / "streamed" / "patch_frames.npy", mmap_mode="r")
+        b = b[: int(np.searchsorted(order, frames - 0.5))]
     if a.shape != b.shape:
         return False
     step = max(1, len(a) // 64) if a.ndim == 3 else len(a)
@@ -280,19 +314,34 @@ def main() -> int:
     parser.add_argument(
         "--only",
         choices=("memory", "streamed"),
-        help="run one path only (the in-memory one needs the stack and its maps in memory)",
+        help="run one path only (the in-memory one needs the stack and its maps in memory); "
+        "with streamed, the in-memory path still runs on the first --reference-frames frames",
+    )
+    parser.add_argument(
+        "--reference-frames",
+        type=int,
+        default=24,
+        help="with --only streamed: the in-memory path runs on this many first frames of the "
+        "same stack (0 = not at all), and the points, latents and maps of those frames, the "
+        "throughput per megapixel and the peak memory are compared (default 24)",
     )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
-        path = _write_stack(folder, args.frames, args.side, args.format)
-        megapixels = args.frames * args.side**2 / 1e6
+        path, (low, high) = _write_stack(folder, args.frames, args.side, args.format)
         results = {}
         modes = [args.only] if args.only else ["memory", "streamed"]
+        limits = dict.fromkeys(modes, args.frames)
+        if args.only == "streamed" and args.reference_frames > 0:
+            # the reference, after the streamed run (its maps' empty distance is the whole
+            # stack's): the frames memory can hold
+            modes = ["streamed", "memory"]
+            limits["memory"] = min(args.reference_frames, args.frames)
         for mode in modes:
             out = folder / mode
             out.mkdir()
+            megapixels = limits[mode] * args.side**2 / 1e6
             run = subprocess.run(
                 [
                     sys.executable,
@@ -305,6 +354,11 @@ def main() -> int:
                     str(args.size),
                     args.scheduler,
                     str(args.train_steps),
+                    str(limits[mode]),
+                    "none" if limits[mode] == args.frames else f"{low!r},{high!r}",
+                    "none"
+                    if limits[mode] == args.frames or "streamed" not in results
+                    else str(results["streamed"].get("max_distance") or "none"),
                 ],
                 capture_output=True,
                 text=True,
@@ -318,7 +372,7 @@ def main() -> int:
             stages = ", ".join(f"{k} {v:.1f} s" for k, v in results[mode]["stages"].items())
             peaks = ", ".join(f"{k} {v:.0f}" for k, v in results[mode]["peak_rss_mb_after"].items())
             print(
-                f"{mode:9s} {args.frames} x {args.side}^2 {args.format} ({megapixels:.0f} "
+                f"{mode:9s} {limits[mode]} x {args.side}^2 {args.format} ({megapixels:.0f} "
                 f"Mpx, {megapixels * 4:.0f} MB), {results[mode]['n_points']} points: "
                 f"{results[mode]['seconds']:.1f} s ({stages}), "
                 f"{results[mode]['mpx_per_s']:.2f} Mpx/s, peak RSS "
@@ -331,15 +385,21 @@ def main() -> int:
             )
         checks = {}
         if len(modes) == 2:
-            checks["points_identical"] = _same(folder, "points.npy", 1e-6)
+            shared = limits["memory"]  # the frames both paths ran on
+            if shared < args.frames:
+                checks["compared_on_frames"] = shared
+            checks["points_identical"] = _same(folder, "points.npy", 1e-6, shared)
             if args.stages == "all":
-                checks["latents_1e-4"] = _same(folder, "z_mean.npy", 1e-4)
+                checks["latents_1e-4"] = _same(folder, "z_mean.npy", 1e-4, shared)
                 checks["maps_1e-4"] = all(
-                    _same(folder, f"map_{name}.npy", 1e-4)
+                    _same(folder, f"map_{name}.npy", 1e-4, shared)
                     for name in ("z_mean_1", "z_mean_2", "angle", "dx", "dy")
                 )
             ratio = results["streamed"]["mpx_per_s"] / results["memory"]["mpx_per_s"]
             checks["streamed_vs_memory_throughput"] = round(ratio, 3)
+            checks["streamed_vs_memory_peak_rss"] = round(
+                results["streamed"]["peak_rss_mb"] / results["memory"]["peak_rss_mb"], 3
+            )
             if results["memory"].get("train_steps_per_s"):
                 checks["streamed_vs_memory_train_steps"] = round(
                     results["streamed"]["train_steps_per_s"]
