@@ -6,6 +6,51 @@ import pytest
 from napari_helpers import is_error, open_widget
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _lighter_viewers():
+    """What a test viewer costs beyond the viewer itself, paid once per worker.
+
+    - napari's settings live in memory only: tests neither read the user's settings file nor
+      write it (napari saves it on every dock change otherwise).
+    - npe2 discovers the installed plugins once: ``make_napari_viewer`` clears napari's
+      once-per-process plugin start-up, so every viewer re-parsed every plugin's YAML manifest
+      only to find each one registered already (npe2 keeps registered manifests as they are).
+    - The objects alive after the imports are left out of garbage collection (``gc.freeze``):
+      napari runs a full collection at every layer removal and viewer close, which otherwise
+      walks torch's, Qt's and napari's module objects each time; everything a test creates is
+      still collected (and ``make_napari_viewer`` still checks that no viewer leaks).
+    """
+    import gc
+
+    # imported here so that their module objects are frozen too
+    import napari._qt.qt_main_window  # noqa: F401
+    import napari.settings
+    import npe2
+    import torch  # noqa: F401
+
+    import napari_ivae._widgets.explorer  # noqa: F401
+    import napari_ivae._widgets.results  # noqa: F401
+    import napari_ivae._widgets.search  # noqa: F401
+    import napari_ivae._widgets.train  # noqa: F401
+
+    napari.settings._SETTINGS = napari.settings.NapariSettings(config_path=None)
+    manager = npe2.PluginManager.instance()
+    manager.discover(include_npe1=True)
+    discover = npe2.PluginManager.discover
+
+    def discover_new_only(self, paths=(), clear=False, include_npe1=False):
+        if self is manager and not paths and not clear:
+            return 0  # the environment's plugins are registered already
+        return discover(self, paths, clear, include_npe1)
+
+    npe2.PluginManager.discover = discover_new_only
+    gc.collect()
+    gc.freeze()
+    yield
+    gc.unfreeze()
+    npe2.PluginManager.discover = discover
+
+
 @pytest.fixture(autouse=True)
 def _single_torch_thread():
     """Keep the tiny training runs frugal on shared CI cores."""
