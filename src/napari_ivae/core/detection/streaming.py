@@ -135,10 +135,13 @@ def detect_stream(
     return result
 
 
-def _frame_table(found: Detections, index: int) -> pd.DataFrame:
+def _frame_table(found: Detections, index: int) -> dict:
+    """One frame's table as its own column arrays (none a view of another's block, so each
+    can be let go on its own), ``frame`` set to ``index``."""
     table = found.properties
-    table["frame"] = np.int64(index)
-    return table
+    columns = {name: table[name].to_numpy(copy=True) for name in table.columns}
+    columns["frame"] = np.full(len(table), index, dtype=np.int64)
+    return columns
 
 
 def _frame_message(found: Detections, index: int) -> list:
@@ -147,20 +150,19 @@ def _frame_message(found: Detections, index: int) -> list:
 
 def _joined(tables: list) -> pd.DataFrame:
     """The frames' tables as one, ``frame, row, col`` first (as ``make_detections`` orders
-    them), joined column by column while the frames' columns are let go, so the points are
-    held about once, not three times."""
+    them), joined column by column while the frames' columns are let go: the points are held
+    about once, not three times."""
     first = ["frame", "row", "col"]
-    names = first + [c for c in tables[0].columns if c not in first]
+    names = first + [c for c in tables[0] if c not in first]
+    total = sum(len(t["frame"]) for t in tables)
     columns = {}
     for name in names:
-        if name in ("row", "col") and name not in tables[0]:
-            columns[name] = np.zeros(sum(len(t) for t in tables))
+        if name not in tables[0]:  # as make_detections fills a missing coordinate
+            columns[name] = np.zeros(total)
             continue
-        columns[name] = np.concatenate([t[name].to_numpy() for t in tables])
-        for t in tables:
-            del t[name]
+        columns[name] = np.concatenate([t.pop(name) for t in tables])
     tables.clear()
-    return pd.DataFrame(columns)
+    return pd.DataFrame(columns, copy=False)
 
 
 FRAME_THREADS = 4  # frames detected at once by the default (thread) scheduler
