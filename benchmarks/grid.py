@@ -9,7 +9,10 @@ Usage::
 
 Samples: ``two`` is the "Synthetic lattice with two domains" (256 px, square lattice, spacing
 12 px, domains at 0 and 45 deg, 2 % vacancies, seed 0); ``three`` has three domains at 0, 45
-and 20 deg with 5 % vacancies (seed 5). Patch size and stride follow the product's automatic
+and 20 deg with 5 % vacancies (seed 5); ``noisy`` and ``lowdose`` are the two-domain layout
+at 10 and 2 counts per atom peak (Poisson) with read-out noise and scan-line jitter. Real
+images (``--real``) are read from ../shared/data; ``pto-left`` and ``mos2-hole`` are crops of
+the larger ones (``CROPS``). Patch size and stride follow the product's automatic
 rules from the measured spacing (two spacings; a quarter of the patch).
 
 Rows (each trains a shift-VAE with ``TrainConfig.defaults_for("shift-vae")``, seed 0):
@@ -65,8 +68,17 @@ REAL = {
     "ptir": DATA / "stem_ptir_np_statstem" / "ptir.npy",
     "pto": DATA / "stem_pto_sro_temul" / "pto_sro.npy",
     "stm": DATA / "stm_spiepy" / "image_with_defects.npy",
+    "pto-left": DATA / "stem_pto_sro_temul" / "pto_sro.npy",
+    "mos2-hole": DATA / "stem_se_mos2_temul" / "mos2.npy",
 }
-SAMPLES = ("two", "three", "noisy")
+# (rows, cols) crops of the larger real images, so that a row trains on about as many patch
+# pixels as the synthetic samples: the PTO film on its SRO substrate (left third, both phases
+# and the interface) and a 256 px window of the Se-doped MoS2 around its dark pit
+CROPS = {
+    "pto-left": (slice(0, 224), slice(0, 448)),
+    "mos2-hole": (slice(552, 808), slice(412, 668)),
+}
+SAMPLES = ("two", "three", "noisy", "lowdose")
 ROWS = ("plain", "registered", "registered+tv", "registered+psi")
 
 
@@ -87,16 +99,16 @@ def synthetic(name: str):
         lattice = make_lattice(
             (256, 256), spacing=12.0, rotation=0.0, domains=2, vacancies=0.02, seed=0
         )
-    elif name == "noisy":
-        # the two-domain layout at a realistic dose: 10 counts at an atom peak (Poisson),
-        # read-out noise and scan-line jitter, so a plain model's segmentation is ragged
+    elif name in ("noisy", "lowdose"):
+        # the two-domain layout at a realistic dose (10 counts at an atom peak, Poisson) or a
+        # low one (2 counts), with read-out noise and scan-line jitter
         lattice = make_lattice(
             (256, 256),
             spacing=12.0,
             rotation=0.0,
             domains=2,
             vacancies=0.02,
-            dose=10.0,
+            dose=10.0 if name == "noisy" else 2.0,
             noise=0.1,
             scan_jitter=0.7,
             seed=0,
@@ -210,7 +222,8 @@ def main() -> None:
     jobs = [(name, *synthetic(name)) for name in args.samples]
     for name in args.real:
         if REAL[name].is_file():
-            jobs.append((name, np.load(REAL[name]).astype(np.float32), None))
+            image = np.load(REAL[name]).astype(np.float32)
+            jobs.append((name, image[CROPS.get(name, ...)], None))
         else:
             print(f"{name}: {REAL[name]} not found, skipped", flush=True)
     for name, image, truth in jobs:
