@@ -131,7 +131,13 @@ def test_untrained_model_is_pca_of_its_patches_moved_by_the_pose():
     enc = encode(model, x)
     assert np.allclose(enc.z_mean.std(0), 1.0, atol=0.02)
     assert np.abs(enc.offsets).max() == 0 and np.abs(enc.angle).max() == 0
+    # grey patches: intensity invariant, so the PCA is that of the patches each brought to
+    # the typical level and contrast
+    assert bool(model.standardized)
     flat = x.reshape(len(x), -1).astype(np.float64)
+    level, contrast = flat.mean(), np.median(flat.std(1, ddof=1))
+    mean_i, std_i = flat.mean(1, keepdims=True), flat.std(1, ddof=1, keepdims=True)
+    flat = (flat - mean_i) * (contrast / std_i) + level
     u, s, vt = np.linalg.svd(flat - flat.mean(0), full_matrices=False)
     pca = (flat.mean(0) + (u[:, :2] * s[:2]) @ vt[:2]).reshape(x.shape)
     rec = decode(model, enc.z_mean, enc.angle, enc.offsets)
@@ -177,3 +183,41 @@ def test_film_decoder_starts_additive_and_trains():
     losses = adam_losses(model, torch.from_numpy(x), 20)
     assert np.isfinite(losses).all() and losses[-1] < losses[0]
     assert torch.count_nonzero(model.decoder.code_scale.weight) > 0
+
+
+def test_intensity_invariance_codes_the_shape_not_the_brightness(tmp_path):
+    from napari_ivae.core.models.persistence import load_model, save_model
+    from napari_ivae.core.synthetic.cards import make_cards
+
+    x = _lattice_sites(n=64, size=12)
+    model = build_model(ModelConfig("rvae", x.shape[1:]))
+    model.init_weights(0)
+    model.fit_normalization(x)
+    assert bool(model.standardized)  # grey patches: on
+    # each patch brighter and with more contrast: the same codes, the same decodings
+    gain = np.linspace(0.5, 3.0, len(x), dtype=np.float32)[:, None, None]
+    brighter = x * gain + 300.0
+    enc, enc2 = encode(model, x), encode(model, brighter)
+    assert np.allclose(enc.z_mean, enc2.z_mean, atol=1e-3)
+    assert np.allclose(enc.angle, enc2.angle, atol=1e-4)
+    # without it, z follows the brightness
+    plain = build_model(ModelConfig("rvae", x.shape[1:], intensity_invariant=False))
+    plain.init_weights(0)
+    plain.fit_normalization(x)
+    assert not bool(plain.standardized)
+    assert not np.allclose(encode(plain, x).z_mean, encode(plain, brighter).z_mean, atol=0.1)
+    # decodings at the training patches' typical level and contrast
+    rec = decode(model, enc.z_mean, enc.angle, enc.offsets)
+    assert abs(rec.mean() - x.mean()) < 0.05 * np.ptp(x)
+    assert np.median(rec.std((1, 2))) == pytest.approx(np.median(x.std((1, 2))), rel=0.5)
+    # saved and loaded, the choice and the typical level come back
+    bundle = load_model(save_model(tmp_path / "m.ivae.pt", model))
+    assert bool(bundle.model.standardized)
+    assert float(bundle.model.patch_level) == pytest.approx(float(model.patch_level))
+    assert np.allclose(encode(bundle.model, brighter).z_mean, enc.z_mean, atol=1e-3)
+    # near-binary patches (cards) and the other kinds keep the raw intensities
+    cards = make_cards(10, rotation=60.0, seed=1).images.astype(np.float32)
+    card_model = build_model(ModelConfig("rvae", cards.shape[1:]))
+    card_model.fit_normalization(cards)
+    assert not bool(card_model.standardized)
+    assert ModelConfig("ss-rvae", (12, 12), n_classes=2).intensity_invariant is False

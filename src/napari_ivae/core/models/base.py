@@ -48,6 +48,9 @@ class BaseIVAE(nn.Module):
     pose_window: torch.Tensor
     angle_hint_order: torch.Tensor
     gaussian: torch.Tensor
+    standardized: torch.Tensor
+    patch_level: torch.Tensor
+    patch_contrast: torch.Tensor
     decoder: SpatialDecoder | MLPDecoder
 
     def __init__(self, config: ModelConfig):
@@ -96,6 +99,17 @@ class BaseIVAE(nn.Module):
         )
         if config.likelihood != "bernoulli":
             self.log_noise = nn.Parameter(torch.tensor(math.log(0.1)))
+        # intensity invariance: whether each patch is brought to the training patches'
+        # typical level and contrast (raw units) before normalisation; with None decided with
+        # the likelihood from the training patches (and saved)
+        self.register_buffer(
+            "standardized",
+            torch.tensor(config.intensity_invariant is True),
+            persistent=config.intensity_invariant is None,
+        )
+        stored = config.intensity_invariant is not False
+        self.register_buffer("patch_level", torch.zeros(()), persistent=stored)
+        self.register_buffer("patch_contrast", torch.ones(()), persistent=stored)
 
     @property
     def bernoulli(self) -> bool:
@@ -149,6 +163,12 @@ class BaseIVAE(nn.Module):
         self.norm_fitted.fill_(True)
         if self.config.likelihood == "auto":
             self.gaussian.fill_(choose_likelihood(patches) == "gaussian")
+        if self.config.intensity_invariant is None:
+            self.standardized.fill_(not self.bernoulli)
+        if bool(self.standardized):
+            flat = np.asarray(patches[:4096], dtype=np.float64).reshape(min(len(patches), 4096), -1)
+            self.patch_level.fill_(float(flat.mean()))
+            self.patch_contrast.fill_(float(np.median(flat.std(1, ddof=1))) or 1.0)
         template = getattr(self.decoder, "template", None)
         if np.ndim(patches) == 3 and (template is not None or not self.bernoulli):
             sample = torch.as_tensor(np.asarray(patches[:4096], dtype=np.float32))
@@ -224,8 +244,18 @@ class BaseIVAE(nn.Module):
     def _pose_basis(self):
         return self.pose_cos, self.pose_sin, self.pose_window
 
+    def standardize(self, x: torch.Tensor) -> torch.Tensor:
+        """Patches ``(..., H, W)`` at the training patches' typical level and contrast (raw
+        units): each patch's own mean and standard deviation replaced by them."""
+        mean = x.mean((-2, -1), keepdim=True)
+        std = x.std((-2, -1), keepdim=True).clamp_min(float(self.patch_contrast) * 1e-3)
+        return (x - mean) * (self.patch_contrast / std) + self.patch_level
+
     def normalize(self, x: torch.Tensor) -> torch.Tensor:
-        """Apply the stored normalisation; clipped to [0, 1] for the Bernoulli likelihood."""
+        """Apply the stored normalisation (after :meth:`standardize` for an intensity-invariant
+        model); clipped to [0, 1] for the Bernoulli likelihood."""
+        if bool(self.standardized):
+            x = self.standardize(x)
         x = (x - self.norm_offset) / self.norm_scale
         return x.clamp(0.0, 1.0) if self.bernoulli else x
 

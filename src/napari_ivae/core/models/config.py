@@ -122,6 +122,15 @@ class ModelConfig:
     condition_names : tuple of str
         crvae: names of the continuous condition values known for every patch (e.g. a
         thickness or a dose), besides or instead of the class (``n_classes``, ``class_names``).
+    intensity_invariant : bool or None
+        Each patch is brought to the training patches' typical level and contrast (its own
+        mean and standard deviation replaced by theirs) before the encoder and the likelihood
+        see it, so z holds the shape of the neighbourhood, not its brightness (which Detect
+        measures per column, and which took z1 on real HAADF images: correlation 0.99 on
+        SrTiO3). Decodings are at that typical level and contrast. ``None`` (default): on for
+        ``rvae`` when the likelihood resolves to Gaussian (grey intensities, decided from the
+        training patches with the likelihood), off otherwise (the shift-VAE's grid maps keep
+        brightness domains; the class models were tuned on raw intensities).
     """
 
     kind: str
@@ -148,6 +157,7 @@ class ModelConfig:
     class_film: bool | None = None
     condition_names: tuple = ()
     class_template: bool | None = None
+    intensity_invariant: bool | None = None
 
     def __post_init__(self):
         self.patch_shape = tuple(int(s) for s in _tuple(self.patch_shape))
@@ -186,6 +196,10 @@ class ModelConfig:
         if self.angle_hint is None:
             self.angle_hint = self.kind in ("rvae", "jrvae")
         self.angle_hint = bool(self.angle_hint) and "rotation" in self.invariances
+        if self.intensity_invariant is None and self.kind != "rvae":
+            self.intensity_invariant = False
+        if self.intensity_invariant is not None:
+            self.intensity_invariant = bool(self.intensity_invariant)
         self.validate()
 
     def validate(self) -> None:
@@ -275,6 +289,7 @@ _LEGACY_MODEL_FIELDS = {
     "class_film": False,
     "condition_names": [],
     "class_template": False,
+    "intensity_invariant": False,
 }
 
 #: share of min-max normalised pixels within this distance of 0 or 1 that counts as "near"
