@@ -37,8 +37,9 @@ parallel=()
 if { [ "$#" -eq 0 ] || [ -n "${IVAE_TEST_WORKERS:-}" ]; } \
         && "$venv/bin/python" -c "import xdist" 2>/dev/null; then
     # The whole suite on one worker per core (each with its own Xvfb), a test file per worker
-    # at a time so module fixtures are built once; one torch/BLAS thread per worker.
-    parallel=(-n "${IVAE_TEST_WORKERS:-auto}" --dist loadfile)
+    # at a time so module fixtures are built once; one torch/BLAS thread per worker. The files
+    # go out in the collection order, slowest first (tests/conftest.py), not by test count.
+    parallel=(-n "${IVAE_TEST_WORKERS:-auto}" --dist loadfile --no-loadscope-reorder)
     export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}" MKL_NUM_THREADS="${MKL_NUM_THREADS:-1}"
 fi
 exec "$venv/bin/python" -m pytest -ra ${parallel[@]+"${parallel[@]}"} "$@"
