@@ -10,7 +10,7 @@ layer leaves the viewer's layer selection as it was.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
 import numpy as np
@@ -69,6 +69,7 @@ def write_layer(
     source: Any,
     what: str,
     params: dict | None = None,
+    select: bool = False,
     **kwargs: Any,
 ) -> Any:
     """Add a result layer, or update the plugin's existing one with the same role and source.
@@ -87,6 +88,9 @@ def write_layer(
         Human part of the layer name.
     params : dict, optional
         Extra provenance (model kind, seed, parameters).
+    select : bool
+        Make the layer the active one (napari's own add selects it); otherwise the viewer's
+        selection stays as it was.
     **kwargs
         Layer keyword arguments (colormap, contrast_limits, features, size...).
     """
@@ -111,48 +115,85 @@ def write_layer(
         if existing.name.endswith(STALE):
             existing.name = existing.name[: -len(STALE)]
         for key, value in transform.items():
-            setattr(existing, key, value)
+            _set_if_changed(existing, key, value)
+        if select and viewer.layers.selection.active is not existing:
+            viewer.layers.selection.active = existing
         return existing
-    name = result_name(source_name, what)
-    adder = {"image": viewer.add_image, "labels": viewer.add_labels, "points": viewer.add_points}[
-        kind
-    ]
-    with kept_selection(viewer):
-        layer = adder(data, name=name, metadata=meta, **transform, **kwargs)
-        if kind in ("image", "labels"):
-            _move_below_annotations(viewer, layer, source_layer)
+    from napari.layers import Image, Labels, Points
+
+    # what viewer.add_<kind> does (make the layer, insert it), at the place it belongs
+    layer_type = {"image": Image, "labels": Labels, "points": Points}[kind]
+    layer = layer_type(
+        data, name=result_name(source_name, what), metadata=meta, **transform, **kwargs
+    )
+    index = _below_annotations(viewer, source_layer) if kind in ("image", "labels") else None
+    if index is None:
+        index = len(viewer.layers)
+    if select:  # napari selects what it adds
+        viewer.layers.insert(index, layer)
+    else:
+        with kept_selection(viewer):
+            viewer.layers.insert(index, layer)
     return layer
 
 
 @contextmanager
 def kept_selection(viewer: Any) -> Iterator[None]:
-    """Context manager: the viewer's selected and active layers are restored on exit (napari
-    selects every layer it adds)."""
+    """Context manager: the viewer's selected and active layers are the same on exit (napari
+    selects every layer it adds).
+
+    Each change of the selection rebuilds napari's layer controls in the GUI thread: the
+    selection's events are held while the layers are added and the selection is put back, so
+    that (as the selection ends as it began) nothing is rebuilt; only the outermost of nested
+    uses does this, once for all the layers an action writes."""
+    if _keeping:
+        yield
+        return
     layers = viewer.layers
     selected, active = list(layers.selection), layers.selection.active
+    # held only when one layer is active: putting it back also puts back the "current" layer
+    quiet = layers.selection.events.blocker_all() if active is not None else nullcontext()
+    _keeping.append(viewer)
     try:
-        yield
+        with quiet:
+            try:
+                yield
+            finally:
+                _restore_selection(layers, selected, active)
     finally:
-        layers.selection.clear()
-        layers.selection.update([layer for layer in selected if layer in layers])
-        if active in layers:
-            layers.selection.active = active
+        _keeping.pop()
+    gone = {layer for layer in selected if layer not in layers}
+    if gone:  # a selected layer was removed meanwhile: say so now
+        layers.selection.events.changed(added=set(), removed=gone)
+        layers.selection.events.active(value=layers.selection.active)
 
 
-def _move_below_annotations(viewer: Any, layer: Any, source: Any) -> None:
-    """Put ``layer`` just below the lowest Points or Shapes layer that lies above ``source``
-    (napari adds layers on top, over the user's annotations)."""
+def _restore_selection(layers: Any, selected: list, active: Any) -> None:
+    kept = [layer for layer in selected if layer in layers]
+    kept_active = active if active in layers else None
+    if set(layers.selection) == set(kept) and layers.selection.active is kept_active:
+        return
+    layers.selection.clear()
+    layers.selection.update(kept)
+    if kept_active is not None:
+        layers.selection.active = kept_active
+
+
+_keeping: list = []  # the viewer of the kept_selection running (GUI thread only)
+
+
+def _below_annotations(viewer: Any, source: Any) -> int | None:
+    """The index just below the lowest Points or Shapes layer that lies above ``source`` (None
+    when there is none: on top), where a new map covers no annotation (napari would add it on
+    top, over them)."""
     from napari.layers import Points, Shapes
 
     layers = viewer.layers
     floor = layers.index(source) + 1 if source is not None and source in layers else 0
-    annotations = [
-        i
-        for i, other in enumerate(layers)
-        if i >= floor and other is not layer and isinstance(other, (Points, Shapes))
-    ]
-    if annotations and annotations[0] < layers.index(layer):
-        layers.move(layers.index(layer), annotations[0])
+    for i, other in enumerate(layers):
+        if i >= floor and isinstance(other, (Points, Shapes)):
+            return i
+    return None
 
 
 def mark_stale(viewer: Any, source: str, role_suffix: str = "") -> list:
@@ -196,9 +237,38 @@ def _update_layer(layer: Any, data: Any, kwargs: dict) -> None:
         if key in ("rgb", "blending", "name", "multiscale"):
             continue
         try:
-            setattr(layer, key, value)
+            _set_if_changed(layer, key, value)
         except (AttributeError, ValueError, TypeError):
             pass
+
+
+def _set_if_changed(layer: Any, key: str, value: Any) -> None:
+    """``setattr(layer, key, value)`` unless the layer holds that value already: napari
+    redraws on every assignment (a map's scale, a points layer's colour, its visibility)."""
+    if not _same_value(getattr(layer, key, None), value):
+        setattr(layer, key, value)
+
+
+def _same_value(current: Any, value: Any) -> bool:
+    if current is None:
+        return False
+    if isinstance(value, str):
+        if isinstance(current, str):
+            return current == value
+        try:  # a colour for all points: equal when every point has it
+            from napari.utils.colormaps.standardize_color import transform_color
+
+            colours = np.asarray(current, dtype=float)
+            return colours.ndim == 2 and bool(np.all(colours == transform_color(value)[0]))
+        except (ValueError, TypeError, KeyError, AttributeError):
+            return False
+    try:
+        old, new = np.asarray(current), np.asarray(value)
+    except (ValueError, TypeError):
+        return False
+    if old.dtype == object or new.dtype == object or (new.ndim and old.shape != new.shape):
+        return False
+    return bool(np.all(old == new))
 
 
 def image_array(layer: Any) -> np.ndarray:

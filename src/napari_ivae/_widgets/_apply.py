@@ -1,4 +1,6 @@
-"""Apply a trained or loaded model to another image: detect -> patches -> encode -> layers.
+"""Apply a trained or loaded model to another image: detect -> patches -> encode -> layers,
+with the detection settings and patch settings the model was trained with (they travel in its
+metadata); the session's own patches and encoding stay as they are.
 
 The computation (:func:`compute_apply`) touches no layer and runs in a worker thread; the
 layers are written afterwards in the GUI thread (:func:`show_apply`).
@@ -26,9 +28,22 @@ class Applied:
     image_ndim: int
 
 
-def compute_apply(bundle: Any, image: np.ndarray) -> Applied:
-    """Cut patches the way the model was trained (size, normalisation, points or grid) from a
-    prepared image and compute the results (safe in any thread)."""
+def detection_settings(bundle: Any) -> tuple[dict, dict]:
+    """The Detect widget's settings that made the model's points (mode, spacing, sigma,
+    refine, method, polarity, crystal_only: as chosen, so "auto" decides again on the new
+    image) and the image preparation for detection (invert, flatten); empty when the model
+    does not say (a grid model, an older file)."""
+    detection = dict(bundle.metadata.get("detection") or {})
+    return dict(detection.get("widget_settings") or {}), dict(
+        detection.get("image_preparation") or {}
+    )
+
+
+def compute_apply(bundle: Any, image: np.ndarray, detection_image: Any = None) -> Applied:
+    """Detect and cut patches the way the model was trained (detection settings, size,
+    normalisation, points or grid) from a prepared image and compute the results (safe in any
+    thread). ``detection_image`` is the image prepared for detection (inverted, flattened) when
+    the training's detection prepared it differently."""
     from napari_ivae.core.patches.cutting import extract_patches, grid_patches
 
     size = int(bundle.config.patch_shape[0])
@@ -39,9 +54,21 @@ def compute_apply(bundle: Any, image: np.ndarray) -> Applied:
         stride = int(params.get("stride") or max(1, size // 4))
         patchset = grid_patches(image, size, stride, normalize=normalize)
     else:
-        from napari_ivae.core.detection.atoms import detect_atoms
+        from napari_ivae._widgets.detect import run_detection
 
-        detections = detect_atoms(image, frame_axis=0 if image.ndim == 3 else None)
+        settings, _ = detection_settings(bundle)
+        settings.setdefault("mode", "atoms")
+        settings = {
+            "spacing": None,
+            "sigma": None,
+            "refine": "com",
+            "method": "auto",
+            "polarity": "auto",
+            **settings,
+        }
+        detections = run_detection(
+            detection_image if detection_image is not None else image, **settings
+        )
         if len(detections.coords) == 0:
             raise InputError(detections.message or "no atoms found in this image.")
         coords = detections.coords if image.ndim == 3 else detections.coords[:, 1:]
@@ -51,6 +78,11 @@ def compute_apply(bundle: Any, image: np.ndarray) -> Applied:
 
 def show_apply(viewer: Any, session: Any, bundle: Any, image_layer: Any, applied: Applied) -> list:
     """Write the detected points (if any) and the result layers; returns the layers."""
+    with _layers.kept_selection(viewer):  # one restore of the selection for all the layers
+        return _show_apply(viewer, session, bundle, image_layer, applied)
+
+
+def _show_apply(viewer: Any, session: Any, bundle: Any, image_layer: Any, applied: Applied) -> list:
     points = None
     det = applied.detections
     if det is not None:
@@ -75,6 +107,7 @@ def show_apply(viewer: Any, session: Any, bundle: Any, image_layer: Any, applied
         patchset=applied.patchset,
         points_layer=points,
         image_layer=image_layer,
+        update_session=False,
     )
     return ([points] if points is not None else []) + [w for w in written if w is not points]
 
@@ -91,7 +124,7 @@ def apply_model(viewer: Any, session: Any, image_layer: Any) -> list:
     """Apply the session's model to ``image_layer`` in the calling thread; returns the layers
     written (the detected points layer first, when points are used)."""
     bundle = _check(session, image_layer)
-    applied = compute_apply(bundle, _layers.prepared_image(image_layer))
+    applied = _compute_apply_snapshot(bundle, _layers.image_snapshot(image_layer))
     return show_apply(viewer, session, bundle, image_layer, applied)
 
 
@@ -124,4 +157,10 @@ def apply_job(
 
 
 def _compute_apply_snapshot(bundle: Any, snapshot: tuple) -> Applied:
-    return compute_apply(bundle, _layers.prepare_snapshot(snapshot))
+    image = _layers.prepare_snapshot(snapshot)
+    _, preparation = detection_settings(bundle)
+    detection_image = None
+    if preparation.get("invert") or preparation.get("flatten"):
+        array, kwargs = snapshot
+        detection_image = _layers.prepare_snapshot((array, {**kwargs, **preparation}))
+    return compute_apply(bundle, image, detection_image)

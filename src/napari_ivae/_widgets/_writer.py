@@ -55,14 +55,12 @@ def encode_patchset(bundle: Any, patchset: Any) -> Any:
     return encode(bundle.model, patchset.patches)
 
 
-def wrap_angle(angle: np.ndarray) -> np.ndarray:
-    """Radians wrapped to (-pi, pi]."""
-    return np.angle(np.exp(1j * np.asarray(angle, dtype=np.float64)))
-
-
 def feature_columns(encoding: Any, class_names: list[str]) -> dict[str, np.ndarray]:
     """Per-patch result columns: z1.., angle (rad) and angle_deg, dx, dy, class, p_<class>
-    (in a Points layer's features they are named :func:`point_column`, e.g. ``ivae_z1``)."""
+    (in a Points layer's features they are named :func:`point_column`, e.g. ``ivae_z1``);
+    angles wrapped as the angle maps are (``core.analysis.maps.wrap_angle``)."""
+    from napari_ivae.core.analysis.maps import wrap_angle
+
     columns: dict[str, np.ndarray] = {}
     for i in range(encoding.z_mean.shape[1]):
         columns[f"z{i + 1}"] = encoding.z_mean[:, i].astype(np.float32)
@@ -278,8 +276,12 @@ def show_results(
     patchset: Any,
     points_layer: Any,
     image_layer: Any,
+    update_session: bool = True,
 ) -> list:
-    """Write computed results as (new or updated) layers; returns the layers written."""
+    """Write computed results as (new or updated) layers; returns the layers written.
+
+    With ``update_session`` (results of the session's own patches) the session's encoding,
+    columns and notes become these; a model applied to another image leaves them alone."""
     if image_layer not in viewer.layers:
         raise InputError(
             f"the image {image_layer.name!r} was removed before the results "
@@ -297,8 +299,10 @@ def show_results(
         written.append(write_point_features(points_layer, patchset, data.columns, replace_all=True))
     table = dict(zip(session.classes.names, session.classes.colours))
     colours = [table.get(name, "") for name in data.class_names]
-    written += write_maps(viewer, image_layer, data, params, colours if all(colours) else None)
-    session.update(encoding=data.encoding, columns=data.columns, result_notes=list(data.notes))
+    with _layers.kept_selection(viewer):  # one restore of the selection for all the maps
+        written += write_maps(viewer, image_layer, data, params, colours if all(colours) else None)
+    if update_session:
+        session.update(encoding=data.encoding, columns=data.columns, result_notes=list(data.notes))
     return written
 
 
@@ -381,7 +385,12 @@ def show_clusters(
 
 
 def write_cluster_layer(
-    viewer: Any, image_layer: Any, image: np.ndarray, params: dict, summary: dict | None = None
+    viewer: Any,
+    image_layer: Any,
+    image: np.ndarray,
+    params: dict,
+    summary: dict | None = None,
+    visible: bool = True,
 ) -> Any:
     """The Labels layer of unsupervised classes (cluster k drawn as label k + 1)."""
     return _layers.write_layer(
@@ -393,6 +402,7 @@ def write_cluster_layer(
         what="unsupervised classes",
         params={**params, "clustering": summary or {}},
         opacity=0.5,
+        visible=visible,
     )
 
 
@@ -481,9 +491,11 @@ def write_maps(
     params: dict,
     class_colours: list[str] | None = None,
 ) -> list:
-    """Image layers for z / angle / offsets and a Labels layer for the class map."""
+    """Image layers for z / angle / offsets and a Labels layer for the class map; the first
+    one shown, the others hidden (each made so, not changed after: a change redraws)."""
     written = []
     for name, image in data.maps.items():
+        visible = not written
         if name == "angle":
             layer = _layers.write_layer(
                 viewer,
@@ -497,6 +509,7 @@ def write_maps(
                 contrast_limits=angle_limits(data.columns["angle"]),
                 blending="translucent",
                 opacity=0.7,
+                visible=visible,
             )
         elif name == "class":
             layer = _layers.write_layer(
@@ -508,11 +521,13 @@ def write_maps(
                 what="class",
                 params={**params, "class_names": data.class_names},
                 opacity=0.5,
+                visible=visible,
+                **({"colormap": _labels_colormap(class_colours)} if class_colours else {}),
             )
-            if class_colours:
-                _colour_labels(layer, class_colours)
         elif name == "cluster":
-            layer = write_cluster_layer(viewer, image_layer, image, params, data.clustering)
+            layer = write_cluster_layer(
+                viewer, image_layer, image, params, data.clustering, visible=visible
+            )
         else:
             layer = _layers.write_layer(
                 viewer,
@@ -529,17 +544,17 @@ def write_maps(
                 ),
                 blending="translucent",
                 opacity=0.7,
+                visible=visible,
             )
-        layer.visible = False
         written.append(layer)
-    if written:
-        written[0].visible = True
     return written
 
 
 def angle_limits(angles: np.ndarray) -> tuple[float, float]:
     """Contrast limits (degrees) for an angle map: the full circle, or, when the angles stay
     within a narrow arc that does not cross ±180°, that arc (so small tilts are visible)."""
+    from napari_ivae.core.analysis.maps import wrap_angle
+
     angles = np.asarray(angles, dtype=float)
     angles = angles[np.isfinite(angles)]
     if angles.size == 0:
@@ -552,13 +567,13 @@ def angle_limits(angles: np.ndarray) -> tuple[float, float]:
     return (float(low), float(high))
 
 
-def _colour_labels(layer: Any, colours: list[str]) -> None:
-    """Class k is drawn in the annotation table's colour of class k (label value k + 1)."""
+def _labels_colormap(colours: list[str]) -> Any:
+    """Class k drawn in the annotation table's colour of class k (label value k + 1)."""
     from napari.utils.colormaps import DirectLabelColormap
 
-    mapping = {None: "transparent", 0: "transparent"}
+    mapping: dict = {None: "transparent", 0: "transparent"}
     mapping.update({k + 1: colour for k, colour in enumerate(colours)})
-    layer.colormap = DirectLabelColormap(color_dict=mapping)
+    return DirectLabelColormap(color_dict=mapping)
 
 
 def _limits(values: np.ndarray, centred: bool = False) -> tuple[float, float]:

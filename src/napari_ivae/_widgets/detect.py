@@ -298,12 +298,13 @@ class DetectWidget(DockBody):
             polarity=self.polarity.value,
             crystal_only=not self.keep_non_crystal.value,
         )
+        preparation = {"invert": bool(self.invert.value), "flatten": self.flatten.value}
         self._worker = background(
             self,
             _detect_snapshot,
             (snapshot, params),
             what=f"detecting {params['mode']}",
-            show=lambda det: self._show(det, layer, params),
+            show=lambda det: self._show(det, layer, params, preparation),
             on_error=lambda err: self._mark_stale(layer, params),
             on_finished=self._idle,
             status=self.status,
@@ -328,7 +329,7 @@ class DetectWidget(DockBody):
         if params["mode"] == "particles":
             _layers.mark_stale(self._viewer, layer.name, "particle_labels")
 
-    def _show(self, det: Any, layer: Any, params: dict) -> None:
+    def _show(self, det: Any, layer: Any, params: dict, preparation: dict | None = None) -> None:
         mode = params["mode"]
         n = len(det.coords)
         spacing = det.params.get("spacing") if isinstance(det.params, dict) else None
@@ -341,7 +342,7 @@ class DetectWidget(DockBody):
         size = 0.4 * float(spacing) if spacing else 5.0
         if mode == "particles" and "equivalent_diameter" in det.properties:
             size = float(np.median(det.properties["equivalent_diameter"])) * 0.5
-        points = _layers.write_layer(
+        _layers.write_layer(
             self._viewer,
             "points",
             _layers.points_data(det.coords, image_ndim),
@@ -351,6 +352,7 @@ class DetectWidget(DockBody):
             params={
                 **{k: _jsonable(v) for k, v in det.params.items()},
                 "widget_settings": params,
+                "image_preparation": dict(preparation or {}),
                 "quality": det.quality,
             },
             features=det.properties.reset_index(drop=True),
@@ -358,6 +360,7 @@ class DetectWidget(DockBody):
             face_color="#ffd400",
             border_width=0,
             opacity=0.8,
+            select=True,
         )
         if mode == "particles" and det.labels is not None:
             _layers.write_layer(
@@ -370,7 +373,6 @@ class DetectWidget(DockBody):
                 params={"mode": mode},
                 opacity=0.4,
             )
-        self._viewer.layers.selection.active = points
         self._shown_for = layer
         message = f"{n} {mode} found; {_chosen(det.params, params)}"
         if det.message:
