@@ -311,6 +311,22 @@ def test_aggregate_blobs_are_the_blobs_above_the_candidate_scales():
     assert not len(particle_blobs.aggregate_blobs(image, response, scales, "bright", 10.0)[0])
 
 
+def test_the_scale_space_of_the_choice_is_returned_only_where_it_covers_the_frame(monkeypatch):
+    truth = make_particles(
+        128, count=12, radius=4, polarity="dark", contrast=0.6, noise=0.05, seed=2
+    )
+    polarity, sigma, scales, response = particle_blobs.polarity_scale_and_response(truth.image)
+    assert (polarity, sigma) == particle_blobs.blob_polarity_and_scale(truth.image)
+    assert polarity == "dark" and response.shape == (len(scales), 128, 128)
+    np.testing.assert_allclose(
+        response,
+        particle_blobs.scale_space(truth.image, scales),
+        atol=1e-4 * np.abs(response).max(),
+    )
+    monkeypatch.setattr(particle_blobs, "CHOICE_SIDE", 64)  # measured on a crop: no response
+    assert particle_blobs.polarity_scale_and_response(truth.image)[3] is None
+
+
 def test_detection_reports_the_aggregates_it_judged_against(monkeypatch):
     truth = make_particles(
         256, count=40, radius=4, polarity="dark", contrast=0.6, texture=0.03, noise=0.05, seed=3
