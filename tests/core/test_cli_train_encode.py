@@ -331,3 +331,17 @@ def test_bad_input_files_exit_2_with_one_line(files, rvae_file, capsys, argv, ex
     assert len(err.splitlines()) == 1, err
     assert err.startswith(f"napari-ivae {argv[0]}: error:") and expected in err, err
     assert not (files / "m.ivae.pt").exists()
+
+
+@pytest.mark.parametrize("keep", [False, True])
+def test_train_rvae_on_grey_patches_codes_the_shape_unless_told(tmp_path, keep):
+    rng = np.random.default_rng(0)
+    grey = (1000.0 + 50.0 * rng.standard_normal((32, SIZE, SIZE))).astype(np.float32)
+    np.save(tmp_path / "grey.npy", grey)
+    out = tmp_path / "grey.ivae.pt"
+    flag = ["--keep-brightness"] if keep else []
+    args = ["train", "--model", "rvae", "--patches", str(tmp_path / "grey.npy"), "--out", str(out)]
+    assert main([*args, *flag, *TINY]) == 0
+    bundle = load_model(out)
+    assert bundle.config.intensity_invariant is (False if keep else None)
+    assert bool(bundle.model.standardized) is not keep

@@ -258,6 +258,12 @@ def add_parser(subparsers) -> None:
         help="prior std of the offsets, fraction of the patch width (default 0.1)",
     )
     p.add_argument("--shift-scale", type=float, default=1.0, help="shift-vae's k, 0 < k <= 1")
+    p.add_argument(
+        "--keep-brightness",
+        action="store_true",
+        help="rvae: z also codes each patch's brightness and contrast (default: on grey "
+        "patches each is brought to the typical level and contrast first, so z codes the shape)",
+    )
     p.add_argument("--beta", type=float, help="final KL weight (default: per model kind)")
     p.add_argument(
         "--smoothness",
@@ -326,6 +332,7 @@ def _build_configs(args, patch_shape, labels, condition_names=()):
         class_names=class_names,
         hidden=hidden,
         **({"condition_names": condition_names} if condition_names else {}),
+        **({"intensity_invariant": False} if getattr(args, "keep_brightness", False) else {}),
     )
     overrides = {
         "seed": args.seed,
