@@ -26,7 +26,7 @@ import time
 import numpy as np
 import torch
 
-from napari_ivae.core.analysis.metrics import suit_match_rate
+from napari_ivae.core.analysis.metrics import judge_suits, suit_match_rate
 from napari_ivae.core.models import ModelConfig, TrainConfig, build_model
 from napari_ivae.core.models.inference import (
     class_latent_ranges,
@@ -99,8 +99,15 @@ def run_one(
     pred = classify(model, proto.test.images).argmax(1)
     acc = float((pred == proto.test.labels).mean())
     t_eval = time.perf_counter() - t1
-    decoded = traversal_match(model, x)
-    decoded_own = traversal_match(model, x, per_class=True)
+    rows = traversal_judged(model, x)
+    rows_own = traversal_judged(model, x, per_class=True)
+    k = len(CARD_CLASSES)
+    decoded, decoded_own = (
+        float("nan") if r is None else float((r == np.arange(k)[:, None]).mean())
+        for r in (rows, rows_own)
+    )
+    confusion = np.zeros((k, k), dtype=int)
+    np.add.at(confusion, (proto.test.labels, pred), 1)
     return {
         "model": "ss-rVAE" if invariant else "ss-VAE",
         "rotation_deg": rotation,
@@ -108,6 +115,10 @@ def run_one(
         "accuracy": acc,
         "traversal_match": decoded,
         "traversal_match_per_class": decoded_own,
+        # the judge's suit for each traversal image, one row per class (index into the suits)
+        "traversal_judged": None if rows is None else rows.tolist(),
+        "traversal_judged_per_class": None if rows_own is None else rows_own.tolist(),
+        "test_confusion": confusion.tolist(),  # rows: true suit, columns: predicted
         "n_train": int(len(x)),
         "n_labeled": int((y >= 0).sum()),
         "n_test": int(len(pred)),
@@ -128,8 +139,17 @@ def traversal_match(model, patches, n: int = 8, per_class: bool = False) -> floa
     """Share of the class traversal's images that the independent judge matches to the row's
     suit. z1 spans the training codes' 2-98 % range; with ``per_class`` each row spans the codes
     of the patches the classifier puts in that row's class (as the product draws it)."""
-    if not model.layout.spatial:
+    judged = traversal_judged(model, patches, n, per_class)
+    if judged is None:
         return float("nan")
+    return float((judged == np.arange(len(judged))[:, None]).mean())
+
+
+def traversal_judged(model, patches, n: int = 8, per_class: bool = False):
+    """The judge's suit for each image of the class traversal, ``(K, n)`` (row k drawn for
+    class k; see :func:`traversal_match`), or None for a model without a spatial decoder."""
+    if not model.layout.spatial:
+        return None
     enc = encode(model, patches)
     if per_class:
         ranges = class_latent_ranges(enc.z_mean, enc.class_prob.argmax(1), model.n_classes)
@@ -139,7 +159,7 @@ def traversal_match(model, patches, n: int = 8, per_class: bool = False) -> floa
     h, w = model.config.patch_shape
     k = model.n_classes
     tiles = image.reshape(k, h, n, w).transpose(0, 2, 1, 3).reshape(k * n, h, w)
-    return suit_match_rate(tiles, np.repeat(np.arange(k), n))
+    return judge_suits(tiles).reshape(k, n)
 
 
 def run_crvae(
@@ -306,6 +326,11 @@ def main(argv=None) -> int:
                 f"RSS {r['peak_rss_mb']:.0f} MB, loadavg {r['loadavg'][0]:.2f}",
                 flush=True,
             )
+            if r["traversal_judged_per_class"] is not None:
+                print(f"  {'traversal row':14s} judged as (rows over own class's codes)")
+                for name, judged in zip(CARD_CLASSES, r["traversal_judged_per_class"]):
+                    print(f"  {name:14s} {' '.join(CARD_CLASSES[j][:2] for j in judged)}")
+                print(f"  test confusion (rows true, columns predicted): {r['test_confusion']}")
         if args.models == "crvae":
             crv_options = {
                 k: v
