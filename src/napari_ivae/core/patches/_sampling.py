@@ -85,7 +85,8 @@ def patch_shape(size, image_shape) -> tuple[int, int]:
 def as_points(coords, n_frames: int, is_stack: bool) -> tuple[np.ndarray, np.ndarray]:
     """Validate points; return ``frames`` (N,) int64 and ``centres`` (N, 2) float64 (row, col)."""
     try:
-        pts = np.array(coords, dtype=np.float64)
+        # no copy of float64 points (none is changed here; what is returned is new)
+        pts = np.asarray(coords, dtype=np.float64)
     except (TypeError, ValueError) as err:
         raise InputError(f"Points must be a numeric (N, 2) or (N, 3) array: {err}") from err
     if pts.ndim == 1 and pts.size in (2, 3):
@@ -108,7 +109,7 @@ def as_points(coords, n_frames: int, is_stack: bool) -> tuple[np.ndarray, np.nda
             raise InputError(
                 f"The image is a stack of {n_frames} frames: give points as (frame, row, col)."
             )
-        return np.zeros(len(pts), dtype=np.int64), pts
+        return np.zeros(len(pts), dtype=np.int64), np.array(pts)
     frames = np.round(pts[:, 0])
     if np.any(np.abs(pts[:, 0] - frames) > 1e-6):
         raise InputError("The frame coordinate of every point must be a whole number.")

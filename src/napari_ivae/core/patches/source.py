@@ -178,7 +178,10 @@ class PatchSource:
                 'smaller patch size, or border="flag" to keep them with reflected edges.'
             )
         self.indices = np.flatnonzero(keep).astype(np.int64)
-        self.frames, self.centres = frames[self.indices], centres[self.indices]
+        if len(self.indices) == len(keep):  # every point kept: no second copy of them
+            self.frames, self.centres = frames, centres
+        else:
+            self.frames, self.centres = frames[self.indices], centres[self.indices]
         self.valid = None
         if border == "flag" and crossing[self.indices].any():
             self.valid = ~crossing[self.indices]
