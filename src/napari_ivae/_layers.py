@@ -145,7 +145,8 @@ def kept_selection(viewer: Any) -> Iterator[None]:
     Each change of the selection rebuilds napari's layer controls in the GUI thread: the
     selection's events are held while the layers are added and the selection is put back, so
     that (as the selection ends as it began) nothing is rebuilt; only the outermost of nested
-    uses does this, once for all the layers an action writes."""
+    uses does this, once for all the layers an action writes, and then runs the refreshes
+    deferred meanwhile (:func:`refresh_later`)."""
     if _keeping:
         yield
         return
@@ -162,6 +163,10 @@ def kept_selection(viewer: Any) -> Iterator[None]:
                 _restore_selection(layers, selected, active)
     finally:
         _keeping.pop()
+        pending = list(_deferred.values())
+        _deferred.clear()
+        for refresh in pending:
+            refresh()
     gone = {layer for layer in selected if layer not in layers}
     if gone:  # a selected layer was removed meanwhile: say so now
         layers.selection.events.changed(added=set(), removed=gone)
@@ -180,6 +185,17 @@ def _restore_selection(layers: Any, selected: list, active: Any) -> None:
 
 
 _keeping: list = []  # the viewer of the kept_selection running (GUI thread only)
+_deferred: dict = {}  # refreshes asked for meanwhile, run once when it ends
+
+
+def refresh_later(key: Any, refresh: Any) -> bool:
+    """While an action writes its layers (inside :func:`kept_selection`), note ``refresh``
+    (e.g. a dock's layer pickers, which napari refreshes on every inserted layer) to run once
+    when the writing ends; returns whether it was deferred (False: run it now)."""
+    if not _keeping:
+        return False
+    _deferred[key] = refresh
+    return True
 
 
 def _below_annotations(viewer: Any, source: Any) -> int | None:

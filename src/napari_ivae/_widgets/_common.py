@@ -142,7 +142,12 @@ class DockBody(Container):
         self.native.layout().addWidget(scroll)
 
     def reset_choices(self, *args: Any) -> None:
-        """Refresh the layer pickers of every group (napari calls this on layer changes)."""
+        """Refresh the layer pickers of every group (napari calls this on layer changes; while
+        an action inserts several layers, once when it has inserted them all)."""
+        from napari_ivae import _layers
+
+        if _layers.refresh_later(id(self), lambda: self.reset_choices(*args)):
+            return
         super().reset_choices(*args)
         for group in self._groups:
             group.reset_choices(*args)

@@ -192,6 +192,7 @@ class ResultData:
     class_names: list
     clustering: dict | None = None  # summary of the stored classes behind the "cluster" column
     notes: list = field(default_factory=list)  # maps that show posterior noise (noise_notes)
+    limits: dict = field(default_factory=dict)  # contrast limits of the maps (map_limits)
 
 
 NOISE_SPREAD = 2.0  # a latent whose codes spread less than this many posterior σ is noise
@@ -233,7 +234,31 @@ def compute_results(bundle: Any, patchset: Any) -> ResultData:
         if not (name.startswith("p_") or name == "angle_deg")
     }
     maps = paint_maps(mapped, patchset)
-    return ResultData(encoding, columns, maps, class_names, summary, noise_notes(encoding))
+    return ResultData(
+        encoding,
+        columns,
+        maps,
+        class_names,
+        summary,
+        noise_notes(encoding),
+        map_limits(columns, maps),
+    )
+
+
+def map_limits(columns: dict, maps: dict) -> dict:
+    """Contrast limits of the image maps from the patches' values (any thread: computed with
+    the maps, not when the layers are written)."""
+    limits = {}
+    for name in maps:
+        if name == "angle":
+            limits[name] = angle_limits(columns["angle"])
+        elif name not in ("class", "cluster"):
+            values = columns.get(name)
+            if values is not None:
+                limits[name] = _limits(
+                    np.asarray(values, dtype=float), centred=not name.startswith("z")
+                )
+    return limits
 
 
 def resolve_targets(
@@ -506,7 +531,7 @@ def write_maps(
                 what="angle",
                 params={**params, "units": "degrees"},
                 colormap=ANGLE_COLORMAP,
-                contrast_limits=angle_limits(data.columns["angle"]),
+                contrast_limits=data.limits.get("angle") or angle_limits(data.columns["angle"]),
                 blending="translucent",
                 opacity=0.7,
                 visible=visible,
@@ -538,7 +563,8 @@ def write_maps(
                 what=name,
                 params=params,
                 colormap="viridis" if name.startswith("z") else "PiYG",
-                contrast_limits=_limits(
+                contrast_limits=data.limits.get(name)
+                or _limits(
                     np.asarray(data.columns.get(name, image), dtype=float),
                     centred=not name.startswith("z"),
                 ),

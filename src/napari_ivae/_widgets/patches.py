@@ -203,6 +203,8 @@ class PatchesWidget(DockBody):
                 self.shapes.value = shapes[0]
 
     def reset_choices(self, *args: Any) -> None:  # called by napari on layer list changes
+        if _layers.refresh_later(id(self), lambda: self.reset_choices(*args)):
+            return  # an action is inserting layers: once when it is done
         super().reset_choices(*args)
         if (
             self.points.value is None
