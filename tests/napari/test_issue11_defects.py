@@ -1,12 +1,16 @@
 """Defects of issue 11 that had no test, each reproduced through the real widgets (buttons
 emitted as from the GUI, work in the widgets' workers): the Patches widget pairing another
 image's detections with an image, ``fit_ok`` shown when no fit was tried, applying a model
-re-detecting with default settings and overwriting the session's results, and the two
-angle-wrapping rules of the point columns and the angle maps."""
+re-detecting with default settings and overwriting the session's results, the two
+angle-wrapping rules of the point columns and the angle maps, the class traversal's caption,
+and the unsupervised demo's saved model losing its classes."""
 
 from __future__ import annotations
 
+import shutil
+
 import numpy as np
+import pytest
 from napari_helpers import PLUGIN, is_error, open_widget
 
 from napari_ivae._widgets._session import get_session
@@ -139,3 +143,29 @@ def test_class_traversal_caption_says_one_row_per_class(viewer, qtbot):
     n_classes = len(get_session(viewer).bundle.config.class_names)
     size = get_session(viewer).patchset.patches.shape[1]
     assert viewer.layers[caption.split(":")[0]].data.shape[0] == n_classes * size
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("Xvfb") is None, reason="needs Xvfb")
+def test_the_unsupervised_demos_model_keeps_its_classes(tmp_path):
+    """Rules written twice: the demo listed the keys a saved model keeps apart from the
+    Results widget and dropped the classes found by k-means, so ``encode`` could not give
+    them again."""
+    import subprocess
+    import sys
+
+    from napari_ivae.core.analysis.clustering import Clustering
+    from napari_ivae.core.models.persistence import load_model
+
+    out = tmp_path / "demo"
+    run = subprocess.run(
+        [sys.executable, "-m", "napari_ivae.cli", "demo", "--headless"]
+        + ["--workflow", "cards_unsupervised", "--epochs", "1", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    stored = load_model(out / "model.ivae.pt").metadata.get("clustering")
+    assert stored, "the saved model lost the classes the demo found"
+    assert Clustering.from_dict(stored).summary()["n_clusters"] == 4
