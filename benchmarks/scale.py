@@ -94,15 +94,19 @@ def rss_mb():
     except OSError:
         pass
     return float("nan")
-times, peaks, resident = {}, {}, {}
+def cpu_s():  # this process's CPU time, all its threads (what the load does not inflate)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+times, peaks, resident, cpu = {}, {}, {}, {}
 start = last = time.perf_counter()
+last_cpu = cpu_s()
 def lap(name):
-    global last
-    now = time.perf_counter()
-    times[name] = now - last
+    global last, last_cpu
+    now, now_cpu = time.perf_counter(), cpu_s()
+    times[name], cpu[name] = now - last, now_cpu - last_cpu
     peaks[name] = peak_mb()
     resident[name] = rss_mb()
-    last = now
+    last, last_cpu = now, now_cpu
 if mode == "memory":
     from napari_ivae.core.detection.atoms import detect_atoms
     if path.endswith(".npy"):
@@ -204,7 +208,7 @@ if cluster is not None:
     scheduler.close()
     cluster.close()
 print(json.dumps({"seconds": time.perf_counter() - start, "stages": times,
-                  "peak_rss_mb_after": peaks, "rss_mb_after": resident,
+                  "cpu_seconds": cpu, "peak_rss_mb_after": peaks, "rss_mb_after": resident,
                   "n_points": n_points,
                   "peak_rss_mb": peak_mb(), **rates}))
 """
