@@ -128,3 +128,25 @@ def test_on_for_class_models_off_elsewhere_and_for_models_saved_before_it():
     del old["class_template"]
     assert ModelConfig.from_dict(old).class_template is False
     assert build_model(ModelConfig.from_dict(old)).decoder.class_template is None
+
+
+def test_class_traversal_draws_each_shape_centred():
+    from napari_ivae.core.models.inference import class_traversal
+
+    model = build_model(
+        ModelConfig("ss-rvae", patch_shape=(15, 15), hidden=(8, 8), class_names=("a", "b"))
+    )
+    image = torch.full((15, 15), -6.0)
+    image[1:5, 1:5] = 6.0  # class 1: a block in the top left corner at offsets 0
+    with torch.no_grad():
+        model.decoder.out.weight.zero_()
+        model.decoder.out.bias.zero_()
+        model.decoder.class_template.fill_(-6.0)
+        model.decoder.class_template[0, 1] = image
+    model.norm_fitted.fill_(True)
+    tile = class_traversal(model, n=2)[15:, :15]  # class 1, first image
+    rows, cols = np.mgrid[:15, :15]
+    mass = np.abs(tile - np.median(tile))
+    centre = ((mass * rows).sum() / mass.sum(), (mass * cols).sum() / mass.sum())
+    np.testing.assert_allclose(centre, (7.0, 7.0), atol=0.75)
+    assert tile.max() > 0.99  # the block is drawn whole, not cut by the frame
