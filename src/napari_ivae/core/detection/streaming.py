@@ -81,7 +81,6 @@ def detect_stream(
         raise InputError("detect_stream reads frames along the first axis (frame_axis 0).")
     check_scheduler(scheduler)
     options.pop("frame_axis", None)
-    _fix_mmap_threshold()
     total = int(stack.shape[0])
     if total == 0:
         raise InputError("The stack has no frames.")
@@ -118,9 +117,10 @@ def detect_stream(
             tables.append(_frame_table(result, index))
             messages += _frame_message(result, index)
         del results
+        _trim_heap()
     params.update(n_frames=total, is_stack=True, streamed=True)
     table = _joined(tables)
-    _trim_heap()  # the frames' working memory, freed, goes back to the system
+    _trim_heap()
     message = "; ".join(messages[:3]) + (
         f" (and {len(messages) - 3} more)" if len(messages) > 3 else ""
     )
@@ -146,31 +146,14 @@ def _frame_table(found: Detections, index: int) -> dict:
     return columns
 
 
-MMAP_THRESHOLD = 1 << 17  # bytes: larger allocations get pages of their own (glibc's default)
-
-
-def _fix_mmap_threshold() -> None:
-    """Keep glibc's threshold for giving an allocation pages of its own at its default
-    (``mallopt(M_MMAP_THRESHOLD)``, which also stops glibc raising it): raised, as glibc does
-    after the first large temporary is freed, every frame's large temporaries go to the heap,
-    where the small arrays kept between them (each frame's points) stop the heap from
-    shrinking, and the process's resident memory grew with the frames (6 -> 18 frames of
-    2048²: 254 MB instead of 90 MB). Elsewhere than glibc nothing is done."""
-    import ctypes
-    import ctypes.util
-
-    try:
-        name = ctypes.util.find_library("c")
-        if name:
-            ctypes.CDLL(name).mallopt(-3, MMAP_THRESHOLD)  # -3: M_MMAP_THRESHOLD
-    except (OSError, AttributeError):  # not glibc
-        pass
-
-
 def _trim_heap() -> None:
-    """Hand the C heap's free memory back to the system (glibc's ``malloc_trim``): the
-    threads that detected frames leave their freed working memory in their own heaps, where
-    it would count as resident until the process ends. Elsewhere nothing is done."""
+    """Hand the C heap's free memory back to the system (glibc's ``malloc_trim``), after each
+    block of frames and at the end: the threads that detected frames leave their freed
+    working memory in their heaps, where the small arrays kept between frames (each frame's
+    points) stop it from shrinking, so the resident memory would grow with the frames.
+    Elsewhere than glibc nothing is done. (Fixing glibc's mmap threshold instead, with
+    ``mallopt``, held the memory as low but doubled the detection's CPU time: every large
+    temporary was mapped and zeroed afresh.)"""
     import ctypes
     import ctypes.util
 
