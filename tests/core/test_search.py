@@ -116,6 +116,7 @@ def test_search_abort_kills_the_running_trainings(grid_patches_small):
 
     patches, grid_shape = grid_patches_small
     config = TrainConfig.defaults_for("shift-vae", epochs=100000, batch_size=32)
+    before = set(multiprocessing.active_children())  # e.g. other tests' pools, still ending
     abort = threading.Event()
     timer = threading.Timer(2.0, abort.set)
     timer.start()
@@ -132,4 +133,4 @@ def test_search_abort_kills_the_running_trainings(grid_patches_small):
             mp_context="spawn",
         )
     assert time.perf_counter() - started < 120  # 100 000 epochs were not waited for
-    assert multiprocessing.active_children() == []
+    assert set(multiprocessing.active_children()) <= before  # the search's own all ended

@@ -425,15 +425,21 @@ class SearchAborted(IvaeError):
     """:func:`search_beta` was aborted (its ``abort_event`` was set)."""
 
 
-def _kill_workers(pool: ProcessPoolExecutor) -> None:
-    """Terminate the pool's processes now (a training in progress does not look at events)."""
+def _kill_workers(pool: ProcessPoolExecutor, patience: float = 10.0) -> None:
+    """Terminate the pool's processes now (a training in progress does not look at events),
+    and kill those that have not ended within ``patience`` seconds: none outlives the call."""
     processes = list((getattr(pool, "_processes", None) or {}).values())
     pool.shutdown(wait=False, cancel_futures=True)
     for process in processes:
         if process.is_alive():
             process.terminate()
+    deadline = time.monotonic() + patience
     for process in processes:
-        process.join(timeout=5)
+        process.join(timeout=max(0.0, deadline - time.monotonic()))
+    for process in processes:
+        if process.is_alive():  # SIGTERM not acted on in time (e.g. a loaded machine)
+            process.kill()
+            process.join()
 
 
 def _usable_cores() -> int:
