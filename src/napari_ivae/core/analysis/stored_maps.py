@@ -157,6 +157,25 @@ def store_maps(
     return stores
 
 
+def _as_table(name: str, column: np.ndarray) -> np.ndarray:
+    """One column's values as rows that can be averaged or looked up: angles as (cos, sin),
+    labels shifted so that "no class" (-1) is 0, anything else as it is."""
+    if name == "angle":
+        return np.column_stack([np.cos(column), np.sin(column)])
+    if name in LABEL_COLUMNS:
+        return (np.maximum(column, -1.0) + 1.0)[:, None]
+    return column[:, None]
+
+
+def _from_table(name: str, mapped: np.ndarray) -> np.ndarray:
+    """The map block of one column from its looked-up table rows (:func:`_as_table`)."""
+    if name == "angle":
+        return np.arctan2(mapped[..., 1], mapped[..., 0])
+    if name in LABEL_COLUMNS:
+        return np.nan_to_num(mapped[..., 0], nan=0.0)
+    return mapped[..., 0]
+
+
 def _point_painter(values: dict, geometry, frames, max_distance: float):
     """``painter(frame)`` -> ``paint(rows, cols)`` -> ``{name: block}`` (angles unwrapped,
     labels as floats) by the nearest point of the frame within ``max_distance``."""
@@ -172,12 +191,7 @@ def _point_painter(values: dict, geometry, frames, max_distance: float):
         tables = {}
         for name, column in values.items():
             column = column[selected]
-            if name == "angle":
-                table = np.column_stack([np.cos(column), np.sin(column)])
-            elif name in LABEL_COLUMNS:
-                table = (np.maximum(column, -1.0) + 1.0)[:, None]
-            else:
-                table = column[:, None]
+            table = _as_table(name, column)
             tables[name] = np.vstack([table, np.full((1, table.shape[1]), np.nan)])
 
         def paint(rows: slice, cols: slice) -> dict:
@@ -192,16 +206,11 @@ def _point_painter(values: dict, geometry, frames, max_distance: float):
                 index[top:bottom] = np.where(np.isfinite(dist), nearest, -1).reshape(
                     bottom - top, shape[1]
                 )
-            out = {}
-            for name, table in tables.items():
-                mapped = table[index].astype(np.float32)  # index -1 picks the NaN row
-                if name == "angle":
-                    out[name] = np.arctan2(mapped[..., 1], mapped[..., 0])
-                elif name in LABEL_COLUMNS:
-                    out[name] = np.nan_to_num(mapped[..., 0], nan=0.0)
-                else:
-                    out[name] = mapped[..., 0]
-            return out
+            # index -1 picks the NaN row
+            return {
+                name: _from_table(name, table[index].astype(np.float32))
+                for name, table in tables.items()
+            }
 
         return paint
 
@@ -225,28 +234,14 @@ def _grid_painter(values: dict, geometry, point_maps):
         grids = {}
         for name, column in values.items():
             column = column[selected]
-            if name == "angle":
-                table = np.column_stack([np.cos(column), np.sin(column)])
-            elif name in LABEL_COLUMNS:
-                table = (np.maximum(column, -1.0) + 1.0)[:, None]
-            else:
-                table = column[:, None]
+            table = _as_table(name, column)
             grid = np.full((n_rows + 1, n_cols + 1, table.shape[1]), np.nan, dtype=np.float32)
             grid[cells[selected, 0], cells[selected, 1]] = table
             grids[name] = grid
 
         def paint(rows: slice, cols: slice) -> dict:
             index = (row_cell[rows][:, None], col_cell[cols][None, :])
-            out = {}
-            for name, grid in grids.items():
-                mapped = grid[index]
-                if name == "angle":
-                    out[name] = np.arctan2(mapped[..., 1], mapped[..., 0])
-                elif name in LABEL_COLUMNS:
-                    out[name] = np.nan_to_num(mapped[..., 0], nan=0.0)
-                else:
-                    out[name] = mapped[..., 0]
-            return out
+            return {name: _from_table(name, grid[index]) for name, grid in grids.items()}
 
         return paint
 
