@@ -59,10 +59,13 @@ class _Batches:
         self.gen = generator
         n = len(labels)
         self.labeled = torch.nonzero(labels >= 0).flatten()
-        self.unlabeled = torch.nonzero(labels < 0).flatten()
+        if len(self.labeled) == 0:  # one index array only (millions of streamed patches)
+            self.unlabeled = torch.arange(n)
+        else:
+            self.unlabeled = torch.nonzero(labels < 0).flatten()
         n_l, n_u = len(self.labeled), len(self.unlabeled)
         if n_l == 0 or n_u == 0:  # fully (un)supervised: plain shuffled batches
-            self.pool, self.n_lab = torch.arange(n), 0
+            self.pool, self.n_lab = (self.unlabeled if n_l == 0 else torch.arange(n)), 0
             self.n_unl = min(batch_size, n)
         else:
             share = round(batch_size * n_l / n)
@@ -94,19 +97,39 @@ class _Batches:
 class _TileBatches(_Batches):
     """Unlabeled batches of a patch source too large for the reader's tile cache: each epoch
     visits the tiles in a random order, ``per_group`` tiles at a time, and shuffles the
-    patches within each group (so a batch reads from the cached tiles only)."""
+    patches within each group (so a batch reads from the cached tiles only). The patches are
+    sorted by tile once; an epoch's order is then filled group by group, so that no
+    temporary the size of the whole set is made but the order itself."""
 
     def __init__(self, labels, batch_size, generator, tiles, per_group):
         super().__init__(labels, batch_size, 0, generator)
-        self.tiles, self.per_group = torch.from_numpy(tiles), max(int(per_group), 1)
+        self.per_group = max(int(per_group), 1)
+        tiles = np.asarray(tiles)
+        everyone = len(self.pool) == len(tiles)  # (then the pool is every patch, in order)
+        pool_tiles = tiles if everyone else tiles[self.pool.numpy()]
+        counts = np.bincount(pool_tiles)
+        self.n_tiles = len(counts)
+        self.bounds = np.concatenate([[0], np.cumsum(counts)])
+        by_tile = torch.from_numpy(np.argsort(pool_tiles, kind="stable"))
+        del pool_tiles
+        # the pool, sorted by tile, replaces the pool (its order is never used)
+        self.pool = self.unlabeled = by_tile if everyone else self.pool[by_tile]
 
     def _order(self):
-        n_tiles = int(self.tiles.max()) + 1
-        rank = torch.empty(n_tiles, dtype=torch.long)
-        rank[torch.randperm(n_tiles, generator=self.gen)] = torch.arange(n_tiles)
-        group = rank[self.tiles[self.pool]] // self.per_group
-        shuffle = torch.randperm(len(self.pool), generator=self.gen)
-        return self.pool[torch.argsort(group * len(self.pool) + shuffle)]
+        order = torch.empty(len(self.pool), dtype=torch.long)
+        tiles = torch.randperm(self.n_tiles, generator=self.gen).numpy()
+        filled = 0
+        for first in range(0, self.n_tiles, self.per_group):
+            group = [
+                self.pool[self.bounds[t] : self.bounds[t + 1]]
+                for t in tiles[first : first + self.per_group]
+            ]
+            members = torch.cat(group) if group else torch.empty(0, dtype=torch.long)
+            order[filled : filled + len(members)] = members[
+                torch.randperm(len(members), generator=self.gen)
+            ]
+            filled += len(members)
+        return order
 
 
 class _StreamedPatches:

@@ -481,6 +481,7 @@ def as_source(patches) -> PatchSource | None:
 CACHE_BYTES = 1 << 28  # decoded image tiles a PatchReader keeps (256 MiB)
 TILE_SIDE = 2048  # a frame larger than a quarter of the cache is read in tiles of this side
 SAMPLE_PATCHES = 4096  # patches a model's normalisation and PCA start are fitted on
+TILE_INDEX_CHUNK = 1 << 20  # points whose tile a PatchReader finds at once
 
 
 class _CachedFrames:
@@ -570,9 +571,15 @@ class PatchReader:
         self.source._frames = self.cached
         per_row = -(-width // tile)
         per_frame = -(-height // tile) * per_row
-        rows = np.clip(np.floor(source.centres[:, 0]), 0, height - 1).astype(np.int64) // tile
-        cols = np.clip(np.floor(source.centres[:, 1]), 0, width - 1).astype(np.int64) // tile
-        self.tiles = source.frames.astype(np.int64) * per_frame + rows * per_row + cols
+        self.tiles = np.empty(len(source), dtype=np.int64)
+        centres, frames = source.centres, source.frames
+        for start in range(0, len(source), TILE_INDEX_CHUNK):  # no temporaries of every point
+            part = slice(start, start + TILE_INDEX_CHUNK)
+            rows = np.clip(np.floor(centres[part, 0]), 0, height - 1).astype(np.int64) // tile
+            cols = np.clip(np.floor(centres[part, 1]), 0, width - 1).astype(np.int64) // tile
+            self.tiles[part] = (
+                np.asarray(frames[part], np.int64) * per_frame + rows * per_row + cols
+            )
         side_r, side_c = min(height, tile + 2 * margin), min(width, tile + 2 * margin)
         self.tile_bytes = int((height * width if whole else side_r * side_c) * itemsize)
         self.n_tiles = int(n_frames * per_frame)
