@@ -427,19 +427,32 @@ class SearchAborted(IvaeError):
 
 def _kill_workers(pool: ProcessPoolExecutor, patience: float = 10.0) -> None:
     """Terminate the pool's processes now (a training in progress does not look at events),
-    and kill those that have not ended within ``patience`` seconds: none outlives the call."""
-    processes = list((getattr(pool, "_processes", None) or {}).values())
+    and kill those that have not ended within ``patience`` seconds: none outlives the call.
+
+    The pool's manager thread may start a replacement for a worker that left (CPython 3.11
+    does so while shutting down), so the processes are looked up again until that thread has
+    ended and none is alive."""
+    # shutdown() lets go of both; the manager thread keeps adding to this same dict
+    processes = getattr(pool, "_processes", None) or {}
+    manager = getattr(pool, "_executor_manager_thread", None)
     pool.shutdown(wait=False, cancel_futures=True)
-    for process in processes:
-        if process.is_alive():
-            process.terminate()
-    deadline = time.monotonic() + patience
-    for process in processes:
-        process.join(timeout=max(0.0, deadline - time.monotonic()))
-    for process in processes:
-        if process.is_alive():  # SIGTERM not acted on in time (e.g. a loaded machine)
-            process.kill()
-            process.join()
+    seen: dict = {}
+    started = time.monotonic()
+    while True:
+        for process in list(processes.values()):
+            seen.setdefault(process.pid, process)
+        alive = [process for process in seen.values() if process.is_alive()]
+        if not alive and (manager is None or not manager.is_alive()):
+            return
+        waited = time.monotonic() - started
+        if waited > 3 * patience:
+            return
+        for process in alive:  # SIGKILL for one that did not act on SIGTERM in time
+            process.kill() if waited > patience else process.terminate()
+        for process in alive:
+            process.join(timeout=0.2)
+        if manager is not None and not alive:
+            manager.join(timeout=0.2)
 
 
 def _usable_cores() -> int:
