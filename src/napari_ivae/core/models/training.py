@@ -124,7 +124,7 @@ class _TileBatches(_Batches):
                 self.pool[self.bounds[t] : self.bounds[t + 1]]
                 for t in tiles[first : first + self.per_group]
             ]
-            members = torch.cat(group) if group else torch.empty(0, dtype=torch.long)
+            members = torch.cat(group)  # (never empty: first < n_tiles)
             order[filled : filled + len(members)] = members[
                 torch.randperm(len(members), generator=self.gen)
             ]
