@@ -2,9 +2,11 @@
 
 Run ``python benchmarks/detection.py`` from the repository root (``--robustness``: the table of
 default detection across lattice types, dose, particle density and the real images with
-references, see ``benchmarks/robustness.py``). Human-readable lines first, then
-one JSON line with every number. Real images come from ``../shared/data`` (skipped when absent).
-All detections use the default, auto-estimated parameters unless a line says otherwise.
+references, see ``benchmarks/robustness.py``; ``--oracle``: the same synthetic cases against a
+detector that knows the truth's size and polarity, see ``benchmarks/detection_oracle.py``).
+Human-readable lines first, then one JSON line with every number. Real images come from
+``../shared/data`` (skipped when absent). All detections use the default, auto-estimated
+parameters unless a line says otherwise.
 
 Scoring: one-to-one matching (Hungarian on the KD-tree candidate pairs) within 0.35 x the
 neighbour distance. On synthetic images ground truth and detections within the border margin
@@ -280,6 +282,11 @@ def main() -> int:
         from robustness import main as robustness
 
         return robustness()
+    if "--oracle" in sys.argv[1:]:
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from detection_oracle import main as oracle
+
+        return oracle()
 
     print(
         f"napari-ivae detection benchmark (seed {SEED}; python {platform.python_version()}, "
