@@ -344,11 +344,18 @@ def test_find_classes_writes_a_class_map_and_point_column(
     tiny(train, min_steps=QUICK_MIN_STEPS)
     train.start()
     wait_idle(qtbot, train)
+    held = get_session(viewer).bundle  # the model object a user may hold (or have saved)
+    held_metadata = dict(held.metadata)
     results.n_clusters.value = 3
     results.cluster_button.clicked.emit()  # in a worker, as from the GUI
     assert not results.cluster_button.enabled
     qtbot.waitUntil(lambda: results.cluster_button.enabled, timeout=30000)
     assert not is_error(results.status), results.status.value
+    # the classes go with the session's model, a copy: the held bundle is not changed
+    bundle = get_session(viewer).bundle
+    assert bundle is not held and bundle.model is held.model
+    assert bundle.metadata["clustering"]["n_clusters"] == 3
+    assert held.metadata == held_metadata and "clustering" not in held.metadata
     classes = viewer.layers["lat unsupervised classes [ivae]"]
     assert classes.data.shape == lattice_layer.data.shape
     np.testing.assert_allclose(classes.scale, lattice_layer.scale)

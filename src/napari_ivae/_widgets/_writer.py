@@ -3,7 +3,7 @@ maps, class map, decoded manifold. Shared by the Train and Results widgets and t
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -390,18 +390,31 @@ def compute_clusters(
 
 
 def show_clusters(
-    viewer: Any, result: tuple, *, bundle: Any, patchset: Any, points_layer: Any, image_layer: Any
+    viewer: Any,
+    session: Any,
+    result: tuple,
+    *,
+    bundle: Any,
+    patchset: Any,
+    points_layer: Any,
+    image_layer: Any,
 ) -> list:
     """A Labels layer of the unsupervised classes (cluster k = label k + 1) and an
-    ``ivae_cluster`` column in the points' features."""
+    ``ivae_cluster`` column in the points' features.
+
+    The classes are kept with the session's model (re-written maps, other images and the saved
+    file use them): the session gets a copy of ``bundle`` whose metadata hold them; ``bundle``
+    itself is left as it was.
+    """
     clustering, image = result
     if image_layer not in viewer.layers:
         raise InputError(
             f"the image {image_layer.name!r} was removed before the classes "
             "were ready; nothing was written."
         )
-    # kept with the model: re-written maps, other images and the saved file use these classes
-    bundle.metadata["clustering"] = clustering.to_dict()
+    if session.bundle is bundle:  # not when another model came in while the classes were found
+        metadata = {**bundle.metadata, "clustering": clustering.to_dict()}
+        session.update(bundle=replace(bundle, metadata=metadata))
     params = {"model": bundle.config.kind, "seed": bundle.metadata.get("seed")}
     written = [write_cluster_layer(viewer, image_layer, image, params, clustering.summary())]
     if points_layer is not None and points_layer in viewer.layers:
@@ -450,7 +463,7 @@ def clusters_job(
     resolved = resolve_targets(viewer, session)
 
     def show(result: tuple) -> tuple:
-        return result[0], show_clusters(viewer, result, **resolved)
+        return result[0], show_clusters(viewer, session, result, **resolved)
 
     return background(
         owner,
