@@ -92,3 +92,33 @@ def test_lattice_oracle_on_a_clean_and_a_dark_lattice(oracle):
     # at a dose of 0.05 counts per atom peak the atoms are gone
     faint = make_lattice(128, spacing=10, lattice="hexagonal", noise=0.0, dose=0.05, seed=2)
     assert oracle.lattice_oracle(faint)["f1"] < 0.9
+
+
+def test_summarise_sorts_rows_by_who_reaches_the_target(oracle):
+    def row(group, name, p, r, f1, op, orr, of1, reachable=False):
+        return dict(
+            group=group,
+            name=name,
+            precision=p,
+            recall=r,
+            f1=f1,
+            oracle_precision=op,
+            oracle_recall=orr,
+            oracle_f1=of1,
+            oracle_reachable=reachable,
+        )
+
+    rows = [
+        row("particles", "both", 1.0, 0.97, 0.98, 1.0, 1.0, 1.0, True),
+        row("particles", "oracle only", 1.0, 0.80, 0.89, 0.97, 0.93, 0.95, True),
+        row("particles", "neither", 1.0, 0.80, 0.89, 0.99, 0.90, 0.94),
+        row("particles", "defaults only", 1.0, 0.96, 0.98, 1.0, 0.93, 0.96),
+        row("lattice", "faint", 0.8, 0.7, 0.75, 0.9, 0.85, 0.87),
+    ]
+    summary = oracle.summarise(rows)
+    assert summary["particles"]["defaults_met"] == 2
+    assert summary["particles"]["oracle_met"] == 2
+    assert summary["particles"]["beyond_the_data"] == ["neither"]
+    assert summary["particles"]["detector_short"] == ["oracle only"]
+    assert summary["particles"]["oracle_short"] == ["defaults only"]
+    assert summary["lattice"]["beyond_the_data"] == ["faint"]
