@@ -35,6 +35,7 @@ from napari_ivae.core.models.inference import (
     encode,
     latent_ranges,
 )
+from napari_ivae.core.models.persistence import save_model
 from napari_ivae.core.models.training import fit
 from napari_ivae.core.synthetic.cards import CARD_CLASSES, cards_protocol
 
@@ -75,8 +76,10 @@ def run_one(
     verbose: bool = False,
     model_options: dict | None = None,
     noise: float = 0.0,
+    save: str | None = None,
 ) -> dict:
-    """Train one model on one protocol draw and score its classifier on the test draw."""
+    """Train one model on one protocol draw and score its classifier on the test draw
+    (saved to ``save`` when given)."""
     t0 = time.perf_counter()
     proto = cards_protocol(seed, unlabeled_rotation=rotation, **sizes)
     add_noise(proto, noise, seed)
@@ -95,6 +98,8 @@ def run_one(
     model = build_model(config)
     result = fit(model, x, y, train_config, callback=_progress if verbose else None)
     t_train = result.timings["total_s"]
+    if save:
+        save_model(save, model, result)
     t1 = time.perf_counter()
     pred = classify(model, proto.test.images).argmax(1)
     acc = float((pred == proto.test.labels).mean())
@@ -236,6 +241,8 @@ def main(argv=None) -> int:
     )
     parser.add_argument("--z-kl-start", type=float, help="z's KL weight at the first step")
     parser.add_argument("--z-kl-ramp", type=float, help="share of steps to reach weight 1")
+    parser.add_argument("--z-class-weight", type=float, help="weight of z's between-class variance")
+    parser.add_argument("--save", help="save the trained ss-rVAE to this .pt path")
     parser.add_argument("--n-unlabeled", type=int, help="override unlabeled cards per suit")
     parser.add_argument(
         "--noise",
@@ -269,6 +276,7 @@ def main(argv=None) -> int:
             z_kl_start=args.z_kl_start,
             z_kl_ramp=args.z_kl_ramp,
             label_noise=args.label_noise,
+            z_class_weight=args.z_class_weight,
         ).items()
         if v is not None
     }
@@ -313,6 +321,7 @@ def main(argv=None) -> int:
                 args.verbose,
                 model_options,
                 args.noise,
+                args.save,
             )
             r["model_options"] = model_options
             runs.append(r)

@@ -375,6 +375,11 @@ class TrainConfig:
         the data, the level at which the labeled patches' pixel noise matches the unlabeled
         ones' (:func:`napari_ivae.core.models.ss_rvae.matching_noise`): 0 when both are
         equally noisy, e.g. labels drawn on the image being classified. 0 = off.
+    z_class_weight : float
+        ss-rvae: weight of the between-class variance of z's posterior means in each batch
+        (labeled patches by their label, unlabeled ones by the classifier's q(y|x), held
+        fixed), added to the per-patch loss. It keeps the class out of z, so the decoder draws
+        each class from its class input and the class traversal shows the classes. 0 = off.
     """
 
     epochs: int = 20
@@ -398,6 +403,7 @@ class TrainConfig:
     smoothness_form: str = "tv"
     psi_slack: float = 0.0
     label_noise: float | None = None
+    z_class_weight: float = 0.0
 
     def __post_init__(self):
         if not math.isfinite(self.smoothness) or self.smoothness < 0:
@@ -419,6 +425,8 @@ class TrainConfig:
             math.isfinite(self.label_noise) and self.label_noise >= 0
         ):
             raise InputError(f"label_noise must be a number >= 0 or None, got {self.label_noise}")
+        if not math.isfinite(self.z_class_weight) or self.z_class_weight < 0:
+            raise InputError(f"z_class_weight must be a number >= 0, got {self.z_class_weight}")
         if int(self.epochs) < 1 or int(self.batch_size) < 1:
             raise InputError("epochs and batch_size must be >= 1")
         if not self.lr > 0 or not math.isfinite(self.lr):

@@ -94,6 +94,9 @@ class SSRVAE(BaseIVAE):
         )
         # std of the noise added to labeled patches in training (normalised units; not saved)
         self.label_noise = 0.0
+        # weight of the between-class variance of z's means (TrainConfig.z_class_weight; set
+        # by train(), not saved)
+        self.z_class_weight = 0.0
 
     def fit_label_noise(
         self, patches: np.ndarray, labels: np.ndarray, label_noise: float | None = None
@@ -211,4 +214,25 @@ class SSRVAE(BaseIVAE):
             terms["recon"] = -(q.probs * ll).sum(-1).mean().detach()
             terms["kl_y"] = kl_y.mean().detach()
         terms["kl"] = kl_z.mean().detach()
+        if self.z_class_weight > 0:
+            spread = self.z_class_spread(mean, class_logits, labels)
+            parts.append(self.z_class_weight * spread)
+            terms["z_class"] = spread.detach()
         return sum(parts), terms
+
+    def z_class_spread(self, mean, class_logits, labels):
+        """Between-class variance of the batch's z means, summed over z's dimensions: each
+        patch weighted by its label (one-hot) or, unlabeled, by q(y|x) (held fixed, so the
+        term moves only the encoder's z). 0 when z is independent of the class, which then
+        has to come from y: the decoder draws each class from its class input, not from z."""
+        z = mean[:, self.layout.slices()["z"]]
+        eye = torch.eye(self.n_classes, device=z.device, dtype=z.dtype)
+        weights = torch.where(
+            (labels >= 0)[:, None],
+            eye[labels.clamp_min(0)],
+            torch.softmax(class_logits.detach(), -1),
+        )
+        counts = weights.sum(0)
+        class_means = (weights.T @ z) / counts.clamp_min(1e-6)[:, None]
+        share = counts / counts.sum()
+        return (share * (class_means - z.mean(0)).square().sum(-1)).sum()

@@ -380,6 +380,8 @@ def train(
     labeled_fraction = float((lab >= 0).mean()) if semi else None
     if semi and len(data) == len(lab) and hasattr(model, "fit_label_noise"):
         model.fit_label_noise(data, lab, config.label_noise)
+    if semi:
+        model.z_class_weight = config.z_class_weight
     n_pix = model.n_pixels
     subsample = model.layout.spatial and 0 < config.pixels_per_step < n_pix
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)

@@ -1,0 +1,107 @@
+"""ss-rVAE: the between-class variance of z (TrainConfig.z_class_weight) keeps the class out of z."""
+
+import numpy as np
+import pytest
+import torch
+
+from napari_ivae.core.errors import InputError
+from napari_ivae.core.models import ModelConfig, TrainConfig, build_model
+from napari_ivae.core.models.inference import encode
+from napari_ivae.core.models.training import fit
+
+
+def _model(shape=(12, 12)):
+    return build_model(
+        ModelConfig("ss-rvae", patch_shape=shape, hidden=(16, 16), class_names=("a", "b"))
+    )
+
+
+def _with_z(model, z):
+    """Encoder means whose z part is ``z`` (the pose latents 0)."""
+    mean = torch.zeros(len(z), model.layout.size)
+    mean[:, model.layout.slices()["z"]] = torch.as_tensor(z, dtype=torch.float32)
+    return mean
+
+
+def test_the_spread_is_the_between_class_variance_of_z():
+    model = _model()
+    z = np.array([[1.0, 0.0], [1.0, 2.0], [-1.0, 0.0], [-1.0, -2.0]])
+    labels = torch.tensor([0, 0, 1, 1])
+    logits = torch.zeros(4, 2)
+    spread = model.z_class_spread(_with_z(model, z), logits, labels)
+    # class means (1, 1) and (-1, -1) around (0, 0), each half of the batch
+    assert float(spread) == pytest.approx(2.0)
+    # a class that does not move z costs nothing, whatever the spread within it
+    flat = np.array([[1.0, 0.0], [-1.0, 2.0], [1.0, 0.0], [-1.0, 2.0]])
+    assert float(model.z_class_spread(_with_z(model, flat), logits, labels)) == pytest.approx(0.0)
+
+
+def test_unlabeled_patches_count_by_the_classifier_and_leave_it_alone():
+    model = _model()
+    z = torch.tensor([[2.0, 0.0], [-2.0, 0.0]])
+    unlabeled = torch.tensor([-1, -1])
+    logits = torch.tensor([[8.0, -8.0], [-8.0, 8.0]], requires_grad=True)
+    spread = model.z_class_spread(_with_z(model, z), logits, unlabeled)
+    assert float(spread) == pytest.approx(4.0, rel=1e-4)  # confidently split by the classifier
+    unsure = model.z_class_spread(_with_z(model, z), torch.zeros(2, 2), unlabeled)
+    assert float(unsure) == pytest.approx(0.0, abs=1e-6)  # q = 1/2 each: no class to separate
+    mean = _with_z(model, z).requires_grad_(True)
+    model.z_class_spread(mean, logits, unlabeled).backward()
+    assert logits.grad is None and float(mean.grad.abs().sum()) > 0
+
+
+def test_the_weight_adds_the_spread_to_the_loss():
+    torch.manual_seed(0)
+    model = _model()
+    x = torch.rand(8, 12, 12)
+    labels = torch.tensor([0, 1, 0, 1, -1, -1, -1, -1])
+    model.fit_normalization(x.numpy())
+
+    def loss(weight):
+        model.z_class_weight = weight
+        return model.loss(x, labels, generator=torch.Generator().manual_seed(1))
+
+    plain, plain_terms = loss(0.0)
+    weighted, terms = loss(1e5)  # the encoder starts near 0: a small spread, a large weight
+    assert "z_class" not in plain_terms and float(terms["z_class"]) > 0
+    added = float(weighted.detach()) - float(plain.detach())
+    assert added == pytest.approx(1e5 * float(terms["z_class"]), rel=1e-3)
+
+
+def test_train_config_checks_the_weight():
+    with pytest.raises(InputError, match="z_class_weight"):
+        TrainConfig(z_class_weight=-1.0)
+    assert TrainConfig.from_dict(TrainConfig(z_class_weight=3.0).to_dict()).z_class_weight == 3.0
+
+
+def _two_shapes(n=96, size=12, seed=0):
+    """Bars (class 0) and crosses (class 1) of random width: z has the width to hold."""
+    rng = np.random.default_rng(seed)
+    x = np.zeros((n, size, size), dtype=np.float32)
+    labels = np.arange(n) % 2
+    for i in range(n):
+        w = int(rng.integers(1, 4))
+        c = size // 2
+        x[i, :, c - w : c + w] = 1.0
+        if labels[i]:
+            x[i, c - w : c + w, :] = 1.0
+    return x, labels
+
+
+def test_training_with_the_weight_keeps_the_class_out_of_z():
+    x, labels = _two_shapes()
+    config = dict(epochs=1, min_steps=150, batch_size=32, lr=3e-3, pixels_per_step=0, seed=0)
+
+    def spread(weight):
+        model = build_model(
+            ModelConfig(
+                "ss-rvae", patch_shape=x.shape[1:], hidden=(32, 32), invariances=(), n_classes=2
+            )
+        )
+        fit(model, x, labels, TrainConfig(z_class_weight=weight, **config))
+        assert model.z_class_weight == weight
+        z = encode(model, x).z_mean
+        between = sum((z[labels == k].mean(0) - z.mean(0)) ** 2 for k in (0, 1)).sum() / 2
+        return between / z.var(0).sum()
+
+    assert spread(100.0) < 0.5 * spread(0.0)
