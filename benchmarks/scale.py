@@ -260,6 +260,8 @@ def _write_stack(folder: Path, frames: int, side: int, fmt: str) -> tuple[Path, 
         dtype=np.float32,
         compression="zlib",
         photometric="minisblack",
+        # the compressed size is not known in advance, so tifffile cannot choose BigTIFF itself
+        bigtiff=frames * side * side * 4 > 2**32 - 2**25,
     )
     return path, value_range()
 
