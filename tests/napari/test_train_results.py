@@ -38,6 +38,45 @@ def trained(viewer, qtbot, kind="rvae"):
     return train, results
 
 
+@pytest.fixture(scope="module")
+def lattice_rvae():
+    """``use(viewer, qtbot) -> (train, results)``: the session's model is the tiny rVAE of
+    :func:`trained` on the lattice's atom patches (``ready_patches``), its results written.
+
+    Trained once per module, through the Train widget the first time; later tests get the same
+    training run as a model of their own session (the bundle the Train widget makes, with this
+    session's provenance) and Results writes its results, so they do not train again. The model
+    is shared: tests must not train or change it.
+    """
+    from napari_ivae._widgets.train import trained_bundle
+
+    cache = {}
+
+    def use(viewer, qtbot):
+        train = open_widget(viewer, "Train")
+        results = open_widget(viewer, "Results")
+        tiny(train, min_steps=QUICK_MIN_STEPS)
+        session = get_session(viewer)
+        if not cache:
+            train.start()
+            wait_idle(qtbot, train)
+            assert not is_error(train.status), train.status.value
+            bundle = session.bundle
+            cache.update(result=session.train_result, configs=(bundle.config, bundle.train_config))
+            return train, results
+        config, train_config = cache["configs"]
+        assert train.configs(session.patchset.patches.shape[1:]) == (config, train_config)
+        extra = train.provenance(session.patchset)
+        session.update(
+            bundle=trained_bundle(cache["result"], config, train_config, extra),
+            train_result=cache["result"],
+        )
+        assert results.write() != [], results.status.value
+        return train, results
+
+    return use
+
+
 def test_train_writes_aligned_results_and_leaves_user_layers(
     viewer, lattice_layer, ready_patches, qtbot
 ):
@@ -202,10 +241,10 @@ def test_closing_viewer_during_training_stops_the_thread(make_napari_viewer, qtb
 
 
 def test_results_save_load_segment_and_patch_size_check(
-    viewer, lattice_layer, ready_patches, qtbot, tmp_path
+    viewer, lattice_layer, ready_patches, qtbot, tmp_path, lattice_rvae
 ):
     _, patches = ready_patches
-    _, results = trained(viewer, qtbot)
+    _, results = lattice_rvae(viewer, qtbot)
     # segmentation of a latent map, aligned with the source
     results.segment_map.reset_choices()
     results.segment_map.value = viewer.layers["lat z1 [ivae]"]
@@ -244,10 +283,10 @@ def test_results_save_load_segment_and_patch_size_check(
     assert results.load() is None and is_error(results.status)
 
 
-def test_apply_model_to_another_image(viewer, lattice_layer, ready_patches, qtbot):
+def test_apply_model_to_another_image(viewer, lattice_layer, ready_patches, qtbot, lattice_rvae):
     from napari_ivae.core.synthetic.lattice import make_lattice
 
-    _, results = trained(viewer, qtbot)
+    _, results = lattice_rvae(viewer, qtbot)
     other = viewer.add_image(make_lattice((80, 80), spacing=8.0, seed=5).image, name="other")
     results.apply_image.reset_choices()
     results.apply_image.value = other
@@ -261,8 +300,10 @@ def test_apply_model_to_another_image(viewer, lattice_layer, ready_patches, qtbo
 
 
 @pytest.mark.parametrize("feature", ["ivae_z1", "ivae_angle_deg"])
-def test_colour_points_by_feature(viewer, lattice_layer, ready_patches, qtbot, feature):
-    _, results = trained(viewer, qtbot)
+def test_colour_points_by_feature(
+    viewer, lattice_layer, ready_patches, qtbot, feature, lattice_rvae
+):
+    _, results = lattice_rvae(viewer, qtbot)
     results.colour_by.reset_choices()
     assert feature in results.colour_by.choices
     results.colour_by.value = feature
@@ -332,7 +373,7 @@ def test_write_button_computes_maps_in_a_worker(viewer, lattice_layer, ready_pat
 
 
 def test_find_classes_writes_a_class_map_and_point_column(
-    viewer, lattice_layer, ready_patches, qtbot
+    viewer, lattice_layer, ready_patches, qtbot, lattice_rvae
 ):
     results = open_widget(viewer, "Results")
     user = snapshot(lattice_layer)
@@ -340,10 +381,7 @@ def test_find_classes_writes_a_class_map_and_point_column(
     assert results.find_classes() is None
     assert is_error(results.status) and "no model" in results.status.value
     assert not any("unsupervised" in layer.name for layer in viewer.layers)
-    train = open_widget(viewer, "Train")
-    tiny(train, min_steps=QUICK_MIN_STEPS)
-    train.start()
-    wait_idle(qtbot, train)
+    lattice_rvae(viewer, qtbot)
     held = get_session(viewer).bundle  # the model object a user may hold (or have saved)
     held_metadata = dict(held.metadata)
     results.n_clusters.value = 3
@@ -375,10 +413,12 @@ def test_find_classes_writes_a_class_map_and_point_column(
     assert_untouched(viewer, user)
 
 
-def test_found_classes_travel_with_the_model(viewer, lattice_layer, ready_patches, qtbot, tmp_path):
+def test_found_classes_travel_with_the_model(
+    viewer, lattice_layer, ready_patches, qtbot, tmp_path, lattice_rvae
+):
     from napari_ivae.cli import main
 
-    _, results = trained(viewer, qtbot)
+    _, results = lattice_rvae(viewer, qtbot)
     results.n_clusters.value = 3
     results.cluster_button.clicked.emit()
     qtbot.waitUntil(lambda: results.cluster_button.enabled, timeout=30000)
