@@ -104,6 +104,7 @@ def run_one(
     pred = classify(model, proto.test.images).argmax(1)
     acc = float((pred == proto.test.labels).mean())
     t_eval = time.perf_counter() - t1
+    angle_err = angle_error_deg(model, proto.test) if invariant else float("nan")
     rows = traversal_judged(model, x)
     rows_own = traversal_judged(model, x, per_class=True)
     k = len(CARD_CLASSES)
@@ -118,6 +119,7 @@ def run_one(
         "rotation_deg": rotation,
         "noise": noise,
         "accuracy": acc,
+        "test_angle_error_deg": angle_err,
         "traversal_match": decoded,
         "traversal_match_per_class": decoded_own,
         # the judge's suit for each traversal image, one row per class (index into the suits)
@@ -138,6 +140,27 @@ def run_one(
         "train_config": train_config.to_dict(),
         "seed": seed,
     }
+
+
+def angle_error_deg(model, cards) -> float:
+    """Median error (degrees) of the encoder's angle on ``cards`` (a ``CardsSet``).
+
+    Each suit's decoder frame may sit at its own angle, and the encoder's sense of rotation
+    may be the cards' or its mirror: per suit the circular mean of the difference is taken
+    out, with the sense that gives the smaller error. Uniform guessing within +/-R deg gives
+    about R / 2."""
+    angle = encode(model, cards.images).angle
+    truth = np.asarray(cards.angles)
+    best = float("inf")
+    for sense in (1.0, -1.0):
+        d = angle - sense * truth
+        err = np.zeros_like(d)
+        for k in np.unique(cards.labels):
+            sel = cards.labels == k
+            centre = np.angle(np.exp(1j * d[sel]).mean())
+            err[sel] = np.abs(np.angle(np.exp(1j * (d[sel] - centre))))
+        best = min(best, float(np.degrees(np.median(err))))
+    return best
 
 
 def traversal_match(model, patches, n: int = 8, per_class: bool = False) -> float:
@@ -328,7 +351,8 @@ def main(argv=None) -> int:
             print(
                 f"{r['model']:8s} unlabeled/test rotation +/-{rotation:5.1f} deg, noise "
                 f"{args.noise:g}: "
-                f"accuracy {r['accuracy']:.3f} on {r['n_test']} test patches, traversal "
+                f"accuracy {r['accuracy']:.3f} on {r['n_test']} test patches (encoder's "
+                f"median angle error {r['test_angle_error_deg']:.1f} deg), traversal "
                 f"judged {r['traversal_match']:.3f} (rows over own class's codes "
                 f"{r['traversal_match_per_class']:.3f}) | train "
                 f"{r['train_s']:.0f} s ({r['epochs']} epochs), wall {r['wall_s']:.0f} s, peak "
