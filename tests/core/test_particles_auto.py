@@ -362,3 +362,122 @@ def test_a_bump_on_a_large_particles_rim_is_not_a_particle(monkeypatch):
     assert detections.params["resolved"]["not_above_larger"] >= 1
     monkeypatch.setattr(particle_blobs, "NESTED_RATIO", np.inf)
     assert precision()[0] < kept
+
+
+def _flat_topped(shape, centre, radius, height=1.0, across=None):
+    """A flat-topped (elliptical where ``across`` is given) particle with a soft rim."""
+    from scipy import ndimage
+
+    rows, cols = np.indices(shape)
+    across = radius if across is None else across
+    inside = ((rows - centre[0]) / radius) ** 2 + ((cols - centre[1]) / across) ** 2 <= 1
+    return height * ndimage.gaussian_filter(inside.astype(float), 1.0)
+
+
+def test_profile_model_takes_out_a_flat_topped_particle_from_an_off_centre_start(monkeypatch):
+    shape, scales = (128, 128), np.geomspace(2.0, 12.0, 8)
+    image = 0.2 + _flat_topped(shape, (64, 60), 12.0)
+    start, sigma = np.array([[66.0, 58.5]]), np.array([9.3])
+    response = particle_blobs.scale_space(image, scales)
+
+    def leftover():
+        model = particle_blobs.profile_model(image, start, sigma)
+        return np.abs(response - particle_blobs.scale_space(model, scales)).max()
+
+    # the particle's own profile, re-centred: nothing of its size or rim is left
+    assert leftover() < 0.15 * response.max()
+    # a Gaussian of the blob's scale leaves a rim
+    rows, cols = np.indices(shape)
+    gaussian = np.exp(-0.5 * ((rows - 64) ** 2 + (cols - 60) ** 2) / sigma[0] ** 2)
+    gaussian *= image.max() - 0.2
+    assert np.abs(response - particle_blobs.scale_space(gaussian, scales)).max() > 2 * leftover()
+    # not re-centred, the profile of an off-centre start leaves a crescent
+    monkeypatch.setattr(particle_blobs, "RECENTRE", 0)
+    assert (
+        leftover()
+        > 2
+        * np.abs(
+            response
+            - particle_blobs.scale_space(
+                particle_blobs.profile_model(image, np.array([[64.0, 60.0]]), sigma), scales
+            )
+        ).max()
+    )
+    # the background is not drawn
+    assert particle_blobs.profile_model(image, start, sigma)[0, 0] == 0.0
+
+
+def test_beside_kept_finds_a_particle_a_larger_ones_response_swallowed():
+    shape, scales = (128, 128), np.geomspace(2.0, 12.0, 8)
+    large = _flat_topped(shape, (64, 56), 12.0)
+    noise = 0.01 * np.random.default_rng(0).standard_normal(shape)
+    image = large + _flat_topped(shape, (64, 69), 3.5, 0.3) + noise
+    response = particle_blobs.scale_space(image, scales)
+    points, sigma, strength = particle_blobs.blob_candidates(
+        image, scales, "bright", response=response, overlaps=False
+    )
+    cuts = np.full(len(scales), 0.05)
+    kept = strength > cuts[0]
+    assert kept.sum() == 1  # the small particle is no scale-space maximum of its own
+    points, sigma = points[kept], sigma[kept]
+
+    def beside(frame, skip=None):
+        model = particle_blobs.scale_space(
+            particle_blobs.profile_model(frame, points.astype(float), sigma), scales
+        )
+        return particle_blobs.beside_kept(
+            particle_blobs.scale_space(frame, scales) - model,
+            model,
+            scales,
+            points,
+            sigma,
+            cuts,
+            skip,
+        )
+
+    found, found_sigma, found_strength = beside(image)
+    assert len(found) == 1 and np.hypot(*(found[0] - [64, 69])) <= 1.5
+    assert found_sigma[0] < sigma[0] and found_strength[0] >= cuts[0]
+    # the large particle alone leaves nothing; a masked pixel is not searched
+    assert not len(beside(large + noise)[0])
+    skip = np.zeros(shape, dtype=bool)
+    skip[58:71, 63:76] = True
+    assert not len(beside(image, skip)[0])
+
+
+def test_beside_kept_reports_no_lobe_of_an_elongated_particle():
+    # a round profile does not fit an elongated particle: it leaves a lobe at both ends of
+    # the long axis, strong enough and hidden by the kept blob's response, but two-sided
+    shape, scales = (128, 128), np.geomspace(2.0, 12.0, 8)
+    image = _flat_topped(shape, (64, 64), 8.0, across=14.0)
+    response = particle_blobs.scale_space(image, scales)
+    points, sigma, strength = particle_blobs.blob_candidates(
+        image, scales, "bright", response=response
+    )
+    kept = strength > 0.05
+    points, sigma = points[kept], sigma[kept]
+    assert len(points) == 1
+    model = particle_blobs.scale_space(
+        particle_blobs.profile_model(image, points.astype(float), sigma), scales
+    )
+    cuts = np.full(len(scales), 0.05)
+    residual = response - model
+    lobes = (residual >= cuts[0]) & (model <= -particle_blobs.HIDDEN * cuts[0])
+    assert lobes[:, :, :64].any() and lobes[:, :, 64:].any()
+    assert not len(particle_blobs.beside_kept(residual, model, scales, points, sigma, cuts)[0])
+
+
+def test_detection_reports_the_particles_found_beside_kept_ones():
+    truth = make_particles(
+        384,
+        count=400,
+        radius=7,
+        polarity="dark",
+        touching=0.6,
+        contrast=0.6,
+        noise=0.05,
+        texture=0.03,
+        seed=3407,
+    )
+    detections = detect_particles(truth.image)
+    assert detections.params["resolved"]["beside_kept"] >= 1
