@@ -33,13 +33,19 @@ if [ "$checks" = 1 ]; then
 fi
 # pytest-xvfb starts Xvfb for the Qt tests; napari must not try a GPU-less offscreen platform.
 unset QT_QPA_PLATFORM
+# Installed pytest plugins are not loaded from their entry points but named here: pytest
+# rewrites the asserts of every module of an entry-point plugin's distribution as it is imported
+# (all of napari, zarr, npe2, ...), which without cached bytecode (a fresh venv, or
+# PYTHONDONTWRITEBYTECODE) costs seconds of CPU in every worker, and zarr's plugin imports zarr.
+export PYTEST_DISABLE_PLUGIN_AUTOLOAD=1
+plugins=(-p pytestqt.plugin -p napari.utils._testsupport -p pytest_xvfb)
 parallel=()
 if { [ "$#" -eq 0 ] || [ -n "${IVAE_TEST_WORKERS:-}" ]; } \
         && "$venv/bin/python" -c "import xdist" 2>/dev/null; then
     # The whole suite on one worker per core (each with its own Xvfb), a test file per worker
     # at a time so module fixtures are built once; one torch/BLAS thread per worker. The files
     # go out in the collection order, slowest first (tests/conftest.py), not by test count.
-    parallel=(-n "${IVAE_TEST_WORKERS:-auto}" --dist loadfile --no-loadscope-reorder)
+    parallel=(-p xdist.plugin -n "${IVAE_TEST_WORKERS:-auto}" --dist loadfile --no-loadscope-reorder)
     export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}" MKL_NUM_THREADS="${MKL_NUM_THREADS:-1}"
 fi
-exec "$venv/bin/python" -m pytest -ra ${parallel[@]+"${parallel[@]}"} "$@"
+exec "$venv/bin/python" -m pytest -ra "${plugins[@]}" ${parallel[@]+"${parallel[@]}"} "$@"
