@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from napari_ivae.cli import main
+from napari_ivae.core.analysis.search import EDGE_RESOLUTION
 from napari_ivae.core.models.persistence import load_model
 
 
@@ -51,7 +52,7 @@ def test_search_writes_table_heatmap_model_and_maps(grid_file, capsys):
     chosen = report["runs"][report["chosen"]]
     assert chosen["chosen"] and not chosen["collapsed"]
     alive = [run["edge"] for run in report["runs"] if not run["collapsed"]]
-    assert chosen["edge"] == min(alive)
+    assert chosen["edge"] <= min(alive) + EDGE_RESOLUTION  # the smoothest, ties within a cell
     assert (out / "heatmap.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert (out / "search.csv").read_text().count("\n") == 5
     maps = np.load(out / "best_maps.npz")

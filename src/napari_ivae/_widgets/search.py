@@ -267,7 +267,11 @@ def write_search_layers(viewer: Any, image_layer: Any, result: Any, patchset: An
         )
     ]
     written[0].visible = False
-    ranked = sorted(result.maps, key=lambda i: (result.runs[i].edge, -result.runs[i].fourier))
+    # the chosen run is #1 (a tie within one grid cell may choose one with longer edges)
+    ranked = sorted(
+        result.maps,
+        key=lambda i: (i != result.best, result.runs[i].edge, -result.runs[i].fourier),
+    )
     for rank, index in enumerate(ranked):
         run = result.runs[index]
         z = np.asarray(result.maps[index])[run.map_index]

@@ -13,8 +13,10 @@ reproducible from the seed whatever the number of processes), and scores every r
 A z dimension is *active* when its posterior means vary over the tiles (variance > 0.01, the
 usual active-unit criterion): a collapsed map is flat, so it would score perfectly smooth while
 showing nothing. A run without an active map is marked ``collapsed`` and never chosen. The
-chosen run is the one with the lowest ``edge`` (ties: the higher ``fourier``); the runs with
-``beta_start == beta_end`` are the fixed-beta baselines it is compared with.
+chosen run is the smoothest: the lowest ``edge``, where edge lengths less than one grid cell
+apart (:data:`EDGE_RESOLUTION`, less than one tile of wall) are a tie, broken by the better
+reconstruction (then the higher ``fourier``); the runs with ``beta_start == beta_end`` are the
+fixed-beta baselines it is compared with, the best of them chosen the same way.
 """
 
 from __future__ import annotations
@@ -31,6 +33,10 @@ from napari_ivae.core.errors import InputError, IvaeError
 
 #: variance of a z dimension's posterior means over the tiles above which it counts as active
 ACTIVE_VARIANCE = 0.01
+
+#: edge lengths (grid cells) closer than this are a tie: less than one tile of domain wall
+#: apart, below what the grid resolves (settings that train the same maps differ by 0.01)
+EDGE_RESOLUTION = 1.0
 
 
 @dataclass
@@ -88,19 +94,31 @@ class SearchResult:
         best = self.runs[self.best]
         text = (
             f"chosen: {best.label()} (z{best.map_index + 1} edge length {best.edge:.1f} "
-            f"cells, Fourier ratio {best.fourier:.3f})"
+            f"cells, Fourier ratio {best.fourier:.3f}, recon {best.recon:.1f})"
         )
+        alive = [run.edge for run in self.runs if not run.collapsed]
+        tied = sum(edge <= min(alive) + EDGE_RESOLUTION for edge in alive)
+        if tied > 1:
+            text += (
+                f"; {tied} settings are equally smooth (edges within one grid cell), this one "
+                "reconstructs best"
+            )
         if self.best_fixed is None:
             return text + "; no fixed beta in the search to compare with."
         fixed = self.runs[self.best_fixed]
         if self.best_fixed == self.best:
             return text + "; it is the best fixed beta."
-        change = 100.0 * (fixed.edge - best.edge) / fixed.edge if fixed.edge > 0 else 0.0
-        return (
-            text + f"; best fixed beta: {fixed.label()} (edge {fixed.edge:.1f}, Fourier "
-            f"{fixed.fourier:.3f}): the chosen setting's map is {change:.0f} % shorter in "
-            "edges."
+        compared = (
+            f"best fixed beta: {fixed.label()} (edge {fixed.edge:.1f}, Fourier "
+            f"{fixed.fourier:.3f}, recon {fixed.recon:.1f})"
         )
+        if abs(fixed.edge - best.edge) <= EDGE_RESOLUTION:
+            return (
+                text + f"; {compared}: as smooth, the chosen setting reconstructs "
+                f"{fixed.recon - best.recon:.1f} nats per patch better."
+            )
+        change = 100.0 * (fixed.edge - best.edge) / fixed.edge if fixed.edge > 0 else 0.0
+        return text + f"; {compared}: the chosen setting's map is {change:.0f} % shorter in edges."
 
     def table(self) -> list[dict]:
         """One dict per run (JSON-safe), in the search's order."""
@@ -153,14 +171,30 @@ def score_maps(z_maps: np.ndarray) -> dict:
 
 
 def choose(runs: list) -> tuple[int | None, int | None]:
-    """``(chosen, best fixed beta)`` run indices: lowest edge, ties to the higher Fourier ratio."""
+    """``(chosen, best fixed beta)`` run indices.
 
-    def key(i):
-        return (runs[i].edge, -runs[i].fourier, i)
+    The smoothest run: the lowest ``edge``; runs within :data:`EDGE_RESOLUTION` of it are a
+    tie, broken by the lower reconstruction term (the model that explains the patches
+    better), then the higher Fourier ratio, then the search's order. Collapsed runs are never
+    chosen; the best fixed beta is chosen the same way among the fixed-beta runs.
+    """
+
+    def smoothest(indices: list) -> int | None:
+        if not indices:
+            return None
+        shortest = min(runs[i].edge for i in indices)
+        tied = [i for i in indices if runs[i].edge <= shortest + EDGE_RESOLUTION]
+        return min(
+            tied,
+            key=lambda i: (
+                runs[i].recon if math.isfinite(runs[i].recon) else math.inf,
+                -runs[i].fourier,
+                i,
+            ),
+        )
 
     alive = [i for i, run in enumerate(runs) if not run.collapsed]
-    fixed = [i for i in alive if runs[i].fixed]
-    return (min(alive, key=key) if alive else None, min(fixed, key=key) if fixed else None)
+    return smoothest(alive), smoothest([i for i in alive if runs[i].fixed])
 
 
 # ------------------------------------------------------------------------- the worker side
@@ -273,7 +307,8 @@ def search_beta(
     workers : int, optional
         Processes at once; default: the usable cores, at most the number of runs.
     keep_maps : int
-        The z maps of this many best runs are kept in the result (``maps``).
+        The z maps of this many best runs are kept in the result (``maps``); the chosen
+        run's always are.
     callback : callable, optional
         ``callback(done, total, run)`` after each finished run (``run`` a :class:`SearchRun`).
     stop_event : threading.Event, optional
@@ -384,16 +419,17 @@ def search_beta(
     finished = [outputs[i] for i in index_of]
     grid = [grid[i] for i in index_of]
     best, best_fixed = choose(runs)
+    # the chosen run's maps first (a tie may choose a run whose edges are not the shortest)
     order = sorted(
         (i for i, run in enumerate(runs) if not run.collapsed),
-        key=lambda i: (runs[i].edge, -runs[i].fourier, i),
+        key=lambda i: (i != best, runs[i].edge, -runs[i].fourier, i),
     )
     result = SearchResult(
         runs=runs,
         best=best,
         best_fixed=best_fixed,
         grid_shape=(rows, cols),
-        maps={i: finished[i]["z_maps"] for i in order[: max(0, int(keep_maps))]},
+        maps={i: finished[i]["z_maps"] for i in order[: max(1, int(keep_maps))]},
         stopped=stopped,
     )
     if best is not None:
