@@ -628,8 +628,6 @@ def profile_model(signal, centres, sigma) -> np.ndarray:
     numpy.ndarray
         The model frame (``signal``'s shape, float32, 0 away from the particles).
     """
-    import warnings
-
     signal = np.asarray(signal, dtype=np.float32)
     height, width = signal.shape
     centres = np.asarray(centres, dtype=np.float64).reshape(-1, 2)
@@ -667,10 +665,8 @@ def profile_model(signal, centres, sigma) -> np.ndarray:
                 means = (total / count).reshape(len(group), rings, SECTORS)
             means[count.reshape(means.shape) == 0] = np.nan
             outside = np.arange(rings) + 0.5 >= 1.3 * radius
-            with warnings.catch_warnings():  # all-empty cells (centre, frame edge) are NaN
-                warnings.simplefilter("ignore", RuntimeWarning)
-                profile = np.nanmedian(means, axis=2)
-                level = np.nanmedian(means[:, outside].reshape(len(group), -1), axis=1)
+            profile = _median_of_numbers(means)  # cells with no pixel (centre, edge): NaN
+            level = _median_of_numbers(means[:, outside].reshape(len(group), -1))
             if step == RECENTRE:  # the profile drawn: every ring's median pixel
                 profile, level = _ring_medians(values, valid, ring, rings, distance >= 1.3 * radius)
                 level = np.where(np.isnan(level), np.nanmin(profile, axis=1), level)
@@ -710,8 +706,6 @@ def profile_model(signal, centres, sigma) -> np.ndarray:
 
 def _ring_medians(values, valid, ring, rings, outside):
     """Per row: the median of each ring's pixels, and of the pixels ``outside``."""
-    import warnings
-
     low = values.min(axis=1, keepdims=True)
     span = values.max(axis=1, keepdims=True) - low
     unit = np.clip((values - low) / np.where(span > 0, span, 1.0), 0.0, 0.999)
@@ -728,10 +722,19 @@ def _ring_medians(values, valid, ring, rings, outside):
     take = np.take_along_axis
     profile = 0.5 * (take(ordered, lower, axis=1) + take(ordered, upper, axis=1))
     profile = np.where(count > 0, profile, np.nan)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        level = np.nanmedian(np.where(valid & outside, values, np.nan), axis=1)
-    return profile, level
+    return profile, _median_of_numbers(np.where(valid & outside, values, np.nan))
+
+
+def _median_of_numbers(values) -> np.ndarray:
+    """``numpy.nanmedian`` over the last axis (NaN where a row holds none), by one sort."""
+    ordered = np.sort(values, axis=-1)  # NaN last
+    count = (~np.isnan(values)).sum(axis=-1, keepdims=True)
+    lower = np.maximum((count - 1) // 2, 0)
+    take = np.take_along_axis
+    middle = 0.5 * (
+        take(ordered, lower, axis=-1) + take(ordered, count // 2 - (count == 0), axis=-1)
+    )
+    return np.where(count > 0, middle, np.nan)[..., 0]
 
 
 def beside_kept(residual, model, scales, points, sigma, cuts, skip=None):
@@ -801,13 +804,12 @@ def beside_kept(residual, model, scales, points, sigma, cuts, skip=None):
     # the mirror image through the nearest kept blob (nearest to its rim)
     host = points[np.argmin(distance - kept_radius[None], axis=1)]
     mirror = np.clip(2 * host - found[:, 1:], 0, np.array(shape) - 1)
-    one_sided = np.array(
-        [
-            residual[k, max(r - 1, 0) : r + 2, max(c - 1, 0) : c + 2].max() < cuts[k]
-            for k, (r, c) in zip(found[:, 0], mirror)
-        ],
-        dtype=bool,
-    )
+    twin = np.full(len(found), -np.inf, dtype=np.float32)
+    for step in itertools.product((-1, 0, 1), repeat=2):  # its 3 x 3 neighbourhood
+        twin = np.maximum(
+            twin, padded[found[:, 0] + 1, mirror[:, 0] + 1 + step[0], mirror[:, 1] + 1 + step[1]]
+        )
+    one_sided = twin < cuts[found[:, 0]]
     found, value, distance = found[one_sided], value[one_sided], distance[one_sided]
     # the misfit of each kept blob near one of them: the deepest its residual falls around it
     reach = np.ceil(PROFILE_REACH * kept_radius)
