@@ -12,8 +12,12 @@ figure is what the Results widget's *Show decoded latent manifold* decodes
 patches' contrast (1st-99th percentile), beside the same tiles minus their row's average
 (what z1 changes) and minus their column's average (what z2 changes), red brighter and blue
 darker, each on the scale of its largest change (in the caption), so a small change along
-one axis is not hidden by a large one along the other. Writes ``docs/images/manifold_<image>.png``;
-``--models DIR`` keeps (and reuses) the trained models there.
+one axis is not hidden by a large one along the other. The caption also says whether each
+axis carries information (its KL to the prior, and the spread of the codes over their
+posterior standard deviation) and how the standardised patches' variance splits over their
+principal components (how many factors the image holds). Writes
+``docs/images/manifold_<image>.png``; ``--models DIR`` keeps (and reuses) the trained models
+there.
 """
 
 from __future__ import annotations
@@ -69,6 +73,25 @@ def trained(patches: np.ndarray, path: Path | None):
     if path is not None:
         save_model(path, model, result=result)
     return model, result.timings["total_s"]
+
+
+def latent_information(z_mean: np.ndarray, z_std: np.ndarray) -> dict:
+    """Whether each latent carries information about the patches: its KL to the N(0, 1)
+    prior (nats, mean over patches) and the spread of its codes over the median posterior
+    standard deviation (1 or less: the codes cannot be told apart)."""
+    var = np.square(z_std)
+    kl = 0.5 * (np.square(z_mean) + var - 1.0 - np.log(var))
+    ratio = z_mean.std(0) / np.median(z_std, 0)
+    return {"kl_nats": kl.mean(0).tolist(), "spread_over_sigma": ratio.tolist()}
+
+
+def variance_shares(patches: np.ndarray) -> np.ndarray:
+    """Share of the variance of the patches, each standardised to mean 0 and std 1 (as the
+    intensity-invariant rVAE reads them), in each principal component, largest first."""
+    flat = patches.reshape(len(patches), -1).astype(np.float64)
+    flat = (flat - flat.mean(1, keepdims=True)) / np.maximum(flat.std(1, keepdims=True), 1e-12)
+    s = np.linalg.svd(flat - flat.mean(0), compute_uv=False)
+    return np.square(s) / np.square(s).sum()
 
 
 def figure(tiles: np.ndarray, size: int, limits: tuple, spread: float, caption: str):
@@ -137,10 +160,19 @@ def main(argv=None) -> int:
         size = patches.shape[1]
         spans = ", ".join(f"z{i + 1} {lo:.2f} to {hi:.2f}" for i, (lo, hi) in enumerate(ranges))
         spread = float(np.median(patches.std(axis=(1, 2))))
+        info = latent_information(enc.z_mean, enc.z_std)
+        shares = variance_shares(patches)
         caption = (
             f"{name}: rVAE (defaults) on {len(patches)} column patches of {size} px; z1 left to "
             f"right, z2 bottom to top over the data's codes ({spans})\n"
-            "left: decoded at the patches' contrast (1st-99th percentile)"
+            "information per axis (KL, nats; codes' spread / posterior std): "
+            + ", ".join(
+                f"z{i + 1} {kl:.1f}, {ratio:.0f}x"
+                for i, (kl, ratio) in enumerate(zip(info["kl_nats"], info["spread_over_sigma"]))
+            )
+            + "; the standardised patches' variance in PCA components 1-4: "
+            + " / ".join(f"{100 * v:.0f} %" for v in shares[:4])
+            + "\nleft: decoded at the patches' contrast (1st-99th percentile)"
         )
         canvas, halves = figure(tiles, size, limits, spread, caption)
         args.out.mkdir(parents=True, exist_ok=True)
@@ -160,6 +192,9 @@ def main(argv=None) -> int:
             "change_z1_over_patch_std": round(along_z1 / spread, 3),
             "change_z2_over_patch_std": round(along_z2 / spread, 3),
             "largest_change_z1_z2_over_patch_std": [round(h, 3) for h in halves],
+            "kl_nats": [round(v, 2) for v in info["kl_nats"]],
+            "spread_over_posterior_sigma": [round(v, 1) for v in info["spread_over_sigma"]],
+            "pca_variance_share_standardised": [round(float(v), 4) for v in shares[:6]],
             "train_s": None if train_s is None else round(train_s, 1),
             "seconds": round(time.perf_counter() - t0, 1),
             "loadavg": round(os.getloadavg()[0], 1),
