@@ -378,8 +378,9 @@ class TrainConfig:
     z_class_weight : float
         ss-rvae: weight of the between-class variance of z's posterior means in each batch
         (labeled patches by their label, unlabeled ones by the classifier's q(y|x), held
-        fixed), added to the per-patch loss. It keeps the class out of z, so the decoder draws
-        each class from its class input and the class traversal shows the classes. 0 = off.
+        fixed), added to the per-patch loss: it keeps the class out of z, so that the decoder
+        has to draw each class from its class input. 0 = off (default; its effect on the cards'
+        class traversal is not measured yet, docs/performance.md).
     """
 
     epochs: int = 20
