@@ -53,6 +53,7 @@ import types
 
 TICK_MS = 10
 TARGET_MS = 50.0
+STEP_TIMEOUT_S = 3600.0  # an action on a 16k² lazy image (maps) can take 20 minutes on 2 cores
 ACTIONS = ["detect", "patches", "labels", "train", "maps", "segment", "cluster", "apply"]
 
 
@@ -411,8 +412,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.torch_threads:
         _workers.worker_threads = lambda: args.torch_threads
     wanted = ACTIONS if args.action == "all" else [args.action]
-    if args.lazy:
-        wanted = ["detect", "patches", "train", "maps"]
+    if args.lazy:  # the lazy pipeline's actions (with --action, only that one is observed)
+        lazy_actions = ["detect", "patches", "train", "maps"]
+        wanted = [a for a in lazy_actions if args.action in ("all", a)]
+        if not wanted:
+            parser.error(f"--lazy runs {', '.join(lazy_actions)} only")
     needed = set(ACTIONS[: max(ACTIONS.index(a) for a in wanted) + 1])
     if "train" not in wanted:
         needed.discard("train")
@@ -460,7 +464,7 @@ def main(argv: list[str] | None = None) -> int:
     process_events_until(lambda: time.perf_counter() - t_idle > 3.0, 30)
     idle = {**clock.stop(), **sampler.stop()}
 
-    def observe(action: str, click, done, timeout: float = 600.0) -> dict:
+    def observe(action: str, click, done, timeout: float = STEP_TIMEOUT_S) -> dict:
         clock.start()
         sampler.start()
         t_start = time.perf_counter()
@@ -484,7 +488,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.lazy:  # what each action read of the full-resolution image, and the peak memory
         plain_observe = observe
 
-        def observe(action: str, click, done, timeout: float = 600.0) -> dict:
+        def observe(action: str, click, done, timeout: float = STEP_TIMEOUT_S) -> dict:
             before = len(reads)
             stats = plain_observe(action, click, done, timeout)
             stats["largest_read_px"] = max(reads[before:], default=0)
@@ -530,7 +534,7 @@ def main(argv: list[str] | None = None) -> int:
             print(row(action, r), flush=True)
         else:
             click()
-            process_events_until(done, 600)
+            process_events_until(done, STEP_TIMEOUT_S)
 
     run(
         "detect",
