@@ -94,3 +94,17 @@ def test_real_particle_images_if_available():
         pytest.skip("../shared/data not available")
     detections = detect_particles(np.load(path), polarity="dark")
     assert 20 < len(detections) < 80
+
+
+def test_group_medians_equal_numpy_median_per_group():
+    from napari_ivae.core.detection.particle_blobs import _group_medians
+
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        n = int(rng.integers(1, 40))
+        values = rng.random(n).astype(np.float32)
+        groups = rng.integers(0, 8, n)
+        expected = np.array([np.median(values[groups == k]) for k in np.unique(groups)])
+        got = _group_medians(values, groups)
+        assert got.dtype == expected.dtype
+        np.testing.assert_array_equal(got, expected)
