@@ -252,28 +252,15 @@ def main(argv: list[str] | None = None) -> int:
                 "--out",
                 tmp,
             ]
+            inner = [sys.executable, str(Path(__file__).resolve()), "--inner", tmp]
             if workflow == "cards_ss_rvae":
                 model = args.cards_model or Path(tmp) / "ss_rvae_published.pt"
                 if args.cards_model is None:
                     bench = [sys.executable, str(BENCHMARK), "--published", "--models"]
                     subprocess.run([*bench, "ss-rvae", "--save", str(model)], check=True)
-                cmd = [
-                    sys.executable,
-                    str(Path(__file__).resolve()),
-                    "--inner",
-                    tmp,
-                    "--inner-cards",
-                    str(model.resolve()),
-                ]
-            if workflow == "grid_search_stm":
-                cmd = [
-                    sys.executable,
-                    str(Path(__file__).resolve()),
-                    "--inner",
-                    tmp,
-                    "--epochs",
-                    str(args.epochs),
-                ]
+                cmd = [*inner, "--inner-cards", str(model.resolve())]
+            elif workflow == "grid_search_stm":
+                cmd = [*inner, "--epochs", str(args.epochs)]
             run = subprocess.run(cmd, capture_output=True, text=True)
             if run.returncode != 0:
                 print(run.stdout[-3000:], run.stderr[-3000:], file=sys.stderr)
