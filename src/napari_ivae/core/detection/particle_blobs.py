@@ -662,6 +662,10 @@ def profile_model(signal, centres, sigma) -> np.ndarray:
             index = np.clip(rows, 0, height - 1) * width + np.clip(cols, 0, width - 1)
             values = signal.ravel()[index]
             ring = np.minimum(distance.astype(np.int64), rings - 1)
+            if step == RECENTRE:  # the profile drawn: every ring's median pixel
+                profile, level = _ring_medians(values, valid, ring, rings, distance >= 1.3 * radius)
+                profile, level = _filled(profile, level)
+                break
             sector = (
                 np.floor((np.arctan2(off_y, off_x) + np.pi) / (2 * np.pi) * SECTORS).astype(
                     np.int64
@@ -676,15 +680,10 @@ def profile_model(signal, centres, sigma) -> np.ndarray:
                 means = (total / count).reshape(len(group), rings, SECTORS)
             means[count.reshape(means.shape) == 0] = np.nan
             outside = np.arange(rings) + 0.5 >= 1.3 * radius
-            profile = _median_of_numbers(means)  # cells with no pixel (centre, edge): NaN
-            level = _median_of_numbers(means[:, outside].reshape(len(group), -1))
-            if step == RECENTRE:  # the profile drawn: every ring's median pixel
-                profile, level = _ring_medians(values, valid, ring, rings, distance >= 1.3 * radius)
-                level = np.where(np.isnan(level), np.nanmin(profile, axis=1), level)
-                profile = np.where(np.isnan(profile), level[:, None], profile)
-                break
-            level = np.where(np.isnan(level), np.nanmin(profile, axis=1), level)
-            profile = np.where(np.isnan(profile), level[:, None], profile)
+            profile, level = _filled(
+                _median_of_numbers(means),  # cells with no pixel (centre, edge): NaN
+                _median_of_numbers(means[:, outside].reshape(len(group), -1)),
+            )
             half = 0.5 * (profile[:, :1] + level[:, None])
             below = profile < half
             fall = np.where(below.any(axis=1), np.argmax(below, axis=1) + 0.5, outer)
@@ -713,6 +712,13 @@ def profile_model(signal, centres, sigma) -> np.ndarray:
         use = valid & (drawn > 0)
         flat_model += np.bincount(index[use], drawn[use], minlength=signal.size)
     return flat_model.reshape(signal.shape).astype(np.float32)
+
+
+def _filled(profile, level):
+    """A profile's rings with no pixel at the background ``level``, and a background with no
+    pixel at the profile's lowest ring."""
+    level = np.where(np.isnan(level), np.nanmin(profile, axis=1), level)
+    return np.where(np.isnan(profile), level[:, None], profile), level
 
 
 def _ring_medians(values, valid, ring, rings, outside):
