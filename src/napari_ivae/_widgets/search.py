@@ -267,12 +267,9 @@ def write_search_layers(viewer: Any, image_layer: Any, result: Any, patchset: An
         )
     ]
     written[0].visible = False
-    # the chosen run is #1 (a tie within one grid cell may choose one with longer edges)
-    ranked = sorted(
-        result.maps,
-        key=lambda i: (i != result.best, result.runs[i].edge, -result.runs[i].fourier),
-    )
-    for rank, index in enumerate(ranked):
+    # the kept maps come best first, the chosen run #1 (a tie within one grid cell may
+    # choose one with longer edges)
+    for rank, index in enumerate(result.maps):
         run = result.runs[index]
         z = np.asarray(result.maps[index])[run.map_index]
         values = z.reshape(-1)  # the grid's tiles in the patch order

@@ -84,7 +84,8 @@ class SearchResult:
     grid_shape: tuple
     model: object = None  # the chosen run's trained model
     train_result: object = None
-    maps: dict = field(default_factory=dict)  # run index -> (n_z, [F,] rows, cols) z maps
+    # run index -> (n_z, [F,] rows, cols) z maps; the chosen run first, then by edge length
+    maps: dict = field(default_factory=dict)
     stopped: bool = False
 
     def summary(self) -> str:
@@ -96,8 +97,8 @@ class SearchResult:
             f"chosen: {best.label()} (z{best.map_index + 1} edge length {best.edge:.1f} "
             f"cells, Fourier ratio {best.fourier:.3f}, recon {best.recon:.1f})"
         )
-        alive = [run.edge for run in self.runs if not run.collapsed]
-        tied = sum(edge <= min(alive) + EDGE_RESOLUTION for edge in alive)
+        alive = [i for i, run in enumerate(self.runs) if not run.collapsed]
+        tied = len(_equally_smooth(self.runs, alive))
         if tied > 1:
             text += (
                 f"; {tied} settings are equally smooth (edges within one grid cell), this one "
@@ -170,6 +171,13 @@ def score_maps(z_maps: np.ndarray) -> dict:
     }
 
 
+def _equally_smooth(runs: list, indices: list) -> list:
+    """The ``indices`` whose edge lengths are within :data:`EDGE_RESOLUTION` of the
+    shortest among them."""
+    shortest = min(runs[i].edge for i in indices)
+    return [i for i in indices if runs[i].edge <= shortest + EDGE_RESOLUTION]
+
+
 def choose(runs: list) -> tuple[int | None, int | None]:
     """``(chosen, best fixed beta)`` run indices.
 
@@ -182,10 +190,8 @@ def choose(runs: list) -> tuple[int | None, int | None]:
     def smoothest(indices: list) -> int | None:
         if not indices:
             return None
-        shortest = min(runs[i].edge for i in indices)
-        tied = [i for i in indices if runs[i].edge <= shortest + EDGE_RESOLUTION]
         return min(
-            tied,
+            _equally_smooth(runs, indices),
             key=lambda i: (
                 runs[i].recon if math.isfinite(runs[i].recon) else math.inf,
                 -runs[i].fourier,
