@@ -407,14 +407,27 @@ def points_data(coords: np.ndarray, image_ndim: int) -> np.ndarray:
 
 def set_features(layer: Any, new_columns: dict | pd.DataFrame, *, drop: tuple = ()) -> None:
     """Add/replace the given feature columns (others kept, ``drop`` removed) and reassign
-    ``layer.features`` so napari emits the change."""
-    features = (
-        layer.features.copy()
-        if len(layer.features) == len(layer.data)
-        else (pd.DataFrame(index=range(len(layer.data))))
+    ``layer.features`` so napari emits the change.
+
+    The table is built in one go from the columns' arrays: inserting columns one by one into
+    a copy leaves pandas a block per column to merge when napari validates the frame, which
+    costs ~100 ms on the GUI thread for half a million points.
+    """
+    n = len(layer.data)
+    current = layer.features if len(layer.features) == n else pd.DataFrame(index=range(n))
+    new = (
+        {c: new_columns[c].to_numpy() for c in new_columns.columns}
+        if isinstance(new_columns, pd.DataFrame)
+        else {c: np.asarray(v) for c, v in new_columns.items()}
     )
-    features = features.drop(columns=list(drop), errors="ignore")
-    new = pd.DataFrame(new_columns)
-    for column in new.columns:
-        features[column] = new[column].to_numpy()
-    layer.features = features.reset_index(drop=True)
+    dropped = set(drop)
+    columns: dict = {}
+    for column in current.columns:
+        if column in new:
+            columns[column] = new[column]
+        elif column not in dropped:
+            columns[column] = current[column].array
+    for column, values in new.items():
+        if column not in columns:
+            columns[column] = values
+    layer.features = pd.DataFrame(columns, index=pd.RangeIndex(n))
