@@ -190,11 +190,24 @@ def traversal_judged(model, patches, n: int = 8, per_class: bool = False):
     return judge_suits(tiles).reshape(k, n)
 
 
+def cpu_seconds() -> float:
+    """User + system CPU seconds of this process so far."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run_crvae(
-    rotation: float, sizes: dict, seed: int, model_options: dict, train_options: dict
+    rotation: float,
+    sizes: dict,
+    seed: int,
+    model_options: dict,
+    train_options: dict,
+    save: str | None = None,
 ) -> dict:
-    """crVAE on the unlabeled draw with every card's true suit as the condition; the judge
-    scores its per-class decodings (class traversal over the codes' range)."""
+    """crVAE on the unlabeled draw with every card's true suit as the condition (saved to
+    ``save`` when given); the judge scores its per-class decodings: the class traversal over
+    all codes' range, as Results draws a crVAE's (its encoding has no class), and with each
+    row over its own class's codes."""
     proto = cards_protocol(seed, unlabeled_rotation=rotation, **sizes)
     cards = proto.unlabeled
     config = ModelConfig(
@@ -202,7 +215,11 @@ def run_crvae(
     )
     train_config = TrainConfig.defaults_for("crvae", seed=seed, device="cpu", **train_options)
     model = build_model(config)
+    cpu0 = cpu_seconds()
     result = fit(model, cards.images, cards.labels, train_config)
+    train_cpu = cpu_seconds() - cpu0
+    if save:
+        save_model(save, model, result)
     z = encode(model, cards.images).z_mean
     n, k = 8, len(CARD_CLASSES)
     h, w = config.patch_shape
@@ -218,6 +235,7 @@ def run_crvae(
         "decodings_match_own_codes": scores[1],
         "n_train": len(cards),
         "train_s": result.timings["total_s"],
+        "train_cpu_s": train_cpu,
         "steps": sum(h_["steps"] for h_ in result.history),
         "final_loss": result.history[-1]["loss"],
         "loadavg": os.getloadavg(),
@@ -265,7 +283,7 @@ def main(argv=None) -> int:
     parser.add_argument("--z-kl-start", type=float, help="z's KL weight at the first step")
     parser.add_argument("--z-kl-ramp", type=float, help="share of steps to reach weight 1")
     parser.add_argument("--z-class-weight", type=float, help="weight of z's between-class variance")
-    parser.add_argument("--save", help="save the trained ss-rVAE to this .pt path")
+    parser.add_argument("--save", help="save the trained ss-rVAE (or crVAE) to this .pt path")
     parser.add_argument("--n-unlabeled", type=int, help="override unlabeled cards per suit")
     parser.add_argument(
         "--noise",
@@ -353,8 +371,9 @@ def main(argv=None) -> int:
                 f"{args.noise:g}: "
                 f"accuracy {r['accuracy']:.3f} on {r['n_test']} test patches (encoder's "
                 f"median angle error {r['test_angle_error_deg']:.1f} deg), traversal "
-                f"judged {r['traversal_match']:.3f} (rows over own class's codes "
-                f"{r['traversal_match_per_class']:.3f}) | train "
+                f"judged {r['traversal_match_per_class']:.3f} with each row over its own "
+                f"class's codes, as Results draws it (over all codes "
+                f"{r['traversal_match']:.3f}) | train "
                 f"{r['train_s']:.0f} s ({r['epochs']} epochs), wall {r['wall_s']:.0f} s, peak "
                 f"RSS {r['peak_rss_mb']:.0f} MB, loadavg {r['loadavg'][0]:.2f}",
                 flush=True,
@@ -376,12 +395,14 @@ def main(argv=None) -> int:
                 args.seed,
                 {k: v for k, v in model_options.items() if k in ("class_film", "class_template")},
                 crv_options,
+                args.save,
             )
             runs.append(r)
             print(
                 f"crVAE    rotation +/-{rotation:5.1f} deg: per-class decodings judged "
-                f"{r['decodings_match']:.3f} (rows over own class's codes "
-                f"{r['decodings_match_own_codes']:.3f}) | train {r['train_s']:.0f} s ({r['steps']} "
+                f"{r['decodings_match']:.3f} over all codes, as Results draws it (rows over "
+                f"own class's codes {r['decodings_match_own_codes']:.3f}) | train "
+                f"{r['train_s']:.0f} s, {r['train_cpu_s']:.0f} CPU s ({r['steps']} "
                 f"steps on {r['n_train']} cards), loadavg {r['loadavg'][0]:.2f}",
                 flush=True,
             )
