@@ -518,19 +518,34 @@ def strongest_of_overlaps(points, sigma, strength) -> np.ndarray:
     """Keep a blob unless a stronger kept one's centre lies within ``OVERLAP`` radii of it."""
     from scipy.spatial import cKDTree
 
-    kept = np.zeros(len(points), dtype=bool)
+    kept = np.ones(len(points), dtype=bool)
     if len(points) == 0:
         return kept
     radius = np.sqrt(2.0) * sigma
-    tree = cKDTree(points.astype(np.float64))
-    for index in np.argsort(-strength, kind="stable"):
-        near = tree.query_ball_point(points[index], OVERLAP * radius.max())
-        near = [j for j in near if kept[j]]
-        if near:
-            distance = np.hypot(*(points[near] - points[index]).T)
-            if (distance < OVERLAP * np.maximum(radius[near], radius[index])).any():
-                continue
-        kept[index] = True
+    order = np.argsort(-strength, kind="stable")  # the strongest first; ties by position
+    rank = np.empty(len(points), dtype=np.int64)
+    rank[order] = np.arange(len(points))
+    # the overlapping pairs, each from a search a little wider than the test that decides
+    reach = OVERLAP * float(np.max(radius))
+    pairs = cKDTree(points.astype(np.float64)).query_pairs(
+        reach * (1.0 + 1e-9) + 1e-9, output_type="ndarray"
+    )
+    first, second = pairs[:, 0], pairs[:, 1]
+    distance = np.hypot(*(points[first] - points[second]).T)
+    overlap = distance < OVERLAP * np.maximum(radius[first], radius[second])
+    first, second = first[overlap], second[overlap]
+    first_leads = rank[first] < rank[second]
+    stronger = np.where(first_leads, first, second)
+    weaker_rank = rank[np.where(first_leads, second, first)]
+    # a blob no stronger one overlaps is kept; the others in order of strength, each after
+    # every stronger one it overlaps has been decided
+    by = np.argsort(weaker_rank, kind="stable")
+    stronger, weaker_rank = stronger[by], weaker_rank[by]
+    judged = np.unique(weaker_rank)
+    starts = np.searchsorted(weaker_rank, judged).tolist()
+    ends = np.searchsorted(weaker_rank, judged, side="right").tolist()
+    for blob, start, end in zip(order[judged].tolist(), starts, ends):
+        kept[blob] = not kept[stronger[start:end]].any()
     return kept
 
 
