@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from napari_ivae.core.detection._filters import maximum_filter3
 from napari_ivae.core.detection.particle_blobs import OVERLAP, strongest_of_overlaps
 
 
@@ -37,3 +38,20 @@ def test_strongest_of_overlaps_a_chain_of_overlaps_is_decided_in_order():
     kept = strongest_of_overlaps(points, sigma, np.arange(7.0)[::-1])
     np.testing.assert_array_equal(kept, [True, False, True, False, True, False, True])
     assert not strongest_of_overlaps(np.zeros((0, 2), dtype=int), np.zeros(0), np.zeros(0)).size
+
+
+@pytest.mark.parametrize(
+    "shape", [(7,), (1, 9), (2, 1), (33, 17), (5, 40, 31), (1, 12, 12), (3, 1, 4, 6)]
+)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int16])
+def test_maximum_filter3_is_ndimage_maximum_filter_of_size_3(shape, dtype):
+    from scipy import ndimage
+
+    rng = np.random.default_rng(len(shape) * 100 + shape[-1])
+    array = rng.integers(-4, 5, shape).astype(dtype)  # few values: many ties and plateaus
+    if dtype != np.int16:
+        array += rng.random(shape).astype(dtype) * (rng.random(shape) < 0.5)
+    out = maximum_filter3(array)
+    assert out.dtype == array.dtype and out.shape == array.shape
+    for mode in ("reflect", "nearest"):
+        np.testing.assert_array_equal(out, ndimage.maximum_filter(array, size=3, mode=mode))

@@ -168,7 +168,7 @@ def polarity_scale_and_response(
         the whole frame; ``None`` instead of the response when the frame is larger than the
         crop the choice was made on.
     """
-    from scipy import ndimage
+    from napari_ivae.core.detection._filters import maximum_filter3
 
     window = tuple(
         slice(max((n - CHOICE_SIDE) // 2, 0), max((n - CHOICE_SIDE) // 2, 0) + CHOICE_SIDE)
@@ -195,7 +195,7 @@ def polarity_scale_and_response(
                 continue
             # one value per blob (its peak), not the peak's neighbouring pixels over again; a
             # peak may sit on a flat top (a saturated or noise-free particle), so not `use`
-            peaks = signed[(signed == ndimage.maximum_filter(signed, size=3)) & (signed > 0)]
+            peaks = signed[(signed == maximum_filter3(signed)) & (signed > 0)]
             top = min(count, peaks.size)
             strengths[name] = (
                 np.partition(peaks, peaks.size - top)[-top:].mean() / spread if top else -np.inf
@@ -240,12 +240,12 @@ def blob_candidates(frame, scales, polarity, skip=None, response=None, overlaps=
     (numpy.ndarray, numpy.ndarray, numpy.ndarray)
         ``(N, 2)`` integer (row, col), their sigmas and strengths.
     """
-    from scipy import ndimage
+    from napari_ivae.core.detection._filters import maximum_filter3
 
     if response is None:
         response = scale_space(frame, scales)
     signed = (1.0 if polarity == "bright" else -1.0) * response
-    is_max = (signed == ndimage.maximum_filter(signed, size=3, mode="nearest")) & (signed > 0)
+    is_max = (signed == maximum_filter3(signed)) & (signed > 0)
     found = np.argwhere(is_max)
     points, blob_sigma = found[:, 1:], np.asarray(scales)[found[:, 0]]
     strength = signed[tuple(found.T)]
