@@ -4,7 +4,12 @@ import numpy as np
 import pytest
 
 from napari_ivae.core.detection._filters import maximum_filter3
-from napari_ivae.core.detection.particle_blobs import OVERLAP, strongest_of_overlaps
+from napari_ivae.core.detection.particle_blobs import (
+    OVERLAP,
+    blob_scales,
+    scale_space,
+    strongest_of_overlaps,
+)
 
 
 def _strongest_of_overlaps_one_by_one(points, sigma, strength):
@@ -55,3 +60,38 @@ def test_maximum_filter3_is_ndimage_maximum_filter_of_size_3(shape, dtype):
     assert out.dtype == array.dtype and out.shape == array.shape
     for mode in ("reflect", "nearest"):
         np.testing.assert_array_equal(out, ndimage.maximum_filter(array, size=3, mode=mode))
+
+
+def _scale_space_by_irfft2(frame, scales):
+    """The scale space by the plain formula: a full ``irfft2`` per scale, then the crop."""
+    from scipy import fft
+
+    frame = np.asarray(frame, dtype=np.float32)
+    pad = int(np.ceil(4.0 * max(scales)))
+    shape = [fft.next_fast_len(n + 2 * pad, real=True) for n in frame.shape]
+    padded = np.pad(
+        frame, [(pad, size - n - pad) for n, size in zip(frame.shape, shape)], mode="symmetric"
+    )
+    spectrum = fft.rfft2(padded, workers=1)
+    freq_sq = (fft.fftfreq(shape[0])[:, None] ** 2 + fft.rfftfreq(shape[1])[None, :] ** 2).astype(
+        np.float32
+    )
+    layers = []
+    for sigma in scales:
+        transfer = (
+            (4.0 * np.pi**2 * sigma**2) * freq_sq * np.exp(-2.0 * np.pi**2 * sigma**2 * freq_sq)
+        )
+        response = fft.irfft2(spectrum * transfer, shape, workers=1)
+        layers.append(response[pad : pad + frame.shape[0], pad : pad + frame.shape[1]])
+    return np.array(layers, dtype=np.float32)
+
+
+@pytest.mark.parametrize("shape", [(64, 64), (97, 128), (150, 91), (255, 256)])
+def test_scale_space_is_bit_for_bit_the_plain_irfft2_formula(shape):
+    rng = np.random.default_rng(shape[0])
+    frame = (100.0 + 10.0 * rng.standard_normal(shape)).astype(np.float32)
+    scales = blob_scales(shape)
+    for chosen in (scales, scales[2:5], np.float32(scales[3:4]), [1.0, 2.5]):
+        fast, plain = scale_space(frame, chosen), _scale_space_by_irfft2(frame, chosen)
+        assert fast.shape == plain.shape and fast.dtype == np.float32
+        assert fast.tobytes() == plain.tobytes()

@@ -118,16 +118,28 @@ def scale_space(frame: np.ndarray, scales) -> np.ndarray:
         mode="symmetric",
     )
     spectrum = fft.rfft2(padded, workers=1)
+    # rows k and n - k have the same |f|^2: the transfer is computed on rows 0 ... n / 2 only
+    half = padded_shape[0] // 2 + 1
+    mirrored = slice(padded_shape[0] - half, 0, -1)  # rows half ... n - 1 as rows of the half
     freq_sq = (
-        fft.fftfreq(padded_shape[0])[:, None] ** 2 + fft.rfftfreq(padded_shape[1])[None, :] ** 2
+        fft.fftfreq(padded_shape[0])[:half, None] ** 2 + fft.rfftfreq(padded_shape[1])[None, :] ** 2
     ).astype(np.float32)
     out = np.empty((len(scales), height, width), dtype=np.float32)
     for index, sigma in enumerate(scales):
         transfer = (
             (4.0 * np.pi**2 * sigma**2) * freq_sq * np.exp(-2.0 * np.pi**2 * sigma**2 * freq_sq)
         )
-        response = fft.irfft2(spectrum * transfer, padded_shape, workers=1)
-        out[index] = response[pad : pad + height, pad : pad + width]
+        filtered = np.empty(spectrum.shape, dtype=np.result_type(spectrum, transfer))
+        np.multiply(spectrum[:half], transfer, out=filtered[:half])
+        np.multiply(spectrum[half:], transfer[mirrored], out=filtered[half:])
+        # irfft2 as pocketfft computes it (the columns' inverse transform, then the rows'), the
+        # rows' transform and the 1 / size factor on the rows kept only: the same numbers
+        columns = fft.ifft(filtered, axis=0, norm="forward", workers=1)
+        rows = fft.irfft(
+            columns[pad : pad + height], padded_shape[1], axis=1, norm="forward", workers=1
+        )
+        rows *= rows.dtype.type(1) / rows.dtype.type(padded_shape[0] * padded_shape[1])
+        out[index] = rows[:, pad : pad + width]
     return out
 
 
