@@ -21,9 +21,12 @@ they share is that a particle is a compact blob of one polarity at one scale. So
    deviations above the weak component (or beyond the point where the strong component
    dominates, whichever is lower). Sparse or dense, the weak population is what is measured.
    Whatever the mixture says, no particle is weaker than what white noise of the image's own
-   pixel noise reaches in one frame of ten of its size; when the candidates form a single
-   population (a few particles on a clean background, or nothing but noise), that floor alone
-   decides.
+   pixel noise reaches in one frame of ten of its size. When the mixture's cut does not stand
+   above that floor, it found no background population below the particles (the candidates
+   form a single population: a few particles on a clean background, nothing but noise, or a
+   support's texture that the mixture took for its strong component); then no pooled cut is
+   used and what the background reaches at each scale (4. and 5.) decides, never less than
+   the floor.
 4. **The other side at each scale.** The mixture pools every scale, and the noise crowds the
    smallest. At each scale the strongest response of the *opposite* sign anywhere in the
    frame (a support's texture and noise are two-sided, particles are not) is what that

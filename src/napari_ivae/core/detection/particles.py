@@ -249,7 +249,13 @@ def _auto_blobs(frame, excluded, params):
     floors = np.full(len(scales), floor)
     if smaller:  # white noise searched at the smaller scales too reaches higher there
         floors[:smaller] = max(floor, blobs.noise_floor(pixel_noise, area, scales, polarity))
-    scale_cut = np.maximum(np.minimum(np.minimum(cut, other_side), background), floors)
+    # a pooled cut at the noise floor means the mixture found no background population below
+    # the particles (one population, or the support's texture taken for the strong one): then
+    # what the background reaches at each scale decides, never less than the floor
+    pooled = cut > floor
+    scale_cut = np.maximum(
+        np.minimum(np.minimum(cut if pooled else np.inf, other_side), background), floors
+    )
     keep = strength >= scale_cut[np.searchsorted(scales, blob_sigma)]
     above_surround = (
         blobs.surround_share(signal, points[keep], blob_sigma[keep]) >= blobs.SURROUND_SHARE
@@ -310,6 +316,7 @@ def _auto_blobs(frame, excluded, params):
         "scale_sigma": round(float(sigma), 3),
         "candidates": int(len(core_strength)),
         "strength_cut": float(cut),
+        "pooled_cut": bool(pooled),
         "smaller_candidates": int(len(strength) - len(core_strength)),
         "search_sigmas": [round(float(scales[0]), 3), round(float(scales[-1]), 3)],
         "not_above_surround": not_above_surround,
