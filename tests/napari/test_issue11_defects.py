@@ -7,8 +7,6 @@ and the unsupervised demo's saved model losing its classes."""
 
 from __future__ import annotations
 
-import shutil
-
 import numpy as np
 import pytest
 from napari_helpers import PLUGIN, is_error, open_widget
@@ -146,26 +144,18 @@ def test_class_traversal_caption_says_one_row_per_class(viewer, qtbot):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(shutil.which("Xvfb") is None, reason="needs Xvfb")
-def test_the_unsupervised_demos_model_keeps_its_classes(tmp_path):
+def test_the_unsupervised_demos_model_keeps_its_classes(viewer, tmp_path):
     """Rules written twice: the demo listed the keys a saved model keeps apart from the
     Results widget and dropped the classes found by k-means, so ``encode`` could not give
-    them again."""
-    import subprocess
-    import sys
-
+    them again. The demo's own steps and writer (what ``demo --headless`` runs, in this
+    process: the command line itself is tested by test_demo_cli)."""
     from napari_ivae.core.analysis.clustering import Clustering
     from napari_ivae.core.models.persistence import load_model
+    from napari_ivae.demo import run_workflow, save_outputs
 
-    out = tmp_path / "demo"
-    run = subprocess.run(
-        [sys.executable, "-m", "napari_ivae.cli", "demo", "--headless"]
-        + ["--workflow", "cards_unsupervised", "--epochs", "1", "--out", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert run.returncode == 0, run.stderr[-3000:]
-    stored = load_model(out / "model.ivae.pt").metadata.get("clustering")
+    run_workflow(viewer, "cards_unsupervised", epochs=1, log=lambda _: None)
+    written = save_outputs(viewer, get_session(viewer), tmp_path, log=lambda _: None)
+    assert tmp_path / "model.ivae.pt" in written
+    stored = load_model(tmp_path / "model.ivae.pt").metadata.get("clustering")
     assert stored, "the saved model lost the classes the demo found"
     assert Clustering.from_dict(stored).summary()["n_clusters"] == 4
