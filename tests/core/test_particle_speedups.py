@@ -6,9 +6,11 @@ import pytest
 from napari_ivae.core.detection._filters import maximum_filter3
 from napari_ivae.core.detection.particle_blobs import (
     OVERLAP,
+    SECTORS,
     blob_scales,
     scale_space,
     strongest_of_overlaps,
+    surround_share,
 )
 
 
@@ -95,3 +97,38 @@ def test_scale_space_is_bit_for_bit_the_plain_irfft2_formula(shape):
         fast, plain = scale_space(frame, chosen), _scale_space_by_irfft2(frame, chosen)
         assert fast.shape == plain.shape and fast.dtype == np.float32
         assert fast.tobytes() == plain.tobytes()
+
+
+def _surround_share_one_by_one(signal, points, sigma):
+    """The rule as written: per blob, its window (cut by the frame), the mean within 0.7
+    radii, the median of each sector of the ring from 1.3 to 2.3 radii."""
+    signal = np.asarray(signal, dtype=np.float32)
+    out = np.ones(len(points))
+    for index, ((row, col), blob_sigma) in enumerate(zip(points, sigma)):
+        radius = np.sqrt(2.0) * blob_sigma
+        reach = int(np.ceil(2.3 * radius))
+        r0, c0 = max(row - reach, 0), max(col - reach, 0)
+        window = signal[r0 : row + reach + 1, c0 : col + reach + 1]
+        dy = np.arange(r0, r0 + window.shape[0])[:, None] - row
+        dx = np.arange(c0, c0 + window.shape[1])[None, :] - col
+        distance = np.hypot(dy, dx) / radius
+        ring = (distance >= 1.3) & (distance <= 2.3)
+        sector = (np.floor((np.arctan2(dy, dx) + np.pi) / (2 * np.pi) * SECTORS) % SECTORS)[ring]
+        values = window[ring]
+        if len(values):
+            medians = [np.median(values[sector == label]) for label in np.unique(sector)]
+            out[index] = np.mean(np.array(medians) < window[distance <= 0.7].mean())
+    return out
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_surround_share_is_the_one_by_one_rule(seed):
+    rng = np.random.default_rng(seed)
+    signal = rng.standard_normal((90, 70)).astype(np.float32)
+    signal[30:40, 20:34] += 3.0  # a plateau: ties and a clear top
+    count = 60
+    points = np.column_stack([rng.integers(0, 90, count), rng.integers(0, 70, count)])
+    sigma = rng.choice([1.0, 1.7, 2.5, 4.0], count)  # blobs near the edge and inside
+    shares = surround_share(signal, points, sigma)
+    np.testing.assert_array_equal(shares, _surround_share_one_by_one(signal, points, sigma))
+    assert 0 <= shares.min() < shares.max() <= 1
