@@ -7,6 +7,7 @@ from napari_ivae.core.detection._filters import maximum_filter3
 from napari_ivae.core.detection.particle_blobs import (
     OVERLAP,
     SECTORS,
+    _median,
     blob_scales,
     scale_space,
     strongest_of_overlaps,
@@ -132,3 +133,20 @@ def test_surround_share_is_the_one_by_one_rule(seed):
     shares = surround_share(signal, points, sigma)
     np.testing.assert_array_equal(shares, _surround_share_one_by_one(signal, points, sigma))
     assert 0 <= shares.min() < shares.max() <= 1
+
+
+@pytest.mark.parametrize("size", [1, 2, 7, 8, 1000, 1001])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int32])
+def test_median_is_numpys_median_bit_for_bit(size, dtype):
+    rng = np.random.default_rng(size)
+    for values in (
+        rng.standard_normal(size),
+        rng.integers(0, 3, size),  # ties
+        np.full(size, 2.5),
+    ):
+        values = values.astype(dtype)
+        fast, plain = _median(values), np.median(values)
+        assert type(fast) is type(plain) and fast.tobytes() == plain.tobytes()
+    with_nan = rng.standard_normal(size).astype(np.float64)
+    with_nan[size // 3] = np.nan
+    assert np.isnan(_median(with_nan))

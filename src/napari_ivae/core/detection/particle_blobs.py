@@ -200,7 +200,7 @@ def polarity_scale_and_response(
         values = layer[use]
         if values.size == 0:
             continue
-        spread = 1.4826 * np.median(np.abs(values - np.median(values)))
+        spread = 1.4826 * _median(np.abs(values - _median(values)))
         if not spread > 0:
             continue
         count = max(4, int(COVER * values.size / (np.pi * (2 * sigma) ** 2)))
@@ -352,8 +352,8 @@ def background_strengths(
     sign = -1.0 if polarity == "bright" else 1.0
     for index, layer in enumerate(response):
         values = layer[use]
-        centred = values - np.median(values)
-        spread = 1.4826 * np.median(np.abs(centred))
+        centred = values - _median(values)
+        spread = 1.4826 * _median(np.abs(centred))
         if spread > 0:
             tail = np.quantile(sign * centred, 1.0 - TAIL_SHARE) / (tail_z * spread)
             out[index] = spread * z * max(1.0, float(tail))
@@ -454,6 +454,32 @@ def _surround_shares_whole(signal, centres, radius, reach):
             medians[:, column] = (low + high) / windows.dtype.type(2)
         shares[first : first + step] = (medians < top[:, None]).mean(axis=1)
     return shares
+
+
+def _median(values: np.ndarray):
+    """``np.median`` of a 1D array, the same number, by one partition instead of two.
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        1D array.
+
+    Returns
+    -------
+    numpy scalar
+        The median, of ``values``' dtype (NaN if any value is NaN).
+    """
+    values = np.asarray(values)
+    size = values.size
+    if values.ndim != 1 or size == 0 or values.dtype not in (np.float32, np.float64):
+        return np.median(values)
+    part = np.partition(values, size // 2)
+    high = part[size // 2]
+    if np.isnan(part[size // 2 :].max()):  # NaN sorts last
+        return np.median(values)
+    if size % 2:
+        return high
+    return (part[: size // 2].max() + high) / values.dtype.type(2)  # as np.median
 
 
 def _group_medians(values: np.ndarray, groups: np.ndarray) -> np.ndarray:
