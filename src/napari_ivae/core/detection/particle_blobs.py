@@ -909,11 +909,10 @@ def beside_kept(residual, model, scales, points, sigma, cuts, skip=None):
     # the scale-space maxima among them (as maximum_filter(size=3), but only where it counts)
     padded = np.pad(residual, 1, constant_values=-np.inf)
     value = residual[tuple(found.T)]
-    is_max = np.ones(len(found), dtype=bool)
     for step in itertools.product((-1, 0, 1), repeat=3):
-        if any(step):
-            is_max &= value >= padded[tuple((found + 1 + np.array(step)).T)]
-    found, value = found[is_max], value[is_max]
+        if any(step):  # each comparison on the candidates still standing only
+            stands = value >= padded[tuple((found + 1 + np.array(step)).T)]
+            found, value = found[stands], value[stands]
     if not len(found):
         return none
     kept_radius = np.sqrt(2.0) * sigma
