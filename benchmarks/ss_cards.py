@@ -283,6 +283,11 @@ def main(argv=None) -> int:
     parser.add_argument("--z-kl-start", type=float, help="z's KL weight at the first step")
     parser.add_argument("--z-kl-ramp", type=float, help="share of steps to reach weight 1")
     parser.add_argument("--z-class-weight", type=float, help="weight of z's between-class variance")
+    parser.add_argument(
+        "--pose-consistency",
+        type=float,
+        help="weight of the angle's disagreement with a turned copy (0 = off)",
+    )
     parser.add_argument("--save", help="save the trained ss-rVAE (or crVAE) to this .pt path")
     parser.add_argument("--n-unlabeled", type=int, help="override unlabeled cards per suit")
     parser.add_argument(
@@ -303,6 +308,11 @@ def main(argv=None) -> int:
         action="store_true",
         help="the papers' raw-pixel classifier (canonical_classifier=False)",
     )
+    parser.add_argument(
+        "--z-class-share",
+        type=float,
+        help="crVAE: weight of the share of z's variance between the classes",
+    )
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -318,6 +328,7 @@ def main(argv=None) -> int:
             z_kl_ramp=args.z_kl_ramp,
             label_noise=args.label_noise,
             z_class_weight=args.z_class_weight,
+            pose_consistency=args.pose_consistency,
         ).items()
         if v is not None
     }
@@ -389,6 +400,8 @@ def main(argv=None) -> int:
                 for k, v in overrides.items()
                 if k in ("epochs", "lr", "batch_size", "pixels_per_step", "z_kl_start", "z_kl_ramp")
             }
+            if args.z_class_share is not None:
+                crv_options["z_class_share"] = args.z_class_share
             r = run_crvae(
                 rotation,
                 sizes,

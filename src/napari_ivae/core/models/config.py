@@ -359,6 +359,14 @@ class TrainConfig:
         step, falling linearly to 1 over the first ``z_kl_ramp`` share of the steps (0 = off).
         A high start keeps z small early, so a decoder given the class learns to draw it from
         the class instead of from z.
+    z_class_share : float
+        crvae with classes: weight of the share of z's variance that lies between the known
+        classes (between-class variance of the batch's z posterior means over their total
+        variance, :meth:`napari_ivae.core.models.crvae.CRVAE.z_between_share`), added to the
+        per-patch loss. Each class's codes then lie where the others' do, so a class drawn
+        anywhere in z's range is drawn from codes like its own. Scale-free: the absolute
+        between-class variance at weight 300 was met by shrinking z to nothing
+        (docs/performance.md). 0 = off.
     smoothness_form : str
         ``"tv"``: total variation (absolute differences; keeps sharp domain walls) or
         ``"gmrf"``: squared differences (a Gaussian Markov-random-field prior on the
@@ -382,6 +390,13 @@ class TrainConfig:
         has to draw each class from its class input. 0 = off (default: at 30, on the published
         cards protocol over seeds 0-2, the class traversal rose only on seed 1, 0.59 -> 0.69,
         and the classifier fell below 0.95 on seeds 1 and 2; docs/performance.md).
+    pose_consistency : float
+        ss-rvae with a rotation latent: weight of the disagreement between the encoder's angle
+        of each patch and of a randomly turned copy
+        (:meth:`napari_ivae.core.models.ss_rvae.SSRVAE.pose_disagreement`, scaled by the two
+        posteriors' variances, so 1 scores it in nats), added to the per-patch loss. It
+        teaches the encoder angles that turn with the patch, which the classifier needs (it
+        reads the patch turned back by that angle). 0 = off.
     """
 
     epochs: int = 20
@@ -399,6 +414,7 @@ class TrainConfig:
     weight_decay: float = 0.0
     grad_clip: float = 0.0
     min_steps: int = 0
+    z_class_share: float = 0.0
     smoothness: float = 0.0
     z_kl_start: float = 1.0
     z_kl_ramp: float = 0.0
@@ -406,8 +422,11 @@ class TrainConfig:
     psi_slack: float = 0.0
     label_noise: float | None = None
     z_class_weight: float = 0.0
+    pose_consistency: float = 0.0
 
     def __post_init__(self):
+        if not math.isfinite(self.z_class_share) or self.z_class_share < 0:
+            raise InputError(f"z_class_share must be a number >= 0, got {self.z_class_share}")
         if not math.isfinite(self.smoothness) or self.smoothness < 0:
             raise InputError(f"smoothness must be a number >= 0, got {self.smoothness}")
         if self.smoothness_form not in SMOOTHNESS_FORMS:
@@ -429,6 +448,8 @@ class TrainConfig:
             raise InputError(f"label_noise must be a number >= 0 or None, got {self.label_noise}")
         if not math.isfinite(self.z_class_weight) or self.z_class_weight < 0:
             raise InputError(f"z_class_weight must be a number >= 0, got {self.z_class_weight}")
+        if not math.isfinite(self.pose_consistency) or self.pose_consistency < 0:
+            raise InputError(f"pose_consistency must be a number >= 0, got {self.pose_consistency}")
         if int(self.epochs) < 1 or int(self.batch_size) < 1:
             raise InputError("epochs and batch_size must be >= 1")
         if not self.lr > 0 or not math.isfinite(self.lr):
@@ -535,6 +556,7 @@ _DEFAULTS = {
         min_steps=2400,
         z_kl_start=10.0,
         z_kl_ramp=0.5,
+        z_class_share=100.0,
     ),
     # z's KL weight 10 -> 1 over the first half: z cannot hold the class early, so the decoder
     # learns it from y (class traversal judged 0.25 -> 0.75; classifier 0.958 -> 0.968)

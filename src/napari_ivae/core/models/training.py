@@ -334,6 +334,7 @@ def train(
         from napari_ivae.core.models.crvae import check_conditions
 
         lab, cond = check_conditions(model, labels, conditions, n_data)
+        model.z_class_share = config.z_class_share
     device = resolve_device(config.device)
     t_start = time.perf_counter()
     if not bool(model.norm_fitted):
@@ -382,6 +383,7 @@ def train(
         model.fit_label_noise(data, lab, config.label_noise)
     if semi:
         model.z_class_weight = config.z_class_weight
+        model.fit_pose_consistency(data, config.pose_consistency)
     n_pix = model.n_pixels
     subsample = model.layout.spatial and 0 < config.pixels_per_step < n_pix
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
