@@ -2,14 +2,15 @@
 emitted as from the GUI, work in the widgets' workers): the Patches widget pairing another
 image's detections with an image, ``fit_ok`` shown when no fit was tried, applying a model
 re-detecting with default settings and overwriting the session's results, the two
-angle-wrapping rules of the point columns and the angle maps, the class traversal's caption,
-and the unsupervised demo's saved model losing its classes."""
+angle-wrapping rules of the point columns and the angle maps, and the unsupervised demo's saved
+model losing its classes. The class traversal's caption is tested in test_train_results, on the
+ss-rVAE its cards test trains."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from napari_helpers import PLUGIN, is_error, open_widget
+from napari_helpers import is_error, open_widget
 
 from napari_ivae._widgets._session import get_session
 
@@ -117,30 +118,6 @@ def test_point_angles_wrap_as_the_angle_maps_do():
     columns = feature_columns(encoding, [])
     np.testing.assert_allclose(columns["angle"], wrap_angle(angles), atol=1e-6)
     np.testing.assert_allclose(columns["angle_deg"][:3], -180.0, atol=1e-4)
-
-
-def test_class_traversal_caption_says_one_row_per_class(viewer, qtbot):
-    """Defect 5: the traversal's caption was wrong for class rows (it read as a z1/z2
-    manifold)."""
-    viewer.open_sample(PLUGIN, "cards")
-    patches = open_widget(viewer, "Patches and labels")
-    patches.extract_button.clicked.emit()
-    qtbot.waitUntil(lambda: not patches.busy, timeout=60000)
-    train = open_widget(viewer, "Train")
-    results = open_widget(viewer, "Results")
-    train.kind.value, train.epochs.value, train.min_steps.value = "ss-rvae", 1, 40
-    train.batch_size.value, train.latent_dim.value, train.seed.value = 64, 2, 3
-    train.start_button.clicked.emit()
-    qtbot.waitUntil(lambda: not train.busy and train._results_worker is None, timeout=120000)
-    assert not is_error(train.status), train.status.value
-    results.manifold_button.clicked.emit()
-    qtbot.waitUntil(lambda: not results.busy, timeout=60000)
-    caption = results.status.value
-    assert "class traversal" in caption and "one row per class" in caption, caption
-    assert "classified into that row's class" in caption and "bottom to top" not in caption
-    n_classes = len(get_session(viewer).bundle.config.class_names)
-    size = get_session(viewer).patchset.patches.shape[1]
-    assert viewer.layers[caption.split(":")[0]].data.shape[0] == n_classes * size
 
 
 @pytest.mark.slow

@@ -28,34 +28,33 @@ def wait_idle(qtbot, train, timeout=60000):
     qtbot.waitUntil(lambda: not train.busy, timeout=timeout)
 
 
-def trained(viewer, qtbot, kind="rvae"):
+def trained(viewer, qtbot, kind="rvae", min_steps=QUICK_MIN_STEPS):
     """Open Train and Results, train a tiny model on the session's patches, wait for it."""
     train = open_widget(viewer, "Train")
     results = open_widget(viewer, "Results")
-    tiny(train, kind=kind, min_steps=QUICK_MIN_STEPS)
+    tiny(train, kind=kind, min_steps=min_steps)
     train.start()
     wait_idle(qtbot, train)
     return train, results
 
 
-@pytest.fixture(scope="module")
-def lattice_rvae():
-    """``use(viewer, qtbot) -> (train, results)``: the session's model is the tiny rVAE of
-    :func:`trained` on the lattice's atom patches (``ready_patches``), its results written.
+def shared_training(kind):
+    """``use(viewer, qtbot) -> (train, results)``: the session's model is a tiny ``kind`` model
+    of :func:`trained` on the session's patches, its results written.
 
-    Trained once per module, through the Train widget the first time; later tests get the same
-    training run as a model of their own session (the bundle the Train widget makes, with this
-    session's provenance) and Results writes its results, so they do not train again. The model
-    is shared: tests must not train or change it.
+    Trained once, through the Train widget the first time ``use`` is called; later calls get
+    the same training run as a model of their own session (the bundle the Train widget makes,
+    with this session's provenance; the patches must be the same) and Results writes its
+    results, so they do not train again. The model is shared: tests must not train or change it.
     """
-    from napari_ivae._widgets.train import trained_bundle
+    from napari_ivae._widgets.train import check_labels, trained_bundle
 
     cache = {}
 
     def use(viewer, qtbot):
         train = open_widget(viewer, "Train")
         results = open_widget(viewer, "Results")
-        tiny(train, min_steps=QUICK_MIN_STEPS)
+        tiny(train, kind=kind, min_steps=QUICK_MIN_STEPS)
         session = get_session(viewer)
         if not cache:
             train.start()
@@ -65,7 +64,10 @@ def lattice_rvae():
             cache.update(result=session.train_result, configs=(bundle.config, bundle.train_config))
             return train, results
         config, train_config = cache["configs"]
-        assert train.configs(session.patchset.patches.shape[1:]) == (config, train_config)
+        names = None  # the classes of this session's labels, as the Train widget reads them
+        if kind == "ss-rvae":
+            names = check_labels(session.labels, list(session.classes.names))[1]
+        assert train.configs(session.patchset.patches.shape[1:], names) == (config, train_config)
         extra = train.provenance(session.patchset)
         session.update(
             bundle=trained_bundle(cache["result"], config, train_config, extra),
@@ -75,6 +77,28 @@ def lattice_rvae():
         return train, results
 
     return use
+
+
+@pytest.fixture(scope="module")
+def lattice_rvae():
+    """:func:`shared_training` of an rVAE on the lattice's atom patches (``ready_patches``)."""
+    return shared_training("rvae")
+
+
+@pytest.fixture(scope="module")
+def cards_ss_rvae():
+    """:func:`shared_training` of an ss-rVAE on the cards sample's patches and labels."""
+    return shared_training("ss-rvae")
+
+
+def cards_patches(viewer, qtbot):
+    """The cards sample opened and its patches extracted from the button (in the worker)."""
+    viewer.open_sample(PLUGIN, "cards")
+    patches = open_widget(viewer, "Patches and labels")
+    patches.extract_button.clicked.emit()
+    qtbot.waitUntil(lambda: not patches.busy, timeout=60000)
+    assert not is_error(patches.status), patches.status.value
+    return patches
 
 
 def test_train_writes_aligned_results_and_leaves_user_layers(
@@ -117,9 +141,9 @@ def test_train_writes_aligned_results_and_leaves_user_layers(
     kept = points.features["ivae_z1"].notna()
     assert kept.sum() == len(get_session(viewer).patchset.patches)
     assert_untouched(viewer, user)
-    # re-running replaces its own result layers instead of adding more
+    # re-running replaces its own result layers instead of adding more (one epoch: two steps)
     n_layers = len(viewer.layers)
-    train.min_steps.value = QUICK_MIN_STEPS
+    train.min_steps.value = 0
     train.start()
     wait_idle(qtbot, train)
     assert len(viewer.layers) == n_layers
@@ -186,11 +210,22 @@ def test_ss_rvae_with_one_class_explains(viewer, qtbot):
     assert "only one class" in train.status.value and is_error(train.status)
 
 
-def test_ss_rvae_on_cards_writes_classes_and_confusion(viewer, qtbot):
-    viewer.open_sample(PLUGIN, "cards")
-    patches = open_widget(viewer, "Patches and labels")
-    patches.extract()
-    train, results = trained(viewer, qtbot, kind="ss-rvae")
+def test_ss_rvae_on_cards_writes_classes_and_confusion(viewer, qtbot, cards_ss_rvae, monkeypatch):
+    from napari_ivae.core.analysis import heldout
+
+    # the held-out check runs its whole path from the button with its default folds and
+    # steps (recorded), each fold's classifier trained 30 steps: its text is what is checked
+    # here, the check's own results in tests/core/test_heldout.py
+    asked = []
+
+    def fewer_steps(features, labels, n_classes, **options):
+        asked.append(options)
+        return original(features, labels, n_classes, **{**options, "steps": 30})
+
+    original = heldout.heldout_confusion
+    monkeypatch.setattr(heldout, "heldout_confusion", fewer_steps)
+    patches = cards_patches(viewer, qtbot)
+    train, results = cards_ss_rvae(viewer, qtbot)
     assert not is_error(train.status), train.status.value
     class_map = viewer.layers["cards class [ivae]"]
     assert class_map._type_string == "labels"
@@ -212,6 +247,9 @@ def test_ss_rvae_on_cards_writes_classes_and_confusion(viewer, qtbot):
     qtbot.waitUntil(lambda: "held-out accuracy" in results.heldout.value, timeout=120000)
     assert "held-out accuracy on the 24 labeled patches" in results.heldout.value
     assert "5-fold" in results.heldout.value and not is_error(results.status)
+    assert [(a["folds"], a["steps"]) for a in asked] == [
+        (heldout.DEFAULT_FOLDS, heldout.DEFAULT_STEPS)
+    ]
     results.colour_by.reset_choices()
     results.colour_by.value = "ivae_class"  # points take their predicted class's colour
     from napari.utils.colormaps.standardize_color import transform_color
@@ -221,6 +259,21 @@ def test_ss_rvae_on_cards_writes_classes_and_confusion(viewer, qtbot):
     np.testing.assert_allclose(
         np.asarray(points.face_color)[:, :3], palette[predicted][:, :3], atol=0.01
     )
+
+
+def test_class_traversal_caption_says_one_row_per_class(viewer, qtbot, cards_ss_rvae):
+    """Issue 11, defect 5: the traversal's caption was wrong for class rows (it read as a z1/z2
+    manifold)."""
+    cards_patches(viewer, qtbot)
+    _, results = cards_ss_rvae(viewer, qtbot)
+    results.manifold_button.clicked.emit()
+    qtbot.waitUntil(lambda: not results.busy, timeout=60000)
+    caption = results.status.value
+    assert "class traversal" in caption and "one row per class" in caption, caption
+    assert "classified into that row's class" in caption and "bottom to top" not in caption
+    n_classes = len(get_session(viewer).bundle.config.class_names)
+    size = get_session(viewer).patchset.patches.shape[1]
+    assert viewer.layers[caption.split(":")[0]].data.shape[0] == n_classes * size
 
 
 def test_closing_viewer_during_training_stops_the_thread(make_napari_viewer, qtbot):
@@ -345,7 +398,7 @@ def test_grid_model_applies_to_another_image_on_a_grid(viewer, lattice_layer, qt
     patches.size.value = 12
     patches.stride.value = 6
     patches.extract()
-    train, results = trained(viewer, qtbot, kind="shift-vae")
+    train, results = trained(viewer, qtbot, kind="shift-vae", min_steps=0)  # one epoch
     assert not is_error(train.status), train.status.value
     n_points_layers = sum(layer._type_string == "points" for layer in viewer.layers)
     other = viewer.add_image(make_lattice((72, 72), spacing=8.0, seed=7).image, name="other")
@@ -360,7 +413,7 @@ def test_grid_model_applies_to_another_image_on_a_grid(viewer, lattice_layer, qt
 def test_write_button_computes_maps_in_a_worker(viewer, lattice_layer, ready_patches, qtbot):
     train = open_widget(viewer, "Train")
     results = open_widget(viewer, "Results")
-    tiny(train, min_steps=QUICK_MIN_STEPS)
+    tiny(train, min_steps=0)  # one epoch: what is written is checked, not what was learnt
     train.write_maps.value = False
     train.start()
     wait_idle(qtbot, train)
