@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import linecache
 import os
 import platform
 import sys
@@ -98,6 +99,7 @@ class PluginSampler:
         self.pump = {pump, *(c for c in pump.co_consts if isinstance(c, types.CodeType))}
         # (time, GUI thread's CPU time, kind, call key, outermost plugin function, plugin line)
         self.samples: list[tuple[float, float, str, tuple | None, str, str]] = []
+        self._event_loop_lines: dict[tuple[str, int], bool] = {}
         self.running = self.closed = False
         self._main = threading.main_thread().ident
         try:
@@ -119,12 +121,15 @@ class PluginSampler:
                 del frame
 
     def _classify(self, frame) -> tuple[str, tuple | None, str, str]:
-        """("plugin" | "napari_add" | "other", call key, outermost, innermost) of a stack."""
+        """("plugin" | "napari_add" | "other", call key, outermost, innermost) of a stack,
+        read from its innermost frame out to the first nested event loop."""
         inner = outer = None
         adding = False
         while frame is not None:
             code = frame.f_code
             name = code.co_filename
+            if self._runs_event_loop(frame):
+                break  # what the stack did before it entered a nested event loop
             if name.startswith(self.plugin_dir) and code not in self.pump:
                 if inner is None:
                     inner = f"{os.path.basename(name)}:{frame.f_lineno} {code.co_name}"
@@ -147,6 +152,17 @@ class PluginSampler:
         key = (id(outer), code.co_filename, code.co_name)
         where = f"{os.path.basename(code.co_filename)}:{code.co_name}"
         return ("napari_add" if adding else "plugin"), key, where, inner
+
+    def _runs_event_loop(self, frame) -> bool:
+        """The frame is inside a nested ``processEvents()`` (napari's progress bar calls one
+        at each value it shows): the viewer is handling its events there, so the time is
+        not the code that called it, only what those events run (classified on their own)."""
+        key = (frame.f_code.co_filename, frame.f_lineno)
+        nested = self._event_loop_lines.get(key)
+        if nested is None:
+            nested = "processEvents(" in linecache.getline(*key)
+            self._event_loop_lines[key] = nested
+        return nested
 
     def _makes_a_layer(self, frame) -> bool:
         """A napari layer's constructor, or the metaclass call around it that also runs its
