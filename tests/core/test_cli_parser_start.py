@@ -42,3 +42,14 @@ def test_without_a_known_sub_command_every_one_is_registered(first):
 def test_the_one_sub_command_parses_as_in_the_full_parser():
     words = ["detect", "image.npy", "--mode", "particles", "--out", "p.csv"]
     assert vars(build_parser("detect").parse_args(words)) == vars(build_parser().parse_args(words))
+
+
+def test_detect_does_not_import_the_patch_code():
+    probe = (
+        "import sys\n"
+        "import napari_ivae.cli._detect, napari_ivae.core.detection.streaming\n"
+        "import napari_ivae.core.detection.particles, napari_ivae.core.detection.atoms\n"
+        "print([m for m in sys.modules if m.startswith('napari_ivae.core.patches')])"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

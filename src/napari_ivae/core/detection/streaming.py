@@ -22,7 +22,6 @@ import pandas as pd
 
 from napari_ivae.core.detection.detections import Detections, empty_detections
 from napari_ivae.core.errors import InputError
-from napari_ivae.core.patches.source import release_pages
 
 # the atom parameters the in-memory path resolves from the first frame and keeps for the rest
 _ATOM_FIXED = ("spacing", "sigma")
@@ -206,6 +205,7 @@ def _frame_workers(scheduler) -> int | None:
 def _detect_one(stack, index: int, mode: str, chunk, options: dict, scheduler) -> Detections:
     """One frame's detections (its labels kept in memory until the caller stores them)."""
     from napari_ivae.core.detection.chunked import CHUNK_SIDE
+    from napari_ivae.core.patches.source import release_pages  # not at import: detect's start
 
     side = CHUNK_SIDE if chunk is None else int(chunk)
     height, width = (int(s) for s in stack.shape[1:])
@@ -246,6 +246,8 @@ def _without(options: dict, names) -> dict:
 
 
 def _keep_labels(found: Detections, labels_out, index: int, stack) -> None:
+    from napari_ivae.core.patches.source import release_pages
+
     if labels_out is not None and found.labels is not None:
         labels_out[index] = found.labels
         release_pages(labels_out)
