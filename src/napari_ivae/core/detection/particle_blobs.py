@@ -766,16 +766,16 @@ def profile_model(signal, centres, sigma) -> np.ndarray:
                 profile, level = _ring_medians(values, valid, ring, rings, distance >= 1.3 * radius)
                 profile, level = _filled(profile, level)
                 break
-            sector = (
-                np.floor((np.arctan2(off_y, off_x) + np.pi) / (2 * np.pi) * SECTORS).astype(
-                    np.int64
-                )
+            sector = (  # of the pixels counted only (the arc tangent is the costly step)
+                np.floor(
+                    (np.arctan2(off_y[valid], off_x[valid]) + np.pi) / (2 * np.pi) * SECTORS
+                ).astype(np.int64)
                 % SECTORS
             )
-            cell = (np.arange(len(group))[:, None] * rings + ring) * SECTORS + sector
+            cell = ((np.arange(len(group))[:, None] * rings + ring) * SECTORS)[valid] + sector
             size = len(group) * rings * SECTORS
-            total = np.bincount(cell[valid], values[valid], minlength=size)
-            count = np.bincount(cell[valid], minlength=size)
+            total = np.bincount(cell, values[valid], minlength=size)
+            count = np.bincount(cell, minlength=size)
             with np.errstate(invalid="ignore", divide="ignore"):
                 means = (total / count).reshape(len(group), rings, SECTORS)
             means[count.reshape(means.shape) == 0] = np.nan
