@@ -135,14 +135,18 @@ def test_surround_share_is_the_one_by_one_rule(seed):
     assert 0 <= shares.min() < shares.max() <= 1
 
 
-@pytest.mark.parametrize("size", [1, 2, 7, 8, 1000, 1001])
+@pytest.mark.parametrize("size", [1, 2, 7, 8, 1000, 1001, 20000, 20001, 100000])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int32])
 def test_median_is_numpys_median_bit_for_bit(size, dtype):
     rng = np.random.default_rng(size)
+    plateau = np.full(size, 2.5)
+    plateau[: size // 3] = rng.standard_normal(size // 3)  # the middle inside a run of ties
     for values in (
         rng.standard_normal(size),
         rng.integers(0, 3, size),  # ties
-        np.full(size, 2.5),
+        np.abs(rng.standard_normal(size)) ** 4,  # a heavy tail
+        plateau,
+        np.sort(rng.standard_normal(size)),  # the sample's stride meets an order
     ):
         values = values.astype(dtype)
         fast, plain = _median(values), np.median(values)
