@@ -556,7 +556,6 @@ _DEFAULTS = {
         min_steps=2400,
         z_kl_start=10.0,
         z_kl_ramp=0.5,
-        z_class_share=100.0,
     ),
     # z's KL weight 10 -> 1 over the first half: z cannot hold the class early, so the decoder
     # learns it from y (class traversal judged 0.25 -> 0.75; classifier 0.958 -> 0.968)

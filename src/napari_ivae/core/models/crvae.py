@@ -40,6 +40,9 @@ class CRVAE(BaseIVAE):
         self.n_values = len(config.condition_names)
         self.register_buffer("cond_mean", torch.zeros(self.n_values))
         self.register_buffer("cond_scale", torch.ones(self.n_values))
+        # weight of the between-class share of z's variance (TrainConfig.z_class_share; set
+        # by train(), not saved)
+        self.z_class_share = 0.0
 
     def code_extra_dim(self) -> int:
         return int(self.config.n_classes) + len(self.config.condition_names)
@@ -132,7 +135,24 @@ class CRVAE(BaseIVAE):
         recon = recon * self.pixel_weight(pixel_index)
         kl = self.kl(mean, std, latent)
         loss = (recon + beta * kl).mean()
-        return loss, {"recon": recon.mean().detach(), "kl": kl.mean().detach()}
+        terms = {"recon": recon.mean().detach(), "kl": kl.mean().detach()}
+        if self.z_class_share > 0 and self.n_classes and labels is not None:
+            share = self.z_between_share(mean, labels)
+            loss = loss + self.z_class_share * share
+            terms["z_class_share"] = share.detach()
+        return loss, terms
+
+    def z_between_share(self, mean: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """Share of the variance of the batch's z means ``mean[:, z]`` that lies between the
+        known classes ``labels`` (between-class over total variance, summed over z's
+        dimensions; 0 when every class's codes have the same mean, 1 when z is the class)."""
+        z = mean[:, self.layout.slices()["z"]]
+        weights = torch.eye(self.n_classes, device=z.device, dtype=z.dtype)[labels.long()]
+        counts = weights.sum(0)
+        class_means = (weights.T @ z) / counts.clamp_min(1.0)[:, None]
+        share = counts / counts.sum()
+        between = (share * (class_means - z.mean(0)).square().sum(-1)).sum()
+        return between / (z.var(0, unbiased=False).sum() + 1e-4)
 
 
 def check_conditions(model, labels, values, n: int):

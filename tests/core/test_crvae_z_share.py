@@ -1,0 +1,101 @@
+"""crVAE: the between-class share of z's variance (TrainConfig.z_class_share) keeps each known
+class's codes where the others' are, without shrinking z."""
+
+import numpy as np
+import pytest
+import torch
+
+from napari_ivae.core.errors import InputError
+from napari_ivae.core.models import ModelConfig, TrainConfig, build_model
+from napari_ivae.core.models.inference import encode
+from napari_ivae.core.models.training import fit
+
+
+def _model(shape=(12, 12), **options):
+    return build_model(
+        ModelConfig("crvae", patch_shape=shape, hidden=(16, 16), class_names=("a", "b"), **options)
+    )
+
+
+def _with_z(model, z):
+    """Encoder means whose z part is ``z`` (the pose latents 0)."""
+    mean = torch.zeros(len(z), model.layout.size)
+    mean[:, model.layout.slices()["z"]] = torch.as_tensor(z, dtype=torch.float32)
+    return mean
+
+
+def test_the_share_is_the_between_class_over_the_total_variance_of_z():
+    model = _model()
+    labels = torch.tensor([0, 0, 1, 1])
+    # class means (1, 1) and (-1, -1): between 2, within (0, 1) per point: total 3
+    z = np.array([[1.0, 0.0], [1.0, 2.0], [-1.0, 0.0], [-1.0, -2.0]])
+    assert float(model.z_between_share(_with_z(model, z), labels)) == pytest.approx(2 / 3, 1e-3)
+    # scale-free: shrinking z does not lower it
+    small = float(model.z_between_share(_with_z(model, z * 0.1), labels))
+    assert small == pytest.approx(2 / 3, rel=0.01)
+    # a class that does not move z costs nothing, whatever the spread within it
+    flat = np.array([[1.0, 0.0], [-1.0, 2.0], [1.0, 0.0], [-1.0, 2.0]])
+    assert float(model.z_between_share(_with_z(model, flat), labels)) == pytest.approx(0.0)
+    # z that is the class: all of its variance lies between the classes
+    pure = np.array([[1.0, 1.0], [1.0, 1.0], [-1.0, -1.0], [-1.0, -1.0]])
+    assert float(model.z_between_share(_with_z(model, pure), labels)) == pytest.approx(1.0, 1e-3)
+
+
+def test_the_weight_adds_the_share_to_the_loss():
+    torch.manual_seed(0)
+    model = _model()
+    x = torch.rand(8, 12, 12)
+    labels = torch.tensor([0, 1, 0, 1, 0, 1, 0, 1])
+    model.fit_normalization(x.numpy())
+
+    def loss(weight):
+        model.z_class_share = weight
+        return model.loss(x, labels, generator=torch.Generator().manual_seed(1))
+
+    plain, plain_terms = loss(0.0)
+    weighted, terms = loss(50.0)
+    assert "z_class_share" not in plain_terms and float(terms["z_class_share"]) > 0
+    added = float(weighted.detach()) - float(plain.detach())
+    assert added == pytest.approx(50.0 * float(terms["z_class_share"]), rel=1e-3)
+
+
+def test_train_config_checks_the_weight():
+    with pytest.raises(InputError, match="z_class_share"):
+        TrainConfig(z_class_share=-1.0)
+    assert TrainConfig.from_dict(TrainConfig(z_class_share=3.0).to_dict()).z_class_share == 3.0
+
+
+def _two_shapes(n=96, size=12, seed=0):
+    """Bars (class 0, width 1 or 2) and crosses (class 1, width 2 or 3): z has the width to
+    hold, and the width alone tells the classes apart in half of the cases."""
+    rng = np.random.default_rng(seed)
+    x = np.zeros((n, size, size), dtype=np.float32)
+    labels = np.arange(n) % 2
+    for i in range(n):
+        w = int(rng.integers(1, 3)) + int(labels[i])
+        c = size // 2
+        x[i, :, c - w : c + w] = 1.0
+        if labels[i]:
+            x[i, c - w : c + w, :] = 1.0
+    return x, labels
+
+
+def test_training_with_the_weight_takes_the_class_out_of_z_and_keeps_z():
+    x, labels = _two_shapes()
+    config = dict(epochs=1, min_steps=150, batch_size=32, lr=3e-3, pixels_per_step=0, seed=0)
+
+    def codes(weight):
+        model = build_model(
+            ModelConfig(
+                "crvae", patch_shape=x.shape[1:], hidden=(32, 32), invariances=(), n_classes=2
+            )
+        )
+        fit(model, x, labels, TrainConfig(z_class_share=weight, **config))
+        assert model.z_class_share == weight
+        z = encode(model, x).z_mean
+        between = sum((z[labels == k].mean(0) - z.mean(0)) ** 2 for k in (0, 1)).sum() / 2
+        return between / z.var(0).sum(), z.var(0).sum()
+
+    (share_off, var_off), (share_on, var_on) = codes(0.0), codes(100.0)
+    assert share_on < 0.5 * share_off
+    assert var_on > 0.25 * var_off  # the width is still coded: z did not shrink away
