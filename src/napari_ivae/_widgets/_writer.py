@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from napari_ivae import _layers
 from napari_ivae.core.errors import InputError
@@ -193,6 +194,8 @@ class ResultData:
     clustering: dict | None = None  # summary of the stored classes behind the "cluster" column
     notes: list = field(default_factory=list)  # maps that show posterior noise (noise_notes)
     limits: dict = field(default_factory=dict)  # contrast limits of the maps (map_limits)
+    point_table: Any = None  # the columns as written into a points layer of n points, made
+    # in the worker (point_feature_table) so the GUI thread only joins it to the user's columns
 
 
 NOISE_SPREAD = 2.0  # a latent whose codes spread less than this many posterior σ is noise
@@ -215,8 +218,9 @@ def noise_notes(encoding: Any) -> list[str]:
     return notes
 
 
-def compute_results(bundle: Any, patchset: Any) -> ResultData:
-    """Encode the patches and paint every column back onto the image (safe in any thread)."""
+def compute_results(bundle: Any, patchset: Any, n_points: int | None = None) -> ResultData:
+    """Encode the patches and paint every column back onto the image (safe in any thread);
+    with ``n_points``, also the points table of the columns for a layer of that many points."""
     encoding = encode_patchset(bundle, patchset)
     class_names = list(bundle.config.class_names)
     columns = feature_columns(encoding, class_names)
@@ -242,6 +246,7 @@ def compute_results(bundle: Any, patchset: Any) -> ResultData:
         summary,
         noise_notes(encoding),
         map_limits(columns, maps),
+        None if n_points is None else point_feature_table(n_points, patchset, columns),
     )
 
 
@@ -321,7 +326,11 @@ def show_results(
     }
     written = []
     if points_layer is not None and points_layer in viewer.layers:
-        written.append(write_point_features(points_layer, patchset, data.columns, replace_all=True))
+        written.append(
+            write_point_features(
+                points_layer, patchset, data.columns, replace_all=True, table=data.point_table
+            )
+        )
     table = dict(zip(session.classes.names, session.classes.colours))
     colours = [table.get(name, "") for name in data.class_names]
     with _layers.kept_selection(viewer):  # one restore of the selection for all the maps
@@ -365,10 +374,11 @@ def results_job(
     from napari_ivae._workers import background
 
     resolved = resolve_targets(viewer, session, **targets)
+    points = resolved["points_layer"]
     return background(
         owner,
         compute_results,
-        (resolved["bundle"], resolved["patchset"]),
+        (resolved["bundle"], resolved["patchset"], None if points is None else len(points.data)),
         show=lambda data: show_results(viewer, session, data, **resolved),
         on_done=on_done,
         on_error=on_error,
@@ -477,8 +487,29 @@ def clusters_job(
     )
 
 
+def point_feature_table(n_points: int, patchset: Any, columns: dict) -> pd.DataFrame:
+    """The per-patch result columns as a points table of ``n_points`` rows, each under its
+    :func:`point_column` name (NaN, or -1 for integers, at points without a patch); any
+    thread."""
+    indices = np.asarray(patchset.indices)
+    valid = (indices >= 0) & (indices < n_points)
+    full = {}
+    for name, values in columns.items():
+        values = np.asarray(values)
+        integer = values.dtype.kind == "i"
+        out = np.full(n_points, -1 if integer else np.nan, values.dtype if integer else np.float32)
+        out[indices[valid]] = values[valid]
+        full[point_column(name)] = out
+    return pd.DataFrame(full, index=pd.RangeIndex(n_points))
+
+
 def write_point_features(
-    points_layer: Any, patchset: Any, columns: dict, *, replace_all: bool = False
+    points_layer: Any,
+    patchset: Any,
+    columns: dict,
+    *,
+    replace_all: bool = False,
+    table: pd.DataFrame | None = None,
 ) -> Any:
     """Put the per-patch result columns into the points layer's features, each under its
     :func:`point_column` name (NaN, or -1 for integers, at points without a patch).
@@ -494,31 +525,25 @@ def write_point_features(
     replace_all : bool
         Also drop the plugin's earlier columns that are not in ``columns`` (a full re-write:
         e.g. ``ivae_p_<class>`` of a previous model's classes).
+    table : DataFrame, optional
+        :func:`point_feature_table` of these columns, made in a worker; made here when
+        missing or when the layer's number of points has changed since.
 
     Returns
     -------
     The points layer.
     """
     n = len(points_layer.data)
-    indices = np.asarray(patchset.indices)
-    full = {}
-    for name, values in columns.items():
-        out = np.full(
-            n,
-            -1 if values.dtype.kind == "i" else np.nan,
-            dtype=values.dtype if values.dtype.kind == "i" else np.float32,
-        )
-        valid = (indices >= 0) & (indices < n)
-        out[indices[valid]] = values[valid]
-        full[point_column(name)] = out
+    if table is None or len(table) != n:
+        table = point_feature_table(n, patchset, columns)
     drop = ()
     if replace_all:
         drop = tuple(
             c
             for c in points_layer.features.columns
-            if result_name_of(str(c)) is not None and c not in full
+            if result_name_of(str(c)) is not None and c not in table.columns
         )
-    _layers.set_features(points_layer, full, drop=drop)
+    _layers.set_features(points_layer, table, drop=drop)
     return points_layer
 
 
