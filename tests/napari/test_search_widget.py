@@ -92,7 +92,8 @@ def test_search_abort_kills_the_runs_and_keeps_nothing(viewer, grid_ready, qtbot
     search.workers.value = 2
     job = search.start()
     assert job is not None
-    qtbot.wait(3000)
+    # both runs' processes started (still starting or already training: both must go)
+    qtbot.waitUntil(lambda: len(multiprocessing.active_children()) == 2, timeout=60000)
     train.abort()
     qtbot.waitUntil(lambda: not train.busy, timeout=60000)
     assert "aborted" in train.status.value
