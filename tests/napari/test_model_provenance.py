@@ -15,7 +15,7 @@ def test_detection_settings_travel_with_the_saved_model(
     train = open_widget(viewer, "Train")
     results = open_widget(viewer, "Results")
     train.kind.value, train.epochs.value, train.seed.value = "rvae", 1, 3
-    train.min_steps.value = 40  # the settings travel with any model, however short its run
+    train.min_steps.value = 0  # one epoch: the settings travel with any model, however short
     train.start()
     qtbot.waitUntil(lambda: not train.busy, timeout=60000)
     detection = get_session(viewer).bundle.metadata["detection"]
