@@ -62,9 +62,10 @@ def test_cards_demo_reports_the_held_out_check(viewer, monkeypatch):
     from napari_ivae.core.analysis.heldout import model_heldout_confusion
     from napari_ivae.demo import run_workflow
 
-    # that the demo runs the held-out check and reports it, on fewer steps per fold; the
-    # check's own result with its default steps is tested through the Results widget
-    # (test_ss_rvae_on_cards_writes_classes_and_confusion)
+    # that the demo runs the held-out check and reports it, on fewer steps per fold; that the
+    # Results widget asks for the default folds and steps is tested in
+    # test_ss_rvae_on_cards_writes_classes_and_confusion, the check's own results in
+    # tests/core/test_heldout.py
     def quick_heldout(model, patches, labels):
         return model_heldout_confusion(model, patches, labels, steps=30)
 
