@@ -100,6 +100,7 @@ class PluginSampler:
         # (time, GUI thread's CPU time, kind, call key, outermost plugin function, plugin line)
         self.samples: list[tuple[float, float, str, tuple | None, str, str]] = []
         self._event_loop_lines: dict[tuple[str, int], bool] = {}
+        self.sample_errors: list[str] = []
         self.running = self.closed = False
         self._main = threading.main_thread().ident
         try:
@@ -117,7 +118,10 @@ class PluginSampler:
                 frame = sys._current_frames().get(self._main)
                 now, cpu = time.perf_counter(), self._cpu()
                 if frame is not None:
-                    self.samples.append((now, cpu, *self._classify(frame)))
+                    try:
+                        self.samples.append((now, cpu, *self._classify(frame)))
+                    except Exception as err:  # noqa: BLE001 - a lost sample, said at the end
+                        self.sample_errors.append(repr(err))
                 del frame
 
     def _classify(self, frame) -> tuple[str, tuple | None, str, str]:
@@ -160,7 +164,8 @@ class PluginSampler:
         key = (frame.f_code.co_filename, frame.f_lineno)
         nested = self._event_loop_lines.get(key)
         if nested is None:
-            nested = "processEvents(" in linecache.getline(*key)
+            line = linecache.getline(key[0], key[1]) if key[1] is not None else ""
+            nested = "processEvents(" in line
             self._event_loop_lines[key] = nested
         return nested
 
@@ -642,6 +647,7 @@ def main(argv: list[str] | None = None) -> int:
     ]
     clock.closed = sampler.closed = True
     viewer.close()
+    errors += [f"sampler: {e}" for e in sorted(set(sampler.sample_errors))]
 
     summary = {
         "benchmark": "responsiveness",
