@@ -9,24 +9,25 @@ other has nothing left to do; started first, the short files fill in around it.
 from __future__ import annotations
 
 # Summed test time of each file in seconds (set-up and teardown included), from a run of the
-# whole suite (pytest --durations=0) scaled to an idle machine, and for the files made cheaper
-# since, scaled by their CPU time before and after: only the order matters; a file missing here
-# runs after these, in the order it was collected.
+# whole suite on a clean clone (pytest --durations=0, idle machine), and for the files made
+# cheaper since, scaled by their CPU time before and after: only the order matters; a file
+# missing here runs after these, in the order it was collected.
 SLOWEST_FILES = {
-    "tests/napari/test_train_results.py": 45,
-    "tests/napari/test_lazy_layer.py": 27,
-    "tests/napari/test_demo_cli.py": 20,
-    "tests/napari/test_background.py": 19,
-    "tests/napari/test_search_widget.py": 19,
-    "tests/napari/test_detect_patches.py": 18,
-    "tests/napari/test_user_layers.py": 16,
-    "tests/core/test_decoder.py": 14,
-    "tests/core/test_cli_batch.py": 13,
-    "tests/core/bad_inputs/test_bad_writes.py": 12,
-    "tests/napari/test_labeling.py": 12,
+    "tests/napari/test_train_results.py": 43,
+    "tests/napari/test_demo_cli.py": 27,
+    "tests/napari/test_lazy_layer.py": 19,
+    "tests/core/test_decoder.py": 16,
+    "tests/core/test_cli_batch.py": 16,
+    "tests/napari/test_detect_patches.py": 16,
+    "tests/napari/test_search_widget.py": 16,
+    "tests/core/bad_inputs/test_bad_writes.py": 14,
+    "tests/napari/test_labeling.py": 14,
+    "tests/napari/test_background.py": 14,
+    "tests/napari/test_user_layers.py": 13,
+    "tests/core/test_chunked.py": 12,
+    "tests/napari/test_issue11_defects.py": 11,
     "tests/core/test_scheduling.py": 11,
-    "tests/core/test_chunked.py": 10,
-    "tests/core/test_crvae.py": 8,
+    "tests/core/test_crvae.py": 11,
     "tests/napari/test_train_faults.py": 8,
     "tests/core/test_judge.py": 8,
     "tests/napari/test_activity_progress.py": 6,
