@@ -19,8 +19,8 @@ With a rotation latent, training can also ask the encoder's angle to turn with t
 (``TrainConfig.pose_consistency``, :meth:`SSRVAE.pose_disagreement`): each patch is encoded a
 second time turned by a random angle, and the two encoded angles must differ by that angle.
 The classifier reads the patch turned back by the encoder's angle, so a card whose angle is
-mis-encoded is misclassified; without the term the encoder under-turned the cards beyond about
-40 deg on some seeds.
+mis-encoded is misclassified; without the term the encoder turned many cards beyond about
+40 deg the wrong way on some seeds.
 """
 
 from __future__ import annotations
