@@ -176,12 +176,12 @@ def test_background_strengths_is_a_gaussian_bound_raised_by_a_heavy_other_side()
     assert np.isinf(background_strengths(flat, [2.0], "dark")).all()
 
 
-def test_faint_particles_on_a_textured_support_are_kept_by_the_background_bound():
-    # bright particles at 15 counts on an 8 % support texture: the pooled cut and the other
-    # side's maximum kept 57 % of them; the response's spread per scale keeps 85 %
-    truth = make_particles(
-        256,
-        count=60,
+def _faint_on_texture(side: int, *, count: int, seed: int):
+    """Bright particles of radius 5 at 15 counts on an 8 % support texture (the benchmark's
+    low-dose rows)."""
+    return make_particles(
+        side,
+        count=count,
         radius=5,
         polarity="bright",
         contrast=0.6,
@@ -189,8 +189,14 @@ def test_faint_particles_on_a_textured_support_are_kept_by_the_background_bound(
         dose=15,
         texture=0.08,
         illumination=0.3,
-        seed=103,
+        seed=seed,
     )
+
+
+def test_faint_particles_on_a_textured_support_are_kept_by_the_background_bound():
+    # bright particles at 15 counts on an 8 % support texture: the pooled cut and the other
+    # side's maximum kept 57 % of them; the response's spread per scale keeps 85 %
+    truth = _faint_on_texture(256, count=60, seed=103)
     detections = detect_particles(truth.image)
     resolved = detections.params["resolved"]
     assert min(resolved["scale_cuts"]) >= round(resolved["noise_floor"], 4)
@@ -203,18 +209,7 @@ def test_the_background_decides_where_the_mixture_finds_no_population_below_the_
     # benchmark's "bright n40 r5 low dose"): the mixture took the texture for its strong
     # component, its cut fell to the white-noise floor and 63 blobs were kept for 40
     # particles (precision 0.64); the background's reach at each scale decides instead
-    truth = make_particles(
-        384,
-        count=40,
-        radius=5,
-        polarity="bright",
-        contrast=0.6,
-        noise=0.0,
-        dose=15,
-        texture=0.08,
-        illumination=0.3,
-        seed=3045,
-    )
+    truth = _faint_on_texture(384, count=40, seed=3045)
     detections = detect_particles(truth.image)
     resolved = detections.params["resolved"]
     assert not resolved["pooled_cut"]
