@@ -6,16 +6,22 @@ from __future__ import annotations
 import numpy as np
 from napari_helpers import is_error, open_widget
 
-SIDE = 4400  # above chunked.SAMPLE_SIDE, so no single read may cover the whole frame
+SIDE = 1400  # above the sample side set below, so no single read may cover the whole frame
+SAMPLE_SIDE = 1024  # the chunked detector's central sample (4096 by default)
 
 
 def test_detect_on_a_lazy_multiscale_layer_reads_it_part_by_part(viewer, qtbot, monkeypatch):
     import dask.array as da
 
+    from napari_ivae.core.detection import chunked
     from napari_ivae.core.detection.atoms import detect_atoms
     from napari_ivae.core.synthetic.lazy import lazy_lattice
 
-    pyramid = lazy_lattice(SIDE, spacing=20.0, chunk=1024, levels=3, seed=2)
+    # the defaults scaled down (a 4400² frame took 15 s): chunks of 512 px, a 1024² sample
+    monkeypatch.setattr(chunked, "CHUNK_SIDE", 512)
+    monkeypatch.setattr(chunked, "SAMPLE_SIDE", SAMPLE_SIDE)  # the widget's spacing estimate
+    monkeypatch.setitem(chunked.detect_atoms_chunked.__kwdefaults__, "sample_side", SAMPLE_SIDE)
+    pyramid = lazy_lattice(SIDE, spacing=20.0, chunk=512, levels=3, seed=2)
     layer = viewer.add_image(pyramid, multiscale=True, name="big")
     reads: list[int] = []
     original = da.Array.__array__
