@@ -49,6 +49,7 @@ def test_train_crvae_with_class_and_values(files):
     )
     bundle = load_model(out)
     assert bundle.config.kind == "crvae" and bundle.config.n_classes == 4
+    assert bundle.config.translation_prior == 0.05  # the kind's default, not the rvae's 0.1
     assert bundle.config.condition_names == ("dose",)
     assert float(bundle.model.cond_mean[0]) == pytest.approx(2.0, abs=1e-4)
     out2 = files / "v.ivae.pt"

@@ -215,7 +215,7 @@ class TrainWidget(DockBody):
 
     # ---- parameters ---------------------------------------------------------------------
     def _on_kind(self, kind: str) -> None:
-        from napari_ivae.core.models.config import TrainConfig
+        from napari_ivae.core.models.config import TrainConfig, default_translation_prior
 
         defaults = TrainConfig.defaults_for(kind)
         self.epochs.value, self.batch_size.value = defaults.epochs, defaults.batch_size
@@ -228,6 +228,7 @@ class TrainWidget(DockBody):
         self.rotation.visible = self.translation.visible = rotating
         self.angle_prior.visible = self.angle_prior_kind.visible = rotating
         self.translation_prior.visible = kind != "vae"
+        self.translation_prior.value = default_translation_prior(kind)
         self.shift_scale.visible = kind == "shift-vae"
 
     def configs(self, patch_shape: tuple, class_names: list[str] | None = None) -> tuple:

@@ -254,8 +254,8 @@ def add_parser(subparsers) -> None:
     p.add_argument(
         "--translation-prior",
         type=float,
-        default=0.1,
-        help="prior std of the offsets, fraction of the patch width (default 0.1)",
+        default=None,
+        help="prior std of the offsets, fraction of the patch width (default 0.1; crvae 0.05)",
     )
     p.add_argument("--shift-scale", type=float, default=1.0, help="shift-vae's k, 0 < k <= 1")
     p.add_argument(

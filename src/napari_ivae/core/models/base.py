@@ -147,7 +147,9 @@ class BaseIVAE(nn.Module):
 
     def offset_prior_std(self) -> float:
         """Prior std of the offset latents (half-width units for rVAE)."""
-        return 2.0 * self.config.translation_prior
+        prior = self.config.translation_prior
+        assert prior is not None  # ModelConfig resolved the kind's default
+        return 2.0 * prior
 
     # ----------------------------------------------------------------- normalisation
     def fit_normalization(self, patches: np.ndarray) -> None:
