@@ -8,7 +8,9 @@ does not see c, so z holds what the condition does not explain: one latent space
 (``TrainConfig.z_kl_start``), so the decoder learns to draw the class from c before z could
 carry it, and each class has a decoder image of its own (``class_template``, started at
 the class's mean patch) read at the pose-transformed coordinates (docs/performance.md, "A
-decoder that carries the class").
+decoder that carries the class"). The offsets' prior is narrower than the other kinds'
+(``ModelConfig.translation_prior`` 0.05 of the patch width), which keeps the drawn shape on
+those centred class images (docs/performance.md, "crVAE over seeds (issue 10, round 3)").
 """
 
 from __future__ import annotations
