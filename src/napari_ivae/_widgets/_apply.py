@@ -73,7 +73,10 @@ def compute_apply(bundle: Any, image: np.ndarray, detection_image: Any = None) -
             raise InputError(detections.message or "no atoms found in this image.")
         coords = detections.coords if image.ndim == 3 else detections.coords[:, 1:]
         patchset = extract_patches(image, coords, size, normalize=normalize)
-    return Applied(detections, patchset, _writer.compute_results(bundle, patchset), image.ndim)
+    n_points = None if detections is None else len(detections.coords)
+    return Applied(
+        detections, patchset, _writer.compute_results(bundle, patchset, n_points), image.ndim
+    )
 
 
 def show_apply(viewer: Any, session: Any, bundle: Any, image_layer: Any, applied: Applied) -> list:
