@@ -1,4 +1,5 @@
-"""Train widget: the joint rVAE is a model choice with its number of classes."""
+"""Train widget: the joint rVAE is a model choice with its number of classes; the shift
+prior follows the model kind."""
 
 from __future__ import annotations
 
@@ -17,3 +18,15 @@ def test_joint_rvae_choice_shows_classes_and_builds_its_config(viewer):
     assert train_config.min_steps == 600
     train.kind.value = "rvae"
     assert train.n_classes.native.isHidden()
+
+
+def test_the_shift_prior_follows_the_model_kind(viewer):
+    """The crVAE's offsets have a narrower prior (0.05 of the patch width, the others 0.1):
+    choosing the kind puts its default in the box, and the config carries the box's value."""
+    train = open_widget(viewer, "Train")
+    assert train.translation_prior.value == 0.1
+    train.kind.value = "crvae"
+    assert train.translation_prior.value == 0.05
+    assert train.configs((24, 24), ["a", "b"])[0].translation_prior == 0.05
+    train.kind.value = "rvae"
+    assert train.translation_prior.value == 0.1
