@@ -66,7 +66,7 @@ def trained():
     # the conditioning, not the cards' defaults: all pixels, a gentle rate, Fourier features
     model = build_model(_config(condition_names=("dose",), coord_features=32))
     tc = TrainConfig.defaults_for(
-        "crvae", epochs=1, min_steps=250, device="cpu", seed=0, lr=1e-3, pixels_per_step=0
+        "crvae", epochs=1, min_steps=150, device="cpu", seed=0, lr=1e-3, pixels_per_step=0
     )
     fit(model, x, y, tc, conditions=dose)
     return model, x, y, dose
