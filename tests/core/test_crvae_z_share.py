@@ -4,6 +4,7 @@ class's codes where the others' are, without shrinking z."""
 import numpy as np
 import pytest
 import torch
+from _loss_terms import added_by_weight, between_class_share
 
 from napari_ivae.core.errors import InputError
 from napari_ivae.core.models import ModelConfig, TrainConfig, build_model
@@ -48,15 +49,11 @@ def test_the_weight_adds_the_share_to_the_loss():
     labels = torch.tensor([0, 1, 0, 1, 0, 1, 0, 1])
     model.fit_normalization(x.numpy())
 
-    def loss(weight):
-        model.z_class_share = weight
-        return model.loss(x, labels, generator=torch.Generator().manual_seed(1))
-
-    plain, plain_terms = loss(0.0)
-    weighted, terms = loss(50.0)
-    assert "z_class_share" not in plain_terms and float(terms["z_class_share"]) > 0
-    added = float(weighted.detach()) - float(plain.detach())
-    assert added == pytest.approx(50.0 * float(terms["z_class_share"]), rel=1e-3)
+    added, term, plain_terms = added_by_weight(
+        model, "z_class_share", 50.0, "z_class_share", x, labels
+    )
+    assert "z_class_share" not in plain_terms and term > 0
+    assert added == pytest.approx(50.0 * term, rel=1e-3)
 
 
 def test_train_config_checks_the_weight():
@@ -92,9 +89,7 @@ def test_training_with_the_weight_takes_the_class_out_of_z_and_keeps_z():
         )
         fit(model, x, labels, TrainConfig(z_class_share=weight, **config))
         assert model.z_class_share == weight
-        z = encode(model, x).z_mean
-        between = sum((z[labels == k].mean(0) - z.mean(0)) ** 2 for k in (0, 1)).sum() / 2
-        return between / z.var(0).sum(), z.var(0).sum()
+        return between_class_share(encode(model, x).z_mean, labels)
 
     (share_off, var_off), (share_on, var_on) = codes(0.0), codes(100.0)
     assert share_on < 0.5 * share_off

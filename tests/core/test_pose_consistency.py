@@ -5,6 +5,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from _loss_terms import added_by_weight, loss_with_weight
 
 from napari_ivae.core.errors import InputError
 from napari_ivae.core.models import ModelConfig, TrainConfig, build_model, pose
@@ -66,17 +67,11 @@ def test_the_weight_adds_the_gap_to_the_training_loss_only():
     xt, yt = torch.from_numpy(x), torch.from_numpy(labels)
     yt[::2] = -1
 
-    def loss(weight):
-        model.pose_consistency = weight
-        return model.loss(xt, yt, generator=torch.Generator().manual_seed(1))
-
-    plain, plain_terms = loss(0.0)
-    weighted, terms = loss(2.0)
-    assert "pose_gap" not in plain_terms and float(terms["pose_gap"]) > 0
-    added = float(weighted.detach()) - float(plain.detach())
-    assert added == pytest.approx(2.0 * float(terms["pose_gap"]), rel=1e-4)
+    added, term, plain_terms = added_by_weight(model, "pose_consistency", 2.0, "pose_gap", xt, yt)
+    assert "pose_gap" not in plain_terms and term > 0
+    assert added == pytest.approx(2.0 * term, rel=1e-4)
     model.eval()
-    assert "pose_gap" not in loss(2.0)[1]
+    assert "pose_gap" not in loss_with_weight(model, "pose_consistency", 2.0, xt, yt)[1]
     # a model without an angle (the ss-VAE control) has nothing to turn
     control = _model(invariances=())
     control.fit_normalization(x)

@@ -1,20 +1,13 @@
 """docs/screenshots.py scores the cards class traversal it puts in the tutorial picture."""
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
+from _scripts import load_script
 
 from napari_ivae.core.synthetic.cards import CARD_CLASSES, make_cards
 
-SCRIPT = Path(__file__).resolve().parents[2] / "docs" / "screenshots.py"
-
 
 def _judge_traversal():
-    spec = importlib.util.spec_from_file_location("screenshots", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.judge_traversal
+    return load_script("docs/screenshots.py", "screenshots").judge_traversal
 
 
 def _traversal(rows):

@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
-
-BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
+from _scripts import load_script
 
 
 @pytest.fixture(scope="module")
 def ss_cards():
-    spec = importlib.util.spec_from_file_location("ss_cards", BENCHMARKS / "ss_cards.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("benchmarks/ss_cards.py", "ss_cards")
 
 
 def _cards(n=2000, rotation=60.0, seed=0):

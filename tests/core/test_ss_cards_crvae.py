@@ -3,23 +3,16 @@ all codes: a crVAE's encoding has no class), and the model can be saved (issue 1
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
+from _scripts import load_script
 
 from napari_ivae.core.models.persistence import load_model
-
-BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 
 
 @pytest.fixture(scope="module")
 def ss_cards():
-    spec = importlib.util.spec_from_file_location("ss_cards_crvae", BENCHMARKS / "ss_cards.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("benchmarks/ss_cards.py", "ss_cards_crvae")
 
 
 def test_the_first_score_spans_all_codes_and_the_model_is_saved(ss_cards, monkeypatch, tmp_path):

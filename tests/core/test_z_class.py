@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import torch
+from _loss_terms import added_by_weight, between_class_share
 
 from napari_ivae.core.errors import InputError
 from napari_ivae.core.models import ModelConfig, TrainConfig, build_model
@@ -57,15 +58,10 @@ def test_the_weight_adds_the_spread_to_the_loss():
     labels = torch.tensor([0, 1, 0, 1, -1, -1, -1, -1])
     model.fit_normalization(x.numpy())
 
-    def loss(weight):
-        model.z_class_weight = weight
-        return model.loss(x, labels, generator=torch.Generator().manual_seed(1))
-
-    plain, plain_terms = loss(0.0)
-    weighted, terms = loss(1e5)  # the encoder starts near 0: a small spread, a large weight
-    assert "z_class" not in plain_terms and float(terms["z_class"]) > 0
-    added = float(weighted.detach()) - float(plain.detach())
-    assert added == pytest.approx(1e5 * float(terms["z_class"]), rel=1e-3)
+    # the encoder starts near 0: a small spread, a large weight
+    added, term, plain_terms = added_by_weight(model, "z_class_weight", 1e5, "z_class", x, labels)
+    assert "z_class" not in plain_terms and term > 0
+    assert added == pytest.approx(1e5 * term, rel=1e-3)
 
 
 def test_train_config_checks_the_weight():
@@ -100,8 +96,6 @@ def test_training_with_the_weight_keeps_the_class_out_of_z():
         )
         fit(model, x, labels, TrainConfig(z_class_weight=weight, **config))
         assert model.z_class_weight == weight
-        z = encode(model, x).z_mean
-        between = sum((z[labels == k].mean(0) - z.mean(0)) ** 2 for k in (0, 1)).sum() / 2
-        return between / z.var(0).sum()
+        return between_class_share(encode(model, x).z_mean, labels)[0]
 
     assert spread(100.0) < 0.5 * spread(0.0)

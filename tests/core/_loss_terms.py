@@ -1,0 +1,28 @@
+"""Helpers for the tests of optional loss terms (a weight on the model, a term in the loss)."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+
+def loss_with_weight(model, attribute: str, weight: float, x, labels) -> tuple:
+    """``model.loss(x, labels)`` with ``model.<attribute> = weight`` and a fixed generator:
+    ``(loss, terms)``."""
+    setattr(model, attribute, weight)
+    return model.loss(x, labels, generator=torch.Generator().manual_seed(1))
+
+
+def added_by_weight(model, attribute: str, weight: float, term: str, x, labels) -> tuple:
+    """The loss with the weight less the loss without it, and the term's value:
+    ``(added, term value, terms without the weight)``."""
+    plain, plain_terms = loss_with_weight(model, attribute, 0.0, x, labels)
+    weighted, terms = loss_with_weight(model, attribute, weight, x, labels)
+    return float(weighted.detach()) - float(plain.detach()), float(terms[term]), plain_terms
+
+
+def between_class_share(z: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
+    """The share of the codes' variance that lies between two classes, and their variance."""
+    between = sum((z[labels == k].mean(0) - z.mean(0)) ** 2 for k in (0, 1)).sum() / 2
+    total = z.var(0).sum()
+    return float(between / total), float(total)
