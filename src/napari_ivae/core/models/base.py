@@ -22,6 +22,16 @@ from napari_ivae.core.models.latent import LatentLayout, pixel_grid, transform_g
 from napari_ivae.core.models.nets import GaussianEncoder, MLPDecoder, SpatialDecoder
 
 
+def between_class_variance(z: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """Variance of the codes ``z`` (B, D) that lies between classes, summed over D: the class
+    means' spread about the batch mean, each class weighted by its share of ``weights``
+    (B, K; one-hot labels or class probabilities)."""
+    counts = weights.sum(0)
+    class_means = (weights.T @ z) / counts.clamp_min(1e-6)[:, None]
+    share = counts / counts.sum()
+    return (share * (class_means - z.mean(0)).square().sum(-1)).sum()
+
+
 class BaseIVAE(nn.Module):
     """Shared machinery of the VAE family; subclasses define the geometry and the loss.
 

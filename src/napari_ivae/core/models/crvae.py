@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from napari_ivae.core.errors import InputError
-from napari_ivae.core.models.base import BaseIVAE
+from napari_ivae.core.models.base import BaseIVAE, between_class_variance
 
 
 class CRVAE(BaseIVAE):
@@ -150,11 +150,7 @@ class CRVAE(BaseIVAE):
         dimensions; 0 when every class's codes have the same mean, 1 when z is the class)."""
         z = mean[:, self.layout.slices()["z"]]
         weights = torch.eye(self.n_classes, device=z.device, dtype=z.dtype)[labels.long()]
-        counts = weights.sum(0)
-        class_means = (weights.T @ z) / counts.clamp_min(1.0)[:, None]
-        share = counts / counts.sum()
-        between = (share * (class_means - z.mean(0)).square().sum(-1)).sum()
-        return between / (z.var(0, unbiased=False).sum() + 1e-4)
+        return between_class_variance(z, weights) / (z.var(0, unbiased=False).sum() + 1e-4)
 
 
 def check_conditions(model, labels, values, n: int):

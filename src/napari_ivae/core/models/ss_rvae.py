@@ -33,7 +33,7 @@ import torch
 import torch.nn.functional as F
 
 from napari_ivae.core.models import pose
-from napari_ivae.core.models.base import BaseIVAE
+from napari_ivae.core.models.base import BaseIVAE, between_class_variance
 from napari_ivae.core.models.latent import canonical_resample
 from napari_ivae.core.models.nets import Classifier
 
@@ -288,7 +288,4 @@ class SSRVAE(BaseIVAE):
             eye[labels.clamp_min(0)],
             torch.softmax(class_logits.detach(), -1),
         )
-        counts = weights.sum(0)
-        class_means = (weights.T @ z) / counts.clamp_min(1e-6)[:, None]
-        share = counts / counts.sum()
-        return (share * (class_means - z.mean(0)).square().sum(-1)).sum()
+        return between_class_variance(z, weights)
