@@ -101,21 +101,27 @@ def test_opposite_strengths_is_the_other_sides_strongest_response_per_scale():
     assert opposite_strengths(response, "dark")[0] == 9.0
 
 
-def test_faint_particles_at_low_dose_are_kept_when_the_other_side_is_weaker():
-    # dark particles at 15 counts per pixel on a textured support: the pooled cut alone kept
-    # 23 of 40 (noise at the smallest scale sets it); the per-scale cut keeps them
-    truth = make_particles(
-        384,
-        count=40,
+def _faint_on_texture(side: int, *, count: int, seed: int, polarity: str = "bright"):
+    """Particles of radius 5 at 15 counts on an 8 % support texture (the benchmark's
+    low-dose rows)."""
+    return make_particles(
+        side,
+        count=count,
         radius=5,
-        polarity="dark",
+        polarity=polarity,
         contrast=0.6,
         noise=0.0,
         dose=15,
         texture=0.08,
         illumination=0.3,
-        seed=45,
+        seed=seed,
     )
+
+
+def test_faint_particles_at_low_dose_are_kept_when_the_other_side_is_weaker():
+    # dark particles at 15 counts per pixel on a textured support: the pooled cut alone kept
+    # 23 of 40 (noise at the smallest scale sets it); the per-scale cut keeps them
+    truth = _faint_on_texture(384, count=40, seed=45, polarity="dark")
     detections = detect_particles(truth.image)
     resolved = detections.params["resolved"]
     scale_cuts = np.asarray(resolved["scale_cuts"])
@@ -174,23 +180,6 @@ def test_background_strengths_is_a_gaussian_bound_raised_by_a_heavy_other_side()
     assert background_strengths(bright, scales, "bright")[0] == pytest.approx(plain[0], rel=0.05)
     flat = np.zeros((1, 20, 20), dtype=np.float32)
     assert np.isinf(background_strengths(flat, [2.0], "dark")).all()
-
-
-def _faint_on_texture(side: int, *, count: int, seed: int):
-    """Bright particles of radius 5 at 15 counts on an 8 % support texture (the benchmark's
-    low-dose rows)."""
-    return make_particles(
-        side,
-        count=count,
-        radius=5,
-        polarity="bright",
-        contrast=0.6,
-        noise=0.0,
-        dose=15,
-        texture=0.08,
-        illumination=0.3,
-        seed=seed,
-    )
 
 
 def test_faint_particles_on_a_textured_support_are_kept_by_the_background_bound():
