@@ -216,13 +216,34 @@ def map_psi(model, x_all: torch.Tensor | _StreamedPatches, grid_shape) -> float:
     return float(np.mean(scores)) / ((n_rows + n_cols) / 2)
 
 
+def _class_images(model, config: TrainConfig):
+    """The decoder's class images when training treats them apart
+    (``class_image_rate`` / ``class_image_start``), else None."""
+    images = getattr(getattr(model, "decoder", None), "class_template", None)
+    if images is None or (config.class_image_rate == 1.0 and config.class_image_start <= 0):
+        return None
+    return images
+
+
+def _param_groups(model, class_images, config: TrainConfig):
+    """All parameters in one group, or the class images in a second one at
+    ``class_image_rate`` times the learning rate."""
+    if class_images is None:
+        return model.parameters()
+    rest = [p for p in model.parameters() if p is not class_images]
+    return [
+        {"params": rest},
+        {"params": [class_images], "lr": config.lr * config.class_image_rate},
+    ]
+
+
 def _scheduler(optimizer, config: TrainConfig, total_steps: int):
     # OneCycleLR divides by the length of its warm-up phase (25 % of the steps), which is
     # zero for a handful of steps: such short runs keep a constant learning rate
     if config.lr_schedule == "onecycle" and total_steps >= 8:
         return torch.optim.lr_scheduler.OneCycleLR(
             optimizer,
-            max_lr=config.lr,
+            max_lr=[group["lr"] for group in optimizer.param_groups],
             total_steps=total_steps,
             pct_start=0.25,
             div_factor=10.0,
@@ -386,7 +407,12 @@ def train(
         model.fit_pose_consistency(data, config.pose_consistency)
     n_pix = model.n_pixels
     subsample = model.layout.spatial and 0 < config.pixels_per_step < n_pix
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    class_images = _class_images(model, config)
+    optimizer = torch.optim.Adam(
+        _param_groups(model, class_images, config),
+        lr=config.lr,
+        weight_decay=config.weight_decay,
+    )
     n_epochs = config.epochs_for(batches.steps)
     total = batches.steps * n_epochs
     scheduler = _scheduler(optimizer, config, total)
@@ -440,6 +466,8 @@ def train(
                     )
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
+                if class_images is not None and global_step < config.class_image_start * total:
+                    class_images.grad = None  # held fixed: Adam skips a parameter without grad
                 if config.grad_clip > 0:
                     torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
                 optimizer.step()
