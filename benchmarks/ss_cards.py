@@ -96,7 +96,9 @@ def run_one(
     )
     train_config = TrainConfig.defaults_for("ss-rvae", seed=seed, device="cpu", **overrides)
     model = build_model(config)
+    cpu0 = cpu_seconds()
     result = fit(model, x, y, train_config, callback=_progress if verbose else None)
+    train_cpu = cpu_seconds() - cpu0
     t_train = result.timings["total_s"]
     if save:
         save_model(save, model, result)
@@ -130,6 +132,7 @@ def run_one(
         "n_labeled": int((y >= 0).sum()),
         "n_test": int(len(pred)),
         "train_s": t_train,
+        "train_cpu_s": train_cpu,
         "eval_s": t_eval,
         "data_s": t_data,
         "wall_s": time.perf_counter() - t0,
@@ -397,7 +400,8 @@ def main(argv=None) -> int:
                 f"judged {r['traversal_match_per_class']:.3f} with each row over its own "
                 f"class's codes, as Results draws it (over all codes "
                 f"{r['traversal_match']:.3f}) | train "
-                f"{r['train_s']:.0f} s ({r['epochs']} epochs), wall {r['wall_s']:.0f} s, peak "
+                f"{r['train_s']:.0f} s ({r['train_cpu_s']:.0f} CPU s, {r['epochs']} epochs), "
+                f"wall {r['wall_s']:.0f} s, peak "
                 f"RSS {r['peak_rss_mb']:.0f} MB, loadavg {r['loadavg'][0]:.2f}",
                 flush=True,
             )
