@@ -246,6 +246,8 @@ def _same_ndim(layer: Any, data: Any, kind: str) -> bool:
 
 def _update_layer(layer: Any, data: Any, kwargs: dict) -> None:
     features = kwargs.pop("features", None)
+    if kwargs.get("visible") is False:  # hidden first: napari does not slice a hidden layer
+        _set_if_changed(layer, "visible", False)
     layer.data = data
     if features is not None:
         layer.features = features
@@ -271,6 +273,9 @@ def _same_value(current: Any, value: Any) -> bool:
     if isinstance(value, str):
         if isinstance(current, str):
             return current == value
+        name = getattr(current, "name", None)
+        if isinstance(name, str) and hasattr(current, "colors"):  # a colormap, by its name
+            return name == value
         try:  # a colour for all points: equal when every point has it
             from napari.utils.colormaps.standardize_color import transform_color
 

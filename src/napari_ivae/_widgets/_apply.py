@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from napari_ivae import _layers
 from napari_ivae._widgets import _writer
@@ -26,6 +27,19 @@ class Applied:
     patchset: Any
     results: _writer.ResultData
     image_ndim: int
+    point_features: Any = None  # the points' whole features table: the detection's columns
+    # and the result columns, joined in the worker and written in one assignment
+
+
+def joined_features(properties: Any, table: Any) -> Any:
+    """The detection's columns (less any the result table has), then the result columns: what
+    the detected points' features end as (one features assignment on the GUI thread, not
+    two); None when the table is not one row per detected point."""
+    properties = properties.reset_index(drop=True)
+    if table is None or len(table) != len(properties):
+        return None
+    kept = properties[[c for c in properties.columns if c not in table.columns]]
+    return pd.concat([kept, table.reset_index(drop=True)], axis=1)
 
 
 def detection_settings(bundle: Any) -> tuple[dict, dict]:
@@ -74,9 +88,11 @@ def compute_apply(bundle: Any, image: np.ndarray, detection_image: Any = None) -
         coords = detections.coords if image.ndim == 3 else detections.coords[:, 1:]
         patchset = extract_patches(image, coords, size, normalize=normalize)
     n_points = None if detections is None else len(detections.coords)
-    return Applied(
-        detections, patchset, _writer.compute_results(bundle, patchset, n_points), image.ndim
+    results = _writer.compute_results(bundle, patchset, n_points)
+    features = (
+        None if detections is None else joined_features(detections.properties, results.point_table)
     )
+    return Applied(detections, patchset, results, image.ndim, features)
 
 
 def show_apply(viewer: Any, session: Any, bundle: Any, image_layer: Any, applied: Applied) -> list:
@@ -88,6 +104,7 @@ def show_apply(viewer: Any, session: Any, bundle: Any, image_layer: Any, applied
 def _show_apply(viewer: Any, session: Any, bundle: Any, image_layer: Any, applied: Applied) -> list:
     points = None
     det = applied.detections
+    features = applied.point_features
     if det is not None:
         points = _layers.write_layer(
             viewer,
@@ -97,7 +114,7 @@ def _show_apply(viewer: Any, session: Any, bundle: Any, image_layer: Any, applie
             source=image_layer,
             what="atoms",
             params={"applied_model": bundle.config.kind},
-            features=det.properties.reset_index(drop=True),
+            features=features if features is not None else det.properties.reset_index(drop=True),
             size=max(2.0, 0.4 * float(det.params.get("spacing") or 5.0)),
             face_color="#ffd400",
             border_width=0,
@@ -108,7 +125,8 @@ def _show_apply(viewer: Any, session: Any, bundle: Any, image_layer: Any, applie
         applied.results,
         bundle=bundle,
         patchset=applied.patchset,
-        points_layer=points,
+        # the result columns are in the points' features already (one assignment)
+        points_layer=None if features is not None else points,
         image_layer=image_layer,
         update_session=False,
     )
