@@ -70,6 +70,15 @@ they share is that a particle is a compact blob of one polarity at one scale. So
    response taken out; the maxima of what remains that the kept ones had hidden, that stand
    above their misfit and have no twin at their mirror image (:func:`beside_kept`) pass the
    same cut, surround, overlap and nested tests as the others.
+9. **Faint particles away from the kept ones.** On a textured support at a low dose the
+   small particles are also the faint ones, and at the LoG scales the texture reaches as
+   high as they do. At the kept particles' median radius a difference of Gaussians
+   (:func:`faint_particles`) separates them better; its cut comes from the background far
+   from every kept particle (no particle's ring, no gap between packed particles), where a
+   two-sided texture reaches as far on the opposite side as on the particles' side: the
+   lowest cut at which under one background maximum is expected among the added ones. A
+   background whose particles' side is the stronger in bulk (out-of-focus objects, debris)
+   gives no null, and nothing is added there.
 """
 
 from __future__ import annotations
@@ -96,6 +105,15 @@ OVERLAP = 0.9  # a weaker blob whose centre lies within this many radii of a str
 PROFILE_REACH = 2.3  # a kept blob's profile is measured out to this many radii (the surround's)
 RECENTRE = 2  # the profile's centre is moved this many times to its half-height area's centre
 HIDDEN = 0.5  # a blob beside kept ones: their response lowered it by this x its scale's cut
+FAINT_NARROW = 0.35  # faint particles: a Gaussian of this x the kept particles' median radius
+FAINT_WIDE = 3.0  # ... less one of this x that radius (the support's slow variation)
+FAINT_APART = 0.6  # faint maxima at least this many median radii apart
+FAINT_CLEAR = 0.6  # a faint particle lies this many median radii beyond every kept one's rim
+FAINT_NULL = 1.5  # the background is measured this many median radii beyond every kept rim
+FAINT_SYMMETRY = 0.9  # the quantile of the background's maxima at which both sides are compared
+FAINT_TAIL = (20, 0.05)  # the other side's tail: the strongest max(20, 5 %) of its maxima
+FAINT_FALSE = 0.75  # background maxima expected among the faint particles: at most this many
+FAINT_SHARE = 0.05  # ... and at most this share of all particles
 
 
 def blob_scales(shape) -> np.ndarray:
@@ -985,3 +1003,111 @@ __all__ = [
     "strongest_of_overlaps",
     "surround_share",
 ]
+
+
+def faint_particles(signal, points, radius, skip=None) -> tuple[np.ndarray, dict]:
+    """Particles fainter than the scale-space cut, away from the kept ones (see 9.).
+
+    At the kept particles' median radius ``r``, a Gaussian of ``FAINT_NARROW`` r less one of
+    ``FAINT_WIDE`` r; its maxima (``FAINT_APART`` r apart) on the particles' side more than
+    ``FAINT_CLEAR`` r beyond every kept particle's rim are the candidates. The background is
+    what lies more than ``FAINT_NULL`` r beyond every rim (no kept particle's ring, no gap
+    between packed ones): there a support's texture and noise reach as far on the opposite
+    side as on the particles' side, so the opposite side's maxima are the null. If the
+    particles' side is the stronger at the ``FAINT_SYMMETRY`` quantile of the background's
+    maxima, a one-sided population (out-of-focus objects, debris) lives there and nothing is
+    added. Otherwise the cut is the lowest at which the background maxima expected above it
+    in the candidates' area (the opposite side's count, its tail extended exponentially from
+    its strongest ``FAINT_TAIL`` maxima, scaled by the areas) stay at most ``FAINT_FALSE``
+    and at most ``FAINT_SHARE`` of all particles. A candidate above the cut must stand above
+    its surround (:func:`surround_share`).
+
+    Parameters
+    ----------
+    signal : numpy.ndarray
+        2D frame with the particles' polarity positive.
+    points : numpy.ndarray
+        ``(N, 2)`` integer centres of the kept particles.
+    radius : array-like
+        ``(N,)`` their radii (pixels).
+    skip : numpy.ndarray, optional
+        ``(Y, X)`` pixels where nothing is looked for or measured.
+
+    Returns
+    -------
+    (numpy.ndarray, dict)
+        ``(M, 2)`` integer centres of the faint particles (their radius is ``r``) and what
+        was measured (``faint_*`` entries of the resolved parameters).
+    """
+    from napari_ivae.core.detection._filters import gaussian_smooth, local_maxima
+
+    none = np.zeros((0, 2), dtype=np.int64)
+    points = np.asarray(points).reshape(-1, 2)
+    radius = np.asarray(radius, dtype=np.float64).reshape(-1)
+    info: dict = {"faint_radius": None, "faint_symmetry": None, "faint_cut": None, "faint": 0}
+    if len(points) < 3:
+        return none, info
+    signal = np.asarray(signal, dtype=np.float32)
+    r = float(np.median(radius))
+    info["faint_radius"] = round(r, 3)
+    response = gaussian_smooth(signal, FAINT_NARROW * r)
+    response -= gaussian_smooth(signal, FAINT_WIDE * r)
+    usable = np.zeros(signal.shape, dtype=bool)
+    margin = int(np.ceil(r))
+    usable[margin : signal.shape[0] - margin, margin : signal.shape[1] - margin] = True
+    if skip is not None:
+        usable &= ~np.asarray(skip, dtype=bool)
+    candidate_area = usable & ~_within_rims(signal.shape, points, radius + FAINT_CLEAR * r)
+    background = usable & ~_within_rims(signal.shape, points, radius + FAINT_NULL * r)
+    size = 2 * int(np.ceil(FAINT_APART * r)) + 1
+    if not background.any() or not candidate_area.any():
+        return none, info
+    null_rows, null_cols = local_maxima(-response, size, 0.0)
+    opposite = np.sort(-response[null_rows, null_cols][background[null_rows, null_cols]])
+    rows, cols = local_maxima(response, size, 0.0)
+    same = response[rows, cols][background[rows, cols]]
+    if len(opposite) < FAINT_TAIL[0] or len(same) < FAINT_TAIL[0]:
+        return none, info
+    level = float(np.quantile(same, FAINT_SYMMETRY)), float(np.quantile(opposite, FAINT_SYMMETRY))
+    info["faint_symmetry"] = [round(x, 4) for x in level]
+    if level[0] > level[1]:  # one-sided background: the other side is no null for it
+        return none, info
+    inside = candidate_area[rows, cols]
+    rows, cols = rows[inside], cols[inside]
+    values = response[rows, cols]
+    order = np.argsort(-values, kind="stable")
+    rows, cols, values = rows[order], cols[order], values[order]
+    scale = float(candidate_area.sum()) / float(background.sum())
+    tail = max(FAINT_TAIL[0], int(FAINT_TAIL[1] * len(opposite)))
+    base = float(opposite[-tail])
+    decay = max(float(np.mean(opposite[-tail:] - base)), 1e-12)
+    # the background maxima expected above each candidate's value, in the candidates' area
+    count = len(opposite) - np.searchsorted(opposite, values, side="left")
+    expected = scale * np.where(
+        values > base, tail * np.exp(-(values - base) / decay), count.astype(np.float64)
+    )
+    allowed = np.minimum(FAINT_FALSE, FAINT_SHARE * (len(points) + np.arange(1, len(values) + 1)))
+    passing = np.flatnonzero(expected <= allowed)
+    if not len(passing):
+        return none, info
+    take = int(passing[-1]) + 1
+    info["faint_cut"] = round(float(values[take - 1]), 6)
+    found = np.stack([rows[:take], cols[:take]], axis=1).astype(np.int64)
+    above = surround_share(signal, found, np.full(take, r / np.sqrt(2.0))) >= SURROUND_SHARE
+    found = found[above]
+    info["faint"] = int(len(found))
+    return found, info
+
+
+def _within_rims(shape, points, reach) -> np.ndarray:
+    """True within ``reach`` (one per point) of any of ``points``."""
+    near = np.zeros(shape, dtype=bool)
+    rows, cols = np.indices(shape, sparse=True)
+    for (row, col), extent in zip(np.asarray(points).tolist(), np.asarray(reach).tolist()):
+        span = int(np.ceil(extent))
+        top, left = max(row - span, 0), max(col - span, 0)
+        bottom, right = min(row + span + 1, shape[0]), min(col + span + 1, shape[1])
+        near[top:bottom, left:right] |= (rows[top:bottom] - row) ** 2 + (
+            cols[:, left:right] - col
+        ) ** 2 <= extent**2
+    return near

@@ -305,6 +305,15 @@ def _auto_blobs(frame, excluded, params):
         strength = np.concatenate([strength, more_strength[use]])
         keep = np.concatenate([keep, np.ones(beside, dtype=bool)])
     radius = np.sqrt(2.0) * blob_sigma
+    # particles fainter than the cut, away from the kept ones, against the background there
+    faint, faint_used = blobs.faint_particles(signal, points[keep], radius[keep], skip)
+    if len(faint):
+        points = np.concatenate([points, faint])
+        blob_sigma = np.concatenate(
+            [blob_sigma, np.full(len(faint), faint_used["faint_radius"] / np.sqrt(2.0))]
+        )
+        keep = np.concatenate([keep, np.ones(len(faint), dtype=bool)])
+        radius = np.sqrt(2.0) * blob_sigma
     if params["exclude_border"]:
         keep &= _clear_of_edge(points, radius, frame.shape)
     labels = _disc_labels(signal, points[keep], radius[keep])
@@ -327,6 +336,7 @@ def _auto_blobs(frame, excluded, params):
         "annotation_pixels": int(annotation.sum()),
         "noise_floor": float(floor),
         "mixture": mixture,
+        **faint_used,
     }
     return labels, used, centres
 
