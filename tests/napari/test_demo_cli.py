@@ -73,3 +73,20 @@ def test_cards_demo_reports_the_held_out_check(viewer, monkeypatch):
     summary = run_workflow(viewer, "cards_ss_rvae", epochs=1, log=lambda _: None)
     assert "not held out" in summary["confusion"]
     assert "held-out accuracy on the 24 labeled patches" in summary["confusion_heldout"]
+
+
+def test_the_headless_demo_keeps_the_progress_indicator_still(viewer):
+    """napari animates a GIF while a progress bar runs; under Xvfb its frames cost the GUI
+    thread as much CPU as the training, so the headless demo stops it."""
+    from napari.utils import progress
+    from qtpy.QtGui import QMovie
+
+    from napari_ivae.demo import still_activity_indicator
+
+    label = viewer.window._qt_window._activity_dialog._toggleButton._inProgressIndicator
+    running = QMovie.MovieState.Running
+    with progress(total=2):
+        assert label.movie().state() == running  # napari's own: animated
+    still_activity_indicator(viewer)
+    with progress(total=2):
+        assert label.movie().state() != running and not label.movie().isValid()

@@ -140,12 +140,19 @@ def _run_headless(args: argparse.Namespace) -> int:
     import napari
 
     from napari_ivae._widgets._session import get_session
-    from napari_ivae.demo import arrange_view, run_workflow, save_outputs, screenshot
+    from napari_ivae.demo import (
+        arrange_view,
+        run_workflow,
+        save_outputs,
+        screenshot,
+        still_activity_indicator,
+    )
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     print(f"napari-ivae demo ({args.workflow}) headless on display {os.environ['DISPLAY']}")
     viewer = napari.Viewer(title="napari-ivae demo", show=True)
+    still_activity_indicator(viewer)  # nobody watches it; animated, it costs CPU
     try:
         summary = run_workflow(viewer, args.workflow, epochs=args.epochs, seed=args.seed)
         arrange_view(viewer, args.workflow)
