@@ -292,14 +292,15 @@ def main(argv=None) -> int:
         help="weight of the angle's disagreement with a turned copy (0 = off)",
     )
     parser.add_argument(
-        "--class-image-rate",
-        type=float,
-        help="class images' learning rate as a multiple of lr (TrainConfig.class_image_rate)",
+        "--class-image-steps",
+        type=int,
+        help="steps after training in which only the class images learn "
+        "(TrainConfig.class_image_steps)",
     )
     parser.add_argument(
-        "--class-image-start",
+        "--class-image-rate",
         type=float,
-        help="share of the steps the class images are held fixed (TrainConfig.class_image_start)",
+        help="their learning rate as a multiple of lr (TrainConfig.class_image_rate)",
     )
     parser.add_argument("--save", help="save the trained ss-rVAE (or crVAE) to this .pt path")
     parser.add_argument("--n-unlabeled", type=int, help="override unlabeled cards per suit")
@@ -342,8 +343,8 @@ def main(argv=None) -> int:
             label_noise=args.label_noise,
             z_class_weight=args.z_class_weight,
             pose_consistency=args.pose_consistency,
+            class_image_steps=args.class_image_steps,
             class_image_rate=args.class_image_rate,
-            class_image_start=args.class_image_start,
         ).items()
         if v is not None
     }

@@ -216,25 +216,82 @@ def map_psi(model, x_all: torch.Tensor | _StreamedPatches, grid_shape) -> float:
     return float(np.mean(scores)) / ((n_rows + n_cols) / 2)
 
 
-def _class_images(model, config: TrainConfig):
-    """The decoder's class images when training treats them apart
-    (``class_image_rate`` / ``class_image_start``), else None."""
+def _has_class_images(model) -> bool:
+    return getattr(getattr(model, "decoder", None), "class_template", None) is not None
+
+
+def _polish_class_images(
+    model, x_all, y_all, config: TrainConfig, stop_event, labeled_fraction, device
+):
+    """After training: ``class_image_steps`` steps in which only the decoder's class images
+    learn (every other parameter held), at ``class_image_rate`` times the learning rate,
+    decaying to 0 on a half cosine; batches and pixel subsets from a generator of their own
+    (``seed + 2``), so training before it is unchanged. Yields ``(loss, terms)`` per step.
+
+    Adam moves each parameter by about the learning rate per step, so class images started
+    at 0 and learnt with everything else stay faint (logits within about +/-1.5 after the
+    ss-rVAE's 1 200 steps) and the class traversal draws blurred suits; learnt faster while
+    the classifier is still learning, sharp images pull q(y|x) towards whichever image fits
+    a patch best (docs/performance.md). Here the classifier, encoder and decoder network are
+    fixed: the images sharpen towards what the model's classes already hold."""
     images = getattr(getattr(model, "decoder", None), "class_template", None)
-    if images is None or (config.class_image_rate == 1.0 and config.class_image_start <= 0):
-        return None
-    return images
-
-
-def _param_groups(model, class_images, config: TrainConfig):
-    """All parameters in one group, or the class images in a second one at
-    ``class_image_rate`` times the learning rate."""
-    if class_images is None:
-        return model.parameters()
-    rest = [p for p in model.parameters() if p is not class_images]
-    return [
-        {"params": rest},
-        {"params": [class_images], "lr": config.lr * config.class_image_rate},
-    ]
+    steps = int(config.class_image_steps)
+    if images is None or steps <= 0:
+        return
+    others = [p for p in model.parameters() if p is not images]
+    flags = [p.requires_grad for p in others]
+    for p in others:
+        p.requires_grad_(False)
+    optimizer = torch.optim.Adam([images], lr=config.lr * config.class_image_rate)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda t: 0.5 * (1.0 + math.cos(math.pi * t / steps))
+    )
+    gen = torch.Generator().manual_seed(config.seed + 2)
+    noise_gen = torch.Generator(device=device).manual_seed(config.seed + 3)
+    labels = y_all.cpu()
+    batches = _Batches(labels, config.batch_size, config.min_labeled_per_batch, gen)
+    n_pix = model.n_pixels
+    subsample = 0 < config.pixels_per_step < n_pix
+    consistency = getattr(model, "pose_consistency", 0.0)
+    if consistency:
+        model.pose_consistency = 0.0  # the encoder is fixed: its angle term has no use here
+    model.z_kl_weight = 1.0
+    model.train()
+    try:
+        done, order = 0, batches.epoch()
+        while done < steps:
+            if stop_event is not None and stop_event.is_set():
+                return
+            idx = next(order, None)
+            if idx is None:
+                order = batches.epoch()
+                continue
+            pix = (
+                torch.randperm(n_pix, generator=gen)[: config.pixels_per_step].to(device)
+                if subsample
+                else None
+            )
+            idx_d = idx.to(device)
+            loss, terms = model.loss(
+                x_all[idx_d],
+                y_all[idx_d],
+                beta=1.0,
+                generator=noise_gen,
+                pixel_index=pix,
+                label_weight=config.label_weight,
+                labeled_fraction=labeled_fraction,
+            )
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            schedule.step()
+            done += 1
+            yield loss, terms
+    finally:
+        if consistency:
+            model.pose_consistency = consistency
+        for p, flag in zip(others, flags, strict=True):
+            p.requires_grad_(flag)
 
 
 def _scheduler(optimizer, config: TrainConfig, total_steps: int):
@@ -243,7 +300,7 @@ def _scheduler(optimizer, config: TrainConfig, total_steps: int):
     if config.lr_schedule == "onecycle" and total_steps >= 8:
         return torch.optim.lr_scheduler.OneCycleLR(
             optimizer,
-            max_lr=[group["lr"] for group in optimizer.param_groups],
+            max_lr=config.lr,
             total_steps=total_steps,
             pct_start=0.25,
             div_factor=10.0,
@@ -407,15 +464,12 @@ def train(
         model.fit_pose_consistency(data, config.pose_consistency)
     n_pix = model.n_pixels
     subsample = model.layout.spatial and 0 < config.pixels_per_step < n_pix
-    class_images = _class_images(model, config)
-    optimizer = torch.optim.Adam(
-        _param_groups(model, class_images, config),
-        lr=config.lr,
-        weight_decay=config.weight_decay,
-    )
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     n_epochs = config.epochs_for(batches.steps)
     total = batches.steps * n_epochs
     scheduler = _scheduler(optimizer, config, total)
+    # steps after training in which only the class images learn (_polish_class_images)
+    n_polish = int(config.class_image_steps) if semi and _has_class_images(model) else 0
     history, stopped, global_step = [], False, 0
     epoch_times = []
     # models trained in phases (jrvae) are told the run's progress before every step
@@ -466,8 +520,6 @@ def train(
                     )
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
-                if class_images is not None and global_step < config.class_image_start * total:
-                    class_images.grad = None  # held fixed: Adam skips a parameter without grad
                 if config.grad_clip > 0:
                     torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
                 optimizer.step()
@@ -488,7 +540,7 @@ def train(
                 n_epochs=n_epochs,
                 step=step,
                 steps_per_epoch=batches.steps,
-                total_steps=total,
+                total_steps=total + n_polish,
                 loss=loss_value,
                 terms=values,
                 beta=beta,
@@ -509,12 +561,32 @@ def train(
             )
         if stopped:
             break
+    polished = 0
+    if not stopped and semi:
+        polish = _polish_class_images(
+            model, x_all, y_all, config, stop_event, labeled_fraction, device
+        )
+        for loss_value, terms in polish:
+            yield TrainEvent(
+                epoch=n_epochs - 1,
+                n_epochs=n_epochs,
+                step=batches.steps + polished,
+                steps_per_epoch=batches.steps,
+                total_steps=total + n_polish,
+                loss=float(loss_value.detach()),
+                terms={k: float(v) for k, v in terms.items()},
+                beta=1.0,
+                elapsed=time.perf_counter() - t_start,
+            )
+            polished += 1
+        stopped = stop_event is not None and stop_event.is_set()
     model.z_kl_weight = 1.0
     model.eval()
     elapsed = time.perf_counter() - t_start
     seen = sum(h["steps"] for h in history) * config.batch_size
     timings = {
         "total_s": elapsed,
+        "class_image_steps": polished,
         "epoch_s": epoch_times,
         "patches_per_s": seen / elapsed if elapsed > 0 else float("nan"),
     }
