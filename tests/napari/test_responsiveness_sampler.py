@@ -125,17 +125,19 @@ def test_a_sleep_in_naparis_layer_add_passes(bench, sampled):
 
 
 def test_naparis_layer_add_holding_the_gil_is_naparis(bench, sampled):
-    """The add holds the GIL in a C call: the interpreter hands the GIL over as soon as the
-    call returns, so the sample after it shows the add, which is credited with the interval."""
+    """The add holds the GIL in a C call: once the call returns the sampler takes the GIL and
+    its sample, still inside the add, credits the interval to the add. Never to the plugin: when
+    the sampler thread itself got no core until the plugin code after the add (two busy test
+    workers on two cores), the interval is reported as unseen instead."""
     block = _gil_held(0.15)
 
     def work() -> None:
-        sampled.add_image(lambda: (_busy(0.01), block()))
+        sampled.add_image(lambda: (_busy(0.01), block(), _spin(0.04)))
         _busy(0.005)
 
     stats = sampled(work)
     assert stats["plugin_max_ms"] < bench.TARGET_MS, stats
-    assert stats["napari_add_max_ms"] >= 100, stats
+    assert max(stats["napari_add_max_ms"], stats["unseen_max_ms"]) >= 100, stats
 
 
 def test_a_starved_sampler_credits_naparis_add_to_nobody(bench, sampled):
