@@ -345,10 +345,9 @@ def test_detection_reports_the_aggregates_it_judged_against(monkeypatch):
     assert detect_particles(image).params["resolved"]["aggregates"] == 0
 
 
-def test_a_bump_on_a_large_particles_rim_is_not_a_particle(monkeypatch):
-    # one of the held-out low-dose images (robustness --seeds 2000): a small blob on the rim
-    # of a large particle stood above its ring on 6 of 8 sides and was counted as a particle
-    truth = make_particles(
+def _large_particles_at_low_dose(seed: int):
+    """The robustness benchmark's "bright n30 r16 low dose" image (its seed + 46)."""
+    return make_particles(
         384,
         count=30,
         radius=16,
@@ -359,8 +358,14 @@ def test_a_bump_on_a_large_particles_rim_is_not_a_particle(monkeypatch):
         dose=15,
         texture=0.08,
         illumination=0.3,
-        seed=2046,
+        seed=seed,
     )
+
+
+def test_a_bump_on_a_large_particles_rim_is_not_a_particle(monkeypatch):
+    # one of the held-out low-dose images (robustness --seeds 2000): a small blob on the rim
+    # of a large particle stood above its ring on 6 of 8 sides and was counted as a particle
+    truth = _large_particles_at_low_dose(2046)
 
     def precision():
         detections = detect_particles(truth.image)
@@ -530,19 +535,7 @@ def test_faint_particles_are_added_only_against_a_two_sided_background():
 def test_faint_particles_beside_large_ones_at_low_dose_are_found():
     # the benchmark's "bright n30 r16 low dose": the scale-space cut kept 26 of 30 (the
     # small faint ones missed); the faint pass finds the rest, nothing from the texture
-    truth = make_particles(
-        384,
-        count=30,
-        radius=16,
-        polarity="bright",
-        touching=0.2,
-        contrast=0.6,
-        noise=0.0,
-        dose=15,
-        texture=0.08,
-        illumination=0.3,
-        seed=46,
-    )
+    truth = _large_particles_at_low_dose(46)
     detections = detect_particles(truth.image)
     assert detections.params["resolved"]["faint"] >= 2
     radius = float(np.median(np.maximum(3.0, truth.radii)))  # the benchmark's matching
