@@ -8,7 +8,7 @@ display), then the window screenshot is shrunk and palette-compressed into
 ``docs/images/<workflow>.png`` so the committed pictures stay small. Seeds are fixed (0).
 
 ``cards_ss_rvae`` shows the model of the published cards protocol
-(``benchmarks/ss_cards.py --published --models ss-rvae --save``, seed 0, defaults; trained
+(``benchmarks/ss_cards.py --published --threads 1 --models ss-rvae --save``, seed 0, defaults; trained
 here first unless ``--cards-model`` gives such a file), loaded in Results on the cards
 sample: the demo's own 300 steps on 240 cards draw the class traversal as blobs. The class
 traversal in the picture is scored by the independent judge (``judge_suits``): the suit it
@@ -256,7 +256,14 @@ def main(argv: list[str] | None = None) -> int:
             if workflow == "cards_ss_rvae":
                 model = args.cards_model or Path(tmp) / "ss_rvae_published.pt"
                 if args.cards_model is None:
-                    bench = [sys.executable, str(BENCHMARK), "--published", "--models"]
+                    bench = [
+                        sys.executable,
+                        str(BENCHMARK),
+                        "--published",
+                        "--threads",
+                        "1",
+                        "--models",
+                    ]
                     subprocess.run([*bench, "ss-rvae", "--save", str(model)], check=True)
                 cmd = [*inner, "--inner-cards", str(model.resolve())]
             elif workflow == "grid_search_stm":
