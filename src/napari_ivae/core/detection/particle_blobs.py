@@ -1002,6 +1002,7 @@ __all__ = [
     "search_scales",
     "strongest_of_overlaps",
     "surround_share",
+    "within_discs",
 ]
 
 
@@ -1057,8 +1058,8 @@ def faint_particles(signal, points, radius, skip=None) -> tuple[np.ndarray, dict
     usable[margin : signal.shape[0] - margin, margin : signal.shape[1] - margin] = True
     if skip is not None:
         usable &= ~np.asarray(skip, dtype=bool)
-    candidate_area = usable & ~_within_rims(signal.shape, points, radius + FAINT_CLEAR * r)
-    background = usable & ~_within_rims(signal.shape, points, radius + FAINT_NULL * r)
+    candidate_area = usable & ~within_discs(signal.shape, points, radius + FAINT_CLEAR * r)
+    background = usable & ~within_discs(signal.shape, points, radius + FAINT_NULL * r)
     size = 2 * int(np.ceil(FAINT_APART * r)) + 1
     if not background.any() or not candidate_area.any():
         return none, info
@@ -1099,11 +1100,11 @@ def faint_particles(signal, points, radius, skip=None) -> tuple[np.ndarray, dict
     return found, info
 
 
-def _within_rims(shape, points, reach) -> np.ndarray:
-    """True within ``reach`` (one per point) of any of ``points``."""
+def within_discs(shape, centres, radii) -> np.ndarray:
+    """True within ``radii`` (one per centre) of any of the integer ``centres``."""
     near = np.zeros(shape, dtype=bool)
     rows, cols = np.indices(shape, sparse=True)
-    for (row, col), extent in zip(np.asarray(points).tolist(), np.asarray(reach).tolist()):
+    for (row, col), extent in zip(np.asarray(centres).tolist(), np.asarray(radii).tolist()):
         span = int(np.ceil(extent))
         top, left = max(row - span, 0), max(col - span, 0)
         bottom, right = min(row + span + 1, shape[0]), min(col + span + 1, shape[1])

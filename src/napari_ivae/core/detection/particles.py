@@ -369,22 +369,15 @@ def _disc_labels(signal, centres, radii) -> np.ndarray:
     """One label per blob: its disc, shared out between touching blobs by a watershed."""
     from skimage import segmentation
 
+    from napari_ivae.core.detection import particle_blobs as blobs
+
     labels = np.zeros(signal.shape, dtype=np.int32)
     if len(centres) == 0:
         return labels
     markers = np.zeros(signal.shape, dtype=np.int32)
-    discs = np.zeros(signal.shape, dtype=bool)
-    rows, cols = np.indices(signal.shape, sparse=True)
-    for label, ((row, col), radius) in enumerate(zip(centres, radii), start=1):
-        reach = int(np.ceil(radius)) + 1
-        window = (
-            slice(max(row - reach, 0), row + reach + 1),
-            slice(max(col - reach, 0), col + reach + 1),
-        )
-        discs[window] |= (
-            (rows[window[0]] - row) ** 2 + (cols[:, window[1]] - col) ** 2
-        ) <= radius**2
-        markers[row, col] = label
+    rows, cols = np.asarray(centres).T
+    markers[rows, cols] = np.arange(1, len(centres) + 1)
+    discs = blobs.within_discs(signal.shape, centres, radii)
     return segmentation.watershed(-signal, markers, mask=discs).astype(np.int32)
 
 
