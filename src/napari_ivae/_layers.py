@@ -424,7 +424,12 @@ def set_features(layer: Any, new_columns: dict | pd.DataFrame, *, drop: tuple = 
     new = pd.DataFrame(new_columns)
     if len(new.columns) and len(new) != n:
         raise ValueError(f"{len(new)} values per feature column for {n} points")
-    new.index = pd.RangeIndex(len(new))
+    layer.features = joined_columns(current, new, drop=drop)
+
+
+def joined_columns(current: pd.DataFrame, new: pd.DataFrame, *, drop: tuple = ()) -> pd.DataFrame:
+    """``current``'s columns in their order (less ``drop`` and those ``new`` has), then
+    ``new``'s, row by row; joined without copying (pandas copies on write). Any thread."""
     dropped = set(drop) | set(new.columns)
     kept = current[[c for c in current.columns if c not in dropped]].reset_index(drop=True)
-    layer.features = pd.concat([kept, new], axis=1) if len(new.columns) else kept
+    return pd.concat([kept, new.reset_index(drop=True)], axis=1) if len(new.columns) else kept

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from napari_ivae import _layers
 from napari_ivae._widgets import _writer
@@ -35,11 +34,9 @@ def joined_features(properties: Any, table: Any) -> Any:
     """The detection's columns (less any the result table has), then the result columns: what
     the detected points' features end as (one features assignment on the GUI thread, not
     two); None when the table is not one row per detected point."""
-    properties = properties.reset_index(drop=True)
     if table is None or len(table) != len(properties):
         return None
-    kept = properties[[c for c in properties.columns if c not in table.columns]]
-    return pd.concat([kept, table.reset_index(drop=True)], axis=1)
+    return _layers.joined_columns(properties, table)
 
 
 def detection_settings(bundle: Any) -> tuple[dict, dict]:
