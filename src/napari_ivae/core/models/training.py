@@ -216,8 +216,9 @@ def map_psi(model, x_all: torch.Tensor | _StreamedPatches, grid_shape) -> float:
     return float(np.mean(scores)) / ((n_rows + n_cols) / 2)
 
 
-def _has_class_images(model) -> bool:
-    return getattr(getattr(model, "decoder", None), "class_template", None) is not None
+def _class_images(model):
+    """The decoder's class images (``ModelConfig.class_template``), or None."""
+    return getattr(getattr(model, "decoder", None), "class_template", None)
 
 
 def _polish_class_images(
@@ -234,7 +235,7 @@ def _polish_class_images(
     the classifier is still learning, sharp images pull q(y|x) towards whichever image fits
     a patch best (docs/performance.md). Here the classifier, encoder and decoder network are
     fixed: the images sharpen towards what the model's classes already hold."""
-    images = getattr(getattr(model, "decoder", None), "class_template", None)
+    images = _class_images(model)
     steps = int(config.class_image_steps)
     if images is None or steps <= 0:
         return
@@ -469,7 +470,7 @@ def train(
     total = batches.steps * n_epochs
     scheduler = _scheduler(optimizer, config, total)
     # steps after training in which only the class images learn (_polish_class_images)
-    n_polish = int(config.class_image_steps) if semi and _has_class_images(model) else 0
+    n_polish = int(config.class_image_steps) if semi and _class_images(model) is not None else 0
     history, stopped, global_step = [], False, 0
     epoch_times = []
     # models trained in phases (jrvae) are told the run's progress before every step
