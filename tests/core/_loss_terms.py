@@ -26,3 +26,21 @@ def between_class_share(z: np.ndarray, labels: np.ndarray) -> tuple[float, float
     between = sum((z[labels == k].mean(0) - z.mean(0)) ** 2 for k in (0, 1)).sum() / 2
     total = z.var(0).sum()
     return float(between / total), float(total)
+
+
+def bars_and_crosses(
+    n: int = 96, size: int = 12, seed: int = 0, *, class_widens: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """Bars (class 0) and crosses (class 1) of random width, so z has the width to hold:
+    ``(patches, labels)``. Widths 1-3; with ``class_widens`` 1-2 for bars and 2-3 for crosses,
+    so the width alone tells the classes apart in half of the cases."""
+    rng = np.random.default_rng(seed)
+    x = np.zeros((n, size, size), dtype=np.float32)
+    labels = np.arange(n) % 2
+    for i in range(n):
+        w = int(rng.integers(1, 3)) + int(labels[i]) if class_widens else int(rng.integers(1, 4))
+        c = size // 2
+        x[i, :, c - w : c + w] = 1.0
+        if labels[i]:
+            x[i, c - w : c + w, :] = 1.0
+    return x, labels

@@ -4,7 +4,7 @@ class's codes where the others' are, without shrinking z."""
 import numpy as np
 import pytest
 import torch
-from _loss_terms import added_by_weight, between_class_share
+from _loss_terms import added_by_weight, bars_and_crosses, between_class_share
 
 from napari_ivae.core.errors import InputError
 from napari_ivae.core.models import ModelConfig, TrainConfig, build_model
@@ -62,23 +62,8 @@ def test_train_config_checks_the_weight():
     assert TrainConfig.from_dict(TrainConfig(z_class_share=3.0).to_dict()).z_class_share == 3.0
 
 
-def _two_shapes(n=96, size=12, seed=0):
-    """Bars (class 0, width 1 or 2) and crosses (class 1, width 2 or 3): z has the width to
-    hold, and the width alone tells the classes apart in half of the cases."""
-    rng = np.random.default_rng(seed)
-    x = np.zeros((n, size, size), dtype=np.float32)
-    labels = np.arange(n) % 2
-    for i in range(n):
-        w = int(rng.integers(1, 3)) + int(labels[i])
-        c = size // 2
-        x[i, :, c - w : c + w] = 1.0
-        if labels[i]:
-            x[i, c - w : c + w, :] = 1.0
-    return x, labels
-
-
 def test_training_with_the_weight_takes_the_class_out_of_z_and_keeps_z():
-    x, labels = _two_shapes()
+    x, labels = bars_and_crosses(class_widens=True)
     config = dict(epochs=1, min_steps=150, batch_size=32, lr=3e-3, pixels_per_step=0, seed=0)
 
     def codes(weight):
