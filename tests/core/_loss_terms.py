@@ -44,3 +44,29 @@ def bars_and_crosses(
         if labels[i]:
             x[i, c - w : c + w, :] = 1.0
     return x, labels
+
+
+def trained_share(kind: str, attribute: str, weight: float, x, labels) -> tuple[float, float]:
+    """:func:`between_class_share` of the z means of a small ``kind`` model (two classes, no
+    invariances) trained 150 steps on ``x`` and ``labels`` with ``TrainConfig.<attribute> =
+    weight``, which training handed on to the model."""
+    from napari_ivae.core.models import ModelConfig, TrainConfig, build_model
+    from napari_ivae.core.models.inference import encode
+    from napari_ivae.core.models.training import fit
+
+    config = ModelConfig(
+        kind, patch_shape=x.shape[1:], hidden=(32, 32), invariances=(), n_classes=2
+    )
+    model = build_model(config)
+    train = TrainConfig(
+        epochs=1,
+        min_steps=150,
+        batch_size=32,
+        lr=3e-3,
+        pixels_per_step=0,
+        seed=0,
+        **{attribute: weight},
+    )
+    fit(model, x, labels, train)
+    assert getattr(model, attribute) == weight
+    return between_class_share(encode(model, x).z_mean, labels)

@@ -4,12 +4,10 @@ class's codes where the others' are, without shrinking z."""
 import numpy as np
 import pytest
 import torch
-from _loss_terms import added_by_weight, bars_and_crosses, between_class_share
+from _loss_terms import added_by_weight, bars_and_crosses, trained_share
 
 from napari_ivae.core.errors import InputError
 from napari_ivae.core.models import ModelConfig, TrainConfig, build_model
-from napari_ivae.core.models.inference import encode
-from napari_ivae.core.models.training import fit
 
 
 def _model(shape=(12, 12), **options):
@@ -64,18 +62,7 @@ def test_train_config_checks_the_weight():
 
 def test_training_with_the_weight_takes_the_class_out_of_z_and_keeps_z():
     x, labels = bars_and_crosses(class_widens=True)
-    config = dict(epochs=1, min_steps=150, batch_size=32, lr=3e-3, pixels_per_step=0, seed=0)
-
-    def codes(weight):
-        model = build_model(
-            ModelConfig(
-                "crvae", patch_shape=x.shape[1:], hidden=(32, 32), invariances=(), n_classes=2
-            )
-        )
-        fit(model, x, labels, TrainConfig(z_class_share=weight, **config))
-        assert model.z_class_share == weight
-        return between_class_share(encode(model, x).z_mean, labels)
-
-    (share_off, var_off), (share_on, var_on) = codes(0.0), codes(100.0)
+    share_off, var_off = trained_share("crvae", "z_class_share", 0.0, x, labels)
+    share_on, var_on = trained_share("crvae", "z_class_share", 100.0, x, labels)
     assert share_on < 0.5 * share_off
     assert var_on > 0.25 * var_off  # the width is still coded: z did not shrink away
