@@ -62,7 +62,20 @@ they share is that a particle is a compact blob of one polarity at one scale. So
    brighter patch of a thick support, does not stand above its interior. The scales come
    from the scale space the polarity and scale were chosen on (no extra cost where the
    frame fits in that crop).
-8. **Particles beside kept ones.** A small particle touching a larger one is a maximum in
+8. **The background far from the kept particles.** The per-scale bounds of 4. and 5. are
+   measured over the whole frame, where packed particles leave gaps and rings of the opposite
+   polarity that no texture makes; on a dense frame the pooled cut then stands above small
+   particles that the background never reaches. Once the particles are kept, at each scale
+   the opposite side's maxima more than ``FAINT_NULL`` median radii beyond every kept rim are
+   the background's own (:func:`background_levels`): their tail, extended exponentially
+   from the strongest ``FAINT_TAIL`` of them and scaled from that area to the area outside
+   the kept particles, gives the level above which at most ``FAINT_FALSE`` background maxima
+   are expected over all searched scales. Where that level is below a scale's cut, a
+   candidate on the background (more than ``FAINT_CLEAR`` median radii beyond every kept
+   rim: the top of a bright particle carries more shot noise than the background) passes
+   from it, never below the noise floor, and the kept particles are judged again (surround,
+   overlaps, nested). The lowered cuts also serve 9.
+9. **Particles beside kept ones.** A small particle touching a larger one is a maximum in
    space at its own scale, but the larger one's response grows over it towards the larger
    scale, so it is no scale-space maximum and never a candidate. The kept particles are
    drawn from their own measured radial profiles (:func:`profile_model`; a Gaussian of the
@@ -70,15 +83,15 @@ they share is that a particle is a compact blob of one polarity at one scale. So
    response taken out; the maxima of what remains that the kept ones had hidden, that stand
    above their misfit and have no twin at their mirror image (:func:`beside_kept`) pass the
    same cut, surround, overlap and nested tests as the others.
-9. **Faint particles away from the kept ones.** On a textured support at a low dose the
-   small particles are also the faint ones, and at the LoG scales the texture reaches as
-   high as they do. At the kept particles' median radius a difference of Gaussians
-   (:func:`faint_particles`) separates them better; its cut comes from the background far
-   from every kept particle (no particle's ring, no gap between packed particles), where a
-   two-sided texture reaches as far on the opposite side as on the particles' side: the
-   lowest cut at which under one background maximum is expected among the added ones. A
-   background whose particles' side is the stronger in bulk (out-of-focus objects, debris)
-   gives no null, and nothing is added there.
+10. **Faint particles away from the kept ones.** On a textured support at a low dose the
+    small particles are also the faint ones, and at the LoG scales the texture reaches as
+    high as they do. At the kept particles' median radius a difference of Gaussians
+    (:func:`faint_particles`) separates them better; its cut comes from the background far
+    from every kept particle (no particle's ring, no gap between packed particles), where a
+    two-sided texture reaches as far on the opposite side as on the particles' side: the
+    lowest cut at which under one background maximum is expected among the added ones. A
+    background whose particles' side is the stronger in bulk (out-of-focus objects, debris)
+    gives no null, and nothing is added there.
 """
 
 from __future__ import annotations
@@ -1007,7 +1020,7 @@ __all__ = [
 
 
 def faint_particles(signal, points, radius, skip=None) -> tuple[np.ndarray, dict]:
-    """Particles fainter than the scale-space cut, away from the kept ones (see 9.).
+    """Particles fainter than the scale-space cut, away from the kept ones (see 10.).
 
     At the kept particles' median radius ``r``, a Gaussian of ``FAINT_NARROW`` r less one of
     ``FAINT_WIDE`` r; its maxima (``FAINT_APART`` r apart) on the particles' side more than
@@ -1098,6 +1111,67 @@ def faint_particles(signal, points, radius, skip=None) -> tuple[np.ndarray, dict
     found = found[above]
     info["faint"] = int(len(found))
     return found, info
+
+
+def background_levels(response, scales, polarity: str, points, radius, skip=None):
+    """Per scale, what the background far from the kept particles reaches outside them (see 8.).
+
+    At each scale the opposite polarity's maxima of ``response`` (a square of ``2 ceil(sigma)
+    + 1`` px) more than ``FAINT_NULL`` median radii beyond every kept particle's rim are the
+    background's: a support's texture and noise, not the gaps between packed particles or
+    their rings. Their tail past the strongest max(``FAINT_TAIL``) of them, extended
+    exponentially and scaled from their area to the area outside every kept particle, gives
+    the level above which ``FAINT_FALSE / len(scales)`` background maxima are expected there
+    (``inf`` where fewer than ``FAINT_TAIL[0]`` maxima were found).
+
+    Parameters
+    ----------
+    response : numpy.ndarray
+        ``(scales, Y, X)`` from :func:`scale_space` (the frame's own sign).
+    scales : numpy.ndarray
+        The scales (sigmas, px) of ``response``.
+    polarity : {"bright", "dark"}
+        The particles' polarity; the opposite one is measured.
+    points : numpy.ndarray
+        ``(N, 2)`` integer centres of the kept particles.
+    radius : array-like
+        ``(N,)`` their radii (pixels).
+    skip : numpy.ndarray, optional
+        ``(Y, X)`` pixels where nothing is measured.
+
+    Returns
+    -------
+    numpy.ndarray
+        One level per scale.
+    """
+    from napari_ivae.core.detection._filters import local_maxima
+
+    levels = np.full(len(scales), np.inf)
+    points = np.asarray(points).reshape(-1, 2)
+    radius = np.asarray(radius, dtype=np.float64).reshape(-1)
+    if not len(points):
+        return levels
+    shape = response.shape[1:]
+    r = float(np.median(radius))
+    measured = np.ones(shape, dtype=bool) if skip is None else ~np.asarray(skip, dtype=bool)
+    background = measured & ~within_discs(shape, points, radius + FAINT_NULL * r)
+    outside = measured & ~within_discs(shape, points, radius)
+    if not background.any():
+        return levels
+    area = float(outside.sum()) / float(background.sum())
+    allowed = FAINT_FALSE / len(scales)
+    sign = -1.0 if polarity == "bright" else 1.0
+    for index, (layer, sigma) in enumerate(zip(response, scales)):
+        opposite = sign * layer
+        rows, cols = local_maxima(opposite, 2 * int(np.ceil(sigma)) + 1, 0.0)
+        values = np.sort(opposite[rows, cols][background[rows, cols]])
+        if len(values) < FAINT_TAIL[0]:
+            continue
+        tail = max(FAINT_TAIL[0], int(FAINT_TAIL[1] * len(values)))
+        base = float(values[-tail])
+        decay = max(float(np.mean(values[-tail:] - base)), 1e-12)
+        levels[index] = base + decay * np.log(tail * area / allowed)
+    return levels
 
 
 def within_discs(shape, centres, radii) -> np.ndarray:

@@ -272,6 +272,37 @@ def _auto_blobs(frame, excluded, params):
     nested = blobs.above_larger(signal, points[keep], blob_sigma[keep], aggregates)
     not_above_larger = int((~nested).sum())
     keep[keep] = nested
+    # the background far from the kept particles may reach less than the whole frame's
+    # bounds (gaps and rings between packed particles): candidates on it pass from there
+    background_added = 0
+    if keep.sum() >= 3:
+        kept_points, kept_radius = points[keep], np.sqrt(2.0) * blob_sigma[keep]
+        lowered = np.maximum(
+            np.minimum(
+                scale_cut,
+                blobs.background_levels(response, scales, polarity, kept_points, kept_radius, skip),
+            ),
+            floors,
+        )
+        if (lowered < scale_cut).any():
+            level = np.searchsorted(scales, blob_sigma)
+            clear = blobs.FAINT_CLEAR * float(np.median(kept_radius))
+            on_kept = blobs.within_discs(filled.shape, kept_points, kept_radius + clear)[
+                points[:, 0], points[:, 1]
+            ]
+            before = int(keep.sum())
+            keep = (strength >= scale_cut[level]) | ((strength >= lowered[level]) & ~on_kept)
+            scale_cut = lowered
+            above_surround = (
+                blobs.surround_share(signal, points[keep], blob_sigma[keep]) >= blobs.SURROUND_SHARE
+            )
+            not_above_surround = int((~above_surround).sum())
+            keep[keep] = above_surround
+            keep[keep] = blobs.strongest_of_overlaps(points[keep], blob_sigma[keep], strength[keep])
+            nested = blobs.above_larger(signal, points[keep], blob_sigma[keep], aggregates)
+            not_above_larger = int((~nested).sum())
+            keep[keep] = nested
+            background_added = int(keep.sum()) - before
     # particles beside kept ones, whose larger responses swallowed theirs in scale space, found
     # with the kept particles' measured profiles taken out; they pass the same tests
     radius = np.sqrt(2.0) * blob_sigma
@@ -330,6 +361,7 @@ def _auto_blobs(frame, excluded, params):
         "search_sigmas": [round(float(scales[0]), 3), round(float(scales[-1]), 3)],
         "not_above_surround": not_above_surround,
         "not_above_larger": not_above_larger,
+        "background_cut": background_added,
         "beside_kept": beside,
         "aggregates": int(len(aggregates[0])),
         "scale_cuts": [round(float(x), 4) for x in scale_cut],
