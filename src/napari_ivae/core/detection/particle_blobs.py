@@ -585,11 +585,18 @@ def above_larger(signal, points, sigma, aggregates=None) -> np.ndarray:
         sigma = np.concatenate([sigma, np.asarray(aggregates[1], dtype=np.float64).reshape(-1)])
     radius = np.sqrt(2.0) * sigma
     keep = np.ones(count, dtype=bool)
+    if not count:
+        return keep
+    from scipy.spatial import cKDTree
+
+    # the blobs within the largest radius of each, from one tree (not all N x N distances)
+    near = cKDTree(points).query_ball_point(points[:count], float(radius.max()) * (1 + 1e-9))
     for index in range(count):
-        larger = np.flatnonzero(
-            (radius >= NESTED_RATIO * radius[index])
-            & (np.hypot(*(points - points[index]).T) <= radius)
-        )
+        others = np.sort(np.asarray(near[index], dtype=np.int64))
+        larger = others[
+            (radius[others] >= NESTED_RATIO * radius[index])
+            & (np.hypot(*(points[others] - points[index]).T) <= radius[others])
+        ]
         if not len(larger):
             continue
         area, dy, dx = _around(points[index], int(np.ceil(radius[index])), signal.shape)
