@@ -283,6 +283,13 @@ def main(argv=None) -> int:
         choices=[0, 1],
         help="decoder image per class (model default if unset)",
     )
+    parser.add_argument(
+        "--pose-templates",
+        type=int,
+        choices=[0, 1],
+        help="the encoder's angle from the labeled patches' aligned class templates "
+        "(ModelConfig.pose_templates; model default if unset)",
+    )
     parser.add_argument("--z-kl-start", type=float, help="z's KL weight at the first step")
     parser.add_argument("--z-kl-ramp", type=float, help="share of steps to reach weight 1")
     parser.add_argument("--z-class-weight", type=float, help="weight of z's between-class variance")
@@ -356,6 +363,7 @@ def main(argv=None) -> int:
             canonical_classifier=False if args.raw_classifier else None,
             class_film=None if args.class_film is None else bool(args.class_film),
             class_template=None if args.class_template is None else bool(args.class_template),
+            pose_templates=None if args.pose_templates is None else bool(args.pose_templates),
         ).items()
         if v is not None
     }

@@ -13,7 +13,7 @@ from napari_ivae.core.models.training import fit
 from napari_ivae.core.synthetic.cards import make_cards
 
 
-def _model(shape=(32, 32), invariances=("rotation", "translation")):
+def _model(shape=(32, 32), invariances=("rotation", "translation"), **options):
     return build_model(
         ModelConfig(
             "ss-rvae",
@@ -21,6 +21,7 @@ def _model(shape=(32, 32), invariances=("rotation", "translation")):
             hidden=(16, 16),
             class_names=("a", "b"),
             invariances=invariances,
+            **options,
         )
     )
 
@@ -101,7 +102,9 @@ def test_training_with_the_weight_makes_the_angle_turn_with_the_patch():
     base = dict(epochs=1, min_steps=60, batch_size=32, lr=3e-3, pixels_per_step=64, seed=0)
 
     def gap(weight):
-        model = _model()
+        # the encoder's own angle: with the labeled cards' templates (the default) the angle
+        # turns with the card from the first step, whatever the weight (gap ~4e-4 at 0)
+        model = _model(pose_templates=False)
         fit(model, x, labels, TrainConfig(pose_consistency=weight, **base))
         model.eval()
         with torch.no_grad():

@@ -345,7 +345,10 @@ def load_model(path, device="cpu") -> ModelBundle:
     path = Path(path).expanduser()
     target = resolve_device(device) if isinstance(device, str) else device
     try:
-        config = ModelConfig.from_dict(dict(bundle["model_config"]))
+        stored = dict(bundle["model_config"])
+        # files saved before the ss-rVAE's pose templates existed were trained without them
+        stored.setdefault("pose_templates", False)
+        config = ModelConfig.from_dict(stored)
         train_dict = bundle.get("train_config")
         train_config = TrainConfig.from_dict(dict(train_dict)) if train_dict else None
         model = build_model(config)

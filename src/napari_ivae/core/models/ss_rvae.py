@@ -21,6 +21,14 @@ second time turned by a random angle, and the two encoded angles must differ by 
 The classifier reads the patch turned back by the encoder's angle, so a card whose angle is
 mis-encoded is misclassified; without the term the encoder turned many cards beyond about
 40 deg the wrong way on some seeds.
+
+With ``ModelConfig.pose_templates`` (the ss-rVAE's default with a rotation latent) the
+encoder's angle starts from a matched filter: before the first step each class's labeled
+patches are aligned among themselves into one template (:func:`pose_search.align_class`, any
+poses), saved with the model, and every encoding adds to the encoder's angle the angle at which
+the best-matching template, turned over the full circle, correlates best with the patch, both
+centred on their centroids (:meth:`SSRVAE.template_angle`, no gradient). The encoder learns
+only a correction; the angle enters the ELBO as before (its prior, its KL).
 """
 
 from __future__ import annotations
@@ -32,13 +40,15 @@ import pyro.distributions as dist
 import torch
 import torch.nn.functional as F
 
-from napari_ivae.core.models import pose
+from napari_ivae.core.models import pose, pose_search
 from napari_ivae.core.models.base import BaseIVAE, between_class_variance
 from napari_ivae.core.models.latent import canonical_resample
 from napari_ivae.core.models.nets import Classifier
 
 #: patches used to measure the noise levels and to calibrate the labeled patches' noise
 NOISE_SAMPLE = 1024
+#: labeled patches per class (evenly spaced) a pose template is aligned from
+POSE_TEMPLATE_PATCHES = 256
 
 
 def noise_level(patches) -> float:
@@ -94,6 +104,13 @@ class SSRVAE(BaseIVAE):
         canonical frame using the encoder's (detached) angle and offsets.
     """
 
+    pose_templates: torch.Tensor
+    pose_orders: torch.Tensor
+    #: (key of the templates' state, their turned bank): :meth:`_pose_bank`'s cache
+    _pose_bank_cache: tuple | None = None
+    #: (patches, their version, angles) of the last :meth:`template_angle`
+    _template_angle_memo: tuple | None = None
+
     def __init__(self, config):
         super().__init__(config)
         self.n_classes = int(config.n_classes)
@@ -109,6 +126,83 @@ class SSRVAE(BaseIVAE):
         # (TrainConfig.pose_consistency; set by train() through fit_pose_consistency, not saved)
         self.pose_consistency = 0.0
         self.consistency_turn = math.pi / 3
+        if config.pose_templates:
+            # each class's template aligned from its labeled patches (fit_class_templates) and
+            # its rotational symmetry order (0 = no labeled patch: no template)
+            shape = tuple(config.patch_shape)
+            self.register_buffer("pose_templates", torch.zeros((self.n_classes, *shape)))
+            self.register_buffer("pose_orders", torch.zeros(self.n_classes, dtype=torch.long))
+
+    def fit_class_templates(self, patches, labels) -> None:
+        """Before the first step (``train()``): with ``pose_templates``, each class's pose
+        template from (up to :data:`POSE_TEMPLATE_PATCHES` of) its labeled patches
+        (:func:`pose_search.align_class`). The decoder's class images stay at 0."""
+        super().fit_class_templates(patches, labels)
+        if not self.config.pose_templates:
+            return
+        labels = np.asarray(labels)
+        with torch.no_grad():
+            for k in range(self.n_classes):
+                sel = np.flatnonzero(labels == k)
+                if len(sel) == 0:
+                    self.pose_templates[k].zero_()
+                    self.pose_orders[k] = 0
+                    continue
+                take = np.linspace(0, len(sel) - 1, min(len(sel), POSE_TEMPLATE_PATCHES))
+                sel = sel[np.round(take).astype(int)]
+                x = torch.as_tensor(np.asarray(patches[sel], dtype=np.float32))
+                template, order = pose_search.align_class(self.normalize(x))
+                self.pose_templates[k] = template.to(self.pose_templates)
+                self.pose_orders[k] = order
+
+    @property
+    def uses_pose_templates(self) -> bool:
+        """True when encodings add the templates' angle (``pose_templates``, fitted)."""
+        return bool(self.config.pose_templates) and bool((self.pose_orders > 0).any())
+
+    def _pose_bank(self) -> torch.Tensor:
+        """The templates turned over the full circle (:func:`pose_search.turned_bank`),
+        made again when the templates change (fitted, loaded, moved)."""
+        t = self.pose_templates
+        key = (t._version, t.data_ptr(), t.device, t.dtype)
+        if self._pose_bank_cache is None or self._pose_bank_cache[0] != key:
+            with torch.no_grad():
+                self._pose_bank_cache = (key, pose_search.turned_bank(t))
+        return self._pose_bank_cache[1]
+
+    def template_angle(self, xn: torch.Tensor) -> torch.Tensor:
+        """The angle (radians, ``(B,)``) at which the best-matching class template, turned,
+        correlates best with each normalised patch ``(B, H, W)``, both centred on their
+        centroids (:func:`pose_search.centred`); 0 for a class without a template. No
+        gradient; a function of the patch alone, so the last batch's angles are reused when
+        the same tensor, unchanged, is asked again (the pose term encodes it a second time)."""
+        memo = self._template_angle_memo
+        if memo is not None and memo[0] is xn and memo[1] == xn._version:
+            return memo[2]
+        with torch.no_grad():
+            orders = self.pose_orders.to(xn.device)
+            angle, cls, _ = pose_search.best_angles(
+                pose_search.centred(xn).flatten(1),
+                self._pose_bank().to(xn.dtype),
+                orders.clamp_min(1),
+            )
+            angle = torch.where(orders[cls] > 0, angle, torch.zeros_like(angle))
+        self._template_angle_memo = (xn, xn._version, angle)
+        return angle
+
+    def encode_gaussian(self, xn: torch.Tensor):
+        """``(mean, std)`` of q(latent | x); with fitted pose templates the angle's mean is the
+        encoder's plus :meth:`template_angle` (in place of ``angle_hint``'s moments)."""
+        if not ("theta" in self.layout.slices() and self.uses_pose_templates):
+            return super().encode_gaussian(xn)
+        mean, std = self.encoder(xn)
+        guess = self.template_angle(xn)
+        t = self.layout.slices()["theta"]
+        mean = torch.cat(
+            [mean[:, : t.start], mean[:, t] + guess[:, None].to(mean.dtype), mean[:, t.stop :]],
+            dim=1,
+        )
+        return mean, std
 
     def fit_label_noise(
         self, patches: np.ndarray, labels: np.ndarray, label_noise: float | None = None
@@ -216,7 +310,7 @@ class SSRVAE(BaseIVAE):
         """
         if labels is None:
             labels = torch.full((x.shape[0],), -1, dtype=torch.long, device=x.device)
-        xn = self.normalize(x)
+        xn = clean = self.normalize(x)
         lab = labels >= 0
         if self.training and self.label_noise > 0 and lab.any():
             gen = generator if isinstance(generator, torch.Generator) else None
@@ -271,7 +365,9 @@ class SSRVAE(BaseIVAE):
             terms["z_class"] = spread.detach()
         if self.training and self.pose_consistency > 0 and "theta" in self.layout.slices():
             # the patches without the labeled ones' added noise: the term is about geometry
-            gap = self.pose_disagreement(self.normalize(x), generator)
+            # (the same tensor as the encoder's input when none was added: its template angle
+            # is then not searched again)
+            gap = self.pose_disagreement(clean, generator)
             parts.append(self.pose_consistency * gap)
             terms["pose_gap"] = gap.detach()
         return sum(parts), terms
