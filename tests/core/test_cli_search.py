@@ -94,13 +94,19 @@ def test_train_smoothness_uses_the_grid_of_the_patches_file(grid_file, capsys):
         str(out),
         "--smoothness",
         "0.5",
+        "--smoothness-form",
+        "tv-relative",
+        "--smoothness-latents",
+        "1",
     ]
     assert main([*args, "--patches", str(grid_file / "grid.npz")]) == 0
     bundle = load_model(out)
     assert bundle.train_config.smoothness == 0.5
+    assert bundle.train_config.smoothness_form == "tv-relative"
+    assert bundle.train_config.smoothness_latents == 1
     assert (
         "roughness" in bundle.metadata["history"][-1]
-    )  # the term was on: batches of neighbouring tiles
+    )  # the term was on: each tile encoded beside its grid neighbours
     capsys.readouterr()
     assert main([*args, "--patches", str(grid_file / "points.npz")]) == 2
     assert "grid_shape" in capsys.readouterr().err

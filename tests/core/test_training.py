@@ -176,17 +176,21 @@ def test_min_steps_raises_the_epochs_of_a_small_patch_set():
     assert len(result.history) == 6
 
 
-def test_smoothness_batches_are_blocks_of_neighbouring_tiles():
-    from napari_ivae.core.models.training import _GridBlocks
+def test_grid_neighbours_are_the_right_and_lower_tiles_of_the_same_frame():
+    from napari_ivae.core.models.training import grid_neighbours
 
-    blocks = _GridBlocks((9, 12), 2, 16, torch.Generator().manual_seed(0))
-    assert blocks.block == (4, 4) and blocks.steps == 14  # 216 tiles / 16 per block
-    for idx in blocks.epoch():
-        frame, rest = np.divmod(idx.numpy(), 9 * 12)
-        assert np.all(frame == frame[0])
-        rows, cols = (a.reshape(4, 4) for a in np.divmod(rest, 12))
-        np.testing.assert_array_equal(rows, rows[0, 0] + np.repeat(np.arange(4)[:, None], 4, 1))
-        np.testing.assert_array_equal(cols, cols[0, 0] + np.repeat(np.arange(4)[None, :], 4, 0))
+    idx = torch.randperm(2 * 3 * 4, generator=torch.Generator().manual_seed(0))[:16]
+    rows, nxt = grid_neighbours(idx, (3, 4))
+    pairs = {(int(idx[r]), int(n)) for r, n in zip(rows, nxt)}
+    expected = set()
+    for t in idx.tolist():
+        frame, rest = divmod(t, 12)
+        row, col = divmod(rest, 4)
+        if col + 1 < 4:
+            expected.add((t, t + 1))
+        if row + 1 < 3:
+            expected.add((t, t + 4))
+    assert pairs == expected and len(rows) == len(expected)
 
 
 def test_smoothness_term_lowers_the_roughness_of_grid_codes():
@@ -221,6 +225,35 @@ def test_smoothness_term_lowers_the_roughness_of_grid_codes():
         TrainConfig(psi_slack=float("nan"))
 
 
+def test_designated_latent_is_smoothed_and_the_others_are_left_free():
+    from napari_ivae.core.models.training import roughness
+
+    rng = np.random.default_rng(0)
+    patches = torch.from_numpy(rng.random((8 * 8, 8, 8)).astype(np.float32))  # noise tiles
+    per_z = {}
+    for lam, latents in ((0.0, 0), (0.8, 1), (0.8, 0)):
+        model = build_model(ModelConfig("shift-vae", patch_shape=(8, 8), hidden=(32,)))
+        config = TrainConfig.defaults_for(
+            "shift-vae",
+            epochs=100,
+            batch_size=64,
+            device="cpu",
+            smoothness=lam,
+            smoothness_form="tv-relative",
+            smoothness_latents=latents,
+        )
+        result = fit(model, patches.numpy(), None, config, grid_shape=(8, 8))
+        with torch.no_grad():
+            both = float(roughness(result.model, patches, (8, 8), "tv-relative"))
+            z1 = float(roughness(result.model, patches, (8, 8), "tv-relative", latents=1))
+        per_z[(lam, latents)] = (z1, both - z1)
+    plain, designated, every = per_z[(0.0, 0)], per_z[(0.8, 1)], per_z[(0.8, 0)]
+    # (noise tiles: the relative roughness falls slowly; measured 2.09 -> 1.77 for z1)
+    assert designated[0] < 0.9 * plain[0]  # z1 smoothed
+    assert every[1] < 0.9 * plain[1]  # on every z, z2 too
+    assert designated[1] > 0.95 * plain[1]  # designated: z2 left free (1.98 -> 1.98)
+
+
 def test_roughness_forms_tv_and_gmrf():
     from napari_ivae.core.models.training import roughness
 
@@ -242,6 +275,17 @@ def test_roughness_forms_tv_and_gmrf():
     values = torch.tensor([0.0, 2.0, 0.0, 2.0]).reshape(4, 1, 1)  # 2x2 block, columns differ by 2
     assert float(roughness(Fixed, values, (2, 2), "tv")) == pytest.approx(2 * 2 * 2 / 4)
     assert float(roughness(Fixed, values, (2, 2), "gmrf")) == pytest.approx(2 * 2 * 4 / 4)
+    # the first latent only; relative: over the latent's spread (std of 0, 2, 0, 2)
+    assert float(roughness(Fixed, values, (2, 2), "tv", latents=1)) == pytest.approx(2 * 2 / 4)
+    spread = float(torch.tensor([0.0, 2.0, 0.0, 2.0]).std())
+    relative = float(roughness(Fixed, values, (2, 2), "tv-relative"))
+    assert relative == pytest.approx(2 * 2 * 2 / spread / 4, rel=1e-3)
+    assert float(roughness(Fixed, 10 * values, (2, 2), "tv-relative")) == pytest.approx(
+        relative, rel=1e-3
+    )  # scale-free: a shrunk (or stretched) map is no smoother
+    # pairs given by position: tiles 0 and 1 against neighbours 2 and 2
+    rows, x_next = torch.tensor([0, 1]), torch.tensor([2.0, 2.0]).reshape(2, 1, 1)
+    assert float(roughness(Fixed, values, rows, "tv", x_next=x_next)) == pytest.approx(2 * 2 / 4)
 
 
 def test_psi_factor_multiplies_the_loss_by_slack_plus_map_edges():

@@ -26,6 +26,7 @@ from napari_ivae.cli._train_checks import (
     save_with_fallback,
 )
 from napari_ivae.core.errors import InputError
+from napari_ivae.core.models.config import SMOOTHNESS_FORMS
 
 # == core.models.MODEL_KINDS (no torch here)
 _MODEL_KINDS = ("vae", "rvae", "shift-vae", "ss-rvae", "jrvae", "crvae")
@@ -274,6 +275,21 @@ def add_parser(subparsers) -> None:
         "neighbouring grid tiles; needs grid patches (their .npz carries "
         "grid_shape); default 0 = off",
     )
+    p.add_argument(
+        "--smoothness-form",
+        choices=SMOOTHNESS_FORMS,
+        default="tv",
+        help="with --smoothness: tv (absolute differences), gmrf (squared) or tv-relative "
+        "(over each latent's spread: the map cannot be shrunk instead of smoothed)",
+    )
+    p.add_argument(
+        "--smoothness-latents",
+        type=int,
+        default=0,
+        metavar="K",
+        help="with --smoothness: the term on z1..zK only (designated phase maps; segment z1), "
+        "the other z stay free; default 0 = every z",
+    )
     p.add_argument("--label-weight", type=float, help="ss-rvae classification weight")
     p.add_argument("--class-names", help="ss-rvae, crvae: comma-separated names, in label order")
     p.add_argument(
@@ -346,6 +362,8 @@ def _build_configs(args, patch_shape, labels, condition_names=()):
         overrides["beta_end"] = args.beta
     if args.smoothness:
         overrides["smoothness"] = args.smoothness
+        overrides["smoothness_form"] = args.smoothness_form
+        overrides["smoothness_latents"] = args.smoothness_latents
     return model_config, TrainConfig.defaults_for(args.model, **overrides)
 
 

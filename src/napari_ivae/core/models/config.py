@@ -21,7 +21,7 @@ ANGLE_PRIORS = ("normal", "von_mises")
 LIKELIHOODS = ("auto", "bernoulli", "gaussian")
 ACTIVATIONS = ("tanh", "relu", "gelu", "silu")
 LR_SCHEDULES = ("constant", "cosine", "onecycle")
-SMOOTHNESS_FORMS = ("tv", "gmrf")
+SMOOTHNESS_FORMS = ("tv", "gmrf", "tv-relative")
 
 
 def _tuple(value) -> tuple:
@@ -401,9 +401,14 @@ class TrainConfig:
         went 0.97 / 0.78 / 0.59 -> 1.00 / 0.97 / 0.78, but seed 0's z shrank to nothing and
         seed 2's own-codes score fell 0.88 -> 0.75; docs/performance.md).
     smoothness_form : str
-        ``"tv"``: total variation (absolute differences; keeps sharp domain walls) or
+        ``"tv"``: total variation (absolute differences; keeps sharp domain walls),
         ``"gmrf"``: squared differences (a Gaussian Markov-random-field prior on the
-        posterior-mean field).
+        posterior-mean field) or ``"tv-relative"``: absolute differences over each latent's
+        spread in the batch (scale-free: the encoder cannot meet it by shrinking the map).
+    smoothness_latents : int
+        The roughness term on the first ``smoothness_latents`` z only (designated phase
+        latents: the map to segment is z1; the others and the offsets stay free to carry
+        the detail). 0 = every z.
     psi_slack : float
         The physics-driven VAE paper's multiplicative control: with ``psi_slack = w > 0`` and
         a ``grid_shape``, each epoch's loss is multiplied by ``(w + Psi)``, ``Psi`` the mean
@@ -469,6 +474,7 @@ class TrainConfig:
     z_kl_start: float = 1.0
     z_kl_ramp: float = 0.0
     smoothness_form: str = "tv"
+    smoothness_latents: int = 0
     psi_slack: float = 0.0
     label_noise: float | None = None
     z_class_weight: float = 0.0
@@ -481,6 +487,10 @@ class TrainConfig:
             raise InputError(f"z_class_share must be a number >= 0, got {self.z_class_share}")
         if not math.isfinite(self.smoothness) or self.smoothness < 0:
             raise InputError(f"smoothness must be a number >= 0, got {self.smoothness}")
+        if self.smoothness_latents < 0:
+            raise InputError(
+                f"smoothness_latents must be >= 0 (0 = every z), got {self.smoothness_latents}"
+            )
         if self.smoothness_form not in SMOOTHNESS_FORMS:
             raise InputError(
                 f"smoothness_form must be one of {SMOOTHNESS_FORMS}, got {self.smoothness_form!r}"

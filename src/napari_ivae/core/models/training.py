@@ -151,45 +151,63 @@ class _StreamedPatches:
         return torch.from_numpy(self.reader.read(positions)).to(self.device)
 
 
-class _GridBlocks:
-    """Batches of spatially contiguous grid tiles: random ``(bh, bw)`` blocks of one frame's
-    grid, so that neighbouring tiles meet in one batch (for the smoothness term)."""
+def grid_neighbours(idx: torch.Tensor, grid_shape) -> tuple[torch.Tensor, torch.Tensor]:
+    """The right and lower grid neighbours of the tiles ``idx``.
 
-    def __init__(self, grid_shape, n_frames, batch_size, generator):
-        self.gen = generator
-        self.n_rows, self.n_cols = (int(s) for s in grid_shape)
-        self.n_frames = int(n_frames)
-        side = max(2, int(math.isqrt(max(int(batch_size), 4))))
-        self.block = (min(side, self.n_rows), min(max(int(batch_size) // side, 2), self.n_cols))
-        per_block = self.block[0] * self.block[1]
-        self.steps = math.ceil(self.n_frames * self.n_rows * self.n_cols / per_block)
-
-    def epoch(self):
-        (bh, bw), per_frame = self.block, self.n_rows * self.n_cols
-        rows, cols = torch.arange(bh)[:, None], torch.arange(bw)[None, :]
-        for _ in range(self.steps):
-            frame = int(torch.randint(self.n_frames, (1,), generator=self.gen))
-            top = int(torch.randint(self.n_rows - bh + 1, (1,), generator=self.gen))
-            left = int(torch.randint(self.n_cols - bw + 1, (1,), generator=self.gen))
-            yield (frame * per_frame + (top + rows) * self.n_cols + (left + cols)).flatten()
-
-
-def roughness(model, x: torch.Tensor, block, form: str = "tv") -> torch.Tensor:
-    """Roughness of the encoded latent means over a block of grid tiles.
-
-    ``x`` holds the ``bh * bw`` patches of one block, row-major; the result is the sum over
-    z's dimensions of ``|mu_z(tile) - mu_z(neighbour)|`` (``form="tv"``) or of its square
-    (``form="gmrf"``, the energy of a Gaussian Markov random field) over right and lower
-    neighbours, averaged per tile (so it is comparable with the per-patch ELBO).
+    ``idx`` indexes whole grids of ``grid_shape`` (frame by frame, row by row). Returns
+    ``(rows, neighbours)``: the positions in ``idx`` of the tiles that have a right (then: a
+    lower) neighbour in their frame, and those neighbours' indices, one for one (a tile at
+    neither edge appears twice).
     """
-    mean, _ = model.encode_gaussian(model.normalize(x))
-    z = mean[:, model.layout.slices()["z"]].reshape(block[0], block[1], -1)
-    dy, dx = z[1:] - z[:-1], z[:, 1:] - z[:, :-1]
-    if form == "gmrf":
-        total = dy.square().sum() + dx.square().sum()
+    n_rows, n_cols = int(grid_shape[0]), int(grid_shape[1])
+    within = idx % (n_rows * n_cols)
+    right, down = within % n_cols + 1 < n_cols, within // n_cols + 1 < n_rows
+    rows = torch.cat([torch.nonzero(right).flatten(), torch.nonzero(down).flatten()])
+    return rows, torch.cat([idx[right] + 1, idx[down] + n_cols])
+
+
+def roughness(
+    model,
+    x: torch.Tensor,
+    block,
+    form: str = "tv",
+    latents: int = 0,
+    x_next: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Roughness of the encoded latent means across neighbouring grid tiles.
+
+    ``block`` is ``(bh, bw)`` when ``x`` holds the ``bh * bw`` patches of one block of the
+    grid, row-major (the pairs: right and lower neighbours inside it), or a tensor ``rows``
+    of positions in ``x`` when ``x_next`` holds, one for one, a grid neighbour of each
+    ``x[rows]`` (:func:`grid_neighbours`; training's form). Summed over z's dimensions (the
+    first ``latents`` only, when > 0: designated phase latents) and the pairs, per tile of
+    ``x`` (so it is comparable with the per-patch ELBO): ``|mu(tile) - mu(neighbour)|``
+    (``form="tv"``), its square (``"gmrf"``, the energy of a Gaussian Markov random field),
+    or the absolute difference over the dimension's standard deviation across ``x``
+    (``"tv-relative"``: scale-free, so the encoder cannot meet it by shrinking the map, only
+    by smoothing it).
+    """
+    z_slice = model.layout.slices()["z"]
+
+    def means(patches):
+        mean, _ = model.encode_gaussian(model.normalize(patches))
+        z = mean[:, z_slice]
+        return z[:, :latents] if latents > 0 else z
+
+    z = means(x)
+    if x_next is None:
+        grid = z.reshape(block[0], block[1], -1)
+        k = grid.shape[-1]
+        diff = torch.cat(
+            [(grid[1:] - grid[:-1]).reshape(-1, k), (grid[:, 1:] - grid[:, :-1]).reshape(-1, k)]
+        )
     else:
-        total = dy.abs().sum() + dx.abs().sum()
-    return total / (block[0] * block[1])
+        diff = z[block] - means(x_next)
+    if form == "gmrf":
+        return diff.square().sum() / len(z)
+    if form == "tv-relative":
+        diff = diff / (z.std(dim=0, keepdim=True) + 1e-3)
+    return diff.abs().sum() / len(z)
 
 
 def map_psi(model, x_all: torch.Tensor | _StreamedPatches, grid_shape) -> float:
@@ -358,9 +376,11 @@ def train(
         When set, training stops after the current batch and the partial model is returned.
     grid_shape : (int, int), optional
         ``(n_rows, n_cols)`` when ``patches`` are grid patches in the grid's order (frame by
-        frame, row by row; ``PatchSet.grid_shape``). With ``config.smoothness > 0`` every batch
-        is then a block of neighbouring tiles and the loss adds ``smoothness`` times the
-        patch's pixel count times the :func:`roughness` of their latent means; with
+        frame, row by row; ``PatchSet.grid_shape``). With ``config.smoothness > 0`` the right
+        and lower grid neighbours of every batch's tiles are encoded beside them
+        (:func:`grid_neighbours`; the batches themselves are the usual ones) and the loss adds
+        ``smoothness`` times the patch's pixel count times the :func:`roughness` of the
+        pairs' latent means (``config.smoothness_form``, ``config.smoothness_latents``); with
         ``config.psi_slack > 0`` each epoch's loss is multiplied by ``psi_slack +``
         :func:`map_psi` (both off without a grid).
     conditions : (N, V) float array, optional
@@ -436,16 +456,14 @@ def train(
         raise _training_error(err) from err
     gen = torch.Generator().manual_seed(config.seed)
     noise_gen = torch.Generator(device=device).manual_seed(config.seed + 1)
-    batches: _GridBlocks | _Batches
+    batches: _Batches
     smooth = config.smoothness > 0 and grid_shape is not None and not semi
     psi_on = config.psi_slack > 0 and grid_shape is not None and not semi
     if smooth or psi_on:
         per_frame = int(grid_shape[0]) * int(grid_shape[1])
         if per_frame < 1 or n_data % per_frame:
             raise InputError(f"{n_data} patches do not fill whole grids of {tuple(grid_shape)}.")
-    if smooth:
-        batches = _GridBlocks(grid_shape, n_data // per_frame, config.batch_size, gen)
-    elif reader is not None and not reader.fits and not (lab >= 0).any():
+    if reader is not None and not reader.fits and not (lab >= 0).any():
         batches = _TileBatches(
             torch.from_numpy(lab),
             config.batch_size,
@@ -506,9 +524,16 @@ def train(
                     labeled_fraction=labeled_fraction,
                     **({} if c_all is None else {"conditions": c_all[idx_d]}),
                 )
-                if smooth:
-                    assert isinstance(batches, _GridBlocks)
-                    rough = roughness(model, x, batches.block, config.smoothness_form)
+                if smooth:  # each tile's right and lower neighbours, encoded beside it
+                    rows, nxt = grid_neighbours(idx, grid_shape)
+                    rough = roughness(
+                        model,
+                        x,
+                        rows.to(device),
+                        config.smoothness_form,
+                        config.smoothness_latents,
+                        x_all[nxt.to(device)],
+                    )
                     loss = loss + config.smoothness * n_pix * rough
                     terms = {**terms, "roughness": rough.detach()}
                 if factor is not None:
