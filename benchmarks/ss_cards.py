@@ -285,10 +285,10 @@ def main(argv=None) -> int:
     )
     parser.add_argument(
         "--pose-templates",
-        type=int,
-        choices=[0, 1],
-        help="the encoder's angle from the labeled patches' aligned class templates "
-        "(ModelConfig.pose_templates; model default if unset)",
+        choices=["0", "1", "replace"],
+        help="the encoder's angle from the labeled patches' aligned class templates, added to "
+        "the encoder's (1) or replacing it (replace) (ModelConfig.pose_templates; model "
+        "default if unset)",
     )
     parser.add_argument("--z-kl-start", type=float, help="z's KL weight at the first step")
     parser.add_argument("--z-kl-ramp", type=float, help="share of steps to reach weight 1")
@@ -363,7 +363,13 @@ def main(argv=None) -> int:
             canonical_classifier=False if args.raw_classifier else None,
             class_film=None if args.class_film is None else bool(args.class_film),
             class_template=None if args.class_template is None else bool(args.class_template),
-            pose_templates=None if args.pose_templates is None else bool(args.pose_templates),
+            pose_templates=(
+                None
+                if args.pose_templates is None
+                else "replace"
+                if args.pose_templates == "replace"
+                else bool(int(args.pose_templates))
+            ),
         ).items()
         if v is not None
     }

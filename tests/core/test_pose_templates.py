@@ -4,8 +4,10 @@
 import math
 
 import numpy as np
+import pytest
 import torch
 
+from napari_ivae.core.errors import InputError
 from napari_ivae.core.models import ModelConfig, TrainConfig, build_model, pose_search
 from napari_ivae.core.models.latent import canonical_resample
 from napari_ivae.core.models.persistence import load_model, save_model
@@ -34,11 +36,11 @@ def _circular_error(found, truth, order=1):
     return float(np.median(np.abs(np.angle(np.exp(1j * (d - centre)))))) / order
 
 
-def _fitted(labeled_rotation):
-    """A model whose pose templates are fitted on 24 labeled cards of each suit turned within
-    +/- ``labeled_rotation`` deg."""
+def _fitted(labeled_rotation, mode=True):
+    """A model whose pose templates (``pose_templates=mode``) are fitted on 24 labeled cards of
+    each suit turned within +/- ``labeled_rotation`` deg."""
     x, labels, _ = _cards(24, labeled_rotation, seed=1)
-    model = _model()
+    model = _model(pose_templates=mode)
     model.fit_normalization(x)
     model.fit_class_templates(x, labels)
     return model
@@ -124,3 +126,42 @@ def test_a_trained_model_saves_its_templates_and_an_older_file_loads_without(tmp
     torch.save(bundle, tmp_path / "old.ivae.pt")
     old = load_model(tmp_path / "old.ivae.pt")
     assert old.config.pose_templates is False and not old.model.uses_pose_templates
+
+
+def test_replacing_the_pose_searches_it_and_a_saved_model_keeps_the_mode(tmp_path):
+    cards = make_cards(40, size=32, rotation=60.0, translation=0.1, classes=SUITS, seed=2)
+    x, labels = cards.images, cards.labels
+    lab = labels.copy()
+    lab[1::2] = -1
+    config = TrainConfig.defaults_for("ss-rvae", min_steps=6, class_image_steps=2, device="cpu")
+    model = _model(pose_templates="replace")
+    result = fit(model, x, lab, config)
+    assert model.replaces_pose and model.config.pose_templates == "replace"
+    xn = model.normalize(torch.from_numpy(x))
+    parts = model.layout.slices()
+    angle, centre = model.template_pose(xn)
+    with torch.no_grad():
+        mean = model.encode_gaussian(xn)[0]
+        # the angle and the offsets are the search's, whatever the encoder network says
+        model.encoder.mean.bias.add_(1.0)
+        moved = model.encode_gaussian(xn.clone())[0]
+    for m in (mean, moved):
+        assert torch.allclose(m[:, parts["theta"]][:, 0], angle)
+        assert torch.allclose(m[:, parts["offsets"]] * model.offset_gain, centre, atol=1e-6)
+    assert not torch.allclose(moved[:, parts["z"]], mean[:, parts["z"]])
+    with torch.no_grad():
+        model.encoder.mean.bias.sub_(1.0)
+    path = tmp_path / "m.ivae.pt"
+    save_model(path, model, result)
+    loaded = load_model(path).model
+    assert loaded.replaces_pose
+    assert torch.allclose(loaded.encode_gaussian(xn)[0], model.encode_gaussian(xn)[0], atol=1e-6)
+
+
+def test_pose_templates_accepts_only_booleans_or_replace():
+    assert _model().config.pose_templates == "replace"  # the ss-rVAE's default
+    with pytest.raises(InputError):
+        _model(pose_templates="add")
+    assert _model(pose_templates="replace").config.pose_templates == "replace"
+    rvae = ModelConfig("rvae", patch_shape=(32, 32), pose_templates="replace")
+    assert rvae.pose_templates is False

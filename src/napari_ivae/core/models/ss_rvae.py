@@ -22,13 +22,16 @@ The classifier reads the patch turned back by the encoder's angle, so a card who
 mis-encoded is misclassified; without the term the encoder turned many cards beyond about
 40 deg the wrong way on some seeds.
 
-With ``ModelConfig.pose_templates`` (the ss-rVAE's default with a rotation latent) the
-encoder's angle starts from a matched filter: before the first step each class's labeled
-patches are aligned among themselves into one template (:func:`pose_search.align_class`, any
-poses), saved with the model, and every encoding adds to the encoder's angle the angle at which
-the best-matching template, turned over the full circle, correlates best with the patch, both
-centred on their centroids (:meth:`SSRVAE.template_angle`, no gradient). The encoder learns
-only a correction; the angle enters the ELBO as before (its prior, its KL).
+With ``ModelConfig.pose_templates`` the pose comes from a matched filter: before the first
+step each class's labeled patches are aligned among themselves into one template
+(:func:`pose_search.align_class`, any poses), saved with the model; each patch is centred on
+its centroid and the best-matching template turned over the full circle
+(:meth:`SSRVAE.template_pose`, no gradient). By default (``"replace"``) that angle and the
+centroid *are* the angle and offset means: the classifier's input, the decoder and the KL read
+them, the encoder learns z and the pose's spread, and the pose-consistency term is not used.
+With ``True`` the angle is added to the encoder's, which learns a correction; that correction
+is common to all patches and wanders during training, which cost the noisy cards most of
+their accuracy (docs/performance.md, "ss-rVAE under strong noise").
 """
 
 from __future__ import annotations
@@ -108,7 +111,7 @@ class SSRVAE(BaseIVAE):
     pose_orders: torch.Tensor
     #: (key of the templates' state, their turned bank): :meth:`_pose_bank`'s cache
     _pose_bank_cache: tuple | None = None
-    #: (patches, their version, angles) of the last :meth:`template_angle`
+    #: (patches, their version, angles, centres) of the last :meth:`template_pose`
     _template_angle_memo: tuple | None = None
 
     def __init__(self, config):
@@ -157,7 +160,7 @@ class SSRVAE(BaseIVAE):
 
     @property
     def uses_pose_templates(self) -> bool:
-        """True when encodings add the templates' angle (``pose_templates``, fitted)."""
+        """True when encodings use the templates' pose (``pose_templates``, fitted)."""
         return bool(self.config.pose_templates) and bool((self.pose_orders > 0).any())
 
     def _pose_bank(self) -> torch.Tensor:
@@ -170,38 +173,60 @@ class SSRVAE(BaseIVAE):
                 self._pose_bank_cache = (key, pose_search.turned_bank(t))
         return self._pose_bank_cache[1]
 
-    def template_angle(self, xn: torch.Tensor) -> torch.Tensor:
-        """The angle (radians, ``(B,)``) at which the best-matching class template, turned,
-        correlates best with each normalised patch ``(B, H, W)``, both centred on their
-        centroids (:func:`pose_search.centred`); 0 for a class without a template. No
-        gradient; a function of the patch alone, so the last batch's angles are reused when
-        the same tensor, unchanged, is asked again (the pose term encodes it a second time)."""
+    def template_pose(self, xn: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(angle, centre)``: the angle (radians, ``(B,)``) at which the best-matching class
+        template, turned, correlates best with each normalised patch ``(B, H, W)``, both
+        centred on their centroids (:func:`pose_search.centred`; 0 for a class without a
+        template), and the patch's centroid ``(B, 2)`` (``(x, y)``, half-width units: the
+        template frame's origin). No gradient; a function of the patch alone, so the last
+        batch's are reused when the same tensor, unchanged, is asked again (the pose term
+        encodes it a second time)."""
         memo = self._template_angle_memo
         if memo is not None and memo[0] is xn and memo[1] == xn._version:
-            return memo[2]
+            return memo[2], memo[3]
         with torch.no_grad():
             orders = self.pose_orders.to(xn.device)
+            background_free = pose_search.background_removed(xn)
+            centre = pose_search.centroids(background_free)
             angle, cls, _ = pose_search.best_angles(
-                pose_search.centred(xn).flatten(1),
+                canonical_resample(background_free, None, centre).flatten(1),
                 self._pose_bank().to(xn.dtype),
                 orders.clamp_min(1),
             )
             angle = torch.where(orders[cls] > 0, angle, torch.zeros_like(angle))
-        self._template_angle_memo = (xn, xn._version, angle)
-        return angle
+        self._template_angle_memo = (xn, xn._version, angle, centre)
+        return angle, centre
+
+    def template_angle(self, xn: torch.Tensor) -> torch.Tensor:
+        """The angle of :meth:`template_pose` (radians, ``(B,)``)."""
+        return self.template_pose(xn)[0]
+
+    @property
+    def replaces_pose(self) -> bool:
+        """True when the templates' pose replaces the encoder's (``pose_templates="replace"``,
+        fitted): the angle's mean and (with a translation latent) the offsets' are searched,
+        not learnt (the patch's centroid)."""
+        return self.config.pose_templates == "replace" and self.uses_pose_templates
 
     def encode_gaussian(self, xn: torch.Tensor):
         """``(mean, std)`` of q(latent | x); with fitted pose templates the angle's mean is the
-        encoder's plus :meth:`template_angle` (in place of ``angle_hint``'s moments)."""
+        encoder's plus :meth:`template_angle` (in place of ``angle_hint``'s moments), or, with
+        ``pose_templates="replace"``, :meth:`template_pose`'s angle and centre alone."""
         if not ("theta" in self.layout.slices() and self.uses_pose_templates):
             return super().encode_gaussian(xn)
         mean, std = self.encoder(xn)
-        guess = self.template_angle(xn)
-        t = self.layout.slices()["theta"]
-        mean = torch.cat(
-            [mean[:, : t.start], mean[:, t] + guess[:, None].to(mean.dtype), mean[:, t.stop :]],
-            dim=1,
-        )
+        guess, centre = self.template_pose(xn)
+        parts = self.layout.slices()
+        t = parts["theta"]
+        angle = guess[:, None].to(mean.dtype)
+        if not self.replaces_pose:
+            angle = mean[:, t] + angle
+        mean = torch.cat([mean[:, : t.start], angle, mean[:, t.stop :]], dim=1)
+        if self.replaces_pose and "offsets" in parts:
+            # the template frame's origin: the angle was searched about the centroid
+            o = parts["offsets"]
+            offsets = centre.to(mean.dtype) / self.offset_gain
+            mean = torch.cat([mean[:, : o.start], offsets, mean[:, o.stop :]], dim=1)
         return mean, std
 
     def fit_label_noise(
@@ -363,7 +388,12 @@ class SSRVAE(BaseIVAE):
             spread = self.z_class_spread(mean, class_logits, labels)
             parts.append(self.z_class_weight * spread)
             terms["z_class"] = spread.detach()
-        if self.training and self.pose_consistency > 0 and "theta" in self.layout.slices():
+        if (
+            self.training
+            and self.pose_consistency > 0
+            and "theta" in self.layout.slices()
+            and not self.replaces_pose  # a searched angle: the term has nothing to move
+        ):
             # the patches without the labeled ones' added noise: the term is about geometry
             # (the same tensor as the encoder's input when none was added: its template angle
             # is then not searched again)
