@@ -256,22 +256,20 @@ def _auto_blobs(frame, excluded, params):
     scale_cut = np.maximum(
         np.minimum(np.minimum(cut if pooled else np.inf, other_side), background), floors
     )
-    keep = strength >= scale_cut[np.searchsorted(scales, blob_sigma)]
-    above_surround = (
-        blobs.surround_share(signal, points[keep], blob_sigma[keep]) >= blobs.SURROUND_SHARE
-    )
-    not_above_surround = int((~above_surround).sum())
-    keep[keep] = above_surround
-    keep[keep] = blobs.strongest_of_overlaps(points[keep], blob_sigma[keep], strength[keep])
     # a smaller blob inside a larger kept one, or inside an aggregate too large to be a
     # particle, is judged against its interior, not its ring
     aggregates = blobs.aggregate_blobs(
         signal, large_response, large, polarity, float(scale_cut[-1]), candidate_skip
     )
     del large_response
-    nested = blobs.above_larger(signal, points[keep], blob_sigma[keep], aggregates)
-    not_above_larger = int((~nested).sum())
-    keep[keep] = nested
+    keep, not_above_surround, not_above_larger = _judged(
+        signal,
+        points,
+        blob_sigma,
+        strength,
+        strength >= scale_cut[np.searchsorted(scales, blob_sigma)],
+        aggregates,
+    )
     # the background far from the kept particles may reach less than the whole frame's
     # bounds (gaps and rings between packed particles): candidates on it pass from there
     background_added = 0
@@ -291,17 +289,11 @@ def _auto_blobs(frame, excluded, params):
                 points[:, 0], points[:, 1]
             ]
             before = int(keep.sum())
-            keep = (strength >= scale_cut[level]) | ((strength >= lowered[level]) & ~on_kept)
+            passed = (strength >= scale_cut[level]) | ((strength >= lowered[level]) & ~on_kept)
             scale_cut = lowered
-            above_surround = (
-                blobs.surround_share(signal, points[keep], blob_sigma[keep]) >= blobs.SURROUND_SHARE
+            keep, not_above_surround, not_above_larger = _judged(
+                signal, points, blob_sigma, strength, passed, aggregates
             )
-            not_above_surround = int((~above_surround).sum())
-            keep[keep] = above_surround
-            keep[keep] = blobs.strongest_of_overlaps(points[keep], blob_sigma[keep], strength[keep])
-            nested = blobs.above_larger(signal, points[keep], blob_sigma[keep], aggregates)
-            not_above_larger = int((~nested).sum())
-            keep[keep] = nested
             background_added = int(keep.sum()) - before
     # particles beside kept ones, whose larger responses swallowed theirs in scale space, found
     # with the kept particles' measured profiles taken out; they pass the same tests
@@ -395,6 +387,22 @@ def _clear_of_edge(points, radius, shape) -> np.ndarray:
         & (points[:, 1] >= margin)
         & (points[:, 1] <= shape[1] - 1 - margin)
     )
+
+
+def _judged(signal, points, sigma, strength, passed, aggregates):
+    """The candidates ``passed`` (mask over ``points``) that stand above their surround, are
+    the strongest of overlapping ones and stand above the interior of any larger kept blob or
+    aggregate they lie in. Returns the kept mask and the numbers dropped by the surround and
+    by the nesting test."""
+    from napari_ivae.core.detection import particle_blobs as blobs
+
+    keep = passed.copy()
+    above_surround = blobs.surround_share(signal, points[keep], sigma[keep]) >= blobs.SURROUND_SHARE
+    keep[keep] = above_surround
+    keep[keep] = blobs.strongest_of_overlaps(points[keep], sigma[keep], strength[keep])
+    nested = blobs.above_larger(signal, points[keep], sigma[keep], aggregates)
+    keep[keep] = nested
+    return keep, int((~above_surround).sum()), int((~nested).sum())
 
 
 def _disc_labels(signal, centres, radii) -> np.ndarray:
