@@ -195,12 +195,9 @@ def roughness(
         return z[:, :latents] if latents > 0 else z
 
     z = means(x)
-    if x_next is None:
-        grid = z.reshape(block[0], block[1], -1)
-        k = grid.shape[-1]
-        diff = torch.cat(
-            [(grid[1:] - grid[:-1]).reshape(-1, k), (grid[:, 1:] - grid[:, :-1]).reshape(-1, k)]
-        )
+    if x_next is None:  # x is one (bh, bw) block: its own tiles are each other's neighbours
+        rows, neighbours = grid_neighbours(torch.arange(len(z), device=z.device), block)
+        diff = z[rows] - z[neighbours]
     else:
         diff = z[block] - means(x_next)
     if form == "gmrf":
