@@ -192,5 +192,12 @@ def align_class(
 def centred(xn: torch.Tensor) -> torch.Tensor:
     """Normalised patches ``(B, H, W)`` less their background, moved so that their
     :func:`centroids` lie at the origin, as :func:`align_class` centres the labeled ones."""
+    return centring(xn)[0]
+
+
+def centring(xn: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(centred(xn), centre)``: the patches of :func:`centred` and the :func:`centroids`
+    ``(B, 2)`` they were moved by."""
     xc = background_removed(xn)
-    return canonical_resample(xc, None, centroids(xc))
+    centre = centroids(xc)
+    return canonical_resample(xc, None, centre), centre

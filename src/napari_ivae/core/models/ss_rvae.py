@@ -186,10 +186,9 @@ class SSRVAE(BaseIVAE):
             return memo[2], memo[3]
         with torch.no_grad():
             orders = self.pose_orders.to(xn.device)
-            background_free = pose_search.background_removed(xn)
-            centre = pose_search.centroids(background_free)
+            patches, centre = pose_search.centring(xn)
             angle, cls, _ = pose_search.best_angles(
-                canonical_resample(background_free, None, centre).flatten(1),
+                patches.flatten(1),
                 self._pose_bank().to(xn.dtype),
                 orders.clamp_min(1),
             )
