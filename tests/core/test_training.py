@@ -283,6 +283,10 @@ def test_roughness_forms_tv_and_gmrf():
     assert float(roughness(Fixed, 10 * values, (2, 2), "tv-relative")) == pytest.approx(
         relative, rel=1e-3
     )  # scale-free: a shrunk (or stretched) map is no smoother
+    # a batch of one tile has no spread: the relative term is 0, not NaN (the last batch of a
+    # grid of 289 tiles in batches of 32 is one tile)
+    one = roughness(Fixed, values[:1], torch.tensor([0]), "tv-relative", x_next=values[1:2])
+    assert float(one) == 0.0
     # pairs given by position: tiles 0 and 1 against neighbours 2 and 2
     rows, x_next = torch.tensor([0, 1]), torch.tensor([2.0, 2.0]).reshape(2, 1, 1)
     assert float(roughness(Fixed, values, rows, "tv", x_next=x_next)) == pytest.approx(2 * 2 / 4)
