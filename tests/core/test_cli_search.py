@@ -67,6 +67,43 @@ def test_search_writes_table_heatmap_model_and_maps(grid_file, capsys):
     assert (out / "search.json").read_bytes() == before
 
 
+def test_search_passes_the_terms_form_and_designated_latents_to_each_run(grid_file, capsys):
+    out = grid_file / "search_terms"
+    args = [
+        "search",
+        "--patches",
+        str(grid_file / "grid.npz"),
+        "--out",
+        str(out),
+        "--beta-start",
+        "1",
+        "--beta-end",
+        "1",
+        "--smoothness",
+        "0.5",
+        "--epochs",
+        "1",
+        "--workers",
+        "1",
+    ]
+    assert main([*args, "--smoothness-form", "gmrf", "--smoothness-latents", "0"]) == 0
+    assert "the term gmrf on every z" in capsys.readouterr().err
+    config = load_model(out / "best.ivae.pt").train_config
+    assert (config.smoothness, config.smoothness_form, config.smoothness_latents) == (
+        0.5,
+        "gmrf",
+        0,
+    )
+    assert main([*args, "--force"]) == 0  # the defaults: scale-free TV on z1, z1 scored
+    assert "the term tv-relative on z1, every run scored on z1" in capsys.readouterr().err
+    config = load_model(out / "best.ivae.pt").train_config
+    assert (config.smoothness_form, config.smoothness_latents) == ("tv-relative", 1)
+    report = json.loads((out / "search.json").read_text())
+    assert report["runs"][0]["map_index"] == 0 and "z1" in report["segmentation"]
+    assert main([*args, "--force", "--smoothness-latents", "-1"]) == 2
+    assert "--smoothness-latents" in capsys.readouterr().err
+
+
 def test_search_refuses_non_grid_patches_and_bad_lists(grid_file, capsys):
     base = ["search", "--out", str(grid_file / "bad")]
     assert main([*base, "--patches", str(grid_file / "points.npz")]) == 2

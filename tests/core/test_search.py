@@ -30,6 +30,53 @@ def test_score_maps_prefers_the_smooth_active_map_and_ignores_flat_ones():
     assert flat["active"] == 0 and flat["map_index"] == -1 and math.isnan(flat["edge"])
 
 
+def test_score_maps_scores_only_the_designated_phase_maps():
+    rng = np.random.default_rng(1)
+    step = np.zeros((16, 16))
+    step[:, 8:] = 2.0
+    rough = rng.normal(0, 1, (16, 16))  # z1 rougher than z2
+    assert score_maps(np.stack([rough, step]))["map_index"] == 1
+    designated = score_maps(np.stack([rough, step]), designated=1)
+    assert designated["map_index"] == 0 and designated["active"] == 1
+    assert designated["edge"] == pytest.approx(score_maps(rough[None])["edge"])
+    # a flat z1 shows no phase: the run counts as collapsed, whatever z2 shows
+    flat = score_maps(np.stack([np.full((16, 16), 0.3), step]), designated=1)
+    assert flat["map_index"] == -1 and flat["active"] == 0
+
+
+def test_search_scores_z1_when_the_term_designates_it(grid_patches_small, monkeypatch):
+    import napari_ivae.core.analysis.search as search
+
+    seen = []
+
+    def scores(z_maps, designated=0):  # what the worker scores: edge = designated + 1
+        return {"edge": designated + 1.0, "fourier": 0.5, "map_index": 0, "active": 1}
+
+    monkeypatch.setattr(search, "score_maps", scores)  # forked workers inherit it
+    patches, grid_shape = grid_patches_small
+    model_config = ModelConfig("shift-vae", patch_shape=patches.shape[1:], hidden=(8,))
+    for lams, latents, designated in (((0.0, 0.5), 1, 1), ((0.0,), 1, 0), ((0.0, 0.5), 0, 0)):
+        config = TrainConfig.defaults_for(
+            "shift-vae", epochs=1, batch_size=64, smoothness_latents=latents
+        )
+        result = search_beta(
+            patches,
+            grid_shape,
+            beta_starts=(1.0,),
+            beta_ends=(1.0,),
+            smoothness=lams,
+            model_config=model_config,
+            train_config=config,
+            workers=1,
+            mp_context="fork",
+        )
+        seen.append([run.edge for run in result.runs])
+        # the lambda 0 baseline is scored on the same map as the runs with the term
+        assert [run.edge for run in result.runs] == [designated + 1.0] * len(lams)
+        assert result.train_result.train_config.smoothness_latents == latents
+    assert seen == [[2.0, 2.0], [1.0], [1.0, 1.0]]
+
+
 def test_choose_never_picks_a_collapsed_run():
     runs = [
         SearchRun(0.1, 1.0, 0.0, edge=5.0, fourier=0.5, map_index=0, active=1),

@@ -201,8 +201,14 @@ def test_smoothness_term_lowers_the_roughness_of_grid_codes():
     rough = {}
     for lam in (0.0, 0.8):  # per pixel: 0.8 * 64 px = 51 per tile
         model = build_model(ModelConfig("shift-vae", patch_shape=(8, 8), hidden=(32,)))
-        config = TrainConfig.defaults_for(
-            "shift-vae", epochs=100, batch_size=64, device="cpu", smoothness=lam
+        config = TrainConfig.defaults_for(  # plain TV on every z (the term's first form)
+            "shift-vae",
+            epochs=100,
+            batch_size=64,
+            device="cpu",
+            smoothness=lam,
+            smoothness_form="tv",
+            smoothness_latents=0,
         )
         result = fit(model, patches, None, config, grid_shape=(8, 8))
         assert ("roughness" in result.history[-1]) == (lam > 0)
@@ -221,6 +227,8 @@ def test_smoothness_term_lowers_the_roughness_of_grid_codes():
         TrainConfig(smoothness=-1.0)
     with pytest.raises(InputError, match="smoothness_form"):
         TrainConfig(smoothness_form="l2")
+    with pytest.raises(InputError, match="smoothness_latents"):
+        TrainConfig(smoothness_latents=-1)
     with pytest.raises(InputError, match="psi_slack"):
         TrainConfig(psi_slack=float("nan"))
 
@@ -252,6 +260,17 @@ def test_designated_latent_is_smoothed_and_the_others_are_left_free():
     assert designated[0] < 0.9 * plain[0]  # z1 smoothed
     assert every[1] < 0.9 * plain[1]  # on every z, z2 too
     assert designated[1] > 0.95 * plain[1]  # designated: z2 left free (1.98 -> 1.98)
+
+
+def test_the_term_defaults_to_scale_free_tv_on_z1_and_old_configs_keep_theirs():
+    config = TrainConfig.defaults_for("shift-vae")
+    assert config.smoothness == 0  # off: the default model is the one without the term
+    assert (config.smoothness_form, config.smoothness_latents) == ("tv-relative", 1)
+    # a configuration saved before the fields (or their defaults) existed reads as trained
+    saved = {k: v for k, v in config.to_dict().items() if not k.startswith("smoothness_")}
+    old = TrainConfig.from_dict({**saved, "smoothness": 1.0})
+    assert (old.smoothness_form, old.smoothness_latents) == ("tv", 0)
+    assert TrainConfig.from_dict(config.to_dict()) == config
 
 
 def test_roughness_forms_tv_and_gmrf():

@@ -45,6 +45,8 @@ def test_search_trains_the_grid_shows_heat_map_and_maps_and_keeps_the_chosen_mod
     # one process runs both (a process costs its imports, seconds of CPU); two processes at
     # once are started and killed by the abort test, and compared with one in core's tests
     search.workers.value = 1
+    train.smoothness_form.value = "gmrf"  # the term's settings come from the Train widget
+    train.smoothness_latents.value = 0
     job = search.start()
     assert job is not None and train.busy
     assert not train.start_button.enabled and not search.button.enabled
@@ -63,6 +65,10 @@ def test_search_trains_the_grid_shows_heat_map_and_maps_and_keeps_the_chosen_mod
     assert (bundle.train_config.beta_start, bundle.train_config.beta_end) == (
         chosen.beta_start,
         chosen.beta_end,
+    )
+    assert (bundle.train_config.smoothness_form, bundle.train_config.smoothness_latents) == (
+        "gmrf",
+        0,
     )
     # heat map (RGB) and the best runs' maps, aligned with the image, the chosen one shown
     heat = viewer.layers["lat β(t) search heat map [ivae]"]

@@ -382,7 +382,13 @@ def test_train_widget_parameters_reach_the_configs(viewer):
     assert model_config.latent_dim == 3 and model_config.patch_shape == (16, 16)
     assert train_config.seed == 11 and train_config.device == "cpu"
     train.smoothness.value = 0.5  # grid patches: the latent maps' roughness term
-    assert train.configs((16, 16))[1].smoothness == 0.5
+    config = train.configs((16, 16))[1]
+    assert config.smoothness == 0.5  # by default on z1 only, scale-free
+    assert (config.smoothness_form, config.smoothness_latents) == ("tv-relative", 1)
+    train.smoothness_latents.value = 0  # "all z"
+    train.smoothness_form.value = "gmrf"
+    config = train.configs((16, 16))[1]
+    assert (config.smoothness_form, config.smoothness_latents) == ("gmrf", 0)
     train.kind.value = "rvae"
     train.translation.value = False
     train.angle_prior_kind.value = "von_mises"

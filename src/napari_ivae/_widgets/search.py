@@ -42,7 +42,8 @@ class SearchControls:
 
     The search uses the Train widget's progress bar, Stop (keep the runs finished so far and
     the best of them) and Abort (kill the running trainings, keep nothing), status line and
-    model settings (epochs, seed, latent size...); only the betas and lambdas come from here.
+    model settings (epochs, seed, latent size, the smoothness term's form and designated z...);
+    only the betas and lambdas come from here.
     """
 
     def __init__(self, train: Any) -> None:

@@ -138,6 +138,24 @@ class TrainWidget(DockBody):
             tooltip="grid patches only: weight (per patch pixel) of the latent maps' roughness "
             "across neighbouring tiles (0 = off)",
         )
+        self.smoothness_latents = ComboBox(
+            choices=[("z1 only (the phase map)", 1), ("all z", 0)],
+            value=1,
+            label="smooth",
+            tooltip="z1 only: z1 becomes the phase map to segment, the other z keep the "
+            "detail; all z: every latent map is smoothed",
+        )
+        self.smoothness_form = ComboBox(
+            choices=[
+                ("relative TV (scale-free)", "tv-relative"),
+                ("TV (total variation)", "tv"),
+                ("Gaussian MRF (squared)", "gmrf"),
+            ],
+            value="tv-relative",
+            label="smoothness form",
+            tooltip="relative TV: differences over the map's spread, so the map cannot shrink "
+            "instead of smoothing; TV: absolute differences; MRF: squared differences",
+        )
         self.epochs = SpinBox(value=30, min=1, max=100000, label="epochs")
         self.min_steps = SpinBox(
             value=0,
@@ -192,6 +210,8 @@ class TrainWidget(DockBody):
                         self.beta_end,
                         self.beta_ramp,
                         self.smoothness,
+                        self.smoothness_latents,
+                        self.smoothness_form,
                         self.min_steps,
                         self.batch_size,
                         self.lr,
@@ -268,6 +288,8 @@ class TrainWidget(DockBody):
             beta_end=self.beta_end.value,
             beta_ramp_epochs=self.beta_ramp.value,
             smoothness=self.smoothness.value if kind != "ss-rvae" else 0.0,
+            smoothness_form=self.smoothness_form.value,
+            smoothness_latents=self.smoothness_latents.value,
         )
         return model_config, train_config
 

@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from napari_ivae.cli._paths import check_output, check_seed
+from napari_ivae.cli._train import add_smoothness_options, smoothness_overrides
 from napari_ivae.core.errors import InputError
 
 OUTPUTS = ("search.csv", "search.json", "heatmap.png", "best.ivae.pt", "best_maps.npz")
@@ -84,6 +85,7 @@ def add_parser(subparsers) -> None:
         metavar="LIST",
         help="values of the latent roughness weight lambda, per patch pixel (default 0)",
     )
+    add_smoothness_options(p)
     p.add_argument("--epochs", type=int, help="epochs per run (default: the shift-VAE's)")
     p.add_argument("--seed", type=int, default=0, help="random seed of every run (default 0)")
     p.add_argument("--workers", type=int, help="runs at once (default: the usable cores)")
@@ -149,16 +151,27 @@ def run(args) -> int:
     from napari_ivae.core.analysis.segmentation import edge_length, segment_map
     from napari_ivae.core.models import ModelConfig, TrainConfig
 
-    overrides = {"seed": args.seed, "device": "cpu"}
+    overrides = {"seed": args.seed, "device": "cpu", **smoothness_overrides(args)}
     if args.epochs is not None:
         overrides["epochs"] = args.epochs
     train_config = TrainConfig.defaults_for("shift-vae", **overrides)
     model_config = ModelConfig("shift-vae", patch_shape=patches.shape[1:])
     n_runs = len(starts) * len(ends) * len(lams)
+    term = ""
+    if max(lams) > 0:
+        on = (
+            f"z1..z{train_config.smoothness_latents}"
+            if train_config.smoothness_latents > 1
+            else ("z1" if train_config.smoothness_latents == 1 else "every z")
+        )
+        term = f"; the term {train_config.smoothness_form} on {on}"
+        if train_config.smoothness_latents:
+            term += f", every run scored on {on}"
     _say(
         f"searching {n_runs} settings (beta_start {args.beta_start} x beta_end {args.beta_end}"
         f" x lambda {args.smoothness}) on {len(patches)} patches, grid "
-        f"{grid_shape[0]}x{grid_shape[1]}, {train_config.epochs} epoch(s) each, seed {args.seed}",
+        f"{grid_shape[0]}x{grid_shape[1]}, {train_config.epochs} epoch(s) each, seed "
+        f"{args.seed}{term}",
         args.quiet,
     )
 

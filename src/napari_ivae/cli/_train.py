@@ -275,21 +275,7 @@ def add_parser(subparsers) -> None:
         "neighbouring grid tiles; needs grid patches (their .npz carries "
         "grid_shape); default 0 = off",
     )
-    p.add_argument(
-        "--smoothness-form",
-        choices=SMOOTHNESS_FORMS,
-        default="tv",
-        help="with --smoothness: tv (absolute differences), gmrf (squared) or tv-relative "
-        "(over each latent's spread: the map cannot be shrunk instead of smoothed)",
-    )
-    p.add_argument(
-        "--smoothness-latents",
-        type=int,
-        default=0,
-        metavar="K",
-        help="with --smoothness: the term on z1..zK only (designated phase maps; segment z1), "
-        "the other z stay free; default 0 = every z",
-    )
+    add_smoothness_options(p)
     p.add_argument("--label-weight", type=float, help="ss-rvae classification weight")
     p.add_argument("--class-names", help="ss-rvae, crvae: comma-separated names, in label order")
     p.add_argument(
@@ -362,9 +348,41 @@ def _build_configs(args, patch_shape, labels, condition_names=()):
         overrides["beta_end"] = args.beta
     if args.smoothness:
         overrides["smoothness"] = args.smoothness
-        overrides["smoothness_form"] = args.smoothness_form
-        overrides["smoothness_latents"] = args.smoothness_latents
+    overrides.update(smoothness_overrides(args))
     return model_config, TrainConfig.defaults_for(args.model, **overrides)
+
+
+def add_smoothness_options(p) -> None:
+    """``--smoothness-form`` and ``--smoothness-latents`` (``napari-ivae train`` and
+    ``search``); unset, they keep ``TrainConfig``'s defaults (tv-relative on z1 only)."""
+    p.add_argument(
+        "--smoothness-form",
+        choices=SMOOTHNESS_FORMS,
+        help="with --smoothness: tv-relative (default: differences over each latent's spread, "
+        "so the map cannot be shrunk instead of smoothed), tv (absolute differences) or "
+        "gmrf (squared)",
+    )
+    p.add_argument(
+        "--smoothness-latents",
+        type=int,
+        metavar="K",
+        help="with --smoothness: the term on z1..zK only (designated phase maps: segment "
+        "z1), the other z stay free; default 1 (z1 only); 0 = every z",
+    )
+
+
+def smoothness_overrides(args) -> dict:
+    """The ``TrainConfig`` fields given by :func:`add_smoothness_options`' options."""
+    overrides: dict = {}
+    if args.smoothness_form is not None:
+        overrides["smoothness_form"] = args.smoothness_form
+    if args.smoothness_latents is not None:
+        if args.smoothness_latents < 0:
+            raise InputError(
+                f"--smoothness-latents must be >= 0 (0 = every z), got {args.smoothness_latents}"
+            )
+        overrides["smoothness_latents"] = args.smoothness_latents
+    return overrides
 
 
 class _StopOnInterrupt:

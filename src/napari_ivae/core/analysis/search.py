@@ -12,7 +12,11 @@ reproducible from the seed whatever the number of processes), and scores every r
 
 A z dimension is *active* when its posterior means vary over the tiles (variance > 0.01, the
 usual active-unit criterion): a collapsed map is flat, so it would score perfectly smooth while
-showing nothing. A run without an active map is marked ``collapsed`` and never chosen. The
+showing nothing. A run without an active map is marked ``collapsed`` and never chosen. When the
+search crosses a lambda > 0 with a designated phase latent (``TrainConfig.smoothness_latents``
+= K > 0, the default K = 1), every run (lambda 0 included, the baseline) is scored on z1..zK
+only: z1 is the map the term smooths and the one to segment, and the other z stay free to
+carry the detail; a run whose designated maps are all flat counts as collapsed. The
 chosen run is the smoothest: the lowest ``edge``, where edge lengths less than one grid cell
 apart (:data:`EDGE_RESOLUTION`, less than one tile of wall) are a tie, broken by the better
 reconstruction (then the higher ``fourier``); the runs with ``beta_start == beta_end`` are the
@@ -136,24 +140,29 @@ class SearchResult:
         return rows
 
 
-def score_maps(z_maps: np.ndarray) -> dict:
+def score_maps(z_maps: np.ndarray, designated: int = 0) -> dict:
     """Scores of one run's z maps.
 
     Parameters
     ----------
     z_maps : (n_z, [F,] rows, cols) array
         Posterior means of each z dimension on the grid (frames averaged in the scores).
+    designated : int
+        Score only the first ``designated`` z maps (the phase latents the smoothness term
+        acts on, ``TrainConfig.smoothness_latents``); 0 = every z map.
 
     Returns
     -------
-    dict with ``edge``, ``fourier``, ``map_index`` (-1 and NaN scores when none is active)
-    and ``active`` (how many z maps are).
+    dict with ``edge``, ``fourier``, ``map_index`` (-1 and NaN scores when none of the
+    scored maps is active) and ``active`` (how many of the scored maps are).
     """
     from napari_ivae.core.analysis.segmentation import edge_length, fourier_peak_ratio
 
     z_maps = np.asarray(z_maps, dtype=np.float64)
     if z_maps.ndim == 3:
         z_maps = z_maps[:, None]
+    if designated > 0:
+        z_maps = z_maps[:designated]
     edges, fouriers, active = [], [], []
     for frames in z_maps:
         is_active = float(np.var(frames)) > ACTIVE_VARIANCE
@@ -207,7 +216,7 @@ def choose(runs: list) -> tuple[int | None, int | None]:
 _WORKER: dict = {}
 
 
-def _init_worker(patches, grid_shape, model_config, train_config) -> None:
+def _init_worker(patches, grid_shape, model_config, train_config, designated=0) -> None:
     import signal
 
     import torch
@@ -218,7 +227,11 @@ def _init_worker(patches, grid_shape, model_config, train_config) -> None:
     except ValueError:
         pass
     _WORKER.update(
-        patches=patches, grid_shape=grid_shape, model_config=model_config, train_config=train_config
+        patches=patches,
+        grid_shape=grid_shape,
+        model_config=model_config,
+        train_config=train_config,
+        designated=designated,
     )
 
 
@@ -247,7 +260,7 @@ def _train_one(setting: tuple) -> dict:
     z_maps = np.moveaxis(z.reshape(-1, rows, cols, z.shape[1]), -1, 0)
     if z_maps.shape[1] == 1:  # one frame: (n_z, rows, cols)
         z_maps = z_maps[:, 0]
-    scores = score_maps(z_maps)
+    scores = score_maps(z_maps, _WORKER.get("designated", 0))
     return {
         "setting": setting,
         "scores": scores,
@@ -308,8 +321,11 @@ def search_beta(
     model_config : ModelConfig, optional
         Default: a shift-VAE of the patches' shape.
     train_config : TrainConfig, optional
-        Everything else (epochs, seed, ...); default ``TrainConfig.defaults_for(kind)``. Every
-        run uses the same seed. The device is always the CPU (one process per core).
+        Everything else (epochs, seed, the smoothness form and designated latents, ...);
+        default ``TrainConfig.defaults_for(kind)``. Every run uses the same seed. The device
+        is always the CPU (one process per core). With a lambda > 0 among ``smoothness`` and
+        ``smoothness_latents`` = K > 0, every run is scored on z1..zK only (the designated
+        phase maps, :func:`score_maps`).
     workers : int, optional
         Processes at once; default: the usable cores, at most the number of runs.
     keep_maps : int
@@ -373,6 +389,8 @@ def search_beta(
     if not base["beta_ramp_epochs"]:
         base["beta_ramp_epochs"] = max(1, base["epochs"] // 2)
     grid = [(bs, be, lam) for lam in settings[2] for bs in settings[0] for be in settings[1]]
+    # the designated phase maps are the ones scored (and segmented) when the term is on
+    designated = int(base["smoothness_latents"]) if max(settings[2]) > 0 else 0
     workers = max(1, min(int(workers or _usable_cores()), len(grid)))
     outputs: dict = {}
     runs = [SearchRun(bs, be, lam) for bs, be, lam in grid]
@@ -382,7 +400,7 @@ def search_beta(
         max_workers=workers,
         initializer=_init_worker,
         mp_context=context,
-        initargs=(data, (rows, cols), model_config.to_dict(), base),
+        initargs=(data, (rows, cols), model_config.to_dict(), base, designated),
     ) as pool:
         pending: dict = {}
         queue = list(range(len(grid)))
