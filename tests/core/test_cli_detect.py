@@ -90,7 +90,9 @@ def test_detect_atoms_crystal_region_and_exclude_options(tmp_path, capsys):
         out = tmp_path / f"{name}.csv"
         assert main(["detect", str(tmp_path / "np.npy"), "--out", str(out), *options]) == 0
         tables[name] = pd.read_csv(out)
-    assert "outside the crystalline region" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "outside the crystalline region" in err
+    assert "(--keep-non-crystal keeps them)" in err and "crystal_only" not in err
     assert len(tables["all"]) > len(tables["default"]) + 0.5 * len(bumps)
     assert (tables["half"]["row"] >= 127).all() and len(tables["half"]) > 20
 

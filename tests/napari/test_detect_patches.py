@@ -63,6 +63,7 @@ def test_detect_leaves_out_non_crystal_peaks_unless_asked(viewer, qtbot):
         counts[keep] = len(viewer.layers["np atoms [ivae]"].data)
         if not keep:
             assert "outside the crystalline region" in detect.status.value
+            assert "('keep peaks outside the crystal' keeps them)" in detect.status.value
     assert counts[True] > counts[False] + 50
     detect.mode.value = "particles"
     assert not detect.keep_non_crystal.visible

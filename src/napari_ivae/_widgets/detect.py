@@ -375,8 +375,9 @@ class DetectWidget(DockBody):
             )
         self._shown_for = layer
         message = f"{n} {mode} found; {_chosen(det.params, params)}"
-        if det.message:
-            message = f"{message}. {det.message}"
+        if det.message:  # the core names its parameter; here it is the checkbox
+            note = det.message.replace("crystal_only=False", f"'{self.keep_non_crystal.text}'")
+            message = f"{message}. {note}"
         warnings = [w[0].upper() + w[1:] + "." for w in det.quality.get("warnings", [])]
         if warnings:
             self.status.warn(f"{message}. Check: {' '.join(warnings)}")

@@ -95,6 +95,7 @@ _SPELLINGS = [
     (re.compile(r"\bpolarity=[\"'](\w+)[\"']"), r"--polarity \1"),
     (re.compile(r"\bmethod=[\"'](\w+)[\"']"), r"--method \1"),
     (re.compile(r"\(invert\)"), "(--invert)"),
+    (re.compile(r"\bcrystal_only=False\b"), "--keep-non-crystal"),
     (
         re.compile(r"^(sigma|threshold|border|background|min_distance|spacing) (must|is)\b"),
         lambda m: f"--{m.group(1).replace('_', '-')} {m.group(2)}",

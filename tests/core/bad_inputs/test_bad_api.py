@@ -90,8 +90,18 @@ def test_write_points_csv_reports_an_unwritable_file(tmp_path):
         ("lower min_size, or", "lower --min-size, or"),
         ("with method='otsu', polarity='bright':", "with --method otsu, --polarity bright:"),
         ("two\nlines", "two lines"),
+        ("left out (crystal_only=False keeps them)", "left out (--keep-non-crystal keeps them)"),
     ],
-    ids=["frame-axis-value", "frame-axis", "border", "channel", "min-size", "method", "lines"],
+    ids=[
+        "frame-axis-value",
+        "frame-axis",
+        "border",
+        "channel",
+        "min-size",
+        "method",
+        "lines",
+        "keep-non-crystal",
+    ],
 )
 def test_cli_spelling_of_core_messages(core, cli):
     assert cli_spelling(core) == cli
