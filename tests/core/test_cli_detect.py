@@ -62,6 +62,43 @@ def test_detect_particles_tif_writes_labels(tmp_path, capsys):
     assert "3 particles found" in capsys.readouterr().err
 
 
+def _particles_beside_vacuum():
+    """Small bright particles on an uneven support that covers 60 % of the frame, vacuum (0)
+    on the rest: the background as a whole is two levels, its spread is not noise."""
+    from scipy import ndimage as ndi
+
+    rows, cols = np.indices((256, 256))
+    support = (
+        ndi.gaussian_filter((cols > 102).astype(float), 8) * 40 * (1 + 0.3 * np.sin(rows / 30))
+    )
+    centres = [(r, c) for r in range(14, 246, 18) for c in range(116, 246, 18)]
+    image = support
+    for r, c in centres:
+        image = image + 20 * np.exp(-((rows - r) ** 2 + (cols - c) ** 2) / 18)
+    return image + np.random.default_rng(0).normal(0, 2.0, image.shape), len(centres)
+
+
+@pytest.mark.parametrize("case", ["particles beside vacuum", "smoothed noise"])
+def test_detect_particles_warns_about_noise_only_when_particles_do_not_stand_out(
+    tmp_path, capsys, case
+):
+    from scipy import ndimage as ndi
+
+    if case == "smoothed noise":
+        image = ndi.gaussian_filter(np.random.default_rng(0).normal(0, 1, (256, 256)), 1.5)
+    else:
+        image, count = _particles_beside_vacuum()
+    np.save(tmp_path / "p.npy", image.astype(np.float32))
+    out = tmp_path / "p.csv"
+    assert main(["detect", str(tmp_path / "p.npy"), "--mode", "particles", "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    if case == "smoothed noise":  # blobs of noise found: the warning says so
+        assert "barely stand out from the background" in err
+    else:  # every particle found, clearly above its surroundings: no warning
+        assert len(pd.read_csv(out)) == count
+        assert "warning" not in err
+
+
 def test_detect_errors_exit_2(tmp_path, capsys):
     (tmp_path / "x.dm4").write_bytes(b"dm4")
     assert main(["detect", str(tmp_path / "x.dm4"), "--out", str(tmp_path / "o.csv")]) == 2

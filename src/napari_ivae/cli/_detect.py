@@ -19,6 +19,7 @@ from napari_ivae.core.errors import InputError
 
 MIN_SPACING = 2.0  # px: below this no peak finder can separate atoms
 MIN_CONTRAST = 1.5  # particles less distinct than this (in background-noise units): warn
+MIN_LOCAL_CONTRAST = 2.5  # ... unless they stand out this much from their own surroundings
 STREAM_BYTES = 1 << 30  # stacks larger than this are detected one frame at a time
 
 
@@ -389,9 +390,49 @@ def _particle_contrast(prepared, labels, polarity: str) -> float:
     return float((np.median(inside) - centre) / noise)
 
 
+def _local_contrast(prepared, labels, polarity: str) -> float:
+    """How far the particles stand out from their own surroundings: the median over particles
+    of (median inside - median of a ring around it), in units of the background's noise once
+    its smooth trend (a Gaussian of 3 particle radii, particles left out) is taken away.
+
+    On a background that is uneven at a larger scale than the particles (vacuum beside a
+    support, illumination), the whole background's spread is not noise; this measure is not
+    fooled by it. Noise alone stayed at or below 2.0 (28 noise images, 1 to 1567 blobs found)."""
+    import numpy as np
+    from scipy import ndimage as ndi
+
+    frames = prepared if prepared.ndim == 3 else prepared[None]
+    labels = np.asarray(labels).reshape(frames.shape)
+    steps, residuals = [], []
+    for frame, lab in zip(frames, labels):
+        index = np.unique(lab[lab > 0])
+        if index.size == 0:
+            continue
+        signal = np.asarray(frame if polarity == "bright" else -frame, dtype=np.float64)
+        background = lab == 0
+        radius = max(1.0, float(np.sqrt(np.median(np.bincount(lab.ravel())[index]) / np.pi)))
+        weight = ndi.gaussian_filter(background.astype(np.float64), 3 * radius)
+        trend = ndi.gaussian_filter(np.where(background, signal, 0.0), 3 * radius)
+        residuals.append((signal - trend / np.maximum(weight, 1e-6))[background])
+        width = max(2, int(round(radius)))
+        grown = ndi.grey_dilation(lab, size=2 * width + 1)  # each ring pixel: a particle's
+        ring = np.where(background, grown, 0)
+        around = ndi.median(signal, ring, index)
+        inside = ndi.median(signal, lab, index)
+        has_ring = np.isin(index, np.unique(ring[ring > 0]))
+        steps.append(np.asarray(inside)[has_ring] - np.asarray(around)[has_ring])
+    if not residuals or not np.concatenate(steps).size:
+        return float("inf")
+    residual = np.concatenate(residuals)
+    noise = 1.4826 * np.median(np.abs(residual - np.median(residual)))
+    if noise == 0:
+        return float("inf")
+    return float(np.median(np.concatenate(steps)) / noise)
+
+
 def _warn_if_noise(prepared, labels, polarity: str, count: int) -> None:
     contrast = _particle_contrast(prepared, labels, polarity)
-    if contrast < MIN_CONTRAST:
+    if contrast < MIN_CONTRAST and _local_contrast(prepared, labels, polarity) < MIN_LOCAL_CONTRAST:
         other = "dark" if polarity == "bright" else "bright"
         print(
             f"napari-ivae detect: warning: the {count} particles barely stand out from the "
