@@ -14,8 +14,10 @@ patches' contrast (1st-99th percentile), beside the same tiles minus their row's
 darker, each on the scale of its largest change (in the caption), so a small change along
 one axis is not hidden by a large one along the other. The caption also says whether each
 axis carries information (its KL to the prior, and the spread of the codes over their
-posterior standard deviation) and how the standardised patches' variance splits over their
-principal components (how many factors the image holds). Writes
+posterior standard deviation), how the standardised patches' variance splits over their
+principal components (how many factors the image holds) and how much a straight axis along
+each component changes a patch (what one latent axis could show, whatever the model), next
+to how much the decoded grid changes along z1 and z2. Writes
 ``docs/images/manifold_<image>.png``; ``--models DIR`` keeps (and reuses) the trained models
 there.
 """
@@ -85,13 +87,22 @@ def latent_information(z_mean: np.ndarray, z_std: np.ndarray) -> dict:
     return {"kl_nats": kl.mean(0).tolist(), "spread_over_sigma": ratio.tolist()}
 
 
-def variance_shares(patches: np.ndarray) -> np.ndarray:
-    """Share of the variance of the patches, each standardised to mean 0 and std 1 (as the
-    intensity-invariant rVAE reads them), in each principal component, largest first."""
+def principal_components(patches: np.ndarray, k: int = 6) -> tuple[np.ndarray, np.ndarray]:
+    """Principal components of the patches, each standardised to mean 0 and std 1 (as the
+    intensity-invariant rVAE reads them): the share of the variance in each component
+    (all of them, largest first), and how much a straight axis along each of the first ``k``
+    changes a patch from the 2nd to the 98th percentile of its scores (mean absolute change
+    per pixel, in units of the standardised patches' std of 1; comparable with the decoded
+    manifold's change along z in units of the patches' median std, since the model decodes
+    at that contrast). The largest change one latent axis could show if it took that
+    component alone: what the image holds to be shown, whatever the model."""
     flat = patches.reshape(len(patches), -1).astype(np.float64)
     flat = (flat - flat.mean(1, keepdims=True)) / np.maximum(flat.std(1, keepdims=True), 1e-12)
-    s = np.linalg.svd(flat - flat.mean(0), compute_uv=False)
-    return np.square(s) / np.square(s).sum()
+    u, s, vt = np.linalg.svd(flat - flat.mean(0), full_matrices=False)
+    scores = u[:, :k] * s[:k]
+    lo, hi = np.percentile(scores, [2, 98], axis=0)
+    change = np.abs((hi - lo)[:, None] * vt[:k]).mean(1)
+    return np.square(s) / np.square(s).sum(), change
 
 
 def figure(tiles: np.ndarray, size: int, limits: tuple, spread: float, caption: str):
@@ -161,7 +172,12 @@ def main(argv=None) -> int:
         spans = ", ".join(f"z{i + 1} {lo:.2f} to {hi:.2f}" for i, (lo, hi) in enumerate(ranges))
         spread = float(np.median(patches.std(axis=(1, 2))))
         info = latent_information(enc.z_mean, enc.z_std)
-        shares = variance_shares(patches)
+        grid = tiles.reshape(N, size, N, size)
+        # how much the tiles change along each axis (mean absolute difference of the first
+        # and last tile), against the patches' own spread
+        along_z1 = float(np.abs(grid[:, :, -1] - grid[:, :, 0]).mean())
+        along_z2 = float(np.abs(grid[0] - grid[-1]).mean())
+        shares, pc_change = principal_components(patches)
         caption = (
             f"{name}: rVAE (defaults) on {len(patches)} column patches of {size} px; z1 left to "
             f"right, z2 bottom to top over the data's codes ({spans})\n"
@@ -172,6 +188,10 @@ def main(argv=None) -> int:
             )
             + "; the standardised patches' variance in PCA components 1-4: "
             + " / ".join(f"{100 * v:.0f} %" for v in shares[:4])
+            + ",\na straight axis along each changes a patch by "
+            + " / ".join(f"{v:.2f}" for v in pc_change[:4])
+            + " x its std on average (2nd to 98th percentile of the scores; the decoded grid: "
+            + f"z1 {along_z1 / spread:.2f} x, z2 {along_z2 / spread:.2f} x, first to last tile)"
             + "\nleft: decoded at the patches' contrast (1st-99th percentile)"
         )
         canvas, halves = figure(tiles, size, limits, spread, caption)
@@ -179,11 +199,6 @@ def main(argv=None) -> int:
         out = args.out / f"manifold_{name}.png"
         # palette-compressed, as docs/screenshots.py does, so the committed file stays small
         canvas.quantize(colors=256, method=2, dither=0).save(out, optimize=True)
-        grid = tiles.reshape(N, size, N, size)
-        # how much the tiles change along each axis (mean absolute difference of the first
-        # and last tile), against the patches' own spread
-        along_z1 = float(np.abs(grid[:, :, -1] - grid[:, :, 0]).mean())
-        along_z2 = float(np.abs(grid[0] - grid[-1]).mean())
         report[name] = {
             "png": str(out),
             "patches": int(len(patches)),
@@ -195,6 +210,7 @@ def main(argv=None) -> int:
             "kl_nats": [round(v, 2) for v in info["kl_nats"]],
             "spread_over_posterior_sigma": [round(v, 1) for v in info["spread_over_sigma"]],
             "pca_variance_share_standardised": [round(float(v), 4) for v in shares[:6]],
+            "pca_axis_change_over_patch_std": [round(float(v), 3) for v in pc_change],
             "train_s": None if train_s is None else round(train_s, 1),
             "seconds": round(time.perf_counter() - t0, 1),
             "loadavg": round(os.getloadavg()[0], 1),
