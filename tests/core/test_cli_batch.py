@@ -106,7 +106,7 @@ def _check_complete(out, visible):
         assert len(table) == record["counts"]["patches"] > 0
 
 
-def test_batch_gives_the_step_by_step_results(model, tmp_path):
+def test_batch_gives_the_step_by_step_results(model, tmp_path, capsys):
     image = tmp_path / "one.npy"
     np.save(image, _lattice(3, (96, 96)))
     assert main(["detect", str(image), "--out", str(tmp_path / "a.csv")]) == 0
@@ -140,7 +140,9 @@ def test_batch_gives_the_step_by_step_results(model, tmp_path):
         )
         == 0
     )
+    capsys.readouterr()
     assert main(["batch", str(model), str(image), "--out", str(tmp_path / "res")]) == 0
+    assert capsys.readouterr().err.startswith("napari-ivae batch: 1 image with the ")
     table = pd.read_csv(tmp_path / "res" / "one" / "one.csv")
     expected = np.load(tmp_path / "e.npz")
     np.testing.assert_allclose(table[["row", "col"]], expected["centres"], atol=1e-6)

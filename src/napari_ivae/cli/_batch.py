@@ -799,7 +799,8 @@ def run(args) -> int:
     with _Lock(out_dir), _TermAsInterrupt():
         removed = _remove_leftovers(out_dir)
         _say(
-            f"{len(images)} images with the {bundle.config.kind} model: "
+            f"{len(images)} image{'s' if len(images) != 1 else ''} with the "
+            f"{bundle.config.kind} model: "
             f"{describe_settings(settings)}; results in {out_dir}"
             + (f" (removed {removed} partial result(s) of an interrupted run)" if removed else "")
         )
