@@ -1,7 +1,7 @@
 """Make the documentation's screenshots from headless runs of the demo workflows.
 
     python docs/screenshots.py [--workflows atoms_rvae cards_ss_rvae cards_unsupervised
-                                lattice_shift_vae grid_search_stm]
+                                lattice_shift_vae grid_search_stm grid_physics_pto]
 
 Each demo workflow runs ``napari-ivae demo --headless`` in a fresh process (its own virtual
 display), then the window screenshot is shrunk and palette-compressed into
@@ -21,6 +21,17 @@ patches (two measured spacings, stride a quarter), then runs the Train widget's 
 search with the shift-VAE defaults (beta 0.1 -> 1, 30 epochs, seed 0) and the map smoothness
 lambda 0 and 1 (two processes), and shows the image and both runs' scored z maps side by
 side (napari's grid view) with the search's summary in the Train tab.
+
+``grid_physics_pto`` (docs/tutorials/grid_shift_vae.md, "The physics term") is the PbTiO3 film
+on its SrRuO3 substrate: the left 224 x 448 px of the TEMUL HAADF image
+``../shared/data/atoms/stem_pto_sro_temul/pto_sro.npy`` (GPL-3.0, read where it lies, never
+copied; ``benchmarks/grid.py``'s ``pto-left``). The same grid patches, then the Train
+widget's search with the shift-VAE defaults (beta 0.1 -> 1, 30 epochs, seed 0) and the map
+smoothness lambda 0 and 1 (the term's defaults: scale-free TV on z1 only, so both runs are
+scored and segmented on z1). Each run's z1 map is segmented by Otsu (as the Results widget's
+*Segment* does); the picture shows, for lambda 0 (top) and 1 (bottom), the image under its
+segmentation and the z1 map under the segmentation's outline (napari's grid view, two layers
+per panel). Both workflows are skipped when ../shared is absent.
 """
 
 from __future__ import annotations
@@ -40,10 +51,13 @@ WORKFLOWS = (
     "cards_unsupervised",
     "lattice_shift_vae",
     "grid_search_stm",
+    "grid_physics_pto",
 )
 MAX_SIDE = 1100
 BENCHMARK = HERE.parent / "benchmarks" / "ss_cards.py"
 STM = HERE.parents[1] / "shared" / "data" / "atoms" / "stm_spiepy" / "image_with_defects.npy"
+PTO = HERE.parents[1] / "shared" / "data" / "atoms" / "stem_pto_sro_temul" / "pto_sro.npy"
+PTO_CROP = (slice(0, 224), slice(0, 448))  # benchmarks/grid.py's "pto-left"
 
 
 def shrink(src: Path, dst: Path, max_side: int = MAX_SIDE) -> int:
@@ -186,6 +200,114 @@ def grid_search_stm(out: Path, epochs: int = 30) -> dict:
         viewer.close()
 
 
+def grid_physics_pto(out: Path, epochs: int = 30) -> dict:
+    """The search over lambda 0 and 1 (z1 designated) on the PTO/SRO crop in napari, each
+    run's z1 segmented; write ``out / "screenshot.png"`` and ``out / "summary.json"``."""
+    import napari
+    import numpy as np
+
+    from napari_ivae._widgets._session import get_session
+    from napari_ivae.cli._demo import _DISPLAYS, start_virtual_display
+    from napari_ivae.core.analysis.maps import grid_map
+    from napari_ivae.core.analysis.segmentation import edge_length, segment_map
+    from napari_ivae.core.detection.spacing import estimate_spacing
+    from napari_ivae.demo import (
+        dock_widgets,
+        process_events_until,
+        screenshot,
+        show_tab,
+        still_activity_indicator,
+    )
+
+    _DISPLAYS.append(start_virtual_display())
+    os.environ.pop("QT_QPA_PLATFORM", None)
+    image = np.ascontiguousarray(np.load(PTO)[PTO_CROP], dtype=np.float32)
+    viewer = napari.Viewer(title="napari-ivae: the physics term on PbTiO3/SrRuO3", show=True)
+    still_activity_indicator(viewer)  # animated under Xvfb, it costs the runs' CPU
+    try:
+        layer = viewer.add_image(image, name="PTO-SRO", colormap="gray")
+        widgets = dock_widgets(viewer)
+        patches, train = widgets["Patches and labels"], widgets["Train"]
+        patches.image.value = layer
+        patches.source.value = "grid"
+        patches.size.value = int(max(8, 2 * round(estimate_spacing(image))))
+        patches.stride.value = 0  # a quarter of the patch
+        if patches.extract() is None:
+            raise RuntimeError(patches.status.value)
+        train.kind.value = "shift-vae"  # its defaults: beta 0.1 -> 1 over 15 of 30 epochs
+        train.seed.value = 0
+        train.epochs.value = epochs
+        train.write_maps.value = False
+        train.smoothness_latents.value = 1  # the defaults, said: z1 is the phase map
+        train.smoothness_form.value = "tv-relative"
+        train.search.beta_starts.value = "0.1"
+        train.search.beta_ends.value = "1"
+        train.search.lambdas.value = "0, 1"
+        train.search.workers.value = 2
+        if train.search.start() is None:
+            raise RuntimeError(train.status.value)
+        process_events_until(lambda: not train.busy, 3600)
+        result = train.search.result
+        if result is None or result.best is None:
+            raise RuntimeError(train.status.value)
+        patchset = get_session(viewer).patchset
+        by_lambda = {result.runs[i].smoothness: i for i in result.maps}
+        runs, panels = [], []
+        for lam in sorted(by_lambda):
+            index = by_lambda[lam]
+            run = result.runs[index]
+            z1 = grid_map(np.asarray(result.maps[index][0]).reshape(-1), patchset)
+            labels = segment_map(z1, method="otsu", n_classes=2).astype(np.int32)
+            walls = np.where(labels > 0, labels, np.nan).astype(np.float32)
+            seg_edge = float(edge_length(walls, denoise=False))
+            runs.append(
+                {
+                    "run": run.label(),
+                    "lambda": lam,
+                    "scored_map": f"z{run.map_index + 1}",
+                    "z1_edge_px": float(edge_length(z1)),
+                    "segment_edge_px": seg_edge,
+                    "recon": run.recon,
+                    "seconds": run.seconds,
+                }
+            )
+            name = f"λ {lam:g}"
+            finite = z1[np.isfinite(z1)]
+            low, high = np.percentile(finite, [1, 99])
+            panels += [
+                viewer.add_image(image, name=f"PTO-SRO ({name})", colormap="gray"),
+                viewer.add_labels(labels, name=f"segmentation of z1, {name}", opacity=0.35),
+                viewer.add_image(
+                    z1,
+                    name=f"z1, {name}",
+                    colormap="viridis",
+                    contrast_limits=(float(low), float(high) if high > low else float(low) + 1),
+                ),
+                viewer.add_labels(labels, name=f"outline, {name}", opacity=1.0),
+            ]
+            panels[-1].contour = 2
+        for other in viewer.layers:
+            other.visible = other in panels
+        for position, one in enumerate(panels):  # two layers per panel, in this order
+            viewer.layers.move(viewer.layers.index(one), position)
+        viewer.grid.stride, viewer.grid.shape, viewer.grid.enabled = 2, (2, 2), True
+        show_tab(viewer, "Train")
+        train.sections["advanced"].expand(animate=False)
+        # a wide window: the four panels of a 2:1 crop fill the canvas
+        shot = screenshot(viewer, out / "screenshot.png", size=(2200, 1000))
+        summary = {
+            "status": train.status.value,
+            "runs": result.table(),
+            "segmentations": runs,
+            "patches": patches.status.value,
+            "screenshot": str(shot),
+        }
+        (out / "summary.json").write_text(json.dumps(summary, indent=2))
+        return summary
+    finally:
+        viewer.close()
+
+
 def _segment_edges(result, patchset) -> list[dict]:
     """As ``benchmarks/grid.py`` scores a row: each kept run's z maps painted on the image,
     the one with the lowest edge length segmented by Otsu, the segmentation's edge length
@@ -218,7 +340,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workflows", nargs="+", default=list(WORKFLOWS), choices=WORKFLOWS)
     parser.add_argument("--out", type=Path, default=HERE / "images")
-    parser.add_argument("--inner", type=Path, help=argparse.SUPPRESS)  # grid_search_stm's run
+    parser.add_argument("--inner", type=Path, help=argparse.SUPPRESS)  # a grid workflow's run
+    parser.add_argument("--inner-workflow", default="grid_search_stm", help=argparse.SUPPRESS)
     parser.add_argument("--epochs", type=int, default=30, help=argparse.SUPPRESS)  # smoke runs
     parser.add_argument(
         "--cards-model",
@@ -231,14 +354,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.inner is not None:
         if args.inner_cards is not None:
             cards_ss_rvae(args.inner, args.inner_cards)
+        elif args.inner_workflow == "grid_physics_pto":
+            grid_physics_pto(args.inner, args.epochs)
         else:
             grid_search_stm(args.inner, args.epochs)
         return 0
     args.out.mkdir(parents=True, exist_ok=True)
     report = {}
     for workflow in args.workflows:
-        if workflow == "grid_search_stm" and not STM.is_file():
-            print(f"{workflow}: {STM} not found, skipped", file=sys.stderr)
+        needs = {"grid_search_stm": STM, "grid_physics_pto": PTO}.get(workflow)
+        if needs is not None and not needs.is_file():
+            print(f"{workflow}: {needs} not found, skipped", file=sys.stderr)
             continue
         with tempfile.TemporaryDirectory() as tmp:
             cmd = [
@@ -266,8 +392,8 @@ def main(argv: list[str] | None = None) -> int:
                     ]
                     subprocess.run([*bench, "ss-rvae", "--save", str(model)], check=True)
                 cmd = [*inner, "--inner-cards", str(model.resolve())]
-            elif workflow == "grid_search_stm":
-                cmd = [*inner, "--epochs", str(args.epochs)]
+            elif workflow in ("grid_search_stm", "grid_physics_pto"):
+                cmd = [*inner, "--epochs", str(args.epochs), "--inner-workflow", workflow]
             run = subprocess.run(cmd, capture_output=True, text=True)
             if run.returncode != 0:
                 print(run.stdout[-3000:], run.stderr[-3000:], file=sys.stderr)
