@@ -416,6 +416,24 @@ def test_grid_model_applies_to_another_image_on_a_grid(viewer, lattice_layer, qt
     assert sum(layer._type_string == "points" for layer in viewer.layers) == n_points_layers
 
 
+def test_with_the_term_on_z1_results_segments_z1(viewer, lattice_layer, qtbot):
+    patches = open_widget(viewer, "Patches and labels")
+    patches.source.value = "grid"
+    patches.size.value = 12
+    patches.stride.value = 6
+    patches.extract()
+    train = open_widget(viewer, "Train")
+    results = open_widget(viewer, "Results")
+    tiny(train, kind="shift-vae", min_steps=0)
+    train.smoothness.value = 1.0  # the term on z1 (the default): z1 is the phase map
+    train.start()
+    wait_idle(qtbot, train)
+    assert not is_error(train.status), train.status.value
+    assert get_session(viewer).bundle.train_config.smoothness_latents == 1
+    results.segment_map.reset_choices()
+    assert results.segment_map.value.name == "lat z1 [ivae]"
+
+
 def test_write_button_computes_maps_in_a_worker(viewer, lattice_layer, ready_patches, qtbot):
     train = open_widget(viewer, "Train")
     results = open_widget(viewer, "Results")
