@@ -37,11 +37,12 @@ def test_score_maps_scores_only_the_designated_phase_maps():
     rough = rng.normal(0, 1, (16, 16))  # z1 rougher than z2
     assert score_maps(np.stack([rough, step]))["map_index"] == 1
     designated = score_maps(np.stack([rough, step]), designated=1)
-    assert designated["map_index"] == 0 and designated["active"] == 1
+    assert designated["map_index"] == 0 and designated["active"] == 2
     assert designated["edge"] == pytest.approx(score_maps(rough[None])["edge"])
     # a flat z1 shows no phase: the run counts as collapsed, whatever z2 shows
     flat = score_maps(np.stack([np.full((16, 16), 0.3), step]), designated=1)
-    assert flat["map_index"] == -1 and flat["active"] == 0
+    assert flat["map_index"] == -1 and flat["active"] == 1
+    assert SearchRun(0.1, 1.0, 1.0, **flat).collapsed
 
 
 def test_search_scores_z1_when_the_term_designates_it(grid_patches_small, monkeypatch):

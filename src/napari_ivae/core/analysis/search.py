@@ -60,8 +60,9 @@ class SearchRun:
 
     @property
     def collapsed(self) -> bool:
-        """True when no z map is active (the run shows nothing)."""
-        return self.active == 0
+        """True when no scored z map is active (the run shows nothing; a run not scored
+        yet too)."""
+        return self.map_index < 0
 
     @property
     def fixed(self) -> bool:
@@ -154,23 +155,21 @@ def score_maps(z_maps: np.ndarray, designated: int = 0) -> dict:
     Returns
     -------
     dict with ``edge``, ``fourier``, ``map_index`` (-1 and NaN scores when none of the
-    scored maps is active) and ``active`` (how many of the scored maps are).
+    scored maps is active) and ``active`` (how many z maps are, scored or not).
     """
     from napari_ivae.core.analysis.segmentation import edge_length, fourier_peak_ratio
 
     z_maps = np.asarray(z_maps, dtype=np.float64)
     if z_maps.ndim == 3:
         z_maps = z_maps[:, None]
-    if designated > 0:
-        z_maps = z_maps[:designated]
-    edges, fouriers, active = [], [], []
-    for frames in z_maps:
-        is_active = float(np.var(frames)) > ACTIVE_VARIANCE
-        active.append(is_active)
+    active = [float(np.var(frames)) > ACTIVE_VARIANCE for frames in z_maps]
+    scored = z_maps[:designated] if designated > 0 else z_maps
+    edges, fouriers = [], []
+    for frames, is_active in zip(scored, active):
         edges.append(np.mean([edge_length(f) for f in frames]) if is_active else math.inf)
         fouriers.append(np.mean([fourier_peak_ratio(f) for f in frames]) if is_active else -1.0)
-    if not any(active):
-        return {"edge": math.nan, "fourier": math.nan, "map_index": -1, "active": 0}
+    if not any(active[: len(scored)]):
+        return {"edge": math.nan, "fourier": math.nan, "map_index": -1, "active": sum(active)}
     index = int(np.argmin(np.asarray(edges, dtype=np.float64)))
     return {
         "edge": float(edges[index]),
