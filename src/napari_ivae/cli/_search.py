@@ -3,7 +3,9 @@
 Trains one shift-VAE per ``beta_start x beta_end (x lambda)`` setting on the patches of
 ``napari-ivae patches --grid`` (the ``.npz`` carries the ``grid_shape``), one process per core,
 scores each run's latent maps by their edge length and Fourier central-peak ratio
-(:mod:`napari_ivae.core.analysis.search`), and writes into the ``--out`` folder:
+(:mod:`napari_ivae.core.analysis.search`; with a lambda > 0 and the term's default
+``--smoothness-latents 1``, every run's z1, the designated phase map), and writes into the
+``--out`` folder:
 
 * ``search.csv`` and ``search.json``: one row per run, the chosen run and the sentence
   comparing it with the best fixed beta;
