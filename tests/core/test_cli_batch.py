@@ -446,3 +446,39 @@ def test_grid_model_gives_the_step_by_step_results(tmp_path):
     np.testing.assert_allclose(
         table[["z_mean_1", "z_mean_2"]], expected["z_mean"], rtol=1e-5, atol=1e-5
     )
+
+
+def _particles(seed, shape=(128, 128)):
+    """25 bright round particles (Gaussian profile, sigma 3 px) on a dark background."""
+    rng = np.random.default_rng(seed)
+    rows, cols = np.indices(shape)
+    image = rng.normal(0, 0.05, shape)
+    for r in range(16, shape[0] - 12, 24):
+        for c in range(16, shape[1] - 12, 24):
+            r0, c0 = r + rng.integers(-3, 4), c + rng.integers(-3, 4)
+            image += np.exp(-((rows - r0) ** 2 + (cols - c0) ** 2) / 18)
+    return image.astype(np.float32)
+
+
+def test_a_model_on_detected_particles_detects_particles_in_batch(tmp_path, capsys):
+    """detect --mode particles -> patches -> train -> batch: the points' mode comes with the
+    patches into the model, so batch finds particles (it detected atoms and failed)."""
+    np.save(tmp_path / "train.npy", _particles(0))
+    np.save(tmp_path / "new.npy", _particles(1))
+    csv, npz, model = tmp_path / "p.csv", tmp_path / "p.npz", tmp_path / "m.ivae.pt"
+    steps = [
+        ["detect", str(tmp_path / "train.npy"), "--mode", "particles", "--out", str(csv)],
+        ["patches", str(tmp_path / "train.npy"), "--points", str(csv), "--size", "16"]
+        + ["--out", str(npz)],
+        ["train", "--model", "rvae", "--patches", str(npz), "--out", str(model)]
+        + ["--epochs", "1", "--hidden", "16", "--quiet"],
+    ]
+    for step in steps:
+        assert main(step) == 0
+    assert json.loads(str(np.load(npz)["patch_params"]))["points_mode"] == "particles"
+    capsys.readouterr()
+    out = tmp_path / "res"
+    assert main(["batch", str(model), str(tmp_path / "new.npy"), "--out", str(out)]) == 0
+    assert "particles detected in each image" in capsys.readouterr().err
+    table = pd.read_csv(out / "new" / "new.csv")
+    assert len(table) == 25 and "equivalent_diameter" in table.columns

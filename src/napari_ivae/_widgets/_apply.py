@@ -68,7 +68,7 @@ def compute_apply(bundle: Any, image: np.ndarray, detection_image: Any = None) -
         from napari_ivae._widgets.detect import run_detection
 
         settings, _ = detection_settings(bundle)
-        settings.setdefault("mode", "atoms")
+        settings.setdefault("mode", params.get("points_mode") or "atoms")  # CLI: from the CSV
         settings = {
             "spacing": None,
             "sigma": None,

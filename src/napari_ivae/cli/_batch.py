@@ -232,7 +232,9 @@ def pipeline_settings(bundle, *, mode=None, grid=None) -> dict:
     settings["mode"] = (
         mode
         or chosen.get("mode")
-        or (role.removeprefix("detections_") if role.startswith("detections_") else "atoms")
+        or (role.removeprefix("detections_") if role.startswith("detections_") else None)
+        or params.get("points_mode")  # `napari-ivae patches` on a `detect` CSV
+        or "atoms"
     )
     settings["detect"] = _detector_options(settings["mode"], chosen)
     return settings

@@ -95,9 +95,10 @@ def run(args) -> int:
     if args.grid is not None:
         _check_grid_memory(image.shape, args.size, args.grid)
         patchset = grid_patches(image, args.size, args.grid, normalize=args.normalize)
+        properties = None
         where = f"grid {patchset.grid_shape[0]}x{patchset.grid_shape[1]} every {args.grid} px"
     else:
-        coords, _ = read_points_csv(args.points)
+        coords, properties = read_points_csv(args.points)
         if image.ndim == 2:
             coords = _points_for_2d_image(coords, args.points)
         patchset = extract_patches(
@@ -112,7 +113,10 @@ def run(args) -> int:
         where = f"{len(patchset)} of {len(coords)} points"
     arrays = patchset_to_arrays(patchset)
     # how the patches were cut, for `train` to record in the model (`batch` cuts the same way)
-    arrays["patch_params"] = np.asarray(json.dumps(_patch_params(args)))
+    params = _patch_params(args)
+    if properties is not None and (mode := points_mode(properties.columns)):
+        params["points_mode"] = mode  # `batch` detects the same kind of points
+    arrays["patch_params"] = np.asarray(json.dumps(params))
     _save_npz(out, arrays)
 
     frames = f"{patchset.n_frames} frames of " if patchset.is_stack else ""
@@ -128,6 +132,17 @@ def run(args) -> int:
         print(f"note: {cli_spelling(patchset.message)}", file=sys.stderr)
     print(f"wrote {out}", file=sys.stderr)
     return 0
+
+
+def points_mode(columns) -> str | None:
+    """ "particles" or "atoms" when the points CSV has the columns `napari-ivae detect` writes
+    in that mode, else None (points from elsewhere)."""
+    names = set(columns)
+    if {"label", "area", "equivalent_diameter"} <= names:
+        return "particles"
+    if {"prominence", "snr"} <= names:
+        return "atoms"
+    return None
 
 
 def _patch_params(args) -> dict:
