@@ -37,6 +37,25 @@ def test_points_round_trip(tmp_path, image_file, capsys):
     assert "cut 2 patches" in err and "dropped" in err
 
 
+def test_a_colour_picture_is_cut_from_its_luminance_as_detect_reads_it(tmp_path):
+    """An RGBA .png (a grey picture saved with an alpha channel, as EricZQu's exp.png) is cut
+    without --channel, from the luminance that `detect` found its points on."""
+    from PIL import Image
+
+    grey = np.random.default_rng(SEED).integers(0, 256, (40, 48)).astype(np.uint8)
+    Image.fromarray(np.dstack([grey, grey, grey, np.full_like(grey, 255)])).save(
+        tmp_path / "img.png"
+    )
+    points = tmp_path / "pts.csv"
+    points.write_text("row,col\n10,12\n20,30\n")
+    out = tmp_path / "p.npz"
+    args = ["patches", str(tmp_path / "img.png"), "--points", str(points), "--size", "8"]
+    assert main([*args, "--out", str(out)]) == 0
+    patches = load_patches(out).patches
+    np.testing.assert_allclose(patches[0], grey[6:14, 8:16], atol=1e-3)
+    np.testing.assert_allclose(patches[1], grey[16:24, 26:34], atol=1e-3)
+
+
 def test_grid_round_trip_with_tif(tmp_path, image_file):
     import tifffile
 

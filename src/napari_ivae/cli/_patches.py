@@ -168,12 +168,7 @@ def _load_image(args, read_image) -> np.ndarray:
     if not (is_lazy(image) and args.channel is None and not args.invert):
         image = np.asarray(image)  # a zarr stays lazy: patches are cut window by window
     colour = image.ndim == 3 and image.shape[-1] in (3, 4) and min(image.shape[:2]) > 4
-    if colour and args.channel is None:
-        raise InputError(
-            f"{Path(args.image).name} looks like a colour image {image.shape}; "
-            "choose --channel luminance (or a channel number)"
-        )
-    if args.channel is not None or args.invert:
+    if colour or args.channel is not None or args.invert:  # colour: luminance, as in detect
         from napari_ivae.core.io.image import prepare_image
 
         channel = args.channel
