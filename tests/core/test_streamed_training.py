@@ -263,3 +263,27 @@ def test_class_templates_start_from_the_labeled_patches_of_a_source_larger_than_
     in_memory = extract_patches(image, coords, 16, normalize="global").patches
     np.testing.assert_allclose(np.asarray(seen["patches"][150:160]), in_memory[150:160], atol=1e-6)
     np.testing.assert_array_equal(seen["labels"], labels)
+
+
+def test_train_from_a_colour_picture_at_detected_particles(tmp_path):
+    """`train --image` reads a colour picture as its luminance (as detect and patches do) and
+    records that the points are particles, for `batch`."""
+    from PIL import Image
+
+    from napari_ivae.cli import main
+    from napari_ivae.core.models.persistence import load_model
+
+    rng = np.random.default_rng(0)
+    rows, cols = np.indices((96, 96))
+    grey = rng.normal(40, 4, (96, 96))
+    for r in range(14, 90, 22):
+        for c in range(14, 90, 22):
+            grey += 150 * np.exp(-((rows - r) ** 2 + (cols - c) ** 2) / 18)
+    grey = np.clip(grey, 0, 255).astype(np.uint8)
+    Image.fromarray(np.dstack([grey, grey, grey, np.full_like(grey, 255)])).save(tmp_path / "p.png")
+    csv = tmp_path / "p.csv"
+    assert main(["detect", str(tmp_path / "p.png"), "--mode", "particles", "--out", str(csv)]) == 0
+    model = tmp_path / "m.ivae.pt"
+    args = ["train", "--model", "rvae", "--image", str(tmp_path / "p.png"), "--points", str(csv)]
+    assert main([*args, "--size", "16", "--out", str(model), "--epochs", "1", "--quiet"]) == 0
+    assert load_model(model).metadata["patch_params"]["points_mode"] == "particles"

@@ -99,12 +99,19 @@ def _image_source(args):
     if (args.points is None) == (args.grid is None) or not args.size:
         raise InputError("--image needs --size and one of --points POINTS.csv or --grid STRIDE")
     image = read_image(args.image, mmap=True)  # a zarr stays lazy, a .npy is mapped
+    shape = image.shape
+    if len(shape) == 3 and shape[-1] in (3, 4) and min(shape[:2]) > 4:
+        from napari_ivae.core.io.image import prepare_image
+
+        image = prepare_image(np.asarray(image))  # a colour picture: its luminance, as detect
+    mode = None
     if args.grid is not None:
         source = PatchSource.grid(image, args.size, args.grid, normalize=args.normalize)
     else:
-        from napari_ivae.cli._patches import _points_for_2d_image
+        from napari_ivae.cli._patches import _points_for_2d_image, points_mode
 
-        coords, _ = read_points_csv(args.points)
+        coords, properties = read_points_csv(args.points)
+        mode = points_mode(properties.columns)
         if len(image.shape) == 2:
             coords = _points_for_2d_image(coords, args.points)
         source = PatchSource(image, coords, args.size, normalize=args.normalize)
@@ -113,6 +120,8 @@ def _image_source(args):
         "size": args.size,
         "normalize": args.normalize,
     }
+    if mode:
+        params["points_mode"] = mode  # `batch` detects the same kind of points
     if args.grid is not None:
         params["stride"] = args.grid
     extras = {
