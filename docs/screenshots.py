@@ -147,12 +147,19 @@ def grid_search_stm(out: Path, epochs: int = 30) -> dict:
     from napari_ivae._widgets._session import get_session
     from napari_ivae.cli._demo import _DISPLAYS, start_virtual_display
     from napari_ivae.core.detection.spacing import estimate_spacing
-    from napari_ivae.demo import dock_widgets, process_events_until, screenshot, show_tab
+    from napari_ivae.demo import (
+        dock_widgets,
+        process_events_until,
+        screenshot,
+        show_tab,
+        still_activity_indicator,
+    )
 
     _DISPLAYS.append(start_virtual_display())
     os.environ.pop("QT_QPA_PLATFORM", None)
     image = np.load(STM).astype(np.float32)
     viewer = napari.Viewer(title="napari-ivae: beta(t) search on an STM topograph", show=True)
+    still_activity_indicator(viewer)  # animated under Xvfb, it costs the runs' CPU
     try:
         layer = viewer.add_image(image, name="stm", colormap="gray")
         widgets = dock_widgets(viewer)
@@ -310,8 +317,9 @@ def grid_physics_pto(out: Path, epochs: int = 30) -> dict:
 
 def _segment_edges(result, patchset) -> list[dict]:
     """As ``benchmarks/grid.py`` scores a row: each kept run's z maps painted on the image,
-    the one with the lowest edge length segmented by Otsu, the segmentation's edge length
-    over the pixels with data."""
+    the one the search scored (z1 when the smoothness term designates it, else the active one
+    with the lowest edge length) segmented by Otsu, the segmentation's edge length over the
+    pixels with data."""
     import numpy as np
 
     from napari_ivae.core.analysis.maps import grid_map
@@ -321,7 +329,7 @@ def _segment_edges(result, patchset) -> list[dict]:
     for index, z_maps in sorted(result.maps.items()):
         maps = [grid_map(np.asarray(z).reshape(-1), patchset) for z in z_maps]
         edges = [edge_length(m) for m in maps]
-        best = int(np.argmin(edges))
+        best = result.runs[index].map_index
         labels = segment_map(maps[best], method="otsu", n_classes=2)
         walls = np.where(labels > 0, labels, np.nan).astype(np.float32)
         rows.append(
