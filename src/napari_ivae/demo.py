@@ -7,6 +7,7 @@ detect -> patches (-> labels) -> train -> maps, exactly as a user would.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,14 +31,15 @@ class Workflow:
     detect: bool
     patch_source: str  # "points" | "grid"
     epochs: int
-    segment_role: str | None = None  # the map to segment at the end ("smoother_z": see below)
+    segment_role: str | None = None  # the map to segment at the end ("smoothest": see below)
     clusters: int = 0  # unsupervised classes to find at the end (0: none)
     train_overrides: dict = field(default_factory=dict)
     description: str = ""
 
 
-#: segment the z map with the lowest edge length (the one that shows domains, not texture)
-SMOOTHER_Z = "smoother_z"
+#: segment the most spatially coherent written map (:func:`smoothest_map`: the active z or
+#: angle map with the lowest edge length, the one that shows domains, not texture)
+SMOOTHEST = "smoothest"
 
 WORKFLOWS = {
     "atoms_rvae": Workflow(
@@ -47,9 +49,9 @@ WORKFLOWS = {
         detect=True,
         patch_source="points",
         epochs=20,
-        segment_role="angle_map",
+        segment_role=SMOOTHEST,
         description="atoms on a real STEM image -> rVAE angle and "
-        "latent maps, grains segmented from the angle",
+        "latent maps, grains segmented from the most coherent map (angle or z)",
     ),
     "cards_ss_rvae": Workflow(
         "cards_ss_rvae",
@@ -79,7 +81,7 @@ WORKFLOWS = {
         detect=True,
         patch_source="grid",
         epochs=15,
-        segment_role=SMOOTHER_Z,
+        segment_role=SMOOTHEST,
         description="synthetic lattice, grid patches -> shift-VAE smooth latent maps",
     ),
 }
@@ -187,7 +189,11 @@ def run_workflow(
             log("[results] " + results.heldout.value)
             summary["confusion_heldout"] = results.heldout.value
     if wf.segment_role:
-        role = smoother_z_role(viewer) if wf.segment_role == SMOOTHER_Z else wf.segment_role
+        role = wf.segment_role
+        if role == SMOOTHEST:
+            role, why = smoothest_map(viewer)
+            log(f"[results] {why}")
+            summary["segmented"] = why
         target = (
             next((layer for layer in viewer.layers if _role(layer) == role), None) if role else None
         )
@@ -218,19 +224,68 @@ def _role(layer: Any) -> str | None:
     return meta.get("napari_ivae", {}).get("role")
 
 
-def smoother_z_role(viewer: Any) -> str | None:
-    """Role (``"z2_map"``...) of the written z map with the lowest edge length, or None."""
+def map_coherence(role: str, data: Any) -> float:
+    """Edge length (px, :func:`~napari_ivae.core.analysis.segmentation.edge_length`, pixels
+    without data at the median as in the Results widget's *Segment*) of one written map,
+    lower = more spatially coherent; ``inf`` for an inactive map.
+
+    A z map is active when its variance over the valid pixels exceeds the search's
+    ``ACTIVE_VARIANCE`` (a constant map has no edges, so would otherwise win). The angle map
+    (degrees) is circular: it is scored as the angle from its circular mean, wrapped to
+    +-180 deg (the seam falls opposite the mean, where the fewest pixels are, instead of at
+    +-180 deg wherever the angles cross it), and is active when that angle's variance in
+    radians squared exceeds the same floor (a spread of about 6 deg).
+    """
+    from napari_ivae.core.analysis.search import ACTIVE_VARIANCE
     from napari_ivae.core.analysis.segmentation import edge_length
 
+    values = np.asarray(data, dtype=np.float64)
+    values = values.reshape(-1, *values.shape[-2:])[0]
+    valid = np.isfinite(values)
+    if valid.sum() < 2:
+        return math.inf
+    if role == "angle_map":
+        radians = np.radians(values)
+        centre = np.angle(np.mean(np.exp(1j * radians[valid])))
+        values = np.mod(radians - centre + np.pi, 2 * np.pi) - np.pi
+    if float(np.var(values[valid])) <= ACTIVE_VARIANCE:
+        return math.inf
+    # pixels without data at the map's median, as the Results widget's Segment scores a map
+    return edge_length(np.where(valid, values, np.median(values[valid])))
+
+
+def _is_scored(role: str) -> bool:
+    return role == "angle_map" or (
+        role.startswith("z") and role.endswith("_map") and role[1:-4].isdigit()
+    )
+
+
+def smoothest_map(viewer: Any) -> tuple[str | None, str]:
+    """The role (``"z1_map"``, ``"angle_map"``...) of the written angle or z map with the
+    lowest :func:`map_coherence`, and one line saying why (every scored map's edge length).
+
+    None when no such map is active. The choice is made from the data, not by name: on the
+    gold sample with today's defaults z1 holds the two grains and the angle is flat noise.
+    """
     scores = {}
     for layer in viewer.layers:
         role = _role(layer) or ""
-        if role.startswith("z") and role.endswith("_map") and role[1:-4].isdigit():
-            data = np.asarray(layer.data, dtype=np.float32)
-            data = data.reshape(-1, *data.shape[-2:])[0]
-            if np.isfinite(data).any():
-                scores[role] = edge_length(data)
-    return min(scores, key=scores.get) if scores else None
+        if _is_scored(role):
+            scores[role] = map_coherence(role, layer.data)
+    if not scores:
+        return None, "no angle or z map was written: nothing segmented"
+    listed = ", ".join(
+        f"{role.removesuffix('_map')} "
+        + (f"{score:.0f} px" if math.isfinite(score) else "inactive (flat)")
+        for role, score in sorted(scores.items())
+    )
+    best = min(scores, key=scores.__getitem__)
+    if not math.isfinite(scores[best]):
+        return None, f"every angle and z map is flat ({listed}): nothing segmented"
+    return best, (
+        f"segmenting {best.removesuffix('_map')}: the most coherent map "
+        f"(lowest edge length of the active maps: {listed})"
+    )
 
 
 def _check(status: Any) -> None:
@@ -239,14 +294,25 @@ def _check(status: Any) -> None:
 
 
 def arrange_view(viewer: Any, workflow: Workflow | str) -> None:
-    """Make the screenshot readable: the source image, its main map on top, points hidden."""
+    """Make the screenshot readable: the source image, its main map on top, points hidden.
+
+    The main map of a workflow that segments (``segment_role``) is the map it segmented,
+    shown with its segmentation.
+    """
     wf = WORKFLOWS[workflow] if isinstance(workflow, str) else workflow
     main = {
         "atoms_rvae": "angle_map",
         "cards_ss_rvae": "class_map",
         "cards_unsupervised": "cluster_map",
-        "lattice_shift_vae": smoother_z_role(viewer) or "z1_map",
+        "lattice_shift_vae": "z1_map",
     }.get(wf.name)
+    if wf.segment_role:
+        segmented = [
+            role.removeprefix("segmentation_")
+            for role in map(_role, viewer.layers)
+            if role and role.startswith("segmentation_")
+        ]
+        main = segmented[-1] if segmented else smoothest_map(viewer)[0] or main
     for layer in viewer.layers:
         role = (
             layer.metadata.get("napari_ivae", {}).get("role")
@@ -256,7 +322,7 @@ def arrange_view(viewer: Any, workflow: Workflow | str) -> None:
         if role is None:
             layer.visible = layer._type_string in ("image", "shapes")
         else:
-            layer.visible = role in (main, "manifold")
+            layer.visible = role in (main, f"segmentation_{main}", "manifold")
     main_layers = [layer for layer in viewer.layers if layer.visible]
     if main_layers:
         viewer.layers.selection.active = main_layers[-1]

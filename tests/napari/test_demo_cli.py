@@ -90,3 +90,72 @@ def test_the_headless_demo_keeps_the_progress_indicator_still(viewer):
     still_activity_indicator(viewer)
     with progress(total=2):
         assert label.movie().state() != running and not label.movie().isValid()
+
+
+def _add_map(viewer, role, data, kind="image"):
+    add = viewer.add_labels if kind == "labels" else viewer.add_image
+    return add(data, name=role, metadata={"napari_ivae": {"role": role}})
+
+
+def _two_blocks(low, high, rng, noise):
+    """A 64 x 64 map: ``low`` on the left half, ``high`` on the right, plus Gaussian noise."""
+    values = np.full((64, 64), float(low))
+    values[:, 32:] = high
+    return values + rng.normal(0.0, noise, values.shape)
+
+
+def test_the_demo_segments_z1_when_it_holds_the_grains_and_the_angle_is_noise(viewer):
+    """The gold demo today: the angle map is noise, z1 shows two grains; a constant z map (no
+    edges at all) is inactive, not the smoothest."""
+    from napari_ivae.demo import smoothest_map
+
+    rng = np.random.default_rng(0)
+    _add_map(viewer, "angle_map", rng.uniform(-60.0, 60.0, (64, 64)))
+    _add_map(viewer, "z1_map", _two_blocks(-1.0, 1.0, rng, 0.05))
+    _add_map(viewer, "z2_map", rng.normal(0.0, 1.0, (64, 64)))
+    _add_map(viewer, "z3_map", np.zeros((64, 64)))
+    role, why = smoothest_map(viewer)
+    assert role == "z1_map"
+    assert why.startswith("segmenting z1") and "z3 inactive" in why
+
+
+def test_the_demo_segments_the_angle_when_it_holds_the_grains_across_180_degrees(viewer):
+    """The reverse: two grains 90 deg apart in the angle map, one of them at 175 +- 3 deg (its
+    angles cross +-180), and noisy z maps. Read as plain numbers, the 175-deg grain would be
+    speckled with -180-deg pixels; as a circular map it is one clean boundary."""
+    from napari_ivae.core.analysis.segmentation import edge_length
+    from napari_ivae.demo import map_coherence, smoothest_map
+
+    rng = np.random.default_rng(1)
+    grains = (_two_blocks(175.0, 265.0, rng, 3.0) + 180.0) % 360.0 - 180.0
+    assert (grains[:, :32] < 0).any() and (grains[:, :32] > 0).any()  # crosses the seam
+    _add_map(viewer, "angle_map", grains)
+    _add_map(viewer, "z1_map", rng.normal(0.0, 1.0, (64, 64)))
+    _add_map(viewer, "z2_map", _two_blocks(-1.0, 1.0, rng, 1.0))
+    role, why = smoothest_map(viewer)
+    assert role == "angle_map" and why.startswith("segmenting angle")
+    assert map_coherence("angle_map", grains) < 0.5 * edge_length(grains)
+
+
+def test_the_demo_segments_nothing_when_every_map_is_flat(viewer):
+    from napari_ivae.demo import smoothest_map
+
+    rng = np.random.default_rng(2)
+    _add_map(viewer, "angle_map", rng.normal(0.0, 1.0, (64, 64)))  # 1 deg: below the floor
+    _add_map(viewer, "z1_map", _two_blocks(0.0, 0.1, rng, 0.01))  # variance 0.0026
+    role, why = smoothest_map(viewer)
+    assert role is None and "nothing segmented" in why
+
+
+def test_the_screenshot_shows_the_segmented_map_and_its_segmentation(viewer):
+    from napari_ivae.demo import arrange_view
+
+    rng = np.random.default_rng(3)
+    image = viewer.add_image(rng.random((64, 64)), name="gold")
+    angle = _add_map(viewer, "angle_map", rng.uniform(-60.0, 60.0, (64, 64)))
+    z1 = _add_map(viewer, "z1_map", _two_blocks(-1.0, 1.0, rng, 0.05))
+    labels = (z1.data > 0).astype(np.int32) + 1
+    segmentation = _add_map(viewer, "segmentation_z1_map", labels, kind="labels")
+    arrange_view(viewer, "atoms_rvae")
+    assert image.visible and z1.visible and segmentation.visible
+    assert not angle.visible
