@@ -225,9 +225,9 @@ def _role(layer: Any) -> str | None:
 
 
 def map_coherence(role: str, data: Any) -> float:
-    """Edge length (px, :func:`~napari_ivae.core.analysis.segmentation.edge_length`, pixels
-    without data at the median as in the Results widget's *Segment*) of one written map,
-    lower = more spatially coherent; ``inf`` for an inactive map.
+    """Edge length (px, :func:`~napari_ivae.core.analysis.segmentation.edge_length`, over the
+    pixels with data) of one written map, lower = more spatially coherent; ``inf`` for an
+    inactive map.
 
     A z map is active when its variance over the valid pixels exceeds the search's
     ``ACTIVE_VARIANCE`` (a constant map has no edges, so would otherwise win). The angle map
@@ -250,8 +250,8 @@ def map_coherence(role: str, data: Any) -> float:
         values = np.mod(radians - centre + np.pi, 2 * np.pi) - np.pi
     if float(np.var(values[valid])) <= ACTIVE_VARIANCE:
         return math.inf
-    # pixels without data at the map's median, as the Results widget's Segment scores a map
-    return edge_length(np.where(valid, values, np.median(values[valid])))
+    # over the pixels with data (a NaN border filled with a value would add its own edges)
+    return edge_length(values)
 
 
 def _is_scored(role: str) -> bool:
@@ -284,7 +284,7 @@ def smoothest_map(viewer: Any) -> tuple[str | None, str]:
         return None, f"every angle and z map is flat ({listed}): nothing segmented"
     return best, (
         f"segmenting {best.removesuffix('_map')}: the most coherent map "
-        f"(lowest edge length of the active maps: {listed})"
+        f"(lowest edge length over the pixels with data, of the active maps: {listed})"
     )
 
 

@@ -159,3 +159,13 @@ def test_the_screenshot_shows_the_segmented_map_and_its_segmentation(viewer):
     arrange_view(viewer, "atoms_rvae")
     assert image.visible and z1.visible and segmentation.visible
     assert not angle.visible
+
+
+def test_a_border_without_data_adds_no_edges_to_a_maps_score():
+    """Maps of points or grid cells have no data near the image border (NaN): the score is
+    over the pixels with data, so the border does not count as a domain wall."""
+    from napari_ivae.demo import map_coherence
+
+    blocks = _two_blocks(-1.0, 1.0, np.random.default_rng(4), 0.05)
+    framed = np.pad(blocks, 8, constant_values=np.nan)
+    assert map_coherence("z1_map", framed) < 1.1 * map_coherence("z1_map", blocks)
