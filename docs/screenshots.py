@@ -10,7 +10,8 @@ display), then the window screenshot is shrunk and palette-compressed into
 ``cards_ss_rvae`` shows the model of the published cards protocol
 (``benchmarks/ss_cards.py --published --threads 1 --models ss-rvae --save``, seed 0, defaults; trained
 here first unless ``--cards-model`` gives such a file), loaded in Results on the cards
-sample: the demo's own 300 steps on 240 cards draw the class traversal as blobs. The class
+sample, so the picture shows the published model's classes (the demo's own 300 + 200 steps on
+240 cards are judged 32/32 too, docs/tutorials/cards_ss_rvae.md). The class
 traversal in the picture is scored by the independent judge (``judge_suits``): the suit it
 recognises in each image is printed, with the share matched to its row.
 
