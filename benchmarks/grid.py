@@ -36,7 +36,8 @@ domain of the nearest atom, pixel by pixel after the best label permutation, wit
 length of the segmentation (over the pixels that have data: the empty border strip is left
 out, it is no domain wall). ``recon`` is the mean per-patch reconstruction term (negative
 log-likelihood at the posterior means, all pixels). Prints one line per row, then a final
-JSON line.
+JSON line; ``--save-maps DIR`` also writes each row's z maps, segmentations and image to
+``DIR/SAMPLE_ROW_lamL_seedS.npz``.
 """
 
 from __future__ import annotations
@@ -144,8 +145,9 @@ def run_row(
     form: str = "tv",
     slack: float = 0.1,
     latents: int = 0,
+    save: Path | None = None,
 ) -> dict:
-    """Train one row and score its maps."""
+    """Train one row and score its maps (and write them to ``save``, an ``.npz``, if given)."""
     spacing = estimate_spacing(image)
     size = int(max(8, 2 * round(spacing)))
     stride = max(1, size // 4)
@@ -180,9 +182,11 @@ def run_row(
     )
     best = 0 if latents > 0 else smoothest  # z1: the designated phase map
     method = "otsu" if n_classes == 2 else "multiotsu"
+    segmentations: dict[str, np.ndarray] = {}
 
     def scored(index: int) -> dict:
         labels = segment_map(maps[index], method=method, n_classes=n_classes)
+        segmentations[f"labels_z{index + 1}"] = labels
         valid = labels > 0
         one = {
             "segmented_map": f"z{index + 1}",
@@ -212,7 +216,17 @@ def run_row(
     }
     if best != smoothest:  # the designated map's row also scores the smoothest active map
         out["smoothest"] = scored(smoothest)
+    if save is not None:  # the z maps, the segmentations scored above and the image
+        save.parent.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(save, image=image, maps=np.stack(maps), **segmentations)
     return out
+
+
+def saved_name(sample: str, row: str, lam: float, seed: int) -> str:
+    """File name of a row's ``--save-maps`` output (lambda 0 for the rows without the term)."""
+    return (
+        f"{sample}_{row.replace('+', '-')}_lam{lam if row.endswith('+tv') else 0:g}_seed{seed}.npz"
+    )
 
 
 def main() -> None:
@@ -235,6 +249,12 @@ def main() -> None:
     parser.add_argument("--slack", type=float, default=0.1, help="w of +psi rows")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--save-maps",
+        type=Path,
+        default=None,
+        help="folder: each row's z maps and segmentations as SAMPLE_ROW_lamL_seedS.npz",
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     print(f"load average {os.getloadavg()[0]:.1f}; {args.threads} torch threads", flush=True)
@@ -263,6 +283,9 @@ def main() -> None:
                     args.form,
                     args.slack,
                     args.latents,
+                    None
+                    if args.save_maps is None
+                    else args.save_maps / saved_name(name, row, args.lam, args.seed),
                 ),
             }
             results.append(one)
