@@ -144,3 +144,74 @@ def test_bad_files_exit_2(tmp_path, image_file, capsys):
     err = capsys.readouterr().err
     assert err.count("error:") == 4 and "frames other than 0" in err
     assert not (tmp_path / "x.npz").exists()
+
+
+# ---- automatic size: two spacings, as napari's patch widget (patch size 0) -------------------
+def _lattice_files(tmp_path, spacing=10.0):
+    from napari_ivae.core.synthetic.lattice import make_lattice
+
+    lattice = make_lattice((128, 128), spacing=spacing, noise=0.05, seed=1)
+    np.save(tmp_path / "lattice.npy", lattice.image)
+    rows = ["row,col"] + [f"{r},{c}" for r, c in lattice.positions]
+    (tmp_path / "atoms.csv").write_text("\n".join(rows) + "\n")
+    return tmp_path / "lattice.npy", tmp_path / "atoms.csv"
+
+
+def _patch_side(path) -> int:
+    with np.load(path) as data:
+        side = data["patches"].shape[-1]
+        assert json.loads(str(data["patch_params"]))["size"] == side
+    return side
+
+
+def test_without_size_points_get_two_of_their_spacings(tmp_path, capsys):
+    image, points = _lattice_files(tmp_path, spacing=10.0)
+    out = tmp_path / "p.npz"
+    assert main(["patches", str(image), "--points", str(points), "--out", str(out)]) == 0
+    assert _patch_side(out) == 20
+    err = capsys.readouterr().err
+    assert "size 20 px = 2.0 x spacing 10.0 px (the points' median nearest" in err
+    assert "note: --size" not in err
+
+
+def test_without_size_grid_patches_get_two_spacings_measured_on_the_image(tmp_path, capsys):
+    image, _ = _lattice_files(tmp_path, spacing=12.0)
+    out = tmp_path / "g.npz"
+    assert main(["patches", str(image), "--grid", "16", "--out", str(out)]) == 0
+    assert _patch_side(out) == 24
+    assert "size 24 px = 2.0 x spacing 12.0 px (measured on the image)" in capsys.readouterr().err
+
+
+def test_without_size_and_without_a_lattice_the_default_is_said(tmp_path, image_file, capsys):
+    path, _ = image_file  # noise: no spacing to measure
+    out = tmp_path / "g.npz"
+    assert main(["patches", str(path), "--grid", "8", "--out", str(out)]) == 0
+    assert _patch_side(out) == 32
+    assert "size 32 px, the default: no spacing could be measured" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("size, far", [(8, True), (20, False), (40, False), (48, True)])
+def test_a_size_far_from_the_spacing_gets_a_note_naming_the_automatic_size(
+    tmp_path, size, far, capsys
+):
+    image, points = _lattice_files(tmp_path, spacing=10.0)
+    out = tmp_path / "p.npz"
+    args = ["patches", str(image), "--points", str(points), "--size", str(size)]
+    assert main([*args, "--out", str(out)]) == 0
+    assert _patch_side(out) == size
+    err = capsys.readouterr().err
+    assert ("without --size the size would be 20 px" in err) == far
+    if far:
+        assert f"note: --size {size} is {size / 10:.2g} x the spacing 10.0 px" in err
+
+
+def test_train_on_an_image_without_size_cuts_the_automatic_size(tmp_path, capsys):
+    from napari_ivae.core.models.persistence import load_model
+
+    image, points = _lattice_files(tmp_path, spacing=10.0)
+    model = tmp_path / "m.ivae.pt"
+    args = ["train", "--model", "vae", "--image", str(image), "--points", str(points)]
+    tiny = ["--epochs", "1", "--hidden", "16", "--batch-size", "16", "--quiet"]
+    assert main([*args, "--out", str(model), *tiny]) == 0
+    assert tuple(load_model(model).config.patch_shape) == (20, 20)
+    assert "napari-ivae train: size 20 px = 2.0 x spacing 10.0 px" in capsys.readouterr().err

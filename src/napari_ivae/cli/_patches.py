@@ -20,6 +20,9 @@ from napari_ivae.core._atomic import write_output
 from napari_ivae.core.errors import InputError
 from napari_ivae.core.validation import MIN_PATCH_SIZE
 
+DEFAULT_SIZE = 32  # px, when no spacing is known
+FAR_BELOW, FAR_ABOVE = 1, 4  # a given --size outside this many spacings gets a note
+
 
 def add_parser(subparsers) -> None:
     """Register ``napari-ivae patches``."""
@@ -40,7 +43,13 @@ def add_parser(subparsers) -> None:
         help="CSV with frame,row,col (or row,col / y,x / axis-0..) columns",
     )
     where.add_argument("--grid", type=int, metavar="STRIDE", help="grid patches every STRIDE px")
-    p.add_argument("--size", type=int, required=True, metavar="P", help="patch size in pixels")
+    p.add_argument(
+        "--size",
+        type=int,
+        metavar="P",
+        help="patch size in pixels (default: two spacings, the spacing being the points' "
+        "median nearest-neighbour distance, or for grid patches measured on the image)",
+    )
     p.add_argument("--out", required=True, metavar="PATCHES.npz", help="output .npz file")
     p.add_argument(
         "--normalize",
@@ -83,14 +92,16 @@ def run(args) -> int:
     out = output_path(
         args.out, ".npz", "numpy archive", inputs={"IMAGE": args.image, "--points": args.points}
     )
-    if args.size < MIN_PATCH_SIZE:
-        raise InputError(
-            f"--size {args.size} is too small: the models need patches of at "
-            f"least {MIN_PATCH_SIZE}x{MIN_PATCH_SIZE} px"
-        )
+    check_size(args.size)
     if args.grid is not None and args.grid < 1:
         raise InputError(f"--grid must be a stride of at least 1 px, got {args.grid}")
     image = _load_image(args, read_image)
+    coords = properties = None
+    if args.points is not None:
+        coords, properties = read_points_csv(args.points)
+        if image.ndim == 2:
+            coords = _points_for_2d_image(coords, args.points)
+    args.size = choose_size(args.size, image, coords, "napari-ivae patches")
 
     if args.grid is not None:
         _check_grid_memory(image.shape, args.size, args.grid)
@@ -98,9 +109,6 @@ def run(args) -> int:
         properties = None
         where = f"grid {patchset.grid_shape[0]}x{patchset.grid_shape[1]} every {args.grid} px"
     else:
-        coords, properties = read_points_csv(args.points)
-        if image.ndim == 2:
-            coords = _points_for_2d_image(coords, args.points)
         patchset = extract_patches(
             image,
             coords,
@@ -110,7 +118,7 @@ def run(args) -> int:
             normalize=args.normalize,
             order=args.order,
         )
-        where = f"{len(patchset)} of {len(coords)} points"
+        where = f"{len(patchset)} of {len(np.asarray(coords))} points"
     arrays = patchset_to_arrays(patchset)
     # how the patches were cut, for `train` to record in the model (`batch` cuts the same way)
     params = _patch_params(args)
@@ -121,7 +129,8 @@ def run(args) -> int:
 
     frames = f"{patchset.n_frames} frames of " if patchset.is_stack else ""
     print(
-        f"cut {len(patchset)} patches {args.size}x{args.size} from {Path(args.image).name} "
+        f"napari-ivae patches: cut {len(patchset)} patches {args.size}x{args.size} from "
+        f"{Path(args.image).name} "
         f"({frames}{patchset.image_shape[0]}x{patchset.image_shape[1]} px) on {where}; "
         f"normalization: {args.normalize}",
         file=sys.stderr,
@@ -129,9 +138,95 @@ def run(args) -> int:
     if patchset.message:
         from napari_ivae.cli import cli_spelling
 
-        print(f"note: {cli_spelling(patchset.message)}", file=sys.stderr)
-    print(f"wrote {out}", file=sys.stderr)
+        print(f"napari-ivae patches: note: {cli_spelling(patchset.message)}", file=sys.stderr)
+    print(f"napari-ivae patches: wrote {out}", file=sys.stderr)
     return 0
+
+
+def check_size(size: int | None) -> None:
+    """A given ``--size`` must be at least the models' smallest patch."""
+    if size is not None and size < MIN_PATCH_SIZE:
+        raise InputError(
+            f"--size {size} is too small: the models need patches of at "
+            f"least {MIN_PATCH_SIZE}x{MIN_PATCH_SIZE} px"
+        )
+
+
+def auto_patch_size(spacing: float | None) -> int:
+    """Patch side for a lattice spacing: two spacings (one shell of neighbours), even, >= 8;
+    32 when no spacing is known (the rule of napari's patch widget, patch size 0)."""
+    if not spacing:
+        return DEFAULT_SIZE
+    return int(max(MIN_PATCH_SIZE, 2 * round(spacing)))
+
+
+def points_spacing(coords) -> float | None:
+    """Median nearest-neighbour distance of the points (``(N, 2)`` row, col or ``(N, 3)``
+    frame, row, col: neighbours within each frame), or None with fewer than 2 in every frame."""
+    from scipy.spatial import cKDTree
+
+    coords = np.asarray(coords, dtype=np.float64)
+    if coords.ndim != 2 or len(coords) < 2:
+        return None
+    frames = np.round(coords[:, 0]) if coords.shape[1] == 3 else np.zeros(len(coords))
+    distances = []
+    for frame in np.unique(frames):
+        points = coords[frames == frame, -2:]
+        if len(points) >= 2:
+            distances.append(cKDTree(points).query(points, k=2)[0][:, 1])
+    if not distances:
+        return None
+    spacing = float(np.median(np.concatenate(distances)))
+    return spacing if spacing > 0 else None
+
+
+def image_spacing(image) -> float | None:
+    """The lattice spacing measured on the (first) frame's central crop, or None."""
+    from napari_ivae.core.detection.spacing import MAX_SIDE, estimate_spacing
+
+    frame = image[0] if len(image.shape) == 3 else image
+    rows, cols = frame.shape[-2:]
+    top, left = max(0, (rows - MAX_SIDE) // 2), max(0, (cols - MAX_SIDE) // 2)
+    crop = np.asarray(frame[top : top + MAX_SIDE, left : left + MAX_SIDE], dtype=np.float32)
+    try:
+        return float(estimate_spacing(crop))
+    except InputError:
+        return None
+
+
+def choose_size(size: int | None, image, coords, prefix: str) -> int:
+    """The patch size: ``size`` when given, else :func:`auto_patch_size` of the spacing (the
+    points' median nearest-neighbour distance, or measured on the image). Says on stderr the
+    size chosen and why, or, for a given size far from a known spacing, the automatic one."""
+    spacing, source = None, ""
+    if coords is not None:
+        spacing, source = points_spacing(coords), "the points' median nearest-neighbour distance"
+    if spacing is None:
+        spacing, source = image_spacing(image), "measured on the image"
+    automatic = auto_patch_size(spacing)
+    if size is None:
+        if spacing is None:
+            print(
+                f"{prefix}: size {automatic} px, the default: no spacing could be measured "
+                f"on the image{'' if coords is None else ' nor from the points'}; give "
+                "--size P if that does not fit the features",
+                file=sys.stderr,
+            )
+        else:
+            print(
+                f"{prefix}: size {automatic} px = {automatic / spacing:.1f} x spacing "
+                f"{spacing:.1f} px ({source}); --size P sets another",
+                file=sys.stderr,
+            )
+        return automatic
+    if spacing is not None and not FAR_BELOW <= size / spacing <= FAR_ABOVE:
+        print(
+            f"{prefix}: note: --size {size} is {size / spacing:.2g} x the spacing "
+            f"{spacing:.1f} px ({source}), outside the usual {FAR_BELOW}-{FAR_ABOVE} "
+            f"spacings; without --size the size would be {automatic} px",
+            file=sys.stderr,
+        )
+    return size
 
 
 def points_mode(columns) -> str | None:

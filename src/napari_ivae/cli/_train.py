@@ -93,27 +93,29 @@ def _image_source(args):
     """``(SourcePatches, extras)``: the patches of ``--image`` at ``--points`` or on
     ``--grid``, cut when training asks for them (:class:`~napari_ivae.core.patches.source.
     PatchSource`)."""
+    from napari_ivae.cli._patches import _points_for_2d_image, check_size, choose_size, points_mode
     from napari_ivae.core.io.imageio import read_image, read_points_csv
     from napari_ivae.core.patches.source import PatchSource
 
-    if (args.points is None) == (args.grid is None) or not args.size:
-        raise InputError("--image needs --size and one of --points POINTS.csv or --grid STRIDE")
+    if (args.points is None) == (args.grid is None):
+        raise InputError("--image needs one of --points POINTS.csv or --grid STRIDE")
+    check_size(args.size)
     image = read_image(args.image, mmap=True)  # a zarr stays lazy, a .npy is mapped
     shape = image.shape
     if len(shape) == 3 and shape[-1] in (3, 4) and min(shape[:2]) > 4:
         from napari_ivae.core.io.image import prepare_image
 
         image = prepare_image(np.asarray(image))  # a colour picture: its luminance, as detect
-    mode = None
-    if args.grid is not None:
-        source = PatchSource.grid(image, args.size, args.grid, normalize=args.normalize)
-    else:
-        from napari_ivae.cli._patches import _points_for_2d_image, points_mode
-
+    mode = coords = None
+    if args.points is not None:
         coords, properties = read_points_csv(args.points)
         mode = points_mode(properties.columns)
         if len(image.shape) == 2:
             coords = _points_for_2d_image(coords, args.points)
+    args.size = choose_size(args.size, image, coords, "napari-ivae train")
+    if args.grid is not None:
+        source = PatchSource.grid(image, args.size, args.grid, normalize=args.normalize)
+    else:
         source = PatchSource(image, coords, args.size, normalize=args.normalize)
     params = {
         "source": "grid" if args.grid is not None else "points",
@@ -209,7 +211,7 @@ def add_parser(subparsers) -> None:
         "--image",
         metavar="IMAGE",
         help="train from an image or stack instead (.zarr, .npy, .tif...; "
-        "with --points or --grid and --size): the patches are cut for "
+        "with --points or --grid, and --size or the automatic size): the patches are cut for "
         "each batch through a bounded cache of the image's frames or "
         "tiles, never all held, so the stack may be larger than memory",
     )
@@ -221,7 +223,13 @@ def add_parser(subparsers) -> None:
     p.add_argument(
         "--grid", type=int, metavar="STRIDE", help="with --image: grid patches every STRIDE px"
     )
-    p.add_argument("--size", type=int, metavar="P", help="with --image: patch size in pixels")
+    p.add_argument(
+        "--size",
+        type=int,
+        metavar="P",
+        help="with --image: patch size in pixels (default: two spacings, as `napari-ivae "
+        "patches` chooses it)",
+    )
     p.add_argument(
         "--normalize",
         choices=("none", "patch", "global"),
