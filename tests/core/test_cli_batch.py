@@ -482,3 +482,61 @@ def test_a_model_on_detected_particles_detects_particles_in_batch(tmp_path, caps
     assert "particles detected in each image" in capsys.readouterr().err
     table = pd.read_csv(out / "new" / "new.csv")
     assert len(table) == 25 and "equivalent_diameter" in table.columns
+
+
+def test_spacing_and_polarity_given_to_batch_override_the_model_s():
+    from types import SimpleNamespace
+
+    from napari_ivae.cli._batch import pipeline_settings
+    from napari_ivae.core.errors import InputError
+
+    config = SimpleNamespace(patch_shape=(24, 24))
+    stored = {"mode": "atoms", "spacing": 11.5, "polarity": "bright"}
+    atoms = SimpleNamespace(config=config, metadata={"detection": {"widget_settings": stored}})
+    assert pipeline_settings(atoms)["detect"] == {"invert": False, "spacing": 11.5}
+    given = pipeline_settings(atoms, spacing=7.0, polarity="dark")["detect"]
+    assert given == {"invert": True, "spacing": 7.0}
+    plain = SimpleNamespace(config=config, metadata={})  # trained on `napari-ivae patches`
+    assert pipeline_settings(plain, spacing=9.0)["detect"] == {"invert": None, "spacing": 9.0}
+    particles = pipeline_settings(plain, mode="particles", polarity="dark")
+    assert particles["detect"] == {"polarity": "dark"}
+    with pytest.raises(InputError, match="--spacing is for atoms"):
+        pipeline_settings(plain, mode="particles", spacing=9.0)
+    with pytest.raises(InputError, match="--spacing must be at least 2 px"):
+        pipeline_settings(plain, spacing=1.0)
+
+
+def test_batch_spacing_reaches_the_detection_of_every_image(model, tmp_path, monkeypatch, capsys):
+    import napari_ivae.core.detection.atoms as atoms
+
+    asked = []
+    detect_atoms = atoms.detect_atoms
+
+    def spy(image, **options):
+        asked.append(options.get("spacing"))
+        return detect_atoms(image, **options)
+
+    monkeypatch.setattr(atoms, "detect_atoms", spy)
+    folder = tmp_path / "images"
+    folder.mkdir()
+    for i in range(2):
+        np.save(folder / f"img_{i}.npy", _lattice(i))
+    out = tmp_path / "results"
+    assert main(["batch", str(model), str(folder), "--out", str(out), "--spacing", "10"]) == 0
+    assert asked == [10.0, 10.0]
+    assert "spacing 10.0" in capsys.readouterr().err  # the first line lists it
+    record = json.loads((out / "img_0" / "batch.json").read_text())
+    assert record["options"]["settings"]["detect"]["spacing"] == 10.0
+    # another spacing is another result: the images are done again, not skipped
+    assert main(["batch", str(model), str(folder), "--out", str(out), "--spacing", "9.5"]) == 0
+    assert asked[2:] == [9.5, 9.5]
+
+
+def test_the_spacing_error_names_the_option_to_give():
+    from napari_ivae.cli import cli_spelling
+    from napari_ivae.core.detection.spacing import estimate_spacing
+    from napari_ivae.core.errors import InputError
+
+    with pytest.raises(InputError) as info:  # noise: no lattice to measure
+        estimate_spacing(np.random.default_rng(0).random((128, 128)))
+    assert "Give the spacing explicitly (--spacing PX)." in cli_spelling(str(info.value))

@@ -97,6 +97,10 @@ _SPELLINGS = [
     (re.compile(r"\(invert\)"), "(--invert)"),
     (re.compile(r"\bcrystal_only=False\b"), "--keep-non-crystal"),
     (
+        re.compile(r"\b([Gg])ive the spacing explicitly\b"),
+        r"\1ive the spacing explicitly (--spacing PX)",
+    ),
+    (
         re.compile(r"^(sigma|threshold|border|background|min_distance|spacing) (must|is)\b"),
         lambda m: f"--{m.group(1).replace('_', '-')} {m.group(2)}",
     ),

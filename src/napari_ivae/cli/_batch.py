@@ -2,9 +2,10 @@
 
 Every image (files, folders, glob patterns) goes through the pipeline the model was trained
 with, as its bundle records it (:data:`~napari_ivae.core.models.persistence.PIPELINE_KEYS`): detect
-(the detection mode and the settings chosen by hand; everything else is estimated from each
-image), cut patches (the model's patch size, the same normalisation, points or grid), encode,
-and paint the per-patch values back onto the image. Each image gets its own folder
+(the detection mode and the settings chosen by hand in napari, or given as ``--spacing`` and
+``--polarity``; everything else is estimated from each image), cut patches (the model's
+patch size, the same normalisation, points or grid), encode, and paint the per-patch values
+back onto the image. Each image gets its own folder
 ``OUT/<stem>/`` holding
 
 * ``<stem>.csv``: one row per patch, ``frame,row,col``, the detection's measured columns, then
@@ -37,6 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
+from napari_ivae.cli._detect import MIN_SPACING
 from napari_ivae.cli._paths import _same_file, check_output
 from napari_ivae.cli._progress import add_scheduler_argument
 from napari_ivae.core._atomic import write_output
@@ -83,6 +85,20 @@ def add_parser(subparsers) -> None:
         type=int,
         metavar="STRIDE",
         help="cut grid patches every STRIDE px instead (default: as the model was trained)",
+    )
+    p.add_argument(
+        "--spacing",
+        type=float,
+        metavar="PX",
+        help="atoms: nearest-neighbour distance, as `napari-ivae detect --spacing` (default: "
+        "as set when the model's points were detected in napari, else estimated per image)",
+    )
+    p.add_argument(
+        "--polarity",
+        choices=("auto", "bright", "dark"),
+        help="atoms or particles brighter or darker than the background, as `napari-ivae "
+        "detect --polarity` (default: as set when the model's points were detected in "
+        "napari, else decided per image)",
     )
     p.add_argument("--channel", metavar="C", help="colour images: 'luminance' or a channel index")
     p.add_argument(
@@ -187,7 +203,7 @@ def _output_names(images: list[Path]) -> list[str]:
 
 
 # ----------------------------------------------------------------------------- settings
-def pipeline_settings(bundle, *, mode=None, grid=None) -> dict:
+def pipeline_settings(bundle, *, mode=None, grid=None, spacing=None, polarity=None) -> dict:
     """How the model's patches were made, from its bundle, for applying it to new images.
 
     Parameters
@@ -199,6 +215,10 @@ def pipeline_settings(bundle, *, mode=None, grid=None) -> dict:
         Overrides the stored detection mode.
     grid : int, optional
         Cut grid patches with this stride instead of patches on detected points.
+    spacing : float, optional
+        The atoms' spacing in pixels (``--spacing``), instead of the stored or estimated one.
+    polarity : {"auto", "bright", "dark"}, optional
+        The atoms' or particles' polarity (``--polarity``), instead of the stored one.
 
     Returns
     -------
@@ -236,6 +256,17 @@ def pipeline_settings(bundle, *, mode=None, grid=None) -> dict:
         or params.get("points_mode")  # `napari-ivae patches` on a `detect` CSV
         or "atoms"
     )
+    if polarity is not None:
+        chosen["polarity"] = polarity
+    if spacing is not None:
+        if settings["mode"] != "atoms":
+            raise InputError(
+                f"--spacing is for atoms, but {settings['mode']} are detected "
+                "(give --mode atoms, or leave --spacing out)"
+            )
+        if not np.isfinite(spacing) or spacing < MIN_SPACING:
+            raise InputError(f"--spacing must be at least {MIN_SPACING:g} px, got {spacing:g}")
+        chosen["spacing"] = spacing
     settings["detect"] = _detector_options(settings["mode"], chosen)
     return settings
 
@@ -785,7 +816,9 @@ def run(args) -> int:
     out_dir = _out_folder(args.out)
     check_device(args.device)
     bundle = load_model(args.model, device=args.device)
-    settings = pipeline_settings(bundle, mode=args.mode, grid=args.grid)
+    settings = pipeline_settings(
+        bundle, mode=args.mode, grid=args.grid, spacing=args.spacing, polarity=args.polarity
+    )
     model_sha = _checksum(Path(args.model).expanduser())
     inputs = {"MODEL": args.model, **{f"INPUT {p.name}": p for p in images}}
     # what else decides the outputs: a rerun with other options redoes the images
