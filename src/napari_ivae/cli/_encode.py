@@ -132,7 +132,8 @@ def run(args) -> int:
         if k in ("z_mean", "z_std", "angle", "offsets", "class_prob", "class", "cluster")
     )
     print(
-        f"encoded {len(patches)} patches with the {bundle.config.kind} model -> {out} ({keys})",
+        f"napari-ivae encode: encoded {len(patches)} patches with the {bundle.config.kind} "
+        f"model -> {out} ({keys})",
         file=sys.stderr,
     )
     return 0

@@ -132,7 +132,7 @@ def run(args) -> int:
         f"napari-ivae patches: cut {len(patchset)} patches {args.size}x{args.size} from "
         f"{Path(args.image).name} "
         f"({frames}{patchset.image_shape[0]}x{patchset.image_shape[1]} px) on {where}; "
-        f"normalization: {args.normalize}",
+        f"normalisation: {args.normalize}",
         file=sys.stderr,
     )
     if patchset.message:

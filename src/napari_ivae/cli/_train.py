@@ -414,7 +414,7 @@ class _StopOnInterrupt:
             raise KeyboardInterrupt
         self.event.set()
         print(
-            "\nstopping after this batch; the partial model will be saved "
+            "\nnapari-ivae train: stopping after this batch; the partial model will be saved "
             "(Ctrl-C again to abort without saving)",
             file=sys.stderr,
             flush=True,
@@ -539,9 +539,12 @@ def run(args) -> int:
         labels = _read_labels(args.labels, len(patches))
     elif "labels" in extras and args.model in ("ss-rvae", "crvae"):
         labels = _check_labels(extras["labels"], len(patches), Path(args.patches).name)
-        print(f"using the labels stored in {args.patches}", file=sys.stderr)
+        print(f"napari-ivae train: using the labels stored in {args.patches}", file=sys.stderr)
     if labels is not None and args.model not in ("ss-rvae", "crvae"):
-        print(f"note: --labels is only used by ss-rvae; ignored for {args.model}", file=sys.stderr)
+        print(
+            f"napari-ivae train: note: --labels is only used by ss-rvae; ignored for {args.model}",
+            file=sys.stderr,
+        )
         labels = None
     if args.model == "ss-rvae" and labels is None:
         raise InputError("ss-rvae needs --labels (one int per patch, -1 = unlabeled)")
@@ -564,7 +567,7 @@ def run(args) -> int:
     n_labeled = int((labels >= 0).sum()) if labels is not None else 0
     if not args.quiet:
         _say(
-            f"training {args.model} on {len(patches)} patches "
+            f"napari-ivae train: training {args.model} on {len(patches)} patches "
             f"{patches.shape[1]}x{patches.shape[2]}"
             + (f" ({n_labeled} labeled)" if labels is not None else "")
             + f": {epochs_text(args, train_config, len(patches))}, "
@@ -607,7 +610,8 @@ def run(args) -> int:
     final = result.history[-1]["loss"] if result.history else float("nan")
     state = "stopped early; partial model" if result.stopped else "model"
     _say(
-        f"{state} saved to {path} ({len(result.history)} epoch(s), final loss {final:.4g}, "
+        f"napari-ivae train: {state} saved to {path} ({len(result.history)} epoch(s), "
+        f"final loss {final:.4g}, "
         f"{_format_seconds(time.perf_counter() - started)} on {result.device})"
     )
     return 130 if result.stopped else 0
