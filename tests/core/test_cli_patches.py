@@ -215,3 +215,14 @@ def test_train_on_an_image_without_size_cuts_the_automatic_size(tmp_path, capsys
     assert main([*args, "--out", str(model), *tiny]) == 0
     assert tuple(load_model(model).config.patch_shape) == (20, 20)
     assert "napari-ivae train: size 20 px = 2.0 x spacing 10.0 px" in capsys.readouterr().err
+
+
+def test_the_points_spacing_of_a_stack_is_measured_within_each_frame():
+    from napari_ivae.cli._patches import points_spacing
+
+    rows, cols = np.meshgrid(np.arange(5) * 7.0, np.arange(5) * 7.0, indexing="ij")
+    frame = np.column_stack([rows.ravel(), cols.ravel()])
+    stack = np.vstack([np.column_stack([np.full(25, f), frame]) for f in range(3)])
+    assert points_spacing(stack) == pytest.approx(7.0)  # not 0 (the same place in every frame)
+    assert points_spacing(frame) == pytest.approx(7.0)
+    assert points_spacing(np.array([[0, 3.0, 4.0], [1, 5.0, 5.0]])) is None  # one per frame
