@@ -46,10 +46,6 @@ CASES = {
         [IMG, "--points", "{ws}/words.csv", "--size", "8", "--out", OUT],
         ["non-numeric"],
     ),
-    "colour-needs-channel": (
-        ["{ws}/rgb.npy", "--grid", "8", "--size", "8", "--out", OUT],
-        ["--channel", "colour"],
-    ),
     "channel-not-a-number": (
         ["{ws}/rgb.npy", "--grid", "8", "--size", "8", "--channel", "red", "--out", OUT],
         ["--channel", "red"],
