@@ -139,30 +139,23 @@ def cards_ss_rvae(out: Path, model: Path) -> dict:
         viewer.close()
 
 
-def grid_search_stm(out: Path, epochs: int = 30) -> dict:
-    """Run the beta(t) search (lambda 0 and 1) on the STM topograph in napari; write
-    ``out / "screenshot.png"`` and ``out / "summary.json"``; returns the summary."""
+def _grid_search_in_napari(image, name: str, title: str, epochs: int, designated: bool):
+    """Open napari on ``image``, cut its registered grid patches (two measured spacings, stride
+    a quarter) and run the Train widget's search over beta 0.1 -> 1 x lambda 0, 1 in two
+    processes; returns ``(viewer, layer, patches, train, result)`` (the caller closes the
+    viewer). ``designated`` sets the term's defaults explicitly (z1 the phase map)."""
     import napari
-    import numpy as np
 
-    from napari_ivae._widgets._session import get_session
     from napari_ivae.cli._demo import _DISPLAYS, start_virtual_display
     from napari_ivae.core.detection.spacing import estimate_spacing
-    from napari_ivae.demo import (
-        dock_widgets,
-        process_events_until,
-        screenshot,
-        show_tab,
-        still_activity_indicator,
-    )
+    from napari_ivae.demo import dock_widgets, process_events_until, still_activity_indicator
 
     _DISPLAYS.append(start_virtual_display())
     os.environ.pop("QT_QPA_PLATFORM", None)
-    image = np.load(STM).astype(np.float32)
-    viewer = napari.Viewer(title="napari-ivae: beta(t) search on an STM topograph", show=True)
+    viewer = napari.Viewer(title=title, show=True)
     still_activity_indicator(viewer)  # animated under Xvfb, it costs the runs' CPU
     try:
-        layer = viewer.add_image(image, name="stm", colormap="gray")
+        layer = viewer.add_image(image, name=name, colormap="gray")
         widgets = dock_widgets(viewer)
         patches, train = widgets["Patches and labels"], widgets["Train"]
         patches.image.value = layer
@@ -175,6 +168,9 @@ def grid_search_stm(out: Path, epochs: int = 30) -> dict:
         train.seed.value = 0
         train.epochs.value = epochs
         train.write_maps.value = False
+        if designated:
+            train.smoothness_latents.value = 1  # the defaults, said: z1 is the phase map
+            train.smoothness_form.value = "tv-relative"
         train.search.beta_starts.value = "0.1"
         train.search.beta_ends.value = "1"
         train.search.lambdas.value = "0, 1"
@@ -185,13 +181,32 @@ def grid_search_stm(out: Path, epochs: int = 30) -> dict:
         result = train.search.result
         if result is None or result.best is None:
             raise RuntimeError(train.status.value)
+    except BaseException:
+        viewer.close()
+        raise
+    return viewer, layer, patches, train, result
+
+
+def grid_search_stm(out: Path, epochs: int = 30) -> dict:
+    """Run the beta(t) search (lambda 0 and 1) on the STM topograph in napari; write
+    ``out / "screenshot.png"`` and ``out / "summary.json"``; returns the summary."""
+    import numpy as np
+
+    from napari_ivae._widgets._session import get_session
+    from napari_ivae.demo import screenshot, show_tab
+
+    image = np.load(STM).astype(np.float32)
+    viewer, layer, patches, train, result = _grid_search_in_napari(
+        image, "stm", "napari-ivae: beta(t) search on an STM topograph", epochs, designated=False
+    )
+    try:
         roles = {"search_run1_map", "search_run2_map"}
         for other in viewer.layers:
             role = other.metadata.get("napari_ivae", {}).get("role")
             other.visible = other is layer or role in roles
             if role in roles:
                 other.opacity, other.blending = 1.0, "opaque"
-        viewer.grid.enabled = True
+        viewer.canvas.grid.enabled = True
         show_tab(viewer, "Train")
         train.sections["β(t) search (grid patches)"].expand(animate=False)
         shot = screenshot(viewer, out / "screenshot.png")
@@ -211,53 +226,18 @@ def grid_search_stm(out: Path, epochs: int = 30) -> dict:
 def grid_physics_pto(out: Path, epochs: int = 30) -> dict:
     """The search over lambda 0 and 1 (z1 designated) on the PTO/SRO crop in napari, each
     run's z1 segmented; write ``out / "screenshot.png"`` and ``out / "summary.json"``."""
-    import napari
     import numpy as np
 
     from napari_ivae._widgets._session import get_session
-    from napari_ivae.cli._demo import _DISPLAYS, start_virtual_display
     from napari_ivae.core.analysis.maps import grid_map
     from napari_ivae.core.analysis.segmentation import edge_length, segment_map
-    from napari_ivae.core.detection.spacing import estimate_spacing
-    from napari_ivae.demo import (
-        dock_widgets,
-        process_events_until,
-        screenshot,
-        show_tab,
-        still_activity_indicator,
-    )
+    from napari_ivae.demo import screenshot, show_tab
 
-    _DISPLAYS.append(start_virtual_display())
-    os.environ.pop("QT_QPA_PLATFORM", None)
     image = np.ascontiguousarray(np.load(PTO)[PTO_CROP], dtype=np.float32)
-    viewer = napari.Viewer(title="napari-ivae: the physics term on PbTiO3/SrRuO3", show=True)
-    still_activity_indicator(viewer)  # animated under Xvfb, it costs the runs' CPU
+    viewer, layer, patches, train, result = _grid_search_in_napari(
+        image, "PTO-SRO", "napari-ivae: the physics term on PbTiO3/SrRuO3", epochs, designated=True
+    )
     try:
-        layer = viewer.add_image(image, name="PTO-SRO", colormap="gray")
-        widgets = dock_widgets(viewer)
-        patches, train = widgets["Patches and labels"], widgets["Train"]
-        patches.image.value = layer
-        patches.source.value = "grid"
-        patches.size.value = int(max(8, 2 * round(estimate_spacing(image))))
-        patches.stride.value = 0  # a quarter of the patch
-        if patches.extract() is None:
-            raise RuntimeError(patches.status.value)
-        train.kind.value = "shift-vae"  # its defaults: beta 0.1 -> 1 over 15 of 30 epochs
-        train.seed.value = 0
-        train.epochs.value = epochs
-        train.write_maps.value = False
-        train.smoothness_latents.value = 1  # the defaults, said: z1 is the phase map
-        train.smoothness_form.value = "tv-relative"
-        train.search.beta_starts.value = "0.1"
-        train.search.beta_ends.value = "1"
-        train.search.lambdas.value = "0, 1"
-        train.search.workers.value = 2
-        if train.search.start() is None:
-            raise RuntimeError(train.status.value)
-        process_events_until(lambda: not train.busy, 3600)
-        result = train.search.result
-        if result is None or result.best is None:
-            raise RuntimeError(train.status.value)
         patchset = get_session(viewer).patchset
         by_lambda = {result.runs[i].smoothness: i for i in result.maps}
         runs, panels = [], []
@@ -298,7 +278,8 @@ def grid_physics_pto(out: Path, epochs: int = 30) -> dict:
             other.visible = other in panels
         for position, one in enumerate(panels):  # two layers per panel, in this order
             viewer.layers.move(viewer.layers.index(one), position)
-        viewer.grid.stride, viewer.grid.shape, viewer.grid.enabled = 2, (2, 2), True
+        grid = viewer.canvas.grid
+        grid.stride, grid.shape, grid.enabled = 2, (2, 2), True
         show_tab(viewer, "Train")
         train.sections["advanced"].expand(animate=False)
         # a wide window: the four panels of a 2:1 crop fill the canvas
