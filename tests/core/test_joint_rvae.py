@@ -115,3 +115,48 @@ def test_start_classes_follow_elongated_groups_that_kmeans_cuts_across():
     kmeans = cluster_latents(blobs, 4, seed=0).labels
     assert np.array_equal(start_classes(blobs, 4, seed=0), kmeans)
     assert _matched(kmeans, truth) > 0.95
+
+
+@pytest.fixture(scope="module")
+def trained_templates():
+    torch.set_num_threads(1)
+    x, truth = _two_suits()
+    cfg = ModelConfig("jrvae", (SIZE, SIZE), n_classes=2, hidden=(32, 32), pose_templates="replace")
+    result = fit(build_model(cfg), x, None, TrainConfig.defaults_for("jrvae", seed=1, **FAST))
+    return result, x, truth
+
+
+def test_jrvae_pose_templates_off_by_default_and_without_buffers():
+    model = build_model(ModelConfig("jrvae", (SIZE, SIZE), n_classes=2, hidden=(32, 32)))
+    assert model.config.pose_templates is False and not model.uses_pose_templates
+    assert not any("pose_" in key for key in model.state_dict())
+
+
+def test_jrvae_own_templates_come_from_its_classes(trained_templates):
+    from napari_ivae.core.models import pose_search
+
+    result, x, _ = trained_templates
+    model = result.model
+    assert (model.pose_orders > 0).all() and model.replaces_pose
+    start = np.asarray(model.initial_classes)
+    assert len(np.unique(start)) == 2
+    # each patch's best-matching template is the template of its own start class
+    xn = model.normalize(torch.as_tensor(x))
+    with torch.no_grad():
+        _, cls, _ = pose_search.best_angles(
+            pose_search.centred(xn).flatten(1), model._pose_bank(), model.pose_orders
+        )
+    assert np.mean(cls.numpy() == start) > 0.9
+    # the encoding's angle is the searched one, not the encoder's
+    angle, _ = model.template_pose(xn)
+    assert np.allclose(encode(model, x).angle, angle.numpy(), atol=1e-5)
+
+
+def test_jrvae_own_templates_round_trip(trained_templates, tmp_path):
+    result, x, _ = trained_templates
+    bundle = load_model(save_model(tmp_path / "t.ivae.pt", result.model, result))
+    assert bundle.config.pose_templates == "replace"
+    assert torch.equal(bundle.model.pose_templates, result.model.pose_templates)
+    a, b = encode(result.model, x), encode(bundle.model, x)
+    assert np.allclose(a.class_prob, b.class_prob, atol=1e-6)
+    assert np.allclose(a.angle, b.angle, atol=1e-6)

@@ -110,7 +110,10 @@ class ModelConfig:
         ``ss-rvae`` with rotation invariance (published cards protocol, classifier 1.000 on
         seeds 0-4 clean, 0.88 at noise 1.0 on seeds 0-4; added: 1.000 clean, 0.61 noisy;
         neither: 0.889-0.976 clean, 0.52 noisy; docs/performance.md). Model files saved
-        before it load with it off.
+        before it load with it off. ``jrvae`` with rotation invariance (off unless set): the
+        templates come from the model's own start classes at the end of its warm-up (each
+        class's most confident patches;
+        :meth:`napari_ivae.core.models.joint_rvae.JointRVAE.fit_own_templates`).
     coord_features : int or None
         Spatial decoder: number of Fourier features ``sin, cos(pi f . c)`` of the transformed
         pixel coordinate ``c`` fed to the decoder besides ``c`` itself (0 = the papers' plain
@@ -235,7 +238,7 @@ class ModelConfig:
             )
         if self.pose_templates != "replace":
             self.pose_templates = bool(self.pose_templates)
-        if not (self.kind == "ss-rvae" and "rotation" in self.invariances):
+        if not (self.kind in ("ss-rvae", "jrvae") and "rotation" in self.invariances):
             self.pose_templates = False
         if self.intensity_invariant is None and self.kind != "rvae":
             self.intensity_invariant = False

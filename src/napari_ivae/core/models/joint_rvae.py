@@ -21,6 +21,15 @@ docs/performance.md), so training runs in two phases, driven by :meth:`JointRVAE
 
 A model whose classes were initialised (buffer ``classes_ready``) goes straight to eq. 5 when it
 is fine-tuned.
+
+With ``ModelConfig.pose_templates`` (default off for this kind) the switch also builds the
+ss-rVAE's pose templates (:mod:`napari_ivae.core.models.pose_search`) from the model's *own*
+start classes: each class's ``POSE_TEMPLATE_PATCHES`` patches of highest q(y|x) are aligned
+among themselves (:func:`pose_search.align_class`), and from then on each patch's angle (and,
+``"replace"``, its centroid as the offsets) is the best (class, angle) match, as the
+ss-rVAE's :meth:`~napari_ivae.core.models.ss_rvae.SSRVAE.template_pose`; q(y|x) is then fitted
+again in that frame. Without it the encoder's angle is no consistent frame across a class and
+each class decodes as a rotational average (docs/performance.md).
 """
 
 from __future__ import annotations
@@ -31,9 +40,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from napari_ivae.core.models import pose_search
 from napari_ivae.core.models.base import BaseIVAE
 from napari_ivae.core.models.latent import canonical_resample
 from napari_ivae.core.models.nets import Classifier
+from napari_ivae.core.models.ss_rvae import SSRVAE
 
 #: share of the training steps spent as a plain rVAE before the classes are initialised
 WARMUP_SHARE = 0.5
@@ -49,6 +60,9 @@ CAPACITY_Y_RAMP = 0.0
 #: weight of the batch-marginal class entropy bonus (per patch, in nats)
 MARGINAL_WEIGHT = 50.0
 
+
+#: most confident patches per start class that its pose template is aligned from
+POSE_TEMPLATE_PATCHES = 64
 
 #: EM iterations and restarts of the Gaussian mixture on the warm-up's z codes
 MIXTURE_ITERATIONS = 150
@@ -147,6 +161,12 @@ class JointRVAE(BaseIVAE):
     """
 
     classes_ready: torch.Tensor  # a buffer
+    pose_templates: torch.Tensor  # buffers, with ``config.pose_templates``
+    pose_orders: torch.Tensor
+    #: (key of the templates' state, their turned bank): :meth:`_pose_bank`'s cache
+    _pose_bank_cache: tuple | None = None
+    #: (patches, their version, angles, centres) of the last :meth:`template_pose`
+    _template_angle_memo: tuple | None = None
 
     def __init__(self, config):
         super().__init__(config)
@@ -163,9 +183,76 @@ class JointRVAE(BaseIVAE):
         self.capacity_y_ramp = CAPACITY_Y_RAMP
         self.classifier_init_steps = CLASSIFIER_INIT_STEPS
         self.initial_classes: np.ndarray | None = None  # set at the switch (not saved)
+        if config.pose_templates:
+            # each start class's template (fitted at the switch) and its symmetry order
+            # (0 = not fitted: the encoder's pose)
+            shape = tuple(config.patch_shape)
+            self.register_buffer("pose_templates", torch.zeros((self.n_classes, *shape)))
+            self.register_buffer("pose_orders", torch.zeros(self.n_classes, dtype=torch.long))
 
     def code_extra_dim(self) -> int:
         return int(self.config.n_classes)
+
+    # ----------------------------------------------------------------- pose templates
+    @property
+    def uses_pose_templates(self) -> bool:
+        """True when encodings use the templates' pose (``pose_templates``, fitted)."""
+        return bool(self.config.pose_templates) and bool((self.pose_orders > 0).any())
+
+    @property
+    def replaces_pose(self) -> bool:
+        """True when the templates' angle and the centroid replace the encoder's pose."""
+        return self.config.pose_templates == "replace" and self.uses_pose_templates
+
+    def _pose_bank(self) -> torch.Tensor:
+        # the ss-rVAE's, which reads only the buffers (and its cache)
+        return SSRVAE._pose_bank(self)  # type: ignore[arg-type]
+
+    def template_pose(self, xn: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The ss-rVAE's :meth:`~napari_ivae.core.models.ss_rvae.SSRVAE.template_pose`."""
+        return SSRVAE.template_pose(self, xn)  # type: ignore[arg-type]
+
+    def encode_gaussian(self, xn: torch.Tensor):
+        """``(mean, std)`` of q(latent | x); with fitted pose templates the angle's mean is the
+        encoder's plus :meth:`template_pose`'s angle, or (``"replace"``) that angle and the
+        patch's centroid alone (as the ss-rVAE's)."""
+        if not ("theta" in self.layout.slices() and self.uses_pose_templates):
+            return BaseIVAE.encode_gaussian(self, xn)
+        mean, std = self.encoder(xn)  # the searched angle in place of the moments' guess
+        guess, centre = self.template_pose(xn)
+        parts = self.layout.slices()
+        t = parts["theta"]
+        angle = guess[:, None].to(mean.dtype)
+        if not self.replaces_pose:
+            angle = mean[:, t] + angle
+        mean = torch.cat([mean[:, : t.start], angle, mean[:, t.stop :]], dim=1)
+        if self.replaces_pose and "offsets" in parts:
+            o = parts["offsets"]
+            offsets = centre.to(mean.dtype) / self.offset_gain
+            mean = torch.cat([mean[:, : o.start], offsets, mean[:, o.stop :]], dim=1)
+        return mean, std
+
+    @torch.no_grad()
+    def fit_own_templates(self, patches: torch.Tensor, labels: np.ndarray) -> None:
+        """Each class's pose template from its :data:`POSE_TEMPLATE_PATCHES` patches (of
+        ``labels``) of highest q(y|x) (:func:`pose_search.align_class`)."""
+        probs = []
+        for i in range(0, len(patches), 512):
+            xn = self.normalize(patches[i : i + 512])
+            probs.append(torch.softmax(self.classifier_logits(xn), -1))
+        q = torch.cat(probs).cpu().numpy()
+        confidence = q[np.arange(len(labels)), labels]
+        for k in range(self.n_classes):
+            sel = np.flatnonzero(labels == k)
+            if len(sel) == 0:
+                self.pose_templates[k].zero_()
+                self.pose_orders[k] = 0
+                continue
+            sel = sel[np.argsort(-confidence[sel], kind="stable")][:POSE_TEMPLATE_PATCHES]
+            x = patches[torch.as_tensor(sel, device=patches.device)]
+            template, order = pose_search.align_class(self.normalize(x))
+            self.pose_templates[k] = template.to(self.pose_templates)
+            self.pose_orders[k] = order
 
     def classifier_logits(self, xn: torch.Tensor, mean: torch.Tensor | None = None):
         """Class logits of normalised patches ``(B, H, W)``, read in the canonical frame."""
@@ -214,6 +301,17 @@ class JointRVAE(BaseIVAE):
         seed = int(torch.randint(2**31 - 1, (1,), generator=generator))
         labels = start_classes(z, self.n_classes, seed=seed)
         self.initial_classes = labels
+        self._fit_classifier(patches, labels, mean, generator, was_training)
+        if self.config.pose_templates and "theta" in self.layout.slices():
+            self.eval()
+            self.fit_own_templates(patches, labels)
+            # q(y|x) again, reading the patches in the templates' frame
+            self._fit_classifier(patches, labels, self._codes(patches), generator, was_training)
+        self.classes_ready.fill_(True)
+        return labels
+
+    def _fit_classifier(self, patches, labels, mean, generator, was_training) -> None:
+        """``classifier_init_steps`` of cross-entropy of q(y|x) against ``labels``."""
         target = torch.as_tensor(labels, device=patches.device)
         optimizer = torch.optim.Adam(self.classifier.parameters(), lr=1e-3)
         n = len(patches)
@@ -227,8 +325,6 @@ class JointRVAE(BaseIVAE):
             optimizer.zero_grad(set_to_none=True)
             ce.backward()
             optimizer.step()
-        self.classes_ready.fill_(True)
-        return labels
 
     # ----------------------------------------------------------------- objective
     def loss(
