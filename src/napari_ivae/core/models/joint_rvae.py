@@ -218,19 +218,7 @@ class JointRVAE(BaseIVAE):
         patch's centroid alone (as the ss-rVAE's)."""
         if not ("theta" in self.layout.slices() and self.uses_pose_templates):
             return BaseIVAE.encode_gaussian(self, xn)
-        mean, std = self.encoder(xn)  # the searched angle in place of the moments' guess
-        guess, centre = self.template_pose(xn)
-        parts = self.layout.slices()
-        t = parts["theta"]
-        angle = guess[:, None].to(mean.dtype)
-        if not self.replaces_pose:
-            angle = mean[:, t] + angle
-        mean = torch.cat([mean[:, : t.start], angle, mean[:, t.stop :]], dim=1)
-        if self.replaces_pose and "offsets" in parts:
-            o = parts["offsets"]
-            offsets = centre.to(mean.dtype) / self.offset_gain
-            mean = torch.cat([mean[:, : o.start], offsets, mean[:, o.stop :]], dim=1)
-        return mean, std
+        return SSRVAE._templated_gaussian(self, xn)  # type: ignore[arg-type]
 
     @torch.no_grad()
     def fit_own_templates(self, patches: torch.Tensor, labels: np.ndarray) -> None:

@@ -213,6 +213,11 @@ class SSRVAE(BaseIVAE):
         ``pose_templates="replace"``, :meth:`template_pose`'s angle and centre alone."""
         if not ("theta" in self.layout.slices() and self.uses_pose_templates):
             return super().encode_gaussian(xn)
+        return self._templated_gaussian(xn)
+
+    def _templated_gaussian(self, xn: torch.Tensor):
+        """The encoder's ``(mean, std)`` with the templates' pose in the angle's (and, when
+        replacing, the offsets') mean; also the joint rVAE's."""
         mean, std = self.encoder(xn)
         guess, centre = self.template_pose(xn)
         parts = self.layout.slices()
