@@ -218,7 +218,7 @@ def test_train_on_an_image_without_size_cuts_the_automatic_size(tmp_path, capsys
 
 
 def test_the_points_spacing_of_a_stack_is_measured_within_each_frame():
-    from napari_ivae.cli._patches import points_spacing
+    from napari_ivae.core.patches.sizing import points_spacing
 
     rows, cols = np.meshgrid(np.arange(5) * 7.0, np.arange(5) * 7.0, indexing="ij")
     frame = np.column_stack([rows.ravel(), cols.ravel()])

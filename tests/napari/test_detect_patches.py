@@ -274,10 +274,10 @@ def test_a_failed_detection_marks_the_previous_result_stale(viewer, lattice_laye
 def test_point_spacing_of_a_stack_is_measured_within_each_frame():
     """The same atoms in every frame of a stack are not each other's neighbours: the automatic
     patch size's spacing is the lattice's (10 px), not 0."""
-    from napari_ivae._widgets.patches import median_nn_distance
+    from napari_ivae.core.patches.sizing import points_spacing
 
     grid = np.stack(np.meshgrid(np.arange(5) * 10.0, np.arange(5) * 10.0), -1).reshape(-1, 2)
     stack = np.concatenate([np.c_[np.full(len(grid), frame), grid] for frame in range(3)])
-    assert median_nn_distance(stack) == pytest.approx(10.0)
-    assert median_nn_distance(grid) == pytest.approx(10.0)
-    assert median_nn_distance(np.array([[0, 1.0, 2.0], [1, 3.0, 4.0]])) is None
+    assert points_spacing(stack) == pytest.approx(10.0)
+    assert points_spacing(grid) == pytest.approx(10.0)
+    assert points_spacing(np.array([[0, 1.0, 2.0], [1, 3.0, 4.0]])) is None

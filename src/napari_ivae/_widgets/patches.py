@@ -30,34 +30,10 @@ from napari_ivae._widgets.class_table import ClassTableWidget
 from napari_ivae._workers import background, is_busy
 from napari_ivae.core.errors import InputError
 from napari_ivae.core.patches.annotations import OVERLAP_RULE
+from napari_ivae.core.patches.sizing import auto_patch_size, points_spacing
 
 CLASS_META = "napari_ivae_classes"
 RECOUNT_DELAY_MS = 150  # a burst of shape edits gives one label recount
-
-
-def auto_patch_size(spacing: float | None) -> int:
-    """Patch side for a lattice spacing: two spacings (one shell of neighbours), even, >= 8."""
-    if not spacing:
-        return 32
-    return int(max(8, 2 * round(spacing)))
-
-
-def median_nn_distance(coords: np.ndarray) -> float | None:
-    """Median nearest-neighbour distance of ``(N, 2)`` points, or of ``(N, D)`` points whose
-    last two columns are (row, col) and whose leading ones name a frame: neighbours are then
-    looked for within each frame (the same atoms in every frame of a stack would otherwise be
-    each other's neighbours at distance 0). None with fewer than 2 points in every frame."""
-    from scipy.spatial import cKDTree
-
-    coords = np.asarray(coords, dtype=float)
-    frames = np.round(coords[:, :-2]) if coords.shape[1] > 2 else np.zeros((len(coords), 0))
-    nearest = []
-    for frame in np.unique(frames, axis=0):
-        points = coords[np.all(frames == frame, axis=1), -2:]
-        if len(points) >= 2:
-            distances, _ = cKDTree(points).query(points, k=2)
-            nearest.append(distances[:, 1])
-    return float(np.median(np.concatenate(nearest))) if nearest else None
 
 
 def shapes_labels(layer: Any, patchset: Any, n_classes: int) -> Any:
@@ -239,7 +215,7 @@ class PatchesWidget(DockBody):
             return int(hint)
         spacing = self._session.spacing
         if spacing is None and self.source.value == "points" and self.points.value is not None:
-            spacing = median_nn_distance(np.asarray(self.points.value.data))
+            spacing = points_spacing(np.asarray(self.points.value.data))
         return auto_patch_size(spacing)
 
     def _on_training(self, training: bool) -> None:

@@ -20,7 +20,6 @@ from napari_ivae.core._atomic import write_output
 from napari_ivae.core.errors import InputError
 from napari_ivae.core.validation import MIN_PATCH_SIZE
 
-DEFAULT_SIZE = 32  # px, when no spacing is known
 FAR_BELOW, FAR_ABOVE = 1, 4  # a given --size outside this many spacings gets a note
 
 
@@ -152,34 +151,6 @@ def check_size(size: int | None) -> None:
         )
 
 
-def auto_patch_size(spacing: float | None) -> int:
-    """Patch side for a lattice spacing: two spacings (one shell of neighbours), even, >= 8;
-    32 when no spacing is known (the rule of napari's patch widget, patch size 0)."""
-    if not spacing:
-        return DEFAULT_SIZE
-    return int(max(MIN_PATCH_SIZE, 2 * round(spacing)))
-
-
-def points_spacing(coords) -> float | None:
-    """Median nearest-neighbour distance of the points (``(N, 2)`` row, col or ``(N, 3)``
-    frame, row, col: neighbours within each frame), or None with fewer than 2 in every frame."""
-    from scipy.spatial import cKDTree
-
-    coords = np.asarray(coords, dtype=np.float64)
-    if coords.ndim != 2 or len(coords) < 2:
-        return None
-    frames = np.round(coords[:, 0]) if coords.shape[1] == 3 else np.zeros(len(coords))
-    distances = []
-    for frame in np.unique(frames):
-        points = coords[frames == frame, -2:]
-        if len(points) >= 2:
-            distances.append(cKDTree(points).query(points, k=2)[0][:, 1])
-    if not distances:
-        return None
-    spacing = float(np.median(np.concatenate(distances)))
-    return spacing if spacing > 0 else None
-
-
 def image_spacing(image) -> float | None:
     """The lattice spacing measured on the (first) frame's central crop, or None."""
     from napari_ivae.core.detection.spacing import MAX_SIDE, estimate_spacing
@@ -195,9 +166,12 @@ def image_spacing(image) -> float | None:
 
 
 def choose_size(size: int | None, image, coords, prefix: str) -> int:
-    """The patch size: ``size`` when given, else :func:`auto_patch_size` of the spacing (the
+    """The patch size: ``size`` when given, else
+    :func:`~napari_ivae.core.patches.sizing.auto_patch_size` of the spacing (the
     points' median nearest-neighbour distance, or measured on the image). Says on stderr the
     size chosen and why, or, for a given size far from a known spacing, the automatic one."""
+    from napari_ivae.core.patches.sizing import auto_patch_size, points_spacing
+
     spacing, source = None, ""
     if coords is not None:
         spacing, source = points_spacing(coords), "the points' median nearest-neighbour distance"
