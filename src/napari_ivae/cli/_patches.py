@@ -18,7 +18,7 @@ import numpy as np
 from napari_ivae.cli._paths import output_path
 from napari_ivae.core._atomic import write_output
 from napari_ivae.core.errors import InputError
-from napari_ivae.core.validation import MIN_PATCH_SIZE
+from napari_ivae.core.validation import MIN_PATCH_SIZE, looks_like_colour
 
 FAR_BELOW, FAR_ABOVE = 1, 4  # a given --size outside this many spacings gets a note
 
@@ -236,8 +236,8 @@ def _load_image(args, read_image) -> np.ndarray:
     image = read_image(args.image)
     if not (is_lazy(image) and args.channel is None and not args.invert):
         image = np.asarray(image)  # a zarr stays lazy: patches are cut window by window
-    colour = image.ndim == 3 and image.shape[-1] in (3, 4) and min(image.shape[:2]) > 4
-    if colour or args.channel is not None or args.invert:  # colour: luminance, as in detect
+    # a colour picture without --channel: its luminance, as detect reads it
+    if looks_like_colour(image.shape) or args.channel is not None or args.invert:
         from napari_ivae.core.io.image import prepare_image
 
         channel = args.channel

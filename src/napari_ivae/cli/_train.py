@@ -96,13 +96,13 @@ def _image_source(args):
     from napari_ivae.cli._patches import _points_for_2d_image, check_size, choose_size, points_mode
     from napari_ivae.core.io.imageio import read_image, read_points_csv
     from napari_ivae.core.patches.source import PatchSource
+    from napari_ivae.core.validation import looks_like_colour
 
     if (args.points is None) == (args.grid is None):
         raise InputError("--image needs one of --points POINTS.csv or --grid STRIDE")
     check_size(args.size)
     image = read_image(args.image, mmap=True)  # a zarr stays lazy, a .npy is mapped
-    shape = image.shape
-    if len(shape) == 3 and shape[-1] in (3, 4) and min(shape[:2]) > 4:
+    if looks_like_colour(image.shape):
         from napari_ivae.core.io.image import prepare_image
 
         image = prepare_image(np.asarray(image))  # a colour picture: its luminance, as detect

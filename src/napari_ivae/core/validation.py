@@ -1,4 +1,4 @@
-"""Shared input checks for the models: patch arrays and semi-supervised labels."""
+"""Shared input checks: patch arrays, semi-supervised labels and colour pictures."""
 
 from __future__ import annotations
 
@@ -7,6 +7,13 @@ import numpy as np
 from napari_ivae.core.errors import InputError
 
 MIN_PATCH_SIZE = 8
+
+
+def looks_like_colour(shape) -> bool:
+    """Whether an image of ``shape`` is an RGB(A) picture ``(Y, X, 3 or 4)`` rather than a
+    stack of frames (a stack of 3 or 4 frames of at most 4 px is not told apart)."""
+    shape = tuple(shape)
+    return len(shape) == 3 and shape[-1] in (3, 4) and min(shape[:2]) > 4
 
 
 def as_patch_array(x, patch_shape=None, name: str = "patches") -> np.ndarray:

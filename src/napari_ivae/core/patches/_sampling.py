@@ -12,6 +12,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from napari_ivae.core.errors import InputError
+from napari_ivae.core.validation import looks_like_colour
 
 CHUNK_ELEMENTS = 1 << 18  # pixels handled per chunk (1 MiB of float32)
 
@@ -31,7 +32,7 @@ def as_stack(image) -> tuple[np.ndarray, bool]:
         raise InputError(f"Could not read the image as an array: {err}") from err
     if arr.dtype.kind not in "biuf":
         raise InputError(f"The image must hold numbers, got dtype {arr.dtype}.")
-    if arr.ndim == 3 and arr.shape[-1] in (3, 4) and min(arr.shape[:2]) > 4:
+    if looks_like_colour(arr.shape):
         raise InputError(
             f"The image of shape {arr.shape} looks like RGB(A) colour data. Convert it to one "
             'channel first, e.g. prepare_image(data, channel="luminance").'

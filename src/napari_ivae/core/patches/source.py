@@ -27,6 +27,7 @@ import numpy as np
 from napari_ivae.core.errors import InputError
 from napari_ivae.core.patches import _sampling as sampling
 from napari_ivae.core.patches.cutting import BORDER_POLICIES, NORMALIZE_MODES, PatchSet
+from napari_ivae.core.validation import looks_like_colour
 
 CHUNK_PIXELS = 1 << 22  # patch pixels per chunk (16 MiB of float32)
 RANGE_BAND_PIXELS = 1 << 24  # image pixels read at once when measuring the value range
@@ -68,7 +69,7 @@ def _lazy_stack(image):
     dtype = np.dtype(getattr(image, "dtype", np.float64))
     if dtype.kind not in "biuf":
         raise InputError(f"The image must hold numbers, got dtype {dtype}.")
-    if len(shape) not in (2, 3) or (len(shape) == 3 and shape[-1] in (3, 4) and min(shape[:2]) > 4):
+    if len(shape) not in (2, 3) or looks_like_colour(shape):
         raise InputError(
             f"Expected a (Y, X) image or a (frames, Y, X) stack, got shape {shape} "
             "(prepare colour data first)."
