@@ -230,17 +230,15 @@ class JointRVAE(BaseIVAE):
             probs.append(torch.softmax(self.classifier_logits(xn), -1))
         q = torch.cat(probs).cpu().numpy()
         confidence = q[np.arange(len(labels)), labels]
+        chosen: list[torch.Tensor | None] = []
         for k in range(self.n_classes):
             sel = np.flatnonzero(labels == k)
             if len(sel) == 0:
-                self.pose_templates[k].zero_()
-                self.pose_orders[k] = 0
+                chosen.append(None)
                 continue
             sel = sel[np.argsort(-confidence[sel], kind="stable")][:POSE_TEMPLATE_PATCHES]
-            x = patches[torch.as_tensor(sel, device=patches.device)]
-            template, order = pose_search.align_class(self.normalize(x))
-            self.pose_templates[k] = template.to(self.pose_templates)
-            self.pose_orders[k] = order
+            chosen.append(self.normalize(patches[torch.as_tensor(sel, device=patches.device)]))
+        pose_search.store_templates(self.pose_templates, self.pose_orders, chosen)
 
     def classifier_logits(self, xn: torch.Tensor, mean: torch.Tensor | None = None):
         """Class logits of normalised patches ``(B, H, W)``, read in the canonical frame."""

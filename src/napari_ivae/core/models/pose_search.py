@@ -189,6 +189,20 @@ def align_class(
     return canonical_resample(xc, angle - mean_angle / order).mean(0), order
 
 
+def store_templates(templates: torch.Tensor, orders: torch.Tensor, class_patches) -> None:
+    """Fill a model's ``pose_templates`` ``(K, H, W)`` and ``pose_orders`` ``(K,)`` buffers in
+    place: class ``k``'s template and symmetry order from :func:`align_class` of
+    ``class_patches[k]`` (normalised ``(n, H, W)``), or 0 (no template) where it is None."""
+    for k, xn in enumerate(class_patches):
+        if xn is None:
+            templates[k].zero_()
+            orders[k] = 0
+            continue
+        template, order = align_class(xn)
+        templates[k] = template.to(templates)
+        orders[k] = order
+
+
 def centred(xn: torch.Tensor) -> torch.Tensor:
     """Normalised patches ``(B, H, W)`` less their background, moved so that their
     :func:`centroids` lie at the origin, as :func:`align_class` centres the labeled ones."""

@@ -144,19 +144,18 @@ class SSRVAE(BaseIVAE):
         if not self.config.pose_templates:
             return
         labels = np.asarray(labels)
+        chosen: list[torch.Tensor | None] = []
         with torch.no_grad():
             for k in range(self.n_classes):
                 sel = np.flatnonzero(labels == k)
                 if len(sel) == 0:
-                    self.pose_templates[k].zero_()
-                    self.pose_orders[k] = 0
+                    chosen.append(None)
                     continue
                 take = np.linspace(0, len(sel) - 1, min(len(sel), POSE_TEMPLATE_PATCHES))
                 sel = sel[np.round(take).astype(int)]
                 x = torch.as_tensor(np.asarray(patches[sel], dtype=np.float32))
-                template, order = pose_search.align_class(self.normalize(x))
-                self.pose_templates[k] = template.to(self.pose_templates)
-                self.pose_orders[k] = order
+                chosen.append(self.normalize(x))
+            pose_search.store_templates(self.pose_templates, self.pose_orders, chosen)
 
     @property
     def uses_pose_templates(self) -> bool:
