@@ -187,6 +187,20 @@ def _grid_search_in_napari(image, name: str, title: str, epochs: int, designated
     return viewer, layer, patches, train, result
 
 
+def _search_summary(out: Path, train, result, patches, segmentations, shot) -> dict:
+    """A grid workflow's summary (the search's status and runs, the segmentations, the
+    patches, the screenshot), written to ``out / "summary.json"`` and returned."""
+    summary = {
+        "status": train.status.value,
+        "runs": result.table(),
+        "segmentations": segmentations,
+        "patches": patches.status.value,
+        "screenshot": str(shot),
+    }
+    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    return summary
+
+
 def grid_search_stm(out: Path, epochs: int = 30) -> dict:
     """Run the beta(t) search (lambda 0 and 1) on the STM topograph in napari; write
     ``out / "screenshot.png"`` and ``out / "summary.json"``; returns the summary."""
@@ -210,15 +224,8 @@ def grid_search_stm(out: Path, epochs: int = 30) -> dict:
         show_tab(viewer, "Train")
         train.sections["β(t) search (grid patches)"].expand(animate=False)
         shot = screenshot(viewer, out / "screenshot.png")
-        summary = {
-            "status": train.status.value,
-            "runs": result.table(),
-            "segmentations": _segment_edges(result, get_session(viewer).patchset),
-            "patches": patches.status.value,
-            "screenshot": str(shot),
-        }
-        (out / "summary.json").write_text(json.dumps(summary, indent=2))
-        return summary
+        segmentations = _segment_edges(result, get_session(viewer).patchset)
+        return _search_summary(out, train, result, patches, segmentations, shot)
     finally:
         viewer.close()
 
@@ -284,15 +291,7 @@ def grid_physics_pto(out: Path, epochs: int = 30) -> dict:
         train.sections["advanced"].expand(animate=False)
         # a wide window: the four panels of a 2:1 crop fill the canvas
         shot = screenshot(viewer, out / "screenshot.png", size=(2200, 1000))
-        summary = {
-            "status": train.status.value,
-            "runs": result.table(),
-            "segmentations": runs,
-            "patches": patches.status.value,
-            "screenshot": str(shot),
-        }
-        (out / "summary.json").write_text(json.dumps(summary, indent=2))
-        return summary
+        return _search_summary(out, train, result, patches, runs, shot)
     finally:
         viewer.close()
 

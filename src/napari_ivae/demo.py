@@ -314,11 +314,7 @@ def arrange_view(viewer: Any, workflow: Workflow | str) -> None:
         ]
         main = segmented[-1] if segmented else smoothest_map(viewer)[0] or main
     for layer in viewer.layers:
-        role = (
-            layer.metadata.get("napari_ivae", {}).get("role")
-            if isinstance(layer.metadata, dict)
-            else None
-        )
+        role = _role(layer)
         if role is None:
             layer.visible = layer._type_string in ("image", "shapes")
         else:
