@@ -3,7 +3,11 @@
 Every default comes from the image. The spacing is the distance between neighbouring atoms,
 estimated from the image (:func:`napari_ivae.core.detection.spacing.estimate_spacing`) and, when only the
 lattice constant of a multi-atom cell shows, from a quick first detection pass (see
-:mod:`napari_ivae.core.detection.atom_geometry`), which also measures the atoms' width:
+:mod:`napari_ivae.core.detection.atom_geometry`), which also measures the atoms' width. When
+neither shows a second atom in the cell, the image averaged around the first pass's atoms (the
+unit cell's mean, :mod:`napari_ivae.core.detection.motif`) may still show a weaker sub-lattice;
+its distance from the strong atoms is then the spacing, and ``params["sublattice"]``, the
+message and ``quality["measures"]`` say so:
 
 =================  ===========================  =============================================
 parameter          default                      meaning
@@ -205,6 +209,9 @@ def detect_atoms(
             "(crystal_only=False keeps them)"
         )
         message = f"{message}; {note}" if message else note[0].upper() + note[1:]
+    if params.get("sublattice"):
+        note = params["sublattice"]
+        message = f"{message}; {note}" if message else note[0].upper() + note[1:]
     return _checked(make_detections(table, params=params, message=message))
 
 
@@ -215,6 +222,8 @@ def _checked(detections: Detections) -> Detections:
         detections.properties = detections.properties.drop(columns="fit_ok", errors="ignore")
 
     detections.quality = assess(detections, "atoms")
+    if detections.params.get("sublattice"):  # a plain note, not a warning
+        detections.quality["measures"]["sublattice"] = detections.params["sublattice"]
     return detections
 
 
@@ -267,9 +276,13 @@ def _from_first_pass(frame, params, given, excluded) -> dict:
         )
         if found["separation"] is not None or crop is frame:
             break
-    spacing = given["spacing"]
+    spacing, sublattice = given["spacing"], None
     if spacing is None:
         spacing = geometry.second_pass_spacing(params["spacing"], found)
+        if spacing == params["spacing"] and params["spacing_source"] == "auto":
+            sublattice = _weaker_sublattice(crop, table, params)
+            if sublattice is not None:
+                spacing = sublattice["separation"]
     sigma = given["sigma"]
     if sigma is None:
         sigma = geometry.smoothing_for(spacing, found["width"])
@@ -277,10 +290,33 @@ def _from_first_pass(frame, params, given, excluded) -> dict:
     resolved.update(
         spacing_source=params["spacing_source"],
         lattice_spacing=params["spacing"],
+        **(
+            {"lattice_constant": params["lattice_constant"]} if "lattice_constant" in params else {}
+        ),
         atom_width=found["width"],
         sigma_source="given" if given["sigma"] is not None else "atom width",
     )
+    if sublattice is not None:
+        resolved["sublattice"] = (
+            f"a weaker sub-lattice at {sublattice['separation']:.1f} px was found from the "
+            f"unit cell's average (contrast {sublattice['contrast']:.2f} of the strong atoms', "
+            f"{sublattice['z']:.0f} standard errors, {sublattice['cells']} cells)"
+        )
     return resolved
+
+
+def _weaker_sublattice(crop, table, params) -> dict | None:
+    """A weaker sub-lattice in the unit cell's average around the first pass's atoms (see
+    :mod:`napari_ivae.core.detection.motif`), unless the spacing estimate already is the
+    separation of two atoms of the cell (a basis peak in the autocorrelation)."""
+    from napari_ivae.core.detection.motif import weaker_sublattice
+
+    lattice_constant = params.get("lattice_constant", 0.0)
+    if len(table) < 2 or params["spacing"] < lattice_constant / 1.15:  # a basis peak was found
+        return None
+    return weaker_sublattice(
+        crop, table[["row", "col"]].to_numpy(), params["spacing"], params["sigma"]
+    )
 
 
 def _resolve_params(
@@ -296,10 +332,11 @@ def _resolve_params(
 ) -> dict:
     from napari_ivae.core.detection.spacing import estimate_spacing
 
-    source = "given"
+    source, lattice_constant = "given", None
     if spacing is None:
         try:
-            spacing, source = estimate_spacing(frame), "auto"
+            spacing, details = estimate_spacing(frame, return_details=True)
+            source, lattice_constant = "auto", details["lattice_constant"]
         except InputError as error:
             if "periodicity" not in str(error):
                 raise
@@ -336,6 +373,8 @@ def _resolve_params(
     if threshold is not None and (threshold < 0 or not np.isfinite(threshold)):
         raise InputError(f"threshold must be >= 0, got {threshold}.")
     resolved["threshold"] = "auto" if threshold is None else float(threshold)
+    if lattice_constant is not None:  # the autocorrelation's nearest lattice vector
+        resolved["lattice_constant"] = float(lattice_constant)
     return resolved
 
 

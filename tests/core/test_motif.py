@@ -1,0 +1,95 @@
+"""A weaker sub-lattice found from the unit cell's average (core/detection/motif.py)."""
+
+import numpy as np
+import pytest
+
+from napari_ivae.core.analysis.metrics import match_points
+from napari_ivae.core.detection.atoms import detect_atoms
+from napari_ivae.core.detection.motif import weaker_sublattice
+from napari_ivae.core.detection.spacing import estimate_spacing
+from napari_ivae.core.synthetic.lattice import make_lattice
+
+
+def _interior_f1(found, truth, spacing):
+    """F1 away from the frame (the detector leaves atoms cut by the edge out on purpose)."""
+
+    def inside(points):
+        return points[np.all((points >= spacing) & (points <= 255 - spacing), axis=1)]
+
+    return match_points(inside(found), inside(truth), 0.35 * spacing).f1
+
+
+def _weak_perovskite(dose=None, seed=11):
+    return make_lattice(
+        256,
+        spacing=11.3,
+        lattice="perovskite",
+        sublattice_intensity=0.25,
+        atom_sigma=2.5,
+        noise=0.0 if dose else 0.02,
+        background=0.3,
+        dose=dose,
+        rotation=27,
+        seed=seed,
+    )
+
+
+def test_a_weak_b_site_is_found_from_the_unit_cells_average():
+    """B columns at 0.25 of A: the autocorrelation sees the A-A lattice only (16 px), the
+    first pass finds the A columns only (F1 0.665 before); the cell's average shows B."""
+    truth = _weak_perovskite()
+    assert estimate_spacing(truth.image) == pytest.approx(11.3 * np.sqrt(2), rel=0.05)
+    detections = detect_atoms(truth.image)
+    assert detections.params["spacing"] == pytest.approx(11.3, rel=0.05)
+    assert detections.params["lattice_spacing"] == pytest.approx(11.3 * np.sqrt(2), rel=0.05)
+    assert _interior_f1(detections.coords[:, 1:], truth.positions, 11.3) > 0.9  # 0.68 before
+    note = "weaker sub-lattice at"
+    assert note in detections.params["sublattice"]
+    assert note in detections.message
+    assert note in detections.quality["measures"]["sublattice"]
+
+
+def test_the_basis_vectors_point_at_the_b_sites():
+    truth = _weak_perovskite(dose=30)
+    clean = _weak_perovskite().image  # the same positions, no noise: tells A from B
+    rows, cols = np.rint(truth.positions).astype(int).clip(0, 255).T
+    strong = clean[rows, cols] > np.median(clean[rows, cols])
+    found = weaker_sublattice(truth.image, truth.positions[strong], 11.3 * np.sqrt(2), 1.6)
+    assert found is not None
+    assert found["separation"] == pytest.approx(11.3, rel=0.05)
+    assert len(found["vectors"]) == 4  # the cell centres around an A column
+    assert np.hypot(*found["vectors"].T) == pytest.approx(11.3, rel=0.1)
+    assert found["z"] > 5 and 0.1 < found["contrast"] < 0.5
+
+
+@pytest.mark.parametrize("lattice", ["square", "hexagonal"])
+@pytest.mark.parametrize("dose", [30, 3, 1])
+def test_a_single_atom_lattice_gains_no_sublattice_at_any_dose(lattice, dose):
+    """Between the atoms of a one-atom cell the average has minima and saddles (a square
+    lattice's cell centre, a hexagonal lattice's hollows), never a maximum."""
+    truth = make_lattice(
+        320, spacing=12.0, lattice=lattice, noise=0.05, dose=dose, rotation=33, seed=dose
+    )
+    assert weaker_sublattice(truth.image, truth.positions, 12.0, 1.2) is None
+    assert "sublattice" not in detect_atoms(truth.image).params
+
+
+def test_a_honeycomb_hollow_is_no_sublattice():
+    """Both atoms of a honeycomb found: the average around them has its neighbours at the
+    separation and the hexagon's hollow centre, a minimum, between them."""
+    truth = make_lattice(320, spacing=12.0, lattice="honeycomb", noise=0.05, dose=3, seed=5)
+    assert weaker_sublattice(truth.image, truth.positions, 12.0, 1.2) is None
+
+
+def test_a_faint_halo_around_each_atom_is_no_sublattice():
+    """A probe tail (each atom in a halo twice its width) adds no maximum."""
+    from scipy import ndimage
+
+    truth = make_lattice(320, spacing=12.0, lattice="square", noise=0.05, dose=30, seed=8)
+    image = truth.image + 0.5 * ndimage.gaussian_filter(truth.image, 3.0)
+    assert weaker_sublattice(image, truth.positions, 12.0, 1.2) is None
+
+
+def test_too_few_cells_say_nothing():
+    truth = _weak_perovskite()
+    assert weaker_sublattice(truth.image, truth.positions[:10], 16.0, 1.6) is None
