@@ -7,7 +7,13 @@ lattice constant of a multi-atom cell shows, from a quick first detection pass (
 neither shows a second atom in the cell, the image averaged around the first pass's atoms (the
 unit cell's mean, :mod:`napari_ivae.core.detection.motif`) may still show a weaker sub-lattice;
 its distance from the strong atoms is then the spacing, and ``params["sublattice"]``, the
-message and ``quality["measures"]`` say so:
+message and ``quality["measures"]`` say so. Its atoms are then also looked for where the
+average puts them (each strong atom plus a basis vector, ``SITE_TOLERANCE`` spacings around),
+and judged there against the candidates found alike at the cell's empty places (the average's
+minima): the lowest contrast from which up those are at most ``FALSE_DISCOVERY`` of the
+sites' (``counts["sublattice_cut"]``, ``counts["sublattice_added"]``). A weak atom next to
+strong ones is often below the frame's cut, or no maximum over the minimum distance at all.
+The other defaults follow the spacing:
 
 =================  ===========================  =============================================
 parameter          default                      meaning
@@ -68,6 +74,7 @@ from napari_ivae.core.errors import InputError
 from napari_ivae.core.validation import exclusion_mask
 
 REFINE_MODES = ("com", "gaussian", None)
+SITE_TOLERANCE = 0.25  # a candidate this many spacings from a sub-lattice site is at it
 FIRST_PASS_SIDE = 384  # the first pass (atom separation and width) runs on a central crop
 _PROPERTY_COLUMNS = ("intensity", "prominence", "snr", "refine_shift", "fit_ok")
 
@@ -297,6 +304,9 @@ def _from_first_pass(frame, params, given, excluded) -> dict:
         sigma_source="given" if given["sigma"] is not None else "atom width",
     )
     if sublattice is not None:
+        resolved["sublattice_vectors"] = np.round(sublattice["vectors"], 3).tolist()
+        resolved["sublattice_empty"] = np.round(sublattice["empty_vectors"], 3).tolist()
+        resolved["sublattice_contrast"] = round(sublattice["contrast"], 4)
         resolved["sublattice"] = (
             f"a weaker sub-lattice at {sublattice['separation']:.1f} px was found from the "
             f"unit cell's average (contrast {sublattice['contrast']:.2f} of the strong atoms', "
@@ -399,6 +409,29 @@ def _detect_frame(frame, params, excluded) -> tuple[pd.DataFrame, dict]:
     keep, counts = select_by_contrast(
         candidates, prominence, at_edge, cut, params, allowed, noise, n_peaks, n_excluded
     )
+    if params.get("sublattice_vectors") and params["threshold"] == "auto":
+        places = _sublattice_places(candidates, prominence, keep & ~at_edge, params)
+        extra = _peaks_at_places(smoothed, candidates, places, params, skip, excluded, allowed)
+        if len(extra):
+            values = smoothed[extra[:, 0], extra[:, 1]]
+            candidates = np.concatenate([candidates, extra])
+            peak_values = np.concatenate([peak_values, values])
+            contrast = values - ring_mean(smoothed, extra, params["spacing"])
+            prominence = np.concatenate([prominence, contrast])
+            keep = np.concatenate([keep, np.zeros(len(extra), dtype=bool)])
+            at_edge = np.concatenate([at_edge, np.zeros(len(extra), dtype=bool)])
+        sites, controls = _at_places(candidates, places, prominence < places["level"], params)
+        controls &= ~keep
+        if sites.any():
+            site_cut = _site_cut(prominence[sites], prominence[controls], params)
+            added = sites & ~keep & (prominence >= site_cut)
+            keep |= added
+            counts.update(
+                candidates=counts["candidates"] + len(extra),
+                below_threshold=int((~keep).sum()),
+                sublattice_cut=float(site_cut),
+                sublattice_added=int(added.sum()),
+            )
     candidates, prominence = candidates[keep], prominence[keep]
     peak_values = peak_values[keep]
 
@@ -419,6 +452,100 @@ def _detect_frame(frame, params, excluded) -> tuple[pd.DataFrame, dict]:
     inside = _inside_border(table[["row", "col"]].to_numpy(), frame.shape, params["border"])
     counts.update(merged=n_merged, at_border=int((~inside).sum()), found=int(inside.sum()))
     return table[inside].reset_index(drop=True), counts
+
+
+def _sublattice_places(candidates, prominence, kept, params) -> dict:
+    """Where a weaker sub-lattice's atoms should be (see :mod:`.motif`): each strong kept atom
+    plus each basis vector measured in the unit cell's average (``sites``), and plus each
+    empty vector, places of the cell where the average has a minimum (``controls``, as many).
+    Strong: kept, with a contrast of at least the square root of the sub-lattice's relative
+    contrast times the kept atoms' 90th percentile (the geometric middle of the two)."""
+    places = {"sites": np.zeros((0, 2)), "controls": np.zeros((0, 2)), "level": np.inf}
+    if not kept.any():
+        return places
+    level = np.sqrt(params["sublattice_contrast"]) * np.percentile(prominence[kept], 90)
+    strong = candidates[kept & (prominence >= level)].astype(np.float64)
+    places["level"] = float(level)
+    for name, key in (("sites", "sublattice_vectors"), ("controls", "sublattice_empty")):
+        vectors = np.asarray(params.get(key) or [], dtype=np.float64).reshape(-1, 2)
+        places[name] = (strong[:, None, :] + vectors[None, :, :]).reshape(-1, 2)
+    return places
+
+
+def _peaks_at_places(smoothed, candidates, places, params, skip, excluded, allowed) -> np.ndarray:
+    """Local maxima (3 x 3) of the band-passed frame, the highest within ``SITE_TOLERANCE``
+    spacings of each sub-lattice site and control place that no candidate is near yet: a
+    weak atom next to strong ones is often no maximum over the minimum distance (the strong
+    atoms' flanks reach over it). Sites and controls are searched alike."""
+    from scipy import ndimage
+    from scipy.spatial import cKDTree
+
+    from napari_ivae.core.detection._filters import smooth_background
+
+    wanted = np.concatenate([places["sites"], places["controls"]])
+    radius = SITE_TOLERANCE * params["spacing"]
+    if len(wanted) == 0:
+        return np.zeros((0, 2), dtype=np.int64)
+    if len(candidates):
+        near, _ = cKDTree(candidates.astype(np.float64)).query(wanted)
+        wanted = wanted[near > radius]
+    band = smoothed
+    if params["background"] > 0:
+        band = smoothed - smooth_background(smoothed, params["background"])
+    is_max = band == ndimage.maximum_filter(band, size=3, mode="nearest")
+    for mask in (skip, excluded):
+        if mask is not None:
+            is_max &= ~mask
+    if allowed["mask"] is not None:
+        is_max &= allowed["mask"]
+    rows, cols = np.nonzero(is_max)
+    if len(rows) == 0 or len(wanted) == 0:
+        return np.zeros((0, 2), dtype=np.int64)
+    # each maximum goes to its nearest place; each place keeps its highest maximum
+    distance, place = cKDTree(wanted).query(np.column_stack([rows, cols]).astype(np.float64))
+    near = distance <= radius
+    rows, cols, place = rows[near], cols[near], place[near]
+    order = np.lexsort((-band[rows, cols], place))
+    first = order[np.r_[True, place[order][1:] != place[order][:-1]]] if len(order) else order
+    return np.column_stack([rows[first], cols[first]]).astype(np.int64).reshape(-1, 2)
+
+
+def _at_places(candidates, places, weak, params) -> tuple[np.ndarray, np.ndarray]:
+    """``weak`` candidates within ``SITE_TOLERANCE`` spacings of a sub-lattice site, and
+    those at a control place (not at a site)."""
+    from scipy.spatial import cKDTree
+
+    found = []
+    for name in ("sites", "controls"):
+        if len(places[name]) == 0 or len(candidates) == 0:
+            found.append(np.zeros(len(candidates), dtype=bool))
+            continue
+        distance, _ = cKDTree(places[name]).query(candidates.astype(np.float64))
+        found.append(weak & (distance <= SITE_TOLERANCE * params["spacing"]))
+    sites, controls = found
+    return sites, controls & ~sites
+
+
+def _site_cut(site_prominence, control_prominence, params) -> float:
+    """The lowest contrast from which up the candidates at the empty places of the cell (as
+    many places as sites) are at most ``FALSE_DISCOVERY`` of those at the sub-lattice's
+    sites: the image's own noise at a place with no atom, measured where the unit cell's
+    average says none is. Without empty places: the detector's cut over the sites' area."""
+    from napari_ivae.core.detection.atom_threshold import FALSE_DISCOVERY
+
+    levels = np.sort(np.asarray(site_prominence, dtype=np.float64))
+    levels = levels[levels > 0]
+    if len(levels) == 0:
+        return np.inf
+    if not params.get("sublattice_empty"):
+        return float(levels[0])
+    control = np.sort(np.asarray(control_prominence, dtype=np.float64))
+    ratio = len(params["sublattice_vectors"]) / len(params["sublattice_empty"])
+    sites_above = len(levels) - np.arange(len(levels))
+    controls_above = (len(control) - np.searchsorted(control, levels, side="left")) * ratio
+    failing = np.flatnonzero(controls_above > FALSE_DISCOVERY * sites_above)
+    first = failing[-1] + 1 if len(failing) else 0
+    return float(levels[first]) if first < len(levels) else np.inf
 
 
 def _smoothed_peaks(frame, params, skip=None):

@@ -59,13 +59,15 @@ def weaker_sublattice(
         ``None`` when no basis peak passes. Otherwise ``separation`` (pixels: the median
         distance of the nearest basis peaks, within 1.15 x the nearest), ``vectors`` (their
         (row, col) offsets from the strong atom), ``contrast`` (relative to the centre's),
-        ``z`` (contrast over its standard error; both for the nearest) and ``cells`` (how many
-        cells were averaged).
+        ``z`` (contrast over its standard error; both for the nearest), ``cells`` (how many
+        cells were averaged) and ``empty_vectors`` (as many offsets of the average's lowest
+        minima at the same range of distances: places in the cell where no atom is, whose
+        noise peaks are the control for the sub-lattice's sites).
     """
     found = unit_cell_peaks(frame, points, spacing, sigma)
     if found is None:
         return None
-    peaks, cells = found
+    peaks, cells, minima = found
     lattice = peaks["vector"][peaks["lattice"]]
     significant = (peaks["z"] >= MIN_Z) & (peaks["contrast"] >= MIN_CONTRAST) & ~peaks["lattice"]
     distance = np.hypot(*peaks["vector"].T)
@@ -91,6 +93,7 @@ def weaker_sublattice(
     return {
         "separation": float(np.median(distance[shell])),
         "vectors": peaks["vector"][shell],
+        "empty_vectors": minima[: int(shell.sum())],
         "contrast": float(peaks["contrast"][first]),
         "z": float(peaks["z"][first]),
         "cells": int(cells),
@@ -102,12 +105,13 @@ def unit_cell_peaks(frame: np.ndarray, points: np.ndarray, spacing: float, sigma
 
     Returns
     -------
-    (dict, int) or None
-        Per maximum: ``vector`` (sub-pixel (row, col) offset from the centre), ``contrast``
+    (dict, int, numpy.ndarray) or None
+        Per maximum: ``vector`` ((row, col) offset from the centre, pixels), ``contrast``
         (over the centre's), ``z`` (contrast over its standard error) and ``lattice`` (a
         neighbour of the found lattice: 0.85-1.25 spacings, at least half the centre's
-        contrast); and the number of cells averaged. ``None`` with fewer than ``MIN_CELLS``
-        cells inside the frame.
+        contrast); the number of cells averaged; the offsets of the local minima from
+        ``MIN_SEPARATION`` to ``MAX_SEPARATION`` spacings, lowest first. ``None`` with fewer
+        than ``MIN_CELLS`` cells inside the frame.
     """
     from scipy import ndimage
 
@@ -144,7 +148,14 @@ def unit_cell_peaks(frame: np.ndarray, points: np.ndarray, spacing: float, sigma
         contrast = np.where(centre > 0, height / centre, 0.0)
         z = np.where(error[r, c] > 0, height / error[r, c], 0.0)
     lattice = (distance >= 0.85 * spacing) & (distance <= 1.25 * spacing) & (contrast >= 0.5)
-    return {"vector": vector, "contrast": contrast, "z": z, "lattice": lattice}, len(cells)
+    peaks = {"vector": vector, "contrast": contrast, "z": z, "lattice": lattice}
+    is_min = mean == ndimage.minimum_filter(mean, size=3, mode="nearest")
+    reach = np.hypot(rows, cols)
+    is_min &= (reach >= MIN_SEPARATION * spacing) & (reach < MAX_SEPARATION * spacing)
+    r, c = np.nonzero(is_min)
+    order = np.argsort(mean[r, c])
+    minima = np.stack([rows[r, c], cols[r, c]], axis=1).astype(np.float64)[order]
+    return peaks, len(cells), minima
 
 
 def _inside(points: np.ndarray, shape, margin: int) -> np.ndarray:
