@@ -288,7 +288,7 @@ def _from_first_pass(frame, params, given, excluded) -> dict:
         spacing = geometry.second_pass_spacing(params["spacing"], found)
         if spacing == params["spacing"] and params["spacing_source"] == "auto":
             sublattice = _weaker_sublattice(crop, table, params)
-            if sublattice is not None:
+            if sublattice is not None and not sublattice["known"]:
                 spacing = sublattice["separation"]
     sigma = given["sigma"]
     if sigma is None:
@@ -307,8 +307,9 @@ def _from_first_pass(frame, params, given, excluded) -> dict:
         resolved["sublattice_vectors"] = np.round(sublattice["vectors"], 3).tolist()
         resolved["sublattice_empty"] = np.round(sublattice["empty_vectors"], 3).tolist()
         resolved["sublattice_contrast"] = round(sublattice["contrast"], 4)
+        how = "judged at its sites" if sublattice["known"] else "was found"
         resolved["sublattice"] = (
-            f"a weaker sub-lattice at {sublattice['separation']:.1f} px was found from the "
+            f"a weaker sub-lattice at {sublattice['separation']:.1f} px {how} from the "
             f"unit cell's average (contrast {sublattice['contrast']:.2f} of the strong atoms', "
             f"{sublattice['z']:.0f} standard errors, {sublattice['cells']} cells)"
         )
@@ -317,16 +318,52 @@ def _from_first_pass(frame, params, given, excluded) -> dict:
 
 def _weaker_sublattice(crop, table, params) -> dict | None:
     """A weaker sub-lattice in the unit cell's average around the first pass's atoms (see
-    :mod:`napari_ivae.core.detection.motif`), unless the spacing estimate already is the
-    separation of two atoms of the cell (a basis peak in the autocorrelation)."""
+    :mod:`napari_ivae.core.detection.motif`), when the spacing estimate is the lattice
+    constant. When it already is the separation of two atoms of the cell (a basis peak in the
+    autocorrelation) and the first pass's contrasts fall in two groups, the average is taken
+    around the strong group's atoms at their own nearest-neighbour distance; a weaker
+    sub-lattice found there at the spacing is ``known`` (the spacing stays, its sites are
+    judged as the others')."""
+    from scipy.spatial import cKDTree
+
     from napari_ivae.core.detection.motif import weaker_sublattice
 
-    lattice_constant = params.get("lattice_constant", 0.0)
-    if len(table) < 2 or params["spacing"] < lattice_constant / 1.15:  # a basis peak was found
+    if len(table) < 2:
         return None
-    return weaker_sublattice(
-        crop, table[["row", "col"]].to_numpy(), params["spacing"], params["sigma"]
-    )
+    points = table[["row", "col"]].to_numpy()
+    if params["spacing"] >= params.get("lattice_constant", 0.0) / 1.15:
+        found = weaker_sublattice(crop, points, params["spacing"], params["sigma"])
+        if found is not None:
+            return {**found, "known": False}
+    strong = _strong_group(table["prominence"].to_numpy())
+    if strong is None:
+        return None
+    lattice = float(np.median(cKDTree(points[strong]).query(points[strong], k=2)[0][:, 1]))
+    if lattice < 1.15 * params["spacing"]:  # the strong atoms are not a sparser lattice
+        return None
+    found = weaker_sublattice(crop, points[strong], lattice, params["sigma"])
+    if found is None or abs(found["separation"] - params["spacing"]) > 0.15 * params["spacing"]:
+        return None
+    return {**found, "known": True}
+
+
+def _strong_group(prominence: np.ndarray) -> np.ndarray | None:
+    """The upper of two groups of contrasts (Otsu on their logarithm), when both hold at least
+    a fifth of the atoms and the groups' medians differ by 2x or more; else ``None``."""
+    values = np.log(np.asarray(prominence, dtype=np.float64)[prominence > 0])
+    if len(values) < 40:
+        return None
+    ordered = np.sort(values)
+    n = len(ordered)
+    cumulative = np.cumsum(ordered)
+    k = np.arange(1, n)
+    below, above = cumulative[:-1] / k, (cumulative[-1] - cumulative[:-1]) / (n - k)
+    between = k * (n - k) * (above - below) ** 2
+    split = int(np.argmax(between)) + 1
+    low, high = ordered[:split], ordered[split:]
+    if min(len(low), len(high)) < 0.2 * n or np.median(high) - np.median(low) < np.log(2.0):
+        return None
+    return np.asarray(prominence) >= np.exp(high[0])
 
 
 def _resolve_params(
