@@ -456,7 +456,6 @@ def _detect_frame(frame, params, excluded) -> tuple[pd.DataFrame, dict]:
             contrast = values - ring_mean(smoothed, extra, params["spacing"])
             prominence = np.concatenate([prominence, contrast])
             keep = np.concatenate([keep, np.zeros(len(extra), dtype=bool)])
-            at_edge = np.concatenate([at_edge, np.zeros(len(extra), dtype=bool)])
         sites, controls = _at_places(candidates, places, prominence < places["level"], params)
         controls &= ~keep
         if sites.any():
@@ -465,7 +464,7 @@ def _detect_frame(frame, params, excluded) -> tuple[pd.DataFrame, dict]:
             keep |= added
             counts.update(
                 candidates=counts["candidates"] + len(extra),
-                below_threshold=int((~keep).sum()),
+                below_threshold=counts["below_threshold"] + len(extra) - int(added.sum()),
                 sublattice_cut=float(site_cut),
                 sublattice_added=int(added.sum()),
             )
