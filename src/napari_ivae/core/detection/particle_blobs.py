@@ -11,7 +11,13 @@ they share is that a particle is a compact blob of one polarity at one scale. So
    of the frame), over the response's robust spread, says how blob-like that sign and scale
    are; the best pair wins. Counting peaks, not pixels, keeps one large blob from filling
    the count by itself (its neighbouring pixels are nearly as strong as its peak). A
-   support's texture is as bright as it is dark; particles are one-sided.
+   support's texture is as bright as it is dark; particles are one-sided. Flat-topped
+   particles (a saturated detector, a thresholded image) add a trap: an edge's response is
+   as strong at every scale below the particle's, and where most of the frame is flat the
+   small scales' spread is the noise alone, so their edges win. An edge's peaks lie on a
+   ridge (one principal curvature near 0), a blob's are round: when the winning pair's
+   strongest peaks are ridges (median curvature ratio below ``RIDGE``), the scale is the best
+   larger one of that polarity whose strongest peaks are round.
 2. **Candidates.** Maxima of the signed response in scale and space, from half to twice the
    chosen scale (a size spread), outside constant areas (padding, a burned-in scale bar);
    overlapping blobs keep the strongest.
@@ -54,7 +60,8 @@ they share is that a particle is a compact blob of one polarity at one scale. So
    diffuse patch of the support, has its own level or a higher one on several sides.
    A blob whose centre lies inside a clearly larger kept blob has that blob's interior as
    its surround instead (:func:`above_larger`): it must stand above it, or it is a bump on
-   the larger particle's rim or top.
+   the larger particle's rim or top. On a flat top the noise decides that; a nested blob
+   whose peak is a ridge (an inner rim) must beat the interior by a noise margin.
 7. **Aggregates.** Blobs above the candidate scales (up to ``AGGREGATE_RANGE`` x the chosen
    scale), as strong as the largest candidate scale's cut and standing above their surround,
    are too large to be particles of the measured size but judge the blobs inside them as a
@@ -103,6 +110,7 @@ import numpy as np
 CHOICE_SIDE = 1024  # polarity and scale are measured on a central crop at most this large
 SCALES = 16  # scales searched, geometrically from 1 px to a sixteenth of the frame
 COVER = 0.02  # the strongest responses averaged: as many blobs as would cover this share
+RIDGE = 0.4  # strongest peaks whose principal curvatures' median ratio is below this: an edge
 SCALE_RANGE = (0.5, 2.0)  # candidates from half to twice the chosen scale
 SEARCH_FROM = 0.35  # candidates also from this many times the chosen scale (see 6.)
 SECTORS = 8  # directions around a blob in which its surround is judged
@@ -225,7 +233,9 @@ def polarity_scale_and_response(
     scales = scales[scales <= max(1.5, min(crop.shape) / 8.0)]
     response = scale_space(crop, scales)
     use = np.ones(crop.shape, dtype=bool) if skip is None else ~np.asarray(skip)[window]
-    best = (-np.inf, "bright" if polarity == "auto" else polarity, float(scales[0]))
+    # (strength, polarity, scale index) of every measured pair, and its strongest peaks
+    measured: list[tuple[float, str, int]] = []
+    strongest: dict[tuple[str, int], np.ndarray] = {}
     for index, sigma in enumerate(scales):
         layer = response[index]
         values = layer[use]
@@ -235,22 +245,76 @@ def polarity_scale_and_response(
         if not spread > 0:
             continue
         count = max(4, int(COVER * values.size / (np.pi * (2 * sigma) ** 2)))
-        strengths = {}
         for name, signed in (("bright", layer), ("dark", -layer)):
             if polarity not in ("auto", name):
                 continue
             # one value per blob (its peak), not the peak's neighbouring pixels over again; a
             # peak may sit on a flat top (a saturated or noise-free particle), so not `use`
-            peaks = signed[(signed == maximum_filter3(signed)) & (signed > 0)]
-            top = min(count, peaks.size)
-            strengths[name] = (
-                np.partition(peaks, peaks.size - top)[-top:].mean() / spread if top else -np.inf
-            )
-        for name, strength in strengths.items():
-            if polarity in ("auto", name) and strength > best[0]:
-                best = (strength, name, float(sigma))
+            flat = np.flatnonzero((signed == maximum_filter3(signed)) & (signed > 0))
+            top = min(count, flat.size)
+            if not top:
+                measured.append((-np.inf, name, index))
+                continue
+            peaks = signed.ravel()[flat]
+            chosen = np.argpartition(peaks, peaks.size - top)[-top:]
+            measured.append((float(peaks[chosen].mean() / spread), name, index))
+            strongest[name, index] = flat[chosen]
     whole = crop.shape == tuple(frame.shape)
-    return best[1], best[2], scales, response if whole else None
+    best = max(measured, key=lambda item: item[0], default=(-np.inf, "", 0))  # the first of equals
+    if best[0] == -np.inf:
+        return (
+            "bright" if polarity == "auto" else polarity,
+            float(scales[0]),
+            scales,
+            (response if whole else None),
+        )
+    if _ridge_like(response, best, strongest):
+        # the strongest peaks are an edge's ridge (flat-topped particles: the edges' response
+        # is as strong at every scale below theirs, and most of the frame is flat there), not
+        # blobs: the scale is the best one above it whose strongest peaks are blobs
+        blobs = [
+            item
+            for item in measured
+            if item[1] == best[1]
+            and item[2] > best[2]
+            and item[0] > -np.inf
+            and not _ridge_like(response, item, strongest)
+        ]
+        if blobs:
+            best = max(blobs, key=lambda item: item[0])
+    return best[1], float(scales[best[2]]), scales, response if whole else None
+
+
+def _ridge_like(response, item, strongest) -> bool:
+    """Whether the strongest peaks of ``item`` (strength, polarity, scale index) lie on ridges:
+    the median of their :func:`curvature_ratio` is below ``RIDGE``."""
+    _, name, index = item
+    layer = response[index] if name == "bright" else -response[index]
+    rows, cols = np.unravel_index(strongest[name, index], layer.shape)
+    return bool(np.median(curvature_ratio(layer, rows, cols)) < RIDGE)
+
+
+def curvature_ratio(layer, rows, cols) -> np.ndarray:
+    """The smaller over the larger principal curvature of ``layer`` at its peaks ``(rows,
+    cols)``: about 1 at a blob's (round) peak, about 0 on a ridge (an edge's response), 0 where
+    the peak is no maximum in both directions. Second differences of the 3 x 3 neighbourhood,
+    the frame's edge repeated."""
+    rows = np.asarray(rows, dtype=np.int64)
+    cols = np.asarray(cols, dtype=np.int64)
+    above, below = np.maximum(rows - 1, 0), np.minimum(rows + 1, layer.shape[0] - 1)
+    left, right = np.maximum(cols - 1, 0), np.minimum(cols + 1, layer.shape[1] - 1)
+
+    def at(row, col):
+        return np.asarray(layer[row, col], dtype=np.float64)
+
+    centre = at(rows, cols)
+    d_yy = at(below, cols) - 2 * centre + at(above, cols)
+    d_xx = at(rows, right) - 2 * centre + at(rows, left)
+    d_xy = 0.25 * (at(below, right) - at(below, left) - at(above, right) + at(above, left))
+    half_trace = 0.5 * (d_xx + d_yy)
+    root = np.sqrt(np.maximum(half_trace**2 - (d_xx * d_yy - d_xy**2), 0.0))
+    steep, shallow = half_trace - root, half_trace + root  # at a maximum both below 0
+    return np.where(steep < 0, shallow / np.where(steep < 0, steep, -1.0), 0.0)
 
 
 def candidate_scales(shape, sigma: float) -> np.ndarray:
@@ -549,7 +613,7 @@ def _group_medians(values: np.ndarray, groups: np.ndarray) -> np.ndarray:
     return (low + high) / values.dtype.type(2)  # as np.median: the two middle values' mean
 
 
-def above_larger(signal, points, sigma, aggregates=None) -> np.ndarray:
+def above_larger(signal, points, sigma, aggregates=None, pixel_noise=None) -> np.ndarray:
     """Per blob, whether it stands above the interior of every clearly larger blob it lies in.
 
     A blob whose centre lies within the radius (``sqrt(2) sigma``) of a blob at least
@@ -558,6 +622,14 @@ def above_larger(signal, points, sigma, aggregates=None) -> np.ndarray:
     above the median of the larger blob's interior (within ``0.7`` of that one's radius,
     the smaller blob's own disc left out). A bump on the rim or the top of a larger particle
     is part of it; a particle lying on one stands above it.
+
+    On a flat top (a saturated or thresholded particle) the interior is one level and the
+    response below the particle's scale peaks along its inner rim, where the noise places the
+    peak: such a top beats the interior's median by chance. So, given ``pixel_noise``, a
+    nested blob whose response peak is a ridge (:func:`curvature_ratio` of its own scale's
+    ``-sigma^2 LoG`` below ``RIDGE``: an edge, not a blob) must beat it by ``z`` x
+    ``pixel_noise`` / sqrt(pixels of its top), ``z`` the normal quantile that the ``M`` nested
+    blobs of the call pass ``NOISE_BLOBS`` times in all by chance; a round one as before.
 
     Parameters
     ----------
@@ -570,6 +642,8 @@ def above_larger(signal, points, sigma, aggregates=None) -> np.ndarray:
     aggregates : (numpy.ndarray, array-like), optional
         ``(points, sigma)`` of further larger blobs that judge the others but are not judged
         themselves (see :func:`aggregate_blobs`).
+    pixel_noise : float, optional
+        The frame's pixel noise (standard deviation); without it no ridge margin.
 
     Returns
     -------
@@ -591,25 +665,52 @@ def above_larger(signal, points, sigma, aggregates=None) -> np.ndarray:
 
     # the blobs within the largest radius of each, from one tree (not all N x N distances)
     near = cKDTree(points).query_ball_point(points[:count], float(radius.max()) * (1 + 1e-9))
+    nested = []
     for index in range(count):
         others = np.sort(np.asarray(near[index], dtype=np.int64))
         larger = others[
             (radius[others] >= NESTED_RATIO * radius[index])
             & (np.hypot(*(points[others] - points[index]).T) <= radius[others])
         ]
-        if not len(larger):
-            continue
+        if len(larger):
+            nested.append((index, larger))
+    z = 0.0
+    if pixel_noise is not None and nested:
+        from statistics import NormalDist  # scipy.stats would cost a third of a second to import
+
+        z = NormalDist().inv_cdf(1.0 - NOISE_BLOBS / len(nested))
+    for index, larger in nested:
         area, dy, dx = _around(points[index], int(np.ceil(radius[index])), signal.shape)
-        top = float(signal[area][dy**2 + dx**2 <= (0.7 * radius[index]) ** 2].mean())
+        top_disc = dy**2 + dx**2 <= (0.7 * radius[index]) ** 2
+        top = float(signal[area][top_disc].mean())
+        level = -np.inf  # the highest interior median of the larger blobs
         for other in larger:
             area, dy, dx = _around(points[other], int(np.ceil(0.7 * radius[other])), signal.shape)
             shift = points[other] - points[index]
             own_sq = (dy + shift[0]) ** 2 + (dx + shift[1]) ** 2
             interior = (dy**2 + dx**2 <= (0.7 * radius[other]) ** 2) & (own_sq > radius[index] ** 2)
-            if interior.any() and not top > np.median(signal[area][interior]):
-                keep[index] = False
-                break
+            if interior.any():
+                level = max(level, float(np.median(signal[area][interior])))
+        margin = z * float(pixel_noise) / np.sqrt(top_disc.sum()) if z > 0 else 0.0
+        # the peak's shape only where the margin decides (a filter per blob costs)
+        keep[index] = top > level and (
+            top - margin > level or _peak_ratio(signal, points[index], sigma[index]) >= RIDGE
+        )
     return keep
+
+
+def _peak_ratio(signal, point, sigma: float) -> float:
+    """:func:`curvature_ratio` of ``-sigma^2 LoG`` of ``signal`` at ``point``, computed on a
+    window of 4 sigma + 2 around it (mirrored at the frame's edge)."""
+    from scipy import ndimage
+
+    reach = int(np.ceil(4.0 * sigma)) + 2
+    low = np.maximum(np.asarray(point) - reach, 0)
+    window = np.asarray(
+        signal[low[0] : point[0] + reach + 1, low[1] : point[1] + reach + 1], dtype=np.float64
+    )
+    layer = -(sigma**2) * ndimage.gaussian_laplace(window, sigma, mode="reflect")
+    return float(curvature_ratio(layer, [point[0] - low[0]], [point[1] - low[1]])[0])
 
 
 def aggregate_scales(shape, sigma: float) -> np.ndarray:

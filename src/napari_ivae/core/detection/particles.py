@@ -269,6 +269,7 @@ def _auto_blobs(frame, excluded, params):
         strength,
         strength >= scale_cut[np.searchsorted(scales, blob_sigma)],
         aggregates,
+        pixel_noise,
     )
     # the background far from the kept particles may reach less than the whole frame's
     # bounds (gaps and rings between packed particles): candidates on it pass from there
@@ -292,7 +293,7 @@ def _auto_blobs(frame, excluded, params):
             passed = (strength >= scale_cut[level]) | ((strength >= lowered[level]) & ~on_kept)
             scale_cut = lowered
             keep, not_above_surround, not_above_larger = _judged(
-                signal, points, blob_sigma, strength, passed, aggregates
+                signal, points, blob_sigma, strength, passed, aggregates, pixel_noise
             )
             background_added = int(keep.sum()) - before
     # particles beside kept ones, whose larger responses swallowed theirs in scale space, found
@@ -320,6 +321,7 @@ def _auto_blobs(frame, excluded, params):
             np.concatenate([more[use], points[keep]]),
             np.concatenate([more_sigma[use], blob_sigma[keep]]),
             aggregates,
+            pixel_noise,
         )
         use[use] = judged[: int(use.sum())]
         beside = int(use.sum())
@@ -389,18 +391,18 @@ def _clear_of_edge(points, radius, shape) -> np.ndarray:
     )
 
 
-def _judged(signal, points, sigma, strength, passed, aggregates):
+def _judged(signal, points, sigma, strength, passed, aggregates, pixel_noise=None):
     """The candidates ``passed`` (mask over ``points``) that stand above their surround, are
     the strongest of overlapping ones and stand above the interior of any larger kept blob or
-    aggregate they lie in. Returns the kept mask and the numbers dropped by the surround and
-    by the nesting test."""
+    aggregate they lie in (a ridge-like one by a noise margin, given ``pixel_noise``). Returns
+    the kept mask and the numbers dropped by the surround and by the nesting test."""
     from napari_ivae.core.detection import particle_blobs as blobs
 
     keep = passed.copy()
     above_surround = blobs.surround_share(signal, points[keep], sigma[keep]) >= blobs.SURROUND_SHARE
     keep[keep] = above_surround
     keep[keep] = blobs.strongest_of_overlaps(points[keep], sigma[keep], strength[keep])
-    nested = blobs.above_larger(signal, points[keep], sigma[keep], aggregates)
+    nested = blobs.above_larger(signal, points[keep], sigma[keep], aggregates, pixel_noise)
     keep[keep] = nested
     return keep, int((~above_surround).sum()), int((~nested).sum())
 

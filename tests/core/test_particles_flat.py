@@ -1,0 +1,75 @@
+"""Flat-topped particles (binary discs: a saturated detector, a thresholded image): the scale
+choice and the nested test on a plateau (issue 9, round 14)."""
+
+import numpy as np
+import pytest
+
+from napari_ivae.core.detection import particle_blobs
+from napari_ivae.core.detection.particles import detect_particles
+
+
+def _disc_lattice(radius, noise, polarity, seed=0):
+    """25 binary discs on a 5 x 5 lattice, gaps of 2 r + 6 px, Gaussian pixel noise."""
+    pitch = 4 * radius + 6
+    side = 5 * pitch + 4
+    centres = np.array(
+        [
+            (y, x)
+            for y in 2 + pitch / 2 + pitch * np.arange(5)
+            for x in 2 + pitch / 2 + pitch * np.arange(5)
+        ]
+    )
+    yy, xx = np.mgrid[:side, :side]
+    image = np.zeros((side, side))
+    for cy, cx in centres:
+        image[(yy - cy) ** 2 + (xx - cx) ** 2 <= radius**2] = 1.0
+    if polarity == "dark":
+        image = 1.0 - image
+    image += np.random.default_rng(seed).normal(0.0, noise, image.shape)
+    return image.astype(np.float32), centres
+
+
+@pytest.mark.parametrize(("radius", "polarity"), [(8, "bright"), (8, "dark"), (12, "bright")])
+def test_flat_topped_discs_are_found_once_each_at_their_scale(radius, polarity):
+    image, centres = _disc_lattice(radius, 0.02, polarity)
+    detections = detect_particles(image)
+    resolved = detections.params["resolved"]
+    assert resolved["polarity"] == polarity
+    # the disc's scale (r / sqrt 2), not the edges' (1.6-2.6 px before round 14)
+    assert 0.7 < resolved["scale_sigma"] / (radius / np.sqrt(2.0)) < 1.4
+    found = detections.coords[:, 1:]
+    distance = np.hypot(*(found[:, None, :] - centres[None, :, :]).transpose(2, 0, 1))
+    # every point on a disc's centre, every disc found once (the rims gave several times more)
+    assert len(found) == len(centres)
+    assert (distance.min(axis=1) < 0.5 * radius).all()
+    assert (np.bincount(distance.argmin(axis=1), minlength=len(centres)) == 1).all()
+
+
+def test_curvature_ratio_tells_a_blob_from_an_edge():
+    yy, xx = np.mgrid[:64, :64].astype(np.float64)
+    blob = np.exp(-((yy - 32) ** 2 + (xx - 32) ** 2) / (2 * 4.0**2))
+    edge = (xx >= 32).astype(np.float64)
+    for frame, expect_round in ((blob, True), (edge, False)):
+        layer = particle_blobs.scale_space(frame, [3.0])[0]
+        rows, cols = np.unravel_index(np.argmax(layer[8:-8, 8:-8]), (48, 48))
+        ratio = particle_blobs.curvature_ratio(layer, [rows + 8], [cols + 8])[0]
+        assert (ratio > 0.9) if expect_round else (ratio < 0.1)
+
+
+def test_a_ridge_on_a_flat_top_needs_a_noise_margin_and_a_round_particle_does_not():
+    yy, xx = np.mgrid[:96, :96].astype(np.float64)
+    distance = np.hypot(yy - 48, xx - 48)
+    noise = 0.05
+    # a flat disc of radius 24; on its inner rim a patch half a noise unit above the plateau,
+    # as the noise leaves along a rim; inside a small round particle well above the plateau
+    signal = (distance <= 24).astype(np.float64)
+    signal += 0.5 * noise * (np.hypot(yy - 48, xx - 69) <= 2.5)
+    signal += 0.4 * np.exp(-((yy - 40) ** 2 + (xx - 40) ** 2) / (2 * 2.0**2))
+    points = np.array([[48, 69], [40, 40], [48, 48]])
+    sigma = np.array([1.8, 2.0, 24 / np.sqrt(2.0)])
+    ratios = [particle_blobs._peak_ratio(signal, p, s) for p, s in zip(points[:2], sigma[:2])]
+    assert ratios[0] < particle_blobs.RIDGE < ratios[1]
+    without = particle_blobs.above_larger(signal, points, sigma)
+    with_noise = particle_blobs.above_larger(signal, points, sigma, pixel_noise=noise)
+    assert without.tolist() == [True, True, True]
+    assert with_noise.tolist() == [False, True, True]
