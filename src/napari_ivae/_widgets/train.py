@@ -136,7 +136,8 @@ class TrainWidget(DockBody):
             step=0.1,
             label="map smoothness λ",
             tooltip="grid patches only: weight (per patch pixel) of the latent maps' roughness "
-            "across neighbouring tiles (0 = off)",
+            "across neighbouring tiles (0 = off; 2 shortened the phase boundary by 42-75 % "
+            "on two real images at 1.4-1.7 % worse reconstruction)",
         )
         self.smoothness_latents = ComboBox(
             choices=[("z1 only (the phase map)", 1), ("all z", 0)],

@@ -85,7 +85,9 @@ def add_parser(subparsers) -> None:
         "--smoothness",
         default="0",
         metavar="LIST",
-        help="values of the latent roughness weight lambda, per patch pixel (default 0)",
+        help="values of the latent roughness weight lambda, per patch pixel (default 0; "
+        "e.g. 0,2: 2 shortened the phase boundary by 42-75 %% on two real images at "
+        "1.4-1.7 %% worse reconstruction)",
     )
     add_smoothness_options(p)
     p.add_argument("--epochs", type=int, help="epochs per run (default: the shift-VAE's)")

@@ -290,7 +290,8 @@ def add_parser(subparsers) -> None:
         metavar="LAMBDA",
         help="weight (per patch pixel) of the latent maps' roughness across "
         "neighbouring grid tiles; needs grid patches (their .npz carries "
-        "grid_shape); default 0 = off",
+        "grid_shape); default 0 = off; 2 shortened the phase boundary by "
+        "42-75 %% on two real images at 1.4-1.7 %% worse reconstruction",
     )
     add_smoothness_options(p)
     p.add_argument("--label-weight", type=float, help="ss-rvae classification weight")
