@@ -136,6 +136,18 @@ def test_a_faint_halo_around_each_atom_is_no_sublattice():
     assert weaker_sublattice(image, truth.positions, 12.0, 1.2) is None
 
 
+def test_hrtem_like_fringes_with_second_harmonics_gain_no_sublattice():
+    """A square cosine lattice with second harmonics at 0.6 of the first (HRTEM-like
+    fringes): its cell centres are shallow maxima of contrast below 0.1 of the atoms'."""
+    rows, cols = np.mgrid[0:320, 0:320].astype(float)
+    k, angle = 2 * np.pi / 14.0, 0.3
+    u = k * (np.cos(angle) * cols + np.sin(angle) * rows)
+    v = k * (-np.sin(angle) * cols + np.cos(angle) * rows)
+    image = np.cos(u) + np.cos(v) + 0.6 * (np.cos(u + v) + np.cos(u - v))
+    image += 0.1 * np.random.default_rng(0).standard_normal(image.shape)
+    assert "sublattice" not in detect_atoms(image).params
+
+
 def test_too_few_cells_say_nothing():
     truth = _weak_perovskite()
     assert weaker_sublattice(truth.image, truth.positions[:10], 16.0, 1.6) is None
