@@ -50,3 +50,21 @@ def test_layer_pickers_inside_groups_follow_the_layer_list(viewer, lattice_layer
     results = open_widget(viewer, "Results")
     other = viewer.add_image(lattice_layer.data, name="other")
     assert other in results.apply_image.choices  # napari's reset_choices reaches the sections
+
+
+@pytest.mark.parametrize(
+    "readout",
+    [
+        "epoch 1234/10000  loss -1.234e+05  β 0.0001  ETA 12 h 59 min",
+        "run 12/12: β 0→4 over 10 epochs, smoothness 0.1 on z1: edge length 1234, Fourier 0.56",
+    ],
+)
+def test_a_long_training_readout_wraps_instead_of_widening_the_dock(viewer, qtbot, readout):
+    """The line under the progress bar (epoch, loss, β, ETA; a search's run) changes at every
+    step: it wraps, so the dock keeps fitting a 1366 px screen and nothing is cut off."""
+    train = open_widget(viewer, "Train")
+    dock = train.native.parent()
+    viewer.window._qt_window.showNormal()  # a shown window lays its docks out
+    train.eta.value = readout
+    qtbot.wait(100)
+    assert dock.minimumSizeHint().width() <= DOCK_WIDTH, dock.minimumSizeHint()

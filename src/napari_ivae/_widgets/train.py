@@ -14,7 +14,6 @@ from magicgui.widgets import (
     ComboBox,
     Container,
     FloatSpinBox,
-    Label,
     ProgressBar,
     PushButton,
     SpinBox,
@@ -177,7 +176,7 @@ class TrainWidget(DockBody):
         self.stop_button = PushButton(text="Stop (keep model)", enabled=False)
         self.abort_button = PushButton(text="Abort", enabled=False)
         self.progress = ProgressBar(value=0, min=0, max=1, label="progress")
-        self.eta = Label(value="")
+        self.eta = StatusLine()  # wraps: a long readout never widens the dock
         self.loss_plot = LossPlot()
         self.show_terms = CheckBox(
             value=False,
