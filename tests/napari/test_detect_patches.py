@@ -7,6 +7,8 @@ import pandas as pd
 import pytest
 from napari_helpers import PLUGIN, assert_untouched, is_error, open_widget, snapshot
 
+from napari_ivae._widgets._session import get_session
+
 
 @pytest.mark.parametrize("key", ["cards", "lattice", "gold", "stm"])
 def test_samples_open(viewer, key):
@@ -281,3 +283,72 @@ def test_point_spacing_of_a_stack_is_measured_within_each_frame():
     assert points_spacing(stack) == pytest.approx(10.0)
     assert points_spacing(grid) == pytest.approx(10.0)
     assert points_spacing(np.array([[0, 1.0, 2.0], [1, 3.0, 4.0]])) is None
+
+
+def _discs(n=5, step=40, radius=10, margin=30, noise=0.15, seed=0):
+    """``n`` × ``n`` bright flat discs, the outer ring ``margin`` px from the border."""
+    side = 2 * margin + (n - 1) * step
+    yy, xx = np.mgrid[:side, :side]
+    image = np.zeros((side, side), np.float32)
+    for i in range(n):
+        for j in range(n):
+            centre = (margin + step * i, margin + step * j)
+            image[(yy - centre[0]) ** 2 + (xx - centre[1]) ** 2 <= radius**2] = 1.0
+    rng = np.random.default_rng(seed)
+    return image + rng.normal(0, noise, image.shape).astype(np.float32)
+
+
+def _detect(viewer, detect, layer, mode, qtbot):
+    detect.image.value = layer
+    detect.mode.value = mode
+    detect.detect()
+    qtbot.waitUntil(lambda: not detect.busy, timeout=60000)
+    assert not is_error(detect.status), detect.status.value
+
+
+def test_patches_say_why_points_were_left_out_and_where_the_size_came_from(viewer, qtbot):
+    """25 discs found, 9 patches cut (the outer ring is closer than half a patch to the
+    border): the status says so in amber, with the automatic size's origin."""
+    layer = viewer.add_image(_discs(), name="discs")
+    detect, patches = open_widget(viewer, "Detect"), open_widget(viewer, "Patches and labels")
+    _detect(viewer, detect, layer, "particles", qtbot)
+    points = viewer.layers["discs particles [ivae]"]
+    assert len(points.data) == 25
+    patches.image.value, patches.points.value = layer, points
+    patchset = patches.extract()
+    n = len(patchset.patches)
+    assert n < 25 * 0.75
+    status = patches.status.value
+    assert f"{25 - n} of 25 patches" in status and "dropped" in status, status
+    assert "a smaller patch size keeps them" in status
+    assert "auto: two spacings of" in status and "nearest-neighbour distance" in status
+    assert "#ffb347" in patches.status.native.styleSheet()  # amber: most points are gone
+    patches.size.value = 40  # small enough for all 25
+    assert len(patches.extract().patches) == 25
+    assert "dropped" not in patches.status.value and "auto" not in patches.status.value
+    assert "#ffb347" not in patches.status.native.styleSheet()
+
+
+def test_particle_patches_ignore_a_spacing_measured_on_another_image(viewer, qtbot):
+    """Atoms detected on one image, particles on another: the particles' patches are sized
+    from their own points, not from the other image's lattice spacing."""
+    from napari_ivae.core.patches.sizing import auto_patch_size, points_spacing
+
+    lattice = viewer.add_image(np.asarray(_lattice_image()), name="lat")
+    detect, patches = open_widget(viewer, "Detect"), open_widget(viewer, "Patches and labels")
+    _detect(viewer, detect, lattice, "atoms", qtbot)
+    assert get_session(viewer).spacing < 12  # the lattice's 8 px
+    discs = viewer.add_image(_discs(margin=45), name="discs")
+    _detect(viewer, detect, discs, "particles", qtbot)
+    points = viewer.layers["discs particles [ivae]"]
+    patches.image.value, patches.points.value = discs, points
+    patchset = patches.extract()
+    expected = auto_patch_size(points_spacing(np.asarray(points.data)))
+    assert patchset.patches.shape[1] == expected > 60
+    assert len(patchset.patches) == 25
+
+
+def _lattice_image():
+    from napari_ivae.core.synthetic.lattice import make_lattice
+
+    return make_lattice((96, 96), spacing=8.0, domains=2, seed=1).image

@@ -153,6 +153,8 @@ class PatchesWidget(DockBody):
         self.class_table.edited.connect(self._on_classes_edited)
         self.class_table.current_changed.connect(self._on_current_class)
         self._status_note = ""  # said before the next label counts (a move, an undo)
+        # (patch set, what to say about it after the counts, whether in amber)
+        self._patches_note: tuple[Any, str, bool] = (None, "", False)
         self._recount_again = False  # shapes changed while a recount ran
         self._label_generation = 0  # counts started before a later change are dropped
         from qtpy.QtCore import QTimer
@@ -208,15 +210,36 @@ class PatchesWidget(DockBody):
     # ---- patches ------------------------------------------------------------------------
     def patch_size(self, image_layer: Any) -> int:
         """The chosen patch size, or the automatic one (sample hint, spacing, point spacing)."""
+        return self._patch_size_and_origin(image_layer)[0]
+
+    def _patch_size_and_origin(self, image_layer: Any) -> tuple[int, str]:
+        """The patch size and, when automatic, where it comes from (in words).
+
+        Patches at points take the spacing of the detection that made them (kept in the
+        layer's provenance), else the points' median nearest-neighbour distance: never a
+        spacing Detect measured on another image or for other points. Grid patches take the
+        spacing Detect measured last.
+        """
         if self.size.value:
-            return int(self.size.value)
+            return int(self.size.value), ""
         hint = image_layer.metadata.get("patch_size") or image_layer.metadata.get("card_size")
         if hint:
-            return int(hint)
-        spacing = self._session.spacing
-        if spacing is None and self.source.value == "points" and self.points.value is not None:
-            spacing = points_spacing(np.asarray(self.points.value.data))
-        return auto_patch_size(spacing)
+            return int(hint), "the sample's patch size"
+        spacing, origin = None, ""
+        points = self.points.value if self.source.value == "points" else None
+        if points is not None:
+            meta = points.metadata.get(_layers.META_KEY) if detected_on(points) else None
+            if meta and meta.get("spacing"):
+                spacing, origin = float(meta["spacing"]), "the detection's spacing"
+            else:
+                spacing = points_spacing(np.asarray(points.data))
+                origin = "the points' median nearest-neighbour distance"
+        elif self._session.spacing:
+            spacing, origin = self._session.spacing, "the measured lattice spacing"
+        size = auto_patch_size(spacing)
+        if spacing is None:
+            return size, "no spacing known"
+        return size, f"two spacings of {spacing:.1f} px, {origin}"
 
     def _on_training(self, training: bool) -> None:
         self.extract_button.enabled = not training
@@ -298,14 +321,20 @@ class PatchesWidget(DockBody):
             )
         layer = self.image.value
         snapshot = _layers.image_snapshot(layer)
-        size = self.patch_size(layer)
+        size, origin = self._patch_size_and_origin(layer)
         params = {
             "source": self.source.value,
             "size": size,
             "normalize": self.normalize.value,
             "image": layer.name,
         }
-        job = {"image": snapshot, "params": params, "image_layer": layer, "points": None}
+        job = {
+            "image": snapshot,
+            "params": params,
+            "image_layer": layer,
+            "points": None,
+            "size_origin": origin,
+        }
         if self.source.value == "grid":
             params["stride"] = int(self.stride.value or max(1, size // 4))
             return job
@@ -340,6 +369,7 @@ class PatchesWidget(DockBody):
             )
 
     def _store_patches(self, patchset: Any, params: dict, job: dict) -> None:
+        self._patches_note = (patchset, *_patches_note(patchset, params, job))
         self._session.update(
             patchset=patchset,
             patch_params=params,
@@ -573,12 +603,14 @@ class PatchesWidget(DockBody):
         """Counts, session labels and the status line for a label assignment (GUI thread)."""
         n = len(patchset.patches)
         note, self._status_note = self._status_note, ""
+        about, amber = self._patches_note[1:] if self._patches_note[0] is patchset else ("", False)
+        show = self.status.warn if amber else self.status.ok
         if assignment is None:
             self._session.labels = None
             self.class_table.set_counts({})
-            self.status.ok(
+            show(
                 note + f"{n} patches of {patchset.patches.shape[1]}×"
-                f"{patchset.patches.shape[2]} px; no labels drawn."
+                f"{patchset.patches.shape[2]} px; no labels drawn." + about
             )
             return None
         labels = np.asarray(assignment.labels)
@@ -599,9 +631,31 @@ class PatchesWidget(DockBody):
                 "shapes to this class')"
             )
         if n_labeled == 0:
-            text += ". No patch centre lies inside a shape: draw shapes around whole patches."
-        self.status.ok(note + text)
+            text += ". No patch centre lies inside a shape: draw shapes around whole patches"
+        show(note + text + "." + about)
         return labels
+
+
+DROPPED_WARNING = 0.25  # more points than this fraction left out: the status turns amber
+
+
+def _patches_note(patchset: Any, params: dict, job: dict) -> tuple[str, bool]:
+    """What the status says after the label counts about freshly cut patches: where an
+    automatic size came from and the points left out (in amber when many were)."""
+    parts = []
+    if job.get("size_origin"):
+        parts.append(f"Patch size {params['size']} px (auto: {job['size_origin']}).")
+    if patchset.message:
+        parts.append(
+            patchset.message[0].upper()
+            + patchset.message[1:]
+            + (": a smaller patch size keeps them." if "dropped" in patchset.message else ".")
+        )
+    amber = False
+    if params.get("source") == "points" and job.get("coords") is not None:
+        n_points = len(job["coords"])
+        amber = n_points > 0 and len(patchset.patches) < (1 - DROPPED_WARNING) * n_points
+    return (" " + " ".join(parts)) if parts else "", amber
 
 
 def _cut(job: dict) -> tuple[Any, dict]:
