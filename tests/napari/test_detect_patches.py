@@ -352,3 +352,49 @@ def _lattice_image():
     from napari_ivae.core.synthetic.lattice import make_lattice
 
     return make_lattice((96, 96), spacing=8.0, domains=2, seed=1).image
+
+
+def _nine_spots():
+    yy, xx = np.mgrid[:64, :64]
+    image = np.zeros((64, 64), np.float32)
+    for r in (20, 32, 44):
+        for c in (20, 32, 44):
+            image += np.exp(-((yy - r) ** 2 + (xx - c) ** 2) / (2 * 2.0**2))
+    return image + np.random.default_rng(0).normal(0, 0.02, image.shape).astype(np.float32)
+
+
+def test_detect_warnings_name_the_widgets_controls_not_command_line_options(viewer, qtbot):
+    """Nine atoms: the self-check's amber line names 'spacing (px)' and the checkbox, as the
+    dock spells them (the core's warnings name --spacing and --keep-non-crystal)."""
+    layer = viewer.add_image(_nine_spots(), name="nine")
+    detect = open_widget(viewer, "Detect")
+    _detect(viewer, detect, layer, "atoms", qtbot)
+    status = detect.status.value
+    assert "Only 9 atoms" in status and "#ffb347" in detect.status.native.styleSheet(), status
+    assert "check the spacing ('spacing (px)')" in status
+    assert "('keep peaks outside the crystal')" in status
+    assert "--" not in status and "crystal_only" not in status
+
+
+def test_atoms_failing_on_the_spacing_suggest_particles(viewer, qtbot, monkeypatch):
+    """Atoms asked of a particle image (the default mode): the core's spacing error, in the
+    widget's words, and a pointer to 'find: particles'."""
+    from napari_ivae._widgets import detect as detect_module
+    from napari_ivae.core.errors import InputError
+
+    def fails(*args, **kwargs):
+        raise InputError(
+            "The estimated spacing (1.84 px) is below 2.0 px: the image looks like noise. "
+            "Give the spacing explicitly."
+        )
+
+    monkeypatch.setattr(detect_module, "run_detection", fails)
+    layer = viewer.add_image(_discs(), name="discs")
+    detect = open_widget(viewer, "Detect")
+    detect.image.value = layer
+    detect.detect()
+    qtbot.waitUntil(lambda: not detect.busy, timeout=30000)
+    status = detect.status.value
+    assert is_error(detect.status)
+    assert "Give the spacing explicitly ('spacing (px)')" in status, status
+    assert "choose 'find: particles'" in status

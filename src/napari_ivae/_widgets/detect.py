@@ -8,6 +8,7 @@ values, so the viewer never waits and the layer always ends with the settings on
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import napari
@@ -26,6 +27,7 @@ from napari_ivae._widgets._common import (
 )
 from napari_ivae._widgets._session import get_session
 from napari_ivae._workers import background, is_busy
+from napari_ivae.core.errors import InputError
 
 LIVE_DELAY_MS = 150  # a burst of changes (dragging a spin box) gives one re-detection
 FLATTEN_CHOICES = [("none", None), ("plane", "plane"), ("poly2", "poly2"), ("gaussian", "gaussian")]
@@ -77,7 +79,42 @@ def run_detection(
 
 
 def _detect_snapshot(snapshot: tuple, params: dict) -> Any:
-    return run_detection(_layers.prepare_snapshot(snapshot), **params)
+    try:
+        return run_detection(_layers.prepare_snapshot(snapshot), **params)
+    except InputError as err:  # the core's words, with this widget's controls
+        text = widget_spelling(str(err))
+        if params["mode"] == "atoms" and params["spacing"] is None and "spacing" in text:
+            text += (
+                " If the image shows particles rather than atom columns, choose 'find: particles'."
+            )
+        raise InputError(text) from err
+
+
+# The command line's options named in the core's messages, as this widget's controls (the
+# advanced ones are under "advanced"), or as the command line's, said so, where it has none.
+_WIDGET_SPELLINGS = [
+    (
+        re.compile(r"\b([Gg])ive the spacing explicitly\b(?! \()"),
+        r"\1ive the spacing explicitly ('spacing (px)')",
+    ),
+    (re.compile(r"\bgive --spacing\b"), "set 'spacing (px)'"),
+    (re.compile(r"--spacing\b( PX)?"), "'spacing (px)'"),
+    (re.compile(r"--sigma\b"), "'smoothing σ'"),
+    (re.compile(r"\((--)?invert\)"), "('polarity' dark)"),
+    (re.compile(r"--invert\b"), "'invert contrast'"),
+    (re.compile(r"crystal_only=False|--keep-non-crystal\b"), "'keep peaks outside the crystal'"),
+    (re.compile(r"--polarity\b"), "'polarity'"),
+    (re.compile(r"--method\b"), "'threshold'"),
+    (re.compile(r"--(threshold|min-size|exclude)\b"), r"the command line's --\1"),
+]
+
+
+def widget_spelling(text: str) -> str:
+    """A core detection message with the options it names spelled as this widget's controls
+    (the quality warnings name the command line's options)."""
+    for pattern, replacement in _WIDGET_SPELLINGS:
+        text = pattern.sub(replacement, text)
+    return text
 
 
 def _estimate_snapshot(snapshot: tuple) -> float:
@@ -336,7 +373,8 @@ class DetectWidget(DockBody):
         if spacing:
             self._session.spacing = float(spacing)
         if n == 0:
-            self._failed(ValueError(det.message or f"no {mode} found"), layer, params, warn=True)
+            text = widget_spelling(det.message) if det.message else f"no {mode} found"
+            self._failed(ValueError(text), layer, params, warn=True)
             return
         image_ndim = len(_layers.image_data(layer).shape) - (1 if layer.rgb else 0)
         size = 0.4 * float(spacing) if spacing else 5.0
@@ -375,10 +413,11 @@ class DetectWidget(DockBody):
             )
         self._shown_for = layer
         message = f"{n} {mode} found; {_chosen(det.params, params)}"
-        if det.message:  # the core names its parameter; here it is the checkbox
-            note = det.message.replace("crystal_only=False", f"'{self.keep_non_crystal.text}'")
-            message = f"{message}. {note}"
-        warnings = [w[0].upper() + w[1:] + "." for w in det.quality.get("warnings", [])]
+        if det.message:  # the core names its parameters; here they are the controls
+            message = f"{message}. {widget_spelling(det.message)}"
+        warnings = [
+            widget_spelling(w[0].upper() + w[1:] + ".") for w in det.quality.get("warnings", [])
+        ]
         if warnings:
             self.status.warn(f"{message}. Check: {' '.join(warnings)}")
         else:
