@@ -324,6 +324,8 @@ def test_results_save_load_segment_and_patch_size_check(
     session.bundle = None
     bundle = results.load()
     assert bundle is not None and tuple(bundle.config.patch_shape) == (12, 12)
+    # the line labelled "model" describes it once ("model  model: rvae, ..." before)
+    assert results.model_info.value.startswith("rvae, 12×12 px patches, latent size 2, seed 3")
     # a model applied to patches of another size: clear message, no traceback
     patches.size.value = 16
     patches.extract()

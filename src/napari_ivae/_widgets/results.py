@@ -126,7 +126,7 @@ class ResultsWidget(DockBody):
             meta = bundle.metadata
             shape = "×".join(str(s) for s in bundle.config.patch_shape)
             self.model_info.value = (
-                f"model: {bundle.config.kind}, {shape} px patches, "
+                f"{bundle.config.kind}, {shape} px patches, "  # its label says "model"
                 f"latent size {bundle.config.latent_dim}, "
                 f"seed {meta.get('seed')}" + (" (stopped early)" if meta.get("stopped") else "")
             )
