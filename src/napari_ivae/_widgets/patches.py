@@ -154,7 +154,7 @@ class PatchesWidget(DockBody):
         self.class_table.current_changed.connect(self._on_current_class)
         self._status_note = ""  # said before the next label counts (a move, an undo)
         # (patch set, what to say about it after the counts, whether in amber)
-        self._patches_note: tuple[Any, str, bool] = (None, "", False)
+        self._patches_note: tuple[Any, str, str, bool] = (None, "", "", False)
         self._recount_again = False  # shapes changed while a recount ran
         self._label_generation = 0  # counts started before a later change are dropped
         from qtpy.QtCore import QTimer
@@ -603,14 +603,15 @@ class PatchesWidget(DockBody):
         """Counts, session labels and the status line for a label assignment (GUI thread)."""
         n = len(patchset.patches)
         note, self._status_note = self._status_note, ""
-        about, amber = self._patches_note[1:] if self._patches_note[0] is patchset else ("", False)
+        fresh = self._patches_note[0] is patchset
+        origin, about, amber = self._patches_note[1:] if fresh else ("", "", False)
         show = self.status.warn if amber else self.status.ok
         if assignment is None:
             self._session.labels = None
             self.class_table.set_counts({})
             show(
                 note + f"{n} patches of {patchset.patches.shape[1]}×"
-                f"{patchset.patches.shape[2]} px; no labels drawn." + about
+                f"{patchset.patches.shape[2]} px{origin}; no labels drawn." + about
             )
             return None
         labels = np.asarray(assignment.labels)
@@ -632,19 +633,19 @@ class PatchesWidget(DockBody):
             )
         if n_labeled == 0:
             text += ". No patch centre lies inside a shape: draw shapes around whole patches"
-        show(note + text + "." + about)
+        size = f" Patch size {patchset.patches.shape[1]} px{origin}." if origin else ""
+        show(note + text + "." + size + about)
         return labels
 
 
 DROPPED_WARNING = 0.25  # more points than this fraction left out: the status turns amber
 
 
-def _patches_note(patchset: Any, params: dict, job: dict) -> tuple[str, bool]:
-    """What the status says after the label counts about freshly cut patches: where an
-    automatic size came from and the points left out (in amber when many were)."""
+def _patches_note(patchset: Any, params: dict, job: dict) -> tuple[str, str, bool]:
+    """What the status says about freshly cut patches: where an automatic size came from
+    (after the size), the points left out (after the counts; in amber when many were)."""
+    origin = f" (auto: {job['size_origin']})" if job.get("size_origin") else ""
     parts = []
-    if job.get("size_origin"):
-        parts.append(f"Patch size {params['size']} px (auto: {job['size_origin']}).")
     if patchset.message:
         parts.append(
             patchset.message[0].upper()
@@ -655,7 +656,7 @@ def _patches_note(patchset: Any, params: dict, job: dict) -> tuple[str, bool]:
     if params.get("source") == "points" and job.get("coords") is not None:
         n_points = len(job["coords"])
         amber = n_points > 0 and len(patchset.patches) < (1 - DROPPED_WARNING) * n_points
-    return (" " + " ".join(parts)) if parts else "", amber
+    return origin, (" " + " ".join(parts)) if parts else "", amber
 
 
 def _cut(job: dict) -> tuple[Any, dict]:
