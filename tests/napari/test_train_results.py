@@ -354,6 +354,25 @@ def test_apply_model_to_another_image(viewer, lattice_layer, ready_patches, qtbo
     assert "ivae_z1" in viewer.layers["other atoms [ivae]"].features
 
 
+def test_results_leave_points_alone_that_changed_since_the_patches(
+    viewer, lattice_layer, ready_patches, qtbot, lattice_rvae
+):
+    """Detect ran again after the patches were cut (here: the same atoms in another order, as
+    a re-detection lists them): the patches' codes would land on other points by index, so
+    the points get no ivae_ column and the status says why; the maps are still written."""
+    _, results = lattice_rvae(viewer, qtbot)
+    points = viewer.layers["lat atoms [ivae]"]
+    assert "ivae_z1" in points.features  # the patches' own points: written
+    detected = points.features.drop(columns=[c for c in points.features if c.startswith("ivae_")])
+    points.data = np.asarray(points.data)[::-1].copy()  # as Detect writes its new result
+    points.features = detected.iloc[::-1].reset_index(drop=True)
+    written = results.write()
+    assert "lat z1 [ivae]" in {layer.name for layer in written}
+    assert "ivae_z1" not in points.features
+    assert "changed since the patches were cut" in results.status.value
+    assert "#ffb347" in results.status.native.styleSheet()  # amber
+
+
 @pytest.mark.parametrize("feature", ["ivae_z1", "ivae_angle_deg"])
 def test_colour_points_by_feature(
     viewer, lattice_layer, ready_patches, qtbot, feature, lattice_rvae

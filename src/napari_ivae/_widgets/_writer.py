@@ -324,20 +324,47 @@ def show_results(
         "latent_dim": int(bundle.config.latent_dim),
         "patches": dict(session.patch_params or {}),
     }
-    written = []
+    written, notes = [], list(data.notes)
     if points_layer is not None and points_layer in viewer.layers:
-        written.append(
-            write_point_features(
-                points_layer, patchset, data.columns, replace_all=True, table=data.point_table
+        if points_match(points_layer, patchset):
+            written.append(
+                write_point_features(
+                    points_layer, patchset, data.columns, replace_all=True, table=data.point_table
+                )
             )
-        )
+        else:
+            notes.append(points_changed_note(points_layer))
     table = dict(zip(session.classes.names, session.classes.colours))
     colours = [table.get(name, "") for name in data.class_names]
     with _layers.kept_selection(viewer):  # one restore of the selection for all the maps
         written += write_maps(viewer, image_layer, data, params, colours if all(colours) else None)
     if update_session:
-        session.update(encoding=data.encoding, columns=data.columns, result_notes=list(data.notes))
+        session.update(encoding=data.encoding, columns=data.columns, result_notes=notes)
     return written
+
+
+def points_match(points_layer: Any, patchset: Any) -> bool:
+    """Whether ``points_layer`` still holds, at each patch's point index, the point the patch
+    was cut at (within half a pixel). False once Detect ran again on the layer (other points,
+    or the same in another order) or the points were edited: results written by index would
+    then land on the wrong points. Grid patches (no point indices) always match."""
+    indices = np.asarray(patchset.indices)
+    at_points = indices >= 0
+    if not at_points.any():
+        return True
+    data = np.asarray(points_layer.data, dtype=np.float64)
+    if data.ndim != 2 or data.shape[1] < 2 or indices.max() >= len(data):
+        return False
+    where = data[indices[at_points], -2:]
+    return bool(np.allclose(where, np.asarray(patchset.centres)[at_points], atol=0.5))
+
+
+def points_changed_note(points_layer: Any) -> str:
+    """Why a result left a points layer's features alone (see :func:`points_match`)."""
+    return (
+        f"the points of {points_layer.name!r} changed since the patches were cut (Detect ran "
+        "again?), so their ivae_ columns were not written: extract the patches again"
+    )
 
 
 def mark_results_stale(viewer: Any, session: Any) -> list:
@@ -428,7 +455,14 @@ def show_clusters(
     params = {"model": bundle.config.kind, "seed": bundle.metadata.get("seed")}
     written = [write_cluster_layer(viewer, image_layer, image, params, clustering.summary())]
     if points_layer is not None and points_layer in viewer.layers:
-        written.append(write_point_features(points_layer, patchset, {"cluster": clustering.labels}))
+        if points_match(points_layer, patchset):
+            written.append(
+                write_point_features(points_layer, patchset, {"cluster": clustering.labels})
+            )
+        else:
+            from napari.utils.notifications import show_warning
+
+            show_warning(points_changed_note(points_layer) + ".")
     return written
 
 
