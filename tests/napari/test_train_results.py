@@ -373,6 +373,31 @@ def test_results_leave_points_alone_that_changed_since_the_patches(
     assert "#ffb347" in results.status.native.styleSheet()  # amber
 
 
+def test_a_particle_model_applied_to_another_image_gives_particles(viewer, qtbot):
+    """A model trained on particles' patches finds particles on the next image: a layer named
+    and drawn as Detect's ("other particles [ivae]", half the particles' diameter), not atoms."""
+    from test_detect_patches import _detect, _discs
+
+    layer = viewer.add_image(_discs(margin=45), name="discs")
+    detect, patches = open_widget(viewer, "Detect"), open_widget(viewer, "Patches and labels")
+    _detect(viewer, detect, layer, "particles", qtbot)
+    patches.image.value, patches.points.value = layer, viewer.layers["discs particles [ivae]"]
+    patches.size.value = 40
+    assert patches.extract() is not None, patches.status.value
+    _, results = trained(viewer, qtbot)
+    other = viewer.add_image(np.rot90(_discs(margin=45, seed=1)).copy(), name="other")
+    results.apply_image.reset_choices()
+    results.apply_image.value = other
+    written = results.apply()
+    assert not is_error(results.status), results.status.value
+    names = {w.name for w in written}
+    assert "other particles [ivae]" in names and "other atoms [ivae]" not in names, names
+    found = viewer.layers["other particles [ivae]"]
+    assert len(found.data) == 25 and "ivae_z1" in found.features
+    diameter = float(np.median(found.features["equivalent_diameter"]))
+    assert np.median(found.size) == pytest.approx(0.5 * diameter)
+
+
 @pytest.mark.parametrize("feature", ["ivae_z1", "ivae_angle_deg"])
 def test_colour_points_by_feature(
     viewer, lattice_layer, ready_patches, qtbot, feature, lattice_rvae

@@ -28,6 +28,7 @@ class Applied:
     image_ndim: int
     point_features: Any = None  # the points' whole features table: the detection's columns
     # and the result columns, joined in the worker and written in one assignment
+    mode: str = "atoms"  # what the detection looked for: atoms or particles
 
 
 def joined_features(properties: Any, table: Any) -> Any:
@@ -60,7 +61,7 @@ def compute_apply(bundle: Any, image: np.ndarray, detection_image: Any = None) -
     size = int(bundle.config.patch_shape[0])
     params = dict(bundle.metadata.get("patch_params") or {})
     normalize = params.get("normalize", "global")
-    detections = None
+    detections, mode = None, "atoms"
     if params.get("source") == "grid":
         stride = int(params.get("stride") or max(1, size // 4))
         patchset = grid_patches(image, size, stride, normalize=normalize)
@@ -77,11 +78,12 @@ def compute_apply(bundle: Any, image: np.ndarray, detection_image: Any = None) -
             "polarity": "auto",
             **settings,
         }
+        mode = settings["mode"]
         detections = run_detection(
             detection_image if detection_image is not None else image, **settings
         )
         if len(detections.coords) == 0:
-            raise InputError(detections.message or "no atoms found in this image.")
+            raise InputError(detections.message or f"no {mode} found in this image.")
         coords = detections.coords if image.ndim == 3 else detections.coords[:, 1:]
         patchset = extract_patches(image, coords, size, normalize=normalize)
     n_points = None if detections is None else len(detections.coords)
@@ -89,7 +91,7 @@ def compute_apply(bundle: Any, image: np.ndarray, detection_image: Any = None) -
     features = (
         None if detections is None else joined_features(detections.properties, results.point_table)
     )
-    return Applied(detections, patchset, results, image.ndim, features)
+    return Applied(detections, patchset, results, image.ndim, features, mode)
 
 
 def show_apply(viewer: Any, session: Any, bundle: Any, image_layer: Any, applied: Applied) -> list:
@@ -103,16 +105,19 @@ def _show_apply(viewer: Any, session: Any, bundle: Any, image_layer: Any, applie
     det = applied.detections
     features = applied.point_features
     if det is not None:
+        from napari_ivae._widgets.detect import point_size
+
+        mode = applied.mode  # the points are named and drawn as Detect would
         points = _layers.write_layer(
             viewer,
             "points",
             _layers.points_data(det.coords, applied.image_ndim),
-            role="detections_atoms",
+            role=f"detections_{mode}",
             source=image_layer,
-            what="atoms",
+            what=mode,
             params={"applied_model": bundle.config.kind},
             features=features if features is not None else det.properties.reset_index(drop=True),
-            size=max(2.0, 0.4 * float(det.params.get("spacing") or 5.0)),
+            size=point_size(det, mode),
             face_color="#ffd400",
             border_width=0,
         )

@@ -377,9 +377,6 @@ class DetectWidget(DockBody):
             self._failed(ValueError(text), layer, params, warn=True)
             return
         image_ndim = len(_layers.image_data(layer).shape) - (1 if layer.rgb else 0)
-        size = 0.4 * float(spacing) if spacing else 5.0
-        if mode == "particles" and "equivalent_diameter" in det.properties:
-            size = float(np.median(det.properties["equivalent_diameter"])) * 0.5
         _layers.write_layer(
             self._viewer,
             "points",
@@ -394,7 +391,7 @@ class DetectWidget(DockBody):
                 "quality": det.quality,
             },
             features=det.properties.reset_index(drop=True),
-            size=max(size, 2.0),
+            size=point_size(det, mode),
             face_color="#ffd400",
             border_width=0,
             opacity=0.8,
@@ -422,6 +419,16 @@ class DetectWidget(DockBody):
             self.status.warn(f"{message}. Check: {' '.join(warnings)}")
         else:
             self.status.ok(message)
+
+
+def point_size(det: Any, mode: str) -> float:
+    """Size of the detections' points: 0.4 spacings for atoms, half the median diameter for
+    particles (5 px without either), at least 2 px."""
+    spacing = det.params.get("spacing") if isinstance(det.params, dict) else None
+    size = 0.4 * float(spacing) if spacing else 5.0
+    if mode == "particles" and "equivalent_diameter" in det.properties and len(det.properties):
+        size = float(np.median(det.properties["equivalent_diameter"])) * 0.5
+    return max(size, 2.0)
 
 
 def _chosen(used: dict, asked: dict) -> str:
