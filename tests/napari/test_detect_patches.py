@@ -398,3 +398,31 @@ def test_atoms_failing_on_the_spacing_suggest_particles(viewer, qtbot, monkeypat
     assert is_error(detect.status)
     assert "Give the spacing explicitly ('spacing (px)')" in status, status
     assert "choose 'find: particles'" in status
+
+
+def test_particles_of_the_wrong_polarity_get_the_command_lines_contrast_warning(viewer, qtbot):
+    """Bright discs looked for as dark particles: the widget warns, as the command line does,
+    that they barely stand out, naming the other polarity."""
+    layer = viewer.add_image(_discs(), name="discs")
+    detect = open_widget(viewer, "Detect")
+    detect.polarity.value = "dark"
+    _detect(viewer, detect, layer, "particles", qtbot)
+    status = detect.status.value
+    assert "barely stand out from the background" in status, status
+    assert "('polarity' bright)" in status and "--polarity" not in status
+    assert "#ffb347" in detect.status.native.styleSheet()
+
+
+def test_no_particles_in_noise_is_said_in_the_widgets_words(viewer, qtbot):
+    layer = viewer.add_image(
+        np.random.default_rng(3).normal(0, 1, (200, 200)).astype(np.float32), name="noise"
+    )
+    detect = open_widget(viewer, "Detect")
+    detect.image.value = layer
+    detect.mode.value = "particles"
+    detect.detect()
+    qtbot.waitUntil(lambda: not detect.busy, timeout=30000)
+    status = detect.status.value
+    assert status.startswith("No particles found"), status  # not "ValueError: ..."
+    assert "threshold 'auto', polarity 'auto'" in status
+    assert "min_size" not in status and "method=" not in status

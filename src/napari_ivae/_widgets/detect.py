@@ -80,7 +80,11 @@ def run_detection(
 
 def _detect_snapshot(snapshot: tuple, params: dict) -> Any:
     try:
-        return run_detection(_layers.prepare_snapshot(snapshot), **params)
+        image = _layers.prepare_snapshot(snapshot)
+        det = run_detection(image, **params)
+        if params["mode"] == "particles":
+            _check_particle_contrast(image, det, params["polarity"])
+        return det
     except InputError as err:  # the core's words, with this widget's controls
         text = widget_spelling(str(err))
         if params["mode"] == "atoms" and params["spacing"] is None and "spacing" in text:
@@ -88,6 +92,22 @@ def _detect_snapshot(snapshot: tuple, params: dict) -> Any:
                 " If the image shows particles rather than atom columns, choose 'find: particles'."
             )
         raise InputError(text) from err
+
+
+def _check_particle_contrast(image: Any, det: Any, asked: str) -> None:
+    """Add the command line's warning for particles that barely stand out (noise, or the
+    other polarity) to the detection's self-check (not for images read by chunks)."""
+    from napari_ivae.cli._detect import _resolved_polarity, noise_warning
+    from napari_ivae.core.detection.streaming import lazy_input
+
+    if len(det.coords) == 0 or det.labels is None or not isinstance(det.quality, dict):
+        return
+    if lazy_input(image, None, 0 if image.ndim == 3 else None):
+        return
+    polarity = _resolved_polarity(det, asked)
+    warning = noise_warning(np.asarray(image), det.labels, polarity, len(det.coords))
+    if warning:
+        det.quality.setdefault("warnings", []).append(warning)
 
 
 # The command line's options named in the core's messages, as this widget's controls (the
@@ -106,6 +126,9 @@ _WIDGET_SPELLINGS = [
     (re.compile(r"--polarity\b"), "'polarity'"),
     (re.compile(r"--method\b"), "'threshold'"),
     (re.compile(r"--(threshold|min-size|exclude)\b"), r"the command line's --\1"),
+    (re.compile(r"\bmethod=[\"'](\w+)[\"']"), r"threshold '\1'"),
+    (re.compile(r"\bpolarity=[\"'](\w+)[\"']"), r"polarity '\1'"),
+    (re.compile(r"\bmin_size\b"), "the command line's --min-size"),
 ]
 
 
@@ -374,7 +397,7 @@ class DetectWidget(DockBody):
             self._session.spacing = float(spacing)
         if n == 0:
             text = widget_spelling(det.message) if det.message else f"no {mode} found"
-            self._failed(ValueError(text), layer, params, warn=True)
+            self._failed(InputError(text), layer, params, warn=True)  # shown as it is
             return
         image_ndim = len(_layers.image_data(layer).shape) - (1 if layer.rgb else 0)
         _layers.write_layer(

@@ -430,17 +430,26 @@ def _local_contrast(prepared, labels, polarity: str) -> float:
     return float(np.median(np.concatenate(steps)) / noise)
 
 
-def _warn_if_noise(prepared, labels, polarity: str, count: int) -> None:
+def noise_warning(prepared, labels, polarity: str, count: int) -> str | None:
+    """The warning when particles barely stand out from the background, both overall and
+    from their own surroundings (noise, or the other polarity), else None. The Detect
+    widget shows it too."""
     contrast = _particle_contrast(prepared, labels, polarity)
     if contrast < MIN_CONTRAST and _local_contrast(prepared, labels, polarity) < MIN_LOCAL_CONTRAST:
         other = "dark" if polarity == "bright" else "bright"
-        print(
-            f"napari-ivae detect: warning: the {count} particles barely stand out from the "
-            f"background (contrast {contrast:.2f} x its noise, below {MIN_CONTRAST:g}): the "
-            f"image may hold noise only, or the particles are {other} (--polarity {other}); "
-            "check the result before using it",
-            file=sys.stderr,
+        return (
+            f"the {count} particles barely stand out from the background (contrast "
+            f"{contrast:.2f} x its noise, below {MIN_CONTRAST:g}): the image may hold noise "
+            f"only, or the particles are {other} (--polarity {other}); check the result "
+            "before using it"
         )
+    return None
+
+
+def _warn_if_noise(prepared, labels, polarity: str, count: int) -> None:
+    warning = noise_warning(prepared, labels, polarity, count)
+    if warning:
+        print(f"napari-ivae detect: warning: {warning}", file=sys.stderr)
 
 
 def _parse_channel(value):
