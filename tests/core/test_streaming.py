@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tifffile
 
-from napari_ivae.core.detection.atoms import detect_atoms
+from napari_ivae.core.detection.atoms import detect_atoms, held_sublattice
 from napari_ivae.core.detection.particles import detect_particles
 from napari_ivae.core.detection.streaming import detect_stream
 from napari_ivae.core.errors import InputError
@@ -71,3 +71,71 @@ def test_stream_refuses_what_it_cannot_do(tmp_path):
         detect_stream(np.zeros((2, 32, 32)), "cells")
     with pytest.raises(InputError, match="first axis"):
         detect_stream(np.zeros((2, 32, 32)), "atoms", frame_axis=2)
+
+
+def _weak_perovskite_stack(tmp_path, dose):
+    """Three frames with B columns at 0.25 of A: the first frame's unit cell average finds
+    them, and every frame judges them at its sites (core/detection/motif)."""
+    frames = np.stack(
+        [
+            make_lattice(
+                256,
+                spacing=11.3,
+                lattice="perovskite",
+                sublattice_intensity=0.25,
+                atom_sigma=2.5,
+                noise=0.0,
+                background=0.3,
+                dose=dose,
+                rotation=27 + 5 * i,
+                seed=i,
+            ).image
+            for i in range(3)
+        ]
+    ).astype(np.float32)
+    np.save(tmp_path / "stack.npy", frames)
+    return frames
+
+
+@pytest.mark.parametrize("dose", [30, 8])
+def test_a_weak_sub_lattice_is_held_from_the_first_frame_for_the_others(tmp_path, dose):
+    """Before, later frames got the first frame's spacing and sigma only, so their weak
+    columns met the frame's cut alone: 991 of 1389 points at dose 8."""
+    frames = _weak_perovskite_stack(tmp_path, dose)
+    in_memory = detect_atoms(frames, frame_axis=0)
+    streamed = detect_stream(read_image(tmp_path / "stack.npy", mmap=True), "atoms")
+    np.testing.assert_allclose(streamed.coords, in_memory.coords, atol=1e-6)
+    np.testing.assert_allclose(
+        streamed.properties["prominence"], in_memory.properties["prominence"], rtol=1e-5, atol=1e-6
+    )
+    note = in_memory.params["sublattice"]
+    assert streamed.params["sublattice"] == note
+    assert streamed.message.count(note[1:]) == 1  # once for the stack, not once per frame
+    assert streamed.quality["measures"]["sublattice"] == note
+    added = [counts["sublattice_added"] for counts in in_memory.params["counts"]]
+    assert min(added) > 50  # every frame, not only the first, judged at the sites
+
+
+def test_a_held_sub_lattice_gives_a_frame_the_stacks_points(tmp_path):
+    """``detect_atoms(sublattice=...)`` with the first frame's spacing and sigma: a later
+    frame alone gives what it gives in the stack; the held entries are checked."""
+    frames = _weak_perovskite_stack(tmp_path, 8)
+    in_memory = detect_atoms(frames, frame_axis=0)
+    held = {key: in_memory.params[key] for key in ("spacing", "sigma", "invert")}
+    sublattice = held_sublattice(in_memory.params)
+    assert set(sublattice) == {
+        "sublattice_vectors",
+        "sublattice_empty",
+        "sublattice_contrast",
+        "sublattice",
+    }
+    alone = detect_atoms(frames[2], sublattice=sublattice, **held)
+    in_stack = in_memory.coords[in_memory.coords[:, 0] == 2]
+    np.testing.assert_allclose(alone.coords[:, 1:], in_stack[:, 1:], atol=1e-9)
+    assert alone.params["counts"] == in_memory.params["counts"][2]
+    assert len(detect_atoms(frames[2], **held)) < 0.8 * len(alone)  # without: B at the cut
+    assert held_sublattice(detect_atoms(frames[2][:96, :96], **held).params) is None
+    with pytest.raises(InputError, match="sublattice"):
+        detect_atoms(frames[2], sublattice={"sublattice_contrast": 0.2}, **held)
+    with pytest.raises(InputError, match="sublattice"):
+        detect_atoms(frames[2], sublattice={**sublattice, "sublattice_vectors": [1.0, 2.0]})

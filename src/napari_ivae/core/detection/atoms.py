@@ -13,6 +13,8 @@ and judged there against the candidates found alike at the cell's empty places (
 minima): the lowest contrast from which up those are at most ``FALSE_DISCOVERY`` of the
 sites' (``counts["sublattice_cut"]``, ``counts["sublattice_added"]``). A weak atom next to
 strong ones is often below the frame's cut, or no maximum over the minimum distance at all.
+The frames of a stack are judged with the first frame's sub-lattice; ``sublattice=`` holds an
+earlier result's (:func:`held_sublattice`), as the streamed path does for its later frames.
 The other defaults follow the spacing:
 
 =================  ===========================  =============================================
@@ -98,6 +100,7 @@ def detect_atoms(
     flatten: str | None = None,
     crystal_only: bool = True,
     exclude=None,
+    sublattice: dict | None = None,
 ) -> Detections:
     """Find atom columns (bright peaks) in a 2D image or in every frame of a stack.
 
@@ -128,6 +131,13 @@ def detect_atoms(
         Drop peaks outside the crystalline region when the frame has a distinct one.
     exclude : array-like, optional
         ``(Y, X)`` mask, nonzero where nothing may be detected (applies to every frame).
+    sublattice : dict, optional
+        A weaker sub-lattice to judge at its sites, as an earlier result holds it: the
+        ``sublattice_vectors``, ``sublattice_empty``, ``sublattice_contrast`` and ``sublattice``
+        (the note) entries of its ``params`` (:func:`held_sublattice`). It replaces what the
+        first pass would find; with ``spacing`` and ``sigma`` it is how the streamed and
+        chunked paths hold the first frame's for the others, as this function does for the
+        frames of a stack.
 
     Returns
     -------
@@ -163,7 +173,9 @@ def detect_atoms(
             flatten=flatten,
             crystal_only=crystal_only,
             exclude=exclude,
+            sublattice=sublattice,
         )
+    held = held_sublattice(sublattice, given=True)
     prepared = prepare_image(
         image, channel=channel, frame_axis=frame_axis, invert=bool(invert), flatten=flatten
     )
@@ -195,6 +207,7 @@ def detect_atoms(
         params.update(run)
     if spacing is None or sigma is None:
         params = {**_from_first_pass(frames[0], params, given, excluded), **run}
+    params = with_sublattice(params, held)
     tables, counts = [], []
     for index, frame in enumerate(frames):
         table, frame_counts = _detect_frame(frame, params, excluded)
@@ -232,6 +245,50 @@ def _checked(detections: Detections) -> Detections:
     if detections.params.get("sublattice"):  # a plain note, not a warning
         detections.quality["measures"]["sublattice"] = detections.params["sublattice"]
     return detections
+
+
+SUBLATTICE_KEYS = ("sublattice_vectors", "sublattice_empty", "sublattice_contrast", "sublattice")
+
+
+def held_sublattice(params: dict | None, given: bool = False) -> dict | None:
+    """The sub-lattice entries of a result's ``params`` (``SUBLATTICE_KEYS``), to hold for
+    other frames (``detect_atoms(sublattice=...)``); ``None`` when it has none. ``given``: the
+    caller passed them, so they are checked (vectors as lists of ``[row, col]``)."""
+    if params is None:
+        return None
+    if not isinstance(params, dict):
+        raise InputError(f"sublattice must be a dict of {SUBLATTICE_KEYS}, got {params!r}.")
+    if params.get("sublattice_vectors") is None or len(params["sublattice_vectors"]) == 0:
+        if given:
+            raise InputError(f"sublattice needs its sublattice_vectors (keys {SUBLATTICE_KEYS}).")
+        return None
+    held = {key: params[key] for key in SUBLATTICE_KEYS if key in params}
+    if not given:
+        return held
+    try:
+        for key in ("sublattice_vectors", "sublattice_empty"):
+            vectors = np.asarray(held.get(key, []), dtype=np.float64)
+            if vectors.size and (vectors.ndim != 2 or vectors.shape[1] != 2):
+                raise ValueError(key)
+            if not np.isfinite(vectors).all():
+                raise ValueError(key)
+            held[key] = vectors.reshape(-1, 2).tolist()
+        contrast = float(held.get("sublattice_contrast", np.nan))
+    except (TypeError, ValueError) as error:
+        raise InputError(
+            f"sublattice needs (K, 2) sublattice_vectors and sublattice_empty; got {held!r}."
+        ) from error
+    if not 0 < contrast <= 1:
+        raise InputError(f"sublattice needs a sublattice_contrast in (0, 1]; got {held!r}.")
+    return held
+
+
+def with_sublattice(params: dict, held: dict | None) -> dict:
+    """``params`` with a held sub-lattice in place of any the first pass found."""
+    if held is None:
+        return params
+    params = {key: value for key, value in params.items() if key not in SUBLATTICE_KEYS}
+    return {**params, **held}
 
 
 def _bright_atoms(frames, spacing, run: dict):
@@ -446,7 +503,7 @@ def _detect_frame(frame, params, excluded) -> tuple[pd.DataFrame, dict]:
     keep, counts = select_by_contrast(
         candidates, prominence, at_edge, cut, params, allowed, noise, n_peaks, n_excluded
     )
-    if params.get("sublattice_vectors") and params["threshold"] == "auto":
+    if judges_sites(params):
         places = _sublattice_places(candidates, prominence, keep & ~at_edge, params)
         extra = _peaks_at_places(smoothed, candidates, places, params, skip, excluded, allowed)
         if len(extra):
@@ -456,18 +513,7 @@ def _detect_frame(frame, params, excluded) -> tuple[pd.DataFrame, dict]:
             contrast = values - ring_mean(smoothed, extra, params["spacing"])
             prominence = np.concatenate([prominence, contrast])
             keep = np.concatenate([keep, np.zeros(len(extra), dtype=bool)])
-        sites, controls = _at_places(candidates, places, prominence < places["level"], params)
-        controls &= ~keep
-        if sites.any():
-            site_cut = _site_cut(prominence[sites], prominence[controls], params)
-            added = sites & ~keep & (prominence >= site_cut)
-            keep |= added
-            counts.update(
-                candidates=counts["candidates"] + len(extra),
-                below_threshold=counts["below_threshold"] + len(extra) - int(added.sum()),
-                sublattice_cut=float(site_cut),
-                sublattice_added=int(added.sum()),
-            )
+        keep = judged_at_sites(candidates, prominence, keep, places, params, counts, len(extra))
     candidates, prominence = candidates[keep], prominence[keep]
     peak_values = peak_values[keep]
 
@@ -488,6 +534,30 @@ def _detect_frame(frame, params, excluded) -> tuple[pd.DataFrame, dict]:
     inside = _inside_border(table[["row", "col"]].to_numpy(), frame.shape, params["border"])
     counts.update(merged=n_merged, at_border=int((~inside).sum()), found=int(inside.sum()))
     return table[inside].reset_index(drop=True), counts
+
+
+def judges_sites(params: dict) -> bool:
+    """Whether the frame's candidates are judged at a weaker sub-lattice's sites too."""
+    return bool(params.get("sublattice_vectors")) and params["threshold"] == "auto"
+
+
+def judged_at_sites(candidates, prominence, keep, places, params, counts, n_extra) -> np.ndarray:
+    """``keep`` with the weak candidates at the sub-lattice's sites that pass the sites' cut
+    (:func:`_site_cut`) added; ``counts`` updated (the ``n_extra`` candidates found at the
+    places, last in ``candidates``, were not counted yet)."""
+    sites, controls = _at_places(candidates, places, prominence < places["level"], params)
+    controls &= ~keep
+    if sites.any():
+        site_cut = _site_cut(prominence[sites], prominence[controls], params)
+        added = sites & ~keep & (prominence >= site_cut)
+        keep = keep | added
+        counts.update(
+            candidates=counts["candidates"] + n_extra,
+            below_threshold=counts["below_threshold"] + n_extra - int(added.sum()),
+            sublattice_cut=float(site_cut),
+            sublattice_added=int(added.sum()),
+        )
+    return keep
 
 
 def _sublattice_places(candidates, prominence, kept, params) -> dict:
@@ -513,37 +583,49 @@ def _peaks_at_places(smoothed, candidates, places, params, skip, excluded, allow
     spacings of each sub-lattice site and control place that no candidate is near yet: a
     weak atom next to strong ones is often no maximum over the minimum distance (the strong
     atoms' flanks reach over it). Sites and controls are searched alike."""
-    from scipy import ndimage
-    from scipy.spatial import cKDTree
-
-    from napari_ivae.core.detection._filters import smooth_background
-
-    wanted = np.concatenate([places["sites"], places["controls"]])
-    radius = SITE_TOLERANCE * params["spacing"]
+    wanted = wanted_places(candidates, places, params)
     if len(wanted) == 0:
         return np.zeros((0, 2), dtype=np.int64)
-    if len(candidates):
-        near, _ = cKDTree(candidates.astype(np.float64)).query(wanted)
-        wanted = wanted[near > radius]
-    band = smoothed
-    if params["background"] > 0:
-        band = smoothed - smooth_background(smoothed, params["background"])
-    is_max = band == ndimage.maximum_filter(band, size=3, mode="nearest")
+    band = band_passed(smoothed, params)
+    is_max = local_maxima(band)
     for mask in (skip, excluded):
         if mask is not None:
             is_max &= ~mask
     if allowed["mask"] is not None:
         is_max &= allowed["mask"]
     rows, cols = np.nonzero(is_max)
-    if len(rows) == 0 or len(wanted) == 0:
+    if len(rows) == 0:
         return np.zeros((0, 2), dtype=np.int64)
-    # each maximum goes to its nearest place; each place keeps its highest maximum
-    distance, place = cKDTree(wanted).query(np.column_stack([rows, cols]).astype(np.float64))
-    near = distance <= radius
-    rows, cols, place = rows[near], cols[near], place[near]
-    order = np.lexsort((-band[rows, cols], place))
+    chosen = maxima_at_places(np.column_stack([rows, cols]), band[rows, cols], wanted, params)
+    return np.column_stack([rows[chosen], cols[chosen]]).astype(np.int64).reshape(-1, 2)
+
+
+def wanted_places(candidates, places, params) -> np.ndarray:
+    """The sites and control places (in that order) that no candidate is within
+    ``SITE_TOLERANCE`` spacings of: where a maximum is looked for."""
+    from scipy.spatial import cKDTree
+
+    wanted = np.concatenate([places["sites"], places["controls"]])
+    if len(wanted) and len(candidates):
+        near, _ = cKDTree(candidates.astype(np.float64)).query(wanted)
+        wanted = wanted[near > SITE_TOLERANCE * params["spacing"]]
+    return wanted
+
+
+def maxima_at_places(maxima, band_values, wanted, params) -> np.ndarray:
+    """Indices of the local maxima (``(M, 2)`` pixels in row-major order, their band-passed
+    values) that a wanted place keeps: each maximum goes to its nearest place, within
+    ``SITE_TOLERANCE`` spacings, and each place keeps its highest (ordered by place)."""
+    from scipy.spatial import cKDTree
+
+    if len(maxima) == 0 or len(wanted) == 0:
+        return np.zeros(0, dtype=np.int64)
+    distance, place = cKDTree(wanted).query(np.asarray(maxima, dtype=np.float64))
+    index = np.flatnonzero(distance <= SITE_TOLERANCE * params["spacing"])
+    place = place[index]
+    order = np.lexsort((-np.asarray(band_values)[index], place))
     first = order[np.r_[True, place[order][1:] != place[order][:-1]]] if len(order) else order
-    return np.column_stack([rows[first], cols[first]]).astype(np.int64).reshape(-1, 2)
+    return index[first]
 
 
 def _at_places(candidates, places, weak, params) -> tuple[np.ndarray, np.ndarray]:
@@ -586,13 +668,26 @@ def _site_cut(site_prominence, control_prominence, params) -> float:
 
 def _smoothed_peaks(frame, params, skip=None):
     """The smoothed frame and its band-pass peaks (integer row, col)."""
-    from napari_ivae.core.detection._filters import gaussian_smooth, smooth_background
+    from napari_ivae.core.detection._filters import gaussian_smooth
 
     smoothed = gaussian_smooth(frame, params["sigma"])
-    band = smoothed
+    return smoothed, find_peaks(band_passed(smoothed, params), params["min_distance"], skip=skip)
+
+
+def band_passed(smoothed, params) -> np.ndarray:
+    """The smoothed frame less its Gaussian blur of width ``background`` (peaks are its maxima)."""
+    from napari_ivae.core.detection._filters import smooth_background
+
     if params["background"] > 0:
-        band = smoothed - smooth_background(smoothed, params["background"])
-    return smoothed, find_peaks(band, params["min_distance"], skip=skip)
+        return smoothed - smooth_background(smoothed, params["background"])
+    return smoothed
+
+
+def local_maxima(band) -> np.ndarray:
+    """Where ``band`` is the maximum of its 3 x 3 neighbourhood (edges: nearest value)."""
+    from scipy import ndimage
+
+    return band == ndimage.maximum_filter(band, size=3, mode="nearest")
 
 
 def _null_contrasts(frame, params):

@@ -10,9 +10,14 @@ chunk's peaks and their refined positions equal those of the whole frame.
 
 What the detector measures over the whole frame is measured once, from a *sample*: the central
 ``sample_side`` x ``sample_side`` window of the frame, read whole. That gives the spacing, the
-atoms' width and polarity, the noise level, a burned-in scale bar and the crystalline region. The
-contrast cut is set once from the contrasts of all chunks' peaks and the searched area summed
-over the chunks. For a frame no larger than the sample (the default sample is 4096 px square)
+atoms' width and polarity, a weaker sub-lattice (:mod:`napari_ivae.core.detection.motif`), the
+noise level, a burned-in scale bar and the crystalline region. The contrast cut is set once from
+the contrasts of all chunks' peaks and the searched area summed over the chunks, and the weaker
+sub-lattice's sites are judged once too (``atoms.judged_at_sites``): the strong atoms and the
+places they predict come from all chunks' peaks, and each chunk hands over, besides its peaks,
+its core's local maxima near any peak plus a sub-lattice or empty vector (contrast and refined
+position alike), among which the places pick the maxima the whole frame's search would. For a
+frame no larger than the sample (the default sample is 4096 px square)
 every such measure is the whole frame's, and the points equal the in-memory detector's; on a
 larger frame they come from the central window, and a burned-in scale bar or a crystalline region
 is not looked for (``params["chunked"]`` says what was measured where).
@@ -56,6 +61,7 @@ def detect_atoms_chunked(
     invert: bool | None = None,
     crystal_only: bool = True,
     exclude=None,
+    sublattice: dict | None = None,
 ) -> Detections:
     """Detect atom columns in one large 2D frame, chunk by chunk (see the module doc).
 
@@ -73,7 +79,7 @@ def detect_atoms_chunked(
     progress : callable, optional
         ``progress(done, total)`` as chunks finish.
     spacing, sigma, background, min_distance, threshold, refine, refine_radius, com_iterations,
-    merge_distance, border, invert, crystal_only, exclude
+    merge_distance, border, invert, crystal_only, exclude, sublattice
         As in :func:`~napari_ivae.core.detection.atoms.detect_atoms` (``exclude``: a ``(Y, X)`` mask,
         sliced per chunk).
 
@@ -96,6 +102,7 @@ def detect_atoms_chunked(
         raise InputError(f"refine={refine!r} is not known; use 'com', 'gaussian' or None.")
     if int(chunk) < 64:
         raise InputError(f"chunk must be at least 64 px, got {chunk}.")
+    held = atoms.held_sublattice(sublattice, given=True)
     height, width = shape
     window = tuple(
         slice(max((n - sample_side) // 2, 0), max((n - sample_side) // 2, 0) + min(n, sample_side))
@@ -149,6 +156,7 @@ def detect_atoms_chunked(
             sample = sample_first if whole else _prepared(np.asarray(image[window]), fill, flip)
     if spacing is None or sigma is None:
         params = {**atoms._from_first_pass(sample, params, given, excluded), **run}
+    params = atoms.with_sublattice(params, held)
     flat = flat_mask(sample)
     skip = flat if flat.any() else None
     noise = smoothed_noise(sample, params["sigma"], skip)
@@ -167,14 +175,11 @@ def detect_atoms_chunked(
         for core in cores
     ]
     found = map_tasks(_chunk_peaks, tasks, scheduler, progress)
-    merged = {
-        key: np.concatenate([part[key] for part in found]) for key in found[0] if key != "area"
-    }
-    order = np.lexsort((merged["peak"][:, 1], merged["peak"][:, 0]))  # as one frame's search
-    merged = {key: value[order] for key, value in merged.items()}
+    merged, at_places = (_merged([part[key] for part in found]) for key in ("peaks", "at_places"))
     area = float(max(sum(part["area"] for part in found), 1))
     table, counts = _select(
         merged,
+        at_places,
         params,
         sample if whole else None,
         excluded,
@@ -203,7 +208,17 @@ def detect_atoms_chunked(
             f"{counts['outside_crystal']} peaks outside the crystalline region were left "
             "out (crystal_only=False keeps them)"
         )
+    if params.get("sublattice"):  # as detect_atoms says it
+        note = params["sublattice"]
+        message = f"{message}; {note}" if message else note[0].upper() + note[1:]
     return atoms._checked(make_detections(table, params=params, message=message))
+
+
+def _merged(parts: list) -> dict:
+    """The chunks' peaks as one table, in the order one frame's search gives (row-major)."""
+    merged = {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
+    order = np.lexsort((merged["peak"][:, 1], merged["peak"][:, 0]))
+    return {key: value[order] for key, value in merged.items()}
 
 
 def _read_sample(image, window):
@@ -252,6 +267,9 @@ def _halo(params) -> tuple[int, int]:
         + 3.0 * params["refine_radius"]
         + 2.0 * params["min_distance"]
     )
+    if params.get("sublattice_vectors"):  # a site's atom is this far from its strong one
+        vectors = [*params["sublattice_vectors"], *(params.get("sublattice_empty") or [])]
+        reach += max(np.hypot(*np.asarray(vectors, dtype=np.float64).T))
     align = max(int(params["background"] // 1.5), 1)
     halo = int(math.ceil(reach)) + 2 * FLAT_WINDOW + 2 * align
     return -(-halo // align) * align, align
@@ -265,50 +283,98 @@ def _window(core, halo: int, align: int, shape) -> tuple[int, int, int, int]:
 
 def _chunk_peaks(image, core, window, fill, flip, params, exclude) -> dict:
     """One chunk's candidate peaks (in frame pixels) with their contrast and refined position,
-    and the area searched in its core."""
+    the area searched in its core, and (``at_places``, when a weaker sub-lattice's sites are
+    judged) the local maxima of its core that may be a site's or a control place's atom."""
     from napari_ivae.core.detection import atoms
-    from napari_ivae.core.detection.peaks import flat_mask, ring_mean
+    from napari_ivae.core.detection._filters import gaussian_smooth
+    from napari_ivae.core.detection.peaks import find_peaks, flat_mask
 
     r0, r1, c0, c1 = core
     top, bottom, left, right = window
+    local = (r0 - top, r1 - top, c0 - left, c1 - left)  # the core in window pixels
     frame = _prepared(np.asarray(image[top:bottom, left:right]), fill, flip)
     flat = flat_mask(frame)
     skip = flat if flat.any() else None
-    smoothed, peaks = atoms._smoothed_peaks(frame, params, skip)
-    inside = (
-        (peaks[:, 0] >= r0 - top)
-        & (peaks[:, 0] < r1 - top)
-        & (peaks[:, 1] >= c0 - left)
-        & (peaks[:, 1] < c1 - left)
+    smoothed = gaussian_smooth(frame, params["sigma"])  # as atoms._smoothed_peaks
+    band = atoms.band_passed(smoothed, params)
+    every = find_peaks(band, params["min_distance"], skip=skip)
+    masked = None if exclude is None else np.asarray(exclude[top:bottom, left:right]) != 0
+    peaks = _described(every[_in_core(every, local)], smoothed, frame, params, masked, window)
+    usable = ~flat[local[0] : local[1], local[2] : local[3]]
+    if masked is not None:
+        usable &= ~masked[local[0] : local[1], local[2] : local[3]]
+    maxima = np.zeros((0, 2), dtype=np.int64)
+    if atoms.judges_sites(params):
+        maxima = _maxima_near_places(band, every, skip, masked, local, params)
+    at_places = _described(maxima, smoothed, frame, params, masked, window)
+    at_places["band"] = band[maxima[:, 0], maxima[:, 1]]
+    return {"peaks": peaks, "at_places": at_places, "area": int(usable.sum())}
+
+
+def _in_core(points, core) -> np.ndarray:
+    r0, r1, c0, c1 = core
+    return (points[:, 0] >= r0) & (points[:, 0] < r1) & (points[:, 1] >= c0) & (points[:, 1] < c1)
+
+
+def _described(points, smoothed, frame, params, masked, window) -> dict:
+    """Integer peaks of a chunk with their smoothed value, contrast, refined position and
+    whether the user's mask holds them (positions in frame pixels: ``window`` is the chunk's
+    window, top, bottom, left, right)."""
+    from napari_ivae.core.detection import atoms
+    from napari_ivae.core.detection.peaks import ring_mean
+
+    values = smoothed[points[:, 0], points[:, 1]]
+    prominence = values - ring_mean(smoothed, points, params["spacing"])
+    refined, fit_ok = atoms.refine_peaks(smoothed, frame, points.astype(np.float64), params)
+    hit = (
+        np.zeros(len(points), dtype=bool) if masked is None else masked[points[:, 0], points[:, 1]]
     )
-    peaks = peaks[inside]
-    values = smoothed[peaks[:, 0], peaks[:, 1]]
-    prominence = values - ring_mean(smoothed, peaks, params["spacing"])
-    start = peaks.astype(np.float64)
-    refined, fit_ok = atoms.refine_peaks(smoothed, frame, start, params)
-    usable = ~flat[r0 - top : r1 - top, c0 - left : c1 - left]
-    hit = np.zeros(len(peaks), dtype=bool)
-    if exclude is not None:
-        masked = np.asarray(exclude[top:bottom, left:right]) != 0
-        hit = masked[peaks[:, 0], peaks[:, 1]]
-        usable &= ~masked[r0 - top : r1 - top, c0 - left : c1 - left]
-    origin = np.array([top, left])
+    shift = np.array([window[0], window[2]])
     return {
-        "peak": peaks + origin,
+        "peak": points + shift,
         "value": values,
         "prominence": prominence,
-        "refined": refined + origin,
+        "refined": refined + shift,
         "fit_ok": fit_ok,
         "excluded": hit,
-        "area": int(usable.sum()),
     }
 
 
+def _maxima_near_places(band, peaks, skip, masked, core, params) -> np.ndarray:
+    """The 3 x 3 maxima of the chunk's core (not flat, not masked) within ``SITE_TOLERANCE``
+    spacings of any peak of the chunk and its halo plus a sub-lattice or empty vector: every
+    maximum the whole frame's sites stage (``atoms._peaks_at_places``) may pick in the core,
+    whichever peaks it keeps as strong atoms. A maximum that is a peak itself is left out: the
+    stage never picks one (a place within reach of a candidate is not searched; a peak that is
+    no candidate, outside the crystal or masked, is no maximum there either)."""
+    from scipy.spatial import cKDTree
+
+    from napari_ivae.core.detection import atoms
+
+    is_max = atoms.local_maxima(band)
+    for mask in (skip, masked):
+        if mask is not None:
+            is_max &= ~mask
+    is_max[peaks[:, 0], peaks[:, 1]] = False
+    r0, r1, c0, c1 = core
+    maxima = np.argwhere(is_max[r0:r1, c0:c1]) + np.array([r0, c0])  # row-major, as np.nonzero
+    vectors = np.asarray(
+        [*params["sublattice_vectors"], *(params.get("sublattice_empty") or [])], dtype=np.float64
+    ).reshape(-1, 2)
+    places = (peaks[:, None, :].astype(np.float64) + vectors[None, :, :]).reshape(-1, 2)
+    if len(maxima) == 0 or len(places) == 0:
+        return np.zeros((0, 2), dtype=np.int64)
+    reach = atoms.SITE_TOLERANCE * params["spacing"] * (1 + 1e-6) + 1e-6  # inclusive, as there
+    distance, _ = cKDTree(places).query(maxima.astype(np.float64), distance_upper_bound=reach)
+    return maxima[np.isfinite(distance)].astype(np.int64)
+
+
 def _select(
-    found, params, frame, excluded, flat, area, whole, noise, pixel_noise, shape
+    found, at_places, params, frame, excluded, flat, area, whole, noise, pixel_noise, shape
 ) -> tuple[pd.DataFrame, dict]:
     """The rest of ``atoms._detect_frame`` on the peaks of all chunks: the region and mask, the
-    contrast cut, the rim check, merging and the border."""
+    contrast cut, the rim check, a weaker sub-lattice's sites (its atoms among the chunks'
+    maxima ``at_places``), merging and the border."""
     from napari_ivae.core.detection import atoms
     from napari_ivae.core.detection.atom_region import allowed_candidates, search_area
     from napari_ivae.core.detection.atom_threshold import contrast_cut
@@ -339,6 +405,25 @@ def _select(
     keep, counts = atoms.select_by_contrast(
         candidates, prominence, at_edge, cut, params, allowed, noise, n_peaks, n_excluded
     )
+    if atoms.judges_sites(params):
+        places = atoms._sublattice_places(candidates, prominence, keep & ~at_edge, params)
+        pool = at_places
+        if whole:  # as the frame's maxima: not in the scale bar, inside the crystal region
+            rows, cols = pool["peak"].T
+            usable = np.ones(len(rows), dtype=bool)
+            if excluded is not None:
+                usable &= ~excluded[rows, cols]
+            if allowed["mask"] is not None:
+                usable &= allowed["mask"][rows, cols]
+            pool = {key: value[usable] for key, value in pool.items()}
+        wanted = atoms.wanted_places(candidates, places, params)
+        chosen = atoms.maxima_at_places(pool["peak"], pool["band"], wanted, params)
+        found = {key: np.concatenate([value, pool[key][chosen]]) for key, value in found.items()}
+        prominence = found["prominence"]
+        keep = np.concatenate([keep, np.zeros(len(chosen), dtype=bool)])
+        keep = atoms.judged_at_sites(
+            found["peak"], prominence, keep, places, params, counts, len(chosen)
+        )
     found = {key: value[keep] for key, value in found.items()}
     refined, start = found["refined"], found["peak"].astype(np.float64)
     prominence = found["prominence"]

@@ -9,8 +9,9 @@ Frames after the first run on a scheduler (:mod:`napari_ivae.core.scheduling`: a
 by default, or worker processes, or a dask cluster); a frame larger than a chunk is detected
 chunk by chunk (:mod:`napari_ivae.core.detection.chunked`), and :func:`detect_lazy` does the same for
 one large frame. The parameters that the in-memory path resolves once from the first frame
-(the atom spacing, smoothing and polarity) are resolved from the first frame here too and then
-held fixed, so both paths give the same points.
+(the atom spacing, smoothing and polarity, and a weaker sub-lattice whose sites are judged:
+``detect_atoms(sublattice=...)``) are resolved from the first frame here too and then held
+fixed, so both paths give the same points.
 """
 
 from __future__ import annotations
@@ -85,11 +86,16 @@ def detect_stream(
         raise InputError("The stack has no frames.")
     first = _detect_one(stack, 0, mode, chunk, options, scheduler)
     params = dict(first.params)
+    note = ""
     if mode == "atoms":  # hold what the first frame resolved, as the in-memory path
+        from napari_ivae.core.detection.atoms import held_sublattice
+
         options.update({key: first.params[key] for key in _ATOM_FIXED})
         options["invert"] = bool(first.params.get("invert", False))
+        options["sublattice"] = held_sublattice(first.params)
+        note = first.params.get("sublattice", "")
     # each frame's table only (its own coords and Detections are dropped as it arrives)
-    tables, messages = [_frame_table(first, 0)], _frame_message(first, 0)
+    tables, messages = [_frame_table(first, 0)], _frame_message(first, 0, note)
     _keep_labels(first, labels_out, 0, stack)
     del first
     if progress is not None:
@@ -114,7 +120,7 @@ def detect_stream(
         for index, result in zip(indices, results):
             _keep_labels(result, labels_out, index, stack)
             tables.append(_frame_table(result, index))
-            messages += _frame_message(result, index)
+            messages += _frame_message(result, index, note)
         del results
         _trim_heap()
     params.update(n_frames=total, is_stack=True, streamed=True)
@@ -123,6 +129,8 @@ def detect_stream(
     message = "; ".join(messages[:3]) + (
         f" (and {len(messages) - 3} more)" if len(messages) > 3 else ""
     )
+    if note:  # once, as the in-memory path says it for the stack
+        message = f"{message}; {note}" if message else note[0].upper() + note[1:]
     if len(table) == 0:
         result = empty_detections(table.columns, labels=labels_out, params=params, message=message)
     else:  # as make_detections builds it, without its copies of the table
@@ -133,6 +141,8 @@ def detect_stream(
     from napari_ivae.core.detection.quality import assess
 
     result.quality = assess(result, mode)
+    if note:  # a plain note, as atoms._checked adds it
+        result.quality["measures"]["sublattice"] = note
     return result
 
 
@@ -164,8 +174,13 @@ def _trim_heap() -> None:
         pass
 
 
-def _frame_message(found: Detections, index: int) -> list:
-    return [f"frame {index}: {found.message}"] if found.message else []
+def _frame_message(found: Detections, index: int, note: str = "") -> list:
+    """A frame's message, less the sub-lattice note every frame repeats (said once)."""
+    message = found.message
+    if note:
+        message = message.replace(f"; {note}", "")
+        message = "" if message == note[0].upper() + note[1:] else message
+    return [f"frame {index}: {message}"] if message else []
 
 
 def _joined(tables: list) -> pd.DataFrame:
