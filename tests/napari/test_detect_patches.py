@@ -348,6 +348,22 @@ def test_particle_patches_ignore_a_spacing_measured_on_another_image(viewer, qtb
     assert len(patchset.patches) == 25
 
 
+def test_grid_patches_take_the_spacing_measured_on_their_own_image(viewer, qtbot):
+    """'Estimate spacing' on a lattice (8 px): that lattice's grid patches are two spacings
+    (16 px); another image's grid patches do not take it (32 px, no spacing known there)."""
+    lattice = viewer.add_image(np.asarray(_lattice_image()), name="lat")
+    detect, patches = open_widget(viewer, "Detect"), open_widget(viewer, "Patches and labels")
+    detect.image.value = lattice
+    assert detect.estimate_spacing() == pytest.approx(8.0, rel=0.15)
+    patches.source.value = "grid"
+    patches.image.value = viewer.add_image(_discs(), name="discs")
+    assert patches.extract().patches.shape[1] == 32
+    assert "no spacing known" in patches.status.value
+    patches.image.value = lattice
+    assert patches.extract().patches.shape[1] == 16
+    assert "the lattice spacing measured on it" in patches.status.value
+
+
 def _lattice_image():
     from napari_ivae.core.synthetic.lattice import make_lattice
 

@@ -61,6 +61,9 @@ class Session:
     ----------
     spacing : float or None
         Last lattice spacing estimated / used by Detect (pixels).
+    spacing_image : str or None
+        Name of the image layer ``spacing`` was measured on (grid patches of another image
+        do not take it).
     image_layer : napari Image layer or None
         Layer the patches come from.
     points_layer : napari Points layer or None
@@ -85,6 +88,7 @@ class Session:
     """
 
     spacing: float | None = None
+    spacing_image: str | None = None
     image_layer: Image | None = None
     points_layer: Points | None = None
     patchset: PatchSet | None = None

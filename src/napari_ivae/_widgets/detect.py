@@ -289,16 +289,18 @@ class DetectWidget(DockBody):
 
     def estimate_spacing(self) -> float | None:
         """Estimate the lattice spacing of the chosen image and show it (in this thread)."""
+        layer = self.image.value
         try:
             spacing = estimate(self._prepared())
         except Exception as err:  # noqa: BLE001 - shown to the user
             report(self.status, err)
             return None
-        self._show_spacing(spacing)
+        self._show_spacing(spacing, layer)
         return spacing
 
     def estimate_in_background(self) -> Any:
         """As :meth:`estimate_spacing`, computing in a worker thread; returns the worker."""
+        layer = self.image.value
         try:
             snapshot = self._snapshot()
         except Exception as err:  # noqa: BLE001 - shown to the user
@@ -309,13 +311,13 @@ class DetectWidget(DockBody):
             _estimate_snapshot,
             (snapshot,),
             what="estimating spacing",
-            show=self._show_spacing,
+            show=lambda spacing: self._show_spacing(spacing, layer),
             status=self.status,
             buttons=(self.estimate_button,),
         )
 
-    def _show_spacing(self, spacing: float) -> float:
-        self._session.spacing = spacing
+    def _show_spacing(self, spacing: float, layer: Any) -> float:
+        self._session.update(spacing=spacing, spacing_image=layer.name)
         self.status.ok(f"estimated spacing: {spacing:.1f} px")
         return spacing
 
@@ -394,7 +396,7 @@ class DetectWidget(DockBody):
         n = len(det.coords)
         spacing = det.params.get("spacing") if isinstance(det.params, dict) else None
         if spacing:
-            self._session.spacing = float(spacing)
+            self._session.update(spacing=float(spacing), spacing_image=layer.name)
         if n == 0:
             text = widget_spelling(det.message) if det.message else f"no {mode} found"
             self._failed(InputError(text), layer, params, warn=True)  # shown as it is

@@ -218,7 +218,7 @@ class PatchesWidget(DockBody):
         Patches at points take the spacing of the detection that made them (kept in the
         layer's provenance), else the points' median nearest-neighbour distance: never a
         spacing Detect measured on another image or for other points. Grid patches take the
-        spacing Detect measured last.
+        spacing Detect measured last, when it was on this image.
         """
         if self.size.value:
             return int(self.size.value), ""
@@ -234,8 +234,8 @@ class PatchesWidget(DockBody):
             else:
                 spacing = points_spacing(np.asarray(points.data))
                 origin = "the points' median nearest-neighbour distance"
-        elif self._session.spacing:
-            spacing, origin = self._session.spacing, "the measured lattice spacing"
+        elif self._session.spacing and self._session.spacing_image == image_layer.name:
+            spacing, origin = self._session.spacing, "the lattice spacing measured on it"
         size = auto_patch_size(spacing)
         if spacing is None:
             return size, "no spacing known"
