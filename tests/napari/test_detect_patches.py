@@ -392,6 +392,26 @@ def test_detect_warnings_name_the_widgets_controls_not_command_line_options(view
     assert "--" not in status and "crystal_only" not in status
 
 
+def test_atoms_without_a_lattice_suggest_particles(viewer, qtbot):
+    """40 discs at random places, asked as atoms (the default): no lattice periodicity, and
+    the warning points to 'find: particles'."""
+    rng = np.random.default_rng(2)
+    yy, xx = np.mgrid[:200, :200]
+    image = np.zeros((200, 200), np.float32)
+    for row, col in rng.uniform(10, 190, (40, 2)):
+        image[(yy - row) ** 2 + (xx - col) ** 2 <= 5**2] = 1.0
+    layer = viewer.add_image(image + rng.normal(0, 0.1, image.shape).astype(np.float32))
+    detect = open_widget(viewer, "Detect")
+    _detect(viewer, detect, layer, "atoms", qtbot)
+    status = detect.status.value
+    assert "No lattice periodicity" in status, status
+    assert status.endswith("choose 'find: particles'.")
+    detect.spacing.value = 15.0  # a spacing given: the user means atoms
+    qtbot.waitUntil(lambda: not detect.busy, timeout=30000)
+    assert "spacing 15.00 px" in detect.status.value
+    assert "find: particles" not in detect.status.value
+
+
 def test_atoms_failing_on_the_spacing_suggest_particles(viewer, qtbot, monkeypatch):
     """Atoms asked of a particle image (the default mode): the core's spacing error, in the
     widget's words, and a pointer to 'find: particles'."""

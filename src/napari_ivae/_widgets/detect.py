@@ -88,10 +88,13 @@ def _detect_snapshot(snapshot: tuple, params: dict) -> Any:
     except InputError as err:  # the core's words, with this widget's controls
         text = widget_spelling(str(err))
         if params["mode"] == "atoms" and params["spacing"] is None and "spacing" in text:
-            text += (
-                " If the image shows particles rather than atom columns, choose 'find: particles'."
-            )
+            text += " " + PARTICLES_HINT
         raise InputError(text) from err
+
+
+PARTICLES_HINT = "If the image shows particles rather than atom columns, choose 'find: particles'."
+# warnings of an atoms run (automatic spacing) that a particle image gives too
+_NO_LATTICE = ("no lattice periodicity", "nearest neighbour near the spacing")
 
 
 def _check_particle_contrast(image: Any, det: Any, asked: str) -> None:
@@ -437,9 +440,11 @@ class DetectWidget(DockBody):
         message = f"{n} {mode} found; {_chosen(det.params, params)}"
         if det.message:  # the core names its parameters; here they are the controls
             message = f"{message}. {widget_spelling(det.message)}"
-        warnings = [
-            widget_spelling(w[0].upper() + w[1:] + ".") for w in det.quality.get("warnings", [])
-        ]
+        found = list(det.quality.get("warnings", []))
+        warnings = [widget_spelling(w[0].upper() + w[1:] + ".") for w in found]
+        auto_atoms = mode == "atoms" and params["spacing"] is None
+        if auto_atoms and any(sign in w for w in found for sign in _NO_LATTICE):
+            warnings.append(PARTICLES_HINT)
         if warnings:
             self.status.warn(f"{message}. Check: {' '.join(warnings)}")
         else:
