@@ -44,7 +44,7 @@ def test_a_weak_b_site_is_found_from_the_unit_cells_average():
     assert detections.params["spacing"] == pytest.approx(11.3, rel=0.05)
     assert detections.params["lattice_spacing"] == pytest.approx(11.3 * np.sqrt(2), rel=0.05)
     assert _interior_f1(detections.coords[:, 1:], truth.positions, 11.3) > 0.97  # 0.68 before
-    note = "weaker sub-lattice at"
+    note = "weaker sub-lattice (atoms"
     assert note in detections.params["sublattice"]
     assert note in detections.message
     assert note in detections.quality["measures"]["sublattice"]

@@ -321,7 +321,10 @@ class DetectWidget(DockBody):
 
     def _show_spacing(self, spacing: float, layer: Any) -> float:
         self._session.update(spacing=spacing, spacing_image=layer.name)
-        self.status.ok(f"estimated spacing: {spacing:.1f} px")
+        self.status.ok(
+            f"estimated spacing: {spacing:.1f} px (the image's periodicity; Detect may "
+            "still find a weaker sub-lattice between these atoms)"
+        )
         return spacing
 
     @property

@@ -364,11 +364,11 @@ def _from_first_pass(frame, params, given, excluded) -> dict:
         resolved["sublattice_vectors"] = np.round(sublattice["vectors"], 3).tolist()
         resolved["sublattice_empty"] = np.round(sublattice["empty_vectors"], 3).tolist()
         resolved["sublattice_contrast"] = round(sublattice["contrast"], 4)
-        how = "judged at its sites" if sublattice["known"] else "was found"
+        how = "judged at its sites" if sublattice["known"] else "found"
         resolved["sublattice"] = (
-            f"a weaker sub-lattice at {sublattice['separation']:.1f} px {how} from the "
-            f"unit cell's average (contrast {sublattice['contrast']:.2f} of the strong atoms', "
-            f"{sublattice['z']:.0f} standard errors, {sublattice['cells']} cells)"
+            f"a weaker sub-lattice (atoms {sublattice['separation']:.1f} px from the strong "
+            f"ones, {sublattice['contrast']:.2f} of their contrast) was {how} by averaging "
+            f"{sublattice['cells']} unit cells ({sublattice['z']:.0f} x its noise there)"
         )
     return resolved
 
