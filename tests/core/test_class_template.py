@@ -123,7 +123,12 @@ def test_on_for_class_models_off_elsewhere_and_for_models_saved_before_it():
     assert ModelConfig("ss-rvae", class_names=("a", "b")).class_template
     assert ModelConfig("crvae", class_names=("a", "b")).class_template
     assert not ModelConfig("rvae").class_template
-    assert not ModelConfig("jrvae", n_classes=2).class_template
+    # the joint rVAE: with its own pose templates (its default), not without them
+    assert ModelConfig("jrvae", n_classes=2).class_template
+    assert not ModelConfig("jrvae", n_classes=2, pose_templates=False).class_template
+    joint = ModelConfig("jrvae", n_classes=2).to_dict()
+    del joint["class_template"]  # a joint rVAE saved before its class images: none
+    assert ModelConfig.from_dict(joint).class_template is False
     old = ModelConfig("ss-rvae", class_names=("a", "b")).to_dict()
     del old["class_template"]
     assert ModelConfig.from_dict(old).class_template is False

@@ -7,7 +7,7 @@ import torch
 from napari_ivae.cli import main
 from napari_ivae.core.errors import InputError
 from napari_ivae.core.models import ModelConfig, TrainConfig, build_model
-from napari_ivae.core.models.inference import class_traversal, encode
+from napari_ivae.core.models.inference import class_traversal, decode, encode
 from napari_ivae.core.models.persistence import load_model, save_model
 from napari_ivae.core.models.training import fit
 from napari_ivae.core.synthetic.cards import make_cards
@@ -126,10 +126,32 @@ def trained_templates():
     return result, x, truth
 
 
-def test_jrvae_pose_templates_off_by_default_and_without_buffers():
+def test_jrvae_uses_its_own_templates_and_class_images_by_default_and_not_when_off():
     model = build_model(ModelConfig("jrvae", (SIZE, SIZE), n_classes=2, hidden=(32, 32)))
-    assert model.config.pose_templates is False and not model.uses_pose_templates
+    assert model.config.pose_templates == "replace" and model.config.class_template
+    assert model.decoder.class_template is not None and "pose_templates" in model.state_dict()
+    off = ModelConfig("jrvae", (SIZE, SIZE), n_classes=2, hidden=(32, 32), pose_templates=False)
+    assert off.class_template is False  # the model as it was before the templates
+    model = build_model(off)
+    assert not model.uses_pose_templates and model.decoder.class_template is None
     assert not any("pose_" in key for key in model.state_dict())
+
+
+def test_each_class_decodes_as_its_own_template_from_the_switch():
+    torch.set_num_threads(1)
+    x, _ = _two_suits()
+    model = build_model(ModelConfig("jrvae", (SIZE, SIZE), n_classes=2, hidden=(32, 32)))
+    model.init_weights(0)
+    model.fit_normalization(x)
+    model.initialise_classes(torch.as_tensor(x), torch.Generator().manual_seed(0))
+    assert (model.pose_orders > 0).all()
+    assert not model.decoder.out.weight.any() and not model.decoder.out.bias.any()
+    templates = model.pose_templates.numpy()
+    # each class drawn upright (z at 0) is its own template, not the other class's
+    drawn = decode(model, np.zeros((2, model.config.latent_dim), np.float32), y=[0, 1])
+    for k in range(2):
+        corr = [np.corrcoef(drawn[k].ravel(), t.ravel())[0, 1] for t in templates]
+        assert corr[k] > 0.99 and corr[k] > corr[1 - k], corr
 
 
 def test_jrvae_own_templates_come_from_its_classes(trained_templates):

@@ -110,10 +110,13 @@ class ModelConfig:
         ``ss-rvae`` with rotation invariance (published cards protocol, classifier 1.000 on
         seeds 0-4 clean, 0.88 at noise 1.0 on seeds 0-4; added: 1.000 clean, 0.61 noisy;
         neither: 0.889-0.976 clean, 0.52 noisy; docs/performance.md). Model files saved
-        before it load with it off. ``jrvae`` with rotation invariance (off unless set): the
-        templates come from the model's own start classes at the end of its warm-up (each
+        before it load with it off. ``jrvae`` with rotation invariance (``"replace"`` too):
+        the templates come from the model's own start classes at the end of its warm-up (each
         class's most confident patches;
-        :meth:`napari_ivae.core.models.joint_rvae.JointRVAE.fit_own_templates`).
+        :meth:`napari_ivae.core.models.joint_rvae.JointRVAE.fit_own_templates`), and the
+        decoder's class images start from them (``class_template``): 240 cards, 600 steps,
+        seeds 0-2, class traversal judged 1.000 (0.50 without the class images, seed 0) and
+        classes 1.000; 2 000 cards, seeds 0-2: both 1.000 (docs/performance.md).
     coord_features : int or None
         Spatial decoder: number of Fourier features ``sin, cos(pi f . c)`` of the transformed
         pixel coordinate ``c`` fed to the decoder besides ``c`` itself (0 = the papers' plain
@@ -148,7 +151,9 @@ class ModelConfig:
         :meth:`CRVAE.fit_class_templates`). ``None`` (default): on for ``ss-rvae`` (published
         cards protocol, seeds 0 / 1: class traversal judged 0.75 / 0.47 -> 1.00 / 0.59,
         classifier 0.968 / 0.963 -> 0.975 / 0.954) and ``crvae`` (1000 cards at +/-60 deg:
-        per-class decodings judged 0.56 -> 0.75 at 1200 steps, 0.97 at 2400), off elsewhere.
+        per-class decodings judged 0.56 -> 0.75 at 1200 steps, 0.97 at 2400), for ``jrvae``
+        with its pose templates (started at the switch from each class's template,
+        :meth:`napari_ivae.core.models.joint_rvae.JointRVAE.start_class_images`), off elsewhere.
     condition_names : tuple of str
         crvae: names of the continuous condition values known for every patch (e.g. a
         thickness or a dose), besides or instead of the class (``n_classes``, ``class_names``).
@@ -212,6 +217,8 @@ class ModelConfig:
         if self.class_film is None:
             self.class_film = self.kind == "crvae"
         self.class_film = bool(self.class_film)
+        # jrvae: class images with its own pose templates (resolved below)
+        images_follow_templates = self.class_template is None and self.kind == "jrvae"
         if self.class_template is None:
             self.class_template = self.kind in ("ss-rvae", "crvae")
         self.class_template = bool(self.class_template)
@@ -231,7 +238,7 @@ class ModelConfig:
             self.angle_hint = self.kind in ("rvae", "jrvae")
         self.angle_hint = bool(self.angle_hint) and "rotation" in self.invariances
         if self.pose_templates is None:
-            self.pose_templates = "replace" if self.kind == "ss-rvae" else False
+            self.pose_templates = "replace" if self.kind in ("ss-rvae", "jrvae") else False
         if isinstance(self.pose_templates, str) and self.pose_templates != "replace":
             raise InputError(
                 f"pose_templates must be True, False, None or 'replace', got {self.pose_templates!r}"
@@ -240,6 +247,8 @@ class ModelConfig:
             self.pose_templates = bool(self.pose_templates)
         if not (self.kind in ("ss-rvae", "jrvae") and "rotation" in self.invariances):
             self.pose_templates = False
+        if images_follow_templates:
+            self.class_template = bool(self.pose_templates)
         if self.intensity_invariant is None and self.kind != "rvae":
             self.intensity_invariant = False
         if self.intensity_invariant is not None:

@@ -22,14 +22,17 @@ docs/performance.md), so training runs in two phases, driven by :meth:`JointRVAE
 A model whose classes were initialised (buffer ``classes_ready``) goes straight to eq. 5 when it
 is fine-tuned.
 
-With ``ModelConfig.pose_templates`` (default off for this kind) the switch also builds the
+With ``ModelConfig.pose_templates`` (``"replace"`` by default for this kind) the switch also builds the
 ss-rVAE's pose templates (:mod:`napari_ivae.core.models.pose_search`) from the model's *own*
 start classes: each class's ``POSE_TEMPLATE_PATCHES`` patches of highest q(y|x) are aligned
 among themselves (:func:`pose_search.align_class`), and from then on each patch's angle (and,
 ``"replace"``, its centroid as the offsets) is the best (class, angle) match, as the
 ss-rVAE's :meth:`~napari_ivae.core.models.ss_rvae.SSRVAE.template_pose`; q(y|x) is then fitted
 again in that frame. Without it the encoder's angle is no consistent frame across a class and
-each class decodes as a rotational average (docs/performance.md).
+each class decodes as a rotational average (docs/performance.md). With the templates the
+decoder also has one image per class (``ModelConfig.class_template``), started at the switch
+from the class's template (:meth:`JointRVAE.start_class_images`), so each class decodes as its
+own shape from the first joint step.
 """
 
 from __future__ import annotations
@@ -60,6 +63,11 @@ CAPACITY_Y_RAMP = 0.0
 #: weight of the batch-marginal class entropy bonus (per patch, in nats)
 MARGINAL_WEIGHT = 50.0
 
+
+#: with class images (``ModelConfig.class_template``, on with the pose templates): at the switch
+#: the decoder network's output layer restarts at 0, so each class decodes as its image (its
+#: pose template) and the network learns only what z changes (docs/performance.md)
+RESTART_OUTPUT = True
 
 #: most confident patches per start class that its pose template is aligned from
 POSE_TEMPLATE_PATCHES = 64
@@ -183,6 +191,7 @@ class JointRVAE(BaseIVAE):
         self.capacity_y_ramp = CAPACITY_Y_RAMP
         self.classifier_init_steps = CLASSIFIER_INIT_STEPS
         self.initial_classes: np.ndarray | None = None  # set at the switch (not saved)
+        self._template_background: list[float | None] = []  # set at the switch (not saved)
         if config.pose_templates:
             # each start class's template (fitted at the switch) and its symmetry order
             # (0 = not fitted: the encoder's pose)
@@ -238,7 +247,43 @@ class JointRVAE(BaseIVAE):
                 continue
             sel = sel[np.argsort(-confidence[sel], kind="stable")][:POSE_TEMPLATE_PATCHES]
             chosen.append(self.normalize(patches[torch.as_tensor(sel, device=patches.device)]))
+        # each class's background level (median of its chosen patches' medians): the
+        # templates are background-free (start_class_images adds it back)
+        self._template_background = [
+            None if x is None else float(x.flatten(1).median(1).values.median()) for x in chosen
+        ]
         pose_search.store_templates(self.pose_templates, self.pose_orders, chosen)
+
+    @torch.no_grad()
+    def start_class_images(self) -> None:
+        """At the switch, with class images (``ModelConfig.class_template``): each class's
+        decoder image starts at its pose template plus its background (the class drawn in the
+        templates' frame, which is the decoder's from the switch on: the canonical frame of
+        :func:`~napari_ivae.core.models.latent.canonical_resample`; logits for Bernoulli,
+        clipped to 0.02-0.98; less the linear part's mean image for Gaussian), and
+        (:data:`RESTART_OUTPUT`) the network's output layer at 0. Without it the decoder,
+        trained in the encoder's frame during the warm-up, had only the joint half of the
+        steps to redraw the classes in the templates' frame and drew two of four suits
+        (docs/performance.md)."""
+        images = getattr(self.decoder, "class_template", None)
+        if images is None:
+            return
+        for k in range(self.n_classes):
+            level = self._template_background[k] if k < len(self._template_background) else None
+            if int(self.pose_orders[k]) <= 0 or level is None:
+                continue
+            t = self.pose_templates[k] + level
+            base = getattr(self.decoder, "template", None)
+            if base is not None and not self.bernoulli:
+                t = t - base[0, 0]  # the linear part's mean image is added to every class
+            if self.bernoulli:
+                t = torch.logit(t.clamp(0.02, 0.98))
+            images[0, k] = t.to(images.dtype)
+        out = getattr(self.decoder, "out", None)
+        if RESTART_OUTPUT and isinstance(out, torch.nn.Linear):
+            out.weight.zero_()
+            if out.bias is not None:
+                out.bias.zero_()
 
     def classifier_logits(self, xn: torch.Tensor, mean: torch.Tensor | None = None):
         """Class logits of normalised patches ``(B, H, W)``, read in the canonical frame."""
@@ -293,6 +338,7 @@ class JointRVAE(BaseIVAE):
             self.fit_own_templates(patches, labels)
             # q(y|x) again, reading the patches in the templates' frame
             self._fit_classifier(patches, labels, self._codes(patches), generator, was_training)
+            self.start_class_images()
         self.classes_ready.fill_(True)
         return labels
 
