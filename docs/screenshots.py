@@ -1,7 +1,7 @@
 """Make the documentation's screenshots from headless runs of the demo workflows.
 
     python docs/screenshots.py [--workflows atoms_rvae cards_ss_rvae cards_unsupervised
-                                lattice_shift_vae grid_search_stm grid_physics_pto]
+                                cards_joint lattice_shift_vae grid_search_stm grid_physics_pto]
 
 Each demo workflow runs ``napari-ivae demo --headless`` in a fresh process (its own virtual
 display), then the window screenshot is shrunk and palette-compressed into
@@ -14,6 +14,11 @@ sample, so the picture shows the published model's classes (the demo's own 300 +
 240 cards are judged 32/32 too, docs/tutorials/cards_ss_rvae.md). The class
 traversal in the picture is scored by the independent judge (``judge_suits``): the suit it
 recognises in each image is printed, with the share matched to its row.
+
+``cards_joint`` (docs/tutorials/cards_unsupervised.md) is the demo's joint rVAE on the cards
+sample (no labels, 4 classes, its defaults); its class traversal is judged the same way, each
+row against the true suit most of that class's cards carry (the model the demo saved, on the
+sample's cards, :func:`judge_joint`).
 
 ``grid_search_stm`` (docs/tutorials/grid_shift_vae.md) is a real image: the SPIEPy STM
 topograph ``../shared/data/atoms/stm_spiepy/image_with_defects.npy`` (BSD-2-Clause, read
@@ -50,6 +55,7 @@ WORKFLOWS = (
     "atoms_rvae",
     "cards_ss_rvae",
     "cards_unsupervised",
+    "cards_joint",
     "lattice_shift_vae",
     "grid_search_stm",
     "grid_physics_pto",
@@ -89,6 +95,42 @@ def judge_traversal(image) -> dict:
     return {
         "match": float((judged == np.arange(k)[:, None]).mean()),
         "rows": {name: [CARD_CLASSES[j] for j in row] for name, row in zip(CARD_CLASSES, judged)},
+    }
+
+
+def judge_joint(out: Path) -> dict:
+    """The judge's suit for each image of the class traversal of the joint rVAE the demo saved
+    in ``out`` (``model.ivae.pt``; one row per class, as Results draws it: each over its own
+    cards' codes), and the share matched to the suit most of that class's cards carry."""
+    import numpy as np
+
+    from napari_ivae._sample_data import CARD_SIZE, cards_mosaic
+    from napari_ivae.core.analysis.metrics import judge_suits
+    from napari_ivae.core.models.inference import class_latent_ranges, class_traversal, encode
+    from napari_ivae.core.models.persistence import load_model
+    from napari_ivae.core.synthetic.cards import CARD_CLASSES
+
+    model = load_model(out / "model.ivae.pt", device="cpu").model
+    mosaic, centres, truth = cards_mosaic()
+    s, k = CARD_SIZE, model.config.n_classes
+    patches = np.stack(
+        [mosaic[r - s // 2 : r + s // 2, c - s // 2 : c + s // 2] for r, c in centres.astype(int)]
+    ).astype(np.float32)
+    encoding = encode(model, patches)
+    own = encoding.class_prob.argmax(1)
+    suits = truth["suit_index"].to_numpy()
+    want = np.array([np.bincount(suits[own == j], minlength=4).argmax() for j in range(k)])
+    ranges = class_latent_ranges(encoding.z_mean, own, k)
+    image = class_traversal(model, n=8, ranges=ranges)
+    tiles = image.reshape(k, s, 8, s).transpose(0, 2, 1, 3).reshape(k * 8, s, s)
+    judged = judge_suits(tiles).reshape(k, 8)
+    return {
+        "match": float((judged == want[:, None]).mean()),
+        "classes_matched": float(np.mean(want[own] == suits)),
+        "rows": {
+            f"class {j + 1} ({CARD_CLASSES[want[j]]})": [CARD_CLASSES[i] for i in judged[j]]
+            for j in range(k)
+        },
     }
 
 
@@ -388,6 +430,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(run.stdout[-3000:], run.stderr[-3000:], file=sys.stderr)
                 return run.returncode
             summary = json.loads((Path(tmp) / "summary.json").read_text())
+            if workflow == "cards_joint":
+                summary["traversal_judged"] = judge_joint(Path(tmp))
             size = shrink(Path(tmp) / "screenshot.png", args.out / f"{workflow}.png")
             judged = summary.get("traversal_judged")
         print(

@@ -74,6 +74,18 @@ WORKFLOWS = {
         description="card suits, no labels -> rVAE, then 4 classes by k-means on "
         "its rotation-invariant latents",
     ),
+    # 240 cards = 2 steps per epoch: 300 epochs are the joint rVAE's 600 default steps
+    "cards_joint": Workflow(
+        "cards_joint",
+        "cards",
+        "jrvae",
+        detect=False,
+        patch_source="points",
+        epochs=300,
+        train_overrides={"n_classes": 4},
+        description="card suits, no labels -> joint rVAE: its own 4 classes, and a class "
+        "traversal that draws each class upright",
+    ),
     "lattice_shift_vae": Workflow(
         "lattice_shift_vae",
         "lattice",
@@ -304,6 +316,7 @@ def arrange_view(viewer: Any, workflow: Workflow | str) -> None:
         "atoms_rvae": "angle_map",
         "cards_ss_rvae": "class_map",
         "cards_unsupervised": "cluster_map",
+        "cards_joint": "class_map",
         "lattice_shift_vae": "z1_map",
     }.get(wf.name)
     if wf.segment_role:
@@ -327,6 +340,7 @@ def arrange_view(viewer: Any, workflow: Workflow | str) -> None:
         {
             "cards_ss_rvae": "Patches and labels",
             "cards_unsupervised": "Results",
+            "cards_joint": "Results",
             "lattice_shift_vae": "Results",
         }.get(wf.name, "Train"),
     )

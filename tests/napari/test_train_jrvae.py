@@ -30,3 +30,23 @@ def test_the_shift_prior_follows_the_model_kind(viewer):
     assert train.configs((24, 24), ["a", "b"])[0].translation_prior == 0.05
     train.kind.value = "rvae"
     assert train.translation_prior.value == 0.1
+
+
+def test_the_joint_demo_trains_four_classes_and_draws_their_traversal(viewer):
+    """The ``cards_joint`` demo (docs/tutorials/cards_unsupervised.md): a joint rVAE with 4
+    classes through the widgets, its own pose templates and class images (the defaults), and
+    Results' class traversal of 4 rows beside the image."""
+    from napari_ivae._sample_data import CARD_SIZE
+    from napari_ivae._widgets._session import get_session
+    from napari_ivae.demo import run_workflow
+
+    run_workflow(viewer, "cards_joint", epochs=2, log=lambda _: None)
+    model = get_session(viewer).bundle.model
+    assert model.config.kind == "jrvae" and model.config.n_classes == 4
+    assert model.replaces_pose and model.decoder.class_template is not None
+    manifold = next(
+        layer
+        for layer in viewer.layers
+        if layer.metadata.get("napari_ivae", {}).get("role") == "manifold"
+    )
+    assert manifold.data.shape == (4 * CARD_SIZE, 8 * CARD_SIZE)
