@@ -1,4 +1,5 @@
-"""A generated nanoparticle-on-support image shared by the crystal-region tests."""
+"""Generated crystal images shared by the tests: a nanoparticle on a support (crystal region)
+and a perovskite whose B columns only the unit cell's average shows (weak sub-lattice)."""
 
 import numpy as np
 
@@ -33,3 +34,21 @@ def particle_on_amorphous_support(seed=0, size=256, radius=80.0):
     support = 0.5 * _blobs((size, size), bumps, sigma=0.15 * SPACING)
     image = np.where(disc, lattice.image, support) + rng.normal(0, 0.05, (size, size))
     return image, truth, bumps
+
+
+def weak_perovskite(size=256, dose=None, seed=11, rotation=27, vacancies=0.0):
+    """A perovskite with B columns at 0.25 of A (core/detection/motif): shot noise at ``dose``
+    counts, or Gaussian noise 0.02 without a dose."""
+    return make_lattice(
+        size,
+        spacing=11.3,
+        lattice="perovskite",
+        sublattice_intensity=0.25,
+        atom_sigma=2.5,
+        noise=0.0 if dose else 0.02,
+        background=0.3,
+        dose=dose,
+        rotation=rotation,
+        seed=seed,
+        vacancies=vacancies,
+    )

@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from _counting import Counting
+from _crystal_data import weak_perovskite
 
 from napari_ivae.core.detection.atoms import detect_atoms
 from napari_ivae.core.detection.chunked import detect_atoms_chunked
@@ -105,22 +106,6 @@ def test_a_stack_of_large_frames_is_detected_frame_by_frame_in_chunks():
     _same_points(memory, lazy)
 
 
-def _weak_perovskite(size, dose, seed=11, rotation=27):
-    """B columns at 0.25 of A: only the unit cell's average shows them (core/detection/motif)."""
-    return make_lattice(
-        size,
-        spacing=11.3,
-        lattice="perovskite",
-        sublattice_intensity=0.25,
-        atom_sigma=2.5,
-        noise=0.0,
-        background=0.3,
-        dose=dose,
-        rotation=rotation,
-        seed=seed,
-    ).image.astype(np.float32)
-
-
 def _same_sites_stage(memory, other):
     """The same points, and the weak sub-lattice judged at its sites alike (the count added,
     the sites' cut), said the same way."""
@@ -138,7 +123,7 @@ def _same_sites_stage(memory, other):
 def test_a_weak_sub_lattice_is_judged_at_its_sites_chunk_by_chunk(dose):
     """Before, the chunks got the motif's spacing but not the sites stage: 798 of 1103
     points at dose 30, 586 of 1053 at dose 8."""
-    image = _weak_perovskite(384, dose)
+    image = weak_perovskite(384, dose).image.astype(np.float32)
     memory = detect_atoms(image)
     chunked = detect_atoms_chunked(image, chunk=128, scheduler="sync")
     assert chunked.params["chunked"]["chunks"] == 9
@@ -146,7 +131,12 @@ def test_a_weak_sub_lattice_is_judged_at_its_sites_chunk_by_chunk(dose):
 
 
 def test_a_weak_sub_lattice_stack_of_large_frames_in_chunks_and_lazily():
-    stack = np.stack([_weak_perovskite(256, 8, seed=i, rotation=27 + 5 * i) for i in range(3)])
+    stack = np.stack(
+        [
+            weak_perovskite(256, 8, seed=i, rotation=27 + 5 * i).image.astype(np.float32)
+            for i in range(3)
+        ]
+    )
     memory = detect_atoms(stack, frame_axis=0)
     streamed = detect_stream(stack, "atoms", chunk=100, scheduler="threads")
     _same_points(memory, streamed)

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from _crystal_data import weak_perovskite
 
 from napari_ivae.core.analysis.metrics import match_points
 from napari_ivae.core.detection.atoms import detect_atoms
@@ -19,26 +20,10 @@ def _interior_f1(found, truth, spacing):
     return match_points(inside(found), inside(truth), 0.35 * spacing).f1
 
 
-def _weak_perovskite(dose=None, seed=11, vacancies=0.0, rotation=27):
-    return make_lattice(
-        256,
-        spacing=11.3,
-        lattice="perovskite",
-        sublattice_intensity=0.25,
-        atom_sigma=2.5,
-        noise=0.0 if dose else 0.02,
-        background=0.3,
-        dose=dose,
-        rotation=rotation,
-        seed=seed,
-        vacancies=vacancies,
-    )
-
-
 def test_a_weak_b_site_is_found_from_the_unit_cells_average():
     """B columns at 0.25 of A: the autocorrelation sees the A-A lattice only (16 px), the
     first pass finds the A columns only (F1 0.665 before); the cell's average shows B."""
-    truth = _weak_perovskite()
+    truth = weak_perovskite()
     assert estimate_spacing(truth.image) == pytest.approx(11.3 * np.sqrt(2), rel=0.05)
     detections = detect_atoms(truth.image)
     assert detections.params["spacing"] == pytest.approx(11.3, rel=0.05)
@@ -55,7 +40,7 @@ def test_weak_b_columns_at_low_dose_are_judged_at_their_sites(dose):
     """Most B columns stand below the frame's contrast cut at dose 8 (SNR ~2.5): at the
     sites the cell's average predicts they are judged against the candidates at its empty
     places instead (F1 0.74 with the spacing alone at dose 8)."""
-    truth = _weak_perovskite(dose=dose)
+    truth = weak_perovskite(dose=dose)
     detections = detect_atoms(truth.image)
     assert detections.params["counts"]["sublattice_added"] > 50
     assert _interior_f1(detections.coords[:, 1:], truth.positions, 11.3) > 0.95
@@ -87,7 +72,7 @@ def test_a_sub_lattice_the_autocorrelation_finds_is_judged_at_its_sites_too():
 def test_vacant_b_sites_stay_empty(vacancies):
     """Columns missing at random: the sites' cut does not fill the vacancies (their noise
     peaks are as rare as those at the cell's empty places)."""
-    truth = _weak_perovskite(dose=8, seed=5, vacancies=vacancies, rotation=17)
+    truth = weak_perovskite(dose=8, seed=5, vacancies=vacancies, rotation=17)
     detections = detect_atoms(truth.image)
     assert detections.params["counts"]["sublattice_added"] > 50
     found = detections.coords[:, 1:]
@@ -96,8 +81,8 @@ def test_vacant_b_sites_stay_empty(vacancies):
 
 
 def test_the_basis_vectors_point_at_the_b_sites():
-    truth = _weak_perovskite(dose=30)
-    clean = _weak_perovskite().image  # the same positions, no noise: tells A from B
+    truth = weak_perovskite(dose=30)
+    clean = weak_perovskite().image  # the same positions, no noise: tells A from B
     rows, cols = np.rint(truth.positions).astype(int).clip(0, 255).T
     strong = clean[rows, cols] > np.median(clean[rows, cols])
     found = weaker_sublattice(truth.image, truth.positions[strong], 11.3 * np.sqrt(2), 1.6)
@@ -149,5 +134,5 @@ def test_hrtem_like_fringes_with_second_harmonics_gain_no_sublattice():
 
 
 def test_too_few_cells_say_nothing():
-    truth = _weak_perovskite()
+    truth = weak_perovskite()
     assert weaker_sublattice(truth.image, truth.positions[:10], 16.0, 1.6) is None

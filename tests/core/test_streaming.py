@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import tifffile
+from _crystal_data import weak_perovskite
 
 from napari_ivae.core.detection.atoms import detect_atoms, held_sublattice
 from napari_ivae.core.detection.particles import detect_particles
@@ -77,21 +78,7 @@ def _weak_perovskite_stack(tmp_path, dose):
     """Three frames with B columns at 0.25 of A: the first frame's unit cell average finds
     them, and every frame judges them at its sites (core/detection/motif)."""
     frames = np.stack(
-        [
-            make_lattice(
-                256,
-                spacing=11.3,
-                lattice="perovskite",
-                sublattice_intensity=0.25,
-                atom_sigma=2.5,
-                noise=0.0,
-                background=0.3,
-                dose=dose,
-                rotation=27 + 5 * i,
-                seed=i,
-            ).image
-            for i in range(3)
-        ]
+        [weak_perovskite(256, dose, seed=i, rotation=27 + 5 * i).image for i in range(3)]
     ).astype(np.float32)
     np.save(tmp_path / "stack.npy", frames)
     return frames
