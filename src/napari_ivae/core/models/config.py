@@ -100,7 +100,7 @@ class ModelConfig:
         step each class's labeled patches are aligned among themselves (any poses) into one
         template (:func:`napari_ivae.core.models.pose_search.align_class`), saved with the
         model; each patch is centred on its centroid and the best-matching template is turned
-        over the full circle (:meth:`napari_ivae.core.models.ss_rvae.SSRVAE.template_pose`).
+        over the full circle (:meth:`napari_ivae.core.models.templated_pose.TemplatedPose.template_pose`).
         ``"replace"``: that angle and the centroid *replace* the encoder's angle and offset
         means (the classifier's input, the decoder and the KL alike read them; the encoder
         learns z and the pose's spread; the pose-consistency term is dropped, having nothing

@@ -27,8 +27,8 @@ ss-rVAE's pose templates (:mod:`napari_ivae.core.models.pose_search`) from the m
 start classes: each class's ``POSE_TEMPLATE_PATCHES`` patches of highest q(y|x) are aligned
 among themselves (:func:`pose_search.align_class`), and from then on each patch's angle (and,
 ``"replace"``, its centroid as the offsets) is the best (class, angle) match, as the
-ss-rVAE's :meth:`~napari_ivae.core.models.ss_rvae.SSRVAE.template_pose`; q(y|x) is then fitted
-again in that frame. Without it the encoder's angle is no consistent frame across a class and
+ss-rVAE's (:class:`~napari_ivae.core.models.templated_pose.TemplatedPose`); q(y|x) is then
+fitted again in that frame. Without it the encoder's angle is no consistent frame across a class and
 each class decodes as a rotational average (docs/performance.md). With the templates the
 decoder also has one image per class (``ModelConfig.class_template``), started at the switch
 from the class's template (:meth:`JointRVAE.start_class_images`), so each class decodes as its
@@ -47,7 +47,7 @@ from napari_ivae.core.models import pose_search
 from napari_ivae.core.models.base import BaseIVAE
 from napari_ivae.core.models.latent import canonical_resample
 from napari_ivae.core.models.nets import Classifier
-from napari_ivae.core.models.ss_rvae import SSRVAE
+from napari_ivae.core.models.templated_pose import TemplatedPose
 
 #: share of the training steps spent as a plain rVAE before the classes are initialised
 WARMUP_SHARE = 0.5
@@ -159,7 +159,7 @@ def start_classes(z: np.ndarray, k: int, seed: int = 0) -> np.ndarray:
     return mixture if mixture_entropy(zs, mixture, k) < mixture_entropy(zs, kmeans, k) else kmeans
 
 
-class JointRVAE(BaseIVAE):
+class JointRVAE(TemplatedPose):
     """Joint rotation-invariant VAE: K unsupervised classes and continuous latents.
 
     Parameters
@@ -169,12 +169,6 @@ class JointRVAE(BaseIVAE):
     """
 
     classes_ready: torch.Tensor  # a buffer
-    pose_templates: torch.Tensor  # buffers, with ``config.pose_templates``
-    pose_orders: torch.Tensor
-    #: (key of the templates' state, their turned bank): :meth:`_pose_bank`'s cache
-    _pose_bank_cache: tuple | None = None
-    #: (patches, their version, angles, centres) of the last :meth:`template_pose`
-    _template_angle_memo: tuple | None = None
 
     def __init__(self, config):
         super().__init__(config)
@@ -192,43 +186,14 @@ class JointRVAE(BaseIVAE):
         self.classifier_init_steps = CLASSIFIER_INIT_STEPS
         self.initial_classes: np.ndarray | None = None  # set at the switch (not saved)
         self._template_background: list[float | None] = []  # set at the switch (not saved)
-        if config.pose_templates:
-            # each start class's template (fitted at the switch) and its symmetry order
-            # (0 = not fitted: the encoder's pose)
-            shape = tuple(config.patch_shape)
-            self.register_buffer("pose_templates", torch.zeros((self.n_classes, *shape)))
-            self.register_buffer("pose_orders", torch.zeros(self.n_classes, dtype=torch.long))
+        # each start class's template (fitted at the switch) and its symmetry order
+        # (0 = not fitted: the encoder's pose)
+        self._register_pose_templates(config, self.n_classes)
 
     def code_extra_dim(self) -> int:
         return int(self.config.n_classes)
 
     # ----------------------------------------------------------------- pose templates
-    @property
-    def uses_pose_templates(self) -> bool:
-        """True when encodings use the templates' pose (``pose_templates``, fitted)."""
-        return bool(self.config.pose_templates) and bool((self.pose_orders > 0).any())
-
-    @property
-    def replaces_pose(self) -> bool:
-        """True when the templates' angle and the centroid replace the encoder's pose."""
-        return self.config.pose_templates == "replace" and self.uses_pose_templates
-
-    def _pose_bank(self) -> torch.Tensor:
-        # the ss-rVAE's, which reads only the buffers (and its cache)
-        return SSRVAE._pose_bank(self)  # type: ignore[arg-type]
-
-    def template_pose(self, xn: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """The ss-rVAE's :meth:`~napari_ivae.core.models.ss_rvae.SSRVAE.template_pose`."""
-        return SSRVAE.template_pose(self, xn)  # type: ignore[arg-type]
-
-    def encode_gaussian(self, xn: torch.Tensor):
-        """``(mean, std)`` of q(latent | x); with fitted pose templates the angle's mean is the
-        encoder's plus :meth:`template_pose`'s angle, or (``"replace"``) that angle and the
-        patch's centroid alone (as the ss-rVAE's)."""
-        if not ("theta" in self.layout.slices() and self.uses_pose_templates):
-            return BaseIVAE.encode_gaussian(self, xn)
-        return SSRVAE._templated_gaussian(self, xn)  # type: ignore[arg-type]
-
     @torch.no_grad()
     def fit_own_templates(self, patches: torch.Tensor, labels: np.ndarray) -> None:
         """Each class's pose template from its :data:`POSE_TEMPLATE_PATCHES` patches (of

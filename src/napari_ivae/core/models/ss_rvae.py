@@ -26,12 +26,13 @@ With ``ModelConfig.pose_templates`` the pose comes from a matched filter: before
 step each class's labeled patches are aligned among themselves into one template
 (:func:`pose_search.align_class`, any poses), saved with the model; each patch is centred on
 its centroid and the best-matching template turned over the full circle
-(:meth:`SSRVAE.template_pose`, no gradient). By default (``"replace"``) that angle and the
-centroid *are* the angle and offset means: the classifier's input, the decoder and the KL read
-them, the encoder learns z and the pose's spread, and the pose-consistency term is not used.
-With ``True`` the angle is added to the encoder's, which learns a correction; that correction
-is common to all patches and wanders during training, which cost the noisy cards most of
-their accuracy (docs/performance.md, "ss-rVAE under strong noise").
+(:meth:`~napari_ivae.core.models.templated_pose.TemplatedPose.template_pose`, no gradient).
+By default (``"replace"``) that angle and the centroid *are* the angle and offset means: the
+classifier's input, the decoder and the KL read them, the encoder learns z and the pose's
+spread, and the pose-consistency term is not used. With ``True`` the angle is added to the
+encoder's, which learns a correction; that correction is common to all patches and wanders
+during training, which cost the noisy cards most of their accuracy (docs/performance.md,
+"ss-rVAE under strong noise").
 """
 
 from __future__ import annotations
@@ -44,9 +45,10 @@ import torch
 import torch.nn.functional as F
 
 from napari_ivae.core.models import pose, pose_search
-from napari_ivae.core.models.base import BaseIVAE, between_class_variance
+from napari_ivae.core.models.base import between_class_variance
 from napari_ivae.core.models.latent import canonical_resample
 from napari_ivae.core.models.nets import Classifier
+from napari_ivae.core.models.templated_pose import TemplatedPose
 
 #: patches used to measure the noise levels and to calibrate the labeled patches' noise
 NOISE_SAMPLE = 1024
@@ -96,7 +98,7 @@ def matching_noise(clean, noisy, lo: float = 0.0, hi: float = 1.0, seed: int = 0
     return 0.5 * (low + high)
 
 
-class SSRVAE(BaseIVAE):
+class SSRVAE(TemplatedPose):
     """Semi-supervised (rotation-invariant) VAE with a stand-alone classifier.
 
     Parameters
@@ -106,13 +108,6 @@ class SSRVAE(BaseIVAE):
         geometric invariance, the classifier reads the patch resampled into the decoder's
         canonical frame using the encoder's (detached) angle and offsets.
     """
-
-    pose_templates: torch.Tensor
-    pose_orders: torch.Tensor
-    #: (key of the templates' state, their turned bank): :meth:`_pose_bank`'s cache
-    _pose_bank_cache: tuple | None = None
-    #: (patches, their version, angles, centres) of the last :meth:`template_pose`
-    _template_angle_memo: tuple | None = None
 
     def __init__(self, config):
         super().__init__(config)
@@ -129,12 +124,9 @@ class SSRVAE(BaseIVAE):
         # (TrainConfig.pose_consistency; set by train() through fit_pose_consistency, not saved)
         self.pose_consistency = 0.0
         self.consistency_turn = math.pi / 3
-        if config.pose_templates:
-            # each class's template aligned from its labeled patches (fit_class_templates) and
-            # its rotational symmetry order (0 = no labeled patch: no template)
-            shape = tuple(config.patch_shape)
-            self.register_buffer("pose_templates", torch.zeros((self.n_classes, *shape)))
-            self.register_buffer("pose_orders", torch.zeros(self.n_classes, dtype=torch.long))
+        # each class's template aligned from its labeled patches (fit_class_templates) and
+        # its rotational symmetry order (0 = no labeled patch: no template)
+        self._register_pose_templates(config, self.n_classes)
 
     def fit_class_templates(self, patches, labels) -> None:
         """Before the first step (``train()``): with ``pose_templates``, each class's pose
@@ -156,81 +148,6 @@ class SSRVAE(BaseIVAE):
                 x = torch.as_tensor(np.asarray(patches[sel], dtype=np.float32))
                 chosen.append(self.normalize(x))
             pose_search.store_templates(self.pose_templates, self.pose_orders, chosen)
-
-    @property
-    def uses_pose_templates(self) -> bool:
-        """True when encodings use the templates' pose (``pose_templates``, fitted)."""
-        return bool(self.config.pose_templates) and bool((self.pose_orders > 0).any())
-
-    def _pose_bank(self) -> torch.Tensor:
-        """The templates turned over the full circle (:func:`pose_search.turned_bank`),
-        made again when the templates change (fitted, loaded, moved)."""
-        t = self.pose_templates
-        key = (t._version, t.data_ptr(), t.device, t.dtype)
-        if self._pose_bank_cache is None or self._pose_bank_cache[0] != key:
-            with torch.no_grad():
-                self._pose_bank_cache = (key, pose_search.turned_bank(t))
-        return self._pose_bank_cache[1]
-
-    def template_pose(self, xn: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(angle, centre)``: the angle (radians, ``(B,)``) at which the best-matching class
-        template, turned, correlates best with each normalised patch ``(B, H, W)``, both
-        centred on their centroids (:func:`pose_search.centred`; 0 for a class without a
-        template), and the patch's centroid ``(B, 2)`` (``(x, y)``, half-width units: the
-        template frame's origin). No gradient; a function of the patch alone, so the last
-        batch's are reused when the same tensor, unchanged, is asked again (the pose term
-        encodes it a second time)."""
-        memo = self._template_angle_memo
-        if memo is not None and memo[0] is xn and memo[1] == xn._version:
-            return memo[2], memo[3]
-        with torch.no_grad():
-            orders = self.pose_orders.to(xn.device)
-            patches, centre = pose_search.centring(xn)
-            angle, cls, _ = pose_search.best_angles(
-                patches.flatten(1),
-                self._pose_bank().to(xn.dtype),
-                orders.clamp_min(1),
-            )
-            angle = torch.where(orders[cls] > 0, angle, torch.zeros_like(angle))
-        self._template_angle_memo = (xn, xn._version, angle, centre)
-        return angle, centre
-
-    def template_angle(self, xn: torch.Tensor) -> torch.Tensor:
-        """The angle of :meth:`template_pose` (radians, ``(B,)``)."""
-        return self.template_pose(xn)[0]
-
-    @property
-    def replaces_pose(self) -> bool:
-        """True when the templates' pose replaces the encoder's (``pose_templates="replace"``,
-        fitted): the angle's mean and (with a translation latent) the offsets' are searched,
-        not learnt (the patch's centroid)."""
-        return self.config.pose_templates == "replace" and self.uses_pose_templates
-
-    def encode_gaussian(self, xn: torch.Tensor):
-        """``(mean, std)`` of q(latent | x); with fitted pose templates the angle's mean is the
-        encoder's plus :meth:`template_angle` (in place of ``angle_hint``'s moments), or, with
-        ``pose_templates="replace"``, :meth:`template_pose`'s angle and centre alone."""
-        if not ("theta" in self.layout.slices() and self.uses_pose_templates):
-            return super().encode_gaussian(xn)
-        return self._templated_gaussian(xn)
-
-    def _templated_gaussian(self, xn: torch.Tensor):
-        """The encoder's ``(mean, std)`` with the templates' pose in the angle's (and, when
-        replacing, the offsets') mean; also the joint rVAE's."""
-        mean, std = self.encoder(xn)
-        guess, centre = self.template_pose(xn)
-        parts = self.layout.slices()
-        t = parts["theta"]
-        angle = guess[:, None].to(mean.dtype)
-        if not self.replaces_pose:
-            angle = mean[:, t] + angle
-        mean = torch.cat([mean[:, : t.start], angle, mean[:, t.stop :]], dim=1)
-        if self.replaces_pose and "offsets" in parts:
-            # the template frame's origin: the angle was searched about the centroid
-            o = parts["offsets"]
-            offsets = centre.to(mean.dtype) / self.offset_gain
-            mean = torch.cat([mean[:, : o.start], offsets, mean[:, o.stop :]], dim=1)
-        return mean, std
 
     def fit_label_noise(
         self, patches: np.ndarray, labels: np.ndarray, label_noise: float | None = None
