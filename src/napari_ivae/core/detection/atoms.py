@@ -224,15 +224,23 @@ def detect_atoms(
         message = f"{len(table)} atoms in {len(frames)} frames (spacing {params['spacing']:.2f} px)"
     outside = sum(c["outside_crystal"] for c in counts)
     if outside:
-        note = (
-            f"{outside} peaks outside the crystalline region were left out "
-            "(crystal_only=False keeps them)"
-        )
-        message = f"{message}; {note}" if message else note[0].upper() + note[1:]
+        message = with_note(message, outside_note(outside))
     if params.get("sublattice"):
-        note = params["sublattice"]
-        message = f"{message}; {note}" if message else note[0].upper() + note[1:]
+        message = with_note(message, params["sublattice"])
     return _checked(make_detections(table, params=params, message=message))
+
+
+def with_note(message: str, note: str) -> str:
+    """``message`` with ``note`` appended ("; "), or ``note`` as a sentence when it is empty."""
+    return f"{message}; {note}" if message else note[0].upper() + note[1:]
+
+
+def outside_note(count: int) -> str:
+    """The note for ``count`` peaks left out outside the crystalline region."""
+    return (
+        f"{count} peaks outside the crystalline region were left out "
+        "(crystal_only=False keeps them)"
+    )
 
 
 def _checked(detections: Detections) -> Detections:
@@ -485,7 +493,7 @@ def _resolve_params(
 def _detect_frame(frame, params, excluded) -> tuple[pd.DataFrame, dict]:
     flat = flat_mask(frame)
     skip = flat if flat.any() else None
-    smoothed, candidates = _smoothed_peaks(frame, params, skip)
+    smoothed, band, candidates = smoothed_band_peaks(frame, params, skip)
     allowed = allowed_candidates(frame, candidates, params, excluded)
     n_peaks, n_excluded = len(candidates), int(allowed["excluded"].sum())
     usable = ~(allowed["excluded"] | allowed["outside"])
@@ -505,7 +513,7 @@ def _detect_frame(frame, params, excluded) -> tuple[pd.DataFrame, dict]:
     )
     if judges_sites(params):
         places = _sublattice_places(candidates, prominence, keep & ~at_edge, params)
-        extra = _peaks_at_places(smoothed, candidates, places, params, skip, excluded, allowed)
+        extra = _peaks_at_places(band, candidates, places, params, skip, excluded, allowed)
         if len(extra):
             values = smoothed[extra[:, 0], extra[:, 1]]
             candidates = np.concatenate([candidates, extra])
@@ -578,15 +586,14 @@ def _sublattice_places(candidates, prominence, kept, params) -> dict:
     return places
 
 
-def _peaks_at_places(smoothed, candidates, places, params, skip, excluded, allowed) -> np.ndarray:
-    """Local maxima (3 x 3) of the band-passed frame, the highest within ``SITE_TOLERANCE``
+def _peaks_at_places(band, candidates, places, params, skip, excluded, allowed) -> np.ndarray:
+    """Local maxima (3 x 3) of the band-passed frame ``band``, the highest within ``SITE_TOLERANCE``
     spacings of each sub-lattice site and control place that no candidate is near yet: a
     weak atom next to strong ones is often no maximum over the minimum distance (the strong
     atoms' flanks reach over it). Sites and controls are searched alike."""
     wanted = wanted_places(candidates, places, params)
     if len(wanted) == 0:
         return np.zeros((0, 2), dtype=np.int64)
-    band = band_passed(smoothed, params)
     is_max = local_maxima(band)
     for mask in (skip, excluded):
         if mask is not None:
@@ -666,12 +673,14 @@ def _site_cut(site_prominence, control_prominence, params) -> float:
     return float(levels[first]) if first < len(levels) else np.inf
 
 
-def _smoothed_peaks(frame, params, skip=None):
-    """The smoothed frame and its band-pass peaks (integer row, col)."""
+def smoothed_band_peaks(frame, params, skip=None):
+    """The smoothed frame, it band-passed (:func:`band_passed`) and the band's peaks (integer
+    row, col; at least ``min_distance`` apart, none where ``skip``)."""
     from napari_ivae.core.detection._filters import gaussian_smooth
 
     smoothed = gaussian_smooth(frame, params["sigma"])
-    return smoothed, find_peaks(band_passed(smoothed, params), params["min_distance"], skip=skip)
+    band = band_passed(smoothed, params)
+    return smoothed, band, find_peaks(band, params["min_distance"], skip=skip)
 
 
 def band_passed(smoothed, params) -> np.ndarray:
@@ -692,7 +701,7 @@ def local_maxima(band) -> np.ndarray:
 
 def _null_contrasts(frame, params):
     """Contrasts of every peak the detector finds in ``frame`` (a frame of pure noise)."""
-    smoothed, peaks = _smoothed_peaks(frame, params)
+    smoothed, _, peaks = smoothed_band_peaks(frame, params)
     return smoothed[peaks[:, 0], peaks[:, 1]] - ring_mean(smoothed, peaks, params["spacing"])
 
 

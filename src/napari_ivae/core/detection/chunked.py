@@ -202,15 +202,11 @@ def detect_atoms_chunked(
     if len(table) == 0:
         why = atoms._empty_reason(counts, params)
         return atoms._checked(empty_detections(atoms._PROPERTY_COLUMNS, params=params, message=why))
-    message = ""
+    message = ""  # as detect_atoms says it
     if counts["outside_crystal"]:
-        message = (
-            f"{counts['outside_crystal']} peaks outside the crystalline region were left "
-            "out (crystal_only=False keeps them)"
-        )
-    if params.get("sublattice"):  # as detect_atoms says it
-        note = params["sublattice"]
-        message = f"{message}; {note}" if message else note[0].upper() + note[1:]
+        message = atoms.with_note(message, atoms.outside_note(counts["outside_crystal"]))
+    if params.get("sublattice"):
+        message = atoms.with_note(message, params["sublattice"])
     return atoms._checked(make_detections(table, params=params, message=message))
 
 
@@ -286,8 +282,7 @@ def _chunk_peaks(image, core, window, fill, flip, params, exclude) -> dict:
     the area searched in its core, and (``at_places``, when a weaker sub-lattice's sites are
     judged) the local maxima of its core that may be a site's or a control place's atom."""
     from napari_ivae.core.detection import atoms
-    from napari_ivae.core.detection._filters import gaussian_smooth
-    from napari_ivae.core.detection.peaks import find_peaks, flat_mask
+    from napari_ivae.core.detection.peaks import flat_mask
 
     r0, r1, c0, c1 = core
     top, bottom, left, right = window
@@ -295,9 +290,7 @@ def _chunk_peaks(image, core, window, fill, flip, params, exclude) -> dict:
     frame = _prepared(np.asarray(image[top:bottom, left:right]), fill, flip)
     flat = flat_mask(frame)
     skip = flat if flat.any() else None
-    smoothed = gaussian_smooth(frame, params["sigma"])  # as atoms._smoothed_peaks
-    band = atoms.band_passed(smoothed, params)
-    every = find_peaks(band, params["min_distance"], skip=skip)
+    smoothed, band, every = atoms.smoothed_band_peaks(frame, params, skip)
     masked = None if exclude is None else np.asarray(exclude[top:bottom, left:right]) != 0
     peaks = _described(every[_in_core(every, local)], smoothed, frame, params, masked, window)
     usable = ~flat[local[0] : local[1], local[2] : local[3]]

@@ -130,7 +130,9 @@ def detect_stream(
         f" (and {len(messages) - 3} more)" if len(messages) > 3 else ""
     )
     if note:  # once, as the in-memory path says it for the stack
-        message = f"{message}; {note}" if message else note[0].upper() + note[1:]
+        from napari_ivae.core.detection.atoms import with_note
+
+        message = with_note(message, note)
     if len(table) == 0:
         result = empty_detections(table.columns, labels=labels_out, params=params, message=message)
     else:  # as make_detections builds it, without its copies of the table
@@ -178,8 +180,10 @@ def _frame_message(found: Detections, index: int, note: str = "") -> list:
     """A frame's message, less the sub-lattice note every frame repeats (said once)."""
     message = found.message
     if note:
+        from napari_ivae.core.detection.atoms import with_note
+
         message = message.replace(f"; {note}", "")
-        message = "" if message == note[0].upper() + note[1:] else message
+        message = "" if message == with_note("", note) else message
     return [f"frame {index}: {message}"] if message else []
 
 
