@@ -100,14 +100,14 @@ _NO_LATTICE = ("no lattice periodicity", "nearest neighbour near the spacing")
 def _check_particle_contrast(image: Any, det: Any, asked: str) -> None:
     """Add the command line's warning for particles that barely stand out (noise, or the
     other polarity) to the detection's self-check (not for images read by chunks)."""
-    from napari_ivae.cli._detect import _resolved_polarity, noise_warning
+    from napari_ivae.core.detection.particle_contrast import noise_warning, resolved_polarity
     from napari_ivae.core.detection.streaming import lazy_input
 
     if len(det.coords) == 0 or det.labels is None or not isinstance(det.quality, dict):
         return
     if lazy_input(image, None, 0 if image.ndim == 3 else None):
         return
-    polarity = _resolved_polarity(det, asked)
+    polarity = resolved_polarity(det, asked)
     warning = noise_warning(np.asarray(image), det.labels, polarity, len(det.coords))
     if warning:
         det.quality.setdefault("warnings", []).append(warning)

@@ -18,8 +18,6 @@ from napari_ivae.cli._progress import add_scheduler_argument
 from napari_ivae.core.errors import InputError
 
 MIN_SPACING = 2.0  # px: below this no peak finder can separate atoms
-MIN_CONTRAST = 1.5  # particles less distinct than this (in background-noise units): warn
-MIN_LOCAL_CONTRAST = 2.5  # ... unless they stand out this much from their own surroundings
 STREAM_BYTES = 1 << 30  # stacks larger than this are detected one frame at a time
 
 
@@ -239,7 +237,9 @@ def run(args) -> int:
                 **common,
             ),
         )
-        polarity = _resolved_polarity(detections, args.polarity)
+        from napari_ivae.core.detection.particle_contrast import resolved_polarity
+
+        polarity = resolved_polarity(detections, args.polarity)
         summary = f"{len(detections)} particles found (method {args.method}, {polarity})"
     write_points_csv(out, detections)
     print(f"napari-ivae detect: {summary}; wrote {out}", file=sys.stderr)
@@ -364,89 +364,9 @@ def _atoms_inverted(args):
     return False if args.polarity == "bright" else None
 
 
-def _resolved_polarity(detections, asked: str) -> str:
-    """The polarity used (the first frame's, when it was decided from the image)."""
-    resolved = detections.params.get("resolved")
-    first = resolved[0] if isinstance(resolved, list) and resolved else resolved
-    if isinstance(first, dict) and first.get("polarity"):
-        return first["polarity"]
-    return asked
-
-
-def _particle_contrast(prepared, labels, polarity: str) -> float:
-    """How far the particles stand out: (median inside - median outside) / background noise."""
-    import numpy as np
-
-    frames = prepared if prepared.ndim == 3 else prepared[None]
-    labels = np.asarray(labels).reshape(frames.shape)
-    signal = frames if polarity == "bright" else -frames
-    background, inside = signal[labels == 0], signal[labels > 0]
-    if background.size == 0 or inside.size == 0:
-        return float("inf")
-    centre = np.median(background)
-    noise = 1.4826 * np.median(np.abs(background - centre))
-    if noise == 0:
-        return float("inf")
-    return float((np.median(inside) - centre) / noise)
-
-
-def _local_contrast(prepared, labels, polarity: str) -> float:
-    """How far the particles stand out from their own surroundings: the median over particles
-    of (median inside - median of a ring around it), in units of the background's noise once
-    its smooth trend (a Gaussian of 3 particle radii, particles left out) is taken away.
-
-    On a background that is uneven at a larger scale than the particles (vacuum beside a
-    support, illumination), the whole background's spread is not noise; this measure is not
-    fooled by it. Noise alone stayed at or below 2.0 (28 noise images, 1 to 1567 blobs found)."""
-    import numpy as np
-    from scipy import ndimage as ndi
-
-    frames = prepared if prepared.ndim == 3 else prepared[None]
-    labels = np.asarray(labels).reshape(frames.shape)
-    steps, residuals = [], []
-    for frame, lab in zip(frames, labels):
-        index = np.unique(lab[lab > 0])
-        if index.size == 0:
-            continue
-        signal = np.asarray(frame if polarity == "bright" else -frame, dtype=np.float64)
-        background = lab == 0
-        radius = max(1.0, float(np.sqrt(np.median(np.bincount(lab.ravel())[index]) / np.pi)))
-        weight = ndi.gaussian_filter(background.astype(np.float64), 3 * radius)
-        trend = ndi.gaussian_filter(np.where(background, signal, 0.0), 3 * radius)
-        residuals.append((signal - trend / np.maximum(weight, 1e-6))[background])
-        width = max(2, int(round(radius)))
-        grown = ndi.grey_dilation(lab, size=2 * width + 1)  # each ring pixel: a particle's
-        ring = np.where(background, grown, 0)
-        around = ndi.median(signal, ring, index)
-        inside = ndi.median(signal, lab, index)
-        has_ring = np.isin(index, np.unique(ring[ring > 0]))
-        steps.append(np.asarray(inside)[has_ring] - np.asarray(around)[has_ring])
-    if not residuals or not np.concatenate(steps).size:
-        return float("inf")
-    residual = np.concatenate(residuals)
-    noise = 1.4826 * np.median(np.abs(residual - np.median(residual)))
-    if noise == 0:
-        return float("inf")
-    return float(np.median(np.concatenate(steps)) / noise)
-
-
-def noise_warning(prepared, labels, polarity: str, count: int) -> str | None:
-    """The warning when particles barely stand out from the background, both overall and
-    from their own surroundings (noise, or the other polarity), else None. The Detect
-    widget shows it too."""
-    contrast = _particle_contrast(prepared, labels, polarity)
-    if contrast < MIN_CONTRAST and _local_contrast(prepared, labels, polarity) < MIN_LOCAL_CONTRAST:
-        other = "dark" if polarity == "bright" else "bright"
-        return (
-            f"the {count} particles barely stand out from the background (contrast "
-            f"{contrast:.2f} x its noise, below {MIN_CONTRAST:g}): the image may hold noise "
-            f"only, or the particles are {other} (--polarity {other}); check the result "
-            "before using it"
-        )
-    return None
-
-
 def _warn_if_noise(prepared, labels, polarity: str, count: int) -> None:
+    from napari_ivae.core.detection.particle_contrast import noise_warning
+
     warning = noise_warning(prepared, labels, polarity, count)
     if warning:
         print(f"napari-ivae detect: warning: {warning}", file=sys.stderr)

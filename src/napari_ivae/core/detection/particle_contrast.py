@@ -1,0 +1,90 @@
+"""Whether detected particles stand out from the background at all: the warning the CLI and
+the Detect widget give when they barely do (the image may hold noise only, or the particles
+are of the other polarity)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+MIN_CONTRAST = 1.5  # particles less distinct than this (in background-noise units): warn
+MIN_LOCAL_CONTRAST = 2.5  # ... unless they stand out this much from their own surroundings
+
+
+def resolved_polarity(detections, asked: str) -> str:
+    """The polarity used (the first frame's, when it was decided from the image)."""
+    resolved = detections.params.get("resolved")
+    first = resolved[0] if isinstance(resolved, list) and resolved else resolved
+    if isinstance(first, dict) and first.get("polarity"):
+        return first["polarity"]
+    return asked
+
+
+def particle_contrast(prepared, labels, polarity: str) -> float:
+    """How far the particles stand out: (median inside - median outside) / background noise."""
+    frames = prepared if prepared.ndim == 3 else prepared[None]
+    labels = np.asarray(labels).reshape(frames.shape)
+    signal = frames if polarity == "bright" else -frames
+    background, inside = signal[labels == 0], signal[labels > 0]
+    if background.size == 0 or inside.size == 0:
+        return float("inf")
+    centre = np.median(background)
+    noise = 1.4826 * np.median(np.abs(background - centre))
+    if noise == 0:
+        return float("inf")
+    return float((np.median(inside) - centre) / noise)
+
+
+def local_contrast(prepared, labels, polarity: str) -> float:
+    """How far the particles stand out from their own surroundings: the median over particles
+    of (median inside - median of a ring around it), in units of the background's noise once
+    its smooth trend (a Gaussian of 3 particle radii, particles left out) is taken away.
+
+    On a background that is uneven at a larger scale than the particles (vacuum beside a
+    support, illumination), the whole background's spread is not noise; this measure is not
+    fooled by it. Noise alone stayed at or below 2.0 (28 noise images, 1 to 1567 blobs found)."""
+    from scipy import ndimage as ndi
+
+    frames = prepared if prepared.ndim == 3 else prepared[None]
+    labels = np.asarray(labels).reshape(frames.shape)
+    steps, residuals = [], []
+    for frame, lab in zip(frames, labels):
+        index = np.unique(lab[lab > 0])
+        if index.size == 0:
+            continue
+        signal = np.asarray(frame if polarity == "bright" else -frame, dtype=np.float64)
+        background = lab == 0
+        radius = max(1.0, float(np.sqrt(np.median(np.bincount(lab.ravel())[index]) / np.pi)))
+        weight = ndi.gaussian_filter(background.astype(np.float64), 3 * radius)
+        trend = ndi.gaussian_filter(np.where(background, signal, 0.0), 3 * radius)
+        residuals.append((signal - trend / np.maximum(weight, 1e-6))[background])
+        width = max(2, int(round(radius)))
+        grown = ndi.grey_dilation(lab, size=2 * width + 1)  # each ring pixel: a particle's
+        ring = np.where(background, grown, 0)
+        around = ndi.median(signal, ring, index)
+        inside = ndi.median(signal, lab, index)
+        has_ring = np.isin(index, np.unique(ring[ring > 0]))
+        steps.append(np.asarray(inside)[has_ring] - np.asarray(around)[has_ring])
+    if not residuals or not np.concatenate(steps).size:
+        return float("inf")
+    residual = np.concatenate(residuals)
+    noise = 1.4826 * np.median(np.abs(residual - np.median(residual)))
+    if noise == 0:
+        return float("inf")
+    return float(np.median(np.concatenate(steps)) / noise)
+
+
+def noise_warning(prepared, labels, polarity: str, count: int) -> str | None:
+    """The warning when particles barely stand out from the background, both overall and
+    from their own surroundings (noise, or the other polarity), else None. The Detect
+    widget shows it too (``--polarity`` is the command line's spelling; the widget names its
+    own control)."""
+    contrast = particle_contrast(prepared, labels, polarity)
+    if contrast < MIN_CONTRAST and local_contrast(prepared, labels, polarity) < MIN_LOCAL_CONTRAST:
+        other = "dark" if polarity == "bright" else "bright"
+        return (
+            f"the {count} particles barely stand out from the background (contrast "
+            f"{contrast:.2f} x its noise, below {MIN_CONTRAST:g}): the image may hold noise "
+            f"only, or the particles are {other} (--polarity {other}); check the result "
+            "before using it"
+        )
+    return None
