@@ -148,18 +148,12 @@ def _estimate_snapshot(snapshot: tuple) -> float:
 
 
 def estimate(image: Any) -> float:
-    """Lattice spacing (px) of the first frame of a prepared image (of a central window of
-    at most ``SAMPLE_SIDE`` pixels a side, as chunked detection measures it, when the frame is
-    larger: a lazy image is never read whole)."""
-    from napari_ivae.core.detection.chunked import SAMPLE_SIDE
-    from napari_ivae.core.detection.spacing import estimate_spacing
+    """Lattice spacing (px) of the first frame of a prepared image
+    (:func:`~napari_ivae.core.detection.spacing.frame_spacing`: a lazy image is never read
+    whole)."""
+    from napari_ivae.core.detection.spacing import frame_spacing
 
-    frame = image if len(image.shape) == 2 else image[0]
-    window = tuple(
-        slice(max(0, (n - SAMPLE_SIDE) // 2), max(0, (n - SAMPLE_SIDE) // 2) + SAMPLE_SIDE)
-        for n in frame.shape
-    )
-    return float(estimate_spacing(np.asarray(frame[window], dtype=np.float32)))
+    return frame_spacing(image)
 
 
 class DetectWidget(DockBody):

@@ -153,14 +153,10 @@ def check_size(size: int | None) -> None:
 
 def image_spacing(image) -> float | None:
     """The lattice spacing measured on the (first) frame's central crop, or None."""
-    from napari_ivae.core.detection.spacing import MAX_SIDE, estimate_spacing
+    from napari_ivae.core.detection.spacing import frame_spacing
 
-    frame = image[0] if len(image.shape) == 3 else image
-    rows, cols = frame.shape[-2:]
-    top, left = max(0, (rows - MAX_SIDE) // 2), max(0, (cols - MAX_SIDE) // 2)
-    crop = np.asarray(frame[top : top + MAX_SIDE, left : left + MAX_SIDE], dtype=np.float32)
     try:
-        return float(estimate_spacing(crop))
+        return frame_spacing(image)
     except InputError:
         return None
 

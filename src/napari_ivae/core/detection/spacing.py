@@ -217,6 +217,14 @@ def _parabola_offset(left, centre, right):
     return np.clip(shift, -0.5, 0.5)
 
 
+def frame_spacing(image) -> float:
+    """:func:`estimate_spacing` of the first frame of a (Y, X) image or (frames, Y, X) stack,
+    read only over its central ``MAX_SIDE`` crop (what the estimate analyses: a lazy image
+    is never read whole). Raises :class:`InputError` as it does."""
+    frame = image if len(image.shape) == 2 else image[0]
+    return float(estimate_spacing(np.asarray(_central_crop(frame, MAX_SIDE), dtype=np.float32)))
+
+
 def _central_crop(image: np.ndarray, side: int) -> np.ndarray:
     height, width = image.shape
     top, left = max((height - side) // 2, 0), max((width - side) // 2, 0)
