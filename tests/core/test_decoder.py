@@ -95,6 +95,24 @@ def test_new_fields_default_and_old_saved_configs_load_as_built():
     build_model(ModelConfig.from_dict(old)).load_state_dict(state)  # strict: same layers
 
 
+def test_low_dose_dark_field_patches_are_grey():
+    """A low-dose dark-field lattice: most pixels count 0 or 1 electrons between the columns,
+    so more than half of them sit near 0 after min-max normalisation, none near 1. They are
+    counts, not binary pixels (Bernoulli there fell below the mean patch)."""
+    from napari_ivae.core.models.config import choose_likelihood
+    from napari_ivae.core.patches.cutting import extract_patches
+    from napari_ivae.core.synthetic.lattice import make_lattice
+
+    for dose in (3.0, 100.0):
+        lattice = make_lattice(
+            (160, 160), spacing=16.0, noise=0.0, dose=dose, background=0.05, seed=0
+        )
+        patches = extract_patches(lattice.image, lattice.positions, 24).patches
+        normalised = (patches - patches.min()) / (patches.max() - patches.min())
+        assert np.mean(normalised < 0.05) > 0.5  # what made the share alone say binary
+        assert choose_likelihood(patches) == "gaussian"
+
+
 def test_likelihood_is_chosen_from_the_patches():
     from napari_ivae.core.models.config import choose_likelihood
     from napari_ivae.core.synthetic.cards import make_cards
@@ -105,6 +123,8 @@ def test_likelihood_is_chosen_from_the_patches():
     assert choose_likelihood(sites) == "gaussian"
     # the same grey patches thresholded to 0/1 are binary
     assert choose_likelihood((sites > np.median(sites)).astype(np.float32)) == "bernoulli"
+    # as are the cards inverted (white suits on black)
+    assert choose_likelihood(1.0 - cards) == "bernoulli"
     for x, gaussian in ((cards, False), (sites, True)):
         model = build_model(ModelConfig("rvae", x.shape[1:]))
         model.fit_normalization(x)
