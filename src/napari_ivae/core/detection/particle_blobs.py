@@ -112,6 +112,13 @@ SCALES = 16  # scales searched, geometrically from 1 px to a sixteenth of the fr
 COVER = 0.02  # the strongest responses averaged: as many blobs as would cover this share
 RIDGE = 0.4  # strongest peaks whose principal curvatures' median ratio is below this: an edge
 SCALE_RANGE = (0.5, 2.0)  # candidates from half to twice the chosen scale
+PACKED_SMOOTH = 1.0  # a packed layer's phases: the frame smoothed by this (px), cut at Otsu
+PACKED_MIN_AREA = 5  # ... pieces of a phase counted from this many pixels
+PACKED_PIECES = 30  # ... the particles' phase in at least this many pieces
+PACKED_LARGEST = 0.1  # ... its largest piece at most this share of the phase
+PACKED_NETWORK = 0.9  # ... the other phase's largest piece at least this share (the gaps)
+PACKED_COVER = 0.35  # ... the particles' phase at least this share of the frame (a layer)
+PACKED_HELD = 0.25  # ... their size from pieces at least this x the median pixel's piece
 SEARCH_FROM = 0.35  # candidates also from this many times the chosen scale (see 6.)
 SECTORS = 8  # directions around a blob in which its surround is judged
 SURROUND_SHARE = 0.75  # a particle stands above its surround in this share of them
@@ -210,6 +217,21 @@ def blob_polarity_and_scale(
     return polarity, sigma
 
 
+def choice_window(shape) -> tuple[slice, ...]:
+    """The central crop of at most ``CHOICE_SIDE`` pixels a side the choice is measured on."""
+    return tuple(
+        slice(max((n - CHOICE_SIDE) // 2, 0), max((n - CHOICE_SIDE) // 2, 0) + CHOICE_SIDE)
+        for n in shape
+    )
+
+
+def packed_layer(frame: np.ndarray, skip=None) -> tuple[str, float] | None:
+    """:func:`packed_phase` on the central crop the polarity and scale are chosen on."""
+    window = choice_window(frame.shape)
+    use = None if skip is None else ~np.asarray(skip)[window]
+    return packed_phase(np.asarray(frame, dtype=np.float32)[window], use)
+
+
 def polarity_scale_and_response(
     frame: np.ndarray, skip=None, polarity: str = "auto"
 ) -> tuple[str, float, np.ndarray, np.ndarray | None]:
@@ -224,10 +246,7 @@ def polarity_scale_and_response(
     """
     from napari_ivae.core.detection._filters import maximum_filter3
 
-    window = tuple(
-        slice(max((n - CHOICE_SIDE) // 2, 0), max((n - CHOICE_SIDE) // 2, 0) + CHOICE_SIDE)
-        for n in frame.shape
-    )
+    window = choice_window(frame.shape)
     crop = np.asarray(frame, dtype=np.float32)[window]
     scales = blob_scales(frame.shape)
     scales = scales[scales <= max(1.5, min(crop.shape) / 8.0)]
@@ -268,6 +287,14 @@ def polarity_scale_and_response(
             scales,
             (response if whole else None),
         )
+    packed = packed_phase(crop, use)
+    if packed is not None and polarity in ("auto", packed[0]):
+        # a packed layer (most of the frame particles, the background a network of thin gaps):
+        # the statistic above measures how sparse the strongest blobs are against the bulk of
+        # the response, and there the particles are the bulk; the gaps' phase and the sizes
+        # of the particles' own pieces decide instead
+        best = _packed_choice(best, measured, scales, *packed)
+        return best[1], float(scales[best[2]]), scales, response if whole else None
     if _ridge_like(response, best, strongest):
         # the strongest peaks are an edge's ridge (flat-topped particles: the edges' response
         # is as strong at every scale below theirs, and most of the frame is flat there), not
@@ -283,6 +310,84 @@ def polarity_scale_and_response(
         if blobs:
             best = max(blobs, key=lambda item: item[0])
     return best[1], float(scales[best[2]]), scales, response if whole else None
+
+
+def packed_phase(frame: np.ndarray, use=None) -> tuple[str, float] | None:
+    """Polarity and blob sigma of particles packed into a layer, or None when the frame is
+    not one.
+
+    The frame, smoothed by ``PACKED_SMOOTH`` px, is cut at its Otsu level into a bright and a
+    dark phase (``use`` False: in neither). Particles are compact pieces of one phase whatever
+    share of the frame they cover; the background between them is one connected network, even
+    where it is the minority (thin gaps between touching particles). A layer: one phase in at
+    least ``PACKED_PIECES`` pieces of ``PACKED_MIN_AREA`` px or more that cover at least
+    ``PACKED_COVER`` of the frame, its largest piece at most ``PACKED_LARGEST`` of the phase,
+    and the other phase's largest piece at least ``PACKED_NETWORK`` of its own. Noise, a
+    textured support or a low dose cut at one level gives large pieces on both sides, sparse
+    particles too little cover.
+
+    The sigma is the median inscribed radius (the distance transform's maximum) of the pieces
+    that hold the phase (at least ``PACKED_HELD`` x the piece holding its median pixel: noise
+    leaves many small pieces that hold little area), over sqrt 2. Touching particles merged
+    into one piece keep their own width: pieces' areas gave 1.3-1.5 x the particles' sigma at
+    gaps of 0.5-1 px, inscribed radii 0.8-0.9 x (spheres cut at about 0.87 of their radius).
+    """
+    from scipy import ndimage
+    from skimage.filters import threshold_otsu
+
+    from napari_ivae.core.detection._filters import gaussian_smooth
+
+    smooth = gaussian_smooth(frame, PACKED_SMOOTH)
+    use = np.ones(frame.shape, dtype=bool) if use is None else np.asarray(use, dtype=bool)
+    values = smooth[use]
+    if values.size == 0 or not values.max() > values.min():
+        return None
+    level = threshold_otsu(values)
+    phases = {"bright": (smooth > level) & use, "dark": (smooth <= level) & use}
+    pieces = {}
+    for name, phase in phases.items():
+        labels, count = ndimage.label(phase)
+        areas = np.bincount(labels.ravel())[1:] if count else np.zeros(0, dtype=np.int64)
+        pieces[name] = labels, areas
+    for name, other in (("bright", "dark"), ("dark", "bright")):
+        (labels, areas), around = pieces[name], pieces[other][1]
+        large = areas >= PACKED_MIN_AREA
+        if (
+            large.sum() >= PACKED_PIECES
+            and areas.sum() >= PACKED_COVER * use.sum()
+            and around.size
+            and areas.max() <= PACKED_LARGEST * areas.sum()
+            and around.max() >= PACKED_NETWORK * around.sum()
+        ):
+            held = large & (areas >= PACKED_HELD * _holding_area(areas))
+            inscribed = ndimage.maximum(
+                ndimage.distance_transform_edt(phases[name]),
+                labels,
+                np.flatnonzero(held) + 1,
+            )
+            return name, float(np.median(inscribed) / np.sqrt(2.0))
+    return None
+
+
+def _holding_area(areas: np.ndarray) -> float:
+    """The area of the piece that holds a phase's median pixel (pieces ordered by area)."""
+    ordered = np.sort(areas)
+    total = np.cumsum(ordered)
+    return float(ordered[int(np.searchsorted(total, 0.5 * total[-1]))])
+
+
+def _packed_choice(best, measured, scales, name, sigma):
+    """The pair (strength, polarity, scale index) for a packed layer of ``name``'s particles of
+    about ``sigma``: that polarity's measured pair nearest ``sigma`` (``best`` if none).
+
+    Not the strongest pair: on a packed layer the statistic grows with the scale until it
+    averages over neighbours (dark spheres of radius 9 px, gaps of 0.5 px: sigma 8.0 chosen
+    among 2.5-10 px lost 16 % of the particles, the nearest one 2 %; gaps of 2 px, another
+    seed: 19 % against 0.3 %)."""
+    inside = [item for item in measured if item[1] == name and item[0] > -np.inf]
+    if not inside:
+        return best
+    return min(inside, key=lambda item: abs(np.log(scales[item[2]] / sigma)))
 
 
 def _ridge_like(response, item, strongest) -> bool:

@@ -73,13 +73,36 @@ def local_contrast(prepared, labels, polarity: str) -> float:
     return float(np.median(np.concatenate(steps)) / noise)
 
 
+def packed_layer(prepared, polarity: str) -> bool:
+    """Whether every frame is a layer of particles of ``polarity`` with the background a network
+    of gaps between them (:func:`~napari_ivae.core.detection.particle_blobs.packed_layer`).
+
+    Both contrasts above take the pixels outside the particles' discs for the background: on
+    a packed layer those are mostly the particles' own rims (dark spheres of radius 9 px, gaps
+    of 2 px: contrast 1.46 and 1.53), so their spread is the particles' profile, not noise. A
+    frame cut at one level into hundreds of compact pieces of one polarity inside a connected
+    network of the other is no noise and no other polarity."""
+    from napari_ivae.core.detection.particle_blobs import packed_layer as layer_of
+
+    frames = prepared if prepared.ndim == 3 else prepared[None]
+    for frame in frames:
+        packed = layer_of(frame)
+        if packed is None or packed[0] != polarity:
+            return False
+    return True
+
+
 def noise_warning(prepared, labels, polarity: str, count: int) -> str | None:
     """The warning when particles barely stand out from the background, both overall and
     from their own surroundings (noise, or the other polarity), else None. The Detect
     widget shows it too (``--polarity`` is the command line's spelling; the widget names its
     own control)."""
     contrast = particle_contrast(prepared, labels, polarity)
-    if contrast < MIN_CONTRAST and local_contrast(prepared, labels, polarity) < MIN_LOCAL_CONTRAST:
+    if (
+        contrast < MIN_CONTRAST
+        and local_contrast(prepared, labels, polarity) < MIN_LOCAL_CONTRAST
+        and not packed_layer(prepared, polarity)
+    ):
         other = "dark" if polarity == "bright" else "bright"
         return (
             f"the {count} particles barely stand out from the background (contrast "

@@ -256,6 +256,12 @@ def _auto_blobs(frame, excluded, params):
     scale_cut = np.maximum(
         np.minimum(np.minimum(cut if pooled else np.inf, other_side), background), floors
     )
+    packed = None if pooled else blobs.packed_layer(filled, skip if not skip.all() else masked)
+    if packed is not None and packed[0] == polarity:
+        # a packed layer: the other side at each scale is the network of gaps between the
+        # particles, the response's spread their own profile; neither is what the background
+        # reaches, and the candidates are the particles: the floor decides
+        scale_cut = floors.copy()
     # a smaller blob inside a larger kept one, or inside an aggregate too large to be a
     # particle, is judged against its interior, not its ring
     aggregates = blobs.aggregate_blobs(
@@ -351,6 +357,7 @@ def _auto_blobs(frame, excluded, params):
         "candidates": int(len(core_strength)),
         "strength_cut": float(cut),
         "pooled_cut": bool(pooled),
+        "packed_cut": packed is not None and packed[0] == polarity,
         "smaller_candidates": int(len(strength) - len(core_strength)),
         "search_sigmas": [round(float(scales[0]), 3), round(float(scales[-1]), 3)],
         "not_above_surround": not_above_surround,

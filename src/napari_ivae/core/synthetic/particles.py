@@ -4,7 +4,8 @@ Particles are projected spheres (thickness ``sqrt(r^2 - d^2)``, softened by a pr
 log-normal spread of radii, bright (HAADF, dark-field, fluorescence) or dark (bright-field TEM)
 on a background that can hold an uneven illumination, an amorphous carbon texture (smoothed
 noise at a few pixels' correlation), Poisson or Gaussian noise and a burned-in scale bar.
-``touching`` places that fraction of particles against a neighbour.
+``touching`` places that fraction of particles against a neighbour. :func:`make_monolayer`
+packs them on a hexagonal lattice with thin gaps (a nanoparticle film), with vacancies.
 """
 
 from __future__ import annotations
@@ -94,46 +95,26 @@ def make_particles(
     -------
     ParticleImage
     """
-    from scipy import ndimage
-
     if polarity not in ("bright", "dark"):
         raise InputError(f"polarity must be 'bright' or 'dark', got {polarity!r}.")
-    height, width = (
-        (int(shape), int(shape)) if np.ndim(shape) == 0 else (int(shape[0]), int(shape[1]))
-    )
+    height, width = _shape(shape)
     rng = np.random.default_rng(seed)
     centres, radii = _place(height, width, count, radius, radius_spread, touching, rng)
-    rows, cols = np.mgrid[:height, :width].astype(np.float64)
-    thickness = np.zeros((height, width))
-    for (r0, c0), rad in zip(centres, radii):
-        reach = int(np.ceil(rad)) + 2
-        window = (
-            slice(max(int(r0) - reach, 0), min(int(r0) + reach + 1, height)),
-            slice(max(int(c0) - reach, 0), min(int(c0) + reach + 1, width)),
-        )
-        d2 = (rows[window] - r0) ** 2 + (cols[window] - c0) ** 2
-        thickness[window] += np.sqrt(np.clip(rad**2 - d2, 0.0, None))
-    thickness = ndimage.gaussian_filter(thickness, 0.7) / float(radius)
-    support = np.ones((height, width))
-    if illumination:
-        support += illumination * (rows / height - 0.5 + 0.5 * np.sin(cols / width * np.pi))
-    if texture:
-        grain = ndimage.gaussian_filter(rng.normal(size=(height, width)), 2.0)
-        support += texture * grain / (grain.std() or 1.0)
-    sign = 1.0 if polarity == "bright" else -1.0
-    image = support * np.clip(1.0 + sign * contrast * thickness, 0.02, None)
-    if dose is not None:
-        image = rng.poisson(np.clip(image, 0, None) * dose) / float(dose)
-    if noise > 0:
-        image = image + rng.normal(0.0, noise, size=image.shape)
-    bar = None
-    if scale_bar:
-        bar = np.zeros((height, width), dtype=bool)
-        bar[
-            int(0.92 * height) : int(0.92 * height) + max(3, height // 60),
-            int(0.70 * width) : int(0.92 * width),
-        ] = True
-        image[bar] = image.max() * 1.05  # saturated white, as most microscopes burn it in
+    image, bar = _render(
+        height,
+        width,
+        centres,
+        radii,
+        radius,
+        rng,
+        polarity=polarity,
+        contrast=contrast,
+        illumination=illumination,
+        texture=texture,
+        noise=noise,
+        dose=dose,
+        scale_bar=scale_bar,
+    )
     inside = (
         (centres[:, 0] >= 0)
         & (centres[:, 0] < height)
@@ -164,6 +145,191 @@ def make_particles(
     )
 
 
+def make_monolayer(
+    shape=(384, 384),
+    *,
+    radius: float = 9.0,
+    gap: float = 2.0,
+    radius_spread: float = 0.08,
+    jitter: float = 1.0,
+    vacancies: float = 0.0,
+    blur: float = 0.7,
+    polarity: str = "dark",
+    contrast: float = 0.6,
+    illumination: float = 0.0,
+    texture: float = 0.03,
+    noise: float = 0.05,
+    dose: float | None = None,
+    seed: int = 0,
+) -> ParticleImage:
+    """A packed monolayer: particles on a hexagonal lattice, nearly touching, with exact centres.
+
+    In-situ films of nanoparticles (TEM of Au monolayers) cover most of the frame; the support
+    shows only as a network of thin gaps between them. Particles are rendered as in
+    :func:`make_particles` (projected spheres, probe blur, support texture and noise).
+
+    Parameters
+    ----------
+    shape : int or (int, int)
+        Image size.
+    radius : float
+        Median particle radius (pixels).
+    gap : float
+        Surface-to-surface gap between neighbours of the median radius (the lattice spacing is
+        ``2 radius + gap``).
+    radius_spread : float
+        Standard deviation of ``log(radius)``.
+    jitter : float
+        Standard deviation (pixels) of each centre's displacement from its lattice site.
+    vacancies : float
+        Share of lattice sites left empty (at random).
+    blur : float
+        Gaussian blur (pixels) of the projected spheres (the probe; :func:`make_particles` uses
+        0.7); 0 leaves the gaps' edges sharp.
+    polarity, contrast, illumination, texture, noise, dose
+        As in :func:`make_particles`.
+    seed : int
+        Random seed.
+
+    Returns
+    -------
+    ParticleImage
+        ``params["count"]`` is the number of particles placed (in the frame or cut by its edge).
+    """
+    if polarity not in ("bright", "dark"):
+        raise InputError(f"polarity must be 'bright' or 'dark', got {polarity!r}.")
+    if radius <= 0 or gap < 0:
+        raise InputError(f"radius must be > 0 and gap >= 0, got {radius} and {gap}.")
+    height, width = _shape(shape)
+    rng = np.random.default_rng(seed)
+    spacing = 2.0 * radius + gap
+    row_step = spacing * np.sqrt(3.0) / 2.0
+    rows = np.arange(-1, int(height / row_step) + 2)
+    cols = np.arange(-1, int(width / spacing) + 2)
+    grid_rows, grid_cols = np.meshgrid(rows, cols, indexing="ij")
+    sites = np.stack(
+        [grid_rows * row_step, (grid_cols + 0.5 * (grid_rows % 2)) * spacing], axis=-1
+    ).reshape(-1, 2)
+    centres = sites + rng.normal(0.0, jitter, sites.shape)
+    radii = radius * np.exp(rng.normal(0.0, radius_spread, len(centres)))
+    kept = rng.random(len(centres)) >= vacancies
+    reach = radii + 1.0
+    kept &= (
+        (centres[:, 0] > -reach)
+        & (centres[:, 0] < height - 1 + reach)
+        & (centres[:, 1] > -reach)
+        & (centres[:, 1] < width - 1 + reach)
+    )
+    centres, radii = centres[kept], radii[kept]
+    image, _ = _render(
+        height,
+        width,
+        centres,
+        radii,
+        radius,
+        rng,
+        polarity=polarity,
+        contrast=contrast,
+        illumination=illumination,
+        texture=texture,
+        noise=noise,
+        dose=dose,
+        scale_bar=False,
+        blur=blur,
+    )
+    inside = (
+        (centres[:, 0] >= 0)
+        & (centres[:, 0] < height)
+        & (centres[:, 1] >= 0)
+        & (centres[:, 1] < width)
+    )
+    params = dict(
+        shape=(height, width),
+        count=int(len(centres)),
+        radius=radius,
+        gap=gap,
+        radius_spread=radius_spread,
+        jitter=jitter,
+        vacancies=vacancies,
+        blur=blur,
+        polarity=polarity,
+        contrast=contrast,
+        illumination=illumination,
+        texture=texture,
+        noise=noise,
+        dose=dose,
+        seed=seed,
+    )
+    return ParticleImage(
+        image=image.astype(np.float32),
+        centres=centres[inside],
+        radii=radii[inside],
+        scale_bar=None,
+        params=params,
+    )
+
+
+def _shape(shape) -> tuple[int, int]:
+    return (int(shape), int(shape)) if np.ndim(shape) == 0 else (int(shape[0]), int(shape[1]))
+
+
+def _render(
+    height,
+    width,
+    centres,
+    radii,
+    radius,
+    rng,
+    *,
+    polarity,
+    contrast,
+    illumination,
+    texture,
+    noise,
+    dose,
+    scale_bar,
+    blur=0.7,
+):
+    """Projected spheres at ``centres`` on the support (blurred by ``blur`` px, the probe), with
+    its texture and noise; the image (float64) and the scale bar's mask (or None)."""
+    from scipy import ndimage
+
+    rows, cols = np.mgrid[:height, :width].astype(np.float64)
+    thickness = np.zeros((height, width))
+    for (r0, c0), rad in zip(centres, radii):
+        reach = int(np.ceil(rad)) + 2
+        window = (
+            slice(max(int(r0) - reach, 0), min(int(r0) + reach + 1, height)),
+            slice(max(int(c0) - reach, 0), min(int(c0) + reach + 1, width)),
+        )
+        d2 = (rows[window] - r0) ** 2 + (cols[window] - c0) ** 2
+        thickness[window] += np.sqrt(np.clip(rad**2 - d2, 0.0, None))
+    if blur > 0:
+        thickness = ndimage.gaussian_filter(thickness, blur)
+    thickness = thickness / float(radius)
+    support = np.ones((height, width))
+    if illumination:
+        support += illumination * (rows / height - 0.5 + 0.5 * np.sin(cols / width * np.pi))
+    if texture:
+        grain = ndimage.gaussian_filter(rng.normal(size=(height, width)), 2.0)
+        support += texture * grain / (grain.std() or 1.0)
+    sign = 1.0 if polarity == "bright" else -1.0
+    image = support * np.clip(1.0 + sign * contrast * thickness, 0.02, None)
+    if dose is not None:
+        image = rng.poisson(np.clip(image, 0, None) * dose) / float(dose)
+    if noise > 0:
+        image = image + rng.normal(0.0, noise, size=image.shape)
+    bar = None
+    if scale_bar:
+        bar = np.zeros((height, width), dtype=bool)
+        bar[
+            int(0.92 * height) : int(0.92 * height) + max(3, height // 60),
+            int(0.70 * width) : int(0.92 * width),
+        ] = True
+        image[bar] = image.max() * 1.05  # saturated white, as most microscopes burn it in
+    return image, bar
+
+
 def _place(height, width, count, radius, spread, touching, rng):
     """Non-overlapping (or, for the ``touching`` share, just touching) particle centres."""
     centres, radii = [], []
@@ -187,4 +353,4 @@ def _place(height, width, count, radius, spread, touching, rng):
     return np.asarray(centres, dtype=np.float64).reshape(-1, 2), np.asarray(radii)
 
 
-__all__ = ["ParticleImage", "make_particles"]
+__all__ = ["ParticleImage", "make_monolayer", "make_particles"]

@@ -1,0 +1,106 @@
+"""Packed particle layers (nanoparticle films): the synthetic monolayer, the polarity and scale
+from the phases' shapes, and the contrast warning on a clean layer."""
+
+import numpy as np
+import pytest
+
+from napari_ivae.core.analysis.metrics import match_points
+from napari_ivae.core.detection.particle_blobs import packed_phase
+from napari_ivae.core.detection.particle_contrast import noise_warning, packed_layer
+from napari_ivae.core.detection.particles import detect_particles
+from napari_ivae.core.synthetic.particles import make_monolayer
+
+
+def _precision_recall(detections, truth):
+    """Matched within half the median radius; points within a radius of the frame ignored
+    (particles the frame cuts)."""
+    radius = float(np.median(truth.radii))
+    shape = np.asarray(truth.image.shape)
+
+    def inside(points):
+        return points[((points >= radius) & (points < shape - radius)).all(axis=1)]
+
+    match = match_points(inside(detections.coords[:, 1:]), inside(truth.centres), 0.5 * radius)
+    return match.precision, match.recall
+
+
+def test_make_monolayer_packs_particles_on_a_hexagonal_lattice_with_vacancies():
+    full = make_monolayer(192, radius=6, gap=1.0, jitter=0.0, radius_spread=0.0, seed=1)
+    spacing = 2 * 6 + 1.0
+    # one particle per hexagonal cell of the frame, give or take the edge's row and column
+    assert abs(len(full.centres) - 192**2 / (spacing**2 * np.sqrt(3) / 2)) < 0.1 * len(full.centres)
+    nearest = np.sort(np.hypot(*(full.centres[:, None] - full.centres[None]).transpose(2, 0, 1)))
+    assert np.allclose(nearest[:, 1], spacing, atol=1e-6)
+    # dark particles: the gaps are the bright minority of the frame
+    assert np.median(full.image) < 0.9
+    holed = make_monolayer(192, radius=6, gap=1.0, vacancies=0.2, seed=1)
+    assert 0.7 * len(full.centres) < len(holed.centres) < 0.9 * len(full.centres)
+    again = make_monolayer(192, radius=6, gap=1.0, vacancies=0.2, seed=1)
+    assert np.array_equal(again.image, holed.image)
+    bright = make_monolayer(192, radius=6, gap=1.0, polarity="bright", seed=1)
+    assert np.median(bright.image) > 1.1
+
+
+@pytest.mark.parametrize("polarity", ["dark", "bright"])
+def test_a_packed_layer_with_thin_gaps_is_found_with_the_particles_polarity(polarity):
+    """Particles cover most of the frame, the gaps 0.5 px with sharp edges: the compact
+    interstices between three particles used to win the polarity (none of the particles
+    found, sigma 1.0-1.2 px)."""
+    truth = make_monolayer(256, radius=9, gap=0.5, blur=0.0, polarity=polarity, seed=2)
+    detections = detect_particles(truth.image)
+    assert detections.params["resolved"]["polarity"] == polarity
+    precision, recall = _precision_recall(detections, truth)
+    assert precision > 0.95 and recall > 0.95
+
+
+def test_small_packed_particles_get_their_own_scale_not_the_layers():
+    """r 6, gaps 1.5: a scale above the lattice's period stood out most (sigma 13.3 chosen,
+    recall 0.46); the particles' own pieces give it."""
+    truth = make_monolayer(256, radius=6, gap=1.5, blur=0.0, seed=1001)
+    detections = detect_particles(truth.image)
+    assert detections.params["resolved"]["scale_sigma"] < 6 / np.sqrt(2)
+    precision, recall = _precision_recall(detections, truth)
+    assert precision > 0.95 and recall > 0.95
+
+
+def test_a_packed_layer_whose_candidates_are_one_population_is_cut_at_the_noise_floor(
+    monkeypatch,
+):
+    """Low dose: the mixture finds no background population below the particles, and the
+    bounds that then decide (the other side's strongest blobs, the response's spread) are the
+    gaps and the particles' own profile; recall was 0.01 with them."""
+    truth = make_monolayer(384, radius=9, gap=1.0, dose=20, texture=0.05, seed=1105)
+    detections = detect_particles(truth.image)
+    assert detections.params["resolved"]["packed_cut"]
+    precision, recall = _precision_recall(detections, truth)
+    assert precision > 0.95 and recall > 0.95
+    from napari_ivae.core.detection import particle_blobs
+
+    monkeypatch.setattr(particle_blobs, "packed_layer", lambda *args, **kwargs: None)
+    without = detect_particles(truth.image)
+    assert not without.params["resolved"]["packed_cut"]
+    assert _precision_recall(without, truth)[1] < 0.5
+
+
+def test_packed_phase_finds_the_particles_pieces_and_not_noise_or_texture():
+    from scipy import ndimage
+
+    layer = make_monolayer(256, radius=8, gap=1.0, seed=4)
+    name, sigma = packed_phase(layer.image)
+    assert name == "dark" and 0.5 * 8 / np.sqrt(2) < sigma < 1.5 * 8 / np.sqrt(2)
+    assert packed_phase(2.0 - layer.image)[0] == "bright"
+    rng = np.random.default_rng(0)
+    assert packed_phase(rng.normal(size=(256, 256)).astype(np.float32)) is None
+    texture = ndimage.gaussian_filter(rng.normal(size=(256, 256)), 2.0)
+    assert packed_phase(texture.astype(np.float32)) is None
+
+
+def test_a_clean_packed_layer_gets_no_contrast_warning():
+    """Outside the particles' discs lie mostly their own rims: both contrasts came out 1.0-1.5
+    on a clean layer (noise 0.05 against a contrast of 0.6) and the warning said it might be
+    noise."""
+    truth = make_monolayer(256, radius=9, gap=2.0, seed=5)
+    detections = detect_particles(truth.image)
+    count = len(detections.coords)
+    assert packed_layer(truth.image, "dark") and not packed_layer(truth.image, "bright")
+    assert noise_warning(truth.image, detections.labels, "dark", count) is None
