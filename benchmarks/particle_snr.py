@@ -9,11 +9,12 @@ whitening: the matched filter's output over its noise, d', for an observer who k
 particle is, how large and how bright (the ideal observer in Gaussian stationary noise).
 
 An observer who must also find it cuts that output where the background's own maxima stop: on
-the benchmark's 384 x 384 frames the whitened filter of the median particle reaches 3.3-5.0 on
-the nuisance alone, so about 95 % of the particles of d' 6.5 stand above it and a particle of
-d' below 4 cannot be told from the background's extremes. ``SNR_LIMIT`` is where the defaults
-find at least 95 % of the particles on every sparse or moderately dense low-dose row (docs/
-performance.md, "ideal observer" round): the benchmark's "within the stated limit" count scores
+the benchmark's low-dose 384 x 384 frames the whitened filter of the median particle reaches
+3.7-5.6 on the nuisance alone (its strongest maximum; 3.1-4.5 at as many maxima as 5 % of the
+particles), so about 95 % of the particles of d' 6.5 stand above it and a particle of d' below
+4 cannot be told from the background's extremes. ``SNR_LIMIT`` is where the defaults find at
+least 95 % of the particles on every low-dose row kind of the robustness benchmark (docs/
+performance.md, "ideal observer" round 15): the benchmark's "within the stated limit" count scores
 recall over those particles only (precision over every detection, as the rows).
 
 The SNR needs pixel noise (shot or read noise) in the image: a texture alone (2 px correlation)
