@@ -227,8 +227,9 @@ def lattice_cases():
 
 
 def monolayer_cases(seed_offset: int = 0):
-    """(name, make_monolayer kwargs): packed films, 384 px; the first three and the bright
-    gaps of 1 px with sharp edges (no probe blur), as the dense Au films that failed."""
+    """(name, make_monolayer kwargs): packed films, 384 px, particles touching but never
+    overlapping, then three with necked (overlapping) neighbours as in the dense Au films
+    that failed (``blur=0``: sharp edges, as theirs)."""
     cases = (
         ("dark monolayer r9 gap 2", dict(radius=9, gap=2.0, blur=0.0)),
         ("dark monolayer r9 gap 0.5", dict(radius=9, gap=0.5, blur=0.0)),
@@ -243,6 +244,19 @@ def monolayer_cases(seed_offset: int = 0):
         (
             "bright monolayer r9 gap 0.5 low dose",
             dict(radius=9, gap=0.5, polarity="bright", dose=20, texture=0.05, blur=0.0),
+        ),
+        # necked (overlapping) neighbours, as the lead's films: the gaps break into pockets
+        (
+            "dark monolayer r9 gap 0.5 necked",
+            dict(radius=9, gap=0.5, blur=0.0, contrast=0.5, overlap=True),
+        ),
+        (
+            "dark monolayer r6 gap 1.5 necked",
+            dict(radius=6, gap=1.5, blur=0.0, contrast=0.5, overlap=True),
+        ),
+        (
+            "bright monolayer r9 gap 1 necked",
+            dict(radius=9, gap=1.0, blur=0.0, contrast=0.5, overlap=True, polarity="bright"),
         ),
     )
     for index, (name, kwargs) in enumerate(cases):

@@ -16,6 +16,8 @@ import numpy as np
 
 from napari_ivae.core.errors import InputError
 
+JITTER_TRIES = 20  # a monolayer's particle is moved from its site at most this many times
+
 
 @dataclass
 class ParticleImage:
@@ -153,6 +155,7 @@ def make_monolayer(
     radius_spread: float = 0.08,
     jitter: float = 1.0,
     vacancies: float = 0.0,
+    overlap: bool = False,
     blur: float = 0.7,
     polarity: str = "dark",
     contrast: float = 0.6,
@@ -180,9 +183,15 @@ def make_monolayer(
     radius_spread : float
         Standard deviation of ``log(radius)``.
     jitter : float
-        Standard deviation (pixels) of each centre's displacement from its lattice site.
+        Standard deviation (pixels) of each centre's displacement from its lattice site; drawn
+        again while the particle would overlap a neighbour (particles touch, never
+        interpenetrate); where none of ``JITTER_TRIES`` draws fits, it sits at its site,
+        shrunk to fit.
     vacancies : float
         Share of lattice sites left empty (at random).
+    overlap : bool
+        Jitter drawn freely, so that neighbours may overlap (necked or sintered particles: their
+        projected thicknesses add up where they meet, and the gaps break into pockets).
     blur : float
         Gaussian blur (pixels) of the projected spheres (the probe; :func:`make_particles` uses
         0.7); 0 leaves the gaps' edges sharp.
@@ -210,17 +219,26 @@ def make_monolayer(
     sites = np.stack(
         [grid_rows * row_step, (grid_cols + 0.5 * (grid_rows % 2)) * spacing], axis=-1
     ).reshape(-1, 2)
-    centres = sites + rng.normal(0.0, jitter, sites.shape)
-    radii = radius * np.exp(rng.normal(0.0, radius_spread, len(centres)))
-    kept = rng.random(len(centres)) >= vacancies
+    radii = radius * np.exp(rng.normal(0.0, radius_spread, len(sites)))
+    kept = rng.random(len(sites)) >= vacancies
     reach = radii + 1.0
     kept &= (
-        (centres[:, 0] > -reach)
-        & (centres[:, 0] < height - 1 + reach)
-        & (centres[:, 1] > -reach)
-        & (centres[:, 1] < width - 1 + reach)
+        (sites[:, 0] > -reach - spacing)
+        & (sites[:, 0] < height - 1 + reach + spacing)
+        & (sites[:, 1] > -reach - spacing)
+        & (sites[:, 1] < width - 1 + reach + spacing)
     )
-    centres, radii = centres[kept], radii[kept]
+    if overlap:
+        centres, radii = sites[kept] + rng.normal(0.0, jitter, (int(kept.sum()), 2)), radii[kept]
+    else:
+        centres, radii = _jittered(sites[kept], radii[kept], jitter, rng)
+    inside = (
+        (centres[:, 0] > -radii - 1.0)
+        & (centres[:, 0] < height + radii)
+        & (centres[:, 1] > -radii - 1.0)
+        & (centres[:, 1] < width + radii)
+    )
+    centres, radii = centres[inside], radii[inside]
     image, _ = _render(
         height,
         width,
@@ -251,6 +269,7 @@ def make_monolayer(
         radius_spread=radius_spread,
         jitter=jitter,
         vacancies=vacancies,
+        overlap=overlap,
         blur=blur,
         polarity=polarity,
         contrast=contrast,
@@ -267,6 +286,34 @@ def make_monolayer(
         scale_bar=None,
         params=params,
     )
+
+
+def _jittered(sites, radii, jitter, rng, tries: int = JITTER_TRIES):
+    """Each particle at its site moved by a Gaussian ``jitter``, drawn again (up to ``tries``
+    times) while it would overlap one placed before (centres closer than 0.98 x the sum of the
+    radii, as :func:`_place`); one that never fits stays at its site, shrunk to fit between its
+    neighbours, or (under half its radius) leaves the site empty."""
+    from scipy.spatial import cKDTree
+
+    radii = np.array(radii, dtype=np.float64)
+    reach = 2.0 * float(radii.max()) + 4.0 * jitter + 1.0
+    near = cKDTree(sites).query_ball_point(sites, reach)
+    centres = np.full(sites.shape, np.nan)
+    for index in range(len(sites)):
+        others = [k for k in near[index] if k < index and not np.isnan(centres[k, 0])]
+        for _ in range(tries):
+            candidate = sites[index] + rng.normal(0.0, jitter, 2)
+            gaps = np.hypot(*(centres[others] - candidate).T) if others else np.zeros(0)
+            if not (gaps < 0.98 * (radii[others] + radii[index])).any():
+                centres[index] = candidate
+                break
+        else:  # at its site, as large as fits between the neighbours placed (half its size at least)
+            gaps = np.hypot(*(centres[others] - sites[index]).T) if others else np.zeros(0)
+            fits = float((gaps / 0.98 - radii[others]).min()) if others else radii[index]
+            if fits >= 0.5 * radii[index]:
+                centres[index], radii[index] = sites[index], min(radii[index], fits)
+    placed = ~np.isnan(centres[:, 0])
+    return centres[placed], radii[placed]
 
 
 def _shape(shape) -> tuple[int, int]:
