@@ -24,9 +24,8 @@ def test_points_round_trip(tmp_path, image_file, capsys):
     points = tmp_path / "pts.csv"
     points.write_text("frame,row,col,intensity\n0,10,12,1.0\n0,1,1,2.0\n0,20.5,30,3.0\n")
     out = tmp_path / "p.npz"
-    assert (
-        main(["patches", str(path), "--points", str(points), "--size", "8", "--out", str(out)]) == 0
-    )
+    args = ["patches", str(path), "--points", str(points), "--size", "8", "--normalize", "none"]
+    assert main([*args, "--out", str(out)]) == 0
     ps = load_patches(out)
     np.testing.assert_array_equal(ps.indices, [0, 2])  # the border point is dropped
     np.testing.assert_array_equal(ps.patches[0], image[6:14, 8:16])
@@ -50,7 +49,7 @@ def test_a_colour_picture_is_cut_from_its_luminance_as_detect_reads_it(tmp_path)
     points.write_text("row,col\n10,12\n20,30\n")
     out = tmp_path / "p.npz"
     args = ["patches", str(tmp_path / "img.png"), "--points", str(points), "--size", "8"]
-    assert main([*args, "--out", str(out)]) == 0
+    assert main([*args, "--normalize", "none", "--out", str(out)]) == 0
     patches = load_patches(out).patches
     np.testing.assert_allclose(patches[0], grey[6:14, 8:16], atol=1e-3)
     np.testing.assert_allclose(patches[1], grey[16:24, 26:34], atol=1e-3)
@@ -73,11 +72,9 @@ def test_grid_round_trip_with_tif(tmp_path, image_file):
             "8",
             "--out",
             str(out),
-            "--normalize",
-            "global",
         ]
     )
-    assert code == 0
+    assert code == 0  # the default normalisation: global, as the napari widget's
     with np.load(out) as data:
         assert data["patches"].shape == (5 * 6, 8, 8)
         np.testing.assert_array_equal(data["grid_shape"], [5, 6])
@@ -226,3 +223,99 @@ def test_the_points_spacing_of_a_stack_is_measured_within_each_frame():
     assert points_spacing(stack) == pytest.approx(7.0)  # not 0 (the same place in every frame)
     assert points_spacing(frame) == pytest.approx(7.0)
     assert points_spacing(np.array([[0, 3.0, 4.0], [1, 5.0, 5.0]])) is None  # one per frame
+
+
+# ---- particles: two of their diameters, not two spacings, when they lie far apart ----------------
+def _sparse_discs(tmp_path, radius=8, step=60, margin=22):
+    """4 x 4 bright discs ``step`` px apart, the outer ring ``margin`` px from the border, and
+    the points CSV `detect` writes for them (with its size columns)."""
+    side = 2 * margin + 3 * step
+    yy, xx = np.mgrid[:side, :side]
+    image = np.zeros((side, side), np.float32)
+    rows = ["frame,row,col,label,area,equivalent_diameter"]
+    for i in range(4):
+        for j in range(4):
+            r, c = margin + step * i, margin + step * j
+            disc = (yy - r) ** 2 + (xx - c) ** 2 <= radius**2
+            image[disc] = 1.0
+            area = int(disc.sum())
+            rows.append(f"0,{r},{c},{4 * i + j + 1},{area},{2 * np.sqrt(area / np.pi)}")
+    image += np.random.default_rng(SEED).normal(0, 0.1, image.shape).astype(np.float32)
+    np.save(tmp_path / "discs.npy", image)
+    (tmp_path / "discs.csv").write_text("\n".join(rows) + "\n")
+    return tmp_path / "discs.npy", tmp_path / "discs.csv"
+
+
+def test_sparse_particles_get_two_diameters_and_keep_every_interior_particle(tmp_path, capsys):
+    """Discs of diameter ~16 px, 60 px apart, 22 px from the border: two spacings (120 px)
+    would drop all 16; two diameters (32 px) keep them all."""
+    image, points = _sparse_discs(tmp_path)
+    out = tmp_path / "p.npz"
+    assert main(["patches", str(image), "--points", str(points), "--out", str(out)]) == 0
+    assert _patch_side(out) == 32
+    assert len(load_patches(out).patches) == 16
+    err = capsys.readouterr().err
+    assert (
+        "size 32 px = 2 x particle diameter 15.8 px (the points' median equivalent_diameter" in err
+    )
+    assert "two spacings of 60.0 px would make 120 px" in err and "dropped" not in err
+    # a given size far from two diameters is noted against the diameter
+    assert (
+        main(["patches", str(image), "--points", str(points), "--size", "120", "--out", str(out)])
+        == 0
+    )
+    err = capsys.readouterr().err
+    assert "--size 120 is 7.6 x the particles' diameter 15.8 px" in err
+    assert "without --size the size would be 32 px" in err
+
+
+def test_train_on_sparse_particles_cuts_two_diameters_as_patches_does(tmp_path, capsys):
+    from napari_ivae.core.models.persistence import load_model
+
+    image, points = _sparse_discs(tmp_path)
+    model = tmp_path / "m.ivae.pt"
+    args = ["train", "--model", "vae", "--image", str(image), "--points", str(points)]
+    tiny = ["--epochs", "1", "--hidden", "16", "--batch-size", "16", "--quiet"]
+    assert main([*args, "--out", str(model), *tiny]) == 0
+    assert tuple(load_model(model).config.patch_shape) == (32, 32)
+    assert (
+        "napari-ivae train: size 32 px = 2 x particle diameter 15.8 px" in capsys.readouterr().err
+    )
+
+
+def test_dense_particles_keep_two_spacings(tmp_path, capsys):
+    """Particles closer than their diameter (touching, measured larger than their spacing):
+    the patch stays two spacings, as for atoms."""
+    image, _ = _lattice_files(tmp_path, spacing=10.0)
+    rows = ["row,col,diameter"] + [f"{r},{c},14.0" for r, c in _lattice_positions(10.0)]
+    (tmp_path / "p.csv").write_text("\n".join(rows) + "\n")
+    out = tmp_path / "p.npz"
+    assert (
+        main(["patches", str(image), "--points", str(tmp_path / "p.csv"), "--out", str(out)]) == 0
+    )
+    assert _patch_side(out) == 20
+    assert "size 20 px = 2.0 x spacing 10.0 px" in capsys.readouterr().err
+
+
+def _lattice_positions(spacing):
+    from napari_ivae.core.synthetic.lattice import make_lattice
+
+    return make_lattice((128, 128), spacing=spacing, noise=0.05, seed=1).positions
+
+
+def test_the_particle_diameter_is_read_from_the_size_columns_points_carry():
+    from napari_ivae.core.patches.sizing import auto_patch_size, particle_diameter
+
+    assert particle_diameter({"equivalent_diameter": [10.0, 12.0, 30.0]}) == (
+        12.0,
+        "equivalent_diameter",
+    )
+    assert particle_diameter({"Radius": [5.0, 6.0, np.nan]}) == (11.0, "Radius")
+    assert particle_diameter({"area": [np.pi * 49]})[0] == pytest.approx(14.0)
+    assert particle_diameter({"prominence": [1.0], "snr": [3.0]}) is None  # atoms
+    assert particle_diameter({"diameter": [0.0, -1.0]}) is None
+    assert auto_patch_size(40.0) == auto_patch_size(40.0, None) == 80  # atoms: as before
+    assert auto_patch_size(40.0, 12.0) == 24
+    assert auto_patch_size(10.0, 14.0) == 20  # touching: two spacings
+    assert auto_patch_size(None, 12.0) == 24  # one particle: no spacing
+    assert auto_patch_size(None) == 32

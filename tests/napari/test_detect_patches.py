@@ -307,8 +307,9 @@ def _detect(viewer, detect, layer, mode, qtbot):
 
 
 def test_patches_say_why_points_were_left_out_and_where_the_size_came_from(viewer, qtbot):
-    """25 discs found, 9 patches cut (the outer ring is closer than half a patch to the
-    border): the status says so in amber, with the automatic size's origin."""
+    """25 discs (diameter ~19 px, 40 px apart, 30 px from the border): the automatic size is
+    two diameters and keeps all 25, the status says so; a size of two spacings (78 px) cuts
+    only the inner 9, and the status says why the others were left out, in amber."""
     layer = viewer.add_image(_discs(), name="discs")
     detect, patches = open_widget(viewer, "Detect"), open_widget(viewer, "Patches and labels")
     _detect(viewer, detect, layer, "particles", qtbot)
@@ -316,23 +317,23 @@ def test_patches_say_why_points_were_left_out_and_where_the_size_came_from(viewe
     assert len(points.data) == 25
     patches.image.value, patches.points.value = layer, points
     patchset = patches.extract()
-    n = len(patchset.patches)
+    assert len(patchset.patches) == 25 and 36 <= patchset.patches.shape[1] <= 40
+    status = patches.status.value
+    assert "auto: 2 x particle diameter" in status and "median equivalent_diameter" in status
+    assert "dropped" not in status and "#ffb347" not in patches.status.native.styleSheet()
+    patches.size.value = 78  # two spacings, the size before particles were sized by diameter
+    n = len(patches.extract().patches)
     assert n < 25 * 0.75
     status = patches.status.value
     assert f"{25 - n} of 25 patches" in status and "dropped" in status, status
-    assert "a smaller patch size keeps them" in status
-    assert "auto: two spacings of" in status and "nearest-neighbour distance" in status
+    assert "a smaller patch size keeps them" in status and "auto" not in status
     assert "#ffb347" in patches.status.native.styleSheet()  # amber: most points are gone
-    patches.size.value = 40  # small enough for all 25
-    assert len(patches.extract().patches) == 25
-    assert "dropped" not in patches.status.value and "auto" not in patches.status.value
-    assert "#ffb347" not in patches.status.native.styleSheet()
 
 
 def test_particle_patches_ignore_a_spacing_measured_on_another_image(viewer, qtbot):
     """Atoms detected on one image, particles on another: the particles' patches are sized
-    from their own points, not from the other image's lattice spacing."""
-    from napari_ivae.core.patches.sizing import auto_patch_size, points_spacing
+    from their own points (two diameters), not from the other image's lattice spacing."""
+    from napari_ivae.core.patches.sizing import auto_patch_size, particle_diameter, points_spacing
 
     lattice = viewer.add_image(np.asarray(_lattice_image()), name="lat")
     detect, patches = open_widget(viewer, "Detect"), open_widget(viewer, "Patches and labels")
@@ -343,9 +344,38 @@ def test_particle_patches_ignore_a_spacing_measured_on_another_image(viewer, qtb
     points = viewer.layers["discs particles [ivae]"]
     patches.image.value, patches.points.value = discs, points
     patchset = patches.extract()
-    expected = auto_patch_size(points_spacing(np.asarray(points.data)))
-    assert patchset.patches.shape[1] == expected > 60
+    diameter, _ = particle_diameter(points.features)
+    expected = auto_patch_size(points_spacing(np.asarray(points.data)), diameter)
+    assert patchset.patches.shape[1] == expected == 2 * round(diameter) > 30
     assert len(patchset.patches) == 25
+
+
+def test_widget_and_command_line_cut_the_same_particle_patches(viewer, qtbot, tmp_path):
+    """The same particles through the widget (patch size 0, default normalisation) and through
+    `napari-ivae patches` without --size or --normalize: the same size, normalisation and
+    patches."""
+    from napari_ivae.cli import main
+    from napari_ivae.core.patches.cutting import load_patches
+
+    image = _discs()
+    layer = viewer.add_image(image, name="discs")
+    detect, patches = open_widget(viewer, "Detect"), open_widget(viewer, "Patches and labels")
+    _detect(viewer, detect, layer, "particles", qtbot)
+    points = viewer.layers["discs particles [ivae]"]
+    patches.image.value, patches.points.value = layer, points
+    widget = patches.extract()
+    np.save(tmp_path / "discs.npy", image)
+    table = points.features.drop(columns=["row", "col"], errors="ignore")
+    table.insert(0, "col", points.data[:, 1])
+    table.insert(0, "row", points.data[:, 0])
+    table.to_csv(tmp_path / "discs.csv", index=False)
+    out = tmp_path / "p.npz"
+    args = ["patches", str(tmp_path / "discs.npy"), "--points", str(tmp_path / "discs.csv")]
+    assert main([*args, "--out", str(out)]) == 0
+    cli = load_patches(out)
+    assert cli.patches.shape == widget.patches.shape == (25, *widget.patches.shape[1:])
+    assert cli.normalization["mode"] == widget.normalization["mode"] == "global"
+    np.testing.assert_allclose(cli.patches, widget.patches, atol=1e-5)
 
 
 def test_grid_patches_take_the_spacing_measured_on_their_own_image(viewer, qtbot):

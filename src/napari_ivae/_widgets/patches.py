@@ -30,7 +30,7 @@ from napari_ivae._widgets.class_table import ClassTableWidget
 from napari_ivae._workers import background, is_busy
 from napari_ivae.core.errors import InputError
 from napari_ivae.core.patches.annotations import OVERLAP_RULE
-from napari_ivae.core.patches.sizing import auto_patch_size, points_spacing
+from napari_ivae.core.patches.sizing import AutoSize, particle_diameter, points_spacing
 
 CLASS_META = "napari_ivae_classes"
 RECOUNT_DELAY_MS = 150  # a burst of shape edits gives one label recount
@@ -108,7 +108,8 @@ class PatchesWidget(DockBody):
             min=0,
             max=1024,
             label="patch size (0 = auto)",
-            tooltip="Side of the square patches; 0 = two lattice spacings.",
+            tooltip="Side of the square patches; 0 = two lattice spacings (particles: two "
+            "of their diameters when that is smaller).",
         )
         self.stride = SpinBox(
             value=0,
@@ -217,15 +218,17 @@ class PatchesWidget(DockBody):
 
         Patches at points take the spacing of the detection that made them (kept in the
         layer's provenance), else the points' median nearest-neighbour distance: never a
-        spacing Detect measured on another image or for other points. Grid patches take the
-        spacing Detect measured last, when it was on this image.
+        spacing Detect measured on another image or for other points; particles whose
+        features hold a size (Detect's ``equivalent_diameter``) take two of their median
+        diameters when that is smaller (as ``napari-ivae patches`` does). Grid patches take
+        the spacing Detect measured last, when it was on this image.
         """
         if self.size.value:
             return int(self.size.value), ""
         hint = image_layer.metadata.get("patch_size") or image_layer.metadata.get("card_size")
         if hint:
             return int(hint), "the sample's patch size"
-        spacing, origin = None, ""
+        spacing, origin, measured = None, "", None
         points = self.points.value if self.source.value == "points" else None
         if points is not None:
             meta = points.metadata.get(_layers.META_KEY) if detected_on(points) else None
@@ -234,12 +237,16 @@ class PatchesWidget(DockBody):
             else:
                 spacing = points_spacing(np.asarray(points.data))
                 origin = "the points' median nearest-neighbour distance"
+            measured = particle_diameter(points.features)
         elif self._session.spacing and self._session.spacing_image == image_layer.name:
             spacing, origin = self._session.spacing, "the lattice spacing measured on it"
-        size = auto_patch_size(spacing)
-        if spacing is None:
-            return size, "no spacing known"
-        return size, f"two spacings of {spacing:.1f} px, {origin}"
+        auto = AutoSize(spacing, measured[0] if measured else None)
+        if auto.basis is None:
+            return auto.size, "no spacing known"
+        if auto.by_diameter:
+            assert measured is not None
+            return auto.size, f"{auto.reason()}, the points' median {measured[1]}"
+        return auto.size, f"{auto.reason()}, {origin}"
 
     def _on_training(self, training: bool) -> None:
         self.extract_button.enabled = not training

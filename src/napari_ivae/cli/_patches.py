@@ -47,15 +47,18 @@ def add_parser(subparsers) -> None:
         type=int,
         metavar="P",
         help="patch size in pixels (default: two spacings, the spacing being the points' "
-        "median nearest-neighbour distance, or for grid patches measured on the image)",
+        "median nearest-neighbour distance, or for grid patches measured on the image; "
+        "particles whose points carry a size (equivalent_diameter as detect writes it, "
+        "diameter, radius or area) get two of their median diameters when that is smaller)",
     )
     p.add_argument("--out", required=True, metavar="PATCHES.npz", help="output .npz file")
     p.add_argument(
         "--normalize",
-        choices=("none", "patch", "global"),
-        default="none",
-        help="intensity scaling: none (default), patch (each to [0,1]), global "
-        "(image min/max to [0,1])",
+        choices=("global", "patch", "none"),
+        default="global",
+        help="intensity scaling: global (default, as in napari and `train --image`: the "
+        "image's min/max to [0,1], so a model applied to another image sees it on the same "
+        "scale), patch (each patch to [0,1]), none (the raw values)",
     )
     p.add_argument(
         "--border",
@@ -100,7 +103,7 @@ def run(args) -> int:
         coords, properties = read_points_csv(args.points)
         if image.ndim == 2:
             coords = _points_for_2d_image(coords, args.points)
-    args.size = choose_size(args.size, image, coords, "napari-ivae patches")
+    args.size = choose_size(args.size, image, coords, "napari-ivae patches", properties)
 
     if args.grid is not None:
         _check_grid_memory(image.shape, args.size, args.grid)
@@ -161,25 +164,42 @@ def image_spacing(image) -> float | None:
         return None
 
 
-def choose_size(size: int | None, image, coords, prefix: str) -> int:
+def choose_size(size: int | None, image, coords, prefix: str, properties=None) -> int:
     """The patch size: ``size`` when given, else
     :func:`~napari_ivae.core.patches.sizing.auto_patch_size` of the spacing (the
-    points' median nearest-neighbour distance, or measured on the image). Says on stderr the
-    size chosen and why, or, for a given size far from a known spacing, the automatic one."""
-    from napari_ivae.core.patches.sizing import auto_patch_size, points_spacing
+    points' median nearest-neighbour distance, or measured on the image) and, for particles,
+    their median diameter (a size column of ``properties``, the points' table). Says on stderr
+    the size chosen and why, or, for a given size far from the automatic one, the automatic
+    one."""
+    from napari_ivae.core.patches.sizing import AutoSize, particle_diameter, points_spacing
 
     spacing, source = None, ""
     if coords is not None:
         spacing, source = points_spacing(coords), "the points' median nearest-neighbour distance"
     if spacing is None:
         spacing, source = image_spacing(image), "measured on the image"
-    automatic = auto_patch_size(spacing)
+    measured = particle_diameter(properties) if coords is not None else None
+    auto = AutoSize(spacing, measured[0] if measured else None)
+    automatic = auto.size
+    if auto.by_diameter:
+        assert measured is not None
+        source = f"the points' median {measured[1]}" + (
+            f"; two spacings of {spacing:.1f} px would make {AutoSize(spacing).size} px"
+            if spacing
+            else ""
+        )
     if size is None:
-        if spacing is None:
+        if auto.basis is None:
             print(
                 f"{prefix}: size {automatic} px, the default: no spacing could be measured "
                 f"on the image{'' if coords is None else ' nor from the points'}; give "
                 "--size P if that does not fit the features",
+                file=sys.stderr,
+            )
+        elif auto.by_diameter:
+            print(
+                f"{prefix}: size {automatic} px = {auto.reason()} ({source}); "
+                "--size P sets another",
                 file=sys.stderr,
             )
         else:
@@ -189,11 +209,14 @@ def choose_size(size: int | None, image, coords, prefix: str) -> int:
                 file=sys.stderr,
             )
         return automatic
-    if spacing is not None and not FAR_BELOW <= size / spacing <= FAR_ABOVE:
+    basis = auto.basis
+    if basis is not None and not FAR_BELOW <= size / basis <= FAR_ABOVE:
+        what = "the particles' diameter" if auto.by_diameter else "the spacing"
+        unit = "diameters" if auto.by_diameter else "spacings"
         print(
-            f"{prefix}: note: --size {size} is {size / spacing:.2g} x the spacing "
-            f"{spacing:.1f} px ({source}), outside the usual {FAR_BELOW}-{FAR_ABOVE} "
-            f"spacings; without --size the size would be {automatic} px",
+            f"{prefix}: note: --size {size} is {size / basis:.2g} x {what} "
+            f"{basis:.1f} px ({source}), outside the usual {FAR_BELOW}-{FAR_ABOVE} "
+            f"{unit}; without --size the size would be {automatic} px",
             file=sys.stderr,
         )
     return size

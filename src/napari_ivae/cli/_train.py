@@ -106,13 +106,13 @@ def _image_source(args):
         from napari_ivae.core.io.image import prepare_image
 
         image = prepare_image(np.asarray(image))  # a colour picture: its luminance, as detect
-    mode = coords = None
+    mode = coords = properties = None
     if args.points is not None:
         coords, properties = read_points_csv(args.points)
         mode = points_mode(properties.columns)
         if len(image.shape) == 2:
             coords = _points_for_2d_image(coords, args.points)
-    args.size = choose_size(args.size, image, coords, "napari-ivae train")
+    args.size = choose_size(args.size, image, coords, "napari-ivae train", properties)
     if args.grid is not None:
         source = PatchSource.grid(image, args.size, args.grid, normalize=args.normalize)
     else:

@@ -1,21 +1,123 @@
-"""The automatic patch size: two spacings, the spacing measured from the points."""
+"""The automatic patch size: two spacings (the spacing measured from the points or the image),
+or for particles two of their measured diameters when that is smaller."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
 from napari_ivae.core.validation import MIN_PATCH_SIZE
 
 DEFAULT_PATCH_SIZE = 32  # px, when no spacing is known
+PARTICLE_DIAMETERS = 2  # a particle's patch: this many of its median diameters, at most 2 spacings
+
+# columns that measure a particle's size, first found is used: (name, factor to a diameter);
+# `area` is turned into the diameter of the disc of that area
+_DIAMETER_COLUMNS = (("equivalent_diameter", 1.0), ("diameter", 1.0), ("radius", 2.0))
 
 
-def auto_patch_size(spacing: float | None) -> int:
-    """Patch side for a lattice spacing: two spacings (one shell of neighbours), even, at least
-    :data:`~napari_ivae.core.validation.MIN_PATCH_SIZE`; :data:`DEFAULT_PATCH_SIZE` when no
-    spacing is known."""
-    if not spacing:
-        return DEFAULT_PATCH_SIZE
-    return int(max(MIN_PATCH_SIZE, 2 * round(spacing)))
+def auto_patch_size(spacing: float | None, diameter: float | None = None) -> int:
+    """Patch side for a spacing and, for particles, their median diameter.
+
+    Two spacings (one shell of neighbours), or :data:`PARTICLE_DIAMETERS` diameters when a
+    diameter is given and that is smaller (sparse particles: the particle and a margin of half
+    its diameter around it, not a patch that reaches to the neighbours far away); even, at
+    least :data:`~napari_ivae.core.validation.MIN_PATCH_SIZE`.
+    :data:`DEFAULT_PATCH_SIZE` when neither is known.
+    """
+    return AutoSize(spacing, diameter).size
+
+
+@dataclass(frozen=True)
+class AutoSize:
+    """The automatic patch size and what it was taken from.
+
+    Attributes
+    ----------
+    spacing : float or None
+        Distance between neighbouring points (or the lattice spacing), px.
+    diameter : float or None
+        The particles' median diameter, px (None for atoms and points without one).
+    """
+
+    spacing: float | None
+    diameter: float | None = None
+
+    @property
+    def by_diameter(self) -> bool:
+        """True when the particles' diameter sets the size (smaller than two spacings)."""
+        if not self.diameter:
+            return False
+        spacing_size = self._spacing_size()
+        return spacing_size is None or self._diameter_size() < spacing_size
+
+    @property
+    def size(self) -> int:
+        """The patch side, px."""
+        if self.by_diameter:
+            return self._diameter_size()
+        return self._spacing_size() or DEFAULT_PATCH_SIZE
+
+    def _spacing_size(self) -> int | None:
+        if not self.spacing:
+            return None
+        return int(max(MIN_PATCH_SIZE, 2 * round(self.spacing)))
+
+    def _diameter_size(self) -> int:
+        assert self.diameter is not None
+        return int(max(MIN_PATCH_SIZE, 2 * round(PARTICLE_DIAMETERS * self.diameter / 2)))
+
+    @property
+    def basis(self) -> float | None:
+        """The length the size is a multiple of (the diameter or the spacing), or None."""
+        return self.diameter if self.by_diameter else self.spacing
+
+    def reason(self) -> str:
+        """The size's origin in words: '2 x particle diameter 19.3 px', 'two spacings of
+        10.0 px', or '' when neither is known."""
+        if self.by_diameter:
+            return f"{PARTICLE_DIAMETERS} x particle diameter {self.diameter:.1f} px"
+        if not self.spacing:
+            return ""
+        return f"two spacings of {self.spacing:.1f} px"
+
+
+def particle_diameter(table) -> tuple[float, str] | None:
+    """The particles' median diameter from a points table's measured sizes, and the column.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame or mapping of column name to values
+        The points' table (napari's ``features``, a CSV read by ``read_points_csv``). The first
+        of ``equivalent_diameter`` (what Detect writes for particles), ``diameter``, ``radius``
+        (x 2) or ``area`` (the diameter of a disc of that area) with positive finite values is
+        used; names are matched without regard to case.
+
+    Returns
+    -------
+    (float, str) or None
+        The median diameter in pixels and the column it was read from; None when no column
+        measures a size (atoms, points from elsewhere).
+    """
+    if table is None:
+        return None
+    names = {str(name).lower(): name for name in table}
+    candidates = [*_DIAMETER_COLUMNS, ("area", None)]
+    for key, factor in candidates:
+        if key not in names:
+            continue
+        try:
+            values = np.asarray(table[names[key]], dtype=np.float64)
+        except (TypeError, ValueError):
+            continue
+        values = values[np.isfinite(values) & (values > 0)]
+        if not len(values):
+            continue
+        median = float(np.median(values))
+        diameter = 2 * np.sqrt(median / np.pi) if factor is None else factor * median
+        return float(diameter), str(names[key])
+    return None
 
 
 def points_spacing(coords) -> float | None:
