@@ -191,3 +191,51 @@ def test_a_large_stack_is_detected_frame_by_frame_with_the_same_points(
             np.load(tmp_path / "streamed_labels.npy"), np.load(tmp_path / "memory_labels.npy")
         )
         assert not list(tmp_path.glob("*scratch*"))
+
+
+def _random_discs():
+    rng = np.random.default_rng(2)
+    yy, xx = np.mgrid[:200, :200]
+    image = np.zeros((200, 200), np.float32)
+    for row, col in rng.uniform(10, 190, (40, 2)):
+        image[(yy - row) ** 2 + (xx - col) ** 2 <= 5**2] = 1.0
+    return image + rng.normal(0, 0.1, image.shape).astype(np.float32)
+
+
+def test_atoms_without_a_lattice_suggest_the_particles_mode(tmp_path, capsys):
+    """40 discs asked as atoms (the default mode): no lattice, and a warning line points to
+    --mode particles, as the Detect widget points to 'find: particles'; not once a spacing
+    is given (the user means atoms)."""
+    np.save(tmp_path / "discs.npy", _random_discs())
+    args = ["detect", str(tmp_path / "discs.npy"), "--out", str(tmp_path / "o.csv")]
+    assert main(args) == 0
+    err = capsys.readouterr().err
+    assert "no lattice periodicity" in err, err
+    assert (
+        "warning: if the image shows particles rather than atom columns, give --mode particles"
+        in err
+    )
+    assert main([*args, "--spacing", "15"]) == 0
+    assert "--mode particles" not in capsys.readouterr().err
+
+
+def test_atoms_failing_on_the_spacing_suggest_the_particles_mode(tmp_path, capsys, monkeypatch):
+    """The core's spacing error (Ru1's particles asked as atoms: 'the image looks like noise')
+    ends with the pointer to --mode particles."""
+    from napari_ivae.core.detection import atoms
+    from napari_ivae.core.errors import InputError
+
+    def fails(*args, **kwargs):
+        raise InputError(
+            "The estimated spacing (1.84 px) is below 2.0 px: the image looks like noise. "
+            "Give the spacing explicitly (spacing=...)."
+        )
+
+    monkeypatch.setattr(atoms, "detect_atoms", fails)
+    np.save(tmp_path / "discs.npy", _random_discs())
+    assert main(["detect", str(tmp_path / "discs.npy"), "--out", str(tmp_path / "o.csv")]) == 2
+    err = capsys.readouterr().err
+    assert "the image looks like noise" in err, err
+    assert err.rstrip().endswith(
+        "If the image shows particles rather than atom columns, give --mode particles."
+    )

@@ -93,8 +93,6 @@ def _detect_snapshot(snapshot: tuple, params: dict) -> Any:
 
 
 PARTICLES_HINT = "If the image shows particles rather than atom columns, choose 'find: particles'."
-# warnings of an atoms run (automatic spacing) that a particle image gives too
-_NO_LATTICE = ("no lattice periodicity", "nearest neighbour near the spacing")
 
 
 def _check_particle_contrast(image: Any, det: Any, asked: str) -> None:
@@ -439,8 +437,10 @@ class DetectWidget(DockBody):
             message = f"{message}. {widget_spelling(det.message)}"
         found = list(det.quality.get("warnings", []))
         warnings = [widget_spelling(w[0].upper() + w[1:] + ".") for w in found]
+        from napari_ivae.core.detection.quality import suggests_particles
+
         auto_atoms = mode == "atoms" and params["spacing"] is None
-        if auto_atoms and any(sign in w for w in found for sign in _NO_LATTICE):
+        if auto_atoms and suggests_particles(found):
             warnings.append(PARTICLES_HINT)
         if warnings:
             self.status.warn(f"{message}. Check: {' '.join(warnings)}")

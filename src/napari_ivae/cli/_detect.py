@@ -17,6 +17,9 @@ from napari_ivae.cli._paths import check_output, output_path
 from napari_ivae.cli._progress import add_scheduler_argument
 from napari_ivae.core.errors import InputError
 
+# what an atoms run with an automatic spacing that finds no lattice suggests
+PARTICLES_HINT = "if the image shows particles rather than atom columns, give --mode particles"
+
 MIN_SPACING = 2.0  # px: below this no peak finder can separate atoms
 STREAM_BYTES = 1 << 30  # stacks larger than this are detected one frame at a time
 
@@ -196,24 +199,29 @@ def run(args) -> int:
     run_on = {"streaming": streaming, "chunked": chunked, "scheduler": args.scheduler}
     if args.mode == "atoms":
         _check_spacing(args.spacing, frame_shape)
-        detections = _detect(
-            image,
-            "atoms",
-            run_on,
-            labels_path,
-            dict(
-                spacing=args.spacing,
-                sigma=args.sigma,
-                background=args.background,
-                min_distance=args.min_distance,
-                threshold=args.threshold,
-                refine=None if args.refine == "none" else args.refine,
-                border=args.border,
-                invert=_atoms_inverted(args),
-                crystal_only=not args.keep_non_crystal,
-                **common,
-            ),
-        )
+        try:
+            detections = _detect(
+                image,
+                "atoms",
+                run_on,
+                labels_path,
+                dict(
+                    spacing=args.spacing,
+                    sigma=args.sigma,
+                    background=args.background,
+                    min_distance=args.min_distance,
+                    threshold=args.threshold,
+                    refine=None if args.refine == "none" else args.refine,
+                    border=args.border,
+                    invert=_atoms_inverted(args),
+                    crystal_only=not args.keep_non_crystal,
+                    **common,
+                ),
+            )
+        except InputError as err:  # no spacing found: the image may show particles
+            if args.spacing is None and "spacing" in str(err):
+                raise InputError(f"{err} {PARTICLES_HINT[0].upper()}{PARTICLES_HINT[1:]}.") from err
+            raise
         used = detections.params
         polarity = used.get("polarity") or ("dark" if used.get("invert") else "bright")
         summary = (
@@ -250,8 +258,14 @@ def run(args) -> int:
         Path(detections.labels.filename).unlink(missing_ok=True)  # the scratch copy
     if detections.message:
         print(f"napari-ivae detect: {cli_spelling(detections.message)}", file=sys.stderr)
-    for warning in detections.quality.get("warnings", []):
+    found = detections.quality.get("warnings", [])
+    for warning in found:
         print(f"napari-ivae detect: warning: {cli_spelling(warning)}", file=sys.stderr)
+    if args.mode == "atoms" and args.spacing is None:
+        from napari_ivae.core.detection.quality import suggests_particles
+
+        if suggests_particles(found):
+            print(f"napari-ivae detect: warning: {PARTICLES_HINT}", file=sys.stderr)
     if args.mode == "particles" and len(detections) and not (streaming or chunked):
         _warn_if_noise(prepared, detections.labels, polarity, len(detections))
     return 0

@@ -23,6 +23,14 @@ MIN_ON_LATTICE = 0.5  # fewer atoms than this at a consistent spacing: the spaci
 MAX_SIZE_SPREAD = 0.6  # particle diameters varying more than this (CV): several populations?
 FEW = 10
 SAMPLE = 2000  # atoms whose neighbours are looked at (a large frame holds 10^5)
+# the atoms warnings (automatic spacing) that an image of particles gives too
+NO_LATTICE_SIGNS = ("no lattice periodicity", "nearest neighbour near the spacing")
+
+
+def suggests_particles(warnings) -> bool:
+    """Whether an atoms run's warnings say that no lattice was found: the image may show
+    particles (the command line and the Detect widget then suggest the particles mode)."""
+    return any(sign in str(w) for w in warnings for sign in NO_LATTICE_SIGNS)
 
 
 def assess(detections, mode: str) -> dict:
