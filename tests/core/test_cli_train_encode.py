@@ -345,3 +345,24 @@ def test_train_rvae_on_grey_patches_codes_the_shape_unless_told(tmp_path, keep):
     bundle = load_model(out)
     assert bundle.config.intensity_invariant is (False if keep else None)
     assert bool(bundle.model.standardized) is not keep
+
+
+def test_train_never_writes_its_model_over_a_picture_or_table(tmp_path, capsys):
+    """'train --out image.png' replaced the user's micrograph with a model file; the model
+    file must end in .pt, the file named stays as it was."""
+    np.save(tmp_path / "p.npy", np.random.default_rng(0).random((40, 16, 16)).astype(np.float32))
+    for name in ("micrograph.png", "atoms.csv"):
+        theirs = tmp_path / name
+        theirs.write_bytes(b"the user's own file")
+        args = [
+            "train",
+            "--model",
+            "vae",
+            "--patches",
+            str(tmp_path / "p.npy"),
+            "--out",
+            str(theirs),
+        ]
+        assert main([*args, "--epochs", "1"]) == 2
+        assert "--out must end in .pt" in capsys.readouterr().err
+        assert theirs.read_bytes() == b"the user's own file"

@@ -316,6 +316,14 @@ def test_results_save_load_segment_and_patch_size_check(
     np.testing.assert_allclose(
         manifold.contrast_limits, np.percentile(session.patchset.patches, [1, 99]), rtol=1e-5
     )
+    # a model file named like the user's image or table is refused, the file left as it was
+    for name in ("lat.png", "atoms.csv"):
+        theirs = tmp_path / name
+        theirs.write_bytes(b"the user's own file")
+        results.model_file.value = theirs
+        assert results.save() is None and is_error(results.status)
+        assert "must end in .ivae.pt" in results.status.value
+        assert theirs.read_bytes() == b"the user's own file"
     # save, forget, load
     path = tmp_path / "lat.ivae.pt"
     results.model_file.value = path

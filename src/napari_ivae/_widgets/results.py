@@ -455,11 +455,17 @@ class ResultsWidget(DockBody):
         from napari_ivae.core.models.persistence import pipeline_metadata, save_model
 
         bundle = self._session.bundle
+        target = Path(self.model_file.value)
         try:
             if bundle is None:
                 raise InputError("no model to save: train one first.")
+            if target.suffix.lower() != ".pt":  # never over the user's image or table
+                raise InputError(
+                    f"the model file must end in .ivae.pt, got {target.name!r}; "
+                    "choose a name such as model.ivae.pt"
+                )
             path = save_model(
-                Path(self.model_file.value),
+                target,
                 bundle.model,
                 result=self._session.train_result,
                 metadata=pipeline_metadata(bundle.metadata),

@@ -529,6 +529,10 @@ def run(args) -> int:
         what="model file such as model.ivae.pt",
         inputs={"--patches": args.patches, "--image": args.image, "--labels": args.labels},
     )
+    if out.suffix.lower() != ".pt":  # 'train --out image.png' replaced the user's picture
+        raise InputError(
+            f"--out must end in .pt (a model file such as model.ivae.pt), got '{out.name}'"
+        )
     check_options(args)
     if args.image:
         patches, extras = _image_source(args)
