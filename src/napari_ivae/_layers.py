@@ -357,19 +357,21 @@ def image_snapshot(
     }
 
 
-def prepare_snapshot(snapshot: tuple[Any, dict]) -> Any:
+def prepare_snapshot(snapshot: tuple[Any, dict], report: dict | None = None) -> Any:
     """float32 ``(Y, X)`` or ``(F, Y, X)`` image from :func:`image_snapshot` (any thread).
 
     A lazy grey image stays lazy (a dask array; inverted chunk by chunk when asked) so that
     detection and patch cutting read it part by part; background flattening and colour
-    conversion need the whole frame and read it."""
+    conversion need the whole frame and read it. ``report`` (a dict) receives what
+    :func:`~napari_ivae.core.io.image.prepare_image` did (``nan_filled``...; nothing for a
+    lazy image)."""
     from napari_ivae.core.io.image import prepare_image
     from napari_ivae.core.io.imageio import is_lazy
 
     array, kwargs = snapshot
     if is_lazy(array) and kwargs.get("channel") is None and not kwargs.get("flatten"):
         return _lazy_prepared(array, invert=bool(kwargs.get("invert")))
-    return prepare_image(np.asarray(array), **kwargs)
+    return prepare_image(np.asarray(array), **kwargs, report=report)
 
 
 def _lazy_prepared(array: Any, invert: bool) -> Any:

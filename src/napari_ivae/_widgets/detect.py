@@ -80,16 +80,24 @@ def run_detection(
 
 def _detect_snapshot(snapshot: tuple, params: dict) -> Any:
     try:
-        image = _layers.prepare_snapshot(snapshot)
+        prepared: dict = {}
+        image = _layers.prepare_snapshot(snapshot, report=prepared)
         det = run_detection(image, **params)
         if params["mode"] == "particles":
             _check_particle_contrast(image, det, params["polarity"])
+        filled = int(prepared.get("nan_filled") or 0)
+        if filled and isinstance(det.quality, dict):  # as the command line warns
+            det.quality.setdefault("warnings", []).insert(0, _filled_warning(filled))
         return det
     except InputError as err:  # the core's words, with this widget's controls
         text = widget_spelling(str(err))
         if params["mode"] == "atoms" and params["spacing"] is None and "spacing" in text:
             text += " " + PARTICLES_HINT
         raise InputError(text) from err
+
+
+def _filled_warning(count: int) -> str:
+    return f"{count} NaN/inf pixels (missing data) were replaced by the median of their frame"
 
 
 PARTICLES_HINT = "If the image shows particles rather than atom columns, choose 'find: particles'."

@@ -1,0 +1,33 @@
+"""Detect on an image with missing data (NaN): the dock says what the command line says."""
+
+from __future__ import annotations
+
+import numpy as np
+from napari_helpers import is_error, open_widget
+
+from napari_ivae.core.synthetic.lattice import make_lattice
+
+
+def test_detect_says_that_missing_pixels_were_filled(viewer, qtbot):
+    """A lattice whose top 40 rows are NaN: the command line warns '10240 NaN/inf pixels were
+    replaced by the median of their frame'; the dock said nothing (a plain green line). Now
+    its amber line says so, and no atom lies in the missing rows."""
+    image = make_lattice((256, 256), spacing=10.0, noise=0.1, seed=6).image.astype(np.float32)
+    image[:40] = np.nan
+    layer = viewer.add_image(image, name="nans")
+    detect = open_widget(viewer, "Detect")
+    detect.image.value = layer
+    detect.mode.value = "atoms"
+    detect.detect()
+    qtbot.waitUntil(lambda: not detect.busy, timeout=60000)
+    status = detect.status.value
+    assert not is_error(detect.status), status
+    assert "10240 NaN/inf pixels (missing data) were replaced by the median" in status, status
+    assert "#ffb347" in detect.status.native.styleSheet()
+    points = viewer.layers["nans atoms [ivae]"].data
+    assert len(points) > 300 and points[:, -2].min() > 40
+    # a complete image: no such line
+    layer.data = np.nan_to_num(image, nan=float(np.nanmedian(image)))
+    detect.detect()
+    qtbot.waitUntil(lambda: not detect.busy, timeout=60000)
+    assert "NaN" not in detect.status.value
