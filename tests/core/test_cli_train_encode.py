@@ -366,3 +366,14 @@ def test_train_never_writes_its_model_over_a_picture_or_table(tmp_path, capsys):
         assert main([*args, "--epochs", "1"]) == 2
         assert "--out must end in .pt" in capsys.readouterr().err
         assert theirs.read_bytes() == b"the user's own file"
+
+
+def test_jrvae_with_more_classes_than_patches_is_refused_before_training(tmp_path, capsys):
+    """16 patches, --classes 20: the error came after the warm-up epochs, naming 'clusters'
+    ('cannot make 20 clusters from 16 distinct codes'); now at once, naming --classes."""
+    np.save(tmp_path / "p.npy", np.random.default_rng(0).random((16, 16, 16)).astype(np.float32))
+    args = ["train", "--model", "jrvae", "--classes", "20", "--patches", str(tmp_path / "p.npy")]
+    assert main([*args, "--out", str(tmp_path / "j.ivae.pt"), "--epochs", "2"]) == 2
+    err = capsys.readouterr().err
+    assert "--classes 20 is more than the 16 patches" in err, err
+    assert "epoch 1/2" not in err and not (tmp_path / "j.ivae.pt").exists()

@@ -50,3 +50,24 @@ def test_the_joint_demo_trains_four_classes_and_draws_their_traversal(viewer):
         if layer.metadata.get("napari_ivae", {}).get("role") == "manifold"
     )
     assert manifold.data.shape == (4 * CARD_SIZE, 8 * CARD_SIZE)
+
+
+def test_more_classes_than_patches_is_refused_at_start(viewer):
+    """A joint rVAE of 20 classes on 16 patches (a 64 px crop): the k-means start after the
+    warm-up failed ('cannot make 20 clusters from 16 distinct codes'); now Train refuses at
+    once, naming its 'classes' box, and nothing runs."""
+    import numpy as np
+    from napari_helpers import is_error
+
+    from napari_ivae._widgets._session import get_session
+    from napari_ivae.core.patches import extract_patches
+
+    image = np.random.default_rng(0).random((64, 64)).astype(np.float32)
+    centres = np.array([(16 + 8 * (i // 4), 16 + 8 * (i % 4)) for i in range(16)], float)
+    get_session(viewer).update(patchset=extract_patches(image, centres, size=16))
+    train = open_widget(viewer, "Train")
+    train.kind.value = "jrvae"
+    train.n_classes.value = 20
+    assert train.start() is None and not train.busy
+    assert is_error(train.status)
+    assert "'classes' 20 is more than the 16 patches" in train.status.value

@@ -347,6 +347,11 @@ class TrainWidget(DockBody):
                     f"{int(np.sum(labels < 0))} of {len(labels)} are unlabeled "
                     "(label them all, or train an ss-rVAE)."
                 )
+        if self.kind.value == "jrvae" and self.n_classes.value > len(patches):
+            raise InputError(  # at once: the k-means start after the warm-up failed on it
+                f"'classes' {self.n_classes.value} is more than the {len(patches)} patches; "
+                "ask for at most that many classes or extract more patches."
+            )
         model_config, train_config = self.configs(patches.shape[1:], names)
         if (
             self.kind.value not in ("ss-rvae", "crvae")

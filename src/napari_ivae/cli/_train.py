@@ -560,6 +560,11 @@ def run(args) -> int:
             "values (--condition-column)"
         )
     grid_shape = _grid_shape(args, extras, len(patches))
+    if args.model == "jrvae" and (args.classes or 0) > len(patches):  # before, not after warm-up
+        raise InputError(
+            f"--classes {args.classes} is more than the {len(patches)} patches; ask for at "
+            "most that many classes or cut more patches"
+        )
 
     from napari_ivae.core.models import build_model
     from napari_ivae.core.models.training import train
