@@ -239,3 +239,24 @@ def test_atoms_failing_on_the_spacing_suggest_the_particles_mode(tmp_path, capsy
     assert err.rstrip().endswith(
         "If the image shows particles rather than atom columns, give --mode particles."
     )
+
+
+def test_an_exclude_mask_over_every_pixel_is_refused(tmp_path, capsys):
+    """The image itself given as --exclude (every pixel non-zero): '0 particles found ...
+    check the polarity' before, which sent the user after the wrong option; now one error
+    naming --exclude."""
+    image = (_random_discs() * 100 + 50).astype(np.uint8)
+    tifffile.imwrite(tmp_path / "discs.tif", image)
+    args = ["detect", str(tmp_path / "discs.tif"), "--mode", "particles"]
+    code = main([*args, "--exclude", str(tmp_path / "discs.tif"), "--out", str(tmp_path / "o.csv")])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "--exclude" in err and "non-zero at every pixel" in err, err
+    assert not (tmp_path / "o.csv").exists()
+    mask = np.zeros(image.shape, bool)
+    mask[:20] = True  # a real mask: the particles elsewhere are found
+    np.save(tmp_path / "mask.npy", mask)
+    assert (
+        main([*args, "--exclude", str(tmp_path / "mask.npy"), "--out", str(tmp_path / "o.csv")])
+        == 0
+    )

@@ -175,6 +175,11 @@ def run(args) -> int:
     image = read_image(args.image, mmap=True)  # pixels are read when used
     channel = _parse_channel(args.channel)
     exclude = read_image(args.exclude) != 0 if args.exclude else None
+    if exclude is not None and exclude.size and exclude.all():  # e.g. the image itself
+        raise InputError(
+            f"--exclude {args.exclude} is non-zero at every pixel, so nothing is left to "
+            "search: give a mask that is 0 where to detect and non-zero only where not"
+        )
     common = dict(
         channel=channel, frame_axis=args.frame_axis, flatten=args.flatten, exclude=exclude
     )
