@@ -82,6 +82,10 @@ def _detect_snapshot(snapshot: tuple, params: dict) -> Any:
     try:
         prepared: dict = {}
         image = _layers.prepare_snapshot(snapshot, report=prepared)
+        if params["mode"] == "atoms":  # the command line's limits on a spacing given
+            from napari_ivae.core.detection.spacing import check_given_spacing
+
+            check_given_spacing(params["spacing"], image.shape)
         det = run_detection(image, **params)
         if params["mode"] == "particles":
             _check_particle_contrast(image, det, params["polarity"])
@@ -127,6 +131,7 @@ _WIDGET_SPELLINGS = [
         r"\1ive the spacing explicitly ('spacing (px)')",
     ),
     (re.compile(r"\bgive --spacing\b"), "set 'spacing (px)'"),
+    (re.compile(r"\bleave it out to estimate it\b"), "set it to 0 (auto) to estimate it"),
     (re.compile(r"--spacing\b( PX)?"), "'spacing (px)'"),
     (re.compile(r"--sigma\b"), "'smoothing σ'"),
     (re.compile(r"\((--)?invert\)"), "('polarity' dark)"),

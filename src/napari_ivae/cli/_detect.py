@@ -362,16 +362,9 @@ def _check_4d(shape, frame_axis) -> None:
 
 def _check_spacing(spacing, frame_shape) -> None:
     """``--spacing`` must fit a few atoms into the frame and be more than a pixel or two."""
-    if spacing is None:
-        return
-    largest = min(frame_shape) / 4
-    if not MIN_SPACING <= spacing <= largest:
-        raise InputError(
-            f"--spacing {spacing:g} px does not fit the {frame_shape[0]}x"
-            f"{frame_shape[1]} px image: give a spacing between {MIN_SPACING:g} "
-            f"and {largest:g} px (a quarter of the smaller side), or leave it out "
-            "to estimate it"
-        )
+    from napari_ivae.core.detection.spacing import check_given_spacing
+
+    check_given_spacing(spacing, frame_shape)
 
 
 def _atoms_inverted(args):

@@ -1,4 +1,4 @@
-"""Detect on an image with missing data (NaN): the dock says what the command line says."""
+"""The Detect dock says and refuses what ``napari-ivae detect`` says and refuses."""
 
 from __future__ import annotations
 
@@ -31,3 +31,29 @@ def test_detect_says_that_missing_pixels_were_filled(viewer, qtbot):
     detect.detect()
     qtbot.waitUntil(lambda: not detect.busy, timeout=60000)
     assert "NaN" not in detect.status.value
+
+
+def test_a_spacing_that_does_not_fit_four_atoms_is_refused_as_on_the_command_line(viewer, qtbot):
+    """A 64 px crop with 'spacing (px)' 20: the command line refuses it (at most a quarter of
+    the smaller side, 16 px); the dock found 30 'atoms', none on the lattice. Now the same
+    error in the dock's words; 1 px (below 2) too; 9.9 px works."""
+    image = make_lattice((64, 64), spacing=10.0, noise=0.1, seed=6).image.astype(np.float32)
+    layer = viewer.add_image(image, name="tiny")
+    detect = open_widget(viewer, "Detect")
+    detect.live.value = False
+    detect.image.value = layer
+    detect.mode.value = "atoms"
+    for spacing in (20.0, 1.0):
+        detect.spacing.value = spacing
+        detect.detect()
+        qtbot.waitUntil(lambda: not detect.busy, timeout=60000)
+        status = detect.status.value
+        assert is_error(detect.status), status
+        assert f"'spacing (px)' {spacing:g} px does not fit the 64x64 px image" in status
+        assert "between 2 and 16 px" in status and "set it to 0 (auto)" in status
+        assert "tiny atoms [ivae]" not in viewer.layers
+    detect.spacing.value = 9.9
+    detect.detect()
+    qtbot.waitUntil(lambda: not detect.busy, timeout=60000)
+    assert not is_error(detect.status), detect.status.value
+    assert len(viewer.layers["tiny atoms [ivae]"].data) > 20
