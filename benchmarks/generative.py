@@ -6,6 +6,7 @@ Usage::
     python benchmarks/generative.py --quick      # Au and CsPbBr3 only (2-4 min on a shared core)
     python benchmarks/generative.py --images au ptir --kinds rvae shift-vae
     python benchmarks/generative.py --images au ptir --heldout 0.2   # + held-out patches
+    python benchmarks/generative.py --extra      # images without references + synthetic ones
 
 For each image, patches are cut at the reference column positions (``extract_patches``, size
 ``--factor`` x the median nearest-neighbour distance of the references), so detection plays no
