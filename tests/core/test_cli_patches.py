@@ -319,3 +319,62 @@ def test_the_particle_diameter_is_read_from_the_size_columns_points_carry():
     assert auto_patch_size(10.0, 14.0) == 20  # touching: two spacings
     assert auto_patch_size(None, 12.0) == 24  # one particle: no spacing
     assert auto_patch_size(None) == 32
+
+
+def _nan_image_and_points(tmp_path):
+    """A 64 px image with a band of missing rows, and points on and off the band."""
+    image = np.random.default_rng(SEED).random((64, 64)).astype(np.float32)
+    image[20:24] = np.nan
+    np.save(tmp_path / "nans.npy", image)
+    points = tmp_path / "nans.csv"
+    points.write_text("row,col\n21,30\n40,30\n10,12\n")
+    return image, points
+
+
+def test_patches_and_train_fill_missing_pixels_and_warn_as_detect_does(tmp_path, capsys):
+    """QA: 'patches' refused a NaN image ('... Fill or crop the image first (prepare_image)',
+    a Python function) where detect fills NaNs with the frame's median and warns."""
+    image, points = _nan_image_and_points(tmp_path)
+    out = tmp_path / "p.npz"
+    args = ["patches", str(tmp_path / "nans.npy"), "--points", str(points), "--size", "8"]
+    assert main([*args, "--normalize", "none", "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    words = "warning: 256 NaN/inf pixels were replaced by the median of their frame."
+    assert f"napari-ivae patches: {words}" in err and "prepare_image" not in err
+    ps = load_patches(out)
+    assert len(ps) == 3 and np.isfinite(ps.patches).all()
+    median = np.median(image[np.isfinite(image)])
+    np.testing.assert_allclose(ps.patches[0][3:7], median)  # image rows 20..23 (patch 17..24)
+    train = ["train", "--model", "vae", "--image", str(tmp_path / "nans.npy")]
+    train += ["--points", str(points), "--size", "8", "--epochs", "1", "--latent-dim", "2"]
+    assert main([*train, "--out", str(tmp_path / "m.ivae.pt")]) == 0
+    assert f"napari-ivae train: {words}" in capsys.readouterr().err
+
+
+def test_patches_and_train_refuse_an_ambiguous_3d_image_as_detect_does(tmp_path, capsys):
+    """QA: a (3, Y, X) TIFF was cut as 3 frames by 'patches' and 'train --image' while
+    'detect' and 'batch' refuse it and ask for --frame-axis; now all four ask, and
+    --frame-axis 0 cuts the frames."""
+    stack = np.random.default_rng(SEED).random((3, 40, 40)).astype(np.float32)
+    np.save(tmp_path / "s.npy", stack)
+    points = tmp_path / "s.csv"
+    points.write_text("frame,row,col\n0,20,20\n2,15,18\n")
+    image, out = str(tmp_path / "s.npy"), str(tmp_path / "p.npz")
+    refusals = []
+    for command in (
+        ["detect", image, "--out", str(tmp_path / "d.csv")],
+        ["patches", image, "--points", str(points), "--size", "8", "--out", out],
+        ["train", "--model", "vae", "--image", image, "--points", str(points), "--size", "8"]
+        + ["--out", str(tmp_path / "m.ivae.pt")],
+    ):
+        assert main(command) != 0
+        err = capsys.readouterr().err
+        assert "Ambiguous 3D image of shape (3, 40, 40)" in err and "--frame-axis 0" in err
+        refusals.append(err.split("error: ", 1)[1])
+    assert refusals[0] == refusals[1] == refusals[2]  # the same words
+    assert not (tmp_path / "p.npz").exists()
+    args = ["patches", image, "--points", str(points), "--size", "8", "--normalize", "none"]
+    assert main([*args, "--frame-axis", "0", "--out", out]) == 0
+    ps = load_patches(out)
+    np.testing.assert_array_equal(ps.frames, [0, 2])
+    np.testing.assert_array_equal(ps.patches[1], stack[2, 11:19, 14:22])

@@ -83,7 +83,18 @@ def add_parser(subparsers) -> None:
         "--channel", metavar="C", help="for colour images: 'luminance' or a channel number"
     )
     p.add_argument("--invert", action="store_true", help="flip intensities (dark features)")
+    add_frame_axis_argument(p)
     p.set_defaults(func=run)
+
+
+def add_frame_axis_argument(p, prefix: str = "") -> None:
+    """``--frame-axis``, as ``napari-ivae detect`` has it (``prefix`` starts its help)."""
+    p.add_argument(
+        "--frame-axis",
+        type=int,
+        metavar="AXIS",
+        help=f"{prefix}axis holding frames (needed for 4D or ambiguous 3D input)",
+    )
 
 
 def run(args) -> int:
@@ -252,23 +263,42 @@ def _patch_params(args) -> dict:
 def _load_image(args, read_image) -> np.ndarray:
     from napari_ivae.core.io.imageio import is_lazy
 
-    image = read_image(args.image)
-    if not (is_lazy(image) and args.channel is None and not args.invert):
-        image = np.asarray(image)  # a zarr stays lazy: patches are cut window by window
-    # a colour picture without --channel: its luminance, as detect reads it
-    if looks_like_colour(image.shape) or args.channel is not None or args.invert:
-        from napari_ivae.core.io.image import prepare_image
+    image = read_frames(
+        args.image, channel=args.channel, frame_axis=args.frame_axis, invert=args.invert
+    )
+    return image if is_lazy(image) else np.asarray(image)  # a zarr stays lazy
 
-        channel = args.channel
-        if channel is not None and channel != "luminance":
-            try:
-                channel = int(channel)
-            except ValueError as err:
-                raise InputError(
-                    f"--channel must be 'luminance' or a number, got {channel!r}"
-                ) from err
-        image = prepare_image(image, channel=channel, invert=args.invert)
-    return image
+
+def read_frames(path, *, channel=None, frame_axis=None, invert: bool = False):
+    """The image at ``path`` as ``(Y, X)`` or ``(F, Y, X)``, read as ``napari-ivae detect``
+    reads it: a colour picture (or ``channel``) reduced, ``frame_axis`` moved first, an
+    ambiguous 3D image (2-4 planes) or a 4D one refused without ``frame_axis``, and NaN/inf
+    pixels replaced by the median of their frame with a warning. The rest stays as read (a
+    zarr lazy, a ``.npy`` memory-mapped) when none of that applies."""
+    from napari_ivae.core.io.image import prepare_image
+    from napari_ivae.core.io.imageio import is_lazy, read_image
+
+    image = read_image(path, mmap=True)
+    if channel is not None and channel != "luminance":
+        try:
+            channel = int(channel)
+        except ValueError as err:
+            raise InputError(f"--channel must be 'luminance' or a number, got {channel!r}") from err
+    shape = image.shape
+    prepare = (
+        looks_like_colour(shape)
+        or channel is not None
+        or invert
+        or frame_axis not in (None, 0)
+        or len(shape) == 4
+        or (len(shape) == 3 and frame_axis is None and shape[0] <= 4)  # frames or colours?
+    )
+    if not prepare and not is_lazy(image) and np.dtype(image.dtype).kind == "f":
+        planes = image if len(shape) == 3 else [image]
+        prepare = not all(np.isfinite(plane).all() for plane in planes)  # missing data
+    if not prepare:
+        return image
+    return prepare_image(np.asarray(image), channel=channel, frame_axis=frame_axis, invert=invert)
 
 
 def _check_grid_memory(shape, size: int, stride: int) -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from napari_ivae.cli._patches import add_frame_axis_argument
 from napari_ivae.cli._paths import output_path
 from napari_ivae.cli._train_checks import (
     build_checked,
@@ -93,19 +94,21 @@ def _image_source(args):
     """``(SourcePatches, extras)``: the patches of ``--image`` at ``--points`` or on
     ``--grid``, cut when training asks for them (:class:`~napari_ivae.core.patches.source.
     PatchSource`)."""
-    from napari_ivae.cli._patches import _points_for_2d_image, check_size, choose_size, points_mode
-    from napari_ivae.core.io.imageio import read_image, read_points_csv
+    from napari_ivae.cli._patches import (
+        _points_for_2d_image,
+        check_size,
+        choose_size,
+        points_mode,
+        read_frames,
+    )
+    from napari_ivae.core.io.imageio import read_points_csv
     from napari_ivae.core.patches.source import PatchSource
-    from napari_ivae.core.validation import looks_like_colour
 
     if (args.points is None) == (args.grid is None):
         raise InputError("--image needs one of --points POINTS.csv or --grid STRIDE")
     check_size(args.size)
-    image = read_image(args.image, mmap=True)  # a zarr stays lazy, a .npy is mapped
-    if looks_like_colour(image.shape):
-        from napari_ivae.core.io.image import prepare_image
-
-        image = prepare_image(np.asarray(image))  # a colour picture: its luminance, as detect
+    # as detect reads it (colour, --frame-axis, NaN filled); a zarr stays lazy, a .npy mapped
+    image = read_frames(args.image, frame_axis=args.frame_axis)
     mode = coords = properties = None
     if args.points is not None:
         coords, properties = read_points_csv(args.points)
@@ -230,6 +233,7 @@ def add_parser(subparsers) -> None:
         help="with --image: patch size in pixels (default: two spacings, as `napari-ivae "
         "patches` chooses it)",
     )
+    add_frame_axis_argument(p, "with --image: ")
     p.add_argument(
         "--normalize",
         choices=("none", "patch", "global"),
