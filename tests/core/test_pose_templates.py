@@ -163,5 +163,9 @@ def test_pose_templates_accepts_only_booleans_or_replace():
     with pytest.raises(InputError):
         _model(pose_templates="add")
     assert _model(pose_templates="replace").config.pose_templates == "replace"
-    rvae = ModelConfig("rvae", patch_shape=(32, 32), pose_templates="replace")
-    assert rvae.pose_templates is False
+    # the rVAE's own templates (test_rvae_own_templates.py): on by default with rotation
+    assert ModelConfig("rvae", patch_shape=(32, 32)).pose_templates == "replace"
+    fixed = ModelConfig("rvae", patch_shape=(32, 32), invariances=("translation",))
+    assert fixed.pose_templates is False
+    shift = ModelConfig("shift-vae", patch_shape=(32, 32), pose_templates="replace")
+    assert shift.pose_templates is False

@@ -116,7 +116,16 @@ class ModelConfig:
         :meth:`napari_ivae.core.models.joint_rvae.JointRVAE.fit_own_templates`), and the
         decoder's class images start from them (``class_template``): 240 cards, 600 steps,
         seeds 0-2, class traversal judged 1.000 (0.50 without the class images, seed 0) and
-        classes 1.000; 2 000 cards, seeds 0-2: both 1.000 (docs/performance.md).
+        classes 1.000; 2 000 cards, seeds 0-2: both 1.000 (docs/performance.md). ``rvae``
+        with rotation invariance (``"replace"`` too): where the angle hint is used at order 1
+        (objects that each have one orientation: cards, particles; not lattice sites nor
+        patches of one orientation), the training patches are grouped by shape whatever
+        their pose (:func:`napari_ivae.core.models.pose_search.group_shapes`, at most 8
+        groups) before the first step and each group aligned into a template
+        (:meth:`napari_ivae.core.models.rvae.RVAE.fit_own_templates`): each kind of card is
+        then encoded in one frame (240 cards: the angle's frame consistency per suit
+        0.07-0.72 -> 1.00), which the decoder needs to draw shapes rather than rotational
+        averages (docs/performance.md, "The rVAE's manifold on cards").
     coord_features : int or None
         Spatial decoder: number of Fourier features ``sin, cos(pi f . c)`` of the transformed
         pixel coordinate ``c`` fed to the decoder besides ``c`` itself (0 = the papers' plain
@@ -238,14 +247,14 @@ class ModelConfig:
             self.angle_hint = self.kind in ("rvae", "jrvae")
         self.angle_hint = bool(self.angle_hint) and "rotation" in self.invariances
         if self.pose_templates is None:
-            self.pose_templates = "replace" if self.kind in ("ss-rvae", "jrvae") else False
+            self.pose_templates = "replace" if self.kind in ("ss-rvae", "jrvae", "rvae") else False
         if isinstance(self.pose_templates, str) and self.pose_templates != "replace":
             raise InputError(
                 f"pose_templates must be True, False, None or 'replace', got {self.pose_templates!r}"
             )
         if self.pose_templates != "replace":
             self.pose_templates = bool(self.pose_templates)
-        if not (self.kind in ("ss-rvae", "jrvae") and "rotation" in self.invariances):
+        if not (self.kind in ("ss-rvae", "jrvae", "rvae") and "rotation" in self.invariances):
             self.pose_templates = False
         if images_follow_templates:
             self.class_template = bool(self.pose_templates)

@@ -215,3 +215,67 @@ def centring(xn: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     xc = background_removed(xn)
     centre = centroids(xc)
     return canonical_resample(xc, None, centre), centre
+
+
+def group_shapes(xn: torch.Tensor, max_groups: int = 8, rounds: int = 6) -> torch.Tensor:
+    """Patches ``(N, H, W)`` (normalised) grouped by shape whatever their pose: k-means in
+    which a patch's distance to a group is its best correlation with the group's template
+    turned over the full circle (:func:`best_angles`), each patch compared centred on its
+    centroid (:func:`centred`). Returns each patch's group ``(N,)`` (long, ``0..G-1``).
+
+    The groups start at the most typical patch, then at the patch least like any group so far,
+    up to ``max_groups``; each round every patch joins its best group and each template
+    becomes its members turned back by their angles. Groups whose templates match each other
+    (at their best turn) at least as well as their own members match them are then merged:
+    one shape split in two is one group again, so a group is a shape, not a pose (two groups
+    of one shape would be aligned in two frames). Used by the rVAE for its own pose templates
+    (:meth:`napari_ivae.core.models.rvae.RVAE.fit_own_templates`).
+    """
+    xc = centred(xn)
+    flat = xc.flatten(1)
+    flat = flat - flat.mean(1, keepdim=True)
+    unit = flat / flat.norm(dim=1, keepdim=True).clamp_min(1e-12)
+    n, p = unit.shape
+    pick = torch.linspace(0, n - 1, min(n, 32)).round().long()
+    bank = turned_bank(xc[pick])
+    corr = (unit @ bank.reshape(-1, p).T).reshape(n, len(pick), -1).amax(-1)
+    chosen = [int(pick[int(corr.mean(0).argmax())])]
+    best: torch.Tensor | None = None
+    while len(chosen) < min(int(max_groups), n):
+        score = (unit @ turned_bank(xc[chosen[-1:]]).reshape(-1, p).T).amax(-1)
+        best = score if best is None else torch.maximum(best, score)
+        chosen.append(int(best.argmin()))
+    templates = xc[chosen].clone()
+
+    def assign(templates):
+        angle, group, score = best_angles(unit, turned_bank(templates))
+        for j in range(len(templates)):
+            members = group == j
+            if members.any():
+                templates[j] = canonical_resample(xc[members], angle[members]).mean(0)
+        return group, score
+
+    for _ in range(max(int(rounds), 1)):
+        group, score = assign(templates)
+    while len(templates) > 1:
+        used = torch.unique(group)
+        templates = templates[used]
+        group = torch.searchsorted(used, group)
+        own = torch.stack([score[group == j].median() for j in range(len(templates))])
+        t = templates.flatten(1)
+        t = t - t.mean(1, keepdim=True)
+        t = t / t.norm(dim=1, keepdim=True).clamp_min(1e-12)
+        k = len(templates)
+        cross = (t @ turned_bank(templates).reshape(k * N_ANGLES, -1).T).reshape(k, k, -1)
+        cross = cross.amax(-1)
+        cross.fill_diagonal_(-2.0)
+        i, j = divmod(int(cross.argmax()), k)
+        if float(cross[i, j]) < float(torch.minimum(own[i], own[j])):
+            break
+        keep = [m for m in range(k) if m != j]
+        group = torch.where(group == j, torch.full_like(group, i), group)
+        templates = templates[keep]
+        group = torch.searchsorted(torch.tensor(keep, device=group.device), group)
+        for _ in range(2):
+            group, score = assign(templates)
+    return group

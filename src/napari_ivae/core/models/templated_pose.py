@@ -1,12 +1,13 @@
-"""The pose read from class templates, shared by the ss-rVAE and the joint rVAE.
+"""The pose read from class templates, shared by the ss-rVAE, the joint rVAE and the rVAE.
 
 With ``ModelConfig.pose_templates`` a model holds one template per class (buffer
 ``pose_templates``, ``(K, H, W)``) and its rotational symmetry order (``pose_orders``, 0 = no
 template), fitted by :func:`napari_ivae.core.models.pose_search.store_templates` from each
 class's patches: the ss-rVAE's labeled ones before the first step, the joint rVAE's most
-confident ones at its switch. Each patch's angle is then the best (class, angle) match of the
-turned templates (:meth:`TemplatedPose.template_pose`), added to the encoder's angle or, with
-``"replace"``, in its place together with the patch's centroid as the offsets.
+confident ones at its switch, the rVAE's groups of like shapes before the first step. Each
+patch's angle is then the best (class, angle) match of the turned templates
+(:meth:`TemplatedPose.template_pose`), added to the encoder's angle or, with ``"replace"``, in
+its place together with the patch's centroid as the offsets.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ from napari_ivae.core.models.base import BaseIVAE
 
 class TemplatedPose(BaseIVAE):
     """A :class:`~napari_ivae.core.models.base.BaseIVAE` whose pose may come from class
-    templates (the ss-rVAE's and the joint rVAE's base); without fitted templates it encodes
-    as ``BaseIVAE``."""
+    templates (the ss-rVAE's, the joint rVAE's and the rVAE's base); without fitted templates
+    it encodes as ``BaseIVAE``."""
 
     pose_templates: torch.Tensor
     pose_orders: torch.Tensor
@@ -48,14 +49,20 @@ class TemplatedPose(BaseIVAE):
         not learnt (the patch's centroid)."""
         return self.config.pose_templates == "replace" and self.uses_pose_templates
 
+    def _n_searched(self) -> int:
+        """How many of the templates (the first ones) the pose is searched among: all of
+        them (one per class); the rVAE's unused groups are left out."""
+        return len(self.pose_templates)
+
     def _pose_bank(self) -> torch.Tensor:
         """The templates turned over the full circle (:func:`pose_search.turned_bank`),
         made again when the templates change (fitted, loaded, moved)."""
+        n = self._n_searched()
         t = self.pose_templates
-        key = (t._version, t.data_ptr(), t.device, t.dtype)
+        key = (t._version, t.data_ptr(), t.device, t.dtype, n)
         if self._pose_bank_cache is None or self._pose_bank_cache[0] != key:
             with torch.no_grad():
-                self._pose_bank_cache = (key, pose_search.turned_bank(t))
+                self._pose_bank_cache = (key, pose_search.turned_bank(t[:n]))
         return self._pose_bank_cache[1]
 
     def template_pose(self, xn: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -70,7 +77,7 @@ class TemplatedPose(BaseIVAE):
         if memo is not None and memo[0] is xn and memo[1] == xn._version:
             return memo[2], memo[3]
         with torch.no_grad():
-            orders = self.pose_orders.to(xn.device)
+            orders = self.pose_orders[: self._n_searched()].to(xn.device)
             patches, centre = pose_search.centring(xn)
             angle, cls, _ = pose_search.best_angles(
                 patches.flatten(1),
