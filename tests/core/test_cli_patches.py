@@ -378,3 +378,19 @@ def test_patches_and_train_refuse_an_ambiguous_3d_image_as_detect_does(tmp_path,
     ps = load_patches(out)
     np.testing.assert_array_equal(ps.frames, [0, 2])
     np.testing.assert_array_equal(ps.patches[1], stack[2, 11:19, 14:22])
+
+
+def test_patches_of_particles_keep_their_size_for_the_maps(tmp_path, image_file):
+    """Points with Detect's equivalent_diameter: the .npz records the particles' median
+    diameter, so their maps stay on the particles; atoms' points record none."""
+    path, _ = image_file
+    out = tmp_path / "p.npz"
+    particles = tmp_path / "particles.csv"
+    particles.write_text("row,col,equivalent_diameter\n12,12,4.0\n20,30,6.0\n28,20,5.0\n")
+    args = ["patches", str(path), "--size", "8", "--out", str(out)]
+    assert main([*args, "--points", str(particles)]) == 0
+    assert load_patches(out).particle_diameter == 5.0
+    atoms = tmp_path / "atoms.csv"
+    atoms.write_text("row,col,intensity\n12,12,4.0\n20,30,6.0\n28,20,5.0\n")
+    assert main([*args, "--points", str(atoms)]) == 0
+    assert load_patches(out).particle_diameter is None

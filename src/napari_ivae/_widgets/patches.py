@@ -358,6 +358,8 @@ class PatchesWidget(DockBody):
         params["points"] = self.points.value.name
         job["points"] = self.points.value
         job["coords"] = _layers.points_coords(self.points.value)
+        measured = particle_diameter(self.points.value.features)
+        job["particle_diameter"] = measured[0] if measured else None  # maps stay on particles
         return job
 
     def _warn_if_unlabeled(self, labels: Any) -> None:
@@ -687,13 +689,16 @@ def _cut(job: dict) -> tuple[Any, dict]:
         else:
             coords = job["coords"] if image.ndim == 3 else job["coords"][:, 1:]
             source = PatchSource(image, coords, params["size"], normalize=params["normalize"])
+            source.particle_diameter = job.get("particle_diameter")
         return source.lazy_patchset(), params
     if params["source"] == "grid":
         return grid_patches(
             image, params["size"], params["stride"], normalize=params["normalize"]
         ), params
     coords = job["coords"] if image.ndim == 3 else job["coords"][:, 1:]
-    return extract_patches(image, coords, params["size"], normalize=params["normalize"]), params
+    patchset = extract_patches(image, coords, params["size"], normalize=params["normalize"])
+    patchset.particle_diameter = job.get("particle_diameter")  # particles: maps stay on them
+    return patchset, params
 
 
 def _bind_class_keys(layer: Any, choose: Any) -> None:

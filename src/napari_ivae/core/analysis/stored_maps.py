@@ -122,11 +122,7 @@ def store_maps(
     else:
         per_frame = [geometry.centres[frames == f] for f in range(n_frames)]
         spacing = _point_maps.median_neighbour_distance(per_frame)
-        max_distance = (
-            point_maps.DEFAULT_DISTANCE_FACTOR * spacing
-            if spacing
-            else float(np.hypot(height, width))
-        )
+        max_distance = point_maps.point_reach(spacing, (height, width), geometry.particle_diameter)
         painter = _point_painter(values, geometry, frames, max_distance)
     blocks = [(r, c) for r in range(0, height, tile) for c in range(0, width, tile)]
     total, done = n_frames * len(blocks), 0

@@ -63,6 +63,11 @@ class PatchSet:
         ``centres[n]`` (which still places its value in the maps). None when not registered.
     message : str
         Human-readable note, e.g. how many points were dropped at the border.
+    particle_diameter : float or None
+        The points' median particle diameter in pixels when they are particles with a
+        measured size (:func:`~napari_ivae.core.patches.sizing.particle_diameter`); their
+        point maps then reach no farther than the particles (see
+        :func:`~napari_ivae.core.analysis.maps.point_reach`). None for atoms and other points.
     """
 
     patches: np.ndarray
@@ -81,6 +86,7 @@ class PatchSet:
     grid_origin: tuple | None = None
     shifts: np.ndarray | None = None
     message: str = ""
+    particle_diameter: float | None = None
 
     def __len__(self) -> int:
         return int(self.patches.shape[0])
@@ -412,7 +418,8 @@ def patchset_to_arrays(patchset: PatchSet) -> dict:
     """The PatchSet as a dict of numpy arrays for ``np.savez`` (no pickling needed).
 
     Keys: ``patches, centres, frames, indices, image_shape, n_frames, is_stack`` and, when set,
-    ``valid, patch_min, patch_max, shifts, grid_shape, stride, grid_origin``; ``normalization`` and
+    ``valid, patch_min, patch_max, shifts, grid_shape, stride, grid_origin,
+    particle_diameter``; ``normalization`` and
     ``message`` are JSON / plain strings.
     """
     import json
@@ -435,6 +442,8 @@ def patchset_to_arrays(patchset: PatchSet) -> dict:
         arrays["grid_shape"] = np.asarray(patchset.grid_shape, dtype=np.int64)
         arrays["stride"] = np.asarray(patchset.stride, dtype=np.int64)
         arrays["grid_origin"] = np.asarray(patchset.grid_origin, dtype=np.float64)
+    if patchset.particle_diameter is not None:
+        arrays["particle_diameter"] = np.asarray(patchset.particle_diameter, dtype=np.float64)
     return arrays
 
 
@@ -467,6 +476,9 @@ def patchset_from_arrays(arrays) -> PatchSet:
         n_frames=int(arrays["n_frames"]) if "n_frames" in arrays else 1,
         is_stack=bool(arrays["is_stack"]) if "is_stack" in arrays else False,
         message=str(arrays["message"]) if "message" in arrays else "",
+        particle_diameter=(
+            float(arrays["particle_diameter"]) if "particle_diameter" in arrays else None
+        ),
         **{name: np.asarray(arrays[name]) for name in _OPTIONAL_ARRAYS if name in arrays},
     )
 

@@ -199,6 +199,8 @@ class PatchSource:
         self.shifts: np.ndarray | None = None
         self.patch_min: np.ndarray | None = None
         self.patch_max: np.ndarray | None = None
+        # particles' median diameter (set by the caller): their point maps stay on them
+        self.particle_diameter: float | None = None
         self.normalization: dict
         if self.normalize == "global":
             lo, hi = lazy_range(image) if value_range is None else sampling.as_range(value_range)
@@ -430,6 +432,7 @@ class PatchSource:
             grid_origin=self.grid_origin,
             shifts=self.shifts,
             message=self.message,
+            particle_diameter=self.particle_diameter,
         )
 
 
@@ -764,11 +767,7 @@ def maps_by_frame(columns: dict, geometry: PatchSet, write, max_distance=None) -
         max_distance = None
     elif max_distance is None:
         spacing = _median_spacing(geometry.centres, order, bounds)
-        max_distance = (
-            maps.DEFAULT_DISTANCE_FACTOR * spacing
-            if spacing
-            else float(np.hypot(*geometry.image_shape))
-        )
+        max_distance = maps.point_reach(spacing, geometry.image_shape, geometry.particle_diameter)
     for frame in range(geometry.n_frames):
         rows = np.sort(order[bounds[frame] : bounds[frame + 1]])
         if max_distance is not None and len(rows):
