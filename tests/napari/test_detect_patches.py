@@ -492,3 +492,23 @@ def test_no_particles_in_noise_is_said_in_the_widgets_words(viewer, qtbot):
     assert status.startswith("No particles found"), status  # not "ValueError: ..."
     assert "threshold 'auto', polarity 'auto'" in status
     assert "min_size" not in status and "method=" not in status
+
+
+def test_particle_patches_keep_their_size_so_their_maps_stay_on_them(viewer, qtbot):
+    """QA: the Results dock's maps of particles reached 1.5 neighbour distances and coloured
+    the support. The dock's particle patches record the particles' median diameter, and a
+    map painted from them reaches 1.5 radii; an atom lattice's patches record none."""
+    from napari_ivae._widgets._writer import value_map
+
+    layer = viewer.add_image(_discs(), name="discs")
+    detect, patches = open_widget(viewer, "Detect"), open_widget(viewer, "Patches and labels")
+    _detect(viewer, detect, layer, "particles", qtbot)
+    patches.image.value, patches.points.value = layer, viewer.layers["discs particles [ivae]"]
+    patchset = patches.extract()
+    assert 17 < patchset.particle_diameter < 22  # discs of radius 10
+    covered = np.isfinite(value_map(np.ones(len(patchset)), patchset)).mean()
+    assert 25 * np.pi * 10**2 / layer.data.size < covered < 0.45  # discs of ~15 px, not all
+    lattice = viewer.add_image(np.asarray(_lattice_image()), name="lat")
+    _detect(viewer, detect, lattice, "atoms", qtbot)
+    patches.image.value, patches.points.value = lattice, viewer.layers["lat atoms [ivae]"]
+    assert patches.extract().particle_diameter is None
