@@ -63,3 +63,6 @@ def test_a_model_trained_on_the_command_line_on_particles_applies_as_particles(t
     applied = compute_apply(load_model(model), image.astype(np.float32))
     assert len(applied.detections.coords) == 25
     assert "equivalent_diameter" in applied.detections.properties.columns
+    # their maps stay on the particles (1.5 radii), not over the whole image (1.5 x 24 px)
+    assert applied.patchset.particle_diameter is not None
+    assert np.isfinite(applied.results.maps["dx"]).mean() < 0.6
