@@ -169,6 +169,8 @@ def test_cli_train_from_a_zarr_image_equals_training_on_its_cut_patches(tmp_path
             [
                 "patches",
                 str(tmp_path / "s.zarr"),
+                "--frame-axis",  # 2 planes: frames or colours? (as detect asks)
+                "0",
                 "--points",
                 str(tmp_path / "p.csv"),
                 "--size",
@@ -200,6 +202,8 @@ def test_cli_train_from_a_zarr_image_equals_training_on_its_cut_patches(tmp_path
                 "train",
                 "--image",
                 str(tmp_path / "s.zarr"),
+                "--frame-axis",
+                "0",
                 "--points",
                 str(tmp_path / "p.csv"),
                 "--size",

@@ -174,8 +174,10 @@ def run(args) -> int:
     check_scheduler(args.scheduler)
     image = read_image(args.image, mmap=True)  # pixels are read when used
     channel = _parse_channel(args.channel)
-    exclude = read_image(args.exclude) != 0 if args.exclude else None
-    if exclude is not None and exclude.size and exclude.all():  # e.g. the image itself
+    exclude = np.not_equal(read_image(args.exclude), 0) if args.exclude else None
+    fits = exclude is not None and exclude.shape in (image.shape[-2:], image.shape[:2])
+    # a mask of another shape is refused with its shape (core exclusion_mask), not here
+    if fits and np.all(exclude):  # e.g. the image itself
         raise InputError(
             f"--exclude {args.exclude} is non-zero at every pixel, so nothing is left to "
             "search: give a mask that is 0 where to detect and non-zero only where not"
