@@ -117,12 +117,7 @@ def make_particles(
         dose=dose,
         scale_bar=scale_bar,
     )
-    inside = (
-        (centres[:, 0] >= 0)
-        & (centres[:, 0] < height)
-        & (centres[:, 1] >= 0)
-        & (centres[:, 1] < width)
-    )
+    inside = _in_frame(centres, height, width)
     params = dict(
         shape=(height, width),
         count=count,
@@ -255,12 +250,7 @@ def make_monolayer(
         scale_bar=False,
         blur=blur,
     )
-    inside = (
-        (centres[:, 0] >= 0)
-        & (centres[:, 0] < height)
-        & (centres[:, 1] >= 0)
-        & (centres[:, 1] < width)
-    )
+    inside = _in_frame(centres, height, width)
     params = dict(
         shape=(height, width),
         count=int(len(centres)),
@@ -401,3 +391,13 @@ def _place(height, width, count, radius, spread, touching, rng):
 
 
 __all__ = ["ParticleImage", "make_monolayer", "make_particles"]
+
+
+def _in_frame(centres: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Which centres lie in the frame (the particles whose positions are the truth)."""
+    return (
+        (centres[:, 0] >= 0)
+        & (centres[:, 0] < height)
+        & (centres[:, 1] >= 0)
+        & (centres[:, 1] < width)
+    )
