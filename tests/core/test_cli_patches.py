@@ -380,6 +380,31 @@ def test_patches_and_train_refuse_an_ambiguous_3d_image_as_detect_does(tmp_path,
     np.testing.assert_array_equal(ps.patches[1], stack[2, 11:19, 14:22])
 
 
+def test_train_from_an_image_takes_a_channel_as_patches_does(tmp_path, capsys):
+    """QA: the refusal of an ambiguous 3D image names --channel, which 'train --image'
+    lacked; now it reads the channel as 'patches' does (the same patches, the same model)."""
+    from napari_ivae.core.models.persistence import load_model
+
+    stack = np.random.default_rng(SEED).random((3, 40, 40)).astype(np.float32)
+    np.save(tmp_path / "s.npy", stack)
+    points = tmp_path / "s.csv"
+    points.write_text("row,col\n20,20\n15,18\n25,22\n18,26\n")
+    image, npz = str(tmp_path / "s.npy"), str(tmp_path / "p.npz")
+    cut = ["patches", image, "--points", str(points), "--size", "8", "--channel", "1"]
+    assert main([*cut, "--normalize", "none", "--out", str(tmp_path / "raw.npz")]) == 0
+    raw = load_patches(tmp_path / "raw.npz").patches[0]
+    np.testing.assert_allclose(raw, stack[1, 16:24, 16:24], atol=1e-6)
+    assert main([*cut, "--out", npz]) == 0  # normalised as train --image does by default
+    tiny = ["--model", "vae", "--epochs", "1", "--latent-dim", "2", "--seed", "3", "--quiet"]
+    assert main(["train", "--patches", npz, "--out", str(tmp_path / "a.ivae.pt"), *tiny]) == 0
+    from_image = ["train", "--image", image, "--points", str(points), "--size", "8"]
+    from_image += ["--channel", "1", "--out", str(tmp_path / "b.ivae.pt"), *tiny]
+    assert main(from_image) == 0, capsys.readouterr().err
+    a, b = (load_model(tmp_path / name).model.state_dict() for name in ("a.ivae.pt", "b.ivae.pt"))
+    for name in a:
+        np.testing.assert_allclose(a[name].numpy(), b[name].numpy(), atol=1e-6, err_msg=name)
+
+
 def test_patches_of_particles_keep_their_size_for_the_maps(tmp_path, image_file):
     """Points with Detect's equivalent_diameter: the .npz records the particles' median
     diameter, so their maps stay on the particles; atoms' points record none."""

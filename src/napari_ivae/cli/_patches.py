@@ -79,12 +79,17 @@ def add_parser(subparsers) -> None:
         action="store_true",
         help="round point centres to whole pixels (exact crops)",
     )
-    p.add_argument(
-        "--channel", metavar="C", help="for colour images: 'luminance' or a channel number"
-    )
+    add_channel_argument(p)
     p.add_argument("--invert", action="store_true", help="flip intensities (dark features)")
     add_frame_axis_argument(p)
     p.set_defaults(func=run)
+
+
+def add_channel_argument(p, prefix: str = "") -> None:
+    """``--channel``, as ``napari-ivae detect`` has it (``prefix`` starts its help)."""
+    p.add_argument(
+        "--channel", metavar="C", help=f"{prefix}for colour images: 'luminance' or a channel number"
+    )
 
 
 def add_frame_axis_argument(p, prefix: str = "") -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from napari_ivae.cli._patches import add_frame_axis_argument
+from napari_ivae.cli._patches import add_channel_argument, add_frame_axis_argument
 from napari_ivae.cli._paths import output_path
 from napari_ivae.cli._train_checks import (
     build_checked,
@@ -108,7 +108,7 @@ def _image_source(args):
         raise InputError("--image needs one of --points POINTS.csv or --grid STRIDE")
     check_size(args.size)
     # as detect reads it (colour, --frame-axis, NaN filled); a zarr stays lazy, a .npy mapped
-    image = read_frames(args.image, frame_axis=args.frame_axis)
+    image = read_frames(args.image, channel=args.channel, frame_axis=args.frame_axis)
     mode = coords = properties = None
     if args.points is not None:
         coords, properties = read_points_csv(args.points)
@@ -234,6 +234,7 @@ def add_parser(subparsers) -> None:
         "patches` chooses it)",
     )
     add_frame_axis_argument(p, "with --image: ")
+    add_channel_argument(p, "with --image: ")
     p.add_argument(
         "--normalize",
         choices=("none", "patch", "global"),
