@@ -186,3 +186,14 @@ def test_bad_save_targets(tmp_path):
         save_model(tmp_path, _model())
     with pytest.raises(InputError, match="napari-ivae model"):
         save_model(tmp_path / "x.ivae.pt", torch.nn.Linear(2, 2))
+
+
+def test_a_model_is_never_written_over_a_file_that_is_not_a_model(tmp_path):
+    """Scripts as the CLI and the Results dock: a name not ending in .pt (a picture, a
+    table) is refused and the file stays as it was."""
+    picture = tmp_path / "micrograph.png"
+    picture.write_bytes(b"PNG pixels")
+    with pytest.raises(InputError, match="a model file ends in .pt"):
+        save_model(picture, _model())
+    assert picture.read_bytes() == b"PNG pixels"
+    assert [p.name for p in tmp_path.iterdir()] == ["micrograph.png"]

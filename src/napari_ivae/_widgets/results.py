@@ -452,14 +452,18 @@ class ResultsWidget(DockBody):
 
     def save(self) -> Path | None:
         """Save the current model bundle to the chosen file."""
-        from napari_ivae.core.models.persistence import pipeline_metadata, save_model
+        from napari_ivae.core.models.persistence import (
+            is_model_path,
+            pipeline_metadata,
+            save_model,
+        )
 
         bundle = self._session.bundle
         target = Path(self.model_file.value)
         try:
             if bundle is None:
                 raise InputError("no model to save: train one first.")
-            if target.suffix.lower() != ".pt":  # never over the user's image or table
+            if not is_model_path(target):  # never over the user's image or table
                 raise InputError(
                     f"the model file must end in .ivae.pt, got {target.name!r}; "
                     "choose a name such as model.ivae.pt"

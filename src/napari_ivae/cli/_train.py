@@ -529,12 +529,14 @@ def _progress_line(event, epoch_loss: float) -> str:
 
 def run(args) -> int:
     """Train and save; returns 0, or 130 when stopped by Ctrl-C (partial model saved)."""
+    from napari_ivae.core.models.persistence import is_model_path
+
     out = output_path(
         args.out,
         what="model file such as model.ivae.pt",
         inputs={"--patches": args.patches, "--image": args.image, "--labels": args.labels},
     )
-    if out.suffix.lower() != ".pt":  # 'train --out image.png' replaced the user's picture
+    if not is_model_path(out):  # checked before training ('--out image.png': a picture)
         raise InputError(
             f"--out must end in .pt (a model file such as model.ivae.pt), got '{out.name}'"
         )

@@ -134,14 +134,20 @@ def pipeline_metadata(metadata: dict) -> dict:
     return {key: value for key, value in (metadata or {}).items() if key in PIPELINE_KEYS}
 
 
+def is_model_path(path) -> bool:
+    """Whether ``path`` names a model file (ends in ``.pt``), so that a model is never
+    written over a picture or a table the user named by mistake."""
+    return Path(path).suffix.lower() == ".pt"
+
+
 def save_model(path, model, result=None, metadata: dict | None = None) -> Path:
     """Write a trained model, its configuration and its provenance to one bundle file.
 
     Parameters
     ----------
     path : str or Path
-        Target file (recommended suffix ``.ivae.pt``); its folder must exist. An existing file
-        is replaced atomically.
+        Target file ending in ``.pt`` (recommended suffix ``.ivae.pt``); its folder must exist.
+        An existing file is replaced atomically.
     model : BaseIVAE
         A model built by :func:`napari_ivae.core.models.build_model` (needs ``model.config``).
     result : TrainResult, optional
@@ -159,7 +165,8 @@ def save_model(path, model, result=None, metadata: dict | None = None) -> Path:
     Raises
     ------
     InputError
-        Not a napari-ivae model, a folder or missing folder, or the file cannot be written
+        Not a napari-ivae model, a folder or missing folder, a name not ending in ``.pt``, or
+        the file cannot be written
         (no permission, disk full, file size limit); an existing file is then left unchanged.
     """
     config = getattr(model, "config", None)
@@ -174,6 +181,11 @@ def save_model(path, model, result=None, metadata: dict | None = None) -> Path:
         )
     if not path.parent.exists():
         raise InputError(f"cannot save the model: folder {path.parent} does not exist")
+    if not is_model_path(path):
+        raise InputError(
+            f"cannot save the model as {path.name}: a model file ends in .pt "
+            f"(such as model{MODEL_SUFFIX}); nothing was written"
+        )
 
     config_dict = config.to_dict()
     train_config = getattr(result, "train_config", None) if result is not None else None
