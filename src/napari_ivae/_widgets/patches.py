@@ -30,7 +30,12 @@ from napari_ivae._widgets.class_table import ClassTableWidget
 from napari_ivae._workers import background, is_busy
 from napari_ivae.core.errors import InputError
 from napari_ivae.core.patches.annotations import OVERLAP_RULE
-from napari_ivae.core.patches.sizing import AutoSize, particle_diameter, points_spacing
+from napari_ivae.core.patches.sizing import (
+    AutoSize,
+    median_particle_diameter,
+    particle_diameter,
+    points_spacing,
+)
 
 CLASS_META = "napari_ivae_classes"
 RECOUNT_DELAY_MS = 150  # a burst of shape edits gives one label recount
@@ -358,8 +363,8 @@ class PatchesWidget(DockBody):
         params["points"] = self.points.value.name
         job["points"] = self.points.value
         job["coords"] = _layers.points_coords(self.points.value)
-        measured = particle_diameter(self.points.value.features)
-        job["particle_diameter"] = measured[0] if measured else None  # maps stay on particles
+        # particles: their maps stay on them
+        job["particle_diameter"] = median_particle_diameter(self.points.value.features)
         return job
 
     def _warn_if_unlabeled(self, labels: Any) -> None:

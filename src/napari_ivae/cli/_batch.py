@@ -398,11 +398,10 @@ def process_image(
             order=settings["order"],
             subpixel=settings["subpixel"],
         )
-        from napari_ivae.core.patches.sizing import particle_diameter
+        from napari_ivae.core.patches.sizing import median_particle_diameter
 
-        measured = particle_diameter(found.properties)
-        if measured is not None:  # particles: their maps stay on them
-            source.particle_diameter = measured[0]
+        # particles: their maps stay on them
+        source.particle_diameter = median_particle_diameter(found.properties)
         points = found.properties.reset_index(drop=True)
         table = points.iloc[source.indices].reset_index(drop=True).copy()
         for i, name in enumerate(("frame", "row", "col")):

@@ -120,6 +120,13 @@ def particle_diameter(table) -> tuple[float, str] | None:
     return None
 
 
+def median_particle_diameter(table) -> float | None:
+    """The particles' median diameter in pixels (:func:`particle_diameter` without the
+    column's name), or None for points that carry no size (atoms)."""
+    measured = particle_diameter(table)
+    return None if measured is None else measured[0]
+
+
 def points_spacing(coords) -> float | None:
     """Median nearest-neighbour distance of points.
 
