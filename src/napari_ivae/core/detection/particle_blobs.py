@@ -336,6 +336,8 @@ def packed_phase(frame: np.ndarray, use=None) -> tuple[str, float, float] | None
     fills its cell, whatever the level about the largest a particle can be.
     """
     from scipy import ndimage
+    from scipy.spatial import cKDTree
+    from skimage.feature import peak_local_max
     from skimage.filters import threshold_otsu
 
     from napari_ivae.core.detection._filters import gaussian_smooth
@@ -365,9 +367,6 @@ def packed_phase(frame: np.ndarray, use=None) -> tuple[str, float, float] | None
             held = large & (areas >= PACKED_HELD * _holding_area(areas))
             distance = ndimage.distance_transform_edt(phases[name])
             inscribed = ndimage.maximum(distance, labels, np.flatnonzero(held) + 1)
-            from scipy.spatial import cKDTree
-            from skimage.feature import peak_local_max
-
             # one centre per particle, also where touching ones merged into one piece: the
             # distance transform's maxima at least half the pieces' inscribed radius deep
             depth = float(np.median(inscribed))
