@@ -205,7 +205,9 @@ def run(args) -> int:
     frame_shape = image.shape[-2:] if streaming or chunked else prepared.shape[-2:]
     run_on = {"streaming": streaming, "chunked": chunked, "scheduler": args.scheduler}
     if args.mode == "atoms":
-        _check_spacing(args.spacing, frame_shape)
+        from napari_ivae.core.detection.spacing import check_given_spacing
+
+        check_given_spacing(args.spacing, frame_shape)
         try:
             detections = _detect(
                 image,
@@ -360,13 +362,6 @@ def _check_4d(shape, frame_axis) -> None:
             "the command line has no option for another channel axis: save one "
             "channel per file (e.g. image[..., 0]) or move the channels last"
         )
-
-
-def _check_spacing(spacing, frame_shape) -> None:
-    """``--spacing`` must fit a few atoms into the frame and be more than a pixel or two."""
-    from napari_ivae.core.detection.spacing import check_given_spacing
-
-    check_given_spacing(spacing, frame_shape)
 
 
 def _atoms_inverted(args):
