@@ -86,6 +86,13 @@ def centroids(xc: torch.Tensor, blur: float = 1.5) -> torch.Tensor:
     return (weight @ grid) / weight.sum(1, keepdim=True).clamp_min(1e-12)
 
 
+def unit_rows(flat: torch.Tensor) -> torch.Tensor:
+    """Each row (last axis) of ``flat`` less its mean and of unit norm (a constant row gives
+    zeros): the form in which a patch's dot product with a template is their correlation."""
+    flat = flat - flat.mean(-1, keepdim=True)
+    return flat / flat.norm(dim=-1, keepdim=True).clamp_min(1e-12)
+
+
 def turned_bank(templates: torch.Tensor, n_angles: int = N_ANGLES) -> torch.Tensor:
     """Templates ``(K, H, W)`` turned by each of :func:`search_angles`: ``(K, A, H * W)``,
     each row less its mean and of unit norm (a zero template gives zero rows)."""
@@ -93,8 +100,7 @@ def turned_bank(templates: torch.Tensor, n_angles: int = N_ANGLES) -> torch.Tens
     angles = search_angles(n_angles, templates.device, templates.dtype)
     stack = templates[:, None].expand(k, n_angles, h, w).reshape(k * n_angles, h, w)
     turned = canonical_resample(stack, -angles.repeat(k)).reshape(k, n_angles, h * w)
-    turned = turned - turned.mean(-1, keepdim=True)
-    return turned / turned.norm(dim=-1, keepdim=True).clamp_min(1e-12)
+    return unit_rows(turned)
 
 
 def best_angles(flat: torch.Tensor, bank: torch.Tensor, orders=None):
@@ -232,9 +238,7 @@ def group_shapes(xn: torch.Tensor, max_groups: int = 8, rounds: int = 6) -> torc
     (:meth:`napari_ivae.core.models.rvae.RVAE.fit_own_templates`).
     """
     xc = centred(xn)
-    flat = xc.flatten(1)
-    flat = flat - flat.mean(1, keepdim=True)
-    unit = flat / flat.norm(dim=1, keepdim=True).clamp_min(1e-12)
+    unit = unit_rows(xc.flatten(1))
     n, p = unit.shape
     pick = torch.linspace(0, n - 1, min(n, 32)).round().long()
     bank = turned_bank(xc[pick])
@@ -262,9 +266,7 @@ def group_shapes(xn: torch.Tensor, max_groups: int = 8, rounds: int = 6) -> torc
         templates = templates[used]
         group = torch.searchsorted(used, group)
         own = torch.stack([score[group == j].median() for j in range(len(templates))])
-        t = templates.flatten(1)
-        t = t - t.mean(1, keepdim=True)
-        t = t / t.norm(dim=1, keepdim=True).clamp_min(1e-12)
+        t = unit_rows(templates.flatten(1))
         k = len(templates)
         cross = (t @ turned_bank(templates).reshape(k * N_ANGLES, -1).T).reshape(k, k, -1)
         cross = cross.amax(-1)
