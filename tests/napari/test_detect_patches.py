@@ -183,6 +183,38 @@ def test_detect_on_a_stack_gives_frame_coordinates(viewer, qtbot):
     assert set(np.unique(patchset.frames)) == {0, 1, 2}
 
 
+@pytest.mark.parametrize("mode", ["atoms", "particles"])
+@pytest.mark.parametrize("lazy", [False, True])
+def test_detect_says_a_stacks_count_once(viewer, qtbot, mode, lazy):
+    """The status gives the count of a stack once, with its frames ("408 atoms found in 3
+    frames"), not again in the core's own summary of the stack."""
+    import re
+
+    from napari_ivae.core.synthetic.lattice import make_lattice
+    from napari_ivae.core.synthetic.particles import make_particles
+
+    if mode == "atoms":
+        frames = [make_lattice((96, 96), spacing=8.0, seed=s).image for s in range(3)]
+    else:
+        frames = [make_particles((160, 160), count=15, radius=6, seed=s).image for s in range(3)]
+    stack = np.stack(frames)
+    if lazy:
+        import dask.array as da
+
+        stack = da.from_array(stack, chunks=(1, *stack.shape[1:]))
+    layer = viewer.add_image(stack, name="stack")
+    detect = open_widget(viewer, "Detect")
+    detect.image.value = layer
+    detect.mode.value = mode
+    detect.detect()
+    qtbot.waitUntil(lambda: not detect.busy, timeout=60000)
+    n = len(viewer.layers[f"stack {mode} [ivae]"].data)
+    text = detect.status.value
+    assert text.startswith(f"{n} {mode} found in 3 frames;"), text
+    assert len(re.findall(rf"\b{n}\b", text)) == 1, text
+    assert text.count("spacing") <= 1, text
+
+
 def test_empty_points_layer_and_shapes_missing_every_patch_explain(viewer, lattice_layer):
     empty = viewer.add_points(np.zeros((0, 2)), name="nothing")
     patches = open_widget(viewer, "Patches and labels")

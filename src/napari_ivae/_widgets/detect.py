@@ -445,9 +445,13 @@ class DetectWidget(DockBody):
                 opacity=0.4,
             )
         self._shown_for = layer
-        message = f"{n} {mode} found; {_chosen(det.params, params)}"
-        if det.message:  # the core names its parameters; here they are the controls
-            message = f"{message}. {widget_spelling(det.message)}"
+        used = det.params if isinstance(det.params, dict) else {}
+        frames = used.get("n_frames") if used.get("is_stack") else None
+        where = f" in {frames} frames" if frames else ""
+        message = f"{n} {mode} found{where}; {_chosen(det.params, params)}"
+        note = without_stack_count(det.message)
+        if note:  # the core names its parameters; here they are the controls
+            message = f"{message}. {widget_spelling(note)}"
         found = list(det.quality.get("warnings", []))
         warnings = [widget_spelling(w[0].upper() + w[1:] + ".") for w in found]
         from napari_ivae.core.detection.quality import suggests_particles
@@ -459,6 +463,17 @@ class DetectWidget(DockBody):
             self.status.warn(f"{message}. Check: {' '.join(warnings)}")
         else:
             self.status.ok(message)
+
+
+_STACK_COUNT = re.compile(r"^\d+ (atoms|particles) in \d+ frames( \(spacing [\d.]+ px\))?(; |$)")
+
+
+def without_stack_count(message: str) -> str:
+    """A detection's message less the count the core leads a stack's message with ("408
+    atoms in 3 frames (spacing 7.98 px)"): the dock's own first words give the count, the
+    frames and the spacing. The notes that follow are kept, as a sentence."""
+    rest = _STACK_COUNT.sub("", message or "", count=1)
+    return rest[:1].upper() + rest[1:]
 
 
 def point_size(det: Any, mode: str) -> float:
