@@ -260,3 +260,30 @@ def test_an_exclude_mask_over_every_pixel_is_refused(tmp_path, capsys):
         main([*args, "--exclude", str(tmp_path / "mask.npy"), "--out", str(tmp_path / "o.csv")])
         == 0
     )
+
+
+@pytest.mark.parametrize("mode", ["atoms", "particles"])
+def test_the_scale_bar_warning_asks_for_exclude_only_when_none_was_given(tmp_path, capsys, mode):
+    """A burned-in scale bar is masked by itself; its warning points to --exclude only where
+    no mask was given, and says the mask was used besides it where one was."""
+    if mode == "atoms":
+        image = make_lattice((256, 256), spacing=8.0, seed=0).image
+    else:
+        from napari_ivae.core.synthetic.particles import make_particles
+
+        image = make_particles((384, 384), count=40, radius=7, seed=1, noise=0.1).image
+    image = image.astype(np.float32)
+    image[-26:-16, -110:-20] = 1.5 * image.max()  # the scale bar
+    tifffile.imwrite(tmp_path / "bar.tif", image)
+    mask = np.zeros(image.shape, dtype=np.uint8)
+    mask[:20, :20] = 1
+    np.save(tmp_path / "mask.npy", mask)
+    args = ["detect", str(tmp_path / "bar.tif"), "--mode", mode, "--out", str(tmp_path / "o.csv")]
+    for given in (False, True):
+        capsys.readouterr()
+        extra = ["--exclude", str(tmp_path / "mask.npy")] if given else []
+        assert main([*args, *extra]) == 0
+        bar = [line for line in capsys.readouterr().err.splitlines() if "scale bar" in line]
+        assert len(bar) == 1, bar
+        assert ("give --exclude" in bar[0]) is not given, bar[0]
+        assert ("besides the --exclude mask" in bar[0]) is given, bar[0]

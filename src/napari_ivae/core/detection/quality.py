@@ -63,7 +63,9 @@ def _assess_atoms(detections) -> dict:
         "spacing": round(spacing, 3),
         "spacing_source": params.get("spacing_source", ""),
     }
-    warnings = _annotation_warning(int(params.get("annotation_pixels", 0)), measures)
+    warnings = _annotation_warning(
+        int(params.get("annotation_pixels", 0)), measures, bool(params.get("exclude"))
+    )
     if str(measures["spacing_source"]).startswith("blob scale"):
         warnings.append(
             "no lattice periodicity was found, so the spacing comes from the size "
@@ -95,10 +97,15 @@ def _assess_atoms(detections) -> dict:
     return {"measures": measures, "warnings": warnings}
 
 
-def _annotation_warning(pixels: int, measures: dict) -> list:
+def _annotation_warning(pixels: int, measures: dict, excluded: bool = False) -> list:
+    """The masked scale bar's warning; pointing to --exclude only where no mask was given."""
     measures["annotation_pixels"] = pixels
     if not pixels:
         return []
+    if excluded:
+        return [
+            f"a burned-in scale bar or label ({pixels} px) was masked besides the --exclude mask"
+        ]
     return [
         f"a burned-in scale bar or label ({pixels} px) was masked; give --exclude to mask "
         "something else"
@@ -124,7 +131,8 @@ def _assess_particles(detections) -> dict:
     first = resolved[0] if isinstance(resolved, list) and resolved else resolved
     first = first if isinstance(first, dict) else {}
     measures = {"count": len(detections), "polarity": first.get("polarity")}
-    warnings = _annotation_warning(int(first.get("annotation_pixels", 0)), measures)
+    given = bool(detections.params.get("excluded_pixels"))
+    warnings = _annotation_warning(int(first.get("annotation_pixels", 0)), measures, given)
     if len(detections) == 0:
         return {"measures": measures, "warnings": warnings}
     diameter = detections.properties["equivalent_diameter"].to_numpy(dtype=np.float64)
