@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from napari_ivae.core.analysis.metrics import match_points
-from napari_ivae.core.detection.particle_blobs import packed_phase
+from napari_ivae.core.detection.packed import packed_phase
 from napari_ivae.core.detection.particle_contrast import noise_warning, packed_layer
 from napari_ivae.core.detection.particles import detect_particles
 from napari_ivae.core.synthetic.particles import make_monolayer
@@ -91,9 +91,9 @@ def test_a_packed_layer_whose_candidates_are_one_population_is_cut_at_the_noise_
     assert detections.params["resolved"]["packed_cut"]
     precision, recall = _precision_recall(detections, truth)
     assert precision > 0.95 and recall > 0.95
-    from napari_ivae.core.detection import particle_blobs
+    from napari_ivae.core.detection import packed
 
-    monkeypatch.setattr(particle_blobs, "packed_layer", lambda *args, **kwargs: None)
+    monkeypatch.setattr(packed, "packed_layer", lambda *args, **kwargs: None)
     without = detect_particles(truth.image)
     assert not without.params["resolved"]["packed_cut"]
     assert _precision_recall(without, truth)[1] < 0.5

@@ -75,14 +75,14 @@ def local_contrast(prepared, labels, polarity: str) -> float:
 
 def packed_layer(prepared, polarity: str) -> bool:
     """Whether every frame is a layer of particles of ``polarity`` with the background a network
-    of gaps between them (:func:`~napari_ivae.core.detection.particle_blobs.packed_layer`).
+    of gaps between them (:func:`~napari_ivae.core.detection.packed.packed_layer`).
 
     Both contrasts above take the pixels outside the particles' discs for the background: on
     a packed layer those are mostly the particles' own rims (dark spheres of radius 9 px, gaps
     of 2 px: contrast 1.46 and 1.53), so their spread is the particles' profile, not noise. A
     frame cut at one level into hundreds of compact pieces of one polarity inside a connected
     network of the other is no noise and no other polarity."""
-    from napari_ivae.core.detection.particle_blobs import packed_layer as layer_of
+    from napari_ivae.core.detection.packed import packed_layer as layer_of
 
     frames = prepared if prepared.ndim == 3 else prepared[None]
     for frame in frames:

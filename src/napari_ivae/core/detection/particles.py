@@ -194,6 +194,7 @@ def _measured(labels, frame, index) -> pd.DataFrame:
 
 def _auto_blobs(frame, excluded, params):
     """Scale-space blobs with polarity, scale and threshold from the frame; disc labels."""
+    from napari_ivae.core.detection import packed as packed_layers
     from napari_ivae.core.detection import particle_blobs as blobs
     from napari_ivae.core.detection.overlays import annotation_mask
     from napari_ivae.core.detection.peaks import flat_mask, smoothed_noise
@@ -256,7 +257,9 @@ def _auto_blobs(frame, excluded, params):
     scale_cut = np.maximum(
         np.minimum(np.minimum(cut if pooled else np.inf, other_side), background), floors
     )
-    packed = None if pooled else blobs.packed_layer(filled, skip if not skip.all() else masked)
+    packed = (
+        None if pooled else packed_layers.packed_layer(filled, skip if not skip.all() else masked)
+    )
     if packed is not None and packed[0] == polarity:
         # a packed layer: the other side at each scale is the network of gaps between the
         # particles, the response's spread their own profile; neither is what the background

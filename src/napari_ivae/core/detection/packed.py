@@ -1,0 +1,140 @@
+"""Packed particle layers (nanoparticle films): which phase is the particles, and their scale.
+
+On a film the particles cover most of the frame and the background is a network of thin gaps
+between them. The blob statistic of :mod:`~napari_ivae.core.detection.particle_blobs` measures
+how sparse the strongest blobs are against the bulk of the response, and on a layer the
+particles are the bulk: the compact pockets of the gaps between three particles, or slow
+fluctuations above the lattice's period, then stand out more than the particles do. Area and
+levels cannot say which phase is the particles (they cover 60-75 % of the frame); the phases'
+shapes can (:func:`packed_phase`): particles are compact pieces of one phase, the gaps one
+connected network of the other.
+
+:func:`packed_phase` finds a layer, its polarity and two scales (the pieces' and the cell's);
+:func:`_packed_choice` picks the polarity and scale of
+:func:`~napari_ivae.core.detection.particle_blobs.polarity_scale_and_response` on a layer;
+:func:`packed_layer` is :func:`packed_phase` on the central crop that choice is made on (the
+detector cuts a layer's candidates at the noise floor, and the contrast warning stays silent on
+one).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from napari_ivae.core.detection.particle_blobs import SCALE_RANGE, choice_window
+
+PACKED_SMOOTH = 1.0  # a packed layer's phases: the frame smoothed by this (px), cut at Otsu
+PACKED_MIN_AREA = 5  # ... pieces of a phase counted from this many pixels
+PACKED_PIECES = 30  # ... the particles' phase in at least this many pieces
+PACKED_LARGEST = 0.5  # ... its largest piece at most this share of the phase (no network)
+PACKED_NETWORK = 0.9  # ... the other phase's largest piece at least this share (the gaps)
+PACKED_COVER = 0.35  # ... the particles' phase at least this share of the frame (a layer)
+PACKED_HELD = 0.25  # ... their size from pieces at least this x the median pixel's piece
+
+
+def packed_layer(frame: np.ndarray, skip=None) -> tuple[str, float, float] | None:
+    """:func:`packed_phase` on the central crop the polarity and scale are chosen on."""
+    window = choice_window(frame.shape)
+    use = None if skip is None else ~np.asarray(skip)[window]
+    return packed_phase(np.asarray(frame, dtype=np.float32)[window], use)
+
+
+def packed_phase(frame: np.ndarray, use=None) -> tuple[str, float, float] | None:
+    """Polarity and two blob sigmas of particles packed into a layer (their pieces' and the
+    one that fills their cell), or None when the frame is not one.
+
+    The frame, smoothed by ``PACKED_SMOOTH`` px, is cut at its Otsu level into a bright and a
+    dark phase (``use`` False: in neither). Particles are compact pieces of one phase whatever
+    share of the frame they cover; the background between them is one connected network, even
+    where it is the minority (thin gaps between touching particles). A layer: one phase in at
+    least ``PACKED_PIECES`` pieces of ``PACKED_MIN_AREA`` px or more that cover at least
+    ``PACKED_COVER`` of the frame, its largest piece at most ``PACKED_LARGEST`` of the phase,
+    and the other phase's largest piece at least ``PACKED_NETWORK`` of its own. Noise, a
+    textured support or a low dose cut at one level gives large pieces on both sides, sparse
+    particles too little cover.
+
+    The sigma is the median inscribed radius (the distance transform's maximum) of the pieces
+    that hold the phase (at least ``PACKED_HELD`` x the piece holding its median pixel: noise
+    leaves many small pieces that hold little area), over sqrt 2. Touching particles merged
+    into one piece keep their own width: pieces' areas gave 1.3-1.5 x the particles' sigma at
+    gaps of 0.5-1 px, inscribed radii 0.65-0.9 x: the level the frame is cut at decides). The
+    cell's sigma: half the median distance between neighbouring particle centres (the distance
+    transform's maxima, so that merged particles count apart), over sqrt 2: a particle that
+    fills its cell, whatever the level about the largest a particle can be.
+    """
+    from scipy import ndimage
+    from scipy.spatial import cKDTree
+    from skimage.feature import peak_local_max
+    from skimage.filters import threshold_otsu
+
+    from napari_ivae.core.detection._filters import gaussian_smooth
+
+    smooth = gaussian_smooth(frame, PACKED_SMOOTH)
+    use = np.ones(frame.shape, dtype=bool) if use is None else np.asarray(use, dtype=bool)
+    values = smooth[use]
+    if values.size == 0 or not values.max() > values.min():
+        return None
+    level = threshold_otsu(values)
+    phases = {"bright": (smooth > level) & use, "dark": (smooth <= level) & use}
+    pieces = {}
+    for name, phase in phases.items():
+        labels, count = ndimage.label(phase)
+        areas = np.bincount(labels.ravel())[1:] if count else np.zeros(0, dtype=np.int64)
+        pieces[name] = labels, areas
+    for name, other in (("bright", "dark"), ("dark", "bright")):
+        (labels, areas), around = pieces[name], pieces[other][1]
+        large = areas >= PACKED_MIN_AREA
+        if (
+            large.sum() >= PACKED_PIECES
+            and areas.sum() >= PACKED_COVER * use.sum()
+            and around.size
+            and areas.max() <= PACKED_LARGEST * areas.sum()
+            and around.max() >= PACKED_NETWORK * around.sum()
+        ):
+            held = large & (areas >= PACKED_HELD * _holding_area(areas))
+            distance = ndimage.distance_transform_edt(phases[name])
+            inscribed = ndimage.maximum(distance, labels, np.flatnonzero(held) + 1)
+            # one centre per particle, also where touching ones merged into one piece: the
+            # distance transform's maxima at least half the pieces' inscribed radius deep
+            depth = float(np.median(inscribed))
+            centres = peak_local_max(
+                np.where(np.isin(labels, np.flatnonzero(held) + 1), distance, 0.0),
+                min_distance=max(1, int(round(0.5 * depth))),
+                threshold_abs=0.5 * depth,
+                exclude_border=False,
+            )
+            apart = cKDTree(centres).query(centres, k=2)[0][:, 1] if len(centres) > 1 else [0.0]
+            return (
+                name,
+                float(depth / np.sqrt(2.0)),
+                float(np.median(apart) / (2.0 * np.sqrt(2.0))),
+            )
+    return None
+
+
+def _holding_area(areas: np.ndarray) -> float:
+    """The area of the piece that holds a phase's median pixel (pieces ordered by area)."""
+    ordered = np.sort(areas)
+    total = np.cumsum(ordered)
+    return float(ordered[int(np.searchsorted(total, 0.5 * total[-1]))])
+
+
+def _packed_choice(best, measured, scales, name, sigma, cell):
+    """The pair (strength, polarity, scale index) for a packed layer of ``name``'s particles
+    whose pieces give ``sigma`` and whose cells ``cell``: ``best`` where it is of that polarity
+    and from ``SCALE_RANGE[0]`` to ``SCALE_RANGE[1]`` x ``cell``, else that polarity's measured
+    pair nearest ``sigma``.
+
+    Nearest, not the strongest: on a packed layer the statistic grows with the scale until it
+    averages over neighbours (the lead's dark spheres of radius 9 px, gaps of 0.5 px: sigma 8.0
+    found 84 % of the particles, the nearest to the pieces', 5.04 px, 98 %). ``best`` where it
+    fits the cell: there the choice was right, and at a low dose the smaller scale of the
+    pieces (0.65 x the particles' there) lost recall to the noise (bright, r9, gaps of 0.5 px,
+    dose 20: 0.96-0.99 at 8.32 px, 0.82-0.83 at 4.41 px)."""
+    low, high = SCALE_RANGE[0] * cell, SCALE_RANGE[1] * cell
+    if best[1] == name and low <= scales[best[2]] <= high:
+        return best
+    inside = [item for item in measured if item[1] == name and item[0] > -np.inf]
+    if not inside:
+        return best
+    return min(inside, key=lambda item: abs(np.log(scales[item[2]] / sigma)))
