@@ -183,3 +183,31 @@ def test_windows_of_one_tiff_page_decode_it_once(tmp_path):
     np.testing.assert_array_equal(lazy[2], stack[2])
     np.testing.assert_array_equal(lazy[3, 5:9], stack[3, 5:9])
     assert decoded == [2, 3]
+
+
+@pytest.mark.parametrize("chunks", [(1, 96, 96), (2, 48, 48)])
+def test_patches_of_a_zarr_with_nan_pixels_fill_them_as_the_npy(tmp_path, capsys, chunks):
+    """NaN pixels of a lazy zarr are filled with the median of their frame, with the in-memory
+    path's warning, as they are read: the patches equal those of the same pixels as .npy
+    (an error naming the patches with NaN before)."""
+    stack = _stack()
+    stack[1, 10:30, 10:30] = np.nan
+    stack[3, 60:64, 60:64] = np.inf
+    np.save(tmp_path / "s.npy", stack)
+    _write_zarr(tmp_path / "s.zarr", stack, chunks)
+    pd.DataFrame(
+        {"frame": np.repeat(np.arange(5), 4), "row": 25.0, "col": np.tile([20.0, 40, 60, 70], 5)}
+    ).to_csv(tmp_path / "p.csv", index=False)
+    results, warnings = {}, {}
+    for suffix in ("npy", "zarr"):
+        code = main(
+            ["patches", str(tmp_path / f"s.{suffix}"), "--points", str(tmp_path / "p.csv")]
+            + ["--size", "16", "--out", str(tmp_path / f"{suffix}.npz")]
+        )
+        err = capsys.readouterr().err
+        assert code == 0, err
+        warnings[suffix] = [line for line in err.splitlines() if "NaN" in line]
+        results[suffix] = np.load(tmp_path / f"{suffix}.npz")["patches"]
+    assert warnings["zarr"] == warnings["npy"] and len(warnings["zarr"]) == 1
+    assert "416 NaN/inf pixels were replaced by the median of their frame" in warnings["zarr"][0]
+    np.testing.assert_array_equal(results["zarr"], results["npy"])

@@ -301,12 +301,51 @@ def read_frames(path, *, channel=None, frame_axis=None, invert: bool = False):
         or len(shape) == 4
         or (len(shape) == 3 and frame_axis is None and shape[0] <= 4)  # frames or colours?
     )
-    if not prepare and not is_lazy(image) and np.dtype(image.dtype).kind == "f":
+    if not prepare and is_lazy(image) and np.dtype(image.dtype).kind == "f":
+        return lazy_filled(image)  # missing data filled as read, chunk by chunk
+    if not prepare and np.dtype(image.dtype).kind == "f":
         planes = image if len(shape) == 3 else [image]
         prepare = not all(np.isfinite(plane).all() for plane in planes)  # missing data
     if not prepare:
         return image
     return prepare_image(np.asarray(image), channel=channel, frame_axis=frame_axis, invert=invert)
+
+
+def lazy_filled(image):
+    """A lazy (zarr/dask) image whose NaN/inf pixels read as the median of their frame's
+    finite pixels, with the in-memory path's warning (``prepare_image``); ``image`` itself
+    when it has none. One pass counts them chunk by chunk; only a frame that has some is read
+    whole, for its median; the filling is done on each chunk as it is read."""
+    import warnings
+
+    import dask.array as da
+
+    lazy = image if type(image).__module__.split(".")[0] == "dask" else da.from_array(image)
+    bad = np.asarray((~da.isfinite(lazy)).sum(axis=(-2, -1)).compute()).reshape(-1)
+    if not bad.any():
+        return image
+    medians = np.zeros(len(bad), dtype=np.float64)
+    for index in np.flatnonzero(bad):
+        frame = np.asarray(lazy[index] if lazy.ndim == 3 else lazy)
+        finite = frame[np.isfinite(frame)]
+        if finite.size == 0:
+            raise InputError(f"Frame {index} has no finite pixel (all NaN/inf); remove it.")
+        medians[index] = float(np.median(finite))
+    warnings.warn(
+        f"{int(bad.sum())} NaN/inf pixels were replaced by the median of their frame.",
+        UserWarning,
+        stacklevel=2,
+    )
+
+    def fill(block, block_info=None):
+        first = block_info[0]["array-location"][0][0] if block.ndim == 3 else 0
+        values = medians[first : first + len(block)] if block.ndim == 3 else medians[0]
+        values = np.asarray(values, dtype=block.dtype)
+        if block.ndim == 3:
+            values = values[:, None, None]
+        return np.where(np.isfinite(block), block, values)
+
+    return lazy.map_blocks(fill, dtype=lazy.dtype)
 
 
 def _check_grid_memory(shape, size: int, stride: int) -> None:
