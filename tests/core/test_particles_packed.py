@@ -91,9 +91,14 @@ def test_a_packed_layer_whose_candidates_are_one_population_is_cut_at_the_noise_
     assert detections.params["resolved"]["packed_cut"]
     precision, recall = _precision_recall(detections, truth)
     assert precision > 0.95 and recall > 0.95
-    from napari_ivae.core.detection import packed
+    from napari_ivae.core.detection import particle_blobs
 
-    monkeypatch.setattr(packed, "packed_layer", lambda *args, **kwargs: None)
+    choice = particle_blobs.polarity_scale_and_response
+    monkeypatch.setattr(  # the same polarity and scale, but no layer for the cut
+        particle_blobs,
+        "polarity_scale_and_response",
+        lambda *args, **kwargs: (*choice(*args, **kwargs)[:4], None),
+    )
     without = detect_particles(truth.image)
     assert not without.params["resolved"]["packed_cut"]
     assert _precision_recall(without, truth)[1] < 0.5
@@ -122,3 +127,19 @@ def test_a_clean_packed_layer_gets_no_contrast_warning():
     count = len(detections.coords)
     assert packed_layer(truth.image, "dark") and not packed_layer(truth.image, "bright")
     assert noise_warning(truth.image, detections.labels, "dark", count) is None
+
+
+def test_the_packed_phase_is_measured_once_per_frame(monkeypatch):
+    """The polarity and scale choice and the cut used to cut the same crop into its phases
+    twice."""
+    from napari_ivae.core.detection import packed
+
+    calls = []
+    measure = packed.packed_phase
+    monkeypatch.setattr(
+        packed, "packed_phase", lambda *args, **kwargs: calls.append(1) or measure(*args, **kwargs)
+    )
+    truth = make_monolayer(256, radius=9, gap=1.0, dose=20, texture=0.05, overlap=True, seed=2)
+    detections = detect_particles(np.stack([truth.image, truth.image]), frame_axis=0)
+    assert all(frame["packed_cut"] for frame in detections.params["resolved"])
+    assert len(calls) == 2

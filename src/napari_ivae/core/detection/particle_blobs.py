@@ -206,7 +206,7 @@ def blob_polarity_and_scale(
     (str, float)
         Polarity and sigma.
     """
-    polarity, sigma, _, _ = polarity_scale_and_response(frame, skip, polarity)
+    polarity, sigma, _, _, _ = polarity_scale_and_response(frame, skip, polarity)
     return polarity, sigma
 
 
@@ -220,15 +220,18 @@ def choice_window(shape) -> tuple[slice, ...]:
 
 def polarity_scale_and_response(
     frame: np.ndarray, skip=None, polarity: str = "auto"
-) -> tuple[str, float, np.ndarray, np.ndarray | None]:
-    """:func:`blob_polarity_and_scale`, and the scale space it was measured on.
+) -> tuple[str, float, np.ndarray, np.ndarray | None, tuple[str, float, float] | None]:
+    """:func:`blob_polarity_and_scale`, the scale space it was measured on, and the packed
+    layer it found.
 
     Returns
     -------
-    (str, float, numpy.ndarray, numpy.ndarray or None)
+    (str, float, numpy.ndarray, numpy.ndarray or None, tuple or None)
         Polarity, sigma, the scales measured and their :func:`scale_space` response over
-        the whole frame; ``None`` instead of the response when the frame is larger than the
-        crop the choice was made on.
+        the whole frame (``None`` instead of the response when the frame is larger than the
+        crop the choice was made on), and the crop's
+        :func:`~napari_ivae.core.detection.packed.packed_phase` (measured once per frame:
+        the detector's cut asks it again; ``None`` where the crop is no packed layer).
     """
     from napari_ivae.core.detection._filters import maximum_filter3
     from napari_ivae.core.detection.packed import _packed_choice, packed_phase
@@ -267,21 +270,22 @@ def polarity_scale_and_response(
             strongest[name, index] = flat[chosen]
     whole = crop.shape == tuple(frame.shape)
     best = max(measured, key=lambda item: item[0], default=(-np.inf, "", 0))  # the first of equals
+    packed = packed_phase(crop, use)
     if best[0] == -np.inf:
         return (
             "bright" if polarity == "auto" else polarity,
             float(scales[0]),
             scales,
             (response if whole else None),
+            packed,
         )
-    packed = packed_phase(crop, use)
     if packed is not None and polarity in ("auto", packed[0]):
         # a packed layer (most of the frame particles, the background a network of thin gaps):
         # the statistic above measures how sparse the strongest blobs are against the bulk of
         # the response, and there the particles are the bulk; the gaps' phase and the sizes
         # of the particles' own pieces decide instead
         best = _packed_choice(best, measured, scales, *packed)
-        return best[1], float(scales[best[2]]), scales, response if whole else None
+        return best[1], float(scales[best[2]]), scales, response if whole else None, packed
     if _ridge_like(response, best, strongest):
         # the strongest peaks are an edge's ridge (flat-topped particles: the edges' response
         # is as strong at every scale below theirs, and most of the frame is flat there), not
@@ -296,7 +300,7 @@ def polarity_scale_and_response(
         ]
         if blobs:
             best = max(blobs, key=lambda item: item[0])
-    return best[1], float(scales[best[2]]), scales, response if whole else None
+    return best[1], float(scales[best[2]]), scales, response if whole else None, packed
 
 
 def _ridge_like(response, item, strongest) -> bool:

@@ -194,7 +194,6 @@ def _measured(labels, frame, index) -> pd.DataFrame:
 
 def _auto_blobs(frame, excluded, params):
     """Scale-space blobs with polarity, scale and threshold from the frame; disc labels."""
-    from napari_ivae.core.detection import packed as packed_layers
     from napari_ivae.core.detection import particle_blobs as blobs
     from napari_ivae.core.detection.overlays import annotation_mask
     from napari_ivae.core.detection.peaks import flat_mask, smoothed_noise
@@ -206,7 +205,7 @@ def _auto_blobs(frame, excluded, params):
     filled = np.where(masked, np.median(frame[~skip]) if (~skip).any() else 0.0, frame).astype(
         np.float32
     )
-    polarity, sigma, choice_scales, choice_response = blobs.polarity_scale_and_response(
+    polarity, sigma, choice_scales, choice_response, layer = blobs.polarity_scale_and_response(
         filled, skip if not skip.all() else masked, params["polarity"]
     )
     core_scales = blobs.candidate_scales(filled.shape, sigma)
@@ -257,9 +256,7 @@ def _auto_blobs(frame, excluded, params):
     scale_cut = np.maximum(
         np.minimum(np.minimum(cut if pooled else np.inf, other_side), background), floors
     )
-    packed = (
-        None if pooled else packed_layers.packed_layer(filled, skip if not skip.all() else masked)
-    )
+    packed = None if pooled else layer
     if packed is not None and packed[0] == polarity:
         # a packed layer: the other side at each scale is the network of gaps between the
         # particles, the response's spread their own profile; neither is what the background
