@@ -406,15 +406,15 @@ def test_train_from_an_image_takes_a_channel_as_patches_does(tmp_path, capsys):
 
 
 def test_patches_of_particles_keep_their_size_for_the_maps(tmp_path, image_file):
-    """Points with Detect's equivalent_diameter: the .npz records the particles' median
-    diameter, so their maps stay on the particles; atoms' points record none."""
+    """Points with Detect's equivalent_diameter: the .npz records each patch's particle
+    diameter, so their maps stay on each particle; atoms' points record none."""
     path, _ = image_file
     out = tmp_path / "p.npz"
     particles = tmp_path / "particles.csv"
     particles.write_text("row,col,equivalent_diameter\n12,12,4.0\n20,30,6.0\n28,20,5.0\n")
     args = ["patches", str(path), "--size", "8", "--out", str(out)]
     assert main([*args, "--points", str(particles)]) == 0
-    assert load_patches(out).particle_diameter == 5.0
+    np.testing.assert_array_equal(load_patches(out).particle_diameter, [4.0, 6.0, 5.0])
     atoms = tmp_path / "atoms.csv"
     atoms.write_text("row,col,intensity\n12,12,4.0\n20,30,6.0\n28,20,5.0\n")
     assert main([*args, "--points", str(atoms)]) == 0

@@ -1,6 +1,7 @@
 """Per-patch values -> maps aligned with the source image."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from napari_ivae.core.analysis.maps import (
@@ -198,3 +199,37 @@ def test_particle_maps_reach_no_farther_than_the_particles(tmp_path):
     assert load_patches(tmp_path / "p.npz").particle_diameter == 10.0
     np.savez(tmp_path / "a.npz", **patchset_to_arrays(atoms))
     assert load_patches(tmp_path / "a.npz").particle_diameter is None
+
+
+def test_each_particles_map_reaches_its_own_radius(tmp_path):
+    """With one diameter per particle, each particle's maps reach 1.5 x its own radius: a
+    particle twice the median size is coloured to its rim (the median's reach stopped short
+    of it) and a small one not beyond it; in memory, Gaussian, stored and frame by frame
+    alike, and kept per patch in the patches file."""
+    from napari_ivae.core.analysis.stored_maps import store_maps
+    from napari_ivae.core.patches.cutting import load_patches, patchset_to_arrays
+    from napari_ivae.core.patches.sizing import patch_diameters
+    from napari_ivae.core.patches.source import maps_by_frame
+
+    image = np.zeros((160, 160), dtype=np.float32)
+    points = np.array([[40.0, 40.0], [40.0, 110.0], [110.0, 40.0], [110.0, 110.0]])
+    table = pd.DataFrame({"equivalent_diameter": [24.0, 10.0, 10.0, np.nan]})  # NaN: median
+    particles = extract_patches(image, points, 16)
+    particles.particle_diameter = patch_diameters(table, particles.indices)
+    np.testing.assert_allclose(particles.particle_diameter, [24.0, 10.0, 10.0, 10.0])
+    values = np.arange(1.0, 5.0)
+    big_rim, small_out = (40, 40 + 17), (40, 110 + 9)  # 17 px < 18 (own); 9 px > 7.5 (own)
+    z = patch_map(values, particles)
+    assert np.isfinite(z[big_rim]) and not np.isfinite(z[small_out])
+    median = extract_patches(image, points, 16)
+    median.particle_diameter = 10.0  # the median's reach (7.5 px) leaves the big rim out
+    assert not np.isfinite(patch_map(values, median)[big_rim])
+    smooth = patch_map(values, particles, method="gaussian")
+    np.testing.assert_array_equal(np.isfinite(smooth), np.isfinite(z))
+    stored = store_maps({"z": values}, particles, tmp_path / "s")
+    np.testing.assert_array_equal(np.asarray(stored["z"][0]), z)
+    np.testing.assert_array_equal(_painted_by_frame(maps_by_frame, values, particles), z)
+    np.savez(tmp_path / "p.npz", **patchset_to_arrays(particles))
+    np.testing.assert_array_equal(
+        load_patches(tmp_path / "p.npz").particle_diameter, particles.particle_diameter
+    )

@@ -86,10 +86,10 @@ def compute_apply(bundle: Any, image: np.ndarray, detection_image: Any = None) -
             raise InputError(detections.message or f"no {mode} found in this image.")
         coords = detections.coords if image.ndim == 3 else detections.coords[:, 1:]
         patchset = extract_patches(image, coords, size, normalize=normalize)
-        from napari_ivae.core.patches.sizing import median_particle_diameter
+        from napari_ivae.core.patches.sizing import patch_diameters
 
-        # particles: their maps stay on them
-        patchset.particle_diameter = median_particle_diameter(detections.properties)
+        # particles: their maps stay on each of them
+        patchset.particle_diameter = patch_diameters(detections.properties, patchset.indices)
     n_points = None if detections is None else len(detections.coords)
     results = _writer.compute_results(bundle, patchset, n_points)
     features = (

@@ -32,8 +32,8 @@ from napari_ivae.core.errors import InputError
 from napari_ivae.core.patches.annotations import OVERLAP_RULE
 from napari_ivae.core.patches.sizing import (
     AutoSize,
-    median_particle_diameter,
     particle_diameter,
+    point_diameters,
     points_spacing,
 )
 
@@ -363,8 +363,8 @@ class PatchesWidget(DockBody):
         params["points"] = self.points.value.name
         job["points"] = self.points.value
         job["coords"] = _layers.points_coords(self.points.value)
-        # particles: their maps stay on them
-        job["particle_diameter"] = median_particle_diameter(self.points.value.features)
+        # particles: their maps stay on each of them (one diameter per point)
+        job["particle_diameter"] = point_diameters(self.points.value.features)
         return job
 
     def _warn_if_unlabeled(self, labels: Any) -> None:
@@ -694,7 +694,7 @@ def _cut(job: dict) -> tuple[Any, dict]:
         else:
             coords = job["coords"] if image.ndim == 3 else job["coords"][:, 1:]
             source = PatchSource(image, coords, params["size"], normalize=params["normalize"])
-            source.particle_diameter = job.get("particle_diameter")
+            source.particle_diameter = _kept(job.get("particle_diameter"), source.indices)
         return source.lazy_patchset(), params
     if params["source"] == "grid":
         return grid_patches(
@@ -702,8 +702,14 @@ def _cut(job: dict) -> tuple[Any, dict]:
         ), params
     coords = job["coords"] if image.ndim == 3 else job["coords"][:, 1:]
     patchset = extract_patches(image, coords, params["size"], normalize=params["normalize"])
-    patchset.particle_diameter = job.get("particle_diameter")  # particles: maps stay on them
+    # particles: their maps stay on each of them
+    patchset.particle_diameter = _kept(job.get("particle_diameter"), patchset.indices)
     return patchset, params
+
+
+def _kept(diameters: Any, indices: Any) -> Any:
+    """The points' particle diameters of the patches kept (None for points without a size)."""
+    return None if diameters is None else np.asarray(diameters)[np.asarray(indices)]
 
 
 def _bind_class_keys(layer: Any, choose: Any) -> None:

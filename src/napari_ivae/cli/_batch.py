@@ -398,10 +398,10 @@ def process_image(
             order=settings["order"],
             subpixel=settings["subpixel"],
         )
-        from napari_ivae.core.patches.sizing import median_particle_diameter
+        from napari_ivae.core.patches.sizing import patch_diameters
 
-        # particles: their maps stay on them
-        source.particle_diameter = median_particle_diameter(found.properties)
+        # particles: their maps stay on each of them
+        source.particle_diameter = patch_diameters(found.properties, source.indices)
         points = found.properties.reset_index(drop=True)
         table = points.iloc[source.indices].reset_index(drop=True).copy()
         for i, name in enumerate(("frame", "row", "col")):

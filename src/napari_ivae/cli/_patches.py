@@ -106,7 +106,7 @@ def run(args) -> int:
     """Cut the patches and save them; returns 0."""
     from napari_ivae.core.io.imageio import read_image, read_points_csv
     from napari_ivae.core.patches.cutting import extract_patches, grid_patches, patchset_to_arrays
-    from napari_ivae.core.patches.sizing import median_particle_diameter
+    from napari_ivae.core.patches.sizing import patch_diameters
 
     out = output_path(
         args.out, ".npz", "numpy archive", inputs={"IMAGE": args.image, "--points": args.points}
@@ -137,8 +137,8 @@ def run(args) -> int:
             normalize=args.normalize,
             order=args.order,
         )
-        # particles: their maps stay on them
-        patchset.particle_diameter = median_particle_diameter(properties)
+        # particles: their maps stay on each of them
+        patchset.particle_diameter = patch_diameters(properties, patchset.indices)
         where = f"{len(patchset)} of {len(np.asarray(coords))} points"
     arrays = patchset_to_arrays(patchset)
     # how the patches were cut, for `train` to record in the model (`batch` cuts the same way)

@@ -35,27 +35,40 @@ def _row_chunks(shape):
         yield slice(start, stop), np.column_stack([rr.ravel(), cc.ravel()]).astype(np.float64)
 
 
-def nearest_index(points: np.ndarray, shape, max_distance: float) -> np.ndarray:
-    """``(Y, X)`` int64 index of the nearest point of each pixel, ``-1`` beyond ``max_distance``."""
+def query_within(tree, pixels: np.ndarray, max_distance) -> np.ndarray:
+    """Index of each pixel's nearest point in ``tree`` (a ``cKDTree``), ``-1`` where that
+    point is farther than ``max_distance``: one distance, or one per point (a particle's own
+    reach, :func:`~napari_ivae.core.analysis.maps.point_reach`)."""
+    reach = np.asarray(max_distance, dtype=np.float64)
+    bound = float(reach.max()) if reach.ndim else float(reach)
+    dist, nearest = tree.query(pixels, k=1, distance_upper_bound=bound)
+    near = np.isfinite(dist)
+    if reach.ndim:  # the nearest point's own reach
+        near[near] = dist[near] <= reach[nearest[near]]
+    return np.where(near, nearest, -1)
+
+
+def nearest_index(points: np.ndarray, shape, max_distance) -> np.ndarray:
+    """``(Y, X)`` int64 index of the nearest point of each pixel, ``-1`` beyond ``max_distance``
+    (one distance, or one per point)."""
     from scipy.spatial import cKDTree
 
     tree = cKDTree(points)
     index = np.empty(shape, dtype=np.int64)
     for rows, pixels in _row_chunks(shape):
-        dist, nearest = tree.query(pixels, k=1, distance_upper_bound=max_distance)
-        nearest = np.where(np.isfinite(dist), nearest, -1)
+        nearest = query_within(tree, pixels, max_distance)
         index[rows] = nearest.reshape(rows.stop - rows.start, shape[1])
     return index
 
 
-def voronoi_frame(values: np.ndarray, points: np.ndarray, shape, max_distance: float) -> np.ndarray:
+def voronoi_frame(values: np.ndarray, points: np.ndarray, shape, max_distance) -> np.ndarray:
     """``(Y, X, C)`` map: each pixel takes the value of its nearest point (NaN when too far)."""
     index = nearest_index(points, shape, max_distance)
     padded = np.vstack([values, np.full((1, values.shape[1]), np.nan, dtype=values.dtype)])
     return padded[index]  # index -1 picks the NaN row
 
 
-def gaussian_frame(values, points, shape, sigma: float, max_distance: float) -> np.ndarray:
+def gaussian_frame(values, points, shape, sigma: float, max_distance) -> np.ndarray:
     """``(Y, X, C)`` normalised Gaussian-weighted average of the point values.
 
     Each point is splatted bilinearly onto its 4 neighbouring pixels, then numerator and
@@ -103,13 +116,14 @@ def gaussian_frame(values, points, shape, sigma: float, max_distance: float) -> 
     return out
 
 
-def within_distance(points: np.ndarray, shape, max_distance: float) -> np.ndarray:
-    """``(Y, X)`` bool: True where some point lies within ``max_distance``."""
+def within_distance(points: np.ndarray, shape, max_distance) -> np.ndarray:
+    """``(Y, X)`` bool: True where the nearest point lies within ``max_distance`` (one
+    distance, or one per point)."""
     from scipy.spatial import cKDTree
 
     tree = cKDTree(points)
     near = np.empty(shape, dtype=bool)
     for rows, pixels in _row_chunks(shape):
-        dist, _ = tree.query(pixels, k=1, distance_upper_bound=max_distance)
-        near[rows] = np.isfinite(dist).reshape(rows.stop - rows.start, shape[1])
+        nearest = query_within(tree, pixels, max_distance)
+        near[rows] = (nearest >= 0).reshape(rows.stop - rows.start, shape[1])
     return near

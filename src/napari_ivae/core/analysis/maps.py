@@ -16,7 +16,7 @@ Point patches (:func:`point_map`): each pixel takes the value of the nearest poi
 (``"voronoi"``), or the Gaussian-weighted average of the point values (``"gaussian"``,
 normalised so a constant value maps to itself). Pixels farther than ``max_distance`` from every
 point are NaN (default: 1.5 x the median nearest-neighbour distance between points; for
-particles with a measured size, no farther than 1.5 x their median radius: see
+particles with a measured size, no farther than 1.5 x each particle's own radius: see
 :func:`point_reach`).
 """
 
@@ -30,24 +30,34 @@ from napari_ivae.core.errors import InputError
 POINT_METHODS = ("voronoi", "gaussian")
 ANGLE_FORMS = ("wrapped", "cos_sin")
 DEFAULT_DISTANCE_FACTOR = 1.5
-PARTICLE_REACH_FACTOR = 1.5  # particle maps reach this many median radii from a centre
+PARTICLE_REACH_FACTOR = 1.5  # particle maps reach this many of its radii from each centre
 
 
-def point_reach(spacing, image_shape, particle_diameter: float | None = None) -> float:
+def point_reach(spacing, image_shape, particle_diameter=None):
     """How far from its nearest point a pixel of a point map still gets a value.
 
     1.5 x ``spacing`` (the median nearest-neighbour distance; the image's diagonal when
-    there is none). For particles (``particle_diameter``, their median diameter) no farther
-    than 1.5 x their median radius, so the maps colour the particles, not the support between
-    them: on a TEM image of 125 particles (17.5 px, 45 px apart, 3 % of the image) the reach
-    fell from 67 px (maps over 85 % of the image) to 13 px (7.6 %, 98 % of the particles'
-    pixels; 1.2 x the radius left 8 % of them out, larger particles than the median).
+    there is none). For particles no farther than 1.5 x their radius, so the maps colour the
+    particles, not the support between them: on a TEM image of 125 particles (17.5 px, 45 px
+    apart, 3 % of the image) the reach fell from 67 px (maps over 85 % of the image) to 13 px
+    (7.6 %, 98 % of the particles' pixels; 1.2 x the radius left 8 % of them out, larger
+    particles than the median).
+
+    ``particle_diameter`` is one diameter (their median: one reach, a float) or one per point
+    (each particle's own: an ``(N,)`` array of reaches, so a particle twice the median size
+    is coloured to its rim and a small one not beyond it).
     """
     shape = tuple(image_shape)[-2:]
     reach = DEFAULT_DISTANCE_FACTOR * spacing if spacing else float(np.hypot(*shape))
-    if particle_diameter is not None and particle_diameter > 0:
-        reach = min(reach, PARTICLE_REACH_FACTOR * 0.5 * float(particle_diameter))
-    return float(reach)
+    if particle_diameter is None:
+        return float(reach)
+    diameter = np.asarray(particle_diameter, dtype=np.float64)
+    if diameter.ndim == 0:
+        if not diameter > 0:
+            return float(reach)
+        return float(min(reach, PARTICLE_REACH_FACTOR * 0.5 * float(diameter)))
+    own = PARTICLE_REACH_FACTOR * 0.5 * diameter
+    return np.where(np.isfinite(own) & (own > 0), np.minimum(own, reach), reach)
 
 
 def patch_map(values, patchset, **kwargs) -> np.ndarray:
@@ -124,8 +134,8 @@ def point_map(
     *,
     method: str = "voronoi",
     sigma: float | None = None,
-    max_distance: float | None = None,
-    particle_diameter: float | None = None,
+    max_distance=None,
+    particle_diameter=None,
 ) -> np.ndarray:
     """Per-point values spread over the image (nearest point or Gaussian average).
 
@@ -141,13 +151,14 @@ def point_map(
         Nearest-neighbour value, or normalised Gaussian splatting.
     sigma : float, optional
         Gaussian width in pixels (default: half the median nearest-neighbour distance).
-    max_distance : float, optional
-        Pixels farther than this from every point are NaN (default: 1.5 x the median
-        nearest-neighbour distance; the whole image when there are fewer than 2 points;
-        :func:`point_reach`).
-    particle_diameter : float, optional
-        The points are particles of this median diameter (px): the default ``max_distance``
-        is then at most 1.5 x their radius.
+    max_distance : float or (N,) array, optional
+        Pixels farther than this from their nearest point are NaN, one distance or one per
+        point (default: 1.5 x the median nearest-neighbour distance; the whole image when
+        there are fewer than 2 points; :func:`point_reach`).
+    particle_diameter : float or (N,) array, optional
+        The points are particles of this median diameter, or of these diameters one per
+        point (px): the default ``max_distance`` is then at most 1.5 x their radius (each
+        point's own).
 
     Returns
     -------
@@ -161,7 +172,10 @@ def point_map(
     spacing = kernels.median_neighbour_distance(per_frame)
     if max_distance is None:
         max_distance = point_reach(spacing, shape, particle_diameter)
-    if not max_distance > 0:
+    reach = np.asarray(max_distance, dtype=np.float64)
+    if reach.ndim and reach.shape != (len(table),):
+        raise InputError(f"max_distance must be one value or one per point, got {reach.shape}.")
+    if not np.all(reach > 0):
         raise InputError(f"max_distance must be positive, got {max_distance!r}.")
     if method == "gaussian":
         if sigma is None:
@@ -173,14 +187,15 @@ def point_map(
         selected = frames == frame
         if not selected.any():
             continue
+        within = reach[selected] if reach.ndim else float(reach)
         if method == "voronoi":
             result[frame] = kernels.voronoi_frame(
-                table[selected], points[selected], shape[1:], max_distance
+                table[selected], points[selected], shape[1:], within
             )
         else:
             assert sigma is not None  # resolved above for the gaussian method
             result[frame] = kernels.gaussian_frame(
-                table[selected], points[selected], shape[1:], sigma, max_distance
+                table[selected], points[selected], shape[1:], sigma, within
             )
     return _finish(result, squeeze, is_stack)
 

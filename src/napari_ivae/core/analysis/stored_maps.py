@@ -172,18 +172,19 @@ def _from_table(name: str, mapped: np.ndarray) -> np.ndarray:
     return mapped[..., 0]
 
 
-def _point_painter(values: dict, geometry, frames, max_distance: float):
+def _point_painter(values: dict, geometry, frames, max_distance):
     """``painter(frame)`` -> ``paint(rows, cols)`` -> ``{name: block}`` (angles unwrapped,
     labels as floats) by the nearest point of the frame within ``max_distance``."""
     from scipy.spatial import cKDTree
 
-    from napari_ivae.core.analysis._point_maps import QUERY_CHUNK
+    from napari_ivae.core.analysis._point_maps import QUERY_CHUNK, query_within
 
     def painter(frame: int):
         selected = np.flatnonzero(frames == frame)
         if len(selected) == 0:
             return None
         tree = cKDTree(geometry.centres[selected])
+        within = max_distance[selected] if np.ndim(max_distance) else max_distance
         tables = {}
         for name, column in values.items():
             column = column[selected]
@@ -198,10 +199,8 @@ def _point_painter(values: dict, geometry, frames, max_distance: float):
                 bottom = min(top + band, shape[0])
                 rr, cc = np.mgrid[rows.start + top : rows.start + bottom, cols]
                 pixels = np.column_stack([rr.ravel(), cc.ravel()]).astype(np.float64)
-                dist, nearest = tree.query(pixels, k=1, distance_upper_bound=max_distance)
-                index[top:bottom] = np.where(np.isfinite(dist), nearest, -1).reshape(
-                    bottom - top, shape[1]
-                )
+                nearest = query_within(tree, pixels, within)
+                index[top:bottom] = nearest.reshape(bottom - top, shape[1])
             # index -1 picks the NaN row
             return {
                 name: _from_table(name, table[index].astype(np.float32))

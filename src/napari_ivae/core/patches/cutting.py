@@ -63,10 +63,10 @@ class PatchSet:
         ``centres[n]`` (which still places its value in the maps). None when not registered.
     message : str
         Human-readable note, e.g. how many points were dropped at the border.
-    particle_diameter : float or None
-        The points' median particle diameter in pixels when they are particles with a
-        measured size (:func:`~napari_ivae.core.patches.sizing.particle_diameter`); their
-        point maps then reach no farther than the particles (see
+    particle_diameter : float, (N,) float64 array or None
+        When the points are particles with a measured size: each patch's particle diameter
+        in pixels (:func:`~napari_ivae.core.patches.sizing.patch_diameters`), or one median
+        diameter for all; their point maps then reach no farther than each particle (see
         :func:`~napari_ivae.core.analysis.maps.point_reach`). None for atoms and other points.
     """
 
@@ -86,7 +86,7 @@ class PatchSet:
     grid_origin: tuple | None = None
     shifts: np.ndarray | None = None
     message: str = ""
-    particle_diameter: float | None = None
+    particle_diameter: float | np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.patches.shape[0])
@@ -476,11 +476,17 @@ def patchset_from_arrays(arrays) -> PatchSet:
         n_frames=int(arrays["n_frames"]) if "n_frames" in arrays else 1,
         is_stack=bool(arrays["is_stack"]) if "is_stack" in arrays else False,
         message=str(arrays["message"]) if "message" in arrays else "",
-        particle_diameter=(
-            float(arrays["particle_diameter"]) if "particle_diameter" in arrays else None
-        ),
+        particle_diameter=_diameters(arrays),
         **{name: np.asarray(arrays[name]) for name in _OPTIONAL_ARRAYS if name in arrays},
     )
+
+
+def _diameters(arrays) -> float | np.ndarray | None:
+    """A patches file's particle diameters: one per patch, or (older files) one median."""
+    if "particle_diameter" not in arrays:
+        return None
+    value = np.asarray(arrays["particle_diameter"], dtype=np.float64)
+    return float(value) if value.ndim == 0 else value
 
 
 def load_patches(path) -> PatchSet:

@@ -120,6 +120,35 @@ def particle_diameter(table) -> tuple[float, str] | None:
     return None
 
 
+def point_diameters(table) -> np.ndarray | None:
+    """Each point's particle diameter (px), from the column :func:`particle_diameter` reads;
+    a point whose value is missing, not positive or not finite gets the median diameter.
+
+    Returns
+    -------
+    (N,) float64 array or None
+        One diameter per row of ``table``; None when no column measures a size (atoms).
+    """
+    measured = particle_diameter(table)
+    if measured is None:
+        return None
+    median, column = measured
+    factor = dict([*_DIAMETER_COLUMNS, ("area", None)])[column.lower()]
+    values = np.asarray(table[column], dtype=np.float64)
+    good = np.isfinite(values) & (values > 0)
+    own = 2 * np.sqrt(np.where(good, values, 0.0) / np.pi) if factor is None else factor * values
+    return np.where(good, own, median)
+
+
+def patch_diameters(table, indices) -> np.ndarray | None:
+    """:func:`point_diameters` of the points a patch set kept (its ``indices``, rows of
+    ``table``), in the patches' order; None for points that carry no size."""
+    diameters = point_diameters(table)
+    if diameters is None:
+        return None
+    return diameters[np.asarray(indices, dtype=np.int64)]
+
+
 def median_particle_diameter(table) -> float | None:
     """The particles' median diameter in pixels (:func:`particle_diameter` without the
     column's name), or None for points that carry no size (atoms)."""

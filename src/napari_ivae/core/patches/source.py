@@ -199,8 +199,8 @@ class PatchSource:
         self.shifts: np.ndarray | None = None
         self.patch_min: np.ndarray | None = None
         self.patch_max: np.ndarray | None = None
-        # particles' median diameter (set by the caller): their point maps stay on them
-        self.particle_diameter: float | None = None
+        # particles' diameters (set by the caller): their point maps stay on them
+        self.particle_diameter: float | np.ndarray | None = None
         self.normalization: dict
         if self.normalize == "global":
             lo, hi = lazy_range(image) if value_range is None else sampling.as_range(value_range)
@@ -730,7 +730,7 @@ def _encode_piece(model, piece: PatchSource, batch_size: int):
     return part, piece.patch_min, piece.patch_max
 
 
-def maps_by_frame(columns: dict, geometry: PatchSet, write, max_distance=None) -> float | None:
+def maps_by_frame(columns: dict, geometry: PatchSet, write, max_distance=None):
     """Paint per-patch values back onto the image one frame at a time.
 
     Each frame's maps equal that frame of the whole-stack maps of :mod:`napari_ivae.core.analysis.maps`
@@ -747,14 +747,14 @@ def maps_by_frame(columns: dict, geometry: PatchSet, write, max_distance=None) -
         From :meth:`PatchSource.geometry` (or any PatchSet).
     write : callable
         ``write(name, frame, array)`` with each ``(Y, X)`` map of each frame.
-    max_distance : float, optional
-        Points: pixels farther than this from every point stay empty (default: 1.5 x the
-        median nearest-neighbour distance over all frames, as
-        :func:`~napari_ivae.core.analysis.maps.point_map`).
+    max_distance : float or (N,) array, optional
+        Points: pixels farther than this from their nearest point stay empty, one distance
+        or one per point (default: 1.5 x the median nearest-neighbour distance over all
+        frames, for particles their radii, as :func:`~napari_ivae.core.analysis.maps.point_map`).
 
     Returns
     -------
-    float or None
+    float, (N,) array or None
         The distance used (None for grid patches).
     """
     from napari_ivae.core.analysis import maps
@@ -771,7 +771,8 @@ def maps_by_frame(columns: dict, geometry: PatchSet, write, max_distance=None) -
     for frame in range(geometry.n_frames):
         rows = np.sort(order[bounds[frame] : bounds[frame + 1]])
         if max_distance is not None and len(rows):
-            _voronoi_frame(columns, rows, geometry, max_distance, frame, write)
+            within = max_distance[rows] if np.ndim(max_distance) else max_distance
+            _voronoi_frame(columns, rows, geometry, within, frame, write)
             continue
         empty = np.broadcast_to(
             np.zeros((1,) + geometry.patch_shape, np.float32), (len(rows),) + geometry.patch_shape
@@ -832,7 +833,7 @@ def _median_spacing(centres, order, bounds) -> float | None:
     return median if median > 0 else None
 
 
-def _voronoi_frame(columns: dict, rows, geometry, max_distance: float, frame: int, write) -> None:
+def _voronoi_frame(columns: dict, rows, geometry, max_distance, frame: int, write) -> None:
     """One frame's point maps from one nearest-point search shared by every column (the
     values :func:`~napari_ivae.core.analysis.maps.point_map` gives, computed the same way)."""
     from napari_ivae.core.analysis import _point_maps, maps
