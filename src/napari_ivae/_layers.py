@@ -231,6 +231,19 @@ def mark_stale(viewer: Any, source: str, role_suffix: str = "") -> list:
     return marked
 
 
+def hide_results(viewer: Any, source: str, roles: tuple) -> list:
+    """Hide the plugin's layers made from ``source`` whose role is one of ``roles`` (nothing
+    is removed: they stay in the layer list, to be shown again). Returns their names (those
+    hidden already too)."""
+    hidden = []
+    for layer in viewer.layers:
+        meta = layer.metadata.get(META_KEY) if isinstance(layer.metadata, dict) else None
+        if meta and meta.get("source") == source and meta.get("role") in roles:
+            layer.visible = False
+            hidden.append(layer.name)
+    return hidden
+
+
 def _data_ndim(data: Any, kind: str) -> int:
     if kind == "points":
         return int(np.asarray(data).shape[-1])

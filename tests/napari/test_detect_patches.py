@@ -545,3 +545,27 @@ def test_particle_patches_keep_their_size_so_their_maps_stay_on_them(viewer, qtb
     _detect(viewer, detect, lattice, "atoms", qtbot)
     patches.image.value, patches.points.value = lattice, viewer.layers["lat atoms [ivae]"]
     assert patches.extract().particle_diameter is None
+
+
+def test_detecting_the_other_kind_hides_the_first_and_patches_follow_it(viewer, qtbot):
+    """A stranger's session: Detect with the default 'atoms' on a particle image (hundreds of
+    points on the support, and the hint to choose particles), then 'particles'. The atoms layer
+    stays (nothing is removed) but is hidden, the status says so, and the Patches dock, open
+    from the start, cuts at the particles, not at the atoms it had picked first."""
+    layer = viewer.add_image(_discs(), name="discs")
+    detect, patches = open_widget(viewer, "Detect"), open_widget(viewer, "Patches and labels")
+    patches.image.value = layer
+    detect.image.value = layer
+    detect.detect()
+    qtbot.waitUntil(lambda: not detect.busy, timeout=60000)
+    atoms = viewer.layers["discs atoms [ivae]"]
+    assert patches.points.value is atoms
+    _detect(viewer, detect, layer, "particles", qtbot)
+    particles = viewer.layers["discs particles [ivae]"]
+    assert atoms in viewer.layers and not atoms.visible and particles.visible
+    assert "'discs atoms [ivae]' hidden" in detect.status.value, detect.status.value
+    assert patches.points.value is particles
+    _detect(viewer, detect, layer, "atoms", qtbot)  # and back: the particles' layers hidden
+    assert atoms.visible and not particles.visible
+    assert not viewer.layers["discs particle labels [ivae]"].visible
+    assert patches.points.value is atoms

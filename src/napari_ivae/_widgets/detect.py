@@ -413,7 +413,12 @@ class DetectWidget(DockBody):
             self._failed(InputError(text), layer, params, warn=True)  # shown as it is
             return
         image_ndim = len(_layers.image_data(layer).shape) - (1 if layer.rgb else 0)
-        _layers.write_layer(
+        # the other kind's detections of this image (an atoms run on particles, say) would
+        # cover this result and be cut at by the Patches dock: hidden first, kept
+        other = "particles" if mode == "atoms" else "atoms"
+        roles = (f"detections_{other}",) + (("particle_labels",) if other == "particles" else ())
+        hidden = _layers.hide_results(self._viewer, layer.name, roles)
+        points = _layers.write_layer(
             self._viewer,
             "points",
             _layers.points_data(det.coords, image_ndim),
@@ -433,8 +438,9 @@ class DetectWidget(DockBody):
             opacity=0.8,
             select=True,
         )
+        points.visible = True  # hidden by a run of the other kind
         if mode == "particles" and det.labels is not None:
-            _layers.write_layer(
+            labels = _layers.write_layer(
                 self._viewer,
                 "labels",
                 det.labels,
@@ -444,6 +450,7 @@ class DetectWidget(DockBody):
                 params={"mode": mode},
                 opacity=0.4,
             )
+            labels.visible = True
         self._shown_for = layer
         used = det.params if isinstance(det.params, dict) else {}
         frames = used.get("n_frames") if used.get("is_stack") else None
@@ -452,6 +459,8 @@ class DetectWidget(DockBody):
         note = without_stack_count(det.message)
         if note:  # the core names its parameters; here they are the controls
             message = f"{message}. {widget_spelling(note)}"
+        if hidden:
+            message += f" ({', '.join(repr(name) for name in hidden)} hidden)"
         found = list(det.quality.get("warnings", []))
         warnings = [widget_spelling(w[0].upper() + w[1:] + ".") for w in found]
         from napari_ivae.core.detection.quality import suggests_particles

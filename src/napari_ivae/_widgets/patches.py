@@ -78,6 +78,11 @@ def detected_on(layer: Any) -> str | None:
     return None
 
 
+def _hidden_detection(layer: Any) -> bool:
+    """A plugin detection layer hidden (by Detect, when it found the other kind since)."""
+    return detected_on(layer) is not None and not layer.visible
+
+
 def pairs_with(points: Any, image: Any) -> bool:
     """Whether patches may be cut from ``image`` at ``points``: a detection layer only pairs
     with the image it was detected on; any other Points layer with any image."""
@@ -158,6 +163,8 @@ class PatchesWidget(DockBody):
         self.class_table.removed.connect(self._on_class_removed)
         self.class_table.edited.connect(self._on_classes_edited)
         self.class_table.current_changed.connect(self._on_current_class)
+        # Detect hides one kind's detections when it finds the other: follow the shown ones
+        viewer.layers.events.connect(while_alive(self, self._on_visibility))
         self._status_note = ""  # said before the next label counts (a move, an undo)
         # (patch set, what to say about it after the counts, whether in amber)
         self._patches_note: tuple[Any, str, str, bool] = (None, "", "", False)
@@ -181,12 +188,15 @@ class PatchesWidget(DockBody):
         image = self.image.value
         if image is None:
             return
-        if self.points.value is not None and not pairs_with(self.points.value, image):
+        if self.points.value is not None and (
+            not pairs_with(self.points.value, image) or _hidden_detection(self.points.value)
+        ):
             self.points.value = None
         layers = list(reversed(self._viewer.layers))
         if self.points.value is None:
             points = [p for p in layers if isinstance(p, Points) and pairs_with(p, image)]
-            points.sort(key=lambda p: detected_on(p) is None)  # stable: topmost first
+            # stable: the image's shown detections, then the user's layers, topmost first
+            points.sort(key=lambda p: (detected_on(p) is None, _hidden_detection(p)))
             if points:
                 self.points.value = points[0]
         if self.shapes.value is None:
@@ -202,7 +212,12 @@ class PatchesWidget(DockBody):
             self.points.value is None
             or self.shapes.value is None
             or not pairs_with(self.points.value, self.image.value)
+            or _hidden_detection(self.points.value)  # Detect ran the other kind since
         ):
+            self._pick_defaults()
+
+    def _on_visibility(self, event: Any = None) -> None:
+        if getattr(event, "type", None) == "visible" and _hidden_detection(self.points.value):
             self._pick_defaults()
 
     def _on_image(self, image: Any) -> None:
