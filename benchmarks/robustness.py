@@ -228,8 +228,9 @@ def lattice_cases():
 
 def monolayer_cases(seed_offset: int = 0):
     """(name, make_monolayer kwargs): packed films, 384 px, particles touching but never
-    overlapping, then three with necked (overlapping) neighbours as in the dense Au films
-    that failed (``blur=0``: sharp edges, as theirs)."""
+    overlapping, then four with necked (overlapping) neighbours as in the dense Au films
+    that failed (``blur=0``: sharp edges, as theirs; the last 256 px, its gaps broken into
+    pockets)."""
     cases = (
         ("dark monolayer r9 gap 2", dict(radius=9, gap=2.0, blur=0.0)),
         ("dark monolayer r9 gap 0.5", dict(radius=9, gap=0.5, blur=0.0)),
@@ -258,9 +259,15 @@ def monolayer_cases(seed_offset: int = 0):
             "bright monolayer r9 gap 1 necked",
             dict(radius=9, gap=1.0, blur=0.0, contrast=0.5, overlap=True, polarity="bright"),
         ),
+        # 256 px, necks that break the gaps into pockets: no phase is one network
+        (
+            "bright monolayer r9 gap 0.5 necked 256",
+            dict(shape=256, seed=6, radius=9, gap=0.5, blur=0.0, overlap=True, polarity="bright"),
+        ),
     )
     for index, (name, kwargs) in enumerate(cases):
-        yield name, dict(shape=384, seed=100 + index + seed_offset, **kwargs)
+        kwargs = {"shape": 384, "seed": 100 + index, **kwargs}
+        yield name, kwargs | {"seed": kwargs["seed"] + seed_offset}
 
 
 def particle_cases(seed_offset: int = 0):

@@ -143,3 +143,43 @@ def test_the_packed_phase_is_measured_once_per_frame(monkeypatch):
     detections = detect_particles(np.stack([truth.image, truth.image]), frame_axis=0)
     assert all(frame["packed_cut"] for frame in detections.params["resolved"])
     assert len(calls) == 2
+
+
+def test_a_mixture_whose_weak_component_holds_most_of_a_layers_candidates_is_no_background(
+    monkeypatch,
+):
+    """Bright necked film: the two components are the particles' own strengths split in two
+    (the weak one 70 % of the candidates); its cut kept a third of the particles (F1 0.53)."""
+    truth = make_monolayer(
+        384, radius=9, gap=1.0, blur=0.0, contrast=0.5, overlap=True, polarity="bright", seed=3110
+    )
+    detections = detect_particles(truth.image)
+    resolved = detections.params["resolved"]
+    assert resolved["mixture"]["weak"][2] > 0.5
+    assert resolved["packed_cut"] and not resolved["pooled_cut"]
+    precision, recall = _precision_recall(detections, truth)
+    assert precision > 0.95 and recall > 0.95
+    from napari_ivae.core.detection import packed
+
+    monkeypatch.setattr(packed, "weak_majority", lambda mixture: False)
+    assert _precision_recall(detect_particles(truth.image), truth)[1] < 0.5
+
+
+def test_a_layer_whose_gaps_necks_break_into_pockets_is_found_by_their_thinness():
+    """256 px, necked neighbours: the gaps' largest piece holds 78 % of them, no network; they
+    are thinner than the particles' phase (mean depth 0.65 x) where noise and textures give
+    both phases alike."""
+    from scipy import ndimage
+
+    truth = make_monolayer(
+        256, radius=9, gap=0.5, blur=0.0, overlap=True, polarity="bright", seed=6
+    )
+    assert packed_phase(truth.image)[0] == "bright"
+    detections = detect_particles(truth.image)
+    assert detections.params["resolved"]["polarity"] == "bright"
+    precision, recall = _precision_recall(detections, truth)
+    assert precision > 0.95 and recall > 0.95
+    rng = np.random.default_rng(1)
+    for sigma in (1.5, 3.0, 6.0):  # textures cut at one level: both phases alike
+        texture = ndimage.gaussian_filter(rng.normal(size=(256, 256)), sigma)
+        assert packed_phase(texture.astype(np.float32)) is None

@@ -196,6 +196,7 @@ def _auto_blobs(frame, excluded, params):
     """Scale-space blobs with polarity, scale and threshold from the frame; disc labels."""
     from napari_ivae.core.detection import particle_blobs as blobs
     from napari_ivae.core.detection.overlays import annotation_mask
+    from napari_ivae.core.detection.packed import weak_majority
     from napari_ivae.core.detection.peaks import flat_mask, smoothed_noise
 
     annotation = annotation_mask(frame)
@@ -253,6 +254,8 @@ def _auto_blobs(frame, excluded, params):
     # the particles (one population, or the support's texture taken for the strong one): then
     # what the background reaches at each scale decides, never less than the floor
     pooled = cut > floor
+    if pooled and layer is not None and layer[0] == polarity and weak_majority(mixture):
+        pooled = False  # on a layer the mixture split the particles' own strengths in two
     scale_cut = np.maximum(
         np.minimum(np.minimum(cut if pooled else np.inf, other_side), background), floors
     )
