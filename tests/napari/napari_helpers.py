@@ -25,6 +25,11 @@ def assert_untouched(viewer, snap):
     np.testing.assert_array_equal(np.asarray(layer.data), data)
 
 
+def is_warning(status) -> bool:
+    """The status line shows a result that needs a look (amber)."""
+    return "#ffb347" in status.native.styleSheet()
+
+
 def is_error(status) -> bool:
     """The status line shows a problem (red; amber is a warning, not an error)."""
     return "#ff6b6b" in status.native.styleSheet()

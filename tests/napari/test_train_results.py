@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from napari_helpers import PLUGIN, assert_untouched, is_error, open_widget, snapshot
+from napari_helpers import PLUGIN, assert_untouched, is_error, is_warning, open_widget, snapshot
 
 from napari_ivae._widgets._session import get_session
 
@@ -328,6 +328,10 @@ def test_results_save_load_segment_and_patch_size_check(
     path = tmp_path / "lat.ivae.pt"
     results.model_file.value = path
     assert results.save() == path and path.exists()
+    assert "replac" not in results.status.value
+    # saving over a file of that name says so, in amber (was a plain "saved")
+    assert results.save() == path
+    assert "replacing the earlier" in results.status.value and is_warning(results.status)
     session = get_session(viewer)
     session.bundle = None
     bundle = results.load()

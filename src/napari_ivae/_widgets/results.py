@@ -460,6 +460,7 @@ class ResultsWidget(DockBody):
 
         bundle = self._session.bundle
         target = Path(self.model_file.value)
+        replaced = target.exists()
         try:
             if bundle is None:
                 raise InputError("no model to save: train one first.")
@@ -477,7 +478,10 @@ class ResultsWidget(DockBody):
         except Exception as err:  # noqa: BLE001 - shown to the user
             report(self.status, err)
             return None
-        self.status.ok(f"saved {path}")
+        if replaced:  # never silently: the file of that name was someone's
+            self.status.warn(f"saved {path}, replacing the earlier file of that name")
+        else:
+            self.status.ok(f"saved {path}")
         return path
 
     def load(self) -> Any:
