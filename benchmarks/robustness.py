@@ -12,6 +12,13 @@ stated limit*: rows with precision >= 0.95 and recall >= 0.95 over the particles
 ideal-observer SNR is at least ``particle_snr.SNR_LIMIT`` (``particle_snr.py``; the rows
 themselves are scored as always, over every particle).
 
+HRTEM rows (``hrtem``): phase-contrast images (:func:`~napari_ivae.core.synthetic.hrtem.make_hrtem`:
+projected potential, the objective lens's CTF with partial coherence, Poisson counts, the
+detector's MTF) of graphene at 0.01-0.015 nm per pixel, 200-5 000 electrons per pixel, bright
+atoms (negative Cs at Scherzer's overfocus), with a hole and vacancies or two grains, and two
+limits: graphene's dark atoms at positive-Cs Scherzer and a heavy square lattice whose CTF
+puts a maximum at every cell centre; scored like the lattices.
+
 Monolayer rows (``monolayer``): packed films of particles on a hexagonal lattice with thin gaps
 (:func:`~napari_ivae.core.synthetic.particles.make_monolayer`), dark and bright, a low dose,
 disorder and vacancies; scored like the particles but with points within one median radius of
@@ -35,6 +42,7 @@ import numpy as np
 from napari_ivae.core.analysis.metrics import match_points
 from napari_ivae.core.detection.atoms import detect_atoms
 from napari_ivae.core.detection.particles import detect_particles
+from napari_ivae.core.synthetic.hrtem import make_hrtem
 from napari_ivae.core.synthetic.lattice import make_lattice
 from napari_ivae.core.synthetic.particles import make_monolayer, make_particles
 
@@ -226,6 +234,35 @@ def lattice_cases():
     )
 
 
+def hrtem_cases():
+    """(name, make_hrtem kwargs): graphene and a heavy lattice in phase contrast (80 / 300 kV)."""
+    ncsi = dict(cs_mm=-0.02, shape=256, rotation=13.0)  # negative Cs: bright atoms
+    for dose in (5000, 1000, 200):
+        yield f"graphene bright 0.015 nm/px dose {dose}", dict(ncsi, dose=dose, seed=1)
+    yield "graphene bright 0.01 nm/px dose 1000", dict(ncsi, pixel_size_nm=0.01, dose=1000, seed=2)
+    yield (
+        "graphene bright hole 1 nm, 3 % vacancies",
+        dict(ncsi, shape=320, hole_radius_nm=1.0, vacancies=0.03, seed=3),
+    )
+    yield "graphene bright two grains", dict(ncsi, shape=320, domains=2, seed=4)
+    yield "graphene dark (Scherzer, Cs>0) [limit]", dict(ncsi, cs_mm=0.02, seed=5)
+    yield (
+        "heavy square 300 kV [limit]",
+        dict(
+            lattice="square",
+            bond_nm=0.288,
+            atom_phase=0.6,
+            kv=300,
+            cs_mm=-0.01,
+            pixel_size_nm=0.02,
+            focal_spread_nm=3.0,
+            shape=256,
+            rotation=13.0,
+            seed=6,
+        ),
+    )
+
+
 def monolayer_cases(seed_offset: int = 0):
     """(name, make_monolayer kwargs): packed films, 384 px, particles touching but never
     overlapping, then four with necked (overlapping) neighbours as in the dense Au films
@@ -358,6 +395,20 @@ def run(seed_offsets=()) -> dict:
                 seconds,
             )
         )
+    for name, kwargs in hrtem_cases():
+        truth = make_hrtem(**kwargs)
+        start = time.perf_counter()
+        found = detect_atoms(truth.image).coords[:, 1:]
+        seconds = time.perf_counter() - start
+        spacing = truth.params["spacing_px"]
+        rows.append(
+            _row(
+                "hrtem",
+                name,
+                score(truth.positions, found, 0.35 * spacing, 0.5 * spacing, truth.image.shape),
+                seconds,
+            )
+        )
     for offset in (0, *(int(x) for x in seed_offsets if int(x) != 0)):
         group = "particles" if offset == 0 else "held_out"
         for name, kwargs in particle_cases(offset):
@@ -436,7 +487,7 @@ def run(seed_offsets=()) -> dict:
             )
         )
     summary = {}
-    for group in ("lattice", "particles", "held_out", "real"):
+    for group in ("lattice", "hrtem", "particles", "held_out", "real"):
         f1 = [row["f1"] for row in rows if row["group"] == group]
         both = within = None
         if f1 and group in ("particles", "held_out"):

@@ -7,6 +7,7 @@ from napari_ivae.core.analysis.metrics import match_points
 from napari_ivae.core.detection.atom_geometry import atom_width, blob_scale
 from napari_ivae.core.detection.atoms import detect_atoms
 from napari_ivae.core.detection.spacing import estimate_spacing
+from napari_ivae.core.synthetic.hrtem import make_hrtem
 from napari_ivae.core.synthetic.lattice import make_lattice
 
 
@@ -156,3 +157,21 @@ def test_dark_atoms_are_recognised_and_can_be_forced():
     assert _f1(detect_atoms(dark, invert=False), truth, 12.0) < 0.5
     bright = detect_atoms(truth.image)
     assert not bright.params["invert"] and bright.params["polarity"] == "bright (auto)"
+
+
+def test_bright_graphene_atoms_are_found_although_the_hexagon_centres_are_larger_blobs():
+    # negative-Cs imaging: the atoms are bright; the dark hexagon centres are the stronger
+    # blobs, which made the defaults call the atoms dark and find the centres (F1 0)
+    result = make_hrtem(256, cs_mm=-0.02, dose=5000, rotation=13, seed=1)
+    detections = detect_atoms(result.image)
+    assert detections.params["polarity"] == "bright (auto: a honeycomb of bright extremes)"
+    spacing = result.params["spacing_px"]
+    assert detections.params["spacing"] == pytest.approx(spacing, rel=0.1)
+    assert match_points(detections.coords[:, 1:], result.positions, 0.35 * spacing).f1 > 0.9
+
+
+def test_dark_honeycomb_of_gaussian_atoms_stays_dark():
+    truth = make_lattice(320, spacing=12, lattice="honeycomb", noise=0.05, dose=30, seed=12)
+    detections = detect_atoms(truth.image.max() + 0.2 - truth.image)
+    assert detections.params["polarity"] == "dark (auto)"
+    assert match_points(detections.coords[:, 1:], truth.positions, 4.2).f1 > 0.95

@@ -148,7 +148,8 @@ def detect_atoms_chunked(
         flip = ("float64", float(np.float64(high) + np.float64(low)))
         sample = _prepared(np.asarray(image[window]), fill, flip)
     elif invert is None:
-        sample_first = atoms._bright_atoms(sample[None], params["spacing"], run)[0]
+        first = atoms._bright_atoms(sample[None], params["spacing"], run, params, excluded)
+        sample_first = first[0]
         params.update(run)
         if run["invert"]:  # as detect_atoms: flipped in float32 over the frame's range
             low, high = _value_range(image, sample, whole)
