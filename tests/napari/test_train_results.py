@@ -590,3 +590,18 @@ def test_found_classes_travel_with_the_model(
     kept = viewer.layers["twin atoms [ivae]"].features["ivae_cluster"].to_numpy()
     assert set(np.load(tmp_path / "e.npz")["cluster"]) == set(kept[kept >= 0]) == {0, 1, 2}
     assert twin in viewer.layers
+
+
+@pytest.mark.parametrize("rgb", [False, True])
+def test_the_manifold_is_placed_beside_a_colour_image_not_over_it(viewer, rgb):
+    """A stranger's RGB optical micrograph: the decoded manifold was placed 3 px right of the
+    image's origin (its width taken from the colour axis), over the picture."""
+    from types import SimpleNamespace
+
+    from napari_ivae._widgets._writer import show_manifold
+
+    data = np.zeros((48, 64, 3), np.uint8) if rgb else np.zeros((48, 64), np.float32)
+    layer = viewer.add_image(data, name="micrograph", rgb=rgb)
+    bundle = SimpleNamespace(config=SimpleNamespace(kind="rvae"))
+    manifold = show_manifold(viewer, layer, bundle, (np.zeros((24, 24)), "latent manifold"))
+    assert manifold.translate[-1] >= 64, manifold.translate

@@ -763,7 +763,9 @@ def show_manifold(viewer: Any, image_layer: Any, bundle: Any, decoded: tuple) ->
     limits = decoded[3] if len(decoded) > 3 else None
     transform = _layers.spatial_transform(image_layer, 2)
     scale = transform.get("scale", (1.0, 1.0))
-    width = _layers.image_data(image_layer).shape[-1] * scale[-1]
+    shape = _layers.image_data(image_layer).shape
+    columns = shape[-2] if getattr(image_layer, "rgb", False) else shape[-1]  # not its colours
+    width = columns * scale[-1]
     offset = transform.get("translate", (0.0, 0.0))
     layer = _layers.write_layer(
         viewer,
