@@ -336,16 +336,18 @@ def lazy_filled(image):
         UserWarning,
         stacklevel=2,
     )
+    return lazy.map_blocks(_filled_block, medians=medians, dtype=lazy.dtype)
 
-    def fill(block, block_info=None):
-        first = block_info[0]["array-location"][0][0] if block.ndim == 3 else 0
-        values = medians[first : first + len(block)] if block.ndim == 3 else medians[0]
-        values = np.asarray(values, dtype=block.dtype)
-        if block.ndim == 3:
-            values = values[:, None, None]
-        return np.where(np.isfinite(block), block, values)
 
-    return lazy.map_blocks(fill, dtype=lazy.dtype)
+def _filled_block(block, medians, block_info=None):
+    """One chunk with its NaN/inf pixels set to their frame's median (a module function, so
+    that the graph can be sent to worker processes)."""
+    first = block_info[0]["array-location"][0][0] if block.ndim == 3 else 0
+    values = medians[first : first + len(block)] if block.ndim == 3 else medians[0]
+    values = np.asarray(values, dtype=block.dtype)
+    if block.ndim == 3:
+        values = values[:, None, None]
+    return np.where(np.isfinite(block), block, values)
 
 
 def _check_grid_memory(shape, size: int, stride: int) -> None:
