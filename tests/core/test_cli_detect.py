@@ -287,3 +287,16 @@ def test_the_scale_bar_warning_asks_for_exclude_only_when_none_was_given(tmp_pat
         assert len(bar) == 1, bar
         assert ("give --exclude" in bar[0]) is not given, bar[0]
         assert ("besides the --exclude mask" in bar[0]) is given, bar[0]
+
+
+def test_a_stack_s_count_is_said_once_with_its_frames(tmp_path, capsys):
+    """'1198 atoms found (spacing ...)' was followed by the core's '1198 atoms in 5 frames
+    (spacing ...)': now one line says the count, the frames and the spacing."""
+    stack = np.stack([make_lattice((96, 96), spacing=8.0, seed=s).image for s in range(3)])
+    np.save(tmp_path / "s.npy", stack.astype(np.float32))
+    out = tmp_path / "s.csv"
+    assert main(["detect", str(tmp_path / "s.npy"), "--frame-axis", "0", "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    n = len(pd.read_csv(out))
+    assert f"{n} atoms found in 3 frames (spacing" in err, err
+    assert len(re.findall(rf"\b{n}\b", err)) == 1, err

@@ -456,7 +456,9 @@ class DetectWidget(DockBody):
         frames = used.get("n_frames") if used.get("is_stack") else None
         where = f" in {frames} frames" if frames else ""
         message = f"{n} {mode} found{where}; {_chosen(det.params, params)}"
-        note = without_stack_count(det.message)
+        from napari_ivae.core.detection.detections import stack_notes
+
+        note = stack_notes(det.message)  # the count and spacing are said above
         if note:  # the core names its parameters; here they are the controls
             message = f"{message}. {widget_spelling(note)}"
         if hidden:
@@ -472,17 +474,6 @@ class DetectWidget(DockBody):
             self.status.warn(f"{message}. Check: {' '.join(warnings)}")
         else:
             self.status.ok(message)
-
-
-_STACK_COUNT = re.compile(r"^\d+ (atoms|particles) in \d+ frames( \(spacing [\d.]+ px\))?(; |$)")
-
-
-def without_stack_count(message: str) -> str:
-    """A detection's message less the count the core leads a stack's message with ("408
-    atoms in 3 frames (spacing 7.98 px)"): the dock's own first words give the count, the
-    frames and the spacing. The notes that follow are kept, as a sentence."""
-    rest = _STACK_COUNT.sub("", message or "", count=1)
-    return rest[:1].upper() + rest[1:]
 
 
 def point_size(det: Any, mode: str) -> float:

@@ -234,7 +234,8 @@ def run(args) -> int:
         used = detections.params
         polarity = used.get("polarity") or ("dark" if used.get("invert") else "bright")
         summary = (
-            f"{len(detections)} atoms found (spacing {used['spacing']:.2f} px, "
+            f"{len(detections)} atoms found{_in_frames(detections)} (spacing "
+            f"{used['spacing']:.2f} px, "
             f"{used['spacing_source']}; {polarity} atoms; refine {args.refine})"
         )
     else:
@@ -257,7 +258,10 @@ def run(args) -> int:
         from napari_ivae.core.detection.particle_contrast import resolved_polarity
 
         polarity = resolved_polarity(detections, args.polarity)
-        summary = f"{len(detections)} particles found (method {args.method}, {polarity})"
+        summary = (
+            f"{len(detections)} particles found{_in_frames(detections)} "
+            f"(method {args.method}, {polarity})"
+        )
     write_points_csv(out, detections)
     print(f"napari-ivae detect: {summary}; wrote {out}", file=sys.stderr)
     if detections.labels is not None and labels_path is not None:
@@ -265,8 +269,11 @@ def run(args) -> int:
         print(f"napari-ivae detect: labels image {labels_path}", file=sys.stderr)
     if streaming and detections.labels is not None:
         Path(detections.labels.filename).unlink(missing_ok=True)  # the scratch copy
-    if detections.message:
-        print(f"napari-ivae detect: {cli_spelling(detections.message)}", file=sys.stderr)
+    from napari_ivae.core.detection.detections import stack_notes
+
+    note = stack_notes(detections.message)  # the summary gave the count and spacing
+    if note:
+        print(f"napari-ivae detect: {cli_spelling(note)}", file=sys.stderr)
     found = detections.quality.get("warnings", [])
     for warning in found:
         print(f"napari-ivae detect: warning: {cli_spelling(warning)}", file=sys.stderr)
@@ -278,6 +285,12 @@ def run(args) -> int:
     if args.mode == "particles" and len(detections) and not (streaming or chunked):
         _warn_if_noise(prepared, detections.labels, polarity, len(detections))
     return 0
+
+
+def _in_frames(detections) -> str:
+    """ " in F frames" for a stack's detections (the count is of them all), else ""."""
+    used = detections.params if isinstance(detections.params, dict) else {}
+    return f" in {used['n_frames']} frames" if used.get("is_stack") and used.get("n_frames") else ""
 
 
 def _streams(image, args) -> bool:

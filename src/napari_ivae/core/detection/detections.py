@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -67,3 +68,14 @@ def empty_detections(columns=(), *, labels=None, params=None, message="") -> Det
     names = list(COORD_COLUMNS) + [c for c in columns if c not in COORD_COLUMNS]
     table = pd.DataFrame({name: np.zeros(0) for name in names})
     return make_detections(table, labels=labels, params=params, message=message)
+
+
+_STACK_COUNT = re.compile(r"^\d+ (atoms|particles) in \d+ frames( \(spacing [\d.]+ px\))?(; |$)")
+
+
+def stack_notes(message: str) -> str:
+    """A detection's message less the count a stack's message leads with ("408 atoms in 3
+    frames (spacing 7.98 px)"), for a front end that states the count and the spacing itself
+    (the Detect dock, ``napari-ivae detect``); the notes that follow are kept, as a sentence."""
+    rest = _STACK_COUNT.sub("", message or "", count=1)
+    return rest[:1].upper() + rest[1:]
