@@ -231,6 +231,43 @@ def mark_stale(viewer: Any, source: str, role_suffix: str = "") -> list:
     return marked
 
 
+def follow_renames(viewer: Any, on_rename: Any = None) -> None:
+    """Keep the plugin's results tied to their image when the user renames it: each result
+    layer made from it records the new name as its source (so the Patches dock still pairs
+    the detections with the image, and a re-run updates them instead of adding a second set),
+    and a result named after the image ("lat atoms [ivae]") is renamed with it.
+    ``on_rename(old, new)`` is called too. Renaming a result layer itself changes nothing else.
+    """
+    layers = viewer.layers
+    names = {id(layer): layer.name for layer in layers}
+
+    def inserted(event: Any) -> None:
+        names[id(event.value)] = event.value.name
+
+    def removed(event: Any) -> None:
+        names.pop(id(event.value), None)
+
+    def renamed(event: Any) -> None:
+        layer = layers[event.index]
+        old, new = names.get(id(layer)), layer.name
+        names[id(layer)] = new
+        if not old or old == new or is_result_layer(layer):
+            return
+        for other in list(layers):
+            meta = other.metadata.get(META_KEY) if is_result_layer(other) else None
+            if not meta or meta.get("source") != old:
+                continue
+            other.metadata = {**other.metadata, META_KEY: {**meta, "source": new}}
+            if other.name.startswith(old + " ") and other.name.endswith(" [ivae]"):
+                other.name = new + other.name[len(old) :]
+        if on_rename is not None:
+            on_rename(old, new)
+
+    layers.events.inserted.connect(inserted)
+    layers.events.removed.connect(removed)
+    layers.events.renamed.connect(renamed)
+
+
 def hide_results(viewer: Any, source: str, roles: tuple) -> list:
     """Hide the plugin's layers made from ``source`` whose role is one of ``roles`` (nothing
     is removed: they stay in the layer list, to be shown again). Returns their names (those

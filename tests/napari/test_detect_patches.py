@@ -569,3 +569,26 @@ def test_detecting_the_other_kind_hides_the_first_and_patches_follow_it(viewer, 
     assert atoms.visible and not particles.visible
     assert not viewer.layers["discs particle labels [ivae]"].visible
     assert patches.points.value is atoms
+
+
+def test_renaming_the_image_keeps_its_detections_paired_with_it(viewer, qtbot):
+    """A stranger renames the image after Detect: the Patches dock found no points ("run
+    Detect first") and a second Detect added a second layer beside the first. Now the results
+    follow the new name, patches are cut at them, and Detect updates its own layer."""
+    from napari_ivae.core.synthetic.lattice import make_lattice
+
+    layer = viewer.add_image(make_lattice((128, 128), spacing=8.0, seed=0).image, name="lat")
+    detect, patches = open_widget(viewer, "Detect"), open_widget(viewer, "Patches and labels")
+    _detect(viewer, detect, layer, "atoms", qtbot)
+    points = viewer.layers["lat atoms [ivae]"]
+    layer.name = "my lattice"
+    assert points.name == "my lattice atoms [ivae]"
+    assert points.metadata["napari_ivae"]["source"] == "my lattice"
+    patches.image.value = layer
+    assert patches.points.value is points
+    assert patches.extract() is not None, patches.status.value
+    n_layers = len(viewer.layers)
+    _detect(viewer, detect, layer, "atoms", qtbot)
+    assert len(viewer.layers) == n_layers and viewer.layers["my lattice atoms [ivae]"] is points
+    points.name = "mine"  # a result renamed by the user: nothing else changes
+    assert layer.name == "my lattice" and points.metadata["napari_ivae"]["source"] == "my lattice"

@@ -129,6 +129,15 @@ def get_session(viewer: Any) -> Session:
     viewer = getattr(viewer, "__wrapped__", viewer)  # napari hands plugins a proxy
     key = id(viewer)
     if key not in _SESSIONS:
-        _SESSIONS[key] = Session()
+        session = _SESSIONS[key] = Session()
         weakref.finalize(viewer, _SESSIONS.pop, key, None)
+        layers = getattr(viewer, "layers", None)
+        if layers is not None and hasattr(getattr(layers, "events", None), "renamed"):
+            from napari_ivae._layers import follow_renames
+
+            def renamed(old: str, new: str) -> None:
+                if session.spacing_image == old:
+                    session.update(spacing_image=new)
+
+            follow_renames(viewer, renamed)
     return _SESSIONS[key]
