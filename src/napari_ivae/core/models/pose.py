@@ -18,7 +18,11 @@ exactly ``theta`` (modulo ``2 pi / m``). The order used is the data's dominant a
 
 from __future__ import annotations
 
+import math
+
 import torch
+
+from napari_ivae.core.models.latent import pixel_grid
 
 #: candidate orders: generic shapes (1), dimers (2), and the lattice symmetries (3, 4, 6)
 ORDERS = (1, 2, 3, 4, 6)
@@ -77,28 +81,152 @@ def angle_guess(xn: torch.Tensor, basis, order: int, orders=ORDERS) -> torch.Ten
     return -torch.atan2(im[:, k], re[:, k]) / int(order)
 
 
-def guess_aligns(xn: torch.Tensor, basis, order: int, orders=ORDERS) -> bool:
-    """Whether rotating each patch back by its guess makes the patches more alike.
+#: fraction of the half-width that separates a patch's core from its surroundings
+#: (:func:`guess_agreement`)
+CORE_RADIUS = 0.45
+#: the agreement (mean resultant) of the core's and the surroundings' guesses above which the
+#: patches turn as one body: 0.91-0.95 on the cards, 0.09-0.29 on atom-column patch sets whose
+#: guess follows a brighter neighbour or the column's offset (performance.md, "rVAE angle")
+RIGID_AGREEMENT = 0.5
+#: shuffles of the guesses among the patches for :func:`guess_aligns`' null
+SHUFFLES = 20
+#: the least share of the patches' anisotropic energy (angular orders > 0) that turning them
+#: by their guesses must make shared: 0.20-0.46 on clean cards, at most 0.05 on atom-column
+#: patch sets and 0.02 on 41 TEM particles (performance.md, "rVAE angle")
+SHARED_GAIN = 0.1
 
-    On data whose patches really differ by rotation (cards, particles, rotated shapes) the
-    guesses bring them into one frame and the windowed variance across patches drops. On
-    atom-centred patches of one crystal they all share one orientation already, and the
-    guesses follow noise or content (which neighbour is brighter): rotating by them scatters
-    the patches, and the decoder, asked to draw one template in random orientations, learns a
-    rotationally blurred blob. There the guess is not used (``angle_hint_order`` 0).
+
+def angular_spectrum(xn: torch.Tensor, n_angles: int = 64, window: float = 0.6):
+    """Angular Fourier coefficients of patches on rings about their centre.
+
+    Each ring (radius 1, 2, ... px up to the inscribed circle) is sampled at ``n_angles``
+    fixed places, bilinearly, once; a turn of the patch by ``theta`` is then the exact
+    multiplication of order ``m`` by ``exp(-i m theta)``. Unlike resampling the turned patch,
+    this treats noise alike at every angle (bilinear resampling smooths white noise by an
+    amount that depends on the angle: none at multiples of 90 degrees).
+
+    Returns
+    -------
+    coefficients : (B, n_angles // 2 + 1, K) complex tensor
+        Order m along axis 1 (the patch's own mean removed), ring along axis 2.
+    weights : (K,) tensor
+        Each ring's weight: the radial window (as in :func:`moment_basis`) times its length.
     """
-    from napari_ivae.core.models.latent import canonical_resample
+    b, h, w = xn.shape
+    half = (min(h, w) - 1) / 2
+    radii = torch.arange(1, int(half) + 1, dtype=torch.float64)
+    angles = torch.arange(n_angles, dtype=torch.float64) * (2 * math.pi / n_angles)
+    gx = radii[:, None] * torch.cos(angles)[None] / ((w - 1) / 2)
+    gy = radii[:, None] * torch.sin(angles)[None] / ((h - 1) / 2)
+    grid = torch.stack([gx, gy], -1).to(xn.dtype)[None].expand(b, -1, -1, -1)
+    centred = xn - xn.flatten(1).mean(1)[:, None, None]
+    rings = torch.nn.functional.grid_sample(
+        centred[:, None], grid, mode="bilinear", align_corners=True
+    )[:, 0]
+    coefficients = torch.fft.rfft(rings.double(), dim=-1) / n_angles
+    weights = torch.exp(-((radii / half) ** 2) / (2 * window**2)) * radii
+    return coefficients.transpose(1, 2), weights
 
+
+def coherent_energy(coefficients, weights, turn, orders_used) -> float:
+    """Weighted energy of the mean of the patches each turned by ``turn`` (radians, (B,)),
+    over the orders where ``orders_used`` (bool, (M,)) holds: what one template shared by all
+    turned patches can explain there."""
+    used = coefficients[:, orders_used]
+    m = torch.arange(coefficients.shape[1], dtype=torch.float64)[orders_used]
+    phases = torch.exp(-1j * m[None, :] * turn.double()[:, None])
+    mean = torch.einsum("bm,bmk->mk", phases, used) / len(used)
+    return float((mean.abs() ** 2 * weights[None]).sum())
+
+
+def part_guesses(xn: torch.Tensor, order: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The guesses (as :func:`angle_guess`, unweighted) of each patch's core (within
+    :data:`CORE_RADIUS` of the half-width) and of its surroundings, each ``(B,)``: two
+    estimates from different pixels, so with independent noise."""
+    grid = pixel_grid(xn.shape[1:], device=xn.device).to(xn.dtype)
+    x, y = grid[:, 0], grid[:, 1]
+    r, phi = torch.sqrt(x**2 + y**2), torch.atan2(y, x)
+    flat = xn.flatten(1)
+    flat = flat - flat.mean(1, keepdim=True)
+    guesses = []
+    for part in (r < CORE_RADIUS, r >= CORE_RADIUS):
+        weight = part.to(xn.dtype)
+        re = flat @ (weight * torch.cos(order * phi))
+        im = flat @ (weight * torch.sin(order * phi))
+        guesses.append(-torch.atan2(im, re) / order)
+    return guesses[0], guesses[1]
+
+
+def guess_agreement(xn: torch.Tensor, order: int) -> float:
+    """Mean resultant of ``order * (core guess - surroundings' guess)`` over patches
+    (:func:`part_guesses`).
+
+    On objects that turn as one body (cards, shapes) the two move together and their
+    difference is nearly constant (resultant near 1); where the guess follows one part only
+    (a brighter neighbour, the centre column's offset) or noise, they are independent (near 0).
+    """
+    return _agreement(*part_guesses(xn, order), order)
+
+
+def _agreement(core: torch.Tensor, around: torch.Tensor, order: int) -> float:
+    difference = (order * (core - around)).double()
+    return float(torch.sqrt(torch.cos(difference).mean() ** 2 + torch.sin(difference).mean() ** 2))
+
+
+def guess_aligns(xn: torch.Tensor, basis, order: int, orders=ORDERS) -> bool:
+    """Whether turning each patch back by its guess brings the patches into one frame.
+
+    On data whose patches really differ by rotation (cards, rotated shapes) the guesses bring
+    them into one frame. On atom-centred patches of one crystal they all share one
+    orientation already, and the guesses follow noise or content (which neighbour is
+    brighter, the column's sub-pixel offset): turning by them scatters the patches, and the
+    decoder, asked to draw one template in random orientations, learns a rotationally blurred
+    blob. There the guess is not used (``angle_hint_order`` 0).
+
+    Three tests, none of which noise can pass. Structure is compared exactly, on the
+    :func:`angular_spectrum` (:func:`coherent_energy`: a turn treats noise alike at every
+    angle); at the guess's own order a patch's guess lines up its own noise, so there the
+    core's rings are turned by the surroundings' guess and the other rings by the core's
+    (:func:`part_guesses`, independent pixels).
+
+    1. The patches turn as one body: the guesses of each patch's core and of its
+       surroundings agree (:func:`guess_agreement` above :data:`RIGID_AGREEMENT`), which
+       noise, a brighter neighbour or an offset column do not produce.
+    2. Turned, they lose no structure they share as they are at the other orders (an offset
+       particle or a lattice of one orientation turned to its offset would).
+    3. The structure the turn makes shared, beyond the same turns shuffled among the patches
+       (their mean plus three standard deviations) and beyond the patches as they are, is at
+       least :data:`SHARED_GAIN` of the patches' anisotropic energy (noise adds to that
+       energy, never to the gain).
+    """
+    core, around = part_guesses(xn, order)
+    if _agreement(core, around, order) <= RIGID_AGREEMENT:
+        return False
     guess = angle_guess(xn, basis, order, orders)
-    window = basis[2].reshape(xn.shape[1:])
+    coefficients, weights = angular_spectrum(xn)
+    m = torch.arange(coefficients.shape[1])
+    others, own = (m > 0) & (m != int(order)), m == int(order)
+    still = torch.zeros_like(guess)
+    if coherent_energy(coefficients, weights, guess, others) < coherent_energy(
+        coefficients, weights, still, others
+    ):
+        return False
+    half = (min(xn.shape[1:]) - 1) / 2
+    inner = torch.arange(1, len(weights) + 1) < CORE_RADIUS * half
 
-    def spread(images):
-        return float((images.var(0) * window).sum())
+    def turned(index) -> float:
+        return (
+            coherent_energy(coefficients, weights, guess[index], others)
+            + coherent_energy(coefficients[..., inner], weights[inner], around[index], own)
+            + coherent_energy(coefficients[..., ~inner], weights[~inner], core[index], own)
+        )
 
-    # the reference: every patch turned by the guesses' circular mean, so that both sides are
-    # interpolated alike (bilinear resampling smooths noise) and only the per-patch part differs
-    m = int(order)
-    mean_angle = torch.atan2(torch.sin(m * guess).mean(), torch.cos(m * guess).mean()) / m
-    aligned = canonical_resample(xn, guess)
-    common = canonical_resample(xn, torch.full_like(guess, float(mean_angle)))
-    return spread(aligned) < spread(common)
+    generator = torch.Generator().manual_seed(0)
+    shuffled = torch.tensor(
+        [turned(torch.randperm(len(guess), generator=generator)) for _ in range(SHUFFLES)]
+    )
+    as_they_are = coherent_energy(coefficients, weights, still, m > 0)
+    gain = turned(torch.arange(len(guess))) - max(as_they_are, float(shuffled.mean()))
+    gain -= 3 * float(shuffled.std())
+    total = float((coefficients[:, m > 0].abs() ** 2 * weights).sum((1, 2)).mean())
+    return gain > SHARED_GAIN * total
