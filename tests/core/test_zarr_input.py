@@ -211,3 +211,11 @@ def test_patches_of_a_zarr_with_nan_pixels_fill_them_as_the_npy(tmp_path, capsys
     assert warnings["zarr"] == warnings["npy"] and len(warnings["zarr"]) == 1
     assert "416 NaN/inf pixels were replaced by the median of their frame" in warnings["zarr"][0]
     np.testing.assert_array_equal(results["zarr"], results["npy"])
+    # batch reads the zarr the same way (it failed on the patches with NaN)
+    model = tmp_path / "m.ivae.pt"
+    train = ["train", "--model", "rvae", "--patches", str(tmp_path / "npy.npz"), "--out"]
+    assert main([*train, str(model), "--epochs", "1", "--hidden", "16", "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["batch", str(model), str(tmp_path / "s.zarr"), "--out", str(tmp_path / "r")]) == 0
+    err = capsys.readouterr().err
+    assert len([line for line in err.splitlines() if "NaN" in line]) == 1, err

@@ -351,7 +351,7 @@ def process_image(
 
     from napari_ivae.core.detection.streaming import lazy_input
     from napari_ivae.core.io.image import prepare_image
-    from napari_ivae.core.io.imageio import read_image
+    from napari_ivae.core.io.imageio import is_lazy, read_image
     from napari_ivae.core.patches.source import PatchSource, encode_source
 
     raw = read_image(path, mmap=True)  # pixels are read when used
@@ -362,6 +362,10 @@ def process_image(
     )  # a zarr frame: chunk by chunk
     if streaming or chunked:  # frame by frame (or chunk by chunk), patches window by window
         image = cut_from = raw
+        if is_lazy(raw) and np.dtype(raw.dtype).kind == "f":  # NaN/inf: as the .npy's
+            from napari_ivae.cli._patches import lazy_filled
+
+            image = cut_from = lazy_filled(raw)
     else:
         image = prepare_image(raw, channel=channel, frame_axis=frame_axis)
         # `patches --invert`: patches from the inverted image, points from the image as it is
