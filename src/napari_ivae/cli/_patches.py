@@ -315,39 +315,25 @@ def lazy_filled(image):
     """A lazy (zarr/dask) image whose NaN/inf pixels read as the median of their frame's
     finite pixels, with the in-memory path's warning (``prepare_image``); ``image`` itself
     when it has none. One pass counts them chunk by chunk; only a frame that has some is read
-    whole, for its median; the filling is done on each chunk as it is read."""
+    whole, for its median (:func:`~napari_ivae.core.patches.source.fill_missing`); the
+    filling is done on each chunk as it is read."""
     import warnings
 
     import dask.array as da
+
+    from napari_ivae.core.patches.source import fill_missing
 
     lazy = image if type(image).__module__.split(".")[0] == "dask" else da.from_array(image)
     bad = np.asarray((~da.isfinite(lazy)).sum(axis=(-2, -1)).compute()).reshape(-1)
     if not bad.any():
         return image
-    medians = np.zeros(len(bad), dtype=np.float64)
-    for index in np.flatnonzero(bad):
-        frame = np.asarray(lazy[index] if lazy.ndim == 3 else lazy)
-        finite = frame[np.isfinite(frame)]
-        if finite.size == 0:
-            raise InputError(f"Frame {index} has no finite pixel (all NaN/inf); remove it.")
-        medians[index] = float(np.median(finite))
+    filled = fill_missing(lazy, bad)
     warnings.warn(
         f"{int(bad.sum())} NaN/inf pixels were replaced by the median of their frame.",
         UserWarning,
         stacklevel=2,
     )
-    return lazy.map_blocks(_filled_block, medians=medians, dtype=lazy.dtype)
-
-
-def _filled_block(block, medians, block_info=None):
-    """One chunk with its NaN/inf pixels set to their frame's median (a module function, so
-    that the graph can be sent to worker processes)."""
-    first = block_info[0]["array-location"][0][0] if block.ndim == 3 else 0
-    values = medians[first : first + len(block)] if block.ndim == 3 else medians[0]
-    values = np.asarray(values, dtype=block.dtype)
-    if block.ndim == 3:
-        values = values[:, None, None]
-    return np.where(np.isfinite(block), block, values)
+    return filled
 
 
 def _check_grid_memory(shape, size: int, stride: int) -> None:

@@ -91,13 +91,15 @@ class _Frames:
         return np.asarray(part)
 
 
-def lazy_range(image) -> tuple[float, float]:
+def lazy_range(image, missing=None) -> tuple[float, float]:
     """Minimum and maximum of the finite values, read in bands of rows (as ``finite_range``).
 
     Parameters
     ----------
     image : array-like
         ``(Y, X)`` or ``(frames, Y, X)``.
+    missing : (frames,) int64 array, optional
+        Filled with each frame's count of NaN/inf pixels (the same read).
 
     Returns
     -------
@@ -111,13 +113,51 @@ def lazy_range(image) -> tuple[float, float]:
         for top in range(0, height, band):
             values = frames.window(frame, slice(top, top + band), slice(None))
             if values.dtype.kind == "f":
-                values = values[np.isfinite(values)]
+                finite = np.isfinite(values)
+                if missing is not None:
+                    missing[frame] += int(finite.size - np.count_nonzero(finite))
+                values = values[finite]
             if values.size:
                 lo, hi = min(lo, float(values.min())), max(hi, float(values.max()))
             release_pages(image)
     if not np.isfinite(lo):
         raise InputError("The image has no finite values.")
     return lo, hi
+
+
+def fill_missing(image, missing):
+    """A lazy ``(Y, X)`` / ``(frames, Y, X)`` image whose NaN/inf pixels read as the median of
+    their frame's finite pixels (as :func:`~napari_ivae.core.io.image.prepare_image` fills an
+    image in memory), chunk by chunk as it is read. ``missing`` (each frame's count of such
+    pixels, e.g. from :func:`lazy_range`) says which frames are read whole for their median.
+
+    Returns
+    -------
+    dask array
+    """
+    import dask.array as da
+
+    lazy = image if type(image).__module__.split(".")[0] == "dask" else da.from_array(image)
+    missing = np.asarray(missing).reshape(-1)
+    medians = np.zeros(len(missing), dtype=np.float64)
+    for index in np.flatnonzero(missing):
+        frame = np.asarray(lazy[index] if lazy.ndim == 3 else lazy)
+        finite = frame[np.isfinite(frame)]
+        if finite.size == 0:
+            raise InputError(f"Frame {index} has no finite pixel (all NaN/inf); remove it.")
+        medians[index] = float(np.median(finite))
+    return lazy.map_blocks(_filled_block, medians=medians, dtype=lazy.dtype)
+
+
+def _filled_block(block, medians, block_info=None):
+    """One chunk with its NaN/inf pixels set to their frame's median (a module function, so
+    that the graph can be sent to worker processes)."""
+    first = block_info[0]["array-location"][0][0] if block.ndim == 3 else 0
+    values = medians[first : first + len(block)] if block.ndim == 3 else medians[0]
+    values = np.asarray(values, dtype=block.dtype)
+    if block.ndim == 3:
+        values = values[:, None, None]
+    return np.where(np.isfinite(block), block, values)
 
 
 class PatchSource:
@@ -202,8 +242,23 @@ class PatchSource:
         # particles' diameters (set by the caller): their point maps stay on them
         self.particle_diameter: float | np.ndarray | None = None
         self.normalization: dict
+        if self.normalize == "global" and value_range is None:
+            missing = np.zeros(n_frames, dtype=np.int64)
+            lo, hi = lazy_range(image, missing)  # missing data counted in the same read
+            if missing.any():  # filled as read, as the in-memory path fills it
+                import warnings
+
+                image = fill_missing(image, missing)
+                self._frames, _ = _lazy_stack(image)
+                note = (
+                    f"{int(missing.sum())} NaN/inf pixels were replaced by the median of "
+                    "their frame."
+                )
+                warnings.warn(note, UserWarning, stacklevel=2)
+                self.message = f"{self.message} {note}".strip()
+        elif self.normalize == "global":
+            lo, hi = sampling.as_range(value_range)
         if self.normalize == "global":
-            lo, hi = lazy_range(image) if value_range is None else sampling.as_range(value_range)
             self.normalization = {
                 "mode": "global",
                 "method": "minmax",
