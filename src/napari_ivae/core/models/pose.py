@@ -85,15 +85,15 @@ def angle_guess(xn: torch.Tensor, basis, order: int, orders=ORDERS) -> torch.Ten
 #: (:func:`guess_agreement`)
 CORE_RADIUS = 0.45
 #: the agreement (mean resultant) of the core's and the surroundings' guesses above which the
-#: patches turn as one body: 0.91-0.95 on the cards, 0.09-0.29 on atom-column patch sets whose
+#: patches turn as one body: 0.85-0.95 on the cards, 0.03-0.29 on atom-column patch sets whose
 #: guess follows a brighter neighbour or the column's offset (performance.md, "rVAE angle")
 RIGID_AGREEMENT = 0.5
 #: shuffles of the guesses among the patches for :func:`guess_aligns`' null
 SHUFFLES = 20
-#: the least share of the patches' anisotropic energy (angular orders > 0) that turning them
-#: by their guesses must make shared: 0.20-0.46 on clean cards, at most 0.05 on atom-column
-#: patch sets and 0.02 on 41 TEM particles (performance.md, "rVAE angle")
-SHARED_GAIN = 0.1
+#: the least share of what the turned patches share (angular orders > 0) that the turn must
+#: have made: 0.70-1.00 on cards (0.97 under noise of std 1), 0.06 on 41 TEM particles
+#: (performance.md, "rVAE angle")
+SHARED_GAIN = 0.5
 
 
 def angular_spectrum(xn: torch.Tensor, n_angles: int = 64, window: float = 0.6):
@@ -196,8 +196,7 @@ def guess_aligns(xn: torch.Tensor, basis, order: int, orders=ORDERS) -> bool:
        particle or a lattice of one orientation turned to its offset would).
     3. The structure the turn makes shared, beyond the same turns shuffled among the patches
        (their mean plus three standard deviations) and beyond the patches as they are, is at
-       least :data:`SHARED_GAIN` of the patches' anisotropic energy (noise adds to that
-       energy, never to the gain).
+       least :data:`SHARED_GAIN` of all the turned patches share (noise shares nothing).
     """
     core, around = part_guesses(xn, order)
     if _agreement(core, around, order) <= RIGID_AGREEMENT:
@@ -226,7 +225,6 @@ def guess_aligns(xn: torch.Tensor, basis, order: int, orders=ORDERS) -> bool:
         [turned(torch.randperm(len(guess), generator=generator)) for _ in range(SHUFFLES)]
     )
     as_they_are = coherent_energy(coefficients, weights, still, m > 0)
-    gain = turned(torch.arange(len(guess))) - max(as_they_are, float(shuffled.mean()))
-    gain -= 3 * float(shuffled.std())
-    total = float((coefficients[:, m > 0].abs() ** 2 * weights).sum((1, 2)).mean())
-    return gain > SHARED_GAIN * total
+    aligned = turned(torch.arange(len(guess)))
+    gain = aligned - max(as_they_are, float(shuffled.mean())) - 3 * float(shuffled.std())
+    return gain > SHARED_GAIN * aligned
