@@ -124,7 +124,7 @@ def _check_particle_contrast(image: Any, det: Any, asked: str) -> None:
 
 
 # The command line's options named in the core's messages, as this widget's controls (the
-# advanced ones are under "advanced"), or as the command line's, said so, where it has none.
+# advanced ones are under "advanced"), or, where it has none, the action to take in the viewer.
 _WIDGET_SPELLINGS = [
     (
         re.compile(r"\b([Gg])ive the spacing explicitly\b(?! \()"),
@@ -139,10 +139,21 @@ _WIDGET_SPELLINGS = [
     (re.compile(r"crystal_only=False|--keep-non-crystal\b"), "'keep peaks outside the crystal'"),
     (re.compile(r"--polarity\b"), "'polarity'"),
     (re.compile(r"--method\b"), "'threshold'"),
-    (re.compile(r"--(threshold|min-size|exclude)\b"), r"the command line's --\1"),
+    # options the dock does not have: the action to take here instead
+    (
+        re.compile(r"the threshold too low \(--threshold\)"),
+        "noise peaks taken for atoms (try more 'smoothing σ')",
+    ),
+    (
+        re.compile(r"give --exclude to mask something else"),
+        "to leave out something else, select its points and delete them",
+    ),
+    (re.compile(r"besides the --exclude mask"), "besides the mask given"),
+    (re.compile(r"look at the labels, or set --min-size"), "look at the labels layer"),
+    (re.compile(r", lower min_size, or try another method"), ", or try another 'threshold'"),
     (re.compile(r"\bmethod=[\"'](\w+)[\"']"), r"threshold '\1'"),
     (re.compile(r"\bpolarity=[\"'](\w+)[\"']"), r"polarity '\1'"),
-    (re.compile(r"\bmin_size\b"), "the command line's --min-size"),
+    (re.compile(r" ?\(--[a-z][a-z-]*\)"), ""),  # a new core message's option the dock lacks
 ]
 
 

@@ -486,10 +486,15 @@ class ResultsWidget(DockBody):
 
     def load(self) -> Any:
         """Load a model bundle; it becomes the session's model."""
+        from napari_ivae.core.errors import ModelFileError
         from napari_ivae.core.models.persistence import load_model
 
         try:
             bundle = load_model(Path(self.model_file.value))
+        except ModelFileError as err:  # the core names the command line's option
+            text = str(err).replace("a lower --lr", "a lower 'learning rate' in the Train dock")
+            report(self.status, ModelFileError(text))
+            return None
         except Exception as err:  # noqa: BLE001 - shown to the user
             report(self.status, err)
             return None

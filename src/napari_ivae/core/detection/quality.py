@@ -67,9 +67,10 @@ def _assess_atoms(detections) -> dict:
         int(params.get("annotation_pixels", 0)), measures, bool(params.get("exclude"))
     )
     if str(measures["spacing_source"]).startswith("blob scale"):
+        spots = "dark" if params.get("invert") else "bright"  # the atoms' sign, as detected
         warnings.append(
             "no lattice periodicity was found, so the spacing comes from the size "
-            "of the bright spots; if the atoms sit on a lattice, give --spacing"
+            f"of the {spots} spots; if the atoms sit on a lattice, give --spacing"
         )
     if len(detections) == 0:
         return {"measures": measures, "warnings": warnings}
