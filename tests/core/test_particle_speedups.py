@@ -4,15 +4,10 @@ import numpy as np
 import pytest
 
 from napari_ivae.core.detection._filters import maximum_filter3
-from napari_ivae.core.detection.particle_blobs import (
-    OVERLAP,
-    SECTORS,
-    _median,
-    blob_scales,
-    scale_space,
-    strongest_of_overlaps,
-    surround_share,
-)
+from napari_ivae.core.detection._medians import _median
+from napari_ivae.core.detection.particle_blobs import blob_scales, scale_space
+from napari_ivae.core.detection.particle_candidates import OVERLAP, strongest_of_overlaps
+from napari_ivae.core.detection.particle_surround import SECTORS, surround_share
 
 
 def _strongest_of_overlaps_one_by_one(points, sigma, strength):

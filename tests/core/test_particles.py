@@ -97,7 +97,7 @@ def test_real_particle_images_if_available():
 
 
 def test_group_medians_equal_numpy_median_per_group():
-    from napari_ivae.core.detection.particle_blobs import _group_medians
+    from napari_ivae.core.detection._medians import _group_medians
 
     rng = np.random.default_rng(0)
     for _ in range(200):

@@ -4,13 +4,19 @@ import numpy as np
 import pytest
 
 from napari_ivae.core.analysis.metrics import match_points
-from napari_ivae.core.detection import particle_blobs
+from napari_ivae.core.detection import (
+    particle_blobs,
+    particle_candidates,
+    particle_faint,
+    particle_profiles,
+    particle_surround,
+)
 from napari_ivae.core.detection.overlays import annotation_mask
-from napari_ivae.core.detection.particle_blobs import (
+from napari_ivae.core.detection.particle_surround import surround_share
+from napari_ivae.core.detection.particle_threshold import (
     background_strengths,
     opposite_strengths,
     particle_cut,
-    surround_share,
 )
 from napari_ivae.core.detection.particles import detect_particles
 from napari_ivae.core.synthetic.particles import make_particles
@@ -220,8 +226,8 @@ def test_surround_share_tells_a_particle_from_a_bump_on_a_larger_area():
     on_rim = plateau + 0.3 * _gaussian(shape, (40, 40), 3.0)  # a bump on the plateau's rim
     points, sigma = np.array([[40, 40]]), np.array([3.0])
     assert surround_share(alone, points, sigma)[0] == 1.0
-    assert surround_share(touching, points, sigma)[0] >= particle_blobs.SURROUND_SHARE
-    assert surround_share(on_rim, points, sigma)[0] < particle_blobs.SURROUND_SHARE
+    assert surround_share(touching, points, sigma)[0] >= particle_surround.SURROUND_SHARE
+    assert surround_share(on_rim, points, sigma)[0] < particle_surround.SURROUND_SHARE
     # at the frame's edge only the sectors inside count
     assert surround_share(alone, np.array([[40, 0]]), sigma)[0] < 1.0
 
@@ -252,7 +258,7 @@ def test_small_particles_below_half_the_chosen_scale_are_found(monkeypatch):
     assert resolved["smaller_candidates"] > 0
     assert recall >= 0.8
     assert match_points(detections.coords[:, 1:], truth.centres, 4.0).precision >= 0.95
-    monkeypatch.setattr(particle_blobs, "SEARCH_FROM", particle_blobs.SCALE_RANGE[0])
+    monkeypatch.setattr(particle_candidates, "SEARCH_FROM", particle_candidates.SCALE_RANGE[0])
     assert small_recall()[0] < recall - 0.2
 
 
@@ -276,14 +282,14 @@ def test_above_larger_judges_a_nested_blob_against_the_larger_ones_interior():
     on_top = big + 0.5 * _gaussian(shape, (50, 62), 2.5)  # a particle lying on it
     points = np.array([[50, 50], [50, 68]])
     sigma = np.array([14.0, 2.5])  # the large blob's radius (19.8 px) reaches the small one
-    assert list(particle_blobs.above_larger(rim_bump, points, sigma)) == [True, False]
-    assert list(particle_blobs.above_larger(on_top, np.array([[50, 50], [50, 62]]), sigma)) == [
+    assert list(particle_surround.above_larger(rim_bump, points, sigma)) == [True, False]
+    assert list(particle_surround.above_larger(on_top, np.array([[50, 50], [50, 62]]), sigma)) == [
         True,
         True,
     ]
     # outside the larger blob's radius, or not clearly larger: not judged against it
-    assert particle_blobs.above_larger(rim_bump, np.array([[50, 50], [50, 71]]), sigma).all()
-    assert particle_blobs.above_larger(rim_bump, points, np.array([14.0, 10.0])).all()
+    assert particle_surround.above_larger(rim_bump, np.array([[50, 50], [50, 71]]), sigma).all()
+    assert particle_surround.above_larger(rim_bump, points, np.array([14.0, 10.0])).all()
 
 
 def test_above_larger_judges_a_blob_inside_an_aggregate_that_is_not_itself_judged():
@@ -293,9 +299,9 @@ def test_above_larger_judges_a_blob_inside_an_aggregate_that_is_not_itself_judge
     on_top = big + 0.5 * _gaussian(shape, (50, 62), 2.5)
     aggregate = (np.array([[50, 50]]), np.array([14.0]))
     # the aggregate is not among the particles: only the small blob is judged, against it
-    assert list(particle_blobs.above_larger(rim_bump, [[50, 68]], [2.5])) == [True]
-    assert list(particle_blobs.above_larger(rim_bump, [[50, 68]], [2.5], aggregate)) == [False]
-    assert list(particle_blobs.above_larger(on_top, [[50, 62]], [2.5], aggregate)) == [True]
+    assert list(particle_surround.above_larger(rim_bump, [[50, 68]], [2.5])) == [True]
+    assert list(particle_surround.above_larger(rim_bump, [[50, 68]], [2.5], aggregate)) == [False]
+    assert list(particle_surround.above_larger(on_top, [[50, 62]], [2.5], aggregate)) == [True]
 
 
 def test_aggregate_blobs_are_the_blobs_above_the_candidate_scales():
@@ -306,17 +312,17 @@ def test_aggregate_blobs_are_the_blobs_above_the_candidate_scales():
     for centre in centres:
         image += _gaussian(shape, centre, 3.0)
     sigma = 3.0
-    large = particle_blobs.aggregate_scales(shape, sigma)
-    assert len(large) and large[0] > particle_blobs.candidate_scales(shape, sigma)[-1]
-    assert large[-1] <= particle_blobs.AGGREGATE_RANGE * sigma
-    scales = np.concatenate([particle_blobs.candidate_scales(shape, sigma)[-1:], large])
+    large = particle_surround.aggregate_scales(shape, sigma)
+    assert len(large) and large[0] > particle_candidates.candidate_scales(shape, sigma)[-1]
+    assert large[-1] <= particle_surround.AGGREGATE_RANGE * sigma
+    scales = np.concatenate([particle_candidates.candidate_scales(shape, sigma)[-1:], large])
     response = particle_blobs.scale_space(image, scales)
-    points, found_sigma = particle_blobs.aggregate_blobs(image, response, scales, "bright", 0.1)
+    points, found_sigma = particle_surround.aggregate_blobs(image, response, scales, "bright", 0.1)
     # the aggregate, not the particles (the largest candidate scale is only compared with)
     assert len(points) == 1 and np.abs(points[0] - 128).max() <= 2 and found_sigma[0] > scales[0]
-    dark, _ = particle_blobs.aggregate_blobs(-image, response, scales, "dark", 0.1)
+    dark, _ = particle_surround.aggregate_blobs(-image, response, scales, "dark", 0.1)
     assert len(dark) == 0  # the same frame searched for dark blobs holds no aggregate
-    assert not len(particle_blobs.aggregate_blobs(image, response, scales, "bright", 10.0)[0])
+    assert not len(particle_surround.aggregate_blobs(image, response, scales, "bright", 10.0)[0])
 
 
 def test_the_scale_space_of_the_choice_is_returned_only_where_it_covers_the_frame(monkeypatch):
@@ -344,7 +350,7 @@ def test_detection_reports_the_aggregates_it_judged_against(monkeypatch):
     )
     image = truth.image - 0.8 * _gaussian(truth.image.shape, (128, 128), 10.0)
     assert detect_particles(image).params["resolved"]["aggregates"] >= 1
-    monkeypatch.setattr(particle_blobs, "AGGREGATE_RANGE", 0.0)
+    monkeypatch.setattr(particle_surround, "AGGREGATE_RANGE", 0.0)
     assert detect_particles(image).params["resolved"]["aggregates"] == 0
 
 
@@ -376,7 +382,7 @@ def test_a_bump_on_a_large_particles_rim_is_not_a_particle(monkeypatch):
 
     kept, detections = precision()
     assert detections.params["resolved"]["not_above_larger"] >= 1
-    monkeypatch.setattr(particle_blobs, "NESTED_RATIO", np.inf)
+    monkeypatch.setattr(particle_surround, "NESTED_RATIO", np.inf)
     assert precision()[0] < kept
 
 
@@ -397,7 +403,7 @@ def test_profile_model_takes_out_a_flat_topped_particle_from_an_off_centre_start
     response = particle_blobs.scale_space(image, scales)
 
     def leftover():
-        model = particle_blobs.profile_model(image, start, sigma)
+        model = particle_profiles.profile_model(image, start, sigma)
         return np.abs(response - particle_blobs.scale_space(model, scales)).max()
 
     # the particle's own profile, re-centred: nothing of its size or rim is left
@@ -408,19 +414,19 @@ def test_profile_model_takes_out_a_flat_topped_particle_from_an_off_centre_start
     gaussian *= image.max() - 0.2
     assert np.abs(response - particle_blobs.scale_space(gaussian, scales)).max() > 2 * leftover()
     # not re-centred, the profile of an off-centre start leaves a crescent
-    monkeypatch.setattr(particle_blobs, "RECENTRE", 0)
+    monkeypatch.setattr(particle_profiles, "RECENTRE", 0)
     assert (
         leftover()
         > 2
         * np.abs(
             response
             - particle_blobs.scale_space(
-                particle_blobs.profile_model(image, np.array([[64.0, 60.0]]), sigma), scales
+                particle_profiles.profile_model(image, np.array([[64.0, 60.0]]), sigma), scales
             )
         ).max()
     )
     # the background is not drawn
-    assert particle_blobs.profile_model(image, start, sigma)[0, 0] == 0.0
+    assert particle_profiles.profile_model(image, start, sigma)[0, 0] == 0.0
 
 
 def test_beside_kept_finds_a_particle_a_larger_ones_response_swallowed():
@@ -429,7 +435,7 @@ def test_beside_kept_finds_a_particle_a_larger_ones_response_swallowed():
     noise = 0.01 * np.random.default_rng(0).standard_normal(shape)
     image = large + _flat_topped(shape, (64, 69), 3.5, 0.3) + noise
     response = particle_blobs.scale_space(image, scales)
-    points, sigma, strength = particle_blobs.blob_candidates(
+    points, sigma, strength = particle_candidates.blob_candidates(
         image, scales, "bright", response=response, overlaps=False
     )
     cuts = np.full(len(scales), 0.05)
@@ -439,9 +445,9 @@ def test_beside_kept_finds_a_particle_a_larger_ones_response_swallowed():
 
     def beside(frame, skip=None):
         model = particle_blobs.scale_space(
-            particle_blobs.profile_model(frame, points.astype(float), sigma), scales
+            particle_profiles.profile_model(frame, points.astype(float), sigma), scales
         )
-        return particle_blobs.beside_kept(
+        return particle_profiles.beside_kept(
             particle_blobs.scale_space(frame, scales) - model,
             model,
             scales,
@@ -467,20 +473,20 @@ def test_beside_kept_reports_no_lobe_of_an_elongated_particle():
     shape, scales = (128, 128), np.geomspace(2.0, 12.0, 8)
     image = _flat_topped(shape, (64, 64), 8.0, across=14.0)
     response = particle_blobs.scale_space(image, scales)
-    points, sigma, strength = particle_blobs.blob_candidates(
+    points, sigma, strength = particle_candidates.blob_candidates(
         image, scales, "bright", response=response
     )
     kept = strength > 0.05
     points, sigma = points[kept], sigma[kept]
     assert len(points) == 1
     model = particle_blobs.scale_space(
-        particle_blobs.profile_model(image, points.astype(float), sigma), scales
+        particle_profiles.profile_model(image, points.astype(float), sigma), scales
     )
     cuts = np.full(len(scales), 0.05)
     residual = response - model
-    lobes = (residual >= cuts[0]) & (model <= -particle_blobs.HIDDEN * cuts[0])
+    lobes = (residual >= cuts[0]) & (model <= -particle_profiles.HIDDEN * cuts[0])
     assert lobes[:, :, :64].any() and lobes[:, :, 64:].any()
-    assert not len(particle_blobs.beside_kept(residual, model, scales, points, sigma, cuts)[0])
+    assert not len(particle_profiles.beside_kept(residual, model, scales, points, sigma, cuts)[0])
 
 
 def _dense_dark(seed):
@@ -525,7 +531,7 @@ def test_faint_particles_are_added_only_against_a_two_sided_background():
     kept = np.array(grid[:20])
     faint = np.array([(row + 26, col + 26) for row, col in grid[:24:6]])
     signal = texture + _discs(shape, kept, 5, 8.0) + _discs(shape, faint, 5, 3.0)
-    found, used = particle_blobs.faint_particles(signal, kept, np.full(len(kept), 5.0))
+    found, used = particle_faint.faint_particles(signal, kept, np.full(len(kept), 5.0))
     assert used["faint"] == len(found) >= 3
     nearest = np.min(np.hypot(*(found[:, None] - faint[None]).transpose(2, 0, 1)), axis=1)
     assert (nearest <= 3.0).all()  # the faint particles, no texture
@@ -536,7 +542,7 @@ def test_faint_particles_are_added_only_against_a_two_sided_background():
         np.exp(-0.5 * ((rows - row) ** 2 + (cols - col) ** 2) / 9.0)
         for row, col in rng.uniform(10, 246, size=(150, 2))
     )
-    found, used = particle_blobs.faint_particles(signal + 2.0 * blobs, kept, np.full(20, 5.0))
+    found, used = particle_faint.faint_particles(signal + 2.0 * blobs, kept, np.full(20, 5.0))
     assert len(found) == 0 and used["faint_symmetry"][0] > used["faint_symmetry"][1]
 
 
@@ -567,7 +573,7 @@ def test_background_levels_leave_out_the_gaps_between_kept_particles():
     scales = np.array([2.0, 3.0, 4.0])
     response = particle_blobs.scale_space(frame.astype(np.float32), scales)
     radius = np.full(len(kept), 6.0)
-    levels = particle_blobs.background_levels(response, scales, "bright", kept, radius)
+    levels = particle_faint.background_levels(response, scales, "bright", kept, radius)
     whole = opposite_strengths(response, "bright")
     assert np.isfinite(levels).all()
     assert (levels < 0.5 * whole).all()  # the gaps set the whole frame's, not the background's
@@ -576,7 +582,7 @@ def test_background_levels_leave_out_the_gaps_between_kept_particles():
     texture_alone = np.array([(-layer[160:]).max() for layer in response])
     assert (levels > texture_alone).all() and (levels < 2.0 * texture_alone).all()
     # no background beyond the kept particles: nothing to measure
-    covered = particle_blobs.background_levels(
+    covered = particle_faint.background_levels(
         response, scales, "bright", np.array([[128, 128]]), np.array([200.0])
     )
     assert np.isinf(covered).all()

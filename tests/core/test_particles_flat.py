@@ -4,7 +4,7 @@ choice and the nested test on a plateau (issue 9, round 14)."""
 import numpy as np
 import pytest
 
-from napari_ivae.core.detection import particle_blobs
+from napari_ivae.core.detection import particle_blobs, particle_surround
 from napari_ivae.core.detection.particles import detect_particles
 
 
@@ -67,9 +67,9 @@ def test_a_ridge_on_a_flat_top_needs_a_noise_margin_and_a_round_particle_does_no
     signal += 0.4 * np.exp(-((yy - 40) ** 2 + (xx - 40) ** 2) / (2 * 2.0**2))
     points = np.array([[48, 69], [40, 40], [48, 48]])
     sigma = np.array([1.8, 2.0, 24 / np.sqrt(2.0)])
-    ratios = [particle_blobs._peak_ratio(signal, p, s) for p, s in zip(points[:2], sigma[:2])]
+    ratios = [particle_surround._peak_ratio(signal, p, s) for p, s in zip(points[:2], sigma[:2])]
     assert ratios[0] < particle_blobs.RIDGE < ratios[1]
-    without = particle_blobs.above_larger(signal, points, sigma)
-    with_noise = particle_blobs.above_larger(signal, points, sigma, pixel_noise=noise)
+    without = particle_surround.above_larger(signal, points, sigma)
+    with_noise = particle_surround.above_larger(signal, points, sigma, pixel_noise=noise)
     assert without.tolist() == [True, True, True]
     assert with_noise.tolist() == [False, True, True]

@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from napari_ivae.core.detection.particle_blobs import SCALE_RANGE, choice_window
+from napari_ivae.core.detection.particle_blobs import choice_window
+from napari_ivae.core.detection.particle_candidates import SCALE_RANGE
 
 PACKED_SMOOTH = 1.0  # a packed layer's phases: the frame smoothed by this (px), cut at Otsu
 PACKED_MIN_AREA = 5  # ... pieces of a phase counted from this many pixels
@@ -151,7 +152,7 @@ def _packed_choice(best, measured, scales, name, sigma, cell):
 
 def weak_majority(mixture: dict) -> bool:
     """Whether the weak component of a packed layer's candidate mixture
-    (:func:`~napari_ivae.core.detection.particle_blobs.particle_cut`) holds more than
+    (:func:`~napari_ivae.core.detection.particle_threshold.particle_cut`) holds more than
     ``PACKED_WEAK`` of them: then it is no background but the particles' own strengths split
     in two (on a layer every cell holds a particle, and the candidates at the particles' scale
     are foremost the particles), and its cut would fall inside them. Measured: the weak

@@ -194,7 +194,14 @@ def _measured(labels, frame, index) -> pd.DataFrame:
 
 def _auto_blobs(frame, excluded, params):
     """Scale-space blobs with polarity, scale and threshold from the frame; disc labels."""
-    from napari_ivae.core.detection import particle_blobs as blobs
+    from napari_ivae.core.detection import (
+        particle_blobs,
+        particle_candidates,
+        particle_faint,
+        particle_profiles,
+        particle_surround,
+        particle_threshold,
+    )
     from napari_ivae.core.detection.overlays import annotation_mask
     from napari_ivae.core.detection.packed import weak_majority
     from napari_ivae.core.detection.peaks import flat_mask, smoothed_noise
@@ -206,12 +213,14 @@ def _auto_blobs(frame, excluded, params):
     filled = np.where(masked, np.median(frame[~skip]) if (~skip).any() else 0.0, frame).astype(
         np.float32
     )
-    polarity, sigma, choice_scales, choice_response, layer = blobs.polarity_scale_and_response(
-        filled, skip if not skip.all() else masked, params["polarity"]
+    polarity, sigma, choice_scales, choice_response, layer = (
+        particle_blobs.polarity_scale_and_response(
+            filled, skip if not skip.all() else masked, params["polarity"]
+        )
     )
-    core_scales = blobs.candidate_scales(filled.shape, sigma)
-    scales = blobs.search_scales(filled.shape, sigma)
-    large = blobs.aggregate_scales(filled.shape, sigma)
+    core_scales = particle_candidates.candidate_scales(filled.shape, sigma)
+    scales = particle_candidates.search_scales(filled.shape, sigma)
+    large = particle_surround.aggregate_scales(filled.shape, sigma)
     large = np.concatenate([core_scales[-1:], large]) if len(large) else large
     # a flat area on the background's side (blank vacuum, padding) holds no particle; one on
     # the particles' side may be a particle's saturated or noise-free top
@@ -222,9 +231,9 @@ def _auto_blobs(frame, excluded, params):
         _scale_space(filled, large, choice_scales, choice_response) if len(large) else None
     )
     del choice_response
-    response = blobs.scale_space(filled, scales)
+    response = particle_blobs.scale_space(filled, scales)
     smaller = len(scales) - len(core_scales)
-    points, blob_sigma, strength = blobs.blob_candidates(
+    points, blob_sigma, strength = particle_candidates.blob_candidates(
         filled, core_scales, polarity, candidate_skip, response=response[smaller:]
     )
     core_strength = strength
@@ -232,7 +241,7 @@ def _auto_blobs(frame, excluded, params):
         # maxima at the smaller scales join the candidates; overlaps with the others are
         # settled among those that pass their scale's cut (a noise blob stronger than a
         # particle beside it but below its own cut must not take the particle's place)
-        low_points, low_sigma, low_strength = blobs.blob_candidates(
+        low_points, low_sigma, low_strength = particle_candidates.blob_candidates(
             filled, scales, polarity, candidate_skip, response=response, overlaps=False
         )
         low = low_sigma < core_scales[0]
@@ -241,15 +250,19 @@ def _auto_blobs(frame, excluded, params):
         strength = np.concatenate([strength, low_strength[low]])
     pixel_noise = smoothed_noise(filled, 0.0, skip if skip.any() else None)
     area = float((~masked).sum())
-    floor = blobs.noise_floor(pixel_noise, area, core_scales, polarity)
+    floor = particle_threshold.noise_floor(pixel_noise, area, core_scales, polarity)
     # the cut comes from the candidate scales alone: the smaller ones bring a population of
     # their own (a support's fine texture) that would pull the mixture down to it
-    cut, mixture = blobs.particle_cut(core_strength, floor)
-    other_side = blobs.opposite_strengths(response, polarity, skip)
-    background = blobs.background_strengths(response, scales, polarity, skip, core_scales)
+    cut, mixture = particle_threshold.particle_cut(core_strength, floor)
+    other_side = particle_threshold.opposite_strengths(response, polarity, skip)
+    background = particle_threshold.background_strengths(
+        response, scales, polarity, skip, core_scales
+    )
     floors = np.full(len(scales), floor)
     if smaller:  # white noise searched at the smaller scales too reaches higher there
-        floors[:smaller] = max(floor, blobs.noise_floor(pixel_noise, area, scales, polarity))
+        floors[:smaller] = max(
+            floor, particle_threshold.noise_floor(pixel_noise, area, scales, polarity)
+        )
     # a pooled cut at the noise floor means the mixture found no background population below
     # the particles (one population, or the support's texture taken for the strong one): then
     # what the background reaches at each scale decides, never less than the floor
@@ -267,7 +280,7 @@ def _auto_blobs(frame, excluded, params):
         scale_cut = floors.copy()
     # a smaller blob inside a larger kept one, or inside an aggregate too large to be a
     # particle, is judged against its interior, not its ring
-    aggregates = blobs.aggregate_blobs(
+    aggregates = particle_surround.aggregate_blobs(
         signal, large_response, large, polarity, float(scale_cut[-1]), candidate_skip
     )
     del large_response
@@ -288,14 +301,16 @@ def _auto_blobs(frame, excluded, params):
         lowered = np.maximum(
             np.minimum(
                 scale_cut,
-                blobs.background_levels(response, scales, polarity, kept_points, kept_radius, skip),
+                particle_faint.background_levels(
+                    response, scales, polarity, kept_points, kept_radius, skip
+                ),
             ),
             floors,
         )
         if (lowered < scale_cut).any():
             level = np.searchsorted(scales, blob_sigma)
-            clear = blobs.FAINT_CLEAR * float(np.median(kept_radius))
-            on_kept = blobs.within_discs(filled.shape, kept_points, kept_radius + clear)[
+            clear = particle_faint.FAINT_CLEAR * float(np.median(kept_radius))
+            on_kept = particle_faint.within_discs(filled.shape, kept_points, kept_radius + clear)[
                 points[:, 0], points[:, 1]
             ]
             before = int(keep.sum())
@@ -308,8 +323,8 @@ def _auto_blobs(frame, excluded, params):
     # particles beside kept ones, whose larger responses swallowed theirs in scale space, found
     # with the kept particles' measured profiles taken out; they pass the same tests
     radius = np.sqrt(2.0) * blob_sigma
-    model = blobs.scale_space(  # the particles' polarity positive, as ``signal``
-        blobs.profile_model(
+    model = particle_blobs.scale_space(  # the particles' polarity positive, as ``signal``
+        particle_profiles.profile_model(
             signal, _blob_centres(signal, points[keep], radius[keep]), blob_sigma[keep]
         ),
         scales,
@@ -317,15 +332,20 @@ def _auto_blobs(frame, excluded, params):
     if polarity == "dark":
         response = np.negative(response, out=response)
     residual = np.subtract(response, model, out=response)  # in place: the response goes
-    more, more_sigma, more_strength = blobs.beside_kept(
+    more, more_sigma, more_strength = particle_profiles.beside_kept(
         residual, model, scales, points[keep], blob_sigma[keep], scale_cut, candidate_skip
     )
     del response, residual, model
     beside = 0
     if len(more):
-        use = blobs.surround_share(signal, more, more_sigma) >= blobs.SURROUND_SHARE
-        use[use] = blobs.strongest_of_overlaps(more[use], more_sigma[use], more_strength[use])
-        judged = blobs.above_larger(
+        use = (
+            particle_surround.surround_share(signal, more, more_sigma)
+            >= particle_surround.SURROUND_SHARE
+        )
+        use[use] = particle_candidates.strongest_of_overlaps(
+            more[use], more_sigma[use], more_strength[use]
+        )
+        judged = particle_surround.above_larger(
             signal,
             np.concatenate([more[use], points[keep]]),
             np.concatenate([more_sigma[use], blob_sigma[keep]]),
@@ -340,7 +360,7 @@ def _auto_blobs(frame, excluded, params):
         keep = np.concatenate([keep, np.ones(beside, dtype=bool)])
     radius = np.sqrt(2.0) * blob_sigma
     # particles fainter than the cut, away from the kept ones, against the background there
-    faint, faint_used = blobs.faint_particles(signal, points[keep], radius[keep], skip)
+    faint, faint_used = particle_faint.faint_particles(signal, points[keep], radius[keep], skip)
     if len(faint):
         points = np.concatenate([points, faint])
         blob_sigma = np.concatenate(
@@ -380,14 +400,14 @@ def _auto_blobs(frame, excluded, params):
 def _scale_space(frame, scales, known_scales, known):
     """The scale space of ``frame`` at ``scales``: a slice of ``known`` (the response at
     ``known_scales``, or None) where that holds them, else computed."""
-    from napari_ivae.core.detection import particle_blobs as blobs
+    from napari_ivae.core.detection import particle_blobs
 
     if known is not None and len(scales):
         start = int(np.searchsorted(known_scales, scales[0]))
         stop = start + len(scales)
         if stop <= len(known_scales) and np.array_equal(known_scales[start:stop], scales):
             return known[start:stop].copy()  # not a view: the rest of ``known`` can go
-    return blobs.scale_space(frame, scales)
+    return particle_blobs.scale_space(frame, scales)
 
 
 def _clear_of_edge(points, radius, shape) -> np.ndarray:
@@ -406,13 +426,20 @@ def _judged(signal, points, sigma, strength, passed, aggregates, pixel_noise=Non
     the strongest of overlapping ones and stand above the interior of any larger kept blob or
     aggregate they lie in (a ridge-like one by a noise margin, given ``pixel_noise``). Returns
     the kept mask and the numbers dropped by the surround and by the nesting test."""
-    from napari_ivae.core.detection import particle_blobs as blobs
+    from napari_ivae.core.detection import particle_candidates, particle_surround
 
     keep = passed.copy()
-    above_surround = blobs.surround_share(signal, points[keep], sigma[keep]) >= blobs.SURROUND_SHARE
+    above_surround = (
+        particle_surround.surround_share(signal, points[keep], sigma[keep])
+        >= particle_surround.SURROUND_SHARE
+    )
     keep[keep] = above_surround
-    keep[keep] = blobs.strongest_of_overlaps(points[keep], sigma[keep], strength[keep])
-    nested = blobs.above_larger(signal, points[keep], sigma[keep], aggregates, pixel_noise)
+    keep[keep] = particle_candidates.strongest_of_overlaps(
+        points[keep], sigma[keep], strength[keep]
+    )
+    nested = particle_surround.above_larger(
+        signal, points[keep], sigma[keep], aggregates, pixel_noise
+    )
     keep[keep] = nested
     return keep, int((~above_surround).sum()), int((~nested).sum())
 
@@ -421,7 +448,7 @@ def _disc_labels(signal, centres, radii) -> np.ndarray:
     """One label per blob: its disc, shared out between touching blobs by a watershed."""
     from skimage import segmentation
 
-    from napari_ivae.core.detection import particle_blobs as blobs
+    from napari_ivae.core.detection import particle_faint
 
     labels = np.zeros(signal.shape, dtype=np.int32)
     if len(centres) == 0:
@@ -429,7 +456,7 @@ def _disc_labels(signal, centres, radii) -> np.ndarray:
     markers = np.zeros(signal.shape, dtype=np.int32)
     rows, cols = np.asarray(centres).T
     markers[rows, cols] = np.arange(1, len(centres) + 1)
-    discs = blobs.within_discs(signal.shape, centres, radii)
+    discs = particle_faint.within_discs(signal.shape, centres, radii)
     return segmentation.watershed(-signal, markers, mask=discs).astype(np.int32)
 
 

@@ -1,0 +1,84 @@
+"""Medians as ``numpy`` computes them, faster: of a large 1D array, per group, per row.
+
+The particle search (:mod:`~napari_ivae.core.detection.particle_blobs` and its step modules)
+takes many medians of large arrays; these give the same numbers as ``np.median`` /
+``np.nanmedian`` with fewer passes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def _median(values: np.ndarray):
+    """``np.median`` of a 1D array, the same number, 3-5 x faster on a large one.
+
+    The middle values are selected among those between two bounds taken from a sorted sample
+    (most values lie outside them and are only counted); where the bounds miss them, or a
+    value is NaN, by a partition of the whole.
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        1D array.
+
+    Returns
+    -------
+    numpy scalar
+        The median, of ``values``' dtype (NaN if any value is NaN).
+    """
+    values = np.asarray(values)
+    size = values.size
+    if values.ndim != 1 or size == 0 or values.dtype not in (np.float32, np.float64):
+        return np.median(values)
+    ranks = [size // 2] if size % 2 else [size // 2 - 1, size // 2]
+    middle = _order_statistics(values, ranks)
+    if middle is None:  # a NaN
+        return np.median(values)
+    if size % 2:
+        return middle[0]
+    return (middle[0] + middle[1]) / values.dtype.type(2)  # as np.median
+
+
+def _order_statistics(values: np.ndarray, ranks: list) -> list | None:
+    """The values of the given (ascending, 0-based) ranks in sorted order; None if any is NaN."""
+    size = values.size
+    if size >= 1 << 14:
+        sample = np.sort(values[:: size // 2048])
+        at = [rank * len(sample) // size for rank in ranks]
+        low = sample[max(at[0] - 64, 0)]
+        high = sample[min(at[-1] + 64, len(sample) - 1)]
+        below = np.count_nonzero(values < low)
+        inside = values[(values >= low) & (values <= high)]
+        counted = below + len(inside) + np.count_nonzero(values > high) == size  # no NaN
+        if counted and below <= ranks[0] and ranks[-1] < below + len(inside):
+            part = np.partition(inside, [rank - below for rank in ranks])
+            return [part[rank - below] for rank in ranks]
+    part = np.partition(values, ranks)
+    if np.isnan(part[ranks[-1] :].max()):  # NaN sorts last
+        return None
+    return [part[rank] for rank in ranks]
+
+
+def _group_medians(values: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """``np.median`` of ``values`` in each group (integer labels), groups in ascending order:
+    one sort instead of a call per group."""
+    order = np.lexsort((values, groups))
+    values, groups = values[order], groups[order]
+    starts = np.flatnonzero(np.r_[True, groups[1:] != groups[:-1]])
+    counts = np.diff(np.r_[starts, len(values)])
+    low = values[starts + (counts - 1) // 2]
+    high = values[starts + counts // 2]
+    return (low + high) / values.dtype.type(2)  # as np.median: the two middle values' mean
+
+
+def _median_of_numbers(values) -> np.ndarray:
+    """``numpy.nanmedian`` over the last axis (NaN where a row holds none), by one sort."""
+    ordered = np.sort(values, axis=-1)  # NaN last
+    count = (~np.isnan(values)).sum(axis=-1, keepdims=True)
+    lower = np.maximum((count - 1) // 2, 0)
+    take = np.take_along_axis
+    middle = 0.5 * (
+        take(ordered, lower, axis=-1) + take(ordered, count // 2 - (count == 0), axis=-1)
+    )
+    return np.where(count > 0, middle, np.nan)[..., 0]

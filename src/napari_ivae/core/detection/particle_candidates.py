@@ -1,0 +1,112 @@
+"""Candidate particles: scale-space maxima of the signed blob response, overlaps settled.
+
+Steps 2 and 6 of :mod:`~napari_ivae.core.detection.particle_blobs` (the numbers below refer to
+its overview): the scales searched around the chosen one (:func:`candidate_scales`, and
+:func:`search_scales` below them for smaller particles), the maxima in scale and space of the
+response of the particles' polarity (:func:`blob_candidates`), and of overlapping blobs the
+strongest (:func:`strongest_of_overlaps`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from napari_ivae.core.detection.particle_blobs import blob_scales, scale_space
+
+SCALE_RANGE = (0.5, 2.0)  # candidates from half to twice the chosen scale
+SEARCH_FROM = 0.35  # candidates also from this many times the chosen scale (see 6.)
+OVERLAP = 0.9  # a weaker blob whose centre lies within this many radii of a stronger one goes
+
+
+def candidate_scales(shape, sigma: float) -> np.ndarray:
+    """The searched scales from ``SCALE_RANGE[0]`` to ``SCALE_RANGE[1]`` times ``sigma``."""
+    scales = blob_scales(shape)
+    low = int(np.searchsorted(scales, sigma * SCALE_RANGE[0]))
+    high = int(np.searchsorted(scales, sigma * SCALE_RANGE[1], side="right")) - 1
+    high = min(max(high, low), len(scales) - 1)
+    return scales[low : high + 1]
+
+
+def search_scales(shape, sigma: float) -> np.ndarray:
+    """:func:`candidate_scales` and below them the scales down to ``SEARCH_FROM`` x ``sigma``.
+
+    The smaller scales add candidates only: the cut is measured on the candidate scales.
+    """
+    scales = blob_scales(shape)
+    core = candidate_scales(shape, sigma)
+    low = min(
+        int(np.searchsorted(scales, sigma * SEARCH_FROM)), int(np.searchsorted(scales, core[0]))
+    )
+    return scales[low : int(np.searchsorted(scales, core[-1])) + 1]
+
+
+def blob_candidates(frame, scales, polarity, skip=None, response=None, overlaps=True):
+    """Scale-space maxima of the signed response over ``scales``, overlaps removed.
+
+    ``response`` (``scale_space(frame, scales)``, optional) saves computing it again;
+    ``overlaps=False`` keeps overlapping maxima (see :func:`strongest_of_overlaps`).
+
+    Returns
+    -------
+    (numpy.ndarray, numpy.ndarray, numpy.ndarray)
+        ``(N, 2)`` integer (row, col), their sigmas and strengths.
+    """
+    from napari_ivae.core.detection._filters import maximum_filter3
+
+    if response is None:
+        response = scale_space(frame, scales)
+    signed = (1.0 if polarity == "bright" else -1.0) * response
+    is_max = (signed == maximum_filter3(signed)) & (signed > 0)
+    found = np.argwhere(is_max)
+    points, blob_sigma = found[:, 1:], np.asarray(scales)[found[:, 0]]
+    strength = signed[tuple(found.T)]
+    if skip is not None and len(points):
+        keep = ~skip[points[:, 0], points[:, 1]]
+        points, blob_sigma, strength = points[keep], blob_sigma[keep], strength[keep]
+    if not overlaps:
+        return points, blob_sigma, strength
+    keep = strongest_of_overlaps(points, blob_sigma, strength)
+    return points[keep], blob_sigma[keep], strength[keep]
+
+
+def strongest_of_overlaps(points, sigma, strength) -> np.ndarray:
+    """Keep a blob unless a stronger kept one's centre lies within ``OVERLAP`` radii of it."""
+    from scipy.spatial import cKDTree
+
+    kept = np.ones(len(points), dtype=bool)
+    if len(points) == 0:
+        return kept
+    radius = np.sqrt(2.0) * sigma
+    order = np.argsort(-strength, kind="stable")  # the strongest first; ties by position
+    rank = np.empty(len(points), dtype=np.int64)
+    rank[order] = np.arange(len(points))
+    # the overlapping pairs, each from a search a little wider than the test that decides
+    reach = OVERLAP * float(np.max(radius))
+    pairs = cKDTree(points.astype(np.float64)).query_pairs(
+        reach * (1.0 + 1e-9) + 1e-9, output_type="ndarray"
+    )
+    first, second = pairs[:, 0], pairs[:, 1]
+    distance = np.hypot(*(points[first] - points[second]).T)
+    overlap = distance < OVERLAP * np.maximum(radius[first], radius[second])
+    first, second = first[overlap], second[overlap]
+    first_leads = rank[first] < rank[second]
+    stronger = np.where(first_leads, first, second)
+    weaker_rank = rank[np.where(first_leads, second, first)]
+    # a blob no stronger one overlaps is kept; the others in order of strength, each after
+    # every stronger one it overlaps has been decided
+    by = np.argsort(weaker_rank, kind="stable")
+    stronger, weaker_rank = stronger[by], weaker_rank[by]
+    judged = np.unique(weaker_rank)
+    starts = np.searchsorted(weaker_rank, judged).tolist()
+    ends = np.searchsorted(weaker_rank, judged, side="right").tolist()
+    for blob, start, end in zip(order[judged].tolist(), starts, ends):
+        kept[blob] = not kept[stronger[start:end]].any()
+    return kept
+
+
+__all__ = [
+    "blob_candidates",
+    "candidate_scales",
+    "search_scales",
+    "strongest_of_overlaps",
+]

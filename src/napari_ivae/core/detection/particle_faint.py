@@ -1,0 +1,201 @@
+"""Faint particles, judged against the background far from the particles already kept.
+
+Steps 8 and 10 of :mod:`~napari_ivae.core.detection.particle_blobs` (the numbers below refer
+to its overview): at each scale, what the background more than a few radii from every kept
+particle reaches (:func:`background_levels`, which lowers the per-scale cuts), and at the kept
+particles' median radius a difference of Gaussians for the faint particles away from them
+(:func:`faint_particles`). :func:`within_discs` marks the pixels the kept particles cover.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from napari_ivae.core.detection.particle_surround import SURROUND_SHARE, surround_share
+
+FAINT_NARROW = 0.35  # faint particles: a Gaussian of this x the kept particles' median radius
+FAINT_WIDE = 3.0  # ... less one of this x that radius (the support's slow variation)
+FAINT_APART = 0.6  # faint maxima at least this many median radii apart
+FAINT_CLEAR = 0.6  # a faint particle lies this many median radii beyond every kept one's rim
+FAINT_NULL = 1.5  # the background is measured this many median radii beyond every kept rim
+FAINT_SYMMETRY = 0.9  # the quantile of the background's maxima at which both sides are compared
+FAINT_TAIL = (20, 0.05)  # the other side's tail: the strongest max(20, 5 %) of its maxima
+FAINT_FALSE = 0.75  # background maxima expected among the faint particles: at most this many
+FAINT_SHARE = 0.05  # ... and at most this share of all particles
+
+
+def faint_particles(signal, points, radius, skip=None) -> tuple[np.ndarray, dict]:
+    """Particles fainter than the scale-space cut, away from the kept ones (see 10.).
+
+    At the kept particles' median radius ``r``, a Gaussian of ``FAINT_NARROW`` r less one of
+    ``FAINT_WIDE`` r; its maxima (``FAINT_APART`` r apart) on the particles' side more than
+    ``FAINT_CLEAR`` r beyond every kept particle's rim are the candidates. The background is
+    what lies more than ``FAINT_NULL`` r beyond every rim (no kept particle's ring, no gap
+    between packed ones): there a support's texture and noise reach as far on the opposite
+    side as on the particles' side, so the opposite side's maxima are the null. If the
+    particles' side is the stronger at the ``FAINT_SYMMETRY`` quantile of the background's
+    maxima, a one-sided population (out-of-focus objects, debris) lives there and nothing is
+    added. Otherwise the cut is the lowest at which the background maxima expected above it
+    in the candidates' area (the opposite side's count, its tail extended exponentially from
+    its strongest ``FAINT_TAIL`` maxima, scaled by the areas) stay at most ``FAINT_FALSE``
+    and at most ``FAINT_SHARE`` of all particles. A candidate above the cut must stand above
+    its surround (:func:`~napari_ivae.core.detection.particle_surround.surround_share`).
+
+    Parameters
+    ----------
+    signal : numpy.ndarray
+        2D frame with the particles' polarity positive.
+    points : numpy.ndarray
+        ``(N, 2)`` integer centres of the kept particles.
+    radius : array-like
+        ``(N,)`` their radii (pixels).
+    skip : numpy.ndarray, optional
+        ``(Y, X)`` pixels where nothing is looked for or measured.
+
+    Returns
+    -------
+    (numpy.ndarray, dict)
+        ``(M, 2)`` integer centres of the faint particles (their radius is ``r``) and what
+        was measured (``faint_*`` entries of the resolved parameters).
+    """
+    from napari_ivae.core.detection._filters import gaussian_smooth, local_maxima
+
+    none = np.zeros((0, 2), dtype=np.int64)
+    points = np.asarray(points).reshape(-1, 2)
+    radius = np.asarray(radius, dtype=np.float64).reshape(-1)
+    info: dict = {"faint_radius": None, "faint_symmetry": None, "faint_cut": None, "faint": 0}
+    if len(points) < 3:
+        return none, info
+    signal = np.asarray(signal, dtype=np.float32)
+    r = float(np.median(radius))
+    info["faint_radius"] = round(r, 3)
+    response = gaussian_smooth(signal, FAINT_NARROW * r)
+    response -= gaussian_smooth(signal, FAINT_WIDE * r)
+    usable = np.zeros(signal.shape, dtype=bool)
+    margin = int(np.ceil(r))
+    usable[margin : signal.shape[0] - margin, margin : signal.shape[1] - margin] = True
+    if skip is not None:
+        usable &= ~np.asarray(skip, dtype=bool)
+    candidate_area = usable & ~within_discs(signal.shape, points, radius + FAINT_CLEAR * r)
+    background = usable & ~within_discs(signal.shape, points, radius + FAINT_NULL * r)
+    size = 2 * int(np.ceil(FAINT_APART * r)) + 1
+    if not background.any() or not candidate_area.any():
+        return none, info
+    null_rows, null_cols = local_maxima(-response, size, 0.0)
+    opposite = np.sort(-response[null_rows, null_cols][background[null_rows, null_cols]])
+    rows, cols = local_maxima(response, size, 0.0)
+    same = response[rows, cols][background[rows, cols]]
+    if len(opposite) < FAINT_TAIL[0] or len(same) < FAINT_TAIL[0]:
+        return none, info
+    level = float(np.quantile(same, FAINT_SYMMETRY)), float(np.quantile(opposite, FAINT_SYMMETRY))
+    info["faint_symmetry"] = [round(x, 4) for x in level]
+    if level[0] > level[1]:  # one-sided background: the other side is no null for it
+        return none, info
+    inside = candidate_area[rows, cols]
+    rows, cols = rows[inside], cols[inside]
+    values = response[rows, cols]
+    order = np.argsort(-values, kind="stable")
+    rows, cols, values = rows[order], cols[order], values[order]
+    scale = float(candidate_area.sum()) / float(background.sum())
+    tail = max(FAINT_TAIL[0], int(FAINT_TAIL[1] * len(opposite)))
+    base = float(opposite[-tail])
+    decay = max(float(np.mean(opposite[-tail:] - base)), 1e-12)
+    # the background maxima expected above each candidate's value, in the candidates' area
+    count = len(opposite) - np.searchsorted(opposite, values, side="left")
+    expected = scale * np.where(
+        values > base, tail * np.exp(-(values - base) / decay), count.astype(np.float64)
+    )
+    allowed = np.minimum(FAINT_FALSE, FAINT_SHARE * (len(points) + np.arange(1, len(values) + 1)))
+    passing = np.flatnonzero(expected <= allowed)
+    if not len(passing):
+        return none, info
+    take = int(passing[-1]) + 1
+    info["faint_cut"] = round(float(values[take - 1]), 6)
+    found = np.stack([rows[:take], cols[:take]], axis=1).astype(np.int64)
+    above = surround_share(signal, found, np.full(take, r / np.sqrt(2.0))) >= SURROUND_SHARE
+    found = found[above]
+    info["faint"] = int(len(found))
+    return found, info
+
+
+def background_levels(response, scales, polarity: str, points, radius, skip=None):
+    """Per scale, what the background far from the kept particles reaches outside them (see 8.).
+
+    At each scale the opposite polarity's maxima of ``response`` (a square of ``2 ceil(sigma)
+    + 1`` px) more than ``FAINT_NULL`` median radii beyond every kept particle's rim are the
+    background's: a support's texture and noise, not the gaps between packed particles or
+    their rings. Their tail past the strongest max(``FAINT_TAIL``) of them, extended
+    exponentially and scaled from their area to the area outside every kept particle, gives
+    the level above which ``FAINT_FALSE / len(scales)`` background maxima are expected there
+    (``inf`` where fewer than ``FAINT_TAIL[0]`` maxima were found).
+
+    Parameters
+    ----------
+    response : numpy.ndarray
+        ``(scales, Y, X)`` from :func:`~napari_ivae.core.detection.particle_blobs.scale_space` (the frame's
+        own sign).
+    scales : numpy.ndarray
+        The scales (sigmas, px) of ``response``.
+    polarity : {"bright", "dark"}
+        The particles' polarity; the opposite one is measured.
+    points : numpy.ndarray
+        ``(N, 2)`` integer centres of the kept particles.
+    radius : array-like
+        ``(N,)`` their radii (pixels).
+    skip : numpy.ndarray, optional
+        ``(Y, X)`` pixels where nothing is measured.
+
+    Returns
+    -------
+    numpy.ndarray
+        One level per scale.
+    """
+    from napari_ivae.core.detection._filters import local_maxima
+
+    levels = np.full(len(scales), np.inf)
+    points = np.asarray(points).reshape(-1, 2)
+    radius = np.asarray(radius, dtype=np.float64).reshape(-1)
+    if not len(points):
+        return levels
+    shape = response.shape[1:]
+    r = float(np.median(radius))
+    measured = np.ones(shape, dtype=bool) if skip is None else ~np.asarray(skip, dtype=bool)
+    background = measured & ~within_discs(shape, points, radius + FAINT_NULL * r)
+    outside = measured & ~within_discs(shape, points, radius)
+    if not background.any():
+        return levels
+    area = float(outside.sum()) / float(background.sum())
+    allowed = FAINT_FALSE / len(scales)
+    sign = -1.0 if polarity == "bright" else 1.0
+    for index, (layer, sigma) in enumerate(zip(response, scales)):
+        opposite = sign * layer
+        rows, cols = local_maxima(opposite, 2 * int(np.ceil(sigma)) + 1, 0.0)
+        values = np.sort(opposite[rows, cols][background[rows, cols]])
+        if len(values) < FAINT_TAIL[0]:
+            continue
+        tail = max(FAINT_TAIL[0], int(FAINT_TAIL[1] * len(values)))
+        base = float(values[-tail])
+        decay = max(float(np.mean(values[-tail:] - base)), 1e-12)
+        levels[index] = base + decay * np.log(tail * area / allowed)
+    return levels
+
+
+def within_discs(shape, centres, radii) -> np.ndarray:
+    """True within ``radii`` (one per centre) of any of the integer ``centres``."""
+    near = np.zeros(shape, dtype=bool)
+    rows, cols = np.indices(shape, sparse=True)
+    for (row, col), extent in zip(np.asarray(centres).tolist(), np.asarray(radii).tolist()):
+        span = int(np.ceil(extent))
+        top, left = max(row - span, 0), max(col - span, 0)
+        bottom, right = min(row + span + 1, shape[0]), min(col + span + 1, shape[1])
+        near[top:bottom, left:right] |= (rows[top:bottom] - row) ** 2 + (
+            cols[:, left:right] - col
+        ) ** 2 <= extent**2
+    return near
+
+
+__all__ = [
+    "background_levels",
+    "faint_particles",
+    "within_discs",
+]

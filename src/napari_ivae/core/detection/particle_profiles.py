@@ -1,0 +1,243 @@
+"""Particles beside kept ones: the kept particles drawn from their radial profiles and taken out.
+
+Step 9 of :mod:`~napari_ivae.core.detection.particle_blobs` (the numbers below refer to its
+overview): a small particle touching a larger one is no scale-space maximum of the frame's
+response. The kept particles are drawn from their own measured radial profiles
+(:func:`profile_model`) and their response taken out; the maxima of what remains that the kept
+ones had hidden, that stand above their misfit and have no twin at their mirror image, are
+candidates (:func:`beside_kept`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from napari_ivae.core.detection._medians import _median_of_numbers
+from napari_ivae.core.detection.particle_surround import SECTORS, _around
+
+PROFILE_REACH = 2.3  # a kept blob's profile is measured out to this many radii (the surround's)
+RECENTRE = 2  # the profile's centre is moved this many times to its half-height area's centre
+HIDDEN = 0.5  # a blob beside kept ones: their response lowered it by this x its scale's cut
+
+
+def profile_model(signal, centres, sigma) -> np.ndarray:
+    """The kept particles drawn from their own measured radial profiles.
+
+    Around each centre the frame is cut into 1 px rings out to ``PROFILE_REACH`` blob radii
+    (``sqrt(2) sigma``) and ``SECTORS`` sectors; a ring's level is the median of its sectors'
+    means (a touching neighbour fills one or two sectors, not the median), the background
+    the median of the sectors' means from ``1.3`` radii out. The profile above that
+    background, up to where it first reaches it, is the particle: flat tops, sharp rims and
+    spheres' projections alike, so no rim ring is left when it is taken out (a Gaussian of
+    the blob's scale leaves one). The centre is first moved ``RECENTRE`` times to the centre
+    of the pixels above half the particle's height within 1.25 x the radius where the
+    profile falls below it (an off-centre profile leaves a crescent).
+
+    Parameters
+    ----------
+    signal : numpy.ndarray
+        2D frame with the particles' polarity positive.
+    centres : numpy.ndarray
+        ``(N, 2)`` (row, col) centres (sub-pixel allowed).
+    sigma : array-like
+        ``(N,)`` blob sigmas (pixels).
+
+    Returns
+    -------
+    numpy.ndarray
+        The model frame (``signal``'s shape, float32, 0 away from the particles).
+    """
+    signal = np.asarray(signal, dtype=np.float32)
+    height, width = signal.shape
+    centres = np.asarray(centres, dtype=np.float64).reshape(-1, 2)
+    sigma = np.asarray(sigma, dtype=np.float64).reshape(-1)
+    flat_model = np.zeros(signal.size, dtype=np.float64)
+    for blob_sigma in np.unique(sigma):
+        group = np.flatnonzero(sigma == blob_sigma)
+        radius = np.sqrt(2.0) * blob_sigma
+        outer = PROFILE_REACH * radius
+        reach = int(np.ceil(outer)) + 1
+        dy, dx = (g.ravel() for g in np.mgrid[-reach : reach + 1, -reach : reach + 1])
+        rings = int(np.floor(outer)) + 1
+        at = centres[group]
+        for step in range(RECENTRE + 1):
+            anchor = np.rint(at).astype(np.int64)
+            rows, cols = anchor[:, :1] + dy, anchor[:, 1:] + dx
+            off_y, off_x = rows - at[:, :1], cols - at[:, 1:]
+            distance = np.hypot(off_y, off_x)
+            valid = (rows >= 0) & (rows < height) & (cols >= 0) & (cols < width)
+            valid &= distance <= outer
+            index = np.clip(rows, 0, height - 1) * width + np.clip(cols, 0, width - 1)
+            values = signal.ravel()[index]
+            ring = np.minimum(distance.astype(np.int64), rings - 1)
+            if step == RECENTRE:  # the profile drawn: every ring's median pixel
+                profile, level = _ring_medians(values, valid, ring, rings, distance >= 1.3 * radius)
+                profile, level = _filled(profile, level)
+                break
+            sector = (  # of the pixels counted only (the arc tangent is the costly step)
+                np.floor(
+                    (np.arctan2(off_y[valid], off_x[valid]) + np.pi) / (2 * np.pi) * SECTORS
+                ).astype(np.int64)
+                % SECTORS
+            )
+            cell = ((np.arange(len(group))[:, None] * rings + ring) * SECTORS)[valid] + sector
+            size = len(group) * rings * SECTORS
+            total = np.bincount(cell, values[valid], minlength=size)
+            count = np.bincount(cell, minlength=size)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                means = (total / count).reshape(len(group), rings, SECTORS)
+            means[count.reshape(means.shape) == 0] = np.nan
+            outside = np.arange(rings) + 0.5 >= 1.3 * radius
+            profile, level = _filled(
+                _median_of_numbers(means),  # cells with no pixel (centre, edge): NaN
+                _median_of_numbers(means[:, outside].reshape(len(group), -1)),
+            )
+            half = 0.5 * (profile[:, :1] + level[:, None])
+            below = profile < half
+            fall = np.where(below.any(axis=1), np.argmax(below, axis=1) + 0.5, outer)
+            part = valid & (values > half) & (distance <= 1.25 * fall[:, None])
+            pixels = part.sum(axis=1)
+            shift = (
+                np.stack([(off_y * part).sum(axis=1), (off_x * part).sum(axis=1)], axis=1)
+                / np.maximum(pixels, 1)[:, None]
+            )
+            moves = (pixels >= 3) & (np.hypot(*shift.T) <= radius)
+            at = np.where(moves[:, None], at + shift, at)
+        height_above = profile - level[:, None]
+        reached = height_above <= 0
+        end = np.where(reached.any(axis=1), np.argmax(reached, axis=1), rings)
+        height_above[np.arange(rings)[None, :] >= end[:, None]] = 0.0
+        # linear between the rings' mid-radii, 0 from the ring where the profile ends
+        position = np.clip(distance - 0.5, 0.0, rings - 1.0)
+        lower = np.minimum(position.astype(np.int64), rings - 1)
+        upper = np.minimum(lower + 1, rings - 1)
+        weight = position - lower
+        take = np.take_along_axis
+        drawn = (1.0 - weight) * take(height_above, lower, axis=1) + weight * take(
+            height_above, upper, axis=1
+        )
+        drawn[distance >= end[:, None] + 0.5] = 0.0
+        use = valid & (drawn > 0)
+        flat_model += np.bincount(index[use], drawn[use], minlength=signal.size)
+    return flat_model.reshape(signal.shape).astype(np.float32)
+
+
+def _filled(profile, level):
+    """A profile's rings with no pixel at the background ``level``, and a background with no
+    pixel at the profile's lowest ring."""
+    level = np.where(np.isnan(level), np.nanmin(profile, axis=1), level)
+    return np.where(np.isnan(profile), level[:, None], profile), level
+
+
+def _ring_medians(values, valid, ring, rings, outside):
+    """Per row: the median of each ring's pixels, and of the pixels ``outside``."""
+    low = values.min(axis=1, keepdims=True)
+    span = values.max(axis=1, keepdims=True) - low
+    unit = np.clip((values - low) / np.where(span > 0, span, 1.0), 0.0, 0.999)
+    key = np.where(valid, ring + unit, rings + 1.0)
+    order = np.argsort(key, axis=1, kind="stable")
+    ordered = np.take_along_axis(values, order, axis=1)
+    rows = len(values)
+    count = np.bincount(
+        (np.arange(rows)[:, None] * rings + ring)[valid], minlength=rows * rings
+    ).reshape(rows, rings)
+    start = np.cumsum(count, axis=1) - count
+    lower = np.clip(start + (count - 1) // 2, 0, values.shape[1] - 1)
+    upper = np.clip(start + count // 2, 0, values.shape[1] - 1)
+    take = np.take_along_axis
+    profile = 0.5 * (take(ordered, lower, axis=1) + take(ordered, upper, axis=1))
+    profile = np.where(count > 0, profile, np.nan)
+    return profile, _median_of_numbers(np.where(valid & outside, values, np.nan))
+
+
+def beside_kept(residual, model, scales, points, sigma, cuts, skip=None):
+    """Blobs that the kept blobs' larger responses swallowed in scale space.
+
+    A small particle beside a larger one is a maximum in space at its own scale, but the
+    larger one's response grows over it towards the larger scale, so it is no scale-space
+    maximum and never a candidate. With the kept particles taken out (``model``, the
+    response of :func:`profile_model`), the scale-space maxima of what remains are blobs
+    when they reach their scale's cut and
+
+    - the kept blobs' response had lowered them by at least ``HIDDEN`` x that cut (they
+      were hidden; a blob the kept ones did not touch was judged by the first search);
+    - they stand higher than the residual falls anywhere within ``PROFILE_REACH`` radii of
+      a kept blob near them (what a kept particle's profile misses there: a misfit);
+    - the residual at their mirror image through the nearest kept blob's centre stays below
+      the cut (an elongated particle leaves a lobe at both ends; a neighbour is one-sided).
+
+    Parameters
+    ----------
+    residual : numpy.ndarray
+        ``(scales, Y, X)`` response with the particles' polarity positive, less ``model``.
+    model : numpy.ndarray
+        The same response of the kept particles alone (``scale_space(profile_model(...))``).
+    scales : array-like
+        Their sigmas.
+    points, sigma : array-like
+        The kept blobs: ``(N, 2)`` integer centres and ``(N,)`` sigmas.
+    cuts : array-like
+        One strength cut per scale.
+    skip : numpy.ndarray, optional
+        ``(Y, X)`` pixels where no blob is looked for.
+
+    Returns
+    -------
+    (numpy.ndarray, numpy.ndarray, numpy.ndarray)
+        ``(M, 2)`` integer (row, col), their sigmas and residual strengths.
+    """
+    import itertools
+
+    scales = np.asarray(scales, dtype=np.float64)
+    cuts = np.asarray(cuts, dtype=np.float64)
+    points = np.asarray(points).reshape(-1, 2)
+    sigma = np.asarray(sigma, dtype=np.float64).reshape(-1)
+    shape = residual.shape[1:]
+    none = (np.zeros((0, 2), dtype=int), np.zeros(0), np.zeros(0))
+    if not len(points):
+        return none
+    found = np.argwhere(
+        (residual >= cuts.astype(np.float32)[:, None, None])
+        & (model <= -HIDDEN * cuts.astype(np.float32)[:, None, None])
+    )
+    if skip is not None and len(found):
+        found = found[~np.asarray(skip, bool)[found[:, 1], found[:, 2]]]
+    # the scale-space maxima among them (as maximum_filter(size=3), but only where it counts)
+    padded = np.pad(residual, 1, constant_values=-np.inf)
+    value = residual[tuple(found.T)]
+    for step in itertools.product((-1, 0, 1), repeat=3):
+        if any(step):  # each comparison on the candidates still standing only
+            stands = value >= padded[tuple((found + 1 + np.array(step)).T)]
+            found, value = found[stands], value[stands]
+    if not len(found):
+        return none
+    kept_radius = np.sqrt(2.0) * sigma
+    distance = np.hypot(*(found[:, None, 1:] - points[None]).transpose(2, 0, 1))
+    # the mirror image through the nearest kept blob (nearest to its rim)
+    host = points[np.argmin(distance - kept_radius[None], axis=1)]
+    mirror = np.clip(2 * host - found[:, 1:], 0, np.array(shape) - 1)
+    twin = np.full(len(found), -np.inf, dtype=np.float32)
+    for step in itertools.product((-1, 0, 1), repeat=2):  # its 3 x 3 neighbourhood
+        twin = np.maximum(
+            twin, padded[found[:, 0] + 1, mirror[:, 0] + 1 + step[0], mirror[:, 1] + 1 + step[1]]
+        )
+    one_sided = twin < cuts[found[:, 0]]
+    found, value, distance = found[one_sided], value[one_sided], distance[one_sided]
+    # the misfit of each kept blob near one of them: the deepest its residual falls around it
+    reach = np.ceil(PROFILE_REACH * kept_radius)
+    near = distance <= reach[None]
+    bar = np.zeros(len(found))
+    for blob in np.flatnonzero(near.any(axis=0)):
+        area, _, _ = _around(points[blob], int(reach[blob]), shape)
+        misfit = -residual[:, area[0], area[1]].min(axis=(1, 2))
+        close = near[:, blob]
+        bar[close] = np.maximum(bar[close], misfit[found[close, 0]])
+    above = value > bar
+    found, value = found[above], value[above]
+    return found[:, 1:], scales[found[:, 0]], value.astype(np.float64)
+
+
+__all__ = [
+    "beside_kept",
+    "profile_model",
+]

@@ -1,0 +1,278 @@
+"""Whether a blob stands out from what is around it: its surround, a larger blob, an aggregate.
+
+Steps 6 and 7 of :mod:`~napari_ivae.core.detection.particle_blobs` (the numbers below refer to
+its overview): a particle stands above its surround in most directions
+(:func:`surround_share`); a blob inside a clearly larger one stands above that one's interior
+(:func:`above_larger`); blobs too large to be particles, aggregates (:func:`aggregate_scales`,
+:func:`aggregate_blobs`), judge the blobs inside them in the same way.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from napari_ivae.core.detection._medians import _group_medians
+from napari_ivae.core.detection.particle_blobs import RIDGE, blob_scales, curvature_ratio
+from napari_ivae.core.detection.particle_candidates import blob_candidates, candidate_scales
+from napari_ivae.core.detection.particle_threshold import NOISE_BLOBS
+
+SECTORS = 8  # directions around a blob in which its surround is judged
+SURROUND_SHARE = 0.75  # a particle stands above its surround in this share of them
+NESTED_RATIO = 1.5  # a blob at least this many times larger may hold a smaller one (above_larger)
+AGGREGATE_RANGE = 4.0  # blobs above the candidate scales up to this x the scale: aggregates
+
+
+def _around(centre, reach: int, shape) -> tuple[tuple[slice, slice], np.ndarray, np.ndarray]:
+    """The window of a frame of ``shape`` within ``reach`` pixels of ``centre`` (clipped to the
+    frame), and its pixels' row offsets (a column) and column offsets (a row) from the centre."""
+    row, col = int(centre[0]), int(centre[1])
+    r0, r1 = max(row - reach, 0), min(row + reach + 1, shape[0])
+    c0, c1 = max(col - reach, 0), min(col + reach + 1, shape[1])
+    rows, cols = np.arange(r0, r1)[:, None] - row, np.arange(c0, c1)[None, :] - col
+    return (slice(r0, r1), slice(c0, c1)), rows, cols
+
+
+def surround_share(signal, points, sigma) -> np.ndarray:
+    """Per blob, the share of directions in which its surround lies below its top.
+
+    The top is the mean of ``signal`` (particles positive) within ``0.7`` blob radii (radius
+    ``sqrt(2) sigma``) of the centre; the surround is the ring from ``1.3`` to ``2.3`` radii,
+    cut into ``SECTORS`` equal sectors, each judged by its median. A particle stands above its
+    surround on every side but where a neighbour touches it; a bump on the rim of a larger
+    dark (bright) area, or a patch of the support's texture, has its own level or a higher one
+    on several sides.
+
+    Parameters
+    ----------
+    signal : numpy.ndarray
+        2D frame with the particles' polarity positive.
+    points : numpy.ndarray
+        ``(N, 2)`` integer (row, col) blob centres.
+    sigma : array-like
+        ``(N,)`` blob sigmas (pixels).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(N,)`` shares between 0 and 1 (1 where no ring pixel lies in the frame).
+    """
+    signal = np.asarray(signal, dtype=np.float32)
+    points = np.asarray(points).reshape(-1, 2)
+    sigma = np.asarray(sigma).reshape(-1)
+    out = np.ones(len(points))
+    for blob_sigma in np.unique(sigma):
+        radius = np.sqrt(2.0) * blob_sigma
+        reach = int(np.ceil(2.3 * radius))
+        group = np.flatnonzero(sigma == blob_sigma)
+        centres = points[group].astype(np.int64)
+        whole = np.all((centres >= reach) & (centres < np.array(signal.shape) - reach), axis=1)
+        for index in group[~whole]:  # a window the frame's edge cuts: alone
+            area, dy, dx = _around(points[index], reach, signal.shape)
+            share = _surround_share_in(signal[area], dy, dx, radius)
+            out[index] = out[index] if share is None else share
+        if whole.any():
+            out[group[whole]] = _surround_shares_whole(signal, centres[whole], radius, reach)
+    return out
+
+
+def _surround_rings(dy, dx, radius):
+    """The top's pixels, the ring's pixels and the ring pixels' sectors (see surround_share)."""
+    distance = np.hypot(dy, dx) / radius
+    ring = (distance >= 1.3) & (distance <= 2.3)
+    sector = (np.floor((np.arctan2(dy, dx) + np.pi) / (2 * np.pi) * SECTORS).astype(int) % SECTORS)[
+        ring
+    ]
+    return distance <= 0.7, ring, sector
+
+
+def _surround_share_in(window, dy, dx, radius):
+    """:func:`surround_share` of one blob from its window (None: no ring pixel)."""
+    top_pixels, ring, sector = _surround_rings(dy, dx, radius)
+    values = window[ring]
+    if not len(values):
+        return None
+    return float(np.mean(_group_medians(values, sector) < window[top_pixels].mean()))
+
+
+def _surround_shares_whole(signal, centres, radius, reach):
+    """:func:`surround_share` of blobs of one radius whose windows lie inside the frame, all at
+    once: the same window geometry for every blob, the same numbers as one by one."""
+    offsets = np.arange(-reach, reach + 1)
+    top_pixels, ring, sector = _surround_rings(offsets[:, None], offsets[None, :], radius)
+    top_pixels, ring_pixels = np.flatnonzero(top_pixels), np.flatnonzero(ring)
+    groups = [ring_pixels[sector == label] for label in np.unique(sector)]
+    flat = signal.ravel()
+    offsets = (offsets[:, None] * signal.shape[1] + offsets[None, :]).ravel()
+    starts = centres[:, 0] * signal.shape[1] + centres[:, 1]
+    shares = np.empty(len(centres))
+    step = max(1, (1 << 21) // len(offsets))  # windows of at most 2 M pixels at a time
+    for first in range(0, len(centres), step):
+        windows = flat[starts[first : first + step, None] + offsets[None, :]]
+        top = windows[:, top_pixels].mean(axis=1)
+        medians = np.empty((len(windows), len(groups)), dtype=windows.dtype)
+        for column, pixels in enumerate(groups):  # as _group_medians: the middle two's mean
+            values = np.sort(windows[:, pixels], axis=1)
+            low, high = values[:, (len(pixels) - 1) // 2], values[:, len(pixels) // 2]
+            medians[:, column] = (low + high) / windows.dtype.type(2)
+        shares[first : first + step] = (medians < top[:, None]).mean(axis=1)
+    return shares
+
+
+def above_larger(signal, points, sigma, aggregates=None, pixel_noise=None) -> np.ndarray:
+    """Per blob, whether it stands above the interior of every clearly larger blob it lies in.
+
+    A blob whose centre lies within the radius (``sqrt(2) sigma``) of a blob at least
+    ``NESTED_RATIO`` times larger is judged against that blob's interior rather than its
+    own surround ring: its top (mean of ``signal`` within ``0.7`` of its radius) must lie
+    above the median of the larger blob's interior (within ``0.7`` of that one's radius,
+    the smaller blob's own disc left out). A bump on the rim or the top of a larger particle
+    is part of it; a particle lying on one stands above it.
+
+    On a flat top (a saturated or thresholded particle) the interior is one level and the
+    response below the particle's scale peaks along its inner rim, where the noise places the
+    peak: such a top beats the interior's median by chance. So, given ``pixel_noise``, a
+    nested blob whose response peak is a ridge
+    (:func:`~napari_ivae.core.detection.particle_blobs.curvature_ratio` of its own scale's
+    ``-sigma^2 LoG`` below ``RIDGE``: an edge, not a blob) must beat it by ``z`` x
+    ``pixel_noise`` / sqrt(pixels of its top), ``z`` the normal quantile that the ``M`` nested
+    blobs of the call pass ``NOISE_BLOBS`` times in all by chance; a round one as before.
+
+    Parameters
+    ----------
+    signal : numpy.ndarray
+        2D frame with the particles' polarity positive.
+    points : numpy.ndarray
+        ``(N, 2)`` integer (row, col) blob centres.
+    sigma : array-like
+        ``(N,)`` blob sigmas (pixels).
+    aggregates : (numpy.ndarray, array-like), optional
+        ``(points, sigma)`` of further larger blobs that judge the others but are not judged
+        themselves (see :func:`aggregate_blobs`).
+    pixel_noise : float, optional
+        The frame's pixel noise (standard deviation); without it no ridge margin.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(N,)`` bool, False for a blob that does not stand above a larger one it lies in.
+    """
+    signal = np.asarray(signal, dtype=np.float32)
+    points = np.asarray(points).reshape(-1, 2)
+    count = len(points)
+    sigma = np.asarray(sigma, dtype=np.float64).reshape(-1)
+    if aggregates is not None:
+        points = np.concatenate([points, np.asarray(aggregates[0]).reshape(-1, 2)])
+        sigma = np.concatenate([sigma, np.asarray(aggregates[1], dtype=np.float64).reshape(-1)])
+    radius = np.sqrt(2.0) * sigma
+    keep = np.ones(count, dtype=bool)
+    if not count:
+        return keep
+    from scipy.spatial import cKDTree
+
+    # the blobs within the largest radius of each, from one tree (not all N x N distances)
+    near = cKDTree(points).query_ball_point(points[:count], float(radius.max()) * (1 + 1e-9))
+    nested = []
+    for index in range(count):
+        others = np.sort(np.asarray(near[index], dtype=np.int64))
+        larger = others[
+            (radius[others] >= NESTED_RATIO * radius[index])
+            & (np.hypot(*(points[others] - points[index]).T) <= radius[others])
+        ]
+        if len(larger):
+            nested.append((index, larger))
+    z = 0.0
+    if pixel_noise is not None and nested:
+        from statistics import NormalDist  # scipy.stats would cost a third of a second to import
+
+        z = NormalDist().inv_cdf(1.0 - NOISE_BLOBS / len(nested))
+    for index, larger in nested:
+        area, dy, dx = _around(points[index], int(np.ceil(radius[index])), signal.shape)
+        top_disc = dy**2 + dx**2 <= (0.7 * radius[index]) ** 2
+        top = float(signal[area][top_disc].mean())
+        level = -np.inf  # the highest interior median of the larger blobs
+        for other in larger:
+            area, dy, dx = _around(points[other], int(np.ceil(0.7 * radius[other])), signal.shape)
+            shift = points[other] - points[index]
+            own_sq = (dy + shift[0]) ** 2 + (dx + shift[1]) ** 2
+            interior = (dy**2 + dx**2 <= (0.7 * radius[other]) ** 2) & (own_sq > radius[index] ** 2)
+            if interior.any():
+                level = max(level, float(np.median(signal[area][interior])))
+        margin = z * float(pixel_noise) / np.sqrt(top_disc.sum()) if z > 0 else 0.0
+        # the peak's shape only where the margin decides (a filter per blob costs)
+        keep[index] = top > level and (
+            top - margin > level or _peak_ratio(signal, points[index], sigma[index]) >= RIDGE
+        )
+    return keep
+
+
+def _peak_ratio(signal, point, sigma: float) -> float:
+    """:func:`~napari_ivae.core.detection.particle_blobs.curvature_ratio` of ``-sigma^2 LoG`` of
+    ``signal`` at ``point``, computed on a window of 4 sigma + 2 around it (mirrored at the frame's edge)."""
+    from scipy import ndimage
+
+    reach = int(np.ceil(4.0 * sigma)) + 2
+    low = np.maximum(np.asarray(point) - reach, 0)
+    window = np.asarray(
+        signal[low[0] : point[0] + reach + 1, low[1] : point[1] + reach + 1], dtype=np.float64
+    )
+    layer = -(sigma**2) * ndimage.gaussian_laplace(window, sigma, mode="reflect")
+    return float(curvature_ratio(layer, [point[0] - low[0]], [point[1] - low[1]])[0])
+
+
+def aggregate_scales(shape, sigma: float) -> np.ndarray:
+    """The scales above :func:`~napari_ivae.core.detection.particle_candidates.candidate_scales` up to
+    ``AGGREGATE_RANGE`` x ``sigma``."""
+    scales = blob_scales(shape)
+    top = candidate_scales(shape, sigma)[-1]
+    return scales[(scales > top) & (scales <= AGGREGATE_RANGE * sigma)]
+
+
+def aggregate_blobs(signal, response, scales, polarity: str, cut: float, skip=None):
+    """Blobs larger than any particle: aggregates whose rim and top are not particles.
+
+    Scale-space maxima of ``response`` above its first scale (the largest candidate scale,
+    there only to compare with), at least ``cut`` strong and standing above their surround
+    as a particle must (:func:`surround_share`). They are not particles themselves (too
+    large for the measured scale); :func:`above_larger` judges the blobs inside them.
+
+    Parameters
+    ----------
+    signal : numpy.ndarray
+        2D frame with the particles' polarity positive.
+    response : numpy.ndarray
+        ``(scales, Y, X)`` from :func:`~napari_ivae.core.detection.particle_blobs.scale_space` of the
+        frame (bright blobs positive).
+    scales : array-like
+        Its sigmas: the largest candidate scale, then :func:`aggregate_scales`.
+    polarity : {"bright", "dark"}
+        The particles' polarity.
+    cut : float
+        The cut of the largest candidate scale.
+    skip : numpy.ndarray, optional
+        ``(Y, X)`` pixels where no aggregate is centred.
+
+    Returns
+    -------
+    (numpy.ndarray, numpy.ndarray)
+        ``(M, 2)`` integer (row, col) and sigmas.
+    """
+    scales = np.asarray(scales, dtype=np.float64)
+    if len(scales) < 2:
+        return np.zeros((0, 2), dtype=int), np.zeros(0)
+    points, sigma, strength = blob_candidates(
+        None, scales, polarity, skip, response=response, overlaps=False
+    )
+    keep = (sigma > scales[0]) & (strength >= cut)
+    points, sigma = points[keep], sigma[keep]
+    if len(points):
+        keep = surround_share(signal, points, sigma) >= SURROUND_SHARE
+        points, sigma = points[keep], sigma[keep]
+    return points, sigma
+
+
+__all__ = [
+    "above_larger",
+    "aggregate_blobs",
+    "aggregate_scales",
+    "surround_share",
+]
