@@ -193,6 +193,11 @@ def run(args) -> int:
         and is_lazy(image)
         and lazy_input(image, channel, args.frame_axis)
     )
+    if (streaming or chunked) and is_lazy(image) and np.dtype(image.dtype).kind == "f":
+        from napari_ivae.cli._patches import lazy_filled
+
+        # missing data filled as read: one warning with the total, not one per frame
+        image = lazy_filled(image)
     # axis and channel errors before any work (on the first frame only for a long stack, on
     # a corner of a lazy frame)
     corner = (slice(0, 512), slice(0, 512))
