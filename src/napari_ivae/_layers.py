@@ -413,23 +413,32 @@ def prepare_snapshot(snapshot: tuple[Any, dict], report: dict | None = None) -> 
     A lazy grey image stays lazy (a dask array; inverted chunk by chunk when asked) so that
     detection and patch cutting read it part by part; background flattening and colour
     conversion need the whole frame and read it. ``report`` (a dict) receives what
-    :func:`~napari_ivae.core.io.image.prepare_image` did (``nan_filled``...; nothing for a
-    lazy image)."""
+    :func:`~napari_ivae.core.io.image.prepare_image` did (``nan_filled``...); given, a lazy
+    image's NaN/inf pixels are counted too (one pass, chunk by chunk) and read as the median
+    of their frame (:func:`~napari_ivae.core.patches.source.fill_missing`), ``nan_filled``
+    their count, as in memory."""
     from napari_ivae.core.io.image import prepare_image
     from napari_ivae.core.io.imageio import is_lazy
 
     array, kwargs = snapshot
     if is_lazy(array) and kwargs.get("channel") is None and not kwargs.get("flatten"):
-        return _lazy_prepared(array, invert=bool(kwargs.get("invert")))
+        return _lazy_prepared(array, invert=bool(kwargs.get("invert")), report=report)
     return prepare_image(np.asarray(array), **kwargs, report=report)
 
 
-def _lazy_prepared(array: Any, invert: bool) -> Any:
+def _lazy_prepared(array: Any, invert: bool, report: dict | None = None) -> Any:
     import dask.array as da
 
     image = da.asarray(array).astype(np.float32)
-    if invert:
-        low, high = da.compute(image.min(), image.max())
+    if report is not None:
+        missing = np.asarray((~da.isfinite(image)).sum(axis=(-2, -1)).compute()).reshape(-1)
+        if missing.any():
+            from napari_ivae.core.patches.source import fill_missing
+
+            image = fill_missing(image, missing)
+            report["nan_filled"] = int(missing.sum())
+    if invert:  # the finite extremes: a missing pixel does not make every pixel NaN
+        low, high = da.compute(da.nanmin(image), da.nanmax(image))
         image = (low + high) - image
     return image
 

@@ -99,3 +99,67 @@ def test_results_dock_names_the_learning_rate_not_the_option(viewer, tmp_path):
     shown = results.status.value
     assert "NaN" in shown and "--" not in shown, shown
     assert "'learning rate'" in shown and "Train" in shown, shown
+
+
+def _lazy_lattice_with_a_hole(frames=None):
+    import dask.array as da
+
+    from napari_ivae.core.synthetic.lattice import make_lattice
+
+    image = make_lattice((128, 128), spacing=8.0, seed=0).image.astype(np.float32)
+    image[10:30, 10:30] = np.nan  # 400 missing pixels
+    if frames:
+        image = np.stack([image] * frames)
+        return da.from_array(image, chunks=(1, 64, 64))
+    return da.from_array(image, chunks=(64, 64))
+
+
+@pytest.mark.parametrize("frames", [None, 2])
+def test_detect_dock_says_it_filled_nan_pixels_of_a_lazy_image(viewer, qtbot, frames):
+    """A dask-backed image with NaN pixels: the dock said so for an image in memory and
+    nothing for a lazy one; now both say how many pixels were filled (a stack: all frames)."""
+    from napari_helpers import open_widget
+
+    layer = viewer.add_image(_lazy_lattice_with_a_hole(frames), name="lazy")
+    detect = open_widget(viewer, "Detect")
+    detect.live.value = False
+    detect.image.value = layer
+    detect.detect()
+    qtbot.waitUntil(lambda: not detect.busy, timeout=60000)
+    total = 400 * (frames or 1)
+    assert f"{total} NaN/inf pixels (missing data) were replaced" in detect.status.value, (
+        detect.status.value
+    )
+    points = np.asarray(viewer.layers["lazy atoms [ivae]"].data)[:, -2:]
+    assert len(points) > 100 and np.isfinite(points).all()
+
+
+def test_apply_to_a_lazy_image_fills_its_nan_pixels_and_says_so(viewer, qtbot):
+    """Apply on a dask-backed image with NaN pixels: the image is filled as read before the
+    detection and the patches (finite patches, whatever value range cuts them), and the
+    Results status says how many pixels were filled (it said nothing)."""
+    from napari_helpers import open_widget
+
+    from napari_ivae._widgets._session import get_session
+    from napari_ivae.core.models import ModelConfig
+    from napari_ivae.core.models.factory import build_model
+    from napari_ivae.core.models.persistence import ModelBundle
+
+    config = ModelConfig(kind="rvae", patch_shape=(12, 12), latent_dim=2)
+    model = build_model(config).eval()
+    metadata = {"patch_params": {"normalize": "global", "source": "points"}}
+    get_session(viewer).update(bundle=ModelBundle(model, config, None, metadata))
+    layer = viewer.add_image(_lazy_lattice_with_a_hole(), name="lazy")
+    results = open_widget(viewer, "Results")
+    results.apply_image.reset_choices()
+    results.apply_image.value = layer
+    results.apply_button.clicked.emit()
+    qtbot.waitUntil(lambda: results.apply_button.enabled and not results.busy, timeout=60000)
+    shown = results.status.value
+    assert "applied the model" in shown and "400 NaN/inf pixels" in shown, shown
+    from napari_ivae import _layers
+    from napari_ivae._widgets._apply import _compute_apply_snapshot
+
+    applied = _compute_apply_snapshot(get_session(viewer).bundle, _layers.image_snapshot(layer))
+    assert np.isfinite(np.asarray(applied.patchset.patches)).all()
+    assert len(applied.detections) > 100 and applied.notes.startswith("400 NaN/inf pixels")

@@ -29,6 +29,13 @@ class Applied:
     point_features: Any = None  # the points' whole features table: the detection's columns
     # and the result columns, joined in the worker and written in one assignment
     mode: str = "atoms"  # what the detection looked for: atoms or particles
+    notes: str = ""  # what the user is told besides the layers (missing pixels filled)
+
+
+class Written(list):
+    """The layers Apply wrote, with the notes of its computation (:attr:`Applied.notes`)."""
+
+    notes: str = ""
 
 
 def joined_features(properties: Any, table: Any) -> Any:
@@ -99,9 +106,12 @@ def compute_apply(bundle: Any, image: np.ndarray, detection_image: Any = None) -
 
 
 def show_apply(viewer: Any, session: Any, bundle: Any, image_layer: Any, applied: Applied) -> list:
-    """Write the detected points (if any) and the result layers; returns the layers."""
+    """Write the detected points (if any) and the result layers; returns the layers (a
+    :class:`Written` list: its ``notes`` are the computation's)."""
     with _layers.kept_selection(viewer):  # one restore of the selection for all the layers
-        return _show_apply(viewer, session, bundle, image_layer, applied)
+        written = Written(_show_apply(viewer, session, bundle, image_layer, applied))
+    written.notes = applied.notes
+    return written
 
 
 def _show_apply(viewer: Any, session: Any, bundle: Any, image_layer: Any, applied: Applied) -> list:
@@ -184,10 +194,17 @@ def apply_job(
 
 
 def _compute_apply_snapshot(bundle: Any, snapshot: tuple) -> Applied:
-    image = _layers.prepare_snapshot(snapshot)
+    prepared: dict = {}  # a lazy image's missing pixels are filled as read, and counted
+    image = _layers.prepare_snapshot(snapshot, report=prepared)
     _, preparation = detection_settings(bundle)
     detection_image = None
     if preparation.get("invert") or preparation.get("flatten"):
         array, kwargs = snapshot
-        detection_image = _layers.prepare_snapshot((array, {**kwargs, **preparation}))
-    return compute_apply(bundle, image, detection_image)
+        detection_image = _layers.prepare_snapshot((array, {**kwargs, **preparation}), report={})
+    applied = compute_apply(bundle, image, detection_image)
+    filled = int(prepared.get("nan_filled") or 0)
+    if filled:
+        from napari_ivae._widgets.detect import _filled_warning
+
+        applied.notes = _filled_warning(filled) + "."
+    return applied

@@ -512,8 +512,16 @@ class ResultsWidget(DockBody):
             report(self.status, err)
             return []
         self.reset_choices()
-        self.status.ok(f"applied the model: wrote {len(written)} layers.")
+        self._say_applied(written)
         return written
+
+    def _say_applied(self, written: list) -> None:
+        message = f"applied the model: wrote {len(written)} layers."
+        notes = getattr(written, "notes", "")
+        if notes:  # e.g. missing pixels filled: a result to look at
+            self.status.warn(f"{message} {notes}")
+        else:
+            self.status.ok(message)
 
     def apply_in_background(self) -> None:
         """As :meth:`apply`, with detection, patches and encoding in a worker thread."""
@@ -521,7 +529,7 @@ class ResultsWidget(DockBody):
 
         def done(written: list) -> None:
             self.reset_choices()
-            self.status.ok(f"applied the model: wrote {len(written)} layers.")
+            self._say_applied(written)
 
         try:
             apply_job(
