@@ -54,6 +54,12 @@ finds atom-sized bumps that are no lattice sites. Peaks within one spacing of th
 kept when they continue its lattice (the particle's outermost atoms). An image that is lattice
 everywhere is not affected. ``exclude`` is a user mask of pixels where nothing may be detected
 (a scale bar). Every result carries a self-check, ``Detections.quality``.
+
+The steps live in their own modules: :mod:`~napari_ivae.core.detection.atom_defaults` (the
+parameters from the spacing and a first pass), :mod:`~napari_ivae.core.detection.atom_honeycomb`
+(dark or bright atoms), :mod:`~napari_ivae.core.detection.atom_frame` (one frame's peaks, cut and
+refinement) and :mod:`~napari_ivae.core.detection.atom_sites` (a weaker sub-lattice's sites);
+this module runs them over a stack and checks the result.
 """
 
 from __future__ import annotations
@@ -61,25 +67,22 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from napari_ivae.core.detection.atom_region import allowed_candidates, on_lattice, search_area
-from napari_ivae.core.detection.atom_threshold import contrast_cut
+from napari_ivae.core.detection.atom_defaults import _from_first_pass, _resolve_params
+from napari_ivae.core.detection.atom_frame import _detect_frame, refine_peaks, select_by_contrast
+from napari_ivae.core.detection.atom_honeycomb import _bright_atoms
 from napari_ivae.core.detection.detections import Detections, empty_detections, make_detections
 from napari_ivae.core.detection.peaks import (
     close_point_losers,
     find_peaks,
-    flat_mask,
     merge_close_points,
-    ring_mean,
     smoothed_noise,
 )
 from napari_ivae.core.errors import InputError
 from napari_ivae.core.validation import exclusion_mask
 
 REFINE_MODES = ("com", "gaussian", None)
-SITE_TOLERANCE = 0.25  # a candidate this many spacings from a sub-lattice site is at it
-HONEYCOMB_TOLERANCE = 0.1  # separations within 10 % of a honeycomb's (see _bright_honeycomb)
-FIRST_PASS_SIDE = 384  # the first pass (atom separation and width) runs on a central crop
 _PROPERTY_COLUMNS = ("intensity", "prominence", "snr", "refine_shift", "fit_ok")
+SUBLATTICE_KEYS = ("sublattice_vectors", "sublattice_empty", "sublattice_contrast", "sublattice")
 
 
 def detect_atoms(
@@ -127,7 +130,8 @@ def detect_atoms(
         ``True`` for dark atoms (ABF, bright-field), ``False`` for bright ones; ``None``
         (default) decides from the image (:func:`~napari_ivae.core.detection.atom_geometry.atom_polarity`;
         a "dark" call is overruled when the bright extremes form a honeycomb around a hexagonal
-        lattice of dark ones, as bright graphene atoms in HRTEM do: :func:`_bright_honeycomb`).
+        lattice of dark ones, as bright graphene atoms in HRTEM do:
+        :func:`~napari_ivae.core.detection.atom_honeycomb._bright_honeycomb`).
     channel, frame_axis, flatten
         Passed to :func:`napari_ivae.core.io.image.prepare_image`.
     crystal_only : bool
@@ -258,9 +262,6 @@ def _checked(detections: Detections) -> Detections:
     return detections
 
 
-SUBLATTICE_KEYS = ("sublattice_vectors", "sublattice_empty", "sublattice_contrast", "sublattice")
-
-
 def held_sublattice(params: dict | None, given: bool = False) -> dict | None:
     """The sub-lattice entries of a result's ``params`` (``SUBLATTICE_KEYS``), to hold for
     other frames (``detect_atoms(sublattice=...)``); ``None`` when it has none. ``given``: the
@@ -302,78 +303,6 @@ def with_sublattice(params: dict, held: dict | None) -> dict:
     return {**params, **held}
 
 
-def _bright_atoms(frames, spacing, run: dict, params: dict | None = None, excluded=None):
-    """The frames with atoms as bright peaks: inverted when the atoms are clearly dark.
-
-    With ``params`` (the lattice estimate's), a "dark" call is checked against the lattice's
-    geometry: when the bright extremes form a honeycomb around the dark ones (phase-contrast
-    images of graphene-like lattices, :func:`_bright_honeycomb`), the atoms are bright.
-    """
-    from napari_ivae.core.detection.atom_geometry import atom_polarity
-
-    polarity, ratio = atom_polarity(frames[0], spacing)
-    inverted = (frames.max() + frames.min() - frames).astype(np.float32)
-    how = "auto"
-    if (
-        polarity == "dark"
-        and params is not None
-        and _bright_honeycomb(frames[0], inverted[0], params, excluded)
-    ):
-        polarity, how = "bright", "auto: a honeycomb of bright extremes"
-    run.update(
-        invert=polarity == "dark", polarity=f"{polarity} ({how})", dark_bright_ratio=round(ratio, 3)
-    )
-    if polarity == "bright":
-        return frames
-    return inverted
-
-
-def _bright_honeycomb(frame, inverted, params, excluded) -> bool:
-    """Whether the frame's bright extremes form a honeycomb around dark ones on a hexagonal
-    lattice: a first pass of each sign at the lattice estimate, the dark extremes with six
-    neighbours one lattice constant away, the bright ones with three at ``1/sqrt(3)`` of it.
-
-    The dark/bright blob strength of :func:`atom_polarity` cannot tell which: the hexagon
-    centres are the larger blobs whichever sign the atoms have (the contrast transfer of
-    HRTEM makes graphene's atoms bright or dark by defocus).
-    """
-    lattice = params.get("lattice_constant")
-    if lattice is None or abs(params["spacing"] - lattice) > 0.05 * lattice:
-        return False
-    side = int(max(FIRST_PASS_SIDE, 32 * params["spacing"]))  # as the first pass's crop
-    window = tuple(
-        slice(max((n - side) // 2, 0), max((n - side) // 2, 0) + side) for n in frame.shape
-    )
-    mask = None if excluded is None else excluded[window]
-    shapes: list[tuple[float, int]] = []
-    for reading in (inverted[window], frame[window]):  # the dark extremes first
-        table, _ = _detect_frame(reading, {**params, "refine": None}, mask)
-        distance, count = _neighbourhood(table[["row", "col"]].to_numpy())
-        if not shapes and not (abs(distance / lattice - 1.0) < HONEYCOMB_TOLERANCE and count >= 5):
-            return False  # the dark extremes are no hexagonal lattice
-        shapes.append((distance, count))
-    bright_distance, bright_count = shapes[1]
-    return bool(
-        abs(bright_distance * np.sqrt(3.0) / lattice - 1.0) < HONEYCOMB_TOLERANCE
-        and bright_count <= 3
-    )
-
-
-def _neighbourhood(points) -> tuple[float, int]:
-    """The points' median nearest-neighbour distance and their median number of neighbours
-    within 1.2 times it (a hexagonal lattice 6, a honeycomb 3); ``(nan, 0)`` for too few."""
-    from scipy.spatial import cKDTree
-
-    from napari_ivae.core.detection.atom_geometry import MIN_ATOMS
-
-    if len(points) < MIN_ATOMS:
-        return float("nan"), 0
-    tree = cKDTree(points)
-    distance = float(np.median(tree.query(points, k=2)[0][:, 1]))
-    neighbours = tree.query_ball_point(points, 1.2 * distance, return_length=True) - 1
-    return distance, int(np.median(neighbours))
-
-
 def _with_annotation(excluded, frame, run: dict):
     """The user's mask plus a burned-in scale bar and its label, if the frame has one."""
     from napari_ivae.core.detection.overlays import annotation_mask
@@ -383,406 +312,6 @@ def _with_annotation(excluded, frame, run: dict):
     if not annotation.any():
         return excluded
     return annotation if excluded is None else excluded | annotation
-
-
-def _from_first_pass(frame, params, given, excluded) -> dict:
-    """Parameters re-resolved from what a quick first pass found (see
-    :mod:`napari_ivae.core.detection.atom_geometry`): the atom separation when the lattice estimate was
-    the lattice constant of a cell with several atoms, and smoothing matched to the atoms'
-    width. Values the caller gave are kept."""
-    from napari_ivae.core.detection import atom_geometry as geometry
-
-    # a central crop holds plenty of atoms to measure (the whole frame if it does not)
-    side = int(max(FIRST_PASS_SIDE, 32 * params["spacing"]))
-    window = tuple(
-        slice(max((n - side) // 2, 0), max((n - side) // 2, 0) + side) for n in frame.shape
-    )
-    for crop, mask in (
-        (frame[window], None if excluded is None else excluded[window]),
-        (frame, excluded),
-    ):
-        table, _ = _detect_frame(crop, {**params, "refine": None}, mask)
-        found = geometry.first_pass_geometry(
-            crop,
-            table[["row", "col"]].to_numpy(),
-            table["prominence"].to_numpy(),
-            params["spacing"],
-        )
-        if found["separation"] is not None or crop is frame:
-            break
-    spacing, sublattice = given["spacing"], None
-    if spacing is None:
-        spacing = geometry.second_pass_spacing(params["spacing"], found)
-        if spacing == params["spacing"] and params["spacing_source"] == "auto":
-            sublattice = _weaker_sublattice(crop, table, params)
-            if sublattice is not None and not sublattice["known"]:
-                spacing = sublattice["separation"]
-    sigma = given["sigma"]
-    if sigma is None:
-        sigma = geometry.smoothing_for(spacing, found["width"])
-    resolved = _resolve_params(frame, **{**given, "spacing": spacing, "sigma": sigma})
-    resolved.update(
-        spacing_source=params["spacing_source"],
-        lattice_spacing=params["spacing"],
-        **(
-            {"lattice_constant": params["lattice_constant"]} if "lattice_constant" in params else {}
-        ),
-        atom_width=found["width"],
-        sigma_source="given" if given["sigma"] is not None else "atom width",
-    )
-    if sublattice is not None:
-        resolved["sublattice_vectors"] = np.round(sublattice["vectors"], 3).tolist()
-        resolved["sublattice_empty"] = np.round(sublattice["empty_vectors"], 3).tolist()
-        resolved["sublattice_contrast"] = round(sublattice["contrast"], 4)
-        how = "judged at its sites" if sublattice["known"] else "found"
-        resolved["sublattice"] = (
-            f"a weaker sub-lattice (atoms {sublattice['separation']:.1f} px from the strong "
-            f"ones, {sublattice['contrast']:.2f} of their contrast) was {how} by averaging "
-            f"{sublattice['cells']} unit cells ({sublattice['z']:.0f} x its noise there)"
-        )
-    return resolved
-
-
-def _weaker_sublattice(crop, table, params) -> dict | None:
-    """A weaker sub-lattice in the unit cell's average around the first pass's atoms (see
-    :mod:`napari_ivae.core.detection.motif`), when the spacing estimate is the lattice
-    constant. When it already is the separation of two atoms of the cell (a basis peak in the
-    autocorrelation) and the first pass's contrasts fall in two groups, the average is taken
-    around the strong group's atoms at their own nearest-neighbour distance; a weaker
-    sub-lattice found there at the spacing is ``known`` (the spacing stays, its sites are
-    judged as the others')."""
-    from scipy.spatial import cKDTree
-
-    from napari_ivae.core.detection.motif import weaker_sublattice
-
-    if len(table) < 2:
-        return None
-    points = table[["row", "col"]].to_numpy()
-    if params["spacing"] >= params.get("lattice_constant", 0.0) / 1.15:
-        found = weaker_sublattice(crop, points, params["spacing"], params["sigma"])
-        if found is not None:
-            return {**found, "known": False}
-    strong = _strong_group(table["prominence"].to_numpy())
-    if strong is None:
-        return None
-    lattice = float(np.median(cKDTree(points[strong]).query(points[strong], k=2)[0][:, 1]))
-    if lattice < 1.15 * params["spacing"]:  # the strong atoms are not a sparser lattice
-        return None
-    found = weaker_sublattice(crop, points[strong], lattice, params["sigma"])
-    if found is None or abs(found["separation"] - params["spacing"]) > 0.15 * params["spacing"]:
-        return None
-    return {**found, "known": True}
-
-
-def _strong_group(prominence: np.ndarray) -> np.ndarray | None:
-    """The upper of two groups of contrasts (Otsu on their logarithm), when both hold at least
-    a fifth of the atoms and the groups' medians differ by 2x or more; else ``None``."""
-    values = np.log(np.asarray(prominence, dtype=np.float64)[prominence > 0])
-    if len(values) < 40:
-        return None
-    ordered = np.sort(values)
-    n = len(ordered)
-    cumulative = np.cumsum(ordered)
-    k = np.arange(1, n)
-    below, above = cumulative[:-1] / k, (cumulative[-1] - cumulative[:-1]) / (n - k)
-    between = k * (n - k) * (above - below) ** 2
-    split = int(np.argmax(between)) + 1
-    low, high = ordered[:split], ordered[split:]
-    if min(len(low), len(high)) < 0.2 * n or np.median(high) - np.median(low) < np.log(2.0):
-        return None
-    return np.asarray(prominence) >= np.exp(high[0])
-
-
-def _resolve_params(
-    frame,
-    spacing,
-    sigma,
-    background,
-    min_distance,
-    threshold,
-    refine_radius,
-    merge_distance,
-    border,
-) -> dict:
-    from napari_ivae.core.detection.spacing import estimate_spacing
-
-    source, lattice_constant = "given", None
-    if spacing is None:
-        try:
-            spacing, details = estimate_spacing(frame, return_details=True)
-            source, lattice_constant = "auto", details["lattice_constant"]
-        except InputError as error:
-            if "periodicity" not in str(error):
-                raise
-            from napari_ivae.core.detection.atom_geometry import blob_scale
-
-            # no lattice: an atom's sigma is about a fifth of the distance to its neighbours
-            spacing, source = 5.0 * blob_scale(frame), "blob scale (no lattice periodicity)"
-    spacing = float(spacing)
-    if not spacing > 0:
-        raise InputError(f"spacing must be positive, got {spacing}.")
-    if spacing > min(frame.shape) / 2:
-        raise InputError(
-            f"spacing={spacing:g} px does not fit the {frame.shape[0]}x"
-            f"{frame.shape[1]} px image (at most half its smaller side)."
-        )
-
-    def pick(value, factor, name):
-        value = factor * spacing if value is None else float(value)
-        if value < 0 or not np.isfinite(value):
-            raise InputError(f"{name} must be >= 0, got {value}.")
-        return value
-
-    refine_radius = max(pick(refine_radius, 0.3, "refine_radius"), 1.0)
-    resolved = dict(
-        spacing=spacing,
-        spacing_source=source,
-        sigma=pick(sigma, 0.1, "sigma"),
-        background=pick(background, 0.5, "background"),
-        min_distance=max(pick(min_distance, 0.4, "min_distance"), 1.0),
-        refine_radius=refine_radius,
-        merge_distance=pick(merge_distance, 0.25, "merge_distance"),
-        border=refine_radius if border is None else pick(border, 0.0, "border"),
-    )
-    if threshold is not None and (threshold < 0 or not np.isfinite(threshold)):
-        raise InputError(f"threshold must be >= 0, got {threshold}.")
-    resolved["threshold"] = "auto" if threshold is None else float(threshold)
-    if lattice_constant is not None:  # the autocorrelation's nearest lattice vector
-        resolved["lattice_constant"] = float(lattice_constant)
-    return resolved
-
-
-def _detect_frame(frame, params, excluded) -> tuple[pd.DataFrame, dict]:
-    flat = flat_mask(frame)
-    skip = flat if flat.any() else None
-    smoothed, band, candidates = smoothed_band_peaks(frame, params, skip)
-    allowed = allowed_candidates(frame, candidates, params, excluded)
-    n_peaks, n_excluded = len(candidates), int(allowed["excluded"].sum())
-    usable = ~(allowed["excluded"] | allowed["outside"])
-    candidates, at_edge = candidates[usable], allowed["edge"][usable]
-    noise = smoothed_noise(frame, params["sigma"], skip)
-    peak_values = smoothed[candidates[:, 0], candidates[:, 1]]
-    prominence = peak_values - ring_mean(smoothed, candidates, params["spacing"])
-    if params["threshold"] == "auto":
-        area = search_area(flat, excluded, allowed["mask"])
-        cut = contrast_cut(
-            prominence, smoothed_noise(frame, 0.0, skip), noise, area, params, _null_contrasts
-        )
-    else:
-        cut = _manual_cut(prominence, params["threshold"])
-    keep, counts = select_by_contrast(
-        candidates, prominence, at_edge, cut, params, allowed, noise, n_peaks, n_excluded
-    )
-    if judges_sites(params):
-        places = _sublattice_places(candidates, prominence, keep & ~at_edge, params)
-        extra = _peaks_at_places(band, candidates, places, params, skip, excluded, allowed)
-        if len(extra):
-            values = smoothed[extra[:, 0], extra[:, 1]]
-            candidates = np.concatenate([candidates, extra])
-            peak_values = np.concatenate([peak_values, values])
-            contrast = values - ring_mean(smoothed, extra, params["spacing"])
-            prominence = np.concatenate([prominence, contrast])
-            keep = np.concatenate([keep, np.zeros(len(extra), dtype=bool)])
-        keep = judged_at_sites(candidates, prominence, keep, places, params, counts, len(extra))
-    candidates, prominence = candidates[keep], prominence[keep]
-    peak_values = peak_values[keep]
-
-    start = candidates.astype(np.float64)
-    refined, fit_ok = refine_peaks(smoothed, frame, start, params)
-    table = pd.DataFrame(
-        {
-            "row": refined[:, 0],
-            "col": refined[:, 1],
-            "intensity": peak_values,
-            "prominence": prominence,
-            "snr": prominence / noise if noise > 0 else np.inf,
-            "refine_shift": np.hypot(*(refined - start).T),
-            "fit_ok": fit_ok,
-        }
-    )
-    table, n_merged = merge_close_points(table, params["merge_distance"])
-    inside = _inside_border(table[["row", "col"]].to_numpy(), frame.shape, params["border"])
-    counts.update(merged=n_merged, at_border=int((~inside).sum()), found=int(inside.sum()))
-    return table[inside].reset_index(drop=True), counts
-
-
-def judges_sites(params: dict) -> bool:
-    """Whether the frame's candidates are judged at a weaker sub-lattice's sites too."""
-    return bool(params.get("sublattice_vectors")) and params["threshold"] == "auto"
-
-
-def judged_at_sites(candidates, prominence, keep, places, params, counts, n_extra) -> np.ndarray:
-    """``keep`` with the weak candidates at the sub-lattice's sites that pass the sites' cut
-    (:func:`_site_cut`) added; ``counts`` updated (the ``n_extra`` candidates found at the
-    places, last in ``candidates``, were not counted yet)."""
-    sites, controls = _at_places(candidates, places, prominence < places["level"], params)
-    controls &= ~keep
-    if sites.any():
-        site_cut = _site_cut(prominence[sites], prominence[controls], params)
-        added = sites & ~keep & (prominence >= site_cut)
-        keep = keep | added
-        counts.update(
-            candidates=counts["candidates"] + n_extra,
-            below_threshold=counts["below_threshold"] + n_extra - int(added.sum()),
-            sublattice_cut=float(site_cut),
-            sublattice_added=int(added.sum()),
-        )
-    return keep
-
-
-def _sublattice_places(candidates, prominence, kept, params) -> dict:
-    """Where a weaker sub-lattice's atoms should be (see :mod:`.motif`): each strong kept atom
-    plus each basis vector measured in the unit cell's average (``sites``), and plus each
-    empty vector, places of the cell where the average has a minimum (``controls``, as many).
-    Strong: kept, with a contrast of at least the square root of the sub-lattice's relative
-    contrast times the kept atoms' 90th percentile (the geometric middle of the two)."""
-    places = {"sites": np.zeros((0, 2)), "controls": np.zeros((0, 2)), "level": np.inf}
-    if not kept.any():
-        return places
-    level = np.sqrt(params["sublattice_contrast"]) * np.percentile(prominence[kept], 90)
-    strong = candidates[kept & (prominence >= level)].astype(np.float64)
-    places["level"] = float(level)
-    for name, key in (("sites", "sublattice_vectors"), ("controls", "sublattice_empty")):
-        vectors = np.asarray(params.get(key) or [], dtype=np.float64).reshape(-1, 2)
-        places[name] = (strong[:, None, :] + vectors[None, :, :]).reshape(-1, 2)
-    return places
-
-
-def _peaks_at_places(band, candidates, places, params, skip, excluded, allowed) -> np.ndarray:
-    """Local maxima (3 x 3) of the band-passed frame ``band``, the highest within ``SITE_TOLERANCE``
-    spacings of each sub-lattice site and control place that no candidate is near yet: a
-    weak atom next to strong ones is often no maximum over the minimum distance (the strong
-    atoms' flanks reach over it). Sites and controls are searched alike."""
-    wanted = wanted_places(candidates, places, params)
-    if len(wanted) == 0:
-        return np.zeros((0, 2), dtype=np.int64)
-    is_max = local_maxima(band)
-    for mask in (skip, excluded):
-        if mask is not None:
-            is_max &= ~mask
-    if allowed["mask"] is not None:
-        is_max &= allowed["mask"]
-    rows, cols = np.nonzero(is_max)
-    if len(rows) == 0:
-        return np.zeros((0, 2), dtype=np.int64)
-    chosen = maxima_at_places(np.column_stack([rows, cols]), band[rows, cols], wanted, params)
-    return np.column_stack([rows[chosen], cols[chosen]]).astype(np.int64).reshape(-1, 2)
-
-
-def wanted_places(candidates, places, params) -> np.ndarray:
-    """The sites and control places (in that order) that no candidate is within
-    ``SITE_TOLERANCE`` spacings of: where a maximum is looked for."""
-    from scipy.spatial import cKDTree
-
-    wanted = np.concatenate([places["sites"], places["controls"]])
-    if len(wanted) and len(candidates):
-        near, _ = cKDTree(candidates.astype(np.float64)).query(wanted)
-        wanted = wanted[near > SITE_TOLERANCE * params["spacing"]]
-    return wanted
-
-
-def maxima_at_places(maxima, band_values, wanted, params) -> np.ndarray:
-    """Indices of the local maxima (``(M, 2)`` pixels in row-major order, their band-passed
-    values) that a wanted place keeps: each maximum goes to its nearest place, within
-    ``SITE_TOLERANCE`` spacings, and each place keeps its highest (ordered by place)."""
-    from scipy.spatial import cKDTree
-
-    if len(maxima) == 0 or len(wanted) == 0:
-        return np.zeros(0, dtype=np.int64)
-    distance, place = cKDTree(wanted).query(np.asarray(maxima, dtype=np.float64))
-    index = np.flatnonzero(distance <= SITE_TOLERANCE * params["spacing"])
-    place = place[index]
-    order = np.lexsort((-np.asarray(band_values)[index], place))
-    first = order[np.r_[True, place[order][1:] != place[order][:-1]]] if len(order) else order
-    return index[first]
-
-
-def _at_places(candidates, places, weak, params) -> tuple[np.ndarray, np.ndarray]:
-    """``weak`` candidates within ``SITE_TOLERANCE`` spacings of a sub-lattice site, and
-    those at a control place (not at a site)."""
-    from scipy.spatial import cKDTree
-
-    found = []
-    for name in ("sites", "controls"):
-        if len(places[name]) == 0 or len(candidates) == 0:
-            found.append(np.zeros(len(candidates), dtype=bool))
-            continue
-        distance, _ = cKDTree(places[name]).query(candidates.astype(np.float64))
-        found.append(weak & (distance <= SITE_TOLERANCE * params["spacing"]))
-    sites, controls = found
-    return sites, controls & ~sites
-
-
-def _site_cut(site_prominence, control_prominence, params) -> float:
-    """The lowest contrast from which up the candidates at the empty places of the cell (as
-    many places as sites) are at most ``FALSE_DISCOVERY`` of those at the sub-lattice's
-    sites: the image's own noise at a place with no atom, measured where the unit cell's
-    average says none is. Without empty places: the detector's cut over the sites' area."""
-    from napari_ivae.core.detection.atom_threshold import FALSE_DISCOVERY
-
-    levels = np.sort(np.asarray(site_prominence, dtype=np.float64))
-    levels = levels[levels > 0]
-    if len(levels) == 0:
-        return np.inf
-    if not params.get("sublattice_empty"):
-        return float(levels[0])
-    control = np.sort(np.asarray(control_prominence, dtype=np.float64))
-    ratio = len(params["sublattice_vectors"]) / len(params["sublattice_empty"])
-    sites_above = len(levels) - np.arange(len(levels))
-    controls_above = (len(control) - np.searchsorted(control, levels, side="left")) * ratio
-    failing = np.flatnonzero(controls_above > FALSE_DISCOVERY * sites_above)
-    first = failing[-1] + 1 if len(failing) else 0
-    return float(levels[first]) if first < len(levels) else np.inf
-
-
-def smoothed_band_peaks(frame, params, skip=None):
-    """The smoothed frame, it band-passed (:func:`band_passed`) and the band's peaks (integer
-    row, col; at least ``min_distance`` apart, none where ``skip``)."""
-    from napari_ivae.core.detection._filters import gaussian_smooth
-
-    smoothed = gaussian_smooth(frame, params["sigma"])
-    band = band_passed(smoothed, params)
-    return smoothed, band, find_peaks(band, params["min_distance"], skip=skip)
-
-
-def band_passed(smoothed, params) -> np.ndarray:
-    """The smoothed frame less its Gaussian blur of width ``background`` (peaks are its maxima)."""
-    from napari_ivae.core.detection._filters import smooth_background
-
-    if params["background"] > 0:
-        return smoothed - smooth_background(smoothed, params["background"])
-    return smoothed
-
-
-def local_maxima(band) -> np.ndarray:
-    """Where ``band`` is the maximum of its 3 x 3 neighbourhood (edges: nearest value)."""
-    from scipy import ndimage
-
-    return band == ndimage.maximum_filter(band, size=3, mode="nearest")
-
-
-def _null_contrasts(frame, params):
-    """Contrasts of every peak the detector finds in ``frame`` (a frame of pure noise)."""
-    smoothed, _, peaks = smoothed_band_peaks(frame, params)
-    return smoothed[peaks[:, 0], peaks[:, 1]] - ring_mean(smoothed, peaks, params["spacing"])
-
-
-def _manual_cut(prominence, threshold) -> float:
-    """A given threshold: ``>= 1`` absolute, ``< 1`` a fraction of the 90th percentile."""
-    if len(prominence) == 0 or threshold == 0:
-        return 0.0
-    return threshold if threshold >= 1 else threshold * float(np.percentile(prominence, 90))
-
-
-def _inside_border(points, shape, border):
-    if border <= 0:
-        return np.ones(len(points), dtype=bool)
-    return (
-        (points[:, 0] >= border)
-        & (points[:, 0] <= shape[0] - 1 - border)
-        & (points[:, 1] >= border)
-        & (points[:, 1] <= shape[1] - 1 - border)
-    )
 
 
 def _sum_counts(counts):
@@ -819,84 +348,6 @@ def _empty_reason(counts, params) -> str:
         f"No atoms found: {counts['at_border']} peaks lie within the {params['border']:.1f} px "
         f"border ({spacing}); reduce the border."
     )
-
-
-def select_by_contrast(
-    candidates: np.ndarray,
-    prominence: np.ndarray,
-    at_edge: np.ndarray,
-    cut: float,
-    params: dict,
-    allowed: dict,
-    noise: float,
-    n_peaks: int,
-    n_excluded: int,
-) -> tuple[np.ndarray, dict]:
-    """Which candidate peaks are atoms: contrast at least ``cut``, and peaks at the crystal
-    region's edge only where they sit on the lattice of the kept inner peaks.
-
-    Returns
-    -------
-    keep : (N,) bool array
-    counts : dict
-        The detector's bookkeeping (candidates, below threshold, cut, noise, excluded, outside
-        the crystal, the region's description).
-    """
-    keep = prominence >= cut if cut > 0 else np.ones(len(prominence), dtype=bool)
-    off_lattice = at_edge & keep
-    if off_lattice.any():
-        off_lattice &= ~on_lattice(candidates, keep & ~at_edge, params["spacing"])
-    counts = {
-        "candidates": int(n_peaks),
-        "below_threshold": int((~keep).sum()),
-        "contrast_cut": float(cut),
-        "noise": float(noise),
-        "excluded": n_excluded,
-        "outside_crystal": int(allowed["outside"].sum() + off_lattice.sum()),
-        "crystal_region": allowed["region"],
-    }
-    return keep & ~off_lattice, counts
-
-
-def refine_peaks(
-    smoothed: np.ndarray, frame: np.ndarray, start: np.ndarray, params: dict
-) -> tuple[np.ndarray, np.ndarray]:
-    """Sub-pixel positions of integer peaks by the detector's ``params["refine"]`` method.
-
-    Parameters
-    ----------
-    smoothed, frame : numpy.ndarray
-        The smoothed frame (centre of mass) and the frame itself (Gaussian fit).
-    start : (N, 2) float array
-        Integer peak positions.
-    params : dict
-        The detector's resolved parameters (``refine``, ``refine_radius``,
-        ``com_iterations``, ``spacing``).
-
-    Returns
-    -------
-    refined : (N, 2) float array
-    fit_ok : (N,) bool array
-        True where a Gaussian fit converged (all False unless ``refine="gaussian"``).
-    """
-    refined, fit_ok = start, np.zeros(len(start), dtype=bool)
-    if params["refine"] in ("com", "gaussian") and len(start):
-        from napari_ivae.core.detection.refine import refine_centre_of_mass
-
-        refined, _ = refine_centre_of_mass(
-            smoothed, start, params["refine_radius"], iterations=params["com_iterations"]
-        )
-        if params["refine"] == "gaussian":
-            from napari_ivae.core.detection.refine import refine_gaussian
-
-            # a slightly larger window than the centre of mass: the fit uses the atom's flanks
-            refined, fit_ok, _ = refine_gaussian(
-                frame,
-                refined,
-                1.4 * params["refine_radius"],
-                sigma_guess=max(0.15 * params["spacing"], 0.7),
-            )
-    return refined, fit_ok
 
 
 __all__ = [

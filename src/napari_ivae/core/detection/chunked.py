@@ -13,7 +13,7 @@ What the detector measures over the whole frame is measured once, from a *sample
 atoms' width and polarity, a weaker sub-lattice (:mod:`napari_ivae.core.detection.motif`), the
 noise level, a burned-in scale bar and the crystalline region. The contrast cut is set once from
 the contrasts of all chunks' peaks and the searched area summed over the chunks, and the weaker
-sub-lattice's sites are judged once too (``atoms.judged_at_sites``): the strong atoms and the
+sub-lattice's sites are judged once too (``atom_sites.judged_at_sites``): the strong atoms and the
 places they predict come from all chunks' peaks, and each chunk hands over, besides its peaks,
 its core's local maxima near any peak plus a sub-lattice or empty vector (contrast and refined
 position alike), among which the places pick the maxima the whole frame's search would. For a
@@ -90,7 +90,7 @@ def detect_atoms_chunked(
         ``params["chunked"]``: chunk and halo sizes, number of chunks, and whether the sample
         was the whole frame.
     """
-    from napari_ivae.core.detection import atoms
+    from napari_ivae.core.detection import atom_defaults, atom_honeycomb, atoms
     from napari_ivae.core.detection.peaks import flat_mask, smoothed_noise
     from napari_ivae.core.scheduling import map_tasks, portable
     from napari_ivae.core.validation import exclusion_mask
@@ -139,7 +139,7 @@ def detect_atoms_chunked(
         excluded = atoms._with_annotation(excluded, sample, run)
     else:
         run["annotation_pixels"] = 0
-    params = {**atoms._resolve_params(sample, **given), **run}
+    params = {**atom_defaults._resolve_params(sample, **given), **run}
     flip = None
     if invert:  # as prepare_image(invert=True): in float64 over the frame's range
         low, high = _value_range(
@@ -148,7 +148,7 @@ def detect_atoms_chunked(
         flip = ("float64", float(np.float64(high) + np.float64(low)))
         sample = _prepared(np.asarray(image[window]), fill, flip)
     elif invert is None:
-        first = atoms._bright_atoms(sample[None], params["spacing"], run, params, excluded)
+        first = atom_honeycomb._bright_atoms(sample[None], params["spacing"], run, params, excluded)
         sample_first = first[0]
         params.update(run)
         if run["invert"]:  # as detect_atoms: flipped in float32 over the frame's range
@@ -156,7 +156,7 @@ def detect_atoms_chunked(
             flip = ("float32", float(np.float32(high) + np.float32(low)))
             sample = sample_first if whole else _prepared(np.asarray(image[window]), fill, flip)
     if spacing is None or sigma is None:
-        params = {**atoms._from_first_pass(sample, params, given, excluded), **run}
+        params = {**atom_defaults._from_first_pass(sample, params, given, excluded), **run}
     params = atoms.with_sublattice(params, held)
     flat = flat_mask(sample)
     skip = flat if flat.any() else None
@@ -282,7 +282,7 @@ def _chunk_peaks(image, core, window, fill, flip, params, exclude) -> dict:
     """One chunk's candidate peaks (in frame pixels) with their contrast and refined position,
     the area searched in its core, and (``at_places``, when a weaker sub-lattice's sites are
     judged) the local maxima of its core that may be a site's or a control place's atom."""
-    from napari_ivae.core.detection import atoms
+    from napari_ivae.core.detection import atom_frame, atom_sites
     from napari_ivae.core.detection.peaks import flat_mask
 
     r0, r1, c0, c1 = core
@@ -291,14 +291,14 @@ def _chunk_peaks(image, core, window, fill, flip, params, exclude) -> dict:
     frame = _prepared(np.asarray(image[top:bottom, left:right]), fill, flip)
     flat = flat_mask(frame)
     skip = flat if flat.any() else None
-    smoothed, band, every = atoms.smoothed_band_peaks(frame, params, skip)
+    smoothed, band, every = atom_frame.smoothed_band_peaks(frame, params, skip)
     masked = None if exclude is None else np.asarray(exclude[top:bottom, left:right]) != 0
     peaks = _described(every[_in_core(every, local)], smoothed, frame, params, masked, window)
     usable = ~flat[local[0] : local[1], local[2] : local[3]]
     if masked is not None:
         usable &= ~masked[local[0] : local[1], local[2] : local[3]]
     maxima = np.zeros((0, 2), dtype=np.int64)
-    if atoms.judges_sites(params):
+    if atom_sites.judges_sites(params):
         maxima = _maxima_near_places(band, every, skip, masked, local, params)
     at_places = _described(maxima, smoothed, frame, params, masked, window)
     at_places["band"] = band[maxima[:, 0], maxima[:, 1]]
@@ -314,12 +314,12 @@ def _described(points, smoothed, frame, params, masked, window) -> dict:
     """Integer peaks of a chunk with their smoothed value, contrast, refined position and
     whether the user's mask holds them (positions in frame pixels: ``window`` is the chunk's
     window, top, bottom, left, right)."""
-    from napari_ivae.core.detection import atoms
+    from napari_ivae.core.detection import atom_frame
     from napari_ivae.core.detection.peaks import ring_mean
 
     values = smoothed[points[:, 0], points[:, 1]]
     prominence = values - ring_mean(smoothed, points, params["spacing"])
-    refined, fit_ok = atoms.refine_peaks(smoothed, frame, points.astype(np.float64), params)
+    refined, fit_ok = atom_frame.refine_peaks(smoothed, frame, points.astype(np.float64), params)
     hit = (
         np.zeros(len(points), dtype=bool) if masked is None else masked[points[:, 0], points[:, 1]]
     )
@@ -337,15 +337,15 @@ def _described(points, smoothed, frame, params, masked, window) -> dict:
 def _maxima_near_places(band, peaks, skip, masked, core, params) -> np.ndarray:
     """The 3 x 3 maxima of the chunk's core (not flat, not masked) within ``SITE_TOLERANCE``
     spacings of any peak of the chunk and its halo plus a sub-lattice or empty vector: every
-    maximum the whole frame's sites stage (``atoms._peaks_at_places``) may pick in the core,
+    maximum the whole frame's sites stage (``atom_frame._peaks_at_places``) may pick in the core,
     whichever peaks it keeps as strong atoms. A maximum that is a peak itself is left out: the
     stage never picks one (a place within reach of a candidate is not searched; a peak that is
     no candidate, outside the crystal or masked, is no maximum there either)."""
     from scipy.spatial import cKDTree
 
-    from napari_ivae.core.detection import atoms
+    from napari_ivae.core.detection import atom_frame, atom_sites
 
-    is_max = atoms.local_maxima(band)
+    is_max = atom_frame.local_maxima(band)
     for mask in (skip, masked):
         if mask is not None:
             is_max &= ~mask
@@ -358,7 +358,7 @@ def _maxima_near_places(band, peaks, skip, masked, core, params) -> np.ndarray:
     places = (peaks[:, None, :].astype(np.float64) + vectors[None, :, :]).reshape(-1, 2)
     if len(maxima) == 0 or len(places) == 0:
         return np.zeros((0, 2), dtype=np.int64)
-    reach = atoms.SITE_TOLERANCE * params["spacing"] * (1 + 1e-6) + 1e-6  # inclusive, as there
+    reach = atom_sites.SITE_TOLERANCE * params["spacing"] * (1 + 1e-6) + 1e-6  # inclusive, as there
     distance, _ = cKDTree(places).query(maxima.astype(np.float64), distance_upper_bound=reach)
     return maxima[np.isfinite(distance)].astype(np.int64)
 
@@ -366,10 +366,10 @@ def _maxima_near_places(band, peaks, skip, masked, core, params) -> np.ndarray:
 def _select(
     found, at_places, params, frame, excluded, flat, area, whole, noise, pixel_noise, shape
 ) -> tuple[pd.DataFrame, dict]:
-    """The rest of ``atoms._detect_frame`` on the peaks of all chunks: the region and mask, the
+    """The rest of ``atom_frame._detect_frame`` on the peaks of all chunks: the region and mask, the
     contrast cut, the rim check, a weaker sub-lattice's sites (its atoms among the chunks'
     maxima ``at_places``), merging and the border."""
-    from napari_ivae.core.detection import atoms
+    from napari_ivae.core.detection import atom_frame, atom_sites
     from napari_ivae.core.detection.atom_region import allowed_candidates, search_area
     from napari_ivae.core.detection.atom_threshold import contrast_cut
     from napari_ivae.core.detection.peaks import merge_close_points
@@ -393,14 +393,14 @@ def _select(
     candidates, at_edge = found["peak"], allowed["edge"][usable]
     prominence = found["prominence"]
     if params["threshold"] == "auto":
-        cut = contrast_cut(prominence, pixel_noise, noise, area, params, atoms._null_contrasts)
+        cut = contrast_cut(prominence, pixel_noise, noise, area, params, atom_frame._null_contrasts)
     else:
-        cut = atoms._manual_cut(prominence, params["threshold"])
-    keep, counts = atoms.select_by_contrast(
+        cut = atom_frame._manual_cut(prominence, params["threshold"])
+    keep, counts = atom_frame.select_by_contrast(
         candidates, prominence, at_edge, cut, params, allowed, noise, n_peaks, n_excluded
     )
-    if atoms.judges_sites(params):
-        places = atoms._sublattice_places(candidates, prominence, keep & ~at_edge, params)
+    if atom_sites.judges_sites(params):
+        places = atom_sites._sublattice_places(candidates, prominence, keep & ~at_edge, params)
         pool = at_places
         if whole:  # as the frame's maxima: not in the scale bar, inside the crystal region
             rows, cols = pool["peak"].T
@@ -410,12 +410,12 @@ def _select(
             if allowed["mask"] is not None:
                 usable &= allowed["mask"][rows, cols]
             pool = {key: value[usable] for key, value in pool.items()}
-        wanted = atoms.wanted_places(candidates, places, params)
-        chosen = atoms.maxima_at_places(pool["peak"], pool["band"], wanted, params)
+        wanted = atom_sites.wanted_places(candidates, places, params)
+        chosen = atom_sites.maxima_at_places(pool["peak"], pool["band"], wanted, params)
         found = {key: np.concatenate([value, pool[key][chosen]]) for key, value in found.items()}
         prominence = found["prominence"]
         keep = np.concatenate([keep, np.zeros(len(chosen), dtype=bool)])
-        keep = atoms.judged_at_sites(
+        keep = atom_sites.judged_at_sites(
             found["peak"], prominence, keep, places, params, counts, len(chosen)
         )
     found = {key: value[keep] for key, value in found.items()}
@@ -433,7 +433,7 @@ def _select(
         }
     )
     table, n_merged = merge_close_points(table, params["merge_distance"])
-    inside = atoms._inside_border(table[["row", "col"]].to_numpy(), shape, params["border"])
+    inside = atom_frame._inside_border(table[["row", "col"]].to_numpy(), shape, params["border"])
     counts.update(merged=n_merged, at_border=int((~inside).sum()), found=int(inside.sum()))
     return table[inside].reset_index(drop=True), counts
 

@@ -1,0 +1,185 @@
+"""The atom detector's parameters from the image: the spacing, then a quick first pass.
+
+Part of :func:`~napari_ivae.core.detection.atoms.detect_atoms` (see its module's overview for
+the defaults table): every parameter not given follows the estimated spacing
+(:func:`_resolve_params`); a first pass on a central crop of at least ``FIRST_PASS_SIDE``
+pixels then measures the atom separation and width (:mod:`~napari_ivae.core.detection.atom_geometry`)
+and, when the spacing is the lattice constant, a weaker sub-lattice in the unit cell's average
+(:func:`_from_first_pass`, :func:`_weaker_sublattice`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from napari_ivae.core.detection.atom_frame import _detect_frame
+from napari_ivae.core.errors import InputError
+
+FIRST_PASS_SIDE = 384  # the first pass (atom separation and width) runs on a central crop
+
+
+def _from_first_pass(frame, params, given, excluded) -> dict:
+    """Parameters re-resolved from what a quick first pass found (see
+    :mod:`napari_ivae.core.detection.atom_geometry`): the atom separation when the lattice estimate was
+    the lattice constant of a cell with several atoms, and smoothing matched to the atoms'
+    width. Values the caller gave are kept."""
+    from napari_ivae.core.detection import atom_geometry as geometry
+
+    # a central crop holds plenty of atoms to measure (the whole frame if it does not)
+    side = int(max(FIRST_PASS_SIDE, 32 * params["spacing"]))
+    window = tuple(
+        slice(max((n - side) // 2, 0), max((n - side) // 2, 0) + side) for n in frame.shape
+    )
+    for crop, mask in (
+        (frame[window], None if excluded is None else excluded[window]),
+        (frame, excluded),
+    ):
+        table, _ = _detect_frame(crop, {**params, "refine": None}, mask)
+        found = geometry.first_pass_geometry(
+            crop,
+            table[["row", "col"]].to_numpy(),
+            table["prominence"].to_numpy(),
+            params["spacing"],
+        )
+        if found["separation"] is not None or crop is frame:
+            break
+    spacing, sublattice = given["spacing"], None
+    if spacing is None:
+        spacing = geometry.second_pass_spacing(params["spacing"], found)
+        if spacing == params["spacing"] and params["spacing_source"] == "auto":
+            sublattice = _weaker_sublattice(crop, table, params)
+            if sublattice is not None and not sublattice["known"]:
+                spacing = sublattice["separation"]
+    sigma = given["sigma"]
+    if sigma is None:
+        sigma = geometry.smoothing_for(spacing, found["width"])
+    resolved = _resolve_params(frame, **{**given, "spacing": spacing, "sigma": sigma})
+    resolved.update(
+        spacing_source=params["spacing_source"],
+        lattice_spacing=params["spacing"],
+        **(
+            {"lattice_constant": params["lattice_constant"]} if "lattice_constant" in params else {}
+        ),
+        atom_width=found["width"],
+        sigma_source="given" if given["sigma"] is not None else "atom width",
+    )
+    if sublattice is not None:
+        resolved["sublattice_vectors"] = np.round(sublattice["vectors"], 3).tolist()
+        resolved["sublattice_empty"] = np.round(sublattice["empty_vectors"], 3).tolist()
+        resolved["sublattice_contrast"] = round(sublattice["contrast"], 4)
+        how = "judged at its sites" if sublattice["known"] else "found"
+        resolved["sublattice"] = (
+            f"a weaker sub-lattice (atoms {sublattice['separation']:.1f} px from the strong "
+            f"ones, {sublattice['contrast']:.2f} of their contrast) was {how} by averaging "
+            f"{sublattice['cells']} unit cells ({sublattice['z']:.0f} x its noise there)"
+        )
+    return resolved
+
+
+def _weaker_sublattice(crop, table, params) -> dict | None:
+    """A weaker sub-lattice in the unit cell's average around the first pass's atoms (see
+    :mod:`napari_ivae.core.detection.motif`), when the spacing estimate is the lattice
+    constant. When it already is the separation of two atoms of the cell (a basis peak in the
+    autocorrelation) and the first pass's contrasts fall in two groups, the average is taken
+    around the strong group's atoms at their own nearest-neighbour distance; a weaker
+    sub-lattice found there at the spacing is ``known`` (the spacing stays, its sites are
+    judged as the others')."""
+    from scipy.spatial import cKDTree
+
+    from napari_ivae.core.detection.motif import weaker_sublattice
+
+    if len(table) < 2:
+        return None
+    points = table[["row", "col"]].to_numpy()
+    if params["spacing"] >= params.get("lattice_constant", 0.0) / 1.15:
+        found = weaker_sublattice(crop, points, params["spacing"], params["sigma"])
+        if found is not None:
+            return {**found, "known": False}
+    strong = _strong_group(table["prominence"].to_numpy())
+    if strong is None:
+        return None
+    lattice = float(np.median(cKDTree(points[strong]).query(points[strong], k=2)[0][:, 1]))
+    if lattice < 1.15 * params["spacing"]:  # the strong atoms are not a sparser lattice
+        return None
+    found = weaker_sublattice(crop, points[strong], lattice, params["sigma"])
+    if found is None or abs(found["separation"] - params["spacing"]) > 0.15 * params["spacing"]:
+        return None
+    return {**found, "known": True}
+
+
+def _strong_group(prominence: np.ndarray) -> np.ndarray | None:
+    """The upper of two groups of contrasts (Otsu on their logarithm), when both hold at least
+    a fifth of the atoms and the groups' medians differ by 2x or more; else ``None``."""
+    values = np.log(np.asarray(prominence, dtype=np.float64)[prominence > 0])
+    if len(values) < 40:
+        return None
+    ordered = np.sort(values)
+    n = len(ordered)
+    cumulative = np.cumsum(ordered)
+    k = np.arange(1, n)
+    below, above = cumulative[:-1] / k, (cumulative[-1] - cumulative[:-1]) / (n - k)
+    between = k * (n - k) * (above - below) ** 2
+    split = int(np.argmax(between)) + 1
+    low, high = ordered[:split], ordered[split:]
+    if min(len(low), len(high)) < 0.2 * n or np.median(high) - np.median(low) < np.log(2.0):
+        return None
+    return np.asarray(prominence) >= np.exp(high[0])
+
+
+def _resolve_params(
+    frame,
+    spacing,
+    sigma,
+    background,
+    min_distance,
+    threshold,
+    refine_radius,
+    merge_distance,
+    border,
+) -> dict:
+    from napari_ivae.core.detection.spacing import estimate_spacing
+
+    source, lattice_constant = "given", None
+    if spacing is None:
+        try:
+            spacing, details = estimate_spacing(frame, return_details=True)
+            source, lattice_constant = "auto", details["lattice_constant"]
+        except InputError as error:
+            if "periodicity" not in str(error):
+                raise
+            from napari_ivae.core.detection.atom_geometry import blob_scale
+
+            # no lattice: an atom's sigma is about a fifth of the distance to its neighbours
+            spacing, source = 5.0 * blob_scale(frame), "blob scale (no lattice periodicity)"
+    spacing = float(spacing)
+    if not spacing > 0:
+        raise InputError(f"spacing must be positive, got {spacing}.")
+    if spacing > min(frame.shape) / 2:
+        raise InputError(
+            f"spacing={spacing:g} px does not fit the {frame.shape[0]}x"
+            f"{frame.shape[1]} px image (at most half its smaller side)."
+        )
+
+    def pick(value, factor, name):
+        value = factor * spacing if value is None else float(value)
+        if value < 0 or not np.isfinite(value):
+            raise InputError(f"{name} must be >= 0, got {value}.")
+        return value
+
+    refine_radius = max(pick(refine_radius, 0.3, "refine_radius"), 1.0)
+    resolved = dict(
+        spacing=spacing,
+        spacing_source=source,
+        sigma=pick(sigma, 0.1, "sigma"),
+        background=pick(background, 0.5, "background"),
+        min_distance=max(pick(min_distance, 0.4, "min_distance"), 1.0),
+        refine_radius=refine_radius,
+        merge_distance=pick(merge_distance, 0.25, "merge_distance"),
+        border=refine_radius if border is None else pick(border, 0.0, "border"),
+    )
+    if threshold is not None and (threshold < 0 or not np.isfinite(threshold)):
+        raise InputError(f"threshold must be >= 0, got {threshold}.")
+    resolved["threshold"] = "auto" if threshold is None else float(threshold)
+    if lattice_constant is not None:  # the autocorrelation's nearest lattice vector
+        resolved["lattice_constant"] = float(lattice_constant)
+    return resolved

@@ -1,0 +1,90 @@
+"""Dark or bright atoms: the blob-strength call, overruled where bright extremes form a honeycomb.
+
+Part of :func:`~napari_ivae.core.detection.atoms.detect_atoms`: the frames are inverted when
+the atoms are clearly dark (:func:`~napari_ivae.core.detection.atom_geometry.atom_polarity`),
+unless the bright extremes form a honeycomb around a hexagonal lattice of dark ones
+(phase-contrast images of graphene-like lattices, whose atoms are bright or dark by defocus;
+:func:`_bright_honeycomb`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from napari_ivae.core.detection.atom_defaults import FIRST_PASS_SIDE
+from napari_ivae.core.detection.atom_frame import _detect_frame
+
+HONEYCOMB_TOLERANCE = 0.1  # separations within 10 % of a honeycomb's (see _bright_honeycomb)
+
+
+def _bright_atoms(frames, spacing, run: dict, params: dict | None = None, excluded=None):
+    """The frames with atoms as bright peaks: inverted when the atoms are clearly dark.
+
+    With ``params`` (the lattice estimate's), a "dark" call is checked against the lattice's
+    geometry: when the bright extremes form a honeycomb around the dark ones (phase-contrast
+    images of graphene-like lattices, :func:`_bright_honeycomb`), the atoms are bright.
+    """
+    from napari_ivae.core.detection.atom_geometry import atom_polarity
+
+    polarity, ratio = atom_polarity(frames[0], spacing)
+    inverted = (frames.max() + frames.min() - frames).astype(np.float32)
+    how = "auto"
+    if (
+        polarity == "dark"
+        and params is not None
+        and _bright_honeycomb(frames[0], inverted[0], params, excluded)
+    ):
+        polarity, how = "bright", "auto: a honeycomb of bright extremes"
+    run.update(
+        invert=polarity == "dark", polarity=f"{polarity} ({how})", dark_bright_ratio=round(ratio, 3)
+    )
+    if polarity == "bright":
+        return frames
+    return inverted
+
+
+def _bright_honeycomb(frame, inverted, params, excluded) -> bool:
+    """Whether the frame's bright extremes form a honeycomb around dark ones on a hexagonal
+    lattice: a first pass of each sign at the lattice estimate, the dark extremes with six
+    neighbours one lattice constant away, the bright ones with three at ``1/sqrt(3)`` of it.
+
+    The dark/bright blob strength of
+    :func:`~napari_ivae.core.detection.atom_geometry.atom_polarity` cannot tell which: the hexagon
+    centres are the larger blobs whichever sign the atoms have (the contrast transfer of
+    HRTEM makes graphene's atoms bright or dark by defocus).
+    """
+    lattice = params.get("lattice_constant")
+    if lattice is None or abs(params["spacing"] - lattice) > 0.05 * lattice:
+        return False
+    side = int(max(FIRST_PASS_SIDE, 32 * params["spacing"]))  # as the first pass's crop
+    window = tuple(
+        slice(max((n - side) // 2, 0), max((n - side) // 2, 0) + side) for n in frame.shape
+    )
+    mask = None if excluded is None else excluded[window]
+    shapes: list[tuple[float, int]] = []
+    for reading in (inverted[window], frame[window]):  # the dark extremes first
+        table, _ = _detect_frame(reading, {**params, "refine": None}, mask)
+        distance, count = _neighbourhood(table[["row", "col"]].to_numpy())
+        if not shapes and not (abs(distance / lattice - 1.0) < HONEYCOMB_TOLERANCE and count >= 5):
+            return False  # the dark extremes are no hexagonal lattice
+        shapes.append((distance, count))
+    bright_distance, bright_count = shapes[1]
+    return bool(
+        abs(bright_distance * np.sqrt(3.0) / lattice - 1.0) < HONEYCOMB_TOLERANCE
+        and bright_count <= 3
+    )
+
+
+def _neighbourhood(points) -> tuple[float, int]:
+    """The points' median nearest-neighbour distance and their median number of neighbours
+    within 1.2 times it (a hexagonal lattice 6, a honeycomb 3); ``(nan, 0)`` for too few."""
+    from scipy.spatial import cKDTree
+
+    from napari_ivae.core.detection.atom_geometry import MIN_ATOMS
+
+    if len(points) < MIN_ATOMS:
+        return float("nan"), 0
+    tree = cKDTree(points)
+    distance = float(np.median(tree.query(points, k=2)[0][:, 1]))
+    neighbours = tree.query_ball_point(points, 1.2 * distance, return_length=True) - 1
+    return distance, int(np.median(neighbours))
