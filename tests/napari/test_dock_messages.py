@@ -163,3 +163,22 @@ def test_apply_to_a_lazy_image_fills_its_nan_pixels_and_says_so(viewer, qtbot):
     applied = _compute_apply_snapshot(get_session(viewer).bundle, _layers.image_snapshot(layer))
     assert np.isfinite(np.asarray(applied.patchset.patches)).all()
     assert len(applied.detections) > 100 and applied.notes.startswith("400 NaN/inf pixels")
+
+
+@pytest.mark.parametrize("lazy", [False, True])
+def test_patches_dock_names_its_patch_size_when_every_patch_crosses_the_border(viewer, lazy):
+    """Every patch crosses the border: the core's advice named its ``border="flag"``
+    argument, which the dock has not; the dock names its own field."""
+    import dask.array as da
+    from napari_helpers import open_widget
+
+    image = np.random.default_rng(0).normal(size=(64, 64)).astype(np.float32)
+    layer = viewer.add_image(da.from_array(image, chunks=32) if lazy else image, name="img")
+    points = viewer.add_points(np.array([[10.0, 10.0], [50.0, 52.0]]), name="pts")
+    patches = open_widget(viewer, "Patches and labels")
+    patches.image.value, patches.points.value = layer, points
+    patches.size.value = 32  # every point nearer the border than 16 px
+    assert patches.extract() is None
+    shown = patches.status.value
+    assert "cross the border" in shown and "'patch size (0 = auto)'" in shown, shown
+    assert "border=" not in shown, shown

@@ -688,12 +688,26 @@ def _patches_note(patchset: Any, params: dict, job: dict) -> tuple[str, str, boo
     return origin, (" " + " ".join(parts)) if parts else "", amber
 
 
+_BORDER_HINT = 'Use a smaller patch size, or border="flag" to keep them with reflected edges.'
+
+
 def _cut(job: dict) -> tuple[Any, dict]:
     """Cut the patches of an :meth:`PatchesWidget._extract_job` (any thread).
 
     From a lazy (dask, zarr, multiscale) layer no patch is cut here: the PatchSet's
     ``patches`` are a :class:`~napari_ivae.core.patches.source.SourcePatches`, cut from the
-    image when training or encoding asks for them."""
+    image when training or encoding asks for them. The core's advice names its ``border``
+    argument, which this dock has not: it names the dock's patch size."""
+    try:
+        return _cut_patches(job)
+    except InputError as err:
+        if _BORDER_HINT not in str(err):
+            raise
+        hint = "Use a smaller 'patch size (0 = auto)'."
+        raise InputError(" ".join(str(err).replace(_BORDER_HINT, hint).split())) from err
+
+
+def _cut_patches(job: dict) -> tuple[Any, dict]:
     from napari_ivae.core.io.imageio import is_lazy
     from napari_ivae.core.patches.cutting import extract_patches, grid_patches
 
