@@ -182,3 +182,25 @@ def test_patches_dock_names_its_patch_size_when_every_patch_crosses_the_border(v
     shown = patches.status.value
     assert "cross the border" in shown and "'patch size (0 = auto)'" in shown, shown
     assert "border=" not in shown, shown
+
+
+@pytest.mark.parametrize("invert", [False, True])
+def test_detect_dock_names_the_spots_as_the_layer_shows_them(viewer, qtbot, invert):
+    """Dark atoms without a lattice: 'the size of the dark spots', with the dock's polarity
+    auto or with 'invert contrast' (then the core measures bright spots of the inverted
+    image, which the layer shows dark)."""
+    from napari_helpers import open_widget
+
+    rng = np.random.default_rng(1)
+    yy, xx = np.mgrid[:160, :160]
+    bright = rng.normal(0, 0.05, (160, 160)).astype(np.float32)
+    for y, x in rng.uniform(8, 152, (120, 2)):
+        bright += np.exp(-((yy - y) ** 2 + (xx - x) ** 2) / (2 * 1.5**2)).astype(np.float32)
+    layer = viewer.add_image(1.0 - bright, name="dark")
+    detect = open_widget(viewer, "Detect")
+    detect.live.value = False
+    detect.image.value, detect.invert.value = layer, invert
+    detect.detect()
+    qtbot.waitUntil(lambda: not detect.busy, timeout=300000)
+    shown = detect.status.value
+    assert "size of the dark spots" in shown and "bright spots" not in shown, shown

@@ -475,6 +475,8 @@ class DetectWidget(DockBody):
         if hidden:
             message += f" ({', '.join(repr(name) for name in hidden)} hidden)"
         found = list(det.quality.get("warnings", []))
+        if (preparation or {}).get("invert"):  # the spots as the layer shows them
+            found = [_as_shown_inverted(w) for w in found]
         warnings = [widget_spelling(w[0].upper() + w[1:] + ".") for w in found]
         from napari_ivae.core.detection.quality import suggests_particles
 
@@ -485,6 +487,13 @@ class DetectWidget(DockBody):
             self.status.warn(f"{message}. Check: {' '.join(warnings)}")
         else:
             self.status.ok(message)
+
+
+def _as_shown_inverted(warning: str) -> str:
+    """A self-check note on an image inverted by 'invert contrast': its bright spots are the
+    layer's dark ones."""
+    swap = {"bright spots": "dark spots", "dark spots": "bright spots"}
+    return re.sub(r"\b(bright|dark) spots\b", lambda m: swap[m.group(0)], warning)
 
 
 def point_size(det: Any, mode: str) -> float:
