@@ -430,7 +430,7 @@ def _lazy_prepared(array: Any, invert: bool, report: dict | None = None) -> Any:
     import dask.array as da
 
     image = da.asarray(array).astype(np.float32)
-    if report is not None:
+    if report is not None and np.dtype(array.dtype).kind in "fc":  # integers hold no NaN
         missing = np.asarray((~da.isfinite(image)).sum(axis=(-2, -1)).compute()).reshape(-1)
         if missing.any():
             from napari_ivae.core.patches.source import fill_missing

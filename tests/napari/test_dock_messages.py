@@ -204,3 +204,20 @@ def test_detect_dock_names_the_spots_as_the_layer_shows_them(viewer, qtbot, inve
     qtbot.waitUntil(lambda: not detect.busy, timeout=300000)
     shown = detect.status.value
     assert "size of the dark spots" in shown and "bright spots" not in shown, shown
+
+
+def test_a_lazy_integer_image_is_not_read_to_count_missing_pixels(monkeypatch):
+    """Integers hold no NaN: only a float lazy image gets the counting pass."""
+    import dask.array as da
+
+    from napari_ivae import _layers
+
+    counted = []
+    isfinite = da.isfinite
+    monkeypatch.setattr(da, "isfinite", lambda x: counted.append(x.dtype) or isfinite(x))
+    image = da.from_array(np.arange(64 * 64, dtype=np.uint16).reshape(64, 64), chunks=32)
+    report: dict = {}
+    _layers.prepare_snapshot((image, {"channel": None}), report=report)
+    assert counted == [] and report == {}
+    _layers.prepare_snapshot((image.astype(np.float32), {"channel": None}), report=report)
+    assert len(counted) == 1 and report == {}  # counted, none missing
