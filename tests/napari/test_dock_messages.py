@@ -186,9 +186,9 @@ def test_patches_dock_names_its_patch_size_when_every_patch_crosses_the_border(v
 
 @pytest.mark.parametrize("invert", [False, True])
 def test_detect_dock_names_the_spots_as_the_layer_shows_them(viewer, qtbot, invert):
-    """Dark atoms without a lattice: 'the size of the dark spots', with the dock's polarity
-    auto or with 'invert contrast' (then the core measures bright spots of the inverted
-    image, which the layer shows dark)."""
+    """Dark atoms without a lattice: 'the size of the dark spots' and 'dark atoms', with the
+    dock's polarity auto or with 'invert contrast' (then the core measures bright spots, bright
+    atoms, of the inverted image, which the layer shows dark)."""
     from napari_helpers import open_widget
 
     rng = np.random.default_rng(1)
@@ -204,6 +204,7 @@ def test_detect_dock_names_the_spots_as_the_layer_shows_them(viewer, qtbot, inve
     qtbot.waitUntil(lambda: not detect.busy, timeout=300000)
     shown = detect.status.value
     assert "size of the dark spots" in shown and "bright spots" not in shown, shown
+    assert "dark atoms (auto)" in shown and "bright atoms" not in shown, shown
 
 
 def test_a_lazy_integer_image_is_not_read_to_count_missing_pixels(monkeypatch):

@@ -466,7 +466,14 @@ class DetectWidget(DockBody):
         used = det.params if isinstance(det.params, dict) else {}
         frames = used.get("n_frames") if used.get("is_stack") else None
         where = f" in {frames} frames" if frames else ""
-        message = f"{n} {mode} found{where}; {_chosen(det.params, params)}"
+        chosen = _chosen(det.params, params)
+        if (preparation or {}).get("invert"):  # the polarity as the layer shows it
+            chosen = re.sub(
+                r"\b(bright|dark) (atoms|particles)\b",
+                lambda m: f"{'dark' if m.group(1) == 'bright' else 'bright'} {m.group(2)}",
+                chosen,
+            )
+        message = f"{n} {mode} found{where}; {chosen}"
         from napari_ivae.core.detection.detections import stack_notes
 
         note = stack_notes(det.message)  # the count and spacing are said above
