@@ -108,14 +108,16 @@ def _unit_null_contrasts(side: int, params: dict, contrast_of) -> np.ndarray:
         params["spacing"],
         contrast_of,
     )
-    if key not in _NULL_CACHE:
+    values = _NULL_CACHE.get(key)
+    if values is None:
         noise = np.random.default_rng(NULL_SEED).standard_normal((side, side))
         values = np.sort(
             np.asarray(contrast_of(noise.astype(np.float32), params), dtype=np.float64)
         )
         _NULL_CACHE.clear()  # one entry: a stack's frames share their parameters
         _NULL_CACHE[key] = values
-    return _NULL_CACHE[key]
+    # the local value, not the cache's: another thread (a live re-detection) may clear it
+    return values
 
 
 _NULL_CACHE: dict = {}
