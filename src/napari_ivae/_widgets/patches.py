@@ -80,7 +80,7 @@ def detected_on(layer: Any) -> str | None:
 
 def _hidden_detection(layer: Any) -> bool:
     """A plugin detection layer hidden (by Detect, when it found the other kind since)."""
-    return detected_on(layer) is not None and not layer.visible
+    return layer is not None and detected_on(layer) is not None and not layer.visible
 
 
 def pairs_with(points: Any, image: Any) -> bool:
