@@ -55,6 +55,10 @@ def main() -> None:
     while (job.is_running or other.is_running) and time.time() < deadline:
         app.processEvents()
         time.sleep(0.01)
+    # the runnables emit 'finished' after is_running turns False: exiting before they return
+    # deletes their signals under them, and Qt aborts the process
+    pool.waitForDone(10_000)
+    app.processEvents()
 
 
 if __name__ == "__main__":
