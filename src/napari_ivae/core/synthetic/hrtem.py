@@ -44,6 +44,7 @@ from napari_ivae.core.synthetic.lattice import (
     _lattice_points,
     _nearest_seed,
     _render_atoms,
+    _within,
 )
 
 # the nearest-atom distance (nm) of each lattice type's stand-in: graphene's C-C bond, a
@@ -269,12 +270,7 @@ def make_hrtem(
     image = counts[top : top + height, left : left + width]
 
     local = sites - np.array([top, left])
-    inside = (
-        (local[:, 0] >= 0)
-        & (local[:, 0] <= height - 1)
-        & (local[:, 1] >= 0)
-        & (local[:, 1] <= width - 1)
-    )
+    inside = _within(local, height, width)
     params = dict(
         shape=(height, width),
         lattice=lattice,

@@ -217,18 +217,8 @@ def make_lattice(
     if noise > 0:
         image = image + rng.normal(0.0, noise, size=image.shape)
 
-    inside = (
-        (sites[:, 0] >= 0)
-        & (sites[:, 0] <= height - 1)
-        & (sites[:, 1] >= 0)
-        & (sites[:, 1] <= width - 1)
-    )
-    vacancy_inside = vacancy_sites[
-        (vacancy_sites[:, 0] >= 0)
-        & (vacancy_sites[:, 0] <= height - 1)
-        & (vacancy_sites[:, 1] >= 0)
-        & (vacancy_sites[:, 1] <= width - 1)
-    ]
+    inside = _within(sites, height, width)
+    vacancy_inside = vacancy_sites[_within(vacancy_sites, height, width)]
     params = dict(
         shape=(height, width),
         spacing=float(spacing),
@@ -306,13 +296,19 @@ def _lattice_points(height, width, pad, spacing, lattice, theta, sublattice_inte
         value = sublattice_intensity if amplitude is None else amplitude
         heights.append(np.full(len(cells), float(value)))
     points, heights = np.concatenate(points), np.concatenate(heights)
-    ok = (
+    ok = _within(points, height, width, pad)
+    return points[ok], heights[ok]
+
+
+def _within(points: np.ndarray, height: int, width: int, pad: float = 0.0) -> np.ndarray:
+    """Which ``(N, 2)`` (row, col) points lie on the frame's pixel centres' span, widened by
+    ``pad`` on every side."""
+    return (
         (points[:, 0] >= -pad)
         & (points[:, 0] <= height - 1 + pad)
         & (points[:, 1] >= -pad)
         & (points[:, 1] <= width - 1 + pad)
     )
-    return points[ok], heights[ok]
 
 
 def _add_amorphous(image, amplitude, spacing, sigma, sites, particle_radius, rng):
