@@ -71,9 +71,6 @@ WORKFLOWS = {
         patch_source="points",
         epochs=30,
         clusters=4,
-        # the decoder draws sharp suits only at a higher learning rate than the rVAE's
-        # default 1e-3 (same 300 steps; docs/performance.md, "The rVAE's manifold on cards")
-        train_overrides={"lr": 3e-3},
         description="card suits, no labels -> rVAE, then 4 classes by k-means on "
         "its rotation-invariant latents",
     ),

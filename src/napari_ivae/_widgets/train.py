@@ -167,7 +167,15 @@ class TrainWidget(DockBody):
             "epochs above)",
         )
         self.batch_size = SpinBox(value=128, min=1, max=100000, label="batch size")
-        self.lr = FloatSpinBox(value=1e-3, min=1e-6, max=1.0, step=1e-4, label="learning rate")
+        self.lr = FloatSpinBox(
+            value=1e-3,
+            min=1e-6,
+            max=1.0,
+            step=1e-4,
+            label="learning rate",
+            tooltip="peak learning rate (Adam). Left at the default, the rVAE takes 0.003 on "
+            "near-binary patches (e.g. cut-out shapes); a value you set is used as it is",
+        )
         self.lr.native.setDecimals(6)
         self.seed = SpinBox(value=0, min=0, max=2**31 - 1, label="seed")
         self.device = ComboBox(choices=_devices(), label="device")

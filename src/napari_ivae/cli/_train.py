@@ -367,6 +367,8 @@ def _build_configs(args, patch_shape, labels, condition_names=()):
     for name in ("epochs", "batch_size", "lr", "label_weight"):
         if getattr(args, name) is not None:
             overrides[name] = getattr(args, name)
+    if args.lr is not None:
+        overrides["lr_bernoulli"] = None  # --lr is used whatever the likelihood
     if args.beta is not None:
         overrides["beta_end"] = args.beta
     if args.smoothness:
@@ -588,7 +590,13 @@ def run(args) -> int:
             f"{patches.shape[1]}x{patches.shape[2]}"
             + (f" ({n_labeled} labeled)" if labels is not None else "")
             + f": {epochs_text(args, train_config, len(patches))}, "
-            f"batch {train_config.batch_size}, lr {train_config.lr:g}, "
+            f"batch {train_config.batch_size}, lr {train_config.lr:g}"
+            + (
+                f" ({train_config.lr_bernoulli:g} if the patches are near-binary)"
+                if train_config.lr_bernoulli
+                else ""
+            )
+            + ", "
             f"seed {train_config.seed}"
         )
 

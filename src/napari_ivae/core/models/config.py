@@ -396,6 +396,13 @@ class TrainConfig:
     ----------
     epochs, batch_size, lr :
         Passes over the (unlabeled) data, patches per step, peak learning rate (Adam).
+    lr_bernoulli : float or None
+        The peak learning rate instead of ``lr`` when the model's likelihood resolves to
+        Bernoulli (near-binary patches, :func:`choose_likelihood`); None: ``lr`` always. The
+        rVAE's default is 3e-3 (with 1e-3 its decoder draws the cards' suits as blobs, with
+        3e-3 as suits; every grey real image, Gaussian, keeps 1e-3: docs/performance.md, "The
+        rVAE's learning rate"). :meth:`defaults_for` drops it when ``lr`` is given a value
+        other than the kind's default: a learning rate the user chose is used as it is.
     seed : int
         Seeds every random draw (initial weights, shuffling, latent samples, pixel subsets).
     device : str
@@ -501,6 +508,7 @@ class TrainConfig:
     epochs: int = 20
     batch_size: int = 128
     lr: float = 1e-3
+    lr_bernoulli: float | None = None
     seed: int = 0
     device: str = "auto"
     beta_start: float = 1.0
@@ -568,6 +576,10 @@ class TrainConfig:
             raise InputError("epochs and batch_size must be >= 1")
         if not self.lr > 0 or not math.isfinite(self.lr):
             raise InputError(f"lr must be a positive number, got {self.lr}")
+        if self.lr_bernoulli is not None and not (
+            self.lr_bernoulli > 0 and math.isfinite(self.lr_bernoulli)
+        ):
+            raise InputError(f"lr_bernoulli must be a positive number, got {self.lr_bernoulli}")
         if self.beta_start < 0 or self.beta_end < 0 or self.beta_ramp_epochs < 0:
             raise InputError("beta_start, beta_end and beta_ramp_epochs must be >= 0")
         if self.lr_schedule not in LR_SCHEDULES:
@@ -630,8 +642,14 @@ class TrainConfig:
         if kind not in MODEL_KINDS:
             raise InputError(f"unknown model kind {kind!r}; choose one of {MODEL_KINDS}")
         base: dict = dict(_DEFAULTS[kind])
+        if "lr" in overrides and overrides["lr"] != base.get("lr", cls.lr):
+            base.pop("lr_bernoulli", None)  # the user's learning rate, whatever the likelihood
         base.update(overrides)
         return cls(**base)
+
+    def lr_for(self, bernoulli: bool) -> float:
+        """The peak learning rate for a model whose likelihood is (not) Bernoulli."""
+        return float(self.lr_bernoulli) if bernoulli and self.lr_bernoulli else float(self.lr)
 
 
 #: values of training fields whose default changed, for configurations saved without them
@@ -640,13 +658,15 @@ _LEGACY_TRAIN_FIELDS = {"smoothness_form": "tv", "smoothness_latents": 0}
 
 _DEFAULTS = {
     "vae": dict(epochs=30, batch_size=128, lr=1e-3, lr_schedule="onecycle"),
-    # lr 1e-3, not 3e-3: 3e-3 lets the decoder draw the card suits (the cards_unsupervised demo
-    # sets it) and is level or better on most real images, but loses 0.004-0.009 on Si [110]
-    # and the after-image over two seeds (docs/performance.md, "The rVAE's learning rate")
+    # lr 1e-3 on grey patches (Gaussian), 3e-3 on near-binary ones (Bernoulli): 3e-3 lets the
+    # decoder draw the card suits and is level or better on most real images, but loses
+    # 0.004-0.009 on Si [110] and the after-image over two seeds (docs/performance.md, "The
+    # rVAE's learning rate"); every real image measured resolves to Gaussian
     "rvae": dict(
         epochs=30,
         batch_size=128,
         lr=1e-3,
+        lr_bernoulli=3e-3,
         lr_schedule="onecycle",
         pixels_per_step=512,
         min_steps=300,

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
@@ -442,6 +442,8 @@ def train(
         model.fit_class_templates(data if source is None else SourcePatches(source), lab)
         if cond is not None:
             model.fit_conditions(cond)
+    if config.lr_for(model.bernoulli) != config.lr:  # the likelihood is known from here
+        config = replace(config, lr=config.lr_for(model.bernoulli))
     try:
         model.to(device)
         x_all = (
