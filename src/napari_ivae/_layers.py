@@ -415,7 +415,7 @@ def prepare_snapshot(snapshot: tuple[Any, dict], report: dict | None = None) -> 
     conversion need the whole frame and read it. ``report`` (a dict) receives what
     :func:`~napari_ivae.core.io.image.prepare_image` did (``nan_filled``...); given, a lazy
     image's NaN/inf pixels are counted too (one pass, chunk by chunk) and read as the median
-    of their frame (:func:`~napari_ivae.core.patches.source.fill_missing`), ``nan_filled``
+    of their frame (:func:`~napari_ivae.core.patches.source.counted_and_filled`), ``nan_filled``
     their count, as in memory."""
     from napari_ivae.core.io.image import prepare_image
     from napari_ivae.core.io.imageio import is_lazy
@@ -431,12 +431,11 @@ def _lazy_prepared(array: Any, invert: bool, report: dict | None = None) -> Any:
 
     image = da.asarray(array).astype(np.float32)
     if report is not None and np.dtype(array.dtype).kind in "fc":  # integers hold no NaN
-        missing = np.asarray((~da.isfinite(image)).sum(axis=(-2, -1)).compute()).reshape(-1)
-        if missing.any():
-            from napari_ivae.core.patches.source import fill_missing
+        from napari_ivae.core.patches.source import counted_and_filled
 
-            image = fill_missing(image, missing)
-            report["nan_filled"] = int(missing.sum())
+        image, count = counted_and_filled(image)
+        if count:
+            report["nan_filled"] = count
     if invert:  # the finite extremes: a missing pixel does not make every pixel NaN
         low, high = da.compute(da.nanmin(image), da.nanmax(image))
         image = (low + high) - image

@@ -315,24 +315,19 @@ def lazy_filled(image):
     """A lazy (zarr/dask) image whose NaN/inf pixels read as the median of their frame's
     finite pixels, with the in-memory path's warning (``prepare_image``); ``image`` itself
     when it has none. One pass counts them chunk by chunk; only a frame that has some is read
-    whole, for its median (:func:`~napari_ivae.core.patches.source.fill_missing`); the
-    filling is done on each chunk as it is read."""
+    whole, for its median (:func:`~napari_ivae.core.patches.source.counted_and_filled`);
+    the filling is done on each chunk as it is read."""
     import warnings
 
-    import dask.array as da
+    from napari_ivae.core.patches.source import counted_and_filled
 
-    from napari_ivae.core.patches.source import fill_missing
-
-    lazy = image if type(image).__module__.split(".")[0] == "dask" else da.from_array(image)
-    bad = np.asarray((~da.isfinite(lazy)).sum(axis=(-2, -1)).compute()).reshape(-1)
-    if not bad.any():
-        return image
-    filled = fill_missing(lazy, bad)
-    warnings.warn(
-        f"{int(bad.sum())} NaN/inf pixels were replaced by the median of their frame.",
-        UserWarning,
-        stacklevel=2,
-    )
+    filled, count = counted_and_filled(image)
+    if count:
+        warnings.warn(
+            f"{count} NaN/inf pixels were replaced by the median of their frame.",
+            UserWarning,
+            stacklevel=2,
+        )
     return filled
 
 

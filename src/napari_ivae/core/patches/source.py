@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 
@@ -137,7 +138,7 @@ def fill_missing(image, missing):
     """
     import dask.array as da
 
-    lazy = image if type(image).__module__.split(".")[0] == "dask" else da.from_array(image)
+    lazy = da.asarray(image)
     missing = np.asarray(missing).reshape(-1)
     medians = np.zeros(len(missing), dtype=np.float64)
     for index in np.flatnonzero(missing):
@@ -147,6 +148,24 @@ def fill_missing(image, missing):
             raise InputError(f"Frame {index} has no finite pixel (all NaN/inf); remove it.")
         medians[index] = float(np.median(finite))
     return lazy.map_blocks(_filled_block, medians=medians, dtype=lazy.dtype)
+
+
+def counted_and_filled(image) -> tuple[Any, int]:
+    """A lazy ``(Y, X)`` / ``(frames, Y, X)`` image with its NaN/inf pixels filled as read
+    (:func:`fill_missing`), after one pass that counts them chunk by chunk.
+
+    Returns
+    -------
+    (array, int)
+        ``image`` itself and 0 when it has none; else the filled dask array and their count.
+    """
+    import dask.array as da
+
+    lazy = da.asarray(image)
+    missing = np.asarray((~da.isfinite(lazy)).sum(axis=(-2, -1)).compute()).reshape(-1)
+    if not missing.any():
+        return image, 0
+    return fill_missing(lazy, missing), int(missing.sum())
 
 
 def _filled_block(block, medians, block_info=None):
