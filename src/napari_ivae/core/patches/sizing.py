@@ -12,9 +12,19 @@ from napari_ivae.core.validation import MIN_PATCH_SIZE
 DEFAULT_PATCH_SIZE = 32  # px, when no spacing is known
 PARTICLE_DIAMETERS = 2  # a particle's patch: this many of its median diameters, at most 2 spacings
 
-# columns that measure a particle's size, first found is used: (name, factor to a diameter);
-# `area` is turned into the diameter of the disc of that area
-_DIAMETER_COLUMNS = (("equivalent_diameter", 1.0), ("diameter", 1.0), ("radius", 2.0))
+#: columns that measure a particle's size, in the order read, with the factor to a diameter
+#: (None: an area, the diameter of a disc of that area)
+_SIZE_COLUMNS = (
+    ("equivalent_diameter", 1.0),
+    ("diameter", 1.0),
+    ("radius", 2.0),
+    ("area", None),
+)
+
+
+def _as_diameter(values, factor):
+    """Sizes read from a :data:`_SIZE_COLUMNS` column as diameters (px)."""
+    return 2 * np.sqrt(values / np.pi) if factor is None else factor * values
 
 
 def auto_patch_size(spacing: float | None, diameter: float | None = None) -> int:
@@ -103,8 +113,7 @@ def particle_diameter(table) -> tuple[float, str] | None:
     if table is None:
         return None
     names = {str(name).lower(): name for name in table}
-    candidates = [*_DIAMETER_COLUMNS, ("area", None)]
-    for key, factor in candidates:
+    for key, factor in _SIZE_COLUMNS:
         if key not in names:
             continue
         try:
@@ -115,8 +124,7 @@ def particle_diameter(table) -> tuple[float, str] | None:
         if not len(values):
             continue
         median = float(np.median(values))
-        diameter = 2 * np.sqrt(median / np.pi) if factor is None else factor * median
-        return float(diameter), str(names[key])
+        return float(_as_diameter(median, factor)), str(names[key])
     return None
 
 
@@ -133,11 +141,10 @@ def point_diameters(table) -> np.ndarray | None:
     if measured is None:
         return None
     median, column = measured
-    factor = dict([*_DIAMETER_COLUMNS, ("area", None)])[column.lower()]
+    factor = dict(_SIZE_COLUMNS)[column.lower()]
     values = np.asarray(table[column], dtype=np.float64)
     good = np.isfinite(values) & (values > 0)
-    own = 2 * np.sqrt(np.where(good, values, 0.0) / np.pi) if factor is None else factor * values
-    return np.where(good, own, median)
+    return np.where(good, _as_diameter(np.where(good, values, 0.0), factor), median)
 
 
 def patch_diameters(table, indices) -> np.ndarray | None:
