@@ -603,3 +603,23 @@ def test_renaming_the_image_keeps_its_detections_paired_with_it(viewer, qtbot):
     assert len(viewer.layers) == n_layers and viewer.layers["my lattice atoms [ivae]"] is points
     points.name = "mine"  # a result renamed by the user: nothing else changes
     assert layer.name == "my lattice" and points.metadata["napari_ivae"]["source"] == "my lattice"
+
+
+def test_patches_follow_a_new_detection_over_a_users_points_layer(viewer, qtbot):
+    """A microscopist's session: a Points layer of their own notes (two points) on the image,
+    the docks opened, then Detect. The Patches dock had picked the notes (the only Points
+    layer then) and kept them after Detect, so Extract cut 2 patches at the notes ("all 2
+    patches cross the border") instead of at the 25 particles just found. The new detection
+    is now picked; a Points layer the user picks after it stays picked when Detect re-runs."""
+    layer = viewer.add_image(_discs(), name="discs")
+    notes = viewer.add_points(np.array([[5.0, 5.0], [8.0, 9.0]]), name="my notes")
+    detect, patches = open_widget(viewer, "Detect"), open_widget(viewer, "Patches and labels")
+    patches.image.value = layer
+    assert patches.points.value is notes  # nothing detected yet: the user's layer
+    _detect(viewer, detect, layer, "particles", qtbot)
+    particles = viewer.layers["discs particles [ivae]"]
+    assert patches.points.value is particles
+    assert len(patches.extract()) == 25, patches.status.value
+    patches.points.value = notes  # the user's own choice after the detection
+    _detect(viewer, detect, layer, "particles", qtbot)  # re-run: the same layer, updated
+    assert patches.points.value is notes

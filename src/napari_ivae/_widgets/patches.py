@@ -110,6 +110,7 @@ class PatchesWidget(DockBody):
         self._session = get_session(viewer)
         self._annotation_layer: Any = None
         self._last_move: tuple | None = None  # (layer, n shapes, classes before the move)
+        self._seen_detections: set[int] = set()  # ids of the detection layers known so far
         self.image = layer_picker(Image, "image")
         self.source = ComboBox(choices=["points", "grid"], value="points", label="patches at")
         self.points = layer_picker(Points, "points", nullable=True)
@@ -178,6 +179,7 @@ class PatchesWidget(DockBody):
         self._recount_timer.timeout.connect(self._start_recount)
         pick_active(viewer, self.image, Image)
         self._pick_defaults()
+        self._follow_new_detection()
 
     # ---- set-up -------------------------------------------------------------------------
     def _pick_defaults(self) -> None:
@@ -208,6 +210,7 @@ class PatchesWidget(DockBody):
         if _layers.refresh_later(id(self), lambda: self.reset_choices(*args)):
             return  # an action is inserting layers: once when it is done
         super().reset_choices(*args)
+        self._follow_new_detection()
         if (
             self.points.value is None
             or self.shapes.value is None
@@ -215,6 +218,28 @@ class PatchesWidget(DockBody):
             or _hidden_detection(self.points.value)  # Detect ran the other kind since
         ):
             self._pick_defaults()
+
+    def _follow_new_detection(self) -> None:
+        """A detection just made on the image replaces a user's Points layer in the picker:
+        the user ran Detect to cut patches at its points (a stranger with a Points layer of
+        notes got the patches cut at those few notes instead). A detection re-run updates its
+        own layer, so a Points layer chosen after it stays chosen."""
+        detections = [
+            layer
+            for layer in reversed(self._viewer.layers)
+            if isinstance(layer, Points) and detected_on(layer) is not None
+        ]
+        new = [
+            layer
+            for layer in detections
+            if id(layer) not in self._seen_detections
+            and layer.visible
+            and pairs_with(layer, self.image.value)
+        ]
+        self._seen_detections = {id(layer) for layer in detections}
+        current = self.points.value
+        if new and current is not None and detected_on(current) is None:
+            self.points.value = new[0]
 
     def _on_visibility(self, event: Any = None) -> None:
         if getattr(event, "type", None) == "visible" and _hidden_detection(self.points.value):
