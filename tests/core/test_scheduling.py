@@ -155,3 +155,17 @@ def test_a_lazy_stack_reports_its_frames_and_a_lazy_frame_its_chunks(tmp_path, c
     err = capsys.readouterr().err
     assert "chunks searched 4/4 (100 %)" in err
     assert len(pd.read_csv(tmp_path / "b.csv")) > 20_000
+
+
+def test_usable_cores_counts_the_cores_this_process_may_run_on(monkeypatch):
+    import os
+
+    from napari_ivae.core import scheduling
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 2, 5}, raising=False)
+    assert scheduling.usable_cores() == 3
+    monkeypatch.delattr(os, "sched_getaffinity", raising=False)  # macOS, Windows
+    monkeypatch.setattr(os, "cpu_count", lambda: 7)
+    assert scheduling.usable_cores() == 7
+    monkeypatch.setattr(os, "cpu_count", lambda: None)
+    assert scheduling.usable_cores() == 1

@@ -114,6 +114,14 @@ def _unboxed(func, boxed_args):
         return func(*[a.value if isinstance(a, _Box) else a for a in boxed_args])
 
 
+def usable_cores() -> int:
+    """The CPU cores this process may run on (its affinity where the system has one)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on every system (macOS, Windows)
+        return os.cpu_count() or 1
+
+
 def check_scheduler(scheduler) -> None:
     """Raise :class:`InputError` unless ``scheduler`` is one :func:`map_tasks` knows."""
     if scheduler is None or _is_client(scheduler):
@@ -163,12 +171,7 @@ def map_tasks(
     results: list = [None] * total
     if total == 0:
         return results
-    if workers is None:
-        try:
-            workers = len(os.sched_getaffinity(0))
-        except AttributeError:  # not on every system
-            workers = os.cpu_count() or 1
-    workers = max(1, min(int(workers), total))
+    workers = max(1, min(int(usable_cores() if workers is None else workers), total))
     if scheduler == "sync" or (scheduler in (None, "threads") and workers == 1):
         for index, task in enumerate(tasks):
             results[index] = func(*task)
@@ -228,4 +231,4 @@ def _on_cluster(func, tasks, scheduler, progress, results) -> list:
     return results
 
 
-__all__ = ["MemmapRef", "SCHEDULERS", "check_scheduler", "map_tasks", "portable"]
+__all__ = ["MemmapRef", "SCHEDULERS", "check_scheduler", "map_tasks", "portable", "usable_cores"]
