@@ -548,6 +548,34 @@ def test_find_classes_writes_a_class_map_and_point_column(
     assert_untouched(viewer, user)
 
 
+def test_found_classes_look_the_same_in_the_image_and_the_explorer(
+    viewer, lattice_layer, ready_patches, qtbot, lattice_rvae
+):
+    """A microscopist's session on a real Au image: Find classes drew its class map in
+    napari's random label colours (olive, blue, violet), half transparent over the z1 map left
+    shown (so mixed with viridis), while the Latent explorer coloured the same classes orange,
+    blue and green. Cluster k is now the explorer's colour of cluster k in the map, and the
+    other maps of the image are hidden (not removed) when the class map is shown."""
+    _, results = lattice_rvae(viewer, qtbot)
+    z1 = viewer.layers["lat z1 [ivae]"]
+    z1.visible = True
+    explorer = open_widget(viewer, "Latent explorer")
+    results.n_clusters.value = 3
+    results.cluster_button.clicked.emit()
+    qtbot.waitUntil(lambda: results.cluster_button.enabled, timeout=30000)
+    assert not is_error(results.status), results.status.value
+    classes = viewer.layers["lat unsupervised classes [ivae]"]
+    assert classes.visible and not z1.visible and z1 in viewer.layers
+    explorer.refresh()
+    explorer.colour.value = "cluster"
+    clusters = explorer._columns["cluster"]
+    dots = explorer.scatter.colours
+    for k in range(3):
+        i = int(np.flatnonzero(clusters == k)[0])
+        in_map = np.asarray(classes.get_color(k + 1), dtype=float).ravel()[:3]
+        np.testing.assert_allclose(in_map * 255, dots[i], atol=1.0)
+
+
 def test_found_classes_travel_with_the_model(
     viewer, lattice_layer, ready_patches, qtbot, tmp_path, lattice_rvae
 ):

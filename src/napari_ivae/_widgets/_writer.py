@@ -13,6 +13,19 @@ from napari_ivae import _layers
 from napari_ivae.core.errors import InputError
 
 ANGLE_COLORMAP = "twilight_shifted"
+# unsupervised class k's colour in the class map (label k + 1) and in the latent explorer's
+# dots (Okabe-Ito, colour-blind safe; cycled beyond 8 classes)
+CLUSTER_COLOURS = (
+    "#56b4e9",
+    "#e69f00",
+    "#009e73",
+    "#f0e442",
+    "#0072b2",
+    "#d55e00",
+    "#cc79a7",
+    "#999999",
+)
+MAX_CLUSTERS = 64  # labels coloured in a class map (the Results dock asks for at most 16)
 #: Result columns go into a Points layer's features under this prefix (``ivae_z1``,
 #: ``ivae_angle``, ``ivae_class``, ``ivae_p_<class>``, ``ivae_cluster``...): a user's own columns,
 #: whatever their names, are never overwritten.
@@ -453,6 +466,7 @@ def show_clusters(
         metadata = {**bundle.metadata, "clustering": clustering.to_dict()}
         session.update(bundle=replace(bundle, metadata=metadata))
     params = {"model": bundle.config.kind, "seed": bundle.metadata.get("seed")}
+    _hide_other_maps(viewer, image_layer.name)  # the classes alone over the image
     written = [write_cluster_layer(viewer, image_layer, image, params, clustering.summary())]
     if points_layer is not None and points_layer in viewer.layers:
         if points_match(points_layer, patchset):
@@ -466,6 +480,20 @@ def show_clusters(
     return written
 
 
+def _hide_other_maps(viewer: Any, source: str) -> None:
+    """Hide the plugin's other maps of ``source`` (z, angle, offsets, classes, segments) that
+    are shown: a half-transparent class map over a shown z1 map mixed their colours into
+    neither the map's nor the explorer's. Nothing is removed."""
+    roles = set()
+    for layer in viewer.layers:
+        meta = layer.metadata.get(_layers.META_KEY) if isinstance(layer.metadata, dict) else None
+        role = str(meta.get("role", "")) if meta else ""
+        if layer.visible and role.endswith("_map") and role != "cluster_map":
+            roles.add(role)
+    if roles:
+        _layers.hide_results(viewer, source, tuple(roles))
+
+
 def write_cluster_layer(
     viewer: Any,
     image_layer: Any,
@@ -474,7 +502,9 @@ def write_cluster_layer(
     summary: dict | None = None,
     visible: bool = True,
 ) -> Any:
-    """The Labels layer of unsupervised classes (cluster k drawn as label k + 1)."""
+    """The Labels layer of unsupervised classes (cluster k drawn as label k + 1, in the
+    latent explorer's colour of cluster k)."""
+    colours = [CLUSTER_COLOURS[k % len(CLUSTER_COLOURS)] for k in range(MAX_CLUSTERS)]
     return _layers.write_layer(
         viewer,
         "labels",
@@ -485,6 +515,7 @@ def write_cluster_layer(
         params={**params, "clustering": summary or {}},
         opacity=0.5,
         visible=visible,
+        colormap=_labels_colormap(colours),
     )
 
 

@@ -25,18 +25,10 @@ from qtpy.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidge
 
 from napari_ivae._widgets._common import while_alive
 from napari_ivae._widgets._session import get_session
+from napari_ivae._widgets._writer import CLUSTER_COLOURS
 
-# qualitative colours for classes and clusters (Okabe-Ito, colour-blind safe)
-QUALITATIVE = (
-    "#56b4e9",
-    "#e69f00",
-    "#009e73",
-    "#f0e442",
-    "#0072b2",
-    "#d55e00",
-    "#cc79a7",
-    "#999999",
-)
+# qualitative colours for classes and clusters: the unsupervised class map's own
+QUALITATIVE = CLUSTER_COLOURS
 # a short viridis for continuous values
 VIRIDIS = np.array(
     [[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]], dtype=np.float64
