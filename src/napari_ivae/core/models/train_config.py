@@ -60,7 +60,7 @@ class TrainConfig:
         tuned on thousands of patches still train a few hundred labeled cards properly.
     smoothness : float
         Weight lambda of the latent maps' roughness (differences of the latent means between
-        neighbouring grid tiles, :func:`napari_ivae.core.models.training.roughness`), per pixel of a
+        neighbouring grid tiles, :func:`napari_ivae.core.models.grid_smoothness.roughness`), per pixel of a
         patch: the term added to the per-patch loss is ``smoothness * H * W * roughness``, so
         it keeps its balance with the reconstruction term (a sum over the patch's pixels)
         whatever the patch size. Only used when training is given the patches' ``grid_shape``;
@@ -125,7 +125,7 @@ class TrainConfig:
         Models with class images (``ModelConfig.class_template``) trained with labels
         (ss-rvae): after training, ``class_image_steps`` more steps in which only the class
         images learn, every other parameter held, at ``class_image_rate`` times ``lr``
-        decaying to 0 (:func:`napari_ivae.core.models.training._polish_class_images`). Adam
+        decaying to 0 (:func:`napari_ivae.core.models.class_polish._polish_class_images`). Adam
         moves a parameter by about the learning rate per step, so images started at 0 stay
         faint (logits within about +/-1.5 after the ss-rVAE's 1 200 steps) and the class
         traversal draws blurred suits; learnt faster during training they pulled the

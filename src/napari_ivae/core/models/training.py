@@ -7,11 +7,15 @@ show progress and stop it between batches (``stop_event``); its return value (th
 Determinism: every random draw (initial weights of an untrained model, shuffling, latent
 noise, pixel subsets) comes from ``torch.Generator``s seeded with ``TrainConfig.seed``; the
 caller's global RNG state is not touched.
+
+What each step reads (index batches, streamed patches, pixel subsets) is in
+:mod:`~napari_ivae.core.models.batches`, the grid's smoothness terms in
+:mod:`~napari_ivae.core.models.grid_smoothness`, the class images' steps after training in
+:mod:`~napari_ivae.core.models.class_polish`.
 """
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass, field, replace
 
@@ -20,8 +24,17 @@ import torch
 
 from napari_ivae.core.devices import resolve_device
 from napari_ivae.core.errors import InputError, IvaeError, TrainingError
+from napari_ivae.core.models.batches import (
+    _Batches,
+    _StreamedPatches,
+    _TileBatches,
+    pixel_subset,
+    training_data,
+)
+from napari_ivae.core.models.class_polish import _class_images, _polish_class_images
 from napari_ivae.core.models.config import TrainConfig
-from napari_ivae.core.validation import as_label_array, as_patch_array
+from napari_ivae.core.models.grid_smoothness import grid_neighbours, map_psi, roughness
+from napari_ivae.core.validation import as_label_array
 
 
 @dataclass
@@ -50,266 +63,6 @@ class TrainResult:
     timings: dict = field(default_factory=dict)
     stopped: bool = False
     train_config: TrainConfig | None = None
-
-
-class _Batches:
-    """Index batches; for semi-supervised data every batch carries labeled patches."""
-
-    def __init__(self, labels, batch_size, min_labeled, generator):
-        self.gen = generator
-        n = len(labels)
-        self.labeled = torch.nonzero(labels >= 0).flatten()
-        if len(self.labeled) == 0:  # one index array only (millions of streamed patches)
-            self.unlabeled = torch.arange(n)
-        else:
-            self.unlabeled = torch.nonzero(labels < 0).flatten()
-        n_l, n_u = len(self.labeled), len(self.unlabeled)
-        if n_l == 0 or n_u == 0:  # fully (un)supervised: plain shuffled batches
-            self.pool, self.n_lab = (self.unlabeled if n_l == 0 else torch.arange(n)), 0
-            self.n_unl = min(batch_size, n)
-        else:
-            share = round(batch_size * n_l / n)
-            self.n_lab = min(n_l, max(min_labeled, share, 1), max(batch_size - 1, 1))
-            self.n_unl = max(batch_size - self.n_lab, 1)
-            self.pool = self.unlabeled
-        self.steps = math.ceil(len(self.pool) / self.n_unl)
-        self._lab_queue = torch.empty(0, dtype=torch.long)
-
-    def _take_labeled(self):
-        while len(self._lab_queue) < self.n_lab:
-            perm = self.labeled[torch.randperm(len(self.labeled), generator=self.gen)]
-            self._lab_queue = torch.cat([self._lab_queue, perm])
-        out, self._lab_queue = self._lab_queue[: self.n_lab], self._lab_queue[self.n_lab :]
-        return out
-
-    def _order(self):
-        return self.pool[torch.randperm(len(self.pool), generator=self.gen)]
-
-    def epoch(self):
-        order = self._order()
-        for i in range(self.steps):
-            idx = order[i * self.n_unl : (i + 1) * self.n_unl]
-            if self.n_lab:
-                idx = torch.cat([self._take_labeled(), idx])
-            yield idx
-
-
-class _TileBatches(_Batches):
-    """Unlabeled batches of a patch source too large for the reader's tile cache: each epoch
-    visits the tiles in a random order, ``per_group`` tiles at a time, and shuffles the
-    patches within each group (so a batch reads from the cached tiles only). The patches are
-    sorted by tile once; an epoch's order is then filled group by group, so that no
-    temporary the size of the whole set is made but the order itself."""
-
-    def __init__(self, labels, batch_size, generator, tiles, per_group):
-        super().__init__(labels, batch_size, 0, generator)
-        self.per_group = max(int(per_group), 1)
-        tiles = np.asarray(tiles)
-        everyone = len(self.pool) == len(tiles)  # (then the pool is every patch, in order)
-        pool_tiles = tiles if everyone else tiles[self.pool.numpy()]
-        counts = np.bincount(pool_tiles)
-        self.n_tiles = len(counts)
-        self.bounds = np.concatenate([[0], np.cumsum(counts)])
-        by_tile = torch.from_numpy(np.argsort(pool_tiles, kind="stable"))
-        del pool_tiles
-        # the pool, sorted by tile, replaces the pool (its order is never used)
-        self.pool = self.unlabeled = by_tile if everyone else self.pool[by_tile]
-
-    def _order(self):
-        order = torch.empty(len(self.pool), dtype=torch.long)
-        tiles = torch.randperm(self.n_tiles, generator=self.gen).numpy()
-        filled = 0
-        for first in range(0, self.n_tiles, self.per_group):
-            group = [
-                self.pool[self.bounds[t] : self.bounds[t + 1]]
-                for t in tiles[first : first + self.per_group]
-            ]
-            members = torch.cat(group)  # (never empty: first < n_tiles)
-            order[filled : filled + len(members)] = members[
-                torch.randperm(len(members), generator=self.gen)
-            ]
-            filled += len(members)
-        return order
-
-
-class _StreamedPatches:
-    """The patches of a :class:`~napari_ivae.core.patches.source.PatchSource` as training reads
-    them: ``x[idx]`` (indices or a slice) cuts just those patches, through the reader's cache
-    of decoded tiles, onto ``device``."""
-
-    def __init__(self, reader, device):
-        self.reader, self.device = reader, torch.device(device)
-
-    def __len__(self) -> int:
-        return len(self.reader)
-
-    def __getitem__(self, key) -> torch.Tensor:
-        if isinstance(key, slice):
-            positions = np.arange(len(self))[key]
-        else:
-            positions = torch.as_tensor(key).cpu().numpy()
-        return torch.from_numpy(self.reader.read(positions)).to(self.device)
-
-
-def grid_neighbours(idx: torch.Tensor, grid_shape) -> tuple[torch.Tensor, torch.Tensor]:
-    """The right and lower grid neighbours of the tiles ``idx``.
-
-    ``idx`` indexes whole grids of ``grid_shape`` (frame by frame, row by row). Returns
-    ``(rows, neighbours)``: the positions in ``idx`` of the tiles that have a right (then: a
-    lower) neighbour in their frame, and those neighbours' indices, one for one (a tile at
-    neither edge appears twice).
-    """
-    n_rows, n_cols = int(grid_shape[0]), int(grid_shape[1])
-    within = idx % (n_rows * n_cols)
-    right, down = within % n_cols + 1 < n_cols, within // n_cols + 1 < n_rows
-    rows = torch.cat([torch.nonzero(right).flatten(), torch.nonzero(down).flatten()])
-    return rows, torch.cat([idx[right] + 1, idx[down] + n_cols])
-
-
-def roughness(
-    model,
-    x: torch.Tensor,
-    block,
-    form: str = "tv",
-    latents: int = 0,
-    x_next: torch.Tensor | None = None,
-) -> torch.Tensor:
-    """Roughness of the encoded latent means across neighbouring grid tiles.
-
-    ``block`` is ``(bh, bw)`` when ``x`` holds the ``bh * bw`` patches of one block of the
-    grid, row-major (the pairs: right and lower neighbours inside it), or a tensor ``rows``
-    of positions in ``x`` when ``x_next`` holds, one for one, a grid neighbour of each
-    ``x[rows]`` (:func:`grid_neighbours`; training's form). Summed over z's dimensions (the
-    first ``latents`` only, when > 0: designated phase latents) and the pairs, per tile of
-    ``x`` (so it is comparable with the per-patch ELBO): ``|mu(tile) - mu(neighbour)|``
-    (``form="tv"``), its square (``"gmrf"``, the energy of a Gaussian Markov random field),
-    or the absolute difference over the dimension's standard deviation across ``x``
-    (``"tv-relative"``: scale-free, so the encoder cannot meet it by shrinking the map, only
-    by smoothing it).
-    """
-    z_slice = model.layout.slices()["z"]
-
-    def means(patches):
-        mean, _ = model.encode_gaussian(model.normalize(patches))
-        z = mean[:, z_slice]
-        return z[:, :latents] if latents > 0 else z
-
-    z = means(x)
-    if x_next is None:  # x is one (bh, bw) block: its own tiles are each other's neighbours
-        rows, neighbours = grid_neighbours(torch.arange(len(z), device=z.device), block)
-        diff = z[rows] - z[neighbours]
-    else:
-        diff = z[block] - means(x_next)
-    if form == "gmrf":
-        return diff.square().sum() / len(z)
-    if form == "tv-relative":
-        if len(z) < 2:  # one tile (a last batch of one): no spread to measure against
-            return diff.abs().sum() * 0.0
-        diff = diff / (z.std(dim=0, keepdim=True) + 1e-3)
-    return diff.abs().sum() / len(z)
-
-
-def map_psi(model, x_all: torch.Tensor | _StreamedPatches, grid_shape) -> float:
-    """The physics-driven VAE's ``Psi``: mean edge length of the z maps over the grid's mean side.
-
-    Every tile (of a tensor, or streamed from a patch source) is encoded (posterior means, no
-    gradient); each z dimension's map is scored by
-    :func:`napari_ivae.core.analysis.segmentation.edge_length`, frame by frame, and the scores averaged.
-    """
-    from napari_ivae.core.analysis.segmentation import edge_length
-
-    n_rows, n_cols = (int(s) for s in grid_shape)
-    was_training = model.training
-    model.eval()
-    with torch.no_grad():
-        means = [
-            model.encode_gaussian(model.normalize(x_all[i : i + 1024]))[0]
-            for i in range(0, len(x_all), 1024)
-        ]
-    model.train(was_training)
-    z = torch.cat(means)[:, model.layout.slices()["z"]].cpu().numpy()
-    maps = z.reshape(-1, n_rows, n_cols, z.shape[1])
-    scores = [edge_length(maps[f, :, :, d]) for f in range(len(maps)) for d in range(z.shape[1])]
-    return float(np.mean(scores)) / ((n_rows + n_cols) / 2)
-
-
-def _class_images(model):
-    """The decoder's class images (``ModelConfig.class_template``), or None."""
-    return getattr(getattr(model, "decoder", None), "class_template", None)
-
-
-def _polish_class_images(
-    model, x_all, y_all, config: TrainConfig, stop_event, labeled_fraction, device
-):
-    """After training: ``class_image_steps`` steps in which only the decoder's class images
-    learn (every other parameter held), at ``class_image_rate`` times the learning rate,
-    decaying to 0 on a half cosine; batches and pixel subsets from a generator of their own
-    (``seed + 2``), so training before it is unchanged. Yields ``(loss, terms)`` per step.
-
-    Adam moves each parameter by about the learning rate per step, so class images started
-    at 0 and learnt with everything else stay faint (logits within about +/-1.5 after the
-    ss-rVAE's 1 200 steps) and the class traversal draws blurred suits; learnt faster while
-    the classifier is still learning, sharp images pull q(y|x) towards whichever image fits
-    a patch best (docs/performance.md). Here the classifier, encoder and decoder network are
-    fixed: the images sharpen towards what the model's classes already hold."""
-    images = _class_images(model)
-    steps = int(config.class_image_steps)
-    if images is None or steps <= 0:
-        return
-    others = [p for p in model.parameters() if p is not images]
-    flags = [p.requires_grad for p in others]
-    for p in others:
-        p.requires_grad_(False)
-    optimizer = torch.optim.Adam([images], lr=config.lr * config.class_image_rate)
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda t: 0.5 * (1.0 + math.cos(math.pi * t / steps))
-    )
-    gen = torch.Generator().manual_seed(config.seed + 2)
-    noise_gen = torch.Generator(device=device).manual_seed(config.seed + 3)
-    labels = y_all.cpu()
-    batches = _Batches(labels, config.batch_size, config.min_labeled_per_batch, gen)
-    n_pix = model.n_pixels
-    subsample = 0 < config.pixels_per_step < n_pix
-    consistency = getattr(model, "pose_consistency", 0.0)
-    if consistency:
-        model.pose_consistency = 0.0  # the encoder is fixed: its angle term has no use here
-    model.z_kl_weight = 1.0
-    model.train()
-    try:
-        done, order = 0, batches.epoch()
-        while done < steps:
-            if stop_event is not None and stop_event.is_set():
-                return
-            idx = next(order, None)
-            if idx is None:
-                order = batches.epoch()
-                continue
-            pix = (
-                torch.randperm(n_pix, generator=gen)[: config.pixels_per_step].to(device)
-                if subsample
-                else None
-            )
-            idx_d = idx.to(device)
-            loss, terms = model.loss(
-                x_all[idx_d],
-                y_all[idx_d],
-                beta=1.0,
-                generator=noise_gen,
-                pixel_index=pix,
-                label_weight=config.label_weight,
-                labeled_fraction=labeled_fraction,
-            )
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            schedule.step()
-            done += 1
-            yield loss, terms
-    finally:
-        if consistency:
-            model.pose_consistency = consistency
-        for p, flag in zip(others, flags, strict=True):
-            p.requires_grad_(flag)
 
 
 def _scheduler(optimizer, config: TrainConfig, total_steps: int):
@@ -398,28 +151,9 @@ def train(
         Non-finite loss or a torch failure (out of memory, shape mismatch...).
     """
     config = config or TrainConfig.defaults_for(model.config.kind)
-    from napari_ivae.core.patches.source import (
-        PatchReader,
-        SourcePatches,
-        as_source,
-        sample_positions,
-    )
+    from napari_ivae.core.patches.source import SourcePatches
 
-    reader, source = None, as_source(patches)
-    if source is not None:
-        patches = source
-        if tuple(patches.patch_shape) != tuple(model.config.patch_shape):
-            raise InputError(
-                f"the source cuts {tuple(patches.patch_shape)} px patches, the "
-                f"model reads {tuple(model.config.patch_shape)}"
-            )
-        reader = PatchReader(patches)
-        sample = sample_positions(len(patches), config.seed)
-        data = as_patch_array(reader.read(sample), model.config.patch_shape)
-        n_data = len(patches)
-    else:
-        data = as_patch_array(patches, model.config.patch_shape)
-        n_data = len(data)
+    data, reader, source, n_data = training_data(patches, model.config.patch_shape, config.seed)
     semi = model.config.kind == "ss-rvae"
     if semi:
         lab = as_label_array(
@@ -483,13 +217,28 @@ def train(
         model.z_class_weight = config.z_class_weight
         model.fit_pose_consistency(data, config.pose_consistency)
     n_pix = model.n_pixels
-    subsample = model.layout.spatial and 0 < config.pixels_per_step < n_pix
+    # pixels the spatial decoder evaluates per step (0: all of them)
+    per_step = config.pixels_per_step if model.layout.spatial else 0
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     n_epochs = config.epochs_for(batches.steps)
     total = batches.steps * n_epochs
     scheduler = _scheduler(optimizer, config, total)
     # steps after training in which only the class images learn (_polish_class_images)
     n_polish = int(config.class_image_steps) if semi and _class_images(model) is not None else 0
+
+    def event(epoch: int, step: int, loss: float, terms: dict, beta: float) -> TrainEvent:
+        return TrainEvent(
+            epoch=epoch,
+            n_epochs=n_epochs,
+            step=step,
+            steps_per_epoch=batches.steps,
+            total_steps=total + n_polish,
+            loss=loss,
+            terms=terms,
+            beta=beta,
+            elapsed=time.perf_counter() - t_start,
+        )
+
     history, stopped, global_step = [], False, 0
     epoch_times = []
     # models trained in phases (jrvae) are told the run's progress before every step
@@ -505,11 +254,7 @@ def train(
                 break
             beta = config.beta_at(epoch + step / batches.steps)
             model.z_kl_weight = config.z_kl_at(global_step / total)
-            pix = (
-                torch.randperm(n_pix, generator=gen)[: config.pixels_per_step].to(device)
-                if subsample
-                else None
-            )
+            pix = pixel_subset(n_pix, per_step, gen, device)
             idx_d = idx.to(device)
             try:
                 if before_step is not None:
@@ -562,17 +307,7 @@ def train(
             for k, v in {"loss": loss_value, **values}.items():
                 sums[k] = sums.get(k, 0.0) + v
             count += 1
-            yield TrainEvent(
-                epoch=epoch,
-                n_epochs=n_epochs,
-                step=step,
-                steps_per_epoch=batches.steps,
-                total_steps=total + n_polish,
-                loss=loss_value,
-                terms=values,
-                beta=beta,
-                elapsed=time.perf_counter() - t_start,
-            )
+            yield event(epoch, step, loss_value, values, beta)
         if count:
             seconds = time.perf_counter() - t_epoch
             epoch_times.append(seconds)
@@ -594,16 +329,12 @@ def train(
             model, x_all, y_all, config, stop_event, labeled_fraction, device
         )
         for loss_value, terms in polish:
-            yield TrainEvent(
-                epoch=n_epochs - 1,
-                n_epochs=n_epochs,
-                step=batches.steps + polished,
-                steps_per_epoch=batches.steps,
-                total_steps=total + n_polish,
-                loss=float(loss_value.detach()),
-                terms={k: float(v) for k, v in terms.items()},
-                beta=1.0,
-                elapsed=time.perf_counter() - t_start,
+            yield event(
+                n_epochs - 1,
+                batches.steps + polished,
+                float(loss_value.detach()),
+                {k: float(v) for k, v in terms.items()},
+                1.0,
             )
             polished += 1
         stopped = stop_event is not None and stop_event.is_set()
@@ -654,3 +385,6 @@ def fit(
             return done.value
         if callback is not None:
             callback(event)
+
+
+__all__ = ["TrainEvent", "TrainResult", "fit", "grid_neighbours", "map_psi", "roughness", "train"]
