@@ -1,7 +1,8 @@
 """Make the documentation's screenshots from headless runs of the demo workflows.
 
     python docs/screenshots.py [--workflows atoms_rvae cards_ss_rvae cards_unsupervised
-                                cards_joint lattice_shift_vae grid_search_stm grid_physics_pto]
+                                cards_joint lattice_shift_vae grid_search_stm grid_physics_pto
+                                grid_physics_cspbbr3]
 
 Each demo workflow runs ``napari-ivae demo --headless`` in a fresh process (its own virtual
 display), then the window screenshot is shrunk and palette-compressed into
@@ -37,7 +38,10 @@ smoothness lambda 0 and 1 (the term's defaults: scale-free TV on z1 only, so bot
 scored and segmented on z1). Each run's z1 map is segmented by Otsu (as the Results widget's
 *Segment* does); the picture shows, for lambda 0 (top) and 1 (bottom), the image under its
 segmentation and the z1 map under the segmentation's outline (napari's grid view, two layers
-per panel). Both workflows are skipped when ../shared is absent.
+per panel). ``grid_physics_cspbbr3`` is the same on the whole CsPbBr3 low-dose HAADF image
+``../shared/data/atoms/stem_cspbbr3_statstem/cspbbr3.npy`` (read where it lies, never copied;
+``benchmarks/grid.py``'s ``cspbbr3``) with lambda 0 and 2. The three grid workflows are
+skipped when ../shared is absent.
 """
 
 from __future__ import annotations
@@ -59,12 +63,31 @@ WORKFLOWS = (
     "lattice_shift_vae",
     "grid_search_stm",
     "grid_physics_pto",
+    "grid_physics_cspbbr3",
 )
 MAX_SIDE = 1100
 BENCHMARK = HERE.parent / "benchmarks" / "ss_cards.py"
 STM = HERE.parents[1] / "shared" / "data" / "atoms" / "stm_spiepy" / "image_with_defects.npy"
 PTO = HERE.parents[1] / "shared" / "data" / "atoms" / "stem_pto_sro_temul" / "pto_sro.npy"
 PTO_CROP = (slice(0, 224), slice(0, 448))  # benchmarks/grid.py's "pto-left"
+CSPBBR3 = HERE.parents[1] / "shared" / "data" / "atoms" / "stem_cspbbr3_statstem" / "cspbbr3.npy"
+# the physics-term workflows: image file, crop, layer name, title, the lambdas searched
+PHYSICS = {
+    "grid_physics_pto": (
+        PTO,
+        PTO_CROP,
+        "PTO-SRO",
+        "napari-ivae: the physics term on PbTiO3/SrRuO3",
+        "0, 1",
+    ),
+    "grid_physics_cspbbr3": (
+        CSPBBR3,
+        (...,),
+        "CsPbBr3",
+        "napari-ivae: the physics term on CsPbBr3",
+        "0, 2",
+    ),
+}
 
 
 def shrink(src: Path, dst: Path, max_side: int = MAX_SIDE) -> int:
@@ -181,9 +204,11 @@ def cards_ss_rvae(out: Path, model: Path) -> dict:
         viewer.close()
 
 
-def _grid_search_in_napari(image, name: str, title: str, epochs: int, designated: bool):
+def _grid_search_in_napari(
+    image, name: str, title: str, epochs: int, designated: bool, lambdas: str = "0, 1"
+):
     """Open napari on ``image``, cut its registered grid patches (two measured spacings, stride
-    a quarter) and run the Train widget's search over beta 0.1 -> 1 x lambda 0, 1 in two
+    a quarter) and run the Train widget's search over beta 0.1 -> 1 x ``lambdas`` in two
     processes; returns ``(viewer, layer, patches, train, result)`` (the caller closes the
     viewer). ``designated`` sets the term's defaults explicitly (z1 the phase map)."""
     import napari
@@ -215,7 +240,7 @@ def _grid_search_in_napari(image, name: str, title: str, epochs: int, designated
             train.smoothness_form.value = "tv-relative"
         train.search.beta_starts.value = "0.1"
         train.search.beta_ends.value = "1"
-        train.search.lambdas.value = "0, 1"
+        train.search.lambdas.value = lambdas
         train.search.workers.value = 2
         if train.search.start() is None:
             raise RuntimeError(train.status.value)
@@ -272,9 +297,10 @@ def grid_search_stm(out: Path, epochs: int = 30) -> dict:
         viewer.close()
 
 
-def grid_physics_pto(out: Path, epochs: int = 30) -> dict:
-    """The search over lambda 0 and 1 (z1 designated) on the PTO/SRO crop in napari, each
-    run's z1 segmented; write ``out / "screenshot.png"`` and ``out / "summary.json"``."""
+def grid_physics(out: Path, workflow: str, epochs: int = 30) -> dict:
+    """The search over lambda 0 and the workflow's lambda (z1 designated) on a real image in
+    napari (``PHYSICS[workflow]``), each run's z1 segmented; write ``out / "screenshot.png"``
+    and ``out / "summary.json"``."""
     import numpy as np
 
     from napari_ivae._widgets._session import get_session
@@ -282,9 +308,10 @@ def grid_physics_pto(out: Path, epochs: int = 30) -> dict:
     from napari_ivae.core.analysis.segmentation import edge_length, segment_map
     from napari_ivae.demo import screenshot, show_tab
 
-    image = np.ascontiguousarray(np.load(PTO)[PTO_CROP], dtype=np.float32)
+    path, crop, title_name, title, lambdas = PHYSICS[workflow]
+    image = np.ascontiguousarray(np.load(path)[crop], dtype=np.float32)
     viewer, layer, patches, train, result = _grid_search_in_napari(
-        image, "PTO-SRO", "napari-ivae: the physics term on PbTiO3/SrRuO3", epochs, designated=True
+        image, title_name, title, epochs, designated=True, lambdas=lambdas
     )
     try:
         patchset = get_session(viewer).patchset
@@ -312,7 +339,7 @@ def grid_physics_pto(out: Path, epochs: int = 30) -> dict:
             finite = z1[np.isfinite(z1)]
             low, high = np.percentile(finite, [1, 99])
             panels += [
-                viewer.add_image(image, name=f"PTO-SRO ({name})", colormap="gray"),
+                viewer.add_image(image, name=f"{title_name} ({name})", colormap="gray"),
                 viewer.add_labels(labels, name=f"segmentation of z1, {name}", opacity=0.35),
                 viewer.add_image(
                     z1,
@@ -331,8 +358,11 @@ def grid_physics_pto(out: Path, epochs: int = 30) -> dict:
         grid.stride, grid.shape, grid.enabled = 2, (2, 2), True
         show_tab(viewer, "Train")
         train.sections["advanced"].expand(animate=False)
-        # a wide window: the four panels of a 2:1 crop fill the canvas
-        shot = screenshot(viewer, out / "screenshot.png", size=(2200, 1000))
+        # a wide window for a 2:1 crop, so that the four panels fill the canvas
+        wide = image.shape[1] > 1.5 * image.shape[0]
+        shot = screenshot(
+            viewer, out / "screenshot.png", size=(2200, 1000) if wide else (1800, 1150)
+        )
         return _search_summary(out, train, result, patches, runs, shot)
     finally:
         viewer.close()
@@ -385,15 +415,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.inner is not None:
         if args.inner_cards is not None:
             cards_ss_rvae(args.inner, args.inner_cards)
-        elif args.inner_workflow == "grid_physics_pto":
-            grid_physics_pto(args.inner, args.epochs)
+        elif args.inner_workflow in PHYSICS:
+            grid_physics(args.inner, args.inner_workflow, args.epochs)
         else:
             grid_search_stm(args.inner, args.epochs)
         return 0
     args.out.mkdir(parents=True, exist_ok=True)
     report = {}
     for workflow in args.workflows:
-        needs = {"grid_search_stm": STM, "grid_physics_pto": PTO}.get(workflow)
+        needs = {"grid_search_stm": STM, **{k: v[0] for k, v in PHYSICS.items()}}.get(workflow)
         if needs is not None and not needs.is_file():
             print(f"{workflow}: {needs} not found, skipped", file=sys.stderr)
             continue
@@ -423,7 +453,7 @@ def main(argv: list[str] | None = None) -> int:
                     ]
                     subprocess.run([*bench, "ss-rvae", "--save", str(model)], check=True)
                 cmd = [*inner, "--inner-cards", str(model.resolve())]
-            elif workflow in ("grid_search_stm", "grid_physics_pto"):
+            elif workflow == "grid_search_stm" or workflow in PHYSICS:
                 cmd = [*inner, "--epochs", str(args.epochs), "--inner-workflow", workflow]
             run = subprocess.run(cmd, capture_output=True, text=True)
             if run.returncode != 0:
