@@ -231,6 +231,9 @@ def test_ss_rvae_on_cards_writes_classes_and_confusion(viewer, qtbot, cards_ss_r
     assert class_map._type_string == "labels"
     assert class_map.data.shape == viewer.layers["cards"].data.shape
     assert set(np.unique(class_map.data)) <= {0, 1, 2, 3, 4}
+    # the classes are what an ss-rVAE is trained for: its class map is the one shown (a
+    # microscopist's STM session got z1 shown and the class map hidden under it)
+    assert class_map.visible and not viewer.layers["cards z1 [ivae]"].visible
     from napari.utils.colormaps.standardize_color import transform_color
 
     hearts = patches.classes.colours[2]  # class 2 is drawn as label 3, in the table's colour

@@ -619,11 +619,13 @@ def write_maps(
     params: dict,
     class_colours: list[str] | None = None,
 ) -> list:
-    """Image layers for z / angle / offsets and a Labels layer for the class map; the first
-    one shown, the others hidden (each made so, not changed after: a change redraws)."""
+    """Image layers for z / angle / offsets and a Labels layer for the class map; the class
+    map shown when the model has classes (what an ss-rVAE was trained for), else the first
+    map, the others hidden (each made so, not changed after: a change redraws)."""
     written = []
+    shown = "class" if "class" in data.maps else next(iter(data.maps), None)
     for name, image in data.maps.items():
-        visible = not written
+        visible = name == shown
         if name == "angle":
             layer = _layers.write_layer(
                 viewer,
