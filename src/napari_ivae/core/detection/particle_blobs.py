@@ -89,8 +89,9 @@ they share is that a particle is a compact blob of one polarity at one scale. So
    of the blob's scale does not fit a flat-topped particle and leaves a ring at its rim) and their
    response taken out; the maxima of what remains that the kept ones had hidden, that stand above
    their misfit and have no twin at their mirror image
-   (:func:`~napari_ivae.core.detection.particle_profiles.beside_kept`) pass the same cut, surround,
-   overlap and nested tests as the others.
+   (:func:`~napari_ivae.core.detection.particle_profiles.beside_kept`) pass the same cut, overlap
+   and nested tests as the others, and the surround test on the frame less the drawn kept
+   particles (in a dense layer touching kept neighbours fill three or four of its sectors).
 10. **Faint particles away from the kept ones.** On a textured support at a low dose the small
     particles are also the faint ones, and at the LoG scales the texture reaches as high as they do.
     At the kept particles' median radius a difference of Gaussians

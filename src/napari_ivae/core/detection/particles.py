@@ -323,12 +323,10 @@ def _auto_blobs(frame, excluded, params):
     # particles beside kept ones, whose larger responses swallowed theirs in scale space, found
     # with the kept particles' measured profiles taken out; they pass the same tests
     radius = np.sqrt(2.0) * blob_sigma
-    model = particle_blobs.scale_space(  # the particles' polarity positive, as ``signal``
-        particle_profiles.profile_model(
-            signal, _blob_centres(signal, points[keep], radius[keep]), blob_sigma[keep]
-        ),
-        scales,
+    drawn = particle_profiles.profile_model(  # the particles' polarity positive, as ``signal``
+        signal, _blob_centres(signal, points[keep], radius[keep]), blob_sigma[keep]
     )
+    model = particle_blobs.scale_space(drawn, scales)
     if polarity == "dark":
         response = np.negative(response, out=response)
     residual = np.subtract(response, model, out=response)  # in place: the response goes
@@ -338,8 +336,10 @@ def _auto_blobs(frame, excluded, params):
     del response, residual, model
     beside = 0
     if len(more):
+        # its surround with the kept particles taken out: in a dense layer touching kept
+        # neighbours fill three or four of its sectors, and it stands above what they leave
         use = (
-            particle_surround.surround_share(signal, more, more_sigma)
+            particle_surround.surround_share(np.subtract(signal, drawn), more, more_sigma)
             >= particle_surround.SURROUND_SHARE
         )
         use[use] = particle_candidates.strongest_of_overlaps(
