@@ -30,10 +30,10 @@ def _from_first_pass(frame, params, given, excluded) -> dict:
     window = tuple(
         slice(max((n - side) // 2, 0), max((n - side) // 2, 0) + side) for n in frame.shape
     )
-    for crop, mask in (
-        (frame[window], None if excluded is None else excluded[window]),
-        (frame, excluded),
-    ):
+    tries = [(frame[window], None if excluded is None else excluded[window]), (frame, excluded)]
+    if _crop_misses_the_crystal(frame, window, params):
+        tries = tries[1:]
+    for crop, mask in tries:
         table, _ = _detect_frame(crop, {**params, "refine": None}, mask)
         found = geometry.first_pass_geometry(
             crop,
@@ -74,6 +74,25 @@ def _from_first_pass(frame, params, given, excluded) -> dict:
             f"{sublattice['cells']} unit cells ({sublattice['z']:.0f} x its noise there)"
         )
     return resolved
+
+
+def _crop_misses_the_crystal(frame, window, params) -> bool:
+    """Whether the first pass's central crop lies mostly outside the frame's crystalline
+    region (a few particles on a support, none at the centre): there its peaks are the
+    support's, whose nearest-neighbour distance would replace the spacing."""
+    if not params.get("crystal_only") or all(
+        (w.stop - w.start) >= n for w, n in zip(window, frame.shape)
+    ):
+        return False
+    from napari_ivae.core.detection.crystal import crystal_region
+
+    region = crystal_region(frame, params["spacing"])
+    if not region.found:
+        return False
+    step = max(1, int(params["spacing"]))
+    rows, cols = (np.arange(w.start, min(w.stop, n), step) for w, n in zip(window, frame.shape))
+    grid = np.stack(np.meshgrid(rows, cols, indexing="ij"), axis=-1).reshape(-1, 2)
+    return float(region.contains(grid).mean()) < 0.5
 
 
 def _weaker_sublattice(crop, table, params) -> dict | None:
@@ -137,12 +156,18 @@ def _resolve_params(
     merge_distance,
     border,
 ) -> dict:
-    from napari_ivae.core.detection.spacing import estimate_spacing
+    from napari_ivae.core.detection.spacing import estimate_spacing, tiled_spacing
 
     source, lattice_constant = "given", None
     if spacing is None:
         try:
-            spacing, details = estimate_spacing(frame, return_details=True)
+            try:
+                spacing, details = estimate_spacing(frame, return_details=True)
+            except InputError as error:
+                if "periodicity" not in str(error):
+                    raise
+                # a lattice on a small part of the frame (particles on a support)
+                spacing, details = tiled_spacing(frame, return_details=True)
             source, lattice_constant = "auto", details["lattice_constant"]
         except InputError as error:
             if "periodicity" not in str(error):

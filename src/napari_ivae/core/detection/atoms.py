@@ -30,8 +30,11 @@ parameter          default                      meaning
 ``threshold``      auto                         minimum local contrast (see below)
 =================  ===========================  =============================================
 
-An image with no lattice periodicity gets a spacing of five times its LoG blob scale
-(``spacing_source`` says so).
+When the whole frame shows no lattice periodicity, the spacing comes from the part that does
+(a 256 px tile: a few particles on a support, :func:`~napari_ivae.core.detection.spacing.tiled_spacing`);
+an image with none anywhere gets five times its LoG blob scale (``spacing_source`` says so).
+The first pass runs on the whole frame when its central crop lies mostly outside the
+crystalline region (there it would measure the support's bumps).
 
 Peaks are local maxima of the smoothed image minus its Gaussian blur of width ``background``
 (a band-pass at the atom scale): a faint column on the slope of a particle's intensity envelope

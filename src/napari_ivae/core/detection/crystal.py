@@ -17,6 +17,13 @@ antiphase boundary, a row of vacancies). A region is reported only when that non
 part covers at least ``MIN_OUTSIDE_AREA`` of the frame and sinks below a quarter of the
 crystal level: an image that is lattice everywhere, or nowhere, gets no mask and nothing is
 dropped.
+
+The same demodulation of a spectrum without Bragg peaks (the diffuse power on each
+reflection's ring) gives the amplitude's floor, what noise and an amorphous film reach. When
+the bulk of the frame sits at that floor (a few small particles on a support, a few % of the
+frame), Otsu's split falls inside the support's own spread: the level is then the median of
+the samples two floors high or more, and half and a quarter of the level are measured from the
+floor up (``_decide``).
 """
 
 from __future__ import annotations
@@ -36,6 +43,12 @@ LOWPASS_SPACINGS = 0.7  # Gaussian sigma of the fringe-amplitude low-pass, in sp
 EDGE_LEVEL = 0.5  # region edge: this fraction of the crystal's amplitude level
 OUTSIDE_LEVEL = 0.25  # a real non-crystalline part sinks below this fraction...
 MIN_OUTSIDE_AREA = 0.05  # ...over at least this fraction of the frame
+# the floor: the rms fringe amplitude of the diffuse spectrum (noise, an amorphous film). A
+# frame whose median amplitude lies within FLOOR_BAND of it is mostly non-crystalline (noise
+# alone: 0.9-1.0); a chi-distributed amplitude of >= 2 reflections is above FLOOR_LEVEL x
+# its rms in under 2 % of the samples
+FLOOR_BAND = (0.75, 1.25)
+FLOOR_LEVEL = 2.0
 
 
 @dataclass(frozen=True)
@@ -156,20 +169,20 @@ def crystal_region(frame, spacing: float) -> CrystalRegion:
             False,
             frame.shape,
         )
-    amplitude, coarse_step, coarse_origin = _fringe_amplitude(
+    amplitude, coarse_step, coarse_origin, floor = _fringe_amplitude(
         detail, reflections, LOWPASS_SPACINGS * step
     )
     scale = (coarse_step[0] * factor, coarse_step[1] * factor)
     # binned pixel k is the block centred on frame pixel k * factor + (factor - 1) / 2
     origin = tuple(o * factor + (factor - 1) / 2.0 for o in coarse_origin)
-    level, inside, outside_area, found = _decide(amplitude, spacing / np.mean(scale))
+    level, inside, outside_area, found = _decide(amplitude, spacing / np.mean(scale), floor)
     if found:
         # is the "non-crystalline" part a grain whose reflections were too weak overall?
         extra = _outside_reflections(detail, inside, coarse_step, coarse_origin, step, reflections)
         if len(extra):
             reflections = np.concatenate([reflections, extra])
-            amplitude, _, _ = _fringe_amplitude(detail, reflections, LOWPASS_SPACINGS * step)
-            level, inside, outside_area, found = _decide(amplitude, spacing / np.mean(scale))
+            amplitude, _, _, floor = _fringe_amplitude(detail, reflections, LOWPASS_SPACINGS * step)
+            level, inside, outside_area, found = _decide(amplitude, spacing / np.mean(scale), floor)
     return CrystalRegion(
         amplitude,
         inside,
@@ -326,16 +339,27 @@ def _fringe_amplitude(detail, reflections, sigma):
         slice((f - len(o)) // 2, (f - len(o)) // 2 + len(o)) for f, o in zip(fine, offsets)
     )
     total = np.zeros(fine, dtype=np.float64)
+    rings = np.rint(
+        np.hypot(fft.fftfreq(shape[0])[:, None], fft.fftfreq(shape[1])[None, :]) * max(shape)
+    ).astype(np.int64)
+    diffuse = 0.0
     for g_row, g_col in reflections:
         centre = (int(round(g_row * shape[0])), int(round(g_col * shape[1])))
         band = spectrum.take(centre[0] + offsets[0], axis=0, mode="wrap").take(
             centre[1] + offsets[1], axis=1, mode="wrap"
         )
+        # the diffuse power on the reflection's ring (exponential periodogram: mean = median
+        # / ln 2; the few Bragg samples on the ring do not move the median)
+        on_ring = rings == int(round(np.hypot(g_row, g_col) * max(shape)))
+        diffuse += float(np.median(np.abs(spectrum[on_ring]) ** 2)) / np.log(2.0)
         grid = np.zeros(fine, dtype=np.complex128)
         grid[place] = band * gauss
         field = fft.ifft2(fft.ifftshift(grid), workers=1)
         total += field.real**2 + field.imag**2
     amplitude = np.sqrt(total) * (np.prod(fine) / np.prod(shape))
+    # what the same demodulation gives where nothing is periodic (the rms amplitude of the
+    # diffuse spectrum: noise, an amorphous film), on the same scale
+    floor = float(np.sqrt(diffuse * np.sum(gauss**2)) / np.prod(shape))
     step = (shape[0] / fine[0], shape[1] / fine[1])  # padded px per sample
     amplitude = amplitude / np.maximum(
         _smoothed_support(detail.shape, pad, fine, step, sigma), 0.05
@@ -344,7 +368,7 @@ def _fringe_amplitude(detail, reflections, sigma):
     first = [int(np.ceil(pad / s)) for s in step]
     last = [int(np.floor((pad + n - 1) / s)) for n, s in zip(detail.shape, step)]
     cropped = amplitude[first[0] : last[0] + 1, first[1] : last[1] + 1].astype(np.float32)
-    return cropped, step, tuple(f * s - pad for f, s in zip(first, step))
+    return cropped, step, tuple(f * s - pad for f, s in zip(first, step)), floor
 
 
 def _smoothed_support(size, pad, samples, step, sigma):
@@ -359,25 +383,50 @@ def _smoothed_support(size, pad, samples, step, sigma):
     return np.outer(profiles[0], profiles[1])
 
 
-def _decide(amplitude, spacing_samples) -> tuple[float, np.ndarray, float, bool]:
-    """Crystal level, region (coarse grid), non-crystalline area and whether it is distinct."""
-    from scipy import ndimage
+def _decide(amplitude, spacing_samples, floor=0.0) -> tuple[float, np.ndarray, float, bool]:
+    """Crystal level, region (coarse grid), non-crystalline area and whether it is distinct.
+
+    ``floor``: the amplitude the diffuse spectrum gives where nothing is periodic (noise, an
+    amorphous film). When the bulk of the frame sits at that floor (the median amplitude
+    within ``FLOOR_BAND`` of it: a few small particles on a support), Otsu's split falls
+    inside the support's own spread and the support's amplitude is not small next to the
+    crystal's: the level is then taken over the samples at least ``FLOOR_LEVEL`` floors high,
+    and the edge and the deep part are measured from the floor up. A blank part (vacuum,
+    zero padding) sits below the floor, a faint lattice everywhere above it: the plain rule."""
     from skimage.filters import threshold_otsu
 
     everywhere = np.ones(amplitude.shape, dtype=bool)
     if not np.ptp(amplitude) > 0:
         return float(amplitude.max()), everywhere, 0.0, False
-    level = float(np.median(amplitude[amplitude >= threshold_otsu(amplitude)]))
-    radius = max(1, int(round(0.5 * spacing_samples)))
-    disc = np.hypot(*np.mgrid[-radius : radius + 1, -radius : radius + 1]) <= radius
-    # an opening (beyond the frame counts as outside, so a vacuum strip at the edge survives)
-    low = amplitude < EDGE_LEVEL * level
-    outside = ndimage.binary_dilation(ndimage.binary_erosion(low, disc, border_value=1), disc) & low
-    deep = outside & (amplitude < OUTSIDE_LEVEL * level)
+    otsu = threshold_otsu(amplitude)
+    base = 0.0
+    if floor > 0 and FLOOR_BAND[0] <= np.median(amplitude) / floor <= FLOOR_BAND[1]:
+        base = floor
+        otsu = max(otsu, FLOOR_LEVEL * floor)
+    level = float(np.median(amplitude[amplitude >= otsu]))
+    outside, deep = _outside(
+        amplitude,
+        spacing_samples,
+        base + EDGE_LEVEL * (level - base),
+        base + OUTSIDE_LEVEL * (level - base),
+    )
     area = float(outside.mean())
     if deep.mean() < MIN_OUTSIDE_AREA:
         return level, everywhere, area, False
     return level, ~outside, area, True
+
+
+def _outside(amplitude, spacing_samples, edge, deep_below) -> tuple[np.ndarray, np.ndarray]:
+    """The part below ``edge`` less its thin strips (an opening with a disc one spacing
+    across; beyond the frame counts as outside, so a vacuum strip at the edge survives), and
+    the part of it below ``deep_below``."""
+    from scipy import ndimage
+
+    radius = max(1, int(round(0.5 * spacing_samples)))
+    disc = np.hypot(*np.mgrid[-radius : radius + 1, -radius : radius + 1]) <= radius
+    low = amplitude < edge
+    outside = ndimage.binary_dilation(ndimage.binary_erosion(low, disc, border_value=1), disc) & low
+    return outside, outside & (amplitude < deep_below)
 
 
 __all__ = ["CrystalRegion", "crystal_region"]

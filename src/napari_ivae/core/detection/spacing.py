@@ -19,6 +19,9 @@ the nearest lattice vector. A weaker peak closer than that (at least ``MIN_BASIS
 strongest) is the separation of two atoms in the cell, and then that is the spacing: the
 distance between nearest atoms is what sets every detection parameter. Lengths are refined to
 sub-pixel precision and averaged over the shell.
+
+:func:`tiled_spacing` (used by the atom detector when the whole frame shows no lattice) looks
+for the part that does: the tile of ``TILE_SIDE`` pixels whose Bragg peak stands highest.
 """
 
 from __future__ import annotations
@@ -36,6 +39,8 @@ MIN_BRAGG_RATIO = 30.0
 KEEP_RATIO = 16.0  # a frequency enters the autocorrelation above this many times its ring
 MIN_BASIS_HEIGHT = 0.15  # a closer, weaker peak counts as an atom separation from this height
 MAX_SIDE = 1024  # the spacing is estimated on a central crop at most this large (speed)
+TILE_SIDE = 256  # tiles searched when the whole frame shows no lattice (tiled_spacing)
+MAX_TILES = 8  # per side
 
 
 def estimate_spacing(
@@ -89,19 +94,11 @@ def estimate_spacing(
         image = np.where(np.isfinite(image), image, np.nanmedian(image))
     # the default search range follows the analysed crop (a sixth of its side)
     max_spacing = float(max_spacing) if max_spacing else min(image.shape) / 6.0
-    detail = (image - image.mean()) * np.outer(
-        np.hanning(image.shape[0]), np.hanning(image.shape[1])
-    )
-    shape = detail.shape
-    power = np.abs(fft.rfft2(detail, workers=1)) ** 2
+    shape = image.shape
+    power, freq_sq, ratio, bragg_ratio = _spectrum(image, max_spacing)
     # high-pass (minus a Gaussian blur of width max_spacing/2, done in Fourier space): a slow
     # background (illumination, a particle's envelope) would otherwise swamp the lattice peaks
-    freq_sq = fft.fftfreq(shape[0])[:, None] ** 2 + fft.rfftfreq(shape[1])[None, :] ** 2
     high_pass = (1.0 - np.exp(-2.0 * np.pi**2 * (max_spacing / 2.0) ** 2 * freq_sq)) ** 2
-    floor = _ring_medians(power, freq_sq)
-    band = (freq_sq >= 1.0 / max_spacing**2) & (freq_sq <= 1.0 / MIN_SPACING**2)
-    ratio = np.where(floor > 0, power / np.maximum(floor, np.finfo(np.float64).tiny), 0.0)
-    bragg_ratio = float(ratio[band].max()) if band.any() else 0.0
     if bragg_ratio < MIN_BRAGG_RATIO:
         raise InputError(
             "No clear lattice periodicity found (no Fourier peak stands out of "
@@ -155,6 +152,65 @@ def estimate_spacing(
             "bragg_ratio": bragg_ratio,
         }
     return spacing
+
+
+def _spectrum(image: np.ndarray, max_spacing: float):
+    """Periodogram of the Hann-windowed image, squared frequencies, each sample's power over
+    its ring's diffuse level, and the largest of those ratios between ``max_spacing`` and
+    ``MIN_SPACING`` (the strongest Bragg peak's)."""
+    from scipy import fft
+
+    detail = (image - image.mean()) * np.outer(
+        np.hanning(image.shape[0]), np.hanning(image.shape[1])
+    )
+    shape = detail.shape
+    power = np.abs(fft.rfft2(detail, workers=1)) ** 2
+    freq_sq = fft.fftfreq(shape[0])[:, None] ** 2 + fft.rfftfreq(shape[1])[None, :] ** 2
+    floor = _ring_medians(power, freq_sq)
+    band = (freq_sq >= 1.0 / max_spacing**2) & (freq_sq <= 1.0 / MIN_SPACING**2)
+    ratio = np.where(floor > 0, power / np.maximum(floor, np.finfo(np.float64).tiny), 0.0)
+    bragg_ratio = float(ratio[band].max()) if band.any() else 0.0
+    return power, freq_sq, ratio, bragg_ratio
+
+
+def tiled_spacing(image2d, *, return_details: bool = False):
+    """:func:`estimate_spacing` of the part of the frame whose lattice stands out most: the
+    half-overlapping ``TILE_SIDE`` tile with the strongest Bragg peak over its ring.
+
+    For a frame whose lattice covers only a small part (a few particles on an amorphous
+    support): over the whole frame the support's diffuse spectrum and the particles' several
+    orientations keep every Bragg peak below ``MIN_BRAGG_RATIO``, while a tile on a particle
+    shows its lattice clearly. Raises :class:`InputError` ("no ... periodicity") when the
+    frame is smaller than two tiles or no tile shows a lattice either.
+    """
+    image = np.asarray(image2d, dtype=np.float64)
+    height, width = image.shape
+    if min(height, width) < 2 * TILE_SIDE:
+        raise InputError("No clear lattice periodicity found (the frame is too small to tile).")
+    if not np.isfinite(image).all():
+        image = np.where(np.isfinite(image), image, np.nanmedian(image))
+    best, tile = 0.0, None
+    for top in _tile_starts(height):
+        for left in _tile_starts(width):
+            part = image[top : top + TILE_SIDE, left : left + TILE_SIDE]
+            if not np.ptp(part) > 0:
+                continue
+            ratio = _spectrum(part, TILE_SIDE / 6.0)[3]
+            if ratio > best:
+                best, tile = ratio, part
+    if tile is None or best < MIN_BRAGG_RATIO:
+        raise InputError(
+            "No clear lattice periodicity found in any part of the frame; give the spacing "
+            "explicitly."
+        )
+    return estimate_spacing(tile, return_details=return_details)
+
+
+def _tile_starts(length: int) -> np.ndarray:
+    """Starts of tiles across ``length``: half-overlapping, at most ``MAX_TILES`` (spread
+    evenly: a 4096 px side is not searched in 31 steps)."""
+    count = min(MAX_TILES, 2 * (length // TILE_SIDE) - 1)
+    return np.unique(np.linspace(0, length - TILE_SIDE, count).round().astype(int))
 
 
 def _ring_medians(power: np.ndarray, freq_sq: np.ndarray) -> np.ndarray:
