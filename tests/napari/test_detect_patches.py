@@ -423,15 +423,15 @@ def test_widget_and_command_line_cut_the_same_particle_patches(viewer, qtbot, tm
 
 def test_grid_patches_take_the_spacing_measured_on_their_own_image(viewer, qtbot):
     """'Estimate spacing' on a lattice (8 px): that lattice's grid patches are two spacings
-    (16 px); another image's grid patches do not take it (32 px, no spacing known there)."""
+    (16 px); another image's grid patches do not take it (its own spacing is measured)."""
     lattice = viewer.add_image(np.asarray(_lattice_image()), name="lat")
     detect, patches = open_widget(viewer, "Detect"), open_widget(viewer, "Patches and labels")
     detect.image.value = lattice
     assert detect.estimate_spacing() == pytest.approx(8.0, rel=0.15)
     patches.source.value = "grid"
     patches.image.value = viewer.add_image(_discs(), name="discs")
-    assert patches.extract().patches.shape[1] == 32
-    assert "no spacing known" in patches.status.value
+    assert patches.extract().patches.shape[1] != 16
+    assert "the lattice spacing measured on it" not in patches.status.value
     patches.image.value = lattice
     assert patches.extract().patches.shape[1] == 16
     assert "the lattice spacing measured on it" in patches.status.value
@@ -623,3 +623,24 @@ def test_patches_follow_a_new_detection_over_a_users_points_layer(viewer, qtbot)
     patches.points.value = notes  # the user's own choice after the detection
     _detect(viewer, detect, layer, "particles", qtbot)  # re-run: the same layer, updated
     assert patches.points.value is notes
+
+
+def test_grid_patches_without_detect_are_two_spacings_measured_on_the_image(viewer, qtbot):
+    """A microscopist's session: the lattice sample, grid patches at once (no Detect). The
+    dock cut 32 px patches "(auto: no spacing known)" and then said the grid was registered
+    on the lattice of spacing 12.0 px; `napari-ivae patches --grid` measures the spacing on
+    the image and cuts two spacings (24 px). The dock now does the same, in its worker, and
+    says so; the automatic stride is a quarter of that size."""
+    lattice = viewer.add_image(np.asarray(_lattice_image()), name="lat")  # spacing 8 px
+    patches = open_widget(viewer, "Patches and labels")
+    patches.image.value = lattice
+    patches.source.value = "grid"
+    patches.extract_button.clicked.emit()  # in the worker, as from the button
+    qtbot.waitUntil(lambda: not patches.busy, timeout=60000)
+    assert not is_error(patches.status), patches.status.value
+    patchset = get_session(viewer).patchset
+    assert patchset.patches.shape[1:] == (16, 16)
+    assert get_session(viewer).patch_params["stride"] == 4
+    assert "px, the lattice spacing measured on the image" in patches.status.value
+    patches.size.value = 20  # a size given is used as it is
+    assert patches.extract().patches.shape[1:] == (20, 20)

@@ -287,7 +287,7 @@ class PatchesWidget(DockBody):
             spacing, origin = self._session.spacing, "the lattice spacing measured on it"
         auto = AutoSize(spacing, measured[0] if measured else None)
         if auto.basis is None:
-            return auto.size, "no spacing known"
+            return auto.size, NO_SPACING
         if auto.by_diameter:
             assert measured is not None
             return auto.size, f"{auto.reason()}, the points' median {measured[1]}"
@@ -389,6 +389,9 @@ class PatchesWidget(DockBody):
         }
         if self.source.value == "grid":
             params["stride"] = int(self.stride.value or max(1, size // 4))
+            # no spacing known here: measured on the image in the worker, as the CLI does
+            job["measure_spacing"] = origin == NO_SPACING
+            job["auto_stride"] = not self.stride.value
             return job
         if self.points.value is None:
             raise InputError(
@@ -692,6 +695,7 @@ class PatchesWidget(DockBody):
         return labels
 
 
+NO_SPACING = "no spacing known"
 DROPPED_WARNING = 0.25  # more points than this fraction left out: the status turns amber
 
 
@@ -732,12 +736,37 @@ def _cut(job: dict) -> tuple[Any, dict]:
         raise InputError(" ".join(str(err).replace(_BORDER_HINT, hint).split())) from err
 
 
+def _measure_grid_size(image: Any, job: dict) -> None:
+    """Grid patches of the automatic size with no spacing known (Detect not run on the
+    image): two lattice spacings measured on the image (its first frame's central crop), as
+    ``napari-ivae patches --grid`` sizes them; the stride, when automatic, a quarter of that.
+    The job's size, stride and the status's origin are updated; nothing when no spacing can be
+    measured (the default size stays)."""
+    from napari_ivae.core.detection.spacing import frame_spacing
+    from napari_ivae.core.patches.sizing import AutoSize
+
+    try:
+        spacing = frame_spacing(image)
+    except InputError:
+        return
+    auto = AutoSize(spacing)
+    if auto.basis is None:
+        return
+    params = job["params"]
+    params["size"] = auto.size
+    if job.get("auto_stride"):
+        params["stride"] = max(1, auto.size // 4)
+    job["size_origin"] = f"{auto.reason()}, the lattice spacing measured on the image"
+
+
 def _cut_patches(job: dict) -> tuple[Any, dict]:
     from napari_ivae.core.io.imageio import is_lazy
     from napari_ivae.core.patches.cutting import extract_patches, grid_patches
 
     image = _layers.prepare_snapshot(job["image"])
     params = job["params"]
+    if params["source"] == "grid" and job.get("measure_spacing"):
+        _measure_grid_size(image, job)
     if is_lazy(image):
         from napari_ivae.core.patches.source import PatchSource
 
