@@ -7,6 +7,7 @@ Memory discipline: patches are written into a preallocated output; each chunk ha
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import NamedTuple
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -120,6 +121,117 @@ def as_points(coords, n_frames: int, is_stack: bool) -> tuple[np.ndarray, np.nda
             f"{int(out_of_range.sum())} points refer to frames outside 0..{n_frames - 1} of the image."
         )
     return frames.astype(np.int64), np.ascontiguousarray(pts[:, 1:])
+
+
+def check_order(order) -> int:
+    """Return the interpolation ``order`` if it is 1 (bilinear) or 3 (cubic spline), else raise."""
+    if order not in (1, 3):
+        raise InputError(f"order must be 1 (bilinear) or 3 (cubic spline), got {order!r}.")
+    return order
+
+
+class KeptPoints(NamedTuple):
+    """Points checked against the frame and the patch size (:func:`kept_points`)."""
+
+    frames: np.ndarray  # (N,) int64, every point
+    centres: np.ndarray  # (N, 2) float64, every point (rounded without subpixel)
+    indices: np.ndarray  # (K,) int64: the points kept
+    valid: np.ndarray | None  # (K,) bool, False = crosses the border (border="flag"), else None
+    message: str  # how many were dropped or kept with reflected edges
+
+
+def kept_points(coords, n_frames, is_stack, shape, image_shape, border, subpixel) -> KeptPoints:
+    """The points whose patches are cut: a centre outside the frame is always dropped, a patch
+    crossing the border too unless ``border="flag"`` (kept, ``valid`` False). Raises
+    :class:`InputError` when no point is kept (the message suggests a smaller patch)."""
+    frames, centres = as_points(coords, n_frames, is_stack)
+    if not subpixel:
+        centres = np.round(centres)
+    outside = ~centre_inside(centres, image_shape)
+    crossing = ~patch_inside(centres, shape, image_shape)
+    keep = ~outside if border == "flag" else ~crossing
+    if not keep.any():
+        raise InputError(
+            f"All {len(centres)} patches of {shape[0]}x{shape[1]} px cross the border of the "
+            f"{image_shape[0]}x{image_shape[1]} image (or their centre lies outside it). "
+            'Use a smaller patch size, or border="flag" to keep them with reflected edges.'
+        )
+    indices = np.flatnonzero(keep).astype(np.int64)
+    valid = None
+    if border == "flag" and crossing[indices].any():
+        valid = ~crossing[indices]
+    message = _drop_message(len(centres), outside, crossing, border, shape)
+    return KeptPoints(frames, centres, indices, valid, message)
+
+
+def _drop_message(n_points, outside, crossing, border, shape) -> str:
+    notes = []
+    if outside.any():
+        notes.append(
+            f"{int(outside.sum())} of {n_points} points lie outside the image and were dropped"
+        )
+    n_cross = int((crossing & ~outside).sum())
+    if n_cross:
+        verb = (
+            "were dropped" if border == "drop" else "were kept with reflected edges (valid=False)"
+        )
+        notes.append(
+            f"{n_cross} of {n_points} patches of {shape[0]}x{shape[1]} px cross the image border and {verb}"
+        )
+    return "; ".join(notes)
+
+
+def grid_layout(image_shape, shape, stride, n_frames: int):
+    """The regular grid of :func:`~napari_ivae.core.patches.cutting.grid_patches` on frames of
+    ``image_shape``: ``(stride, grid_shape, (top, left), rows, cols, centres)``, the grid
+    centred in the frame (the pixels left over split between both sides, the odd one to the
+    bottom/right), ``rows``/``cols`` the patch centres' coordinates and ``centres`` the
+    ``(n_frames * n_rows * n_cols, 2)`` centres frame by frame, row by row. Raises
+    :class:`InputError` for a stride that is not a positive whole number of pixels."""
+    if isinstance(stride, bool) or not isinstance(stride, (int, np.integer)) or stride < 1:
+        raise InputError(f"stride must be a positive integer number of pixels, got {stride!r}.")
+    stride = int(stride)
+    height, width = image_shape
+    grid_shape = ((height - shape[0]) // stride + 1, (width - shape[1]) // stride + 1)
+    top = ((height - shape[0]) - (grid_shape[0] - 1) * stride) // 2
+    left = ((width - shape[1]) - (grid_shape[1] - 1) * stride) // 2
+    rows = top + shape[0] // 2 + stride * np.arange(grid_shape[0], dtype=np.float64)
+    cols = left + shape[1] // 2 + stride * np.arange(grid_shape[1], dtype=np.float64)
+    rr, cc = np.meshgrid(rows, cols, indexing="ij")
+    centres = np.tile(np.column_stack([rr.ravel(), cc.ravel()]), (n_frames, 1))
+    return stride, grid_shape, (top, left), rows, cols, centres
+
+
+def minmax_record(mode: str, lo: float | None = None, hi: float | None = None) -> dict:
+    """The ``normalization`` record of patches scaled to [0, 1]: ``"global"`` (with the image's
+    ``lo``/``hi``) or ``"patch"`` (each by its own range)."""
+    if mode == "global":
+        return {"mode": "global", "method": "minmax", "min": lo, "max": hi, "range": [0.0, 1.0]}
+    return {"mode": "patch", "method": "minmax", "range": [0.0, 1.0]}
+
+
+def scale_global(patches: np.ndarray, lo: float, hi: float) -> None:
+    """Scale ``patches`` in place from ``[lo, hi]`` to [0, 1] (clipped: cubic interpolation
+    may overshoot), chunk by chunk."""
+    scale = hi - lo if hi > lo else 1.0
+    for chunk in chunks(len(patches), patches.shape[1] * patches.shape[2]):
+        patches[chunk] -= lo
+        patches[chunk] /= scale
+    np.clip(patches, 0.0, 1.0, out=patches)
+
+
+def scale_each(patches: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Scale each patch in place by its own min/max to [0, 1], chunk by chunk; return the
+    ``(N,)`` minima and maxima."""
+    flat = patches.reshape(len(patches), -1)
+    pmin = flat.min(axis=1)
+    pmax = flat.max(axis=1)
+    span = np.where(pmax > pmin, pmax - pmin, 1.0).astype(np.float32)
+    for chunk in chunks(len(patches), flat.shape[1]):
+        patches[chunk] -= pmin[chunk, None, None]
+        patches[chunk] /= span[chunk, None, None]
+    np.clip(patches, 0.0, 1.0, out=patches)
+    return pmin, pmax
 
 
 def centre_inside(centres: np.ndarray, image_shape) -> np.ndarray:

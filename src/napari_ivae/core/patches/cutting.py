@@ -179,28 +179,13 @@ def extract_patches(
     shape = sampling.patch_shape(size, stack.shape[1:])
     border = sampling.check_choice("border", border, BORDER_POLICIES)
     normalize = sampling.check_choice("normalize", normalize, NORMALIZE_MODES)
-    if order not in (1, 3):
-        raise InputError(f"order must be 1 (bilinear) or 3 (cubic spline), got {order!r}.")
-    frames, centres = sampling.as_points(coords, stack.shape[0], is_stack)
-    if not subpixel:
-        centres = np.round(centres)
-
+    sampling.check_order(order)
     image_shape = stack.shape[1:]
-    outside = ~sampling.centre_inside(centres, image_shape)
-    crossing = ~sampling.patch_inside(centres, shape, image_shape)
-    keep = ~outside if border == "flag" else ~crossing
-    n_points = len(centres)
-    if not keep.any():
-        raise InputError(
-            f"All {n_points} patches of {shape[0]}x{shape[1]} px cross the border of the "
-            f"{image_shape[0]}x{image_shape[1]} image (or their centre lies outside it). "
-            'Use a smaller patch size, or border="flag" to keep them with reflected edges.'
-        )
-    indices = np.flatnonzero(keep).astype(np.int64)
-    frames, centres = frames[indices], centres[indices]
-    valid = None
-    if border == "flag" and crossing[indices].any():
-        valid = ~crossing[indices]
+    points = sampling.kept_points(
+        coords, stack.shape[0], is_stack, shape, image_shape, border, subpixel
+    )
+    indices, valid = points.indices, points.valid
+    frames, centres = points.frames[indices], points.centres[indices]
 
     patches = np.empty((len(indices),) + shape, dtype=np.float32)
     by_frame = np.argsort(frames, kind="stable")
@@ -225,7 +210,7 @@ def extract_patches(
         is_stack=is_stack,
         patch_min=pmin,
         patch_max=pmax,
-        message=_drop_message(n_points, outside, crossing, border, shape),
+        message=points.message,
     )
 
 
@@ -302,13 +287,10 @@ def grid_patches(
     stack, is_stack = sampling.as_stack(image)
     shape = sampling.patch_shape(size, stack.shape[1:])
     normalize = sampling.check_choice("normalize", normalize, NORMALIZE_MODES)
-    if isinstance(stride, bool) or not isinstance(stride, (int, np.integer)) or stride < 1:
-        raise InputError(f"stride must be a positive integer number of pixels, got {stride!r}.")
-    stride = int(stride)
     n_frames, height, width = stack.shape
-    grid_shape = ((height - shape[0]) // stride + 1, (width - shape[1]) // stride + 1)
-    top = ((height - shape[0]) - (grid_shape[0] - 1) * stride) // 2
-    left = ((width - shape[1]) - (grid_shape[1] - 1) * stride) // 2
+    stride, grid_shape, (top, left), rows, cols, centres = sampling.grid_layout(
+        (height, width), shape, stride, n_frames
+    )
     per_frame = grid_shape[0] * grid_shape[1]
 
     patches = np.empty((n_frames * per_frame,) + shape, dtype=np.float32)
@@ -316,10 +298,6 @@ def grid_patches(
         block = patches[frame * per_frame : (frame + 1) * per_frame]
         sampling.grid_frame(stack[frame], shape, stride, (top, left), grid_shape, block)
 
-    rows = top + shape[0] // 2 + stride * np.arange(grid_shape[0], dtype=np.float64)
-    cols = left + shape[1] // 2 + stride * np.arange(grid_shape[1], dtype=np.float64)
-    rr, cc = np.meshgrid(rows, cols, indexing="ij")
-    centres = np.tile(np.column_stack([rr.ravel(), cc.ravel()]), (n_frames, 1))
     frames = np.repeat(np.arange(n_frames, dtype=np.int64), per_frame)
 
     shifts, message = None, ""
@@ -373,42 +351,10 @@ def _normalize(patches: np.ndarray, mode: str, stack: np.ndarray, value_range=No
         lo, hi = (
             sampling.finite_range(stack) if value_range is None else sampling.as_range(value_range)
         )
-        scale = hi - lo if hi > lo else 1.0
-        for chunk in sampling.chunks(len(patches), patches.shape[1] * patches.shape[2]):
-            patches[chunk] -= lo
-            patches[chunk] /= scale
-        np.clip(patches, 0.0, 1.0, out=patches)  # cubic interpolation may overshoot
-        return (
-            {"mode": "global", "method": "minmax", "min": lo, "max": hi, "range": [0.0, 1.0]},
-            None,
-            None,
-        )
-    flat = patches.reshape(len(patches), -1)
-    pmin = flat.min(axis=1)
-    pmax = flat.max(axis=1)
-    span = np.where(pmax > pmin, pmax - pmin, 1.0).astype(np.float32)
-    for chunk in sampling.chunks(len(patches), flat.shape[1]):
-        patches[chunk] -= pmin[chunk, None, None]
-        patches[chunk] /= span[chunk, None, None]
-    np.clip(patches, 0.0, 1.0, out=patches)
-    return {"mode": "patch", "method": "minmax", "range": [0.0, 1.0]}, pmin, pmax
-
-
-def _drop_message(n_points, outside, crossing, border, shape) -> str:
-    notes = []
-    if outside.any():
-        notes.append(
-            f"{int(outside.sum())} of {n_points} points lie outside the image and were dropped"
-        )
-    n_cross = int((crossing & ~outside).sum())
-    if n_cross:
-        verb = (
-            "were dropped" if border == "drop" else "were kept with reflected edges (valid=False)"
-        )
-        notes.append(
-            f"{n_cross} of {n_points} patches of {shape[0]}x{shape[1]} px cross the image border and {verb}"
-        )
-    return "; ".join(notes)
+        sampling.scale_global(patches, lo, hi)
+        return sampling.minmax_record("global", lo, hi), None, None
+    pmin, pmax = sampling.scale_each(patches)
+    return sampling.minmax_record("patch"), pmin, pmax
 
 
 _OPTIONAL_ARRAYS = ("valid", "patch_min", "patch_max", "shifts")

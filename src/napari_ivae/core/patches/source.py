@@ -91,34 +91,18 @@ class PatchSource:
         self.shape = sampling.patch_shape(size, (height, width))
         self.border = sampling.check_choice("border", border, BORDER_POLICIES)
         self.normalize = sampling.check_choice("normalize", normalize, NORMALIZE_MODES)
-        if order not in (1, 3):
-            raise InputError(f"order must be 1 (bilinear) or 3 (cubic spline), got {order!r}.")
+        sampling.check_order(order)
         if value_range is not None and normalize != "global":
             raise InputError('value_range is only used with normalize="global".')
         self.order = order
-        frames, centres = sampling.as_points(coords, n_frames, self.is_stack)
-        if not subpixel:
-            centres = np.round(centres)
-        outside = ~sampling.centre_inside(centres, (height, width))
-        crossing = ~sampling.patch_inside(centres, self.shape, (height, width))
-        keep = ~outside if border == "flag" else ~crossing
-        if not keep.any():
-            raise InputError(
-                f"All {len(centres)} patches of {self.shape[0]}x{self.shape[1]} px cross the "
-                f"border of the {height}x{width} image (or their centre lies outside it). Use a "
-                'smaller patch size, or border="flag" to keep them with reflected edges.'
-            )
-        self.indices = np.flatnonzero(keep).astype(np.int64)
-        if len(self.indices) == len(keep):  # every point kept: no second copy of them
-            self.frames, self.centres = frames, centres
+        points = sampling.kept_points(
+            coords, n_frames, self.is_stack, self.shape, (height, width), border, subpixel
+        )
+        self.indices, self.valid, self.message = points.indices, points.valid, points.message
+        if len(self.indices) == len(points.centres):  # every point kept: no second copy of them
+            self.frames, self.centres = points.frames, points.centres
         else:
-            self.frames, self.centres = frames[self.indices], centres[self.indices]
-        self.valid = None
-        if border == "flag" and crossing[self.indices].any():
-            self.valid = ~crossing[self.indices]
-        from napari_ivae.core.patches.cutting import _drop_message
-
-        self.message = _drop_message(len(centres), outside, crossing, border, self.shape)
+            self.frames, self.centres = points.frames[self.indices], points.centres[self.indices]
         self.image_shape = (int(height), int(width))
         self.n_frames = int(n_frames)
         self.grid_shape: tuple[int, int] | None = None
@@ -149,15 +133,9 @@ class PatchSource:
         elif self.normalize == "global":
             lo, hi = sampling.as_range(value_range)
         if self.normalize == "global":
-            self.normalization = {
-                "mode": "global",
-                "method": "minmax",
-                "min": lo,
-                "max": hi,
-                "range": [0.0, 1.0],
-            }
+            self.normalization = sampling.minmax_record("global", lo, hi)
         elif self.normalize == "patch":
-            self.normalization = {"mode": "patch", "method": "minmax", "range": [0.0, 1.0]}
+            self.normalization = sampling.minmax_record("patch")
             self.patch_min = np.full(len(self.indices), np.nan, dtype=np.float32)
             self.patch_max = np.full(len(self.indices), np.nan, dtype=np.float32)
         else:
@@ -198,17 +176,11 @@ class PatchSource:
         frames, _ = lazy_frames(image)
         n_frames, height, width = frames.shape
         shape = sampling.patch_shape(size, (height, width))
-        if isinstance(stride, bool) or not isinstance(stride, (int, np.integer)) or stride < 1:
-            raise InputError(f"stride must be a positive integer number of pixels, got {stride!r}.")
-        stride = int(stride)
-        grid_shape = ((height - shape[0]) // stride + 1, (width - shape[1]) // stride + 1)
-        top = ((height - shape[0]) - (grid_shape[0] - 1) * stride) // 2
-        left = ((width - shape[1]) - (grid_shape[1] - 1) * stride) // 2
-        rows = top + shape[0] // 2 + stride * np.arange(grid_shape[0], dtype=np.float64)
-        cols = left + shape[1] // 2 + stride * np.arange(grid_shape[1], dtype=np.float64)
-        rr, cc = np.meshgrid(rows, cols, indexing="ij")
-        centres = np.tile(np.column_stack([rr.ravel(), cc.ravel()]), (n_frames, 1))
-        index = np.repeat(np.arange(n_frames, dtype=np.float64), rr.size)
+        stride, grid_shape, _, rows, cols, centres = sampling.grid_layout(
+            (height, width), shape, stride, n_frames
+        )
+        per_frame = grid_shape[0] * grid_shape[1]
+        index = np.repeat(np.arange(n_frames, dtype=np.float64), per_frame)
         shifts, message = None, ""
         spacing = registration.registration_spacing(
             spacing,
@@ -218,7 +190,7 @@ class PatchSource:
         if spacing is not None:
             shifts = np.zeros_like(centres)
             for frame in range(n_frames):
-                block = slice(frame * rr.size, (frame + 1) * rr.size)
+                block = slice(frame * per_frame, (frame + 1) * per_frame)
                 shifts[block] = registration.lattice_shifts(
                     frames.window(frame, slice(None), slice(None)), centres[block], shape, spacing
                 )
@@ -300,17 +272,9 @@ class PatchSource:
 
     def _normalize(self, patches: np.ndarray, positions: np.ndarray) -> None:
         if self.normalize == "global":
-            lo, hi = self.normalization["min"], self.normalization["max"]
-            patches -= lo
-            patches /= hi - lo if hi > lo else 1.0
-            np.clip(patches, 0.0, 1.0, out=patches)
+            sampling.scale_global(patches, self.normalization["min"], self.normalization["max"])
         elif self.normalize == "patch":
-            flat = patches.reshape(len(patches), -1)
-            pmin, pmax = flat.min(axis=1), flat.max(axis=1)
-            span = np.where(pmax > pmin, pmax - pmin, 1.0).astype(np.float32)
-            patches -= pmin[:, None, None]
-            patches /= span[:, None, None]
-            np.clip(patches, 0.0, 1.0, out=patches)
+            pmin, pmax = sampling.scale_each(patches)
             assert self.patch_min is not None and self.patch_max is not None  # patch mode
             self.patch_min[positions], self.patch_max[positions] = pmin, pmax
 
