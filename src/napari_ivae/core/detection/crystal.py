@@ -41,7 +41,7 @@ MAX_REFLECTIONS = 24  # half-plane reflections used
 SAMPLES_PER_SPACING = 4.0  # the analysis runs on an image binned to about this resolution
 LOWPASS_SPACINGS = 0.7  # Gaussian sigma of the fringe-amplitude low-pass, in spacings
 EDGE_LEVEL = 0.5  # region edge: this fraction of the crystal's amplitude level
-OUTSIDE_LEVEL = 0.25  # a real non-crystalline part sinks below this fraction...
+OUTSIDE_LEVEL = 0.25  # a real non-crystalline part sinks below this fraction (and DEEP_FLOOR)...
 MIN_OUTSIDE_AREA = 0.05  # ...over at least this fraction of the frame
 # the floor: the rms fringe amplitude of the diffuse spectrum (noise, an amorphous film). A
 # frame whose median amplitude lies within FLOOR_BAND of it is mostly non-crystalline (noise
@@ -49,6 +49,10 @@ MIN_OUTSIDE_AREA = 0.05  # ...over at least this fraction of the frame
 # its rms in under 2 % of the samples
 FLOOR_BAND = (0.75, 1.25)
 FLOOR_LEVEL = 2.0
+# a non-crystalline part sinks to the floor: its deep samples stay below this many floors
+# (vacuum, amorphous films: medians 0-1 floor; the faint parts of a lattice under a bending
+# contour at 0.1 of the columns' intensity: 2.3-2.5, none of them below 1.5 but 0.2-0.6 %)
+DEEP_FLOOR = 1.5
 
 
 @dataclass(frozen=True)
@@ -392,7 +396,9 @@ def _decide(amplitude, spacing_samples, floor=0.0) -> tuple[float, np.ndarray, f
     inside the support's own spread and the support's amplitude is not small next to the
     crystal's: the level is then taken over the samples at least ``FLOOR_LEVEL`` floors high,
     and the edge and the deep part are measured from the floor up. A blank part (vacuum,
-    zero padding) sits below the floor, a faint lattice everywhere above it: the plain rule."""
+    zero padding) sits below the floor, a faint lattice everywhere above it: the plain rule.
+    Either way the deep part must lie below ``DEEP_FLOOR`` floors: where a lattice only fades
+    (a bending contour, a thickness wedge) its amplitude stays above the floor."""
     from skimage.filters import threshold_otsu
 
     everywhere = np.ones(amplitude.shape, dtype=bool)
@@ -404,11 +410,11 @@ def _decide(amplitude, spacing_samples, floor=0.0) -> tuple[float, np.ndarray, f
         base = floor
         otsu = max(otsu, FLOOR_LEVEL * floor)
     level = float(np.median(amplitude[amplitude >= otsu]))
+    deep_below = base + OUTSIDE_LEVEL * (level - base)
+    if floor > 0:  # a lattice that only fades (thickness, a bending contour) stays above it
+        deep_below = min(deep_below, DEEP_FLOOR * floor)
     outside, deep = _outside(
-        amplitude,
-        spacing_samples,
-        base + EDGE_LEVEL * (level - base),
-        base + OUTSIDE_LEVEL * (level - base),
+        amplitude, spacing_samples, base + EDGE_LEVEL * (level - base), deep_below
     )
     area = float(outside.mean())
     if deep.mean() < MIN_OUTSIDE_AREA:
