@@ -477,6 +477,29 @@ def test_grid_model_applies_to_another_image_on_a_grid(viewer, lattice_layer, qt
     assert sum(layer._type_string == "points" for layer in viewer.layers) == n_points_layers
 
 
+def test_classes_found_on_grid_patches_colour_the_explorer(viewer, lattice_layer, qtbot):
+    """A microscopist's session (lattice sample, grid patches, shift-VAE, Find classes): the
+    class map came, but the Latent explorer offered only 'none' to colour by: it read the
+    classes from the points' ivae_cluster column, and grid patches have no points. The
+    session's result columns now hold them too."""
+    patches = open_widget(viewer, "Patches and labels")
+    patches.source.value = "grid"
+    patches.size.value = 12
+    patches.stride.value = 6
+    patches.extract()
+    train, results = trained(viewer, qtbot, kind="shift-vae", min_steps=0)  # one epoch
+    assert not is_error(train.status), train.status.value
+    explorer = open_widget(viewer, "Latent explorer")
+    results.n_clusters.value = 3
+    results.cluster_button.clicked.emit()
+    qtbot.waitUntil(lambda: results.cluster_button.enabled, timeout=30000)
+    assert not is_error(results.status), results.status.value
+    assert "cluster" in explorer.colour.choices and explorer.colour.value == "cluster"
+    labels = explorer._columns["cluster"]
+    assert len(labels) == len(get_session(viewer).patchset.patches)
+    assert set(np.unique(labels)) == {0, 1, 2}
+
+
 def test_with_the_term_on_z1_results_segments_z1(viewer, lattice_layer, qtbot):
     patches = open_widget(viewer, "Patches and labels")
     patches.source.value = "grid"

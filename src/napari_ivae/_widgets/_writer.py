@@ -465,6 +465,10 @@ def show_clusters(
     if session.bundle is bundle:  # not when another model came in while the classes were found
         metadata = {**bundle.metadata, "clustering": clustering.to_dict()}
         session.update(bundle=replace(bundle, metadata=metadata))
+    columns = session.columns or {}
+    if columns and len(next(iter(columns.values()))) == len(clustering.labels):
+        # the explorer reads them here too: grid patches have no points to hold them
+        session.update(columns={**columns, "cluster": np.asarray(clustering.labels)})
     params = {"model": bundle.config.kind, "seed": bundle.metadata.get("seed")}
     _hide_other_maps(viewer, image_layer.name)  # the classes alone over the image
     written = [write_cluster_layer(viewer, image_layer, image, params, clustering.summary())]
