@@ -298,7 +298,7 @@ def read_frames(path, *, channel=None, frame_axis=None, invert: bool = False):
         or channel is not None
         or invert
         or frame_axis not in (None, 0)
-        or len(shape) == 4
+        or len(shape) not in (2, 3)  # 4D, or not an image at all (refused there)
         or (len(shape) == 3 and frame_axis is None and shape[0] <= 4)  # frames or colours?
     )
     if not prepare and is_lazy(image) and np.dtype(image.dtype).kind == "f":

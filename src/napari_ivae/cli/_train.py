@@ -57,9 +57,9 @@ def _load_array_file(path: Path, what: str, key: str):
         raise InputError(f"{what} file {path} is not a readable numpy file ({err})") from err
     except (OSError, EOFError) as err:
         raise InputError(f"{what} file {path} is corrupt or not a numpy file ({err})") from err
-    if suffix == ".npy":
+    if isinstance(loaded, np.ndarray):  # an .npy, also one named .npz
         return loaded, {}
-    with loaded:
+    with loaded:  # an .npz archive, also one named .npy
         keys = list(loaded.files)
         if key not in keys:
             raise InputError(

@@ -72,7 +72,61 @@ def check_options(args) -> None:
                 f"--invariances: unknown {', '.join(unknown)}; give a comma list "
                 f"of {', '.join(INVARIANCES)}, or 'none'"
             )
+    check_applicable(args)
     check_device(args.device)
+
+
+# options that only one kind of model uses: (flag, attribute, the kinds)
+_KIND_OPTIONS = (
+    ("--classes", "classes", ("jrvae",)),
+    ("--label-weight", "label_weight", ("ss-rvae",)),
+    ("--class-names", "class_names", ("ss-rvae", "crvae")),
+    ("--condition-column", "condition_column", ("crvae",)),
+    ("--conditions", "conditions", ("crvae",)),
+    ("--keep-brightness", "keep_brightness", ("rvae",)),
+)
+# options that cut the patches from --image: with --patches they would do nothing
+_IMAGE_OPTIONS = (
+    ("--points", "points"),
+    ("--grid", "grid"),
+    ("--size", "size"),
+    ("--frame-axis", "frame_axis"),
+    ("--channel", "channel"),
+)
+
+
+def check_applicable(args) -> None:
+    """Refuse an option that would be ignored: one of another model kind (``--classes`` for
+    a vae), or one that cuts patches from ``--image`` given with ``--patches``.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed ``train`` options.
+
+    Raises
+    ------
+    InputError
+        The first such option, named with what it is for.
+    """
+    if args.patches is not None:
+        for flag, name in _IMAGE_OPTIONS:
+            if getattr(args, name, None) is not None:
+                raise InputError(
+                    f"{flag} is for cutting patches from --image; the patches of --patches "
+                    f"are cut already, so leave {flag} out (or give --image instead)"
+                )
+    for flag, name, kinds in _KIND_OPTIONS:
+        if getattr(args, name, None) not in (None, False) and args.model not in kinds:
+            raise InputError(
+                f"{flag} is for --model {' or '.join(kinds)}; --model {args.model} does not "
+                "use it, so leave it out"
+            )
+    if getattr(args, "shift_scale", 1.0) != 1.0 and args.model != "shift-vae":
+        raise InputError(
+            f"--shift-scale is for --model shift-vae; --model {args.model} does not use it, "
+            "so leave it out"
+        )
 
 
 def check_device(device: str) -> None:
@@ -218,11 +272,16 @@ def epochs_text(args, train_config, n_patches: int) -> str:
     return text
 
 
-def _fallback_paths(out: Path) -> list:
+def side_name(out: Path, tag: str) -> str:
+    """``NAME.TAG-DATE-TIME.ivae.pt`` for ``out`` = ``NAME.ivae.pt`` (a file beside it)."""
     name = out.name
     suffix = ".ivae.pt" if name.endswith(".ivae.pt") else out.suffix
     stem = name[: len(name) - len(suffix)] if suffix else name
-    recovered = f"{stem}.recovered-{time.strftime('%Y%m%d-%H%M%S')}{suffix or '.ivae.pt'}"
+    return f"{stem}.{tag}-{time.strftime('%Y%m%d-%H%M%S')}{suffix or '.ivae.pt'}"
+
+
+def _fallback_paths(out: Path) -> list:
+    recovered = side_name(out, "recovered")
     folders = [out.parent, Path.cwd(), Path(tempfile.gettempdir())]
     seen, paths = set(), []
     for folder in folders:

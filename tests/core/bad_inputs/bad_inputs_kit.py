@@ -122,6 +122,8 @@ def make_workspace(root: Path) -> Path:
     (ws / "pts.csv").write_text("frame,row,col\n0,20,20\n0,30,40\n0,40,24\n")
     (ws / "nocols.csv").write_text("a,b\n1,2\n")
     (ws / "words.csv").write_text("row,col\nx,y\n")
+    (ws / "nan_pts.csv").write_text("row,col\n20,20\n,30\n40,inf\n")
+    np.save(ws / "one_d.npy", np.arange(100.0))
     cards = make_cards(10, size=16, rotation=45, seed=1)  # 40 patches 16x16, classes 0..3
     labels = np.where(cards.labels < 2, cards.labels, -1)
     np.save(ws / "p40.npy", cards.images)

@@ -46,6 +46,12 @@ CASES = {
         [IMG, "--points", "{ws}/words.csv", "--size", "8", "--out", OUT],
         ["non-numeric"],
     ),
+    # a traceback before (scipy's KDTree, the spacing's crop): refused on reading
+    "points-nan": (
+        [IMG, "--points", "{ws}/nan_pts.csv", "--size", "8", "--out", OUT],
+        ["2 point(s)", "NaN", "line 3"],
+    ),
+    "image-1d": (["{ws}/one_d.npy", "--grid", "8", "--size", "8", "--out", OUT], ["2D", "(100,)"]),
     "channel-not-a-number": (
         ["{ws}/rgb.npy", "--grid", "8", "--size", "8", "--channel", "red", "--out", OUT],
         ["--channel", "red"],

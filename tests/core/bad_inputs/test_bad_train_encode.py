@@ -87,6 +87,26 @@ TRAIN = {
     "patches-nan": (["--model", "vae", "--patches", "{ws}/p_nan.npy", *OUT], ["nan"]),
     "patches-2d": (["--model", "vae", "--patches", "{ws}/p_2d.npy", *OUT], ["(n, h, w)"]),
     "patches-too-small": (["--model", "vae", "--patches", "{ws}/p_tiny.npy", *OUT], ["too small"]),
+    # an .npy saved under an .npz name: a TypeError traceback before
+    "patches-npy-named-npz": (
+        ["--model", "vae", "--patches", "{ws}/link_to_img.npz", *OUT],
+        ["(n, h, w)", "(64, 64)"],
+    ),
+    # options that did nothing (exit 0, silently ignored) before
+    "grid-with-patches": ([*VAE, "--grid", "8"], ["--grid", "--image"]),
+    "size-with-patches": ([*VAE, "--size", "16"], ["--size", "--image"]),
+    "points-with-patches": ([*VAE, "--points", "{ws}/pts.csv"], ["--points", "--image"]),
+    "classes-for-vae": ([*VAE, "--classes", "3"], ["--classes", "jrvae", "--model vae"]),
+    "label-weight-for-rvae": (
+        ["--model", "rvae", *P40, *OUT, "--label-weight", "2"],
+        ["--label-weight", "ss-rvae"],
+    ),
+    "keep-brightness-for-vae": ([*VAE, "--keep-brightness"], ["--keep-brightness", "rvae"]),
+    "shift-scale-for-vae": ([*VAE, "--shift-scale", "0.5"], ["--shift-scale", "shift-vae"]),
+    "condition-column-for-ss-rvae": (
+        [*SS, "--labels", "{ws}/labels.npy", "--condition-column", "a"],
+        ["--condition-column", "crvae"],
+    ),
     "patches-objects": (
         ["--model", "vae", "--patches", "{ws}/p_obj.npy", *OUT],
         ["python objects"],

@@ -356,6 +356,12 @@ def read_points_csv(path) -> tuple[np.ndarray, pd.DataFrame]:
         )
     except (ValueError, TypeError) as err:
         raise InputError(f"'{path}' has non-numeric coordinates: {err}") from err
+    bad = ~(np.isfinite(rows) & np.isfinite(cols) & np.isfinite(frames))
+    if bad.any():
+        raise InputError(
+            f"'{path}' has {int(bad.sum())} point(s) with an empty, NaN or infinite coordinate "
+            f"(first on line {int(np.flatnonzero(bad)[0]) + 2}); remove or fix those rows"
+        )
     used = {c for c in (frame_col, row_col, col_col) if c} | (
         {lower["index"]} if "index" in lower else set()
     )
