@@ -808,7 +808,8 @@ def _out_folder(value) -> Path:
 
 
 def run(args) -> int:
-    """Apply the model to every image; returns 0, or 3 when some images failed."""
+    """Apply the model to every image; returns 0, 3 when some images failed, 130 when
+    interrupted (Ctrl-C or SIGTERM: the finished images are kept)."""
     from napari_ivae.cli import cli_spelling
     from napari_ivae.cli._train_checks import check_device
     from napari_ivae.core.models.persistence import load_model
@@ -849,63 +850,77 @@ def run(args) -> int:
         )
         done, skipped, failed, worked = 0, 0, [], 0.0
         total = len(images)
-        for index, (path, name) in enumerate(zip(images, names), start=1):
-            head = f"[{index}/{total}] {path.name}"
-            try:
-                identity = _file_identity(path)
-            except OSError as err:
-                failed.append((path, err.strerror or str(err)))
-                _say(f"{head}: error: {failed[-1][1]}")
-                continue
-            if not args.redo and is_done(out_dir / name, identity, model_sha, options):
-                skipped += 1
-                _say(f"{head}: done earlier, skipped")
-                continue
-            started = time.perf_counter()
-            try:
-                result = process_image(
-                    bundle,
-                    settings,
-                    path,
-                    channel=args.channel,
-                    frame_axis=args.frame_axis,
-                    batch_size=args.batch_size,
-                    maps=args.maps != "none",
-                    scheduler=args.scheduler,
-                    progress=True,
+        stopped_at, index = None, 1
+        try:
+            for index, (path, name) in enumerate(zip(images, names), start=1):
+                head = f"[{index}/{total}] {path.name}"
+                try:
+                    identity = _file_identity(path)
+                except OSError as err:
+                    failed.append((path, err.strerror or str(err)))
+                    _say(f"{head}: error: {failed[-1][1]}")
+                    continue
+                if not args.redo and is_done(out_dir / name, identity, model_sha, options):
+                    skipped += 1
+                    _say(f"{head}: done earlier, skipped")
+                    continue
+                started = time.perf_counter()
+                try:
+                    result = process_image(
+                        bundle,
+                        settings,
+                        path,
+                        channel=args.channel,
+                        frame_axis=args.frame_axis,
+                        batch_size=args.batch_size,
+                        maps=args.maps != "none",
+                        scheduler=args.scheduler,
+                        progress=True,
+                    )
+                    record = {
+                        "input": identity,
+                        "model": str(Path(args.model).resolve()),
+                        "model_sha256": model_sha,
+                        "model_kind": bundle.config.kind,
+                        "options": options,
+                        "counts": result["counts"],
+                        "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                    }
+                    write_result(out_dir, name, result, _plain(record), args.maps, inputs)
+                except KeyboardInterrupt:
+                    raise
+                except Exception as err:  # noqa: BLE001 - one bad image must not stop the batch
+                    reason = cli_spelling(str(err)) or type(err).__name__
+                    if not isinstance(err, InputError):
+                        reason = f"{type(err).__name__}: {reason}"
+                    failed.append((path, reason))
+                    _say(f"{head}: error: {reason}")
+                    continue
+                done += 1
+                worked += time.perf_counter() - started
+                remaining = total - index
+                counts = result["counts"]
+                found = (
+                    ""
+                    if settings["source"] == "grid"
+                    else f"{counts['points']} {settings['mode']}, "
                 )
-                record = {
-                    "input": identity,
-                    "model": str(Path(args.model).resolve()),
-                    "model_sha256": model_sha,
-                    "model_kind": bundle.config.kind,
-                    "options": options,
-                    "counts": result["counts"],
-                    "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                }
-                write_result(out_dir, name, result, _plain(record), args.maps, inputs)
-            except KeyboardInterrupt:
-                raise
-            except Exception as err:  # noqa: BLE001 - one bad image must not stop the batch
-                reason = cli_spelling(str(err)) or type(err).__name__
-                if not isinstance(err, InputError):
-                    reason = f"{type(err).__name__}: {reason}"
-                failed.append((path, reason))
-                _say(f"{head}: error: {reason}")
-                continue
-            done += 1
-            worked += time.perf_counter() - started
-            remaining = total - index
-            counts = result["counts"]
-            found = (
-                "" if settings["source"] == "grid" else f"{counts['points']} {settings['mode']}, "
-            )
-            _say(
-                f"{head}: {found}{counts['patches']} patches -> {out_dir / name} "
-                f"({_seconds(time.perf_counter() - started)}; ETA "
-                f"{_seconds(worked / done * remaining)})"
-            )
+                _say(
+                    f"{head}: {found}{counts['patches']} patches -> {out_dir / name} "
+                    f"({_seconds(time.perf_counter() - started)}; ETA "
+                    f"{_seconds(worked / done * remaining)})"
+                )
+        except KeyboardInterrupt:  # Ctrl-C, or kill (SIGTERM): the image under way is undone
+            stopped_at = index
     summary = f"{done} done, {skipped} skipped (done earlier), {len(failed)} failed"
+    if stopped_at is not None:
+        left = total - done - skipped - len(failed)
+        _say(
+            f"interrupted at [{stopped_at}/{total}]: {summary}; the finished results are kept "
+            f"in {out_dir}; run the same command again to do the {left} image"
+            f"{'s' if left != 1 else ''} left"
+        )
+        return 130
     if failed:
         _say(f"{summary}: {', '.join(str(p) for p, _ in failed)} (errors above)")
         return EXIT_SOME_FAILED

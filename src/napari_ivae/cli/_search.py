@@ -192,7 +192,10 @@ def run(args) -> int:
         )
 
     out.mkdir(exist_ok=True)
-    with _StopOnInterrupt() as interrupt:
+    with _StopOnInterrupt(
+        "napari-ivae search: stopping: the runs under way finish, no new one starts, and the "
+        "finished runs are written (Ctrl-C again to abort without writing)"
+    ) as interrupt:
         result = search_beta(
             patches,
             grid_shape,

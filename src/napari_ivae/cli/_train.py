@@ -25,6 +25,7 @@ from napari_ivae.cli._train_checks import (
     min_steps_for,
     parse_hidden,
     save_with_fallback,
+    side_name,
 )
 from napari_ivae.core.errors import InputError
 from napari_ivae.core.models.config import SMOOTHNESS_FORMS
@@ -410,23 +411,26 @@ def smoothness_overrides(args) -> dict:
     return overrides
 
 
-class _StopOnInterrupt:
-    """First Ctrl-C sets ``event`` (stop after this batch, keep the model); second one aborts."""
+_STOPPING = (
+    "napari-ivae train: stopping after this batch; the partial model will be saved "
+    "(Ctrl-C again to abort without saving)"
+)
 
-    def __init__(self):
+
+class _StopOnInterrupt:
+    """First Ctrl-C sets ``event`` and says ``message`` (train: stop after this batch, keep
+    the model); the second one aborts."""
+
+    def __init__(self, message: str = _STOPPING):
         self.event = threading.Event()
         self._previous = None
+        self._message = message
 
     def _handler(self, signum, frame):
         if self.event.is_set():
             raise KeyboardInterrupt
         self.event.set()
-        print(
-            "\nnapari-ivae train: stopping after this batch; the partial model will be saved "
-            "(Ctrl-C again to abort without saving)",
-            file=sys.stderr,
-            flush=True,
-        )
+        print(f"\n{self._message}", file=sys.stderr, flush=True)
 
     def __enter__(self):
         try:
@@ -543,6 +547,7 @@ def run(args) -> int:
             f"--out must end in .pt (a model file such as model.ivae.pt), got '{out.name}'"
         )
     check_options(args)
+    existed = out.exists()
     if args.image:
         patches, extras = _image_source(args)
         args.patches = args.image  # named in the messages and the model's metadata
@@ -631,12 +636,15 @@ def run(args) -> int:
         "n_labeled": n_labeled,
         "cli_options": {k: v for k, v in vars(args).items() if k != "func"},
     }
+    kept = ""
+    if result.stopped and existed:  # a partial model does not replace the earlier one
+        out, kept = out.with_name(side_name(out, "partial")), f"; the earlier {out.name} is kept"
     path = save_with_fallback(out, result, metadata)
     final = result.history[-1]["loss"] if result.history else float("nan")
     state = "stopped early; partial model" if result.stopped else "model"
     _say(
         f"napari-ivae train: {state} saved to {path} ({len(result.history)} epoch(s), "
         f"final loss {final:.4g}, "
-        f"{_format_seconds(time.perf_counter() - started)} on {result.device})"
+        f"{_format_seconds(time.perf_counter() - started)} on {result.device}){kept}"
     )
     return 130 if result.stopped else 0
