@@ -12,23 +12,17 @@ from napari_ivae.core._lazy import lazy_api
 
 if TYPE_CHECKING:
     from .annotations import LabelAssignment, labels_from_shapes
-    from .cutting import (
-        PatchSet,
-        extract_patches,
-        grid_patches,
-        load_patches,
-        patchset_from_arrays,
-        patchset_to_arrays,
-    )
+    from .cutting import extract_patches, grid_patches
+    from .patchset import PatchSet, load_patches, patchset_from_arrays, patchset_to_arrays
     from .source import PatchSource, encode_source, maps_by_frame
 
 _EXPORTS = {
-    "PatchSet": "cutting",
+    "PatchSet": "patchset",
     "extract_patches": "cutting",
     "grid_patches": "cutting",
-    "load_patches": "cutting",
-    "patchset_to_arrays": "cutting",
-    "patchset_from_arrays": "cutting",
+    "load_patches": "patchset",
+    "patchset_to_arrays": "patchset",
+    "patchset_from_arrays": "patchset",
     "PatchSource": "source",
     "encode_source": "source",
     "maps_by_frame": "source",

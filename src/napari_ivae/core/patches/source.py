@@ -19,7 +19,7 @@ reads the image part by part (windows, value range, NaN fill, page release);
 :mod:`~napari_ivae.core.patches.reader` cuts training's random batches through a bounded cache
 of tiles (:class:`PatchReader`, with the budgets set here); :func:`encode_source`
 (:mod:`~napari_ivae.core.patches.source_encoding`) encodes a source chunk by chunk; and
-:func:`maps_by_frame` (:mod:`~napari_ivae.core.analysis.frame_maps`) paints the results one
+:func:`maps_by_frame` (:mod:`~napari_ivae.core.patches.frame_maps`) paints the results one
 frame at a time.
 """
 
@@ -29,10 +29,10 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from napari_ivae.core.analysis.frame_maps import maps_by_frame
 from napari_ivae.core.errors import InputError
 from napari_ivae.core.patches import _sampling as sampling
 from napari_ivae.core.patches.cutting import BORDER_POLICIES, NORMALIZE_MODES, PatchSet
+from napari_ivae.core.patches.frame_maps import maps_by_frame
 from napari_ivae.core.patches.lazy_image import (
     counted_and_filled,
     fill_missing,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from napari_ivae.core.patches.cutting import PatchSet
+from napari_ivae.core.patches.patchset import PatchSet
 
 
 def maps_by_frame(columns: dict, geometry: PatchSet, write, max_distance=None):
