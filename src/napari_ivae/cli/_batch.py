@@ -807,6 +807,26 @@ def _out_folder(value) -> Path:
     return out
 
 
+def _check_grid_options(args, settings: dict) -> None:
+    """Refuse detection options when grid patches are cut: nothing is detected."""
+    given = [
+        flag
+        for flag, value in (
+            ("--mode", args.mode),
+            ("--spacing", args.spacing),
+            ("--polarity", args.polarity),
+        )
+        if value is not None
+    ]
+    if given and settings["source"] == "grid":
+        how = "--grid" if args.grid is not None else "the model was trained on grid patches"
+        raise InputError(
+            f"{' and '.join(given)} set how atoms or particles are detected, but grid patches "
+            f"are cut every {settings['stride']} px ({how}) and nothing is detected; leave "
+            f"{' and '.join(given)} out"
+        )
+
+
 def run(args) -> int:
     """Apply the model to every image; returns 0, 3 when some images failed, 130 when
     interrupted (Ctrl-C or SIGTERM: the finished images are kept)."""
@@ -822,12 +842,13 @@ def run(args) -> int:
         raise InputError(f"--grid must be a stride of at least 1 px, got {args.grid}")
     images = collect_inputs(args.inputs)
     names = _output_names(images)
-    out_dir = _out_folder(args.out)
     check_device(args.device)
     bundle = load_model(args.model, device=args.device)
     settings = pipeline_settings(
         bundle, mode=args.mode, grid=args.grid, spacing=args.spacing, polarity=args.polarity
     )
+    _check_grid_options(args, settings)
+    out_dir = _out_folder(args.out)  # created only once the options are known to be good
     model_sha = _checksum(Path(args.model).expanduser())
     inputs = {"MODEL": args.model, **{f"INPUT {p.name}": p for p in images}}
     # what else decides the outputs: a rerun with other options redoes the images

@@ -1,0 +1,29 @@
+"""Bad inputs to ``napari-ivae batch``: one clear line, exit 2, nothing written (issue 12)."""
+
+import pytest
+from bad_inputs_kit import assert_refused
+
+MODEL = "{ws}/model.ivae.pt"
+IMG = "{ws}/img.npy"
+OUT = ["--out", "{ws}/results"]
+
+CASES = {
+    # detection options on grid patches did nothing (exit 0) before
+    "mode-with-grid": (
+        [MODEL, IMG, *OUT, "--grid", "8", "--mode", "particles"],
+        ["--mode", "grid"],
+    ),
+    "spacing-and-polarity-with-grid": (
+        [MODEL, IMG, *OUT, "--grid", "8", "--spacing", "8", "--polarity", "dark"],
+        ["--spacing and --polarity", "every 8 px"],
+    ),
+    "model-corrupt": (["{ws}/garbage.ivae.pt", IMG, *OUT], ["corrupt"]),
+    "grid-0": ([MODEL, IMG, *OUT, "--grid", "0"], ["--grid"]),
+    "out-is-a-file": ([MODEL, IMG, "--out", "{ws}/pts.csv"], ["--out", "folder"]),
+}
+
+
+@pytest.mark.parametrize("argv, words", CASES.values(), ids=CASES.keys())
+def test_batch_refuses(ws, capsys, argv, words):
+    assert_refused(ws, ["batch", *argv], capsys, *words)
+    assert not (ws / "results").exists(), "a refused batch left its --out folder behind"
