@@ -500,6 +500,33 @@ def test_classes_found_on_grid_patches_colour_the_explorer(viewer, lattice_layer
     assert set(np.unique(labels)) == {0, 1, 2}
 
 
+def test_maps_of_particles_hide_the_particle_labels_under_them(viewer, qtbot):
+    """A microscopist's session on PtCo1: the particles' Labels layer (napari's random colours)
+    stayed shown under the z1 map, half transparent, so each particle's colour mixed a random
+    one into the map's. Writing the maps hides it (it stays in the layer list)."""
+    side = 60 + 4 * 40
+    yy, xx = np.mgrid[:side, :side]
+    image = np.zeros((side, side), np.float32)
+    for i in range(5):
+        for j in range(5):
+            image[(yy - 30 - 40 * i) ** 2 + (xx - 30 - 40 * j) ** 2 <= 100] = 1.0
+    image += np.random.default_rng(0).normal(0, 0.15, image.shape).astype(np.float32)
+    layer = viewer.add_image(image, name="discs")
+    detect, patches = open_widget(viewer, "Detect"), open_widget(viewer, "Patches and labels")
+    detect.image.value, detect.mode.value = layer, "particles"
+    detect.detect()
+    qtbot.waitUntil(lambda: not detect.busy, timeout=60000)
+    labels = viewer.layers["discs particle labels [ivae]"]
+    assert labels.visible
+    patches.image.value = layer
+    patches.points.value = viewer.layers["discs particles [ivae]"]
+    assert patches.extract() is not None, patches.status.value
+    train, _ = trained(viewer, qtbot, min_steps=0)  # one epoch: what is shown is checked
+    assert not is_error(train.status), train.status.value
+    assert viewer.layers["discs z1 [ivae]"].visible
+    assert not labels.visible and labels in viewer.layers
+
+
 def test_with_the_term_on_z1_results_segments_z1(viewer, lattice_layer, qtbot):
     patches = open_widget(viewer, "Patches and labels")
     patches.source.value = "grid"

@@ -628,6 +628,8 @@ def write_maps(
     map, the others hidden (each made so, not changed after: a change redraws)."""
     written = []
     shown = "class" if "class" in data.maps else next(iter(data.maps), None)
+    if shown is not None:  # the particles' random label colours showed through the map
+        _layers.hide_results(viewer, image_layer.name, ("particle_labels",))
     for name, image in data.maps.items():
         visible = name == shown
         if name == "angle":
