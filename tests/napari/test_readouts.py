@@ -140,3 +140,18 @@ def test_maps_within_posterior_noise_are_flagged_and_offsets_are_centred(
         assert low == pytest.approx(-high)
     z1 = viewer.layers["lat z1 [ivae]"].contrast_limits
     np.testing.assert_allclose(z1, np.percentile(encoding.z_mean[:, 0], [1, 99]), rtol=1e-5)
+
+
+def test_the_readout_says_what_happens_before_the_first_step(viewer, ready_patches, qtbot):
+    """A microscopist's session on au_np_crop: after Start the bar stood at 0 % with an empty
+    readout for 5-14 s (the model built and fitted before its first step): it looked stuck.
+    The readout says so until the first step replaces it."""
+    train = open_widget(viewer, "Train")
+    short_run(train, epochs=10000, batch_size=8)
+    train.start()
+    assert train.eta.value.startswith("preparing"), train.eta.value
+    qtbot.waitUntil(lambda: train.progress.value >= 1, timeout=120000)
+    assert train.eta.value.startswith("epoch "), train.eta.value
+    train.abort()
+    qtbot.waitUntil(lambda: not train.busy, timeout=120000)
+    assert train.eta.value == ""

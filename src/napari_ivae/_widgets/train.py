@@ -365,6 +365,8 @@ class TrainWidget(DockBody):
         worker.finished.connect(alive(self._idle))
         self.native.destroyed.connect(job.abort)  # widget or viewer closed: stop the thread
         self._set_running(True)
+        # until the first step: building the model and fitting its start take seconds
+        self.eta.value = "preparing the model before the first step..."
         self._started = time.perf_counter()
         job.start()
         return job
