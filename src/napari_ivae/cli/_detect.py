@@ -13,7 +13,7 @@ import os
 import sys
 from pathlib import Path
 
-from napari_ivae.cli._paths import check_output, output_path
+from napari_ivae.cli._paths import check_output, output_path, replaced
 from napari_ivae.cli._progress import add_scheduler_argument
 from napari_ivae.core.errors import InputError
 
@@ -161,10 +161,12 @@ def run(args) -> int:
 
     inputs = {"IMAGE": args.image, "--exclude": args.exclude}
     out = output_path(args.out, ".csv", "comma-separated table", inputs=inputs)
+    existed, labels_existed = out.exists(), False
     labels_path = None
     if args.mode == "particles":
         labels_path = out.with_name(f"{out.stem}_labels.{args.labels_format}")
         check_output(labels_path, inputs, flag="--out (its labels image)")
+        labels_existed = labels_path.exists()
     import numpy as np
 
     from napari_ivae.core.detection.streaming import lazy_input
@@ -268,10 +270,13 @@ def run(args) -> int:
             f"(method {args.method}, {polarity})"
         )
     write_points_csv(out, detections)
-    print(f"napari-ivae detect: {summary}; wrote {out}", file=sys.stderr)
+    print(f"napari-ivae detect: {summary}; wrote {out}{replaced(existed)}", file=sys.stderr)
     if detections.labels is not None and labels_path is not None:
         write_image(labels_path, detections.labels)
-        print(f"napari-ivae detect: labels image {labels_path}", file=sys.stderr)
+        print(
+            f"napari-ivae detect: labels image {labels_path}{replaced(labels_existed)}",
+            file=sys.stderr,
+        )
     if streaming and detections.labels is not None:
         Path(detections.labels.filename).unlink(missing_ok=True)  # the scratch copy
     from napari_ivae.core.detection.detections import stack_notes

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from napari_ivae.cli._paths import check_seed, output_path
+from napari_ivae.cli._paths import check_seed, output_path, replaced
 from napari_ivae.cli._train_checks import check_device
 from napari_ivae.core._atomic import write_output
 from napari_ivae.core.errors import InputError
@@ -84,6 +84,7 @@ def run(args) -> int:
     out = output_path(
         args.out, ".npz", "numpy archive", inputs={"MODEL": args.model, "--patches": args.patches}
     )
+    existed = out.exists()
     if args.batch_size < 1:
         raise InputError(f"--batch-size must be >= 1, got {args.batch_size}")
     if args.clusters == 1 or args.clusters < 0:
@@ -133,7 +134,7 @@ def run(args) -> int:
     )
     print(
         f"napari-ivae encode: encoded {len(patches)} patches with the {bundle.config.kind} "
-        f"model -> {out} ({keys})",
+        f"model -> {out} ({keys}){replaced(existed)}",
         file=sys.stderr,
     )
     return 0

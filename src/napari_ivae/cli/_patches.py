@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from napari_ivae.cli._paths import output_path
+from napari_ivae.cli._paths import output_path, replaced
 from napari_ivae.core._atomic import write_output
 from napari_ivae.core.errors import InputError
 from napari_ivae.core.validation import MIN_PATCH_SIZE, looks_like_colour
@@ -111,6 +111,7 @@ def run(args) -> int:
     out = output_path(
         args.out, ".npz", "numpy archive", inputs={"IMAGE": args.image, "--points": args.points}
     )
+    existed = out.exists()
     check_size(args.size)
     if args.grid is not None and args.grid < 1:
         raise InputError(f"--grid must be a stride of at least 1 px, got {args.grid}")
@@ -160,7 +161,7 @@ def run(args) -> int:
         from napari_ivae.cli import cli_spelling
 
         print(f"napari-ivae patches: note: {cli_spelling(patchset.message)}", file=sys.stderr)
-    print(f"napari-ivae patches: wrote {out}", file=sys.stderr)
+    print(f"napari-ivae patches: wrote {out}{replaced(existed)}", file=sys.stderr)
     return 0
 
 

@@ -23,6 +23,12 @@ from pathlib import Path
 from napari_ivae.core.errors import InputError
 
 
+def replaced(existed: bool) -> str:
+    """What a command's last line adds when its output replaced an earlier file of that
+    name (so that it is never done silently), else ``""``."""
+    return " (it replaced the earlier file of that name)" if existed else ""
+
+
 def output_path(
     value,
     suffix: str | None = None,

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from napari_ivae.cli._patches import add_channel_argument, add_frame_axis_argument
-from napari_ivae.cli._paths import output_path
+from napari_ivae.cli._paths import output_path, replaced
 from napari_ivae.cli._train_checks import (
     build_checked,
     check_options,
@@ -636,7 +636,7 @@ def run(args) -> int:
         "n_labeled": n_labeled,
         "cli_options": {k: v for k, v in vars(args).items() if k != "func"},
     }
-    kept = ""
+    kept = replaced(existed and not result.stopped)
     if result.stopped and existed:  # a partial model does not replace the earlier one
         out, kept = out.with_name(side_name(out, "partial")), f"; the earlier {out.name} is kept"
     path = save_with_fallback(out, result, metadata)
