@@ -94,6 +94,11 @@ def run(args) -> int:
         raise InputError(f"--heldout-folds must be 0 (none) or >= 2, got {args.heldout_folds}")
     check_device(args.device)
     bundle = load_model(args.model, device=args.device)
+    if args.labels and bundle.config.kind != "ss-rvae":
+        raise InputError(
+            f"--labels compares an ss-rvae model's classes with known ones; this "
+            f"{bundle.config.kind} model has no such classes, so leave --labels out"
+        )
     patches, extras = read_patches(args.patches)
     shape = bundle.config.patch_shape
     patches = as_patch_array(patches, shape, name=f"patches in {Path(args.patches).name}")

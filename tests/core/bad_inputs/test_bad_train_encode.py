@@ -155,6 +155,11 @@ ENCODE = {
         ["{ws}/model.ivae.pt", *P40, "--out", "{ws}/e.npz", "--device", "tpu"],
         ["--device", "tpu"],
     ),
+    # ignored before (exit 0): a vae has no classes to compare
+    "labels-for-vae": (
+        ["{ws}/model.ivae.pt", *P40, "--out", "{ws}/e.npz", "--labels", "{ws}/labels.npy"],
+        ["--labels", "ss-rvae", "vae model"],
+    ),
     "clusters-more-than-patches": (
         ["{ws}/model.ivae.pt", *P40, "--out", "{ws}/e.npz", "--clusters", "1000"],
         ["--clusters 1000", "fewer"],
