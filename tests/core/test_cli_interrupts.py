@@ -24,9 +24,10 @@ def _command():
     return [script] if script else [sys.executable, "-m", "napari_ivae.cli"]
 
 
-def _interrupt_after(argv, marker: str, cwd):
+def _interrupt_after(argv, marker: str, cwd, how=signal.SIGINT):
     """Run ``napari-ivae argv``, press Ctrl-C (SIGINT to its process group, as a terminal
-    does) once a stderr line starts with ``marker``; return (exit code, all stderr)."""
+    does; or send ``how``) once a stderr line starts with ``marker``; return (exit code, all
+    stderr)."""
     proc = subprocess.Popen(
         [*_command(), *map(str, argv)],
         stderr=subprocess.PIPE,
@@ -40,7 +41,7 @@ def _interrupt_after(argv, marker: str, cwd):
         seen.append(line)
         if line.startswith(marker) or time.monotonic() > deadline:
             break
-    os.killpg(proc.pid, signal.SIGINT)
+    os.killpg(proc.pid, how)
     _, rest = proc.communicate(timeout=120)
     return proc.returncode, "".join(seen) + rest
 
@@ -106,3 +107,13 @@ def test_ctrl_c_in_batch_keeps_the_finished_images_and_says_how_to_finish(tmp_pa
     done = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
     assert 3 <= len(done) < 40 and f"{len(done)} done" in last, err
     assert f"do the {40 - len(done)} images left" in last, err
+
+
+def test_sigterm_stops_training_and_keeps_the_partial_model(patches, tmp_path):
+    """``kill`` (or a job scheduler's time limit) stops like Ctrl-C; it lost the model before."""
+    out = tmp_path / "m.ivae.pt"
+    argv = ["train", "--model", "rvae", "--patches", patches, "--out", out, "--epochs", "100000"]
+    rc, err = _interrupt_after([*argv, *TINY], "epoch 1/100000", tmp_path, signal.SIGTERM)
+    assert rc == 130, err
+    assert "partial model saved" in err
+    assert load_model(out).metadata["stopped"] is True

@@ -418,30 +418,36 @@ _STOPPING = (
 
 
 class _StopOnInterrupt:
-    """First Ctrl-C sets ``event`` and says ``message`` (train: stop after this batch, keep
-    the model); the second one aborts."""
+    """First Ctrl-C (or SIGTERM, as ``kill`` and job schedulers send it) sets ``event`` and
+    says ``message`` (train: stop after this batch, keep the model); the second one aborts."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
     def __init__(self, message: str = _STOPPING):
         self.event = threading.Event()
-        self._previous = None
+        self._previous: dict = {}
         self._message = message
 
     def _handler(self, signum, frame):
         if self.event.is_set():
             raise KeyboardInterrupt
         self.event.set()
-        print(f"\n{self._message}", file=sys.stderr, flush=True)
+        try:
+            print(f"\n{self._message}", file=sys.stderr, flush=True)
+        except (BrokenPipeError, OSError):
+            pass
 
     def __enter__(self):
-        try:
-            self._previous = signal.signal(signal.SIGINT, self._handler)
-        except ValueError:  # not the main thread (embedded use): no Ctrl-C handling
-            self._previous = None
+        for number in self.SIGNALS:
+            try:
+                self._previous[number] = signal.signal(number, self._handler)
+            except ValueError:  # not the main thread (embedded use): no Ctrl-C handling
+                break
         return self
 
     def __exit__(self, *exc):
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
+        for number, previous in self._previous.items():
+            signal.signal(number, previous)
         return False
 
 
