@@ -95,13 +95,11 @@ they share is that a particle is a compact blob of one polarity at one scale. So
 10. **Faint particles away from the kept ones.** On a textured support at a low dose the small
     particles are also the faint ones, and at the LoG scales the texture reaches as high as they do.
     At the kept particles' median radius a difference of Gaussians
-    (:func:`~napari_ivae.core.detection.particle_faint.faint_particles`) separates them better, the
-    support's level in it measured off the kept particles (with them it lowers a faint particle
-    beside a cluster and rings the cluster with the opposite sign); its cut comes from the
-    background far from every kept particle (no particle's ring, no gap between packed
-    particles), where a two-sided texture reaches as far on the opposite side as on the
-    particles' side: the lowest cut at which one background maximum is expected among the added
-    ones in 20 frames. A background whose particles' side is the stronger in bulk (out-of-focus objects,
+    (:func:`~napari_ivae.core.detection.particle_faint.faint_particles`) separates them better; its
+    cut comes from the background far from every kept particle (no particle's ring, no gap between
+    packed particles), where a two-sided texture reaches as far on the opposite side as on the
+    particles' side: the lowest cut at which under one background maximum is expected among the
+    added ones. A background whose particles' side is the stronger in bulk (out-of-focus objects,
     debris) gives no null, and nothing is added there.
 
 This module holds step 1 (the scale space and the choice of polarity and scale); the other

@@ -20,34 +20,26 @@ FAINT_CLEAR = 0.6  # a faint particle lies this many median radii beyond every k
 FAINT_NULL = 1.5  # the background is measured this many median radii beyond every kept rim
 FAINT_SYMMETRY = 0.9  # the quantile of the background's maxima at which both sides are compared
 FAINT_TAIL = (20, 0.05)  # the other side's tail: the strongest max(20, 5 %) of its maxima
-FAINT_FALSE = 0.75  # background maxima expected above the per-scale levels: at most this many
-FAINT_PASS_FALSE = 0.05  # ... and among the faint particles of a frame (their null is unbiased)
+FAINT_FALSE = 0.75  # background maxima expected among the faint particles: at most this many
 FAINT_SHARE = 0.05  # ... and at most this share of all particles
 
 
 def faint_particles(signal, points, radius, skip=None) -> tuple[np.ndarray, dict]:
     """Particles fainter than the scale-space cut, away from the kept ones (see 10.).
 
-    At the kept particles' median radius ``r``, a Gaussian of ``FAINT_NARROW`` r less the
-    support's level: a Gaussian of ``FAINT_WIDE`` r over the pixels more than ``FAINT_CLEAR``
-    r beyond every kept particle's rim and outside the kept particles as drawn from their
-    measured profiles (:func:`~napari_ivae.core.detection.particle_profiles.profile_model`)
-    only, normalised by their weight (the whole frame's where they weigh under 5 %). Over the
-    whole frame that level holds the kept particles, which lowers the response of a particle
-    beside them and rings every cluster with the opposite sign, the null's strongest maxima.
-    Its maxima (``FAINT_APART`` r apart) on the particles' side in that area are the
-    candidates. The background is what lies more than ``FAINT_NULL`` r beyond every rim (no kept
-    particle's ring, no gap between packed ones): there a support's texture and noise reach
-    as far on the opposite side as on the particles' side, so the opposite side's maxima are
-    the null. If the particles' side is the stronger at the ``FAINT_SYMMETRY`` quantile of
-    the background's maxima (of the difference of Gaussians over the whole frame: measured
-    off the kept particles, the missed ones can lift that side), a one-sided population
-    (out-of-focus objects, debris) lives there and nothing is added. Otherwise the cut is
-    the lowest at which the background maxima expected above it in the candidates' area (the
-    opposite side's count, its tail extended exponentially from its strongest
-    ``FAINT_TAIL`` maxima, scaled by the areas) stay at most ``FAINT_PASS_FALSE`` and at most
-    ``FAINT_SHARE`` of all particles. A candidate above the cut must stand above its surround
-    (:func:`~napari_ivae.core.detection.particle_surround.surround_share`).
+    At the kept particles' median radius ``r``, a Gaussian of ``FAINT_NARROW`` r less one of
+    ``FAINT_WIDE`` r; its maxima (``FAINT_APART`` r apart) on the particles' side more than
+    ``FAINT_CLEAR`` r beyond every kept particle's rim are the candidates. The background is
+    what lies more than ``FAINT_NULL`` r beyond every rim (no kept particle's ring, no gap
+    between packed ones): there a support's texture and noise reach as far on the opposite
+    side as on the particles' side, so the opposite side's maxima are the null. If the
+    particles' side is the stronger at the ``FAINT_SYMMETRY`` quantile of the background's
+    maxima, a one-sided population (out-of-focus objects, debris) lives there and nothing is
+    added. Otherwise the cut is the lowest at which the background maxima expected above it
+    in the candidates' area (the opposite side's count, its tail extended exponentially from
+    its strongest ``FAINT_TAIL`` maxima, scaled by the areas) stay at most ``FAINT_FALSE``
+    and at most ``FAINT_SHARE`` of all particles. A candidate above the cut must stand above
+    its surround (:func:`~napari_ivae.core.detection.particle_surround.surround_share`).
 
     Parameters
     ----------
@@ -67,7 +59,6 @@ def faint_particles(signal, points, radius, skip=None) -> tuple[np.ndarray, dict
         was measured (``faint_*`` entries of the resolved parameters).
     """
     from napari_ivae.core.detection._filters import gaussian_smooth, local_maxima
-    from napari_ivae.core.detection.particle_profiles import profile_model
 
     none = np.zeros((0, 2), dtype=np.int64)
     points = np.asarray(points).reshape(-1, 2)
@@ -78,27 +69,14 @@ def faint_particles(signal, points, radius, skip=None) -> tuple[np.ndarray, dict
     signal = np.asarray(signal, dtype=np.float32)
     r = float(np.median(radius))
     info["faint_radius"] = round(r, 3)
-    # the support's slow variation measured off the kept particles (beyond FAINT_CLEAR r of
-    # their rims and outside their drawn profiles, where candidates are looked for): taken
-    # over the whole frame it holds the kept particles, which lowers the response beside
-    # them and rings every cluster with the opposite sign, the null's strongest maxima. A
-    # disc from the blob's scale can end inside a large particle; its drawn profile does not
-    narrow = gaussian_smooth(signal, FAINT_NARROW * r)
-    whole = gaussian_smooth(signal, FAINT_WIDE * r)
-    drawn = profile_model(signal, points, radius / np.sqrt(2.0)) > 0
-    off = ~within_discs(signal.shape, points, radius + FAINT_CLEAR * r) & ~drawn
-    weight = gaussian_smooth(off.astype(np.float32), FAINT_WIDE * r)
-    support = gaussian_smooth(np.where(off, signal, 0.0), FAINT_WIDE * r)
-    measured = weight > 0.05  # elsewhere too little background nearby: the whole frame's
-    support[measured] /= weight[measured]
-    support[~measured] = whole[~measured]
-    response = narrow - support
+    response = gaussian_smooth(signal, FAINT_NARROW * r)
+    response -= gaussian_smooth(signal, FAINT_WIDE * r)
     usable = np.zeros(signal.shape, dtype=bool)
     margin = int(np.ceil(r))
     usable[margin : signal.shape[0] - margin, margin : signal.shape[1] - margin] = True
     if skip is not None:
         usable &= ~np.asarray(skip, dtype=bool)
-    candidate_area = usable & off
+    candidate_area = usable & ~within_discs(signal.shape, points, radius + FAINT_CLEAR * r)
     background = usable & ~within_discs(signal.shape, points, radius + FAINT_NULL * r)
     size = 2 * int(np.ceil(FAINT_APART * r)) + 1
     if not background.any() or not candidate_area.any():
@@ -106,18 +84,10 @@ def faint_particles(signal, points, radius, skip=None) -> tuple[np.ndarray, dict
     null_rows, null_cols = local_maxima(-response, size, 0.0)
     opposite = np.sort(-response[null_rows, null_cols][background[null_rows, null_cols]])
     rows, cols = local_maxima(response, size, 0.0)
-    # whether the background is two-sided is judged with the whole frame's slow variation:
-    # with the support's level measured off the kept particles, the missed ones among the
-    # background's maxima lift its particles' side past the other at the symmetry quantile
-    # (bright n150 r6 low dose)
-    plain = narrow - whole
-    sides = []
-    for sign in (1.0, -1.0):
-        at = local_maxima(sign * plain, size, 0.0)
-        sides.append(sign * plain[at][background[at]])
-    if min(len(opposite), *(len(side) for side in sides)) < FAINT_TAIL[0]:
+    same = response[rows, cols][background[rows, cols]]
+    if len(opposite) < FAINT_TAIL[0] or len(same) < FAINT_TAIL[0]:
         return none, info
-    level = tuple(float(np.quantile(side, FAINT_SYMMETRY)) for side in sides)
+    level = float(np.quantile(same, FAINT_SYMMETRY)), float(np.quantile(opposite, FAINT_SYMMETRY))
     info["faint_symmetry"] = [round(x, 4) for x in level]
     if level[0] > level[1]:  # one-sided background: the other side is no null for it
         return none, info
@@ -135,9 +105,7 @@ def faint_particles(signal, points, radius, skip=None) -> tuple[np.ndarray, dict
     expected = scale * np.where(
         values > base, tail * np.exp(-(values - base) / decay), count.astype(np.float64)
     )
-    allowed = np.minimum(
-        FAINT_PASS_FALSE, FAINT_SHARE * (len(points) + np.arange(1, len(values) + 1))
-    )
+    allowed = np.minimum(FAINT_FALSE, FAINT_SHARE * (len(points) + np.arange(1, len(values) + 1)))
     passing = np.flatnonzero(expected <= allowed)
     if not len(passing):
         return none, info
