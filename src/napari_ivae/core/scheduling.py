@@ -221,7 +221,8 @@ def _on_cluster(func, tasks, scheduler, progress, results) -> list:
             client.submit(_unboxed, func, [_Box(a) for a in task], pure=False) for task in tasks
         ]
         index_of = {future.key: index for index, future in enumerate(futures)}
-        for done, future in enumerate(as_completed(futures), start=1):
+        # this client's loop: it is not the default client, and as_completed looks for one
+        for done, future in enumerate(as_completed(futures, loop=client.loop), start=1):
             results[index_of[future.key]] = future.result()
             if progress is not None:
                 progress(done, len(tasks))
