@@ -39,7 +39,7 @@ from pathlib import Path
 import numpy as np
 
 from napari_ivae.cli._detect import MIN_SPACING
-from napari_ivae.cli._paths import _same_file, check_output
+from napari_ivae.cli._paths import _same_file, check_output, reach_scheduler
 from napari_ivae.cli._progress import add_scheduler_argument
 from napari_ivae.core._atomic import write_output
 from napari_ivae.core.errors import InputError
@@ -838,6 +838,7 @@ def run(args) -> int:
     if args.batch_size < 1:
         raise InputError(f"--batch-size must be >= 1, got {args.batch_size}")
     check_scheduler(args.scheduler)
+    reach_scheduler(args.scheduler)
     if args.grid is not None and args.grid < 1:
         raise InputError(f"--grid must be a stride of at least 1 px, got {args.grid}")
     images = collect_inputs(args.inputs)

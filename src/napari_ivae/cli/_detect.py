@@ -13,7 +13,7 @@ import os
 import sys
 from pathlib import Path
 
-from napari_ivae.cli._paths import check_output, output_path, replaced
+from napari_ivae.cli._paths import check_output, output_path, reach_scheduler, replaced
 from napari_ivae.cli._progress import add_scheduler_argument
 from napari_ivae.core.errors import InputError
 
@@ -174,6 +174,7 @@ def run(args) -> int:
     from napari_ivae.core.scheduling import check_scheduler
 
     check_scheduler(args.scheduler)
+    reach_scheduler(args.scheduler)
     image = read_image(args.image, mmap=True)  # pixels are read when used
     channel = _parse_channel(args.channel)
     exclude = np.not_equal(read_image(args.exclude), 0) if args.exclude else None

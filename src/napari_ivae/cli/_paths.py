@@ -22,6 +22,36 @@ from pathlib import Path
 
 from napari_ivae.core.errors import InputError
 
+SCHEDULER_TIMEOUT = 30  # seconds to reach a --scheduler address, as the core waits
+
+
+def reach_scheduler(scheduler) -> None:
+    """Refuse a ``--scheduler tcp://...`` address that cannot be reached, before any work
+    (a batch otherwise waited for it, and failed, once per image; a small detect ignored it).
+
+    Raises
+    ------
+    InputError
+        No ``distributed`` package, or no scheduler answers at the address.
+    """
+    if not isinstance(scheduler, str) or "://" not in scheduler:
+        return
+    try:
+        from distributed import Client
+    except ImportError as err:
+        raise InputError(
+            "--scheduler with an address needs the 'distributed' package "
+            "(pip install 'napari-ivae[distributed]')"
+        ) from err
+    try:
+        client = Client(scheduler, timeout=SCHEDULER_TIMEOUT, set_as_default=False)
+    except OSError as err:
+        raise InputError(
+            f"--scheduler {scheduler}: cannot reach the dask scheduler there ({err}); start "
+            "it, or leave --scheduler out to work in this process"
+        ) from err
+    client.close()
+
 
 def replaced(existed: bool) -> str:
     """What a command's last line adds when its output replaced an earlier file of that

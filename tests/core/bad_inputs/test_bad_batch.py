@@ -3,6 +3,8 @@
 import pytest
 from bad_inputs_kit import assert_refused
 
+import napari_ivae.cli._paths as paths
+
 MODEL = "{ws}/model.ivae.pt"
 IMG = "{ws}/img.npy"
 OUT = ["--out", "{ws}/results"]
@@ -27,3 +29,14 @@ CASES = {
 def test_batch_refuses(ws, capsys, argv, words):
     assert_refused(ws, ["batch", *argv], capsys, *words)
     assert not (ws / "results").exists(), "a refused batch left its --out folder behind"
+
+
+@pytest.mark.parametrize("command", ["batch", "detect"])
+def test_an_unreachable_scheduler_is_refused_up_front(ws, capsys, monkeypatch, command):
+    """batch waited 30 s and failed once per image; a small detect ignored the address."""
+    pytest.importorskip("distributed")
+    monkeypatch.setattr(paths, "SCHEDULER_TIMEOUT", 1)
+    where = ["--scheduler", "tcp://127.0.0.1:1"]
+    argv = [MODEL, IMG, *OUT] if command == "batch" else [IMG, "--out", "{ws}/new.csv"]
+    assert_refused(ws, [command, *argv, *where], capsys, "--scheduler", "cannot reach")
+    assert not (ws / "results").exists()
