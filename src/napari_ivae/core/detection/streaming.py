@@ -212,13 +212,9 @@ def _frame_workers(scheduler) -> int | None:
     """The thread scheduler holds one frame per worker: a few, whatever the CPU count."""
     if scheduler not in (None, "threads"):
         return None
-    import os
+    from napari_ivae.core.scheduling import usable_cores
 
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on every system
-        cpus = os.cpu_count() or 1
-    return max(1, min(FRAME_THREADS, cpus))
+    return max(1, min(FRAME_THREADS, usable_cores()))
 
 
 def _detect_one(stack, index: int, mode: str, chunk, options: dict, scheduler) -> Detections:
