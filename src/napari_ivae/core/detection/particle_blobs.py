@@ -101,15 +101,21 @@ they share is that a particle is a compact blob of one polarity at one scale. So
     particles' side: the lowest cut at which under one background maximum is expected among the
     added ones. A background whose particles' side is the stronger in bulk (out-of-focus objects,
     debris) gives no null, and nothing is added there.
+11. **Rods.** A rod (any elongated particle) gives a row of round blobs along its axis, each a
+    particle of the rod's width to every test above. Two kept blobs closer than 1.5 x the sum
+    of their radii are one particle where the frame between them neither dips (height at least
+    0.95 of the lower end's) nor narrows (width at least 0.9 of the narrower end's) and their
+    ends are alike (:func:`~napari_ivae.core.detection.particle_merge.merge_groups`); touching
+    or overlapping particles dip, narrow to a waist, or differ in size. Not on a packed layer.
 
 This module holds step 1 (the scale space and the choice of polarity and scale); the other
 steps live in :mod:`~napari_ivae.core.detection.particle_candidates` (2., 6.: candidates and
 overlaps), :mod:`~napari_ivae.core.detection.particle_threshold` (3.-5.: the cuts and the
 noise floor), :mod:`~napari_ivae.core.detection.particle_surround` (6., 7.: surround, nested
 blobs, aggregates), :mod:`~napari_ivae.core.detection.particle_faint` (8., 10.: the background
-far from kept particles, faint particles) and :mod:`~napari_ivae.core.detection.particle_profiles`
-(9.: particles beside kept ones); :func:`~napari_ivae.core.detection.particles.detect_particles`
-runs them in order.
+far from kept particles, faint particles), :mod:`~napari_ivae.core.detection.particle_profiles`
+(9.: particles beside kept ones) and :mod:`~napari_ivae.core.detection.particle_merge` (11.:
+rods); :func:`~napari_ivae.core.detection.particles.detect_particles` runs them in order.
 """
 
 from __future__ import annotations

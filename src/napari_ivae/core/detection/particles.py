@@ -2,8 +2,9 @@
 
 Auto mode (``method="auto"``, the default): polarity, particle scale and threshold all come from
 the image (see :mod:`napari_ivae.core.detection.particle_blobs`); a burned-in scale bar and its label are
-masked automatically; each particle's label is a disc of its blob radius, split from touching
-neighbours by a watershed.
+masked automatically (the masked pixels take the background around them); each particle's label
+is a disc of its blob radius, split from touching neighbours by a watershed; the blobs along one
+rod are one particle (their discs together).
 
 Threshold mode (``method="otsu" | "li" | "local"``): light Gaussian smoothing, a global (Otsu,
 Li) or local (block mean) threshold on the chosen ``polarity``, removal of objects smaller than
@@ -198,6 +199,7 @@ def _auto_blobs(frame, excluded, params):
         particle_blobs,
         particle_candidates,
         particle_faint,
+        particle_merge,
         particle_profiles,
         particle_surround,
         particle_threshold,
@@ -210,9 +212,7 @@ def _auto_blobs(frame, excluded, params):
     masked = annotation | excluded
     # constant areas (padding, blank vacuum) say nothing about texture, noise or scale
     skip = flat_mask(frame, FLAT_WINDOW) | masked
-    filled = np.where(masked, np.median(frame[~skip]) if (~skip).any() else 0.0, frame).astype(
-        np.float32
-    )
+    filled = _filled(frame, masked, skip)
     polarity, sigma, choice_scales, choice_response, layer = (
         particle_blobs.polarity_scale_and_response(
             filled, skip if not skip.all() else masked, params["polarity"]
@@ -372,6 +372,15 @@ def _auto_blobs(frame, excluded, params):
         keep &= _clear_of_edge(points, radius, frame.shape)
     labels = _disc_labels(signal, points[keep], radius[keep])
     centres = _blob_centres(signal, points[keep], radius[keep])
+    # blobs along one elongated particle (a rod) are one particle: no dip or waist between
+    # them; not on a packed layer, whose overlapping neighbours keep both
+    on_layer = layer is not None and layer[0] == polarity
+    groups = (
+        np.arange(int(keep.sum()))
+        if on_layer
+        else particle_merge.merge_groups(signal, points[keep], radius[keep])
+    )
+    labels, centres = particle_merge.merged(labels, centres, groups)
     if params["min_size"]:
         labels, centres = _drop_small(labels, params["min_size"], centres)
     used = {
@@ -388,6 +397,7 @@ def _auto_blobs(frame, excluded, params):
         "background_cut": background_added,
         "beside_kept": beside,
         "aggregates": int(len(aggregates[0])),
+        "merged": int(len(groups) - (groups.max() + 1 if len(groups) else 0)),
         "scale_cuts": [round(float(x), 4) for x in scale_cut],
         "annotation_pixels": int(annotation.sum()),
         "noise_floor": float(floor),
@@ -395,6 +405,28 @@ def _auto_blobs(frame, excluded, params):
         **faint_used,
     }
     return labels, used, centres
+
+
+def _filled(frame, masked, skip) -> np.ndarray:
+    """``frame`` (float32) with the ``masked`` pixels (a scale bar, its label, ``exclude``)
+    replaced by the background around them: the frame's average over the unmasked pixels
+    nearby (a Gaussian as wide as twice the mask's thickness, at least 2 px). One value for
+    the whole mask (the frame's median) stood out of a vignetted or tilted background as a
+    patch of its own, whose rim gave particles of the other polarity along the bar's edges."""
+    from scipy import ndimage
+
+    frame = np.asarray(frame, dtype=np.float32)
+    if not masked.any():
+        return frame.copy()
+    if masked.all():
+        return np.zeros_like(frame)
+    width = 2.0 * max(float(ndimage.distance_transform_edt(masked).max()), 1.0)
+    weight = (~masked).astype(np.float32)
+    total = ndimage.gaussian_filter(np.where(masked, 0.0, frame).astype(np.float32), width)
+    share = ndimage.gaussian_filter(weight, width)
+    level = float(np.median(frame[~skip])) if (~skip).any() else 0.0
+    nearby = np.divide(total, share, out=np.full_like(total, level), where=share > 1e-3)
+    return np.where(masked, nearby, frame).astype(np.float32)
 
 
 def _scale_space(frame, scales, known_scales, known):
