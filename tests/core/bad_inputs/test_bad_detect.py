@@ -45,7 +45,16 @@ CASES = {
     # unreadable or unusable images
     "image-missing": (["{ws}/nothere.npy", "--out", OUT], ["not found"]),
     "image-dm4": (["{ws}/pts.dm4", "--out", OUT], ["unsupported extension"]),
-    "image-corrupt": (["{ws}/broken.npy", "--out", OUT], ["could not read"]),
+    # numpy's advice was to load this text file with allow_pickle (unsafe)
+    "image-corrupt": (
+        ["{ws}/broken.npy", "--out", OUT],
+        ["could not read", "not a numpy .npy file", "extension"],
+    ),
+    "image-empty-file": (["{ws}/empty.tif", "--out", OUT], ["could not read", "empty"]),
+    # imageio's advice was to install a plugin (pyav, opencv)
+    "picture-not-a-picture": (["{ws}/notimg.png", "--out", OUT], ["not a picture"]),
+    # the reader's bare 'list index out of range'
+    "tiff-damaged": (["{ws}/damaged.tif", "--out", OUT], ["damaged", "IndexError"]),
     "image-constant": (["{ws}/const.npy", "--out", OUT], ["constant"]),
     "image-text": (["{ws}/text.npy", "--out", OUT], ["dtype"]),
     "exclude-wrong-shape": (

@@ -63,6 +63,7 @@ def read_image(path, *, mmap: bool = False) -> np.ndarray | TiffStack:
         return open_zarr(path)
     if not path.is_file():
         raise InputError(f"Image file not found: {path}")
+    _check_signature(path, suffix)
     try:
         if suffix == ".npy":
             array = np.load(path, allow_pickle=False, mmap_mode="r" if mmap else None)
@@ -79,10 +80,50 @@ def read_image(path, *, mmap: bool = False) -> np.ndarray | TiffStack:
             if array is None:
                 array = tifffile.imread(path)
     except Exception as err:  # corrupt or foreign content: report, don't crash
-        raise InputError(f"Could not read image '{path}': {err}") from err
+        detail = (
+            str(err)
+            if isinstance(err, (OSError, ValueError))
+            else f"the file is damaged ({type(err).__name__} in the reader: {err})"
+        )
+        raise InputError(f"Could not read image '{path}': {detail}") from err
     if not isinstance(array, (np.ndarray, TiffStack)):
         raise InputError(f"'{path}' does not hold a single array.")
     return array
+
+
+# the first bytes of each format: a file without them is damaged or misnamed
+_SIGNATURES = {
+    ".npy": ("a numpy .npy", (b"\x93NUMPY",)),
+    ".tif": ("a TIFF", (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")),
+    ".png": ("a PNG", (b"\x89PNG\r\n\x1a\n",)),
+    ".jpg": ("a JPEG", (b"\xff\xd8\xff",)),
+    ".bmp": ("a BMP", (b"BM",)),
+}
+
+
+def _check_signature(path: Path, suffix: str) -> None:
+    """Refuse an empty file, or one whose first bytes are not its extension's format, in one
+    line (instead of the reader's own message: numpy's advice to load a text file with
+    ``allow_pickle``, imageio's to install a plugin)."""
+    suffix = {".tiff": ".tif", ".jpeg": ".jpg"}.get(suffix, suffix)
+    kind, heads = _SIGNATURES.get(suffix, ("", ()))
+    if suffix in PICTURE_SUFFIXES:  # the picture reader goes by the content: any picture
+        kind = "a picture (PNG, JPEG, BMP or TIFF)"
+        heads = tuple(h for key in (".png", ".jpg", ".bmp", ".tif") for h in _SIGNATURES[key][1])
+    if not heads:
+        return
+    try:
+        with open(path, "rb") as stream:
+            head = stream.read(8)
+    except OSError as err:
+        raise InputError(f"Could not read image '{path}': {err.strerror or err}") from err
+    if not head:
+        raise InputError(f"Could not read image '{path}': the file is empty (0 bytes)")
+    if not head.startswith(heads):
+        raise InputError(
+            f"Could not read image '{path}': it is not {kind} file (it does not start as "
+            "one); the file is damaged or its extension is wrong"
+        )
 
 
 def open_zarr(path):
