@@ -29,6 +29,7 @@ import glob
 import hashlib
 import json
 import os
+import re
 import shutil
 import signal
 import sys
@@ -807,6 +808,12 @@ def _out_folder(value) -> Path:
     return out
 
 
+def _final_names(text: str) -> str:
+    """A message naming a file of the hidden folder being filled (removed by now) names it
+    where it would have been: ``OUT/.img.napari-ivae-partial-x1y2/img.csv`` -> ``OUT/img/img.csv``."""
+    return re.sub(r"\.([^/\\\s]+?)" + re.escape(_PARTIAL) + r"[^/\\\s]+", r"\1", text)
+
+
 def _check_grid_options(args, settings: dict) -> None:
     """Refuse detection options when grid patches are cut: nothing is detected."""
     given = [
@@ -912,7 +919,7 @@ def run(args) -> int:
                 except KeyboardInterrupt:
                     raise
                 except Exception as err:  # noqa: BLE001 - one bad image must not stop the batch
-                    reason = cli_spelling(str(err)) or type(err).__name__
+                    reason = _final_names(cli_spelling(str(err)) or type(err).__name__)
                     if not isinstance(err, InputError):
                         reason = f"{type(err).__name__}: {reason}"
                     failed.append((path, reason))

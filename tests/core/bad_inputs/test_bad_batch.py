@@ -40,3 +40,16 @@ def test_an_unreachable_scheduler_is_refused_up_front(ws, capsys, monkeypatch, c
     argv = [MODEL, IMG, *OUT] if command == "batch" else [IMG, "--out", "{ws}/new.csv"]
     assert_refused(ws, [command, *argv, *where], capsys, "--scheduler", "cannot reach")
     assert not (ws / "results").exists()
+
+
+def test_a_failed_write_names_the_result_not_the_hidden_folder(ws, tmp_path):
+    """The error named ``OUT/.img.napari-ivae-partial-XXXX/img.csv``, a folder already gone."""
+    from bad_inputs_kit import run_cli_subprocess
+
+    argv = ["batch", ws / "model.ivae.pt", ws / "img.npy", "--out", tmp_path / "res", "--grid", "8"]
+    result = run_cli_subprocess(argv, tmp_path, file_limit_kb=2)
+    assert result.returncode == 3, result.stderr
+    errors = [line for line in result.stderr.splitlines() if ": error: " in line]
+    assert len(errors) == 1 and "Traceback" not in result.stderr, result.stderr
+    assert "napari-ivae-partial" not in errors[0] and str(tmp_path / "res" / "img") in errors[0]
+    assert [p.name for p in (tmp_path / "res").iterdir() if not p.name.startswith(".")] == []
