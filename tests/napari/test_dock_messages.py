@@ -222,3 +222,49 @@ def test_a_lazy_integer_image_is_not_read_to_count_missing_pixels(monkeypatch):
     assert counted == [] and report == {}
     _layers.prepare_snapshot((image.astype(np.float32), {"channel": None}), report=report)
     assert len(counted) == 1 and report == {}  # counted, none missing
+
+
+@pytest.mark.parametrize("source", ["points", "grid"])
+def test_apply_names_the_models_patch_size_when_no_patch_fits(viewer, qtbot, source):
+    """A model of 32 px patches applied to a 24 px image: the core's advice named its patch
+    size and its ``border="flag"`` argument, neither of which Apply has (the size is the
+    model's); the Results status says the model's size and what to do."""
+    from napari_helpers import open_widget
+
+    from napari_ivae._widgets._session import get_session
+    from napari_ivae.core.models import ModelConfig
+    from napari_ivae.core.models.factory import build_model
+    from napari_ivae.core.models.persistence import ModelBundle
+
+    config = ModelConfig(kind="rvae", patch_shape=(32, 32), latent_dim=2)
+    model = build_model(config).eval()
+    metadata = {"patch_params": {"normalize": "global", "source": source}}
+    get_session(viewer).update(bundle=ModelBundle(model, config, None, metadata))
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[:24, :24]
+    image = rng.normal(0, 0.02, (24, 24)).astype(np.float32)
+    image += np.exp(-((yy - 12.0) ** 2 + (xx - 12.0) ** 2) / 4.5).astype(np.float32)
+    layer = viewer.add_image(image, name="small")
+    results = open_widget(viewer, "Results")
+    results.apply_image.reset_choices()
+    results.apply_image.value = layer
+    results.apply_button.clicked.emit()
+    qtbot.waitUntil(lambda: results.apply_button.enabled and not results.busy, timeout=60000)
+    shown = results.status.value
+    assert "the model cuts 32x32 px patches" in shown and "24x24 image" in shown, shown
+    assert "border=" not in shown and "Choose a patch size" not in shown, shown
+
+
+def test_apply_reword_covers_the_cores_border_advice():
+    """Points all nearer the border than half the model's patch: the core's 'cross the
+    border' advice (border="flag") is the one Apply rewords too."""
+    from napari_ivae._widgets._apply import _model_size_error
+    from napari_ivae.core.errors import InputError
+    from napari_ivae.core.patches.cutting import extract_patches
+
+    image = np.zeros((64, 64), np.float32)
+    with pytest.raises(InputError) as caught:
+        extract_patches(image, np.array([[3.0, 3.0], [60.0, 5.0]]), 32)
+    assert 'border="flag"' in str(caught.value)  # the core's wording, for its API
+    shown = str(_model_size_error(caught.value, 32, image.shape))
+    assert "the model cuts 32x32 px patches" in shown and "border=" not in shown, shown

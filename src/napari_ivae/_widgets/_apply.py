@@ -63,9 +63,29 @@ def compute_apply(bundle: Any, image: np.ndarray, detection_image: Any = None) -
     normalisation, points or grid) from a prepared image and compute the results (safe in any
     thread). ``detection_image`` is the image prepared for detection (inverted, flattened) when
     the training's detection prepared it differently."""
+    size = int(bundle.config.patch_shape[0])
+    try:
+        return _compute_apply(bundle, image, detection_image, size)
+    except InputError as err:
+        raise _model_size_error(err, size, image.shape[-2:]) from err
+
+
+def _model_size_error(err: InputError, size: int, shape: tuple) -> InputError:
+    """The core's advice on patches that do not fit names its patch size and its ``border``
+    argument, which Apply has not (the patch size is the model's): say so, and what to do."""
+    message = str(err)
+    if "cross the border" not in message and "is larger than the" not in message:
+        return err
+    return InputError(
+        f"the model cuts {size}x{size} px patches (the size it was trained on) and none fits "
+        f"inside this {shape[0]}x{shape[1]} image: apply it to a larger image, or train a "
+        "model on smaller patches."
+    )
+
+
+def _compute_apply(bundle: Any, image: np.ndarray, detection_image: Any, size: int) -> Applied:
     from napari_ivae.core.patches.cutting import extract_patches, grid_patches
 
-    size = int(bundle.config.patch_shape[0])
     params = dict(bundle.metadata.get("patch_params") or {})
     normalize = params.get("normalize", "global")
     detections, mode = None, "atoms"
