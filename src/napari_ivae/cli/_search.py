@@ -115,6 +115,8 @@ def _out_folder(args) -> Path:
     if out.exists():
         for name in OUTPUTS:
             check_output(out / name, {"--patches": patches})
+    else:
+        check_output(out, flag="--out")  # its parent accepts the new folder
     return out
 
 

@@ -336,12 +336,18 @@ def _auto_blobs(frame, excluded, params):
     del response, residual, model
     beside = 0
     if len(more):
-        # its surround with the kept particles taken out: in a dense layer touching kept
-        # neighbours fill three or four of its sectors, and it stands above what they leave
-        use = (
-            particle_surround.surround_share(np.subtract(signal, drawn), more, more_sigma)
-            >= particle_surround.SURROUND_SHARE
+        # beside the kept particles as drawn (its centre outside every drawn profile), its
+        # surround with them taken out: in a dense layer touching kept neighbours fill three
+        # or four of its sectors, and it stands above what they leave. Inside a drawn
+        # profile (lattice fringes, facets, a shell: what a radial profile leaves of a
+        # particle's own structure) the frame's surround, as the others'
+        beside_drawn = drawn[more[:, 0], more[:, 1]] <= 0
+        share = np.where(
+            beside_drawn,
+            particle_surround.surround_share(np.subtract(signal, drawn), more, more_sigma),
+            particle_surround.surround_share(signal, more, more_sigma),
         )
+        use = share >= particle_surround.SURROUND_SHARE
         use[use] = particle_candidates.strongest_of_overlaps(
             more[use], more_sigma[use], more_strength[use]
         )
