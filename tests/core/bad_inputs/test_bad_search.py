@@ -11,7 +11,7 @@ from napari_ivae.cli import main
 
 
 def test_a_new_out_folder_in_a_read_only_folder_is_refused_up_front(ws):
-    """It trained every run, then failed with a PermissionError traceback creating --out."""
+    """It failed with a PermissionError traceback creating --out (before any run)."""
     need_setpriv()
     root = Path(tempfile.mkdtemp(prefix="ivae-ro-"))
     try:
