@@ -154,4 +154,4 @@ def test_the_readout_says_what_happens_before_the_first_step(viewer, ready_patch
     assert train.eta.value.startswith("epoch "), train.eta.value
     train.abort()
     qtbot.waitUntil(lambda: not train.busy, timeout=120000)
-    assert train.eta.value == ""
+    assert train.eta.value.startswith("aborted at step "), train.eta.value

@@ -226,6 +226,8 @@ class TrainWidget(DockBody):
         self._step_times: list[float] = []  # when the last steps arrived (for the ETA)
         self._steps_per_epoch: int | None = None
         self._announced: tuple | None = None  # what the status said would be trained
+        self._polish_steps = 0  # steps of the ss-rVAE's class images after training
+        self._final_readout = ""  # what the readout keeps after a run (a stop, an abort)
         self.status = StatusLine()
         self.search = SearchControls(self)
         buttons = Container(
@@ -361,9 +363,10 @@ class TrainWidget(DockBody):
         worker.yielded.connect(alive(on_step))
         worker.returned.connect(alive(on_returned))
         worker.errored.connect(alive(lambda err: report(self.status, err)))
-        worker.aborted.connect(alive(lambda: self.status.ok("aborted: the model was discarded.")))
+        worker.aborted.connect(alive(self._on_aborted))
         worker.finished.connect(alive(self._idle))
         self.native.destroyed.connect(job.abort)  # widget or viewer closed: stop the thread
+        self._reset_bar()
         self._set_running(True)
         # until the first step: building the model and fitting its start take seconds
         self.eta.value = "preparing the model before the first step..."
@@ -406,11 +409,20 @@ class TrainWidget(DockBody):
         grid_shape = tuple(patchset.grid_shape) if getattr(patchset, "is_grid", False) else None
         if train_config.smoothness > 0 and grid_shape is None:
             self.status.ok("note: map smoothness needs grid patches; it is off for these.")
-        batch = min(train_config.batch_size, len(patches))
-        steps = int(np.ceil(len(patches) / batch))
+        steps = planned_steps(
+            labels if model_config.kind == "ss-rvae" else None,
+            len(patches),
+            train_config.batch_size,
+            train_config.min_labeled_per_batch,
+        )
         epochs = train_config.epochs_for(steps)
-        self.progress.max = epochs * steps
+        # the ss-rVAE's class images learn alone for these steps after training: in the bar
+        # from the start, so its total does not grow at the first step
+        self._polish_steps = polish_steps(model_config, train_config, labels)
+        total = epochs * steps + self._polish_steps
+        self.progress.max = total
         self.progress.value = 0
+        self._reset_bar()
         self._announce(model_config.kind, len(patches), epochs, train_config)
 
         def make_generator(stop_event):
@@ -422,9 +434,7 @@ class TrainWidget(DockBody):
                 model, patches, labels, train_config, stop_event=stop_event, grid_shape=grid_shape
             )
 
-        return TrainingJob(
-            make_generator, total=epochs * steps, desc=f"training {model_config.kind}"
-        )
+        return TrainingJob(make_generator, total=total, desc=f"training {model_config.kind}")
 
     def provenance(self, patchset: Any) -> dict:
         """Where a model's patches came from (saved with the model)."""
@@ -443,9 +453,11 @@ class TrainWidget(DockBody):
             if epochs > train_config.epochs
             else ""
         )
+        polish = getattr(self, "_polish_steps", 0)
+        then = f", then {polish} steps of the class images alone" if polish else ""
         self.status.ok(
             f"training {kind} on {n_patches} patches "
-            f"({epochs} epochs{raised}, seed {train_config.seed})..."
+            f"({epochs} epochs{raised}{then}, seed {train_config.seed})..."
         )
         self._announced = (kind, n_patches, epochs, train_config)
 
@@ -475,10 +487,17 @@ class TrainWidget(DockBody):
         if announced is not None and announced[2] != int(event.n_epochs):
             # the trainer batches labeled sets its own way: say the epochs it really runs
             self._announce(*announced[:2], int(event.n_epochs), announced[3])
+        eta = eta_text(self._step_times, max(total - done, 0))
+        if int(event.step) >= int(event.steps_per_epoch):  # after training (ss-rVAE)
+            polished = int(event.step) - int(event.steps_per_epoch) + 1
+            self.eta.value = (
+                f"class images: step {polished}/{self._polish_steps or polished} after "
+                f"training (only they learn)  loss {event.loss:.4g}  ETA {eta}"
+            )
+            return
         self.eta.value = (
             f"epoch {event.epoch + 1}/{event.n_epochs}  loss {event.loss:.4g}  "
-            f"β {event.beta:.2g}  ETA "
-            f"{eta_text(self._step_times, max(total - done, 0))}"
+            f"β {event.beta:.2g}  ETA {eta}"
         )
 
     def _on_returned(self, result: Any) -> None:
@@ -489,6 +508,8 @@ class TrainWidget(DockBody):
         self._session.update(bundle=bundle, train_result=result)
         elapsed = time.perf_counter() - self._started
         how = "stopped early, partial model kept" if result.stopped else "done"
+        if result.stopped:
+            self._end_bar("stopped", "the model trained so far was kept")
         run = epochs_run(result.history, self._steps_per_epoch)
         self.status.ok(
             f"{model_config.kind} trained on {result.device} in {_duration(elapsed)} "
@@ -532,6 +553,22 @@ class TrainWidget(DockBody):
             return
         self.status.ok(trained + " Writing maps...")
 
+    def _on_aborted(self) -> None:
+        self.status.ok("aborted: the model was discarded.")
+        self._end_bar("aborted", "the model was discarded")
+
+    def _reset_bar(self) -> None:
+        self._final_readout = ""
+        self.progress.native.setFormat("%p%")
+
+    def _end_bar(self, how: str, model: str) -> None:
+        """A run that ended before its last step: the bar and the readout say so (the bar
+        left at its fraction read as a run that hangs)."""
+        done, total = int(self.progress.value), int(self.progress.max)
+        self.progress.native.setFormat(f"{how} at %p%")
+        self._final_readout = f"{how} at step {done} of {total}: {model}."
+        self.eta.value = self._final_readout
+
     def _idle(self) -> None:
         self.job = None
         self._set_running(self.busy)
@@ -540,7 +577,7 @@ class TrainWidget(DockBody):
         self.start_button.enabled = self.search.button.enabled = not running
         self.stop_button.enabled = self.abort_button.enabled = running and self.job is not None
         if not running:
-            self.eta.value = ""
+            self.eta.value = self._final_readout
         if self._session.training != running:  # the patches are in use: others must wait
             self._session.training = running
 
@@ -558,6 +595,27 @@ def eta_text(step_times: list[float], remaining: int) -> str:
         return "measuring..."
     intervals = sorted(b - a for a, b in zip(step_times[:-1], step_times[1:]))
     return _duration(intervals[len(intervals) // 2] * remaining)
+
+
+def planned_steps(labels: Any, n_patches: int, batch_size: int, min_labeled: int) -> int:
+    """The steps of one training epoch, as the trainer's batches count them: plain batches,
+    or (``labels`` with labeled and unlabeled patches: ss-rVAE) batches of unlabeled
+    patches, each joined by its share of labeled ones
+    (:class:`napari_ivae.core.models.batches._Batches`)."""
+    n_labeled = 0 if labels is None else int(np.sum(np.asarray(labels) >= 0))
+    if n_labeled == 0 or n_labeled == n_patches:
+        return int(np.ceil(n_patches / max(min(batch_size, n_patches), 1)))
+    share = round(batch_size * n_labeled / n_patches)
+    n_lab = min(n_labeled, max(min_labeled, share, 1), max(batch_size - 1, 1))
+    return int(np.ceil((n_patches - n_labeled) / max(batch_size - n_lab, 1)))
+
+
+def polish_steps(model_config: Any, train_config: Any, labels: Any) -> int:
+    """The steps after training in which only the class images learn: an ss-rVAE with class
+    images (:func:`napari_ivae.core.models.class_polish._polish_class_images`), else 0."""
+    if model_config.kind != "ss-rvae" or not model_config.class_template or labels is None:
+        return 0
+    return int(train_config.class_image_steps)
 
 
 def epochs_run(history: list[dict], steps_per_epoch: int | None) -> str:
