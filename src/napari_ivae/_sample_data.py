@@ -14,7 +14,7 @@ CARD_SIZE = 48
 CARDS_PER_CLASS = 60
 CARDS_PER_ROW = 20
 LABELED_PER_CLASS = 6
-SUIT_COLOURS = ("#4c9be8", "#e8a33d", "#e8433d", "#9b59d0")
+SUIT_COLOURS = ("#8000ff", "#40ff80", "#c00040", "#00ffff")  # the class table's first four
 
 
 def _vendored(name: str) -> np.ndarray:

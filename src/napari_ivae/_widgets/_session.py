@@ -24,12 +24,25 @@ if TYPE_CHECKING:
     from napari_ivae.core.patches.cutting import PatchSet
 
 
+#: The labeled classes' colours (the class table's palette: see ``class_table.PALETTE``).
+CLASS_COLOURS = (
+    "#8000ff",
+    "#40ff80",
+    "#c00040",
+    "#00ffff",
+    "#808020",
+    "#c0c0ff",
+    "#606060",
+    "#ffe0e0",
+)
+
+
 @dataclass
 class ClassTable:
     """Annotation classes: names and colours, index = class id."""
 
     names: list[str] = field(default_factory=lambda: ["class 1", "class 2"])
-    colours: list[str] = field(default_factory=lambda: ["#4c9be8", "#e8a33d"])
+    colours: list[str] = field(default_factory=lambda: list(CLASS_COLOURS[:2]))
 
 
 # A new object is a change even when it compares equal (a re-extracted patch set, a new label

@@ -15,9 +15,13 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from napari_ivae._widgets._session import ClassTable
+from napari_ivae._widgets._session import CLASS_COLOURS, ClassTable
 
-PALETTE = ("#4c9be8", "#e8a33d", "#e8433d", "#9b59d0", "#3dbf6e", "#e87dc8", "#8c8c8c", "#c9c93d")
+#: The labeled classes' colours: far from the found clusters' (``_writer.CLUSTER_COLOURS``,
+#: Okabe-Ito) and from the detections' yellow, so a labeled class is never taken for a found
+#: cluster (CIEDE2000 >= 21 to every one of them; the former blue and orange were 9 and 4 from
+#: clusters 1 and 2). Violet, spring green, crimson, cyan, olive, lavender, dark grey, pale pink.
+PALETTE = CLASS_COLOURS
 
 
 class ClassTableWidget(QWidget):
