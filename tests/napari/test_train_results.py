@@ -686,3 +686,56 @@ def test_the_manifold_is_placed_beside_a_colour_image_not_over_it(viewer, rgb):
     bundle = SimpleNamespace(config=SimpleNamespace(kind="rvae"))
     manifold = show_manifold(viewer, layer, bundle, (np.zeros((24, 24)), "latent manifold"))
     assert manifold.translate[-1] >= 64, manifold.translate
+
+
+def test_points_take_the_angle_then_the_found_classes_until_the_user_chooses(
+    viewer, lattice_layer, ready_patches, qtbot, lattice_rvae
+):
+    """A microscopist's session: 'colour points by' started blank, so the detected points
+    stayed plain yellow over the maps. It starts on the angle (no classes), moves to the found
+    classes when Find classes makes them, and keeps a colouring the user picks, blank too."""
+    from napari.utils.colormaps.standardize_color import transform_color
+
+    _, results = lattice_rvae(viewer, qtbot)
+    points = viewer.layers["lat atoms [ivae]"]
+    yellow = transform_color("#ffd400")[0]
+    assert results.colour_by.value == "ivae_angle_deg"
+    assert not np.allclose(np.asarray(points.face_color), yellow)
+    results.n_clusters.value = 3
+    results.cluster_button.clicked.emit()
+    qtbot.waitUntil(lambda: results.cluster_button.enabled, timeout=30000)
+    assert not is_error(results.status), results.status.value
+    assert results.colour_by.value == "ivae_cluster"
+    classes = viewer.layers["lat unsupervised classes [ivae]"]
+    kept = points.features["ivae_cluster"].to_numpy()
+    first = int(np.flatnonzero(kept == 1)[0])
+    np.testing.assert_allclose(
+        np.asarray(points.face_color)[first], classes.get_color(2), atol=1e-6
+    )
+    results.colour_by.value = "ivae_z1"  # the user's choice stays through later results
+    results.cluster_button.clicked.emit()
+    qtbot.waitUntil(lambda: results.cluster_button.enabled, timeout=30000)
+    results.reset_choices()
+    assert results.colour_by.value == "ivae_z1"
+    results.colour_by.value = ""  # blank: the points as Detect drew them, and they stay so
+    np.testing.assert_allclose(
+        np.asarray(points.face_color), np.tile(yellow, (len(points.data), 1))
+    )
+    results.reset_choices()
+    assert results.colour_by.value == ""
+
+
+def test_points_take_the_models_classes_at_once(viewer, qtbot, cards_ss_rvae):
+    """An ss-rVAE's points start coloured by their predicted class, in the class table's
+    colours (no pick of 'colour points by' needed)."""
+    from napari.utils.colormaps.standardize_color import transform_color
+
+    patches = cards_patches(viewer, qtbot)
+    _, results = cards_ss_rvae(viewer, qtbot)
+    assert results.colour_by.value == "ivae_class"
+    points = viewer.layers["card centres"]
+    predicted = points.features["ivae_class"].to_numpy()
+    palette = transform_color(patches.classes.colours)
+    np.testing.assert_allclose(
+        np.asarray(points.face_color)[:, :3], palette[predicted][:, :3], atol=0.01
+    )

@@ -26,6 +26,14 @@ from napari_ivae._widgets._session import get_session
 from napari_ivae._workers import background, is_busy
 from napari_ivae.core.errors import InputError
 
+#: What 'colour points by' starts on, the first the points have: the model's classes, the
+#: classes found on the latents, the angle.
+DEFAULT_COLOURING = tuple(
+    _writer.COLUMN_PREFIX + name for name in ("class", "cluster", "angle_deg", "angle")
+)
+DETECTION_YELLOW = "#ffd400"  # the detected points' own colour (Detect, Apply)
+NO_COLOUR = "<blank>"  # the user chose the blank entry: the points keep their own colour
+
 
 class ResultsWidget(DockBody):
     """Look at, segment, save and re-use what a model learned."""
@@ -90,6 +98,9 @@ class ResultsWidget(DockBody):
             ]
         )
         self.write_button.clicked.connect(self.write_in_background)
+        self._colour_chosen = ""  # the user's own choice of 'colour points by' (kept)
+        self._choosing = False  # True while the widget itself sets or refreshes the choice
+        self.colour_by.changed.connect(self._on_colour_chosen)
         self.colour_by.changed.connect(self.colour_points)
         self.segment_button.clicked.connect(self.segment_in_background)
         self.cluster_button.clicked.connect(self.find_classes)
@@ -135,6 +146,43 @@ class ResultsWidget(DockBody):
     def _on_results(self, *_: Any) -> None:
         self.reset_choices()
         self._update_confusion()
+        if self.colour_by.value:  # new result columns: the points take their colours
+            self.colour_points()
+
+    def reset_choices(self, *args: Any) -> None:
+        """Refresh the pickers, then the default of 'colour points by' (:meth:`_default_colour`)."""
+        choosing, self._choosing = getattr(self, "_choosing", False), True
+        try:
+            super().reset_choices(*args)
+        finally:
+            self._choosing = choosing
+        self._default_colour()
+
+    def _on_colour_chosen(self, value: Any) -> None:
+        if getattr(self, "_choosing", True):
+            return
+        self._colour_chosen = value or NO_COLOUR
+        layer = self._session.points_layer
+        if not value and layer is not None and len(layer.data):
+            layer.face_color = DETECTION_YELLOW  # blank: the points as Detect drew them
+
+    def _default_colour(self) -> None:
+        """'colour points by' starts on the model's class, else the found classes, else the
+        angle (the points stayed plain yellow over the maps until a column was picked); a
+        choice of the user's, blank included, is kept while the points have that column."""
+        if not hasattr(self, "_colour_chosen"):
+            return  # still being built
+        choices = list(self.colour_by.choices)
+        chosen = self._colour_chosen
+        if chosen and (chosen == NO_COLOUR or chosen in choices):
+            return
+        default = next((c for c in DEFAULT_COLOURING if c in choices), "")
+        if default and default != self.colour_by.value:
+            choosing, self._choosing = self._choosing, True
+            try:
+                self.colour_by.value = default  # colours the points (changed)
+            finally:
+                self._choosing = choosing
 
     # ---- actions ------------------------------------------------------------------------
     def write(self) -> list:
