@@ -739,3 +739,28 @@ def test_points_take_the_models_classes_at_once(viewer, qtbot, cards_ss_rvae):
     np.testing.assert_allclose(
         np.asarray(points.face_color)[:, :3], palette[predicted][:, :3], atol=0.01
     )
+
+
+def test_explorer_dots_take_the_angle_then_the_found_classes_until_the_user_chooses(
+    viewer, lattice_layer, ready_patches, qtbot, lattice_rvae
+):
+    """The Latent explorer's 'colour by' started on 'none' when the model has no classes (plain
+    dots) and kept the angle once there, so clusters found later did not show; it now starts on
+    the angle, moves to the found classes, and keeps the user's pick (none too)."""
+    _, results = lattice_rvae(viewer, qtbot)
+    explorer = open_widget(viewer, "Latent explorer")
+    explorer.refresh()
+    assert explorer.colour.value == "angle_deg"
+    results.n_clusters.value = 3
+    results.cluster_button.clicked.emit()
+    qtbot.waitUntil(lambda: results.cluster_button.enabled, timeout=30000)
+    assert not is_error(results.status), results.status.value
+    explorer.refresh()
+    assert explorer.colour.value == "cluster"
+    for pick in ("z1", "none"):
+        explorer.colour.value = pick
+        results.cluster_button.clicked.emit()
+        qtbot.waitUntil(lambda: results.cluster_button.enabled, timeout=30000)
+        explorer.reset_choices()
+        explorer.refresh()
+        assert explorer.colour.value == pick

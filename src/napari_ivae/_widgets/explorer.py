@@ -36,6 +36,9 @@ VIRIDIS = np.array(
 DOT_RADIUS = 2.5
 HOVER_RADIUS_PX = 8.0
 NONE = "none"
+#: What 'colour by' starts on, the first there is (a choice of the user's is kept): the model's
+#: classes, the classes found on the latents, the angle.
+DEFAULT_COLOURING = ("class", "cluster", "angle_deg")
 
 
 def continuous_colours(values: np.ndarray, *, cyclic: bool = False) -> np.ndarray:
@@ -430,6 +433,8 @@ class ExplorerWidget(Container):
         self._columns: dict[str, np.ndarray] = {}
         self._points_layer: Any = None
         self._syncing = False
+        self._colour_chosen = ""  # the user's own 'colour by' (kept; none included)
+        self._resetting = False
         # callables: napari resets every dock widget's choices when layers change
         self.x_axis = ComboBox(choices=self._axis_choices, label="x")
         self.y_axis = ComboBox(choices=self._axis_choices, label="y")
@@ -447,6 +452,7 @@ class ExplorerWidget(Container):
         layout.addWidget(self.summary.native)
         self.x_axis.changed.connect(self.redraw)
         self.y_axis.changed.connect(self.redraw)
+        self.colour.changed.connect(self._on_colour_chosen)
         self.colour.changed.connect(self.redraw)
         self.scatter.selection_changed.connect(self._on_plot_selection)
         self.scatter.hovered.connect(self.show_patch)
@@ -457,6 +463,17 @@ class ExplorerWidget(Container):
         ):
             signal.connect(while_alive(self, self._on_session))
         self.refresh()
+
+    def reset_choices(self, *args: Any) -> None:
+        resetting, self._resetting = self._resetting, True
+        try:
+            super().reset_choices(*args)
+        finally:
+            self._resetting = resetting
+
+    def _on_colour_chosen(self, value: Any) -> None:
+        if not self._resetting:
+            self._colour_chosen = value
 
     # ---- data ---------------------------------------------------------------------------
     def _axis_choices(self, *_: Any) -> list[str]:
@@ -498,10 +515,11 @@ class ExplorerWidget(Container):
             if previous[1] in axes and previous[1] != x
             else next((a for a in axes if a != x), axes[0])
         )
+        chosen = self._colour_chosen
         colour = (
-            previous[2]
-            if previous[2] in colours and previous[2] != NONE
-            else next((c for c in ("class", "cluster") if c in colours), NONE)
+            chosen
+            if chosen in colours
+            else next((c for c in DEFAULT_COLOURING if c in colours), NONE)
         )
         with self.changed.blocked():
             for box, value in ((self.x_axis, x), (self.y_axis, y), (self.colour, colour)):
