@@ -127,6 +127,11 @@ def test_search_stop_keeps_the_best_of_the_runs_so_far(viewer, grid_ready, qtbot
     assert result.stopped and 1 <= len(result.runs) < 3
     assert "stopped early" in train.status.value
     assert get_session(viewer).bundle.model is result.model
+    # the bar and the readout say the search stopped (the bar stood at its fraction)
+    assert train.eta.value == (
+        f"stopped at run {len(result.runs)} of 3: the best run so far is kept."
+    ), train.eta.value
+    assert train.progress.native.text().startswith("stopped at "), train.progress.native.text()
 
 
 def test_search_needs_grid_patches(viewer, qtbot):

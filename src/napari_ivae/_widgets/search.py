@@ -159,6 +159,9 @@ class SearchControls:
             return
         self.result = result
         model_config, extra, patchset = self._pending
+        if result.stopped:
+            kept = "the best run so far is kept" if result.best is not None else "no run finished"
+            train._end_bar("stopped", kept, unit="run")
         if result.best is None:
             train.status.warn("β(t) search: " + result.summary())
             return

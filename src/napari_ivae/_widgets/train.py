@@ -561,12 +561,12 @@ class TrainWidget(DockBody):
         self._final_readout = ""
         self.progress.native.setFormat("%p%")
 
-    def _end_bar(self, how: str, model: str) -> None:
-        """A run that ended before its last step: the bar and the readout say so (the bar
-        left at its fraction read as a run that hangs)."""
+    def _end_bar(self, how: str, model: str, unit: str = "step") -> None:
+        """A run that ended before its last step (``unit``: a β(t) search's runs): the bar and
+        the readout say so (the bar left at its fraction read as a run that hangs)."""
         done, total = int(self.progress.value), int(self.progress.max)
         self.progress.native.setFormat(f"{how} at %p%")
-        self._final_readout = f"{how} at step {done} of {total}: {model}."
+        self._final_readout = f"{how} at {unit} {done} of {total}: {model}."
         self.eta.value = self._final_readout
 
     def _idle(self) -> None:
