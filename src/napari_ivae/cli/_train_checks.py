@@ -18,8 +18,8 @@ from pathlib import Path
 
 from napari_ivae.cli._paths import check_seed
 from napari_ivae.core.errors import InputError
+from napari_ivae.core.models.model_config import INVARIANCES  # torch-free
 
-INVARIANCES = ("rotation", "translation", "scale")  # == core.models.config.INVARIANCES
 MAX_WEIGHTS = 50_000_000  # ~200 MB of float32 per network, before Adam's two copies
 
 
