@@ -69,9 +69,9 @@ def _sharp(frame, objects, label, box, extreme, middle) -> bool:
     extreme (the saturated core of a particle, whose edge falls off over pixels); ``middle``
     is the frame's median.
 
-    Measured (h2, issue 9): glyphs of crisp and antialiased labels 0.93-1.03 of the way from
-    the extreme to the median; saturated dark particles beside a bar 0.00-0.05, a saturated
-    bright one 0.32."""
+    Measured (benchmarks/stranger_particles.py, issue 9): glyphs of crisp and antialiased
+    labels 0.93-1.03 of the way from the extreme to the median; saturated dark particles
+    beside a bar 0.00-0.05, a saturated bright one 0.32."""
     from scipy import ndimage
 
     pad = 3

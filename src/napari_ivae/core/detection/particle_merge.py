@@ -18,9 +18,9 @@ of the narrower end's; and the ends are alike (heights within ``ALIKE_HEIGHT``, 
 ``ALIKE_WIDTH``). Where no such background is left (a packed layer: the frame is particles and
 gaps), nothing is merged.
 
-Measured on h2's rod images (3 seeds of an independent generator, issue 9 round 18b): pairs on
-one rod gave height 0.98-1.0, width 0.94-1.09 and ends alike 0.94-1.0 (but for a blob on a
-rod's cap); pairs on two touching or overlapping spheres that kept their height (saturated, or
+Measured on the rod images of benchmarks/stranger_particles.py (3 seeds, issue 9 round 18b):
+pairs on one rod gave height 0.98-1.0, width 0.94-1.09 and ends alike 0.94-1.0 (but for a blob
+on a rod's cap); pairs on two touching or overlapping spheres that kept their height (saturated, or
 a thickness sum) failed the width or the likeness of their ends (width 0.3-0.9).
 """
 
