@@ -189,6 +189,9 @@ def run(args) -> int:
         channel=channel, frame_axis=args.frame_axis, flatten=args.flatten, exclude=exclude
     )
     _check_4d(image.shape, args.frame_axis)
+    from napari_ivae.cli._patches import check_frame_axis
+
+    check_frame_axis(image.shape, args.frame_axis)
     streaming = _streams(image, args)
     chunked = (
         not streaming

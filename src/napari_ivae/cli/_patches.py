@@ -288,6 +288,7 @@ def read_frames(path, *, channel=None, frame_axis=None, invert: bool = False):
     from napari_ivae.core.io.imageio import is_lazy, read_image
 
     image = read_image(path, mmap=True)
+    check_frame_axis(image.shape, frame_axis)
     if channel is not None and channel != "luminance":
         try:
             channel = int(channel)
@@ -310,6 +311,28 @@ def read_frames(path, *, channel=None, frame_axis=None, invert: bool = False):
     if not prepare:
         return image
     return prepare_image(np.asarray(image), channel=channel, frame_axis=frame_axis, invert=invert)
+
+
+def check_frame_axis(shape, frame_axis) -> None:
+    """Refuse ``--frame-axis`` on a 2D image (one frame), where it would be ignored.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        The image's shape as read.
+    frame_axis : int or None
+        The ``--frame-axis`` given.
+
+    Raises
+    ------
+    InputError
+        ``frame_axis`` given for an image of two axes.
+    """
+    if frame_axis is not None and len(shape) == 2:
+        raise InputError(
+            f"--frame-axis {frame_axis} was given, but the image {tuple(shape)} is 2D (one "
+            "frame): leave --frame-axis out"
+        )
 
 
 def lazy_filled(image):

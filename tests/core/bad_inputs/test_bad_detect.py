@@ -24,6 +24,8 @@ CASES = {
     "spacing-negative": ([IMG, "--spacing", "-3", "--out", OUT], ["--spacing"]),
     # axes and channels, in the CLI's spelling
     "4d-no-frame-axis": (["{ws}/img4d.npy", "--out", OUT], ["--frame-axis", "4D"]),
+    # a 2D image has no frames to choose (was ignored, exit 0)
+    "2d-with-frame-axis": ([IMG, "--frame-axis", "0", "--out", OUT], ["--frame-axis 0", "2D"]),
     "4d-5-channels": (
         ["{ws}/img4d.npy", "--frame-axis", "0", "--out", OUT],
         ["--frame-axis 0", "channel", "no option"],
@@ -34,7 +36,7 @@ CASES = {
     ),
     "2d-frame-axis-out-of-range": (
         [IMG, "--frame-axis", "5", "--out", OUT],
-        ["--frame-axis 5", "not an axis"],
+        ["--frame-axis 5", "2D", "leave --frame-axis out"],
     ),
     "ambiguous-3d": (["{ws}/amb3d.npy", "--out", OUT], ["--frame-axis 0", "ambiguous"]),
     "channel-not-a-number": ([IMG, "--channel", "red", "--out", OUT], ["--channel", "red"]),

@@ -51,6 +51,11 @@ CASES = {
         [IMG, "--points", "{ws}/nan_pts.csv", "--size", "8", "--out", OUT],
         ["2 point(s)", "NaN", "line 3"],
     ),
+    # a 2D image has no frames to choose (was ignored, exit 0)
+    "2d-with-frame-axis": (
+        [IMG, "--grid", "8", "--size", "8", "--frame-axis", "0", "--out", OUT],
+        ["--frame-axis 0", "2D"],
+    ),
     "image-1d": (["{ws}/one_d.npy", "--grid", "8", "--size", "8", "--out", OUT], ["2D", "(100,)"]),
     "channel-not-a-number": (
         ["{ws}/rgb.npy", "--grid", "8", "--size", "8", "--channel", "red", "--out", OUT],
