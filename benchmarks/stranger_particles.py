@@ -20,8 +20,13 @@ whether a warning says the particles barely stand out (the CLI's and the Detect 
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
 from scipy import ndimage
+
+HERE = str(Path(__file__).resolve().parent)  # benchmarks/, where robustness.py lies
 
 
 def _smooth_noise(rng, shape, sigma):
@@ -271,31 +276,14 @@ def make(
 
 
 def score(truth, det, shape, margin=3.0):
-    """The scoreboard's particle rule."""
-    from scipy.optimize import linear_sum_assignment
+    """The scoreboard's particle rule (robustness.py's :func:`score`): each true particle
+    matched one to one within its radius (at least 3 px), points within ``margin`` of the
+    frame left out."""
+    if HERE not in sys.path:
+        sys.path.insert(0, HERE)
+    from robustness import score as scoreboard_score
 
-    ref = truth[:, :2]
-    rad = np.maximum(3.0, truth[:, 2])
-
-    def inside(p):
-        return (
-            (p[:, 0] >= margin)
-            & (p[:, 1] >= margin)
-            & (p[:, 0] < shape[0] - margin)
-            & (p[:, 1] < shape[1] - margin)
-        )
-
-    k = inside(ref)
-    ref, rad = ref[k], rad[k]
-    det = det[inside(det)] if len(det) else det
-    if not len(det) or not len(ref):
-        return 0.0, 0.0, 0.0, len(det), len(ref)
-    d = np.linalg.norm(ref[:, None] - det[None], axis=2)
-    ok = d <= rad[:, None]
-    i, j = linear_sum_assignment(np.where(ok, d, 1e6))
-    tp = int(ok[i, j].sum())
-    p, r = tp / len(det), tp / len(ref)
-    return p, r, (2 * p * r / (p + r) if tp else 0.0), len(det), len(ref)
+    return scoreboard_score(truth[:, :2], det, np.maximum(3.0, truth[:, 2]), margin, shape)
 
 
 CASES = {
@@ -351,7 +339,7 @@ def main(argv=None) -> int:
             warned = bool(len(points)) and bool(
                 noise_warning(image, found.labels, resolved.get("polarity", "bright"), len(points))
             )
-            scores = score(truth, points, image.shape)[:3] if len(truth) else (None,) * 3
+            scores = score(truth, points, image.shape) if len(truth) else (None,) * 3
             precision, recall, f1 = (None if x is None else round(x, 3) for x in scores)
             rows.append(
                 {
