@@ -10,11 +10,13 @@ from importlib import resources
 import numpy as np
 import pandas as pd
 
+from napari_ivae._widgets._session import CLASS_COLOURS
+
 CARD_SIZE = 48
 CARDS_PER_CLASS = 60
 CARDS_PER_ROW = 20
 LABELED_PER_CLASS = 6
-SUIT_COLOURS = ("#8000ff", "#40ff80", "#c00040", "#00ffff")  # the class table's first four
+SUIT_COLOURS = CLASS_COLOURS[:4]  # the class table's, so the suits look as labels drawn later
 
 
 def _vendored(name: str) -> np.ndarray:
