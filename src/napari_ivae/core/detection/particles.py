@@ -342,11 +342,13 @@ def _auto_blobs(frame, excluded, params):
         # profile (lattice fringes, facets, a shell: what a radial profile leaves of a
         # particle's own structure) the frame's surround, as the others'
         beside_drawn = drawn[more[:, 0], more[:, 1]] <= 0
-        share = np.where(
-            beside_drawn,
-            particle_surround.surround_share(np.subtract(signal, drawn), more, more_sigma),
-            particle_surround.surround_share(signal, more, more_sigma),
-        )
+        share = np.empty(len(more))  # each blob's share is its own: judged on one frame each
+        inside = ~beside_drawn
+        share[inside] = particle_surround.surround_share(signal, more[inside], more_sigma[inside])
+        if beside_drawn.any():
+            share[beside_drawn] = particle_surround.surround_share(
+                np.subtract(signal, drawn), more[beside_drawn], more_sigma[beside_drawn]
+            )
         use = share >= particle_surround.SURROUND_SHARE
         use[use] = particle_candidates.strongest_of_overlaps(
             more[use], more_sigma[use], more_strength[use]
