@@ -100,6 +100,7 @@ def test_the_epochs_reported_are_the_epochs_run(viewer, ready_patches, qtbot):
         expected += f" + {steps[-1]} of {per_epoch} steps"
     assert f"({expected}, seed 1; stopped early" in train.status.value
     assert sum(steps) == train.loss_plot.steps
+    assert train.loss_plot.caption == f"{sum(steps)} steps, {expected}"  # the same under the curve
 
 
 def job_steps(train):
@@ -155,3 +156,18 @@ def test_the_readout_says_what_happens_before_the_first_step(viewer, ready_patch
     train.abort()
     qtbot.waitUntil(lambda: not train.busy, timeout=120000)
     assert train.eta.value.startswith("aborted at step "), train.eta.value
+
+
+def test_the_loss_plot_caption_counts_a_stopped_epoch_as_partial(qtbot):
+    """Stopped after 2 epochs of 5 steps and 2 steps of the third: the caption under the curve
+    says so (it said "3 epochs", counting the epoch begun)."""
+    from napari_ivae._widgets.loss_plot import LossPlot
+
+    plot = LossPlot()
+    qtbot.addWidget(plot)
+    for step in range(12):
+        plot.add(1.0 / (step + 1), {}, step // 5, 5)
+    assert plot.caption == "12 steps, 2 epochs + 2 of 5 steps"
+    for step in range(12, 15):  # the third epoch run to its end
+        plot.add(0.1, {}, step // 5, 5)
+    assert plot.caption == "15 steps, 3 epochs"

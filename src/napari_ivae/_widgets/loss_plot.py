@@ -57,6 +57,7 @@ class LossPlot(QWidget):
         self.series: dict[str, list[float]] = {"loss": []}
         self.epoch_starts: list[int] = []  # step at which each epoch after the first began
         self.steps = 0  # steps added (before any merging)
+        self.steps_per_epoch: int | None = None  # as the trainer counts them, when it says
         self.per_point = 1  # steps per stored point
         self._epoch: int | None = None
         self._pending: dict[str, list[float]] = {}  # steps not yet merged into a point
@@ -77,6 +78,7 @@ class LossPlot(QWidget):
         """Forget all values."""
         self.series = {"loss": []}
         self.epoch_starts, self.steps, self.per_point, self._epoch = [], 0, 1, None
+        self.steps_per_epoch = None
         self._pending = {}
         self._fit_height()
         self.update()
@@ -87,8 +89,17 @@ class LossPlot(QWidget):
         self._fit_height()
         self.update()
 
-    def add(self, value: float, terms: dict | None = None, epoch: int | None = None) -> None:
-        """Append one step: the loss, its terms and its epoch (a non-finite loss is skipped)."""
+    def add(
+        self,
+        value: float,
+        terms: dict | None = None,
+        epoch: int | None = None,
+        steps_per_epoch: int | None = None,
+    ) -> None:
+        """Append one step: the loss, its terms, its epoch and the steps an epoch has (a
+        non-finite loss is skipped)."""
+        if steps_per_epoch:
+            self.steps_per_epoch = int(steps_per_epoch)
         if not math.isfinite(value):
             return
         if epoch is not None and self._epoch is not None and epoch != self._epoch:
@@ -114,6 +125,22 @@ class LossPlot(QWidget):
                 self.series[name] = [(a + b) / 2 for a, b in zip(pairs[::2], pairs[1::2])]
             self.per_point *= 2
         self.update()
+
+    @property
+    def caption(self) -> str:
+        """What was trained: "120 steps, 3 epochs", or after a stop mid-epoch (the trainer
+        having said how many steps an epoch has) "2 epochs + 17 of 55 steps"."""
+        epochs = len(self.epoch_starts) + (1 if self.steps else 0)
+        text = f"{self.steps} steps, {epochs} epoch{'s' * (epochs != 1)}"
+        per_epoch = self.steps_per_epoch
+        last = self.steps - (self.epoch_starts[-1] if self.epoch_starts else 0)
+        if per_epoch and 0 < last < per_epoch:  # the last epoch was begun, not run
+            complete = epochs - 1
+            text = (
+                f"{self.steps} steps, {complete} epoch{'s' * (complete != 1)} "
+                f"+ {last} of {per_epoch} steps"
+            )
+        return text
 
     def rows(self) -> list[str]:
         """Names of the series drawn, top to bottom."""
@@ -202,11 +229,10 @@ class LossPlot(QWidget):
             label,
         )
         if last:
-            epochs = len(self.epoch_starts) + 1
             painter.drawText(
                 QRectF(rect.left(), rect.bottom(), rect.width(), 14),
                 Qt.AlignmentFlag.AlignRight,
-                f"{self.steps} steps, {epochs} epoch{'s' * (epochs > 1)}",
+                self.caption,
             )
 
 

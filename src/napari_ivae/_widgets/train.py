@@ -479,7 +479,10 @@ class TrainWidget(DockBody):
         self.progress.max = max(total, 1)
         self.progress.value = min(done, total)
         self.loss_plot.add(
-            float(event.loss), dict(getattr(event, "terms", {}) or {}), int(event.epoch)
+            float(event.loss),
+            dict(getattr(event, "terms", {}) or {}),
+            int(event.epoch),
+            int(event.steps_per_epoch),
         )
         self._step_times = (self._step_times + [time.perf_counter()])[-ETA_WINDOW - 1 :]
         self._steps_per_epoch = int(event.steps_per_epoch)
