@@ -644,3 +644,23 @@ def test_grid_patches_without_detect_are_two_spacings_measured_on_the_image(view
     assert "px, the lattice spacing measured on the image" in patches.status.value
     patches.size.value = 20  # a size given is used as it is
     assert patches.extract().patches.shape[1:] == (20, 20)
+
+
+def test_the_auto_spin_boxes_show_the_values_chosen(viewer, lattice_layer, qtbot):
+    """Left at auto, 'spacing (px)' and 'smoothing σ' say what the detection chose
+    ("auto (8.0)"; they said "auto"), a value given is shown as it is, and another image
+    brings back plain "auto"."""
+    detect = open_widget(viewer, "Detect")
+    detect.live.value = False
+    _detected(detect, qtbot)
+    meta = viewer.layers["lat atoms [ivae]"].metadata["napari_ivae"]
+    assert detect.spacing.native.specialValueText() == f"auto ({meta['spacing']:.1f})"
+    assert detect.sigma.native.specialValueText() == f"auto ({meta['sigma']:.1f})"
+    assert detect.spacing.native.text() == detect.spacing.native.specialValueText()
+    detect.spacing.value = 9.0
+    _detected(detect, qtbot)
+    assert detect.spacing.native.text().startswith("9")
+    assert detect.sigma.native.specialValueText().startswith("auto (")
+    viewer.add_image(np.zeros((32, 32)), name="other")
+    detect.image.value = viewer.layers["other"]
+    assert detect.sigma.native.specialValueText() == "auto"

@@ -29,6 +29,7 @@ from napari_ivae._widgets._session import get_session
 from napari_ivae._workers import background, is_busy
 from napari_ivae.core.errors import InputError
 
+AUTO_TEXT = "auto"  # a spin box at 0; after a detection, with the value it chose
 LIVE_DELAY_MS = 150  # a burst of changes (dragging a spin box) gives one re-detection
 FLATTEN_CHOICES = [("none", None), ("plane", "plane"), ("poly2", "poly2"), ("gaussian", "gaussian")]
 
@@ -258,8 +259,9 @@ class DetectWidget(DockBody):
             ]
         )
         for box in (self.spacing, self.sigma):
-            box.native.setSpecialValueText("auto")  # shown at 0
+            box.native.setSpecialValueText(AUTO_TEXT)  # shown at 0
         self.mode.changed.connect(self._on_mode)
+        self.image.changed.connect(lambda *_: self._show_auto_values({}, {}))
         self.estimate_button.clicked.connect(self.estimate_in_background)
         self.run_button.clicked.connect(self.detect)
         self._pending = False  # a change arrived while a detection ran
@@ -464,6 +466,7 @@ class DetectWidget(DockBody):
             labels.visible = True
         self._shown_for = layer
         used = det.params if isinstance(det.params, dict) else {}
+        self._show_auto_values(used, params)
         frames = used.get("n_frames") if used.get("is_stack") else None
         where = f" in {frames} frames" if frames else ""
         chosen = _chosen(det.params, params)
@@ -494,6 +497,15 @@ class DetectWidget(DockBody):
             self.status.warn(f"{message}. Check: {' '.join(warnings)}")
         else:
             self.status.ok(message)
+
+
+    def _show_auto_values(self, used: dict, asked: dict) -> None:
+        """A spin box left at auto says the value the detection chose, "auto (11.0)", until
+        the image changes (then "auto" again)."""
+        for box, key in ((self.spacing, "spacing"), (self.sigma, "sigma")):
+            chosen = used.get(key) if asked.get("mode") == "atoms" and not asked.get(key) else None
+            text = f"{AUTO_TEXT} ({float(chosen):.1f})" if chosen else AUTO_TEXT
+            box.native.setSpecialValueText(text)
 
 
 def _as_shown_inverted(warning: str) -> str:
