@@ -1,0 +1,302 @@
+"""The auto particle method: scale-space blobs with polarity, scale and threshold from the image.
+
+:func:`auto_blobs` runs the steps of :mod:`~napari_ivae.core.detection.particle_blobs`'s
+overview on one frame: a burned-in scale bar and its label are masked (the masked pixels take
+the background around them, :func:`filled_frame`); candidates at the particle scale and below;
+per-scale cuts from the strengths' mixture, the noise floor and what the background reaches;
+the surround and nesting tests (:func:`judged`); particles beside kept ones
+(:mod:`~napari_ivae.core.detection.particle_beside`) and faint ones; disc labels, sub-pixel
+centres, and the blobs along one rod merged into one particle.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+FLAT_WINDOW = 9  # constant areas at least this wide (padding, blank vacuum) hold no particle
+
+
+def auto_blobs(frame, excluded, params):
+    """Scale-space blobs with polarity, scale and threshold from ``frame``; disc labels.
+
+    Parameters
+    ----------
+    frame : numpy.ndarray
+        One 2D frame.
+    excluded : numpy.ndarray of bool
+        Pixels where nothing may be detected (the caller's ``exclude``).
+    params : dict
+        :func:`~napari_ivae.core.detection.particles.detect_particles`'s settings (``polarity``,
+        ``exclude_border``, ``min_size`` are read).
+
+    Returns
+    -------
+    labels : numpy.ndarray
+        One disc label per particle.
+    used : dict
+        What was decided from the frame (polarity, scale, cuts, counts per step).
+    centres : numpy.ndarray
+        ``(n, 2)`` sub-pixel centres, in label order.
+    """
+    from napari_ivae.core.detection import (
+        particle_beside,
+        particle_blobs,
+        particle_candidates,
+        particle_faint,
+        particle_labels,
+        particle_merge,
+        particle_surround,
+        particle_threshold,
+    )
+    from napari_ivae.core.detection.overlays import annotation_mask
+    from napari_ivae.core.detection.packed import weak_majority
+    from napari_ivae.core.detection.peaks import flat_mask, smoothed_noise
+
+    annotation = annotation_mask(frame)
+    masked = annotation | excluded
+    # constant areas (padding, blank vacuum) say nothing about texture, noise or scale
+    skip = flat_mask(frame, FLAT_WINDOW) | masked
+    filled = filled_frame(frame, masked, skip)
+    polarity, sigma, choice_scales, choice_response, layer = (
+        particle_blobs.polarity_scale_and_response(
+            filled, skip if not skip.all() else masked, params["polarity"]
+        )
+    )
+    core_scales = particle_candidates.candidate_scales(filled.shape, sigma)
+    scales = particle_candidates.search_scales(filled.shape, sigma)
+    large = particle_surround.aggregate_scales(filled.shape, sigma)
+    large = np.concatenate([core_scales[-1:], large]) if len(large) else large
+    # a flat area on the background's side (blank vacuum, padding) holds no particle; one on
+    # the particles' side may be a particle's saturated or noise-free top
+    signal = filled if polarity == "bright" else -filled
+    background_side = signal <= np.median(signal[~masked]) if (~masked).any() else signal < 0
+    candidate_skip = masked | (skip & background_side)
+    large_response = (
+        _scale_space(filled, large, choice_scales, choice_response) if len(large) else None
+    )
+    del choice_response
+    response = particle_blobs.scale_space(filled, scales)
+    smaller = len(scales) - len(core_scales)
+    points, blob_sigma, strength = particle_candidates.blob_candidates(
+        filled, core_scales, polarity, candidate_skip, response=response[smaller:]
+    )
+    core_strength = strength
+    if smaller:
+        # maxima at the smaller scales join the candidates; overlaps with the others are
+        # settled among those that pass their scale's cut (a noise blob stronger than a
+        # particle beside it but below its own cut must not take the particle's place)
+        low_points, low_sigma, low_strength = particle_candidates.blob_candidates(
+            filled, scales, polarity, candidate_skip, response=response, overlaps=False
+        )
+        low = low_sigma < core_scales[0]
+        points = np.concatenate([points, low_points[low]])
+        blob_sigma = np.concatenate([blob_sigma, low_sigma[low]])
+        strength = np.concatenate([strength, low_strength[low]])
+    pixel_noise = smoothed_noise(filled, 0.0, skip if skip.any() else None)
+    area = float((~masked).sum())
+    floor = particle_threshold.noise_floor(pixel_noise, area, core_scales, polarity)
+    # the cut comes from the candidate scales alone: the smaller ones bring a population of
+    # their own (a support's fine texture) that would pull the mixture down to it
+    cut, mixture = particle_threshold.particle_cut(core_strength, floor)
+    other_side = particle_threshold.opposite_strengths(response, polarity, skip)
+    background = particle_threshold.background_strengths(
+        response, scales, polarity, skip, core_scales
+    )
+    floors = np.full(len(scales), floor)
+    if smaller:  # white noise searched at the smaller scales too reaches higher there
+        floors[:smaller] = max(
+            floor, particle_threshold.noise_floor(pixel_noise, area, scales, polarity)
+        )
+    # a pooled cut at the noise floor means the mixture found no background population below
+    # the particles (one population, or the support's texture taken for the strong one): then
+    # what the background reaches at each scale decides, never less than the floor
+    pooled = cut > floor
+    if pooled and layer is not None and layer[0] == polarity and weak_majority(mixture):
+        pooled = False  # on a layer the mixture split the particles' own strengths in two
+    scale_cut = np.maximum(
+        np.minimum(np.minimum(cut if pooled else np.inf, other_side), background), floors
+    )
+    packed = None if pooled else layer
+    if packed is not None and packed[0] == polarity:
+        # a packed layer: the other side at each scale is the network of gaps between the
+        # particles, the response's spread their own profile; neither is what the background
+        # reaches, and the candidates are the particles: the floor decides
+        scale_cut = floors.copy()
+    # a smaller blob inside a larger kept one, or inside an aggregate too large to be a
+    # particle, is judged against its interior, not its ring
+    aggregates = particle_surround.aggregate_blobs(
+        signal, large_response, large, polarity, float(scale_cut[-1]), candidate_skip
+    )
+    del large_response
+    keep, not_above_surround, not_above_larger = judged(
+        signal,
+        points,
+        blob_sigma,
+        strength,
+        strength >= scale_cut[np.searchsorted(scales, blob_sigma)],
+        aggregates,
+        pixel_noise,
+    )
+    # the background far from the kept particles may reach less than the whole frame's
+    # bounds (gaps and rings between packed particles): candidates on it pass from there
+    background_added = 0
+    if keep.sum() >= 3:
+        kept_points, kept_radius = points[keep], np.sqrt(2.0) * blob_sigma[keep]
+        lowered = np.maximum(
+            np.minimum(
+                scale_cut,
+                particle_faint.background_levels(
+                    response, scales, polarity, kept_points, kept_radius, skip
+                ),
+            ),
+            floors,
+        )
+        if (lowered < scale_cut).any():
+            level = np.searchsorted(scales, blob_sigma)
+            clear = particle_faint.FAINT_CLEAR * float(np.median(kept_radius))
+            on_kept = particle_faint.within_discs(filled.shape, kept_points, kept_radius + clear)[
+                points[:, 0], points[:, 1]
+            ]
+            before = int(keep.sum())
+            passed = (strength >= scale_cut[level]) | ((strength >= lowered[level]) & ~on_kept)
+            scale_cut = lowered
+            keep, not_above_surround, not_above_larger = judged(
+                signal, points, blob_sigma, strength, passed, aggregates, pixel_noise
+            )
+            background_added = int(keep.sum()) - before
+    # particles beside kept ones, whose larger responses swallowed theirs in scale space, found
+    # with the kept particles' measured profiles taken out; they pass the same tests
+    more, more_sigma, more_strength, drawn = particle_beside.beside_candidates(
+        signal,
+        response,
+        polarity,
+        scales,
+        points[keep],
+        blob_sigma[keep],
+        scale_cut,
+        candidate_skip,
+    )
+    del response  # taken in place for the residual
+    beside = 0
+    if len(more):
+        use = particle_beside.judged_beside(
+            signal,
+            drawn,
+            more,
+            more_sigma,
+            more_strength,
+            points[keep],
+            blob_sigma[keep],
+            aggregates,
+            pixel_noise,
+        )
+        beside = int(use.sum())
+        points = np.concatenate([points, more[use]])
+        blob_sigma = np.concatenate([blob_sigma, more_sigma[use]])
+        strength = np.concatenate([strength, more_strength[use]])
+        keep = np.concatenate([keep, np.ones(beside, dtype=bool)])
+    radius = np.sqrt(2.0) * blob_sigma
+    # particles fainter than the cut, away from the kept ones, against the background there
+    faint, faint_used = particle_faint.faint_particles(signal, points[keep], radius[keep], skip)
+    if len(faint):
+        points = np.concatenate([points, faint])
+        blob_sigma = np.concatenate(
+            [blob_sigma, np.full(len(faint), faint_used["faint_radius"] / np.sqrt(2.0))]
+        )
+        keep = np.concatenate([keep, np.ones(len(faint), dtype=bool)])
+        radius = np.sqrt(2.0) * blob_sigma
+    if params["exclude_border"]:
+        keep &= particle_labels.clear_of_edge(points, radius, frame.shape)
+    labels = particle_labels.disc_labels(signal, points[keep], radius[keep])
+    centres = particle_labels.blob_centres(signal, points[keep], radius[keep])
+    # blobs along one elongated particle (a rod) are one particle: no dip or waist between
+    # them; not on a packed layer, whose overlapping neighbours keep both
+    on_layer = layer is not None and layer[0] == polarity
+    groups = (
+        np.arange(int(keep.sum()))
+        if on_layer
+        else particle_merge.merge_groups(signal, points[keep], radius[keep])
+    )
+    labels, centres = particle_merge.merged(labels, centres, groups)
+    if params["min_size"]:
+        labels, centres = particle_labels.drop_small(labels, params["min_size"], centres)
+    used = {
+        "polarity": polarity,
+        "scale_sigma": round(float(sigma), 3),
+        "candidates": int(len(core_strength)),
+        "strength_cut": float(cut),
+        "pooled_cut": bool(pooled),
+        "packed_cut": packed is not None and packed[0] == polarity,
+        "smaller_candidates": int(len(strength) - len(core_strength)),
+        "search_sigmas": [round(float(scales[0]), 3), round(float(scales[-1]), 3)],
+        "not_above_surround": not_above_surround,
+        "not_above_larger": not_above_larger,
+        "background_cut": background_added,
+        "beside_kept": beside,
+        "aggregates": int(len(aggregates[0])),
+        "merged": int(len(groups) - (groups.max() + 1 if len(groups) else 0)),
+        "scale_cuts": [round(float(x), 4) for x in scale_cut],
+        "annotation_pixels": int(annotation.sum()),
+        "noise_floor": float(floor),
+        "mixture": mixture,
+        **faint_used,
+    }
+    return labels, used, centres
+
+
+def filled_frame(frame, masked, skip) -> np.ndarray:
+    """``frame`` (float32) with the ``masked`` pixels (a scale bar, its label, ``exclude``)
+    replaced by the background around them: the frame's average over the unmasked pixels
+    nearby (a Gaussian as wide as twice the mask's thickness, at least 2 px). One value for
+    the whole mask (the frame's median) stood out of a vignetted or tilted background as a
+    patch of its own, whose rim gave particles of the other polarity along the bar's edges."""
+    from scipy import ndimage
+
+    frame = np.asarray(frame, dtype=np.float32)
+    if not masked.any():
+        return frame.copy()
+    if masked.all():
+        return np.zeros_like(frame)
+    width = 2.0 * max(float(ndimage.distance_transform_edt(masked).max()), 1.0)
+    weight = (~masked).astype(np.float32)
+    total = ndimage.gaussian_filter(np.where(masked, 0.0, frame).astype(np.float32), width)
+    share = ndimage.gaussian_filter(weight, width)
+    level = float(np.median(frame[~skip])) if (~skip).any() else 0.0
+    nearby = np.divide(total, share, out=np.full_like(total, level), where=share > 1e-3)
+    return np.where(masked, nearby, frame).astype(np.float32)
+
+
+def _scale_space(frame, scales, known_scales, known):
+    """The scale space of ``frame`` at ``scales``: a slice of ``known`` (the response at
+    ``known_scales``, or None) where that holds them, else computed."""
+    from napari_ivae.core.detection import particle_blobs
+
+    if known is not None and len(scales):
+        start = int(np.searchsorted(known_scales, scales[0]))
+        stop = start + len(scales)
+        if stop <= len(known_scales) and np.array_equal(known_scales[start:stop], scales):
+            return known[start:stop].copy()  # not a view: the rest of ``known`` can go
+    return particle_blobs.scale_space(frame, scales)
+
+
+def judged(signal, points, sigma, strength, passed, aggregates, pixel_noise=None):
+    """The candidates ``passed`` (mask over ``points``) that stand above their surround, are
+    the strongest of overlapping ones and stand above the interior of any larger kept blob or
+    aggregate they lie in (a ridge-like one by a noise margin, given ``pixel_noise``). Returns
+    the kept mask and the numbers dropped by the surround and by the nesting test."""
+    from napari_ivae.core.detection import particle_candidates, particle_surround
+
+    keep = passed.copy()
+    above_surround = (
+        particle_surround.surround_share(signal, points[keep], sigma[keep])
+        >= particle_surround.SURROUND_SHARE
+    )
+    keep[keep] = above_surround
+    keep[keep] = particle_candidates.strongest_of_overlaps(
+        points[keep], sigma[keep], strength[keep]
+    )
+    nested = particle_surround.above_larger(
+        signal, points[keep], sigma[keep], aggregates, pixel_noise
+    )
+    keep[keep] = nested
+    return keep, int((~above_surround).sum()), int((~nested).sum())
