@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from napari_ivae.core.detection.atom_defaults import FIRST_PASS_SIDE
 from napari_ivae.core.detection.atom_frame import _detect_frame
 
 HONEYCOMB_TOLERANCE = 0.1  # separations within 10 % of a honeycomb's (see _bright_honeycomb)
+CHECK_SIDE = 16  # the check runs on a central crop of this many lattice spacings (> 200 cells)
+MIN_CHECK_SIDE = 96  # ... and at least this many pixels
 
 
 def _bright_atoms(frames, spacing, run: dict, params: dict | None = None, excluded=None):
@@ -29,14 +30,14 @@ def _bright_atoms(frames, spacing, run: dict, params: dict | None = None, exclud
     polarity, ratio = atom_polarity(frames[0], spacing)
     inverted = (frames.max() + frames.min() - frames).astype(np.float32)
     how = "auto"
-    if (
-        polarity == "dark"
-        and params is not None
-        and _bright_honeycomb(frames[0], inverted[0], params, excluded)
-    ):
+    honeycomb = params is not None and _bright_honeycomb(frames[0], inverted[0], params, excluded)
+    if polarity == "dark" and honeycomb:
         polarity, how = "bright", "auto: a honeycomb of bright extremes"
     run.update(
-        invert=polarity == "dark", polarity=f"{polarity} ({how})", dark_bright_ratio=round(ratio, 3)
+        invert=polarity == "dark",
+        polarity=f"{polarity} ({how})",
+        dark_bright_ratio=round(ratio, 3),
+        honeycomb=bool(honeycomb and polarity == "bright"),
     )
     if polarity == "bright":
         return frames
@@ -56,7 +57,7 @@ def _bright_honeycomb(frame, inverted, params, excluded) -> bool:
     lattice = params.get("lattice_constant")
     if lattice is None or abs(params["spacing"] - lattice) > 0.05 * lattice:
         return False
-    side = int(max(FIRST_PASS_SIDE, 32 * params["spacing"]))  # as the first pass's crop
+    side = int(max(CHECK_SIDE * params["spacing"], MIN_CHECK_SIDE))
     window = tuple(
         slice(max((n - side) // 2, 0), max((n - side) // 2, 0) + side) for n in frame.shape
     )

@@ -1,0 +1,206 @@
+"""A honeycomb's atoms where its hexagon centres put them: bond maxima dropped, missed sites added.
+
+In a phase-contrast (HRTEM) image of graphene with bright atoms, the bonds are nearly as bright
+as the atoms (in the noiseless image of the benchmark's 80 kV graphene, atoms 1.030 of the mean,
+bond centres 1.022, hexagon centres 0.91): the bright network's maxima land on atoms or on bond
+centres as the noise decides, a bond's maximum half a spacing from both of its atoms. The
+hexagon centres, however, are deep minima that no dose of interest hides, and they fix the
+atoms by geometry: every triangle of three mutually neighbouring hexagon centres holds one atom
+at its centroid (two per cell), and a bond's centre is the midpoint of two neighbouring atoms.
+So, when :func:`~napari_ivae.core.detection.atom_honeycomb._bright_atoms` found the bright
+extremes to form a honeycomb around a hexagonal lattice of dark ones (``params["honeycomb"]``):
+
+* the hexagon centres are found as the frame's minima (the detector on the inverted frame, at
+  the hexagon lattice's spacing, ``sqrt(3)`` atom spacings);
+* the *sites* are the centroids of the triangles of neighbouring hexagon centres (Delaunay
+  triangles with every side within ``SIDE_TOLERANCE`` of the hexagon lattice's spacing);
+* a found atom nearer to the midpoint of two neighbouring sites than to any site is a bond's
+  maximum and is dropped (``counts["honeycomb_dropped"]``);
+* a site with no found atom within ``MATCH_DISTANCE`` spacings gets one at the centroid when
+  its contrast there passes the frame's cut (``counts["honeycomb_added"]``): a vacancy, dark,
+  gets none.
+
+Where no triangle is complete (the frame's edge, a hole's rim), the found atoms stay as found.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+SIDE_TOLERANCE = 0.2  # a triangle's sides within 20 % of the hexagon lattice's spacing
+MATCH_DISTANCE = 0.35  # a site with no found atom this many spacings from it is missed
+SNAP_DISTANCE = 0.5  # a found atom this many spacings from a site is its atom, placed there
+MIN_HEXAGONS = 12  # fewer hexagon centres say nothing about the lattice
+
+
+def honeycomb_sites(frame, table: pd.DataFrame, params: dict, counts: dict, excluded=None):
+    """The frame's atoms (``table``, as the detector found them) judged at a honeycomb's sites.
+
+    Parameters
+    ----------
+    frame : numpy.ndarray
+        The 2D frame, atoms bright (as detected).
+    table : pandas.DataFrame
+        The found atoms: ``row, col, intensity, prominence, snr, refine_shift, fit_ok``.
+    params : dict
+        The detector's resolved parameters; nothing is done unless ``params["honeycomb"]``.
+    counts : dict
+        The frame's counts; ``honeycomb_dropped``, ``honeycomb_added`` and ``found`` are
+        updated.
+    excluded : numpy.ndarray, optional
+        ``(Y, X)`` mask where nothing may be detected.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The table without the bonds' maxima and with the missed sites added.
+    """
+    if not params.get("honeycomb") or len(table) == 0:
+        return table
+    geometry = sites_of(hexagon_centres(frame, params, excluded))
+    sites = geometry["sites"]
+    if len(sites) == 0:
+        return table
+    points = table[["row", "col"]].to_numpy(dtype=np.float64)
+    bond = bond_maxima(points, geometry)
+    table = _at_sites(table[~bond].reset_index(drop=True), sites, params["spacing"])
+    added = _missed_sites(frame, table, sites, params, counts, excluded)
+    counts.update(
+        honeycomb_dropped=int(bond.sum()),
+        honeycomb_added=len(added),
+        found=counts.get("found", 0) - int(bond.sum()) + len(added),
+    )
+    if len(added) == 0:
+        return table
+    return pd.concat([table, added], ignore_index=True)
+
+
+def hexagon_centres(frame, params: dict, excluded=None) -> np.ndarray:
+    """``(M, 2)`` (row, col) of the frame's minima at the hexagon lattice's spacing: the
+    detector (:func:`~napari_ivae.core.detection.atom_frame._detect_frame`) on the inverted
+    frame, every spacing-based length ``sqrt(3)`` times the atoms'."""
+    from napari_ivae.core.detection.atom_frame import _detect_frame
+
+    frame = np.asarray(frame, dtype=np.float32)
+    inverted = (frame.max() + frame.min() - frame).astype(np.float32)
+    scale = np.sqrt(3.0)
+    lengths = ("spacing", "min_distance", "refine_radius", "merge_distance")
+    hexagon_params = {**params, **{key: scale * params[key] for key in lengths}}
+    hexagon_params.update(honeycomb=False, sublattice_vectors=None)
+    found, _ = _detect_frame(inverted, hexagon_params, excluded)
+    return found[["row", "col"]].to_numpy(dtype=np.float64)
+
+
+def sites_of(hexagons: np.ndarray) -> dict:
+    """A honeycomb's atom sites and bond centres from its hexagon centres.
+
+    Neighbouring hexagon centres are those within ``SIDE_TOLERANCE`` of the median
+    nearest-neighbour distance ``a``. Two neighbours share a bond: its centre is their midpoint
+    and its atoms lie ``a / (2 sqrt 3)`` either side of it, across the line joining them.
+
+    Returns
+    -------
+    dict
+        ``sites``: centroids of the Delaunay triangles whose sides are all neighbour
+        distances (each holds one atom; an atom with three hexagons in the frame);
+        ``bond_sites``: the atoms every neighbour pair puts either side of its bond (also at
+        the frame's edge and a hole's rim, where a triangle is incomplete); ``bonds``: the
+        bond centres. Empty ``(0, 2)`` arrays with fewer than ``MIN_HEXAGONS`` centres.
+    """
+    from scipy.spatial import Delaunay, QhullError, cKDTree
+
+    empty = {key: np.zeros((0, 2)) for key in ("sites", "bond_sites", "bonds")}
+    if len(hexagons) < MIN_HEXAGONS:
+        return empty
+    tree = cKDTree(hexagons)
+    lattice = float(np.median(tree.query(hexagons, k=2)[0][:, 1]))
+    try:
+        corners = hexagons[Delaunay(hexagons).simplices]
+    except QhullError:  # all on a line
+        return empty
+    sides = np.linalg.norm(corners - np.roll(corners, 1, axis=1), axis=2)
+    regular = np.all(np.abs(sides / lattice - 1.0) <= SIDE_TOLERANCE, axis=1)
+    pairs = tree.query_pairs((1.0 + SIDE_TOLERANCE) * lattice, output_type="ndarray")
+    pairs = pairs.reshape(-1, 2)
+    step = hexagons[pairs[:, 1]] - hexagons[pairs[:, 0]]
+    pairs = pairs[np.hypot(*step.T) >= (1.0 - SIDE_TOLERANCE) * lattice]
+    step = hexagons[pairs[:, 1]] - hexagons[pairs[:, 0]]
+    bonds = 0.5 * (hexagons[pairs[:, 0]] + hexagons[pairs[:, 1]])
+    across = np.column_stack([-step[:, 1], step[:, 0]]) / (2.0 * np.sqrt(3.0))
+    return {
+        "sites": corners[regular].mean(axis=1),
+        "bond_sites": np.concatenate([bonds + across, bonds - across]),
+        "bonds": bonds,
+    }
+
+
+def bond_maxima(points: np.ndarray, geometry: dict) -> np.ndarray:
+    """Which ``points`` lie nearer to a bond's centre than to any atom site (``geometry`` as
+    :func:`sites_of` gives it): a bond's maximum, not an atom."""
+    from scipy.spatial import cKDTree
+
+    sites = np.concatenate([geometry["sites"], geometry["bond_sites"]])
+    if len(points) == 0 or len(geometry["bonds"]) == 0 or len(sites) == 0:
+        return np.zeros(len(points), dtype=bool)
+    to_site = cKDTree(sites).query(points)[0]
+    to_bond = cKDTree(geometry["bonds"]).query(points)[0]
+    return to_bond < to_site
+
+
+def _at_sites(table: pd.DataFrame, sites: np.ndarray, spacing: float) -> pd.DataFrame:
+    """The found atoms with those within ``SNAP_DISTANCE`` spacings of a site moved to it (the
+    strongest one; any other there is the same atom found twice)."""
+    from scipy.spatial import cKDTree
+
+    if len(table) == 0:
+        return table
+    distance, site = cKDTree(sites).query(table[["row", "col"]].to_numpy(dtype=np.float64))
+    at_site = distance <= SNAP_DISTANCE * spacing
+    order = np.lexsort((-table["prominence"].to_numpy(), np.where(at_site, site, -1)))
+    first = np.ones(len(table), dtype=bool)
+    ordered_site = np.where(at_site, site, -1)[order]
+    first[order[1:]] = (ordered_site[1:] != ordered_site[:-1]) | (ordered_site[1:] < 0)
+    table = table.copy()
+    table.loc[at_site, "row"] = sites[site[at_site], 0]
+    table.loc[at_site, "col"] = sites[site[at_site], 1]
+    return table[first].reset_index(drop=True)
+
+
+def _missed_sites(frame, table, sites, params, counts, excluded) -> pd.DataFrame:
+    """Rows for the sites no found atom is at whose contrast passes the frame's cut."""
+    from scipy.spatial import cKDTree
+
+    from napari_ivae.core.detection._filters import gaussian_smooth
+    from napari_ivae.core.detection.peaks import ring_mean
+
+    if len(table):
+        near = cKDTree(table[["row", "col"]].to_numpy(dtype=np.float64)).query(sites)[0]
+        sites = sites[near > MATCH_DISTANCE * params["spacing"]]
+    border = max(float(params.get("border", 0.0)), 0.5 * params["spacing"])
+    shape = np.asarray(frame.shape)
+    sites = sites[np.all((sites >= border) & (sites <= shape - 1 - border), axis=1)]
+    pixels = np.rint(sites).astype(np.int64)
+    if excluded is not None and len(pixels):
+        free = ~np.asarray(excluded, dtype=bool)[pixels[:, 0], pixels[:, 1]]
+        sites, pixels = sites[free], pixels[free]
+    if len(sites) == 0:
+        return table.iloc[:0]
+    smoothed = gaussian_smooth(np.asarray(frame, dtype=np.float32), params["sigma"])
+    values = smoothed[pixels[:, 0], pixels[:, 1]].astype(np.float64)
+    prominence = values - ring_mean(smoothed, pixels, params["spacing"])
+    passed = prominence > 0  # brighter than the ring around it: a vacancy is far darker
+    noise = float(counts.get("noise", 0.0))
+    rows = {
+        "row": sites[passed, 0],
+        "col": sites[passed, 1],
+        "intensity": values[passed],
+        "prominence": prominence[passed],
+        "snr": prominence[passed] / noise if noise > 0 else np.inf,
+        "refine_shift": np.zeros(int(passed.sum())),
+        "fit_ok": np.zeros(int(passed.sum()), dtype=bool),
+    }
+    return pd.DataFrame({key: value for key, value in rows.items() if key in table.columns})
+
+
+__all__ = ["bond_maxima", "hexagon_centres", "honeycomb_sites", "sites_of"]
