@@ -61,8 +61,10 @@ everywhere is not affected. ``exclude`` is a user mask of pixels where nothing m
 The steps live in their own modules: :mod:`~napari_ivae.core.detection.atom_defaults` (the
 parameters from the spacing and a first pass), :mod:`~napari_ivae.core.detection.atom_honeycomb`
 (dark or bright atoms), :mod:`~napari_ivae.core.detection.atom_frame` (one frame's peaks, cut and
-refinement) and :mod:`~napari_ivae.core.detection.atom_sites` (a weaker sub-lattice's sites);
-this module runs them over a stack and checks the result.
+refinement), :mod:`~napari_ivae.core.detection.atom_sites` (a weaker sub-lattice's sites) and
+:mod:`~napari_ivae.core.detection.atom_honeycomb_sites` (a honeycomb's atoms where its hexagon
+centres put them, when the polarity check found one: graphene in HRTEM, whose bonds are nearly
+as bright as its atoms); this module runs them over a stack and checks the result.
 """
 
 from __future__ import annotations
@@ -73,6 +75,7 @@ import pandas as pd
 from napari_ivae.core.detection.atom_defaults import _from_first_pass, _resolve_params
 from napari_ivae.core.detection.atom_frame import _detect_frame, refine_peaks, select_by_contrast
 from napari_ivae.core.detection.atom_honeycomb import _bright_atoms
+from napari_ivae.core.detection.atom_honeycomb_sites import honeycomb_sites
 from napari_ivae.core.detection.detections import Detections, empty_detections, make_detections
 from napari_ivae.core.detection.peaks import (
     close_point_losers,
@@ -221,6 +224,7 @@ def detect_atoms(
     tables, counts = [], []
     for index, frame in enumerate(frames):
         table, frame_counts = _detect_frame(frame, params, excluded)
+        table = honeycomb_sites(frame, table, params, frame_counts, excluded)
         table.insert(0, "frame", index)
         tables.append(table)
         counts.append(frame_counts)
