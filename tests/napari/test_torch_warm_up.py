@@ -38,3 +38,33 @@ def test_opening_the_train_dock_imports_torch_in_the_background():
         [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=600
     )
     assert "IMPORTED" in run.stdout and "NOT" not in run.stdout, run.stdout + run.stderr[-2000:]
+
+
+def test_opening_the_train_dock_does_not_import_torch_in_the_gui_thread():
+    """The dock listed its devices at construction (``core.devices`` imports torch): the GUI
+    thread imported torch itself, 3-5 s (19 s at load 12) of a frozen viewer while the dock
+    opened, the warm-up thread notwithstanding. With the warm-up kept from running, opening
+    the dock imports no torch; the CPU is offered at once and the devices the warm-up finds
+    (a GPU here, faked) are offered when it has, the choice made meanwhile kept."""
+    script = textwrap.dedent(
+        """
+        import sys
+        import napari
+        from napari_ivae._widgets import train as train_module
+        from napari_ivae.demo import process_events_until
+        viewer = napari.Viewer(show=False)
+        train_module._warm_up.append(None)  # no warm-up: only the GUI thread could import it
+        _, train = viewer.window.add_plugin_dock_widget("napari-ivae", "Train")
+        print("TORCH" if "torch" in sys.modules else "NO TORCH", list(train.device.choices))
+        train_module._devices_found.append(["cpu", "cuda:0"])  # what a warm-up found
+        process_events_until(lambda: len(train.device.choices) == 2, 30)
+        print("OFFERED", list(train.device.choices), train.device.value)
+        viewer.close()
+        """
+    )
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    run = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=600
+    )
+    assert "NO TORCH ['cpu']" in run.stdout, run.stdout + run.stderr[-2000:]
+    assert "OFFERED ['cpu', 'cuda:0'] cpu" in run.stdout, run.stdout + run.stderr[-2000:]

@@ -3,7 +3,6 @@ loss curve, progress and ETA; Stop keeps the partial model, Abort discards it.""
 
 from __future__ import annotations
 
-import sys
 import threading
 import time
 from functools import partial
@@ -91,12 +90,15 @@ def check_labels(labels: np.ndarray | None, class_names: list[str]) -> tuple[np.
     return out, names
 
 
+DEVICE_POLL_MS = 250  # how often an open Train dock looks for the warm-up's device list
 _warm_up: list[threading.Thread] = []  # the one import thread of this process
+_devices_found: list[list[str]] = []  # the devices it found, once known
 
 
 def warm_up_torch() -> threading.Thread | None:
     """Import torch, and ``torch._dynamo`` (which the first optimizer of the process imports),
-    in a background thread, once per process; returns the thread (None when done already).
+    in a background thread, once per process, then list the usable devices
+    (:func:`known_devices`); returns the thread (None when started already).
 
     Imported by the first training run's worker instead, these 3-5 s of module code held the
     GIL in stretches that a loaded machine stretched further: the viewer's GUI thread stood
@@ -104,15 +106,19 @@ def warm_up_torch() -> threading.Thread | None:
     progress bar wait for its first step. Started when the Train dock opens, the import is
     over before patches are cut.
     """
-    if _warm_up or "torch._dynamo" in sys.modules:
+    if _warm_up:
         return None
 
     def run() -> None:
         try:
             import torch  # noqa: F401
             import torch._dynamo  # noqa: F401
+
+            from napari_ivae.core.devices import available_devices
+
+            _devices_found.append(list(available_devices()))
         except Exception:  # noqa: BLE001 - a training run imports (and reports) it again
-            pass
+            _devices_found.append(["cpu"])
 
     thread = threading.Thread(target=run, name="napari-ivae torch import", daemon=True)
     _warm_up.append(thread)
@@ -120,12 +126,17 @@ def warm_up_torch() -> threading.Thread | None:
     return thread
 
 
+def known_devices() -> list[str] | None:
+    """The usable devices (``["cpu", "cuda:0"]``...) once the warm-up has listed them, else
+    None: listing them imports torch, which the dock must not do in the GUI thread."""
+    return list(_devices_found[0]) if _devices_found else None
+
+
 class TrainWidget(DockBody):
     """Train an invariant VAE on the current patches without freezing the viewer."""
 
     def __init__(self, viewer: napari.viewer.Viewer) -> None:
         super().__init__()
-        warm_up_torch()  # while the user detects and cuts patches, not at the first Start
         self._viewer = viewer
         self._session = get_session(viewer)
         self.job: TrainingJob | None = None
@@ -210,7 +221,8 @@ class TrainWidget(DockBody):
         )
         self.lr.native.setDecimals(6)
         self.seed = SpinBox(value=0, min=0, max=2**31 - 1, label="seed")
-        self.device = ComboBox(choices=_devices(), label="device")
+        # the CPU until the warm-up has imported torch and listed the others (a GPU, MPS)
+        self.device = ComboBox(choices=known_devices() or ["cpu"], label="device")
         self.write_maps = CheckBox(value=True, text="write maps when done")
         self.start_button = PushButton(text="Start")
         self.stop_button = PushButton(text="Stop (keep model)", enabled=False)
@@ -274,6 +286,27 @@ class TrainWidget(DockBody):
         self.stop_button.clicked.connect(self.stop)
         self.abort_button.clicked.connect(self.abort)
         self._on_kind(self.kind.value)
+        from qtpy.QtCore import QTimer
+
+        # while the user detects and cuts patches, not at the first Start; begun once the dock
+        # is built, so that the import's GIL stretches do not slow its construction
+        QTimer.singleShot(0, warm_up_torch)
+        if known_devices() is None:
+            self._devices_timer = QTimer(self.native)
+            self._devices_timer.setInterval(DEVICE_POLL_MS)
+            self._devices_timer.timeout.connect(self._offer_devices)
+            self._devices_timer.start()
+
+    def _offer_devices(self) -> None:
+        """Offer the devices the warm-up found (the choice made meanwhile is kept)."""
+        found = known_devices()
+        if found is None:
+            return
+        self._devices_timer.stop()
+        if list(self.device.choices) != found:
+            chosen = self.device.value
+            self.device.choices = found
+            self.device.value = chosen if chosen in found else found[0]
 
     # ---- parameters ---------------------------------------------------------------------
     def _on_kind(self, kind: str) -> None:
@@ -631,12 +664,6 @@ def epochs_run(history: list[dict], steps_per_epoch: int | None) -> str:
     if steps and 0 < steps[-1] < per_epoch:
         text += f" + {steps[-1]} of {per_epoch} steps"
     return text
-
-
-def _devices() -> list[str]:
-    from napari_ivae.core.devices import available_devices
-
-    return list(available_devices())
 
 
 def _duration(seconds: float) -> str:
