@@ -192,7 +192,7 @@ def run(args) -> int:
     from napari_ivae.cli._patches import check_frame_axis
 
     check_frame_axis(image.shape, args.frame_axis)
-    streaming = _streams(image, args)
+    streaming = _streams(image, args.channel, args.frame_axis)
     chunked = (
         not streaming
         and image.ndim == 2
@@ -307,17 +307,17 @@ def _in_frames(detections) -> str:
     return f" in {used['n_frames']} frames" if used.get("is_stack") and used.get("n_frames") else ""
 
 
-def _streams(image, args) -> bool:
+def _streams(image, channel, frame_axis) -> bool:
     """A (frames, Y, X) stack larger than ``STREAM_BYTES``, or a lazy zarr/dask one, is
-    detected one frame at a time."""
+    detected (and, in ``batch``, cut) one frame at a time."""
     # 2-4 planes without --frame-axis may be colour channels: the in-memory path asks
     from napari_ivae.core.io.imageio import is_lazy
 
     return (
         image.ndim == 3
         and (image.nbytes > STREAM_BYTES or is_lazy(image))
-        and args.channel is None
-        and (args.frame_axis == 0 or (args.frame_axis is None and image.shape[0] > 4))
+        and channel is None
+        and (frame_axis == 0 or (frame_axis is None and image.shape[0] > 4))
     )
 
 
