@@ -8,7 +8,6 @@ values, so the viewer never waits and the layer always ends with the settings on
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import napari
@@ -26,57 +25,28 @@ from napari_ivae._widgets._common import (
     report,
 )
 from napari_ivae._widgets._session import get_session
+from napari_ivae._widgets.detect_run import (  # noqa: F401 - importable from here as before
+    _check_particle_contrast,
+    estimate,
+    run_detection,
+)
+from napari_ivae._widgets.detect_text import (  # noqa: F401 - importable from here as before
+    _WIDGET_SPELLINGS,
+    PARTICLES_HINT,
+    _as_shown_inverted,
+    _chosen,
+    _filled_warning,
+    _jsonable,
+    point_size,
+    result_message,
+    widget_spelling,
+)
 from napari_ivae._workers import background, is_busy
 from napari_ivae.core.errors import InputError
 
 AUTO_TEXT = "auto"  # a spin box at 0; after a detection, with the value it chose
 LIVE_DELAY_MS = 150  # a burst of changes (dragging a spin box) gives one re-detection
 FLATTEN_CHOICES = [("none", None), ("plane", "plane"), ("poly2", "poly2"), ("gaussian", "gaussian")]
-
-
-def run_detection(
-    image: np.ndarray,
-    mode: str,
-    spacing: float | None,
-    sigma: float | None,
-    refine: str | None,
-    method: str,
-    polarity: str,
-    crystal_only: bool = True,
-) -> Any:
-    """Detect atoms or particles in a prepared ``(Y, X)`` / ``(F, Y, X)`` image (any thread)."""
-    frame_axis = 0 if image.ndim == 3 else None
-    if mode == "atoms":
-        from napari_ivae.core.detection.atoms import detect_atoms
-
-        invert = {"auto": None, "bright": False, "dark": True}[polarity]
-        from napari_ivae.core.detection.streaming import detect_lazy, lazy_input
-
-        if lazy_input(image, None, frame_axis):  # by frame or chunk, counted in the dock
-            from napari_ivae._workers import report_progress
-
-            return detect_lazy(
-                image,
-                "atoms",
-                spacing=spacing,
-                sigma=sigma,
-                refine=refine,
-                invert=invert,
-                crystal_only=crystal_only,
-                progress=report_progress,
-            )
-        return detect_atoms(
-            image,
-            spacing=spacing,
-            sigma=sigma,
-            refine=refine,
-            invert=invert,
-            frame_axis=frame_axis,
-            crystal_only=crystal_only,
-        )
-    from napari_ivae.core.detection.particles import detect_particles
-
-    return detect_particles(image, method=method, polarity=polarity, frame_axis=frame_axis)
 
 
 def _detect_snapshot(snapshot: tuple, params: dict) -> Any:
@@ -101,82 +71,8 @@ def _detect_snapshot(snapshot: tuple, params: dict) -> Any:
         raise InputError(text) from err
 
 
-def _filled_warning(count: int) -> str:
-    return f"{count} NaN/inf pixels (missing data) were replaced by the median of their frame"
-
-
-PARTICLES_HINT = "If the image shows particles rather than atom columns, choose 'find: particles'."
-
-
-def _check_particle_contrast(image: Any, det: Any, asked: str) -> None:
-    """Add the command line's warning for particles that barely stand out (noise, or the
-    other polarity) to the detection's self-check (not for images read by chunks)."""
-    from napari_ivae.core.detection.particle_contrast import noise_warning, resolved_polarity
-    from napari_ivae.core.detection.streaming import lazy_input
-
-    if len(det.coords) == 0 or det.labels is None or not isinstance(det.quality, dict):
-        return
-    if lazy_input(image, None, 0 if image.ndim == 3 else None):
-        return
-    polarity = resolved_polarity(det, asked)
-    warning = noise_warning(np.asarray(image), det.labels, polarity, len(det.coords))
-    if warning:
-        det.quality.setdefault("warnings", []).append(warning)
-
-
-# The command line's options named in the core's messages, as this widget's controls (the
-# advanced ones are under "advanced"), or, where it has none, the action to take in the viewer.
-_WIDGET_SPELLINGS = [
-    (
-        re.compile(r"\b([Gg])ive the spacing explicitly\b(?! \()"),
-        r"\1ive the spacing explicitly ('spacing (px)')",
-    ),
-    (re.compile(r"\bgive --spacing\b"), "set 'spacing (px)'"),
-    (re.compile(r"\bleave it out to estimate it\b"), "set it to 0 (auto) to estimate it"),
-    (re.compile(r"--spacing\b( PX)?"), "'spacing (px)'"),
-    (re.compile(r"--sigma\b"), "'smoothing σ'"),
-    (re.compile(r"\((--)?invert\)"), "('polarity' dark)"),
-    (re.compile(r"--invert\b"), "'invert contrast'"),
-    (re.compile(r"crystal_only=False|--keep-non-crystal\b"), "'keep peaks outside the crystal'"),
-    (re.compile(r"--polarity\b"), "'polarity'"),
-    (re.compile(r"--method\b"), "'threshold'"),
-    # options the dock does not have: the action to take here instead
-    (
-        re.compile(r"the threshold too low \(--threshold\)"),
-        "noise peaks taken for atoms (try more 'smoothing σ')",
-    ),
-    (
-        re.compile(r"give --exclude to mask something else"),
-        "to leave out something else, select its points and delete them",
-    ),
-    (re.compile(r"besides the --exclude mask"), "besides the mask given"),
-    (re.compile(r"look at the labels, or set --min-size"), "look at the labels layer"),
-    (re.compile(r", lower min_size, or try another method"), ", or try another 'threshold'"),
-    (re.compile(r"\bmethod=[\"'](\w+)[\"']"), r"threshold '\1'"),
-    (re.compile(r"\bpolarity=[\"'](\w+)[\"']"), r"polarity '\1'"),
-    (re.compile(r" ?\(--[a-z][a-z-]*\)"), ""),  # a new core message's option the dock lacks
-]
-
-
-def widget_spelling(text: str) -> str:
-    """A core detection message with the options it names spelled as this widget's controls
-    (the quality warnings name the command line's options)."""
-    for pattern, replacement in _WIDGET_SPELLINGS:
-        text = pattern.sub(replacement, text)
-    return text
-
-
 def _estimate_snapshot(snapshot: tuple) -> float:
     return estimate(_layers.prepare_snapshot(snapshot))
-
-
-def estimate(image: Any) -> float:
-    """Lattice spacing (px) of the first frame of a prepared image
-    (:func:`~napari_ivae.core.detection.spacing.frame_spacing`: a lazy image is never read
-    whole)."""
-    from napari_ivae.core.detection.spacing import frame_spacing
-
-    return frame_spacing(image)
 
 
 class DetectWidget(DockBody):
@@ -467,37 +363,11 @@ class DetectWidget(DockBody):
         self._shown_for = layer
         used = det.params if isinstance(det.params, dict) else {}
         self._show_auto_values(used, params)
-        frames = used.get("n_frames") if used.get("is_stack") else None
-        where = f" in {frames} frames" if frames else ""
-        chosen = _chosen(det.params, params)
-        if (preparation or {}).get("invert"):  # the polarity as the layer shows it
-            chosen = re.sub(
-                r"\b(bright|dark) (atoms|particles)\b",
-                lambda m: f"{'dark' if m.group(1) == 'bright' else 'bright'} {m.group(2)}",
-                chosen,
-            )
-        message = f"{n} {mode} found{where}; {chosen}"
-        from napari_ivae.core.detection.detections import stack_notes
-
-        note = stack_notes(det.message)  # the count and spacing are said above
-        if note:  # the core names its parameters; here they are the controls
-            message = f"{message}. {widget_spelling(note)}"
-        if hidden:
-            message += f" ({', '.join(repr(name) for name in hidden)} hidden)"
-        found = list(det.quality.get("warnings", []))
-        if (preparation or {}).get("invert"):  # the spots as the layer shows them
-            found = [_as_shown_inverted(w) for w in found]
-        warnings = [widget_spelling(w[0].upper() + w[1:] + ".") for w in found]
-        from napari_ivae.core.detection.quality import suggests_particles
-
-        auto_atoms = mode == "atoms" and params["spacing"] is None
-        if auto_atoms and suggests_particles(found):
-            warnings.append(PARTICLES_HINT)
-        if warnings:
-            self.status.warn(f"{message}. Check: {' '.join(warnings)}")
+        text, warn = result_message(det, params, preparation or {}, hidden)
+        if warn:
+            self.status.warn(text)
         else:
-            self.status.ok(message)
-
+            self.status.ok(text)
 
     def _show_auto_values(self, used: dict, asked: dict) -> None:
         """A spin box left at auto says the value the detection chose, "auto (11.0)", until
@@ -506,54 +376,3 @@ class DetectWidget(DockBody):
             chosen = used.get(key) if asked.get("mode") == "atoms" and not asked.get(key) else None
             text = f"{AUTO_TEXT} ({float(chosen):.1f})" if chosen else AUTO_TEXT
             box.native.setSpecialValueText(text)
-
-
-def _as_shown_inverted(warning: str) -> str:
-    """A self-check note on an image inverted by 'invert contrast': its bright spots are the
-    layer's dark ones."""
-    swap = {"bright spots": "dark spots", "dark spots": "bright spots"}
-    return re.sub(r"\b(bright|dark) spots\b", lambda m: swap[m.group(0)], warning)
-
-
-def point_size(det: Any, mode: str) -> float:
-    """Size of the detections' points: 0.4 spacings for atoms, half the median diameter for
-    particles (5 px without either), at least 2 px."""
-    spacing = det.params.get("spacing") if isinstance(det.params, dict) else None
-    size = 0.4 * float(spacing) if spacing else 5.0
-    if mode == "particles" and "equivalent_diameter" in det.properties and len(det.properties):
-        size = float(np.median(det.properties["equivalent_diameter"])) * 0.5
-    return max(size, 2.0)
-
-
-def _chosen(used: dict, asked: dict) -> str:
-    """The values detection used, those it chose itself marked "auto"."""
-    if asked["mode"] == "atoms":
-        spacing = used.get("spacing")
-        parts = [f"spacing {spacing:.2f} px" + (" (auto)" if asked.get("spacing") is None else "")]
-        if used.get("lattice_spacing") and abs(used["lattice_spacing"] - spacing) > 0.05 * spacing:
-            parts[0] += f", lattice {used['lattice_spacing']:.2f} px"
-        parts.append(
-            f"smoothing {used.get('sigma', 0.0):.2f} px"
-            + (" (auto)" if asked.get("sigma") is None else "")
-        )
-        if used.get("polarity"):
-            parts.append(f"{used['polarity'].replace(' (auto)', '')} atoms (auto)")
-        return ", ".join(parts)
-    resolved = used.get("resolved")
-    first = resolved[0] if isinstance(resolved, list) and resolved else resolved
-    first = first if isinstance(first, dict) else {}
-    parts = [
-        f"{first.get('polarity', asked.get('polarity'))} particles"
-        + (" (auto)" if asked.get("polarity") == "auto" else "")
-    ]
-    if "scale_sigma" in first:
-        parts.append(f"blob scale {first['scale_sigma']:.1f} px (auto)")
-    return ", ".join(parts)
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    return value
