@@ -7,7 +7,9 @@ features and flattens uneven backgrounds.
 
 NaN and infinite pixels are **filled with the median of the finite pixels of their frame** and a
 ``UserWarning`` says how many (pass ``nan="error"`` to refuse such images instead). The number
-filled is also stored in the ``report`` dictionary when one is given.
+filled is also stored in the ``report`` dictionary when one is given. Isolated extreme pixels
+(hot pixels, X-ray hits: :mod:`~napari_ivae.core.io.outlier_pixels`) are replaced by the median
+of the pixels around them, with a warning and ``outliers_replaced`` in the report.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import warnings
 import numpy as np
 
 from napari_ivae.core.errors import InputError
+from napari_ivae.core.io.outlier_pixels import replace_outlier_pixels
 
 MIN_SIDE = 8  # smallest image side (pixels) that detection can work on
 _LUMINANCE_WEIGHTS = np.array([0.2125, 0.7154, 0.0721])  # ITU-R BT.709, as skimage.rgb2gray
@@ -62,8 +65,8 @@ def prepare_image(
         What to do with NaN/inf pixels: fill with the frame's finite median (with a warning),
         or raise :class:`InputError`.
     report : dict, optional
-        If given, filled with what was done (``nan_filled``, ``channel``, ``is_stack``,
-        ``flatten``, ``inverted``).
+        If given, filled with what was done (``nan_filled``, ``outliers_replaced``,
+        ``channel``, ``is_stack``, ``flatten``, ``inverted``).
 
     Returns
     -------
@@ -88,6 +91,7 @@ def prepare_image(
     frames = array.reshape((-1,) + array.shape[-2:]).astype(work_dtype, copy=True)
     n_filled = _fill_non_finite(frames, nan)
     _check_not_constant(frames, is_stack)
+    n_outliers = _replace_outliers(frames)
     if invert:
         frames = frames.max() + frames.min() - frames
     if flatten is not None:
@@ -97,6 +101,7 @@ def prepare_image(
     if report is not None:
         report.update(
             nan_filled=n_filled,
+            outliers_replaced=n_outliers,
             channel=channel_used,
             is_stack=is_stack,
             flatten=flatten,
@@ -284,6 +289,18 @@ def _fill_non_finite(frames: np.ndarray, policy: str) -> int:
         stacklevel=3,
     )
     return n_bad
+
+
+def _replace_outliers(frames: np.ndarray) -> int:
+    count = sum(replace_outlier_pixels(frame) for frame in frames)
+    if count:
+        warnings.warn(
+            f"{count} isolated extreme pixels (hot pixels or X-ray hits) were replaced by the "
+            "median of the pixels around them.",
+            UserWarning,
+            stacklevel=3,
+        )
+    return count
 
 
 def _check_not_constant(frames: np.ndarray, is_stack: bool) -> None:
