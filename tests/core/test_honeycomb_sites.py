@@ -8,7 +8,9 @@ from napari_ivae.core.analysis.metrics import match_points
 from napari_ivae.core.detection.atom_frame import _detect_frame
 from napari_ivae.core.detection.atom_honeycomb_sites import (
     bond_maxima,
+    hexagon_centres,
     honeycomb_sites,
+    site_depths,
     sites_of,
 )
 from napari_ivae.core.detection.atoms import detect_atoms
@@ -76,8 +78,8 @@ def test_without_the_honeycomb_flag_the_table_is_unchanged():
     assert out is table and counts == {"found": 2}
 
 
-@pytest.mark.parametrize("dose", [1000, 200])
-def test_bright_graphene_bond_maxima_are_dropped_and_missed_atoms_added(dose):
+@pytest.mark.parametrize(("dose", "least_f1"), [(1000, 0.95), (200, 0.93)])
+def test_bright_graphene_bond_maxima_are_dropped_and_missed_atoms_added(dose, least_f1):
     # HRTEM graphene's bonds are nearly as bright as its atoms: the maxima fell on bond centres
     # as the noise decided (precision 0.78 at dose 1000 and 0.61 at 200 without this step)
     result = make_hrtem(256, cs_mm=-0.02, dose=dose, rotation=13, seed=1)
@@ -92,7 +94,9 @@ def test_bright_graphene_bond_maxima_are_dropped_and_missed_atoms_added(dose):
     after = match_points(judged[["row", "col"]].to_numpy(), result.positions, 0.35 * spacing)
     assert counts["honeycomb_dropped"] > 0 and counts["honeycomb_added"] > 0
     assert after.precision > 0.93 and after.precision > before.precision + 0.03
-    assert after.f1 > 0.88 and after.f1 > before.f1 + 0.05
+    # dose 200: 0.91 when a missed site was judged by its contrast against a ring (0.5
+    # spacings) over the bright bonds; its height over its hexagon centres tells it (0.93)
+    assert after.f1 > least_f1 and after.f1 > before.f1 + 0.05
 
 
 def test_a_vacancy_gets_no_atom():
@@ -125,3 +129,18 @@ def test_honeycomb_flag_is_set_for_bright_graphene_only():
         params = detect_atoms(getattr(image, "image", image)).params
         assert params["honeycomb"] is expected
         assert params["polarity"].startswith("bright")
+
+
+def test_vacancies_stand_far_below_half_a_typical_atom_over_their_hexagons():
+    from scipy.spatial import cKDTree
+
+    from napari_ivae.core.detection._filters import gaussian_smooth
+
+    result = make_hrtem(320, cs_mm=-0.02, dose=200, rotation=13, vacancies=0.03, seed=3)
+    params = detect_atoms(result.image).params
+    frame = result.image.astype(np.float32)
+    geometry = sites_of(hexagon_centres(frame, params))
+    depth = site_depths(gaussian_smooth(frame, params["sigma"]), geometry)
+    atom = cKDTree(result.positions).query(geometry["sites"])[0] < 0.35 * params["spacing"]
+    assert (~atom).sum() >= 3 and atom.sum() > 300
+    assert depth[atom].min() > 0.5 > depth[~atom].max()
