@@ -295,8 +295,9 @@ def _replace_outliers(frames: np.ndarray) -> int:
     count = sum(replace_outlier_pixels(frame) for frame in frames)
     if count:
         warnings.warn(
-            f"{count} isolated extreme pixels (hot pixels or X-ray hits) were replaced by the "
-            "median of the pixels around them.",
+            f"{count} isolated extreme pixel{'s' if count > 1 else ''} (hot pixels or X-ray "
+            f"hits) {'were' if count > 1 else 'was'} replaced by the median of the pixels around "
+            f"{'them' if count > 1 else 'it'}.",
             UserWarning,
             stacklevel=3,
         )
