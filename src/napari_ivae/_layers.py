@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:  # imported where used: opening a dock does not wait for pandas
+    import pandas as pd
 
 from napari_ivae import __version__
 from napari_ivae.core.errors import InputError
@@ -479,6 +481,8 @@ def set_features(layer: Any, new_columns: dict | pd.DataFrame, *, drop: tuple = 
     nothing is copied here): inserting columns one by one left pandas a block per column to
     merge when napari validated the frame, ~100 ms on the GUI thread for half a million points.
     """
+    import pandas as pd
+
     n = len(layer.data)
     current = layer.features if len(layer.features) == n else pd.DataFrame(index=range(n))
     new = pd.DataFrame(new_columns)
@@ -490,6 +494,8 @@ def set_features(layer: Any, new_columns: dict | pd.DataFrame, *, drop: tuple = 
 def joined_columns(current: pd.DataFrame, new: pd.DataFrame, *, drop: tuple = ()) -> pd.DataFrame:
     """``current``'s columns in their order (less ``drop`` and those ``new`` has), then
     ``new``'s, row by row; joined without copying (pandas copies on write). Any thread."""
+    import pandas as pd
+
     dropped = set(drop) | set(new.columns)
     kept = current[[c for c in current.columns if c not in dropped]].reset_index(drop=True)
     return pd.concat([kept, new.reset_index(drop=True)], axis=1) if len(new.columns) else kept

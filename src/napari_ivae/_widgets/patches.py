@@ -11,7 +11,6 @@ from typing import Any
 
 import napari
 import numpy as np
-import pandas as pd
 from magicgui.widgets import ComboBox, PushButton, SpinBox
 from napari.layers import Image, Points, Shapes
 
@@ -94,6 +93,8 @@ def shape_classes(layer: Any) -> np.ndarray:
     """``features['class']`` of each shape as int (``-1`` where missing)."""
     if "class" not in layer.features or len(layer.features) != len(layer.data):
         return np.full(len(layer.data), -1, dtype=np.int64)
+    import pandas as pd  # here: opening the dock does not wait for pandas
+
     return (
         pd.to_numeric(layer.features["class"], errors="coerce")
         .fillna(-1)
@@ -441,6 +442,8 @@ class PatchesWidget(DockBody):
         ndim = 2 if image is None else image.ndim
         name = f"{image.name if image is not None else 'image'} labels"
         kwargs = _layers.spatial_transform(image, ndim) if image is not None else {}
+        import pandas as pd
+
         layer = self._viewer.add_shapes(
             ndim=ndim,
             name=name,
@@ -552,6 +555,8 @@ class PatchesWidget(DockBody):
 
     def _set_classes(self, layer: Any, classes: np.ndarray) -> None:
         """Write ``features['class']`` (other columns kept) and keep the next shapes' class."""
+        import pandas as pd
+
         features = (
             layer.features.copy()
             if len(layer.features) == len(layer.data)
