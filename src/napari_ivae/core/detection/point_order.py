@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-WINDOW_SPACINGS = 200  # the points within this many spacings of their median, at most
+WINDOW_SPACINGS = 40  # a window this many spacings wide around the points' median (~1600 sites)
 BIN_FRACTION = 0.25  # histogram bin, in spacings: well below the Nyquist limit of 0.5
 OTHER_DIRECTION_DEGREES = 25.0  # a peak this far in angle from the strongest: another direction
 
