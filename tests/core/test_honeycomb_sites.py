@@ -144,3 +144,19 @@ def test_vacancies_stand_far_below_half_a_typical_atom_over_their_hexagons():
     atom = cKDTree(result.positions).query(geometry["sites"])[0] < 0.35 * params["spacing"]
     assert (~atom).sum() >= 3 and atom.sum() > 300
     assert depth[atom].min() > 0.5 > depth[~atom].max()
+
+
+def test_atoms_at_the_frame_edge_are_placed_beside_their_bond():
+    # within a hexagon spacing of the edge an atom's third hexagon centre is outside the
+    # frame: no triangle, but its two others put it beside their bond (recall 0.67 within a
+    # quarter spacing at dose 200 before, when these atoms stayed where the noise put them)
+    result = make_hrtem(256, cs_mm=-0.02, dose=200, rotation=13, seed=1)
+    spacing = result.params["spacing_px"]
+    params = detect_atoms(result.image).params
+    frame = result.image.astype(np.float32)
+    table, counts = _detect_frame(frame, params, None)
+    judged = honeycomb_sites(frame, table, params, counts)[["row", "col"]].to_numpy()
+    edge = np.minimum(result.positions, 255 - result.positions).min(axis=1)
+    rim = result.positions[(edge > 0.3 * spacing) & (edge < 1.5 * spacing)]
+    assert len(rim) > 50
+    assert match_points(judged, rim, 0.25 * spacing).recall > 0.75

@@ -39,6 +39,7 @@ from napari_ivae.core.detection._filters import gaussian_smooth
 SIDE_TOLERANCE = 0.2  # a triangle's sides within 20 % of the hexagon lattice's spacing
 MATCH_DISTANCE = 0.35  # a site with no found atom this many spacings from it is missed
 SNAP_DISTANCE = 0.5  # a found atom this many spacings from a site is its atom, placed there
+RIM_KEEP = 0.25  # a found atom this near a rim site (see _rim_sites) stays where it is
 MIN_DEPTH = 0.5  # a site holds an atom when at least half a typical atom over its hexagons
 MIN_HEXAGONS = 12  # fewer hexagon centres say nothing about the lattice
 
@@ -75,7 +76,14 @@ def honeycomb_sites(frame, table: pd.DataFrame, params: dict, counts: dict, excl
     filled = site_depths(smoothed, geometry) >= MIN_DEPTH
     points = table[["row", "col"]].to_numpy(dtype=np.float64)
     bond = bond_maxima(points, geometry)
-    table, empty = _at_sites(table[~bond].reset_index(drop=True), sites, filled, params["spacing"])
+    rim = _rim_sites(geometry, sites, frame.shape, params["spacing"])
+    table, empty = _at_sites(
+        table[~bond].reset_index(drop=True),
+        np.concatenate([sites, rim]),
+        np.concatenate([filled, np.ones(len(rim), dtype=bool)]),
+        np.arange(len(sites) + len(rim)) < len(sites),
+        params["spacing"],
+    )
     added = _missed_sites(smoothed, table, sites[filled], params, counts, excluded)
     dropped = int(bond.sum()) + empty
     counts.update(
@@ -163,10 +171,44 @@ def bond_maxima(points: np.ndarray, geometry: dict) -> np.ndarray:
     return to_bond < to_site
 
 
-def _at_sites(table: pd.DataFrame, sites, filled, spacing: float) -> tuple[pd.DataFrame, int]:
+def _rim_sites(geometry: dict, sites: np.ndarray, shape, spacing: float) -> np.ndarray:
+    """The atoms two neighbouring hexagon centres put beside their bond (``bond_sites``) within
+    one hexagon spacing of the frame's edge and away from every triangle's site: there the
+    third hexagon centre lies outside the frame."""
+    from scipy.spatial import cKDTree
+
+    rim = geometry["bond_sites"]
+    if len(rim) == 0:
+        return rim
+    edge = np.minimum(rim, np.asarray(shape) - 1 - rim).min(axis=1)
+    rim = rim[(edge >= 0) & (edge <= np.sqrt(3.0) * spacing)]
+    if len(rim) and len(sites):  # atoms are a spacing apart: nearer ones are the same atom
+        rim = rim[cKDTree(sites).query(rim)[0] > 0.5 * spacing]
+    if len(rim) < 2:
+        return rim
+    groups = _groups(rim, 0.5 * spacing)
+    return np.stack([rim[groups == g].mean(axis=0) for g in np.unique(groups)])
+
+
+def _groups(points: np.ndarray, reach: float) -> np.ndarray:
+    """Group labels of ``points`` linked by distances within ``reach``."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+    from scipy.spatial import cKDTree
+
+    pairs = cKDTree(points).query_pairs(reach, output_type="ndarray").reshape(-1, 2)
+    links = coo_matrix(
+        (np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(len(points), len(points))
+    )
+    return connected_components(links, directed=False)[1]
+
+
+def _at_sites(table, sites, filled, trusted, spacing: float) -> tuple[pd.DataFrame, int]:
     """The found atoms with those within ``SNAP_DISTANCE`` spacings of a site moved to it (the
     strongest one; any other there is the same atom found twice), and how many were left out
-    at sites with no atom (``filled`` False: a vacancy)."""
+    at sites with no atom (``filled`` False: a vacancy). At a site not ``trusted`` (the rim's:
+    two hexagon centres, one of them cut by the frame) only an atom farther than
+    ``RIM_KEEP`` spacings is moved."""
     from scipy.spatial import cKDTree
 
     if len(table) == 0:
@@ -185,8 +227,9 @@ def _at_sites(table: pd.DataFrame, sites, filled, spacing: float) -> tuple[pd.Da
     ordered_site = np.where(at_site, site, -1)[order]
     first[order[1:]] = (ordered_site[1:] != ordered_site[:-1]) | (ordered_site[1:] < 0)
     table = table.copy()
-    table.loc[at_site, "row"] = sites[site[at_site], 0]
-    table.loc[at_site, "col"] = sites[site[at_site], 1]
+    move = at_site & (trusted[site] | (distance > RIM_KEEP * spacing))
+    table.loc[move, "row"] = sites[site[move], 0]
+    table.loc[move, "col"] = sites[site[move], 1]
     return table[first].reset_index(drop=True), int(vacant.sum())
 
 
