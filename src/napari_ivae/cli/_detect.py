@@ -9,10 +9,12 @@ the detection's self-check: one ``warning:`` line per doubt.
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
+from napari_ivae.cli._arguments import add_channel_argument, add_frame_axis_argument
+from napari_ivae.cli._detect_checks import _atoms_inverted, _check_4d, _parse_channel
+from napari_ivae.cli._detect_runner import _detect
 from napari_ivae.cli._paths import check_output, output_path, reach_scheduler, replaced
 from napari_ivae.cli._progress import add_scheduler_argument
 from napari_ivae.core.errors import InputError
@@ -44,13 +46,8 @@ def add_parser(subparsers) -> None:
         help="what to detect (default: atoms)",
     )
     p.add_argument("--out", required=True, metavar="POINTS.csv", help="output CSV file")
-    p.add_argument("--channel", metavar="C", help="colour images: 'luminance' or a channel index")
-    p.add_argument(
-        "--frame-axis",
-        type=int,
-        metavar="AXIS",
-        help="axis holding frames (needed for 4D or ambiguous 3D input)",
-    )
+    add_channel_argument(p)
+    add_frame_axis_argument(p)
     p.add_argument(
         "--flatten",
         choices=("plane", "poly2", "gaussian"),
@@ -321,97 +318,9 @@ def _streams(image, channel, frame_axis) -> bool:
     )
 
 
-def _detect(image, mode: str, run_on: dict, labels_path, options: dict):
-    """The in-memory detector; or, for a long or lazy stack,
-    :func:`~napari_ivae.core.detection.streaming.detect_stream` with particle labels in a scratch file
-    (temp folder) that is copied to the labels image atomically; or, for a lazy frame,
-    :func:`~napari_ivae.core.detection.streaming.detect_lazy` (chunk by chunk). Long stages report
-    their progress on stderr."""
-    from napari_ivae.cli._progress import Progress
-
-    if run_on["chunked"]:
-        from napari_ivae.core.detection.streaming import detect_lazy
-
-        return detect_lazy(
-            image,
-            mode,
-            scheduler=run_on["scheduler"],
-            progress=Progress("napari-ivae detect", "chunks searched"),
-            **options,
-        )
-    if not run_on["streaming"]:
-        if mode == "atoms":
-            from napari_ivae.core.detection.atoms import detect_atoms
-
-            return detect_atoms(image, **options)
-        from napari_ivae.core.detection.particles import detect_particles
-
-        return detect_particles(image, **options)
-    import numpy as np
-
-    from napari_ivae.core.detection.streaming import detect_stream
-
-    labels = None
-    if labels_path is not None:
-        import tempfile
-
-        handle, scratch = tempfile.mkstemp(prefix="napari-ivae-labels-", suffix=".npy")
-        os.close(handle)
-        labels = np.lib.format.open_memmap(scratch, mode="w+", dtype=np.int32, shape=image.shape)
-    options.pop("frame_axis", None)
-    return detect_stream(
-        image,
-        mode,
-        labels_out=labels,
-        scheduler=run_on["scheduler"],
-        progress=Progress("napari-ivae detect", "frames detected"),
-        **options,
-    )
-
-
-def _check_4d(shape, frame_axis) -> None:
-    """4D input: frames on ``--frame-axis`` and colour (3 or 4 values) last; no other layout."""
-    if len(shape) != 4:
-        return
-    if frame_axis is None:
-        raise InputError(
-            f"the image is 4D {shape}: give --frame-axis (the axis holding the "
-            "frames); its colour channels (3 or 4) must be on the last axis"
-        )
-    if not -4 <= frame_axis < 4:
-        raise InputError(
-            f"--frame-axis {frame_axis} is not an axis of the 4D image {shape}; use 0 to 3"
-        )
-    if shape[-1] not in (3, 4) or frame_axis % 4 == 3:
-        raise InputError(
-            f"the 4D image {shape} with --frame-axis {frame_axis} needs its colour "
-            f"channels (3 or 4) on the last axis, which has {shape[-1]} values; "
-            "the command line has no option for another channel axis: save one "
-            "channel per file (e.g. image[..., 0]) or move the channels last"
-        )
-
-
-def _atoms_inverted(args):
-    """``--invert`` or ``--polarity dark``: True; ``--polarity bright``: False; else auto."""
-    if args.invert and args.polarity == "bright":
-        raise InputError("--invert and --polarity bright contradict each other; give one")
-    if args.invert or args.polarity == "dark":
-        return True
-    return False if args.polarity == "bright" else None
-
-
 def _warn_if_noise(prepared, labels, polarity: str, count: int) -> None:
     from napari_ivae.core.detection.particle_contrast import noise_warning
 
     warning = noise_warning(prepared, labels, polarity, count)
     if warning:
         print(f"napari-ivae detect: warning: {warning}", file=sys.stderr)
-
-
-def _parse_channel(value):
-    if value is None or value == "luminance":
-        return value
-    try:
-        return int(value)
-    except ValueError:
-        raise InputError(f"--channel must be 'luminance' or an integer, got '{value}'.") from None

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from napari_ivae.cli._arguments import add_channel_argument, add_frame_axis_argument
 from napari_ivae.cli._paths import output_path, replaced
 from napari_ivae.core._atomic import write_output
 from napari_ivae.core.errors import InputError
@@ -83,23 +84,6 @@ def add_parser(subparsers) -> None:
     p.add_argument("--invert", action="store_true", help="flip intensities (dark features)")
     add_frame_axis_argument(p)
     p.set_defaults(func=run)
-
-
-def add_channel_argument(p, prefix: str = "") -> None:
-    """``--channel``, as ``napari-ivae detect`` has it (``prefix`` starts its help)."""
-    p.add_argument(
-        "--channel", metavar="C", help=f"{prefix}for colour images: 'luminance' or a channel number"
-    )
-
-
-def add_frame_axis_argument(p, prefix: str = "") -> None:
-    """``--frame-axis``, as ``napari-ivae detect`` has it (``prefix`` starts its help)."""
-    p.add_argument(
-        "--frame-axis",
-        type=int,
-        metavar="AXIS",
-        help=f"{prefix}axis holding frames (needed for 4D or ambiguous 3D input)",
-    )
 
 
 def run(args) -> int:

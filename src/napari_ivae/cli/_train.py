@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from napari_ivae.cli._patches import add_channel_argument, add_frame_axis_argument
+from napari_ivae.cli._arguments import add_channel_argument, add_frame_axis_argument
 from napari_ivae.cli._paths import output_path, replaced
 from napari_ivae.cli._train_checks import (
     build_checked,
