@@ -1,5 +1,7 @@
 """A honeycomb's atoms judged where its hexagon centres put them (HRTEM graphene)."""
 
+import functools
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -29,6 +31,13 @@ def _hexagon_lattice(a=16.0, n=12, angle=0.3):
     up = turn @ np.array([0.0, bond])  # the two atoms of the cell, either side of the centre
     atoms = np.concatenate([cells + up, cells - up])  # those of the rim's cells included
     return cells[inner], atoms, bond
+
+
+@functools.cache
+def _graphene(shape, dose, vacancies=0.0, seed=1):
+    """A bright-atom HRTEM graphene image and the parameters detect_atoms resolves for it."""
+    result = make_hrtem(shape, cs_mm=-0.02, dose=dose, rotation=13, vacancies=vacancies, seed=seed)
+    return result, detect_atoms(result.image).params
 
 
 def _table(points):
@@ -82,9 +91,8 @@ def test_without_the_honeycomb_flag_the_table_is_unchanged():
 def test_bright_graphene_bond_maxima_are_dropped_and_missed_atoms_added(dose, least_f1):
     # HRTEM graphene's bonds are nearly as bright as its atoms: the maxima fell on bond centres
     # as the noise decided (precision 0.78 at dose 1000 and 0.61 at 200 without this step)
-    result = make_hrtem(256, cs_mm=-0.02, dose=dose, rotation=13, seed=1)
+    result, params = _graphene(256, dose)
     spacing = result.params["spacing_px"]
-    params = detect_atoms(result.image).params
     assert params["honeycomb"]
     frame = result.image.astype(np.float32)
     table, counts = _detect_frame(frame, params, None)  # the frame's atoms as found
@@ -100,9 +108,8 @@ def test_bright_graphene_bond_maxima_are_dropped_and_missed_atoms_added(dose, le
 
 
 def test_a_vacancy_gets_no_atom():
-    result = make_hrtem(320, cs_mm=-0.02, dose=1000, rotation=13, vacancies=0.03, seed=3)
+    result, params = _graphene(320, 1000, vacancies=0.03, seed=3)
     spacing = result.params["spacing_px"]
-    params = detect_atoms(result.image).params
     frame = result.image.astype(np.float32)
     table, counts = _detect_frame(frame, params, None)
     assert len(honeycomb_sites(frame, table.iloc[:0], params, counts)) == 0  # nothing to judge
@@ -136,8 +143,7 @@ def test_vacancies_stand_far_below_half_a_typical_atom_over_their_hexagons():
 
     from napari_ivae.core.detection._filters import gaussian_smooth
 
-    result = make_hrtem(320, cs_mm=-0.02, dose=200, rotation=13, vacancies=0.03, seed=3)
-    params = detect_atoms(result.image).params
+    result, params = _graphene(320, 200, vacancies=0.03, seed=3)
     frame = result.image.astype(np.float32)
     geometry = sites_of(hexagon_centres(frame, params))
     depth = site_depths(gaussian_smooth(frame, params["sigma"]), geometry)
@@ -150,9 +156,8 @@ def test_atoms_at_the_frame_edge_are_placed_beside_their_bond():
     # within a hexagon spacing of the edge an atom's third hexagon centre is outside the
     # frame: no triangle, but its two others put it beside their bond (recall 0.67 within a
     # quarter spacing at dose 200 before, when these atoms stayed where the noise put them)
-    result = make_hrtem(256, cs_mm=-0.02, dose=200, rotation=13, seed=1)
+    result, params = _graphene(256, 200)
     spacing = result.params["spacing_px"]
-    params = detect_atoms(result.image).params
     frame = result.image.astype(np.float32)
     table, counts = _detect_frame(frame, params, None)
     judged = honeycomb_sites(frame, table, params, counts)[["row", "col"]].to_numpy()
