@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pytest
 
 from napari_ivae.core.detection.detections import make_detections
 from napari_ivae.core.detection.point_order import bragg_peaks
@@ -60,31 +59,3 @@ def test_atoms_along_fringes_only_are_warned_and_a_lattice_is_not():
 def test_a_rectangular_lattice_with_near_neighbours_along_one_axis_is_not_warned():
     points = _square() * np.array([1.0, 1.7])
     assert assess(_atoms(points), "atoms")["warnings"] == []
-
-
-def _particles(points, diameter):
-    table = pd.DataFrame(
-        {
-            "row": points[:, 0],
-            "col": points[:, 1],
-            "equivalent_diameter": np.full(len(points), float(diameter)),
-        }
-    )
-    return make_detections(table, params={"resolved": {"polarity": "bright"}})
-
-
-def test_small_particles_on_a_lattice_are_warned_as_atom_columns():
-    """Fails before: atom columns detected in particle mode (a lattice of small discs) gave
-    no warning."""
-    found = assess(_particles(_square(), diameter=0.35 * SPACING), "particles")
-    assert any("--mode atoms" in w for w in found["warnings"])
-    assert found["measures"]["neighbour_distance"] == pytest.approx(SPACING, rel=0.1)
-
-
-def test_a_film_of_touching_particles_and_scattered_particles_are_not_warned():
-    film = assess(_particles(_square(), diameter=0.8 * SPACING), "particles")
-    assert film["warnings"] == []
-    scattered = np.random.default_rng(2).uniform(0, 400, (300, 2))
-    assert assess(_particles(scattered, diameter=3.0), "particles")["warnings"] == []
-    few = assess(_particles(_square(n=6), diameter=2.0), "particles")  # 36: too few to tell
-    assert few["warnings"] == [] and "bragg" not in few["measures"]

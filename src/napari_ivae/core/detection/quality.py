@@ -9,9 +9,8 @@ Atoms
     ``spacing_source``, ``annotation_pixels`` (a masked scale bar).
 Particles
     ``count``, ``size_spread`` (coefficient of variation of the equivalent diameter),
-    ``median_diameter``, ``border_share``, ``polarity``, ``annotation_pixels`` (a masked
-    scale bar) and, for 50 particles or more, ``bragg`` (as for atoms, at their median
-    nearest-neighbour distance, ``neighbour_distance``).
+    ``median_diameter``, ``border_share``, ``polarity`` and ``annotation_pixels`` (a masked
+    scale bar).
 
 The thresholds are deliberately loose: a warning means "look at the overlay", not "wrong".
 """
@@ -28,13 +27,6 @@ FEW = 10
 # every other direction's stays below this share of it (a 2D lattice's measured 0.4-1.0)
 ONE_DIRECTION_PEAK = 0.1
 ONE_DIRECTION_SHARE = 0.2
-# particles on a 2D lattice (both peaks at least this, and well above the ~10/N that scattered
-# points reach) and smaller than half their spacing: atom columns, not a film of particles
-# (a self-assembled film's particles nearly touch: 0.61-0.76 of the spacing measured)
-LATTICE_PEAK = 0.3
-SCATTER_PEAK_COUNT = 20.0
-MAX_LATTICE_DIAMETER = 0.5
-LATTICE_MIN_COUNT = 50
 SAMPLE = 2000  # atoms whose neighbours are looked at (a large frame holds 10^5)
 # the atoms warnings (automatic spacing) that an image of particles gives too
 NO_LATTICE_SIGNS = ("no lattice periodicity", "nearest neighbour near the spacing")
@@ -185,37 +177,7 @@ def _assess_particles(detections) -> dict:
             "populations or clusters counted as one; look at the labels, or set "
             "--min-size"
         )
-    warnings += _atom_lattice_warning(detections, measures)
     return {"measures": measures, "warnings": warnings}
-
-
-def _atom_lattice_warning(detections, measures: dict) -> list:
-    """Particles on a regular 2D lattice, far smaller than their spacing: atom columns
-    detected as particles; measured on the frame with the most particles."""
-    from scipy.spatial import cKDTree
-
-    from napari_ivae.core.detection.point_order import bragg_peaks
-
-    frames, counts = np.unique(detections.coords[:, 0], return_counts=True)
-    chosen = detections.coords[:, 0] == frames[np.argmax(counts)]
-    points = detections.coords[chosen, 1:]
-    if len(points) < LATTICE_MIN_COUNT:
-        return []
-    distance = float(np.median(cKDTree(points).query(points, k=2)[0][:, 1]))
-    peaks = bragg_peaks(points, distance)
-    if peaks is None:
-        return []
-    measures["neighbour_distance"] = round(distance, 2)
-    measures["bragg"] = [round(peaks[0], 3), round(peaks[1], 3)]
-    diameter = detections.properties["equivalent_diameter"].to_numpy(dtype=np.float64)[chosen]
-    lattice = peaks[1] >= max(LATTICE_PEAK, SCATTER_PEAK_COUNT / len(points))
-    if not lattice or np.median(diameter) >= MAX_LATTICE_DIAMETER * distance:
-        return []
-    return [
-        f"the particles sit on a regular 2D lattice ({distance:.1f} px apart) and are far "
-        "smaller than their spacing, as atom columns are: if they are atoms, detect atoms "
-        "instead (--mode atoms)"
-    ]
 
 
 __all__ = ["assess"]
