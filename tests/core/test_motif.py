@@ -136,3 +136,15 @@ def test_hrtem_like_fringes_with_second_harmonics_gain_no_sublattice():
 def test_too_few_cells_say_nothing():
     truth = weak_perovskite()
     assert weaker_sublattice(truth.image, truth.positions[:10], 16.0, 1.6) is None
+
+
+def test_an_average_with_no_maximum_but_its_centre_says_nothing():
+    # a window narrower than the lattice (the spacing passed is well below the atoms'
+    # distance): the average holds one bump, no other maximum; this raised a ValueError
+    # (HRTEM fringes only, stranger_scenes seed 2, crashed detect_atoms)
+    rows, cols = np.mgrid[0:200, 0:200].astype(np.float64)
+    points = np.array([(r, c) for r in range(10, 200, 20) for c in range(10, 200, 20)], float)
+    image = np.zeros((200, 200))
+    for r, c in points:
+        image += np.exp(-((rows - r) ** 2 + (cols - c) ** 2) / (2 * 2.0**2))
+    assert weaker_sublattice(image.astype(np.float32), points, 8.0, 1.0) is None

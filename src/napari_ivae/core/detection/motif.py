@@ -181,6 +181,8 @@ def _ring_means(image: np.ndarray, centres: np.ndarray, radius: np.ndarray) -> n
     """Mean of ``image`` on a circle of ``radius`` around each centre (bilinear, 32 samples)."""
     from scipy import ndimage
 
+    if len(centres) == 0:  # an average with no maximum but its centre
+        return np.zeros(0)
     angles = np.linspace(0.0, 2.0 * np.pi, 32, endpoint=False)
     rows = centres[:, 0, None] + radius[:, None] * np.sin(angles)[None, :]
     cols = centres[:, 1, None] + radius[:, None] * np.cos(angles)[None, :]
