@@ -4,7 +4,9 @@ Part of :func:`~napari_ivae.core.detection.atoms.detect_atoms`: the frames are i
 the atoms are clearly dark (:func:`~napari_ivae.core.detection.atom_geometry.atom_polarity`),
 unless the bright extremes form a honeycomb around a hexagonal lattice of dark ones
 (phase-contrast images of graphene-like lattices, whose atoms are bright or dark by defocus;
-:func:`_bright_honeycomb`).
+:func:`_bright_honeycomb`). The same check, run for every call, sets ``run["honeycomb"]``:
+bright atoms on such a honeycomb are then judged where its hexagon centres put them
+(:mod:`~napari_ivae.core.detection.atom_honeycomb_sites`).
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ def _bright_atoms(frames, spacing, run: dict, params: dict | None = None, exclud
     With ``params`` (the lattice estimate's), a "dark" call is checked against the lattice's
     geometry: when the bright extremes form a honeycomb around the dark ones (phase-contrast
     images of graphene-like lattices, :func:`_bright_honeycomb`), the atoms are bright.
+    ``run`` gains ``invert``, ``polarity``, ``dark_bright_ratio`` and ``honeycomb`` (bright
+    atoms forming such a honeycomb; checked on a central crop of ``CHECK_SIDE`` spacings).
     """
     from napari_ivae.core.detection.atom_geometry import atom_polarity
 

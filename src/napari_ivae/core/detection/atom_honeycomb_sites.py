@@ -26,7 +26,12 @@ extremes to form a honeycomb around a hexagonal lattice of dark ones (``params["
   (``counts["honeycomb_added"]``).
 
 Where no triangle is complete (the frame's edge, a hole's rim), the found atoms stay, unless
-nearer to a bond's centre than to the atoms its two hexagon centres put beside it.
+nearer to a bond's centre than to the atoms its two hexagon centres put beside it, or moved
+more than ``RIM_KEEP`` spacings from the atom they put there. The positions at sites are the
+sites' whatever ``refine`` asked. The step runs in
+:func:`~napari_ivae.core.detection.atoms.detect_atoms` (in memory, every frame of a stack);
+not in the chunked path (no whole frame), nor in a streamed stack's later frames (their
+polarity is held, the check not run).
 """
 
 from __future__ import annotations
