@@ -7,174 +7,40 @@ batch and still saves the partial model; a second one aborts without saving.
 
 from __future__ import annotations
 
-import json
-import signal
 import sys
-import threading
 import time
 from pathlib import Path
 
 import numpy as np
 
 from napari_ivae.cli._arguments import add_channel_argument, add_frame_axis_argument
+from napari_ivae.cli._interrupts import _StopOnInterrupt
 from napari_ivae.cli._paths import output_path, replaced
 from napari_ivae.cli._train_checks import (
     build_checked,
     check_options,
     epochs_text,
-    min_steps_for,
-    parse_hidden,
     save_with_fallback,
     side_name,
 )
+from napari_ivae.cli._train_configs import (  # noqa: F401 - `search` imports them from here
+    _build_configs,
+    add_smoothness_options,
+    smoothness_overrides,
+)
+from napari_ivae.cli._train_inputs import (  # noqa: F401 - `encode`, `search` import them here
+    _check_labels,
+    _grid_shape,
+    _image_source,
+    _json_extra,
+    _read_conditions,
+    _read_labels,
+    read_patches,
+)
 from napari_ivae.core.errors import InputError
-from napari_ivae.core.models.config import SMOOTHNESS_FORMS
 
 # == core.models.MODEL_KINDS (no torch here)
 _MODEL_KINDS = ("vae", "rvae", "shift-vae", "ss-rvae", "jrvae", "crvae")
-
-
-# ------------------------------------------------------------------ file helpers (shared)
-def _load_array_file(path: Path, what: str, key: str):
-    """Return ``(array, extras)`` from ``.npy`` or ``.npz`` (``key`` inside); clear errors."""
-    if not path.exists():
-        raise InputError(f"{what} file not found: {path}")
-    if path.is_dir():
-        raise InputError(f"{what} path {path} is a folder; give a .npy or .npz file")
-    suffix = path.suffix.lower()
-    if suffix not in (".npy", ".npz"):
-        raise InputError(
-            f"{what} file {path} has an unsupported format {suffix or '(none)'!r}; "
-            f"save the array with numpy as .npy (or .npz with key {key!r})"
-        )
-    try:
-        loaded = np.load(path, allow_pickle=False)
-    except ValueError as err:
-        if "pickle" in str(err).lower():
-            raise InputError(
-                f"{what} file {path} holds Python objects, not a numeric array; "
-                "save a plain numeric array"
-            ) from err
-        raise InputError(f"{what} file {path} is not a readable numpy file ({err})") from err
-    except (OSError, EOFError) as err:
-        raise InputError(f"{what} file {path} is corrupt or not a numpy file ({err})") from err
-    if isinstance(loaded, np.ndarray):  # an .npy, also one named .npz
-        return loaded, {}
-    with loaded:  # an .npz archive, also one named .npy
-        keys = list(loaded.files)
-        if key not in keys:
-            raise InputError(
-                f"{what} file {path} has no array {key!r} (it has {keys}); "
-                f"save it with np.savez(path, {key}=array)"
-            )
-        try:
-            extras = {k: loaded[k] for k in keys}
-        except (ValueError, OSError, EOFError) as err:
-            raise InputError(
-                f"{what} file {path} is corrupt or holds Python objects ({err})"
-            ) from err
-    return extras.pop(key), extras
-
-
-def read_patches(path) -> tuple[np.ndarray, dict]:
-    """Patches ``(N, H, W)`` from ``.npy`` or ``.npz`` (key ``patches``) plus the other arrays.
-
-    Raises
-    ------
-    InputError
-        Missing file, wrong format, wrong rank, NaN/inf, empty.
-    """
-    from napari_ivae.core.validation import as_patch_array
-
-    path = Path(path).expanduser()
-    array, extras = _load_array_file(path, "patches", "patches")
-    return as_patch_array(array, name=f"patches in {path.name}"), extras
-
-
-def _image_source(args):
-    """``(SourcePatches, extras)``: the patches of ``--image`` at ``--points`` or on
-    ``--grid``, cut when training asks for them (:class:`~napari_ivae.core.patches.source.
-    PatchSource`)."""
-    from napari_ivae.cli._patches import (
-        _points_for_2d_image,
-        check_size,
-        choose_size,
-        points_mode,
-        read_frames,
-    )
-    from napari_ivae.core.io.imageio import read_points_csv
-    from napari_ivae.core.patches.source import PatchSource
-
-    if (args.points is None) == (args.grid is None):
-        raise InputError("--image needs one of --points POINTS.csv or --grid STRIDE")
-    check_size(args.size)
-    # as detect reads it (colour, --frame-axis, NaN filled); a zarr stays lazy, a .npy mapped
-    image = read_frames(args.image, channel=args.channel, frame_axis=args.frame_axis)
-    mode = coords = properties = None
-    if args.points is not None:
-        coords, properties = read_points_csv(args.points)
-        mode = points_mode(properties.columns)
-        if len(image.shape) == 2:
-            coords = _points_for_2d_image(coords, args.points)
-    args.size = choose_size(args.size, image, coords, "napari-ivae train", properties)
-    if args.grid is not None:
-        source = PatchSource.grid(image, args.size, args.grid, normalize=args.normalize)
-    else:
-        source = PatchSource(image, coords, args.size, normalize=args.normalize)
-    params = {
-        "source": "grid" if args.grid is not None else "points",
-        "size": args.size,
-        "normalize": args.normalize,
-    }
-    if mode:
-        params["points_mode"] = mode  # `batch` detects the same kind of points
-    if args.grid is not None:
-        params["stride"] = args.grid
-    extras = {
-        "patch_params": np.asarray(json.dumps(params)),
-        "normalization": np.asarray(json.dumps(source.normalization)),
-    }
-    if source.grid_shape is not None:
-        extras["grid_shape"] = np.asarray(source.grid_shape)
-    return source.lazy_patchset().patches, extras
-
-
-def _read_labels(path, n_patches: int) -> np.ndarray:
-    path = Path(path).expanduser()
-    labels, _ = _load_array_file(path, "labels", "labels")
-    return _check_labels(labels, n_patches, path.name)
-
-
-def _check_labels(labels, n_patches: int, source) -> np.ndarray:
-    labels = np.asarray(labels)
-    if labels.dtype.kind not in "biuf":
-        raise InputError(
-            f"labels in {source} are {labels.dtype} values, not numbers; give one "
-            "integer per patch (-1 = unlabeled, classes 0..K-1) and the names "
-            "with --class-names"
-        )
-    if labels.ndim != 1 or len(labels) != n_patches:
-        raise InputError(
-            f"labels in {source} have shape {labels.shape} but there are "
-            f"{n_patches} patches; give one integer per patch (-1 = unlabeled)"
-        )
-    if labels.dtype.kind == "f" and not np.isfinite(labels).all():
-        raise InputError(f"labels in {source} contain NaN; use -1 for unlabeled patches")
-    return labels
-
-
-def _json_extra(extras: dict, key: str):
-    value = extras.get(key)
-    if value is None:
-        return None
-    try:
-        return json.loads(str(value))
-    except ValueError:
-        return str(value)
-
-
-def _csv(text: str) -> tuple:
-    return tuple(part.strip() for part in text.split(",") if part.strip())
 
 
 def _format_seconds(seconds: float) -> str:
@@ -323,203 +189,6 @@ def add_parser(subparsers) -> None:
 
 
 # ------------------------------------------------------------------------------ command
-def _build_configs(args, patch_shape, labels, condition_names=()):
-    from napari_ivae.core.models import ModelConfig, TrainConfig
-
-    invariances = () if args.invariances.strip().lower() == "none" else _csv(args.invariances)
-    class_names, n_classes = (), 0
-    if args.model == "jrvae":
-        n_classes = args.classes or 0
-        if n_classes < 2:
-            raise InputError("jrvae needs --classes K (the number of classes to find, >= 2)")
-    if args.model in ("ss-rvae", "crvae") and (args.model == "ss-rvae" or labels is not None):
-        class_names = _csv(args.class_names) if args.class_names else ()
-        repeated = sorted({name for name in class_names if class_names.count(name) > 1})
-        if repeated:
-            raise InputError(
-                f"--class-names repeats {', '.join(repeated)}; give every class its own name"
-            )
-        top = int(labels.max()) + 1 if labels is not None and len(labels) else 0
-        n_classes = len(class_names) or top
-        if class_names and top > len(class_names):
-            raise InputError(
-                f"labels go up to class {top - 1} but --class-names gives only "
-                f"{len(class_names)} names; give one name per class"
-            )
-    hidden = parse_hidden(args.hidden, patch_shape)
-    model_config = ModelConfig(
-        kind=args.model,
-        patch_shape=patch_shape,
-        latent_dim=args.latent_dim,
-        invariances=invariances,
-        translation_prior=args.translation_prior,
-        shift_scale=args.shift_scale,
-        n_classes=n_classes,
-        class_names=class_names,
-        hidden=hidden,
-        **({"condition_names": condition_names} if condition_names else {}),
-        **({"intensity_invariant": False} if getattr(args, "keep_brightness", False) else {}),
-    )
-    overrides = {
-        "seed": args.seed,
-        "device": args.device,
-        "min_steps": min_steps_for(args, TrainConfig.defaults_for(args.model)),
-    }
-    for name in ("epochs", "batch_size", "lr", "label_weight"):
-        if getattr(args, name) is not None:
-            overrides[name] = getattr(args, name)
-    if args.lr is not None:
-        overrides["lr_bernoulli"] = None  # --lr is used whatever the likelihood
-    if args.beta is not None:
-        overrides["beta_end"] = args.beta
-    if args.smoothness:
-        overrides["smoothness"] = args.smoothness
-    overrides.update(smoothness_overrides(args))
-    return model_config, TrainConfig.defaults_for(args.model, **overrides)
-
-
-def add_smoothness_options(p) -> None:
-    """``--smoothness-form`` and ``--smoothness-latents`` (``napari-ivae train`` and
-    ``search``); unset, they keep ``TrainConfig``'s defaults (tv-relative on z1 only)."""
-    p.add_argument(
-        "--smoothness-form",
-        choices=SMOOTHNESS_FORMS,
-        help="with --smoothness: tv-relative (default: differences over each latent's spread, "
-        "so the map cannot be shrunk instead of smoothed), tv (absolute differences) or "
-        "gmrf (squared)",
-    )
-    p.add_argument(
-        "--smoothness-latents",
-        type=int,
-        metavar="K",
-        help="with --smoothness: the term on z1..zK only (designated phase maps: segment "
-        "z1), the other z stay free; default 1 (z1 only); 0 = every z",
-    )
-
-
-def smoothness_overrides(args) -> dict:
-    """The ``TrainConfig`` fields given by :func:`add_smoothness_options`' options."""
-    overrides: dict = {}
-    if args.smoothness_form is not None:
-        overrides["smoothness_form"] = args.smoothness_form
-    if args.smoothness_latents is not None:
-        if args.smoothness_latents < 0:
-            raise InputError(
-                f"--smoothness-latents must be >= 0 (0 = every z), got {args.smoothness_latents}"
-            )
-        overrides["smoothness_latents"] = args.smoothness_latents
-    return overrides
-
-
-_STOPPING = (
-    "napari-ivae train: stopping after this batch; the partial model will be saved "
-    "(Ctrl-C again to abort without saving)"
-)
-
-
-class _StopOnInterrupt:
-    """First Ctrl-C (or SIGTERM, as ``kill`` and job schedulers send it) sets ``event`` and
-    says ``message`` (train: stop after this batch, keep the model); the second one aborts."""
-
-    SIGNALS = (signal.SIGINT, signal.SIGTERM)
-
-    def __init__(self, message: str = _STOPPING):
-        self.event = threading.Event()
-        self._previous: dict = {}
-        self._message = message
-
-    def _handler(self, signum, frame):
-        if self.event.is_set():
-            raise KeyboardInterrupt
-        self.event.set()
-        try:
-            print(f"\n{self._message}", file=sys.stderr, flush=True)
-        except (BrokenPipeError, OSError):
-            pass
-
-    def __enter__(self):
-        for number in self.SIGNALS:
-            try:
-                self._previous[number] = signal.signal(number, self._handler)
-            except ValueError:  # not the main thread (embedded use): no Ctrl-C handling
-                break
-        return self
-
-    def __exit__(self, *exc):
-        for number, previous in self._previous.items():
-            signal.signal(number, previous)
-        return False
-
-
-def _grid_shape(args, extras: dict, n_patches: int):
-    """The patches' grid (rows, cols) for ``--smoothness``; None when the term is off."""
-    if not args.smoothness:
-        return None
-    if not np.isfinite(args.smoothness) or args.smoothness < 0:
-        raise InputError(f"--smoothness must be 0 or more, got {args.smoothness:g}")
-    if args.model == "ss-rvae":
-        raise InputError("--smoothness is for grid patches of vae, rvae or shift-vae, not ss-rvae")
-    if "grid_shape" not in extras:
-        raise InputError(
-            f"--smoothness needs grid patches: {args.patches} has no grid_shape "
-            "(cut them with `napari-ivae patches --grid STRIDE`)"
-        )
-    rows, cols = (int(v) for v in np.asarray(extras["grid_shape"]).ravel()[:2])
-    if rows < 2 or cols < 2 or n_patches % (rows * cols):
-        raise InputError(
-            f"--smoothness: {n_patches} patches do not fill whole grids of "
-            f"{rows}x{cols}; give the .npz as `napari-ivae patches --grid` wrote it"
-        )
-    return rows, cols
-
-
-def _read_conditions(args, extras: dict, n_patches: int):
-    """``(names, values (N, V))`` of ``--condition-column``, or ``((), None)`` without it."""
-    if not args.condition_column:
-        if args.conditions:
-            raise InputError("--conditions needs --condition-column (which columns to use)")
-        return (), None
-    if args.model != "crvae":
-        raise InputError(f"--condition-column is for crvae, not {args.model}")
-    names = _csv(args.condition_column)
-    table = None
-    if args.conditions:
-        import csv
-
-        path = Path(args.conditions).expanduser()
-        if not path.is_file():
-            raise InputError(f"conditions file not found: {path}")
-        with open(path, newline="") as handle:
-            table = list(csv.DictReader(handle))
-    columns = []
-    for name in names:
-        if table is not None:
-            if not table or name not in table[0]:
-                have = list(table[0]) if table else []
-                raise InputError(f"{args.conditions} has no column {name!r} (it has {have})")
-            try:
-                values = np.array([float(row[name]) for row in table])
-            except (TypeError, ValueError) as err:
-                raise InputError(
-                    f"column {name!r} of {args.conditions} holds a value that is "
-                    f"not a number ({err})"
-                ) from err
-        elif name in extras:
-            values = np.asarray(extras[name], dtype=np.float64)
-        else:
-            raise InputError(
-                f"{args.patches} has no array {name!r} (it has "
-                f"{sorted(extras)}); give a CSV with --conditions"
-            )
-        if values.ndim != 1 or len(values) != n_patches:
-            raise InputError(
-                f"condition {name!r} has shape {values.shape}; give one value per "
-                f"patch ({n_patches})"
-            )
-        if not np.isfinite(values).all():
-            raise InputError(f"condition {name!r} holds NaN or inf; give a number per patch")
-        columns.append(values)
-    return names, np.stack(columns, 1).astype(np.float32)
 
 
 def _say(line: str) -> None:
