@@ -1,6 +1,7 @@
 """`napari-ivae search` and `napari-ivae train --smoothness`: outputs, refusals, one-line errors."""
 
 import json
+import math
 
 import numpy as np
 import pytest
@@ -147,3 +148,27 @@ def test_train_smoothness_uses_the_grid_of_the_patches_file(grid_file, capsys):
     capsys.readouterr()
     assert main([*args, "--patches", str(grid_file / "points.npz")]) == 2
     assert "grid_shape" in capsys.readouterr().err
+
+
+def test_force_removes_the_earlier_model_when_no_run_is_chosen(grid_file, capsys, monkeypatch):
+    """Every run collapsed: no model, no maps. With --force an earlier search's best.ivae.pt and
+    best_maps.npz stayed beside the new table that chose nothing, read as this run's."""
+    import napari_ivae.core.analysis.search as search
+
+    def collapsed(z_maps, designated=0):
+        return {"edge": math.nan, "fourier": math.nan, "map_index": -1, "active": 0}
+
+    monkeypatch.setattr(search, "score_maps", collapsed)  # forked workers inherit it
+    out = grid_file / "earlier"
+    out.mkdir()
+    for name in ("best.ivae.pt", "best_maps.npz", "search.csv"):
+        (out / name).write_text(f"earlier {name}")
+    args = ["search", "--patches", str(grid_file / "grid.npz"), "--out", str(out),
+            "--beta-start", "1", "--beta-end", "1", "--epochs", "1", "--workers", "1", "--force"]  # fmt: skip
+    assert main(args) == 0
+    err = capsys.readouterr().err
+    assert json.loads((out / "search.json").read_text())["chosen"] is None
+    assert (out / "search.csv").read_text() != "earlier search.csv"
+    assert not (out / "best.ivae.pt").exists() and not (out / "best_maps.npz").exists()
+    assert "removed the earlier best.ivae.pt, best_maps.npz" in err
+    assert [p.name for p in out.iterdir() if p.name.startswith(".")] == []  # no staging left

@@ -21,19 +21,15 @@ starts no new run and still writes what finished (a second one aborts).
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import sys
 from pathlib import Path
 
 import numpy as np
 
 from napari_ivae.cli._paths import check_output, check_seed
+from napari_ivae.cli._search_outputs import OUTPUTS, write_results
 from napari_ivae.cli._train import add_smoothness_options, smoothness_overrides
 from napari_ivae.core.errors import InputError
-
-OUTPUTS = ("search.csv", "search.json", "heatmap.png", "best.ivae.pt", "best_maps.npz")
 
 
 def _floats(text: str, flag: str) -> tuple:
@@ -154,7 +150,6 @@ def run(args) -> int:
     grid_shape = tuple(int(v) for v in np.asarray(extras["grid_shape"]).ravel()[:2])
 
     from napari_ivae.core.analysis.search import search_beta
-    from napari_ivae.core.analysis.segmentation import edge_length, segment_map
     from napari_ivae.core.models import ModelConfig, TrainConfig
 
     overrides = {"seed": args.seed, "device": "cpu", **smoothness_overrides(args)}
@@ -193,6 +188,7 @@ def run(args) -> int:
             args.quiet,
         )
 
+    created = not out.exists()
     out.mkdir(exist_ok=True)
     with _StopOnInterrupt(
         "napari-ivae search: stopping: the runs under way finish, no new one starts, and the "
@@ -211,85 +207,14 @@ def run(args) -> int:
             callback=progress,
             stop_event=interrupt.event,
         )
-    _write_results(out, args, result, extras, edge_length, segment_map)
-    return 130 if result.stopped else 0
-
-
-def _write_results(out: Path, args, result, extras, edge_length, segment_map) -> None:
-    from napari_ivae.cli._train_checks import save_with_fallback
-    from napari_ivae.core._atomic import write_output
-    from napari_ivae.core.analysis.search import heatmap_png
-
-    table = result.table()
-    text = io.StringIO()
-    writer = csv.DictWriter(text, fieldnames=list(table[0]) if table else ["beta_start"])
-    writer.writeheader()
-    writer.writerows(table)
-    write_output(out / "search.csv", lambda s: s.write(text.getvalue().encode()), "CSV file")
-    summary = result.summary()
-    segmentation_line = ""
-    arrays = {}
-    if result.best is not None:
-        best = result.runs[result.best]
-        chosen_map = result.maps[result.best][best.map_index]
-        labels = segment_map(chosen_map, method="otsu")
-        seg_edge = float(
-            np.mean(
-                [
-                    edge_length(f.astype(np.float32), denoise=False)
-                    for f in labels.reshape(-1, *labels.shape[-2:])
-                ]
-            )
-        )
-        segmentation_line = (
-            f"segmentation of z{best.map_index + 1} (Otsu): 2 domains "
-            f"({np.mean(labels == 2):.0%} / {np.mean(labels == 1):.0%} of the "
-            f"tiles), edge length {seg_edge:.1f} cells"
-        )
-        order = list(result.maps)
-        arrays = {
-            "maps": np.stack([result.maps[i] for i in order]),
-            "runs": np.asarray(order),
-            "chosen": np.asarray(result.best),
-            "segmentation": labels,
-            "segmentation_edge": np.asarray(seg_edge),
-            "grid_shape": np.asarray(result.grid_shape),
-        }
-        for key in ("centres", "frames", "stride", "grid_origin", "image_shape"):
-            if key in extras:
-                arrays[key] = extras[key]
-        write_output(out / "best_maps.npz", lambda s: np.savez(s, **arrays), "maps file")
-        metadata = {
-            "source_patches": str(Path(args.patches).expanduser().resolve()),
-            "n_patches": int(np.prod(result.grid_shape)),
-            "search": summary,
-            "cli_options": {k: v for k, v in vars(args).items() if k != "func"},
-        }
-        for key in ("normalization", "patch_params"):
-            if key in extras:
-                try:
-                    metadata[key] = json.loads(str(extras[key]))
-                except ValueError:
-                    metadata[key] = str(extras[key])
-        save_with_fallback(out / "best.ivae.pt", result.train_result, metadata)
-    report = {
-        "summary": summary,
-        "segmentation": segmentation_line,
-        "chosen": result.best,
-        "best_fixed": result.best_fixed,
-        "stopped": result.stopped,
-        "runs": table,
-    }
-    write_output(
-        out / "search.json",
-        lambda s: s.write(json.dumps(report, indent=1, default=float).encode()),
-        "JSON file",
+    done = write_results(out, args, result, extras, created=created)
+    print(done["summary"] + (" (stopped early: the finished runs only)" if result.stopped else ""))
+    if done["segmentation"]:
+        print(done["segmentation"])
+    removed = (
+        f"; removed the earlier {', '.join(done['removed'])} (this run has none)"
+        if done["removed"]
+        else ""
     )
-    if table:
-        heatmap_png(result, out / "heatmap.png")
-    stopped = " (stopped early: the finished runs only)" if result.stopped else ""
-    print(summary + stopped)
-    if segmentation_line:
-        print(segmentation_line)
-    written = [name for name in OUTPUTS if (out / name).exists()]
-    _say(f"wrote {', '.join(written)} to {out}", args.quiet)
+    _say(f"wrote {', '.join(done['written'])} to {out}{removed}", args.quiet)
+    return 130 if result.stopped else 0

@@ -83,7 +83,9 @@ def _train_one(setting: tuple) -> dict:
         "recon": reconstruction(result.model, patches),
         "seconds": seconds,
         "final_loss": result.history[-1]["loss"] if result.history else math.nan,
-        "state_dict": {k: v.detach().cpu() for k, v in result.model.state_dict().items()},
+        # numpy, not tensors: torch sends a tensor through a file in /dev/shm, which a small
+        # /dev/shm (a container's) or a file-size limit refuses with a traceback
+        "state_dict": {k: v.detach().cpu().numpy() for k, v in result.model.state_dict().items()},
         "history": result.history,
         "device": result.device,
     }
@@ -171,6 +173,8 @@ def search_beta(
         ``abort_event`` was set.
     """
     import multiprocessing
+
+    import torch
 
     from napari_ivae.core.models import ModelConfig, TrainConfig, build_model
     from napari_ivae.core.models.training import TrainResult
@@ -274,7 +278,8 @@ def search_beta(
     if best is not None:
         chosen = finished[best]
         model = build_model(model_config)
-        model.load_state_dict(chosen["state_dict"], strict=True)
+        weights = {k: torch.from_numpy(np.asarray(v)) for k, v in chosen["state_dict"].items()}
+        model.load_state_dict(weights, strict=True)
         model.eval()
         config = TrainConfig.from_dict(
             {

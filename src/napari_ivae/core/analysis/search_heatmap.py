@@ -58,10 +58,11 @@ def heatmap_image(result: SearchResult, *, score: str = "edge", cell: int = 48) 
 
 
 def heatmap_png(result: SearchResult, path, *, score: str = "edge") -> None:
-    """Write :func:`heatmap_image` to ``path`` as a PNG (atomically)."""
+    """Write :func:`heatmap_image` to ``path`` as a PNG (atomically; a failed write is an
+    :class:`~napari_ivae.core.errors.InputError` naming the file, the old file unchanged)."""
     import imageio.v3 as iio
 
-    from napari_ivae.core._atomic import write_atomically
+    from napari_ivae.core._atomic import write_output
 
     encoded = iio.imwrite("<bytes>", heatmap_image(result, score=score), extension=".png")
-    write_atomically(path, lambda stream: stream.write(encoded))
+    write_output(path, lambda stream: stream.write(encoded), "heat map")
