@@ -540,3 +540,21 @@ def test_the_spacing_error_names_the_option_to_give():
     with pytest.raises(InputError) as info:  # noise: no lattice to measure
         estimate_spacing(np.random.default_rng(0).random((128, 128)))
     assert "Give the spacing explicitly (--spacing PX)." in cli_spelling(str(info.value))
+
+
+def test_a_folder_s_files_in_other_microscope_formats_are_named_not_passed_over(
+    model, tmp_path, capsys
+):
+    """A folder as a microscope leaves it: an STM .dat and an .hdf5 beside the .npy copies.
+    The batch did the .npy and said nothing of the others; now one note names them."""
+    folder = tmp_path / "session"
+    folder.mkdir()
+    np.save(folder / "img_00.npy", _lattice(0))
+    (folder / "scan_01.dat").write_bytes(b"\0" * 64)
+    (folder / "stack.hdf5").write_bytes(b"\x89HDF\r\n\x1a\n")
+    (folder / "notes.txt").write_text("not an image in any format")
+    assert main(["batch", str(model), str(folder), "--out", str(tmp_path / "out")]) == 0
+    notes = [line for line in capsys.readouterr().err.splitlines() if "note:" in line]
+    assert len(notes) == 1, notes
+    assert "left out 2 files" in notes[0] and "scan_01.dat, stack.hdf5" in notes[0]
+    assert "notes.txt" not in notes[0]

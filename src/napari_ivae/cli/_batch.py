@@ -36,7 +36,7 @@ from napari_ivae.cli._batch_image import (  # noqa: F401 - importable from here 
     process_image,
     result_maps,
 )
-from napari_ivae.cli._batch_inputs import _output_names, collect_inputs
+from napari_ivae.cli._batch_inputs import _output_names, collect_inputs, left_out
 from napari_ivae.cli._batch_outputs import (  # noqa: F401 - importable from here too
     MANIFEST,
     _checksum,
@@ -191,6 +191,13 @@ def run(args) -> int:
             f"{describe_settings(settings)}; results in {out_dir}"
             + (f" (removed {removed} partial result(s) of an interrupted run)" if removed else "")
         )
+        unread = left_out(args.inputs)
+        if unread:
+            names_ = ", ".join(p.name for p in unread[:3]) + (", ..." if len(unread) > 3 else "")
+            _say(
+                f"note: left out {len(unread)} file{'s' if len(unread) != 1 else ''} of a format "
+                f"napari-ivae does not read ({names_}); save them as .npy or .tif to include them"
+            )
         done, skipped, failed, worked = 0, 0, [], 0.0
         total = len(images)
         stopped_at, index = None, 1

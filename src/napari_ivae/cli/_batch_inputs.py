@@ -10,6 +10,11 @@ from pathlib import Path
 from napari_ivae.core.errors import InputError
 
 _GLOB_CHARS = set("*?[")
+# microscope and instrument formats read by other software, not by napari-ivae: a folder's files
+# of these kinds are named when they are left out, not passed over without a word
+OTHER_FORMATS = (
+    ".dat", ".sxm", ".spm", ".hdf5", ".h5", ".nxs", ".emd", ".dm3", ".dm4", ".mrc", ".ser", ".mib"
+)  # fmt: skip
 
 
 def collect_inputs(values) -> list[Path]:
@@ -61,6 +66,19 @@ def collect_inputs(values) -> list[Path]:
             seen.add(key)
             unique.append(path)
     return unique
+
+
+def left_out(values) -> list[Path]:
+    """The files of the folders among ``values`` that hold images in a format napari-ivae
+    does not read (:data:`OTHER_FORMATS`: a ``.dat`` STM file, an ``.hdf5``...), sorted."""
+    found = []
+    for value in values:
+        path = Path(value).expanduser()
+        if path.is_dir() and not _is_image(path):
+            found += [
+                p for p in path.iterdir() if p.is_file() and p.suffix.lower() in OTHER_FORMATS
+            ]
+    return sorted(found)
 
 
 def _is_image(path: Path) -> bool:
