@@ -165,3 +165,28 @@ def test_atoms_at_the_frame_edge_are_placed_beside_their_bond():
     rim = result.positions[(edge > 0.3 * spacing) & (edge < 1.5 * spacing)]
     assert len(rim) > 50
     assert match_points(judged, rim, 0.25 * spacing).recall > 0.75
+
+
+def _lattice_params(frame):
+    """The parameters detect_atoms resolves from the lattice estimate, before its first pass
+    (where the polarity and honeycomb checks run)."""
+    from napari_ivae.core.detection.atom_defaults import _resolve_params
+
+    keys = ("spacing", "sigma", "background", "min_distance", "threshold", "refine_radius")
+    given = dict.fromkeys((*keys, "merge_distance", "border"))
+    run = dict(refine="com", com_iterations=2, invert=False, crystal_only=True)
+    return {**_resolve_params(np.asarray(frame, dtype=np.float32), **given), **run}
+
+
+def test_a_given_polarity_is_checked_for_a_honeycomb_too():
+    from napari_ivae.core.detection.atom_honeycomb import honeycomb_of
+
+    # positive-Cs Scherzer graphene: the atoms are dark; once inverted (invert=True) they are
+    # the bright honeycomb around the hexagon centres
+    dark = make_hrtem(256, cs_mm=0.02, dose=1000, rotation=13, seed=5).image
+    oriented = dark.max() + dark.min() - dark
+    assert honeycomb_of(oriented, _lattice_params(oriented))
+    assert not honeycomb_of(dark, _lattice_params(dark))  # hexagon centres: no honeycomb
+    # a close-packed bright lattice: its minima form the honeycomb, not its atoms
+    hexagonal = make_lattice(320, spacing=12, lattice="hexagonal", noise=0.05, dose=30, seed=3)
+    assert not honeycomb_of(hexagonal.image, _lattice_params(hexagonal.image))

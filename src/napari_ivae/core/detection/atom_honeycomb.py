@@ -48,6 +48,15 @@ def _bright_atoms(frames, spacing, run: dict, params: dict | None = None, exclud
     return inverted
 
 
+def honeycomb_of(frame, params: dict, excluded=None) -> bool:
+    """Whether the atoms of a frame oriented bright (the caller's ``invert`` applied) form a
+    honeycomb around a hexagonal lattice of dark extremes (:func:`_bright_honeycomb`): the
+    check :func:`_bright_atoms` makes, for a given polarity."""
+    frame = np.asarray(frame, dtype=np.float32)
+    inverted = (frame.max() + frame.min() - frame).astype(np.float32)
+    return _bright_honeycomb(frame, inverted, params, excluded)
+
+
 def _bright_honeycomb(frame, inverted, params, excluded) -> bool:
     """Whether the frame's bright extremes form a honeycomb around dark ones on a hexagonal
     lattice: a first pass of each sign at the lattice estimate, the dark extremes with six
