@@ -3,7 +3,11 @@
 Part of :func:`~napari_ivae.core.detection.atoms.detect_atoms` (see its module's overview for
 the defaults table): every parameter not given follows the estimated spacing
 (:func:`_resolve_params`); a first pass on a central crop of at least ``FIRST_PASS_SIDE``
-pixels then measures the atom separation and width (:mod:`~napari_ivae.core.detection.atom_geometry`)
+pixels then measures the atom separation (:mod:`~napari_ivae.core.detection.atom_geometry`), on
+its confident atoms (``params["confident"]``: the contrast cut of
+:mod:`~napari_ivae.core.detection.atom_threshold` as if the frame were all noise); the atoms'
+width, which sets the smoothing, comes from the autocorrelation
+(:mod:`~napari_ivae.core.detection.column_width`), else from the first pass's atoms
 and, when the spacing is the lattice constant, a weaker sub-lattice in the unit cell's average
 (:func:`_from_first_pass`, :func:`_weaker_sublattice`).
 """
@@ -24,6 +28,7 @@ def _from_first_pass(frame, params, given, excluded) -> dict:
     the lattice constant of a cell with several atoms, and smoothing matched to the atoms'
     width. Values the caller gave are kept."""
     from napari_ivae.core.detection import atom_geometry as geometry
+    from napari_ivae.core.detection.column_width import column_width
 
     # a central crop holds plenty of atoms to measure (the whole frame if it does not)
     side = int(max(FIRST_PASS_SIDE, 32 * params["spacing"]))
@@ -34,7 +39,7 @@ def _from_first_pass(frame, params, given, excluded) -> dict:
     if _crop_misses_the_crystal(frame, window, params):
         tries = tries[1:]
     for crop, mask in tries:
-        table, _ = _detect_frame(crop, {**params, "refine": None}, mask)
+        table, _ = _detect_frame(crop, {**params, "refine": None, "confident": True}, mask)
         found = geometry.first_pass_geometry(
             crop,
             table[["row", "col"]].to_numpy(),
@@ -50,9 +55,13 @@ def _from_first_pass(frame, params, given, excluded) -> dict:
             sublattice = _weaker_sublattice(crop, table, params)
             if sublattice is not None and not sublattice["known"]:
                 spacing = sublattice["separation"]
-    sigma = given["sigma"]
+    sigma, width = given["sigma"], found["width"]
     if sigma is None:
-        sigma = geometry.smoothing_for(spacing, found["width"])
+        # the width from the autocorrelation (the first pass's atoms sit where the noise put
+        # them, and their mean profile narrows to its smoothing); theirs where it has none
+        measured = column_width(crop, spacing)
+        width = width if measured is None else measured
+        sigma = geometry.smoothing_for(spacing, width)
     resolved = _resolve_params(frame, **{**given, "spacing": spacing, "sigma": sigma})
     resolved.update(
         spacing_source=params["spacing_source"],
@@ -60,7 +69,7 @@ def _from_first_pass(frame, params, given, excluded) -> dict:
         **(
             {"lattice_constant": params["lattice_constant"]} if "lattice_constant" in params else {}
         ),
-        atom_width=found["width"],
+        atom_width=width,
         sigma_source="given" if given["sigma"] is not None else "atom width",
     )
     if sublattice is not None:

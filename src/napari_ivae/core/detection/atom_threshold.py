@@ -14,10 +14,20 @@ on an image that is mostly vacuum, where most peaks are noise, the cut rises unt
 Noise peaks are counted over the part of the frame that the peaks above ``c`` leave free (no
 other peak can lie within the minimum distance of one).
 
+Where atoms stand everywhere, that area is no free room for noise: a noise peak between
+columns is measured against a ring that passes near them, and its contrast stays low. So the
+noise peaks are also counted from the candidates themselves (Storey's estimate): atoms stand
+above the null's median contrast, noise falls below it half the time, so twice the candidates
+below it are the noise peaks among them, and that many times the null's share above ``c`` are
+expected above ``c``. The lower of the two counts is taken: on a lattice at low dose, where
+half the columns are weaker than the cut that the free-area count asks for, the data's own
+count lets them stay; in vacuum, where most candidates are noise, the two agree.
+
 Two floors catch what white Gaussian noise does not model: a relative cut
 (``RELATIVE_CONTRAST`` of the 90th percentile of contrasts) for correlated scan noise and
 amorphous bumps, and a minimum signal-to-noise ratio (``MIN_SNR``) for the heavy tail of
-low-count noise.
+low-count noise. ``params["confident"]`` (the first pass, which measures the atoms' geometry)
+asks for the free-area count alone and the stricter ``CONFIDENT_SNR``.
 """
 
 from __future__ import annotations
@@ -28,7 +38,8 @@ FALSE_DISCOVERY = 0.1
 RELATIVE_CONTRAST = 0.1
 # white Gaussian noise underrates the tail of low-count (Poisson) noise at light smoothing, so
 # no peak below this signal-to-noise ratio is kept whatever the statistics say
-MIN_SNR = 2.5
+MIN_SNR = 2.0
+CONFIDENT_SNR = 2.5  # the first pass's floor: its atoms measure the geometry
 NULL_PEAKS = 3000  # the white-noise frame is made large enough to hold about this many peaks
 NULL_SIDE = 1024  # ...but no larger (its counts are scaled to the frame's area)
 NULL_SEED = 20261130  # fixed: the same image always gets the same threshold
@@ -55,7 +66,8 @@ def contrast_cut(
     area : float
         Pixels over which the candidates were searched.
     params : dict
-        The detector's parameters (``sigma``, ``background``, ``min_distance``, ``spacing``).
+        The detector's parameters (``sigma``, ``background``, ``min_distance``, ``spacing``;
+        ``confident``: the free-area count alone and the ``CONFIDENT_SNR`` floor).
     contrast_of : callable
         ``contrast_of(frame, params) -> prominences`` of a frame's peaks, with the same
         detector the candidates came from.
@@ -68,8 +80,10 @@ def contrast_cut(
     prominence = np.asarray(prominence, dtype=np.float64)
     if len(prominence) == 0:
         return 0.0
+    confident = bool(params.get("confident"))
     relative = max(
-        RELATIVE_CONTRAST * float(np.percentile(prominence, 90)), MIN_SNR * smoothed_noise
+        RELATIVE_CONTRAST * float(np.percentile(prominence, 90)),
+        (CONFIDENT_SNR if confident else MIN_SNR) * smoothed_noise,
     )
     if not pixel_noise > 0:
         return relative
@@ -83,7 +97,12 @@ def contrast_cut(
     # expected noise peaks at or above each candidate's contrast, over the part of the frame
     # that the peaks found above it leave free (no other peak within min_distance of one)
     free = np.maximum(area - found_above * np.pi * params["min_distance"] ** 2, 0.0)
-    noise_above = (len(null) - np.searchsorted(null, levels, side="left")) * (free / null_area)
+    null_above = len(null) - np.searchsorted(null, levels, side="left")
+    noise_above = null_above * (free / null_area)
+    if not confident:
+        # Storey: the noise peaks among the candidates, twice those below the null's median
+        noise_made = 2.0 * np.searchsorted(levels, np.median(null), side="right")
+        noise_above = np.minimum(noise_above, noise_made * null_above / len(null))
     # the lowest level from which up every level passes (at the very bottom, where the peaks
     # would fill the frame, the free area and so the noise estimate vanish)
     failing = np.flatnonzero(noise_above > FALSE_DISCOVERY * found_above)
@@ -123,4 +142,4 @@ def _unit_null_contrasts(side: int, params: dict, contrast_of) -> np.ndarray:
 _NULL_CACHE: dict = {}
 
 
-__all__ = ["FALSE_DISCOVERY", "RELATIVE_CONTRAST", "contrast_cut"]
+__all__ = ["CONFIDENT_SNR", "FALSE_DISCOVERY", "MIN_SNR", "RELATIVE_CONTRAST", "contrast_cut"]

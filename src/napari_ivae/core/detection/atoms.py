@@ -21,7 +21,8 @@ The other defaults follow the spacing:
 parameter          default                      meaning
 =================  ===========================  =============================================
 ``sigma``          atom width, 0.10-0.15 x      Gaussian smoothing before peak finding
-                   spacing                      (matched to the measured atom profile)
+                   spacing                      (matched to the atoms' width, measured on
+                                                the autocorrelation: ``column_width``)
 ``background``     0.5 x spacing                slow background removed before peak finding
 ``min_distance``   0.4 x spacing                peaks closer than this are one peak
 ``refine_radius``  0.3 x spacing                disc for centre of mass / Gaussian fit
@@ -45,8 +46,10 @@ The local contrast (``prominence``) of a peak is its smoothed height above the m
 value on a circle of radius 0.5 spacing around it (insensitive to background slopes). ``snr``
 is that contrast divided by the noise of the smoothed image (estimated from pixel-to-pixel
 differences). With ``threshold=None`` the cut is a false-discovery bound against white noise
-of the image's own level run through the same detector, with floors at an SNR of 2.5 and 0.1
-x the 90th percentile of contrasts (:mod:`napari_ivae.core.detection.atom_threshold`). A number
+of the image's own level run through the same detector (the noise peaks counted from the
+candidates themselves where that is fewer: a lattice's weak columns are no free room for noise),
+with floors at an SNR of 2 and 0.1 x the 90th percentile of contrasts
+(:mod:`napari_ivae.core.detection.atom_threshold`). A number
 ``0 < threshold < 1`` is a fraction of that percentile instead; ``threshold >= 1`` is an
 absolute minimum prominence in image units.
 
