@@ -1,6 +1,10 @@
 """Results dock widget: write latent/angle/class maps and point features, segment a latent map,
 find unsupervised classes (k-means on the latent codes), show the decoded manifold and the
-confusion matrix, save / load models, apply a model to another image without retraining."""
+confusion matrix, save / load models, apply a model to another image without retraining.
+
+'Colour points by' is :class:`~._point_colouring.PointColouring`, the confusion matrix and its
+held-out check :class:`~._class_checks.ClassChecks`, the model file and applying the model
+:class:`~._model_actions.ModelActions`: the widget's parts, each in its own module."""
 
 from __future__ import annotations
 
@@ -21,21 +25,21 @@ from napari.layers import Image
 
 from napari_ivae import _layers
 from napari_ivae._widgets import _writer
+from napari_ivae._widgets._class_checks import ClassChecks
 from napari_ivae._widgets._common import DockBody, Section, StatusLine, layer_picker, report
+from napari_ivae._widgets._model_actions import ModelActions
+from napari_ivae._widgets._point_colouring import (  # noqa: F401 - importable from here too
+    DEFAULT_COLOURING,
+    DETECTION_YELLOW,
+    NO_COLOUR,
+    PointColouring,
+)
 from napari_ivae._widgets._session import get_session
 from napari_ivae._workers import background, is_busy
 from napari_ivae.core.errors import InputError
 
-#: What 'colour points by' starts on, the first the points have: the model's classes, the
-#: classes found on the latents, the angle.
-DEFAULT_COLOURING = tuple(
-    _writer.COLUMN_PREFIX + name for name in ("class", "cluster", "angle_deg", "angle")
-)
-DETECTION_YELLOW = "#ffd400"  # the detected points' own colour (Detect, Apply)
-NO_COLOUR = "<blank>"  # the user chose the blank entry: the points keep their own colour
 
-
-class ResultsWidget(DockBody):
+class ResultsWidget(PointColouring, ClassChecks, ModelActions, DockBody):
     """Look at, segment, save and re-use what a model learned."""
 
     def __init__(self, viewer: napari.viewer.Viewer) -> None:
@@ -114,14 +118,6 @@ class ResultsWidget(DockBody):
         self._on_model()
 
     # ---- choices ------------------------------------------------------------------------
-    def _feature_choices(self, *_: Any) -> list[str]:
-        layer = self._session.points_layer
-        if layer is None:
-            return [""]
-        from pandas.api.types import is_numeric_dtype
-
-        return [""] + [c for c in layer.features.columns if is_numeric_dtype(layer.features[c])]
-
     def _map_choices(self, *_: Any) -> list:
         return [
             (layer.name, layer)
@@ -157,32 +153,6 @@ class ResultsWidget(DockBody):
         finally:
             self._choosing = choosing
         self._default_colour()
-
-    def _on_colour_chosen(self, value: Any) -> None:
-        if getattr(self, "_choosing", True):
-            return
-        self._colour_chosen = value or NO_COLOUR
-        layer = self._session.points_layer
-        if not value and layer is not None and len(layer.data):
-            layer.face_color = DETECTION_YELLOW  # blank: the points as Detect drew them
-
-    def _default_colour(self) -> None:
-        """'colour points by' starts on the model's class, else the found classes, else the
-        angle (the points stayed plain yellow over the maps until a column was picked); a
-        choice of the user's, blank included, is kept while the points have that column."""
-        if not hasattr(self, "_colour_chosen"):
-            return  # still being built
-        choices = list(self.colour_by.choices)
-        chosen = self._colour_chosen
-        if chosen and (chosen == NO_COLOUR or chosen in choices):
-            return
-        default = next((c for c in DEFAULT_COLOURING if c in choices), "")
-        if default and default != self.colour_by.value:
-            choosing, self._choosing = self._choosing, True
-            try:
-                self.colour_by.value = default  # colours the points (changed)
-            finally:
-                self._choosing = choosing
 
     # ---- actions ------------------------------------------------------------------------
     def write(self) -> list:
@@ -227,123 +197,6 @@ class ResultsWidget(DockBody):
             failed(err)
             return
         self.status.ok("encoding the patches and writing maps...")
-
-    def _model_labels(self) -> np.ndarray | None:
-        """The annotation labels in the current model's class numbering (``-1`` unlabeled),
-        when the model has classes and they match the current patches."""
-        labels, bundle = self._session.labels, self._session.bundle
-        if labels is None or bundle is None or not bundle.config.class_names:
-            return None
-        names = list(bundle.config.class_names)
-        train_names = list(self._session.classes.names)
-        # labels use the annotation table's numbering; the model's classes are a subset
-        remap = {train_names.index(n): k for k, n in enumerate(names) if n in train_names}
-        return np.array([remap.get(int(v), -1) for v in np.asarray(labels)], dtype=np.int64)
-
-    def _update_confusion(self) -> None:
-        columns = self._session.columns or {}
-        true = self._model_labels()
-        self.heldout.value = ""
-        if "class" not in columns or true is None or len(true) != len(columns["class"]):
-            self.confusion.value = ""
-            self.heldout_button.visible = False
-            return
-        names = list(self._session.bundle.config.class_names)
-        self.confusion.value = _writer.confusion_text(true, columns["class"], names)
-        self.heldout_button.visible = bool(self.confusion.value)
-
-    def heldout_in_background(self) -> Any:
-        """Cross-validate the model's classes over the labeled patches in a worker
-        (:func:`napari_ivae.core.analysis.heldout.model_heldout_confusion`); returns the worker."""
-        bundle, patchset, true = self._session.bundle, self._session.patchset, self._model_labels()
-        if (
-            bundle is None
-            or patchset is None
-            or true is None
-            or len(true) != len(patchset.patches)
-            or not np.any(true >= 0)
-        ):
-            report(
-                self.status,
-                InputError(
-                    "no labeled patches for this model's classes: train "
-                    "an ss-rvae on labeled patches first."
-                ),
-            )
-            return None
-        names = list(bundle.config.class_names)
-
-        def show(held: Any) -> str:
-            self.heldout.value = _writer.heldout_text(held, names)
-            return self.heldout.value
-
-        return background(
-            self,
-            _writer.compute_heldout,
-            (bundle.model, patchset.patches, true),
-            what="cross-validating the classes",
-            show=show,
-            on_done=lambda _: self.status.ok("held-out check done."),
-            status=self.status,
-            buttons=(self.heldout_button,),
-        )
-
-    def colour_points(self, feature: str | None = None) -> None:
-        """Colour the points layer by a feature column: the model's class and unsupervised
-        classes (``ivae_class``, ``ivae_cluster``) in their maps' colours, angles on a cyclic
-        colormap, anything else (the user's own columns too) on viridis."""
-        layer = self._session.points_layer
-        feature = feature or self.colour_by.value
-        if layer is None or not feature or feature not in layer.features:
-            return
-        values = layer.features[feature].to_numpy(dtype=float)
-        result = _writer.result_name_of(feature)  # None for a user's column
-        classes = self._cluster_layer() if result == "cluster" else None
-        if classes is not None:  # the points take the class map's colours
-            grey = np.array([0.5, 0.5, 0.5, 1.0])
-            layer.face_color = np.array(
-                [
-                    np.asarray(classes.get_color(int(v) + 1), dtype=float).ravel()[:4]
-                    if np.isfinite(v) and v >= 0
-                    else grey
-                    for v in values
-                ]
-            )
-            return
-        if result == "class" and self._class_colours():
-            colours = self._class_colours()
-            layer.face_color = [
-                colours[int(v)] if np.isfinite(v) and 0 <= v < len(colours) else "#808080"
-                for v in values
-            ]
-            return
-        name = result or feature
-        is_angle = name.startswith("angle")
-        layer.face_colormap = "twilight_shifted" if is_angle else "viridis"
-        layer.face_color = feature
-        finite = values[np.isfinite(values)]
-        if finite.size and is_angle:
-            layer.face_contrast_limits = (
-                (-180.0, 180.0) if name.endswith("_deg") else (-np.pi, np.pi)
-            )
-        elif finite.size:
-            layer.face_contrast_limits = tuple(float(v) for v in np.percentile(finite, [1, 99]))
-        layer.refresh_colors()
-
-    def _cluster_layer(self) -> Any:
-        image = self._session.image_layer
-        if image is None:
-            return None
-        return _layers.find_result_layer(self._viewer, "cluster_map", image.name)
-
-    def _class_colours(self) -> list[str]:
-        """The annotation colour of each model class (empty when a name is unknown)."""
-        bundle = self._session.bundle
-        if bundle is None:
-            return []
-        table = dict(zip(self._session.classes.names, self._session.classes.colours))
-        colours = [table.get(name) for name in bundle.config.class_names]
-        return colours if colours and all(colours) else []
 
     @property
     def busy(self) -> bool:
@@ -497,102 +350,6 @@ class ResultsWidget(DockBody):
             raise InputError("no model yet: train one or load one.")
         image = self._session.image_layer or self._viewer.layers.selection.active
         return self._session.bundle, image
-
-    def save(self) -> Path | None:
-        """Save the current model bundle to the chosen file."""
-        from napari_ivae.core.models.persistence import (
-            is_model_path,
-            pipeline_metadata,
-            save_model,
-        )
-
-        bundle = self._session.bundle
-        target = Path(self.model_file.value)
-        replaced = target.exists()
-        try:
-            if bundle is None:
-                raise InputError("no model to save: train one first.")
-            if not is_model_path(target):  # never over the user's image or table
-                raise InputError(
-                    f"the model file must end in .ivae.pt, got {target.name!r}; "
-                    "choose a name such as model.ivae.pt"
-                )
-            path = save_model(
-                target,
-                bundle.model,
-                result=self._session.train_result,
-                metadata=pipeline_metadata(bundle.metadata),
-            )
-        except Exception as err:  # noqa: BLE001 - shown to the user
-            report(self.status, err)
-            return None
-        if replaced:  # never silently: the file of that name was someone's
-            self.status.warn(f"saved {path}, replacing the earlier file of that name")
-        else:
-            self.status.ok(f"saved {path}")
-        return path
-
-    def load(self) -> Any:
-        """Load a model bundle; it becomes the session's model."""
-        from napari_ivae.core.errors import ModelFileError
-        from napari_ivae.core.models.persistence import load_model
-
-        try:
-            bundle = load_model(Path(self.model_file.value))
-        except ModelFileError as err:  # the core names the command line's option
-            text = str(err).replace("a lower --lr", "a lower 'learning rate' in the Train dock")
-            report(self.status, ModelFileError(text))
-            return None
-        except Exception as err:  # noqa: BLE001 - shown to the user
-            report(self.status, err)
-            return None
-        self._session.update(bundle=bundle, train_result=None)
-        self.status.ok(f"loaded {bundle.config.kind} model from {self.model_file.value}")
-        return bundle
-
-    def apply(self) -> list:
-        """Detect, cut patches of the model's size and encode another image (no training)."""
-        from napari_ivae._widgets._apply import apply_model
-
-        try:
-            written = apply_model(self._viewer, self._session, self.apply_image.value)
-        except Exception as err:  # noqa: BLE001 - shown to the user
-            report(self.status, err)
-            return []
-        self.reset_choices()
-        self._say_applied(written)
-        return written
-
-    def _say_applied(self, written: list) -> None:
-        message = f"applied the model: wrote {len(written)} layers."
-        notes = getattr(written, "notes", "")
-        if notes:  # e.g. missing pixels filled: a result to look at
-            self.status.warn(f"{message} {notes}")
-        else:
-            self.status.ok(message)
-
-    def apply_in_background(self) -> None:
-        """As :meth:`apply`, with detection, patches and encoding in a worker thread."""
-        from napari_ivae._widgets._apply import apply_job
-
-        def done(written: list) -> None:
-            self.reset_choices()
-            self._say_applied(written)
-
-        try:
-            apply_job(
-                self._viewer,
-                self._session,
-                self.apply_image.value,
-                done,
-                lambda err: report(self.status, err),
-                owner=self,
-                buttons=(self.apply_button,),
-            )
-        except Exception as err:  # noqa: BLE001 - shown to the user
-            report(self.status, err)
-            return
-        self.status.ok(f"applying the model to {self.apply_image.value.name!r}...")
 
 
 def _segment(data: np.ndarray, method: str, n_regions: int) -> tuple:
