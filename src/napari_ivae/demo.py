@@ -7,15 +7,19 @@ detect -> patches (-> labels) -> train -> maps, exactly as a user would.
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-import numpy as np
-
+from napari_ivae._demo_maps import _role, map_coherence, smoothest_map  # noqa: F401
+from napari_ivae._demo_outputs import save_outputs  # noqa: F401 - importable from here too
+from napari_ivae._demo_window import (  # noqa: F401 - importable from here too
+    DOCK_WIDTH,
+    screenshot,
+    show_tab,
+    still_activity_indicator,
+)
 from napari_ivae.core.errors import IvaeError
 
 WIDGETS = ("Detect", "Patches and labels", "Train", "Results")
@@ -231,75 +235,6 @@ def run_workflow(
     return summary
 
 
-def _role(layer: Any) -> str | None:
-    meta = layer.metadata if isinstance(layer.metadata, dict) else {}
-    return meta.get("napari_ivae", {}).get("role")
-
-
-def map_coherence(role: str, data: Any) -> float:
-    """Edge length (px, :func:`~napari_ivae.core.analysis.segmentation.edge_length`, over the
-    pixels with data) of one written map, lower = more spatially coherent; ``inf`` for an
-    inactive map.
-
-    A z map is active when its variance over the valid pixels exceeds the search's
-    ``ACTIVE_VARIANCE`` (a constant map has no edges, so would otherwise win). The angle map
-    (degrees) is circular: it is scored as the angle from its circular mean, wrapped to
-    +-180 deg (the seam falls opposite the mean, where the fewest pixels are, instead of at
-    +-180 deg wherever the angles cross it), and is active when that angle's variance in
-    radians squared exceeds the same floor (a spread of about 6 deg).
-    """
-    from napari_ivae.core.analysis.search import ACTIVE_VARIANCE
-    from napari_ivae.core.analysis.segmentation import edge_length
-
-    values = np.asarray(data, dtype=np.float64)
-    values = values.reshape(-1, *values.shape[-2:])[0]
-    valid = np.isfinite(values)
-    if valid.sum() < 2:
-        return math.inf
-    if role == "angle_map":
-        radians = np.radians(values)
-        centre = np.angle(np.mean(np.exp(1j * radians[valid])))
-        values = np.mod(radians - centre + np.pi, 2 * np.pi) - np.pi
-    if float(np.var(values[valid])) <= ACTIVE_VARIANCE:
-        return math.inf
-    # over the pixels with data (a NaN border filled with a value would add its own edges)
-    return edge_length(values)
-
-
-def _is_scored(role: str) -> bool:
-    return role == "angle_map" or (
-        role.startswith("z") and role.endswith("_map") and role[1:-4].isdigit()
-    )
-
-
-def smoothest_map(viewer: Any) -> tuple[str | None, str]:
-    """The role (``"z1_map"``, ``"angle_map"``...) of the written angle or z map with the
-    lowest :func:`map_coherence`, and one line saying why (every scored map's edge length).
-
-    None when no such map is active. The choice is made from the data, not by name: on the
-    gold sample with today's defaults z1 holds the two grains and the angle is flat noise.
-    """
-    scores = {}
-    for layer in viewer.layers:
-        role = _role(layer) or ""
-        if _is_scored(role):
-            scores[role] = map_coherence(role, layer.data)
-    if not scores:
-        return None, "no angle or z map was written: nothing segmented"
-    listed = ", ".join(
-        f"{role.removesuffix('_map')} "
-        + (f"{score:.0f} px" if math.isfinite(score) else "inactive (flat)")
-        for role, score in sorted(scores.items())
-    )
-    best = min(scores, key=scores.__getitem__)
-    if not math.isfinite(scores[best]):
-        return None, f"every angle and z map is flat ({listed}): nothing segmented"
-    return best, (
-        f"segmenting {best.removesuffix('_map')}: the most coherent map "
-        f"(lowest edge length over the pixels with data, of the active maps: {listed})"
-    )
-
-
 def _check(status: Any) -> None:
     if "#ff6b6b" in status.native.styleSheet():  # red: an error (amber is a warning to read)
         raise IvaeError(status.value)
@@ -345,119 +280,3 @@ def arrange_view(viewer: Any, workflow: Workflow | str) -> None:
         }.get(wf.name, "Train"),
     )
     viewer.reset_view()
-
-
-def save_outputs(
-    viewer: Any, session: Any, out: Path, log: Callable[[str], None] = print
-) -> list[Path]:
-    """Write every plugin result layer (.tif for maps, .csv for points) and the model.
-
-    Every file is written atomically (a failure leaves an earlier file of that name as it was).
-    """
-    from napari_ivae.core._atomic import write_output
-    from napari_ivae.core.io.imageio import write_image
-
-    out.mkdir(parents=True, exist_ok=True)
-    written = []
-    for layer in viewer.layers:
-        meta = layer.metadata.get("napari_ivae") if isinstance(layer.metadata, dict) else None
-        if not meta:
-            continue
-        stem = out / _file_stem(layer.name)
-        if layer._type_string == "points":
-            path = stem.with_suffix(".csv")
-            table = layer.features.copy().drop(columns=["frame", "row", "col"], errors="ignore")
-            coords = np.asarray(layer.data)
-            table.insert(0, "col", coords[:, -1])
-            table.insert(0, "row", coords[:, -2])
-            table.insert(0, "frame", coords[:, -3] if coords.shape[1] == 3 else 0)
-            text = table.to_csv(index=False).encode("utf-8")
-            write_output(path, lambda stream, text=text: stream.write(text), "CSV file")
-        else:
-            path = write_image(stem.with_suffix(".tif"), np.asarray(layer.data))
-        written.append(path)
-    if session.bundle is not None:
-        from napari_ivae.core.models.persistence import pipeline_metadata, save_model
-
-        extra = pipeline_metadata(session.bundle.metadata)
-        written.append(
-            save_model(
-                out / "model.ivae.pt",
-                session.bundle.model,
-                result=session.train_result,
-                metadata=extra,
-            )
-        )
-    for path in written:
-        log(f"  wrote {path}")
-    return written
-
-
-def _file_stem(name: str) -> str:
-    keep = "".join(c if c.isalnum() or c in "-_" else "_" for c in name.replace(" [ivae]", ""))
-    return keep.strip("_") or "layer"
-
-
-DOCK_WIDTH = 460  # px of the right-hand dock in screenshots
-
-
-def screenshot(viewer: Any, path: Path, *, size: tuple[int, int] = (1920, 1080)) -> Path:
-    """Save a picture of the whole window (canvas + docked widgets)."""
-    from qtpy.QtCore import Qt
-    from qtpy.QtWidgets import QApplication, QDockWidget
-
-    window = viewer.window._qt_window
-    window.resize(*size)
-    _close_notifications(window)
-    docks = [
-        dock
-        for dock in window.findChildren(QDockWidget)
-        if window.dockWidgetArea(dock) == Qt.DockWidgetArea.RightDockWidgetArea
-    ]
-    if docks:  # the widgets' own width, not the width of their tab titles
-        window.resizeDocks(docks, [DOCK_WIDTH] * len(docks), Qt.Orientation.Horizontal)
-    for _ in range(20):
-        QApplication.processEvents()
-        time.sleep(0.02)
-    viewer.reset_view()  # fit the data to the canvas at its final size
-    for _ in range(10):
-        QApplication.processEvents()
-        time.sleep(0.02)
-    viewer.screenshot(str(path), canvas_only=False, flash=False)
-    return path
-
-
-def still_activity_indicator(viewer: Any) -> None:
-    """Keep napari's animated "in progress" indicator still (for runs nobody watches).
-
-    napari shows an animated GIF in the status bar while a progress bar runs. Under Xvfb each
-    of its frames makes Qt compose the whole window with the OpenGL canvas in software, so the
-    GUI thread spent about as much CPU as the training itself: the lattice demo's one epoch took
-    25 CPU s with it, 7.7 without (load average 9-10).
-    """
-    try:
-        label = viewer.window._qt_window._activity_dialog._toggleButton._inProgressIndicator
-    except AttributeError:  # private napari attributes moved: keep the animation
-        return
-    from qtpy.QtGui import QMovie
-
-    label.setMovie(QMovie(label))  # napari starts the label's movie: an empty one never draws
-
-
-def _close_notifications(window: Any) -> None:
-    try:
-        from napari._qt.dialogs.qt_notification import NapariQtNotification
-    except ImportError:  # private napari module moved: keep the toasts
-        return
-    for toast in window.findChildren(NapariQtNotification):
-        toast.close()
-
-
-def show_tab(viewer: Any, name: str) -> None:
-    """Bring the plugin dock widget whose title starts with ``name`` to the front."""
-    from qtpy.QtWidgets import QDockWidget
-
-    for dock in viewer.window._qt_window.findChildren(QDockWidget):
-        if dock.windowTitle().startswith(name):
-            dock.show()
-            dock.raise_()
