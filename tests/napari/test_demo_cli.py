@@ -169,3 +169,21 @@ def test_a_border_without_data_adds_no_edges_to_a_maps_score():
     blocks = _two_blocks(-1.0, 1.0, np.random.default_rng(4), 0.05)
     framed = np.pad(blocks, 8, constant_values=np.nan)
     assert map_coherence("z1_map", framed) < 1.1 * map_coherence("z1_map", blocks)
+
+
+def test_demo_outputs_say_what_they_replace_and_never_share_a_file(viewer, tmp_path):
+    """Two layers whose names make one file name ("lat z1" and "lat_z1"): the second map was
+    written over the first; a second run over the same --out replaced every file unsaid."""
+    from napari_ivae._widgets._session import get_session
+    from napari_ivae.demo import save_outputs
+
+    _add_map(viewer, "lat z1 [ivae]", np.zeros((8, 8), np.float32))
+    _add_map(viewer, "lat_z1 [ivae]", np.ones((8, 8), np.float32))
+    session = get_session(viewer)
+    first, second = [], []
+    paths = save_outputs(viewer, session, tmp_path, log=first.append)
+    assert [p.name for p in paths] == ["lat_z1.tif", "lat_z1_2.tif"]
+    assert not any("replaced" in line for line in first)
+    save_outputs(viewer, session, tmp_path, log=second.append)
+    assert len(second) == 2
+    assert all(line.endswith("(it replaced the earlier file of that name)") for line in second)

@@ -139,6 +139,7 @@ def _run_interactive(args: argparse.Namespace) -> int:
 def _run_headless(args: argparse.Namespace) -> int:
     import napari
 
+    from napari_ivae._demo_outputs import replaced_note
     from napari_ivae._widgets._session import get_session
     from napari_ivae.demo import (
         arrange_view,
@@ -156,15 +157,16 @@ def _run_headless(args: argparse.Namespace) -> int:
     try:
         summary = run_workflow(viewer, args.workflow, epochs=args.epochs, seed=args.seed)
         arrange_view(viewer, args.workflow)
+        earlier = {name: (out / name).exists() for name in ("screenshot.png", "summary.json")}
         shot = screenshot(viewer, out / "screenshot.png")
         written = save_outputs(viewer, get_session(viewer), out)
-        print(f"  wrote {shot}")
+        print(f"  wrote {shot}{replaced_note(earlier['screenshot.png'])}")
         summary["files"] = [str(p) for p in [shot, *written]]
         from napari_ivae.core._atomic import write_output
 
         text = json.dumps(summary, indent=2).encode("utf-8")
         write_output(out / "summary.json", lambda stream: stream.write(text), "summary file")
-        print(f"  wrote {out / 'summary.json'}")
+        print(f"  wrote {out / 'summary.json'}{replaced_note(earlier['summary.json'])}")
     finally:
         viewer.close()
     print(
