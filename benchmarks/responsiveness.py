@@ -20,6 +20,9 @@ the GUI thread's CPU time in it; that time is credited to no call, and shown.
 Actions, in their pipeline order (``--action all`` runs them all, each needing the earlier):
 
     detect    Detect: atoms on the image
+    tune      Detect's live tuning: the spacing dragged by three steps of the spin box (a burst
+              of changes); time(s) is from the last change to the points layer re-drawn with
+              that spacing (the debounce, one re-detection in a worker, the layer write)
     patches   Patches and labels: Extract patches at the atoms
     labels    one rectangle drawn on an annotation layer: the debounced label recount
     train     Train: an rVAE for ``--seconds``, then Stop (the partial model is kept)
@@ -58,7 +61,7 @@ import types
 TICK_MS = 10
 TARGET_MS = 50.0
 STEP_TIMEOUT_S = 3600.0  # an action on a 16k² lazy image (maps) can take 20 minutes on 2 cores
-ACTIONS = ["detect", "patches", "labels", "train", "maps", "segment", "cluster", "apply"]
+ACTIONS = ["detect", "tune", "patches", "labels", "train", "maps", "segment", "cluster", "apply"]
 
 
 LAYER_ADD_NAMES = frozenset(
@@ -656,6 +659,19 @@ def main(argv: list[str] | None = None) -> int:
         lambda: not detect.busy,
         lambda: {"points": int(len(viewer.layers["lattice atoms [ivae]"].data))},
     )
+    if "tune" in wanted:
+        points = viewer.layers["lattice atoms [ivae]"]
+        dragged = [args.spacing + 0.5 * k for k in (1, 2, 3)]
+
+        def drag() -> None:
+            for value in dragged:  # the spin box's arrow held: one change after another
+                detect.spacing.value = value
+
+        def tuned() -> bool:
+            meta = points.metadata.get("napari_ivae", {})
+            return not detect.busy and meta.get("spacing") == dragged[-1]
+
+        run("tune", drag, tuned, lambda: {"points": int(len(points.data))})
     if needed & {"patches", "labels", "train", "maps", "segment", "cluster", "apply"}:
         patches.points.reset_choices()
         patches.points.value = viewer.layers["lattice atoms [ivae]"]
