@@ -19,6 +19,7 @@ import numpy as np
 from napari_ivae.core.detection.atom_frame import _detect_frame
 from napari_ivae.core.errors import InputError
 
+STRONG_GROUP_RATIO = 1.5  # two groups of first-pass contrasts: medians this far apart
 FIRST_PASS_SIDE = 384  # the first pass (atom separation and width) runs on a central crop
 
 
@@ -137,7 +138,11 @@ def _weaker_sublattice(crop, table, params) -> dict | None:
 
 def _strong_group(prominence: np.ndarray) -> np.ndarray | None:
     """The upper of two groups of contrasts (Otsu on their logarithm), when both hold at least
-    a fifth of the atoms and the groups' medians differ by 2x or more; else ``None``."""
+    a fifth of the atoms and the groups' medians differ by ``STRONG_GROUP_RATIO`` or more; else
+    ``None``. Only a pre-selection: the strong group must then be a sparser lattice and the
+    unit cell's average around it must show the weak atoms at the spacing
+    (:func:`_weaker_sublattice`); an ABF perovskite's O columns are 1.6x weaker than its A
+    and B columns."""
     values = np.log(np.asarray(prominence, dtype=np.float64)[prominence > 0])
     if len(values) < 40:
         return None
@@ -149,7 +154,8 @@ def _strong_group(prominence: np.ndarray) -> np.ndarray | None:
     between = k * (n - k) * (above - below) ** 2
     split = int(np.argmax(between)) + 1
     low, high = ordered[:split], ordered[split:]
-    if min(len(low), len(high)) < 0.2 * n or np.median(high) - np.median(low) < np.log(2.0):
+    apart = np.median(high) - np.median(low) >= np.log(STRONG_GROUP_RATIO)
+    if min(len(low), len(high)) < 0.2 * n or not apart:
         return None
     return np.asarray(prominence) >= np.exp(high[0])
 

@@ -77,7 +77,7 @@ import pandas as pd
 
 from napari_ivae.core.detection.atom_defaults import _from_first_pass, _resolve_params
 from napari_ivae.core.detection.atom_frame import _detect_frame, refine_peaks, select_by_contrast
-from napari_ivae.core.detection.atom_honeycomb import _bright_atoms
+from napari_ivae.core.detection.atom_honeycomb import _bright_atoms, honeycomb_of
 from napari_ivae.core.detection.atom_honeycomb_sites import honeycomb_sites
 from napari_ivae.core.detection.detections import Detections, empty_detections, make_detections
 from napari_ivae.core.detection.peaks import (
@@ -220,7 +220,9 @@ def detect_atoms(
     params = {**_resolve_params(frames[0], **given), **run}
     if invert is None:
         frames = _bright_atoms(frames, params["spacing"], run, {**params, **run}, excluded)
-        params.update(run)
+    else:  # the polarity is given; whether its atoms form a honeycomb is not
+        run["honeycomb"] = honeycomb_of(frames[0], {**params, **run}, excluded)
+    params.update(run)
     if spacing is None or sigma is None:
         params = {**_from_first_pass(frames[0], params, given, excluded), **run}
     params = with_sublattice(params, held)
