@@ -113,8 +113,17 @@ def auto_blobs(frame, excluded, params):
     pooled = cut > floor
     if pooled and layer is not None and layer[0] == polarity and weak_majority(mixture):
         pooled = False  # on a layer the mixture split the particles' own strengths in two
+    # the mixture saw the particle scales only: at a smaller scale the weak population (a
+    # support's fine texture, noise) sits higher, and the pooled cut moves up with it. Not on
+    # a layer of the particles' polarity: there most pixels are particles, and the
+    # response's spread is their own profile, not the background's
+    on_layer = layer is not None and layer[0] == polarity
+    pooled_cut = cut
+    if not on_layer:
+        core_sigma = blob_sigma[: len(core_strength)]
+        pooled_cut = cut * weak_shift(response, scales, smaller, core_sigma, skip)
     scale_cut = np.maximum(
-        np.minimum(np.minimum(cut if pooled else np.inf, other_side), background), floors
+        np.minimum(np.minimum(pooled_cut if pooled else np.inf, other_side), background), floors
     )
     packed = None if pooled else layer
     if packed is not None and packed[0] == polarity:
@@ -211,7 +220,6 @@ def auto_blobs(frame, excluded, params):
     centres = particle_labels.blob_centres(signal, points[keep], radius[keep])
     # blobs along one elongated particle (a rod) are one particle: no dip or waist between
     # them; not on a packed layer, whose overlapping neighbours keep both
-    on_layer = layer is not None and layer[0] == polarity
     groups = (
         np.arange(int(keep.sum()))
         if on_layer
@@ -242,6 +250,39 @@ def auto_blobs(frame, excluded, params):
         **faint_used,
     }
     return labels, used, centres
+
+
+def weak_shift(response, scales, smaller: int, core_sigma, skip=None) -> np.ndarray:
+    """Per search scale, how much more the background's response spreads than at the
+    candidate scales: what a pooled cut found there is multiplied by at each smaller scale.
+
+    The spread is the median absolute deviation of ``response`` at a scale over the pixels
+    not in ``skip`` (particles are a minority of them: the support's texture and noise). At
+    each of the first ``smaller`` ``scales``, its ratio to the candidate scales' spread (the
+    mean over the candidates' scales ``core_sigma``, weighted by how many lie at each),
+    never below 1; 1 at the candidate scales.
+    """
+    from napari_ivae.core.detection._medians import _median
+
+    shift = np.ones(len(scales))
+    if not smaller or not len(core_sigma):
+        return shift
+    use = np.ones(response.shape[1:], dtype=bool) if skip is None else ~np.asarray(skip, bool)
+    if not use.any():
+        return shift
+
+    def spread(index):
+        values = response[index][use]
+        return float(_median(np.abs(values - _median(values))))
+
+    counts = np.array([np.count_nonzero(core_sigma == scale) for scale in scales[smaller:]])
+    reference = sum(count * spread(smaller + k) for k, count in enumerate(counts) if count) / max(
+        counts.sum(), 1
+    )
+    if reference > 0:
+        for index in range(smaller):
+            shift[index] = max(1.0, spread(index) / reference)
+    return shift
 
 
 def filled_frame(frame, masked, skip) -> np.ndarray:
