@@ -33,6 +33,25 @@ def test_detect_says_that_missing_pixels_were_filled(viewer, qtbot):
     assert "NaN" not in detect.status.value
 
 
+def test_detect_says_that_hot_pixels_were_replaced(viewer, qtbot):
+    """A lattice in detector counts with one saturated pixel: the command line warns that it
+    was replaced; the dock found the lattice but said nothing of it. Now its amber line says
+    so."""
+    lattice = make_lattice((256, 256), spacing=10.0, noise=0.1, seed=6).image
+    image = (50 + 250 * lattice / lattice.max()).astype(np.float32)
+    image[100, 37] = 65535.0
+    layer = viewer.add_image(image, name="hot")
+    detect = open_widget(viewer, "Detect")
+    detect.image.value = layer
+    detect.mode.value = "atoms"
+    detect.detect()
+    qtbot.waitUntil(lambda: not detect.busy, timeout=60000)
+    status = detect.status.value
+    assert not is_error(detect.status), status
+    assert "1 isolated extreme pixel (hot pixels or X-ray hits) was replaced" in status, status
+    assert len(viewer.layers["hot atoms [ivae]"].data) > 300
+
+
 def test_a_spacing_that_does_not_fit_four_atoms_is_refused_as_on_the_command_line(viewer, qtbot):
     """A 64 px crop with 'spacing (px)' 20: the command line refuses it (at most a quarter of
     the smaller side, 16 px); the dock found 30 'atoms', none on the lattice. Now the same

@@ -37,6 +37,7 @@ from napari_ivae._widgets.detect_text import (  # noqa: F401 - importable from h
     _chosen,
     _filled_warning,
     _jsonable,
+    _outliers_warning,
     point_size,
     result_message,
     widget_spelling,
@@ -60,9 +61,14 @@ def _detect_snapshot(snapshot: tuple, params: dict) -> Any:
         det = run_detection(image, **params)
         if params["mode"] == "particles":
             _check_particle_contrast(image, det, params["polarity"])
-        filled = int(prepared.get("nan_filled") or 0)
-        if filled and isinstance(det.quality, dict):  # as the command line warns
-            det.quality.setdefault("warnings", []).insert(0, _filled_warning(filled))
+        if isinstance(det.quality, dict):  # as the command line warns
+            notes = det.quality.setdefault("warnings", [])
+            replaced = int(prepared.get("outliers_replaced") or 0)
+            if replaced:
+                notes.insert(0, _outliers_warning(replaced))
+            filled = int(prepared.get("nan_filled") or 0)
+            if filled:
+                notes.insert(0, _filled_warning(filled))
         return det
     except InputError as err:  # the core's words, with this widget's controls
         text = widget_spelling(str(err))
