@@ -18,7 +18,6 @@ Each isolated group is replaced by the median of its ring.
 from __future__ import annotations
 
 import numpy as np
-from scipy import ndimage
 
 BULK_PERCENTILES = (0.1, 99.9)
 REACH = 3.0  # extreme: this many bulk spans beyond the bulk's ends
@@ -49,6 +48,8 @@ def replace_outlier_pixels(frame: np.ndarray) -> int:
     extreme = (frame > hi + REACH * span) | (frame < lo - REACH * span)
     if not extreme.any():
         return 0
+    from scipy import ndimage  # only for a frame that has extreme pixels: a slow first import
+
     groups, n_groups = ndimage.label(extreme, structure=np.ones((3, 3), bool))
     if n_groups > MAX_GROUPS:
         return 0
