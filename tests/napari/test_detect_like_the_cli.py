@@ -8,18 +8,24 @@ from napari_helpers import is_error, open_widget
 from napari_ivae.core.synthetic.lattice import make_lattice
 
 
+def _atoms_detected(viewer, qtbot, image, name):
+    """The image as a layer, atoms detected in it by the Detect dock: (layer, dock)."""
+    layer = viewer.add_image(image, name=name)
+    detect = open_widget(viewer, "Detect")
+    detect.image.value = layer
+    detect.mode.value = "atoms"
+    detect.detect()
+    qtbot.waitUntil(lambda: not detect.busy, timeout=60000)
+    return layer, detect
+
+
 def test_detect_says_that_missing_pixels_were_filled(viewer, qtbot):
     """A lattice whose top 40 rows are NaN: the command line warns '10240 NaN/inf pixels were
     replaced by the median of their frame'; the dock said nothing (a plain green line). Now
     its amber line says so, and no atom lies in the missing rows."""
     image = make_lattice((256, 256), spacing=10.0, noise=0.1, seed=6).image.astype(np.float32)
     image[:40] = np.nan
-    layer = viewer.add_image(image, name="nans")
-    detect = open_widget(viewer, "Detect")
-    detect.image.value = layer
-    detect.mode.value = "atoms"
-    detect.detect()
-    qtbot.waitUntil(lambda: not detect.busy, timeout=60000)
+    layer, detect = _atoms_detected(viewer, qtbot, image, "nans")
     status = detect.status.value
     assert not is_error(detect.status), status
     assert "10240 NaN/inf pixels (missing data) were replaced by the median" in status, status
@@ -40,12 +46,7 @@ def test_detect_says_that_hot_pixels_were_replaced(viewer, qtbot):
     lattice = make_lattice((256, 256), spacing=10.0, noise=0.1, seed=6).image
     image = (50 + 250 * lattice / lattice.max()).astype(np.float32)
     image[100, 37] = 65535.0
-    layer = viewer.add_image(image, name="hot")
-    detect = open_widget(viewer, "Detect")
-    detect.image.value = layer
-    detect.mode.value = "atoms"
-    detect.detect()
-    qtbot.waitUntil(lambda: not detect.busy, timeout=60000)
+    _, detect = _atoms_detected(viewer, qtbot, image, "hot")
     status = detect.status.value
     assert not is_error(detect.status), status
     assert "1 isolated extreme pixel (hot pixels or X-ray hits) was replaced" in status, status

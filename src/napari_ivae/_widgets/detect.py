@@ -37,13 +37,13 @@ from napari_ivae._widgets.detect_text import (  # noqa: F401 - importable from h
     _chosen,
     _filled_warning,
     _jsonable,
-    _outliers_warning,
     point_size,
     result_message,
     widget_spelling,
 )
 from napari_ivae._workers import background, is_busy
 from napari_ivae.core.errors import InputError
+from napari_ivae.core.io.outlier_pixels import replaced_message
 
 AUTO_TEXT = "auto"  # a spin box at 0; after a detection, with the value it chose
 LIVE_DELAY_MS = 150  # a burst of changes (dragging a spin box) gives one re-detection
@@ -65,7 +65,7 @@ def _detect_snapshot(snapshot: tuple, params: dict) -> Any:
             notes = det.quality.setdefault("warnings", [])
             replaced = int(prepared.get("outliers_replaced") or 0)
             if replaced:
-                notes.insert(0, _outliers_warning(replaced))
+                notes.insert(0, replaced_message(replaced))
             filled = int(prepared.get("nan_filled") or 0)
             if filled:
                 notes.insert(0, _filled_warning(filled))

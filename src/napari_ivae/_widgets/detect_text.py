@@ -57,15 +57,6 @@ def _filled_warning(count: int) -> str:
     return f"{count} NaN/inf pixels (missing data) were replaced by the median of their frame"
 
 
-def _outliers_warning(count: int) -> str:
-    many = count > 1
-    return (
-        f"{count} isolated extreme pixel{'s' if many else ''} (hot pixels or X-ray hits) "
-        f"{'were' if many else 'was'} replaced by the median of the pixels around "
-        f"{'them' if many else 'it'}"
-    )
-
-
 def _as_shown_inverted(warning: str) -> str:
     """A self-check note on an image inverted by 'invert contrast': its bright spots are the
     layer's dark ones."""

@@ -19,7 +19,7 @@ import warnings
 import numpy as np
 
 from napari_ivae.core.errors import InputError
-from napari_ivae.core.io.outlier_pixels import replace_outlier_pixels
+from napari_ivae.core.io.outlier_pixels import replace_outlier_pixels, replaced_message
 
 MIN_SIDE = 8  # smallest image side (pixels) that detection can work on
 _LUMINANCE_WEIGHTS = np.array([0.2125, 0.7154, 0.0721])  # ITU-R BT.709, as skimage.rgb2gray
@@ -294,13 +294,7 @@ def _fill_non_finite(frames: np.ndarray, policy: str) -> int:
 def _replace_outliers(frames: np.ndarray) -> int:
     count = sum(replace_outlier_pixels(frame) for frame in frames)
     if count:
-        warnings.warn(
-            f"{count} isolated extreme pixel{'s' if count > 1 else ''} (hot pixels or X-ray "
-            f"hits) {'were' if count > 1 else 'was'} replaced by the median of the pixels around "
-            f"{'them' if count > 1 else 'it'}.",
-            UserWarning,
-            stacklevel=3,
-        )
+        warnings.warn(replaced_message(count) + ".", UserWarning, stacklevel=3)
     return count
 
 

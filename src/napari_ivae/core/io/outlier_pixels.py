@@ -27,6 +27,16 @@ MAX_GROUP_PIXELS = 64  # a larger extreme region is a feature (or a saturated ar
 _SAMPLE = 1 << 20  # pixels the percentiles are measured on
 
 
+def replaced_message(count: int) -> str:
+    """What the user is told of ``count`` replaced pixels (no closing full stop)."""
+    many = count > 1
+    return (
+        f"{count} isolated extreme pixel{'s' if many else ''} (hot pixels or X-ray hits) "
+        f"{'were' if many else 'was'} replaced by the median of the pixels around "
+        f"{'them' if many else 'it'}"
+    )
+
+
 def replace_outlier_pixels(frame: np.ndarray) -> int:
     """Replace isolated extreme pixels of one frame in place by the median of their ring.
 
