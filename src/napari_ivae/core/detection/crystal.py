@@ -24,6 +24,10 @@ the bulk of the frame sits at that floor (a few small particles on a support, a 
 frame), Otsu's split falls inside the support's own spread: the level is then the median of
 the samples two floors high or more, and half and a quarter of the level are measured from the
 floor up (``_decide``).
+
+The reflections come from :mod:`~napari_ivae.core.detection.bragg_reflections`, the amplitude
+and its floor from :mod:`~napari_ivae.core.detection.fringe_amplitude`; this module decides the
+region.
 """
 
 from __future__ import annotations
@@ -32,12 +36,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-# a peak's power over the typical power at its spatial frequency. Averaged spectrum: ratio to
-# the ring median, 20 is far beyond noise (a single exponential periodogram: p = 1e-6). Single
-# tiles: ratio to the ring's geometric mean, 40 keeps p below 1e-9 per frequency sample
-MIN_PEAK_RATIO = 20.0
-MIN_TILE_PEAK_RATIO = 40.0
-MAX_REFLECTIONS = 24  # half-plane reflections used
+from napari_ivae.core.detection.bragg_reflections import bragg_reflections, outside_reflections
+from napari_ivae.core.detection.fringe_amplitude import fringe_amplitude
+
 SAMPLES_PER_SPACING = 4.0  # the analysis runs on an image binned to about this resolution
 LOWPASS_SPACINGS = 0.7  # Gaussian sigma of the fringe-amplitude low-pass, in spacings
 EDGE_LEVEL = 0.5  # region edge: this fraction of the crystal's amplitude level
@@ -159,7 +160,7 @@ def crystal_region(frame, spacing: float) -> CrystalRegion:
     step = spacing / factor  # the spacing on the binned grid
     # remove the slow background (a particle's envelope) so only lattice fringes remain
     detail = binned - gaussian_smooth(binned, 0.5 * step)
-    reflections = _bragg_reflections(detail, step)
+    reflections = bragg_reflections(detail, step)
     if len(reflections) == 0:
         none = np.zeros((1, 1), np.float32)
         return CrystalRegion(
@@ -173,7 +174,7 @@ def crystal_region(frame, spacing: float) -> CrystalRegion:
             False,
             frame.shape,
         )
-    amplitude, coarse_step, coarse_origin, floor = _fringe_amplitude(
+    amplitude, coarse_step, coarse_origin, floor = fringe_amplitude(
         detail, reflections, LOWPASS_SPACINGS * step
     )
     scale = (coarse_step[0] * factor, coarse_step[1] * factor)
@@ -182,10 +183,10 @@ def crystal_region(frame, spacing: float) -> CrystalRegion:
     level, inside, outside_area, found = _decide(amplitude, spacing / np.mean(scale), floor)
     if found:
         # is the "non-crystalline" part a grain whose reflections were too weak overall?
-        extra = _outside_reflections(detail, inside, coarse_step, coarse_origin, step, reflections)
+        extra = outside_reflections(detail, inside, coarse_step, coarse_origin, step, reflections)
         if len(extra):
             reflections = np.concatenate([reflections, extra])
-            amplitude, _, _, floor = _fringe_amplitude(detail, reflections, LOWPASS_SPACINGS * step)
+            amplitude, _, _, floor = fringe_amplitude(detail, reflections, LOWPASS_SPACINGS * step)
             level, inside, outside_area, found = _decide(amplitude, spacing / np.mean(scale), floor)
     return CrystalRegion(
         amplitude,
@@ -198,193 +199,6 @@ def crystal_region(frame, spacing: float) -> CrystalRegion:
         found,
         frame.shape,
     )
-
-
-def _bragg_reflections(
-    detail: np.ndarray, spacing: float, tile_spacings: float = 32.0
-) -> np.ndarray:
-    """Significant power-spectrum peaks between 0.4 and 1.6 cycles per spacing (half plane)."""
-    from scipy import fft, ndimage
-
-    tiles = _tile_periodograms(detail, int(min(128, tile_spacings * spacing)))
-    size = tiles.shape[1:]
-    freq_rows = fft.fftshift(fft.fftfreq(size[0]))[:, None]
-    freq_cols = fft.fftshift(fft.fftfreq(size[1]))[None, :]
-    radius = np.hypot(freq_rows, freq_cols)
-    ring = np.rint(radius * max(size)).astype(np.int64)
-    upper_half = (freq_rows > 0) | ((freq_rows == 0) & (freq_cols > 0))
-    band = (radius >= 0.4 / spacing) & (radius <= 1.6 / spacing) & upper_half
-    if not band.any():  # a spacing near the tile size: no frequency to look at
-        return np.zeros((0, 2))
-    # only the rings through the band matter: crop to them (plus the 3 x 3 peak test's margin)
-    crop = _band_box(np.isin(ring, np.unique(ring[band])))
-    tiles, ring, band = tiles[(slice(None),) + crop], ring[crop], band[crop]
-    freq_rows, freq_cols = freq_rows[crop[0]], freq_cols[:, crop[1]]
-
-    average = tiles.mean(axis=0)
-    level = ndimage.median(average, labels=ring, index=np.arange(ring.max() + 1))
-    ratio = average / np.maximum(level[ring], np.finfo(np.float64).tiny)
-    is_peak = average == ndimage.maximum_filter(average, size=3, mode="wrap")
-    found = [
-        (ratio[r, c], r, c) for r, c in zip(*np.nonzero(is_peak & band & (ratio >= MIN_PEAK_RATIO)))
-    ]
-    if len(tiles) > 1:
-        found += _tile_peaks(tiles, ring, band)
-    chosen: list[tuple[int, int]] = []
-    for _, r, c in sorted(found, reverse=True):
-        if all(max(abs(r - r0), abs(c - c0)) > 1 for r0, c0 in chosen):
-            chosen.append((r, c))
-        if len(chosen) == MAX_REFLECTIONS:
-            break
-    return np.array([[freq_rows[r, 0], freq_cols[0, c]] for r, c in chosen]).reshape(-1, 2)
-
-
-def _band_box(needed: np.ndarray) -> tuple[slice, slice]:
-    """Bounding box of ``needed`` grown by one pixel; an axis it would not fit stays whole
-    (the peak test wraps around the spectrum's edges there)."""
-    box = []
-    for axis in (0, 1):
-        index = np.flatnonzero(needed.any(axis=1 - axis))
-        first, last = index[0] - 1, index[-1] + 2
-        box.append(slice(first, last) if first >= 0 and last <= needed.shape[axis] else slice(None))
-    return box[0], box[1]
-
-
-def _outside_reflections(detail, inside, coarse_step, coarse_origin, spacing, known) -> np.ndarray:
-    """Significant reflections of the part judged non-crystalline that are not yet used."""
-    rows, cols = (
-        np.clip(np.rint((np.arange(n) - o) / s).astype(int), 0, m - 1)
-        for n, o, s, m in zip(detail.shape, coarse_origin, coarse_step, inside.shape)
-    )
-    outside = ~inside[np.ix_(rows, cols)]
-    found = _bragg_reflections(
-        np.where(outside, detail, 0.0).astype(np.float32), spacing, tile_spacings=1e9
-    )  # one periodogram of the whole part
-    if len(found) == 0 or len(known) == 0:
-        return found
-    resolution = 2.0 / min(detail.shape)  # two frequency steps of the whole frame
-    distance = np.hypot(*(found[:, None, :] - known[None, :, :]).transpose(2, 0, 1))
-    return found[distance.min(axis=1) > resolution]
-
-
-def _tile_peaks(tiles, ring, band) -> list:
-    """Peaks of single tiles against their own rings' geometric-mean power."""
-    from scipy import ndimage
-
-    n_rings = ring.max() + 1
-    logs = np.log(np.maximum(tiles, np.finfo(np.float64).tiny))
-    labels = ring[None] + n_rings * np.arange(len(tiles))[:, None, None]
-    counts = np.bincount(labels.ravel(), minlength=n_rings * len(tiles))
-    sums = np.bincount(labels.ravel(), weights=logs.ravel(), minlength=n_rings * len(tiles))
-    ratio = np.exp(logs - (sums / np.maximum(counts, 1))[labels])
-    is_peak = tiles == ndimage.maximum_filter(tiles, size=(1, 3, 3), mode="wrap")
-    keep = is_peak & band[None] & (ratio >= MIN_TILE_PEAK_RATIO)
-    # one candidate per frequency (its best tile): a clean lattice whose period does not fit
-    # the tiles leaks into many side peaks in every tile, which would swamp the selection
-    best = np.where(keep, ratio, 0.0).max(axis=0)
-    rows, cols = np.nonzero(best)
-    return list(zip(best[rows, cols], rows, cols))
-
-
-def _tile_periodograms(detail: np.ndarray, tile: int) -> np.ndarray:
-    """Periodograms (fftshifted) of Hann-windowed tiles overlapping by half."""
-    from scipy import fft
-
-    tile_rows, tile_cols = min(tile, detail.shape[0]), min(tile, detail.shape[1])
-    starts_r = _tile_starts(detail.shape[0], tile_rows)
-    starts_c = _tile_starts(detail.shape[1], tile_cols)
-    tiles = np.stack(
-        [detail[r : r + tile_rows, c : c + tile_cols] for r in starts_r for c in starts_c]
-    )
-    window = np.outer(np.hanning(tile_rows), np.hanning(tile_cols)).astype(np.float32)
-    spectra = fft.fft2(tiles * window, axes=(1, 2), workers=1)
-    power = spectra.real.astype(np.float64) ** 2 + spectra.imag.astype(np.float64) ** 2
-    return fft.fftshift(power, axes=(1, 2))
-
-
-def _tile_starts(length: int, tile: int) -> list[int]:
-    if tile >= length:
-        return [0]
-    starts = list(range(0, length - tile + 1, max(tile // 2, 1)))
-    if starts[-1] != length - tile:
-        starts.append(length - tile)
-    return starts
-
-
-def _fringe_amplitude(detail, reflections, sigma):
-    """Local fringe amplitude for each reflection, combined in quadrature, on a coarse grid.
-
-    Returns the amplitude over the frame, the input pixels per sample and the input position
-    of sample ``(0, 0)``.
-
-    Demodulation and the Gaussian low-pass happen in Fourier space: the band around ``g`` is
-    cut out, zero padded to twice its size (a finer output grid for free) and inverse
-    transformed. The frame is zero padded and the result divided by the low-passed support
-    (normalised convolution), so the amplitude does not sag at the image edges.
-    """
-    from scipy import fft
-
-    pad = int(np.ceil(3.0 * sigma))
-    shape = tuple(fft.next_fast_len(n + 2 * pad) for n in detail.shape)
-    padded = np.zeros(shape, dtype=np.float32)
-    padded[pad : pad + detail.shape[0], pad : pad + detail.shape[1]] = detail
-    spectrum = fft.fft2(padded, workers=1)
-    # the low-pass keeps |f| < 3 / (2 pi sigma) (Gaussian below 1.1 %): cut that band out
-    half = [min(int(np.ceil(3.0 / (2.0 * np.pi * sigma) * n)), (n - 1) // 2) for n in shape]
-    offsets = [np.arange(-h, h + 1) for h in half]
-    gauss = np.exp(
-        -2.0
-        * np.pi**2
-        * sigma**2
-        * ((offsets[0][:, None] / shape[0]) ** 2 + (offsets[1][None, :] / shape[1]) ** 2)
-    )
-    fine = tuple(min(2 * len(o), n) for o, n in zip(offsets, shape))
-    place = tuple(
-        slice((f - len(o)) // 2, (f - len(o)) // 2 + len(o)) for f, o in zip(fine, offsets)
-    )
-    total = np.zeros(fine, dtype=np.float64)
-    rings = np.rint(
-        np.hypot(fft.fftfreq(shape[0])[:, None], fft.fftfreq(shape[1])[None, :]) * max(shape)
-    ).astype(np.int64)
-    diffuse = 0.0
-    for g_row, g_col in reflections:
-        centre = (int(round(g_row * shape[0])), int(round(g_col * shape[1])))
-        band = spectrum.take(centre[0] + offsets[0], axis=0, mode="wrap").take(
-            centre[1] + offsets[1], axis=1, mode="wrap"
-        )
-        # the diffuse power on the reflection's ring (exponential periodogram: mean = median
-        # / ln 2; the few Bragg samples on the ring do not move the median)
-        on_ring = rings == int(round(np.hypot(g_row, g_col) * max(shape)))
-        diffuse += float(np.median(np.abs(spectrum[on_ring]) ** 2)) / np.log(2.0)
-        grid = np.zeros(fine, dtype=np.complex128)
-        grid[place] = band * gauss
-        field = fft.ifft2(fft.ifftshift(grid), workers=1)
-        total += field.real**2 + field.imag**2
-    amplitude = np.sqrt(total) * (np.prod(fine) / np.prod(shape))
-    # what the same demodulation gives where nothing is periodic (the rms amplitude of the
-    # diffuse spectrum: noise, an amorphous film), on the same scale
-    floor = float(np.sqrt(diffuse * np.sum(gauss**2)) / np.prod(shape))
-    step = (shape[0] / fine[0], shape[1] / fine[1])  # padded px per sample
-    amplitude = amplitude / np.maximum(
-        _smoothed_support(detail.shape, pad, fine, step, sigma), 0.05
-    )
-    # keep the samples that fall on the frame
-    first = [int(np.ceil(pad / s)) for s in step]
-    last = [int(np.floor((pad + n - 1) / s)) for n, s in zip(detail.shape, step)]
-    cropped = amplitude[first[0] : last[0] + 1, first[1] : last[1] + 1].astype(np.float32)
-    return cropped, step, tuple(f * s - pad for f, s in zip(first, step)), floor
-
-
-def _smoothed_support(size, pad, samples, step, sigma):
-    """Gaussian-smoothed indicator of the unpadded frame, at the coarse sample positions."""
-    from scipy.special import erf
-
-    profiles = []
-    for n, count, s in zip(size, samples, step):
-        x = np.arange(count) * s
-        scale = np.sqrt(2.0) * sigma
-        profiles.append(0.5 * (erf((pad + n - 0.5 - x) / scale) - erf((pad - 0.5 - x) / scale)))
-    return np.outer(profiles[0], profiles[1])
 
 
 def _decide(amplitude, spacing_samples, floor=0.0) -> tuple[float, np.ndarray, float, bool]:
