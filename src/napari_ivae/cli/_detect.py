@@ -12,7 +12,11 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from napari_ivae.cli._arguments import add_channel_argument, add_frame_axis_argument
+from napari_ivae.cli._arguments import (
+    add_channel_argument,
+    add_frame_axis_argument,
+    check_frame_axis,
+)
 from napari_ivae.cli._detect_checks import _atoms_inverted, _check_4d, _parse_channel
 from napari_ivae.cli._detect_runner import _detect
 from napari_ivae.cli._paths import check_output, output_path, reach_scheduler, replaced
@@ -154,7 +158,7 @@ def run(args) -> int:
     """Detect, write the CSV (and labels), print a summary on stderr; returns 0."""
     from napari_ivae.cli import cli_spelling
     from napari_ivae.core.io.image import prepare_image
-    from napari_ivae.core.io.imageio import read_image, write_image, write_points_csv
+    from napari_ivae.core.io.imageio import read_image, write_image
 
     inputs = {"IMAGE": args.image, "--exclude": args.exclude}
     out = output_path(args.out, ".csv", "comma-separated table", inputs=inputs)
@@ -166,7 +170,6 @@ def run(args) -> int:
         labels_existed = labels_path.exists()
     import numpy as np
 
-    from napari_ivae.core.detection.streaming import lazy_input
     from napari_ivae.core.io.imageio import is_lazy
     from napari_ivae.core.scheduling import check_scheduler
 
@@ -186,16 +189,9 @@ def run(args) -> int:
         channel=channel, frame_axis=args.frame_axis, flatten=args.flatten, exclude=exclude
     )
     _check_4d(image.shape, args.frame_axis)
-    from napari_ivae.cli._patches import check_frame_axis
-
     check_frame_axis(image.shape, args.frame_axis)
     streaming = _streams(image, args.channel, args.frame_axis)
-    chunked = (
-        not streaming
-        and image.ndim == 2
-        and is_lazy(image)
-        and lazy_input(image, channel, args.frame_axis)
-    )
+    chunked = not streaming and image.ndim == 2 and _chunked(image, channel, args.frame_axis)
     if (streaming or chunked) and is_lazy(image) and np.dtype(image.dtype).kind == "f":
         from napari_ivae.cli._patches import lazy_filled
 
@@ -270,6 +266,8 @@ def run(args) -> int:
             f"{len(detections)} particles found{_in_frames(detections)} "
             f"(method {args.method}, {polarity})"
         )
+    from napari_ivae.core.io.points_csv import write_points_csv
+
     write_points_csv(out, detections)
     print(f"napari-ivae detect: {summary}; wrote {out}{replaced(existed)}", file=sys.stderr)
     if detections.labels is not None and labels_path is not None:
@@ -302,6 +300,17 @@ def _in_frames(detections) -> str:
     """ " in F frames" for a stack's detections (the count is of them all), else ""."""
     used = detections.params if isinstance(detections.params, dict) else {}
     return f" in {used['n_frames']} frames" if used.get("is_stack") and used.get("n_frames") else ""
+
+
+def _chunked(image, channel, frame_axis) -> bool:
+    """A lazy (zarr/dask) 2D frame too large for memory is detected chunk by chunk."""
+    from napari_ivae.core.io.imageio import is_lazy
+
+    if not is_lazy(image):  # the streaming module is imported for a lazy image only
+        return False
+    from napari_ivae.core.detection.streaming import lazy_input
+
+    return lazy_input(image, channel, frame_axis)
 
 
 def _streams(image, channel, frame_axis) -> bool:

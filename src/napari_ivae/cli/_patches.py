@@ -15,7 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
-from napari_ivae.cli._arguments import add_channel_argument, add_frame_axis_argument
+from napari_ivae.cli._arguments import (  # check_frame_axis: also imported from here
+    add_channel_argument,
+    add_frame_axis_argument,
+    check_frame_axis,
+)
 from napari_ivae.cli._paths import output_path, replaced
 from napari_ivae.core._atomic import write_output
 from napari_ivae.core.errors import InputError
@@ -295,28 +299,6 @@ def read_frames(path, *, channel=None, frame_axis=None, invert: bool = False):
     if not prepare:
         return image
     return prepare_image(np.asarray(image), channel=channel, frame_axis=frame_axis, invert=invert)
-
-
-def check_frame_axis(shape, frame_axis) -> None:
-    """Refuse ``--frame-axis`` on a 2D image (one frame), where it would be ignored.
-
-    Parameters
-    ----------
-    shape : tuple of int
-        The image's shape as read.
-    frame_axis : int or None
-        The ``--frame-axis`` given.
-
-    Raises
-    ------
-    InputError
-        ``frame_axis`` given for an image of two axes.
-    """
-    if frame_axis is not None and len(shape) == 2:
-        raise InputError(
-            f"--frame-axis {frame_axis} was given, but the image {tuple(shape)} is 2D (one "
-            "frame): leave --frame-axis out"
-        )
 
 
 def lazy_filled(image):

@@ -9,14 +9,18 @@ or read page by page (:mod:`.tiff_stack`); point tables are read and written by
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from napari_ivae.core._atomic import write_output
+from napari_ivae.core._lazy import lazy_api
 from napari_ivae.core.errors import InputError
-from napari_ivae.core.io.points_csv import read_points_csv, write_points_csv
 from napari_ivae.core.io.tiff_stack import TiffStack, _tiff_memmap
 from napari_ivae.core.io.zarr_folder import open_zarr
+
+if TYPE_CHECKING:
+    from napari_ivae.core.io.points_csv import read_points_csv, write_points_csv
 
 __all__ = [
     "IMAGE_SUFFIXES",
@@ -29,6 +33,11 @@ __all__ = [
     "write_image",
     "write_points_csv",
 ]
+
+# the point-table functions import pandas (a third of a second): imported when first used
+__getattr__ = lazy_api(
+    "napari_ivae.core.io", {"read_points_csv": "points_csv", "write_points_csv": "points_csv"}
+)[0]
 
 IMAGE_SUFFIXES = (".npy", ".tif", ".tiff", ".png", ".jpg", ".jpeg", ".bmp", ".zarr")
 PICTURE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")  # 8/16-bit pictures, grey or colour
