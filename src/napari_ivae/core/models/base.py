@@ -20,6 +20,7 @@ from napari_ivae.core.models import pose
 from napari_ivae.core.models.config import ModelConfig, choose_likelihood
 from napari_ivae.core.models.latent import LatentLayout, pixel_grid, transform_grid
 from napari_ivae.core.models.nets import GaussianEncoder, MLPDecoder, SpatialDecoder
+from napari_ivae.core.models.ppca_start import start_at_ppca
 
 
 def between_class_variance(z: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
@@ -189,7 +190,7 @@ class BaseIVAE(nn.Module):
                 mean = xn.mean(0)
                 noise = float((xn - mean).std())
                 if template is not None:
-                    noise = self._init_linear_part(xn, mean, template) or noise
+                    noise = start_at_ppca(self, xn, mean, template) or noise
                 if not self.bernoulli:
                     self.log_noise.fill_(math.log(max(noise, 1e-3)))
         if self.config.angle_hint and np.ndim(patches) == 3:
@@ -205,53 +206,6 @@ class BaseIVAE(nn.Module):
         """Set the decoder's class images (``class_template``) before the first step; here
         they stay at 0 (ss-rvae: started at the labeled class means, the classifier fell to
         0.40); :class:`CRVAE` starts them at its class means."""
-
-    def _init_linear_part(self, xn, mean, template):
-        """Decoder template and encoder linear path at probabilistic PCA of the patches.
-
-        Gaussian: channel 0 = mean patch, channel 1 + k = k-th principal image scaled by its
-        standard deviation, and the encoder's linear path maps a patch to its unit-variance
-        scores (so z ~ N(0, 1) over the data, as the prior wants); the posterior std starts at
-        PPCA's. Bernoulli: all 0 (and frozen). Returns the residual noise std (or None).
-        """
-        shape = template.shape[-2:]
-        template.zero_()
-        self.encoder.linear.weight.zero_()
-        self.encoder.linear.bias.zero_()
-        if self.bernoulli:
-            # near-binary patches (cards): the linear part stays 0 and frozen, the papers'
-            # decoder alone (with the mean's logits k-means on the cards' z fell 0.818 -> 0.767)
-            template.requires_grad_(False)
-            self.encoder.linear.requires_grad_(False)
-            return None
-        n, k = xn.shape[0], self.config.latent_dim
-        flat = (xn - mean).flatten(1).double()
-        _, s, vt = torch.linalg.svd(flat, full_matrices=False)
-        var = s**2 / max(n - 1, 1)
-        kk = min(k, len(var))
-        noise_var = float(var[kk:].sum()) / max(flat.shape[1] - kk, 1) if len(var) > kk else 0.0
-        noise_var = max(noise_var, 1e-6)
-        sd = var[:kk].sqrt().clamp_min(1e-6)
-        template[0, 0] = mean.reshape(shape)
-        template[0, 1 : 1 + kk] = (vt[:kk] * sd[:, None]).reshape(kk, *shape).to(template.dtype)
-        z = self.layout.slices()["z"]
-        enc = self.encoder
-        rows = slice(z.start, z.start + kk)
-        proj = (vt[:kk] / sd[:, None]).to(enc.linear.weight.dtype)
-        enc.linear.weight[rows] = proj
-        enc.linear.bias[rows] = -(proj @ mean.flatten().to(proj.dtype))
-        # the networks start silent: at step 0 the model is exactly PPCA at pose 0
-        enc.mean.weight.zero_()
-        enc.mean.bias.zero_()
-        self.decoder.out.weight.zero_()
-        self.decoder.out.bias.zero_()
-        # narrow initial posteriors: z at PPCA's, the pose at 0.05 (rad, half-widths), so the
-        # first steps do not decode each patch at a random angle and blur the template
-        post_std = (noise_var / (var[:kk] + noise_var)).sqrt().clamp(0.02, 1.0)
-        enc.log_std.weight.mul_(0.01)
-        enc.log_std.bias.fill_(math.log(0.05))
-        enc.log_std.bias[rows] = post_std.log().to(enc.log_std.bias.dtype)
-        return math.sqrt(noise_var)
 
     def _pose_basis(self):
         return self.pose_cos, self.pose_sin, self.pose_window
