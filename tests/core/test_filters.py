@@ -4,7 +4,9 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from napari_ivae.core.detection._filters import gaussian_smooth, local_maxima
+from napari_ivae.core.detection import _filters
+from napari_ivae.core.detection._filters import gaussian_smooth, local_maxima, square_extreme
+from napari_ivae.core.detection.peaks import flat_mask
 from napari_ivae.core.detection.refine import (
     _disc_offsets,
     _sample,
@@ -34,6 +36,52 @@ def test_local_maxima_match_maximum_filter(shape, size):
     expected_rows, expected_cols = np.nonzero(maxima)
     np.testing.assert_array_equal(rows, expected_rows)
     np.testing.assert_array_equal(cols, expected_cols)
+
+
+@pytest.mark.parametrize("shape", [(400, 700), (97, 130), (30, 26), (5, 40)])
+@pytest.mark.parametrize("size", [1, 2, 3, 8, 25])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.uint8, np.int64])
+def test_square_extreme_is_ndimage_bit_for_bit(shape, size, dtype):
+    # (400, 700): three blocks of rows; (30, 26) and (5, 40) with size 25: ndimage's own
+    rng = np.random.default_rng(size)
+    image = rng.integers(0, 4, size=shape).astype(dtype)  # plateaus and ties
+    if image.dtype.kind == "f":
+        image += np.round(rng.normal(0, 0.5, shape), 1).astype(dtype)
+    for extreme, expected in (
+        (np.maximum, ndimage.maximum_filter),
+        (np.minimum, ndimage.minimum_filter),
+    ):
+        got = square_extreme(image, size, extreme)
+        assert got.dtype == image.dtype
+        np.testing.assert_array_equal(got, expected(image, size))
+
+
+def test_square_extreme_leaves_nan_to_ndimage():
+    image = np.random.default_rng(2).normal(size=(60, 70)).astype(np.float32)
+    image[10, 20] = np.nan
+    np.testing.assert_array_equal(square_extreme(image, 5), ndimage.maximum_filter(image, 5))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_flat_mask_is_the_ndimage_definition(seed):
+    rng = np.random.default_rng(seed)
+    frame = rng.normal(size=(300, 420)).astype(np.float32)
+    frame[:40, :] = 0.0  # padding
+    frame[100:160, 200:] = 3.5  # a blank area
+    frame[250:262, 50:70] = 1.0  # flat, but smaller than the window
+    size = 25
+    constant = ndimage.maximum_filter(frame, size) == ndimage.minimum_filter(frame, size)
+    expected = ndimage.maximum_filter(constant.view(np.uint8), size).view(bool)
+    np.testing.assert_array_equal(flat_mask(frame, size), expected)
+
+
+def test_gaussian_smooth_is_the_same_in_any_blocking(monkeypatch):
+    # a wide Gaussian on a wide frame: blocks of at least 4 x the halo; any blocking gives
+    # the same float32 numbers (each pixel's sums in the same order)
+    image = np.random.default_rng(3).normal(size=(300, 1100)).astype(np.float32)
+    blocked = gaussian_smooth(image, 18.5)
+    monkeypatch.setattr(_filters, "_block_rows", lambda width: 1 << 20)
+    np.testing.assert_array_equal(blocked, gaussian_smooth(image, 18.5))
 
 
 def test_gather_offsets_clamps_at_edges():

