@@ -48,9 +48,12 @@ def _order_statistics(values: np.ndarray, ranks: list) -> list | None:
         at = [rank * len(sample) // size for rank in ranks]
         low = sample[max(at[0] - 64, 0)]
         high = sample[min(at[-1] + 64, len(sample) - 1)]
-        below = np.count_nonzero(values < low)
-        inside = values[(values >= low) & (values <= high)]
-        counted = below + len(inside) + np.count_nonzero(values > high) == size  # no NaN
+        from_low, to_high = values >= low, values <= high  # two passes over the values, not four
+        above_low, up_to_high = np.count_nonzero(from_low), np.count_nonzero(to_high)
+        inside = values[np.logical_and(from_low, to_high, out=to_high)]
+        below = size - above_low
+        # a number is >= low or <= high or both (inside); a NaN is neither
+        counted = above_low + up_to_high == size + len(inside)
         if counted and below <= ranks[0] and ranks[-1] < below + len(inside):
             part = np.partition(inside, [rank - below for rank in ranks])
             return [part[rank - below] for rank in ranks]

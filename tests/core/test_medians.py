@@ -1,0 +1,38 @@
+"""The fast medians give numpy's and ndimage's numbers to the bit."""
+
+import numpy as np
+import pytest
+from scipy import ndimage
+
+from napari_ivae.core.detection._medians import _group_medians, _order_statistics
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("seed", range(3))
+def test_group_medians_are_ndimage_median_per_label(dtype, seed):
+    # what particle_contrast.local_contrast takes per particle and per ring
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 40, size=(90, 70))
+    labels[labels % 7 == 3] = 0  # background; some labels absent
+    values = np.round(rng.normal(size=labels.shape), 1).astype(dtype)  # ties
+    index = np.unique(labels[labels > 0])
+    inside = labels > 0
+    expected = np.asarray(ndimage.median(values, labels, index))
+    got = _group_medians(values[inside], labels[inside])
+    assert got.tobytes() == expected.astype(got.dtype).tobytes()
+
+
+@pytest.mark.parametrize("size", [1 << 14, 100_001, 409_600])
+def test_order_statistics_are_the_sorted_values(size):
+    rng = np.random.default_rng(size)
+    for values in (
+        rng.normal(size=size).astype(np.float32),
+        np.abs(rng.standard_cauchy(size)),  # a heavy tail: the sampled bounds may miss
+        rng.integers(0, 3, size).astype(np.float64),  # ties
+    ):
+        ordered = np.sort(values)
+        for ranks in ([0], [size // 2], [size // 2 - 1, size // 2], [size - 1]):
+            assert _order_statistics(values, ranks) == [ordered[r] for r in ranks]
+    with_nan = rng.normal(size=size)
+    with_nan[size // 5] = np.nan
+    assert _order_statistics(with_nan, [size // 2]) is None
