@@ -21,8 +21,14 @@ Actions, in their pipeline order (``--action all`` runs them all, each needing t
 
     detect    Detect: atoms on the image
     tune      Detect's live tuning: the spacing dragged by three steps of the spin box (a burst
-              of changes); time(s) is from the last change to the points layer re-drawn with
-              that spacing (the debounce, one re-detection in a worker, the layer write)
+              of changes), three drags up, then one back to values seen before (rows tune1 to
+              tune4); time(s) is from the last change to the points layer re-drawn with that
+              spacing (the run's start, one re-detection in a worker, the layer write); below
+              each row the detection's time in the core (``run_detection``; "memo" when the
+              dock's memo held the whole result), the worker's (snapshot prepared, core) and
+              that end-to-end time. Then particles (``--size``² particles on a support,
+              Detect once untimed): the threshold method switched auto -> otsu -> li
+              (rows tune-p1, tune-p2), timed alike
     patches   Patches and labels: Extract patches at the atoms
     labels    one rectangle drawn on an annotation layer: the debounced label recount
     train     Train: an rVAE for ``--seconds``, then Stop (the partial model is kept)
@@ -660,18 +666,9 @@ def main(argv: list[str] | None = None) -> int:
         lambda: {"points": int(len(viewer.layers["lattice atoms [ivae]"].data))},
     )
     if "tune" in wanted:
-        points = viewer.layers["lattice atoms [ivae]"]
-        dragged = [args.spacing + 0.5 * k for k in (1, 2, 3)]
+        from responsiveness_tune import tune_detect
 
-        def drag() -> None:
-            for value in dragged:  # the spin box's arrow held: one change after another
-                detect.spacing.value = value
-
-        def tuned() -> bool:
-            meta = points.metadata.get("napari_ivae", {})
-            return not detect.busy and meta.get("spacing") == dragged[-1]
-
-        run("tune", drag, tuned, lambda: {"points": int(len(points.data))})
+        tune_detect(detect, viewer, args, results, observe, row, process_events_until)
     if needed & {"patches", "labels", "train", "maps", "segment", "cluster", "apply"}:
         patches.points.reset_choices()
         patches.points.value = viewer.layers["lattice atoms [ivae]"]

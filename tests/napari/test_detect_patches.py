@@ -488,7 +488,7 @@ def test_atoms_without_a_lattice_suggest_particles(viewer, qtbot):
 def test_atoms_failing_on_the_spacing_suggest_particles(viewer, qtbot, monkeypatch):
     """Atoms asked of a particle image (the default mode): the core's spacing error, in the
     widget's words, and a pointer to 'find: particles'."""
-    from napari_ivae._widgets import detect as detect_module
+    from napari_ivae._widgets import detect_run
     from napari_ivae.core.errors import InputError
 
     def fails(*args, **kwargs):
@@ -497,7 +497,7 @@ def test_atoms_failing_on_the_spacing_suggest_particles(viewer, qtbot, monkeypat
             "Give the spacing explicitly."
         )
 
-    monkeypatch.setattr(detect_module, "run_detection", fails)
+    monkeypatch.setattr(detect_run, "run_detection", fails)  # the worker's detection
     layer = viewer.add_image(_discs(), name="discs")
     detect = open_widget(viewer, "Detect")
     detect.image.value = layer

@@ -2,12 +2,19 @@
 
 Every parameter starts at "auto" (chosen from the image; the status line shows the values used).
 Once a result is on screen, changing a parameter re-detects in a worker ("update while
-tuning"): changes made while a detection runs are coalesced into one more run with the latest
-values, so the viewer never waits and the layer always ends with the settings on screen.
+tuning"), at once (the changes of one event-loop turn together). Changes made while a
+detection runs are coalesced into one more run with the latest values; the running one, now
+stale, stops at its next step unless no result was shown for ``LIVE_SHOW_EVERY_S`` (a long
+drag still shows its way). So the viewer never waits and the layer always ends with the
+settings on screen; a run never replaces the points of a later one. The dock keeps the
+results of the detection's steps (:class:`~napari_ivae.core.detection.detection_memo.DetectionMemo`,
+keyed by the image's contents and each step's parameters): a re-detection recomputes only
+what the changed parameter reaches, with the same result as a fresh one.
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import napari
@@ -26,7 +33,9 @@ from napari_ivae._widgets._common import (
 )
 from napari_ivae._widgets._session import get_session
 from napari_ivae._widgets.detect_run import (  # noqa: F401 - importable from here as before
+    SUPERSEDED,
     _check_particle_contrast,
+    _detect_snapshot,
     estimate,
     run_detection,
 )
@@ -42,39 +51,13 @@ from napari_ivae._widgets.detect_text import (  # noqa: F401 - importable from h
     widget_spelling,
 )
 from napari_ivae._workers import background, is_busy
+from napari_ivae.core.detection.detection_memo import DetectionMemo
 from napari_ivae.core.errors import InputError
-from napari_ivae.core.io.outlier_pixels import replaced_message
 
 AUTO_TEXT = "auto"  # a spin box at 0; after a detection, with the value it chose
-LIVE_DELAY_MS = 150  # a burst of changes (dragging a spin box) gives one re-detection
+LIVE_DELAY_MS = 0  # after the event-loop turn: the changes made together give one run
+LIVE_SHOW_EVERY_S = 1.0  # a stale run stops unless no result was shown for this long
 FLATTEN_CHOICES = [("none", None), ("plane", "plane"), ("poly2", "poly2"), ("gaussian", "gaussian")]
-
-
-def _detect_snapshot(snapshot: tuple, params: dict) -> Any:
-    try:
-        prepared: dict = {}
-        image = _layers.prepare_snapshot(snapshot, report=prepared)
-        if params["mode"] == "atoms":  # the command line's limits on a spacing given
-            from napari_ivae.core.detection.spacing import check_given_spacing
-
-            check_given_spacing(params["spacing"], image.shape)
-        det = run_detection(image, **params)
-        if params["mode"] == "particles":
-            _check_particle_contrast(image, det, params["polarity"])
-        if isinstance(det.quality, dict):  # as the command line warns
-            notes = det.quality.setdefault("warnings", [])
-            replaced = int(prepared.get("outliers_replaced") or 0)
-            if replaced:
-                notes.insert(0, replaced_message(replaced))
-            filled = int(prepared.get("nan_filled") or 0)
-            if filled:
-                notes.insert(0, _filled_warning(filled))
-        return det
-    except InputError as err:  # the core's words, with this widget's controls
-        text = widget_spelling(str(err))
-        if params["mode"] == "atoms" and params["spacing"] is None and "spacing" in text:
-            text += " " + PARTICLES_HINT
-        raise InputError(text) from err
 
 
 def _estimate_snapshot(snapshot: tuple) -> float:
@@ -89,6 +72,10 @@ class DetectWidget(DockBody):
         self._viewer = viewer
         self._session = get_session(viewer)
         self._worker = None
+        self._memo = DetectionMemo()  # the steps of earlier runs, by contents: never stale
+        self._asked = 0  # counts Detect presses and parameter changes: a run's is its number
+        self._shown_run = 0  # the number of the run whose result is on screen
+        self._shown_at = 0.0  # when a result was last shown (or a tuning burst began)
         self.image = layer_picker(Image, "image")
         self.mode = ComboBox(choices=["atoms", "particles"], value="atoms", label="find")
         self.spacing = FloatSpinBox(
@@ -258,7 +245,15 @@ class DetectWidget(DockBody):
 
     def _on_parameter_changed(self, *_: Any) -> None:
         if self.live.value and self._shown_for is not None and self._shown_for is self.image.value:
-            self._live_timer.start()  # restarts: a burst of changes gives one run
+            self._asked += 1  # a running detection is now stale: the timer runs the latest
+            if self._worker is None and not self._live_timer.isActive():
+                self._shown_at = time.monotonic()  # a tuning burst begins
+            self._live_timer.start()
+
+    def _superseded(self, run: int) -> bool:
+        """Whether run ``run`` should stop (any thread): the settings changed since it began,
+        and a result was shown less than ``LIVE_SHOW_EVERY_S`` ago."""
+        return self._asked != run and time.monotonic() - self._shown_at < LIVE_SHOW_EVERY_S
 
     def _live_detect(self) -> None:
         if self._worker is not None:
@@ -287,12 +282,18 @@ class DetectWidget(DockBody):
             crystal_only=not self.keep_non_crystal.value,
         )
         preparation = {"invert": bool(self.invert.value), "flatten": self.flatten.value}
+        self._asked += 1
+        run = self._asked
+
+        def superseded() -> bool:
+            return self._superseded(run)
+
         self._worker = background(
             self,
             _detect_snapshot,
-            (snapshot, params),
+            (snapshot, params, self._memo, superseded),
             what=f"detecting {params['mode']}",
-            show=lambda det: self._show(det, layer, params, preparation),
+            show=lambda det: self._show(det, layer, params, preparation, run),
             on_error=lambda err: self._mark_stale(layer, params),
             on_finished=self._idle,
             status=self.status,
@@ -317,7 +318,19 @@ class DetectWidget(DockBody):
         if params["mode"] == "particles":
             _layers.mark_stale(self._viewer, layer.name, "particle_labels")
 
-    def _show(self, det: Any, layer: Any, params: dict, preparation: dict | None = None) -> None:
+    def _show(
+        self,
+        det: Any,
+        layer: Any,
+        params: dict,
+        preparation: dict | None = None,
+        run: int | None = None,
+    ) -> None:
+        if det is SUPERSEDED or (run is not None and run < self._shown_run):
+            return  # stale: a later run follows (or its points are on screen already)
+        if run is not None:
+            self._shown_run = run
+        self._shown_at = time.monotonic()
         mode = params["mode"]
         n = len(det.coords)
         spacing = det.params.get("spacing") if isinstance(det.params, dict) else None

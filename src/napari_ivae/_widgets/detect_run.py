@@ -1,11 +1,63 @@
-"""The Detect dock's computations on a prepared image, safe in any thread: the detection
-itself, the particles' contrast self-check, the spacing estimate."""
+"""The Detect dock's computations, safe in any thread: a snapshot's detection (through the
+dock's memo, stopped when superseded), the detection itself on a prepared image, the
+particles' contrast self-check, the spacing estimate."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import numpy as np
+
+from napari_ivae import _layers
+from napari_ivae._widgets.detect_text import PARTICLES_HINT, _filled_warning, widget_spelling
+from napari_ivae.core.detection.detection_memo import (
+    DetectionMemo,
+    Superseded,
+    remembered,
+    using_memo,
+)
+from napari_ivae.core.errors import InputError
+from napari_ivae.core.io.outlier_pixels import replaced_message
+
+SUPERSEDED = "superseded"  # what a stale run returns instead of a result
+
+
+def _prepared_snapshot(snapshot: tuple) -> tuple:
+    prepared: dict = {}
+    return _layers.prepare_snapshot(snapshot, report=prepared), prepared
+
+
+def _detect_snapshot(
+    snapshot: tuple, params: dict, memo: DetectionMemo | None = None, superseded: Any = None
+) -> Any:
+    """The detection of a snapshot (worker thread): ``memo`` holds earlier runs' steps;
+    ``SUPERSEDED`` when ``superseded()`` turned true before it ended."""
+    try:
+        with using_memo(memo, superseded):
+            image, prepared = remembered("prepared snapshot", _prepared_snapshot, snapshot)
+            if params["mode"] == "atoms":  # the command line's limits on a spacing given
+                from napari_ivae.core.detection.spacing import check_given_spacing
+
+                check_given_spacing(params["spacing"], image.shape)
+            det = remembered("detection", run_detection, image, **params)
+        if params["mode"] == "particles":
+            _check_particle_contrast(image, det, params["polarity"])
+        if isinstance(det.quality, dict):  # as the command line warns
+            notes = det.quality.setdefault("warnings", [])
+            replaced = int(prepared.get("outliers_replaced") or 0)
+            if replaced:
+                notes.insert(0, replaced_message(replaced))
+            filled = int(prepared.get("nan_filled") or 0)
+            if filled:
+                notes.insert(0, _filled_warning(filled))
+        return det
+    except Superseded:
+        return SUPERSEDED
+    except InputError as err:  # the core's words, with this widget's controls
+        text = widget_spelling(str(err))
+        if params["mode"] == "atoms" and params["spacing"] is None and "spacing" in text:
+            text += " " + PARTICLES_HINT
+        raise InputError(text) from err
 
 
 def run_detection(

@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from napari_ivae.core.detection.atom_frame import _detect_frame
+from napari_ivae.core.detection.detection_memo import remembered
 from napari_ivae.core.errors import InputError
 
 STRONG_GROUP_RATIO = 1.5  # two groups of first-pass contrasts: medians this far apart
@@ -60,7 +61,7 @@ def _from_first_pass(frame, params, given, excluded) -> dict:
     if sigma is None:
         # the width from the autocorrelation (the first pass's atoms sit where the noise put
         # them, and their mean profile narrows to its smoothing); theirs where it has none
-        measured = column_width(crop, spacing)
+        measured = remembered("column_width", column_width, crop, spacing)
         width = width if measured is None else measured
         sigma = geometry.smoothing_for(spacing, width)
     resolved = _resolve_params(frame, **{**given, "spacing": spacing, "sigma": sigma})
@@ -96,7 +97,7 @@ def _crop_misses_the_crystal(frame, window, params) -> bool:
         return False
     from napari_ivae.core.detection.crystal import crystal_region
 
-    region = crystal_region(frame, params["spacing"])
+    region = remembered("crystal_region", crystal_region, frame, params["spacing"])
     if not region.found:
         return False
     step = max(1, int(params["spacing"]))
@@ -177,12 +178,16 @@ def _resolve_params(
     if spacing is None:
         try:
             try:
-                spacing, details = estimate_spacing(frame, return_details=True)
+                spacing, details = remembered(
+                    "estimate_spacing", estimate_spacing, frame, return_details=True
+                )
             except InputError as error:
                 if "periodicity" not in str(error):
                     raise
                 # a lattice on a small part of the frame (particles on a support)
-                spacing, details = tiled_spacing(frame, return_details=True)
+                spacing, details = remembered(
+                    "tiled_spacing", tiled_spacing, frame, return_details=True
+                )
             source, lattice_constant = "auto", details["lattice_constant"]
         except InputError as error:
             if "periodicity" not in str(error):

@@ -75,10 +75,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from napari_ivae.core.detection.atom_defaults import _from_first_pass, _resolve_params
 from napari_ivae.core.detection.atom_frame import _detect_frame, refine_peaks, select_by_contrast
-from napari_ivae.core.detection.atom_honeycomb import _bright_atoms, honeycomb_of
 from napari_ivae.core.detection.atom_honeycomb_sites import honeycomb_sites
+from napari_ivae.core.detection.atom_setup import _prepared, _resolved
+from napari_ivae.core.detection.detection_memo import (
+    DetectionMemo,
+    checkpoint,
+    remembered,
+    using_memo,
+)
 from napari_ivae.core.detection.detections import Detections, empty_detections, make_detections
 from napari_ivae.core.detection.peaks import (
     close_point_losers,
@@ -114,6 +119,7 @@ def detect_atoms(
     crystal_only: bool = True,
     exclude=None,
     sublattice: dict | None = None,
+    memo: DetectionMemo | None = None,
 ) -> Detections:
     """Find atom columns (bright peaks) in a 2D image or in every frame of a stack.
 
@@ -154,6 +160,11 @@ def detect_atoms(
         first pass would find; with ``spacing`` and ``sigma`` it is how the streamed and
         chunked paths hold the first frame's for the others, as this function does for the
         frames of a stack.
+    memo : DetectionMemo, optional
+        Results of the steps that do not depend on what changed since an earlier detection
+        of the same image (live tuning; :mod:`~napari_ivae.core.detection.detection_memo`):
+        the result is the same as without it, to the bit. Without one, the steps of this
+        call share a memo of their own.
 
     Returns
     -------
@@ -165,7 +176,7 @@ def detect_atoms(
         ``message`` explains an empty result and says when peaks were dropped.
     """
     from napari_ivae.core.detection.streaming import lazy_input
-    from napari_ivae.core.io.image import prepare_image, split_frames
+    from napari_ivae.core.io.image import split_frames
 
     if refine not in REFINE_MODES:
         raise InputError(f"refine={refine!r} is not known; use 'com', 'gaussian' or None.")
@@ -192,10 +203,6 @@ def detect_atoms(
             sublattice=sublattice,
         )
     held = held_sublattice(sublattice, given=True)
-    prepared = prepare_image(
-        image, channel=channel, frame_axis=frame_axis, invert=bool(invert), flatten=flatten
-    )
-    frames, is_stack = split_frames(prepared)
     given = dict(
         spacing=spacing,
         sigma=sigma,
@@ -206,28 +213,31 @@ def detect_atoms(
         merge_distance=merge_distance,
         border=border,
     )
-    run = dict(
-        refine=refine,
-        com_iterations=int(com_iterations),
-        invert=bool(invert),
-        flatten=flatten,
-        n_frames=len(frames),
-        is_stack=is_stack,
-        crystal_only=bool(crystal_only),
-        exclude=exclude is not None,
-    )
-    excluded = _with_annotation(exclusion_mask(exclude, frames.shape[1:]), frames[0], run)
-    params = {**_resolve_params(frames[0], **given), **run}
-    if invert is None:
-        frames = _bright_atoms(frames, params["spacing"], run, {**params, **run}, excluded)
-    else:  # the polarity is given; whether its atoms form a honeycomb is not
-        run["honeycomb"] = honeycomb_of(frames[0], {**params, **run}, excluded)
-    params.update(run)
-    if spacing is None or sigma is None:
-        params = {**_from_first_pass(frames[0], params, given, excluded), **run}
-    params = with_sublattice(params, held)
+    with using_memo(memo):
+        prepared = _prepared(
+            image, channel=channel, frame_axis=frame_axis, invert=bool(invert), flatten=flatten
+        )
+        frames, is_stack = split_frames(prepared)
+        run = dict(
+            refine=refine,
+            com_iterations=int(com_iterations),
+            invert=bool(invert),
+            flatten=flatten,
+            n_frames=len(frames),
+            is_stack=is_stack,
+            crystal_only=bool(crystal_only),
+            exclude=exclude is not None,
+        )
+        excluded = _with_annotation(exclusion_mask(exclude, frames.shape[1:]), frames[0], run)
+        frames, params = _resolved(frames, given, run, excluded, invert)
+        return _detected(frames, with_sublattice(params, held), excluded, is_stack)
+
+
+def _detected(frames, params, excluded, is_stack) -> Detections:
+    """Every frame's atoms at the resolved parameters, checked."""
     tables, counts = [], []
     for index, frame in enumerate(frames):
+        checkpoint()
         table, frame_counts = _detect_frame(frame, params, excluded)
         table = honeycomb_sites(frame, table, params, frame_counts, excluded)
         table.insert(0, "frame", index)
@@ -319,7 +329,7 @@ def _with_annotation(excluded, frame, run: dict):
     """The user's mask plus a burned-in scale bar and its label, if the frame has one."""
     from napari_ivae.core.detection.overlays import annotation_mask
 
-    annotation = annotation_mask(frame)
+    annotation = remembered("annotation_mask", annotation_mask, frame)
     run["annotation_pixels"] = int(annotation.sum())
     if not annotation.any():
         return excluded

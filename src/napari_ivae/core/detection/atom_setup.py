@@ -1,0 +1,66 @@
+"""A detection's frames and parameters, each step through the active detection memo.
+
+Part of :func:`~napari_ivae.core.detection.atoms.detect_atoms`: the image prepared
+(:func:`_prepared`), then the parameters given, from the spacing, from the polarity check and
+from the first pass (:func:`_resolved`). Each step is asked through
+:func:`~napari_ivae.core.detection.detection_memo.remembered`: a re-detection of the same
+image (live tuning) finds those its changed parameter does not reach, with the same result.
+"""
+
+from __future__ import annotations
+
+from napari_ivae.core.detection.atom_defaults import _from_first_pass, _resolve_params
+from napari_ivae.core.detection.atom_honeycomb import _bright_atoms, honeycomb_of
+from napari_ivae.core.detection.detection_memo import remembered, remembered_when
+
+
+def _resolved(frames, given: dict, run: dict, excluded, invert) -> tuple:
+    """The frames with atoms bright, and every parameter: given, from the spacing, from the
+    polarity check and from the first pass (each step through the active memo)."""
+    first = frames[0]
+    params = {**_resolve_params(first, **given), **run}
+    if invert is None:
+        bright, found = remembered(
+            "polarity", _polarity, frames, params["spacing"], {**params, **run}, excluded
+        )
+        frames = frames if bright is None else bright
+        run.update(found)
+    else:  # the polarity is given; whether its atoms form a honeycomb is not
+        run["honeycomb"] = remembered(
+            "honeycomb_of", honeycomb_of, first, {**params, **run}, excluded
+        )
+    params.update(run)
+    if given["spacing"] is None or given["sigma"] is None:
+        # refinement plays no part in the first pass: a change of it finds that remembered
+        plain = {k: v for k, v in params.items() if k not in ("refine", "com_iterations")}
+        found = remembered("first_pass", _from_first_pass, frames[0], plain, given, excluded)
+        params = {**found, **run}
+    return frames, params
+
+
+def _prepared(image, **kwargs):
+    """:func:`~napari_ivae.core.io.image.prepare_image` through the active memo, kept when it
+    had nothing to say (missing or extreme pixels replaced: it warns of them every time)."""
+    prepared, _ = remembered_when(
+        "prepare_image", _said_nothing, _prepared_reporting, image, **kwargs
+    )
+    return prepared
+
+
+def _prepared_reporting(image, **kwargs) -> tuple:
+    from napari_ivae.core.io.image import prepare_image
+
+    report: dict = {}
+    return prepare_image(image, **kwargs, report=report), report
+
+
+def _said_nothing(prepared: tuple) -> bool:
+    return not (prepared[1].get("nan_filled") or prepared[1].get("outliers_replaced"))
+
+
+def _polarity(frames, spacing, params, excluded) -> tuple:
+    """:func:`_bright_atoms` as a pure step: the frames with atoms bright (``None``: the
+    frames given, which the memo then need not hold a copy of), and what it found."""
+    found: dict = {}
+    bright = _bright_atoms(frames, spacing, found, params, excluded)
+    return (None if bright is frames else bright), found
