@@ -20,7 +20,8 @@ reads the image part by part (windows, value range, NaN fill, page release);
 of tiles (:class:`PatchReader`, with the budgets set here); :func:`encode_source`
 (:mod:`~napari_ivae.core.patches.source_encoding`) encodes a source chunk by chunk; and
 :func:`maps_by_frame` (:mod:`~napari_ivae.core.patches.frame_maps`) paints the results one
-frame at a time.
+frame at a time; :class:`SourcePatches` and :func:`as_source`
+(:mod:`~napari_ivae.core.patches.source_patches`) show a source as an array of patches.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from napari_ivae.core.patches.lazy_image import (
 )
 from napari_ivae.core.patches.reader import PatchReader, sample_positions
 from napari_ivae.core.patches.source_encoding import encode_source
+from napari_ivae.core.patches.source_patches import SourcePatches, as_source
 
 CHUNK_PIXELS = 1 << 22  # patch pixels per chunk (16 MiB of float32)
 # the budgets of reader.PatchReader and reader.sample_positions (read there when used)
@@ -343,52 +345,6 @@ class PatchSource:
             message=self.message,
             particle_diameter=self.particle_diameter,
         )
-
-
-class SourcePatches:
-    """The patches of a :class:`PatchSource` as a read-only ``(N, H, W)`` float32 array-like.
-
-    Indexing cuts only the patches asked for (``patches[i]``, ``patches[10:20]``,
-    ``patches[[3, 1]]``); ``numpy.asarray`` cuts them all, chunk by chunk. ``train`` and
-    ``encode_source`` take the source behind it (:func:`as_source`) and stream.
-    """
-
-    ndim = 3
-    dtype = np.dtype(np.float32)
-
-    def __init__(self, source: PatchSource):
-        self.source = source
-        self.shape = (len(source),) + tuple(source.shape)
-
-    def __len__(self) -> int:
-        return self.shape[0]
-
-    @property
-    def nbytes(self) -> int:
-        """Bytes the patches would take if cut all at once (none are held)."""
-        return int(np.prod(self.shape)) * 4
-
-    def __getitem__(self, key):
-        first, rest = (key[0], key[1:]) if isinstance(key, tuple) else (key, ())
-        positions = np.arange(len(self))[first]
-        out = self.source.read(np.atleast_1d(positions))
-        if np.ndim(positions) == 0:
-            out = out[0]
-        return out[rest] if rest else out
-
-    def __array__(self, dtype=None, copy=None):
-        patches = self.source.patchset().patches
-        return patches if dtype is None else patches.astype(dtype, copy=False)
-
-
-def as_source(patches) -> PatchSource | None:
-    """The :class:`PatchSource` ``patches`` stream from (a source, or :class:`SourcePatches`);
-    None for anything else (patches held in memory)."""
-    if isinstance(patches, PatchSource):
-        return patches
-    if isinstance(patches, SourcePatches):
-        return patches.source
-    return None
 
 
 __all__ = [
