@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from napari_ivae.core.errors import InputError
+from napari_ivae.core.synthetic.particle_rendering import render_particles
 
 JITTER_TRIES = 20  # a monolayer's particle is moved from its site at most this many times
 
@@ -102,7 +103,7 @@ def make_particles(
     height, width = _shape(shape)
     rng = np.random.default_rng(seed)
     centres, radii = _place(height, width, count, radius, radius_spread, touching, rng)
-    image, bar = _render(
+    image, bar = render_particles(
         height,
         width,
         centres,
@@ -234,7 +235,7 @@ def make_monolayer(
         & (centres[:, 1] < width + radii)
     )
     centres, radii = centres[inside], radii[inside]
-    image, _ = _render(
+    image, _ = render_particles(
         height,
         width,
         centres,
@@ -308,63 +309,6 @@ def _jittered(sites, radii, jitter, rng, tries: int = JITTER_TRIES):
 
 def _shape(shape) -> tuple[int, int]:
     return (int(shape), int(shape)) if np.ndim(shape) == 0 else (int(shape[0]), int(shape[1]))
-
-
-def _render(
-    height,
-    width,
-    centres,
-    radii,
-    radius,
-    rng,
-    *,
-    polarity,
-    contrast,
-    illumination,
-    texture,
-    noise,
-    dose,
-    scale_bar,
-    blur=0.7,
-):
-    """Projected spheres at ``centres`` on the support (blurred by ``blur`` px, the probe), with
-    its texture and noise; the image (float64) and the scale bar's mask (or None)."""
-    from scipy import ndimage
-
-    rows, cols = np.mgrid[:height, :width].astype(np.float64)
-    thickness = np.zeros((height, width))
-    for (r0, c0), rad in zip(centres, radii):
-        reach = int(np.ceil(rad)) + 2
-        window = (
-            slice(max(int(r0) - reach, 0), min(int(r0) + reach + 1, height)),
-            slice(max(int(c0) - reach, 0), min(int(c0) + reach + 1, width)),
-        )
-        d2 = (rows[window] - r0) ** 2 + (cols[window] - c0) ** 2
-        thickness[window] += np.sqrt(np.clip(rad**2 - d2, 0.0, None))
-    if blur > 0:
-        thickness = ndimage.gaussian_filter(thickness, blur)
-    thickness = thickness / float(radius)
-    support = np.ones((height, width))
-    if illumination:
-        support += illumination * (rows / height - 0.5 + 0.5 * np.sin(cols / width * np.pi))
-    if texture:
-        grain = ndimage.gaussian_filter(rng.normal(size=(height, width)), 2.0)
-        support += texture * grain / (grain.std() or 1.0)
-    sign = 1.0 if polarity == "bright" else -1.0
-    image = support * np.clip(1.0 + sign * contrast * thickness, 0.02, None)
-    if dose is not None:
-        image = rng.poisson(np.clip(image, 0, None) * dose) / float(dose)
-    if noise > 0:
-        image = image + rng.normal(0.0, noise, size=image.shape)
-    bar = None
-    if scale_bar:
-        bar = np.zeros((height, width), dtype=bool)
-        bar[
-            int(0.92 * height) : int(0.92 * height) + max(3, height // 60),
-            int(0.70 * width) : int(0.92 * width),
-        ] = True
-        image[bar] = image.max() * 1.05  # saturated white, as most microscopes burn it in
-    return image, bar
 
 
 def _place(height, width, count, radius, spread, touching, rng):
