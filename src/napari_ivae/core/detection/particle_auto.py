@@ -49,7 +49,7 @@ def auto_blobs(frame, excluded, params):
         particle_threshold,
     )
     from napari_ivae.core.detection.overlays import annotation_mask
-    from napari_ivae.core.detection.packed import weak_majority
+    from napari_ivae.core.detection.packed import hidden_by_failing, layer_floors, weak_majority
     from napari_ivae.core.detection.peaks import flat_mask, smoothed_noise
 
     annotation = annotation_mask(frame)
@@ -126,11 +126,33 @@ def auto_blobs(frame, excluded, params):
         np.minimum(np.minimum(pooled_cut if pooled else np.inf, other_side), background), floors
     )
     packed = None if pooled else layer
+    hidden_kept = 0
     if packed is not None and packed[0] == polarity:
         # a packed layer: the other side at each scale is the network of gaps between the
         # particles, the response's spread their own profile; neither is what the background
         # reaches, and the candidates are the particles: the floor decides
         scale_cut = floors.copy()
+        # ... and on a layer of many particles, the floor a false discovery rate allows
+        scale_cut[smaller:] = np.minimum(
+            scale_cut[smaller:],
+            layer_floors(
+                core_strength,
+                blob_sigma[: len(core_strength)],
+                pixel_noise,
+                area,
+                core_scales,
+            ),
+        )
+        settled = len(points)
+        points, blob_sigma, strength = hidden_by_failing(
+            (points, blob_sigma, strength),
+            particle_candidates.blob_candidates(
+                filled, scales, polarity, candidate_skip, response=response, overlaps=False
+            ),
+            scales,
+            scale_cut,
+        )
+        hidden_kept = len(points) - settled
     # a smaller blob inside a larger kept one, or inside an aggregate too large to be a
     # particle, is judged against its interior, not its ring
     aggregates = particle_surround.aggregate_blobs(
@@ -235,7 +257,8 @@ def auto_blobs(frame, excluded, params):
         "strength_cut": float(cut),
         "pooled_cut": bool(pooled),
         "packed_cut": packed is not None and packed[0] == polarity,
-        "smaller_candidates": int(len(strength) - len(core_strength)),
+        "smaller_candidates": int(len(strength) - len(core_strength) - hidden_kept),
+        "hidden_candidates": hidden_kept,
         "search_sigmas": [round(float(scales[0]), 3), round(float(scales[-1]), 3)],
         "not_above_surround": not_above_surround,
         "not_above_larger": not_above_larger,
