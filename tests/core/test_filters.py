@@ -5,7 +5,12 @@ import pytest
 from scipy import ndimage
 
 from napari_ivae.core.detection import _filters
-from napari_ivae.core.detection._filters import gaussian_smooth, local_maxima, square_extreme
+from napari_ivae.core.detection._filters import (
+    gaussian_smooth,
+    local_maxima,
+    maximum_filter3,
+    square_extreme,
+)
 from napari_ivae.core.detection.peaks import flat_mask
 from napari_ivae.core.detection.refine import (
     _disc_offsets,
@@ -54,6 +59,18 @@ def test_square_extreme_is_ndimage_bit_for_bit(shape, size, dtype):
         got = square_extreme(image, size, extreme)
         assert got.dtype == image.dtype
         np.testing.assert_array_equal(got, expected(image, size))
+
+
+@pytest.mark.parametrize(
+    ("shape", "dtype"),
+    [((5, 300, 1000), np.float32), ((1100, 1000), np.float32), ((3, 800, 900), np.int16)],
+)
+def test_maximum_filter3_of_a_large_array_in_slabs_is_ndimage(shape, dtype):
+    # larger than CACHED_BYTES: filtered in slabs of rows, the slabs' edges inside the array
+    rng = np.random.default_rng(shape[-1])
+    array = rng.integers(-4, 5, shape).astype(dtype)  # ties and plateaus
+    assert array.nbytes > _filters.CACHED_BYTES
+    np.testing.assert_array_equal(maximum_filter3(array), ndimage.maximum_filter(array, size=3))
 
 
 def test_square_extreme_leaves_nan_to_ndimage():

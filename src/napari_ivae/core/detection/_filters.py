@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+CACHED_BYTES = 1 << 22  # arrays larger than this are filtered in slabs (maximum_filter3)
+
 
 def gaussian_smooth(image: np.ndarray, sigma: float, truncate: float = 4.0) -> np.ndarray:
     """Gaussian blur in float32, edges reflected (``ndimage.gaussian_filter`` defaults).
@@ -212,7 +214,25 @@ def maximum_filter3(array: np.ndarray) -> np.ndarray:
     numpy.ndarray
         Same shape and dtype.
     """
-    out = np.asarray(array)
+    array = np.asarray(array)
+    if array.ndim < 2 or array.nbytes <= CACHED_BYTES:
+        return _maximum_filter3_whole(array)
+    # a large array (a scale space) in slabs of rows that stay in the CPU cache: each slab
+    # with one row more on each side, the extra rows' results dropped (2 x faster)
+    rows = array.shape[-2]
+    step = max(4, CACHED_BYTES // 4 // max(array[..., :1, :].nbytes, 1))
+    out = np.empty_like(array)
+    for first in range(0, rows, step):
+        last = min(first + step, rows)
+        top, bottom = max(first - 1, 0), min(last + 1, rows)
+        slab = _maximum_filter3_whole(array[..., top:bottom, :])
+        out[..., first:last, :] = slab[..., first - top : last - top, :]
+    return out
+
+
+def _maximum_filter3_whole(array: np.ndarray) -> np.ndarray:
+    """:func:`maximum_filter3` on the whole array at once."""
+    out = array
     for axis in range(out.ndim):
         source, out = out, out.copy()
         if source.shape[axis] < 2:
