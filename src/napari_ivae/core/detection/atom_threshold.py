@@ -43,6 +43,10 @@ CONFIDENT_SNR = 2.5  # the first pass's floor: its atoms measure the geometry
 NULL_PEAKS = 3000  # the white-noise frame is made large enough to hold about this many peaks
 NULL_SIDE = 1024  # ...but no larger (its counts are scaled to the frame's area)
 NULL_SEED = 20261130  # fixed: the same image always gets the same threshold
+# a frame whose peaks do not stand out from its shuffled pixels is looked at again as if the
+# spacing were this many times larger before it is called noise
+LARGER_SCALES = (2.0, 4.0)
+_SCALED = ("spacing", "sigma", "background", "min_distance")
 
 
 def contrast_cut(
@@ -52,6 +56,8 @@ def contrast_cut(
     area: float,
     params: dict,
     contrast_of,
+    frame: np.ndarray | None = None,
+    masked: np.ndarray | None = None,
 ) -> float:
     """The automatic minimum contrast for a frame's candidate peaks.
 
@@ -71,6 +77,12 @@ def contrast_cut(
     contrast_of : callable
         ``contrast_of(frame, params) -> prominences`` of a frame's peaks, with the same
         detector the candidates came from.
+    frame : numpy.ndarray, optional
+        The 2D frame: when its candidates are no more than its own pixels shuffled within
+        small blocks give (:mod:`~napari_ivae.core.detection.atom_noise_null`), the cut lies
+        above every candidate (nothing stands out from the noise).
+    masked : numpy.ndarray, optional
+        ``frame``'s pixels to leave out of the shuffle (flat areas, the excluded mask).
 
     Returns
     -------
@@ -80,6 +92,8 @@ def contrast_cut(
     prominence = np.asarray(prominence, dtype=np.float64)
     if len(prominence) == 0:
         return 0.0
+    if frame is not None and not stands_out(prominence, frame, masked, area, params, contrast_of):
+        return float(np.nextafter(prominence.max(), np.inf))
     confident = bool(params.get("confident"))
     relative = max(
         RELATIVE_CONTRAST * float(np.percentile(prominence, 90)),
@@ -109,6 +123,26 @@ def contrast_cut(
     first = failing[-1] + 1 if len(failing) else 0
     statistical = levels[first] if first < len(levels) else np.inf
     return float(max(statistical, relative))
+
+
+def stands_out(prominence, frame, masked, area: float, params: dict, contrast_of) -> bool:
+    """Whether the candidates outnumber the peaks of the frame's own pixels shuffled within
+    small blocks (:mod:`~napari_ivae.core.detection.atom_noise_null`) by more than chance, at
+    the detector's scale or, failing that, at ``LARGER_SCALES`` times it (atoms blurred wider
+    than the spacing estimate says, which stand out only when smoothed more)."""
+    from napari_ivae.core.detection import atom_noise_null as shuffle
+
+    for factor in (1.0, *LARGER_SCALES):
+        scaled, contrasts, searched = params, prominence, area
+        if factor != 1.0:
+            scaled = {key: params[key] * factor for key in _SCALED}
+            filled = shuffle.filled(frame, masked)
+            contrasts, searched = contrast_of(filled, scaled), float(filled.size)
+        null, null_area = shuffle.shuffled_null(frame, masked, scaled, contrast_of)
+        z, excess = shuffle.excess_over_null(contrasts, null, searched, null_area)
+        if z >= shuffle.MIN_SPREADS and excess >= shuffle.MIN_ABOVE_NOISE:
+            return True
+    return False
 
 
 def _null_side(params: dict) -> int:
@@ -142,4 +176,11 @@ def _unit_null_contrasts(side: int, params: dict, contrast_of) -> np.ndarray:
 _NULL_CACHE: dict = {}
 
 
-__all__ = ["CONFIDENT_SNR", "FALSE_DISCOVERY", "MIN_SNR", "RELATIVE_CONTRAST", "contrast_cut"]
+__all__ = [
+    "CONFIDENT_SNR",
+    "FALSE_DISCOVERY",
+    "MIN_SNR",
+    "RELATIVE_CONTRAST",
+    "contrast_cut",
+    "stands_out",
+]

@@ -2,6 +2,8 @@
 unreliable, naming the parameter to try.
 
 Atoms
+    An empty result whose every peak fell below the automatic contrast cut says that nothing
+    stands out from the noise (a frame of noise gives peaks, none of them atoms).
     ``median_snr`` (the found atoms' contrast over the smoothed noise), ``weak_share`` (atoms
     below SNR 3), ``on_lattice`` (share of atoms whose nearest neighbour sits at 0.8-1.25
     spacings: a consistent spacing), ``bragg`` (the points' strongest structure-factor peak and
@@ -78,7 +80,7 @@ def _assess_atoms(detections) -> dict:
             f"of the {spots} spots; if the atoms sit on a lattice, give --spacing"
         )
     if len(detections) == 0:
-        return {"measures": measures, "warnings": warnings}
+        return {"measures": measures, "warnings": _below_noise(params) + warnings}
     snr = detections.properties["snr"].to_numpy(dtype=np.float64)
     measures["median_snr"] = round(float(np.median(snr)), 2) if np.isfinite(snr).any() else None
     measures["weak_share"] = round(float(np.mean(snr < LOW_SNR)), 3)
@@ -103,6 +105,24 @@ def _assess_atoms(detections) -> dict:
     else:
         warnings += _one_direction_warning(detections, spacing, measures)
     return {"measures": measures, "warnings": warnings}
+
+
+def _below_noise(params: dict) -> list:
+    """The warning for a result left empty by the automatic contrast cut: every peak the
+    detector found was as weak as the noise's own (a frame of noise, or an empty region)."""
+    counts = params.get("counts")
+    counts = counts if isinstance(counts, list) else [counts] if isinstance(counts, dict) else []
+    if params.get("threshold") != "auto" or not counts:
+        return []
+    peaks = sum(c.get("candidates", 0) - c.get("excluded", 0) for c in counts)
+    peaks -= sum(c.get("outside_crystal", 0) for c in counts)
+    if peaks <= 0 or peaks != sum(c.get("below_threshold", 0) for c in counts):
+        return []
+    return [
+        f"nothing stands out from the noise: none of the {peaks} peaks is stronger than the "
+        "noise makes them, so the frame may hold no atoms; if it does, give a lower "
+        "--threshold or the --spacing"
+    ]
 
 
 def _one_direction_warning(detections, spacing: float, measures: dict) -> list:
