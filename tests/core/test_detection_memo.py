@@ -115,3 +115,12 @@ def test_a_superseded_detection_stops_between_steps(image):
         detect_atoms(image, spacing=10.5)
     with using_memo(DetectionMemo(), lambda: False):  # wanted: it ends
         assert len(detect_atoms(image, spacing=10.5).coords) > 100
+
+
+def test_replaced_pixels_are_warned_of_at_every_detection_with_a_memo(image):
+    hot = image.copy()
+    hot[100, 100] = 50 * float(image.max())  # an X-ray hit: replaced, with a warning
+    memo = DetectionMemo()
+    for _ in range(2):  # the preparation that warned is not kept: it warns again
+        with pytest.warns(UserWarning, match="replaced"):
+            detect_atoms(hot, spacing=10.5, memo=memo)
