@@ -204,33 +204,55 @@ def _exclusion_mask(exclude, shape) -> np.ndarray:
 
 
 def _measure(labels, frame) -> pd.DataFrame:
-    from skimage import measure
-
-    if labels.max() == 0:
+    """Per label: centroid, area, equivalent diameter, eccentricity, orientation and mean
+    intensity, as :func:`skimage.measure.regionprops` defines them, from sums over the pixels
+    (``regionprops_table`` took 0.5 s of a 1.8 s detection on a film of 1300 particles)."""
+    count = int(labels.max())
+    if count == 0:
         return pd.DataFrame({name: np.zeros(0) for name in ("row", "col") + _COLUMNS})
-    props = measure.regionprops_table(
-        labels,
-        intensity_image=frame,
-        properties=(
-            "label",
-            "centroid",
-            "area",
-            "equivalent_diameter_area",
-            "eccentricity",
-            "orientation",
-            "intensity_mean",
-        ),
+    flat = labels.ravel()
+    inside = np.flatnonzero(flat)
+    index = flat[inside]
+    rows, cols = np.divmod(inside, labels.shape[1])
+
+    def total(weights=None):
+        return np.bincount(index, weights=weights, minlength=count + 1)[1:]
+
+    area = total().astype(np.float64)
+    present = np.flatnonzero(area) + 1  # labels with pixels, in order (as regionprops)
+    area = area[present - 1]
+    row = total(rows.astype(np.float64))[present - 1] / area
+    col = total(cols.astype(np.float64))[present - 1] / area
+    centre_row, centre_col = np.zeros(count + 1), np.zeros(count + 1)
+    centre_row[present], centre_col[present] = row, col
+    off_row, off_col = rows - centre_row[index], cols - centre_col[index]
+    # the inertia tensor [[a, b], [b, c]] (a: along the columns' spread, as skimage's)
+    a = total(off_col * off_col)[present - 1] / area
+    c = total(off_row * off_row)[present - 1] / area
+    b = -total(off_row * off_col)[present - 1] / area
+    # a symmetric shape's b (and a disc's a - c) is 0 up to rounding, where skimage's exact
+    # sums give 0: the rounding's sign must not turn the axis (pi / 2, or pi / 4 on a disc)
+    tiny = 1e-12 * (a + c)
+    b = np.where(np.abs(b) <= tiny, -0.0, b)  # -0.0: skimage's -mu11 / mu00 of a 0 sum
+    a_less_c = np.where(np.abs(a - c) <= tiny, 0.0, a - c)
+    half_trace, gap = 0.5 * (a + c), np.sqrt((0.5 * (a - c)) ** 2 + b * b)
+    large, small = np.maximum(half_trace + gap, 0.0), np.maximum(half_trace - gap, 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        eccentricity = np.where(large > 0, np.sqrt(np.maximum(1.0 - small / large, 0.0)), 0.0)
+    orientation = np.where(
+        a_less_c == 0, np.where(b < 0, np.pi / 4, -np.pi / 4), 0.5 * np.arctan2(-2.0 * b, -a_less_c)
     )
+    intensity = total(np.asarray(frame, dtype=np.float64).ravel()[inside])[present - 1] / area
     return pd.DataFrame(
         {
-            "row": props["centroid-0"],
-            "col": props["centroid-1"],
-            "label": props["label"],
-            "area": props["area"],
-            "equivalent_diameter": props["equivalent_diameter_area"],
-            "eccentricity": props["eccentricity"],
-            "orientation": props["orientation"],
-            "mean_intensity": props["intensity_mean"],
+            "row": row,
+            "col": col,
+            "label": present,
+            "area": area,
+            "equivalent_diameter": np.sqrt(4.0 * area / np.pi),
+            "eccentricity": eccentricity,
+            "orientation": orientation,
+            "mean_intensity": intensity,
         }
     )
 
