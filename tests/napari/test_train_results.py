@@ -712,7 +712,11 @@ def test_points_take_the_angle_then_the_found_classes_until_the_user_chooses(
     np.testing.assert_allclose(
         np.asarray(points.face_color)[first], classes.get_color(2), atol=1e-6
     )
+    # in the class map's own colours a point vanishes into its region: a dark rim shows it
+    assert np.all(np.asarray(points.border_width) > 0) and points.border_width_is_relative
+    np.testing.assert_allclose(np.asarray(points.border_color)[:, :3], 0.1, atol=0.01)
     results.colour_by.value = "ivae_z1"  # the user's choice stays through later results
+    assert np.all(np.asarray(points.border_width) == 0)  # viridis over the image: no rim
     results.cluster_button.clicked.emit()
     qtbot.waitUntil(lambda: results.cluster_button.enabled, timeout=30000)
     results.reset_choices()
@@ -721,6 +725,7 @@ def test_points_take_the_angle_then_the_found_classes_until_the_user_chooses(
     np.testing.assert_allclose(
         np.asarray(points.face_color), np.tile(yellow, (len(points.data), 1))
     )
+    assert np.all(np.asarray(points.border_width) == 0)
     results.reset_choices()
     assert results.colour_by.value == ""
 

@@ -18,6 +18,10 @@ DEFAULT_COLOURING = tuple(
 )
 DETECTION_YELLOW = "#ffd400"  # the detected points' own colour (Detect, Apply)
 NO_COLOUR = "<blank>"  # the user chose the blank entry: the points keep their own colour
+# points in a class map's colours vanish into that map: a dark rim (a share of the point's
+# size) keeps each one seen, and its class where the map's regions overlap
+CLASS_RIM_COLOUR = "#1a1a1a"
+CLASS_RIM_WIDTH = 0.15
 
 
 class PointColouring:
@@ -39,6 +43,7 @@ class PointColouring:
         layer = self._session.points_layer
         if not value and layer is not None and len(layer.data):
             layer.face_color = DETECTION_YELLOW  # blank: the points as Detect drew them
+            _class_rim(layer, False)
 
     def _default_colour(self) -> None:
         """'colour points by' starts on the model's class, else the found classes, else the
@@ -69,6 +74,8 @@ class PointColouring:
         values = layer.features[feature].to_numpy(dtype=float)
         result = _writer.result_name_of(feature)  # None for a user's column
         classes = self._cluster_layer() if result == "cluster" else None
+        class_colours = self._class_colours() if result == "class" else []
+        _class_rim(layer, classes is not None or bool(class_colours))
         if classes is not None:  # the points take the class map's colours
             grey = np.array([0.5, 0.5, 0.5, 1.0])
             layer.face_color = np.array(
@@ -80,10 +87,11 @@ class PointColouring:
                 ]
             )
             return
-        if result == "class" and self._class_colours():
-            colours = self._class_colours()
+        if class_colours:
             layer.face_color = [
-                colours[int(v)] if np.isfinite(v) and 0 <= v < len(colours) else "#808080"
+                class_colours[int(v)]
+                if np.isfinite(v) and 0 <= v < len(class_colours)
+                else "#808080"
                 for v in values
             ]
             return
@@ -114,3 +122,11 @@ class PointColouring:
         table = dict(zip(self._session.classes.names, self._session.classes.colours))
         colours = [table.get(name) for name in bundle.config.class_names]
         return colours if colours and all(colours) else []
+
+
+def _class_rim(layer: Any, shown: bool) -> None:
+    """A dark rim around each point when the points wear a class map's colours; none
+    otherwise (as Detect and Apply draw them)."""
+    layer.border_color = CLASS_RIM_COLOUR
+    layer.border_width_is_relative = True
+    layer.border_width = CLASS_RIM_WIDTH if shown else 0.0
