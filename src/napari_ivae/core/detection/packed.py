@@ -35,6 +35,7 @@ PACKED_NETWORK = 0.9  # ... the other phase's largest piece at least this share 
 PACKED_THIN = 0.8  # ... or that phase thinner: its mean depth at most this x the particles'
 PACKED_COVER = 0.35  # ... the particles' phase at least this share of the frame (a layer)
 PACKED_HELD = 0.25  # ... their size from pieces at least this x the median pixel's piece
+PACKED_HELD_PIECES = 10  # ... and at least this many such pieces (not a slow field's few hills)
 PACKED_APART = 0.85  # ... their centres at least this x twice their inscribed radius apart
 PACKED_FLATTEN = 1 / 16  # ... else less its slow variation: a Gaussian of this x the smaller side
 PACKED_FALSE = 0.01  # on a layer, white noise gives at most this share of the candidates kept
@@ -130,6 +131,8 @@ def _layer_phase(smooth: np.ndarray, use: np.ndarray) -> tuple[str, float, float
             ):
                 continue
             held = large & (areas >= PACKED_HELD * _holding_area(areas))
+            if held.sum() < PACKED_HELD_PIECES:
+                continue  # a few large hills (a support's slow field) and noise crumbs
             inscribed = ndimage.maximum(distance, labels, np.flatnonzero(held) + 1)
             # one centre per particle, also where touching ones merged into one piece: the
             # distance transform's maxima at least half the pieces' inscribed radius deep
