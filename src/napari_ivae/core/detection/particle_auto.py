@@ -190,6 +190,13 @@ def auto_blobs(frame, excluded, params):
             ]
             before = int(keep.sum())
             passed = (strength >= scale_cut[level]) | ((strength >= lowered[level]) & ~on_kept)
+            # that level is measured on the opposite side, where a support's one-sided ridges
+            # (strands of lacey carbon over its holes, edges) never reach: a candidate that
+            # passes only there must be round
+            lowered_only = np.flatnonzero(passed & (strength < scale_cut[level]))
+            passed[lowered_only] = particle_surround.round_peaks(
+                signal, points[lowered_only], blob_sigma[lowered_only]
+            )
             scale_cut = lowered
             keep, not_above_surround, not_above_larger = judged(
                 signal, points, blob_sigma, strength, passed, aggregates, pixel_noise
