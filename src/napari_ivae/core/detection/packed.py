@@ -64,7 +64,9 @@ def packed_phase(frame: np.ndarray, use=None) -> tuple[str, float, float] | None
     its distance transform at most ``PACKED_THIN`` x the particles' phase's. Noise, a textured
     support or a low dose cut at one level gives large pieces on both sides, and the two
     phases alike (mean depths 0.96-1.2 x each other on 319 noise, texture and particle
-    frames; gaps 0.64-0.88 x the particles'); sparse particles too little cover.
+    frames; gaps 0.64-0.88 x the particles'); sparse particles too little cover. A support's
+    slow field cut at one level gives a few broad hills among the noise's crumbs: at least
+    ``PACKED_HELD_PIECES`` pieces must hold the phase (see below; 30-940 on monolayers, 3 there).
 
     The sigma is the median inscribed radius (the distance transform's maximum) of the pieces
     that hold the phase (at least ``PACKED_HELD`` x the piece holding its median pixel: noise

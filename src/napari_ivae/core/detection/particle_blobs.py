@@ -80,8 +80,10 @@ they share is that a particle is a compact blob of one polarity at one scale. So
    are expected over all searched scales. Where that level is below a scale's cut, a candidate on
    the background (more than ``FAINT_CLEAR`` median radii beyond every kept rim: the top of a bright
    particle carries more shot noise than the background) passes from it, never below the noise
-   floor, and the kept particles are judged again (surround, overlaps, nested). The lowered cuts
-   also serve 9.
+   floor, and the kept particles are judged again (surround, overlaps, nested); such a candidate
+   must have a round peak (:func:`~napari_ivae.core.detection.particle_surround.round_peaks`):
+   the opposite side never holds a support's one-sided ridges (strands of lacey carbon over its
+   holes), so this level does not bound them. The lowered cuts also serve 9.
 9. **Particles beside kept ones.** A small particle touching a larger one is a maximum in space at
    its own scale, but the larger one's response grows over it towards the larger scale, so it is no
    scale-space maximum and never a candidate. The kept particles are drawn from their own measured
