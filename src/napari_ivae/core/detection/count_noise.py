@@ -1,0 +1,128 @@
+"""Counting noise measured from a frame, and the transform that makes it symmetric.
+
+A frame of counts (electrons, photons), scaled and offset or not, has a noise variance that
+grows along a line with the mean, ``a + b x``, and Poisson noise at a few counts a pixel is
+skewed toward the counts' high side: one side of the background reaches further than the
+other. :func:`count_noise_line` measures that line from the frame itself (each pixel's
+residual against its neighbours, binned by the local mean); :func:`symmetrised` turns the
+frame into counts to the power 2/3, after which the noise is close to symmetric. A frame
+whose noise does not follow such a line (too narrow a range of means to tell, or a line that
+would reach zero variance inside the frame's values) is left as it is.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+COUNT_BINS = 12  # the local means are cut into this many bins of equal pixel counts
+COUNT_PIXELS = 200  # ... each holding at least this many pixels
+COUNT_SPREAD = 0.25  # every bin's noise variance within this share of the fitted line
+COUNT_WINDOW = 4.0  # the local mean: a Gaussian of this many px
+COUNT_SLOPE_ERRORS = 4.0  # the line's slope at least this many of its standard errors from 0
+
+
+def count_noise_line(frame, use=None) -> tuple[float, float] | None:
+    """The line ``a + b x`` the noise variance follows against the local mean ``x``.
+
+    The residual of each pixel against the mean of its four neighbours (white noise: 1.25
+    times its variance) is binned by the local mean (a Gaussian of ``COUNT_WINDOW`` px less
+    those five pixels, see :func:`_less_cross`) into ``COUNT_BINS`` bins between its 1st and
+    99th percentiles; each bin's variance comes from its mean absolute deviation. The line is
+    fitted to the bins, weighted by their pixels, and kept where its slope stands at least
+    ``COUNT_SLOPE_ERRORS`` standard errors from zero, it stays positive over the binned means
+    and every bin lies within ``COUNT_SPREAD`` of it.
+
+    Parameters
+    ----------
+    frame : numpy.ndarray
+        2D frame.
+    use : numpy.ndarray of bool, optional
+        The pixels to measure on (the background, away from what the frame shows).
+
+    Returns
+    -------
+    (float, float) or None
+        ``(a, b)``; None where the noise does not follow a line that stays positive over the
+        measured values (no counting noise: constant or tracking something else), or where
+        too few pixels were measured.
+    """
+    from napari_ivae.core.detection._filters import gaussian_smooth
+
+    frame = np.asarray(frame, dtype=np.float64)
+    if frame.ndim != 2 or min(frame.shape) < 8:
+        return None
+    neighbours = (frame[:-2, 1:-1] + frame[2:, 1:-1] + frame[1:-1, :-2] + frame[1:-1, 2:]) / 4.0
+    residual = (frame[1:-1, 1:-1] - neighbours) / np.sqrt(1.25)
+    # the local mean over a Gaussian of COUNT_WINDOW px, less the five pixels the residual
+    # uses: with them in it, counts' skew ties the residual's spread to the mean (on a flat
+    # Poisson frame, twice the true line); a narrower mean is noisy, which spreads the bins
+    # past the means they hold and flattens the line. Over ``use`` alone, so that a
+    # particle's light does not lift the background's
+    chosen = np.ones(frame.shape, dtype=bool) if use is None else np.asarray(use, dtype=bool)
+    weight = _less_cross(gaussian_smooth(chosen.astype(np.float32), COUNT_WINDOW), chosen)
+    mean = _less_cross(gaussian_smooth(np.where(chosen, frame, 0.0), COUNT_WINDOW), frame * chosen)
+    mean = mean / np.maximum(weight, 1e-6)
+    chosen = chosen[1:-1, 1:-1] & (weight > 0.5)
+    residual, mean = residual[chosen], mean[chosen]
+    if len(mean) < COUNT_BINS * COUNT_PIXELS:
+        return None
+    edges = np.quantile(mean, np.linspace(0.01, 0.99, COUNT_BINS + 1))
+    which = np.searchsorted(edges, mean, side="right") - 1
+    centres, variances, weights = [], [], []
+    for index in range(COUNT_BINS):
+        values = residual[which == index]
+        if len(values) < COUNT_PIXELS:
+            continue
+        # the mean absolute deviation (Gaussian: 0.798 sd): the median's would step with
+        # the values' lattice at a few counts a pixel
+        spread = 1.2533 * float(np.mean(np.abs(values - np.median(values))))
+        centres.append(float(np.mean(mean[which == index])))
+        variances.append(spread**2)
+        weights.append(np.sqrt(len(values)))
+    if len(centres) < 3 or max(variances) <= 0.0:
+        return None
+    bin_means, bin_variances, bin_weights = (np.asarray(x) for x in (centres, variances, weights))
+    (b, a), covariance = np.polyfit(bin_means, bin_variances, 1, w=bin_weights, cov="unscaled")
+    fitted = a + b * bin_means
+    # the slope's standard error from the bins' own scatter about the line
+    error = np.sqrt(covariance[0, 0] * np.mean(((bin_variances - fitted) * bin_weights) ** 2))
+    if abs(b) < COUNT_SLOPE_ERRORS * error:
+        return None  # the means' range too narrow, or the variance does not follow them
+    line = a + b * np.asarray([edges[0], edges[-1]])
+    if line.min() <= 0.0:  # zero variance inside the values: not counting noise
+        return None
+    if np.max(np.abs(bin_variances - fitted) / fitted) > COUNT_SPREAD:
+        return None
+    return float(a), float(b)
+
+
+def _less_cross(smoothed, values):
+    """``smoothed`` (a Gaussian of ``COUNT_WINDOW`` px of ``values``) less the kernel's share
+    of each pixel and its four neighbours, on the pixels one inside the edge."""
+    reach = int(4.0 * COUNT_WINDOW + 0.5)  # gaussian_smooth's kernel
+    taps = np.exp(-0.5 * (np.arange(-reach, reach + 1) / COUNT_WINDOW) ** 2)
+    centre, side = np.exp(-0.5 * (np.asarray([0.0, 1.0]) / COUNT_WINDOW) ** 2) / taps.sum()
+    values = np.asarray(values, dtype=np.float64)
+    cross = centre * centre * values[1:-1, 1:-1] + centre * side * (
+        values[:-2, 1:-1] + values[2:, 1:-1] + values[1:-1, :-2] + values[1:-1, 2:]
+    )
+    return smoothed[1:-1, 1:-1] - cross
+
+
+def symmetrised(frame, line) -> np.ndarray:
+    """``frame`` as counts (from the noise ``line`` ``(a, b)``) to the power 2/3.
+
+    The counts are ``k = (a + b x) / b^2`` (for ``x = g k + c``: ``a = -g c``, ``b = g``;
+    variance not from counting, such as a camera's read noise, counts as more of them), and
+    ``(k + 1/6)^(2/3)`` is close to symmetric down to 3 counts (Poisson's skew ``1 / sqrt(k)``
+    becomes under 0.03; the square root of the Anscombe transform, which evens the variance,
+    turns it to about half that skew on the other side). Increasing in ``x`` whatever the
+    sign of ``b`` (a frame of counts whose sign was turned); values past the line's zero
+    (fewer than no counts) take its end.
+    """
+    a, b = line
+    counts = np.maximum((a + b * np.asarray(frame, dtype=np.float64)) / (b * b), 0.0)
+    return (np.sign(b) * (counts + 1.0 / 6.0) ** (2.0 / 3.0)).astype(np.float32)
+
+
+__all__ = ["count_noise_line", "symmetrised"]

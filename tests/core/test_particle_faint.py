@@ -1,0 +1,111 @@
+"""The faint pass (step 10): the support's level off the kept particles, a false-discovery
+rate for the cut, nothing along the frame's edge, counting noise made symmetric."""
+
+import numpy as np
+import pytest
+from _scripts import load_script
+
+from napari_ivae.core.analysis.metrics import match_points
+from napari_ivae.core.detection import particle_faint
+from napari_ivae.core.detection.particles import detect_particles
+from napari_ivae.core.synthetic.particles import make_particles
+
+
+def _low_dose(polarity: str, seed: int):
+    # the robustness benchmark's "n150 r6 low dose" images: 15 counts per pixel, 8 % texture,
+    # uneven illumination, 30 % of the particles touching a neighbour
+    return make_particles(
+        384,
+        count=150,
+        radius=6,
+        polarity=polarity,
+        touching=0.3,
+        contrast=0.6,
+        noise=0.0,
+        dose=15,
+        texture=0.08,
+        illumination=0.3,
+        seed=seed,
+    )
+
+
+@pytest.mark.parametrize(("polarity", "before"), [("bright", 0.780), ("dark", 0.673)])
+def test_faint_particles_near_clusters_are_read_against_the_support_off_the_kept_ones(
+    polarity, before
+):
+    # "+1000": the faint pass measured the support's level over the whole frame, kept
+    # particles included, which lowered the faint ones beside clusters and ringed every
+    # cluster with the opposite sign (the null), and allowed 0.75 false points a frame.
+    # Measured off the kept particles, the frame's counting noise made symmetric and the cut
+    # at a false-discovery rate of 5 %: recall 0.780 / 0.673 -> 0.887 / 0.933 (18 / 45
+    # faint particles added), precision 1.000 / 0.986
+    truth = _low_dose(polarity, 1156)
+    detections = detect_particles(truth.image)
+    inside = ((truth.centres >= 3.0) & (truth.centres < 381.0)).all(axis=1)
+    match = match_points(detections.coords[:, 1:], truth.centres[inside], 6.0)
+    assert match.precision >= 0.98
+    assert match.recall >= before + 0.09
+    assert detections.params["resolved"]["faint"] >= 15
+
+
+def test_a_field_and_its_four_mirrored_copies_get_the_same_faint_cut(monkeypatch):
+    # the cut allows a share of the added to be the background's (a false-discovery rate),
+    # not a number per frame: the same field four times over (mirrored, so the support runs
+    # on across the seams) gives about four times the faint particles at about the same cut.
+    # With 0.75 expected false points a frame the larger frame's cut was higher
+    seen = {}
+    faint_particles = particle_faint.faint_particles
+
+    def capture(signal, points, radius, skip=None):
+        seen.update(signal=signal, points=points, radius=radius)
+        return faint_particles(signal, points, radius, skip)
+
+    monkeypatch.setattr(particle_faint, "faint_particles", capture)
+    detect_particles(_low_dose("dark", 1156).image)  # the kept particles before step 10
+    signal, kept, radius = seen["signal"], seen["points"], seen["radius"]
+    single, used = faint_particles(signal, kept, radius)
+    tiled_signal = np.block([[signal, signal[:, ::-1]], [signal[::-1], signal[::-1, ::-1]]])
+    mirrors = [kept, kept * [1, -1] + [0, 767], kept * [-1, 1] + [767, 0], 767 - kept]
+    tiled, tiled_used = faint_particles(tiled_signal, np.concatenate(mirrors), np.tile(radius, 4))
+    assert len(single) >= 4
+    assert len(tiled) >= 3.5 * len(single)
+    assert tiled_used["faint_cut"] <= 1.05 * used["faint_cut"]
+
+
+@pytest.mark.parametrize("seed", [0, 2])
+def test_no_faint_particle_along_the_edge_of_a_vignetted_frame(seed):
+    # benchmarks/stranger_particles.py's bf_sparse26 (26 dark particles on vignetted carbon
+    # with a gradient, 1152 x 768): with the level off the kept particles and the cut per
+    # cell, the Gaussian of 3 r reflected at the edge folded the vignetting into a valley
+    # along it: a faint "particle" 13-21 px (1-1.5 r) from the bottom edge on seeds 0 and 2.
+    # Candidates 2 r inside the frame: none. (HEAD's stricter cut added none either.)
+    stranger = load_script("benchmarks/stranger_particles.py", "stranger_particles_faint")
+    image, truth = stranger.make(seed=seed, **stranger.CASES["bf_sparse26"])
+    detections = detect_particles(image)
+    match = match_points(detections.coords[:, 1:], truth[:, :2], float(np.median(truth[:, 2])))
+    assert match.precision == 1.0
+    assert detections.params["resolved"]["faint"] == 0
+
+
+def test_counting_noise_is_made_symmetric_before_the_null_is_read(monkeypatch):
+    # bright n150 r6 low dose +4000: at 15 counts a pixel Poisson noise is skewed toward the
+    # bright side, the particles' side here, so the dark side's maxima (the null) stop short
+    # of what noise reaches on the bright one. Read as it is, the faint pass at a 5 % false-
+    # discovery rate takes noise too (precision 0.938); as counts to the power 2/3, with the
+    # noise line measured off the kept particles, 0.985. Recall 0.745 before the pass's
+    # changes, 0.906 after
+    from napari_ivae.core.detection import count_noise
+
+    truth = _low_dose("bright", 4156)
+    inside = ((truth.centres >= 3.0) & (truth.centres < 381.0)).all(axis=1)
+
+    def scored():
+        detections = detect_particles(truth.image)
+        match = match_points(detections.coords[:, 1:], truth.centres[inside], 6.0)
+        return match, detections.params["resolved"]
+
+    match, resolved = scored()
+    assert resolved["faint_noise_line"] is not None
+    assert match.precision >= 0.975 and match.recall >= 0.88
+    monkeypatch.setattr(count_noise, "count_noise_line", lambda frame, use=None: None)
+    assert scored()[0].precision < match.precision - 0.02
