@@ -136,3 +136,26 @@ def test_manifold_and_traversal_span_the_data_codes():
     )
     with pytest.raises(InputError, match="each of the 2 latents"):
         latent_manifold(model, n=3, ranges=np.zeros((3, 2)))
+
+
+def test_decode_holds_a_bounded_number_of_pixels_per_pass():
+    """The latent manifold of the demo (64 patches of 38 x 38 px, one pass) peaked at ~180 MB
+    of decoder activations; decode now passes at most DECODE_PIXELS pixels at a time, with
+    the same images."""
+    from napari_ivae.core.models import inference
+
+    model = build_model(ModelConfig("rvae", (38, 38), hidden=(16,)))
+    sizes = []
+    render = model.render_logits
+
+    def counted(latent, *args, **kwargs):
+        sizes.append(len(latent))
+        return render(latent, *args, **kwargs)
+
+    model.render_logits = counted
+    z = np.random.default_rng(0).normal(size=(64, model.layout.latent_dim)).astype(np.float32)
+    images = decode(model, z)
+    assert sum(sizes) == 64
+    assert max(sizes) * 38 * 38 <= inference.DECODE_PIXELS
+    one_by_one = np.stack([decode(model, z[i : i + 1])[0] for i in range(len(z))])
+    np.testing.assert_allclose(images, one_by_one, rtol=0, atol=1e-6)

@@ -17,6 +17,11 @@ from napari_ivae.core.devices import resolve_device
 from napari_ivae.core.errors import InputError
 from napari_ivae.core.validation import as_patch_array
 
+# decoder pixels evaluated per forward pass in decode: the spatial decoder runs its MLP on
+# every pixel of every patch, so a batch of 64 patches of 38 x 38 px (the demo's latent
+# manifold) held ~180 MB of activations at once; 16 384 pixels keep it to ~40 MB
+DECODE_PIXELS = 1 << 14
+
 
 @dataclass
 class Encoding:
@@ -182,9 +187,10 @@ def decode(
     latent = torch.cat(cols + [torch.from_numpy(z)], dim=1)
     code = _class_code(model, y, n, conditions)
     out = []
+    step = max(1, min(int(batch_size), DECODE_PIXELS // max(int(model.n_pixels), 1)))
     with _evaluating(model, None) as dev:
-        for start in range(0, n, max(int(batch_size), 1)):
-            sl = slice(start, start + batch_size)
+        for start in range(0, n, step):
+            sl = slice(start, start + step)
             extra = code[sl].to(dev) if code is not None else None
             logits = model.render_logits(latent[sl].to(dev), extra)
             if extra is not None:
