@@ -111,3 +111,21 @@ def test_atoms_wider_than_the_spacing_says_still_stand_out():
         contrasts, noise, smoothed_noise(frame, 0.4), 65536.0, params, _null_contrasts
     )
     assert np.count_nonzero(contrasts >= cut) > 1000
+
+
+def test_a_few_lone_atoms_among_noise_stand_out():
+    # 25 atoms far apart on 200 x 200 px of noise: too few to outnumber the noise's peaks at
+    # its median or 99th percentile, but the shuffled noise reaches none of their contrasts
+    rng = np.random.default_rng(5)
+    rows, cols = np.indices((200, 200))
+    frame = rng.normal(0.0, 0.05, (200, 200))
+    for r, c in rng.uniform(10, 190, (25, 2)):
+        frame += np.exp(-((rows - r) ** 2 + (cols - c) ** 2) / (2 * 2.0**2))
+    frame = frame.astype(np.float32)
+    params = {"spacing": 10.0, "sigma": 1.5, "background": 5.0, "min_distance": 4.0}
+    contrasts = np.asarray(_null_contrasts(frame, params), dtype=np.float64)
+    noise = smoothed_noise(frame, 0.0)
+    cut = contrast_cut(
+        contrasts, noise, smoothed_noise(frame, 1.5), 40000.0, params, _null_contrasts, frame=frame
+    )
+    assert np.count_nonzero(contrasts >= cut) >= 20
