@@ -37,15 +37,15 @@ def test_faint_particles_near_clusters_are_read_against_the_support_off_the_kept
     # particles included, which lowered the faint ones beside clusters and ringed every
     # cluster with the opposite sign (the null), and allowed 0.75 false points a frame.
     # Measured off the kept particles, the frame's counting noise made symmetric and the cut
-    # at a false-discovery rate of 5 %: recall 0.780 / 0.673 -> 0.887 / 0.933 (18 / 45
-    # faint particles added), precision 1.000 / 0.986
+    # at a false-discovery rate of 5 %: recall 0.780 / 0.673 -> 0.847 / 0.927 (12 / 42
+    # faint particles added), precision 1.000 / 1.000
     truth = _low_dose(polarity, 1156)
     detections = detect_particles(truth.image)
     inside = ((truth.centres >= 3.0) & (truth.centres < 381.0)).all(axis=1)
     match = match_points(detections.coords[:, 1:], truth.centres[inside], 6.0)
     assert match.precision >= 0.98
-    assert match.recall >= before + 0.09
-    assert detections.params["resolved"]["faint"] >= 15
+    assert match.recall >= before + 0.06
+    assert detections.params["resolved"]["faint"] >= 10
 
 
 def test_a_field_and_its_four_mirrored_copies_get_the_same_faint_cut(monkeypatch):
@@ -90,10 +90,9 @@ def test_no_faint_particle_along_the_edge_of_a_vignetted_frame(seed):
 def test_counting_noise_is_made_symmetric_before_the_null_is_read(monkeypatch):
     # bright n150 r6 low dose +4000: at 15 counts a pixel Poisson noise is skewed toward the
     # bright side, the particles' side here, so the dark side's maxima (the null) stop short
-    # of what noise reaches on the bright one. Read as it is, the faint pass at a 5 % false-
-    # discovery rate takes noise too (precision 0.938); as counts to the power 2/3, with the
-    # noise line measured off the kept particles, 0.985. Recall 0.745 before the pass's
-    # changes, 0.906 after
+    # of what noise reaches on the bright one. Read as it is, the faint pass takes noise too
+    # (3 false points, precision 0.978); as counts to the power 2/3, with the noise line
+    # measured off the kept particles, 1 (0.993). Recall 0.745 before the pass's changes
     from napari_ivae.core.detection import count_noise
 
     truth = _low_dose("bright", 4156)
@@ -102,10 +101,24 @@ def test_counting_noise_is_made_symmetric_before_the_null_is_read(monkeypatch):
     def scored():
         detections = detect_particles(truth.image)
         match = match_points(detections.coords[:, 1:], truth.centres[inside], 6.0)
-        return match, detections.params["resolved"]
+        return match, len(detections.coords) - len(match.pairs), detections.params["resolved"]
 
-    match, resolved = scored()
+    match, false_points, resolved = scored()
     assert resolved["faint_noise_line"] is not None
-    assert match.precision >= 0.975 and match.recall >= 0.88
+    assert match.precision >= 0.985 and match.recall >= 0.87
     monkeypatch.setattr(count_noise, "count_noise_line", lambda frame, use=None: None)
-    assert scored()[0].precision < match.precision - 0.02
+    assert scored()[1] >= false_points + 2
+
+
+def test_the_supports_own_extremes_are_not_faint_particles():
+    # stranger_particles.py haadf_fringes80 seed 1: two bright spots of the generator's
+    # support texture (24 % and 16 % above it without noise) stand above the dark side's
+    # strongest; with the null's tail decay as measured from its strongest 85 maxima, the
+    # false-discovery cut took both (precision 1.000 -> 0.974); with the decay at two
+    # standard errors above it, neither
+    stranger = load_script("benchmarks/stranger_particles.py", "stranger_particles_extremes")
+    image, truth = stranger.make(seed=1, **stranger.CASES["haadf_fringes80"])
+    detections = detect_particles(image)
+    match = match_points(detections.coords[:, 1:], truth[:, :2], float(np.median(truth[:, 2])))
+    assert detections.params["resolved"]["faint"] == 0
+    assert match.precision == 1.0

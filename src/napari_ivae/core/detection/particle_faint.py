@@ -20,6 +20,7 @@ FAINT_CLEAR = 0.6  # a faint particle lies this many median radii beyond every k
 FAINT_NULL = 1.5  # the background is measured this many median radii beyond every kept rim
 FAINT_SYMMETRY = 0.9  # the quantile of the background's maxima at which both sides are compared
 FAINT_TAIL = (20, 0.05)  # the other side's tail: the strongest max(20, 5 %) of its maxima
+FAINT_DECAY_ERRORS = 2.0  # faint pass: the tail's decay this many standard errors above its mean
 FAINT_FALSE = 0.75  # background maxima expected above the per-scale levels: at most this many
 FAINT_DISCOVERY = 0.05  # faint particles: background maxima expected among the added, at most
 FAINT_EDGE = 2.0  # faint particles lie this many median radii inside the frame's edge
@@ -52,7 +53,8 @@ def faint_particles(signal, points, radius, skip=None) -> tuple[np.ndarray, dict
     (out-of-focus objects, debris) lives there and nothing is added. Otherwise the cut is the
     lowest at which the background maxima expected above it in the candidates' area (the
     opposite side's count, its tail extended exponentially from its strongest ``FAINT_TAIL``
-    maxima, scaled by the areas) are at most ``FAINT_DISCOVERY`` of the candidates above it:
+    maxima with the decay ``FAINT_DECAY_ERRORS`` standard errors above its estimate, scaled
+    by the areas) are at most ``FAINT_DISCOVERY`` of the candidates above it:
     a false-discovery rate, the same on a frame and on the same field cut into tiles. A
     candidate above the cut must stand above its surround
     (:func:`~napari_ivae.core.detection.particle_surround.surround_share`).
@@ -153,7 +155,12 @@ def faint_particles(signal, points, radius, skip=None) -> tuple[np.ndarray, dict
     scale = float(candidate_area.sum()) / float(background.sum())
     tail = max(FAINT_TAIL[0], int(FAINT_TAIL[1] * len(opposite)))
     base = float(opposite[-tail])
+    # the tail's decay at its upper bound: measured from ``tail`` maxima, an exponential's
+    # mean has a standard error of itself over sqrt(tail); at the top of the candidates,
+    # several decays past the strongest null maximum, an underestimate lets the support's
+    # own extremes through (stranger_particles.py haadf_fringes80 seed 1: two false points)
     decay = max(float(np.mean(opposite[-tail:] - base)), 1e-12)
+    decay *= 1.0 + FAINT_DECAY_ERRORS / np.sqrt(tail)
     # the background maxima expected above each candidate's value, in the candidates' area
     count = len(opposite) - np.searchsorted(opposite, strength, side="left")
     expected = scale * np.where(
