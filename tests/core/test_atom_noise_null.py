@@ -129,3 +129,14 @@ def test_a_few_lone_atoms_among_noise_stand_out():
         contrasts, noise, smoothed_noise(frame, 1.5), 40000.0, params, _null_contrasts, frame=frame
     )
     assert np.count_nonzero(contrasts >= cut) >= 20
+
+
+def test_detect_atoms_on_shot_noise_finds_nothing_and_says_why():
+    """End to end: a frame of pure shot noise (2 counts a pixel) gave hundreds of atoms with
+    the defaults; now none, and the message says nothing stood out from the noise."""
+    from napari_ivae.core.detection.atoms import detect_atoms
+
+    frame = np.random.default_rng(5).poisson(2.0, (384, 384)).astype(np.float32)
+    found = detect_atoms(frame)
+    assert len(found.coords) == 0
+    assert "stands out from the noise" in found.message

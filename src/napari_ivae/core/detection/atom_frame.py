@@ -46,7 +46,14 @@ def _detect_frame(frame, params, excluded) -> tuple[pd.DataFrame, dict]:
     if params["threshold"] == "auto":
         area = search_area(flat, excluded, allowed["mask"])
         cut = contrast_cut(
-            prominence, smoothed_noise(frame, 0.0, skip), noise, area, params, _null_contrasts
+            prominence,
+            smoothed_noise(frame, 0.0, skip),
+            noise,
+            area,
+            params,
+            _null_contrasts,
+            frame=frame,
+            masked=_masked(skip, excluded),
         )
     else:
         cut = _manual_cut(prominence, params["threshold"])
@@ -137,6 +144,12 @@ def _null_contrasts(frame, params):
     """Contrasts of every peak the detector finds in ``frame`` (a frame of pure noise)."""
     smoothed, _, peaks = smoothed_band_peaks(frame, params)
     return smoothed[peaks[:, 0], peaks[:, 1]] - ring_mean(smoothed, peaks, params["spacing"])
+
+
+def _masked(skip, excluded):
+    """Flat areas (padding, blanking) and the excluded mask together; ``None`` without both."""
+    masks = [mask for mask in (skip, excluded) if mask is not None]
+    return np.logical_or.reduce(masks) if masks else None
 
 
 def _manual_cut(prominence, threshold) -> float:

@@ -361,6 +361,11 @@ def _empty_reason(counts, params) -> str:
             f"region ({spacing}); crystal_only=False keeps the latter."
         )
     if counts["below_threshold"] == counts["candidates"] - masked:
+        if params["threshold"] == "auto":  # the cut is a noise bound: say so plainly
+            return (
+                f"No atoms found: none of the {counts['below_threshold']} peaks stands out "
+                f"from the noise (automatic threshold; {spacing})."
+            )
         return (
             f"No atoms found: all {counts['candidates']} peaks have too little contrast "
             f"(threshold {params['threshold']}; {spacing}). Lower the threshold, or check "
