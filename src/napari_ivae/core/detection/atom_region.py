@@ -37,8 +37,9 @@ def allowed_candidates(frame, candidates, params, excluded) -> dict:
         flags["excluded"] = excluded[candidates[:, 0], candidates[:, 1]]
     if params["crystal_only"] and len(candidates):
         from napari_ivae.core.detection.crystal import crystal_region
+        from napari_ivae.core.detection.detection_memo import remembered
 
-        region = crystal_region(frame, params["spacing"])
+        region = remembered("crystal_region", crystal_region, frame, params["spacing"])
         flags["region"] = region.summary()
         if region.found:
             beyond = ~flags["excluded"] & ~region.contains(candidates)
