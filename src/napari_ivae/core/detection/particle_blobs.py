@@ -97,12 +97,16 @@ they share is that a particle is a compact blob of one polarity at one scale. So
 10. **Faint particles away from the kept ones.** On a textured support at a low dose the small
     particles are also the faint ones, and at the LoG scales the texture reaches as high as they do.
     At the kept particles' median radius a difference of Gaussians
-    (:func:`~napari_ivae.core.detection.particle_faint.faint_particles`) separates them better; its
-    cut comes from the background far from every kept particle (no particle's ring, no gap between
-    packed particles), where a two-sided texture reaches as far on the opposite side as on the
-    particles' side: the lowest cut at which under one background maximum is expected among the
-    added ones. A background whose particles' side is the stronger in bulk (out-of-focus objects,
-    debris) gives no null, and nothing is added there.
+    (:func:`~napari_ivae.core.detection.particle_faint.faint_particles`), less the support's level
+    measured off the kept particles, separates them better; its cut comes from the background far
+    from every kept particle (no particle's ring, no gap between packed particles), where a
+    two-sided texture reaches as far on the opposite side as on the particles' side: the lowest
+    cut at which at most 5 % of the added ones are expected from the background. Counting noise
+    (its variance following a line in the mean, measured from the frame:
+    :mod:`~napari_ivae.core.detection.count_noise`) is skewed toward the counts' high side at a
+    few counts a pixel; such a frame is made counts to the power 2/3 first, near symmetric. A
+    background whose particles' side is the stronger in bulk (out-of-focus objects, debris) gives
+    no null, and nothing is added there.
 11. **Rods.** A rod (any elongated particle) gives a row of round blobs along its axis, each a
     particle of the rod's width to every test above. Two kept blobs closer than 1.5 x the sum
     of their radii are one particle where the frame between them neither dips (height at least
