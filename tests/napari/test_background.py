@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from napari_helpers import is_error, open_widget
 
-from napari_ivae._widgets import _apply, _writer, detect, patches, results
+from napari_ivae._widgets import _apply, _writer, detect, detect_run, patches, results
 from napari_ivae._widgets._session import get_session
 
 
@@ -54,7 +54,7 @@ def click_and_wait(qtbot, widget, button):
 
 def test_detect_and_estimate_run_in_workers(viewer, lattice_layer, qtbot, monkeypatch):
     threads = []
-    record_thread(monkeypatch, detect, "run_detection", threads)
+    record_thread(monkeypatch, detect_run, "run_detection", threads)  # the worker's call
     record_thread(monkeypatch, detect, "estimate", threads)
     widget = open_widget(viewer, "Detect")
     click_and_wait(qtbot, widget, widget.estimate_button)
