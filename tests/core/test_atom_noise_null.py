@@ -140,3 +140,31 @@ def test_detect_atoms_on_shot_noise_finds_nothing_and_says_why():
     found = detect_atoms(frame)
     assert len(found.coords) == 0
     assert "stands out from the noise" in found.message
+
+
+def test_a_lone_atom_on_a_small_frame_is_kept():
+    """One atom far above the noise on a 24 px frame is no count excess over the shuffled
+    null, but no shuffle of the frame's pixels comes near it: it is kept (and only it)."""
+    from napari_ivae.core.detection.atoms import detect_atoms
+
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[:24, :24]
+    image = rng.normal(0, 0.02, (24, 24)).astype(np.float32)
+    image += np.exp(-((yy - 12.0) ** 2 + (xx - 12.0) ** 2) / 4.5).astype(np.float32)
+    found = detect_atoms(image)
+    assert len(found.coords) == 1
+    np.testing.assert_allclose(found.coords[0, -2:], [12.0, 12.0], atol=0.5)
+
+
+def test_three_atoms_among_shot_noise_are_kept_without_noise_points():
+    yy, xx = np.mgrid[:256, :256]
+    image = np.full((256, 256), 5.0)
+    sites = [(60, 60), (128, 200), (200, 90)]
+    for r, c in sites:
+        image += 40 * np.exp(-((yy - r) ** 2 + (xx - c) ** 2) / (2 * 1.5**2))
+    frame = np.random.default_rng(1).poisson(image).astype(np.float32)
+    from napari_ivae.core.detection.atoms import detect_atoms
+
+    found = detect_atoms(frame)
+    assert len(found.coords) == 3
+    assert np.abs(np.sort(found.coords[:, -2]) - [60, 128, 200]).max() < 1.0

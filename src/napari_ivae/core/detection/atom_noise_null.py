@@ -37,6 +37,9 @@ import numpy as np
 NULL_QUANTILES = (50, 75, 90, 99, 99.9)  # the last: a few strong atoms among noise
 MIN_SPREADS = 6.0
 MIN_ABOVE_NOISE = 5  # and at least this many more candidates than the null holds
+# ... else only candidates this many times the null's strongest peak are kept: a lone atom
+# on a small frame is no count excess, but no shuffle of the frame's pixels makes it
+LONE_FACTOR = 2.0
 SHUFFLE_SEED = 20261202  # fixed: the same image always gets the same answer
 MAX_DRAWN = 512  # side of the shuffled frame (its counts are scaled to the frame's area)
 BLOCK_SPACINGS = 2.0  # pixels are shuffled within blocks of this many spacings
@@ -153,6 +156,7 @@ def excess_over_null(
 
 
 __all__ = [
+    "LONE_FACTOR",
     "MIN_ABOVE_NOISE",
     "MIN_SPREADS",
     "excess_over_null",

@@ -92,8 +92,11 @@ def contrast_cut(
     prominence = np.asarray(prominence, dtype=np.float64)
     if len(prominence) == 0:
         return 0.0
-    if frame is not None and not stands_out(prominence, frame, masked, area, params, contrast_of):
-        return float(np.nextafter(prominence.max(), np.inf))
+    floor = 0.0  # a few lone atoms: only those far above the shuffled null's strongest peak
+    if frame is not None:
+        floor = noise_floor(prominence, frame, masked, area, params, contrast_of)
+        if floor > prominence.max():
+            return float(np.nextafter(prominence.max(), np.inf))
     confident = bool(params.get("confident"))
     relative = max(
         RELATIVE_CONTRAST * float(np.percentile(prominence, 90)),
@@ -122,7 +125,34 @@ def contrast_cut(
     failing = np.flatnonzero(noise_above > FALSE_DISCOVERY * found_above)
     first = failing[-1] + 1 if len(failing) else 0
     statistical = levels[first] if first < len(levels) else np.inf
-    return float(max(statistical, relative))
+    return float(max(statistical, relative, floor))
+
+
+def noise_floor(prominence, frame, masked, area: float, params: dict, contrast_of) -> float:
+    """The lowest contrast the frame's own noise allows.
+
+    ``0`` when the candidates outnumber the peaks of the frame's own pixels shuffled within
+    small blocks (:mod:`~napari_ivae.core.detection.atom_noise_null`) by more than chance, at
+    the detector's scale or at ``LARGER_SCALES`` times it (atoms blurred wider than the
+    spacing estimate says). Else, where a candidate stands ``LONE_FACTOR`` times above the
+    null's strongest peak at one of those scales (a few lone atoms, which no count shows),
+    that peak's level at the detector's scale: only candidates above every shuffled peak are
+    kept. Else ``inf``: nothing stands out from the noise.
+    """
+    from napari_ivae.core.detection import atom_noise_null as shuffle
+
+    lone, first_null = False, None
+    for contrasts, null, z, excess in _against_null(
+        prominence, frame, masked, area, params, contrast_of
+    ):
+        if z >= shuffle.MIN_SPREADS and excess >= shuffle.MIN_ABOVE_NOISE:
+            return 0.0
+        first_null = null if first_null is None else first_null
+        if len(null) and len(contrasts):
+            lone |= float(np.max(contrasts)) >= shuffle.LONE_FACTOR * float(np.max(null))
+    if lone and first_null is not None and len(first_null):
+        return float(np.max(first_null))
+    return np.inf
 
 
 def stands_out(prominence, frame, masked, area: float, params: dict, contrast_of) -> bool:
@@ -130,6 +160,17 @@ def stands_out(prominence, frame, masked, area: float, params: dict, contrast_of
     small blocks (:mod:`~napari_ivae.core.detection.atom_noise_null`) by more than chance, at
     the detector's scale or, failing that, at ``LARGER_SCALES`` times it (atoms blurred wider
     than the spacing estimate says, which stand out only when smoothed more)."""
+    from napari_ivae.core.detection import atom_noise_null as shuffle
+
+    return any(
+        z >= shuffle.MIN_SPREADS and excess >= shuffle.MIN_ABOVE_NOISE
+        for _, _, z, excess in _against_null(prominence, frame, masked, area, params, contrast_of)
+    )
+
+
+def _against_null(prominence, frame, masked, area, params, contrast_of):
+    """Per scale (the detector's, then ``LARGER_SCALES`` times it, lazily): the candidates'
+    contrasts, the shuffled null's, and the count excess ``(z, excess)`` between them."""
     from napari_ivae.core.detection import atom_noise_null as shuffle
 
     for factor in (1.0, *LARGER_SCALES):
@@ -140,9 +181,7 @@ def stands_out(prominence, frame, masked, area: float, params: dict, contrast_of
             contrasts, searched = contrast_of(filled, scaled), float(filled.size)
         null, null_area = shuffle.shuffled_null(frame, masked, scaled, contrast_of)
         z, excess = shuffle.excess_over_null(contrasts, null, searched, null_area)
-        if z >= shuffle.MIN_SPREADS and excess >= shuffle.MIN_ABOVE_NOISE:
-            return True
-    return False
+        yield np.asarray(contrasts, dtype=np.float64), null, z, excess
 
 
 def _null_side(params: dict) -> int:
