@@ -109,6 +109,22 @@ def test_a_step_whose_arguments_cannot_be_keyed_is_computed():
     assert len(calls) == 2 and len(memo) == 0
 
 
+def test_a_memory_mapped_or_very_large_array_is_not_hashed(tmp_path, monkeypatch):
+    """A memory-mapped stack would be read whole to hash it at every run: such a step is
+    computed instead of keyed (as any argument the memo cannot key)."""
+    from napari_ivae.core.detection import detection_memo
+
+    mapped = np.lib.format.open_memmap(tmp_path / "s.npy", "w+", np.float32, (4, 8, 8))
+    monkeypatch.setattr(detection_memo, "MAX_KEYED_BYTES", 1024)
+    memo, calls = DetectionMemo(), []
+    with using_memo(memo):
+        for _ in range(2):
+            remembered("mapped", lambda a: calls.append(a.shape), mapped)
+            remembered("large", lambda a: calls.append(a.shape), np.zeros(512, np.float32))
+            remembered("small", lambda a: calls.append(a.shape), np.zeros(16, np.float32))
+    assert calls.count((4, 8, 8)) == 2 and calls.count((512,)) == 2 and calls.count((16,)) == 1
+
+
 def test_a_superseded_detection_stops_between_steps(image):
     asked = iter([False, False, True])
     with pytest.raises(Superseded), using_memo(DetectionMemo(), lambda: next(asked, True)):

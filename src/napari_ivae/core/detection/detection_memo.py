@@ -37,6 +37,9 @@ import numpy as np
 
 MAX_BYTES = 128 * 2**20  # the memo's results together; the oldest go first
 MAX_ENTRIES = 64
+# an argument larger than this is not keyed (the step is computed): hashing a memory-mapped
+# stack of gigabytes would read all of it at every run, for a key no tuning burst reuses
+MAX_KEYED_BYTES = 256 * 2**20
 
 _ACTIVE: contextvars.ContextVar[tuple | None] = contextvars.ContextVar(
     "napari_ivae_detection_memo", default=None
@@ -208,6 +211,8 @@ def _array_key(array: np.ndarray, digests: dict) -> tuple:
     (the frames of a stack, a crop: one digest); any other array by its own bytes."""
     if array.dtype.hasobject:
         raise Unkeyable("object array")
+    if isinstance(array, np.memmap) or array.nbytes > MAX_KEYED_BYTES:
+        raise Unkeyable("a memory-mapped or very large array")
     base = array
     while isinstance(base.base, np.ndarray):
         base = base.base
