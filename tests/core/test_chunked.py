@@ -158,3 +158,12 @@ def test_dysco3_weak_sc_columns_chunk_by_chunk_if_available():
     memory = detect_atoms(image)
     chunked = detect_atoms_chunked(image, chunk=384, scheduler="threads")
     _same_sites_stage(memory, chunked)
+
+
+def test_chunked_detection_of_pure_noise_keeps_no_atom_as_in_memory():
+    """A frame of shot noise read whole by the chunked path (its sample) is judged against its
+    own shuffled pixels as in memory: no atom (it kept thousands, chunk by chunk)."""
+    frame = np.random.default_rng(5).poisson(2.0, (600, 600)).astype(np.float32)
+    found = detect_atoms_chunked(frame, chunk=256)
+    assert len(found.coords) == 0
+    assert "stands out from the noise" in found.message

@@ -49,7 +49,18 @@ def select_peaks(
     candidates, at_edge = found["peak"], allowed["edge"][usable]
     prominence = found["prominence"]
     if params["threshold"] == "auto":
-        cut = contrast_cut(prominence, pixel_noise, noise, area, params, atom_frame._null_contrasts)
+        # the whole frame read (the sample): its own shuffled pixels judge whether anything
+        # stands out from the noise, as for a frame in memory
+        cut = contrast_cut(
+            prominence,
+            pixel_noise,
+            noise,
+            area,
+            params,
+            atom_frame._null_contrasts,
+            frame=frame if whole else None,
+            masked=atom_frame._masked(flat if flat.any() else None, excluded) if whole else None,
+        )
     else:
         cut = atom_frame._manual_cut(prominence, params["threshold"])
     keep, counts = atom_frame.select_by_contrast(
