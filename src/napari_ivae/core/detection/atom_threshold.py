@@ -79,8 +79,9 @@ def contrast_cut(
         detector the candidates came from.
     frame : numpy.ndarray, optional
         The 2D frame: when its candidates are no more than its own pixels shuffled within
-        small blocks give (:mod:`~napari_ivae.core.detection.atom_noise_null`), the cut lies
-        above every candidate (nothing stands out from the noise).
+        small blocks give (:mod:`~napari_ivae.core.detection.atom_noise_null`), the cut is at
+        least :func:`noise_floor` (above every candidate when nothing stands out from the
+        noise; above every shuffled peak for a few lone atoms).
     masked : numpy.ndarray, optional
         ``frame``'s pixels to leave out of the shuffle (flat areas, the excluded mask).
 
@@ -155,19 +156,6 @@ def noise_floor(prominence, frame, masked, area: float, params: dict, contrast_o
     return np.inf
 
 
-def stands_out(prominence, frame, masked, area: float, params: dict, contrast_of) -> bool:
-    """Whether the candidates outnumber the peaks of the frame's own pixels shuffled within
-    small blocks (:mod:`~napari_ivae.core.detection.atom_noise_null`) by more than chance, at
-    the detector's scale or, failing that, at ``LARGER_SCALES`` times it (atoms blurred wider
-    than the spacing estimate says, which stand out only when smoothed more)."""
-    from napari_ivae.core.detection import atom_noise_null as shuffle
-
-    return any(
-        z >= shuffle.MIN_SPREADS and excess >= shuffle.MIN_ABOVE_NOISE
-        for _, _, z, excess in _against_null(prominence, frame, masked, area, params, contrast_of)
-    )
-
-
 def _against_null(prominence, frame, masked, area, params, contrast_of):
     """Per scale (the detector's, then ``LARGER_SCALES`` times it, lazily): the candidates'
     contrasts, the shuffled null's, and the count excess ``(z, excess)`` between them."""
@@ -221,5 +209,5 @@ __all__ = [
     "MIN_SNR",
     "RELATIVE_CONTRAST",
     "contrast_cut",
-    "stands_out",
+    "noise_floor",
 ]
