@@ -70,13 +70,14 @@ def count_noise_line(frame, use=None) -> tuple[float, float] | None:
     which = np.searchsorted(edges, mean, side="right") - 1
     centres, variances, weights = [], [], []
     for index in range(COUNT_BINS):
-        values = residual[which == index]
+        inside = which == index
+        values = residual[inside]
         if len(values) < COUNT_PIXELS:
             continue
         # the mean absolute deviation (Gaussian: 0.798 sd): the median's would step with
         # the values' lattice at a few counts a pixel
         spread = 1.2533 * float(np.mean(np.abs(values - np.median(values))))
-        centres.append(float(np.mean(mean[which == index])))
+        centres.append(float(np.mean(mean[inside])))
         variances.append(spread**2)
         weights.append(np.sqrt(len(values)))
     if len(centres) < 3 or max(variances) <= 0.0:
