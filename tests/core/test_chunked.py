@@ -167,3 +167,23 @@ def test_chunked_detection_of_pure_noise_keeps_no_atom_as_in_memory():
     found = detect_atoms_chunked(frame, chunk=256)
     assert len(found.coords) == 0
     assert "stands out from the noise" in found.message
+
+
+def test_a_noise_frame_larger_than_its_sample_keeps_no_atom():
+    """A frame larger than the chunked path's sample is judged against the sample's shuffled
+    pixels too (it kept thousands of noise peaks: only a frame read whole was judged)."""
+    frame = np.random.default_rng(6).poisson(2.0, (600, 600)).astype(np.float32)
+    found = detect_atoms_chunked(frame, chunk=256, sample_side=300, scheduler="sync")
+    assert not found.params["chunked"]["sample_is_frame"]
+    assert len(found.coords) == 0
+    assert "stands out from the noise" in found.message
+
+
+def test_a_lattice_larger_than_its_sample_keeps_its_atoms():
+    """The sample's null does not cost a lattice its atoms: a frame larger than the sample
+    gives the points of the same frame read whole."""
+    frame = make_lattice((600, 600), spacing=10.0, noise=0.3, seed=7).image.astype(np.float32)
+    whole = detect_atoms_chunked(frame, chunk=256, scheduler="sync")
+    sampled = detect_atoms_chunked(frame, chunk=256, sample_side=300, scheduler="sync")
+    assert len(whole.coords) > 1000
+    assert abs(len(sampled.coords) - len(whole.coords)) <= 0.01 * len(whole.coords)

@@ -12,7 +12,9 @@ What the detector measures over the whole frame is measured once, from a *sample
 ``sample_side`` x ``sample_side`` window of the frame, read whole. That gives the spacing, the
 atoms' width and polarity, a weaker sub-lattice (:mod:`napari_ivae.core.detection.motif`), the
 noise level, a burned-in scale bar and the crystalline region. The contrast cut is set once from
-the contrasts of all chunks' peaks and the searched area summed over the chunks, and the weaker
+the contrasts of all chunks' peaks and the searched area summed over the chunks (whether any
+peak stands out from the noise is judged against the sample's own shuffled pixels, their
+peak counts scaled to the frame's area), and the weaker
 sub-lattice's sites are judged once too (``atom_sites.judged_at_sites``): the strong atoms and the
 places they predict come from all chunks' peaks, and each chunk hands over, besides its peaks,
 its core's local maxima near any peak plus a sub-lattice or empty vector (contrast and refined
@@ -191,7 +193,7 @@ def detect_atoms_chunked(
         merged,
         at_places,
         params,
-        sample if whole else None,
+        sample,
         excluded,
         flat,
         area,

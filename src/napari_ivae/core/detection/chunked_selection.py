@@ -20,17 +20,24 @@ def merged_peaks(parts: list) -> dict:
 
 
 def select_peaks(
-    found, at_places, params, frame, excluded, flat, area, whole, noise, pixel_noise, shape
+    found, at_places, params, sample, excluded, flat, area, whole, noise, pixel_noise, shape
 ) -> tuple[pd.DataFrame, dict]:
     """The rest of ``atom_frame._detect_frame`` on the peaks of all chunks: the region and mask, the
     contrast cut, the rim check, a weaker sub-lattice's sites (its atoms among the chunks'
-    maxima ``at_places``), merging and the border."""
+    maxima ``at_places``), merging and the border.
+
+    ``sample`` is the central window read whole (``excluded`` and ``flat`` are its masks); when
+    it is the whole frame (``whole``) it also gives the crystalline region. Either way its own
+    shuffled pixels judge whether any peak stands out from the noise: a sample of a larger
+    frame stands for the frame's noise (its null's peak counts are scaled to the frame's area).
+    """
     from napari_ivae.core.detection import atom_frame, atom_sites
     from napari_ivae.core.detection.atom_region import allowed_candidates, search_area
     from napari_ivae.core.detection.atom_threshold import contrast_cut
     from napari_ivae.core.detection.peaks import merge_close_points
 
     candidates = found["peak"]
+    frame = sample if whole else None
     if whole:
         allowed = allowed_candidates(frame, candidates, params, excluded)
         area = search_area(flat, excluded, allowed["mask"])
@@ -49,8 +56,6 @@ def select_peaks(
     candidates, at_edge = found["peak"], allowed["edge"][usable]
     prominence = found["prominence"]
     if params["threshold"] == "auto":
-        # the whole frame read (the sample): its own shuffled pixels judge whether anything
-        # stands out from the noise, as for a frame in memory
         cut = contrast_cut(
             prominence,
             pixel_noise,
@@ -58,8 +63,8 @@ def select_peaks(
             area,
             params,
             atom_frame._null_contrasts,
-            frame=frame if whole else None,
-            masked=atom_frame._masked(flat if flat.any() else None, excluded) if whole else None,
+            frame=sample,
+            masked=atom_frame._masked(flat if flat.any() else None, excluded),
         )
     else:
         cut = atom_frame._manual_cut(prominence, params["threshold"])
