@@ -22,6 +22,7 @@ NULL_SIDE = 1024  # the white-noise frame for the noise floor is at most this la
 NULL_SEED = 20261130  # fixed: the same image always gets the same floor
 NOISE_BLOBS = 0.1  # the floor: white noise would reach it this many times in the frame
 TAIL_SHARE = 0.001  # the opposite side's tail is compared with a Gaussian's at this share
+FILTER_REACH = 4.0  # sigmas: how far the response of an edge of a left-out area reaches
 
 
 def opposite_strengths(response, polarity: str, skip=None) -> np.ndarray:
@@ -54,6 +55,34 @@ def opposite_strengths(response, polarity: str, skip=None) -> np.ndarray:
     return np.where(strongest > 0, strongest, np.inf)
 
 
+def measured_pixels(shape, skip, scales) -> list:
+    """Per scale, the pixels whose response is the background's: not in ``skip`` and farther
+    than ``FILTER_REACH`` sigmas from it.
+
+    A left-out area (a zero-filled corner of a rotated frame, blank vacuum, a masked scale
+    bar) meets the frame in a step, and the response of a step reaches several sigmas into the
+    frame on both sides: as strong as the step is high (50 x the carbon's texture beside the
+    0 corners of stranger_scenes' rotated bright-field frame), it is no background. Where
+    that would leave no pixel, ``skip`` alone is left out.
+
+    Returns
+    -------
+    list of numpy.ndarray
+        One boolean ``shape`` mask per scale, True where measured.
+    """
+    use = np.ones(shape, dtype=bool) if skip is None else ~np.asarray(skip, dtype=bool)
+    if skip is None or not np.any(skip) or not use.any():
+        return [use] * len(scales)
+    from scipy import ndimage
+
+    distance = ndimage.distance_transform_edt(use)
+    uses = []
+    for sigma in scales:
+        away = distance > FILTER_REACH * float(sigma)
+        uses.append(away if away.any() else use)
+    return uses
+
+
 def background_strengths(
     response, scales, polarity: str, skip=None, site_scales=None
 ) -> np.ndarray:
@@ -76,7 +105,8 @@ def background_strengths(
     polarity : {"bright", "dark"}
         The particles' polarity.
     skip : numpy.ndarray, optional
-        ``(Y, X)`` pixels left out (masked or constant areas).
+        ``(Y, X)`` pixels left out (masked or constant areas), with those within
+        ``FILTER_REACH`` sigmas of them at each scale (see :func:`measured_pixels`).
     site_scales : array-like, optional
         The scales whose blob sites count (default ``scales``); smaller scales searched only
         for extra candidates do not raise the bound at the others.
@@ -94,6 +124,7 @@ def background_strengths(
     out = np.full(len(response), np.inf)
     if area == 0:
         return out
+    uses = measured_pixels(response.shape[1:], skip, scales)
     sites = sum(
         area / (np.pi * (2.0 * sigma) ** 2)
         for sigma in (scales if site_scales is None else site_scales)
@@ -102,7 +133,7 @@ def background_strengths(
     tail_z = -quantile(TAIL_SHARE)
     sign = -1.0 if polarity == "bright" else 1.0
     for index, layer in enumerate(response):
-        values = layer[use]
+        values = layer[uses[index]]
         centred = values - _median(values)
         spread = 1.4826 * _median(np.abs(centred))
         if spread > 0:
@@ -191,6 +222,7 @@ def _two_gaussians(values, iterations: int = 100):
 
 __all__ = [
     "background_strengths",
+    "measured_pixels",
     "noise_floor",
     "opposite_strengths",
     "particle_cut",
