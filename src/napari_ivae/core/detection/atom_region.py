@@ -3,6 +3,9 @@
 Used by :func:`napari_ivae.core.detection.atoms.detect_atoms`: peaks in the excluded mask go; with
 ``crystal_only``, peaks outside the crystalline region (:mod:`napari_ivae.core.detection.crystal`) go,
 except within one spacing of it, where a peak stays when it continues the crystal's lattice.
+Islands of the region smaller than the fringe amplitude's resolution cell are no crystal
+(:func:`resolved`): an amorphous film's amplitude rises above the region's edge in spots that
+size, and their bumps were kept as atoms.
 """
 
 from __future__ import annotations
@@ -39,7 +42,10 @@ def allowed_candidates(frame, candidates, params, excluded) -> dict:
         from napari_ivae.core.detection.crystal import crystal_region
         from napari_ivae.core.detection.detection_memo import remembered
 
-        region = remembered("crystal_region", crystal_region, frame, params["spacing"])
+        region = resolved(
+            remembered("crystal_region", crystal_region, frame, params["spacing"]),
+            params["spacing"],
+        )
         flags["region"] = region.summary()
         if region.found:
             beyond = ~flags["excluded"] & ~region.contains(candidates)
@@ -47,6 +53,36 @@ def allowed_candidates(frame, candidates, params, excluded) -> dict:
             flags["edge"] = beyond & ~flags["outside"]
             flags["mask"] = region.mask()
     return flags
+
+
+def resolved(region, spacing: float):
+    """``region`` less its islands smaller than the fringe amplitude's resolution cell.
+
+    The amplitude is low-passed with a Gaussian of ``LOWPASS_SPACINGS`` spacings, so a
+    noise excursion of the support's amplitude above the region's edge covers about the
+    kernel's correlation area, ``4 pi sigma^2`` (6 spacings^2): an island no larger cannot
+    be told from one and holds no lattice to speak of (a 30 px particle at 9 px spacing
+    covers 15 spacings^2; amorphous carbon's islands 0.1-3). A region of such islands only
+    is kept as found with nothing inside: the frame has a non-crystalline part and no
+    crystal large enough to resolve.
+    """
+    import dataclasses
+
+    from scipy import ndimage
+
+    from napari_ivae.core.detection.crystal import LOWPASS_SPACINGS
+
+    if not region.found:
+        return region
+    labels, count = ndimage.label(region.inside)
+    if count == 0:
+        return region
+    cell = float(region.scale[0]) * float(region.scale[1])
+    area = np.bincount(labels.ravel(), minlength=count + 1)[1:] * cell
+    large = np.concatenate([[False], area > 4.0 * np.pi * (LOWPASS_SPACINGS * spacing) ** 2])
+    if large[1:].all():
+        return region
+    return dataclasses.replace(region, inside=large[labels])
 
 
 def on_lattice(points, core, spacing, neighbours: int = 2) -> np.ndarray:
@@ -77,4 +113,4 @@ def on_lattice(points, core, spacing, neighbours: int = 2) -> np.ndarray:
     return result
 
 
-__all__ = ["allowed_candidates", "on_lattice", "search_area"]
+__all__ = ["allowed_candidates", "on_lattice", "resolved", "search_area"]
