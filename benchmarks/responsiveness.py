@@ -26,8 +26,10 @@ Actions, in their pipeline order (``--action all`` runs them all, each needing t
               spacing (the run's start, one re-detection in a worker, the layer write); below
               each row the detection's time in the core (``run_detection``; "memo" when the
               dock's memo held the whole result), the worker's (snapshot prepared, core) and
-              that end-to-end time. Then particles (``--size``² particles on a support,
-              Detect once untimed): the threshold method switched auto -> otsu -> li
+              that end-to-end time, and the time from the last change to the preview of its
+              value written in the layer (the dock's preview, ``preview_s``). Then particles
+              (``--size``² particles on a support, Detect once untimed): the threshold method
+              switched auto -> otsu -> li
               (rows tune-p1, tune-p2), timed alike
     patches   Patches and labels: Extract patches at the atoms
     labels    one rectangle drawn on an annotation layer: the debounced label recount

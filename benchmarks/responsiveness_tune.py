@@ -3,7 +3,9 @@
 Spacing drags on the lattice (three drags of three spin-box steps up, then one back to values
 seen before), then the threshold method switched on particles; per row the time from the
 last change to the points layer re-drawn, the detection's time in the core and the worker's
-(see ``responsiveness.py``'s docstring).
+(see ``responsiveness.py``'s docstring), and for a spacing drag the time from the last change
+to the preview of its value written in the points layer (``preview_s``; "none" when the exact
+result came first, as from the memo).
 """
 
 from __future__ import annotations
@@ -17,11 +19,19 @@ def tune_detect(detect, viewer, args, results, observe, row, process_events_unti
     """The ``tune`` rows: spacing drags on the lattice, then threshold methods on particles
     (see the module's docstring); each row's core, worker and end-to-end times."""
     from napari_ivae._widgets import detect as detect_module
-    from napari_ivae._widgets import detect_run
+    from napari_ivae._widgets import detect_preview, detect_run
     from napari_ivae.core.synthetic.particles import make_particles
 
-    timings: dict[str, list] = {"core": [], "worker": []}
+    timings: dict[str, list] = {"core": [], "worker": [], "preview": []}
     real_core, real_worker = detect_run.run_detection, detect_module._detect_snapshot
+    real_preview = detect_preview._preview_snapshot
+
+    def preview_worker(*a, **k):
+        start = time.perf_counter()
+        try:
+            return real_preview(*a, **k)
+        finally:
+            timings["preview"].append(time.perf_counter() - start)
 
     def core(*a, **k):
         start = time.perf_counter()
@@ -38,21 +48,42 @@ def tune_detect(detect, viewer, args, results, observe, row, process_events_unti
             timings["worker"].append(time.perf_counter() - start)
 
     detect_run.run_detection, detect_module._detect_snapshot = core, worker
+    detect_preview._preview_snapshot = preview_worker
+    previewed: dict = {}  # the last change's time, and when the preview of its value was drawn
+    real_draw = detect._preview._draw
+
+    def draw(coords, layer, params, run):
+        real_draw(coords, layer, params, run)
+        if (
+            "change" in previewed
+            and detect._preview.shown
+            and params["spacing"] == previewed["value"]
+        ):
+            previewed.setdefault("drawn", time.perf_counter())
+
+    detect._preview._draw = draw
 
     def timed(name: str, change, tuned, layer) -> None:
         for values in timings.values():
             values.clear()
         r = results[name] = observe(name, change, tuned)
+        drawn = previewed.get("drawn")
         r.update(
             points=int(len(layer.data)),
             core_s=[round(t, 3) for t in timings["core"]],
             worker_s=[round(t, 3) for t in timings["worker"]],
+            preview_worker_s=[round(t, 3) for t in timings["preview"]],
+            preview_s=None if drawn is None else round(drawn - previewed["change"], 3),
         )
+        previewed.clear()
         print(row(name, r), flush=True)
         cores = ", ".join(f"{t:.3f}" for t in r["core_s"]) or "memo"
+        preview = "none" if r["preview_s"] is None else f"{r['preview_s']:.3f} s"
+        preview += " (worker " + ", ".join(f"{t:.3f}" for t in r["preview_worker_s"]) + " s)"
         print(
             f"    core {cores} s, worker {', '.join(f'{t:.3f}' for t in r['worker_s'])} s, "
-            f"end to end {r['action_s']:.2f} s (layer write {r['longest_layer_write_ms']:.0f} ms)",
+            f"end to end {r['action_s']:.2f} s (layer write {r['longest_layer_write_ms']:.0f} ms)"
+            f", preview {preview}",
             flush=True,
         )
 
@@ -65,6 +96,7 @@ def tune_detect(detect, viewer, args, results, observe, row, process_events_unti
         def drag(dragged=dragged) -> None:
             for value in dragged:  # the spin box's arrow held: one change after another
                 detect.spacing.value = value
+            previewed.update(change=time.perf_counter(), value=dragged[-1])
 
         def tuned(dragged=dragged) -> bool:
             meta = points.metadata.get("napari_ivae", {})
@@ -90,3 +122,5 @@ def tune_detect(detect, viewer, args, results, observe, row, process_events_unti
 
         timed(f"tune-p{number}", switch, switched, layer)
     detect_run.run_detection, detect_module._detect_snapshot = real_core, real_worker
+    detect._preview._draw = real_draw
+    detect_preview._preview_snapshot = real_preview

@@ -9,7 +9,8 @@ drag still shows its way). So the viewer never waits and the layer always ends w
 settings on screen; a run never replaces the points of a later one. The dock keeps the
 results of the detection's steps (:class:`~napari_ivae.core.detection.detection_memo.DetectionMemo`,
 keyed by the image's contents and each step's parameters): a re-detection recomputes only
-what the changed parameter reaches, with the same result as a fresh one.
+what the changed parameter reaches, with the same result as a fresh one. A change of the
+spacing or smoothing alone is first drawn as a preview (:mod:`.detect_preview`).
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ from napari_ivae._widgets._common import (
     report,
 )
 from napari_ivae._widgets._session import get_session
+from napari_ivae._widgets.detect_layers import write_detections
+from napari_ivae._widgets.detect_preview import TuningPreview
 from napari_ivae._widgets.detect_run import (  # noqa: F401 - importable from here as before
     SUPERSEDED,
     _check_particle_contrast,
@@ -76,6 +79,7 @@ class DetectWidget(DockBody):
         self._asked = 0  # counts Detect presses and parameter changes: a run's is its number
         self._shown_run = 0  # the number of the run whose result is on screen
         self._shown_at = 0.0  # when a result was last shown (or a tuning burst began)
+        self._preview = TuningPreview(self)
         self.image = layer_picker(Image, "image")
         self.mode = ComboBox(choices=["atoms", "particles"], value="atoms", label="find")
         self.spacing = FloatSpinBox(
@@ -239,6 +243,7 @@ class DetectWidget(DockBody):
         """True while a detection runs (or a tuning change waits for its turn)."""
         return (
             self._worker is not None
+            or self._preview.running
             or self._live_timer.isActive()
             or is_busy(self, "estimating spacing")
         )
@@ -255,11 +260,43 @@ class DetectWidget(DockBody):
         and a result was shown less than ``LIVE_SHOW_EVERY_S`` ago."""
         return self._asked != run and time.monotonic() - self._shown_at < LIVE_SHOW_EVERY_S
 
+    def _stale(self, run: int) -> Any:
+        return lambda: self._superseded(run)
+
+    def _note_shown(self) -> None:
+        self._shown_at = time.monotonic()
+
     def _live_detect(self) -> None:
+        layer, params, preparation = self.image.value, self._params(), self._preparation()
+        if self._preview.applies(layer, params, preparation):
+            try:
+                snapshot = self._snapshot()
+            except Exception:  # noqa: BLE001 - the exact run reports it
+                snapshot = None
+            if snapshot is not None:
+                self._preview.start(snapshot, layer, params, self._asked, self._exact_when_free)
+                return
+        self._exact_when_free()
+
+    def _exact_when_free(self) -> None:
         if self._worker is not None:
             self._pending = True
             return
         self.detect()
+
+    def _params(self) -> dict:
+        return dict(
+            mode=self.mode.value,
+            spacing=self.spacing.value or None,
+            sigma=self.sigma.value or None,
+            refine=self.refine.value,
+            method=self.method.value,
+            polarity=self.polarity.value,
+            crystal_only=not self.keep_non_crystal.value,
+        )
+
+    def _preparation(self) -> dict:
+        return {"invert": bool(self.invert.value), "flatten": self.flatten.value}
 
     def detect(self) -> None:
         """Run the detection in a worker thread; the result arrives as a Points layer."""
@@ -272,26 +309,13 @@ class DetectWidget(DockBody):
         except Exception as err:  # noqa: BLE001 - shown to the user
             report(self.status, err)
             return
-        params = dict(
-            mode=self.mode.value,
-            spacing=self.spacing.value or None,
-            sigma=self.sigma.value or None,
-            refine=self.refine.value,
-            method=self.method.value,
-            polarity=self.polarity.value,
-            crystal_only=not self.keep_non_crystal.value,
-        )
-        preparation = {"invert": bool(self.invert.value), "flatten": self.flatten.value}
+        params, preparation = self._params(), self._preparation()
         self._asked += 1
         run = self._asked
-
-        def superseded() -> bool:
-            return self._superseded(run)
-
         self._worker = background(
             self,
             _detect_snapshot,
-            (snapshot, params, self._memo, superseded),
+            (snapshot, params, self._memo, self._stale(run)),
             what=f"detecting {params['mode']}",
             show=lambda det: self._show(det, layer, params, preparation, run),
             on_error=lambda err: self._mark_stale(layer, params),
@@ -299,7 +323,7 @@ class DetectWidget(DockBody):
             status=self.status,
             buttons=(self.run_button,),
         )
-        self.status.ok(f"detecting {params['mode']} in {layer.name!r}...")
+        self.status.ok(self._preview.shown or f"detecting {params['mode']} in {layer.name!r}...")
 
     def _idle(self) -> None:
         self._worker = None
@@ -336,49 +360,12 @@ class DetectWidget(DockBody):
         spacing = det.params.get("spacing") if isinstance(det.params, dict) else None
         if spacing:
             self._session.update(spacing=float(spacing), spacing_image=layer.name)
+        self._preview.remember(layer, params, preparation or {}, det if n else None)
         if n == 0:
             text = widget_spelling(det.message) if det.message else f"no {mode} found"
             self._failed(InputError(text), layer, params, warn=True)  # shown as it is
             return
-        image_ndim = len(_layers.image_data(layer).shape) - (1 if layer.rgb else 0)
-        # the other kind's detections of this image (an atoms run on particles, say) would
-        # cover this result and be cut at by the Patches dock: hidden first, kept
-        other = "particles" if mode == "atoms" else "atoms"
-        roles = (f"detections_{other}",) + (("particle_labels",) if other == "particles" else ())
-        hidden = _layers.hide_results(self._viewer, layer.name, roles)
-        points = _layers.write_layer(
-            self._viewer,
-            "points",
-            _layers.points_data(det.coords, image_ndim),
-            role=f"detections_{mode}",
-            source=layer,
-            what=mode,
-            params={
-                **{k: _jsonable(v) for k, v in det.params.items()},
-                "widget_settings": params,
-                "image_preparation": dict(preparation or {}),
-                "quality": det.quality,
-            },
-            features=det.properties.reset_index(drop=True),
-            size=point_size(det, mode),
-            face_color="#ffd400",
-            border_width=0,
-            opacity=0.8,
-            select=True,
-        )
-        points.visible = True  # hidden by a run of the other kind
-        if mode == "particles" and det.labels is not None:
-            labels = _layers.write_layer(
-                self._viewer,
-                "labels",
-                det.labels,
-                role="particle_labels",
-                source=layer,
-                what="particle labels",
-                params={"mode": mode},
-                opacity=0.4,
-            )
-            labels.visible = True
+        hidden = write_detections(self._viewer, det, layer, params, preparation or {})
         self._shown_for = layer
         used = det.params if isinstance(det.params, dict) else {}
         self._show_auto_values(used, params)

@@ -60,6 +60,39 @@ def _detect_snapshot(
         raise InputError(text) from err
 
 
+def _preview_snapshot(
+    snapshot: tuple,
+    params: dict,
+    previous: dict,
+    previous_points: np.ndarray,
+    memo: DetectionMemo | None = None,
+    superseded: Any = None,
+    frame: np.ndarray | None = None,
+) -> Any:
+    """A preview of the atoms at ``params``' spacing (worker thread): ``(frame, points)``,
+    the frame prepared as the earlier detection (``previous``: its ``params``) prepared it
+    (through ``memo``; given, an earlier preview's), and
+    :func:`~napari_ivae.core.detection.tuning_preview.preview_atoms`' points;
+    ``SUPERSEDED`` when ``superseded()`` turned true first."""
+    from napari_ivae.core.detection.atom_setup import _prepared
+    from napari_ivae.core.detection.tuning_preview import preview_atoms
+
+    invert = {"auto": None, "bright": False, "dark": True}[params["polarity"]]
+    try:
+        if frame is None:
+            with using_memo(memo, superseded):
+                image, _ = remembered("prepared snapshot", _prepared_snapshot, snapshot)
+                frame = _prepared(
+                    image, channel=None, frame_axis=None, invert=bool(invert), flatten=None
+                )
+        if superseded is not None and superseded():
+            return SUPERSEDED
+        points = preview_atoms(frame, previous, previous_points, params["spacing"], params["sigma"])
+        return frame, points
+    except Superseded:
+        return SUPERSEDED
+
+
 def run_detection(
     image: np.ndarray,
     mode: str,

@@ -1,0 +1,77 @@
+"""The Detect dock's preview while the spacing is dragged: drawn and marked before the exact
+detection ends, replaced by it; a preview never replaces a later run's points."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+from napari_helpers import open_widget
+
+from napari_ivae import _layers
+from napari_ivae._widgets import detect_run
+from napari_ivae.core.detection.atoms import detect_atoms
+
+
+def _wait(detect, qtbot) -> None:
+    qtbot.waitUntil(lambda: not detect.busy, timeout=300000)
+
+
+def test_a_spacing_change_is_previewed_then_replaced_by_the_exact_detection(
+    viewer, lattice_layer, qtbot, monkeypatch
+):
+    detect = open_widget(viewer, "Detect")
+    detect.detect()
+    _wait(detect, qtbot)
+    points = viewer.layers["lat atoms [ivae]"]
+    real, release = detect_run.run_detection, threading.Event()
+
+    def held(image, **params):  # the exact run waits until the preview was seen
+        release.wait(120)
+        return real(image, **params)
+
+    monkeypatch.setattr(detect_run, "run_detection", held)
+    detect.spacing.value = 9.0
+    meta = lambda: points.metadata["napari_ivae"]  # noqa: E731
+    try:
+        qtbot.waitUntil(lambda: meta().get("preview") is True, timeout=120000)
+        qtbot.waitUntil(lambda: detect._worker is not None, timeout=120000)  # the exact run
+        assert meta()["spacing"] == 9.0 and "preview" in detect.status.value
+        assert detect.busy and len(points.data) > 0
+    finally:
+        release.set()
+    _wait(detect, qtbot)
+    assert "preview" not in meta() and "preview" not in detect.status.value
+    fresh = detect_atoms(_layers.prepared_image(lattice_layer), spacing=9.0)
+    np.testing.assert_array_equal(points.data, fresh.coords[:, 1:])
+    assert points.features.reset_index(drop=True).equals(fresh.properties)
+
+
+def test_a_late_preview_never_replaces_a_later_result(viewer, lattice_layer, qtbot):
+    detect = open_widget(viewer, "Detect")
+    detect.detect()
+    _wait(detect, qtbot)
+    detect.spacing.value = 9.0
+    _wait(detect, qtbot)
+    points = viewer.layers["lat atoms [ivae]"]
+    shown = points.data.copy()
+    params = {**points.metadata["napari_ivae"]["widget_settings"], "spacing": 8.0}
+    late = np.array([[10.0, 10.0], [20.0, 20.0]])
+    detect._preview._draw(late, lattice_layer, params, detect._shown_run)  # arrives late
+    np.testing.assert_array_equal(points.data, shown)
+    assert points.metadata["napari_ivae"]["spacing"] == 9.0
+
+
+def test_no_preview_for_a_change_it_does_not_follow(viewer, lattice_layer, qtbot):
+    detect = open_widget(viewer, "Detect")
+    detect.detect()
+    _wait(detect, qtbot)
+    drawn = []
+    detect._preview._draw = lambda *args: drawn.append(args)
+    detect.refine.value = "gaussian"  # not the spacing: the exact detection only
+    _wait(detect, qtbot)
+    assert len(drawn) == 0
+    assert viewer.layers["lat atoms [ivae]"].metadata["napari_ivae"]["refine"] == "gaussian"
+    detect.spacing.value = 9.0  # from the gaussian-refined result: previewed
+    _wait(detect, qtbot)
+    assert len(drawn) == 1
