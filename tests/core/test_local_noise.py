@@ -1,0 +1,54 @@
+"""The particle cut's noise floor follows the noise where each candidate lies (local_noise.py).
+
+The frames here are built for these tests, apart from the benchmarks' generators: a support
+shaped as a wedge (its thickness, and with it the counts and their noise, growing from one
+side of the frame to the other) under small bright particles of one height.
+"""
+
+import numpy as np
+
+from napari_ivae.core.detection.local_noise import noise_ratio
+
+
+def _wedge_frame(seed, shape=(384, 384), count=60, dose=30.0, thin=0.3, thick=3.0, height=3.0):
+    """Poisson counts (``dose`` per unit) of a support thickening linearly from ``thin`` at the
+    left edge to ``thick`` at the right, with ``count`` Gaussian particles (sigma 1.5 px) of
+    ``height`` at least 16 px apart. Returns the frame and the particles' centres."""
+    rng = np.random.default_rng(seed)
+    rows, cols = np.mgrid[: shape[0], : shape[1]]
+    ideal = thin + (thick - thin) * cols / (shape[1] - 1)
+    centres: list[np.ndarray] = []
+    while len(centres) < count:
+        point = rng.uniform(8, np.array(shape) - 8)
+        if all(np.hypot(*(point - other)) > 16 for other in centres):
+            centres.append(point)
+    for row, col in centres:
+        ideal = ideal + height * np.exp(-((rows - row) ** 2 + (cols - col) ** 2) / 4.5)
+    return (rng.poisson(ideal * dose) / dose).astype(np.float32), np.array(centres)
+
+
+def test_noise_ratio_is_none_where_the_noise_is_even():
+    rng = np.random.default_rng(3)
+    frame = rng.normal(5.0, 1.0, (256, 256)).astype(np.float32)
+    frame[100:110, 100:110] += 8.0  # a particle does not make the noise uneven
+    assert noise_ratio(frame) is None
+
+
+def test_noise_ratio_follows_counts_on_a_wedge():
+    frame, _ = _wedge_frame(0, count=0)
+    ratio = noise_ratio(frame)
+    assert ratio is not None
+    thin, thick = float(np.median(ratio[:, :64])), float(np.median(ratio[:, -64:]))
+    # Poisson noise grows as the square root of the counts: at the outer 64 columns' middles
+    # the support is 0.53 and 2.78 thick, sqrt(2.78 / 0.53) = 2.3
+    assert 1.9 < thick / thin < 2.7
+
+
+def test_noise_ratio_leaves_out_skipped_pixels():
+    frame, _ = _wedge_frame(0, count=0)
+    skip = np.zeros(frame.shape, dtype=bool)
+    skip[:, :40] = True
+    frame[:, :40] = 0.0  # constant padding: no noise there, and none counted
+    ratio = noise_ratio(frame, skip)
+    assert ratio is not None
+    assert np.isfinite(ratio).all() and ratio.min() > 0
