@@ -62,7 +62,9 @@ def test_a_late_preview_never_replaces_a_later_result(viewer, lattice_layer, qtb
     assert points.metadata["napari_ivae"]["spacing"] == 9.0
 
 
-def test_no_preview_for_a_change_it_does_not_follow(viewer, lattice_layer, qtbot):
+def test_no_preview_for_a_change_it_does_not_follow_or_settings_detected_before(
+    viewer, lattice_layer, qtbot
+):
     detect = open_widget(viewer, "Detect")
     detect.detect()
     _wait(detect, qtbot)
@@ -75,3 +77,10 @@ def test_no_preview_for_a_change_it_does_not_follow(viewer, lattice_layer, qtbot
     detect.spacing.value = 9.0  # from the gaussian-refined result: previewed
     _wait(detect, qtbot)
     assert len(drawn) == 1
+    detect.spacing.value = 9.5
+    _wait(detect, qtbot)
+    assert len(drawn) == 2
+    detect.spacing.value = 9.0  # detected before: the memo's result at once, no preview
+    _wait(detect, qtbot)
+    assert len(drawn) == 2
+    assert viewer.layers["lat atoms [ivae]"].metadata["napari_ivae"]["spacing"] == 9.0

@@ -39,6 +39,7 @@ class TuningPreview:
         self._waiting: tuple | None = None  # the latest ask while a preview computes
         self.shown = ""  # the status of the preview on screen ("" once a detection is)
         self._frame: tuple | None = None  # (array, its preparation, the frame prepared)
+        self._detected: set = set()  # the settings detected exactly on the basis's image
 
     @property
     def running(self) -> bool:
@@ -52,12 +53,18 @@ class TuningPreview:
 
         self.shown = ""
         usable = det is not None and params["mode"] == "atoms" and can_preview(det.params)
+        if self._basis is None or self._basis[0] is not layer or len(self._detected) > 64:
+            self._detected.clear()
+        self._detected.add(_settings(params, preparation))
         self._basis = (layer, dict(params), dict(preparation), det) if usable else None
 
     def applies(self, layer: Any, params: dict, preparation: dict) -> bool:
         """Whether ``params`` differ from the basis's only in the spacing or smoothing, with
-        a spacing given, on the same image layer."""
+        a spacing given, on the same image layer, and were not detected on it before (the
+        dock's memo holds that result: it comes at once)."""
         if self._basis is None or params["mode"] != "atoms" or not params["spacing"]:
+            return False
+        if _settings(params, preparation) in self._detected:
             return False
         basis_layer, asked, prepared, _ = self._basis
         same = all(params[k] == asked.get(k) for k in params if k not in PREVIEWED)
@@ -119,6 +126,10 @@ class TuningPreview:
             f"preview: {count} peaks at spacing {spacing:.2f} px (the detection follows)..."
         )
         widget.status.ok(self.shown)
+
+
+def _settings(params: dict, preparation: dict) -> tuple:
+    return tuple(sorted(params.items())) + tuple(sorted(preparation.items()))
 
 
 __all__ = ["PREVIEWED", "TuningPreview"]
