@@ -84,3 +84,22 @@ def test_no_preview_for_a_change_it_does_not_follow_or_settings_detected_before(
     _wait(detect, qtbot)
     assert len(drawn) == 2
     assert viewer.layers["lat atoms [ivae]"].metadata["napari_ivae"]["spacing"] == 9.0
+
+
+def test_no_preview_of_an_image_read_by_chunks(viewer, qtbot):
+    import dask.array as da
+
+    from napari_ivae.core.synthetic.lattice import make_lattice
+
+    lattice = make_lattice((96, 96), spacing=8.0, domains=2, seed=1).image
+    layer = viewer.add_image(da.from_array(lattice, chunks=48), name="lazy")
+    detect = open_widget(viewer, "Detect")
+    detect.image.value = layer
+    detect.detect()
+    _wait(detect, qtbot)
+    drawn = []
+    detect._preview._draw = lambda *args: drawn.append(args)
+    detect.spacing.value = 9.0  # a preview would read the whole image
+    _wait(detect, qtbot)
+    assert len(drawn) == 0
+    assert viewer.layers["lazy atoms [ivae]"].metadata["napari_ivae"]["spacing"] == 9.0

@@ -269,11 +269,13 @@ class DetectWidget(DockBody):
     def _live_detect(self) -> None:
         layer, params, preparation = self.image.value, self._params(), self._preparation()
         if self._preview.applies(layer, params, preparation):
+            from napari_ivae.core.io.imageio import is_lazy
+
             try:
                 snapshot = self._snapshot()
             except Exception:  # noqa: BLE001 - the exact run reports it
                 snapshot = None
-            if snapshot is not None:
+            if snapshot is not None and not is_lazy(snapshot[0]):  # read by chunks: no preview
                 self._preview.start(snapshot, layer, params, self._asked, self._exact_when_free)
                 return
         self._exact_when_free()
