@@ -79,6 +79,12 @@ def shuffled_null(frame: np.ndarray, masked, params: dict, contrast_of) -> tuple
     residual = frame
     if params["background"] > 0:
         residual = frame - smooth_background(frame, params["background"])
+    if without_lattice(params):  # correlated noise (a film, scan lines) is no structure here
+        from napari_ivae.core.detection.texture_null import textured_null_frame
+
+        drawn = textured_null_frame(frame, masked)
+        contrasts = np.asarray(contrast_of(drawn, params), dtype=np.float64)
+        return np.sort(contrasts), float(drawn.size)
     rng = np.random.default_rng(SHUFFLE_SEED)
     side = null_side(params)
     block = int(min(max(8, round(BLOCK_SPACINGS * params["spacing"])), side, *frame.shape))
@@ -94,6 +100,12 @@ def shuffled_null(frame: np.ndarray, masked, params: dict, contrast_of) -> tuple
         drawn = tiles.transpose(0, 2, 1, 3).reshape(per_side * block, per_side * block)
     contrasts = np.asarray(contrast_of(np.ascontiguousarray(drawn), params), dtype=np.float64)
     return np.sort(contrasts), float(drawn.size)
+
+
+def without_lattice(params: dict) -> bool:
+    """Whether the spacing came from the spots' size, no lattice periodicity being found: then
+    the null keeps the frame's texture (:mod:`~napari_ivae.core.detection.texture_null`)."""
+    return str(params.get("spacing_source", "")).startswith("blob scale")
 
 
 def filled(frame: np.ndarray, masked) -> np.ndarray:

@@ -3,7 +3,8 @@ unreliable, naming the parameter to try.
 
 Atoms
     An empty result whose every peak fell below the automatic contrast cut says that nothing
-    stands out from the noise (a frame of noise gives peaks, none of them atoms).
+    stands out from the noise (a frame of noise gives peaks, none of them atoms), or, with no
+    lattice periodicity, from the frame's own texture (an amorphous film).
     ``median_snr`` (the found atoms' contrast over the smoothed noise), ``weak_share`` (atoms
     below SNR 3), ``on_lattice`` (share of atoms whose nearest neighbour sits at 0.8-1.25
     spacings: a consistent spacing), ``bragg`` (the points' strongest structure-factor peak and
@@ -118,6 +119,13 @@ def _below_noise(params: dict) -> list:
     peaks -= sum(c.get("outside_crystal", 0) for c in counts)
     if peaks <= 0 or peaks != sum(c.get("below_threshold", 0) for c in counts):
         return []
+    if str(params.get("spacing_source", "")).startswith("blob scale"):
+        return [
+            f"nothing stands out from the frame's own texture: none of the {peaks} peaks is "
+            "stronger than its pixels with their Fourier phases redrawn make them (no lattice "
+            "periodicity either: an amorphous film, scan noise?), so the frame may hold no "
+            "atoms; if it does, give the --spacing or a lower --threshold"
+        ]
     return [
         f"nothing stands out from the noise: none of the {peaks} peaks is stronger than the "
         "noise makes them, so the frame may hold no atoms; if it does, give a lower "
