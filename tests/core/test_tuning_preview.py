@@ -51,3 +51,13 @@ def test_no_preview_of_a_stack_a_honeycomb_or_a_sub_lattice(lattice):
     assert not can_preview({**params, "honeycomb": True})
     assert not can_preview({**params, "sublattice": "a weaker sub-lattice"})
     assert not can_preview({k: v for k, v in params.items() if k != "counts"})
+
+
+@pytest.mark.parametrize("before, after", [(0.6, 1.6), (1.6, 0.6)])
+def test_a_smoothing_change_scales_the_automatic_cut_as_it_scales_the_noise(before, after):
+    image = make_lattice((256, 256), spacing=8.0, noise=0.3, seed=5).image.astype(np.float32)
+    earlier = detect_atoms(image, spacing=8.0, sigma=before)
+    preview = preview_atoms(image, earlier.params, earlier.coords[:, 1:], 8.0, after)
+    exact = detect_atoms(image, spacing=8.0, sigma=after).coords[:, 1:]
+    precision, recall = _matched(preview, exact, 0.3 * 8.0)
+    assert precision >= 0.95 and recall >= 0.95, (precision, recall)

@@ -177,8 +177,13 @@ def smoothed_noise(frame: np.ndarray, sigma: float, skip=None) -> float:
         # most differences are zero (low counts, coarse quantisation), yet there is noise
         small = np.abs(differences) <= np.percentile(np.abs(differences), 99)
         pixel_noise = float(np.sqrt(np.mean(differences[small] ** 2) / 2.0))
-    factor = 1.0 if sigma <= 0 else min(1.0, 1.0 / (2.0 * np.sqrt(np.pi) * sigma))
-    return float(pixel_noise * factor)
+    return float(pixel_noise * smoothing_factor(sigma))
+
+
+def smoothing_factor(sigma: float) -> float:
+    """How much Gaussian smoothing with ``sigma`` (px) shrinks white noise's standard
+    deviation: ``1 / (2 sqrt(pi) sigma)``, at most 1 (none for ``sigma <= 0``)."""
+    return 1.0 if sigma <= 0 else min(1.0, 1.0 / (2.0 * np.sqrt(np.pi) * sigma))
 
 
 __all__ = [
@@ -188,4 +193,5 @@ __all__ = [
     "merge_close_points",
     "ring_mean",
     "smoothed_noise",
+    "smoothing_factor",
 ]

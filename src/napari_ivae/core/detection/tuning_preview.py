@@ -9,7 +9,8 @@ detection of the same frame decided and redoes only the peak search:
 - the polarity (a dark-atom frame turned bright, as the detection turns it);
 - the smoothing, background and minimum distance scaled with the spacing, as their defaults
   are (a smoothing given stays as given);
-- its contrast cut, in image units, on the peaks' contrast at the new smoothing;
+- its contrast cut, in image units, on the peaks' contrast at the new smoothing (an automatic
+  cut, a bound on the smoothed noise, scaled as smoothing scales white noise);
 - its region: peaks farther than 0.75 of its spacing from every earlier atom are left out
   (vacuum, support, a masked scale bar kept out as the detection kept them out; inside the
   crystal every place is that close to an atom).
@@ -72,7 +73,7 @@ def preview_atoms(
         The preview's points (integer peak positions, row and col).
     """
     from napari_ivae.core.detection.atom_frame import smoothed_band_peaks
-    from napari_ivae.core.detection.peaks import flat_mask, ring_mean
+    from napari_ivae.core.detection.peaks import flat_mask, ring_mean, smoothing_factor
 
     frame = np.asarray(frame, dtype=np.float32)
     if str(previous.get("polarity", "")).startswith("dark"):  # turned bright as it was
@@ -85,9 +86,12 @@ def preview_atoms(
     }
     flat = flat_mask(frame)  # padding, blanking: no peaks there, as in the detection
     smoothed, _, peaks = smoothed_band_peaks(frame, params, flat if flat.any() else None)
+    cut = float(previous["counts"]["contrast_cut"])
+    if previous.get("threshold") == "auto":  # a bound on the noise, which the smoothing scales
+        cut *= smoothing_factor(params["sigma"]) / smoothing_factor(float(previous["sigma"]))
     if len(peaks):
         contrast = smoothed[peaks[:, 0], peaks[:, 1]] - ring_mean(smoothed, peaks, spacing)
-        peaks = peaks[contrast >= float(previous["counts"]["contrast_cut"])]
+        peaks = peaks[contrast >= cut]
     earlier = np.asarray(previous_points, dtype=np.float64).reshape(-1, 2)
     peaks = _near(peaks, earlier, float(previous["spacing"]))
     border = float(previous["border"]) * scale
