@@ -39,6 +39,7 @@ def auto_blobs(frame, excluded, params):
         ``(n, 2)`` sub-pixel centres, in label order.
     """
     from napari_ivae.core.detection import (
+        local_noise,
         particle_beside,
         particle_blobs,
         particle_candidates,
@@ -122,9 +123,8 @@ def auto_blobs(frame, excluded, params):
     if not on_layer:
         core_sigma = blob_sigma[: len(core_strength)]
         pooled_cut = cut * weak_shift(response, scales, smaller, core_sigma, skip)
-    scale_cut = np.maximum(
-        np.minimum(np.minimum(pooled_cut if pooled else np.inf, other_side), background), floors
-    )
+    bounds = np.minimum(np.minimum(pooled_cut if pooled else np.inf, other_side), background)
+    scale_cut = np.maximum(bounds, floors)
     packed = None if pooled else layer
     hidden_kept = 0
     if packed is not None and packed[0] == polarity:
@@ -159,12 +159,24 @@ def auto_blobs(frame, excluded, params):
         signal, large_response, large, polarity, float(scale_cut[-1]), candidate_skip
     )
     del large_response
+    # where the noise varies over the frame (counts on a thick support, a dose gradient), the
+    # floor in each candidate's cut is that of the noise where it lies; not on a packed layer,
+    # whose cut is a false discovery rate over the whole layer
+    ratio = None if on_layer else local_noise.noise_ratio(filled, skip)
+
+    def candidate_cut(cuts):
+        level = np.searchsorted(scales, blob_sigma)
+        if ratio is None:
+            return cuts[level]
+        noise_at = ratio[points[:, 0], points[:, 1]]
+        return np.maximum(np.minimum(bounds, cuts)[level], floors[level] * noise_at)
+
     keep, not_above_surround, not_above_larger = judged(
         signal,
         points,
         blob_sigma,
         strength,
-        strength >= scale_cut[np.searchsorted(scales, blob_sigma)],
+        strength >= candidate_cut(scale_cut),
         aggregates,
         pixel_noise,
     )
@@ -183,17 +195,18 @@ def auto_blobs(frame, excluded, params):
             floors,
         )
         if (lowered < scale_cut).any():
-            level = np.searchsorted(scales, blob_sigma)
             clear = particle_faint.FAINT_CLEAR * float(np.median(kept_radius))
             on_kept = particle_faint.within_discs(filled.shape, kept_points, kept_radius + clear)[
                 points[:, 0], points[:, 1]
             ]
             before = int(keep.sum())
-            passed = (strength >= scale_cut[level]) | ((strength >= lowered[level]) & ~on_kept)
+            passed = (strength >= candidate_cut(scale_cut)) | (
+                (strength >= candidate_cut(lowered)) & ~on_kept
+            )
             # that level is measured on the opposite side, where a support's one-sided ridges
             # (strands of lacey carbon over its holes, edges) never reach: a candidate that
             # passes only there must be round
-            lowered_only = np.flatnonzero(passed & (strength < scale_cut[level]))
+            lowered_only = np.flatnonzero(passed & (strength < candidate_cut(scale_cut)))
             passed[lowered_only] = particle_surround.round_peaks(
                 signal, points[lowered_only], blob_sigma[lowered_only]
             )
@@ -275,6 +288,9 @@ def auto_blobs(frame, excluded, params):
         "merged": int(len(groups) - (groups.max() + 1 if len(groups) else 0)),
         "scale_cuts": [round(float(x), 4) for x in scale_cut],
         "annotation_pixels": int(annotation.sum()),
+        "noise_ratio": None
+        if ratio is None
+        else [round(float(x), 3) for x in (ratio.min(), ratio.max())],
         "noise_floor": float(floor),
         "mixture": mixture,
         **faint_used,
