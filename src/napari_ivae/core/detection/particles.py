@@ -160,10 +160,11 @@ def detect_particles(
             used.append(frame_used)
             continue
         frame_polarity = polarity
-        if polarity == "auto":
+        if polarity == "auto":  # a pure step: the Detect dock's memo keeps it between methods
+            from napari_ivae.core.detection.detection_memo import remembered
             from napari_ivae.core.detection.particle_blobs import blob_polarity_and_scale
 
-            frame_polarity = blob_polarity_and_scale(frame)[0]
+            frame_polarity = remembered("blob_polarity", blob_polarity_and_scale, frame)[0]
         signal = frame if frame_polarity == "bright" else -frame
         if method == "log":
             labels[index], frame_used = log_blobs(signal, excluded, params)
