@@ -162,9 +162,11 @@ def _against_null(prominence, frame, masked, area, params, contrast_of):
     from napari_ivae.core.detection import atom_noise_null as shuffle
 
     for factor in (1.0, *LARGER_SCALES):
+        if factor != 1.0 and factor * params["spacing"] > min(frame.shape) / 2:
+            break  # no spacing that large fits the frame (the detector refuses one)
         scaled, contrasts, searched = params, prominence, area
         if factor != 1.0:
-            scaled = {key: params[key] * factor for key in _SCALED}
+            scaled = {**params, **{key: params[key] * factor for key in _SCALED}}
             filled = shuffle.filled(frame, masked)
             contrasts, searched = contrast_of(filled, scaled), float(filled.size)
         null, null_area = shuffle.shuffled_null(frame, masked, scaled, contrast_of)
