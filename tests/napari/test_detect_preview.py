@@ -103,3 +103,31 @@ def test_no_preview_of_an_image_read_by_chunks(viewer, qtbot):
     _wait(detect, qtbot)
     assert len(drawn) == 0
     assert viewer.layers["lazy atoms [ivae]"].metadata["napari_ivae"]["spacing"] == 9.0
+
+
+def test_after_a_failed_detection_nothing_is_previewed_from_the_older_result(
+    viewer, lattice_layer, qtbot, monkeypatch
+):
+    from napari_ivae.core.errors import InputError
+
+    detect = open_widget(viewer, "Detect")
+    detect.detect()
+    _wait(detect, qtbot)
+    real = detect_run.run_detection
+
+    def failing(image, **params):
+        if params["spacing"] == 9.0:
+            raise InputError("refused for the test")
+        return real(image, **params)
+
+    monkeypatch.setattr(detect_run, "run_detection", failing)
+    detect.spacing.value = 9.0  # previewed, then the detection fails
+    _wait(detect, qtbot)
+    assert "refused for the test" in detect.status.value
+    assert "lat atoms [ivae] (stale)" in viewer.layers
+    drawn = []
+    detect._preview._draw = lambda *args: drawn.append(args)
+    detect.spacing.value = 9.5  # the layer is stale: no preview from the result before it
+    _wait(detect, qtbot)
+    assert len(drawn) == 0 and "preview" not in detect.status.value
+    assert viewer.layers["lat atoms [ivae]"].metadata["napari_ivae"]["spacing"] == 9.5

@@ -340,6 +340,7 @@ class DetectWidget(DockBody):
         self._mark_stale(layer, params)
 
     def _mark_stale(self, layer: Any, params: dict) -> None:
+        self._preview.remember(layer, params, {}, None)  # nothing current to preview from
         _layers.mark_stale(self._viewer, layer.name, f"detections_{params['mode']}")
         if params["mode"] == "particles":
             _layers.mark_stale(self._viewer, layer.name, "particle_labels")
