@@ -100,9 +100,11 @@ def packed_layer(prepared, polarity: str) -> bool:
 
 def noise_warning(prepared, labels, polarity: str, count: int) -> str | None:
     """The warning when particles barely stand out from the background, both overall and
-    from their own surroundings (noise, or the other polarity), else None. The Detect
-    widget shows it too (``--polarity`` is the command line's spelling; the widget names its
-    own control)."""
+    from their own surroundings (noise, or the other polarity), else the warning when the
+    first frame holds many particles of the other polarity besides those found
+    (:func:`~napari_ivae.core.detection.particle_other_side.other_polarity_warning`), else
+    None. The Detect widget shows it too (``--polarity`` is the command line's spelling; the
+    widget names its own control)."""
     contrast = particle_contrast(prepared, labels, polarity)
     if (
         contrast < MIN_CONTRAST
@@ -116,4 +118,7 @@ def noise_warning(prepared, labels, polarity: str, count: int) -> str | None:
             f"only, or the particles are {other} (--polarity {other}); check the result "
             "before using it"
         )
-    return None
+    from napari_ivae.core.detection.particle_other_side import other_polarity_warning
+
+    frames = prepared if prepared.ndim == 3 else prepared[None]
+    return other_polarity_warning(frames[0], np.asarray(labels).reshape(frames.shape)[0], polarity)
