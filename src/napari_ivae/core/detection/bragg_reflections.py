@@ -16,6 +16,7 @@ import numpy as np
 MIN_PEAK_RATIO = 20.0
 MIN_TILE_PEAK_RATIO = 40.0
 MAX_REFLECTIONS = 24  # half-plane reflections used
+SMALL_GRAIN_TILE = 16.0  # spacings: the tiles a grain outside the region is looked for in
 
 
 def bragg_reflections(
@@ -104,22 +105,30 @@ def outside_reflections(detail, inside, coarse_step, coarse_origin, spacing, kno
     Returns
     -------
     numpy.ndarray
-        ``(n, 2)`` reflections of the outside part more than two frequency steps from every
-        known one.
+        ``(n, 2)`` reflections of the outside part (its whole periodogram, and tiles of
+        ``SMALL_GRAIN_TILE`` spacings) more than two frequency steps from every known one.
     """
     rows, cols = (
         np.clip(np.rint((np.arange(n) - o) / s).astype(int), 0, m - 1)
         for n, o, s, m in zip(detail.shape, coarse_origin, coarse_step, inside.shape)
     )
     outside = ~inside[np.ix_(rows, cols)]
-    found = bragg_reflections(
-        np.where(outside, detail, 0.0).astype(np.float32), spacing, tile_spacings=1e9
-    )  # one periodogram of the whole part
+    part = np.where(outside, detail, 0.0).astype(np.float32)
+    found = _new(bragg_reflections(part, spacing, tile_spacings=1e9), known, min(detail.shape))
+    # a grain a few spacings across is lost in the whole part's spectrum, not in tiles of
+    # about its own size
+    tile = min(128, int(SMALL_GRAIN_TILE * spacing), *detail.shape)  # as bragg_reflections tiles
+    small = bragg_reflections(part, spacing, tile_spacings=SMALL_GRAIN_TILE)
+    return np.concatenate([found, _new(small, np.concatenate([known, found]), tile)])
+
+
+def _new(found, known, size) -> np.ndarray:
+    """The reflections of ``found`` more than two frequency steps of a ``size`` px
+    periodogram from every ``known`` one."""
     if len(found) == 0 or len(known) == 0:
         return found
-    resolution = 2.0 / min(detail.shape)  # two frequency steps of the whole frame
     distance = np.hypot(*(found[:, None, :] - known[None, :, :]).transpose(2, 0, 1))
-    return found[distance.min(axis=1) > resolution]
+    return found[distance.min(axis=1) > 2.0 / size]
 
 
 def _tile_peaks(tiles, ring, band) -> list:
