@@ -52,35 +52,28 @@ def gaussian_smooth(image: np.ndarray, sigma: float, truncate: float = 4.0) -> n
 def _reflected_fft_smooth(image: np.ndarray, kernel: np.ndarray) -> np.ndarray:
     """``image`` correlated with the symmetric odd ``kernel`` along both axes, edges mirrored
     as ``ndimage``'s ``"reflect"`` (repeatedly where the kernel is longer than the frame),
-    in float64 by FFT; float32 out.
+    in float64 by cosine transforms; float32 out.
 
-    Mirrored, a line of ``n`` pixels is periodic with period ``2 n``: the correlation is a
-    circular one over one period, with the kernel's taps summed modulo ``2 n``. Its cost
-    does not grow with the kernel (a wide Gaussian tap by tap: 2.4 s of a 768 x 1152 frame
-    at sigma 400, 0.03 s here), and it is closer to the exact sums than float32 taps are.
+    Mirrored, a line of ``n`` pixels is periodic with period ``2 n``, and a symmetric
+    kernel's correlation with it is a product in the line's type-II cosine transform with
+    the real spectrum of the kernel's taps summed modulo ``2 n``. Its cost does not grow with
+    the kernel (a wide Gaussian tap by tap: 2.4 s of a 768 x 1152 frame at sigma 400, 0.02 s
+    here), and it is closer to the exact sums than float32 taps are.
     """
     from scipy import fft
 
     radius = len(kernel) // 2
 
-    def spectrum(n):
+    def gain(n):
         wrapped = np.zeros(2 * n)
         np.add.at(wrapped, np.arange(-radius, radius + 1) % (2 * n), kernel)
-        return fft.rfft(wrapped).real  # a symmetric kernel's spectrum is real
+        return fft.rfft(wrapped).real[:n]  # a symmetric kernel's spectrum is real
 
-    def along_rows(values):
-        n = values.shape[1]
-        out, gain = np.empty(values.shape), spectrum(n)
-        step = max(8, 2**18 // (2 * n))  # blocks of rows: each transform stays in the cache
-        for first in range(0, values.shape[0], step):
-            block = values[first : first + step]
-            transformed = fft.rfft(np.concatenate([block, block[:, ::-1]], axis=1), axis=1)
-            transformed *= gain
-            out[first : first + step] = fft.irfft(transformed, n=2 * n, axis=1)[:, :n]
-        return out
-
-    rows = along_rows(np.asarray(image, dtype=np.float64))
-    return along_rows(np.ascontiguousarray(rows.T)).T.astype(np.float32)
+    out = fft.dct(np.asarray(image, dtype=np.float64), type=2, axis=1)
+    out *= gain(image.shape[1])
+    out = fft.dct(fft.idct(out, type=2, axis=1), type=2, axis=0)
+    out *= gain(image.shape[0])[:, None]
+    return fft.idct(out, type=2, axis=0).astype(np.float32)
 
 
 def smooth_background(image: np.ndarray, sigma: float) -> np.ndarray:
