@@ -10,11 +10,15 @@ from __future__ import annotations
 import numpy as np
 
 CACHED_BYTES = 1 << 22  # arrays larger than this are filtered in slabs (maximum_filter3)
-FFT_RADIUS = 32  # Gaussian kernels wider than this (px each side) are applied by FFT
+FFT_RADIUS = 32  # Gaussian kernels wider than this (px each side): by cosine transforms
 
 
 def gaussian_smooth(image: np.ndarray, sigma: float, truncate: float = 4.0) -> np.ndarray:
     """Gaussian blur in float32, edges reflected (``ndimage.gaussian_filter`` defaults).
+
+    A kernel wider than ``FFT_RADIUS`` pixels each side is applied by cosine transforms in
+    float64 (:func:`_reflected_fft_smooth`: the cost does not grow with ``sigma``), a narrower
+    one tap by tap in float32.
 
     Parameters
     ----------
