@@ -46,6 +46,7 @@ def auto_blobs(frame, excluded, params):
         particle_faint,
         particle_labels,
         particle_merge,
+        particle_other_side,
         particle_surround,
         particle_threshold,
     )
@@ -182,14 +183,19 @@ def auto_blobs(frame, excluded, params):
     )
     # the background far from the kept particles may reach less than the whole frame's
     # bounds (gaps and rings between packed particles): candidates on it pass from there
-    background_added = 0
+    background_added = other_pixels = 0
     if keep.sum() >= 3:
         kept_points, kept_radius = points[keep], np.sqrt(2.0) * blob_sigma[keep]
+        # particles of the other polarity (either side of focus) are no background either
+        other_area = particle_other_side.other_polarity_area(
+            signal, kept_points, kept_radius, candidate_skip
+        )
+        other_pixels = int(other_area.sum())
         lowered = np.maximum(
             np.minimum(
                 scale_cut,
                 particle_faint.background_levels(
-                    response, scales, polarity, kept_points, kept_radius, skip
+                    response, scales, polarity, kept_points, kept_radius, skip | other_area
                 ),
             ),
             floors,
@@ -283,6 +289,7 @@ def auto_blobs(frame, excluded, params):
         "not_above_surround": not_above_surround,
         "not_above_larger": not_above_larger,
         "background_cut": background_added,
+        "other_polarity_pixels": other_pixels,
         "beside_kept": beside,
         "aggregates": int(len(aggregates[0])),
         "merged": int(len(groups) - (groups.max() + 1 if len(groups) else 0)),
