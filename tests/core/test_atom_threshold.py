@@ -28,7 +28,7 @@ def test_null_contrasts_survive_the_cache_cleared_by_another_thread(monkeypatch)
 def test_larger_scales_keep_the_frames_params_and_fit_the_frame(monkeypatch):
     # the null at 2x and 4x the scale saw only the scaled keys: spacing_source was lost, so
     # a frame with no lattice periodicity was judged there against shuffled pixels instead of
-    # its own texture; and a 4x spacing over half the frame's side smoothed for seconds
+    # its own texture; and a 4x spacing wider than the frame smoothed for seconds
     from napari_ivae.core.detection import atom_noise_null
 
     seen = []
@@ -46,13 +46,13 @@ def test_larger_scales_keep_the_frames_params_and_fit_the_frame(monkeypatch):
         "spacing": 40.0,
         "spacing_source": "blob scale (no lattice periodicity)",
     }
-    frame = np.random.default_rng(0).normal(size=(192, 192)).astype(np.float32)
+    frame = np.random.default_rng(0).normal(size=(128, 128)).astype(np.float32)
     contrasts = np.ones(4)
     steps = list(
         atom_threshold._against_null(
             contrasts, frame, None, frame.size, params, lambda image, p: image.ravel()[:4]
         )
     )
-    assert [p["spacing"] for p in seen] == [40.0, 80.0]  # 160 px > 96: not tried
+    assert [p["spacing"] for p in seen] == [40.0, 80.0]  # 160 px > 128: not tried
     assert len(steps) == 2
     assert all(p["spacing_source"] == params["spacing_source"] for p in seen)

@@ -86,3 +86,31 @@ def test_an_empty_result_without_a_lattice_names_the_texture():
     warnings = assess(empty_detections(params=params), "atoms")["warnings"]
     assert warnings[0].startswith("nothing stands out from the frame's own texture")
     assert "amorphous film" in warnings[0]
+
+
+def _separate_atoms(count, width, side=256, seed=0):
+    """``count`` Gaussian atoms of ``width`` px at random places on white noise (SNR 10)."""
+    rng = np.random.default_rng(seed)
+    rows, cols = np.mgrid[:side, :side]
+    frame = rng.normal(0.0, 0.1, (side, side))
+    for row, col in rng.uniform(8, side - 8, (count, 2)):
+        frame += np.exp(-((rows - row) ** 2 + (cols - col) ** 2) / (2 * width**2))
+    return frame.astype(np.float32), count
+
+
+def test_separate_atoms_without_a_lattice_are_kept():
+    """Atoms at random places on a quiet background are spots the phase-randomised surrogate
+    also makes (it keeps the frame's values): judged against it, 60-120 clear atoms gave 0.
+    A frame this skewed is judged against its shuffled pixels, and keeps them; a film stays
+    a texture."""
+    from napari_ivae.core.detection.atom_noise_null import sparse_spots
+    from napari_ivae.core.detection.atoms import detect_atoms
+
+    for count, width in ((60, 2.5), (120, 1.5)):
+        frame, truth = _separate_atoms(count, width)
+        found = detect_atoms(frame)
+        assert str(found.params["spacing_source"]).startswith("blob scale")
+        assert len(found) >= 0.75 * truth, (count, len(found))
+    film = _film()
+    assert not sparse_spots(film - film.mean(), None, PARAMS)
+    assert len(detect_atoms(film)) == 0

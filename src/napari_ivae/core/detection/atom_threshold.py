@@ -162,8 +162,8 @@ def _against_null(prominence, frame, masked, area, params, contrast_of):
     from napari_ivae.core.detection import atom_noise_null as shuffle
 
     for factor in (1.0, *LARGER_SCALES):
-        if factor != 1.0 and factor * params["spacing"] > min(frame.shape) / 2:
-            break  # no spacing that large fits the frame (the detector refuses one)
+        if factor != 1.0 and factor * params["spacing"] > max(frame.shape):
+            break  # no atom that wide fits the frame
         scaled, contrasts, searched = params, prominence, area
         if factor != 1.0:
             scaled = {**params, **{key: params[key] * factor for key in _SCALED}}
