@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from napari_ivae import _layers
 from napari_ivae._widgets.detect_text import _jsonable, point_size
@@ -59,6 +58,8 @@ def write_detections(viewer: Any, det: Any, layer: Any, params: dict, preparatio
 def write_preview(viewer: Any, coords: np.ndarray, layer: Any, params: dict) -> None:
     """Write a preview's ``(N, 2)`` points in the atoms layer of image ``layer``, its
     metadata saying ``preview`` (no per-point features: a preview measures none)."""
+    import pandas as pd  # here: the dock's module is imported before any layer needs pandas
+
     coords = np.asarray(coords, dtype=np.float64).reshape(-1, 2)
     spacing = float(params["spacing"])
     framed = np.column_stack([np.zeros(len(coords)), coords])
