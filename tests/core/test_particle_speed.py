@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from napari_ivae.core.detection.particle_auto import filled_frame
+from napari_ivae.core.detection.masked_fill import filled_frame
 
 
 def _filled_whole_frame(frame, masked, skip):
