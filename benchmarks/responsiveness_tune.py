@@ -26,29 +26,19 @@ def tune_detect(detect, viewer, args, results, observe, row, process_events_unti
     real_core, real_worker = detect_run.run_detection, detect_module._detect_snapshot
     real_preview = detect_preview._preview_snapshot
 
-    def preview_worker(*a, **k):
-        start = time.perf_counter()
-        try:
-            return real_preview(*a, **k)
-        finally:
-            timings["preview"].append(time.perf_counter() - start)
+    def timing(function, key: str):
+        def wrapper(*a, **k):
+            start = time.perf_counter()
+            try:
+                return function(*a, **k)
+            finally:
+                timings[key].append(time.perf_counter() - start)
 
-    def core(*a, **k):
-        start = time.perf_counter()
-        try:
-            return real_core(*a, **k)
-        finally:
-            timings["core"].append(time.perf_counter() - start)
+        return wrapper
 
-    def worker(*a, **k):
-        start = time.perf_counter()
-        try:
-            return real_worker(*a, **k)
-        finally:
-            timings["worker"].append(time.perf_counter() - start)
-
-    detect_run.run_detection, detect_module._detect_snapshot = core, worker
-    detect_preview._preview_snapshot = preview_worker
+    detect_run.run_detection = timing(real_core, "core")
+    detect_module._detect_snapshot = timing(real_worker, "worker")
+    detect_preview._preview_snapshot = timing(real_preview, "preview")
     previewed: dict = {}  # the last change's time, and when the preview of its value was drawn
     real_draw = detect._preview._draw
 

@@ -165,7 +165,7 @@ def other_polarity_area(signal, centres, radii, skip=None) -> np.ndarray:
     if not len(radii):
         return np.zeros(shape, dtype=bool)
     points, sigma = other_polarity_blobs(signal, centres, float(np.median(radii)), skip)
-    if len(points) < max(OTHER_MIN, OTHER_SHARE * len(radii)):
+    if not _many(len(points), len(radii)):
         return np.zeros(shape, dtype=bool)
     return within_discs(shape, points, CLEAR_RADII * np.sqrt(2.0) * sigma)
 
@@ -190,6 +190,7 @@ def other_polarity_particles(frame, labels, polarity: str) -> tuple[int, int]:
     """
     from scipy import ndimage
 
+    from napari_ivae.core.detection.particle_auto import FLAT_WINDOW
     from napari_ivae.core.detection.peaks import flat_mask
 
     labels = np.asarray(labels)
@@ -200,7 +201,7 @@ def other_polarity_particles(frame, labels, polarity: str) -> tuple[int, int]:
     radius = float(np.sqrt(np.median(np.bincount(labels.ravel())[index]) / np.pi))
     centres = np.round(ndimage.center_of_mass(labels > 0, labels, index)).astype(np.int64)
     signal = frame if polarity == "bright" else -frame
-    points, _ = other_polarity_blobs(signal, centres, radius, flat_mask(frame, 9))
+    points, _ = other_polarity_blobs(signal, centres, radius, flat_mask(frame, FLAT_WINDOW))
     return int(len(points)), int(len(index))
 
 
@@ -209,7 +210,7 @@ def other_polarity_warning(frame, labels, polarity: str) -> str | None:
     found (at least ``OTHER_MIN`` and ``OTHER_SHARE`` of the found ones; see
     :func:`other_polarity_particles`), else None."""
     other_count, found = other_polarity_particles(frame, labels, polarity)
-    if other_count < max(OTHER_MIN, OTHER_SHARE * found):
+    if not _many(other_count, found):
         return None
     other = "dark" if polarity == "bright" else "bright"
     return (
@@ -217,6 +218,13 @@ def other_polarity_warning(frame, labels, polarity: str) -> str | None:
         f"stand out as much (particles on either side of focus show opposite contrasts): "
         f"only the {polarity} ones were counted; run again with --polarity {other} for those"
     )
+
+
+def _many(other: int, found: int) -> bool:
+    """Whether ``other`` blobs of the other polarity beside ``found`` particles are particles
+    to name (at least ``OTHER_MIN`` and ``OTHER_SHARE`` of the found ones), not the
+    background's extremes."""
+    return other >= max(OTHER_MIN, OTHER_SHARE * found)
 
 
 __all__ = [
