@@ -12,7 +12,6 @@ with close points merged (:func:`refine_peaks`).
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
 from napari_ivae.core.detection.atom_region import allowed_candidates, on_lattice, search_area
 from napari_ivae.core.detection.atom_sites import (
@@ -30,9 +29,27 @@ from napari_ivae.core.detection.peaks import (
     ring_mean,
     smoothed_noise,
 )
+from napari_ivae.core.detection.point_columns import as_frame, points_of, taken
 
 
-def _detect_frame(frame, params, excluded) -> tuple[pd.DataFrame, dict]:
+def _detect_frame(frame, params, excluded):
+    """:func:`frame_atoms` with the table as a :class:`pandas.DataFrame`."""
+    table, counts = frame_atoms(frame, params, excluded)
+    return as_frame(table), counts
+
+
+def frame_atoms(frame, params, excluded) -> tuple[dict, dict]:
+    """One frame's atoms at the resolved parameters ``params``, none where ``excluded``.
+
+    Returns
+    -------
+    table : dict
+        Column arrays (:mod:`~napari_ivae.core.detection.point_columns`): ``row, col,
+        intensity, prominence, snr, refine_shift, fit_ok``.
+    counts : dict
+        The detector's bookkeeping (:func:`select_by_contrast`'s, ``merged``, ``at_border``
+        and ``found``).
+    """
     flat = flat_mask(frame)
     skip = flat if flat.any() else None
     smoothed, band, candidates = smoothed_band_peaks(frame, params, skip)
@@ -76,21 +93,19 @@ def _detect_frame(frame, params, excluded) -> tuple[pd.DataFrame, dict]:
 
     start = candidates.astype(np.float64)
     refined, fit_ok = refine_peaks(smoothed, frame, start, params)
-    table = pd.DataFrame(
-        {
-            "row": refined[:, 0],
-            "col": refined[:, 1],
-            "intensity": peak_values,
-            "prominence": prominence,
-            "snr": prominence / noise if noise > 0 else np.inf,
-            "refine_shift": np.hypot(*(refined - start).T),
-            "fit_ok": fit_ok,
-        }
-    )
+    table = {
+        "row": refined[:, 0],
+        "col": refined[:, 1],
+        "intensity": peak_values,
+        "prominence": prominence,
+        "snr": prominence / noise if noise > 0 else np.full(len(prominence), np.inf),
+        "refine_shift": np.hypot(*(refined - start).T),
+        "fit_ok": fit_ok,
+    }
     table, n_merged = merge_close_points(table, params["merge_distance"])
-    inside = _inside_border(table[["row", "col"]].to_numpy(), frame.shape, params["border"])
+    inside = _inside_border(points_of(table), frame.shape, params["border"])
     counts.update(merged=n_merged, at_border=int((~inside).sum()), found=int(inside.sum()))
-    return table[inside].reset_index(drop=True), counts
+    return taken(table, inside), counts
 
 
 def _peaks_at_places(band, candidates, places, params, skip, excluded, allowed) -> np.ndarray:

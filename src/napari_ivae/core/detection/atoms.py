@@ -73,9 +73,8 @@ as bright as its atoms); this module runs them over a stack and checks the resul
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
-from napari_ivae.core.detection.atom_frame import _detect_frame, refine_peaks, select_by_contrast
+from napari_ivae.core.detection.atom_frame import frame_atoms, refine_peaks, select_by_contrast
 from napari_ivae.core.detection.atom_honeycomb_sites import honeycomb_sites
 from napari_ivae.core.detection.atom_setup import _prepared, _resolved
 from napari_ivae.core.detection.detection_memo import (
@@ -91,6 +90,7 @@ from napari_ivae.core.detection.peaks import (
     merge_close_points,
     smoothed_noise,
 )
+from napari_ivae.core.detection.point_columns import as_frame, joined, row_count
 from napari_ivae.core.errors import InputError
 from napari_ivae.core.validation import exclusion_mask
 
@@ -238,19 +238,22 @@ def _detected(frames, params, excluded, is_stack) -> Detections:
     tables, counts = [], []
     for index, frame in enumerate(frames):
         checkpoint()
-        table, frame_counts = _detect_frame(frame, params, excluded)
-        table = honeycomb_sites(frame, table, params, frame_counts, excluded)
-        table.insert(0, "frame", index)
-        tables.append(table)
+        table, frame_counts = frame_atoms(frame, params, excluded)
+        if params.get("honeycomb") and row_count(table):  # (the only step with a DataFrame)
+            table = honeycomb_sites(frame, as_frame(table), params, frame_counts, excluded)
+            table = {name: table[name].to_numpy() for name in table.columns}
+        tables.append({"frame": np.full(row_count(table), index, dtype=np.int64), **table})
         counts.append(frame_counts)
     params["counts"] = counts if is_stack else counts[0]
-    table = pd.concat(tables, ignore_index=True)
-    if len(table) == 0:
+    table = joined(tables)
+    if row_count(table) == 0:
         why = _empty_reason(counts[0] if not is_stack else _sum_counts(counts), params)
         return _checked(empty_detections(_PROPERTY_COLUMNS, params=params, message=why))
     message = ""
     if is_stack:
-        message = f"{len(table)} atoms in {len(frames)} frames (spacing {params['spacing']:.2f} px)"
+        message = (
+            f"{row_count(table)} atoms in {len(frames)} frames (spacing {params['spacing']:.2f} px)"
+        )
     outside = sum(c["outside_crystal"] for c in counts)
     if outside:
         message = with_note(message, outside_note(outside))
@@ -276,7 +279,7 @@ def _checked(detections: Detections) -> Detections:
     from napari_ivae.core.detection.quality import assess
 
     if detections.params.get("refine") != "gaussian":  # no fit was tried: nothing to report
-        detections.properties = detections.properties.drop(columns="fit_ok", errors="ignore")
+        detections.drop_column("fit_ok")
 
     detections.quality = assess(detections, "atoms")
     if detections.params.get("sublattice"):  # a plain note, not a warning

@@ -7,7 +7,8 @@ The pieces of :func:`napari_ivae.core.detection.atoms.detect_atoms` that work on
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
+
+from napari_ivae.core.detection.point_columns import points_of, row_count, taken
 
 MAX_ROUNDS = 64  # vectorised rounds of the close-point thinning before it goes point by point
 
@@ -64,28 +65,33 @@ def flat_mask(frame: np.ndarray, size: int = 25) -> np.ndarray:
     return square_extreme(constant.view(np.uint8), size).view(bool)
 
 
-def merge_close_points(table: pd.DataFrame, distance: float) -> tuple[pd.DataFrame, int]:
+def merge_close_points(table, distance: float):
     """Drop every point closer than ``distance`` to a brighter kept point.
 
     Parameters
     ----------
-    table : pandas.DataFrame
+    table : dict of column arrays or pandas.DataFrame
         Needs ``row``, ``col`` and ``intensity`` columns.
     distance : float
         Merge radius in pixels (``<= 0`` keeps everything).
 
     Returns
     -------
-    (pandas.DataFrame, int)
-        The kept rows (original order) and how many were dropped.
+    (dict or pandas.DataFrame, int)
+        The kept rows (original order), as the table was given, and how many were dropped.
     """
-    if distance <= 0 or len(table) < 2:
+    columns = isinstance(table, dict)
+    if distance <= 0 or (row_count(table) if columns else len(table)) < 2:
         return table, 0
-    removed = close_point_losers(
-        table[["row", "col"]].to_numpy(), table["intensity"].to_numpy(), distance
-    )
+    if columns:
+        points, intensity = points_of(table), np.asarray(table["intensity"])
+    else:
+        points, intensity = table[["row", "col"]].to_numpy(), table["intensity"].to_numpy()
+    removed = close_point_losers(points, intensity, distance)
     if not removed.any():
         return table, 0
+    if columns:
+        return taken(table, ~removed), int(removed.sum())
     return table[~removed].reset_index(drop=True), int(removed.sum())
 
 

@@ -4,13 +4,21 @@ own Points export (``index,axis-0,axis-1[,axis-2]``)."""
 
 from __future__ import annotations
 
+import csv
+import io
+import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from napari_ivae.core._atomic import write_output
 from napari_ivae.core.errors import InputError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+COORDINATES = ("frame", "row", "col")
 
 
 def write_points_csv(path, detections) -> Path:
@@ -35,14 +43,17 @@ def write_points_csv(path, detections) -> Path:
         Bad points, or the file cannot be written; it is written atomically, so an existing
         file is either replaced whole or left unchanged.
     """
-    table = _points_table(detections)
+    columns = _detection_columns(detections)
+    text = _columns_csv(columns) if columns is not None else None
+    if text is None:  # any other table, or a column csv.writer would not write as pandas
+        text = _points_table(detections).to_csv(index=False)
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise InputError(f"cannot create the folder {path.parent}: {err.strerror or err}") from err
-    text = table.to_csv(index=False).encode("utf-8")
-    return write_output(path, lambda stream: stream.write(text), "CSV file")
+    data = text.encode("utf-8")
+    return write_output(path, lambda stream: stream.write(data), "CSV file")
 
 
 def read_points_csv(path) -> tuple[np.ndarray, pd.DataFrame]:
@@ -66,6 +77,8 @@ def read_points_csv(path) -> tuple[np.ndarray, pd.DataFrame]:
     InputError
         Missing/unreadable file, no recognised coordinate columns, non-numeric coordinates.
     """
+    import pandas as pd
+
     path = Path(path)
     if not path.is_file():
         raise InputError(f"Points file not found: {path}")
@@ -121,7 +134,51 @@ def _coordinate_columns(lower: dict, path) -> tuple[str | None, str, str]:
     )
 
 
+def _detection_columns(detections) -> dict | None:
+    """A detection's table as columns, ``frame, row, col`` (from its coordinates) first, as
+    :func:`_points_table` makes it; ``None`` for anything but a detection."""
+    if not (hasattr(detections, "coords") and hasattr(detections, "columns")):
+        return None
+    coords = np.asarray(detections.coords, dtype=np.float64).reshape(-1, 3)
+    columns = detections.columns()
+    if any(len(values) != len(coords) for values in columns.values()):
+        columns = {}
+    for i, name in enumerate(COORDINATES):
+        columns[name] = coords[:, i]
+    frames = columns["frame"]
+    if np.all(np.isfinite(frames)) and np.all(frames == np.round(frames)):
+        columns["frame"] = frames.astype(np.int64)
+    return {
+        name: columns[name]
+        for name in list(COORDINATES) + [c for c in columns if c not in COORDINATES]
+    }
+
+
+def _columns_csv(columns: dict) -> str | None:
+    """The CSV text pandas' ``to_csv(index=False)`` writes for these columns, without pandas:
+    floats as numpy's shortest repr (``astype(str)``, NaN empty), integers and booleans as
+    ``str``. ``None`` when a column is of another kind (text, dates...) or a name is no str."""
+    if not all(isinstance(name, str) for name in columns):
+        return None
+    cells = []
+    for values in columns.values():
+        values = np.asarray(values)
+        if values.ndim != 1 or values.dtype.kind not in "fiub":
+            return None
+        text = values.astype(str).astype(object)
+        if values.dtype.kind == "f":
+            text[np.isnan(values)] = ""
+        cells.append(text)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator=os.linesep, quoting=csv.QUOTE_MINIMAL)
+    writer.writerow(list(columns))
+    writer.writerows(zip(*cells))
+    return out.getvalue()
+
+
 def _points_table(detections) -> pd.DataFrame:
+    import pandas as pd
+
     if hasattr(detections, "coords") and hasattr(detections, "properties"):
         coords = np.asarray(detections.coords, dtype=np.float64).reshape(-1, 3)
         table = detections.properties.reset_index(drop=True).copy()
