@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from napari_ivae.core.detection.atom_frame import _detect_frame
+from napari_ivae.core.detection.atom_frame import frame_atoms
 from napari_ivae.core.detection.detection_memo import remembered
+from napari_ivae.core.detection.point_columns import points_of, row_count
 from napari_ivae.core.errors import InputError
 
 STRONG_GROUP_RATIO = 1.5  # two groups of first-pass contrasts: medians this far apart
@@ -41,11 +42,11 @@ def _from_first_pass(frame, params, given, excluded) -> dict:
     if _crop_misses_the_crystal(frame, window, params):
         tries = tries[1:]
     for crop, mask in tries:
-        table, _ = _detect_frame(crop, {**params, "refine": None, "confident": True}, mask)
+        table, _ = frame_atoms(crop, {**params, "refine": None, "confident": True}, mask)
         found = geometry.first_pass_geometry(
             crop,
-            table[["row", "col"]].to_numpy(),
-            table["prominence"].to_numpy(),
+            points_of(table),
+            np.asarray(table["prominence"]),
             params["spacing"],
         )
         if found["separation"] is not None or crop is frame:
@@ -118,14 +119,14 @@ def _weaker_sublattice(crop, table, params) -> dict | None:
 
     from napari_ivae.core.detection.motif import weaker_sublattice
 
-    if len(table) < 2:
+    if row_count(table) < 2:
         return None
-    points = table[["row", "col"]].to_numpy()
+    points = points_of(table)
     if params["spacing"] >= params.get("lattice_constant", 0.0) / 1.15:
         found = weaker_sublattice(crop, points, params["spacing"], params["sigma"])
         if found is not None:
             return {**found, "known": False}
-    strong = _strong_group(table["prominence"].to_numpy())
+    strong = _strong_group(np.asarray(table["prominence"]))
     if strong is None:
         return None
     lattice = float(np.median(cKDTree(points[strong]).query(points[strong], k=2)[0][:, 1]))

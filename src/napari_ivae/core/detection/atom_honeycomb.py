@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from napari_ivae.core.detection.atom_frame import _detect_frame
+from napari_ivae.core.detection.atom_frame import frame_atoms
+from napari_ivae.core.detection.point_columns import points_of
 
 HONEYCOMB_TOLERANCE = 0.1  # separations within 10 % of a honeycomb's (see _bright_honeycomb)
 CHECK_SIDE = 16  # the check runs on a central crop of this many lattice spacings (> 200 cells)
@@ -77,8 +78,8 @@ def _bright_honeycomb(frame, inverted, params, excluded) -> bool:
     mask = None if excluded is None else excluded[window]
     shapes: list[tuple[float, int]] = []
     for reading in (inverted[window], frame[window]):  # the dark extremes first
-        table, _ = _detect_frame(reading, {**params, "refine": None}, mask)
-        distance, count = _neighbourhood(table[["row", "col"]].to_numpy())
+        table, _ = frame_atoms(reading, {**params, "refine": None}, mask)
+        distance, count = _neighbourhood(points_of(table))
         if not shapes and not (abs(distance / lattice - 1.0) < HONEYCOMB_TOLERANCE and count >= 5):
             return False  # the dark extremes are no hexagonal lattice
         shapes.append((distance, count))

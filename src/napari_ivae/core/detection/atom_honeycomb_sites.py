@@ -36,10 +36,14 @@ polarity is held, the check not run).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pandas as pd
 
 from napari_ivae.core.detection._filters import gaussian_smooth
+
+if TYPE_CHECKING:  # pandas is imported for a honeycomb only (a quarter of a second)
+    import pandas as pd
 
 SIDE_TOLERANCE = 0.2  # a triangle's sides within 20 % of the hexagon lattice's spacing
 MATCH_DISTANCE = 0.35  # a site with no found atom this many spacings from it is missed
@@ -98,6 +102,8 @@ def honeycomb_sites(frame, table: pd.DataFrame, params: dict, counts: dict, excl
     )
     if len(added) == 0:
         return table
+    import pandas as pd
+
     return pd.concat([table, added], ignore_index=True)
 
 
@@ -105,7 +111,8 @@ def hexagon_centres(frame, params: dict, excluded=None) -> np.ndarray:
     """``(M, 2)`` (row, col) of the frame's minima at the hexagon lattice's spacing: the
     detector (:func:`~napari_ivae.core.detection.atom_frame._detect_frame`) on the inverted
     frame, every spacing-based length ``sqrt(3)`` times the atoms'."""
-    from napari_ivae.core.detection.atom_frame import _detect_frame
+    from napari_ivae.core.detection.atom_frame import frame_atoms
+    from napari_ivae.core.detection.point_columns import points_of
 
     frame = np.asarray(frame, dtype=np.float32)
     inverted = (frame.max() + frame.min() - frame).astype(np.float32)
@@ -113,8 +120,8 @@ def hexagon_centres(frame, params: dict, excluded=None) -> np.ndarray:
     lengths = ("spacing", "min_distance", "refine_radius", "merge_distance")
     hexagon_params = {**params, **{key: scale * params[key] for key in lengths}}
     hexagon_params.update(honeycomb=False, sublattice_vectors=None)
-    found, _ = _detect_frame(inverted, hexagon_params, excluded)
-    return found[["row", "col"]].to_numpy(dtype=np.float64)
+    found, _ = frame_atoms(inverted, hexagon_params, excluded)
+    return points_of(found)
 
 
 def sites_of(hexagons: np.ndarray) -> dict:
@@ -257,6 +264,7 @@ def site_depths(smoothed: np.ndarray, geometry: dict) -> np.ndarray:
 
 def _missed_sites(smoothed, table, sites, params, counts, excluded) -> pd.DataFrame:
     """Rows for the atom sites (``sites``, filled) no found atom is at."""
+    import pandas as pd
     from scipy.spatial import cKDTree
 
     from napari_ivae.core.detection.peaks import ring_mean
