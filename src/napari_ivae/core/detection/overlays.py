@@ -10,6 +10,12 @@ from __future__ import annotations
 import numpy as np
 
 SHARP = 0.5  # a label's glyph: 2 px beyond it the frame is this far back from the extreme
+# a text panel (a label's box, a data bar): its box this full of the two extremes, at most this
+# share of the frame, and at least this many glyphs (components at the other extreme) inside
+PANEL_FILLED = 0.9
+PANEL_MAX_SHARE = 0.25
+PANEL_GLYPHS = 2
+GLYPH_PIXELS = 5  # a glyph's least area: more than a 2 x 2 cluster of hot pixels
 
 
 def annotation_mask(frame: np.ndarray) -> np.ndarray:
@@ -18,8 +24,8 @@ def annotation_mask(frame: np.ndarray) -> np.ndarray:
     A scale bar is a filled rectangle at the frame's extreme value, at least four times as long
     as it is thick and at least 4 % of the frame across. Other components at the same
     extreme value near it (its label) go with it when they are drawn, not imaged: sharp-edged
-    (see :func:`_sharp`; a saturated particle beside the bar stays). The mask is grown by 2
-    pixels.
+    (see :func:`_sharp`; a saturated particle beside the bar stays). A text panel anywhere (a
+    label's box, a data bar) goes too: see :func:`_panels`. The mask is grown by 2 pixels.
     """
     from scipy import ndimage
 
@@ -64,7 +70,48 @@ def annotation_mask(frame: np.ndarray) -> np.ndarray:
                 if _sharp(frame, objects, label, boxes[label - 1], extreme, middle):
                     mask[near] |= objects[near] == label
             mask[box] = True
+    for box in _panels(frame):
+        mask[box] = True
     return ndimage.binary_dilation(mask, iterations=2) if mask.any() else mask
+
+
+def _panels(frame: np.ndarray) -> list:
+    """Boxes of text panels: a rectangle at one extreme of the frame (its background) holding
+    text at the other (the glyphs), as microscope software draws a label's box or a data bar.
+
+    A component at an extreme is a panel when its box, counting the other extreme's pixels in
+    it, is at least ``PANEL_FILLED`` full (a drawn rectangle: padding strips and clipped
+    vacuum are full too, but hold no text), covers at most ``PANEL_MAX_SHARE`` of the frame,
+    and holds at least ``PANEL_GLYPHS`` components of ``GLYPH_PIXELS`` or more at the other
+    extreme off its outermost rows and columns (hot pixels are smaller).
+    """
+    from scipy import ndimage
+
+    low, high = frame.min(), frame.max()
+    if low == high:
+        return []
+    found = []
+    for extreme, other in ((low, high), (high, low)):
+        objects, count = ndimage.label(frame == extreme)
+        if count == 0:
+            continue
+        sizes = np.bincount(objects.ravel())
+        boxes = ndimage.find_objects(objects)
+        for label in (np.flatnonzero(sizes[1:] >= 0.04 * max(frame.shape)) + 1).tolist():
+            box = boxes[label - 1]
+            if ((objects[box] == label) | (frame[box] == other)).mean() < PANEL_FILLED:
+                # the image's own pixels at the extreme touching the panel widen its box
+                box = _opened_box(objects[box] == label, box)
+            area = (box[0].stop - box[0].start) * (box[1].stop - box[1].start)
+            if area > PANEL_MAX_SHARE * frame.size or min(frame[box].shape) < 5:
+                continue
+            text = frame[box] == other
+            if ((objects[box] == label) | text).mean() < PANEL_FILLED:
+                continue
+            glyphs, n = ndimage.label(text[1:-1, 1:-1])
+            if (np.bincount(glyphs.ravel())[1:] >= GLYPH_PIXELS).sum() >= PANEL_GLYPHS:
+                found.append(box)
+    return found
 
 
 def _opened_box(piece, box):

@@ -1,0 +1,54 @@
+"""Text panels (a label's box, a data bar) burned in away from any scale bar (overlays.py)."""
+
+import numpy as np
+
+from napari_ivae.core.detection.overlays import annotation_mask
+
+
+def _frame(rng):
+    """An 8-bit noisy frame of bright spots (atom-like), its own values off the extremes."""
+    frame = np.clip(rng.normal(120, 20, (300, 400)), 1, 254)
+    rr, cc = np.mgrid[:300, :400]
+    frame += 60 * (np.cos(rr / 2.0) * np.cos(cc / 2.0) > 0.8)
+    return np.clip(frame, 1, 254).astype(np.uint8)
+
+
+def _text(rng, height, width):
+    """Random 5 x 7 glyphs, 2 px per glyph pixel, a pixel between them."""
+    box = np.zeros((height, width), dtype=bool)
+    for c0 in range(2, width - 11, 12):
+        box[2:16, c0 : c0 + 10] = np.kron(rng.random((7, 5)) < 0.5, np.ones((2, 2), bool))
+    return box
+
+
+def test_a_label_box_with_text_and_no_scale_bar_is_masked():
+    """Fails before the panel rule (only text near a scale bar was masked: the glyphs gave
+    29-33 'atoms' on stranger_probe's RGB row)."""
+    rng = np.random.default_rng(1)
+    frame = _frame(rng)
+    frame[6:26, 6:130] = 0
+    frame[6:24, 8:128][_text(rng, 18, 120)] = 255
+    mask = annotation_mask(frame)
+    assert mask[6:26, 6:130].all()
+    assert mask.sum() < 1.3 * (20 + 4) * (124 + 4)  # the box grown by 2 px, nothing more
+
+
+def test_a_data_bar_across_the_bottom_is_masked():
+    rng = np.random.default_rng(2)
+    frame = _frame(rng)
+    frame[270:300, :] = 0
+    frame[274:292, 10:390][_text(rng, 18, 380)] = 255
+    assert annotation_mask(frame)[270:300, :].all()
+
+
+def test_padding_and_clipped_regions_without_text_are_left():
+    """A zero band (drift-corrected padding, too wide to be a bar) and a clipped dark region
+    are no panels, even with hot pixels (single, a 2 x 2 cluster) in them."""
+    rng = np.random.default_rng(3)
+    frame = _frame(rng)
+    frame[:, :90] = 0  # padding along the left edge
+    frame[150, 20] = frame[40, 60] = 255
+    frame[200:202, 30:32] = 255
+    frame[100:160, 200:260] = 0  # a clipped region
+    frame[120, 220] = frame[140, 240] = 255
+    assert not annotation_mask(frame).any()
