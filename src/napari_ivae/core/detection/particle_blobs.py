@@ -133,6 +133,7 @@ from napari_ivae.core.detection._medians import _median
 CHOICE_SIDE = 1024  # polarity and scale are measured on a central crop at most this large
 SCALES = 16  # scales searched, geometrically from 1 px to a sixteenth of the frame
 COVER = 0.02  # the strongest responses averaged: as many blobs as would cover this share
+UNDERFLOW = -800.0  # exp of less is 0 in float64 (and float32): the transfer is 0 there
 RIDGE = 0.4  # strongest peaks whose principal curvatures' median ratio is below this: an edge
 
 
@@ -146,6 +147,8 @@ def scale_space(frame: np.ndarray, scales) -> np.ndarray:
 
     One Fourier transform of the frame (mirrored at its edges, as ``ndimage`` does) serves
     every scale: ``-sigma^2 LoG`` is ``4 pi^2 sigma^2 |f|^2 exp(-2 pi^2 sigma^2 |f|^2)`` there.
+    The filtered spectrum and its inverse transform are in float64 (the scales are float64),
+    the response float32.
     """
     from scipy import fft
 
@@ -159,6 +162,7 @@ def scale_space(frame: np.ndarray, scales) -> np.ndarray:
         mode="symmetric",
     )
     spectrum = fft.rfft2(padded, workers=1)
+    del padded
     # rows k and n - k have the same |f|^2: the transfer is computed on rows 0 ... n / 2 only
     half = padded_shape[0] // 2 + 1
     mirrored = slice(padded_shape[0] - half, 0, -1)  # rows half ... n - 1 as rows of the half
@@ -166,22 +170,68 @@ def scale_space(frame: np.ndarray, scales) -> np.ndarray:
         fft.fftfreq(padded_shape[0])[:half, None] ** 2 + fft.rfftfreq(padded_shape[1])[None, :] ** 2
     ).astype(np.float32)
     out = np.empty((len(scales), height, width), dtype=np.float32)
+    size = padded_shape[0] * padded_shape[1]
+    buffers: dict = {}  # per transfer dtype: a Python float scale keeps it float32 (NEP 50)
     for index, sigma in enumerate(scales):
-        transfer = (
-            (4.0 * np.pi**2 * sigma**2) * freq_sq * np.exp(-2.0 * np.pi**2 * sigma**2 * freq_sq)
-        )
-        filtered = np.empty(spectrum.shape, dtype=np.result_type(spectrum, transfer))
-        np.multiply(spectrum[:half], transfer, out=filtered[:half])
-        np.multiply(spectrum[half:], transfer[mirrored], out=filtered[half:])
+        real = np.result_type(freq_sq, sigma)
+        if real not in buffers:
+            buffers[real] = _Buffers(spectrum, freq_sq, half, mirrored, real)
+        filtered, used = buffers[real].filtered(sigma)
         # irfft2 as pocketfft computes it (the columns' inverse transform, then the rows'), the
-        # rows' transform and the 1 / size factor on the rows kept only: the same numbers
-        columns = fft.ifft(filtered, axis=0, norm="forward", workers=1)
-        rows = fft.irfft(
-            columns[pad : pad + height], padded_shape[1], axis=1, norm="forward", workers=1
+        # rows' transform and the 1 / size factor on the rows kept only: the same numbers. A
+        # column whose transfer is 0 throughout (where exp underflows) stays 0: only the
+        # columns before the first such are transformed
+        columns = fft.ifft(filtered, axis=0, norm="forward", workers=1, overwrite_x=True)
+        if used < spectrum.shape[1]:
+            kept = columns[pad : pad + height]
+            columns = np.zeros((height, spectrum.shape[1]), dtype=columns.dtype)
+            columns[:, :used] = kept
+        else:
+            columns = columns[pad : pad + height]
+        rows = fft.irfft(columns, padded_shape[1], axis=1, norm="forward", workers=1)
+        np.multiply(
+            rows[:, pad : pad + width],
+            rows.dtype.type(1) / rows.dtype.type(size),
+            out=out[index],
+            casting="same_kind",
         )
-        rows *= rows.dtype.type(1) / rows.dtype.type(padded_shape[0] * padded_shape[1])
-        out[index] = rows[:, pad : pad + width]
     return out
+
+
+class _Buffers:
+    """:func:`scale_space`'s filtered spectra of one transfer dtype, one scale at a time."""
+
+    def __init__(self, spectrum, freq_sq, half, mirrored, real):
+        self.half, self.mirrored = half, mirrored
+        # the products as numpy forms them: |f|^2 (float32) and the spectrum widened first
+        self.dtype = np.result_type(spectrum, real)
+        self.freq_sq = freq_sq.astype(real)
+        self.spectrum = spectrum.astype(self.dtype).view(real).reshape(*spectrum.shape, 2)
+        self.exponent = np.empty(freq_sq.shape, dtype=real)
+        self.transfer = np.empty(freq_sq.shape, dtype=real)
+
+    def filtered(self, sigma):
+        """The spectrum times the transfer at ``sigma`` (its leading columns, up to the last
+        where the transfer is not 0 throughout), and how many columns that is."""
+        half, scale = self.half, -2.0 * np.pi**2 * sigma**2
+        # |f|^2 grows along each row from its first (f_y = 0): from the column where the
+        # exponent there is below UNDERFLOW, every row's exponential is 0
+        first_row = self.freq_sq[0] * scale
+        width = int(np.searchsorted(-first_row, -UNDERFLOW, side="right"))
+        width = max(width, 1)
+        exponent, transfer = self.exponent[:, :width], self.transfer[:, :width]
+        np.multiply(self.freq_sq[:, :width], scale, out=exponent)
+        np.exp(exponent, out=exponent)
+        np.multiply(self.freq_sq[:, :width], 4.0 * np.pi**2 * sigma**2, out=transfer)
+        transfer *= exponent
+        nonzero = np.flatnonzero(transfer.any(axis=0))
+        used = int(nonzero[-1]) + 1 if nonzero.size else 1
+        spectrum = self.spectrum[:, :used]
+        filtered = np.empty(spectrum.shape[:2], dtype=self.dtype)
+        pairs = filtered.view(spectrum.dtype).reshape(spectrum.shape)
+        np.multiply(spectrum[:half], transfer[:, :used, None], out=pairs[:half])
+        np.multiply(spectrum[half:], transfer[self.mirrored, :used, None], out=pairs[half:])
+        return filtered, used
 
 
 def blob_polarity_and_scale(

@@ -57,18 +57,30 @@ def profile_model(signal, centres, sigma) -> np.ndarray:
         radius = np.sqrt(2.0) * blob_sigma
         outer = PROFILE_REACH * radius
         reach = int(np.ceil(outer)) + 1
-        dy, dx = (g.ravel() for g in np.mgrid[-reach : reach + 1, -reach : reach + 1])
+        step_offsets = np.arange(-reach, reach + 1)
+        side = len(step_offsets)
         rings = int(np.floor(outer)) + 1
         at = centres[group]
         for step in range(RECENTRE + 1):
+            # each blob's (2 reach + 1)^2 square, row by row (n, side, side) and flattened to
+            # (n, side^2): per-row and per-column terms made once and broadcast
+            blobs = len(group)
             anchor = np.rint(at).astype(np.int64)
-            rows, cols = anchor[:, :1] + dy, anchor[:, 1:] + dx
-            off_y, off_x = rows - at[:, :1], cols - at[:, 1:]
-            distance = np.hypot(off_y, off_x)
-            valid = (rows >= 0) & (rows < height) & (cols >= 0) & (cols < width)
+            rows, cols = anchor[:, :1] + step_offsets, anchor[:, 1:] + step_offsets
+            along_y = (rows - at[:, :1])[:, :, None]  # (n, side, 1)
+            along_x = (cols - at[:, 1:])[:, None, :]  # (n, 1, side)
+            distance = np.hypot(along_y, along_x).reshape(blobs, -1)
+            valid = (
+                ((rows >= 0) & (rows < height))[:, :, None]
+                & ((cols >= 0) & (cols < width))[:, None, :]
+            ).reshape(blobs, -1)
             valid &= distance <= outer
-            index = np.clip(rows, 0, height - 1) * width + np.clip(cols, 0, width - 1)
+            index = (
+                (np.clip(rows, 0, height - 1) * width)[:, :, None]
+                + np.clip(cols, 0, width - 1)[:, None, :]
+            ).reshape(blobs, -1)
             values = signal.ravel()[index]
+            square = (blobs, side, side)
             ring = np.minimum(distance.astype(np.int64), rings - 1)
             if step == RECENTRE:  # the profile drawn: every ring's median pixel
                 profile, level = _ring_medians(values, valid, ring, rings, distance >= 1.3 * radius)
@@ -76,7 +88,9 @@ def profile_model(signal, centres, sigma) -> np.ndarray:
                 break
             sector = (  # of the pixels counted only (the arc tangent is the costly step)
                 np.floor(
-                    (np.arctan2(off_y[valid], off_x[valid]) + np.pi) / (2 * np.pi) * SECTORS
+                    (np.arctan2(*_at_valid(along_y, along_x, valid, square)) + np.pi)
+                    / (2 * np.pi)
+                    * SECTORS
                 ).astype(np.int64)
                 % SECTORS
             )
@@ -98,7 +112,9 @@ def profile_model(signal, centres, sigma) -> np.ndarray:
             part = valid & (values > half) & (distance <= 1.25 * fall[:, None])
             pixels = part.sum(axis=1)
             shift = (
-                np.stack([(off_y * part).sum(axis=1), (off_x * part).sum(axis=1)], axis=1)
+                np.stack(
+                    [_masked_sum(along_y, part, square), _masked_sum(along_x, part, square)], axis=1
+                )
                 / np.maximum(pixels, 1)[:, None]
             )
             moves = (pixels >= 3) & (np.hypot(*shift.T) <= radius)
@@ -122,6 +138,18 @@ def profile_model(signal, centres, sigma) -> np.ndarray:
     return flat_model.reshape(signal.shape).astype(np.float32)
 
 
+def _at_valid(along_y, along_x, valid, square):
+    """The offsets of the ``valid`` pixels of each square (row-major, as ``valid``)."""
+    inside = valid.reshape(square)
+    return np.broadcast_to(along_y, square)[inside], np.broadcast_to(along_x, square)[inside]
+
+
+def _masked_sum(offset, part, square):
+    """Per blob, the sum of ``offset`` over its ``part`` pixels: the products in the squares'
+    row-major order, summed along it (the same numbers as over the flattened squares)."""
+    return (offset * part.reshape(square)).reshape(square[0], -1).sum(axis=1)
+
+
 def _filled(profile, level):
     """A profile's rings with no pixel at the background ``level``, and a background with no
     pixel at the profile's lowest ring."""
@@ -135,8 +163,7 @@ def _ring_medians(values, valid, ring, rings, outside):
     span = values.max(axis=1, keepdims=True) - low
     unit = np.clip((values - low) / np.where(span > 0, span, 1.0), 0.0, 0.999)
     key = np.where(valid, ring + unit, rings + 1.0)
-    order = np.argsort(key, axis=1, kind="stable")
-    ordered = np.take_along_axis(values, order, axis=1)
+    ordered = _stably_ordered(values, key, rings + 1.0)
     rows = len(values)
     count = np.bincount(
         (np.arange(rows)[:, None] * rings + ring)[valid], minlength=rows * rings
@@ -148,6 +175,21 @@ def _ring_medians(values, valid, ring, rings, outside):
     profile = 0.5 * (take(ordered, lower, axis=1) + take(ordered, upper, axis=1))
     profile = np.where(count > 0, profile, np.nan)
     return profile, _median_of_numbers(np.where(valid & outside, values, np.nan))
+
+
+def _stably_ordered(values, key, beyond):
+    """Per row, ``values`` in the order of a stable sort of ``key``: a faster unstable sort,
+    and the stable one again on the rows where equal keys below ``beyond`` (the pixels not
+    counted) hold different values (pixels clipped to the top of their ring)."""
+    order = np.argsort(key, axis=1)
+    ordered = np.take_along_axis(values, order, axis=1)
+    ranked = np.take_along_axis(key, order, axis=1)
+    tied = (ranked[:, 1:] == ranked[:, :-1]) & (ranked[:, 1:] < beyond)
+    unsure = (tied & (ordered[:, 1:] != ordered[:, :-1])).any(axis=1) | np.isnan(ranked[:, -1])
+    if unsure.any():
+        again = np.argsort(key[unsure], axis=1, kind="stable")
+        ordered[unsure] = np.take_along_axis(values[unsure], again, axis=1)
+    return ordered
 
 
 def beside_kept(residual, model, scales, points, sigma, cuts, skip=None):
