@@ -42,3 +42,30 @@ def test_large_image_uses_central_crop_and_finds_spacing():
     assert spacing == pytest.approx(9.0, rel=0.02)
     # lags searched only up to the crop's sixth (x 1.2), not the full image's
     assert np.hypot(*details["all_vectors"].T).max() <= MAX_SIDE / 6 * 1.2
+
+
+def _ring_medians_by_lexsort(power, freq_sq):
+    """The rings' medians as a full sort by (ring, power) gives them (the former code)."""
+    ring = np.rint(np.sqrt(freq_sq) * max(power.shape[0], 2 * (power.shape[1] - 1)))
+    ring = ring.astype(np.int64).ravel()
+    values = power.ravel()
+    order = np.lexsort((values, ring))
+    counts = np.bincount(ring)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    middle = values[order][np.minimum(starts + counts // 2, len(values) - 1)]
+    medians = np.where(counts > 0, middle, 0.0)
+    return (medians[ring] / np.log(2.0)).reshape(power.shape)
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (2, 5), (7, 9), (64, 64), (479, 504)])
+def test_ring_medians_are_those_of_a_full_sort(shape):
+    from scipy import fft
+
+    from napari_ivae.core.detection.spacing import _ring_medians
+
+    image = np.random.default_rng(sum(shape)).random(shape)
+    power = np.abs(fft.rfft2(image)) ** 2
+    power[0, -1] = power[-1, 0]  # ties within a ring
+    freq_sq = fft.fftfreq(shape[0])[:, None] ** 2 + fft.rfftfreq(shape[1])[None, :] ** 2
+    expected = _ring_medians_by_lexsort(power, freq_sq)
+    assert np.array_equal(_ring_medians(power, freq_sq), expected)

@@ -218,12 +218,18 @@ def _ring_medians(power: np.ndarray, freq_sq: np.ndarray) -> np.ndarray:
     spectrum (noise, and whatever is not periodic) that a Bragg peak must stand out of."""
     ring = np.rint(np.sqrt(freq_sq) * max(power.shape[0], 2 * (power.shape[1] - 1)))
     ring = ring.astype(np.int64).ravel()
-    values = power.ravel()
-    order = np.lexsort((values, ring))  # by ring, then by power within the ring
     counts = np.bincount(ring)
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    middle = values[order][np.minimum(starts + counts // 2, len(values) - 1)]
-    medians = np.where(counts > 0, middle, 0.0)
+    # the samples grouped by ring (a stable integer sort), then each ring's middle value by
+    # partition: the value at rank count // 2, as a full sort by (ring, power) gives it, at a
+    # tenth of the time (numpy's lexsort was 0.1 s of a 512 px frame's spacing estimate)
+    small = ring.astype(np.int32) if len(counts) < 2**31 else ring
+    grouped = power.ravel()[np.argsort(small, kind="stable")]
+    ends = np.cumsum(counts)
+    medians = np.zeros(len(counts))
+    for index in np.flatnonzero(counts):
+        part = grouped[ends[index] - counts[index] : ends[index]]
+        middle = counts[index] // 2
+        medians[index] = np.partition(part, middle)[middle]
     # periodogram values of noise are exponential: their mean is the median / ln 2
     return (medians[ring] / np.log(2.0)).reshape(power.shape)
 
