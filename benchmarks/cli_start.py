@@ -12,6 +12,10 @@ For every image of ``../shared/tools/detection_scoreboard.py`` (skipped when abs
   run's CPU is the detection alone (``detect``), the first run's extra CPU the imports and
   first-call set-up (``start``).
 
+* ``imports`` (``--imports``): one more run under ``python -X importtime``: the seconds of all
+  imports (the modules' own time, summed), the heaviest packages (scipy by sub-package) and
+  whether pandas was imported (a quarter of a second; the detect path needs none).
+
 ``--keep DIR`` writes each image's CSV (and particle labels) to ``DIR``; ``--compare DIR``
 checks the new outputs against those, byte for byte (a speed change must not move a point).
 Prints one line per image, then one JSON line.
@@ -20,6 +24,7 @@ Usage::
 
     python benchmarks/cli_start.py                       # 3 runs per image
     python benchmarks/cli_start.py --repeats 5 --only Ru1
+    python benchmarks/cli_start.py --imports --repeats 1
     python benchmarks/cli_start.py --keep /tmp/before    # ... after a change:
     python benchmarks/cli_start.py --compare /tmp/before
 """
@@ -115,6 +120,40 @@ def measure(image: Path, mode: str, repeats: int, scratch: Path) -> dict:
     }
 
 
+def import_profile(image: Path, mode: str, scratch: Path, shown: int = 6) -> dict:
+    """Seconds of every import of one ``detect`` run (``-X importtime``, the modules' own
+    times summed), the ``shown`` heaviest packages and whether pandas was imported."""
+    out = scratch / f"{image.stem}_imports.csv"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-X",
+            "importtime",
+            "-m",
+            "napari_ivae.cli",
+            *_detect_words(image, mode, out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=True,
+    )
+    packages: dict[str, float] = {}
+    for line in done.stderr.splitlines():
+        if not line.startswith("import time:") or "self [us]" in line:
+            continue
+        own, _, name = line[len("import time:") :].split("|")
+        parts = name.strip().split(".")
+        package = ".".join(parts[:2]) if parts[0] == "scipy" and len(parts) > 1 else parts[0]
+        packages[package] = packages.get(package, 0.0) + int(own) / 1e6
+    heaviest = sorted(packages.items(), key=lambda item: -item[1])[:shown]
+    return {
+        "imports_s": round(sum(packages.values()), 3),
+        "heaviest": [[name, round(seconds, 3)] for name, seconds in heaviest],
+        "pandas": "pandas" in packages,
+    }
+
+
 def python_start(repeats: int) -> float:
     """CPU seconds of a bare interpreter start (median)."""
     return statistics.median(_timed([sys.executable, "-c", "pass"])[1] for _ in range(repeats))
@@ -136,6 +175,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3, help="command-line runs per image")
     parser.add_argument("--only", default="", help="images whose path contains this text")
     parser.add_argument("--keep", metavar="DIR", help="copy the outputs to DIR")
+    parser.add_argument(
+        "--imports", action="store_true", help="also time each image's imports (-X importtime)"
+    )
     parser.add_argument("--compare", metavar="DIR", help="compare the outputs with DIR's")
     args = parser.parse_args(argv)
     if not DATA.is_dir():
@@ -154,6 +196,8 @@ def main(argv: list[str] | None = None) -> int:
         rows = []
         for path, mode in chosen:
             row = measure(path, mode, max(args.repeats, 1), scratch)
+            if args.imports:
+                row.update(import_profile(path, mode, scratch))
             rows.append(row)
             late = "" if row["wall_median_s"] < TARGET_S else f"  (over {TARGET_S:g} s)"
             print(
@@ -162,6 +206,12 @@ def main(argv: list[str] | None = None) -> int:
                 f"{row['start_cpu_s']:.2f} + detect {row['detect_cpu_s']:.2f}  "
                 f"{row['points']} points{late}"
             )
+            if args.imports:
+                heavy = ", ".join(f"{name} {seconds:.2f}" for name, seconds in row["heaviest"])
+                print(
+                    f"{'':26s} imports {row['imports_s']:.2f} s ({heavy}); "
+                    f"pandas {'imported' if row['pandas'] else 'not imported'}"
+                )
         names = [path.stem for path, _ in chosen]
         result = {
             "rows": rows,
