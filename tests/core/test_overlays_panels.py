@@ -52,3 +52,13 @@ def test_padding_and_clipped_regions_without_text_are_left():
     frame[100:160, 200:260] = 0  # a clipped region
     frame[120, 220] = frame[140, 240] = 255
     assert not annotation_mask(frame).any()
+
+
+def test_saturated_discs_on_a_zero_background_are_no_panels():
+    """Fails on 2685473 (the corners of a disc's box, at the other extreme, were taken for
+    glyphs: test_particles_auto's noise-free flat-topped particles were all masked)."""
+    rows, cols = np.indices((96, 96))
+    image = np.zeros((96, 96), dtype=np.float32)
+    for row, col in [(25, 25), (25, 70), (70, 48)]:
+        image[(rows - row) ** 2 + (cols - col) ** 2 <= 64] = 200.0
+    assert not annotation_mask(image).any()

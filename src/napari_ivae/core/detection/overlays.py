@@ -83,7 +83,8 @@ def _panels(frame: np.ndarray) -> list:
     it, is at least ``PANEL_FILLED`` full (a drawn rectangle: padding strips and clipped
     vacuum are full too, but hold no text), covers at most ``PANEL_MAX_SHARE`` of the frame,
     and holds at least ``PANEL_GLYPHS`` components of ``GLYPH_PIXELS`` or more at the other
-    extreme off its outermost rows and columns (hot pixels are smaller).
+    extreme that do not reach its outermost rows and columns (hot pixels are smaller; the
+    corners of a saturated disc's box reach them).
     """
     from scipy import ndimage
 
@@ -108,8 +109,12 @@ def _panels(frame: np.ndarray) -> list:
             text = frame[box] == other
             if ((objects[box] == label) | text).mean() < PANEL_FILLED:
                 continue
-            glyphs, n = ndimage.label(text[1:-1, 1:-1])
-            if (np.bincount(glyphs.ravel())[1:] >= GLYPH_PIXELS).sum() >= PANEL_GLYPHS:
+            glyphs, _ = ndimage.label(text)
+            sizes = np.bincount(glyphs.ravel())
+            edge = np.concatenate([glyphs[0], glyphs[-1], glyphs[:, 0], glyphs[:, -1]])
+            # a glyph lies inside its panel (the corners of a saturated disc's box do not)
+            sizes[np.unique(edge)] = 0
+            if (sizes[1:] >= GLYPH_PIXELS).sum() >= PANEL_GLYPHS:
                 found.append(box)
     return found
 
