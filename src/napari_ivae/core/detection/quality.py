@@ -82,7 +82,7 @@ def _assess_atoms(detections) -> dict:
         )
     if len(detections) == 0:
         return {"measures": measures, "warnings": _below_noise(params) + warnings}
-    snr = detections.properties["snr"].to_numpy(dtype=np.float64)
+    snr = np.asarray(detections.column("snr"), dtype=np.float64)
     measures["median_snr"] = round(float(np.median(snr)), 2) if np.isfinite(snr).any() else None
     measures["weak_share"] = round(float(np.mean(snr < LOW_SNR)), 3)
     measures["on_lattice"] = _on_lattice_share(detections, spacing)
@@ -190,7 +190,7 @@ def _assess_particles(detections) -> dict:
     warnings = _annotation_warning(int(first.get("annotation_pixels", 0)), measures, given)
     if len(detections) == 0:
         return {"measures": measures, "warnings": warnings}
-    diameter = detections.properties["equivalent_diameter"].to_numpy(dtype=np.float64)
+    diameter = np.asarray(detections.column("equivalent_diameter"), dtype=np.float64)
     measures["median_diameter"] = round(float(np.median(diameter)), 2)
     spread = float(np.std(diameter) / np.mean(diameter)) if np.mean(diameter) > 0 else 0.0
     measures["size_spread"] = round(spread, 3)
