@@ -2,7 +2,14 @@
 
 Used by :func:`napari_ivae.core.detection.atoms.detect_atoms`: peaks in the excluded mask go; with
 ``crystal_only``, peaks outside the crystalline region (:mod:`napari_ivae.core.detection.crystal`) go,
-except within one spacing of it, where a peak stays when it continues the crystal's lattice.
+except within ``RIM_ROWS`` spacings of it, where a peak stays when it continues the crystal's
+lattice (:func:`rim_atoms`). The region's edge lies where the fringe amplitude falls to half
+the crystal's, and a particle thins towards its rim: the last one or two rows of columns lie
+beyond that edge (a particle on amorphous carbon: 31 % of its columns lie beyond 0.85 of its
+radius, where the edge falls). The first row beyond the edge is judged against the crystal's
+atoms, the second against those and the first row, and must stand ``OUTER_CONTRAST`` of a
+typical column's contrast: two neighbours at the lattice's own vectors are something a bump on
+the support rarely has, but the second row's neighbours are themselves only rim atoms.
 Islands of the region smaller than the fringe amplitude's resolution cell are no crystal
 (:func:`resolved`): an amorphous film's amplitude rises above the region's edge in spots that
 size, and their bumps were kept as atoms.
@@ -13,6 +20,10 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+
+RIM_ROWS = 2  # rows of columns beyond the region's edge that may continue its lattice
+# an atom of the second row stands at least this fraction of the region's median contrast
+OUTER_CONTRAST = 0.5
 
 
 def search_area(flat, excluded, region_mask) -> float:
@@ -27,8 +38,9 @@ def search_area(flat, excluded, region_mask) -> float:
 
 def allowed_candidates(frame, candidates, params, excluded) -> dict:
     """Which candidates the user mask excludes, which lie outside the crystalline region and
-    which lie on its rim (within one spacing outside it: the outermost atoms of a particle,
-    whose fringe amplitude the low-pass halves)."""
+    which lie on its rim (within ``RIM_ROWS`` spacings outside it, one for the confident first
+    pass: the outermost atoms of a particle, thinner than its middle, whose fringe amplitude
+    the low-pass halves)."""
     flags: dict[str, Any] = {
         "excluded": np.zeros(len(candidates), dtype=bool),
         "outside": np.zeros(len(candidates), dtype=bool),
@@ -49,7 +61,9 @@ def allowed_candidates(frame, candidates, params, excluded) -> dict:
         flags["region"] = region.summary()
         if region.found:
             beyond = ~flags["excluded"] & ~region.contains(candidates)
-            flags["outside"] = beyond & ~region.contains(candidates, margin=params["spacing"])
+            rows = 1 if params.get("confident") else RIM_ROWS
+            rim = region.contains(candidates, margin=rows * params["spacing"])
+            flags["outside"] = beyond & ~rim
             flags["edge"] = beyond & ~flags["outside"]
             flags["mask"] = region.mask()
     return flags
@@ -85,6 +99,27 @@ def resolved(region, spacing: float):
     return dataclasses.replace(region, inside=large[labels])
 
 
+def rim_atoms(candidates, prominence, keep, at_edge, params: dict) -> np.ndarray:
+    """Which kept candidates on the region's rim (``keep & at_edge``) are its outermost atoms.
+
+    The first row: those that continue the lattice of the kept atoms inside the region
+    (:func:`on_lattice`). The second (not in the confident first pass, whose atoms measure the
+    geometry): those that continue the lattice of both and stand at least ``OUTER_CONTRAST``
+    of the inner atoms' median contrast.
+
+    Returns
+    -------
+    (N,) bool array
+    """
+    core, rim = keep & ~at_edge, keep & at_edge
+    first = rim & on_lattice(candidates, core, params["spacing"])
+    if params.get("confident") or RIM_ROWS < 2 or not first.any():
+        return first
+    strong = prominence >= OUTER_CONTRAST * float(np.median(prominence[core]))
+    second = rim & ~first & strong & on_lattice(candidates, core | first, params["spacing"])
+    return first | second
+
+
 def on_lattice(points, core, spacing, neighbours: int = 2) -> np.ndarray:
     """Whether each point continues the lattice of the ``core`` points: at least
     ``neighbours`` core points lie from it at one of the core's own nearest-neighbour
@@ -113,4 +148,4 @@ def on_lattice(points, core, spacing, neighbours: int = 2) -> np.ndarray:
     return result
 
 
-__all__ = ["allowed_candidates", "on_lattice", "resolved", "search_area"]
+__all__ = ["allowed_candidates", "on_lattice", "resolved", "rim_atoms", "search_area"]
