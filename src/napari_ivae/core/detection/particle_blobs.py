@@ -204,9 +204,8 @@ class _Buffers:
     def __init__(self, spectrum, freq_sq, half, mirrored, real):
         self.half, self.mirrored = half, mirrored
         # the products as numpy forms them: |f|^2 (float32) and the spectrum widened first
-        self.dtype = np.result_type(spectrum, real)
         self.freq_sq = freq_sq.astype(real)
-        self.spectrum = spectrum.astype(self.dtype).view(real).reshape(*spectrum.shape, 2)
+        self.spectrum = spectrum.astype(np.result_type(spectrum, real))
         self.exponent = np.empty(freq_sq.shape, dtype=real)
         self.transfer = np.empty(freq_sq.shape, dtype=real)
 
@@ -227,10 +226,9 @@ class _Buffers:
         nonzero = np.flatnonzero(transfer.any(axis=0))
         used = int(nonzero[-1]) + 1 if nonzero.size else 1
         spectrum = self.spectrum[:, :used]
-        filtered = np.empty(spectrum.shape[:2], dtype=self.dtype)
-        pairs = filtered.view(spectrum.dtype).reshape(spectrum.shape)
-        np.multiply(spectrum[:half], transfer[:, :used, None], out=pairs[:half])
-        np.multiply(spectrum[half:], transfer[self.mirrored, :used, None], out=pairs[half:])
+        filtered = np.empty(spectrum.shape, dtype=spectrum.dtype)
+        np.multiply(spectrum[:half], transfer[:, :used], out=filtered[:half])
+        np.multiply(spectrum[half:], transfer[self.mirrored, :used], out=filtered[half:])
         return filtered, used
 
 
