@@ -264,8 +264,11 @@ def auto_blobs(frame, excluded, params):
         )
         keep = np.concatenate([keep, np.ones(len(faint), dtype=bool)])
         radius = np.sqrt(2.0) * blob_sigma
+    border_dropped = 0
     if params["exclude_border"]:
-        keep &= particle_labels.clear_of_edge(points, radius, frame.shape)
+        clear = particle_labels.clear_of_edge(points, radius, frame.shape)
+        border_dropped = int((keep & ~clear).sum())
+        keep &= clear
     labels = particle_labels.disc_labels(signal, points[keep], radius[keep])
     centres = particle_labels.blob_centres(signal, points[keep], radius[keep])
     # blobs along one elongated particle (a rod) are one particle: no dip or waist between
@@ -297,6 +300,7 @@ def auto_blobs(frame, excluded, params):
         "merged": int(len(groups) - (groups.max() + 1 if len(groups) else 0)),
         "scale_cuts": [round(float(x), 4) for x in scale_cut],
         "annotation_pixels": int(annotation.sum()),
+        "border_dropped": border_dropped,
         "noise_ratio": None
         if ratio is None
         else [round(float(x), 3) for x in (ratio.min(), ratio.max())],
