@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from napari_ivae.core.detection.atom_region import allowed_candidates, on_lattice, search_area
+from napari_ivae.core.detection.atom_region import allowed_candidates, rim_atoms, search_area
 from napari_ivae.core.detection.atom_sites import (
     _sublattice_places,
     judged_at_sites,
@@ -209,7 +209,7 @@ def select_by_contrast(
     keep = prominence >= cut if cut > 0 else np.ones(len(prominence), dtype=bool)
     off_lattice = at_edge & keep
     if off_lattice.any():
-        off_lattice &= ~on_lattice(candidates, keep & ~at_edge, params["spacing"])
+        off_lattice &= ~rim_atoms(candidates, prominence, keep, at_edge, params)
     counts = {
         "candidates": int(n_peaks),
         "below_threshold": int((~keep).sum()),
