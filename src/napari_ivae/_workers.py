@@ -215,20 +215,25 @@ def _call_guarded(func: Callable, what: str, *args: Any, _relay: Any = None, **k
         _progress_here.relay = None
 
 
-def function_job(func: Callable, *args: Any, what: str = "job", **kwargs: Any) -> FunctionWorker:
+def function_job(
+    func: Callable, *args: Any, what: str = "job", activity: bool = True, **kwargs: Any
+) -> FunctionWorker:
     """A not-yet-started napari function worker running ``func(*args, **kwargs)``.
 
     Errors reach ``errored`` as ``IvaeError`` subclasses (and are not re-raised into the Qt
     event loop: connect ``errored`` to show them); the activity dock shows a progress bar
-    named ``what``: indeterminate, or counting once ``func`` calls :func:`report_progress`.
+    named ``what`` (unless ``activity`` is false: for a job of a few hundredths of a second
+    the bar would only flicker, at about 10 ms of the GUI thread's time to show and remove):
+    indeterminate, or counting once ``func`` calls :func:`report_progress`.
     """
     relay = _progress_relay()
+    bar = {"_progress": {"desc": what}} if activity else {}
     worker = create_worker(
         _call_guarded,
         func,
         what,
         *args,
-        _progress={"desc": what},
+        **bar,
         _start_thread=False,
         _ignore_errors=True,
         _relay=relay,
@@ -252,6 +257,7 @@ def background(
     on_finished: Callable | None = None,
     status: Any = None,
     buttons: tuple = (),
+    activity: bool = True,
 ) -> FunctionWorker:
     """The one way the widgets run a heavy action: ``compute(*args)`` in a worker thread, then
     ``show(result)`` (layer writing) in the GUI thread.
@@ -280,6 +286,8 @@ def background(
         Says ``what...`` while busy and shows errors.
     buttons : tuple of magicgui widgets
         Disabled while the job runs (the busy state), enabled again when it ends.
+    activity : bool
+        Show the job in napari's activity dock (:func:`function_job`).
 
     Returns
     -------
@@ -288,7 +296,7 @@ def background(
     """
     from napari_ivae._widgets._common import report, while_alive
 
-    worker = function_job(compute, *args, what=what)
+    worker = function_job(compute, *args, what=what, activity=activity)
     if owner is not None:
         _jobs_of(owner)[what] = worker
     _hold_short_switch_interval(worker)

@@ -131,3 +131,29 @@ def test_after_a_failed_detection_nothing_is_previewed_from_the_older_result(
     _wait(detect, qtbot)
     assert len(drawn) == 0 and "preview" not in detect.status.value
     assert viewer.layers["lat atoms [ivae]"].metadata["napari_ivae"]["spacing"] == 9.5
+
+
+def test_a_preview_shows_no_bar_in_the_activity_dock_and_the_detection_does(
+    viewer, lattice_layer, qtbot
+):
+    from napari.utils import progress
+
+    detect = open_widget(viewer, "Detect")
+    detect.detect()
+    _wait(detect, qtbot)
+    bars: list = []
+
+    def added(event):
+        bars.extend(bar.desc for bar in event.added)
+
+    drawn, draw = [], detect._preview._draw
+    detect._preview._draw = lambda *args: (drawn.append(args), draw(*args))
+    progress._all_instances.events.changed.connect(added)
+    try:
+        detect.spacing.value = 9.0  # previewed, then detected
+        _wait(detect, qtbot)
+    finally:
+        progress._all_instances.events.changed.disconnect(added)
+    assert viewer.layers["lat atoms [ivae]"].metadata["napari_ivae"]["spacing"] == 9.0
+    assert len(drawn) == 1
+    assert "detecting atoms" in bars and "previewing atoms" not in bars

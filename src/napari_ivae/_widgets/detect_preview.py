@@ -97,6 +97,7 @@ class TuningPreview:
             what=WHAT,
             show=lambda found: self._found(found, (snapshot[0], how), layer, params, run),
             on_finished=lambda: self._ended(then),
+            activity=False,  # a few hundredths of a second: the status line says it
         )
 
     def _ended(self, then: Any) -> None:
