@@ -5,7 +5,9 @@ seen before), then the threshold method switched on particles; per row the time 
 last change to the points layer re-drawn, the detection's time in the core and the worker's
 (see ``responsiveness.py``'s docstring), and for a spacing drag the time from the last change
 to the preview of its value written in the points layer (``preview_s``; "none" when the exact
-result came first, as from the memo).
+result came first, as from the memo), with the preview worker's wall-clock and CPU times
+(``preview_worker_s``, ``preview_cpu_s``: where the first is much longer, the worker waited
+for a core or for the interpreter's lock, not for its own work).
 """
 
 from __future__ import annotations
@@ -22,17 +24,19 @@ def tune_detect(detect, viewer, args, results, observe, row, process_events_unti
     from napari_ivae._widgets import detect_preview, detect_run
     from napari_ivae.core.synthetic.particles import make_particles
 
-    timings: dict[str, list] = {"core": [], "worker": [], "preview": []}
+    timings: dict[str, list] = {"core": [], "worker": [], "preview": [], "preview_cpu": []}
     real_core, real_worker = detect_run.run_detection, detect_module._detect_snapshot
     real_preview = detect_preview._preview_snapshot
 
     def timing(function, key: str):
         def wrapper(*a, **k):
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.thread_time()
             try:
                 return function(*a, **k)
             finally:
                 timings[key].append(time.perf_counter() - start)
+                if key == "preview":
+                    timings["preview_cpu"].append(time.thread_time() - cpu)
 
         return wrapper
 
@@ -63,13 +67,15 @@ def tune_detect(detect, viewer, args, results, observe, row, process_events_unti
             core_s=[round(t, 3) for t in timings["core"]],
             worker_s=[round(t, 3) for t in timings["worker"]],
             preview_worker_s=[round(t, 3) for t in timings["preview"]],
+            preview_cpu_s=[round(t, 3) for t in timings["preview_cpu"]],
             preview_s=None if drawn is None else round(drawn - previewed["change"], 3),
         )
         previewed.clear()
         print(row(name, r), flush=True)
         cores = ", ".join(f"{t:.3f}" for t in r["core_s"]) or "memo"
         preview = "none" if r["preview_s"] is None else f"{r['preview_s']:.3f} s"
-        preview += " (worker " + ", ".join(f"{t:.3f}" for t in r["preview_worker_s"]) + " s)"
+        preview += " (worker " + ", ".join(f"{t:.3f}" for t in r["preview_worker_s"]) + " s"
+        preview += ", its CPU " + ", ".join(f"{t:.3f}" for t in r["preview_cpu_s"]) + " s)"
         print(
             f"    core {cores} s, worker {', '.join(f'{t:.3f}' for t in r['worker_s'])} s, "
             f"end to end {r['action_s']:.2f} s (layer write {r['longest_layer_write_ms']:.0f} ms)"
