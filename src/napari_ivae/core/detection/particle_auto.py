@@ -53,7 +53,12 @@ def auto_blobs(frame, excluded, params):
         particle_threshold,
     )
     from napari_ivae.core.detection.overlays import annotation_mask
-    from napari_ivae.core.detection.packed import hidden_by_failing, layer_floors, weak_majority
+    from napari_ivae.core.detection.packed import (
+        hidden_by_failing,
+        layer_floors,
+        off_layer,
+        weak_majority,
+    )
     from napari_ivae.core.detection.peaks import flat_mask, smoothed_noise
 
     annotation = annotation_mask(frame)
@@ -223,6 +228,12 @@ def auto_blobs(frame, excluded, params):
                 signal, points, blob_sigma, strength, passed, aggregates, pixel_noise
             )
             background_added = int(keep.sum()) - before
+    if packed is not None and packed[0] == polarity and keep.any():
+        # the layer's false discovery rate holds on the layer: below the noise floor, a
+        # particle off it (in an empty patch) is the noise there
+        kept = np.flatnonzero(keep)
+        confident = strength[kept] >= floors[np.searchsorted(scales, blob_sigma[kept])]
+        keep[kept[off_layer(points[kept], confident)]] = False
     # particles beside kept ones, whose larger responses swallowed theirs in scale space, found
     # with the kept particles' measured profiles taken out; they pass the same tests
     more, more_sigma, more_strength, drawn = particle_beside.beside_candidates(
