@@ -1,0 +1,293 @@
+"""Particles whose rim outshines their interior: the blobs along one rim counted once.
+
+In a secondary-electron (SEM) image a sphere's edge is far brighter than its middle (the yield
+grows as the surface tilts away from the beam); a hollow shell or a core-shell particle of a
+light core looks alike in projection. The scale-space search then finds the rim's segments,
+each a strong blob at a scale below the particle's, and nothing at the centre, whose level is
+only a little above the substrate: one particle becomes a ring of 4-10 points.
+
+:func:`one_per_rim` finds such rims in the frame itself and puts one particle at each centre.
+On the frame smoothed by ``SMOOTH`` px, the basins no path to the frame's edge leaves without
+climbing (each filled up to its lowest saddle, deeper than ``BASIN_NOISE`` x the smoothed
+noise, at least ``MIN_BASIN`` px) are the enclosed interiors. Around each (its centroid, then
+the centre of the circle through the rim's crests), along ``RAYS`` rays out to ``REACH`` x
+the basin's radius, with heights above the median of the background beyond (outside every
+kept disc), the first crest past the basin is the rim in that direction. It is one rim when
+
+* the crest in every direction reaches ``RIM_LEVEL`` of the median crest and lies within
+  ``ROUND`` of their median radius from the centre (a circle, not the crests of separate
+  particles around a gap, whose directions between them cross the background);
+* the interior (within ``INTERIOR`` of that radius) stands above the background by more
+  than the smoothed noise reaches (one particle's face, not a hole among particles) and at
+  most ``HOLLOW`` of the rim's height, and every crest rises above it;
+* the rim (above half its crest's height) is narrower than ``RIM_WIDTH`` x its radius;
+* no kept blob lies within ``CENTRE_FREE`` of the radius of the centre (a particle found
+  there is the particle already) and at least ``MIN_MEMBERS`` lie within the particle.
+
+The particle's radius is where the frame falls, outwards from the crest, to half the crest's
+height (the median over the rays); the kept blobs within it are its rim's and go.
+Measured on benchmarks/stranger_probe.py's SEM scene (spheres r 7-16, the middle 1.3 x the
+substrate, the rim up to 5 x, side-detector shading 1 +- 0.35): at the spheres' true centres
+the weakest crest is 0.34-0.7 of the median, the interior 0.14-0.42 of the rim, the rim's
+width 0.3-0.64 of its radius; six touching solid spheres around an empty middle give a
+weakest crest of 0.35 but an interior below the smoothed noise.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+REACH = 2.0  # a rim's crest is searched out to this many times its basin's radius
+MIN_MEMBERS = 2  # a rim holds at least this many kept blobs (one is counted once already)
+ROUND = 0.5  # the crest in every direction lies within this share of its median radius
+BASIN_NOISE = 3.0  # a basin is deeper than this many times the smoothed frame's noise
+MIN_BASIN = 4  # pixels: a basin holds at least this many
+CENTRE_FREE = 0.5  # no kept blob within this share of the ring's radius of its centre
+RIM_LEVEL = 0.3  # the rim's crest in every direction reaches this share of its median height
+UNEVEN = 0.25  # the crests vary about a shading (one cosine) by at most this share of the rim
+RIM_WIDTH = 0.75  # the rim (above half its crest's height) is narrower than this x its radius
+INTERIOR = 0.5  # the interior: within this share of the ring's radius of the centre
+HOLLOW = 0.5  # the interior rises at most this share of the rim's height above the background
+SMOOTH = 1.0  # px: the frame is smoothed this much (a rim is a thin line: no more)
+RAYS = 16  # directions in which the particle's outer radius is measured
+MIN_BACKGROUND = 20  # fewer background pixels around a ring than this: no decision
+
+
+def one_per_rim(signal, points, radius, keep, pixel_noise):
+    """The kept blobs with those along one bright rim replaced by one particle at its centre.
+
+    Parameters
+    ----------
+    signal : numpy.ndarray
+        ``(Y, X)`` frame with the particles' polarity positive.
+    points : numpy.ndarray
+        ``(N, 2)`` integer blob centres.
+    radius : numpy.ndarray
+        ``(N,)`` their radii (pixels).
+    keep : numpy.ndarray of bool
+        ``(N,)`` which of them are kept particles.
+    pixel_noise : float
+        The frame's pixel noise (standard deviation).
+
+    Returns
+    -------
+    points, radius, keep : numpy.ndarray
+        The blobs, the rims' blobs no longer kept and one kept blob per rim appended.
+    rims : int
+        How many rims were found.
+    """
+    points = np.asarray(points).reshape(-1, 2)
+    radius = np.asarray(radius, dtype=np.float64).reshape(-1)
+    keep = np.asarray(keep, dtype=bool)
+    kept = np.flatnonzero(keep)
+    centres, radii, members = rim_particles(signal, points[kept], radius[kept], pixel_noise)
+    if not len(centres):
+        return points, radius, keep, 0
+    keep = keep.copy()
+    keep[kept[np.concatenate(members)]] = False
+    return (
+        np.concatenate([points, centres]).astype(points.dtype),
+        np.concatenate([radius, radii]),
+        np.concatenate([keep, np.ones(len(centres), dtype=bool)]),
+        len(centres),
+    )
+
+
+def rim_particles(signal, points, radius, pixel_noise):
+    """The rings of blobs along one bright rim (see the module's overview).
+
+    Parameters
+    ----------
+    signal : numpy.ndarray
+        ``(Y, X)`` frame with the particles' polarity positive.
+    points : numpy.ndarray
+        ``(N, 2)`` integer centres of the kept blobs.
+    radius : numpy.ndarray
+        ``(N,)`` their radii (pixels).
+    pixel_noise : float
+        The frame's pixel noise (standard deviation).
+
+    Returns
+    -------
+    centres : numpy.ndarray
+        ``(M, 2)`` integer centres of the rims' particles.
+    radii : numpy.ndarray
+        ``(M,)`` their radii.
+    members : list of numpy.ndarray
+        Per rim, the indices (into ``points``) of its blobs.
+    """
+    from scipy import ndimage
+    from scipy.spatial import cKDTree
+    from skimage.morphology import reconstruction
+
+    from napari_ivae.core.detection.particle_faint import within_discs
+
+    none = (np.zeros((0, 2), dtype=np.int64), np.zeros(0), [])
+    points = np.asarray(points).reshape(-1, 2)
+    radius = np.asarray(radius, dtype=np.float64).reshape(-1)
+    if not len(points) or min(signal.shape) < 3:
+        return none
+    smoothed = ndimage.gaussian_filter(np.asarray(signal, dtype=np.float32), SMOOTH)
+    # the basins no path to the frame's edge leaves without climbing: each interior enclosed
+    # by a rim, filled up to the rim's lowest saddle
+    seed = smoothed.copy()
+    seed[1:-1, 1:-1] = smoothed.max()
+    depth = reconstruction(seed, smoothed, method="erosion") - smoothed
+    # the smoothed frame's noise: white noise through a Gaussian of SMOOTH px
+    level = float(pixel_noise) / (2.0 * np.sqrt(np.pi) * SMOOTH)
+    floor = BASIN_NOISE * level  # what the smoothed noise reaches: no basin, no interior
+    basins, count = ndimage.label(depth > floor)
+    if not count:
+        return none
+    index = np.arange(1, count + 1)
+    area = ndimage.sum_labels(np.ones_like(depth), basins, index)
+    at = ndimage.center_of_mass(np.ones_like(depth), basins, index)
+    order = np.argsort(-area, kind="stable")
+    outside = ~within_discs(signal.shape, points, radius + 1.0)
+    tree = cKDTree(points)
+    taken = np.zeros(len(points), dtype=bool)
+    rings = []
+    for k in order.tolist():
+        if area[k] < MIN_BASIN:
+            continue
+        centre = np.asarray(at[k], dtype=np.float64)
+        basin = (basins, k + 1)
+        reach = REACH * (np.sqrt(area[k] / np.pi) + 2.0 * SMOOTH)
+        near = np.asarray(tree.query_ball_point(centre, reach), dtype=np.int64)
+        if not len(near) or taken[near].all():
+            continue
+        ring = _ring(smoothed, floor, outside, basin, centre, points[near], radius[near], reach)
+        if ring is None:
+            continue
+        # the rim's centre: the circle through its crests (the basin leans to a shaded side)
+        centre = ring[2]
+        near = np.asarray(tree.query_ball_point(centre, reach), dtype=np.int64)
+        if not len(near):
+            continue
+        ring = _ring(smoothed, floor, outside, basin, centre, points[near], radius[near], reach)
+        if ring is None:
+            continue
+        members = near[ring[1] & ~taken[near]]
+        if len(members) < MIN_MEMBERS:
+            continue
+        rings.append((int(round(centre[0])), int(round(centre[1])), ring[0], members))
+        taken[members] = True
+    if not rings:
+        return none
+    centres = np.array([[r[0], r[1]] for r in rings], dtype=np.int64)
+    radii = np.array([r[2] for r in rings], dtype=np.float64)
+    return centres, radii, [r[3] for r in rings]
+
+
+def _ring(smoothed, floor, outside, basin, centre, points, radius, reach):
+    """``(particle radius, interior's excess over the background x sqrt(pixels), the blobs on
+    the rim)`` around ``centre``, or None where the frame holds no one rim there."""
+    offsets = points - centre
+    distance = np.hypot(offsets[:, 0], offsets[:, 1])
+    row, col = int(centre[0]), int(centre[1])
+    span = int(np.ceil(2.0 * reach))
+    r0, r1 = max(row - span, 0), min(row + span + 1, smoothed.shape[0])
+    c0, c1 = max(col - span, 0), min(col + span + 1, smoothed.shape[1])
+    dy = np.arange(r0, r1)[:, None] - row
+    dx = np.arange(c0, c1)[None, :] - col
+    window = (slice(r0, r1), slice(c0, c1))
+    far = (dy**2 + dx**2 > reach**2) & outside[window]
+    if far.sum() < MIN_BACKGROUND:
+        return None
+    background = float(np.median(smoothed[window][far]))
+    # the crest along each ray out to ``reach``: its height, radius and width
+    steps = np.arange(0.0, reach, 0.5)
+    angles = np.linspace(0.0, 2 * np.pi, RAYS, endpoint=False)
+    profiles = (
+        _sample(smoothed, centre, np.repeat(angles, len(steps)), np.tile(steps, RAYS)).reshape(
+            RAYS, len(steps)
+        )
+        - background
+    )
+    # the crest lies beyond the basin: inside it the interior may dip below the background
+    # on a shaded side and rise again to the rim
+    in_basin = (
+        _sample(
+            basin[0], centre, np.repeat(angles, len(steps)), np.tile(steps, RAYS), order=0
+        ).reshape(RAYS, len(steps))
+        == basin[1]
+    )
+    start = np.where(in_basin.all(axis=1), 0, (~in_basin).argmax(axis=1))
+    crest = np.array([k + _crest(profile[k:]) for profile, k in zip(profiles, start.tolist())])
+    height = profiles[np.arange(RAYS), crest]
+    rim = float(np.median(height))
+    if rim <= 0 or height.min() < RIM_LEVEL * rim:
+        return None
+    ring_radius = float(np.median(steps[crest]))
+    if ring_radius <= 0 or np.abs(steps[crest] - ring_radius).max() > ROUND * ring_radius:
+        return None  # no circle: the crests of separate things around a gap
+    interior_disc = dy**2 + dx**2 <= (INTERIOR * ring_radius) ** 2
+    interior = float(np.median(smoothed[window][interior_disc])) - background
+    if not (floor < interior <= HOLLOW * rim) or height.min() <= interior:
+        return None  # no hollow, or a direction in which no crest rises above the interior
+    if _uneven(height, angles) > UNEVEN * rim:
+        return None  # bright where particles lie, dark between them: no one rim
+    on_rim = distance >= CENTRE_FREE * ring_radius
+    if not on_rim.all():
+        return None  # a blob at the centre: the particle is found there already
+    inner = np.array([_run_start(p, c, 0.5 * h) for p, c, h in zip(profiles, crest, height)])
+    outer = np.array([_run_end(p, c, 0.5 * h) for p, c, h in zip(profiles, crest, height)])
+    width = float(np.median(steps[outer] - steps[inner]))
+    if width > RIM_WIDTH * ring_radius:
+        return None
+    within = distance <= float(np.median(steps[outer])) + 1.0
+    crests = centre + steps[crest][:, None] * np.column_stack([np.sin(angles), np.cos(angles)])
+    return float(np.median(steps[outer])), within, _circle_centre(crests, centre)
+
+
+def _uneven(height, angles) -> float:
+    """The root mean square of ``height`` about its best fit by a constant and one cosine
+    around the circle (a side detector's shading): what varies faster than that."""
+    design = np.column_stack([np.ones(len(angles)), np.cos(angles), np.sin(angles)])
+    fit = design @ np.linalg.lstsq(design, height, rcond=None)[0]
+    return float(np.sqrt(np.mean((height - fit) ** 2)))
+
+
+def _circle_centre(points, fallback):
+    """The centre of the circle fitted to ``points`` (least squares on the circle's algebraic
+    form), or ``fallback`` where they fit none."""
+    design = np.column_stack([points, np.ones(len(points))])
+    target = (points**2).sum(axis=1)
+    try:
+        solution = np.linalg.lstsq(design, target, rcond=None)[0]
+    except np.linalg.LinAlgError:
+        return fallback
+    centre = 0.5 * solution[:2]
+    return centre if np.isfinite(centre).all() else fallback
+
+
+def _crest(profile) -> int:
+    """The first crest along ``profile`` outwards: the first point from which it falls below
+    half its height before it rises above it (a neighbour beyond is no part of the rim)."""
+    running = np.maximum.accumulate(profile)
+    for index in np.flatnonzero((profile == running) & (profile > 0)).tolist():
+        after = profile[index:]
+        falls = np.flatnonzero(after < 0.5 * profile[index])
+        if len(falls) and after[: falls[0]].max() <= profile[index]:
+            return index
+    return int(np.argmax(profile))
+
+
+def _run_start(profile, crest, level) -> int:
+    below = np.flatnonzero(profile[: crest + 1] < level)
+    return int(below[-1] + 1) if len(below) else 0
+
+
+def _run_end(profile, crest, level) -> int:
+    below = np.flatnonzero(profile[crest:] < level)
+    return int(crest + below[0] - 1) if len(below) else len(profile) - 1
+
+
+def _sample(image, centre, angle, distance, order=1):
+    from scipy import ndimage
+
+    where = np.stack([centre[0] + distance * np.sin(angle), centre[1] + distance * np.cos(angle)])
+    return ndimage.map_coordinates(image, where, order=order, mode="nearest")
+
+
+__all__ = ["one_per_rim", "rim_particles"]

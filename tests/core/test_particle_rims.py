@@ -1,0 +1,78 @@
+"""Particles whose rim outshines their interior (SEM secondary electrons): one point each."""
+
+import numpy as np
+import pytest
+from scipy import ndimage
+
+from napari_ivae.core.detection.particle_rims import one_per_rim, rim_particles
+
+CENTRES = [(r, c) for r in (50, 130, 210) for c in (50, 130, 210)]
+
+
+def _edge_bright_spheres(radii, seed, shape=(260, 260), side=0.6):
+    """An SE image: spheres whose yield grows as 1 / cos of the surface tilt (the rim far
+    brighter than the middle, the middle 1.3 x the substrate), shaded from a side detector."""
+    rng = np.random.default_rng(seed)
+    rows, cols = np.indices(shape, dtype=np.float64)
+    image = np.ones(shape)
+    for (row, col), radius in zip(CENTRES, radii):
+        distance = np.hypot(rows - row, cols - col) / radius
+        inside = distance < 1
+        tilt = np.sqrt(np.clip(1 - distance[inside] ** 2, 0, 1))
+        shade = (
+            1
+            + 0.35
+            * (np.sin(side) * (rows[inside] - row) + np.cos(side) * (cols[inside] - col))
+            / radius
+        )
+        image[inside] = 1.3 * shade / np.maximum(tilt, 0.2)
+    return rng.poisson(ndimage.gaussian_filter(image, 0.8) * 25).astype(np.float32)
+
+
+def _ring_blobs(radii, count=6):
+    """Blobs on each sphere's rim, at 0.85 of its radius, as the scale-space search finds them."""
+    points, radius = [], []
+    for (row, col), sphere in zip(CENTRES, radii):
+        for angle in np.linspace(0, 2 * np.pi, count, endpoint=False):
+            points.append(
+                (row + 0.85 * sphere * np.sin(angle), col + 0.85 * sphere * np.cos(angle))
+            )
+            radius.append(0.45 * sphere)
+    return np.round(points).astype(np.int64), np.array(radius)
+
+
+def test_blobs_on_one_bright_rim_become_one_particle_at_its_centre():
+    radii = np.linspace(9, 16, len(CENTRES))
+    image = _edge_bright_spheres(radii, 1)
+    points, radius = _ring_blobs(radii)
+    centres, found_radius, members = rim_particles(image, points, radius, float(np.sqrt(25)))
+    assert len(centres) == len(CENTRES)
+    order = np.argsort(centres[:, 0] * 1000 + centres[:, 1])
+    assert np.abs(centres[order] - np.array(CENTRES)).max() <= 2
+    assert np.abs(found_radius[order] - radii).max() <= 0.2 * radii.max()
+    assert sorted(np.concatenate(members).tolist()) == list(range(len(points)))
+
+
+@pytest.mark.parametrize("count,dose", [(6, 10.0), (3, 10.0), (3, 1e4)])
+def test_a_ring_of_separate_particles_around_a_hole_stays_apart(count, dose):
+    # solid spheres touching around an empty middle: at a low dose its interior is noise; in a
+    # clean image it stands out (the spheres' blurred edges) but the crests rise and fall
+    shape = (200, 200)
+    rows, cols = np.indices(shape, dtype=np.float64)
+    radius = 10.0
+    spacing = radius / np.sin(np.pi / count)  # neighbours touch
+    thickness = np.zeros(shape)
+    ring = [
+        (100 + spacing * np.sin(a), 100 + spacing * np.cos(a))
+        for a in np.arange(count) * 2 * np.pi / count
+    ]
+    for row, col in ring:
+        thickness += np.sqrt(np.clip(radius**2 - (rows - row) ** 2 - (cols - col) ** 2, 0, None))
+    ideal = ndimage.gaussian_filter(5 + thickness, 0.8) * dose
+    image = np.random.default_rng(0).poisson(ideal).astype(np.float32)
+    points = np.round(ring).astype(np.int64)
+    kept = np.ones(len(points), dtype=bool)
+    noise = float(np.sqrt(5 * dose))
+    out_points, _, keep, rims = one_per_rim(image, points, np.full(count, 14.0), kept, noise)
+    assert rims == 0
+    assert keep.sum() == count and np.array_equal(out_points[keep], points)
