@@ -12,8 +12,9 @@ Atoms
     ``spacing_source``, ``annotation_pixels`` (a masked scale bar).
 Particles
     ``count``, ``size_spread`` (coefficient of variation of the equivalent diameter),
-    ``median_diameter``, ``border_share``, ``polarity`` and ``annotation_pixels`` (a masked
-    scale bar).
+    ``median_diameter``, ``border_share``, ``polarity``, ``annotation_pixels`` (a masked
+    scale bar) and ``ring_share`` (particles on rings around empty centres: a bright rim
+    counted as several particles).
 
 The thresholds are deliberately loose: a warning means "look at the overlay", not "wrong".
 """
@@ -205,7 +206,27 @@ def _assess_particles(detections) -> dict:
             "populations or clusters counted as one; look at the labels, or set "
             "--min-size"
         )
+    warnings += _ring_warning(detections, diameter, measures)
     return {"measures": measures, "warnings": warnings}
+
+
+def _ring_warning(detections, diameter, measures: dict) -> list:
+    """Particles found on rings around empty centres (one particle with a bright rim counted
+    as several, :mod:`~napari_ivae.core.detection.particle_rings`); measured on the frame with
+    the most particles."""
+    from napari_ivae.core.detection.particle_rings import RING_SHARE, ring_share
+
+    frames, counts = np.unique(detections.coords[:, 0], return_counts=True)
+    mine = detections.coords[:, 0] == frames[np.argmax(counts)]
+    share = ring_share(detections.coords[mine, 1:], diameter[mine])
+    measures["ring_share"] = round(share, 3)
+    if share < RING_SHARE:
+        return []
+    return [
+        f"{share:.0%} of the particles sit on rings around empty centres: a particle with a "
+        "bright rim (secondary electrons, a hollow or core-shell particle) may be counted "
+        "several times; look at the overlay, or try --method otsu"
+    ]
 
 
 __all__ = ["assess"]
