@@ -39,7 +39,8 @@ def write_detections(viewer: Any, det: Any, layer: Any, params: dict, preparatio
         select=True,
         **POINT_STYLE,
     )
-    points.visible = True  # hidden by a run of the other kind
+    if not points.visible:  # hidden by a run of the other kind (napari redraws at each set)
+        points.visible = True
     if mode == "particles" and det.labels is not None:
         labels = _layers.write_layer(
             viewer,
@@ -51,7 +52,8 @@ def write_detections(viewer: Any, det: Any, layer: Any, params: dict, preparatio
             params={"mode": mode},
             opacity=0.4,
         )
-        labels.visible = True
+        if not labels.visible:
+            labels.visible = True
     return hidden
 
 
