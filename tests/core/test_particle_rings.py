@@ -61,3 +61,11 @@ def test_a_packed_layer_and_scattered_particles_are_no_rings():
     rng = np.random.default_rng(1)
     scattered = rng.uniform(0, 500, (150, 2))
     assert ring_share(scattered, np.full(len(scattered), 12.0)) < 0.3
+
+
+def test_the_particles_left_out_at_the_edge_are_a_measure():
+    """Fails before: the docstring named a border measure that assess never gave."""
+    points = _hexagonal(n=5)
+    found = _particles(points, 9.0)
+    found.params["resolved"] = {"polarity": "bright", "border_dropped": 7}
+    assert assess(found, "particles")["measures"]["border_dropped"] == 7

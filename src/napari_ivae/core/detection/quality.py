@@ -12,7 +12,8 @@ Atoms
     ``spacing_source``, ``annotation_pixels`` (a masked scale bar).
 Particles
     ``count``, ``size_spread`` (coefficient of variation of the equivalent diameter),
-    ``median_diameter``, ``border_share``, ``polarity``, ``annotation_pixels`` (a masked
+    ``median_diameter``, ``border_dropped`` (particles left out at the frame's edge, by the
+    automatic method), ``polarity``, ``annotation_pixels`` (a masked
     scale bar) and ``ring_share`` (particles on rings around empty centres: a bright rim
     counted as several particles).
 
@@ -186,7 +187,11 @@ def _assess_particles(detections) -> dict:
     resolved = detections.params.get("resolved")
     first = resolved[0] if isinstance(resolved, list) and resolved else resolved
     first = first if isinstance(first, dict) else {}
-    measures = {"count": len(detections), "polarity": first.get("polarity")}
+    measures = {
+        "count": len(detections),
+        "polarity": first.get("polarity"),
+        "border_dropped": int(first.get("border_dropped", 0)),
+    }
     given = bool(detections.params.get("excluded_pixels"))
     warnings = _annotation_warning(int(first.get("annotation_pixels", 0)), measures, given)
     if len(detections) == 0:
