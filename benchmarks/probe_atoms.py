@@ -132,6 +132,22 @@ def rgb_labelled(rng):
     return case("atoms", rgb, pts, "every column outside the burned-in boxes", invalid=invalid)
 
 
+def rgb_coloured_bar(rng):
+    """Hexagonal 10 px, saved as RGB with a yellow scale bar and yellow text burned in (as
+    ImageJ or a microscope's export draws them, with no box behind): no extreme value of the
+    grey image. Points within 3 px of the drawn strokes are false ones; the lattice between
+    them stays visible and counts."""
+    shape = (512, 512)
+    pts = hexagonal(rng, shape, 10.0)
+    rgb = np.repeat(eight_bit(haadf(rng, shape, pts, 1.0, 1.2, 20.0))[:, :, None], 3, axis=2)
+    drawn = np.zeros(shape, bool)
+    drawn[474:482, 360:490] = True  # the bar
+    drawn[486:494, 395:455] = glyphs(rng, 8, 60)
+    rgb[drawn] = (255, 255, 0)
+    invalid = ndimage.binary_dilation(drawn, iterations=3)
+    return case("atoms", rgb, pts, "every column off the drawn strokes", invalid=invalid)
+
+
 def vacuum_holes(rng):
     """A 2D crystal (hexagonal 9 px) with 3-5 holes (vacuum: no signal but the noise floor)
     with ragged edges, at low dose. Points in a hole are false."""
@@ -162,5 +178,6 @@ ATOM_CASES = {
     "tilt-smeared columns": tilted_columns,
     "heavy + light < 15 % (PbS)": heavy_light,
     "RGB, label + scale bar": rgb_labelled,
+    "RGB, yellow scale bar": rgb_coloured_bar,
     "vacuum holes, low dose": vacuum_holes,
 }
