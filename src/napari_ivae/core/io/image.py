@@ -23,6 +23,9 @@ from napari_ivae.core.io.outlier_pixels import replace_outlier_pixels, replaced_
 
 MIN_SIDE = 8  # smallest image side (pixels) that detection can work on
 _LUMINANCE_WEIGHTS = np.array([0.2125, 0.7154, 0.0721])  # ITU-R BT.709, as skimage.rgb2gray
+COLOURED = 0.25  # an overlay's pixel: its channels this share of the value range apart
+OVERLAY_SHARE = 0.05  # a grey image with an overlay: at most this share of pixels coloured
+OVERLAY_ONE_COLOUR = 0.5  # ... and at least this share of them of one colour (drawn)
 FLATTEN_MODES = (None, "plane", "poly2", "gaussian")
 
 
@@ -257,7 +260,7 @@ def _reduce_channels(array, axis, channel):
     if channel is None or channel == "luminance":
         moved = np.moveaxis(array, axis, -1).astype(np.float64)
         if n_channels in (3, 4):
-            return moved[..., :3] @ _LUMINANCE_WEIGHTS, "luminance"
+            return _overlay_to_extreme(moved[..., :3]), "luminance"
         return moved.mean(axis=-1), "mean"
     if isinstance(channel, (int, np.integer)) and -n_channels <= channel < n_channels:
         return np.take(array, int(channel), axis=axis), int(channel) % n_channels
@@ -265,6 +268,41 @@ def _reduce_channels(array, axis, channel):
         f"channel={channel!r} is not valid for {n_channels} channels; use "
         f"'luminance' or an index 0..{n_channels - 1}."
     )
+
+
+def _overlay_to_extreme(rgb: np.ndarray) -> np.ndarray:
+    """The luminance of ``rgb`` (..., 3); on a grey micrograph (equal channels) saved in colour
+    with a coloured overlay drawn in (a yellow scale bar, red text), the overlay's pixels are
+    set to the brightest grey value, where :func:`~napari_ivae.core.detection.overlays.
+    annotation_mask` looks for burned-in annotations (their luminance is no extreme).
+
+    Coloured: channels more than ``COLOURED`` of the value range apart. Only where at most
+    ``OVERLAY_SHARE`` of the pixels are coloured, the others are grey and at least
+    ``OVERLAY_ONE_COLOUR`` of the coloured ones have one colour (a colour image, or coloured
+    spots whose brightness varies, are left as they are); only the pixels of that colour."""
+    grey = rgb @ _LUMINANCE_WEIGHTS
+    spread = rgb.max(axis=-1) - rgb.min(axis=-1)
+    span = float(rgb.max() - rgb.min())
+    if span == 0:
+        return grey
+    coloured = spread > COLOURED * span
+    if not coloured.any() or coloured.mean() > OVERLAY_SHARE:
+        return grey
+    if np.percentile(spread[~coloured], 99) > 0.01 * span:
+        return grey  # not a grey image besides the overlay
+    # drawn in one colour (imaged colour, e.g. fluorescence spots, varies)
+    colours, counts = np.unique(rgb[coloured], axis=0, return_counts=True)
+    if counts.max() < OVERLAY_ONE_COLOUR * coloured.sum():
+        return grey
+    drawn = np.all(rgb == colours[np.argmax(counts)], axis=-1)
+    grey[drawn] = grey[~coloured].max()
+    warnings.warn(
+        f"{int(drawn.sum())} pixels of one colour on a grey image (a drawn overlay?) were set to "
+        "its brightest value, where burned-in annotations are looked for",
+        UserWarning,
+        stacklevel=4,
+    )
+    return grey
 
 
 def _fill_non_finite(frames: np.ndarray, policy: str) -> int:
