@@ -52,6 +52,10 @@ def test_blobs_round_bright_rims_are_rings_and_warned():
     assert ring_share(points, np.full(len(points), 11.0)) > 0.9
     warnings = assess(_particles(points, 11.0), "particles")["warnings"]
     assert any("rings around empty centres" in w and "--method otsu" in w for w in warnings)
+    found = _particles(points, 11.0)
+    found.params["method"] = "otsu"  # already a threshold method: no hint to use one
+    warnings = assess(found, "particles")["warnings"]
+    assert any("rings" in w and "--method" not in w for w in warnings)
 
 
 def test_a_packed_layer_and_scattered_particles_are_no_rings():

@@ -13,9 +13,9 @@ Atoms
 Particles
     ``count``, ``size_spread`` (coefficient of variation of the equivalent diameter),
     ``median_diameter``, ``border_dropped`` (particles left out at the frame's edge, by the
-    automatic method), ``polarity``, ``annotation_pixels`` (a masked
-    scale bar) and ``ring_share`` (particles on rings around empty centres: a bright rim
-    counted as several particles).
+    automatic method), ``polarity``, ``annotation_pixels`` (a masked scale bar) and
+    ``ring_share`` (particles on rings around empty centres: a bright rim counted as several
+    particles).
 
 The thresholds are deliberately loose: a warning means "look at the overlay", not "wrong".
 """
@@ -227,10 +227,12 @@ def _ring_warning(detections, diameter, measures: dict) -> list:
     measures["ring_share"] = round(share, 3)
     if share < RING_SHARE:
         return []
+    # a threshold method fills each rim's inside: the way out, unless it was used already
+    other = ", or try --method otsu" if detections.params.get("method", "auto") == "auto" else ""
     return [
         f"{share:.0%} of the particles sit on rings around empty centres: a particle with a "
         "bright rim (secondary electrons, a hollow or core-shell particle) may be counted "
-        "several times; look at the overlay, or try --method otsu"
+        f"several times; look at the overlay{other}"
     ]
 
 
