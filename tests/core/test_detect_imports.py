@@ -31,6 +31,7 @@ NOT_FOR_DETECT = (
     "dask",
     "matplotlib",
     "sklearn",
+    "pandas",  # a quarter of a second: the detectors' tables are numpy columns
 )
 
 

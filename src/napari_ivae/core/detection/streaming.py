@@ -17,12 +17,15 @@ fixed, so both paths give the same points.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from napari_ivae.core.detection.detections import Detections, empty_detections
 from napari_ivae.core.errors import InputError
+
+if TYPE_CHECKING:  # imported where a stack's table is joined: detect_atoms imports this module
+    import pandas as pd
 
 # the atom parameters the in-memory path resolves from the first frame and keeps for the rest
 _ATOM_FIXED = ("spacing", "sigma")
@@ -191,6 +194,8 @@ def _joined(tables: list) -> pd.DataFrame:
     """The frames' tables as one, ``frame, row, col`` first (as ``make_detections`` orders
     them), joined column by column while the frames' columns are let go: the points are held
     about once, not three times."""
+    import pandas as pd
+
     first = ["frame", "row", "col"]
     names = first + [c for c in tables[0] if c not in first]
     total = sum(len(t["frame"]) for t in tables)
