@@ -5,6 +5,7 @@ import pytest
 from scipy import ndimage
 
 from napari_ivae.core.detection.particle_rims import one_per_rim, rim_particles
+from napari_ivae.core.detection.particles import detect_particles
 
 CENTRES = [(r, c) for r in (50, 130, 210) for c in (50, 130, 210)]
 
@@ -76,3 +77,13 @@ def test_a_ring_of_separate_particles_around_a_hole_stays_apart(count, dose):
     out_points, _, keep, rims = one_per_rim(image, points, np.full(count, 14.0), kept, noise)
     assert rims == 0
     assert keep.sum() == count and np.array_equal(out_points[keep], points)
+
+
+def test_edge_bright_spheres_are_counted_once_each():
+    radii = np.linspace(9, 16, len(CENTRES))
+    detections = detect_particles(_edge_bright_spheres(radii, 2))
+    coords = np.asarray(detections.coords, dtype=np.float64).reshape(-1, 3)[:, 1:]
+    distance = np.hypot(*(coords[:, None, :] - np.array(CENTRES)[None]).transpose(2, 0, 1))
+    # before: 2-7 points on each rim and none at the centre
+    assert ((distance <= radii[None]).sum(axis=0) == 1).all()
+    assert distance.min(axis=0).max() <= 2

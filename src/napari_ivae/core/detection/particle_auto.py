@@ -49,6 +49,7 @@ def auto_blobs(frame, excluded, params):
         particle_labels,
         particle_merge,
         particle_other_side,
+        particle_rims,
         particle_surround,
         particle_threshold,
     )
@@ -275,6 +276,13 @@ def auto_blobs(frame, excluded, params):
         )
         keep = np.concatenate([keep, np.ones(len(faint), dtype=bool)])
         radius = np.sqrt(2.0) * blob_sigma
+    # blobs along one rim brighter than its interior (secondary electrons, a shell) are one
+    # particle at the rim's centre; not on a packed layer, whose gaps are no background
+    rims = 0
+    if not on_layer:
+        points, radius, keep, rims = particle_rims.one_per_rim(
+            signal, points, radius, keep, pixel_noise
+        )
     border_dropped = 0
     if params["exclude_border"]:
         clear = particle_labels.clear_of_edge(points, radius, frame.shape)
@@ -307,6 +315,7 @@ def auto_blobs(frame, excluded, params):
         "background_cut": background_added,
         "other_polarity_pixels": other_pixels,
         "beside_kept": beside,
+        "rims": rims,
         "aggregates": int(len(aggregates[0])),
         "merged": int(len(groups) - (groups.max() + 1 if len(groups) else 0)),
         "scale_cuts": [round(float(x), 4) for x in scale_cut],
