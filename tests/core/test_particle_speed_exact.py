@@ -8,8 +8,7 @@ from napari_ivae.core.detection.particle_blobs import scale_space
 
 
 def _plain_scale_space(frame, scales):
-    """``-sigma^2 LoG`` by ``irfft2`` of the whole filtered spectrum (the transfer's dtype as
-    numpy forms it from each scale)."""
+    """``-sigma^2 LoG`` by ``irfft2`` of the whole filtered spectrum, in float32."""
     from scipy import fft
 
     pad = int(np.ceil(4.0 * max(scales)))
@@ -24,7 +23,7 @@ def _plain_scale_space(frame, scales):
         np.float32
     )
     layers = []
-    for sigma in scales:
+    for sigma in map(float, scales):
         transfer = (
             (4.0 * np.pi**2 * sigma**2) * freq_sq * np.exp(-2.0 * np.pi**2 * sigma**2 * freq_sq)
         )

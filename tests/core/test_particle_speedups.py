@@ -61,7 +61,8 @@ def test_maximum_filter3_is_ndimage_maximum_filter_of_size_3(shape, dtype):
 
 
 def _scale_space_by_irfft2(frame, scales):
-    """The scale space by the plain formula: a full ``irfft2`` per scale, then the crop."""
+    """The scale space by the plain formula: a full ``irfft2`` per scale (in float32), then the
+    crop."""
     from scipy import fft
 
     frame = np.asarray(frame, dtype=np.float32)
@@ -75,7 +76,7 @@ def _scale_space_by_irfft2(frame, scales):
         np.float32
     )
     layers = []
-    for sigma in scales:
+    for sigma in map(float, scales):
         transfer = (
             (4.0 * np.pi**2 * sigma**2) * freq_sq * np.exp(-2.0 * np.pi**2 * sigma**2 * freq_sq)
         )
