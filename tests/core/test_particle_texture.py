@@ -2,7 +2,7 @@
 
 The pooled cut comes from the particle scales' mixture; at a smaller scale the background's
 response spreads more and its bumps reach higher, and the cut there moves up with it
-(:func:`~napari_ivae.core.detection.particle_auto.weak_shift`).
+(:func:`~napari_ivae.core.detection.particle_scales.weak_shift`).
 """
 
 import importlib.util
@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from napari_ivae.core.detection.particle_auto import weak_shift
+from napari_ivae.core.detection.particle_scales import weak_shift
 from napari_ivae.core.detection.particles import detect_particles
 
 BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
