@@ -69,3 +69,18 @@ def test_ring_medians_are_those_of_a_full_sort(shape):
     freq_sq = fft.fftfreq(shape[0])[:, None] ** 2 + fft.rfftfreq(shape[1])[None, :] ** 2
     expected = _ring_medians_by_lexsort(power, freq_sq)
     assert np.array_equal(_ring_medians(power, freq_sq), expected)
+
+
+def test_tiled_spacing_passes_over_a_tile_whose_strongest_peak_is_a_step():
+    """An STM step: its edge's streak stands out of the rings more than the lattice's Bragg
+    peaks, but its autocorrelation is a ridge; the next strongest tile shows the lattice."""
+    from napari_ivae.core.detection.spacing import tiled_spacing
+
+    shape = (512, 512)
+    image = make_lattice(shape, spacing=12.0, lattice="hexagonal", rotation=8.0, seed=3).image
+    image = 0.25 * image / np.ptp(image)
+    rows, cols = np.indices(shape).astype(float)
+    across = (cols - 256.0) * np.cos(0.17) - (rows - 256.0) * np.sin(0.17)
+    image = image + 2.4 / (1.0 + np.exp(-across / 1.5))  # one atomic step through the middle
+    image += 0.03 * np.random.default_rng(1).standard_normal(shape)
+    assert tiled_spacing(image) == pytest.approx(12.0, rel=0.03)

@@ -174,14 +174,17 @@ def _spectrum(image: np.ndarray, max_spacing: float):
 
 
 def tiled_spacing(image2d, *, return_details: bool = False):
-    """:func:`estimate_spacing` of the part of the frame whose lattice stands out most: the
-    half-overlapping ``TILE_SIDE`` tile with the strongest Bragg peak over its ring.
+    """:func:`estimate_spacing` of the part of the frame whose lattice stands out most: of the
+    half-overlapping ``TILE_SIDE`` tiles whose strongest Fourier peak stands at least
+    ``MIN_BRAGG_RATIO`` over its ring, the strongest one whose autocorrelation shows a lattice.
 
     For a frame whose lattice covers only a small part (a few particles on an amorphous
     support): over the whole frame the support's diffuse spectrum and the particles' several
     orientations keep every Bragg peak below ``MIN_BRAGG_RATIO``, while a tile on a particle
-    shows its lattice clearly. Raises :class:`InputError` ("no ... periodicity") when the
-    frame is smaller than two tiles or no tile shows a lattice either.
+    shows its lattice clearly. A sharp edge (an STM step, a crystal's border) also stands out
+    of its rings, as a streak, but its autocorrelation is a ridge, not a lattice: such a tile
+    is passed over for the next strongest. Raises :class:`InputError` ("no ... periodicity")
+    when the frame is smaller than two tiles or no tile shows a lattice either.
     """
     image = np.asarray(image2d, dtype=np.float64)
     height, width = image.shape
@@ -189,21 +192,25 @@ def tiled_spacing(image2d, *, return_details: bool = False):
         raise InputError("No clear lattice periodicity found (the frame is too small to tile).")
     if not np.isfinite(image).all():
         image = np.where(np.isfinite(image), image, np.nanmedian(image))
-    best, tile = 0.0, None
+    tiles = []
     for top in _tile_starts(height):
         for left in _tile_starts(width):
             part = image[top : top + TILE_SIDE, left : left + TILE_SIDE]
             if not np.ptp(part) > 0:
                 continue
             ratio = _spectrum(part, TILE_SIDE / 6.0)[3]
-            if ratio > best:
-                best, tile = ratio, part
-    if tile is None or best < MIN_BRAGG_RATIO:
-        raise InputError(
-            "No clear lattice periodicity found in any part of the frame; give the spacing "
-            "explicitly."
-        )
-    return estimate_spacing(tile, return_details=return_details)
+            if ratio >= MIN_BRAGG_RATIO:
+                tiles.append((ratio, top, left))
+    for _, top, left in sorted(tiles, reverse=True):
+        part = image[top : top + TILE_SIDE, left : left + TILE_SIDE]
+        try:
+            return estimate_spacing(part, return_details=return_details)
+        except InputError as error:
+            if "periodicity" not in str(error):
+                raise
+    raise InputError(
+        "No clear lattice periodicity found in any part of the frame; give the spacing explicitly."
+    )
 
 
 def _tile_starts(length: int) -> np.ndarray:
