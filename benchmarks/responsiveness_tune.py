@@ -1,11 +1,12 @@
 """The ``tune`` rows of ``responsiveness.py``: the Detect dock's live tuning, timed.
 
 Spacing drags on the lattice (three drags of three spin-box steps up, then one back to values
-seen before), then the threshold method switched on particles; per row the time from the
-last change to the points layer re-drawn, the detection's time in the core and the worker's
-(see ``responsiveness.py``'s docstring), and for a spacing drag the time from the last change
-to the preview of its value written in the points layer (``preview_s``; "none" when the exact
-result came first, as from the memo), with the preview worker's wall-clock and CPU times
+seen before), then the threshold method switched on particles (auto to Otsu, Li, local) and
+the polarity (auto to bright); per row the time from the last change to the points layer
+re-drawn, the detection's time in the core and the worker's (see ``responsiveness.py``'s
+docstring), and the time from the last change to the preview of its value written in the
+points layer (``preview_s``; "none" when the exact result came first, as from the memo, or
+the change has no preview: the auto method), with the preview worker's wall-clock and CPU times
 (``preview_worker_s``, ``preview_cpu_s``: where the first is much longer, the worker waited
 for a core or for the interpreter's lock, not for its own work).
 """
@@ -27,6 +28,8 @@ def tune_detect(detect, viewer, args, results, observe, row, process_events_unti
     timings: dict[str, list] = {"core": [], "worker": [], "preview": [], "preview_cpu": []}
     real_core, real_worker = detect_run.run_detection, detect_module._detect_snapshot
     real_preview = detect_preview._preview_snapshot
+    # (none before particle previews: the rows then time the exact runs alone)
+    real_particles_preview = getattr(detect_preview, "_preview_particles_snapshot", None)
 
     def timing(function, key: str):
         def wrapper(*a, **k):
@@ -43,7 +46,10 @@ def tune_detect(detect, viewer, args, results, observe, row, process_events_unti
     detect_run.run_detection = timing(real_core, "core")
     detect_module._detect_snapshot = timing(real_worker, "worker")
     detect_preview._preview_snapshot = timing(real_preview, "preview")
-    previewed: dict = {}  # the last change's time, and when the preview of its value was drawn
+    if real_particles_preview is not None:
+        detect_preview._preview_particles_snapshot = timing(real_particles_preview, "preview")
+    # the last change's time, the parameter and its value, when the preview of it was drawn
+    previewed: dict = {}
     real_draw = detect._preview._draw
 
     def draw(coords, layer, params, run):
@@ -51,7 +57,7 @@ def tune_detect(detect, viewer, args, results, observe, row, process_events_unti
         if (
             "change" in previewed
             and detect._preview.shown
-            and params["spacing"] == previewed["value"]
+            and params[previewed["key"]] == previewed["value"]
         ):
             previewed.setdefault("drawn", time.perf_counter())
 
@@ -92,7 +98,7 @@ def tune_detect(detect, viewer, args, results, observe, row, process_events_unti
         def drag(dragged=dragged) -> None:
             for value in dragged:  # the spin box's arrow held: one change after another
                 detect.spacing.value = value
-            previewed.update(change=time.perf_counter(), value=dragged[-1])
+            previewed.update(change=time.perf_counter(), key="spacing", value=dragged[-1])
 
         def tuned(dragged=dragged) -> bool:
             meta = points.metadata.get("napari_ivae", {})
@@ -107,16 +113,21 @@ def tune_detect(detect, viewer, args, results, observe, row, process_events_unti
     detect.run_button.clicked.emit()
     process_events_until(lambda: not detect.busy, STEP_TIMEOUT_S)
     layer = viewer.layers["particles particles [ivae]"]
-    for number, method in enumerate(("otsu", "li"), 1):
+    switches = [("method", "otsu"), ("method", "li"), ("method", "local"), ("polarity", "bright")]
+    for number, (key, value) in enumerate(switches, 1):
 
-        def switch(method=method) -> None:
-            detect.method.value = method
+        def switch(key=key, value=value) -> None:
+            getattr(detect, key).value = value
+            previewed.update(change=time.perf_counter(), key=key, value=value)
 
-        def switched(method=method) -> bool:
+        def switched(key=key, value=value) -> bool:
             meta = layer.metadata.get("napari_ivae", {})
-            return not detect.busy and meta.get("widget_settings", {}).get("method") == method
+            settings = meta.get("widget_settings", {})
+            return not detect.busy and "preview" not in meta and settings.get(key) == value
 
         timed(f"tune-p{number}", switch, switched, layer)
     detect_run.run_detection, detect_module._detect_snapshot = real_core, real_worker
     detect._preview._draw = real_draw
     detect_preview._preview_snapshot = real_preview
+    if real_particles_preview is not None:
+        detect_preview._preview_particles_snapshot = real_particles_preview

@@ -57,24 +57,28 @@ def write_detections(viewer: Any, det: Any, layer: Any, params: dict, preparatio
     return hidden
 
 
-def write_preview(viewer: Any, coords: np.ndarray, layer: Any, params: dict) -> None:
-    """Write a preview's ``(N, 2)`` points in the atoms layer of image ``layer``, its
-    metadata saying ``preview`` (no per-point features: a preview measures none)."""
+def write_preview(
+    viewer: Any, coords: np.ndarray, layer: Any, params: dict, size: float = 5.0
+) -> None:
+    """Write a preview's ``(N, 2)`` points (``size`` px) in the result layer of image
+    ``layer`` for ``params``' mode, its metadata saying ``preview`` (no per-point features:
+    a preview measures none)."""
     import pandas as pd  # here: the dock's module is imported before any layer needs pandas
 
     coords = np.asarray(coords, dtype=np.float64).reshape(-1, 2)
-    spacing = float(params["spacing"])
+    mode = params["mode"]
     framed = np.column_stack([np.zeros(len(coords)), coords])
+    shown = {"spacing": float(params["spacing"])} if mode == "atoms" else {}
     _layers.write_layer(
         viewer,
         "points",
         _layers.points_data(framed, _image_ndim(layer)),
-        role="detections_atoms",
+        role=f"detections_{mode}",
         source=layer,
-        what="atoms",
-        params={"spacing": spacing, "preview": True, "widget_settings": params},
+        what=mode,
+        params={**shown, "preview": True, "widget_settings": params},
         features=pd.DataFrame(index=pd.RangeIndex(len(coords))),
-        size=max(0.4 * spacing, 2.0),
+        size=size,
         select=True,
         **POINT_STYLE,
     )

@@ -1,13 +1,17 @@
-"""The Detect dock's preview while the spacing or smoothing is dragged.
+"""The Detect dock's preview while the spacing or smoothing (atoms), or the threshold method or
+polarity (particles), is changed.
 
-An exact re-detection of a 1024² frame takes a few tenths of a second of CPU, more beside the
-viewer's drawing. When only the spacing or the smoothing changed since the atoms on screen
-were found, the dock first draws a preview
+An exact re-detection of a 1024² frame takes a few tenths of a second of CPU (particles: up to
+2 s), more beside the viewer's drawing. When only the spacing or the smoothing changed since
+the atoms on screen were found, the dock first draws a preview
 (:func:`~napari_ivae.core.detection.tuning_preview.preview_atoms`: the peaks at the new values,
-judged with that detection's polarity, contrast cut and region; a few hundredths of a second),
-says so in its status line, then runs the exact detection, whose points replace the preview's.
-A preview never replaces a later run's points (preview or exact), and one asked while another
-computes waits for it and then runs with the latest values.
+judged with that detection's polarity, contrast cut and region; a few hundredths of a second);
+when only the threshold method (to Otsu, Li or local) or the polarity changed since the
+particles on screen were found, the objects above the new threshold
+(:func:`~napari_ivae.core.detection.particle_preview.preview_particles`). The dock says so in
+its status line, then runs the exact detection, whose points replace the preview's. A preview
+never replaces a later run's points (preview or exact), and one asked while another computes
+waits for it and then runs with the latest values.
 """
 
 from __future__ import annotations
@@ -17,11 +21,17 @@ from typing import Any
 import numpy as np
 
 from napari_ivae._widgets.detect_layers import write_preview
-from napari_ivae._widgets.detect_run import SUPERSEDED, _preview_snapshot
+from napari_ivae._widgets.detect_run import (
+    SUPERSEDED,
+    _preview_particles_snapshot,
+    _preview_snapshot,
+)
+from napari_ivae._widgets.detect_text import point_size
 from napari_ivae._workers import background
 
-WHAT = "previewing atoms"
-PREVIEWED = ("spacing", "sigma")  # the parameters a preview follows; any other: exact only
+# the parameters a preview follows, by mode; any other: exact only
+PREVIEWED = ("spacing", "sigma")
+PREVIEWED_PARTICLES = ("method", "polarity")
 
 
 class TuningPreview:
@@ -47,28 +57,38 @@ class TuningPreview:
         return self._worker is not None
 
     def remember(self, layer: Any, params: dict, preparation: dict, det: Any) -> None:
-        """Keep an exact atoms result on screen as the basis of the next previews (``None``
-        for ``det``: nothing to preview from)."""
+        """Keep an exact result on screen as the basis of the next previews (``None`` for
+        ``det``: nothing to preview from)."""
+        from napari_ivae.core.detection.particle_preview import can_preview_particles
         from napari_ivae.core.detection.tuning_preview import can_preview
 
         self.shown = ""
-        usable = det is not None and params["mode"] == "atoms" and can_preview(det.params)
+        usable = det is not None and (
+            can_preview(det.params)
+            if params["mode"] == "atoms"
+            else can_preview_particles(det.params)
+        )
         if self._basis is None or self._basis[0] is not layer or len(self._detected) > 64:
             self._detected.clear()
         self._detected.add(_settings(params, preparation))
         self._basis = (layer, dict(params), dict(preparation), det) if usable else None
 
     def applies(self, layer: Any, params: dict, preparation: dict) -> bool:
-        """Whether ``params`` differ from the basis's only in the spacing or smoothing, with
-        a spacing given, on the same image layer, and were not detected on it before (the
-        dock's memo holds that result: it comes at once)."""
-        if self._basis is None or params["mode"] != "atoms" or not params["spacing"]:
+        """Whether ``params`` differ from the basis's only in what a preview follows (atoms:
+        the spacing or smoothing, with a spacing given; particles: the threshold method, to
+        one previewed, or the polarity), on the same image layer, and were not detected on it
+        before (the dock's memo holds that result: it comes at once)."""
+        from napari_ivae.core.detection.particle_preview import PREVIEWED_METHODS
+
+        if self._basis is None or _settings(params, preparation) in self._detected:
             return False
-        if _settings(params, preparation) in self._detected:
-            return False
+        if params["mode"] == "atoms":
+            previewed, possible = PREVIEWED, bool(params["spacing"])
+        else:
+            previewed, possible = PREVIEWED_PARTICLES, params["method"] in PREVIEWED_METHODS
         basis_layer, asked, prepared, _ = self._basis
-        same = all(params[k] == asked.get(k) for k in params if k not in PREVIEWED)
-        return basis_layer is layer and prepared == preparation and same
+        same = all(params[k] == asked.get(k) for k in params if k not in previewed)
+        return possible and basis_layer is layer and prepared == preparation and same
 
     def start(self, snapshot: tuple, layer: Any, params: dict, run: int, then: Any) -> None:
         """Compute the preview of ``params`` (number ``run``) in a worker and draw it, then
@@ -79,22 +99,21 @@ class TuningPreview:
         _, _, _, det = self._basis
         widget = self._widget
         # the frame an earlier preview prepared alike from the same array: no hashing
-        how = (snapshot[1], params["polarity"])
+        polarity = params["polarity"]
+        if params["mode"] == "particles" and polarity == "auto":  # as the basis resolved it
+            polarity = det.params["resolved"]["polarity"]
+        how = (snapshot[1], params["mode"], polarity)
         held = self._frame
         frame = held[2] if held and held[0] is snapshot[0] and held[1] == how else None
+        if params["mode"] == "atoms":
+            compute, extra = _preview_snapshot, (det.coords[:, -2:],)
+        else:
+            compute, extra = _preview_particles_snapshot, ()
         self._worker = background(
             widget,
-            _preview_snapshot,
-            (
-                snapshot,
-                params,
-                det.params,
-                det.coords[:, -2:],
-                widget._memo,
-                widget._stale(run),
-                frame,
-            ),
-            what=WHAT,
+            compute,
+            (snapshot, params, det.params, *extra, widget._memo, widget._stale(run), frame),
+            what=f"previewing {params['mode']}",
             show=lambda found: self._found(found, (snapshot[0], how), layer, params, run),
             on_finished=lambda: self._ended(then),
             activity=False,  # a few hundredths of a second: the status line says it
@@ -121,11 +140,17 @@ class TuningPreview:
             return  # a later run's points (preview or exact) are on screen, or follow
         widget._shown_run = run
         widget._note_shown()
-        write_preview(widget._viewer, coords, layer, params)
-        count, spacing = len(np.reshape(coords, (-1, 2))), float(params["spacing"])
-        self.shown = (
-            f"preview: {count} peaks at spacing {spacing:.2f} px (the detection follows)..."
-        )
+        count = len(np.reshape(coords, (-1, 2)))
+        if params["mode"] == "atoms":
+            spacing = float(params["spacing"])
+            write_preview(widget._viewer, coords, layer, params, max(0.4 * spacing, 2.0))
+            found = f"{count} peaks at spacing {spacing:.2f} px"
+        else:  # the points as large as the particles on screen
+            basis = self._basis[3] if self._basis is not None else None
+            size = point_size(basis, "particles") if basis is not None else 5.0
+            write_preview(widget._viewer, coords, layer, params, size)
+            found = f"{count} particles at threshold {params['method']!r}"
+        self.shown = f"preview: {found} (the detection follows)..."
         widget.status.ok(self.shown)
 
 
@@ -133,4 +158,4 @@ def _settings(params: dict, preparation: dict) -> tuple:
     return tuple(sorted(params.items())) + tuple(sorted(preparation.items()))
 
 
-__all__ = ["PREVIEWED", "TuningPreview"]
+__all__ = ["PREVIEWED", "PREVIEWED_PARTICLES", "TuningPreview"]

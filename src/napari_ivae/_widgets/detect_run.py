@@ -93,6 +93,34 @@ def _preview_snapshot(
         return SUPERSEDED
 
 
+def _preview_particles_snapshot(
+    snapshot: tuple,
+    params: dict,
+    previous: dict,
+    memo: DetectionMemo | None = None,
+    superseded: Any = None,
+    smoothed: np.ndarray | None = None,
+) -> Any:
+    """A preview of the particles at ``params``' threshold method and polarity (worker
+    thread): ``(smoothed, points)``, the frame prepared as the detection prepares it (through
+    ``memo``), with the particles bright (polarity auto: as the earlier detection,
+    ``previous``: its ``params``, resolved it) and smoothed (given: an earlier preview's), and
+    :func:`~napari_ivae.core.detection.particle_preview.preview_particles`' points;
+    ``SUPERSEDED`` when ``superseded()`` turned true first."""
+    from napari_ivae.core.detection.particle_preview import preview_particles, smoothed_signal
+
+    try:
+        if smoothed is None:
+            with using_memo(memo, superseded):
+                image, _ = remembered("prepared snapshot", _prepared_snapshot, snapshot)
+            smoothed = smoothed_signal(image, previous, params["polarity"])
+        if superseded is not None and superseded():
+            return SUPERSEDED
+        return smoothed, preview_particles(smoothed, params["method"])
+    except Superseded:
+        return SUPERSEDED
+
+
 def run_detection(
     image: np.ndarray,
     mode: str,
