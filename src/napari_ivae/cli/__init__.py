@@ -11,6 +11,7 @@ both use the command-line spellings of the options (``--frame-axis 0``, not ``fr
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import re
 import sys
@@ -62,10 +63,35 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``napari-ivae`` console script."""
+    """Entry point of the ``napari-ivae`` console script.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The words after ``napari-ivae``. Without them (the console script, ``python -m
+        napari_ivae.cli``) the process's own command line is run, and the process ends when
+        this returns: the garbage collector's objects are frozen then, so that the
+        interpreter's exit does not walk them all once more (0.06-0.1 s of CPU at the end of
+        every ``detect``). Objects no longer referenced are still freed, files closed and exit
+        handlers run.
+
+    Returns
+    -------
+    int
+        The exit status: 0, 2 for an error in the input, 130 when interrupted.
+    """
+    if argv is not None:
+        return _run(argv)
+    try:
+        return _run(sys.argv[1:])
+    finally:
+        gc.freeze()
+
+
+def _run(words: list[str]) -> int:
+    """Parse ``words`` and run the sub-command; its exit status."""
     from napari_ivae.core.errors import IvaeError
 
-    words = sys.argv[1:] if argv is None else argv
     parser = build_parser(words[0] if words else None)
     args = parser.parse_args(words)
     if not getattr(args, "func", None):
