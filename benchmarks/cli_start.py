@@ -4,13 +4,17 @@ the start (imports) and how much the detection.
 
 For every image of ``../shared/tools/detection_scoreboard.py`` (skipped when absent):
 
-* ``wall``: ``python -m napari_ivae.cli detect IMAGE --mode M --out P.csv`` timed from outside,
-  as the scoreboard times it (median and best of ``--repeats`` runs);
+* ``wall``: ``napari-ivae detect IMAGE --mode M --out P.csv`` (the console script's
+  ``main()``) timed from outside, as the scoreboard times it (median and best of
+  ``--repeats`` runs);
 * ``cpu``: the same runs' user + system CPU seconds (median). On a shared machine the wall time
   grows with the load; the CPU time hardly does, so it is the figure to compare between runs;
 * ``start`` and ``detect``: one more interpreter runs the command twice in a row; the second
   run's CPU is the detection alone (``detect``), the first run's extra CPU the imports and
   first-call set-up (``start``).
+* ``exit``: the CPU seconds of the timed runs after the command returned (the interpreter's
+  exit; median): each timed run is the console script's ``main()`` with the CPU it used
+  when that returned written on stderr.
 
 * ``imports`` (``--imports``): one more run under ``python -X importtime``: the seconds of all
   imports (the modules' own time, summed), the heaviest packages (scipy by sub-package) and
@@ -69,6 +73,18 @@ print(json.dumps({"first": first - start, "second": cpu() - first}))
 """
 
 
+# the console script (napari-ivae's entry point), and its CPU seconds when main() returned
+_CONSOLE = """
+import json, os, sys
+from napari_ivae.cli import main
+sys.argv = ["napari-ivae", *sys.argv[1:]]
+status = main()
+used = os.times()
+print(json.dumps({"cpu_at_return": used.user + used.system}), file=sys.stderr)
+sys.exit(status)
+"""
+
+
 def _children_cpu() -> float:
     used = resource.getrusage(resource.RUSAGE_CHILDREN)
     return used.ru_utime + used.ru_stime
@@ -88,15 +104,14 @@ def _detect_words(image: Path, mode: str, out: Path) -> list[str]:
 def measure(image: Path, mode: str, repeats: int, scratch: Path) -> dict:
     """Wall/CPU of ``repeats`` command-line runs on ``image`` and the start/detect split."""
     out = scratch / f"{image.stem}.csv"
-    walls, cpus = [], []
+    walls, cpus, exits = [], [], []
     for _ in range(repeats):
-        wall, cpu, done = _timed(
-            [sys.executable, "-m", "napari_ivae.cli", *_detect_words(image, mode, out)]
-        )
+        wall, cpu, done = _timed([sys.executable, "-c", _CONSOLE, *_detect_words(image, mode, out)])
         if done.returncode:
             raise SystemExit(f"{image.name}: napari-ivae detect failed: {done.stderr.strip()}")
         walls.append(wall)
         cpus.append(cpu)
+        exits.append(cpu - json.loads(done.stderr.strip().splitlines()[-1])["cpu_at_return"])
     twice_out = scratch / f"{image.stem}_twice.csv"
     done = subprocess.run(
         [sys.executable, "-c", _TWICE, *_detect_words(image, mode, twice_out)],
@@ -117,6 +132,7 @@ def measure(image: Path, mode: str, repeats: int, scratch: Path) -> dict:
         "cpu_median_s": round(statistics.median(cpus), 3),
         "start_cpu_s": round(split["first"] - split["second"], 3),
         "detect_cpu_s": round(split["second"], 3),
+        "exit_cpu_s": round(statistics.median(exits), 3),
     }
 
 
@@ -203,8 +219,8 @@ def main(argv: list[str] | None = None) -> int:
             print(
                 f"{mode:9s} {row['image']:16s} wall {row['wall_median_s']:.2f} s (best "
                 f"{row['wall_best_s']:.2f})  cpu {row['cpu_median_s']:.2f} s = start "
-                f"{row['start_cpu_s']:.2f} + detect {row['detect_cpu_s']:.2f}  "
-                f"{row['points']} points{late}"
+                f"{row['start_cpu_s']:.2f} + detect {row['detect_cpu_s']:.2f} + exit "
+                f"{row['exit_cpu_s']:.2f}  {row['points']} points{late}"
             )
             if args.imports:
                 heavy = ", ".join(f"{name} {seconds:.2f}" for name, seconds in row["heaviest"])
