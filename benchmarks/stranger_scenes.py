@@ -23,16 +23,17 @@ corrected sum with partly covered strips and an empty L; a background-subtracted
 columns, a dead row and a hot pixel cluster; a 300 x 2048 strip; a time average with residual
 shake (every column doubled). Scanning probe: an STM topograph (bumps on a tilted plane, a step
 edge with a shifted terrace, line offsets); creep and a tip change mid-frame with streaks;
-adatoms on a weakly corrugated terrace. Optical: bright-field colloids imaged coherently
-(Airy rings) in and out of focus (halos); sparse fluorescence spots in raw 16-bit counts with
-a camera offset; dense spots after background subtraction; a registered fluorescence frame
-with NaN corners; phase-contrast bodies with bright halos. In-situ liquid-cell TEM: a dense
-Au nanoparticle monolayer under thick-liquid blur and noise and a dose gradient; 2-5 px
-catalyst particles in HAADF on a thick, textured support. HRTEM: a particle on a zone axis (its
-columns are the atoms; the amorphous carbon around has none) and a particle showing one set
-of fringes only (no column to find). Particle frames: a rotated bright-field frame with 0
-corners and a 300 x 2048 HAADF strip. The drawing is in ``scene_drawing.py``, the scenes in
-``scene_atoms.py`` and ``scene_particles.py``.
+adatoms on a weakly corrugated terrace. TEM: Au-like particles on amorphous carbon a few
+hundred nm under focus (a bright Fresnel fringe) and over it (a dark one). Optical:
+bright-field colloids imaged coherently (Airy rings) in and out of focus (halos); sparse
+fluorescence spots in raw 16-bit counts with a camera offset; dense spots after background
+subtraction; a registered fluorescence frame with NaN corners; phase-contrast bodies with
+bright halos. In-situ liquid-cell TEM: a dense Au nanoparticle monolayer under thick-liquid
+blur and noise and a dose gradient; 2-5 px catalyst particles in HAADF on a thick, textured
+support. HRTEM: a particle on a zone axis (its columns are the atoms; the amorphous carbon
+around has none) and a particle showing one set of fringes only (no column to find). Particle
+frames: a rotated bright-field frame with 0 corners and a 300 x 2048 HAADF strip. The drawing
+is in ``scene_drawing.py``, the scenes in ``scene_atoms.py`` and ``scene_particles.py``.
 """
 
 from __future__ import annotations
