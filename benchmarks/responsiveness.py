@@ -29,8 +29,9 @@ Actions, in their pipeline order (``--action all`` runs them all, each needing t
               that end-to-end time, and the time from the last change to the preview of its
               value written in the layer (the dock's preview, ``preview_s``). Then particles
               (``--size``² particles on a support, Detect once untimed): the threshold method
-              switched auto -> otsu -> li -> local, then the polarity auto -> bright (rows
-              tune-p1 to tune-p4), timed alike (a threshold method's preview included)
+              switched auto -> otsu -> li -> local, the polarity auto -> bright, the min size
+              dragged 20 -> 30 px, all back to Detect's settings, the min size dragged again
+              (rows tune-p1 to tune-p7), timed alike (their previews included)
     patches   Patches and labels: Extract patches at the atoms
     labels    one rectangle drawn on an annotation layer: the debounced label recount
     train     Train: an rVAE for ``--seconds``, then Stop (the partial model is kept)

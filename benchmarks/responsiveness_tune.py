@@ -1,14 +1,16 @@
 """The ``tune`` rows of ``responsiveness.py``: the Detect dock's live tuning, timed.
 
 Spacing drags on the lattice (three drags of three spin-box steps up, then one back to values
-seen before), then the threshold method switched on particles (auto to Otsu, Li, local) and
-the polarity (auto to bright); per row the time from the last change to the points layer
-re-drawn, the detection's time in the core and the worker's (see ``responsiveness.py``'s
-docstring), and the time from the last change to the preview of its value written in the
-points layer (``preview_s``; "none" when the exact result came first, as from the memo, or
-the change has no preview: the auto method), with the preview worker's wall-clock and CPU times
-(``preview_worker_s``, ``preview_cpu_s``: where the first is much longer, the worker waited
-for a core or for the interpreter's lock, not for its own work).
+seen before), then on particles the threshold method switched (auto to Otsu, Li, local), the
+polarity (auto to bright), the size floor dragged (three steps), all back to Detect's settings
+(the memo's result) and the auto method's size floor dragged; per row the time from the last
+change to the points layer re-drawn, the detection's time in the core and the worker's (see
+``responsiveness.py``'s docstring), and the time from the last change to the preview of its
+value written in the points layer (``preview_s``; "none" when the exact result came first, as
+from the memo, or the change has no preview: the auto method's threshold or polarity), with
+the preview worker's wall-clock and CPU times (``preview_worker_s``, ``preview_cpu_s``: where
+the first is much longer, the worker waited for a core or for the interpreter's lock, not for
+its own work).
 """
 
 from __future__ import annotations
@@ -113,17 +115,34 @@ def tune_detect(detect, viewer, args, results, observe, row, process_events_unti
     detect.run_button.clicked.emit()
     process_events_until(lambda: not detect.busy, STEP_TIMEOUT_S)
     layer = viewer.layers["particles particles [ivae]"]
-    switches = [("method", "otsu"), ("method", "li"), ("method", "local"), ("polarity", "bright")]
-    for number, (key, value) in enumerate(switches, 1):
+    # each row's changes in one event-loop turn (a drag: one spin-box step after another)
+    floors = [("min_size", 20), ("min_size", 25), ("min_size", 30)]
+    back = [("method", "auto"), ("polarity", "auto"), ("min_size", 0)]  # Detect's: the memo
+    switches = [
+        [("method", "otsu")],
+        [("method", "li")],
+        [("method", "local")],
+        [("polarity", "bright")],
+        floors,  # the local threshold's size floor dragged
+        back,
+        floors,  # the auto method's
+    ]
+    for number, changes in enumerate(switches, 1):
 
-        def switch(key=key, value=value) -> None:
-            getattr(detect, key).value = value
-            previewed.update(change=time.perf_counter(), key=key, value=value)
+        def switch(changes=changes) -> None:
+            for key, value in changes:
+                getattr(detect, key).value = value
+            key, value = changes[-1]
+            previewed.update(change=time.perf_counter(), key=key, value=value or None)
 
-        def switched(key=key, value=value) -> bool:
+        def switched(changes=changes) -> bool:
             meta = layer.metadata.get("napari_ivae", {})
             settings = meta.get("widget_settings", {})
-            return not detect.busy and "preview" not in meta and settings.get(key) == value
+            return (
+                not detect.busy
+                and "preview" not in meta
+                and all(settings.get(k) == (v or None) for k, v in dict(changes).items())
+            )
 
         timed(f"tune-p{number}", switch, switched, layer)
     detect_run.run_detection, detect_module._detect_snapshot = real_core, real_worker

@@ -9,6 +9,7 @@ from scipy.spatial import cKDTree
 
 from napari_ivae.core.detection.particle_preview import (
     can_preview_particles,
+    large_enough,
     preview_particles,
     smoothed_signal,
 )
@@ -51,3 +52,14 @@ def test_what_cannot_be_previewed_is_refused():
     assert not can_preview_particles(None)
     with pytest.raises(ValueError, match="no preview"):
         preview_particles(image, "auto")
+
+
+def test_the_auto_methods_size_floor_is_previewed_from_its_particles():
+    image = prepare_image(make_particles((192, 192), count=20, radius_spread=0.5, seed=5).image)
+    earlier = detect_particles(image)
+    areas = earlier.properties["area"].to_numpy()
+    floor = int(np.median(areas))
+    exact = detect_particles(image, min_size=floor)
+    points = large_enough(earlier.coords[:, 1:], areas, floor)
+    np.testing.assert_array_equal(points, exact.coords[:, 1:])
+    assert len(large_enough(earlier.coords[:, 1:], areas, None)) == len(areas)

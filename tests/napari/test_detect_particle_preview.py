@@ -122,3 +122,49 @@ def test_a_late_particle_preview_never_replaces_a_later_result(viewer, particles
     detect._preview._draw(late, particles_layer, params, detect._shown_run)  # arrives late
     np.testing.assert_array_equal(points.data, shown)
     assert points.metadata["napari_ivae"]["widget_settings"]["method"] == "li"
+
+
+def test_a_size_floor_drag_is_previewed_then_detected_exactly(
+    viewer, particles_layer, qtbot, monkeypatch
+):
+    detect, points = _detected(viewer, particles_layer, qtbot, method="auto")
+    assert not detect.min_size.native.isHidden() and detect.spacing.native.isHidden()
+    areas = points.features["area"].to_numpy()
+    floor = int(np.median(areas))
+    real, release = detect_run.run_detection, threading.Event()
+
+    def held(image, **params):  # the exact run waits until the preview was seen
+        release.wait(120)
+        return real(image, **params)
+
+    monkeypatch.setattr(detect_run, "run_detection", held)
+    detect.min_size.value = floor  # the auto method: the particles on screen this large
+    meta = lambda: points.metadata["napari_ivae"]  # noqa: E731
+    try:
+        qtbot.waitUntil(lambda: meta().get("preview") is True, timeout=120000)
+        assert len(points.data) == int((areas >= floor).sum())
+        assert f"min size {floor} px" in detect.status.value
+    finally:
+        release.set()
+    _wait(detect, qtbot)
+    image = _layers.prepared_image(particles_layer)
+    fresh = detect_particles(image, min_size=floor)
+    assert "preview" not in meta() and meta()["widget_settings"]["min_size"] == floor
+    np.testing.assert_array_equal(points.data, fresh.coords[:, 1:])
+    assert points.features.reset_index(drop=True).equals(fresh.properties)
+    np.testing.assert_array_equal(viewer.layers["np particle labels [ivae]"].data, fresh.labels)
+    drawn, draw = [], detect._preview._draw
+    detect._preview._draw = lambda *args: (drawn.append(args), draw(*args))
+    detect.method.value = "otsu"  # a threshold method at that floor: previewed, then exact
+    _wait(detect, qtbot)
+    assert len(drawn) == 1
+    fresh = detect_particles(image, method="otsu", min_size=floor)
+    np.testing.assert_array_equal(points.data, fresh.coords[:, 1:])
+
+
+def test_the_core_messages_name_the_docks_size_floor():
+    from napari_ivae._widgets.detect_text import widget_spelling
+
+    assert "'min size (px)'" in widget_spelling("look at the labels, or set --min-size")
+    blank = widget_spelling("check the polarity, lower min_size, or try another method.")
+    assert "lower 'min size (px)'" in blank and "min_size" not in blank

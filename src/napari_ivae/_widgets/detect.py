@@ -33,6 +33,7 @@ from napari_ivae._widgets._common import (
     report,
 )
 from napari_ivae._widgets._session import get_session
+from napari_ivae._widgets.detect_controls import method_box, min_size_box
 from napari_ivae._widgets.detect_layers import write_detections
 from napari_ivae._widgets.detect_preview import TuningPreview
 from napari_ivae._widgets.detect_run import (  # noqa: F401 - importable from here as before
@@ -110,12 +111,8 @@ class DetectWidget(DockBody):
             tooltip="By default peaks are left out where the image shows no lattice (vacuum, "
             "amorphous support, a contamination rim), when it has such parts.",
         )
-        self.method = ComboBox(
-            choices=["auto", "otsu", "li", "local", "log"],
-            value="auto",
-            label="threshold",
-            visible=False,
-        )
+        self.method = method_box()
+        self.min_size = min_size_box()
         self.polarity = ComboBox(
             choices=["auto", "bright", "dark"],
             value="auto",
@@ -140,6 +137,7 @@ class DetectWidget(DockBody):
                     self.spacing,
                     self.estimate_button,
                     self.method,
+                    self.min_size,
                     self.polarity,
                 ],
                 Section(
@@ -171,6 +169,7 @@ class DetectWidget(DockBody):
             self.refine,
             self.keep_non_crystal,
             self.method,
+            self.min_size,
             self.polarity,
             self.invert,
             self.flatten,
@@ -189,7 +188,7 @@ class DetectWidget(DockBody):
             self.keep_non_crystal,
         ):
             widget.visible = atoms
-        self.method.visible = not atoms
+        self.method.visible = self.min_size.visible = not atoms
 
     def _prepared(self) -> np.ndarray:
         return _layers.prepared_image(
@@ -293,6 +292,7 @@ class DetectWidget(DockBody):
             sigma=self.sigma.value or None,
             refine=self.refine.value,
             method=self.method.value,
+            min_size=int(self.min_size.value) or None,
             polarity=self.polarity.value,
             crystal_only=not self.keep_non_crystal.value,
         )

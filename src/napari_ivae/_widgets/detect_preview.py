@@ -6,9 +6,10 @@ An exact re-detection of a 1024² frame takes a few tenths of a second of CPU (p
 the atoms on screen were found, the dock first draws a preview
 (:func:`~napari_ivae.core.detection.tuning_preview.preview_atoms`: the peaks at the new values,
 judged with that detection's polarity, contrast cut and region; a few hundredths of a second);
-when only the threshold method (to Otsu, Li or local) or the polarity changed since the
-particles on screen were found, the objects above the new threshold
-(:func:`~napari_ivae.core.detection.particle_preview.preview_particles`). The dock says so in
+when only the threshold method (to Otsu, Li or local), the polarity or the size floor changed
+since the particles on screen were found, the objects above the new threshold
+(:func:`~napari_ivae.core.detection.particle_preview.preview_particles`; the auto method: the
+size floor alone, the particles on screen as large as it). The dock says so in
 its status line, then runs the exact detection, whose points replace the preview's. A preview
 never replaces a later run's points (preview or exact), and one asked while another computes
 waits for it and then runs with the latest values.
@@ -31,7 +32,7 @@ from napari_ivae._workers import background
 
 # the parameters a preview follows, by mode; any other: exact only
 PREVIEWED = ("spacing", "sigma")
-PREVIEWED_PARTICLES = ("method", "polarity")
+PREVIEWED_PARTICLES = ("method", "polarity", "min_size")
 
 
 class TuningPreview:
@@ -82,11 +83,15 @@ class TuningPreview:
 
         if self._basis is None or _settings(params, preparation) in self._detected:
             return False
+        basis_layer, asked, prepared, _ = self._basis
         if params["mode"] == "atoms":
             previewed, possible = PREVIEWED, bool(params["spacing"])
-        else:
-            previewed, possible = PREVIEWED_PARTICLES, params["method"] in PREVIEWED_METHODS
-        basis_layer, asked, prepared, _ = self._basis
+        else:  # a threshold method; the auto method: its size floor alone
+            previewed = PREVIEWED_PARTICLES
+            possible = params["method"] in PREVIEWED_METHODS or (
+                params["method"] == asked.get("method") == "auto"
+                and params["polarity"] == asked.get("polarity")
+            )
         same = all(params[k] == asked.get(k) for k in params if k not in previewed)
         return possible and basis_layer is layer and prepared == preparation and same
 
@@ -108,7 +113,8 @@ class TuningPreview:
         if params["mode"] == "atoms":
             compute, extra = _preview_snapshot, (det.coords[:, -2:],)
         else:
-            compute, extra = _preview_particles_snapshot, ()
+            areas = det.properties["area"].to_numpy()
+            compute, extra = _preview_particles_snapshot, (det.coords[:, -2:], areas)
         self._worker = background(
             widget,
             compute,
@@ -149,7 +155,8 @@ class TuningPreview:
             basis = self._basis[3] if self._basis is not None else None
             size = point_size(basis, "particles") if basis is not None else 5.0
             write_preview(widget._viewer, coords, layer, params, size)
-            found = f"{count} particles at threshold {params['method']!r}"
+            floor = f", min size {params['min_size']} px" if params.get("min_size") else ""
+            found = f"{count} particles at threshold {params['method']!r}{floor}"
         self.shown = f"preview: {found} (the detection follows)..."
         widget.status.ok(self.shown)
 

@@ -97,18 +97,29 @@ def _preview_particles_snapshot(
     snapshot: tuple,
     params: dict,
     previous: dict,
+    previous_points: np.ndarray,
+    previous_areas: np.ndarray,
     memo: DetectionMemo | None = None,
     superseded: Any = None,
     smoothed: np.ndarray | None = None,
 ) -> Any:
-    """A preview of the particles at ``params``' threshold method and polarity (worker
-    thread): ``(smoothed, points)``, the frame prepared as the detection prepares it (through
-    ``memo``), with the particles bright (polarity auto: as the earlier detection,
-    ``previous``: its ``params``, resolved it) and smoothed (given: an earlier preview's), and
-    :func:`~napari_ivae.core.detection.particle_preview.preview_particles`' points;
-    ``SUPERSEDED`` when ``superseded()`` turned true first."""
-    from napari_ivae.core.detection.particle_preview import preview_particles, smoothed_signal
+    """A preview of the particles at ``params``' threshold method, polarity and size floor
+    (worker thread): ``(smoothed, points)``. A threshold method: the frame prepared as the
+    detection prepares it (through ``memo``), with the particles bright (polarity auto: as
+    the earlier detection, ``previous``: its ``params``, resolved it) and smoothed (given: an
+    earlier preview's), and
+    :func:`~napari_ivae.core.detection.particle_preview.preview_particles`' points; another
+    method: the earlier particles (``previous_points``, ``previous_areas``) as large as the
+    floor (``smoothed`` as given). ``SUPERSEDED`` when ``superseded()`` turned true first."""
+    from napari_ivae.core.detection.particle_preview import (
+        PREVIEWED_METHODS,
+        large_enough,
+        preview_particles,
+        smoothed_signal,
+    )
 
+    if params["method"] not in PREVIEWED_METHODS:
+        return smoothed, large_enough(previous_points, previous_areas, params.get("min_size"))
     try:
         if smoothed is None:
             with using_memo(memo, superseded):
@@ -116,7 +127,7 @@ def _preview_particles_snapshot(
             smoothed = smoothed_signal(image, previous, params["polarity"])
         if superseded is not None and superseded():
             return SUPERSEDED
-        return smoothed, preview_particles(smoothed, params["method"])
+        return smoothed, preview_particles(smoothed, params["method"], params.get("min_size"))
     except Superseded:
         return SUPERSEDED
 
@@ -130,6 +141,7 @@ def run_detection(
     method: str,
     polarity: str,
     crystal_only: bool = True,
+    min_size: int | None = None,
 ) -> Any:
     """Detect atoms or particles in a prepared ``(Y, X)`` / ``(F, Y, X)`` image (any thread)."""
     frame_axis = 0 if image.ndim == 3 else None
@@ -163,7 +175,9 @@ def run_detection(
         )
     from napari_ivae.core.detection.particles import detect_particles
 
-    return detect_particles(image, method=method, polarity=polarity, frame_axis=frame_axis)
+    return detect_particles(
+        image, method=method, polarity=polarity, min_size=min_size, frame_axis=frame_axis
+    )
 
 
 def _check_particle_contrast(image: Any, det: Any, asked: str) -> None:

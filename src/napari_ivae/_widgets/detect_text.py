@@ -37,8 +37,15 @@ _WIDGET_SPELLINGS = [
         "to leave out something else, select its points and delete them",
     ),
     (re.compile(r"besides the --exclude mask"), "besides the mask given"),
-    (re.compile(r"look at the labels, or set --min-size"), "look at the labels layer"),
-    (re.compile(r", lower min_size, or try another method"), ", or try another 'threshold'"),
+    (
+        re.compile(r"look at the labels, or set --min-size"),
+        "look at the labels layer, or set 'min size (px)'",
+    ),
+    (
+        re.compile(r", lower min_size, or try another method"),
+        ", lower 'min size (px)', or try another 'threshold'",
+    ),
+    (re.compile(r"--min-size\b"), "'min size (px)'"),
     (re.compile(r"\bmethod=[\"'](\w+)[\"']"), r"threshold '\1'"),
     (re.compile(r"\bpolarity=[\"'](\w+)[\"']"), r"polarity '\1'"),
     (re.compile(r" ?\(--[a-z][a-z-]*\)"), ""),  # a new core message's option the dock lacks

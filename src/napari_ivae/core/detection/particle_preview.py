@@ -1,6 +1,7 @@
-"""A quick preview of particles at another threshold method, from an earlier detection.
+"""A quick preview of particles at another threshold method or size floor, from an earlier
+detection.
 
-While the Detect dock's threshold method (or polarity) is switched in particle mode, the exact
+While the Detect dock's threshold method, polarity or size floor is changed in particle mode, the exact
 detection (:func:`~napari_ivae.core.detection.particles.detect_particles`) takes 0.5-2 s of
 CPU on a 1024² frame: the polarity's scale space, hole filling, the watershed split of
 touching particles. The preview keeps the polarity the earlier detection of the same frame
@@ -10,8 +11,11 @@ threshold, the size filter and the border rule of
 connected object at its centroid (a few hundredths of a second).
 
 It is no detection: touching particles are not split, holes are not filled, Li's threshold
-is found on a sample of the pixels. The dock draws it marked as a preview and replaces it
-with the exact result when that arrives.
+is found on a sample of the pixels. For the auto method (a scale-space search of a second or
+more) only a change of the size floor is previewed: the earlier particles as large as the new
+floor (:func:`large_enough`; the auto method applies its floor last, so this is its result
+when the earlier floor was lower). The dock draws a preview marked as one and replaces it with
+the exact result when that arrives.
 """
 
 from __future__ import annotations
@@ -111,4 +115,19 @@ def preview_particles(
     return np.column_stack([centre_row[kept], centre_col[kept]]).astype(np.float64)
 
 
-__all__ = ["PREVIEWED_METHODS", "can_preview_particles", "preview_particles", "smoothed_signal"]
+def large_enough(points: np.ndarray, areas: np.ndarray, min_size: int | None) -> np.ndarray:
+    """The ``(N, 2)`` ``points`` whose particles' ``areas`` (pixels) reach ``min_size``
+    (``None``: all)."""
+    points = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+    if not min_size:
+        return points
+    return points[np.asarray(areas, dtype=np.float64) >= float(min_size)]
+
+
+__all__ = [
+    "PREVIEWED_METHODS",
+    "can_preview_particles",
+    "large_enough",
+    "preview_particles",
+    "smoothed_signal",
+]
