@@ -84,3 +84,22 @@ def test_tiled_spacing_passes_over_a_tile_whose_strongest_peak_is_a_step():
     image = image + 2.4 / (1.0 + np.exp(-across / 1.5))  # one atomic step through the middle
     image += 0.03 * np.random.default_rng(1).standard_normal(shape)
     assert tiled_spacing(image) == pytest.approx(12.0, rel=0.03)
+
+
+def test_a_frame_under_two_full_tiles_is_tiled_at_half_its_side():
+    """A 256 px STM frame with a step through the middle: the whole frame's autocorrelation
+    is the step's ridge, and 128 px tiles beside the step show the lattice."""
+    from napari_ivae.core.detection.spacing import tiled_spacing
+
+    shape = (256, 256)
+    image = make_lattice(shape, spacing=12.0, lattice="hexagonal", rotation=8.0, seed=3).image
+    image = 0.25 * image / np.ptp(image)
+    rows, cols = np.indices(shape).astype(float)
+    across = (cols - 128.0) * np.cos(0.17) - (rows - 128.0) * np.sin(0.17)
+    image = image + 2.4 / (1.0 + np.exp(-across / 1.5))
+    image += 0.03 * np.random.default_rng(1).standard_normal(shape)
+    with pytest.raises(InputError, match="periodicity"):
+        estimate_spacing(image)
+    assert tiled_spacing(image) == pytest.approx(12.0, rel=0.05)  # a 128 px tile: 10 cells
+    with pytest.raises(InputError, match="too small"):
+        tiled_spacing(image[:127, :127])

@@ -40,6 +40,7 @@ KEEP_RATIO = 16.0  # a frequency enters the autocorrelation above this many time
 MIN_BASIS_HEIGHT = 0.15  # a closer, weaker peak counts as an atom separation from this height
 MAX_SIDE = 1024  # the spacing is estimated on a central crop at most this large (speed)
 TILE_SIDE = 256  # tiles searched when the whole frame shows no lattice (tiled_spacing)
+MIN_TILE_SIDE = 64  # ... half the frame's smaller side where that is less, down to this
 MAX_TILES = 8  # per side
 
 
@@ -175,7 +176,8 @@ def _spectrum(image: np.ndarray, max_spacing: float):
 
 def tiled_spacing(image2d, *, return_details: bool = False):
     """:func:`estimate_spacing` of the part of the frame whose lattice stands out most: of the
-    half-overlapping ``TILE_SIDE`` tiles whose strongest Fourier peak stands at least
+    half-overlapping ``TILE_SIDE`` tiles (half the frame's smaller side where that is less,
+    down to ``MIN_TILE_SIDE``) whose strongest Fourier peak stands at least
     ``MIN_BRAGG_RATIO`` over its ring, the strongest one whose autocorrelation shows a lattice.
 
     For a frame whose lattice covers only a small part (a few particles on an amorphous
@@ -184,25 +186,27 @@ def tiled_spacing(image2d, *, return_details: bool = False):
     shows its lattice clearly. A sharp edge (an STM step, a crystal's border) also stands out
     of its rings, as a streak, but its autocorrelation is a ridge, not a lattice: such a tile
     is passed over for the next strongest. Raises :class:`InputError` ("no ... periodicity")
-    when the frame is smaller than two tiles or no tile shows a lattice either.
+    when the frame is smaller than two ``MIN_TILE_SIDE`` tiles or no tile shows a lattice
+    either.
     """
     image = np.asarray(image2d, dtype=np.float64)
     height, width = image.shape
-    if min(height, width) < 2 * TILE_SIDE:
+    side = min(TILE_SIDE, min(height, width) // 2)
+    if side < MIN_TILE_SIDE:
         raise InputError("No clear lattice periodicity found (the frame is too small to tile).")
     if not np.isfinite(image).all():
         image = np.where(np.isfinite(image), image, np.nanmedian(image))
     tiles = []
-    for top in _tile_starts(height):
-        for left in _tile_starts(width):
-            part = image[top : top + TILE_SIDE, left : left + TILE_SIDE]
+    for top in _tile_starts(height, side):
+        for left in _tile_starts(width, side):
+            part = image[top : top + side, left : left + side]
             if not np.ptp(part) > 0:
                 continue
-            ratio = _spectrum(part, TILE_SIDE / 6.0)[3]
+            ratio = _spectrum(part, side / 6.0)[3]
             if ratio >= MIN_BRAGG_RATIO:
                 tiles.append((ratio, top, left))
     for _, top, left in sorted(tiles, reverse=True):
-        part = image[top : top + TILE_SIDE, left : left + TILE_SIDE]
+        part = image[top : top + side, left : left + side]
         try:
             return estimate_spacing(part, return_details=return_details)
         except InputError as error:
@@ -213,11 +217,11 @@ def tiled_spacing(image2d, *, return_details: bool = False):
     )
 
 
-def _tile_starts(length: int) -> np.ndarray:
-    """Starts of tiles across ``length``: half-overlapping, at most ``MAX_TILES`` (spread
-    evenly: a 4096 px side is not searched in 31 steps)."""
-    count = min(MAX_TILES, 2 * (length // TILE_SIDE) - 1)
-    return np.unique(np.linspace(0, length - TILE_SIDE, count).round().astype(int))
+def _tile_starts(length: int, side: int = TILE_SIDE) -> np.ndarray:
+    """Starts of ``side`` tiles across ``length``: half-overlapping, at most ``MAX_TILES``
+    (spread evenly: a 4096 px side is not searched in 31 steps)."""
+    count = min(MAX_TILES, 2 * (length // side) - 1)
+    return np.unique(np.linspace(0, length - side, count).round().astype(int))
 
 
 def _ring_medians(power: np.ndarray, freq_sq: np.ndarray) -> np.ndarray:
