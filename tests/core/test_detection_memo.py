@@ -140,3 +140,23 @@ def test_replaced_pixels_are_warned_of_at_every_detection_with_a_memo(image):
     for _ in range(2):  # the preparation that warned is not kept: it warns again
         with pytest.warns(UserWarning, match="replaced"):
             detect_atoms(hot, spacing=10.5, memo=memo)
+
+
+def test_a_first_result_computed_on_a_view_is_found_again_for_its_copy():
+    # a step's first result comes back as computed (the prepared image: a view of a
+    # (1, Y, X) array), a remembered one as a copy (no view): both must be one key, or
+    # the first detection of an image is never found again
+    memo, calls = DetectionMemo(), []
+
+    def step(frame):
+        calls.append(frame.shape)
+        return float(frame.sum())
+
+    stack = np.arange(2 * 12 * 10, dtype=np.float32).reshape(2, 12, 10)
+    with using_memo(memo):
+        for frame in (stack[1], stack[1].copy(), np.ascontiguousarray(stack[1])):
+            remembered("step", step, frame)
+        remembered("step", step, stack[0])  # another frame of the stack: other contents
+        remembered("step", step, stack[1, 2:, 3:])  # a crop (not contiguous)
+        remembered("step", step, stack[1, 2:, 3:].copy())
+    assert calls == [(12, 10), (12, 10), (10, 7)]

@@ -168,3 +168,21 @@ def test_the_core_messages_name_the_docks_size_floor():
     assert "'min size (px)'" in widget_spelling("look at the labels, or set --min-size")
     blank = widget_spelling("check the polarity, lower min_size, or try another method.")
     assert "lower 'min size (px)'" in blank and "min_size" not in blank
+
+
+def test_back_to_the_first_detections_settings_comes_from_the_memo(
+    viewer, particles_layer, qtbot, monkeypatch
+):
+    detect, points = _detected(viewer, particles_layer, qtbot, method="auto")
+    first = points.data.copy()
+    detect.method.value = "otsu"
+    _wait(detect, qtbot)
+    calls = []
+    real = detect_run.run_detection
+    monkeypatch.setattr(
+        detect_run, "run_detection", lambda image, **p: (calls.append(p), real(image, **p))[1]
+    )
+    detect.method.value = "auto"  # Detect's own settings: its result, no detection
+    _wait(detect, qtbot)
+    assert calls == []
+    np.testing.assert_array_equal(points.data, first)

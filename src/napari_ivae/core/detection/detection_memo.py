@@ -207,20 +207,14 @@ def _key(value: Any, digests: dict) -> Any:
 
 
 def _array_key(array: np.ndarray, digests: dict) -> tuple:
-    """A view by the digest of the contiguous array it looks into, its offset and its layout
-    (the frames of a stack, a crop: one digest); any other array by its own bytes."""
+    """An array by its shape, type and the digest of its contents, whatever it is a view of:
+    a step's first result comes back as computed (a view: the frame of a ``(1, Y, X)``
+    array), a remembered one as a copy, and both must find the same results."""
     if array.dtype.hasobject:
         raise Unkeyable("object array")
     if isinstance(array, np.memmap) or array.nbytes > MAX_KEYED_BYTES:
         raise Unkeyable("a memory-mapped or very large array")
-    base = array
-    while isinstance(base.base, np.ndarray):
-        base = base.base
-    if base is array or not base.flags.c_contiguous or base.dtype.hasobject:
-        return ("array", array.shape, array.dtype.str, _digest(array, digests))
-    offset = array.__array_interface__["data"][0] - base.__array_interface__["data"][0]
-    layout = (offset, array.shape, array.strides, array.dtype.str)
-    return ("view", base.shape, base.dtype.str, _digest(base, digests), layout)
+    return ("array", array.shape, array.dtype.str, _digest(array, digests))
 
 
 def _digest(array: np.ndarray, digests: dict) -> str:
