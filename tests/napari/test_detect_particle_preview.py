@@ -173,16 +173,25 @@ def test_the_core_messages_name_the_docks_size_floor():
 def test_back_to_the_first_detections_settings_comes_from_the_memo(
     viewer, particles_layer, qtbot, monkeypatch
 ):
+    from napari_ivae.core.detection import particle_contrast
+
     detect, points = _detected(viewer, particles_layer, qtbot, method="auto")
     first = points.data.copy()
+    quality = repr(points.metadata["napari_ivae"]["quality"])
     detect.method.value = "otsu"
     _wait(detect, qtbot)
     calls = []
-    real = detect_run.run_detection
+    real, warning = detect_run.run_detection, particle_contrast.noise_warning
     monkeypatch.setattr(
         detect_run, "run_detection", lambda image, **p: (calls.append(p), real(image, **p))[1]
+    )
+    monkeypatch.setattr(  # the self-check's scale space: remembered too
+        particle_contrast,
+        "noise_warning",
+        lambda *args: (calls.append("self-check"), warning(*args))[1],
     )
     detect.method.value = "auto"  # Detect's own settings: its result, no detection
     _wait(detect, qtbot)
     assert calls == []
     np.testing.assert_array_equal(points.data, first)
+    assert repr(points.metadata["napari_ivae"]["quality"]) == quality
