@@ -40,7 +40,7 @@ KEEP_RATIO = 16.0  # a frequency enters the autocorrelation above this many time
 MIN_BASIS_HEIGHT = 0.15  # a closer, weaker peak counts as an atom separation from this height
 MAX_SIDE = 1024  # the spacing is estimated on a central crop at most this large (speed)
 TILE_SIDE = 256  # tiles searched when the whole frame shows no lattice (tiled_spacing)
-MIN_TILE_SIDE = 64  # ... half the frame's smaller side where that is less, down to this
+MIN_TILE_SIDE = 128  # ... half the frame's smaller side where that is less, down to this
 MAX_TILES = 8  # per side
 
 
