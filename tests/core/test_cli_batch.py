@@ -558,3 +558,19 @@ def test_a_folder_s_files_in_other_microscope_formats_are_named_not_passed_over(
     assert len(notes) == 1, notes
     assert "left out 2 files" in notes[0] and "scan_01.dat, stack.hdf5" in notes[0]
     assert "notes.txt" not in notes[0]
+
+
+def test_batch_keeps_the_particle_size_floor_the_model_s_points_were_detected_with():
+    from types import SimpleNamespace
+
+    from napari_ivae.cli._batch import pipeline_settings
+
+    config = SimpleNamespace(patch_shape=(24, 24))
+
+    def detect(chosen):
+        bundle = SimpleNamespace(config=config, metadata={"detection": {"widget_settings": chosen}})
+        return pipeline_settings(bundle)["detect"]
+
+    assert detect({"mode": "particles", "min_size": 40}) == {"polarity": "auto", "min_size": 40}
+    for auto in (0, None):  # the dock's 0: automatic
+        assert detect({"mode": "particles", "min_size": auto}) == {"polarity": "auto"}

@@ -93,6 +93,8 @@ def _detector_options(mode: str, chosen: dict) -> dict:
     options = {"polarity": polarity}
     if chosen.get("method"):
         options["method"] = chosen["method"]
+    if chosen.get("min_size"):  # the Detect dock's "min size (px)" (0 / None: auto)
+        options["min_size"] = int(chosen["min_size"])
     return options
 
 
