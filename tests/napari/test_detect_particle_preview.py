@@ -195,3 +195,22 @@ def test_back_to_the_first_detections_settings_comes_from_the_memo(
     assert calls == []
     np.testing.assert_array_equal(points.data, first)
     assert repr(points.metadata["napari_ivae"]["quality"]) == quality
+
+
+def test_the_first_preview_after_detect_finds_its_frame_prepared(
+    viewer, particles_layer, qtbot, monkeypatch
+):
+    detect, points = _detected(viewer, particles_layer, qtbot)
+    prepared = []
+    real = detect_run._preview_frame
+    monkeypatch.setattr(
+        detect_run, "_preview_frame", lambda *a, **k: (prepared.append(a[1]), real(*a, **k))[1]
+    )
+    drawn, draw = [], detect._preview._draw
+    detect._preview._draw = lambda *args: (drawn.append(args), draw(*args))
+    detect.method.value = "li"  # the frame prepared after Detect: the preview's own work only
+    _wait(detect, qtbot)
+    assert len(drawn) == 1 and prepared == []
+    detect.polarity.value = "dark"  # another frame: prepared by the preview
+    _wait(detect, qtbot)
+    assert len(prepared) >= 1 and prepared[0]["polarity"] == "dark"

@@ -319,7 +319,7 @@ class DetectWidget(DockBody):
             _detect_snapshot,
             (snapshot, params, self._memo, self._stale(run)),
             what=f"detecting {params['mode']}",
-            show=lambda det: self._show(det, layer, params, preparation, run),
+            show=lambda det: self._show(det, layer, params, preparation, run, snapshot),
             on_error=lambda err: self._mark_stale(layer, params),
             on_finished=self._idle,
             status=self.status,
@@ -352,6 +352,7 @@ class DetectWidget(DockBody):
         params: dict,
         preparation: dict | None = None,
         run: int | None = None,
+        snapshot: tuple | None = None,
     ) -> None:
         if det is SUPERSEDED or (run is not None and run < self._shown_run):
             return  # stale: a later run follows (or its points are on screen already)
@@ -377,6 +378,8 @@ class DetectWidget(DockBody):
             self.status.warn(text)
         else:
             self.status.ok(text)
+        if snapshot is not None and self.live.value:  # the next preview's frame, meanwhile
+            self._preview.prepare(snapshot)
 
     def _show_auto_values(self, used: dict, asked: dict) -> None:
         """A spin box left at auto says the value the detection chose, "auto (11.0)", until

@@ -24,6 +24,7 @@ import numpy as np
 from napari_ivae._widgets.detect_layers import write_preview
 from napari_ivae._widgets.detect_run import (
     SUPERSEDED,
+    _prepared_preview_frame,
     _preview_particles_snapshot,
     _preview_snapshot,
 )
@@ -103,13 +104,8 @@ class TuningPreview:
             return
         _, _, _, det = self._basis
         widget = self._widget
-        # the frame an earlier preview prepared alike from the same array: no hashing
-        polarity = params["polarity"]
-        if params["mode"] == "particles" and polarity == "auto":  # as the basis resolved it
-            polarity = det.params["resolved"]["polarity"]
-        how = (snapshot[1], params["mode"], polarity)
-        held = self._frame
-        frame = held[2] if held and held[0] is snapshot[0] and held[1] == how else None
+        how = _how(snapshot, params, det)
+        frame = self._held(snapshot, how)
         if params["mode"] == "atoms":
             compute, extra = _preview_snapshot, (det.coords[:, -2:],)
         else:
@@ -125,6 +121,36 @@ class TuningPreview:
             activity=False,  # a few hundredths of a second: the status line says it
         )
 
+    def prepare(self, snapshot: tuple) -> None:
+        """Prepare, in a worker, the frame the next preview from the basis (just drawn) starts
+        from: the first preview after a Detect then has only its own work to do. Nothing when
+        the frame is held already, or a preview computes."""
+        from napari_ivae.core.io.imageio import is_lazy
+
+        if self._basis is None or self._worker is not None or is_lazy(snapshot[0]):
+            return
+        _, params, _, det = self._basis
+        how = _how(snapshot, params, det)
+        if self._held(snapshot, how) is not None:
+            return
+        self._worker = background(
+            self._widget,
+            _prepared_preview_frame,
+            (snapshot, params, det.params, self._widget._memo),
+            what=f"previewing {params['mode']}",
+            show=lambda found: self._keep(found[0], (snapshot[0], how)),
+            on_finished=lambda: self._ended(lambda: None),
+            activity=False,
+        )
+
+    def _held(self, snapshot: tuple, how: tuple) -> Any:
+        """The frame an earlier preview prepared alike from the same array (no hashing)."""
+        held = self._frame
+        return held[2] if held and held[0] is snapshot[0] and held[1] == how else None
+
+    def _keep(self, frame: Any, source: tuple) -> None:
+        self._frame = (*source, frame)
+
     def _ended(self, then: Any) -> None:
         self._worker = None
         waiting, self._waiting = self._waiting, None
@@ -137,7 +163,7 @@ class TuningPreview:
         if found is SUPERSEDED:
             return
         frame, coords = found
-        self._frame = (*source, frame)
+        self._keep(frame, source)
         self._draw(coords, layer, params, run)
 
     def _draw(self, coords: Any, layer: Any, params: dict, run: int) -> None:
@@ -159,6 +185,15 @@ class TuningPreview:
             found = f"{count} particles at threshold {params['method']!r}{floor}"
         self.shown = f"preview: {found} (the detection follows)..."
         widget.status.ok(self.shown)
+
+
+def _how(snapshot: tuple, params: dict, det: Any) -> tuple:
+    """What a preview's frame depends on besides the array: its preparation, the mode, the
+    polarity (particles, auto: as the basis ``det`` resolved it)."""
+    polarity = params["polarity"]
+    if params["mode"] == "particles" and polarity == "auto":
+        polarity = det.params["resolved"]["polarity"]
+    return (snapshot[1], params["mode"], polarity)
 
 
 def _settings(params: dict, preparation: dict) -> tuple:

@@ -74,23 +74,46 @@ def _preview_snapshot(
     (through ``memo``; given, an earlier preview's), and
     :func:`~napari_ivae.core.detection.tuning_preview.preview_atoms`' points;
     ``SUPERSEDED`` when ``superseded()`` turned true first."""
-    from napari_ivae.core.detection.atom_setup import _prepared
     from napari_ivae.core.detection.tuning_preview import preview_atoms
 
-    invert = {"auto": None, "bright": False, "dark": True}[params["polarity"]]
     try:
         if frame is None:
-            with using_memo(memo, superseded):
-                image, _ = remembered("prepared snapshot", _prepared_snapshot, snapshot)
-                frame = _prepared(
-                    image, channel=None, frame_axis=None, invert=bool(invert), flatten=None
-                )
+            frame = _preview_frame(snapshot, params, previous, memo, superseded)
         if superseded is not None and superseded():
             return SUPERSEDED
         points = preview_atoms(frame, previous, previous_points, params["spacing"], params["sigma"])
         return frame, points
     except Superseded:
         return SUPERSEDED
+
+
+def _preview_frame(
+    snapshot: tuple,
+    params: dict,
+    previous: dict,
+    memo: DetectionMemo | None = None,
+    superseded: Any = None,
+) -> np.ndarray:
+    """The frame a preview of ``params`` starts from (any thread; the snapshot prepared
+    through ``memo``): atoms, the frame as the detection prepares it (a polarity given
+    applied); particles, with the particles bright (polarity auto: as the earlier detection,
+    ``previous``: its ``params``, resolved it) and smoothed. May raise :class:`Superseded`."""
+    with using_memo(memo, superseded):
+        image, _ = remembered("prepared snapshot", _prepared_snapshot, snapshot)
+    if params["mode"] == "particles":
+        from napari_ivae.core.detection.particle_preview import smoothed_signal
+
+        return smoothed_signal(image, previous, params["polarity"])
+    from napari_ivae.core.detection.atom_setup import _prepared
+
+    invert = {"auto": None, "bright": False, "dark": True}[params["polarity"]]
+    return _prepared(image, channel=None, frame_axis=None, invert=bool(invert), flatten=None)
+
+
+def _prepared_preview_frame(snapshot: tuple, params: dict, previous: dict, memo: Any) -> Any:
+    """:func:`_preview_frame` as the frame prepared after a detection, before any preview
+    asks for it (worker thread): ``(frame, None)`` for the preview's holder."""
+    return _preview_frame(snapshot, params, previous, memo), None
 
 
 def _preview_particles_snapshot(
@@ -115,16 +138,13 @@ def _preview_particles_snapshot(
         PREVIEWED_METHODS,
         large_enough,
         preview_particles,
-        smoothed_signal,
     )
 
     if params["method"] not in PREVIEWED_METHODS:
         return smoothed, large_enough(previous_points, previous_areas, params.get("min_size"))
     try:
         if smoothed is None:
-            with using_memo(memo, superseded):
-                image, _ = remembered("prepared snapshot", _prepared_snapshot, snapshot)
-            smoothed = smoothed_signal(image, previous, params["polarity"])
+            smoothed = _preview_frame(snapshot, params, previous, memo, superseded)
         if superseded is not None and superseded():
             return SUPERSEDED
         return smoothed, preview_particles(smoothed, params["method"], params.get("min_size"))
