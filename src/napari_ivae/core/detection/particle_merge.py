@@ -91,10 +91,13 @@ def merge_groups(signal, points, radius) -> np.ndarray:
         around = smoothed[window][outside[window]]
         if around.size < MIN_BACKGROUND:
             continue
-        level = float(np.median(around))
         steps = max(2, int(np.ceil(np.linalg.norm(b - a))) + 1)
         line = a[None] + np.linspace(0.0, 1.0, steps)[:, None] * (b - a)[None]
-        height = ndimage.map_coordinates(smoothed, line.T, order=1) - level
+        along = ndimage.map_coordinates(smoothed, line.T, order=1)
+        if _level_above(around, _highest_passing_level(along)):
+            continue  # most pairs: a dip (the median below costs more than this count)
+        level = float(np.median(around))
+        height = along - level
         ends = min(height[0], height[-1])
         if not (ends > 0 and height.min() >= LEVEL * ends):
             continue
@@ -109,6 +112,27 @@ def merge_groups(signal, points, radius) -> np.ndarray:
             parent[root(first)] = root(second)
     roots = np.array([root(i) for i in range(len(points))])
     return np.unique(roots, return_inverse=True)[1]
+
+
+def _highest_passing_level(along) -> float:
+    """The highest background level at which the frame ``along`` a pair's segment could pass
+    the no-dip test and the ends' likeness of heights (their heights above the level, with a
+    margin for float32 rounding): above it both fail."""
+    ends = float(min(along[0], along[-1]))
+    higher = float(max(along[0], along[-1]))
+    lowest = float(along.min())
+    bound = min(
+        ends,  # the ends above the level
+        (lowest - LEVEL * ends) / (1.0 - LEVEL),  # the segment at LEVEL of the lower end
+        (ends - ALIKE_HEIGHT * higher) / (1.0 - ALIKE_HEIGHT),  # the ends alike
+    )
+    return bound + 1e-4 * (abs(ends) + abs(higher) + abs(lowest)) + 1e-30
+
+
+def _level_above(values, bound: float) -> bool:
+    """Whether the median of ``values`` is certainly above ``bound``: fewer than half of them
+    (the lower middle one's rank) are at or below it."""
+    return int(np.count_nonzero(values <= bound)) <= (values.size - 1) // 2
 
 
 def _widths(smoothed, line, direction, reach, above) -> np.ndarray:
