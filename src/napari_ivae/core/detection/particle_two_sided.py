@@ -12,10 +12,15 @@ background reaches, so that even the found polarity loses its fainter particles.
 from every found particle and its halo, stronger than any blob of the found polarity there,
 not a gap enclosed by found particles) are as strong as the found particles
 (``STRONG_SHARE`` of them at least the found particles' ``STRONG_QUANTILE`` strength), they
-are particles: they are kept, and the found polarity is detected again with them and their
-halos left out. The strength test tells such particles from a support's texture: on
-defocused amorphous carbon the other polarity's strongest round blobs stay below the weakest
-tenth of the particles, while colloids past focus are as strong as those before it.
+are particles. The found polarity is then detected again with them and their halos (the reach
+read off their median radial profile, :func:`halo_extent`) left out; a found particle on the
+halo of a stronger core of the other polarity, a halo going round that core, is a piece of it
+and gives way to the core (:func:`halo_pieces`); the other polarity's weaker particles, which
+stand out once more of the found polarity is found, join, and the pass is repeated once with
+them left out too (new particles of that pass inside a halo are its fringes). The strength
+test tells such particles from a support's texture: on defocused amorphous carbon the other
+polarity's strongest round blobs stay below the weakest tenth of the particles, while
+colloids past focus are as strong as those before it.
 """
 
 from __future__ import annotations
@@ -27,6 +32,9 @@ STRONG_SHARE = 0.5  # ... for at least this share of the other-polarity blobs
 PROFILE_RADII = 6.0  # a halo is looked for this many particle radii out
 HALO_END = 0.25  # a halo ends where it is back to this share of its depth
 HALO_DEPTH = 0.05  # a halo is at least this share of the core's height deep
+RING_SHARE = 0.75  # a halo: the other side on this share of the circle through a found particle
+RING_SAMPLES = 32  # points on that circle
+ROUNDS = 2  # passes of the found polarity at most, each with the other side found so far out
 
 
 def both_polarities(frame, excluded, params):
@@ -68,22 +76,38 @@ def both_polarities(frame, excluded, params):
     from napari_ivae.core.detection.particle_other_side import CLEAR_RADII
 
     other_signal = frame if polarity == "dark" else -np.asarray(frame, dtype=np.float32)
-    start, end = halo_extent(other_signal, points, radii)
-    halos = within_discs(frame.shape, points, np.maximum(CLEAR_RADII * radii, end))
-    labels, used, centres = auto_blobs(frame, excluded | halos, {**params, "polarity": polarity})
-    # the halos of other-polarity particles too weak to be counted above are rings of found
-    # particles hugging them: one other-polarity particle each, at the ring's centre
-    pieces, cores = halo_pieces(other_signal, centres, radii, start, end)
-    if pieces.any():
-        labels, centres = _dropped(labels, centres, pieces)
-        new = cKDTree(points).query(cores)[0] > np.median(radii) if len(cores) else []
-        points = np.concatenate([points, cores[new]])
-        radii = np.concatenate([radii, np.full(int(np.sum(new)), float(np.median(radii)))])
-    # with the found polarity now complete, weaker particles of the other one stand out
-    points, radii = _more_other(frame, polarity, centres, points, radii, excluded)
+    pieces_dropped = 0
+    first = None
+    for _ in range(ROUNDS):
+        start, end = halo_extent(other_signal, points, radii)
+        halos = within_discs(frame.shape, points, np.maximum(CLEAR_RADII * radii, end))
+        labels, used, centres = auto_blobs(
+            frame, excluded | halos, {**params, "polarity": polarity}
+        )
+        if first is None:
+            first = centres
+        else:  # at a lower cut, fringes where halos overlap pass too: new ones lie clear
+            labels, centres = _dropped(
+                labels, centres, _in_fringes(frame, polarity, first, centres, points, end)
+            )
+        # the halos of other-polarity particles too weak to be counted yet are rings of found
+        # particles hugging them: one other-polarity particle each, at the ring's centre
+        pieces, cores = halo_pieces(other_signal, centres, radii, start, end)
+        if pieces.any():
+            labels, centres = _dropped(labels, centres, pieces)
+            new = cKDTree(points).query(cores)[0] > np.median(radii) if len(cores) else []
+            points = np.concatenate([points, cores[new]])
+            radii = np.concatenate([radii, np.full(int(np.sum(new)), float(np.median(radii)))])
+        pieces_dropped += int(pieces.sum())
+        # with more of the found polarity found, weaker particles of the other one stand out;
+        # found, they leave the found polarity's background, which lowers its cut again
+        known = len(points)
+        points, radii = _more_other(frame, polarity, centres, points, radii, excluded)
+        if len(points) == known:
+            break
     labels, centres, added = _with_other(frame, labels, centres, points, radii, polarity, params)
     used["other_polarity"] = added
-    used["halo_pieces"] = int(pieces.sum())
+    used["halo_pieces"] = pieces_dropped
     return labels, used, centres
 
 
@@ -199,10 +223,48 @@ def halo_pieces(signal, centres, radii, start: float, end: float):
             continue
         distance = np.hypot(*(cores[near] - centres[index]).T)
         hugged = near[(distance >= start) & (level[rows[near], cols[near]] > depth[index])]
+        hugged = hugged[_ringed(level, cores[hugged], centres[index])]
         if len(hugged):
             pieces[index] = True
             used[hugged] = True
     return pieces, cores[used]
+
+
+def _ringed(level, cores, point) -> np.ndarray:
+    """Per core, whether ``level`` is below 0 on at least ``RING_SHARE`` of the circle around
+    it through ``point``: a halo goes round its core; the bright gap between two dark
+    particles (or the overlap of their halos) does not."""
+    from scipy import ndimage
+
+    if not len(cores):
+        return np.zeros(0, dtype=bool)
+    angles = np.linspace(0.0, 2.0 * np.pi, RING_SAMPLES, endpoint=False)
+    radius = np.hypot(*(np.asarray(point) - cores).T)[:, None]
+    rows = cores[:, :1] + radius * np.sin(angles)[None]
+    cols = cores[:, 1:] + radius * np.cos(angles)[None]
+    on_circle = ndimage.map_coordinates(
+        level, [rows.ravel(), cols.ravel()], order=1, mode="nearest"
+    )
+    return (on_circle.reshape(rows.shape) < 0).mean(axis=1) >= RING_SHARE
+
+
+def _in_fringes(frame, polarity, first, centres, points, other_end):
+    """Which ``centres`` of a later pass are new (farther than 3 px from the ``first`` pass's)
+    and within the halo of a first-pass particle (its polarity's :func:`halo_extent`) or of
+    an other-polarity one (``points``, ``other_end``)."""
+    from scipy.spatial import cKDTree
+
+    centres = np.asarray(centres, dtype=np.float64).reshape(-1, 2)
+    first = np.asarray(first, dtype=np.float64).reshape(-1, 2)
+    if not len(centres) or not len(first):
+        return np.zeros(len(centres), dtype=bool)
+    new = cKDTree(first).query(centres)[0] > 3.0
+    signal = frame if polarity == "bright" else -np.asarray(frame, dtype=np.float32)
+    at = np.clip(np.round(first).astype(np.int64), 0, np.array(frame.shape) - 1)
+    own_end = halo_extent(signal, at, np.full(len(at), 0.5 * other_end))[1]
+    near = cKDTree(first).query(centres)[0] <= max(own_end, other_end)
+    near |= cKDTree(points).query(centres)[0] <= other_end
+    return new & near
 
 
 def _more_other(frame, polarity, centres, points, radii, excluded):
