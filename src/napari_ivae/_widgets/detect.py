@@ -10,7 +10,8 @@ settings on screen; a run never replaces the points of a later one. The dock kee
 results of the detection's steps (:class:`~napari_ivae.core.detection.detection_memo.DetectionMemo`,
 keyed by the image's contents and each step's parameters): a re-detection recomputes only
 what the changed parameter reaches, with the same result as a fresh one. A change of the
-spacing or smoothing alone is first drawn as a preview (:mod:`.detect_preview`).
+spacing or smoothing alone (atoms), or of the threshold method, polarity or min size
+(particles), is first drawn as a preview (:mod:`.detect_preview`).
 """
 
 from __future__ import annotations
