@@ -160,3 +160,18 @@ def test_a_first_result_computed_on_a_view_is_found_again_for_its_copy():
         remembered("step", step, stack[1, 2:, 3:])  # a crop (not contiguous)
         remembered("step", step, stack[1, 2:, 3:].copy())
     assert calls == [(12, 10), (12, 10), (10, 7)]
+
+
+def test_views_of_all_of_an_arrays_bytes_are_hashed_once_per_detection(monkeypatch):
+    import hashlib
+
+    hashed = []
+    real = hashlib.sha1
+    monkeypatch.setattr(hashlib, "sha1", lambda data: (hashed.append(len(data)), real(data))[1])
+    stack = np.arange(12 * 10, dtype=np.float32).reshape(1, 12, 10)
+    memo = DetectionMemo()
+    with using_memo(memo):
+        for _ in range(3):  # a new view each time, as a detection's frames are
+            remembered("step", lambda frame: float(frame.sum()), stack[0])
+            remembered("other step", lambda frame: float(frame.max()), stack.reshape(12, 10))
+    assert hashed == [stack.nbytes]

@@ -214,7 +214,13 @@ def _array_key(array: np.ndarray, digests: dict) -> tuple:
         raise Unkeyable("object array")
     if isinstance(array, np.memmap) or array.nbytes > MAX_KEYED_BYTES:
         raise Unkeyable("a memory-mapped or very large array")
-    return ("array", array.shape, array.dtype.str, _digest(array, digests))
+    # a view of all of a contiguous array's bytes in their order (a (1, Y, X) array's frame,
+    # a reshape) has its bytes' digest: hashed once by that array, whichever view asks
+    base = array
+    while isinstance(base.base, np.ndarray) and not isinstance(base.base, np.memmap):
+        base = base.base
+    whole = base.nbytes == array.nbytes and base.flags.c_contiguous and array.flags.c_contiguous
+    return ("array", array.shape, array.dtype.str, _digest(base if whole else array, digests))
 
 
 def _digest(array: np.ndarray, digests: dict) -> str:
