@@ -18,23 +18,33 @@ import numpy as np
 
 LAYER_WINDOW = 4.0  # the structure's root mean square over a Gaussian of this x the scale
 LAYER_STRUCTURE = 1.8  # ... a layer where it is at least this x white noise's
+LAYER_NOISE = 1.5  # ... noise alone where below this (white noise's largest: 1.25-1.34)
 
 
-def layer_candidates(frame, response, scales, polarity: str, skip, sigma: float, pixel_noise):
+def layer_area(frame, response, scales, sigma: float, skip=None) -> np.ndarray:
+    """:func:`layer_structure` at the particles' scale (the one of ``scales`` nearest
+    ``sigma``; ``response`` measured at ``scales``): at least ``LAYER_STRUCTURE`` where the
+    frame holds the layer, below ``LAYER_NOISE`` where it holds noise alone."""
+    index = _particle_scale(scales, sigma)
+    return layer_structure(frame, response[index], float(scales[index]), skip)
+
+
+def layer_candidates(response, scales, polarity: str, skip, sigma: float, structure):
     """The scale-space maxima of ``response`` over ``scales`` (overlaps kept) and, where the
-    frame holds a layer, the maxima over the frame alone of the response at the particles'
-    scale (the one of ``scales`` nearest ``sigma``), each once.
+    frame holds the layer (``structure``, :func:`layer_area`, at least ``LAYER_STRUCTURE``),
+    the maxima over the frame alone of the response at the particles' scale (the one of
+    ``scales`` nearest ``sigma``), each once.
 
     Measured on the third generator's liquid-cell films (dark r 5 px particles, 8-24 counts a
     pixel): 109-112 of the 122-145 particles missed had a maximum at the particle scale within
     2.5 px that passed that scale's cut; with these candidates (and
-    :func:`~napari_ivae.core.detection.packed.hidden_by_failing`) recall 0.917/0.942/0.893 ->
-    0.987/0.986/0.971 on seeds 0-2, precision 0.982/0.992/0.996 -> 0.981/0.991/0.994.
+    :func:`~napari_ivae.core.detection.packed.hidden_by_failing`; below the floor, no particle
+    where the frame holds noise alone, :func:`~napari_ivae.core.detection.packed.off_layer`)
+    recall 0.917/0.942/0.893 -> 0.987/0.986/0.970 on seeds 0-2, precision 0.982/0.992/0.996
+    -> 0.993/0.995/0.995.
 
     Parameters
     ----------
-    frame : numpy.ndarray
-        The 2D frame the response was measured on (its local noise is read from it).
     response : numpy.ndarray
         ``(len(scales), Y, X)`` blob response (:func:`~napari_ivae.core.detection.
         particle_blobs.scale_space`).
@@ -46,8 +56,8 @@ def layer_candidates(frame, response, scales, polarity: str, skip, sigma: float,
         Pixels where no candidate may lie.
     sigma : float
         The layer's particle scale.
-    pixel_noise : float
-        The frame's pixel noise (its median over the frame).
+    structure : numpy.ndarray
+        ``(Y, X)`` :func:`layer_area`.
 
     Returns
     -------
@@ -60,20 +70,15 @@ def layer_candidates(frame, response, scales, polarity: str, skip, sigma: float,
     points, blob_sigma, strength = blob_candidates(
         None, scales, polarity, skip, response=response, overlaps=False
     )
-    scales = np.asarray(scales)
-    index = int(np.argmin(np.abs(np.log(scales / sigma))))
+    index = _particle_scale(scales, sigma)
     signed = response[index] if polarity == "bright" else -response[index]
     at_scale = (signed == maximum_filter3(signed)) & (signed > 0)
+    at_scale &= np.asarray(structure) >= LAYER_STRUCTURE
     if skip is not None:
         at_scale &= ~np.asarray(skip, dtype=bool)
     # the maxima at that scale that are maxima over the scales too are there already
     known = points[blob_sigma == scales[index]]
     at_scale[known[:, 0], known[:, 1]] = False
-    if not pixel_noise > 0:  # no noise to hide the particles' maxima over the scales
-        at_scale[:] = False
-    if at_scale.any():
-        structure = layer_structure(frame, response[index], scales[index], pixel_noise, skip)
-        at_scale &= structure >= LAYER_STRUCTURE
     more = np.argwhere(at_scale)
     return (
         np.concatenate([points, more]),
@@ -82,33 +87,43 @@ def layer_candidates(frame, response, scales, polarity: str, skip, sigma: float,
     )
 
 
-def layer_structure(frame, response, sigma: float, pixel_noise: float, skip=None) -> np.ndarray:
+def _particle_scale(scales, sigma: float) -> int:
+    """The index of the scale of ``scales`` nearest ``sigma`` (in its logarithm)."""
+    return int(np.argmin(np.abs(np.log(np.asarray(scales) / sigma))))
+
+
+def layer_structure(frame, response, sigma: float, skip=None) -> np.ndarray:
     """The root mean square of ``response`` (the blob response at ``sigma``) around each
     pixel, over white noise's there.
 
-    The noise there is ``pixel_noise`` times the local noise ratio
-    (:func:`~napari_ivae.core.detection.local_noise.noise_ratio`: a dose gradient), its
-    response's standard deviation ``noise / (sqrt(2 pi) sigma)``; both averaged over a
-    Gaussian of ``LAYER_WINDOW`` x ``sigma`` (about one cell of touching particles), ``skip``
-    pixels left out. Measured with ``LAYER_WINDOW`` 4: on Poisson noise of 2-50 counts a pixel
-    at sigmas 1.6-4 px the median is 0.94-1.13, the largest of a 512 px frame 1.45-1.98, the
-    99.9th percentile 1.21-1.72; at the particles of the liquid-cell films 1.8-1.9 for the
-    first percentile, 2.5-2.8 for the median.
+    The noise there is read from the mean square of each pixel's residual against its four
+    neighbours (1.25 x the pixel noise's variance for white noise; a mean, not a median, so
+    no step of the counts' lattice at a few counts a pixel), its response's variance that
+    over ``2 pi sigma^2``; both averaged over a Gaussian of ``LAYER_WINDOW`` x ``sigma``
+    (about one cell of touching particles), ``skip`` pixels left out. The residual holds the
+    particles' own edges too: where they stand far above the noise the ratio is lower than
+    their contrast, never below what a layer gives. Counting noise grows with the signal, so
+    the frame's one pixel noise (the particles' where they cover most of it) is no measure
+    of the noise in an empty patch of bright liquid. Measured: on Poisson noise of 2-50
+    counts a pixel the median is 0.99-1.00, the largest of a 384 px frame 1.25-1.34; in the
+    liquid beside a film at 5-20 counts a pixel the median 1.00-1.03, the largest 1.24-2.4
+    (within a window of the film's edge); at the particles of the liquid-cell films 1.8-1.9
+    for the first percentile, 2.6-2.8 for the median; on the monolayers 6.7-41.
 
     Returns
     -------
     numpy.ndarray
         ``(Y, X)`` float32 ratios (0 where every pixel around is skipped).
     """
-    from napari_ivae.core.detection import local_noise
     from napari_ivae.core.detection._filters import smooth_background
 
-    use = np.ones(response.shape, dtype=bool) if skip is None else ~np.asarray(skip, dtype=bool)
-    ratio = local_noise.noise_ratio(frame, skip)
-    spread = pixel_noise / (np.sqrt(2.0 * np.pi) * sigma) * (1.0 if ratio is None else ratio)
+    values = np.asarray(frame, dtype=np.float64)
+    use = np.ones(values.shape, dtype=bool) if skip is None else ~np.asarray(skip, dtype=bool)
+    around = (values[:-2, 1:-1] + values[2:, 1:-1] + values[1:-1, :-2] + values[1:-1, 2:]) / 4.0
+    residual = np.pad(values[1:-1, 1:-1] - around, 1, mode="edge")
     width = LAYER_WINDOW * sigma
     power = smooth_background(np.where(use, response, 0.0).astype(np.float32) ** 2, width)
-    noise = smooth_background(np.where(use, spread, 0.0).astype(np.float32), width)
-    weight = smooth_background(use.astype(np.float32), width)
-    # both are averages over the used pixels: sqrt(power / weight) / (noise / weight)
-    return np.sqrt(np.maximum(power * weight, 0.0)) / np.maximum(noise, np.float32(1e-30))
+    noise = smooth_background(np.where(use, residual**2 / 1.25, 0.0).astype(np.float32), width)
+    # both are means over the same used pixels: their weight cancels
+    spread = noise / np.float32(2.0 * np.pi * sigma**2)
+    return np.sqrt(np.maximum(power, 0.0) / np.maximum(spread, np.float32(1e-30)))

@@ -276,7 +276,7 @@ def hidden_by_failing(candidates, every, scales, scale_cut):
     )
 
 
-def off_layer(points, confident) -> np.ndarray:
+def off_layer(points, confident, structure=None) -> np.ndarray:
     """Which of the particles found on a packed layer (``points``) lie off it: not
     ``confident`` (below the white-noise floor, kept on the layer's false discovery rate
     alone) and in a group of fewer than ``LAYER_GROUP``, a group being the particles linked by
@@ -296,6 +296,14 @@ def off_layer(points, confident) -> np.ndarray:
         ``(N, 2)`` (row, col) of the particles kept on the layer.
     confident : numpy.ndarray of bool
         ``(N,)`` True where a particle stands above the white-noise floor (kept wherever).
+    structure : numpy.ndarray, optional
+        ``(N,)`` :func:`~napari_ivae.core.detection.layer_candidates.layer_area` at each
+        particle: below ``LAYER_NOISE`` the frame around holds noise alone, and a particle
+        below the floor there is off the layer whatever its group. Counting noise grows with the
+        signal: an empty patch of bright liquid beside a film of dark particles is noisier
+        than the frame's pixel noise (the particles'), and its noise maxima stand close
+        enough to link into groups (a film of r 8 px discs at 5 counts a pixel: about 300
+        such points in the liquid).
 
     Returns
     -------
@@ -306,8 +314,13 @@ def off_layer(points, confident) -> np.ndarray:
     from scipy.sparse.csgraph import connected_components
     from scipy.spatial import cKDTree
 
+    from napari_ivae.core.detection.layer_candidates import LAYER_NOISE
+
     points = np.asarray(points, dtype=np.float64).reshape(-1, 2)
     confident = np.asarray(confident, dtype=bool)
+    outside = np.zeros(len(points), dtype=bool)
+    if structure is not None:
+        outside = ~confident & (np.asarray(structure) < LAYER_NOISE)
     if len(points) < 2:
         return ~confident
     tree = cKDTree(points)
@@ -317,7 +330,7 @@ def off_layer(points, confident) -> np.ndarray:
         (np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(len(points), len(points))
     )
     group = connected_components(links, directed=False)[1]
-    return ~confident & (np.bincount(group)[group] < LAYER_GROUP)
+    return outside | (~confident & (np.bincount(group)[group] < LAYER_GROUP))
 
 
 def layer_floors(strength, sigma, pixel_noise: float, area: float, scales) -> np.ndarray:
