@@ -163,15 +163,17 @@ def _layer_phase(smooth: np.ndarray, use: np.ndarray) -> tuple[str, float, float
             and around.size
             and areas.max() <= PACKED_LARGEST * areas.sum()
         ):
+            # (tested before the distance transforms, the costly part: PtCo1's film parts
+            # pass the pieces' tests above and fail this one)
+            held = large & (areas >= PACKED_HELD * _holding_area(areas))
+            if held.sum() < PACKED_HELD_PIECES:
+                continue  # a few large hills (a support's slow field) and noise crumbs
             distance = ndimage.distance_transform_edt(phases[name])
             if around.max() < PACKED_NETWORK * around.sum() and not (
                 ndimage.distance_transform_edt(phases[other])[phases[other]].mean()
                 <= PACKED_THIN * distance[phases[name]].mean()
             ):
                 continue
-            held = large & (areas >= PACKED_HELD * _holding_area(areas))
-            if held.sum() < PACKED_HELD_PIECES:
-                continue  # a few large hills (a support's slow field) and noise crumbs
             inscribed = ndimage.maximum(distance, labels, np.flatnonzero(held) + 1)
             # one centre per particle, also where touching ones merged into one piece: the
             # distance transform's maxima at least half the pieces' inscribed radius deep
