@@ -28,8 +28,12 @@ def test_small_particles_among_touching_neighbours_in_a_dense_layer_are_found(po
         seed=seed,
     )
     detections = detect_particles(truth.image)
+    # the benchmark's 3 px frame margin on both sides (a particle cut by the edge whose centre
+    # is inside the frame is found, and counted where its reference is)
+    found = detections.coords[:, 1:]
+    found = found[((found >= 3.0) & (found < 381.0)).all(axis=1)]
     inside = ((truth.centres >= 3.0) & (truth.centres < 381.0)).all(axis=1)
-    match = match_points(detections.coords[:, 1:], truth.centres[inside], 7.0)
+    match = match_points(found, truth.centres[inside], 7.0)
     assert match.precision >= 0.99
     assert match.recall >= 0.955
 
