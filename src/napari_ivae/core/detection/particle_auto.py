@@ -22,6 +22,9 @@ FLAT_WINDOW = 9  # constant areas at least this wide (padding, blank vacuum) hol
 def auto_blobs(frame, excluded, params):
     """Scale-space blobs with polarity, scale and threshold from ``frame``; disc labels.
 
+    All but the size floor (``params["min_size"]``, applied last) through the active detection
+    memo: the Detect dock's min size dragged redoes the floor alone.
+
     Parameters
     ----------
     frame : numpy.ndarray
@@ -41,11 +44,25 @@ def auto_blobs(frame, excluded, params):
     centres : numpy.ndarray
         ``(n, 2)`` sub-pixel centres, in label order.
     """
+    from napari_ivae.core.detection import particle_labels
+    from napari_ivae.core.detection.detection_memo import remembered
+
+    settings = {"polarity": params["polarity"], "exclude_border": params["exclude_border"]}
+    labels, used, centres = remembered("auto_blobs", _unfloored_blobs, frame, excluded, settings)
+    if params["min_size"]:
+        labels, centres = particle_labels.drop_small(labels, params["min_size"], centres)
+    return labels, used, centres
+
+
+def _unfloored_blobs(frame, excluded, params):
+    """:func:`auto_blobs` without the size floor (``params``: ``polarity``,
+    ``exclude_border``)."""
     from napari_ivae.core.detection import (
         local_noise,
         particle_beside,
         particle_blobs,
         particle_candidates,
+        particle_edges,
         particle_faint,
         particle_labels,
         particle_merge,
@@ -54,6 +71,7 @@ def auto_blobs(frame, excluded, params):
         particle_surround,
         particle_threshold,
     )
+    from napari_ivae.core.detection.layer_candidates import layer_area, layer_candidates
     from napari_ivae.core.detection.overlays import annotation_mask
     from napari_ivae.core.detection.packed import (
         hidden_by_failing,
@@ -154,11 +172,12 @@ def auto_blobs(frame, excluded, params):
             ),
         )
         settled = len(points)
+        # how much more than noise the frame holds at the particles' scale around each pixel
+        structure = layer_area(filled, response, scales, sigma, skip)
         points, blob_sigma, strength = hidden_by_failing(
             (points, blob_sigma, strength),
-            particle_candidates.blob_candidates(
-                filled, scales, polarity, candidate_skip, response=response, overlaps=False
-            ),
+            # ... and where that is the layer, the maxima at the particles' own scale
+            layer_candidates(response, scales, polarity, candidate_skip, sigma, structure),
             scales,
             scale_cut,
         )
@@ -235,7 +254,8 @@ def auto_blobs(frame, excluded, params):
         # particle off it (in an empty patch) is the noise there
         kept = np.flatnonzero(keep)
         confident = strength[kept] >= floors[np.searchsorted(scales, blob_sigma[kept])]
-        keep[kept[off_layer(points[kept], confident)]] = False
+        at = structure[points[kept, 0], points[kept, 1]]
+        keep[kept[off_layer(points[kept], confident, at)]] = False
     # particles beside kept ones, whose larger responses swallowed theirs in scale space, found
     # with the kept particles' measured profiles taken out; they pass the same tests
     more, more_sigma, more_strength, drawn = particle_beside.beside_candidates(
@@ -284,23 +304,30 @@ def auto_blobs(frame, excluded, params):
         points, radius, keep, rims = particle_rims.one_per_rim(
             signal, points, radius, keep, pixel_noise
         )
+    # a particle cut by the frame's edge is one blob with its mirror image, on the edge: its
+    # centre from its outline inside the frame, before the edge rule reads it
+    placed = particle_edges.cut_centres(signal, points[keep], radius[keep])
     border_dropped = 0
     if params["exclude_border"]:
-        clear = particle_labels.clear_of_edge(points, radius, frame.shape)
-        border_dropped = int((keep & ~clear).sum())
-        keep &= clear
+        clear = particle_edges.clear_of_edge(points[keep], placed, radius[keep], frame.shape)
+        border_dropped = int((~clear).sum())
+        keep[keep] = clear
+        placed = placed[clear]
     labels = particle_labels.disc_labels(signal, points[keep], radius[keep])
     centres = particle_labels.blob_centres(signal, points[keep], radius[keep])
+    edge = particle_edges.on_edge(points[keep], frame.shape)
+    centres[edge] = placed[edge]
+    # the merge reads a cut particle where its outline puts it (a rod's cut end on the rod)
+    at = points[keep].copy()
+    at[edge] = np.rint(centres[edge]).astype(at.dtype)
     # blobs along one elongated particle (a rod) are one particle: no dip or waist between
     # them; not on a packed layer, whose overlapping neighbours keep both
     groups = (
         np.arange(int(keep.sum()))
         if on_layer
-        else particle_merge.merge_groups(signal, points[keep], radius[keep])
+        else particle_merge.merge_groups(signal, at, radius[keep])
     )
     labels, centres = particle_merge.merged(labels, centres, groups)
-    if params["min_size"]:
-        labels, centres = particle_labels.drop_small(labels, params["min_size"], centres)
     used = {
         "polarity": polarity,
         "scale_sigma": round(float(sigma), 3),
