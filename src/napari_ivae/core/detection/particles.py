@@ -23,8 +23,8 @@ from __future__ import annotations
 import numpy as np
 
 from napari_ivae.core.detection.detections import Detections, empty_detections, make_detections
-from napari_ivae.core.detection.particle_auto import auto_blobs
 from napari_ivae.core.detection.particle_classic import log_blobs, threshold_objects
+from napari_ivae.core.detection.particle_two_sided import both_polarities
 from napari_ivae.core.detection.point_columns import as_frame, joined, row_count
 from napari_ivae.core.errors import InputError
 
@@ -152,7 +152,7 @@ def detect_particles(
     tables, used = [], []
     for index, frame in enumerate(frames):
         if method == "auto":
-            labels[index], frame_used, centres = auto_blobs(frame, excluded, params)
+            labels[index], frame_used, centres = both_polarities(frame, excluded, params)
             table = _measured(labels[index], frame, index)
             if row_count(table):
                 placed = centres[table["label"].astype(int) - 1]
