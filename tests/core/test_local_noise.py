@@ -66,3 +66,19 @@ def test_counting_noise_on_a_thick_support_side_gives_no_false_particle(seed):
     nearest = cKDTree(centres).query(found)[0]
     assert int((nearest > 3).sum()) == 0
     assert int((cKDTree(found).query(centres)[0] > 3).sum()) == 0  # every particle found
+
+
+def test_row_percentiles_are_numpy_s_nanpercentile_bit_for_bit():
+    from napari_ivae.core.detection._medians import _median_of_numbers
+    from napari_ivae.core.detection.local_noise import TRIM, _row_percentile
+
+    rng = np.random.default_rng(3)
+    for rows, width, nans in ((40, 1024, 0.3), (7, 37, 0.5), (3, 600, 0.0), (5, 2, 0.0)):
+        values = np.round(rng.normal(size=(rows, width)) * 4) / 4  # ties
+        values[rng.random(values.shape) < nans] = np.nan
+        values[:, 0] = rng.normal(size=rows)  # every row holds a number
+        median = np.nanmedian(values, axis=1, keepdims=True)
+        assert np.array_equal(_median_of_numbers(values)[:, None], median)
+        deviation = np.abs(values - median)
+        expected = np.nanpercentile(deviation, 100 * TRIM, axis=1, keepdims=True)
+        assert np.array_equal(_row_percentile(deviation, 100 * TRIM), expected)

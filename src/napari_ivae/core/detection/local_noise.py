@@ -50,6 +50,8 @@ def noise_ratio(frame: np.ndarray, skip=None) -> np.ndarray | None:
     """
     from scipy import ndimage
 
+    from napari_ivae.core.detection._medians import _median_of_numbers
+
     frame = np.asarray(frame, dtype=np.float64)
     if frame.ndim != 2 or min(frame.shape) < 2 * BLOCK + 2:
         return None
@@ -77,10 +79,12 @@ def noise_ratio(frame: np.ndarray, skip=None) -> np.ndarray | None:
     measured = np.isfinite(values).mean(axis=2) >= MIN_SHARE
     if measured.sum() < 4:
         return None
-    deviation = np.abs(values[measured] - np.nanmedian(values[measured], axis=1, keepdims=True))
+    # numpy's nanmedian and nanpercentile along an axis loop over the rows in Python (0.04 s
+    # of a 640 x 640 frame); these give their numbers from one sort of the rows
+    deviation = np.abs(values[measured] - _median_of_numbers(values[measured])[:, None])
     # the mean deviation below its TRIM quantile: particles' residuals left out, and no step
     # with the values' lattice at a few counts a pixel (a median's would be one)
-    bound = np.nanpercentile(deviation, 100 * TRIM, axis=1, keepdims=True)
+    bound = _row_percentile(deviation, 100 * TRIM)
     spread = np.full((rows, cols), np.nan)
     spread[measured] = np.nanmean(np.where(deviation <= bound, deviation, np.nan), axis=1)
     good = measured & (spread > 0)
@@ -106,6 +110,24 @@ def noise_ratio(frame: np.ndarray, skip=None) -> np.ndarray | None:
         grid, np.meshgrid(row_at, col_at, indexing="ij"), order=1, mode="nearest"
     )
     return ratio.astype(np.float32)
+
+
+def _row_percentile(values: np.ndarray, percent: float) -> np.ndarray:
+    """``np.nanpercentile(values, percent, axis=1, keepdims=True)`` (linear), bit for bit, from
+    one sort of the rows (every row holds a number): numpy's virtual index ``(n - 1) q``, its
+    interpolation (from the upper value when the weight is 0.5 or more) and its weight at the
+    last index."""
+    ordered = np.sort(values, axis=1)  # NaN last
+    count = np.count_nonzero(~np.isnan(values), axis=1)[:, None]
+    virtual = (count - 1) * np.true_divide(percent, 100)
+    below = np.floor(virtual)
+    last = virtual >= count - 1
+    first = np.where(last, count - 1, below).astype(np.intp)
+    low = np.take_along_axis(ordered, first, axis=1)
+    high = np.take_along_axis(ordered, np.where(last, count - 1, first + 1), axis=1)
+    weight = np.where(last, virtual + 1.0, virtual - below)
+    step = high - low
+    return np.where(weight >= 0.5, high - step * (1.0 - weight), low + step * weight)
 
 
 __all__ = ["noise_ratio"]
