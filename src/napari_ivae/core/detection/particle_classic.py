@@ -19,26 +19,13 @@ def threshold_objects(signal, excluded, params):
     """Threshold, size filter, hole filling and watershed split of ``signal`` (particles
     bright) as ``params`` say; returns the labels and the settings used."""
     from scipy import ndimage
-    from skimage import filters, segmentation
+    from skimage import segmentation
 
     smoothed = ndimage.gaussian_filter(signal, params["sigma"]) if params["sigma"] > 0 else signal
     valid = smoothed[~excluded]
     if valid.size == 0 or valid.min() == valid.max():
         return np.zeros(signal.shape, dtype=np.int32), {"threshold": None}
-    used: dict = {}
-    if params["method"] == "local":
-        block = params["block_size"] or (max(15, min(signal.shape) // 8) | 1)
-        if block % 2 == 0 or block < 3:
-            raise InputError(f"block_size must be an odd integer >= 3, got {block}.")
-        foreground = smoothed > filters.threshold_local(smoothed, block, method="mean")
-        foreground &= smoothed > filters.threshold_otsu(valid) - 0.5 * valid.std()
-        used["block_size"] = int(block)
-    else:
-        threshold_fn = (
-            filters.threshold_otsu if params["method"] == "otsu" else filters.threshold_li
-        )
-        used["threshold"] = float(threshold_fn(valid))
-        foreground = smoothed > used["threshold"]
+    foreground, used = thresholded(smoothed, valid, params["method"], params["block_size"])
     foreground &= ~excluded
     if params["fill_holes"]:
         foreground = ndimage.binary_fill_holes(foreground)
@@ -46,7 +33,7 @@ def threshold_objects(signal, excluded, params):
     areas = np.bincount(objects.ravel())[1:]
     min_size = params["min_size"]
     if min_size is None:
-        min_size = max(10, int(0.02 * np.median(areas))) if len(areas) else 10
+        min_size = default_min_size(areas)
     used["min_size"] = int(min_size)
     big_enough = np.concatenate([[False], areas >= min_size])
     foreground = big_enough[objects]
@@ -61,6 +48,30 @@ def threshold_objects(signal, excluded, params):
         labels[np.isin(labels, edge)] = 0
         labels = segmentation.relabel_sequential(labels)[0]
     return labels.astype(np.int32), used
+
+
+def thresholded(smoothed, valid, method: str, block_size: int | None = None):
+    """The pixels of ``smoothed`` above ``method``'s threshold: Otsu's or Li's of the
+    ``valid`` values, or (``"local"``) above the mean of their ``block_size`` block (default
+    an eighth of the smaller side, odd, at least 15) and above Otsu's less half the values'
+    spread. Returns the mask and the settings used (``threshold`` or ``block_size``)."""
+    from skimage import filters
+
+    if method == "local":
+        block = block_size or (max(15, min(smoothed.shape) // 8) | 1)
+        if block % 2 == 0 or block < 3:
+            raise InputError(f"block_size must be an odd integer >= 3, got {block}.")
+        foreground = smoothed > filters.threshold_local(smoothed, block, method="mean")
+        foreground &= smoothed > filters.threshold_otsu(valid) - 0.5 * valid.std()
+        return foreground, {"block_size": int(block)}
+    threshold_fn = filters.threshold_otsu if method == "otsu" else filters.threshold_li
+    threshold = float(threshold_fn(valid))
+    return smoothed > threshold, {"threshold": threshold}
+
+
+def default_min_size(areas) -> int:
+    """The threshold methods' size floor: 2 % of the median object's area, at least 10 px."""
+    return max(10, int(0.02 * np.median(areas))) if len(areas) else 10
 
 
 def _watershed_split(foreground, min_separation):

@@ -52,10 +52,14 @@ def blob_centres(signal, points, radii) -> np.ndarray:
 
 def drop_small(labels, min_size, centres):
     """Remove labels smaller than ``min_size`` pixels (and their centres); renumber."""
-    from skimage import segmentation
-
     areas = np.bincount(labels.ravel(), minlength=len(centres) + 1)
-    small = np.flatnonzero(areas[1:] < min_size) + 1
-    labels = np.where(np.isin(labels, small), 0, labels)
-    kept = np.setdiff1d(np.arange(1, len(centres) + 1), small)
-    return (segmentation.relabel_sequential(labels)[0].astype(np.int32), centres[kept - 1])
+    return without(labels, centres, areas[1 : len(centres) + 1] < min_size)
+
+
+def without(labels, centres, drop):
+    """``labels`` and ``centres`` without the particles ``drop`` (a mask over ``centres``,
+    label ``i + 1`` for centre ``i``), the rest renumbered in order."""
+    keep = ~np.asarray(drop, dtype=bool)
+    mapping = np.zeros(len(keep) + 1, dtype=np.int32)
+    mapping[1:][keep] = np.arange(1, int(keep.sum()) + 1)
+    return mapping[labels], np.asarray(centres).reshape(-1, 2)[keep]

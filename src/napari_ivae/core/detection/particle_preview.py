@@ -75,29 +75,25 @@ def preview_particles(
         The objects' centroids (row, col); none touching the frame's edge.
     """
     from scipy import ndimage
-    from skimage import filters
+
+    from napari_ivae.core.detection.particle_classic import default_min_size, thresholded
 
     if method not in PREVIEWED_METHODS:
         raise ValueError(f"no preview for method {method!r}; one of {PREVIEWED_METHODS}")
     smoothed = np.asarray(smoothed)
     if smoothed.size == 0 or smoothed.min() == smoothed.max():
         return np.zeros((0, 2))
-    if method == "local":
-        block = block_size or (max(15, min(smoothed.shape) // 8) | 1)
-        foreground = smoothed > filters.threshold_local(smoothed, block, method="mean")
-        foreground &= smoothed > filters.threshold_otsu(smoothed) - 0.5 * smoothed.std()
-    elif method == "otsu":
-        foreground = smoothed > filters.threshold_otsu(smoothed)
-    else:
-        step = max(1, smoothed.size // LI_SAMPLE)
-        foreground = smoothed > filters.threshold_li(smoothed.ravel()[::step])
+    values = smoothed.ravel()
+    if method == "li":
+        values = values[:: max(1, smoothed.size // LI_SAMPLE)]
+    foreground, _ = thresholded(smoothed, values, method, block_size)
     objects, count = ndimage.label(foreground)
     if count == 0:
         return np.zeros((0, 2))
     flat = objects.ravel()
     areas = np.bincount(flat, minlength=count + 1)
     if min_size is None:
-        min_size = max(10, int(0.02 * np.median(areas[1:])))
+        min_size = default_min_size(areas[1:])
     keep = areas >= min_size
     # the detection drops what touches the edge's two outer rows and columns (a dilated edge)
     edge = np.concatenate(

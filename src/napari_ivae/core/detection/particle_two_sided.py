@@ -73,6 +73,7 @@ def both_polarities(frame, excluded, params):
         return labels, used, centres
     points, radii = other
     from napari_ivae.core.detection.particle_faint import within_discs
+    from napari_ivae.core.detection.particle_labels import without
     from napari_ivae.core.detection.particle_other_side import CLEAR_RADII
 
     other_signal = frame if polarity == "dark" else -np.asarray(frame, dtype=np.float32)
@@ -87,14 +88,14 @@ def both_polarities(frame, excluded, params):
         if first is None:
             first = centres
         else:  # at a lower cut, fringes where halos overlap pass too: new ones lie clear
-            labels, centres = _dropped(
+            labels, centres = without(
                 labels, centres, _in_fringes(frame, polarity, first, centres, points, end)
             )
         # the halos of other-polarity particles too weak to be counted yet are rings of found
         # particles hugging them: one other-polarity particle each, at the ring's centre
         pieces, cores = halo_pieces(other_signal, centres, radii, start, end)
         if pieces.any():
-            labels, centres = _dropped(labels, centres, pieces)
+            labels, centres = without(labels, centres, pieces)
             new = cKDTree(points).query(cores)[0] > np.median(radii) if len(cores) else []
             points = np.concatenate([points, cores[new]])
             radii = np.concatenate([radii, np.full(int(np.sum(new)), float(np.median(radii)))])
@@ -278,15 +279,6 @@ def _more_other(frame, polarity, centres, points, radii, excluded):
     found = np.clip(found.astype(np.int64), 0, np.array(frame.shape) - 1)
     more, sigma = other_polarity_blobs(signal, found, float(np.median(radii)), excluded)
     return np.concatenate([points, more]), np.concatenate([radii, np.sqrt(2.0) * sigma])
-
-
-def _dropped(labels, centres, drop):
-    """``labels`` and ``centres`` without the particles ``drop`` (a mask over ``centres``),
-    renumbered in order."""
-    keep = ~np.asarray(drop, dtype=bool)
-    mapping = np.zeros(len(keep) + 1, dtype=np.int32)
-    mapping[1:][keep] = np.arange(1, int(keep.sum()) + 1)
-    return mapping[labels], np.asarray(centres).reshape(-1, 2)[keep]
 
 
 def _with_other(frame, labels, centres, points, radii, polarity, params):
