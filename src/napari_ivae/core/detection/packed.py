@@ -93,11 +93,12 @@ def packed_phase(frame: np.ndarray, use=None) -> tuple[str, float, float] | None
         # a background that varies slowly (a liquid's thickness, the illumination, an empty
         # patch of the film) breaks the phases cut at one level: cut it less its slow variation
         slow = _slow_variation(smooth, use)
-        found = _layer_phase(smooth - slow, use)
+        flattened = smooth - slow
+        found = _layer_phase(flattened, use)
         # a film over part of the frame beside bare liquid: the layer test on each side of
         # the slow variation's Otsu level, at that side's own level
         for part in _film_parts(slow, use) if found is None else ():
-            found = _layer_phase(smooth - slow, part)
+            found = _layer_phase(flattened, part)
             if found is not None:
                 break
     return found
