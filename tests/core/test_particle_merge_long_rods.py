@@ -3,25 +3,16 @@ and with noise dips between them, are one particle (benchmarks/stranger_probe.py
 
 import numpy as np
 from scipy import ndimage
+from test_particles_stranger import _capsule
 
 from napari_ivae.core.detection.particles import detect_particles
-
-
-def _capsule(shape, centre, half_length, half_width, angle):
-    """Projected thickness of a capsule (a rod with round caps)."""
-    rows, cols = np.indices(shape, dtype=np.float64)
-    dy, dx = rows - centre[0], cols - centre[1]
-    along = np.cos(angle) * dx + np.sin(angle) * dy
-    across = -np.sin(angle) * dx + np.cos(angle) * dy
-    beyond = np.clip(np.abs(along) - (half_length - half_width), 0.0, None)
-    return 2 * np.sqrt(np.clip(half_width**2 - beyond**2 - across**2, 0.0, None))
 
 
 def test_long_rods_at_a_modest_dose_are_counted_once_each():
     shape = (400, 400)
     rng = np.random.default_rng(0)
     centres = [(r, c) for r in (70, 200, 330) for c in (70, 200, 330)]
-    thickness = sum(
+    thickness = 2 * sum(  # _capsule gives half the projected thickness
         _capsule(
             shape,
             centre,
