@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from napari_ivae.core.detection.pixel_noise import pixel_noise_from_differences
 from napari_ivae.core.detection.point_columns import points_of, row_count, taken
 
 MAX_ROUNDS = 64  # vectorised rounds of the close-point thinning before it goes point by point
@@ -150,8 +151,10 @@ def _finish_in_order(state, rank, brighter, dimmer):
 def smoothed_noise(frame: np.ndarray, sigma: float, skip=None) -> float:
     """Robust noise standard deviation of ``frame`` after Gaussian smoothing with ``sigma``.
 
-    The pixel noise comes from the median absolute pixel-to-pixel difference (insensitive to
-    atoms and background gradients); white noise shrinks by ``1 / (2 sqrt(pi) sigma)`` under
+    The pixel noise comes from the pixel-to-pixel differences
+    (:func:`~napari_ivae.core.detection.pixel_noise.pixel_noise_from_differences`: their median
+    absolute value, insensitive to atoms and background gradients, while it agrees with their
+    trimmed RMS); white noise shrinks by ``1 / (2 sqrt(pi) sigma)`` under
     smoothing. Differences touching a ``skip`` pixel (constant padding, see
     :func:`flat_mask`) are left out: they are zero and would hide the noise.
     """
@@ -176,14 +179,7 @@ def smoothed_noise(frame: np.ndarray, sigma: float, skip=None) -> float:
             for values, index in pairs
         ]
     )
-    if differences.size == 0:
-        return 0.0
-    pixel_noise = 1.4826 * np.median(np.abs(differences - np.median(differences))) / np.sqrt(2)
-    if pixel_noise == 0 and np.count_nonzero(differences) >= 0.05 * differences.size:
-        # most differences are zero (low counts, coarse quantisation), yet there is noise
-        small = np.abs(differences) <= np.percentile(np.abs(differences), 99)
-        pixel_noise = float(np.sqrt(np.mean(differences[small] ** 2) / 2.0))
-    return float(pixel_noise * smoothing_factor(sigma))
+    return float(pixel_noise_from_differences(differences) * smoothing_factor(sigma))
 
 
 def smoothing_factor(sigma: float) -> float:
