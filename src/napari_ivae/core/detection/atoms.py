@@ -84,6 +84,7 @@ from napari_ivae.core.detection.detection_memo import (
     using_memo,
 )
 from napari_ivae.core.detection.detections import Detections, empty_detections, make_detections
+from napari_ivae.core.detection.lattice_sites import lattice_sites
 from napari_ivae.core.detection.peaks import (
     close_point_losers,
     find_peaks,
@@ -242,6 +243,8 @@ def _detected(frames, params, excluded, is_stack) -> Detections:
         if params.get("honeycomb") and row_count(table):  # (the only step with a DataFrame)
             table = honeycomb_sites(frame, as_frame(table), params, frame_counts, excluded)
             table = {name: table[name].to_numpy() for name in table.columns}
+        else:
+            table = lattice_sites(frame, table, params, frame_counts, excluded)
         tables.append({"frame": np.full(row_count(table), index, dtype=np.int64), **table})
         counts.append(frame_counts)
     params["counts"] = counts if is_stack else counts[0]

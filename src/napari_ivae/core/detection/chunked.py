@@ -202,6 +202,8 @@ def detect_atoms_chunked(
         pixel_noise,
         shape,
     )
+    if whole and not params.get("honeycomb"):  # as detect_atoms: the lattice's sites judged
+        table = _on_lattice(sample, table, params, counts, excluded)
     table.insert(0, "frame", 0)
     params["counts"] = counts
     params["chunked"] = {
@@ -220,6 +222,17 @@ def detect_atoms_chunked(
     if params.get("sublattice"):
         message = atoms.with_note(message, params["sublattice"])
     return atoms._checked(make_detections(table, params=params, message=message))
+
+
+def _on_lattice(frame, table, params, counts, excluded):
+    """:func:`~napari_ivae.core.detection.lattice_sites.lattice_sites` on the whole frame's
+    table (a :class:`pandas.DataFrame` here)."""
+    import pandas as pd
+
+    from napari_ivae.core.detection.lattice_sites import lattice_sites
+
+    columns = {name: table[name].to_numpy() for name in table.columns}
+    return pd.DataFrame(lattice_sites(frame, columns, params, counts, excluded))
 
 
 def _read_sample(image, window):
