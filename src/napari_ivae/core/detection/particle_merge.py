@@ -82,29 +82,34 @@ def merge_groups(signal, points, radius) -> np.ndarray:
             i = parent[i]
         return i
 
-    for first, second in pairs:
-        a, b = points[first].astype(np.float64), points[second].astype(np.float64)
-        reach = RING * max(radius[first], radius[second])
-        top = np.maximum(np.minimum(a, b) - reach, 0).astype(int)
-        bottom = np.minimum(np.maximum(a, b) + reach + 1, signal.shape).astype(int)
-        window = (slice(top[0], bottom[0]), slice(top[1], bottom[1]))
+    # every pair's segment and the highest level its background may reach at once (the same
+    # numbers as pair by pair: the centres are integers, their distances exact)
+    a, b = points[pairs[:, 0]].astype(np.float64), points[pairs[:, 1]].astype(np.float64)
+    larger = np.maximum(radius[pairs[:, 0]], radius[pairs[:, 1]])
+    top = np.maximum(np.minimum(a, b) - (RING * larger)[:, None], 0).astype(int)
+    bottom = np.minimum(np.maximum(a, b) + (RING * larger)[:, None] + 1, signal.shape).astype(int)
+    steps = np.maximum(2, np.ceil(np.linalg.norm(b - a, axis=1)).astype(int) + 1)
+    lines, starts = _segments(a, b, steps)
+    along = ndimage.map_coordinates(smoothed, lines.T, order=1)
+    bounds = _highest_passing_levels(along, starts, steps)
+    for index in range(len(pairs)):
+        window = (slice(top[index, 0], bottom[index, 0]), slice(top[index, 1], bottom[index, 1]))
         around = smoothed[window][outside[window]]
         if around.size < MIN_BACKGROUND:
             continue
-        steps = max(2, int(np.ceil(np.linalg.norm(b - a))) + 1)
-        line = a[None] + np.linspace(0.0, 1.0, steps)[:, None] * (b - a)[None]
-        along = ndimage.map_coordinates(smoothed, line.T, order=1)
-        if _level_above(around, _highest_passing_level(along)):
+        if _level_above(around, float(bounds[index])):
             continue  # most pairs: a dip (the median below costs more than this count)
+        first, second = pairs[index]
+        line = lines[starts[index] : starts[index] + steps[index]]
         level = float(np.median(around))
-        height = along - level
+        height = along[starts[index] : starts[index] + steps[index]] - level
         ends = min(height[0], height[-1])
         if not (ends > 0 and height.min() >= LEVEL * ends):
             continue
         if ends < ALIKE_HEIGHT * max(height[0], height[-1]):
             continue
         reach = 2.5 * max(radius[first], radius[second])
-        width = _widths(smoothed, line, b - a, reach, level + 0.5 * ends)
+        width = _widths(smoothed, line, b[index] - a[index], reach, level + 0.5 * ends)
         narrower = min(width[0], width[-1])
         if narrower <= 0 or narrower < ALIKE_WIDTH * max(width[0], width[-1]):
             continue
@@ -114,19 +119,32 @@ def merge_groups(signal, points, radius) -> np.ndarray:
     return np.unique(roots, return_inverse=True)[1]
 
 
-def _highest_passing_level(along) -> float:
-    """The highest background level at which the frame ``along`` a pair's segment could pass
-    the no-dip test and the ends' likeness of heights (their heights above the level, with a
-    margin for float32 rounding): above it both fail."""
-    ends = float(min(along[0], along[-1]))
-    higher = float(max(along[0], along[-1]))
-    lowest = float(along.min())
-    bound = min(
-        ends,  # the ends above the level
-        (lowest - LEVEL * ends) / (1.0 - LEVEL),  # the segment at LEVEL of the lower end
+def _segments(a, b, steps):
+    """The points of every segment from ``a`` to ``b`` (rows), ``steps`` evenly spaced on each
+    (``np.linspace``'s numbers), one after another; and where each segment starts."""
+    starts = np.concatenate([[0], np.cumsum(steps)[:-1]])
+    owner = np.repeat(np.arange(len(steps)), steps)
+    fraction = (np.arange(int(steps.sum())) - starts[owner]) * (1.0 / (steps - 1))[owner]
+    fraction[starts + steps - 1] = 1.0  # as linspace: the end exactly
+    return a[owner] + fraction[:, None] * (b - a)[owner], starts
+
+
+def _highest_passing_levels(along, starts, steps) -> np.ndarray:
+    """Per segment of ``along`` (see :func:`_segments`), the highest background level at which
+    the frame along it could pass the no-dip test and the ends' likeness of heights (their
+    heights above the level, with a margin for float32 rounding): above it both fail."""
+    first = along[starts].astype(np.float64)
+    last = along[starts + steps - 1].astype(np.float64)
+    ends, higher = np.minimum(first, last), np.maximum(first, last)
+    lowest = np.minimum.reduceat(along, starts).astype(np.float64)
+    bound = np.minimum(
+        np.minimum(
+            ends,  # the ends above the level
+            (lowest - LEVEL * ends) / (1.0 - LEVEL),  # the segment at LEVEL of the lower end
+        ),
         (ends - ALIKE_HEIGHT * higher) / (1.0 - ALIKE_HEIGHT),  # the ends alike
     )
-    return bound + 1e-4 * (abs(ends) + abs(higher) + abs(lowest)) + 1e-30
+    return bound + 1e-4 * (np.abs(ends) + np.abs(higher) + np.abs(lowest)) + 1e-30
 
 
 def _level_above(values, bound: float) -> bool:

@@ -244,39 +244,92 @@ def beside_kept(residual, model, scales, points, sigma, cuts, skip=None):
     )
     if skip is not None and len(found):
         found = found[~np.asarray(skip, bool)[found[:, 1], found[:, 2]]]
-    # the scale-space maxima among them (as maximum_filter(size=3), but only where it counts)
-    padded = np.pad(residual, 1, constant_values=-np.inf)
-    value = residual[tuple(found.T)]
-    for step in itertools.product((-1, 0, 1), repeat=3):
-        if any(step):  # each comparison on the candidates still standing only
-            stands = value >= padded[tuple((found + 1 + np.array(step)).T)]
-            found, value = found[stands], value[stands]
+    found, value = _maxima_among(residual, found)
     if not len(found):
         return none
     kept_radius = np.sqrt(2.0) * sigma
-    distance = np.hypot(*(found[:, None, 1:] - points[None]).transpose(2, 0, 1))
+    reach = np.ceil(PROFILE_REACH * kept_radius)
+    near_pairs, distance = _kept_near(found[:, 1:], points, kept_radius, reach)
     # the mirror image through the nearest kept blob (nearest to its rim)
-    host = points[np.argmin(distance - kept_radius[None], axis=1)]
+    host = points[_nearest_rims(near_pairs, distance - kept_radius[near_pairs[:, 1]], len(found))]
     mirror = np.clip(2 * host - found[:, 1:], 0, np.array(shape) - 1)
     twin = np.full(len(found), -np.inf, dtype=np.float32)
     for step in itertools.product((-1, 0, 1), repeat=2):  # its 3 x 3 neighbourhood
-        twin = np.maximum(
-            twin, padded[found[:, 0] + 1, mirror[:, 0] + 1 + step[0], mirror[:, 1] + 1 + step[1]]
+        rows, cols = mirror[:, 0] + step[0], mirror[:, 1] + step[1]
+        inside = (rows >= 0) & (rows < shape[0]) & (cols >= 0) & (cols < shape[1])
+        twin[inside] = np.maximum(
+            twin[inside], residual[found[inside, 0], rows[inside], cols[inside]]
         )
     one_sided = twin < cuts[found[:, 0]]
-    found, value, distance = found[one_sided], value[one_sided], distance[one_sided]
+    found, value = found[one_sided], value[one_sided]
     # the misfit of each kept blob near one of them: the deepest its residual falls around it
-    reach = np.ceil(PROFILE_REACH * kept_radius)
-    near = distance <= reach[None]
+    near = one_sided[near_pairs[:, 0]] & (distance <= reach[near_pairs[:, 1]])
+    standing = np.cumsum(one_sided) - 1  # the index of each one-sided point among them
+    close_found, close_blob = standing[near_pairs[near, 0]], near_pairs[near, 1]
     bar = np.zeros(len(found))
-    for blob in np.flatnonzero(near.any(axis=0)):
+    for blob in np.unique(close_blob):
         area, _, _ = _around(points[blob], int(reach[blob]), shape)
         misfit = -residual[:, area[0], area[1]].min(axis=(1, 2))
-        close = near[:, blob]
+        close = close_found[close_blob == blob]
         bar[close] = np.maximum(bar[close], misfit[found[close, 0]])
     above = value > bar
     found, value = found[above], value[above]
     return found[:, 1:], scales[found[:, 0]], value.astype(np.float64)
+
+
+def _kept_near(found, points, kept_radius, reach):
+    """The pairs ``(found point, kept blob)`` (rows, by point then blob) that may matter: the
+    blob within ``reach`` of the point, or as near to its rim as the nearest blob's is, and
+    their distances (``np.hypot`` of the integer offsets, as over every pair)."""
+    from scipy.spatial import cKDTree
+
+    tree = cKDTree(points)
+    nearest, _ = tree.query(found)
+    # the blob nearest to its rim lies within the nearest blob's distance plus the largest
+    # difference of radii; one pixel spares the tree's rounding
+    ball = np.maximum(nearest + np.ptp(kept_radius), reach.max()) + 1.0
+    lists = tree.query_ball_point(found, ball)
+    counts = np.array([len(blobs) for blobs in lists], dtype=np.int64)
+    blob = np.concatenate([np.sort(np.asarray(each, dtype=np.int64)) for each in lists])
+    point = np.repeat(np.arange(len(found)), counts)
+    offset = found[point] - points[blob]
+    return np.column_stack([point, blob]), np.hypot(offset[:, 0], offset[:, 1])
+
+
+def _nearest_rims(pairs, gap, count):
+    """For each of ``count`` points, the blob of its pairs with the smallest ``gap`` (the
+    lowest-numbered of equal ones, as ``np.argmin``)."""
+    order = np.lexsort((pairs[:, 1], gap, pairs[:, 0]))
+    first = np.r_[True, pairs[order[1:], 0] != pairs[order[:-1], 0]]
+    chosen = np.zeros(count, dtype=np.int64)
+    chosen[pairs[order[first], 0]] = pairs[order[first], 1]
+    return chosen
+
+
+def _maxima_among(values, found):
+    """The points ``found`` (rows of ``values``' indices, in their order) at least as high as
+    each of their 26 neighbours in ``values`` (as a ``maximum_filter`` of size 3 with the
+    outside lower than everything), and their values.
+
+    Each neighbour is compared on the points still standing only, through flat indices: the
+    neighbours in the same plane first (they leave the fewest standing)."""
+    import itertools
+
+    shape = values.shape
+    flat_values = values.reshape(-1)
+    flat = np.ravel_multi_index(tuple(found.T), shape)
+    value = flat_values[flat]
+    steps = [step for step in itertools.product((-1, 0, 1), repeat=3) if any(step)]
+    for step in sorted(steps, key=lambda step: step[0] != 0):
+        offset = (step[0] * shape[1] + step[1]) * shape[2] + step[2]
+        inside = np.ones(len(flat), dtype=bool)
+        for axis, move in enumerate(step):
+            if move:  # a neighbour outside the array is lower than the point
+                inside &= found[:, axis] > 0 if move < 0 else found[:, axis] < shape[axis] - 1
+        stands = ~inside
+        stands[inside] = value[inside] >= flat_values[flat[inside] + offset]
+        found, flat, value = found[stands], flat[stands], value[stands]
+    return found, value
 
 
 __all__ = [

@@ -1,0 +1,130 @@
+"""The vectorised forms of merge_groups' and beside_kept's steps give bit for bit what their
+pair-by-pair (point-by-point) plain forms give."""
+
+import itertools
+
+import numpy as np
+import pytest
+from scipy import ndimage
+
+from napari_ivae.core.detection import particle_merge, particle_profiles
+
+
+def test_segments_are_those_of_linspace():
+    rng = np.random.default_rng(0)
+    a = rng.integers(0, 500, (300, 2)).astype(np.float64)
+    b = rng.integers(0, 500, (300, 2)).astype(np.float64)
+    steps = np.maximum(2, np.ceil(np.linalg.norm(b - a, axis=1)).astype(int) + 1)
+    lines, starts = particle_merge._segments(a, b, steps)
+    for k in range(len(a)):
+        plain = a[k][None] + np.linspace(0.0, 1.0, steps[k])[:, None] * (b[k] - a[k])[None]
+        assert np.array_equal(lines[starts[k] : starts[k] + steps[k]], plain), k
+
+
+def _plain_level(along):
+    ends = float(min(along[0], along[-1]))
+    higher = float(max(along[0], along[-1]))
+    lowest = float(along.min())
+    bound = min(
+        ends,
+        (lowest - particle_merge.LEVEL * ends) / (1.0 - particle_merge.LEVEL),
+        (ends - particle_merge.ALIKE_HEIGHT * higher) / (1.0 - particle_merge.ALIKE_HEIGHT),
+    )
+    return bound + 1e-4 * (abs(ends) + abs(higher) + abs(lowest)) + 1e-30
+
+
+def test_passing_levels_are_those_of_each_pair():
+    rng = np.random.default_rng(1)
+    steps = rng.integers(2, 40, 500)
+    along = (100.0 + 20.0 * rng.standard_normal(int(steps.sum()))).astype(np.float32)
+    starts = np.concatenate([[0], np.cumsum(steps)[:-1]])
+    levels = particle_merge._highest_passing_levels(along, starts, steps)
+    plain = [_plain_level(along[s : s + n]) for s, n in zip(starts, steps)]
+    assert np.array_equal(levels, np.array(plain))
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_maxima_among_are_those_of_a_maximum_filter(seed):
+    rng = np.random.default_rng(seed)
+    # few levels: many ties, between neighbours too; maxima on every face and corner
+    values = rng.integers(0, 6, (4, 30, 41)).astype(np.float32)
+    found = np.argwhere(values >= 3)
+    padded = np.pad(values, 1, constant_values=-np.inf)
+    highest = ndimage.maximum_filter(padded, size=3)[1:-1, 1:-1, 1:-1]
+    plain = found[values[tuple(found.T)] >= highest[tuple(found.T)]]
+    kept, value = particle_profiles._maxima_among(values, found)
+    assert np.array_equal(kept, plain)
+    assert np.array_equal(value, values[tuple(plain.T)])
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_kept_near_and_nearest_rims_are_those_over_every_pair(seed):
+    rng = np.random.default_rng(seed)
+    points = rng.integers(0, 200, (120, 2))
+    radius = np.sqrt(2.0) * rng.choice([1.5, 2.5, 4.0, 9.0], len(points))  # ties of gaps
+    reach = np.ceil(particle_profiles.PROFILE_REACH * radius)
+    found = rng.integers(0, 200, (400, 2))
+    distance = np.hypot(*(found[:, None] - points[None]).transpose(2, 0, 1))
+    pairs, near = particle_profiles._kept_near(found, points, radius, reach)
+    assert np.array_equal(near, distance[pairs[:, 0], pairs[:, 1]])
+    within = np.argwhere(distance <= reach[None])  # every pair within reach is listed
+    listed = set(map(tuple, pairs.tolist()))
+    assert all(tuple(pair) in listed for pair in within.tolist())
+    host = particle_profiles._nearest_rims(pairs, near - radius[pairs[:, 1]], len(found))
+    assert np.array_equal(host, np.argmin(distance - radius[None], axis=1))
+
+
+def _plain_beside_kept(residual, model, scales, points, sigma, cuts, skip):
+    """beside_kept over every pair, with a padded copy (its form before the shortcuts)."""
+    shape = residual.shape[1:]
+    found = np.argwhere(
+        (residual >= cuts.astype(np.float32)[:, None, None])
+        & (model <= -particle_profiles.HIDDEN * cuts.astype(np.float32)[:, None, None])
+    )
+    found = found[~skip[found[:, 1], found[:, 2]]]
+    padded = np.pad(residual, 1, constant_values=-np.inf)
+    value = residual[tuple(found.T)]
+    for step in itertools.product((-1, 0, 1), repeat=3):
+        if any(step):
+            stands = value >= padded[tuple((found + 1 + np.array(step)).T)]
+            found, value = found[stands], value[stands]
+    kept_radius = np.sqrt(2.0) * sigma
+    distance = np.hypot(*(found[:, None, 1:] - points[None]).transpose(2, 0, 1))
+    host = points[np.argmin(distance - kept_radius[None], axis=1)]
+    mirror = np.clip(2 * host - found[:, 1:], 0, np.array(shape) - 1)
+    twin = np.full(len(found), -np.inf, dtype=np.float32)
+    for step in itertools.product((-1, 0, 1), repeat=2):
+        twin = np.maximum(
+            twin, padded[found[:, 0] + 1, mirror[:, 0] + 1 + step[0], mirror[:, 1] + 1 + step[1]]
+        )
+    one_sided = twin < cuts[found[:, 0]]
+    found, value, distance = found[one_sided], value[one_sided], distance[one_sided]
+    reach = np.ceil(particle_profiles.PROFILE_REACH * kept_radius)
+    near = distance <= reach[None]
+    bar = np.zeros(len(found))
+    for blob in np.flatnonzero(near.any(axis=0)):
+        area, _, _ = particle_profiles._around(points[blob], int(reach[blob]), shape)
+        misfit = -residual[:, area[0], area[1]].min(axis=(1, 2))
+        close = near[:, blob]
+        bar[close] = np.maximum(bar[close], misfit[found[close, 0]])
+    above = value > bar
+    return found[above, 1:], scales[found[above, 0]], value[above].astype(np.float64)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_beside_kept_is_its_plain_form(seed):
+    rng = np.random.default_rng(seed)
+    shape = (3, 90, 110)
+    residual = ndimage.gaussian_filter(rng.standard_normal(shape), (0, 2, 2)).astype(np.float32)
+    model = ndimage.gaussian_filter(rng.standard_normal(shape), (0, 3, 3)).astype(np.float32)
+    scales = np.array([1.5, 2.1, 3.0])
+    points = rng.integers(0, 90, (25, 2))
+    sigma = rng.choice(scales, len(points))
+    cuts = np.full(3, 0.05)
+    skip = np.zeros(shape[1:], dtype=bool)
+    skip[:, :6] = True
+    fast = particle_profiles.beside_kept(residual, model, scales, points, sigma, cuts, skip)
+    plain = _plain_beside_kept(residual, model, scales, points, sigma, cuts, skip)
+    assert len(plain[0]) > 3
+    for got, want in zip(fast, plain):
+        assert np.array_equal(got, want)
