@@ -16,7 +16,14 @@ The groups (``--groups``, comma-separated; all by default):
 * ``scenes``: the atom-mode scenes of ``stranger_scenes.py`` (``--seeds``);
 * ``real``: the real atom images of ``robustness.py`` (skipped when ``../shared`` lacks them).
 
-``--only`` keeps the images whose name contains one of its comma-separated words.
+* ``large`` (not among the defaults): the real MoS2 frame tiled to 4096 x 4096 (a camera's
+  frame of a lattice), skipped when ``../shared`` lacks it;
+* ``--frames a.npy,b.npy``: 2D frames of one's own.
+
+``--only`` keeps the images whose name contains one of its comma-separated words. Each row
+gives the CPU seconds per megapixel; ``--isolate`` runs each image in a process of its own and
+adds its peak resident memory (the process's, the interpreter and libraries included) in GB
+and GB per megapixel.
 
 Usage::
 
@@ -30,6 +37,8 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -41,12 +50,15 @@ HERE = str(Path(__file__).resolve().parent)
 if HERE not in sys.path:
     sys.path.insert(0, HERE)
 
-GROUPS = ("stranger", "robustness", "scenes", "real")
+GROUPS = ("stranger", "robustness", "scenes", "real", "large")
+DEFAULT_GROUPS = ("stranger", "robustness", "scenes", "real")
+LARGE_ATOMS = "atoms/stem_se_mos2_temul/mos2.npy"  # under ../shared/data: tiled to 4096 x 4096
 OUTPUTS = ("points", "properties", "csv", "quality", "params")
 
 
-def images(groups, seeds):
-    """Yield ``(name, draw)`` for every atom image of ``groups``; ``draw()`` renders it."""
+def images(groups, seeds, frames=()):
+    """Yield ``(name, draw)`` for every atom image of ``groups`` and the ``.npy`` ``frames``;
+    ``draw()`` renders it."""
     if "stranger" in groups:
         from stranger_atoms import CASES, make
 
@@ -76,6 +88,21 @@ def images(groups, seeds):
         for image_path, _, _ in REAL_ATOMS:
             if (SHARED / image_path).exists():
                 yield f"real {Path(image_path).name}", lambda p=image_path: np.load(SHARED / p)
+    if "large" in groups:
+        from robustness import SHARED
+
+        if (SHARED / LARGE_ATOMS).exists():
+            yield "large MoS2 tiled 4096", lambda: _tiled(np.load(SHARED / LARGE_ATOMS), 4096)
+    for path in frames:
+        yield f"frame {Path(path).name}", lambda p=path: np.load(p)
+
+
+def _tiled(image, side):
+    """``image`` repeated (mirrored: no seam) to ``side x side``."""
+    image = np.asarray(image)
+    reps = [-(-side // n) for n in image.shape]
+    mirrored = np.block([[image, image[:, ::-1]], [image[::-1], image[::-1, ::-1]]])
+    return np.tile(mirrored, [-(-r // 2) for r in reps])[:side, :side]
 
 
 def _lattice_image(make_lattice, kwargs) -> np.ndarray:
@@ -126,28 +153,46 @@ def run(name, draw) -> dict:
         if drawn.get("mode") != "atoms":
             return {}
         drawn = drawn["image"]
+    megapixels = np.asarray(drawn).size / 1e6
     start = time.process_time()
     with catch_warnings():
         simplefilter("ignore")
         try:
             found = detect_atoms(drawn)
         except InputError as err:  # a refusal is an output too
-            seconds = time.process_time() - start
-            refused = hashlib.sha256(str(err).encode()).hexdigest()[:16]
-            return {"name": name, "count": -1, "cpu_seconds": round(seconds, 3)} | dict.fromkeys(
-                OUTPUTS, refused
-            )
+            found = err
     seconds = time.process_time() - start
-    return {"name": name, "count": len(found), "cpu_seconds": round(seconds, 3), **digests(found)}
+    row = {
+        "name": name,
+        "count": -1 if isinstance(found, InputError) else len(found),
+        "cpu_seconds": round(seconds, 3),
+        "megapixels": round(megapixels, 3),
+        "s_per_mp": round(seconds / megapixels, 3),
+    }
+    if isinstance(found, InputError):
+        return row | dict.fromkeys(OUTPUTS, hashlib.sha256(str(found).encode()).hexdigest()[:16])
+    return row | digests(found)
+
+
+def run_isolated(name, argv) -> dict:
+    """:func:`run` of the image ``name`` in a process of its own, with its peak memory."""
+    command = [sys.executable, __file__, *argv, "--exact", name]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"{name}: {done.stderr.strip().splitlines()[-1:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--keep", help="folder to write the digests to")
     parser.add_argument("--compare", help="folder of digests written by --keep")
-    parser.add_argument("--groups", default=",".join(GROUPS))
+    parser.add_argument("--groups", default=",".join(DEFAULT_GROUPS))
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--only", default="", help="comma-separated words of image names")
+    parser.add_argument("--frames", default="", help="comma-separated .npy 2D frames")
+    parser.add_argument("--isolate", action="store_true", help="one process per image")
+    parser.add_argument("--exact", help=argparse.SUPPRESS)  # the one image of an isolated run
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     groups = [g for g in args.groups.split(",") if g]
     unknown = sorted(set(groups) - set(GROUPS))
@@ -155,6 +200,20 @@ def main(argv=None) -> int:
         parser.error(f"unknown groups {unknown}; use some of {GROUPS}")
     seeds = [int(x) for x in args.seeds.split(",") if x.strip()]
     words = [w for w in args.only.split(",") if w]
+    frames = [f for f in args.frames.split(",") if f]
+    missing = [f for f in frames if not Path(f).is_file()]
+    if missing:
+        parser.error(f"no such frame file: {missing[0]}")
+    if args.exact:  # in an isolated run's own process: one row, with the peak memory
+        for name, draw in images(groups, seeds, frames):
+            if name == args.exact:
+                row = run(name, draw)
+                row["peak_gb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6, 3)
+                print(json.dumps(row))
+                return 0
+        parser.error(f"no image named {args.exact!r}")
+    shared = ["--groups", args.groups, "--seeds", args.seeds]
+    shared += ["--frames", args.frames] if frames else []
     before = {}
     if args.compare:
         path = Path(args.compare) / "digests.json"
@@ -162,25 +221,32 @@ def main(argv=None) -> int:
             parser.error(f"{path} does not exist: write it first with --keep")
         before = {row["name"]: row for row in json.loads(path.read_text())}
     rows = []
-    for name, draw in images(groups, seeds):
+    for name, draw in images(groups, seeds, frames):
         if words and not any(word in name for word in words):
             continue
-        row = run(name, draw)
+        row = run_isolated(name, shared) if args.isolate else run(name, draw)
         if not row:
             continue
+        if "peak_gb" in row:
+            row["gb_per_mp"] = round(row["peak_gb"] / row["megapixels"], 3)
         old = before.get(name)
         if old is not None:
             row["differs"] = [key for key in OUTPUTS if row[key] != old[key]]
             row["identical"] = not row["differs"]
             row["cpu_before"], row["count_before"] = old["cpu_seconds"], old["count"]
         rows.append(row)
+        rate = f"  {row['s_per_mp']:5.2f} s/MP"
+        if "peak_gb" in row:
+            rate += f"  peak {row['peak_gb']:.2f} GB ({row['gb_per_mp']:.3f} GB/MP)"
         if old is None:
-            print(f"{name:52s} n {row['count']:6d}  {row['cpu_seconds']:6.2f} s CPU", flush=True)
+            print(
+                f"{name:52s} n {row['count']:6d}  {row['cpu_seconds']:6.2f} s CPU{rate}", flush=True
+            )
         else:
             same = "identical" if row["identical"] else "DIFFERS " + ",".join(row["differs"])
             print(
                 f"{name:52s} n {old['count']:6d} -> {row['count']:6d}  "
-                f"{old['cpu_seconds']:6.2f} -> {row['cpu_seconds']:6.2f} s CPU  {same}",
+                f"{old['cpu_seconds']:6.2f} -> {row['cpu_seconds']:6.2f} s CPU{rate}  {same}",
                 flush=True,
             )
     if args.keep:
@@ -190,7 +256,14 @@ def main(argv=None) -> int:
     summary = {
         "images": len(rows),
         "cpu_seconds": round(sum(row["cpu_seconds"] for row in rows), 2),
+        "s_per_mp": round(
+            sum(row["cpu_seconds"] for row in rows)
+            / max(sum(row.get("megapixels", 0.0) for row in rows), 1e-9),
+            3,
+        ),
     }
+    if any("gb_per_mp" in row for row in rows):
+        summary["max_gb_per_mp"] = max(row.get("gb_per_mp", 0.0) for row in rows)
     if compared:
         summary.update(
             compared=len(compared),

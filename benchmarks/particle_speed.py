@@ -16,15 +16,23 @@ The groups (``--groups``, comma-separated; all by default):
   at ``--offsets`` (default 1000,2000,3000,4000: the held-out rows);
 * ``scenes``: the particle-mode scenes of ``stranger_scenes.py`` (``--seeds``);
 * ``real``: the real particle images of ``robustness.py`` (skipped when ``../shared`` lacks
-  them).
+  them);
+* ``large`` (not among the defaults): camera-sized frames of small particles (radius 4-8 px):
+  the stranger generator's bright-field and HAADF frames and the synthetic generator's at
+  2048 x 2048, Ru1 up-sampled to 2048 x 2048 and PtCo1 mirrored to 2560 x 2560;
+* ``--frames a.npy,b.npy``: 2D frames of one's own.
 
-``--only`` keeps the images whose name contains one of its comma-separated words.
+``--only`` keeps the images whose name contains one of its comma-separated words. Each row
+gives the CPU seconds per megapixel; ``--isolate`` runs each image in a process of its own and
+adds its peak resident memory (the process's, the interpreter and libraries included: about
+0.15 GB before the frame) in GB and GB per megapixel.
 
 Usage::
 
     python benchmarks/particle_speed.py --keep /tmp/before          # before the change
     python benchmarks/particle_speed.py --compare /tmp/before       # after it
     python benchmarks/particle_speed.py --groups stranger --only bf_large15 --seeds 0 --keep D
+    python benchmarks/particle_speed.py --groups large --isolate --keep /tmp/large
 """
 
 from __future__ import annotations
@@ -32,6 +40,8 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import resource
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -42,12 +52,14 @@ HERE = str(Path(__file__).resolve().parent)
 if HERE not in sys.path:
     sys.path.insert(0, HERE)
 
-GROUPS = ("stranger", "robustness", "scenes", "real")
+GROUPS = ("stranger", "robustness", "scenes", "real", "large")
+DEFAULT_GROUPS = ("stranger", "robustness", "scenes", "real")
 OUTPUTS = ("points", "labels", "properties", "quality", "params")
 
 
-def images(groups, seeds, offsets):
-    """Yield ``(name, image)`` for every particle image of ``groups``, drawn lazily."""
+def images(groups, seeds, offsets, frames=()):
+    """Yield ``(name, image)`` for every particle image of ``groups`` (and the ``.npy``
+    ``frames``), drawn lazily."""
     if "stranger" in groups:
         from stranger_particles import CASES, EMPTY, make
 
@@ -80,6 +92,54 @@ def images(groups, seeds, offsets):
         for case in REAL_PARTICLES:
             if (folder / f"{case}.npy").exists():
                 yield f"real {case}", lambda c=case: np.load(folder / f"{c}.npy")
+    if "large" in groups:
+        yield from large_frames()
+    for path in frames:
+        yield f"frame {Path(path).name}", lambda p=path: np.load(p)
+
+
+def large_frames():
+    """Yield ``(name, draw)`` for the ``large`` group's camera-sized frames."""
+    from stranger_particles import make
+
+    from napari_ivae.core.synthetic.particles import make_particles
+
+    side = (2048, 2048)
+    yield (
+        "large bf_small 2048",
+        lambda: make(seed=0, shape=side, n=4800, r_median=5, r_sigma=0.2, dose=100)[0],
+    )
+    yield (
+        "large haadf_small 2048",
+        lambda: make(seed=1, shape=side, n=3200, r_median=5, r_sigma=0.25, mode="haadf", dose=10)[
+            0
+        ],
+    )
+    yield (
+        "large synthetic 2048",
+        lambda: make_particles(side, count=2500, radius=6, texture=0.05, noise=0.08, seed=3).image,
+    )
+    from robustness import SHARED
+
+    folder = SHARED / "particles" / "stem_tem_catalyst_ardagen"
+    if (folder / "Ru1.npy").exists():
+        yield "large Ru1 up-sampled 2048", lambda: _resized(np.load(folder / "Ru1.npy"), 2048)
+    if (folder / "PtCo1.npy").exists():
+        yield "large PtCo1 mirrored 2560", lambda: _mirrored(np.load(folder / "PtCo1.npy"), 2560)
+
+
+def _resized(image, side):
+    """``image`` up-sampled (linear) to ``side x side``."""
+    from scipy import ndimage
+
+    image = np.asarray(image, dtype=np.float32)
+    return ndimage.zoom(image, (side / image.shape[0], side / image.shape[1]), order=1)
+
+
+def _mirrored(image, side):
+    """``image`` extended to ``side x side`` by its mirror images (no seam, same scale)."""
+    image = np.asarray(image)
+    return np.pad(image, [(0, side - image.shape[0]), (0, side - image.shape[1])], "symmetric")
 
 
 def digests(found) -> dict:
@@ -119,13 +179,30 @@ def run(name, draw) -> dict:
         found = detect_particles(drawn)
     seconds = time.process_time() - start
     resolved = json.loads(json.dumps(found.params.get("resolved", {}), default=str))
+    megapixels = np.asarray(drawn).size / 1e6
     return {
         "name": name,
         "count": len(found),
         "cpu_seconds": round(seconds, 3),
+        "megapixels": round(megapixels, 3),
+        "s_per_mp": round(seconds / megapixels, 3),
         **digests(found),
         "resolved": resolved,
     }
+
+
+def run_isolated(name, argv) -> dict:
+    """:func:`run` of the image ``name`` in a process of its own, with its peak memory."""
+    command = [sys.executable, __file__, *argv, "--exact", name]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"{name}: {done.stderr.strip().splitlines()[-1:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _peak_gb() -> float:
+    """This process's peak resident memory (GB; Linux reports kilobytes)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
 
 
 def changed_settings(new: dict, old: dict) -> list:
@@ -143,10 +220,13 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--keep", help="folder to write the digests to")
     parser.add_argument("--compare", help="folder of digests written by --keep")
-    parser.add_argument("--groups", default=",".join(GROUPS))
+    parser.add_argument("--groups", default=",".join(DEFAULT_GROUPS))
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--offsets", default="1000,2000,3000,4000")
     parser.add_argument("--only", default="", help="comma-separated words of image names")
+    parser.add_argument("--frames", default="", help="comma-separated .npy 2D frames")
+    parser.add_argument("--isolate", action="store_true", help="one process per image")
+    parser.add_argument("--exact", help=argparse.SUPPRESS)  # the one image of an isolated run
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     groups = [g for g in args.groups.split(",") if g]
     unknown = sorted(set(groups) - set(GROUPS))
@@ -155,6 +235,20 @@ def main(argv=None) -> int:
     seeds = [int(x) for x in args.seeds.split(",") if x.strip()]
     offsets = [int(x) for x in args.offsets.split(",") if x.strip()]
     words = [w for w in args.only.split(",") if w]
+    frames = [f for f in args.frames.split(",") if f]
+    missing = [f for f in frames if not Path(f).is_file()]
+    if missing:
+        parser.error(f"no such frame file: {missing[0]}")
+    if args.exact:  # in an isolated run's own process: one row, with the peak memory
+        for name, draw in images(groups, seeds, offsets, frames):
+            if name == args.exact:
+                row = run(name, draw)
+                row["peak_gb"] = round(_peak_gb(), 3)
+                print(json.dumps(row))
+                return 0
+        parser.error(f"no image named {args.exact!r}")
+    shared = ["--groups", args.groups, "--seeds", args.seeds, "--offsets", args.offsets]
+    shared += ["--frames", args.frames] if frames else []
     before = {}
     if args.compare:
         path = Path(args.compare) / "digests.json"
@@ -162,12 +256,14 @@ def main(argv=None) -> int:
             parser.error(f"{path} does not exist: write it first with --keep")
         before = {row["name"]: row for row in json.loads(path.read_text())}
     rows = []
-    for name, draw in images(groups, seeds, offsets):
+    for name, draw in images(groups, seeds, offsets, frames):
         if words and not any(word in name for word in words):
             continue
-        row = run(name, draw)
+        row = run_isolated(name, shared) if args.isolate else run(name, draw)
         if not row:
             continue
+        if "peak_gb" in row:
+            row["gb_per_mp"] = round(row["peak_gb"] / row["megapixels"], 3)
         old = before.get(name)
         if old is not None:
             row["identical"] = all(row[key] == old[key] for key in OUTPUTS)
@@ -177,15 +273,20 @@ def main(argv=None) -> int:
             row["cpu_before"] = old["cpu_seconds"]
             row["count_before"] = old["count"]
         rows.append(row)
+        rate = f"  {row['s_per_mp']:5.2f} s/MP"
+        if "peak_gb" in row:
+            rate += f"  peak {row['peak_gb']:.2f} GB ({row['gb_per_mp']:.3f} GB/MP)"
         if old is None:
-            print(f"{name:52s} n {row['count']:5d}  {row['cpu_seconds']:6.2f} s CPU", flush=True)
+            print(
+                f"{name:52s} n {row['count']:5d}  {row['cpu_seconds']:6.2f} s CPU{rate}", flush=True
+            )
         else:
             same = "identical" if row["identical"] else "DIFFERS " + ",".join(row["differs"])
             if row.get("settings"):
                 same += ": " + "; ".join(row["settings"])
             print(
                 f"{name:52s} n {old['count']:5d} -> {row['count']:5d}  "
-                f"{old['cpu_seconds']:6.2f} -> {row['cpu_seconds']:6.2f} s CPU  {same}",
+                f"{old['cpu_seconds']:6.2f} -> {row['cpu_seconds']:6.2f} s CPU{rate}  {same}",
                 flush=True,
             )
     if args.keep:
@@ -195,7 +296,14 @@ def main(argv=None) -> int:
     summary = {
         "images": len(rows),
         "cpu_seconds": round(sum(row["cpu_seconds"] for row in rows), 2),
+        "s_per_mp": round(
+            sum(row["cpu_seconds"] for row in rows)
+            / max(sum(row["megapixels"] for row in rows), 1e-9),
+            3,
+        ),
     }
+    if any("gb_per_mp" in row for row in rows):
+        summary["max_gb_per_mp"] = max(row.get("gb_per_mp", 0.0) for row in rows)
     if compared:
         summary.update(
             compared=len(compared),
