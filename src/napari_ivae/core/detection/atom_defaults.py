@@ -19,10 +19,14 @@ import numpy as np
 from napari_ivae.core.detection.atom_frame import frame_atoms
 from napari_ivae.core.detection.detection_memo import remembered
 from napari_ivae.core.detection.point_columns import points_of, row_count
+from napari_ivae.core.detection.spacing import MIN_SPACING
 from napari_ivae.core.errors import InputError
 
 STRONG_GROUP_RATIO = 1.5  # two groups of first-pass contrasts: medians this far apart
 FIRST_PASS_SIDE = 384  # the first pass (atom separation and width) runs on a central crop
+SHORT_RANGE = "short-range order"  # the spacing source of a frame with a ring, no lattice
+NEAREST_ROUNDS = 2  # first passes more at a closer separation (spacing from the ring)
+BRIDGED = 0.65  # ... taken when at most this much of the last: an atom between two (about half)
 
 
 def _from_first_pass(frame, params, given, excluded) -> dict:
@@ -33,27 +37,14 @@ def _from_first_pass(frame, params, given, excluded) -> dict:
     from napari_ivae.core.detection import atom_geometry as geometry
     from napari_ivae.core.detection.column_width import column_width
 
-    # a central crop holds plenty of atoms to measure (the whole frame if it does not)
-    side = int(max(FIRST_PASS_SIDE, 32 * params["spacing"]))
-    window = tuple(
-        slice(max((n - side) // 2, 0), max((n - side) // 2, 0) + side) for n in frame.shape
-    )
-    tries = [(frame[window], None if excluded is None else excluded[window]), (frame, excluded)]
-    if _crop_misses_the_crystal(frame, window, params):
-        tries = tries[1:]
-    for crop, mask in tries:
-        table, _ = frame_atoms(crop, {**params, "refine": None, "confident": True}, mask)
-        found = geometry.first_pass_geometry(
-            crop,
-            points_of(table),
-            np.asarray(table["prominence"]),
-            params["spacing"],
-        )
-        if found["separation"] is not None or crop is frame:
-            break
+    crop, table, found = _first_pass(frame, params, excluded)
     spacing, sublattice = given["spacing"], None
     if spacing is None:
         spacing = geometry.second_pass_spacing(params["spacing"], found)
+        if str(params["spacing_source"]).startswith(SHORT_RANGE):
+            crop, table, found, spacing = _nearest_separation(
+                frame, params, given, excluded, (crop, table, found), spacing
+            )
         if spacing == params["spacing"] and params["spacing_source"] == "auto":
             sublattice = _weaker_sublattice(crop, table, params)
             if sublattice is not None and not sublattice["known"]:
@@ -86,6 +77,58 @@ def _from_first_pass(frame, params, given, excluded) -> dict:
             f"{sublattice['cells']} unit cells ({sublattice['z']:.0f} x its noise there)"
         )
     return resolved
+
+
+def _first_pass(frame, params, excluded) -> tuple:
+    """The first pass's crop, its confident atoms (a table) and their geometry
+    (:func:`~napari_ivae.core.detection.atom_geometry.first_pass_geometry`): on a central crop
+    that holds plenty of atoms to measure, on the whole frame when that finds no separation or
+    the crop misses the crystal."""
+    from napari_ivae.core.detection import atom_geometry as geometry
+
+    side = int(max(FIRST_PASS_SIDE, 32 * params["spacing"]))
+    window = tuple(
+        slice(max((n - side) // 2, 0), max((n - side) // 2, 0) + side) for n in frame.shape
+    )
+    tries = [(frame[window], None if excluded is None else excluded[window]), (frame, excluded)]
+    if _crop_misses_the_crystal(frame, window, params):
+        tries = tries[1:]
+    for crop, mask in tries:
+        table, _ = frame_atoms(crop, {**params, "refine": None, "confident": True}, mask)
+        found = geometry.first_pass_geometry(
+            crop,
+            points_of(table),
+            np.asarray(table["prominence"]),
+            params["spacing"],
+        )
+        if found["separation"] is not None or crop is frame:
+            break
+    return crop, table, found
+
+
+def _nearest_separation(frame, params, given, excluded, passed, spacing) -> tuple:
+    """For a spacing from the spectrum's ring (a length of the structure, up to three atom
+    separations: a bridging atom on every bond), the first pass again at each separation it
+    finds while that shows one at most ``BRIDGED`` of it (an atom between two found; a closer
+    separation than that is the spread of a network's bonds: chasing it ends on the shortest
+    bonds and the noise), at most ``NEAREST_ROUNDS`` times. Returns the last pass's crop,
+    table and geometry, and the separation."""
+    from napari_ivae.core.detection import atom_geometry as geometry
+
+    for _ in range(NEAREST_ROUNDS):
+        if spacing >= params["spacing"]:
+            break
+        nearer = {
+            **params,
+            **_resolve_params(frame, **{**given, "spacing": spacing}),
+            "spacing_source": params["spacing_source"],
+        }
+        again = _first_pass(frame, nearer, excluded)
+        closer = geometry.second_pass_spacing(spacing, again[2])
+        if closer > BRIDGED * spacing:  # the spread of a network's bonds, no atom between
+            break
+        passed, params, spacing = again, nearer, closer
+    return (*passed, spacing)
 
 
 def _crop_misses_the_crystal(frame, window, params) -> bool:
@@ -162,6 +205,31 @@ def _strong_group(prominence: np.ndarray) -> np.ndarray | None:
     return np.asarray(prominence) >= np.exp(high[0])
 
 
+def _without_lattice(frame) -> tuple[float, str]:
+    """The spacing of a frame with no lattice, and where it came from: the period of the ring
+    in its spectrum when its atoms keep a distance from each other (:func:`_from_ring`), else
+    five times its blob scale (an atom's sigma is about a fifth of the distance to its
+    neighbours)."""
+    from napari_ivae.core.detection.atom_geometry import blob_scale
+
+    ring = _from_ring(frame)
+    if ring is not None:
+        return ring
+    return 5.0 * blob_scale(frame), "blob scale (no lattice periodicity)"
+
+
+def _from_ring(frame) -> tuple[float, str] | None:
+    """The period of the ring in the frame's spectrum (an amorphous network, grains of a few
+    nanometres, a crop of a few cells: :mod:`~napari_ivae.core.detection.short_range_order`;
+    the first pass then measures the atoms' separation) and its source; ``None`` without one."""
+    from napari_ivae.core.detection.short_range_order import ring_period
+
+    period = remembered("ring_period", ring_period, frame)
+    if period is None or period < MIN_SPACING:
+        return None
+    return period, f"{SHORT_RANGE} (a ring in the spectrum, no lattice)"
+
+
 def _resolve_params(
     frame,
     spacing,
@@ -191,12 +259,14 @@ def _resolve_params(
                 )
             source, lattice_constant = "auto", details["lattice_constant"]
         except InputError as error:
-            if "periodicity" not in str(error):
+            if "periodicity" in str(error):
+                spacing, source = _without_lattice(frame)
+            elif "below" in str(error) and (ring := _from_ring(frame)) is not None:
+                # a "lattice" finer than MIN_SPACING is the pixels' own pattern; the ring's
+                # atoms are what the frame shows (a crop of a few cells of a coarse lattice)
+                spacing, source = ring
+            else:
                 raise
-            from napari_ivae.core.detection.atom_geometry import blob_scale
-
-            # no lattice: an atom's sigma is about a fifth of the distance to its neighbours
-            spacing, source = 5.0 * blob_scale(frame), "blob scale (no lattice periodicity)"
     spacing = float(spacing)
     if not spacing > 0:
         raise InputError(f"spacing must be positive, got {spacing}.")
