@@ -57,6 +57,7 @@ PEAK_REACH = 0.4  # a hole is the farthest place within this many spacings
 MAX_HOLES = 5000  # holes judged at most
 HOLE = 1.6  # a hole is at most this many spacings from the lattice's atoms (not vacuum)
 GAP = 0.45  # holes lie this many spacings from every atom, site and put
+SITE_ROUNDS = 2  # sites are looked for again with the atoms the first round added
 AVERAGINGS = 3  # the partners are found again from the averaged positions this many times
 BACKGROUND = 2.0  # the matched response's background: a square this many spacings either side
 
@@ -103,9 +104,8 @@ def lattice_sites(frame, table: dict, params: dict, counts: dict, excluded=None)
             points = averaged(measured, points, partner, shifts)
             partner, distance = partners(points, shifts, spacing)
     moved = len(points) if noise > MOVE * spacing and params.get("refine") else 0
-    sites = missed_sites(points, shifts, spacing, frame.shape, params, excluded)
     lone = (distance > LONE * spacing).all(axis=1)
-    site_pass, site_response = judge_sites(frame, points, sites, lone, shifts, params)
+    sites, site_response = _judged_sites(frame, points, lone, shifts, params, excluded)
     lone_pass = np.ones(len(points), dtype=bool)
     if lone.any():
         prominence = np.asarray(table["prominence"], dtype=np.float64)[lone]
@@ -116,8 +116,7 @@ def lattice_sites(frame, table: dict, params: dict, counts: dict, excluded=None)
         table["row"], table["col"] = points[:, 0], points[:, 1]
     table = {name: values[lone_pass] for name, values in table.items()}
     sites = sites if params.get("refine") else np.rint(sites)  # refine=None: integer peaks
-    level = float(counts.get("noise", 0.0))
-    added = _site_rows(sites[site_pass], site_response[site_pass], table, level)
+    added = _site_rows(sites, site_response, table, float(counts.get("noise", 0.0)))
     table = {name: np.concatenate([table[name], added[name]]) for name in table}
     merged = 0
     if moved:  # two maxima of one noisy atom, averaged onto its site
@@ -126,11 +125,29 @@ def lattice_sites(frame, table: dict, params: dict, counts: dict, excluded=None)
     counts.update(
         lattice_moved=int(moved),
         lattice_spread=round(float(noise / spacing), 4),
-        lattice_added=int(site_pass.sum()),
+        lattice_added=len(sites),
         lattice_dropped=dropped,
-        found=int(counts.get("found", 0) + site_pass.sum() - dropped),
+        found=int(counts.get("found", 0) + len(sites) - dropped),
     )
     return table
+
+
+def _judged_sites(frame, points, lone, shifts, params, excluded):
+    """The sites that hold atoms and their responses: judged (:func:`judge_sites`) in up to
+    ``SITE_ROUNDS`` rounds, each with the atoms of the rounds before (a site whose two
+    opposite neighbours were both missed is put in the next round)."""
+    spacing = float(params["spacing"])
+    found, response = [np.zeros((0, 2))], [np.zeros(0)]
+    for _ in range(SITE_ROUNDS):
+        sites = missed_sites(points, shifts, spacing, frame.shape, params, excluded)
+        passed, values = judge_sites(frame, points, sites, lone, shifts, params)
+        if not passed.any():
+            break
+        found.append(sites[passed])
+        response.append(values[passed])
+        points = np.concatenate([points, sites[passed]])
+        lone = np.concatenate([lone, np.zeros(int(passed.sum()), dtype=bool)])
+    return np.concatenate(found), np.concatenate(response)
 
 
 def missed_sites(points, shifts, spacing, shape, params, excluded=None) -> np.ndarray:
