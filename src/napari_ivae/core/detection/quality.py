@@ -14,8 +14,8 @@ Particles
     ``count``, ``size_spread`` (coefficient of variation of the equivalent diameter),
     ``median_diameter``, ``border_dropped`` (particles left out at the frame's edge, by the
     automatic method), ``polarity``, ``annotation_pixels`` (a masked scale bar) and
-    ``ring_share`` (particles on rings around empty centres: a bright rim counted as several
-    particles).
+    ``ring_share`` (particles on rings around empty centres or one particle: a bright rim or
+    a defocus halo's fringes counted as several particles).
 
 The thresholds are deliberately loose: a warning means "look at the overlay", not "wrong".
 """
@@ -216,9 +216,10 @@ def _assess_particles(detections) -> dict:
 
 
 def _ring_warning(detections, diameter, measures: dict) -> list:
-    """Particles found on rings around empty centres (one particle with a bright rim counted
-    as several, :mod:`~napari_ivae.core.detection.particle_rings`); measured on the frame with
-    the most particles."""
+    """Particles found on rings around empty centres or one particle (one particle with a
+    bright rim or a halo's fringes counted as several,
+    :mod:`~napari_ivae.core.detection.particle_rings`); measured on the frame with the most
+    particles."""
     from napari_ivae.core.detection.particle_rings import RING_SHARE, ring_share
 
     frames, counts = np.unique(detections.coords[:, 0], return_counts=True)
@@ -230,9 +231,10 @@ def _ring_warning(detections, diameter, measures: dict) -> list:
     # a threshold method fills each rim's inside: the way out, unless it was used already
     other = ", or try --method otsu" if detections.params.get("method", "auto") == "auto" else ""
     return [
-        f"{share:.0%} of the particles sit on rings around empty centres: a particle with a "
-        "bright rim (secondary electrons, a hollow or core-shell particle) may be counted "
-        f"several times; look at the overlay{other}"
+        f"{share:.0%} of the particles sit on rings around empty centres or around one "
+        "particle: a particle with a bright rim (secondary electrons, a hollow or core-shell "
+        "particle) or the fringes of a defocused particle's halo may be counted several "
+        f"times; look at the overlay{other}"
     ]
 
 
