@@ -21,7 +21,7 @@ SCALE_STEP = 2.0**0.5  # the scales searched: the particles' own and one such st
 ENCLOSED_REACH = 1.5  # found particles this x the nearest one's distance away may enclose a blob
 
 
-def other_polarity_blobs(signal, centres, radius: float, skip=None):
+def other_polarity_blobs(signal, centres, radius: float, skip=None, clear=None):
     """The particles of the other polarity beside particles found at ``centres``.
 
     Blobs here are scale-space maxima at the found particles' scale (``sigma = radius /
@@ -46,6 +46,10 @@ def other_polarity_blobs(signal, centres, radius: float, skip=None):
         Their median radius (pixels).
     skip : numpy.ndarray, optional
         ``(Y, X)`` pixels where no blob is centred (padding, a masked scale bar).
+    clear : numpy.ndarray, optional
+        ``(N,)`` each found particle's own radius: its surround then reaches
+        ``CLEAR_RADII`` times the larger of it and ``radius`` (a large particle's halo reaches
+        past the median one's).
 
     Returns
     -------
@@ -67,11 +71,19 @@ def other_polarity_blobs(signal, centres, radius: float, skip=None):
     response = particle_blobs.scale_space(signal, scales)  # found particles positive
     tree = cKDTree(centres)
     sides = {}
+    surround = None
+    if clear is not None:
+        from napari_ivae.core.detection.particle_faint import within_discs
+
+        reach = CLEAR_RADII * np.maximum(np.asarray(clear, dtype=np.float64), radius)
+        surround = within_discs(signal.shape, centres, reach)
     for side in ("bright", "dark"):  # "bright": the found particles' polarity here
         points, blob_sigma, strength = particle_candidates.blob_candidates(
             None, scales, side, skip, response=response
         )
         away = tree.query(points)[0] > CLEAR_RADII * radius if len(points) else []
+        if surround is not None and len(points):
+            away &= ~surround[points[:, 0], points[:, 1]]
         order = np.argsort(-strength[away], kind="stable")
         sides[side] = points[away][order], blob_sigma[away][order], strength[away][order]
     level = _strongest_particle_like(signal, *sides["bright"])
@@ -172,7 +184,9 @@ def other_polarity_area(signal, centres, radii, skip=None) -> np.ndarray:
 
 def other_polarity_particles(frame, labels, polarity: str) -> tuple[int, int]:
     """The number of particles of the other polarity in ``frame`` (see
-    :func:`other_polarity_blobs`), and of those found.
+    :func:`other_polarity_blobs`; each found particle's surround from its own radius, so that
+    a large particle's Fresnel fringe is no particle), clear of the frame's edge, and of
+    those found.
 
     Parameters
     ----------
@@ -198,11 +212,20 @@ def other_polarity_particles(frame, labels, polarity: str) -> tuple[int, int]:
     if len(index) < OTHER_MIN:
         return 0, int(len(index))
     frame = np.asarray(frame, dtype=np.float32)
-    radius = float(np.sqrt(np.median(np.bincount(labels.ravel())[index]) / np.pi))
+    radii = np.sqrt(np.bincount(labels.ravel())[index] / np.pi)
     centres = np.round(ndimage.center_of_mass(labels > 0, labels, index)).astype(np.int64)
     signal = frame if polarity == "bright" else -frame
-    points, _ = other_polarity_blobs(signal, centres, radius, flat_mask(frame, FLAT_WINDOW))
-    return int(len(points)), int(len(index))
+    points, sigma = other_polarity_blobs(
+        signal, centres, float(np.median(radii)), flat_mask(frame, FLAT_WINDOW), radii
+    )
+    # counted as the found ones are: clear of the frame's edge (a blob cut by it is half a
+    # blob, and a particle cut by it was left out)
+    inside = np.all(
+        (points >= np.sqrt(2.0) * sigma[:, None])
+        & (points < np.array(frame.shape) - np.sqrt(2.0) * sigma[:, None]),
+        axis=1,
+    )
+    return int(inside.sum()), int(len(index))
 
 
 def other_polarity_warning(frame, labels, polarity: str) -> str | None:
