@@ -16,6 +16,10 @@ PANEL_FILLED = 0.9
 PANEL_MAX_SHARE = 0.25
 PANEL_GLYPHS = 2
 GLYPH_PIXELS = 5  # a glyph's least area: more than a 2 x 2 cluster of hot pixels
+# a bar saved as JPEG (quality 75, benchmarks/real_variants.py): its pixels within this share
+# of the frame's range of the value it was drawn at (measured: 0.02-0.09, a 3 px thick bar's
+# edge rows the furthest)
+JPEG_BAR = 0.1
 
 
 def annotation_mask(frame: np.ndarray) -> np.ndarray:
@@ -26,46 +30,47 @@ def annotation_mask(frame: np.ndarray) -> np.ndarray:
     extreme value near it (its label) go with it when they are drawn, not imaged: sharp-edged
     (see :func:`_sharp`; a saturated particle beside the bar stays). A text panel anywhere (a
     label's box, a data bar) goes too: see :func:`_panels`. The mask is grown by 2 pixels.
+
+    A picture saved as JPEG no longer holds its bar at one value: on an 8-bit frame, bars are
+    looked for within ``JPEG_BAR`` of the frame's range of the extreme too (a bar JPEG left at
+    the extreme only in part, a row of it, is replaced by the one holding it). Where a bar's
+    pixels are not at one value, its label is what lies as far from the extreme as the bar's
+    pixels, in components of ``GLYPH_PIXELS`` or more inside the label's window, judged sharp
+    as before. A bar drawn and saved losslessly is found, with its label, as before.
     """
     from scipy import ndimage
 
     frame = np.asarray(frame)
     mask = np.zeros(frame.shape, dtype=bool)
     middle = None  # the frame's median, once a label is looked at
+    span = float(frame.max()) - float(frame.min())
+    eight_bit = _on_256_levels(frame)  # JPEG pictures are 8-bit
     for extreme in (frame.max(), frame.min()):
-        objects, count = ndimage.label(frame == extreme)
-        if count == 0:
-            continue
-        boxes = ndimage.find_objects(objects)
-        # only components as large as the shortest bar: an 8-bit image stretched with 1 %
-        # saturated holds thousands of single pixels at its extremes (those frames were
-        # skipped, their bar found as particles)
-        sizes = np.bincount(objects.ravel())
-        bars = []
-        for label in (np.flatnonzero(sizes[1:] >= 0.04 * max(frame.shape)) + 1).tolist():
-            box = boxes[label - 1]
-            if (objects[box] == label).mean() < 0.9:
-                # noise pixels at the extreme touching the bar (a dark frame's counts at 0)
-                # widen its box: the bar is what a 3 x 3 opening leaves
-                box = _opened_box(objects[box] == label, box)
-            height, width = box[0].stop - box[0].start, box[1].stop - box[1].start
-            long_side, short_side = max(height, width), min(height, width)
-            filled = (objects[box] == label).mean()
-            if (
-                filled >= 0.9
-                and long_side >= 4 * short_side
-                and long_side >= 0.04 * max(frame.shape)
-            ):
-                bars.append(box)
+        bars = _bars(frame == extreme, frame.shape)
+        if span > 0 and eight_bit:
+            bars = _with_saved_bars(bars, _jpeg_bars(frame, extreme, span))
+        reach = 0.0
         for box in bars:
-            length = max(box[0].stop - box[0].start, box[1].stop - box[1].start)
-            near = (
-                slice(max(box[0].start - length // 2, 0), box[0].stop + length // 2),
-                slice(max(box[1].start - length // 4, 0), box[1].stop + length // 4),
-            )
+            # how far the bar's own pixels lie from the extreme (0: drawn and kept exactly,
+            # but for a few pixels of the image in the bar's box)
+            away = np.abs(frame[box] - extreme)
+            if (away > 0).mean() > 0.01:
+                # (its box's corners may hold a few pixels of what JPEG smeared around it)
+                reach = max(reach, float(np.percentile(away, 99)))
+        if not bars:
+            continue
+        objects, _ = ndimage.label(np.abs(frame - extreme) <= reach)
+        boxes = ndimage.find_objects(objects)
+        sizes = np.bincount(objects.ravel())
+        for box in bars:
+            near = _window(box, frame.shape)
             for label in np.unique(objects[near]).tolist():
                 if not label:
                     continue
+                if reach > 0 and (
+                    sizes[label] < GLYPH_PIXELS or not _inside(boxes[label - 1], near)
+                ):
+                    continue  # not at one value: noise pixels, or the image reaching out
                 middle = float(np.median(frame)) if middle is None else middle
                 if _sharp(frame, objects, label, boxes[label - 1], extreme, middle):
                     mask[near] |= objects[near] == label
@@ -73,6 +78,120 @@ def annotation_mask(frame: np.ndarray) -> np.ndarray:
     for box in _panels(frame):
         mask[box] = True
     return ndimage.binary_dilation(mask, iterations=2) if mask.any() else mask
+
+
+def _on_256_levels(frame: np.ndarray) -> bool:
+    """Whether 95 % of (a sample of) the frame's pixels take at most 256 values: an 8-bit
+    picture (scaled or not; a drawn colour's luminance besides)."""
+    sample = frame.ravel()[:: max(1, frame.size // 10_000)]
+    counts = np.unique(sample, return_counts=True)[1]
+    return bool(np.sort(counts)[-256:].sum() >= 0.95 * len(sample))
+
+
+def _jpeg_bars(frame: np.ndarray, extreme: float, span: float) -> list:
+    """Boxes of the bars (:func:`_bars`) within ``JPEG_BAR`` of the frame's range ``span`` of
+    ``extreme``: a bar drawn at ``extreme`` and saved as JPEG. Labelled only where a row or a
+    column holds a run of such pixels as long as the shortest bar (a running minimum: most
+    frames have none, and labelling a bright background's pixels costs)."""
+    from scipy import ndimage
+
+    near = (np.abs(frame - extreme) <= JPEG_BAR * span).view(np.uint8)
+    length = max(int(np.ceil(0.04 * max(frame.shape))), 1)
+    if not any(
+        ndimage.minimum_filter1d(near, length, axis=axis).any()
+        for axis in (0, 1)
+        if frame.shape[axis] >= length
+    ):
+        return []
+    return _bars(near.view(bool), frame.shape, largest=PANEL_MAX_SHARE)
+
+
+def _window(box, shape) -> tuple:
+    """Where a bar's label may lie: half its length above and below, a quarter beside."""
+    length = max(box[0].stop - box[0].start, box[1].stop - box[1].start)
+    return (
+        slice(max(box[0].start - length // 2, 0), min(box[0].stop + length // 2, shape[0])),
+        slice(max(box[1].start - length // 4, 0), min(box[1].stop + length // 4, shape[1])),
+    )
+
+
+def _inside(box, window) -> bool:
+    """Whether ``box`` lies in ``window`` (slices of the frame; a window's stop may run past
+    the frame's edge)."""
+    return all(w.start <= b.start and b.stop <= w.stop for b, w in zip(box, window))
+
+
+def _area(box) -> int:
+    return (box[0].stop - box[0].start) * (box[1].stop - box[1].start)
+
+
+def _with_saved_bars(exact: list, near: list) -> list:
+    """The bars at the extreme, with those JPEG left there only in part (a row of the bar,
+    which is a bar's shape too) replaced by the bar near the extreme holding them, and the
+    bars found only near the extreme added."""
+    kept = []
+    for box in exact:
+        holders = [other for other in near if _inside(box, other)]
+        if holders and _area(box) < 0.5 * _area(holders[0]):
+            continue  # the part: the near bar holding it takes its place
+        kept.append(box)
+    for other in near:
+        inside = any(
+            all(o.start <= b.start and b.stop <= o.stop for b, o in zip(box, other)) for box in kept
+        ) or any(
+            all(b.start <= o.start and o.stop <= b.stop for b, o in zip(box, other)) for box in kept
+        )
+        if not inside:
+            kept.append(other)
+    return kept
+
+
+def _bars(level: np.ndarray, shape, largest: float = 1.0) -> list:
+    """Boxes of the scale bars among the components of ``level``.
+
+    Parameters
+    ----------
+    level : numpy.ndarray
+        Boolean ``(Y, X)``: the pixels at an extreme (or of a drawn colour).
+    shape : tuple
+        The frame's shape (a bar is at least 4 % of its longer side).
+
+    Returns
+    -------
+    list of tuple of slice
+        Each bar's box: a component (less what a 3 x 3 opening removes where it fills its box
+        less than 90 %) filling at least 90 % of its box, four times as long as thick.
+    """
+    from scipy import ndimage
+
+    objects, count = ndimage.label(level)
+    if count == 0:
+        return []
+    # only components as large as the shortest bar: an 8-bit image stretched with 1 %
+    # saturated holds thousands of single pixels at its extremes (those frames were
+    # skipped, their bar found as particles); and not a bright background near the extreme
+    sizes = np.bincount(objects.ravel())
+    candidates = np.flatnonzero(
+        (sizes[1:] >= 0.04 * max(shape)) & (sizes[1:] <= largest * level.size)
+    )
+    if not len(candidates):
+        return []
+    # those alone, numbered 1..n (boxes of thousands of noise pixels cost)
+    objects, count = ndimage.label(np.isin(objects, candidates + 1))
+    boxes = ndimage.find_objects(objects)
+    bars = []
+    for label in range(1, count + 1):
+        box = boxes[label - 1]
+        if (objects[box] == label).mean() < 0.9:
+            # noise pixels at the extreme touching the bar (a dark frame's counts at 0)
+            # widen its box: the bar is what a 3 x 3 opening leaves
+            box = _opened_box(objects[box] == label, box)
+        height, width = box[0].stop - box[0].start, box[1].stop - box[1].start
+        long_side, short_side = max(height, width), min(height, width)
+        filled = (objects[box] == label).mean()
+        if filled >= 0.9 and long_side >= 4 * short_side and long_side >= 0.04 * max(shape):
+            bars.append(box)
+    return bars
 
 
 def _panels(frame: np.ndarray) -> list:
