@@ -43,7 +43,27 @@ def _sphere(shape, radius: float, median_radius: float) -> np.ndarray:
     return ndimage.gaussian_filter(thickness, 0.7, mode="wrap") / median_radius
 
 
-def particle_snr(kwargs: dict, truth) -> np.ndarray:
+def binned(image: np.ndarray, factor: int) -> np.ndarray:
+    """``image`` binned by ``factor`` (the mean of each ``factor`` x ``factor`` block; rows and
+    columns beyond the last whole block dropped): the same scene at ``1 / factor`` the
+    magnification, with the same counts per area (shot noise stays white)."""
+    height, width = (n // factor * factor for n in image.shape)
+    blocks = image[:height, :width].reshape(height // factor, factor, width // factor, factor)
+    return blocks.mean(axis=(1, 3))
+
+
+def binned_centres(centres: np.ndarray, factor: int) -> np.ndarray:
+    """Pixel coordinates ``centres`` in the frame :func:`binned` by ``factor``."""
+    return (np.asarray(centres, dtype=np.float64) + 0.5) / factor - 0.5
+
+
+def _drawn(shape, radius: float, median_radius: float, binning: int) -> np.ndarray:
+    """:func:`_sphere` in a frame of ``shape`` (whole blocks of ``binning``), :func:`binned`."""
+    sphere = _sphere(shape, radius, median_radius)
+    return sphere if binning == 1 else binned(sphere, binning)
+
+
+def particle_snr(kwargs: dict, truth, binning: int = 1) -> np.ndarray:
     """Ideal-observer SNR (d') of each of ``truth``'s particles (``make_particles(**kwargs)``).
 
     Parameters
@@ -52,6 +72,11 @@ def particle_snr(kwargs: dict, truth) -> np.ndarray:
         The generator's arguments that made ``truth``.
     truth : ParticleImage
         The image and its particles.
+    binning : int
+        Measure in the frame :func:`binned` by this factor (image, noise-free drawing and each
+        particle's signal alike): a lower magnification of the same scene. Binning averages
+        the shot noise as it averages the signal; a particle loses visibility only where its
+        signal has power beyond the binned frame's sampling (radius below ~2 binned pixels).
 
     Returns
     -------
@@ -68,6 +93,9 @@ def particle_snr(kwargs: dict, truth) -> np.ndarray:
     nuisance = truth.image.astype(np.float64) - expected
     if truth.scale_bar is not None:
         nuisance[truth.scale_bar] = 0.0
+    fine_shape = nuisance.shape
+    if binning > 1:
+        nuisance, support = binned(nuisance, binning), binned(support, binning)
     shape = nuisance.shape
     power = np.abs(np.fft.fft2(nuisance)) ** 2 / nuisance.size
     power = np.fft.ifftshift(ndimage.uniform_filter(np.fft.fftshift(power), 9, mode="wrap"))
@@ -79,10 +107,14 @@ def particle_snr(kwargs: dict, truth) -> np.ndarray:
     # the whitened norm of a unit-contrast sphere, on a grid of radii, interpolated in log r
     grid = np.geomspace(0.8 * radii.min(), 1.25 * radii.max(), 16)
     norms = [
-        np.sqrt((np.abs(np.fft.fft2(_sphere(shape, r, median))) ** 2 * inverse).sum() / power.size)
+        np.sqrt(
+            (np.abs(np.fft.fft2(_drawn(fine_shape, r, median, binning))) ** 2 * inverse).sum()
+            / power.size
+        )
         for r in grid
     ]
     unit = np.exp(np.interp(np.log(radii), np.log(grid), np.log(norms)))
-    rows = np.clip(np.round(truth.centres[:, 0]).astype(int), 0, shape[0] - 1)
-    cols = np.clip(np.round(truth.centres[:, 1]).astype(int), 0, shape[1] - 1)
+    centres = binned_centres(truth.centres, binning) if binning > 1 else truth.centres
+    rows = np.clip(np.round(centres[:, 0]).astype(int), 0, shape[0] - 1)
+    cols = np.clip(np.round(centres[:, 1]).astype(int), 0, shape[1] - 1)
     return float(kwargs.get("contrast", 1.0)) * support[rows, cols] * unit
