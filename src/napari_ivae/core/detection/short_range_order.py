@@ -29,6 +29,10 @@ FLOOR_FROM = 0.8  # the floor: the median pooled power above this fraction of Ny
 MIN_RISE = 2.0  # the ring's power over the lowest power between it and the slow variation
 MIN_ABOVE_FLOOR = 4.0  # ... and over the noise's floor
 MIN_Z = 5.0  # ... and the rise in spreads of the two pooled powers (log scale)
+# ... and at least this much of the strongest pooled power below it: a structure's ring tops the
+# spectrum (networks: 1.0-1.5 of it), the side lobe of a sharp-edged spot's Airy pattern is
+# under 2 % of its main lobe (40 random discs: 0.015)
+MIN_OVER_SLOWER = 0.3
 
 
 def ring_period(frame: np.ndarray) -> float | None:
@@ -44,7 +48,8 @@ def ring_period(frame: np.ndarray) -> float | None:
     float or None
         The crop's side over the ring's frequency (in cycles per side): the strongest pooled
         power that rises ``MIN_RISE`` times over the dip below it, ``MIN_ABOVE_FLOOR`` times
-        over the floor and ``MIN_Z`` spreads; ``None`` when no frequency does.
+        over the floor and ``MIN_Z`` spreads, and is at least ``MIN_OVER_SLOWER`` of every
+        pooled power below it; ``None`` when no frequency does.
     """
     found = ring_measures(frame)
     return None if found is None else found["period"]
@@ -67,7 +72,8 @@ def ring_measures(frame: np.ndarray) -> dict | None:
         rise = pooled[k] / max(pooled[dip], 1e-300)
         z = np.log(rise) / np.sqrt(1.0 / counts[k] + 1.0 / counts[dip])
         above = pooled[k] / floor
-        passes = rise >= MIN_RISE and above >= MIN_ABOVE_FLOOR and z >= MIN_Z
+        tops = pooled[k] >= MIN_OVER_SLOWER * float(np.max(pooled[MIN_PERIODS:k]))
+        passes = rise >= MIN_RISE and above >= MIN_ABOVE_FLOOR and z >= MIN_Z and tops
         if passes and (best is None or pooled[k] > best[0]):
             best = (pooled[k], k, rise, above, z)
     if best is None:
