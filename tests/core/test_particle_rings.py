@@ -135,3 +135,16 @@ def test_colloids_with_no_particle_in_focus_are_warned():
     found = detect_particles(image)
     assert found.quality["measures"]["ring_share"] >= 0.3
     assert any("fringes" in w for w in found.quality["warnings"])
+
+
+def test_fringes_round_cores_point_to_the_halos_polarity():
+    """Fails before (no such hint): where most ringed centres ring a found core, the way out is
+    the other polarity's threshold (the test's colloids s0-3: P 1.0, R 0.97-1.0 with --method
+    otsu --polarity dark, against P 0.05 auto); a hollow rim keeps the plain hint."""
+    cored = _particles(_fringed_cores(np.random.default_rng(2)), 6.9)
+    warnings = assess(cored, "particles")["warnings"]
+    assert any("--method otsu --polarity dark" in w for w in warnings)
+    cored.params["method"] = "otsu"
+    assert any(w.endswith("or try --polarity dark") for w in assess(cored, "particles")["warnings"])
+    hollow = assess(_particles(_rims(np.random.default_rng(0)), 11.0), "particles")["warnings"]
+    assert any(w.endswith("or try --method otsu") for w in hollow)

@@ -52,30 +52,37 @@ def ring_share(points: np.ndarray, diameters: np.ndarray) -> float:
     float
         0 when there are fewer than ``2 * MIN_ON`` particles.
     """
+    return ring_shares(points, diameters)[0]
+
+
+def ring_shares(points: np.ndarray, diameters: np.ndarray) -> tuple[float, float]:
+    """:func:`ring_share`, and the share of the centres on a ring round a found core (a
+    halo's fringes; ``(0, 0)`` when there are fewer than ``2 * MIN_ON`` particles)."""
     from scipy.spatial import cKDTree
 
     points = np.asarray(points, dtype=np.float64).reshape(-1, 2)
     if len(points) < 2 * MIN_ON:
-        return 0.0
+        return 0.0, 0.0
     size = float(np.median(diameters))
     if not size > 0:
-        return 0.0
+        return 0.0, 0.0
     reach = 2.0 * MAX_RADIUS * size  # a circle through a centre reaches this far from it
     sample = np.unique(np.linspace(0, len(points) - 1, min(len(points), SAMPLE)).astype(np.int64))
     k = min(NEIGHBOURS + 1, len(points))
     tree = cKDTree(points)
     distance, index = tree.query(points[sample], k=k, distance_upper_bound=reach)
-    on_ring = []
-    for i, near, far in zip(sample.tolist(), index, distance):
+    kinds = np.zeros(len(sample), dtype=np.int64)
+    for j, (i, near, far) in enumerate(zip(sample.tolist(), index, distance)):
         near = near[np.isfinite(far) & (near != i)]
-        on_ring.append(len(near) >= MIN_ON and _on_ring(points, i, near, size, tree))
-    return float(np.mean(on_ring))
+        kinds[j] = _on_ring(points, i, near, size, tree) if len(near) >= MIN_ON else 0
+    return float(np.mean(kinds > 0)), float(np.mean(kinds == 2))
 
 
-def _on_ring(points, i, near, size, tree) -> bool:
+def _on_ring(points, i, near, size, tree) -> int:
     """Whether point ``i`` lies on a ring with some of its neighbours ``near``: each pair of
     them with ``i`` gives a circle (its circumcircle), tried in turn (``tree``: a
-    :class:`scipy.spatial.cKDTree` of ``points``)."""
+    :class:`scipy.spatial.cKDTree` of ``points``). 0: on none; 1: on a hollow ring only; 2:
+    on a ring round a core."""
     p = points[i]
     first, second = np.triu_indices(len(near), 1)
     a, b = points[near[first]] - p, points[near[second]] - p
@@ -93,21 +100,22 @@ def _on_ring(points, i, near, size, tree) -> bool:
     inside = tree.query(centre, k=2)[0] / radius[:, None] if len(centre) else np.zeros((0, 2))
     hollow = inside[:, 0] >= EMPTY
     cored = (inside[:, 0] < CORE) & (inside[:, 1] >= INNER) & (radius >= CORED_RADIUS * size)
-    centre, radius = centre[hollow | cored], radius[hollow | cored]
+    centre, radius, cored = centre[hollow | cored], radius[hollow | cored], cored[hollow | cored]
     ring = np.concatenate([[i], near])
     # (circles, points): each point's distance from each circle's centre, in its radii; a
     # ring's pieces scatter about it by a share of their own size, whatever its radius
     where = np.linalg.norm(points[ring][None] - centre[:, None], axis=2) / radius[:, None]
     on_circle = np.abs(where - 1.0) <= ON * np.minimum(1.0, size / radius)[:, None]
     enough = np.maximum(MIN_ON, np.ceil(TILE * 2.0 * np.pi * radius / size - 1e-9))
-    for k in np.flatnonzero(on_circle.sum(1) >= enough):
+    candidates = np.flatnonzero(on_circle.sum(1) >= enough)
+    for k in candidates[np.argsort(~cored[candidates], kind="stable")]:  # round a core first
         c, on = centre[k], on_circle[k]
         offset = points[ring] - c
         angles = np.sort(np.arctan2(offset[on, 0], offset[on, 1]))
         if np.diff(np.r_[angles, angles[0] + 2 * np.pi]).max() > np.pi:
             continue  # an arc on one side, not a ring round the centre
-        return True
-    return False
+        return 2 if cored[k] else 1
+    return 0
 
 
-__all__ = ["RING_SHARE", "ring_share"]
+__all__ = ["RING_SHARE", "ring_share", "ring_shares"]

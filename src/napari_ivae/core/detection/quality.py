@@ -220,16 +220,24 @@ def _ring_warning(detections, diameter, measures: dict) -> list:
     bright rim or a halo's fringes counted as several,
     :mod:`~napari_ivae.core.detection.particle_rings`); measured on the frame with the most
     particles."""
-    from napari_ivae.core.detection.particle_rings import RING_SHARE, ring_share
+    from napari_ivae.core.detection.particle_rings import RING_SHARE, ring_shares
 
     frames, counts = np.unique(detections.coords[:, 0], return_counts=True)
     mine = detections.coords[:, 0] == frames[np.argmax(counts)]
-    share = ring_share(detections.coords[mine, 1:], diameter[mine])
+    share, cored = ring_shares(detections.coords[mine, 1:], diameter[mine])
     measures["ring_share"] = round(share, 3)
     if share < RING_SHARE:
         return []
     # a threshold method fills each rim's inside: the way out, unless it was used already
-    other = ", or try --method otsu" if detections.params.get("method", "auto") == "auto" else ""
+    auto = detections.params.get("method", "auto") == "auto"
+    other = ", or try --method otsu" if auto else ""
+    polarity = measures.get("polarity")
+    if 2 * cored >= share and polarity in ("bright", "dark"):
+        # fringes round found cores: the halos are the other polarity's, and its threshold
+        # takes each halo with the core it rings (measured: colloids on both sides of focus,
+        # none in it, P 1.0, R 0.97-1.0 with --method otsu --polarity dark; 0.05 / 0.5 auto)
+        flipped = "dark" if polarity == "bright" else "bright"
+        other = f", or try{' --method otsu' if auto else ''} --polarity {flipped}"
     return [
         f"{share:.0%} of the particles sit on rings around empty centres or around one "
         "particle: a particle with a bright rim (secondary electrons, a hollow or core-shell "
