@@ -128,3 +128,30 @@ def test_beside_kept_is_its_plain_form(seed):
     assert len(plain[0]) > 3
     for got, want in zip(fast, plain):
         assert np.array_equal(got, want)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_ring_ordered_is_the_stable_sort_of_its_keys(seed):
+    rng = np.random.default_rng(seed)
+    rows, columns, rings = 9, 37 * 37, 18
+    # few distinct values (ties), a share clipped to the top of their ring, -0.0 among them
+    values = rng.integers(0, 40, (rows, columns)).astype(np.float32)
+    ring = rng.integers(0, rings, (rows, columns))
+    valid = rng.random((rows, columns)) < 0.8
+    low = values.min(axis=1, keepdims=True)
+    span = values.max(axis=1, keepdims=True) - low
+    unit = np.clip((values - low) / span, 0.0, 0.999)
+    unit[:, ::13] = np.float32(0.999)
+    unit[:, 5::17] = np.float32(-0.0)
+    key = np.where(valid, ring + unit, rings + 1.0)
+    stable = np.take_along_axis(values, np.argsort(key, axis=1, kind="stable"), axis=1)
+    ordered = particle_profiles._ring_ordered(values, valid, ring, rings, unit)
+    counted = np.sort(key, axis=1) < rings + 1.0
+    assert np.array_equal(ordered[counted], stable[counted])
+    # a NaN: the plain stable sort
+    unit[0, 3] = np.nan
+    ordered = particle_profiles._ring_ordered(values, valid, ring, rings, unit)
+    plain = particle_profiles._stably_ordered(
+        values, np.where(valid, ring + unit, rings + 1.0), rings + 1.0
+    )
+    assert np.array_equal(ordered, plain, equal_nan=True)

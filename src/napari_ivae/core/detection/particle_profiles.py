@@ -162,8 +162,7 @@ def _ring_medians(values, valid, ring, rings, outside):
     low = values.min(axis=1, keepdims=True)
     span = values.max(axis=1, keepdims=True) - low
     unit = np.clip((values - low) / np.where(span > 0, span, 1.0), 0.0, 0.999)
-    key = np.where(valid, ring + unit, rings + 1.0)
-    ordered = _stably_ordered(values, key, rings + 1.0)
+    ordered = _ring_ordered(values, valid, ring, rings, unit)
     rows = len(values)
     count = np.bincount(
         (np.arange(rows)[:, None] * rings + ring)[valid], minlength=rows * rings
@@ -175,6 +174,28 @@ def _ring_medians(values, valid, ring, rings, outside):
     profile = 0.5 * (take(ordered, lower, axis=1) + take(ordered, upper, axis=1))
     profile = np.where(count > 0, profile, np.nan)
     return profile, _median_of_numbers(np.where(valid & outside, values, np.nan))
+
+
+def _ring_ordered(values, valid, ring, rings, unit):
+    """Per row, ``values`` in the order of a stable sort of the key ``ring + unit`` (the
+    pixels not ``valid`` last, as a key of ``rings + 1``).
+
+    The key of a float32 ``unit`` in ``[0, 1)`` is exact in float64 and ordered as the pair
+    (ring, unit's bits); packed above each pixel's column into one integer, a plain sort of
+    those is the stable sort (equal keys in column order), faster than sorting indices by
+    the float keys. Rows with a NaN: :func:`_stably_ordered`."""
+    columns = values.shape[1]
+    column_bits = max(int(columns - 1).bit_length(), 1)
+    if unit.dtype != np.float32 or rings + 1 >= 1 << (32 - column_bits) or np.isnan(unit).any():
+        return _stably_ordered(values, np.where(valid, ring + unit, rings + 1.0), rings + 1.0)
+    bits = (unit + np.float32(0.0)).view(np.uint32)  # -0.0 as 0.0: the same key
+    packed = np.where(valid, ring, rings + 1).astype(np.uint64) << np.uint64(32)
+    packed |= np.where(valid, bits, np.uint32(0))
+    packed <<= np.uint64(column_bits)
+    packed |= np.arange(columns, dtype=np.uint64)
+    packed.sort(axis=1)
+    packed &= np.uint64((1 << column_bits) - 1)
+    return np.take_along_axis(values, packed.astype(np.intp), axis=1)
 
 
 def _stably_ordered(values, key, beyond):
