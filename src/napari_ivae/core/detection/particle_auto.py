@@ -56,39 +56,74 @@ def auto_blobs(frame, excluded, params):
 
 def _unfloored_blobs(frame, excluded, params):
     """:func:`auto_blobs` without the size floor (``params``: ``polarity``,
-    ``exclude_border``)."""
-    from napari_ivae.core.detection import (
-        local_noise,
-        particle_beside,
-        particle_blobs,
-        particle_candidates,
-        particle_edges,
-        particle_faint,
-        particle_labels,
-        particle_merge,
-        particle_other_side,
-        particle_rims,
-        particle_surround,
-        particle_threshold,
-    )
-    from napari_ivae.core.detection.layer_candidates import layer_area, layer_candidates
+    ``exclude_border``). Particles many pixels wide are found on the frame binned
+    (:mod:`~napari_ivae.core.detection.particle_binning`), measured at full resolution."""
+    from napari_ivae.core.detection import particle_binning as binning
     from napari_ivae.core.detection.overlays import annotation_mask
-    from napari_ivae.core.detection.packed import (
-        hidden_by_failing,
-        layer_floors,
-        off_layer,
-        weak_majority,
-    )
-    from napari_ivae.core.detection.peaks import flat_mask, smoothed_noise
+    from napari_ivae.core.detection.peaks import flat_mask
 
     annotation = annotation_mask(frame)
     masked = annotation | excluded
     # constant areas (padding, blank vacuum) say nothing about texture, noise or scale
     skip = flat_mask(frame, FLAT_WINDOW) | masked
     filled = filled_frame(frame, masked, skip)
+    choice_skip = skip if not skip.all() else masked
+    factor, _ = binning.bin_factor(filled, choice_skip, params["polarity"])
+    if factor == 1:
+        points, radius, keep, on_layer, used = _kept_blobs(filled, masked, skip, params["polarity"])
+    else:
+        points, radius, keep, on_layer, used = _kept_blobs(
+            binning.binned(filled, factor),
+            binning.binned_mask(masked, factor),
+            binning.binned_mask(skip, factor),
+            params["polarity"],
+        )
+        points, radius = binning.to_full(points, radius, factor, frame.shape)
+        for name in ("scale_sigma", "faint_radius"):
+            if used.get(name) is not None:
+                used[name] = round(used[name] * factor, 3)
+        used["search_sigmas"] = [round(x * factor, 3) for x in used["search_sigmas"]]
+    signal = filled if used["polarity"] == "bright" else -filled
+    labels, centres, groups, border_dropped = binning.labelled(
+        signal, points, radius, keep, on_layer, params["exclude_border"]
+    )
+    used.update(
+        merged=int(len(groups) - (groups.max() + 1 if len(groups) else 0)),
+        annotation_pixels=int(annotation.sum()),
+        border_dropped=border_dropped,
+        bin=factor,
+    )
+    return labels, used, centres
+
+
+def _kept_blobs(filled, masked, skip, requested):
+    """Steps 1-10 of :mod:`~napari_ivae.core.detection.particle_blobs` and the rims on one
+    frame (annotation filled): the blobs' integer ``points``, ``radius``, the ``keep`` mask
+    over them, whether the frame is a packed layer of the particles' polarity, and what was
+    decided (``used``); ``requested``: the polarity asked for."""
+    from napari_ivae.core.detection import (
+        local_noise,
+        particle_beside,
+        particle_blobs,
+        particle_candidates,
+        particle_faint,
+        particle_other_side,
+        particle_rims,
+        particle_surround,
+        particle_threshold,
+    )
+    from napari_ivae.core.detection.layer_candidates import layer_area, layer_candidates
+    from napari_ivae.core.detection.packed import (
+        hidden_by_failing,
+        layer_floors,
+        off_layer,
+        weak_majority,
+    )
+    from napari_ivae.core.detection.peaks import smoothed_noise
+
     polarity, sigma, choice_scales, choice_response, layer = (
         particle_blobs.polarity_scale_and_response(
-            filled, skip if not skip.all() else masked, params["polarity"]
+            filled, skip if not skip.all() else masked, requested
         )
     )
     core_scales = particle_candidates.candidate_scales(filled.shape, sigma)
@@ -304,30 +339,6 @@ def _unfloored_blobs(frame, excluded, params):
         points, radius, keep, rims = particle_rims.one_per_rim(
             signal, points, radius, keep, pixel_noise
         )
-    # a particle cut by the frame's edge is one blob with its mirror image, on the edge: its
-    # centre from its outline inside the frame, before the edge rule reads it
-    placed = particle_edges.cut_centres(signal, points[keep], radius[keep])
-    border_dropped = 0
-    if params["exclude_border"]:
-        clear = particle_edges.clear_of_edge(points[keep], placed, radius[keep], frame.shape)
-        border_dropped = int((~clear).sum())
-        keep[keep] = clear
-        placed = placed[clear]
-    labels = particle_labels.disc_labels(signal, points[keep], radius[keep])
-    centres = particle_labels.blob_centres(signal, points[keep], radius[keep])
-    edge = particle_edges.on_edge(points[keep], frame.shape)
-    centres[edge] = placed[edge]
-    # the merge reads a cut particle where its outline puts it (a rod's cut end on the rod)
-    at = points[keep].copy()
-    at[edge] = np.rint(centres[edge]).astype(at.dtype)
-    # blobs along one elongated particle (a rod) are one particle: no dip or waist between
-    # them; not on a packed layer, whose overlapping neighbours keep both
-    groups = (
-        np.arange(int(keep.sum()))
-        if on_layer
-        else particle_merge.merge_groups(signal, at, radius[keep])
-    )
-    labels, centres = particle_merge.merged(labels, centres, groups)
     used = {
         "polarity": polarity,
         "scale_sigma": round(float(sigma), 3),
@@ -345,10 +356,10 @@ def _unfloored_blobs(frame, excluded, params):
         "beside_kept": beside,
         "rims": rims,
         "aggregates": int(len(aggregates[0])),
-        "merged": int(len(groups) - (groups.max() + 1 if len(groups) else 0)),
+        "merged": 0,
         "scale_cuts": [round(float(x), 4) for x in scale_cut],
-        "annotation_pixels": int(annotation.sum()),
-        "border_dropped": border_dropped,
+        "annotation_pixels": 0,
+        "border_dropped": 0,
         "noise_ratio": None
         if ratio is None
         else [round(float(x), 3) for x in (ratio.min(), ratio.max())],
@@ -356,7 +367,7 @@ def _unfloored_blobs(frame, excluded, params):
         "mixture": mixture,
         **faint_used,
     }
-    return labels, used, centres
+    return points, radius, keep, on_layer, used
 
 
 def judged(signal, points, sigma, strength, passed, aggregates, pixel_noise=None):

@@ -1,0 +1,185 @@
+"""Large particles at a canonical scale: the auto method on a binned frame.
+
+The auto particle method's pixel-level steps (3 x 3 maxima in scale space, the flat window,
+the surround's sectors, a scale grid from 1 px to a sixteenth of the frame that coarsens as the
+frame grows) are the same in pixels at every magnification, so the same particles imaged at a
+higher magnification meet them differently: a frame of particles 30 px in radius is not
+handled as the same particles at 10 px are (a 3 x up-sampled bright-field film of dense
+particles gave 9000 points on its texture, F1 0.07 against 0.86 at its own size, in 29 s).
+
+Binning (the area mean of ``factor x factor`` blocks) keeps what a particle many pixels wide
+holds and averages white noise down, as a lower magnification would. :func:`bin_factor`
+decides from the particles' scale, measured on an overview of the frame (binned by 2, or to
+the choice's crop where the frame is larger): the largest integer factor that keeps the smallest
+searched scale (``SEARCH_FROM`` x the particles' scale) at least ``SEARCH_PX`` pixels (a
+blob of radius 4 px, about the smallest particles the method is checked on at their own size:
+radius 5 px). Frames whose particles' scale is below ``2 x SEARCH_PX / SEARCH_FROM`` (17 px,
+a radius of 24 px) are never binned. The particles found on the binned frame are mapped back
+(:func:`to_full`), and their centres, labels and edges measured at full resolution.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+SEARCH_PX = 3.0  # the smallest searched scale (pixels) a binned frame keeps at least
+ABOVE_NOISE = 3  # blobs above white noise's floor at the particles' scale that bin a frame
+
+
+def binned(frame: np.ndarray, factor: int) -> np.ndarray:
+    """The area mean of ``factor x factor`` blocks (float32); the last partial blocks are the
+    mean of the pixels they hold (the frame's edge repeated)."""
+    frame = np.asarray(frame, dtype=np.float32)
+    if factor == 1:
+        return frame
+    pad = [(0, -n % factor) for n in frame.shape]
+    padded = np.pad(frame, pad, mode="edge") if any(p for _, p in pad) else frame
+    rows, cols = padded.shape[0] // factor, padded.shape[1] // factor
+    return padded.reshape(rows, factor, cols, factor).mean(axis=(1, 3), dtype=np.float32)
+
+
+def binned_mask(mask: np.ndarray, factor: int) -> np.ndarray:
+    """True for a block that holds any True pixel of ``mask``."""
+    mask = np.asarray(mask, dtype=bool)
+    if factor == 1:
+        return mask
+    pad = [(0, -n % factor) for n in mask.shape]
+    padded = np.pad(mask, pad, mode="edge") if any(p for _, p in pad) else mask
+    rows, cols = padded.shape[0] // factor, padded.shape[1] // factor
+    return np.asarray(padded.reshape(rows, factor, cols, factor).any(axis=(1, 3)))
+
+
+def bin_factor(frame: np.ndarray, skip, polarity: str):
+    """The factor to bin ``frame`` by before the auto method, and the particles' scale.
+
+    The scale is measured on an overview: the frame binned by 2, or by more where that is
+    still larger than the choice's crop (the whole frame seen, at a quarter of the cost). A
+    packed texture of fine detail, which at full resolution can take the choice for itself
+    (a 3 x up-sampled film of particles 25 px in radius gave a scale of 12.9 px for 27), is
+    averaged down there. A frame whose largest searched scale could not be binned is not
+    measured. A frame is binned only where at least ``ABOVE_NOISE`` blobs at the particles'
+    scale stand above what white noise of its pixel noise reaches there once in ten frames
+    (:func:`~napari_ivae.core.detection.particle_threshold.noise_floor`): on noise alone the
+    choice's scale is any (up to a sixteenth of the frame). Where the frame's central crop is
+    a packed layer at full resolution (:func:`~napari_ivae.core.detection.packed.packed_phase`),
+    the particles are no larger than its cells: particles too small for the overview merge
+    there into clusters it takes for large particles (a film of necked particles of radius
+    6 px gave 20 px for 4).
+
+    Parameters
+    ----------
+    frame : numpy.ndarray
+        The frame with its annotation filled.
+    skip : numpy.ndarray of bool, optional
+        Pixels left out of the choice's statistics.
+    polarity : {"auto", "bright", "dark"}
+        As :func:`~napari_ivae.core.detection.particle_blobs.polarity_scale_and_response`.
+
+    Returns
+    -------
+    (int, float or None)
+        The factor (1: the frame as it is) and the particles' scale in the frame's pixels
+        (None where it was not measured).
+    """
+    from napari_ivae.core.detection.packed import packed_phase
+    from napari_ivae.core.detection.particle_blobs import (
+        CHOICE_SIDE,
+        blob_scales,
+        choice_window,
+        polarity_scale_and_response,
+    )
+    from napari_ivae.core.detection.particle_candidates import (
+        SEARCH_FROM,
+        blob_candidates,
+        candidate_scales,
+    )
+    from napari_ivae.core.detection.particle_scales import scale_space_from
+    from napari_ivae.core.detection.particle_threshold import noise_floor
+    from napari_ivae.core.detection.peaks import smoothed_noise
+
+    if SEARCH_FROM * float(blob_scales(frame.shape)[-1]) < 2 * SEARCH_PX:
+        return 1, None
+    overview = max(2, math.ceil(max(frame.shape) / CHOICE_SIDE))
+    view = binned(frame, overview)
+    view_skip = None if skip is None or not np.any(skip) else binned_mask(skip, overview)
+    found, view_sigma, scales, response, _ = polarity_scale_and_response(view, view_skip, polarity)
+    sigma = overview * float(view_sigma)
+    factor = max(1, int(SEARCH_FROM * sigma / SEARCH_PX))
+    if factor == 1:
+        return 1, sigma
+    # on a frame of noise alone the choice's scale is any: blobs at it must stand above what
+    # white noise of the frame's pixel noise reaches there, or nothing is binned
+    core = candidate_scales(view.shape, view_sigma)
+    strength = blob_candidates(
+        view, core, found, view_skip, response=scale_space_from(view, core, scales, response)
+    )[2]
+    area = float(view.size if view_skip is None else (~view_skip).sum())
+    floor = noise_floor(smoothed_noise(view, 0.0, view_skip), area, core, found)
+    if np.count_nonzero(strength > floor) < ABOVE_NOISE:
+        return 1, sigma
+    # particles too small for the overview (a packed film of radius 6 px at 2 x: clusters of
+    # unresolved ones) are no larger than their cells in a layer at full resolution
+    window = choice_window(frame.shape)
+    layer = packed_phase(
+        np.asarray(frame, dtype=np.float32)[window],
+        None if skip is None else ~np.asarray(skip, dtype=bool)[window],
+    )
+    if layer is not None:
+        sigma = min(sigma, float(layer[2]))
+    return max(1, int(SEARCH_FROM * sigma / SEARCH_PX)), sigma
+
+
+def to_full(points, radius, factor: int, shape) -> tuple[np.ndarray, np.ndarray]:
+    """Integer ``points`` and ``radius`` on a frame binned by ``factor`` as full-resolution
+    pixels of a frame of ``shape`` (a block's centre)."""
+    if factor == 1:
+        return points, radius
+    full = np.rint(np.asarray(points, dtype=np.float64) * factor + (factor - 1) / 2.0)
+    full = np.clip(full, 0, np.asarray(shape) - 1).astype(np.asarray(points).dtype)
+    return full, np.asarray(radius, dtype=np.float64) * factor
+
+
+def labelled(signal, points, radius, keep, on_layer: bool, exclude_border: bool):
+    """Labels and centres of the kept blobs, measured on ``signal`` (the particles' polarity
+    positive) at its own resolution: a particle cut by the frame's edge placed from its
+    outline (and dropped when ``exclude_border``), the blobs along one rod joined (not on a
+    packed layer, ``on_layer``). ``keep`` is updated in place.
+
+    Returns
+    -------
+    (numpy.ndarray, numpy.ndarray, numpy.ndarray, int)
+        Labels, ``(n, 2)`` centres in label order, each kept blob's group, and how many were
+        dropped at the edge.
+    """
+    from napari_ivae.core.detection import particle_edges, particle_labels, particle_merge
+
+    # a particle cut by the frame's edge is one blob with its mirror image, on the edge: its
+    # centre from its outline inside the frame, before the edge rule reads it
+    placed = particle_edges.cut_centres(signal, points[keep], radius[keep])
+    border_dropped = 0
+    if exclude_border:
+        clear = particle_edges.clear_of_edge(points[keep], placed, radius[keep], signal.shape)
+        border_dropped = int((~clear).sum())
+        keep[keep] = clear
+        placed = placed[clear]
+    labels = particle_labels.disc_labels(signal, points[keep], radius[keep])
+    centres = particle_labels.blob_centres(signal, points[keep], radius[keep])
+    edge = particle_edges.on_edge(points[keep], signal.shape)
+    centres[edge] = placed[edge]
+    # the merge reads a cut particle where its outline puts it (a rod's cut end on the rod)
+    at = points[keep].copy()
+    at[edge] = np.rint(centres[edge]).astype(at.dtype)
+    # blobs along one elongated particle (a rod) are one particle: no dip or waist between
+    # them; not on a packed layer, whose overlapping neighbours keep both
+    groups = (
+        np.arange(int(keep.sum()))
+        if on_layer
+        else particle_merge.merge_groups(signal, at, radius[keep])
+    )
+    labels, centres = particle_merge.merged(labels, centres, groups)
+    return labels, centres, groups, border_dropped
+
+
+__all__ = ["SEARCH_PX", "bin_factor", "binned", "binned_mask", "labelled", "to_full"]
