@@ -345,16 +345,27 @@ def background_levels(response, scales, polarity: str, points, radius, skip=None
 
 
 def within_discs(shape, centres, radii) -> np.ndarray:
-    """True within ``radii`` (one per centre) of any of the integer ``centres``."""
+    """True within ``radii`` (one per centre) of any of the integer ``centres``.
+
+    The centres of one reach (``ceil`` of the radius) at once: each one's square of offsets,
+    the pixels inside the frame and its disc set (the same test as centre by centre)."""
     near = np.zeros(shape, dtype=bool)
-    rows, cols = np.indices(shape, sparse=True)
-    for (row, col), extent in zip(np.asarray(centres).tolist(), np.asarray(radii).tolist()):
-        span = int(np.ceil(extent))
-        top, left = max(row - span, 0), max(col - span, 0)
-        bottom, right = min(row + span + 1, shape[0]), min(col + span + 1, shape[1])
-        near[top:bottom, left:right] |= (rows[top:bottom] - row) ** 2 + (
-            cols[:, left:right] - col
-        ) ** 2 <= extent**2
+    centres = np.asarray(centres).reshape(-1, 2)
+    radii = np.asarray(radii, dtype=np.float64).reshape(-1)
+    if not len(centres):
+        return near
+    spans = np.ceil(radii).astype(np.int64)
+    for span in np.unique(spans).tolist():
+        group = np.flatnonzero(spans == span)
+        step = np.arange(-span, span + 1)
+        offset_rows, offset_cols = (a.ravel() for a in np.meshgrid(step, step, indexing="ij"))
+        squared = offset_rows**2 + offset_cols**2
+        for chunk in np.array_split(group, -(-len(group) * len(squared) // (1 << 22))):
+            inside = squared[None, :] <= (radii[chunk] ** 2)[:, None]
+            rows = centres[chunk, :1] + offset_rows[None, :]
+            cols = centres[chunk, 1:] + offset_cols[None, :]
+            inside &= (rows >= 0) & (rows < shape[0]) & (cols >= 0) & (cols < shape[1])
+            near[rows[inside], cols[inside]] = True
     return near
 
 

@@ -228,7 +228,7 @@ def _ring(smoothed, floor, outside, basin, centre, points, radius, reach):
         == basin[1]
     )
     start = np.where(in_basin.all(axis=1), 0, (~in_basin).argmax(axis=1))
-    crest = np.array([k + _crest(profile[k:]) for profile, k in zip(profiles, start.tolist())])
+    crest = _crests(profiles, start)
     height = profiles[np.arange(RAYS), crest]
     rim = float(np.median(height))
     if rim <= 0 or height.min() < RIM_LEVEL * rim:
@@ -276,16 +276,24 @@ def _circle_centre(points, fallback):
     return centre if np.isfinite(centre).all() else fallback
 
 
-def _crest(profile) -> int:
-    """The first crest along ``profile`` outwards: the first point from which it falls below
-    half its height before it rises above it (a neighbour beyond is no part of the rim)."""
-    running = np.maximum.accumulate(profile)
-    for index in np.flatnonzero((profile == running) & (profile > 0)).tolist():
-        after = profile[index:]
-        falls = np.flatnonzero(after < 0.5 * profile[index])
-        if len(falls) and after[: falls[0]].max() <= profile[index]:
-            return index
-    return int(np.argmax(profile))
+def _crests(profiles, start) -> np.ndarray:
+    """Per row of ``profiles``, the first crest outwards from ``start``: the first point from
+    which the row falls below half its height before it rises above it (a neighbour beyond is
+    no part of the rim), else the highest point from ``start``. All rows at once (the same
+    comparisons as row by row, point by point)."""
+    length = profiles.shape[1]
+    position = np.arange(length)
+    before = position[None, :] < start[:, None]
+    from_start = np.where(before, -np.inf, profiles)
+    candidate = ~before & (profiles == np.maximum.accumulate(from_start, axis=1)) & (profiles > 0)
+    # from each point, the first point at or after it below half its height or above it
+    level, later = profiles[:, :, None], profiles[:, None, :]
+    ahead = position[None, None, :] >= position[None, :, None]
+    falls = ahead & (later < 0.5 * level)
+    stops = falls | (ahead & (later > level))
+    first = np.argmax(stops, axis=2)[:, :, None]
+    crest = candidate & stops.any(axis=2) & np.take_along_axis(falls, first, axis=2)[:, :, 0]
+    return np.where(crest.any(axis=1), np.argmax(crest, axis=1), np.argmax(from_start, axis=1))
 
 
 def _run_start(profile, crest, level) -> int:
