@@ -62,11 +62,14 @@ def bin_factor(frame: np.ndarray, skip, polarity: str):
     measured. A frame is binned only where at least ``ABOVE_NOISE`` blobs at the particles'
     scale stand above what white noise of its pixel noise reaches there once in ten frames
     (:func:`~napari_ivae.core.detection.particle_threshold.noise_floor`): on noise alone the
-    choice's scale is any (up to a sixteenth of the frame). Where the frame's central crop is
-    a packed layer at full resolution (:func:`~napari_ivae.core.detection.packed.packed_phase`),
-    the particles are no larger than its cells: particles too small for the overview merge
-    there into clusters it takes for large particles (a film of necked particles of radius
-    6 px gave 20 px for 4).
+    choice's scale is any (up to a sixteenth of the frame). Nor where the strongest blobs at
+    that scale lie on ridges (their median
+    :func:`~napari_ivae.core.detection.particle_blobs.curvature_ratio` below ``RIDGE``): rods,
+    whose length the scale then follows, not the width that binning must keep. Where the
+    frame's central crop is a packed layer at full resolution
+    (:func:`~napari_ivae.core.detection.packed.packed_phase`), the particles are no larger
+    than its cells: particles too small for the overview merge there into clusters it takes
+    for large particles (a film of necked particles of radius 6 px gave 20 px for 4).
 
     Parameters
     ----------
@@ -83,11 +86,14 @@ def bin_factor(frame: np.ndarray, skip, polarity: str):
         The factor (1: the frame as it is) and the particles' scale in the frame's pixels
         (None where it was not measured).
     """
+    from napari_ivae.core.detection._filters import maximum_filter3
     from napari_ivae.core.detection.packed import packed_phase
     from napari_ivae.core.detection.particle_blobs import (
         CHOICE_SIDE,
+        RIDGE,
         blob_scales,
         choice_window,
+        curvature_ratio,
         polarity_scale_and_response,
     )
     from napari_ivae.core.detection.particle_candidates import (
@@ -119,6 +125,17 @@ def bin_factor(frame: np.ndarray, skip, polarity: str):
     floor = noise_floor(smoothed_noise(view, 0.0, view_skip), area, core, found)
     if np.count_nonzero(strength > floor) < ABOVE_NOISE:
         return 1, sigma
+    # elongated particles (rods) give their length's scale: their width, the small end, is what
+    # binning must keep; their strongest blobs at that scale lie on ridges
+    index = int(np.searchsorted(scales, view_sigma))
+    if index < len(scales) and response is not None:
+        signed = response[index] if found == "bright" else -response[index]
+        rows, cols = np.nonzero((signed == maximum_filter3(signed)) & (signed > 0))
+        top = np.argsort(signed[rows, cols])[
+            -max(ABOVE_NOISE, int(np.count_nonzero(strength > floor))) :
+        ]
+        if np.median(curvature_ratio(signed, rows[top], cols[top])) < RIDGE:
+            return 1, sigma
     # particles too small for the overview (a packed film of radius 6 px at 2 x: clusters of
     # unresolved ones) are no larger than their cells in a layer at full resolution
     window = choice_window(frame.shape)
