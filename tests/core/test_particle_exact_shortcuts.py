@@ -155,3 +155,31 @@ def test_ring_ordered_is_the_stable_sort_of_its_keys(seed):
         values, np.where(valid, ring + unit, rings + 1.0), rings + 1.0
     )
     assert np.array_equal(ordered, plain, equal_nan=True)
+
+
+def _two_gaussians_on_columns(values, iterations=100):
+    """particle_threshold._two_gaussians as first written: the EM on (N, 2) arrays."""
+    means = np.array([np.median(values), np.percentile(values, 97)])
+    sds = np.full(2, max(values.std() / 2.0, 1e-6))
+    weights = np.array([0.9, 0.1])
+    for _ in range(iterations):
+        density = weights / sds * np.exp(-0.5 * ((values[:, None] - means) / sds) ** 2) + 1e-300
+        share = density / density.sum(axis=1, keepdims=True)
+        total = share.sum(axis=0) + 1e-12
+        weights = total / len(values)
+        means = (share * values[:, None]).sum(axis=0) / total
+        sds = np.sqrt((share * (values[:, None] - means) ** 2).sum(axis=0) / total) + 1e-6
+    order = np.argsort(means)
+    return means[order], sds[order], weights[order]
+
+
+def test_two_gaussians_per_component_equals_the_column_form():
+    from napari_ivae.core.detection.particle_threshold import _two_gaussians
+
+    rng = np.random.default_rng(5)
+    for size in (50, 3_000, 40_000):
+        values = np.concatenate(
+            [rng.normal(0.0, 1.0, size), rng.normal(3.0, 0.5, size // 10), np.zeros(size // 20)]
+        )
+        for fast, plain in zip(_two_gaussians(values), _two_gaussians_on_columns(values)):
+            assert np.array_equal(fast, plain)

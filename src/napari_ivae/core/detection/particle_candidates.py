@@ -55,7 +55,8 @@ def blob_candidates(frame, scales, polarity, skip=None, response=None, overlaps=
 
     if response is None:
         response = scale_space(frame, scales)
-    signed = (1.0 if polarity == "bright" else -1.0) * response
+    # the response itself, or its negation: the same numbers as x 1.0 / x -1.0, one copy fewer
+    signed = response if polarity == "bright" else np.negative(response)
     is_max = (signed == maximum_filter3(signed)) & (signed > 0)
     found = np.argwhere(is_max)
     points, blob_sigma = found[:, 1:], np.asarray(scales)[found[:, 0]]
