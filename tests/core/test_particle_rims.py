@@ -87,3 +87,19 @@ def test_edge_bright_spheres_are_counted_once_each():
     # before: 2-7 points on each rim and none at the centre
     assert ((distance <= radii[None]).sum(axis=0) == 1).all()
     assert distance.min(axis=0).max() <= 2
+
+
+def test_areas_and_centroids_are_ndimage_sums_to_the_bit():
+    from scipy import ndimage
+
+    from napari_ivae.core.detection.particle_rims import _areas_and_centroids
+
+    rng = np.random.default_rng(3)
+    noise = ndimage.gaussian_filter(rng.normal(size=(301, 457)), 2.0)
+    labels, count = ndimage.label(noise > 0.05)
+    index = np.arange(1, count + 1)
+    area, centroids = _areas_and_centroids(labels, count)
+    ones = np.ones(labels.shape, dtype=np.float32)
+    assert np.array_equal(area, ndimage.sum_labels(ones, labels, index))
+    expected = np.array(ndimage.center_of_mass(ones, labels, index))
+    assert np.array_equal(centroids, expected)

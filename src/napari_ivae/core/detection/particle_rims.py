@@ -38,6 +38,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from napari_ivae.core.detection._medians import _median
+
 REACH = 2.0  # a rim's crest is searched out to this many times its basin's radius
 MIN_MEMBERS = 2  # a rim holds at least this many kept blobs (one is counted once already)
 ROUND = 0.5  # the crest in every direction lies within this share of its median radius
@@ -138,9 +140,7 @@ def rim_particles(signal, points, radius, pixel_noise):
     basins, count = ndimage.label(depth > floor)
     if not count:
         return none
-    index = np.arange(1, count + 1)
-    area = ndimage.sum_labels(np.ones_like(depth), basins, index)
-    at = ndimage.center_of_mass(np.ones_like(depth), basins, index)
+    area, at = _areas_and_centroids(basins, count)
     order = np.argsort(-area, kind="stable")
     outside = ~within_discs(signal.shape, points, radius + 1.0)
     tree = cKDTree(points)
@@ -178,19 +178,35 @@ def rim_particles(signal, points, radius, pixel_noise):
     return centres, radii, [r[3] for r in rings]
 
 
+def _areas_and_centroids(labels, count):
+    """Each label's pixel count and centroid: ``ndimage.sum_labels`` and
+    ``ndimage.center_of_mass`` of ones, the same numbers (each label's coordinates summed by
+    ``bincount`` in the same raster order), over the labelled pixels only."""
+    at = np.flatnonzero(labels)
+    which = labels.ravel()[at]
+    rows, cols = np.divmod(at, labels.shape[1])
+    area = np.bincount(which, minlength=count + 1)[1:].astype(np.float64)
+    centroids = np.stack(
+        [
+            np.bincount(which, rows.astype(np.float64), minlength=count + 1)[1:] / area,
+            np.bincount(which, cols.astype(np.float64), minlength=count + 1)[1:] / area,
+        ],
+        axis=1,
+    )
+    return area, centroids
+
+
 def _basin_depth(smoothed) -> np.ndarray:
     """How far each pixel lies below the level at which it would drain to the frame's edge,
     measured on ``smoothed``'s 2 x 2 block maxima and repeated back to its pixels."""
-    from skimage.morphology import reconstruction
+    from napari_ivae.core.detection.edge_fill import filled_from_edge
 
     height, width = smoothed.shape
     padded = np.pad(smoothed, ((0, height % 2), (0, width % 2)), mode="edge")
     pooled = padded.reshape(padded.shape[0] // 2, 2, padded.shape[1] // 2, 2).max(axis=(1, 3))
     if min(pooled.shape) < 3:
         return np.zeros_like(smoothed)
-    seed = pooled.copy()
-    seed[1:-1, 1:-1] = pooled.max()
-    depth = reconstruction(seed, pooled, method="erosion") - pooled
+    depth = filled_from_edge(pooled) - pooled
     return np.repeat(np.repeat(depth, 2, axis=0), 2, axis=1)[:height, :width]
 
 
@@ -209,7 +225,7 @@ def _ring(smoothed, floor, outside, basin, centre, points, radius, reach):
     far = (dy**2 + dx**2 > reach**2) & outside[window]
     if far.sum() < MIN_BACKGROUND:
         return None
-    background = float(np.median(smoothed[window][far]))
+    background = float(_median(smoothed[window][far]))
     # the crest along each ray out to ``reach``: its height, radius and width
     steps = np.arange(0.0, reach, 0.5)
     angles = np.linspace(0.0, 2 * np.pi, RAYS, endpoint=False)
@@ -237,7 +253,7 @@ def _ring(smoothed, floor, outside, basin, centre, points, radius, reach):
     if ring_radius <= 0 or np.abs(steps[crest] - ring_radius).max() > ROUND * ring_radius:
         return None  # no circle: the crests of separate things around a gap
     interior_disc = dy**2 + dx**2 <= (INTERIOR * ring_radius) ** 2
-    interior = float(np.median(smoothed[window][interior_disc])) - background
+    interior = float(_median(smoothed[window][interior_disc])) - background
     if not (floor < interior <= HOLLOW * rim) or height.min() <= interior:
         return None  # no hollow, or a direction in which no crest rises above the interior
     if _uneven(height, angles) > UNEVEN * rim:
