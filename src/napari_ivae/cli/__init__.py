@@ -74,8 +74,8 @@ def main(argv: list[str] | None = None) -> int:
         interpreter's exit does not walk them all once more (0.06-0.1 s of CPU at the end of
         every ``detect``). Objects no longer referenced are still freed, files closed and exit
         handlers run. For ``detect`` and ``batch`` its C allocator keeps the memory a step
-        frees for the next one (:func:`~napari_ivae.cli._memory.keep_freed_memory`: the kernel
-        no longer zeroes fresh pages for every large array, a tenth of a large frame's
+        frees for the next one (:mod:`~napari_ivae.core.detection.freed_memory`: the kernel
+        no longer zeroes fresh pages for every large array, a fifth of a large frame's
         detection).
 
     Returns
@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     """
     if argv is not None:
         return _run(argv)
-    from napari_ivae.cli._memory import keep_freed_memory
+    from napari_ivae.core.detection.freed_memory import keep_freed_memory
 
     if sys.argv[1:2] in (["detect"], ["batch"]):
         keep_freed_memory()
