@@ -111,6 +111,7 @@ def _kept_blobs(filled, masked, skip, requested):
         particle_rims,
         particle_surround,
         particle_threshold,
+        particle_valley,
     )
     from napari_ivae.core.detection.layer_candidates import layer_area, layer_candidates
     from napari_ivae.core.detection.packed import (
@@ -161,7 +162,7 @@ def _kept_blobs(filled, masked, skip, requested):
     floor = particle_threshold.noise_floor(pixel_noise, area, core_scales, polarity)
     # the cut comes from the candidate scales alone: the smaller ones bring a population of
     # their own (a support's fine texture) that would pull the mixture down to it
-    cut, mixture = particle_threshold.particle_cut(core_strength, floor)
+    cut, mixture = particle_valley.pooled_cut(core_strength, floor)
     other_side = particle_threshold.opposite_strengths(response, polarity, skip)
     background = particle_threshold.background_strengths(
         response, scales, polarity, skip, core_scales
