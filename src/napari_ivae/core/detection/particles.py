@@ -97,6 +97,7 @@ def detect_particles(
         input) and a properties table with ``label, area, equivalent_diameter, eccentricity,
         orientation, mean_intensity``. An empty result carries a message.
     """
+    from napari_ivae.core.detection.freed_memory import kept_memory
     from napari_ivae.core.detection.streaming import lazy_input
     from napari_ivae.core.io.image import prepare_image, split_frames
 
@@ -152,7 +153,8 @@ def detect_particles(
     tables, used = [], []
     for index, frame in enumerate(frames):
         if method == "auto":
-            labels[index], frame_used, centres = both_polarities(frame, excluded, params)
+            with kept_memory():  # the kernel need not zero fresh pages for every array
+                labels[index], frame_used, centres = both_polarities(frame, excluded, params)
             table = _measured(labels[index], frame, index)
             if row_count(table):
                 placed = centres[table["label"].astype(int) - 1]
