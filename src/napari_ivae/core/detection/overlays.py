@@ -20,13 +20,15 @@ GLYPH_PIXELS = 5  # a glyph's least area: more than a 2 x 2 cluster of hot pixel
 # of the frame's range of the value it was drawn at (measured: 0.02-0.09, a 3 px thick bar's
 # edge rows the furthest)
 JPEG_BAR = 0.1
+BAR_THICK = 2  # a bar's least thickness (pixels)
 
 
 def annotation_mask(frame: np.ndarray) -> np.ndarray:
     """A burned-in scale bar (and the text beside it): constant-valued, saturated, straight.
 
     A scale bar is a filled rectangle at the frame's extreme value, at least four times as long
-    as it is thick and at least 4 % of the frame across. Other components at the same
+    as it is thick, at least ``BAR_THICK`` pixels thick (a one-pixel line is a dead detector
+    row or column) and at least 4 % of the frame across. Other components at the same
     extreme value near it (its label) go with it when they are drawn, not imaged: sharp-edged
     (see :func:`_sharp`; a saturated particle beside the bar stays). A text panel anywhere (a
     label's box, a data bar) goes too: see :func:`_panels`. The mask is grown by 2 pixels.
@@ -160,7 +162,8 @@ def _bars(level: np.ndarray, shape, largest: float = 1.0) -> list:
     -------
     list of tuple of slice
         Each bar's box: a component (less what a 3 x 3 opening removes where it fills its box
-        less than 90 %) filling at least 90 % of its box, four times as long as thick.
+        less than 90 %) filling at least 90 % of its box, four times as long as thick and at
+        least ``BAR_THICK`` pixels thick.
     """
     from scipy import ndimage
 
@@ -189,7 +192,14 @@ def _bars(level: np.ndarray, shape, largest: float = 1.0) -> list:
         height, width = box[0].stop - box[0].start, box[1].stop - box[1].start
         long_side, short_side = max(height, width), min(height, width)
         filled = (objects[box] == label).mean()
-        if filled >= 0.9 and long_side >= 4 * short_side and long_side >= 0.04 * max(shape):
+        # a line one pixel thick is a dead detector row or column (or a scan glitch): software
+        # draws its bar thick enough to see
+        if (
+            filled >= 0.9
+            and long_side >= 4 * short_side
+            and long_side >= 0.04 * max(shape)
+            and short_side >= BAR_THICK
+        ):
             bars.append(box)
     return bars
 
