@@ -5,8 +5,7 @@ its overview): the two-population cut on the candidates' log-strengths (:func:`p
 the floor white noise of the image's own pixel noise sets (:func:`noise_floor`), and at each
 scale what the background reaches, from the opposite polarity's strongest response
 (:func:`opposite_strengths`) and from the response's robust spread
-(:func:`background_strengths`). Whether the pooled cut applies at all: whether the
-candidates below it reach above white noise (:func:`background_over_noise`).
+(:func:`background_strengths`).
 """
 
 from __future__ import annotations
@@ -22,7 +21,6 @@ NULL_Z = 2.0  # standard deviations above the weak (texture and noise) populatio
 NULL_SIDE = 1024  # the white-noise frame for the noise floor is at most this large
 NULL_SEED = 20261130  # fixed: the same image always gets the same floor
 NOISE_BLOBS = 0.1  # the floor: white noise would reach it this many times in the frame
-BACKGROUND_OVER_NOISE = 1.0  # null sds: below the cut, less above white noise is that noise
 TAIL_SHARE = 0.001  # the opposite side's tail is compared with a Gaussian's at this share
 FILTER_REACH = 4.0  # sigmas: how far the response of an edge of a left-out area reaches
 
@@ -165,40 +163,6 @@ def noise_floor(pixel_noise: float, area: float, scales, polarity: str) -> float
     )
 
 
-def background_over_noise(strength, cut: float, pixel_noise: float, scales, polarity: str) -> float:
-    """How far the candidates below ``cut`` (what it calls background) reach above white noise
-    of the frame's pixel noise: the mean + ``NULL_Z`` sds of their log-strengths minus the same
-    of white noise's candidates (the null frame of :func:`noise_floor`: same scales, same
-    search), in white noise's sds of log-strength.
-
-    A pooled cut with white noise alone below it separates that noise from everything else,
-    which may be the support's structure (halo rings, lacey strands) as much as the particles:
-    the floor already bounds the noise, and the background's reach must decide. Measured so,
-    white noise alone sits at 0.1-0.8 on the benchmarks' frames, a support's texture at 1.3 and
-    above. (Comparing the pooled cut with the floor, the same noise's rare maximum, sat within
-    5-7 % on such frames and flipped with the floor's estimate.)
-
-    Returns
-    -------
-    float
-        ``-inf`` with fewer than 8 candidates below ``cut``, ``inf`` without pixel noise.
-    """
-    strength = np.asarray(strength, dtype=np.float64)
-    below = strength[(strength > 0) & (strength < cut)]
-    if len(below) < 8:
-        return -np.inf
-    if not pixel_noise > 0:
-        return np.inf
-    null = _unit_noise_strengths(tuple(float(x) for x in scales), polarity)
-    null = np.log(null[null > 0] * pixel_noise)
-    spread = float(null.std()) if len(null) >= 8 else 0.0
-    if not spread > 0:
-        return np.inf
-    logs = np.log(below)
-    reach = logs.mean() + NULL_Z * logs.std() - (null.mean() + NULL_Z * spread)
-    return float(reach / spread)
-
-
 def _null_side(scales) -> int:
     return int(min(NULL_SIDE, max(256, 24 * max(scales))))
 
@@ -272,7 +236,6 @@ def _two_gaussians(values, iterations: int = 100):
 
 
 __all__ = [
-    "background_over_noise",
     "background_strengths",
     "measured_pixels",
     "noise_floor",
