@@ -131,7 +131,9 @@ def test_faint_particles_at_low_dose_are_kept_when_the_other_side_is_weaker():
     detections = detect_particles(truth.image)
     resolved = detections.params["resolved"]
     scale_cuts = np.asarray(resolved["scale_cuts"])
-    assert (scale_cuts <= resolved["strength_cut"]).all()
+    # every scale's cut is at most the pooled one, except the smallest searched scale, where
+    # white noise alone reaches higher than at the candidate scales (its own floor)
+    assert (scale_cuts[1:] <= resolved["strength_cut"]).all()
     assert (scale_cuts >= round(resolved["noise_floor"], 4)).all()  # scale_cuts are rounded
     assert (scale_cuts < resolved["strength_cut"]).any()
     match = match_points(detections.coords[:, 1:], truth.centres, 3.0)
