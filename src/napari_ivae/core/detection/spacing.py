@@ -18,7 +18,10 @@ The nearest strong autocorrelation peak (at least ``min_relative_height`` of the
 the nearest lattice vector. A weaker peak closer than that (at least ``MIN_BASIS_HEIGHT`` of the
 strongest) is the separation of two atoms in the cell, and then that is the spacing: the
 distance between nearest atoms is what sets every detection parameter. Lengths are refined to
-sub-pixel precision and averaged over the shell.
+sub-pixel precision and averaged over the shell. A fine periodic interference over a coarse
+lattice (a scan's electrical pickup, a few pixels) ripples the autocorrelation; its maxima on
+the central peak's flank (not resolved from it where a lattice peak is) and beside a much
+larger lattice peak are no lattice peaks (:func:`_off_centre_peaks`).
 
 :func:`tiled_spacing` (used by the atom detector when the whole frame shows no lattice) looks
 for the part that does: the tile of ``TILE_SIDE`` pixels whose Bragg peak stands highest.
@@ -38,6 +41,9 @@ MIN_PEAK_HEIGHT = 0.1  # strongest off-centre peak / zero-lag peak (the signal's
 MIN_BRAGG_RATIO = 30.0
 KEEP_RATIO = 16.0  # a frequency enters the autocorrelation above this many times its ring
 MIN_BASIS_HEIGHT = 0.15  # a closer, weaker peak counts as an atom separation from this height
+RESOLVED = 0.75  # Rayleigh's criterion: two peaks resolved with a dip below this between
+PEAK_CLEARANCE = 0.4  # a peak this fraction of its lag from a much larger one is a ripple on it
+RIPPLE_RATIO = 1.5  # ... much larger: this many times as high (near-equal ones: a split peak)
 MAX_SIDE = 1024  # the spacing is estimated on a central crop at most this large (speed)
 TILE_SIDE = 256  # tiles searched when the whole frame shows no lattice (tiled_spacing)
 MIN_TILE_SIDE = 128  # ... half the frame's smaller side where that is less, down to this
@@ -120,7 +126,7 @@ def estimate_spacing(
     if crop[reach, reach] <= 0:
         raise InputError("The image has no intensity variation to estimate a spacing from.")
     crop = crop / crop[reach, reach]
-    peaks, heights = _off_centre_peaks(crop, reach, max_spacing)
+    peaks, heights = _off_centre_peaks(crop, reach, max_spacing, min_relative_height)
     if len(peaks) == 0:
         raise InputError(
             "No lattice periodicity found (no autocorrelation peak); the image may "
@@ -245,7 +251,9 @@ def _ring_medians(power: np.ndarray, freq_sq: np.ndarray) -> np.ndarray:
     return (medians[ring] / np.log(2.0)).reshape(power.shape)
 
 
-def _off_centre_peaks(crop: np.ndarray, reach: int, max_spacing: float):
+def _off_centre_peaks(
+    crop: np.ndarray, reach: int, max_spacing: float, min_relative_height: float = 0.3
+):
     """Local maxima of the autocorrelation (sub-pixel, relative to the centre) and heights."""
     from scipy import ndimage
 
@@ -262,6 +270,12 @@ def _off_centre_peaks(crop: np.ndarray, reach: int, max_spacing: float):
     heights = crop[rows, cols]
     dips = _dip_towards_centre(crop, reach, offsets)
     valid = heights - dips > 0.02
+    # where a strong peak is resolved from the central one (Rayleigh's criterion: the
+    # autocorrelation dips below RESOLVED of its height on the way to the centre), the
+    # unresolved ones are ripples on the central peak's flank: a fine periodic interference
+    # over a coarse lattice (a scan's electrical pickup), not a finer lattice. With none
+    # resolved, a lattice on a broad hump (an edge's streak) keeps them all
+    clear = valid & (dips < RESOLVED * heights)
     rows, cols, offsets, heights = rows[valid], cols[valid], offsets[valid], heights[valid]
     offsets += np.stack(
         [
@@ -270,7 +284,56 @@ def _off_centre_peaks(crop: np.ndarray, reach: int, max_spacing: float):
         ],
         axis=1,
     )
-    return offsets, heights
+    clear = clear[valid]
+    if clear.any() and heights[clear].max() >= min_relative_height * heights.max():
+        # a ripple at the pixels' own scale still says the frame looks like noise (refused)
+        keep = clear | (np.hypot(*offsets.T) < MIN_SPACING)
+        rows, cols, offsets, heights = rows[keep], cols[keep], offsets[keep], heights[keep]
+    if len(rows) == 0:
+        return offsets, heights
+    keep = _without_ripples(crop, rows, cols, offsets, heights, min_relative_height)
+    return offsets[keep], heights[keep]
+
+
+def _without_ripples(crop, rows, cols, offsets, heights, min_relative_height) -> np.ndarray:
+    """Which peaks to keep: none with an autocorrelation ``RIPPLE_RATIO`` times its height
+    within ``PEAK_CLEARANCE`` of its lag around it. Two lattice peaks lie at least the
+    shortest lattice vector apart (their difference is one), and a basis peak as far from
+    the lattice's: a much smaller maximum that close to a larger one is a ripple on its flank
+    (a fine periodic interference's); maxima of about one height are one peak the ripple
+    split. Only the peaks that set the spacing are judged (the highest, and those out to
+    1.15 x the nearest strong one that are high enough to be a basis peak), again while one
+    goes."""
+    keep = np.ones(len(rows), dtype=bool)
+    judged = np.zeros(len(rows), dtype=bool)
+    distances = np.hypot(*offsets.T)
+    while keep.any():
+        top = np.max(heights[keep])
+        if top <= 0:  # no peak above the mean: refused as noise (MIN_PEAK_HEIGHT)
+            break
+        strong = keep & (heights >= min_relative_height * top)
+        reach = 1.15 * distances[strong].min()
+        ask = keep & ~judged & (heights >= MIN_BASIS_HEIGHT * top) & (distances <= reach)
+        ask |= keep & ~judged & (heights == top)
+        if not ask.any():
+            break
+        for index in np.flatnonzero(ask):
+            nearby = _largest_around(crop, rows[index], cols[index], distances[index])
+            keep[index] = nearby <= RIPPLE_RATIO * heights[index]
+        judged |= ask
+    return keep
+
+
+def _largest_around(crop, row, col, lag) -> float:
+    """The largest autocorrelation within ``PEAK_CLEARANCE * lag`` of ``(row, col)``."""
+    radius = PEAK_CLEARANCE * lag
+    size = int(radius)
+    top, left = max(row - size, 0), max(col - size, 0)
+    patch = crop[top : row + size + 1, left : col + size + 1]
+    near_rows, near_cols = np.ogrid[
+        top - row : top - row + patch.shape[0], left - col : left - col + patch.shape[1]
+    ]
+    return float(patch[near_rows**2 + near_cols**2 <= radius**2].max())
 
 
 def _dip_towards_centre(crop, reach, offsets):
