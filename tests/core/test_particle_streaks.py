@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from napari_ivae.core.detection.particle_streaks import on_scan_streaks
+from napari_ivae.core.detection.particle_streaks import on_scan_streaks, without_streaks
 
 RADIUS = 5.66  # the faint pass's radius for kept particles of blob radius ~8
 
@@ -69,3 +69,15 @@ def test_nothing_to_judge_marks_nothing():
     assert on_scan_streaks(frame, np.empty((0, 2), int), RADIUS, KEPT, KEPT_RADIUS).shape == (0,)
     none_kept = on_scan_streaks(frame, np.array([[60, 95]]), RADIUS, np.empty((0, 2)), [])
     assert not none_kept.any()
+
+
+def test_without_streaks_drops_the_marked_and_counts_them():
+    ideal, rows, cols = _frame()
+    band = (np.abs(rows - 60) <= 2) & (cols >= 72)
+    ideal[band] += 20.0 * np.exp(-(cols[band] - 72) / 60.0)
+    ideal[np.hypot(rows - 150, cols - 80) < 6] += 12.0
+    faint = np.array([[60, 120], [150, 80]])
+    used = {"faint_radius": RADIUS, "faint": 2}
+    kept, counted = without_streaks(_counts(ideal), faint, used, KEPT, KEPT_RADIUS)
+    assert kept.tolist() == [[150, 80]]
+    assert counted["faint"] == 1 and counted["faint_streaks"] == 1

@@ -80,6 +80,17 @@ def on_scan_streaks(signal, faint, faint_radius, kept_points, kept_radius) -> np
     return streak
 
 
+def without_streaks(signal, faint, faint_used, kept_points, kept_radius):
+    """``faint`` less the points :func:`on_scan_streaks` marks, and ``faint_used`` (the faint
+    pass's resolved parameters) with ``faint`` recounted and ``faint_streaks`` (those
+    dropped) added."""
+    streaks = on_scan_streaks(
+        signal, faint, faint_used.get("faint_radius"), kept_points, kept_radius
+    )
+    kept = np.asarray(faint).reshape(-1, 2)[~streaks]
+    return kept, {**faint_used, "faint": int(len(kept)), "faint_streaks": int(streaks.sum())}
+
+
 def _on_streak(band, cover, i, j, r) -> bool:
     """Tests (i)-(iii) of :func:`on_scan_streaks` at ``(i, j)`` of the smoothed ``band``."""
     if cover[i, j]:
