@@ -109,6 +109,7 @@ def _kept_blobs(filled, masked, skip, requested):
         particle_faint,
         particle_other_side,
         particle_rims,
+        particle_streaks,
         particle_surround,
         particle_threshold,
         particle_valley,
@@ -326,6 +327,10 @@ def _kept_blobs(filled, masked, skip, requested):
     radius = np.sqrt(2.0) * blob_sigma
     # particles fainter than the cut, away from the kept ones, against the background there
     faint, faint_used = particle_faint.faint_particles(signal, points[keep], radius[keep], skip)
+    # ... but a streak along the scan lines from a kept particle (SEM charging) is none
+    faint, faint_used = particle_streaks.without_streaks(
+        signal, faint, faint_used, points[keep], radius[keep]
+    )
     if len(faint):
         points = np.concatenate([points, faint])
         blob_sigma = np.concatenate(
