@@ -6,7 +6,7 @@ import pytest
 from _scripts import load_script
 
 from napari_ivae.core.analysis.metrics import match_points
-from napari_ivae.core.detection import particle_faint
+from napari_ivae.core.detection import particle_faint, particle_threshold, particle_valley
 from napari_ivae.core.detection.particles import detect_particles
 from napari_ivae.core.synthetic.particles import make_particles
 
@@ -29,9 +29,17 @@ def _low_dose(polarity: str, seed: int):
     )
 
 
+@pytest.fixture
+def fitted_pooled_cut(monkeypatch):
+    """The pooled cut of the two-Gaussian fit alone, under which these frames' faint
+    particles were measured: the valley cut (particle_valley) keeps most of them before the
+    faint pass, which these tests are about."""
+    monkeypatch.setattr(particle_valley, "pooled_cut", particle_threshold.particle_cut)
+
+
 @pytest.mark.parametrize(("polarity", "before"), [("bright", 0.780), ("dark", 0.673)])
 def test_faint_particles_near_clusters_are_read_against_the_support_off_the_kept_ones(
-    polarity, before
+    polarity, before, fitted_pooled_cut
 ):
     # "+1000": the faint pass measured the support's level over the whole frame, kept
     # particles included, which lowered the faint ones beside clusters and ringed every
@@ -48,7 +56,9 @@ def test_faint_particles_near_clusters_are_read_against_the_support_off_the_kept
     assert detections.params["resolved"]["faint"] >= 10
 
 
-def test_a_field_and_its_four_mirrored_copies_get_the_same_faint_cut(monkeypatch):
+def test_a_field_and_its_four_mirrored_copies_get_the_same_faint_cut(
+    monkeypatch, fitted_pooled_cut
+):
     # the cut allows a share of the added to be the background's (a false-discovery rate),
     # not a number per frame: the same field four times over (mirrored, so the support runs
     # on across the seams) gives about four times the faint particles at about the same cut.
