@@ -126,17 +126,22 @@ def test_a_packed_layer_is_no_ring_round_each_particle():
 def test_colloids_with_no_particle_in_focus_count_no_fringe():
     """Colloids half above focus, half below, none in it: the two-Gaussian cut took every
     halo's fringes (620-648 points for 64, P 0.05; then warned as rings). The valley cut
-    (particle_valley) keeps the cores of one side and no fringe: 33 points, P 0.97, R 0.5
-    (the other side's are not added: a stated limit)."""
+    (particle_valley) keeps the cores of one side and no fringe: 33 points, P 0.97, R 0.5;
+    the other side's are not added, and the front ends' self-check names them."""
     from test_particle_two_sided import _colloids
 
     from napari_ivae.core.analysis.metrics import match_points
+    from napari_ivae.core.detection.particle_contrast import noise_warning
     from napari_ivae.core.detection.particles import detect_particles
 
     image, centres, _ = _colloids(0, (9.0, -9.0), (512, 512), 64)
     found = detect_particles(image)
     assert len(found) <= 64
     assert match_points(found.coords[:, 1:], centres, 6.0).precision >= 0.9
+    polarity = found.params["resolved"]["polarity"]
+    flipped = "dark" if polarity == "bright" else "bright"
+    warning = noise_warning(image, found.labels, polarity, len(found))
+    assert warning is not None and f"--polarity {flipped}" in warning
 
 
 def test_fringes_round_cores_point_to_the_halos_polarity():
