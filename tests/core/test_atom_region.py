@@ -51,3 +51,19 @@ def test_a_region_of_islands_only_keeps_nothing_inside():
     kept = resolved(dataclasses.replace(region, inside=speck), SEPARATION)
     assert kept.found and not kept.inside.any()
     assert not kept.contains(np.array([[3.0 * region.scale[0], 3.0 * region.scale[1]]])).any()
+
+
+def test_a_polycrystal_of_small_grains_keeps_its_atoms():
+    # grains of 8-16 lattice constants at dose 0.5: the amplitude rises above the region's
+    # edge over 0.06-4.6 % of the frame (a few cells), and every peak was dropped as outside
+    # that "region" (0 atoms before); a region of fewer than MIN_REGION_CELLS cells is no
+    # distinct region
+    from _scripts import load_script
+
+    from napari_ivae.core.analysis.metrics import match_points
+
+    networks = load_script("benchmarks/stranger_networks.py", "stranger_networks_for_region")
+    image, truth = networks.make("poly honeycomb 7, dose 0.5", 0)
+    found = detect_atoms(image)
+    assert found.params["counts"]["outside_crystal"] == 0
+    assert match_points(found.coords[:, 1:], truth, 0.35 * 7.0).f1 > 0.6

@@ -54,6 +54,10 @@ FLOOR_LEVEL = 2.0
 # (vacuum, amorphous films: medians 0-1 floor; the faint parts of a lattice under a bending
 # contour at 0.1 of the columns' intensity: 2.3-2.5, none of them below 1.5 but 0.2-0.6 %)
 DEEP_FLOOR = 1.5
+# a "region" holding fewer lattice cells than this is no distinct region: a polycrystal of small
+# grains at low dose rises above the edge over 0.06-4.6 % of the frame (0.7-4 cells) and every
+# peak was dropped as outside it (stranger_networks 'poly honeycomb 7, dose 0.5')
+MIN_REGION_CELLS = 9.0
 
 
 @dataclass(frozen=True)
@@ -150,7 +154,8 @@ def crystal_region(frame, spacing: float) -> CrystalRegion:
     -------
     CrystalRegion
         The amplitude map and the decision; ``region.found`` is False when the image has no
-        significant Bragg reflection or is (un)crystalline everywhere.
+        significant Bragg reflection, is (un)crystalline everywhere or its crystalline part
+        holds fewer than ``MIN_REGION_CELLS`` lattice cells.
     """
     from napari_ivae.core.detection._filters import block_mean, gaussian_smooth
 
@@ -188,6 +193,8 @@ def crystal_region(frame, spacing: float) -> CrystalRegion:
             reflections = np.concatenate([reflections, extra])
             amplitude, _, _, floor = fringe_amplitude(detail, reflections, LOWPASS_SPACINGS * step)
             level, inside, outside_area, found = _decide(amplitude, spacing / np.mean(scale), floor)
+    if found and (1.0 - outside_area) * frame.size < MIN_REGION_CELLS * spacing**2:
+        inside, found = np.ones(amplitude.shape, dtype=bool), False
     return CrystalRegion(
         amplitude,
         inside,
