@@ -37,8 +37,10 @@ def annotation_mask(frame: np.ndarray) -> np.ndarray:
     looked for within ``JPEG_BAR`` of the frame's range of the extreme too (a bar JPEG left at
     the extreme only in part, a row of it, is replaced by the one holding it). Where a bar's
     pixels are not at one value, its label is what lies as far from the extreme as the bar's
-    pixels, in components of ``GLYPH_PIXELS`` or more inside the label's window, judged sharp
-    as before. A bar drawn and saved losslessly is found, with its label, as before.
+    pixels, in components of ``GLYPH_PIXELS`` or more inside the label's window, each judged
+    by the glyph holding it (:class:`_Glyphs`: JPEG breaks a glyph into pieces) and masked
+    with it where the glyph is sharp, else judged sharp as before. A bar drawn and saved
+    losslessly is found, with its label, as before.
     """
     from scipy import ndimage
 
@@ -64,9 +66,9 @@ def annotation_mask(frame: np.ndarray) -> np.ndarray:
         objects, _ = ndimage.label(np.abs(frame - extreme) <= reach)
         boxes = ndimage.find_objects(objects)
         sizes = np.bincount(objects.ravel())
-        glyphs = None  # the glyphs around a JPEG'd bar, once a label piece is looked at
         for box in bars:
             near = _window(box, frame.shape)
+            glyphs = None  # the glyphs around a JPEG'd bar, once a label piece is looked at
             for label in np.unique(objects[near]).tolist():
                 if not label:
                     continue
@@ -77,10 +79,10 @@ def annotation_mask(frame: np.ndarray) -> np.ndarray:
                 middle = float(np.median(frame)) if middle is None else middle
                 if reach > 0:
                     if glyphs is None:
-                        glyphs = _Glyphs(frame, extreme, span)
+                        glyphs = _Glyphs(frame, extreme, box, near)
                     piece = boxes[label - 1]
                     glyph = glyphs.holding(glyphs.labels[piece][objects[piece] == label], box, near)
-                    if glyph is not None and glyphs.sharp(glyph, middle):
+                    if glyph is not None and glyphs.sharp(glyph):
                         mask |= glyph
                         mask[near] |= objects[near] == label
                         continue
@@ -93,9 +95,12 @@ def annotation_mask(frame: np.ndarray) -> np.ndarray:
 
 
 class _Glyphs:
-    """The glyphs of a label drawn at the bar's value and saved as JPEG: the components within
-    ``JPEG_BAR`` of the frame's range of the extreme (the bar's own level, see
-    :func:`_jpeg_bars`).
+    """The glyphs of a label drawn at the bar's value and saved as JPEG: the components of the
+    pixels nearer the bar's median value than the label's surroundings (the median of the
+    label's window) are, judged sharp against those surroundings. A label is often drawn on
+    a part of the image far from the frame's median, and a colour's luminance JPEG leaves
+    at 210-245 of 255 (real_variants 'colourbar+jpeg'): its glyphs' rings lay under halfway
+    from the extreme to the frame's median.
 
     JPEG breaks a glyph's strokes, at the level of the bar's pixels, into pieces of a few
     pixels; a piece's ring holds the same glyph's other (dimmed) strokes, so the piece reads
@@ -103,11 +108,13 @@ class _Glyphs:
     digits "20"). The glyph holding it is judged instead.
     """
 
-    def __init__(self, frame: np.ndarray, extreme: float, span: float):
+    def __init__(self, frame: np.ndarray, extreme: float, bar, window):
         from scipy import ndimage
 
         self.frame, self.extreme = frame, extreme
-        self.labels, _ = ndimage.label(np.abs(frame - extreme) <= JPEG_BAR * span)
+        drawn = float(np.median(frame[bar]))  # the value the bar and label were drawn at
+        self.surround = float(np.median(frame[window]))  # what the label is drawn on
+        self.labels, _ = ndimage.label(np.abs(frame - drawn) < 0.5 * abs(self.surround - drawn))
         self.boxes = ndimage.find_objects(self.labels)
 
     def holding(self, under: np.ndarray, bar, window) -> np.ndarray | None:
@@ -129,12 +136,13 @@ class _Glyphs:
             return None
         return self.labels == found[0]
 
-    def sharp(self, glyph: np.ndarray, middle: float) -> bool:
-        """Whether ``glyph`` is drawn on the image (:func:`_sharp`)."""
+    def sharp(self, glyph: np.ndarray) -> bool:
+        """Whether ``glyph`` is drawn on the image (:func:`_sharp`, measured against what
+        the label is drawn on, not the frame's median)."""
         from scipy import ndimage
 
         box = ndimage.find_objects(glyph.view(np.uint8))[0]
-        return _sharp(self.frame, glyph.view(np.uint8), 1, box, self.extreme, middle)
+        return _sharp(self.frame, glyph.view(np.uint8), 1, box, self.extreme, self.surround)
 
 
 def _on_256_levels(frame: np.ndarray) -> bool:
