@@ -8,32 +8,25 @@ Ru1 'scalebar+jpeg': ~20 of the 59 false points on the digits "20").
 
 from __future__ import annotations
 
-import io
+import sys
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw, ImageFont
 from scipy import ndimage
+from test_overlays_jpeg import _jpeg
 
 from napari_ivae.core.detection.overlays import annotation_mask
 from napari_ivae.core.io.image import prepare_image
+from tests.core._scripts import ROOT
+
+sys.path.insert(0, str(ROOT / "benchmarks"))
+import real_variant_transforms as transforms  # noqa: E402
 
 
 def _label_and_bar(shape):
     """A bar a fifth of the width at the bottom right and "20 nm" above it in a font 4 % of
-    the height, as benchmarks/real_variant_transforms.py draws them."""
-    h, w = shape
-    picture = Image.new("L", (w, h), 0)
-    draw = ImageDraw.Draw(picture)
-    length, thick, margin = int(0.2 * w), max(3, int(0.015 * h)), int(0.05 * min(h, w))
-    x1, y1 = w - margin, h - margin
-    draw.rectangle([x1 - length, y1 - thick, x1 - 1, y1 - 1], fill=255)
-    font = ImageFont.load_default(size=max(10, int(0.04 * h)))
-    box = draw.textbbox((0, 0), "20 nm", font=font)
-    x = x1 - length // 2 - (box[2] - box[0]) // 2 - box[0]
-    y = y1 - thick - margin // 2 - box[3]
-    draw.text((x, y), "20 nm", fill=255, font=font)
-    return np.asarray(picture) > 127
+    the height, drawn by benchmarks/real_variant_transforms.py."""
+    return transforms.scale_bar_mask(shape)
 
 
 def _smooth_micrograph(shape, seed):
@@ -45,13 +38,6 @@ def _smooth_micrograph(shape, seed):
     image += 90 * np.exp(-((rows - 590) ** 2 + (cols - 545) ** 2) / (2 * 90**2))
     image += rng.normal(0, 1, shape)
     return np.clip(np.round(image), 0, 240).astype(np.uint8)
-
-
-def _jpeg(picture):
-    buffer = io.BytesIO()
-    Image.fromarray(picture).save(buffer, format="JPEG", quality=75)
-    buffer.seek(0)
-    return np.asarray(Image.open(buffer))
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
