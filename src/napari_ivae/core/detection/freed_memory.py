@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import sys
 import threading
 from collections.abc import Iterator
@@ -39,8 +40,9 @@ _LOCK = threading.Lock()
 _STATE: dict[str, int] = {"holders": 0, "whole_process": 0}
 
 
+@functools.cache
 def _libc():
-    """glibc's ``mallopt`` and ``malloc_trim``, or None."""
+    """glibc's ``mallopt`` and ``malloc_trim``, or None (looked up once)."""
     if not sys.platform.startswith("linux"):
         return None
     try:

@@ -83,7 +83,8 @@ def annotation_mask(frame: np.ndarray) -> np.ndarray:
                     piece = boxes[label - 1]
                     glyph = glyphs.holding(glyphs.labels[piece][objects[piece] == label], box, near)
                     if glyph is not None and glyphs.sharp(glyph):
-                        mask |= glyph
+                        where = glyphs.boxes[glyph - 1]
+                        mask[where] |= glyphs.labels[where] == glyph
                         mask[near] |= objects[near] == label
                         continue
                 if _sharp(frame, objects, label, boxes[label - 1], extreme, middle):
@@ -116,9 +117,10 @@ class _Glyphs:
         self.surround = float(np.median(frame[window]))  # what the label is drawn on
         self.labels, _ = ndimage.label(np.abs(frame - drawn) < 0.5 * abs(self.surround - drawn))
         self.boxes = ndimage.find_objects(self.labels)
+        self._judged: dict[int, bool] = {}  # a glyph's pieces share its verdict
 
-    def holding(self, under: np.ndarray, bar, window) -> np.ndarray | None:
-        """The glyph (a boolean mask of the frame) holding a piece, ``under`` its pixels the
+    def holding(self, under: np.ndarray, bar, window) -> int | None:
+        """The glyph (its label in ``labels``) holding a piece, ``under`` its pixels the
         glyphs' labels, or None where it is not one: more than one component, the bar itself,
         reaching out of the label's ``window``, or more than half the bar's length across
         (the image near the extreme, not text)."""
@@ -134,15 +136,16 @@ class _Glyphs:
             or max(side.stop - side.start for side in box) > length // 2
         ):
             return None
-        return self.labels == found[0]
+        return int(found[0])
 
-    def sharp(self, glyph: np.ndarray) -> bool:
+    def sharp(self, glyph: int) -> bool:
         """Whether ``glyph`` is drawn on the image (:func:`_sharp`, measured against what
         the label is drawn on, not the frame's median)."""
-        from scipy import ndimage
-
-        box = ndimage.find_objects(glyph.view(np.uint8))[0]
-        return _sharp(self.frame, glyph.view(np.uint8), 1, box, self.extreme, self.surround)
+        if glyph not in self._judged:
+            self._judged[glyph] = _sharp(
+                self.frame, self.labels, glyph, self.boxes[glyph - 1], self.extreme, self.surround
+            )
+        return self._judged[glyph]
 
 
 def _on_256_levels(frame: np.ndarray) -> bool:
