@@ -103,3 +103,24 @@ def test_areas_and_centroids_are_ndimage_sums_to_the_bit():
     assert np.array_equal(area, ndimage.sum_labels(ones, labels, index))
     expected = np.array(ndimage.center_of_mass(ones, labels, index))
     assert np.array_equal(centroids, expected)
+
+
+@pytest.mark.parametrize("inside", [4, 6])
+def test_edge_bright_spheres_cut_by_the_frame_are_counted_once_each(inside):
+    # the top row of spheres cut by the frame's edge, their centres ``inside`` px in: an open
+    # rim, closed by its mirror image at the edge
+    radii = np.linspace(9, 16, len(CENTRES))
+    crop = 50 - inside
+    image = _edge_bright_spheres(radii, 3, shape=(260, 260))[crop:]
+    centres = np.array(CENTRES, dtype=np.float64) - [crop, 0]
+    detections = detect_particles(image)
+    coords = np.asarray(detections.coords, dtype=np.float64).reshape(-1, 3)[:, 1:]
+    # as the benchmarks score: points within 3 px of the frame's edge are left out
+    far = np.array(image.shape) - 1 - coords
+    coords = coords[(np.minimum(coords, far) >= 3).all(axis=1)]
+    distance = np.hypot(*(coords[:, None, :] - centres[None]).transpose(2, 0, 1))
+    cut = centres.min(axis=1) < radii
+    assert cut.sum() == 3
+    # before: 2-3 points on each cut rim (its pieces), none at its centre
+    assert ((distance <= radii[None]).sum(axis=0) == 1).all()
+    assert distance.min(axis=0)[cut].max() <= 3

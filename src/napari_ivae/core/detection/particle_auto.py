@@ -85,7 +85,7 @@ def _unfloored_blobs(frame, excluded, params):
         used["search_sigmas"] = [round(x * factor, 3) for x in used["search_sigmas"]]
     signal = filled if used["polarity"] == "bright" else -filled
     labels, centres, groups, border_dropped = binning.labelled(
-        signal, points, radius, keep, on_layer, params["exclude_border"]
+        signal, points, radius, keep, on_layer, params["exclude_border"], used["rims"]
     )
     used.update(
         merged=int(len(groups) - (groups.max() + 1 if len(groups) else 0)),

@@ -158,11 +158,14 @@ def to_full(points, radius, factor: int, shape) -> tuple[np.ndarray, np.ndarray]
     return full, np.asarray(radius, dtype=np.float64) * factor
 
 
-def labelled(signal, points, radius, keep, on_layer: bool, exclude_border: bool):
+def labelled(signal, points, radius, keep, on_layer: bool, exclude_border: bool, rims: int = 0):
     """Labels and centres of the kept blobs, measured on ``signal`` (the particles' polarity
     positive) at its own resolution: a particle cut by the frame's edge placed from its
     outline (and dropped when ``exclude_border``), the blobs along one rod joined (not on a
-    packed layer, ``on_layer``). ``keep`` is updated in place.
+    packed layer, ``on_layer``). ``keep`` is updated in place. The last ``rims`` blobs are
+    particles whose centre was fitted to their bright rim
+    (:func:`~napari_ivae.core.detection.particle_rims.one_per_rim`): one the frame's edge
+    cuts keeps that centre and is kept when it lies inside the frame.
 
     Returns
     -------
@@ -175,16 +178,22 @@ def labelled(signal, points, radius, keep, on_layer: bool, exclude_border: bool)
     # a particle cut by the frame's edge is one blob with its mirror image, on the edge: its
     # centre from its outline inside the frame, before the edge rule reads it
     placed = particle_edges.cut_centres(signal, points[keep], radius[keep])
+    fitted = (np.arange(len(points)) >= len(points) - rims)[keep]
+    # a rim cut by the edge: its centre is the circle's through the crests inside the frame
+    cut = fitted & particle_edges.cut_by_edge(placed, radius[keep], signal.shape)
     border_dropped = 0
     if exclude_border:
-        clear = particle_edges.clear_of_edge(points[keep], placed, radius[keep], signal.shape)
+        clear = particle_edges.clear_of_edge(
+            points[keep], placed, radius[keep], signal.shape, fitted=cut
+        )
+        cut = cut[clear]
         border_dropped = int((~clear).sum())
         keep[keep] = clear
         placed = placed[clear]
     labels = particle_labels.disc_labels(signal, points[keep], radius[keep])
     centres = particle_labels.blob_centres(signal, points[keep], radius[keep])
     edge = particle_edges.on_edge(points[keep], signal.shape)
-    centres[edge] = placed[edge]
+    centres[edge | cut] = placed[edge | cut]
     # the merge reads a cut particle where its outline puts it (a rod's cut end on the rod)
     at = points[keep].copy()
     at[edge] = np.rint(centres[edge]).astype(at.dtype)

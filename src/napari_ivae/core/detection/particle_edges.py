@@ -40,7 +40,7 @@ def on_edge(points, shape) -> np.ndarray:
     return (np.minimum(points, far) < EDGE).any(axis=1)
 
 
-def clear_of_edge(points, centres, radius, shape) -> np.ndarray:
+def clear_of_edge(points, centres, radius, shape, fitted=None) -> np.ndarray:
     """The edge rule: blobs whose centre is at least half their radius inside the frame
     (:func:`~napari_ivae.core.detection.particle_labels.clear_of_edge`); a blob on the edge
     (:func:`on_edge`, its radius that of the pair it made with its mirror image) when the
@@ -56,6 +56,9 @@ def clear_of_edge(points, centres, radius, shape) -> np.ndarray:
         ``(N,)`` blob radii (pixels).
     shape : tuple of int
         The frame's shape.
+    fitted : numpy.ndarray of bool, optional
+        ``(N,)`` blobs whose centre was fitted to what of them is inside the frame (a bright
+        rim the edge cuts): kept, as one on the edge, when that centre is inside.
 
     Returns
     -------
@@ -67,8 +70,17 @@ def clear_of_edge(points, centres, radius, shape) -> np.ndarray:
     centres = np.asarray(centres, dtype=np.float64).reshape(-1, 2)
     clear = half_radius_inside(centres, np.asarray(radius, dtype=np.float64), shape)
     edge = on_edge(points, shape)
+    if fitted is not None:
+        edge = edge | np.asarray(fitted, dtype=bool)
     clear[edge] = inside_frame(centres[edge], shape)
     return clear
+
+
+def cut_by_edge(centres, radius, shape) -> np.ndarray:
+    """Particles of ``radius`` at ``centres`` whose disc the frame's edge cuts."""
+    centres = np.asarray(centres, dtype=np.float64).reshape(-1, 2)
+    far = np.array(shape, dtype=np.float64) - 1 - centres
+    return np.minimum(centres, far).min(axis=1) < np.asarray(radius, dtype=np.float64)
 
 
 def inside_frame(centres, shape) -> np.ndarray:

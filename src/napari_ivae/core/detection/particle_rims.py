@@ -26,7 +26,10 @@ kept disc), the first crest past the basin is the rim in that direction. It is o
   there is the particle already) and at least ``MIN_MEMBERS`` lie within the particle.
 
 The particle's radius is where the frame falls, outwards from the crest, to half the crest's
-height (the median over the rays); the kept blobs within it are its rim's and go.
+height (the median over the rays); the kept blobs within it are its rim's and go. A rim the
+frame's edge cuts is found on the frame mirrored at its edges and read in the directions that
+stay inside the frame (:mod:`~napari_ivae.core.detection.particle_rim_edges`), on a frame
+where closed rims were found.
 Measured on benchmarks/stranger_probe.py's SEM scene (spheres r 7-16, the middle 1.3 x the
 substrate, the rim up to 5 x, side-detector shading 1 +- 0.35): at the spheres' true centres
 the weakest crest is 0.34-0.7 of the median, the interior 0.14-0.42 of the rim, the rim's
@@ -38,6 +41,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from napari_ivae.core.detection import particle_rim_edges as rim_edges
 from napari_ivae.core.detection._medians import _median
 
 REACH = 2.0  # a rim's crest is searched out to this many times its basin's radius
@@ -140,13 +144,29 @@ def rim_particles(signal, points, radius, pixel_noise):
     basins, count = ndimage.label(depth > floor)
     if not count:
         return none
-    area, at = _areas_and_centroids(basins, count)
-    order = np.argsort(-area, kind="stable")
     outside = ~within_discs(signal.shape, points, radius + 1.0)
-    tree = cKDTree(points)
+    search = (smoothed, floor, outside, cKDTree(points), points, radius)
     taken = np.zeros(len(points), dtype=bool)
+    rings = _rings(search, basins, *_areas_and_centroids(basins, count), taken)
+    # a rim the frame's edge cuts is open there; closed by its mirror image, its interior is
+    # a basin of the mirrored frame that reaches the edge. Only on a frame of closed rims
+    if rings:
+        cut = rim_edges.cut_basins(smoothed, floor, radius, REACH, SMOOTH)
+        rings += _rings(search, *cut, taken, cut=True, found=rings)
+    if not rings:
+        return none
+    centres = np.array([[r[0], r[1]] for r in rings], dtype=np.int64)
+    radii = np.array([r[2] for r in rings], dtype=np.float64)
+    return centres, radii, [r[3] for r in rings]
+
+
+def _rings(search, basins, area, at, taken, cut=False, found=()):
+    """The rims round the basins labelled in ``basins`` (``area``, centroid ``at`` per label,
+    largest first), their blobs marked ``taken``: ``[row, col, radius, members]`` each.
+    ``cut``: rims the frame's edge cuts, beside those ``found`` already."""
+    smoothed, floor, outside, tree, points, radius = search
     rings = []
-    for k in order.tolist():
+    for k in np.argsort(-area, kind="stable").tolist():
         if area[k] < MIN_BASIN:
             continue
         centre = np.asarray(at[k], dtype=np.float64)
@@ -155,27 +175,36 @@ def rim_particles(signal, points, radius, pixel_noise):
         near = np.asarray(tree.query_ball_point(centre, reach), dtype=np.int64)
         if not len(near) or taken[near].all():
             continue
-        ring = _ring(smoothed, floor, outside, basin, centre, points[near], radius[near], reach)
+        ring = _ring(
+            smoothed, floor, outside, basin, centre, points[near], radius[near], reach, cut
+        )
         if ring is None:
             continue
         # the rim's centre: the circle through its crests (the basin leans to a shaded side)
         centre = ring[2]
+        if cut and not rim_edges.inside_frame(centre, smoothed.shape):
+            continue
         near = np.asarray(tree.query_ball_point(centre, reach), dtype=np.int64)
         if not len(near):
             continue
-        ring = _ring(smoothed, floor, outside, basin, centre, points[near], radius[near], reach)
+        ring = _ring(
+            smoothed, floor, outside, basin, centre, points[near], radius[near], reach, cut
+        )
         if ring is None:
             continue
         members = near[ring[1] & ~taken[near]]
+        same = [r for r in (*found, *rings) if cut and np.hypot(*(centre - r[:2])) < r[2]]
+        if same:
+            # a second basin of a rim already found (the mirror split its interior): its
+            # blobs are that rim's
+            same[0][3] = np.concatenate([same[0][3], members])
+            taken[members] = True
+            continue
         if len(members) < MIN_MEMBERS:
             continue
-        rings.append((int(round(centre[0])), int(round(centre[1])), ring[0], members))
+        rings.append([int(round(centre[0])), int(round(centre[1])), ring[0], members])
         taken[members] = True
-    if not rings:
-        return none
-    centres = np.array([[r[0], r[1]] for r in rings], dtype=np.int64)
-    radii = np.array([r[2] for r in rings], dtype=np.float64)
-    return centres, radii, [r[3] for r in rings]
+    return rings
 
 
 def _areas_and_centroids(labels, count):
@@ -210,9 +239,11 @@ def _basin_depth(smoothed) -> np.ndarray:
     return np.repeat(np.repeat(depth, 2, axis=0), 2, axis=1)[:height, :width]
 
 
-def _ring(smoothed, floor, outside, basin, centre, points, radius, reach):
-    """``(particle radius, interior's excess over the background x sqrt(pixels), the blobs on
-    the rim)`` around ``centre``, or None where the frame holds no one rim there."""
+def _ring(smoothed, floor, outside, basin, centre, points, radius, reach, cut=False):
+    """``(particle radius, the blobs on the rim, the centre of the circle through its crests)``
+    around ``centre``, or None where the frame holds no one rim there. ``cut``: the rim is
+    one the frame's edge cuts; only the directions whose rim lies inside the frame are read,
+    at least half of them, and at least one is not."""
     offsets = points - centre
     distance = np.hypot(offsets[:, 0], offsets[:, 1])
     row, col = int(centre[0]), int(centre[1])
@@ -245,7 +276,17 @@ def _ring(smoothed, floor, outside, basin, centre, points, radius, reach):
     )
     start = np.where(in_basin.all(axis=1), 0, (~in_basin).argmax(axis=1))
     crest = _crests(profiles, start)
-    height = profiles[np.arange(RAYS), crest]
+    if cut:
+        # a direction whose interior or rim (out to where it falls to half its crest) runs
+        # over the frame's edge reads the edge's pixels repeated, not the rim: left out
+        ends = _outer_ends(profiles, crest)
+        read = ~in_basin.all(axis=1) & (
+            steps[ends] + 1.0 < rim_edges.to_edge(centre, angles, smoothed.shape)
+        )
+        if read.all() or read.sum() < RAYS // 2:
+            return None
+        angles, profiles, crest = angles[read], profiles[read], crest[read]
+    height = profiles[np.arange(len(angles)), crest]
     rim = float(np.median(height))
     if rim <= 0 or height.min() < RIM_LEVEL * rim:
         return None
@@ -262,13 +303,19 @@ def _ring(smoothed, floor, outside, basin, centre, points, radius, reach):
     if not on_rim.all():
         return None  # a blob at the centre: the particle is found there already
     inner = np.array([_run_start(p, c, 0.5 * h) for p, c, h in zip(profiles, crest, height)])
-    outer = np.array([_run_end(p, c, 0.5 * h) for p, c, h in zip(profiles, crest, height)])
+    outer = _outer_ends(profiles, crest)
     width = float(np.median(steps[outer] - steps[inner]))
     if width > RIM_WIDTH * ring_radius:
         return None
     within = distance <= float(np.median(steps[outer])) + 1.0
     crests = centre + steps[crest][:, None] * np.column_stack([np.sin(angles), np.cos(angles)])
     return float(np.median(steps[outer])), within, _circle_centre(crests, centre)
+
+
+def _outer_ends(profiles, crest) -> np.ndarray:
+    """Per row, the last point outwards from its crest above half the crest's height."""
+    height = profiles[np.arange(len(crest)), crest]
+    return np.array([_run_end(p, c, 0.5 * h) for p, c, h in zip(profiles, crest, height)])
 
 
 def _uneven(height, angles) -> float:
