@@ -59,3 +59,14 @@ def test_a_large_block_comes_from_the_heap_once_told(mode, expected):
         [sys.executable, "-c", PROBE, mode], capture_output=True, text=True, check=True
     )
     assert out.stdout.split() == expected.split()
+
+
+@pytest.mark.skipif(not _glibc_with_mallinfo2(), reason="glibc needed")
+def test_glibc_is_found_without_importing_ctypes_util():
+    probe = (
+        "import sys\n"
+        "from napari_ivae.core.detection.freed_memory import _libc\n"
+        "print(_libc() is not None, 'ctypes.util' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["True", "False"]

@@ -155,3 +155,72 @@ def test_fringes_round_cores_point_to_the_halos_polarity():
     assert any(w.endswith("or try --polarity dark") for w in assess(cored, "particles")["warnings"])
     hollow = assess(_particles(_rims(np.random.default_rng(0)), 11.0), "particles")["warnings"]
     assert any(w.endswith("or try --method otsu") for w in hollow)
+
+
+def _on_ring_one_at_a_time(points, i, near, size, tree):
+    """The rule for one centre, written plainly (circles, insides, pieces, gaps)."""
+    from napari_ivae.core.detection import particle_rings as rings
+
+    p = points[i]
+    first, second = np.triu_indices(len(near), 1)
+    a, b = points[near[first]] - p, points[near[second]] - p
+    cross = 2 * (a[:, 0] * b[:, 1] - a[:, 1] * b[:, 0])
+    ok = np.abs(cross) > 1e-9
+    a2, b2 = (a**2).sum(1), (b**2).sum(1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        centre = np.column_stack(
+            [(b[:, 1] * a2 - a[:, 1] * b2) / cross, (a[:, 0] * b2 - b[:, 0] * a2) / cross]
+        )
+    radius = np.hypot(centre[:, 0], centre[:, 1])
+    ok &= (radius >= rings.MIN_RADIUS * size) & (radius <= rings.MAX_RADIUS * size)
+    centre, radius = centre[ok] + p, radius[ok]
+    inside = tree.query(centre, k=2)[0] / radius[:, None] if len(centre) else np.zeros((0, 2))
+    hollow = inside[:, 0] >= rings.EMPTY
+    cored = (
+        (inside[:, 0] < rings.CORE)
+        & (inside[:, 1] >= rings.INNER)
+        & (radius >= rings.CORED_RADIUS * size)
+    )
+    centre, radius, cored = centre[hollow | cored], radius[hollow | cored], cored[hollow | cored]
+    ring = np.concatenate([[i], near])
+    where = np.linalg.norm(points[ring][None] - centre[:, None], axis=2) / radius[:, None]
+    on_circle = np.abs(where - 1.0) <= rings.ON * np.minimum(1.0, size / radius)[:, None]
+    enough = np.maximum(rings.MIN_ON, np.ceil(rings.TILE * 2.0 * np.pi * radius / size - 1e-9))
+    candidates = np.flatnonzero(on_circle.sum(1) >= enough)
+    for k in candidates[np.argsort(~cored[candidates], kind="stable")]:
+        offset = points[ring] - centre[k]
+        angles = np.sort(np.arctan2(offset[on_circle[k], 0], offset[on_circle[k], 1]))
+        if np.diff(np.r_[angles, angles[0] + 2 * np.pi]).max() > np.pi:
+            continue
+        return 2 if cored[k] else 1
+    return 0
+
+
+def test_every_centre_judged_at_once_as_one_at_a_time():
+    from scipy.spatial import cKDTree
+
+    from napari_ivae.core.detection.particle_rings import _on_rings
+
+    rng = np.random.default_rng(3)
+    kinds_seen = set()
+    for case in range(12):
+        points = [rng.uniform(0, 400, (int(rng.integers(20, 300)), 2))]
+        for centre in rng.uniform(40, 360, (int(rng.integers(3, 15)), 2)):
+            count = int(rng.integers(5, 13))
+            turn = np.linspace(0, 2 * np.pi, count, endpoint=False) + rng.uniform(0, 6)
+            radius = rng.uniform(8, 25)
+            points.append(centre + radius * np.stack([np.sin(turn), np.cos(turn)], 1))
+            if case % 2:
+                points.append(centre[None] + rng.normal(0, 0.3, (1, 2)))  # a core
+        points = np.concatenate(points)
+        tree = cKDTree(points)
+        size = 6.0
+        sample = np.arange(0, len(points), 2)
+        index = tree.query(points[sample], k=17)[1]
+        near = np.stack([row[row != i][:16] for i, row in zip(sample, index)])
+        expected = [
+            _on_ring_one_at_a_time(points, i, row, size, tree) for i, row in zip(sample, near)
+        ]
+        assert _on_rings(points, sample, near, size, tree).tolist() == expected
+        kinds_seen |= set(expected)
+    assert kinds_seen == {0, 1, 2}  # hollow rings, rings round cores and no ring all met

@@ -76,7 +76,12 @@ def main(argv: list[str] | None = None) -> int:
         handlers run. For ``detect`` and ``batch`` its C allocator keeps the memory a step
         frees for the next one (:mod:`~napari_ivae.core.detection.freed_memory`: the kernel
         no longer zeroes fresh pages for every large array, a fifth of a large frame's
-        detection).
+        detection). SciPy's import leaves its docstrings as written
+        (:mod:`~napari_ivae.cli._scipy_docs`: 0.15-0.3 s of every ``detect``). ``detect`` of
+        a frame in memory runs without the garbage collector: the cycles of a detection are
+        its imports' only (a detection leaves none; 900 objects after the first), and
+        collecting among the imports' growing heap again and again took 0.1 s of CPU; a
+        streamed or chunked one turns it back on.
 
     Returns
     -------
@@ -85,10 +90,14 @@ def main(argv: list[str] | None = None) -> int:
     """
     if argv is not None:
         return _run(argv)
+    from napari_ivae.cli._scipy_docs import keep_scipy_docstrings
     from napari_ivae.core.detection.freed_memory import keep_freed_memory
 
+    keep_scipy_docstrings()
     if sys.argv[1:2] in (["detect"], ["batch"]):
         keep_freed_memory()
+    if sys.argv[1:2] == ["detect"]:
+        gc.disable()
     try:
         return _run(sys.argv[1:])
     finally:

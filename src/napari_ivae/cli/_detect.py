@@ -192,6 +192,12 @@ def run(args) -> int:
     check_frame_axis(image.shape, args.frame_axis)
     streaming = _streams(image, args.channel, args.frame_axis)
     chunked = not streaming and image.ndim == 2 and _chunked(image, channel, args.frame_axis)
+    if streaming or chunked:
+        # frame after frame in worker threads: their cycles (a failed read's traceback) are
+        # collected; main() ran ``detect`` without the collector for one frame in memory
+        import gc
+
+        gc.enable()
     if (streaming or chunked) and is_lazy(image) and np.dtype(image.dtype).kind == "f":
         from napari_ivae.cli._patches import lazy_filled
 

@@ -34,6 +34,7 @@ CORED_RADIUS = 2.0  # ... and the ring this many median diameters out: clear of 
 RING_SHARE = 0.3  # this share of the found particles on rings: warn
 SAMPLE = 300  # centres looked at (their share is the estimate)
 NEIGHBOURS = 32  # the nearest centres looked at around each (a ring's members among them)
+BATCH = 64  # sampled centres whose circles are tried at once (memory: 64 x 496 circles)
 
 
 def ring_share(points: np.ndarray, diameters: np.ndarray) -> float:
@@ -71,51 +72,66 @@ def ring_shares(points: np.ndarray, diameters: np.ndarray) -> tuple[float, float
     k = min(NEIGHBOURS + 1, len(points))
     tree = cKDTree(points)
     distance, index = tree.query(points[sample], k=k, distance_upper_bound=reach)
+    found = np.isfinite(distance) & (index != sample[:, None])
+    lengths = found.sum(axis=1)
     kinds = np.zeros(len(sample), dtype=np.int64)
-    for j, (i, near, far) in enumerate(zip(sample.tolist(), index, distance)):
-        near = near[np.isfinite(far) & (near != i)]
-        kinds[j] = _on_ring(points, i, near, size, tree) if len(near) >= MIN_ON else 0
+    # the sampled centres with as many neighbours in reach together (each row's neighbours in
+    # the tree's order, as one at a time), a bounded number of them at once
+    for length in np.unique(lengths[lengths >= MIN_ON]).tolist():
+        rows = np.flatnonzero(lengths == length)
+        for start in range(0, len(rows), BATCH):
+            part = rows[start : start + BATCH]
+            near = index[part][found[part]].reshape(len(part), length)
+            kinds[part] = _on_rings(points, sample[part], near, size, tree)
     return float(np.mean(kinds > 0)), float(np.mean(kinds == 2))
 
 
-def _on_ring(points, i, near, size, tree) -> int:
-    """Whether point ``i`` lies on a ring with some of its neighbours ``near``: each pair of
-    them with ``i`` gives a circle (its circumcircle), tried in turn (``tree``: a
-    :class:`scipy.spatial.cKDTree` of ``points``). 0: on none; 1: on a hollow ring only; 2:
-    on a ring round a core."""
-    p = points[i]
-    first, second = np.triu_indices(len(near), 1)
-    a, b = points[near[first]] - p, points[near[second]] - p
-    cross = 2 * (a[:, 0] * b[:, 1] - a[:, 1] * b[:, 0])
+def _on_rings(points, centres, near, size, tree) -> np.ndarray:
+    """For each point ``centres[j]``, whether it lies on a ring with some of its neighbours
+    ``near[j]`` (all rows as many): each pair of them with the point gives a circle (its
+    circumcircle), tried in turn (``tree``: a :class:`scipy.spatial.cKDTree` of ``points``).
+    0: on none; 1: on a hollow ring only; 2: on a ring round a core. Every circle of every
+    row is computed at once, each number as one row's own computation gives it."""
+    kinds = np.zeros(len(centres), dtype=np.int64)
+    p = points[centres][:, None, :]  # (rows, 1, 2)
+    first, second = np.triu_indices(near.shape[1], 1)
+    a, b = points[near[:, first]] - p, points[near[:, second]] - p  # (rows, pairs, 2)
+    cross = 2 * (a[..., 0] * b[..., 1] - a[..., 1] * b[..., 0])
     ok = np.abs(cross) > 1e-9
-    a2, b2 = (a**2).sum(1), (b**2).sum(1)
+    a2, b2 = (a**2).sum(-1), (b**2).sum(-1)
     with np.errstate(divide="ignore", invalid="ignore"):
-        centre = np.column_stack(
-            [(b[:, 1] * a2 - a[:, 1] * b2) / cross, (a[:, 0] * b2 - b[:, 0] * a2) / cross]
+        centre = np.stack(
+            [(b[..., 1] * a2 - a[..., 1] * b2) / cross, (a[..., 0] * b2 - b[..., 0] * a2) / cross],
+            axis=-1,
         )
-    radius = np.hypot(centre[:, 0], centre[:, 1])
+    radius = np.hypot(centre[..., 0], centre[..., 1])
     ok &= (radius >= MIN_RADIUS * size) & (radius <= MAX_RADIUS * size)
-    centre, radius = centre[ok] + p, radius[ok]
+    owner = np.nonzero(ok)[0]  # each kept circle's row, rows in order, circles in pair order
+    centre, radius = centre[ok] + p[owner, 0], radius[ok]
     # the inside first (the two centres nearest each circle's): in a packed layer few pass
     inside = tree.query(centre, k=2)[0] / radius[:, None] if len(centre) else np.zeros((0, 2))
     hollow = inside[:, 0] >= EMPTY
     cored = (inside[:, 0] < CORE) & (inside[:, 1] >= INNER) & (radius >= CORED_RADIUS * size)
-    centre, radius, cored = centre[hollow | cored], radius[hollow | cored], cored[hollow | cored]
-    ring = np.concatenate([[i], near])
+    kept = hollow | cored
+    centre, radius, cored, owner = centre[kept], radius[kept], cored[kept], owner[kept]
+    ring = points[np.concatenate([centres[:, None], near], axis=1)]  # (rows, 1 + near, 2)
     # (circles, points): each point's distance from each circle's centre, in its radii; a
     # ring's pieces scatter about it by a share of their own size, whatever its radius
-    where = np.linalg.norm(points[ring][None] - centre[:, None], axis=2) / radius[:, None]
+    where = np.linalg.norm(ring[owner] - centre[:, None], axis=2) / radius[:, None]
     on_circle = np.abs(where - 1.0) <= ON * np.minimum(1.0, size / radius)[:, None]
     enough = np.maximum(MIN_ON, np.ceil(TILE * 2.0 * np.pi * radius / size - 1e-9))
-    candidates = np.flatnonzero(on_circle.sum(1) >= enough)
-    for k in candidates[np.argsort(~cored[candidates], kind="stable")]:  # round a core first
-        c, on = centre[k], on_circle[k]
-        offset = points[ring] - c
-        angles = np.sort(np.arctan2(offset[on, 0], offset[on, 1]))
-        if np.diff(np.r_[angles, angles[0] + 2 * np.pi]).max() > np.pi:
-            continue  # an arc on one side, not a ring round the centre
-        return 2 if cored[k] else 1
-    return 0
+    passing = np.flatnonzero(on_circle.sum(1) >= enough)
+    for row in np.unique(owner[passing]).tolist():
+        candidates = passing[owner[passing] == row]
+        for k in candidates[np.argsort(~cored[candidates], kind="stable")]:  # a core's first
+            c, on = centre[k], on_circle[k]
+            offset = ring[row] - c
+            angles = np.sort(np.arctan2(offset[on, 0], offset[on, 1]))
+            if np.diff(np.r_[angles, angles[0] + 2 * np.pi]).max() > np.pi:
+                continue  # an arc on one side, not a ring round the centre
+            kinds[row] = 2 if cored[k] else 1
+            break
+    return kinds
 
 
 __all__ = ["RING_SHARE", "ring_share", "ring_shares"]

@@ -1,0 +1,87 @@
+"""A command's process: SciPy imported with its docstrings as written, detect without the
+garbage collector."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from napari_ivae.cli._scipy_docs import _AsWritten
+
+# a fresh interpreter: the command line's own start (main() without argv), then SciPy's import
+_PROBE = """
+import sys
+from napari_ivae.cli import main
+sys.argv = ["napari-ivae", "detect", "--help"]
+try:
+    main()
+except SystemExit:
+    pass
+import scipy.ndimage, scipy.spatial, scipy.fft
+import scipy._lib._docscrape as docscrape
+doc = scipy.ndimage.gaussian_filter.__doc__
+print(docscrape.FunctionDoc.__name__, "Array API Standard Support" in doc, doc.startswith("Multi"))
+print(scipy.ndimage.gaussian_filter([0.0, 1.0, 0.0], 1.0).round(6).tolist())
+"""
+
+
+def test_a_command_leaves_scipys_docstrings_as_written():
+    out = (
+        subprocess.run([sys.executable, "-c", _PROBE], capture_output=True, text=True, check=True)
+        .stdout.strip()
+        .splitlines()[-2:]
+    )  # after the sub-command's help
+    assert out[0].split() == ["_AsWritten", "False", "True"]
+    # SciPy works as before
+    from scipy import ndimage
+
+    expected = ndimage.gaussian_filter(np.array([0.0, 1.0, 0.0]), 1.0).round(6).tolist()
+    assert out[1] == str(expected)
+
+
+def test_the_stand_in_gives_the_docstring_back_through_scipys_decorators():
+    def documented():
+        """Summary.
+
+        Parameters
+        ----------
+        x : int
+        """
+
+    doc = _AsWritten(documented)
+    doc["Notes"].append("a note")  # as xp_capabilities does
+    doc["Extended Summary"] += ["more"]  # as deprecate_positional_args does
+    assert [p.name for p in doc["Parameters"]] == []  # as _rename_parameter reads it
+    assert str(doc).split("\n", 1)[1].lstrip(" \n") == documented.__doc__.lstrip(" \n")
+
+
+def test_detect_runs_without_the_garbage_collector_other_commands_with_it():
+    probe = (
+        "import gc, sys\n"
+        "from napari_ivae.cli import main\n"
+        "sys.argv = ['napari-ivae', sys.argv[1], '--help']\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print(gc.isenabled())\n"
+    )
+    for command, enabled in (("detect", "False"), ("batch", "True")):
+        out = subprocess.run(
+            [sys.executable, "-c", probe, command], capture_output=True, text=True, check=True
+        )
+        assert out.stdout.strip().splitlines()[-1] == enabled
+
+
+def test_what_else_scipy_asks_of_its_parser_the_real_parser_answers(monkeypatch):
+    from scipy._lib._docscrape import FunctionDoc
+
+    def documented():
+        """Summary."""
+
+    doc = _AsWritten(documented)
+    with pytest.raises(AttributeError):  # no parser known: nothing to ask
+        doc.get_func()
+    monkeypatch.setattr(_AsWritten, "parser", FunctionDoc)
+    assert doc.get_func()[0] is documented
