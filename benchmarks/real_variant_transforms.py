@@ -233,11 +233,20 @@ def rotated(image, points, degrees=ROTATION_DEGREES):
     return Variant(out, ".npy", pts, keep=inside)
 
 
+def quarter(image, points, bottom=False, right=False, centre=False):
+    """A quarter of the frame (half its height and width): the top-left one by default, the
+    bottom and/or right one, or the central one (a stranger crops whatever part they like)."""
+    h, w = image.shape[0] // 2, image.shape[1] // 2
+    top = (image.shape[0] - h) // 2 if centre else image.shape[0] - h if bottom else 0
+    left = (image.shape[1] - w) // 2 if centre else image.shape[1] - w if right else 0
+    pts = points - np.array([top, left], float)
+    inside = (pts >= -0.5).all(axis=1) & (pts < np.array([h, w]) - 0.5).all(axis=1)
+    return Variant(image[top : top + h, left : left + w].copy(), ".npy", pts, keep=inside)
+
+
 def corner(image, points):
     """The top-left quarter of the frame (half its height and width)."""
-    h, w = image.shape[0] // 2, image.shape[1] // 2
-    inside = (points >= -0.5).all(axis=1) & (points < np.array([h, w]) - 0.5).all(axis=1)
-    return Variant(image[:h, :w].copy(), ".npy", points.copy(), keep=inside)
+    return quarter(image, points)
 
 
 def inverted(image, points):
@@ -266,5 +275,11 @@ VARIANTS = {
     "colourbar+jpeg": (colour_bar_jpeg, ("atoms", "particles")),
     "rot17": (rotated, ("atoms", "particles")),
     "corner": (corner, ("atoms", "particles")),
+    # the other quarters and the central one: atoms only (each holds its own part of the
+    # frame's flaws, which the spacing estimate, an atoms-only step, reads from the crop)
+    "corner-tr": (lambda i, p: quarter(i, p, right=True), ("atoms",)),
+    "corner-bl": (lambda i, p: quarter(i, p, bottom=True), ("atoms",)),
+    "corner-br": (lambda i, p: quarter(i, p, bottom=True, right=True), ("atoms",)),
+    "centre": (lambda i, p: quarter(i, p, centre=True), ("atoms",)),
     "inverted": (inverted, ("particles",)),
 }

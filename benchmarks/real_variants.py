@@ -10,11 +10,11 @@ white noise added back), a quarter of the dose (Poisson resampling of the counts
 the frame's own noise), an 8-bit PNG export (0.2 % clipped at each end), JPEG quality 75,
 16-bit counts on an offset (TIFF), a slow illumination gradient, a burned-in white scale bar
 and its label (8-bit PNG; the same as JPEG; drawn in yellow on an RGB JPEG), rotation by 17
-degrees (cropped to the valid area), the top-left quarter, and, for particle images, inverted
-contrast. The references follow each transform (scaled, rotated, cropped; those under the
-burned-in label are not counted) and so do the matching
-radii. One line per image and variant, then one JSON line. Skipped, with a message, when
-``../shared`` is absent.
+degrees (cropped to the valid area), the top-left quarter (for atom images every quarter and
+the central one), and, for particle images, inverted contrast. The references follow each
+transform (scaled, rotated, cropped; those under the burned-in label are not counted) and so
+do the matching radii. One line per image and variant, then one JSON line. Skipped, with a
+message, when ``../shared`` is absent.
 
 ``--out DIR`` keeps each variant's file and an overlay PNG of it: matched references green,
 missed references blue, false detections red.
@@ -130,10 +130,16 @@ def overlay(image, ref, det, radius, path: Path) -> None:
     picture.save(path)
 
 
+MIN_REFERENCES = 5  # a variant with fewer references in it scores nothing worth a row
+
+
 def run_one(sb, exe, name, mode, image, points, half_box, variant_name, folder, overlays=False):
-    """Detect and score one variant of one image (its file written to ``folder``)."""
+    """Detect and score one variant of one image (its file written to ``folder``); None when
+    the variant holds fewer than ``MIN_REFERENCES`` references (a crop beside the particle)."""
     transform, _ = VARIANTS[variant_name]
     variant = transform(image.astype(np.float64), points)
+    if len(rule(sb, mode, variant, half_box)[0]) < MIN_REFERENCES:
+        return None
     stem = f"{Path(name).stem}_{variant_name.replace('/', '_').replace('+', '_')}"
     path = write_variant(variant, folder / stem)
     det, wall, err = sb.detect(exe, path, mode)
@@ -203,6 +209,11 @@ def main(argv=None) -> int:
                     folder,
                     overlays=bool(args.out),
                 )
+                if row is None:
+                    print(
+                        f"{name:16s} {variant_name:13s} skipped: under {MIN_REFERENCES} references"
+                    )
+                    continue
                 rows.append(row)
                 shape = "x".join(map(str, row["shape"]))
                 extra = f"  error: {row['error']}" if row["error"] else ""

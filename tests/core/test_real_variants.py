@@ -17,7 +17,7 @@ import real_variant_transforms as transforms  # noqa: E402
 
 def _blobs(shape=(96, 120)):
     """Gaussian spots (sigma 3 px) at off-grid positions, and the positions."""
-    points = np.array([[20.3, 30.7], [60.6, 85.2], [35.1, 50.4]])
+    points = np.array([[20.3, 30.7], [60.6, 85.2], [35.1, 50.4], [15.4, 95.8], [75.2, 20.6]])
     rows, cols = np.indices(shape, dtype=float)
     image = sum(np.exp(-((rows - r) ** 2 + (cols - c) ** 2) / 18.0) for r, c in points)
     return 10.0 + 100.0 * image, points

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from napari_ivae.core.detection import first_order
 from napari_ivae.core.errors import InputError
 
 MIN_SPACING = 2.0  # pixels; closer "lattices" are noise
@@ -118,15 +119,16 @@ def estimate_spacing(
     from scipy import ndimage
 
     kept = ndimage.binary_dilation(ratio > KEEP_RATIO, np.ones((3, 3), bool))
-    power = np.where(kept, power, 0.0)
-    acf = fft.irfft2(power * high_pass, shape, workers=1)
+    power = np.where(kept, power, 0.0) * high_pass
+    acf = fft.irfft2(power, shape, workers=1)
     reach = min(int(np.ceil(max_spacing * 1.5)) + 2, min(shape) // 2 - 1)
     lags = np.arange(-reach, reach + 1)  # zero lag in the middle (a partial fftshift)
     crop = acf.take(lags, axis=0, mode="wrap").take(lags, axis=1, mode="wrap")
     if crop[reach, reach] <= 0:
         raise InputError("The image has no intensity variation to estimate a spacing from.")
     crop = crop / crop[reach, reach]
-    peaks, heights = _off_centre_peaks(crop, reach, max_spacing, min_relative_height)
+    parts = first_order.components(power)
+    peaks, heights = _off_centre_peaks(crop, reach, max_spacing, min_relative_height, parts)
     if len(peaks) == 0:
         raise InputError(
             "No lattice periodicity found (no autocorrelation peak); the image may "
@@ -252,9 +254,16 @@ def _ring_medians(power: np.ndarray, freq_sq: np.ndarray) -> np.ndarray:
 
 
 def _off_centre_peaks(
-    crop: np.ndarray, reach: int, max_spacing: float, min_relative_height: float = 0.3
+    crop: np.ndarray,
+    reach: int,
+    max_spacing: float,
+    min_relative_height: float = 0.3,
+    parts=None,
 ):
-    """Local maxima of the autocorrelation (sub-pixel, relative to the centre) and heights."""
+    """Local maxima of the autocorrelation (sub-pixel, relative to the centre) and heights.
+    With ``parts`` (:func:`first_order.components` of the spectrum the autocorrelation is
+    made of), a peak is resolved only where its first-order components resolve it too, and
+    one on their slope is a ripple (:mod:`~napari_ivae.core.detection.first_order`)."""
     from scipy import ndimage
 
     is_max = crop == ndimage.maximum_filter(crop, size=3, mode="nearest")
@@ -276,6 +285,8 @@ def _off_centre_peaks(
     # over a coarse lattice (a scan's electrical pickup), not a finer lattice. With none
     # resolved, a lattice on a broad hump (an edge's streak) keeps them all
     clear = valid & (dips < RESOLVED * heights)
+    if parts is not None and clear.any():
+        clear[clear] = first_order.dip_ratios(parts, offsets[clear]) < RESOLVED
     rows, cols, offsets, heights = rows[valid], cols[valid], offsets[valid], heights[valid]
     offsets += np.stack(
         [
@@ -285,6 +296,10 @@ def _off_centre_peaks(
         axis=1,
     )
     clear = clear[valid]
+    if parts is not None:  # ripples of a fine interference on a slope (a ridge, a hump)
+        keep = ~first_order.on_slope(parts, offsets, PEAK_CLEARANCE, MIN_SPACING)
+        rows, cols, offsets, heights = rows[keep], cols[keep], offsets[keep], heights[keep]
+        clear = clear[keep]
     if clear.any() and heights[clear].max() >= min_relative_height * heights.max():
         # a ripple at the pixels' own scale still says the frame looks like noise (refused)
         keep = clear | (np.hypot(*offsets.T) < MIN_SPACING)
