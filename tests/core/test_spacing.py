@@ -74,7 +74,7 @@ def test_ring_medians_are_those_of_a_full_sort(shape):
 def test_tiled_spacing_passes_over_a_tile_whose_strongest_peak_is_a_step():
     """An STM step: its edge's streak stands out of the rings more than the lattice's Bragg
     peaks, but its autocorrelation is a ridge; the next strongest tile shows the lattice."""
-    from napari_ivae.core.detection.spacing import tiled_spacing
+    from napari_ivae.core.detection.spacing_tiles import tiled_spacing
 
     shape = (512, 512)
     image = make_lattice(shape, spacing=12.0, lattice="hexagonal", rotation=8.0, seed=3).image
@@ -90,7 +90,7 @@ def test_a_frame_under_two_full_tiles_is_tiled_at_half_its_side():
     """A 256 px STM frame with a step through the middle: the whole frame's autocorrelation
     is the step's ridge, and 128 px tiles beside the step show the lattice; a frame under
     256 px is not tiled."""
-    from napari_ivae.core.detection.spacing import tiled_spacing
+    from napari_ivae.core.detection.spacing_tiles import tiled_spacing
 
     shape = (256, 256)
     image = make_lattice(shape, spacing=12.0, lattice="hexagonal", rotation=8.0, seed=3).image

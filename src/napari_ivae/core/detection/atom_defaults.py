@@ -18,6 +18,7 @@ import numpy as np
 
 from napari_ivae.core.detection.atom_frame import frame_atoms
 from napari_ivae.core.detection.detection_memo import remembered
+from napari_ivae.core.detection.lattice_directions import ONE_DIRECTION, ONE_DIRECTION_SIGN
 from napari_ivae.core.detection.point_columns import points_of, row_count
 from napari_ivae.core.detection.spacing import MIN_SPACING
 from napari_ivae.core.errors import InputError
@@ -205,17 +206,28 @@ def _strong_group(prominence: np.ndarray) -> np.ndarray | None:
     return np.asarray(prominence) >= np.exp(high[0])
 
 
-def _without_lattice(frame) -> tuple[float, str]:
+def _without_lattice(frame, one_direction: bool = False) -> tuple[float, str]:
     """The spacing of a frame with no lattice, and where it came from: the period of the ring
     in its spectrum when its atoms keep a distance from each other (:func:`_from_ring`), else
     five times its blob scale (an atom's sigma is about a fifth of the distance to its
-    neighbours)."""
+    neighbours). A frame periodic along ``one_direction`` only (lattice fringes, scan lines)
+    is measured with that periodicity taken out (:func:`taken_out`), as it is then searched."""
     from napari_ivae.core.detection.atom_geometry import blob_scale
 
+    if one_direction:
+        return 5.0 * blob_scale(taken_out(frame)), f"blob scale ({ONE_DIRECTION})"
     ring = _from_ring(frame)
     if ring is not None:
         return ring
     return 5.0 * blob_scale(frame), "blob scale (no lattice periodicity)"
+
+
+def taken_out(frame) -> np.ndarray:
+    """The frame with its periodicity along one direction taken out
+    (:func:`~napari_ivae.core.detection.lattice_directions.without_line`), remembered."""
+    from napari_ivae.core.detection.lattice_directions import without_line
+
+    return remembered("without_line", without_line, frame)
 
 
 def _from_ring(frame) -> tuple[float, str] | None:
@@ -241,9 +253,10 @@ def _resolve_params(
     merge_distance,
     border,
 ) -> dict:
-    from napari_ivae.core.detection.spacing import estimate_spacing, tiled_spacing
+    from napari_ivae.core.detection.spacing import estimate_spacing
+    from napari_ivae.core.detection.spacing_tiles import tiled_spacing
 
-    source, lattice_constant = "given", None
+    source, lattice_constant, one_direction = "given", None, False
     if spacing is None:
         try:
             try:
@@ -253,6 +266,7 @@ def _resolve_params(
             except InputError as error:
                 if "periodicity" not in str(error):
                     raise
+                one_direction = ONE_DIRECTION_SIGN in str(error)
                 # a lattice on a small part of the frame (particles on a support)
                 spacing, details = remembered(
                     "tiled_spacing", tiled_spacing, frame, return_details=True
@@ -260,7 +274,7 @@ def _resolve_params(
             source, lattice_constant = "auto", details["lattice_constant"]
         except InputError as error:
             if "periodicity" in str(error):
-                spacing, source = _without_lattice(frame)
+                spacing, source = _without_lattice(frame, one_direction)
             elif "below" in str(error) and (ring := _from_ring(frame)) is not None:
                 # a "lattice" finer than MIN_SPACING is the pixels' own pattern; the ring's
                 # atoms are what the frame shows (a crop of a few cells of a coarse lattice)

@@ -9,9 +9,12 @@ image (live tuning) finds those its changed parameter does not reach, with the s
 
 from __future__ import annotations
 
-from napari_ivae.core.detection.atom_defaults import _from_first_pass, _resolve_params
+import numpy as np
+
+from napari_ivae.core.detection.atom_defaults import _from_first_pass, _resolve_params, taken_out
 from napari_ivae.core.detection.atom_honeycomb import _bright_atoms, honeycomb_of
 from napari_ivae.core.detection.detection_memo import remembered, remembered_when
+from napari_ivae.core.detection.lattice_directions import ONE_DIRECTION
 
 
 def _resolved(frames, given: dict, run: dict, excluded, invert) -> tuple:
@@ -19,6 +22,10 @@ def _resolved(frames, given: dict, run: dict, excluded, invert) -> tuple:
     polarity check and from the first pass (each step through the active memo)."""
     first = frames[0]
     params = {**_resolve_params(first, **given), **run}
+    if ONE_DIRECTION in str(params["spacing_source"]):
+        # fringes or scan lines hold no atom position: searched with them taken out
+        frames = np.stack([taken_out(frame) for frame in frames])
+        first = frames[0]
     if invert is None:
         bright, found = remembered(
             "polarity", _polarity, frames, params["spacing"], {**params, **run}, excluded

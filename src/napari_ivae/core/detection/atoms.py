@@ -32,7 +32,8 @@ parameter          default                      meaning
 =================  ===========================  =============================================
 
 When the whole frame shows no lattice periodicity, the spacing comes from the part that does
-(a 256 px tile: a few particles on a support, :func:`~napari_ivae.core.detection.spacing.tiled_spacing`);
+(a 256 px tile: a few particles on a support,
+:func:`~napari_ivae.core.detection.spacing_tiles.tiled_spacing`);
 an image with none anywhere gets the period of a ring in its spectrum (an amorphous network,
 :mod:`~napari_ivae.core.detection.short_range_order`), else five times its LoG blob scale
 (``spacing_source`` says which). After the cut, a lattice's atoms are judged where its

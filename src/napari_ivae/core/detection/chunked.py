@@ -40,10 +40,14 @@ from napari_ivae.core.detection.chunk_peaks import (
 )
 from napari_ivae.core.detection.chunked_selection import merged_peaks, select_peaks
 from napari_ivae.core.detection.detections import Detections, empty_detections, make_detections
+from napari_ivae.core.detection.lattice_directions import ONE_DIRECTION
 from napari_ivae.core.errors import InputError
 
 CHUNK_SIDE = 2048  # pixels per chunk side (its halo comes on top)
 SAMPLE_SIDE = 4096  # the whole-frame measures come from a central window this large
+
+
+NOT_TAKEN_OUT = "blob scale (periodic along one direction only, not taken out of the chunks)"
 
 
 def detect_atoms_chunked(
@@ -145,6 +149,9 @@ def detect_atoms_chunked(
     else:
         run["annotation_pixels"] = 0
     params = {**atom_defaults._resolve_params(sample, **given), **run}
+    if ONE_DIRECTION in str(params["spacing_source"]):
+        # the chunks are searched as read, the one-direction periodicity left in: said so
+        params["spacing_source"] = NOT_TAKEN_OUT
     flip = None
     if invert:  # as prepare_image(invert=True): in float64 over the frame's range
         low, high = _value_range(

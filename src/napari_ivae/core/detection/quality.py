@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from napari_ivae.core.detection.lattice_directions import ONE_DIRECTION
+
 LOW_SNR = 3.0  # atoms below this contrast over the noise are hard to tell from noise
 MIN_ON_LATTICE = 0.5  # fewer atoms than this at a consistent spacing: the spacing is suspect
 MAX_SIZE_SPREAD = 0.6  # particle diameters varying more than this (CV): several populations?
@@ -76,7 +78,14 @@ def _assess_atoms(detections) -> dict:
     warnings = _annotation_warning(
         int(params.get("annotation_pixels", 0)), measures, bool(params.get("exclude"))
     )
-    if str(measures["spacing_source"]).startswith("blob scale"):
+    if ONE_DIRECTION in str(measures["spacing_source"]):
+        warnings.append(
+            "the frame is periodic along one direction only (lattice fringes of one set of "
+            "planes, or scan-line offsets): no lattice of atom columns, so that periodicity "
+            "was taken out and the rest searched for separate spots; if the columns are "
+            "resolved (a zone axis), give --spacing"
+        )
+    elif str(measures["spacing_source"]).startswith("blob scale"):
         spots = "dark" if params.get("invert") else "bright"  # the atoms' sign, as detected
         warnings.append(
             "no lattice periodicity was found, so the spacing comes from the size "

@@ -14,6 +14,8 @@ spectrum after two corrections:
 
 A lattice is accepted only if its strongest Bragg peak stands far above its ring
 (``MIN_BRAGG_RATIO``); a random arrangement of blobs has a speckled but not a peaked spectrum.
+A second direction's Bragg peak must stand out too: fringes of one set of planes and scan-line
+offsets are periodic along one direction only (:mod:`.lattice_directions`), and are refused.
 The nearest strong autocorrelation peak (at least ``min_relative_height`` of the strongest) is
 the nearest lattice vector. A weaker peak closer than that (at least ``MIN_BASIS_HEIGHT`` of the
 strongest) is the separation of two atoms in the cell, and then that is the spacing: the
@@ -23,8 +25,10 @@ lattice (a scan's electrical pickup, a few pixels) ripples the autocorrelation; 
 the central peak's flank (not resolved from it where a lattice peak is) and beside a much
 larger lattice peak are no lattice peaks (:func:`_off_centre_peaks`).
 
-:func:`tiled_spacing` (used by the atom detector when the whole frame shows no lattice) looks
-for the part that does: the tile of ``TILE_SIDE`` pixels whose Bragg peak stands highest.
+:func:`~napari_ivae.core.detection.spacing_tiles.tiled_spacing` (used by the atom detector
+when the whole frame shows no lattice) looks for the part that does: the tile whose Bragg peak
+stands highest. A frame periodic along one direction only (fringes, scan lines) shows no
+lattice (:mod:`~napari_ivae.core.detection.lattice_directions`).
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from __future__ import annotations
 import numpy as np
 
 from napari_ivae.core.detection import first_order
+from napari_ivae.core.detection.lattice_directions import second_direction
 from napari_ivae.core.errors import InputError
 
 MIN_SPACING = 2.0  # pixels; closer "lattices" are noise
@@ -46,9 +51,6 @@ RESOLVED = 0.75  # Rayleigh's criterion: two peaks resolved with a dip below thi
 PEAK_CLEARANCE = 0.4  # a peak this fraction of its lag from a much larger one is a ripple on it
 RIPPLE_RATIO = 1.5  # ... much larger: this many times as high (near-equal ones: a split peak)
 MAX_SIDE = 1024  # the spacing is estimated on a central crop at most this large (speed)
-TILE_SIDE = 256  # tiles searched when the whole frame shows no lattice (tiled_spacing)
-MIN_TILE_SIDE = 128  # ... half the frame's smaller side where that is less, down to this
-MAX_TILES = 8  # per side
 
 
 def estimate_spacing(
@@ -113,6 +115,12 @@ def estimate_spacing(
             "the diffuse spectrum); the image may not show a lattice. Give the "
             "spacing explicitly."
         )
+    second, noise = second_direction(ratio, shape, max_spacing, _band(freq_sq, max_spacing))
+    if second < noise:
+        raise InputError(
+            "No lattice periodicity in two directions: the image is periodic along one "
+            "direction only (lattice fringes, scan-line offsets). Give the spacing explicitly."
+        )
     # only frequencies that stand out of the diffuse spectrum (and their neighbours: the
     # window spreads a Bragg peak over about three samples); at low dose the noise's power,
     # spread over every frequency, would otherwise swamp the lattice's few peaks
@@ -176,60 +184,14 @@ def _spectrum(image: np.ndarray, max_spacing: float):
     power = np.abs(fft.rfft2(detail, workers=1)) ** 2
     freq_sq = fft.fftfreq(shape[0])[:, None] ** 2 + fft.rfftfreq(shape[1])[None, :] ** 2
     floor = _ring_medians(power, freq_sq)
-    band = (freq_sq >= 1.0 / max_spacing**2) & (freq_sq <= 1.0 / MIN_SPACING**2)
+    band = _band(freq_sq, max_spacing)
     ratio = np.where(floor > 0, power / np.maximum(floor, np.finfo(np.float64).tiny), 0.0)
     bragg_ratio = float(ratio[band].max()) if band.any() else 0.0
     return power, freq_sq, ratio, bragg_ratio
 
 
-def tiled_spacing(image2d, *, return_details: bool = False):
-    """:func:`estimate_spacing` of the part of the frame whose lattice stands out most: of the
-    half-overlapping ``TILE_SIDE`` tiles (half the frame's smaller side where that is less,
-    down to ``MIN_TILE_SIDE``) whose strongest Fourier peak stands at least
-    ``MIN_BRAGG_RATIO`` over its ring, the strongest one whose autocorrelation shows a lattice.
-
-    For a frame whose lattice covers only a small part (a few particles on an amorphous
-    support): over the whole frame the support's diffuse spectrum and the particles' several
-    orientations keep every Bragg peak below ``MIN_BRAGG_RATIO``, while a tile on a particle
-    shows its lattice clearly. A sharp edge (an STM step, a crystal's border) also stands out
-    of its rings, as a streak, but its autocorrelation is a ridge, not a lattice: such a tile
-    is passed over for the next strongest. Raises :class:`InputError` ("no ... periodicity")
-    when the frame is smaller than two ``MIN_TILE_SIDE`` tiles or no tile shows a lattice
-    either.
-    """
-    image = np.asarray(image2d, dtype=np.float64)
-    height, width = image.shape
-    side = min(TILE_SIDE, min(height, width) // 2)
-    if side < MIN_TILE_SIDE:
-        raise InputError("No clear lattice periodicity found (the frame is too small to tile).")
-    if not np.isfinite(image).all():
-        image = np.where(np.isfinite(image), image, np.nanmedian(image))
-    tiles = []
-    for top in _tile_starts(height, side):
-        for left in _tile_starts(width, side):
-            part = image[top : top + side, left : left + side]
-            if not np.ptp(part) > 0:
-                continue
-            ratio = _spectrum(part, side / 6.0)[3]
-            if ratio >= MIN_BRAGG_RATIO:
-                tiles.append((ratio, top, left))
-    for _, top, left in sorted(tiles, reverse=True):
-        part = image[top : top + side, left : left + side]
-        try:
-            return estimate_spacing(part, return_details=return_details)
-        except InputError as error:
-            if "periodicity" not in str(error):
-                raise
-    raise InputError(
-        "No clear lattice periodicity found in any part of the frame; give the spacing explicitly."
-    )
-
-
-def _tile_starts(length: int, side: int = TILE_SIDE) -> np.ndarray:
-    """Starts of ``side`` tiles across ``length``: half-overlapping, at most ``MAX_TILES``
-    (spread evenly: a 4096 px side is not searched in 31 steps)."""
-    count = min(MAX_TILES, 2 * (length // side) - 1)
-    return np.unique(np.linspace(0, length - side, count).round().astype(int))
+def _band(freq_sq: np.ndarray, max_spacing: float) -> np.ndarray:
+    return (freq_sq >= 1.0 / max_spacing**2) & (freq_sq <= 1.0 / MIN_SPACING**2)
 
 
 def _ring_medians(power: np.ndarray, freq_sq: np.ndarray) -> np.ndarray:
