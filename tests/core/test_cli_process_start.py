@@ -85,3 +85,21 @@ def test_what_else_scipy_asks_of_its_parser_the_real_parser_answers(monkeypatch)
         doc.get_func()
     monkeypatch.setattr(_AsWritten, "parser", FunctionDoc)
     assert doc.get_func()[0] is documented
+
+
+def test_numpys_developer_tools_load_only_when_used_in_detect():
+    probe = (
+        "import sys\n"
+        "from napari_ivae.cli import main\n"
+        "sys.argv = ['napari-ivae', 'detect', '--help']\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "import numpy, scipy.ndimage, scipy.spatial\n"
+        "print('numpy.f2py.f2py2e' in sys.modules, 'unittest' in sys.modules)\n"
+        "numpy.testing.assert_array_equal([1, 2], [1, 2])\n"
+        "print(callable(numpy.f2py.run_main), 'unittest' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.split()[-4:] == ["False", "False", "True", "True"]

@@ -77,7 +77,9 @@ def main(argv: list[str] | None = None) -> int:
         frees for the next one (:mod:`~napari_ivae.core.detection.freed_memory`: the kernel
         no longer zeroes fresh pages for every large array, a fifth of a large frame's
         detection). SciPy's import leaves its docstrings as written
-        (:mod:`~napari_ivae.cli._scipy_docs`: 0.15-0.3 s of every ``detect``). ``detect`` of
+        (:mod:`~napari_ivae.cli._scipy_docs`: 0.15-0.3 s of every ``detect``), and for
+        ``detect`` and ``batch`` NumPy's developer tools load only if used
+        (:mod:`~napari_ivae.cli._numpy_extras`). ``detect`` of
         a frame in memory runs without the garbage collector: the cycles of a detection are
         its imports' only (a detection leaves none; 900 objects after the first), and
         collecting among the imports' growing heap again and again took 0.1 s of CPU; a
@@ -95,6 +97,9 @@ def main(argv: list[str] | None = None) -> int:
 
     keep_scipy_docstrings()
     if sys.argv[1:2] in (["detect"], ["batch"]):
+        from napari_ivae.cli._numpy_extras import defer_numpy_extras
+
+        defer_numpy_extras()
         keep_freed_memory()
     if sys.argv[1:2] == ["detect"]:
         gc.disable()
