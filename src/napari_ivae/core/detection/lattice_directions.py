@@ -57,10 +57,7 @@ def second_direction(ratio: np.ndarray, shape, max_spacing: float, band: np.ndar
 
     ky = fft.fftfreq(shape[0])[:, None]
     kx = fft.rfftfreq(shape[1])[None, :]
-    searched = np.where(band, ratio, 0.0)
-    top = np.unravel_index(int(np.argmax(searched)), ratio.shape)
-    first = np.array([ky[top[0], 0], kx[0, top[1]]])
-    along = first / max(float(np.hypot(*first)), np.finfo(np.float64).tiny)
+    along = _strongest_direction(ratio, band, shape)
     off = band & (np.abs(ky * along[1] - kx * along[0]) >= 1.0 / max_spacing)
     count = int(off.sum())
     threshold = float(np.log(max(count, 1) / SECOND_FALSE_ALARM))
@@ -92,10 +89,7 @@ def without_line(frame: np.ndarray) -> np.ndarray:
     crop = lattice._central_crop(values, lattice.MAX_SIDE)
     max_spacing = min(crop.shape) / 6.0
     _, freq_sq, ratio, _ = lattice._spectrum(crop, max_spacing)
-    searched = np.where(lattice._band(freq_sq, max_spacing), ratio, 0.0)
-    top = np.unravel_index(int(np.argmax(searched)), ratio.shape)
-    along = np.array([fft.fftfreq(crop.shape[0])[top[0]], fft.rfftfreq(crop.shape[1])[top[1]]])
-    along /= max(float(np.hypot(*along)), np.finfo(np.float64).tiny)
+    along = _strongest_direction(ratio, lattice._band(freq_sq, max_spacing), crop.shape)
     spectrum = fft.rfft2(values - values.mean(), workers=1)
     power = np.abs(spectrum) ** 2
     ky = fft.fftfreq(values.shape[0])[:, None]
@@ -110,3 +104,13 @@ def without_line(frame: np.ndarray) -> np.ndarray:
     spectrum = np.where(taken & (scale < 1.0), spectrum * scale, spectrum)
     out = fft.irfft2(spectrum, values.shape, workers=1) + values.mean()
     return out.astype(np.float32)
+
+
+def _strongest_direction(ratio: np.ndarray, band: np.ndarray, shape) -> np.ndarray:
+    """The unit frequency vector (row, column) of the largest ``ratio`` sample in ``band``,
+    on the real FFT's grid of a frame of ``shape``."""
+    from scipy import fft
+
+    top = np.unravel_index(int(np.argmax(np.where(band, ratio, 0.0))), ratio.shape)
+    first = np.array([fft.fftfreq(shape[0])[top[0]], fft.rfftfreq(shape[1])[top[1]]])
+    return first / max(float(np.hypot(*first)), np.finfo(np.float64).tiny)
