@@ -17,7 +17,7 @@ da = pytest.importorskip("dask.array")
 SHARED = Path(__file__).parents[2] / ".." / "shared" / "data"
 
 
-def _same_points(a, b, atol=1e-6):
+def _assert_same_points(a, b, atol=1e-6):
     assert len(a) == len(b) > 0
     np.testing.assert_allclose(b.coords, a.coords, rtol=0, atol=atol)
     for name in ("intensity", "prominence", "snr"):
@@ -30,7 +30,7 @@ def test_a_2048_lattice_in_16_chunks_gives_the_in_memory_points():
     chunked = detect_atoms_chunked(image, chunk=512, scheduler="sync")
     assert chunked.params["chunked"]["chunks"] == 16
     assert chunked.params["chunked"]["sample_is_frame"]
-    _same_points(memory, chunked)
+    _assert_same_points(memory, chunked)
     assert chunked.params["spacing"] == memory.params["spacing"]
 
 
@@ -42,7 +42,7 @@ def test_a_particle_on_amorphous_support_keeps_its_crystal_region_and_points():
     chunked = detect_atoms_chunked(image, chunk=512, scheduler="threads")
     assert memory.params["counts"]["crystal_region"]["found"]
     assert chunked.params["counts"]["outside_crystal"] == memory.params["counts"]["outside_crystal"]
-    _same_points(memory, chunked)
+    _assert_same_points(memory, chunked)
 
 
 @pytest.mark.parametrize("invert", [None, True])
@@ -52,7 +52,7 @@ def test_dark_atoms_are_flipped_over_the_frame_range_in_every_chunk(invert):
     memory = detect_atoms(dark, invert=invert)
     chunked = detect_atoms_chunked(dark, chunk=200, invert=invert, scheduler="sync")
     assert memory.params["invert"] and chunked.params["invert"]
-    _same_points(memory, chunked)
+    _assert_same_points(memory, chunked)
 
 
 def test_an_exclusion_mask_is_cut_per_chunk():
@@ -61,7 +61,7 @@ def test_an_exclusion_mask_is_cut_per_chunk():
     exclude[100:300, 250:500] = True
     memory = detect_atoms(image, exclude=exclude)
     chunked = detect_atoms_chunked(image, chunk=150, exclude=exclude, scheduler="sync")
-    _same_points(memory, chunked)
+    _assert_same_points(memory, chunked)
     rows, cols = chunked.coords[:, 1], chunked.coords[:, 2]
     assert not np.any((rows > 102) & (rows < 297) & (cols > 252) & (cols < 497))
 
@@ -73,9 +73,9 @@ def test_a_dask_frame_is_detected_chunk_by_chunk_without_reading_it_whole():
     found = detect_lazy(lazy, "atoms", chunk=256, scheduler="sync")
     assert found.params["chunked"]["chunks"] == 9
     assert counting.largest < image.size  # the sample is the frame here, read once
-    _same_points(detect_atoms(image), found)
+    _assert_same_points(detect_atoms(image), found)
     routed = detect_atoms(lazy)  # the in-memory entry point hands a dask image over
-    _same_points(detect_atoms(image), routed)
+    _assert_same_points(detect_atoms(image), routed)
 
 
 def test_a_frame_larger_than_the_sample_is_measured_on_its_centre():
@@ -101,15 +101,15 @@ def test_a_stack_of_large_frames_is_detected_frame_by_frame_in_chunks():
     ).astype(np.float32)
     memory = detect_atoms(stack, frame_axis=0)
     streamed = detect_stream(stack, "atoms", chunk=200, scheduler="threads")
-    _same_points(memory, streamed)
+    _assert_same_points(memory, streamed)
     lazy = detect_atoms(da.from_array(stack, chunks=(1, 256, 256)))
-    _same_points(memory, lazy)
+    _assert_same_points(memory, lazy)
 
 
-def _same_sites_stage(memory, other):
+def _assert_same_sites_stage(memory, other):
     """The same points, and the weak sub-lattice judged at its sites alike (the count added,
     the sites' cut), said the same way."""
-    _same_points(memory, other)
+    _assert_same_points(memory, other)
     for key in ("sublattice_added", "sublattice_cut", "candidates", "below_threshold"):
         assert other.params["counts"][key] == memory.params["counts"][key], key
     assert memory.params["counts"]["sublattice_added"] > 50
@@ -127,7 +127,7 @@ def test_a_weak_sub_lattice_is_judged_at_its_sites_chunk_by_chunk(dose):
     memory = detect_atoms(image)
     chunked = detect_atoms_chunked(image, chunk=128, scheduler="sync")
     assert chunked.params["chunked"]["chunks"] == 9
-    _same_sites_stage(memory, chunked)
+    _assert_same_sites_stage(memory, chunked)
 
 
 def test_a_weak_sub_lattice_stack_of_large_frames_in_chunks_and_lazily():
@@ -139,11 +139,11 @@ def test_a_weak_sub_lattice_stack_of_large_frames_in_chunks_and_lazily():
     )
     memory = detect_atoms(stack, frame_axis=0)
     streamed = detect_stream(stack, "atoms", chunk=100, scheduler="threads")
-    _same_points(memory, streamed)
+    _assert_same_points(memory, streamed)
     assert streamed.params["sublattice"] == memory.params["sublattice"]
     assert streamed.message.count("sub-lattice") == 1  # said once for the stack
     lazy = detect_atoms(da.from_array(stack, chunks=(1, 128, 128)), frame_axis=0)
-    _same_points(memory, lazy)
+    _assert_same_points(memory, lazy)
     assert lazy.quality["measures"]["sublattice"] == memory.params["sublattice"]
 
 
@@ -157,7 +157,7 @@ def test_dysco3_weak_sc_columns_chunk_by_chunk_if_available():
     image = np.load(path).astype(np.float32)
     memory = detect_atoms(image)
     chunked = detect_atoms_chunked(image, chunk=384, scheduler="threads")
-    _same_sites_stage(memory, chunked)
+    _assert_same_sites_stage(memory, chunked)
 
 
 def test_chunked_detection_of_pure_noise_keeps_no_atom_as_in_memory():
