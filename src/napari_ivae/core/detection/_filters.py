@@ -339,3 +339,24 @@ def square_extreme(image: np.ndarray, size: int, extreme=np.maximum) -> np.ndarr
             block = block[:, : block.shape[1] - (half - rest)]
         out[first:last] = _running_max(_running_max(block, size, 0, extreme), size, 1, extreme)
     return out
+
+
+def argwhere(mask: np.ndarray) -> np.ndarray:
+    """``np.argwhere(mask)``, the same array (values, dtype, layout), from the flat indices of
+    the True elements: ``np.nonzero`` of a large N-D mask (a scale space's maxima) walks it
+    element by element with every axis's index, 10 x slower.
+
+    Parameters
+    ----------
+    mask : numpy.ndarray
+        Array of any shape (its nonzero elements are found).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(N, mask.ndim)`` indices in row-major order.
+    """
+    mask = np.asarray(mask)
+    if mask.ndim < 2:
+        return np.argwhere(mask)
+    return np.transpose(np.unravel_index(np.flatnonzero(mask), mask.shape))

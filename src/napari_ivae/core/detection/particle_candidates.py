@@ -51,14 +51,14 @@ def blob_candidates(frame, scales, polarity, skip=None, response=None, overlaps=
     (numpy.ndarray, numpy.ndarray, numpy.ndarray)
         ``(N, 2)`` integer (row, col), their sigmas and strengths.
     """
-    from napari_ivae.core.detection._filters import maximum_filter3
+    from napari_ivae.core.detection._filters import argwhere, maximum_filter3
 
     if response is None:
         response = scale_space(frame, scales)
     # the response itself, or its negation: the same numbers as x 1.0 / x -1.0, one copy fewer
     signed = response if polarity == "bright" else np.negative(response)
     is_max = (signed == maximum_filter3(signed)) & (signed > 0)
-    found = np.argwhere(is_max)
+    found = argwhere(is_max)
     points, blob_sigma = found[:, 1:], np.asarray(scales)[found[:, 0]]
     strength = signed[tuple(found.T)]
     if skip is not None and len(points):

@@ -347,26 +347,40 @@ def background_levels(response, scales, polarity: str, points, radius, skip=None
 def within_discs(shape, centres, radii) -> np.ndarray:
     """True within ``radii`` (one per centre) of any of the integer ``centres``.
 
-    The centres of one reach (``ceil`` of the radius) at once: each one's square of offsets,
-    the pixels inside the frame and its disc set (the same test as centre by centre)."""
+    The centres of one radius at once: the flat offsets of its disc's pixels (the same test
+    as centre by centre) added to each centre's flat index; only the centres whose square
+    the frame's edge cuts test their pixels against the frame."""
     near = np.zeros(shape, dtype=bool)
-    centres = np.asarray(centres).reshape(-1, 2)
+    centres = np.asarray(centres).reshape(-1, 2).astype(np.int64)
     radii = np.asarray(radii, dtype=np.float64).reshape(-1)
     if not len(centres):
         return near
-    spans = np.ceil(radii).astype(np.int64)
-    for span in np.unique(spans).tolist():
-        group = np.flatnonzero(spans == span)
+    flat_near = near.reshape(-1)
+    height, width = near.shape
+    for radius in np.unique(radii).tolist():
+        group = np.flatnonzero(radii == radius)
+        span = int(np.ceil(radius))
         step = np.arange(-span, span + 1)
-        offset_rows, offset_cols = (a.ravel() for a in np.meshgrid(step, step, indexing="ij"))
-        squared = offset_rows**2 + offset_cols**2
-        for chunk in np.array_split(group, -(-len(group) * len(squared) // (1 << 22))):
-            inside = squared[None, :] <= (radii[chunk] ** 2)[:, None]
-            rows = centres[chunk, :1] + offset_rows[None, :]
-            cols = centres[chunk, 1:] + offset_cols[None, :]
-            inside &= (rows >= 0) & (rows < shape[0]) & (cols >= 0) & (cols < shape[1])
-            near[rows[inside], cols[inside]] = True
+        offset_rows, offset_cols = np.repeat(step, len(step)), np.tile(step, len(step))
+        disc = offset_rows**2 + offset_cols**2 <= radius**2
+        offset_rows, offset_cols = offset_rows[disc], offset_cols[disc]
+        rows, cols = centres[group, 0], centres[group, 1]
+        clear = (rows >= span) & (rows < height - span) & (cols >= span) & (cols < width - span)
+        offsets = offset_rows * width + offset_cols
+        for chunk in _chunks(np.flatnonzero(clear), len(offsets)):
+            flat_near[((rows[chunk] * width + cols[chunk])[:, None] + offsets).ravel()] = True
+        for chunk in _chunks(np.flatnonzero(~clear), len(offsets)):
+            at_rows = rows[chunk, None] + offset_rows[None, :]
+            at_cols = cols[chunk, None] + offset_cols[None, :]
+            inside = (at_rows >= 0) & (at_rows < height) & (at_cols >= 0) & (at_cols < width)
+            near[at_rows[inside], at_cols[inside]] = True
     return near
+
+
+def _chunks(indices, pixels):
+    """``indices`` in pieces of at most about 4 million pixels (``pixels`` each)."""
+    pieces = -(-len(indices) * pixels // (1 << 22))
+    return np.array_split(indices, pieces) if pieces > 1 else [indices] if pieces else []
 
 
 __all__ = [

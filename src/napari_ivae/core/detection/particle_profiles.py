@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from napari_ivae.core.detection._filters import argwhere
 from napari_ivae.core.detection._medians import _median_of_numbers
+from napari_ivae.core.detection.particle_offsets import square_distances, square_sectors
 from napari_ivae.core.detection.particle_surround import SECTORS, _around
 
 PROFILE_REACH = 2.3  # a kept blob's profile is measured out to this many radii (the surround's)
@@ -69,7 +71,8 @@ def profile_model(signal, centres, sigma) -> np.ndarray:
             rows, cols = anchor[:, :1] + step_offsets, anchor[:, 1:] + step_offsets
             along_y = (rows - at[:, :1])[:, :, None]  # (n, side, 1)
             along_x = (cols - at[:, 1:])[:, None, :]  # (n, 1, side)
-            distance = np.hypot(along_y, along_x).reshape(blobs, -1)
+            centre_offset = at - anchor
+            distance = square_distances(along_y, along_x, not centre_offset.any())
             valid = (
                 ((rows >= 0) & (rows < height))[:, :, None]
                 & ((cols >= 0) & (cols < width))[:, None, :]
@@ -86,14 +89,7 @@ def profile_model(signal, centres, sigma) -> np.ndarray:
                 profile, level = _ring_medians(values, valid, ring, rings, distance >= 1.3 * radius)
                 profile, level = _filled(profile, level)
                 break
-            sector = (  # of the pixels counted only (the arc tangent is the costly step)
-                np.floor(
-                    (np.arctan2(*_at_valid(along_y, along_x, valid, square)) + np.pi)
-                    / (2 * np.pi)
-                    * SECTORS
-                ).astype(np.int64)
-                % SECTORS
-            )
+            sector = square_sectors(along_y, along_x, valid.reshape(square), centre_offset)
             cell = ((np.arange(len(group))[:, None] * rings + ring) * SECTORS)[valid] + sector
             size = len(group) * rings * SECTORS
             total = np.bincount(cell, values[valid], minlength=size)
@@ -136,12 +132,6 @@ def profile_model(signal, centres, sigma) -> np.ndarray:
         use = valid & (drawn > 0)
         flat_model += np.bincount(index[use], drawn[use], minlength=signal.size)
     return flat_model.reshape(signal.shape).astype(np.float32)
-
-
-def _at_valid(along_y, along_x, valid, square):
-    """The offsets of the ``valid`` pixels of each square (row-major, as ``valid``)."""
-    inside = valid.reshape(square)
-    return np.broadcast_to(along_y, square)[inside], np.broadcast_to(along_x, square)[inside]
 
 
 def _masked_sum(offset, part, square):
@@ -259,7 +249,7 @@ def beside_kept(residual, model, scales, points, sigma, cuts, skip=None):
     none = (np.zeros((0, 2), dtype=int), np.zeros(0), np.zeros(0))
     if not len(points):
         return none
-    found = np.argwhere(
+    found = argwhere(
         (residual >= cuts.astype(np.float32)[:, None, None])
         & (model <= -HIDDEN * cuts.astype(np.float32)[:, None, None])
     )

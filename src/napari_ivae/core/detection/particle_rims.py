@@ -166,13 +166,15 @@ def _rings(search, basins, area, at, taken, cut=False, found=()):
     ``cut``: rims the frame's edge cuts, beside those ``found`` already."""
     smoothed, floor, outside, tree, points, radius = search
     rings = []
-    for k in np.argsort(-area, kind="stable").tolist():
-        if area[k] < MIN_BASIN:
-            continue
-        centre = np.asarray(at[k], dtype=np.float64)
+    order = np.argsort(-area, kind="stable")
+    order = order[area[order] >= MIN_BASIN]
+    # every basin's blobs within reach of its centroid from one query (as basin by basin)
+    reaches = REACH * (np.sqrt(area[order] / np.pi) + 2.0 * SMOOTH)
+    centres = np.asarray(at, dtype=np.float64)[order].reshape(-1, 2)
+    blobs = tree.query_ball_point(centres, reaches) if len(order) else []
+    for k, centre, reach, near in zip(order.tolist(), centres, reaches.tolist(), blobs):
         basin = (basins, k + 1)
-        reach = REACH * (np.sqrt(area[k] / np.pi) + 2.0 * SMOOTH)
-        near = np.asarray(tree.query_ball_point(centre, reach), dtype=np.int64)
+        near = np.asarray(near, dtype=np.int64)
         if not len(near) or taken[near].all():
             continue
         ring = _ring(

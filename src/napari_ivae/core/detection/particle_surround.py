@@ -66,28 +66,38 @@ def surround_share(signal, points, sigma) -> np.ndarray:
         group = np.flatnonzero(sigma == blob_sigma)
         centres = points[group].astype(np.int64)
         whole = np.all((centres >= reach) & (centres < np.array(signal.shape) - reach), axis=1)
-        for index in group[~whole]:  # a window the frame's edge cuts: alone
+        if not whole.all():  # windows the frame's edge cuts, each alone: a cut of the square's
+            offsets = np.arange(-reach, reach + 1)
+            square = _surround_rings(offsets[:, None], offsets[None, :], radius, every=True)
+        for index in group[~whole]:
             area, dy, dx = _around(points[index], reach, signal.shape)
-            share = _surround_share_in(signal[area], dy, dx, radius)
+            if not (dy.size and dx.size):
+                continue  # no pixel of the frame around it: no ring pixel
+            cut = (
+                slice(int(dy[0, 0]) + reach, int(dy[-1, 0]) + reach + 1),
+                slice(int(dx[0, 0]) + reach, int(dx[0, -1]) + reach + 1),
+            )
+            top_pixels, ring, sector = (part[cut] for part in square)
+            share = _surround_share_in(signal[area], (top_pixels, ring, sector[ring]))
             out[index] = out[index] if share is None else share
         if whole.any():
             out[group[whole]] = _surround_shares_whole(signal, centres[whole], radius, reach)
     return out
 
 
-def _surround_rings(dy, dx, radius):
-    """The top's pixels, the ring's pixels and the ring pixels' sectors (see surround_share)."""
+def _surround_rings(dy, dx, radius, every=False):
+    """The top's pixels, the ring's pixels and the ring pixels' sectors (see surround_share);
+    ``every``: the sectors of every pixel (a window cut from this one takes its own)."""
     distance = np.hypot(dy, dx) / radius
     ring = (distance >= 1.3) & (distance <= 2.3)
-    sector = (np.floor((np.arctan2(dy, dx) + np.pi) / (2 * np.pi) * SECTORS).astype(int) % SECTORS)[
-        ring
-    ]
-    return distance <= 0.7, ring, sector
+    sector = np.floor((np.arctan2(dy, dx) + np.pi) / (2 * np.pi) * SECTORS).astype(int) % SECTORS
+    return distance <= 0.7, ring, (sector if every else sector[ring])
 
 
-def _surround_share_in(window, dy, dx, radius):
-    """:func:`surround_share` of one blob from its window (None: no ring pixel)."""
-    top_pixels, ring, sector = _surround_rings(dy, dx, radius)
+def _surround_share_in(window, rings):
+    """:func:`surround_share` of one blob from its window and its :func:`_surround_rings`
+    (None: no ring pixel)."""
+    top_pixels, ring, sector = rings
     values = window[ring]
     if not len(values):
         return None
@@ -171,15 +181,22 @@ def above_larger(signal, points, sigma, aggregates=None, pixel_noise=None) -> np
 
     # the blobs within the largest radius of each, from one tree (not all N x N distances)
     near = cKDTree(points).query_ball_point(points[:count], float(radius.max()) * (1 + 1e-9))
-    nested = []
-    for index in range(count):
-        others = np.sort(np.asarray(near[index], dtype=np.int64))
-        larger = others[
-            (radius[others] >= NESTED_RATIO * radius[index])
-            & (np.hypot(*(points[others] - points[index]).T) <= radius[others])
-        ]
-        if len(larger):
-            nested.append((index, larger))
+    # every (blob, other) pair at once, each blob's others in ascending order
+    owner = np.repeat(np.arange(count), [len(others) for others in near])
+    others = np.concatenate([np.asarray(each, dtype=np.int64) for each in near])
+    order = np.lexsort((others, owner))
+    owner, others = owner[order], others[order]
+    larger = (radius[others] >= NESTED_RATIO * radius[owner]) & (
+        np.hypot(*(points[others] - points[owner]).T) <= radius[others]
+    )
+    owner, others = owner[larger], others[larger]
+    starts: list[int] = (
+        np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]]).tolist() if len(owner) else []
+    )
+    nested = [
+        (int(owner[first]), others[first:last])
+        for first, last in zip(starts, [*starts[1:], len(owner)])
+    ]
     z = 0.0
     if pixel_noise is not None and nested:
         from statistics import NormalDist  # scipy.stats would cost a third of a second to import
