@@ -74,3 +74,82 @@ def test_a_particle_on_carbon_keeps_more_of_its_outer_rows():
     assert hit[reach > 0.85].mean() > 0.4
     assert len(pairs) > 0.9 * len(found)
     assert not (cKDTree(truth).query(found)[0] > 2 * SEPARATION).any()
+
+
+def _faint_rimmed_particle(seed: int, texture: float = 0.0):
+    """A hexagonal particle (12 px, radius 80 px) in vacuum (white noise 0.005) whose two outer
+    rows of columns hold 0.06 of the inner columns' intensity (a thin rim: below a tenth of the
+    frame's typical contrast, far above the vacuum's noise); ``texture``: the standard deviation
+    of a correlated film (atom-sized grains) over the whole frame."""
+    from scipy import ndimage
+
+    rng = np.random.default_rng(seed)
+    spacing, size, radius = 12.0, 256, 80.0
+    i, j = (index.reshape(-1, 1) for index in np.meshgrid(*[np.arange(-30, 31)] * 2))
+    sites = 128.0 + i * np.array([0.0, spacing]) + j * spacing * np.array([np.sqrt(3) / 2, 0.5])
+    sites = sites[np.hypot(*(sites - 128.0).T) <= radius]
+    outer = np.hypot(*(sites - 128.0).T) > radius - np.sqrt(3) * spacing
+    image = np.zeros((size, size))
+    rows, cols = np.mgrid[:size, :size].astype(float)
+    for (row, col), amplitude in zip(sites, np.where(outer, 0.06, 1.0)):
+        near = (slice(int(row) - 8, int(row) + 9), slice(int(col) - 8, int(col) + 9))
+        image[near] += amplitude * np.exp(
+            -((rows[near] - row) ** 2 + (cols[near] - col) ** 2) / (2 * 1.6**2)
+        )
+    if texture:
+        film = ndimage.gaussian_filter(rng.standard_normal(image.shape), 1.6)
+        image += texture * film / film.std()
+    image += 0.005 * rng.standard_normal(image.shape)
+    return image.astype(np.float32), sites, outer, spacing
+
+
+def test_a_particle_in_vacuum_keeps_its_faint_outer_rows():
+    # before atom_rim_cut: the rim was judged by the frame's cut, whose floor (a tenth of the
+    # 90th-percentile contrast) is for amorphous bumps; the quiet vacuum has none, and the two
+    # thin outer rows (78 columns) were all dropped (0 of 78 on both seeds)
+    from scipy.spatial import cKDTree
+
+    from napari_ivae.core.detection.atoms import detect_atoms
+
+    for seed in (0, 1):
+        image, sites, outer, spacing = _faint_rimmed_particle(seed)
+        found = detect_atoms(image).coords[:, 1:]
+        hit = cKDTree(found).query(sites)[0] < 0.35 * spacing
+        assert hit[~outer].all()
+        assert hit[outer].mean() > 0.9
+        assert not (cKDTree(sites).query(found)[0] >= 0.35 * spacing).any()
+
+
+def test_a_textured_surrounding_keeps_the_frames_cut_at_the_rim(monkeypatch):
+    # a film as grainy as the rim's columns: its spread is measured beyond the rim, and the rim
+    # is judged by the frame's cut as before (measured: 0-7 of the 78 faint columns, no false)
+    from scipy.spatial import cKDTree
+
+    from napari_ivae.core.detection import atom_frame
+    from napari_ivae.core.detection.atoms import detect_atoms
+
+    image, sites, outer, spacing = _faint_rimmed_particle(0, texture=0.05)
+    seen = []
+    original = atom_frame.rim_contrast_cut
+
+    def spy(prominence, allowed, cut, *rest):
+        value = original(prominence, allowed, cut, *rest)
+        seen.append((value, cut))
+        return value
+
+    monkeypatch.setattr(atom_frame, "rim_contrast_cut", spy)
+    found = detect_atoms(image).coords[:, 1:]
+    assert seen and all(value == cut for value, cut in seen)
+    assert not (cKDTree(sites).query(found)[0] >= 0.35 * spacing).any()
+
+
+def test_the_chunked_path_keeps_the_faint_outer_rows_alike():
+    from napari_ivae.core.detection.atoms import detect_atoms
+    from napari_ivae.core.detection.chunked import detect_atoms_chunked
+
+    image, _, _, _ = _faint_rimmed_particle(0)
+    memory = detect_atoms(image)
+    chunked = detect_atoms_chunked(image, chunk=128, scheduler="sync")
+    assert chunked.params["chunked"]["sample_is_frame"]
+    assert len(chunked.coords) == len(memory.coords) > 150
+    np.testing.assert_allclose(chunked.coords, memory.coords, rtol=0, atol=1e-6)

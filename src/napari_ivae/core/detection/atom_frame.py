@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from napari_ivae.core.detection.atom_region import allowed_candidates, rim_atoms, search_area
+from napari_ivae.core.detection.atom_rim_cut import rim_contrast_cut
 from napari_ivae.core.detection.atom_sites import (
     _sublattice_places,
     judged_at_sites,
@@ -60,6 +61,7 @@ def frame_atoms(frame, params, excluded) -> tuple[dict, dict]:
     noise = smoothed_noise(frame, params["sigma"], skip)
     peak_values = smoothed[candidates[:, 0], candidates[:, 1]]
     prominence = peak_values - ring_mean(smoothed, candidates, params["spacing"])
+    rim_cut = None  # the rim's own cut, from its surroundings' noise (atom_rim_cut)
     if params["threshold"] == "auto":
         area = search_area(flat, excluded, allowed["mask"])
         cut = contrast_cut(
@@ -72,10 +74,19 @@ def frame_atoms(frame, params, excluded) -> tuple[dict, dict]:
             frame=frame,
             masked=_masked(skip, excluded),
         )
+        rim_cut = rim_contrast_cut(
+            prominence,
+            {**allowed, "edge": at_edge},
+            cut,
+            params,
+            _masked(skip, excluded),
+            noise,
+            band,
+        )
     else:
         cut = _manual_cut(prominence, params["threshold"])
     keep, counts = select_by_contrast(
-        candidates, prominence, at_edge, cut, params, allowed, noise, n_peaks, n_excluded
+        candidates, prominence, at_edge, cut, params, allowed, noise, n_peaks, n_excluded, rim_cut
     )
     if judges_sites(params):
         places = _sublattice_places(candidates, prominence, keep & ~at_edge, params)
@@ -195,9 +206,15 @@ def select_by_contrast(
     noise: float,
     n_peaks: int,
     n_excluded: int,
+    rim_cut: float | None = None,
 ) -> tuple[np.ndarray, dict]:
     """Which candidate peaks are atoms: contrast at least ``cut``, and peaks at the crystal
     region's edge only where they sit on the lattice of the kept inner peaks.
+
+    ``rim_cut`` (automatic threshold only): the edge's own cut, measured against the noise
+    beyond it (:func:`~napari_ivae.core.detection.atom_rim_cut.rim_contrast_cut`); where it lies
+    below ``cut`` the surroundings are quiet, and the edge's rows continue the lattice row by
+    row without the outer rows' contrast floor (:func:`rim_atoms`).
 
     Returns
     -------
@@ -207,9 +224,12 @@ def select_by_contrast(
         the crystal, the region's description).
     """
     keep = prominence >= cut if cut > 0 else np.ones(len(prominence), dtype=bool)
+    if rim_cut is not None and rim_cut < cut:
+        keep |= at_edge & (prominence >= rim_cut)
     off_lattice = at_edge & keep
     if off_lattice.any():
-        off_lattice &= ~rim_atoms(candidates, prominence, keep, at_edge, params)
+        quiet = rim_cut is not None and rim_cut < cut
+        off_lattice &= ~rim_atoms(candidates, prominence, keep, at_edge, params, quiet)
     counts = {
         "candidates": int(n_peaks),
         "below_threshold": int((~keep).sum()),

@@ -24,6 +24,7 @@ import numpy as np
 RIM_ROWS = 2  # rows of columns beyond the region's edge that may continue its lattice
 # an atom of the second row stands at least this fraction of the region's median contrast
 OUTER_CONTRAST = 0.5
+ROW_STEPS = 4  # quiet surroundings: the rim's rows are grown this many times at most
 
 
 def search_area(flat, excluded, region_mask) -> float:
@@ -47,6 +48,7 @@ def allowed_candidates(frame, candidates, params, excluded) -> dict:
         "edge": np.zeros(len(candidates), dtype=bool),
         "region": None,
         "mask": None,
+        "crystal": None,
     }
     if excluded is not None and len(candidates):
         flags["excluded"] = excluded[candidates[:, 0], candidates[:, 1]]
@@ -66,7 +68,20 @@ def allowed_candidates(frame, candidates, params, excluded) -> dict:
             flags["outside"] = beyond & ~rim
             flags["edge"] = beyond & ~flags["outside"]
             flags["mask"] = region.mask()
+            flags["crystal"] = region
     return flags
+
+
+def grown_mask(allowed: dict, params: dict):
+    """The crystalline region grown by its rim (``RIM_ROWS`` spacings), frame-sized; ``None``
+    without a region."""
+    region = allowed.get("crystal")
+    if region is None or not region.found:
+        return None
+    shape = region.shape
+    grid = np.stack(np.meshgrid(np.arange(shape[0]), np.arange(shape[1]), indexing="ij"), -1)
+    grown = region.contains(grid.reshape(-1, 2), margin=RIM_ROWS * params["spacing"])
+    return grown.reshape(shape)
 
 
 def resolved(region, spacing: float):
@@ -99,13 +114,19 @@ def resolved(region, spacing: float):
     return dataclasses.replace(region, inside=large[labels])
 
 
-def rim_atoms(candidates, prominence, keep, at_edge, params: dict) -> np.ndarray:
+def rim_atoms(
+    candidates, prominence, keep, at_edge, params: dict, quiet: bool = False
+) -> np.ndarray:
     """Which kept candidates on the region's rim (``keep & at_edge``) are its outermost atoms.
 
     The first row: those that continue the lattice of the kept atoms inside the region
     (:func:`on_lattice`). The second (not in the confident first pass, whose atoms measure the
     geometry): those that continue the lattice of both and stand at least ``OUTER_CONTRAST``
-    of the inner atoms' median contrast.
+    of the inner atoms' median contrast. ``quiet``: the rim was judged against the noise of
+    quiet surroundings (:mod:`~napari_ivae.core.detection.atom_rim_cut`), where no bump on a
+    support passes; then every rim candidate that continues the lattice of those found before
+    it is an atom, row after row (up to ``ROW_STEPS`` rows; the rim is ``RIM_ROWS`` spacings
+    deep), whatever its contrast: a particle's outermost columns are its thinnest.
 
     Returns
     -------
@@ -115,9 +136,17 @@ def rim_atoms(candidates, prominence, keep, at_edge, params: dict) -> np.ndarray
     first = rim & on_lattice(candidates, core, params["spacing"])
     if params.get("confident") or RIM_ROWS < 2 or not first.any():
         return first
-    strong = prominence >= OUTER_CONTRAST * float(np.median(prominence[core]))
-    second = rim & ~first & strong & on_lattice(candidates, core | first, params["spacing"])
-    return first | second
+    if quiet:
+        strong = np.ones(len(candidates), dtype=bool)
+    else:
+        strong = prominence >= OUTER_CONTRAST * float(np.median(prominence[core]))
+    found = first
+    for _ in range(ROW_STEPS if quiet else 1):
+        more = rim & ~found & strong & on_lattice(candidates, core | found, params["spacing"])
+        if not more.any():
+            break
+        found = found | more
+    return found
 
 
 def on_lattice(points, core, spacing, neighbours: int = 2) -> np.ndarray:

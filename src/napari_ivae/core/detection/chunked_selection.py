@@ -55,6 +55,7 @@ def select_peaks(
     found = {key: value[usable] for key, value in found.items()}
     candidates, at_edge = found["peak"], allowed["edge"][usable]
     prominence = found["prominence"]
+    rim_cut = None
     if params["threshold"] == "auto":
         cut = contrast_cut(
             prominence,
@@ -66,10 +67,19 @@ def select_peaks(
             frame=sample,
             masked=atom_frame._masked(flat if flat.any() else None, excluded),
         )
+        if whole and at_edge.any():  # the rim against the quiet surroundings, as in a frame
+            from napari_ivae.core.detection._filters import gaussian_smooth
+            from napari_ivae.core.detection.atom_rim_cut import rim_contrast_cut
+
+            band = atom_frame.band_passed(gaussian_smooth(sample, params["sigma"]), params)
+            masked = atom_frame._masked(flat if flat.any() else None, excluded)
+            rim_cut = rim_contrast_cut(
+                prominence, {**allowed, "edge": at_edge}, cut, params, masked, noise, band
+            )
     else:
         cut = atom_frame._manual_cut(prominence, params["threshold"])
     keep, counts = atom_frame.select_by_contrast(
-        candidates, prominence, at_edge, cut, params, allowed, noise, n_peaks, n_excluded
+        candidates, prominence, at_edge, cut, params, allowed, noise, n_peaks, n_excluded, rim_cut
     )
     if atom_sites.judges_sites(params):
         places = atom_sites._sublattice_places(candidates, prominence, keep & ~at_edge, params)
