@@ -64,6 +64,7 @@ def frame_atoms(frame, params, excluded) -> tuple[dict, dict]:
     rim_cut = None  # the rim's own cut, from its surroundings' noise (atom_rim_cut)
     if params["threshold"] == "auto":
         area = search_area(flat, excluded, allowed["mask"])
+        masked = _masked(skip, excluded)
         cut = contrast_cut(
             prominence,
             smoothed_noise(frame, 0.0, skip),
@@ -72,17 +73,10 @@ def frame_atoms(frame, params, excluded) -> tuple[dict, dict]:
             params,
             _null_contrasts,
             frame=frame,
-            masked=_masked(skip, excluded),
+            masked=masked,
         )
-        rim_cut = rim_contrast_cut(
-            prominence,
-            {**allowed, "edge": at_edge},
-            cut,
-            params,
-            _masked(skip, excluded),
-            noise,
-            band,
-        )
+        edge = {**allowed, "edge": at_edge}
+        rim_cut = rim_contrast_cut(prominence, edge, cut, params, masked, noise, band)
     else:
         cut = _manual_cut(prominence, params["threshold"])
     keep, counts = select_by_contrast(
@@ -224,11 +218,11 @@ def select_by_contrast(
         the crystal, the region's description).
     """
     keep = prominence >= cut if cut > 0 else np.ones(len(prominence), dtype=bool)
-    if rim_cut is not None and rim_cut < cut:
+    quiet = rim_cut is not None and rim_cut < cut
+    if quiet:
         keep |= at_edge & (prominence >= rim_cut)
     off_lattice = at_edge & keep
     if off_lattice.any():
-        quiet = rim_cut is not None and rim_cut < cut
         off_lattice &= ~rim_atoms(candidates, prominence, keep, at_edge, params, quiet)
     counts = {
         "candidates": int(n_peaks),

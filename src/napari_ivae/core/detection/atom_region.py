@@ -72,18 +72,6 @@ def allowed_candidates(frame, candidates, params, excluded) -> dict:
     return flags
 
 
-def grown_mask(allowed: dict, params: dict):
-    """The crystalline region grown by its rim (``RIM_ROWS`` spacings), frame-sized; ``None``
-    without a region."""
-    region = allowed.get("crystal")
-    if region is None or not region.found:
-        return None
-    shape = region.shape
-    grid = np.stack(np.meshgrid(np.arange(shape[0]), np.arange(shape[1]), indexing="ij"), -1)
-    grown = region.contains(grid.reshape(-1, 2), margin=RIM_ROWS * params["spacing"])
-    return grown.reshape(shape)
-
-
 def resolved(region, spacing: float):
     """``region`` less its islands smaller than the fringe amplitude's resolution cell.
 

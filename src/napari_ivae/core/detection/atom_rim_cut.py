@@ -53,7 +53,7 @@ def rim_contrast_cut(prominence, allowed, cut: float, params: dict, masked, nois
     float
     """
     from napari_ivae.core.detection.atom_frame import _null_contrasts
-    from napari_ivae.core.detection.atom_region import grown_mask
+    from napari_ivae.core.detection.atom_region import RIM_ROWS
     from napari_ivae.core.detection.atom_threshold import (
         FALSE_DISCOVERY,
         MIN_SNR,
@@ -64,7 +64,7 @@ def rim_contrast_cut(prominence, allowed, cut: float, params: dict, masked, nois
     edge = np.asarray(allowed["edge"], dtype=bool)
     if params.get("confident") or allowed.get("crystal") is None or not edge.any():
         return cut
-    region, grown = allowed["mask"], grown_mask(allowed, params)
+    region, grown = allowed["mask"], allowed["crystal"].mask(margin=RIM_ROWS * params["spacing"])
     usable = np.ones(region.shape, dtype=bool) if masked is None else ~masked
     rim_area = float((grown & ~region & usable).sum())
     beyond = band[~grown & usable]

@@ -57,6 +57,7 @@ def select_peaks(
     prominence = found["prominence"]
     rim_cut = None
     if params["threshold"] == "auto":
+        masked = atom_frame._masked(flat if flat.any() else None, excluded)
         cut = contrast_cut(
             prominence,
             pixel_noise,
@@ -65,14 +66,13 @@ def select_peaks(
             params,
             atom_frame._null_contrasts,
             frame=sample,
-            masked=atom_frame._masked(flat if flat.any() else None, excluded),
+            masked=masked,
         )
         if whole and at_edge.any():  # the rim against the quiet surroundings, as in a frame
             from napari_ivae.core.detection._filters import gaussian_smooth
             from napari_ivae.core.detection.atom_rim_cut import rim_contrast_cut
 
             band = atom_frame.band_passed(gaussian_smooth(sample, params["sigma"]), params)
-            masked = atom_frame._masked(flat if flat.any() else None, excluded)
             rim_cut = rim_contrast_cut(
                 prominence, {**allowed, "edge": at_edge}, cut, params, masked, noise, band
             )

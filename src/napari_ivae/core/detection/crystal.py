@@ -115,14 +115,15 @@ class CrystalRegion:
             inside = ndimage.binary_dilation(inside, disc)
         return self._sample(inside.astype(np.float32), points) >= 0.5
 
-    def mask(self) -> np.ndarray:
-        """Boolean mask with the frame's shape (all True when no region was found)."""
+    def mask(self, margin: float = 0.0) -> np.ndarray:
+        """Boolean mask with the frame's shape (all True when no region was found); ``margin``
+        grows the region first, as in :meth:`contains`."""
         if not self.found:
             return np.ones(self.shape, dtype=bool)
         rows = np.arange(self.shape[0], dtype=np.float64)
         cols = np.arange(self.shape[1], dtype=np.float64)
         grid = np.stack(np.meshgrid(rows, cols, indexing="ij"), axis=-1).reshape(-1, 2)
-        return self.contains(grid).reshape(self.shape)
+        return self.contains(grid, margin=margin).reshape(self.shape)
 
     def _sample(self, grid, points):
         from scipy import ndimage
