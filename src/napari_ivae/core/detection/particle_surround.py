@@ -190,12 +190,11 @@ def above_larger(signal, points, sigma, aggregates=None, pixel_noise=None) -> np
         np.hypot(*(points[others] - points[owner]).T) <= radius[others]
     )
     owner, others = owner[larger], others[larger]
-    starts: list[int] = (
-        np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]]).tolist() if len(owner) else []
-    )
+    bounds = np.flatnonzero(np.diff(owner)) + 1
     nested = [
-        (int(owner[first]), others[first:last])
-        for first, last in zip(starts, [*starts[1:], len(owner)])
+        (int(blob[0]), larger_ones)
+        for blob, larger_ones in zip(np.split(owner, bounds), np.split(others, bounds))
+        if len(blob)
     ]
     z = 0.0
     if pixel_noise is not None and nested:
