@@ -88,9 +88,11 @@ def surround_share(signal, points, sigma) -> np.ndarray:
 def _surround_rings(dy, dx, radius, every=False):
     """The top's pixels, the ring's pixels and the ring pixels' sectors (see surround_share);
     ``every``: the sectors of every pixel (a window cut from this one takes its own)."""
+    from napari_ivae.core.detection.particle_offsets import sector_of  # (it imports SECTORS)
+
     distance = np.hypot(dy, dx) / radius
     ring = (distance >= 1.3) & (distance <= 2.3)
-    sector = np.floor((np.arctan2(dy, dx) + np.pi) / (2 * np.pi) * SECTORS).astype(int) % SECTORS
+    sector = sector_of(dy, dx)
     return distance <= 0.7, ring, (sector if every else sector[ring])
 
 
