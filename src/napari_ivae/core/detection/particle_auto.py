@@ -4,9 +4,8 @@
 overview on one frame: a burned-in scale bar and its label are masked (the masked pixels take
 the background around them, :func:`filled_frame`); candidates at the particle scale and below;
 per-scale cuts from the strengths' mixture, the noise floor and what the background reaches;
-the surround and nesting tests (:func:`judged`); particles beside kept ones
-(:mod:`~napari_ivae.core.detection.particle_beside`) and faint ones; disc labels, sub-pixel
-centres, and the blobs along one rod merged into one particle.
+the surround and nesting tests (:func:`judged`); particles beside kept ones, the spots on a
+larger one's edge dropped, faint ones; disc labels, centres, one particle per rod.
 """
 
 from __future__ import annotations
@@ -55,9 +54,8 @@ def auto_blobs(frame, excluded, params):
 
 
 def _unfloored_blobs(frame, excluded, params):
-    """:func:`auto_blobs` without the size floor (``params``: ``polarity``,
-    ``exclude_border``). Particles many pixels wide are found on the frame binned
-    (:mod:`~napari_ivae.core.detection.particle_binning`), measured at full resolution."""
+    """:func:`auto_blobs` without the size floor (``params``: ``polarity``, ``exclude_border``);
+    wide particles found on the frame binned (:mod:`.particle_binning`), measured at full size."""
     from napari_ivae.core.detection import particle_binning as binning
     from napari_ivae.core.detection.overlays import annotation_mask
     from napari_ivae.core.detection.peaks import flat_mask
@@ -97,10 +95,9 @@ def _unfloored_blobs(frame, excluded, params):
 
 
 def _kept_blobs(filled, masked, skip, requested):
-    """Steps 1-10 of :mod:`~napari_ivae.core.detection.particle_blobs` and the rims on one
-    frame (annotation filled): the blobs' integer ``points``, ``radius``, the ``keep`` mask
-    over them, whether the frame is a packed layer of the particles' polarity, and what was
-    decided (``used``); ``requested``: the polarity asked for."""
+    """Steps 1-10 of :mod:`~napari_ivae.core.detection.particle_blobs`, edges and rims on one
+    frame (annotation filled): the blobs' integer ``points``, ``radius``, the ``keep`` mask,
+    whether it is a packed layer of the particles' polarity, ``used``; ``requested``: polarity."""
     from napari_ivae.core.detection import (
         local_noise,
         particle_beside,
@@ -121,6 +118,7 @@ def _kept_blobs(filled, masked, skip, requested):
         off_layer,
         weak_majority,
     )
+    from napari_ivae.core.detection.particle_edge_bumps import without_edge_bumps as edge_bumps
     from napari_ivae.core.detection.peaks import smoothed_noise
 
     polarity, sigma, choice_scales, choice_response, layer = (
@@ -324,6 +322,7 @@ def _kept_blobs(filled, masked, skip, requested):
         blob_sigma = np.concatenate([blob_sigma, more_sigma[use]])
         strength = np.concatenate([strength, more_strength[use]])
         keep = np.concatenate([keep, np.ones(beside, dtype=bool)])
+    keep, edge = (keep, 0) if on_layer else edge_bumps(signal, points, blob_sigma, keep)
     radius = np.sqrt(2.0) * blob_sigma
     # particles fainter than the cut, away from the kept ones, against the background there
     faint, faint_used = particle_faint.faint_particles(signal, points[keep], radius[keep], skip)
@@ -360,6 +359,7 @@ def _kept_blobs(filled, masked, skip, requested):
         "background_cut": background_added,
         "other_polarity_pixels": other_pixels,
         "beside_kept": beside,
+        "edge_bumps": edge,
         "rims": rims,
         "aggregates": int(len(aggregates[0])),
         "merged": 0,
