@@ -66,8 +66,6 @@ def _reflected_fft_smooth(image: np.ndarray, kernel: np.ndarray) -> np.ndarray:
     """
     from scipy import fft
 
-    from napari_ivae.core.detection._threads import detection_threads
-
     radius = len(kernel) // 2
 
     def gain(n):
@@ -75,13 +73,11 @@ def _reflected_fft_smooth(image: np.ndarray, kernel: np.ndarray) -> np.ndarray:
         np.add.at(wrapped, np.arange(-radius, radius + 1) % (2 * n), kernel)
         return fft.rfft(wrapped).real[:n]  # a symmetric kernel's spectrum is real
 
-    workers = detection_threads()
-    out = fft.dct(np.asarray(image, dtype=np.float64), type=2, axis=1, workers=workers)
+    out = fft.dct(np.asarray(image, dtype=np.float64), type=2, axis=1)
     out *= gain(image.shape[1])
-    out = fft.idct(out, type=2, axis=1, workers=workers)
-    out = fft.dct(out, type=2, axis=0, workers=workers)
+    out = fft.dct(fft.idct(out, type=2, axis=1), type=2, axis=0)
     out *= gain(image.shape[0])[:, None]
-    return fft.idct(out, type=2, axis=0, workers=workers).astype(np.float32)
+    return fft.idct(out, type=2, axis=0).astype(np.float32)
 
 
 def smooth_background(image: np.ndarray, sigma: float) -> np.ndarray:

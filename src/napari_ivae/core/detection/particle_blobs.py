@@ -128,8 +128,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from napari_ivae.core.detection._medians import _median
+
 CHOICE_SIDE = 1024  # polarity and scale are measured on a central crop at most this large
 SCALES = 16  # scales searched, geometrically from 1 px to a sixteenth of the frame
+COVER = 0.02  # the strongest responses averaged: as many blobs as would cover this share
 UNDERFLOW = -800.0  # exp of less is 0 (in float32 from -104 on): the transfer is 0 there
 RIDGE = 0.4  # strongest peaks whose principal curvatures' median ratio is below this: an edge
 
@@ -146,15 +149,10 @@ def scale_space(frame: np.ndarray, scales) -> np.ndarray:
     every scale: ``-sigma^2 LoG`` is ``4 pi^2 sigma^2 |f|^2 exp(-2 pi^2 sigma^2 |f|^2)`` there.
     The transforms are in float32 (complex64), as the frame's own spectrum is: the response
     differs from float64 transforms' by about 3e-7 of its largest value, and float64 inverse
-    transforms took 1.7 x the time. On a command's main thread the scales are shared out
-    among :func:`~napari_ivae.core.detection._threads.detection_threads` threads (NumPy and the
-    transforms release the interpreter's lock), each scale computed as on one.
+    transforms took 1.7 x the time.
     """
     from scipy import fft
 
-    from napari_ivae.core.detection._threads import detection_threads, shared_out
-
-    threads = detection_threads()
     frame = np.asarray(frame, dtype=np.float32)
     height, width = frame.shape
     pad = int(np.ceil(4.0 * max(scales)))
@@ -164,7 +162,7 @@ def scale_space(frame: np.ndarray, scales) -> np.ndarray:
         [(pad, size - n - pad) for n, size in zip(frame.shape, padded_shape)],
         mode="symmetric",
     )
-    spectrum = fft.rfft2(padded, workers=threads)
+    spectrum = fft.rfft2(padded, workers=1)
     del padded
     # rows k and n - k have the same |f|^2: the transfer is computed on rows 0 ... n / 2 only
     half = padded_shape[0] // 2 + 1
@@ -174,31 +172,27 @@ def scale_space(frame: np.ndarray, scales) -> np.ndarray:
     ).astype(np.float32)
     out = np.empty((len(scales), height, width), dtype=np.float32)
     size = padded_shape[0] * padded_shape[1]
-
-    def layers(indices):
-        buffers = _Buffers(spectrum, freq_sq, half, mirrored)  # scratch of its own
-        for index in indices:
-            filtered, used = buffers.filtered(float(scales[index]))
-            # irfft2 as pocketfft computes it (the columns' inverse transform, then the
-            # rows'), the rows' transform and the 1 / size factor on the rows kept only: the
-            # same numbers. A column whose transfer is 0 throughout (where exp underflows)
-            # stays 0: only the columns before the first such are transformed
-            columns = fft.ifft(filtered, axis=0, norm="forward", workers=1, overwrite_x=True)
-            if used < spectrum.shape[1]:
-                kept = columns[pad : pad + height]
-                columns = np.zeros((height, spectrum.shape[1]), dtype=columns.dtype)
-                columns[:, :used] = kept
-            else:
-                columns = columns[pad : pad + height]
-            rows = fft.irfft(columns, padded_shape[1], axis=1, norm="forward", workers=1)
-            np.multiply(
-                rows[:, pad : pad + width],
-                rows.dtype.type(1) / rows.dtype.type(size),
-                out=out[index],
-                casting="same_kind",
-            )
-
-    shared_out(layers, len(scales), threads)
+    buffers = _Buffers(spectrum, freq_sq, half, mirrored)
+    for index, sigma in enumerate(scales):
+        filtered, used = buffers.filtered(float(sigma))
+        # irfft2 as pocketfft computes it (the columns' inverse transform, then the rows'), the
+        # rows' transform and the 1 / size factor on the rows kept only: the same numbers. A
+        # column whose transfer is 0 throughout (where exp underflows) stays 0: only the
+        # columns before the first such are transformed
+        columns = fft.ifft(filtered, axis=0, norm="forward", workers=1, overwrite_x=True)
+        if used < spectrum.shape[1]:
+            kept = columns[pad : pad + height]
+            columns = np.zeros((height, spectrum.shape[1]), dtype=columns.dtype)
+            columns[:, :used] = kept
+        else:
+            columns = columns[pad : pad + height]
+        rows = fft.irfft(columns, padded_shape[1], axis=1, norm="forward", workers=1)
+        np.multiply(
+            rows[:, pad : pad + width],
+            rows.dtype.type(1) / rows.dtype.type(size),
+            out=out[index],
+            casting="same_kind",
+        )
     return out
 
 
@@ -282,24 +276,44 @@ def polarity_scale_and_response(
         :func:`~napari_ivae.core.detection.packed.packed_phase` (measured once per frame:
         the detector's cut asks it again; ``None`` where the crop is no packed layer).
     """
-    from napari_ivae.core.detection._threads import started
+    from napari_ivae.core.detection._filters import maximum_filter3
     from napari_ivae.core.detection.packed import _packed_choice, packed_phase
-    from napari_ivae.core.detection.particle_scale_peaks import scale_peaks
 
     window = choice_window(frame.shape)
     crop = np.asarray(frame, dtype=np.float32)[window]
     scales = blob_scales(frame.shape)
     scales = scales[scales <= max(1.5, min(crop.shape) / 8.0)]
-    use = np.ones(crop.shape, dtype=bool) if skip is None else ~np.asarray(skip)[window]
     response = scale_space(crop, scales)
-    # beside the peaks (it needs no scale); begun once the transforms have imported SciPy's
-    # modules, so that no two threads import the same ones at once
-    layer_phase = started(packed_phase, crop, use)
+    use = np.ones(crop.shape, dtype=bool) if skip is None else ~np.asarray(skip)[window]
     # (strength, polarity, scale index) of every measured pair, and its strongest peaks
-    measured, strongest = scale_peaks(response, scales, use, polarity)
+    measured: list[tuple[float, str, int]] = []
+    strongest: dict[tuple[str, int], np.ndarray] = {}
+    for index, sigma in enumerate(scales):
+        layer = response[index]
+        values = layer[use]
+        if values.size == 0:
+            continue
+        spread = 1.4826 * _median(np.abs(values - _median(values)))
+        if not spread > 0:
+            continue
+        count = max(4, int(COVER * values.size / (np.pi * (2 * sigma) ** 2)))
+        for name, signed in (("bright", layer), ("dark", -layer)):
+            if polarity not in ("auto", name):
+                continue
+            # one value per blob (its peak), not the peak's neighbouring pixels over again; a
+            # peak may sit on a flat top (a saturated or noise-free particle), so not `use`
+            flat = np.flatnonzero((signed == maximum_filter3(signed)) & (signed > 0))
+            top = min(count, flat.size)
+            if not top:
+                measured.append((-np.inf, name, index))
+                continue
+            peaks = signed.ravel()[flat]
+            chosen = np.argpartition(peaks, peaks.size - top)[-top:]
+            measured.append((float(peaks[chosen].mean() / spread), name, index))
+            strongest[name, index] = flat[chosen]
     whole = crop.shape == tuple(frame.shape)
     best = max(measured, key=lambda item: item[0], default=(-np.inf, "", 0))  # the first of equals
-    packed = layer_phase.result()
+    packed = packed_phase(crop, use)
     if best[0] == -np.inf:
         return (
             "bright" if polarity == "auto" else polarity,

@@ -118,8 +118,6 @@ def background_strengths(
     """
     from statistics import NormalDist  # scipy.stats would cost a third of a second to import
 
-    from napari_ivae.core.detection._threads import detection_threads, shared_out
-
     quantile = NormalDist().inv_cdf  # z = -quantile(p): exceeded with probability p
     use = np.ones(response.shape[1:], dtype=bool) if skip is None else ~np.asarray(skip, bool)
     area = float(use.sum())
@@ -134,17 +132,13 @@ def background_strengths(
     z = -quantile(NOISE_BLOBS / max(sites, 2.0 * NOISE_BLOBS))
     tail_z = -quantile(TAIL_SHARE)
     sign = -1.0 if polarity == "bright" else 1.0
-
-    def bound(indices):  # the layers side by side on a command's main thread
-        for index in indices:
-            values = response[index][uses[index]]
-            centred = values - _median(values)
-            spread = 1.4826 * _median(np.abs(centred))
-            if spread > 0:
-                tail = np.quantile(sign * centred, 1.0 - TAIL_SHARE) / (tail_z * spread)
-                out[index] = spread * z * max(1.0, float(tail))
-
-    shared_out(bound, len(response), detection_threads())
+    for index, layer in enumerate(response):
+        values = layer[uses[index]]
+        centred = values - _median(values)
+        spread = 1.4826 * _median(np.abs(centred))
+        if spread > 0:
+            tail = np.quantile(sign * centred, 1.0 - TAIL_SHARE) / (tail_z * spread)
+            out[index] = spread * z * max(1.0, float(tail))
     return out
 
 
