@@ -122,7 +122,7 @@ def recorded():
 def matched(ref, det, radius, shape, margin=MARGIN):
     """The scoreboard's matching: for each reference the matched detection (-1: none) and for
     each detection its reference; ``-2`` marks points within ``margin`` of the frame."""
-    from scipy.optimize import linear_sum_assignment
+    from real_variants import matched as one_to_one
 
     def inside(p):
         p = np.asarray(p, dtype=float).reshape(-1, 2)
@@ -133,13 +133,9 @@ def matched(ref, det, radius, shape, margin=MARGIN):
     ref_of[~inside(det)] = -2
     det_of[~inside(ref)] = -2
     ri, di = np.flatnonzero(det_of == -1), np.flatnonzero(ref_of == -1)
-    if len(ri) and len(di):
-        distance = np.linalg.norm(ref[ri][:, None] - det[di][None], axis=2)
-        ok = distance <= radius[ri][:, None]
-        i, j = linear_sum_assignment(np.where(ok, distance, 1e6))
-        good = ok[i, j]
-        det_of[ri[i[good]]] = di[j[good]]
-        ref_of[di[j[good]]] = ri[i[good]]
+    i, j = one_to_one(ref[ri], det[di], radius[ri])
+    det_of[ri[i]] = di[j]
+    ref_of[di[j]] = ri[i]
     return det_of, ref_of
 
 

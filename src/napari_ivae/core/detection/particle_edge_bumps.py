@@ -9,7 +9,7 @@ where the frame falls to half-way between its top and the background around it a
 below for ``RUN`` of its radius (the median over the rays; a particle only where the rays'
 quartiles agree within ``ROUND``: a cluster has no single edge). A kept blob at least
 ``NESTED_RATIO`` times smaller whose centre lies within that extent, whose surround ring
-(from ``OUTER`` of its radius) reaches past it, and whose top reaches no higher than the
+(``particle_surround.RING``) reaches past it, and whose top reaches no higher than the
 ``BAND`` quantile of the larger one's band at its distance lies on the particle's edge: it is
 part of the particle. A particle touching a larger one has its centre beyond the larger one's
 extent; one lying on its top lies wholly within it; one lying over its edge outshines the
@@ -22,12 +22,11 @@ from __future__ import annotations
 import numpy as np
 
 from napari_ivae.core.detection import particle_surround
+from napari_ivae.core.detection.particle_surround import RING, TOP
 
 RAYS = 32  # directions in which a particle's extent is measured
 STEP = 0.5  # px between samples along a ray
-REACH = 2.3  # rays reach this many blob radii; the background lies from 1.3 radii on
 RUN = 0.25  # the frame stays below half-way this share of the radius past the particle's edge
-OUTER = 1.3  # a blob's surround ring starts this many of its radii out (surround_share)
 ROUND = 0.35  # a round particle: its rays' extents' quartiles lie within this x their median
 BAND = 0.9  # a rim's relief reaches no higher than this quantile of the rim's band
 MIN_BAND = 20  # fewer band pixels off the kept discs than this: no decision
@@ -67,26 +66,24 @@ def edge_bumps(signal, points, radius) -> np.ndarray:
         if not small:
             continue
         # the kept discs that can reach the rays (the band lies within them)
-        around = tree.query_ball_point(points[large], REACH * radius[large] + radius.max())
+        around = tree.query_ball_point(points[large], RING[1] * radius[large] + radius.max())
         others = (points[around], radius[around])
         extent = _extent(signal, others, points[large], radius[large])
         for index in small:
             distance = float(np.hypot(*(points[index] - points[large])))
-            if distance <= extent < distance + OUTER * radius[index]:
+            if distance <= extent < distance + RING[0] * radius[index]:
                 out[index] = _within_band(
-                    signal, others, (points[large], radius[large]), index, points, radius
+                    signal, others, points[large], distance, index, points, radius
                 )
     return out
 
 
-def _within_band(signal, others, larger, index, points, radius) -> bool:
-    """Whether the blob ``index`` of ``points``/``radius`` has a top (mean within 0.7 of its
-    radius) no higher than the ``BAND`` quantile of the band of the blob ``larger`` (centre,
-    radius) at its distance (within half its radius of it, off the kept discs ``others``
+def _within_band(signal, others, centre, distance, index, points, radius) -> bool:
+    """Whether the blob ``index`` of ``points``/``radius`` has a top (``blob_top``) no higher
+    than the ``BAND`` quantile of the band of the larger blob at ``centre`` at its
+    ``distance`` from it (within half its radius of it, off the kept discs ``others``
     (centres, radii) but the larger one's): a rim's relief, not a particle lying over the
     larger one's edge, which outshines the band."""
-    centre = larger[0]
-    distance = float(np.hypot(*(points[index] - centre)))
     reach = int(np.ceil(distance + radius[index]))
     area, dy, dx = particle_surround._around(centre, reach, signal.shape)
     band = np.abs(np.hypot(dy, dx) - distance) <= 0.5 * radius[index]
@@ -97,23 +94,20 @@ def _within_band(signal, others, larger, index, points, radius) -> bool:
     values = signal[area][band]
     if len(values) < MIN_BAND:
         return False
-    own, oy, ox = particle_surround._around(
-        points[index], int(np.ceil(radius[index])), signal.shape
-    )
-    top = float(signal[own][oy**2 + ox**2 <= (0.7 * radius[index]) ** 2].mean())
+    top, _ = particle_surround.blob_top(signal, points[index], radius[index])
     return top <= float(np.quantile(values, BAND))
 
 
 def _extent(signal, others, centre, size) -> float:
     """The median over ``RAYS`` rays of where the frame, outwards from ``centre`` (a blob of
-    radius ``size``), falls to half-way between its top (within 0.7 of the radius) and the
-    background (the ray samples from 1.3 radii on off the kept discs ``others``: centres,
+    radius ``size``), falls to half-way between its top (within ``TOP`` of the radius) and the
+    background (the ray samples from ``RING[0]`` radii on off the kept discs ``others``: centres,
     radii) and stays below for ``RUN`` of the radius; 0 where no background is measured, the
     top does not stand above it or the rays' quartiles differ by more than ``ROUND``."""
     from scipy import ndimage
 
     centre = np.asarray(centre, dtype=np.float64)
-    steps = np.arange(0.0, REACH * size + STEP, STEP)
+    steps = np.arange(0.0, RING[1] * size + STEP, STEP)
     angles = np.linspace(0.0, 2 * np.pi, RAYS, endpoint=False)
     rows = centre[0] + np.sin(angles)[:, None] * steps[None, :]
     cols = centre[1] + np.cos(angles)[:, None] * steps[None, :]
@@ -121,14 +115,14 @@ def _extent(signal, others, centre, size) -> float:
         (rows >= 0) & (rows <= signal.shape[0] - 1) & (cols >= 0) & (cols <= signal.shape[1] - 1)
     )
     values = ndimage.map_coordinates(signal, [rows, cols], order=1, mode="nearest")
-    beyond = inside & (steps[None, :] >= 1.3 * size)
+    beyond = inside & (steps[None, :] >= RING[0] * size)
     off_discs = np.ones_like(beyond)
     for point, r in zip(*others):
         off_discs &= np.hypot(rows - point[0], cols - point[1]) > r
     background = beyond & off_discs
     if background.sum() < MIN_BACKGROUND * beyond.sum() or not background.any():
         return 0.0
-    top = values[:, steps <= 0.7 * size].mean()
+    top = values[:, steps <= TOP * size].mean()
     base = float(np.median(values[background]))
     if top <= base:
         return 0.0

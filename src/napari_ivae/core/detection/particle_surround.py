@@ -18,6 +18,8 @@ from napari_ivae.core.detection.particle_threshold import NOISE_BLOBS
 
 SECTORS = 8  # directions around a blob in which its surround is judged
 SURROUND_SHARE = 0.75  # a particle stands above its surround in this share of them
+TOP = 0.7  # a blob's top: the mean within this many of its radii of its centre
+RING = (1.3, 2.3)  # its surround: the ring between these many of its radii
 NESTED_RATIO = 1.5  # a blob at least this many times larger may hold a smaller one (above_larger)
 AGGREGATE_RANGE = 4.0  # blobs above the candidate scales up to this x the scale: aggregates
 
@@ -32,11 +34,19 @@ def _around(centre, reach: int, shape) -> tuple[tuple[slice, slice], np.ndarray,
     return (slice(r0, r1), slice(c0, c1)), rows, cols
 
 
+def blob_top(signal, centre, radius) -> tuple[float, int]:
+    """The top of a blob of ``radius`` at ``centre`` (integer row, col): the mean of ``signal``
+    within ``TOP`` of its radius, and how many pixels that mean is over."""
+    area, dy, dx = _around(centre, int(np.ceil(radius)), signal.shape)
+    disc = dy**2 + dx**2 <= (TOP * radius) ** 2
+    return float(signal[area][disc].mean()), int(disc.sum())
+
+
 def surround_share(signal, points, sigma) -> np.ndarray:
     """Per blob, the share of directions in which its surround lies below its top.
 
-    The top is the mean of ``signal`` (particles positive) within ``0.7`` blob radii (radius
-    ``sqrt(2) sigma``) of the centre; the surround is the ring from ``1.3`` to ``2.3`` radii,
+    The top is the mean of ``signal`` (particles positive) within ``TOP`` blob radii (radius
+    ``sqrt(2) sigma``) of the centre; the surround is the ``RING`` (1.3 to 2.3 radii),
     cut into ``SECTORS`` equal sectors, each judged by its median. A particle stands above its
     surround on every side but where a neighbour touches it; a bump on the rim of a larger
     dark (bright) area, or a patch of the support's texture, has its own level or a higher one
@@ -62,7 +72,7 @@ def surround_share(signal, points, sigma) -> np.ndarray:
     out = np.ones(len(points))
     for blob_sigma in np.unique(sigma):
         radius = np.sqrt(2.0) * blob_sigma
-        reach = int(np.ceil(2.3 * radius))
+        reach = int(np.ceil(RING[1] * radius))
         group = np.flatnonzero(sigma == blob_sigma)
         centres = points[group].astype(np.int64)
         whole = np.all((centres >= reach) & (centres < np.array(signal.shape) - reach), axis=1)
@@ -91,9 +101,9 @@ def _surround_rings(dy, dx, radius, every=False):
     from napari_ivae.core.detection.particle_offsets import sector_of  # (it imports SECTORS)
 
     distance = np.hypot(dy, dx) / radius
-    ring = (distance >= 1.3) & (distance <= 2.3)
+    ring = (distance >= RING[0]) & (distance <= RING[1])
     sector = sector_of(dy, dx)
-    return distance <= 0.7, ring, (sector if every else sector[ring])
+    return distance <= TOP, ring, (sector if every else sector[ring])
 
 
 def _surround_share_in(window, rings):
@@ -135,8 +145,8 @@ def above_larger(signal, points, sigma, aggregates=None, pixel_noise=None) -> np
 
     A blob whose centre lies within the radius (``sqrt(2) sigma``) of a blob at least
     ``NESTED_RATIO`` times larger is judged against that blob's interior rather than its
-    own surround ring: its top (mean of ``signal`` within ``0.7`` of its radius) must lie
-    above the median of the larger blob's interior (within ``0.7`` of that one's radius,
+    own surround ring: its top (mean of ``signal`` within ``TOP`` of its radius) must lie
+    above the median of the larger blob's interior (within ``TOP`` of that one's radius,
     the smaller blob's own disc left out). A bump on the rim or the top of a larger particle
     is part of it; a particle lying on one stands above it.
 
@@ -204,18 +214,16 @@ def above_larger(signal, points, sigma, aggregates=None, pixel_noise=None) -> np
 
         z = NormalDist().inv_cdf(1.0 - NOISE_BLOBS / len(nested))
     for index, larger in nested:
-        area, dy, dx = _around(points[index], int(np.ceil(radius[index])), signal.shape)
-        top_disc = dy**2 + dx**2 <= (0.7 * radius[index]) ** 2
-        top = float(signal[area][top_disc].mean())
+        top, top_pixels = blob_top(signal, points[index], radius[index])
         level = -np.inf  # the highest interior median of the larger blobs
         for other in larger:
-            area, dy, dx = _around(points[other], int(np.ceil(0.7 * radius[other])), signal.shape)
+            area, dy, dx = _around(points[other], int(np.ceil(TOP * radius[other])), signal.shape)
             shift = points[other] - points[index]
             own_sq = (dy + shift[0]) ** 2 + (dx + shift[1]) ** 2
-            interior = (dy**2 + dx**2 <= (0.7 * radius[other]) ** 2) & (own_sq > radius[index] ** 2)
+            interior = (dy**2 + dx**2 <= (TOP * radius[other]) ** 2) & (own_sq > radius[index] ** 2)
             if interior.any():
                 level = max(level, float(np.median(signal[area][interior])))
-        margin = z * float(pixel_noise) / np.sqrt(top_disc.sum()) if z > 0 else 0.0
+        margin = z * float(pixel_noise) / np.sqrt(top_pixels) if z > 0 else 0.0
         # the peak's shape only where the margin decides (a filter per blob costs)
         keep[index] = top > level and (
             top - margin > level or _peak_ratio(signal, points[index], sigma[index]) >= RIDGE
