@@ -25,6 +25,11 @@ frame), Otsu's split falls inside the support's own spread: the level is then th
 the samples two floors high or more, and half and a quarter of the level are measured from the
 floor up (``_decide``).
 
+A polycrystal of small grains spreads its power over many reflections on one ring: the few
+that stand out belong to a few grains, and the others, turned but as crystalline, fall below
+the edge. A non-crystalline part that shows the lattice's ring about as strongly as the region
+(:mod:`~napari_ivae.core.detection.powder_ring`) is grains of other orientations: no region.
+
 The reflections come from :mod:`~napari_ivae.core.detection.bragg_reflections`, the amplitude
 and its floor from :mod:`~napari_ivae.core.detection.fringe_amplitude`; this module decides the
 region.
@@ -38,6 +43,7 @@ import numpy as np
 
 from napari_ivae.core.detection.bragg_reflections import bragg_reflections, outside_reflections
 from napari_ivae.core.detection.fringe_amplitude import fringe_amplitude
+from napari_ivae.core.detection.powder_ring import outside_is_crystal
 
 SAMPLES_PER_SPACING = 4.0  # the analysis runs on an image binned to about this resolution
 LOWPASS_SPACINGS = 0.7  # Gaussian sigma of the fringe-amplitude low-pass, in spacings
@@ -194,6 +200,10 @@ def crystal_region(frame, spacing: float) -> CrystalRegion:
             reflections = np.concatenate([reflections, extra])
             amplitude, _, _, floor = fringe_amplitude(detail, reflections, LOWPASS_SPACINGS * step)
             level, inside, outside_area, found = _decide(amplitude, spacing / np.mean(scale), floor)
+    if found and outside_is_crystal(
+        detail, inside, coarse_step, coarse_origin, float(np.hypot(*reflections[0]))
+    ):  # grains of other orientations: lattice everywhere
+        inside, found = np.ones(amplitude.shape, dtype=bool), False
     if found and (1.0 - outside_area) * frame.size < MIN_REGION_CELLS * spacing**2:
         inside, found = np.ones(amplitude.shape, dtype=bool), False
     return CrystalRegion(
