@@ -1,7 +1,9 @@
 """Dark or bright atoms: the blob-strength call, overruled where bright extremes form a honeycomb.
 
 Part of :func:`~napari_ivae.core.detection.atoms.detect_atoms`: the frames are inverted when
-the atoms are clearly dark (:func:`~napari_ivae.core.detection.atom_geometry.atom_polarity`),
+the atoms are clearly dark (:func:`~napari_ivae.core.detection.atom_geometry.atom_polarity`;
+where neither side's blobs dominate the frame, as on an amorphous support, the same ratio read
+on the lattice's periodic part decides: :mod:`~napari_ivae.core.detection.atom_periodic`),
 unless the bright extremes form a honeycomb around a hexagonal lattice of dark ones
 (phase-contrast images of graphene-like lattices, whose atoms are bright or dark by defocus;
 :func:`_bright_honeycomb`). The same check, run for every call, sets ``run["honeycomb"]``:
@@ -24,17 +26,28 @@ MIN_CHECK_SIDE = 96  # ... and at least this many pixels
 def _bright_atoms(frames, spacing, run: dict, params: dict | None = None, excluded=None):
     """The frames with atoms as bright peaks: inverted when the atoms are clearly dark.
 
+    A "bright" call whose ratio is within ``DARK_RATIO`` of 1 either way (neither side's
+    blobs dominate) is made again on the lattice's periodic part
+    (:func:`~napari_ivae.core.detection.atom_periodic.periodic_polarity`): a crystal's dark
+    columns on a textured support are dark there.
+
     With ``params`` (the lattice estimate's), a "dark" call is checked against the lattice's
     geometry: when the bright extremes form a honeycomb around the dark ones (phase-contrast
     images of graphene-like lattices, :func:`_bright_honeycomb`), the atoms are bright.
     ``run`` gains ``invert``, ``polarity``, ``dark_bright_ratio`` and ``honeycomb`` (bright
     atoms forming such a honeycomb; checked on a central crop of ``CHECK_SIDE`` spacings).
     """
-    from napari_ivae.core.detection.atom_geometry import atom_polarity
+    from napari_ivae.core.detection.atom_geometry import DARK_RATIO, atom_polarity
 
     polarity, ratio = atom_polarity(frames[0], spacing)
-    inverted = (frames.max() + frames.min() - frames).astype(np.float32)
     how = "auto"
+    if polarity == "bright" and ratio * DARK_RATIO > 1.0:
+        # neither side's blobs dominate the frame: the lattice's periodic part decides
+        from napari_ivae.core.detection.atom_periodic import periodic_polarity
+
+        if periodic_polarity(frames[0], spacing)[0] == "dark":
+            polarity, how = "dark", "auto: the lattice's periodic part"
+    inverted = (frames.max() + frames.min() - frames).astype(np.float32)
     honeycomb = params is not None and _bright_honeycomb(frames[0], inverted[0], params, excluded)
     if polarity == "dark" and honeycomb:
         polarity, how = "bright", "auto: a honeycomb of bright extremes"
