@@ -4,8 +4,10 @@
 overview on one frame: a burned-in scale bar and its label are masked (the masked pixels take
 the background around them, :func:`filled_frame`); candidates at the particle scale and below;
 per-scale cuts from the strengths' mixture, the noise floor and what the background reaches;
-the surround and nesting tests (:func:`judged`); particles beside kept ones, the spots on a
-larger one's edge dropped, faint ones; disc labels, centres, one particle per rod.
+the surround and nesting tests (:func:`~napari_ivae.core.detection.particle_candidates.judged`);
+particles beside kept ones, the spots on a larger one's edge dropped, faint ones; disc labels,
+centres, one particle per rod. Where most kept particles sit at the search's floor, the search
+runs again below it (:mod:`~napari_ivae.core.detection.particle_size_range`).
 """
 
 from __future__ import annotations
@@ -13,7 +15,14 @@ from __future__ import annotations
 import numpy as np
 
 from napari_ivae.core.detection.masked_fill import filled_frame
+from napari_ivae.core.detection.particle_candidates import judged
 from napari_ivae.core.detection.particle_scales import scale_space_from, weak_shift
+from napari_ivae.core.detection.particle_size_range import (
+    added_count,
+    covered_blobs,
+    lowered_bounds,
+    lowered_scales,
+)
 
 FLAT_WINDOW = 9  # constant areas at least this wide (padding, blank vacuum) hold no particle
 
@@ -68,16 +77,19 @@ def _unfloored_blobs(frame, excluded, params):
     choice_skip = skip if not skip.all() else masked
     factor, _ = binning.bin_factor(filled, choice_skip, params["polarity"])
     if factor == 1:
-        points, radius, keep, on_layer, used = _kept_blobs(filled, masked, skip, params["polarity"])
+        points, radius, keep, on_layer, used = covered_blobs(
+            _kept_blobs, filled, masked, skip, params["polarity"]
+        )
     else:
-        points, radius, keep, on_layer, used = _kept_blobs(
+        points, radius, keep, on_layer, used = covered_blobs(
+            _kept_blobs,
             binning.binned(filled, factor),
             binning.binned_mask(masked, factor),
             binning.binned_mask(skip, factor),
             params["polarity"],
         )
         points, radius = binning.to_full(points, radius, factor, frame.shape)
-        for name in ("scale_sigma", "faint_radius"):
+        for name in ("scale_sigma", "faint_radius", "range_floor"):
             if used.get(name) is not None:
                 used[name] = round(used[name] * factor, 3)
         used["search_sigmas"] = [round(x * factor, 3) for x in used["search_sigmas"]]
@@ -94,10 +106,11 @@ def _unfloored_blobs(frame, excluded, params):
     return labels, used, centres
 
 
-def _kept_blobs(filled, masked, skip, requested):
+def _kept_blobs(filled, masked, skip, requested, below=None):
     """Steps 1-10 of :mod:`~napari_ivae.core.detection.particle_blobs`, edges and rims on one
     frame (annotation filled): the blobs' integer ``points``, ``radius``, the ``keep`` mask,
-    whether it is a packed layer of the particles' polarity, ``used``; ``requested``: polarity."""
+    whether it is a packed layer of the particles' polarity, ``used``; ``requested``: polarity;
+    ``below``: :mod:`.particle_size_range`'s lower search floor and the first search's kept."""
     from napari_ivae.core.detection import (
         local_noise,
         particle_beside,
@@ -127,7 +140,10 @@ def _kept_blobs(filled, masked, skip, requested):
         )
     )
     core_scales = particle_candidates.candidate_scales(filled.shape, sigma)
-    scales = particle_candidates.search_scales(filled.shape, sigma)
+    # ... and below the floor where the kept particles' sizes ran on past it (``below``)
+    scales = lowered_scales(
+        filled.shape, particle_candidates.search_scales(filled.shape, sigma), below
+    )
     large = particle_surround.aggregate_scales(filled.shape, sigma)
     large = np.concatenate([core_scales[-1:], large]) if len(large) else large
     # a flat area on the background's side (blank vacuum, padding) holds no particle; one on
@@ -167,10 +183,12 @@ def _kept_blobs(filled, masked, skip, requested):
         response, scales, polarity, skip, core_scales
     )
     floors = np.full(len(scales), floor)
+    added = added_count(scales, below)  # below the first search's floor: a floor of their own
     if smaller:  # white noise searched at the smaller scales too reaches higher there
         floors[:smaller] = max(
-            floor, particle_threshold.noise_floor(pixel_noise, area, scales, polarity)
+            floor, particle_threshold.noise_floor(pixel_noise, area, scales[added:], polarity)
         )
+        floors[:added] = particle_threshold.noise_floor(pixel_noise, area, scales, polarity)
     # a pooled cut at the noise floor means the mixture found no background population below
     # the particles (one population, or the support's texture taken for the strong one): then
     # what the background reaches at each scale decides, never less than the floor
@@ -187,6 +205,7 @@ def _kept_blobs(filled, masked, skip, requested):
         core_sigma = blob_sigma[: len(core_strength)]
         pooled_cut = cut * weak_shift(response, scales, smaller, core_sigma, skip)
     bounds = np.minimum(np.minimum(pooled_cut if pooled else np.inf, other_side), background)
+    bounds = lowered_bounds(bounds, response, scales, polarity, skip, below)
     scale_cut = np.maximum(bounds, floors)
     packed = None if pooled else layer
     hidden_kept = 0
@@ -263,6 +282,7 @@ def _kept_blobs(filled, masked, skip, requested):
             ),
             floors,
         )
+        lowered[:added] = scale_cut[:added]  # measured away from the first search's particles
         if (lowered < scale_cut).any():
             clear = particle_faint.FAINT_CLEAR * float(np.median(kept_radius))
             on_kept = particle_faint.within_discs(filled.shape, kept_points, kept_radius + clear)[
@@ -374,26 +394,3 @@ def _kept_blobs(filled, masked, skip, requested):
         **faint_used,
     }
     return points, radius, keep, on_layer, used
-
-
-def judged(signal, points, sigma, strength, passed, aggregates, pixel_noise=None):
-    """The candidates ``passed`` (mask over ``points``) that stand above their surround, are
-    the strongest of overlapping ones and stand above the interior of any larger kept blob or
-    aggregate they lie in (a ridge-like one by a noise margin, given ``pixel_noise``). Returns
-    the kept mask and the numbers dropped by the surround and by the nesting test."""
-    from napari_ivae.core.detection import particle_candidates, particle_surround
-
-    keep = passed.copy()
-    above_surround = (
-        particle_surround.surround_share(signal, points[keep], sigma[keep])
-        >= particle_surround.SURROUND_SHARE
-    )
-    keep[keep] = above_surround
-    keep[keep] = particle_candidates.strongest_of_overlaps(
-        points[keep], sigma[keep], strength[keep]
-    )
-    nested = particle_surround.above_larger(
-        signal, points[keep], sigma[keep], aggregates, pixel_noise
-    )
-    keep[keep] = nested
-    return keep, int((~above_surround).sum()), int((~nested).sum())

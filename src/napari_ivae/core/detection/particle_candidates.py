@@ -105,9 +105,31 @@ def strongest_of_overlaps(points, sigma, strength) -> np.ndarray:
     return kept
 
 
+def judged(signal, points, sigma, strength, passed, aggregates, pixel_noise=None):
+    """The candidates ``passed`` (mask over ``points``) that stand above their surround, are
+    the strongest of overlapping ones and stand above the interior of any larger kept blob or
+    aggregate they lie in (a ridge-like one by a noise margin, given ``pixel_noise``). Returns
+    the kept mask and the numbers dropped by the surround and by the nesting test."""
+    from napari_ivae.core.detection import particle_surround
+
+    keep = passed.copy()
+    above_surround = (
+        particle_surround.surround_share(signal, points[keep], sigma[keep])
+        >= particle_surround.SURROUND_SHARE
+    )
+    keep[keep] = above_surround
+    keep[keep] = strongest_of_overlaps(points[keep], sigma[keep], strength[keep])
+    nested = particle_surround.above_larger(
+        signal, points[keep], sigma[keep], aggregates, pixel_noise
+    )
+    keep[keep] = nested
+    return keep, int((~above_surround).sum()), int((~nested).sum())
+
+
 __all__ = [
     "blob_candidates",
     "candidate_scales",
+    "judged",
     "search_scales",
     "strongest_of_overlaps",
 ]
