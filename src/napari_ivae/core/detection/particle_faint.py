@@ -60,9 +60,10 @@ def faint_particles(signal, points, radius, skip=None) -> tuple[np.ndarray, dict
     opposite side's count, its tail extended exponentially from its strongest ``FAINT_TAIL``
     maxima with the decay ``FAINT_DECAY_ERRORS`` standard errors above its estimate, or
     where that tail is a Gaussian field's, the fewer that field's maxima reach, see
-    :func:`null_tail`, for candidates of at least ``FAINT_SHARE`` of the kept particles'
-    10th percentile; scaled by the areas) are at most ``FAINT_DISCOVERY`` of the candidates
-    above it: a false-discovery rate, the same on a frame and on the same field cut into
+    :func:`null_tail`, or one of the background's own level and roughness, tile by tile,
+    :mod:`~napari_ivae.core.detection.field_noise`; for candidates of at least ``FAINT_SHARE``
+    of the kept particles' 10th percentile; scaled by the areas) are at most ``FAINT_DISCOVERY``
+    of the candidates above it: a false-discovery rate, the same on a frame and on the same field cut into
     tiles. A candidate above the cut must stand above its surround
     (:func:`~napari_ivae.core.detection.particle_surround.surround_share`), or, where it does not,
     both with the kept particles as drawn taken out and with their pixels as no surround (a
@@ -87,6 +88,7 @@ def faint_particles(signal, points, radius, skip=None) -> tuple[np.ndarray, dict
     """
     from napari_ivae.core.detection._filters import gaussian_smooth, local_maxima
     from napari_ivae.core.detection.count_noise import count_noise_line, symmetrised
+    from napari_ivae.core.detection.field_noise import local_field_maxima
     from napari_ivae.core.detection.particle_profiles import profile_model
 
     none = np.zeros((0, 2), dtype=np.int64)
@@ -186,6 +188,12 @@ def faint_particles(signal, points, radius, skip=None) -> tuple[np.ndarray, dict
         kept_level = float(np.quantile(response[points[:, 0], points[:, 1]], 0.1))
         comparable = (strength >= FAINT_SHARE * kept_level) & (kept_level > 0.0)
         above = np.where(comparable, np.minimum(FAINT_MODEL_MARGIN * gaussian, above), above)
+        # ... or fewer: what a Gaussian field of the background's own level and roughness
+        # reaches in the candidates' area, which needs no tail of a dense frame's few maxima;
+        # the level tile by tile, tiles of the support's scale (a sparse frame's illumination)
+        tile = int(np.ceil(3.0 * FAINT_WIDE * r))
+        field = local_field_maxima(strength, response, background, candidate_area, tile)
+        above = np.where(comparable, np.minimum(field / scale, above), above)
     expected = scale * np.where(strength > base, above, count.astype(np.float64))
     # a share of the candidates taken, not a number a frame: a frame's number is stricter on
     # a large frame than on a small one (a low-dose 384 px field gave 4 faint particles, the
