@@ -24,6 +24,8 @@ import numpy as np
 
 MIN_ATOMS = 20  # fewer found atoms say nothing reliable about the geometry
 SEPARATION_RATIO = 0.85  # a nearest-neighbour distance this much below the estimate replaces it
+KEPT_AT_SPACING = 0.2  # ... unless this share of the atoms still has its nearest at the estimate
+SHARED = 0.75  # ... and less than this share has its nearest within 15 % of the separation
 SIGMA_RANGE = (0.1, 0.15)  # smoothing in spacings: atom width, clipped to this range
 PROFILE_ATOMS = 400  # the strongest atoms averaged into the mean profile
 DARK_RATIO = 1.5  # dark/bright blob strength from which atoms are called dark (see atom_polarity)
@@ -49,17 +51,22 @@ def first_pass_geometry(
     -------
     dict
         ``separation`` (median nearest-neighbour distance, or ``None`` with fewer than
-        ``MIN_ATOMS`` atoms) and ``width`` (Gaussian sigma in pixels, or ``None``).
+        ``MIN_ATOMS`` atoms), ``at_spacing`` and ``shared`` (the shares of atoms whose
+        nearest neighbour lies within 15 % of ``spacing`` and of the separation) and
+        ``width`` (Gaussian sigma in pixels, or ``None``).
     """
     from scipy.spatial import cKDTree
 
     points = np.asarray(points, dtype=np.float64).reshape(-1, 2)
     if len(points) < MIN_ATOMS:
-        return {"separation": None, "width": None}
+        return {"separation": None, "at_spacing": None, "shared": None, "width": None}
     distances = cKDTree(points).query(points, k=2)[0][:, 1]
+    separation = float(np.median(distances))
     strongest = points[np.argsort(-np.asarray(prominence))[:PROFILE_ATOMS]]
     return {
-        "separation": float(np.median(distances)),
+        "separation": separation,
+        "at_spacing": float(np.mean(np.abs(distances - spacing) <= 0.15 * spacing)),
+        "shared": float(np.mean(np.abs(distances - separation) <= 0.15 * separation)),
         "width": atom_width(frame, strongest, spacing),
     }
 
@@ -104,8 +111,18 @@ def atom_width(frame: np.ndarray, points: np.ndarray, spacing: float) -> float |
 
 def second_pass_spacing(lattice_spacing: float, geometry: dict) -> float:
     """The atom separation when the first pass found atoms closer than the lattice estimate
-    (a cell with several atoms), else the lattice estimate."""
+    (a cell with several atoms), else the lattice estimate.
+
+    A cell with several atoms gives every atom a neighbour closer than the lattice spacing,
+    at a distance most of them share. When a share ``KEPT_AT_SPACING`` of the atoms still has
+    its nearest neighbour at the spacing and the closer distances are spread (less than
+    ``SHARED`` of the atoms within 15 % of their median), the median is set by noise peaks
+    between the atoms and by the scatter of noisy positions (the nearest of six jittered
+    neighbours is closer than their mean), not by the structure, and the estimate stays."""
     separation = geometry["separation"]
+    at_spacing, shared = geometry.get("at_spacing"), geometry.get("shared")
+    if at_spacing is not None and at_spacing >= KEPT_AT_SPACING and shared < SHARED:
+        return lattice_spacing
     if separation is not None and 0.45 * lattice_spacing < separation < (
         SEPARATION_RATIO * lattice_spacing
     ):
