@@ -121,7 +121,12 @@ def second_pass_spacing(lattice_spacing: float, geometry: dict) -> float:
     neighbours is closer than their mean), not by the structure, and the estimate stays."""
     separation = geometry["separation"]
     at_spacing, shared = geometry.get("at_spacing"), geometry.get("shared")
-    if at_spacing is not None and at_spacing >= KEPT_AT_SPACING and shared < SHARED:
+    if (
+        at_spacing is not None
+        and shared is not None
+        and at_spacing >= KEPT_AT_SPACING
+        and shared < SHARED
+    ):
         return lattice_spacing
     if separation is not None and 0.45 * lattice_spacing < separation < (
         SEPARATION_RATIO * lattice_spacing

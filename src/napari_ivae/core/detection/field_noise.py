@@ -48,10 +48,9 @@ def scale_noise(response, where) -> tuple[float, float]:
     where = np.asarray(where, dtype=bool)
     if where.sum() < 2:
         return 0.0, 0.0
-    rows, cols = np.gradient(np.asarray(response, dtype=np.float64))
-    return _level(np.asarray(response, dtype=np.float64)[where], ndtri), float(
-        np.mean(rows[where] ** 2 + cols[where] ** 2) / 2.0
-    )
+    values = np.asarray(response, dtype=np.float64)
+    rows, cols = (np.asarray(g) for g in np.gradient(values))
+    return _level(values[where], ndtri), float(np.mean(rows[where] ** 2 + cols[where] ** 2) / 2.0)
 
 
 def _level(values, ndtri) -> float:
