@@ -9,6 +9,8 @@ not yet found) lift only its upper side; its roughness from the variance of its 
 Gaussian field of that level and roughness has a known number of maxima above a level
 (:func:`field_maxima`, the Gaussian kinematic formula's Euler characteristic in 2D), which
 needs no tail of the sample's own strongest maxima (on a dense frame only 90-120 of them).
+Where such a tail is used (the opposite side's maxima as a null), :func:`tail_level` extends
+it exponentially to the level a given number of them is expected above.
 """
 
 from __future__ import annotations
@@ -141,4 +143,39 @@ def field_maxima(values, spread: float, roughness: float, area: float) -> np.nda
     return float(area) * density * z * np.exp(-0.5 * z * z)
 
 
-__all__ = ["LOW_QUANTILES", "TILE_SAMPLE", "field_maxima", "local_field_maxima", "scale_noise"]
+def tail_level(values, area: float, allowed: float, least: int, share: float) -> float:
+    """The level above which ``allowed`` of a null's maxima are expected over ``area`` times
+    the area they were counted on: their strongest max(``least``, ``share`` x all) extended
+    exponentially (``inf`` with fewer than ``least`` values).
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        The null's maxima, sorted ascending.
+    area : float
+        The area the level applies to over the area the maxima were counted on.
+    allowed : float
+        Expected number of maxima above the level.
+    least, share : int, float
+        The tail: at least ``least`` maxima, or ``share`` of them.
+
+    Returns
+    -------
+    float
+    """
+    if len(values) < least:
+        return float("inf")
+    tail = max(least, int(share * len(values)))
+    base = float(values[-tail])
+    decay = max(float(np.mean(values[-tail:] - base)), 1e-12)
+    return base + decay * float(np.log(tail * area / allowed))
+
+
+__all__ = [
+    "LOW_QUANTILES",
+    "TILE_SAMPLE",
+    "field_maxima",
+    "local_field_maxima",
+    "scale_noise",
+    "tail_level",
+]

@@ -323,6 +323,7 @@ def background_levels(response, scales, polarity: str, points, radius, skip=None
         One level per scale.
     """
     from napari_ivae.core.detection._filters import local_maxima
+    from napari_ivae.core.detection.field_noise import tail_level
 
     levels = np.full(len(scales), np.inf)
     points = np.asarray(points).reshape(-1, 2)
@@ -343,12 +344,7 @@ def background_levels(response, scales, polarity: str, points, radius, skip=None
         opposite = sign * layer
         rows, cols = local_maxima(opposite, 2 * int(np.ceil(sigma)) + 1, 0.0)
         values = np.sort(opposite[rows, cols][background[rows, cols]])
-        if len(values) < FAINT_TAIL[0]:
-            continue
-        tail = max(FAINT_TAIL[0], int(FAINT_TAIL[1] * len(values)))
-        base = float(values[-tail])
-        decay = max(float(np.mean(values[-tail:] - base)), 1e-12)
-        levels[index] = base + decay * np.log(tail * area / allowed)
+        levels[index] = tail_level(values, area, allowed, *FAINT_TAIL)
     return levels
 
 

@@ -132,6 +132,7 @@ def background_maxima_levels(response, polarity, points, radius, skip=None) -> n
     hold fewer maxima than the candidates' search finds); ``inf`` where too few were found.
     """
     from napari_ivae.core.detection._filters import maximum_filter3
+    from napari_ivae.core.detection.field_noise import tail_level
     from napari_ivae.core.detection.particle_faint import (
         FAINT_FALSE,
         FAINT_NULL,
@@ -158,12 +159,7 @@ def background_maxima_levels(response, polarity, points, radius, skip=None) -> n
     is_max = (opposite == maximum_filter3(opposite)) & (opposite > 0) & background
     for index in range(len(response)):
         values = np.sort(opposite[index][is_max[index]])
-        if len(values) < FAINT_TAIL[0]:
-            continue
-        tail = max(FAINT_TAIL[0], int(FAINT_TAIL[1] * len(values)))
-        base = float(values[-tail])
-        decay = max(float(np.mean(values[-tail:] - base)), 1e-12)
-        levels[index] = base + decay * np.log(tail * area / allowed)
+        levels[index] = tail_level(values, area, allowed, *FAINT_TAIL)
     return levels
 
 
