@@ -10,6 +10,7 @@ from napari_ivae.core.detection.field_noise import (
     TILE_SAMPLE,
     field_maxima,
     local_field_maxima,
+    null_sample,
     scale_noise,
 )
 from napari_ivae.core.detection.particles import detect_particles
@@ -44,6 +45,26 @@ def test_the_noise_level_is_read_under_faint_particles_the_sample_still_holds():
     # exp(-h^2 / 16); the central difference's variance per axis is (2 - 2 C(2)) / 4 = 0.111
     assert 0.105 <= scale_noise(field, everywhere)[1] <= 0.117
     assert scale_noise(field, np.zeros(field.shape, dtype=bool)) == (0.0, 0.0)
+
+
+def test_the_null_lies_beyond_the_kept_rims_and_stands_for_the_area_outside_them():
+    shape = (100, 100)
+    points = np.array([[30, 30], [70, 60]])
+    radius = np.array([4.0, 6.0])
+    skip = np.zeros(shape, dtype=bool)
+    skip[:, 90:] = True
+    background, area = null_sample(shape, points, radius, 1.5, skip)
+    rows, cols = np.indices(shape)
+    reach = radius + 1.5 * 5.0  # 1.5 median radii beyond each rim
+    near = [(rows - r) ** 2 + (cols - c) ** 2 <= d**2 for (r, c), d in zip(points, reach)]
+    inside = [(rows - r) ** 2 + (cols - c) ** 2 <= d**2 for (r, c), d in zip(points, radius)]
+    expected = ~skip & ~near[0] & ~near[1]
+    np.testing.assert_array_equal(background, expected)
+    outside = ~skip & ~inside[0] & ~inside[1]
+    assert area == outside.sum() / expected.sum()
+    assert area > 1.0
+    everywhere = null_sample(shape, points, radius, 200.0)
+    assert not everywhere[0].any() and everywhere[1] == 0.0
 
 
 def test_a_gaussian_fields_maxima_above_a_level_are_counted_from_its_level_and_roughness():

@@ -171,11 +171,49 @@ def tail_level(values, area: float, allowed: float, least: int, share: float) ->
     return base + decay * float(np.log(tail * area / allowed))
 
 
+def null_sample(shape, points, radius, reach: float, skip=None):
+    """Where a null is measured beside kept particles, and the area it stands for.
+
+    The null's pixels lie more than ``reach`` median radii beyond every kept particle's rim
+    (a support's texture and noise, not the gaps between packed particles or their rings);
+    the levels it gives apply to the whole area outside every kept particle.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        ``(Y, X)``.
+    points : numpy.ndarray
+        ``(N, 2)`` integer centres of the kept particles (N >= 1).
+    radius : numpy.ndarray
+        ``(N,)`` their radii (pixels).
+    reach : float
+        How far beyond the rims the null starts, in median radii.
+    skip : numpy.ndarray, optional
+        ``(Y, X)`` pixels where nothing is measured.
+
+    Returns
+    -------
+    background : numpy.ndarray
+        ``(Y, X)`` boolean: the null's pixels.
+    area : float
+        The area outside every kept particle over the null's area (0 where the null is empty).
+    """
+    from napari_ivae.core.detection.particle_faint import within_discs
+
+    measured = np.ones(shape, dtype=bool) if skip is None else ~np.asarray(skip, dtype=bool)
+    background = measured & ~within_discs(shape, points, radius + reach * float(np.median(radius)))
+    if not background.any():
+        return background, 0.0
+    outside = measured & ~within_discs(shape, points, radius)
+    return background, float(outside.sum()) / float(background.sum())
+
+
 __all__ = [
     "LOW_QUANTILES",
     "TILE_SAMPLE",
     "field_maxima",
     "local_field_maxima",
+    "null_sample",
     "scale_noise",
     "tail_level",
 ]

@@ -323,21 +323,16 @@ def background_levels(response, scales, polarity: str, points, radius, skip=None
         One level per scale.
     """
     from napari_ivae.core.detection._filters import local_maxima
-    from napari_ivae.core.detection.field_noise import tail_level
+    from napari_ivae.core.detection.field_noise import null_sample, tail_level
 
     levels = np.full(len(scales), np.inf)
     points = np.asarray(points).reshape(-1, 2)
     radius = np.asarray(radius, dtype=np.float64).reshape(-1)
     if not len(points):
         return levels
-    shape = response.shape[1:]
-    r = float(np.median(radius))
-    measured = np.ones(shape, dtype=bool) if skip is None else ~np.asarray(skip, dtype=bool)
-    background = measured & ~within_discs(shape, points, radius + FAINT_NULL * r)
-    outside = measured & ~within_discs(shape, points, radius)
-    if not background.any():
+    background, area = null_sample(response.shape[1:], points, radius, FAINT_NULL, skip)
+    if not area:
         return levels
-    area = float(outside.sum()) / float(background.sum())
     allowed = FAINT_FALSE / len(scales)
     sign = -1.0 if polarity == "bright" else 1.0
     for index, (layer, sigma) in enumerate(zip(response, scales)):

@@ -132,28 +132,17 @@ def background_maxima_levels(response, polarity, points, radius, skip=None) -> n
     hold fewer maxima than the candidates' search finds); ``inf`` where too few were found.
     """
     from napari_ivae.core.detection._filters import maximum_filter3
-    from napari_ivae.core.detection.field_noise import tail_level
-    from napari_ivae.core.detection.particle_faint import (
-        FAINT_FALSE,
-        FAINT_NULL,
-        FAINT_TAIL,
-        within_discs,
-    )
+    from napari_ivae.core.detection.field_noise import null_sample, tail_level
+    from napari_ivae.core.detection.particle_faint import FAINT_FALSE, FAINT_NULL, FAINT_TAIL
 
     levels = np.full(len(response), np.inf)
     points = np.asarray(points).reshape(-1, 2)
     radius = np.asarray(radius, dtype=np.float64).reshape(-1)
     if not len(points):
         return levels
-    shape = response.shape[1:]
-    measured = np.ones(shape, dtype=bool) if skip is None else ~np.asarray(skip, dtype=bool)
-    background = measured & ~within_discs(
-        shape, points, radius + FAINT_NULL * float(np.median(radius))
-    )
-    outside = measured & ~within_discs(shape, points, radius)
-    if not background.any():
+    background, area = null_sample(response.shape[1:], points, radius, FAINT_NULL, skip)
+    if not area:
         return levels
-    area = float(outside.sum()) / float(background.sum())
     allowed = FAINT_FALSE / len(response)
     opposite = -response if polarity == "bright" else np.array(response)
     is_max = (opposite == maximum_filter3(opposite)) & (opposite > 0) & background
