@@ -2,6 +2,7 @@
 that counts a Gaussian field's maxima from it."""
 
 import numpy as np
+from _particle_data import dense_layer
 from scipy import ndimage
 
 from napari_ivae.core.analysis.metrics import match_points
@@ -14,7 +15,6 @@ from napari_ivae.core.detection.field_noise import (
     scale_noise,
 )
 from napari_ivae.core.detection.particles import detect_particles
-from napari_ivae.core.synthetic.particles import make_particles
 
 
 def _field(seed, shape=(768, 768)):
@@ -65,6 +65,8 @@ def test_the_null_lies_beyond_the_kept_rims_and_stands_for_the_area_outside_them
     assert area > 1.0
     everywhere = null_sample(shape, points, radius, 200.0)
     assert not everywhere[0].any() and everywhere[1] == 0.0
+    none_kept = null_sample(shape, np.zeros((0, 2), dtype=int), [], 1.5)
+    assert not none_kept[0].any() and none_kept[1] == 0.0
 
 
 def test_a_gaussian_fields_maxima_above_a_level_are_counted_from_its_level_and_roughness():
@@ -119,19 +121,7 @@ def test_a_dense_low_dose_layers_faint_particles_are_found_to_the_target():
     # (a Gaussian tail anchored on 20 of the 89 background maxima, with a spread read 1.13 x
     # the noise by the median absolute deviation) left recall 0.918 at precision 0.997; the
     # count from the background's own level and roughness takes the faint ones to 0.952
-    truth = make_particles(
-        384,
-        count=400,
-        radius=7,
-        polarity="dark",
-        touching=0.6,
-        contrast=0.6,
-        noise=0.0,
-        dose=15,
-        texture=0.08,
-        illumination=0.3,
-        seed=4407,
-    )
+    truth = dense_layer(4407, low_dose=True)
     found = detect_particles(truth.image).coords[:, 1:]
     inside = ((truth.centres >= 3.0) & (truth.centres < 381.0)).all(axis=1)
     kept = ((found >= 3.0) & (found < 381.0)).all(axis=1)

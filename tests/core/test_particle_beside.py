@@ -2,11 +2,11 @@
 
 import numpy as np
 import pytest
+from _particle_data import dense_layer
 from scipy import ndimage
 
 from napari_ivae.core.analysis.metrics import match_points
 from napari_ivae.core.detection.particles import detect_particles
-from napari_ivae.core.synthetic.particles import make_particles
 
 
 @pytest.mark.parametrize(("polarity", "seed"), [("bright", 3407), ("dark", 4407)])
@@ -16,17 +16,7 @@ def test_small_particles_among_touching_neighbours_in_a_dense_layer_are_found(po
     # or four touching neighbours is found beside them, but its surround ring on the frame is
     # their discs in half its sectors; with the kept particles' drawn profiles taken out it
     # stands above it (recall 0.941 / 0.934 -> 0.978 / 0.966, no false point)
-    truth = make_particles(
-        384,
-        count=400,
-        radius=7,
-        polarity=polarity,
-        touching=0.6,
-        contrast=0.6,
-        noise=0.05,
-        texture=0.03,
-        seed=seed,
-    )
+    truth = dense_layer(seed, polarity)
     detections = detect_particles(truth.image)
     # the benchmark's 3 px frame margin on both sides (a particle cut by the edge whose centre
     # is inside the frame is found, and counted where its reference is)

@@ -3,6 +3,7 @@ rate for the cut, nothing along the frame's edge, counting noise made symmetric.
 
 import numpy as np
 import pytest
+from _particle_data import dense_layer
 from _scripts import load_script
 
 from napari_ivae.core.analysis.metrics import match_points
@@ -140,19 +141,7 @@ def test_a_faint_particle_touching_a_kept_one_is_judged_without_it():
     # neighbour): a faint particle's ring held its kept neighbour, above it in two or three
     # of its sectors, and the surround test dropped it. With the kept particles as drawn
     # taken out: 21 -> 30 faint particles, recall 0.937 -> 0.960, precision 1.000 both
-    truth = make_particles(
-        384,
-        count=400,
-        radius=7,
-        polarity="dark",
-        touching=0.6,
-        contrast=0.6,
-        noise=0.0,
-        dose=15,
-        texture=0.08,
-        illumination=0.3,
-        seed=2407,
-    )
+    truth = dense_layer(2407, low_dose=True)
     detections = detect_particles(truth.image)
     inside = ((truth.centres >= 3.0) & (truth.centres < 381.0)).all(axis=1)
     match = match_points(detections.coords[:, 1:], truth.centres[inside], 7.0)

@@ -2,13 +2,13 @@
 the exponential where its tail is heavier, and the faint particles that tail lets through."""
 
 import numpy as np
+from _particle_data import dense_layer
 from scipy import ndimage
 
 from napari_ivae.core.analysis.metrics import match_points
 from napari_ivae.core.detection import particle_faint
 from napari_ivae.core.detection._filters import local_maxima
 from napari_ivae.core.detection.particles import detect_particles
-from napari_ivae.core.synthetic.particles import make_particles
 
 
 def _field(seed, shape=(768, 768)):
@@ -58,19 +58,7 @@ def test_faint_particles_in_a_dense_low_dose_layer_are_found_against_a_gaussian_
     # maxima (of 89) extended exponentially expected a background maximum or more above
     # each faint candidate, and nothing was added (recall 0.812); the pixels' spread shows
     # the background a Gaussian field, whose maxima stop well below them
-    truth = make_particles(
-        384,
-        count=400,
-        radius=7,
-        polarity="dark",
-        touching=0.6,
-        contrast=0.6,
-        noise=0.0,
-        dose=15,
-        texture=0.08,
-        illumination=0.3,
-        seed=4407,
-    )
+    truth = dense_layer(4407, low_dose=True)
     detections = detect_particles(truth.image)
     resolved = detections.params["resolved"]
     assert resolved["faint_null_tail"] == "gaussian"

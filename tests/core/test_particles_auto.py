@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from _particle_data import dense_layer
 
 from napari_ivae.core.analysis.metrics import match_points
 from napari_ivae.core.detection import (
@@ -501,23 +502,8 @@ def test_beside_kept_reports_no_lobe_of_an_elongated_particle():
     assert not len(particle_profiles.beside_kept(residual, model, scales, points, sigma, cuts)[0])
 
 
-def _dense_dark(seed):
-    """The robustness benchmark's "dark n400 r7 clean" layout: 400 touching dark particles."""
-    return make_particles(
-        384,
-        count=400,
-        radius=7,
-        polarity="dark",
-        touching=0.6,
-        contrast=0.6,
-        noise=0.05,
-        texture=0.03,
-        seed=seed,
-    )
-
-
 def test_detection_reports_the_particles_found_beside_kept_ones():
-    truth = _dense_dark(3407)
+    truth = dense_layer(3407)
     detections = detect_particles(truth.image)
     assert detections.params["resolved"]["beside_kept"] >= 1
 
@@ -604,7 +590,7 @@ def test_small_particles_between_packed_ones_pass_the_backgrounds_level():
     # the benchmark's "dark n400 r7 clean": small particles touching larger ones are weaker
     # than the pooled cut, which the gaps between packed particles keep up at every scale;
     # the background far from the kept ones reaches less (benchmark R 0.94 -> 0.97, P 1.00)
-    truth = _dense_dark(407)
+    truth = dense_layer(407)
     detections = detect_particles(truth.image)
     assert detections.params["resolved"]["background_cut"] >= 5
     radius = float(np.median(np.maximum(3.0, truth.radii)))

@@ -182,9 +182,9 @@ def null_sample(shape, points, radius, reach: float, skip=None):
     ----------
     shape : tuple of int
         ``(Y, X)``.
-    points : numpy.ndarray
-        ``(N, 2)`` integer centres of the kept particles (N >= 1).
-    radius : numpy.ndarray
+    points : array-like
+        ``(N, 2)`` integer centres of the kept particles.
+    radius : array-like
         ``(N,)`` their radii (pixels).
     reach : float
         How far beyond the rims the null starts, in median radii.
@@ -196,10 +196,15 @@ def null_sample(shape, points, radius, reach: float, skip=None):
     background : numpy.ndarray
         ``(Y, X)`` boolean: the null's pixels.
     area : float
-        The area outside every kept particle over the null's area (0 where the null is empty).
+        The area outside every kept particle over the null's area (0 where the null is empty
+        or no particle is kept).
     """
     from napari_ivae.core.detection.particle_faint import within_discs
 
+    points = np.asarray(points).reshape(-1, 2)
+    radius = np.asarray(radius, dtype=np.float64).reshape(-1)
+    if not len(points):
+        return np.zeros(shape, dtype=bool), 0.0
     measured = np.ones(shape, dtype=bool) if skip is None else ~np.asarray(skip, dtype=bool)
     background = measured & ~within_discs(shape, points, radius + reach * float(np.median(radius)))
     if not background.any():

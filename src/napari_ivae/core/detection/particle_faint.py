@@ -326,10 +326,6 @@ def background_levels(response, scales, polarity: str, points, radius, skip=None
     from napari_ivae.core.detection.field_noise import null_sample, tail_level
 
     levels = np.full(len(scales), np.inf)
-    points = np.asarray(points).reshape(-1, 2)
-    radius = np.asarray(radius, dtype=np.float64).reshape(-1)
-    if not len(points):
-        return levels
     background, area = null_sample(response.shape[1:], points, radius, FAINT_NULL, skip)
     if not area:
         return levels

@@ -136,10 +136,6 @@ def background_maxima_levels(response, polarity, points, radius, skip=None) -> n
     from napari_ivae.core.detection.particle_faint import FAINT_FALSE, FAINT_NULL, FAINT_TAIL
 
     levels = np.full(len(response), np.inf)
-    points = np.asarray(points).reshape(-1, 2)
-    radius = np.asarray(radius, dtype=np.float64).reshape(-1)
-    if not len(points):
-        return levels
     background, area = null_sample(response.shape[1:], points, radius, FAINT_NULL, skip)
     if not area:
         return levels
