@@ -81,3 +81,18 @@ def test_without_streaks_drops_the_marked_and_counts_them():
     kept, counted = without_streaks(_counts(ideal), faint, used, KEPT, KEPT_RADIUS)
     assert kept.tolist() == [[150, 80]]
     assert counted["faint"] == 1 and counted["faint_streaks"] == 1
+
+
+def test_points_sharing_a_row_are_judged_as_each_alone():
+    """Points are judged row by row (one smoothed band a row): in any order, each gets the
+    verdict it gets alone, streak or not, and a point by a kept particle is not judged."""
+    ideal, rows, cols = _frame()
+    band = (np.abs(rows - 60) <= 2) & (cols >= 72)
+    ideal[band] += 20.0 * np.exp(-(cols[band] - 72) / 60.0)
+    ideal[np.hypot(rows - 60, cols - 280) < 6] += 12.0  # a round one on the streak's row
+    frame = _counts(ideal)
+    faint = np.array([[60, 120], [150, 80], [60, 280], [60, 95], [60, 65], [61, 140]])
+    together = on_scan_streaks(frame, faint, RADIUS, KEPT, KEPT_RADIUS)
+    alone = [on_scan_streaks(frame, point[None], RADIUS, KEPT, KEPT_RADIUS)[0] for point in faint]
+    np.testing.assert_array_equal(together, alone)
+    assert together.tolist() == [True, False, False, True, False, True]

@@ -71,11 +71,19 @@ def on_scan_streaks(signal, faint, faint_radius, kept_points, kept_radius) -> np
     reach = int(np.ceil(4 * r))
     # a kept particle's edge reaches past its blob radius (a bright rim, the smoothing)
     cover = within_discs(signal.shape, kept_points, np.asarray(kept_radius) + r)
-    for k, (i, j) in enumerate(faint.tolist()):
-        top, bottom = max(i - reach - 1, 0), min(i + reach + 2, signal.shape[0])
-        band = ndimage.gaussian_filter(
-            np.asarray(signal[top:bottom], dtype=np.float64), STREAK_SMOOTH * r
-        )
+    judged = np.flatnonzero(~cover[faint[:, 0], faint[:, 1]])
+    # row by row: the points of one row share its smoothed band (a dense frame's thousands
+    # of faint points lie on far fewer rows)
+    judged = judged[np.argsort(faint[judged, 0], kind="stable")]
+    band_row, band, top = -1, None, 0
+    for k in judged.tolist():
+        i, j = int(faint[k, 0]), int(faint[k, 1])
+        if i != band_row:
+            top, bottom = max(i - reach - 1, 0), min(i + reach + 2, signal.shape[0])
+            band = ndimage.gaussian_filter(
+                np.asarray(signal[top:bottom], dtype=np.float64), STREAK_SMOOTH * r
+            )
+            band_row = i
         streak[k] = _on_streak(band, cover[top:bottom], i - top, j, r)
     return streak
 
