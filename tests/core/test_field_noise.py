@@ -128,3 +128,46 @@ def test_a_dense_low_dose_layers_faint_particles_are_found_to_the_target():
     match = match_points(found[kept], truth.centres[inside], 7.0)
     assert match.precision >= 0.98
     assert match.recall >= 0.95
+
+
+def _tile_by_tile(values, response, where, area, tile):
+    # local_field_maxima as first written: one tile at a time, np.median and np.quantile
+    from scipy.special import ndtri
+
+    rows, cols = np.gradient(response)
+    slope = (rows**2 + cols**2) / 2.0
+    whole = scale_noise(response, where)
+    quantiles = np.array([0.02, 0.05, 0.1, 0.16, 0.25])
+    total = np.zeros(values.shape)
+    for top in range(0, response.shape[0], tile):
+        for left in range(0, response.shape[1], tile):
+            part = (slice(top, top + tile), slice(left, left + tile))
+            pixels = int(area[part].sum())
+            if not pixels:
+                continue
+            sample = where[part]
+            level = whole
+            if sample.sum() >= TILE_SAMPLE:
+                inside = response[part][sample]
+                below = float(np.median(inside)) - np.quantile(inside, quantiles)
+                spread = float(np.median(below / ndtri(1.0 - quantiles)))
+                level = (spread, float(slope[part][sample].mean()))
+            total += field_maxima(values, *level, pixels)
+    return total
+
+
+def test_the_tiles_levels_are_those_of_each_tile_measured_alone():
+    # the tiles' quantiles read from one sort of all of them: the same numbers, to the bit,
+    # as np.median and np.quantile of each tile's own sample (partial tiles at the frame's
+    # edge, tiles under TILE_SAMPLE, tiles outside the area, odd and even sample sizes)
+    rng = np.random.default_rng(12)
+    for shape, tile in (((300, 257), 40), ((161, 333), 27), ((96, 96), 96), ((130, 70), 1)):
+        field = _field(int(rng.integers(1000)), shape) * np.linspace(0.5, 1.5, shape[1])
+        where = rng.random(shape) > rng.uniform(0.1, 0.8)
+        where[: shape[0] // 3] = False
+        area = rng.random(shape) > 0.4
+        area[:, -shape[1] // 4 :] = False
+        levels = np.sort(rng.uniform(0.5, 4.0, 25))
+        expected = _tile_by_tile(levels, field, where, area, tile)
+        found = local_field_maxima(levels, field, where, area, tile)
+        assert found.tobytes() == expected.tobytes()

@@ -51,7 +51,12 @@ def scale_noise(response, where) -> tuple[float, float]:
     if where.sum() < 2:
         return 0.0, 0.0
     values = np.asarray(response, dtype=np.float64)
-    rows, cols = (np.asarray(g) for g in np.gradient(values))
+    return _noise(values, np.gradient(values), where, ndtri)
+
+
+def _noise(values, gradient, where, ndtri) -> tuple[float, float]:
+    """:func:`scale_noise` of ``values`` with their ``gradient`` (rows', columns')."""
+    rows, cols = (np.asarray(g) for g in gradient)
     return _level(values[where], ndtri), float(np.mean(rows[where] ** 2 + cols[where] ** 2) / 2.0)
 
 
@@ -95,21 +100,67 @@ def local_field_maxima(values, response, where, area, tile: int) -> np.ndarray:
     values = np.asarray(values, dtype=np.float64)
     rows, cols = np.gradient(response)
     slope = (rows**2 + cols**2) / 2.0
-    whole = scale_noise(response, where)
+    whole = _noise(response, (rows, cols), where, ndtri) if where.sum() >= 2 else (0.0, 0.0)
     tile = max(int(tile), 1)
+    # every tile's pixels as one row (row-major inside the tile, tiles row-major), the frame
+    # padded to whole tiles with pixels that are neither sample nor area
+    pixels = _tiled(area, tile, False).sum(axis=1)
+    sample = _tiled(where, tile, False)
+    counts = sample.sum(axis=1)
+    levels = [whole] * len(counts)
+    own = np.flatnonzero(counts >= TILE_SAMPLE)
+    if len(own):
+        sample = sample[own]
+        tiles = _tiled(response, tile, np.inf)[own]
+        spreads = _tile_levels(tiles, sample, counts[own], ndtri)
+        # np.median and np.quantile of a sample that holds NaN are NaN: those tiles alone
+        for row in np.flatnonzero(np.isnan(tiles).any(axis=1)):
+            spreads[row] = _level(tiles[row][sample[row]], ndtri)
+        # each tile's mean in the order of its own pixels, as the mean of that tile alone
+        slopes = _tiled(slope, tile, 0.0)[own][sample]
+        ends = np.cumsum(counts[own])
+        for index, spread, start, end in zip(own, spreads, ends - counts[own], ends):
+            levels[index] = (float(spread), float(slopes[start:end].mean()))
     total = np.zeros(values.shape)
-    for top in range(0, response.shape[0], tile):
-        for left in range(0, response.shape[1], tile):
-            part = (slice(top, top + tile), slice(left, left + tile))
-            pixels = int(area[part].sum())
-            if not pixels:
-                continue
-            sample = where[part]
-            level = whole
-            if sample.sum() >= TILE_SAMPLE:
-                level = (_level(response[part][sample], ndtri), float(slope[part][sample].mean()))
-            total += field_maxima(values, *level, pixels)
+    for index in np.flatnonzero(pixels):
+        total += field_maxima(values, *levels[index], int(pixels[index]))
     return total
+
+
+def _tiled(image, tile: int, fill) -> np.ndarray:
+    """``image`` cut into squares of ``tile`` px: one row per square (its pixels row-major),
+    the squares row-major; the last squares padded with ``fill``."""
+    height, width = image.shape
+    rows, cols = -(-height // tile), -(-width // tile)
+    padded = np.full((rows * tile, cols * tile), fill, dtype=image.dtype)
+    padded[:height, :width] = image
+    return padded.reshape(rows, tile, cols, tile).swapaxes(1, 2).reshape(rows * cols, -1)
+
+
+def _tile_levels(values, sample, counts, ndtri) -> np.ndarray:
+    """:func:`_level` of each row of ``values`` over its ``sample`` pixels (``counts`` of
+    them): the rows sorted once, the order statistics that ``np.median`` and
+    ``np.quantile``'s linear interpolation read, combined as they combine them."""
+    ordered = np.sort(np.where(sample, values, np.inf), axis=1)  # the padding sorts last
+    at = np.arange(len(ordered))[:, None]
+    half = counts // 2
+    # np.median: the middle value, or the mean of the two middle ones
+    middle = np.where(
+        counts % 2 == 1,
+        ordered[at[:, 0], half],
+        (ordered[at[:, 0], half - 1] + ordered[at[:, 0], half]) / 2.0,
+    )
+    quantiles = np.asarray(LOW_QUANTILES)
+    virtual = (counts[:, None] - 1) * quantiles[None, :]
+    previous = np.floor(virtual)
+    gamma = virtual - previous
+    lower = ordered[at, previous.astype(np.intp)]
+    upper = ordered[at, np.minimum(previous.astype(np.intp) + 1, counts[:, None] - 1)]
+    # np.quantile's lerp: from the lower value, or back from the upper one from half way on
+    step = upper - lower
+    quantile = np.where(gamma >= 0.5, upper - step * (1 - gamma), lower + step * gamma)
+    below = middle[:, None] - quantile
+    return np.median(below / ndtri(1.0 - quantiles)[None, :], axis=1)
 
 
 def field_maxima(values, spread: float, roughness: float, area: float) -> np.ndarray:
