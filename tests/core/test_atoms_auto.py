@@ -87,6 +87,72 @@ def test_no_periodicity_falls_back_to_the_blob_scale():
     assert match_points(detections.coords[:, 1:], centres, 2.0).recall > 0.8
 
 
+def _hard_core_atoms(side, distance, sigma, dose, seed):
+    """Atoms at random places at least ``distance`` apart (no lattice, no ring at this
+    dose), Gaussian of ``sigma``, as Poisson counts at ``dose`` per atom peak."""
+    rng = np.random.default_rng(seed)
+    centres = np.zeros((0, 2))
+    for point in rng.uniform(0, side, (20 * side * side // int(distance**2), 2)):
+        if len(centres) == 0 or np.min(np.hypot(*(centres - point).T)) > distance:
+            centres = np.vstack([centres, point])
+    rows, cols = np.indices((side, side))
+    image = np.full((side, side), 0.1)
+    for r, c in centres:
+        image += np.exp(-((rows - r) ** 2 + (cols - c) ** 2) / (2 * sigma**2))
+    return rng.poisson(image * dose).astype(np.float64) / dose, centres
+
+
+def test_blob_scale_at_under_a_count_per_atom_is_the_atoms_not_the_single_counts():
+    """At 0.3 counts at an atom's peak the single counts were the strongest 'blobs' (sigma
+    1, the smallest scale): a spacing of 3-5 px and thousands of noise points, or none. With
+    the shuffled pixels' share taken off, the scale is the atoms' and the points about as
+    many as the atoms."""
+    image, centres = _hard_core_atoms(256, 8.0, 1.6, 0.3, seed=3)
+    assert blob_scale(image) == 1.0  # the smallest scale: the single counts
+    assert 1.3 < blob_scale(image, noisy_limit=256 / 30) < 2.4
+    detections = detect_atoms(image)
+    assert detections.params["spacing_source"].startswith("blob scale")
+    assert 6.5 < detections.params["spacing"] < 12.0  # the atoms are 8-10 px apart
+    assert len(detections.coords) < 1.2 * len(centres)
+    assert match_points(detections.coords[:, 1:], centres, 3.0).precision > 0.7
+
+
+def _hexagonal_crop(cells, spacing, angle, seed):
+    """A crop ``cells`` separations across of a hexagonal lattice at ``angle`` degrees (atoms
+    0.15 spacing wide, 20 counts at a peak): too few periods for the spacing estimate."""
+    rng = np.random.default_rng(seed)
+    side = int(round(cells * spacing))
+    turn = np.deg2rad([angle, angle + 60])
+    a1, a2 = (spacing * np.array([np.cos(t), np.sin(t)]) for t in turn)
+    steps = np.arange(-2 * cells - 2, 2 * cells + 3)
+    i, j = np.meshgrid(steps, steps, indexing="ij")
+    centres = i.reshape(-1, 1) * a1 + j.reshape(-1, 1) * a2 + rng.uniform(0, spacing, 2)
+    centres = centres[np.all((centres > -5) & (centres < side + 5), axis=1)]
+    rows, cols = np.indices((side, side))
+    image = np.full((side, side), 0.1)
+    for r, c in centres:
+        image += np.exp(-((rows - r) ** 2 + (cols - c) ** 2) / (2 * (0.15 * spacing) ** 2))
+    return rng.poisson(image * 20.0) / 20.0, centres
+
+
+@pytest.mark.parametrize("angle, seed", [(0, 1), (10, 1), (20, 0), (40, 0)])
+def test_a_crop_of_four_cells_finds_its_atoms(angle, seed):
+    """A frame four separations across holds no periodicity the spacing estimate can see,
+    and its texture surrogate is a lattice again: judged against it, none of its atoms
+    stood out (0 points). It is judged against its shuffled pixels, as a lattice is."""
+    image, centres = _hexagonal_crop(4, 10.0, angle, seed)
+    detections = detect_atoms(image)
+    assert detections.params["spacing_source"].startswith("blob scale")
+
+    def inner(points):
+        return points[np.all((points > 5) & (points < image.shape[0] - 5), axis=1)]
+
+    found, truth = inner(detections.coords[:, 1:]), inner(centres)
+    assert len(found) > 0
+    match = match_points(found, truth, 3.5)
+    assert match.recall >= 0.9 and match.precision >= 0.9
+
+
 def test_vacuum_noise_is_not_atoms():
     """The threshold rises when the candidates are mostly noise."""
     truth = make_lattice(256, spacing=12.0, noise=0.1, particle_radius=50, seed=6)

@@ -20,7 +20,7 @@ from napari_ivae.core.detection.atom_frame import frame_atoms
 from napari_ivae.core.detection.detection_memo import remembered
 from napari_ivae.core.detection.lattice_directions import ONE_DIRECTION, ONE_DIRECTION_SIGN
 from napari_ivae.core.detection.point_columns import points_of, row_count
-from napari_ivae.core.detection.spacing import MIN_SPACING
+from napari_ivae.core.detection.spacing import MIN_SPACING, PERIODS_SEEN
 from napari_ivae.core.errors import InputError
 
 STRONG_GROUP_RATIO = 1.5  # two groups of first-pass contrasts: medians this far apart
@@ -219,7 +219,10 @@ def _without_lattice(frame, one_direction: bool = False) -> tuple[float, str]:
     ring = _from_ring(frame)
     if ring is not None:
         return ring
-    return 5.0 * blob_scale(frame), "blob scale (no lattice periodicity)"
+    # at the pixel noise's scale, no wider atoms than leave PERIODS_SEEN spacings across
+    # (so few could not stand out of such noise; see atom_noise_null.few_periods)
+    widest = min(frame.shape) / (5.0 * PERIODS_SEEN)
+    return 5.0 * blob_scale(frame, widest), "blob scale (no lattice periodicity)"
 
 
 def taken_out(frame) -> np.ndarray:

@@ -29,6 +29,10 @@ SHARED = 0.75  # ... and less than this share has its nearest within 15 % of the
 SIGMA_RANGE = (0.1, 0.15)  # smoothing in spacings: atom width, clipped to this range
 PROFILE_ATOMS = 400  # the strongest atoms averaged into the mean profile
 DARK_RATIO = 1.5  # dark/bright blob strength from which atoms are called dark (see atom_polarity)
+BLOB_SLOW = 4.0  # blob_scale's noise: variation slower than this many times its largest scale off
+BLOB_SEED = 20261204  # fixed: the same frame always gets the same blob scale
+BLOB_SIDE = 512  # ... whose noise share is measured on a central crop at most this large
+BLOB_BLOCK = 16  # ... from its pixels shuffled within blocks this large
 
 
 def first_pass_geometry(
@@ -169,25 +173,62 @@ def atom_polarity(frame: np.ndarray, spacing: float) -> tuple[str, float]:
     return ("dark" if ratio >= DARK_RATIO else "bright"), ratio
 
 
-def blob_scale(frame: np.ndarray) -> float:
+def blob_scale(frame: np.ndarray, noisy_limit: float | None = None) -> float:
     """Sigma (pixels) of the blobs that dominate a frame, from the scale-normalised LoG.
 
     For each scale, the mean of the strongest responses (as many as blobs of that scale could
     fill a tenth of the frame) of ``-sigma^2 LoG`` on bright features; the scale where that
-    mean peaks is the blobs' sigma.
+    mean peaks is the blobs' sigma. Where it peaks at the smallest scale searched, the pixel
+    noise may be what peaks there (its response falls as ``1 / sigma``: at under a count per
+    pixel at an atom, the single counts are the frame's strongest "blobs"). With a
+    ``noisy_limit``, the same means on the frame's own pixels shuffled within blocks of
+    ``BLOB_BLOCK`` pixels are then taken off each scale's (both with the frame's slow
+    variation taken off, on a central crop of at most ``BLOB_SIDE`` pixels), and the scale up
+    to ``noisy_limit`` where the rest peaks is the blobs' (at that limit, no peak: the
+    smallest scale stays, as for noise alone).
     """
+    frame = np.asarray(frame, dtype=np.float32)
+    scales = np.geomspace(1.0, max(1.5, min(frame.shape) / 16.0), 16)
+    strengths = _log_strengths(frame, scales)
+    best = int(np.argmax(strengths))
+    if best == 0 and noisy_limit is not None:
+        from napari_ivae.core.detection._filters import smooth_background
+
+        window = tuple(slice(max((n - BLOB_SIDE) // 2, 0), None) for n in frame.shape)
+        crop = frame[window][:BLOB_SIDE, :BLOB_SIDE]
+        residual = crop - smooth_background(crop, BLOB_SLOW * scales[-1])
+        scales = scales[: max(1, int(np.searchsorted(scales, noisy_limit, side="right")))]
+        noise = _log_strengths(_block_shuffled(residual, BLOB_BLOCK), scales)
+        best = int(np.argmax(_log_strengths(residual, scales) - noise))
+        if best == len(scales) - 1:  # no peak within the range: no blob scale stands out
+            best = 0
+    return float(scales[best])
+
+
+def _block_shuffled(frame: np.ndarray, block: int) -> np.ndarray:
+    """``frame`` with its pixels shuffled within square blocks of ``block`` pixels (the
+    noise keeps its local level: Poisson counts under a gradient); a rest at the far edges
+    is shuffled within its strips."""
+    rng = np.random.default_rng(BLOB_SEED)
+    out = np.array(frame, dtype=np.float32, copy=True)
+    for r in range(0, out.shape[0], block):
+        for c in range(0, out.shape[1], block):
+            tile = out[r : r + block, c : c + block]
+            tile[...] = rng.permutation(tile.ravel()).reshape(tile.shape)
+    return out
+
+
+def _log_strengths(frame: np.ndarray, scales: np.ndarray) -> np.ndarray:
+    """:func:`blob_scale`'s means of the strongest responses, one per scale."""
     from scipy import ndimage
 
-    frame = np.asarray(frame, dtype=np.float32)
     frame = frame - float(np.median(frame))
-    limit = max(1.5, min(frame.shape) / 16.0)
-    scales = np.geomspace(1.0, limit, 16)
     strengths = []
     for sigma in scales:
         response = -(sigma**2) * ndimage.gaussian_laplace(frame, sigma)
         count = max(4, int(0.1 * frame.size / (np.pi * (2 * sigma) ** 2)))
         strengths.append(np.partition(response.ravel(), -count)[-count:].mean())
-    return float(scales[int(np.argmax(strengths))])
+    return np.asarray(strengths)
 
 
 __all__ = [

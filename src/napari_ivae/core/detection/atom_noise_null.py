@@ -80,7 +80,9 @@ def shuffled_null(frame: np.ndarray, masked, params: dict, contrast_of) -> tuple
     residual = frame
     if params["background"] > 0:
         residual = frame - smooth_background(frame, params["background"])
-    if without_lattice(params) and not sparse_spots(residual, masked, params):
+    if without_lattice(params) and not (
+        sparse_spots(residual, masked, params) or few_periods(frame, params)
+    ):
         # correlated noise (a film, scan lines) is no structure here
         from napari_ivae.core.detection.texture_null import textured_null_frame
 
@@ -123,6 +125,23 @@ def sparse_spots(residual: np.ndarray, masked, params: dict) -> bool:
     if values.size < 16 or spread <= 0:
         return False
     return float(np.mean((values - values.mean()) ** 3) / spread**3) > SPARSE_SKEW
+
+
+def few_periods(frame: np.ndarray, params: dict) -> bool:
+    """Whether the frame is under ``PERIODS_SEEN`` spacings across (a crop of a few cells).
+
+    The spacing estimate searches spacings up to the side over ``PERIODS_SEEN``
+    (:mod:`~napari_ivae.core.detection.spacing`), so its "no periodicity" says nothing about
+    a lattice of this spacing, and a lattice's texture surrogate is a lattice again (the same
+    Bragg peaks, other phases: its atoms never stand out of it). Such a frame is judged
+    against its shuffled pixels, as a lattice is; at the noise check's larger scales
+    (``params["scaled_by"]``) the frame's own spacing decides (a film, many of its blobs
+    across, stays judged against its texture there).
+    """
+    from napari_ivae.core.detection.spacing import PERIODS_SEEN
+
+    spacing = params["spacing"] / params.get("scaled_by", 1.0)  # the detector's own
+    return min(frame.shape) < PERIODS_SEEN * spacing
 
 
 def without_lattice(params: dict) -> bool:

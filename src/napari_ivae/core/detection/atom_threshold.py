@@ -167,6 +167,7 @@ def _against_null(prominence, frame, masked, area, params, contrast_of):
         scaled, contrasts, searched = params, prominence, area
         if factor != 1.0:
             scaled = {**params, **{key: params[key] * factor for key in _SCALED}}
+            scaled["scaled_by"] = factor  # (the frame's own spacing is the unscaled one)
             filled = shuffle.filled(frame, masked)
             contrasts, searched = contrast_of(filled, scaled), float(filled.size)
         null, null_area = shuffle.shuffled_null(frame, masked, scaled, contrast_of)

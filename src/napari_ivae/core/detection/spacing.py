@@ -51,6 +51,7 @@ RESOLVED = 0.75  # Rayleigh's criterion: two peaks resolved with a dip below thi
 PEAK_CLEARANCE = 0.4  # a peak this fraction of its lag from a much larger one is a ripple on it
 RIPPLE_RATIO = 1.5  # ... much larger: this many times as high (near-equal ones: a split peak)
 MAX_SIDE = 1024  # the spacing is estimated on a central crop at most this large (speed)
+PERIODS_SEEN = 6.0  # the default search reaches spacings up to the side over this
 
 
 def estimate_spacing(
@@ -103,7 +104,7 @@ def estimate_spacing(
     if not np.isfinite(image).all():
         image = np.where(np.isfinite(image), image, np.nanmedian(image))
     # the default search range follows the analysed crop (a sixth of its side)
-    max_spacing = float(max_spacing) if max_spacing else min(image.shape) / 6.0
+    max_spacing = float(max_spacing) if max_spacing else min(image.shape) / PERIODS_SEEN
     shape = image.shape
     power, freq_sq, ratio, bragg_ratio = _spectrum(image, max_spacing)
     # high-pass (minus a Gaussian blur of width max_spacing/2, done in Fourier space): a slow
