@@ -29,9 +29,12 @@ a chunked frame read whole):
   over the area off the lattice, with the strict floor of the first pass (:func:`lone_cut`).
 
 Nothing is done with a given threshold, fewer than ``MIN_ATOMS`` atoms or no two translations
-(amorphous, a few atoms, grains none of which holds most atoms). ``refine=None`` keeps the found
+(amorphous, a few atoms, grains none of which holds most atoms), but for the grains' own
+lattices: where the spacing came from the spectrum's lattice, squares about a grain wide whose
+atoms make a lattice that is not the frame's have their missed sites judged alike
+(:mod:`~napari_ivae.core.detection.lattice_grains`). ``refine=None`` keeps the found
 positions and puts added atoms on whole pixels. Counts: ``lattice_spread`` (the median, in
-spacings), ``lattice_moved``, ``lattice_added``, ``lattice_dropped``.
+spacings), ``lattice_moved``, ``lattice_added``, ``lattice_dropped``, ``grain_added``.
 """
 
 from __future__ import annotations
@@ -95,8 +98,8 @@ def lattice_sites(frame, table: dict, params: dict, counts: dict, excluded=None)
     spacing = float(params["spacing"])
     points = points_of(table).astype(np.float64)
     shifts = translations(points, spacing)
-    if len(shifts) == 0:
-        return table
+    if len(shifts) == 0:  # no lattice over the frame: perhaps one in each grain
+        return _with_grain_sites(frame, table, (points, None, None), params, counts, excluded)
     partner, distance = partners(points, shifts, spacing)
     measured, noise = points, spread(points, partner, shifts)
     if noise > NOISY * spacing:
@@ -129,6 +132,41 @@ def lattice_sites(frame, table: dict, params: dict, counts: dict, excluded=None)
         lattice_dropped=dropped,
         found=int(counts.get("found", 0) + len(sites) - dropped),
     )
+    # a polycrystal's other grains: squares where most atoms have partners along fewer than
+    # SUPPORT of the frame's translations (another grain's meet this one's by chance at
+    # some), whose own lattice is not the frame's
+    partnered = (partner >= 0).sum(axis=1) >= SUPPORT * len(shifts)
+    grains = (measured[lone_pass], shifts, partnered[lone_pass])
+    return _with_grain_sites(frame, table, grains, params, counts, excluded)
+
+
+def _with_grain_sites(frame, table, grains, params, counts, excluded) -> dict:
+    """The table with the missed sites of the grains whose lattice is not the frame's
+    (:func:`~napari_ivae.core.detection.lattice_grains.grain_sites`; ``grains``: the atoms,
+    the frame's translations and which atoms have partners along them, ``None`` for both
+    when the frame has none), counted in ``grain_added`` and ``found``. Only where the
+    spacing came from the spectrum's lattice (``spacing_source`` "auto": a polycrystal's
+    grains share its reflections' ring): an amorphous network's rings, whose spacing comes
+    from a diffuse ring or the blob scale, hold patches of a honeycomb's order by chance. Not
+    where the frame has a distinct crystalline region either (a particle on a support: the
+    squares over its rim took sites off it on the real Au frame's variants)."""
+    from napari_ivae.core.detection.lattice_grains import grain_sites
+    from napari_ivae.core.detection.point_columns import points_of
+
+    if params.get("spacing_source") != "auto":  # no lattice in the spectrum: none in a grain
+        return table
+    if (counts.get("crystal_region") or {}).get("found"):  # a crystal on a support, no grains
+        return table
+    taken = points_of(table).astype(np.float64)
+    points, shifts, partnered = grains
+    sites, response = grain_sites(frame, points, params, excluded, taken, shifts, partnered)
+    if len(sites) == 0:
+        return table
+    sites = sites if params.get("refine") else np.rint(sites)
+    table = {name: np.asarray(values) for name, values in table.items()}
+    added = _site_rows(sites, response, table, float(counts.get("noise", 0.0)))
+    table = {name: np.concatenate([table[name], added[name]]) for name in table}
+    counts.update(grain_added=len(sites), found=int(counts.get("found", 0) + len(sites)))
     return table
 
 

@@ -27,6 +27,9 @@ import numpy as np
 OUTSIDE_SHARE = 0.2
 BESIDE = ((0.7, 0.85), (1.2, 1.35))  # the rings beside the lattice's, in units of its radius
 MIN_RING_SAMPLES = 8  # a ring closer to the centre has no room beside it
+SPOT_BOX = 5  # samples: a grain's Bragg spot is a few wide, the noise's speckle one
+SPOT_SHARE = 1.8  # a powder ring's spread (box means) over the median ring's: spots, not speckle
+POWDER_REACH = 0.35  # the rings beside a powder ring, as a fraction of its radius
 
 
 def ring_excess(part: np.ndarray, frequency: float) -> float:
@@ -95,4 +98,51 @@ def outside_is_crystal(detail, inside, coarse_step, coarse_origin, frequency) ->
     return bool(outside >= OUTSIDE_SHARE * region)
 
 
-__all__ = ["outside_is_crystal", "ring_excess"]
+def powder_floor(power: np.ndarray, ring: np.ndarray, floor: np.ndarray, band: np.ndarray):
+    """The diffuse floor with each powder ring's taken from the rings beside it.
+
+    Parameters
+    ----------
+    power : numpy.ndarray
+        A periodogram (the real FFT's half plane).
+    ring : numpy.ndarray
+        Each sample's ring (integer frequency radius), as ``power``.
+    floor : numpy.ndarray
+        Each sample's ring's diffuse level (its median power over ln 2), as ``power``.
+    band : numpy.ndarray
+        Boolean, the samples of the frequencies searched: its rings set the reference.
+
+    Returns
+    -------
+    numpy.ndarray or None
+        ``floor`` with every powder ring's level replaced by the median level of the
+        non-powder rings within ``POWDER_REACH`` of its radius, where that is lower; ``None``
+        when no ring in the band is a powder ring.
+    """
+    from scipy import ndimage
+
+    smoothed = ndimage.uniform_filter(power, SPOT_BOX, mode=("wrap", "nearest")).ravel()
+    index = ring.ravel()
+    counts = np.maximum(np.bincount(index), 1)
+    mean = np.bincount(index, smoothed) / counts
+    spread = np.sqrt(np.maximum(np.bincount(index, smoothed**2) / counts - mean**2, 0.0))
+    spots = spread / np.maximum(mean, np.finfo(np.float64).tiny)
+    searched = np.unique(index[band.ravel()])
+    if len(searched) < 8:
+        return None
+    powder = np.zeros(len(counts), dtype=bool)
+    powder[searched] = spots[searched] > SPOT_SHARE * np.median(spots[searched])
+    if not powder.any():
+        return None
+    levels = np.zeros(len(counts))
+    levels[index] = floor.ravel()  # one level per ring
+    radii = np.arange(len(counts))
+    replaced = levels.copy()
+    for r in np.flatnonzero(powder):
+        beside = ~powder & (np.abs(radii - r) <= POWDER_REACH * r) & (radii > 0)
+        if beside.any():
+            replaced[r] = min(levels[r], float(np.median(levels[beside])))
+    return replaced[ring]
+
+
+__all__ = ["outside_is_crystal", "powder_floor", "ring_excess"]

@@ -107,6 +107,8 @@ def estimate_spacing(
     max_spacing = float(max_spacing) if max_spacing else min(image.shape) / PERIODS_SEEN
     shape = image.shape
     power, freq_sq, ratio, bragg_ratio = _spectrum(image, max_spacing)
+    if bragg_ratio < MIN_BRAGG_RATIO:  # a polycrystal's powder ring lifts its own median
+        ratio, bragg_ratio = _powder_ratio(power, freq_sq, max_spacing, ratio, bragg_ratio)
     # high-pass (minus a Gaussian blur of width max_spacing/2, done in Fourier space): a slow
     # background (illumination, a particle's envelope) would otherwise swamp the lattice peaks
     high_pass = (1.0 - np.exp(-2.0 * np.pi**2 * (max_spacing / 2.0) ** 2 * freq_sq)) ** 2
@@ -191,6 +193,28 @@ def _spectrum(image: np.ndarray, max_spacing: float):
     return power, freq_sq, ratio, bragg_ratio
 
 
+def _powder_ratio(power, freq_sq, max_spacing, ratio, bragg_ratio):
+    """Each sample's power over its ring's diffuse level, the level of a powder ring (a
+    polycrystal's grains' reflections, which fill it: :func:`powder_ring.powder_floor`) taken
+    from the rings beside it, and the largest of those ratios in the band; ``ratio`` and
+    ``bragg_ratio`` as they were when no ring is one."""
+    from napari_ivae.core.detection.powder_ring import powder_floor
+
+    band = _band(freq_sq, max_spacing)
+    ring = _ring_index(power, freq_sq)
+    floor = powder_floor(power, ring, _ring_medians(power, freq_sq), band)
+    if floor is None or not band.any():
+        return ratio, bragg_ratio
+    ratio = np.where(floor > 0, power / np.maximum(floor, np.finfo(np.float64).tiny), 0.0)
+    return ratio, float(ratio[band].max())
+
+
+def _ring_index(power: np.ndarray, freq_sq: np.ndarray) -> np.ndarray:
+    """Each sample's ring: its frequency radius in samples, rounded."""
+    ring = np.rint(np.sqrt(freq_sq) * max(power.shape[0], 2 * (power.shape[1] - 1)))
+    return ring.astype(np.int64)
+
+
 def _band(freq_sq: np.ndarray, max_spacing: float) -> np.ndarray:
     return (freq_sq >= 1.0 / max_spacing**2) & (freq_sq <= 1.0 / MIN_SPACING**2)
 
@@ -198,8 +222,7 @@ def _band(freq_sq: np.ndarray, max_spacing: float) -> np.ndarray:
 def _ring_medians(power: np.ndarray, freq_sq: np.ndarray) -> np.ndarray:
     """The median power on rings one frequency sample wide, at every sample: the diffuse
     spectrum (noise, and whatever is not periodic) that a Bragg peak must stand out of."""
-    ring = np.rint(np.sqrt(freq_sq) * max(power.shape[0], 2 * (power.shape[1] - 1)))
-    ring = ring.astype(np.int64).ravel()
+    ring = _ring_index(power, freq_sq).ravel()
     counts = np.bincount(ring)
     # the samples grouped by ring (a stable integer sort), then each ring's middle value by
     # partition: the value at rank count // 2, as a full sort by (ring, power) gives it, at a
