@@ -106,9 +106,15 @@ def estimate_spacing(
     # the default search range follows the analysed crop (a sixth of its side)
     max_spacing = float(max_spacing) if max_spacing else min(image.shape) / PERIODS_SEEN
     shape = image.shape
-    power, freq_sq, ratio, bragg_ratio = _spectrum(image, max_spacing)
+    power, freq_sq = _periodogram(image)
+    floor, band = _ring_medians(power, freq_sq), _band(freq_sq, max_spacing)
+    ratio, bragg_ratio = _peak_ratios(power, floor, band)
     if bragg_ratio < MIN_BRAGG_RATIO:  # a polycrystal's powder ring lifts its own median
-        ratio, bragg_ratio = _powder_ratio(power, freq_sq, max_spacing, ratio, bragg_ratio)
+        from napari_ivae.core.detection.powder_ring import powder_floor
+
+        powder = powder_floor(power, _ring_index(power, freq_sq), floor, band)
+        if powder is not None:
+            ratio, bragg_ratio = _peak_ratios(power, powder, band)
     # high-pass (minus a Gaussian blur of width max_spacing/2, done in Fourier space): a slow
     # background (illumination, a particle's envelope) would otherwise swamp the lattice peaks
     high_pass = (1.0 - np.exp(-2.0 * np.pi**2 * (max_spacing / 2.0) ** 2 * freq_sq)) ** 2
@@ -178,6 +184,14 @@ def _spectrum(image: np.ndarray, max_spacing: float):
     """Periodogram of the Hann-windowed image, squared frequencies, each sample's power over
     its ring's diffuse level, and the largest of those ratios between ``max_spacing`` and
     ``MIN_SPACING`` (the strongest Bragg peak's)."""
+    power, freq_sq = _periodogram(image)
+    floor = _ring_medians(power, freq_sq)
+    return (power, freq_sq, *_peak_ratios(power, floor, _band(freq_sq, max_spacing)))
+
+
+def _periodogram(image: np.ndarray):
+    """Periodogram of the Hann-windowed image (the real FFT's half plane) and its squared
+    frequencies."""
     from scipy import fft
 
     detail = (image - image.mean()) * np.outer(
@@ -186,27 +200,13 @@ def _spectrum(image: np.ndarray, max_spacing: float):
     shape = detail.shape
     power = np.abs(fft.rfft2(detail, workers=1)) ** 2
     freq_sq = fft.fftfreq(shape[0])[:, None] ** 2 + fft.rfftfreq(shape[1])[None, :] ** 2
-    floor = _ring_medians(power, freq_sq)
-    band = _band(freq_sq, max_spacing)
+    return power, freq_sq
+
+
+def _peak_ratios(power, floor, band):
+    """Each sample's power over ``floor`` (0 where that is 0), and the largest in ``band``."""
     ratio = np.where(floor > 0, power / np.maximum(floor, np.finfo(np.float64).tiny), 0.0)
-    bragg_ratio = float(ratio[band].max()) if band.any() else 0.0
-    return power, freq_sq, ratio, bragg_ratio
-
-
-def _powder_ratio(power, freq_sq, max_spacing, ratio, bragg_ratio):
-    """Each sample's power over its ring's diffuse level, the level of a powder ring (a
-    polycrystal's grains' reflections, which fill it: :func:`powder_ring.powder_floor`) taken
-    from the rings beside it, and the largest of those ratios in the band; ``ratio`` and
-    ``bragg_ratio`` as they were when no ring is one."""
-    from napari_ivae.core.detection.powder_ring import powder_floor
-
-    band = _band(freq_sq, max_spacing)
-    ring = _ring_index(power, freq_sq)
-    floor = powder_floor(power, ring, _ring_medians(power, freq_sq), band)
-    if floor is None or not band.any():
-        return ratio, bragg_ratio
-    ratio = np.where(floor > 0, power / np.maximum(floor, np.finfo(np.float64).tiny), 0.0)
-    return ratio, float(ratio[band].max())
+    return ratio, float(ratio[band].max()) if band.any() else 0.0
 
 
 def _ring_index(power: np.ndarray, freq_sq: np.ndarray) -> np.ndarray:
