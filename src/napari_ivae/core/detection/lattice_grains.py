@@ -11,7 +11,7 @@ translations are found from them as the frame's are
 looks at half-overlapping squares of that side that hold at least ``MIN_ATOMS`` such atoms;
 where the square's atoms make a lattice, its sites in the square's central half are judged as
 the frame's are, against the holes of that lattice in the square
-(:func:`~napari_ivae.core.detection.lattice_sites.judge_sites`). The central halves tile the
+(:func:`~napari_ivae.core.detection.lattice_sites.judged_sites`). The central halves tile the
 frame, so no place is judged twice. A single crystal's squares hold atoms with partners along
 the frame's translations (or make its lattice again): they are passed over. An amorphous
 network holds patches of a honeycomb's order by chance (two CRN frames took a site or two):
@@ -60,7 +60,7 @@ def grain_sites(
     response : numpy.ndarray
         ``(K,)`` their matched responses.
     """
-    from napari_ivae.core.detection.lattice_sites import FAR, _judged_sites
+    from napari_ivae.core.detection.lattice_sites import FAR, judged_sites
 
     spacing = float(params["spacing"])
     quarter = max(int(round(GRAIN_CELLS * spacing / 4)), 1)
@@ -92,7 +92,7 @@ def grain_sites(
             if excluded is not None:
                 window = np.asarray(excluded, dtype=bool)[low[0] : high[0], low[1] : high[1]]
                 outside_core |= window
-            sites, values = _judged_sites(
+            sites, values = judged_sites(
                 crop, local, np.zeros(len(local), dtype=bool), shifts, params, outside_core
             )
             bright = values > 0  # an atom stands above its surroundings' mean (a boundary's

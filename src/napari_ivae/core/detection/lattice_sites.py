@@ -108,7 +108,7 @@ def lattice_sites(frame, table: dict, params: dict, counts: dict, excluded=None)
             partner, distance = partners(points, shifts, spacing)
     moved = len(points) if noise > MOVE * spacing and params.get("refine") else 0
     lone = (distance > LONE * spacing).all(axis=1)
-    sites, site_response = _judged_sites(frame, points, lone, shifts, params, excluded)
+    sites, site_response = judged_sites(frame, points, lone, shifts, params, excluded)
     lone_pass = np.ones(len(points), dtype=bool)
     if lone.any():
         prominence = np.asarray(table["prominence"], dtype=np.float64)[lone]
@@ -170,7 +170,7 @@ def _with_grain_sites(frame, table, grains, params, counts, excluded) -> dict:
     return table
 
 
-def _judged_sites(frame, points, lone, shifts, params, excluded):
+def judged_sites(frame, points, lone, shifts, params, excluded):
     """The sites that hold atoms and their responses: judged (:func:`judge_sites`) in up to
     ``SITE_ROUNDS`` rounds, each with the atoms of the rounds before (a site whose two
     opposite neighbours were both missed is put in the next round)."""
@@ -376,4 +376,12 @@ def _site_rows(sites, response, table: dict, noise: float) -> dict:
     return rows
 
 
-__all__ = ["holes", "judge_sites", "lattice_sites", "missed_sites", "partners", "translations"]
+__all__ = [
+    "holes",
+    "judge_sites",
+    "judged_sites",
+    "lattice_sites",
+    "missed_sites",
+    "partners",
+    "translations",
+]
