@@ -16,7 +16,7 @@ import numpy as np
 
 from napari_ivae.core.detection.masked_fill import filled_frame
 from napari_ivae.core.detection.particle_candidates import judged
-from napari_ivae.core.detection.particle_scales import scale_space_from, weak_shift
+from napari_ivae.core.detection.particle_scales import beyond_top, scale_space_from, weak_shift
 from napari_ivae.core.detection.particle_size_range import (
     added_count,
     covered_blobs,
@@ -241,6 +241,9 @@ def _kept_blobs(filled, masked, skip, requested, below=None):
     aggregates = particle_surround.aggregate_blobs(
         signal, large_response, large, polarity, float(scale_cut[-1]), candidate_skip
     )
+    # a blob at the top candidate scale whose response grows on above it: judged where it peaks
+    top_response = None if on_layer else large_response
+    cut_by = beyond_top(strength, points, blob_sigma, top_response, large, polarity, skip)
     del large_response
     # where the noise varies over the frame (counts on a thick support, a dose gradient), the
     # floor in each candidate's cut is that of the noise where it lies; not on a packed layer,
@@ -259,7 +262,7 @@ def _kept_blobs(filled, masked, skip, requested, below=None):
         points,
         blob_sigma,
         strength,
-        strength >= candidate_cut(scale_cut),
+        cut_by >= candidate_cut(scale_cut),
         aggregates,
         pixel_noise,
     )
@@ -289,13 +292,13 @@ def _kept_blobs(filled, masked, skip, requested, below=None):
                 points[:, 0], points[:, 1]
             ]
             before = int(keep.sum())
-            passed = (strength >= candidate_cut(scale_cut)) | (
-                (strength >= candidate_cut(lowered)) & ~on_kept
+            passed = (cut_by >= candidate_cut(scale_cut)) | (
+                (cut_by >= candidate_cut(lowered)) & ~on_kept
             )
             # that level is measured on the opposite side, where a support's one-sided ridges
             # (strands of lacey carbon over its holes, edges) never reach: a candidate that
             # passes only there must be round
-            lowered_only = np.flatnonzero(passed & (strength < candidate_cut(scale_cut)))
+            lowered_only = np.flatnonzero(passed & (cut_by < candidate_cut(scale_cut)))
             passed[lowered_only] = particle_surround.round_peaks(
                 signal, points[lowered_only], blob_sigma[lowered_only]
             )

@@ -2,7 +2,9 @@
 
 :func:`scale_space_from` reuses a response already computed at the scales asked for;
 :func:`weak_shift` says how much more the background's response spreads at each scale below
-the candidates' than at theirs, which the pooled cut is multiplied by there.
+the candidates' than at theirs, which the pooled cut is multiplied by there;
+:func:`beyond_top` judges a blob at the largest candidate scale whose response still grows
+above it by the same rule, at the scale where its response peaks.
 """
 
 from __future__ import annotations
@@ -54,3 +56,64 @@ def scale_space_from(frame, scales, known_scales, known):
         if stop <= len(known_scales) and np.array_equal(known_scales[start:stop], scales):
             return known[start:stop].copy()  # not a view: the rest of ``known`` can go
     return particle_blobs.scale_space(frame, scales)
+
+
+def beyond_top(strength, points, blob_sigma, response, scales, polarity: str, skip=None):
+    """The strengths the cut judges: a blob at ``scales[0]`` (the largest candidate scale)
+    whose response still grows above it, judged where its response peaks.
+
+    The search stops at the largest candidate scale, so a broad mound of the background (a
+    thick support's smooth bump) answers there as a maximum in scale while its response still
+    grows; the background's response spreads more at each larger scale. Such a blob's
+    strength is its response at the scale where it stops growing (followed up ``scales`` at
+    its pixel) divided by how much more the background spreads there than at ``scales[0]``
+    (:func:`weak_shift`'s rule above the candidates), never more than its own strength: the
+    test only removes.
+
+    Parameters
+    ----------
+    strength, points, blob_sigma : numpy.ndarray
+        The candidates' strengths, ``(N, 2)`` integer (row, col) and sigmas.
+    response : numpy.ndarray or None
+        ``(scales, Y, X)`` scale space of the frame (bright blobs positive).
+    scales : numpy.ndarray
+        Its sigmas, the largest candidate scale first.
+    polarity : {"bright", "dark"}
+        The particles' polarity.
+    skip : numpy.ndarray of bool, optional
+        Pixels left out of the background's spread.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``strength``, lowered where a blob at the top scale grows on above it.
+    """
+    from napari_ivae.core.detection._medians import _median
+
+    judged = np.array(strength, dtype=float)
+    top = np.flatnonzero(blob_sigma == scales[0]) if len(scales) > 1 else np.empty(0, int)
+    if response is None or not len(top):
+        return judged
+    values = response[:, points[top, 0], points[top, 1]] * (1.0 if polarity == "bright" else -1.0)
+    peak = np.cumprod(values[1:] > values[:-1], axis=0).sum(axis=0)  # scales it grows on
+    grows = peak > 0
+    if not grows.any():
+        return judged
+    use = np.ones(response.shape[1:], dtype=bool) if skip is None else ~np.asarray(skip, bool)
+    if not use.any():
+        return judged
+
+    def spread(index):
+        values = response[index][use]
+        return float(_median(np.abs(values - _median(values))))
+
+    base = spread(0)
+    if base <= 0:
+        return judged
+    shift = np.ones(len(scales))
+    for index in range(1, int(peak.max()) + 1):
+        shift[index] = max(1.0, spread(index) / base)
+    index = top[grows]
+    at_peak = values[peak[grows], np.flatnonzero(grows)] / shift[peak[grows]]
+    judged[index] = np.minimum(judged[index], at_peak)
+    return judged
