@@ -56,3 +56,59 @@ def test_larger_scales_keep_the_frames_params_and_fit_the_frame(monkeypatch):
     assert [p["spacing"] for p in seen] == [40.0, 80.0]  # 160 px > 128: not tried
     assert len(steps) == 2
     assert all(p["spacing_source"] == params["spacing_source"] for p in seen)
+
+
+def _rayleigh(quantiles):
+    # peak contrasts of noise: a skewed, positive shape (Rayleigh quantiles)
+    return 0.2 * np.sqrt(-2.0 * np.log(1.0 - quantiles))
+
+
+def _fixed_null(image, params):
+    return _rayleigh((np.arange(1500) + 0.5) / 1500)
+
+
+def test_weak_atoms_below_the_nulls_median_are_not_counted_as_noise():
+    # a lattice at a low dose: 1000 atoms whose contrasts reach well below the null's median
+    # among 200 noise peaks. Storey's count (twice the candidates below that median) took the
+    # 4 % of the atoms there for noise, 1.4x the noise peaks, and the cut kept 90 % of them;
+    # the two-component fit finds those atoms, and the cut keeps nearly all atoms at about
+    # the stated false-discovery share
+    rng = np.random.default_rng(1)
+    noise = _rayleigh(rng.uniform(size=200))
+    atoms = rng.normal(0.45, 0.12, 1000)
+    prominence = np.concatenate([noise, atoms])
+    params = {"sigma": 1.0, "background": 4.0, "min_distance": 3.0, "spacing": 8.0}
+    null = _fixed_null(None, params)
+    weak = atom_threshold.atoms_below(np.sort(prominence), null, float(np.median(null)))
+    assert 0.7 < weak / int((atoms <= np.median(null)).sum()) < 1.3
+    cut = atom_threshold.contrast_cut(prominence, 1.0, 0.01, 1e6, params, _fixed_null)
+    kept_atoms, kept_noise = int((atoms >= cut).sum()), int((noise >= cut).sum())
+    assert kept_atoms >= 950
+    assert kept_noise <= 0.15 * (kept_atoms + kept_noise)
+
+
+def test_a_frame_of_noise_alone_is_counted_as_noise():
+    # the fit's atom component must not take the noise's own lower half for atoms
+    params = {"sigma": 1.0, "background": 4.0, "min_distance": 3.0, "spacing": 8.0}
+    null = _fixed_null(None, params)
+    for seed in range(3):
+        noise = _rayleigh(np.random.default_rng(seed).uniform(size=1200))
+        weak = atom_threshold.atoms_below(np.sort(noise), null, float(np.median(null)))
+        assert weak < 0.1 * int((noise <= np.median(null)).sum())
+        cut = atom_threshold.contrast_cut(noise, 1.0, 0.01, 1e6, params, _fixed_null)
+        assert (noise >= cut).sum() <= 0.1 * len(noise)
+
+
+def test_noise_between_atoms_lower_than_white_noise_is_not_taken_for_atoms():
+    # a crop of a few cells: 40 noise maxima in the holes, measured against rings that pass
+    # near the atoms, lie below white noise's contrasts; the fit's atom component took them
+    # (no noise at all) and the cut let 12 of them through. The fit may give at most half
+    # of the candidates below the null's median to the atoms
+    rng = np.random.default_rng(3)
+    noise = _rayleigh(rng.uniform(size=40)) - 0.2
+    atoms = rng.normal(0.9, 0.15, 25)
+    prominence = np.concatenate([noise, atoms])
+    params = {"sigma": 1.0, "background": 4.0, "min_distance": 3.0, "spacing": 8.0}
+    cut = atom_threshold.contrast_cut(prominence, 1.0, 0.01, 1764.0, params, _fixed_null)
+    assert (noise >= cut).sum() == 0
+    assert (atoms >= cut).sum() == len(atoms)
