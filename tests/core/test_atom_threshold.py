@@ -112,3 +112,15 @@ def test_noise_between_atoms_lower_than_white_noise_is_not_taken_for_atoms():
     cut = atom_threshold.contrast_cut(prominence, 1.0, 0.01, 1764.0, params, _fixed_null)
     assert (noise >= cut).sum() == 0
     assert (atoms >= cut).sum() == len(atoms)
+
+
+def test_the_nulls_binned_density_is_its_kernel_density_beyond_the_grid_too():
+    rng = np.random.default_rng(3)
+    null = rng.gumbel(size=1800)
+    # the candidates' range covers only part of the null: values beyond it still count
+    grid = np.linspace(0.5, 4.0, atom_threshold.MIXTURE_GRID)
+    width = null.std(ddof=1) * len(null) ** -0.2
+    gaps = (grid[:, None] - null[None, :]) / width
+    exact = np.exp(-0.5 * gaps**2).sum(axis=1) / (len(null) * width * np.sqrt(2 * np.pi))
+    binned = atom_threshold._kernel_density(null, grid)
+    assert np.abs(binned - exact).max() < 1e-3 * exact.max()

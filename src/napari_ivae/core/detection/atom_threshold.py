@@ -52,6 +52,7 @@ NULL_SEED = 20261130  # fixed: the same image always gets the same threshold
 MIXTURE_ROUNDS = 200  # rounds of the noise-and-atoms fit at most...
 MIXTURE_SETTLED = 1e-6  # ... until the noise share moves less than this in a round
 MIXTURE_GRID = 2048  # the null's density is evaluated at this many levels and interpolated
+KERNEL_PAD_LIMIT = 1 << 16  # grid steps beyond each end that the null's values are binned on
 # a frame whose peaks do not stand out from its shuffled pixels is looked at again as if the
 # spacing were this many times larger before it is called noise
 LARGER_SCALES = (2.0, 4.0)
@@ -184,14 +185,28 @@ def atoms_below(levels: np.ndarray, null: np.ndarray, level: float) -> float:
 
 
 def _kernel_density(values: np.ndarray, grid: np.ndarray) -> np.ndarray:
-    """Gaussian kernel density of ``values`` at ``grid`` (Scott's bandwidth; scipy.stats
-    would cost a third of a second to import)."""
+    """Gaussian kernel density of ``values`` at the evenly spaced ``grid`` (Scott's bandwidth).
+
+    The values are binned linearly onto the grid, extended by four bandwidths on each side, and
+    the bins convolved with the kernel by FFT: milliseconds for any number of values, where
+    evaluating every value at every level took a fifth of a second on a 512 px frame (and
+    scipy.stats would cost a third of a second to import).
+    """
     width = float(values.std(ddof=1)) * len(values) ** -0.2
-    density = np.zeros(len(grid))
-    for start in range(0, len(values), 256):  # bounded memory on a large null
-        gaps = (grid[:, None] - values[None, start : start + 256]) / width
-        density += np.exp(-0.5 * gaps**2).sum(axis=1)
-    return density / (len(values) * width * np.sqrt(2.0 * np.pi))
+    step = float(grid[1] - grid[0])
+    pad = int(min(np.ceil(4.0 * width / step), KERNEL_PAD_LIMIT)) + 1
+    position = (values - grid[0]) / step + pad
+    size = len(grid) + 2 * pad
+    inside = (position >= 0) & (position <= size - 1)
+    low = np.floor(position[inside]).astype(np.intp)
+    upper = position[inside] - low
+    counts = np.bincount(low, 1.0 - upper, minlength=size + 1)
+    counts += np.bincount(low + 1, upper, minlength=size + 1)
+    taps = np.exp(-0.5 * (np.arange(-pad, pad + 1) * step / width) ** 2)
+    length = 1 << int(np.ceil(np.log2(size + 2 * pad + 1)))
+    smoothed = np.fft.irfft(np.fft.rfft(counts[:size], length) * np.fft.rfft(taps, length), length)
+    density = smoothed[2 * pad : 2 * pad + len(grid)]
+    return np.maximum(density, 0.0) / (len(values) * width * np.sqrt(2.0 * np.pi))
 
 
 def noise_floor(prominence, frame, masked, area: float, params: dict, contrast_of) -> float:
