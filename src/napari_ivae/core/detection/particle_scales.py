@@ -22,19 +22,12 @@ def weak_shift(response, scales, smaller: int, core_sigma, skip=None) -> np.ndar
     mean over the candidates' scales ``core_sigma``, weighted by how many lie at each),
     never below 1; 1 at the candidate scales.
     """
-    from napari_ivae.core.detection._medians import _median
-
     shift = np.ones(len(scales))
     if not smaller or not len(core_sigma):
         return shift
-    use = np.ones(response.shape[1:], dtype=bool) if skip is None else ~np.asarray(skip, bool)
-    if not use.any():
+    spread = _background_spread(response, skip)
+    if spread is None:
         return shift
-
-    def spread(index):
-        values = response[index][use]
-        return float(_median(np.abs(values - _median(values))))
-
     counts = np.array([np.count_nonzero(core_sigma == scale) for scale in scales[smaller:]])
     reference = sum(count * spread(smaller + k) for k, count in enumerate(counts) if count) / max(
         counts.sum(), 1
@@ -43,6 +36,22 @@ def weak_shift(response, scales, smaller: int, core_sigma, skip=None) -> np.ndar
         for index in range(smaller):
             shift[index] = max(1.0, spread(index) / reference)
     return shift
+
+
+def _background_spread(response, skip):
+    """``spread(index)``: the median absolute deviation of ``response[index]`` over the pixels
+    not in ``skip``; None where every pixel is skipped."""
+    from napari_ivae.core.detection._medians import _median
+
+    use = np.ones(response.shape[1:], dtype=bool) if skip is None else ~np.asarray(skip, bool)
+    if not use.any():
+        return None
+
+    def spread(index):
+        values = response[index][use]
+        return float(_median(np.abs(values - _median(values))))
+
+    return spread
 
 
 def scale_space_from(frame, scales, known_scales, known):
@@ -88,8 +97,6 @@ def beyond_top(strength, points, blob_sigma, response, scales, polarity: str, sk
     numpy.ndarray
         ``strength``, lowered where a blob at the top scale grows on above it.
     """
-    from napari_ivae.core.detection._medians import _median
-
     judged = np.array(strength, dtype=float)
     top = np.flatnonzero(blob_sigma == scales[0]) if len(scales) > 1 else np.empty(0, int)
     if response is None or not len(top):
@@ -99,14 +106,9 @@ def beyond_top(strength, points, blob_sigma, response, scales, polarity: str, sk
     grows = peak > 0
     if not grows.any():
         return judged
-    use = np.ones(response.shape[1:], dtype=bool) if skip is None else ~np.asarray(skip, bool)
-    if not use.any():
+    spread = _background_spread(response, skip)
+    if spread is None:
         return judged
-
-    def spread(index):
-        values = response[index][use]
-        return float(_median(np.abs(values - _median(values))))
-
     base = spread(0)
     if base <= 0:
         return judged
