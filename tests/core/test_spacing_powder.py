@@ -74,17 +74,21 @@ def test_noise_and_an_amorphous_network_have_no_powder_ring():
 
 
 def test_a_polycrystal_s_grains_get_their_missed_sites():
-    # 20 grains at 0.5 counts: the frame's atoms share no translation, so lattice_sites
-    # judged no missed site (recall 0.619 over every atom, border included, at precision
-    # 0.945); each grain's own lattice does (0.636)
+    # 20 grains at 0.4 counts: the frame's atoms share no translation, so lattice_sites
+    # judges no missed site; each grain's own lattice does: 46 sites, 45 of them atoms,
+    # recall over every atom (border included) 0.629 -> 0.666 at precision 0.928
     from napari_ivae.core.analysis.metrics import match_points
     from napari_ivae.core.detection.atoms import detect_atoms
 
-    image, atoms = polycrystal(0, grains=20, dose=0.5)
+    image, atoms = polycrystal(0, grains=20, dose=0.4)
     found = detect_atoms(image)
-    assert found.params["counts"].get("grain_added", 0) > 50
+    added = found.params["counts"].get("grain_added", 0)
+    assert added > 30
+    grain_sites = match_points(found.coords[-added:, 1:], atoms, 0.35 * SEPARATION)
+    assert grain_sites.precision > 0.9  # the grain sites are appended last
+    without = match_points(found.coords[:-added, 1:], atoms, 0.35 * SEPARATION)
     match = match_points(found.coords[:, 1:], atoms, 0.35 * SEPARATION)
-    assert match.recall > 0.63 and match.precision > 0.94
+    assert match.recall > without.recall + 0.03 and match.precision > 0.92
 
 
 def test_no_grain_sites_in_a_single_crystal_or_an_amorphous_network():
