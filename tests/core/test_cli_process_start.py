@@ -1,6 +1,8 @@
 """A command's process: SciPy imported with its docstrings as written, detect without the
-garbage collector."""
+garbage collector, with one BLAS thread unless the user chose, and without SciPy's sparse
+matrices and rotations until they are used."""
 
+import os
 import subprocess
 import sys
 
@@ -103,3 +105,67 @@ def test_numpys_developer_tools_load_only_when_used_in_detect():
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert out.stdout.split()[-4:] == ["False", "False", "True", "True"]
+
+
+_THREADS_PROBE = """
+import os, sys
+from napari_ivae.cli import main
+sys.argv = ["napari-ivae", sys.argv[1], "--help"]
+try:
+    main()
+except SystemExit:
+    pass
+print([os.environ.get(name) for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS")])
+"""
+
+
+def _thread_variables(command, **environ):
+    from napari_ivae.cli._threads import THREAD_VARIABLES
+
+    env = {k: v for k, v in os.environ.items() if k not in THREAD_VARIABLES} | environ
+    out = subprocess.run(
+        [sys.executable, "-c", _THREADS_PROBE, command],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+    )
+    return out.stdout.strip().splitlines()[-1]
+
+
+def test_detect_asks_for_one_blas_thread_unless_the_user_chose():
+    assert _thread_variables("detect") == "['1', '1']"
+    assert _thread_variables("detect", OMP_NUM_THREADS="3") == "['3', None]"
+    assert _thread_variables("batch") == "[None, None]"
+
+
+def test_one_blas_thread_leaves_a_users_setting():
+    from napari_ivae.cli._threads import THREAD_VARIABLES, one_blas_thread
+
+    environ = {}
+    assert one_blas_thread(environ) == list(THREAD_VARIABLES)
+    assert environ == dict.fromkeys(THREAD_VARIABLES, "1")
+    environ = {"OPENBLAS_NUM_THREADS": "4"}
+    assert one_blas_thread(environ) == []
+    assert environ == {"OPENBLAS_NUM_THREADS": "4"}
+
+
+def test_scipys_sparse_matrices_and_rotations_load_only_when_used_in_detect():
+    probe = (
+        "import sys\n"
+        "from napari_ivae.cli import main\n"
+        "sys.argv = ['napari-ivae', 'detect', '--help']\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "import scipy.spatial\n"
+        "print(scipy.spatial.cKDTree([[0.0, 0.0], [3.0, 4.0]]).query([0.0, 0.0], k=2)[0][1])\n"
+        "print('scipy.sparse._base' in sys.modules, 'scipy.constants' in sys.modules)\n"
+        "from scipy.sparse.csgraph import connected_components\n"
+        "from scipy.spatial.transform import Rotation\n"
+        "graph = scipy.sparse.coo_matrix(([1], ([0], [1])), shape=(3, 3))\n"
+        "print(connected_components(graph)[0], Rotation.identity().as_quat()[3])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.split()[-5:] == ["5.0", "False", "False", "2", "1.0"]

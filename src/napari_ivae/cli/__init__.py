@@ -78,12 +78,14 @@ def main(argv: list[str] | None = None) -> int:
         no longer zeroes fresh pages for every large array, a fifth of a large frame's
         detection). SciPy's import leaves its docstrings as written
         (:mod:`~napari_ivae.cli._scipy_docs`: 0.15-0.3 s of every ``detect``), and for
-        ``detect`` and ``batch`` NumPy's developer tools load only if used
-        (:mod:`~napari_ivae.cli._numpy_extras`). ``detect`` of
+        ``detect`` and ``batch`` NumPy's developer tools and SciPy's sparse matrices and
+        rotations load only if used (:mod:`~napari_ivae.cli._numpy_extras`,
+        :mod:`~napari_ivae.cli._scipy_extras`). ``detect`` of
         a frame in memory runs without the garbage collector: the cycles of a detection are
         its imports' only (a detection leaves none; 900 objects after the first), and
         collecting among the imports' growing heap again and again took 0.1 s of CPU; a
-        streamed or chunked one turns it back on.
+        streamed or chunked one turns it back on. ``detect`` also asks OpenBLAS for one
+        thread unless the environment sets a number (:mod:`~napari_ivae.cli._threads`).
 
     Returns
     -------
@@ -92,14 +94,20 @@ def main(argv: list[str] | None = None) -> int:
     """
     if argv is not None:
         return _run(argv)
+    if sys.argv[1:2] == ["detect"]:
+        from napari_ivae.cli._threads import one_blas_thread
+
+        one_blas_thread()  # before NumPy loads OpenBLAS
     from napari_ivae.cli._scipy_docs import keep_scipy_docstrings
     from napari_ivae.core.detection.freed_memory import keep_freed_memory
 
     keep_scipy_docstrings()
     if sys.argv[1:2] in (["detect"], ["batch"]):
         from napari_ivae.cli._numpy_extras import defer_numpy_extras
+        from napari_ivae.cli._scipy_extras import defer_scipy_extras
 
         defer_numpy_extras()
+        defer_scipy_extras()
         keep_freed_memory()
     if sys.argv[1:2] == ["detect"]:
         gc.disable()
