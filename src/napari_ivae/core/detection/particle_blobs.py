@@ -108,11 +108,12 @@ they share is that a particle is a compact blob of one polarity at one scale. So
     background whose particles' side is the stronger in bulk (out-of-focus objects, debris) gives
     no null, and nothing is added there.
 11. **Rods.** A rod (any elongated particle) gives a row of round blobs along its axis, each a
-    particle of the rod's width to every test above. Two kept blobs closer than 1.5 x the sum
+    particle of the rod's width to every test above. Two kept blobs closer than 4.5 x the sum
     of their radii are one particle where the frame between them neither dips (height at least
-    0.95 of the lower end's) nor narrows (width at least 0.9 of the narrower end's) and their
-    ends are alike (:func:`~napari_ivae.core.detection.particle_merge.merge_groups`); touching
-    or overlapping particles dip, narrow to a waist, or differ in size. Not on a packed layer.
+    0.95 of the lower end's, or within the frame's noise over the gap between their discs)
+    nor narrows (width at least 0.9 of the narrower end's) and their ends are alike
+    (:func:`~napari_ivae.core.detection.particle_merge.merge_groups`); touching or overlapping
+    particles dip, narrow to a waist, or differ in size. Not on a packed layer.
 
 This module holds step 1 (the scale space and the choice of polarity and scale); the other
 steps live in :mod:`~napari_ivae.core.detection.particle_candidates` (2., 6.: candidates and
