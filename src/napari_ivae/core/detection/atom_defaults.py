@@ -28,6 +28,12 @@ FIRST_PASS_SIDE = 384  # the first pass (atom separation and width) runs on a ce
 SHORT_RANGE = "short-range order"  # the spacing source of a frame with a ring, no lattice
 NEAREST_ROUNDS = 2  # first passes more at a closer separation (spacing from the ring)
 BRIDGED = 0.65  # ... taken when at most this much of the last: an atom between two (about half)
+# a blob-scale spacing with a faint ring in the spectrum (structure under a fraction of a count
+# per atom): no farther than this times its period, the closest packing's (a hexagonal
+# lattice's first reflections are at sqrt(3) / 2 of its separation; a network's ring is 1.5-3
+# bonds). Its null is then the shuffled pixels': a texture with that ring is structure.
+FARTHEST_FROM_RING = 2.0 / np.sqrt(3.0)
+FAINT_RING = "blob scale (a faint ring in the spectrum, no lattice)"
 
 
 def _from_first_pass(frame, params, given, excluded) -> dict:
@@ -210,8 +216,11 @@ def _without_lattice(frame, one_direction: bool = False) -> tuple[float, str]:
     """The spacing of a frame with no lattice, and where it came from: the period of the ring
     in its spectrum when its atoms keep a distance from each other (:func:`_from_ring`), else
     five times its blob scale (an atom's sigma is about a fifth of the distance to its
-    neighbours). A frame periodic along ``one_direction`` only (lattice fringes, scan lines)
-    is measured with that periodicity taken out (:func:`taken_out`), as it is then searched."""
+    neighbours), at most ``FARTHEST_FROM_RING`` times the period of a ring too faint for the
+    first pass (:func:`_faint_ring`; source ``FAINT_RING``: the pixel noise's blobs and the
+    grains' read 2x too wide on a polycrystal at 0.3 counts per atom). A frame periodic along
+    ``one_direction`` only (lattice fringes, scan lines) is measured with that periodicity
+    taken out (:func:`taken_out`), as it is then searched."""
     from napari_ivae.core.detection.atom_geometry import blob_scale
 
     if one_direction:
@@ -222,7 +231,21 @@ def _without_lattice(frame, one_direction: bool = False) -> tuple[float, str]:
     # at the pixel noise's scale, no wider atoms than leave PERIODS_SEEN spacings across
     # (so few could not stand out of such noise; see atom_noise_null.few_periods)
     widest = min(frame.shape) / (5.0 * PERIODS_SEEN)
-    return 5.0 * blob_scale(frame, widest), "blob scale (no lattice periodicity)"
+    spacing = 5.0 * blob_scale(frame, widest)
+    faint = _faint_ring(frame)
+    if faint is None:
+        return spacing, "blob scale (no lattice periodicity)"
+    return min(spacing, FARTHEST_FROM_RING * faint), FAINT_RING
+
+
+def _faint_ring(frame) -> float | None:
+    """The period of a ring in the frame's spectrum too faint over the noise to measure the
+    atoms' separation from, remembered; ``None`` without one (see
+    :func:`~napari_ivae.core.detection.short_range_order.faint_ring_period`)."""
+    from napari_ivae.core.detection.short_range_order import faint_ring_period
+
+    period = remembered("faint_ring_period", faint_ring_period, frame)
+    return None if period is None or period < MIN_SPACING else period
 
 
 def taken_out(frame) -> np.ndarray:

@@ -145,9 +145,15 @@ def few_periods(frame: np.ndarray, params: dict) -> bool:
 
 
 def without_lattice(params: dict) -> bool:
-    """Whether the spacing came from the spots' size, no lattice periodicity being found: then
-    the null keeps the frame's texture (:mod:`~napari_ivae.core.detection.texture_null`)."""
-    return str(params.get("spacing_source", "")).startswith("blob scale")
+    """Whether the spacing came from the spots' size, no lattice periodicity being found, and
+    the spectrum shows no faint ring either: then the null keeps the frame's texture
+    (:mod:`~napari_ivae.core.detection.texture_null`). A texture whose spectrum has a ring is
+    structure (a polycrystal or a network under a count per atom): its surrogate, the same
+    ring with other phases, makes as strong peaks as its atoms."""
+    from napari_ivae.core.detection.atom_defaults import FAINT_RING
+
+    source = str(params.get("spacing_source", ""))
+    return source.startswith("blob scale") and source != FAINT_RING
 
 
 def filled(frame: np.ndarray, masked) -> np.ndarray:

@@ -87,9 +87,14 @@ def _assess_atoms(detections) -> dict:
         )
     elif str(measures["spacing_source"]).startswith("blob scale"):
         spots = "dark" if params.get("invert") else "bright"  # the atoms' sign, as detected
+        ring = (
+            ", no farther apart than a faint ring in the spectrum allows"
+            if "faint ring" in measures["spacing_source"]
+            else ""
+        )
         warnings.append(
             "no lattice periodicity was found, so the spacing comes from the size "
-            f"of the {spots} spots; if the atoms sit on a lattice, give --spacing"
+            f"of the {spots} spots{ring}; if the atoms sit on a lattice, give --spacing"
         )
     if len(detections) == 0:
         return {"measures": measures, "warnings": _below_noise(params) + warnings}
@@ -122,6 +127,8 @@ def _assess_atoms(detections) -> dict:
 def _below_noise(params: dict) -> list:
     """The warning for a result left empty by the automatic contrast cut: every peak the
     detector found was as weak as the noise's own (a frame of noise, or an empty region)."""
+    from napari_ivae.core.detection.atom_noise_null import without_lattice
+
     counts = params.get("counts")
     counts = counts if isinstance(counts, list) else [counts] if isinstance(counts, dict) else []
     if params.get("threshold") != "auto" or not counts:
@@ -130,7 +137,7 @@ def _below_noise(params: dict) -> list:
     peaks -= sum(c.get("outside_crystal", 0) for c in counts)
     if peaks <= 0 or peaks != sum(c.get("below_threshold", 0) for c in counts):
         return []
-    if str(params.get("spacing_source", "")).startswith("blob scale"):
+    if without_lattice(params):
         return [
             f"nothing stands out from the frame's own texture: none of the {peaks} peaks is "
             "stronger than its pixels with their Fourier phases redrawn make them (no lattice "

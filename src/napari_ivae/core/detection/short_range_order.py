@@ -47,17 +47,30 @@ def ring_period(frame: np.ndarray) -> float | None:
     -------
     float or None
         The crop's side over the ring's frequency (in cycles per side): the strongest pooled
-        power that rises ``MIN_RISE`` times over the dip below it, ``MIN_ABOVE_FLOOR`` times
-        over the floor and ``MIN_Z`` spreads, and is at least ``MIN_OVER_SLOWER`` of every
-        pooled power below it; ``None`` when no frequency does.
+        power that rises ``MIN_RISE`` times and ``MIN_Z`` spreads over the dip below it
+        (:func:`_rise_over_dip`), ``MIN_ABOVE_FLOOR`` times over the floor, and is at least
+        ``MIN_OVER_SLOWER`` of every pooled power below it; ``None`` when no frequency does.
     """
     found = ring_measures(frame)
     return None if found is None else found["period"]
 
 
-def ring_measures(frame: np.ndarray) -> dict | None:
+def faint_ring_period(frame: np.ndarray) -> float | None:
+    """The period (pixels) of a ring that passes every test of :func:`ring_period` but the
+    floor's: one that rises over the dip below it as surely, but by less than
+    ``MIN_ABOVE_FLOOR`` over the noise's floor (a polycrystal or a network at a fraction of a
+    count per atom); ``None`` without one. No frame of noise, film, gradient or scan lines
+    makes one (the 60 atom frames of ``benchmarks/empty_frames.py``, with no floor test at
+    all), but it is too faint for the first pass to measure the atoms' separation from.
+    """
+    found = ring_measures(frame, min_above_floor=0.0)
+    return None if found is None else found["period"]
+
+
+def ring_measures(frame: np.ndarray, min_above_floor: float = MIN_ABOVE_FLOOR) -> dict | None:
     """:func:`ring_period`'s measures: ``period``, ``rise``, ``above_floor`` and ``z`` of the
-    ring it accepts, ``None`` when the frame is too small or none passes."""
+    ring it accepts, ``None`` when the frame is too small or none passes; ``min_above_floor``
+    in place of ``MIN_ABOVE_FLOOR``."""
     power, samples, side = radial_power(frame)
     if side < 8 * MIN_PERIODS:
         return None
@@ -68,18 +81,33 @@ def ring_measures(frame: np.ndarray) -> dict | None:
         return None
     best = None
     for k in range(MIN_PERIODS + 1, int(FLOOR_FROM * top)):
-        dip = MIN_PERIODS + int(np.argmin(pooled[MIN_PERIODS:k]))
-        rise = pooled[k] / max(pooled[dip], 1e-300)
-        z = np.log(rise) / np.sqrt(1.0 / counts[k] + 1.0 / counts[dip])
+        rise, z = _rise_over_dip(pooled, counts, k)
         above = pooled[k] / floor
         tops = pooled[k] >= MIN_OVER_SLOWER * float(np.max(pooled[MIN_PERIODS:k]))
-        passes = rise >= MIN_RISE and above >= MIN_ABOVE_FLOOR and z >= MIN_Z and tops
+        passes = rise >= MIN_RISE and above >= min_above_floor and z >= MIN_Z and tops
         if passes and (best is None or pooled[k] > best[0]):
             best = (pooled[k], k, rise, above, z)
     if best is None:
         return None
     _, k, rise, above, z = best
     return {"period": side / k, "rise": float(rise), "above_floor": float(above), "z": float(z)}
+
+
+def _rise_over_dip(pooled: np.ndarray, counts: np.ndarray, k: int) -> tuple[float, float]:
+    """The rise of frequency ``k``'s pooled power over a lower frequency's (the dip), and its
+    z (in spreads of the two pooled powers' logarithms): of the lower frequencies it rises
+    ``MIN_RISE`` times over, the one it rises over most surely; else the lowest power's.
+
+    The lowest pooled power below ``k`` is the noisiest one where the spectrum is flat (the
+    noise's floor under a low dose: the few samples of the lowest rings), and its z then fails
+    a ring that stands as far over dozens of better-sampled rings.
+    """
+    lower = pooled[MIN_PERIODS:k]
+    rise = pooled[k] / np.maximum(lower, 1e-300)
+    z = np.log(rise) / np.sqrt(1.0 / counts[k] + 1.0 / counts[MIN_PERIODS:k])
+    risen = rise >= MIN_RISE
+    dip = int(np.argmax(np.where(risen, z, -np.inf))) if risen.any() else int(np.argmax(rise))
+    return float(rise[dip]), float(z[dip])
 
 
 def radial_power(frame: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
@@ -112,4 +140,4 @@ def _pooled(power: np.ndarray, samples: np.ndarray) -> tuple[np.ndarray, np.ndar
     return pooled, np.maximum(counts, 1.0)
 
 
-__all__ = ["radial_power", "ring_measures", "ring_period"]
+__all__ = ["faint_ring_period", "radial_power", "ring_measures", "ring_period"]
