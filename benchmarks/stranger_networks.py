@@ -182,9 +182,9 @@ CASES = {
     },
     **{
         f"poly honeycomb 7, dose {q:g}": net_case("poly honeycomb", dose=q, scale=7.0)
-        for q in (3, 0.5)
+        for q in (3, 0.5, 0.3)
     },
-    **{f"poly hex 8, dose {q:g}": net_case("poly hex", dose=q, scale=8.0) for q in (3, 0.5)},
+    **{f"poly hex 8, dose {q:g}": net_case("poly hex", dose=q, scale=8.0) for q in (3, 0.5, 0.3)},
     **{f"crop {c} cells hex 10": crop_case("hex", c) for c in (3, 4, 6)},
     **{f"crop {c} cells square 10": crop_case("square", c) for c in (3, 4, 6)},
     **{f"crop {c} cells honeycomb 8": crop_case("honeycomb", c, d=8.0) for c in (3, 4, 6)},
