@@ -89,15 +89,20 @@ def test_what_else_scipy_asks_of_its_parser_the_real_parser_answers(monkeypatch)
     assert doc.get_func()[0] is documented
 
 
+# a process that has started `napari-ivae detect` (its --help), then runs the probe's lines
+_AFTER_DETECT_STARTS = (
+    "import sys\n"
+    "from napari_ivae.cli import main\n"
+    "sys.argv = ['napari-ivae', 'detect', '--help']\n"
+    "try:\n"
+    "    main()\n"
+    "except SystemExit:\n"
+    "    pass\n"
+)
+
+
 def test_numpys_developer_tools_load_only_when_used_in_detect():
-    probe = (
-        "import sys\n"
-        "from napari_ivae.cli import main\n"
-        "sys.argv = ['napari-ivae', 'detect', '--help']\n"
-        "try:\n"
-        "    main()\n"
-        "except SystemExit:\n"
-        "    pass\n"
+    probe = _AFTER_DETECT_STARTS + (
         "import numpy, scipy.ndimage, scipy.spatial\n"
         "print('numpy.f2py.f2py2e' in sys.modules, 'unittest' in sys.modules)\n"
         "numpy.testing.assert_array_equal([1, 2], [1, 2])\n"
@@ -151,14 +156,7 @@ def test_one_blas_thread_leaves_a_users_setting():
 
 
 def test_scipys_sparse_matrices_and_rotations_load_only_when_used_in_detect():
-    probe = (
-        "import sys\n"
-        "from napari_ivae.cli import main\n"
-        "sys.argv = ['napari-ivae', 'detect', '--help']\n"
-        "try:\n"
-        "    main()\n"
-        "except SystemExit:\n"
-        "    pass\n"
+    probe = _AFTER_DETECT_STARTS + (
         "import scipy.spatial\n"
         "print(scipy.spatial.cKDTree([[0.0, 0.0], [3.0, 4.0]]).query([0.0, 0.0], k=2)[0][1])\n"
         "print('scipy.sparse._base' in sys.modules, 'scipy.constants' in sys.modules)\n"
