@@ -34,6 +34,7 @@ BRIDGED = 0.65  # ... taken when at most this much of the last: an atom between 
 # bonds). Its null is then the shuffled pixels': a texture with that ring is structure.
 FARTHEST_FROM_RING = 2.0 / np.sqrt(3.0)
 FAINT_RING = "blob scale (a faint ring in the spectrum, no lattice)"
+RING_SOURCE = f"{SHORT_RANGE} (a ring in the spectrum, no lattice)"
 
 
 def _from_first_pass(frame, params, given, excluded) -> dict:
@@ -217,7 +218,7 @@ def _without_lattice(frame, one_direction: bool = False) -> tuple[float, str]:
     in its spectrum when its atoms keep a distance from each other (:func:`_from_ring`), else
     five times its blob scale (an atom's sigma is about a fifth of the distance to its
     neighbours), at most ``FARTHEST_FROM_RING`` times the period of a ring too faint for the
-    first pass (:func:`_faint_ring`; source ``FAINT_RING``: the pixel noise's blobs and the
+    first pass (:func:`_ring_periods`; source ``FAINT_RING``: the pixel noise's blobs and the
     grains' read 2x too wide on a polycrystal at 0.3 counts per atom). A frame periodic along
     ``one_direction`` only (lattice fringes, scan lines) is measured with that periodicity
     taken out (:func:`taken_out`), as it is then searched."""
@@ -225,26 +226,30 @@ def _without_lattice(frame, one_direction: bool = False) -> tuple[float, str]:
 
     if one_direction:
         return 5.0 * blob_scale(taken_out(frame)), f"blob scale ({ONE_DIRECTION})"
-    ring = _from_ring(frame)
-    if ring is not None:
-        return ring
+    period, faint = _ring_periods(frame)
+    if period is not None:
+        return period, RING_SOURCE
     # at the pixel noise's scale, no wider atoms than leave PERIODS_SEEN spacings across
     # (so few could not stand out of such noise; see atom_noise_null.few_periods)
     widest = min(frame.shape) / (5.0 * PERIODS_SEEN)
     spacing = 5.0 * blob_scale(frame, widest)
-    faint = _faint_ring(frame)
     if faint is None:
         return spacing, "blob scale (no lattice periodicity)"
     return min(spacing, FARTHEST_FROM_RING * faint), FAINT_RING
 
 
-def _faint_ring(frame) -> float | None:
-    """The period of a ring in the frame's spectrum too faint over the noise to measure the
-    atoms' separation from, remembered; ``None`` without one (see
-    :func:`~napari_ivae.core.detection.short_range_order.faint_ring_period`)."""
-    from napari_ivae.core.detection.short_range_order import faint_ring_period
+def _ring_periods(frame) -> tuple[float | None, float | None]:
+    """The periods of the ring in the frame's spectrum and of a ring too faint over the noise
+    to measure the atoms' separation from, remembered, from one spectrum; ``None`` for one
+    that is missing or finer than ``MIN_SPACING`` (see
+    :func:`~napari_ivae.core.detection.short_range_order.ring_periods`)."""
+    from napari_ivae.core.detection.short_range_order import ring_periods
 
-    period = remembered("faint_ring_period", faint_ring_period, frame)
+    period, faint = remembered("ring_periods", ring_periods, frame)
+    return _coarse_enough(period), _coarse_enough(faint)
+
+
+def _coarse_enough(period: float | None) -> float | None:
     return None if period is None or period < MIN_SPACING else period
 
 
@@ -260,12 +265,8 @@ def _from_ring(frame) -> tuple[float, str] | None:
     """The period of the ring in the frame's spectrum (an amorphous network, grains of a few
     nanometres, a crop of a few cells: :mod:`~napari_ivae.core.detection.short_range_order`;
     the first pass then measures the atoms' separation) and its source; ``None`` without one."""
-    from napari_ivae.core.detection.short_range_order import ring_period
-
-    period = remembered("ring_period", ring_period, frame)
-    if period is None or period < MIN_SPACING:
-        return None
-    return period, f"{SHORT_RANGE} (a ring in the spectrum, no lattice)"
+    period = _ring_periods(frame)[0]
+    return None if period is None else (period, RING_SOURCE)
 
 
 def _resolve_params(

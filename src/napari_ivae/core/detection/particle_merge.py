@@ -108,12 +108,13 @@ def merge_groups(signal, points, radius) -> np.ndarray:
     larger = np.maximum(radius[pairs[:, 0]], radius[pairs[:, 1]])
     top = np.maximum(np.minimum(a, b) - (RING * larger)[:, None], 0).astype(int)
     bottom = np.minimum(np.maximum(a, b) + (RING * larger)[:, None] + 1, signal.shape).astype(int)
-    steps = np.maximum(2, np.ceil(np.linalg.norm(b - a, axis=1)).astype(int) + 1)
+    length = np.linalg.norm(b - a, axis=1)
+    steps = np.maximum(2, np.ceil(length).astype(int) + 1)
     lines, starts = _segments(a, b, steps)
     smaller = np.minimum(radius[pairs[:, 0]], radius[pairs[:, 1]])
     along = ndimage.map_coordinates(smoothed, lines.T, order=1)
     along = _running_mean(along, starts, steps, np.floor(ALONG * smaller).astype(int))
-    gap = np.linalg.norm(b - a, axis=1) - radius[pairs[:, 0]] - radius[pairs[:, 1]]
+    gap = length - radius[pairs[:, 0]] - radius[pairs[:, 1]]
     slack = _noise_dips(smoothed, outside, gap, sigma)
     bounds = _highest_passing_levels(along, starts, steps, slack)
     for index in range(len(pairs)):

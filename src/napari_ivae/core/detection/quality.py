@@ -68,6 +68,8 @@ def assess(detections, mode: str) -> dict:
 
 
 def _assess_atoms(detections) -> dict:
+    from napari_ivae.core.detection.atom_defaults import FAINT_RING
+
     params = detections.params
     spacing = float(params.get("spacing", np.nan))
     measures = {
@@ -89,7 +91,7 @@ def _assess_atoms(detections) -> dict:
         spots = "dark" if params.get("invert") else "bright"  # the atoms' sign, as detected
         ring = (
             ", no farther apart than a faint ring in the spectrum allows"
-            if "faint ring" in measures["spacing_source"]
+            if measures["spacing_source"] == FAINT_RING
             else ""
         )
         warnings.append(

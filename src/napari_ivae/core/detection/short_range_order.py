@@ -51,8 +51,7 @@ def ring_period(frame: np.ndarray) -> float | None:
         (:func:`_rise_over_dip`), ``MIN_ABOVE_FLOOR`` times over the floor, and is at least
         ``MIN_OVER_SLOWER`` of every pooled power below it; ``None`` when no frequency does.
     """
-    found = ring_measures(frame)
-    return None if found is None else found["period"]
+    return _period(ring_measures(frame))
 
 
 def faint_ring_period(frame: np.ndarray) -> float | None:
@@ -63,33 +62,55 @@ def faint_ring_period(frame: np.ndarray) -> float | None:
     makes one (the 60 atom frames of ``benchmarks/empty_frames.py``, with no floor test at
     all), but it is too faint for the first pass to measure the atoms' separation from.
     """
-    found = ring_measures(frame, min_above_floor=0.0)
-    return None if found is None else found["period"]
+    return ring_periods(frame)[1]
 
 
-def ring_measures(frame: np.ndarray, min_above_floor: float = MIN_ABOVE_FLOOR) -> dict | None:
+def ring_periods(frame: np.ndarray) -> tuple[float | None, float | None]:
+    """:func:`ring_period` and :func:`faint_ring_period` from one spectrum of ``frame``."""
+    ring, faint = _accepted_rings(frame)
+    return _period(ring), _period(faint)
+
+
+def ring_measures(frame: np.ndarray) -> dict | None:
     """:func:`ring_period`'s measures: ``period``, ``rise``, ``above_floor`` and ``z`` of the
-    ring it accepts, ``None`` when the frame is too small or none passes; ``min_above_floor``
-    in place of ``MIN_ABOVE_FLOOR``."""
+    ring it accepts, ``None`` when the frame is too small or none passes."""
+    return _accepted_rings(frame)[0]
+
+
+def _accepted_rings(frame: np.ndarray) -> tuple[dict | None, dict | None]:
+    """The measures of the ring :func:`ring_period` accepts and of the one it would accept
+    without the floor's test (:func:`faint_ring_period`), each ``None`` without one."""
     power, samples, side = radial_power(frame)
     if side < 8 * MIN_PERIODS:
-        return None
+        return None, None
     pooled, counts = _pooled(power, samples)
     top = len(pooled)
     floor = float(np.median(pooled[int(FLOOR_FROM * top) :]))
     if not floor > 0:
-        return None
-    best = None
+        return None, None
+    best, best_faint = None, None
     for k in range(MIN_PERIODS + 1, int(FLOOR_FROM * top)):
         rise, z = _rise_over_dip(pooled, counts, k)
         above = pooled[k] / floor
         tops = pooled[k] >= MIN_OVER_SLOWER * float(np.max(pooled[MIN_PERIODS:k]))
-        passes = rise >= MIN_RISE and above >= min_above_floor and z >= MIN_Z and tops
-        if passes and (best is None or pooled[k] > best[0]):
-            best = (pooled[k], k, rise, above, z)
-    if best is None:
+        if not (rise >= MIN_RISE and z >= MIN_Z and tops):
+            continue
+        found = (pooled[k], k, rise, above, z)
+        if best_faint is None or pooled[k] > best_faint[0]:
+            best_faint = found
+        if above >= MIN_ABOVE_FLOOR and (best is None or pooled[k] > best[0]):
+            best = found
+    return _measures(best, side), _measures(best_faint, side)
+
+
+def _period(found: dict | None) -> float | None:
+    return None if found is None else found["period"]
+
+
+def _measures(found: tuple | None, side: int) -> dict | None:
+    if found is None:
         return None
-    _, k, rise, above, z = best
+    _, k, rise, above, z = found
     return {"period": side / k, "rise": float(rise), "above_floor": float(above), "z": float(z)}
 
 
@@ -140,4 +161,4 @@ def _pooled(power: np.ndarray, samples: np.ndarray) -> tuple[np.ndarray, np.ndar
     return pooled, np.maximum(counts, 1.0)
 
 
-__all__ = ["faint_ring_period", "radial_power", "ring_measures", "ring_period"]
+__all__ = ["faint_ring_period", "radial_power", "ring_measures", "ring_period", "ring_periods"]
