@@ -32,14 +32,12 @@ parameter          default                      meaning
 =================  ===========================  =============================================
 
 When the whole frame shows no lattice periodicity, the spacing comes from the part that does
-(a 256 px tile: a few particles on a support,
-:func:`~napari_ivae.core.detection.spacing_tiles.tiled_spacing`);
-an image with none anywhere gets the period of a ring in its spectrum (an amorphous network,
+(a 256 px tile, :func:`~napari_ivae.core.detection.spacing_tiles.tiled_spacing`); an image
+with none anywhere gets the period of a ring in its spectrum (an amorphous network,
 :mod:`~napari_ivae.core.detection.short_range_order`), else five times its LoG blob scale
 (``spacing_source`` says which), held under 2 / sqrt(3) of the period of a ring too faint over
-the noise to measure the atoms from (a polycrystal under a count per atom), where the spectrum
-shows one. After the cut, a lattice's atoms are judged where its
-translations put them (:mod:`~napari_ivae.core.detection.lattice_sites`).
+the noise to measure the atoms from (a polycrystal under a count per atom). After the cut, a
+lattice's atoms are judged where its translations put them (:mod:`~napari_ivae.core.detection.lattice_sites`).
 The first pass runs on the whole frame when its central crop lies mostly outside the
 crystalline region (there it would measure the support's bumps).
 
