@@ -41,7 +41,7 @@ def test_shortcut_keeps_the_groups_of_the_full_tests(monkeypatch):
     for seed in range(4):
         signal, points, radii = _scene(seed)
         fast = particle_merge.merge_groups(signal, points, radii)
-        monkeypatch.setattr(particle_merge, "_level_above", lambda values, bound: False)
+        monkeypatch.setattr(particle_merge, "_count_above", lambda window, bound, size: False)
         full = particle_merge.merge_groups(signal, points, radii)
         monkeypatch.undo()
         assert np.array_equal(fast, full), seed
@@ -61,5 +61,7 @@ def test_no_passing_pair_lies_above_its_bound():
     height = along - level
     ends = min(height[0], height[-1])
     assert not (ends > 0 and height.min() >= particle_merge.LEVEL * ends)
-    assert particle_merge._level_above(np.array([1.0, 2.0, 3.0]), 1.5)
-    assert not particle_merge._level_above(np.array([1.0, 2.0, 3.0]), 2.0)
+    # the median of the background (pixels in a disc are +inf: not counted) against a bound
+    window = np.array([[1.0, np.inf], [2.0, 3.0]])
+    assert particle_merge._count_above(window, 1.5, 3)
+    assert not particle_merge._count_above(window, 2.0, 3)

@@ -231,7 +231,7 @@ def _running_max(padded: np.ndarray, size: int, axis: int, extreme=np.maximum) -
     return running
 
 
-def maximum_filter3(array: np.ndarray) -> np.ndarray:
+def maximum_filter3(array: np.ndarray, extreme=np.maximum) -> np.ndarray:
     """The maximum over each element's 3 x 3 (x 3 ...) neighbourhood, edges repeated.
 
     Exactly ``ndimage.maximum_filter(array, size=3)`` (its ``"reflect"`` and ``"nearest"``
@@ -242,6 +242,8 @@ def maximum_filter3(array: np.ndarray) -> np.ndarray:
     ----------
     array : numpy.ndarray
         Array of any shape.
+    extreme : numpy.ufunc
+        ``np.maximum``, or ``np.minimum`` for the minimum (:func:`minimum_filter3`).
 
     Returns
     -------
@@ -250,7 +252,7 @@ def maximum_filter3(array: np.ndarray) -> np.ndarray:
     """
     array = np.asarray(array)
     if array.ndim < 2 or array.nbytes <= CACHED_BYTES:
-        return _maximum_filter3_whole(array)
+        return _maximum_filter3_whole(array, extreme)
     # a large array (a scale space) in slabs of rows that stay in the CPU cache: each slab
     # with one row more on each side, the extra rows' results dropped (2 x faster)
     rows = array.shape[-2]
@@ -259,12 +261,20 @@ def maximum_filter3(array: np.ndarray) -> np.ndarray:
     for first in range(0, rows, step):
         last = min(first + step, rows)
         top, bottom = max(first - 1, 0), min(last + 1, rows)
-        slab = _maximum_filter3_whole(array[..., top:bottom, :])
+        slab = _maximum_filter3_whole(array[..., top:bottom, :], extreme)
         out[..., first:last, :] = slab[..., first - top : last - top, :]
     return out
 
 
-def _maximum_filter3_whole(array: np.ndarray) -> np.ndarray:
+def minimum_filter3(array: np.ndarray) -> np.ndarray:
+    """The minimum over each element's 3 x 3 (x 3 ...) neighbourhood, edges repeated: exactly
+    ``ndimage.minimum_filter(array, size=3)`` for an array without NaN (see
+    :func:`maximum_filter3`). ``array == minimum_filter3(array)`` is ``-array ==
+    maximum_filter3(-array)`` without the negated copy."""
+    return maximum_filter3(array, np.minimum)
+
+
+def _maximum_filter3_whole(array: np.ndarray, extreme=np.maximum) -> np.ndarray:
     """:func:`maximum_filter3` on the whole array at once."""
     out = array
     for axis in range(out.ndim):
@@ -273,8 +283,8 @@ def _maximum_filter3_whole(array: np.ndarray) -> np.ndarray:
             continue
         lower = tuple(slice(None, -1) if a == axis else slice(None) for a in range(out.ndim))
         upper = tuple(slice(1, None) if a == axis else slice(None) for a in range(out.ndim))
-        np.maximum(out[upper], source[lower], out=out[upper])
-        np.maximum(out[lower], source[upper], out=out[lower])
+        extreme(out[upper], source[lower], out=out[upper])
+        extreme(out[lower], source[upper], out=out[lower])
     return out
 
 

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from napari_ivae.core.detection._medians import _median
+
 COUNT_BINS = 12  # the local means are cut into this many bins of equal pixel counts
 COUNT_PIXELS = 200  # ... each holding at least this many pixels
 COUNT_SPREAD = 0.25  # every bin's noise variance within this share of the fitted line
@@ -76,7 +78,7 @@ def count_noise_line(frame, use=None) -> tuple[float, float] | None:
             continue
         # the mean absolute deviation (Gaussian: 0.798 sd): the median's would step with
         # the values' lattice at a few counts a pixel
-        spread = 1.2533 * float(np.mean(np.abs(values - np.median(values))))
+        spread = 1.2533 * float(np.mean(np.abs(values - _median(values))))
         centres.append(float(np.mean(mean[inside])))
         variances.append(spread**2)
         weights.append(np.sqrt(len(values)))

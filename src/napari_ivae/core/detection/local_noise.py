@@ -106,10 +106,27 @@ def noise_ratio(frame: np.ndarray, skip=None) -> np.ndarray | None:
     row_at = (np.arange(frame.shape[0]) - top - 0.5 * (BLOCK - 1)) / BLOCK
     col_at = (np.arange(frame.shape[1]) - left - 0.5 * (BLOCK - 1)) / BLOCK
     row_at, col_at = np.clip(row_at, 0, rows - 1), np.clip(col_at, 0, cols - 1)
-    ratio = ndimage.map_coordinates(
-        grid, np.meshgrid(row_at, col_at, indexing="ij"), order=1, mode="nearest"
-    )
-    return ratio.astype(np.float32)
+    return _linear_at(grid, row_at, col_at).astype(np.float32)
+
+
+def _linear_at(grid, row_at, col_at) -> np.ndarray:
+    """``ndimage.map_coordinates(grid, np.meshgrid(row_at, col_at, indexing="ij"), order=1,
+    mode="nearest")`` for coordinates inside the grid, bit for bit: its weights (``1 - f``
+    and ``1`` less that) and its sum's order (each corner's value times the row's weight,
+    then the column's), each row's products made once for all columns (2 x faster)."""
+    first_row, first_col = np.floor(row_at).astype(np.intp), np.floor(col_at).astype(np.intp)
+    next_row = np.minimum(first_row + 1, grid.shape[0] - 1)
+    next_col = np.minimum(first_col + 1, grid.shape[1] - 1)
+    upper = 1.0 - (row_at - first_row)
+    lower = 1.0 - upper
+    left = 1.0 - (col_at - first_col)
+    right = 1.0 - left
+    above, below = grid[first_row] * upper[:, None], grid[next_row] * lower[:, None]
+    out = above[:, first_col] * left
+    out += above[:, next_col] * right
+    out += below[:, first_col] * left
+    out += below[:, next_col] * right
+    return out
 
 
 def _row_percentile(values: np.ndarray, percent: float) -> np.ndarray:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from napari_ivae.core.detection._medians import _median
 from napari_ivae.core.detection.masked_fill import filled_frame
 from napari_ivae.core.detection.particle_candidates import judged
 from napari_ivae.core.detection.particle_scales import beyond_top, scale_space_from, weak_shift
@@ -149,7 +150,7 @@ def _kept_blobs(filled, masked, skip, requested, below=None):
     # a flat area on the background's side (blank vacuum, padding) holds no particle; one on
     # the particles' side may be a particle's saturated or noise-free top
     signal = filled if polarity == "bright" else -filled
-    background_side = signal <= np.median(signal[~masked]) if (~masked).any() else signal < 0
+    background_side = signal <= _median(signal[~masked]) if (~masked).any() else signal < 0
     candidate_skip = masked | (skip & background_side)
     large_response = (
         scale_space_from(filled, large, choice_scales, choice_response) if len(large) else None
@@ -179,8 +180,9 @@ def _kept_blobs(filled, masked, skip, requested, below=None):
     # their own (a support's fine texture) that would pull the mixture down to it
     cut, mixture = particle_valley.pooled_cut(core_strength, floor)
     other_side = particle_threshold.opposite_strengths(response, polarity, skip)
+    spreads: dict = {}  # each layer's spread, measured once for the bound and weak_shift
     background = particle_threshold.background_strengths(
-        response, scales, polarity, skip, core_scales
+        response, scales, polarity, skip, core_scales, spreads
     )
     floors = np.full(len(scales), floor)
     added = added_count(scales, below)  # below the first search's floor: a floor of their own
@@ -203,7 +205,7 @@ def _kept_blobs(filled, masked, skip, requested, below=None):
     pooled_cut = cut
     if not on_layer:
         core_sigma = blob_sigma[: len(core_strength)]
-        pooled_cut = cut * weak_shift(response, scales, smaller, core_sigma, skip)
+        pooled_cut = cut * weak_shift(response, scales, smaller, core_sigma, skip, spreads)
     bounds = np.minimum(np.minimum(pooled_cut if pooled else np.inf, other_side), background)
     bounds = lowered_bounds(bounds, response, scales, polarity, skip, below)
     scale_cut = np.maximum(bounds, floors)

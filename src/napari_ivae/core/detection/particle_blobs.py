@@ -277,7 +277,6 @@ def polarity_scale_and_response(
         :func:`~napari_ivae.core.detection.packed.packed_phase` (measured once per frame:
         the detector's cut asks it again; ``None`` where the crop is no packed layer).
     """
-    from napari_ivae.core.detection._filters import maximum_filter3
     from napari_ivae.core.detection.packed import _packed_choice, packed_phase
 
     window = choice_window(frame.shape)
@@ -286,29 +285,31 @@ def polarity_scale_and_response(
     scales = scales[scales <= max(1.5, min(crop.shape) / 8.0)]
     response = scale_space(crop, scales)
     use = np.ones(crop.shape, dtype=bool) if skip is None else ~np.asarray(skip)[window]
+    every = bool(use.all())  # then a layer's values are the layer itself (no copy)
     # (strength, polarity, scale index) of every measured pair, and its strongest peaks
     measured: list[tuple[float, str, int]] = []
     strongest: dict[tuple[str, int], np.ndarray] = {}
     for index, sigma in enumerate(scales):
         layer = response[index]
-        values = layer[use]
+        values = layer.ravel() if every else layer[use]
         if values.size == 0:
             continue
         spread = 1.4826 * _median(np.abs(values - _median(values)))
         if not spread > 0:
             continue
         count = max(4, int(COVER * values.size / (np.pi * (2 * sigma) ** 2)))
-        for name, signed in (("bright", layer), ("dark", -layer)):
+        for name in ("bright", "dark"):
             if polarity not in ("auto", name):
                 continue
             # one value per blob (its peak), not the peak's neighbouring pixels over again; a
             # peak may sit on a flat top (a saturated or noise-free particle), so not `use`
-            flat = np.flatnonzero((signed == maximum_filter3(signed)) & (signed > 0))
+            flat = np.flatnonzero(signed_peaks(layer, name))
             top = min(count, flat.size)
             if not top:
                 measured.append((-np.inf, name, index))
                 continue
-            peaks = signed.ravel()[flat]
+            peaks = layer.ravel()[flat]
+            peaks = peaks if name == "bright" else np.negative(peaks)
             chosen = np.argpartition(peaks, peaks.size - top)[-top:]
             measured.append((float(peaks[chosen].mean() / spread), name, index))
             strongest[name, index] = flat[chosen]
@@ -345,6 +346,20 @@ def polarity_scale_and_response(
         if blobs:
             best = max(blobs, key=lambda item: item[0])
     return best[1], float(scales[best[2]]), scales, response if whole else None, packed
+
+
+def signed_peaks(response: np.ndarray, polarity: str) -> np.ndarray:
+    """Where ``response`` (``-sigma^2 LoG``, bright blobs positive; a layer or a scale space)
+    signed for ``polarity`` is a maximum of its 3 x 3 (x 3) neighbourhood and above 0.
+
+    For ``"dark"`` the minima below 0 of ``response`` itself: the same elements as the maxima
+    of its negation, without the negated copy.
+    """
+    from napari_ivae.core.detection._filters import maximum_filter3, minimum_filter3
+
+    if polarity == "bright":
+        return (response == maximum_filter3(response)) & (response > 0)
+    return (response == minimum_filter3(response)) & (response < 0)
 
 
 def _ridge_like(response, item, strongest) -> bool:
@@ -386,4 +401,5 @@ __all__ = [
     "curvature_ratio",
     "polarity_scale_and_response",
     "scale_space",
+    "signed_peaks",
 ]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from napari_ivae.core.detection.particle_blobs import blob_scales, scale_space
+from napari_ivae.core.detection.particle_blobs import blob_scales, scale_space, signed_peaks
 
 SCALE_RANGE = (0.5, 2.0)  # candidates from half to twice the chosen scale
 SEARCH_FROM = 0.35  # candidates also from this many times the chosen scale (see 6.)
@@ -51,16 +51,15 @@ def blob_candidates(frame, scales, polarity, skip=None, response=None, overlaps=
     (numpy.ndarray, numpy.ndarray, numpy.ndarray)
         ``(N, 2)`` integer (row, col), their sigmas and strengths.
     """
-    from napari_ivae.core.detection._filters import argwhere, maximum_filter3
+    from napari_ivae.core.detection._filters import argwhere
 
     if response is None:
         response = scale_space(frame, scales)
-    # the response itself, or its negation: the same numbers as x 1.0 / x -1.0, one copy fewer
-    signed = response if polarity == "bright" else np.negative(response)
-    is_max = (signed == maximum_filter3(signed)) & (signed > 0)
-    found = argwhere(is_max)
+    found = argwhere(signed_peaks(response, polarity))
     points, blob_sigma = found[:, 1:], np.asarray(scales)[found[:, 0]]
-    strength = signed[tuple(found.T)]
+    # the response's values, or their negation: the same numbers as x 1.0 / x -1.0
+    strength = response[tuple(found.T)]
+    strength = strength if polarity == "bright" else np.negative(strength)
     if skip is not None and len(points):
         keep = ~skip[points[:, 0], points[:, 1]]
         points, blob_sigma, strength = points[keep], blob_sigma[keep], strength[keep]

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from napari_ivae.core.detection._medians import _median
+
 MIN_CONTRAST = 1.5  # particles less distinct than this (in background-noise units): warn
 MIN_LOCAL_CONTRAST = 2.5  # ... unless they stand out this much from their own surroundings
 LINE_SAMPLES = 256  # a scan line's offset: the median of about this many of its pixels
@@ -28,11 +30,11 @@ def particle_contrast(prepared, labels, polarity: str) -> float:
     background, inside = signal[labels == 0], signal[labels > 0]
     if background.size == 0 or inside.size == 0:
         return float("inf")
-    centre = np.median(background)
-    noise = 1.4826 * np.median(np.abs(background - centre))
+    centre = _median(background)
+    noise = 1.4826 * _median(np.abs(background - centre))
     if noise == 0:
         return float("inf")
-    return float((np.median(inside) - centre) / noise)
+    return float((_median(inside) - centre) / noise)
 
 
 def local_contrast(prepared, labels, polarity: str) -> float:
@@ -80,10 +82,10 @@ def local_contrast(prepared, labels, polarity: str) -> float:
     if not residuals or not np.concatenate(steps).size:
         return float("inf")
     residual = np.concatenate(residuals)
-    noise = 1.4826 * np.median(np.abs(residual - np.median(residual)))
+    noise = 1.4826 * _median(np.abs(residual - _median(residual)))
     if noise == 0:
         return float("inf")
-    return float(np.median(np.concatenate(steps)) / noise)
+    return float(_median(np.concatenate(steps)) / noise)
 
 
 def _line_offsets(residual, background) -> np.ndarray:

@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from napari_ivae.core.detection._medians import _median
+
 EDGE = 1.0  # a blob whose maximum is within this many pixels of the frame's edge is re-placed
 WINDOW = 2.0  # the outline is looked for within this many radii of the blob's maximum
 SMOOTH = 0.3  # the frame is smoothed by this many radii (at least 1 px) before the outline
@@ -149,7 +151,7 @@ def _fitted_centre(signal, points, radius, index):
     discs = within_discs(smoothed.shape, local[near], 1.5 * radius[near] + 1.0)
     if (~discs).sum() < MIN_BACKGROUND:
         return None
-    level = float(np.median(smoothed[~discs]))
+    level = float(_median(smoothed[~discs]))
     rows, cols = np.indices(smoothed.shape)
     offset = np.hypot(rows - local[index, 0], cols - local[index, 1])
     around = offset <= extent

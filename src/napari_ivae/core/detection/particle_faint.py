@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from napari_ivae.core.detection._medians import _median
 from napari_ivae.core.detection.particle_surround import SURROUND_SHARE, surround_share
 
 FAINT_NARROW = 0.35  # faint particles: a Gaussian of this x the kept particles' median radius
@@ -269,7 +270,7 @@ def _robust_spread(values) -> float:
     values = np.asarray(values, dtype=np.float64)
     if not len(values):
         return 0.0
-    return 1.4826 * float(np.median(np.abs(values - np.median(values))))
+    return 1.4826 * float(_median(np.abs(values - _median(values))))
 
 
 def _peaks(response, off, size):

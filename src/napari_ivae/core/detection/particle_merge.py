@@ -52,6 +52,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from napari_ivae.core.detection._medians import _median
+
 REACH = 4.5  # pairs closer than this many times the sum of their radii are looked at
 LEVEL = 0.95  # no dip: the segment stays at this share of the lower end's height
 WIDTH = 0.9  # no waist: the width across the segment stays at this share of the narrower end's
@@ -117,16 +119,22 @@ def merge_groups(signal, points, radius) -> np.ndarray:
     gap = length - radius[pairs[:, 0]] - radius[pairs[:, 1]]
     slack = _noise_dips(smoothed, outside, gap, sigma)
     bounds = _highest_passing_levels(along, starts, steps, slack)
+    # each pair's background (its window's pixels outside every disc) counted from a summed
+    # table, and its pixels at or below a level counted on the frame with the discs at +inf:
+    # no copy of the background per pair, which most pairs (a dip) need no more than counted
+    background = _window_counts(outside, top, bottom)
+    beyond_discs = np.where(outside, smoothed, np.float32(np.inf))
     for index in range(len(pairs)):
-        window = (slice(top[index, 0], bottom[index, 0]), slice(top[index, 1], bottom[index, 1]))
-        around = smoothed[window][outside[window]]
-        if around.size < MIN_BACKGROUND:
+        size = int(background[index])
+        if size < MIN_BACKGROUND:
             continue
-        if _level_above(around, float(bounds[index])):
+        window = (slice(top[index, 0], bottom[index, 0]), slice(top[index, 1], bottom[index, 1]))
+        if _count_above(beyond_discs[window], float(bounds[index]), size):
             continue  # most pairs: a dip (the median below costs more than this count)
+        around = smoothed[window][outside[window]]
         first, second = pairs[index]
         line = lines[starts[index] : starts[index] + steps[index]]
-        level = float(np.median(around))
+        level = float(_median(around))
         height = along[starts[index] : starts[index] + steps[index]] - level
         ends = min(height[0], height[-1])
         if not (ends > 0 and height.min() >= min(LEVEL * ends, ends - slack[index])):
@@ -182,7 +190,7 @@ def _noise_dips(smoothed, outside, gap, sigma: float) -> np.ndarray:
     detail = (smoothed - ndimage.gaussian_filter(smoothed, 2.0 * sigma))[outside]
     if detail.size < MIN_BACKGROUND:
         return np.zeros(len(gap))
-    noise = 1.4826 * float(np.median(np.abs(detail - np.median(detail))))
+    noise = 1.4826 * float(_median(np.abs(detail - _median(detail))))
     samples = np.maximum(1.0, np.asarray(gap, dtype=np.float64) / (2.0 * sigma))
     return noise * np.sqrt(2.0 * np.log(samples))
 
@@ -212,10 +220,20 @@ def _highest_passing_levels(along, starts, steps, slack=0.0) -> np.ndarray:
     return bound + 1e-4 * (np.abs(ends) + np.abs(higher) + np.abs(lowest)) + 1e-30
 
 
-def _level_above(values, bound: float) -> bool:
-    """Whether the median of ``values`` is certainly above ``bound``: fewer than half of them
+def _count_above(window, bound: float, size: int) -> bool:
+    """Whether the median of the ``size`` background values in ``window`` (its other pixels
+    +inf, never at or below a bound) is certainly above ``bound``: fewer than half of them
     (the lower middle one's rank) are at or below it."""
-    return int(np.count_nonzero(values <= bound)) <= (values.size - 1) // 2
+    return int(np.count_nonzero(window <= bound)) <= (size - 1) // 2
+
+
+def _window_counts(mask, top, bottom) -> np.ndarray:
+    """Per window (rows ``top[:, 0]:bottom[:, 0]``, columns ``top[:, 1]:bottom[:, 1]``), how
+    many pixels of ``mask`` it holds, from a summed-area table."""
+    table = np.zeros((mask.shape[0] + 1, mask.shape[1] + 1), dtype=np.int64)
+    np.cumsum(np.cumsum(mask, axis=0, dtype=np.int64), axis=1, out=table[1:, 1:])
+    y0, x0, y1, x1 = top[:, 0], top[:, 1], bottom[:, 0], bottom[:, 1]
+    return table[y1, x1] - table[y0, x1] - table[y1, x0] + table[y0, x0]
 
 
 def _widths(smoothed, line, direction, reach, above) -> np.ndarray:

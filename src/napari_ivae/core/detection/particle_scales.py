@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 
-def weak_shift(response, scales, smaller: int, core_sigma, skip=None) -> np.ndarray:
+def weak_shift(response, scales, smaller: int, core_sigma, skip=None, known=None) -> np.ndarray:
     """Per search scale, how much more the background's response spreads than at the
     candidate scales: what a pooled cut found there is multiplied by at each smaller scale.
 
@@ -20,12 +20,14 @@ def weak_shift(response, scales, smaller: int, core_sigma, skip=None) -> np.ndar
     not in ``skip`` (particles are a minority of them: the support's texture and noise). At
     each of the first ``smaller`` ``scales``, its ratio to the candidate scales' spread (the
     mean over the candidates' scales ``core_sigma``, weighted by how many lie at each),
-    never below 1; 1 at the candidate scales.
+    never below 1; 1 at the candidate scales. ``known``: spreads already measured over the
+    same pixels (layer index to value, as
+    :func:`~napari_ivae.core.detection.particle_threshold.background_strengths` fills it).
     """
     shift = np.ones(len(scales))
     if not smaller or not len(core_sigma):
         return shift
-    spread = _background_spread(response, skip)
+    spread = _background_spread(response, skip, known)
     if spread is None:
         return shift
     counts = np.array([np.count_nonzero(core_sigma == scale) for scale in scales[smaller:]])
@@ -38,9 +40,10 @@ def weak_shift(response, scales, smaller: int, core_sigma, skip=None) -> np.ndar
     return shift
 
 
-def _background_spread(response, skip):
+def _background_spread(response, skip, known=None):
     """``spread(index)``: the median absolute deviation of ``response[index]`` over the pixels
-    not in ``skip``; None where every pixel is skipped."""
+    not in ``skip`` (or ``known[index]``, measured over them already); None where every pixel
+    is skipped."""
     from napari_ivae.core.detection._medians import _median
 
     use = np.ones(response.shape[1:], dtype=bool) if skip is None else ~np.asarray(skip, bool)
@@ -48,6 +51,8 @@ def _background_spread(response, skip):
         return None
 
     def spread(index):
+        if known is not None and index in known:
+            return float(known[index])
         values = response[index][use]
         return float(_median(np.abs(values - _median(values))))
 

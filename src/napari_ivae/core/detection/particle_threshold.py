@@ -84,7 +84,7 @@ def measured_pixels(shape, skip, scales) -> list:
 
 
 def background_strengths(
-    response, scales, polarity: str, skip=None, site_scales=None
+    response, scales, polarity: str, skip=None, site_scales=None, spreads=None
 ) -> np.ndarray:
     """Per scale, what the background reaches judged by the response's robust spread.
 
@@ -110,6 +110,11 @@ def background_strengths(
     site_scales : array-like, optional
         The scales whose blob sites count (default ``scales``); smaller scales searched only
         for extra candidates do not raise the bound at the others.
+    spreads : dict, optional
+        Filled with each layer's median absolute deviation (index to value) where it was
+        measured over every pixel not in ``skip`` (nothing skipped), for
+        :func:`~napari_ivae.core.detection.particle_scales.weak_shift` to take (the same
+        numbers).
 
     Returns
     -------
@@ -132,10 +137,14 @@ def background_strengths(
     z = -quantile(NOISE_BLOBS / max(sites, 2.0 * NOISE_BLOBS))
     tail_z = -quantile(TAIL_SHARE)
     sign = -1.0 if polarity == "bright" else 1.0
+    whole = skip is None or not np.any(skip)  # every layer measured where weak_shift is
     for index, layer in enumerate(response):
         values = layer[uses[index]]
         centred = values - _median(values)
-        spread = 1.4826 * _median(np.abs(centred))
+        deviation = _median(np.abs(centred))
+        if spreads is not None and whole:
+            spreads[index] = deviation
+        spread = 1.4826 * deviation
         if spread > 0:
             tail = np.quantile(sign * centred, 1.0 - TAIL_SHARE) / (tail_z * spread)
             out[index] = spread * z * max(1.0, float(tail))

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from napari_ivae.core.detection._medians import _median
+
 TRIM_PERCENTILE = 90  # differences above it are edges and atoms, not noise
 TRIMMED_GAUSS = 0.789  # RMS of a normal variable's central 90 %, in standard deviations
 TRUSTED_RATIO = 0.5  # the median's estimate is kept while it is at least this share of the RMS's
@@ -38,7 +40,7 @@ def pixel_noise_from_differences(differences: np.ndarray) -> float:
     differences = np.asarray(differences, dtype=np.float64).ravel()
     if differences.size == 0:
         return 0.0
-    median_noise = 1.4826 * np.median(np.abs(differences - np.median(differences))) / np.sqrt(2)
+    median_noise = 1.4826 * _median(np.abs(differences - _median(differences))) / np.sqrt(2)
     size = np.abs(differences)
     if np.count_nonzero(differences) < 0.05 * differences.size:
         return float(median_noise)  # (nearly) constant: no noise to speak of
