@@ -21,11 +21,24 @@ frame ignored) and says for every miss and every false point which step decided 
   came from the first search (``first``), else ``later`` (particles beside kept ones, faint
   ones, rims).
 
-The steps are read by wrapping three functions of the detector for the run (restored after);
-nothing in the detection changes. One table of counts per image, then one JSON line with every
+The steps are read by wrapping four functions of the detector for the run (restored after);
+nothing in the detection changes. Where the kept particles pile at the search's floor and the
+search runs again below it (:mod:`~napari_ivae.core.detection.particle_size_range`), the
+steps are those of the first search, whose cuts ``used["scale_cuts"]`` reports (the second
+one only adds particles smaller than its floor). Each miss also gets ``to_kept_rim``: how far
+its rim lies from the nearest kept blob's, in median kept radii (under
+``particle_faint.FAINT_CLEAR`` it lies beside a kept particle, where the faint pass does not
+look). One table of counts per image, then one JSON line with every
 error. ``--out DIR`` writes an overlay PNG per image (matched boxes green, missed red, true
 points cyan, false ones yellow, each error's class written beside it). Skipped, with a message,
 when ``../shared`` is absent.
+
+``--robustness [--seeds 0,1000,...] [--all]`` runs the census on the synthetic particle rows
+of :mod:`robustness` instead (the rows that miss precision or recall 0.95, or every row with
+``--all``), scored as that benchmark scores them, and adds to each miss its ideal-observer SNR
+(:mod:`particle_snr`), its radius over the row's median, the gap to its nearest true neighbour
+over its radius (under 0.3: touching) and its distance to the frame; then a summary per row
+kind.
 """
 
 from __future__ import annotations
@@ -52,16 +65,19 @@ def recorded():
     from napari_ivae.core.detection import particle_auto, particle_binning, particle_candidates
     from napari_ivae.core.detection import particle_surround as surround
 
-    record: dict = {}
+    record: dict = {"searches": 0}
     originals = (
         particle_auto.judged,
         particle_candidates.blob_candidates,
         particle_binning.labelled,
+        particle_auto._kept_blobs,
     )
-    judged, candidates, labelled = originals
+    judged, candidates, labelled, kept_blobs = originals
 
     def judged_steps(signal, points, sigma, strength, passed, aggregates, pixel_noise=None):
         result = judged(signal, points, sigma, strength, passed, aggregates, pixel_noise)
+        if record["searches"]:  # the search below the first one's floor: not what is scored
+            return result
         step = np.where(passed, "", "cut").astype("<U8")
         live = passed.copy()
         tests = (
@@ -95,6 +111,8 @@ def recorded():
 
     def all_candidates(frame, scales, *args, **kwargs):
         found = candidates(frame, scales, *args, **kwargs)
+        if record["searches"]:
+            return found
         # the call over every searched scale without the overlaps settled, where there is one
         if kwargs.get("overlaps", True) is False or "scales" not in record:
             record["maxima"], record["scales"] = found[0], np.asarray(scales)
@@ -103,12 +121,19 @@ def recorded():
     def labelled_kept(signal, points, radius, keep, on_layer, exclude_border, rims=0):
         before = keep.copy()
         result = labelled(signal, points, radius, keep, on_layer, exclude_border, rims)
-        record["labelled"] = (points.copy(), before, keep.copy())
+        record["labelled"] = (points.copy(), before, keep.copy(), np.asarray(radius).copy())
         return result
+
+    def counted_search(*args, **kwargs):
+        try:
+            return kept_blobs(*args, **kwargs)
+        finally:
+            record["searches"] += 1
 
     particle_auto.judged = judged_steps
     particle_candidates.blob_candidates = all_candidates
     particle_binning.labelled = labelled_kept
+    particle_auto._kept_blobs = counted_search
     try:
         yield record
     finally:
@@ -116,6 +141,7 @@ def recorded():
             particle_auto.judged,
             particle_candidates.blob_candidates,
             particle_binning.labelled,
+            particle_auto._kept_blobs,
         ) = originals
 
 
@@ -161,7 +187,10 @@ def census(image, ref, radius):
     cuts = np.asarray(used["scale_cuts"])
     level = np.clip(np.searchsorted(record["scales"], sigma - 1e-6), 0, len(cuts) - 1)
     over_cut = strength / np.where(cuts[level] > 0, cuts[level], np.inf)
-    labelled_points, kept_before, kept_after = record["labelled"]
+    labelled_points, kept_before, kept_after, blob_radius = record["labelled"]
+    kept_radius = blob_radius[kept_before]
+    kept_tree = cKDTree(labelled_points[kept_before].reshape(-1, 2))
+    median_kept = float(np.median(kept_radius)) if len(kept_radius) else np.nan
     near = lambda tree, p, r: tree.query_ball_point(p, r) if tree.n else []  # noqa: E731
     det_tree, cand_tree = cKDTree(det.reshape(-1, 2)), cKDTree(points.reshape(-1, 2))
     blob_tree, max_tree = cKDTree(labelled_points.reshape(-1, 2)), cKDTree(record["maxima"])
@@ -190,6 +219,7 @@ def census(image, ref, radius):
                 "row": float(p[0]),
                 "col": float(p[1]),
                 "radius": float(r),
+                "to_kept_rim": _to_kept_rim(p, r, kept_tree, kept_radius, median_kept),
                 **info,
             }
         )
@@ -231,6 +261,16 @@ def census(image, ref, radius):
     return scores, rows, det, det_of, ref_of
 
 
+def _to_kept_rim(point, radius, tree, kept_radius, median_radius) -> float:
+    """The gap between the disc (``point``, ``radius``) and the nearest kept blob's disc, in
+    ``median_radius`` (inf without kept blobs)."""
+    if not tree.n:
+        return float("inf")
+    distance, index = tree.query(point, k=min(8, tree.n))
+    gaps = np.atleast_1d(distance) - kept_radius[np.atleast_1d(index)] - radius
+    return round(float(gaps.min() / median_radius), 3)
+
+
 def overlay(image, ref, half_box, det, det_of, ref_of, rows, path: Path) -> None:
     """An RGB PNG: matched reference boxes green, missed red, true points cyan, false yellow."""
     from PIL import Image, ImageDraw
@@ -256,6 +296,95 @@ def overlay(image, ref, half_box, det, det_of, ref_of, rows, path: Path) -> None
     picture.save(path)
 
 
+SNR_BANDS = (4.0, 6.5, 8.0)  # ideal-observer SNR: under 4 / 4-6.5 / 6.5-8 / from 8 (particle_snr)
+TOUCHING = 0.3  # a neighbour's rim within this x a particle's radius of its own: touching
+
+
+def synthetic_misses(kwargs: dict, rows: list) -> list:
+    """``rows``' misses on ``make_particles(**kwargs)`` with what the truth says of each:
+    ``snr``, ``size`` (radius over the row's median), ``gap`` (to the nearest true
+    neighbour's rim, over its radius) and ``edge`` (distance to the frame, px)."""
+    from particle_snr import particle_snr
+    from scipy.spatial import cKDTree
+
+    from napari_ivae.core.synthetic.particles import make_particles
+
+    truth = make_particles(**kwargs)
+    snr = particle_snr(kwargs, truth)
+    centres, radii = truth.centres, truth.radii
+    tree = cKDTree(centres)
+    near = min(6, len(centres))
+    missed = []
+    for row in rows:
+        if row["kind"] != "FN":
+            continue
+        point = np.array([row["row"], row["col"]])
+        index = int(tree.query(point)[1])
+        distance, other = tree.query(centres[index], k=near)
+        gaps = np.atleast_1d(distance)[1:] - radii[index] - radii[np.atleast_1d(other)[1:]]
+        edge = min(*point, *(np.asarray(truth.image.shape) - 1 - point))
+        missed.append(
+            row
+            | {
+                "snr": round(float(snr[index]), 2),
+                "size": round(float(radii[index] / np.median(radii)), 3),
+                "gap": round(float(gaps.min() / radii[index]) if len(gaps) else np.inf, 3),
+                "edge": round(float(edge), 1),
+            }
+        )
+    return missed
+
+
+def robustness_census(offsets, every: bool) -> list:
+    """The census on :mod:`robustness`'s particle rows at each seed offset (the rows that miss
+    precision or recall 0.95, or ``every`` row); one dict per row."""
+    from robustness import particle_cases
+
+    from napari_ivae.core.synthetic.particles import make_particles
+
+    results = []
+    for offset in offsets:
+        for name, kwargs in particle_cases(offset):
+            truth = make_particles(**kwargs)
+            radius = np.maximum(3.0, truth.radii)
+            scores, rows, *_ = census(truth.image, truth.centres, radius)
+            if not every and scores["precision"] >= 0.95 and scores["recall"] >= 0.95:
+                continue
+            missed = synthetic_misses(kwargs, rows)
+            false = [row for row in rows if row["kind"] == "FP"]
+            results.append({"row": name, "offset": offset, **scores, "errors": missed + false})
+            counts = collections.Counter(row["class"] for row in missed)
+            print(
+                f"{name:26s} +{offset:<5d} P {scores['precision']:.3f}  R {scores['recall']:.3f}"
+                f"  misses {len(missed)} {dict(counts)}  false {len(false)}"
+            )
+    return results
+
+
+def summary(results) -> None:
+    """Per row kind (the name without its seed): the misses by step, SNR band, touching,
+    beside a kept particle (``to_kept_rim`` under ``FAINT_CLEAR``), near the frame."""
+    from napari_ivae.core.detection.particle_faint import FAINT_CLEAR
+
+    kinds: dict = collections.defaultdict(list)
+    for result in results:
+        kinds[result["row"]] += [row for row in result["errors"] if row["kind"] == "FN"]
+    print("row kind: misses | by step | SNR <4 / 4-6.5 / 6.5-8 / >=8 | touching | beside | edge")
+    for kind, missed in kinds.items():
+        if not missed:
+            continue
+        snr = np.array([row["snr"] for row in missed])
+        bands = np.histogram(snr, [-np.inf, *SNR_BANDS, np.inf])[0]
+        steps = dict(collections.Counter(row["class"] for row in missed))
+        touching = sum(row["gap"] < TOUCHING for row in missed)
+        beside = sum(row["to_kept_rim"] < FAINT_CLEAR for row in missed)
+        edge = sum(row["edge"] < 2 * row["radius"] for row in missed)
+        print(
+            f"{kind:26s} {len(missed):4d} | {steps} | {' / '.join(map(str, bands))} | "
+            f"{touching} | {beside} | {edge}"
+        )
+
+
 def main(argv=None) -> int:
     from real_variant_transforms import VARIANTS
     from real_variants import load_scoreboard, references
@@ -264,7 +393,16 @@ def main(argv=None) -> int:
     parser.add_argument("--only", default="", help="comma-separated parts of image names")
     parser.add_argument("--variants", default="x1", help=f"comma-separated: {', '.join(VARIANTS)}")
     parser.add_argument("--out", default="", help="write an overlay PNG per image here")
+    parser.add_argument("--robustness", action="store_true", help="the synthetic particle rows")
+    parser.add_argument("--seeds", default="0", help="robustness: comma-separated seed offsets")
+    parser.add_argument("--all", action="store_true", help="robustness: every row, not the failing")
     args = parser.parse_args(argv)
+    if args.robustness:
+        offsets = [int(x) for x in args.seeds.split(",") if x.strip()]
+        results = robustness_census(offsets, args.all)
+        summary(results)
+        print(json.dumps({"benchmark": "particle_census_robustness", "rows": results}))
+        return 0
     sb = load_scoreboard()
     if sb is None:
         print("particle_census: ../shared/tools/detection_scoreboard.py not found, skipped")

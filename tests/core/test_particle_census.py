@@ -51,3 +51,32 @@ def test_census_classifies_a_missing_reference_and_a_false_point():
         particle_binning.labelled,
     )
     assert all(a is b for a, b in zip(before, after))
+
+
+def test_census_records_the_first_search_where_a_second_runs_below_its_floor():
+    # small faint particles pile at the search's floor: the search runs again an octave
+    # lower, and the steps recorded must stay those of the first search, whose cuts
+    # ``used["scale_cuts"]`` reports (the second one's candidates lie below its floor)
+    from napari_ivae.core.detection.particles import detect_particles
+
+    census = load_script("benchmarks/particle_census.py", "particle_census")
+    truth = make_particles(
+        384,
+        count=40,
+        radius=5,
+        polarity="bright",
+        touching=0.0,
+        contrast=0.6,
+        noise=0.0,
+        dose=15,
+        texture=0.08,
+        illumination=0.3,
+        seed=45,
+    )
+    with census.recorded() as record:
+        used = detect_particles(truth.image).params["resolved"]
+    assert used["range_floor"] is not None and record["searches"] == 2
+    _, sigma, _, step = record["judged"]
+    assert sigma.min() >= used["search_sigmas"][0] - 1e-6
+    assert len(record["labelled"]) == 4
+    assert particle_auto._kept_blobs.__name__ == "_kept_blobs"
