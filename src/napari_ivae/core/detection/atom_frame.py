@@ -74,6 +74,7 @@ def frame_atoms(frame, params, excluded) -> tuple[dict, dict]:
             _null_contrasts,
             frame=frame,
             masked=masked,
+            points=candidates,
         )
         edge = {**allowed, "edge": at_edge}
         rim_cut = rim_contrast_cut(prominence, edge, cut, params, masked, noise, band)

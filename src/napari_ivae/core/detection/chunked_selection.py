@@ -67,6 +67,7 @@ def select_peaks(
             atom_frame._null_contrasts,
             frame=sample,
             masked=masked,
+            points=candidates if whole else None,  # a sample's positions are not the frame's
         )
         if whole and at_edge.any():  # the rim against the quiet surroundings, as in a frame
             from napari_ivae.core.detection._filters import gaussian_smooth
