@@ -17,7 +17,11 @@ they share is that a particle is a compact blob of one polarity at one scale. So
    small scales' spread is the noise alone, so their edges win. An edge's peaks lie on a
    ridge (one principal curvature near 0), a blob's are round: when the winning pair's
    strongest peaks are ridges (median curvature ratio below ``RIDGE``), the scale is the best
-   larger one of that polarity whose strongest peaks are round.
+   larger one of that polarity whose strongest peaks are round. Tight clusters of touching
+   particles are blobs too, and at their scale the support's texture is smoothed away: when
+   most of the winning scale's strongest blobs each hold two or more smaller blobs at least as
+   strong in the scale-normalised response (:mod:`.particle_groups`), they are groups, and the
+   best smaller scale of that polarity is the particles'.
 2. **Candidates.** Maxima of the signed response in scale and space, from half to twice the
    chosen scale (a size spread), outside constant areas (padding, a burned-in scale bar);
    overlapping blobs keep the strongest.
@@ -345,7 +349,41 @@ def polarity_scale_and_response(
         ]
         if blobs:
             best = max(blobs, key=lambda item: item[0])
+    best = _ungrouped(response, scales, best, measured, strongest, crop, use)
     return best[1], float(scales[best[2]]), scales, response if whole else None, packed
+
+
+def _ungrouped(response, scales, best, measured, strongest, crop, use):
+    """``best`` (strength, polarity, scale index), or, while its strongest blobs are groups
+    of stronger smaller ones (touching particles in clusters, :func:`.particle_groups.grouped`),
+    the best smaller scale of that polarity whose strongest peaks are round. ``crop``: the
+    frame measured, ``use`` its pixels that say what its noise is."""
+    from napari_ivae.core.detection.particle_groups import SUB_SCALE, grouped
+    from napari_ivae.core.detection.peaks import smoothed_noise
+
+    noise = smoothed_noise(crop, 0.0, None if use.all() else ~use)
+
+    while grouped(
+        response,
+        scales,
+        best[2],
+        1.0 if best[1] == "bright" else -1.0,
+        strongest[best[1], best[2]],
+        noise,
+    ):
+        limit = SUB_SCALE * scales[best[2]]
+        smaller = [
+            item
+            for item in measured
+            if item[1] == best[1]
+            and scales[item[2]] <= limit
+            and item[0] > -np.inf
+            and not _ridge_like(response, item, strongest)
+        ]
+        if not smaller:
+            break
+        best = max(smaller, key=lambda item: item[0])
+    return best
 
 
 def signed_peaks(response: np.ndarray, polarity: str) -> np.ndarray:
