@@ -20,8 +20,6 @@ cryo-EM blobs in thick ice, bright-field optics with vignetting, fluorescence ov
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -33,7 +31,8 @@ if HERE not in sys.path:
 
 from probe_atoms import ATOM_CASES  # noqa: E402
 from probe_particles import PARTICLE_CASES  # noqa: E402
-from stranger_scenes import detect, passes, score_scene  # noqa: E402
+from scene_table import scene_row, scene_table  # noqa: E402
+from stranger_scenes import score_scene  # noqa: E402
 
 CASES = {**ATOM_CASES, **PARTICLE_CASES}
 
@@ -50,65 +49,11 @@ def scored(case, points):
 
 
 def run(name: str, seed: int) -> dict:
-    case = make(name, seed)
-    try:
-        points, warnings, seconds = detect(case)
-        error = ""
-    except ValueError as err:  # a refusal is a result too: reported, scored as nothing
-        points, warnings, seconds, error = np.empty((0, 2)), [], 0.0, f"{type(err).__name__}: {err}"
-    p, r, f1, in_pad = scored(case, points)
-    row = {
-        "image": name,
-        "seed": seed,
-        "mode": case["mode"],
-        "rule": case["rule"],
-        "shape": list(case["image"].shape),
-        "precision": None if p is None else round(p, 3),
-        "recall": None if r is None else round(r, 3),
-        "f1": None if f1 is None else round(f1, 3),
-        "found": len(points),
-        "truth": len(case["truth"]),
-        "in_invalid": in_pad,
-        "expect_none": False,
-        "warned": bool(warnings),
-        "warnings": warnings,
-        "error": error,
-        "cpu_seconds": round(seconds, 2),
-    }
-    row["ok"] = passes(row) and not error
-    return row
+    return scene_row(name, seed, make(name, seed), scored)
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", default="0", help="comma-separated seeds (default 0)")
-    parser.add_argument("--only", default="", help="comma-separated parts of case names")
-    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
-    parts = [x for x in args.only.split(",") if x]
-    names = [n for n in CASES if not parts or any(p in n for p in parts)]
-    rows = []
-    for name in names:
-        for seed in (int(s) for s in args.seeds.split(",") if s.strip()):
-            row = run(name, seed)
-            rows.append(row)
-            print(
-                f"{name:28s} s{seed} {row['mode'][:4]}  P {row['precision']:.3f}  "
-                f"R {row['recall']:.3f}  F1 {row['f1']:.3f}  {row['found']:5d} / "
-                f"{row['truth']:5d}  bad {row['in_invalid']:3d}  "
-                f"{'warned' if row['warned'] else '      '}  {'ok  ' if row['ok'] else 'FAIL'}  "
-                f"{row['cpu_seconds']:5.1f} s{'  ' + row['error'] if row['error'] else ''}",
-                flush=True,
-            )
-    failing = [r for r in rows if not r["ok"]]
-    summary = {
-        "cases": len(rows),
-        "ok": sum(r["ok"] for r in rows),
-        "failing_warned": f"{sum(r['warned'] for r in failing)} of {len(failing)}",
-        "false_alarms": f"{sum(r['warned'] for r in rows if r['ok'])} of "
-        f"{sum(r['ok'] for r in rows)}",
-    }
-    print(json.dumps({"benchmark": "stranger_probe", "summary": summary, "rows": rows}))
-    return 0
+    return scene_table("stranger_probe", CASES, run, argv, width=28)
 
 
 if __name__ == "__main__":
