@@ -8,7 +8,6 @@ the table.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -19,7 +18,7 @@ HERE = str(Path(__file__).resolve().parent)
 if HERE not in sys.path:
     sys.path.insert(0, HERE)
 
-from stranger_scenes import detect, passes  # noqa: E402
+from stranger_scenes import detect, passes, selected_cases  # noqa: E402
 
 
 def scene_row(name: str, seed: int, case: dict, scorer) -> dict:
@@ -62,20 +61,18 @@ def scene_row(name: str, seed: int, case: dict, scorer) -> dict:
     return row
 
 
-def scene_table(benchmark: str, names, run, argv=None, width: int = 28) -> int:
-    """Parse ``--seeds`` and ``--only``, print a line per scene and seed, then the JSON line.
+def scene_table(
+    benchmark: str, names, run, argv=None, width: int = 28, description: str = ""
+) -> int:
+    """Parse ``--seeds`` and ``--only`` (:func:`stranger_scenes.selected_cases`), print a line
+    per scene and seed, then the JSON line.
 
     ``run(name, seed) -> row`` (:func:`scene_row`'s); ``width`` is the name column's.
     """
-    parser = argparse.ArgumentParser(description=f"{benchmark}: default detection on scenes")
-    parser.add_argument("--seeds", default="0", help="comma-separated seeds (default 0)")
-    parser.add_argument("--only", default="", help="comma-separated parts of case names")
-    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
-    parts = [x for x in args.only.split(",") if x]
-    names = [n for n in names if not parts or any(p in n for p in parts)]
+    names, seeds = selected_cases(names, argv, description)
     rows = []
     for name in names:
-        for seed in (int(s) for s in args.seeds.split(",") if s.strip()):
+        for seed in seeds:
             row = run(name, seed)
             rows.append(row)
             print(

@@ -571,7 +571,9 @@ def run(name: str, seed: int, case=None) -> dict:
 
 
 def main(argv=None) -> int:
-    return scene_table("stranger_fresh", CASES, run, argv, width=20)
+    return scene_table(
+        "stranger_fresh", CASES, run, argv, width=20, description=__doc__.splitlines()[0]
+    )
 
 
 if __name__ == "__main__":

@@ -53,7 +53,9 @@ def run(name: str, seed: int) -> dict:
 
 
 def main(argv=None) -> int:
-    return scene_table("stranger_probe", CASES, run, argv, width=28)
+    return scene_table(
+        "stranger_probe", CASES, run, argv, width=28, description=__doc__.splitlines()[0]
+    )
 
 
 if __name__ == "__main__":

@@ -168,16 +168,23 @@ def passes(row) -> bool:
     return row["precision"] >= 0.95 and row["recall"] >= 0.95
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def selected_cases(names, argv=None, description: str = "") -> tuple[list, list]:
+    """The scene benchmarks' ``--seeds`` and ``--only``: the case names that contain any
+    ``--only`` part (all without it) and the seeds, from ``argv`` (the command line's)."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--seeds", default="0", help="comma-separated seeds (default 0)")
     parser.add_argument("--only", default="", help="comma-separated parts of case names")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     parts = [x for x in args.only.split(",") if x]
-    names = [n for n in CASES if not parts or any(p in n for p in parts)]
+    chosen = [n for n in names if not parts or any(p in n for p in parts)]
+    return chosen, [int(s) for s in args.seeds.split(",") if s.strip()]
+
+
+def main(argv=None) -> int:
+    names, seeds = selected_cases(CASES, argv, __doc__.splitlines()[0])
     rows = []
     for name in names:
-        for seed in (int(s) for s in args.seeds.split(",") if s.strip()):
+        for seed in seeds:
             case = make(name, seed)
             try:
                 points, warnings, seconds = detect(case)
