@@ -76,4 +76,6 @@ def test_noise_alone_holds_no_groups():
     layer = response[index]
     peaks = np.flatnonzero(particle_blobs.signed_peaks(layer, "bright"))
     peaks = peaks[np.argsort(-layer.ravel()[peaks])][:4]
-    assert not particle_groups.grouped(response, scales, index, 1.0, peaks, float(np.sqrt(2.0)))
+    assert not particle_groups.grouped(
+        response, scales, index, "bright", peaks, float(np.sqrt(2.0))
+    )

@@ -363,14 +363,7 @@ def _ungrouped(response, scales, best, measured, strongest, crop, use):
 
     noise = smoothed_noise(crop, 0.0, None if use.all() else ~use)
 
-    while grouped(
-        response,
-        scales,
-        best[2],
-        1.0 if best[1] == "bright" else -1.0,
-        strongest[best[1], best[2]],
-        noise,
-    ):
+    while grouped(response, scales, best[2], best[1], strongest[best[1], best[2]], noise):
         limit = SUB_SCALE * scales[best[2]]
         smaller = [
             item

@@ -89,16 +89,16 @@ def _round(layer, row, col) -> bool:
     return bool(curvature_ratio(layer, [row], [col])[0] >= RIDGE)
 
 
-def grouped(response, scales, index, sign, peaks, pixel_noise=0.0) -> bool:
-    """Whether most of the strongest blobs at ``scales[index]`` (flat ``peaks`` of a layer)
-    are groups: each holds two or more smaller blobs at least as strong, and stronger than
-    white noise of ``pixel_noise`` reaches there (:func:`inner_strong_blobs`)."""
+def grouped(response, scales, index, polarity: str, peaks, pixel_noise=0.0) -> bool:
+    """Whether most of the strongest ``polarity`` blobs at ``scales[index]`` (flat ``peaks``
+    of a layer) are groups: each holds two or more smaller blobs at least as strong, and
+    stronger than white noise of ``pixel_noise`` reaches there (:func:`inner_strong_blobs`)."""
     from napari_ivae.core.detection.particle_threshold import noise_floor
 
     below = int(np.searchsorted(scales, SUB_SCALE * scales[index], side="right"))
     if below < 2:  # the finest scale alone never counts
         return False
-    polarity = "bright" if sign > 0 else "dark"
+    sign = 1.0 if polarity == "bright" else -1.0
     floor = noise_floor(pixel_noise, float(response[0].size), scales[:below], polarity)
     shape = response.shape[1:]
     rows, cols = np.unravel_index(np.asarray(peaks), shape)
