@@ -210,18 +210,31 @@ def atoms_below(levels: np.ndarray, null: np.ndarray, level: float) -> float:
     grid = np.linspace(levels[0], levels[-1], MIXTURE_GRID)
     noise_density = np.interp(levels, grid, _kernel_density(np.asarray(null, float), grid))
     share, centre, width = 0.5, float(np.percentile(levels, 75)), float(levels.std())
+    # the rounds in place on three buffers (a large frame has 10^5-10^6 candidates): each
+    # step is the same operation on the same numbers as written out plainly
+    value, noise_part, weight = (np.empty_like(levels) for _ in range(3))
+    scale = np.sqrt(2.0 * np.pi)
     for _ in range(MIXTURE_ROUNDS):
-        atom_density = np.exp(-0.5 * ((levels - centre) / width) ** 2) / width
-        noise_part = share * noise_density
-        total = noise_part + (1.0 - share) * atom_density / np.sqrt(2.0 * np.pi)
-        noise_weight = np.divide(noise_part, total, out=np.ones_like(total), where=total > 0)
-        settled = abs(float(noise_weight.mean()) - share) < MIXTURE_SETTLED
-        share = float(noise_weight.mean())
-        atom_weight = 1.0 - noise_weight
-        if atom_weight.sum() <= 0:
+        # the atoms' density, exp(-0.5 ((levels - centre) / width)^2) / width, in ``value``
+        np.divide(np.subtract(levels, centre, out=value), width, out=value)
+        np.exp(np.multiply(np.square(value, out=value), -0.5, out=value), out=value)
+        np.divide(value, width, out=value)
+        np.multiply(noise_density, share, out=noise_part)
+        # the total density, noise + (1 - share) atoms / sqrt(2 pi), in ``value``
+        np.divide(np.multiply(value, 1.0 - share, out=value), scale, out=value)
+        np.add(noise_part, value, out=value)
+        weight.fill(1.0)  # the noise's weight
+        np.divide(noise_part, value, out=weight, where=value > 0)
+        noise_share = float(weight.mean())
+        settled = abs(noise_share - share) < MIXTURE_SETTLED
+        share = noise_share
+        atom_weight = np.subtract(1.0, weight, out=weight)
+        atom_sum = atom_weight.sum()
+        if atom_sum <= 0:
             return 0.0
-        centre = float((atom_weight * levels).sum() / atom_weight.sum())
-        width = float(np.sqrt((atom_weight * (levels - centre) ** 2).sum() / atom_weight.sum()))
+        centre = float(np.multiply(atom_weight, levels, out=value).sum() / atom_sum)
+        np.square(np.subtract(levels, centre, out=value), out=value)
+        width = float(np.sqrt(np.multiply(atom_weight, value, out=value).sum() / atom_sum))
         if not width > 0:
             return 0.0
         if settled:

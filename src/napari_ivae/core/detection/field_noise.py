@@ -122,8 +122,12 @@ def local_field_maxima(values, response, where, area, tile: int) -> np.ndarray:
         for index, spread, start, end in zip(own, spreads, ends - counts[own], ends):
             levels[index] = (float(spread), float(slopes[start:end].mean()))
     total = np.zeros(values.shape)
+    counted: dict = {}  # tiles of one level, roughness and area count the same (whole tiles)
     for index in np.flatnonzero(pixels):
-        total += field_maxima(values, *levels[index], int(pixels[index]))
+        key = (*levels[index], int(pixels[index]))
+        if key not in counted:
+            counted[key] = field_maxima(values, *key)
+        total += counted[key]
     return total
 
 

@@ -73,15 +73,17 @@ def grain_sites(
     height, width = frame.shape
     every, paired = _square_counts(lonely, partnered, quarter, frame.shape)
     for i, top in enumerate(range(0, height, half)):
+        rows = (max(top - quarter, 0), min(top + half + quarter, height))
+        band = np.flatnonzero((lonely[:, 0] >= rows[0]) & (lonely[:, 0] < rows[1]))
         for j, left in enumerate(range(0, width, half)):
             # a square with few atoms, or the frame's lattice (most partnered), is passed over
             held, joined = every[i, j], paired[i, j]
             if held < MIN_ATOMS or 2 * joined > held:
                 continue
-            low = np.array([max(top - quarter, 0), max(left - quarter, 0)])
-            high = np.array([min(top + half + quarter, height), min(left + half + quarter, width)])
-            inside = np.all((lonely >= low) & (lonely < high), axis=1)
-            local = lonely[inside] - low
+            low = np.array([rows[0], max(left - quarter, 0)])
+            high = np.array([rows[1], min(left + half + quarter, width)])
+            across = lonely[band, 1]
+            local = lonely[band[(across >= low[1]) & (across < high[1])]] - low
             shifts = translations(local, spacing)
             if len(shifts) == 0 or _same_lattice(shifts, frame_shifts, spacing):
                 continue

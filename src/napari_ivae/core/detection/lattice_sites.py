@@ -44,6 +44,7 @@ import numpy as np
 from napari_ivae.core.detection.lattice_translations import (
     MIN_ATOMS,
     averaged,
+    nearest_within,
     partners,
     spread,
     translations,
@@ -100,12 +101,12 @@ def lattice_sites(frame, table: dict, params: dict, counts: dict, excluded=None)
     shifts = translations(points, spacing)
     if len(shifts) == 0:  # no lattice over the frame: perhaps one in each grain
         return _with_grain_sites(frame, table, (points, None, None), params, counts, excluded)
-    partner, distance = partners(points, shifts, spacing)
+    partner, distance = partners(points, shifts, spacing, LONE)
     measured, noise = points, spread(points, partner, shifts)
     if noise > NOISY * spacing:
         for _ in range(AVERAGINGS):
             points = averaged(measured, points, partner, shifts)
-            partner, distance = partners(points, shifts, spacing)
+            partner, distance = partners(points, shifts, spacing, LONE)
     moved = len(points) if noise > MOVE * spacing and params.get("refine") else 0
     lone = (distance > LONE * spacing).all(axis=1)
     sites, site_response = judged_sites(frame, points, lone, shifts, params, excluded)
@@ -200,7 +201,7 @@ def missed_sites(points, shifts, spacing, shape, params, excluded=None) -> np.nd
 
     put = (points[:, None, :] + shifts[None, :, :]).reshape(-1, 2)
     source = np.tile(np.arange(len(shifts)), len(points))
-    near, _ = cKDTree(points).query(put)
+    near, _ = nearest_within(points, put, FAR * spacing)
     far = near > FAR * spacing
     put, source = put[far], source[far]
     if len(put) == 0:
@@ -304,7 +305,6 @@ def holes(on_lattice, partnered, shifts, shape, spacing, params) -> np.ndarray:
     missed atom of the lattice is no hole). A vacancy's neighbours are a spacing away; a
     hole's are as near or nearer, so the holes are, if anything, brighter than a vacancy."""
     from scipy import ndimage
-    from scipy.spatial import cKDTree
 
     step = max(STEP * spacing, 1.0)
     field = _distance_field(on_lattice, shape, step)
@@ -317,7 +317,7 @@ def holes(on_lattice, partnered, shifts, shape, spacing, params) -> np.ndarray:
     if len(places) > MAX_HOLES:  # evenly over the frame: the controls' share is what counts
         places = places[np.linspace(0, len(places) - 1, MAX_HOLES).astype(np.int64)]
     if len(partnered) and len(places):
-        near, _ = cKDTree(partnered).query(places[:, None, :] - shifts[None, :, :])
+        near, _ = nearest_within(partnered, places[:, None, :] - shifts[None, :, :], GAP * spacing)
         places = places[(near >= GAP * spacing).all(axis=1)]
     return places
 

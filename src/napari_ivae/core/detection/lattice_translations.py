@@ -35,17 +35,14 @@ def translations(points: np.ndarray, spacing: float) -> np.ndarray:
         return np.zeros((0, 2))
     sample = points[np.linspace(0, len(points) - 1, min(SAMPLE, len(points))).astype(np.int64)]
     tree = cKDTree(points)
-    pairs = tree.query_ball_point(sample, REACH * spacing)
-    vectors = np.concatenate(
-        [points[np.asarray(near, dtype=np.int64)] - p for p, near in zip(sample, pairs)]
-    )
+    vectors = _differences(tree, points, sample, REACH * spacing)
     length = np.hypot(*vectors.T)
     vectors = vectors[length > 0.5 * spacing]
     vectors = vectors[(vectors[:, 0] > 0) | ((vectors[:, 0] == 0) & (vectors[:, 1] > 0))]
     centres = _vector_clusters(vectors, spacing, len(sample))
     if len(centres) < 2:
         return np.zeros((0, 2))
-    share = np.array([_share(tree, sample, c, spacing) for c in centres])
+    share = _shares(tree, sample, centres, spacing)
     lattice = (share >= MIN_SHARE) & (share >= TRANSLATION_SHARE * share.max())
     centres = centres[lattice]
     if len(centres) < 2:
@@ -99,21 +96,46 @@ def _vector_clusters(vectors: np.ndarray, spacing: float, n_points: int) -> np.n
     return np.asarray(centres, dtype=np.float64).reshape(-1, 2)
 
 
-def _share(tree, sample: np.ndarray, vector: np.ndarray, spacing: float) -> float:
-    """Share of the sampled atoms with a found atom within ``TOLERANCE`` of them plus
-    ``vector`` (of those whose place plus it lies among the found atoms at all)."""
-    distance, _ = tree.query(sample + vector)
-    return float(np.mean(distance <= TOLERANCE * spacing))
+def _differences(tree, points: np.ndarray, sample: np.ndarray, reach: float) -> np.ndarray:
+    """``(M, 2)`` each found atom within ``reach`` of a sampled atom less that sampled atom,
+    sampled atom by sampled atom, each one's neighbours in the tree's order."""
+    import itertools
+
+    near = tree.query_ball_point(sample, reach)
+    count = np.fromiter(map(len, near), dtype=np.int64, count=len(near))
+    index = np.fromiter(itertools.chain.from_iterable(near), dtype=np.int64, count=count.sum())
+    return points[index] - np.repeat(sample, count, axis=0)
 
 
-def partners(points: np.ndarray, shifts: np.ndarray, spacing: float):
+def _shares(tree, sample: np.ndarray, vectors: np.ndarray, spacing: float):
+    """For each of ``vectors``, the share of the sampled atoms with a found atom within
+    ``TOLERANCE`` of them plus the vector (of those whose place plus it lies among the found
+    atoms at all)."""
+    places = sample[None, :, :] + vectors[:, None, :]
+    distance, _ = nearest_within(tree, places, TOLERANCE * spacing)
+    return np.mean(distance <= TOLERANCE * spacing, axis=1)
+
+
+def partners(points: np.ndarray, shifts: np.ndarray, spacing: float, reach: float = PARTNER):
     """``(N, K)`` index of the found atom within ``PARTNER`` spacings of each atom minus
     each translation (the atom that puts it there), ``-1`` where none; and ``(N, K)`` the
-    distance of the nearest found atom there."""
+    distance of the nearest found atom there, exact up to ``reach`` (at least ``PARTNER``)
+    spacings and ``inf`` beyond."""
+    distance, index = nearest_within(
+        points, points[:, None, :] - shifts[None, :, :], reach * spacing
+    )
+    return np.where(distance <= PARTNER * spacing, index, -1), distance
+
+
+def nearest_within(points, places: np.ndarray, reach: float):
+    """``cKDTree(points).query(places)`` where the nearest point lies at most ``reach``
+    away (the same distance and index); beyond it the distance is ``inf`` (the tree gives
+    up there, far faster on many places). ``points`` may be a ``cKDTree`` of them."""
     from scipy.spatial import cKDTree
 
-    distance, index = cKDTree(points).query(points[:, None, :] - shifts[None, :, :])
-    return np.where(distance <= PARTNER * spacing, index, -1), distance
+    tree = points if isinstance(points, cKDTree) else cKDTree(points)
+    # a bound a little past ``reach``: the tree compares squared distances, rounded
+    return tree.query(places, distance_upper_bound=reach * (1.0 + 1e-9) + 1e-12)
 
 
 def _predictions(points, partner, shifts):
@@ -140,4 +162,4 @@ def averaged(measured, points, partner, shifts) -> np.ndarray:
     return total / (1.0 + (partner >= 0).sum(axis=1))[:, None]
 
 
-__all__ = ["averaged", "partners", "spread", "translations"]
+__all__ = ["averaged", "nearest_within", "partners", "spread", "translations"]

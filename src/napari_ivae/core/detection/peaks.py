@@ -107,33 +107,112 @@ def close_point_losers(points: np.ndarray, intensity: np.ndarray, distance: floa
     removed = np.zeros(len(points), dtype=bool)
     if distance <= 0 or len(points) < 2:
         return removed
+    first, second = _close_pair_columns(points, distance)
+    if len(first) == 0:
+        return removed
+    rank = np.empty(len(points), dtype=np.int64)
+    rank[np.argsort(-np.asarray(intensity), kind="stable")] = np.arange(len(points))
+    first_wins = rank[first] < rank[second]
+    brighter = np.where(first_wins, first, second)
+    dimmer = np.where(first_wins, second, first)
+    state = np.zeros(len(points), dtype=np.int8)  # 0 undecided, 1 kept, -1 dropped
+    involved = np.zeros(len(points), dtype=bool)
+    involved[first] = True
+    involved[second] = True
+    if not _decided_in_rounds(state, brighter, dimmer, np.flatnonzero(involved)):
+        # long chains of ever dimmer neighbours: finish brightest first, one by one
+        _finish_in_order(state, rank, brighter, dimmer)
+    removed[state == -1] = True
+    return removed
+
+
+def _decided_in_rounds(state, brighter, dimmer, involved) -> bool:
+    """Up to ``MAX_ROUNDS`` rounds of :func:`close_point_losers` on ``state`` (in place);
+    whether every pair was decided. A pair whose dimmer point is decided or whose brighter
+    point is dropped never counts again, so each round looks at the pairs and points still
+    undecided only."""
+    waiting = np.zeros(len(state), dtype=bool)  # an undecided brighter neighbour
+    for _ in range(MAX_ROUNDS):
+        live = (state[brighter] >= 0) & (state[dimmer] == 0)
+        if not live.any():
+            return True
+        brighter, dimmer = brighter[live], dimmer[live]
+        state[dimmer[state[brighter] == 1]] = -1
+        held = dimmer[state[brighter] == 0]
+        waiting[held] = True
+        involved = involved[state[involved] == 0]
+        state[involved[~waiting[involved]]] = 1
+        waiting[held] = False
+    return False
+
+
+def close_pairs(points: np.ndarray, distance: float) -> np.ndarray:
+    """``(P, 2)`` index pairs of the points at most ``distance`` apart, as
+    ``cKDTree.query_pairs`` finds them (in another order). Distinct integer points a short
+    reach apart (a frame's peaks) are paired by looking up each offset on a raster."""
+    return np.column_stack(_close_pair_columns(points, distance))
+
+
+def _close_pair_columns(points: np.ndarray, distance: float) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`close_pairs` as its two columns."""
+    points = np.asarray(points)
+    offsets = _raster_offsets(points, distance)
+    if offsets is not None:
+        pairs = _raster_pairs(points, offsets)
+        if pairs is not None:
+            return pairs
     from scipy.spatial import cKDTree
 
     # an unbalanced tree builds faster, and the queries here are few and short
     tree = cKDTree(np.asarray(points, dtype=np.float64), balanced_tree=False, compact_nodes=False)
-    pairs = tree.query_pairs(distance, output_type="ndarray")
-    if len(pairs) == 0:
-        return removed
-    rank = np.empty(len(points), dtype=np.int64)
-    rank[np.argsort(-np.asarray(intensity), kind="stable")] = np.arange(len(points))
-    first_wins = rank[pairs[:, 0]] < rank[pairs[:, 1]]
-    brighter = np.where(first_wins, pairs[:, 0], pairs[:, 1])
-    dimmer = np.where(first_wins, pairs[:, 1], pairs[:, 0])
-    state = np.zeros(len(points), dtype=np.int8)  # 0 undecided, 1 kept, -1 dropped
-    involved = np.zeros(len(points), dtype=bool)
-    involved[pairs.ravel()] = True
-    for _ in range(MAX_ROUNDS):
-        live = (state[brighter] >= 0) & (state[dimmer] == 0)
-        if not live.any():
-            break
-        state[dimmer[live & (state[brighter] == 1)]] = -1
-        waiting = np.zeros(len(points), dtype=bool)  # an undecided brighter neighbour
-        waiting[dimmer[live & (state[brighter] == 0)]] = True
-        state[involved & (state == 0) & ~waiting] = 1
-    else:  # long chains of ever dimmer neighbours: finish brightest first, one by one
-        _finish_in_order(state, rank, brighter, dimmer)
-    removed[state == -1] = True
-    return removed
+    pairs = tree.query_pairs(distance, output_type="ndarray").reshape(-1, 2)
+    return pairs[:, 0], pairs[:, 1]
+
+
+RASTER_OFFSETS = 12  # the raster pairs points this few offsets apart at most (else a tree)
+
+
+def _raster_offsets(points: np.ndarray, distance: float):
+    """The half-plane of integer offsets whose squared length is at most ``distance``
+    squared, compared as the tree compares them; ``None`` where the raster does not apply
+    (points not integers, or too many offsets)."""
+    if points.ndim != 2 or points.shape[1] != 2 or not np.issubdtype(points.dtype, np.integer):
+        return None
+    if not distance < RASTER_OFFSETS:
+        return None
+    reach = int(np.floor(distance))
+    rows, cols = np.mgrid[0 : reach + 1, -reach : reach + 1]
+    ahead = (rows > 0) | ((rows == 0) & (cols > 0))
+    within = (rows * rows + cols * cols).astype(np.float64) <= float(distance) * float(distance)
+    offsets = np.column_stack([rows[ahead & within], cols[ahead & within]])
+    return offsets if len(offsets) <= RASTER_OFFSETS else None
+
+
+def _raster_pairs(points: np.ndarray, offsets: np.ndarray):
+    """The pairs of ``points`` one of ``offsets`` apart, by an index raster over their
+    bounding box (padded by the offsets' reach); ``None`` where the points repeat or the
+    raster would be sparse."""
+    low = points.min(axis=0)
+    reach = int(np.abs(offsets).max())
+    rows, cols = points.max(axis=0) - low + 1 + reach
+    cols += reach
+    if rows * cols > 16 * len(points) + 4096:
+        return None
+    place = (points[:, 0] - low[0]) * cols + (points[:, 1] - low[1] + reach)
+    index = np.full(int(rows * cols), -1, dtype=np.int64)
+    index[place] = np.arange(len(points))
+    if np.count_nonzero(index >= 0) != len(points):  # a point given twice
+        return None
+    first = np.empty(len(points) * len(offsets), dtype=np.int64)
+    second = np.empty_like(first)
+    found = 0
+    for step in offsets[:, 0] * cols + offsets[:, 1]:
+        other = index[place + step]
+        near = np.flatnonzero(other >= 0)
+        first[found : found + len(near)] = near
+        second[found : found + len(near)] = other[near]
+        found += len(near)
+    return first[:found], second[:found]
 
 
 def _finish_in_order(state, rank, brighter, dimmer):
