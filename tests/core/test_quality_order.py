@@ -59,3 +59,21 @@ def test_atoms_along_fringes_only_are_warned_and_a_lattice_is_not():
 def test_a_rectangular_lattice_with_near_neighbours_along_one_axis_is_not_warned():
     points = _square() * np.array([1.0, 1.7])
     assert assess(_atoms(points), "atoms")["warnings"] == []
+
+
+def test_a_moire_is_warned_without_pointing_to_particles():
+    """Fails before: two rotated graphene layers (stranger_fresh 'tbg_moire', F1 0.957) have
+    most columns closer to the other layer's than to their own neighbours; the warning then
+    also suggested the particles mode, though the frame's lattice was clear. It still warns."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+    from stranger_fresh import make
+
+    from napari_ivae.core.detection.atoms import detect_atoms
+    from napari_ivae.core.detection.quality import suggests_particles
+
+    warnings = detect_atoms(make("tbg_moire", 0)["image"]).quality["warnings"]
+    assert any("moire" in str(w) for w in warnings), warnings
+    assert not suggests_particles(warnings)

@@ -116,14 +116,41 @@ def _assess_atoms(detections) -> dict:
             "crystalline region (--keep-non-crystal)"
         )
     elif measures["on_lattice"] is not None and measures["on_lattice"] < MIN_ON_LATTICE:
-        warnings.append(
-            f"only {measures['on_lattice']:.0%} of the atoms have their nearest "
-            f"neighbour near the spacing ({spacing:.1f} px): the spacing may be "
-            "wrong (--spacing) or the threshold too low (--threshold)"
-        )
+        warnings.append(_off_lattice_warning(measures["on_lattice"], spacing, params))
     else:
         warnings += _one_direction_warning(detections, spacing, measures)
     return {"measures": measures, "warnings": warnings}
+
+
+def _off_lattice_warning(share: float, spacing: float, params: dict) -> str:
+    """The warning for atoms whose nearest neighbours are mostly not at the spacing. Where a
+    lattice periodicity was found over the whole frame, that lattice is there (no particles,
+    so no pointer to their mode): two overlaid lattices (a moire, whose layers' columns lie
+    closer than either lattice's spacing) or a distorted one do this as well as a wrong
+    spacing or threshold."""
+    if _lattice_over_frame(params):
+        return (
+            f"only {share:.0%} of the atoms have their nearest neighbour near the lattice's "
+            f"spacing ({spacing:.1f} px): two overlaid lattices (a moire, overlapping grains), a "
+            "distorted lattice, a wrong spacing (--spacing) or too low a threshold (--threshold) do "
+            "that; look at the overlay"
+        )
+    return (
+        f"only {share:.0%} of the atoms have their nearest neighbour near the spacing "
+        f"({spacing:.1f} px): the spacing may be wrong (--spacing) or the threshold too low "
+        "(--threshold)"
+    )
+
+
+def _lattice_over_frame(params: dict) -> bool:
+    """Whether the spacing came from a lattice periodicity of the whole frame (the frame's
+    spectrum, no crystalline region delimited in any frame)."""
+    if params.get("spacing_source") != "auto":
+        return False
+    counts = params.get("counts")
+    counts = counts if isinstance(counts, list) else [counts] if isinstance(counts, dict) else []
+    regions = [c.get("crystal_region") for c in counts if isinstance(c, dict)]
+    return not any(isinstance(r, dict) and r.get("found") for r in regions)
 
 
 def _below_noise(params: dict) -> list:
