@@ -1,6 +1,7 @@
 """Particles beside zero-filled corners: the step into the padding is no background."""
 
 import numpy as np
+import pytest
 from scipy import ndimage
 from scipy.spatial import cKDTree
 
@@ -74,3 +75,80 @@ def test_measured_pixels_leave_out_the_filter_s_reach_of_skipped_ones():
     # nothing skipped: every pixel; everything within reach: the unskipped ones
     assert all(use.all() for use in measured_pixels(skip.shape, None, [1.0]))
     assert (measured_pixels(skip.shape, skip, [40.0])[0] == ~skip).all()
+
+
+def _low_dose(polarity, seed):
+    """The robustness table's "n150 r6 low dose" image: 15 counts per pixel, 8 % texture."""
+    from napari_ivae.core.synthetic.particles import make_particles
+
+    return make_particles(
+        384,
+        count=150,
+        radius=6,
+        polarity=polarity,
+        touching=0.3,
+        contrast=0.6,
+        noise=0.0,
+        dose=15,
+        texture=0.08,
+        illumination=0.3,
+        seed=seed,
+    )
+
+
+@pytest.mark.parametrize(
+    ("polarity", "width", "value"),
+    [("bright", 10, 0.0), ("bright", 20, "max"), ("dark", 20, "max")],
+)
+def test_the_step_into_a_constant_frame_is_no_ridge_of_particles(polarity, width, value):
+    # before: the step from the data to a frame of zeros (bright particles) or of the data's
+    # maximum (dark ones) read as a ridge of blobs along the data's edge: bright in zeros
+    # P 0.824 (90 of 227 found within 8 px of the edge), dark in white P 0.898; bright in
+    # white flipped the polarity to the ridge's (P 0)
+    truth = _low_dose(polarity, 0)
+    image = truth.image.astype(np.float32)
+    fill = float(image.max()) if value == "max" else value
+    found = detect_particles(np.pad(image, width, constant_values=fill)).coords[:, 1:] - width
+    inside = ((truth.centres >= 3.0) & (truth.centres < 381.0)).all(axis=1)
+    kept = ((found >= 3.0) & (found < 381.0)).all(axis=1)
+    hit = cKDTree(found).query(truth.centres[inside])[0] <= 6.0
+    false = cKDTree(truth.centres).query(found[kept])[0] > 6.0
+    assert hit.mean() >= 0.85, hit.mean()
+    assert false.mean() <= 0.03, false.mean()
+
+
+def test_padding_is_filled_with_the_data_mirrored_at_its_edge():
+    from napari_ivae.core.detection.particle_padding import mirrored, padding_and_edges
+
+    rng = np.random.default_rng(0)
+    data = rng.random((200, 250)).astype(np.float32)
+    frame = np.pad(data, ((0, 0), (6, 0)))  # 6 columns of zeros on the left
+    flat = frame == 0
+    flat[100:120, 125:145] = True  # an interior region: not padding
+    padding, nearest = padding_and_edges(flat, np.zeros_like(flat))
+    assert padding[:, :6].all() and not padding[:, 6:].any()
+    out = mirrored(frame.copy(), padding, nearest)
+    # a patch of zeros covering a few pixels of the edge (zero counts in a dark vacuum) is none
+    patch = np.zeros_like(flat)
+    patch[:12, 100:112] = True
+    assert not padding_and_edges(patch, np.zeros_like(flat))[0].any()
+    # column 6 - k takes column 6 + k (the edge's own column is the mirror)
+    np.testing.assert_array_equal(out[:, :6], frame[:, 12:6:-1])
+    np.testing.assert_array_equal(out[:, 6:], frame[:, 6:])
+
+
+def test_the_constant_background_of_a_noise_free_render_is_no_padding():
+    from napari_ivae.core.detection.particle_padding import padding_and_edges
+
+    # binary discs on exact zeros: the zeros reach the frame's edge, but the discs are
+    # islands no wider than a particle, not data ended by padding (mirrored into, the
+    # zeros took the discs' value and 3 of 20 discs were found)
+    rows, cols = np.mgrid[:300, :300]
+    centres = np.random.default_rng(0).uniform(30, 270, (20, 2))
+    frame = np.zeros((300, 300), dtype=np.float32)
+    for row, col in centres:
+        frame[(rows - row) ** 2 + (cols - col) ** 2 <= 36] = 1.0
+    padding, _ = padding_and_edges(frame == 0, np.zeros(frame.shape, dtype=bool))
+    assert not padding.any()
+    found = detect_particles(frame).coords[:, 1:]
+    assert len(found) >= 18

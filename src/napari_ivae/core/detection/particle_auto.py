@@ -12,6 +12,8 @@ runs again below it (:mod:`~napari_ivae.core.detection.particle_size_range`).
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 
 from napari_ivae.core.detection._medians import _median
@@ -68,22 +70,29 @@ def _unfloored_blobs(frame, excluded, params):
     wide particles found on the frame binned (:mod:`.particle_binning`), measured at full size."""
     from napari_ivae.core.detection import particle_binning as binning
     from napari_ivae.core.detection.overlays import annotation_mask
+    from napari_ivae.core.detection.particle_padding import mirrored, padding_and_edges
     from napari_ivae.core.detection.peaks import flat_mask
 
     annotation = annotation_mask(frame)
     masked = annotation | excluded
     # constant areas (padding, blank vacuum) say nothing about texture, noise or scale
-    skip = flat_mask(frame, FLAT_WINDOW) | masked
-    filled = filled_frame(frame, masked, skip)
+    flat = flat_mask(frame, FLAT_WINDOW)
+    skip = flat | masked
+    # ... and those reaching the frame's edge (a mosaic's or a drift-corrected frame's
+    # padding, clipped vacuum) end the data as the frame's edge does: the data mirrored into
+    # them, so that the step down (or up) to them is no ridge of blobs; nothing is found there
+    padding, nearest = padding_and_edges(flat, masked)
+    filled = mirrored(filled_frame(frame, masked, skip), padding, nearest)
     choice_skip = skip if not skip.all() else masked
-    factor, _ = binning.bin_factor(filled, choice_skip, params["polarity"])
+    masked = masked | padding
+    factor, _ = binning.bin_factor(filled, choice_skip, params["polarity"], padding)
     if factor == 1:
         points, radius, keep, on_layer, used = covered_blobs(
-            _kept_blobs, filled, masked, skip, params["polarity"]
+            partial(_kept_blobs, no_data=padding), filled, masked, skip, params["polarity"]
         )
     else:
         points, radius, keep, on_layer, used = covered_blobs(
-            _kept_blobs,
+            partial(_kept_blobs, no_data=binning.binned_mask(padding, factor)),
             binning.binned(filled, factor),
             binning.binned_mask(masked, factor),
             binning.binned_mask(skip, factor),
@@ -107,11 +116,13 @@ def _unfloored_blobs(frame, excluded, params):
     return labels, used, centres
 
 
-def _kept_blobs(filled, masked, skip, requested, below=None):
+def _kept_blobs(filled, masked, skip, requested, below=None, no_data=None):
     """Steps 1-10 of :mod:`~napari_ivae.core.detection.particle_blobs`, edges and rims on one
     frame (annotation filled): the blobs' integer ``points``, ``radius``, the ``keep`` mask,
     whether it is a packed layer of the particles' polarity, ``used``; ``requested``: polarity;
-    ``below``: :mod:`.particle_size_range`'s lower search floor and the first search's kept."""
+    ``below``: :mod:`.particle_size_range`'s lower search floor and the first search's kept;
+    ``no_data``: the padding (filled with the data's mirror image), where no peak counts in
+    the scale choice."""
     from napari_ivae.core.detection import (
         local_noise,
         particle_beside,
@@ -137,7 +148,7 @@ def _kept_blobs(filled, masked, skip, requested, below=None):
 
     polarity, sigma, choice_scales, choice_response, layer = (
         particle_blobs.polarity_scale_and_response(
-            filled, skip if not skip.all() else masked, requested
+            filled, skip if not skip.all() else masked, requested, no_data
         )
     )
     core_scales = particle_candidates.candidate_scales(filled.shape, sigma)

@@ -51,7 +51,7 @@ def binned_mask(mask: np.ndarray, factor: int) -> np.ndarray:
     return np.asarray(padded.reshape(rows, factor, cols, factor).any(axis=(1, 3)))
 
 
-def bin_factor(frame: np.ndarray, skip, polarity: str):
+def bin_factor(frame: np.ndarray, skip, polarity: str, no_data=None):
     """The factor to bin ``frame`` by before the auto method, and the particles' scale.
 
     The scale is measured on an overview: the frame binned by 2, or by more where that is
@@ -79,6 +79,8 @@ def bin_factor(frame: np.ndarray, skip, polarity: str):
         Pixels left out of the choice's statistics.
     polarity : {"auto", "bright", "dark"}
         As :func:`~napari_ivae.core.detection.particle_blobs.polarity_scale_and_response`.
+    no_data : numpy.ndarray of bool, optional
+        Pixels holding no data (padding), where no peak counts in the choice.
 
     Returns
     -------
@@ -110,7 +112,10 @@ def bin_factor(frame: np.ndarray, skip, polarity: str):
     overview = max(2, math.ceil(max(frame.shape) / CHOICE_SIDE))
     view = binned(frame, overview)
     view_skip = None if skip is None or not np.any(skip) else binned_mask(skip, overview)
-    found, view_sigma, scales, response, _ = polarity_scale_and_response(view, view_skip, polarity)
+    view_none = None if no_data is None or not np.any(no_data) else binned_mask(no_data, overview)
+    found, view_sigma, scales, response, _ = polarity_scale_and_response(
+        view, view_skip, polarity, view_none
+    )
     sigma = overview * float(view_sigma)
     factor = max(1, int(SEARCH_FROM * sigma / SEARCH_PX))
     if factor == 1:

@@ -267,10 +267,11 @@ def choice_window(shape) -> tuple[slice, ...]:
 
 
 def polarity_scale_and_response(
-    frame: np.ndarray, skip=None, polarity: str = "auto"
+    frame: np.ndarray, skip=None, polarity: str = "auto", no_data=None
 ) -> tuple[str, float, np.ndarray, np.ndarray | None, tuple[str, float, float] | None]:
     """:func:`blob_polarity_and_scale`, the scale space it was measured on, and the packed
-    layer it found.
+    layer it found. ``no_data`` (optional mask): pixels holding no data (padding filled
+    with the data's mirror image), where no peak counts.
 
     Returns
     -------
@@ -290,6 +291,7 @@ def polarity_scale_and_response(
     response = scale_space(crop, scales)
     use = np.ones(crop.shape, dtype=bool) if skip is None else ~np.asarray(skip)[window]
     every = bool(use.all())  # then a layer's values are the layer itself (no copy)
+    data = None if no_data is None or not np.any(no_data) else ~np.asarray(no_data)[window]
     # (strength, polarity, scale index) of every measured pair, and its strongest peaks
     measured: list[tuple[float, str, int]] = []
     strongest: dict[tuple[str, int], np.ndarray] = {}
@@ -307,7 +309,10 @@ def polarity_scale_and_response(
                 continue
             # one value per blob (its peak), not the peak's neighbouring pixels over again; a
             # peak may sit on a flat top (a saturated or noise-free particle), so not `use`
-            flat = np.flatnonzero(signed_peaks(layer, name))
+            peaks_at = signed_peaks(layer, name)
+            if data is not None:
+                peaks_at &= data
+            flat = np.flatnonzero(peaks_at)
             top = min(count, flat.size)
             if not top:
                 measured.append((-np.inf, name, index))
