@@ -104,10 +104,14 @@ def _preview_frame(
         from napari_ivae.core.detection.particle_preview import smoothed_signal
 
         return smoothed_signal(image, previous, params["polarity"])
-    from napari_ivae.core.detection.atom_setup import _prepared
+    from napari_ivae.core.detection.atom_setup import _levelled, _prepared
+    from napari_ivae.core.io.image import split_frames
 
     invert = {"auto": None, "bright": False, "dark": True}[params["polarity"]]
-    return _prepared(image, channel=None, frame_axis=None, invert=bool(invert), flatten=None)
+    prepared = _prepared(image, channel=None, frame_axis=None, invert=bool(invert), flatten=None)
+    frames, is_stack = split_frames(prepared)
+    frames, _ = _levelled(frames)  # a scanning-probe topograph levelled, as the detection does
+    return frames if is_stack else frames[0]
 
 
 def _prepared_preview_frame(snapshot: tuple, params: dict, previous: dict, memo: Any) -> Any:

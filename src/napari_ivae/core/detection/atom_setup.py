@@ -54,6 +54,23 @@ def _prepared(image, **kwargs):
     return prepared
 
 
+def _levelled(frames: np.ndarray) -> tuple:
+    """The prepared frames ``(F, Y, X)`` levelled where their scan lines carry offsets of their
+    own (:func:`~napari_ivae.core.detection.scan_levelling.scan_levelled`), through the active
+    memo, and the first such frame's ``found`` (``None``: the frames as they came)."""
+    return remembered("scan_levelled", _scan_levelled, frames)
+
+
+def _scan_levelled(frames: np.ndarray) -> tuple:
+    from napari_ivae.core.detection.scan_levelling import scan_levelled
+
+    results = [scan_levelled(frame) for frame in frames]
+    if all(found is None for _, found in results):
+        return frames, None
+    levelled = np.stack([frame for frame, _ in results]).astype(np.float32, copy=False)
+    return levelled, next(found for _, found in results if found is not None)
+
+
 def _prepared_reporting(image, **kwargs) -> tuple:
     from napari_ivae.core.io.image import prepare_image
 

@@ -41,6 +41,12 @@ lattice's atoms are judged where its translations put them (:mod:`~napari_ivae.c
 The first pass runs on the whole frame when its central crop lies mostly outside the
 crystalline region (there it would measure the support's bumps).
 
+A scanning-probe topograph, whose scan lines carry offsets of their own (STM, AFM), is
+levelled first unless ``flatten`` is given: the line offsets, the plane's tilt and the step
+edges between terraces are taken out (:mod:`~napari_ivae.core.detection.scan_levelling`;
+``params["scan_levelled"]`` says what was found, ``None`` for any other frame, which is
+left as it came).
+
 Peaks are local maxima of the smoothed image minus its Gaussian blur of width ``background``
 (a band-pass at the atom scale): a faint column on the slope of a particle's intensity envelope
 is no maximum of the smoothed image itself, but it is one once the slope is gone. Constant
@@ -80,7 +86,7 @@ import numpy as np
 
 from napari_ivae.core.detection.atom_frame import frame_atoms, refine_peaks, select_by_contrast
 from napari_ivae.core.detection.atom_honeycomb_sites import honeycomb_sites
-from napari_ivae.core.detection.atom_setup import _prepared, _resolved
+from napari_ivae.core.detection.atom_setup import _levelled, _prepared, _resolved
 from napari_ivae.core.detection.detection_memo import (
     DetectionMemo,
     checkpoint,
@@ -101,6 +107,11 @@ from napari_ivae.core.validation import exclusion_mask
 
 REFINE_MODES = ("com", "gaussian", None)
 _PROPERTY_COLUMNS = ("intensity", "prominence", "snr", "refine_shift", "fit_ok")
+LEVELLED_NOTE = (
+    "the scan lines carry offsets of their own (a scanning-probe topograph): the line offsets, "
+    "the plane's tilt and the step edges were taken out before the search (a flatten mode "
+    "given is used instead)"
+)
 SUBLATTICE_KEYS = ("sublattice_vectors", "sublattice_empty", "sublattice_contrast", "sublattice")
 
 
@@ -153,7 +164,9 @@ def detect_atoms(
         lattice of dark ones, as bright graphene atoms in HRTEM do:
         :func:`~napari_ivae.core.detection.atom_honeycomb._bright_honeycomb`).
     channel, frame_axis, flatten
-        Passed to :func:`napari_ivae.core.io.image.prepare_image`.
+        Passed to :func:`napari_ivae.core.io.image.prepare_image`. With ``flatten=None`` a
+        frame whose scan lines carry offsets of their own is levelled
+        (:func:`~napari_ivae.core.detection.scan_levelling.scan_levelled`).
     crystal_only : bool
         Drop peaks outside the crystalline region when the frame has a distinct one.
     exclude : array-like, optional
@@ -223,6 +236,9 @@ def detect_atoms(
             image, channel=channel, frame_axis=frame_axis, invert=bool(invert), flatten=flatten
         )
         frames, is_stack = split_frames(prepared)
+        levelled = None
+        if flatten is None:  # a scanning-probe topograph: line offsets, tilt and steps out
+            frames, levelled = _levelled(frames)
         run = dict(
             refine=refine,
             com_iterations=int(com_iterations),
@@ -232,6 +248,7 @@ def detect_atoms(
             is_stack=is_stack,
             crystal_only=bool(crystal_only),
             exclude=exclude is not None,
+            scan_levelled=levelled,
         )
         excluded = _with_annotation(exclusion_mask(exclude, frames.shape[1:]), frames[0], run)
         frames, params = _resolved(frames, given, run, excluded, invert)
@@ -266,6 +283,8 @@ def _detected(frames, params, excluded, is_stack) -> Detections:
         message = with_note(message, outside_note(outside))
     if params.get("sublattice"):
         message = with_note(message, params["sublattice"])
+    if params.get("scan_levelled"):
+        message = with_note(message, LEVELLED_NOTE)
     return _checked(make_detections(table, params=params, message=message))
 
 
