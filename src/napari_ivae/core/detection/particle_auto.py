@@ -133,6 +133,7 @@ def _kept_blobs(filled, masked, skip, requested, below=None, no_data=None):
         particle_rims,
         particle_streaks,
         particle_surround,
+        particle_texture,
         particle_threshold,
         particle_valley,
     )
@@ -327,6 +328,12 @@ def _kept_blobs(filled, masked, skip, requested, below=None, no_data=None):
         confident = strength[kept] >= floors[np.searchsorted(scales, blob_sigma[kept])]
         at = structure[points[kept, 0], points[kept, 1]]
         keep[kept[off_layer(points[kept], confident, at)]] = False
+    # no separate strong population: the kept may be the strongest blobs of a film's texture
+    film, texture = False, {}
+    if not pooled and not on_layer and keep.any():
+        film, texture = particle_texture.texture_only(
+            filled, skip, polarity, scales, scale_cut, points, blob_sigma, strength, keep
+        )
     # particles beside kept ones, whose larger responses swallowed theirs in scale space, found
     # with the kept particles' measured profiles taken out; they pass the same tests
     more, more_sigma, more_strength, drawn = particle_beside.beside_candidates(
@@ -380,6 +387,9 @@ def _kept_blobs(filled, masked, skip, requested, below=None, no_data=None):
         points, radius, keep, rims = particle_rims.one_per_rim(
             signal, points, radius, keep, pixel_noise
         )
+    # only said, not acted on: two populations of particles (stranger_fresh two_populations
+    # s2, 173 particles) also came out no more and no stronger than their texture's maxima
+    texture_only = int(keep.sum()) if film else 0
     used = {
         "polarity": polarity,
         "scale_sigma": round(float(sigma), 3),
@@ -407,6 +417,8 @@ def _kept_blobs(filled, masked, skip, requested, below=None, no_data=None):
         else [round(float(x), 3) for x in (ratio.min(), ratio.max())],
         "noise_floor": float(floor),
         "mixture": mixture,
+        "texture_only": texture_only,
+        **texture,
         **faint_used,
     }
     return points, radius, keep, on_layer, used

@@ -239,6 +239,7 @@ def _assess_particles(detections) -> dict:
     }
     given = bool(detections.params.get("excluded_pixels"))
     warnings = _annotation_warning(int(first.get("annotation_pixels", 0)), measures, given)
+    warnings += _texture_warning(int(first.get("texture_only", 0)), measures)
     if len(detections) == 0:
         return {"measures": measures, "warnings": warnings}
     diameter = np.asarray(detections.column("equivalent_diameter"), dtype=np.float64)
@@ -258,6 +259,20 @@ def _assess_particles(detections) -> dict:
         )
     warnings += _ring_warning(detections, diameter, measures)
     return {"measures": measures, "warnings": warnings}
+
+
+def _texture_warning(dropped: int, measures: dict) -> list:
+    """The kept blobs were no more and no stronger than the frame's own texture's maxima
+    (:mod:`~napari_ivae.core.detection.particle_texture`): perhaps an empty film."""
+    if not dropped:
+        return []
+    measures["texture_only"] = dropped
+    return [
+        f"the {dropped} particles found are no stronger and no more frequent than the blobs of "
+        "the frame's own texture with its phases redrawn: it may show no particles (an "
+        "amorphous film); if it does hold particles, check them, set --polarity or try "
+        "--method otsu"
+    ]
 
 
 def _ring_warning(detections, diameter, measures: dict) -> list:
