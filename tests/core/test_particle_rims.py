@@ -10,9 +10,10 @@ from napari_ivae.core.detection.particles import detect_particles
 CENTRES = [(r, c) for r in (50, 130, 210) for c in (50, 130, 210)]
 
 
-def _edge_bright_spheres(radii, seed, shape=(260, 260), side=0.6):
+def _edge_bright_spheres(radii, seed, shape=(260, 260), side=0.6, middle=1.3, steep=1.0):
     """An SE image: spheres whose yield grows as 1 / cos of the surface tilt (the rim far
-    brighter than the middle, the middle 1.3 x the substrate), shaded from a side detector."""
+    brighter than the middle, the middle ``middle`` x the substrate), shaded from a side
+    detector; ``steep``: the yield as (1 / cos) ** steep."""
     rng = np.random.default_rng(seed)
     rows, cols = np.indices(shape, dtype=np.float64)
     image = np.ones(shape)
@@ -26,7 +27,7 @@ def _edge_bright_spheres(radii, seed, shape=(260, 260), side=0.6):
             * (np.sin(side) * (rows[inside] - row) + np.cos(side) * (cols[inside] - col))
             / radius
         )
-        image[inside] = 1.3 * shade / np.maximum(tilt, 0.2)
+        image[inside] = middle * shade / np.maximum(tilt, 0.2) ** steep
     return rng.poisson(ndimage.gaussian_filter(image, 0.8) * 25).astype(np.float32)
 
 
@@ -124,3 +125,17 @@ def test_edge_bright_spheres_cut_by_the_frame_are_counted_once_each(inside):
     # before: 2-3 points on each cut rim (its pieces), none at its centre
     assert ((distance <= radii[None]).sum(axis=0) == 1).all()
     assert distance.min(axis=0)[cut].max() <= 3
+
+
+@pytest.mark.parametrize("middle", [2.0, 2.2])
+def test_edge_bright_spheres_with_a_bright_face_are_counted_once_each(middle):
+    """Fails on 070db8d (3-4 points on one or two spheres): the face between the rims 2 x the
+    substrate, over ``HOLLOW`` (0.5) of the rim above the background then, and a blob found
+    on the face off its centre, inside the rim (within 0.5 of the radius of the centre, which
+    then kept the rim's blobs apart)."""
+    radii = np.linspace(11, 17, len(CENTRES))
+    image = _edge_bright_spheres(radii, 6, middle=middle, steep=0.9)
+    detections = detect_particles(image)
+    coords = np.asarray(detections.coords, dtype=np.float64).reshape(-1, 3)[:, 1:]
+    distance = np.hypot(*(coords[:, None, :] - np.array(CENTRES)[None]).transpose(2, 0, 1))
+    assert ((distance <= radii[None]).sum(axis=0) == 1).all()

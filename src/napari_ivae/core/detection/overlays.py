@@ -92,6 +92,9 @@ def annotation_mask(frame: np.ndarray) -> np.ndarray:
             mask[box] = True
     for box in _panels(frame):
         mask[box] = True
+    if span > 0 and eight_bit:
+        for box in _data_bars(frame, span):
+            mask[box] = True
     return ndimage.binary_dilation(mask, iterations=2) if mask.any() else mask
 
 
@@ -311,6 +314,47 @@ def _panels(frame: np.ndarray) -> list:
             sizes[np.unique(edge)] = 0
             if (sizes[1:] >= GLYPH_PIXELS).sum() >= PANEL_GLYPHS:
                 found.append(box)
+    return found
+
+
+def _data_bars(frame: np.ndarray, span: float) -> list:
+    """Boxes of data bars saved as JPEG: a strip across the whole frame at one of its edges,
+    near one extreme of the frame (within ``JPEG_BAR`` of its range ``span``) but for text near
+    the other, as microscope software exports an SEM frame. JPEG leaves neither the strip nor
+    its glyphs at one value, so :func:`_panels` misses them.
+
+    The strip is the run of rows (columns) from the edge that are mostly (half or more) near
+    the extreme; it is a data bar when it is at least 5 and at most ``PANEL_MAX_SHARE`` of the
+    frame thick, at least ``PANEL_FILLED`` near one extreme or the other, and holds at least
+    ``PANEL_GLYPHS`` glyphs (components of ``GLYPH_PIXELS`` or more near the other extreme)
+    that stay clear of its inner side (a bright particle on a dark image's edge reaches it).
+    """
+    from scipy import ndimage
+
+    low, high = float(frame.min()), float(frame.max())
+    found = []
+    for extreme, other in ((low, high), (high, low)):
+        near = np.abs(frame - extreme) <= JPEG_BAR * span
+        text = np.abs(frame - other) <= JPEG_BAR * span
+        for axis in (0, 1):
+            lines = near.mean(axis=1 - axis) >= 0.5  # per row (axis 0) or column (axis 1)
+            for from_end in (False, True):
+                ordered = lines[::-1] if from_end else lines
+                thick = int(np.argmin(ordered)) if not ordered.all() else len(ordered)
+                if not 5 <= thick <= PANEL_MAX_SHARE * len(lines):
+                    continue
+                band = slice(len(lines) - thick, len(lines)) if from_end else slice(0, thick)
+                box = (band, slice(None)) if axis == 0 else (slice(None), band)
+                if (near[box] | text[box]).mean() < PANEL_FILLED:
+                    continue
+                glyphs, _ = ndimage.label(text[box])
+                sizes = np.bincount(glyphs.ravel())
+                inner = glyphs[0] if from_end else glyphs[-1]
+                if axis == 1:
+                    inner = glyphs[:, 0] if from_end else glyphs[:, -1]
+                sizes[np.unique(inner)] = 0
+                if (sizes[1:] >= GLYPH_PIXELS).sum() >= PANEL_GLYPHS:
+                    found.append(box)
     return found
 
 

@@ -22,8 +22,9 @@ kept disc), the first crest past the basin is the rim in that direction. It is o
   than the smoothed noise reaches (one particle's face, not a hole among particles) and at
   most ``HOLLOW`` of the rim's height, and every crest rises above it;
 * the rim (above half its crest's height) is narrower than ``RIM_WIDTH`` x its radius;
-* no kept blob lies within ``CENTRE_FREE`` of the radius of the centre (a particle found
-  there is the particle already) and at least ``MIN_MEMBERS`` lie within the particle.
+* at least ``MIN_MEMBERS`` kept blobs lie within the particle. A blob in its interior (the
+  face between the rims, or the middle found too) is one of them: inside one closed rim it is
+  the same particle.
 
 The particle's radius is where the frame falls, outwards from the crest, to half the crest's
 height (the median over the rays); the kept blobs within it are its rim's and go. A rim the
@@ -34,7 +35,11 @@ Measured on benchmarks/stranger_probe.py's SEM scene (spheres r 7-16, the middle
 substrate, the rim up to 5 x, side-detector shading 1 +- 0.35): at the spheres' true centres
 the weakest crest is 0.34-0.7 of the median, the interior 0.14-0.42 of the rim, the rim's
 width 0.3-0.64 of its radius; six touching solid spheres around an empty middle give a
-weakest crest of 0.35 but an interior below the smoothed noise.
+weakest crest of 0.35 but an interior below the smoothed noise. On benchmarks/stranger_blind.py's
+SEM scenes (the face 1.8 x the substrate, the rim up to 4 x): the interior 0.5-0.66 of the rim
+on spheres of radius 10-16 (``HOLLOW`` was 0.5), and on most spheres of radius 13-20 a blob on
+the face 0.35-0.49 of the radius from the centre (a blob there once meant the particle was
+found already; it left 5-9 of the rim's blobs).
 """
 
 from __future__ import annotations
@@ -49,12 +54,11 @@ MIN_MEMBERS = 2  # a rim holds at least this many kept blobs (one is counted onc
 ROUND = 0.5  # the crest in every direction lies within this share of its median radius
 BASIN_NOISE = 3.0  # a basin is deeper than this many times the smoothed frame's noise
 MIN_BASIN = 4  # pixels: a basin holds at least this many
-CENTRE_FREE = 0.5  # no kept blob within this share of the ring's radius of its centre
 RIM_LEVEL = 0.3  # the rim's crest in every direction reaches this share of its median height
 UNEVEN = 0.25  # the crests vary about a shading (one cosine) by at most this share of the rim
 RIM_WIDTH = 0.75  # the rim (above half its crest's height) is narrower than this x its radius
 INTERIOR = 0.5  # the interior: within this share of the ring's radius of the centre
-HOLLOW = 0.5  # the interior rises at most this share of the rim's height above the background
+HOLLOW = 0.7  # the interior rises at most this share of the rim's height above the background
 SMOOTH = 1.0  # px: the frame is smoothed this much (a rim is a thin line: no more)
 RAYS = 16  # directions in which the particle's outer radius is measured
 MIN_BACKGROUND = 20  # fewer background pixels around a ring than this: no decision
@@ -301,9 +305,6 @@ def _ring(smoothed, floor, outside, basin, centre, points, radius, reach, cut=Fa
         return None  # no hollow, or a direction in which no crest rises above the interior
     if _uneven(height, angles) > UNEVEN * rim:
         return None  # bright where particles lie, dark between them: no one rim
-    on_rim = distance >= CENTRE_FREE * ring_radius
-    if not on_rim.all():
-        return None  # a blob at the centre: the particle is found there already
     inner = np.array([_run_start(p, c, 0.5 * h) for p, c, h in zip(profiles, crest, height)])
     outer = _outer_ends(profiles, crest)
     width = float(np.median(steps[outer] - steps[inner]))
