@@ -55,11 +55,21 @@ def test_a_lattice_whose_second_direction_is_weak_is_still_a_lattice():
 
 def test_scan_lines_give_no_atoms_and_say_why():
     """Scan-line offsets over white noise: thousands of "atoms" along the rows before (the
-    texture surrogate blurs the rows); none with the rows' periodicity taken out."""
-    found = detect_atoms(_scan_lines().astype(np.float32))
+    texture surrogate blurs the rows); none with the rows' periodicity taken out. A flatten
+    mode given skips the scan levelling, so this is the one-direction path."""
+    found = detect_atoms(_scan_lines().astype(np.float32), flatten="plane")
     assert ONE_DIRECTION in found.params["spacing_source"]
     assert len(found) == 0
     assert any("one direction only" in warning for warning in found.quality["warnings"])
+
+
+def test_scan_lines_are_levelled_by_default_and_give_no_atoms():
+    """By default the line offsets are levelled first: no atoms either, and the frame is
+    said to hold nothing standing out of its texture."""
+    found = detect_atoms(_scan_lines().astype(np.float32))
+    assert found.params["scan_levelled"] is not None
+    assert len(found) == 0
+    assert any("may hold no atoms" in warning for warning in found.quality["warnings"])
 
 
 def test_separate_atoms_on_scan_lines_are_found():
