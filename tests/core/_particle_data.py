@@ -1,4 +1,5 @@
-"""The robustness benchmark's dense layer ("n400 r7"), clean or at low dose."""
+"""The robustness benchmark's dense layer ("n400 r7"), clean or at low dose, and its sparse
+low-dose image ("n150 r6 low dose")."""
 
 from napari_ivae.core.synthetic.particles import make_particles
 
@@ -20,4 +21,23 @@ def dense_layer(seed, polarity="dark", low_dose=False):
         contrast=0.6,
         seed=seed,
         **condition,
+    )
+
+
+def sparse_low_dose(polarity, seed):
+    """150 particles of radius 6 on 384 px at 15 counts a pixel, 8 % texture, illumination
+    uneven by 30 %, 30 % of them touching a neighbour: the robustness benchmark's "n150 r6 low
+    dose"."""
+    return make_particles(
+        384,
+        count=150,
+        radius=6,
+        polarity=polarity,
+        touching=0.3,
+        contrast=0.6,
+        noise=0.0,
+        dose=15,
+        texture=0.08,
+        illumination=0.3,
+        seed=seed,
     )

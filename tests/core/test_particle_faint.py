@@ -3,31 +3,12 @@ rate for the cut, nothing along the frame's edge, counting noise made symmetric.
 
 import numpy as np
 import pytest
-from _particle_data import dense_layer
+from _particle_data import dense_layer, sparse_low_dose
 from _scripts import load_script
 
 from napari_ivae.core.analysis.metrics import match_points
 from napari_ivae.core.detection import particle_faint, particle_threshold, particle_valley
 from napari_ivae.core.detection.particles import detect_particles
-from napari_ivae.core.synthetic.particles import make_particles
-
-
-def _low_dose(polarity: str, seed: int):
-    # the robustness benchmark's "n150 r6 low dose" images: 15 counts per pixel, 8 % texture,
-    # uneven illumination, 30 % of the particles touching a neighbour
-    return make_particles(
-        384,
-        count=150,
-        radius=6,
-        polarity=polarity,
-        touching=0.3,
-        contrast=0.6,
-        noise=0.0,
-        dose=15,
-        texture=0.08,
-        illumination=0.3,
-        seed=seed,
-    )
 
 
 @pytest.fixture
@@ -48,7 +29,7 @@ def test_faint_particles_near_clusters_are_read_against_the_support_off_the_kept
     # Measured off the kept particles, the frame's counting noise made symmetric and the cut
     # at a false-discovery rate of 5 %: recall 0.780 / 0.673 -> 0.847 / 0.927 (12 / 42
     # faint particles added), precision 1.000 / 1.000
-    truth = _low_dose(polarity, 1156)
+    truth = sparse_low_dose(polarity, 1156)
     detections = detect_particles(truth.image)
     inside = ((truth.centres >= 3.0) & (truth.centres < 381.0)).all(axis=1)
     match = match_points(detections.coords[:, 1:], truth.centres[inside], 6.0)
@@ -72,7 +53,7 @@ def test_a_field_and_its_four_mirrored_copies_get_the_same_faint_cut(
         return faint_particles(signal, points, radius, skip)
 
     monkeypatch.setattr(particle_faint, "faint_particles", capture)
-    detect_particles(_low_dose("dark", 1156).image)  # the kept particles before step 10
+    detect_particles(sparse_low_dose("dark", 1156).image)  # the kept particles before step 10
     signal, kept, radius = seen["signal"], seen["points"], seen["radius"]
     single, used = faint_particles(signal, kept, radius)
     tiled_signal = np.block([[signal, signal[:, ::-1]], [signal[::-1], signal[::-1, ::-1]]])
@@ -107,7 +88,7 @@ def test_counting_noise_is_made_symmetric_before_the_null_is_read(monkeypatch):
     # measured off the kept particles, 1 (0.993). Recall 0.745 before the pass's changes
     from napari_ivae.core.detection import count_noise
 
-    truth = _low_dose("bright", 4156)
+    truth = sparse_low_dose("bright", 4156)
     inside = ((truth.centres >= 3.0) & (truth.centres < 381.0)).all(axis=1)
 
     def scored():
@@ -166,7 +147,7 @@ def test_faint_particles_of_a_zero_padded_frame_are_found_as_without_the_padding
     # the robustness table's "dark n150 r6 low dose" image (seed 7) in a frame of 20 px of
     # zeros: the zeros pulled the support's level down along the data's edge, the dark side's
     # null maxima reached past every faint particle: recall 0.651 (0.940 unpadded)
-    truth = _low_dose("dark", 7)
+    truth = sparse_low_dose("dark", 7)
     detections = detect_particles(np.pad(truth.image.astype(np.float32), 20))
     inside = ((truth.centres >= 3.0) & (truth.centres < 381.0)).all(axis=1)
     match = match_points(detections.coords[:, 1:] - 20, truth.centres[inside], 6.0)

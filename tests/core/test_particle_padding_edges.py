@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from _particle_data import sparse_low_dose
 from scipy import ndimage
 from scipy.spatial import cKDTree
 
@@ -77,25 +78,6 @@ def test_measured_pixels_leave_out_the_filter_s_reach_of_skipped_ones():
     assert (measured_pixels(skip.shape, skip, [40.0])[0] == ~skip).all()
 
 
-def _low_dose(polarity, seed):
-    """The robustness table's "n150 r6 low dose" image: 15 counts per pixel, 8 % texture."""
-    from napari_ivae.core.synthetic.particles import make_particles
-
-    return make_particles(
-        384,
-        count=150,
-        radius=6,
-        polarity=polarity,
-        touching=0.3,
-        contrast=0.6,
-        noise=0.0,
-        dose=15,
-        texture=0.08,
-        illumination=0.3,
-        seed=seed,
-    )
-
-
 @pytest.mark.parametrize(
     ("polarity", "width", "value"),
     [("bright", 10, 0.0), ("bright", 20, "max"), ("dark", 20, "max")],
@@ -105,7 +87,7 @@ def test_the_step_into_a_constant_frame_is_no_ridge_of_particles(polarity, width
     # maximum (dark ones) read as a ridge of blobs along the data's edge: bright in zeros
     # P 0.824 (90 of 227 found within 8 px of the edge), dark in white P 0.898; bright in
     # white flipped the polarity to the ridge's (P 0)
-    truth = _low_dose(polarity, 0)
+    truth = sparse_low_dose(polarity, 0)
     image = truth.image.astype(np.float32)
     fill = float(image.max()) if value == "max" else value
     found = detect_particles(np.pad(image, width, constant_values=fill)).coords[:, 1:] - width
