@@ -349,9 +349,8 @@ def _data_bars(frame: np.ndarray, span: float) -> list:
                     continue
                 glyphs, _ = ndimage.label(text[box])
                 sizes = np.bincount(glyphs.ravel())
-                inner = glyphs[0] if from_end else glyphs[-1]
-                if axis == 1:
-                    inner = glyphs[:, 0] if from_end else glyphs[:, -1]
+                # the band's inner side: its first line from the far edge, its last from the near
+                inner = np.take(glyphs, 0 if from_end else -1, axis=axis)
                 sizes[np.unique(inner)] = 0
                 if (sizes[1:] >= GLYPH_PIXELS).sum() >= PANEL_GLYPHS:
                     found.append(box)

@@ -37,9 +37,8 @@ the weakest crest is 0.34-0.7 of the median, the interior 0.14-0.42 of the rim, 
 width 0.3-0.64 of its radius; six touching solid spheres around an empty middle give a
 weakest crest of 0.35 but an interior below the smoothed noise. On benchmarks/stranger_blind.py's
 SEM scenes (the face 1.8 x the substrate, the rim up to 4 x): the interior 0.5-0.66 of the rim
-on spheres of radius 10-16 (``HOLLOW`` was 0.5), and on most spheres of radius 13-20 a blob on
-the face 0.35-0.49 of the radius from the centre (a blob there once meant the particle was
-found already; it left 5-9 of the rim's blobs).
+on spheres of radius 10-16, and on most spheres of radius 13-20 a kept blob on the face
+0.35-0.49 of the radius from the centre.
 """
 
 from __future__ import annotations
