@@ -13,9 +13,12 @@ any detection (``rule`` in each row). A table, then one JSON line.
 Atoms: MoS2 at low dose (S2 columns at 0.35-0.5 counted), a 2x bilinear export, a 64 x 64
 crop, a 70 px square lattice, columns smeared by tilt, heavy columns beside light ones under
 15 % (only the heavy counted), an RGB export with a burned-in label and scale bar, vacuum
-holes in a 2D crystal. Particles: SEM secondary electrons, an AFM height map with tilt and
-line offsets, nanorods (counted once), log-normal radii 3-30 px, particles cut by the frame,
-cryo-EM blobs in thick ice, bright-field optics with vignetting, fluorescence over 2 decades.
+holes in a 2D crystal; STM terraces with the lines aligned (``probe_terraces.py``: the blind
+staircase without its line offsets, step heights of 1-3 monatomic steps up and down, sharp or
+blurred, a single step, curved steps). Particles: SEM secondary electrons, an AFM height map
+with tilt and line offsets, nanorods (counted once), log-normal radii 3-30 px, particles cut
+by the frame, cryo-EM blobs in thick ice, bright-field optics with vignetting, fluorescence
+over 2 decades.
 """
 
 from __future__ import annotations
@@ -31,10 +34,11 @@ if HERE not in sys.path:
 
 from probe_atoms import ATOM_CASES  # noqa: E402
 from probe_particles import PARTICLE_CASES  # noqa: E402
+from probe_terraces import TERRACE_CASES  # noqa: E402
 from scene_table import scene_row, scene_table  # noqa: E402
 from stranger_scenes import score_scene  # noqa: E402
 
-CASES = {**ATOM_CASES, **PARTICLE_CASES}
+CASES = {**ATOM_CASES, **TERRACE_CASES, **PARTICLE_CASES}
 
 
 def make(name: str, seed: int = 0) -> dict:

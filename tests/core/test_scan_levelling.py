@@ -68,3 +68,47 @@ def test_a_frame_without_line_offsets_is_left_as_it_came():
     same, found = scan_levelled(frame)
     assert found is None and same is frame
     assert detect_atoms(frame).params["scan_levelled"] is None
+
+
+def test_a_staircase_with_aligned_lines_is_levelled_and_its_atoms_found():
+    # no line offsets to find: only the step edges crossing the frame say it is a staircase
+    image, truth, near_step = staircase(seed=1, line=0.0)
+    levelled, found = scan_levelled(image)
+    assert found is not None and found["terraces"] == 4
+    atoms = detect_atoms(image)
+    assert atoms.params["scan_levelled"] == found
+    assert "4 terraces" in atoms.message
+    assert _f1(atoms.coords[:, 1:], truth, near_step) > 0.95  # was 0.017
+
+
+def _plateau(kind, noise):
+    """A lattice raised far above noise alone beyond a straight or a curved edge crossing the
+    frame (a crystal's edge over vacuum, a particle cut by the frame), or inside a disc."""
+    lattice = make_lattice((256, 256), spacing=SPACING, lattice="hexagonal", dose=30, seed=1)
+    image = lattice.image.astype(float)
+    rows, cols = np.mgrid[:256, :256]
+    region = {
+        "edge": cols + 0.3 * rows > 140,
+        "curved": np.hypot(rows + 200, cols - 128) < 330,
+        "disc": np.hypot(rows - 128, cols - 140) < 80,
+    }[kind]
+    rng = np.random.default_rng(0)
+    around = image.mean() + rng.normal(0, noise * image.std(), image.shape)
+    return np.where(region, image + 8 * np.ptp(image), around).astype(np.float32)
+
+
+def test_a_rim_with_no_lattice_beyond_it_is_no_step():
+    for kind in ("edge", "curved", "disc"):
+        for noise in (0.08, 0.3, 0.6, 1.0):
+            frame = _plateau(kind, noise)
+            same, found = scan_levelled(frame)
+            assert found is None and same is frame, (kind, noise)
+
+
+def test_a_closed_rim_is_no_step_even_with_the_lattice_on_both_sides():
+    lattice = make_lattice((256, 256), spacing=SPACING, lattice="hexagonal", noise=0.08, seed=2)
+    rows, cols = np.mgrid[:256, :256]
+    island = np.hypot(rows - 120, cols - 130) < 70
+    frame = (lattice.image + 12.0 * island).astype(np.float32)
+    same, found = scan_levelled(frame)
+    assert found is None and same is frame

@@ -41,11 +41,11 @@ lattice's atoms are judged where its translations put them (:mod:`~napari_ivae.c
 The first pass runs on the whole frame when its central crop lies mostly outside the
 crystalline region (there it would measure the support's bumps).
 
-A scanning-probe topograph, whose scan lines carry offsets of their own (STM, AFM), is
-levelled first unless ``flatten`` is given: the line offsets, the plane's tilt and the step
-edges between terraces are taken out (:mod:`~napari_ivae.core.detection.scan_levelling`;
-``params["scan_levelled"]`` says what was found, ``None`` for any other frame, which is
-left as it came).
+A scanning-probe topograph, whose scan lines carry offsets of their own (STM, AFM), or a
+lattice on terraces whose step edges cross the frame, is levelled first unless ``flatten``
+is given: the line offsets, the plane's tilt and the step edges between terraces are taken
+out (:mod:`~napari_ivae.core.detection.scan_levelling`; ``params["scan_levelled"]`` says what
+was found, ``None`` for any other frame, which is left as it came).
 
 Peaks are local maxima of the smoothed image minus its Gaussian blur of width ``background``
 (a band-pass at the atom scale): a faint column on the slope of a particle's intensity envelope
@@ -112,6 +112,11 @@ LEVELLED_NOTE = (
     "the plane's tilt and the step edges were taken out before the search (a flatten mode "
     "given is used instead)"
 )
+TERRACES_NOTE = (
+    "the frame is a lattice on {terraces} terraces (a scanning-probe topograph): the plane's "
+    "tilt and the step edges were taken out before the search (a flatten mode given is used "
+    "instead)"
+)
 SUBLATTICE_KEYS = ("sublattice_vectors", "sublattice_empty", "sublattice_contrast", "sublattice")
 
 
@@ -165,7 +170,7 @@ def detect_atoms(
         :func:`~napari_ivae.core.detection.atom_honeycomb._bright_honeycomb`).
     channel, frame_axis, flatten
         Passed to :func:`napari_ivae.core.io.image.prepare_image`. With ``flatten=None`` a
-        frame whose scan lines carry offsets of their own is levelled
+        frame whose scan lines carry offsets of their own, or a lattice on terraces, is levelled
         (:func:`~napari_ivae.core.detection.scan_levelling.scan_levelled`).
     crystal_only : bool
         Drop peaks outside the crystalline region when the frame has a distinct one.
@@ -284,13 +289,21 @@ def _detected(frames, params, excluded, is_stack) -> Detections:
     if params.get("sublattice"):
         message = with_note(message, params["sublattice"])
     if params.get("scan_levelled"):
-        message = with_note(message, LEVELLED_NOTE)
+        message = with_note(message, levelled_note(params["scan_levelled"]))
     return _checked(make_detections(table, params=params, message=message))
 
 
 def with_note(message: str, note: str) -> str:
     """``message`` with ``note`` appended ("; "), or ``note`` as a sentence when it is empty."""
     return f"{message}; {note}" if message else note[0].upper() + note[1:]
+
+
+def levelled_note(found: dict) -> str:
+    """The note for a frame levelled as a scanning-probe topograph (``found``: what
+    :func:`~napari_ivae.core.detection.scan_levelling.scan_levelled` took out)."""
+    if "terraces" in found:
+        return TERRACES_NOTE.format(terraces=found["terraces"])
+    return LEVELLED_NOTE
 
 
 def outside_note(count: int) -> str:
