@@ -77,3 +77,49 @@ def test_a_moire_is_warned_without_pointing_to_particles():
     warnings = detect_atoms(make("tbg_moire", 0)["image"]).quality["warnings"]
     assert any("moire" in str(w) for w in warnings), warnings
     assert not suggests_particles(warnings)
+
+
+def test_a_motif_of_two_columns_per_site_is_not_warned_but_scattered_points_are():
+    """Fails before: Si [110] dumbbells (two columns 0.3 spacings apart at every site,
+    stranger_blind 'si110_dumbbells', F1 0.99) were warned that few atoms have their nearest
+    neighbour near the spacing, though the points form the lattice. Points scattered among
+    the lattice's (a threshold too low) still are, and so is a moire's second layer."""
+    square = _square()
+    dumbbells = np.concatenate([square, square + np.array([0.0, 0.3 * SPACING])])
+    found = assess(_atoms(dumbbells), "atoms")
+    assert found["measures"]["on_lattice"] < 0.5  # the nearest neighbour is the pair's
+    assert found["warnings"] == [], found["warnings"]
+    rng = np.random.default_rng(2)
+    noise = rng.uniform(square.min(), square.max(), (2 * len(square), 2))
+    scattered = assess(_atoms(np.concatenate([square, noise])), "atoms")
+    assert any("nearest neighbour" in w for w in scattered["warnings"]), scattered
+    turn = np.deg2rad(7.0)
+    rotation = np.array([[np.cos(turn), -np.sin(turn)], [np.sin(turn), np.cos(turn)]])
+    layer = (square - square.mean(0)) @ rotation.T + square.mean(0) + 0.37 * SPACING
+    moire = assess(_atoms(np.concatenate([square, layer])), "atoms")
+    assert any("moire" in w for w in moire["warnings"]), moire
+
+
+def _blob_scaled(points, spacing):
+    table = pd.DataFrame(
+        {"row": points[:, 0], "col": points[:, 1], "snr": np.full(len(points), 20.0)}
+    )
+    source = "blob scale (no lattice periodicity)"
+    return make_detections(table, params={"spacing": spacing, "spacing_source": source})
+
+
+def test_a_crop_of_a_few_cells_has_a_note_not_a_warning_but_a_wide_frame_does_not():
+    """Fails before: a crop four cells across (stranger_networks 'crop 4 cells ...', F1 1.0)
+    was warned that no lattice periodicity was found and that few atoms sit near the spacing
+    (the spots' size), though the spacing search cannot see a lattice in such a frame. The
+    same atoms in a frame the search would have seen a lattice in, and scattered spots in
+    the small frame, are still warned."""
+    crop = _square(n=4, spacing=10.0, jitter=0.2)  # 16 atoms, 10 px apart, spots' scale 7 px
+    small = assess(_blob_scaled(crop, 7.0), "atoms", frame_shape=(40, 40))
+    assert small["warnings"] == [], small["warnings"]
+    assert any("no lattice periodicity" in n for n in small["notes"])
+    wide = assess(_blob_scaled(crop, 7.0), "atoms", frame_shape=(400, 400))
+    assert any("no lattice periodicity" in w for w in wide["warnings"])
+    scattered = np.random.default_rng(3).uniform(0, 40, (16, 2))
+    spots = assess(_blob_scaled(scattered, 3.0), "atoms", frame_shape=(40, 40))
+    assert any("no lattice periodicity" in w for w in spots["warnings"]), spots

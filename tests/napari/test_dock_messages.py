@@ -30,7 +30,7 @@ def _particles(diameters):
 
 
 def _core_messages() -> list[str]:
-    """Every warning of the detections' self-check, and the detectors' messages that name
+    """Every warning and note of the detections' self-check, and the detectors' messages that name
     an option, as the core words them."""
     from napari_ivae.core.detection import quality
     from napari_ivae.core.detection.particles import detect_particles
@@ -46,7 +46,7 @@ def _core_messages() -> list[str]:
     )["warnings"]  # blob scale, low SNR, few atoms
     messages += quality.assess(_atoms(rng.uniform(0, 200, (40, 2))), "atoms")["warnings"]
     for given in (False, True):
-        messages += quality._annotation_warning(120, {}, given)
+        messages += quality._annotation_note(120, {}, given)
     messages += quality.assess(_particles([5.0, 6.0]), "particles")["warnings"]
     messages += quality.assess(_particles([2.0, 3.0, 40.0, 2.5, 60.0]), "particles")["warnings"]
     blank = rng.normal(0, 0.01, (64, 64)).astype(np.float32)
@@ -70,9 +70,9 @@ def test_detect_dock_messages_name_no_command_line_option():
         "the spacing may be wrong (--spacing) or the threshold too low (--threshold)"
     )
     assert "'spacing (px)'" in low_lattice and "'smoothing σ'" in low_lattice, low_lattice
-    from napari_ivae.core.detection.quality import _annotation_warning
+    from napari_ivae.core.detection.quality import _annotation_note
 
-    bar = widget_spelling(_annotation_warning(120, {}, False)[0])
+    bar = widget_spelling(_annotation_note(120, {}, False)[0])
     assert "masked" in bar and "select its points and delete them" in bar, bar
 
 

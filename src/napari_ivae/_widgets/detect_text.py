@@ -117,8 +117,9 @@ def _jsonable(value: Any) -> Any:
 
 def result_message(det: Any, params: dict, preparation: dict, hidden: list) -> tuple[str, bool]:
     """The dock's line for a detection that found something: the count, the values used (the
-    chosen ones marked auto), the core's notes on a stack, the layers hidden for it, and its
-    self-check warnings in the dock's words; True when there are warnings (shown amber)."""
+    chosen ones marked auto), the core's notes on a stack, the layers hidden for it, the
+    self-check's notes (a masked scale bar) and its warnings in the dock's words; True when
+    there are warnings (shown amber; a note alone is not)."""
     mode = params["mode"]
     used = det.params if isinstance(det.params, dict) else {}
     frames = used.get("n_frames") if used.get("is_stack") else None
@@ -138,6 +139,9 @@ def result_message(det: Any, params: dict, preparation: dict, hidden: list) -> t
         message = f"{message}. {widget_spelling(note)}"
     if hidden:
         message += f" ({', '.join(repr(name) for name in hidden)} hidden)"
+    for info in det.quality.get("notes", []):  # information, not a doubt: not amber
+        info = _as_shown_inverted(info) if preparation.get("invert") else info
+        message = f"{message}. {widget_spelling(info[0].upper() + info[1:])}"
     found = list(det.quality.get("warnings", []))
     if preparation.get("invert"):  # the spots as the layer shows them
         found = [_as_shown_inverted(w) for w in found]

@@ -289,6 +289,8 @@ def run(args) -> int:
     note = stack_notes(detections.message)  # the summary gave the count and spacing
     if note:
         print(f"napari-ivae detect: {cli_spelling(note)}", file=sys.stderr)
+    for info in detections.quality.get("notes", []):  # information, not a doubt
+        print(f"napari-ivae detect: {cli_spelling(info)}", file=sys.stderr)
     found = detections.quality.get("warnings", [])
     for warning in found:
         print(f"napari-ivae detect: warning: {cli_spelling(warning)}", file=sys.stderr)

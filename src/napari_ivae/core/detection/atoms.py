@@ -277,7 +277,7 @@ def _detected(frames, params, excluded, is_stack) -> Detections:
     table = joined(tables)
     if row_count(table) == 0:
         why = _empty_reason(counts[0] if not is_stack else _sum_counts(counts), params)
-        return _checked(empty_detections(_PROPERTY_COLUMNS, params=params, message=why))
+        return _checked(empty_detections(_PROPERTY_COLUMNS, params=params, message=why), frames)
     message = ""
     if is_stack:
         message = (
@@ -290,7 +290,7 @@ def _detected(frames, params, excluded, is_stack) -> Detections:
         message = with_note(message, params["sublattice"])
     if params.get("scan_levelled"):
         message = with_note(message, levelled_note(params["scan_levelled"]))
-    return _checked(make_detections(table, params=params, message=message))
+    return _checked(make_detections(table, params=params, message=message), frames)
 
 
 def with_note(message: str, note: str) -> str:
@@ -314,13 +314,14 @@ def outside_note(count: int) -> str:
     )
 
 
-def _checked(detections: Detections) -> Detections:
+def _checked(detections: Detections, frames=None) -> Detections:
     from napari_ivae.core.detection.quality import assess
 
     if detections.params.get("refine") != "gaussian":  # no fit was tried: nothing to report
         detections.drop_column("fit_ok")
 
-    detections.quality = assess(detections, "atoms")
+    shape = None if frames is None else frames.shape[-2:]  # a chunked frame's is not said
+    detections.quality = assess(detections, "atoms", frame_shape=shape)
     if detections.params.get("sublattice"):  # a plain note, not a warning
         detections.quality["measures"]["sublattice"] = detections.params["sublattice"]
     return detections

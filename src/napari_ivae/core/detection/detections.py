@@ -58,8 +58,9 @@ class Detections:
     message : str
         ``""`` or a human explanation, e.g. why nothing was found.
     quality : dict
-        The self-check (:func:`napari_ivae.core.detection.quality.assess`): ``measures`` and
-        ``warnings`` (one-line sentences naming the parameter to try).
+        The self-check (:func:`napari_ivae.core.detection.quality.assess`): ``measures``,
+        ``warnings`` (one-line sentences naming the parameter to try) and ``notes``
+        (information that says nothing about the result's reliability, as a masked scale bar).
     """
 
     coords: np.ndarray

@@ -9,7 +9,12 @@ Atoms
     below SNR 3), ``on_lattice`` (share of atoms whose nearest neighbour sits at 0.8-1.25
     spacings: a consistent spacing), ``bragg`` (the points' strongest structure-factor peak and
     the strongest in another direction: a 2D lattice has both, fringes only one),
-    ``spacing_source``, ``annotation_pixels`` (a masked scale bar).
+    ``spacing_source``, ``annotation_pixels`` (a masked scale bar). Atoms closer than the
+    spacing are no warning where the points themselves form a lattice at it (their strongest
+    Bragg peak at least ``MOTIF_PEAK``, and a peak in another direction too): a motif of
+    several columns per site, as Si [110] dumbbells. A spacing from the spots' size in a crop
+    of a few cells (``periods_across``: the frame under ``PERIODS_SEEN`` of the atoms' own
+    distance across, too small for the spacing search) is a note, not a warning.
 Particles
     ``count``, ``size_spread`` (coefficient of variation of the equivalent diameter),
     ``median_diameter``, ``border_dropped`` (particles left out at the frame's edge, by the
@@ -18,6 +23,8 @@ Particles
     a defocus halo's fringes counted as several particles).
 
 The thresholds are deliberately loose: a warning means "look at the overlay", not "wrong".
+A note (``notes``) is information that says nothing about the result's reliability: a masked
+scale bar or data bar.
 """
 
 from __future__ import annotations
@@ -30,10 +37,16 @@ LOW_SNR = 3.0  # atoms below this contrast over the noise are hard to tell from 
 MIN_ON_LATTICE = 0.5  # fewer atoms than this at a consistent spacing: the spacing is suspect
 MAX_SIZE_SPREAD = 0.6  # particle diameters varying more than this (CV): several populations?
 FEW = 10
+ONE_DISTANCE_SHARE = 0.8  # a crop of a lattice: its atoms' nearest neighbours at one distance
 # points ordered along one direction only: its peak this strong (1 = a perfect lattice) while
 # every other direction's stays below this share of it (a 2D lattice's measured 0.4-1.0)
 ONE_DIRECTION_PEAK = 0.1
 ONE_DIRECTION_SHARE = 0.2
+# points whose structure factor peaks at least this high are ordered on the lattice (a share f
+# of the points on it gives about f^2; a two-column motif lowers some peaks, not all): Si [110]
+# dumbbells measure 0.58-0.70, a moire's two layers 0.18-0.20, a mains hum's distorted lattice
+# 0.25-0.27, Penrose vertices 0.16-0.23, networks <= 0.03
+MOTIF_PEAK = 0.4
 SAMPLE = 2000  # atoms whose neighbours are looked at (a large frame holds 10^5)
 # the atoms warnings (automatic spacing) that an image of particles gives too
 NO_LATTICE_SIGNS = ("no lattice periodicity", "nearest neighbour near the spacing")
@@ -45,7 +58,7 @@ def suggests_particles(warnings) -> bool:
     return any(sign in str(w) for w in warnings for sign in NO_LATTICE_SIGNS)
 
 
-def assess(detections, mode: str) -> dict:
+def assess(detections, mode: str, frame_shape: tuple | None = None) -> dict:
     """Measures and warnings for a detection result.
 
     Parameters
@@ -55,19 +68,24 @@ def assess(detections, mode: str) -> dict:
         :func:`~napari_ivae.core.detection.particles.detect_particles`.
     mode : {"atoms", "particles"}
         Which detector made it.
+    frame_shape : tuple of int, optional
+        A frame's (rows, cols), where known: atoms whose spacing came from their spots' size
+        in a frame too small for the spacing search to see their lattice (fewer than
+        ``PERIODS_SEEN`` of their own distances across) are then told so in a note.
 
     Returns
     -------
     dict
-        ``measures`` (plain numbers and strings) and ``warnings`` (a list of one-line
-        sentences; empty when nothing looks wrong).
+        ``measures`` (plain numbers and strings), ``warnings`` (a list of one-line
+        sentences; empty when nothing looks wrong) and ``notes`` (one-line sentences of
+        information that says nothing about the result's reliability, as a masked scale bar).
     """
     if mode == "atoms":
-        return _assess_atoms(detections)
+        return _assess_atoms(detections, frame_shape)
     return _assess_particles(detections)
 
 
-def _assess_atoms(detections) -> dict:
+def _assess_atoms(detections, frame_shape=None) -> dict:
     from napari_ivae.core.detection.atom_defaults import FAINT_RING
 
     params = detections.params
@@ -77,9 +95,11 @@ def _assess_atoms(detections) -> dict:
         "spacing": round(spacing, 3),
         "spacing_source": params.get("spacing_source", ""),
     }
-    warnings = _annotation_warning(
+    notes = _annotation_note(
         int(params.get("annotation_pixels", 0)), measures, bool(params.get("exclude"))
     )
+    warnings: list = []
+    few = False  # a crop of a few cells, too small for the spacing search
     if ONE_DIRECTION in str(measures["spacing_source"]):
         warnings.append(
             "the frame is periodic along one direction only (lattice fringes of one set of "
@@ -94,12 +114,14 @@ def _assess_atoms(detections) -> dict:
             if measures["spacing_source"] == FAINT_RING
             else ""
         )
-        warnings.append(
+        sentence = (
             "no lattice periodicity was found, so the spacing comes from the size "
             f"of the {spots} spots{ring}; if the atoms sit on a lattice, give --spacing"
         )
+        few = _few_periods(detections, spacing, frame_shape, measures)
+        (notes if few else warnings).append(sentence)
     if len(detections) == 0:
-        return {"measures": measures, "warnings": _below_noise(params) + warnings}
+        return {"measures": measures, "warnings": _below_noise(params) + warnings, "notes": notes}
     snr = np.asarray(detections.column("snr"), dtype=np.float64)
     measures["median_snr"] = round(float(np.median(snr)), 2) if np.isfinite(snr).any() else None
     measures["weak_share"] = round(float(np.mean(snr < LOW_SNR)), 3)
@@ -115,11 +137,55 @@ def _assess_atoms(detections) -> dict:
             f"only {len(detections)} atoms: check the spacing (--spacing) and the "
             "crystalline region (--keep-non-crystal)"
         )
-    elif measures["on_lattice"] is not None and measures["on_lattice"] < MIN_ON_LATTICE:
+    elif not few and _off_lattice(detections, spacing, measures, params):
         warnings.append(_off_lattice_warning(measures["on_lattice"], spacing, params))
     else:
         warnings += _one_direction_warning(detections, spacing, measures)
-    return {"measures": measures, "warnings": warnings}
+    return {"measures": measures, "warnings": warnings, "notes": notes}
+
+
+def _few_periods(detections, spacing: float, frame_shape, measures: dict) -> bool:
+    """Whether atoms whose spacing came from their spots' size are a crop of a few cells of a
+    lattice: a frame too small for the spacing search to see it (under ``PERIODS_SEEN`` of the
+    atoms' own median nearest-neighbour distance across), atoms at one distance from their
+    nearest neighbours (``ONE_DISTANCE_SHARE`` of them within 10 % of the median: a lattice's,
+    not scattered particles'), none held apart by the spacing (that distance at least the
+    spacing, which sets the smoothing and the least distance between peaks). Then "no lattice
+    periodicity" is the frame's size, not a doubt, and the spacing no distance to judge the
+    atoms by; ``measures["periods_across"]`` says how many there were."""
+    from scipy.spatial import cKDTree
+
+    from napari_ivae.core.detection.spacing import PERIODS_SEEN
+
+    if frame_shape is None or len(detections) < 3:
+        return False
+    points = _busiest_frame(detections)
+    if len(points) < 3:
+        return False
+    nearest = cKDTree(points).query(points, k=2)[0][:, 1]
+    apart = float(np.median(nearest))
+    one_distance = np.mean(np.abs(nearest - apart) <= 0.1 * apart) >= ONE_DISTANCE_SHARE
+    across = min(frame_shape) / apart
+    if not one_distance or apart < spacing or across >= PERIODS_SEEN:
+        return False
+    measures["periods_across"] = round(float(across), 2)
+    return True
+
+
+def _off_lattice(detections, spacing: float, measures: dict, params: dict) -> bool:
+    """Whether too few atoms have their nearest neighbour near the spacing, unless the points
+    themselves form the frame's 2D lattice (a motif of several columns per site, as Si [110]
+    dumbbells, puts every nearest neighbour closer than the lattice's spacing); whether they
+    are ordered in two directions is the next check's (:func:`_one_direction_warning`)."""
+    if measures["on_lattice"] is None or measures["on_lattice"] >= MIN_ON_LATTICE:
+        return False
+    if not _lattice_over_frame(params):
+        return True
+    peaks = _bragg(detections, spacing)
+    if peaks is None:
+        return True
+    measures["bragg"] = [round(peaks[0], 3), round(peaks[1], 3)]
+    return peaks[0] < MOTIF_PEAK  # in one direction only, the next check warns
 
 
 def _off_lattice_warning(share: float, spacing: float, params: dict) -> str:
@@ -183,11 +249,7 @@ def _below_noise(params: dict) -> list:
 def _one_direction_warning(detections, spacing: float, measures: dict) -> list:
     """Atoms ordered along one direction only: lattice fringes (one set of planes), not a 2D
     lattice of columns; measured on the frame with the most atoms."""
-    from napari_ivae.core.detection.point_order import bragg_peaks
-
-    frames, counts = np.unique(detections.coords[:, 0], return_counts=True)
-    points = detections.coords[detections.coords[:, 0] == frames[np.argmax(counts)], 1:]
-    peaks = bragg_peaks(points, spacing)
+    peaks = _bragg(detections, spacing)
     if peaks is None:
         return []
     measures["bragg"] = [round(peaks[0], 3), round(peaks[1], 3)]
@@ -199,8 +261,22 @@ def _one_direction_warning(detections, spacing: float, measures: dict) -> list:
     ]
 
 
-def _annotation_warning(pixels: int, measures: dict, excluded: bool = False) -> list:
-    """The masked scale bar's warning; pointing to --exclude only where no mask was given."""
+def _bragg(detections, spacing: float) -> tuple[float, float] | None:
+    """The points' Bragg peaks (:func:`~napari_ivae.core.detection.point_order.bragg_peaks`)
+    on the frame with the most atoms."""
+    from napari_ivae.core.detection.point_order import bragg_peaks
+
+    return bragg_peaks(_busiest_frame(detections), spacing)
+
+
+def _busiest_frame(detections) -> np.ndarray:
+    """The (row, col) points of the frame with the most points."""
+    frames, counts = np.unique(detections.coords[:, 0], return_counts=True)
+    return detections.coords[detections.coords[:, 0] == frames[np.argmax(counts)], 1:]
+
+
+def _annotation_note(pixels: int, measures: dict, excluded: bool = False) -> list:
+    """The masked scale bar's note; pointing to --exclude only where no mask was given."""
     measures["annotation_pixels"] = pixels
     if not pixels:
         return []
@@ -238,10 +314,10 @@ def _assess_particles(detections) -> dict:
         "border_dropped": int(first.get("border_dropped", 0)),
     }
     given = bool(detections.params.get("excluded_pixels"))
-    warnings = _annotation_warning(int(first.get("annotation_pixels", 0)), measures, given)
-    warnings += _texture_warning(int(first.get("texture_only", 0)), measures)
+    notes = _annotation_note(int(first.get("annotation_pixels", 0)), measures, given)
+    warnings = _texture_warning(int(first.get("texture_only", 0)), measures)
     if len(detections) == 0:
-        return {"measures": measures, "warnings": warnings}
+        return {"measures": measures, "warnings": warnings, "notes": notes}
     diameter = np.asarray(detections.column("equivalent_diameter"), dtype=np.float64)
     measures["median_diameter"] = round(float(np.median(diameter)), 2)
     spread = float(np.std(diameter) / np.mean(diameter)) if np.mean(diameter) > 0 else 0.0
@@ -258,7 +334,7 @@ def _assess_particles(detections) -> dict:
             "--min-size"
         )
     warnings += _ring_warning(detections, diameter, measures)
-    return {"measures": measures, "warnings": warnings}
+    return {"measures": measures, "warnings": warnings, "notes": notes}
 
 
 def _texture_warning(dropped: int, measures: dict) -> list:
