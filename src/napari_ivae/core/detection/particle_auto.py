@@ -130,6 +130,7 @@ def _kept_blobs(filled, masked, skip, requested, below=None, no_data=None):
         particle_candidates,
         particle_faint,
         particle_other_side,
+        particle_outlines,
         particle_rims,
         particle_streaks,
         particle_surround,
@@ -382,10 +383,14 @@ def _kept_blobs(filled, masked, skip, requested, below=None, no_data=None):
         radius = np.sqrt(2.0) * blob_sigma
     # blobs along one rim brighter than its interior (secondary electrons, a shell) are one
     # particle at the rim's centre; not on a packed layer, whose gaps are no background
-    rims = 0
+    rims = outlines = 0
     if not on_layer:
         points, radius, keep, rims = particle_rims.one_per_rim(
             signal, points, radius, keep, pixel_noise
+        )
+        # ... and where the smoothed rim encloses no basin, those on one round outline
+        points, radius, keep, outlines = particle_outlines.one_per_outline(
+            signal, points, radius, keep, pixel_noise, last=rims
         )
     # only said, not acted on: two populations of particles (stranger_fresh two_populations
     # s2, 173 particles) also came out no more and no stronger than their texture's maxima
@@ -407,6 +412,7 @@ def _kept_blobs(filled, masked, skip, requested, below=None, no_data=None):
         "beside_kept": beside,
         "edge_bumps": edge,
         "rims": rims,
+        "outlines": outlines,
         "aggregates": int(len(aggregates[0])),
         "merged": 0,
         "scale_cuts": [round(float(x), 4) for x in scale_cut],

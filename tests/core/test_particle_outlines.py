@@ -1,0 +1,75 @@
+"""Blobs on one particle's bright outline whose smoothed rim encloses no basin: one point."""
+
+import numpy as np
+from scipy import ndimage
+
+from napari_ivae.core.detection.particle_outlines import one_per_outline
+from napari_ivae.core.detection.particle_rims import one_per_rim
+
+CENTRES = [(r, c) for r in (40, 110, 180) for c in (40, 110, 180)]
+
+
+def _shaded_spheres(radius=10.0, seed=0, shape=(220, 220), extra=()):
+    """SE spheres: the rim up to 4 x the face (1.8 x the substrate), one side shaded so far
+    that the smoothed rim there is barely above the face; ``extra``: (row, col, radius) solid
+    particles of the face's level."""
+    rows, cols = np.indices(shape, dtype=np.float64)
+    image = np.full(shape, 0.5)
+    for row, col in CENTRES:
+        distance = np.hypot(rows - row, cols - col) / radius
+        inside = distance < 1
+        tilt = np.sqrt(np.clip(1 - distance[inside] ** 2, 0, 1))
+        facing = (cols[inside] - col) / radius
+        image[inside] = 0.9 * np.minimum(tilt**-0.9, 4.0) * (1 + 0.45 * facing)
+    for row, col, r in extra:
+        image[np.hypot(rows - row, cols - col) < r] = 0.9
+    ideal = ndimage.gaussian_filter(image, 0.8) * 30
+    return np.random.default_rng(seed).poisson(ideal).astype(np.float32), float(np.sqrt(15))
+
+
+def _blobs(radius=10.0):
+    """Per sphere: its blob at its own scale near the middle and two small blobs on its rim."""
+    points, radii = [], []
+    for row, col in CENTRES:
+        points += [(row + 2, col - 1), (row, col + 0.85 * radius), (row - 0.85 * radius, col)]
+        radii += [0.9 * radius, 4.0, 4.0]
+    return np.round(points).astype(np.int64), np.array(radii)
+
+
+def test_rim_blobs_inside_a_round_outline_join_the_particle_found_at_its_scale():
+    image, noise = _shaded_spheres()
+    points, radius = _blobs()
+    keep = np.ones(len(points), dtype=bool)
+    out, out_radius, kept, count = one_per_outline(image, points, radius, keep, noise)
+    assert count == len(CENTRES)
+    assert kept.sum() == len(CENTRES)
+    assert np.array_equal(np.sort(out_radius[kept]), np.full(len(CENTRES), 9.0))
+    assert set(map(tuple, out[kept].tolist())) == set(map(tuple, points[::3].tolist()))
+
+
+def test_a_particle_beside_one_and_a_solid_cluster_stay_apart():
+    # a small particle touching a sphere lies beyond its inscribed circle; blobs on a solid
+    # area as bright in its middle as at its blobs are a cluster's particles
+    image, noise = _shaded_spheres(extra=[(40, 57, 5.0)])
+    points = np.array([[42, 39], [40, 57]], dtype=np.int64)
+    radius = np.array([9.0, 4.0])
+    keep = np.ones(2, dtype=bool)
+    out, _, kept, count = one_per_outline(image, points, radius, keep, noise)
+    assert count == 0 and np.array_equal(out[kept], points)
+    solid = np.zeros((120, 120), dtype=np.float32)
+    rows, cols = np.indices(solid.shape)
+    solid[np.hypot(rows - 60, cols - 60) < 20] = 100.0
+    solid = np.random.default_rng(1).poisson(ndimage.gaussian_filter(solid, 0.8) + 20)
+    ring = np.array([[60, 75], [60, 45], [45, 60], [75, 60]], dtype=np.int64)
+    keep = np.ones(4, dtype=bool)
+    _, _, kept, count = one_per_outline(solid.astype(np.float32), ring, np.full(4, 6.0), keep, 4.5)
+    assert count == 0 and kept.sum() == 4
+
+
+def test_the_rim_finder_leaves_these_rims_to_the_outlines():
+    # the reason for the outlines: the smoothed, shaded rim of a sphere of radius 10 encloses
+    # no basin for the rim finder
+    image, noise = _shaded_spheres()
+    points, radius = _blobs()
+    keep = np.ones(len(points), dtype=bool)
+    assert one_per_rim(image, points, radius, keep, noise)[3] < len(CENTRES)
