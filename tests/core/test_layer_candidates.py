@@ -17,8 +17,8 @@ from napari_ivae.core.detection.layer_candidates import (
     layer_structure,
 )
 from napari_ivae.core.detection.packed import off_layer
-from napari_ivae.core.detection.particle_blobs import scale_space
 from napari_ivae.core.detection.particle_candidates import blob_candidates, search_scales
+from napari_ivae.core.detection.particle_scale_space import scale_space
 
 
 @pytest.mark.parametrize("dose", [2.0, 5.0, 50.0])

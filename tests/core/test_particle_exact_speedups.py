@@ -9,8 +9,9 @@ from scipy import ndimage
 from napari_ivae.core.detection import particle_merge, particle_scales
 from napari_ivae.core.detection._filters import maximum_filter3, minimum_filter3
 from napari_ivae.core.detection.local_noise import _linear_at
-from napari_ivae.core.detection.particle_blobs import blob_scales, scale_space, signed_peaks
 from napari_ivae.core.detection.particle_candidates import blob_candidates
+from napari_ivae.core.detection.particle_peak_shape import signed_peaks
+from napari_ivae.core.detection.particle_scale_space import blob_scales, scale_space
 from napari_ivae.core.detection.particle_threshold import background_strengths
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from napari_ivae.core.detection.particle_blobs import blob_scales
 from napari_ivae.core.detection.particle_candidates import blob_candidates
+from napari_ivae.core.detection.particle_scale_space import blob_scales
 from napari_ivae.core.detection.particle_texture import STRONGER, texture_only
 from napari_ivae.core.detection.particles import detect_particles
 

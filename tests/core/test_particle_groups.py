@@ -3,7 +3,12 @@
 import numpy as np
 from scipy import ndimage
 
-from napari_ivae.core.detection import particle_blobs, particle_groups
+from napari_ivae.core.detection import (
+    particle_blobs,
+    particle_groups,
+    particle_peak_shape,
+    particle_scale_space,
+)
 from napari_ivae.core.detection.particles import detect_particles
 
 
@@ -61,8 +66,10 @@ def test_a_large_particle_with_noise_on_top_is_no_group():
     for r, c in ((64, 64), (64, 190), (190, 64), (190, 190)):
         body += 2 * np.sqrt(np.clip(30.0**2 - (rows - r) ** 2 - (cols - c) ** 2, 0, None)) / 30
     image = rng.poisson(40 * (body + 0.2)).astype(float)
-    response = particle_blobs.scale_space(image, particle_blobs.blob_scales(image.shape))
-    scales = particle_blobs.blob_scales(image.shape)
+    response = particle_scale_space.scale_space(
+        image, particle_scale_space.blob_scales(image.shape)
+    )
+    scales = particle_scale_space.blob_scales(image.shape)
     index = int(np.argmin(np.abs(scales - 30 / np.sqrt(2))))
     assert particle_groups.inner_strong_blobs(response, scales, index, 1.0, 64, 64) == 0
 
@@ -70,11 +77,11 @@ def test_a_large_particle_with_noise_on_top_is_no_group():
 def test_noise_alone_holds_no_groups():
     rng = np.random.default_rng(1)
     image = rng.poisson(2.0, (512, 512)).astype(float)
-    scales = particle_blobs.blob_scales(image.shape)
-    response = particle_blobs.scale_space(image, scales)
+    scales = particle_scale_space.blob_scales(image.shape)
+    response = particle_scale_space.scale_space(image, scales)
     index = len(scales) - 4
     layer = response[index]
-    peaks = np.flatnonzero(particle_blobs.signed_peaks(layer, "bright"))
+    peaks = np.flatnonzero(particle_peak_shape.signed_peaks(layer, "bright"))
     peaks = peaks[np.argsort(-layer.ravel()[peaks])][:4]
     assert not particle_groups.grouped(
         response, scales, index, "bright", peaks, float(np.sqrt(2.0))

@@ -6,7 +6,7 @@ from _particle_data import sparse_low_dose
 from scipy import ndimage
 from scipy.spatial import cKDTree
 
-from napari_ivae.core.detection import particle_blobs
+from napari_ivae.core.detection import particle_scale_space
 from napari_ivae.core.detection.particle_threshold import background_strengths, measured_pixels
 from napari_ivae.core.detection.particles import detect_particles
 
@@ -59,9 +59,9 @@ def test_background_bound_beside_padding_is_the_texture_s():
     corner = rows + cols < 90  # a zero-filled corner, as a rotated frame's
     padded[corner] = 0.0
     scales = np.array([2.0, 3.0, 4.0])
-    plain = background_strengths(particle_blobs.scale_space(film, scales), scales, "dark")
+    plain = background_strengths(particle_scale_space.scale_space(film, scales), scales, "dark")
     beside = background_strengths(
-        particle_blobs.scale_space(padded, scales), scales, "dark", corner
+        particle_scale_space.scale_space(padded, scales), scales, "dark", corner
     )
     # before: 11-14 x the film's own bound (the step's bright side)
     np.testing.assert_allclose(beside, plain, rtol=0.15)

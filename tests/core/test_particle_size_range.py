@@ -62,7 +62,7 @@ def test_apart_from():
 def test_lowered_search_only_adds_particles_below_the_first_floor():
     """The second search's particles at the first floor, overlapping a first one or on a ridge
     (not round) are not added; the first search's result is kept whole."""
-    from napari_ivae.core.detection.particle_blobs import blob_scales
+    from napari_ivae.core.detection.particle_scale_space import blob_scales
 
     grid = blob_scales((256, 256))
     floor = grid[6]

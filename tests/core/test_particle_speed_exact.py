@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from napari_ivae.core.detection import particle_profiles
-from napari_ivae.core.detection.particle_blobs import scale_space
+from napari_ivae.core.detection.particle_scale_space import scale_space
 
 
 def _plain_scale_space(frame, scales):

@@ -5,8 +5,8 @@ import pytest
 
 from napari_ivae.core.detection._filters import maximum_filter3
 from napari_ivae.core.detection._medians import _median
-from napari_ivae.core.detection.particle_blobs import blob_scales, scale_space
 from napari_ivae.core.detection.particle_candidates import OVERLAP, strongest_of_overlaps
+from napari_ivae.core.detection.particle_scale_space import blob_scales, scale_space
 from napari_ivae.core.detection.particle_surround import SECTORS, surround_share
 
 

@@ -9,7 +9,9 @@ from napari_ivae.core.detection import (
     particle_blobs,
     particle_candidates,
     particle_faint,
+    particle_far_background,
     particle_profiles,
+    particle_scale_space,
     particle_size_range,
     particle_surround,
 )
@@ -329,7 +331,7 @@ def test_aggregate_blobs_are_the_blobs_above_the_candidate_scales():
     assert len(large) and large[0] > particle_candidates.candidate_scales(shape, sigma)[-1]
     assert large[-1] <= particle_surround.AGGREGATE_RANGE * sigma
     scales = np.concatenate([particle_candidates.candidate_scales(shape, sigma)[-1:], large])
-    response = particle_blobs.scale_space(image, scales)
+    response = particle_scale_space.scale_space(image, scales)
     points, found_sigma = particle_surround.aggregate_blobs(image, response, scales, "bright", 0.1)
     # the aggregate, not the particles (the largest candidate scale is only compared with)
     assert len(points) == 1 and np.abs(points[0] - 128).max() <= 2 and found_sigma[0] > scales[0]
@@ -350,7 +352,7 @@ def test_the_scale_space_of_the_choice_is_returned_only_where_it_covers_the_fram
     assert polarity == "dark" and response.shape == (len(scales), 128, 128)
     np.testing.assert_allclose(
         response,
-        particle_blobs.scale_space(truth.image, scales),
+        particle_scale_space.scale_space(truth.image, scales),
         atol=1e-4 * np.abs(response).max(),
     )
     monkeypatch.setattr(particle_blobs, "CHOICE_SIDE", 64)  # measured on a crop: no response
@@ -413,11 +415,11 @@ def test_profile_model_takes_out_a_flat_topped_particle_from_an_off_centre_start
     shape, scales = (128, 128), np.geomspace(2.0, 12.0, 8)
     image = 0.2 + _flat_topped(shape, (64, 60), 12.0)
     start, sigma = np.array([[66.0, 58.5]]), np.array([9.3])
-    response = particle_blobs.scale_space(image, scales)
+    response = particle_scale_space.scale_space(image, scales)
 
     def leftover():
         model = particle_profiles.profile_model(image, start, sigma)
-        return np.abs(response - particle_blobs.scale_space(model, scales)).max()
+        return np.abs(response - particle_scale_space.scale_space(model, scales)).max()
 
     # the particle's own profile, re-centred: nothing of its size or rim is left
     assert leftover() < 0.15 * response.max()
@@ -425,7 +427,9 @@ def test_profile_model_takes_out_a_flat_topped_particle_from_an_off_centre_start
     rows, cols = np.indices(shape)
     gaussian = np.exp(-0.5 * ((rows - 64) ** 2 + (cols - 60) ** 2) / sigma[0] ** 2)
     gaussian *= image.max() - 0.2
-    assert np.abs(response - particle_blobs.scale_space(gaussian, scales)).max() > 2 * leftover()
+    assert (
+        np.abs(response - particle_scale_space.scale_space(gaussian, scales)).max() > 2 * leftover()
+    )
     # not re-centred, the profile of an off-centre start leaves a crescent
     monkeypatch.setattr(particle_profiles, "RECENTRE", 0)
     assert (
@@ -433,7 +437,7 @@ def test_profile_model_takes_out_a_flat_topped_particle_from_an_off_centre_start
         > 2
         * np.abs(
             response
-            - particle_blobs.scale_space(
+            - particle_scale_space.scale_space(
                 particle_profiles.profile_model(image, np.array([[64.0, 60.0]]), sigma), scales
             )
         ).max()
@@ -447,7 +451,7 @@ def test_beside_kept_finds_a_particle_a_larger_ones_response_swallowed():
     large = _flat_topped(shape, (64, 56), 12.0)
     noise = 0.01 * np.random.default_rng(0).standard_normal(shape)
     image = large + _flat_topped(shape, (64, 69), 3.5, 0.3) + noise
-    response = particle_blobs.scale_space(image, scales)
+    response = particle_scale_space.scale_space(image, scales)
     points, sigma, strength = particle_candidates.blob_candidates(
         image, scales, "bright", response=response, overlaps=False
     )
@@ -457,11 +461,11 @@ def test_beside_kept_finds_a_particle_a_larger_ones_response_swallowed():
     points, sigma = points[kept], sigma[kept]
 
     def beside(frame, skip=None):
-        model = particle_blobs.scale_space(
+        model = particle_scale_space.scale_space(
             particle_profiles.profile_model(frame, points.astype(float), sigma), scales
         )
         return particle_profiles.beside_kept(
-            particle_blobs.scale_space(frame, scales) - model,
+            particle_scale_space.scale_space(frame, scales) - model,
             model,
             scales,
             points,
@@ -485,14 +489,14 @@ def test_beside_kept_reports_no_lobe_of_an_elongated_particle():
     # the long axis, strong enough and hidden by the kept blob's response, but two-sided
     shape, scales = (128, 128), np.geomspace(2.0, 12.0, 8)
     image = _flat_topped(shape, (64, 64), 8.0, across=14.0)
-    response = particle_blobs.scale_space(image, scales)
+    response = particle_scale_space.scale_space(image, scales)
     points, sigma, strength = particle_candidates.blob_candidates(
         image, scales, "bright", response=response
     )
     kept = strength > 0.05
     points, sigma = points[kept], sigma[kept]
     assert len(points) == 1
-    model = particle_blobs.scale_space(
+    model = particle_scale_space.scale_space(
         particle_profiles.profile_model(image, points.astype(float), sigma), scales
     )
     cuts = np.full(len(scales), 0.05)
@@ -569,9 +573,9 @@ def test_background_levels_leave_out_the_gaps_between_kept_particles():
     gaps = kept[:-1] + np.array([10, 10])
     frame -= _discs(shape, gaps, 3, 0.5)
     scales = np.array([2.0, 3.0, 4.0])
-    response = particle_blobs.scale_space(frame.astype(np.float32), scales)
+    response = particle_scale_space.scale_space(frame.astype(np.float32), scales)
     radius = np.full(len(kept), 6.0)
-    levels = particle_faint.background_levels(response, scales, "bright", kept, radius)
+    levels = particle_far_background.background_levels(response, scales, "bright", kept, radius)
     whole = opposite_strengths(response, "bright")
     assert np.isfinite(levels).all()
     assert (levels < 0.5 * whole).all()  # the gaps set the whole frame's, not the background's
@@ -580,7 +584,7 @@ def test_background_levels_leave_out_the_gaps_between_kept_particles():
     texture_alone = np.array([(-layer[160:]).max() for layer in response])
     assert (levels > texture_alone).all() and (levels < 2.0 * texture_alone).all()
     # no background beyond the kept particles: nothing to measure
-    covered = particle_faint.background_levels(
+    covered = particle_far_background.background_levels(
         response, scales, "bright", np.array([[128, 128]]), np.array([200.0])
     )
     assert np.isinf(covered).all()

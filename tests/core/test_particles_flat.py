@@ -4,7 +4,7 @@ choice and the nested test on a plateau (issue 9, round 14)."""
 import numpy as np
 import pytest
 
-from napari_ivae.core.detection import particle_blobs, particle_surround
+from napari_ivae.core.detection import particle_peak_shape, particle_scale_space, particle_surround
 from napari_ivae.core.detection.particles import detect_particles
 
 
@@ -50,9 +50,9 @@ def test_curvature_ratio_tells_a_blob_from_an_edge():
     blob = np.exp(-((yy - 32) ** 2 + (xx - 32) ** 2) / (2 * 4.0**2))
     edge = (xx >= 32).astype(np.float64)
     for frame, expect_round in ((blob, True), (edge, False)):
-        layer = particle_blobs.scale_space(frame, [3.0])[0]
+        layer = particle_scale_space.scale_space(frame, [3.0])[0]
         rows, cols = np.unravel_index(np.argmax(layer[8:-8, 8:-8]), (48, 48))
-        ratio = particle_blobs.curvature_ratio(layer, [rows + 8], [cols + 8])[0]
+        ratio = particle_peak_shape.curvature_ratio(layer, [rows + 8], [cols + 8])[0]
         assert (ratio > 0.9) if expect_round else (ratio < 0.1)
 
 
@@ -68,7 +68,7 @@ def test_a_ridge_on_a_flat_top_needs_a_noise_margin_and_a_round_particle_does_no
     points = np.array([[48, 69], [40, 40], [48, 48]])
     sigma = np.array([1.8, 2.0, 24 / np.sqrt(2.0)])
     ratios = [particle_surround._peak_ratio(signal, p, s) for p, s in zip(points[:2], sigma[:2])]
-    assert ratios[0] < particle_blobs.RIDGE < ratios[1]
+    assert ratios[0] < particle_peak_shape.RIDGE < ratios[1]
     without = particle_surround.above_larger(signal, points, sigma)
     with_noise = particle_surround.above_larger(signal, points, sigma, pixel_noise=noise)
     assert without.tolist() == [True, True, True]

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from napari_ivae.core.detection.particle_faint import within_discs
+from napari_ivae.core.detection.particle_discs import within_discs
 
 
 def _pixel_by_pixel(shape, centres, radii):

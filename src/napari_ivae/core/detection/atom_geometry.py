@@ -159,7 +159,7 @@ def atom_polarity(frame: np.ndarray, spacing: float) -> tuple[str, float]:
     (str, float)
         ``"bright"`` or ``"dark"`` and the dark/bright ratio.
     """
-    from napari_ivae.core.detection.particle_blobs import scale_space
+    from napari_ivae.core.detection.particle_scale_space import scale_space
 
     sigma = max(1.0, 0.2 * spacing)
     values = scale_space(np.asarray(frame, dtype=np.float32), [sigma])[0].ravel()

@@ -254,7 +254,7 @@ def null_sample(shape, points, radius, reach: float, skip=None):
         The area outside every kept particle over the null's area (0 where the null is empty
         or no particle is kept).
     """
-    from napari_ivae.core.detection.particle_faint import within_discs
+    from napari_ivae.core.detection.particle_discs import within_discs
 
     points = np.asarray(points).reshape(-1, 2)
     radius = np.asarray(radius, dtype=np.float64).reshape(-1)

@@ -47,7 +47,7 @@ def layer_candidates(response, scales, polarity: str, skip, sigma: float, struct
     ----------
     response : numpy.ndarray
         ``(len(scales), Y, X)`` blob response (:func:`~napari_ivae.core.detection.
-        particle_blobs.scale_space`).
+        particle_scale_space.scale_space`).
     scales : numpy.ndarray
         The sigmas of ``response``, ascending.
     polarity : str

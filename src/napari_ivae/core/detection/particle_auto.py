@@ -2,12 +2,16 @@
 
 :func:`auto_blobs` runs the steps of :mod:`~napari_ivae.core.detection.particle_blobs`'s
 overview on one frame: a burned-in scale bar and its label are masked (the masked pixels take
-the background around them, :func:`filled_frame`); candidates at the particle scale and below;
-per-scale cuts from the strengths' mixture, the noise floor and what the background reaches;
-the surround and nesting tests (:func:`~napari_ivae.core.detection.particle_candidates.judged`);
-particles beside kept ones, the spots on a larger one's edge dropped, faint ones; disc labels,
-centres, one particle per rod. Where most kept particles sit at the search's floor, the search
-runs again below it (:mod:`~napari_ivae.core.detection.particle_size_range`).
+the background around them, :func:`filled_frame`); candidates at the particle scale and below
+(:func:`~napari_ivae.core.detection.particle_candidates.searched_candidates`); per-scale cuts
+from the strengths' mixture, the noise floor and what the background reaches
+(:mod:`~napari_ivae.core.detection.particle_scale_cuts`); the surround and nesting tests
+(:func:`~napari_ivae.core.detection.particle_candidates.judged`), again at the levels of the
+background far from the kept particles
+(:func:`~napari_ivae.core.detection.particle_far_background.background_pass`); particles beside
+kept ones, the spots on a larger one's edge dropped, faint ones; disc labels, centres, one
+particle per rod. Where most kept particles sit at the search's floor, the search runs again
+below it (:mod:`~napari_ivae.core.detection.particle_size_range`).
 """
 
 from __future__ import annotations
@@ -19,13 +23,9 @@ import numpy as np
 from napari_ivae.core.detection._medians import _median
 from napari_ivae.core.detection.masked_fill import filled_frame
 from napari_ivae.core.detection.particle_candidates import judged
-from napari_ivae.core.detection.particle_scales import beyond_top, scale_space_from, weak_shift
-from napari_ivae.core.detection.particle_size_range import (
-    added_count,
-    covered_blobs,
-    lowered_bounds,
-    lowered_scales,
-)
+from napari_ivae.core.detection.particle_scale_cuts import layer_cuts, scale_cuts
+from napari_ivae.core.detection.particle_scales import beyond_top, scale_space_from
+from napari_ivae.core.detection.particle_size_range import covered_blobs, lowered_scales
 
 FLAT_WINDOW = 9  # constant areas at least this wide (padding, blank vacuum) hold no particle
 
@@ -129,22 +129,15 @@ def _kept_blobs(filled, masked, skip, requested, below=None, no_data=None):
         particle_blobs,
         particle_candidates,
         particle_faint,
-        particle_other_side,
+        particle_far_background,
         particle_outlines,
         particle_rims,
+        particle_scale_space,
         particle_streaks,
         particle_surround,
         particle_texture,
-        particle_threshold,
-        particle_valley,
     )
-    from napari_ivae.core.detection.layer_candidates import layer_area, layer_candidates
-    from napari_ivae.core.detection.packed import (
-        hidden_by_failing,
-        layer_floors,
-        off_layer,
-        weak_majority,
-    )
+    from napari_ivae.core.detection.packed import off_layer
     from napari_ivae.core.detection.particle_edge_bumps import without_edge_bumps as edge_bumps
     from napari_ivae.core.detection.peaks import smoothed_noise
 
@@ -169,88 +162,33 @@ def _kept_blobs(filled, masked, skip, requested, below=None, no_data=None):
         scale_space_from(filled, large, choice_scales, choice_response) if len(large) else None
     )
     del choice_response
-    response = particle_blobs.scale_space(filled, scales)
-    smaller = len(scales) - len(core_scales)
-    points, blob_sigma, strength = particle_candidates.blob_candidates(
-        filled, core_scales, polarity, candidate_skip, response=response[smaller:]
+    response = particle_scale_space.scale_space(filled, scales)
+    points, blob_sigma, strength, core_strength = particle_candidates.searched_candidates(
+        filled, scales, core_scales, polarity, candidate_skip, response
     )
-    core_strength = strength
-    if smaller:
-        # maxima at the smaller scales join the candidates; overlaps with the others are
-        # settled among those that pass their scale's cut (a noise blob stronger than a
-        # particle beside it but below its own cut must not take the particle's place)
-        low_points, low_sigma, low_strength = particle_candidates.blob_candidates(
-            filled, scales, polarity, candidate_skip, response=response, overlaps=False
-        )
-        low = low_sigma < core_scales[0]
-        points = np.concatenate([points, low_points[low]])
-        blob_sigma = np.concatenate([blob_sigma, low_sigma[low]])
-        strength = np.concatenate([strength, low_strength[low]])
     pixel_noise = smoothed_noise(filled, 0.0, skip if skip.any() else None)
-    area = float((~masked).sum())
-    floor = particle_threshold.noise_floor(pixel_noise, area, core_scales, polarity)
-    # the cut comes from the candidate scales alone: the smaller ones bring a population of
-    # their own (a support's fine texture) that would pull the mixture down to it
-    cut, mixture = particle_valley.pooled_cut(core_strength, floor)
-    other_side = particle_threshold.opposite_strengths(response, polarity, skip)
-    spreads: dict = {}  # each layer's spread, measured once for the bound and weak_shift
-    background = particle_threshold.background_strengths(
-        response, scales, polarity, skip, core_scales, spreads
+    noise = (pixel_noise, float((~masked).sum()))
+    core = (core_strength, blob_sigma[: len(core_strength)])
+    scale_cut, bounds, floors, floor, cut, mixture, pooled, added = scale_cuts(
+        response, scales, core_scales, polarity, core, noise, skip, layer, below
     )
-    floors = np.full(len(scales), floor)
-    added = added_count(scales, below)  # below the first search's floor: a floor of their own
-    if smaller:  # white noise searched at the smaller scales too reaches higher there
-        floors[:smaller] = max(
-            floor, particle_threshold.noise_floor(pixel_noise, area, scales[added:], polarity)
-        )
-        floors[:added] = particle_threshold.noise_floor(pixel_noise, area, scales, polarity)
-    # a pooled cut at the noise floor means the mixture found no background population below
-    # the particles (one population, or the support's texture taken for the strong one): then
-    # what the background reaches at each scale decides, never less than the floor
-    pooled = cut > floor
-    if pooled and layer is not None and layer[0] == polarity and weak_majority(mixture):
-        pooled = False  # on a layer the mixture split the particles' own strengths in two
-    # the mixture saw the particle scales only: at a smaller scale the weak population (a
-    # support's fine texture, noise) sits higher, and the pooled cut moves up with it. Not on
-    # a layer of the particles' polarity: there most pixels are particles, and the
-    # response's spread is their own profile, not the background's
     on_layer = layer is not None and layer[0] == polarity
-    pooled_cut = cut
-    if not on_layer:
-        core_sigma = blob_sigma[: len(core_strength)]
-        pooled_cut = cut * weak_shift(response, scales, smaller, core_sigma, skip, spreads)
-    bounds = np.minimum(np.minimum(pooled_cut if pooled else np.inf, other_side), background)
-    bounds = lowered_bounds(bounds, response, scales, polarity, skip, below)
-    scale_cut = np.maximum(bounds, floors)
     packed = None if pooled else layer
     hidden_kept = 0
     if packed is not None and packed[0] == polarity:
-        # a packed layer: the other side at each scale is the network of gaps between the
-        # particles, the response's spread their own profile; neither is what the background
-        # reaches, and the candidates are the particles: the floor decides
-        scale_cut = floors.copy()
-        # ... and on a layer of many particles, the floor a false discovery rate allows
-        scale_cut[smaller:] = np.minimum(
-            scale_cut[smaller:],
-            layer_floors(
-                core_strength,
-                blob_sigma[: len(core_strength)],
-                pixel_noise,
-                area,
-                core_scales,
-            ),
-        )
-        settled = len(points)
-        # how much more than noise the frame holds at the particles' scale around each pixel
-        structure = layer_area(filled, response, scales, sigma, skip)
-        points, blob_sigma, strength = hidden_by_failing(
-            (points, blob_sigma, strength),
-            # ... and where that is the layer, the maxima at the particles' own scale
-            layer_candidates(response, scales, polarity, candidate_skip, sigma, structure),
+        scale_cut, (points, blob_sigma, strength), hidden_kept, structure = layer_cuts(
+            filled,
+            response,
             scales,
-            scale_cut,
+            core_scales,
+            sigma,
+            polarity,
+            (points, blob_sigma, strength),
+            core,
+            floors,
+            noise,
+            (skip, candidate_skip),
         )
-        hidden_kept = len(points) - settled
     # a smaller blob inside a larger kept one, or inside an aggregate too large to be a
     # particle, is judged against its interior, not its ring
     aggregates = particle_surround.aggregate_blobs(
@@ -285,38 +223,19 @@ def _kept_blobs(filled, masked, skip, requested, below=None, no_data=None):
     # bounds (gaps and rings between packed particles): candidates on it pass from there
     background_added = other_pixels = 0
     if keep.sum() >= 3:
-        kept_points, kept_radius = points[keep], np.sqrt(2.0) * blob_sigma[keep]
-        # particles of the other polarity (either side of focus) are no background either
-        other_area = particle_other_side.other_polarity_area(
-            signal, kept_points, kept_radius, candidate_skip
+        lowered, passed, other_pixels = particle_far_background.background_pass(
+            signal,
+            response,
+            scales,
+            polarity,
+            (points, blob_sigma, cut_by),
+            keep,
+            (scale_cut, floors, added),
+            (skip, candidate_skip),
+            candidate_cut,
         )
-        other_pixels = int(other_area.sum())
-        lowered = np.maximum(
-            np.minimum(
-                scale_cut,
-                particle_faint.background_levels(
-                    response, scales, polarity, kept_points, kept_radius, skip | other_area
-                ),
-            ),
-            floors,
-        )
-        lowered[:added] = scale_cut[:added]  # measured away from the first search's particles
-        if (lowered < scale_cut).any():
-            clear = particle_faint.FAINT_CLEAR * float(np.median(kept_radius))
-            on_kept = particle_faint.within_discs(filled.shape, kept_points, kept_radius + clear)[
-                points[:, 0], points[:, 1]
-            ]
+        if passed is not None:
             before = int(keep.sum())
-            passed = (cut_by >= candidate_cut(scale_cut)) | (
-                (cut_by >= candidate_cut(lowered)) & ~on_kept
-            )
-            # that level is measured on the opposite side, where a support's one-sided ridges
-            # (strands of lacey carbon over its holes, edges) never reach: a candidate that
-            # passes only there must be round
-            lowered_only = np.flatnonzero(passed & (cut_by < candidate_cut(scale_cut)))
-            passed[lowered_only] = particle_surround.round_peaks(
-                signal, points[lowered_only], blob_sigma[lowered_only]
-            )
             scale_cut = lowered
             keep, not_above_surround, not_above_larger = judged(
                 signal, points, blob_sigma, strength, passed, aggregates, pixel_noise

@@ -42,13 +42,13 @@ def beside_candidates(
     drawn : numpy.ndarray
         The kept particles' drawn profiles (particles positive, as ``signal``).
     """
-    from napari_ivae.core.detection import particle_blobs, particle_labels, particle_profiles
+    from napari_ivae.core.detection import particle_labels, particle_profiles, particle_scale_space
 
     radius = np.sqrt(2.0) * kept_sigma
     drawn = particle_profiles.profile_model(
         signal, particle_labels.blob_centres(signal, kept_points, radius), kept_sigma
     )
-    model = particle_blobs.scale_space(drawn, scales)
+    model = particle_scale_space.scale_space(drawn, scales)
     if polarity == "dark":
         response = np.negative(response, out=response)
     residual = np.subtract(response, model, out=response)

@@ -64,7 +64,7 @@ def bin_factor(frame: np.ndarray, skip, polarity: str, no_data=None):
     (:func:`~napari_ivae.core.detection.particle_threshold.noise_floor`): on noise alone the
     choice's scale is any (up to a sixteenth of the frame). Nor where the strongest blobs at
     that scale lie on ridges (their median
-    :func:`~napari_ivae.core.detection.particle_blobs.curvature_ratio` below ``RIDGE``): rods,
+    :func:`~napari_ivae.core.detection.particle_peak_shape.curvature_ratio` below ``RIDGE``): rods,
     whose length the scale then follows, not the width that binning must keep. Where the
     frame's central crop is a packed layer at full resolution
     (:func:`~napari_ivae.core.detection.packed.packed_phase`), the particles are no larger
@@ -92,10 +92,7 @@ def bin_factor(frame: np.ndarray, skip, polarity: str, no_data=None):
     from napari_ivae.core.detection.packed import packed_phase
     from napari_ivae.core.detection.particle_blobs import (
         CHOICE_SIDE,
-        RIDGE,
-        blob_scales,
         choice_window,
-        curvature_ratio,
         polarity_scale_and_response,
     )
     from napari_ivae.core.detection.particle_candidates import (
@@ -103,6 +100,8 @@ def bin_factor(frame: np.ndarray, skip, polarity: str, no_data=None):
         blob_candidates,
         candidate_scales,
     )
+    from napari_ivae.core.detection.particle_peak_shape import RIDGE, curvature_ratio
+    from napari_ivae.core.detection.particle_scale_space import blob_scales
     from napari_ivae.core.detection.particle_scales import scale_space_from
     from napari_ivae.core.detection.particle_threshold import noise_floor
     from napari_ivae.core.detection.peaks import smoothed_noise

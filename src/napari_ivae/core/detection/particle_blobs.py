@@ -78,16 +78,17 @@ they share is that a particle is a compact blob of one polarity at one scale. So
    no texture makes; on a dense frame the pooled cut then stands above small particles that the
    background never reaches. Once the particles are kept, at each scale the opposite side's maxima
    more than ``FAINT_NULL`` median radii beyond every kept rim are the background's own
-   (:func:`~napari_ivae.core.detection.particle_faint.background_levels`): their tail, extended
-   exponentially from the strongest ``FAINT_TAIL`` of them and scaled from that area to the area
-   outside the kept particles, gives the level above which at most ``FAINT_FALSE`` background maxima
-   are expected over all searched scales. Where that level is below a scale's cut, a candidate on
-   the background (more than ``FAINT_CLEAR`` median radii beyond every kept rim: the top of a bright
-   particle carries more shot noise than the background) passes from it, never below the noise
-   floor, and the kept particles are judged again (surround, overlaps, nested); such a candidate
-   must have a round peak (:func:`~napari_ivae.core.detection.particle_surround.round_peaks`):
-   the opposite side never holds a support's one-sided ridges (strands of lacey carbon over its
-   holes), so this level does not bound them. The lowered cuts also serve 9.
+   (:func:`~napari_ivae.core.detection.particle_far_background.background_levels`): their tail,
+   extended exponentially from the strongest ``FAINT_TAIL`` of them and scaled from that area to the
+   area outside the kept particles, gives the level above which at most ``FAINT_FALSE`` background
+   maxima are expected over all searched scales. Where that level is below a scale's cut, a
+   candidate on the background (more than ``FAINT_CLEAR`` median radii beyond every kept rim: the
+   top of a bright particle carries more shot noise than the background) passes from it, never below
+   the noise floor, and the kept particles are judged again (surround, overlaps, nested); such a
+   candidate must have a round peak
+   (:func:`~napari_ivae.core.detection.particle_surround.round_peaks`): the opposite side never
+   holds a support's one-sided ridges (strands of lacey carbon over its holes), so this level does
+   not bound them. The lowered cuts also serve 9.
 9. **Particles beside kept ones.** A small particle touching a larger one is a maximum in space at
    its own scale, but the larger one's response grows over it towards the larger scale, so it is no
    scale-space maximum and never a candidate. The kept particles are drawn from their own measured
@@ -119,14 +120,18 @@ they share is that a particle is a compact blob of one polarity at one scale. So
     (:func:`~napari_ivae.core.detection.particle_merge.merge_groups`); touching or overlapping
     particles dip, narrow to a waist, or differ in size. Not on a packed layer.
 
-This module holds step 1 (the scale space and the choice of polarity and scale); the other
-steps live in :mod:`~napari_ivae.core.detection.particle_candidates` (2., 6.: candidates and
-overlaps), :mod:`~napari_ivae.core.detection.particle_threshold` (3.-5.: the cuts and the
-noise floor), :mod:`~napari_ivae.core.detection.particle_surround` (6., 7.: surround, nested
-blobs, aggregates), :mod:`~napari_ivae.core.detection.particle_faint` (8., 10.: the background
-far from kept particles, faint particles), :mod:`~napari_ivae.core.detection.particle_profiles`
-(9.: particles beside kept ones) and :mod:`~napari_ivae.core.detection.particle_merge` (11.:
-rods); :func:`~napari_ivae.core.detection.particles.detect_particles` runs them in order.
+This module holds step 1 (the choice of polarity and scale); the scale space is
+:mod:`~napari_ivae.core.detection.particle_scale_space`'s and the peaks' shape (round or a ridge)
+:mod:`~napari_ivae.core.detection.particle_peak_shape`'s. The other steps live in
+:mod:`~napari_ivae.core.detection.particle_candidates` (2., 6.: candidates and overlaps),
+:mod:`~napari_ivae.core.detection.particle_threshold` (3.-5.: the cuts and the noise floor),
+:mod:`~napari_ivae.core.detection.particle_surround` (6., 7.: surround, nested blobs,
+aggregates), :mod:`~napari_ivae.core.detection.particle_far_background` (8.: the background far
+from kept particles), :mod:`~napari_ivae.core.detection.particle_profiles` (9.: particles beside
+kept ones), :mod:`~napari_ivae.core.detection.particle_faint` (10.: faint particles) and
+:mod:`~napari_ivae.core.detection.particle_merge` (11.: rods);
+:func:`~napari_ivae.core.detection.particle_auto.auto_blobs` runs them in order for
+:func:`~napari_ivae.core.detection.particles.detect_particles`.
 """
 
 from __future__ import annotations
@@ -134,103 +139,11 @@ from __future__ import annotations
 import numpy as np
 
 from napari_ivae.core.detection._medians import _median
+from napari_ivae.core.detection.particle_peak_shape import ridge_like, signed_peaks
+from napari_ivae.core.detection.particle_scale_space import blob_scales, scale_space
 
 CHOICE_SIDE = 1024  # polarity and scale are measured on a central crop at most this large
-SCALES = 16  # scales searched, geometrically from 1 px to a sixteenth of the frame
 COVER = 0.02  # the strongest responses averaged: as many blobs as would cover this share
-UNDERFLOW = -800.0  # exp of less is 0 (in float32 from -104 on): the transfer is 0 there
-RIDGE = 0.4  # strongest peaks whose principal curvatures' median ratio is below this: an edge
-
-
-def blob_scales(shape) -> np.ndarray:
-    """The scales searched for a frame of this shape: 1 px to a sixteenth of its smaller side."""
-    return np.geomspace(1.0, max(1.5, min(shape) / 16.0), SCALES)
-
-
-def scale_space(frame: np.ndarray, scales) -> np.ndarray:
-    """``(scales, Y, X)`` responses ``-sigma^2 LoG`` (bright blobs positive).
-
-    One Fourier transform of the frame (mirrored at its edges, as ``ndimage`` does) serves
-    every scale: ``-sigma^2 LoG`` is ``4 pi^2 sigma^2 |f|^2 exp(-2 pi^2 sigma^2 |f|^2)`` there.
-    The transforms are in float32 (complex64), as the frame's own spectrum is: the response
-    differs from float64 transforms' by about 3e-7 of its largest value, and float64 inverse
-    transforms took 1.7 x the time.
-    """
-    from scipy import fft
-
-    frame = np.asarray(frame, dtype=np.float32)
-    height, width = frame.shape
-    pad = int(np.ceil(4.0 * max(scales)))
-    padded_shape = [fft.next_fast_len(n + 2 * pad, real=True) for n in frame.shape]
-    padded = np.pad(
-        frame,
-        [(pad, size - n - pad) for n, size in zip(frame.shape, padded_shape)],
-        mode="symmetric",
-    )
-    spectrum = fft.rfft2(padded, workers=1)
-    del padded
-    # rows k and n - k have the same |f|^2: the transfer is computed on rows 0 ... n / 2 only
-    half = padded_shape[0] // 2 + 1
-    mirrored = slice(padded_shape[0] - half, 0, -1)  # rows half ... n - 1 as rows of the half
-    freq_sq = (
-        fft.fftfreq(padded_shape[0])[:half, None] ** 2 + fft.rfftfreq(padded_shape[1])[None, :] ** 2
-    ).astype(np.float32)
-    out = np.empty((len(scales), height, width), dtype=np.float32)
-    size = padded_shape[0] * padded_shape[1]
-    buffers = _Buffers(spectrum, freq_sq, half, mirrored)
-    for index, sigma in enumerate(scales):
-        filtered, used = buffers.filtered(float(sigma))
-        # irfft2 as pocketfft computes it (the columns' inverse transform, then the rows'), the
-        # rows' transform and the 1 / size factor on the rows kept only: the same numbers. A
-        # column whose transfer is 0 throughout (where exp underflows) stays 0: only the
-        # columns before the first such are transformed
-        columns = fft.ifft(filtered, axis=0, norm="forward", workers=1, overwrite_x=True)
-        if used < spectrum.shape[1]:
-            kept = columns[pad : pad + height]
-            columns = np.zeros((height, spectrum.shape[1]), dtype=columns.dtype)
-            columns[:, :used] = kept
-        else:
-            columns = columns[pad : pad + height]
-        rows = fft.irfft(columns, padded_shape[1], axis=1, norm="forward", workers=1)
-        np.multiply(
-            rows[:, pad : pad + width],
-            rows.dtype.type(1) / rows.dtype.type(size),
-            out=out[index],
-            casting="same_kind",
-        )
-    return out
-
-
-class _Buffers:
-    """:func:`scale_space`'s filtered spectra, one scale at a time."""
-
-    def __init__(self, spectrum, freq_sq, half, mirrored):
-        self.half, self.mirrored = half, mirrored
-        self.spectrum, self.freq_sq = spectrum, freq_sq
-        self.exponent = np.empty(freq_sq.shape, dtype=np.float32)
-        self.transfer = np.empty(freq_sq.shape, dtype=np.float32)
-
-    def filtered(self, sigma: float):
-        """The spectrum times the transfer at ``sigma`` (its leading columns, up to the last
-        where the transfer is not 0 throughout), and how many columns that is."""
-        half, scale = self.half, -2.0 * np.pi**2 * sigma**2
-        # |f|^2 grows along each row from its first (f_y = 0): from the column where the
-        # exponent there is below UNDERFLOW, every row's exponential is 0
-        first_row = self.freq_sq[0] * scale
-        width = int(np.searchsorted(-first_row, -UNDERFLOW, side="right"))
-        width = max(width, 1)
-        exponent, transfer = self.exponent[:, :width], self.transfer[:, :width]
-        np.multiply(self.freq_sq[:, :width], scale, out=exponent)
-        np.exp(exponent, out=exponent)
-        np.multiply(self.freq_sq[:, :width], 4.0 * np.pi**2 * sigma**2, out=transfer)
-        transfer *= exponent
-        nonzero = np.flatnonzero(transfer.any(axis=0))
-        used = int(nonzero[-1]) + 1 if nonzero.size else 1
-        spectrum = self.spectrum[:, :used]
-        filtered = np.empty(spectrum.shape, dtype=spectrum.dtype)
-        np.multiply(spectrum[:half], transfer[:, :used], out=filtered[:half])
-        np.multiply(spectrum[half:], transfer[self.mirrored, :used], out=filtered[half:])
-        return filtered, used
 
 
 def blob_polarity_and_scale(
@@ -276,7 +189,8 @@ def polarity_scale_and_response(
     Returns
     -------
     (str, float, numpy.ndarray, numpy.ndarray or None, tuple or None)
-        Polarity, sigma, the scales measured and their :func:`scale_space` response over
+        Polarity, sigma, the scales measured and their
+        :func:`~napari_ivae.core.detection.particle_scale_space.scale_space` response over
         the whole frame (``None`` instead of the response when the frame is larger than the
         crop the choice was made on), and the crop's
         :func:`~napari_ivae.core.detection.packed.packed_phase` (measured once per frame:
@@ -340,7 +254,7 @@ def polarity_scale_and_response(
         # of the particles' own pieces decide instead
         best = _packed_choice(best, measured, scales, *packed)
         return best[1], float(scales[best[2]]), scales, response if whole else None, packed
-    if _ridge_like(response, best, strongest):
+    if ridge_like(response, best, strongest):
         # the strongest peaks are an edge's ridge (flat-topped particles: the edges' response
         # is as strong at every scale below theirs, and most of the frame is flat there), not
         # blobs: the scale is the best one above it whose strongest peaks are blobs
@@ -350,7 +264,7 @@ def polarity_scale_and_response(
             if item[1] == best[1]
             and item[2] > best[2]
             and item[0] > -np.inf
-            and not _ridge_like(response, item, strongest)
+            and not ridge_like(response, item, strongest)
         ]
         if blobs:
             best = max(blobs, key=lambda item: item[0])
@@ -376,7 +290,7 @@ def _ungrouped(response, scales, best, measured, strongest, crop, use):
             if item[1] == best[1]
             and scales[item[2]] <= limit
             and item[0] > -np.inf
-            and not _ridge_like(response, item, strongest)
+            and not ridge_like(response, item, strongest)
         ]
         if not smaller:
             break
@@ -384,58 +298,8 @@ def _ungrouped(response, scales, best, measured, strongest, crop, use):
     return best
 
 
-def signed_peaks(response: np.ndarray, polarity: str) -> np.ndarray:
-    """Where ``response`` (``-sigma^2 LoG``, bright blobs positive; a layer or a scale space)
-    signed for ``polarity`` is a maximum of its 3 x 3 (x 3) neighbourhood and above 0.
-
-    For ``"dark"`` the minima below 0 of ``response`` itself: the same elements as the maxima
-    of its negation, without the negated copy.
-    """
-    from napari_ivae.core.detection._filters import maximum_filter3, minimum_filter3
-
-    if polarity == "bright":
-        return (response == maximum_filter3(response)) & (response > 0)
-    return (response == minimum_filter3(response)) & (response < 0)
-
-
-def _ridge_like(response, item, strongest) -> bool:
-    """Whether the strongest peaks of ``item`` (strength, polarity, scale index) lie on ridges:
-    the median of their :func:`curvature_ratio` is below ``RIDGE``."""
-    _, name, index = item
-    layer = response[index] if name == "bright" else -response[index]
-    rows, cols = np.unravel_index(strongest[name, index], layer.shape)
-    return bool(np.median(curvature_ratio(layer, rows, cols)) < RIDGE)
-
-
-def curvature_ratio(layer, rows, cols) -> np.ndarray:
-    """The smaller over the larger principal curvature of ``layer`` at its peaks ``(rows,
-    cols)``: about 1 at a blob's (round) peak, about 0 on a ridge (an edge's response), 0 where
-    the peak is no maximum in both directions. Second differences of the 3 x 3 neighbourhood,
-    the frame's edge repeated."""
-    rows = np.asarray(rows, dtype=np.int64)
-    cols = np.asarray(cols, dtype=np.int64)
-    above, below = np.maximum(rows - 1, 0), np.minimum(rows + 1, layer.shape[0] - 1)
-    left, right = np.maximum(cols - 1, 0), np.minimum(cols + 1, layer.shape[1] - 1)
-
-    def at(row, col):
-        return np.asarray(layer[row, col], dtype=np.float64)
-
-    centre = at(rows, cols)
-    d_yy = at(below, cols) - 2 * centre + at(above, cols)
-    d_xx = at(rows, right) - 2 * centre + at(rows, left)
-    d_xy = 0.25 * (at(below, right) - at(below, left) - at(above, right) + at(above, left))
-    half_trace = 0.5 * (d_xx + d_yy)
-    root = np.sqrt(np.maximum(half_trace**2 - (d_xx * d_yy - d_xy**2), 0.0))
-    steep, shallow = half_trace - root, half_trace + root  # at a maximum both below 0
-    return np.where(steep < 0, shallow / np.where(steep < 0, steep, -1.0), 0.0)
-
-
 __all__ = [
     "blob_polarity_and_scale",
-    "blob_scales",
     "choice_window",
-    "curvature_ratio",
     "polarity_scale_and_response",
-    "scale_space",
-    "signed_peaks",
 ]

@@ -3,15 +3,17 @@
 Steps 2 and 6 of :mod:`~napari_ivae.core.detection.particle_blobs` (the numbers below refer to
 its overview): the scales searched around the chosen one (:func:`candidate_scales`, and
 :func:`search_scales` below them for smaller particles), the maxima in scale and space of the
-response of the particles' polarity (:func:`blob_candidates`), and of overlapping blobs the
-strongest (:func:`strongest_of_overlaps`).
+response of the particles' polarity (:func:`blob_candidates`; at the candidate scales and
+below them, :func:`searched_candidates`), and of overlapping blobs the strongest
+(:func:`strongest_of_overlaps`).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from napari_ivae.core.detection.particle_blobs import blob_scales, scale_space, signed_peaks
+from napari_ivae.core.detection.particle_peak_shape import signed_peaks
+from napari_ivae.core.detection.particle_scale_space import blob_scales, scale_space
 
 SCALE_RANGE = (0.5, 2.0)  # candidates from half to twice the chosen scale
 SEARCH_FROM = 0.35  # candidates also from this many times the chosen scale (see 6.)
@@ -67,6 +69,51 @@ def blob_candidates(frame, scales, polarity, skip=None, response=None, overlaps=
         return points, blob_sigma, strength
     keep = strongest_of_overlaps(points, blob_sigma, strength)
     return points[keep], blob_sigma[keep], strength[keep]
+
+
+def searched_candidates(frame, scales, core_scales, polarity, skip, response):
+    """Every candidate of one search: the maxima at the candidate scales, their overlaps
+    settled, then those at the smaller searched scales.
+
+    The smaller scales' overlaps with the others are left to be settled among those that pass
+    their scale's cut: a noise blob stronger than a particle beside it but below its own cut
+    must not take the particle's place.
+
+    Parameters
+    ----------
+    frame : numpy.ndarray
+        The frame searched.
+    scales : numpy.ndarray
+        Every searched scale, ascending; the last ``len(core_scales)`` are the candidate scales.
+    core_scales : numpy.ndarray
+        The candidate scales.
+    polarity : {"bright", "dark"}
+        The particles' polarity.
+    skip : numpy.ndarray
+        Pixels where no candidate is.
+    response : numpy.ndarray
+        ``(scales, Y, X)`` scale space of ``frame`` at ``scales``.
+
+    Returns
+    -------
+    (numpy.ndarray, numpy.ndarray, numpy.ndarray, numpy.ndarray)
+        ``(N, 2)`` integer (row, col), their sigmas and strengths (the candidate scales' first),
+        and the strengths of those at the candidate scales.
+    """
+    smaller = len(scales) - len(core_scales)
+    points, sigma, strength = blob_candidates(
+        frame, core_scales, polarity, skip, response=response[smaller:]
+    )
+    core_strength = strength
+    if smaller:
+        low_points, low_sigma, low_strength = blob_candidates(
+            frame, scales, polarity, skip, response=response, overlaps=False
+        )
+        low = low_sigma < core_scales[0]
+        points = np.concatenate([points, low_points[low]])
+        sigma = np.concatenate([sigma, low_sigma[low]])
+        strength = np.concatenate([strength, low_strength[low]])
+    return points, sigma, strength, core_strength
 
 
 def strongest_of_overlaps(points, sigma, strength) -> np.ndarray:
@@ -130,5 +177,6 @@ __all__ = [
     "candidate_scales",
     "judged",
     "search_scales",
+    "searched_candidates",
     "strongest_of_overlaps",
 ]

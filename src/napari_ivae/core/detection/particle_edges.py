@@ -1,14 +1,14 @@
 """Centres of particles cut by the frame's edge, from the outline that is left inside it.
 
 The scale space is computed on the frame mirrored at its edges
-(:func:`~napari_ivae.core.detection.particle_blobs.scale_space`): a particle cut by the edge and
-its mirror image are one blob, symmetric about the edge, so its scale-space maximum lies ON the
-edge row or column (and at a larger scale) although the particle's centre is several pixels
-inside. Any level line of a round particle's profile is a circle about its centre, and the part
-of it inside the frame says where that centre is: :func:`cut_centres` fits a circle to the
-particle's outline at half its height above the background around it (the outline's pixels on
-the frame's edge are the cut, not the outline, and are left out). A blob whose outline is no
-particle's (the mirrored noise's or the background's level lines) keeps its place on the edge.
+(:func:`~napari_ivae.core.detection.particle_scale_space.scale_space`): a particle cut by the edge
+and its mirror image are one blob, symmetric about the edge, so its scale-space maximum lies ON the
+edge row or column (and at a larger scale) although the particle's centre is several pixels inside.
+Any level line of a round particle's profile is a circle about its centre, and the part of it inside
+the frame says where that centre is: :func:`cut_centres` fits a circle to the particle's outline at
+half its height above the background around it (the outline's pixels on the frame's edge are the
+cut, not the outline, and are left out). A blob whose outline is no particle's (the mirrored noise's
+or the background's level lines) keeps its place on the edge.
 
 The edge rule (:func:`clear_of_edge`) then reads the fitted centres: a particle cut by the edge
 is kept when its centre lies inside the frame (by a pixel), as the benchmarks' references count
@@ -135,7 +135,7 @@ def _fitted_centre(signal, points, radius, index):
     """The centre of the circle fitted to blob ``index``'s outline inside the frame, or None."""
     from scipy import ndimage
 
-    from napari_ivae.core.detection.particle_faint import within_discs
+    from napari_ivae.core.detection.particle_discs import within_discs
 
     point, extent = points[index], float(radius[index])
     reach = int(np.ceil(WINDOW * extent)) + 1

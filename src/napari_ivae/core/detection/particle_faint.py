@@ -1,10 +1,12 @@
 """Faint particles, judged against the background far from the particles already kept.
 
-Steps 8 and 10 of :mod:`~napari_ivae.core.detection.particle_blobs` (the numbers below refer
-to its overview): at each scale, what the background more than a few radii from every kept
-particle reaches (:func:`background_levels`, which lowers the per-scale cuts), and at the kept
-particles' median radius a difference of Gaussians for the faint particles away from them
-(:func:`faint_particles`). :func:`within_discs` marks the pixels the kept particles cover.
+Step 10 of :mod:`~napari_ivae.core.detection.particle_blobs` (the numbers below refer to its
+overview): at the kept particles' median radius a difference of Gaussians, less the support's
+level measured off the kept particles, for the faint particles away from them
+(:func:`faint_particles`), cut at a false-discovery rate against the opposite side's maxima on
+the background (:func:`null_tail` where that tail is a Gaussian field's). The ``FAINT_*``
+distances and the tail's size are shared with step 8
+(:mod:`~napari_ivae.core.detection.particle_far_background`).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from napari_ivae.core.detection._medians import _median
+from napari_ivae.core.detection.particle_discs import within_discs
 from napari_ivae.core.detection.particle_surround import SURROUND_SHARE, surround_share
 
 FAINT_NARROW = 0.35  # faint particles: a Gaussian of this x the kept particles' median radius
@@ -312,97 +315,7 @@ def _peaks(response, off, size):
     return rows[top], cols[top]
 
 
-def background_levels(response, scales, polarity: str, points, radius, skip=None):
-    """Per scale, what the background far from the kept particles reaches outside them (see 8.).
-
-    At each scale the opposite polarity's maxima of ``response`` (a square of ``2 ceil(sigma)
-    + 1`` px) more than ``FAINT_NULL`` median radii beyond every kept particle's rim are the
-    background's: a support's texture and noise, not the gaps between packed particles or
-    their rings. Their tail past the strongest max(``FAINT_TAIL``) of them, extended
-    exponentially and scaled from their area to the area outside every kept particle, gives
-    the level above which ``FAINT_FALSE / len(scales)`` background maxima are expected there
-    (``inf`` where fewer than ``FAINT_TAIL[0]`` maxima were found).
-
-    Parameters
-    ----------
-    response : numpy.ndarray
-        ``(scales, Y, X)`` from :func:`~napari_ivae.core.detection.particle_blobs.scale_space` (the frame's
-        own sign).
-    scales : numpy.ndarray
-        The scales (sigmas, px) of ``response``.
-    polarity : {"bright", "dark"}
-        The particles' polarity; the opposite one is measured.
-    points : numpy.ndarray
-        ``(N, 2)`` integer centres of the kept particles.
-    radius : array-like
-        ``(N,)`` their radii (pixels).
-    skip : numpy.ndarray, optional
-        ``(Y, X)`` pixels where nothing is measured.
-
-    Returns
-    -------
-    numpy.ndarray
-        One level per scale.
-    """
-    from napari_ivae.core.detection._filters import local_maxima
-    from napari_ivae.core.detection.field_noise import null_sample, tail_level
-
-    levels = np.full(len(scales), np.inf)
-    background, area = null_sample(response.shape[1:], points, radius, FAINT_NULL, skip)
-    if not area:
-        return levels
-    allowed = FAINT_FALSE / len(scales)
-    sign = -1.0 if polarity == "bright" else 1.0
-    for index, (layer, sigma) in enumerate(zip(response, scales)):
-        opposite = sign * layer
-        rows, cols = local_maxima(opposite, 2 * int(np.ceil(sigma)) + 1, 0.0)
-        values = np.sort(opposite[rows, cols][background[rows, cols]])
-        levels[index] = tail_level(values, area, allowed, *FAINT_TAIL)
-    return levels
-
-
-def within_discs(shape, centres, radii) -> np.ndarray:
-    """True within ``radii`` (one per centre) of any of the integer ``centres``.
-
-    The centres of one radius at once: the flat offsets of its disc's pixels (the same test
-    as centre by centre) added to each centre's flat index; only the centres whose square
-    the frame's edge cuts test their pixels against the frame."""
-    near = np.zeros(shape, dtype=bool)
-    centres = np.asarray(centres).reshape(-1, 2).astype(np.int64)
-    radii = np.asarray(radii, dtype=np.float64).reshape(-1)
-    if not len(centres):
-        return near
-    flat_near = near.reshape(-1)
-    height, width = near.shape
-    for radius in np.unique(radii).tolist():
-        group = np.flatnonzero(radii == radius)
-        span = int(np.ceil(radius))
-        step = np.arange(-span, span + 1)
-        offset_rows, offset_cols = np.repeat(step, len(step)), np.tile(step, len(step))
-        disc = offset_rows**2 + offset_cols**2 <= radius**2
-        offset_rows, offset_cols = offset_rows[disc], offset_cols[disc]
-        rows, cols = centres[group, 0], centres[group, 1]
-        clear = (rows >= span) & (rows < height - span) & (cols >= span) & (cols < width - span)
-        offsets = offset_rows * width + offset_cols
-        for chunk in _chunks(np.flatnonzero(clear), len(offsets)):
-            flat_near[((rows[chunk] * width + cols[chunk])[:, None] + offsets).ravel()] = True
-        for chunk in _chunks(np.flatnonzero(~clear), len(offsets)):
-            at_rows = rows[chunk, None] + offset_rows[None, :]
-            at_cols = cols[chunk, None] + offset_cols[None, :]
-            inside = (at_rows >= 0) & (at_rows < height) & (at_cols >= 0) & (at_cols < width)
-            near[at_rows[inside], at_cols[inside]] = True
-    return near
-
-
-def _chunks(indices, pixels):
-    """``indices`` in pieces of at most about 4 million pixels (``pixels`` each)."""
-    pieces = -(-len(indices) * pixels // (1 << 22))
-    return np.array_split(indices, pieces) if pieces > 1 else [indices] if pieces else []
-
-
 __all__ = [
-    "background_levels",
     "faint_particles",
     "null_tail",
-    "within_discs",
 ]

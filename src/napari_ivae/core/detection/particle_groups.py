@@ -10,7 +10,7 @@ contrast at the scale that matches it), so a blob that holds two or more smaller
 least as strong as itself, is a group of them, not one particle: their scale is the particles'.
 A large particle's noise, fringes or texture on its top are weaker than the particle itself;
 a bright rim's, a rod's or a bloomed streak's maxima lie on ridges (not round, as
-:func:`~napari_ivae.core.detection.particle_blobs.curvature_ratio` measures them), and what is
+:func:`~napari_ivae.core.detection.particle_peak_shape.curvature_ratio` measures them), and what is
 strongest at the finest scale (noise, a one-pixel rim) is nothing scale space resolves: neither
 counts as a smaller blob. Nor does one weaker than white noise of the frame's pixel noise reaches
 at the smaller scales: white noise's scale-normalised response grows as the scale shrinks, so on
@@ -84,7 +84,7 @@ def inner_strong_blobs(response, scales, index, sign, row, col, floor=0.0) -> in
 
 def _round(layer, row, col) -> bool:
     """Whether ``layer``'s peak at ``(row, col)`` is a blob's, not a ridge's."""
-    from napari_ivae.core.detection.particle_blobs import RIDGE, curvature_ratio
+    from napari_ivae.core.detection.particle_peak_shape import RIDGE, curvature_ratio
 
     return bool(curvature_ratio(layer, [row], [col])[0] >= RIDGE)
 

@@ -22,7 +22,7 @@ def disc_labels(signal, centres, radii) -> np.ndarray:
     """One label per blob: its disc, shared out between touching blobs by a watershed."""
     from skimage import segmentation
 
-    from napari_ivae.core.detection import particle_faint
+    from napari_ivae.core.detection.particle_discs import within_discs
 
     labels = np.zeros(signal.shape, dtype=np.int32)
     if len(centres) == 0:
@@ -30,7 +30,7 @@ def disc_labels(signal, centres, radii) -> np.ndarray:
     markers = np.zeros(signal.shape, dtype=np.int32)
     rows, cols = np.asarray(centres).T
     markers[rows, cols] = np.arange(1, len(centres) + 1)
-    discs = particle_faint.within_discs(signal.shape, centres, radii)
+    discs = within_discs(signal.shape, centres, radii)
     return segmentation.watershed(-signal, markers, mask=discs).astype(np.int32)
 
 

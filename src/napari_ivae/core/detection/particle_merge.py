@@ -80,7 +80,7 @@ def merge_groups(signal, points, radius) -> np.ndarray:
     from scipy import ndimage
     from scipy.spatial import cKDTree
 
-    from napari_ivae.core.detection.particle_faint import within_discs
+    from napari_ivae.core.detection.particle_discs import within_discs
 
     points = np.asarray(points).reshape(-1, 2)
     radius = np.asarray(radius, dtype=np.float64).reshape(-1)

@@ -58,7 +58,7 @@ def other_polarity_blobs(signal, centres, radius: float, skip=None, clear=None):
     """
     from scipy.spatial import cKDTree
 
-    from napari_ivae.core.detection import particle_blobs, particle_candidates
+    from napari_ivae.core.detection import particle_candidates, particle_scale_space
 
     none = np.zeros((0, 2), dtype=np.int64), np.zeros(0)
     signal = np.asarray(signal, dtype=np.float32)
@@ -68,12 +68,12 @@ def other_polarity_blobs(signal, centres, radius: float, skip=None, clear=None):
     radius = max(float(radius), 1.0)
     sigma = radius / np.sqrt(2.0)
     scales = sigma * np.array([1.0 / SCALE_STEP, 1.0, SCALE_STEP])
-    response = particle_blobs.scale_space(signal, scales)  # found particles positive
+    response = particle_scale_space.scale_space(signal, scales)  # found particles positive
     tree = cKDTree(centres)
     sides = {}
     surround = None
     if clear is not None:
-        from napari_ivae.core.detection.particle_faint import within_discs
+        from napari_ivae.core.detection.particle_discs import within_discs
 
         reach = CLEAR_RADII * np.maximum(np.asarray(clear, dtype=np.float64), radius)
         surround = within_discs(signal.shape, centres, reach)
@@ -170,7 +170,7 @@ def other_polarity_area(signal, centres, radii, skip=None) -> np.ndarray:
     numpy.ndarray
         ``signal``'s shape, bool.
     """
-    from napari_ivae.core.detection.particle_faint import within_discs
+    from napari_ivae.core.detection.particle_discs import within_discs
 
     shape = np.shape(signal)
     radii = np.asarray(radii, dtype=np.float64).reshape(-1)

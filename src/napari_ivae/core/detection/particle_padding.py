@@ -36,14 +36,14 @@ def padding_and_edges(flat, masked) -> tuple[np.ndarray, tuple[np.ndarray, np.nd
         The padding: ``flat``'s regions (8-connected) that cover a stretch of the frame's
         edge, those of their pixels nearest to a stretch of data, both wider than the
         largest particle searched
-        (:func:`~napari_ivae.core.detection.particle_blobs.blob_scales`); and the
+        (:func:`~napari_ivae.core.detection.particle_scale_space.blob_scales`); and the
         ``(rows, cols)`` of every pixel's nearest pixel outside the constant regions (None
         where there is no padding).
     """
     from scipy import ndimage
 
     from napari_ivae.core.detection._filters import square_extreme
-    from napari_ivae.core.detection.particle_blobs import blob_scales
+    from napari_ivae.core.detection.particle_scale_space import blob_scales
 
     # wider than the largest particle searched: a stretch of data, a stretch of the edge
     side = 2 * int(np.ceil(np.sqrt(2.0) * blob_scales(flat.shape)[-1])) + 1

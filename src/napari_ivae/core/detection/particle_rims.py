@@ -129,7 +129,7 @@ def rim_particles(signal, points, radius, pixel_noise):
     from scipy import ndimage
     from scipy.spatial import cKDTree
 
-    from napari_ivae.core.detection.particle_faint import within_discs
+    from napari_ivae.core.detection.particle_discs import within_discs
 
     none = (np.zeros((0, 2), dtype=np.int64), np.zeros(0), [])
     points = np.asarray(points).reshape(-1, 2)

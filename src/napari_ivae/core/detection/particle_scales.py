@@ -62,14 +62,14 @@ def _background_spread(response, skip, known=None):
 def scale_space_from(frame, scales, known_scales, known):
     """The scale space of ``frame`` at ``scales``: a slice of ``known`` (the response at
     ``known_scales``, or None) where that holds them, else computed."""
-    from napari_ivae.core.detection import particle_blobs
+    from napari_ivae.core.detection import particle_scale_space
 
     if known is not None and len(scales):
         start = int(np.searchsorted(known_scales, scales[0]))
         stop = start + len(scales)
         if stop <= len(known_scales) and np.array_equal(known_scales[start:stop], scales):
             return known[start:stop].copy()  # not a view: the rest of ``known`` can go
-    return particle_blobs.scale_space(frame, scales)
+    return particle_scale_space.scale_space(frame, scales)
 
 
 def beyond_top(strength, points, blob_sigma, response, scales, polarity: str, skip=None):

@@ -27,7 +27,7 @@ def covered_blobs(kept_blobs, filled, masked, skip, requested):
     lower: the particles found below the first floor, apart from every first one, are added
     (module docstring). ``used["range_floor"]``: the lowered floor (None where not lowered).
     """
-    from napari_ivae.core.detection.particle_blobs import blob_scales
+    from napari_ivae.core.detection.particle_scale_space import blob_scales
     from napari_ivae.core.detection.particle_surround import round_peaks
 
     grid = blob_scales(filled.shape)
@@ -91,7 +91,7 @@ def piled_at_floor(kept_sigma, floor: float) -> bool:
 
 def lowered_scales(shape, scales, below) -> np.ndarray:
     """``scales`` with the grid's scales from ``below[0]`` up to them put in front."""
-    from napari_ivae.core.detection.particle_blobs import blob_scales
+    from napari_ivae.core.detection.particle_scale_space import blob_scales
 
     if below is None:
         return scales
@@ -124,16 +124,17 @@ def background_maxima_levels(response, polarity, points, radius, skip=None) -> n
     of the background's maxima are expected outside the kept particles (``points``,
     ``radius``).
 
-    The background's maxima are the opposite polarity's maxima in scale and space, searched as
-    the candidates are (3 x 3 x 3), more than ``FAINT_NULL`` median radii beyond every kept
-    rim; their tail past the strongest max(``FAINT_TAIL``), extended exponentially and scaled
-    from their area to the area outside the kept particles (as
-    :func:`~napari_ivae.core.detection.particle_faint.background_levels`, whose square windows
-    hold fewer maxima than the candidates' search finds); ``inf`` where too few were found.
+    The background's maxima are the opposite polarity's maxima in scale and space, searched as the
+    candidates are (3 x 3 x 3), more than ``FAINT_NULL`` median radii beyond every kept rim; their
+    tail past the strongest max(``FAINT_TAIL``), extended exponentially and scaled from their area
+    to the area outside the kept particles (as
+    :func:`~napari_ivae.core.detection.particle_far_background.background_levels`, whose square
+    windows hold fewer maxima than the candidates' search finds); ``inf`` where too few were found.
     """
     from napari_ivae.core.detection._filters import maximum_filter3
     from napari_ivae.core.detection.field_noise import null_sample, tail_level
-    from napari_ivae.core.detection.particle_faint import FAINT_FALSE, FAINT_NULL, FAINT_TAIL
+    from napari_ivae.core.detection.particle_faint import FAINT_NULL, FAINT_TAIL
+    from napari_ivae.core.detection.particle_far_background import FAINT_FALSE
 
     levels = np.full(len(response), np.inf)
     background, area = null_sample(response.shape[1:], points, radius, FAINT_NULL, skip)

@@ -61,7 +61,7 @@ def on_scan_streaks(signal, faint, faint_radius, kept_points, kept_radius) -> np
     numpy.ndarray of bool
         ``(M,)``: True for a point on such a streak.
     """
-    from napari_ivae.core.detection.particle_faint import within_discs
+    from napari_ivae.core.detection.particle_discs import within_discs
 
     faint = np.asarray(faint, dtype=np.int64).reshape(-1, 2)
     streak = np.zeros(len(faint), dtype=bool)

@@ -12,8 +12,9 @@ from __future__ import annotations
 import numpy as np
 
 from napari_ivae.core.detection._medians import _group_medians
-from napari_ivae.core.detection.particle_blobs import RIDGE, blob_scales, curvature_ratio
 from napari_ivae.core.detection.particle_candidates import blob_candidates, candidate_scales
+from napari_ivae.core.detection.particle_peak_shape import RIDGE, curvature_ratio
+from napari_ivae.core.detection.particle_scale_space import blob_scales
 from napari_ivae.core.detection.particle_threshold import NOISE_BLOBS
 
 SECTORS = 8  # directions around a blob in which its surround is judged
@@ -155,7 +156,7 @@ def above_larger(signal, points, sigma, aggregates=None, pixel_noise=None) -> np
     response below the particle's scale peaks along its inner rim, where the noise places the
     peak: such a top beats the interior's median by chance. So, given ``pixel_noise``, a
     nested blob whose response peak is a ridge
-    (:func:`~napari_ivae.core.detection.particle_blobs.curvature_ratio` of its own scale's
+    (:func:`~napari_ivae.core.detection.particle_peak_shape.curvature_ratio` of its own scale's
     ``-sigma^2 LoG`` below ``RIDGE``: an edge, not a blob) must beat it by ``z`` x
     ``pixel_noise`` / sqrt(pixels of its top), ``z`` the normal quantile that the ``M`` nested
     blobs of the call pass ``NOISE_BLOBS`` times in all by chance; a round one as before.
@@ -234,12 +235,12 @@ def above_larger(signal, points, sigma, aggregates=None, pixel_noise=None) -> np
 
 def round_peaks(signal, points, sigma) -> np.ndarray:
     """Per blob, whether its response peak is round: the
-    :func:`~napari_ivae.core.detection.particle_blobs.curvature_ratio` of ``-sigma^2 LoG`` of
+    :func:`~napari_ivae.core.detection.particle_peak_shape.curvature_ratio` of ``-sigma^2 LoG`` of
     ``signal`` at its centre, at its own scale, at least ``RIDGE``.
 
     A particle's peak is round (ratio near 1); a ridge (a strand of lacey carbon over a hole,
     the edge of a support) peaks along a line (ratio near 0). The background level measured on
-    the opposite side of the response (:func:`~napari_ivae.core.detection.particle_faint.
+    the opposite side of the response (:func:`~napari_ivae.core.detection.particle_far_background.
     background_levels`) does not see one-sided ridges, so a candidate that passes only on that
     level must be round (``haadf_lacey`` of benchmarks/stranger_particles.py, 3 seeds: the 32
     false points had ratios of 0.8 or less, 19 of them below ``RIDGE``; the particles' tenth
@@ -301,8 +302,9 @@ def _window_ratios(signal, points, sigma: float, reach: int) -> np.ndarray:
 
 
 def _peak_ratio(signal, point, sigma: float) -> float:
-    """:func:`~napari_ivae.core.detection.particle_blobs.curvature_ratio` of ``-sigma^2 LoG`` of
-    ``signal`` at ``point``, computed on a window of 4 sigma + 2 around it (mirrored at the frame's edge)."""
+    """:func:`~napari_ivae.core.detection.particle_peak_shape.curvature_ratio` of ``-sigma^2
+    LoG`` of ``signal`` at ``point``, computed on a window of 4 sigma + 2 around it (mirrored at
+    the frame's edge)."""
     from scipy import ndimage
 
     reach = int(np.ceil(4.0 * sigma)) + 2
@@ -335,8 +337,9 @@ def aggregate_blobs(signal, response, scales, polarity: str, cut: float, skip=No
     signal : numpy.ndarray
         2D frame with the particles' polarity positive.
     response : numpy.ndarray
-        ``(scales, Y, X)`` from :func:`~napari_ivae.core.detection.particle_blobs.scale_space` of the
-        frame (bright blobs positive).
+        ``(scales, Y, X)`` from
+        :func:`~napari_ivae.core.detection.particle_scale_space.scale_space` of the frame (bright
+        blobs positive).
     scales : array-like
         Its sigmas: the largest candidate scale, then :func:`aggregate_scales`.
     polarity : {"bright", "dark"}

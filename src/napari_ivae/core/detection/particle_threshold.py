@@ -34,7 +34,8 @@ def opposite_strengths(response, polarity: str, skip=None) -> np.ndarray:
     Parameters
     ----------
     response : numpy.ndarray
-        ``(scales, Y, X)`` from :func:`~napari_ivae.core.detection.particle_blobs.scale_space`.
+        ``(scales, Y, X)`` from
+        :func:`~napari_ivae.core.detection.particle_scale_space.scale_space`.
     polarity : {"bright", "dark"}
         The particles' polarity; the opposite one is measured.
     skip : numpy.ndarray, optional
@@ -99,7 +100,8 @@ def background_strengths(
     Parameters
     ----------
     response : numpy.ndarray
-        ``(scales, Y, X)`` from :func:`~napari_ivae.core.detection.particle_blobs.scale_space`.
+        ``(scales, Y, X)`` from
+        :func:`~napari_ivae.core.detection.particle_scale_space.scale_space`.
     scales : array-like
         The sigmas of ``response``.
     polarity : {"bright", "dark"}

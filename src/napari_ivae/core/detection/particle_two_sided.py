@@ -72,7 +72,7 @@ def both_polarities(frame, excluded, params):
     if other is None:
         return labels, used, centres
     points, radii = other
-    from napari_ivae.core.detection.particle_faint import within_discs
+    from napari_ivae.core.detection.particle_discs import within_discs
     from napari_ivae.core.detection.particle_labels import without
     from napari_ivae.core.detection.particle_other_side import CLEAR_RADII
 
@@ -121,7 +121,7 @@ def strong_other_side(frame, labels, centres, polarity: str, excluded=None):
     (numpy.ndarray, numpy.ndarray) or None
         ``(M, 2)`` integer (row, col) centres and their radii.
     """
-    from napari_ivae.core.detection import particle_blobs
+    from napari_ivae.core.detection import particle_scale_space
     from napari_ivae.core.detection.particle_other_side import _many, other_polarity_blobs
 
     centres = np.asarray(centres, dtype=np.float64).reshape(-1, 2)
@@ -138,7 +138,7 @@ def strong_other_side(frame, labels, centres, polarity: str, excluded=None):
     if not _many(len(points), len(found)):
         return None
     scales = radius / np.sqrt(2.0) * np.array([0.5**0.5, 1.0, 2.0**0.5])
-    response = particle_blobs.scale_space(signal, scales)  # found particles positive
+    response = particle_scale_space.scale_space(signal, scales)  # found particles positive
     found_strength = response[:, found[:, 0], found[:, 1]].max(axis=0)
     other_strength = (-response[:, points[:, 0], points[:, 1]]).max(axis=0)
     strong = other_strength >= np.percentile(found_strength, STRONG_QUANTILE)
