@@ -5,7 +5,8 @@ import pytest
 import tifffile
 from _crystal_data import weak_perovskite
 
-from napari_ivae.core.detection.atoms import detect_atoms, held_sublattice
+from napari_ivae.core.detection.atom_held_sublattice import held_sublattice
+from napari_ivae.core.detection.atoms import detect_atoms
 from napari_ivae.core.detection.particles import detect_particles
 from napari_ivae.core.detection.streaming import detect_stream
 from napari_ivae.core.errors import InputError

@@ -14,7 +14,8 @@ minima): the lowest contrast from which up those are at most ``FALSE_DISCOVERY``
 sites' (``counts["sublattice_cut"]``, ``counts["sublattice_added"]``). A weak atom next to
 strong ones is often below the frame's cut, or no maximum over the minimum distance at all.
 The frames of a stack are judged with the first frame's sub-lattice; ``sublattice=`` holds an
-earlier result's (:func:`held_sublattice`), as the streamed path does for its later frames.
+earlier result's (:func:`~napari_ivae.core.detection.atom_held_sublattice.held_sublattice`), as
+the streamed path does for its later frames.
 The other defaults follow the spacing:
 
 =================  ===========================  =============================================
@@ -77,7 +78,10 @@ parameters from the spacing and a first pass), :mod:`~napari_ivae.core.detection
 refinement), :mod:`~napari_ivae.core.detection.atom_sites` (a weaker sub-lattice's sites) and
 :mod:`~napari_ivae.core.detection.atom_honeycomb_sites` (a honeycomb's atoms where its hexagon
 centres put them, when the polarity check found one: graphene in HRTEM, whose bonds are nearly
-as bright as its atoms); this module runs them over a stack and checks the result.
+as bright as its atoms); this module runs them over a stack and checks the result. The
+result's notes and the reason an empty one gives are
+:mod:`~napari_ivae.core.detection.atom_messages`'; a sub-lattice held for other frames is
+:mod:`~napari_ivae.core.detection.atom_held_sublattice`'s.
 """
 
 from __future__ import annotations
@@ -85,7 +89,15 @@ from __future__ import annotations
 import numpy as np
 
 from napari_ivae.core.detection.atom_frame import frame_atoms, refine_peaks, select_by_contrast
+from napari_ivae.core.detection.atom_held_sublattice import held_sublattice, with_sublattice
 from napari_ivae.core.detection.atom_honeycomb_sites import honeycomb_sites
+from napari_ivae.core.detection.atom_messages import (
+    empty_reason,
+    levelled_note,
+    outside_note,
+    summed_counts,
+    with_note,
+)
 from napari_ivae.core.detection.atom_setup import _levelled, _prepared, _resolved
 from napari_ivae.core.detection.detection_memo import (
     DetectionMemo,
@@ -107,17 +119,6 @@ from napari_ivae.core.validation import exclusion_mask
 
 REFINE_MODES = ("com", "gaussian", None)
 _PROPERTY_COLUMNS = ("intensity", "prominence", "snr", "refine_shift", "fit_ok")
-LEVELLED_NOTE = (
-    "the scan lines carry offsets of their own (a scanning-probe topograph): the line offsets, "
-    "the plane's tilt and the step edges were taken out before the search (a flatten mode "
-    "given is used instead)"
-)
-TERRACES_NOTE = (
-    "the frame is a lattice on {terraces} terraces (a scanning-probe topograph): the plane's "
-    "tilt and the step edges were taken out before the search (a flatten mode given is used "
-    "instead)"
-)
-SUBLATTICE_KEYS = ("sublattice_vectors", "sublattice_empty", "sublattice_contrast", "sublattice")
 
 
 def detect_atoms(
@@ -179,10 +180,11 @@ def detect_atoms(
     sublattice : dict, optional
         A weaker sub-lattice to judge at its sites, as an earlier result holds it: the
         ``sublattice_vectors``, ``sublattice_empty``, ``sublattice_contrast`` and ``sublattice``
-        (the note) entries of its ``params`` (:func:`held_sublattice`). It replaces what the
-        first pass would find; with ``spacing`` and ``sigma`` it is how the streamed and
-        chunked paths hold the first frame's for the others, as this function does for the
-        frames of a stack.
+        (the note) entries of its ``params``
+        (:func:`~napari_ivae.core.detection.atom_held_sublattice.held_sublattice`). It replaces what
+        the first pass would find; with ``spacing`` and ``sigma`` it is how the streamed and chunked
+        paths hold the first frame's for the others, as this function does for the frames of a
+        stack.
     memo : DetectionMemo, optional
         Results of the steps that do not depend on what changed since an earlier detection
         of the same image (live tuning; :mod:`~napari_ivae.core.detection.detection_memo`):
@@ -276,7 +278,7 @@ def _detected(frames, params, excluded, is_stack) -> Detections:
     params["counts"] = counts if is_stack else counts[0]
     table = joined(tables)
     if row_count(table) == 0:
-        why = _empty_reason(counts[0] if not is_stack else _sum_counts(counts), params)
+        why = empty_reason(counts[0] if not is_stack else summed_counts(counts), params)
         return _checked(empty_detections(_PROPERTY_COLUMNS, params=params, message=why), frames)
     message = ""
     if is_stack:
@@ -293,27 +295,6 @@ def _detected(frames, params, excluded, is_stack) -> Detections:
     return _checked(make_detections(table, params=params, message=message), frames)
 
 
-def with_note(message: str, note: str) -> str:
-    """``message`` with ``note`` appended ("; "), or ``note`` as a sentence when it is empty."""
-    return f"{message}; {note}" if message else note[0].upper() + note[1:]
-
-
-def levelled_note(found: dict) -> str:
-    """The note for a frame levelled as a scanning-probe topograph (``found``: what
-    :func:`~napari_ivae.core.detection.scan_levelling.scan_levelled` took out)."""
-    if "terraces" in found:
-        return TERRACES_NOTE.format(terraces=found["terraces"])
-    return LEVELLED_NOTE
-
-
-def outside_note(count: int) -> str:
-    """The note for ``count`` peaks left out outside the crystalline region."""
-    return (
-        f"{count} peaks outside the crystalline region were left out "
-        "(crystal_only=False keeps them)"
-    )
-
-
 def _checked(detections: Detections, frames=None) -> Detections:
     from napari_ivae.core.detection.quality import assess
 
@@ -327,47 +308,6 @@ def _checked(detections: Detections, frames=None) -> Detections:
     return detections
 
 
-def held_sublattice(params: dict | None, given: bool = False) -> dict | None:
-    """The sub-lattice entries of a result's ``params`` (``SUBLATTICE_KEYS``), to hold for
-    other frames (``detect_atoms(sublattice=...)``); ``None`` when it has none. ``given``: the
-    caller passed them, so they are checked (vectors as lists of ``[row, col]``)."""
-    if params is None:
-        return None
-    if not isinstance(params, dict):
-        raise InputError(f"sublattice must be a dict of {SUBLATTICE_KEYS}, got {params!r}.")
-    if params.get("sublattice_vectors") is None or len(params["sublattice_vectors"]) == 0:
-        if given:
-            raise InputError(f"sublattice needs its sublattice_vectors (keys {SUBLATTICE_KEYS}).")
-        return None
-    held = {key: params[key] for key in SUBLATTICE_KEYS if key in params}
-    if not given:
-        return held
-    try:
-        for key in ("sublattice_vectors", "sublattice_empty"):
-            vectors = np.asarray(held.get(key, []), dtype=np.float64)
-            if vectors.size and (vectors.ndim != 2 or vectors.shape[1] != 2):
-                raise ValueError(key)
-            if not np.isfinite(vectors).all():
-                raise ValueError(key)
-            held[key] = vectors.reshape(-1, 2).tolist()
-        contrast = float(held.get("sublattice_contrast", np.nan))
-    except (TypeError, ValueError) as error:
-        raise InputError(
-            f"sublattice needs (K, 2) sublattice_vectors and sublattice_empty; got {held!r}."
-        ) from error
-    if not 0 < contrast <= 1:
-        raise InputError(f"sublattice needs a sublattice_contrast in (0, 1]; got {held!r}.")
-    return held
-
-
-def with_sublattice(params: dict, held: dict | None) -> dict:
-    """``params`` with a held sub-lattice in place of any the first pass found."""
-    if held is None:
-        return params
-    params = {key: value for key, value in params.items() if key not in SUBLATTICE_KEYS}
-    return {**params, **held}
-
-
 def _with_annotation(excluded, frame, run: dict):
     """The user's mask plus a burned-in scale bar and its label, if the frame has one."""
     from napari_ivae.core.detection.overlays import annotation_mask
@@ -377,47 +317,6 @@ def _with_annotation(excluded, frame, run: dict):
     if not annotation.any():
         return excluded
     return annotation if excluded is None else excluded | annotation
-
-
-def _sum_counts(counts):
-    keys = (
-        "candidates",
-        "excluded",
-        "outside_crystal",
-        "below_threshold",
-        "merged",
-        "at_border",
-        "found",
-    )
-    return {k: sum(c[k] for c in counts) for k in keys}
-
-
-def _empty_reason(counts, params) -> str:
-    spacing = f"spacing {params['spacing']:.1f} px ({params['spacing_source']})"
-    if counts["candidates"] == 0:
-        return f"No atoms found: the smoothed image has no local maximum ({spacing})."
-    masked = counts["excluded"] + counts["outside_crystal"]
-    if masked == counts["candidates"]:
-        return (
-            f"No atoms found: of {counts['candidates']} peaks, {counts['excluded']} lie in "
-            f"the excluded mask and {counts['outside_crystal']} outside the crystalline "
-            f"region ({spacing}); crystal_only=False keeps the latter."
-        )
-    if counts["below_threshold"] == counts["candidates"] - masked:
-        if params["threshold"] == "auto":  # the cut is a noise bound: say so plainly
-            return (
-                f"No atoms found: none of the {counts['below_threshold']} peaks stands out "
-                f"from the noise (automatic threshold; {spacing})."
-            )
-        return (
-            f"No atoms found: all {counts['candidates']} peaks have too little contrast "
-            f"(threshold {params['threshold']}; {spacing}). Lower the threshold, or check "
-            "the spacing and whether atoms are dark (invert)."
-        )
-    return (
-        f"No atoms found: {counts['at_border']} peaks lie within the {params['border']:.1f} px "
-        f"border ({spacing}); reduce the border."
-    )
 
 
 __all__ = [

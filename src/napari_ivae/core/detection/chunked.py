@@ -100,6 +100,8 @@ def detect_atoms_chunked(
         was the whole frame.
     """
     from napari_ivae.core.detection import atom_defaults, atom_honeycomb, atoms
+    from napari_ivae.core.detection.atom_held_sublattice import held_sublattice, with_sublattice
+    from napari_ivae.core.detection.atom_messages import empty_reason, outside_note, with_note
     from napari_ivae.core.detection.peaks import flat_mask, smoothed_noise
     from napari_ivae.core.scheduling import map_tasks, portable
     from napari_ivae.core.validation import exclusion_mask
@@ -111,7 +113,7 @@ def detect_atoms_chunked(
         raise InputError(f"refine={refine!r} is not known; use 'com', 'gaussian' or None.")
     if int(chunk) < 64:
         raise InputError(f"chunk must be at least 64 px, got {chunk}.")
-    held = atoms.held_sublattice(sublattice, given=True)
+    held = held_sublattice(sublattice, given=True)
     height, width = shape
     window = tuple(
         slice(max((n - sample_side) // 2, 0), max((n - sample_side) // 2, 0) + min(n, sample_side))
@@ -173,7 +175,7 @@ def detect_atoms_chunked(
             )
     if spacing is None or sigma is None:
         params = {**atom_defaults._from_first_pass(sample, params, given, excluded), **run}
-    params = atoms.with_sublattice(params, held)
+    params = with_sublattice(params, held)
     flat = flat_mask(sample)
     skip = flat if flat.any() else None
     noise = smoothed_noise(sample, params["sigma"], skip)
@@ -221,13 +223,13 @@ def detect_atoms_chunked(
         "sample_is_frame": bool(whole),
     }
     if len(table) == 0:
-        why = atoms._empty_reason(counts, params)
+        why = empty_reason(counts, params)
         return atoms._checked(empty_detections(atoms._PROPERTY_COLUMNS, params=params, message=why))
     message = ""  # as detect_atoms says it
     if counts["outside_crystal"]:
-        message = atoms.with_note(message, atoms.outside_note(counts["outside_crystal"]))
+        message = with_note(message, outside_note(counts["outside_crystal"]))
     if params.get("sublattice"):
-        message = atoms.with_note(message, params["sublattice"])
+        message = with_note(message, params["sublattice"])
     return atoms._checked(make_detections(table, params=params, message=message))
 
 

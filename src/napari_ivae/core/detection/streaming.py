@@ -91,7 +91,7 @@ def detect_stream(
     params = dict(first.params)
     note = ""
     if mode == "atoms":  # hold what the first frame resolved, as the in-memory path
-        from napari_ivae.core.detection.atoms import held_sublattice
+        from napari_ivae.core.detection.atom_held_sublattice import held_sublattice
 
         options.update({key: first.params[key] for key in _ATOM_FIXED})
         options["invert"] = bool(first.params.get("invert", False))
@@ -133,7 +133,7 @@ def detect_stream(
         f" (and {len(messages) - 3} more)" if len(messages) > 3 else ""
     )
     if note:  # once, as the in-memory path says it for the stack
-        from napari_ivae.core.detection.atoms import with_note
+        from napari_ivae.core.detection.atom_messages import with_note
 
         message = with_note(message, note)
     if len(table) == 0:
@@ -183,7 +183,7 @@ def _frame_message(found: Detections, index: int, note: str = "") -> list:
     """A frame's message, less the sub-lattice note every frame repeats (said once)."""
     message = found.message
     if note:
-        from napari_ivae.core.detection.atoms import with_note
+        from napari_ivae.core.detection.atom_messages import with_note
 
         message = message.replace(f"; {note}", "")
         message = "" if message == with_note("", note) else message
