@@ -83,10 +83,9 @@ def searched_candidates(frame, scales, core_scales, polarity, skip, response):
     ----------
     frame : numpy.ndarray
         The frame searched.
-    scales : numpy.ndarray
-        Every searched scale, ascending; the last ``len(core_scales)`` are the candidate scales.
-    core_scales : numpy.ndarray
-        The candidate scales.
+    scales, core_scales : numpy.ndarray
+        Every searched scale (:func:`search_scales`, ascending) and the candidate scales
+        (:func:`candidate_scales`), the last of ``scales``.
     polarity : {"bright", "dark"}
         The particles' polarity.
     skip : numpy.ndarray
