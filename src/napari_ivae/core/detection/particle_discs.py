@@ -1,10 +1,11 @@
 """The pixels within given radii of particle centres.
 
-:func:`within_discs` marks every pixel within a radius of its centre, one radius at a time; the
-kept particles' discs, widened by a margin, are the area the faint pass and the far background
-(:mod:`~napari_ivae.core.detection.particle_faint`,
-:mod:`~napari_ivae.core.detection.particle_far_background`) leave out, and the labels, rims,
-merges and streak tests draw with it.
+:func:`within_discs` marks every pixel within a radius of its centre, the centres of one radius
+at a time. The kept particles' discs, widened by a margin, are what the faint pass and the far
+background leave out (:mod:`~napari_ivae.core.detection.particle_faint`,
+:mod:`~napari_ivae.core.detection.particle_far_background`,
+:mod:`~napari_ivae.core.detection.field_noise`); the labels' watershed, the rims, rods, streaks,
+edge cuts and the other polarity's particles are measured within them.
 """
 
 from __future__ import annotations
