@@ -300,12 +300,6 @@ def _kept_blobs(filled, masked, skip, requested, below=None, no_data=None):
         )
         keep = np.concatenate([keep, np.ones(len(faint), dtype=bool)])
         radius = np.sqrt(2.0) * blob_sigma
-    # a camera's noisy pixel (sCMOS, an EMCCD's tail, a photomultiplier's photon on black) is
-    # no particle: a blob must reach the white-noise floor without its brightest pixel
-    one_pixel = _one_pixel_blobs(
-        signal, (points, blob_sigma, keep), scales, floors, ratio, pixel_noise
-    )
-    keep[one_pixel] = False
     # blobs along one rim brighter than its interior (secondary electrons, a shell) are one
     # particle at the rim's centre; not on a packed layer, whose gaps are no background
     rims = outlines = 0
@@ -338,7 +332,6 @@ def _kept_blobs(filled, masked, skip, requested, below=None, no_data=None):
         "edge_bumps": edge,
         "rims": rims,
         "outlines": outlines,
-        "one_pixel": int(len(one_pixel)),
         "aggregates": int(len(aggregates[0])),
         "merged": 0,
         "scale_cuts": [round(float(x), 4) for x in scale_cut],
@@ -354,17 +347,3 @@ def _kept_blobs(filled, masked, skip, requested, below=None, no_data=None):
         **faint_used,
     }
     return points, radius, keep, on_layer, used
-
-
-def _one_pixel_blobs(signal, blobs, scales, floors, ratio, pixel_noise) -> np.ndarray:
-    """Indices of kept ``blobs`` (points, sigmas, keep) whose brightest pixel is beyond the
-    frame's noise and that fall under the white-noise floor at their scale (and the local
-    noise) without it (:mod:`.particle_impulse`)."""
-    from napari_ivae.core.detection.particle_impulse import not_one_pixel
-
-    points, blob_sigma, keep = blobs
-    kept = np.flatnonzero(keep)
-    level = np.clip(np.searchsorted(scales, blob_sigma[kept]), 0, len(scales) - 1)
-    local = np.ones(len(kept)) if ratio is None else ratio[points[kept, 0], points[kept, 1]]
-    floor, noise = floors[level] * local, pixel_noise * local
-    return kept[~not_one_pixel(signal, points[kept], blob_sigma[kept], floor, noise)]
