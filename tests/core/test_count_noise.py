@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from napari_ivae.core.detection.count_noise import background_counts, count_noise_line, symmetrised
+from napari_ivae.core.detection.count_noise import count_noise_line, symmetrised
 
 
 def _counts(mean, gain=1.0, offset=0.0, seed=0):
@@ -69,38 +69,3 @@ def test_noise_that_would_vanish_inside_the_values_is_not_counting_noise():
     frame = ramp + spread * np.random.default_rng(5).normal(size=ramp.shape)
     assert count_noise_line(frame) is None
     assert count_noise_line(frame[:20, :20]) is None  # too few pixels to measure
-
-
-def _summed(mean, width, seed):
-    # counts summed over width x width pixels and kept at every pixel (an EDS map's export):
-    # each pixel is still Poisson, but it shares its counts with its neighbours
-    from scipy import ndimage
-
-    raw = np.random.default_rng(seed).poisson(mean).astype(np.float64)
-    return np.round(ndimage.uniform_filter(raw, width, mode="nearest") * width**2)
-
-
-def test_counts_of_a_smoothed_count_map_allow_for_the_shared_counts():
-    # 1.8 to 18 counts a pixel summed over 3 x 3: the residual against adjacent pixels
-    # sees a fifth or so of the variance, and the line reads several times too many counts;
-    # the residual against pixels past the sum's reach gives them back
-    ramp = np.linspace(0.2, 2.0, 384)[None, :] * np.ones((256, 1))
-    frame = _summed(ramp, 3, seed=6)
-    use = np.ones(frame.shape, dtype=bool)
-    line = count_noise_line(frame, use)
-    assert line is not None
-    true = float(np.median(9.0 * ramp))
-    assert background_counts(frame, line, use, 1) > 3.0 * true  # the adjacent residual alone
-    assert background_counts(frame, line, use, 4) == pytest.approx(true, rel=0.35)
-
-
-def test_counts_of_white_counting_noise_are_read_as_they_are():
-    # no correlation: the distant residual's variance is the adjacent one's
-    ramp = np.linspace(4.0, 40.0, 384)[None, :] * np.ones((256, 1))
-    frame = _counts(ramp, gain=3.0, offset=40.0, seed=7)
-    use = np.ones(frame.shape, dtype=bool)
-    line = count_noise_line(frame, use)
-    assert background_counts(frame, line, use, 4) == pytest.approx(
-        background_counts(frame, line, use, 1), rel=0.1
-    )
-    assert background_counts(frame, line, use, 4) == pytest.approx(22.0, rel=0.2)

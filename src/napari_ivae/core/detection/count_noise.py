@@ -21,7 +21,6 @@ COUNT_PIXELS = 200  # ... each holding at least this many pixels
 COUNT_SPREAD = 0.25  # every bin's noise variance within this share of the fitted line
 COUNT_WINDOW = 4.0  # the local mean: a Gaussian of this many px
 COUNT_SLOPE_ERRORS = 4.0  # the line's slope at least this many of its standard errors from 0
-COUNT_SYMMETRIC = 3.0  # counts a pixel from which the 2/3 power leaves the noise symmetric
 
 
 def count_noise_line(frame, use=None) -> tuple[float, float] | None:
@@ -100,81 +99,6 @@ def count_noise_line(frame, use=None) -> tuple[float, float] | None:
     return float(a), float(b)
 
 
-def background_counts(frame, line, use, reach: int) -> float:
-    """The median counts a pixel of ``frame`` over the ``use`` pixels, from the noise
-    ``line`` (:func:`count_noise_line`) corrected for noise correlated between pixels.
-
-    The line comes from each pixel's residual against its four neighbours, which a frame
-    smoothed (an EDS map's export, a camera's blur) or binned after counting shares with the
-    pixel: the residual then understates the counts' variance, and the counts read several
-    times too many. The residual against the four pixels ``reach`` px away (past the
-    correlation) over the adjacent one's variance (both over ``use``, from their mean
-    absolute deviations) is that understatement; the counts are divided by it (at least 1).
-
-    Parameters
-    ----------
-    frame : numpy.ndarray
-        2D frame.
-    line : (float, float)
-        The noise variance ``a + b x`` against the mean ``x``.
-    use : numpy.ndarray of bool
-        The pixels measured (the background).
-    reach : int
-        How far (px) the distant residual's neighbours lie.
-
-    Returns
-    -------
-    float
-        Counts a pixel (``inf`` where too few pixels were measured).
-    """
-    frame = np.asarray(frame, dtype=np.float64)
-    use = np.asarray(use, dtype=bool)
-    a, b = line
-    near, far = (_residual_variance(frame, use, step) for step in (1, max(int(reach), 1)))
-    if not near > 0.0 or not np.isfinite(far):
-        return float("inf")
-    counts = np.maximum(a + b * frame[use], 0.0) / (b * b)
-    return float(_median(counts)) / max(far / near, 1.0)
-
-
-def background_counts_at(frame, use, radius: float, line=None) -> float | None:
-    """The counts a pixel of ``frame``'s counting noise over the ``use`` pixels (the
-    background), its correlation over ``radius`` px allowed for; None where the noise is no
-    counting noise.
-
-    See :func:`background_counts`; ``line``: the frame's noise line over ``use`` where
-    already measured (:func:`count_noise_line`).
-    """
-    line = count_noise_line(frame, use) if line is None else line
-    if line is None:
-        return None
-    return background_counts(frame, line, use, int(np.ceil(radius)))
-
-
-def _residual_variance(frame, use, step: int) -> float:
-    """The variance of each ``use`` pixel's residual against the mean of the four pixels
-    ``step`` px away (also ``use``), from its mean absolute deviation; ``nan`` with fewer
-    than ``COUNT_PIXELS`` of them."""
-    height, width = frame.shape
-    if min(height, width) <= 2 * step:
-        return float("nan")
-    inner = (slice(step, height - step), slice(step, width - step))
-    shifts = [
-        (slice(0, height - 2 * step), inner[1]),
-        (slice(2 * step, height), inner[1]),
-        (inner[0], slice(0, width - 2 * step)),
-        (inner[0], slice(2 * step, width)),
-    ]
-    chosen = use[inner].copy()
-    for shift in shifts:
-        chosen &= use[shift]
-    if chosen.sum() < COUNT_PIXELS:
-        return float("nan")
-    neighbours = sum(frame[shift] for shift in shifts) / 4.0
-    residual = (frame[inner] - neighbours)[chosen]
-    return (1.2533 * float(np.mean(np.abs(residual - _median(residual))))) ** 2
-
-
 def _less_cross(smoothed, values):
     """``smoothed`` (a Gaussian of ``COUNT_WINDOW`` px of ``values``) less the kernel's share
     of each pixel and its four neighbours, on the pixels one inside the edge."""
@@ -204,4 +128,4 @@ def symmetrised(frame, line) -> np.ndarray:
     return (np.sign(b) * (counts + 1.0 / 6.0) ** (2.0 / 3.0)).astype(np.float32)
 
 
-__all__ = ["background_counts", "background_counts_at", "count_noise_line", "symmetrised"]
+__all__ = ["count_noise_line", "symmetrised"]

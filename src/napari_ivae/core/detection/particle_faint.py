@@ -43,11 +43,7 @@ def faint_particles(signal, points, radius, skip=None) -> tuple[np.ndarray, dict
     particles), the frame is first made counts to the power 2/3
     (:func:`~napari_ivae.core.detection.count_noise.symmetrised`): at a few counts a pixel
     Poisson noise is skewed toward the counts' high side, so that one side of the background
-    reaches further than the other and the other is no null for it. Below
-    ``COUNT_SYMMETRIC`` counts a pixel
-    (:func:`~napari_ivae.core.detection.count_noise.background_counts_at`: the counts
-    corrected for noise shared between pixels, a smoothed or binned map's) no power makes it
-    symmetric, and nothing is added. At the kept particles'
+    reaches further than the other and the other is no null for it. At the kept particles'
     median radius ``r``, a Gaussian of ``FAINT_NARROW`` r less the support's level: a Gaussian
     of ``FAINT_WIDE`` r over the pixels more than ``FAINT_CLEAR`` r beyond every kept
     particle's rim and outside the kept particles as drawn from their measured profiles
@@ -96,12 +92,7 @@ def faint_particles(signal, points, radius, skip=None) -> tuple[np.ndarray, dict
         was measured (``faint_*`` entries of the resolved parameters).
     """
     from napari_ivae.core.detection._filters import gaussian_smooth, local_maxima
-    from napari_ivae.core.detection.count_noise import (
-        COUNT_SYMMETRIC,
-        background_counts_at,
-        count_noise_line,
-        symmetrised,
-    )
+    from napari_ivae.core.detection.count_noise import count_noise_line, symmetrised
     from napari_ivae.core.detection.field_noise import local_field_maxima
     from napari_ivae.core.detection.particle_profiles import profile_model
 
@@ -111,7 +102,6 @@ def faint_particles(signal, points, radius, skip=None) -> tuple[np.ndarray, dict
     info: dict = {
         "faint_radius": None,
         "faint_noise_line": None,
-        "faint_counts": None,
         "faint_symmetry": None,
         "faint_cut": None,
         "faint_null_tail": None,
@@ -139,13 +129,6 @@ def faint_particles(signal, points, radius, skip=None) -> tuple[np.ndarray, dict
     line = count_noise_line(signal, off)
     if line is not None:
         info["faint_noise_line"] = [float(f"{value:.4g}") for value in line]
-        # below a few counts a pixel no power makes the noise symmetric: the other side of
-        # the background is then no null for the particles' side (an EDS map: 2-11 noise
-        # maxima added)
-        counts = background_counts_at(signal, off, r, line)
-        info["faint_counts"] = None if counts is None else round(counts, 3)
-        if counts is not None and counts < COUNT_SYMMETRIC:
-            return none, info
     values = signal if line is None else symmetrised(signal, line)
     narrow = gaussian_smooth(values, FAINT_NARROW * r)
     whole = _level_over(values, skip, FAINT_WIDE * r)

@@ -16,7 +16,7 @@ from napari_ivae.core.detection.particle_faint import FAINT_CLEAR, FAINT_NULL, F
 FAINT_FALSE = 0.75  # background maxima expected above the per-scale levels: at most this many
 
 
-def background_levels(response, scales, polarity: str, points, radius, skip=None, frame=None):
+def background_levels(response, scales, polarity: str, points, radius, skip=None):
     """Per scale, what the background far from the kept particles reaches outside them (see 8.).
 
     At each scale the opposite polarity's maxima of ``response`` (a square of ``2 ceil(sigma)
@@ -25,10 +25,7 @@ def background_levels(response, scales, polarity: str, points, radius, skip=None
     their rings. Their tail past the strongest max(``FAINT_TAIL``) of them, extended
     exponentially and scaled from their area to the area outside every kept particle, gives
     the level above which ``FAINT_FALSE / len(scales)`` background maxima are expected there
-    (``inf`` where fewer than ``FAINT_TAIL[0]`` maxima were found, and at every scale where
-    ``frame``'s background is counting noise at under ``COUNT_SYMMETRIC`` counts a pixel,
-    :func:`~napari_ivae.core.detection.count_noise.background_counts_at`: its other side
-    reaches less far than the particles' side).
+    (``inf`` where fewer than ``FAINT_TAIL[0]`` maxima were found).
 
     Parameters
     ----------
@@ -46,9 +43,6 @@ def background_levels(response, scales, polarity: str, points, radius, skip=None
         ``(N,)`` their radii (pixels).
     skip : numpy.ndarray, optional
         ``(Y, X)`` pixels where nothing is measured.
-    frame : numpy.ndarray, optional
-        ``(Y, X)`` the frame, the particles' polarity positive (its counting noise; not
-        measured where not given).
 
     Returns
     -------
@@ -56,7 +50,6 @@ def background_levels(response, scales, polarity: str, points, radius, skip=None
         One level per scale.
     """
     from napari_ivae.core.detection._filters import local_maxima
-    from napari_ivae.core.detection.count_noise import COUNT_SYMMETRIC, background_counts_at
     from napari_ivae.core.detection.field_noise import null_sample, tail_level
 
     levels = np.full(len(scales), np.inf)
@@ -65,13 +58,6 @@ def background_levels(response, scales, polarity: str, points, radius, skip=None
         return levels
     allowed = FAINT_FALSE / len(scales)
     sign = -1.0 if polarity == "bright" else 1.0
-    if frame is not None:
-        # Poisson noise at a few counts a pixel reaches further on the counts' high side
-        # than on the other: that other side is no null for the particles' side (an EDS
-        # map of 1-3 counts a pixel: 20-30 of its noise's maxima passed the lowered cuts)
-        counts = background_counts_at(frame, background, float(np.median(radius)))
-        if counts is not None and counts < COUNT_SYMMETRIC:
-            return levels
     for index, (layer, sigma) in enumerate(zip(response, scales)):
         opposite = sign * layer
         rows, cols = local_maxima(opposite, 2 * int(np.ceil(sigma)) + 1, 0.0)
@@ -141,13 +127,7 @@ def background_pass(signal, response, scales, polarity, candidates, keep, cuts, 
         np.minimum(
             scale_cut,
             background_levels(
-                response,
-                scales,
-                polarity,
-                kept_points,
-                kept_radius,
-                skip | other_area,
-                frame=signal,
+                response, scales, polarity, kept_points, kept_radius, skip | other_area
             ),
         ),
         floors,
