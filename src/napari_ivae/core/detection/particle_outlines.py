@@ -91,29 +91,12 @@ def one_per_outline(signal, points, radius, keep, pixel_noise, last=0):
 def outline_particles(signal, points, radius, pixel_noise):
     """The round outlines holding several kept blobs on a fainter face (the module's tests).
 
-    Parameters
-    ----------
-    signal : numpy.ndarray
-        ``(Y, X)`` frame with the particles' polarity positive.
-    points : numpy.ndarray
-        ``(N, 2)`` integer centres of the kept blobs.
-    radius : numpy.ndarray
-        ``(N,)`` their radii (pixels).
-    pixel_noise : float
-        The frame's pixel noise (standard deviation).
-
-    Returns
-    -------
-    centres : numpy.ndarray
-        ``(M, 2)`` integer centres of the outlines' particles.
-    radii : numpy.ndarray
-        ``(M,)`` their radii.
-    members : list of numpy.ndarray
-        Per outline, the indices (into ``points``) of its blobs.
+    Takes and returns what :func:`~napari_ivae.core.detection.particle_rims.rim_particles`
+    does, one particle (centre, radius, member blobs) per outline instead of per rim.
     """
     from scipy import ndimage
 
-    from napari_ivae.core.detection.particle_faint import within_discs
+    from napari_ivae.core.detection.particle_discs import within_discs
 
     none = (np.zeros((0, 2), dtype=np.int64), np.zeros(0), [])
     smoothed = ndimage.gaussian_filter(np.asarray(signal, dtype=np.float32), SMOOTH)
