@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from _particle_data import dense_layer
+from _particle_data import dense_layer, low_dose
 
 from napari_ivae.core.analysis.metrics import match_points
 from napari_ivae.core.detection import (
@@ -112,27 +112,10 @@ def test_opposite_strengths_is_the_other_sides_strongest_response_per_scale():
     assert opposite_strengths(response, "dark")[0] == 9.0
 
 
-def _faint_on_texture(side: int, *, count: int, seed: int, polarity: str = "bright"):
-    """Particles of radius 5 at 15 counts on an 8 % support texture (the benchmark's
-    low-dose rows)."""
-    return make_particles(
-        side,
-        count=count,
-        radius=5,
-        polarity=polarity,
-        contrast=0.6,
-        noise=0.0,
-        dose=15,
-        texture=0.08,
-        illumination=0.3,
-        seed=seed,
-    )
-
-
 def test_faint_particles_at_low_dose_are_kept_when_the_other_side_is_weaker():
     # dark particles at 15 counts per pixel on a textured support: the pooled cut alone kept
     # 23 of 40 (noise at the smallest scale sets it); the per-scale cut keeps them
-    truth = _faint_on_texture(384, count=40, seed=45, polarity="dark")
+    truth = low_dose(384, count=40, radius=5, seed=45, polarity="dark")
     detections = detect_particles(truth.image)
     resolved = detections.params["resolved"]
     scale_cuts = np.asarray(resolved["scale_cuts"])
@@ -198,7 +181,7 @@ def test_background_strengths_is_a_gaussian_bound_raised_by_a_heavy_other_side()
 def test_faint_particles_on_a_textured_support_are_kept_by_the_background_bound():
     # bright particles at 15 counts on an 8 % support texture: the pooled cut and the other
     # side's maximum kept 57 % of them; the response's spread per scale keeps 85 %
-    truth = _faint_on_texture(256, count=60, seed=103)
+    truth = low_dose(256, count=60, radius=5, seed=103)
     detections = detect_particles(truth.image)
     resolved = detections.params["resolved"]
     assert min(resolved["scale_cuts"]) >= round(resolved["noise_floor"], 4)
@@ -211,7 +194,7 @@ def test_the_background_decides_where_the_mixture_finds_no_population_below_the_
     # benchmark's "bright n40 r5 low dose"): the mixture took the texture for its strong
     # component, its cut fell to the white-noise floor and 63 blobs were kept for 40
     # particles (precision 0.64); the background's reach at each scale decides instead
-    truth = _faint_on_texture(384, count=40, seed=3045)
+    truth = low_dose(384, count=40, radius=5, seed=3045)
     detections = detect_particles(truth.image)
     resolved = detections.params["resolved"]
     assert not resolved["pooled_cut"]
@@ -372,19 +355,7 @@ def test_detection_reports_the_aggregates_it_judged_against(monkeypatch):
 
 def _large_particles_at_low_dose(seed: int):
     """The robustness benchmark's "bright n30 r16 low dose" image (its seed + 46)."""
-    return make_particles(
-        384,
-        count=30,
-        radius=16,
-        polarity="bright",
-        touching=0.2,
-        contrast=0.6,
-        noise=0.0,
-        dose=15,
-        texture=0.08,
-        illumination=0.3,
-        seed=seed,
-    )
+    return low_dose(384, count=30, radius=16, seed=seed, touching=0.2)
 
 
 def test_a_bump_on_a_large_particles_rim_is_not_a_particle(monkeypatch):
