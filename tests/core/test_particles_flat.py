@@ -4,7 +4,12 @@ choice and the nested test on a plateau (issue 9, round 14)."""
 import numpy as np
 import pytest
 
-from napari_ivae.core.detection import particle_peak_shape, particle_scale_space, particle_surround
+from napari_ivae.core.detection import (
+    particle_blobs,
+    particle_peak_shape,
+    particle_scale_space,
+    particle_surround,
+)
 from napari_ivae.core.detection.particles import detect_particles
 
 
@@ -110,13 +115,6 @@ def _tip_dilated(seed, side=512, count=70, tip=11.0):
     return (image + rng.normal(0.0, 0.15, image.shape)).astype(np.float32)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known limitation (issue 9): on a tip-dilated AFM frame without line offsets the "
-    "cones' concave feet and the valleys between close cones win the polarity choice (dark, "
-    "3-8 px); letting the ridge fallback take the other polarity fixes these but breaks SEM "
-    "secondary electrons and nanorods (stranger_probe)",
-)
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_tip_dilated_domes_are_bright_particles(seed):
     # a tip-dilated AFM frame: the cones' concave feet are the strongest (dark) ridges at the

@@ -17,7 +17,12 @@ they share is that a particle is a compact blob of one polarity at one scale. So
    small scales' spread is the noise alone, so their edges win. An edge's peaks lie on a
    ridge (one principal curvature near 0), a blob's are round: when the winning pair's
    strongest peaks are ridges (median curvature ratio below ``RIDGE``), the scale is the best
-   larger one of that polarity whose strongest peaks are round. Tight clusters of touching
+   larger one of that polarity whose strongest peaks are round. An edge has a ridge on both
+   sides, though (the concave foot of a tip-broadened AFM dome is the strongest dark one), so
+   the other polarity's best round scale is taken instead when, at its strongest peaks, the
+   frame (its plane taken out, smoothed at half the scale) lies further beyond its median
+   level toward that polarity: a particle lies beyond the background, while the round gaps
+   between close domes lie at the substrate's level. Tight clusters of touching
    particles are blobs too, and at their scale the support's texture is smoothed away: when
    most of the winning scale's strongest blobs each hold two or more smaller blobs at least as
    strong in the scale-normalised response (:mod:`.particle_groups`), they are groups, and the
@@ -268,8 +273,52 @@ def polarity_scale_and_response(
         ]
         if blobs:
             best = max(blobs, key=lambda item: item[0])
+        if polarity == "auto":
+            best = _deeper_side(crop, use, scales, best, measured, response, strongest)
     best = _ungrouped(response, scales, best, measured, strongest, crop, use)
     return best[1], float(scales[best[2]]), scales, response if whole else None, packed
+
+
+def _deeper_side(crop, use, scales, best, measured, response, strongest):
+    """``best`` (a round item of the ridge fallback), or the other polarity's best round item
+    when that one's strongest peaks lie further beyond the frame's level than ``best``'s.
+
+    An edge has a ridge on both sides, so which side's ridge is the stronger says nothing
+    about the particles: the concave foot of a tip-broadened AFM cone is the strongest dark
+    ridge, and the best larger round dark blobs are then the gaps between close cones, which
+    lie at the substrate's level. A particle lies beyond the background, toward its polarity.
+    """
+    others = [
+        item
+        for item in measured
+        if item[1] != best[1] and item[0] > -np.inf and not ridge_like(response, item, strongest)
+    ]
+    if not others or ridge_like(response, best, strongest):
+        return best
+    other = max(others, key=lambda item: item[0])
+    flat = _levelled(crop)
+    level = _median(flat[use]) if not use.all() else _median(flat.ravel())
+    if _depth(flat, level, scales, other, strongest) > _depth(flat, level, scales, best, strongest):
+        return other
+    return best
+
+
+def _levelled(crop):
+    """``crop`` less its least-squares plane (a sample's tilt)."""
+    rows, cols = np.indices(crop.shape)
+    design = np.stack([np.ones(crop.size), rows.ravel(), cols.ravel()], axis=1)
+    coef, *_ = np.linalg.lstsq(design, crop.ravel().astype(np.float64), rcond=None)
+    return crop - (design @ coef).reshape(crop.shape)
+
+
+def _depth(flat, level, scales, item, strongest):
+    """How far the frame, smoothed at half ``item``'s scale, lies beyond ``level`` toward
+    ``item``'s polarity at its strongest peaks (their median; image units)."""
+    from scipy import ndimage
+
+    smooth = ndimage.gaussian_filter(flat, scales[item[2]] / 2)
+    depth = float(_median(smooth.ravel()[strongest[item[1], item[2]]]) - level)
+    return depth if item[1] == "bright" else -depth
 
 
 def _ungrouped(response, scales, best, measured, strongest, crop, use):
