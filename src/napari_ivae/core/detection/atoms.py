@@ -113,12 +113,13 @@ from napari_ivae.core.detection.peaks import (
     merge_close_points,
     smoothed_noise,
 )
-from napari_ivae.core.detection.point_columns import as_frame, joined, row_count
+from napari_ivae.core.detection.point_columns import as_frame, joined, points_of, row_count
 from napari_ivae.core.errors import InputError
 from napari_ivae.core.validation import exclusion_mask
 
 REFINE_MODES = ("com", "gaussian", None)
 _PROPERTY_COLUMNS = ("intensity", "prominence", "snr", "refine_shift", "fit_ok")
+SUPERSTRUCTURE_SOURCE = "auto (a finer lattice under a superstructure)"
 
 
 def detect_atoms(
@@ -258,8 +259,49 @@ def detect_atoms(
             scan_levelled=levelled,
         )
         excluded = _with_annotation(exclusion_mask(exclude, frames.shape[1:]), frames[0], run)
+        first_run = dict(run)
         frames, params = _resolved(frames, given, run, excluded, invert)
-        return _detected(frames, with_sublattice(params, held), excluded, is_stack)
+        found = _detected(frames, with_sublattice(params, held), excluded, is_stack)
+        if "finer_period" in found.params and held is None:
+            found = _finer_lattice(frames, found, given, first_run, excluded, is_stack)
+        return found
+
+
+def _finer_lattice(frames, found, given, run, excluded, is_stack) -> Detections:
+    """The atoms of a lattice much finer than the automatic spacing, under a superstructure
+    whose maxima the first detection took for them (``finer_period``: see
+    :mod:`~napari_ivae.core.detection.finer_lattice`). The superstructure is taken out (the
+    frames less their smoothing at half the fine period, which keeps the fine lattice: its
+    envelope would otherwise also set the atoms under its minima below the contrast cut), the
+    spacing estimated below a ``FINER``-th of the first, and the atoms searched at it. That
+    result is kept when its own self-check passes; else the first, with its warning."""
+    from napari_ivae.core.detection._filters import gaussian_smooth
+    from napari_ivae.core.detection.finer_lattice import FINER
+    from napari_ivae.core.detection.spacing import estimate_spacing
+
+    period, coarse = found.params["finer_period"], float(found.params["spacing"])
+    fine = np.stack([frame - gaussian_smooth(frame, period / 2.0) for frame in frames])
+    try:
+        spacing = estimate_spacing(fine[0], max_spacing=coarse / FINER)
+    except InputError:
+        return found
+    # the frames are bright already (their polarity was decided on the first detection)
+    fine, params = _resolved(fine, {**given, "spacing": spacing}, dict(run), excluded, False)
+    params["spacing_source"] = SUPERSTRUCTURE_SOURCE
+    again = _detected(fine, params, excluded, is_stack)
+    if len(again) == 0 or again.quality["warnings"]:
+        return found
+    again.message = with_note(again.message, superstructure_note(coarse, spacing))
+    return again
+
+
+def superstructure_note(coarse: float, spacing: float) -> str:
+    """The note for atoms found under a superstructure of spacing ``coarse``."""
+    return (
+        f"the frame's strongest periodicity ({coarse:.1f} px) is a superstructure over a finer "
+        f"lattice: it was taken out and the atoms searched at the finer lattice's spacing "
+        f"({spacing:.2f} px)"
+    )
 
 
 def _detected(frames, params, excluded, is_stack) -> Detections:
@@ -277,6 +319,7 @@ def _detected(frames, params, excluded, is_stack) -> Detections:
         counts.append(frame_counts)
     params["counts"] = counts if is_stack else counts[0]
     table = joined(tables)
+    _note_finer_lattice(frames[0], tables[0], params)
     if row_count(table) == 0:
         why = empty_reason(counts[0] if not is_stack else summed_counts(counts), params)
         return _checked(empty_detections(_PROPERTY_COLUMNS, params=params, message=why), frames)
@@ -293,6 +336,19 @@ def _detected(frames, params, excluded, is_stack) -> Detections:
     if params.get("scan_levelled"):
         message = with_note(message, levelled_note(params["scan_levelled"]))
     return _checked(make_detections(table, params=params, message=message), frames)
+
+
+def _note_finer_lattice(frame, table, params) -> None:
+    """``params["finer_period"]``: a strong lattice much finer than an automatic spacing that
+    the atoms found do not share (a superstructure's maxima taken for the atoms; see
+    :mod:`~napari_ivae.core.detection.finer_lattice`), for the self-check to warn about."""
+    from napari_ivae.core.detection.finer_lattice import finer_period
+
+    if params.get("spacing_source") != "auto" or not row_count(table):
+        return
+    period = finer_period(frame, points_of(table), float(params["spacing"]))
+    if period is not None:
+        params["finer_period"] = round(period, 2)
 
 
 def _checked(detections: Detections, frames=None) -> Detections:
