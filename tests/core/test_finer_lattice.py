@@ -6,7 +6,7 @@ from scipy import ndimage
 
 from napari_ivae.core.detection.atoms import SUPERSTRUCTURE_SOURCE, detect_atoms
 from napari_ivae.core.detection.finer_lattice import finer_period
-from napari_ivae.core.detection.quality import _in_every_hollow, _lattice_choice_warnings
+from napari_ivae.core.detection.lattice_choice import in_every_hollow, lattice_choice_warnings
 
 
 def _hexagonal(side: int, spacing: float, angle: float) -> np.ndarray:
@@ -85,17 +85,17 @@ def _vectors(count: int, length: float, start: float = 0.0) -> list:
 def test_weak_points_in_every_hollow_are_warned_about():
     lattice = 15.2
     hollows = {"lattice_constant": lattice, "sublattice_vectors": _vectors(6, lattice / 3**0.5)}
-    assert _in_every_hollow(hollows)
-    assert "every hollow" in _lattice_choice_warnings(hollows, 8.8)[0]
+    assert in_every_hollow(hollows)
+    assert "every hollow" in lattice_choice_warnings(hollows, 8.8)[0]
     # a honeycomb's weaker sub-lattice fills one of the two hollows (hBN, MoS2)
     one = {"lattice_constant": lattice, "sublattice_vectors": _vectors(3, lattice / 3**0.5)}
-    assert not _in_every_hollow(one) and not _lattice_choice_warnings(one, 8.8)
+    assert not in_every_hollow(one) and not lattice_choice_warnings(one, 8.8)
     # a perovskite's B columns at a square cell's centre
     centre = {"lattice_constant": 20.0, "sublattice_vectors": _vectors(4, 20.0 / 2**0.5, 0.8)}
-    assert not _in_every_hollow(centre)
-    assert not _lattice_choice_warnings({}, 8.8)
+    assert not in_every_hollow(centre)
+    assert not lattice_choice_warnings({}, 8.8)
 
 
 def test_a_finer_lattice_left_is_warned_about():
-    warnings = _lattice_choice_warnings({"finer_period": 6.7}, 82.6)
+    warnings = lattice_choice_warnings({"finer_period": 6.7}, 82.6)
     assert len(warnings) == 1 and "6.7 px" in warnings[0] and "superstructure" in warnings[0]
