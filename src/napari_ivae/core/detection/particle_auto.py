@@ -130,6 +130,7 @@ def _kept_blobs(filled, masked, skip, requested, below=None, no_data=None):
         particle_candidates,
         particle_faint,
         particle_far_background,
+        particle_lips,
         particle_outlines,
         particle_rims,
         particle_scale_space,
@@ -311,6 +312,14 @@ def _kept_blobs(filled, masked, skip, requested, below=None, no_data=None):
         points, radius, keep, outlines = particle_outlines.one_per_outline(
             signal, points, radius, keep, pixel_noise, last=rims
         )
+    # ridge-like blobs along the lip of a step between two levels (a hole's edge in a film);
+    # after the rims: a bright rim's crests separate a particle's interior from the background
+    lips = 0
+    if not on_layer and keep.any():
+        kept = np.flatnonzero(keep)
+        on_lip = particle_lips.on_lips(signal, points[kept], radius[kept], pixel_noise)
+        keep[kept[on_lip]] = False
+        lips = int(on_lip.sum())
     # only said, not acted on: two populations of particles (stranger_fresh two_populations
     # s2, 173 particles) also came out no more and no stronger than their texture's maxima
     texture_only = int(keep.sum()) if film else 0
@@ -332,6 +341,7 @@ def _kept_blobs(filled, masked, skip, requested, below=None, no_data=None):
         "edge_bumps": edge,
         "rims": rims,
         "outlines": outlines,
+        "lips": lips,
         "aggregates": int(len(aggregates[0])),
         "merged": 0,
         "scale_cuts": [round(float(x), 4) for x in scale_cut],

@@ -1,0 +1,185 @@
+"""Blobs along the lip of a step between two levels: an edge's valley, not particles.
+
+The edge of a hole in a holey carbon film seen in bright field is a step between the bright
+vacuum and the film, with a thicker lip (and a Fresnel fringe) darker than both along it. The
+lip is a ridge of the particles' polarity that runs for many particle widths, and the blob
+search finds an evenly spaced row of maxima along it (``holey_edge_bf`` of
+benchmarks/stranger_blind.py, seeds 0-2: 78-85 kept blobs in one row along the edge, 2-3
+radii apart, every one off a particle).
+
+A ridge-like peak (:func:`~napari_ivae.core.detection.particle_surround.round_peaks` false)
+is a rod, a particle's edge, or such a lip. A rod lies on one background: the frame across it
+is at one level on both sides. A lip separates two levels: across it, the two sides differ by
+more than the lip stands above the higher of them (a blob below a side lies in a crowd or on a
+slope, and is no lip) and by more than the noise, and the ridge runs on straight for a few
+radii both ways, above the higher side and never the step above its own level: a bright rim's
+crest (secondary electrons) curves round its particle within that, a ridge that climbs to a
+brighter particle is no lip.
+
+That test, one blob at a time, also takes a few real particles for lips: a ridge-like
+particle in a cluster on a step between a darker and a brighter area (real PtCo1, 1-2 of them
+in 9 of its resampled variants, and Ru1 binned 0.7, benchmarks/real_variants.py). A hole's
+edge is long: the ridge-like blobs along it form a row (each within ``LINK`` radii of the next,
+the offset along both their ridges), and at least ``CHAIN`` of the row pass the test. Those
+particles passed it alone (no other within 20 radii). Every ridge-like blob of such a row is
+dropped, also those the test itself cannot decide: beside a particle resting on the lip (the
+ridge climbs to it) or where the frame's edge cuts a side.
+
+A frame whose scan lines carry offsets of their own is read levelled
+(:func:`~napari_ivae.core.detection.scan_levelling.scan_levelled`): a line brighter than its
+neighbours is a ridge between two levels too, but the boundary of no region
+(benchmarks/empty_frames.py "scan lines only" 512 s0: 6 blobs along one line read as a lip,
+and its size warning went).
+:func:`on_lips` marks those blobs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage
+
+from napari_ivae.core.detection.peaks import smoothing_factor
+
+NEAR = (2.0, 3.0, 4.0)  # each side's level: the median at these many radii across the ridge
+ALONG = (2.0, 3.0, 4.0)  # the ridge runs on this many radii both ways along it
+CHAIN = 3  # a lip: a row along one ridge with at least this many blobs that pass the test
+LINK = 6.0  # the row's neighbours lie within this many radii (across a particle on the lip)
+ALIGNED = float(np.cos(np.pi / 6))  # ... their offset within 30 degrees of both their ridges
+STEP_ERRORS = 3.0  # the two sides differ by this many standard errors of their difference
+
+
+def on_lips(signal, points, radius, noise: float) -> np.ndarray:
+    """Which blobs are ridge-like peaks on the lip of a step between two levels.
+
+    Parameters
+    ----------
+    signal : numpy.ndarray
+        2D frame with the particles' polarity positive.
+    points : numpy.ndarray
+        ``(N, 2)`` integer (row, col) blob centres.
+    radius : array-like
+        ``(N,)`` blob radii (pixels).
+    noise : float
+        The frame's pixel noise (standard deviation).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(N,)`` bool: the peak is no round blob (its ``-sigma^2 LoG`` curvature ratio below
+        :data:`~napari_ivae.core.detection.particle_blobs.RIDGE`) and it lies in a row of such
+        blobs along one ridge, at least ``CHAIN`` of which are on a lip: across the ridge, the
+        levels of its two sides lie below it and differ by more than it stands above the
+        higher one, and by ``STEP_ERRORS`` standard errors of the noise (read on the frame
+        with its scan lines' own offsets taken out).
+    """
+    from napari_ivae.core.detection.particle_surround import round_peaks
+
+    points = np.asarray(points, dtype=np.int64).reshape(-1, 2)
+    radius = np.asarray(radius, dtype=np.float64).reshape(-1)
+    lips = np.zeros(len(points), dtype=bool)
+    if not len(points):
+        return lips
+    ridge = np.flatnonzero(~round_peaks(signal, points, radius / np.sqrt(2.0)))
+    if not len(ridge):
+        return lips
+    levels = _without_line_offsets(signal)
+    along = np.zeros((len(points), 2))
+    strict = np.zeros(len(points), dtype=bool)
+    for index in ridge.tolist():
+        strict[index], along[index] = _on_lip(levels, points[index], float(radius[index]), noise)
+    rows = _rows(points[ridge], radius[ridge], along[ridge])
+    count = np.bincount(rows, weights=strict[ridge], minlength=rows.max() + 1)
+    lips[ridge] = count[rows] >= CHAIN
+    return lips
+
+
+def _rows(points, radius, along) -> np.ndarray:
+    """Labels of the rows of ridge blobs along one ridge: each joined to another within
+    ``LINK`` radii whose offset runs within ``ALIGNED`` of both ridges."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+    from scipy.spatial import cKDTree
+
+    pairs = cKDTree(points).query_pairs(LINK * float(radius.max()), output_type="ndarray")
+    first, second = pairs.T if len(pairs) else (np.empty(0, int), np.empty(0, int))
+    offsets = (points[second] - points[first]).astype(np.float64)
+    distance = np.hypot(offsets[:, 0], offsets[:, 1])
+    unit = offsets / np.maximum(distance, 1e-9)[:, None]
+    linked = (
+        (distance <= LINK * np.maximum(radius[first], radius[second]))
+        & (np.abs((unit * along[first]).sum(1)) >= ALIGNED)
+        & (np.abs((unit * along[second]).sum(1)) >= ALIGNED)
+    )
+    graph = coo_matrix(
+        (np.ones(int(linked.sum())), (first[linked], second[linked])), shape=(len(points),) * 2
+    )
+    return connected_components(graph, directed=False)[1]
+
+
+def _without_line_offsets(signal) -> np.ndarray:
+    """``signal`` levelled when its scan lines carry offsets of their own
+    (:func:`~napari_ivae.core.detection.scan_levelling.scan_levelled`), else as it came.
+
+    A line brighter than its neighbours is a ridge along the lines between two other levels,
+    but the step is one line's offset, not the boundary of a region: levelled, it is gone
+    (benchmarks/empty_frames.py "scan lines only" 512 s0: 6 ridge blobs along one line
+    read as a lip)."""
+    from napari_ivae.core.detection.scan_levelling import scan_levelled
+
+    return scan_levelled(np.asarray(signal, dtype=np.float64))[0]
+
+
+def _on_lip(signal, point, radius: float, noise: float) -> tuple[bool, np.ndarray]:
+    """Whether the ridge through ``point`` stands above the levels on both its sides, those two
+    differ by more than its height above the higher one and by ``STEP_ERRORS`` standard errors
+    of the ``noise``, and it runs on straight both ways along it, above the higher side and
+    never the step above its own level; and the unit vector along the ridge (the smoothed
+    frame's Hessian at ``point`` gives the directions)."""
+    sigma = max(radius / np.sqrt(2.0), 1.0)
+    reach = int(np.ceil(max(NEAR) * radius + 3 * sigma)) + 1
+    low = np.maximum(np.asarray(point) - reach, 0)
+    high = np.minimum(np.asarray(point) + reach + 1, signal.shape)
+    window = np.asarray(signal[low[0] : high[0], low[1] : high[1]], dtype=np.float64)
+    smooth = ndimage.gaussian_filter(window, sigma, mode="reflect")
+    centre = np.asarray(point) - low
+    across, along = _directions(window, centre, sigma)
+    first, second = (
+        _inside(smooth, centre + sign * np.outer(NEAR, across) * radius) for sign in (-1.0, 1.0)
+    )
+    if first is None or second is None:
+        return False, along  # the frame's edge cuts a side: no decision
+    higher, step = (
+        max(np.median(first), np.median(second)),
+        abs(np.median(first) - np.median(second)),
+    )
+    top = float(smooth[tuple(centre)])
+    # a difference of two smoothed levels: its standard error sqrt(2) x their noise
+    error = np.sqrt(2.0) * noise * smoothing_factor(sigma)
+    if not (0 < top - higher < step and step > STEP_ERRORS * error):
+        return False, along  # below a side: a crowd, a slope; no step: a rod on one background
+    # a long edge's lip runs on straight; a bright rim's crest curves round its particle ...
+    ridge = _inside(
+        smooth, centre + np.outer(np.concatenate([ALONG, -np.asarray(ALONG)]), along) * radius
+    )
+    if ridge is None:
+        return False, along
+    # ... near its own level: a ridge climbing to a brighter particle or cluster is no lip
+    return bool(ridge.min() > higher and ridge.max() < top + step), along
+
+
+def _directions(window, centre, sigma: float) -> tuple[np.ndarray, np.ndarray]:
+    """The unit vectors across (the most negative curvature) and along the ridge at
+    ``centre`` of ``window`` smoothed by ``sigma``."""
+    hessian = [
+        ndimage.gaussian_filter(window, sigma, order=order, mode="reflect")[tuple(centre)]
+        for order in ((2, 0), (1, 1), (0, 2))
+    ]
+    _, vectors = np.linalg.eigh(np.array([hessian[:2], hessian[1:]]))
+    return vectors[:, 0], vectors[:, 1]
+
+
+def _inside(smooth, at) -> np.ndarray | None:
+    """``smooth`` at the points ``at`` ``(K, 2)``; ``None`` when one lies off it."""
+    if (at < 0).any() or (at > np.asarray(smooth.shape) - 1).any():
+        return None
+    return ndimage.map_coordinates(smooth, at.T, order=1)
