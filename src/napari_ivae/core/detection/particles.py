@@ -24,6 +24,7 @@ import numpy as np
 
 from napari_ivae.core.detection.detections import Detections, empty_detections, make_detections
 from napari_ivae.core.detection.particle_classic import log_blobs, threshold_objects
+from napari_ivae.core.detection.particle_region_edge import on_region_edge
 from napari_ivae.core.detection.particle_two_sided import both_polarities
 from napari_ivae.core.detection.point_columns import as_frame, joined, row_count
 from napari_ivae.core.errors import InputError
@@ -159,6 +160,7 @@ def detect_particles(
             if row_count(table):
                 placed = centres[table["label"].astype(int) - 1]
                 table["row"], table["col"] = placed[:, 0], placed[:, 1]
+                frame_used["region_edge"] = on_region_edge(frame, placed, excluded)
             tables.append(table)
             used.append(frame_used)
             continue

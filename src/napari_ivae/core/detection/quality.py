@@ -336,6 +336,7 @@ def _assess_particles(detections) -> dict:
             "--min-size"
         )
     warnings += _ring_warning(detections, diameter, measures)
+    warnings += _edge_warning(int(first.get("region_edge", 0)), len(detections), measures)
     return {"measures": measures, "warnings": warnings, "notes": notes}
 
 
@@ -350,6 +351,20 @@ def _texture_warning(dropped: int, measures: dict) -> list:
         "the frame's own texture with its phases redrawn: it may show no particles (an "
         "amorphous film); if it does hold particles, check them, set --polarity or try "
         "--method otsu"
+    ]
+
+
+def _edge_warning(near: int, count: int, measures: dict) -> list:
+    """The particles lie along one long step edge in the frame (a film's edge and its
+    fringes, :mod:`~napari_ivae.core.detection.particle_region_edge`)."""
+    if not near:
+        return []
+    measures["region_edge"] = near
+    return [
+        f"{near} of the {count} particles lie along one long edge between two areas of "
+        "different level (a film's or support's edge, with its fringes): they may be the "
+        "edge, not particles, and particles elsewhere may be too faint for the defaults; "
+        "look at the overlay"
     ]
 
 
