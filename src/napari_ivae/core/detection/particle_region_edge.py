@@ -96,4 +96,18 @@ def _long_edge(step, length):
     return keep[pieces]
 
 
-__all__ = ["on_region_edge"]
+def edge_warning(near: int, count: int, measures: dict) -> list:
+    """The particles lie along one long step edge in the frame (a film's edge and its
+    fringes, :func:`on_region_edge`); records ``region_edge`` in ``measures``."""
+    if not near:
+        return []
+    measures["region_edge"] = near
+    return [
+        f"{near} of the {count} particles lie along one long edge between two areas of "
+        "different level (a film's or support's edge, with its fringes): they may be the "
+        "edge, not particles, and particles elsewhere may be too faint for the defaults; "
+        "look at the overlay"
+    ]
+
+
+__all__ = ["edge_warning", "on_region_edge"]

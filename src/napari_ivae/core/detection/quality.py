@@ -20,7 +20,8 @@ Particles
     ``median_diameter``, ``border_dropped`` (particles left out at the frame's edge, by the
     automatic method), ``polarity``, ``annotation_pixels`` (a masked scale bar) and
     ``ring_share`` (particles on rings around empty centres or one particle: a bright rim or
-    a defocus halo's fringes counted as several particles).
+    a defocus halo's fringes counted as several particles); ``region_edge`` (particles strung
+    along one long step between two areas: a film's edge and its fringes), where there are.
 
 The thresholds are deliberately loose: a warning means "look at the overlay", not "wrong".
 A note (``notes``) is information that says nothing about the result's reliability: a masked
@@ -33,6 +34,7 @@ import numpy as np
 
 from napari_ivae.core.detection.lattice_choice import lattice_choice_warnings
 from napari_ivae.core.detection.lattice_directions import ONE_DIRECTION
+from napari_ivae.core.detection.particle_region_edge import edge_warning
 
 LOW_SNR = 3.0  # atoms below this contrast over the noise are hard to tell from noise
 MIN_ON_LATTICE = 0.5  # fewer atoms than this at a consistent spacing: the spacing is suspect
@@ -336,7 +338,7 @@ def _assess_particles(detections) -> dict:
             "--min-size"
         )
     warnings += _ring_warning(detections, diameter, measures)
-    warnings += _edge_warning(int(first.get("region_edge", 0)), len(detections), measures)
+    warnings += edge_warning(int(first.get("region_edge", 0)), len(detections), measures)
     return {"measures": measures, "warnings": warnings, "notes": notes}
 
 
@@ -351,20 +353,6 @@ def _texture_warning(dropped: int, measures: dict) -> list:
         "the frame's own texture with its phases redrawn: it may show no particles (an "
         "amorphous film); if it does hold particles, check them, set --polarity or try "
         "--method otsu"
-    ]
-
-
-def _edge_warning(near: int, count: int, measures: dict) -> list:
-    """The particles lie along one long step edge in the frame (a film's edge and its
-    fringes, :mod:`~napari_ivae.core.detection.particle_region_edge`)."""
-    if not near:
-        return []
-    measures["region_edge"] = near
-    return [
-        f"{near} of the {count} particles lie along one long edge between two areas of "
-        "different level (a film's or support's edge, with its fringes): they may be the "
-        "edge, not particles, and particles elsewhere may be too faint for the defaults; "
-        "look at the overlay"
     ]
 
 
