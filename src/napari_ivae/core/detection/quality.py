@@ -20,8 +20,8 @@ Particles
     ``median_diameter``, ``border_dropped`` (particles left out at the frame's edge, by the
     automatic method), ``polarity``, ``annotation_pixels`` (a masked scale bar) and
     ``ring_share`` (particles on rings around empty centres or one particle: a bright rim or
-    a defocus halo's fringes counted as several particles); ``region_edge`` (particles strung
-    along one long step between two areas: a film's edge and its fringes), where there are.
+    a defocus halo's fringes counted as several particles); ``region_edge`` (when most
+    particles are strung along one long step between two areas: a film's edge, its fringes).
 
 The thresholds are deliberately loose: a warning means "look at the overlay", not "wrong".
 A note (``notes``) is information that says nothing about the result's reliability: a masked
