@@ -301,6 +301,10 @@ def _kept_blobs(filled, masked, skip, requested, below=None, no_data=None):
         )
         keep = np.concatenate([keep, np.ones(len(faint), dtype=bool)])
         radius = np.sqrt(2.0) * blob_sigma
+    # a camera's noisy pixel (sCMOS, an EMCCD's tail, a photomultiplier's photon on black) is
+    # no particle: a particle lifts its brightest pixel's neighbours as the frame's do
+    single = _one_pixel_blobs(signal, points, radius, keep, ratio, pixel_noise)
+    keep[single] = False
     # blobs along one rim brighter than its interior (secondary electrons, a shell) are one
     # particle at the rim's centre; not on a packed layer, whose gaps are no background
     rims = outlines = 0
@@ -342,6 +346,7 @@ def _kept_blobs(filled, masked, skip, requested, below=None, no_data=None):
         "rims": rims,
         "outlines": outlines,
         "lips": lips,
+        "one_pixel": int(len(single)),
         "aggregates": int(len(aggregates[0])),
         "merged": 0,
         "scale_cuts": [round(float(x), 4) for x in scale_cut],
@@ -357,3 +362,13 @@ def _kept_blobs(filled, masked, skip, requested, below=None, no_data=None):
         **faint_used,
     }
     return points, radius, keep, on_layer, used
+
+
+def _one_pixel_blobs(signal, points, radius, keep, ratio, pixel_noise) -> np.ndarray:
+    """Indices of kept blobs at ``points`` (of ``radius``) whose ring the frame's particles would lift but
+    which stands at the background (:mod:`.particle_impulse`); ``ratio``: the local noise."""
+    from napari_ivae.core.detection.particle_impulse import one_pixel
+
+    kept = np.flatnonzero(keep)
+    local = np.ones(len(kept)) if ratio is None else ratio[points[kept, 0], points[kept, 1]]
+    return kept[one_pixel(signal, points[kept], radius[kept], pixel_noise * local)]
