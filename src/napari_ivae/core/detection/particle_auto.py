@@ -137,6 +137,7 @@ def _kept_blobs(filled, masked, skip, requested, below=None, no_data=None):
         particle_streaks,
         particle_surround,
         particle_texture,
+        particle_wakes,
     )
     from napari_ivae.core.detection.packed import off_layer
     from napari_ivae.core.detection.particle_edge_bumps import without_edge_bumps as edge_bumps
@@ -316,6 +317,14 @@ def _kept_blobs(filled, masked, skip, requested, below=None, no_data=None):
         points, radius, keep, outlines = particle_outlines.one_per_outline(
             signal, points, radius, keep, pixel_noise, last=rims
         )
+    # blobs in the wake of a saturated particle along the fast scan (SEM charging) are none
+    wakes = 0
+    if keep.any():
+        kept = np.flatnonzero(keep)
+        in_wake = particle_wakes.in_wakes(signal, points[kept], radius[kept])
+        keep = keep.copy()
+        keep[kept[in_wake]] = False
+        wakes = int(in_wake.sum())
     # ridge-like blobs along the lip of a step between two levels (a hole's edge in a film);
     # after the rims: a bright rim's crests separate a particle's interior from the background
     lips = 0
@@ -345,6 +354,7 @@ def _kept_blobs(filled, masked, skip, requested, below=None, no_data=None):
         "edge_bumps": edge,
         "rims": rims,
         "outlines": outlines,
+        "wakes": wakes,
         "lips": lips,
         "one_pixel": int(len(single)),
         "aggregates": int(len(aggregates[0])),

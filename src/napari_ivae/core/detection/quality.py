@@ -35,6 +35,7 @@ import numpy as np
 from napari_ivae.core.detection.lattice_choice import lattice_choice_warnings
 from napari_ivae.core.detection.lattice_directions import ONE_DIRECTION
 from napari_ivae.core.detection.particle_region_edge import edge_warning
+from napari_ivae.core.detection.particle_wakes import wake_warning
 
 LOW_SNR = 3.0  # atoms below this contrast over the noise are hard to tell from noise
 MIN_ON_LATTICE = 0.5  # fewer atoms than this at a consistent spacing: the spacing is suspect
@@ -320,6 +321,7 @@ def _assess_particles(detections) -> dict:
     given = bool(detections.params.get("excluded_pixels"))
     notes = _annotation_note(int(first.get("annotation_pixels", 0)), measures, given)
     warnings = _texture_warning(int(first.get("texture_only", 0)), measures)
+    warnings += wake_warning(int(first.get("wakes", 0)), measures)
     if len(detections) == 0:
         return {"measures": measures, "warnings": warnings, "notes": notes}
     diameter = np.asarray(detections.column("equivalent_diameter"), dtype=np.float64)

@@ -1,0 +1,44 @@
+"""The wake of a saturated particle along the fast scan holds no particles."""
+
+import numpy as np
+
+from napari_ivae.core.detection.particle_wakes import in_wakes
+
+
+def _frame(rng, side=1):
+    """A saturated disc at (40, 40) whose lines stay bright after it towards ``side`` (1: to
+    the right, 0: none), a faint maximum in that wake and a particle well below it."""
+    shape = (120, 160)
+    rows, cols = np.mgrid[: shape[0], : shape[1]]
+    frame = 50 + rng.normal(0, 3, shape)
+    frame[(rows - 40) ** 2 + (cols - 40) ** 2 <= 64] = 255.0
+    if side:
+        for row in range(32, 49):
+            past = cols[row] - 48
+            on = past >= 0
+            frame[row, on] += rng.uniform(30, 60) * np.exp(-past[on] / 40)
+    frame[(rows - 40) ** 2 + (cols - 64) ** 2 <= 9] += 25  # a noise maximum in the wake
+    frame[(rows - 95) ** 2 + (cols - 100) ** 2 <= 36] += 80  # a particle
+    return np.minimum(frame, 255.0)
+
+
+def test_a_blob_in_the_wake_goes_and_the_particle_stays():
+    frame = _frame(np.random.default_rng(0))
+    points = np.array([[40, 40], [40, 64], [95, 100]])
+    wake = in_wakes(frame, points, np.array([8.0, 3.0, 6.0]))
+    assert wake.tolist() == [False, True, False]
+
+
+def test_no_wake_side_no_wake():
+    frame = _frame(np.random.default_rng(1), side=0)
+    points = np.array([[40, 40], [40, 64], [95, 100]])
+    assert not in_wakes(frame, points, np.array([8.0, 3.0, 6.0])).any()
+
+
+def test_the_dropped_wake_is_warned():
+    from napari_ivae.core.detection.particle_wakes import wake_warning
+
+    measures: dict = {}
+    assert wake_warning(0, measures) == [] and "wakes" not in measures
+    (warning,) = wake_warning(5, measures)
+    assert "fast scan" in warning and measures["wakes"] == 5
