@@ -12,6 +12,8 @@ would reach zero variance inside the frame's values) is left as it is.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from napari_ivae.core.detection._medians import _median
@@ -21,6 +23,12 @@ COUNT_PIXELS = 200  # ... each holding at least this many pixels
 COUNT_SPREAD = 0.25  # every bin's noise variance within this share of the fitted line
 COUNT_WINDOW = 4.0  # the local mean: a Gaussian of this many px
 COUNT_SLOPE_ERRORS = 4.0  # the line's slope at least this many of its standard errors from 0
+COUNT_REACH = (
+    3  # the residual against pixels this far (px) apart is past a camera's or export's blur
+)
+# the scale-normalised Laplacian of Gaussian of width t: its cubes' sum over its squares' to the
+# power 1.5 is LOG_SKEW / t (in the continuum: 8 (2 pi)^1.5 / (27 pi^2))
+LOG_SKEW = 8.0 * (2.0 * np.pi) ** 1.5 / (27.0 * np.pi**2)
 
 
 def count_noise_line(frame, use=None) -> tuple[float, float] | None:
@@ -99,6 +107,140 @@ def count_noise_line(frame, use=None) -> tuple[float, float] | None:
     return float(a), float(b)
 
 
+def response_skews(frame, use, scales, spreads=None) -> np.ndarray | None:
+    """The skew of counting noise in ``-sigma^2 LoG`` of ``frame`` at each of ``scales``.
+
+    Counting noise is independent events (counts) of gain ``G`` each, spread over the pixels
+    by a blur ``C`` (a camera's, a probe's, an exported map's smoothing) that the frame shares
+    with every filter: at a Laplacian of Gaussian of width ``sigma`` its response has the
+    cumulants ``kappa_n = G^n lambda sum (K * C)^n`` (``lambda`` events a pixel), and with ``C``
+    a Gaussian of width ``s``, ``K * C`` is that Laplacian at ``t = sqrt(sigma^2 + s^2)``:
+    the skew is ``LOG_SKEW / (t sqrt(lambda))``. ``s`` comes from the variance of the residual
+    against the four pixels ``COUNT_REACH`` px away over that of the adjacent one's (1 for
+    white noise; a 3 x 3 sum's: about 6), the pixel variance ``v`` from the far one; the
+    events from the counts above the line's zero ``m``: ``lambda = m^2 sum C^2 / v`` (a count
+    whose events are shared between pixels reads fewer events than its pixel counts). Where
+    the frame's values are integers whose variance is their value (counts with gain 1, no
+    offset), ``m`` is the value itself, not the line's reading, which a support's texture
+    tilts. The skew is diluted by whatever else spreads the response (a support's texture):
+    times the counting noise's share of the response's variance over the ``use`` pixels to
+    the power 1.5. Positive where the counts grow with the frame's values.
+
+    Parameters
+    ----------
+    frame : numpy.ndarray
+        2D frame.
+    use : numpy.ndarray of bool
+        The pixels measured (the background).
+    scales : numpy.ndarray
+        The scales (sigmas, px).
+    spreads : numpy.ndarray, optional
+        The response's standard deviation over ``use`` at each scale (the skew diluted by
+        what else spreads it; not where not given).
+
+    Returns
+    -------
+    numpy.ndarray or None
+        One skew per scale; None where the noise is no counting noise.
+    """
+    frame = np.asarray(frame, dtype=np.float64)
+    use = np.asarray(use, dtype=bool)
+    line = count_noise_line(frame, use)
+    if line is None:
+        return None
+    a, b = line
+    near, far = (_residual_variance(frame, use, step) for step in (1, COUNT_REACH))
+    if not near > 0.0 or not np.isfinite(far):
+        return None
+    blur = float(np.interp(max(far / near, 1.0), *_blur_ratios()))
+    level = float(np.mean(frame[use]))  # the median of a few counts is a count
+    variance = max(a + b * level, 0.0) * max(far / near, 1.0)  # the pixels' own variance
+    above = (a + b * level) / b  # above the line's zero
+    values = frame[use]
+    if (
+        np.all(values == np.round(values))
+        and abs(variance / max(level, 1e-12) - 1.0) < COUNT_SPREAD
+    ):
+        above = level  # counts of gain 1
+    if not variance > 0.0 or not abs(above) > 0.0:
+        return None
+    square = _blur_square(blur)
+    events = above * above * square / variance
+    scales = np.asarray(scales, dtype=np.float64)
+    width = np.sqrt(scales**2 + blur**2)
+    skews = np.sign(b) * LOG_SKEW / (width * np.sqrt(events))
+    if spreads is not None:
+        # the counting noise's own variance in the response: (sigma / t)^4 / (2 pi t^2) of
+        # the events' variance G^2 lambda = v / sum C^2
+        own = variance / square * (scales / width) ** 4 / (2.0 * np.pi * width**2)
+        spreads = np.asarray(spreads, dtype=np.float64)
+        share = np.where(spreads > 0.0, own / np.maximum(spreads, 1e-30) ** 2, 1.0)
+        skews = skews * np.minimum(share, 1.0) ** 1.5
+    return skews
+
+
+def _residual_variance(frame, use, step: int) -> float:
+    """The variance of each ``use`` pixel's residual against the mean of the four pixels
+    ``step`` px away (also ``use``), from its mean absolute deviation; ``nan`` with fewer
+    than ``COUNT_PIXELS`` of them."""
+    height, width = frame.shape
+    if min(height, width) <= 2 * step:
+        return float("nan")
+    inner = (slice(step, height - step), slice(step, width - step))
+    shifts = [
+        (slice(0, height - 2 * step), inner[1]),
+        (slice(2 * step, height), inner[1]),
+        (inner[0], slice(0, width - 2 * step)),
+        (inner[0], slice(2 * step, width)),
+    ]
+    chosen = use[inner].copy()
+    for shift in shifts:
+        chosen &= use[shift]
+    if chosen.sum() < COUNT_PIXELS:
+        return float("nan")
+    neighbours = sum(frame[shift] for shift in shifts) / 4.0
+    residual = (frame[inner] - neighbours)[chosen]
+    return (1.2533 * float(np.mean(np.abs(residual - _median(residual))))) ** 2
+
+
+def _gaussian_kernel(width: float) -> np.ndarray:
+    """A normalised 2D Gaussian of ``width`` px on the pixel grid (one pixel at 0)."""
+    if width <= 0.0:
+        return np.ones((1, 1))
+    x = np.arange(-int(np.ceil(4.0 * width)) - 1, int(np.ceil(4.0 * width)) + 2)
+    taps = np.exp(-0.5 * (x / width) ** 2)
+    taps /= taps.sum()
+    return np.outer(taps, taps)
+
+
+def _blur_square(width: float) -> float:
+    """The sum of the squared taps of the Gaussian blur of ``width`` px."""
+    return float(np.sum(_gaussian_kernel(width) ** 2))
+
+
+def _residual_ratio(width: float) -> float:
+    """The far residual's variance over the adjacent one's for noise blurred by ``width``."""
+    from scipy.signal import fftconvolve
+
+    blur = _gaussian_kernel(width)
+    variances = []
+    for step in (1, COUNT_REACH):
+        taps = np.zeros((2 * step + 1, 2 * step + 1))
+        taps[step, step] = 1.0
+        for dy, dx in ((step, 0), (-step, 0), (0, step), (0, -step)):
+            taps[step + dy, step + dx] = -0.25
+        variances.append(float(np.sum(fftconvolve(taps, blur) ** 2)))
+    return variances[1] / variances[0]
+
+
+@functools.cache
+def _blur_ratios() -> tuple[np.ndarray, np.ndarray]:
+    """Residual ratios (:func:`_residual_ratio`) and the blur widths (0-3 px) they come
+    from, both ascending."""
+    widths = np.linspace(0.0, 3.0, 61)
+    return np.asarray([_residual_ratio(width) for width in widths]), widths
+
+
 def _less_cross(smoothed, values):
     """``smoothed`` (a Gaussian of ``COUNT_WINDOW`` px of ``values``) less the kernel's share
     of each pixel and its four neighbours, on the pixels one inside the edge."""
@@ -128,4 +270,4 @@ def symmetrised(frame, line) -> np.ndarray:
     return (np.sign(b) * (counts + 1.0 / 6.0) ** (2.0 / 3.0)).astype(np.float32)
 
 
-__all__ = ["count_noise_line", "symmetrised"]
+__all__ = ["count_noise_line", "response_skews", "symmetrised"]

@@ -16,7 +16,7 @@ from napari_ivae.core.detection.particle_faint import FAINT_CLEAR, FAINT_NULL, F
 FAINT_FALSE = 0.75  # background maxima expected above the per-scale levels: at most this many
 
 
-def background_levels(response, scales, polarity: str, points, radius, skip=None):
+def background_levels(response, scales, polarity: str, points, radius, skip=None, frame=None):
     """Per scale, what the background far from the kept particles reaches outside them (see 8.).
 
     At each scale the opposite polarity's maxima of ``response`` (a square of ``2 ceil(sigma)
@@ -25,7 +25,13 @@ def background_levels(response, scales, polarity: str, points, radius, skip=None
     their rings. Their tail past the strongest max(``FAINT_TAIL``) of them, extended
     exponentially and scaled from their area to the area outside every kept particle, gives
     the level above which ``FAINT_FALSE / len(scales)`` background maxima are expected there
-    (``inf`` where fewer than ``FAINT_TAIL[0]`` maxima were found).
+    (``inf`` where fewer than ``FAINT_TAIL[0]`` maxima were found). Where ``frame``'s noise is
+    counting noise, skewed toward the particles' side at a few counts a pixel, that side
+    reaches further than the opposite one: the level is carried over to it
+    (:func:`skewed_levels`), less the level's own standard error (its tail's decay from
+    ``tail`` maxima: the level's excess over the tail's base over ``sqrt(tail)``), so that a
+    shift the opposite side cannot resolve (15 counts a pixel: 1-2 % of the level) leaves
+    it as measured.
 
     Parameters
     ----------
@@ -43,6 +49,9 @@ def background_levels(response, scales, polarity: str, points, radius, skip=None
         ``(N,)`` their radii (pixels).
     skip : numpy.ndarray, optional
         ``(Y, X)`` pixels where nothing is measured.
+    frame : numpy.ndarray, optional
+        ``(Y, X)`` the frame, the particles' polarity positive (its counting noise's skew; not
+        measured where not given).
 
     Returns
     -------
@@ -53,6 +62,7 @@ def background_levels(response, scales, polarity: str, points, radius, skip=None
     from napari_ivae.core.detection.field_noise import null_sample, tail_level
 
     levels = np.full(len(scales), np.inf)
+    errors = np.zeros(len(scales))
     background, area = null_sample(response.shape[1:], points, radius, FAINT_NULL, skip)
     if not area:
         return levels
@@ -63,6 +73,55 @@ def background_levels(response, scales, polarity: str, points, radius, skip=None
         rows, cols = local_maxima(opposite, 2 * int(np.ceil(sigma)) + 1, 0.0)
         values = np.sort(opposite[rows, cols][background[rows, cols]])
         levels[index] = tail_level(values, area, allowed, *FAINT_TAIL)
+        if len(values) >= FAINT_TAIL[0]:
+            tail = max(FAINT_TAIL[0], int(FAINT_TAIL[1] * len(values)))
+            errors[index] = (levels[index] - float(values[-tail])) / np.sqrt(tail)
+    if frame is not None and np.isfinite(levels).any():
+        # a shift within the level's own error is none the opposite side can resolve
+        shifted = skewed_levels(levels, response, scales, frame, background)
+        levels = np.where(np.isfinite(shifted), np.maximum(levels, shifted - errors), shifted)
+    return levels
+
+
+def skewed_levels(levels, response, scales, frame, background):
+    """``levels`` measured on the opposite side, carried over to the particles' side where
+    ``frame``'s counting noise is skewed toward it.
+
+    The skew ``g`` at each scale comes from the frame's counts
+    (:func:`~napari_ivae.core.detection.count_noise.response_skews`). A gamma distribution of
+    shape ``4 / g^2`` with the response's spread over the ``background`` pixels has that
+    skew; the particles' side's level is the one it reaches as often as the opposite side's
+    (equal probabilities through the Wilson-Hilferty cube root, which neither underflows nor
+    needs the tail's own probability); ``inf`` where the opposite level lies past the gamma's
+    bound (the noise reaches much further on the particles' side than the other side can
+    show). Unchanged where the noise is no counting noise or is skewed the other way.
+    """
+    from napari_ivae.core.detection._medians import _median
+    from napari_ivae.core.detection.count_noise import response_skews
+
+    rows, cols = np.nonzero(background)
+    step = max(1, len(rows) // 20000)
+    rows, cols = rows[::step], cols[::step]
+    spreads = np.zeros(len(response))
+    for index, layer in enumerate(response):
+        values = layer[rows, cols].astype(np.float64)
+        spreads[index] = 1.4826 * float(_median(np.abs(values - _median(values))))
+    skews = response_skews(frame, background, scales, spreads)
+    if skews is None:
+        return levels
+    levels = np.array(levels, dtype=np.float64)
+    for index, (level, skew, spread) in enumerate(zip(levels, skews, spreads)):
+        if not np.isfinite(level) or not skew > 0.0 or not spread > 0.0:
+            continue
+        shape = 4.0 / skew**2
+        lowest = 1.0 - level / spread / np.sqrt(shape)  # the opposite level over the mean
+        if lowest <= 0.0:  # past the noise's bound: that side is no null for this one
+            levels[index] = np.inf
+            continue
+        third = 1.0 / (9.0 * shape)  # the cube root's variance
+        normal = (1.0 - third - np.cbrt(lowest)) / np.sqrt(third)
+        highest = (1.0 - third + normal * np.sqrt(third)) ** 3
+        levels[index] = spread * (highest - 1.0) * np.sqrt(shape)
     return levels
 
 
@@ -127,7 +186,13 @@ def background_pass(signal, response, scales, polarity, candidates, keep, cuts, 
         np.minimum(
             scale_cut,
             background_levels(
-                response, scales, polarity, kept_points, kept_radius, skip | other_area
+                response,
+                scales,
+                polarity,
+                kept_points,
+                kept_radius,
+                skip | other_area,
+                frame=signal,
             ),
         ),
         floors,
@@ -150,4 +215,4 @@ def background_pass(signal, response, scales, polarity, candidates, keep, cuts, 
     return lowered, passed, other_pixels
 
 
-__all__ = ["FAINT_FALSE", "background_levels", "background_pass"]
+__all__ = ["FAINT_FALSE", "background_levels", "background_pass", "skewed_levels"]
