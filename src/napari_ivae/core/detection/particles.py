@@ -25,6 +25,7 @@ import numpy as np
 from napari_ivae.core.detection.detections import Detections, empty_detections, make_detections
 from napari_ivae.core.detection.particle_classic import log_blobs, threshold_objects
 from napari_ivae.core.detection.particle_region_edge import on_region_edge
+from napari_ivae.core.detection.particle_scan_lines import on_single_lines
 from napari_ivae.core.detection.particle_two_sided import both_polarities
 from napari_ivae.core.detection.point_columns import as_frame, joined, row_count
 from napari_ivae.core.errors import InputError
@@ -161,6 +162,9 @@ def detect_particles(
                 placed = centres[table["label"].astype(int) - 1]
                 table["row"], table["col"] = placed[:, 0], placed[:, 1]
                 frame_used["region_edge"] = on_region_edge(frame, placed, excluded)
+                frame_used["scan_lines"] = on_single_lines(
+                    frame, placed, frame_used.get("polarity", "bright"), excluded
+                )
             tables.append(table)
             used.append(frame_used)
             continue

@@ -21,7 +21,8 @@ Particles
     automatic method), ``polarity``, ``annotation_pixels`` (a masked scale bar) and
     ``ring_share`` (particles on rings around empty centres or one particle: a bright rim or
     a defocus halo's fringes counted as several particles); ``region_edge`` (when most
-    particles are strung along one long step between two areas: a film's edge, its fringes).
+    particles are strung along one long step between two areas: a film's edge, its fringes);
+    ``scan_lines`` (when most lie on single scan lines that stand above their neighbours).
 
 The thresholds are deliberately loose: a warning means "look at the overlay", not "wrong".
 A note (``notes``) is information that says nothing about the result's reliability: a masked
@@ -35,6 +36,7 @@ import numpy as np
 from napari_ivae.core.detection.lattice_choice import lattice_choice_warnings
 from napari_ivae.core.detection.lattice_directions import ONE_DIRECTION
 from napari_ivae.core.detection.particle_region_edge import edge_warning
+from napari_ivae.core.detection.particle_scan_lines import lines_warning
 from napari_ivae.core.detection.particle_wakes import wake_warning
 
 LOW_SNR = 3.0  # atoms below this contrast over the noise are hard to tell from noise
@@ -341,6 +343,7 @@ def _assess_particles(detections) -> dict:
         )
     warnings += _ring_warning(detections, diameter, measures)
     warnings += edge_warning(int(first.get("region_edge", 0)), len(detections), measures)
+    warnings += lines_warning(int(first.get("scan_lines", 0)), len(detections), measures)
     return {"measures": measures, "warnings": warnings, "notes": notes}
 
 
