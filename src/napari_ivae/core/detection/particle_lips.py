@@ -170,8 +170,15 @@ def _on_lip(signal, point, radius: float, noise: float) -> tuple[bool, np.ndarra
 def _directions(window, centre, sigma: float) -> tuple[np.ndarray, np.ndarray]:
     """The unit vectors across (the most negative curvature) and along the ridge at
     ``centre`` of ``window`` smoothed by ``sigma``."""
+    # only the centre's value is read: the filters run on the pixels their kernel reaches
+    # from it (the same sums; the window's own edge, where it is the frame's, stays the edge)
+    reach = int(4.0 * sigma + 0.5)  # scipy's kernel radius at its default truncate=4
+    low = np.maximum(np.asarray(centre) - reach, 0)
+    high = np.minimum(np.asarray(centre) + reach + 1, window.shape)
+    near = window[low[0] : high[0], low[1] : high[1]]
+    at = tuple(np.asarray(centre) - low)
     hessian = [
-        ndimage.gaussian_filter(window, sigma, order=order, mode="reflect")[tuple(centre)]
+        ndimage.gaussian_filter(near, sigma, order=order, mode="reflect")[at]
         for order in ((2, 0), (1, 1), (0, 2))
     ]
     _, vectors = np.linalg.eigh(np.array([hessian[:2], hessian[1:]]))
