@@ -120,15 +120,20 @@ def _disc(shape, y, x, r):
     return rows[inside], cols[inside]
 
 
-def _band(signal, y, x, r, side, start, stop):
-    """The signal on the lines within ``r / 2`` of the blob's, ``start`` to ``stop`` pixels
-    past ``(y, x)`` towards ``side``: ``(steps, lines)`` and their frame indices."""
+def _band(y, x, r, side, start, stop):
+    """The frame indices (rows, columns; ``(steps, lines)`` each) of the lines within ``r / 2``
+    of the blob's, ``start`` to ``stop`` pixels past ``(y, x)`` towards ``side``."""
     dy, dx = side
     steps = np.arange(start, stop)
     across = np.arange(-int(r / 2), int(r / 2) + 1)
     rows = y + dy * steps[:, None] + abs(dx) * across[None, :]
     cols = x + dx * steps[:, None] + abs(dy) * across[None, :]
     return rows, cols
+
+
+def _in_frame(shape, rows, cols) -> np.ndarray:
+    """Which of the pixels ``(rows, cols)`` lie within a frame of ``shape``."""
+    return (rows >= 0) & (rows < shape[0]) & (cols >= 0) & (cols < shape[1])
 
 
 def _wake_side(signal, sources, radius, level):
@@ -138,8 +143,8 @@ def _wake_side(signal, sources, radius, level):
     for side in SIDES:
         values = []
         for (y, x), r in zip(sources.tolist(), radius.tolist()):
-            rows, cols = _band(signal, y, x, r, side, int(r) + 2, int(3 * r) + 2)
-            inside = (rows >= 0) & (rows < signal.shape[0]) & (cols >= 0) & (cols < signal.shape[1])
+            rows, cols = _band(y, x, r, side, int(r) + 2, int(3 * r) + 2)
+            inside = _in_frame(signal.shape, rows, cols)
             if inside.any():
                 values.append(float(np.median(signal[rows[inside], cols[inside]])) - level)
         heights.append(float(np.median(values)) if values else 0.0)
@@ -172,19 +177,17 @@ def _in_wake(signal, points, radius, sources, k, side, level) -> bool:
     for q in sources:
         qy, qx = points[q]
         rq = float(radius[q])
-        along = (y - qy) * dy + (x - qx) * dx
-        off = abs((y - qy) * dx + (x - qx) * dy)
-        if off > rq:
-            continue
+        # in_wakes passes only the sources whose lines hold the blob, past their centre
+        along, off = (float(v[0]) for v in _along_off((points[k] - points[q])[None], side))
         # the source's edge on the blob's line (a line near its top starts the wake sooner)
         start = int(np.ceil(np.sqrt(rq * rq - off * off))) + 1
         # a blob against the source's edge: the wake up to its centre
         stop = max(int(along - r), min(int(along), start + window))
         if stop - start < 1:
             continue
-        rows, cols = _band(signal, int(qy), int(qx), r, side, start, stop)
+        rows, cols = _band(int(qy), int(qx), r, side, start, stop)
         rows, cols = rows + abs(dx) * (y - qy), cols + abs(dy) * (x - qx)
-        inside = (rows >= 0) & (rows < signal.shape[0]) & (cols >= 0) & (cols < signal.shape[1])
+        inside = _in_frame(signal.shape, rows, cols)
         # the lines within the frame (the wake's other blobs count: they are its maxima)
         lines = inside.all(axis=1)
         if not lines.any():
@@ -204,9 +207,9 @@ def _continues(signal, at, r, side, window, floor) -> bool:
     on ``side``, stay at ``floor`` on average (a wake goes on past its maxima; a particle in
     it ends at its edge). A window past the frame's edge says nothing against it."""
     rows, cols = _band(
-        signal, int(at[0]), int(at[1]), r, side, int(np.ceil(r)) + 1, int(np.ceil(r)) + 1 + window
+        int(at[0]), int(at[1]), r, side, int(np.ceil(r)) + 1, int(np.ceil(r)) + 1 + window
     )
-    inside = (rows >= 0) & (rows < signal.shape[0]) & (cols >= 0) & (cols < signal.shape[1])
+    inside = _in_frame(signal.shape, rows, cols)
     if not inside.any():
         return True
     return float(np.mean(signal[rows[inside], cols[inside]])) >= floor
