@@ -142,6 +142,7 @@ def detect_atoms(
     crystal_only: bool = True,
     exclude=None,
     sublattice: dict | None = None,
+    superstructure: float | None = None,
     memo: DetectionMemo | None = None,
 ) -> Detections:
     """Find atom columns (bright peaks) in a 2D image or in every frame of a stack.
@@ -186,6 +187,12 @@ def detect_atoms(
         the first pass would find; with ``spacing`` and ``sigma`` it is how the streamed and chunked
         paths hold the first frame's for the others, as this function does for the frames of a
         stack.
+    superstructure : float, optional
+        The period (px) of a superstructure over a much finer lattice, taken out before the
+        search (each frame less its smoothing at half the period). Found automatically (an
+        automatic spacing that is a superstructure's: ``params["superstructure"]``, see
+        :mod:`~napari_ivae.core.detection.finer_lattice`); given with ``spacing``, ``sigma`` and
+        ``invert``, it is how the streamed path holds the first frame's for the others.
     memo : DetectionMemo, optional
         Results of the steps that do not depend on what changed since an earlier detection
         of the same image (live tuning; :mod:`~napari_ivae.core.detection.detection_memo`):
@@ -206,6 +213,8 @@ def detect_atoms(
 
     if refine not in REFINE_MODES:
         raise InputError(f"refine={refine!r} is not known; use 'com', 'gaussian' or None.")
+    if superstructure is not None and not (np.isfinite(superstructure) and superstructure > 0):
+        raise InputError(f"superstructure must be a period > 0 px; got {superstructure!r}.")
     if lazy_input(image, channel, frame_axis):  # zarr/dask: by frame and chunk, never whole
         from napari_ivae.core.detection.streaming import detect_lazy
 
@@ -227,6 +236,7 @@ def detect_atoms(
             crystal_only=crystal_only,
             exclude=exclude,
             sublattice=sublattice,
+            superstructure=superstructure,
         )
     held = held_sublattice(sublattice, given=True)
     given = dict(
@@ -260,9 +270,12 @@ def detect_atoms(
         )
         excluded = _with_annotation(exclusion_mask(exclude, frames.shape[1:]), frames[0], run)
         first_run = dict(run)
+        if superstructure is not None:
+            frames = _without_superstructure(frames, float(superstructure))
+            run["superstructure"] = float(superstructure)
         frames, params = _resolved(frames, given, run, excluded, invert)
         found = _detected(frames, with_sublattice(params, held), excluded, is_stack)
-        if "finer_period" in found.params and held is None:
+        if "finer_period" in found.params and held is None and superstructure is None:
             found = _finer_lattice(frames, found, given, first_run, excluded, is_stack)
         return found
 
@@ -275,24 +288,34 @@ def _finer_lattice(frames, found, given, run, excluded, is_stack) -> Detections:
     envelope would otherwise also set the atoms under its minima below the contrast cut), the
     spacing estimated below a ``FINER``-th of the first, and the atoms searched at it. That
     result is kept when its own self-check passes; else the first, with its warning."""
-    from napari_ivae.core.detection._filters import gaussian_smooth
     from napari_ivae.core.detection.finer_lattice import FINER
     from napari_ivae.core.detection.spacing import estimate_spacing
 
     period, coarse = found.params["finer_period"], float(found.params["spacing"])
-    fine = np.stack([frame - gaussian_smooth(frame, period / 2.0) for frame in frames])
+    fine = _without_superstructure(frames, period)
     try:
         spacing = estimate_spacing(fine[0], max_spacing=coarse / FINER)
     except InputError:
         return found
-    # the frames are bright already (their polarity was decided on the first detection)
-    fine, params = _resolved(fine, {**given, "spacing": spacing}, dict(run), excluded, False)
+    # the frames are bright already (their polarity was decided on the first detection, and
+    # is kept to be held with the period for a stream's later frames)
+    polarity = {key: found.params[key] for key in ("invert", "polarity") if key in found.params}
+    held = {**run, **polarity, "superstructure": float(period)}
+    fine, params = _resolved(fine, {**given, "spacing": spacing}, held, excluded, False)
     params["spacing_source"] = SUPERSTRUCTURE_SOURCE
     again = _detected(fine, params, excluded, is_stack)
     if len(again) == 0 or again.quality["warnings"]:
         return found
     again.message = with_note(again.message, superstructure_note(coarse, spacing))
     return again
+
+
+def _without_superstructure(frames: np.ndarray, period: float) -> np.ndarray:
+    """The frames less their smoothing at half a superstructure's ``period`` (which keeps a
+    much finer lattice)."""
+    from napari_ivae.core.detection._filters import gaussian_smooth
+
+    return np.stack([frame - gaussian_smooth(frame, period / 2.0) for frame in frames])
 
 
 def superstructure_note(coarse: float, spacing: float) -> str:

@@ -9,9 +9,11 @@ Frames after the first run on a scheduler (:mod:`napari_ivae.core.scheduling`: a
 by default, or worker processes, or a dask cluster); a frame larger than a chunk is detected
 chunk by chunk (:mod:`napari_ivae.core.detection.chunked`), and :func:`detect_lazy` does the same for
 one large frame. The parameters that the in-memory path resolves once from the first frame
-(the atom spacing, smoothing and polarity, and a weaker sub-lattice whose sites are judged:
-``detect_atoms(sublattice=...)``) are resolved from the first frame here too and then held
-fixed, so both paths give the same points.
+(the atom spacing, smoothing and polarity, a weaker sub-lattice whose sites are judged:
+``detect_atoms(sublattice=...)``, and a superstructure taken out over a much finer lattice:
+``detect_atoms(superstructure=...)``) are resolved from the first frame here too and then held
+fixed, so both paths give the same points. A frame detected chunk by chunk does not look for
+the finer lattice (its chunks are smoothed only as far as the atom filters reach).
 """
 
 from __future__ import annotations
@@ -96,6 +98,7 @@ def detect_stream(
         options.update({key: first.params[key] for key in _ATOM_FIXED})
         options["invert"] = bool(first.params.get("invert", False))
         options["sublattice"] = held_sublattice(first.params)
+        options["superstructure"] = first.params.get("superstructure")
         note = first.params.get("sublattice", "")
     # each frame's table only (its own coords and Detections are dropped as it arrives)
     tables, messages = [_frame_table(first, 0)], _frame_message(first, 0, note)
@@ -234,7 +237,10 @@ def _detect_one(stack, index: int, mode: str, chunk, options: dict, scheduler) -
 
         frame = _FrameView(stack, index)
         found = detect_atoms_chunked(
-            frame, chunk=side, scheduler=scheduler, **_without(options, ("channel", "flatten"))
+            frame,
+            chunk=side,
+            scheduler=scheduler,
+            **_without(options, ("channel", "flatten", "superstructure")),
         )
     else:
         found = _detector(mode)(np.asarray(stack[index]), **options)
@@ -338,7 +344,7 @@ def detect_lazy(
             chunk=side,
             scheduler=scheduler,
             progress=progress,
-            **_without(options, ("channel", "flatten")),
+            **_without(options, ("channel", "flatten", "superstructure")),
         )
     return _detector(mode)(np.asarray(image), **options)
 
