@@ -114,7 +114,9 @@ they share is that a particle is a compact blob of one polarity at one scale. So
     cut at which at most 5 % of the added ones are expected from the background. Counting noise
     (its variance following a line in the mean, measured from the frame:
     :mod:`~napari_ivae.core.detection.count_noise`) is skewed toward the counts' high side at a
-    few counts a pixel; such a frame is made counts to the power 2/3 first, near symmetric. A
+    few counts a pixel; such a frame is made counts to the power 2/3 first, near symmetric, and
+    what skew that leaves in the filter's sums (pixels sharing their events: an element map's
+    export) is read from the frame's counting noise and taken out of the candidates. A
     background whose particles' side is the stronger in bulk (out-of-focus objects, debris) gives
     no null, and nothing is added there.
 11. **Rods.** A rod (any elongated particle) gives a row of round blobs along its axis, each a

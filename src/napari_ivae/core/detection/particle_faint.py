@@ -43,7 +43,13 @@ def faint_particles(signal, points, radius, skip=None) -> tuple[np.ndarray, dict
     particles), the frame is first made counts to the power 2/3
     (:func:`~napari_ivae.core.detection.count_noise.symmetrised`): at a few counts a pixel
     Poisson noise is skewed toward the counts' high side, so that one side of the background
-    reaches further than the other and the other is no null for it. At the kept particles'
+    reaches further than the other and the other is no null for it. The power evens each
+    pixel's counts, not the filtered sums of pixels that share their events (an element
+    map's exported 3 x 3 sum) or of well under a count a pixel: the skew left in the
+    response (:func:`~napari_ivae.core.detection.count_noise.symmetrised_skew`) is taken out
+    by reading each candidate at the level the opposite side reaches as often
+    (:func:`~napari_ivae.core.detection.count_noise.opposite_levels`, a gamma of that skew and
+    the background's spread) before it is compared with the null. At the kept particles'
     median radius ``r``, a Gaussian of ``FAINT_NARROW`` r less the support's level: a Gaussian
     of ``FAINT_WIDE`` r over the pixels more than ``FAINT_CLEAR`` r beyond every kept
     particle's rim and outside the kept particles as drawn from their measured profiles
@@ -92,7 +98,12 @@ def faint_particles(signal, points, radius, skip=None) -> tuple[np.ndarray, dict
         was measured (``faint_*`` entries of the resolved parameters).
     """
     from napari_ivae.core.detection._filters import gaussian_smooth, local_maxima
-    from napari_ivae.core.detection.count_noise import count_noise_line, symmetrised
+    from napari_ivae.core.detection.count_noise import (
+        count_noise_line,
+        opposite_levels,
+        symmetrised,
+        symmetrised_skew,
+    )
     from napari_ivae.core.detection.field_noise import local_field_maxima
     from napari_ivae.core.detection.particle_profiles import profile_model
 
@@ -179,16 +190,25 @@ def faint_particles(signal, points, radius, skip=None) -> tuple[np.ndarray, dict
     tail = max(FAINT_TAIL[0], int(FAINT_TAIL[1] * len(opposite)))
     base = float(opposite[-tail])
     spread = _robust_spread(response[background])
+    # the candidates as the opposite side reads them, where counting noise shared between
+    # neighbouring pixels leaves the particles' side the longer tail (an exported map's
+    # smoothing: the power 2/3 evens each pixel, not their filtered sums)
+    skew = None
+    if line is not None:
+        widths = (FAINT_NARROW * r, FAINT_WIDE * r)
+        skew = symmetrised_skew(signal, off, line, widths, spread)
+    info["faint_skew"] = None if skew is None else round(skew, 4)
+    read = opposite_levels(strength, 0.0 if skew is None else skew, spread)
     # the background maxima expected above each candidate's value, in the candidates' area
-    count = len(opposite) - np.searchsorted(opposite, strength, side="left")
+    count = len(opposite) - np.searchsorted(opposite, read, side="left")
     # the tail's decay at its upper bound: measured from ``tail`` maxima, an exponential's
     # mean has a standard error of itself over sqrt(tail); at the top of the candidates,
     # several decays past the strongest null maximum, an underestimate lets the support's
     # own extremes through (stranger_particles.py haadf_fringes80 seed 1: two false points)
     decay = max(float(np.mean(opposite[-tail:] - base)), 1e-12)
     decay *= 1.0 + FAINT_DECAY_ERRORS / np.sqrt(tail)
-    above = tail * np.exp(-(strength - base) / decay)
-    gaussian = null_tail(strength, opposite[-tail:], spread)
+    above = tail * np.exp(-(read - base) / decay)
+    gaussian = null_tail(read, opposite[-tail:], spread)
     info["faint_null_tail"] = "exponential" if gaussian is None else "gaussian"
     if gaussian is not None:
         # a Gaussian field's tail only for a candidate of the kept particles' kind: those two
@@ -202,9 +222,9 @@ def faint_particles(signal, points, radius, skip=None) -> tuple[np.ndarray, dict
         # reaches in the candidates' area, which needs no tail of a dense frame's few maxima;
         # the level tile by tile, tiles of the support's scale (a sparse frame's illumination)
         tile = int(np.ceil(3.0 * FAINT_WIDE * r))
-        field = local_field_maxima(strength, response, background, candidate_area, tile)
+        field = local_field_maxima(read, response, background, candidate_area, tile)
         above = np.where(comparable, np.minimum(field / scale, above), above)
-    expected = scale * np.where(strength > base, above, count.astype(np.float64))
+    expected = scale * np.where(read > base, above, count.astype(np.float64))
     # a share of the candidates taken, not a number a frame: a frame's number is stricter on
     # a large frame than on a small one (a low-dose 384 px field gave 4 faint particles, the
     # 768 px frame of it mirrored four times none), and a rate per background maximum lets
