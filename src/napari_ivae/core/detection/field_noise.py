@@ -25,6 +25,8 @@ import numpy as np
 LOW_QUANTILES = (0.02, 0.05, 0.1, 0.16, 0.25)
 # a tile's own level needs ten of its sample's pixels below the lowest of those quantiles
 TILE_SAMPLE = int(round(10 / LOW_QUANTILES[0]))
+# a background more than this share constant holds no null (:func:`constant_share`)
+CONSTANT_NULL = 0.5
 
 
 def scale_noise(response, where) -> tuple[float, float]:
@@ -226,12 +228,29 @@ def tail_level(values, area: float, allowed: float, least: int, share: float) ->
     return base + decay * float(np.log(tail * area / allowed))
 
 
+def constant_share(beyond, skip) -> float:
+    """The share of the pixels ``beyond`` the kept particles that are constant (``skip``).
+
+    Where it exceeds ``CONSTANT_NULL`` the background holds no null: no noise and no texture,
+    on either side. Its other pixels are one-sided deposits (a single molecule's few
+    localisations on a rendered image's black, a stray photon on a detector's clipped black),
+    and the constant area's edges ring them with the opposite sign: that side then reaches
+    nothing the deposits do (stranger_optical.py smlm_render: 1100-1500 isolated molecules
+    passed as faint particles or below the search's floor).
+    """
+    total = int(np.count_nonzero(beyond))
+    if skip is None or total == 0:
+        return 0.0
+    return float(np.count_nonzero(beyond & np.asarray(skip, dtype=bool))) / total
+
+
 def null_sample(shape, points, radius, reach: float, skip=None):
     """Where a null is measured beside kept particles, and the area it stands for.
 
     The null's pixels lie more than ``reach`` median radii beyond every kept particle's rim
     (a support's texture and noise, not the gaps between packed particles or their rings);
-    the levels it gives apply to the whole area outside every kept particle.
+    the levels it gives apply to the whole area outside every kept particle. None where that
+    area is mostly constant (:func:`constant_share`).
 
     Parameters
     ----------
@@ -260,8 +279,11 @@ def null_sample(shape, points, radius, reach: float, skip=None):
     radius = np.asarray(radius, dtype=np.float64).reshape(-1)
     if not len(points):
         return np.zeros(shape, dtype=bool), 0.0
+    beyond = ~within_discs(shape, points, radius + reach * float(np.median(radius)))
+    if constant_share(beyond, skip) > CONSTANT_NULL:
+        return np.zeros(shape, dtype=bool), 0.0
     measured = np.ones(shape, dtype=bool) if skip is None else ~np.asarray(skip, dtype=bool)
-    background = measured & ~within_discs(shape, points, radius + reach * float(np.median(radius)))
+    background = measured & beyond
     if not background.any():
         return background, 0.0
     outside = measured & ~within_discs(shape, points, radius)
@@ -269,8 +291,10 @@ def null_sample(shape, points, radius, reach: float, skip=None):
 
 
 __all__ = [
+    "CONSTANT_NULL",
     "LOW_QUANTILES",
     "TILE_SAMPLE",
+    "constant_share",
     "field_maxima",
     "local_field_maxima",
     "null_sample",

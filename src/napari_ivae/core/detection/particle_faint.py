@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from napari_ivae.core.detection._medians import _median
+from napari_ivae.core.detection.field_noise import CONSTANT_NULL, constant_share
 from napari_ivae.core.detection.particle_discs import within_discs
 from napari_ivae.core.detection.particle_surround import SURROUND_SHARE, surround_share
 
@@ -66,7 +67,9 @@ def faint_particles(signal, points, radius, skip=None) -> tuple[np.ndarray, dict
     If the particles' side is the stronger at the ``FAINT_SYMMETRY`` quantile of the
     background's maxima (of the difference of Gaussians over the whole frame: measured off
     the kept particles, the missed ones can lift that side), a one-sided population
-    (out-of-focus objects, debris) lives there and nothing is added. Otherwise the cut is the
+    (out-of-focus objects, debris) lives there and nothing is added; nor where most of the
+    background is constant (``skip``: :func:`~napari_ivae.core.detection.field_noise.constant_share`,
+    a rendered image's black, which holds no null). Otherwise the cut is the
     lowest at which the background maxima expected above it in the candidates' area (the
     opposite side's count, its tail extended exponentially from its strongest ``FAINT_TAIL``
     maxima with the decay ``FAINT_DECAY_ERRORS`` standard errors above its estimate, or
@@ -114,6 +117,7 @@ def faint_particles(signal, points, radius, skip=None) -> tuple[np.ndarray, dict
         "faint_radius": None,
         "faint_noise_line": None,
         "faint_symmetry": None,
+        "faint_constant": None,
         "faint_cut": None,
         "faint_null_tail": None,
         "faint": 0,
@@ -159,7 +163,12 @@ def faint_particles(signal, points, radius, skip=None) -> tuple[np.ndarray, dict
     if skip is not None:
         usable &= ~np.asarray(skip, dtype=bool)
     candidate_area = usable & off
-    background = usable & ~within_discs(signal.shape, points, radius + FAINT_NULL * r)
+    beyond = ~within_discs(signal.shape, points, radius + FAINT_NULL * r)
+    # a mostly constant background holds no null (:func:`.field_noise.constant_share`)
+    info["faint_constant"] = round(constant_share(beyond, skip), 3)
+    if info["faint_constant"] > CONSTANT_NULL:
+        return none, info
+    background = usable & beyond
     size = 2 * int(np.ceil(FAINT_APART * r)) + 1
     if not background.any() or not candidate_area.any():
         return none, info

@@ -23,6 +23,8 @@ NULL_SEED = 20261130  # fixed: the same image always gets the same floor
 NOISE_BLOBS = 0.1  # the floor: white noise would reach it this many times in the frame
 TAIL_SHARE = 0.001  # the opposite side's tail is compared with a Gaussian's at this share
 FILTER_REACH = 4.0  # sigmas: how far the response of an edge of a left-out area reaches
+# the opposite side's TAIL_SHARE quantile needs this many pixels to be more than their maximum
+MIN_MEASURED = round(1.0 / TAIL_SHARE)
 
 
 def opposite_strengths(response, polarity: str, skip=None) -> np.ndarray:
@@ -64,7 +66,11 @@ def measured_pixels(shape, skip, scales) -> list:
     bar) meets the frame in a step, and the response of a step reaches several sigmas into the
     frame on both sides: as strong as the step is high (50 x the carbon's texture beside the
     0 corners of stranger_scenes' rotated bright-field frame), it is no background. Where
-    that would leave no pixel, ``skip`` alone is left out.
+    that would leave fewer than ``MIN_MEASURED`` pixels, ``skip`` alone is left out: a few
+    pixels deep inside the largest objects of a frame that is mostly constant (a rendered
+    localisation image's black) are no background, and their spread and tail say nothing
+    of it (15 pixels inside clusters of stranger_optical's smlm_render set one scale's bound
+    at a tenth of its neighbours', and each isolated molecule passed there).
 
     Returns
     -------
@@ -80,7 +86,7 @@ def measured_pixels(shape, skip, scales) -> list:
     uses = []
     for sigma in scales:
         away = distance > FILTER_REACH * float(sigma)
-        uses.append(away if away.any() else use)
+        uses.append(away if away.sum() >= min(MIN_MEASURED, use.sum()) else use)
     return uses
 
 

@@ -1,0 +1,63 @@
+"""A background that is mostly one constant level (a rendered localisation image's black)
+holds no null: neither its few measured pixels nor its one-sided deposits say what the
+background reaches (stranger_optical.py smlm_render)."""
+
+import numpy as np
+from scipy import ndimage
+
+from napari_ivae.core.detection.field_noise import CONSTANT_NULL, constant_share, null_sample
+from napari_ivae.core.detection.particle_faint import faint_particles
+from napari_ivae.core.detection.particle_threshold import MIN_MEASURED, measured_pixels
+from napari_ivae.core.detection.peaks import flat_mask
+
+
+def _rendered(seed, shape=(512, 512), clusters=40, singles=300):
+    """Localisations per pixel after a 1 px Gaussian: clusters of 60 and isolated molecules
+    of 1-5 repeats on exact black; the clusters' centres."""
+    rng = np.random.default_rng(seed)
+    centres = rng.uniform(30, shape[0] - 30, (clusters, 2))
+    locs = [c + rng.normal(0, 3.0, (60, 2)) for c in centres]
+    for p in rng.uniform(20, shape[0] - 20, (singles, 2)):
+        locs.append(p + rng.normal(0, 1.5, (int(rng.integers(1, 6)), 2)))
+    pts = np.round(np.concatenate(locs)).astype(int)
+    counts = np.zeros(shape)
+    np.add.at(counts, (pts[:, 0], pts[:, 1]), 1.0)
+    image = ndimage.gaussian_filter(counts, 1.0, truncate=3.0)
+    return np.where(image < 1e-6, 0.0, image), centres
+
+
+def test_a_few_pixels_deep_inside_objects_are_no_background_measure():
+    skip = np.ones((200, 200), dtype=bool)
+    skip[70:130, 70:130] = False  # 3600 pixels measured
+    small, large = measured_pixels(skip.shape, skip, [1.0, 5.0])
+    # 1 px: 4 px from the constant area leaves more than MIN_MEASURED pixels
+    assert MIN_MEASURED <= small.sum() < (~skip).sum()
+    # 5 px: 20 px from it leaves a few hundred, deep inside: the constant area alone is left out
+    np.testing.assert_array_equal(large, ~skip)
+
+
+def test_a_mostly_constant_background_holds_no_null():
+    image, centres = _rendered(0)
+    skip = flat_mask(image, 9)
+    points = np.round(centres).astype(int)
+    radius = np.full(len(points), 5.0)
+    beyond = np.ones(image.shape, dtype=bool)
+    assert constant_share(beyond, skip) > CONSTANT_NULL
+    assert constant_share(beyond, None) == 0.0
+    background, area = null_sample(image.shape, points, radius, 1.5, skip)
+    assert not background.any() and area == 0.0
+    # the isolated molecules are no faint particles
+    found, used = faint_particles(image, points, radius, skip)
+    assert len(found) == 0 and used["faint_constant"] > CONSTANT_NULL
+
+
+def test_a_background_with_a_constant_border_still_holds_a_null():
+    rng = np.random.default_rng(1)
+    image = rng.normal(10.0, 1.0, (256, 256))
+    skip = np.zeros(image.shape, dtype=bool)
+    skip[:, :40] = True  # zero padding down one side
+    image[skip] = 0.0
+    points = np.array([[100, 120], [180, 200], [60, 200]])
+    assert constant_share(np.ones(image.shape, dtype=bool), skip) < CONSTANT_NULL
+    background, area = null_sample(image.shape, points, np.full(3, 4.0), 1.5, skip)
+    assert background.any() and area > 1.0
