@@ -73,3 +73,28 @@ def test_the_rim_finder_leaves_these_rims_to_the_outlines():
     points, radius = _blobs()
     keep = np.ones(len(points), dtype=bool)
     assert one_per_rim(image, points, radius, keep, noise)[3] < len(CENTRES)
+
+
+def test_a_second_blob_in_the_middle_joins_the_particle_too():
+    # the shaded face's brighter half found at a second scale near the middle is no particle
+    image, noise = _shaded_spheres()
+    points, radius = _blobs()
+    second = points[::3] + np.array([-3, 4])
+    points = np.concatenate([points, second])
+    radius = np.concatenate([radius, np.full(len(second), 6.0)])
+    keep = np.ones(len(points), dtype=bool)
+    _, _, kept, count = one_per_outline(image, points, radius, keep, noise)
+    assert count == len(CENTRES) and kept.sum() == len(CENTRES)
+
+
+def test_rim_blobs_round_a_fainter_face_are_one_particle_without_its_own_blob():
+    image, noise = _shaded_spheres()
+    points, radius = _blobs()
+    ring = np.ones(len(points), dtype=bool)
+    ring[::3] = False  # the blob at its own scale missed: only the rim's segments
+    out, out_radius, kept, count = one_per_outline(
+        image, points[ring], radius[ring], ring[ring], noise
+    )
+    assert count == len(CENTRES) and kept.sum() == len(CENTRES)
+    found = out[kept]
+    assert all(np.hypot(*(found - centre).T).min() <= 3 for centre in CENTRES)

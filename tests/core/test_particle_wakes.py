@@ -42,3 +42,17 @@ def test_the_dropped_wake_is_warned():
     assert wake_warning(0, measures) == [] and "wakes" not in measures
     (warning,) = wake_warning(5, measures)
     assert "fast scan" in warning and measures["wakes"] == 5
+
+
+def test_a_blob_one_window_past_the_edge_is_judged_on_that_window_s_mean():
+    # the wake from the source's edge to the blob is exactly one window (the blob's radius)
+    # long: its mean, not its lowest line, is what a window of the wake stands at
+    rows, cols = np.mgrid[:80, :120]
+    frame = np.full((80, 120), 50.0)
+    frame[(rows - 40) ** 2 + (cols - 40) ** 2 <= 64] = 255.0
+    wake = np.where(cols >= 49, 47.0 * np.exp(-(cols - 49) / 60.0), 0.0)
+    wake[:, 50] = 20.0  # one column of the wake below half the blob's excess
+    frame[32:49] += wake[32:49]
+    frame[(rows - 40) ** 2 + (cols - 53) ** 2 <= 4] += 12.0
+    wake = in_wakes(frame, np.array([[40, 40], [40, 53]]), np.array([8.0, 3.0]))
+    assert wake.tolist() == [False, True]

@@ -14,12 +14,19 @@ particles round an empty middle are not), and it holds at least ``MIN_MEMBERS`` 
 Then
 
 * where a blob near its middle (within ``OUTER`` of the inscribed radius) is at least
-  ``SPAN`` x that radius (the particle found at its own scale), the other blobs off its
-  middle but on its inscribed circle are its rim's segments and go (a particle beside it,
-  inside its outline where a blur or a tip widened it, lies beyond that circle);
-* where no blob near its middle spans it, nothing changes (merging all its blobs into one
-  at its centre where its face is fainter than they are cost stranger_particles' bright-
-  field rows up to 8 of 26 particles: a large smooth area holding several particles).
+  ``SPAN`` x that radius (the particle found at its own scale), the other blobs within its
+  inscribed circle are its rim's segments, or its shaded face's brighter half found at a
+  second scale near the middle, and go (a particle beside it, inside its outline where a
+  blur or a tip widened it, lies beyond that circle);
+* where no blob spans it, but every blob lies on its rim (off its middle, within its
+  inscribed circle, smaller than ``SPAN`` x its radius) and the face (its middle) stands
+  below them by more than the smoothed noise's floor, the blobs are the rim's segments of
+  one particle that the scale search missed at its own scale: one point at the outline's
+  centre replaces them (a small or much-shaded sphere);
+* otherwise nothing changes (merging all its blobs into one at its centre where its face
+  is fainter than they are cost stranger_particles' bright-field rows up to 8 of 26
+  particles: a large smooth area holding several particles; blobs on a round solid area
+  as bright in its middle as at them are a cluster's particles).
 
 Measured on benchmarks/stranger_blind.py's SEM scenes (spheres r 6-20, the face 1.8 x the
 substrate, the rim up to 4 x, shaded by a side detector): each sphere whose rim the rim
@@ -122,18 +129,48 @@ def outline_particles(signal, points, radius, pixel_noise):
         middle = offsets < OUTER * inscribed
         spans = middle & (radius[inside] >= SPAN * inscribed)
         if spans.any():
-            # the particle found at its own scale: the smaller blobs on its inscribed circle
-            # are its rim's segments (a particle beside it lies beyond that circle)
-            whole = inside[spans][np.argmax(radius[inside][spans])]
-            rim = inside[~middle & (offsets <= inscribed)]
+            # the particle found at its own scale: the other blobs within its inscribed circle
+            # are its rim's segments or its face's brighter half (a particle beside it lies
+            # beyond that circle)
+            best = np.argmax(np.where(spans, radius[inside], -np.inf))
+            whole = inside[best]
+            rim = inside[(offsets <= inscribed) & (np.arange(len(inside)) != best)]
             if len(rim):
                 centres.append(points[whole].astype(np.int64))
                 radii.append(float(radius[whole]))
                 members.append(np.concatenate([[whole], rim]))
             continue
+        on_ring = ~middle & (offsets <= inscribed) & (radius[inside] < SPAN * inscribed)
+        if on_ring.all() and _face_below(smoothed, centre, inscribed, points[inside], floor):
+            # no blob at its own scale and none in its middle, the face fainter than the
+            # blobs: they are the rim's segments of one particle (on a solid area as bright
+            # in its middle, a cluster's particles)
+            centres.append(np.round(centre).astype(np.int64))
+            radii.append(inscribed)
+            members.append(inside)
     if not centres:
         return none
     return np.array(centres, dtype=np.int64), np.array(radii), members
+
+
+def _face_below(smoothed, centre, inscribed, points, floor) -> bool:
+    """Whether the face (within ``OUTER`` of the inscribed radius of ``centre``) stands below
+    the blobs at ``points`` (their median, each a 3 x 3 mean) by more than ``floor``."""
+    at = [_square_mean(smoothed, y, x) for y, x in np.asarray(points).tolist()]
+    reach = OUTER * inscribed
+    y, x = centre
+    r0, r1 = max(int(y - reach), 0), min(int(y + reach) + 1, smoothed.shape[0])
+    c0, c1 = max(int(x - reach), 0), min(int(x + reach) + 1, smoothed.shape[1])
+    rows, cols = np.mgrid[r0:r1, c0:c1]
+    face = smoothed[r0:r1, c0:c1][(rows - y) ** 2 + (cols - x) ** 2 <= reach * reach]
+    return bool(face.size) and float(np.median(at)) - float(np.mean(face)) > floor
+
+
+def _square_mean(frame, y, x) -> float:
+    """The mean of ``frame`` over the 3 x 3 square at ``(y, x)`` (the edge's pixels repeated)."""
+    rows = np.clip(np.arange(y - 1, y + 2), 0, frame.shape[0] - 1)
+    cols = np.clip(np.arange(x - 1, x + 2), 0, frame.shape[1] - 1)
+    return float(np.mean(frame[np.ix_(rows, cols)]))
 
 
 def _outline(smoothed, areas, box, label, background, floor):

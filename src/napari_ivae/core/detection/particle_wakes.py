@@ -193,7 +193,7 @@ def _in_wake(signal, points, radius, sources, k, side, level) -> bool:
         if not lines.any():
             continue
         line = signal[rows[lines], cols[lines]].mean(axis=1) - level
-        if len(line) > window:
+        if len(line) >= window:
             line = np.convolve(line, np.ones(window) / window, mode="valid")
         if float(line.min()) >= WAKE_SHARE * excess and _continues(
             signal, (y, x), r, side, window, WAKE_ON * excess + level
