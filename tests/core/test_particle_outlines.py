@@ -98,3 +98,13 @@ def test_rim_blobs_round_a_fainter_face_are_one_particle_without_its_own_blob():
     assert count == len(CENTRES) and kept.sum() == len(CENTRES)
     found = out[kept]
     assert all(np.hypot(*(found - centre).T).min() <= 3 for centre in CENTRES)
+
+
+def test_rim_blobs_of_an_outline_the_frame_cuts_stay():
+    # the frame's edge through a sphere (or between two cut particles): the outline is not
+    # seen whole, its inscribed circle reaches past the edge, nothing is joined
+    image, noise = _shaded_spheres()
+    points = np.array([[40, 48], [32, 40], [36, 33]])
+    keep = np.ones(3, dtype=bool)
+    assert one_per_outline(image, points, np.full(3, 4.0), keep, noise)[3] == 1
+    assert one_per_outline(image[:44], points, np.full(3, 4.0), keep, noise)[3] == 0

@@ -19,7 +19,8 @@ Then
   second scale near the middle, and go (a particle beside it, inside its outline where a
   blur or a tip widened it, lies beyond that circle);
 * where no blob spans it, but every blob lies on its rim (off its middle, within its
-  inscribed circle, smaller than ``SPAN`` x its radius) and the face (its middle) stands
+  inscribed circle, smaller than ``SPAN`` x its radius), the inscribed circle lies within
+  the frame (an outline the frame's edge cuts is not seen whole), and the face (its middle) stands
   below them by more than the smoothed noise's floor, the blobs are the rim's segments of
   one particle that the scale search missed at its own scale: one point at the outline's
   centre replaces them (a small or much-shaded sphere);
@@ -141,7 +142,13 @@ def outline_particles(signal, points, radius, pixel_noise):
                 members.append(np.concatenate([[whole], rim]))
             continue
         on_ring = ~middle & (offsets <= inscribed) & (radius[inside] < SPAN * inscribed)
-        if on_ring.all() and _face_below(smoothed, centre, inscribed, points[inside], floor):
+        seen = bool(np.all(centre >= inscribed) and np.all(centre + inscribed < signal.shape))
+        # (an outline the frame's edge cuts: its inscribed circle, and its rim, are not seen)
+        if (
+            seen
+            and on_ring.all()
+            and _face_below(smoothed, centre, inscribed, points[inside], floor)
+        ):
             # no blob at its own scale and none in its middle, the face fainter than the
             # blobs: they are the rim's segments of one particle (on a solid area as bright
             # in its middle, a cluster's particles)
