@@ -4,6 +4,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy import ndimage as ndi
 
 from napari_ivae.core.analysis.metrics import match_points
 from napari_ivae.core.detection import particle_binning
@@ -36,13 +37,39 @@ def test_to_full_puts_a_block_at_its_centre_inside_the_frame():
 
 def test_bin_factor_from_the_particles_scale():
     large = make_particles(1024, count=80, radius=35, contrast=0.6, texture=0.1, noise=0.2, seed=1)
-    factor, sigma = particle_binning.bin_factor(large.image, None, "auto")
+    factor, sigma, largest = particle_binning.bin_factor(large.image, None, "auto")
+    assert largest is None
     assert factor >= 2
     assert 0.5 < sigma * np.sqrt(2.0) / 35 < 1.5
     small = make_particles(512, count=150, radius=6, contrast=0.6, noise=0.1, seed=1)
     assert particle_binning.bin_factor(small.image, None, "auto")[0] == 1
     tiny = np.random.default_rng(0).normal(size=(200, 200)).astype(np.float32)
-    assert particle_binning.bin_factor(tiny, None, "auto") == (1, None)  # cannot bin: not measured
+    assert particle_binning.bin_factor(tiny, None, "auto") == (1, None, None)  # not measured
+
+
+def _puncta_on_cells(seed: int, side: int = 2048) -> np.ndarray:
+    """Sub-pixel spots (sigma 0.8 px) on a few wide glowing discs (cells), counts on an offset."""
+    rng = np.random.default_rng(seed)
+    rows, cols = np.mgrid[:side, :side]
+    cells = np.zeros((side, side))
+    for row, col in rng.uniform(0.15, 0.85, (15, 2)) * side:
+        radius = rng.uniform(120, 250)
+        distance = np.hypot(rows - row, cols - col)
+        cells = np.maximum(cells, 30.0 * (distance < radius) - 15.0 * (distance < 0.35 * radius))
+    spots = np.zeros((side, side))
+    for row, col in rng.uniform(0.05, 0.95, (700, 2)) * side:
+        spots[int(row), int(col)] += rng.uniform(80, 500)
+    light = ndi.gaussian_filter(cells, 20) + ndi.gaussian_filter(spots, 0.8) + 5.0
+    return (rng.poisson(light) + rng.normal(100, 2, light.shape)).astype(np.float32)
+
+
+def test_puncta_too_small_for_the_overview_are_not_binned_away():
+    """The overview (binned by 2) cannot see sub-pixel puncta: it took the cells for the
+    particles (sigma 128 px) and binned by 14, erasing them. The puncta, above the noise and
+    above the crop's texture with its phases redrawn, keep the frame whole and their scale."""
+    factor, sigma, largest = particle_binning.bin_factor(_puncta_on_cells(1), None, "bright")
+    assert factor == 1
+    assert sigma <= largest < 2.0  # the choice is made below the overview's smallest scale
 
 
 def test_large_particles_found_binned_and_measured_at_full_resolution():

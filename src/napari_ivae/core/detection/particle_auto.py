@@ -85,10 +85,14 @@ def _unfloored_blobs(frame, excluded, params):
     filled = mirrored(filled_frame(frame, masked, skip), padding, nearest)
     choice_skip = skip if not skip.all() else masked
     masked = masked | padding
-    factor, _ = binning.bin_factor(filled, choice_skip, params["polarity"], padding)
+    factor, _, largest = binning.bin_factor(filled, choice_skip, params["polarity"], padding)
     if factor == 1:
         points, radius, keep, on_layer, used = covered_blobs(
-            partial(_kept_blobs, no_data=padding), filled, masked, skip, params["polarity"]
+            partial(_kept_blobs, no_data=padding, largest=largest),
+            filled,
+            masked,
+            skip,
+            params["polarity"],
         )
     else:
         points, radius, keep, on_layer, used = covered_blobs(
@@ -116,7 +120,7 @@ def _unfloored_blobs(frame, excluded, params):
     return labels, used, centres
 
 
-def _kept_blobs(filled, masked, skip, requested, below=None, no_data=None):
+def _kept_blobs(filled, masked, skip, requested, below=None, no_data=None, largest=None):
     """Steps 1-10 of :mod:`~napari_ivae.core.detection.particle_blobs`, edges and rims on one
     frame (annotation filled): the blobs' integer ``points``, ``radius``, the ``keep`` mask,
     whether it is a packed layer of the particles' polarity, ``used``; ``requested``: polarity;
@@ -147,7 +151,7 @@ def _kept_blobs(filled, masked, skip, requested, below=None, no_data=None):
 
     polarity, sigma, choice_scales, choice_response, layer = (
         particle_blobs.polarity_scale_and_response(
-            filled, skip if not skip.all() else masked, requested, no_data
+            filled, skip if not skip.all() else masked, requested, no_data, largest
         )
     )
     core_scales = particle_candidates.candidate_scales(filled.shape, sigma)

@@ -187,11 +187,12 @@ def choice_window(shape) -> tuple[slice, ...]:
 
 
 def polarity_scale_and_response(
-    frame: np.ndarray, skip=None, polarity: str = "auto", no_data=None
+    frame: np.ndarray, skip=None, polarity: str = "auto", no_data=None, largest=None
 ) -> tuple[str, float, np.ndarray, np.ndarray | None, tuple[str, float, float] | None]:
     """:func:`blob_polarity_and_scale`, the scale space it was measured on, and the packed
     layer it found. ``no_data`` (optional mask): pixels holding no data (padding filled
-    with the data's mirror image), where no peak counts.
+    with the data's mirror image), where no peak counts. ``largest`` (optional): the largest
+    scale measured (the smallest one always is).
 
     Returns
     -------
@@ -209,6 +210,8 @@ def polarity_scale_and_response(
     crop = np.asarray(frame, dtype=np.float32)[window]
     scales = blob_scales(frame.shape)
     scales = scales[scales <= max(1.5, min(crop.shape) / 8.0)]
+    if largest is not None:
+        scales = scales[: max(1, int(np.searchsorted(scales, largest, side="right")))]
     response = scale_space(crop, scales)
     use = np.ones(crop.shape, dtype=bool) if skip is None else ~np.asarray(skip)[window]
     every = bool(use.all())  # then a layer's values are the layer itself (no copy)
