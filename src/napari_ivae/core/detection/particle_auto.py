@@ -139,7 +139,6 @@ def _kept_blobs(filled, masked, skip, requested, below=None, no_data=None, large
         particle_outlines,
         particle_rims,
         particle_scale_space,
-        particle_shoulders,
         particle_streaks,
         particle_surround,
         particle_texture,
@@ -315,7 +314,6 @@ def _kept_blobs(filled, masked, skip, requested, below=None, no_data=None, large
     # blobs along one rim brighter than its interior (secondary electrons, a shell) are one
     # particle at the rim's centre; not on a packed layer, whose gaps are no background
     rims = outlines = 0
-    blobs = len(points)  # those after it are rims' centres, judged by their rings
     if not on_layer:
         points, radius, keep, rims = particle_rims.one_per_rim(
             signal, points, radius, keep, pixel_noise
@@ -345,15 +343,6 @@ def _kept_blobs(filled, masked, skip, requested, below=None, no_data=None, large
         on_lip = particle_lips.on_lips(signal, points[kept], radius[kept], pixel_noise)
         keep[kept[on_lip]] = False
         lips = int(on_lip.sum())
-    # a blob at the background's level beside a deep dark area (a DIC bead's shadow side)
-    shoulders = 0
-    if not on_layer and keep.any():
-        kept = np.flatnonzero(keep)
-        shoulder = particle_shoulders.on_shoulders(
-            signal, points[kept], radius[kept], pixel_noise, judged=kept < blobs
-        )
-        keep[kept[shoulder]] = False
-        shoulders = int(shoulder.sum())
     # only said, not acted on: two populations of particles (stranger_fresh two_populations
     # s2, 173 particles) also came out no more and no stronger than their texture's maxima
     texture_only = int(keep.sum()) if film else 0
@@ -377,7 +366,6 @@ def _kept_blobs(filled, masked, skip, requested, below=None, no_data=None, large
         "outlines": outlines,
         "wakes": wakes,
         "lips": lips,
-        "shoulders": shoulders,
         "one_pixel": int(len(single)),
         "aggregates": int(len(aggregates[0])),
         "merged": 0,
