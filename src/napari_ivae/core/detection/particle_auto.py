@@ -132,6 +132,7 @@ def _kept_blobs(filled, masked, skip, requested, below=None, no_data=None, large
         particle_beside,
         particle_blobs,
         particle_candidates,
+        particle_donuts,
         particle_faint,
         particle_far_background,
         particle_lips,
@@ -321,6 +322,11 @@ def _kept_blobs(filled, masked, skip, requested, below=None, no_data=None, large
         points, radius, keep, outlines = particle_outlines.one_per_outline(
             signal, points, radius, keep, pixel_noise, last=rims
         )
+        # ... and two or three blobs on a ring too small for a basin (a donut)
+        points, radius, keep, donuts = particle_donuts.one_per_donut(
+            signal, points, radius, keep, pixel_noise
+        )
+        rims += donuts
     # blobs in the wake of a saturated particle along the fast scan (SEM charging) are none
     wakes = 0
     if keep.any():
