@@ -34,10 +34,14 @@ import numpy as np
 
 from napari_ivae.core.detection._medians import _median
 from napari_ivae.core.detection.particle_discs import within_discs
-from napari_ivae.core.detection.particle_rims import BASIN_NOISE, SMOOTH
+from napari_ivae.core.detection.particle_rims import (
+    BASIN_NOISE,
+    MIN_BACKGROUND,
+    SMOOTH,
+    with_joined,
+)
 
 BACKGROUND = 4.0  # the background round a ring: within this many x its radius, off every disc
-MIN_BACKGROUND = 20  # fewer background pixels than this: no decision
 EVEN = 0.5  # the circle's lowest rise over the centre is at least this share of its median
 ANGLES = 16  # points on the circle
 
@@ -111,14 +115,7 @@ def one_per_donut(signal, points, radius, keep, pixel_noise):
     labels = np.unique(group[members])
     centres = np.array([at[group == g].mean(axis=0) for g in labels])
     radii = np.array([_span(at[group == g], size[group == g]) for g in labels])
-    keep = np.asarray(keep, dtype=bool).copy()
-    keep[kept[members]] = False
-    return (
-        np.concatenate([points, np.round(centres)]).astype(points.dtype),
-        np.concatenate([radius, radii]),
-        np.concatenate([keep, np.ones(len(labels), dtype=bool)]),
-        len(labels),
-    )
+    return with_joined(points, radius, keep, kept[members], np.round(centres), radii)
 
 
 def _rings(smoothed, first, second, floor):

@@ -93,8 +93,14 @@ def one_per_rim(signal, points, radius, keep, pixel_noise):
     centres, radii, members = rim_particles(signal, points[kept], radius[kept], pixel_noise)
     if not len(centres):
         return points, radius, keep, 0
-    keep = keep.copy()
-    keep[kept[np.concatenate(members)]] = False
+    return with_joined(points, radius, keep, kept[np.concatenate(members)], centres, radii)
+
+
+def with_joined(points, radius, keep, dropped, centres, radii) -> tuple:
+    """``(points, radius, keep, count)``: the blobs at ``dropped`` no longer kept and one kept
+    blob per joined particle (``centres``, ``radii``) appended."""
+    keep = np.asarray(keep, dtype=bool).copy()
+    keep[dropped] = False
     return (
         np.concatenate([points, centres]).astype(points.dtype),
         np.concatenate([radius, radii]),
@@ -378,4 +384,4 @@ def _sample(image, centre, angle, distance, order=1):
     return ndimage.map_coordinates(image, where, order=order, mode="nearest")
 
 
-__all__ = ["one_per_rim", "rim_particles"]
+__all__ = ["one_per_rim", "rim_particles", "with_joined"]
