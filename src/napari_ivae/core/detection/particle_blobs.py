@@ -89,8 +89,11 @@ they share is that a particle is a compact blob of one polarity at one scale. So
    maxima are expected over all searched scales. Where that level is below a scale's cut, a
    candidate on the background (more than ``FAINT_CLEAR`` median radii beyond every kept rim: the
    top of a bright particle carries more shot noise than the background) passes from it, never below
-   the noise floor, and the kept particles are judged again (surround, overlaps, nested); such a
-   candidate must have a round peak
+   the noise floor, and the kept particles are judged again (surround, overlaps, nested); where
+   the noise is skewed toward the particles (counting noise at a few counts a pixel, or, on a flat
+   background without a noise line, independent pixels of one-sided noise such as an EMCCD's
+   gain: :func:`~napari_ivae.core.detection.particle_far_background.fitted_tail_levels`), the
+   level is carried over to that side first; such a candidate must have a round peak
    (:func:`~napari_ivae.core.detection.particle_surround.round_peaks`): the opposite side never
    holds a support's one-sided ridges (strands of lacey carbon over its holes), so this level does
    not bound them. The lowered cuts also serve 9.
