@@ -6,6 +6,7 @@ import numpy as np
 from scipy import ndimage
 
 from napari_ivae.core.detection.field_noise import CONSTANT_NULL, constant_share, null_sample
+from napari_ivae.core.detection.particle_blobs import polarity_scale_and_response
 from napari_ivae.core.detection.particle_faint import faint_particles
 from napari_ivae.core.detection.particle_threshold import MIN_MEASURED, measured_pixels
 from napari_ivae.core.detection.peaks import flat_mask
@@ -61,3 +62,34 @@ def test_a_background_with_a_constant_border_still_holds_a_null():
     assert constant_share(np.ones(image.shape, dtype=bool), skip) < CONSTANT_NULL
     background, area = null_sample(image.shape, points, np.full(3, 4.0), 1.5, skip)
     assert background.any() and area > 1.0
+
+
+def _clustered(seed, shape=(512, 512), clusters=25, singles=95):
+    """:func:`_rendered` with clusters of 15-300 localisations (a log-normal count) spread
+    2.5 px, each localisation 1.5 px off, as the benchmark's smlm_render draws them."""
+    rng = np.random.default_rng(seed)
+    centres = rng.uniform(30, shape[0] - 30, (clusters, 2))
+    sizes = np.clip(np.round(np.exp(rng.normal(np.log(60), 0.6, clusters))), 15, 300)
+    locs = [
+        c + rng.normal(0, 2.5, (int(k), 2)) + rng.normal(0, 1.5, (int(k), 2))
+        for c, k in zip(centres, sizes)
+    ]
+    for p in rng.uniform(20, shape[0] - 20, (singles, 2)):
+        locs.append(p + rng.normal(0, 1.5, (int(rng.integers(1, 6)), 2)))
+    pts = np.round(np.concatenate(locs)).astype(int)
+    counts = np.zeros(shape)
+    np.add.at(counts, (pts[:, 0], pts[:, 1]), 1.0)
+    image = ndimage.gaussian_filter(counts, 1.0, truncate=3.0)
+    return np.where(image < 1e-6, 0.0, image)
+
+
+def test_the_scale_choice_counts_a_constant_background_as_the_frames_area():
+    # counted over the non-constant pixels alone (the objects), the strongest 2 % were a few
+    # of the largest clusters' cores, and seed 1 chose one localisation's scale (1.26 px)
+    for seed in range(4):
+        image = _clustered(seed)
+        skip = flat_mask(image, 9)
+        assert skip.mean() > CONSTANT_NULL
+        polarity, sigma, *_ = polarity_scale_and_response(image, skip)
+        assert polarity == "bright"
+        assert sigma > 3.0, (seed, sigma)

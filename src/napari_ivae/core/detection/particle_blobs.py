@@ -9,9 +9,13 @@ they share is that a particle is a compact blob of one polarity at one scale. So
    radius, ``+sigma^2 LoG`` to dark ones. For each sign and scale the mean of the strongest
    blob peaks (local maxima of the response; as many as blobs of that scale could cover 2 %
    of the frame), over the response's robust spread, says how blob-like that sign and scale
-   are; the best pair wins. Counting peaks, not pixels, keeps one large blob from filling
-   the count by itself (its neighbouring pixels are nearly as strong as its peak). A
-   support's texture is as bright as it is dark; particles are one-sided. Flat-topped
+   are; the best pair wins. Constant pixels are left out of the spread, but where they are
+   most of the frame (a rendered localisation image's black) they are still its area: the
+   peaks counted cover 2 % of the whole frame, not 2 % of the few non-constant pixels (the
+   objects themselves, whose largest few would decide at every scale). Counting peaks, not
+   pixels, keeps one large blob from filling the count by itself (its neighbouring pixels are
+   nearly as strong as its peak). A support's texture is as bright as it is dark; particles
+   are one-sided. Flat-topped
    particles (a saturated detector, a thresholded image) add a trap: an edge's response is
    as strong at every scale below the particle's, and where most of the frame is flat the
    small scales' spread is the noise alone, so their edges win. An edge's peaks lie on a
@@ -207,6 +211,7 @@ def polarity_scale_and_response(
         :func:`~napari_ivae.core.detection.packed.packed_phase` (measured once per frame:
         the detector's cut asks it again; ``None`` where the crop is no packed layer).
     """
+    from napari_ivae.core.detection.field_noise import CONSTANT_NULL
     from napari_ivae.core.detection.packed import _packed_choice, packed_phase
 
     window = choice_window(frame.shape)
@@ -219,6 +224,10 @@ def polarity_scale_and_response(
     use = np.ones(crop.shape, dtype=bool) if skip is None else ~np.asarray(skip)[window]
     every = bool(use.all())  # then a layer's values are the layer itself (no copy)
     data = None if no_data is None or not np.any(no_data) else ~np.asarray(no_data)[window]
+    # a background mostly constant (a rendered localisation image's black) holds no blob, but
+    # it is the frame's area: counted over the non-constant pixels alone (the objects), the
+    # strongest 2 % would be a few of the largest objects' cores at every scale
+    area = use.size if 1.0 - float(use.mean()) > CONSTANT_NULL else int(use.sum())
     # (strength, polarity, scale index) of every measured pair, and its strongest peaks
     measured: list[tuple[float, str, int]] = []
     strongest: dict[tuple[str, int], np.ndarray] = {}
@@ -230,7 +239,7 @@ def polarity_scale_and_response(
         spread = 1.4826 * _median(np.abs(values - _median(values)))
         if not spread > 0:
             continue
-        count = max(4, int(COVER * values.size / (np.pi * (2 * sigma) ** 2)))
+        count = max(4, int(COVER * area / (np.pi * (2 * sigma) ** 2)))
         for name in ("bright", "dark"):
             if polarity not in ("auto", name):
                 continue
