@@ -56,3 +56,33 @@ def test_a_blob_one_window_past_the_edge_is_judged_on_that_window_s_mean():
     frame[(rows - 40) ** 2 + (cols - 53) ** 2 <= 4] += 12.0
     wake = in_wakes(frame, np.array([[40, 40], [40, 53]]), np.array([8.0, 3.0]))
     assert wake.tolist() == [False, True]
+
+
+def _fading(rng):
+    """A saturated disc at (40, 40) whose lines fade after it (over 15 px) in a noisy frame
+    (20 per pixel), a maximum of the noise's height where the wake has faded, a particle in
+    the wake and one off it."""
+    rows, cols = np.mgrid[:120, :200]
+    frame = 80 + rng.normal(0, 20, (120, 200))
+    frame[(rows - 40) ** 2 + (cols - 40) ** 2 <= 100] = 255.0
+    past = np.maximum(cols[30:51] - 51, 0)
+    frame[30:51] += np.where(cols[30:51] >= 51, 50 * np.exp(-past / 15), 0)
+    frame[(rows - 46) ** 2 + (cols - 88) ** 2 <= 4] += 18  # the noise's height
+    frame[(rows - 33) ** 2 + (cols - 70) ** 2 <= 25] += 60  # a particle in the wake
+    frame[(rows - 95) ** 2 + (cols - 100) ** 2 <= 64] += 120
+    return np.clip(frame, 0, 255)
+
+
+def test_a_maximum_no_higher_than_the_noise_over_a_fading_wake_goes():
+    # the wake before the maximum is below half its excess (the share test keeps it); over
+    # the wake's level across it, it stands no higher than white noise reaches in the frame
+    frame = _fading(np.random.default_rng(0))
+    points = np.array([[40, 40], [46, 88], [33, 70], [95, 100]])
+    radius = np.array([10.0, 4.0, 5.0, 8.0])
+    assert not in_wakes(frame, points, radius).any()
+    assert in_wakes(frame, points, radius, pixel_noise=20.0).tolist() == [
+        False,
+        True,
+        False,
+        False,
+    ]

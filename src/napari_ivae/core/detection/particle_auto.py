@@ -331,7 +331,7 @@ def _kept_blobs(filled, masked, skip, requested, below=None, no_data=None, large
     wakes = 0
     if keep.any():
         kept = np.flatnonzero(keep)
-        in_wake = particle_wakes.in_wakes(signal, points[kept], radius[kept])
+        in_wake = particle_wakes.in_wakes(signal, points[kept], radius[kept], pixel_noise)
         keep = keep.copy()
         keep[kept[in_wake]] = False
         wakes = int(in_wake.sum())
