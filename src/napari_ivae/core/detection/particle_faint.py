@@ -47,9 +47,9 @@ def faint_particles(signal, points, radius, skip=None) -> tuple[np.ndarray, dict
     reaches further than the other and the other is no null for it. The power evens each
     pixel's counts, not the filtered sums of pixels that share their events (an element
     map's exported 3 x 3 sum) or of well under a count a pixel: the skew left in the
-    response (:func:`~napari_ivae.core.detection.count_noise.symmetrised_skew`) is taken out
+    response (:func:`~napari_ivae.core.detection.count_skew.symmetrised_skew`) is taken out
     by reading each candidate at the level the opposite side reaches as often
-    (:func:`~napari_ivae.core.detection.count_noise.opposite_levels`, a gamma of that skew and
+    (:func:`~napari_ivae.core.detection.count_skew.opposite_levels`, a gamma of that skew and
     the background's spread) before it is compared with the null. At the kept particles'
     median radius ``r``, a Gaussian of ``FAINT_NARROW`` r less the support's level: a Gaussian
     of ``FAINT_WIDE`` r over the pixels more than ``FAINT_CLEAR`` r beyond every kept
@@ -101,12 +101,8 @@ def faint_particles(signal, points, radius, skip=None) -> tuple[np.ndarray, dict
         was measured (``faint_*`` entries of the resolved parameters).
     """
     from napari_ivae.core.detection._filters import gaussian_smooth, local_maxima
-    from napari_ivae.core.detection.count_noise import (
-        count_noise_line,
-        opposite_levels,
-        symmetrised,
-        symmetrised_skew,
-    )
+    from napari_ivae.core.detection.count_noise import count_noise_line, symmetrised
+    from napari_ivae.core.detection.count_skew import opposite_levels, symmetrised_skew
     from napari_ivae.core.detection.field_noise import local_field_maxima
     from napari_ivae.core.detection.particle_profiles import profile_model
 

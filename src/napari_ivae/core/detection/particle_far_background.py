@@ -88,7 +88,7 @@ def skewed_levels(levels, response, scales, frame, background):
     ``frame``'s counting noise is skewed toward it.
 
     The skew ``g`` at each scale comes from the frame's counts
-    (:func:`~napari_ivae.core.detection.count_noise.response_skews`). A gamma distribution of
+    (:func:`~napari_ivae.core.detection.count_skew.response_skews`). A gamma distribution of
     shape ``4 / g^2`` with the response's spread over the ``background`` pixels has that
     skew; the particles' side's level is the one it reaches as often as the opposite side's
     (equal probabilities through the Wilson-Hilferty cube root, which neither underflows nor
@@ -99,7 +99,7 @@ def skewed_levels(levels, response, scales, frame, background):
     quantiles, reaches (:func:`fitted_tail_levels`).
     """
     from napari_ivae.core.detection._medians import _median
-    from napari_ivae.core.detection.count_noise import response_skews
+    from napari_ivae.core.detection.count_skew import response_skews
 
     rows, cols = np.nonzero(background)
     step = max(1, len(rows) // 20000)
