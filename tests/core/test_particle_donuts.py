@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from scipy import ndimage
+from _ring_frames import touching_ring
 
 from napari_ivae.core.detection.particle_donuts import one_per_donut
 
@@ -43,22 +43,8 @@ def test_blobs_on_one_small_ring_become_one_particle_at_its_centre(width, seed):
 
 @pytest.mark.parametrize("count,dose", [(6, 10.0), (3, 10.0), (3, 1e4)])
 def test_separate_particles_round_a_hole_are_no_donut(count, dose):
-    shape = (200, 200)
-    rows, cols = np.indices(shape, dtype=np.float64)
-    radius = 10.0
-    spacing = radius / np.sin(np.pi / count)  # neighbours touch
-    thickness = np.zeros(shape)
-    ring = [
-        (100 + spacing * np.sin(a), 100 + spacing * np.cos(a))
-        for a in np.arange(count) * 2 * np.pi / count
-    ]
-    for row, col in ring:
-        thickness += np.sqrt(np.clip(radius**2 - (rows - row) ** 2 - (cols - col) ** 2, 0, None))
-    ideal = ndimage.gaussian_filter(5 + thickness, 0.8) * dose
-    image = np.random.default_rng(0).poisson(ideal).astype(np.float32)
-    points = np.round(ring).astype(np.int64)
+    image, points, noise = touching_ring(count, dose)
     kept = np.ones(len(points), dtype=bool)
-    noise = float(np.sqrt(5 * dose))
     _, _, keep, donuts = one_per_donut(image, points, np.full(count, 14.0), kept, noise)
     assert donuts == 0 and keep.sum() == count
 

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from _ring_frames import touching_ring
 from scipy import ndimage
 
 from napari_ivae.core.detection.particle_rims import one_per_rim, rim_particles
@@ -59,22 +60,8 @@ def test_blobs_on_one_bright_rim_become_one_particle_at_its_centre():
 def test_a_ring_of_separate_particles_around_a_hole_stays_apart(count, dose):
     # solid spheres touching around an empty middle: at a low dose its interior is noise; in a
     # clean image it stands out (the spheres' blurred edges) but the crests rise and fall
-    shape = (200, 200)
-    rows, cols = np.indices(shape, dtype=np.float64)
-    radius = 10.0
-    spacing = radius / np.sin(np.pi / count)  # neighbours touch
-    thickness = np.zeros(shape)
-    ring = [
-        (100 + spacing * np.sin(a), 100 + spacing * np.cos(a))
-        for a in np.arange(count) * 2 * np.pi / count
-    ]
-    for row, col in ring:
-        thickness += np.sqrt(np.clip(radius**2 - (rows - row) ** 2 - (cols - col) ** 2, 0, None))
-    ideal = ndimage.gaussian_filter(5 + thickness, 0.8) * dose
-    image = np.random.default_rng(0).poisson(ideal).astype(np.float32)
-    points = np.round(ring).astype(np.int64)
+    image, points, noise = touching_ring(count, dose)
     kept = np.ones(len(points), dtype=bool)
-    noise = float(np.sqrt(5 * dose))
     out_points, _, keep, rims = one_per_rim(image, points, np.full(count, 14.0), kept, noise)
     assert rims == 0
     assert keep.sum() == count and np.array_equal(out_points[keep], points)
