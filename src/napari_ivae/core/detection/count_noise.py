@@ -117,7 +117,7 @@ def counting_noise(frame, use, line=None) -> tuple[float, float, float, float] |
     if line is None:
         return None
     a, b = line
-    near, far = (_residual_variance(frame, use, step) for step in (1, COUNT_REACH))
+    near, far = (residual_variance(frame, use, step) for step in (1, COUNT_REACH))
     if not near > 0.0 or not np.isfinite(far):
         return None
     blur = float(np.interp(max(far / near, 1.0), *_blur_ratios()))
@@ -135,7 +135,7 @@ def counting_noise(frame, use, line=None) -> tuple[float, float, float, float] |
     return float(b), blur, variance, float(above)
 
 
-def _residual_variance(frame, use, step: int) -> float:
+def residual_variance(frame, use, step: int) -> float:
     """The variance of each ``use`` pixel's residual against the mean of the four pixels
     ``step`` px away (also ``use``), from its mean absolute deviation; ``nan`` with fewer
     than ``COUNT_PIXELS`` of them."""
@@ -174,7 +174,7 @@ def blur_square(width: float) -> float:
     return float(np.sum(gaussian_kernel(width) ** 2))
 
 
-def _residual_ratio(width: float) -> float:
+def residual_ratio(width: float) -> float:
     """The far residual's variance over the adjacent one's for noise blurred by ``width``."""
     from scipy.signal import fftconvolve
 
@@ -191,10 +191,10 @@ def _residual_ratio(width: float) -> float:
 
 @functools.cache
 def _blur_ratios() -> tuple[np.ndarray, np.ndarray]:
-    """Residual ratios (:func:`_residual_ratio`) and the blur widths (0-3 px) they come
+    """Residual ratios (:func:`residual_ratio`) and the blur widths (0-3 px) they come
     from, both ascending."""
     widths = np.linspace(0.0, 3.0, 61)
-    return np.asarray([_residual_ratio(width) for width in widths]), widths
+    return np.asarray([residual_ratio(width) for width in widths]), widths
 
 
 def _less_cross(smoothed, values):
@@ -231,5 +231,7 @@ __all__ = [
     "count_noise_line",
     "counting_noise",
     "gaussian_kernel",
+    "residual_ratio",
+    "residual_variance",
     "symmetrised",
 ]
