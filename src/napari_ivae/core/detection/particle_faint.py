@@ -19,6 +19,7 @@ from napari_ivae.core.detection.particle_discs import within_discs
 from napari_ivae.core.detection.particle_surround import SURROUND_SHARE, surround_share
 
 FAINT_NARROW = 0.35  # faint particles: a Gaussian of this x the kept particles' median radius
+FAINT_PIXEL = 1.0  # ... at least this many px where lone pixels reach below the counts
 FAINT_WIDE = 3.0  # ... less one of this x that radius (the support's slow variation)
 FAINT_APART = 0.6  # faint maxima at least this many median radii apart
 FAINT_CLEAR = 0.6  # a faint particle lies this many median radii beyond every kept one's rim
@@ -51,10 +52,15 @@ def faint_particles(signal, points, radius, skip=None) -> tuple[np.ndarray, dict
     by reading each candidate at the level the opposite side reaches as often
     (:func:`~napari_ivae.core.detection.count_skew.opposite_levels`, a gamma of that skew and
     the background's spread) before it is compared with the null. At the kept particles'
-    median radius ``r``, a Gaussian of ``FAINT_NARROW`` r less the support's level: a Gaussian
-    of ``FAINT_WIDE`` r over the pixels more than ``FAINT_CLEAR`` r beyond every kept
-    particle's rim and outside the kept particles as drawn from their measured profiles
-    (:func:`~napari_ivae.core.detection.particle_profiles.profile_model`) and outside the
+    median radius ``r``, a Gaussian of ``FAINT_NARROW`` r (at least ``FAINT_PIXEL`` px where
+    the background holds at least ``FAINT_TAIL[0]`` lone pixels below what its counting noise
+    reaches, :func:`lone_low_pixels`: a camera's noisy pixels, whose symmetric spikes the
+    power 2/3 leaves high but clips short on the null's side; a narrower Gaussian is the
+    pixel itself and weighs them as particles) less the
+    support's level: a Gaussian of ``FAINT_WIDE`` r over the pixels more than ``FAINT_CLEAR`` r
+    beyond every kept particle's rim and outside the kept particles as drawn from their
+    measured profiles (:func:`~napari_ivae.core.detection.particle_profiles.profile_model`)
+    and outside the
     ``skip`` pixels (constant areas: a mosaic's zero border), normalised by their weight (the
     whole frame's, ``skip`` left out, where they weigh under 5 %). Over the whole frame that level
     holds the kept particles, which lowers the response of a particle beside them and rings
@@ -141,7 +147,11 @@ def faint_particles(signal, points, radius, skip=None) -> tuple[np.ndarray, dict
     if line is not None:
         info["faint_noise_line"] = [float(f"{value:.4g}") for value in line]
     values = signal if line is None else symmetrised(signal, line)
-    narrow = gaussian_smooth(values, FAINT_NARROW * r)
+    narrow_width = FAINT_NARROW * r
+    if line is not None and lone_low_pixels(signal, off, line) >= FAINT_TAIL[0]:
+        narrow_width = max(narrow_width, FAINT_PIXEL)
+    info["faint_narrow"] = round(narrow_width, 3)
+    narrow = gaussian_smooth(values, narrow_width)
     whole = _level_over(values, skip, FAINT_WIDE * r)
     weight = gaussian_smooth(off.astype(np.float32), FAINT_WIDE * r)
     support = gaussian_smooth(np.where(off, values, 0.0), FAINT_WIDE * r)
@@ -200,7 +210,7 @@ def faint_particles(signal, points, radius, skip=None) -> tuple[np.ndarray, dict
     # smoothing: the power 2/3 evens each pixel, not their filtered sums)
     skew = None
     if line is not None:
-        widths = (FAINT_NARROW * r, FAINT_WIDE * r)
+        widths = (narrow_width, FAINT_WIDE * r)
         skew = symmetrised_skew(signal, off, line, widths, spread)
     info["faint_skew"] = None if skew is None else round(skew, 4)
     read = opposite_levels(strength, 0.0 if skew is None else skew, spread)
@@ -256,6 +266,52 @@ def faint_particles(signal, points, radius, skip=None) -> tuple[np.ndarray, dict
     found = found[above]
     info["faint"] = int(len(found))
     return found, info
+
+
+def lone_low_pixels(signal, use, line) -> int:
+    """How many ``use`` pixels lie below the median of their eight neighbours by more than
+    the counting noise ``line`` (``a + b x`` at that median) reaches once over them.
+
+    Counting noise's low side is short (no fewer than no counts); a pixel that far below
+    its neighbours is one of a camera's noisy pixels (an sCMOS's few with read noise many
+    times the rest's), whose spikes are as strong on the high side, where nothing in the
+    noise line foresees them.
+
+    Parameters
+    ----------
+    signal : numpy.ndarray
+        2D frame (not symmetrised).
+    use : numpy.ndarray of bool
+        The pixels judged (the background).
+    line : tuple of float
+        The noise line ``(a, b)`` measured over ``use``.
+
+    Returns
+    -------
+    int
+        The number of such pixels.
+    """
+    from scipy import special
+
+    frame = np.asarray(signal, dtype=np.float32)
+    padded = np.pad(frame, 1, mode="reflect")
+    height, width = frame.shape
+    ring = np.stack(
+        [
+            padded[1 + dy : 1 + dy + height, 1 + dx : 1 + dx + width]
+            for dy in (-1, 0, 1)
+            for dx in (-1, 0, 1)
+            if dy or dx
+        ]
+    )
+    ring.partition((3, 4), axis=0)  # the median of 8: the mean of the 4th and 5th
+    use = np.asarray(use, dtype=bool)
+    neighbours = 0.5 * (ring[3][use].astype(np.float64) + ring[4][use])
+    a, b = line
+    # the residual against a median of 8: the pixel's variance and about pi / 16 of it
+    noise = np.sqrt(np.maximum(a + b * neighbours, 0.0) * (1.0 + np.pi / 16.0))
+    reach = special.ndtri(1.0 - 0.5 / max(int(use.sum()), 2))
+    return int(np.count_nonzero(frame[use] - neighbours < -reach * noise))
 
 
 def null_tail(values, tail, spread) -> np.ndarray | None:
@@ -342,5 +398,6 @@ def _peaks(response, off, size):
 
 __all__ = [
     "faint_particles",
+    "lone_low_pixels",
     "null_tail",
 ]
