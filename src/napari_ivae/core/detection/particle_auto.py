@@ -137,6 +137,7 @@ def _kept_blobs(filled, masked, skip, requested, below=None, no_data=None, large
         particle_far_background,
         particle_lips,
         particle_outlines,
+        particle_relief,
         particle_rims,
         particle_scale_space,
         particle_streaks,
@@ -343,6 +344,13 @@ def _kept_blobs(filled, masked, skip, requested, below=None, no_data=None, large
         on_lip = particle_lips.on_lips(signal, points[kept], radius[kept], pixel_noise)
         keep[kept[on_lip]] = False
         lips = int(on_lip.sum())
+    # blobs past the shadow side of a relief (DIC), where every blob's dip lies along one axis
+    reliefs = 0
+    if not on_layer and keep.any():
+        kept = np.flatnonzero(keep)
+        past = particle_relief.in_relief_shadows(signal, points[kept], radius[kept], pixel_noise)
+        keep[kept[past]] = False
+        reliefs = int(past.sum())
     # only said, not acted on: two populations of particles (stranger_fresh two_populations
     # s2, 173 particles) also came out no more and no stronger than their texture's maxima
     texture_only = int(keep.sum()) if film else 0
@@ -366,6 +374,7 @@ def _kept_blobs(filled, masked, skip, requested, below=None, no_data=None, large
         "outlines": outlines,
         "wakes": wakes,
         "lips": lips,
+        "reliefs": reliefs,
         "one_pixel": int(len(single)),
         "aggregates": int(len(aggregates[0])),
         "merged": 0,
