@@ -18,13 +18,19 @@ def _rendered(seed, shape=(512, 512), clusters=40, singles=300):
     rng = np.random.default_rng(seed)
     centres = rng.uniform(30, shape[0] - 30, (clusters, 2))
     locs = [c + rng.normal(0, 3.0, (60, 2)) for c in centres]
+    return _image_of(locs, rng, shape, singles), centres
+
+
+def _image_of(locs, rng, shape, singles):
+    """The localisations ``locs`` and ``singles`` isolated molecules of 1-5 repeats, counted
+    per pixel after a 1 px Gaussian, on exact black."""
     for p in rng.uniform(20, shape[0] - 20, (singles, 2)):
         locs.append(p + rng.normal(0, 1.5, (int(rng.integers(1, 6)), 2)))
     pts = np.round(np.concatenate(locs)).astype(int)
     counts = np.zeros(shape)
     np.add.at(counts, (pts[:, 0], pts[:, 1]), 1.0)
     image = ndimage.gaussian_filter(counts, 1.0, truncate=3.0)
-    return np.where(image < 1e-6, 0.0, image), centres
+    return np.where(image < 1e-6, 0.0, image)
 
 
 def test_a_few_pixels_deep_inside_objects_are_no_background_measure():
@@ -74,13 +80,7 @@ def _clustered(seed, shape=(512, 512), clusters=25, singles=95):
         c + rng.normal(0, 2.5, (int(k), 2)) + rng.normal(0, 1.5, (int(k), 2))
         for c, k in zip(centres, sizes)
     ]
-    for p in rng.uniform(20, shape[0] - 20, (singles, 2)):
-        locs.append(p + rng.normal(0, 1.5, (int(rng.integers(1, 6)), 2)))
-    pts = np.round(np.concatenate(locs)).astype(int)
-    counts = np.zeros(shape)
-    np.add.at(counts, (pts[:, 0], pts[:, 1]), 1.0)
-    image = ndimage.gaussian_filter(counts, 1.0, truncate=3.0)
-    return np.where(image < 1e-6, 0.0, image)
+    return _image_of(locs, rng, shape, singles)
 
 
 def test_the_scale_choice_counts_a_constant_background_as_the_frames_area():

@@ -329,28 +329,24 @@ def _kept_blobs(filled, masked, skip, requested, below=None, no_data=None, large
         )
         rims += donuts
     # blobs in the wake of a saturated particle along the fast scan (SEM charging) are none
-    wakes = 0
-    if keep.any():
-        kept = np.flatnonzero(keep)
-        in_wake = particle_wakes.in_wakes(signal, points[kept], radius[kept], pixel_noise)
-        keep = keep.copy()
-        keep[kept[in_wake]] = False
-        wakes = int(in_wake.sum())
+    keep, wakes = _dropped(
+        keep, lambda kept: particle_wakes.in_wakes(signal, points[kept], radius[kept], pixel_noise)
+    )
     # ridge-like blobs along the lip of a step between two levels (a hole's edge in a film);
     # after the rims: a bright rim's crests separate a particle's interior from the background
-    lips = 0
-    if not on_layer and keep.any():
-        kept = np.flatnonzero(keep)
-        on_lip = particle_lips.on_lips(signal, points[kept], radius[kept], pixel_noise)
-        keep[kept[on_lip]] = False
-        lips = int(on_lip.sum())
-    # blobs past the shadow side of a relief (DIC), where every blob's dip lies along one axis
-    reliefs = 0
-    if not on_layer and keep.any():
-        kept = np.flatnonzero(keep)
-        past = particle_relief.in_relief_shadows(signal, points[kept], radius[kept], pixel_noise)
-        keep[kept[past]] = False
-        reliefs = int(past.sum())
+    lips = reliefs = 0
+    if not on_layer:
+        keep, lips = _dropped(
+            keep,
+            lambda kept: particle_lips.on_lips(signal, points[kept], radius[kept], pixel_noise),
+        )
+        # blobs past the shadow side of a relief (DIC), where every blob's dip lies along one axis
+        keep, reliefs = _dropped(
+            keep,
+            lambda kept: particle_relief.in_relief_shadows(
+                signal, points[kept], radius[kept], pixel_noise
+            ),
+        )
     # only said, not acted on: two populations of particles (stranger_fresh two_populations
     # s2, 173 particles) also came out no more and no stronger than their texture's maxima
     texture_only = int(keep.sum()) if film else 0
@@ -391,6 +387,17 @@ def _kept_blobs(filled, masked, skip, requested, below=None, no_data=None, large
         **faint_used,
     }
     return points, radius, keep, on_layer, used
+
+
+def _dropped(keep, judged) -> tuple[np.ndarray, int]:
+    """``keep`` less the kept blobs ``judged(indices of the kept)`` marks, and how many."""
+    kept = np.flatnonzero(keep)
+    if not len(kept):
+        return keep, 0
+    out = np.asarray(judged(kept), dtype=bool)
+    keep = keep.copy()
+    keep[kept[out]] = False
+    return keep, int(out.sum())
 
 
 def _one_pixel_blobs(signal, points, radius, keep, ratio, pixel_noise) -> np.ndarray:
