@@ -150,8 +150,13 @@ def faint_particles(signal, points, radius, skip=None) -> tuple[np.ndarray, dict
         info["faint_noise_line"] = [float(f"{value:.4g}") for value in line]
     values = signal if line is None else symmetrised(signal, line)
     narrow_width = FAINT_NARROW * r
-    if line is not None and lone_low_pixels(signal, off, line) >= FAINT_TAIL[0]:
-        narrow_width = max(narrow_width, FAINT_PIXEL)
+    # (the count, a full-frame median of eight, only where the floor would widen the filter)
+    if (
+        line is not None
+        and narrow_width < FAINT_PIXEL
+        and lone_low_pixels(signal, off, line) >= FAINT_TAIL[0]
+    ):
+        narrow_width = FAINT_PIXEL
     info["faint_narrow"] = round(narrow_width, 3)
     narrow = gaussian_smooth(values, narrow_width)
     whole = _level_over(values, skip, FAINT_WIDE * r)
