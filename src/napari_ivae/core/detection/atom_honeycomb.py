@@ -33,7 +33,10 @@ def _bright_atoms(frames, spacing, run: dict, params: dict | None = None, exclud
 
     With ``params`` (the lattice estimate's), a "dark" call is checked against the lattice's
     geometry: when the bright extremes form a honeycomb around the dark ones (phase-contrast
-    images of graphene-like lattices, :func:`_bright_honeycomb`), the atoms are bright.
+    images of graphene-like lattices, :func:`_bright_honeycomb`), the atoms are bright. A
+    "bright" call where neither side's blobs dominate is checked too: when the dark extremes
+    form a hexagonal lattice at the lattice constant and the bright ones no honeycomb around
+    them (the junctions of a network between dark atoms), the atoms are dark.
     ``run`` gains ``invert``, ``polarity``, ``dark_bright_ratio`` and ``honeycomb`` (bright
     atoms forming such a honeycomb; checked on a central crop of ``CHECK_SIDE`` spacings).
     """
@@ -48,9 +51,15 @@ def _bright_atoms(frames, spacing, run: dict, params: dict | None = None, exclud
         if periodic_polarity(frames[0], spacing)[0] == "dark":
             polarity, how = "dark", "auto: the lattice's periodic part"
     inverted = (frames.max() + frames.min() - frames).astype(np.float32)
-    honeycomb = params is not None and _bright_honeycomb(frames[0], inverted[0], params, excluded)
+    shape = None if params is None else _extremes_shape(frames[0], inverted[0], params, excluded)
+    honeycomb = shape is True
     if polarity == "dark" and honeycomb:
         polarity, how = "bright", "auto: a honeycomb of bright extremes"
+    elif polarity == "bright" and ratio * DARK_RATIO > 1.0 and shape is False:
+        # neither side's blobs dominate, the dark extremes form the lattice and the bright
+        # ones no honeycomb around them: the bright ones are the junctions between dark
+        # atoms (a Fresnel image of skyrmions' dark cores in their touching bright rings)
+        polarity, how = "dark", "auto: dark extremes on the lattice, no bright honeycomb"
     run.update(
         invert=polarity == "dark",
         polarity=f"{polarity} ({how})",
@@ -73,8 +82,16 @@ def honeycomb_of(frame, params: dict, excluded=None) -> bool:
 
 def _bright_honeycomb(frame, inverted, params, excluded) -> bool:
     """Whether the frame's bright extremes form a honeycomb around dark ones on a hexagonal
+    lattice (:func:`_extremes_shape` is ``True``)."""
+    return _extremes_shape(frame, inverted, params, excluded) is True
+
+
+def _extremes_shape(frame, inverted, params, excluded) -> bool | None:
+    """Whether the frame's bright extremes form a honeycomb around dark ones on a hexagonal
     lattice: a first pass of each sign at the lattice estimate, the dark extremes with six
     neighbours one lattice constant away, the bright ones with three at ``1/sqrt(3)`` of it.
+    ``None`` when the dark extremes form no such hexagonal lattice (or no lattice constant
+    was measured), ``False`` when they do and the bright ones form no honeycomb around them.
 
     The dark/bright blob strength of
     :func:`~napari_ivae.core.detection.atom_geometry.atom_polarity` cannot tell which: the hexagon
@@ -83,7 +100,7 @@ def _bright_honeycomb(frame, inverted, params, excluded) -> bool:
     """
     lattice = params.get("lattice_constant")
     if lattice is None or abs(params["spacing"] - lattice) > 0.05 * lattice:
-        return False
+        return None
     side = int(max(CHECK_SIDE * params["spacing"], MIN_CHECK_SIDE))
     window = tuple(
         slice(max((n - side) // 2, 0), max((n - side) // 2, 0) + side) for n in frame.shape
@@ -94,7 +111,7 @@ def _bright_honeycomb(frame, inverted, params, excluded) -> bool:
         table, _ = frame_atoms(reading, {**params, "refine": None}, mask)
         distance, count = _neighbourhood(points_of(table))
         if not shapes and not (abs(distance / lattice - 1.0) < HONEYCOMB_TOLERANCE and count >= 5):
-            return False  # the dark extremes are no hexagonal lattice
+            return None  # the dark extremes are no hexagonal lattice
         shapes.append((distance, count))
     bright_distance, bright_count = shapes[1]
     return bool(
