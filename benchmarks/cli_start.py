@@ -16,6 +16,9 @@ For every image of ``../shared/tools/detection_scoreboard.py`` (skipped when abs
   exit; median): each timed run is the console script's ``main()`` with the CPU it used
   when that returned written on stderr.
 
+* ``steps`` (``--steps``): one more interpreter runs the command ``--repeats`` + 1 times with
+  CPU timers round the detection's costliest steps (:data:`STEPS`, each inclusive of the
+  steps it calls): the best warm run's milliseconds per step, to see where a change saved.
 * ``imports`` (``--imports``): one more run under ``python -X importtime``: the seconds of all
   imports (the modules' own time, summed), the heaviest packages (scipy by sub-package) and
   whether pandas was imported (a quarter of a second; the detect path needs none).
@@ -29,6 +32,7 @@ Usage::
     python benchmarks/cli_start.py                       # 3 runs per image
     python benchmarks/cli_start.py --repeats 5 --only Ru1
     python benchmarks/cli_start.py --imports --repeats 1
+    python benchmarks/cli_start.py --steps --only PtCo1 --repeats 4
     python benchmarks/cli_start.py --keep /tmp/before    # ... after a change:
     python benchmarks/cli_start.py --compare /tmp/before
 """
@@ -70,6 +74,60 @@ main(words)
 first = cpu()
 main(words)
 print(json.dumps({"first": first - start, "second": cpu() - first}))
+"""
+
+
+# the detection's costliest steps (module of core.detection, function), timed by --steps
+STEPS = (
+    ("particle_blobs", "polarity_scale_and_response"),
+    ("particle_profiles", "profile_model"),
+    ("particle_faint", "faint_particles"),
+    ("particle_beside", "beside_candidates"),
+    ("particle_lips", "on_lips"),
+    ("particle_surround", "round_peaks"),
+    ("particle_far_background", "background_pass"),
+    ("particle_binning", "labelled"),
+    ("particle_binning", "bin_factor"),
+    ("count_noise", "count_noise_line"),
+    ("particle_merge", "merge_groups"),
+    ("particle_contrast", "noise_warning"),
+    ("quality", "assess"),
+    ("particles", "detect_particles"),
+    ("atoms", "detect_atoms"),
+)
+
+# the command run again and again, its steps timed: best CPU ms per step of the warm runs
+_STEPS = """
+import importlib, json, sys, time
+from napari_ivae.cli import main
+import napari_ivae.cli._detect, napari_ivae.core.detection.particles
+spent, depth = {}, {}
+def timed(name, function):
+    def run(*args, **kwargs):
+        depth[name] = depth.get(name, 0) + 1
+        start = time.process_time()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            depth[name] -= 1
+            if not depth[name]:
+                spent[name] = spent.get(name, 0.0) + time.process_time() - start
+    return run
+for module, name in json.loads(sys.argv[1]):
+    function = getattr(importlib.import_module("napari_ivae.core.detection." + module), name)
+    ours = [m for m in list(sys.modules.values()) if getattr(m, "__name__", "").startswith("napari_ivae")]
+    for loaded in ours:
+        if getattr(loaded, name, None) is function:  # every module that bound it
+            setattr(loaded, name, timed(name, function))
+best = {}
+for run in range(int(sys.argv[2]) + 1):
+    spent.clear()
+    start = time.process_time()
+    main(sys.argv[3:])
+    spent["whole detect"] = time.process_time() - start
+    if run:  # the first run holds the imports and first-call set-ups
+        best = {k: min(v, best.get(k, v)) for k, v in spent.items()}
+print(json.dumps({k: round(1e3 * v) for k, v in best.items()}))
 """
 
 
@@ -170,6 +228,25 @@ def import_profile(image: Path, mode: str, scratch: Path, shown: int = 6) -> dic
     }
 
 
+def step_profile(image: Path, mode: str, repeats: int, scratch: Path) -> dict:
+    """Milliseconds of CPU of each of :data:`STEPS` that ran, best of ``repeats`` warm runs."""
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            _STEPS,
+            json.dumps(STEPS),
+            str(repeats),
+            *_detect_words(image, mode, scratch / f"{image.stem}_steps.csv"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=True,
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def python_start(repeats: int) -> float:
     """CPU seconds of a bare interpreter start (median)."""
     return statistics.median(_timed([sys.executable, "-c", "pass"])[1] for _ in range(repeats))
@@ -195,6 +272,9 @@ def main(argv: list[str] | None = None) -> int:
         "--imports", action="store_true", help="also time each image's imports (-X importtime)"
     )
     parser.add_argument("--compare", metavar="DIR", help="compare the outputs with DIR's")
+    parser.add_argument(
+        "--steps", action="store_true", help="also time the detection's costliest steps"
+    )
     args = parser.parse_args(argv)
     if not DATA.is_dir():
         print(f"real images: {DATA} not found, nothing measured")
@@ -214,6 +294,8 @@ def main(argv: list[str] | None = None) -> int:
             row = measure(path, mode, max(args.repeats, 1), scratch)
             if args.imports:
                 row.update(import_profile(path, mode, scratch))
+            if args.steps:
+                row["steps_ms"] = step_profile(path, mode, max(args.repeats, 1), scratch)
             rows.append(row)
             late = "" if row["wall_median_s"] < TARGET_S else f"  (over {TARGET_S:g} s)"
             print(
@@ -228,6 +310,9 @@ def main(argv: list[str] | None = None) -> int:
                     f"{'':26s} imports {row['imports_s']:.2f} s ({heavy}); "
                     f"pandas {'imported' if row['pandas'] else 'not imported'}"
                 )
+            if args.steps:
+                steps = ", ".join(f"{name} {ms}" for name, ms in row["steps_ms"].items())
+                print(f"{'':26s} steps (CPU ms, best warm run): {steps}")
         names = [path.stem for path, _ in chosen]
         result = {
             "rows": rows,

@@ -70,9 +70,9 @@ def one_per_donut(signal, points, radius, keep, pixel_noise):
         How many rings were found.
     """
     from scipy import ndimage
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
     from scipy.spatial import cKDTree
+
+    from napari_ivae.core.detection.graph_components import component_labels
 
     points = np.asarray(points).reshape(-1, 2)
     radius = np.asarray(radius, dtype=np.float64).reshape(-1)
@@ -109,8 +109,7 @@ def one_per_donut(signal, points, radius, keep, pixel_noise):
         ring = ring[~(bottom[passed] < level_around - floor)]
     if not len(ring):
         return points, radius, keep, 0
-    graph = coo_matrix((np.ones(len(ring)), (ring[:, 0], ring[:, 1])), shape=(len(at),) * 2)
-    group = connected_components(graph, directed=False)[1]
+    group = component_labels(len(at), ring[:, 0], ring[:, 1])
     members = np.isin(np.arange(len(at)), ring.ravel())
     labels = np.unique(group[members])
     centres = np.array([at[group == g].mean(axis=0) for g in labels])

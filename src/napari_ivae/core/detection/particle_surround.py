@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from napari_ivae.core.detection._medians import _group_medians
+from napari_ivae.core.detection.gaussian_points import gaussian_at
 from napari_ivae.core.detection.particle_candidates import blob_candidates, candidate_scales
 from napari_ivae.core.detection.particle_peak_shape import RIDGE, curvature_ratio
 from napari_ivae.core.detection.particle_scale_space import blob_scales
@@ -283,37 +284,44 @@ def round_peaks(signal, points, sigma) -> np.ndarray:
 def _window_ratios(signal, points, sigma: float, reach: int) -> np.ndarray:
     """:func:`_peak_ratio` of every point whose window the frame's edge does not cut, their
     windows filtered as one stack (each window's rows and columns filtered as alone, so the
-    numbers are the same to the bit)."""
-    from scipy import ndimage
-
+    numbers are the same to the bit), on the 3 x 3 pixels round each centre only
+    (:func:`~napari_ivae.core.detection.gaussian_points.gaussian_at`: the curvature reads
+    nothing else: real PtCo1's :func:`round_peaks` 0.095 -> 0.037 s of CPU)."""
     if not len(points):
         return np.zeros(0)
     offsets = np.arange(-reach, reach + 1)
     rows = points[:, 0, None, None] + offsets[None, :, None]
     cols = points[:, 1, None, None] + offsets[None, None, :]
     windows = np.asarray(signal[rows, cols], dtype=np.float64)
-    along = (0.0, sigma, sigma)
-    laplace = ndimage.gaussian_filter(windows, along, order=(0, 2, 0), mode="reflect")
-    laplace += ndimage.gaussian_filter(windows, along, order=(0, 0, 2), mode="reflect")
-    layer = -(sigma**2) * laplace
-    side = 2 * reach + 1
-    centres = np.arange(len(points)) * side + reach
-    return curvature_ratio(layer.reshape(-1, side), centres, np.full(len(points), reach))
+    near_rows = reach + np.repeat([-1, 0, 1], 3)
+    near_cols = reach + np.tile([-1, 0, 1], 3)
+    laplace = gaussian_at(windows, sigma, (2, 0), near_rows, near_cols)
+    laplace += gaussian_at(windows, sigma, (0, 2), near_rows, near_cols)
+    layer = -(sigma**2) * laplace  # (N, 9): each centre's 3 x 3, row by row
+    centres = np.arange(len(points)) * 3 + 1
+    return curvature_ratio(layer.reshape(-1, 3), centres, np.ones(len(points), dtype=np.int64))
 
 
 def _peak_ratio(signal, point, sigma: float) -> float:
     """:func:`~napari_ivae.core.detection.particle_peak_shape.curvature_ratio` of ``-sigma^2
     LoG`` of ``signal`` at ``point``, computed on a window of 4 sigma + 2 around it (mirrored at
-    the frame's edge)."""
-    from scipy import ndimage
-
+    the frame's edge), on the 3 x 3 pixels the curvature reads only (``ndimage.gaussian_laplace``
+    's two second derivatives, :func:`~napari_ivae.core.detection.gaussian_points.gaussian_at`)."""
     reach = int(np.ceil(4.0 * sigma)) + 2
     low = np.maximum(np.asarray(point) - reach, 0)
     window = np.asarray(
         signal[low[0] : point[0] + reach + 1, low[1] : point[1] + reach + 1], dtype=np.float64
     )
-    layer = -(sigma**2) * ndimage.gaussian_laplace(window, sigma, mode="reflect")
-    return float(curvature_ratio(layer, [point[0] - low[0]], [point[1] - low[1]])[0])
+    centre = np.asarray(point) - low
+    # the rows and columns the curvature reads, the window's edge repeated (as it does)
+    rows, cols = (
+        np.clip(centre[axis] + np.arange(-1, 2), 0, window.shape[axis] - 1) for axis in (0, 1)
+    )
+    near_rows, near_cols = np.repeat(rows, 3), np.tile(cols, 3)
+    laplace = gaussian_at(window, sigma, (2, 0), near_rows, near_cols)
+    laplace += gaussian_at(window, sigma, (0, 2), near_rows, near_cols)
+    layer = (-(sigma**2) * laplace).reshape(3, 3)
+    return float(curvature_ratio(layer, [1], [1])[0])
 
 
 def aggregate_scales(shape, sigma: float) -> np.ndarray:
