@@ -315,13 +315,14 @@ def _kept_blobs(filled, masked, skip, requested, below=None, no_data=None, large
     # blobs along one rim brighter than its interior (secondary electrons, a shell) are one
     # particle at the rim's centre; not on a packed layer, whose gaps are no background
     rims = outlines = 0
+    standing = np.zeros((0, 2), dtype=np.int64)
     if not on_layer:
         points, radius, keep, rims = particle_rims.one_per_rim(
             signal, points, radius, keep, pixel_noise
         )
         # ... and where the smoothed rim encloses no basin, those on one round outline
-        points, radius, keep, outlines = particle_outlines.one_per_outline(
-            signal, points, radius, keep, pixel_noise, last=rims
+        points, radius, keep, outlines, standing = particle_outlines.one_per_outline(
+            signal, points, radius, keep, pixel_noise, last=rims, raised=True
         )
         # ... and two or three blobs on a ring too small for a basin (a donut)
         points, radius, keep, donuts = particle_donuts.one_per_donut(
@@ -329,8 +330,13 @@ def _kept_blobs(filled, masked, skip, requested, below=None, no_data=None, large
         )
         rims += donuts
     # blobs in the wake of a saturated particle along the fast scan (SEM charging) are none
+    # (not an outline that stands round above its surroundings: a particle on the wake)
     keep, wakes = _dropped(
-        keep, lambda kept: particle_wakes.in_wakes(signal, points[kept], radius[kept], pixel_noise)
+        keep,
+        lambda kept: (
+            particle_wakes.in_wakes(signal, points[kept], radius[kept], pixel_noise)
+            & ~particle_outlines.among(points[kept], standing)
+        ),
     )
     # ridge-like blobs along the lip of a step between two levels (a hole's edge in a film);
     # after the rims: a bright rim's crests separate a particle's interior from the background
