@@ -3,6 +3,7 @@ choice and the nested test on a plateau (issue 9, round 14)."""
 
 import numpy as np
 import pytest
+from scipy import ndimage
 
 from napari_ivae.core.detection import (
     particle_blobs,
@@ -122,3 +123,47 @@ def test_tip_dilated_domes_are_bright_particles(seed):
     polarity, sigma = particle_blobs.blob_polarity_and_scale(_tip_dilated(seed))
     assert polarity == "bright"
     assert sigma > 8.0
+
+
+def _flat_ellipses(ratio, seed=0, side=512, count=20, major=24.0):
+    """``count`` flat-topped ellipses (semi-axes ``major``, ``ratio`` x ``major``; levels
+    0.6-1.4) apart from each other, blurred by 1.5 px, faint Gaussian noise."""
+    rng = np.random.default_rng(seed)
+    centres: list[np.ndarray] = []
+    while len(centres) < count:
+        p = rng.uniform(40, side - 40, 2)
+        if all(np.hypot(*(p - q)) > 2.5 * major for q in centres):
+            centres.append(p)
+    rows, cols = np.indices((side, side), dtype=float)
+    body = np.zeros((side, side))
+    for p in centres:
+        angle = rng.uniform(0, np.pi)
+        u = np.cos(angle) * (rows - p[0]) + np.sin(angle) * (cols - p[1])
+        v = -np.sin(angle) * (rows - p[0]) + np.cos(angle) * (cols - p[1])
+        body[(u / major) ** 2 + (v / (ratio * major)) ** 2 < 1] = rng.uniform(0.6, 1.4)
+    image = ndimage.gaussian_filter(body, 1.5) + rng.normal(0, 0.02, body.shape)
+    return image.astype(np.float32), np.array(centres)
+
+
+def test_off_centre_tells_an_outline_from_a_blob_centre():
+    image, _ = _flat_ellipses(1.0, count=1)
+    scales = np.array([3.0, 17.0])
+    response = particle_scale_space.scale_space(image, scales)
+    strongest = {}
+    for index in range(2):
+        peaks = np.flatnonzero(particle_peak_shape.signed_peaks(response[index], "bright"))
+        strongest["bright", index] = peaks[np.argsort(response[index].ravel()[peaks])[-4:]]
+    rim = particle_peak_shape.off_centre(image, response, scales, (0, "bright", 0), strongest)
+    centre = particle_peak_shape.off_centre(image, response, scales, (0, "bright", 1), strongest)
+    assert rim and not centre
+
+
+def test_an_ellipse_ends_round_peaks_are_not_its_scale():
+    # the outline's ridge turns round at an ellipse's ends below its own scale (main chose
+    # sigma 8, a blob radius of 11 px inside ellipses of semi-axes 15.6 and 24)
+    image, centres = _flat_ellipses(0.65)
+    _, sigma = particle_blobs.blob_polarity_and_scale(image)
+    assert np.sqrt(2.0) * sigma >= 0.65 * 24.0
+    found = np.asarray(detect_particles(image).coords)[:, 1:]
+    distance = np.hypot(*(found[:, None] - centres[None]).transpose(2, 0, 1))
+    assert len(found) == len(centres) and (distance.min(axis=0) < 8).all()

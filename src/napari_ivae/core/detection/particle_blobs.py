@@ -21,7 +21,13 @@ they share is that a particle is a compact blob of one polarity at one scale. So
    small scales' spread is the noise alone, so their edges win. An edge's peaks lie on a
    ridge (one principal curvature near 0), a blob's are round: when the winning pair's
    strongest peaks are ridges (median curvature ratio below ``RIDGE``), the scale is the best
-   larger one of that polarity whose strongest peaks are round. An edge has a ridge on both
+   larger one of that polarity whose strongest peaks are round and centred. An outline curves,
+   so below a large particle's scale its ridge turns round at the outline's ends (an
+   ellipse's) while still lying on the frame's slope inside the rim: where the frame's slope
+   there, ``sigma |grad|`` over the response, is a quarter of a straight edge's or more
+   (:func:`~napari_ivae.core.detection.particle_peak_shape.off_centre`), that scale is the
+   outline's, and the best larger round one whose peaks sit at blob centres is taken (any
+   round one where none does). An edge has a ridge on both
    sides, though (the concave foot of a tip-broadened AFM dome is the strongest dark one), so
    the other polarity's best round scale is taken instead when, at its strongest peaks, the
    frame (its plane taken out, smoothed at half the scale) lies further beyond its median
@@ -153,7 +159,7 @@ from __future__ import annotations
 import numpy as np
 
 from napari_ivae.core.detection._medians import _median
-from napari_ivae.core.detection.particle_peak_shape import ridge_like, signed_peaks
+from napari_ivae.core.detection.particle_peak_shape import off_centre, ridge_like, signed_peaks
 from napari_ivae.core.detection.particle_scale_space import blob_scales, scale_space
 
 CHOICE_SIDE = 1024  # polarity and scale are measured on a central crop at most this large
@@ -288,8 +294,13 @@ def polarity_scale_and_response(
             and item[0] > -np.inf
             and not ridge_like(response, item, strongest)
         ]
-        if blobs:
-            best = max(blobs, key=lambda item: item[0])
+        # an outline curves, so its peaks turn round at scales below the particle's while
+        # still lying on its inner slope (an ellipse's ends): round and centred is a blob
+        centred = [
+            item for item in blobs if not off_centre(crop, response, scales, item, strongest)
+        ]
+        if centred or blobs:
+            best = max(centred or blobs, key=lambda item: item[0])
         if polarity == "auto":
             best = _deeper_side(crop, use, scales, best, measured, response, strongest)
     best = _ungrouped(response, scales, best, measured, strongest, crop, use)

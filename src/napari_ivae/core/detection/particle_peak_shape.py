@@ -12,6 +12,9 @@ from __future__ import annotations
 import numpy as np
 
 RIDGE = 0.4  # strongest peaks whose principal curvatures' median ratio is below this: an edge
+# the frame's slope over the response at the strongest peaks (scale-normalised): 1 on a straight
+# edge's ridge, 0 at a symmetric blob's centre; at or above this median they follow an outline
+OFF_CENTRE = 0.25
 
 
 def signed_peaks(response: np.ndarray, polarity: str) -> np.ndarray:
@@ -51,6 +54,48 @@ def ridge_like(response, item, strongest) -> bool:
     return bool(np.median(curvature_ratio(layer, rows, cols)) < RIDGE)
 
 
+def off_centre(frame, response, scales, item, strongest) -> bool:
+    """Whether the strongest peaks of a polarity at a scale lie on a slope of the frame (an
+    outline's inner side), not at blob centres: the median of ``sigma |grad(G_sigma * frame)|
+    / |sigma^2 LoG|`` there is ``OFF_CENTRE`` or more.
+
+    A step edge smoothed at ``sigma`` has its ``sigma^2 LoG`` ridge one ``sigma`` inside, where
+    the ratio is 1; a blob's peak at its centre has no slope (0). An outline's curvature makes
+    its peaks round at scales near its own (the ends of an ellipse, a large particle's rim) while
+    the ratio stays near 1/2.
+
+    Parameters
+    ----------
+    frame : numpy.ndarray
+        The 2D frame the response was computed on.
+    response : numpy.ndarray
+        ``(scales, Y, X)`` responses ``-sigma^2 LoG`` (bright blobs positive).
+    scales : numpy.ndarray
+        The sigmas of ``response``'s layers.
+    item : tuple
+        ``(strength, polarity, scale index)``, as the scale choice measures each pair.
+    strongest : dict
+        ``(polarity, scale index)`` -> flat indices of that pair's strongest peaks.
+
+    Returns
+    -------
+    bool
+    """
+    from scipy import ndimage
+
+    _, name, index = item
+    sigma = float(scales[index])
+    rows, cols = np.unravel_index(strongest[name, index], response.shape[1:])
+    values = np.asarray(frame, dtype=np.float32)
+    slope = np.hypot(
+        ndimage.gaussian_filter(values, sigma, order=(1, 0), mode="reflect")[rows, cols],
+        ndimage.gaussian_filter(values, sigma, order=(0, 1), mode="reflect")[rows, cols],
+    )
+    height = np.abs(response[index][rows, cols]).astype(np.float64)
+    ratio = sigma * slope / np.maximum(height, np.finfo(np.float64).tiny)
+    return bool(np.median(ratio) >= OFF_CENTRE)
+
+
 def curvature_ratio(layer, rows, cols) -> np.ndarray:
     """The smaller over the larger principal curvature of ``layer`` at its peaks ``(rows,
     cols)``: about 1 at a blob's (round) peak, about 0 on a ridge (an edge's response), 0 where
@@ -74,4 +119,4 @@ def curvature_ratio(layer, rows, cols) -> np.ndarray:
     return np.where(steep < 0, shallow / np.where(steep < 0, steep, -1.0), 0.0)
 
 
-__all__ = ["RIDGE", "curvature_ratio", "ridge_like", "signed_peaks"]
+__all__ = ["OFF_CENTRE", "RIDGE", "curvature_ratio", "off_centre", "ridge_like", "signed_peaks"]
