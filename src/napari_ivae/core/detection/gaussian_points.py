@@ -61,11 +61,20 @@ def gaussian_at(image, sigma: float, order, rows, cols, truncate: float = 4.0) -
 @functools.lru_cache(maxsize=64)
 def _taps(sigma: float, order: int, truncate: float) -> np.ndarray:
     """``gaussian_filter1d``'s weights as ``correlate1d`` reads them (float64, reversed;
-    read-only: kept for the next window of the same scale)."""
-    from scipy.ndimage._filters import _gaussian_kernel1d
+    read-only: kept for the next window of the same scale).
+
+    Read off ``gaussian_filter1d``'s response to a unit impulse (its public interface): every
+    other product is an exact zero, so each weight comes back to the bit.
+    """
+    from scipy import ndimage
 
     radius = int(truncate * float(sigma) + 0.5)
-    taps = np.ascontiguousarray(_gaussian_kernel1d(sigma, order, radius)[::-1], dtype=np.float64)
+    impulse = np.zeros(4 * radius + 1)
+    impulse[2 * radius] = 1.0
+    response = ndimage.gaussian_filter1d(
+        impulse, sigma, order=order, mode="constant", truncate=truncate
+    )
+    taps = np.ascontiguousarray(response[radius : 3 * radius + 1][::-1], dtype=np.float64)
     taps.flags.writeable = False
     return taps
 
