@@ -6,7 +6,7 @@ from _particle_data import dense_layer
 from scipy import ndimage
 
 from napari_ivae.core.analysis.metrics import match_points
-from napari_ivae.core.detection import particle_faint
+from napari_ivae.core.detection import particle_faint_null
 from napari_ivae.core.detection._filters import local_maxima
 from napari_ivae.core.detection.particles import detect_particles
 
@@ -29,12 +29,12 @@ def test_a_gaussian_fields_tail_foresees_its_strongest_maxima():
     tail = _maxima(first)[-20:]
     spread = float(np.std(first))
     levels = _maxima(second)[[-10, -3, -1]]
-    expected = particle_faint.null_tail(levels, tail, spread)
+    expected = particle_faint_null.null_tail(levels, tail, spread)
     assert expected is not None
     assert 3.0 <= expected[0] <= 30.0
     assert 0.5 <= expected[1] <= 10.0
     assert expected[2] <= 4.0
-    decay = np.mean(tail - tail[0]) * (1.0 + particle_faint.FAINT_DECAY_ERRORS / np.sqrt(20))
+    decay = np.mean(tail - tail[0]) * (1.0 + particle_faint_null.FAINT_DECAY_ERRORS / np.sqrt(20))
     exponential = 20 * np.exp(-(levels[-1] - tail[0]) / decay)
     assert exponential >= 3.0 * expected[2]
 
@@ -49,8 +49,8 @@ def test_a_tail_heavier_than_the_pixels_spread_allows_is_no_gaussian_fields():
     spots = np.zeros_like(field)
     spots[rows, cols] = rng.exponential(100.0, size=40)  # a kernel's peak: 1 / (8 pi)
     tail = _maxima(field + ndimage.gaussian_filter(spots, 2.0))[-20:]
-    assert particle_faint.null_tail(tail[-1:], _maxima(field)[-20:], 1.0) is not None
-    assert particle_faint.null_tail(tail[-1:], tail, 1.0) is None
+    assert particle_faint_null.null_tail(tail[-1:], _maxima(field)[-20:], 1.0) is not None
+    assert particle_faint_null.null_tail(tail[-1:], tail, 1.0) is None
 
 
 def test_faint_particles_in_a_dense_low_dose_layer_are_found_against_a_gaussian_tail():
