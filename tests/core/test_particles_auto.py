@@ -566,6 +566,42 @@ def test_background_levels_leave_out_the_gaps_between_kept_particles():
     assert np.isinf(covered).all()
 
 
+def test_background_levels_are_carried_up_only_where_they_fall_with_scale():
+    # large particles packed over most of the frame leave one corner of background: too few
+    # maxima at the larger scales to measure a level there (stranger_optical.py dapi_nuclei
+    # s1: none at sigma 12 and 16, the cut left at the gaps' 450-500 and 9 nuclei missed)
+    from scipy import ndimage
+
+    rng = np.random.default_rng(0)
+    shape = (256, 256)
+    noise = rng.normal(size=shape)
+    kept = np.array(
+        [(r, c) for r in range(16, 256, 32) for c in range(16, 256, 32) if r > 100 or c > 100]
+    )
+    radius = np.full(len(kept), 14.0)
+    scales = np.array([2.0, 3.0, 4.0, 6.0, 9.0, 13.0])
+
+    def levels(frame):
+        response = particle_scale_space.scale_space(frame.astype(np.float32), scales)
+        return particle_far_background.background_levels(response, scales, "bright", kept, radius)
+
+    # white noise reaches less the larger the scale: the largest measured level bounds the rest
+    white = levels(noise)
+    assert np.isfinite(white).all()
+    assert (np.diff(white[:3]) < 0).all() and (white[3:] == white[2]).all()
+    # a haze reaches more the larger the scale: nothing to carry
+    haze = ndimage.gaussian_filter(rng.normal(size=shape), 4.0)
+    hazy = levels(noise + 3.0 * haze / haze.std())
+    assert np.isfinite(hazy[:2]).all() and np.isinf(hazy[2:]).all()
+    carried = particle_far_background.carried_levels
+    measured = np.array([True, True, True, False])
+    assert (carried([3.0, 2.0, 1.0, np.inf], measured) == [3.0, 2.0, 1.0, 1.0]).all()
+    assert np.isinf(carried([1.0, 3.0, 2.0, np.inf], measured)[3])  # rises within the top 3
+    assert np.isinf(carried([np.inf, np.inf, 1.0, np.inf], measured)[3])  # one level: no trend
+    stops = carried([3.0, 2.0, np.inf, np.inf], np.array([True, True, True, False]))
+    assert np.isinf(stops[2:]).all()  # a measured scale's inf (the noise's skew) stops it
+
+
 def _element_map(seed):
     # an element map's counts: particles of 3-8 px at 2-5 events a pixel over 0.15-0.45,
     # summed over 3 x 3 at export (each pixel a sum of 9: about 3 counts a pixel, but the

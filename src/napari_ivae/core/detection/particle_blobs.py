@@ -96,7 +96,12 @@ they share is that a particle is a compact blob of one polarity at one scale. So
    (:func:`~napari_ivae.core.detection.particle_far_background.background_levels`): their tail,
    extended exponentially from the strongest ``FAINT_TAIL`` of them and scaled from that area to the
    area outside the kept particles, gives the level above which at most ``FAINT_FALSE`` background
-   maxima are expected over all searched scales. Where that level is below a scale's cut, a
+   maxima are expected over all searched scales; at the larger scales where too few maxima give
+   none (large particles packed over most of the frame), the largest measured scale's level is
+   carried up where the measured levels fall with scale at the top (a haze reaches more the larger
+   the scale: then nothing is carried;
+   :func:`~napari_ivae.core.detection.particle_far_background.carried_levels`). Where that level
+   is below a scale's cut, a
    candidate on the background (more than ``FAINT_CLEAR`` median radii beyond every kept rim: the
    top of a bright particle carries more shot noise than the background) passes from it, never below
    the noise floor, and the kept particles are judged again (surround, overlaps, nested); where

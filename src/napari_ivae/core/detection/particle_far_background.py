@@ -14,6 +14,7 @@ import numpy as np
 from napari_ivae.core.detection.particle_faint import FAINT_CLEAR, FAINT_NULL, FAINT_TAIL
 
 FAINT_FALSE = 0.75  # background maxima expected above the per-scale levels: at most this many
+FAINT_CARRY = 3  # the top measured scales whose levels must fall for a level to be carried up
 
 
 def background_levels(response, scales, polarity: str, points, radius, skip=None, frame=None):
@@ -63,6 +64,7 @@ def background_levels(response, scales, polarity: str, points, radius, skip=None
 
     levels = np.full(len(scales), np.inf)
     errors = np.zeros(len(scales))
+    counts = np.zeros(len(scales), dtype=np.int64)
     background, area = null_sample(response.shape[1:], points, radius, FAINT_NULL, skip)
     if not area:
         return levels
@@ -73,6 +75,7 @@ def background_levels(response, scales, polarity: str, points, radius, skip=None
         rows, cols = local_maxima(opposite, 2 * int(np.ceil(sigma)) + 1, 0.0)
         values = np.sort(opposite[rows, cols][background[rows, cols]])
         levels[index] = tail_level(values, area, allowed, *FAINT_TAIL)
+        counts[index] = len(values)
         if len(values) >= FAINT_TAIL[0]:
             tail = max(FAINT_TAIL[0], int(FAINT_TAIL[1] * len(values)))
             errors[index] = (levels[index] - float(values[-tail])) / np.sqrt(tail)
@@ -80,6 +83,48 @@ def background_levels(response, scales, polarity: str, points, radius, skip=None
         # a shift within the level's own error is none the opposite side can resolve
         shifted = skewed_levels(levels, response, scales, frame, background)
         levels = np.where(np.isfinite(shifted), np.maximum(levels, shifted - errors), shifted)
+    return carried_levels(levels, counts >= FAINT_TAIL[0])
+
+
+def carried_levels(levels, measured):
+    """``levels`` carried up to the larger scales whose background holds too few maxima to
+    measure one, where the measured ones fall with scale at the top.
+
+    Large particles packed over most of a frame leave too little background at the largest
+    scales for a tail (fewer than ``FAINT_TAIL[0]`` maxima), though the smaller scales
+    measure it. Noise and a texture finer than those scales reach less the larger the scale;
+    a haze or a texture as coarse reaches more. Where the levels of the top
+    ``FAINT_CARRY`` (at least 2) consecutive measured scales fall monotonically, the
+    largest measured scale's level bounds the unmeasured scales above it and is carried
+    there (up to the next scale measured: one whose level is ``inf`` for another reason
+    stops it); otherwise (they rise: a haze growing with scale, or too few are measured) those
+    scales keep ``inf``. Never below the noise floor: the caller bounds the levels by it.
+
+    Parameters
+    ----------
+    levels : numpy.ndarray
+        One level per scale, ascending scales (``inf`` where none).
+    measured : numpy.ndarray of bool
+        The scales whose background held enough maxima for a level.
+
+    Returns
+    -------
+    numpy.ndarray
+    """
+    levels = np.array(levels, dtype=np.float64)
+    valid = measured & np.isfinite(levels)
+    if not valid.any():
+        return levels
+    top = int(np.flatnonzero(valid)[-1])
+    end = top + 1  # the unmeasured scales right above it (none past a measured one)
+    while end < len(levels) and not measured[end]:
+        end += 1
+    run = top
+    while run > 0 and valid[run - 1] and top - run + 1 < FAINT_CARRY:
+        run -= 1
+    steps = np.diff(levels[run : top + 1])
+    if end > top + 1 and len(steps) and (steps < 0.0).all():
+        levels[top + 1 : end] = levels[top]
     return levels
 
 
@@ -223,5 +268,6 @@ __all__ = [
     "FAINT_FALSE",
     "background_levels",
     "background_pass",
+    "carried_levels",
     "skewed_levels",
 ]
