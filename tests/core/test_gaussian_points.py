@@ -34,6 +34,20 @@ def test_gaussian_at_is_gaussian_filter_to_the_bit(seed):
         )
 
 
+def test_gaussian_at_rounds_each_pass_of_a_float32_frame_as_gaussian_filter():
+    rng = np.random.default_rng(11)
+    for _ in range(40):
+        shape = tuple(int(n) for n in rng.integers(3, 90, 2))
+        frame = (rng.normal(size=shape) * rng.uniform(0.1, 1000)).astype(np.float32)
+        sigma = float(rng.uniform(0.5, 20))
+        order = tuple(int(o) for o in rng.integers(0, 3, 2))
+        rows, cols = (rng.integers(0, n, 20) for n in shape)
+        whole = ndimage.gaussian_filter(frame, sigma, order=order, mode="reflect")
+        found = gaussian_at(frame, sigma, order, rows, cols)
+        assert found.dtype == np.float32
+        np.testing.assert_array_equal(found, whole[rows, cols])
+
+
 def test_gaussian_at_on_a_stack_and_past_the_cache():
     rng = np.random.default_rng(7)
     stack = rng.normal(size=(5, 61, 61))

@@ -28,8 +28,10 @@ def gaussian_at(image, sigma: float, order, rows, cols, truncate: float = 4.0) -
     Parameters
     ----------
     image : numpy.ndarray
-        ``(..., H, W)`` float64 frame or stack of frames, filtered along its last two axes
-        (each frame alone, as ``gaussian_filter`` with a sigma of 0 on the leading axes).
+        ``(..., H, W)`` float64 or float32 frame or stack of frames, filtered along its last
+        two axes (each frame alone, as ``gaussian_filter`` with a sigma of 0 on the leading
+        axes). A float32 frame's passes are each rounded to float32, as ``gaussian_filter``
+        stores them in a float32 output.
     sigma : float
         The Gaussian's standard deviation (pixels) along both axes; ``<= 1e-15`` filters
         nothing, as ``gaussian_filter`` skips such an axis.
@@ -43,19 +45,22 @@ def gaussian_at(image, sigma: float, order, rows, cols, truncate: float = 4.0) -
     Returns
     -------
     numpy.ndarray
-        ``(..., P)`` float64: the filtered frame's values at the pixels.
+        ``(..., P)``: the filtered frame's values at the pixels (float32 for a float32 frame,
+        else float64).
     """
+    kept = np.float32 if np.asarray(image).dtype == np.float32 else np.float64
     image = np.asarray(image, dtype=np.float64)
     rows = np.asarray(rows, dtype=np.int64).reshape(-1)
     cols = np.asarray(cols, dtype=np.int64).reshape(-1)
     if float(sigma) <= 1e-15:
-        return image[..., rows, cols].copy()
+        return image[..., rows, cols].astype(kept)
     height, width = image.shape[-2:]
     needed, row_of = np.unique(rows, return_inverse=True)
     first = _rows_filtered(image, _taps(float(sigma), int(order[0]), truncate), needed, height)
+    first = first.astype(kept).astype(np.float64)
     along = _taps(float(sigma), int(order[1]), truncate)
     reach = _reflected(cols, len(along) // 2, width)  # (P, 2K + 1) columns of each pixel
-    return _correlated_lines(first[..., row_of[:, None], reach], along)
+    return _correlated_lines(first[..., row_of[:, None], reach], along).astype(kept)
 
 
 @functools.lru_cache(maxsize=64)

@@ -81,15 +81,16 @@ def off_centre(frame, response, scales, item, strongest) -> bool:
     -------
     bool
     """
-    from scipy import ndimage
+    from napari_ivae.core.detection.gaussian_points import gaussian_at
 
     _, name, index = item
     sigma = float(scales[index])
     rows, cols = np.unravel_index(strongest[name, index], response.shape[1:])
+    # the two derivatives at the peaks only (the whole float32 frame's values to the bit)
     values = np.asarray(frame, dtype=np.float32)
     slope = np.hypot(
-        ndimage.gaussian_filter(values, sigma, order=(1, 0), mode="reflect")[rows, cols],
-        ndimage.gaussian_filter(values, sigma, order=(0, 1), mode="reflect")[rows, cols],
+        gaussian_at(values, sigma, (1, 0), rows, cols),
+        gaussian_at(values, sigma, (0, 1), rows, cols),
     )
     height = np.abs(response[index][rows, cols]).astype(np.float64)
     ratio = sigma * slope / np.maximum(height, np.finfo(np.float64).tiny)
