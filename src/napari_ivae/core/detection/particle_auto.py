@@ -178,7 +178,7 @@ def _kept_blobs(filled, masked, skip, requested, below=None, no_data=None, large
     noise = (pixel_noise, float((~masked).sum()))
     core = (core_strength, blob_sigma[: len(core_strength)])
     scale_cut, bounds, floors, floor, cut, mixture, pooled, added = scale_cuts(
-        response, scales, core_scales, polarity, core, noise, skip, layer, below
+        response, scales, core_scales, polarity, core, noise, skip, layer, below, signal
     )
     on_layer = layer is not None and layer[0] == polarity
     packed = None if pooled else layer

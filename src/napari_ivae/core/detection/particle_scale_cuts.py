@@ -35,7 +35,7 @@ class ScaleCuts(NamedTuple):
 
 
 def scale_cuts(
-    response, scales, core_scales, polarity, core, noise, skip, layer, below
+    response, scales, core_scales, polarity, core, noise, skip, layer, below, frame=None
 ) -> ScaleCuts:
     """Each searched scale's cut (steps 3-5).
 
@@ -60,6 +60,9 @@ def scale_cuts(
     below : tuple or None
         :mod:`~napari_ivae.core.detection.particle_size_range`'s lower search floor and the
         first search's kept particles.
+    frame : numpy.ndarray, optional
+        The frame with the particles' polarity positive: the skew of its noise carries the
+        lowered scales' levels over to the particles' side.
 
     Returns
     -------
@@ -104,7 +107,7 @@ def scale_cuts(
     if not on_layer:
         pooled_cut = cut * weak_shift(response, scales, smaller, core_sigma, skip, spreads)
     bounds = np.minimum(np.minimum(pooled_cut if pooled else np.inf, other_side), background)
-    bounds = lowered_bounds(bounds, response, scales, polarity, skip, below)
+    bounds = lowered_bounds(bounds, response, scales, polarity, skip, below, frame)
     scale_cut = np.maximum(bounds, floors)
     return ScaleCuts(scale_cut, bounds, floors, floor, cut, mixture, pooled, added)
 

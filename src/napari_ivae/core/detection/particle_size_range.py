@@ -105,21 +105,30 @@ def added_count(scales, below) -> int:
     return 0 if below is None else int(np.searchsorted(scales, below[1] * (1 - 1e-9)))
 
 
-def lowered_bounds(bounds, response, scales, polarity, skip, below) -> np.ndarray:
+def lowered_bounds(bounds, response, scales, polarity, skip, below, frame=None) -> np.ndarray:
     """``bounds`` with the scales below the first floor (``below[1]``) bounded by what the
-    background far from the first search's kept particles (``below[2:]``) reaches there."""
+    background far from the first search's kept particles (``below[2:]``) reaches there
+    (carried over to the particles' side of a skewed noise where ``frame``, the particles'
+    polarity positive, is given)."""
     if below is None:
         return bounds
     added = added_count(scales, below)
     bounds = np.array(bounds, dtype=np.float64)
     if added:
         bounds[:added] = background_maxima_levels(
-            response[: added + 1], polarity, below[2], below[3], skip
+            response[: added + 1],
+            polarity,
+            below[2],
+            below[3],
+            skip,
+            (scales[: added + 1], frame),
         )[:added]
     return bounds
 
 
-def background_maxima_levels(response, polarity, points, radius, skip=None) -> np.ndarray:
+def background_maxima_levels(
+    response, polarity, points, radius, skip=None, skewed=None
+) -> np.ndarray:
     """Per scale of ``response``, the level above which ``FAINT_FALSE`` (over all its scales)
     of the background's maxima are expected outside the kept particles (``points``,
     ``radius``).
@@ -130,6 +139,13 @@ def background_maxima_levels(response, polarity, points, radius, skip=None) -> n
     to the area outside the kept particles (as
     :func:`~napari_ivae.core.detection.particle_far_background.background_levels`, whose square
     windows hold fewer maxima than the candidates' search finds); ``inf`` where too few were found.
+    ``skewed``: ``(scales, frame)``, the response's scales and the frame with the particles'
+    polarity positive; where its noise is skewed toward the particles' side (a
+    photomultiplier's or an EMCCD's gain, counting noise at a few counts), the opposite side's
+    level is carried over to that side, less its own standard error, as
+    :func:`~napari_ivae.core.detection.particle_far_background.skewed_levels` does for the
+    first search's scales (confocal beads on a PMT: 8-45 noise maxima added at the lowered
+    scales, where the opposite side alone reached 2.3 x less far).
     """
     from napari_ivae.core.detection._filters import maximum_filter3
     from napari_ivae.core.detection.field_noise import null_sample, tail_level
@@ -143,9 +159,20 @@ def background_maxima_levels(response, polarity, points, radius, skip=None) -> n
     allowed = FAINT_FALSE / len(response)
     opposite = -response if polarity == "bright" else np.array(response)
     is_max = (opposite == maximum_filter3(opposite)) & (opposite > 0) & background
+    errors = np.zeros(len(response))
     for index in range(len(response)):
         values = np.sort(opposite[index][is_max[index]])
         levels[index] = tail_level(values, area, allowed, *FAINT_TAIL)
+        if len(values) >= FAINT_TAIL[0]:
+            tail = max(FAINT_TAIL[0], int(FAINT_TAIL[1] * len(values)))
+            errors[index] = (levels[index] - float(values[-tail])) / np.sqrt(tail)
+    if skewed is not None and skewed[1] is not None and np.isfinite(levels).any():
+        from napari_ivae.core.detection.particle_far_background import skewed_levels
+
+        scales, frame = skewed
+        shifted = skewed_levels(levels, np.asarray(response), scales, frame, background)
+        # a shift within the level's own error is none the opposite side can resolve
+        levels = np.where(np.isfinite(shifted), np.maximum(levels, shifted - errors), shifted)
     return levels
 
 
