@@ -106,3 +106,26 @@ def test_log_normal_sizes_small_particles_found():
     false = to_truth > np.maximum(radii[index], 3.0)
     assert hit[small].mean() >= 0.5
     assert false.sum() <= 0.05 * len(points)
+
+
+def test_lowered_levels_carry_a_skewed_noise_to_the_particles_side():
+    """The levels of the scales added below the first floor are the opposite side's maxima
+    carried over to the particles' side where the noise is counting noise skewed toward it
+    (a few counts a pixel: a photomultiplier's dim background); a symmetric noise keeps them."""
+    from napari_ivae.core.detection.particle_scale_space import scale_space
+    from napari_ivae.core.detection.particle_size_range import background_maxima_levels
+
+    rng = np.random.default_rng(3)
+    scales = np.array([0.8, 1.0, 1.26])
+    kept = np.array([[40, 40], [200, 200]])
+    radius = np.array([3.0, 3.0])
+    skewed = rng.poisson(1.5, (256, 256)).astype(np.float32)
+    response = scale_space(skewed, scales)
+    plain = background_maxima_levels(response, "bright", kept, radius)
+    carried = background_maxima_levels(response, "bright", kept, radius, None, (scales, skewed))
+    assert np.all(carried > 1.1 * plain)
+    normal = (100.0 + 3.0 * rng.standard_normal((256, 256))).astype(np.float32)
+    response = scale_space(normal, scales)
+    plain = background_maxima_levels(response, "bright", kept, radius)
+    carried = background_maxima_levels(response, "bright", kept, radius, None, (scales, normal))
+    np.testing.assert_allclose(carried, plain, rtol=0.05)
