@@ -166,14 +166,31 @@ def background_maxima_levels(
         if len(values) >= FAINT_TAIL[0]:
             tail = max(FAINT_TAIL[0], int(FAINT_TAIL[1] * len(values)))
             errors[index] = (levels[index] - float(values[-tail])) / np.sqrt(tail)
-    if skewed is not None and skewed[1] is not None and np.isfinite(levels).any():
-        from napari_ivae.core.detection.particle_far_background import skewed_levels
-
-        scales, frame = skewed
-        shifted = skewed_levels(levels, np.asarray(response), scales, frame, background)
-        # a shift within the level's own error is none the opposite side can resolve
-        levels = np.where(np.isfinite(shifted), np.maximum(levels, shifted - errors), shifted)
+    if skewed is not None:
+        # the background's own maxima show the skew: at the FAINT_SYMMETRY quantile (which
+        # sparse faint particles missed there barely reach) the particles' side over the
+        # opposite one scales the level where it is over 1
+        levels = levels * np.maximum(_side_ratios(response, polarity, background), 1.0)
     return levels
+
+
+def _side_ratios(response, polarity, background) -> np.ndarray:
+    """Per scale, the particles' side's maxima over ``background`` over the opposite side's,
+    each at its ``FAINT_SYMMETRY`` quantile (3 x 3 x 3 maxima of each side; 1 where either
+    side holds fewer than ``FAINT_TAIL[0]``)."""
+    from napari_ivae.core.detection._filters import maximum_filter3
+    from napari_ivae.core.detection.particle_faint import FAINT_SYMMETRY, FAINT_TAIL
+
+    ratios = np.ones(len(response))
+    signal = np.asarray(response) if polarity == "bright" else -np.asarray(response)
+    sides = [signal, -signal]
+    peaks = [(side == maximum_filter3(side)) & (side > 0) & background for side in sides]
+    for index in range(len(response)):
+        values = [side[index][at[index]] for side, at in zip(sides, peaks)]
+        if min(len(v) for v in values) >= FAINT_TAIL[0]:
+            level = [float(np.quantile(v, FAINT_SYMMETRY)) for v in values]
+            ratios[index] = level[0] / level[1] if level[1] > 0 else 1.0
+    return ratios
 
 
 __all__ = [
