@@ -108,24 +108,38 @@ def test_log_normal_sizes_small_particles_found():
     assert false.sum() <= 0.05 * len(points)
 
 
-def test_lowered_levels_carry_a_skewed_noise_to_the_particles_side():
-    """The levels of the scales added below the first floor are the opposite side's maxima
-    carried over to the particles' side where the noise is counting noise skewed toward it
-    (a few counts a pixel: a photomultiplier's dim background); a symmetric noise keeps them."""
+def test_background_sides_ratio_reads_a_skewed_noise(monkeypatch):
+    """The lowered scales' levels are raised by the particles' side's background maxima over
+    the opposite side's, or by the counts' skew model, the lower of the two: counting noise
+    at a few counts a pixel (a photomultiplier's dim background) reaches further on its
+    particles' side; a symmetric noise gives 1."""
     from napari_ivae.core.detection.particle_scale_space import scale_space
-    from napari_ivae.core.detection.particle_size_range import background_maxima_levels
+    from napari_ivae.core.detection.particle_size_range import (
+        background_maxima_levels,
+        side_ratios,
+    )
 
     rng = np.random.default_rng(3)
     scales = np.array([0.8, 1.0, 1.26])
     kept = np.array([[40, 40], [200, 200]])
     radius = np.array([3.0, 3.0])
-    skewed = rng.poisson(1.5, (256, 256)).astype(np.float32)
-    response = scale_space(skewed, scales)
-    plain = background_maxima_levels(response, "bright", kept, radius)
-    carried = background_maxima_levels(response, "bright", kept, radius, None, (scales, skewed))
-    assert np.all(carried > 1.1 * plain)
-    normal = (100.0 + 3.0 * rng.standard_normal((256, 256))).astype(np.float32)
-    response = scale_space(normal, scales)
-    plain = background_maxima_levels(response, "bright", kept, radius)
-    carried = background_maxima_levels(response, "bright", kept, radius, None, (scales, normal))
-    np.testing.assert_allclose(carried, plain, rtol=0.05)
+    everywhere = np.ones((256, 256), dtype=bool)
+    skewed = scale_space(rng.poisson(1.5, (256, 256)).astype(np.float32), scales)
+    ratios = side_ratios(skewed, "bright", everywhere)
+    assert np.all(ratios > 1.1)
+    assert np.all(side_ratios(skewed, "dark", everywhere) < 1.0)  # its other side is shorter
+    normal = scale_space((100.0 + 3.0 * rng.standard_normal((256, 256))).astype(np.float32), scales)
+    np.testing.assert_allclose(side_ratios(normal, "bright", everywhere), 1.0, atol=0.05)
+    # the skewed side's levels are the opposite side's scaled up
+    from napari_ivae.core.detection import particle_size_range
+
+    frame = rng.poisson(1.5, (256, 256)).astype(np.float32)
+    skewed = scale_space(frame, scales)
+    opposite = background_maxima_levels(skewed, "bright", kept, radius)
+    high = background_maxima_levels(skewed, "bright", kept, radius, None, (scales, frame))
+    assert np.all(high > opposite) and high[0] > 1.2 * opposite[0]
+    # ... to the lower of the skew model's level and the ratio's
+    monkeypatch.setattr(particle_size_range, "side_ratios", lambda r, p, b: np.ones(len(r)))
+    assert np.allclose(
+        background_maxima_levels(skewed, "bright", kept, radius, None, (scales, frame)), opposite
+    )
