@@ -55,6 +55,9 @@ def _from_first_pass(frame, params, given, excluded) -> dict:
             )
         if spacing == params["spacing"] and params["spacing_source"] == "auto":
             sublattice = _weaker_sublattice(crop, table, params)
+            if sublattice is not None and sublattice.get("ring_hollows"):
+                # the autocorrelation's basis peak was the rings' overlap in the hollows
+                spacing, sublattice = params.get("lattice_constant", spacing), None
             if sublattice is not None and not sublattice["known"]:
                 spacing = sublattice["separation"]
     sigma, width = given["sigma"], found["width"]
@@ -165,7 +168,9 @@ def _weaker_sublattice(crop, table, params) -> dict | None:
     autocorrelation) and the first pass's contrasts fall in two groups, the average is taken
     around the strong group's atoms at their own nearest-neighbour distance; a weaker
     sub-lattice found there at the spacing is ``known`` (the spacing stays, its sites are
-    judged as the others')."""
+    judged as the others'). One in both hollows of a hexagonal lattice that the atoms' rings of
+    opposite contrast make is none: ``None``, or ``{"ring_hollows": True}`` where the spacing
+    estimate was its separation (the lattice constant is the spacing then)."""
     from scipy.spatial import cKDTree
 
     from napari_ivae.core.detection.motif import weaker_sublattice
@@ -176,6 +181,8 @@ def _weaker_sublattice(crop, table, params) -> dict | None:
     if params["spacing"] >= params.get("lattice_constant", 0.0) / 1.15:
         found = weaker_sublattice(crop, points, params["spacing"], params["sigma"])
         if found is not None:
+            if _rings_make_hollows(crop, points, params["spacing"], params["sigma"], found):
+                return None
             return {**found, "known": False}
     strong = _strong_group(np.asarray(table["prominence"]))
     if strong is None:
@@ -186,7 +193,22 @@ def _weaker_sublattice(crop, table, params) -> dict | None:
     found = weaker_sublattice(crop, points[strong], lattice, params["sigma"])
     if found is None or abs(found["separation"] - params["spacing"]) > 0.15 * params["spacing"]:
         return None
+    if _rings_make_hollows(crop, points[strong], lattice, params["sigma"], found):
+        return {"ring_hollows": True}
     return {**found, "known": True}
+
+
+def _rings_make_hollows(crop, points, lattice, sigma, found) -> bool:
+    """Whether a weaker sub-lattice ``found`` in both hollows of the hexagonal lattice of
+    ``points`` is the gaps between the atoms' rings of opposite contrast (see
+    :mod:`napari_ivae.core.detection.ring_hollows`)."""
+    from napari_ivae.core.detection.lattice_choice import in_every_hollow
+    from napari_ivae.core.detection.ring_hollows import rings_make_hollows
+
+    hollows = {"sublattice_vectors": np.asarray(found["vectors"]).tolist()}
+    if not in_every_hollow({**hollows, "lattice_constant": lattice}):
+        return False
+    return rings_make_hollows(crop, points, lattice, sigma, found["vectors"])
 
 
 def _strong_group(prominence: np.ndarray) -> np.ndarray | None:

@@ -115,23 +115,11 @@ def unit_cell_peaks(frame: np.ndarray, points: np.ndarray, spacing: float, sigma
     """
     from scipy import ndimage
 
-    from napari_ivae.core.detection._filters import gaussian_smooth
-    from napari_ivae.core.detection.refine import refine_centre_of_mass
-
-    smoothed = gaussian_smooth(np.asarray(frame, dtype=np.float32), sigma)
-    half = int(np.ceil(WINDOW * spacing))
-    points = np.asarray(points, dtype=np.float64).reshape(-1, 2)
-    most = max(MIN_CELLS, MAX_SAMPLES // (2 * half + 1) ** 2)
-    points = points[_inside(points, smoothed.shape, half + 2)]
-    if len(points) > most:  # evenly over the found atoms (they come in image order)
-        points = points[np.linspace(0, len(points) - 1, most).astype(np.int64)]
-    points, _ = refine_centre_of_mass(smoothed, points, max(0.3 * spacing, 1.0), iterations=2)
-    points = points[_inside(points, smoothed.shape, half + 1)]
-    if len(points) < MIN_CELLS:
+    averaged = cell_mean(frame, points, spacing, sigma)
+    if averaged is None:
         return None
-    cells = _windows(smoothed, points, half)
-    mean = cells.mean(axis=0)
-    error = cells.std(axis=0, ddof=1) / np.sqrt(len(cells))
+    mean, error, count = averaged
+    half = mean.shape[0] // 2
     offsets = np.arange(-half, half + 1)
     rows, cols = np.meshgrid(offsets, offsets, indexing="ij")
     is_max = mean == ndimage.maximum_filter(mean, size=3, mode="nearest")
@@ -155,7 +143,36 @@ def unit_cell_peaks(frame: np.ndarray, points: np.ndarray, spacing: float, sigma
     r, c = np.nonzero(is_min)
     order = np.argsort(mean[r, c])
     minima = np.stack([rows[r, c], cols[r, c]], axis=1).astype(np.float64)[order]
-    return peaks, len(cells), minima
+    return peaks, count, minima
+
+
+def cell_mean(frame: np.ndarray, points: np.ndarray, spacing: float, sigma: float):
+    """The frame (smoothed by ``sigma``) averaged in windows of ``WINDOW`` lattice spacings
+    around ``points`` (sub-pixel aligned on their centres of mass).
+
+    Returns
+    -------
+    (numpy.ndarray, numpy.ndarray, int) or None
+        The mean (odd side, the atom at its centre pixel), its standard error per pixel and
+        the number of cells; ``None`` with fewer than ``MIN_CELLS`` cells inside the frame.
+    """
+    from napari_ivae.core.detection._filters import gaussian_smooth
+    from napari_ivae.core.detection.refine import refine_centre_of_mass
+
+    smoothed = gaussian_smooth(np.asarray(frame, dtype=np.float32), sigma)
+    half = int(np.ceil(WINDOW * spacing))
+    points = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+    most = max(MIN_CELLS, MAX_SAMPLES // (2 * half + 1) ** 2)
+    points = points[_inside(points, smoothed.shape, half + 2)]
+    if len(points) > most:  # evenly over the found atoms (they come in image order)
+        points = points[np.linspace(0, len(points) - 1, most).astype(np.int64)]
+    points, _ = refine_centre_of_mass(smoothed, points, max(0.3 * spacing, 1.0), iterations=2)
+    points = points[_inside(points, smoothed.shape, half + 1)]
+    if len(points) < MIN_CELLS:
+        return None
+    cells = _windows(smoothed, points, half)
+    error = cells.std(axis=0, ddof=1) / np.sqrt(len(cells))
+    return cells.mean(axis=0), error, len(cells)
 
 
 def _inside(points: np.ndarray, shape, margin: int) -> np.ndarray:
@@ -190,4 +207,4 @@ def _ring_means(image: np.ndarray, centres: np.ndarray, radius: np.ndarray) -> n
     return samples.reshape(len(centres), -1).mean(axis=1)
 
 
-__all__ = ["unit_cell_peaks", "weaker_sublattice"]
+__all__ = ["cell_mean", "unit_cell_peaks", "weaker_sublattice"]
