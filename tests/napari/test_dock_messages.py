@@ -32,7 +32,7 @@ def _particles(diameters):
 def _core_messages() -> list[str]:
     """Every warning and note of the detections' self-check, and the detectors' messages that name
     an option, as the core words them."""
-    from napari_ivae.core.detection import quality
+    from napari_ivae.core.detection import quality, quality_particles
     from napari_ivae.core.detection.particles import detect_particles
     from napari_ivae.core.detection.spacing import check_given_spacing
     from napari_ivae.core.errors import InputError
@@ -49,7 +49,7 @@ def _core_messages() -> list[str]:
         messages += quality._annotation_note(120, {}, given)
     messages += quality.assess(_particles([5.0, 6.0]), "particles")["warnings"]
     messages += quality.assess(_particles([2.0, 3.0, 40.0, 2.5, 60.0]), "particles")["warnings"]
-    messages += quality._edge_only_warning(5, 20.0)  # nothing kept inside the frame
+    messages += quality_particles._edge_only_warning(5, 20.0)  # nothing kept inside the frame
     blank = rng.normal(0, 0.01, (64, 64)).astype(np.float32)
     messages.append(detect_particles(blank, min_size=10**6).message)
     with pytest.raises(InputError) as refused:

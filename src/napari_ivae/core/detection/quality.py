@@ -16,16 +16,7 @@ Atoms
     of a few cells (``periods_across``: the frame under ``PERIODS_SEEN`` of the atoms' own
     distance across, too small for the spacing search) is a note, not a warning.
 Particles
-    ``count``, ``size_spread`` (coefficient of variation of the equivalent diameter),
-    ``median_diameter``, ``border_dropped`` (particles left out at the frame's edge, by the
-    automatic method), ``polarity``, ``annotation_pixels`` (a masked scale bar) and
-    ``ring_share`` (particles on rings around empty centres or one particle: a bright rim or
-    a defocus halo's fringes counted as several particles); ``region_edge`` (when most
-    particles are strung along one long step between two areas: a film's edge, its fringes);
-    ``scan_lines`` (when most lie on single scan lines that stand above their neighbours).
-    An empty result whose blobs were all left out at the frame's edge, on a frame whose blobs
-    hold a separate strong population, warns too: the scale chosen may be a gradient's or a
-    support's edge, not the particles'.
+    :mod:`~napari_ivae.core.detection.quality_particles`.
 
 The thresholds are deliberately loose: a warning means "look at the overlay", not "wrong".
 A note (``notes``) is information that says nothing about the result's reliability: a masked
@@ -38,13 +29,9 @@ import numpy as np
 
 from napari_ivae.core.detection.lattice_choice import lattice_choice_warnings
 from napari_ivae.core.detection.lattice_directions import ONE_DIRECTION
-from napari_ivae.core.detection.particle_region_edge import edge_warning
-from napari_ivae.core.detection.particle_scan_lines import lines_warning
-from napari_ivae.core.detection.particle_wakes import wake_warning
 
 LOW_SNR = 3.0  # atoms below this contrast over the noise are hard to tell from noise
 MIN_ON_LATTICE = 0.5  # fewer atoms than this at a consistent spacing: the spacing is suspect
-MAX_SIZE_SPREAD = 0.6  # particle diameters varying more than this (CV): several populations?
 FEW = 10
 ONE_DISTANCE_SHARE = 0.8  # a crop of a lattice: its atoms' nearest neighbours at one distance
 # points ordered along one direction only: its peak this strong (1 = a perfect lattice) while
@@ -91,7 +78,9 @@ def assess(detections, mode: str, frame_shape: tuple | None = None) -> dict:
     """
     if mode == "atoms":
         return _assess_atoms(detections, frame_shape)
-    return _assess_particles(detections)
+    from napari_ivae.core.detection.quality_particles import assess_particles
+
+    return assess_particles(detections)
 
 
 def _assess_atoms(detections, frame_shape=None) -> dict:
@@ -312,119 +301,6 @@ def _on_lattice_share(detections, spacing) -> float | None:
         nearest = cKDTree(points).query(sample, k=2)[0][:, 1]
         shares.append(((nearest >= 0.8 * spacing) & (nearest <= 1.25 * spacing)).mean())
     return round(float(np.mean(shares)), 3) if shares else None
-
-
-def _assess_particles(detections) -> dict:
-    resolved = detections.params.get("resolved")
-    first = resolved[0] if isinstance(resolved, list) and resolved else resolved
-    first = first if isinstance(first, dict) else {}
-    dropped = int(first.get("border_dropped", 0))
-    measures = {
-        "count": len(detections),
-        "polarity": first.get("polarity"),
-        "border_dropped": dropped,
-    }
-    given = bool(detections.params.get("excluded_pixels"))
-    notes = _annotation_note(int(first.get("annotation_pixels", 0)), measures, given)
-    warnings = _texture_warning(int(first.get("texture_only", 0)), measures)
-    warnings += wake_warning(int(first.get("wakes", 0)), measures)
-    if len(detections) == 0:
-        if _separate_strong(first.get("mixture")):
-            warnings += _edge_only_warning(dropped, first.get("scale_sigma"))
-        return {"measures": measures, "warnings": warnings, "notes": notes}
-    diameter = np.asarray(detections.column("equivalent_diameter"), dtype=np.float64)
-    measures["median_diameter"] = round(float(np.median(diameter)), 2)
-    spread = float(np.std(diameter) / np.mean(diameter)) if np.mean(diameter) > 0 else 0.0
-    measures["size_spread"] = round(spread, 3)
-    if len(detections) < 3:
-        warnings.append(
-            f"only {len(detections)} particles: check the polarity (--polarity) "
-            "or try another method (--method)"
-        )
-    elif spread > MAX_SIZE_SPREAD:
-        warnings.append(
-            f"particle sizes vary widely (spread {spread:.0%}): there may be two "
-            "populations or clusters counted as one; look at the labels, or set "
-            "--min-size"
-        )
-    warnings += _ring_warning(detections, diameter, measures)
-    warnings += edge_warning(int(first.get("region_edge", 0)), len(detections), measures)
-    warnings += lines_warning(int(first.get("scan_lines", 0)), len(detections), measures)
-    return {"measures": measures, "warnings": warnings, "notes": notes}
-
-
-def _separate_strong(mixture) -> bool:
-    """Whether the candidates' log-strengths held a population of blobs standing, as a whole,
-    ``NULL_Z`` of the weak population's spreads above it (the detector's own null): the frame
-    holds structure. A frame of noise alone measures 0.7-1.3 spreads between the two (its
-    mixture splits one population), cryo-EM beside a carbon edge 2.5."""
-    from napari_ivae.core.detection.particle_threshold import NULL_Z
-
-    if not isinstance(mixture, dict) or "weak" not in mixture or "strong" not in mixture:
-        return False
-    weak, strong = mixture["weak"], mixture["strong"]
-    return bool(strong[0] - weak[0] >= NULL_Z * weak[1])
-
-
-def _edge_only_warning(dropped: int, sigma) -> list:
-    """Nothing is kept, though the frame holds a population of strong blobs, and every blob
-    kept touched the frame's edge: the scale chosen may be a gradient's or a support's, not
-    the particles' (cryo-EM with a carbon edge: 5 blobs at sigma 20 px, none of ~130
-    particles)."""
-    if not dropped:
-        return []
-    scale = f" (about {2 * np.sqrt(2) * sigma:.0f} px across)" if sigma else ""
-    return [
-        f"no particle found inside the frame: the {dropped} found{scale} all touch its edge "
-        "and were left out; they may be a gradient or a support's edge, not particles; look "
-        "at them (--keep-border); any particles elsewhere in the frame are too faint for the "
-        "defaults"
-    ]
-
-
-def _texture_warning(dropped: int, measures: dict) -> list:
-    """The kept blobs were no more and no stronger than the frame's own texture's maxima
-    (:mod:`~napari_ivae.core.detection.particle_texture`): perhaps an empty film."""
-    if not dropped:
-        return []
-    measures["texture_only"] = dropped
-    return [
-        f"the {dropped} particles found are no stronger and no more frequent than the blobs of "
-        "the frame's own texture with its phases redrawn: it may show no particles (an "
-        "amorphous film); if it does hold particles, check them, set --polarity or try "
-        "--method otsu"
-    ]
-
-
-def _ring_warning(detections, diameter, measures: dict) -> list:
-    """Particles found on rings around empty centres or one particle (one particle with a
-    bright rim or a halo's fringes counted as several,
-    :mod:`~napari_ivae.core.detection.particle_rings`); measured on the frame with the most
-    particles."""
-    from napari_ivae.core.detection.particle_rings import RING_SHARE, ring_shares
-
-    frames, counts = np.unique(detections.coords[:, 0], return_counts=True)
-    mine = detections.coords[:, 0] == frames[np.argmax(counts)]
-    share, cored = ring_shares(detections.coords[mine, 1:], diameter[mine])
-    measures["ring_share"] = round(share, 3)
-    if share < RING_SHARE:
-        return []
-    # a threshold method fills each rim's inside: the way out, unless it was used already
-    auto = detections.params.get("method", "auto") == "auto"
-    other = ", or try --method otsu" if auto else ""
-    polarity = measures.get("polarity")
-    if 2 * cored >= share and polarity in ("bright", "dark"):
-        # fringes round found cores: the halos are the other polarity's, and its threshold
-        # takes each halo with the core it rings (measured: colloids on both sides of focus,
-        # none in it, P 1.0, R 0.97-1.0 with --method otsu --polarity dark; 0.05 / 0.5 auto)
-        flipped = "dark" if polarity == "bright" else "bright"
-        other = f", or try{' --method otsu' if auto else ''} --polarity {flipped}"
-    return [
-        f"{share:.0%} of the particles sit on rings around empty centres or around one "
-        "particle: a particle with a bright rim (secondary electrons, a hollow or core-shell "
-        "particle) or the fringes of a defocused particle's halo may be counted several "
-        f"times; look at the overlay{other}"
-    ]
 
 
 __all__ = ["assess"]
