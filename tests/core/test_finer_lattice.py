@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from napari_ivae.core.detection.atoms import SUPERSTRUCTURE_SOURCE, detect_atoms
-from napari_ivae.core.detection.finer_lattice import finer_period
+from napari_ivae.core.detection.atoms import detect_atoms
+from napari_ivae.core.detection.finer_lattice import SUPERSTRUCTURE_SOURCE, finer_period
 from napari_ivae.core.detection.lattice_choice import in_every_hollow, lattice_choice_warnings
 from napari_ivae.core.detection.streaming import detect_stream
 from napari_ivae.core.errors import InputError

@@ -106,6 +106,12 @@ from napari_ivae.core.detection.detection_memo import (
     using_memo,
 )
 from napari_ivae.core.detection.detections import Detections, empty_detections, make_detections
+from napari_ivae.core.detection.finer_lattice import (
+    SUPERSTRUCTURE_SOURCE,
+    note_finer_lattice,
+    superstructure_note,
+    without_superstructure,
+)
 from napari_ivae.core.detection.lattice_sites import lattice_sites
 from napari_ivae.core.detection.peaks import (
     close_point_losers,
@@ -113,13 +119,12 @@ from napari_ivae.core.detection.peaks import (
     merge_close_points,
     smoothed_noise,
 )
-from napari_ivae.core.detection.point_columns import as_frame, joined, points_of, row_count
+from napari_ivae.core.detection.point_columns import as_frame, joined, row_count
 from napari_ivae.core.errors import InputError
 from napari_ivae.core.validation import exclusion_mask
 
 REFINE_MODES = ("com", "gaussian", None)
 _PROPERTY_COLUMNS = ("intensity", "prominence", "snr", "refine_shift", "fit_ok")
-SUPERSTRUCTURE_SOURCE = "auto (a finer lattice under a superstructure)"
 
 
 def detect_atoms(
@@ -271,7 +276,7 @@ def detect_atoms(
         excluded = _with_annotation(exclusion_mask(exclude, frames.shape[1:]), frames[0], run)
         first_run = dict(run)
         if superstructure is not None:
-            frames = _without_superstructure(frames, float(superstructure))
+            frames = without_superstructure(frames, float(superstructure))
             run["superstructure"] = float(superstructure)
         frames, params = _resolved(frames, given, run, excluded, invert)
         found = _detected(frames, with_sublattice(params, held), excluded, is_stack)
@@ -292,7 +297,7 @@ def _finer_lattice(frames, found, given, run, excluded, is_stack) -> Detections:
     from napari_ivae.core.detection.spacing import estimate_spacing
 
     period, coarse = found.params["finer_period"], float(found.params["spacing"])
-    fine = _without_superstructure(frames, period)
+    fine = without_superstructure(frames, period)
     try:
         spacing = estimate_spacing(fine[0], max_spacing=coarse / FINER)
     except InputError:
@@ -310,23 +315,6 @@ def _finer_lattice(frames, found, given, run, excluded, is_stack) -> Detections:
     return again
 
 
-def _without_superstructure(frames: np.ndarray, period: float) -> np.ndarray:
-    """The frames less their smoothing at half a superstructure's ``period`` (which keeps a
-    much finer lattice)."""
-    from napari_ivae.core.detection._filters import gaussian_smooth
-
-    return np.stack([frame - gaussian_smooth(frame, period / 2.0) for frame in frames])
-
-
-def superstructure_note(coarse: float, spacing: float) -> str:
-    """The note for atoms found under a superstructure of spacing ``coarse``."""
-    return (
-        f"the frame's strongest periodicity ({coarse:.1f} px) is a superstructure over a finer "
-        f"lattice: it was taken out and the atoms searched at the finer lattice's spacing "
-        f"({spacing:.2f} px)"
-    )
-
-
 def _detected(frames, params, excluded, is_stack) -> Detections:
     """Every frame's atoms at the resolved parameters, checked."""
     tables, counts = [], []
@@ -342,7 +330,7 @@ def _detected(frames, params, excluded, is_stack) -> Detections:
         counts.append(frame_counts)
     params["counts"] = counts if is_stack else counts[0]
     table = joined(tables)
-    _note_finer_lattice(frames[0], tables[0], params)
+    note_finer_lattice(frames[0], tables[0], params)
     if row_count(table) == 0:
         why = empty_reason(counts[0] if not is_stack else summed_counts(counts), params)
         return _checked(empty_detections(_PROPERTY_COLUMNS, params=params, message=why), frames)
@@ -359,19 +347,6 @@ def _detected(frames, params, excluded, is_stack) -> Detections:
     if params.get("scan_levelled"):
         message = with_note(message, levelled_note(params["scan_levelled"]))
     return _checked(make_detections(table, params=params, message=message), frames)
-
-
-def _note_finer_lattice(frame, table, params) -> None:
-    """``params["finer_period"]``: a strong lattice much finer than an automatic spacing that
-    the atoms found do not share (a superstructure's maxima taken for the atoms; see
-    :mod:`~napari_ivae.core.detection.finer_lattice`), for the self-check to warn about."""
-    from napari_ivae.core.detection.finer_lattice import finer_period
-
-    if params.get("spacing_source") != "auto" or not row_count(table):
-        return
-    period = finer_period(frame, points_of(table), float(params["spacing"]))
-    if period is not None:
-        params["finer_period"] = round(period, 2)
 
 
 def _checked(detections: Detections, frames=None) -> Detections:

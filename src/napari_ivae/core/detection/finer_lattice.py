@@ -33,6 +33,7 @@ CANDIDATES = 24  # strongest peaks looked at
 MIN_POINTS = 8
 SAMPLE = 2000  # points whose structure factor is measured (every n-th)
 SUB_BIN = np.linspace(-0.5, 0.5, 5)  # frequency offsets tried, in periodogram samples
+SUPERSTRUCTURE_SOURCE = "auto (a finer lattice under a superstructure)"
 
 
 def finer_period(frame: np.ndarray, points: np.ndarray, spacing: float) -> float | None:
@@ -130,3 +131,33 @@ def _structure_factor(points: np.ndarray, freq: np.ndarray, shape: tuple) -> np.
         phases = np.exp(-2j * np.pi * (points @ (freq + step).T))
         best = np.maximum(best, np.abs(phases.mean(axis=0)))
     return best
+
+
+def note_finer_lattice(frame, table, params) -> None:
+    """``params["finer_period"]``: a strong lattice much finer than an automatic spacing that
+    the atoms found do not share (a superstructure's maxima taken for the atoms; see
+    :mod:`~napari_ivae.core.detection.finer_lattice`), for the self-check to warn about."""
+    from napari_ivae.core.detection.point_columns import points_of, row_count
+
+    if params.get("spacing_source") != "auto" or not row_count(table):
+        return
+    period = finer_period(frame, points_of(table), float(params["spacing"]))
+    if period is not None:
+        params["finer_period"] = round(period, 2)
+
+
+def without_superstructure(frames: np.ndarray, period: float) -> np.ndarray:
+    """The frames less their smoothing at half a superstructure's ``period`` (which keeps a
+    much finer lattice)."""
+    from napari_ivae.core.detection._filters import gaussian_smooth
+
+    return np.stack([frame - gaussian_smooth(frame, period / 2.0) for frame in frames])
+
+
+def superstructure_note(coarse: float, spacing: float) -> str:
+    """The note for atoms found under a superstructure of spacing ``coarse``."""
+    return (
+        f"the frame's strongest periodicity ({coarse:.1f} px) is a superstructure over a finer "
+        f"lattice: it was taken out and the atoms searched at the finer lattice's spacing "
+        f"({spacing:.2f} px)"
+    )
