@@ -132,18 +132,13 @@ def _kept_blobs(filled, masked, skip, requested, below=None, no_data=None, large
         particle_beside,
         particle_blobs,
         particle_candidates,
-        particle_donuts,
         particle_faint,
         particle_far_background,
-        particle_lips,
-        particle_outlines,
-        particle_relief,
-        particle_rims,
         particle_scale_space,
+        particle_shapes,
         particle_streaks,
         particle_surround,
         particle_texture,
-        particle_wakes,
     )
     from napari_ivae.core.detection.packed import off_layer
     from napari_ivae.core.detection.particle_edge_bumps import without_edge_bumps as edge_bumps
@@ -308,51 +303,10 @@ def _kept_blobs(filled, masked, skip, requested, below=None, no_data=None, large
         )
         keep = np.concatenate([keep, np.ones(len(faint), dtype=bool)])
         radius = np.sqrt(2.0) * blob_sigma
-    # a camera's noisy pixel (sCMOS, an EMCCD's tail, a photomultiplier's photon on black) is
-    # no particle: a particle lifts its brightest pixel's neighbours as the frame's do
-    single = _one_pixel_blobs(signal, points, radius, keep, ratio, pixel_noise)
-    keep[single] = False
-    # blobs along one rim brighter than its interior (secondary electrons, a shell) are one
-    # particle at the rim's centre; not on a packed layer, whose gaps are no background
-    rims = outlines = 0
-    standing = np.zeros((0, 2), dtype=np.int64)
-    if not on_layer:
-        points, radius, keep, rims = particle_rims.one_per_rim(
-            signal, points, radius, keep, pixel_noise
-        )
-        # ... and where the smoothed rim encloses no basin, those on one round outline
-        points, radius, keep, outlines, standing = particle_outlines.one_per_outline(
-            signal, points, radius, keep, pixel_noise, last=rims, raised=True
-        )
-        # ... and two or three blobs on a ring too small for a basin (a donut)
-        points, radius, keep, donuts = particle_donuts.one_per_donut(
-            signal, points, radius, keep, pixel_noise
-        )
-        rims += donuts
-    # blobs in the wake of a saturated particle along the fast scan (SEM charging) are none
-    # (not an outline that stands round above its surroundings: a particle on the wake)
-    keep, wakes = _dropped(
-        keep,
-        lambda kept: (
-            particle_wakes.in_wakes(signal, points[kept], radius[kept], pixel_noise)
-            & ~particle_outlines.among(points[kept], standing)
-        ),
+    # one particle per rim, outline or donut; no noisy pixel, wake, lip or relief's shadow
+    points, radius, keep, shaped = particle_shapes.shaped_blobs(
+        signal, points, radius, keep, ratio, pixel_noise, on_layer
     )
-    # ridge-like blobs along the lip of a step between two levels (a hole's edge in a film);
-    # after the rims: a bright rim's crests separate a particle's interior from the background
-    lips = reliefs = 0
-    if not on_layer:
-        keep, lips = _dropped(
-            keep,
-            lambda kept: particle_lips.on_lips(signal, points[kept], radius[kept], pixel_noise),
-        )
-        # blobs past the shadow side of a relief (DIC), where every blob's dip lies along one axis
-        keep, reliefs = _dropped(
-            keep,
-            lambda kept: particle_relief.in_relief_shadows(
-                signal, points[kept], radius[kept], pixel_noise
-            ),
-        )
     # only said, not acted on: two populations of particles (stranger_fresh two_populations
     # s2, 173 particles) also came out no more and no stronger than their texture's maxima
     texture_only = int(keep.sum()) if film else 0
@@ -372,12 +326,7 @@ def _kept_blobs(filled, masked, skip, requested, below=None, no_data=None, large
         "other_polarity_pixels": other_pixels,
         "beside_kept": beside,
         "edge_bumps": edge,
-        "rims": rims,
-        "outlines": outlines,
-        "wakes": wakes,
-        "lips": lips,
-        "reliefs": reliefs,
-        "one_pixel": int(len(single)),
+        **shaped,
         "aggregates": int(len(aggregates[0])),
         "merged": 0,
         "scale_cuts": [round(float(x), 4) for x in scale_cut],
@@ -393,24 +342,3 @@ def _kept_blobs(filled, masked, skip, requested, below=None, no_data=None, large
         **faint_used,
     }
     return points, radius, keep, on_layer, used
-
-
-def _dropped(keep, judged) -> tuple[np.ndarray, int]:
-    """``keep`` less the kept blobs ``judged(indices of the kept)`` marks, and how many."""
-    kept = np.flatnonzero(keep)
-    if not len(kept):
-        return keep, 0
-    out = np.asarray(judged(kept), dtype=bool)
-    keep = keep.copy()
-    keep[kept[out]] = False
-    return keep, int(out.sum())
-
-
-def _one_pixel_blobs(signal, points, radius, keep, ratio, pixel_noise) -> np.ndarray:
-    """Indices of kept blobs at ``points`` (of ``radius``) whose ring the frame's particles would lift but
-    which stands at the background (:mod:`.particle_impulse`); ``ratio``: the local noise."""
-    from napari_ivae.core.detection.particle_impulse import one_pixel
-
-    kept = np.flatnonzero(keep)
-    local = np.ones(len(kept)) if ratio is None else ratio[points[kept, 0], points[kept, 1]]
-    return kept[one_pixel(signal, points[kept], radius[kept], pixel_noise * local)]
