@@ -31,6 +31,7 @@ from napari_ivae.core.detection.peaks import (
     smoothed_noise,
 )
 from napari_ivae.core.detection.point_columns import as_frame, points_of, taken
+from napari_ivae.core.detection.ring_floor import empty_places
 
 
 def _detect_frame(frame, params, excluded):
@@ -39,8 +40,10 @@ def _detect_frame(frame, params, excluded):
     return as_frame(table), counts
 
 
-def frame_atoms(frame, params, excluded) -> tuple[dict, dict]:
-    """One frame's atoms at the resolved parameters ``params``, none where ``excluded``.
+def frame_atoms(frame, params, excluded, final=False) -> tuple[dict, dict]:
+    """One frame's atoms at the resolved parameters ``params``, none where ``excluded``;
+    ``final`` (the detection itself, not a first pass or a check): with the automatic cut, no
+    empty places between ringed atoms (:mod:`~napari_ivae.core.detection.ring_floor`).
 
     Returns
     -------
@@ -83,6 +86,13 @@ def frame_atoms(frame, params, excluded) -> tuple[dict, dict]:
     keep, counts = select_by_contrast(
         candidates, prominence, at_edge, cut, params, allowed, noise, n_peaks, n_excluded, rim_cut
     )
+    if final and params["threshold"] == "auto" and keep.any():
+        over = np.flatnonzero(keep)
+        spacing, sigma = params["spacing"], params["sigma"]
+        empty = empty_places(frame, band, candidates[over], spacing, sigma)
+        keep[over[empty]] = False
+        counts["empty_places"] = int(empty.sum())
+        counts["empty_at"] = candidates[over[empty]]  # (popped by the caller: no count)
     if judges_sites(params):
         places = _sublattice_places(candidates, prominence, keep & ~at_edge, params)
         extra = _peaks_at_places(band, candidates, places, params, skip, excluded, allowed)

@@ -120,6 +120,7 @@ from napari_ivae.core.detection.peaks import (
     smoothed_noise,
 )
 from napari_ivae.core.detection.point_columns import as_frame, joined, row_count
+from napari_ivae.core.detection.ring_floor import empty_kept
 from napari_ivae.core.errors import InputError
 from napari_ivae.core.validation import exclusion_mask
 
@@ -320,12 +321,14 @@ def _detected(frames, params, excluded, is_stack) -> Detections:
     tables, counts = [], []
     for index, frame in enumerate(frames):
         checkpoint()
-        table, frame_counts = frame_atoms(frame, params, excluded)
+        table, frame_counts = frame_atoms(frame, params, excluded, final=True)
+        # the lattice's missed sites are not put back where the empty frame was found
+        kept_empty = empty_kept(frame.shape, excluded, frame_counts.pop("empty_at", None), params)
         if params.get("honeycomb") and row_count(table):  # (the only step with a DataFrame)
-            table = honeycomb_sites(frame, as_frame(table), params, frame_counts, excluded)
+            table = honeycomb_sites(frame, as_frame(table), params, frame_counts, kept_empty)
             table = {name: table[name].to_numpy() for name in table.columns}
         else:
-            table = lattice_sites(frame, table, params, frame_counts, excluded)
+            table = lattice_sites(frame, table, params, frame_counts, kept_empty)
         tables.append({"frame": np.full(row_count(table), index, dtype=np.int64), **table})
         counts.append(frame_counts)
     params["counts"] = counts if is_stack else counts[0]
