@@ -139,7 +139,7 @@ def test_background_sides_ratio_reads_a_skewed_noise(monkeypatch):
     high = background_maxima_levels(skewed, "bright", kept, radius, None, (scales, frame))
     assert np.all(high > opposite) and high[0] > 1.2 * opposite[0]
     # ... to the lower of the skew model's level and the ratio's
-    monkeypatch.setattr(particle_size_range, "side_ratios", lambda r, p, b: np.ones(len(r)))
+    monkeypatch.setattr(particle_size_range, "side_ratios", lambda r, p, b, *rest: np.ones(len(r)))
     assert np.allclose(
         background_maxima_levels(skewed, "bright", kept, radius, None, (scales, frame)), opposite
     )

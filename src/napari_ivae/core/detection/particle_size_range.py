@@ -179,21 +179,25 @@ def background_maxima_levels(
     shifted = skewed_levels(levels, np.asarray(response), scales, frame, background)
     # a shift within the level's own error is none the opposite side can resolve
     shifted = np.where(np.isfinite(shifted), np.maximum(levels, shifted - errors), shifted)
-    ratio = np.maximum(side_ratios(response, polarity, background), 1.0)
+    ratio = np.maximum(side_ratios(response, polarity, background, is_max), 1.0)
     return np.minimum(shifted, levels * ratio)
 
 
-def side_ratios(response, polarity, background) -> np.ndarray:
+def side_ratios(response, polarity, background, opposite_max=None) -> np.ndarray:
     """Per scale, the particles' side's maxima over ``background`` over the opposite side's,
     each at its ``FAINT_SYMMETRY`` quantile (3 x 3 x 3 maxima of each side; 1 where either
-    side holds fewer than ``FAINT_TAIL[0]``)."""
+    side holds fewer than ``FAINT_TAIL[0]``); ``opposite_max``: the opposite side's maxima
+    over ``background`` where the caller found them already."""
     from napari_ivae.core.detection._filters import maximum_filter3
     from napari_ivae.core.detection.particle_faint import FAINT_SYMMETRY, FAINT_TAIL
 
     ratios = np.ones(len(response))
     signal = np.asarray(response) if polarity == "bright" else -np.asarray(response)
     sides = [signal, -signal]
-    peaks = [(side == maximum_filter3(side)) & (side > 0) & background for side in sides]
+    peaks = [
+        (side == maximum_filter3(side)) & (side > 0) & background if found is None else found
+        for side, found in zip(sides, (None, opposite_max))
+    ]
     for index in range(len(response)):
         values = [side[index][at[index]] for side, at in zip(sides, peaks)]
         if min(len(v) for v in values) >= FAINT_TAIL[0]:
