@@ -195,7 +195,12 @@ def labelled(signal, points, radius, keep, on_layer: bool, exclude_border: bool,
         Labels, ``(n, 2)`` centres in label order, each kept blob's group, and how many were
         dropped at the edge.
     """
-    from napari_ivae.core.detection import particle_edges, particle_labels, particle_merge
+    from napari_ivae.core.detection import (
+        particle_apex,
+        particle_edges,
+        particle_labels,
+        particle_merge,
+    )
 
     # a particle cut by the frame's edge is one blob with its mirror image, on the edge: its
     # centre from its outline inside the frame, before the edge rule reads it
@@ -214,6 +219,7 @@ def labelled(signal, points, radius, keep, on_layer: bool, exclude_border: bool,
         placed = placed[clear]
     labels = particle_labels.disc_labels(signal, points[keep], radius[keep])
     centres = particle_labels.blob_centres(signal, points[keep], radius[keep])
+    centres = particle_apex.apex_centres(signal, centres, radius[keep])
     edge = particle_edges.on_edge(points[keep], signal.shape)
     centres[edge | cut] = placed[edge | cut]
     # the merge reads a cut particle where its outline puts it (a rod's cut end on the rod)
