@@ -45,8 +45,10 @@ def apex_centres(signal, centres, radii) -> np.ndarray:
     numpy.ndarray
         ``(n, 2)`` centres: each at the vertex of the quadratic surface fitted within
         ``WINDOW`` of its blob radius of it on the line-levelled frame, where that surface is
-        a peak and its vertex stays inside the window; the rest (and every centre of a frame
-        without line offsets) unchanged.
+        a peak, for the blobs standing ``RISE_NOISE`` pixel-noise deviations above the ring
+        one blob radius out (a vertex beyond the window: one window radius towards it, up to
+        ``STEPS`` times); the rest (and every centre of a frame without line offsets)
+        unchanged.
     """
     from napari_ivae.core.detection import scan_levelling
 
