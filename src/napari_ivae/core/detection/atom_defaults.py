@@ -20,6 +20,7 @@ from napari_ivae.core.detection.atom_frame import frame_atoms
 from napari_ivae.core.detection.detection_memo import remembered
 from napari_ivae.core.detection.lattice_directions import ONE_DIRECTION, ONE_DIRECTION_SIGN
 from napari_ivae.core.detection.point_columns import points_of, row_count
+from napari_ivae.core.detection.scan_hum import spacing_under_hum
 from napari_ivae.core.detection.spacing import MIN_SPACING, PERIODS_SEEN
 from napari_ivae.core.errors import InputError
 
@@ -46,9 +47,11 @@ def _from_first_pass(frame, params, given, excluded) -> dict:
     from napari_ivae.core.detection.column_width import column_width
 
     crop, table, found = _first_pass(frame, params, excluded)
-    spacing, sublattice = given["spacing"], None
+    spacing, sublattice, hum = given["spacing"], None, None
     if spacing is None:
         spacing = geometry.second_pass_spacing(params["spacing"], found)
+        if params["spacing_source"] == "auto":
+            spacing, hum = spacing_under_hum(frame, params["spacing"], spacing)
         if str(params["spacing_source"]).startswith(SHORT_RANGE):
             crop, table, found, spacing = _nearest_separation(
                 frame, params, given, excluded, (crop, table, found), spacing
@@ -76,6 +79,7 @@ def _from_first_pass(frame, params, given, excluded) -> dict:
         ),
         atom_width=width,
         sigma_source="given" if given["sigma"] is not None else "atom width",
+        **({} if hum is None else {"scan_hum_period": round(hum, 2)}),
     )
     if sublattice is not None:
         resolved["sublattice_vectors"] = np.round(sublattice["vectors"], 3).tolist()
