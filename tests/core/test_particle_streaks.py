@@ -96,3 +96,29 @@ def test_points_sharing_a_row_are_judged_as_each_alone():
     alone = [on_scan_streaks(frame, point[None], RADIUS, KEPT, KEPT_RADIUS)[0] for point in faint]
     np.testing.assert_array_equal(together, alone)
     assert together.tolist() == [True, False, False, True, False, True]
+
+
+def _gap_frame():
+    """Three kept spheres on row 60 (60, 100 apart: a short gap between the last two) and a
+    charging streak from the first that runs along the row into the next ones."""
+    rows, cols = np.mgrid[:256, :320]
+    ideal = np.full(rows.shape, 25.0)
+    kept = np.array([[60, 60], [60, 160], [60, 205], [200, 200]])
+    for r, c in kept:
+        ideal[np.hypot(rows - r, cols - c) < 12] = 40.0
+    band = (np.abs(rows - 60) <= 2) & (cols >= 72)
+    ideal[band] += 20.0 * np.exp(-(cols[band] - 72) / 120.0)
+    return ideal, kept, np.full(len(kept), 12.0)
+
+
+def test_a_streak_between_two_particles_is_marked_where_the_frame_charges():
+    """Between two kept particles a streak has no free side to follow; where the frame's
+    other maxima are marked streaks (its scan charges), a thin maximum joining the two is
+    one too; alone, it stays (a rod's middle between its found ends reads the same)."""
+    ideal, kept, kept_radius = _gap_frame()
+    gap, confirmed = np.array([[60, 183]]), np.array([[60, 95], [60, 120]])
+    for seed in range(3):
+        frame = _counts(ideal, seed)
+        marked = on_scan_streaks(frame, np.concatenate([confirmed, gap]), RADIUS, kept, kept_radius)
+        assert marked.tolist() == [True, True, True], seed
+        assert not on_scan_streaks(frame, gap, RADIUS, kept, kept_radius)[0], seed

@@ -11,6 +11,12 @@ touching a kept particle does not continue on its other side; a rod across the r
 excess above and below; a rod's middle found faint between its two found ends lies on a short
 stretch between them.
 
+A streak that runs into the next particle on its row leaves a short stretch between two kept
+particles too, as high all the way to both, with no free side to follow. Alone it reads as a
+rod's middle; where the same frame holds streaks the full test marks (at least
+``STREAK_CONFIRMED``), its scan charges, and a thin maximum gone across the row that joins two
+kept particles so is on one of its streaks.
+
 :func:`on_scan_streaks` marks those maxima.
 """
 
@@ -25,6 +31,7 @@ STREAK_REACH = 3.0  # on its free side, the row's excess continues this many rad
 STREAK_SPAN = 4.0  # the row's free stretch between kept particles is at least this many radii
 STREAK_THIN = 0.6  # half a radius to a radius above and below, the excess is under this share
 STREAK_SMOOTH = 0.5  # the frame is smoothed by a Gaussian of this x the faint radius
+STREAK_CONFIRMED = 2  # marked streaks that show a frame's scan charges (more than one chance)
 
 
 def on_scan_streaks(signal, faint, faint_radius, kept_points, kept_radius) -> np.ndarray:
@@ -41,7 +48,10 @@ def on_scan_streaks(signal, faint, faint_radius, kept_points, kept_radius) -> np
     the mean excess from ``r`` to ``3 r`` above and below it, along the column and both
     diagonals, off the discs (a line half covered by them is not read), is at most
     ``STREAK_ACROSS`` of its own, and (iv) the row's stretch between the discs (or
-    the frame's edge) on either side is at least ``STREAK_SPAN`` r long.
+    the frame's edge) on either side is at least ``STREAK_SPAN`` r long. Where at least
+    ``STREAK_CONFIRMED`` points are so marked, a point that passes (iii), whose row reaches a
+    disc on both sides as high all the way (ii), is marked too, crowded or not (a streak
+    between two particles on its row).
 
     Parameters
     ----------
@@ -76,6 +86,7 @@ def on_scan_streaks(signal, faint, faint_radius, kept_points, kept_radius) -> np
     # of faint points lie on far fewer rows)
     judged = judged[np.argsort(faint[judged, 0], kind="stable")]
     band_row, band, top = -1, None, 0
+    between = np.zeros(len(faint), dtype=bool)
     for k in judged.tolist():
         i, j = int(faint[k, 0]), int(faint[k, 1])
         if i != band_row:
@@ -84,7 +95,9 @@ def on_scan_streaks(signal, faint, faint_radius, kept_points, kept_radius) -> np
                 np.asarray(signal[top:bottom], dtype=np.float64), STREAK_SMOOTH * r
             )
             band_row = i
-        streak[k] = _on_streak(band, cover[top:bottom], i - top, j, r)
+        streak[k], between[k] = _on_streak(band, cover[top:bottom], i - top, j, r)
+    if int(streak.sum()) >= STREAK_CONFIRMED:
+        streak |= between
     return streak
 
 
@@ -99,22 +112,25 @@ def without_streaks(signal, faint, faint_used, kept_points, kept_radius):
     return kept, {**faint_used, "faint": int(len(kept)), "faint_streaks": int(streaks.sum())}
 
 
-def _on_streak(band, cover, i, j, r) -> bool:
-    """Tests (i)-(iii) of :func:`on_scan_streaks` at ``(i, j)`` of the smoothed ``band``."""
+def _on_streak(band, cover, i, j, r) -> tuple[bool, bool]:
+    """Tests (i)-(iv) of :func:`on_scan_streaks` at ``(i, j)`` of the smoothed ``band``, and
+    whether the point is thin, gone across and joins two discs on its row as high (a streak
+    between two particles where the frame's scan charges)."""
     if cover[i, j]:
-        return False  # by a kept particle's edge: no streak of its own to judge
+        return False, False  # by a kept particle's edge: no streak of its own to judge
     reach = int(np.ceil(4 * r))
     left, right = max(j - reach, 0), min(j + reach + 1, band.shape[1])
     rows, cols = np.ogrid[: band.shape[0], left:right]
     distance = np.hypot(rows - i, cols - j)
     ring = (distance >= 2 * r) & (distance <= 4 * r)
-    if 2 * int((ring & ~cover[:, left:right]).sum()) < int(ring.sum()):
-        return False  # among kept particles: a crowd's gaps, no open background to streak on
+    crowded = 2 * int((ring & ~cover[:, left:right]).sum()) < int(ring.sum())
     ring &= ~cover[:, left:right]
+    if not ring.any():
+        return False, False
     level = float(np.median(band[:, left:right][ring]))
     excess = float(band[i, j]) - level
     if excess <= 0:
-        return False
+        return False, False
     near, far = int(np.ceil(r)), int(np.ceil(3 * r))
     half = np.arange(max(int(round(r / 2)), 1), near + 1)
     for sign in (1, -1):
@@ -122,7 +138,7 @@ def _on_streak(band, cover, i, j, r) -> bool:
         at_i = i + sign * half
         at_i = at_i[(at_i >= 0) & (at_i < band.shape[0])]
         if len(at_i) and float(np.mean(band[at_i, j])) - level > STREAK_THIN * excess:
-            return False
+            return False, False
     steps = np.arange(near, far + 1)
     for di, dj in ((1, 0), (1, 1), (1, -1)):
         # (iii) gone across the row (the column, the diagonals) on both sides; a kept
@@ -136,11 +152,11 @@ def _on_streak(band, cover, i, j, r) -> bool:
                 continue
             line = band[at_i[free_line], at_j[free_line]]
             if float(np.mean(line)) - level > STREAK_ACROSS * excess:
-                return False
+                return False, False
     window = max(int(round(r)), 1)
     length = int(np.ceil(STREAK_REACH * r))
     reached = free = False
-    stretch = 1
+    stretch, joined = 1, 0
     for row, row_cover in (
         (band[i, j + 1 :], cover[i, j + 1 :]),
         (band[i, :j][::-1], cover[i, :j][::-1]),
@@ -155,7 +171,11 @@ def _on_streak(band, cover, i, j, r) -> bool:
             way = row[:stop] - level
             if len(way) > window:
                 way = np.convolve(way, np.ones(window) / window, mode="valid")
-            reached = reached or not len(way) or float(way.min()) >= STREAK_ALONG * excess
+            high = not len(way) or float(way.min()) >= STREAK_ALONG * excess
+            reached, joined = reached or high, joined + int(high)
     # (iv) a faint stretch shorter than that between two kept particles on the row is a
     # particle between them (a rod's middle between its found ends)
-    return free and reached and stretch >= STREAK_SPAN * r
+    between = joined == 2
+    if crowded:  # among kept particles: a crowd's gaps, no open background to streak on
+        return False, between
+    return free and reached and stretch >= STREAK_SPAN * r, between
