@@ -49,10 +49,16 @@ def annotation_mask(frame: np.ndarray) -> np.ndarray:
     middle = None  # the frame's median, once a label is looked at
     span = float(frame.max()) - float(frame.min())
     eight_bit = _on_256_levels(frame)  # JPEG pictures are 8-bit
+    panels = _panels(frame)
+    if span > 0 and eight_bit:
+        panels += _data_bars(frame, span) + _saved_panels(frame, span)
     for extreme in (frame.max(), frame.min()):
         bars = _bars(frame == extreme, frame.shape)
         if span > 0 and eight_bit:
             bars = _with_saved_bars(bars, _jpeg_bars(frame, extreme, span))
+        # a bar in a panel (or a strip of the panel's fill) has its label there too: the
+        # panel goes whole, and the image around it keeps what lies at the bar's value
+        bars = [box for box in bars if not any(_inside(box, panel) for panel in panels)]
         reach = 0.0
         for box in bars:
             # how far the bar's own pixels lie from the extreme (0: drawn and kept exactly,
@@ -90,11 +96,8 @@ def annotation_mask(frame: np.ndarray) -> np.ndarray:
                 if _sharp(frame, objects, label, boxes[label - 1], extreme, middle):
                     mask[near] |= objects[near] == label
             mask[box] = True
-    for box in _panels(frame):
+    for box in panels:
         mask[box] = True
-    if span > 0 and eight_bit:
-        for box in _data_bars(frame, span):
-            mask[box] = True
     return ndimage.binary_dilation(mask, iterations=2) if mask.any() else mask
 
 
@@ -355,6 +358,80 @@ def _data_bars(frame: np.ndarray, span: float) -> list:
                 if (sizes[1:] >= GLYPH_PIXELS).sum() >= PANEL_GLYPHS:
                     found.append(box)
     return found
+
+
+def _saved_panels(frame: np.ndarray, span: float) -> list:
+    """Boxes of text panels saved as JPEG: :func:`_panels` where neither the box's fill nor
+    its text is left at one value (an exported frame's label box, dark or bright, with its
+    scale bar and text in the other contrast). Fill and text are the pixels within
+    ``JPEG_BAR`` of the frame's range ``span`` of one extreme and the other.
+
+    A component of fill pixels is a panel when its box (:func:`_drawn_box`: less the lines
+    of the image's own pixels near the extreme that touch it) is a drawn rectangle: at least
+    ``PANEL_FILLED`` full of fill and text, its four outermost lines each ``PANEL_FILLED``
+    full of fill (straight axis-aligned edges: a particle's outline meets its box at a few
+    pixels), at most ``PANEL_MAX_SHARE`` of the frame, and holding at least ``PANEL_GLYPHS``
+    glyphs (text components of ``GLYPH_PIXELS`` or more clear of its outermost lines).
+    """
+    from scipy import ndimage
+
+    low, high = float(frame.min()), float(frame.max())
+    found = []
+    for extreme, other in ((low, high), (high, low)):
+        objects, count = ndimage.label(np.abs(frame - extreme) <= JPEG_BAR * span)
+        if count == 0:
+            continue
+        text = np.abs(frame - other) <= JPEG_BAR * span
+        sizes = np.bincount(objects.ravel())
+        boxes = ndimage.find_objects(objects)
+        least = 0.04 * max(frame.shape)
+        for label in (np.flatnonzero(sizes[1:] >= least * least / 4) + 1).tolist():
+            if sizes[label] > PANEL_MAX_SHARE * frame.size:
+                continue
+            outer = boxes[label - 1]
+            inner = _drawn_box(objects[outer] == label, text[outer])
+            if inner is None:
+                continue
+            box = tuple(slice(o.start + i.start, o.start + i.stop) for o, i in zip(outer, inner))
+            fill = objects[box] == label
+            if (fill | text[box]).mean() < PANEL_FILLED or not _straight_edges(fill):
+                continue
+            glyphs, _ = ndimage.label(text[box])
+            glyph_sizes = np.bincount(glyphs.ravel())
+            edge = np.concatenate([glyphs[0], glyphs[-1], glyphs[:, 0], glyphs[:, -1]])
+            glyph_sizes[np.unique(edge)] = 0
+            if (glyph_sizes[1:] >= GLYPH_PIXELS).sum() >= PANEL_GLYPHS:
+                found.append(box)
+    return found
+
+
+def _drawn_box(piece: np.ndarray, text: np.ndarray):
+    """The box of the component ``piece`` (its pixels in its own box, ``text`` the other
+    extreme's there) less its outer lines that are under half full of the component and the
+    text: the image's own pixels near the extreme (a dark particle, noise) touching a drawn
+    box widen its box by lines of a few pixels each. None where under 5 lines are left
+    either way."""
+    rows, cols = slice(0, piece.shape[0]), slice(0, piece.shape[1])
+    for _ in range(3):
+        full = piece[rows, cols] | text[rows, cols]
+        by_row = np.flatnonzero(full.mean(axis=1) >= 0.5)
+        by_col = np.flatnonzero(full.mean(axis=0) >= 0.5)
+        if len(by_row) < 5 or len(by_col) < 5:
+            return None
+        new = (
+            slice(rows.start + int(by_row[0]), rows.start + int(by_row[-1]) + 1),
+            slice(cols.start + int(by_col[0]), cols.start + int(by_col[-1]) + 1),
+        )
+        if new == (rows, cols):
+            break
+        rows, cols = new
+    return rows, cols
+
+
+def _straight_edges(fill: np.ndarray) -> bool:
+    """Whether each of the four outermost lines of ``fill`` (a panel's box) is at least
+    ``PANEL_FILLED`` full: a drawn rectangle's outline."""
+    return all(line.mean() >= PANEL_FILLED for line in (fill[0], fill[-1], fill[:, 0], fill[:, -1]))
 
 
 def _opened_box(piece, box):
