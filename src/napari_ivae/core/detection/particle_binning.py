@@ -113,6 +113,7 @@ def bin_factor(frame: np.ndarray, skip, polarity: str, no_data=None):
     from napari_ivae.core.detection.particle_scales import scale_space_from
     from napari_ivae.core.detection.particle_threshold import noise_floor
     from napari_ivae.core.detection.peaks import smoothed_noise
+    from napari_ivae.core.detection.texture_null import textured_null_frame
 
     if SEARCH_FROM * float(blob_scales(frame.shape)[-1]) < 2 * SEARCH_PX:
         return 1, None, None
@@ -165,6 +166,17 @@ def bin_factor(frame: np.ndarray, skip, polarity: str, no_data=None):
     fine = fine_population(
         frame, skip, found, no_data, overview, np.count_nonzero(strength > floor) / area
     )
+    if fine is not None:
+        return 1, fine[0], fine[1]
+    # ... and one the overview could see but did not choose: a support's slow clumps (thick
+    # carbon under fine catalyst particles) stand far above white noise at their own scale and
+    # took the choice. Its blobs are a population only as far as they stand above the
+    # overview's texture with its phases redrawn, as the fine blobs must stand above theirs;
+    # the particles are then those below the binned search's floor, which binning would lose
+    texture = blob_candidates(textured_null_frame(view, view_skip), core, found)[2]
+    stands = max(floor, float(texture.max()) if len(texture) else 0.0)
+    density = np.count_nonzero(strength > stands) / area
+    fine = fine_population(frame, skip, found, no_data, overview, density, SEARCH_FROM * sigma)
     if fine is not None:
         return 1, fine[0], fine[1]
     return factor, sigma, None
@@ -239,12 +251,15 @@ def labelled(signal, points, radius, keep, on_layer: bool, exclude_border: bool,
 __all__ = ["SEARCH_PX", "bin_factor", "binned", "binned_mask", "labelled", "to_full"]
 
 
-def fine_population(frame, skip, polarity: str, no_data, overview: int, density: float):
+def fine_population(
+    frame, skip, polarity: str, no_data, overview: int, density: float, below_scale=None
+):
     """The scale of blobs too small for the overview, where they are the particles.
 
     The overview (``frame`` binned by ``overview``) cannot see blobs below its pixel: its
     smallest scale is ``overview`` times the frame's. The choice is made again on the frame's
-    central crop among the scales below that; its blobs there are a population of particles
+    central crop among the scales below that (or below ``below_scale``, pixels, where given);
+    its blobs there are a population of particles
     where more of them per pixel stand above white noise's floor
     (:func:`~napari_ivae.core.detection.particle_threshold.noise_floor`) and above the
     strongest blob of the crop's texture with its Fourier phases redrawn
@@ -274,7 +289,7 @@ def fine_population(frame, skip, polarity: str, no_data, overview: int, density:
     from napari_ivae.core.detection.texture_null import textured_null_frame
 
     scales = blob_scales(frame.shape)
-    below = scales[scales < overview * scales[0]]
+    below = scales[scales < (overview * scales[0] if below_scale is None else below_scale)]
     if not len(below):
         return None
     largest = float(below[-1])
