@@ -76,7 +76,10 @@ def bin_factor(frame: np.ndarray, skip, polarity: str, no_data=None):
     (:func:`~napari_ivae.core.detection.packed.packed_phase`), the particles are no larger
     than its cells: particles too small for the overview merge there into clusters it takes
     for large particles (a film of necked particles of radius 6 px gave 20 px for 4). Nor where
-    :func:`fine_population` finds particles too small for the overview.
+    :func:`fine_population` finds particles too small for the overview, nor where, the
+    overview's blobs counted only above its own texture with its phases redrawn (a support's
+    slow clumps, which took its choice), it finds a denser population below the binned
+    search's floor.
 
     Parameters
     ----------
