@@ -190,3 +190,42 @@ def test_a_given_polarity_is_checked_for_a_honeycomb_too():
     # a close-packed bright lattice: its minima form the honeycomb, not its atoms
     hexagonal = make_lattice(320, spacing=12, lattice="hexagonal", noise=0.05, dose=30, seed=3)
     assert not honeycomb_of(hexagonal.image, _lattice_params(hexagonal.image))
+
+
+def _jittered(points, jitter, seed):
+    """Points found as whole pixels at a frame's noise: jittered, then rounded."""
+    rng = np.random.default_rng(seed)
+    return np.round(points + rng.normal(0.0, jitter, points.shape))
+
+
+def test_the_shape_check_reads_a_jittered_lattice_at_its_constant():
+    """The honeycomb check's points are whole pixels at the noise: the nearest of six jittered
+    neighbours falls short of the lattice constant (0.88 x at 0.7 px on 10.8 px), the mean of
+    the nearest three stays within its tolerance; a honeycomb's nearest stays at its bond."""
+    from napari_ivae.core.detection.atom_honeycomb import (
+        HEXAGONAL_SHELL,
+        HONEYCOMB_TOLERANCE,
+        _neighbourhood,
+    )
+
+    a = 10.8
+    centres, atoms, bond = _hexagon_lattice(a=a, n=24)
+    distance, count = _neighbourhood(_jittered(centres, 0.7, 0), HEXAGONAL_SHELL)
+    assert abs(distance / a - 1.0) < HONEYCOMB_TOLERANCE and count >= 5
+    distance, count = _neighbourhood(_jittered(atoms, 0.3, 1))
+    assert abs(distance / bond - 1.0) < HONEYCOMB_TOLERANCE and count <= 3
+
+
+def test_a_dark_call_is_overruled_only_where_the_bright_extremes_sit_at_vertices():
+    """Graphene's atoms sit where three hexagon centres meet; dark colloid cores in bright
+    rings put their bright extremes on the rings, inside each core's cell: the dark call
+    stays."""
+    from napari_ivae.core.detection.atom_honeycomb import _at_vertices
+
+    a = 16.0
+    centres, atoms, bond = _hexagon_lattice(a=a, n=12)
+    rng = np.random.default_rng(5)
+    angles = rng.uniform(0.0, 2.0 * np.pi, len(centres))
+    on_rings = centres + 0.33 * a * np.stack([np.cos(angles), np.sin(angles)], axis=-1)
+    assert _at_vertices(_jittered(centres, 0.7, 0), _jittered(atoms, 0.7, 1), a)
+    assert not _at_vertices(_jittered(centres, 0.7, 0), _jittered(on_rings, 0.7, 1), a)
