@@ -21,6 +21,18 @@ def _text(rng, height, width):
     return box
 
 
+def _saved_as_jpeg(frame):
+    """``frame`` (uint8) saved as JPEG at quality 75 and read back as detection sees it
+    (prepare_image's float frame)."""
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(frame).save(buffer, format="JPEG", quality=75)
+    return np.asarray(Image.open(io.BytesIO(buffer.getvalue())).convert("L")).astype(np.float32)
+
+
 def test_a_label_box_with_text_and_no_scale_bar_is_masked():
     """Fails before the panel rule (only text near a scale bar was masked: the glyphs gave
     29-33 'atoms' on stranger_probe's RGB row)."""
@@ -67,10 +79,6 @@ def test_saturated_discs_on_a_zero_background_are_no_panels():
 def test_a_data_bar_saved_as_jpeg_is_masked():
     """Fails on 070db8d (JPEG left neither the bar nor its text at one value: no panel; the
     glyphs and the bar's top edge gave 90-94 particles on stranger_blind's sem_databar_jpeg)."""
-    import io
-
-    from PIL import Image
-
     rng = np.random.default_rng(4)
     # an SEM frame: a dark substrate whose noise reaches the bar's black, bright particles
     frame = rng.normal(45, 15, (300, 400))
@@ -80,32 +88,21 @@ def test_a_data_bar_saved_as_jpeg_is_masked():
     frame = np.clip(frame, 0, 255).astype(np.uint8)
     frame[270:300, :] = 0
     frame[274:292, 10:390][_text(rng, 18, 380)] = 255
-    buffer = io.BytesIO()
-    Image.fromarray(frame).save(buffer, format="JPEG", quality=75)
-    saved = np.asarray(Image.open(io.BytesIO(buffer.getvalue())).convert("L"))
-    # as detection sees it: prepare_image's float frame
-    mask = annotation_mask(saved.astype(np.float32))
+    mask = annotation_mask(_saved_as_jpeg(frame))
     assert mask[270:300, :].all()
     assert not mask[:260].any()
 
 
 def test_a_scale_bar_inside_a_data_bar_saved_as_jpeg():
-    """Fails on ec17b60 with a TypeError (the data bar's box runs to the frame's edge as
+    """Fails on a8558e8 with a TypeError (the data bar's box runs to the frame's edge as
     ``slice(None)``, which the bar-inside-a-panel test compared with a number: stranger_blind's
     sem_databar_jpeg stopped the table)."""
-    import io
-
-    from PIL import Image
-
     rng = np.random.default_rng(5)
     frame = rng.normal(45, 15, (300, 400))
     frame = np.clip(frame, 0, 255).astype(np.uint8)
     frame[270:300, :] = 0
     frame[274:292, 10:250][_text(rng, 18, 240)] = 255
     frame[288:294, 280:380] = 255  # the scale bar, in the data bar
-    buffer = io.BytesIO()
-    Image.fromarray(frame).save(buffer, format="JPEG", quality=75)
-    saved = np.asarray(Image.open(io.BytesIO(buffer.getvalue())).convert("L"))
-    mask = annotation_mask(saved.astype(np.float32))
+    mask = annotation_mask(_saved_as_jpeg(frame))
     assert mask[270:300, :].all()
     assert not mask[:260].any()
