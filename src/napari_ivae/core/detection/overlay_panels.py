@@ -76,12 +76,7 @@ def _panels(frame: np.ndarray) -> list:
             text = frame[box] == other
             if ((objects[box] == label) | text).mean() < PANEL_FILLED:
                 continue
-            glyphs, _ = ndimage.label(text)
-            sizes = np.bincount(glyphs.ravel())
-            edge = np.concatenate([glyphs[0], glyphs[-1], glyphs[:, 0], glyphs[:, -1]])
-            # a glyph lies inside its panel (the corners of a saturated disc's box do not)
-            sizes[np.unique(edge)] = 0
-            if (sizes[1:] >= GLYPH_PIXELS).sum() >= PANEL_GLYPHS:
+            if _holds_glyphs(text):
                 found.append(box)
     return found
 
@@ -113,7 +108,9 @@ def _data_bars(frame: np.ndarray, span: float) -> list:
                 if not 5 <= thick <= PANEL_MAX_SHARE * len(lines):
                     continue
                 band = slice(len(lines) - thick, len(lines)) if from_end else slice(0, thick)
-                box = (band, slice(None)) if axis == 0 else (slice(None), band)
+                # across the whole frame, its ends named (a bar-in-a-panel test compares them)
+                across = slice(0, frame.shape[1 - axis])
+                box = (band, across) if axis == 0 else (across, band)
                 if (near[box] | text[box]).mean() < PANEL_FILLED:
                     continue
                 glyphs, _ = ndimage.label(text[box])
@@ -162,11 +159,7 @@ def _saved_panels(frame: np.ndarray, span: float) -> list:
             fill = objects[box] == label
             if (fill | text[box]).mean() < PANEL_FILLED or not _straight_edges(fill):
                 continue
-            glyphs, _ = ndimage.label(text[box])
-            glyph_sizes = np.bincount(glyphs.ravel())
-            edge = np.concatenate([glyphs[0], glyphs[-1], glyphs[:, 0], glyphs[:, -1]])
-            glyph_sizes[np.unique(edge)] = 0
-            if (glyph_sizes[1:] >= GLYPH_PIXELS).sum() >= PANEL_GLYPHS:
+            if _holds_glyphs(text[box]):
                 found.append(box)
     return found
 
@@ -192,6 +185,18 @@ def _drawn_box(piece: np.ndarray, text: np.ndarray):
             break
         rows, cols = new
     return rows, cols
+
+
+def _holds_glyphs(text: np.ndarray) -> bool:
+    """Whether a panel's box (``text``: its pixels at the other extreme) holds at least
+    ``PANEL_GLYPHS`` glyphs of ``GLYPH_PIXELS`` or more inside it: a glyph does not reach the
+    box's outermost lines (the corners of a saturated disc's box do)."""
+    from scipy import ndimage
+
+    glyphs, _ = ndimage.label(text)
+    sizes = np.bincount(glyphs.ravel())
+    sizes[np.unique(np.concatenate([glyphs[0], glyphs[-1], glyphs[:, 0], glyphs[:, -1]]))] = 0
+    return int((sizes[1:] >= GLYPH_PIXELS).sum()) >= PANEL_GLYPHS
 
 
 def _straight_edges(fill: np.ndarray) -> bool:

@@ -191,12 +191,8 @@ def _window(box, shape) -> tuple:
 
 def _inside(box, window) -> bool:
     """Whether ``box`` lies in ``window`` (slices of the frame; a window's stop may run past
-    the frame's edge, and an open end, as a data bar's ``slice(None)``, reaches the edge)."""
-    return all(
-        (w.start or 0) <= (b.start or 0)
-        and (b.stop if b.stop is not None else np.inf) <= (w.stop if w.stop is not None else np.inf)
-        for b, w in zip(box, window)
-    )
+    the frame's edge)."""
+    return all(w.start <= b.start and b.stop <= w.stop for b, w in zip(box, window))
 
 
 def _area(box) -> int:
