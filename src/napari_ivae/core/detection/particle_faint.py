@@ -104,6 +104,7 @@ def faint_particles(signal, points, radius, skip=None) -> tuple[np.ndarray, dict
     from napari_ivae.core.detection.count_skew import opposite_levels, symmetrised_skew
     from napari_ivae.core.detection.particle_faint_mass import faint_by_mass
     from napari_ivae.core.detection.particle_faint_null import expected_background, robust_spread
+    from napari_ivae.core.detection.particle_line_offsets import line_offsets
     from napari_ivae.core.detection.particle_profiles import profile_model
 
     none = np.zeros((0, 2), dtype=np.int64)
@@ -117,6 +118,7 @@ def faint_particles(signal, points, radius, skip=None) -> tuple[np.ndarray, dict
         "faint_cut": None,
         "faint_null_tail": None,
         "faint": 0,
+        "faint_lines": None,
     }
     if len(points) < 3:
         return none, info
@@ -135,7 +137,13 @@ def faint_particles(signal, points, radius, skip=None) -> tuple[np.ndarray, dict
     info["faint_narrow"] = round(narrow_width, 3)
     narrow = gaussian_smooth(values, narrow_width)
     whole = _level_over(values, skip, FAINT_WIDE * r)
-    response = narrow - _support_level(values, off, whole, FAINT_WIDE * r)
+    # whether the background is two-sided is judged as the frame came (below)
+    plain = narrow - whole
+    levelled, info["faint_lines"] = line_offsets(values, off, whole, FAINT_TAIL[0])
+    if info["faint_lines"] is not None:
+        narrow = gaussian_smooth(levelled, narrow_width)
+        whole = _level_over(levelled, skip, FAINT_WIDE * r)
+    response = narrow - _support_level(levelled, off, whole, FAINT_WIDE * r)
     usable = _inside_edge(signal.shape, r, skip)
     candidate_area = usable & off
     beyond = ~within_discs(signal.shape, points, radius + FAINT_NULL * r)
@@ -153,7 +161,7 @@ def faint_particles(signal, points, radius, skip=None) -> tuple[np.ndarray, dict
     # with the support's level measured off the kept particles, the missed ones among the
     # background's maxima lift its particles' side past the other at the symmetry quantile
     # (bright n150 r6 low dose)
-    if not _two_sided(narrow - whole, background, size, len(opposite), info):
+    if not _two_sided(plain, background, size, len(opposite), info):
         return none, info
     rows, cols = peaks_off(response, off, size)
     inside = candidate_area[rows, cols]
