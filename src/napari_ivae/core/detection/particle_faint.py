@@ -139,11 +139,13 @@ def faint_particles(signal, points, radius, skip=None) -> tuple[np.ndarray, dict
     whole = _level_over(values, skip, FAINT_WIDE * r)
     # whether the background is two-sided is judged as the frame came (below)
     plain = narrow - whole
-    levelled, info["faint_lines"] = line_offsets(values, off, whole, FAINT_TAIL[0])
+    support = _support_level(values, off, whole, FAINT_WIDE * r)
+    levelled, info["faint_lines"] = line_offsets(values, off, support, FAINT_TAIL[0])
     if info["faint_lines"] is not None:
         narrow = gaussian_smooth(levelled, narrow_width)
         whole = _level_over(levelled, skip, FAINT_WIDE * r)
-    response = narrow - _support_level(levelled, off, whole, FAINT_WIDE * r)
+        support = _support_level(levelled, off, whole, FAINT_WIDE * r)
+    response = narrow - support
     usable = _inside_edge(signal.shape, r, skip)
     candidate_area = usable & off
     beyond = ~within_discs(signal.shape, points, radius + FAINT_NULL * r)

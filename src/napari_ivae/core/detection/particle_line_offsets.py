@@ -6,10 +6,10 @@ averages a few lines, so those offsets reach its response as a noise that no pix
 foresees, and a small particle of a few pixels' radius drowns in it (stranger_heldlike.py
 stem_bright_carbon: offsets of a third of the pixel noise made a sixth of the response's
 spread). Each line's offset is its mean over the support, less the support's slow level,
-away from the kept particles; the other axis's lines are the null: without offsets of their
-own the rows' means and the columns' means vary alike (both hold the same noise and
-texture), and the frame is left as it came unless one axis's means vary more than the
-other's beyond ``LINE_FALSE_ALARM`` of an F-test.
+away from the kept particles (:func:`line_offsets`); the other axis's lines are the null:
+without offsets of their own the rows' and the columns' means vary alike (both hold the
+same noise and texture), and the frame is left as it came unless one axis's vary more than
+the other's beyond ``LINE_FALSE_ALARM`` of an F-test.
 """
 
 from __future__ import annotations
@@ -42,9 +42,12 @@ def line_offsets(values, use, level, least: int) -> tuple[np.ndarray, int | None
     from scipy import stats
 
     use = np.asarray(use, dtype=bool)
-    residual = np.where(use, np.asarray(values, dtype=np.float64) - level, 0.0)
+    residual = np.where(use, np.subtract(values, level, dtype=np.float64), 0.0)
+    # each line's mean (a median of counts is quantised: on a Poisson frame without offsets
+    # the rows' and the columns' medians vary unalike); a row of faint particles lifts its
+    # line's mean by their mass over the line's length, a few % of their peaks
     means, enough = [], []
-    for axis in (1, 0):  # along axis 1: each row's mean; along axis 0: each column's
+    for axis in (1, 0):  # along axis 1: each row's; along axis 0: each column's
         count = use.sum(axis=axis)
         enough.append(count >= least)
         means.append(residual.sum(axis=axis) / np.maximum(count, 1))
