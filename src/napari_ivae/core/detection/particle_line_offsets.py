@@ -50,6 +50,22 @@ def line_offsets(values, use, level, least: int) -> tuple[np.ndarray, int | None
     return values, None
 
 
+def lines_levelled(frame, use, sigma: float, least: int) -> tuple[np.ndarray, int | None]:
+    """:func:`line_offsets` against the support's level: a Gaussian of ``sigma`` over the
+    ``use`` pixels, normalised by their weight (the whole frame's where they weigh under
+    5 %)."""
+    from napari_ivae.core.detection._filters import gaussian_smooth
+
+    frame = np.asarray(frame, dtype=np.float32)
+    use = np.asarray(use, dtype=bool)
+    weight = gaussian_smooth(use.astype(np.float32), sigma)
+    level = gaussian_smooth(np.where(use, frame, 0.0).astype(np.float32), sigma)
+    measured = weight > 0.05
+    level[measured] /= weight[measured]
+    level[~measured] = gaussian_smooth(frame, sigma)[~measured]
+    return line_offsets(frame, use, level, least)
+
+
 def _line_offsets(residual, use, axis: int, least: int) -> np.ndarray | None:
     """Each line's mean ``residual`` over its ``use`` pixels (lines along the other axis than
     ``axis``; 0 where fewer than ``least`` in either half), where they vary beyond their null.
@@ -90,4 +106,4 @@ def _line_offsets(residual, use, axis: int, least: int) -> np.ndarray | None:
     return np.where(enough, full, 0.0).astype(np.float32)
 
 
-__all__ = ["LINE_FALSE_ALARM", "line_offsets"]
+__all__ = ["LINE_FALSE_ALARM", "line_offsets", "lines_levelled"]
