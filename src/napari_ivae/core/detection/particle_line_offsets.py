@@ -81,7 +81,7 @@ def _line_offsets(residual, use, axis: int, least: int) -> np.ndarray | None:
     half = lines.shape[1] // 2
     sums = np.stack([lines[:, :half].sum(axis=1), lines[:, half:].sum(axis=1)])
     counts = np.stack([used[:, :half].sum(axis=1), used[:, half:].sum(axis=1)])
-    enough = (counts >= least).all(axis=0)
+    enough: np.ndarray = np.all(counts >= least, axis=0)
     if int(enough.sum()) < 3:
         return None
     means = sums / np.maximum(counts, 1)
