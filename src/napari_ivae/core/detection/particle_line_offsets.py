@@ -33,7 +33,8 @@ def line_offsets(values, use, level, least: int) -> tuple[np.ndarray, int | None
     level : numpy.ndarray
         The support's slow level (taken out before the lines' means are read).
     least : int
-        A line with fewer ``use`` pixels gets no offset (and does not enter the test).
+        A line with fewer ``use`` pixels in either half gets no offset (and does not enter
+        the test).
 
     Returns
     -------
