@@ -88,7 +88,7 @@ def _unfloored_blobs(frame, excluded, params):
     factor, _, largest = binning.bin_factor(filled, choice_skip, params["polarity"], padding)
     if factor == 1:
         points, radius, keep, on_layer, used = covered_blobs(
-            partial(_kept_blobs, no_data=padding, largest=largest),
+            partial(_kept_blobs, no_data=padding, largest=largest, shared={}),
             filled,
             masked,
             skip,
@@ -96,7 +96,7 @@ def _unfloored_blobs(frame, excluded, params):
         )
     else:
         points, radius, keep, on_layer, used = covered_blobs(
-            partial(_kept_blobs, no_data=binning.binned_mask(padding, factor)),
+            partial(_kept_blobs, no_data=binning.binned_mask(padding, factor), shared={}),
             binning.binned(filled, factor),
             binning.binned_mask(masked, factor),
             binning.binned_mask(skip, factor),
@@ -120,17 +120,19 @@ def _unfloored_blobs(frame, excluded, params):
     return labels, used, centres
 
 
-def _kept_blobs(filled, masked, skip, requested, below=None, no_data=None, largest=None):
+def _kept_blobs(
+    filled, masked, skip, requested, below=None, no_data=None, largest=None, shared=None
+):
     """Steps 1-10 of :mod:`~napari_ivae.core.detection.particle_blobs`, edges and rims on one
     frame (annotation filled): the blobs' integer ``points``, ``radius``, the ``keep`` mask,
     whether it is a packed layer of the particles' polarity, ``used``; ``requested``: polarity;
     ``below``: :mod:`.particle_size_range`'s lower search floor and the first search's kept;
     ``no_data``: the padding (filled with the data's mirror image), where no peak counts in
-    the scale choice."""
+    the scale choice. ``shared`` (a dict, optional): the steps that do not depend on ``below``
+    (the choice, the aggregates' scale space, the noise), kept there by the first search for
+    the second one on the same frame (:func:`_shared_steps`)."""
     from napari_ivae.core.detection import (
-        local_noise,
         particle_beside,
-        particle_blobs,
         particle_candidates,
         particle_faint,
         particle_far_background,
@@ -142,34 +144,23 @@ def _kept_blobs(filled, masked, skip, requested, below=None, no_data=None, large
     )
     from napari_ivae.core.detection.packed import off_layer
     from napari_ivae.core.detection.particle_edge_bumps import without_edge_bumps as edge_bumps
-    from napari_ivae.core.detection.peaks import smoothed_noise
 
-    polarity, sigma, choice_scales, choice_response, layer = (
-        particle_blobs.polarity_scale_and_response(
-            filled, skip if not skip.all() else masked, requested, no_data, largest
-        )
-    )
+    steps = _shared_steps(filled, masked, skip, requested, no_data, largest, shared)
+    polarity, sigma, layer, large, large_response, pixel_noise, ratio = steps
     core_scales = particle_candidates.candidate_scales(filled.shape, sigma)
     # ... and below the floor where the kept particles' sizes ran on past it (``below``)
     scales = lowered_scales(
         filled.shape, particle_candidates.search_scales(filled.shape, sigma), below
     )
-    large = particle_surround.aggregate_scales(filled.shape, sigma)
-    large = np.concatenate([core_scales[-1:], large]) if len(large) else large
     # a flat area on the background's side (blank vacuum, padding) holds no particle; one on
     # the particles' side may be a particle's saturated or noise-free top
     signal = filled if polarity == "bright" else -filled
     background_side = signal <= _median(signal[~masked]) if (~masked).any() else signal < 0
     candidate_skip = masked | (skip & background_side)
-    large_response = (
-        scale_space_from(filled, large, choice_scales, choice_response) if len(large) else None
-    )
-    del choice_response
     response = particle_scale_space.scale_space(filled, scales)
     points, blob_sigma, strength, core_strength = particle_candidates.searched_candidates(
         filled, scales, core_scales, polarity, candidate_skip, response
     )
-    pixel_noise = smoothed_noise(filled, 0.0, skip if skip.any() else None)
     noise = (pixel_noise, float((~masked).sum()))
     core = (core_strength, blob_sigma[: len(core_strength)])
     scale_cut, bounds, floors, floor, cut, mixture, pooled, added = scale_cuts(
@@ -200,11 +191,7 @@ def _kept_blobs(filled, masked, skip, requested, below=None, no_data=None, large
     # a blob at the top candidate scale whose response grows on above it: judged where it peaks
     top_response = None if on_layer else large_response
     cut_by = beyond_top(strength, points, blob_sigma, top_response, large, polarity, skip)
-    del large_response
-    # where the noise varies over the frame (counts on a thick support, a dose gradient), the
-    # floor in each candidate's cut is that of the noise where it lies; not on a packed layer,
-    # whose cut is a false discovery rate over the whole layer
-    ratio = None if on_layer else local_noise.noise_ratio(filled, skip)
+    del large_response, top_response
 
     def candidate_cut(cuts):
         level = np.searchsorted(scales, blob_sigma)
@@ -342,3 +329,40 @@ def _kept_blobs(filled, masked, skip, requested, below=None, no_data=None, large
         **faint_used,
     }
     return points, radius, keep, on_layer, used
+
+
+def _shared_steps(filled, masked, skip, requested, no_data, largest, shared):
+    """The steps of :func:`_kept_blobs` that depend on the frame alone, not on the search's
+    floor: polarity, scale and packed layer
+    (:func:`~napari_ivae.core.detection.particle_blobs.polarity_scale_and_response`), the
+    aggregates' scales and their scale space, the pixel noise and the noise ratio (None on
+    the particles' packed layer, whose cut is a false discovery rate over the whole layer).
+    Kept in ``shared`` (when given) for the next search on the same frame; none of them is
+    changed by its users."""
+    from napari_ivae.core.detection import local_noise, particle_blobs, particle_surround
+    from napari_ivae.core.detection.particle_candidates import candidate_scales
+    from napari_ivae.core.detection.peaks import smoothed_noise
+
+    if shared:
+        return shared["steps"]
+    polarity, sigma, choice_scales, choice_response, layer = (
+        particle_blobs.polarity_scale_and_response(
+            filled, skip if not skip.all() else masked, requested, no_data, largest
+        )
+    )
+    large = particle_surround.aggregate_scales(filled.shape, sigma)
+    top = candidate_scales(filled.shape, sigma)[-1:]
+    large = np.concatenate([top, large]) if len(large) else large
+    large_response = (
+        scale_space_from(filled, large, choice_scales, choice_response) if len(large) else None
+    )
+    del choice_response
+    pixel_noise = smoothed_noise(filled, 0.0, skip if skip.any() else None)
+    # where the noise varies over the frame (counts on a thick support, a dose gradient), the
+    # floor in each candidate's cut is that of the noise where it lies
+    on_layer = layer is not None and layer[0] == polarity
+    ratio = None if on_layer else local_noise.noise_ratio(filled, skip)
+    steps = (polarity, sigma, layer, large, large_response, pixel_noise, ratio)
+    if shared is not None:
+        shared["steps"] = steps
+    return steps
