@@ -64,7 +64,10 @@ def response_skews(frame, use, scales, spreads=None) -> np.ndarray | None:
     numpy.ndarray or None
         One skew per scale; None where the noise is no counting noise.
     """
-    counting = counting_noise(frame, use)
+    from napari_ivae.core.detection.detection_memo import remembered
+
+    # the size range's two searches ask it of the same background (the active memo's)
+    counting = remembered("counting_noise", counting_noise, frame, use)
     if counting is None:
         return None
     b, blur, variance, above = counting

@@ -69,6 +69,7 @@ def _unfloored_blobs(frame, excluded, params):
     """:func:`auto_blobs` without the size floor (``params``: ``polarity``, ``exclude_border``);
     wide particles found on the frame binned (:mod:`.particle_binning`), measured at full size."""
     from napari_ivae.core.detection import particle_binning as binning
+    from napari_ivae.core.detection.detection_memo import using_memo
     from napari_ivae.core.detection.overlays import annotation_mask
     from napari_ivae.core.detection.particle_padding import mirrored, padding_and_edges
     from napari_ivae.core.detection.peaks import flat_mask
@@ -87,21 +88,25 @@ def _unfloored_blobs(frame, excluded, params):
     masked = masked | padding
     factor, _, largest = binning.bin_factor(filled, choice_skip, params["polarity"], padding)
     if factor == 1:
-        points, radius, keep, on_layer, used = covered_blobs(
-            partial(_kept_blobs, no_data=padding, largest=largest, shared={}),
-            filled,
-            masked,
-            skip,
-            params["polarity"],
-        )
+        # (a memo for the frame's own steps where the caller's is none: the size range's two
+        # searches measure one background's counting noise)
+        with using_memo():
+            points, radius, keep, on_layer, used = covered_blobs(
+                partial(_kept_blobs, no_data=padding, largest=largest, shared={}),
+                filled,
+                masked,
+                skip,
+                params["polarity"],
+            )
     else:
-        points, radius, keep, on_layer, used = covered_blobs(
-            partial(_kept_blobs, no_data=binning.binned_mask(padding, factor), shared={}),
-            binning.binned(filled, factor),
-            binning.binned_mask(masked, factor),
-            binning.binned_mask(skip, factor),
-            params["polarity"],
-        )
+        with using_memo():
+            points, radius, keep, on_layer, used = covered_blobs(
+                partial(_kept_blobs, no_data=binning.binned_mask(padding, factor), shared={}),
+                binning.binned(filled, factor),
+                binning.binned_mask(masked, factor),
+                binning.binned_mask(skip, factor),
+                params["polarity"],
+            )
         points, radius = binning.to_full(points, radius, factor, frame.shape)
         for name in ("scale_sigma", "faint_radius", "range_floor"):
             if used.get(name) is not None:
