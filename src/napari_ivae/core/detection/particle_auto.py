@@ -86,11 +86,12 @@ def _unfloored_blobs(frame, excluded, params):
     filled = mirrored(filled_frame(frame, masked, skip), padding, nearest)
     choice_skip = skip if not skip.all() else masked
     masked = masked | padding
-    factor, _, largest = binning.bin_factor(filled, choice_skip, params["polarity"], padding)
-    if factor == 1:
-        # (a memo for the frame's own steps where the caller's is none: the size range's two
-        # searches measure one background's counting noise)
-        with using_memo():
+    # a memo for the frame's own steps where the caller's is none: the binning's choice and
+    # each search test the same crop for a packed layer, the size range's two searches
+    # measure one background's counting noise
+    with using_memo():
+        factor, _, largest = binning.bin_factor(filled, choice_skip, params["polarity"], padding)
+        if factor == 1:
             points, radius, keep, on_layer, used = covered_blobs(
                 partial(_kept_blobs, no_data=padding, largest=largest, shared={}),
                 filled,
@@ -98,8 +99,7 @@ def _unfloored_blobs(frame, excluded, params):
                 skip,
                 params["polarity"],
             )
-    else:
-        with using_memo():
+        else:
             points, radius, keep, on_layer, used = covered_blobs(
                 partial(_kept_blobs, no_data=binning.binned_mask(padding, factor), shared={}),
                 binning.binned(filled, factor),
@@ -107,6 +107,7 @@ def _unfloored_blobs(frame, excluded, params):
                 binning.binned_mask(skip, factor),
                 params["polarity"],
             )
+    if factor != 1:
         points, radius = binning.to_full(points, radius, factor, frame.shape)
         for name in ("scale_sigma", "faint_radius", "range_floor"):
             if used.get(name) is not None:

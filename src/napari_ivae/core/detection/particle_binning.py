@@ -100,6 +100,7 @@ def bin_factor(frame: np.ndarray, skip, polarity: str, no_data=None):
         take (None: any; set where the particles are too small for the overview).
     """
     from napari_ivae.core.detection._filters import maximum_filter3
+    from napari_ivae.core.detection.detection_memo import remembered
     from napari_ivae.core.detection.packed import packed_phase
     from napari_ivae.core.detection.particle_blobs import (
         CHOICE_SIDE,
@@ -155,10 +156,10 @@ def bin_factor(frame: np.ndarray, skip, polarity: str, no_data=None):
     # particles too small for the overview (a packed film of radius 6 px at 2 x: clusters of
     # unresolved ones) are no larger than their cells in a layer at full resolution
     window = choice_window(frame.shape)
-    layer = packed_phase(
-        np.asarray(frame, dtype=np.float32)[window],
-        None if skip is None else ~np.asarray(skip, dtype=bool)[window],
-    )
+    crop = np.asarray(frame, dtype=np.float32)[window]
+    # the pixels used as polarity_scale_and_response gives them: its test of the same crop
+    use = np.ones(crop.shape, dtype=bool) if skip is None else ~np.asarray(skip)[window]
+    layer = remembered("packed_phase", packed_phase, crop, use)
     if layer is not None:
         sigma = min(sigma, float(layer[2]))
     factor = max(1, int(SEARCH_FROM * sigma / SEARCH_PX))

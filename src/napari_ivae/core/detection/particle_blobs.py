@@ -222,6 +222,7 @@ def polarity_scale_and_response(
         :func:`~napari_ivae.core.detection.packed.packed_phase` (measured once per frame:
         the detector's cut asks it again; ``None`` where the crop is no packed layer).
     """
+    from napari_ivae.core.detection.detection_memo import remembered
     from napari_ivae.core.detection.field_noise import CONSTANT_NULL
     from napari_ivae.core.detection.packed import _packed_choice, packed_phase
 
@@ -271,7 +272,8 @@ def polarity_scale_and_response(
             strongest[name, index] = flat[chosen]
     whole = crop.shape == tuple(frame.shape)
     best = max(measured, key=lambda item: item[0], default=(-np.inf, "", 0))  # the first of equals
-    packed = packed_phase(crop, use)
+    # the same crop's test in the binning's choice and each search's (the active memo's)
+    packed = remembered("packed_phase", packed_phase, crop, use)
     if best[0] == -np.inf:
         return (
             "bright" if polarity == "auto" else polarity,
