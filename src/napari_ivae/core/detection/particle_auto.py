@@ -68,6 +68,7 @@ def auto_blobs(frame, excluded, params):
 def _unfloored_blobs(frame, excluded, params):
     """:func:`auto_blobs` without the size floor (``params``: ``polarity``, ``exclude_border``);
     wide particles found on the frame binned (:mod:`.particle_binning`), measured at full size."""
+    from napari_ivae.core.detection import particle_annotation_cuts, particle_labels
     from napari_ivae.core.detection import particle_binning as binning
     from napari_ivae.core.detection.detection_memo import using_memo
     from napari_ivae.core.detection.overlays import annotation_mask
@@ -117,9 +118,14 @@ def _unfloored_blobs(frame, excluded, params):
     labels, centres, groups, border_dropped = binning.labelled(
         signal, points, radius, keep, on_layer, params["exclude_border"], used["rims"]
     )
+    # a particle the scale bar or a glyph cuts in pieces: neither piece is the particle
+    cut = particle_annotation_cuts.cut_pieces(labels, centres, annotation)
+    if cut.any():
+        labels, centres = particle_labels.without(labels, centres, cut)
     used.update(
         merged=int(len(groups) - (groups.max() + 1 if len(groups) else 0)),
         annotation_pixels=int(annotation.sum()),
+        annotation_cut=int(cut.sum()),
         border_dropped=border_dropped,
         bin=factor,
     )
