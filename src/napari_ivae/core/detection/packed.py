@@ -73,7 +73,10 @@ def packed_phase(frame: np.ndarray, use=None) -> tuple[str, float, float] | None
     ``PACKED_HELD_PIECES`` pieces must hold the phase (see below; 30-940 on monolayers, 3 there).
     Where neither cut finds a layer, the test runs on each side of the slow variation's Otsu
     level (:func:`_film_parts`): a film over part of the frame beside bare liquid, whose noise
-    crumbs cut at the whole frame's level stood closer than any particle's pieces.
+    crumbs cut at the whole frame's level stood closer than any particle's pieces. Where
+    no level finds one either, the tests run on the curvature
+    (:func:`~napari_ivae.core.detection.packed_curvature.curvature_layer`): gaps narrower
+    than the blur, which no level keeps whole.
 
     The sigma is the median inscribed radius (the distance transform's maximum) of the pieces
     that hold the phase (at least ``PACKED_HELD`` x the piece holding its median pixel: noise
@@ -101,6 +104,11 @@ def packed_phase(frame: np.ndarray, use=None) -> tuple[str, float, float] | None
             found = _layer_phase(flattened, part)
             if found is not None:
                 break
+    if found is None:
+        # gaps narrower than the blur: no level keeps them whole, their curvature does
+        from napari_ivae.core.detection.packed_curvature import curvature_layer
+
+        found = curvature_layer(frame, use)
     return found
 
 
@@ -138,12 +146,18 @@ def _slow_variation(smooth: np.ndarray, use: np.ndarray) -> np.ndarray:
     return np.divide(total, weight, out=np.zeros_like(total), where=weight > 1e-3)
 
 
-def _layer_phase(smooth: np.ndarray, use: np.ndarray) -> tuple[str, float, float] | None:
-    """:func:`packed_phase` on the smoothed frame ``smooth``."""
+def _layer_phase(
+    smooth: np.ndarray, use: np.ndarray, names=("bright", "dark"), regular: bool = False
+) -> tuple[str, float, float] | None:
+    """:func:`packed_phase` on the smoothed frame ``smooth``, the particles one of ``names``'
+    phases; ``regular``: their centres must also pass
+    :func:`~napari_ivae.core.detection.packed_curvature.regular_layer`."""
     from scipy import ndimage
     from scipy.spatial import cKDTree
     from skimage.feature import peak_local_max
     from skimage.filters import threshold_otsu
+
+    from napari_ivae.core.detection.packed_curvature import regular_layer
 
     values = smooth[use]
     if values.size == 0 or not values.max() > values.min():
@@ -156,6 +170,8 @@ def _layer_phase(smooth: np.ndarray, use: np.ndarray) -> tuple[str, float, float
         areas = np.bincount(labels.ravel())[1:] if count else np.zeros(0, dtype=np.int64)
         pieces[name] = labels, areas
     for name, other in (("bright", "dark"), ("dark", "bright")):
+        if name not in names:
+            continue
         (labels, areas), around = pieces[name], pieces[other][1]
         large = areas >= PACKED_MIN_AREA
         if (
@@ -188,6 +204,8 @@ def _layer_phase(smooth: np.ndarray, use: np.ndarray) -> tuple[str, float, float
             apart = cKDTree(centres).query(centres, k=2)[0][:, 1] if len(centres) > 1 else [0.0]
             if np.median(apart) < PACKED_APART * 2.0 * depth:
                 continue  # pieces no particle fills: noise's or a texture's irregular ones
+            if regular and not regular_layer(centres):
+                continue
             return (
                 name,
                 float(depth / np.sqrt(2.0)),
