@@ -49,7 +49,7 @@ def curvature_layer(frame: np.ndarray, use: np.ndarray) -> tuple[str, float, flo
     digest = hashlib.blake2b(digest_size=16)
     for array in (np.ascontiguousarray(frame), np.ascontiguousarray(use)):
         digest.update(repr((array.shape, array.dtype.str)).encode())
-        digest.update(memoryview(array.reshape(-1)).cast("B"))
+        digest.update(array.tobytes())
     key = digest.digest()
     if _LAST and _LAST[0][0] == key:
         return _LAST[0][1]
