@@ -75,7 +75,9 @@ def _line_offsets(residual, use, axis: int, least: int) -> np.ndarray | None:
     both halves and cancels there, while the noise and the texture along the line (of the
     same length, correlated along the line as the means are) stay as they are in its mean.
     """
-    from scipy import stats
+    # the F distribution's survival function from scipy.special: scipy.stats costs ~0.1 s of
+    # import on every particle frame
+    from scipy.special import fdtrc
 
     lines = residual if axis == 0 else residual.T
     used = use if axis == 0 else use.T
@@ -101,7 +103,7 @@ def _line_offsets(residual, use, axis: int, least: int) -> np.ndarray | None:
     spread, null_spread = float(np.mean(step**2)), float(np.mean(null_step**2))
     if not null_spread > 0.0:
         return None
-    if stats.f.sf(spread / null_spread, count, count) >= LINE_FALSE_ALARM:
+    if fdtrc(count, count, spread / null_spread) >= LINE_FALSE_ALARM:
         return None
     full = sums.sum(axis=0) / np.maximum(counts.sum(axis=0), 1)
     return np.where(enough, full, 0.0).astype(np.float32)
