@@ -51,8 +51,9 @@ def curvature_layer(frame: np.ndarray, use: np.ndarray) -> tuple[str, float, flo
         digest.update(repr((array.shape, array.dtype.str)).encode())
         digest.update(array.tobytes())
     key = digest.digest()
-    if _LAST and _LAST[0][0] == key:
-        return _LAST[0][1]
+    last = _LAST[:1]  # one read: another thread's detection may replace the entry meanwhile
+    if last and last[0][0] == key:
+        return last[0][1]
     found = _curvature_layer(frame, use)
     _LAST[:] = [(key, found)]
     return found
