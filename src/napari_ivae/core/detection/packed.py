@@ -154,10 +154,10 @@ def _layer_phase(
     :func:`~napari_ivae.core.detection.packed_curvature.regular_layer`."""
     from scipy import ndimage
     from scipy.spatial import cKDTree
-    from skimage.feature import peak_local_max
     from skimage.filters import threshold_otsu
 
     from napari_ivae.core.detection.packed_curvature import regular_layer
+    from napari_ivae.core.detection.spaced_peaks import spaced_peaks
 
     values = smooth[use]
     if values.size == 0 or not values.max() > values.min():
@@ -191,15 +191,17 @@ def _layer_phase(
                 <= PACKED_THIN * distance[phases[name]].mean()
             ):
                 continue
-            inscribed = ndimage.maximum(distance, labels, np.flatnonzero(held) + 1)
+            # each held piece's inscribed radius (a piece's distances are all above 0)
+            deepest = np.zeros(len(areas) + 1)
+            np.maximum.at(deepest, labels.ravel(), distance.ravel())
+            inscribed = deepest[1:][held]
             # one centre per particle, also where touching ones merged into one piece: the
             # distance transform's maxima at least half the pieces' inscribed radius deep
             depth = float(np.median(inscribed))
-            centres = peak_local_max(
-                np.where(np.isin(labels, np.flatnonzero(held) + 1), distance, 0.0),
-                min_distance=max(1, int(round(0.5 * depth))),
-                threshold_abs=0.5 * depth,
-                exclude_border=False,
+            centres = spaced_peaks(
+                np.where(np.concatenate([[False], held])[labels], distance, 0.0),
+                max(1, int(round(0.5 * depth))),
+                0.5 * depth,
             )
             apart = cKDTree(centres).query(centres, k=2)[0][:, 1] if len(centres) > 1 else [0.0]
             if np.median(apart) < PACKED_APART * 2.0 * depth:

@@ -26,6 +26,12 @@ def curvature_field(frame: np.ndarray, sigma: float, name: str) -> np.ndarray:
     """The Hessian eigenvalue of ``frame`` smoothed by ``sigma`` px that is lowest inside
     ``name``'s particles and highest on their gaps: minus the smaller eigenvalue for dark
     particles (their gaps bright ridges), the larger one for bright particles."""
+    return _polarity_field(_hessian_parts(frame, sigma), name)
+
+
+def _hessian_parts(frame: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray]:
+    """The mean of the Hessian's eigenvalues of ``frame`` smoothed by ``sigma`` px and half
+    their difference: both polarities' :func:`curvature_field` from one Hessian."""
     from napari_ivae.core.detection._filters import gaussian_smooth
 
     smooth = gaussian_smooth(frame, sigma)
@@ -35,6 +41,11 @@ def curvature_field(frame: np.ndarray, sigma: float, name: str) -> np.ndarray:
     cross = np.gradient(along_rows, axis=1)
     half = 0.5 * (rows + cols)
     root = np.sqrt(0.25 * (rows - cols) ** 2 + cross**2)
+    return half, root
+
+
+def _polarity_field(parts: tuple[np.ndarray, np.ndarray], name: str) -> np.ndarray:
+    half, root = parts
     return -(half - root) if name == "dark" else half + root
 
 
@@ -71,8 +82,9 @@ def _curvature_layer(frame: np.ndarray, use: np.ndarray) -> tuple[str, float, fl
     from napari_ivae.core.detection.packed import _layer_phase
 
     for sigma in CURVATURE_SIGMAS:
+        parts = _hessian_parts(frame, sigma)
         for name in ("dark", "bright"):
-            found = _layer_phase(curvature_field(frame, sigma, name), use, ("dark",), True)
+            found = _layer_phase(_polarity_field(parts, name), use, ("dark",), True)
             if found is not None:
                 return name, found[1], found[2]
     return None
