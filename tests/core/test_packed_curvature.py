@@ -49,7 +49,6 @@ def test_packed_phase_falls_back_on_the_curvature(monkeypatch):
     found = packed.packed_phase(frame)
     assert found is not None and found[0] == "dark"
     monkeypatch.setattr(packed_curvature, "CURVATURE_SIGMAS", ())
-    monkeypatch.setattr(packed_curvature, "_LAST", [])
     assert packed.packed_phase(frame) is None  # before: no cut of the level found it
 
 
@@ -76,17 +75,23 @@ def test_touching_random_particles_are_no_layer(tag):
 
 
 def test_the_curvature_is_measured_once_for_the_same_crop(monkeypatch):
+    # the binning's choice and each search ask packed_phase of the same crop through the
+    # detection's memo, so its curvature fallback runs once a crop
+    from napari_ivae.core.detection.detection_memo import remembered, using_memo
+
     frame, _ = _film(1, "dark")
     use = np.ones(frame.shape, dtype=bool)
     calls = []
-    measure = packed_curvature._curvature_layer
+    measure = packed_curvature.curvature_layer
     monkeypatch.setattr(
-        packed_curvature, "_curvature_layer", lambda *args: calls.append(1) or measure(*args)
+        packed_curvature, "curvature_layer", lambda *args: calls.append(1) or measure(*args)
     )
-    first = packed_curvature.curvature_layer(frame, use)
-    assert packed_curvature.curvature_layer(frame.copy(), use.copy()) == first
-    assert len(calls) == 1
-    other = frame.copy()
-    other[0, 0] += 1.0
-    packed_curvature.curvature_layer(other, use)
-    assert len(calls) == 2
+    with using_memo():
+        first = remembered("packed_phase", packed.packed_phase, frame, use)
+        again = remembered("packed_phase", packed.packed_phase, frame.copy(), use.copy())
+        assert again == first
+        assert len(calls) == 1
+        other = frame.copy()
+        other[0, 0] += 1.0
+        remembered("packed_phase", packed.packed_phase, other, use)
+        assert len(calls) == 2

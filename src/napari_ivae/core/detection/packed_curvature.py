@@ -49,28 +49,7 @@ def _polarity_field(parts: tuple[np.ndarray, np.ndarray], name: str) -> np.ndarr
     return -(half - root) if name == "dark" else half + root
 
 
-_LAST: list = []  # (digest, layer) of the last frame: the detector asks twice for one crop
-
-
 def curvature_layer(frame: np.ndarray, use: np.ndarray) -> tuple[str, float, float] | None:
-    """:func:`_curvature_layer`, measured once where the same ``frame`` and ``use`` come
-    again (the polarity and scale choice and the binning ask for the same central crop)."""
-    import hashlib
-
-    digest = hashlib.blake2b(digest_size=16)
-    for array in (np.ascontiguousarray(frame), np.ascontiguousarray(use)):
-        digest.update(repr((array.shape, array.dtype.str)).encode())
-        digest.update(array.tobytes())
-    key = digest.digest()
-    last = _LAST[:1]  # one read: another thread's detection may replace the entry meanwhile
-    if last and last[0][0] == key:
-        return last[0][1]
-    found = _curvature_layer(frame, use)
-    _LAST[:] = [(key, found)]
-    return found
-
-
-def _curvature_layer(frame: np.ndarray, use: np.ndarray) -> tuple[str, float, float] | None:
     """:func:`~napari_ivae.core.detection.packed.packed_phase`'s layer found on the
     :func:`curvature_field` at the smallest of ``CURVATURE_SIGMAS`` where one is, or None.
 
