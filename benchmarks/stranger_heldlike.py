@@ -25,10 +25,20 @@ oxide support whose lattice fringes show (2048 x 2048); TEM of dark catalyst par
 carbon black (small, low contrast, thickness varies); in-situ liquid-cell TEM of dense
 self-assembled Au monolayers (touching, 1-3 px gaps, vacancies and islands, a bulging
 membrane's radial thickness, heavy shot noise, 8-bit with clipping).
+
+``--zoom 0.5,2`` (default 1) takes each scene at other magnifications too, as a stranger's
+microscope may: the rendered frame is resampled (zoom < 1: anti-aliased area binning, zoom > 1:
+cubic up-sampling, :mod:`real_variant_transforms`'s) and stored in its own dtype again; the
+references, their radii and the invalid areas follow (a position ``p`` goes to
+``(p + 0.5) * s - 0.5``, a pixel is invalid if it covers any invalid one). A frame that would
+grow past 2048 px on a side is cropped about its centre first, and the references within the
+1.5 x the largest radius of a cut edge are left out on both sides. Zoom 1 is the scene as drawn; other
+zooms are reported as ``NAME@xZOOM``.
 """
 
 from __future__ import annotations
 
+import argparse
 import io
 import sys
 from pathlib import Path
@@ -40,8 +50,11 @@ HERE = str(Path(__file__).resolve().parent)
 if HERE not in sys.path:
     sys.path.insert(0, HERE)
 
+from real_variant_transforms import area_matrix, binned, upsampled  # noqa: E402
 from scene_table import scene_row, scene_table  # noqa: E402
 from stranger_scenes import score_scene  # noqa: E402
+
+MAX_SIDE = 2048  # a zoomed frame is cropped so as not to grow past this (CPU of the table)
 
 
 # ---------------------------------------------------------------- own drawing helpers
@@ -462,8 +475,77 @@ CASES = {**ATOM_CASES, **PARTICLE_CASES}
 
 
 def make(name: str, seed: int = 0) -> dict:
-    """The scene ``name``, seeded by its name and ``seed``."""
-    return CASES[name](np.random.default_rng([seed, 56, sum(map(ord, name))]))
+    """The scene ``name``, seeded by its name and ``seed``; ``NAME@xZOOM`` is the scene taken
+    at that magnification (:func:`zoomed`)."""
+    base, _, zoom = name.partition("@x")
+    case = CASES[base](np.random.default_rng([seed, 56, sum(map(ord, base))]))
+    return zoomed(case, float(zoom)) if zoom else case
+
+
+def _cropped(case, zoom):
+    """The central part of ``case`` that stays within :data:`MAX_SIDE` at ``zoom``, with the
+    references near a cut edge (within 1.5 x the largest radius, at least 3 px) ignored."""
+    shape = np.array(case["image"].shape)
+    size = np.minimum(shape, np.floor(MAX_SIDE / zoom).astype(int))
+    if (size == shape).all():
+        return case
+    top = (shape - size) // 2
+    window = tuple(slice(t, t + n) for t, n in zip(top, size))
+    truth = case["truth"].copy()
+    truth[:, :2] -= top
+    truth = truth[np.all((truth[:, :2] >= 0) & (truth[:, :2] < size), axis=1)]
+    # a cut particle's visible part may lie up to its facets' reach (1.3 x radius) inside
+    width = int(np.ceil(max(3.0, 1.5 * truth[:, 2].max() if truth.shape[1] > 2 else 3.0)))
+    ignore = np.zeros(tuple(size), bool)
+    if size[0] < shape[0]:  # both sides of a cropped axis are cut
+        ignore[:width] = ignore[-width:] = True
+    if size[1] < shape[1]:
+        ignore[:, :width] = ignore[:, -width:] = True
+    for key in ("invalid", "ignore"):
+        if case[key] is not None:
+            case = {**case, key: case[key][window]}
+    old = case["ignore"]
+    return {
+        **case,
+        "image": case["image"][window],
+        "truth": truth,
+        "ignore": ignore if old is None else ignore | old,
+    }
+
+
+def zoomed(case: dict, zoom: float) -> dict:
+    """``case`` taken at ``zoom`` times its magnification.
+
+    The frame (cropped first where it would grow past :data:`MAX_SIDE`) is area-binned
+    (zoom < 1) or cubic up-sampled (zoom > 1) and stored in its own dtype again (rounded and
+    clipped for integers); references move as ``(p + 0.5) * s - 0.5`` and their radii scale by
+    ``s``; a pixel is invalid (or ignored) if it covers any invalid (ignored) pixel.
+    """
+    if zoom == 1:
+        return case
+    if zoom > 1:
+        case = _cropped(case, zoom)
+    image, truth = case["image"], case["truth"]
+    resample = binned if zoom < 1 else upsampled
+    variant = resample(image.astype(float), truth[:, :2], zoom)
+    out = variant.image
+    if np.issubdtype(image.dtype, np.integer):
+        info = np.iinfo(image.dtype)
+        out = np.clip(np.round(out), info.min, info.max)
+    rows = area_matrix(image.shape[0], out.shape[0])
+    cols = area_matrix(image.shape[1], out.shape[1])
+
+    def covered(mask):
+        return None if mask is None else (rows @ mask.astype(float) @ cols.T) > 0
+
+    truth = np.column_stack([variant.points, truth[:, 2:] * variant.scale])
+    return {
+        **case,
+        "image": out.astype(image.dtype),
+        "truth": truth,
+        "invalid": covered(case["invalid"]),
+        "ignore": covered(case["ignore"]),
+    }
 
 
 def run(name: str, seed: int, case=None) -> dict:
@@ -471,8 +553,14 @@ def run(name: str, seed: int, case=None) -> dict:
 
 
 def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--zoom", default="1", help="comma-separated magnifications (default 1)")
+    args, rest = parser.parse_known_args(sys.argv[1:] if argv is None else argv)
+    zooms = [float(z) for z in args.zoom.split(",") if z.strip()]
+    names = [n if z == 1 else f"{n}@x{z:g}" for n in CASES for z in zooms]
+    width = 22 if zooms == [1.0] else 28
     return scene_table(
-        "stranger_heldlike", CASES, run, argv, width=22, description=__doc__.splitlines()[0]
+        "stranger_heldlike", names, run, rest, width=width, description=__doc__.splitlines()[0]
     )
 
 
