@@ -33,7 +33,10 @@ references, their radii and the invalid areas follow (a position ``p`` goes to
 ``(p + 0.5) * s - 0.5``, a pixel is invalid if it covers any invalid one). A frame that would
 grow past 2048 px on a side is cropped about its centre first, and the references within the
 1.5 x the largest radius of a cut edge are left out on both sides. Zoom 1 is the scene as drawn; other
-zooms are reported as ``NAME@xZOOM``.
+zooms are reported as ``NAME@xZOOM``. Up-sampling smooths the frame's noise into grains of
+``zoom`` px, which a detector at that magnification would not make: ``ZOOM+noise`` (e.g.
+``--zoom 2+noise``) adds white noise of the frame's own per-pixel level back, as
+``real_variants.py``'s ``up2+noise``.
 """
 
 from __future__ import annotations
@@ -479,7 +482,10 @@ def make(name: str, seed: int = 0) -> dict:
     at that magnification (:func:`zoomed`)."""
     base, _, zoom = name.partition("@x")
     case = CASES[base](np.random.default_rng([seed, 56, sum(map(ord, base))]))
-    return zoomed(case, float(zoom)) if zoom else case
+    if not zoom:
+        return case
+    factor, _, noise = zoom.partition("+")
+    return zoomed(case, float(factor), noise == "noise", seed)
 
 
 def _cropped(case, zoom):
@@ -513,8 +519,9 @@ def _cropped(case, zoom):
     }
 
 
-def zoomed(case: dict, zoom: float) -> dict:
-    """``case`` taken at ``zoom`` times its magnification.
+def zoomed(case: dict, zoom: float, noise: bool = False, seed: int = 0) -> dict:
+    """``case`` taken at ``zoom`` times its magnification (``noise``: up-sampled with white
+    noise of the frame's per-pixel level added, drawn from ``seed``).
 
     The frame (cropped first where it would grow past :data:`MAX_SIDE`) is area-binned
     (zoom < 1) or cubic up-sampled (zoom > 1) and stored in its own dtype again (rounded and
@@ -526,8 +533,11 @@ def zoomed(case: dict, zoom: float) -> dict:
     if zoom > 1:
         case = _cropped(case, zoom)
     image, truth = case["image"], case["truth"]
-    resample = binned if zoom < 1 else upsampled
-    variant = resample(image.astype(float), truth[:, :2], zoom)
+    if zoom < 1:
+        variant = binned(image.astype(float), truth[:, :2], zoom)
+    else:
+        rng = np.random.default_rng([seed, 57]) if noise else None
+        variant = upsampled(image.astype(float), truth[:, :2], zoom, noise, rng)
     out = variant.image
     if np.issubdtype(image.dtype, np.integer):
         info = np.iinfo(image.dtype)
@@ -554,11 +564,15 @@ def run(name: str, seed: int, case=None) -> dict:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(add_help=False)
-    parser.add_argument("--zoom", default="1", help="comma-separated magnifications (default 1)")
+    parser.add_argument(
+        "--zoom",
+        default="1",
+        help="comma-separated magnifications, ZOOM+noise: up-sampled with white noise (default 1)",
+    )
     args, rest = parser.parse_known_args(sys.argv[1:] if argv is None else argv)
-    zooms = [float(z) for z in args.zoom.split(",") if z.strip()]
-    names = [n if z == 1 else f"{n}@x{z:g}" for n in CASES for z in zooms]
-    width = 22 if zooms == [1.0] else 28
+    zooms = [z.strip() for z in args.zoom.split(",") if z.strip()]
+    names = [n if z in ("1", "1.0") else f"{n}@x{z}" for n in CASES for z in zooms]
+    width = 22 if all(z in ("1", "1.0") for z in zooms) else 32
     return scene_table(
         "stranger_heldlike", names, run, rest, width=width, description=__doc__.splitlines()[0]
     )

@@ -10,6 +10,7 @@ from scipy import ndimage
 from tests.core._scripts import load_script
 
 heldlike = load_script("benchmarks/stranger_heldlike.py", "stranger_heldlike")
+from real_variant_transforms import white_noise  # noqa: E402  (benchmarks/ on the path now)
 
 
 def _case(shape=(120, 160)):
@@ -66,3 +67,13 @@ def test_a_frame_that_would_grow_too_large_is_cropped(monkeypatch):
     assert list(cut) == [False, False, True]  # the disk halved by the crop's left edge
     for point in out["truth"][~cut, :2]:
         assert np.hypot(*(_centroid(out["image"], point, 18) - point)) < 0.3
+
+
+def test_noise_added_back_after_up_sampling():
+    case = heldlike.make("graphene_lowdose_256", 0)
+    smooth = heldlike.make("graphene_lowdose_256@x2", 0)["image"].astype(float)
+    noisy = heldlike.make("graphene_lowdose_256@x2+noise", 0)
+    noise = white_noise(case["image"].astype(float))
+    assert white_noise(smooth) < 0.6 * noise  # interpolation smooths it away
+    assert abs(white_noise(noisy["image"].astype(float)) / noise - 1) < 0.25
+    assert noisy["image"].dtype == case["image"].dtype
