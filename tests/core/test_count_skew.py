@@ -109,3 +109,23 @@ def _carried(level, skew, spread, skewed_levels):
         return float(skewed_levels([level], response, [1.0], np.zeros((8, 8)), background)[0])
     finally:
         count_skew.response_skews = original
+
+
+def test_the_full_convolution_is_fftconvolves_to_the_bit():
+    # symmetrised_skew's filter through the blur, without importing scipy.signal
+    from scipy.signal import fftconvolve
+
+    from napari_ivae.core.detection.count_noise import gaussian_kernel
+    from napari_ivae.core.detection.count_skew import full_convolution
+
+    rng = np.random.default_rng(3)
+    pairs = [
+        (gaussian_kernel(width) - gaussian_kernel(2 * width)[:1, :1], gaussian_kernel(blur))
+        for width in (0.7, 1.3, 2.5, 4.0)
+        for blur in (0.0, 0.4, 1.0, 2.2)
+    ]
+    pairs += [(rng.normal(size=rng.integers(1, 30, 2)), rng.normal(size=rng.integers(1, 30, 2)))]
+    pairs += [(rng.normal(size=(1, 9)), rng.normal(size=(5, 1)))]  # axes of length 1
+    for first, second in pairs:
+        expected, got = fftconvolve(first, second), full_convolution(first, second)
+        assert got.shape == expected.shape and got.tobytes() == expected.tobytes()

@@ -126,7 +126,6 @@ def symmetrised_skew(frame, use, line, widths, spread) -> float | None:
         The skew toward the counts' high side; None where the noise is no counting noise.
     """
     from scipy import ndimage
-    from scipy.signal import fftconvolve
 
     from napari_ivae.core.detection._filters import gaussian_smooth
 
@@ -146,7 +145,7 @@ def symmetrised_skew(frame, use, line, widths, spread) -> float | None:
     kernel = -wide
     offset = (wide.shape[0] - narrow.shape[0]) // 2
     kernel[offset : offset + narrow.shape[0], offset : offset + narrow.shape[1]] += narrow
-    blurred = fftconvolve(kernel, gaussian_kernel(blur))
+    blurred = full_convolution(kernel, gaussian_kernel(blur))
     exact = float(np.sum(blurred**3)) / float(np.sum(blurred**2)) ** 1.5 / np.sqrt(events)
     # the frame's counting noise drawn (a fixed seed), made symmetric and filtered
     rng = np.random.default_rng(0)
@@ -175,6 +174,29 @@ def symmetrised_skew(frame, use, line, widths, spread) -> float | None:
     skew = np.sign(b) * max(skew - SKEW_ERRORS * error, 0.0)
     own = float(moments[1][0].mean())  # the symmetric side's variance
     return float(skew * min(own / spread**2, 1.0) ** 1.5)
+
+
+def full_convolution(first, second) -> np.ndarray:
+    """``scipy.signal.fftconvolve(first, second)`` (mode ``"full"``) of two real 2D arrays, the
+    same numbers (the same transforms of the same padded sizes, in the same order), without
+    importing :mod:`scipy.signal` (0.3-0.7 s of a process's first detection)."""
+    from scipy import fft
+
+    first, second = np.asarray(first), np.asarray(second)
+    # axes of length 1 broadcast, as fftconvolve's
+    axes = [axis for axis in range(2) if first.shape[axis] != 1 and second.shape[axis] != 1]
+    if not axes:
+        return first * second
+    shape = [
+        first.shape[axis] + second.shape[axis] - 1
+        if axis in axes
+        else max(first.shape[axis], second.shape[axis])
+        for axis in range(2)
+    ]
+    padded = [fft.next_fast_len(shape[axis], True) for axis in axes]
+    spectrum = fft.rfftn(first, padded, axes=axes) * fft.rfftn(second, padded, axes=axes)
+    out = fft.irfftn(spectrum, padded, axes=axes)
+    return out[tuple(slice(size) for size in shape)].copy()
 
 
 def _block_moments(response) -> tuple[np.ndarray, np.ndarray]:
@@ -207,6 +229,7 @@ def opposite_levels(levels, skew, spread) -> np.ndarray:
 
 
 __all__ = [
+    "full_convolution",
     "opposite_levels",
     "response_skews",
     "symmetrised_skew",
