@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from napari_ivae.core.detection._medians import _group_medians, _order_statistics
+from napari_ivae.core.detection._medians import _group_medians, _order_statistics, _quantile
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -36,3 +36,25 @@ def test_order_statistics_are_the_sorted_values(size):
     with_nan = rng.normal(size=size)
     with_nan[size // 5] = np.nan
     assert _order_statistics(with_nan, [size // 2]) is None
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("size", [1, 2, 7, 1000, 1 << 14, 100_001])
+def test_quantile_is_numpys_to_the_bit(dtype, size):
+    # what particle_threshold.background_strengths takes of each scale's response
+    rng = np.random.default_rng(size)
+    for values in (
+        rng.normal(size=size),
+        rng.standard_gamma(0.5, size),  # one-sided, skewed
+        np.round(rng.normal(size=size) * 3) + 0.0,  # ties (+ 0.0: no -0.0 among the zeros)
+        np.exp(3.0 * rng.normal(size=size)),  # a heavy tail: the sampled bounds may miss
+    ):
+        values = values.astype(dtype)
+        for q in (0.0, 0.001, 0.3, 0.5, 0.75, 0.999, 1.0):
+            expected, got = np.quantile(values, q), _quantile(values, q)
+            assert np.asarray(got).dtype == np.asarray(expected).dtype
+            assert np.asarray(got).tobytes() == np.asarray(expected).tobytes()
+    if size > 2:
+        with_nan = rng.normal(size=size).astype(dtype)
+        with_nan[size // 3] = np.nan
+        assert np.isnan(_quantile(with_nan, 0.999))

@@ -40,6 +40,34 @@ def _median(values: np.ndarray):
     return (middle[0] + middle[1]) / values.dtype.type(2)  # as np.median
 
 
+def _quantile(values: np.ndarray, q: float):
+    """``np.quantile(values, q)`` (its default, linear method) of a 1D array, the same number:
+    the two values about the quantile selected as :func:`_median` selects its middle ones
+    (a partition of a small part of a large array, not of the whole), then mixed as numpy's
+    ``_lerp`` mixes them (in the values' dtype, from the far end when past halfway). A zero
+    where -0.0 and 0.0 tie may come with the other sign (a partition may order them either
+    way)."""
+    values = np.asarray(values)
+    size = values.size
+    virtual = (size - 1) * np.float64(q)  # numpy's virtual index
+    if (
+        values.ndim != 1
+        or values.dtype not in (np.float32, np.float64)
+        or not 0.0 <= virtual < size - 1
+    ):
+        return np.quantile(values, q)
+    below = np.floor(virtual)
+    pair = _order_statistics(values, [int(below), int(below) + 1])
+    if pair is None:  # a NaN
+        return np.quantile(values, q)
+    low, high = pair
+    gamma = float(virtual - below)
+    step = high - low
+    if gamma >= 0.5:
+        return high - step * (1 - gamma)
+    return low + step * gamma
+
+
 def _order_statistics(values: np.ndarray, ranks: list) -> list | None:
     """The values of the given (ascending, 0-based) ranks in sorted order; None if any is NaN."""
     size = values.size

@@ -14,7 +14,7 @@ import functools
 
 import numpy as np
 
-from napari_ivae.core.detection._medians import _median
+from napari_ivae.core.detection._medians import _median, _quantile
 from napari_ivae.core.detection.particle_candidates import blob_candidates
 
 NULL_Z = 2.0  # standard deviations above the weak (texture and noise) population
@@ -154,7 +154,7 @@ def background_strengths(
             spreads[index] = deviation
         spread = 1.4826 * deviation
         if spread > 0:
-            tail = np.quantile(sign * centred, 1.0 - TAIL_SHARE) / (tail_z * spread)
+            tail = _quantile(sign * centred, 1.0 - TAIL_SHARE) / (tail_z * spread)
             out[index] = spread * z * max(1.0, float(tail))
     return out
 
