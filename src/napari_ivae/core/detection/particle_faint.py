@@ -139,12 +139,14 @@ def faint_particles(signal, points, radius, skip=None) -> tuple[np.ndarray, dict
     whole = _level_over(values, skip, FAINT_WIDE * r)
     # whether the background is two-sided is judged as the frame came (below)
     plain = narrow - whole
-    support = _support_level(values, off, whole, FAINT_WIDE * r)
+    # the off pixels' weight, the same for the levelled frame's support below
+    off_weight = gaussian_smooth(off.astype(np.float32), FAINT_WIDE * r)
+    support = _support_level(values, off, whole, off_weight, FAINT_WIDE * r)
     levelled, info["faint_lines"] = line_offsets(values, off, support, FAINT_TAIL[0])
     if info["faint_lines"] is not None:
         narrow = gaussian_smooth(levelled, narrow_width)
         whole = _level_over(levelled, skip, FAINT_WIDE * r)
-        support = _support_level(levelled, off, whole, FAINT_WIDE * r)
+        support = _support_level(levelled, off, whole, off_weight, FAINT_WIDE * r)
     response = narrow - support
     usable = _inside_edge(signal.shape, r, skip)
     candidate_area = usable & off
@@ -234,12 +236,12 @@ def _narrow_width(signal, off, line, r) -> float:
     return width
 
 
-def _support_level(values, off, whole, sigma) -> np.ndarray:
+def _support_level(values, off, whole, weight, sigma) -> np.ndarray:
     """The support's level: a Gaussian of ``sigma`` over the ``off`` pixels, normalised by
-    their weight; ``whole`` (the frame's) where they weigh under 5 %."""
+    their ``weight`` (that Gaussian of ``off`` itself); ``whole`` (the frame's) where they
+    weigh under 5 %."""
     from napari_ivae.core.detection._filters import gaussian_smooth
 
-    weight = gaussian_smooth(off.astype(np.float32), sigma)
     support = gaussian_smooth(np.where(off, values, 0.0), sigma)
     measured = weight > 0.05  # elsewhere too little background nearby: the whole frame's
     support[measured] /= weight[measured]
