@@ -206,10 +206,14 @@ def _less_cross(smoothed, values):
     taps = np.exp(-0.5 * (np.arange(-reach, reach + 1) / COUNT_WINDOW) ** 2)
     centre, side = np.exp(-0.5 * (np.asarray([0.0, 1.0]) / COUNT_WINDOW) ** 2) / taps.sum()
     values = np.asarray(values, dtype=np.float64)
-    cross = centre * centre * values[1:-1, 1:-1] + centre * side * (
-        values[:-2, 1:-1] + values[2:, 1:-1] + values[1:-1, :-2] + values[1:-1, 2:]
-    )
-    return smoothed[1:-1, 1:-1] - cross
+    # in place, in the order of ``c c v + c s (up + down + left + right)``: the same numbers
+    around = values[:-2, 1:-1] + values[2:, 1:-1]
+    around += values[1:-1, :-2]
+    around += values[1:-1, 2:]
+    around *= centre * side
+    cross = centre * centre * values[1:-1, 1:-1]
+    cross += around
+    return np.subtract(smoothed[1:-1, 1:-1], cross, out=cross)
 
 
 def symmetrised(frame, line) -> np.ndarray:
