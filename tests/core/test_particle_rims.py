@@ -126,3 +126,25 @@ def test_edge_bright_spheres_with_a_bright_face_are_counted_once_each(middle):
     coords = np.asarray(detections.coords, dtype=np.float64).reshape(-1, 3)[:, 1:]
     distance = np.hypot(*(coords[:, None, :] - np.array(CENTRES)[None]).transpose(2, 0, 1))
     assert ((distance <= radii[None]).sum(axis=0) == 1).all()
+
+
+def test_a_frames_basins_are_measured_once_for_both_searches(monkeypatch):
+    # the size range's second search asks rim_particles of the same frame: the basins'
+    # depth (the edge fill, the costly part; the frame's and its mirrored edges') comes from
+    # the detection's memo, the same rims
+    from napari_ivae.core.detection import particle_rims
+    from napari_ivae.core.detection.detection_memo import DetectionMemo, using_memo
+
+    radii = np.linspace(9, 16, len(CENTRES))
+    image = _edge_bright_spheres(radii, 1)
+    points, radius = _ring_blobs(radii)
+    alone = rim_particles(image, points, radius, 5.0)
+    calls = []
+    real = particle_rims._basin_depth
+    monkeypatch.setattr(particle_rims, "_basin_depth", lambda s: (calls.append(1), real(s))[1])
+    with using_memo(DetectionMemo()):
+        first = rim_particles(image, points, radius, 5.0)
+        again = rim_particles(image, points[6:], radius[6:], 5.0)
+    assert len(calls) == 2 and len(first[0]) == len(CENTRES) and len(again[0]) == len(CENTRES) - 1
+    np.testing.assert_array_equal(first[0], alone[0])
+    np.testing.assert_array_equal(first[1], alone[1])

@@ -48,6 +48,7 @@ def cut_basins(smoothed, floor, radius, reach, smooth):
     """
     from scipy import ndimage
 
+    from napari_ivae.core.detection.detection_memo import remembered
     from napari_ivae.core.detection.particle_rims import _areas_and_centroids, _basin_depth
 
     shape = smoothed.shape
@@ -58,7 +59,8 @@ def cut_basins(smoothed, floor, radius, reach, smooth):
     pad = min(2 * int(np.ceil(reach * float(np.max(radius)))), min(shape) // 2 * 2)
     if pad < 2:
         return empty
-    depth = _basin_depth(np.pad(smoothed, pad, mode="symmetric"))
+    # (the size range's second search asks it again where its blobs reach as far)
+    depth = remembered("basin_depth", _basin_depth, np.pad(smoothed, pad, mode="symmetric"))
     labels, count = ndimage.label(depth > floor)
     inside = labels[pad:-pad, pad:-pad]
     full = np.bincount(labels.ravel(), minlength=count + 1)[1:].astype(np.float64)

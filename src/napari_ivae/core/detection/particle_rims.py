@@ -135,6 +135,7 @@ def rim_particles(signal, points, radius, pixel_noise):
     from scipy import ndimage
     from scipy.spatial import cKDTree
 
+    from napari_ivae.core.detection.detection_memo import remembered
     from napari_ivae.core.detection.particle_discs import within_discs
 
     none = (np.zeros((0, 2), dtype=np.int64), np.zeros(0), [])
@@ -146,7 +147,8 @@ def rim_particles(signal, points, radius, pixel_noise):
     # the basins no path to the frame's edge leaves without climbing: each interior enclosed
     # by a rim, filled up to the rim's lowest saddle. Found on the frame's 2 x 2 maxima (a
     # closed bright rim stays closed; a quarter of the pixels to sort)
-    depth = _basin_depth(smoothed)
+    # the size range's two searches ask it of the same frame (the active memo's)
+    depth = remembered("basin_depth", _basin_depth, smoothed)
     # the smoothed frame's noise: white noise through a Gaussian of SMOOTH px
     level = float(pixel_noise) / (2.0 * np.sqrt(np.pi) * SMOOTH)
     floor = BASIN_NOISE * level  # what the smoothed noise reaches: no basin, no interior
