@@ -154,6 +154,7 @@ def _kept_blobs(
         particle_surround,
         particle_texture,
     )
+    from napari_ivae.core.detection.layer_doubles import layer_doubles
     from napari_ivae.core.detection.packed import off_layer
     from napari_ivae.core.detection.particle_edge_bumps import without_edge_bumps as edge_bumps
 
@@ -306,6 +307,13 @@ def _kept_blobs(
     points, radius, keep, shaped = particle_shapes.shaped_blobs(
         signal, points, radius, keep, ratio, pixel_noise, on_layer
     )
+    doubles = 0
+    if on_layer and keep.any():
+        # a packed layer's particle found twice (at a scale below its own, or again by the
+        # beside and faint passes): two points on one hill at the layer's cell scale
+        before = int(keep.sum())
+        keep = layer_doubles(signal, points, keep, layer[2])
+        doubles = before - int(keep.sum())
     # only said, not acted on: two populations of particles (stranger_fresh two_populations
     # s2, 173 particles) also came out no more and no stronger than their texture's maxima
     texture_only = int(keep.sum()) if film else 0
@@ -324,6 +332,7 @@ def _kept_blobs(
         "background_cut": background_added,
         "other_polarity_pixels": other_pixels,
         "beside_kept": beside,
+        "layer_doubles": doubles,
         "edge_bumps": edge,
         **shaped,
         "aggregates": int(len(aggregates[0])),
