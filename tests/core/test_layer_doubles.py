@@ -46,3 +46,16 @@ def test_climbed_reaches_the_top():
     yy, xx = np.mgrid[0:40, 0:40]
     hill = -np.hypot(yy - 20, xx - 25)
     assert np.array_equal(climbed(hill, np.array([[3, 4], [30, 30]]), 60), [[20, 25], [20, 25]])
+
+
+def test_a_neighbour_found_only_at_its_neck_stays():
+    # a particle found by one point only, at the neck toward a neighbour, on the neighbour's
+    # hill: the site beyond holds that particle and no other point
+    centres, signal = _hex_layer()
+    cell_sigma = SPACING / (2 * np.sqrt(2))
+    lone = 66
+    points = np.delete(centres, lone, axis=0)
+    neck = centres[65] + np.array([0.0, 0.4 * SPACING])  # on particle 65's side of the neck
+    points = np.rint(np.vstack([points, neck])).astype(int)
+    keep = layer_doubles(signal, points, np.ones(len(points), dtype=bool), cell_sigma)
+    assert keep.all()
