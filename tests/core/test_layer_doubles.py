@@ -59,3 +59,25 @@ def test_a_neighbour_found_only_at_its_neck_stays():
     points = np.rint(np.vstack([points, neck])).astype(int)
     keep = layer_doubles(signal, points, np.ones(len(points), dtype=bool), cell_sigma)
     assert keep.all()
+
+
+def test_a_point_at_the_neck_of_two_particles_on_one_hill_goes_theirs_stay():
+    # two particles 0.68 a apart (no pair) whose sum is one hill at the cell scale, and a point
+    # at their neck, paired with both: the neck's point goes, theirs stay
+    rows, cols = np.mgrid[1:11, 1:11]
+    centres = np.column_stack(
+        [rows.ravel() * SPACING * np.sqrt(3) / 2, (cols + 0.5 * (rows % 2)).ravel() * SPACING]
+    )
+    middle = centres[[66, 67]].mean(axis=0)
+    half = np.array([0.0, 0.34 * SPACING])
+    discs = [c for k, c in enumerate(centres) if k not in (66, 67)] + [middle - half, middle + half]
+    yy, xx = np.mgrid[0:200, 0:230]
+    signal = np.zeros(yy.shape, dtype=np.float32)
+    for y, x in discs:
+        signal += 1.0 / (1.0 + np.exp((np.hypot(yy - y, xx - x) - 0.48 * SPACING) / 0.8))
+    signal += np.random.default_rng(0).normal(0, 0.05, signal.shape).astype(np.float32)
+    points = np.rint(np.array([*discs, middle])).astype(int)
+    keep = layer_doubles(
+        signal, points, np.ones(len(points), dtype=bool), SPACING / (2 * np.sqrt(2))
+    )
+    assert keep[:-1].all() and not keep[-1]

@@ -46,8 +46,8 @@ def layer_doubles(signal, points, keep, cell_sigma: float) -> np.ndarray:
     stand at about ``a``, so one extra point beside a particle does not move it). Two kept
     points nearer than ``LAYER_DOUBLE`` x ``a`` that climb to the same top of the frame's
     ``-sigma^2 LoG`` at ``cell_sigma`` (the sigma of a particle filling its cell) are one
-    particle: the one nearer that top stays, unless the site beyond it holds a particle and
-    no other point (:func:`_alone_beyond`). Measured on the stranger liquid-cell films (seeds
+    particle: the one with fewer such partners stays, then the one nearer the top, unless the
+    site beyond the other holds a particle and no other point (:func:`_alone_beyond`). Measured on the stranger liquid-cell films (seeds
     0-8): true neighbours stand at >= 0.69 x ``a``, the doubles at 0.46 (median), 0.64 (95 %);
     of the pairs nearer than 0.6 ``a`` that were two particles (off-centre points; seeds 0,
     2, 3, 6, 8), all but 3 of 44 lay on two tops, of the doubles 490 of 510 on one.
@@ -90,9 +90,11 @@ def layer_doubles(signal, points, keep, cell_sigma: float) -> np.ndarray:
     pairs = pairs[one]
     if not len(pairs):
         return keep
-    # the point nearest its top stays (then the earlier); greedy in that order
+    # greedy: the point with the fewest partners first (a point at the neck between two
+    # particles pairs with both, while they are no pair), then the one nearest its top
     off_top = np.hypot(*(at - tops).T)
-    order = np.lexsort((np.arange(len(kept)), off_top))
+    degree = np.bincount(pairs.ravel(), minlength=len(kept))
+    order = np.lexsort((np.arange(len(kept)), off_top, degree))
     rank = np.empty(len(kept), dtype=np.int64)
     rank[order] = np.arange(len(kept))
     partners: list[list[int]] = [[] for _ in range(len(kept))]
