@@ -47,10 +47,11 @@ def layer_doubles(signal, points, keep, cell_sigma: float) -> np.ndarray:
     points nearer than ``LAYER_DOUBLE`` x ``a`` that climb to the same top of the frame's
     ``-sigma^2 LoG`` at ``cell_sigma`` (the sigma of a particle filling its cell) are one
     particle: the one with fewer such partners stays, then the one nearer the top, unless the
-    site beyond the other holds a particle and no other point (:func:`_alone_beyond`). Measured on the stranger liquid-cell films (seeds
-    0-8): true neighbours stand at >= 0.69 x ``a``, the doubles at 0.46 (median), 0.64 (95 %);
-    of the pairs nearer than 0.6 ``a`` that were two particles (off-centre points; seeds 0,
-    2, 3, 6, 8), all but 3 of 44 lay on two tops, of the doubles 490 of 510 on one.
+    site beyond the other holds a particle and no other point (:func:`_alone_beyond`).
+    Measured on the stranger liquid-cell films (seeds 0-8): true neighbours stand at >= 0.69
+    x ``a``, the doubles at 0.46 (median), 0.64 (95 %); of the pairs nearer than 0.6 ``a``
+    that were two particles (off-centre points; seeds 0, 2, 3, 6, 8), all but 3 of 44 lay on
+    two tops, of the doubles 490 of 510 on one.
 
     Parameters
     ----------
