@@ -53,7 +53,9 @@ def packed_layer(frame: np.ndarray, skip=None) -> tuple[str, float, float] | Non
     return packed_phase(np.asarray(frame, dtype=np.float32)[window], use)
 
 
-def packed_phase(frame: np.ndarray, use=None) -> tuple[str, float, float] | None:
+def packed_phase(
+    frame: np.ndarray, use=None, rescale: bool = True
+) -> tuple[str, float, float] | None:
     """Polarity and two blob sigmas of particles packed into a layer (their pieces' and the
     one that fills their cell), or None when the frame is not one.
 
@@ -109,6 +111,11 @@ def packed_phase(frame: np.ndarray, use=None) -> tuple[str, float, float] | None
         from napari_ivae.core.detection.packed_curvature import curvature_layer
 
         found = curvature_layer(frame, use)
+    if found is None and rescale:
+        # a layer at another magnification: tested again at the period the test was set on
+        from napari_ivae.core.detection.packed_period import rescaled_layer
+
+        found = rescaled_layer(frame, use)
     return found
 
 
