@@ -16,7 +16,7 @@ def _binned(frame, factor=2):
 def test_a_film_at_half_the_magnification_is_a_layer(polarity):
     # a film of radius 8 px, gaps of 1 px, taken at half the magnification: radius 4 px,
     # gaps of half a pixel, which the test's 1 px smoothing closed
-    full, spacing = _film(0, polarity, shape=512, radius=8.0, gap=1.0)
+    full, spacing = _film(0, polarity, shape=384, radius=8.0, gap=1.0)
     frame = _binned(full)
     rows = spacing / 2 * np.sqrt(3) / 2
     found_spacing, prominence = packed_period.ring_spacing(frame)
