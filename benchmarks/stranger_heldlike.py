@@ -574,7 +574,13 @@ def main(argv=None) -> int:
     names = [n if z in ("1", "1.0") else f"{n}@x{z}" for n in CASES for z in zooms]
     width = 22 if all(z in ("1", "1.0") for z in zooms) else 32
     return scene_table(
-        "stranger_heldlike", names, run, rest, width=width, description=__doc__.splitlines()[0]
+        "stranger_heldlike",
+        names,
+        run,
+        rest,
+        width=width,
+        description=__doc__.splitlines()[0]
+        + " --zoom 0.5,2 (or 2+noise): each scene at other magnifications as well (default 1).",
     )
 
 
