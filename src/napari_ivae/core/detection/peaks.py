@@ -39,7 +39,10 @@ def find_peaks(smoothed: np.ndarray, min_distance: float, skip=None) -> np.ndarr
     """
     from napari_ivae.core.detection._filters import local_maxima
 
-    size = 2 * int(np.floor(min_distance / np.sqrt(2))) + 1  # square inscribed in the disc
+    # the square inscribed in the disc, and at least a pixel's eight neighbours: under 1.42 px
+    # the square is the pixel alone, every pixel a "maximum" that only the thinning sorts
+    # (a lattice at 2.5-3.5 px spacing: 5 noise candidates per atom)
+    size = max(2 * int(np.floor(min_distance / np.sqrt(2))) + 1, 3)
     rows, cols = local_maxima(smoothed, size, smoothed.min())  # flat background is no peak
     if skip is not None:
         keep = ~skip[rows, cols]
