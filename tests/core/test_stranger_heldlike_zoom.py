@@ -77,3 +77,29 @@ def test_noise_added_back_after_up_sampling():
     assert white_noise(smooth) < 0.6 * noise  # interpolation smooths it away
     assert abs(white_noise(noisy["image"].astype(float)) / noise - 1) < 0.25
     assert noisy["image"].dtype == case["image"].dtype
+
+
+@pytest.mark.parametrize("zoom", [0.5, 0.75])
+def test_a_lower_magnification_has_the_larger_pixels_own_white_noise(zoom, monkeypatch):
+    """Area binning of a noisy frame by 1.33 (x0.75) averages overlapping pixels: noise
+    variance 0.60 of a camera with the larger pixels, lag-1 correlation 0.15, a 3-px pattern.
+    The scenes' detector draws the larger pixels' counts instead: once binned, white, at
+    their level (the expectation's mean over the area they cover)."""
+    from real_variant_transforms import area_matrix
+
+    lam = np.full((240, 240), 10.0)
+    noise = heldlike._noise_of_larger_pixels(lam, 1.0, 0.0, zoom, 0)
+    side = int(round(240 * zoom))
+    bins = area_matrix(240, side)
+    binned = bins @ (lam + noise) @ bins.T - 10.0
+    assert abs(binned.var() / (10.0 * zoom**2) - 1) < 0.05
+    lag1 = np.mean(binned[:, 1:] * binned[:, :-1]) / binned.var()
+    assert abs(lag1) < 0.03
+    phases = [binned[:, k::3].var() for k in range(3)]
+    assert max(phases) / min(phases) < 1.1
+    # the scene's later random draws are those of zoom 1 (the same numbers drawn)
+    plain, lower = np.random.default_rng(1), np.random.default_rng(1)
+    heldlike.detector(lam, 1.0, plain, read=1.0)
+    monkeypatch.setattr(heldlike, "_LOWER_MAGNIFICATION", (zoom, 0))
+    heldlike.detector(lam, 1.0, lower, read=1.0)
+    assert plain.random() == lower.random()
