@@ -36,7 +36,10 @@ grow past 2048 px on a side is cropped about its centre first, and the reference
 zooms are reported as ``NAME@xZOOM``. Up-sampling smooths the frame's noise into grains of
 ``zoom`` px, which a detector at that magnification would not make: ``ZOOM+noise`` (e.g.
 ``--zoom 2+noise``) adds white noise of the frame's own per-pixel level back, as
-``real_variants.py``'s ``up2+noise``.
+``real_variants.py``'s ``up2+noise``. At zoom < 1 the scene's detector draws the counts of the
+larger pixels (white, at their own level) before the frame is binned: area binning of the noisy
+frame at a non-integer factor averages overlapping pixels (x0.75: 0.6 x the noise variance,
+neighbours correlated, a 3-px pattern), which no camera records.
 """
 
 from __future__ import annotations
