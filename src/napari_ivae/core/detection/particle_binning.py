@@ -281,6 +281,7 @@ def fine_population(
     (float, float) or None
         The fine scale and the largest scale the choice may take, or None.
     """
+    from napari_ivae.core.detection.detection_memo import remembered
     from napari_ivae.core.detection.particle_blobs import (
         choice_window,
         polarity_scale_and_response,
@@ -306,8 +307,12 @@ def fine_population(
     area = float(crop.size if crop_skip is None else (~crop_skip).sum())
     floor = noise_floor(smoothed_noise(crop, 0.0, crop_skip), area, core, found)
     # ... and above the strongest blob of the crop's own texture with its phases redrawn: an
-    # up-sampled frame's texture (its noise spread over pixels) makes fine blobs of its own
-    drawn = textured_null_frame(crop, crop_skip)
+    # up-sampled frame's texture (its noise spread over pixels) makes fine blobs of its own.
+    # Drawn from the whole crop the blobs are counted on: a central quarter of it (the
+    # surrogate's usual side) may hold none of the large particles whose texture makes such
+    # blobs too (a dark-field film at 2 x: its grain's blobs passed a film-only quarter's 15,
+    # not the crop's 57, and split 40-px particles)
+    drawn = remembered("texture_null_crop", textured_null_frame, crop, crop_skip, max(crop.shape))
     texture = blob_candidates(drawn, core, found)[2]
     floor = max(floor, float(texture.max()) if len(texture) else 0.0)
     above = np.count_nonzero(strength > floor)

@@ -28,8 +28,8 @@ SEED = 20261203  # fixed: the same image always gets the same answer
 _CACHE: list = []  # (frame, masked, surrogate): the scales of one frame share it
 
 
-def textured_null_frame(frame: np.ndarray, masked) -> np.ndarray:
-    """The frame's central crop (at most ``MAX_SIDE``) with its texture's phases redrawn.
+def textured_null_frame(frame: np.ndarray, masked, side: int = MAX_SIDE) -> np.ndarray:
+    """The frame's central crop (at most ``side``) with its texture's phases redrawn.
 
     Its slow variation (a gradient, uneven illumination: slower than the crop's side over
     ``SLOW_FRACTION``) is taken off first and the rest divided by its local spread over that
@@ -43,6 +43,10 @@ def textured_null_frame(frame: np.ndarray, masked) -> np.ndarray:
     masked : numpy.ndarray or None
         Pixels to leave out (flat areas, the excluded mask): replaced by the frame's other
         pixels drawn at random before the spectrum is taken.
+    side : int
+        The crop's largest side (``MAX_SIDE``: speed); a caller that compares the
+        surrogate's strongest spot with spots counted over a larger crop draws it from that
+        crop, the same area and content.
 
     Returns
     -------
@@ -50,14 +54,13 @@ def textured_null_frame(frame: np.ndarray, masked) -> np.ndarray:
         The surrogate, float32, the crop's shape.
     """
     for held, held_mask, surrogate in _CACHE:
-        if held is frame and held_mask is masked:
+        if held is frame and held_mask is masked and surrogate.size == _crop_size(frame, side):
             return surrogate
     from napari_ivae.core.detection._filters import smooth_background
     from napari_ivae.core.detection.atom_noise_null import filled
 
     window = tuple(
-        slice(max((n - MAX_SIDE) // 2, 0), max((n - MAX_SIDE) // 2, 0) + MAX_SIDE)
-        for n in frame.shape
+        slice(max((n - side) // 2, 0), max((n - side) // 2, 0) + side) for n in frame.shape
     )
     crop = filled(frame, masked)[window].astype(np.float64)
     slow = max(min(crop.shape) / SLOW_FRACTION, 4.0)
@@ -68,6 +71,10 @@ def textured_null_frame(frame: np.ndarray, masked) -> np.ndarray:
     _CACHE.clear()
     _CACHE.append((frame, masked, surrogate))
     return surrogate
+
+
+def _crop_size(frame: np.ndarray, side: int) -> int:
+    return int(np.prod([min(n, side) for n in frame.shape]))
 
 
 def iaaft(values: np.ndarray, iterations: int = ITERATIONS) -> np.ndarray:
