@@ -148,3 +148,20 @@ def test_support_clumps_do_not_bin_away_fine_particles():
     factor, sigma, largest = particle_binning.bin_factor(image, None, "auto")
     assert factor == 1
     assert 1.5 < sigma <= largest < 8.0  # the particles' scale (3 px), not the clumps' (22)
+
+
+def test_a_magnified_films_grain_is_no_fine_population():
+    """A dark-field film with large faceted particles (radius ~40 px) taken at 2 x
+    (stranger_heldlike's tem_dark_carbon_26@x2, its central 768 px): the up-sampled film's
+    grain makes blobs of ~8 px just above the strongest of its texture's surrogate drawn from
+    the central 512 px, which hold few of the particles; counted over the whole crop they
+    passed as a population finer than the overview's (the choice capped at 8.4 px, the
+    particles split: P 0.87). The surrogate drawn from the crop the blobs are counted on
+    stands above them."""
+    from tests.core._scripts import load_script
+
+    heldlike = load_script("benchmarks/stranger_heldlike.py", "stranger_heldlike")
+    image = heldlike.make("tem_dark_carbon_26@x2", 0)["image"].astype(np.float32)
+    crop = image[384:1152, 640:1408]
+    # the overview's particles: ~23 per 768 x 1024 overview pixels; the binned search's floor
+    assert particle_binning.fine_population(crop, None, "dark", None, 2, 2.95e-5, 9.245) is None
