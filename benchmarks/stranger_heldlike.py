@@ -60,7 +60,6 @@ from real_variant_transforms import area_matrix, binned, upsampled  # noqa: E402
 from scene_table import scene_row, scene_table  # noqa: E402
 from stranger_scenes import score_scene  # noqa: E402
 
-WHITE_AT_LOWER_MAGNIFICATION = True  # zoom < 1: the larger pixels' own white noise (detector)
 MAX_SIDE = 2048  # a zoomed frame is cropped so as not to grow past this (CPU of the table)
 
 
@@ -517,7 +516,7 @@ def make(name: str, seed: int = 0) -> dict:
     global _LOWER_MAGNIFICATION
     base, _, zoom = name.partition("@x")
     factor, _, noise = zoom.partition("+")
-    if zoom and float(factor) < 1 and WHITE_AT_LOWER_MAGNIFICATION:
+    if zoom and float(factor) < 1:
         _LOWER_MAGNIFICATION = (float(factor), seed)
     try:
         case = CASES[base](np.random.default_rng([seed, 56, sum(map(ord, base))]))
