@@ -165,3 +165,45 @@ def test_a_magnified_films_grain_is_no_fine_population():
     crop = image[384:1152, 640:1408]
     # the overview's particles: ~23 per 768 x 1024 overview pixels; the binned search's floor
     assert particle_binning.fine_population(crop, None, "dark", None, 2, 2.95e-5, 9.245) is None
+
+
+def _fine_particles_on_clumps(seed=0, side=512):
+    """Fine bright particles (sigma 1.5 px) over a support's clumps (a Gaussian field of
+    10 px, 0.12 of the level) under Poisson counts: the held-like STEM catalyst at half its
+    magnification. The clumps cut at one level pass for a packed bright layer."""
+    rng = np.random.default_rng(seed)
+    clumps = ndi.gaussian_filter(rng.standard_normal((side, side)), 10)
+    light = 0.25 + 0.12 * np.clip(clumps / clumps.std(), -1.5, 3)
+    rows, cols = np.mgrid[:side, :side]
+    centres = rng.uniform(10, side - 10, (side * side // 2000, 2))
+    for row, col in centres:
+        light += 0.5 * np.exp(-((rows - row) ** 2 + (cols - col) ** 2) / (2 * 1.5**2))
+    return rng.poisson(10.0 * light).astype(np.float32), centres
+
+
+def test_support_clumps_guarded_where_the_frame_is_not_binned():
+    """The overview does not bin this frame (its particles are small), so the clump guard of
+    the binned path never ran and the frame's own choice took the clumps' layer (sigma 12.7;
+    the held-like catalyst at x0.5: F1 0.54). At full size the layer's blobs barely stand
+    above their phase-redrawn surrogate, the fine particles below its search floor do: their
+    scale is kept, and the layer, larger than they may be, is not theirs."""
+    from napari_ivae.core.detection.particle_blobs import polarity_scale_and_response
+
+    image, _ = _fine_particles_on_clumps()
+    own = polarity_scale_and_response(image)
+    assert own[4] is not None and own[4][0] == "bright" and own[1] > 8  # the clumps' layer
+    factor, sigma, largest = particle_binning.bin_factor(image, None, "auto")
+    assert factor == 1 and largest is not None
+    assert 1.0 < sigma <= largest < 6.0
+    capped = polarity_scale_and_response(image, None, "auto", None, largest, True)
+    assert capped[4] is None and capped[1] <= largest
+
+
+def test_fine_particles_found_under_clumps_at_full_size():
+    image, centres = _fine_particles_on_clumps()
+    found = detect_particles(image)
+    assert found.params["resolved"]["scale_sigma"] < 4.0  # main: 12.7
+    points = np.asarray(found.coords, dtype=float)[:, -2:]
+    matched = len(match_points(points, centres, 3.0).pairs)
+    assert matched >= 0.6 * len(points)  # main: 62 of 182
+    assert matched >= 0.6 * len(centres)  # main: 62 of 131

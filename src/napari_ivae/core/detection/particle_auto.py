@@ -368,7 +368,7 @@ def _shared_steps(filled, masked, skip, requested, no_data, largest, shared):
         return shared["steps"]
     polarity, sigma, choice_scales, choice_response, layer = (
         particle_blobs.polarity_scale_and_response(
-            filled, skip if not skip.all() else masked, requested, no_data, largest
+            filled, skip if not skip.all() else masked, requested, no_data, largest, True
         )
     )
     large = particle_surround.aggregate_scales(filled.shape, sigma)

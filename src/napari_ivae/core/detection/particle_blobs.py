@@ -205,12 +205,19 @@ def choice_window(shape) -> tuple[slice, ...]:
 
 
 def polarity_scale_and_response(
-    frame: np.ndarray, skip=None, polarity: str = "auto", no_data=None, largest=None
+    frame: np.ndarray,
+    skip=None,
+    polarity: str = "auto",
+    no_data=None,
+    largest=None,
+    bounded: bool = False,
 ) -> tuple[str, float, np.ndarray, np.ndarray | None, tuple[str, float, float] | None]:
     """:func:`blob_polarity_and_scale`, the scale space it was measured on, and the packed
     layer it found. ``no_data`` (optional mask): pixels holding no data (padding filled
     with the data's mirror image), where no peak counts. ``largest`` (optional): the largest
-    scale measured (the smallest one always is).
+    scale measured (the smallest one always is). ``bounded``: ``largest`` bounds the
+    particles themselves (the binning found them no larger), not only the scales searched: a
+    packed layer whose pieces and cells are both larger is then not theirs.
 
     Returns
     -------
@@ -274,6 +281,10 @@ def polarity_scale_and_response(
     best = max(measured, key=lambda item: item[0], default=(-np.inf, "", 0))  # the first of equals
     # the same crop's test in the binning's choice and each search's (the active memo's)
     packed = remembered("packed_phase", packed_phase, crop, use)
+    if bounded and packed is not None and largest is not None and min(packed[1:]) > largest:
+        # a layer whose pieces and cells are larger than the particles may be is not theirs:
+        # a support's clumps over fine particles (:mod:`.particle_binning`'s clump guard)
+        packed = None
     if best[0] == -np.inf:
         return (
             "bright" if polarity == "auto" else polarity,
