@@ -25,7 +25,7 @@ def layer_area(frame, response, scales, sigma: float, skip=None) -> np.ndarray:
     """:func:`layer_structure` at the particles' scale (the one of ``scales`` nearest
     ``sigma``; ``response`` measured at ``scales``): at least ``LAYER_STRUCTURE`` where the
     frame holds the layer, below ``LAYER_NOISE`` where it holds noise alone."""
-    index = _particle_scale(scales, sigma)
+    index = particle_scale(scales, sigma)
     return layer_structure(frame, response[index], float(scales[index]), skip)
 
 
@@ -70,7 +70,7 @@ def layer_candidates(response, scales, polarity: str, skip, sigma: float, struct
     points, blob_sigma, strength = blob_candidates(
         None, scales, polarity, skip, response=response, overlaps=False
     )
-    index = _particle_scale(scales, sigma)
+    index = particle_scale(scales, sigma)
     signed = response[index] if polarity == "bright" else -response[index]
     at_scale = (signed == maximum_filter3(signed)) & (signed > 0)
     at_scale &= np.asarray(structure) >= LAYER_STRUCTURE
@@ -87,7 +87,7 @@ def layer_candidates(response, scales, polarity: str, skip, sigma: float, struct
     )
 
 
-def _particle_scale(scales, sigma: float) -> int:
+def particle_scale(scales, sigma: float) -> int:
     """The index of the scale of ``scales`` nearest ``sigma`` (in its logarithm)."""
     return int(np.argmin(np.abs(np.log(np.asarray(scales) / sigma))))
 

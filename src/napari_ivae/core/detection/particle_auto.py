@@ -181,9 +181,9 @@ def _kept_blobs(
     )
     on_layer = layer is not None and layer[0] == polarity
     packed = None if pooled else layer
-    hidden_kept = 0
+    hidden_kept, own_cut = 0, np.full(len(points), np.inf)
     if packed is not None and packed[0] == polarity:
-        scale_cut, (points, blob_sigma, strength), hidden_kept, structure = layer_cuts(
+        scale_cut, (points, blob_sigma, strength), hidden_kept, structure, own_cut = layer_cuts(
             filled,
             response,
             scales,
@@ -208,8 +208,8 @@ def _kept_blobs(
 
     def candidate_cut(cuts):
         level = np.searchsorted(scales, blob_sigma)
-        if ratio is None:
-            return cuts[level]
+        if ratio is None:  # a vacancy of a packed layer has a cut of its own
+            return np.minimum(cuts[level], own_cut)
         noise_at = ratio[points[:, 0], points[:, 1]]
         return np.maximum(np.minimum(bounds, cuts)[level], floors[level] * noise_at)
 

@@ -157,8 +157,16 @@ def layer_cuts(
         How many were added.
     structure : numpy.ndarray
         How much more than noise the frame holds at the particles' scale around each pixel.
+    own_cut : numpy.ndarray
+        Each candidate's own cut, below its scale's: a maximum in a vacancy of the layer
+        (:func:`~napari_ivae.core.detection.layer_vacancies.with_vacancies`), ``inf`` elsewhere.
     """
-    from napari_ivae.core.detection.layer_candidates import layer_area, layer_candidates
+    from napari_ivae.core.detection.layer_candidates import (
+        layer_area,
+        layer_candidates,
+        particle_scale,
+    )
+    from napari_ivae.core.detection.layer_vacancies import vacancy_level, with_vacancies
     from napari_ivae.core.detection.packed import hidden_by_failing, layer_floors
 
     pixel_noise, area = noise
@@ -174,14 +182,15 @@ def layer_cuts(
     settled = len(candidates[0])
     # how much more than noise the frame holds at the particles' scale around each pixel
     structure = layer_area(frame, response, scales, sigma, skip)
-    candidates = hidden_by_failing(
-        candidates,
-        # ... and where that is the layer, the maxima at the particles' own scale
-        layer_candidates(response, scales, polarity, candidate_skip, sigma, structure),
-        scales,
-        scale_cut,
-    )
-    return scale_cut, candidates, len(candidates[0]) - settled, structure
+    # ... and where that is the layer, the maxima at the particles' own scale
+    every = layer_candidates(response, scales, polarity, candidate_skip, sigma, structure)
+    candidates = hidden_by_failing(candidates, every, scales, scale_cut)
+    # those compete at that scale: a maximum in a vacancy of the layer is cut by the false
+    # discovery rate over them, not over the few candidates whose best scale fell there
+    index = particle_scale(scales, sigma)
+    level = vacancy_level(every, scales, index, pixel_noise, area)
+    candidates, own_cut = with_vacancies(candidates, every, scales, scale_cut, index, level)
+    return scale_cut, candidates, len(candidates[0]) - settled, structure, own_cut
 
 
 __all__ = ["ScaleCuts", "layer_cuts", "scale_cuts"]
