@@ -39,8 +39,9 @@ def with_vacancies(candidates, every, scales, scale_cut, index: int, level: floa
     the others (their scale's cut decides).
 
     A vacancy: no candidate passing its scale's cut lies within ``LAYER_SITE`` x the layer's
-    period (their median nearest-neighbour distance) of the maximum, and at least ``LAYER_SURROUNDED`` of those kept lie within ``LAYER_REACH`` x their median
-    nearest-neighbour distance. Touching discs packed hexagonally give a site six neighbours
+    period (their median nearest-neighbour distance) of the maximum, and at least
+    ``LAYER_SURROUNDED`` of them within ``LAYER_REACH`` x that, their median strength above
+    the ``LAYER_WEAKEST`` percentile of the kept. Touching discs packed hexagonally give a site six neighbours
     there (the next ring lies at sqrt 3 x the distance), a site on a straight edge of the layer
     four, one in an open patch or beyond the layer's edge fewer: there a noise maximum finds no
     place a particle is missing from. Measured on a liquid-cell film at a low dose (x0.75, 369
@@ -61,7 +62,9 @@ def with_vacancies(candidates, every, scales, scale_cut, index: int, level: floa
     kept = passing[strongest_of_overlaps(points[passing], sigma[passing], strength[passing])]
     more, more_sigma, more_strength = every
     band = np.flatnonzero(
-        (more_sigma == scales[index]) & (more_strength >= level) & (more_strength < scale_cut[index])
+        (more_sigma == scales[index])
+        & (more_strength >= level)
+        & (more_strength < scale_cut[index])
     )
     if not len(band):
         return candidates, own_cut
