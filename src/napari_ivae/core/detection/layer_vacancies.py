@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-LAYER_SURROUNDED = 5  # a vacancy: at least this many of a packed site's six neighbours kept
+LAYER_SURROUNDED = 4  # a vacancy: at least this many of a packed site's six neighbours kept
 LAYER_SITE = 0.75  # ... its site at least this x the layer's period from every kept centre
 LAYER_WEAKEST = 10.0  # ... their median strength above this percentile of the kept particles'
 
@@ -32,7 +32,7 @@ def vacancy_level(every, scales, index: int, pixel_noise: float, area: float) ->
     )
 
 
-def with_vacancies(candidates, every, scales, scale_cut, index: int, level: float):
+def with_vacancies(candidates, every, scales, scale_cut, index: int, level: float, shape):
     """``candidates`` (points, sigmas, strengths), with the maxima of ``every`` at
     ``scales[index]`` (the particles' scale) that stand between ``level`` and that scale's cut
     in a vacancy of the layer, and each candidate's own cut: ``level`` for those, ``inf`` for
@@ -68,22 +68,37 @@ def with_vacancies(candidates, every, scales, scale_cut, index: int, level: floa
     )
     if not len(band):
         return candidates, own_cut
-    tree = cKDTree(points[kept].astype(np.float64))
+    sites, site_strength = points[kept].astype(np.float64), strength[kept]
+    period = float(np.median(cKDTree(sites).query(sites, k=2)[0][:, 1]))
+    # its neighbours all within the frame (``shape``), or their count says nothing
+    reach = LAYER_REACH * period
+    inside = ((more[band] >= reach) & (more[band] < np.asarray(shape) - reach)).all(axis=1)
+    band = band[inside]
     place = more[band].astype(np.float64)
-    period = float(np.median(tree.query(points[kept].astype(np.float64), k=2)[0][:, 1]))
-    # a missing particle's site lies a period from its neighbours' centres; a maximum
-    # within LAYER_SITE of one lies on that particle's disc or in the gap beside it
-    free = tree.query(place)[0] >= LAYER_SITE * period
-    # surrounded by the layer: enough kept neighbours, as strong as the layer's particles
-    # (their median above the weakest tenth of the kept; noise passing in an open patch
-    # stands among the weakest)
-    weak = float(np.percentile(strength[kept], LAYER_WEAKEST))
-    around = tree.query_ball_point(place, LAYER_REACH * period)
-    surrounded = np.array(
-        [len(n) >= LAYER_SURROUNDED and np.median(strength[kept[n]]) >= weak for n in around],
-        dtype=bool,
-    )
-    vacant = band[free & surrounded]
+    weak = float(np.percentile(site_strength, LAYER_WEAKEST))
+    found = np.zeros(len(band), dtype=bool)
+    while True:  # a vacancy found counts as a neighbour of the next one
+        tree, todo = cKDTree(sites), np.flatnonzero(~found)
+        # a missing particle's site lies a period from its neighbours' centres; a maximum
+        # within LAYER_SITE of one lies on that particle's disc or in the gap beside it
+        free = tree.query(place[todo])[0] >= LAYER_SITE * period
+        # surrounded by the layer: enough neighbours, as strong as the layer's particles
+        # (their median above the weakest tenth of the kept; noise passing in an open patch
+        # stands among the weakest)
+        surrounded = np.array(
+            [
+                len(n) >= LAYER_SURROUNDED and np.median(site_strength[n]) >= weak
+                for n in tree.query_ball_point(place[todo], reach)
+            ],
+            dtype=bool,
+        )
+        new = todo[free & surrounded]
+        if not len(new):
+            break
+        found[new] = True
+        sites = np.concatenate([sites, place[new]])
+        site_strength = np.concatenate([site_strength, more_strength[band[new]]])
+    vacant = band[found]
     if not len(vacant):
         return candidates, own_cut
     # a vacancy's maximum that is a candidate already takes the level as its own cut
@@ -102,4 +117,17 @@ def with_vacancies(candidates, every, scales, scale_cut, index: int, level: floa
     )
 
 
-__all__ = ["LAYER_SURROUNDED", "vacancy_level", "with_vacancies"]
+def off_vacancies(found, points, radius, vacancy) -> np.ndarray:
+    """Which of ``found`` (faint particles, ``(M, 2)``) lie farther than its radius from every
+    ``vacancy`` point of ``points`` (radii ``radius``): the faint pass looks for particles
+    below the cut among the vacancies too (its false discovery rate counts them), and finds
+    those taken here again."""
+    from scipy.spatial import cKDTree
+
+    if not len(found) or not vacancy.any():
+        return np.ones(len(found), dtype=bool)
+    distance, nearest = cKDTree(points[vacancy].astype(np.float64)).query(found)
+    return distance > radius[vacancy][nearest]
+
+
+__all__ = ["LAYER_SURROUNDED", "off_vacancies", "vacancy_level", "with_vacancies"]

@@ -21,6 +21,7 @@ from functools import partial
 import numpy as np
 
 from napari_ivae.core.detection._medians import _median
+from napari_ivae.core.detection.layer_vacancies import off_vacancies
 from napari_ivae.core.detection.masked_fill import filled_frame
 from napari_ivae.core.detection.particle_candidates import judged
 from napari_ivae.core.detection.particle_scale_cuts import layer_cuts, scale_cuts
@@ -291,7 +292,14 @@ def _kept_blobs(
     keep, edge = (keep, 0) if on_layer else edge_bumps(signal, points, blob_sigma, keep)
     radius = np.sqrt(2.0) * blob_sigma
     # particles fainter than the cut, away from the kept ones, against the background there
-    faint, faint_used = particle_faint.faint_particles(signal, points[keep], radius[keep], skip)
+    # (a vacancy's particle, below its scale's cut too, among its candidates: its rate counts it)
+    vacancy = keep & np.isfinite(
+        np.pad(own_cut, (0, len(keep) - len(own_cut)), constant_values=np.inf)
+    )
+    faint, faint_used = particle_faint.faint_particles(
+        signal, points[keep & ~vacancy], radius[keep & ~vacancy], skip
+    )
+    faint = faint[off_vacancies(faint, points, radius, vacancy)]
     # ... but a streak along the scan lines from a kept particle (SEM charging) is none
     faint, faint_used = particle_streaks.without_streaks(
         signal, faint, faint_used, points[keep], radius[keep]

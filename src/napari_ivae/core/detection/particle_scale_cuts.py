@@ -189,7 +189,9 @@ def layer_cuts(
     # discovery rate over them, not over the few candidates whose best scale fell there
     index = particle_scale(scales, sigma)
     level = vacancy_level(every, scales, index, pixel_noise, area)
-    candidates, own_cut = with_vacancies(candidates, every, scales, scale_cut, index, level)
+    candidates, own_cut = with_vacancies(
+        candidates, every, scales, scale_cut, index, level, frame.shape
+    )
     return scale_cut, candidates, len(candidates[0]) - settled, structure, own_cut
 
 
