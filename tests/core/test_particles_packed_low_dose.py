@@ -24,6 +24,17 @@ def _in_situ_layer(seed):
     return truth, (rng.poisson(truth.image * liquid * dose) / dose).astype(np.float32)
 
 
+def _matched_inside(truth, image, detections):
+    """Detections matched to the truth within half a radius, both a radius inside the frame."""
+    radius = float(np.median(truth.radii))
+    shape = np.asarray(image.shape)
+
+    def inside(points):
+        return points[((points >= radius) & (points < shape - radius)).all(axis=1)]
+
+    return match_points(inside(detections.coords[:, 1:]), inside(truth.centres), 0.5 * radius)
+
+
 @pytest.mark.parametrize("seed", [1, 2])
 def test_a_low_dose_layer_keeps_its_particles(seed):
     """The layer was found, but its cut at the noise floor (0.1 noise blobs in the frame, set
@@ -33,13 +44,7 @@ def test_a_low_dose_layer_keeps_its_particles(seed):
     detections = detect_particles(image)
     resolved = detections.params["resolved"]
     assert resolved["polarity"] == "dark" and resolved["packed_cut"]
-    radius = float(np.median(truth.radii))
-    shape = np.asarray(image.shape)
-
-    def inside(points):
-        return points[((points >= radius) & (points < shape - radius)).all(axis=1)]
-
-    match = match_points(inside(detections.coords[:, 1:]), inside(truth.centres), 0.5 * radius)
+    match = _matched_inside(truth, image, detections)
     assert match.precision > 0.93 and match.recall > 0.9
 
 
@@ -106,11 +111,5 @@ def test_a_vacancy_of_the_layer_is_cut_over_the_maxima_that_compete_there(seed):
     0.978 (unchanged)."""
     truth, image = _in_situ_layer(seed)
     detections = detect_particles(image)
-    radius = float(np.median(truth.radii))
-    shape = np.asarray(image.shape)
-
-    def inside(points):
-        return points[((points >= radius) & (points < shape - radius)).all(axis=1)]
-
-    match = match_points(inside(detections.coords[:, 1:]), inside(truth.centres), 0.5 * radius)
+    match = _matched_inside(truth, image, detections)
     assert match.recall > 0.96 and match.precision > 0.965
