@@ -129,11 +129,10 @@ def with_vacancies(candidates, every, scales, scale_cut, index: int, level: floa
     if not len(vacant):
         return candidates, own_cut
     # a vacancy's maximum that is a candidate already takes the level as its own cut
-    shape = np.maximum(points.max(axis=0), more.max(axis=0)) + 1
-    at = np.ravel_multi_index(points.T, shape)
-    known = np.isin(at, np.ravel_multi_index(more[vacant].T, shape)) & (sigma == scales[index])
-    own_cut[known] = level
-    new = vacant[~np.isin(np.ravel_multi_index(more[vacant].T, shape), at[sigma == scales[index]])]
+    at, vacant_at = (np.ravel_multi_index(each.T, shape) for each in (points, more[vacant]))
+    own_scale = sigma == scales[index]
+    own_cut[np.isin(at, vacant_at) & own_scale] = level
+    new = vacant[~np.isin(vacant_at, at[own_scale])]
     return (
         (
             np.concatenate([points, more[new]]),
