@@ -30,7 +30,11 @@ def layer_clumps(frame, skip, polarity: str, no_data, seen: float):
     """
     from napari_ivae.core.detection.detection_memo import remembered
     from napari_ivae.core.detection.packed import packed_phase
-    from napari_ivae.core.detection.particle_binning import SEARCH_PX, fine_population
+    from napari_ivae.core.detection.particle_binning import (
+        SEARCH_PX,
+        density_above_texture,
+        fine_population,
+    )
     from napari_ivae.core.detection.particle_blobs import choice_window
     from napari_ivae.core.detection.particle_candidates import (
         SEARCH_FROM,
@@ -57,9 +61,7 @@ def layer_clumps(frame, skip, polarity: str, no_data, seen: float):
     floor = noise_floor(smoothed_noise(crop, 0.0, crop_skip), area, core, found)
     # the surrogate fine_population draws of the same crop (remembered: drawn once)
     drawn = remembered("texture_null_crop", textured_null_frame, crop, crop_skip, max(crop.shape))
-    texture = blob_candidates(drawn, core, found)[2]
-    stands = max(floor, float(texture.max()) if len(texture) else 0.0)
-    density = np.count_nonzero(strength > stands) / area
+    density = density_above_texture(strength, floor, drawn, core, found, area)
     return fine_population(frame, skip, found, no_data, 1, density, SEARCH_FROM * sigma)
 
 

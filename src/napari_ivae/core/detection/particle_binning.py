@@ -208,9 +208,8 @@ def _overview_factor(frame: np.ndarray, skip, polarity: str, no_data=None):
     # took the choice. Its blobs are a population only as far as they stand above the
     # overview's texture with its phases redrawn, as the fine blobs must stand above theirs;
     # the particles are then those below the binned search's floor, which binning would lose
-    texture = blob_candidates(textured_null_frame(view, view_skip), core, found)[2]
-    stands = max(floor, float(texture.max()) if len(texture) else 0.0)
-    density = np.count_nonzero(strength > stands) / area
+    drawn = textured_null_frame(view, view_skip)
+    density = density_above_texture(strength, floor, drawn, core, found, area)
     fine = fine_population(frame, skip, found, no_data, overview, density, SEARCH_FROM * sigma)
     if fine is not None:
         return 1, fine[0], fine[1]
@@ -281,6 +280,17 @@ def labelled(signal, points, radius, keep, on_layer: bool, exclude_border: bool,
     )
     labels, centres = particle_merge.merged(labels, centres, groups)
     return labels, centres, groups, border_dropped
+
+
+def density_above_texture(strength, floor: float, drawn, scales, polarity: str, area: float):
+    """How densely blobs of ``strength`` stand above ``floor`` and above the strongest blob of
+    ``drawn`` (the frame's texture with its phases redrawn) at ``scales``: a support's clumps
+    are a population of blobs only as far as they stand above their own texture."""
+    from napari_ivae.core.detection.particle_candidates import blob_candidates
+
+    texture = blob_candidates(drawn, scales, polarity)[2]
+    stands = max(floor, float(texture.max()) if len(texture) else 0.0)
+    return np.count_nonzero(strength > stands) / area
 
 
 def fine_population(
@@ -356,4 +366,12 @@ def fine_population(
     return float(sigma), largest
 
 
-__all__ = ["SEARCH_PX", "bin_factor", "binned", "binned_mask", "labelled", "to_full"]
+__all__ = [
+    "SEARCH_PX",
+    "bin_factor",
+    "binned",
+    "binned_mask",
+    "density_above_texture",
+    "labelled",
+    "to_full",
+]
