@@ -4,7 +4,9 @@ The kept particles' measured radial profiles are drawn
 (:func:`~napari_ivae.core.detection.particle_profiles.profile_model`) and their scale space
 taken from the frame's; the maxima of what is left are the candidates
 (:func:`beside_candidates`). They pass the same tests as the others (:func:`judged_beside`):
-above their surround, the strongest of overlapping ones, above the interior of any larger
+above their surround, no corner of their host
+(:func:`~napari_ivae.core.detection.particle_corners.host_corners`), the strongest of
+overlapping ones, above the interior of any larger
 kept blob or aggregate they lie in.
 """
 
@@ -67,11 +69,13 @@ def judged_beside(
     surround is measured with them taken out: in a dense layer touching kept neighbours fill
     three or four of its sectors, and it stands above what they leave. Inside a drawn profile
     (lattice fringes, facets, a shell: what a radial profile leaves of a particle's own
-    structure) the frame's surround, as the others'. Then the strongest of overlapping ones,
+    structure) the frame's surround, as the others'. Then no corner of the kept particle it
+    sits on (:func:`~napari_ivae.core.detection.particle_corners.host_corners`: a faceted
+    particle's corners reach past its radial profile), the strongest of overlapping ones,
     and above the interior of any larger kept blob or aggregate (``aggregates``; a ridge-like
     one by a margin of the pixel ``noise``).
     """
-    from napari_ivae.core.detection import particle_candidates, particle_surround
+    from napari_ivae.core.detection import particle_candidates, particle_corners, particle_surround
 
     beside_drawn = drawn[more[:, 0], more[:, 1]] <= 0
     share = np.empty(len(more))  # each blob's share is its own: judged on one frame each
@@ -82,6 +86,9 @@ def judged_beside(
             np.subtract(signal, drawn), more[beside_drawn], more_sigma[beside_drawn]
         )
     use = share >= particle_surround.SURROUND_SHARE
+    use[use] = ~particle_corners.host_corners(
+        signal, drawn, more[use], more_sigma[use], kept_points, kept_sigma
+    )
     use[use] = particle_candidates.strongest_of_overlaps(
         more[use], more_sigma[use], more_strength[use]
     )
