@@ -21,6 +21,9 @@ FLANK_RAYS = 6  # rays per flank
 TIP_ROUNDING = 0.5  # the half-height outline of a blurred corner falls short of where its
 # flanks meet by up to this x the candidate's radius (the candidate sits in the rounded tip)
 RAY_STEP = 0.25  # px along a ray
+HOST_LEVEL = 0.75  # a corner is the host's own material: from the host's centre to the
+# candidate's inner rim the frame stays nearer the host's height than the half height that
+# draws its outline; a lower particle beside it (its own height) leaves a shelf below that
 
 
 def host_corners(signal, drawn, more, more_sigma, kept_points, kept_sigma) -> np.ndarray:
@@ -31,9 +34,12 @@ def host_corners(signal, drawn, more, more_sigma, kept_points, kept_sigma) -> np
     and height from its drawn profile ``drawn``) is traced along rays from the host's centre:
     at the candidate's direction (``rho``) and over each flank, the arcs from ``w`` to
     ``K w`` (``K`` in ``FLANK_ARCS``, ``w`` the candidate's half angle ``asin(r / d)``). A
-    line is fitted to each flank's outline points and the farther of their crossings with
-    the candidate's direction is ``t``, known to ``e`` (twice its standard error from the
-    flank points' scatter about their line). The candidate is a corner when the outline
+    corner is the host's own material: from the host's inner half out to the candidate's inner
+    rim (``d - r``) the frame stays above ``HOST_LEVEL`` x the host's height (nearer its top
+    than the half height of its outline); a lower particle beside it leaves a shelf at its own
+    height there. A line is fitted to each flank's outline points and the farther of their
+    crossings with the candidate's direction is ``t``, known to ``e`` (twice its standard
+    error from the flank points' scatter about their line). The candidate is a corner when the outline
     reaches past its centre and, for every ``K``, the flanks are straight (``e`` within
     ``TIP_ROUNDING`` x its radius) and ``rho`` lies between ``t`` less ``TIP_ROUNDING`` x
     its radius (a corner's tip rounded by the blur) and ``t + e``: a convex corner never
@@ -114,8 +120,15 @@ def _is_corner(signal, drawn, point, sigma, centre, host_radius, distance) -> bo
     reach = outline(angle)
     if reach < distance:
         return False
-    half_angle = np.arcsin(radius / distance)
     way = np.array([np.sin(angle), np.cos(angle)])
+    path = np.arange(0.5 * host_radius, distance - radius, RAY_STEP)
+    if len(path):
+        along = ndimage.map_coordinates(
+            above, (at[:, None] + way[:, None] * path), order=1, mode="nearest"
+        )
+        if float(along.min()) < (HOST_LEVEL - 0.5) * height:  # a shelf: a neighbour's own
+            return False
+    half_angle = np.arcsin(radius / distance)
     for arc in FLANK_ARCS:
         meets, slack = [], []
         for side in (-1.0, 1.0):
