@@ -21,6 +21,7 @@ FLANK_RAYS = 6  # rays per flank
 TIP_ROUNDING = 0.5  # the half-height outline of a blurred corner falls short of where its
 # flanks meet by up to this x the candidate's radius (the candidate sits in the rounded tip)
 RAY_STEP = 0.25  # px along a ray
+HOST_RAYS = 72  # rays around the host for its outline beyond the candidate's flanks
 HOST_LEVEL = 0.75  # a corner is the host's own material: from the host's centre to the
 # candidate's inner rim the frame stays nearer the host's height than the half height that
 # draws its outline; a lower particle beside it (its own height) leaves a shelf below that
@@ -37,7 +38,10 @@ def host_corners(signal, drawn, more, more_sigma, kept_points, kept_sigma) -> np
     corner is the host's own material: from the host's inner half out to the candidate's inner
     rim (``d - r``) the frame stays above ``HOST_LEVEL`` x the host's height (nearer its top
     than the half height of its outline); a lower particle beside it leaves a shelf at its own
-    height there. A line is fitted to each flank's outline points and the farther of their
+    height there. The host is faceted: beyond the flanks (``FLANK_ARCS[-1] w`` either side)
+    its outline spans more than ``TIP_ROUNDING`` x the candidate's radius between its faces
+    and its other corners; a round host's spans only its noise, and a round particle beside it
+    draws a tip-like tent with it. A line is fitted to each flank's outline points and the farther of their
     crossings with the candidate's direction is ``t``, known to ``e`` (twice its standard
     error from the flank points' scatter about their line). The candidate is a corner when the outline
     reaches past its centre and, for every ``K``, the flanks are straight (``e`` within
@@ -129,6 +133,12 @@ def _is_corner(signal, drawn, point, sigma, centre, host_radius, distance) -> bo
         if float(along.min()) < (HOST_LEVEL - 0.5) * height:  # a shelf: a neighbour's own
             return False
     half_angle = np.arcsin(radius / distance)
+    turns = np.linspace(-np.pi, np.pi, HOST_RAYS, endpoint=False)  # from the candidate's way
+    rest = np.array(
+        [outline(angle + turn) for turn in turns[np.abs(turns) > FLANK_ARCS[-1] * half_angle]]
+    )
+    if len(rest) and float(np.ptp(rest)) <= TIP_ROUNDING * radius:  # a round host: no facets
+        return False
     for arc in FLANK_ARCS:
         meets, slack = [], []
         for side in (-1.0, 1.0):
