@@ -98,3 +98,41 @@ def test_a_particle_apart_from_the_host_is_no_corner():
     signal = np.maximum(_frame(mask, 3), _frame(small, 4))
     host_sigma = np.sqrt(mask.sum() / np.pi) / np.sqrt(2.0)
     assert not _judged(signal, np.rint(apart).astype(int), 7.0 / np.sqrt(2.0), host_sigma)[0]
+
+
+def _touching_spheres(seed, far_side=False):
+    """A round host (Gaussian, sigma 6 px, height 1) and a smaller, lower particle touching it
+    (sigma 3 px, 0.4 high, 11.3 px away): PtCo1's bin0.7 counterexample (host radius 8.4,
+    candidate sigma 3.04 at 10.6 px, standing just above the host's half height). With
+    ``far_side`` a second particle overlaps the host opposite (its outline is no longer round).
+    White noise of 0.03; the pair's direction turns with the seed."""
+    rows, cols = np.indices(SHAPE).astype(float)
+    turn = 0.37 * seed
+    way = np.array([np.sin(turn), np.cos(turn)])
+    small_at = CENTRE + 11.3 * way
+    signal = np.exp(-((rows - CENTRE[0]) ** 2 + (cols - CENTRE[1]) ** 2) / (2 * 6.0**2))
+    signal += 0.4 * np.exp(-((rows - small_at[0]) ** 2 + (cols - small_at[1]) ** 2) / (2 * 3.0**2))
+    if far_side:
+        other = CENTRE - 10.0 * way
+        signal += 0.6 * np.exp(-((rows - other[0]) ** 2 + (cols - other[1]) ** 2) / (2 * 3.0**2))
+    signal += np.random.default_rng(seed).normal(0.0, 0.03, SHAPE)
+    return signal, np.rint(small_at).astype(int)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_a_small_particle_touching_a_round_one_is_no_corner(seed):
+    # the pair's union outline is a tent whose straight flanks meet at the small particle:
+    # taken as a corner on seeds 0-3 by the flank test alone (on 3 by it and the shelf test);
+    # a round host has no facets beyond the flanks
+    signal, candidate = _touching_spheres(seed)
+    assert not _judged(signal, candidate, 3.0, 6.0)[0]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_a_lower_particle_beside_a_non_round_host_is_no_corner(seed):
+    # the host's outline is not round (a particle overlaps its far side), so only the frame
+    # along the way tells: it falls to a shelf at the small particle's own height before the
+    # small particle's inner rim, where a corner stays at its host's height (taken as a
+    # corner on seeds 0-2 without it)
+    signal, candidate = _touching_spheres(seed, far_side=True)
+    assert not _judged(signal, candidate, 3.0, 6.0)[0]
