@@ -63,6 +63,7 @@ def assess_particles(detections) -> dict:
     warnings += _ring_warning(detections, diameter, measures)
     warnings += edge_warning(int(first.get("region_edge", 0)), len(detections), measures)
     warnings += lines_warning(int(first.get("scan_lines", 0)), len(detections), measures)
+    warnings += _crowded_warning(detections, resolved, measures)
     return {"measures": measures, "warnings": warnings, "notes": notes}
 
 
@@ -137,6 +138,37 @@ def _ring_warning(detections, diameter, measures: dict) -> list:
         "particle: a particle with a bright rim (secondary electrons, a hollow or core-shell "
         "particle) or the fringes of a defocused particle's halo may be counted several "
         f"times; look at the overlay{other}"
+    ]
+
+
+def _crowded_warning(detections, resolved, measures: dict) -> list:
+    """More points on a packed layer's frame than its lattice has cells: a monolayer holds
+    one particle per cell at most (:func:`~napari_ivae.core.detection.packed_period.
+    lattice_cells`, from the spectrum's ring, not from the points), so ``LAYER_CROWDED`` x as
+    many means most points are not particles: the noise's grains (a frame up-sampled from a
+    coarser camera, whose noise is correlated at the particles' scale) or the particles'
+    detail. The measure is the most crowded frame's points per cell."""
+    from napari_ivae.core.detection.packed_period import LAYER_CROWDED
+
+    frames = resolved if isinstance(resolved, list) else [resolved]
+    index = detections.coords[:, 0]
+    crowded = []
+    for number, used in enumerate(frames):
+        cells = used.get("layer_cells") if isinstance(used, dict) else None
+        if cells:
+            crowded.append((int(np.sum(index == number)) / float(cells), float(cells)))
+    if not crowded:
+        return []
+    share, cells = max(crowded)
+    measures["points_per_cell"] = round(share, 2)
+    if share < LAYER_CROWDED:
+        return []
+    return [
+        f"{share:.1f} points per cell of the packed layer's own lattice (its spectrum's ring: "
+        f"room for about {cells:.0f} particles): most points are not particles but the "
+        "noise's grains (an up-sampled frame or correlated noise) or the particles' detail; "
+        "look at the overlay; an up-sampled image binned back to its camera's pixels, or "
+        "--method otsu, may find the particles"
     ]
 
 
