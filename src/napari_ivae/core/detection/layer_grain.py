@@ -91,3 +91,38 @@ def white_equivalent_noise(frame: np.ndarray, skip=None) -> float:
     if blocks_skip is not None and blocks_skip.all():
         return smoothed_noise(frame, 0.0, skip)
     return block * smoothed_noise(binned(frame, block), 0.0, blocks_skip)
+
+
+def grained(filled, skip, cells, kept: int, shared) -> bool:
+    """Whether a packed layer's search must run again on the frame's white-equivalent noise
+    (:mod:`~napari_ivae.core.detection.layer_grain`): its ``kept`` points outnumber its
+    lattice's ``cells`` ``LAYER_CROWDED`` x (a monolayer cannot hold them: the floors let
+    the noise's grains through) and that noise is above the pixel noise the floors used. The
+    pixel noise in ``shared``'s steps is replaced by it (for this frame's later searches too),
+    once; the factor is kept as ``shared["grain"]``."""
+    from napari_ivae.core.detection.packed_period import LAYER_CROWDED
+
+    if not cells or kept < LAYER_CROWDED * cells or shared is None or "grain" in shared:
+        return False
+    steps = shared["steps"]
+    pixel_noise = steps[5]
+    level = white_equivalent_noise(filled, skip if skip.any() else None)
+    shared["grain"] = round(level / pixel_noise, 3) if pixel_noise > 0 else 1.0
+    if not level > pixel_noise:
+        return False
+    shared["steps"] = (*steps[:5], level, *steps[6:])
+    return True
+
+
+def layer_cells(filled, masked, shared) -> float | None:
+    """:func:`~napari_ivae.core.detection.packed_period.lattice_cells` of the unmasked
+    frame, once per frame (kept in ``shared``): the self-check's bound on a packed layer's
+    count (:func:`~napari_ivae.core.detection.quality_particles.assess_particles`)."""
+    from napari_ivae.core.detection.packed_period import lattice_cells
+
+    if shared is not None and "layer_cells" in shared:
+        return shared["layer_cells"]
+    cells = lattice_cells(filled, ~masked)
+    if shared is not None:
+        shared["layer_cells"] = cells
+    return cells

@@ -156,6 +156,7 @@ def _kept_blobs(
         particle_texture,
     )
     from napari_ivae.core.detection.layer_doubles import layer_doubles
+    from napari_ivae.core.detection.layer_grain import grained, layer_cells
     from napari_ivae.core.detection.packed import off_layer
     from napari_ivae.core.detection.particle_edge_bumps import without_edge_bumps as edge_bumps
 
@@ -325,8 +326,8 @@ def _kept_blobs(
     # only said, not acted on: two populations of particles (stranger_fresh two_populations
     # s2, 173 particles) also came out no more and no stronger than their texture's maxima
     texture_only = int(keep.sum()) if film else 0
-    cells = _layer_cells(filled, masked, shared) if on_layer else None
-    if _grained(filled, skip, cells, int(keep.sum()), shared):
+    cells = layer_cells(filled, masked, shared) if on_layer else None
+    if grained(filled, skip, cells, int(keep.sum()), shared):
         # the floors were set on a fraction of the noise: searched again at the grain's level
         return _kept_blobs(filled, masked, skip, requested, below, no_data, largest, shared)
     used = {
@@ -364,42 +365,6 @@ def _kept_blobs(
         **faint_used,
     }
     return points, radius, keep, on_layer, used
-
-
-def _grained(filled, skip, cells, kept: int, shared) -> bool:
-    """Whether a packed layer's search must run again on the frame's white-equivalent noise
-    (:mod:`~napari_ivae.core.detection.layer_grain`): its ``kept`` points outnumber its
-    lattice's ``cells`` ``LAYER_CROWDED`` x (a monolayer cannot hold them: the floors let
-    the noise's grains through) and that noise is above the pixel noise the floors used. The
-    pixel noise in ``shared``'s steps is replaced by it (for this frame's later searches too),
-    once; the factor is kept as ``shared["grain"]``."""
-    from napari_ivae.core.detection.layer_grain import white_equivalent_noise
-    from napari_ivae.core.detection.packed_period import LAYER_CROWDED
-
-    if not cells or kept < LAYER_CROWDED * cells or shared is None or "grain" in shared:
-        return False
-    steps = shared["steps"]
-    pixel_noise = steps[5]
-    grained = white_equivalent_noise(filled, skip if skip.any() else None)
-    shared["grain"] = round(grained / pixel_noise, 3) if pixel_noise > 0 else 1.0
-    if not grained > pixel_noise:
-        return False
-    shared["steps"] = (*steps[:5], grained, *steps[6:])
-    return True
-
-
-def _layer_cells(filled, masked, shared) -> float | None:
-    """:func:`~napari_ivae.core.detection.packed_period.lattice_cells` of the unmasked
-    frame, once per frame (kept in ``shared``): the self-check's bound on a packed layer's
-    count (:func:`~napari_ivae.core.detection.quality_particles.assess_particles`)."""
-    from napari_ivae.core.detection.packed_period import lattice_cells
-
-    if shared is not None and "layer_cells" in shared:
-        return shared["layer_cells"]
-    cells = lattice_cells(filled, ~masked)
-    if shared is not None:
-        shared["layer_cells"] = cells
-    return cells
 
 
 def _shared_steps(filled, masked, skip, requested, no_data, largest, shared):
