@@ -126,3 +126,22 @@ def test_a_particle_on_a_neighbour_s_wake_is_outlined_above_it():
     # the charging sphere itself and the next one on its wake
     assert sorted(standing.tolist()) == [[42, 39], [42, 109]]
     assert len(one_per_outline(image, points, radius, keep, noise)) == 4
+
+
+def test_particles_on_a_support_dome_are_not_its_rim():
+    # a carbon-black sphere seen in bright field: thickest (darkest) in its middle, a dome in
+    # the particles' polarity; three small particles lie on it off its middle, darker still.
+    # Its face stands above the ring they lie on: no rim, the particles stay particles
+    rows, cols = np.indices((260, 260), dtype=np.float64)
+    q = 1 - ((rows - 130) ** 2 + (cols - 130) ** 2) / 80.0**2
+    thick = np.sqrt(np.clip(q, 0, None)) * 80
+    points = np.array([[130, 190], [75, 120], [170, 85]])
+    for row, col in points:
+        thick += 60 * np.sqrt(np.clip(1 - ((rows - row) ** 2 + (cols - col) ** 2) / 25.0, 0, None))
+    ideal = 200 * np.exp(-0.004 * thick)
+    image = np.random.default_rng(0).poisson(ideal).astype(np.float32)
+    signal = -image  # dark particles: their polarity positive
+    keep = np.ones(3, dtype=bool)
+    noise = float(np.sqrt(200))
+    _, _, kept, count = one_per_outline(signal, points, np.full(3, 5.0), keep, noise)
+    assert count == 0 and kept.sum() == 3

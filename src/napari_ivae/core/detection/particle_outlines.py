@@ -20,8 +20,11 @@ Then
   blur or a tip widened it, lies beyond that circle);
 * where no blob spans it, but every blob lies on its rim (off its middle, within its
   inscribed circle, smaller than ``SPAN`` x its radius), the inscribed circle lies within
-  the frame (an outline the frame's edge cuts is not seen whole), and the face (its middle) stands
-  below them by more than the smoothed noise's floor, the blobs are the rim's segments of
+  the frame (an outline the frame's edge cuts is not seen whole), the face (its middle) stands
+  below them by more than the smoothed noise's floor and no higher than the ring round it
+  (the median beyond ``OUTER`` of the inscribed radius: a rim stands above its face; a
+  support's grain seen through its thickness, a carbon-black sphere, is a dome highest in its
+  middle, and blobs on it are particles lying on the support), the blobs are the rim's segments of
   one particle that the scale search missed at its own scale: one point at the outline's
   centre replaces them (a small or much-shaded sphere);
 * where the area is not round (joined to a neighbour's wake along the scan lines, a shadow,
@@ -182,10 +185,12 @@ def outline_particles(signal, points, radius, pixel_noise):
             seen
             and on_ring.all()
             and _face_below(smoothed, centre, inscribed, points[inside], floor)
+            and not _dome(smoothed, centre, inscribed)
         ):
             # no blob at its own scale and none in its middle, the face fainter than the
-            # blobs: they are the rim's segments of one particle (on a solid area as bright
-            # in its middle, a cluster's particles)
+            # blobs and no higher than the ring they lie on: they are the rim's segments of
+            # one particle (on a solid area as bright in its middle, a cluster's particles;
+            # on a dome, a support's grain thickest in its middle, particles lying on it)
             centres.append(np.round(centre).astype(np.int64))
             radii.append(inscribed)
             members.append(inside)
@@ -284,6 +289,21 @@ def _face_below(smoothed, centre, inscribed, points, floor) -> bool:
     rows, cols = np.mgrid[r0:r1, c0:c1]
     face = smoothed[r0:r1, c0:c1][(rows - y) ** 2 + (cols - x) ** 2 <= reach * reach]
     return bool(face.size) and float(np.median(at)) - float(np.mean(face)) > floor
+
+
+def _dome(smoothed, centre, inscribed) -> bool:
+    """Whether the face (within ``OUTER`` of the inscribed radius of ``centre``) stands above
+    the ring beyond it, out to the inscribed radius (its mean above the ring's median): a
+    dome, such as a support's grain seen through its thickness, not a rim round a face."""
+    reach = int(np.ceil(inscribed))
+    y, x = (int(round(v)) for v in centre)
+    r0, c0 = max(y - reach, 0), max(x - reach, 0)
+    window = smoothed[r0 : y + reach + 1, c0 : x + reach + 1]
+    rows, cols = np.indices(window.shape)
+    distance = np.hypot(rows + r0 - centre[0], cols + c0 - centre[1])
+    face = window[distance <= OUTER * inscribed]
+    ring = window[(distance > OUTER * inscribed) & (distance <= inscribed)]
+    return bool(face.size and ring.size) and float(np.mean(face)) > float(_median(ring))
 
 
 def _square_mean(frame, y, x) -> float:
