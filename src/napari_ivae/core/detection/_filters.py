@@ -75,9 +75,43 @@ def _reflected_fft_smooth(image: np.ndarray, kernel: np.ndarray) -> np.ndarray:
 
     out = fft.dct(np.asarray(image, dtype=np.float64), type=2, axis=1)
     out *= gain(image.shape[1])
-    out = fft.dct(fft.idct(out, type=2, axis=1), type=2, axis=0)
-    out *= gain(image.shape[0])[:, None]
-    return fft.idct(out, type=2, axis=0).astype(np.float32)
+    # the columns' transforms on the transposed rows: the same numbers (each line's transform
+    # does not depend on the axis it lies along), in a quarter less time than along axis 0
+    out = np.ascontiguousarray(fft.idct(out, type=2, axis=1, overwrite_x=True).T)
+    out = fft.dct(out, type=2, axis=1, overwrite_x=True)
+    out *= gain(image.shape[0])
+    out = fft.idct(out, type=2, axis=1, overwrite_x=True)
+    return np.ascontiguousarray(out.T, dtype=np.float32)
+
+
+def shared_gaussian(image: np.ndarray, sigma: float) -> np.ndarray:
+    """``ndimage.gaussian_filter`` of ``image`` in float32, kept in the active detection memo
+    (:func:`~napari_ivae.core.detection.detection_memo.remembered`): the shape steps (rims,
+    outlines, reliefs, donuts) of both size-range searches smooth the same frame by the same
+    pixel (six full-frame filters of a 2048 px frame, five of them repeats).
+
+    Parameters
+    ----------
+    image : numpy.ndarray
+        2D frame.
+    sigma : float
+        Standard deviation in pixels.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``ndimage.gaussian_filter(np.asarray(image, dtype=np.float32), sigma)``, the same
+        numbers (a copy when remembered).
+    """
+    from napari_ivae.core.detection.detection_memo import remembered
+
+    return remembered("gaussian_filter", _ndimage_gaussian, np.asarray(image, np.float32), sigma)
+
+
+def _ndimage_gaussian(image: np.ndarray, sigma: float) -> np.ndarray:
+    from scipy import ndimage
+
+    return ndimage.gaussian_filter(image, sigma)
 
 
 def smooth_background(image: np.ndarray, sigma: float) -> np.ndarray:

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from napari_ivae.core.detection._filters import shared_gaussian
 from napari_ivae.core.detection._medians import _median
 from napari_ivae.core.detection.particle_discs import within_discs
 from napari_ivae.core.detection.particle_rims import (
@@ -69,7 +70,6 @@ def one_per_donut(signal, points, radius, keep, pixel_noise):
     donuts : int
         How many rings were found.
     """
-    from scipy import ndimage
     from scipy.spatial import cKDTree
 
     from napari_ivae.core.detection.graph_components import component_labels
@@ -87,7 +87,7 @@ def one_per_donut(signal, points, radius, keep, pixel_noise):
     pairs = pairs[(gap <= size[pairs[:, 0]] + size[pairs[:, 1]]) & (gap >= 2.0)]
     if not len(pairs):
         return points, radius, keep, 0
-    smoothed = ndimage.gaussian_filter(np.asarray(signal, dtype=np.float32), SMOOTH)
+    smoothed = shared_gaussian(signal, SMOOTH)
     level = float(pixel_noise) / (2.0 * np.sqrt(np.pi) * SMOOTH)
     floor = BASIN_NOISE * level
     passed, bottom, reach = _rings(smoothed, at[pairs[:, 0]], at[pairs[:, 1]], floor)

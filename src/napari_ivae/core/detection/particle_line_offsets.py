@@ -63,7 +63,9 @@ def lines_levelled(frame, use, sigma: float, least: int) -> tuple[np.ndarray, in
     level = gaussian_smooth(np.where(use, frame, 0.0).astype(np.float32), sigma)
     measured = weight > 0.05
     level[measured] /= weight[measured]
-    level[~measured] = gaussian_smooth(frame, sigma)[~measured]
+    unmeasured = ~measured
+    if unmeasured.any():  # the whole frame's Gaussian only where it is read
+        level[unmeasured] = gaussian_smooth(frame, sigma)[unmeasured]
     return line_offsets(frame, use, level, least)
 
 

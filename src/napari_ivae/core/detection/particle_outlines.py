@@ -56,6 +56,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from napari_ivae.core.detection._filters import shared_gaussian
 from napari_ivae.core.detection._medians import _median
 from napari_ivae.core.detection.particle_rims import BASIN_NOISE, SMOOTH
 
@@ -136,7 +137,7 @@ def outline_particles(signal, points, radius, pixel_noise):
     from napari_ivae.core.detection.particle_discs import within_discs
 
     none = (np.zeros((0, 2), dtype=np.int64), np.zeros(0), [], np.zeros(0, dtype=bool))
-    smoothed = ndimage.gaussian_filter(np.asarray(signal, dtype=np.float32), SMOOTH)
+    smoothed = shared_gaussian(signal, SMOOTH)
     outside = ~within_discs(signal.shape, points, radius + 1.0)
     if not outside.any():
         return none

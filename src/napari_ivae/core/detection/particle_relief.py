@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from napari_ivae.core.detection._filters import shared_gaussian
 from napari_ivae.core.detection._medians import _median
 from napari_ivae.core.detection.particle_discs import within_discs
 
@@ -61,14 +62,13 @@ def in_relief_shadows(signal, points, radius, noise: float) -> np.ndarray:
     numpy.ndarray of bool
         ``(N,)`` True for a blob past a relief's shadow.
     """
-    from scipy import ndimage
 
     points = np.asarray(points).reshape(-1, 2).astype(np.int64)
     radius = np.asarray(radius, dtype=np.float64).reshape(-1)
     shadow = np.zeros(len(points), dtype=bool)
     if len(points) < MIN_BLOBS:
         return shadow
-    smoothed = ndimage.gaussian_filter(np.asarray(signal, dtype=np.float32), SMOOTH)
+    smoothed = shared_gaussian(signal, SMOOTH)
     floor = DEEP * float(noise) / (2.0 * np.sqrt(np.pi) * SMOOTH)
     outside = ~within_discs(signal.shape, points, radius + 1.0)
     dip, depth, rise = _dips(smoothed, outside, points, radius)

@@ -46,6 +46,7 @@ from __future__ import annotations
 import numpy as np
 
 from napari_ivae.core.detection import particle_rim_edges as rim_edges
+from napari_ivae.core.detection._filters import shared_gaussian
 from napari_ivae.core.detection._medians import _median
 
 REACH = 2.0  # a rim's crest is searched out to this many times its basin's radius
@@ -143,7 +144,7 @@ def rim_particles(signal, points, radius, pixel_noise):
     radius = np.asarray(radius, dtype=np.float64).reshape(-1)
     if not len(points) or min(signal.shape) < 3:
         return none
-    smoothed = ndimage.gaussian_filter(np.asarray(signal, dtype=np.float32), SMOOTH)
+    smoothed = shared_gaussian(signal, SMOOTH)
     # the basins no path to the frame's edge leaves without climbing: each interior enclosed
     # by a rim, filled up to the rim's lowest saddle. Found on the frame's 2 x 2 maxima (a
     # closed bright rim stays closed; a quarter of the pixels to sort)
