@@ -29,7 +29,11 @@ def _axis0_fft_smooth(image, kernel):
 @pytest.mark.parametrize(
     ("shape", "sigma"), [((96, 130), 9.0), ((61, 40), 25.0), ((128, 128), 12.5)]
 )
-def test_wide_gaussian_on_transposed_rows_is_bit_for_bit_the_axis0_transforms(shape, sigma):
+@pytest.mark.parametrize("block", [128, 7])
+def test_wide_gaussian_on_transposed_blocks_is_bit_for_bit_the_axis0_transforms(
+    shape, sigma, block, monkeypatch
+):
+    monkeypatch.setattr(_filters, "FFT_COLUMNS", block)  # 7: blocks that end inside the frame
     image = np.random.default_rng(0).normal(100.0, 7.0, shape).astype(np.float32)
     radius = int(4.0 * sigma + 0.5)
     taps = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
