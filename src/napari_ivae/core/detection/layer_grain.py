@@ -39,14 +39,7 @@ def lag_spread(frame: np.ndarray, lag: int, skip=None) -> float:
     pieces = []
     rng = np.random.default_rng(lag)
     for axis in (0, 1):
-        span = (
-            (frame.shape[0] - lag, frame.shape[1])
-            if axis == 0
-            else (
-                frame.shape[0],
-                frame.shape[1] - lag,
-            )
-        )
+        span = (frame.shape[0] - lag * (axis == 0), frame.shape[1] - lag * (axis == 1))
         count = span[0] * span[1]
         if count <= 0:
             continue

@@ -164,9 +164,8 @@ def _kept_blobs(
     polarity, sigma, layer, large, large_response, pixel_noise, ratio = steps
     core_scales = particle_candidates.candidate_scales(filled.shape, sigma)
     # ... and below the floor where the kept particles' sizes ran on past it (``below``)
-    scales = lowered_scales(
-        filled.shape, particle_candidates.search_scales(filled.shape, sigma), below
-    )
+    searched = particle_candidates.search_scales(filled.shape, sigma)
+    scales = lowered_scales(filled.shape, searched, below)
     # a flat area on the background's side (blank vacuum, padding) holds no particle; one on
     # the particles' side may be a particle's saturated or noise-free top
     signal = filled if polarity == "bright" else -filled
@@ -294,9 +293,8 @@ def _kept_blobs(
     radius = np.sqrt(2.0) * blob_sigma
     # particles fainter than the cut, away from the kept ones, against the background there
     # (a vacancy's particle, below its scale's cut too, among its candidates: its rate counts it)
-    vacancy = keep & np.isfinite(
-        np.pad(own_cut, (0, len(keep) - len(own_cut)), constant_values=np.inf)
-    )
+    padded_cut = np.pad(own_cut, (0, len(keep) - len(own_cut)), constant_values=np.inf)
+    vacancy = keep & np.isfinite(padded_cut)
     faint, faint_used = particle_faint.faint_particles(
         signal, points[keep & ~vacancy], radius[keep & ~vacancy], skip
     )
@@ -307,9 +305,8 @@ def _kept_blobs(
     )
     if len(faint):
         points = np.concatenate([points, faint])
-        blob_sigma = np.concatenate(
-            [blob_sigma, np.full(len(faint), faint_used["faint_radius"] / np.sqrt(2.0))]
-        )
+        faint_sigma = np.full(len(faint), faint_used["faint_radius"] / np.sqrt(2.0))
+        blob_sigma = np.concatenate([blob_sigma, faint_sigma])
         keep = np.concatenate([keep, np.ones(len(faint), dtype=bool)])
         radius = np.sqrt(2.0) * blob_sigma
     # one particle per rim, outline or donut; no noisy pixel, wake, lip or relief's shadow
@@ -327,8 +324,7 @@ def _kept_blobs(
     # s2, 173 particles) also came out no more and no stronger than their texture's maxima
     texture_only = int(keep.sum()) if film else 0
     cells = layer_cells(filled, masked, shared) if on_layer else None
-    if grained(filled, skip, cells, int(keep.sum()), shared):
-        # the floors were set on a fraction of the noise: searched again at the grain's level
+    if grained(filled, skip, cells, int(keep.sum()), shared):  # again at the grain's noise
         return _kept_blobs(filled, masked, skip, requested, below, no_data, largest, shared)
     used = {
         "polarity": polarity,
