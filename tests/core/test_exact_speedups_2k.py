@@ -4,10 +4,15 @@ import numpy as np
 import pytest
 from scipy import fft, ndimage
 
-from napari_ivae.core.detection import _filters, count_noise, particle_line_offsets
-from napari_ivae.core.detection._filters import gaussian_smooth, shared_gaussian
+from napari_ivae.core.detection import (
+    _filters,
+    count_noise,
+    detection_memo,
+    particle_line_offsets,
+)
+from napari_ivae.core.detection._filters import gaussian_smooth
 from napari_ivae.core.detection._medians import _median
-from napari_ivae.core.detection.detection_memo import DetectionMemo, using_memo
+from napari_ivae.core.detection.detection_memo import DetectionMemo, shared_gaussian, using_memo
 
 
 def _axis0_fft_smooth(image, kernel):
@@ -47,9 +52,9 @@ def test_shared_gaussian_is_ndimages_and_computed_once_per_frame(monkeypatch):
     signal = np.random.default_rng(1).normal(size=(64, 80))
     expected = ndimage.gaussian_filter(signal.astype(np.float32), 1.0)
     calls = []
-    original = _filters._ndimage_gaussian
+    original = detection_memo._ndimage_gaussian
     monkeypatch.setattr(
-        _filters, "_ndimage_gaussian", lambda *args: calls.append(1) or original(*args)
+        detection_memo, "_ndimage_gaussian", lambda *args: calls.append(1) or original(*args)
     )
     assert np.array_equal(shared_gaussian(signal, 1.0), expected)  # no memo: computed
     with using_memo(DetectionMemo()):

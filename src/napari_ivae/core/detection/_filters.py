@@ -90,36 +90,6 @@ def _reflected_fft_smooth(image: np.ndarray, kernel: np.ndarray) -> np.ndarray:
     return out
 
 
-def shared_gaussian(image: np.ndarray, sigma: float) -> np.ndarray:
-    """``ndimage.gaussian_filter`` of ``image`` in float32, kept in the active detection memo
-    (:func:`~napari_ivae.core.detection.detection_memo.remembered`): the shape steps (rims,
-    outlines, reliefs, donuts) of both size-range searches smooth the same frame by the same
-    pixel (six full-frame filters of a 2048 px frame, five of them repeats).
-
-    Parameters
-    ----------
-    image : numpy.ndarray
-        2D frame.
-    sigma : float
-        Standard deviation in pixels.
-
-    Returns
-    -------
-    numpy.ndarray
-        ``ndimage.gaussian_filter(np.asarray(image, dtype=np.float32), sigma)``, the same
-        numbers (a copy when remembered).
-    """
-    from napari_ivae.core.detection.detection_memo import remembered
-
-    return remembered("gaussian_filter", _ndimage_gaussian, np.asarray(image, np.float32), sigma)
-
-
-def _ndimage_gaussian(image: np.ndarray, sigma: float) -> np.ndarray:
-    from scipy import ndimage
-
-    return ndimage.gaussian_filter(image, sigma)
-
-
 def smooth_background(image: np.ndarray, sigma: float) -> np.ndarray:
     """A wide Gaussian blur, computed on a block-averaged copy and interpolated back.
 

@@ -180,6 +180,34 @@ def remembered_when(
     return value
 
 
+def shared_gaussian(image: np.ndarray, sigma: float) -> np.ndarray:
+    """``ndimage.gaussian_filter`` of ``image`` in float32, kept in the active detection memo
+    (:func:`~napari_ivae.core.detection.detection_memo.remembered`): the shape steps (rims,
+    outlines, reliefs, donuts) of both size-range searches smooth the same frame by the same
+    pixel (six full-frame filters of a 2048 px frame, five of them repeats).
+
+    Parameters
+    ----------
+    image : numpy.ndarray
+        2D frame.
+    sigma : float
+        Standard deviation in pixels.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``ndimage.gaussian_filter(np.asarray(image, dtype=np.float32), sigma)``, the same
+        numbers (a copy when remembered).
+    """
+    return remembered("gaussian_filter", _ndimage_gaussian, np.asarray(image, np.float32), sigma)
+
+
+def _ndimage_gaussian(image: np.ndarray, sigma: float) -> np.ndarray:
+    from scipy import ndimage
+
+    return ndimage.gaussian_filter(image, sigma)
+
+
 def checkpoint() -> None:
     """Raise :class:`Superseded` when the active test says the detection is no longer wanted
     (between steps that are not :func:`remembered`: a stack's frames)."""
@@ -252,6 +280,7 @@ __all__ = [
     "DetectionMemo",
     "Superseded",
     "checkpoint",
+    "shared_gaussian",
     "remembered",
     "remembered_when",
     "using_memo",

@@ -32,8 +32,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from napari_ivae.core.detection._filters import shared_gaussian
 from napari_ivae.core.detection._medians import _median
+from napari_ivae.core.detection.detection_memo import shared_gaussian
 from napari_ivae.core.detection.particle_discs import within_discs
 from napari_ivae.core.detection.particle_rims import (
     BASIN_NOISE,

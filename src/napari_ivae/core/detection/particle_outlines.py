@@ -56,8 +56,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from napari_ivae.core.detection._filters import shared_gaussian
 from napari_ivae.core.detection._medians import _median
+from napari_ivae.core.detection.detection_memo import shared_gaussian
 from napari_ivae.core.detection.particle_rims import BASIN_NOISE, SMOOTH
 
 ROUND_AREA = 1.35  # an outline's area is at most this x its inscribed circle's

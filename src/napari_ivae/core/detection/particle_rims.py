@@ -46,8 +46,8 @@ from __future__ import annotations
 import numpy as np
 
 from napari_ivae.core.detection import particle_rim_edges as rim_edges
-from napari_ivae.core.detection._filters import shared_gaussian
 from napari_ivae.core.detection._medians import _median
+from napari_ivae.core.detection.detection_memo import shared_gaussian
 
 REACH = 2.0  # a rim's crest is searched out to this many times its basin's radius
 MIN_MEMBERS = 2  # a rim holds at least this many kept blobs (one is counted once already)
