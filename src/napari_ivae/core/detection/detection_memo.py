@@ -189,9 +189,9 @@ def shared_gaussian(image: np.ndarray, sigma: float) -> np.ndarray:
     Parameters
     ----------
     image : numpy.ndarray
-        2D frame.
+        The frame to smooth, of any dtype (taken as float32 first).
     sigma : float
-        Standard deviation in pixels.
+        The Gaussian's width in pixels.
 
     Returns
     -------
