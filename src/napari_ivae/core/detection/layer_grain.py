@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from napari_ivae.core.detection.pixel_noise import TRIM_PERCENTILE, TRIMMED_GAUSS
+from napari_ivae.core.detection.pixel_noise import trimmed_pixel_noise
 
 MOST_LAG = 8  # px: the grain looked for up to this (a frame up-sampled up to ~4 x)
 STALL = 0.05  # the grain's size: the first lag past which the spread rises less than this
@@ -53,9 +53,7 @@ def lag_spread(frame: np.ndarray, lag: int, skip=None) -> float:
     differences = np.concatenate(pieces) if pieces else np.empty(0)
     if differences.size == 0:
         return 0.0
-    size = np.abs(differences)
-    central = size <= np.percentile(size, TRIM_PERCENTILE)
-    return float(np.sqrt(np.mean(differences[central] ** 2) / 2.0) / TRIMMED_GAUSS)
+    return trimmed_pixel_noise(differences)
 
 
 def grain_block(frame: np.ndarray, skip=None) -> int:

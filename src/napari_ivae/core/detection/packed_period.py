@@ -77,7 +77,7 @@ def lattice_cells(frame: np.ndarray, use: np.ndarray | None = None) -> float | N
     spacing, prominence = ring_spacing(np.where(use, frame, np.mean(frame[use])))
     if prominence < RING_PROMINENT or not np.isfinite(spacing):
         return None
-    return float(float(use.sum()) / (2.0 * spacing * spacing / np.sqrt(3.0)))
+    return float(use.sum()) / (2.0 * spacing * spacing / np.sqrt(3.0))
 
 
 def rescaled_layer(frame: np.ndarray, use: np.ndarray) -> tuple[str, float, float] | None:

@@ -41,15 +41,23 @@ def pixel_noise_from_differences(differences: np.ndarray) -> float:
     if differences.size == 0:
         return 0.0
     median_noise = 1.4826 * _median(np.abs(differences - _median(differences))) / np.sqrt(2)
-    size = np.abs(differences)
     if np.count_nonzero(differences) < 0.05 * differences.size:
         return float(median_noise)  # (nearly) constant: no noise to speak of
-    central = size <= np.percentile(size, TRIM_PERCENTILE)
-    trimmed_noise = np.sqrt(np.mean(differences[central] ** 2) / 2.0) / TRIMMED_GAUSS
+    trimmed_noise = trimmed_pixel_noise(differences)
     if median_noise > 0 and median_noise >= TRUSTED_RATIO * trimmed_noise:
         return float(median_noise)
+    size = np.abs(differences)
     small = size <= np.percentile(size, 99)
     return float(np.sqrt(np.mean(differences[small] ** 2) / 2.0))
 
 
-__all__ = ["pixel_noise_from_differences"]
+def trimmed_pixel_noise(differences: np.ndarray) -> float:
+    """The one-pixel noise from pixel ``differences`` (float64, 1D, not empty): the
+    Gaussian-corrected root mean square of their central ``TRIM_PERCENTILE`` % (the largest
+    are edges and atoms, not noise)."""
+    size = np.abs(differences)
+    central = size <= np.percentile(size, TRIM_PERCENTILE)
+    return float(np.sqrt(np.mean(differences[central] ** 2) / 2.0) / TRIMMED_GAUSS)
+
+
+__all__ = ["pixel_noise_from_differences", "trimmed_pixel_noise"]
