@@ -283,12 +283,7 @@ def _face_below(smoothed, centre, inscribed, points, floor) -> bool:
     """Whether the face (within ``OUTER`` of the inscribed radius of ``centre``) stands below
     the blobs at ``points`` (their median, each a 3 x 3 mean) by more than ``floor``."""
     at = [_square_mean(smoothed, y, x) for y, x in np.asarray(points).tolist()]
-    reach = OUTER * inscribed
-    y, x = centre
-    r0, r1 = max(int(y - reach), 0), min(int(y + reach) + 1, smoothed.shape[0])
-    c0, c1 = max(int(x - reach), 0), min(int(x + reach) + 1, smoothed.shape[1])
-    rows, cols = np.mgrid[r0:r1, c0:c1]
-    face = smoothed[r0:r1, c0:c1][(rows - y) ** 2 + (cols - x) ** 2 <= reach * reach]
+    face, _ = _face_and_ring(smoothed, centre, inscribed)
     return bool(face.size) and float(np.median(at)) - float(np.mean(face)) > floor
 
 
@@ -296,6 +291,13 @@ def _dome(smoothed, centre, inscribed) -> bool:
     """Whether the face (within ``OUTER`` of the inscribed radius of ``centre``) stands above
     the ring beyond it, out to the inscribed radius (its mean above the ring's median): a
     dome, such as a support's grain seen through its thickness, not a rim round a face."""
+    face, ring = _face_and_ring(smoothed, centre, inscribed)
+    return bool(face.size and ring.size) and float(np.mean(face)) > float(_median(ring))
+
+
+def _face_and_ring(smoothed, centre, inscribed) -> tuple[np.ndarray, np.ndarray]:
+    """The pixels of ``smoothed`` within ``OUTER`` of the inscribed radius of ``centre`` (the
+    face) and those beyond it out to the inscribed radius (the ring), in row-major order."""
     reach = int(np.ceil(inscribed))
     y, x = (int(round(v)) for v in centre)
     r0, c0 = max(y - reach, 0), max(x - reach, 0)
@@ -304,7 +306,7 @@ def _dome(smoothed, centre, inscribed) -> bool:
     distance = np.hypot(rows + r0 - centre[0], cols + c0 - centre[1])
     face = window[distance <= OUTER * inscribed]
     ring = window[(distance > OUTER * inscribed) & (distance <= inscribed)]
-    return bool(face.size and ring.size) and float(np.mean(face)) > float(_median(ring))
+    return face, ring
 
 
 def _square_mean(frame, y, x) -> float:
