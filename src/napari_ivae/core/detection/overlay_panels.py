@@ -123,7 +123,7 @@ def _data_bars(frame: np.ndarray, span: float) -> list:
     return found
 
 
-def _saved_panels(frame: np.ndarray, span: float) -> list:
+def _saved_panels(frame: np.ndarray, span: float, half: float | None = None) -> list:
     """Boxes of text panels saved as JPEG: :func:`_panels` where neither the box's fill nor
     its text is left at one value (an exported frame's label box, dark or bright, with its
     scale bar and text in the other contrast). Fill and text are the pixels within
@@ -135,16 +135,27 @@ def _saved_panels(frame: np.ndarray, span: float) -> list:
     full of fill (straight axis-aligned edges: a particle's outline meets its box at a few
     pixels), at most ``PANEL_MAX_SHARE`` of the frame, and holding at least ``PANEL_GLYPHS``
     glyphs (text components of ``GLYPH_PIXELS`` or more clear of its outermost lines).
+
+    ``half`` (the frame's median) takes, instead, the pixels nearer each extreme than half the
+    way to it: a panel in a frame resampled after it was drawn, whose edges the kernel blurred
+    (:mod:`.overlay_resampled`).
     """
     from scipy import ndimage
 
     low, high = float(frame.min()), float(frame.max())
     found = []
     for extreme, other in ((low, high), (high, low)):
-        objects, count = ndimage.label(np.abs(frame - extreme) <= JPEG_BAR * span)
+        near, far = (
+            (JPEG_BAR * span, JPEG_BAR * span)
+            if half is None
+            else (0.5 * abs(half - extreme), 0.5 * abs(half - other))
+        )
+        level, text = np.abs(frame - extreme) <= near, np.abs(frame - other) <= far
+        if half is not None:  # noise added back after resampling (thin glyphs stay)
+            level = majority(level)
+        objects, count = ndimage.label(level)
         if count == 0:
             continue
-        text = np.abs(frame - other) <= JPEG_BAR * span
         sizes = np.bincount(objects.ravel())
         boxes = ndimage.find_objects(objects)
         least = 0.04 * max(frame.shape)
@@ -157,11 +168,47 @@ def _saved_panels(frame: np.ndarray, span: float) -> list:
                 continue
             box = tuple(slice(o.start + i.start, o.start + i.stop) for o, i in zip(outer, inner))
             fill = objects[box] == label
-            if (fill | text[box]).mean() < PANEL_FILLED or not _straight_edges(fill):
+            drawn = fill | text[box]
+            if half is not None:
+                # the kernel blurred each glyph's edge: a pixel beside the text is drawn too
+                drawn = fill | ndimage.binary_dilation(text[box])
+                box = _ragged_lines_off(box, drawn)
+                fill = objects[box] == label
+                drawn = fill | ndimage.binary_dilation(text[box])
+            # a resampled panel cut by the frame's edge may have its bar or text on that line
+            edges = fill if half is None else drawn
+            if drawn.mean() < PANEL_FILLED or not _straight_edges(edges):
                 continue
             if _holds_glyphs(text[box]):
                 found.append(box)
     return found
+
+
+def _ragged_lines_off(box: tuple, drawn: np.ndarray) -> tuple:
+    """``box`` less each of its outermost lines (one a side: a resampling kernel's width)
+    under ``PANEL_FILLED`` full of ``drawn`` (its pixels in ``box``): the line the kernel
+    blurred a panel's edge into, or the image's own pixels touching it."""
+    top, bottom, left, right = 0, drawn.shape[0], 0, drawn.shape[1]
+    if drawn.shape[0] > 2 and drawn[0].mean() < PANEL_FILLED:
+        top += 1
+    if drawn.shape[0] > 2 and drawn[-1].mean() < PANEL_FILLED:
+        bottom -= 1
+    if drawn.shape[1] > 2 and drawn[:, 0].mean() < PANEL_FILLED:
+        left += 1
+    if drawn.shape[1] > 2 and drawn[:, -1].mean() < PANEL_FILLED:
+        right -= 1
+    return (
+        slice(box[0].start + top, box[0].start + bottom),
+        slice(box[1].start + left, box[1].start + right),
+    )
+
+
+def majority(level: np.ndarray) -> np.ndarray:
+    """``level`` where most of each pixel's 3 x 3 neighbourhood is: white noise's specks
+    gone, a drawn rectangle's straight edges kept."""
+    from scipy import ndimage
+
+    return ndimage.uniform_filter(level.astype(np.float32), 3) > 0.5
 
 
 def _drawn_box(piece: np.ndarray, text: np.ndarray):
@@ -205,4 +252,6 @@ def _straight_edges(fill: np.ndarray) -> bool:
     return all(line.mean() >= PANEL_FILLED for line in (fill[0], fill[-1], fill[:, 0], fill[:, -1]))
 
 
-__all__ = ["panels"]
+saved_panels = _saved_panels
+
+__all__ = ["panels", "saved_panels"]

@@ -1,0 +1,185 @@
+"""Burned-in annotations in a frame resampled after they were drawn (binned or up-sampled by
+the microscopist, or exported at another size): the bar, its label and a label's box are no
+longer at one value and their edges are blurred by the resampling kernel, so
+:func:`.overlays.annotation_mask`'s exact and JPEG rules miss them.
+
+What resampling leaves is the shape: a bar is still a long straight rectangle whose core lies
+at (near) the frame's extreme, a box still a rectangle of straight edges holding glyphs. Both
+are found on the half-level map: the pixels nearer the extreme than half the way from the
+extreme to the frame's median, where a resampling kernel's blurred edge crosses halfway.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from napari_ivae.core.detection.overlays import (
+    BAR_THICK,
+    GLYPH_PIXELS,
+    JPEG_BAR,
+    PANEL_FILLED,
+    PANEL_GLYPHS,
+    PANEL_MAX_SHARE,
+    _inside,
+    _sharp,
+    _window,
+)
+
+
+def resampled_annotations(frame: np.ndarray, found: np.ndarray) -> np.ndarray:
+    """The pixels of a resampled bar (with its sharp label) and of a resampled label box.
+
+    Parameters
+    ----------
+    frame : numpy.ndarray
+        The ``(Y, X)`` frame.
+    found : numpy.ndarray
+        ``(Y, X)`` bool, what the exact and JPEG rules already masked (not dilated): a bar
+        overlapping it is not looked at again.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(Y, X)`` bool, not dilated.
+
+    Notes
+    -----
+    A bar here is a component of the half-level map (:func:`.overlays._bars`: filling its box,
+    four times as long as thick, at least 4 % of the frame) whose pixels' median lies within
+    ``JPEG_BAR`` of the frame's range of the extreme: its core flat at the extreme, which a
+    resampling kernel keeps for any bar at least about two output pixels thick (a dark or bright
+    particle's median is its profile's, not its peak). Its label is the components of the
+    half-level map in the bar's window judged drawn by :func:`.overlays._sharp` against the
+    window's median. A label box is a component of the half-level map whose box has four
+    straight edges (:func:`.overlay_panels._saved_panels`' tests) and holds glyphs.
+    """
+    from scipy import ndimage
+
+    from napari_ivae.core.detection import overlay_panels
+
+    frame = np.asarray(frame, dtype=float)
+    mask = np.zeros(frame.shape, dtype=bool)
+    low, high = float(frame.min()), float(frame.max())
+    span = high - low
+    if span <= 0:
+        return mask
+    middle = float(np.median(frame))
+    panels = overlay_panels.saved_panels(frame, span, half=middle)
+    for box in panels:
+        mask[box] = True
+    for extreme in (high, low):
+        reach = 0.5 * abs(middle - extreme)
+        if reach <= 0:
+            continue
+        level = overlay_panels.majority(np.abs(frame - extreme) <= reach)
+        bars = [
+            box
+            for box in _cored_bars(level, frame.shape)
+            if abs(float(np.median(frame[box])) - extreme) <= JPEG_BAR * span
+            and not any(_inside(box, panel) for panel in panels)
+        ]
+        if not bars:
+            continue
+        objects, _ = ndimage.label(level)
+        boxes = ndimage.find_objects(objects)
+        for box in bars:
+            near = _window(box, frame.shape)
+            surround = float(np.median(frame[near]))
+            length = max(side.stop - side.start for side in box)
+            glyphs = []
+            for label in np.unique(objects[near]).tolist():
+                if not label:
+                    continue
+                piece = boxes[label - 1]
+                if _inside(box, piece) or _inside(piece, box):
+                    continue  # the bar itself
+                if not _inside(piece, near) or max(s.stop - s.start for s in piece) > length // 2:
+                    continue  # the image reaching out, or more than a glyph
+                pixels = frame[piece][objects[piece] == label]
+                if len(pixels) < GLYPH_PIXELS or np.abs(pixels - extreme).min() > JPEG_BAR * span:
+                    continue  # noise above half-way: a glyph's stroke reaches the extreme
+                if _sharp(frame, objects, label, piece, extreme, surround):
+                    glyphs.append((len(pixels), label, piece))
+            for label in _on_one_line(glyphs, box):
+                mask[near] |= objects[near] == label
+            mask[box] = True  # (its blurred edge lines: the mask's 2 px growth)
+    return mask
+
+
+def _cored_bars(level: np.ndarray, shape) -> list:
+    """Boxes of the bars among the components of the half-level map ``level``: the lines of a
+    component (rows of a wide one, columns of a tall one) at least ``PANEL_FILLED`` full
+    across it, and of those the longest run they all fill, as long as
+    :func:`.overlays._bars` asks (four times as long as thick, ``BAR_THICK`` thick, 4 % of
+    the frame). The kernel's blurred edge lines and the image's own pixels above half-way
+    touching the bar (a bright film's grains, noise) fall outside that core.
+    """
+    from scipy import ndimage
+
+    objects, count = ndimage.label(level)
+    if count == 0:
+        return []
+    least = 0.04 * max(shape)
+    sizes = np.bincount(objects.ravel())
+    candidates = np.flatnonzero((sizes[1:] >= least) & (sizes[1:] <= PANEL_MAX_SHARE * level.size))
+    boxes = ndimage.find_objects(objects)
+    bars = []
+    for label in (candidates + 1).tolist():
+        box = boxes[label - 1]
+        piece = objects[box] == label
+        wide = piece.shape[1] >= piece.shape[0]
+        lines = piece if wide else piece.T  # one row per line across the bar's length
+        full = np.flatnonzero(lines.mean(axis=1) >= PANEL_FILLED)
+        if len(full) < BAR_THICK or full[-1] - full[0] + 1 != len(full):
+            continue
+        along = lines[full].mean(axis=0) >= 0.5  # (noise added back leaves a few holes)
+        run = _longest_run(along)
+        if run is None:
+            continue
+        start, stop = run
+        long_side, short_side = stop - start, len(full)
+        if long_side < max(4 * short_side, least):
+            continue
+        # straight sides: a line past the blurred edge line is under half full along the
+        # bar (an elongated blob's rows fall off over many lines)
+        beyond = [full[0] - 2, full[-1] + 2]
+        if any(0 <= k < len(lines) and lines[k, start:stop].mean() >= 0.5 for k in beyond):
+            continue
+        across = slice(
+            box[0 if wide else 1].start + int(full[0]),
+            box[0 if wide else 1].start + int(full[-1]) + 1,
+        )
+        length = slice(box[1 if wide else 0].start + start, box[1 if wide else 0].start + stop)
+        bars.append((across, length) if wide else (length, across))
+    return bars
+
+
+def _on_one_line(glyphs: list, bar: tuple) -> list:
+    """The labels of ``glyphs`` (``(pixels, label, box)``, each judged sharp) on the label's
+    line of text: those whose span across the ``bar`` (rows of a wide bar) overlaps the
+    largest one's, when they are at least ``PANEL_GLYPHS``. A label is a line of glyphs
+    beside its bar; a grain of noise or a particle above half-way lies anywhere (none where
+    it is alone)."""
+    if not glyphs:
+        return []
+    axis = 0 if bar[1].stop - bar[1].start >= bar[0].stop - bar[0].start else 1
+    line = max(glyphs)[2][axis]
+    kept = [
+        label
+        for _, label, box in glyphs
+        if box[axis].start < line.stop and line.start < box[axis].stop
+    ]
+    return kept if len(kept) >= PANEL_GLYPHS else []
+
+
+def _longest_run(flags: np.ndarray):
+    """``(start, stop)`` of the longest run of True in ``flags``, or None."""
+    if not flags.any():
+        return None
+    edges = np.diff(np.concatenate([[0], flags.astype(np.int8), [0]]))
+    starts, stops = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    k = int(np.argmax(stops - starts))
+    return int(starts[k]), int(stops[k])
+
+
+__all__ = ["resampled_annotations"]
