@@ -75,7 +75,7 @@ def resampled_annotations(frame: np.ndarray, found: np.ndarray) -> np.ndarray:
         bars = [
             box
             for box in _cored_bars(level, frame.shape)
-            if abs(float(np.median(frame[box])) - extreme) <= JPEG_BAR * span
+            if _flat_to_its_ends(frame, box, extreme, JPEG_BAR * span)
             and not any(_inside(box, panel) for panel in panels)
         ]
         if not bars:
@@ -102,7 +102,11 @@ def resampled_annotations(frame: np.ndarray, found: np.ndarray) -> np.ndarray:
                     glyphs.append((len(pixels), label, piece))
             for label in _on_one_line(glyphs, box):
                 mask[near] |= objects[near] == label
-            mask[box] = True  # (its blurred edge lines: the mask's 2 px growth)
+            # with the line each side that the kernel blurred its long edges into
+            wide = box[1].stop - box[1].start >= box[0].stop - box[0].start
+            across = box[0 if wide else 1]
+            grown = slice(max(across.start - 1, 0), across.stop + 1)
+            mask[(grown, box[1]) if wide else (box[0], grown)] = True
     return mask
 
 
@@ -154,21 +158,33 @@ def _cored_bars(level: np.ndarray, shape) -> list:
     return bars
 
 
+def _flat_to_its_ends(frame: np.ndarray, bar: tuple, extreme: float, within: float) -> bool:
+    """Whether each quarter of ``bar``'s length has its median pixel ``within`` of the
+    ``extreme``: a drawn bar is flat at it to its ends (blurred over the kernel's pixel or
+    two), an elongated blob or rod whose top saturates only its middle falls off along it."""
+    axis = 1 if bar[1].stop - bar[1].start >= bar[0].stop - bar[0].start else 0
+    pixels = np.moveaxis(frame[bar], axis, 0)
+    return all(
+        abs(float(np.median(part)) - extreme) <= within
+        for part in np.array_split(pixels, 4, axis=0)
+    )
+
+
 def _on_one_line(glyphs: list, bar: tuple) -> list:
     """The labels of ``glyphs`` (``(pixels, label, box)``, each judged sharp) on the label's
-    line of text: those whose span across the ``bar`` (rows of a wide bar) overlaps the
-    largest one's, when they are at least ``PANEL_GLYPHS``. A label is a line of glyphs
-    beside its bar; a grain of noise or a particle above half-way lies anywhere (none where
-    it is alone)."""
+    line of text: the glyph whose span across the ``bar`` (rows of a wide bar) overlaps the
+    most others' (the larger of a tie), and those overlapping it, when they are at least
+    ``PANEL_GLYPHS``. A label is a line of glyphs beside its bar; a grain of noise or a patch
+    of film above half-way lies anywhere (none where it is alone)."""
+    axis = 0 if bar[1].stop - bar[1].start >= bar[0].stop - bar[0].start else 1
+
+    def beside(line):
+        return [g for g in glyphs if g[2][axis].start < line.stop and line.start < g[2][axis].stop]
+
     if not glyphs:
         return []
-    axis = 0 if bar[1].stop - bar[1].start >= bar[0].stop - bar[0].start else 1
-    line = max(glyphs)[2][axis]
-    kept = [
-        label
-        for _, label, box in glyphs
-        if box[axis].start < line.stop and line.start < box[axis].stop
-    ]
+    line = max(glyphs, key=lambda g: (len(beside(g[2][axis])), g[0]))[2][axis]
+    kept = [label for _, label, _ in beside(line)]
     return kept if len(kept) >= PANEL_GLYPHS else []
 
 

@@ -1,0 +1,99 @@
+"""A scale bar, its label and a label's box burned into a frame that was then resampled
+(binned x0.5 or cubic up-sampled x2, white noise added back): overlay_resampled.py."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+from scipy import ndimage
+
+from napari_ivae.core.detection.overlays import annotation_mask
+
+
+def _support(shape, seed, level=150.0, noise=8.0):
+    """A smooth film with dark blobs (particles) and pixel noise, 8-bit range."""
+    rng = np.random.default_rng(seed)
+    image = level + 15 * ndimage.gaussian_filter(rng.standard_normal(shape), 12) / 0.02
+    rows, cols = np.indices(shape)
+    for r, c in rng.uniform(20, min(shape) - 20, (25, 2)):
+        image -= 90 * np.exp(-((rows - r) ** 2 + (cols - c) ** 2) / 30.0)
+    return image + rng.normal(0, noise, shape)
+
+
+def _burned(shape, boxed):
+    """A white bar and '20 nm' above it (on a black box when ``boxed``): the picture's value
+    (None where nothing is drawn) and the drawn area (the box, or the bar and glyphs)."""
+    picture = Image.new("L", shape[::-1], 128)
+    draw = ImageDraw.Draw(picture)
+    h, w = shape
+    length, thick, size = w // 5, max(3, h // 100), max(14, h // 25)
+    x0, y0 = w - length - 30, h - 30
+    box = [x0 - 6, y0 - size - 14, x0 + length + 6, y0 + thick + 8]
+    if boxed:
+        draw.rectangle(box, fill=0)
+    draw.rectangle([x0, y0, x0 + length, y0 + thick], fill=255)
+    draw.text(
+        (x0 + length // 4, y0 - size - 8), "20 nm", fill=255, font=ImageFont.load_default(size=size)
+    )
+    drawn = np.asarray(picture)
+    area = np.zeros(shape, bool)
+    if boxed:
+        area[box[1] : box[3] + 1, box[0] : box[2] + 1] = True
+    else:
+        area = drawn != 128
+    return np.where(drawn == 128, np.nan, drawn.astype(float)), area
+
+
+def _resampled(image, zoom, noise, seed):
+    """``image`` binned (zoom 0.5: 2 x 2 means) or cubic up-sampled (zoom 2), white noise of
+    ``noise`` added, 8-bit."""
+    if zoom < 1:
+        h, w = (n // 2 * 2 for n in image.shape)
+        out = image[:h, :w].reshape(h // 2, 2, w // 2, 2).mean(axis=(1, 3))
+    else:
+        out = ndimage.zoom(image, zoom, order=3, grid_mode=True, mode="nearest")
+    out = out + np.random.default_rng(seed).normal(0, noise, out.shape)
+    return np.clip(np.round(out), 0, 255).astype(np.uint8)
+
+
+def _area_at(area, zoom, shape):
+    """The drawn area in the resampled frame: a pixel that covers any of it."""
+    if zoom < 1:
+        h, w = (n // 2 * 2 for n in area.shape)
+        return area[:h, :w].reshape(h // 2, 2, w // 2, 2).any(axis=(1, 3))
+    return (
+        ndimage.zoom(area.astype(float), zoom, order=0, grid_mode=True, mode="grid-constant")[
+            : shape[0], : shape[1]
+        ]
+        > 0
+    )
+
+
+@pytest.mark.parametrize("zoom, noise", [(0.5, 0.0), (2.0, 0.0), (2.0, 8.0)])
+@pytest.mark.parametrize("boxed", [False, True])
+def test_a_resampled_bar_and_label_are_masked(zoom, noise, boxed):
+    """Fails before: resampling leaves the bar and glyphs neither at one value nor sharp,
+    and a box's fill and text blurred into each other (a white label on a film x0.5 and x2:
+    none of it masked)."""
+    shape = (240, 320) if zoom > 1 else (480, 640)
+    drawn, area = _burned(shape, boxed)
+    image = _support(shape, seed=1)
+    image = np.where(np.isnan(drawn), image, drawn)
+    frame = _resampled(image, zoom, noise, seed=2)
+    mask = annotation_mask(frame)
+    where = _area_at(area, zoom, frame.shape)
+    assert mask[where].mean() > 0.6
+    # nothing away from the annotation (its blurred edges and the mask's 2 px growth aside)
+    assert not (mask & ~ndimage.binary_dilation(where, iterations=4 * max(1, int(zoom)))).any()
+
+
+@pytest.mark.parametrize("zoom, noise", [(0.5, 0.0), (2.0, 8.0)])
+def test_a_resampled_frame_without_annotation_masks_nothing(zoom, noise):
+    """No bar, but a bright axis-aligned elongated blob (a rod, 5:1) and dark particles: a
+    resampled frame keeps them all."""
+    shape = (240, 320) if zoom > 1 else (480, 640)
+    image = _support(shape, seed=3)
+    rows, cols = np.indices(shape)
+    image += 120 * np.exp(-(((rows - 60) / 3.0) ** 2 + ((cols - 120) / 15.0) ** 2))
+    assert not annotation_mask(_resampled(np.clip(image, 0, 255), zoom, noise, seed=4)).any()
