@@ -123,7 +123,9 @@ def _data_bars(frame: np.ndarray, span: float) -> list:
     return found
 
 
-def _saved_panels(frame: np.ndarray, span: float, half: float | None = None) -> list:
+def _saved_panels(
+    frame: np.ndarray, span: float, half: float | None = None, labelled: dict | None = None
+) -> list:
     """Boxes of text panels saved as JPEG: :func:`_panels` where neither the box's fill nor
     its text is left at one value (an exported frame's label box, dark or bright, with its
     scale bar and text in the other contrast). Fill and text are the pixels within
@@ -138,7 +140,8 @@ def _saved_panels(frame: np.ndarray, span: float, half: float | None = None) -> 
 
     ``half`` (the frame's median) takes, instead, the pixels nearer each extreme than half the
     way to it: a panel in a frame resampled after it was drawn, whose edges the kernel blurred
-    (:mod:`.overlay_resampled`).
+    (:mod:`.overlay_resampled`); ``labelled`` holds, by extreme, the components of that
+    map (after :func:`majority`) where they were labelled already.
     """
     from scipy import ndimage
 
@@ -150,11 +153,15 @@ def _saved_panels(frame: np.ndarray, span: float, half: float | None = None) -> 
             if half is None
             else (0.5 * abs(half - extreme), 0.5 * abs(half - other))
         )
-        level, text = np.abs(frame - extreme) <= near, np.abs(frame - other) <= far
-        if half is not None:  # noise added back after resampling (thin glyphs stay)
-            level = majority(level)
-        objects, count = ndimage.label(level)
-        if count == 0:
+        text = np.abs(frame - other) <= far
+        if labelled is not None and extreme in labelled:
+            objects = labelled[extreme]
+        else:
+            level = np.abs(frame - extreme) <= near
+            if half is not None:  # noise added back after resampling (thin glyphs stay)
+                level = majority(level)
+            objects = ndimage.label(level)[0]
+        if not objects.any():
             continue
         sizes = np.bincount(objects.ravel())
         boxes = ndimage.find_objects(objects)
@@ -206,9 +213,9 @@ def _ragged_lines_off(box: tuple, drawn: np.ndarray) -> tuple:
 def majority(level: np.ndarray) -> np.ndarray:
     """``level`` where most of each pixel's 3 x 3 neighbourhood is: white noise's specks
     gone, a drawn rectangle's straight edges kept."""
-    from scipy import ndimage
-
-    return ndimage.uniform_filter(level.astype(np.float32), 3) > 0.5
+    padded = np.pad(level.view(np.uint8), 1, mode="edge")
+    rows = padded[:-2] + padded[1:-1] + padded[2:]
+    return (rows[:, :-2] + rows[:, 1:-1] + rows[:, 2:]) >= 5
 
 
 def _drawn_box(piece: np.ndarray, text: np.ndarray):
