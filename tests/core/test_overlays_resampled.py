@@ -97,3 +97,15 @@ def test_a_resampled_frame_without_annotation_masks_nothing(zoom, noise):
     rows, cols = np.indices(shape)
     image += 120 * np.exp(-(((rows - 60) / 3.0) ** 2 + ((cols - 120) / 15.0) ** 2))
     assert not annotation_mask(_resampled(np.clip(image, 0, 255), zoom, noise, seed=4)).any()
+
+
+def test_a_stem_frame_whose_extreme_is_its_background_masks_nothing():
+    """Fails without the core's share (overlay_resampled._stands_out): a bright-particle
+    STEM frame (float, scan-line offsets and jitter) has its minimum a few noise levels under
+    its film, whose row-smeared grains made a 2 x 46 px 'bar' at that extreme with 'glyphs'
+    beside it (stranger_heldlike stem_bright_carbon s0: 611 px masked, no annotation drawn)."""
+    from tests.core._scripts import load_script
+
+    heldlike = load_script("benchmarks/stranger_heldlike.py", "stranger_heldlike")
+    frame = heldlike.make("stem_bright_carbon", 0)["image"]
+    assert not annotation_mask(frame).any()
