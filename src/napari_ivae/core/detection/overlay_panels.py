@@ -141,7 +141,7 @@ def _saved_panels(
     ``half`` (the frame's median) takes, instead, the pixels nearer each extreme than half the
     way to it: a panel in a frame resampled after it was drawn, whose edges the kernel blurred
     (:mod:`.overlay_resampled`); ``labelled`` holds, by extreme, the components of that
-    map (after :func:`majority`) where they were labelled already.
+    map (after :func:`majority`), their sizes and boxes, where they were labelled already.
     """
     from scipy import ndimage
 
@@ -155,16 +155,15 @@ def _saved_panels(
         )
         text = np.abs(frame - other) <= far
         if labelled is not None and extreme in labelled:
-            objects = labelled[extreme]
+            objects, sizes, boxes = labelled[extreme]
         else:
             level = np.abs(frame - extreme) <= near
             if half is not None:  # noise added back after resampling (thin glyphs stay)
                 level = majority(level)
             objects = ndimage.label(level)[0]
-        if not objects.any():
+            sizes, boxes = np.bincount(objects.ravel()), ndimage.find_objects(objects)
+        if not boxes:
             continue
-        sizes = np.bincount(objects.ravel())
-        boxes = ndimage.find_objects(objects)
         least = 0.04 * max(frame.shape)
         for label in (np.flatnonzero(sizes[1:] >= least * least / 4) + 1).tolist():
             if sizes[label] > PANEL_MAX_SHARE * frame.size:

@@ -63,23 +63,21 @@ def resampled_annotations(frame: np.ndarray) -> np.ndarray:
     if span <= 0:
         return mask
     middle = float(np.median(frame))
-    labelled = {  # the half-level map's components, by extreme
-        extreme: ndimage.label(
-            overlay_panels.majority(np.abs(frame - extreme) <= 0.5 * abs(middle - extreme))
-        )[0]
-        for extreme in (high, low)
-    }
+    labelled = {}  # the half-level map's components, their sizes and boxes, by extreme
+    for extreme in (high, low):
+        level = overlay_panels.majority(np.abs(frame - extreme) <= 0.5 * abs(middle - extreme))
+        objects = ndimage.label(level)[0]
+        labelled[extreme] = objects, np.bincount(objects.ravel()), ndimage.find_objects(objects)
     panels = overlay_panels.saved_panels(frame, span, half=middle, labelled=labelled)
     for box in panels:
         mask[box] = True
     for extreme in (high, low):
         if middle == extreme:
             continue
-        objects = labelled[extreme]
-        boxes = ndimage.find_objects(objects)
+        objects, sizes, boxes = labelled[extreme]
         bars = [
             box
-            for box in _cored_bars(objects, boxes, frame.shape)
+            for box in _cored_bars(objects, sizes, boxes, frame.shape)
             if _flat_to_its_ends(frame, box, extreme, JPEG_BAR * span)
             and _stands_out(frame, box, extreme)
             and not any(_inside(box, panel) for panel in panels)
@@ -114,9 +112,9 @@ def resampled_annotations(frame: np.ndarray) -> np.ndarray:
     return mask
 
 
-def _cored_bars(objects: np.ndarray, boxes: list, shape) -> list:
-    """Boxes of the bars among the components ``objects`` (their ``boxes``) of the half-level
-    map: the lines of a
+def _cored_bars(objects: np.ndarray, sizes: np.ndarray, boxes: list, shape) -> list:
+    """Boxes of the bars among the components ``objects`` (their ``sizes`` and ``boxes``) of
+    the half-level map: the lines of a
     component (rows of a wide one, columns of a tall one) at least ``PANEL_FILLED`` full
     across it, and of those the longest run they all fill, as long as
     :func:`.overlays._bars` asks (four times as long as thick, ``BAR_THICK`` thick, 4 % of
@@ -126,7 +124,6 @@ def _cored_bars(objects: np.ndarray, boxes: list, shape) -> list:
     if not boxes:
         return []
     least = 0.04 * max(shape)
-    sizes = np.bincount(objects.ravel())
     candidates = np.flatnonzero(
         (sizes[1:] >= least) & (sizes[1:] <= PANEL_MAX_SHARE * objects.size)
     )
