@@ -109,3 +109,17 @@ def test_a_stem_frame_whose_extreme_is_its_background_masks_nothing():
     heldlike = load_script("benchmarks/stranger_heldlike.py", "stranger_heldlike")
     frame = heldlike.make("stem_bright_carbon", 0)["image"]
     assert not annotation_mask(frame).any()
+
+
+def test_a_bar_the_exact_rule_found_keeps_its_label_as_found():
+    """Fails without ``found`` (a bar found whole by the exact rule is left to it): the
+    resampled rule re-found stranger_particles' drawn bar and took a particle on its
+    label's line for a glyph (bf_small300 s1/s2: R 1.000 -> 0.997)."""
+    from tests.core._scripts import load_script
+
+    particles = load_script("benchmarks/stranger_particles.py", "stranger_particles")
+    image, _ = particles.make(seed=1, **particles.CASES["bf_small300"])
+    width = image.shape[1]
+    bar_start = width - width // 20 - width // 6  # the label lies above the bar, from here
+    mask = annotation_mask(image)
+    assert mask.any() and not mask[:, : bar_start - 3].any()

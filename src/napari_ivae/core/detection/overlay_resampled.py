@@ -28,13 +28,17 @@ from napari_ivae.core.detection.overlays import (
 OUTLIER_SHARE = 0.02  # a bar's core value: at most this share of the frame as far out
 
 
-def resampled_annotations(frame: np.ndarray) -> np.ndarray:
+def resampled_annotations(frame: np.ndarray, found: np.ndarray) -> np.ndarray:
     """The pixels of a resampled bar (with its sharp label) and of a resampled label box.
 
     Parameters
     ----------
     frame : numpy.ndarray
         The ``(Y, X)`` frame.
+    found : numpy.ndarray
+        ``(Y, X)`` bool, what the exact and JPEG rules masked (not grown): a bar they found
+        whole, its label judged there, is left to them (a particle on its label's line
+        would be taken for a glyph here).
 
     Returns
     -------
@@ -78,7 +82,8 @@ def resampled_annotations(frame: np.ndarray) -> np.ndarray:
         bars = [
             box
             for box in _cored_bars(objects, sizes, boxes, frame.shape)
-            if _flat_to_its_ends(frame, box, extreme, JPEG_BAR * span)
+            if not found[box].all()
+            and _flat_to_its_ends(frame, box, extreme, JPEG_BAR * span)
             and _stands_out(frame, box, extreme)
             and not any(_inside(box, panel) for panel in panels)
         ]

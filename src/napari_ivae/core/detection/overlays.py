@@ -100,7 +100,7 @@ def annotation_mask(frame: np.ndarray) -> np.ndarray:
         mask[box] = True
     from napari_ivae.core.detection.overlay_resampled import resampled_annotations
 
-    mask |= resampled_annotations(frame)
+    mask |= resampled_annotations(frame, mask)
     return ndimage.binary_dilation(mask, iterations=2) if mask.any() else mask
 
 
