@@ -145,7 +145,7 @@ def test_a_dim_band_of_scan_lines_in_a_low_dose_frame_is_no_bar():
 
 
 def test_a_found_bar_and_label_beside_dark_film_add_nothing(monkeypatch):
-    """Fails with 'found whole' instead of ``_found_with_label``: the exact rules found the
+    """Fails with 'found whole' instead of ``_found_by_exact_rules``: the exact rules found the
     dark bar (not its 1 px blurred rim) and its label over a lacey film, and the resampled
     rule took the bar again with its rim and dark film strands in the frame's corner for
     glyphs (stranger_particles empty_lacey s2: 1 399 px more masked, 20 -> 73 points)."""
