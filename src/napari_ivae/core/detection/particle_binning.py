@@ -97,9 +97,11 @@ def _overview_factor(frame: np.ndarray, skip, polarity: str, no_data=None):
     overview's blobs counted only above its own texture with its phases redrawn (a support's
     slow clumps, which took its choice), it finds a denser population below the binned
     search's floor. A frame not binned, at least twice the choice's crop, whose overview
-    resolves its particles, keeps the overview's scale as a bound: the crop sees a part of
-    the field (a dark catalyst at 2 x: ~12 of 47 particles, fewer than the choice's count of
-    strongest peaks, and its vacuum pockets took the choice), the overview all of it.
+    resolves its particles, keeps the overview's scale to within one step of the overview's
+    grid: the crop sees a part of the field (a dark catalyst at 2 x: ~12 of 47 particles,
+    fewer than the choice's count of strongest peaks, and its vacuum pockets took the
+    choice), the overview all of it, and a frame up-sampled by 2 binned by 2 is the frame at
+    its own magnification.
 
     Parameters
     ----------
@@ -114,11 +116,12 @@ def _overview_factor(frame: np.ndarray, skip, polarity: str, no_data=None):
 
     Returns
     -------
-    (int, float or None, float or None)
+    (int, float or None, float or tuple or None)
         The factor (1: the frame as it is), the particles' scale in the frame's pixels
         (None where it was not measured) and the largest scale the frame's own choice may
-        take (None: any; set where the particles are too small for the overview, or the
-        frame is at least twice the choice's crop).
+        take (None: any; set where the particles are too small for the overview), or the
+        smallest and largest as a pair (a frame at least twice the choice's crop: one step
+        of the overview's scale grid either side of its scale).
     """
     from napari_ivae.core.detection._filters import maximum_filter3
     from napari_ivae.core.detection.detection_memo import remembered
@@ -129,7 +132,6 @@ def _overview_factor(frame: np.ndarray, skip, polarity: str, no_data=None):
         polarity_scale_and_response,
     )
     from napari_ivae.core.detection.particle_candidates import (
-        SCALE_RANGE,
         SEARCH_FROM,
         blob_candidates,
         candidate_scales,
@@ -161,7 +163,13 @@ def _overview_factor(frame: np.ndarray, skip, polarity: str, no_data=None):
         # 1152 empty lacey film: bounded, 73 points on its strands for 20)
         seen = math.prod(min(n, CHOICE_SIDE) for n in frame.shape[-2:])
         if 2 * seen <= math.prod(frame.shape[-2:]) and view_sigma > 2 * float(scales[0]):
-            return 1, sigma, SCALE_RANGE[1] * sigma
+            # the overview's scale is known to one step of its grid; the crop's choice keeps
+            # within that step on either side: below it, an up-sampled frame's noise grain
+            # took it (the dark catalyst at 2 x: 7.0 px for the overview's 10.6, noise grains
+            # kept), above it the support's spheres (at 2 x with white noise: 18.4-25.4 px,
+            # the smallest particles below the search)
+            step = float(scales[1] / scales[0])
+            return 1, sigma, (sigma / step, sigma * step)
         return 1, sigma, None
     # on a frame of noise alone the choice's scale is any: blobs at it must stand above what
     # white noise of the frame's pixel noise reaches there, or nothing is binned

@@ -215,9 +215,10 @@ def polarity_scale_and_response(
     """:func:`blob_polarity_and_scale`, the scale space it was measured on, and the packed
     layer it found. ``no_data`` (optional mask): pixels holding no data (padding filled
     with the data's mirror image), where no peak counts. ``largest`` (optional): the largest
-    scale measured (the smallest one always is). ``bounded``: ``largest`` bounds the
-    particles themselves (the binning found them no larger), not only the scales searched: a
-    packed layer whose pieces and cells are both larger is then not theirs.
+    scale measured (the smallest one always is), or a pair: the smallest and the largest
+    measured. ``bounded``: ``largest`` bounds the particles themselves (the binning found
+    them no larger), not only the scales searched: a packed layer whose pieces and cells are
+    both larger is then not theirs.
 
     Returns
     -------
@@ -237,6 +238,9 @@ def polarity_scale_and_response(
     crop = np.asarray(frame, dtype=np.float32)[window]
     scales = blob_scales(frame.shape)
     scales = scales[scales <= max(1.5, min(crop.shape) / 8.0)]
+    if isinstance(largest, tuple):  # the smallest and largest scale
+        smallest, largest = largest
+        scales = scales[min(int(np.searchsorted(scales, smallest)), len(scales) - 1) :]
     if largest is not None:
         scales = scales[: max(1, int(np.searchsorted(scales, largest, side="right")))]
     response = scale_space(crop, scales)
