@@ -214,7 +214,7 @@ def test_a_frame_larger_than_the_choices_crop_keeps_the_overviews_scale():
     hold ~12 of its 47 particles and took the vacuum pockets (bright, 5 px: F1 0); the
     overview, the whole field binned by 2, sees the dark particles (sigma ~10.6 px). The
     frame is not binned, and its own choice keeps within one step of the overview's scale
-    grid: dark, 9.6 px. Bounded above only (twice the overview's scale), it took the noise
+    grid: dark, 13.3 px. Bounded above only (twice the overview's scale), it took the noise
     grain of the up-sampled frame at 7.0 px (5 grains kept: P 0.904)."""
     from napari_ivae.core.detection.particle_blobs import polarity_scale_and_response
     from tests.core._scripts import load_script
