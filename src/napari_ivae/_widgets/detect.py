@@ -34,7 +34,7 @@ from napari_ivae._widgets._common import (
     report,
 )
 from napari_ivae._widgets._session import get_session
-from napari_ivae._widgets.detect_controls import method_box, min_size_box
+from napari_ivae._widgets.detect_controls import method_box, min_size_box, sensitivity_box
 from napari_ivae._widgets.detect_layers import write_detections
 from napari_ivae._widgets.detect_preview import TuningPreview
 from napari_ivae._widgets.detect_run import (  # noqa: F401 - importable from here as before
@@ -114,6 +114,7 @@ class DetectWidget(DockBody):
         )
         self.method = method_box()
         self.min_size = min_size_box()
+        self.sensitivity = sensitivity_box()
         self.polarity = ComboBox(
             choices=["auto", "bright", "dark"],
             value="auto",
@@ -139,6 +140,7 @@ class DetectWidget(DockBody):
                     self.estimate_button,
                     self.method,
                     self.min_size,
+                    self.sensitivity,
                     self.polarity,
                 ],
                 Section(
@@ -171,6 +173,7 @@ class DetectWidget(DockBody):
             self.keep_non_crystal,
             self.method,
             self.min_size,
+            self.sensitivity,
             self.polarity,
             self.invert,
             self.flatten,
@@ -189,7 +192,7 @@ class DetectWidget(DockBody):
             self.keep_non_crystal,
         ):
             widget.visible = atoms
-        self.method.visible = self.min_size.visible = not atoms
+        self.method.visible = self.min_size.visible = self.sensitivity.visible = not atoms
 
     def _prepared(self) -> np.ndarray:
         return _layers.prepared_image(
@@ -294,6 +297,7 @@ class DetectWidget(DockBody):
             refine=self.refine.value,
             method=self.method.value,
             min_size=int(self.min_size.value) or None,
+            sensitivity=float(self.sensitivity.value),
             polarity=self.polarity.value,
             crystal_only=not self.keep_non_crystal.value,
         )

@@ -1,4 +1,5 @@
-"""The Detect dock's particle-mode controls: the threshold method and the size floor."""
+"""The Detect dock's particle-mode controls: the threshold method, the size floor and the
+auto method's sensitivity."""
 
 from __future__ import annotations
 
@@ -37,4 +38,20 @@ def min_size_box() -> FloatSpinBox:
     return box
 
 
-__all__ = ["method_box", "min_size_box"]
+def sensitivity_box() -> FloatSpinBox:
+    """The auto method's sensitivity: every strength cut a particle must pass (measured from
+    the image) is divided by it."""
+    return FloatSpinBox(
+        value=1.0,
+        min=0.25,
+        max=4.0,
+        step=0.05,
+        label="sensitivity",
+        tooltip="Auto method: above 1 finds fainter particles, below 1 keeps only the "
+        "clearest (the strength a particle must reach, measured from the image's noise and "
+        "background, is divided by this). The threshold methods do not use it.",
+        visible=False,
+    )
+
+
+__all__ = ["method_box", "min_size_box", "sensitivity_box"]

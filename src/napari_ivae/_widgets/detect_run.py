@@ -166,6 +166,7 @@ def run_detection(
     polarity: str,
     crystal_only: bool = True,
     min_size: int | None = None,
+    sensitivity: float = 1.0,
 ) -> Any:
     """Detect atoms or particles in a prepared ``(Y, X)`` / ``(F, Y, X)`` image (any thread)."""
     frame_axis = 0 if image.ndim == 3 else None
@@ -200,7 +201,12 @@ def run_detection(
     from napari_ivae.core.detection.particles import detect_particles
 
     return detect_particles(
-        image, method=method, polarity=polarity, min_size=min_size, frame_axis=frame_axis
+        image,
+        method=method,
+        polarity=polarity,
+        min_size=min_size,
+        sensitivity=sensitivity if method == "auto" else 1.0,  # the threshold methods' own cut
+        frame_axis=frame_axis,
     )
 
 

@@ -42,9 +42,16 @@ _WIDGET_SPELLINGS = [
         "look at the labels layer, or set 'min size (px)'",
     ),
     (
-        re.compile(r", lower min_size, or try another method"),
-        ", lower 'min size (px)', or try another 'threshold'",
+        re.compile(
+            r", lower min_size, (raise sensitivity \(fainter particles\), )?or try another method"
+        ),
+        lambda m: (
+            ", lower 'min size (px)', "
+            + ("raise 'sensitivity' (fainter particles), " if m.group(1) else "")
+            + "or try another 'threshold'"
+        ),
     ),
+    (re.compile(r"--sensitivity\b"), "'sensitivity'"),
     (re.compile(r"--min-size\b"), "'min size (px)'"),
     (re.compile(r"\bmethod=[\"'](\w+)[\"']"), r"threshold '\1'"),
     (re.compile(r"\bpolarity=[\"'](\w+)[\"']"), r"polarity '\1'"),

@@ -147,6 +147,7 @@ _SPELLINGS = [
     (re.compile(r"\bchannel=[\"']?(luminance|\d+)[\"']?"), r"--channel \1"),
     (re.compile(r"\bchannel=(?= |$|\()"), "--channel "),
     (re.compile(r"\bmin_size\b"), "--min-size"),
+    (re.compile(r"(?<!-)\bsensitivity\b"), "--sensitivity"),
     (re.compile(r"\bpolarity=[\"'](\w+)[\"']"), r"--polarity \1"),
     (re.compile(r"\bmethod=[\"'](\w+)[\"']"), r"--method \1"),
     (re.compile(r"\(invert\)"), "(--invert)"),

@@ -140,6 +140,15 @@ def add_parser(subparsers) -> None:
         help="smallest particle area in pixels (default: automatic)",
     )
     particles.add_argument(
+        "--sensitivity",
+        type=float,
+        default=1.0,
+        metavar="S",
+        help="--method auto: the strength a particle must reach (measured from the image's "
+        "noise and background) is divided by S; above 1 finds fainter particles, below 1 "
+        "keeps only the clearest (default 1)",
+    )
+    particles.add_argument(
         "--keep-border", action="store_true", help="keep particles touching the image edge"
     )
     particles.add_argument(
@@ -260,6 +269,7 @@ def run(args) -> int:
                 method=args.method,
                 polarity=args.polarity,
                 min_size=args.min_size,
+                sensitivity=args.sensitivity,
                 exclude_border=not args.keep_border,
                 split=not args.no_split,
                 **common,

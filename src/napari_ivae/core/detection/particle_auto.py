@@ -25,7 +25,8 @@ from napari_ivae.core.detection.layer_vacancies import off_vacancies
 from napari_ivae.core.detection.masked_fill import filled_frame
 from napari_ivae.core.detection.particle_candidates import judged
 from napari_ivae.core.detection.particle_scale_cuts import layer_cuts, scale_cuts
-from napari_ivae.core.detection.particle_scales import beyond_top, scale_space_from
+from napari_ivae.core.detection.particle_scales import beyond_top
+from napari_ivae.core.detection.particle_shared_steps import shared_steps
 from napari_ivae.core.detection.particle_size_range import covered_blobs, lowered_scales
 
 FLAT_WINDOW = 9  # constant areas at least this wide (padding, blank vacuum) hold no particle
@@ -45,7 +46,7 @@ def auto_blobs(frame, excluded, params):
         Pixels where nothing may be detected (the caller's ``exclude``).
     params : dict
         :func:`~napari_ivae.core.detection.particles.detect_particles`'s settings (``polarity``,
-        ``exclude_border``, ``min_size`` are read).
+        ``exclude_border``, ``min_size`` and ``sensitivity``, default 1, are read).
 
     Returns
     -------
@@ -59,7 +60,11 @@ def auto_blobs(frame, excluded, params):
     from napari_ivae.core.detection import particle_labels
     from napari_ivae.core.detection.detection_memo import remembered
 
-    settings = {"polarity": params["polarity"], "exclude_border": params["exclude_border"]}
+    settings = {
+        "polarity": params["polarity"],
+        "exclude_border": params["exclude_border"],
+        "sensitivity": params.get("sensitivity", 1.0),
+    }
     labels, used, centres = remembered("auto_blobs", _unfloored_blobs, frame, excluded, settings)
     if params["min_size"]:
         labels, centres = particle_labels.drop_small(labels, params["min_size"], centres)
@@ -67,7 +72,8 @@ def auto_blobs(frame, excluded, params):
 
 
 def _unfloored_blobs(frame, excluded, params):
-    """:func:`auto_blobs` without the size floor (``params``: ``polarity``, ``exclude_border``);
+    """:func:`auto_blobs` without the size floor (``params``: ``polarity``, ``exclude_border``,
+    ``sensitivity``);
     wide particles found on the frame binned (:mod:`.particle_binning`), measured at full size."""
     from napari_ivae.core.detection import particle_annotation_cuts, particle_labels
     from napari_ivae.core.detection import particle_binning as binning
@@ -93,9 +99,10 @@ def _unfloored_blobs(frame, excluded, params):
     # measure one background's counting noise
     with using_memo():
         factor, _, largest = binning.bin_factor(filled, choice_skip, params["polarity"], padding)
+        kept_blobs = partial(_kept_blobs, sensitivity=params["sensitivity"], shared={})
         if factor == 1:
             points, radius, keep, on_layer, used = covered_blobs(
-                partial(_kept_blobs, no_data=padding, largest=largest, shared={}),
+                partial(kept_blobs, no_data=padding, largest=largest),
                 filled,
                 masked,
                 skip,
@@ -103,7 +110,7 @@ def _unfloored_blobs(frame, excluded, params):
             )
         else:
             points, radius, keep, on_layer, used = covered_blobs(
-                partial(_kept_blobs, no_data=binning.binned_mask(padding, factor), shared={}),
+                partial(kept_blobs, no_data=binning.binned_mask(padding, factor)),
                 binning.binned(filled, factor),
                 binning.binned_mask(masked, factor),
                 binning.binned_mask(skip, factor),
@@ -134,7 +141,15 @@ def _unfloored_blobs(frame, excluded, params):
 
 
 def _kept_blobs(
-    filled, masked, skip, requested, below=None, no_data=None, largest=None, shared=None
+    filled,
+    masked,
+    skip,
+    requested,
+    below=None,
+    no_data=None,
+    largest=None,
+    shared=None,
+    sensitivity=1.0,
 ):
     """Steps 1-10 of :mod:`~napari_ivae.core.detection.particle_blobs`, edges and rims on one
     frame (annotation filled): the blobs' integer ``points``, ``radius``, the ``keep`` mask,
@@ -143,7 +158,9 @@ def _kept_blobs(
     ``no_data``: the padding (filled with the data's mirror image), where no peak counts in
     the scale choice. ``shared`` (a dict, optional): the steps that do not depend on ``below``
     (the choice, the aggregates' scale space, the noise), kept there by the first search for
-    the second one on the same frame (:func:`_shared_steps`)."""
+    the second one on the same frame (:func:`~.particle_shared_steps.shared_steps`).
+    ``sensitivity`` divides every strength cut a particle must pass (the per-scale cut, its
+    noise floor, the far background's level, the cut beside kept ones, the faint pass's)."""
     from napari_ivae.core.detection import (
         particle_beside,
         particle_candidates,
@@ -160,7 +177,7 @@ def _kept_blobs(
     from napari_ivae.core.detection.packed import off_layer
     from napari_ivae.core.detection.particle_edge_bumps import without_edge_bumps as edge_bumps
 
-    steps = _shared_steps(filled, masked, skip, requested, no_data, largest, shared)
+    steps = shared_steps(filled, masked, skip, requested, no_data, largest, shared)
     polarity, sigma, layer, large, large_response, pixel_noise, ratio = steps
     core_scales = particle_candidates.candidate_scales(filled.shape, sigma)
     # ... and below the floor where the kept particles' sizes ran on past it (``below``)
@@ -210,9 +227,10 @@ def _kept_blobs(
     def candidate_cut(cuts):
         level = np.searchsorted(scales, blob_sigma)
         if ratio is None:  # a vacancy of a packed layer has a cut of its own
-            return np.minimum(cuts[level], own_cut)
+            return _sensitive(np.minimum(cuts[level], own_cut), sensitivity)
         noise_at = ratio[points[:, 0], points[:, 1]]
-        return np.maximum(np.minimum(bounds, cuts)[level], floors[level] * noise_at)
+        cut = np.maximum(np.minimum(bounds, cuts)[level], floors[level] * noise_at)
+        return _sensitive(cut, sensitivity)
 
     keep, not_above_surround, not_above_larger = judged(
         signal,
@@ -267,7 +285,7 @@ def _kept_blobs(
         scales,
         points[keep],
         blob_sigma[keep],
-        scale_cut,
+        _sensitive(scale_cut, sensitivity),
         candidate_skip,
     )
     del response  # taken in place for the residual
@@ -296,7 +314,7 @@ def _kept_blobs(
     padded_cut = np.pad(own_cut, (0, len(keep) - len(own_cut)), constant_values=np.inf)
     vacancy = keep & np.isfinite(padded_cut)
     faint, faint_used = particle_faint.faint_particles(
-        signal, points[keep & ~vacancy], radius[keep & ~vacancy], skip
+        signal, points[keep & ~vacancy], radius[keep & ~vacancy], skip, sensitivity
     )
     faint = faint[off_vacancies(faint, points, radius, vacancy)]
     # ... but a streak along the scan lines from a kept particle (SEM charging) is none
@@ -325,7 +343,9 @@ def _kept_blobs(
     texture_only = int(keep.sum()) if film else 0
     cells = layer_cells(filled, masked, shared) if on_layer else None
     if grained(filled, skip, cells, int(keep.sum()), shared):  # again at the grain's noise
-        return _kept_blobs(filled, masked, skip, requested, below, no_data, largest, shared)
+        return _kept_blobs(
+            filled, masked, skip, requested, below, no_data, largest, shared, sensitivity
+        )
     used = {
         "polarity": polarity,
         "scale_sigma": round(float(sigma), 3),
@@ -363,38 +383,6 @@ def _kept_blobs(
     return points, radius, keep, on_layer, used
 
 
-def _shared_steps(filled, masked, skip, requested, no_data, largest, shared):
-    """The steps of :func:`_kept_blobs` that depend on the frame alone, not on the search's
-    floor: polarity, scale and packed layer
-    (:func:`~napari_ivae.core.detection.particle_blobs.polarity_scale_and_response`), the
-    aggregates' scales and their scale space, the pixel noise and the noise ratio (None on
-    the particles' packed layer, whose cut is a false discovery rate over the whole layer).
-    Kept in ``shared`` (when given) for the next search on the same frame; none of them is
-    changed by its users."""
-    from napari_ivae.core.detection import local_noise, particle_blobs, particle_surround
-    from napari_ivae.core.detection.particle_candidates import candidate_scales
-    from napari_ivae.core.detection.peaks import smoothed_noise
-
-    if shared:
-        return shared["steps"]
-    polarity, sigma, choice_scales, choice_response, layer = (
-        particle_blobs.polarity_scale_and_response(
-            filled, skip if not skip.all() else masked, requested, no_data, largest, True
-        )
-    )
-    large = particle_surround.aggregate_scales(filled.shape, sigma)
-    top = candidate_scales(filled.shape, sigma)[-1:]
-    large = np.concatenate([top, large]) if len(large) else large
-    large_response = (
-        scale_space_from(filled, large, choice_scales, choice_response) if len(large) else None
-    )
-    del choice_response
-    pixel_noise = smoothed_noise(filled, 0.0, skip if skip.any() else None)
-    # where the noise varies over the frame (counts on a thick support, a dose gradient), the
-    # floor in each candidate's cut is that of the noise where it lies
-    on_layer = layer is not None and layer[0] == polarity
-    ratio = None if on_layer else local_noise.noise_ratio(filled, skip)
-    steps = (polarity, sigma, layer, large, large_response, pixel_noise, ratio)
-    if shared is not None:
-        shared["steps"] = steps
-    return steps
+def _sensitive(cut, sensitivity):
+    """``cut`` divided by the user's ``sensitivity``; unchanged (not a float op) at 1."""
+    return cut if sensitivity == 1.0 else cut / sensitivity

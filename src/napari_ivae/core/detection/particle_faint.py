@@ -30,7 +30,7 @@ FAINT_DISCOVERY = 0.05  # faint particles: background maxima expected among the 
 FAINT_EDGE = 2.0  # faint particles lie this many median radii inside the frame's edge
 
 
-def faint_particles(signal, points, radius, skip=None) -> tuple[np.ndarray, dict]:
+def faint_particles(signal, points, radius, skip=None, sensitivity=1.0) -> tuple[np.ndarray, dict]:
     """Particles fainter than the scale-space cut, away from the kept ones (see 10.).
 
     Where the noise is counting noise (its variance follows a line in the mean,
@@ -92,6 +92,8 @@ def faint_particles(signal, points, radius, skip=None) -> tuple[np.ndarray, dict
         ``(N,)`` their radii (pixels).
     skip : numpy.ndarray, optional
         ``(Y, X)`` pixels where nothing is looked for or measured.
+    sensitivity : float
+        The user's: the false-discovery cut's strength is divided by it (1: as measured).
 
     Returns
     -------
@@ -196,6 +198,8 @@ def faint_particles(signal, points, radius, skip=None) -> tuple[np.ndarray, dict
     if not len(passing):
         return none, info
     take = int(passing[-1]) + 1
+    if sensitivity != 1.0:  # strength sorted descending: those at least the cut / sensitivity
+        take = int(np.searchsorted(-strength, -strength[take - 1] / sensitivity, side="right"))
     info["faint_cut"] = round(float(strength[take - 1]), 6)
     found = np.stack([rows[:take], cols[:take]], axis=1).astype(np.int64)
     found = found[_above_surround(signal, found, r, model, drawn)]

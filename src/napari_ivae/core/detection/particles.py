@@ -51,6 +51,7 @@ def detect_particles(
     min_sigma: float = 1.0,
     max_sigma: float | None = None,
     log_threshold: float = 0.1,
+    sensitivity: float = 1.0,
     channel=None,
     frame_axis: int | None = None,
     flatten: str | None = None,
@@ -89,6 +90,11 @@ def detect_particles(
     min_sigma, max_sigma, log_threshold : float
         Blob mode: scale range (pixels; ``max_sigma`` default a twentieth of the smaller side)
         and the threshold on the scale-normalised LoG response of the [0, 1]-scaled image.
+    sensitivity : float
+        Auto method only: every strength cut a candidate must pass (measured from the image's
+        noise and background) is divided by this; above 1 finds fainter particles, below 1
+        keeps only the clearest. Any other value than 1 with another method is an error
+        (those have their own threshold: ``method``, ``block_size``, ``log_threshold``).
     channel, frame_axis, flatten
         Passed to :func:`napari_ivae.core.io.image.prepare_image`.
 
@@ -107,6 +113,7 @@ def detect_particles(
         raise InputError(f"method={method!r} is not known; use one of {METHODS}.")
     if polarity not in POLARITIES:
         raise InputError(f"polarity={polarity!r} is not known; use 'auto', 'bright' or 'dark'.")
+    sensitivity = checked_sensitivity(sensitivity, method)
     if lazy_input(image, channel, frame_axis) and len(image.shape) == 3:
         from napari_ivae.core.detection.streaming import detect_lazy  # zarr/dask: frame by frame
 
@@ -126,6 +133,7 @@ def detect_particles(
             min_sigma=min_sigma,
             max_sigma=max_sigma,
             log_threshold=log_threshold,
+            sensitivity=sensitivity,
             flatten=flatten,
         )
     prepared = prepare_image(image, channel=channel, frame_axis=frame_axis, flatten=flatten)
@@ -145,6 +153,8 @@ def detect_particles(
         n_frames=len(frames),
         is_stack=is_stack,
     )
+    if method == "auto":
+        params["sensitivity"] = sensitivity
     if method == "log":
         params.update(
             min_sigma=float(min_sigma),
@@ -186,10 +196,11 @@ def detect_particles(
     table = joined(tables)
     labels_out = labels if is_stack else labels[0]
     if row_count(table) == 0:
+        fainter = "raise sensitivity (fainter particles), " if method == "auto" else ""
         message = (
             f"No particles found with method={method!r}, polarity={polarity!r}: check "
             "the polarity (dark particles on a bright background need 'dark'), lower "
-            "min_size, or try another method."
+            f"min_size, {fainter}or try another method."
         )
         result = empty_detections(_COLUMNS, labels=labels_out, params=params, message=message)
     else:
@@ -198,6 +209,23 @@ def detect_particles(
 
     result.quality = assess(result, "particles")
     return result
+
+
+def checked_sensitivity(sensitivity, method: str = "auto") -> float:
+    """``sensitivity`` as a float, or an :class:`InputError` saying what is wrong with it:
+    not a positive finite number, or other than 1 for a method it does not apply to."""
+    try:
+        value = float(sensitivity)
+    except (TypeError, ValueError):
+        raise InputError(f"sensitivity must be a number, got {sensitivity!r}.") from None
+    if not np.isfinite(value) or value <= 0:
+        raise InputError(f"sensitivity must be a finite number above 0, got {sensitivity!r}.")
+    if value != 1.0 and method != "auto":
+        raise InputError(
+            f"sensitivity applies to method='auto' only (got method={method!r}); "
+            "the threshold methods have their own cut (log_threshold, block_size)."
+        )
+    return value
 
 
 def _measured(labels, frame, index) -> dict:

@@ -39,7 +39,8 @@ def assess_particles(detections) -> dict:
     }
     given = bool(detections.params.get("excluded_pixels"))
     notes = _annotation_note(int(first.get("annotation_pixels", 0)), measures, given)
-    warnings = _texture_warning(int(first.get("texture_only", 0)), measures)
+    raised = float(detections.params.get("sensitivity", 1.0)) > 1.0  # the user's, not ours
+    warnings = _texture_warning(int(first.get("texture_only", 0)), measures, raised)
     warnings += wake_warning(int(first.get("wakes", 0)), measures)
     if len(detections) == 0:
         if _separate_strong(first.get("mixture")):
@@ -63,7 +64,7 @@ def assess_particles(detections) -> dict:
     warnings += _ring_warning(detections, diameter, measures)
     warnings += edge_warning(int(first.get("region_edge", 0)), len(detections), measures)
     warnings += lines_warning(int(first.get("scan_lines", 0)), len(detections), measures)
-    warnings += _crowded_warning(detections, resolved, measures)
+    warnings += _crowded_warning(detections, resolved, measures, raised)
     return {"measures": measures, "warnings": warnings, "notes": notes}
 
 
@@ -92,21 +93,23 @@ def _edge_only_warning(dropped: int, sigma) -> list:
         f"no particle found inside the frame: the {dropped} found{scale} all touch its edge "
         "and were left out; they may be a gradient or a support's edge, not particles; look "
         "at them (--keep-border); any particles elsewhere in the frame are too faint for the "
-        "defaults"
+        "defaults (raise --sensitivity)"
     ]
 
 
-def _texture_warning(dropped: int, measures: dict) -> list:
+def _texture_warning(dropped: int, measures: dict, raised: bool = False) -> list:
     """The kept blobs were no more and no stronger than the frame's own texture's maxima
-    (:mod:`~napari_ivae.core.detection.particle_texture`): perhaps an empty film."""
+    (:mod:`~napari_ivae.core.detection.particle_texture`): perhaps an empty film, or the
+    texture's blobs let in by a ``sensitivity`` raised above 1 (``raised``)."""
     if not dropped:
         return []
     measures["texture_only"] = dropped
     return [
         f"the {dropped} particles found are no stronger and no more frequent than the blobs of "
         "the frame's own texture with its phases redrawn: it may show no particles (an "
-        "amorphous film); if it does hold particles, check them, set --polarity or try "
-        "--method otsu"
+        "amorphous film); if it does hold particles, check them, "
+        + ("lower --sensitivity, " if raised else "")
+        + "set --polarity or try --method otsu"
     ]
 
 
@@ -141,13 +144,14 @@ def _ring_warning(detections, diameter, measures: dict) -> list:
     ]
 
 
-def _crowded_warning(detections, resolved, measures: dict) -> list:
+def _crowded_warning(detections, resolved, measures: dict, raised: bool = False) -> list:
     """More points on a packed layer's frame than its lattice has cells: a monolayer holds
     one particle per cell at most (:func:`~napari_ivae.core.detection.packed_period.
     lattice_cells`, from the spectrum's ring, not from the points), so ``LAYER_CROWDED`` x as
     many means most points are not particles: the noise's grains (a frame up-sampled from a
     coarser camera, whose noise is correlated at the particles' scale) or the particles'
-    detail. The measure is the most crowded frame's points per cell."""
+    detail. The measure is the most crowded frame's points per cell; ``raised``: the user's
+    ``sensitivity`` above 1 (lowering it is the first thing to try)."""
     from napari_ivae.core.detection.packed_period import LAYER_CROWDED
 
     frames = resolved if isinstance(resolved, list) else [resolved]
@@ -167,7 +171,9 @@ def _crowded_warning(detections, resolved, measures: dict) -> list:
         f"{share:.1f} points per cell of the packed layer's own lattice (its spectrum's ring: "
         f"room for about {cells:.0f} particles): most points are not particles but the "
         "noise's grains (an up-sampled frame or correlated noise) or the particles' detail; "
-        "look at the overlay; an up-sampled image binned back to its camera's pixels, or "
+        "look at the overlay; "
+        + ("a lower --sensitivity, " if raised else "")
+        + "an up-sampled image binned back to its camera's pixels, or "
         "--method otsu, may find the particles"
     ]
 
