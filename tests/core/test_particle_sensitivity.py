@@ -109,3 +109,20 @@ def test_the_self_check_names_sensitivity_where_it_is_the_thing_to_try():
     noise = np.random.default_rng(1).normal(size=(64, 64))
     empty = detect_particles(noise, sensitivity=0.3)  # not even the noise's strongest
     assert len(empty) == 0 and "raise sensitivity" in empty.message
+
+
+def test_batch_keeps_the_sensitivity_the_model_s_points_were_detected_with():
+    from types import SimpleNamespace
+
+    from napari_ivae.cli._batch import pipeline_settings
+
+    config = SimpleNamespace(patch_shape=(24, 24))
+
+    def detect(chosen):
+        bundle = SimpleNamespace(config=config, metadata={"detection": {"widget_settings": chosen}})
+        return pipeline_settings(bundle)["detect"]
+
+    chosen = {"mode": "particles", "method": "auto", "sensitivity": 1.5}
+    assert detect(chosen) == {"polarity": "auto", "method": "auto", "sensitivity": 1.5}
+    assert "sensitivity" not in detect({**chosen, "sensitivity": 1.0})
+    assert "sensitivity" not in detect({**chosen, "method": "otsu"})  # the dock's box unused

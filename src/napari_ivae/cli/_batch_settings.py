@@ -95,7 +95,8 @@ def _detector_options(mode: str, chosen: dict) -> dict:
         options["method"] = chosen["method"]
     if chosen.get("min_size"):  # the Detect dock's "min size (px)" (0 / None: auto)
         options["min_size"] = int(chosen["min_size"])
-    if chosen.get("sensitivity", 1.0) != 1.0:  # the Detect dock's "sensitivity" (auto method)
+    # the Detect dock's "sensitivity", which only its auto method uses
+    if chosen.get("method", "auto") == "auto" and chosen.get("sensitivity", 1.0) != 1.0:
         options["sensitivity"] = float(chosen["sensitivity"])
     return options
 
