@@ -48,9 +48,9 @@ def test_a_field_and_its_four_mirrored_copies_get_the_same_faint_cut(
     seen = {}
     faint_particles = particle_faint.faint_particles
 
-    def capture(signal, points, radius, skip=None):
+    def capture(signal, points, radius, skip=None, sensitivity=1.0):
         seen.update(signal=signal, points=points, radius=radius)
-        return faint_particles(signal, points, radius, skip)
+        return faint_particles(signal, points, radius, skip, sensitivity)
 
     monkeypatch.setattr(particle_faint, "faint_particles", capture)
     detect_particles(sparse_low_dose("dark", 1156).image)  # the kept particles before step 10
