@@ -48,6 +48,10 @@ def test_a_higher_sensitivity_finds_a_particle_the_default_misses():
     assert len(default) == 15 and not _finds_faint(default)
     higher = detect_particles(image, sensitivity=1.5)
     assert _finds_faint(higher) and higher.params["sensitivity"] == 1.5
+    added = len(higher) - len(default)  # said, naming the knob
+    assert higher.quality["measures"]["sensitivity_added"] == added
+    assert any(f"found {added} particles more" in w for w in higher.quality["warnings"])
+    assert not any("sensitivity" in w for w in default.quality["warnings"])
 
 
 def test_a_lower_sensitivity_drops_the_faintest_particle():

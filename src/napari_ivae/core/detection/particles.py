@@ -208,7 +208,24 @@ def detect_particles(
     from napari_ivae.core.detection.quality import assess
 
     result.quality = assess(result, "particles")
+    if method == "auto" and sensitivity > 1.0 and len(result):
+        _warn_added(result, frames, excluded, params)
     return result
+
+
+def _warn_added(result, frames, excluded, params) -> None:
+    """The self-check's warning for a sensitivity raised above 1: how many more particles than
+    at the cuts measured from the image (the frames again at 1; the Detect dock's memo
+    usually holds them)."""
+    own = {**params, "sensitivity": 1.0}
+    added = len(result) - sum(len(both_polarities(frame, excluded, own)[2]) for frame in frames)
+    if added > 0 and isinstance(result.quality, dict):
+        result.quality.setdefault("measures", {})["sensitivity_added"] = added
+        result.quality.setdefault("warnings", []).append(
+            f"sensitivity {params['sensitivity']:g} found {added} particles more than the "
+            "cuts measured from the image (sensitivity 1): check them; lower --sensitivity "
+            "where they are the support's texture or noise"
+        )
 
 
 def checked_sensitivity(sensitivity, method: str = "auto") -> float:
