@@ -6,37 +6,34 @@ vacuum, on a flat film or on a support whose own texture is as strong as the par
 they share is that a particle is a compact blob of one polarity at one scale. So:
 
 1. **Polarity and scale.** ``-sigma^2 LoG`` responds to bright blobs of about ``sqrt(2) sigma``
-   radius, ``+sigma^2 LoG`` to dark ones. For each sign and scale the mean of the strongest
-   blob peaks (local maxima of the response; as many as blobs of that scale could cover 2 %
-   of the frame), over the response's robust spread, says how blob-like that sign and scale
-   are; the best pair wins. Constant pixels are left out of the spread, but where they are
-   most of the frame (a rendered localisation image's black) they are still its area: the
-   peaks counted cover 2 % of the whole frame, not 2 % of the few non-constant pixels (the
-   objects themselves, whose largest few would decide at every scale). Counting peaks, not
-   pixels, keeps one large blob from filling the count by itself (its neighbouring pixels are
-   nearly as strong as its peak). A support's texture is as bright as it is dark; particles
-   are one-sided. Flat-topped
-   particles (a saturated detector, a thresholded image) add a trap: an edge's response is
-   as strong at every scale below the particle's, and where most of the frame is flat the
-   small scales' spread is the noise alone, so their edges win. An edge's peaks lie on a
-   ridge (one principal curvature near 0), a blob's are round: when the winning pair's
-   strongest peaks are ridges (median curvature ratio below ``RIDGE``), the scale is the best
-   larger one of that polarity whose strongest peaks are round and centred. An outline curves,
-   so below a large particle's scale its ridge turns round at the outline's ends (an
-   ellipse's) while still lying on the frame's slope inside the rim: where the frame's slope
-   there, ``sigma |grad|`` over the response, is a quarter of a straight edge's or more
-   (:func:`~napari_ivae.core.detection.particle_peak_shape.off_centre`), that scale is the
-   outline's, and the best larger round one whose peaks sit at blob centres is taken (any
-   round one where none does). An edge has a ridge on both
-   sides, though (the concave foot of a tip-broadened AFM dome is the strongest dark one), so
-   the other polarity's best round scale is taken instead when, at its strongest peaks, the
-   frame (its plane taken out, smoothed at half the scale) lies further beyond its median
-   level toward that polarity: a particle lies beyond the background, while the round gaps
-   between close domes lie at the substrate's level. Tight clusters of touching
-   particles are blobs too, and at their scale the support's texture is smoothed away: when
-   most of the winning scale's strongest blobs each hold two or more smaller blobs at least as
-   strong in the scale-normalised response (:mod:`.particle_groups`), they are groups, and the
-   best smaller scale of that polarity is the particles'.
+   radius, ``+sigma^2 LoG`` to dark ones. For each sign and scale the mean of the strongest blob
+   peaks (local maxima of the response; as many as blobs of that scale could cover 2 % of the
+   frame), over the response's robust spread, says how blob-like that sign and scale are; the best
+   pair wins. Constant pixels are left out of the spread, but where they are most of the frame (a
+   rendered localisation image's black) they are still its area: the peaks counted cover 2 % of the
+   whole frame, not 2 % of the few non-constant pixels (the objects themselves, whose largest few
+   would decide at every scale). Counting peaks, not pixels, keeps one large blob from filling the
+   count by itself (its neighbouring pixels are nearly as strong as its peak). A support's texture
+   is as bright as it is dark; particles are one-sided. Flat-topped particles (a saturated
+   detector, a thresholded image) add a trap: an edge's response is as strong at every scale below
+   the particle's, and where most of the frame is flat the small scales' spread is the noise alone,
+   so their edges win. An edge's peaks lie on a ridge (one principal curvature near 0), a blob's
+   are round: when the winning pair's strongest peaks are ridges (median curvature ratio below
+   ``RIDGE``), the scale is the best larger one of that polarity whose strongest peaks are round
+   and centred. An outline curves, so below a large particle's scale its ridge turns round at the
+   outline's ends (an ellipse's) while still lying on the frame's slope inside the rim: where the
+   frame's slope there, ``sigma |grad|`` over the response, is a quarter of a straight edge's or
+   more (:func:`~napari_ivae.core.detection.particle_peak_shape.off_centre`), that scale is the
+   outline's, and the best larger round one whose peaks sit at blob centres is taken (any round one
+   where none does). An edge has a ridge on both sides, though (the concave foot of a tip-broadened
+   AFM dome is the strongest dark one), so the other polarity's best round scale is taken instead
+   when, at its strongest peaks, the frame (its plane taken out, smoothed at half the scale) lies
+   further beyond its median level toward that polarity: a particle lies beyond the background,
+   while the round gaps between close domes lie at the substrate's level. Tight clusters of
+   touching particles are blobs too, and at their scale the support's texture is smoothed away:
+   when most of the winning scale's strongest blobs each hold two or more smaller blobs at least as
+   strong in the scale-normalised response (:mod:`.particle_groups`), they are groups, and the best
+   smaller scale of that polarity is the particles'.
 2. **Candidates.** Maxima of the signed response in scale and space, from half to twice the
    chosen scale (a size spread), outside constant areas (padding, a burned-in scale bar);
    overlapping blobs keep the strongest.
@@ -213,12 +210,11 @@ def polarity_scale_and_response(
     bounded: bool = False,
 ) -> tuple[str, float, np.ndarray, np.ndarray | None, tuple[str, float, float] | None]:
     """:func:`blob_polarity_and_scale`, the scale space it was measured on, and the packed
-    layer it found. ``no_data`` (optional mask): pixels holding no data (padding filled
-    with the data's mirror image), where no peak counts. ``largest`` (optional): the largest
-    scale measured (the smallest one always is), or a pair: the smallest and the largest
-    measured. ``bounded``: ``largest`` bounds the particles themselves (the binning found
-    them no larger), not only the scales searched: a packed layer whose pieces and cells are
-    both larger is then not theirs.
+    layer it found. ``no_data`` (optional mask): pixels holding no data (padding filled with
+    the data's mirror image), where no peak counts. ``largest`` (optional): the largest scale
+    measured (the grid's smallest always is), or the pair (smallest, largest). ``bounded``:
+    ``largest`` bounds the particles themselves (the binning found them no larger), not only
+    the scales searched: a packed layer whose pieces and cells are both larger is not theirs.
 
     Returns
     -------
