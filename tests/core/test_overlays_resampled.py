@@ -188,3 +188,23 @@ def test_a_found_bar_without_a_label_is_not_masked_again(monkeypatch):
     monkeypatch.setattr(overlay_resampled, "resampled_annotations", recorded)
     assert annotation_mask(image).any()
     assert added == [0]
+
+
+def test_the_label_is_the_line_of_glyphs_nearest_its_bar():
+    # a colour bar's ink lies short of the frame's extreme, so a lattice's brightest columns
+    # reach the same level: their row (three, further off) is not the label (two, next to
+    # the bar); the line with more glyphs won before
+    from napari_ivae.core.detection.overlay_resampled import _on_one_line
+
+    bar = (slice(226, 229), slice(186, 233))
+    label = [
+        (14, 1, (slice(214, 221), slice(196, 204))),
+        (13, 2, (slice(214, 221), slice(206, 214))),
+    ]
+    columns = [
+        (20, 3, (slice(203, 208), slice(205, 210))),
+        (14, 4, (slice(205, 209), slice(187, 192))),
+        (9, 5, (slice(203, 207), slice(223, 226))),
+    ]
+    assert sorted(_on_one_line(label + columns, bar)) == [1, 2]
+    assert _on_one_line(columns[:1], bar) == []  # a lone glyph is no label

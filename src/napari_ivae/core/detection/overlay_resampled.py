@@ -231,20 +231,26 @@ def _flat_to_its_ends(frame: np.ndarray, bar: tuple, extreme: float, within: flo
 
 def _on_one_line(glyphs: list, bar: tuple) -> list:
     """The labels of ``glyphs`` (``(pixels, label, box)``, each judged sharp) on the label's
-    line of text: the glyph whose span across the ``bar`` (rows of a wide bar) overlaps the
-    most others' (the larger of a tie), and those overlapping it, when they are at least
-    ``PANEL_GLYPHS``. A label is a line of glyphs beside its bar; a grain of noise or a patch
-    of film above half-way lies anywhere (none where it is alone)."""
+    line of text: of the glyphs' lines (a glyph's span across the ``bar``, rows of a wide
+    bar, and the glyphs overlapping it) holding at least ``PANEL_GLYPHS``, the one nearest
+    the bar (the most glyphs, then the larger glyph, of a tie). A label is a line of glyphs
+    next to its bar, nothing between them; a grain of noise or a patch of film above
+    half-way lies anywhere (none where it is alone), a lattice's row of bright columns
+    beyond the label (a colour bar's ink short of the frame's extreme) further off."""
     axis = 0 if bar[1].stop - bar[1].start >= bar[0].stop - bar[0].start else 1
+    across = bar[axis]
 
     def beside(line):
         return [g for g in glyphs if g[2][axis].start < line.stop and line.start < g[2][axis].stop]
 
-    if not glyphs:
+    def gap(line):
+        return max(across.start - line.stop, line.start - across.stop, 0)
+
+    lines = [g[2][axis] for g in glyphs if len(beside(g[2][axis])) >= PANEL_GLYPHS]
+    if not lines:
         return []
-    line = max(glyphs, key=lambda g: (len(beside(g[2][axis])), g[0]))[2][axis]
-    kept = [label for _, label, _ in beside(line)]
-    return kept if len(kept) >= PANEL_GLYPHS else []
+    line = min(lines, key=lambda s: (gap(s), -len(beside(s)), -max(g[0] for g in beside(s))))
+    return [label for _, label, _ in beside(line)]
 
 
 def _longest_run(flags: np.ndarray):
