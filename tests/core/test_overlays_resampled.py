@@ -149,45 +149,23 @@ def test_a_found_bar_and_label_beside_dark_film_add_nothing(monkeypatch):
     dark bar (not its 1 px blurred rim) and its label over a lacey film, and the resampled
     rule took the bar again with its rim and dark film strands in the frame's corner for
     glyphs (stranger_particles empty_lacey s2: 1 399 px more masked, 20 -> 73 points)."""
-    from napari_ivae.core.detection import overlay_resampled
     from tests.core._scripts import load_script
 
     particles = load_script("benchmarks/stranger_particles.py", "stranger_particles")
     image, _ = particles.make(seed=2, **{**particles.CASES, **particles.EMPTY}["empty_lacey"])
-    added = []
-    keep = overlay_resampled.resampled_annotations
-
-    def recorded(frame, found):
-        out = keep(frame, found)
-        added.append(int((out & ~found).sum()))
-        return out
-
-    monkeypatch.setattr(overlay_resampled, "resampled_annotations", recorded)
-    assert annotation_mask(image).any()
-    assert added == [0]
+    assert _added_to_the_exact_mask(monkeypatch, image) == [0]
 
 
 def test_a_found_bar_without_a_label_is_not_masked_again(monkeypatch):
     """Fails with 'found whole and its label' as the skip: a drawn bar without text, found
     by the exact rules, had its blurred rim masked again here, which took a particle the bar
     cuts (benchmarks/robustness.py bright + scale bar seed +3000: R 1.00 -> 0.98)."""
-    from napari_ivae.core.detection import overlay_resampled
     from napari_ivae.core.synthetic.particles import make_particles
 
     image = make_particles(
         shape=384, count=60, radius=6, polarity="bright", texture=0.05, scale_bar=True, seed=3009
     ).image
-    added = []
-    keep = overlay_resampled.resampled_annotations
-
-    def recorded(frame, found):
-        out = keep(frame, found)
-        added.append(int((out & ~found).sum()))
-        return out
-
-    monkeypatch.setattr(overlay_resampled, "resampled_annotations", recorded)
-    assert annotation_mask(image).any()
-    assert added == [0]
+    assert _added_to_the_exact_mask(monkeypatch, image) == [0]
 
 
 def test_the_label_is_the_line_of_glyphs_nearest_its_bar():
@@ -208,3 +186,21 @@ def test_the_label_is_the_line_of_glyphs_nearest_its_bar():
     ]
     assert sorted(_on_one_line(label + columns, bar)) == [1, 2]
     assert _on_one_line(columns[:1], bar) == []  # a lone glyph is no label
+
+
+def _added_to_the_exact_mask(monkeypatch, image) -> list[int]:
+    """The pixels the resampled rules add to what the exact rules masked, per call, on
+    ``image`` (whose annotation the exact rules must find)."""
+    from napari_ivae.core.detection import overlay_resampled
+
+    added = []
+    keep = overlay_resampled.resampled_annotations
+
+    def recorded(frame, found):
+        out = keep(frame, found)
+        added.append(int((out & ~found).sum()))
+        return out
+
+    monkeypatch.setattr(overlay_resampled, "resampled_annotations", recorded)
+    assert annotation_mask(image).any()
+    return added
