@@ -1,6 +1,6 @@
 """Text panels burned into a frame: a label's filled box or a data bar, holding text (and
 often a scale bar) in the other contrast, drawn exactly (``_panels``) or
-saved as JPEG (``_data_bars``, ``_saved_panels``). :func:`.overlays.annotation_mask` masks
+saved as JPEG (``_data_bars``, :func:`saved_panels`). :func:`.overlays.annotation_mask` masks
 them whole.
 """
 
@@ -38,7 +38,7 @@ def panels(frame: np.ndarray, span: float, eight_bit: bool) -> list:
     """
     found = _panels(frame)
     if span > 0 and eight_bit:
-        found += _data_bars(frame, span) + _saved_panels(frame, span)
+        found += _data_bars(frame, span) + saved_panels(frame, span)
     return found
 
 
@@ -123,7 +123,7 @@ def _data_bars(frame: np.ndarray, span: float) -> list:
     return found
 
 
-def _saved_panels(
+def saved_panels(
     frame: np.ndarray, span: float, half: float | None = None, labelled: dict | None = None
 ) -> list:
     """Boxes of text panels saved as JPEG: :func:`_panels` where neither the box's fill nor
@@ -174,11 +174,11 @@ def _saved_panels(
                 continue
             box = tuple(slice(o.start + i.start, o.start + i.stop) for o, i in zip(outer, inner))
             fill = objects[box] == label
-            drawn = fill | text[box]
-            if half is not None:
+            if half is None:
+                drawn = fill | text[box]
+            else:
                 # the kernel blurred each glyph's edge: a pixel beside the text is drawn too
-                drawn = fill | ndimage.binary_dilation(text[box])
-                box = _ragged_lines_off(box, drawn)
+                box = _ragged_lines_off(box, fill | ndimage.binary_dilation(text[box]))
                 fill = objects[box] == label
                 drawn = fill | ndimage.binary_dilation(text[box])
             # a resampled panel cut by the frame's edge may have its bar or text on that line
@@ -257,7 +257,5 @@ def _straight_edges(fill: np.ndarray) -> bool:
     ``PANEL_FILLED`` full: a drawn rectangle's outline."""
     return all(line.mean() >= PANEL_FILLED for line in (fill[0], fill[-1], fill[:, 0], fill[:, -1]))
 
-
-saved_panels = _saved_panels
 
 __all__ = ["panels", "saved_panels"]

@@ -115,10 +115,10 @@ def resampled_annotations(frame: np.ndarray, found: np.ndarray) -> np.ndarray:
             for label in _on_one_line(glyphs, box):
                 mask[near] |= objects[near] == label
             # with the line each side that the kernel blurred its long edges into
-            wide = box[1].stop - box[1].start >= box[0].stop - box[0].start
-            across = box[0 if wide else 1]
-            grown = slice(max(across.start - 1, 0), across.stop + 1)
-            mask[(grown, box[1]) if wide else (box[0], grown)] = True
+            axis = _across(box)
+            grown = list(box)
+            grown[axis] = slice(max(box[axis].start - 1, 0), box[axis].stop + 1)
+            mask[tuple(grown)] = True
     return mask
 
 
@@ -185,15 +185,15 @@ def _beyond_noise(frame: np.ndarray, bar: tuple, extreme: float, noise: float) -
     image dimmed. Measured (stranger_heldlike): dark scan lines over a dim patch of a
     low-dose STEM frame (stem_bright_carbon / oxide_2k, zoom 1 and x0.5) 0.6-1.7 sigma;
     the benchmarks' resampled bars (x0.5 to x2+noise) 2.6 sigma and more."""
-    wide = bar[1].stop - bar[1].start >= bar[0].stop - bar[0].start
-    axis = 0 if wide else 1
+    axis = _across(bar)
     across = bar[axis]
     beside = []
     for start, stop in ((across.start - 4, across.start - 1), (across.stop + 1, across.stop + 4)):
         start, stop = max(start, 0), min(stop, frame.shape[axis])
         if stop > start:
-            lines = slice(start, stop)
-            beside.append(frame[(lines, bar[1]) if wide else (bar[0], lines)].ravel())
+            lines = list(bar)
+            lines[axis] = slice(start, stop)
+            beside.append(frame[tuple(lines)].ravel())
     if not beside:
         return True
     sides = float(np.median(np.abs(np.concatenate(beside) - extreme)))
@@ -221,8 +221,7 @@ def _flat_to_its_ends(frame: np.ndarray, bar: tuple, extreme: float, within: flo
     """Whether each quarter of ``bar``'s length has its median pixel ``within`` of the
     ``extreme``: a drawn bar is flat at it to its ends (blurred over the kernel's pixel or
     two), an elongated blob or rod whose top saturates only its middle falls off along it."""
-    axis = 1 if bar[1].stop - bar[1].start >= bar[0].stop - bar[0].start else 0
-    pixels = np.moveaxis(frame[bar], axis, 0)
+    pixels = np.moveaxis(frame[bar], 1 - _across(bar), 0)  # one row per part of its length
     return all(
         abs(float(np.median(part)) - extreme) <= within
         for part in np.array_split(pixels, 4, axis=0)
@@ -237,7 +236,7 @@ def _on_one_line(glyphs: list, bar: tuple) -> list:
     next to its bar, nothing between them; a grain of noise or a patch of film above
     half-way lies anywhere (none where it is alone), a lattice's row of bright columns
     beyond the label (a colour bar's ink short of the frame's extreme) further off."""
-    axis = 0 if bar[1].stop - bar[1].start >= bar[0].stop - bar[0].start else 1
+    axis = _across(bar)
     across = bar[axis]
 
     def beside(line):
@@ -251,6 +250,11 @@ def _on_one_line(glyphs: list, bar: tuple) -> list:
         return []
     line = min(lines, key=lambda s: (gap(s), -len(beside(s)), -max(g[0] for g in beside(s))))
     return [label for _, label, _ in beside(line)]
+
+
+def _across(bar: tuple) -> int:
+    """The axis across ``bar``'s length: 0 (rows) for a wide box, 1 for a tall one."""
+    return 0 if bar[1].stop - bar[1].start >= bar[0].stop - bar[0].start else 1
 
 
 def _longest_run(flags: np.ndarray):
