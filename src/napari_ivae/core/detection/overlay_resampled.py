@@ -56,7 +56,9 @@ def resampled_annotations(frame: np.ndarray, found: np.ndarray) -> np.ndarray:
     ends (:func:`_flat_to_its_ends`) and beyond the image (:func:`_stands_out`). Its label is
     the line of glyphs (:func:`_on_one_line`) among the components of that map in the bar's
     window that reach within ``JPEG_BAR`` of the extreme and are judged drawn by
-    :func:`.overlays._sharp` against the window's median. A label box is found by
+    :func:`.overlays._sharp` against the window's median, kept where the image holds no such
+    line elsewhere (:func:`_unlike_the_image`). The bar is masked with the lines its blurred
+    edges measure (:func:`_blurred`). A label box is found by
     :func:`.overlay_panels.saved_panels` on the same map.
     """
     from scipy import ndimage
@@ -112,14 +114,97 @@ def resampled_annotations(frame: np.ndarray, found: np.ndarray) -> np.ndarray:
                     continue  # noise above half-way: a glyph's stroke reaches the extreme
                 if _sharp(frame, objects, label, piece, extreme, surround):
                     glyphs.append((len(pixels), label, piece))
-            for label in _on_one_line(glyphs, box):
-                mask[near] |= objects[near] == label
-            # with the line each side that the kernel blurred its long edges into
-            axis = _across(box)
-            grown = list(box)
-            grown[axis] = slice(max(box[axis].start - 1, 0), box[axis].stop + 1)
-            mask[tuple(grown)] = True
+            line = _on_one_line(glyphs, box)
+            if line and _unlike_the_image(frame, labelled[extreme], extreme, line, near):
+                for label in line:
+                    mask[near] |= objects[near] == label
+            mask[_blurred(frame, box, extreme, noise())] = True
     return mask
+
+
+def _blurred(frame: np.ndarray, bar: tuple, extreme: float, noise: float) -> tuple:
+    """``bar``'s core grown, on each long side, by the lines the resampling kernel blurred it
+    into: line after line while one lies nearer the ``extreme`` (its median) than the three
+    lines beyond it by at least twice the pixel ``noise`` (the step :func:`_beyond_noise`
+    asks of the core). A bar binned or up-sampled has one or two such lines; one drawn on
+    the frame and saved as JPEG (no kernel) none: the image's own pixels beside it (a
+    lattice's columns 3 px from CsPbBr3's colour bar) were masked with a fixed line."""
+    axis = _across(bar)
+    size = frame.shape[axis]
+
+    def away(start, stop):
+        lines = list(bar)
+        lines[axis] = slice(max(start, 0), min(stop, size))
+        pixels = frame[tuple(lines)]
+        return float(np.median(np.abs(pixels - extreme))) if pixels.size else None
+
+    start, stop = bar[axis].start, bar[axis].stop
+    while start > 0:
+        line, beyond = away(start - 1, start), away(start - 4, start - 1)
+        if beyond is None or beyond - line < 2 * noise:
+            break
+        start -= 1
+    while stop < size:
+        line, beyond = away(stop, stop + 1), away(stop + 1, stop + 4)
+        if beyond is None or beyond - line < 2 * noise:
+            break
+        stop += 1
+    grown = list(bar)
+    grown[axis] = slice(start, stop)
+    return tuple(grown)
+
+
+def _unlike_the_image(frame: np.ndarray, labelled: tuple, extreme: float, line: list, near) -> bool:
+    """Whether a label's glyphs (``line``: its labels in ``labelled``, the half-level map's
+    components, sizes and boxes) are more, in the band they span, than the image holds in
+    any band of that size outside the bar's window ``near``. The line's glyphs at least
+    its median size are counted (a speck of noise beside real glyphs left out), and
+    components elsewhere like them: as large, no larger across than the tallest and no
+    longer than the widest, reaching as near the ``extreme`` and as sharp (against the
+    frame's median). A lattice's row of bright columns beside a colour bar (CsPbBr3: two
+    of 13-14 px, every band of the frame as many) is the image."""
+    from scipy import ndimage
+
+    objects, sizes, boxes = labelled
+    least = float(np.median([sizes[k] for k in line]))
+    line = [k for k in line if sizes[k] >= least]
+    tall = max(boxes[k - 1][0].stop - boxes[k - 1][0].start for k in line)
+    wide = max(boxes[k - 1][1].stop - boxes[k - 1][1].start for k in line)
+    labels = [
+        k
+        for k in (np.flatnonzero(sizes[1:] >= least) + 1).tolist()
+        if boxes[k - 1][0].stop - boxes[k - 1][0].start <= tall
+        and boxes[k - 1][1].stop - boxes[k - 1][1].start <= wide
+        and not _overlaps(boxes[k - 1], near)
+    ]
+    if not labels:
+        return True
+    away = np.abs(frame - extreme)
+    deepest = float(np.max(ndimage.minimum(away, objects, line)))
+    middle = float(np.median(frame))
+    reach = np.atleast_1d(ndimage.minimum(away, objects, labels)).tolist()
+    labels = [
+        k
+        for k, r in zip(labels, reach)
+        if r <= deepest and _sharp(frame, objects, k, boxes[k - 1], extreme, middle)
+    ]
+    if not labels:
+        return True
+    centres = np.array([[(b.start + b.stop) / 2 for b in boxes[k - 1]] for k in labels])
+    band = tuple(
+        max(boxes[k - 1][axis].stop for k in line) - min(boxes[k - 1][axis].start for k in line)
+        for axis in (0, 1)
+    )
+    most = 0
+    for shift in ((0, 0), (0.5, 0), (0, 0.5), (0.5, 0.5)):
+        tiles = np.floor(centres / band + shift).astype(int)
+        most = max(most, int(np.unique(tiles, axis=0, return_counts=True)[1].max()))
+    return len(line) > most
+
+
+def _overlaps(box: tuple, window: tuple) -> bool:
+    """Whether ``box`` and ``window`` (slices of the frame) share a pixel."""
+    return all(b.start < w.stop and w.start < b.stop for b, w in zip(box, window))
 
 
 def _cored_bars(objects: np.ndarray, sizes: np.ndarray, boxes: list, shape) -> list:
