@@ -163,8 +163,6 @@ def _unlike_the_image(frame: np.ndarray, labelled: tuple, extreme: float, line: 
     longer than the widest, reaching as near the ``extreme`` and as sharp (against the
     frame's median). A lattice's row of bright columns beside a colour bar (CsPbBr3: two
     of 13-14 px, every band of the frame as many) is the image."""
-    from scipy import ndimage
-
     objects, sizes, boxes = labelled
     least = float(np.median([sizes[k] for k in line]))
     line = [k for k in line if sizes[k] >= least]
@@ -179,27 +177,31 @@ def _unlike_the_image(frame: np.ndarray, labelled: tuple, extreme: float, line: 
     ]
     if not labels:
         return True
-    away = np.abs(frame - extreme)
-    deepest = float(np.max(ndimage.minimum(away, objects, line)))
-    middle = float(np.median(frame))
-    reach = np.atleast_1d(ndimage.minimum(away, objects, labels)).tolist()
-    labels = [
-        k
-        for k, r in zip(labels, reach)
-        if r <= deepest and _sharp(frame, objects, k, boxes[k - 1], extreme, middle)
-    ]
-    if not labels:
-        return True
-    centres = np.array([[(b.start + b.stop) / 2 for b in boxes[k - 1]] for k in labels])
+
+    def reach(k):  # how near the extreme component k comes
+        box = boxes[k - 1]
+        return float(np.abs(frame[box][objects[box] == k] - extreme).min())
+
+    deepest = max(reach(k) for k in line)
+    labels = [k for k in labels if reach(k) <= deepest]
     band = tuple(
         max(boxes[k - 1][axis].stop for k in line) - min(boxes[k - 1][axis].start for k in line)
         for axis in (0, 1)
     )
-    most = 0
+    middle = float(np.median(frame))
+    sharp = functools.cache(lambda k: _sharp(frame, objects, k, boxes[k - 1], extreme, middle))
+    centres = np.array([[(b.start + b.stop) / 2 for b in boxes[k - 1]] for k in labels])
     for shift in ((0, 0), (0.5, 0), (0, 0.5), (0.5, 0.5)):
+        if not labels:
+            break
         tiles = np.floor(centres / band + shift).astype(int)
-        most = max(most, int(np.unique(tiles, axis=0, return_counts=True)[1].max()))
-    return len(line) > most
+        _, where, counts = np.unique(tiles, axis=0, return_inverse=True, return_counts=True)
+        # only the members of a band holding as many as the line are judged sharp (costly)
+        for tile in np.flatnonzero(counts >= len(line)).tolist():
+            members = [labels[i] for i in np.flatnonzero(where.ravel() == tile).tolist()]
+            if sum(sharp(k) for k in members) >= len(line):
+                return False
+    return True
 
 
 def _overlaps(box: tuple, window: tuple) -> bool:
