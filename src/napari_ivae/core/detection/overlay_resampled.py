@@ -126,9 +126,11 @@ def _blurred(frame: np.ndarray, bar: tuple, extreme: float, noise: float) -> tup
     """``bar``'s core grown, on each long side, by the lines the resampling kernel blurred it
     into: line after line while one lies nearer the ``extreme`` (its median) than the three
     lines beyond it by at least twice the pixel ``noise`` (the step :func:`_beyond_noise`
-    asks of the core). A bar binned or up-sampled has one or two such lines; one drawn on
-    the frame and saved as JPEG (no kernel) none: the image's own pixels beside it (a
-    lattice's columns 3 px from CsPbBr3's colour bar) were masked with a fixed line."""
+    asks of the core), at most as many as the core is thick (a gradient of the image toward
+    the extreme beside it is not followed). A bar binned or up-sampled has one or two such
+    lines; one drawn on the frame and saved as JPEG (no kernel) none: the image's own pixels
+    beside it (a lattice's columns 3 px from CsPbBr3's colour bar) were masked with a fixed
+    line."""
     axis = _across(bar)
     size = frame.shape[axis]
 
@@ -139,12 +141,14 @@ def _blurred(frame: np.ndarray, bar: tuple, extreme: float, noise: float) -> tup
         return float(np.median(np.abs(pixels - extreme))) if pixels.size else None
 
     start, stop = bar[axis].start, bar[axis].stop
-    while start > 0:
+    # a kernel that blurred the edge over more lines than the core is thick left no core
+    reach = stop - start
+    while start > max(bar[axis].start - reach, 0):
         line, beyond = away(start - 1, start), away(start - 4, start - 1)
         if beyond is None or beyond - line < 2 * noise:
             break
         start -= 1
-    while stop < size:
+    while stop < min(bar[axis].stop + reach, size):
         line, beyond = away(stop, stop + 1), away(stop + 1, stop + 4)
         if beyond is None or beyond - line < 2 * noise:
             break
