@@ -183,3 +183,28 @@ def test_two_gaussians_per_component_equals_the_column_form():
         )
         for fast, plain in zip(_two_gaussians(values), _two_gaussians_on_columns(values)):
             assert np.array_equal(fast, plain)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_ring_medians_of_the_kept_pixels_with_the_squares_range_are_the_whole_squares(seed):
+    # profile_model's last step reads only the pixels that can be valid, with the value range
+    # of the whole square (the sort's key and so its ties depend on it): the same medians
+    rng = np.random.default_rng(seed)
+    rows, side, rings = 7, 25, 12
+    values = rng.integers(0, 30, (rows, side * side)).astype(np.float32)
+    values[:, ::11] = 29.0  # ties clipped to the top of their ring
+    grid_y, grid_x = np.divmod(np.arange(side * side), side)
+    distance = np.broadcast_to(np.hypot(grid_y - 12.0, grid_x - 12.0), values.shape)
+    valid = (distance <= 11.2) & (rng.random(values.shape) < 0.9)
+    ring = np.minimum(distance.astype(np.int64), rings - 1)
+    outside = distance >= 6.0
+    whole = particle_profiles._ring_medians(values, valid, ring, rings, outside)
+    keep = np.flatnonzero(distance[0] <= 12.2)
+    assert len(keep) < side * side and not valid[:, distance[0] > 12.2].any()
+    bounds = values.min(axis=1), values.max(axis=1)
+    values[:, distance[0] > 12.2] = -5.0  # the range is the caller's, not these pixels'
+    part = particle_profiles._ring_medians(
+        values[:, keep], valid[:, keep], ring[:, keep], rings, outside[:, keep], bounds
+    )
+    for got, want in zip(part, whole):
+        assert np.array_equal(got, want, equal_nan=True)

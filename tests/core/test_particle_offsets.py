@@ -69,3 +69,16 @@ def test_square_distances_equal_hypot_on_pixels_and_off():
         found = square_distances(along_y, along_x, on_pixel)
         assert found.shape == expected.shape
         np.testing.assert_array_equal(found, expected)
+
+
+def test_square_distances_of_kept_pixels_are_those_columns_of_the_whole_square():
+    keep = np.array([0, 5, 17, 60, 200, 528])  # ascending flat indices into a 23 x 23 square
+    for centres, on_pixel in (
+        (np.array([[40.0, 50.0], [100.0, 7.0]]), True),
+        (np.array([[40.3, 50.0], [100.0, 7.25], [3.5, 9.5]]), False),
+    ):
+        along_y, along_x, _ = _squares(centres, 11)
+        whole = np.hypot(along_y, along_x).reshape(len(centres), -1)
+        found = square_distances(along_y, along_x, on_pixel, keep)
+        assert found.shape == (len(centres), len(keep))
+        np.testing.assert_array_equal(found, whole[:, keep])

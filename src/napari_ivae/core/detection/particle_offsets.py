@@ -28,8 +28,9 @@ def sector_of(along_y, along_x) -> np.ndarray:
     return np.floor((angle + np.pi) / (2 * np.pi) * SECTORS).astype(np.int64) % SECTORS
 
 
-def square_distances(along_y, along_x, on_pixel: bool) -> np.ndarray:
-    """``np.hypot`` of each blob's offsets, ``(n, side * side)`` (rows of the squares, row-major).
+def square_distances(along_y, along_x, on_pixel: bool, keep=None) -> np.ndarray:
+    """``np.hypot`` of each blob's offsets, ``(n, side * side)`` (rows of the squares, row-major),
+    or of the pixels ``keep`` of each square, ``(n, len(keep))``.
 
     Parameters
     ----------
@@ -38,12 +39,20 @@ def square_distances(along_y, along_x, on_pixel: bool) -> np.ndarray:
     on_pixel : bool
         Every centre lies on a pixel: the offsets are the same integers for every blob, and
         one table serves them all (a read-only view).
+    keep : numpy.ndarray, optional
+        Ascending flat (row-major) indices into a square.
     """
     blobs, side = along_y.shape[0], along_y.shape[1]
     if on_pixel and blobs:
         table = np.hypot(along_y[0], along_x[0]).reshape(-1)
-        return np.broadcast_to(table, (blobs, side * side))
-    return np.hypot(along_y, along_x).reshape(blobs, -1)
+        table = table if keep is None else table[keep]
+        return np.broadcast_to(table, (blobs, len(table)))
+    if keep is None:
+        return np.hypot(along_y, along_x).reshape(blobs, -1)
+    grid_y, grid_x = np.divmod(np.asarray(keep), side)
+    return np.hypot(
+        np.take(along_y[:, :, 0], grid_y, axis=1), np.take(along_x[:, 0], grid_x, axis=1)
+    )
 
 
 def square_sectors(along_y, along_x, inside, centre_offset) -> np.ndarray:

@@ -63,30 +63,48 @@ def profile_model(signal, centres, sigma) -> np.ndarray:
         side = len(step_offsets)
         rings = int(np.floor(outer)) + 1
         at = centres[group]
+        # the last step's pixels: those within reach of a centre up to half a pixel off its
+        # square's middle pixel each way (the others are never ``valid``), row-major
+        grid_y, grid_x = np.divmod(np.arange(side * side), side)
+        near = np.hypot(step_offsets[grid_y], step_offsets[grid_x]) <= outer + 1.0
+        keep, beyond = np.flatnonzero(near), np.flatnonzero(~near)
         for step in range(RECENTRE + 1):
             # each blob's (2 reach + 1)^2 square, row by row (n, side, side) and flattened to
-            # (n, side^2): per-row and per-column terms made once and broadcast
-            blobs = len(group)
+            # (n, side^2), or its ``keep`` pixels (n, K): per-row and per-column terms made once
+            blobs, last = len(group), step == RECENTRE
             anchor = np.rint(at).astype(np.int64)
             rows, cols = anchor[:, :1] + step_offsets, anchor[:, 1:] + step_offsets
             along_y = (rows - at[:, :1])[:, :, None]  # (n, side, 1)
             along_x = (cols - at[:, 1:])[:, None, :]  # (n, 1, side)
             centre_offset = at - anchor
-            distance = square_distances(along_y, along_x, not centre_offset.any())
-            valid = (
-                ((rows >= 0) & (rows < height))[:, :, None]
-                & ((cols >= 0) & (cols < width))[:, None, :]
-            ).reshape(blobs, -1)
+            on_pixel = not centre_offset.any()
+            distance = square_distances(along_y, along_x, on_pixel, keep if last else None)
+            in_rows, in_cols = (rows >= 0) & (rows < height), (cols >= 0) & (cols < width)
+            row_start, col = np.clip(rows, 0, height - 1) * width, np.clip(cols, 0, width - 1)
+            if last:
+                valid = _picked(in_rows, in_cols, np.logical_and, grid_y[keep], grid_x[keep])
+                index = _picked(row_start, col, np.add, grid_y[keep], grid_x[keep])
+            else:
+                valid = (in_rows[:, :, None] & in_cols[:, None, :]).reshape(blobs, -1)
+                index = (row_start[:, :, None] + col[:, None, :]).reshape(blobs, -1)
             valid &= distance <= outer
-            index = (
-                (np.clip(rows, 0, height - 1) * width)[:, :, None]
-                + np.clip(cols, 0, width - 1)[:, None, :]
-            ).reshape(blobs, -1)
             values = signal.ravel()[index]
             square = (blobs, side, side)
-            ring = np.minimum(distance.astype(np.int64), rings - 1)
-            if step == RECENTRE:  # the profile drawn: every ring's median pixel
-                profile, level = _ring_medians(values, valid, ring, rings, distance >= 1.3 * radius)
+            ring = _rings(distance, rings, on_pixel)
+            if last:  # the profile drawn: every ring's median pixel
+                # the whole square's value range (the sort's key, as its ties, depends on it)
+                rest = signal.ravel()[
+                    _picked(row_start, col, np.add, grid_y[beyond], grid_x[beyond])
+                ]
+                low, high = values.min(axis=1), values.max(axis=1)
+                if rest.size:
+                    low, high = (
+                        np.minimum(low, rest.min(axis=1)),
+                        np.maximum(high, rest.max(axis=1)),
+                    )
+                profile, level = _ring_medians(
+                    values, valid, ring, rings, distance >= 1.3 * radius, (low, high)
+                )
                 profile, level = _filled(profile, level)
                 break
             sector = square_sectors(along_y, along_x, valid.reshape(square), centre_offset)
@@ -147,10 +165,26 @@ def _filled(profile, level):
     return np.where(np.isnan(profile), level[:, None], profile), level
 
 
-def _ring_medians(values, valid, ring, rings, outside):
-    """Per row: the median of each ring's pixels, and of the pixels ``outside``."""
-    low = values.min(axis=1, keepdims=True)
-    span = values.max(axis=1, keepdims=True) - low
+def _picked(per_row, per_col, combine, at_row, at_col):
+    """``combine`` of each square's row and column terms (``(n, side)`` each) at the pixels
+    ``(at_row, at_col)`` only: ``(n, K)``."""
+    return combine(np.take(per_row, at_row, axis=1), np.take(per_col, at_col, axis=1))
+
+
+def _rings(distance, rings, on_pixel):
+    """The 1 px ring of each distance, the last ``rings - 1`` (one row's, broadcast, where
+    every row is the same table)."""
+    if on_pixel and len(distance):
+        return np.broadcast_to(np.minimum(distance[0].astype(np.int64), rings - 1), distance.shape)
+    return np.minimum(distance.astype(np.int64), rings - 1)
+
+
+def _ring_medians(values, valid, ring, rings, outside, bounds=None):
+    """Per row: the median of each ring's pixels, and of the pixels ``outside``. ``bounds``:
+    each row's (lowest, highest) value where the row holds only part of its square."""
+    low, high = (values.min(axis=1), values.max(axis=1)) if bounds is None else bounds
+    low = low[:, None]
+    span = high[:, None] - low
     unit = np.clip((values - low) / np.where(span > 0, span, 1.0), 0.0, 0.999)
     ordered = _ring_ordered(values, valid, ring, rings, unit)
     rows = len(values)
