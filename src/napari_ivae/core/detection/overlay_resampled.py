@@ -94,8 +94,6 @@ def resampled_annotations(frame: np.ndarray, found: np.ndarray) -> np.ndarray:
             and _beyond_noise(frame, box, extreme, noise())
             and not any(_inside(box, panel) for panel in panels)
         ]
-        if not bars:
-            continue
         for box in bars:
             near = _window(box, frame.shape)
             surround = float(np.median(frame[near]))
@@ -115,7 +113,7 @@ def resampled_annotations(frame: np.ndarray, found: np.ndarray) -> np.ndarray:
                 if _sharp(frame, objects, label, piece, extreme, surround):
                     glyphs.append((len(pixels), label, piece))
             line = _on_one_line(glyphs, box)
-            if line and _unlike_the_image(frame, labelled[extreme], extreme, line, near):
+            if line and _unlike_the_image(frame, labelled[extreme], extreme, middle, line, near):
                 for label in line:
                     mask[near] |= objects[near] == label
             mask[_blurred(frame, box, extreme, noise())] = True
@@ -135,9 +133,7 @@ def _blurred(frame: np.ndarray, bar: tuple, extreme: float, noise: float) -> tup
     size = frame.shape[axis]
 
     def away(start, stop):
-        lines = list(bar)
-        lines[axis] = slice(max(start, 0), min(stop, size))
-        pixels = frame[tuple(lines)]
+        pixels = frame[_with_across(bar, start, stop, frame.shape)]
         return float(np.median(np.abs(pixels - extreme))) if pixels.size else None
 
     start, stop = bar[axis].start, bar[axis].stop
@@ -153,20 +149,20 @@ def _blurred(frame: np.ndarray, bar: tuple, extreme: float, noise: float) -> tup
         if beyond is None or beyond - line < 2 * noise:
             break
         stop += 1
-    grown = list(bar)
-    grown[axis] = slice(start, stop)
-    return tuple(grown)
+    return _with_across(bar, start, stop, frame.shape)
 
 
-def _unlike_the_image(frame: np.ndarray, labelled: tuple, extreme: float, line: list, near) -> bool:
+def _unlike_the_image(
+    frame: np.ndarray, labelled: tuple, extreme: float, middle: float, line: list, near
+) -> bool:
     """Whether a label's glyphs (``line``: its labels in ``labelled``, the half-level map's
     components, sizes and boxes) are more, in the band they span, than the image holds in
     any band of that size outside the bar's window ``near``. The line's glyphs at least
     its median size are counted (a speck of noise beside real glyphs left out), and
     components elsewhere like them: as large, no larger across than the tallest and no
     longer than the widest, reaching as near the ``extreme`` and as sharp (against the
-    frame's median). A lattice's row of bright columns beside a colour bar (CsPbBr3: two
-    of 13-14 px, every band of the frame as many) is the image."""
+    frame's median ``middle``). A lattice's row of bright columns beside a colour bar
+    (CsPbBr3: two of 13-14 px, every band of the frame as many) is the image."""
     objects, sizes, boxes = labelled
     least = float(np.median([sizes[k] for k in line]))
     line = [k for k in line if sizes[k] >= least]
@@ -192,7 +188,6 @@ def _unlike_the_image(frame: np.ndarray, labelled: tuple, extreme: float, line: 
         max(boxes[k - 1][axis].stop for k in line) - min(boxes[k - 1][axis].start for k in line)
         for axis in (0, 1)
     )
-    middle = float(np.median(frame))
     sharp = functools.cache(lambda k: _sharp(frame, objects, k, boxes[k - 1], extreme, middle))
     centres = np.array([[(b.start + b.stop) / 2 for b in boxes[k - 1]] for k in labels])
     for shift in ((0, 0), (0.5, 0), (0, 0.5), (0.5, 0.5)):
@@ -276,15 +271,15 @@ def _beyond_noise(frame: np.ndarray, bar: tuple, extreme: float, noise: float) -
     image dimmed. Measured (stranger_heldlike): dark scan lines over a dim patch of a
     low-dose STEM frame (stem_bright_carbon / oxide_2k, zoom 1 and x0.5) 0.6-1.7 sigma;
     the benchmarks' resampled bars (x0.5 to x2+noise) 2.6 sigma and more."""
-    axis = _across(bar)
-    across = bar[axis]
-    beside = []
-    for start, stop in ((across.start - 4, across.start - 1), (across.stop + 1, across.stop + 4)):
-        start, stop = max(start, 0), min(stop, frame.shape[axis])
-        if stop > start:
-            lines = list(bar)
-            lines[axis] = slice(start, stop)
-            beside.append(frame[tuple(lines)].ravel())
+    across = bar[_across(bar)]
+    beside = [
+        frame[_with_across(bar, start, stop, frame.shape)].ravel()
+        for start, stop in (
+            (across.start - 4, across.start - 1),
+            (across.stop + 1, across.stop + 4),
+        )
+    ]
+    beside = [pixels for pixels in beside if pixels.size]
     if not beside:
         return True
     sides = float(np.median(np.abs(np.concatenate(beside) - extreme)))
@@ -341,6 +336,16 @@ def _on_one_line(glyphs: list, bar: tuple) -> list:
         return []
     line = min(lines, key=lambda s: (gap(s), -len(beside(s)), -max(g[0] for g in beside(s))))
     return [label for _, label, _ in beside(line)]
+
+
+def _with_across(bar: tuple, start: int, stop: int, shape) -> tuple:
+    """``bar``'s box with its lines across (:func:`_across`) from ``start`` to ``stop``,
+    clipped to the frame's ``shape`` (empty where none is in it)."""
+    axis = _across(bar)
+    box = list(bar)
+    start = max(start, 0)
+    box[axis] = slice(start, max(min(stop, shape[axis]), start))  # empty, never wrapped round
+    return tuple(box)
 
 
 def _across(bar: tuple) -> int:
