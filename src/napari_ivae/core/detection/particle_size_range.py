@@ -25,8 +25,11 @@ def covered_blobs(kept_blobs, filled, masked, skip, requested):
     """``kept_blobs(filled, masked, skip, requested, below)`` (``below`` None: the first
     search), and where most of its kept particles sit at its floor, searched again an octave
     lower: the particles found below the first floor, apart from every first one, are added
-    (module docstring). ``used["range_floor"]``: the lowered floor (None where not lowered).
+    (module docstring); a first point on no particle of its own that one overlaps gives way
+    to it (:func:`~napari_ivae.core.detection.particle_range_overlaps.uncentred`;
+    ``used["range_replaced"]``). ``used["range_floor"]``: the lowered floor (None where not lowered).
     """
+    from napari_ivae.core.detection.particle_range_overlaps import uncentred
     from napari_ivae.core.detection.particle_scale_space import blob_scales
     from napari_ivae.core.detection.particle_surround import round_peaks
 
@@ -41,14 +44,22 @@ def covered_blobs(kept_blobs, filled, masked, skip, requested):
     below = (grid[max(lower, 0)], grid[bottom], points[keep], radius[keep])
     more, more_radius, more_keep, _, _ = kept_blobs(filled, masked, skip, requested, below)
     more, more_radius = more[more_keep], more_radius[more_keep]
-    new = (more_radius / np.sqrt(2.0) < grid[bottom] * (1 - 1e-9)) & apart_from(
-        more, more_radius, points[keep], radius[keep]
-    )
+    new = more_radius / np.sqrt(2.0) < grid[bottom] * (1 - 1e-9)
+    # a first point on no particle of its own gives way to a lower one over it
+    signal = filled if used["polarity"] == "bright" else -filled
+    first = np.flatnonzero(keep)
+    gives = uncentred(signal, points[first], radius[first], (more[new], more_radius[new]))
+    stays = first[~gives]
+    new &= apart_from(more, more_radius, points[stays], radius[stays])
     # cut at the opposite side's level, which never holds a one-sided ridge (a rod's end, a
     # support's strand): an added particle's peak must be round
-    signal = filled if used["polarity"] == "bright" else -filled
     new[new] = round_peaks(signal, more[new], more_radius[new] / np.sqrt(2.0))
-    used.update(range_floor=round(float(below[0]), 3), range_added=int(new.sum()))
+    gone = first[gives & ~apart_from(points[first], radius[first], more[new], more_radius[new])]
+    keep = keep.copy()
+    keep[gone] = False
+    used.update(
+        range_floor=round(float(below[0]), 3), range_added=int(new.sum()), range_replaced=len(gone)
+    )
     return (
         np.concatenate([points, more[new]]),
         np.concatenate([radius, more_radius[new]]),
