@@ -140,19 +140,22 @@ def detect(case):
         if suggests_particles(warnings):
             warnings.append(PARTICLES_HINT)
     else:
+        from napari_ivae.core.detection.detection_memo import using_memo
         from napari_ivae.core.detection.particle_contrast import noise_warning, resolved_polarity
         from napari_ivae.core.detection.particles import detect_particles
         from napari_ivae.core.io.image import prepare_image
 
-        found = detect_particles(image)
-        warnings = list(found.quality.get("warnings", []))
-        if len(found):
-            with catch_warnings():  # the NaN fill was reported by the detection already
-                simplefilter("ignore")
-                prepared = prepare_image(image)
-            noise = noise_warning(
-                prepared, found.labels, resolved_polarity(found, "auto"), len(found)
-            )
+        with using_memo():  # the CLI's: the detection's and the warning's steps share it
+            found = detect_particles(image)
+            warnings = list(found.quality.get("warnings", []))
+            noise = None
+            if len(found):
+                with catch_warnings():  # the NaN fill was reported by the detection already
+                    simplefilter("ignore")
+                    prepared = prepare_image(image)
+                noise = noise_warning(
+                    prepared, found.labels, resolved_polarity(found, "auto"), len(found)
+                )
             if noise:
                 warnings.append(noise)
     seconds = time.process_time() - start

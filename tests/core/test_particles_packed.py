@@ -183,3 +183,24 @@ def test_a_layer_whose_gaps_necks_break_into_pockets_is_found_by_their_thinness(
     for sigma in (1.5, 3.0, 6.0):  # textures cut at one level: both phases alike
         texture = ndimage.gaussian_filter(rng.normal(size=(256, 256)), sigma)
         assert packed_phase(texture.astype(np.float32)) is None
+
+
+def test_the_contrast_warning_takes_the_detections_packed_layer_test(monkeypatch):
+    """Within the command line's one memo the warning's packed-layer test of the choice's crop
+    is the detection's (a 2048 px monolayer measured it twice: 1.25 s)."""
+    from napari_ivae.core.detection import packed
+    from napari_ivae.core.detection.detection_memo import using_memo
+
+    calls = []
+    measure = packed.packed_phase
+    monkeypatch.setattr(
+        packed, "packed_phase", lambda *args, **kwargs: calls.append(1) or measure(*args, **kwargs)
+    )
+    truth = make_monolayer(256, radius=9, gap=2.0, seed=5)
+    with using_memo():
+        detections = detect_particles(truth.image)
+        measured = len(calls)
+        assert packed_layer(truth.image, "dark")
+        assert noise_warning(truth.image, detections.labels, "dark", len(detections)) is None
+    assert measured >= 1 and len(calls) == measured
+    assert packed_layer(truth.image, "dark") and len(calls) == measured + 1  # no memo: measured

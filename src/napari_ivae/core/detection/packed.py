@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from napari_ivae.core.detection.particle_blobs import choice_window
 from napari_ivae.core.detection.particle_candidates import SCALE_RANGE
 
 PACKED_SMOOTH = 1.0  # a packed layer's phases: the frame smoothed by this (px), cut at Otsu
@@ -47,10 +46,11 @@ LAYER_GROUP = PACKED_HELD_PIECES  # ... a particle below the noise floor in a gr
 
 
 def packed_layer(frame: np.ndarray, skip=None) -> tuple[str, float, float] | None:
-    """:func:`packed_phase` on the central crop the polarity and scale are chosen on."""
-    window = choice_window(frame.shape)
-    use = None if skip is None else ~np.asarray(skip)[window]
-    return packed_phase(np.asarray(frame, dtype=np.float32)[window], use)
+    """:func:`packed_phase` on the central crop the polarity and scale are chosen on (the
+    binning's test of that crop, through the active detection memo)."""
+    from napari_ivae.core.detection.particle_binning import _crop_is_layer
+
+    return _crop_is_layer(frame, skip)
 
 
 def packed_phase(
