@@ -91,3 +91,29 @@ def test_weak_shift_with_the_bounds_spreads_is_the_same(skipped):
     np.testing.assert_array_equal(
         particle_scales.weak_shift(response, scales, 2, core, skip, spreads), plain
     )
+
+
+@pytest.mark.parametrize("polarity", ["bright", "dark"])
+def test_a_second_search_takes_the_first_ones_layers_background_measures(polarity):
+    rng = np.random.default_rng(4)
+    frame = rng.normal(size=(140, 150)).astype(np.float32)
+    frame[40:60, 50:70] += 3.0
+    skip = np.zeros(frame.shape, dtype=bool)
+    skip[:12, :30] = True
+    grid = blob_scales(frame.shape)
+    first, second = grid[3:8], grid[1:8]  # the second search lowered, the same top scale
+    known: dict = {}
+    background_strengths(scale_space(frame, first), first, polarity, skip, first, None, known)
+    lowered = scale_space(frame, second)
+    np.testing.assert_array_equal(lowered[2:], scale_space(frame, first))  # the same layers
+    plain = background_strengths(lowered, second, polarity, skip, second)
+    remembered = background_strengths(lowered, second, polarity, skip, second, None, known)
+    np.testing.assert_array_equal(remembered, plain)
+    assert len(known) == len(second)
+    # another top scale pads the transform otherwise: its layers are measured anew
+    wider = grid[3:9]
+    np.testing.assert_array_equal(
+        background_strengths(scale_space(frame, wider), wider, polarity, skip, wider, None, known),
+        background_strengths(scale_space(frame, wider), wider, polarity, skip, wider),
+    )
+    assert len(known) == len(second) + len(wider)

@@ -194,8 +194,10 @@ def _kept_blobs(
     )
     noise = (pixel_noise, float((~masked).sum()))
     core = (core_strength, blob_sigma[: len(core_strength)])
+    # the second search's candidate scales are the first's, the same layers: measured once
+    known = None if shared is None else shared.setdefault("background_layers", {})
     scale_cut, bounds, floors, floor, cut, mixture, pooled, added = scale_cuts(
-        response, scales, core_scales, polarity, core, noise, skip, layer, below, signal
+        response, scales, core_scales, polarity, core, noise, skip, layer, below, signal, known
     )
     on_layer = layer is not None and layer[0] == polarity
     packed = None if pooled else layer

@@ -35,7 +35,7 @@ class ScaleCuts(NamedTuple):
 
 
 def scale_cuts(
-    response, scales, core_scales, polarity, core, noise, skip, layer, below, frame=None
+    response, scales, core_scales, polarity, core, noise, skip, layer, below, frame=None, known=None
 ) -> ScaleCuts:
     """Each searched scale's cut (steps 3-5).
 
@@ -63,6 +63,9 @@ def scale_cuts(
     frame : numpy.ndarray, optional
         The frame with the particles' polarity positive: the skew of its noise carries the
         lowered scales' levels over to the particles' side.
+    known : dict, optional
+        :func:`~napari_ivae.core.detection.particle_threshold.background_strengths`' layers
+        measured by an earlier search on the same frame and ``skip`` (filled here).
 
     Returns
     -------
@@ -83,7 +86,7 @@ def scale_cuts(
     other_side = particle_threshold.opposite_strengths(response, polarity, skip)
     spreads: dict = {}  # each layer's spread, measured once for the bound and weak_shift
     background = particle_threshold.background_strengths(
-        response, scales, polarity, skip, core_scales, spreads
+        response, scales, polarity, skip, core_scales, spreads, known
     )
     floors = np.full(len(scales), floor)
     added = added_count(scales, below)  # below the first search's floor: a floor of their own

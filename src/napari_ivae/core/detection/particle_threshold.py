@@ -91,7 +91,7 @@ def measured_pixels(shape, skip, scales) -> list:
 
 
 def background_strengths(
-    response, scales, polarity: str, skip=None, site_scales=None, spreads=None
+    response, scales, polarity: str, skip=None, site_scales=None, spreads=None, known=None
 ) -> np.ndarray:
     """Per scale, what the background reaches judged by the response's robust spread.
 
@@ -123,6 +123,11 @@ def background_strengths(
         measured over every pixel not in ``skip`` (nothing skipped), for
         :func:`~napari_ivae.core.detection.particle_scales.weak_shift` to take (the same
         numbers).
+    known : dict, optional
+        Each layer's deviation and tail, by its sigma, the largest scale (which sets the
+        transform's padding) and ``polarity``: filled here, and taken from here by a later
+        call on the same frame and ``skip`` (a second search's layers that the first one
+        measured are the same numbers).
 
     Returns
     -------
@@ -146,15 +151,23 @@ def background_strengths(
     tail_z = -quantile(TAIL_SHARE)
     sign = -1.0 if polarity == "bright" else 1.0
     whole = skip is None or not np.any(skip)  # every layer measured where weak_shift is
+    known = {} if known is None else known
     for index, layer in enumerate(response):
-        values = layer[uses[index]]
-        centred = values - _median(values)
-        deviation = _median(np.abs(centred))
+        key = (float(scales[index]), float(np.max(scales)), polarity)
+        if key not in known:
+            values = layer[uses[index]]
+            centred = values - _median(values)
+            deviation = _median(np.abs(centred))
+            spread = 1.4826 * deviation
+            tail = None
+            if spread > 0:
+                tail = _quantile(sign * centred, 1.0 - TAIL_SHARE) / (tail_z * spread)
+            known[key] = deviation, tail
+        deviation, tail = known[key]
         if spreads is not None and whole:
             spreads[index] = deviation
         spread = 1.4826 * deviation
         if spread > 0:
-            tail = _quantile(sign * centred, 1.0 - TAIL_SHARE) / (tail_z * spread)
             out[index] = spread * z * max(1.0, float(tail))
     return out
 
