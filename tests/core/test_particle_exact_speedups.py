@@ -117,3 +117,24 @@ def test_a_second_search_takes_the_first_ones_layers_background_measures(polarit
         background_strengths(scale_space(frame, wider), wider, polarity, skip, wider),
     )
     assert len(known) == len(second) + len(wider)
+
+
+def test_beyond_top_with_the_first_searchs_spreads_is_the_same():
+    rng = np.random.default_rng(5)
+    frame = rng.normal(size=(130, 140)).astype(np.float32)
+    for row, col in ((30, 30), (80, 90), (100, 40)):  # broad mounds: responses growing on
+        frame[row - 12 : row + 12, col - 12 : col + 12] += 1.5
+    scales = blob_scales(frame.shape)[6:12]
+    response = scale_space(frame, scales)
+    points, sigma, strength = blob_candidates(frame, scales[:1], "bright", response=response[:1])
+    plain = particle_scales.beyond_top(strength, points, sigma, response, scales, "bright")
+    known: dict = {}
+    first = particle_scales.beyond_top(
+        strength, points, sigma, response, scales, "bright", None, known
+    )
+    assert known  # some grew on above the top scale: their layers' spreads were measured
+    again = particle_scales.beyond_top(
+        strength, points, sigma, response, scales, "bright", None, known
+    )
+    np.testing.assert_array_equal(first, plain)
+    np.testing.assert_array_equal(again, plain)

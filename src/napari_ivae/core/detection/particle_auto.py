@@ -223,7 +223,8 @@ def _kept_blobs(
     )
     # a blob at the top candidate scale whose response grows on above it: judged where it peaks
     top_response = None if on_layer else large_response
-    cut_by = beyond_top(strength, points, blob_sigma, top_response, large, polarity, skip)
+    spreads = None if shared is None else shared.setdefault("top_spreads", {})
+    cut_by = beyond_top(strength, points, blob_sigma, top_response, large, polarity, skip, spreads)
     del large_response, top_response
 
     def candidate_cut(cuts):

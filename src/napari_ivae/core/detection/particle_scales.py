@@ -72,7 +72,9 @@ def scale_space_from(frame, scales, known_scales, known):
     return particle_scale_space.scale_space(frame, scales)
 
 
-def beyond_top(strength, points, blob_sigma, response, scales, polarity: str, skip=None):
+def beyond_top(
+    strength, points, blob_sigma, response, scales, polarity: str, skip=None, known=None
+):
     """The strengths the cut judges: a blob at ``scales[0]`` (the largest candidate scale)
     whose response still grows above it, judged where its response peaks.
 
@@ -96,6 +98,10 @@ def beyond_top(strength, points, blob_sigma, response, scales, polarity: str, sk
         The particles' polarity.
     skip : numpy.ndarray of bool, optional
         Pixels left out of the background's spread.
+    known : dict, optional
+        The spreads of ``response``'s layers by index, from an earlier call on the same
+        ``response`` and ``skip`` (a second search's: the aggregates' scale space is the
+        first's); filled here.
 
     Returns
     -------
@@ -111,9 +117,16 @@ def beyond_top(strength, points, blob_sigma, response, scales, polarity: str, sk
     grows = peak > 0
     if not grows.any():
         return judged
-    spread = _background_spread(response, skip)
-    if spread is None:
+    measure = _background_spread(response, skip, known)
+    if measure is None:
         return judged
+
+    def spread(index):
+        value = measure(index)
+        if known is not None:
+            known[index] = value
+        return value
+
     base = spread(0)
     if base <= 0:
         return judged
