@@ -138,3 +138,30 @@ def test_beyond_top_with_the_first_searchs_spreads_is_the_same():
     )
     np.testing.assert_array_equal(first, plain)
     np.testing.assert_array_equal(again, plain)
+
+
+@pytest.mark.parametrize("polarity", ["bright", "dark"])
+def test_a_second_search_takes_the_first_ones_candidates_at_the_candidate_scales(polarity):
+    from napari_ivae.core.detection.particle_candidates import searched_candidates
+
+    rng = np.random.default_rng(6)
+    frame = rng.normal(size=(150, 160)).astype(np.float32)
+    skip = np.zeros(frame.shape, dtype=bool)
+    skip[:15, :40] = True
+    grid = blob_scales(frame.shape)
+    core, first, second = grid[5:9], grid[3:9], grid[1:9]
+    known: dict = {}
+    searched_candidates(frame, first, core, polarity, skip, scale_space(frame, first), known)
+    assert known
+    lowered = scale_space(frame, second)
+    plain = searched_candidates(frame, second, core, polarity, skip, lowered)
+    again = searched_candidates(frame, second, core, polarity, skip.copy(), lowered, known)
+    for part, plain_part in zip(again, plain, strict=True):
+        np.testing.assert_array_equal(part, plain_part)
+    # another skip: searched anew
+    other = skip.copy()
+    other[-20:, -20:] = True
+    np.testing.assert_array_equal(
+        searched_candidates(frame, second, core, polarity, other, lowered, known)[0],
+        searched_candidates(frame, second, core, polarity, other, lowered)[0],
+    )

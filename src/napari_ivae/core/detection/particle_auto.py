@@ -189,8 +189,9 @@ def _kept_blobs(
     background_side = signal <= _median(signal[~masked]) if (~masked).any() else signal < 0
     candidate_skip = masked | (skip & background_side)
     response = particle_scale_space.scale_space(filled, scales)
+    held = None if shared is None else shared.setdefault("core_candidates", {})
     points, blob_sigma, strength, core_strength = particle_candidates.searched_candidates(
-        filled, scales, core_scales, polarity, candidate_skip, response
+        filled, scales, core_scales, polarity, candidate_skip, response, held
     )
     noise = (pixel_noise, float((~masked).sum()))
     core = (core_strength, blob_sigma[: len(core_strength)])

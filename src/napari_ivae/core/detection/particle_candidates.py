@@ -71,7 +71,7 @@ def blob_candidates(frame, scales, polarity, skip=None, response=None, overlaps=
     return points[keep], blob_sigma[keep], strength[keep]
 
 
-def searched_candidates(frame, scales, core_scales, polarity, skip, response):
+def searched_candidates(frame, scales, core_scales, polarity, skip, response, known=None):
     """Every candidate of one search: the maxima at the candidate scales, their overlaps
     settled, then those at the smaller searched scales.
 
@@ -92,6 +92,10 @@ def searched_candidates(frame, scales, core_scales, polarity, skip, response):
         Pixels where no candidate is.
     response : numpy.ndarray
         ``(scales, Y, X)`` scale space of ``frame`` at ``scales``.
+    known : dict, optional
+        The candidates at the candidate scales of an earlier search of the same ``frame``
+        (filled here): a second search with the same candidate scales and ``skip`` has the
+        same layers there (the top scale, which sets the transform's padding, is theirs).
 
     Returns
     -------
@@ -100,9 +104,16 @@ def searched_candidates(frame, scales, core_scales, polarity, skip, response):
         and the strengths of those at the candidate scales.
     """
     smaller = len(scales) - len(core_scales)
-    points, sigma, strength = blob_candidates(
-        frame, core_scales, polarity, skip, response=response[smaller:]
-    )
+    key = (tuple(float(x) for x in core_scales), polarity)
+    held = None if known is None else known.get(key)
+    if held is not None and np.array_equal(held[0], skip):
+        points, sigma, strength = (part.copy() for part in held[1])
+    else:
+        points, sigma, strength = blob_candidates(
+            frame, core_scales, polarity, skip, response=response[smaller:]
+        )
+        if known is not None:
+            known[key] = (skip, tuple(part.copy() for part in (points, sigma, strength)))
     core_strength = strength
     if smaller:
         low_points, low_sigma, low_strength = blob_candidates(
