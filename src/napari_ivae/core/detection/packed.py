@@ -12,19 +12,20 @@ connected network of the other.
 :func:`packed_phase` finds a layer, its polarity and two scales (the pieces' and the cell's);
 :func:`_packed_choice` picks the polarity and scale of
 :func:`~napari_ivae.core.detection.particle_blobs.polarity_scale_and_response` on a layer;
-:func:`packed_layer` is :func:`packed_phase` on the central crop that choice is made on (the
-detector cuts a layer's candidates at the noise floor, and the contrast warning stays silent on
-one). At a low dose (in-situ films under liquid) the floor stands at the particles' own level:
-:func:`layer_floors` lowers it per scale as far as a false discovery rate allows, and
-:func:`hidden_by_failing` brings back the particles that noise maxima failing their own cut had
-hidden; below the floor, :func:`off_layer` tells the particles on the layer from the noise of an
-area it does not cover.
+:func:`packed_layer` is :func:`packed_phase` on the crop that choice is made on (the detector cuts
+a layer's candidates at the noise floor, the contrast warning stays silent on one). At a low dose
+(in-situ films under liquid) the floor stands at the particles' own level: :func:`layer_floors`
+lowers it per scale as far as a false discovery rate allows, and :func:`hidden_by_failing` brings
+back the particles that noise maxima failing their own cut had hidden; below the floor,
+:func:`off_layer` tells the particles on the layer from the noise of an area it does not cover.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from napari_ivae.core.detection.detection_memo import remembered
+from napari_ivae.core.detection.particle_blobs import choice_window
 from napari_ivae.core.detection.particle_candidates import SCALE_RANGE
 
 PACKED_SMOOTH = 1.0  # a packed layer's phases: the frame smoothed by this (px), cut at Otsu
@@ -46,11 +47,11 @@ LAYER_GROUP = PACKED_HELD_PIECES  # ... a particle below the noise floor in a gr
 
 
 def packed_layer(frame: np.ndarray, skip=None) -> tuple[str, float, float] | None:
-    """:func:`packed_phase` on the central crop the polarity and scale are chosen on (the
-    binning's test of that crop, through the active detection memo)."""
-    from napari_ivae.core.detection.particle_binning import _crop_is_layer
-
-    return _crop_is_layer(frame, skip)
+    """:func:`packed_phase` of the choice's central crop less ``skip`` (memoised: one per frame)."""
+    window = choice_window(frame.shape)
+    crop = np.asarray(frame, dtype=np.float32)[window]
+    use = np.ones(crop.shape, dtype=bool) if skip is None else ~np.asarray(skip)[window]
+    return remembered("packed_phase", packed_phase, crop, use)
 
 
 def packed_phase(

@@ -124,6 +124,7 @@ def _overview_factor(frame: np.ndarray, skip, polarity: str, no_data=None):
         of the overview's scale grid either side of its scale).
     """
     from napari_ivae.core.detection._filters import maximum_filter3
+    from napari_ivae.core.detection.packed import packed_layer
     from napari_ivae.core.detection.particle_blobs import (
         CHOICE_SIDE,
         polarity_scale_and_response,
@@ -161,7 +162,7 @@ def _overview_factor(frame: np.ndarray, skip, polarity: str, no_data=None):
         # 1152 empty lacey film: bounded, 73 points on its strands for 20)
         seen = math.prod(min(n, CHOICE_SIDE) for n in frame.shape[-2:])
         if 2 * seen <= math.prod(frame.shape[-2:]) and view_sigma > 2 * float(scales[0]):
-            if _crop_is_layer(frame, skip):  # a layer's crop holds particles enough
+            if packed_layer(frame, skip):  # a layer's crop holds particles enough
                 return 1, sigma, SCALE_RANGE[1] * sigma
             # the overview's scale is known to one step of its grid; the crop's choice keeps
             # within that step on either side: below it, an up-sampled frame's noise grain
@@ -194,7 +195,7 @@ def _overview_factor(frame: np.ndarray, skip, polarity: str, no_data=None):
             return 1, sigma, None
     # particles too small for the overview (a packed film of radius 6 px at 2 x: clusters of
     # unresolved ones) are no larger than their cells in a layer at full resolution
-    layer = _crop_is_layer(frame, skip)
+    layer = packed_layer(frame, skip)
     if layer is not None:
         sigma = min(sigma, float(layer[2]))
     factor = max(1, int(SEARCH_FROM * sigma / SEARCH_PX))
@@ -218,20 +219,6 @@ def _overview_factor(frame: np.ndarray, skip, polarity: str, no_data=None):
     if fine is not None:
         return 1, fine[0], fine[1]
     return factor, sigma, None
-
-
-def _crop_is_layer(frame, skip):
-    """:func:`~napari_ivae.core.detection.packed.packed_phase` of the choice's crop, with the
-    pixels :func:`~napari_ivae.core.detection.particle_blobs.polarity_scale_and_response`
-    uses (the same test, once per frame through the active memo)."""
-    from napari_ivae.core.detection.detection_memo import remembered
-    from napari_ivae.core.detection.packed import packed_phase
-    from napari_ivae.core.detection.particle_blobs import choice_window
-
-    window = choice_window(frame.shape)
-    crop = np.asarray(frame, dtype=np.float32)[window]
-    use = np.ones(crop.shape, dtype=bool) if skip is None else ~np.asarray(skip)[window]
-    return remembered("packed_phase", packed_phase, crop, use)
 
 
 def to_full(points, radius, factor: int, shape) -> tuple[np.ndarray, np.ndarray]:

@@ -151,9 +151,9 @@ def background_strengths(
     tail_z = -quantile(TAIL_SHARE)
     sign = -1.0 if polarity == "bright" else 1.0
     whole = skip is None or not np.any(skip)  # every layer measured where weak_shift is
-    known = {} if known is None else known
+    known, top = ({} if known is None else known), float(np.max(scales))
     for index, layer in enumerate(response):
-        key = (float(scales[index]), float(np.max(scales)), polarity)
+        key = (float(scales[index]), top, polarity)
         if key not in known:
             values = layer[uses[index]]
             centred = values - _median(values)
