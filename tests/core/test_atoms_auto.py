@@ -258,3 +258,36 @@ def test_dark_skyrmion_cores_are_the_atoms_where_the_bright_junctions_form_no_ho
     truth = case["truth"][:, :2]
     spacing = detections.params["lattice_constant"]
     assert match_points(detections.coords[:, 1:], truth, 0.35 * spacing).f1 > 0.95
+
+
+def _centred_dumbbells(seed: int, n: int = 384, rows_apart: float = 40.0):
+    """HAADF of unresolved [110] dumbbells: bright blobs elongated along the rows on a
+    centred rectangular lattice (sqrt(2) wider than tall), whose dark gaps between them form a
+    hexagonal lattice as regular as the blobs do."""
+    rng = np.random.default_rng(seed)
+    across = rows_apart * np.sqrt(2.0)
+    rows, cols = np.mgrid[0:n, 0:n].astype(float)
+    image = np.zeros((n, n))
+    centres = []
+    for i in range(-1, int(2 * n / rows_apart) + 2):
+        for j in range(-1, int(n / across) + 2):
+            y, x = i * rows_apart / 2, j * across + (across / 2 if i % 2 else 0.0)
+            centres.append((y, x))
+            image += np.exp(-((rows - y) ** 2 / (2 * 7.0**2) + (cols - x) ** 2 / (2 * 14.0**2)))
+    image = image / image.max() + 0.05 * rng.standard_normal((n, n))
+    return image.astype(np.float32), np.array(centres)
+
+
+@pytest.mark.parametrize("seed", [0, 3])
+def test_haadf_dumbbells_whose_gaps_form_the_lattice_stay_bright(seed):
+    # neither side's blobs dominate (ratio 0.67-0.71) and the dark gaps form the hexagonal
+    # lattice with no bright honeycomb around them, as for skyrmion cores; but here dark
+    # separates the bright blobs, not bright the dark gaps (the dark call: F1 0)
+    image, centres = _centred_dumbbells(seed)
+    detections = detect_atoms(image)
+    assert detections.params["polarity"] == "bright (auto)"
+    spacing = detections.params["spacing"]
+    away = ((centres >= spacing) & (centres < image.shape[0] - spacing)).all(axis=1)
+    found = detections.coords[:, 1:]
+    found = found[((found >= spacing) & (found < image.shape[0] - spacing)).all(axis=1)]
+    assert match_points(found, centres[away], 0.35 * spacing).f1 > 0.95
