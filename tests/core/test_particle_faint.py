@@ -8,6 +8,7 @@ from _scripts import load_script
 
 from napari_ivae.core.analysis.metrics import match_points
 from napari_ivae.core.detection import particle_faint, particle_threshold, particle_valley
+from napari_ivae.core.detection._filters import gaussian_smooth
 from napari_ivae.core.detection.particles import detect_particles
 
 
@@ -206,3 +207,32 @@ def test_a_cameras_noisy_pixels_are_no_faint_particles():
     _, info = particle_faint.faint_particles(frame, kept, radius)
     assert info["faint_noise_line"] is not None
     assert info["faint_narrow"] == round(particle_faint.FAINT_NARROW * np.sqrt(2.0), 3)
+
+
+@pytest.mark.parametrize("skipped", [(slice(10, 14), slice(5, 9)), (slice(0, 60), slice(0, 40))])
+def test_the_frames_level_is_made_where_it_is_read_with_the_same_numbers(skipped):
+    # a few skipped pixels leave every pixel weighed (the frame's Gaussian is not read); a
+    # large skipped area leaves some unweighed (read there)
+    rng = np.random.default_rng(3)
+    values = rng.normal(size=(80, 90)).astype(np.float32)
+    skip = np.zeros(values.shape, dtype=bool)
+    skip[skipped] = True
+    kept = ~skip
+    sigma = 6.0
+    weight = gaussian_smooth(kept.astype(np.float32), sigma)
+    total = gaussian_smooth(np.where(kept, values, 0.0), sigma)
+    expected = gaussian_smooth(values, sigma)
+    np.divide(total, weight, out=expected, where=weight > 0.05)
+    assert np.array_equal(particle_faint._level_over(values, skip, sigma), expected)
+    support = gaussian_smooth(np.where(kept, values, 0.0), sigma)
+    support[weight > 0.05] /= weight[weight > 0.05]
+    support[weight <= 0.05] = expected[weight <= 0.05]
+    asked = []
+
+    def whole():
+        asked.append(True)
+        return expected
+
+    got = particle_faint._support_level(values, kept, whole, weight, sigma)
+    assert np.array_equal(got, support)
+    assert bool(asked) == bool((weight <= 0.05).any())

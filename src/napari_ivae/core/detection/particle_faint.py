@@ -143,12 +143,17 @@ def faint_particles(signal, points, radius, skip=None, sensitivity=1.0) -> tuple
     plain = narrow - whole
     # the off pixels' weight, the same for the levelled frame's support below
     off_weight = gaussian_smooth(off.astype(np.float32), FAINT_WIDE * r)
-    support = _support_level(values, off, whole, off_weight, FAINT_WIDE * r)
+    support = _support_level(values, off, lambda: whole, off_weight, FAINT_WIDE * r)
     levelled, info["faint_lines"] = line_offsets(values, off, support, FAINT_TAIL[0])
     if info["faint_lines"] is not None:
         narrow = gaussian_smooth(levelled, narrow_width)
-        whole = _level_over(levelled, skip, FAINT_WIDE * r)
-        support = _support_level(levelled, off, whole, off_weight, FAINT_WIDE * r)
+        support = _support_level(
+            levelled,
+            off,
+            lambda: _level_over(levelled, skip, FAINT_WIDE * r),
+            off_weight,
+            FAINT_WIDE * r,
+        )
     response = narrow - support
     usable = _inside_edge(signal.shape, r, skip)
     candidate_area = usable & off
@@ -242,14 +247,16 @@ def _narrow_width(signal, off, line, r) -> float:
 
 def _support_level(values, off, whole, weight, sigma) -> np.ndarray:
     """The support's level: a Gaussian of ``sigma`` over the ``off`` pixels, normalised by
-    their ``weight`` (that Gaussian of ``off`` itself); ``whole`` (the frame's) where they
-    weigh under 5 %."""
+    their ``weight`` (that Gaussian of ``off`` itself); the frame's level (``whole()``, made
+    only where some pixel reads it) where they weigh under 5 %."""
     from napari_ivae.core.detection._filters import gaussian_smooth
 
     support = gaussian_smooth(np.where(off, values, 0.0), sigma)
     measured = weight > 0.05  # elsewhere too little background nearby: the whole frame's
     support[measured] /= weight[measured]
-    support[~measured] = whole[~measured]
+    unmeasured = ~measured
+    if unmeasured.any():
+        support[unmeasured] = whole()[unmeasured]
     return support
 
 
@@ -314,8 +321,10 @@ def _level_over(values, skip, sigma) -> np.ndarray:
     kept = ~np.asarray(skip, dtype=bool)
     weight = gaussian_smooth(kept.astype(np.float32), sigma)
     total = gaussian_smooth(np.where(kept, values, 0.0), sigma)
-    level = gaussian_smooth(values, sigma)
-    np.divide(total, weight, out=level, where=weight > 0.05)
+    measured = weight > 0.05
+    # the whole frame's Gaussian only where some pixel reads it
+    level = np.empty_like(total) if measured.all() else gaussian_smooth(values, sigma)
+    np.divide(total, weight, out=level, where=measured)
     return level
 
 
