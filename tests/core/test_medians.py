@@ -4,7 +4,12 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from napari_ivae.core.detection._medians import _group_medians, _order_statistics, _quantile
+from napari_ivae.core.detection._medians import (
+    _by_group_then_value,
+    _group_medians,
+    _order_statistics,
+    _quantile,
+)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -58,3 +63,16 @@ def test_quantile_is_numpys_to_the_bit(dtype, size):
         with_nan = rng.normal(size=size).astype(dtype)
         with_nan[size // 3] = np.nan
         assert np.isnan(_quantile(with_nan, 0.999))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_group_then_value_order_is_lexsorts_permutation(seed):
+    # ties, NaN, signed zeros, labels past 16 bits and negative ones: the same permutation
+    rng = np.random.default_rng(seed)
+    size = 5000
+    values = np.round(rng.normal(size=size), 1).astype(np.float32 if seed % 2 else np.float64)
+    values[rng.random(size) < 0.05] = np.nan
+    values[rng.random(size) < 0.1] = -0.0
+    top = (40, 70_000, 300, 5)[seed]
+    groups = rng.integers(-3 if seed == 2 else 0, top, size)
+    assert np.array_equal(_by_group_then_value(values, groups), np.lexsort((values, groups)))

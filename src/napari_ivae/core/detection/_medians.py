@@ -94,13 +94,24 @@ def _order_statistics(values: np.ndarray, ranks: list) -> list | None:
 def _group_medians(values: np.ndarray, groups: np.ndarray) -> np.ndarray:
     """``np.median`` of ``values`` in each group (integer labels), groups in ascending order:
     one sort instead of a call per group."""
-    order = np.lexsort((values, groups))
+    order = _by_group_then_value(values, groups)
     values, groups = values[order], groups[order]
     starts = np.flatnonzero(np.r_[True, groups[1:] != groups[:-1]])
     counts = np.diff(np.r_[starts, len(values)])
     low = values[starts + (counts - 1) // 2]
     high = values[starts + counts // 2]
     return (low + high) / values.dtype.type(2)  # as np.median: the two middle values' mean
+
+
+def _by_group_then_value(values: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """``np.lexsort((values, groups))``, the same permutation: a stable sort of the values,
+    then a stable sort of their groups (labels that fit 16 bits: numpy's radix sort), about
+    twice as fast as lexsort's two indirect merge sorts on a frame's labelled pixels."""
+    by_value = np.argsort(values, kind="stable")
+    groups = np.asarray(groups)[by_value]
+    if groups.size and groups.dtype.kind in "iu" and groups.min() >= 0 and groups.max() < 1 << 16:
+        groups = groups.astype(np.uint16)
+    return by_value[np.argsort(groups, kind="stable")]
 
 
 def _median_of_numbers(values) -> np.ndarray:
