@@ -33,3 +33,26 @@ def test_above_larger_judges_exactly_the_blobs_nested_in_a_larger_one():
         assert keep[np.setdiff1d(np.arange(count), nested)].all()
         if case == 0:
             assert nested and not keep[nested].all()  # noise does not stand above an interior
+
+
+def test_each_blob_is_judged_as_when_it_is_judged_alone():
+    # the pairs from each blob's own radius (not the largest one's) judge the same blobs
+    rng = np.random.default_rng(5)
+    signal = rng.standard_normal((160, 160)).astype(np.float32)
+    signal[60:100, 60:100] += 3.0  # an interior some nested blobs stand above
+    count = 90
+    points = np.column_stack([rng.integers(0, 160, count), rng.integers(0, 160, count)])
+    sigma = rng.choice([1.0, 2.0, 3.5, 6.0, 12.0], count)
+    aggregates = (np.array([[80, 80], [20, 140]]), np.array([30.0, 25.0]))
+    keep = particle_surround.above_larger(signal, points, sigma, aggregates)
+    assert not keep.all() and keep.any()
+    for index in range(count):
+        rest = np.delete(np.arange(count), index)
+        judges = (
+            np.concatenate([points[rest], aggregates[0]]),
+            np.concatenate([sigma[rest], aggregates[1]]),
+        )
+        alone = particle_surround.above_larger(
+            signal, points[index : index + 1], sigma[index : index + 1], judges
+        )
+        assert alone[0] == keep[index]

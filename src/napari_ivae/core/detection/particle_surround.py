@@ -194,17 +194,18 @@ def above_larger(signal, points, sigma, aggregates=None, pixel_noise=None) -> np
         return keep
     from scipy.spatial import cKDTree
 
-    # the blobs within the largest radius of each, from one tree (not all N x N distances)
-    near = cKDTree(points).query_ball_point(points[:count], float(radius.max()) * (1 + 1e-9))
-    # every (blob, other) pair at once, each blob's others in ascending order
-    owner = np.repeat(np.arange(count), [len(others) for others in near])
-    others = np.concatenate([np.asarray(each, dtype=np.int64) for each in near])
-    order = np.lexsort((others, owner))
-    owner, others = owner[order], others[order]
+    # the judged blobs within each blob's own radius, from one tree (not all N x N
+    # distances; within the largest radius of each, a few aggregates made 30 pairs a blob)
+    near = cKDTree(points[:count]).query_ball_point(points, radius * (1 + 1e-9))
+    others = np.repeat(np.arange(len(points)), [len(owners) for owners in near])
+    owner = np.concatenate([np.asarray(each, dtype=np.int64) for each in near])
     larger = (radius[others] >= NESTED_RATIO * radius[owner]) & (
         np.hypot(*(points[others] - points[owner]).T) <= radius[others]
     )
+    # every (blob, larger one) pair at once, each blob's larger ones in ascending order
     owner, others = owner[larger], others[larger]
+    order = np.lexsort((others, owner))
+    owner, others = owner[order], others[order]
     bounds = np.flatnonzero(np.diff(owner)) + 1
     nested = [
         (int(blob[0]), larger_ones)
