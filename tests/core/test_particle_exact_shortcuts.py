@@ -208,3 +208,16 @@ def test_ring_medians_of_the_kept_pixels_with_the_squares_range_are_the_whole_sq
     )
     for got, want in zip(part, whole):
         assert np.array_equal(got, want, equal_nan=True)
+
+
+def test_rings_are_the_clipped_ring_of_each_distance_and_leave_the_distances():
+    from napari_ivae.core.detection.particle_profiles import _rings
+
+    rng = np.random.default_rng(2)
+    distance = rng.random((5, 49)) * 9.0
+    before = distance.copy()
+    expected = np.minimum(np.floor(distance).astype(np.int64), 6)
+    assert np.array_equal(_rings(distance, 7, False), expected)
+    whole = np.broadcast_to(distance[:1], distance.shape)
+    assert np.array_equal(_rings(whole, 7, True), np.broadcast_to(expected[:1], distance.shape))
+    assert np.array_equal(distance, before)

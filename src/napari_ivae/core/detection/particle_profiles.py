@@ -139,8 +139,8 @@ def profile_model(signal, centres, sigma) -> np.ndarray:
         height_above[np.arange(rings)[None, :] >= end[:, None]] = 0.0
         # linear between the rings' mid-radii, 0 from the ring where the profile ends
         position = np.clip(distance - 0.5, 0.0, rings - 1.0)
-        lower = np.minimum(position.astype(np.int64), rings - 1)
-        upper = np.minimum(lower + 1, rings - 1)
+        lower = _at_most(position.astype(np.int64), rings - 1)
+        upper = _at_most(lower + 1, rings - 1)
         weight = position - lower
         take = np.take_along_axis
         drawn = (1.0 - weight) * take(height_above, lower, axis=1) + weight * take(
@@ -175,8 +175,14 @@ def _rings(distance, rings, on_pixel):
     """The 1 px ring of each distance, the last ``rings - 1`` (one row's, broadcast, where
     every row is the same table)."""
     if on_pixel and len(distance):
-        return np.broadcast_to(np.minimum(distance[0].astype(np.int64), rings - 1), distance.shape)
-    return np.minimum(distance.astype(np.int64), rings - 1)
+        return np.broadcast_to(_at_most(distance[0].astype(np.int64), rings - 1), distance.shape)
+    return _at_most(distance.astype(np.int64), rings - 1)
+
+
+def _at_most(integers, top):
+    """``np.minimum(integers, top)`` in place of the fresh array ``integers`` (no second
+    array of a blob square's size)."""
+    return np.minimum(integers, top, out=integers)
 
 
 def _ring_medians(values, valid, ring, rings, outside, bounds=None):
