@@ -101,14 +101,9 @@ def honeycomb_of(frame, params: dict, excluded=None) -> bool:
 
 def _bright_honeycomb(frame, inverted, params, excluded) -> bool:
     """Whether the frame's bright extremes form a honeycomb around dark ones on a hexagonal
-    lattice (:func:`_extremes_shape` is ``True``)."""
-    return _extremes_shape(frame, inverted, params, excluded) is True
-
-
-def _extremes_shape(frame, inverted, params, excluded, shell: int = 1) -> bool | None:
-    """:func:`_extremes`' answer alone."""
-    extremes = _extremes(frame, inverted, params, excluded, shell)
-    return None if extremes is None else extremes[0]
+    lattice (:func:`_extremes` answers ``True``)."""
+    extremes = _extremes(frame, inverted, params, excluded)
+    return extremes is not None and extremes[0]
 
 
 def _extremes(
