@@ -59,15 +59,20 @@ def find_result_layer(viewer: Any, role: str, source: str) -> Any | None:
 
 
 def spatial_transform(source: Any, ndim: int) -> dict:
-    """``scale`` and ``translate`` of the last ``ndim`` axes of ``source`` (for alignment)."""
+    """``scale`` and ``translate`` of the last ``ndim`` axes of ``source`` (for alignment), and
+    its ``units`` when it has physical ones (a calibrated micrograph: nm, not pixels)."""
     if source is None:
         return {}
     scale = tuple(np.asarray(source.scale, dtype=float))
     translate = tuple(np.asarray(source.translate, dtype=float))
+    units = tuple(getattr(source, "units", None) or ())
+    calibrated = len(units) == len(scale) and any(str(u) != "pixel" for u in units)
     if len(scale) >= ndim:
-        return {"scale": scale[-ndim:], "translate": translate[-ndim:]}
+        found = {"scale": scale[-ndim:], "translate": translate[-ndim:]}
+        return {**found, "units": units[-ndim:]} if calibrated else found
     pad = ndim - len(scale)
-    return {"scale": (1.0,) * pad + scale, "translate": (0.0,) * pad + translate}
+    found = {"scale": (1.0,) * pad + scale, "translate": (0.0,) * pad + translate}
+    return {**found, "units": ("pixel",) * pad + units} if calibrated else found
 
 
 def write_layer(
@@ -336,6 +341,8 @@ def _set_if_changed(layer: Any, key: str, value: Any) -> None:
 def _same_value(current: Any, value: Any) -> bool:
     if current is None:
         return False
+    if isinstance(current, tuple) and current and hasattr(current[0], "dimensionality"):
+        return current == tuple(value)  # units (pint), compared as units
     if isinstance(value, str):
         if isinstance(current, str):
             return current == value

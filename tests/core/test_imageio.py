@@ -37,8 +37,11 @@ def test_read_pictures(tmp_path):
 def test_read_errors(tmp_path):
     with pytest.raises(InputError, match="not found"):
         read_image(tmp_path / "missing.npy")
-    (tmp_path / "x.dm4").write_bytes(b"\x00\x00\x00\x04")
+    (tmp_path / "x.emd").write_bytes(b"\x89HDF\r\n\x1a\n")
     with pytest.raises(InputError, match="unsupported extension"):
+        read_image(tmp_path / "x.emd")
+    (tmp_path / "x.dm4").write_bytes(b"\x00\x00\x00\x04")
+    with pytest.raises(InputError, match="truncated"):
         read_image(tmp_path / "x.dm4")
     (tmp_path / "x.png").write_bytes(b"\x89PNG")
     with pytest.raises(InputError, match="Could not read"):

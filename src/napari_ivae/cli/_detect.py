@@ -293,6 +293,9 @@ def run(args) -> int:
 
     write_points_csv(out, detections)
     print(f"napari-ivae detect: {summary}; wrote {out}{replaced(existed)}", file=sys.stderr)
+    calibrated = _pixel_size_note(args.image, detections.params, args.mode)
+    if calibrated:
+        print(f"napari-ivae detect: {calibrated}", file=sys.stderr)
     if detections.labels is not None and labels_path is not None:
         write_image(labels_path, detections.labels)
         print(
@@ -326,6 +329,21 @@ def _in_frames(detections) -> str:
     """ " in F frames" for a stack's detections (the count is of them all), else ""."""
     used = detections.params if isinstance(detections.params, dict) else {}
     return f" in {used['n_frames']} frames" if used.get("is_stack") and used.get("n_frames") else ""
+
+
+def _pixel_size_note(image, params, mode: str) -> str:
+    """The pixel size a .dm3/.dm4 file states (and the atoms' spacing in its unit), or ""."""
+    from napari_ivae.core.io.imageio import read_pixel_size
+
+    found = read_pixel_size(image)
+    if found is None:
+        return ""
+    size, unit = found
+    note = f"pixel size {size:.4g} {unit} (the file's calibration; the table is in pixels)"
+    spacing = params.get("spacing") if mode == "atoms" and isinstance(params, dict) else None
+    if spacing:
+        note += f"; atom spacing {spacing:.2f} px = {spacing * size:.4g} {unit}"
+    return note
 
 
 def _chunked(image, channel, frame_axis) -> bool:

@@ -11,17 +11,22 @@ from typing import TYPE_CHECKING
 from napari_ivae.core._lazy import lazy_api
 
 if TYPE_CHECKING:
+    from .digital_micrograph import DMImage, read_dm
     from .image import prepare_image
     from .imageio import (
         TiffStack,
         open_zarr,
         read_image,
+        read_pixel_size,
         read_points_csv,
         write_image,
         write_points_csv,
     )
 
 _EXPORTS = {
+    "DMImage": "digital_micrograph",
+    "read_dm": "digital_micrograph",
+    "read_pixel_size": "imageio",
     "TiffStack": "imageio",
     "open_zarr": "imageio",
     "read_image": "imageio",
@@ -32,10 +37,13 @@ _EXPORTS = {
 }
 
 __all__ = [
+    "DMImage",
     "TiffStack",
     "open_zarr",
     "prepare_image",
+    "read_dm",
     "read_image",
+    "read_pixel_size",
     "read_points_csv",
     "write_image",
     "write_points_csv",

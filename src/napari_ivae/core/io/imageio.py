@@ -1,9 +1,10 @@
-"""Read images (``.npy``, ``.tif``/``.tiff``, pictures, ``.zarr``/OME-Zarr) and write them;
-read/write point tables as CSV.
+"""Read images (``.npy``, ``.tif``/``.tiff``, pictures, ``.zarr``/OME-Zarr, DigitalMicrograph
+``.dm3``/``.dm4``) and write them; read/write point tables as CSV.
 
 A ``.zarr`` folder is always opened lazily (:mod:`.zarr_folder`); a large TIFF stack is mapped
-or read page by page (:mod:`.tiff_stack`); point tables are read and written by
-:mod:`.points_csv`. Their names stay importable from here.
+or read page by page (:mod:`.tiff_stack`); a DigitalMicrograph file is parsed by
+:mod:`.digital_micrograph` (its pixel size: :func:`read_pixel_size`); point tables are read and
+written by :mod:`.points_csv`. Their names stay importable from here.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import numpy as np
 from napari_ivae.core._atomic import write_output
 from napari_ivae.core._lazy import lazy_api
 from napari_ivae.core.errors import InputError
+from napari_ivae.core.io.digital_micrograph import DM_SUFFIXES, read_dm
 from napari_ivae.core.io.tiff_stack import TiffStack, _tiff_memmap
 from napari_ivae.core.io.zarr_folder import open_zarr
 
@@ -29,6 +31,7 @@ __all__ = [
     "is_lazy",
     "open_zarr",
     "read_image",
+    "read_pixel_size",
     "read_points_csv",
     "write_image",
     "write_points_csv",
@@ -39,22 +42,23 @@ __getattr__ = lazy_api(
     "napari_ivae.core.io", {"read_points_csv": "points_csv", "write_points_csv": "points_csv"}
 )[0]
 
-IMAGE_SUFFIXES = (".npy", ".tif", ".tiff", ".png", ".jpg", ".jpeg", ".bmp", ".zarr")
+IMAGE_SUFFIXES = (".npy", ".tif", ".tiff", ".png", ".jpg", ".jpeg", ".bmp", ".zarr", *DM_SUFFIXES)
 PICTURE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")  # 8/16-bit pictures, grey or colour
 
 
 def read_image(path, *, mmap: bool = False) -> np.ndarray | TiffStack:
     """Read an image or stack from ``.npy``, ``.tif``/``.tiff``, a picture
     (``.png``, ``.jpg``/``.jpeg``, ``.bmp``: grey or colour; colour becomes luminance in
-    :func:`napari_ivae.core.io.image.prepare_image`) or a ``.zarr`` folder (opened lazily, see
-    :func:`open_zarr`).
+    :func:`napari_ivae.core.io.image.prepare_image`), a ``.zarr`` folder (opened lazily, see
+    :func:`open_zarr`) or a Gatan DigitalMicrograph ``.dm3``/``.dm4`` file (its largest image;
+    its calibration: :func:`read_pixel_size`).
 
     Parameters
     ----------
     path : str or pathlib.Path
         File to read.
     mmap : bool
-        Map the file into memory instead of reading it (``.npy``, and TIFF files stored
+        Map the file into memory instead of reading it (``.npy``, ``.dm3``/``.dm4``, and TIFF files stored
         uncompressed and contiguous); a multi-page TIFF that cannot be mapped (compressed, or
         its pages scattered in the file) is opened as a :class:`TiffStack`, which decodes a
         page when it is indexed; other files are read. Frames are then read from disk when
@@ -83,6 +87,8 @@ def read_image(path, *, mmap: bool = False) -> np.ndarray | TiffStack:
     if not path.is_file():
         raise InputError(f"Image file not found: {path}")
     _check_signature(path, suffix)
+    if suffix in DM_SUFFIXES:  # its reader's errors are one line already
+        return read_dm(path, mmap=mmap).data
     try:
         if suffix == ".npy":
             array = np.load(path, allow_pickle=False, mmap_mode="r" if mmap else None)
@@ -117,6 +123,7 @@ _SIGNATURES = {
     ".png": ("a PNG", (b"\x89PNG\r\n\x1a\n",)),
     ".jpg": ("a JPEG", (b"\xff\xd8\xff",)),
     ".bmp": ("a BMP", (b"BM",)),
+    ".dm3": ("a DigitalMicrograph (DM3/DM4)", (b"\x00\x00\x00\x03", b"\x00\x00\x00\x04")),
 }
 
 
@@ -124,7 +131,7 @@ def _check_signature(path: Path, suffix: str) -> None:
     """Refuse an empty file, or one whose first bytes are not its extension's format, in one
     line (instead of the reader's own message: numpy's advice to load a text file with
     ``allow_pickle``, imageio's to install a plugin)."""
-    suffix = {".tiff": ".tif", ".jpeg": ".jpg"}.get(suffix, suffix)
+    suffix = {".tiff": ".tif", ".jpeg": ".jpg", ".dm4": ".dm3"}.get(suffix, suffix)
     kind, heads = _SIGNATURES.get(suffix, ("", ()))
     if suffix in PICTURE_SUFFIXES:  # the picture reader goes by the content: any picture
         kind = "a picture (PNG, JPEG, BMP or TIFF)"
@@ -143,6 +150,31 @@ def _check_signature(path: Path, suffix: str) -> None:
             f"Could not read image '{path}': it is not {kind} file (it does not start as "
             "one); the file is damaged or its extension is wrong"
         )
+
+
+def read_pixel_size(path) -> tuple[float, str] | None:
+    """The size of a pixel and its unit as the image file states them, e.g. ``(0.0195, "nm")``.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        An image file.
+
+    Returns
+    -------
+    tuple of (float, str) or None
+        For a ``.dm3``/``.dm4`` file whose two image axes are calibrated alike; ``None`` for any
+        other file (every result of napari-ivae stays in pixels).
+
+    Raises
+    ------
+    InputError
+        A ``.dm3``/``.dm4`` file that cannot be read.
+    """
+    path = Path(path)
+    if path.suffix.lower() not in DM_SUFFIXES:
+        return None
+    return read_dm(path, mmap=True).pixel_size
 
 
 def is_lazy(image) -> bool:

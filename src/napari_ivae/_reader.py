@@ -1,0 +1,85 @@
+"""napari reader for Gatan DigitalMicrograph ``.dm3`` / ``.dm4`` files, with their calibration.
+
+The file is parsed by :mod:`napari_ivae.core.io.digital_micrograph` and its pixels mapped from
+disk (read when drawn). A calibrated image opens with its pixel size as the layer's ``scale``
+and its unit as ``units``, so napari's scale bar and cursor read in nm; the plugin's results
+copy both and stay on top of it (their tables are in pixels).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from napari_ivae.core.io.digital_micrograph import DM_SUFFIXES
+
+__all__ = ["get_reader", "read_dm_layers"]
+
+
+def get_reader(path: Any):
+    """The reader of ``path`` (one ``.dm3``/``.dm4`` file, or a list of them), else ``None``."""
+    paths = path if isinstance(path, (list, tuple)) else [path]
+    if paths and all(str(p).lower().endswith(DM_SUFFIXES) for p in paths):
+        return read_dm_layers
+    return None
+
+
+def read_dm_layers(path: Any) -> list[tuple]:
+    """One image layer per file: ``(data, {"name", "scale", "translate", "units", "metadata"},
+    "image")``.
+
+    Parameters
+    ----------
+    path : str, pathlib.Path or list of them
+        ``.dm3``/``.dm4`` files.
+
+    Returns
+    -------
+    list of tuple
+        napari's layer data tuples.
+    """
+    from napari_ivae.core.io.digital_micrograph import read_dm
+
+    paths = path if isinstance(path, (list, tuple)) else [path]
+    layers = []
+    for one in paths:
+        image = read_dm(one, mmap=True)
+        scale, translate, units = _calibration(image)
+        meta = {"source_file": str(one), "dm_version": image.version}
+        if image.pixel_size is not None:
+            meta["pixel_size"], meta["pixel_unit"] = image.pixel_size
+        kwargs = {"name": Path(one).stem, "metadata": meta}
+        if any(u != "pixel" for u in units):
+            kwargs.update(scale=scale, translate=translate, units=units)
+        layers.append((image.data, kwargs, "image"))
+    return layers
+
+
+def _calibration(image) -> tuple[tuple, tuple, tuple]:
+    """Scale, translate and units per axis: an axis keeps its calibration when its unit is one
+    napari knows; the image plane only when both of its axes have one unit (else pixels)."""
+    ndim = image.data.ndim
+    scale, translate, units = [1.0] * ndim, [0.0] * ndim, ["pixel"] * ndim
+    for axis in range(ndim):
+        unit = _known_unit(image.units[axis])
+        if unit and image.scale[axis] > 0:
+            scale[axis], units[axis] = image.scale[axis], unit
+            translate[axis] = -image.origin[axis] * image.scale[axis]
+    plane = slice(ndim - 2, ndim)
+    if units[-1] != units[-2] or "pixel" in units[plane]:
+        scale[plane], translate[plane], units[plane] = [1.0] * 2, [0.0] * 2, ["pixel"] * 2
+    return tuple(scale), tuple(translate), tuple(units)
+
+
+def _known_unit(text: str) -> str:
+    """``text`` when pint (napari's units) reads it as a unit, else ``""``."""
+    if not text:
+        return ""
+    try:
+        import pint
+
+        pint.get_application_registry().Unit(text)
+    except Exception:  # noqa: BLE001 - pint's parser raises anything ("1/": AssertionError)
+        # an unknown unit name: the axis stays in pixels
+        return ""
+    return text

@@ -1,0 +1,59 @@
+"""A .dm3/.dm4 micrograph opens in napari with its calibration, and Detect's atoms lie on it."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+from napari_helpers import PLUGIN, is_error, open_widget
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "core"))
+from _dm_files import write_dm  # noqa: E402
+
+from napari_ivae._reader import get_reader  # noqa: E402
+from napari_ivae.core.synthetic.lattice import make_lattice  # noqa: E402
+
+
+def test_reader_claims_only_dm_files(tmp_path):
+    assert get_reader(str(tmp_path / "a.dm4")) is not None
+    assert get_reader([str(tmp_path / "a.DM3"), str(tmp_path / "b.dm4")]) is not None
+    assert get_reader(str(tmp_path / "a.tif")) is None
+
+
+def test_calibrated_dm4_opens_scaled_and_detect_lands_on_the_atoms(viewer, tmp_path, qtbot):
+    lattice = make_lattice((96, 96), spacing=8.0, seed=1)
+    path = tmp_path / "grain.dm4"
+    # x then y; DigitalMicrograph's origin is in pixels: the world starts at -origin * scale
+    write_dm(path, lattice.image.astype("f4"), scale=[0.05, 0.05], origin=[0.0, 20.0],
+             units=["nm", "nm"])  # fmt: skip
+    viewer.open(str(path), plugin=PLUGIN)
+    image = viewer.layers["grain"]
+    np.testing.assert_allclose(image.scale, (0.05, 0.05))
+    np.testing.assert_allclose(image.translate, (-1.0, 0.0))
+    assert [str(u) for u in image.units] == ["nanometer", "nanometer"]
+    assert image.metadata["pixel_size"] == 0.05 and image.metadata["pixel_unit"] == "nm"
+    np.testing.assert_array_equal(np.asarray(image.data), lattice.image.astype("f4"))
+    detect = open_widget(viewer, "Detect")
+    detect.image.value = image
+    detect.detect()
+    qtbot.waitUntil(lambda: not detect.busy, timeout=30000)
+    assert "atoms found" in detect.status.value and not is_error(detect.status)
+    points = viewer.layers["grain atoms [ivae]"]
+    assert [str(u) for u in points.units] == ["nanometer", "nanometer"]
+    world = points.data * points.scale + points.translate  # napari's data-to-world, no rotation
+    truth = lattice.positions * 0.05 + (-1.0, 0.0)
+    gaps = np.linalg.norm(world[:, None, :] - truth[None, :, :], axis=-1).min(axis=1)
+    assert len(world) > 60 and np.median(gaps) < 0.05 * 0.5  # within half a pixel, in nm
+
+
+def test_uncalibrated_dm3_stack_opens_in_pixels(viewer, tmp_path):
+    stack = np.arange(3 * 20 * 24, dtype="u2").reshape(3, 20, 24)
+    path = tmp_path / "series.dm3"
+    write_dm(path, stack, version=3)
+    viewer.open(str(path), plugin=PLUGIN)
+    layer = viewer.layers["series"]
+    assert layer.data.shape == (3, 20, 24)
+    np.testing.assert_allclose(layer.scale, (1.0, 1.0, 1.0))
+    assert "pixel_size" not in layer.metadata
+    np.testing.assert_array_equal(np.asarray(layer.data), stack)
