@@ -141,3 +141,15 @@ def test_cli_detect_on_dm4_equals_npy(tmp_path, capsys):
     assert "pixel size 0.02 nm" in from_dm4 and "atom spacing" in from_dm4
     spacing = float(from_dm4.split("atom spacing ")[1].split(" px")[0])
     assert 11 < spacing < 13
+
+
+def test_unknown_tag_type_is_stepped_over_in_dm4_only(tmp_path):
+    from _dm_files import Data
+
+    pixels = np.arange(12 * 10, dtype="u2").reshape(12, 10)
+    tree = dm_tree(pixels)
+    tree.insert(0, ("Odd", Data([25, 3], b"\x01\x02\x03")))  # a type code DM files never use
+    (tmp_path / "odd.dm4").write_bytes(encode(tree, 4))
+    np.testing.assert_array_equal(read_image(tmp_path / "odd.dm4"), pixels)
+    (tmp_path / "odd.dm3").write_bytes(encode(tree, 3))  # no tag sizes: cannot step over it
+    assert "unsupported type" in _one_line_error(tmp_path / "odd.dm3")

@@ -77,7 +77,7 @@ def add_parser(subparsers) -> None:
         "inputs",
         nargs="+",
         metavar="INPUT",
-        help="images (.tif, .npy, .png, .jpg, .bmp), folders holding them, or glob patterns "
+        help="images (.tif, .npy, .dm3, .dm4, .png, .jpg, .bmp), folders holding them, or glob patterns "
         "(quoted: 'data/*.tif')",
     )
     p.add_argument(

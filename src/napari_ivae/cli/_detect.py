@@ -41,7 +41,9 @@ def add_parser(subparsers) -> None:
         "are estimated from the image.",
     )
     p.add_argument(
-        "image", metavar="IMAGE", help="image or stack (.tif, .npy; or .png, .jpg, .bmp)"
+        "image",
+        metavar="IMAGE",
+        help="image or stack (.tif, .npy, .dm3, .dm4; or .png, .jpg, .bmp)",
     )
     p.add_argument(
         "--mode",

@@ -38,7 +38,9 @@ def add_parser(subparsers) -> None:
         "them with their positions as one .npz file.",
     )
     p.add_argument(
-        "image", metavar="IMAGE", help="image or stack (.tif, .npy; or .png, .jpg, .bmp)"
+        "image",
+        metavar="IMAGE",
+        help="image or stack (.tif, .npy, .dm3, .dm4; or .png, .jpg, .bmp)",
     )
     where = p.add_mutually_exclusive_group(required=True)
     where.add_argument(

@@ -47,6 +47,10 @@ class _Bad(Exception):
     """A damaged or unsupported file (turned into an InputError naming the file)."""
 
 
+class _Unsupported(_Bad):
+    """A tag of a type this reader does not know (a DM4 file's is stepped over by its size)."""
+
+
 @dataclass(frozen=True)
 class _Located:
     """A large array left in the file: where it starts, its element type and count."""
@@ -121,12 +125,18 @@ class _Reader:
         for index in range(self.count()):
             kind, length = struct.unpack(">bH", self.take(3))
             label = self.take(length).decode("latin-1") or str(index)
-            if self.version == 4:
-                self.count()  # the tag's size in bytes (checked, not needed)
+            size = self.count() if self.version == 4 else 0  # the tag's bytes (DM4 only)
+            start = self.stream.tell()
             if kind == 20:
                 entries[label] = self.group(depth + 1)
             elif kind == 21:
-                entries[label] = self.data_tag()
+                try:
+                    entries[label] = self.data_tag()
+                except _Unsupported:
+                    if self.version == 3:  # no size to step over it by
+                        raise
+                    self.stream.seek(start)
+                    self.skip(size)
             elif kind == 0:  # end of the tags
                 break
             else:
@@ -144,7 +154,7 @@ class _Reader:
 
     def simple(self, code: int) -> np.dtype:
         if code not in _SIMPLE:
-            raise _Bad(f"a tag has an unsupported value type {code}")
+            raise _Unsupported(f"a tag has an unsupported value type {code}")
         return np.dtype(_SIMPLE[code]).newbyteorder(self.order)
 
     def fields(self, info: list, start: int) -> list[np.dtype]:
@@ -179,7 +189,7 @@ class _Reader:
             located = _Located(self.stream.tell(), element, count)
             self.skip(element.itemsize * count)
             return located
-        raise _Bad(f"a tag has an unsupported type {info[:3]}")
+        raise _Unsupported(f"a tag has an unsupported type {info[:3]}")
 
     def read_array(self, dtype: np.dtype, count: int) -> np.ndarray:
         return np.frombuffer(self.take(dtype.itemsize * count), dtype=dtype)
