@@ -1,7 +1,8 @@
-"""napari reader for Gatan DigitalMicrograph ``.dm3`` / ``.dm4`` files, with their calibration.
+"""napari reader for Gatan DigitalMicrograph ``.dm3`` / ``.dm4`` and MRC files, with their
+calibration.
 
-The file is parsed by :mod:`napari_ivae.core.io.digital_micrograph` and its pixels mapped from
-disk (read when drawn). A calibrated image opens with its pixel size as the layer's ``scale``
+The file is parsed by :mod:`napari_ivae.core.io.calibrated` and its pixels mapped from disk
+(read when drawn). A calibrated image opens with its pixel size as the layer's ``scale``
 and its unit as ``units``, so napari's scale bar and cursor read in nm; the plugin's results
 copy both and stay on top of it (their tables are in pixels).
 """
@@ -11,41 +12,42 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from napari_ivae.core.io.digital_micrograph import DM_SUFFIXES
+from napari_ivae.core.io.calibrated import CALIBRATED_SUFFIXES
 
-__all__ = ["get_reader", "read_dm_layers"]
+__all__ = ["get_reader", "read_layers"]
 
 
 def get_reader(path: Any):
-    """The reader of ``path`` (one ``.dm3``/``.dm4`` file, or a list of them), else ``None``."""
+    """The reader of ``path`` (one ``.dm3``/``.dm4``/MRC file, or a list of them), else
+    ``None``."""
     paths = path if isinstance(path, (list, tuple)) else [path]
-    if paths and all(str(p).lower().endswith(DM_SUFFIXES) for p in paths):
-        return read_dm_layers
+    if paths and all(str(p).lower().endswith(CALIBRATED_SUFFIXES) for p in paths):
+        return read_layers
     return None
 
 
-def read_dm_layers(path: Any) -> list[tuple]:
+def read_layers(path: Any) -> list[tuple]:
     """One image layer per file: ``(data, {"name", "scale", "translate", "units", "metadata"},
     "image")``.
 
     Parameters
     ----------
     path : str, pathlib.Path or list of them
-        ``.dm3``/``.dm4`` files.
+        ``.dm3``/``.dm4`` or MRC (``.mrc``, ``.mrcs``, ``.map``, ``.st``) files.
 
     Returns
     -------
     list of tuple
         napari's layer data tuples.
     """
-    from napari_ivae.core.io.digital_micrograph import read_dm
+    from napari_ivae.core.io.calibrated import read_calibrated
 
     paths = path if isinstance(path, (list, tuple)) else [path]
     layers = []
     for one in paths:
-        image = read_dm(one, mmap=True)
+        image = read_calibrated(one, mmap=True)
         scale, translate, units = _calibration(image)
-        meta = {"source_file": str(one), "dm_version": image.version}
+        meta = {"source_file": str(one), "file_format": image.kind}
         if image.pixel_size is not None:
             meta["pixel_size"], meta["pixel_unit"] = image.pixel_size
         kwargs = {"name": Path(one).stem, "metadata": meta}

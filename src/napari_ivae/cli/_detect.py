@@ -43,7 +43,7 @@ def add_parser(subparsers) -> None:
     p.add_argument(
         "image",
         metavar="IMAGE",
-        help="image or stack (.tif, .npy, .dm3, .dm4; or .png, .jpg, .bmp)",
+        help="image or stack (.tif, .npy, .dm3, .dm4, .mrc; or .png, .jpg, .bmp)",
     )
     p.add_argument(
         "--mode",

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING
 from napari_ivae.core._lazy import lazy_api
 
 if TYPE_CHECKING:
-    from .digital_micrograph import DMImage, read_dm
+    from .calibrated import CalibratedImage, read_calibrated
+    from .digital_micrograph import read_dm
     from .image import prepare_image
     from .imageio import (
         TiffStack,
@@ -22,9 +23,12 @@ if TYPE_CHECKING:
         write_image,
         write_points_csv,
     )
+    from .mrc import read_mrc
 
 _EXPORTS = {
-    "DMImage": "digital_micrograph",
+    "CalibratedImage": "calibrated",
+    "read_calibrated": "calibrated",
+    "read_mrc": "mrc",
     "read_dm": "digital_micrograph",
     "read_pixel_size": "imageio",
     "TiffStack": "imageio",
@@ -37,12 +41,14 @@ _EXPORTS = {
 }
 
 __all__ = [
-    "DMImage",
+    "CalibratedImage",
     "TiffStack",
     "open_zarr",
     "prepare_image",
+    "read_calibrated",
     "read_dm",
     "read_image",
+    "read_mrc",
     "read_pixel_size",
     "read_points_csv",
     "write_image",

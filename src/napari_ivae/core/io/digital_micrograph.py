@@ -17,17 +17,16 @@ from __future__ import annotations
 
 import math
 import struct
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Literal
 
 import numpy as np
 
 from napari_ivae.core.errors import InputError
+from napari_ivae.core.io.calibrated import DM_SUFFIXES, CalibratedImage
 
-__all__ = ["DM_SUFFIXES", "DMImage", "read_dm"]
-
-DM_SUFFIXES = (".dm3", ".dm4")
+__all__ = ["DM_SUFFIXES", "read_dm"]
 
 # tag value type codes -> numpy type (the file's byte order is added when read)
 _SIMPLE = {2: "i2", 3: "i4", 4: "u2", 5: "u4", 6: "f4", 7: "f8", 8: "u1", 9: "i1", 10: "u1"}
@@ -58,41 +57,6 @@ class _Located:
     offset: int
     dtype: np.dtype
     count: int
-
-
-@dataclass
-class DMImage:
-    """The image of a DigitalMicrograph file and its calibration.
-
-    Attributes
-    ----------
-    data : numpy.ndarray
-        The pixels, shape ``(y, x)`` or ``(frames, y, x)`` (a memory map when asked for).
-    scale, origin : tuple of float
-        Per array axis (same order as ``data.shape``): the size of a pixel in ``units`` and the
-        pixel index of the zero of the calibrated axis (DigitalMicrograph's ``Origin``).
-    units : tuple of str
-        Per array axis; ``""`` where the file gives none.
-    """
-
-    data: np.ndarray
-    scale: tuple = ()
-    origin: tuple = ()
-    units: tuple = ()
-    version: int = 0
-    tags: dict = field(default_factory=dict, repr=False)
-
-    @property
-    def pixel_size(self) -> tuple[float, str] | None:
-        """``(size, unit)`` of a pixel in the image plane when both of its axes are calibrated
-        in one unit with one positive size; ``None`` otherwise (square pixels only)."""
-        if len(self.scale) < 2:
-            return None
-        (sy, sx), (uy, ux) = self.scale[-2:], self.units[-2:]
-        same = math.isclose(sy, sx, rel_tol=1e-6)
-        if not (ux and ux == uy and same and math.isfinite(sx) and sx > 0):
-            return None
-        return float(sx), ux
 
 
 class _Reader:
@@ -200,7 +164,7 @@ class _Reader:
         self.stream.seek(n, 1)
 
 
-def read_dm(path, *, mmap: bool = False) -> DMImage:
+def read_dm(path, *, mmap: bool = False) -> CalibratedImage:
     """Read the image of a ``.dm3`` or ``.dm4`` file with its calibration.
 
     Parameters
@@ -212,7 +176,7 @@ def read_dm(path, *, mmap: bool = False) -> DMImage:
 
     Returns
     -------
-    DMImage
+    CalibratedImage
         The largest image of the file's ``ImageList``, shape ``(..., y, x)``, and its scale,
         origin and units per axis.
 
@@ -250,7 +214,9 @@ def _read_tags(stream: BinaryIO, size: int) -> tuple[dict, int, _Order]:
     return reader.group(0), version, reader.order
 
 
-def _image(path: Path, tags: dict, version: int, order: _Order, size: int, mmap: bool) -> DMImage:
+def _image(
+    path: Path, tags: dict, version: int, order: _Order, size: int, mmap: bool
+) -> CalibratedImage:
     entries = tags.get("ImageList")
     images = [e["ImageData"] for e in (entries or {}).values() if "ImageData" in e]
     images = [e for e in images if isinstance(e, dict) and "Data" in e and "Dimensions" in e]
@@ -258,9 +224,16 @@ def _image(path: Path, tags: dict, version: int, order: _Order, size: int, mmap:
         raise _Bad("it holds no image (no ImageList entry with ImageData)")
     grey = [e for e in images if e.get("DataType") not in _COLOUR]
     images = grey or images  # the RGB thumbnail is never the image when there is another
-    dims_of = [_dimensions(e) for e in images]
-    index = max(range(len(images)), key=lambda i: (math.prod(dims_of[i]), i > 0))
-    found, dims = images[index], dims_of[index]
+    usable, problem = [], None
+    for i, entry in enumerate(images):
+        try:
+            usable.append((math.prod(_dimensions(entry)), i > 0, i))
+        except _Bad as err:  # an entry without (valid) dimensions: another may be the image
+            problem = err
+    if not usable:
+        raise problem or _Bad("it holds no image")
+    found = images[max(usable)[2]]  # the largest; on a tie, not entry 0 (the thumbnail)
+    dims = _dimensions(found)
     code = found.get("DataType")
     if code in _COLOUR:
         raise _Bad(f"its data type is {_COLOUR[code]}, which is not read: save it as greyscale")
@@ -291,7 +264,8 @@ def _image(path: Path, tags: dict, version: int, order: _Order, size: int, mmap:
         pixels = pixels.view(bool)
     shape = tuple(reversed(dims))  # x first in the file
     scale, origin, units = _calibration(found, len(dims))
-    return DMImage(pixels.reshape(shape), scale, origin, units, version, tags)
+    meta = {"version": version, "tags": tags}
+    return CalibratedImage(pixels.reshape(shape), scale, origin, units, f"DM{version}", meta)
 
 
 def _dimensions(image: dict) -> list[int]:

@@ -1,9 +1,9 @@
 """Read images (``.npy``, ``.tif``/``.tiff``, pictures, ``.zarr``/OME-Zarr, DigitalMicrograph
-``.dm3``/``.dm4``) and write them; read/write point tables as CSV.
+``.dm3``/``.dm4``, MRC) and write them; read/write point tables as CSV.
 
 A ``.zarr`` folder is always opened lazily (:mod:`.zarr_folder`); a large TIFF stack is mapped
-or read page by page (:mod:`.tiff_stack`); a DigitalMicrograph file is parsed by
-:mod:`.digital_micrograph` (its pixel size: :func:`read_pixel_size`); point tables are read and
+or read page by page (:mod:`.tiff_stack`); a DigitalMicrograph or MRC file is parsed by
+:mod:`.digital_micrograph` or :mod:`.mrc` (its pixel size: :func:`read_pixel_size`); point tables are read and
 written by :mod:`.points_csv`. Their names stay importable from here.
 """
 
@@ -17,7 +17,7 @@ import numpy as np
 from napari_ivae.core._atomic import write_output
 from napari_ivae.core._lazy import lazy_api
 from napari_ivae.core.errors import InputError
-from napari_ivae.core.io.digital_micrograph import DM_SUFFIXES, read_dm
+from napari_ivae.core.io.calibrated import CALIBRATED_SUFFIXES, read_calibrated
 from napari_ivae.core.io.tiff_stack import TiffStack, _tiff_memmap
 from napari_ivae.core.io.zarr_folder import open_zarr
 
@@ -42,7 +42,10 @@ __getattr__ = lazy_api(
     "napari_ivae.core.io", {"read_points_csv": "points_csv", "write_points_csv": "points_csv"}
 )[0]
 
-IMAGE_SUFFIXES = (".npy", ".tif", ".tiff", ".png", ".jpg", ".jpeg", ".bmp", ".zarr", *DM_SUFFIXES)
+# the last: microscope files that state their pixel size (.dm3/.dm4, MRC)
+IMAGE_SUFFIXES = (
+    ".npy", ".tif", ".tiff", ".png", ".jpg", ".jpeg", ".bmp", ".zarr", *CALIBRATED_SUFFIXES
+)  # fmt: skip
 PICTURE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")  # 8/16-bit pictures, grey or colour
 
 
@@ -50,18 +53,19 @@ def read_image(path, *, mmap: bool = False) -> np.ndarray | TiffStack:
     """Read an image or stack from ``.npy``, ``.tif``/``.tiff``, a picture
     (``.png``, ``.jpg``/``.jpeg``, ``.bmp``: grey or colour; colour becomes luminance in
     :func:`napari_ivae.core.io.image.prepare_image`), a ``.zarr`` folder (opened lazily, see
-    :func:`open_zarr`) or a Gatan DigitalMicrograph ``.dm3``/``.dm4`` file (its largest image;
-    its calibration: :func:`read_pixel_size`).
+    :func:`open_zarr`), a Gatan DigitalMicrograph ``.dm3``/``.dm4`` file (its largest image)
+    or an MRC file (``.mrc``, ``.mrcs``, ``.map``, ``.st``); their calibration:
+    :func:`read_pixel_size`.
 
     Parameters
     ----------
     path : str or pathlib.Path
         File to read.
     mmap : bool
-        Map the file into memory instead of reading it (``.npy``, ``.dm3``/``.dm4``, and TIFF files stored
-        uncompressed and contiguous); a multi-page TIFF that cannot be mapped (compressed, or
-        its pages scattered in the file) is opened as a :class:`TiffStack`, which decodes a
-        page when it is indexed; other files are read. Frames are then read from disk when
+        Map the file into memory instead of reading it (``.npy``, ``.dm3``/``.dm4``, MRC, and
+        TIFF files stored uncompressed and contiguous); a multi-page TIFF that cannot be mapped
+        (compressed, or its pages scattered in the file) is opened as a :class:`TiffStack`,
+        which decodes a page when it is indexed; other files are read. Frames are then read from disk when
         used, for stacks larger than memory (:func:`napari_ivae.core.detection.streaming.detect_stream`,
         :class:`napari_ivae.core.patches.source.PatchSource`).
 
@@ -87,8 +91,8 @@ def read_image(path, *, mmap: bool = False) -> np.ndarray | TiffStack:
     if not path.is_file():
         raise InputError(f"Image file not found: {path}")
     _check_signature(path, suffix)
-    if suffix in DM_SUFFIXES:  # its reader's errors are one line already
-        return read_dm(path, mmap=mmap).data
+    if suffix in CALIBRATED_SUFFIXES:  # their readers' errors are one line already
+        return read_calibrated(path, mmap=mmap).data
     try:
         if suffix == ".npy":
             array = np.load(path, allow_pickle=False, mmap_mode="r" if mmap else None)
@@ -163,18 +167,19 @@ def read_pixel_size(path) -> tuple[float, str] | None:
     Returns
     -------
     tuple of (float, str) or None
-        For a ``.dm3``/``.dm4`` file whose two image axes are calibrated alike; ``None`` for any
-        other file (every result of napari-ivae stays in pixels).
+        For a ``.dm3``/``.dm4`` or MRC file whose two image axes are calibrated alike (an MRC
+        file's unit is ``"Å"``); ``None`` for any other file (every result of napari-ivae stays
+        in pixels).
 
     Raises
     ------
     InputError
-        A ``.dm3``/``.dm4`` file that cannot be read.
+        A ``.dm3``/``.dm4`` or MRC file that cannot be read.
     """
     path = Path(path)
-    if path.suffix.lower() not in DM_SUFFIXES:
+    if path.suffix.lower() not in CALIBRATED_SUFFIXES:
         return None
-    return read_dm(path, mmap=True).pixel_size
+    return read_calibrated(path, mmap=True).pixel_size
 
 
 def is_lazy(image) -> bool:

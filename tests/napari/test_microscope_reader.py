@@ -1,4 +1,5 @@
-"""A .dm3/.dm4 micrograph opens in napari with its calibration, and Detect's atoms lie on it."""
+"""A .dm3/.dm4 or MRC micrograph opens in napari with its calibration, and Detect's atoms lie
+on it."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from napari_helpers import PLUGIN, is_error, open_widget
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "core"))
 from _dm_files import write_dm  # noqa: E402
+from _mrc_files import write_mrc  # noqa: E402
 
 from napari_ivae._reader import get_reader  # noqa: E402
 from napari_ivae.core.synthetic.lattice import make_lattice  # noqa: E402
@@ -18,7 +20,9 @@ from napari_ivae.core.synthetic.lattice import make_lattice  # noqa: E402
 def test_reader_claims_only_dm_files(tmp_path):
     assert get_reader(str(tmp_path / "a.dm4")) is not None
     assert get_reader([str(tmp_path / "a.DM3"), str(tmp_path / "b.dm4")]) is not None
+    assert get_reader(str(tmp_path / "a.mrcs")) is not None
     assert get_reader(str(tmp_path / "a.tif")) is None
+    assert get_reader([str(tmp_path / "a.dm4"), str(tmp_path / "a.tif")]) is None
 
 
 def test_calibrated_dm4_opens_scaled_and_detect_lands_on_the_atoms(viewer, tmp_path, qtbot):
@@ -56,4 +60,16 @@ def test_uncalibrated_dm3_stack_opens_in_pixels(viewer, tmp_path):
     assert layer.data.shape == (3, 20, 24)
     np.testing.assert_allclose(layer.scale, (1.0, 1.0, 1.0))
     assert "pixel_size" not in layer.metadata
+    np.testing.assert_array_equal(np.asarray(layer.data), stack)
+
+
+def test_mrc_stack_opens_with_its_pixel_size_in_angstrom(viewer, tmp_path):
+    stack = np.arange(2 * 10 * 12, dtype="f4").reshape(2, 10, 12)
+    path = tmp_path / "tilt.mrc"
+    write_mrc(path, stack, pixel_size=1.05)
+    viewer.open(str(path), plugin=PLUGIN)
+    layer = viewer.layers["tilt"]
+    np.testing.assert_allclose(layer.scale, (1.0, 1.05, 1.05))
+    assert [str(u) for u in layer.units] == ["pixel", "angstrom", "angstrom"]
+    assert layer.metadata["pixel_size"] == 1.05 and layer.metadata["file_format"] == "MRC"
     np.testing.assert_array_equal(np.asarray(layer.data), stack)

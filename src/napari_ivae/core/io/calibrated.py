@@ -1,0 +1,88 @@
+"""Microscope files that state their pixel size: Gatan DigitalMicrograph ``.dm3``/``.dm4``
+(:mod:`.digital_micrograph`) and MRC (:mod:`.mrc`), read into one :class:`CalibratedImage`."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["CALIBRATED_SUFFIXES", "CalibratedImage", "read_calibrated"]
+
+DM_SUFFIXES = (".dm3", ".dm4")
+MRC_SUFFIXES = (".mrc", ".mrcs", ".map", ".st")
+CALIBRATED_SUFFIXES = DM_SUFFIXES + MRC_SUFFIXES
+
+
+@dataclass
+class CalibratedImage:
+    """The image of a microscope file and its calibration.
+
+    Attributes
+    ----------
+    data : numpy.ndarray
+        The pixels, shape ``(y, x)`` or ``(frames, y, x)`` (a memory map when asked for).
+    scale, origin : tuple of float
+        Per array axis (same order as ``data.shape``): the size of a pixel in ``units`` and the
+        pixel index of the zero of the calibrated axis (0 where the file gives none).
+    units : tuple of str
+        Per array axis; ``""`` where the file gives none (the axis is in pixels).
+    kind : str
+        The file format, e.g. ``"DM4"``, ``"MRC"``.
+    meta : dict
+        What else the file states (its tag tree, its header's fields).
+    """
+
+    data: np.ndarray
+    scale: tuple = ()
+    origin: tuple = ()
+    units: tuple = ()
+    kind: str = ""
+    meta: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def pixel_size(self) -> tuple[float, str] | None:
+        """``(size, unit)`` of a pixel in the image plane when both of its axes are calibrated
+        in one unit with one positive size; ``None`` otherwise (square pixels only)."""
+        if len(self.scale) < 2:
+            return None
+        (sy, sx), (uy, ux) = self.scale[-2:], self.units[-2:]
+        same = math.isclose(sy, sx, rel_tol=1e-6)
+        if not (ux and ux == uy and same and math.isfinite(sx) and sx > 0):
+            return None
+        return float(sx), ux
+
+
+def read_calibrated(path, *, mmap: bool = False) -> CalibratedImage:
+    """Read a ``.dm3``/``.dm4`` or MRC (``.mrc``, ``.mrcs``, ``.map``, ``.st``) file.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The file, its format known by its suffix.
+    mmap : bool
+        Map the pixels into memory (read-only) instead of reading them.
+
+    Returns
+    -------
+    CalibratedImage
+
+    Raises
+    ------
+    InputError
+        A suffix of neither format, or a missing, damaged or unsupported file (one line).
+    """
+    from napari_ivae.core.errors import InputError
+
+    suffix = Path(path).suffix.lower()
+    if suffix in DM_SUFFIXES:
+        from napari_ivae.core.io.digital_micrograph import read_dm
+
+        return read_dm(path, mmap=mmap)
+    if suffix in MRC_SUFFIXES:
+        from napari_ivae.core.io.mrc import read_mrc
+
+        return read_mrc(path, mmap=mmap)
+    raise InputError(f"'{Path(path).name}' is not a .dm3/.dm4 or MRC file (by its extension)")
