@@ -153,3 +153,34 @@ def test_unknown_tag_type_is_stepped_over_in_dm4_only(tmp_path):
     np.testing.assert_array_equal(read_image(tmp_path / "odd.dm4"), pixels)
     (tmp_path / "odd.dm3").write_bytes(encode(tree, 3))  # no tag sizes: cannot step over it
     assert "unsupported type" in _one_line_error(tmp_path / "odd.dm3")
+
+
+@pytest.mark.parametrize("suffix", [".dm3", ".dm4", ".mrc"])
+def test_corrupted_bytes_give_an_image_or_one_line_never_a_traceback(tmp_path, suffix):
+    from _mrc_files import mrc_bytes
+
+    rng = np.random.default_rng(7)
+    pixels = (rng.random((3, 20, 24)) * 100).astype("f4")
+    calibration = dict(scale=[0.1, 0.1, 1.0], units=["nm", "nm", ""])
+    raw = (
+        mrc_bytes(pixels, pixel_size=1.0)
+        if suffix == ".mrc"
+        else write_dm(tmp_path / f"ok{suffix}", pixels, version=int(suffix[-1]), **calibration)
+    )
+    path = tmp_path / f"fuzz{suffix}"
+    outcomes = set()
+    for trial in range(300):
+        damaged = bytearray(raw)
+        if trial % 2:  # a few bytes changed anywhere
+            for _ in range(3):
+                damaged[rng.integers(len(damaged))] = rng.integers(256)
+        else:  # cut short
+            damaged = damaged[: rng.integers(len(damaged))]
+        path.write_bytes(bytes(damaged))
+        try:
+            np.asarray(read_image(path, mmap=bool(trial % 3)))
+            outcomes.add("read")
+        except InputError as err:
+            assert "\n" not in str(err) and path.name in str(err)
+            outcomes.add("refused")
+    assert outcomes == {"read", "refused"}

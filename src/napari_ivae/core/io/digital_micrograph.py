@@ -104,7 +104,8 @@ class _Reader:
             elif kind == 0:  # end of the tags
                 break
             else:
-                raise _Bad(f"tag '{label}' has an unknown kind {kind}")
+                shown = "".join(c if c.isprintable() else "?" for c in label[:40])
+                raise _Bad(f"tag '{shown}' has an unknown kind {kind}")
         return entries
 
     def data_tag(self) -> Any:
