@@ -334,7 +334,8 @@ def _in_frames(detections) -> str:
 
 
 def _pixel_size_note(image, params, mode: str) -> str:
-    """The pixel size a .dm3/.dm4 file states (and the atoms' spacing in its unit), or ""."""
+    """The pixel size the file states (.dm3/.dm4, MRC, a microscope's TIFF; and the atoms'
+    spacing in its unit), or ""."""
     from napari_ivae.core.io.imageio import read_pixel_size
 
     found = read_pixel_size(image)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["CALIBRATED_SUFFIXES", "CalibratedImage", "read_calibrated"]
+__all__ = ["CALIBRATED_SUFFIXES", "CalibratedImage", "metric_length", "read_calibrated"]
 
 DM_SUFFIXES = (".dm3", ".dm4")
 MRC_SUFFIXES = (".mrc", ".mrcs", ".map", ".st")
@@ -53,6 +53,13 @@ class CalibratedImage:
         if not (ux and ux == uy and same and math.isfinite(sx) and sx > 0):
             return None
         return float(sx), ux
+
+
+def metric_length(metres: float) -> tuple[float, str]:
+    """A length in metres as ``(value, "nm")`` under a µm, else ``(value, "µm")``, rounded to
+    10 significant digits (2.5e-9 m -> 2.5 nm, not 2.5000000000000004)."""
+    value, unit = (metres * 1e9, "nm") if abs(metres) < 1e-6 else (metres * 1e6, "µm")
+    return float(f"{value:.10g}"), unit
 
 
 def read_calibrated(path, *, mmap: bool = False) -> CalibratedImage:

@@ -168,16 +168,24 @@ def read_pixel_size(path) -> tuple[float, str] | None:
     -------
     tuple of (float, str) or None
         For a ``.dm3``/``.dm4`` or MRC file whose two image axes are calibrated alike (an MRC
-        file's unit is ``"Å"``); ``None`` for any other file (every result of napari-ivae stays
-        in pixels).
+        file's unit is ``"Å"``), or a TIFF whose FEI/Thermo Fisher, Zeiss SEM, OME, ImageJ or
+        resolution tags state a microscope's pixel size
+        (:func:`napari_ivae.core.io.tiff_calibration.tiff_pixel_size`; a picture's dots per
+        inch are not one); ``None`` for any other file (every result of napari-ivae stays in
+        pixels).
 
     Raises
     ------
     InputError
-        A ``.dm3``/``.dm4`` or MRC file that cannot be read.
+        A ``.dm3``/``.dm4``, MRC or TIFF file that cannot be read.
     """
     path = Path(path)
-    if path.suffix.lower() not in CALIBRATED_SUFFIXES:
+    suffix = path.suffix.lower()
+    if suffix in (".tif", ".tiff"):
+        from napari_ivae.core.io.tiff_calibration import tiff_pixel_size
+
+        return tiff_pixel_size(path)
+    if suffix not in CALIBRATED_SUFFIXES:
         return None
     return read_calibrated(path, mmap=True).pixel_size
 
