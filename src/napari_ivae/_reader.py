@@ -1,5 +1,6 @@
-"""napari reader for Gatan DigitalMicrograph ``.dm3`` / ``.dm4`` and MRC files, with their
-calibration.
+"""napari reader for Gatan DigitalMicrograph ``.dm3`` / ``.dm4``, MRC and FEI TIA ``.ser``
+files, with their calibration. (TIFF files are left to napari's own reader: the plugin does not
+claim them; ``napari-ivae detect`` states a TIFF's pixel size.)
 
 The file is parsed by :mod:`napari_ivae.core.io.calibrated` and its pixels mapped from disk
 (read when drawn). A calibrated image opens with its pixel size as the layer's ``scale``
@@ -18,8 +19,8 @@ __all__ = ["get_reader", "read_layers"]
 
 
 def get_reader(path: Any):
-    """The reader of ``path`` (one ``.dm3``/``.dm4``/MRC file, or a list of them), else
-    ``None``."""
+    """The reader of ``path`` (one ``.dm3``/``.dm4``/MRC/``.ser`` file, or a list of them),
+    else ``None``."""
     paths = path if isinstance(path, (list, tuple)) else [path]
     if paths and all(str(p).lower().endswith(CALIBRATED_SUFFIXES) for p in paths):
         return read_layers
@@ -33,7 +34,7 @@ def read_layers(path: Any) -> list[tuple]:
     Parameters
     ----------
     path : str, pathlib.Path or list of them
-        ``.dm3``/``.dm4`` or MRC (``.mrc``, ``.mrcs``, ``.map``, ``.st``) files.
+        ``.dm3``/``.dm4``, MRC (``.mrc``, ``.mrcs``, ``.map``, ``.st``) or TIA ``.ser`` files.
 
     Returns
     -------

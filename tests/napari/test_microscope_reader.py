@@ -1,5 +1,5 @@
-"""A .dm3/.dm4 or MRC micrograph opens in napari with its calibration, and Detect's atoms lie
-on it."""
+"""A .dm3/.dm4, MRC or TIA .ser micrograph opens in napari with its calibration, and Detect's
+atoms lie on it."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from napari_helpers import PLUGIN, is_error, open_widget
 sys.path.insert(0, str(Path(__file__).parents[1] / "core"))
 from _dm_files import write_dm  # noqa: E402
 from _mrc_files import write_mrc  # noqa: E402
+from _ser_files import write_ser  # noqa: E402
 
 from napari_ivae._reader import get_reader  # noqa: E402
 from napari_ivae.core.synthetic.lattice import make_lattice  # noqa: E402
@@ -21,7 +22,8 @@ def test_reader_claims_only_dm_files(tmp_path):
     assert get_reader(str(tmp_path / "a.dm4")) is not None
     assert get_reader([str(tmp_path / "a.DM3"), str(tmp_path / "b.dm4")]) is not None
     assert get_reader(str(tmp_path / "a.mrcs")) is not None
-    assert get_reader(str(tmp_path / "a.tif")) is None
+    assert get_reader(str(tmp_path / "a.SER")) is not None
+    assert get_reader(str(tmp_path / "a.tif")) is None  # napari's own reader opens TIFFs
     assert get_reader([str(tmp_path / "a.dm4"), str(tmp_path / "a.tif")]) is None
 
 
@@ -73,3 +75,18 @@ def test_mrc_stack_opens_with_its_pixel_size_in_angstrom(viewer, tmp_path):
     assert [str(u) for u in layer.units] == ["pixel", "angstrom", "angstrom"]
     assert layer.metadata["pixel_size"] == 1.05 and layer.metadata["file_format"] == "MRC"
     np.testing.assert_array_equal(np.asarray(layer.data), stack)
+
+
+def test_ser_series_opens_top_row_first_with_its_pixel_size_in_nm(viewer, tmp_path):
+    frames = [np.arange(10 * 12, dtype="i2").reshape(10, 12) * (n + 1) for n in range(3)]
+    path = tmp_path / "series_1.ser"
+    # x: zero at pixel 4 (offset -1 nm, 0.25 nm a pixel); y: zero at the stored first row (the
+    # bottom one), row 9 from the top
+    write_ser(path, frames, delta=(2.5e-10, 2.5e-10), offset=(-1e-9, 0.0))
+    viewer.open(str(path), plugin=PLUGIN)
+    layer = viewer.layers["series_1"]
+    np.testing.assert_allclose(layer.scale, (1.0, 0.25, 0.25))
+    np.testing.assert_allclose(layer.translate, (0.0, -9 * 0.25, -4 * 0.25))
+    assert [str(u) for u in layer.units] == ["pixel", "nanometer", "nanometer"]
+    assert layer.metadata["pixel_size"] == 0.25 and layer.metadata["file_format"] == "TIA SER"
+    np.testing.assert_array_equal(np.asarray(layer.data), np.stack(frames))

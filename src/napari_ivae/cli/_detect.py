@@ -43,7 +43,7 @@ def add_parser(subparsers) -> None:
     p.add_argument(
         "image",
         metavar="IMAGE",
-        help="image or stack (.tif, .npy, .dm3, .dm4, .mrc; or .png, .jpg, .bmp)",
+        help="image or stack (.tif, .npy, .dm3, .dm4, .mrc, .ser; or .png, .jpg, .bmp)",
     )
     p.add_argument(
         "--mode",
@@ -334,8 +334,8 @@ def _in_frames(detections) -> str:
 
 
 def _pixel_size_note(image, params, mode: str) -> str:
-    """The pixel size the file states (.dm3/.dm4, MRC, a microscope's TIFF; and the atoms'
-    spacing in its unit), or ""."""
+    """The pixel size the file states (.dm3/.dm4, MRC, .ser, a microscope's TIFF; and the
+    atoms' spacing in its unit), or ""."""
     from napari_ivae.core.io.imageio import read_pixel_size
 
     found = read_pixel_size(image)

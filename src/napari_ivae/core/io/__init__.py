@@ -24,12 +24,14 @@ if TYPE_CHECKING:
         write_points_csv,
     )
     from .mrc import read_mrc
+    from .tia_ser import read_ser
 
 _EXPORTS = {
     "CalibratedImage": "calibrated",
     "read_calibrated": "calibrated",
     "read_mrc": "mrc",
     "read_dm": "digital_micrograph",
+    "read_ser": "tia_ser",
     "read_pixel_size": "imageio",
     "TiffStack": "imageio",
     "open_zarr": "imageio",
@@ -51,6 +53,7 @@ __all__ = [
     "read_mrc",
     "read_pixel_size",
     "read_points_csv",
+    "read_ser",
     "write_image",
     "write_points_csv",
 ]

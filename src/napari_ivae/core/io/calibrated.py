@@ -1,5 +1,6 @@
 """Microscope files that state their pixel size: Gatan DigitalMicrograph ``.dm3``/``.dm4``
-(:mod:`.digital_micrograph`) and MRC (:mod:`.mrc`), read into one :class:`CalibratedImage`."""
+(:mod:`.digital_micrograph`), MRC (:mod:`.mrc`) and FEI TIA ``.ser`` (:mod:`.tia_ser`), read into
+one :class:`CalibratedImage`. (A TIFF's pixel size: :mod:`.tiff_calibration`.)"""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ __all__ = ["CALIBRATED_SUFFIXES", "CalibratedImage", "metric_length", "read_cali
 
 DM_SUFFIXES = (".dm3", ".dm4")
 MRC_SUFFIXES = (".mrc", ".mrcs", ".map", ".st")
-CALIBRATED_SUFFIXES = DM_SUFFIXES + MRC_SUFFIXES
+SER_SUFFIXES = (".ser",)
+CALIBRATED_SUFFIXES = DM_SUFFIXES + MRC_SUFFIXES + SER_SUFFIXES
 
 
 @dataclass
@@ -30,7 +32,7 @@ class CalibratedImage:
     units : tuple of str
         Per array axis; ``""`` where the file gives none (the axis is in pixels).
     kind : str
-        The file format, e.g. ``"DM4"``, ``"MRC"``.
+        The file format, e.g. ``"DM4"``, ``"MRC"``, ``"TIA SER"``.
     meta : dict
         What else the file states (its tag tree, its header's fields).
     """
@@ -63,7 +65,8 @@ def metric_length(metres: float) -> tuple[float, str]:
 
 
 def read_calibrated(path, *, mmap: bool = False) -> CalibratedImage:
-    """Read a ``.dm3``/``.dm4`` or MRC (``.mrc``, ``.mrcs``, ``.map``, ``.st``) file.
+    """Read a ``.dm3``/``.dm4``, MRC (``.mrc``, ``.mrcs``, ``.map``, ``.st``) or TIA ``.ser``
+    file.
 
     Parameters
     ----------
@@ -92,4 +95,8 @@ def read_calibrated(path, *, mmap: bool = False) -> CalibratedImage:
         from napari_ivae.core.io.mrc import read_mrc
 
         return read_mrc(path, mmap=mmap)
-    raise InputError(f"'{Path(path).name}' is not a .dm3/.dm4 or MRC file (by its extension)")
+    if suffix in SER_SUFFIXES:
+        from napari_ivae.core.io.tia_ser import read_ser
+
+        return read_ser(path, mmap=mmap)
+    raise InputError(f"'{Path(path).name}' is not a .dm3/.dm4, MRC or .ser file (by its extension)")

@@ -1,10 +1,11 @@
 """Read images (``.npy``, ``.tif``/``.tiff``, pictures, ``.zarr``/OME-Zarr, DigitalMicrograph
-``.dm3``/``.dm4``, MRC) and write them; read/write point tables as CSV.
+``.dm3``/``.dm4``, MRC, TIA ``.ser``) and write them; read/write point tables as CSV.
 
 A ``.zarr`` folder is always opened lazily (:mod:`.zarr_folder`); a large TIFF stack is mapped
-or read page by page (:mod:`.tiff_stack`); a DigitalMicrograph or MRC file is parsed by
-:mod:`.digital_micrograph` or :mod:`.mrc` (its pixel size: :func:`read_pixel_size`); point tables are read and
-written by :mod:`.points_csv`. Their names stay importable from here.
+or read page by page (:mod:`.tiff_stack`); a DigitalMicrograph, MRC or TIA file is parsed by
+:mod:`.digital_micrograph`, :mod:`.mrc` or :mod:`.tia_ser` (its pixel size, and a TIFF's
+(:mod:`.tiff_calibration`): :func:`read_pixel_size`); point tables are read and written by
+:mod:`.points_csv`. Their names stay importable from here.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ __getattr__ = lazy_api(
     "napari_ivae.core.io", {"read_points_csv": "points_csv", "write_points_csv": "points_csv"}
 )[0]
 
-# the last: microscope files that state their pixel size (.dm3/.dm4, MRC)
+# the last: microscope files that state their pixel size (.dm3/.dm4, MRC, .ser)
 IMAGE_SUFFIXES = (
     ".npy", ".tif", ".tiff", ".png", ".jpg", ".jpeg", ".bmp", ".zarr", *CALIBRATED_SUFFIXES
 )  # fmt: skip
@@ -53,16 +54,16 @@ def read_image(path, *, mmap: bool = False) -> np.ndarray | TiffStack:
     """Read an image or stack from ``.npy``, ``.tif``/``.tiff``, a picture
     (``.png``, ``.jpg``/``.jpeg``, ``.bmp``: grey or colour; colour becomes luminance in
     :func:`napari_ivae.core.io.image.prepare_image`), a ``.zarr`` folder (opened lazily, see
-    :func:`open_zarr`), a Gatan DigitalMicrograph ``.dm3``/``.dm4`` file (its largest image)
-    or an MRC file (``.mrc``, ``.mrcs``, ``.map``, ``.st``); their calibration:
-    :func:`read_pixel_size`.
+    :func:`open_zarr`), a Gatan DigitalMicrograph ``.dm3``/``.dm4`` file (its largest image),
+    an MRC file (``.mrc``, ``.mrcs``, ``.map``, ``.st``) or an FEI TIA series ``.ser`` (its
+    images, a stack where there are several); their calibration: :func:`read_pixel_size`.
 
     Parameters
     ----------
     path : str or pathlib.Path
         File to read.
     mmap : bool
-        Map the file into memory instead of reading it (``.npy``, ``.dm3``/``.dm4``, MRC, and
+        Map the file into memory instead of reading it (``.npy``, ``.dm3``/``.dm4``, MRC, ``.ser``, and
         TIFF files stored uncompressed and contiguous); a multi-page TIFF that cannot be mapped
         (compressed, or its pages scattered in the file) is opened as a :class:`TiffStack`,
         which decodes a page when it is indexed; other files are read. Frames are then read from disk when
@@ -128,6 +129,7 @@ _SIGNATURES = {
     ".jpg": ("a JPEG", (b"\xff\xd8\xff",)),
     ".bmp": ("a BMP", (b"BM",)),
     ".dm3": ("a DigitalMicrograph (DM3/DM4)", (b"\x00\x00\x00\x03", b"\x00\x00\x00\x04")),
+    ".ser": ("a TIA series (.ser)", (b"II\x97\x01",)),  # ByteOrder 0x4949, SeriesID 0x0197
 }
 
 
@@ -167,9 +169,9 @@ def read_pixel_size(path) -> tuple[float, str] | None:
     Returns
     -------
     tuple of (float, str) or None
-        For a ``.dm3``/``.dm4`` or MRC file whose two image axes are calibrated alike (an MRC
-        file's unit is ``"Å"``), or a TIFF whose FEI/Thermo Fisher, Zeiss SEM, OME, ImageJ or
-        resolution tags state a microscope's pixel size
+        For a ``.dm3``/``.dm4``, MRC or TIA ``.ser`` file whose two image axes are calibrated
+        alike (an MRC file's unit is ``"Å"``), or a TIFF whose FEI/Thermo Fisher, Zeiss SEM,
+        OME, ImageJ or resolution tags state a microscope's pixel size
         (:func:`napari_ivae.core.io.tiff_calibration.tiff_pixel_size`; a picture's dots per
         inch are not one); ``None`` for any other file (every result of napari-ivae stays in
         pixels).
@@ -177,7 +179,7 @@ def read_pixel_size(path) -> tuple[float, str] | None:
     Raises
     ------
     InputError
-        A ``.dm3``/``.dm4``, MRC or TIFF file that cannot be read.
+        A ``.dm3``/``.dm4``, MRC, ``.ser`` or TIFF file that cannot be read.
     """
     path = Path(path)
     suffix = path.suffix.lower()
