@@ -110,9 +110,10 @@ def test_no_calibration_or_a_pictures_dpi_is_no_pixel_size(tmp_path, options):
 
 
 def test_a_vendor_size_comes_before_the_resolution_tags(tmp_path):
-    # an FEI file also carries dots per inch; the [Scan] section is the calibration
+    # an FEI file also carries resolution tags (here ones that would read 0.1 µm): the [Scan]
+    # section is the calibration
     path = tmp_path / "fei.tif"
-    tifffile.imwrite(path, PIXELS, resolution=(96, 96), resolutionunit="INCH",
+    tifffile.imwrite(path, PIXELS, resolution=(1e5, 1e5), resolutionunit="CENTIMETER",
                      extratags=[(34682, "s", 0, _fei("7.5e-10", "7.5e-10"), True)])  # fmt: skip
     assert read_pixel_size(path) == (0.75, "nm")
 
