@@ -1,11 +1,13 @@
-"""napari reader for Gatan DigitalMicrograph ``.dm3`` / ``.dm4``, MRC and FEI TIA ``.ser``
-files, with their calibration. (TIFF files are left to napari's own reader: the plugin does not
-claim them; ``napari-ivae detect`` states a TIFF's pixel size.)
+"""napari reader for Gatan DigitalMicrograph ``.dm3`` / ``.dm4``, MRC, FEI TIA ``.ser`` and
+Thermo Fisher Velox / Berkeley ``.emd`` files, with their calibration. (TIFF files are left to
+napari's own reader: the plugin does not claim them; ``napari-ivae detect`` states a TIFF's
+pixel size.)
 
 The file is parsed by :mod:`napari_ivae.core.io.calibrated` and its pixels mapped from disk
-(read when drawn). A calibrated image opens with its pixel size as the layer's ``scale``
-and its unit as ``units``, so napari's scale bar and cursor read in nm; the plugin's results
-copy both and stay on top of it (their tables are in pixels).
+(read when drawn; an ``.emd`` file's are read, and each of its images is a layer). A calibrated
+image opens with its pixel size as the layer's ``scale`` and its unit as ``units``, so napari's
+scale bar and cursor read in nm; the plugin's results copy both and stay on top of it (their
+tables are in pixels).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ __all__ = ["get_reader", "read_layers"]
 
 
 def get_reader(path: Any):
-    """The reader of ``path`` (one ``.dm3``/``.dm4``/MRC/``.ser`` file, or a list of them),
+    """The reader of ``path`` (one ``.dm3``/``.dm4``/MRC/``.ser``/``.emd`` file, or a list of them),
     else ``None``."""
     paths = path if isinstance(path, (list, tuple)) else [path]
     if paths and all(str(p).lower().endswith(CALIBRATED_SUFFIXES) for p in paths):
@@ -28,13 +30,15 @@ def get_reader(path: Any):
 
 
 def read_layers(path: Any) -> list[tuple]:
-    """One image layer per file: ``(data, {"name", "scale", "translate", "units", "metadata"},
-    "image")``.
+    """One image layer per file (per image of an ``.emd`` file of several, the one
+    :func:`napari_ivae.core.io.emd.read_emd` reads by default on top): ``(data, {"name",
+    "scale", "translate", "units", "metadata"}, "image")``.
 
     Parameters
     ----------
     path : str, pathlib.Path or list of them
-        ``.dm3``/``.dm4``, MRC (``.mrc``, ``.mrcs``, ``.map``, ``.st``) or TIA ``.ser`` files.
+        ``.dm3``/``.dm4``, MRC (``.mrc``, ``.mrcs``, ``.map``, ``.st``), TIA ``.ser`` or
+        ``.emd`` files.
 
     Returns
     -------
@@ -46,16 +50,30 @@ def read_layers(path: Any) -> list[tuple]:
     paths = path if isinstance(path, (list, tuple)) else [path]
     layers = []
     for one in paths:
-        image = read_calibrated(one, mmap=True)
-        scale, translate, units = _calibration(image)
-        meta = {"source_file": str(one), "file_format": image.kind}
-        if image.pixel_size is not None:
-            meta["pixel_size"], meta["pixel_unit"] = image.pixel_size
-        kwargs = {"name": Path(one).stem, "metadata": meta}
-        if any(u != "pixel" for u in units):
-            kwargs.update(scale=scale, translate=translate, units=units)
-        layers.append((image.data, kwargs, "image"))
+        first = read_calibrated(one, mmap=True)
+        images = [(first, Path(one).stem)]
+        names = first.meta.get("images", []) if str(one).lower().endswith(".emd") else []
+        if len(names) > 1:
+            from napari_ivae.core.io.emd import read_emd
+
+            chosen = first.meta["image"]
+            others = [(read_emd(one, detector=n), n) for n in names if n != chosen]
+            images = [(image, f"{Path(one).stem} {name}") for image, name in others]
+            images.append((first, f"{Path(one).stem} {chosen}"))
+        for image, name in images:
+            layers.append(_layer(image, name, one))
     return layers
+
+
+def _layer(image, name: str, source) -> tuple:
+    scale, translate, units = _calibration(image)
+    meta = {"source_file": str(source), "file_format": image.kind}
+    if image.pixel_size is not None:
+        meta["pixel_size"], meta["pixel_unit"] = image.pixel_size
+    kwargs = {"name": name, "metadata": meta}
+    if any(u != "pixel" for u in units):
+        kwargs.update(scale=scale, translate=translate, units=units)
+    return image.data, kwargs, "image"
 
 
 def _calibration(image) -> tuple[tuple, tuple, tuple]:

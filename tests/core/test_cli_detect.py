@@ -100,8 +100,8 @@ def test_detect_particles_warns_about_noise_only_when_particles_do_not_stand_out
 
 
 def test_detect_errors_exit_2(tmp_path, capsys):
-    (tmp_path / "x.emd").write_bytes(b"emd")
-    assert main(["detect", str(tmp_path / "x.emd"), "--out", str(tmp_path / "o.csv")]) == 2
+    (tmp_path / "x.hspy").write_bytes(b"hspy")
+    assert main(["detect", str(tmp_path / "x.hspy"), "--out", str(tmp_path / "o.csv")]) == 2
     assert "unsupported extension" in capsys.readouterr().err
     (tmp_path / "x.dm4").write_bytes(b"dm4")
     assert main(["detect", str(tmp_path / "x.dm4"), "--out", str(tmp_path / "o.csv")]) == 2

@@ -37,9 +37,9 @@ def test_read_pictures(tmp_path):
 def test_read_errors(tmp_path):
     with pytest.raises(InputError, match="not found"):
         read_image(tmp_path / "missing.npy")
-    (tmp_path / "x.emd").write_bytes(b"\x89HDF\r\n\x1a\n")
+    (tmp_path / "x.hspy").write_bytes(b"\x89HDF\r\n\x1a\n")
     with pytest.raises(InputError, match="unsupported extension"):
-        read_image(tmp_path / "x.emd")
+        read_image(tmp_path / "x.hspy")
     (tmp_path / "x.dm4").write_bytes(b"\x00\x00\x00\x04")
     with pytest.raises(InputError, match="truncated"):
         read_image(tmp_path / "x.dm4")

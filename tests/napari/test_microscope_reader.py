@@ -1,4 +1,4 @@
-"""A .dm3/.dm4, MRC or TIA .ser micrograph opens in napari with its calibration, and Detect's
+"""A .dm3/.dm4, MRC, TIA .ser or .emd micrograph opens in napari with its calibration, and Detect's
 atoms lie on it."""
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from napari_helpers import PLUGIN, is_error, open_widget
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "core"))
 from _dm_files import write_dm  # noqa: E402
+from _emd_files import write_berkeley, write_velox  # noqa: E402
 from _mrc_files import write_mrc  # noqa: E402
 from _ser_files import write_ser  # noqa: E402
 
@@ -23,6 +24,8 @@ def test_reader_claims_only_dm_files(tmp_path):
     assert get_reader([str(tmp_path / "a.DM3"), str(tmp_path / "b.dm4")]) is not None
     assert get_reader(str(tmp_path / "a.mrcs")) is not None
     assert get_reader(str(tmp_path / "a.SER")) is not None
+    assert get_reader(str(tmp_path / "a.emd")) is not None
+    assert get_reader(str(tmp_path / "a.hspy")) is None
     assert get_reader(str(tmp_path / "a.tif")) is None  # napari's own reader opens TIFFs
     assert get_reader([str(tmp_path / "a.dm4"), str(tmp_path / "a.tif")]) is None
 
@@ -90,3 +93,31 @@ def test_ser_series_opens_top_row_first_with_its_pixel_size_in_nm(viewer, tmp_pa
     assert [str(u) for u in layer.units] == ["pixel", "nanometer", "nanometer"]
     assert layer.metadata["pixel_size"] == 0.25 and layer.metadata["file_format"] == "TIA SER"
     np.testing.assert_array_equal(np.asarray(layer.data), np.stack(frames))
+
+
+def test_velox_detectors_open_as_layers_in_nm_haadf_on_top(viewer, tmp_path):
+    haadf = np.arange(3 * 16 * 20, dtype="u2").reshape(3, 16, 20)
+    bf = np.full((16, 20), 7, "f4")
+    path = tmp_path / "stem.emd"
+    write_velox(
+        path,
+        [(bf, {"detector": "BF"}), (haadf, {"detector": "HAADF", "pixel": (1.5e-10, 1.5e-10)})],
+    )
+    viewer.open(str(path), plugin=PLUGIN)
+    assert [layer.name for layer in viewer.layers] == ["stem BF", "stem HAADF"]  # HAADF on top
+    layer = viewer.layers["stem HAADF"]
+    np.testing.assert_allclose(layer.scale, (1.0, 0.15, 0.15))
+    assert [str(u) for u in layer.units] == ["pixel", "nanometer", "nanometer"]
+    assert layer.metadata["pixel_size"] == 0.15 and layer.metadata["file_format"] == "Velox EMD"
+    np.testing.assert_array_equal(np.asarray(layer.data), haadf)
+    np.testing.assert_array_equal(np.asarray(viewer.layers["stem BF"].data), bf)
+
+
+def test_berkeley_emd_opens_as_one_layer_in_nm(viewer, tmp_path):
+    pixels = np.arange(12 * 14, dtype="f4").reshape(12, 14)
+    y, x = np.arange(12) * 0.2, np.arange(14) * 0.2
+    write_berkeley(tmp_path / "ncem.emd", {"img": (pixels, [(y, "y", "n_m"), (x, "x", "n_m")])})
+    viewer.open(str(tmp_path / "ncem.emd"), plugin=PLUGIN)
+    layer = viewer.layers["ncem"]
+    np.testing.assert_allclose(layer.scale, (0.2, 0.2))
+    assert [str(u) for u in layer.units] == ["nanometer", "nanometer"]

@@ -46,7 +46,7 @@ CASES = {
     ),
     # unreadable or unusable images
     "image-missing": (["{ws}/nothere.npy", "--out", OUT], ["not found"]),
-    "image-emd": (["{ws}/pts.emd", "--out", OUT], ["unsupported extension"]),
+    "image-hspy": (["{ws}/pts.hspy", "--out", OUT], ["unsupported extension"]),
     # numpy's advice was to load this text file with allow_pickle (unsafe)
     "image-corrupt": (
         ["{ws}/broken.npy", "--out", OUT],

@@ -13,6 +13,7 @@ from napari_ivae.core._lazy import lazy_api
 if TYPE_CHECKING:
     from .calibrated import CalibratedImage, read_calibrated
     from .digital_micrograph import read_dm
+    from .emd import read_emd
     from .image import prepare_image
     from .imageio import (
         TiffStack,
@@ -32,6 +33,7 @@ _EXPORTS = {
     "read_mrc": "mrc",
     "read_dm": "digital_micrograph",
     "read_ser": "tia_ser",
+    "read_emd": "emd",
     "read_pixel_size": "imageio",
     "TiffStack": "imageio",
     "open_zarr": "imageio",
@@ -49,6 +51,7 @@ __all__ = [
     "prepare_image",
     "read_calibrated",
     "read_dm",
+    "read_emd",
     "read_image",
     "read_mrc",
     "read_pixel_size",

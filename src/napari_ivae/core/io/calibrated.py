@@ -1,6 +1,7 @@
 """Microscope files that state their pixel size: Gatan DigitalMicrograph ``.dm3``/``.dm4``
-(:mod:`.digital_micrograph`), MRC (:mod:`.mrc`) and FEI TIA ``.ser`` (:mod:`.tia_ser`), read into
-one :class:`CalibratedImage`. (A TIFF's pixel size: :mod:`.tiff_calibration`.)"""
+(:mod:`.digital_micrograph`), MRC (:mod:`.mrc`), FEI TIA ``.ser`` (:mod:`.tia_ser`) and Velox or
+Berkeley ``.emd`` (:mod:`.emd`), read into one :class:`CalibratedImage`. (A TIFF's pixel size:
+:mod:`.tiff_calibration`.)"""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ __all__ = ["CALIBRATED_SUFFIXES", "CalibratedImage", "metric_length", "read_cali
 DM_SUFFIXES = (".dm3", ".dm4")
 MRC_SUFFIXES = (".mrc", ".mrcs", ".map", ".st")
 SER_SUFFIXES = (".ser",)
-CALIBRATED_SUFFIXES = DM_SUFFIXES + MRC_SUFFIXES + SER_SUFFIXES
+EMD_SUFFIXES = (".emd",)
+CALIBRATED_SUFFIXES = DM_SUFFIXES + MRC_SUFFIXES + SER_SUFFIXES + EMD_SUFFIXES
 
 
 @dataclass
@@ -32,7 +34,7 @@ class CalibratedImage:
     units : tuple of str
         Per array axis; ``""`` where the file gives none (the axis is in pixels).
     kind : str
-        The file format, e.g. ``"DM4"``, ``"MRC"``, ``"TIA SER"``.
+        The file format, e.g. ``"DM4"``, ``"MRC"``, ``"TIA SER"``, ``"Velox EMD"``.
     meta : dict
         What else the file states (its tag tree, its header's fields).
     """
@@ -65,15 +67,16 @@ def metric_length(metres: float) -> tuple[float, str]:
 
 
 def read_calibrated(path, *, mmap: bool = False) -> CalibratedImage:
-    """Read a ``.dm3``/``.dm4``, MRC (``.mrc``, ``.mrcs``, ``.map``, ``.st``) or TIA ``.ser``
-    file.
+    """Read a ``.dm3``/``.dm4``, MRC (``.mrc``, ``.mrcs``, ``.map``, ``.st``), TIA ``.ser`` or
+    Velox/Berkeley ``.emd`` file.
 
     Parameters
     ----------
     path : str or pathlib.Path
         The file, its format known by its suffix.
     mmap : bool
-        Map the pixels into memory (read-only) instead of reading them.
+        Map the pixels into memory (read-only) instead of reading them (an ``.emd`` file's
+        HDF5 dataset is read whatever ``mmap`` says).
 
     Returns
     -------
@@ -99,4 +102,9 @@ def read_calibrated(path, *, mmap: bool = False) -> CalibratedImage:
         from napari_ivae.core.io.tia_ser import read_ser
 
         return read_ser(path, mmap=mmap)
-    raise InputError(f"'{Path(path).name}' is not a .dm3/.dm4, MRC or .ser file (by its extension)")
+    if suffix in EMD_SUFFIXES:
+        from napari_ivae.core.io.emd import read_emd
+
+        return read_emd(path)
+    name = Path(path).name
+    raise InputError(f"'{name}' is not a .dm3/.dm4, MRC, .ser or .emd file (by its extension)")

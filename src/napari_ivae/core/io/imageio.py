@@ -1,9 +1,10 @@
 """Read images (``.npy``, ``.tif``/``.tiff``, pictures, ``.zarr``/OME-Zarr, DigitalMicrograph
-``.dm3``/``.dm4``, MRC, TIA ``.ser``) and write them; read/write point tables as CSV.
+``.dm3``/``.dm4``, MRC, TIA ``.ser``, Velox/Berkeley ``.emd``) and write them; read/write point
+tables as CSV.
 
 A ``.zarr`` folder is always opened lazily (:mod:`.zarr_folder`); a large TIFF stack is mapped
-or read page by page (:mod:`.tiff_stack`); a DigitalMicrograph, MRC or TIA file is parsed by
-:mod:`.digital_micrograph`, :mod:`.mrc` or :mod:`.tia_ser` (its pixel size, and a TIFF's
+or read page by page (:mod:`.tiff_stack`); a DigitalMicrograph, MRC, TIA or EMD file is parsed by
+:mod:`.digital_micrograph`, :mod:`.mrc`, :mod:`.tia_ser` or :mod:`.emd` (its pixel size, and a TIFF's
 (:mod:`.tiff_calibration`): :func:`read_pixel_size`); point tables are read and written by
 :mod:`.points_csv`. Their names stay importable from here.
 """
@@ -43,7 +44,7 @@ __getattr__ = lazy_api(
     "napari_ivae.core.io", {"read_points_csv": "points_csv", "write_points_csv": "points_csv"}
 )[0]
 
-# the last: microscope files that state their pixel size (.dm3/.dm4, MRC, .ser)
+# the last: microscope files that state their pixel size (.dm3/.dm4, MRC, .ser, .emd)
 IMAGE_SUFFIXES = (
     ".npy", ".tif", ".tiff", ".png", ".jpg", ".jpeg", ".bmp", ".zarr", *CALIBRATED_SUFFIXES
 )  # fmt: skip
@@ -55,8 +56,10 @@ def read_image(path, *, mmap: bool = False) -> np.ndarray | TiffStack:
     (``.png``, ``.jpg``/``.jpeg``, ``.bmp``: grey or colour; colour becomes luminance in
     :func:`napari_ivae.core.io.image.prepare_image`), a ``.zarr`` folder (opened lazily, see
     :func:`open_zarr`), a Gatan DigitalMicrograph ``.dm3``/``.dm4`` file (its largest image),
-    an MRC file (``.mrc``, ``.mrcs``, ``.map``, ``.st``) or an FEI TIA series ``.ser`` (its
-    images, a stack where there are several); their calibration: :func:`read_pixel_size`.
+    an MRC file (``.mrc``, ``.mrcs``, ``.map``, ``.st``), an FEI TIA series ``.ser`` (its
+    images, a stack where there are several) or a Thermo Fisher Velox / Berkeley ``.emd`` file
+    (one image or its frames: :func:`napari_ivae.core.io.emd.read_emd`); their calibration:
+    :func:`read_pixel_size`.
 
     Parameters
     ----------
@@ -66,7 +69,8 @@ def read_image(path, *, mmap: bool = False) -> np.ndarray | TiffStack:
         Map the file into memory instead of reading it (``.npy``, ``.dm3``/``.dm4``, MRC, ``.ser``, and
         TIFF files stored uncompressed and contiguous); a multi-page TIFF that cannot be mapped
         (compressed, or its pages scattered in the file) is opened as a :class:`TiffStack`,
-        which decodes a page when it is indexed; other files are read. Frames are then read from disk when
+        which decodes a page when it is indexed; other files are read (an ``.emd`` file's HDF5
+        dataset too, with h5py). Frames are then read from disk when
         used, for stacks larger than memory (:func:`napari_ivae.core.detection.streaming.detect_stream`,
         :class:`napari_ivae.core.patches.source.PatchSource`).
 
@@ -130,6 +134,7 @@ _SIGNATURES = {
     ".bmp": ("a BMP", (b"BM",)),
     ".dm3": ("a DigitalMicrograph (DM3/DM4)", (b"\x00\x00\x00\x03", b"\x00\x00\x00\x04")),
     ".ser": ("a TIA series (.ser)", (b"II\x97\x01",)),  # ByteOrder 0x4949, SeriesID 0x0197
+    ".emd": ("an HDF5 (EMD)", (b"\x89HDF\r\n\x1a\n",)),  # Velox and Berkeley EMD are HDF5
 }
 
 
@@ -169,7 +174,7 @@ def read_pixel_size(path) -> tuple[float, str] | None:
     Returns
     -------
     tuple of (float, str) or None
-        For a ``.dm3``/``.dm4``, MRC or TIA ``.ser`` file whose two image axes are calibrated
+        For a ``.dm3``/``.dm4``, MRC, TIA ``.ser`` or ``.emd`` file whose two image axes are calibrated
         alike (an MRC file's unit is ``"Å"``), or a TIFF whose FEI/Thermo Fisher, Zeiss SEM,
         OME, ImageJ or resolution tags state a microscope's pixel size
         (:func:`napari_ivae.core.io.tiff_calibration.tiff_pixel_size`; a picture's dots per
@@ -179,7 +184,7 @@ def read_pixel_size(path) -> tuple[float, str] | None:
     Raises
     ------
     InputError
-        A ``.dm3``/``.dm4``, MRC, ``.ser`` or TIFF file that cannot be read.
+        A ``.dm3``/``.dm4``, MRC, ``.ser``, ``.emd`` or TIFF file that cannot be read.
     """
     path = Path(path)
     suffix = path.suffix.lower()
@@ -187,6 +192,10 @@ def read_pixel_size(path) -> tuple[float, str] | None:
         from napari_ivae.core.io.tiff_calibration import tiff_pixel_size
 
         return tiff_pixel_size(path)
+    if suffix == ".emd":  # its pixels are not read for this
+        from napari_ivae.core.io.emd import emd_contents
+
+        return emd_contents(path).pixel_size
     if suffix not in CALIBRATED_SUFFIXES:
         return None
     return read_calibrated(path, mmap=True).pixel_size

@@ -1,0 +1,361 @@
+"""Read the image of an ``.emd`` file, Thermo Fisher Velox or Berkeley (NCEM) EMD, and its pixel
+size. Both are HDF5 files, read with h5py (imported when an ``.emd`` file is read, never at
+start-up); the pixels are read into memory (an HDF5 dataset is not mapped).
+
+Written from the public descriptions of the two layouts (no other reader's code):
+
+* **Velox**: ``/Data/Image/<uuid>/Data`` holds an image's frames, shape ``(height, width,
+  frames)``; ``/Data/Image/<uuid>/Metadata`` is a ``uint8`` array ``(N, frames)``, each column a
+  zero-padded JSON text whose ``BinaryResult`` gives ``PixelSize`` (``width``, ``height``, texts
+  in ``PixelUnitX``/``PixelUnitY``, metres in real space, ``1/m`` in a diffraction pattern) and
+  the ``Detector`` (HAADF, BF, DF4-A ...). Spectra (``/Data/SpectrumImage``,
+  ``/Data/SpectrumStream``, ``/Data/Spectrum``) are not images.
+* **Berkeley EMD**: a group under ``/data`` whose attribute ``emd_group_type`` is 1 holds the
+  dataset ``data`` and one vector ``dim1``, ``dim2`` ... per axis (attributes ``name`` and
+  ``units``); the last two axes are the image plane, the vectors' step its calibration.
+
+A file with several images gives one: the first HAADF, else the first dark-field (a detector
+name holding ``DF``), else the first; ``meta["images"]`` names them all and ``detector=`` picks
+another.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from napari_ivae.core.errors import InputError
+from napari_ivae.core.io.calibrated import CalibratedImage, metric_length
+
+__all__ = ["emd_contents", "images_note", "read_emd"]
+
+_SPECTRA = ("SpectrumImage", "SpectrumStream", "Spectrum")
+# a length unit as Berkeley EMD files spell it ("n_m", "[n_m]", "nm"), in metres
+_LENGTHS = {"m": 1.0, "mm": 1e-3, "um": 1e-6, "µm": 1e-6, "μm": 1e-6, "nm": 1e-9, "pm": 1e-12,
+            "a": 1e-10, "å": 1e-10, "angstrom": 1e-10}  # fmt: skip
+
+
+def read_emd(path, *, detector: str | None = None) -> CalibratedImage:
+    """Read the image, or stack of frames, of a Velox or Berkeley ``.emd`` file.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The file.
+    detector : str, optional
+        The image to read where the file holds several: a detector name of a Velox file
+        (``"BF"``; case ignored) or a group name under a Berkeley file's ``/data``. By default
+        the first HAADF, else dark-field, else the first image.
+
+    Returns
+    -------
+    CalibratedImage
+        Shape ``(y, x)`` for one frame, ``(frames, y, x)`` for several (a Berkeley file's
+        leading axes as stored); the image axes in ``nm`` (or ``µm``) where the file gives a
+        length, else in pixels. ``meta``: ``images`` (all image names), ``image`` (the one
+        read), ``format`` (``"Velox"`` or ``"Berkeley EMD"``).
+
+    Raises
+    ------
+    InputError
+        A missing, damaged or truncated file, one that is not HDF5, or an HDF5 file without a
+        Velox or Berkeley EMD image (a spectrum only, other groups), in one line naming it.
+    """
+    return _open(path, detector, read=True)
+
+
+def emd_contents(path, *, detector: str | None = None) -> CalibratedImage:
+    """What :func:`read_emd` would read, without reading the pixels: its ``data`` is an empty
+    array of the image's dtype with as many axes (``meta["shape"]``: its shape).
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The file.
+    detector : str, optional
+        As in :func:`read_emd`.
+
+    Returns
+    -------
+    CalibratedImage
+
+    Raises
+    ------
+    InputError
+        As :func:`read_emd`.
+    """
+    return _open(path, detector, read=False)
+
+
+def images_note(path) -> str:
+    """For a file of several images, which one is read and how to read another; else ``""``.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        An ``.emd`` file.
+
+    Returns
+    -------
+    str
+        E.g. ``the file holds 3 images (HAADF, BF, DF4-A); HAADF was read ...``.
+
+    Raises
+    ------
+    InputError
+        As :func:`read_emd`.
+    """
+    meta = emd_contents(path).meta
+    names, chosen = meta["images"], meta["image"]
+    if len(names) < 2:
+        return ""
+    other = next(n for n in names if n != chosen)
+    return (
+        f"the file holds {len(names)} images ({', '.join(names)}); {chosen} was read "
+        f"(napari's File > Open shows them all; in Python read_emd(path, detector={other!r}))"
+    )
+
+
+def _open(path, detector: str | None, read: bool) -> CalibratedImage:
+    path = Path(path)
+    try:
+        import h5py
+    except ImportError:  # a dependency; only a broken install lacks it
+        raise InputError(f"Could not read '{path.name}': reading .emd needs h5py") from None
+    try:
+        with h5py.File(path, "r") as handle:
+            return _read(handle, detector, read)
+    except InputError as err:
+        raise InputError(f"Could not read EMD file '{path}': {err}") from None
+    except (
+        OSError,
+        ValueError,
+        KeyError,
+        TypeError,
+        AttributeError,
+        RuntimeError,
+        MemoryError,
+    ) as err:
+        first = (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
+        raise InputError(f"Could not read EMD file '{path}': {first}") from None
+
+
+def _read(handle, detector: str | None, read: bool) -> CalibratedImage:
+    velox = _group(handle, "Data/Image")
+    if velox is not None and len(velox):
+        return _velox(velox, detector, read)
+    berkeley = _berkeley_groups(handle)
+    if berkeley:
+        return _berkeley(berkeley, detector, read)
+    spectra = [name for name in _SPECTRA if _group(handle, f"Data/{name}") is not None]
+    if spectra:
+        raise InputError(f"it holds spectra ({', '.join(spectra)}), no image")
+    raise InputError(
+        "it is HDF5 but holds no Velox image (/Data/Image) or Berkeley EMD group (/data)"
+    )
+
+
+def _group(handle, name: str):
+    import h5py
+
+    found = handle.get(name)
+    return found if isinstance(found, h5py.Group) else None
+
+
+def _dataset(group, name: str):
+    import h5py
+
+    found = group.get(name)
+    if not isinstance(found, h5py.Dataset):
+        raise InputError(f"its group {group.name} lacks the dataset '{name}'")
+    return found
+
+
+def _choose(names: list[str], detector: str | None) -> int:
+    """The index of the image to read among ``names``."""
+    if detector is not None:
+        folded = [n.casefold() for n in names]
+        if detector.casefold() not in folded:
+            raise InputError(f"it holds no image '{detector}' (its images: {', '.join(names)})")
+        return folded.index(detector.casefold())
+    for wanted in ("HAADF", "DF"):
+        for index, name in enumerate(names):
+            if wanted in name.upper():
+                return index
+    return 0
+
+
+def _velox(images, detector: str | None, read: bool) -> CalibratedImage:
+    groups = [images[key] for key in images if _group(images, key) is not None]
+    if not groups:
+        raise InputError("its /Data/Image holds no image group")
+    metas = [_velox_metadata(group) for group in groups]
+    names = [_unique(m.get("Detector") or f"image {n + 1}", n, metas) for n, m in enumerate(metas)]
+    chosen = _choose(names, detector)
+    data = _dataset(groups[chosen], "Data")
+    if data.ndim not in (2, 3) or min(data.shape) < 1:
+        raise InputError(
+            f"its image {names[chosen]} has the shape {data.shape}, not (y, x, frames)"
+        )
+    _check_dtype(data)
+    frames = data.shape[2] if data.ndim == 3 else 1
+    shape = data.shape[:2] if frames == 1 else (frames, *data.shape[:2])
+    if not read:
+        pixels = np.empty((0,) * len(shape), data.dtype)
+    elif data.ndim == 2:
+        pixels = data[()]
+    elif frames == 1:
+        pixels = data[:, :, 0]
+    else:
+        pixels = np.ascontiguousarray(np.moveaxis(data[()], -1, 0))
+    pixels = pixels.astype(pixels.dtype.newbyteorder("="), copy=False)
+    result = metas[chosen]
+    scale, units = _velox_scale(result)
+    lead = pixels.ndim - 2
+    meta = {"format": "Velox", "images": names, "image": names[chosen], "binary_result": result}
+    meta["shape"] = shape
+    return CalibratedImage(
+        pixels, (1.0,) * lead + scale, (0.0,) * pixels.ndim, ("",) * lead + units, "Velox EMD", meta
+    )
+
+
+def _unique(name: str, index: int, metas: list[dict]) -> str:
+    """``name``, numbered where an earlier image has the same detector ("DF4-A", "DF4-A 2")."""
+    earlier = [m.get("Detector") for m in metas[:index]]
+    return name if name not in earlier else f"{name} {earlier.count(name) + 1}"
+
+
+def _velox_metadata(group) -> dict:
+    """The ``BinaryResult`` of a Velox image's first frame ({} where there is none)."""
+    import h5py
+
+    found = group.get("Metadata")
+    if (
+        not isinstance(found, h5py.Dataset)
+        or found.ndim not in (1, 2)
+        or found.dtype.kind not in "uiS"
+    ):
+        return {}
+    column = found[:, 0] if found.ndim == 2 else found[()]
+    text = np.asarray(column).astype("u1").tobytes().split(b"\0", 1)[0]
+    try:
+        parsed = json.loads(text.decode("utf-8", errors="replace"))
+    except ValueError:
+        return {}
+    result = parsed.get("BinaryResult") if isinstance(parsed, dict) else None
+    return result if isinstance(result, dict) else {}
+
+
+def _velox_scale(result: dict) -> tuple[tuple, tuple]:
+    """Scale and unit of ``(y, x)`` from a ``BinaryResult``: nm or µm for a size in metres."""
+    size = result.get("PixelSize")
+    if not isinstance(size, dict):
+        return (1.0, 1.0), ("", "")
+    axes = (
+        (size.get("height"), result.get("PixelUnitY")),
+        (size.get("width"), result.get("PixelUnitX")),
+    )
+    metres = [_number(value) * _LENGTHS.get(_unit(unit), math.nan) for value, unit in axes]
+    return _lengths(metres)
+
+
+def _lengths(metres: list[float]) -> tuple[tuple, tuple]:
+    """Per axis in metres -> scale and unit (nm, or µm from a µm); pixels unless both are
+    lengths between 0 and 1 mm."""
+    if not all(0 < m < 1e-3 for m in metres):  # NaN (no length unit) fails too
+        return (1.0, 1.0), ("", "")
+    unit = metric_length(metres[-1])[1]
+    factor = 1e9 if unit == "nm" else 1e6
+    return tuple(float(f"{m * factor:.10g}") for m in metres), (unit, unit)
+
+
+def _number(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _unit(value: Any) -> str:
+    """A unit text folded: ``"[n_m]"`` -> ``"nm"``, bytes decoded, case kept for ``µ``."""
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", errors="replace")
+    if isinstance(value, np.ndarray) and value.size == 1:
+        return _unit(value.reshape(-1)[0])
+    if not isinstance(value, str):
+        return ""
+    text = value.strip().strip("[]").replace("_", "").strip()
+    return text if text in ("µm", "μm") else text.lower()
+
+
+def _check_dtype(data) -> None:
+    if data.dtype.kind not in "uifb":
+        raise InputError(f"its pixels are of type {data.dtype} (not integers or reals)")
+
+
+def _berkeley_groups(handle) -> dict:
+    """The Berkeley EMD groups (``emd_group_type`` 1) under ``/data``, by name."""
+    top = _group(handle, "data")
+    if top is None:
+        return {}
+    found = {}
+    for name in top:
+        group = _group(top, name)
+        if group is not None and _number(_scalar(group.attrs.get("emd_group_type"))) == 1:
+            found[name] = group
+    return found
+
+
+def _scalar(value: Any) -> Any:
+    if isinstance(value, np.ndarray) and value.size == 1:
+        return value.reshape(-1)[0]
+    return value
+
+
+def _berkeley(groups: dict, detector: str | None, read: bool) -> CalibratedImage:
+    names = list(groups)
+    chosen = names[_choose(names, detector) if detector is not None else 0]
+    group = groups[chosen]
+    data = _dataset(group, "data")
+    if data.ndim < 2 or min(data.shape) < 1:
+        raise InputError(f"its data {chosen} has the shape {data.shape}, not an image")
+    _check_dtype(data)
+    pixels = data[()] if read else np.empty((0,) * data.ndim, data.dtype)
+    pixels = pixels.astype(pixels.dtype.newbyteorder("="), copy=False)
+    metres, origin = [], []
+    for axis in (data.ndim - 2, data.ndim - 1):
+        step, zero, unit = _berkeley_axis(group, axis + 1)
+        metres.append(step * _LENGTHS.get(unit, math.nan))
+        origin.append(zero)
+    scale, units = _lengths(metres)
+    lead = data.ndim - 2
+    plane_origin = tuple(origin) if units[0] else (0.0, 0.0)
+    meta = {"format": "Berkeley EMD", "images": names, "image": chosen, "shape": data.shape}
+    return CalibratedImage(
+        pixels,
+        (1.0,) * lead + scale,
+        (0.0,) * lead + plane_origin,
+        ("",) * lead + units,
+        "Berkeley EMD",
+        meta,
+    )
+
+
+def _berkeley_axis(group, number: int) -> tuple[float, float, str]:
+    """Step, pixel index of the zero, and folded unit of the dimension vector ``dim<number>``
+    (NaN step where it is missing or holds fewer than two values)."""
+    import h5py
+
+    vector = group.get(f"dim{number}")
+    if not isinstance(vector, h5py.Dataset) or vector.ndim != 1 or vector.shape[0] < 2:
+        return math.nan, 0.0, ""
+    if vector.dtype.kind not in "uif":
+        return math.nan, 0.0, ""
+    first, second = (float(v) for v in vector[:2])
+    step = second - first
+    zero = -first / step + 0.0 if step else 0.0  # + 0.0: no -0.0
+    return step, zero, _unit(vector.attrs.get("units"))
