@@ -136,6 +136,49 @@ def points_coords(layer: Any) -> np.ndarray:
     return np.column_stack([np.round(data[:, -3]), data[:, -2:]])
 
 
+def in_image_pixels(coords: np.ndarray, layer: Any, image: Any) -> np.ndarray:
+    """Coordinates in ``layer``'s data space -> ``image``'s pixels, on the last two axes.
+
+    A Points or Shapes layer drawn over a calibrated image (a micrograph opened in nm) need not
+    share its transform: napari gives a new layer made with nothing selected a scale of 1, so
+    its data are in nm while the image's are in pixels. Both go through world coordinates
+    (napari's own transforms); where the two layers' transforms agree the coordinates come
+    back unchanged (the same array, no rounding).
+
+    Parameters
+    ----------
+    coords : numpy.ndarray
+        ``(N, D)`` coordinates in ``layer``'s data space, the plane's (row, col) last.
+    layer, image : napari.layers.Layer
+        The layer the coordinates belong to and the image whose pixels they are wanted in.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(N, D)``: the leading axes (a frame index) as given, the last two in image pixels.
+    """
+    coords = np.asarray(coords, dtype=np.float64)
+    if image is None or layer is None or layer is image or len(coords) == 0:
+        return coords
+    own, theirs = _plane_affine(layer), _plane_affine(image)
+    if np.array_equal(own, theirs):
+        return coords
+    # world = own @ [r, c, 1]; pixels = theirs^-1 @ world
+    plane = np.linalg.solve(theirs, own)
+    mapped = coords.copy()
+    mapped[:, -2:] = coords[:, -2:] @ plane[:2, :2].T + plane[:2, 2]
+    return mapped
+
+
+def _plane_affine(layer: Any) -> np.ndarray:
+    """The 3 x 3 homogeneous data-to-world transform of a layer's last two axes (scale,
+    translate, rotation, shear and affine together, as napari composes them)."""
+    full = np.asarray(layer._data_to_world.affine_matrix, dtype=np.float64)
+    n = full.shape[0] - 1
+    keep = [n - 2, n - 1, n]
+    return full[np.ix_(keep, keep)]
+
+
 def points_data(coords: np.ndarray, image_ndim: int) -> np.ndarray:
     """``(N, 3)`` (frame, row, col) -> napari Points data matching a 2D or 3D image."""
     coords = np.asarray(coords, dtype=float).reshape(-1, 3)

@@ -21,6 +21,7 @@ from napari_ivae._layer_data import (  # noqa: F401 - importable from here as be
     image_array,
     image_data,
     image_snapshot,
+    in_image_pixels,
     joined_columns,
     points_coords,
     points_data,

@@ -121,3 +121,42 @@ def test_berkeley_emd_opens_as_one_layer_in_nm(viewer, tmp_path):
     layer = viewer.layers["ncem"]
     np.testing.assert_allclose(layer.scale, (0.2, 0.2))
     assert [str(u) for u in layer.units] == ["nanometer", "nanometer"]
+
+
+def test_points_and_shapes_drawn_in_nm_over_a_calibrated_image_cut_and_label_its_pixels(
+    viewer, tmp_path
+):
+    """napari gives a Points or Shapes layer made with nothing selected a scale of 1: over a
+    micrograph opened in nm its data are in nm. The patches were cut at those numbers read as
+    pixels (a 0.05 nm pixel: every point near the corner, most dropped) and the shapes labelled
+    other patches. Both now go through world coordinates into the image's pixels."""
+    lattice = make_lattice((128, 128), spacing=10.0, seed=2)
+    path = tmp_path / "grain.dm4"
+    write_dm(path, lattice.image.astype("f4"), scale=[0.05, 0.05], origin=[0.0, 20.0],
+             units=["nm", "nm"])  # fmt: skip
+    viewer.open(str(path), plugin=PLUGIN)
+    image = viewer.layers["grain"]
+    inside = lattice.positions[((lattice.positions > 20) & (lattice.positions < 108)).all(axis=1)]
+    world = inside * 0.05 + (-1.0, 0.0)  # pixels -> nm (translate -origin * scale)
+    viewer.layers.selection.clear()
+    points = viewer.add_points(world, name="clicked atoms", units=image.units)
+    assert tuple(points.scale) == (1.0, 1.0)
+    patches = open_widget(viewer, "Patches and labels")
+    patches.image.value = image
+    patches.points.value = points
+    patches.size.value = 12
+    patchset = patches.extract()
+    assert patchset is not None and len(patchset.centres) == len(inside)
+    np.testing.assert_allclose(patchset.centres, inside, atol=1e-6)
+    # a rectangle drawn in nm around the left half of the atoms: class 1
+    left = inside[:, 1] < 64
+    top_left, bottom_right = (-1.0, 0.0), (128 * 0.05 - 1.0, 64 * 0.05)
+    shapes = viewer.add_shapes(
+        np.array([top_left, bottom_right]), shape_type="rectangle", name="drawn", units=image.units
+    )
+    shapes.features = {"class": np.array([1])}
+    patches.shapes.value = shapes
+    from napari_ivae._widgets.shape_labelling import shapes_labels
+
+    labels = shapes_labels(shapes, patchset, 2, image).labels
+    np.testing.assert_array_equal(labels, np.where(left, 1, -1))

@@ -167,7 +167,9 @@ class PatchJob:
             if meta and meta.get("spacing"):
                 spacing, origin = float(meta["spacing"]), "the detection's spacing"
             else:
-                spacing = points_spacing(np.asarray(points.data))
+                spacing = points_spacing(
+                    _layers.in_image_pixels(np.asarray(points.data), points, image_layer)
+                )
                 origin = "the points' median nearest-neighbour distance"
             measured = particle_diameter(points.features)
         elif self._session.spacing and self._session.spacing_image == image_layer.name:
@@ -221,7 +223,9 @@ class PatchJob:
             )
         params["points"] = self.points.value.name
         job["points"] = self.points.value
-        job["coords"] = _layers.points_coords(self.points.value)
+        job["coords"] = _layers.in_image_pixels(
+            _layers.points_coords(self.points.value), self.points.value, layer
+        )
         # particles: their maps stay on each of them (one diameter per point)
         job["particle_diameter"] = point_diameters(self.points.value.features)
         return job

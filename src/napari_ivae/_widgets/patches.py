@@ -239,7 +239,11 @@ class PatchesWidget(PatchJob, ShapeLabelling, DockBody):
             report(self.status, err)
             return None
         shapes = self._annotation_layer
-        snapshot = shapes_snapshot(shapes, len(self.classes.names)) if shapes is not None else None
+        snapshot = (
+            shapes_snapshot(shapes, len(self.classes.names), self.image.value)
+            if shapes is not None
+            else None
+        )
         self._recount_timer.stop()  # the labels are counted with the new patches
         generation = self._label_generation
 
@@ -317,7 +321,7 @@ class PatchesWidget(PatchJob, ShapeLabelling, DockBody):
             self.update_labels()  # nothing to count
             return
         generation = self._label_generation
-        snapshot = shapes_snapshot(layer, len(self.classes.names))
+        snapshot = shapes_snapshot(layer, len(self.classes.names), self.image.value)
 
         def show(assignment: Any) -> Any:
             if (
@@ -358,7 +362,7 @@ class PatchesWidget(PatchJob, ShapeLabelling, DockBody):
         if layer is None or len(layer.data) == 0:
             return self._show_labels(layer, patchset, None)
         try:
-            assignment = shapes_labels(layer, patchset, len(self.classes.names))
+            assignment = shapes_labels(layer, patchset, len(self.classes.names), self.image.value)
         except Exception as err:  # noqa: BLE001 - shown to the user
             report(self.status, err)
             return None

@@ -18,18 +18,18 @@ from napari_ivae.core.patches.annotations import OVERLAP_RULE
 CLASS_META = "napari_ivae_classes"
 
 
-def shapes_labels(layer: Any, patchset: Any, n_classes: int) -> Any:
+def shapes_labels(layer: Any, patchset: Any, n_classes: int, image: Any = None) -> Any:
     """Class of each patch from an annotation Shapes layer (``-1`` outside every shape)."""
-    return labels_of_snapshot(shapes_snapshot(layer, n_classes), patchset)
+    return labels_of_snapshot(shapes_snapshot(layer, n_classes, image), patchset)
 
 
-def shapes_snapshot(layer: Any, n_classes: int) -> tuple:
-    """The labelled shapes of ``layer`` (vertices, types, classes, ndim), copied in the GUI
-    thread for :func:`labels_of_snapshot`."""
+def shapes_snapshot(layer: Any, n_classes: int, image: Any = None) -> tuple:
+    """The labelled shapes of ``layer`` (vertices in ``image``'s pixels when given, types,
+    classes, ndim), copied in the GUI thread for :func:`labels_of_snapshot`."""
     classes = shape_classes(layer)
     keep = [i for i, k in enumerate(classes) if 0 <= k < n_classes]
     return (
-        [np.array(layer.data[i]) for i in keep],
+        [_layers.in_image_pixels(np.array(layer.data[i]), layer, image) for i in keep],
         [layer.shape_type[i] for i in keep],
         [int(classes[i]) for i in keep],
         layer.ndim,
