@@ -33,6 +33,7 @@ def test_detect_writes_points_aligned_with_features(viewer, lattice_layer, qtbot
     detect.detect()
     qtbot.waitUntil(lambda: not detect.busy, timeout=30000)
     assert "atoms found" in detect.status.value and not is_error(detect.status)
+    assert "1 px =" not in detect.status.value  # an image in pixels: no physical size
     points = viewer.layers["lat atoms [ivae]"]
     assert len(points.data) > 50
     assert {"row", "col"} <= set(points.features.columns)

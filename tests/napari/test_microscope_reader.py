@@ -3,6 +3,7 @@ atoms lie on it."""
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -48,6 +49,8 @@ def test_calibrated_dm4_opens_scaled_and_detect_lands_on_the_atoms(viewer, tmp_p
     detect.detect()
     qtbot.waitUntil(lambda: not detect.busy, timeout=30000)
     assert "atoms found" in detect.status.value and not is_error(detect.status)
+    # the dock says the pixel size and the spacing in the file's unit (8 px = 0.4 nm)
+    assert re.search(r"; 1 px = 0\.05 nm, spacing 0\.(39\d*|4|40\d*) nm", detect.status.value)
     points = viewer.layers["grain atoms [ivae]"]
     assert [str(u) for u in points.units] == ["nanometer", "nanometer"]
     world = points.data * points.scale + points.translate  # napari's data-to-world, no rotation

@@ -51,6 +51,7 @@ from napari_ivae._widgets.detect_text import (  # noqa: F401 - importable from h
     _chosen,
     _filled_warning,
     _jsonable,
+    physical_note,
     point_size,
     result_message,
     widget_spelling,
@@ -378,7 +379,8 @@ class DetectWidget(DockBody):
         self._shown_for = layer
         used = det.params if isinstance(det.params, dict) else {}
         self._show_auto_values(used, params)
-        text, warn = result_message(det, params, preparation or {}, hidden)
+        physical = physical_note(layer, used, mode)
+        text, warn = result_message(det, params, preparation or {}, hidden, physical)
         if warn:
             self.status.warn(text)
         else:

@@ -122,11 +122,14 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def result_message(det: Any, params: dict, preparation: dict, hidden: list) -> tuple[str, bool]:
+def result_message(
+    det: Any, params: dict, preparation: dict, hidden: list, physical: str = ""
+) -> tuple[str, bool]:
     """The dock's line for a detection that found something: the count, the values used (the
     chosen ones marked auto), the core's notes on a stack, the layers hidden for it, the
     self-check's notes (a masked scale bar) and its warnings in the dock's words; True when
-    there are warnings (shown amber; a note alone is not)."""
+    there are warnings (shown amber; a note alone is not). ``physical``: the calibrated
+    image's pixel size (:func:`physical_note`), after the values used."""
     mode = params["mode"]
     used = det.params if isinstance(det.params, dict) else {}
     frames = used.get("n_frames") if used.get("is_stack") else None
@@ -138,7 +141,7 @@ def result_message(det: Any, params: dict, preparation: dict, hidden: list) -> t
             lambda m: f"{'dark' if m.group(1) == 'bright' else 'bright'} {m.group(2)}",
             chosen,
         )
-    message = f"{len(det.coords)} {mode} found{where}; {chosen}"
+    message = f"{len(det.coords)} {mode} found{where}; {chosen}{physical}"
     from napari_ivae.core.detection.detections import stack_notes
 
     note = stack_notes(det.message)  # the count and spacing are said above
@@ -161,3 +164,31 @@ def result_message(det: Any, params: dict, preparation: dict, hidden: list) -> t
     if warnings:
         return f"{message}. Check: {' '.join(warnings)}", True
     return message, False
+
+
+def physical_note(layer: Any, used: dict, mode: str) -> str:
+    """The pixel size of a calibrated image layer (a micrograph opened in nm) and, for atoms,
+    the spacing in that unit, e.g. ``"; 1 px = 0.0195 nm, spacing 0.372 nm"``; ``""`` for an
+    image in pixels or with unequal row and column pixels."""
+    units = tuple(str(u) for u in (getattr(layer, "units", None) or ()))
+    scale = tuple(float(s) for s in getattr(layer, "scale", ())[-2:])
+    if len(units) < 2 or units[-1] != units[-2] or units[-1] == "pixel":
+        return ""
+    if len(scale) != 2 or not np.isclose(scale[0], scale[1]) or scale[0] <= 0:
+        return ""
+    unit = _UNIT_SYMBOLS.get(units[-1], units[-1])
+    note = f"; 1 px = {scale[0]:.4g} {unit}"
+    spacing = used.get("spacing") if mode == "atoms" else None
+    if spacing:
+        note += f", spacing {float(spacing) * scale[0]:.4g} {unit}"
+    return note
+
+
+_UNIT_SYMBOLS = {
+    "nanometer": "nm",
+    "micrometer": "µm",
+    "angstrom": "Å",
+    "picometer": "pm",
+    "millimeter": "mm",
+    "meter": "m",
+}
