@@ -66,6 +66,9 @@ SPAN = 0.5  # a blob at the middle at least this x the inscribed radius is the w
 MIN_MEMBERS = 2  # an outline holds at least this many kept blobs
 REACH = (1 + OUTER) / SPAN  # a spanning blob's outline lies within this x its radius
 LEVELS = 12  # an area not round is raised in at most this many levels
+# ndimage.label's connectivity within each plane of a stack, none between planes
+_IN_PLANE = np.zeros((3, 3, 3), dtype=bool)
+_IN_PLANE[1] = [[0, 1, 0], [1, 1, 1], [0, 1, 0]]
 
 
 def one_per_outline(signal, points, radius, keep, pixel_noise, last=0, raised=False):
@@ -239,11 +242,16 @@ def _raised_outline(smoothed, background, floor, points, radius, k, others) -> n
     y, x = int(points[k, 0]) - y0, int(points[k, 1]) - x0
     local = points[others] - np.array([y0, x0])
     base, top = background + 2.0 * floor, float(window[y, x])
-    for level in np.arange(base, top, max(floor, (top - base) / LEVELS)).tolist():
-        parts, _ = ndimage.label(window > level)
-        mask = parts == parts[y, x]
-        if mask[[0, -1], :].any() or mask[:, [0, -1]].any():
-            continue  # not closed within the window (or cut by the frame's edge)
+    levels = np.arange(base, top, max(floor, (top - base) / LEVELS)).tolist()
+    if not levels:
+        return np.zeros(0, dtype=np.int64)
+    # every level's pieces by one labelling of the levels' stack, each plane apart: the
+    # pieces a label call per level finds, at a fifth of the calls' cost
+    parts = ndimage.label(np.stack([window > level for level in levels]), _IN_PLANE)[0]
+    masks = parts == parts[:, y, x, None, None]
+    # those closed within the window (not cut by the frame's edge either)
+    closed = ~(masks[:, [0, -1], :].any(axis=(1, 2)) | masks[:, :, [0, -1]].any(axis=(1, 2)))
+    for mask in masks[closed]:
         rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
         widest = min(rows[-1] - rows[0], cols[-1] - cols[0]) + 1
         if float(mask.sum()) > ROUND_AREA * np.pi * (widest / 2.0) ** 2:
