@@ -25,6 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 from napari_ivae.core.detection.detection_memo import remembered
+from napari_ivae.core.detection.packed_pieces import _holding_area, _pieces
 from napari_ivae.core.detection.particle_blobs import choice_window
 from napari_ivae.core.detection.particle_candidates import SCALE_RANGE
 
@@ -172,28 +173,24 @@ def _layer_phase(
         return None
     level = threshold_otsu(values)
     phases = {"bright": (smooth > level) & use, "dark": (smooth <= level) & use}
-    pieces = {}
-    for name, phase in phases.items():
-        labels, count = ndimage.label(phase)
-        areas = np.bincount(labels.ravel())[1:] if count else np.zeros(0, dtype=np.int64)
-        pieces[name] = labels, areas
+    pieces: dict = {}  # each phase labelled once needed: not for a cover or a presence test
     for name, other in (("bright", "dark"), ("dark", "bright")):
         if name not in names:
             continue
-        (labels, areas), around = pieces[name], pieces[other][1]
+        # the phase's pixels are its pieces' areas together; the other phase has pieces if any
+        cover = int(np.count_nonzero(phases[name]))
+        if not (cover >= PACKED_COVER * use.sum() and phases[other].any()):
+            continue
+        labels, areas = _pieces(phases, name, pieces)
         large = areas >= PACKED_MIN_AREA
-        if (
-            large.sum() >= PACKED_PIECES
-            and areas.sum() >= PACKED_COVER * use.sum()
-            and around.size
-            and areas.max() <= PACKED_LARGEST * areas.sum()
-        ):
+        if large.sum() >= PACKED_PIECES and areas.max() <= PACKED_LARGEST * areas.sum():
             # (tested before the distance transforms, the costly part: PtCo1's film parts
             # pass the pieces' tests above and fail this one)
             held = large & (areas >= PACKED_HELD * _holding_area(areas))
             if held.sum() < PACKED_HELD_PIECES:
                 continue  # a few large hills (a support's slow field) and noise crumbs
             distance = ndimage.distance_transform_edt(phases[name])
+            around = _pieces(phases, other, pieces)[1]
             if around.max() < PACKED_NETWORK * around.sum() and not (
                 ndimage.distance_transform_edt(phases[other])[phases[other]].mean()
                 <= PACKED_THIN * distance[phases[name]].mean()
@@ -222,13 +219,6 @@ def _layer_phase(
                 float(np.median(apart) / (2.0 * np.sqrt(2.0))),
             )
     return None
-
-
-def _holding_area(areas: np.ndarray) -> float:
-    """The area of the piece that holds a phase's median pixel (pieces ordered by area)."""
-    ordered = np.sort(areas)
-    total = np.cumsum(ordered)
-    return float(ordered[int(np.searchsorted(total, 0.5 * total[-1]))])
 
 
 def _packed_choice(best, measured, scales, name, sigma, cell):
