@@ -60,3 +60,31 @@ def test_a_step_within_the_noise_is_no_lip():
     signal = 0.1 * _frame()  # the vacuum 0.1 below the film
     assert on_lips(signal, ROW, _radius(ROW), 0.01).all()
     assert not on_lips(signal, ROW, _radius(ROW), 0.3).any()
+
+
+def test_the_ridge_directions_of_blobs_read_together_are_each_blobs_own():
+    # blobs of one scale read as one stack, and blobs the frame's edge cuts, give the Hessian
+    # of the frame smoothed alone around each: gaussian_at on that blob's own window (the same
+    # numbers), within rounding of scipy's filter of it
+    from scipy import ndimage
+
+    from napari_ivae.core.detection.gaussian_points import gaussian_at
+    from napari_ivae.core.detection.particle_lips import _directions
+
+    rng = np.random.default_rng(3)
+    frame = ndimage.gaussian_filter(rng.standard_normal((90, 120)), 2.0).cumsum(axis=0)
+    points = np.array([[45, 60], [30, 80], [60, 30], [2, 5], [88, 119], [45, 61]])
+    radius = np.array([4.0, 4.0, 4.0, 4.0, 6.0, 1.0])
+    found = _directions(frame, points, radius)
+    for (row, col), blob_radius, (across, along) in zip(points, radius, found):
+        sigma = max(blob_radius / np.sqrt(2.0), 1.0)
+        reach = int(4.0 * sigma + 0.5)
+        low = np.maximum([row - reach, col - reach], 0)
+        near = frame[low[0] : row + reach + 1, low[1] : col + reach + 1]
+        at = (row - low[0], col - low[1])
+        orders = ((2, 0), (1, 1), (0, 2))
+        hessian = [float(gaussian_at(near, sigma, order, [at[0]], [at[1]])[0]) for order in orders]
+        filtered = [ndimage.gaussian_filter(near, sigma, order=order)[at] for order in orders]
+        assert np.allclose(hessian, filtered, rtol=1e-12, atol=1e-12)
+        _, vectors = np.linalg.eigh(np.array([hessian[:2], hessian[1:]]))
+        assert np.array_equal(across, vectors[:, 0]) and np.array_equal(along, vectors[:, 1])

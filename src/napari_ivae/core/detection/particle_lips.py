@@ -87,8 +87,11 @@ def on_lips(signal, points, radius, noise: float) -> np.ndarray:
     levels = _without_line_offsets(signal)
     along = np.zeros((len(points), 2))
     strict = np.zeros(len(points), dtype=bool)
-    for index in ridge.tolist():
-        strict[index], along[index] = _on_lip(levels, points[index], float(radius[index]), noise)
+    directions = _directions(levels, points[ridge], radius[ridge])
+    for index, across in zip(ridge.tolist(), directions):
+        strict[index], along[index] = _on_lip(
+            levels, points[index], float(radius[index]), noise, across
+        )
     rows = _rows(points[ridge], radius[ridge], along[ridge])
     count = np.bincount(rows, weights=strict[ridge], minlength=rows.max() + 1)
     lips[ridge] = count[rows] >= CHAIN
@@ -126,19 +129,19 @@ def _without_line_offsets(signal) -> np.ndarray:
     return scan_levelled(np.asarray(signal, dtype=np.float64))[0]
 
 
-def _on_lip(signal, point, radius: float, noise: float) -> tuple[bool, np.ndarray]:
+def _on_lip(signal, point, radius: float, noise: float, directions) -> tuple[bool, np.ndarray]:
     """Whether the ridge through ``point`` stands above the levels on both its sides, those two
     differ by more than its height above the higher one and by ``STEP_ERRORS`` standard errors
     of the ``noise``, and it runs on straight both ways along it, above the higher side and
-    never the step above its own level; and the unit vector along the ridge (the smoothed
-    frame's Hessian at ``point`` gives the directions)."""
+    never the step above its own level; and the unit vector along the ridge. ``directions``:
+    the unit vectors across and along it (:func:`_directions`)."""
     sigma = max(radius / np.sqrt(2.0), 1.0)
     reach = int(np.ceil(max(NEAR) * radius + 3 * sigma)) + 1
     low = np.maximum(np.asarray(point) - reach, 0)
     high = np.minimum(np.asarray(point) + reach + 1, signal.shape)
     window = np.asarray(signal[low[0] : high[0], low[1] : high[1]], dtype=np.float64)
     centre = np.asarray(point) - low
-    across, along = _directions(window, centre, sigma)
+    across, along = directions
     sides = [centre + sign * np.outer(NEAR, across) * radius for sign in (-1.0, 1.0)]
     smooth = np.zeros(window.shape)  # the smoothed window, on the pixels read only
     _smooth_near(smooth, window, sigma, np.concatenate([centre[None, :], *sides]))
@@ -164,23 +167,39 @@ def _on_lip(signal, point, radius: float, noise: float) -> tuple[bool, np.ndarra
     return bool(ridge.min() > higher and ridge.max() < top + step), along
 
 
-def _directions(window, centre, sigma: float) -> tuple[np.ndarray, np.ndarray]:
-    """The unit vectors across (the most negative curvature) and along the ridge at
-    ``centre`` of ``window`` smoothed by ``sigma``."""
-    # only the centre's value is read: the filters run on the pixels their kernel reaches
-    # from it (the same sums; the window's own edge, where it is the frame's, stays the edge),
-    # and at the centre only (gaussian_at)
-    reach = int(4.0 * sigma + 0.5)  # scipy's kernel radius at its default truncate=4
-    low = np.maximum(np.asarray(centre) - reach, 0)
-    high = np.minimum(np.asarray(centre) + reach + 1, window.shape)
-    near = window[low[0] : high[0], low[1] : high[1]]
-    at = tuple(np.asarray(centre) - low)
-    hessian = [
-        float(gaussian_at(near, sigma, order, [at[0]], [at[1]])[0])
-        for order in ((2, 0), (1, 1), (0, 2))
-    ]
-    _, vectors = np.linalg.eigh(np.array([hessian[:2], hessian[1:]]))
-    return vectors[:, 0], vectors[:, 1]
+def _directions(signal, points, radius) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per blob at ``points`` (of ``radius``), the unit vectors across (the most negative
+    curvature) and along the ridge there: the Hessian of ``signal`` smoothed by the blob's
+    sigma (at least 1 px), read at its centre only.
+
+    Only the centre's value is read: the filters run on the pixels their kernel reaches from
+    it (the frame's own edge stays the edge), at the centre only
+    (:func:`~napari_ivae.core.detection.gaussian_points.gaussian_at`), the blobs whose such
+    windows are alike (scale, shape, centre) as one stack: each frame's numbers as alone.
+    """
+    shape = np.asarray(signal.shape)
+    groups: dict[tuple, list[int]] = {}
+    cuts = []
+    for index, (point, blob_radius) in enumerate(zip(points, radius.tolist())):
+        sigma = max(blob_radius / np.sqrt(2.0), 1.0)
+        reach = int(4.0 * sigma + 0.5)  # scipy's kernel radius at its default truncate=4
+        low = np.maximum(point - reach, 0)
+        high = np.minimum(point + reach + 1, shape)
+        cuts.append((low, high))
+        key = (sigma, *(high - low).tolist(), *(point - low).tolist())
+        groups.setdefault(key, []).append(index)
+    hessians = np.zeros((len(points), 3))
+    for (sigma, _, _, row, col), members in groups.items():
+        near = np.stack(
+            [signal[cuts[k][0][0] : cuts[k][1][0], cuts[k][0][1] : cuts[k][1][1]] for k in members]
+        ).astype(np.float64, copy=False)
+        for column, order in enumerate(((2, 0), (1, 1), (0, 2))):
+            hessians[members, column] = gaussian_at(near, sigma, order, [row], [col])[:, 0]
+    found = []
+    for hessian in hessians.tolist():
+        _, vectors = np.linalg.eigh(np.array([hessian[:2], hessian[1:]]))
+        found.append((vectors[:, 0], vectors[:, 1]))
+    return found
 
 
 def _smooth_near(smooth, window, sigma: float, at) -> None:
