@@ -246,7 +246,12 @@ def _basin_depth(smoothed) -> np.ndarray:
 
     height, width = smoothed.shape
     padded = np.pad(smoothed, ((0, height % 2), (0, width % 2)), mode="edge")
-    pooled = padded.reshape(padded.shape[0] // 2, 2, padded.shape[1] // 2, 2).max(axis=(1, 3))
+    # each 2 x 2 block's maximum from its four strided corners (a maximum rounds nothing:
+    # reshape(...).max(axis=(1, 3)) over two short strided axes took 25 x as long)
+    pooled = np.maximum(
+        np.maximum(padded[0::2, 0::2], padded[0::2, 1::2]),
+        np.maximum(padded[1::2, 0::2], padded[1::2, 1::2]),
+    )
     if min(pooled.shape) < 3:
         return np.zeros_like(smoothed)
     depth = filled_from_edge(pooled) - pooled
