@@ -148,10 +148,8 @@ def _on_lip(signal, point, radius: float, noise: float, directions) -> tuple[boo
     first, second = (_inside(smooth, side) for side in sides)
     if first is None or second is None:
         return False, along  # the frame's edge cuts a side: no decision
-    higher, step = (
-        max(np.median(first), np.median(second)),
-        abs(np.median(first) - np.median(second)),
-    )
+    first, second = np.median(first), np.median(second)  # each side's level, taken once
+    higher, step = max(first, second), abs(first - second)
     top = float(smooth[tuple(centre)])
     # a difference of two smoothed levels: its standard error sqrt(2) x their noise
     error = np.sqrt(2.0) * noise * smoothing_factor(sigma)
