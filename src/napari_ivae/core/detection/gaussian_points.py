@@ -122,7 +122,8 @@ def _ordered_sum(lines: np.ndarray, taps: np.ndarray, axis: int) -> np.ndarray:
     antisymmetric, ``(left - right) x tap``; else the last product, then every other one from
     the left. The terms are formed at once, then added one after the other in that order
     (the same roundings as ``correlate1d``'s loop)."""
-    lines = np.moveaxis(lines, axis, 0)
+    axis %= lines.ndim  # np.moveaxis(lines, axis, 0)'s view, without its argument checks
+    lines = lines.transpose((axis, *(other for other in range(lines.ndim) if other != axis)))
     radius = len(taps) // 2
     column = (-1,) + (1,) * (lines.ndim - 1)
     symmetry = _symmetry(taps)
