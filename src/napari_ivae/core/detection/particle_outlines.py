@@ -257,9 +257,10 @@ def _raised_outline(smoothed, background, floor, points, radius, k, others) -> n
         if float(mask.sum()) > ROUND_AREA * np.pi * (widest / 2.0) ** 2:
             continue  # more than its box's narrower side's circle allows: not round
         # the face below the rim leaves holes at a raised level: the outline holds them
-        boxed = ndimage.binary_fill_holes(
-            np.pad(mask[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1], 1)
-        )
+        # (padded by one pixel of background as np.pad(box, 1), without its machinery)
+        boxed = np.zeros((rows[-1] - rows[0] + 3, cols[-1] - cols[0] + 3), dtype=bool)
+        boxed[1:-1, 1:-1] = mask[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+        boxed = ndimage.binary_fill_holes(boxed)
         distance = ndimage.distance_transform_edt(boxed)
         inscribed = float(distance.max())
         if inscribed < 1.0 or float(boxed.sum()) > ROUND_AREA * np.pi * inscribed**2:
