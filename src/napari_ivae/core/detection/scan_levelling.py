@@ -231,8 +231,11 @@ def offset_ratio(frame: np.ndarray) -> float:
 
 def _offset_ratio(offsets: np.ndarray, along: np.ndarray) -> float:
     """The line offsets' robust spread over the typical absolute difference along a line."""
+    from napari_ivae.core.detection._medians import _median  # np.median's numbers, sooner
+
     spread = 1.4826 * np.median(np.abs(offsets - np.median(offsets)))
-    typical = np.median(np.abs(along - np.median(along)))
+    along = np.asarray(along).ravel()  # np.median of the whole array: its values' median
+    typical = _median(np.abs(along - _median(along)))
     if not typical > 0:
         return np.inf if spread > 0 else 0.0
     return float(spread / typical)
