@@ -6,12 +6,19 @@ Berkeley ``.emd`` (:mod:`.emd`), read into one :class:`CalibratedImage`. (A TIFF
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["CALIBRATED_SUFFIXES", "CalibratedImage", "metric_length", "read_calibrated"]
+__all__ = [
+    "CALIBRATED_SUFFIXES",
+    "CalibratedImage",
+    "metric_length",
+    "read_calibrated",
+    "read_headed",
+]
 
 DM_SUFFIXES = (".dm3", ".dm4")
 MRC_SUFFIXES = (".mrc", ".mrcs", ".map", ".st")
@@ -108,3 +115,39 @@ def read_calibrated(path, *, mmap: bool = False) -> CalibratedImage:
         return read_emd(path)
     name = Path(path).name
     raise InputError(f"'{name}' is not a .dm3/.dm4, MRC, .ser or .emd file (by its extension)")
+
+
+def read_headed(
+    path, head_bytes: int, kind: str, read: Callable[[Path, bytes, int], CalibratedImage]
+) -> CalibratedImage:
+    """Open a file, read its first ``head_bytes`` and hand ``(path, head, size)`` to ``read``.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The file.
+    head_bytes : int
+        How much of its start ``read`` needs (the header).
+    kind : str
+        The format's name in messages, e.g. ``"MRC file"``.
+    read : callable
+        The format's reader; it raises ``ValueError`` with what is wrong.
+
+    Raises
+    ------
+    InputError
+        A file that cannot be opened, or the reader's ``ValueError``, in one line naming it.
+    """
+    from napari_ivae.core.errors import InputError
+
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as stream:
+            head = stream.read(head_bytes)
+    except OSError as err:
+        raise InputError(f"Could not read image '{path}': {err.strerror or err}") from err
+    try:
+        return read(path, head, size)
+    except ValueError as err:
+        raise InputError(f"Could not read {kind} '{path}': {err}") from None

@@ -17,8 +17,7 @@ from typing import Literal
 
 import numpy as np
 
-from napari_ivae.core.errors import InputError
-from napari_ivae.core.io.calibrated import CalibratedImage
+from napari_ivae.core.io.calibrated import CalibratedImage, read_headed
 
 __all__ = ["read_mrc"]
 
@@ -49,17 +48,9 @@ def read_mrc(path, *, mmap: bool = False) -> CalibratedImage:
     InputError
         A missing, damaged, truncated or unsupported file, in one line naming it.
     """
-    path = Path(path)
-    try:
-        size = path.stat().st_size
-        with open(path, "rb") as stream:
-            head = stream.read(_HEADER)
-    except OSError as err:
-        raise InputError(f"Could not read image '{path}': {err.strerror or err}") from err
-    try:
-        return _read(path, head, size, mmap)
-    except ValueError as err:
-        raise InputError(f"Could not read MRC file '{path}': {err}") from None
+    return read_headed(
+        path, _HEADER, "MRC file", lambda found, head, size: _read(found, head, size, mmap)
+    )
 
 
 def _read(path: Path, head: bytes, size: int, mmap: bool) -> CalibratedImage:

@@ -19,8 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from napari_ivae.core.errors import InputError
-from napari_ivae.core.io.calibrated import CalibratedImage, metric_length
+from napari_ivae.core.io.calibrated import CalibratedImage, metric_length, read_headed
 
 __all__ = ["read_ser"]
 
@@ -62,17 +61,9 @@ def read_ser(path, *, mmap: bool = False) -> CalibratedImage:
         A missing, damaged, truncated or unsupported file (a series of spectra), in one line
         naming it.
     """
-    path = Path(path)
-    try:
-        size = path.stat().st_size
-        with open(path, "rb") as stream:
-            head = stream.read(_HEAD)
-    except OSError as err:
-        raise InputError(f"Could not read image '{path}': {err.strerror or err}") from err
-    try:
-        return _read(path, head, size, mmap)
-    except ValueError as err:
-        raise InputError(f"Could not read TIA series file '{path}': {err}") from None
+    return read_headed(
+        path, _HEAD, "TIA series file", lambda found, head, size: _read(found, head, size, mmap)
+    )
 
 
 def _read(path: Path, head: bytes, size: int, mmap: bool) -> CalibratedImage:
