@@ -4,12 +4,10 @@ damaged files refused in one line; the CLI detects on them as on the same array 
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
+from _calibrated_checks import detect_as_on_npy, fuzzed_outcomes, one_line_error
 from _dm_files import dm_tree, encode, write_dm
 
-from napari_ivae.cli import main
-from napari_ivae.core.errors import InputError
 from napari_ivae.core.io import read_dm, read_image, read_pixel_size
 from napari_ivae.core.synthetic.lattice import make_lattice
 
@@ -73,14 +71,6 @@ def test_largest_image_is_read_not_the_thumbnail(tmp_path):
     np.testing.assert_array_equal(read_image(tmp_path / "alone.dm3"), pixels)
 
 
-def _one_line_error(path) -> str:
-    with pytest.raises(InputError) as caught:
-        read_image(path)
-    message = str(caught.value)
-    assert "\n" not in message and path.name in message
-    return message
-
-
 @pytest.mark.parametrize("version", [3, 4])
 def test_damaged_files_are_refused_in_one_line(tmp_path, version):
     pixels = np.arange(40 * 30, dtype="i2").reshape(40, 30)
@@ -88,22 +78,22 @@ def test_damaged_files_are_refused_in_one_line(tmp_path, version):
     path = tmp_path / f"bad.dm{version}"
     image_end = raw.rfind(pixels.tobytes()) + pixels.nbytes
     path.write_bytes(raw[:3])
-    assert "not a DigitalMicrograph" in _one_line_error(path)
+    assert "not a DigitalMicrograph" in one_line_error(path)
     for cut in (10, 40, len(raw) // 2, image_end - 1):
         path.write_bytes(raw[:cut])
-        message = _one_line_error(path)
+        message = one_line_error(path)
         assert "truncated" in message or "impossible length" in message, (cut, message)
     path.write_bytes(b"\x00\x00\x00\x05" + raw[4:])
-    assert "not a DigitalMicrograph" in _one_line_error(path)
+    assert "not a DigitalMicrograph" in one_line_error(path)
     path.write_bytes(b"")
-    assert "empty" in _one_line_error(path)
+    assert "empty" in one_line_error(path)
     flag = 8 if version == 3 else 12  # after the version and the file length
     path.write_bytes(raw[:flag] + b"\x00\x00\x00\x07" + raw[flag + 4 :])
-    assert "byte-order flag" in _one_line_error(path)
+    assert "byte-order flag" in one_line_error(path)
     path.write_bytes(encode(dm_tree(np.zeros((0, 5), "u1")), version))
-    assert "zero" in _one_line_error(path)
+    assert "zero" in one_line_error(path)
     path.write_bytes(raw.replace(b"%%%%", b"%%%!", 3))
-    assert "'%%%%' mark" in _one_line_error(path)
+    assert "'%%%%' mark" in one_line_error(path)
 
 
 def test_huge_length_fields_do_not_hang(tmp_path):
@@ -111,7 +101,7 @@ def test_huge_length_fields_do_not_hang(tmp_path):
     raw[18:26] = (2**62).to_bytes(8, "big")  # the root group's tag count
     path = tmp_path / "huge.dm4"
     path.write_bytes(bytes(raw))
-    assert "impossible length" in _one_line_error(path)
+    assert "impossible length" in one_line_error(path)
 
 
 def test_unsupported_pixel_types_are_named(tmp_path):
@@ -123,21 +113,13 @@ def test_unsupported_pixel_types_are_named(tmp_path):
         write_dm(path, np.zeros((9, 9), "u4"), thumbnail=False)
     finally:
         DATA_TYPE["u4"] = saved
-    assert "RGB" in _one_line_error(path)
+    assert "RGB" in one_line_error(path)
 
 
 def test_cli_detect_on_dm4_equals_npy(tmp_path, capsys):
     lattice = make_lattice((128, 128), spacing=12.0, seed=0).image.astype("f4")
-    np.save(tmp_path / "lat.npy", lattice)
     write_dm(tmp_path / "lat.dm4", lattice, scale=[0.02, 0.02], units=["nm", "nm"])
-    assert main(["detect", str(tmp_path / "lat.npy"), "--out", str(tmp_path / "npy.csv")]) == 0
-    from_npy = capsys.readouterr().err
-    assert main(["detect", str(tmp_path / "lat.dm4"), "--out", str(tmp_path / "dm4.csv")]) == 0
-    from_dm4 = capsys.readouterr().err
-    npy, dm4 = pd.read_csv(tmp_path / "npy.csv"), pd.read_csv(tmp_path / "dm4.csv")
-    assert len(dm4) > 70
-    pd.testing.assert_frame_equal(npy, dm4)
-    assert "pixel size" not in from_npy
+    from_dm4 = detect_as_on_npy(tmp_path, capsys, tmp_path / "lat.dm4", lattice)
     assert "pixel size 0.02 nm" in from_dm4 and "atom spacing" in from_dm4
     spacing = float(from_dm4.split("atom spacing ")[1].split(" px")[0])
     assert 11 < spacing < 13
@@ -152,7 +134,7 @@ def test_unknown_tag_type_is_stepped_over_in_dm4_only(tmp_path):
     (tmp_path / "odd.dm4").write_bytes(encode(tree, 4))
     np.testing.assert_array_equal(read_image(tmp_path / "odd.dm4"), pixels)
     (tmp_path / "odd.dm3").write_bytes(encode(tree, 3))  # no tag sizes: cannot step over it
-    assert "unsupported type" in _one_line_error(tmp_path / "odd.dm3")
+    assert "unsupported type" in one_line_error(tmp_path / "odd.dm3")
 
 
 @pytest.mark.parametrize("suffix", [".dm3", ".dm4", ".mrc"])
@@ -167,20 +149,4 @@ def test_corrupted_bytes_give_an_image_or_one_line_never_a_traceback(tmp_path, s
         if suffix == ".mrc"
         else write_dm(tmp_path / f"ok{suffix}", pixels, version=int(suffix[-1]), **calibration)
     )
-    path = tmp_path / f"fuzz{suffix}"
-    outcomes = set()
-    for trial in range(300):
-        damaged = bytearray(raw)
-        if trial % 2:  # a few bytes changed anywhere
-            for _ in range(3):
-                damaged[rng.integers(len(damaged))] = rng.integers(256)
-        else:  # cut short
-            damaged = damaged[: rng.integers(len(damaged))]
-        path.write_bytes(bytes(damaged))
-        try:
-            np.asarray(read_image(path, mmap=bool(trial % 3)))
-            outcomes.add("read")
-        except InputError as err:
-            assert "\n" not in str(err) and path.name in str(err)
-            outcomes.add("refused")
-    assert outcomes == {"read", "refused"}
+    assert fuzzed_outcomes(tmp_path / f"fuzz{suffix}", raw, rng) == {"read", "refused"}

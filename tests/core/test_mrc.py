@@ -4,12 +4,10 @@ files refused in one line; the CLI detects on them as on the same array in .npy.
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
+from _calibrated_checks import detect_as_on_npy, one_line_error
 from _mrc_files import mrc_bytes, write_mrc
 
-from napari_ivae.cli import main
-from napari_ivae.core.errors import InputError
 from napari_ivae.core.io import read_calibrated, read_image, read_pixel_size
 from napari_ivae.core.synthetic.lattice import make_lattice
 
@@ -52,47 +50,32 @@ def test_imod_unsigned_bytes(tmp_path):
     np.testing.assert_array_equal(read, pixels)
 
 
-def _one_line_error(path) -> str:
-    with pytest.raises(InputError) as caught:
-        read_image(path)
-    message = str(caught.value)
-    assert "\n" not in message and path.name in message
-    return message
-
-
 def test_damaged_files_are_refused_in_one_line(tmp_path):
     pixels = np.arange(20 * 16, dtype="f4").reshape(20, 16)
     raw = mrc_bytes(pixels)
     path = tmp_path / "bad.mrc"
     for cut in (0, 100, 1023, len(raw) - 1):
         path.write_bytes(raw[:cut])
-        message = _one_line_error(path)
+        message = one_line_error(path)
         assert ("empty" if cut == 0 else "truncated") in message, (cut, message)
     path.write_bytes(mrc_bytes(pixels, mode=3))
-    assert "mode 3 (complex 16-bit integers)" in _one_line_error(path)
+    assert "mode 3 (complex 16-bit integers)" in one_line_error(path)
     path.write_bytes(mrc_bytes(pixels, mode=7))
-    assert "mode 7" in _one_line_error(path)
+    assert "mode 7" in one_line_error(path)
     path.write_bytes(b"\xff" * 2048)  # sizes negative in both byte orders
-    assert "not an MRC file" in _one_line_error(path)
+    assert "not an MRC file" in one_line_error(path)
     zero = bytearray(raw)
     zero[4:8] = (0).to_bytes(4, "little")  # NY = 0
     path.write_bytes(bytes(zero))
-    assert "zero or negative size" in _one_line_error(path)
+    assert "zero or negative size" in one_line_error(path)
     huge = bytearray(raw)
     huge[92:96] = (2**30).to_bytes(4, "little")  # an extended header past the end
     path.write_bytes(bytes(huge))
-    assert "truncated" in _one_line_error(path)
+    assert "truncated" in one_line_error(path)
 
 
 def test_cli_detect_on_mrc_equals_npy(tmp_path, capsys):
     lattice = make_lattice((128, 128), spacing=12.0, seed=2).image.astype("f4")
-    np.save(tmp_path / "lat.npy", lattice)
     write_mrc(tmp_path / "lat.mrc", lattice, pixel_size=0.5, order=">")  # mapped big-endian
-    assert main(["detect", str(tmp_path / "lat.npy"), "--out", str(tmp_path / "npy.csv")]) == 0
-    capsys.readouterr()
-    assert main(["detect", str(tmp_path / "lat.mrc"), "--out", str(tmp_path / "mrc.csv")]) == 0
-    err = capsys.readouterr().err
-    npy, mrc = pd.read_csv(tmp_path / "npy.csv"), pd.read_csv(tmp_path / "mrc.csv")
-    assert len(mrc) > 70
-    pd.testing.assert_frame_equal(npy, mrc)
+    err = detect_as_on_npy(tmp_path, capsys, tmp_path / "lat.mrc", lattice)
     assert "pixel size 0.5 Å" in err

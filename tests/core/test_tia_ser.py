@@ -5,12 +5,10 @@ on the same array in .npy."""
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
+from _calibrated_checks import detect_as_on_npy, fuzzed_outcomes, one_line_error
 from _ser_files import ser_bytes, write_ser
 
-from napari_ivae.cli import main
-from napari_ivae.core.errors import InputError
 from napari_ivae.core.io import read_calibrated, read_image, read_pixel_size
 from napari_ivae.core.synthetic.lattice import make_lattice
 
@@ -69,81 +67,49 @@ def test_no_real_space_step_is_no_pixel_size(tmp_path, delta):
     np.testing.assert_array_equal(read_image(tmp_path / "d.ser"), pixels)
 
 
-def _one_line_error(path) -> str:
-    with pytest.raises(InputError) as caught:
-        read_image(path)
-    message = str(caught.value)
-    assert "\n" not in message and path.name in message
-    return message
-
-
 def test_damaged_files_are_refused_in_one_line(tmp_path):
     frames = [np.arange(20 * 16, dtype="f4").reshape(20, 16)] * 2
     raw = ser_bytes(frames)
     path = tmp_path / "bad.ser"
     for cut in (0, 3, 20, 33, 60, 120, len(raw) // 2, len(raw) - 13):
         path.write_bytes(raw[:cut])
-        message = _one_line_error(path)
+        message = one_line_error(path)
         want = "empty" if cut == 0 else "not a TIA series" if cut < 4 else "truncated"
         assert want in message, (cut, message)
     path.write_bytes(b"II\x97\x02" + raw[4:])  # another series id
-    assert "not a TIA series (.ser) file" in _one_line_error(path)
+    assert "not a TIA series (.ser) file" in one_line_error(path)
     path.write_bytes(raw[:4] + b"\x30\x03" + raw[6:])
-    assert "version 0x0330" in _one_line_error(path)
+    assert "version 0x0330" in one_line_error(path)
     path.write_bytes(ser_bytes([np.arange(50, dtype="f4")], spectra=True))
-    assert "1D spectra, not images" in _one_line_error(path)
+    assert "1D spectra, not images" in one_line_error(path)
     path.write_bytes(ser_bytes(frames, type_code=9))  # complex: not read
-    assert "data type 9" in _one_line_error(path)
+    assert "data type 9" in one_line_error(path)
     path.write_bytes(ser_bytes([frames[0], frames[0][:10]]))
-    assert "differ in size" in _one_line_error(path)
+    assert "differ in size" in one_line_error(path)
     path.write_bytes(ser_bytes(frames, total=1))  # more valid than total
-    assert "header is damaged" in _one_line_error(path)
+    assert "header is damaged" in one_line_error(path)
     zero = bytearray(raw)
     zero[18:22] = (0).to_bytes(4, "little")  # ValidNumberElements = 0
     path.write_bytes(bytes(zero))
-    assert "no image" in _one_line_error(path)
+    assert "no image" in one_line_error(path)
     far = bytearray(raw)
     far[22:30] = (2**40).to_bytes(8, "little")  # the offset array past the end
     path.write_bytes(bytes(far))
-    assert "truncated" in _one_line_error(path)
+    assert "truncated" in one_line_error(path)
     huge = bytearray(raw)
     huge[14:22] = (2**31 - 1).to_bytes(4, "little") * 2  # 2^31 elements: no hang, no allocation
     path.write_bytes(bytes(huge))
-    assert "truncated" in _one_line_error(path)
+    assert "truncated" in one_line_error(path)
 
 
 def test_fuzzed_files_are_read_or_refused_in_one_line(tmp_path):
     rng = np.random.default_rng(5)
     raw = ser_bytes([np.arange(24 * 20, dtype="i2").reshape(24, 20)] * 3, delta=(1e-10, 1e-10))
-    path = tmp_path / "fuzz.ser"
-    outcomes = set()
-    for trial in range(300):
-        damaged = bytearray(raw)
-        if trial % 2:  # a few bytes changed anywhere
-            for _ in range(3):
-                damaged[rng.integers(len(damaged))] = rng.integers(256)
-        else:  # cut short
-            damaged = damaged[: rng.integers(len(damaged))]
-        path.write_bytes(bytes(damaged))
-        try:
-            np.asarray(read_image(path, mmap=bool(trial % 3)))
-            read_pixel_size(path)
-            outcomes.add("read")
-        except InputError as err:
-            assert "\n" not in str(err) and path.name in str(err)
-            outcomes.add("refused")
-    assert outcomes == {"read", "refused"}
+    assert fuzzed_outcomes(tmp_path / "fuzz.ser", raw, rng) == {"read", "refused"}
 
 
 def test_cli_detect_on_ser_equals_npy(tmp_path, capsys):
     lattice = make_lattice((128, 128), spacing=12.0, seed=3).image.astype("f4")
-    np.save(tmp_path / "lat.npy", lattice)
     write_ser(tmp_path / "lat.ser", [lattice], delta=(2e-11, 2e-11))
-    assert main(["detect", str(tmp_path / "lat.npy"), "--out", str(tmp_path / "npy.csv")]) == 0
-    capsys.readouterr()
-    assert main(["detect", str(tmp_path / "lat.ser"), "--out", str(tmp_path / "ser.csv")]) == 0
-    err = capsys.readouterr().err
-    npy, ser = pd.read_csv(tmp_path / "npy.csv"), pd.read_csv(tmp_path / "ser.csv")
-    assert len(ser) > 70
-    pd.testing.assert_frame_equal(npy, ser)
+    err = detect_as_on_npy(tmp_path, capsys, tmp_path / "lat.ser", lattice)
     assert "pixel size 0.02 nm" in err and "atom spacing" in err
