@@ -688,6 +688,24 @@ def test_the_manifold_is_placed_beside_a_colour_image_not_over_it(viewer, rgb):
     assert manifold.translate[-1] >= 64, manifold.translate
 
 
+def test_the_manifold_beside_a_calibrated_image_takes_its_units(viewer):
+    """A micrograph opened in nm: the manifold took its scale but stayed in pixels, so napari
+    dropped the units of every layer ("Inconsistent units across layers") and the scale bar
+    read a bare number."""
+    from types import SimpleNamespace
+
+    from napari_ivae._widgets._writer import show_manifold
+
+    layer = viewer.add_image(
+        np.zeros((48, 64), np.float32), name="grain", scale=(0.02, 0.02), units=("nm", "nm")
+    )
+    bundle = SimpleNamespace(config=SimpleNamespace(kind="rvae"))
+    manifold = show_manifold(viewer, layer, bundle, (np.zeros((24, 24)), "latent manifold"))
+    assert [str(u) for u in manifold.units] == ["nanometer", "nanometer"]
+    assert [str(u) for u in viewer.layers.extent.units] == ["nanometer", "nanometer"]
+    assert manifold.translate[-1] >= 64 * 0.02
+
+
 def test_points_take_the_angle_then_the_found_classes_until_the_user_chooses(
     viewer, lattice_layer, ready_patches, qtbot, lattice_rvae
 ):

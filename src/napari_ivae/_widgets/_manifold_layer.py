@@ -102,5 +102,7 @@ def show_manifold(viewer: Any, image_layer: Any, bundle: Any, decoded: tuple) ->
     if limits is not None:  # the data's contrast, not the decoding's own stretch
         layer.contrast_limits = limits
     layer.scale = scale
+    if "units" in transform:  # a calibrated image (nm): the same units, or napari drops them all
+        layer.units = transform["units"]
     layer.translate = (offset[0], offset[1] + width * 1.05)
     return layer
