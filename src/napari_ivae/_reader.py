@@ -1,7 +1,7 @@
-"""napari reader for Gatan DigitalMicrograph ``.dm3`` / ``.dm4``, MRC, FEI TIA ``.ser`` and
-Thermo Fisher Velox / Berkeley ``.emd`` files, with their calibration. (TIFF files are left to
-napari's own reader: the plugin does not claim them; ``napari-ivae detect`` states a TIFF's
-pixel size.)
+"""napari reader for Gatan DigitalMicrograph ``.dm3`` / ``.dm4``, MRC, FEI TIA ``.ser``,
+Thermo Fisher Velox / Berkeley ``.emd`` and Nanonis ``.sxm`` files, with their calibration.
+(TIFF files are left to napari's own reader: the plugin does not claim them; ``napari-ivae
+detect`` states a TIFF's pixel size.)
 
 The file is parsed by :mod:`napari_ivae.core.io.calibrated` and its pixels mapped from disk
 (read when drawn; an ``.emd`` file's are read, and each of its images is a layer). A calibrated
@@ -21,8 +21,8 @@ __all__ = ["get_reader", "read_layers"]
 
 
 def get_reader(path: Any):
-    """The reader of ``path`` (one ``.dm3``/``.dm4``/MRC/``.ser``/``.emd`` file, or a list of them),
-    else ``None``."""
+    """The reader of ``path`` (one ``.dm3``/``.dm4``/MRC/``.ser``/``.emd``/``.sxm`` file, or a
+    list of them), else ``None``."""
     paths = path if isinstance(path, (list, tuple)) else [path]
     if paths and all(str(p).lower().endswith(CALIBRATED_SUFFIXES) for p in paths):
         return read_layers
@@ -37,8 +37,8 @@ def read_layers(path: Any) -> list[tuple]:
     Parameters
     ----------
     path : str, pathlib.Path or list of them
-        ``.dm3``/``.dm4``, MRC (``.mrc``, ``.mrcs``, ``.map``, ``.st``), TIA ``.ser`` or
-        ``.emd`` files.
+        ``.dm3``/``.dm4``, MRC (``.mrc``, ``.mrcs``, ``.map``, ``.st``), TIA ``.ser``,
+        ``.emd`` or Nanonis ``.sxm`` (its Z forward topograph) files.
 
     Returns
     -------

@@ -1,5 +1,5 @@
-"""A .dm3/.dm4, MRC, TIA .ser or .emd micrograph opens in napari with its calibration, and Detect's
-atoms lie on it."""
+"""A .dm3/.dm4, MRC, TIA .ser, .emd micrograph or Nanonis .sxm scan opens in napari with its
+calibration, and Detect's atoms lie on it."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from _dm_files import write_dm  # noqa: E402
 from _emd_files import write_berkeley, write_velox  # noqa: E402
 from _mrc_files import write_mrc  # noqa: E402
 from _ser_files import write_ser  # noqa: E402
+from _sxm_files import write_sxm  # noqa: E402
 
 from napari_ivae._reader import get_reader  # noqa: E402
 from napari_ivae.core.synthetic.lattice import make_lattice  # noqa: E402
@@ -26,6 +27,7 @@ def test_reader_claims_only_dm_files(tmp_path):
     assert get_reader(str(tmp_path / "a.mrcs")) is not None
     assert get_reader(str(tmp_path / "a.SER")) is not None
     assert get_reader(str(tmp_path / "a.emd")) is not None
+    assert get_reader(str(tmp_path / "a.SXM")) is not None
     assert get_reader(str(tmp_path / "a.hspy")) is None
     assert get_reader(str(tmp_path / "a.tif")) is None  # napari's own reader opens TIFFs
     assert get_reader([str(tmp_path / "a.dm4"), str(tmp_path / "a.tif")]) is None
@@ -96,6 +98,21 @@ def test_ser_series_opens_top_row_first_with_its_pixel_size_in_nm(viewer, tmp_pa
     assert [str(u) for u in layer.units] == ["pixel", "nanometer", "nanometer"]
     assert layer.metadata["pixel_size"] == 0.25 and layer.metadata["file_format"] == "TIA SER"
     np.testing.assert_array_equal(np.asarray(layer.data), np.stack(frames))
+
+
+def test_sxm_scan_opens_its_topograph_top_line_first_in_nm(viewer, tmp_path):
+    rng = np.random.default_rng(4)
+    z, current = (rng.normal(size=(12, 16)).astype("f4") for _ in range(2))
+    path = tmp_path / "stm_001.sxm"
+    write_sxm(path, {"Current": ("A", current, None), "Z": ("m", z * 1e-10, z)}, scan_dir="up",
+              scan_range=(8e-9, 6e-9))  # fmt: skip
+    viewer.open(str(path), plugin=PLUGIN)
+    layer = viewer.layers["stm_001"]
+    np.testing.assert_allclose(layer.scale, (0.5, 0.5))
+    np.testing.assert_allclose(layer.translate, (0.0, 0.0))
+    assert [str(u) for u in layer.units] == ["nanometer", "nanometer"]
+    assert layer.metadata["pixel_size"] == 0.5 and layer.metadata["file_format"] == "Nanonis SXM"
+    np.testing.assert_array_equal(np.asarray(layer.data), z * 1e-10)  # Z forward, top line first
 
 
 def test_velox_detectors_open_as_layers_in_nm_haadf_on_top(viewer, tmp_path):

@@ -77,7 +77,7 @@ def add_parser(subparsers) -> None:
         "inputs",
         nargs="+",
         metavar="INPUT",
-        help="images (.tif, .npy, .dm3, .dm4, .mrc, .ser, .emd, .png, .jpg, .bmp), folders holding "
+        help="images (.tif, .npy, .dm3, .dm4, .mrc, .ser, .emd, .sxm, .png, .jpg, .bmp), folders holding "
         "them, or glob patterns (quoted: 'data/*.tif')",
     )
     p.add_argument(

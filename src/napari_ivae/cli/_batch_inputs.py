@@ -13,7 +13,7 @@ _GLOB_CHARS = set("*?[")
 # microscope and instrument formats read by other software, not by napari-ivae: a folder's files
 # of these kinds are named when they are left out, not passed over without a word
 OTHER_FORMATS = (
-    ".dat", ".sxm", ".spm", ".hdf5", ".h5", ".nxs", ".mib", ".hspy"
+    ".dat", ".spm", ".hdf5", ".h5", ".nxs", ".mib", ".hspy"
 )  # fmt: skip
 
 

@@ -43,7 +43,7 @@ def add_parser(subparsers) -> None:
     p.add_argument(
         "image",
         metavar="IMAGE",
-        help="image or stack (.tif, .npy, .dm3, .dm4, .mrc, .ser, .emd; or .png, .jpg, .bmp)",
+        help="image or stack (.tif, .npy, .dm3, .dm4, .mrc, .ser, .emd, .sxm; or .png, .jpg, .bmp)",
     )
     p.add_argument(
         "--mode",
@@ -298,10 +298,11 @@ def run(args) -> int:
     calibrated = _pixel_size_note(args.image, detections.params, args.mode)
     if calibrated:
         print(f"napari-ivae detect: {calibrated}", file=sys.stderr)
-    if str(args.image).lower().endswith(".emd"):  # which of its detectors' images was read
-        from napari_ivae.core.io.emd import images_note
+    if str(args.image).lower().endswith((".emd", ".sxm")):  # which of its images was read
+        from napari_ivae.core.io import emd, nanonis_sxm
 
-        held = images_note(args.image)
+        notes = {".emd": emd.images_note, ".sxm": nanonis_sxm.images_note}
+        held = notes[str(args.image).lower()[-4:]](args.image)
         if held:
             print(f"napari-ivae detect: {held}", file=sys.stderr)
     if detections.labels is not None and labels_path is not None:
@@ -340,7 +341,7 @@ def _in_frames(detections) -> str:
 
 
 def _pixel_size_note(image, params, mode: str) -> str:
-    """The pixel size the file states (.dm3/.dm4, MRC, .ser, .emd, a microscope's TIFF; and the
+    """The pixel size the file states (.dm3/.dm4, MRC, .ser, .emd, .sxm, a microscope's TIFF; and the
     atoms' spacing in its unit), or ""."""
     from napari_ivae.core.io.imageio import read_pixel_size
 

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
         write_points_csv,
     )
     from .mrc import read_mrc
+    from .nanonis_sxm import read_sxm
     from .tia_ser import read_ser
 
 _EXPORTS = {
@@ -34,6 +35,7 @@ _EXPORTS = {
     "read_dm": "digital_micrograph",
     "read_ser": "tia_ser",
     "read_emd": "emd",
+    "read_sxm": "nanonis_sxm",
     "read_pixel_size": "imageio",
     "TiffStack": "imageio",
     "open_zarr": "imageio",
@@ -57,6 +59,7 @@ __all__ = [
     "read_pixel_size",
     "read_points_csv",
     "read_ser",
+    "read_sxm",
     "write_image",
     "write_points_csv",
 ]

@@ -1,6 +1,7 @@
 """Microscope files that state their pixel size: Gatan DigitalMicrograph ``.dm3``/``.dm4``
 (:mod:`.digital_micrograph`), MRC (:mod:`.mrc`), FEI TIA ``.ser`` (:mod:`.tia_ser`) and Velox or
-Berkeley ``.emd`` (:mod:`.emd`), read into one :class:`CalibratedImage`. (A TIFF's pixel size:
+Berkeley ``.emd`` (:mod:`.emd`) and Nanonis ``.sxm`` scans (:mod:`.nanonis_sxm`), read into one
+:class:`CalibratedImage`. (A TIFF's pixel size:
 :mod:`.tiff_calibration`.)"""
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ DM_SUFFIXES = (".dm3", ".dm4")
 MRC_SUFFIXES = (".mrc", ".mrcs", ".map", ".st")
 SER_SUFFIXES = (".ser",)
 EMD_SUFFIXES = (".emd",)
-CALIBRATED_SUFFIXES = DM_SUFFIXES + MRC_SUFFIXES + SER_SUFFIXES + EMD_SUFFIXES
+SXM_SUFFIXES = (".sxm",)
+CALIBRATED_SUFFIXES = DM_SUFFIXES + MRC_SUFFIXES + SER_SUFFIXES + EMD_SUFFIXES + SXM_SUFFIXES
 
 
 @dataclass
@@ -41,7 +43,8 @@ class CalibratedImage:
     units : tuple of str
         Per array axis; ``""`` where the file gives none (the axis is in pixels).
     kind : str
-        The file format, e.g. ``"DM4"``, ``"MRC"``, ``"TIA SER"``, ``"Velox EMD"``.
+        The file format, e.g. ``"DM4"``, ``"MRC"``, ``"TIA SER"``, ``"Velox EMD"``,
+        ``"Nanonis SXM"``.
     meta : dict
         What else the file states (its tag tree, its header's fields).
     """
@@ -74,8 +77,8 @@ def metric_length(metres: float) -> tuple[float, str]:
 
 
 def read_calibrated(path, *, mmap: bool = False) -> CalibratedImage:
-    """Read a ``.dm3``/``.dm4``, MRC (``.mrc``, ``.mrcs``, ``.map``, ``.st``), TIA ``.ser`` or
-    Velox/Berkeley ``.emd`` file.
+    """Read a ``.dm3``/``.dm4``, MRC (``.mrc``, ``.mrcs``, ``.map``, ``.st``), TIA ``.ser``,
+    Velox/Berkeley ``.emd`` or Nanonis ``.sxm`` file (its ``Z`` forward channel, the topograph).
 
     Parameters
     ----------
@@ -113,8 +116,14 @@ def read_calibrated(path, *, mmap: bool = False) -> CalibratedImage:
         from napari_ivae.core.io.emd import read_emd
 
         return read_emd(path)
+    if suffix in SXM_SUFFIXES:
+        from napari_ivae.core.io.nanonis_sxm import read_sxm
+
+        return read_sxm(path, mmap=mmap)
     name = Path(path).name
-    raise InputError(f"'{name}' is not a .dm3/.dm4, MRC, .ser or .emd file (by its extension)")
+    raise InputError(
+        f"'{name}' is not a .dm3/.dm4, MRC, .ser, .emd or .sxm file (by its extension)"
+    )
 
 
 def read_headed(
