@@ -1,8 +1,7 @@
 """Microscope files that state their pixel size: Gatan DigitalMicrograph ``.dm3``/``.dm4``
-(:mod:`.digital_micrograph`), MRC (:mod:`.mrc`), FEI TIA ``.ser`` (:mod:`.tia_ser`) and Velox or
+(:mod:`.digital_micrograph`), MRC (:mod:`.mrc`), FEI TIA ``.ser`` (:mod:`.tia_ser`), Velox or
 Berkeley ``.emd`` (:mod:`.emd`) and Nanonis ``.sxm`` scans (:mod:`.nanonis_sxm`), read into one
-:class:`CalibratedImage`. (A TIFF's pixel size:
-:mod:`.tiff_calibration`.)"""
+:class:`CalibratedImage`. (A TIFF's pixel size: :mod:`.tiff_calibration`.)"""
 
 from __future__ import annotations
 
