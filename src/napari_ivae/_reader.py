@@ -1,5 +1,6 @@
 """napari reader for Gatan DigitalMicrograph ``.dm3`` / ``.dm4``, MRC, FEI TIA ``.ser``,
-Thermo Fisher Velox / Berkeley ``.emd`` and Nanonis ``.sxm`` files, with their calibration.
+Thermo Fisher Velox / Berkeley ``.emd``, Nanonis ``.sxm`` and Gwyddion ``.gwy`` files, with their
+calibration.
 (TIFF files are left to napari's own reader: the plugin does not claim them; ``napari-ivae
 detect`` states a TIFF's pixel size.)
 
@@ -21,8 +22,8 @@ __all__ = ["get_reader", "read_layers"]
 
 
 def get_reader(path: Any):
-    """The reader of ``path`` (one ``.dm3``/``.dm4``/MRC/``.ser``/``.emd``/``.sxm`` file, or a
-    list of them), else ``None``."""
+    """The reader of ``path`` (one ``.dm3``/``.dm4``/MRC/``.ser``/``.emd``/``.sxm``/``.gwy`` file,
+    or a list of them), else ``None``."""
     paths = path if isinstance(path, (list, tuple)) else [path]
     if paths and all(str(p).lower().endswith(CALIBRATED_SUFFIXES) for p in paths):
         return read_layers
@@ -38,7 +39,8 @@ def read_layers(path: Any) -> list[tuple]:
     ----------
     path : str, pathlib.Path or list of them
         ``.dm3``/``.dm4``, MRC (``.mrc``, ``.mrcs``, ``.map``, ``.st``), TIA ``.ser``,
-        ``.emd`` or Nanonis ``.sxm`` (its Z forward topograph) files.
+        ``.emd``, Nanonis ``.sxm`` (its Z forward topograph) or Gwyddion ``.gwy`` (its
+        lowest-numbered channel) files.
 
     Returns
     -------

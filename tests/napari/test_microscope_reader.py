@@ -1,5 +1,5 @@
-"""A .dm3/.dm4, MRC, TIA .ser, .emd micrograph or Nanonis .sxm scan opens in napari with its
-calibration, and Detect's atoms lie on it."""
+"""A .dm3/.dm4, MRC, TIA .ser, .emd micrograph, Nanonis .sxm scan or Gwyddion .gwy file opens in
+napari with its calibration, and Detect's atoms lie on it."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from napari_helpers import PLUGIN, is_error, open_widget
 sys.path.insert(0, str(Path(__file__).parents[1] / "core"))
 from _dm_files import write_dm  # noqa: E402
 from _emd_files import write_berkeley, write_velox  # noqa: E402
+from _gwy_files import write_gwy  # noqa: E402
 from _mrc_files import write_mrc  # noqa: E402
 from _ser_files import write_ser  # noqa: E402
 from _sxm_files import write_sxm  # noqa: E402
@@ -28,6 +29,7 @@ def test_reader_claims_only_dm_files(tmp_path):
     assert get_reader(str(tmp_path / "a.SER")) is not None
     assert get_reader(str(tmp_path / "a.emd")) is not None
     assert get_reader(str(tmp_path / "a.SXM")) is not None
+    assert get_reader(str(tmp_path / "a.GWY")) is not None
     assert get_reader(str(tmp_path / "a.hspy")) is None
     assert get_reader(str(tmp_path / "a.tif")) is None  # napari's own reader opens TIFFs
     assert get_reader([str(tmp_path / "a.dm4"), str(tmp_path / "a.tif")]) is None
@@ -113,6 +115,20 @@ def test_sxm_scan_opens_its_topograph_top_line_first_in_nm(viewer, tmp_path):
     assert [str(u) for u in layer.units] == ["nanometer", "nanometer"]
     assert layer.metadata["pixel_size"] == 0.5 and layer.metadata["file_format"] == "Nanonis SXM"
     np.testing.assert_array_equal(np.asarray(layer.data), z * 1e-10)  # Z forward, top line first
+
+
+def test_gwy_file_opens_its_first_channel_in_nm(viewer, tmp_path):
+    rng = np.random.default_rng(5)
+    height, phase = (rng.normal(size=(12, 16)) for _ in range(2))
+    path = tmp_path / "afm_001.gwy"
+    write_gwy(path, {2: ("Phase", phase), 1: ("Height", height * 1e-9)}, real=(8e-9, 6e-9))
+    viewer.open(str(path), plugin=PLUGIN)
+    layer = viewer.layers["afm_001"]
+    np.testing.assert_allclose(layer.scale, (0.5, 0.5))
+    np.testing.assert_allclose(layer.translate, (0.0, 0.0))
+    assert [str(u) for u in layer.units] == ["nanometer", "nanometer"]
+    assert layer.metadata["pixel_size"] == 0.5 and layer.metadata["file_format"] == "Gwyddion GWY"
+    np.testing.assert_array_equal(np.asarray(layer.data), height * 1e-9)  # the lowest number
 
 
 def test_velox_detectors_open_as_layers_in_nm_haadf_on_top(viewer, tmp_path):

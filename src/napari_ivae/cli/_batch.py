@@ -77,8 +77,8 @@ def add_parser(subparsers) -> None:
         "inputs",
         nargs="+",
         metavar="INPUT",
-        help="images (.tif, .npy, .dm3, .dm4, .mrc, .ser, .emd, .sxm, .png, .jpg, .bmp), folders holding "
-        "them, or glob patterns (quoted: 'data/*.tif')",
+        help="images (.tif, .npy, .dm3, .dm4, .mrc, .ser, .emd, .sxm, .gwy, .png, .jpg, .bmp), "
+        "folders holding them, or glob patterns (quoted: 'data/*.tif')",
     )
     p.add_argument(
         "--out",

@@ -43,7 +43,7 @@ def add_parser(subparsers) -> None:
     p.add_argument(
         "image",
         metavar="IMAGE",
-        help="image or stack (.tif, .npy, .dm3, .dm4, .mrc, .ser, .emd, .sxm; or .png, .jpg, .bmp)",
+        help="image or stack (.tif, .npy, .dm3, .dm4, .mrc, .ser, .emd, .sxm, .gwy; or .png, .jpg, .bmp)",
     )
     p.add_argument(
         "--mode",
@@ -298,10 +298,11 @@ def run(args) -> int:
     calibrated = _pixel_size_note(args.image, detections.params, args.mode)
     if calibrated:
         print(f"napari-ivae detect: {calibrated}", file=sys.stderr)
-    if str(args.image).lower().endswith((".emd", ".sxm")):  # which of its images was read
-        from napari_ivae.core.io import emd, nanonis_sxm
+    if str(args.image).lower().endswith((".emd", ".sxm", ".gwy")):  # which image was read
+        from napari_ivae.core.io import emd, gwyddion, nanonis_sxm
 
         notes = {".emd": emd.images_note, ".sxm": nanonis_sxm.images_note}
+        notes[".gwy"] = gwyddion.images_note
         held = notes[str(args.image).lower()[-4:]](args.image)
         if held:
             print(f"napari-ivae detect: {held}", file=sys.stderr)
@@ -341,8 +342,8 @@ def _in_frames(detections) -> str:
 
 
 def _pixel_size_note(image, params, mode: str) -> str:
-    """The pixel size the file states (.dm3/.dm4, MRC, .ser, .emd, .sxm, a microscope's TIFF; and the
-    atoms' spacing in its unit), or ""."""
+    """The pixel size the file states (.dm3/.dm4, MRC, .ser, .emd, .sxm, .gwy, a microscope's TIFF;
+    and the atoms' spacing in its unit), or ""."""
     from napari_ivae.core.io.imageio import read_pixel_size
 
     found = read_pixel_size(image)

@@ -40,7 +40,7 @@ def add_parser(subparsers) -> None:
     p.add_argument(
         "image",
         metavar="IMAGE",
-        help="image or stack (.tif, .npy, .dm3, .dm4, .mrc, .ser, .emd, .sxm; or .png, .jpg, .bmp)",
+        help="image or stack (.tif, .npy, .dm3, .dm4, .mrc, .ser, .emd, .sxm, .gwy; or .png, .jpg, .bmp)",
     )
     where = p.add_mutually_exclusive_group(required=True)
     where.add_argument(

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from .calibrated import CalibratedImage, read_calibrated
     from .digital_micrograph import read_dm
     from .emd import read_emd
+    from .gwyddion import read_gwy
     from .image import prepare_image
     from .imageio import (
         TiffStack,
@@ -36,6 +37,7 @@ _EXPORTS = {
     "read_ser": "tia_ser",
     "read_emd": "emd",
     "read_sxm": "nanonis_sxm",
+    "read_gwy": "gwyddion",
     "read_pixel_size": "imageio",
     "TiffStack": "imageio",
     "open_zarr": "imageio",
@@ -54,6 +56,7 @@ __all__ = [
     "read_calibrated",
     "read_dm",
     "read_emd",
+    "read_gwy",
     "read_image",
     "read_mrc",
     "read_pixel_size",

@@ -1,7 +1,8 @@
 """Microscope files that state their pixel size: Gatan DigitalMicrograph ``.dm3``/``.dm4``
 (:mod:`.digital_micrograph`), MRC (:mod:`.mrc`), FEI TIA ``.ser`` (:mod:`.tia_ser`), Velox or
-Berkeley ``.emd`` (:mod:`.emd`) and Nanonis ``.sxm`` scans (:mod:`.nanonis_sxm`), read into one
-:class:`CalibratedImage`. (A TIFF's pixel size: :mod:`.tiff_calibration`.)"""
+Berkeley ``.emd`` (:mod:`.emd`), Nanonis ``.sxm`` scans (:mod:`.nanonis_sxm`) and Gwyddion
+``.gwy`` files (:mod:`.gwyddion`), read into one :class:`CalibratedImage`. (A TIFF's pixel
+size: :mod:`.tiff_calibration`.)"""
 
 from __future__ import annotations
 
@@ -25,7 +26,10 @@ MRC_SUFFIXES = (".mrc", ".mrcs", ".map", ".st")
 SER_SUFFIXES = (".ser",)
 EMD_SUFFIXES = (".emd",)
 SXM_SUFFIXES = (".sxm",)
-CALIBRATED_SUFFIXES = DM_SUFFIXES + MRC_SUFFIXES + SER_SUFFIXES + EMD_SUFFIXES + SXM_SUFFIXES
+GWY_SUFFIXES = (".gwy",)
+CALIBRATED_SUFFIXES = (
+    DM_SUFFIXES + MRC_SUFFIXES + SER_SUFFIXES + EMD_SUFFIXES + SXM_SUFFIXES + GWY_SUFFIXES
+)
 
 
 @dataclass
@@ -43,7 +47,7 @@ class CalibratedImage:
         Per array axis; ``""`` where the file gives none (the axis is in pixels).
     kind : str
         The file format, e.g. ``"DM4"``, ``"MRC"``, ``"TIA SER"``, ``"Velox EMD"``,
-        ``"Nanonis SXM"``.
+        ``"Nanonis SXM"``, ``"Gwyddion GWY"``.
     meta : dict
         What else the file states (its tag tree, its header's fields).
     """
@@ -77,7 +81,8 @@ def metric_length(metres: float) -> tuple[float, str]:
 
 def read_calibrated(path, *, mmap: bool = False) -> CalibratedImage:
     """Read a ``.dm3``/``.dm4``, MRC (``.mrc``, ``.mrcs``, ``.map``, ``.st``), TIA ``.ser``,
-    Velox/Berkeley ``.emd`` or Nanonis ``.sxm`` file (its ``Z`` forward channel, the topograph).
+    Velox/Berkeley ``.emd``, Nanonis ``.sxm`` (its ``Z`` forward channel, the topograph) or
+    Gwyddion ``.gwy`` file (its lowest-numbered channel).
 
     Parameters
     ----------
@@ -119,9 +124,13 @@ def read_calibrated(path, *, mmap: bool = False) -> CalibratedImage:
         from napari_ivae.core.io.nanonis_sxm import read_sxm
 
         return read_sxm(path, mmap=mmap)
+    if suffix in GWY_SUFFIXES:
+        from napari_ivae.core.io.gwyddion import read_gwy
+
+        return read_gwy(path, mmap=mmap)
     name = Path(path).name
     raise InputError(
-        f"'{name}' is not a .dm3/.dm4, MRC, .ser, .emd or .sxm file (by its extension)"
+        f"'{name}' is not a .dm3/.dm4, MRC, .ser, .emd, .sxm or .gwy file (by its extension)"
     )
 
 

@@ -1,11 +1,12 @@
 """Read images (``.npy``, ``.tif``/``.tiff``, pictures, ``.zarr``/OME-Zarr, DigitalMicrograph
-``.dm3``/``.dm4``, MRC, TIA ``.ser``, Velox/Berkeley ``.emd``, Nanonis ``.sxm``) and write them;
+``.dm3``/``.dm4``, MRC, TIA ``.ser``, Velox/Berkeley ``.emd``, Nanonis ``.sxm``, Gwyddion
+``.gwy``) and write them;
 read/write point tables as CSV.
 
 A ``.zarr`` folder is always opened lazily (:mod:`.zarr_folder`); a large TIFF stack is mapped
-or read page by page (:mod:`.tiff_stack`); a DigitalMicrograph, MRC, TIA, EMD or Nanonis file is
-parsed by :mod:`.digital_micrograph`, :mod:`.mrc`, :mod:`.tia_ser`, :mod:`.emd` or
-:mod:`.nanonis_sxm` (its pixel size, and a TIFF's (:mod:`.tiff_calibration`):
+or read page by page (:mod:`.tiff_stack`); a DigitalMicrograph, MRC, TIA, EMD, Nanonis or Gwyddion
+file is parsed by :mod:`.digital_micrograph`, :mod:`.mrc`, :mod:`.tia_ser`, :mod:`.emd`,
+:mod:`.nanonis_sxm` or :mod:`.gwyddion` (its pixel size, and a TIFF's (:mod:`.tiff_calibration`):
 :func:`read_pixel_size`); point tables are read and written by
 :mod:`.points_csv`. Their names stay importable from here.
 """
@@ -45,7 +46,7 @@ __getattr__ = lazy_api(
     "napari_ivae.core.io", {"read_points_csv": "points_csv", "write_points_csv": "points_csv"}
 )[0]
 
-# the last: microscope files that state their pixel size (.dm3/.dm4, MRC, .ser, .emd, .sxm)
+# the last: microscope files that state their pixel size (.dm3/.dm4, MRC, .ser, .emd, .sxm, .gwy)
 IMAGE_SUFFIXES = (
     ".npy", ".tif", ".tiff", ".png", ".jpg", ".jpeg", ".bmp", ".zarr", *CALIBRATED_SUFFIXES
 )  # fmt: skip
@@ -59,8 +60,10 @@ def read_image(path, *, mmap: bool = False) -> np.ndarray | TiffStack:
     :func:`open_zarr`), a Gatan DigitalMicrograph ``.dm3``/``.dm4`` file (its largest image),
     an MRC file (``.mrc``, ``.mrcs``, ``.map``, ``.st``), an FEI TIA series ``.ser`` (its
     images, a stack where there are several), a Thermo Fisher Velox / Berkeley ``.emd`` file
-    (one image or its frames: :func:`napari_ivae.core.io.emd.read_emd`) or a Nanonis ``.sxm``
-    scan (its Z forward channel: :func:`napari_ivae.core.io.nanonis_sxm.read_sxm`); their calibration:
+    (one image or its frames: :func:`napari_ivae.core.io.emd.read_emd`), a Nanonis ``.sxm``
+    scan (its Z forward channel: :func:`napari_ivae.core.io.nanonis_sxm.read_sxm`) or a
+    Gwyddion ``.gwy`` file (its lowest-numbered channel:
+    :func:`napari_ivae.core.io.gwyddion.read_gwy`); their calibration:
     :func:`read_pixel_size`.
 
     Parameters
@@ -69,7 +72,7 @@ def read_image(path, *, mmap: bool = False) -> np.ndarray | TiffStack:
         File to read.
     mmap : bool
         Map the file into memory instead of reading it (``.npy``, ``.dm3``/``.dm4``, MRC, ``.ser``,
-        ``.sxm``, and
+        ``.sxm``, ``.gwy``, and
         TIFF files stored uncompressed and contiguous); a multi-page TIFF that cannot be mapped
         (compressed, or its pages scattered in the file) is opened as a :class:`TiffStack`,
         which decodes a page when it is indexed; other files are read (an ``.emd`` file's HDF5
@@ -139,6 +142,7 @@ _SIGNATURES = {
     ".ser": ("a TIA series (.ser)", (b"II\x97\x01",)),  # ByteOrder 0x4949, SeriesID 0x0197
     ".emd": ("an HDF5 (EMD)", (b"\x89HDF\r\n\x1a\n",)),  # Velox and Berkeley EMD are HDF5
     ".sxm": ("a Nanonis scan (.sxm)", (b":NANONIS",)),  # its header's first key :NANONIS_VERSION:
+    ".gwy": ("a Gwyddion (.gwy)", (b"GWYP", b"GWYO")),  # GWYO: Gwyddion 1, refused by its reader
 }
 
 
@@ -178,7 +182,8 @@ def read_pixel_size(path) -> tuple[float, str] | None:
     Returns
     -------
     tuple of (float, str) or None
-        For a ``.dm3``/``.dm4``, MRC, TIA ``.ser``, ``.emd`` or Nanonis ``.sxm`` file whose two
+        For a ``.dm3``/``.dm4``, MRC, TIA ``.ser``, ``.emd``, Nanonis ``.sxm`` or Gwyddion
+        ``.gwy`` file whose two
         image axes are calibrated
         alike (an MRC file's unit is ``"Å"``), or a TIFF whose FEI/Thermo Fisher, Zeiss SEM,
         OME, ImageJ or resolution tags state a microscope's pixel size
@@ -189,7 +194,8 @@ def read_pixel_size(path) -> tuple[float, str] | None:
     Raises
     ------
     InputError
-        A ``.dm3``/``.dm4``, MRC, ``.ser``, ``.emd``, ``.sxm`` or TIFF file that cannot be read.
+        A ``.dm3``/``.dm4``, MRC, ``.ser``, ``.emd``, ``.sxm``, ``.gwy`` or TIFF file that cannot
+        be read.
     """
     path = Path(path)
     suffix = path.suffix.lower()
