@@ -170,25 +170,16 @@ def physical_note(layer: Any, used: dict, mode: str) -> str:
     """The pixel size of a calibrated image layer (a micrograph opened in nm) and, for atoms,
     the spacing in that unit, e.g. ``"; 1 px = 0.0195 nm, spacing 0.372 nm"``; ``""`` for an
     image in pixels or with unequal row and column pixels."""
-    units = tuple(str(u) for u in (getattr(layer, "units", None) or ()))
+    # napari's units are pint's: "~" gives their symbols (nm, µm, Å)
+    units = tuple(format(u, "~") for u in (getattr(layer, "units", None) or ()))
     scale = tuple(float(s) for s in getattr(layer, "scale", ())[-2:])
     if len(units) < 2 or units[-1] != units[-2] or units[-1] == "pixel":
         return ""
     if len(scale) != 2 or not np.isclose(scale[0], scale[1]) or scale[0] <= 0:
         return ""
-    unit = _UNIT_SYMBOLS.get(units[-1], units[-1])
+    unit = units[-1]
     note = f"; 1 px = {scale[0]:.4g} {unit}"
     spacing = used.get("spacing") if mode == "atoms" else None
     if spacing:
         note += f", spacing {float(spacing) * scale[0]:.4g} {unit}"
     return note
-
-
-_UNIT_SYMBOLS = {
-    "nanometer": "nm",
-    "micrometer": "µm",
-    "angstrom": "Å",
-    "picometer": "pm",
-    "millimeter": "mm",
-    "meter": "m",
-}
