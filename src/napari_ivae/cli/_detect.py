@@ -298,14 +298,11 @@ def run(args) -> int:
     calibrated = _pixel_size_note(args.image, detections.params, args.mode)
     if calibrated:
         print(f"napari-ivae detect: {calibrated}", file=sys.stderr)
-    if str(args.image).lower().endswith((".emd", ".sxm", ".gwy")):  # which image was read
-        from napari_ivae.core.io import emd, gwyddion, nanonis_sxm
+    from napari_ivae.core.io.calibrated import images_note
 
-        notes = {".emd": emd.images_note, ".sxm": nanonis_sxm.images_note}
-        notes[".gwy"] = gwyddion.images_note
-        held = notes[str(args.image).lower()[-4:]](args.image)
-        if held:
-            print(f"napari-ivae detect: {held}", file=sys.stderr)
+    held = images_note(args.image)  # of a file of several images: which one was read
+    if held:
+        print(f"napari-ivae detect: {held}", file=sys.stderr)
     if detections.labels is not None and labels_path is not None:
         write_image(labels_path, detections.labels)
         print(

@@ -16,6 +16,7 @@ import numpy as np
 __all__ = [
     "CALIBRATED_SUFFIXES",
     "CalibratedImage",
+    "images_note",
     "metric_length",
     "read_calibrated",
     "read_headed",
@@ -132,6 +133,26 @@ def read_calibrated(path, *, mmap: bool = False) -> CalibratedImage:
     raise InputError(
         f"'{name}' is not a .dm3/.dm4, MRC, .ser, .emd, .sxm or .gwy file (by its extension)"
     )
+
+
+def images_note(path) -> str:
+    """For a file that holds several images (an ``.emd`` file's detectors, an ``.sxm`` scan's
+    channels and directions, a ``.gwy`` file's channels): which one is read and how to read
+    another, in the format's own words; ``""`` for any other file.
+
+    Raises
+    ------
+    InputError
+        A file of those formats that cannot be read (one line).
+    """
+    import importlib
+
+    module = {".emd": "emd", ".sxm": "nanonis_sxm", ".gwy": "gwyddion"}.get(
+        Path(path).suffix.lower()
+    )
+    if module is None:
+        return ""
+    return importlib.import_module(f"napari_ivae.core.io.{module}").images_note(path)
 
 
 def read_headed(
