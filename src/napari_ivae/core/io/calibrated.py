@@ -60,6 +60,22 @@ class CalibratedImage:
     kind: str = ""
     meta: dict = field(default_factory=dict, repr=False)
 
+    @classmethod
+    def of_plane(
+        cls, data: np.ndarray, scale, origin, units, kind: str, meta: dict
+    ) -> CalibratedImage:
+        """An image calibrated in its plane only: ``scale``, ``origin`` and ``units`` of
+        ``(y, x)``; the leading (frame) axes, if any, scale 1, origin 0 and no unit."""
+        lead = np.ndim(data) - 2
+        return cls(
+            data,
+            (1.0,) * lead + tuple(scale),
+            (0.0,) * lead + tuple(origin),
+            ("",) * lead + tuple(units),
+            kind,
+            meta,
+        )
+
     @property
     def pixel_size(self) -> tuple[float, str] | None:
         """``(size, unit)`` of a pixel in the image plane when both of its axes are calibrated

@@ -215,12 +215,9 @@ def _velox(images, detector: str | None, read: bool) -> CalibratedImage:
     pixels = pixels.astype(pixels.dtype.newbyteorder("="), copy=False)
     result = metas[chosen]
     scale, units = _velox_scale(result)
-    lead = pixels.ndim - 2
     meta = {"format": "Velox", "images": names, "image": names[chosen], "binary_result": result}
     meta["shape"] = shape
-    return CalibratedImage(
-        pixels, (1.0,) * lead + scale, (0.0,) * pixels.ndim, ("",) * lead + units, "Velox EMD", meta
-    )
+    return CalibratedImage.of_plane(pixels, scale, (0.0, 0.0), units, "Velox EMD", meta)
 
 
 def _unique(name: str, index: int, metas: list[dict]) -> str:
@@ -332,17 +329,9 @@ def _berkeley(groups: dict, detector: str | None, read: bool) -> CalibratedImage
         metres.append(step * _LENGTHS.get(unit, math.nan))
         origin.append(zero)
     scale, units = _lengths(metres)
-    lead = data.ndim - 2
     plane_origin = tuple(origin) if units[0] else (0.0, 0.0)
     meta = {"format": "Berkeley EMD", "images": names, "image": chosen, "shape": data.shape}
-    return CalibratedImage(
-        pixels,
-        (1.0,) * lead + scale,
-        (0.0,) * lead + plane_origin,
-        ("",) * lead + units,
-        "Berkeley EMD",
-        meta,
-    )
+    return CalibratedImage.of_plane(pixels, scale, plane_origin, units, "Berkeley EMD", meta)
 
 
 def _berkeley_axis(group, number: int) -> tuple[float, float, str]:

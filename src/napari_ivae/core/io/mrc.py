@@ -86,12 +86,16 @@ def _read(path: Path, head: bytes, size: int, mmap: bool) -> CalibratedImage:
     shape = (ny, nx) if nz == 1 else (nz, ny, nx)
     sampling, cell = ints[7:10], floats[10:13]
     sx, sy = (_step(float(c), int(m)) for c, m in zip(cell[:2], sampling[:2]))
-    # the sections of a stack are frames (a tilt series, particles, a movie): not calibrated
-    scale = (1.0,) * (len(shape) - 2) + (sy or 1.0, sx or 1.0)
-    units = ("",) * (len(shape) - 2) + ("Å" if sy else "", "Å" if sx else "")
     header = {"mode": mode, "nx": nx, "ny": ny, "nz": nz, "extended_header_bytes": extended}
-    origin = (0.0,) * len(shape)
-    return CalibratedImage(pixels.reshape(shape), scale, origin, units, "MRC", header)
+    # the sections of a stack are frames (a tilt series, particles, a movie): not calibrated
+    return CalibratedImage.of_plane(
+        pixels.reshape(shape),
+        (sy or 1.0, sx or 1.0),
+        (0.0, 0.0),
+        ("Å" if sy else "", "Å" if sx else ""),
+        "MRC",
+        header,
+    )
 
 
 def _byte_order(head: bytes) -> Literal["<", ">"]:

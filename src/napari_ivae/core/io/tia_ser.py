@@ -119,18 +119,17 @@ def _read(path: Path, head: bytes, size: int, mmap: bool) -> CalibratedImage:
         raise ValueError(f"it is truncated ({size} bytes; an image ends past that)")
     pixels = _pixels(raw, starts, dtype, (ny, nx), mmap and even)
     scale, origin, units = _calibration(first, ny)
-    frames = pixels.ndim - 2
     meta = {
         "version": version,
         "tag_type": tag_type,
         "elements": valid,
         "total_elements": total,
     }
-    return CalibratedImage(
+    return CalibratedImage.of_plane(
         pixels,
-        (1.0,) * frames + scale,
-        (0.0,) * frames + origin,
-        ("",) * frames + units,
+        scale,
+        origin,
+        units,
         "TIA SER",
         meta,
     )
