@@ -47,6 +47,7 @@ from __future__ import annotations
 import argparse
 import io
 import sys
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -378,10 +379,12 @@ def hrtem_graphene_defect(rng):
 
 
 # ---------------------------------------------------------------- particle scenes
-def tem_dark_np(rng, n):
+def tem_dark_np(rng, n, drawn=None):
     """Bright-field TEM of dark particles on a carbon film, 1152 x 768: ``n`` faceted
     particles (log-normal sizes; fewer particles are larger), clear of the frame, 1/f carbon
-    texture, a thickness gradient, shot noise, 8-bit with a burned-in scale bar, JPEG."""
+    texture, a thickness gradient, shot noise, 8-bit with a burned-in scale bar, JPEG.
+    ``drawn`` (a dict, optional) receives the particles' own signal in the 8-bit frame's
+    units before noise, 8-bit rounding and JPEG ("particles"; ``heldlike_snr.py``)."""
     shape = (768, 1152)
     med = {26: 22.0, 65: 14.0, 234: 7.5}[n]
     radii = med * np.exp(rng.normal(0, 0.25, n))
@@ -395,7 +398,12 @@ def tem_dark_np(rng, n):
     contrast = rng.uniform(0.04, 0.08)  # absorption per px of projected thickness
     signal = film * np.exp(-contrast * thick)
     signal = ndimage.gaussian_filter(signal, 0.8)
-    image = detector(signal, rng.uniform(40, 150), rng)
+    dose = rng.uniform(40, 150)
+    image = detector(signal, dose, rng)
+    if drawn is not None:  # to8's linear map of the particles' part of the expected counts
+        low, high = np.percentile(image, [0.2, 99.8])
+        film_only = ndimage.gaussian_filter(film, 0.8)
+        drawn["particles"] = (signal - film_only) * dose * 255 / (high - low)
     image8, bar = burn_scale_bar(to8(image), rng, f"{int(rng.choice([20, 50, 100]))} nm")
     image8 = jpeg(image8, rng.integers(70, 92))
     return particle_case(image8, cents, eqr, f"every one of {len(cents)} particles", bar)
@@ -499,9 +507,9 @@ ATOM_CASES = {
     "hrtem_graphene_defect": hrtem_graphene_defect,
 }
 PARTICLE_CASES = {
-    "tem_dark_carbon_26": lambda rng: tem_dark_np(rng, 26),
-    "tem_dark_carbon_65": lambda rng: tem_dark_np(rng, 65),
-    "tem_dark_carbon_234": lambda rng: tem_dark_np(rng, 234),
+    "tem_dark_carbon_26": partial(tem_dark_np, n=26),
+    "tem_dark_carbon_65": partial(tem_dark_np, n=65),
+    "tem_dark_carbon_234": partial(tem_dark_np, n=234),
     "stem_bright_carbon": stem_bright_catalyst,
     "stem_bright_oxide_2k": lambda rng: stem_bright_catalyst(rng, crystal=True),
     "tem_dark_catalyst": tem_dark_catalyst,
@@ -510,20 +518,25 @@ PARTICLE_CASES = {
 CASES = {**ATOM_CASES, **PARTICLE_CASES}
 
 
-def make(name: str, seed: int = 0) -> dict:
+def make(name: str, seed: int = 0, drawn: dict | None = None) -> dict:
     """The scene ``name``, seeded by its name and ``seed``; ``NAME@xZOOM`` is the scene taken
-    at that magnification (:func:`zoomed`)."""
+    at that magnification (:func:`zoomed`). ``drawn`` goes to a scene that hands back its
+    particles' own signal (:func:`tem_dark_np`), taken to the same magnification."""
     global _LOWER_MAGNIFICATION
     base, _, zoom = name.partition("@x")
     factor, _, noise = zoom.partition("+")
     if zoom and float(factor) < 1:
         _LOWER_MAGNIFICATION = (float(factor), seed)
+    rng = np.random.default_rng([seed, 56, sum(map(ord, base))])
     try:
-        case = CASES[base](np.random.default_rng([seed, 56, sum(map(ord, base))]))
+        case = CASES[base](rng) if drawn is None else CASES[base](rng, drawn=drawn)
     finally:
         _LOWER_MAGNIFICATION = None
     if not zoom:
         return case
+    if drawn is not None:
+        signal = {**case, "image": drawn["particles"]}
+        drawn["particles"] = zoomed(signal, float(factor), False, seed)["image"]
     return zoomed(case, float(factor), noise == "noise", seed)
 
 
