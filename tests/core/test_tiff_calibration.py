@@ -118,6 +118,25 @@ def test_a_vendor_size_comes_before_the_resolution_tags(tmp_path):
     assert read_pixel_size(path) == (0.75, "nm")
 
 
+@pytest.mark.parametrize(
+    ("size", "width", "want"),
+    [
+        # as a real Zeiss file (5.825 nm stated, 5.965 µm wide, 512 columns saved: 11.65 nm):
+        # the stated size is of a 1024-pixel raster, the image has 64 columns
+        ("Pixel Size = 2 nm", "Width = 2.048 µm", 32.0),
+        ("Pixel Size = 2.116 nm", "Width = 135.4 nm", 2.116),  # 64 pixels wide: as stated
+        ("Pixel Size = 2.116 nm", "Width = 5.1 furlong", 2.116),  # no length: as stated
+    ],
+)
+def test_a_zeiss_size_is_of_its_scan_raster_not_of_fewer_saved_columns(tmp_path, size, width, want):
+    zeiss = _zeiss(line=size) + f"AP_WIDTH\r\n{width}\r\n".encode("cp1252")
+    path = tmp_path / "zeiss.tif"
+    tifffile.imwrite(path, PIXELS, extratags=[(34118, "s", 0, zeiss, True)])
+    found = read_pixel_size(path)
+    assert found is not None and found[1] == "nm"
+    assert found[0] == pytest.approx(want)
+
+
 def test_a_stack_states_its_first_pages_calibration(tmp_path):
     stack = np.stack([PIXELS, PIXELS[::-1]])
     path = tmp_path / "stack.tif"

@@ -2,7 +2,9 @@
 
 * FEI / Thermo Fisher SEM, FIB and TEM (tags 34680/34682): ``[Scan]`` (else ``[EScan]``)
   ``PixelWidth`` / ``PixelHeight`` in metres;
-* Zeiss SEM (tag 34118): ``AP_PIXEL_SIZE`` (else ``AP_IMAGE_PIXEL_SIZE``) with its unit;
+* Zeiss SEM (tag 34118): ``AP_PIXEL_SIZE`` (else ``AP_IMAGE_PIXEL_SIZE``) with its unit, the
+  pixel of the scan raster: times raster / saved columns where ``AP_WIDTH`` spans more
+  (or fewer) such pixels than the image has columns;
 * OME-TIFF: the first ``Pixels`` element's ``PhysicalSizeX/Y`` (unit ``µm`` unless stated);
 * ImageJ: ``1 / XResolution`` in the description's ``unit`` (``nm``, ``micron``, ``\\u00B5m``...);
 * plain ``XResolution`` / ``YResolution`` with a ``ResolutionUnit`` of length.
@@ -42,6 +44,7 @@ _UNITS = {
 }
 # lengths that are not a microscope's (a picture's inch): converted, then held to the limit
 _FAR_UNITS = {"cm": 1e4, "inch": 25400.0, "in": 25400.0, "m": 1e6}
+_METRES = {"pm": 1e-12, "Å": 1e-10, "nm": 1e-9, "µm": 1e-6, "mm": 1e-3}
 _RESUNIT_UM = {2: 25400.0, 3: 1e4, 4: 1e3, 5: 1.0}  # TIFF ResolutionUnit (4, 5: tifffile's)
 
 
@@ -98,8 +101,27 @@ def _zeiss(tiff) -> tuple[float, str] | None:
         entry = meta.get(key)
         if isinstance(entry, tuple) and len(entry) == 3:
             size, unit = _spelled(_number(entry[1]), str(entry[2]))
+            size *= _zeiss_reduced(meta, size, unit, tiff.pages.first.imagewidth)
             return _square(size, size, unit)
     return None
+
+
+def _zeiss_reduced(meta: dict, size: float, unit: str, columns: int) -> float:
+    """How many times larger a pixel of the saved image is than the stated ``size``: Zeiss
+    states the pixel of its scan raster (``AP_WIDTH`` over 1024 pixels) also for an image
+    saved with fewer columns (a real 512-column file: 5.825 nm stated, 5.965 µm wide).
+    1 where the file gives no width or its width is ``columns`` stated pixels."""
+    entry = meta.get("ap_width")
+    if not (isinstance(entry, tuple) and len(entry) == 3 and unit in _METRES):
+        return 1.0
+    width, width_unit = _spelled(_number(entry[1]), str(entry[2]))
+    if width_unit not in _METRES or not (width > 0 and size > 0):
+        return 1.0
+    raster = width * _METRES[width_unit] / (size * _METRES[unit])
+    stated = round(raster)
+    if stated < 1 or abs(raster - stated) > 0.01 * stated or stated == columns:
+        return 1.0  # a width and a size that do not make whole pixels: the size as stated
+    return stated / columns
 
 
 def _ome(tiff) -> tuple[float, str] | None:
