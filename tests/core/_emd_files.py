@@ -1,7 +1,7 @@
 """Write Velox and Berkeley EMD (.emd) files with h5py for the reader's tests (a test helper, not
 product), laid out as the public descriptions give them: Velox ``/Data/Image/<uuid>/Data``
 (height, width, frames) with a ``uint8`` ``Metadata`` array of zero-padded JSON per frame and a
-``/Version`` JSON; Berkeley EMD groups under ``/data`` (``emd_group_type`` 1) with ``dim1`` ...
+``/Version`` JSON; Berkeley EMD groups under ``/data`` or elsewhere (``emd_group_type`` 1) with ``dim1`` ...
 vectors."""
 
 from __future__ import annotations
@@ -79,17 +79,19 @@ def write_velox(path, images, spectra=False, version=True):
         f.create_group("Presentation")
 
 
-def write_berkeley(path, groups):
+def write_berkeley(path, groups, *, top="data", data_name="data"):
     """A Berkeley EMD file: ``groups`` maps a name to ``(data, dims)``, ``dims`` a list per axis of
-    ``(vector, name, units)`` (``None``: no vector)."""
+    ``(vector, name, units)`` (``None``: no vector). ``top``: the groups' parent (HyperSpy
+    writes ``signals``, Prismatic ``4DSTEM_simulation/data/realslices``); ``data_name``: the
+    dataset's (Prismatic: ``realslice``)."""
     with h5py.File(path, "w") as f:
         f.attrs["version_major"] = 0
         f.attrs["version_minor"] = 2
-        top = f.create_group("data")
+        parent = f.create_group(top)
         for name, (data, dims) in groups.items():
-            group = top.create_group(name)
+            group = parent.create_group(name)
             group.attrs["emd_group_type"] = 1
-            group.create_dataset("data", data=np.asarray(data))
+            group.create_dataset(data_name, data=np.asarray(data))
             for number, dim in enumerate(dims, start=1):
                 if dim is None:
                     continue

@@ -15,6 +15,7 @@ from _emd_files import write_berkeley, write_velox
 
 from napari_ivae.core.errors import InputError
 from napari_ivae.core.io import read_calibrated, read_emd, read_image, read_pixel_size
+from napari_ivae.core.io.emd import emd_contents
 from napari_ivae.core.synthetic.lattice import make_lattice
 
 
@@ -112,6 +113,29 @@ def test_berkeley_image_and_stack(tmp_path):
     assert read_pixel_size(path) is None  # reciprocal space stays in pixels
     write_berkeley(path, {"c": (pixels.astype("c8"), [None, None])})
     assert "of type complex64" in one_line_error(path)
+
+
+def test_berkeley_groups_outside_data_as_hyperspy_and_prismatic_write_them(tmp_path):
+    # real files: HyperSpy writes /signals/<name>; Prismatic /4DSTEM_simulation/data/
+    # realslices/<name>/realslice, shape (R_x, R_y, detector bins), the bins in mrad
+    pixels = _pixels("i4", (24, 32))
+    y, x = (np.arange(n) * 0.25 for n in (24, 32))
+    path = tmp_path / "hs.emd"
+    write_berkeley(path, {"__unnamed__": (pixels, [(y, "", "n_m"), (x, "", "n_m")])}, top="signals")
+    image = read_calibrated(path)
+    np.testing.assert_array_equal(image.data, pixels)
+    assert image.pixel_size == (0.25, "nm") and image.meta["image"] == "__unnamed__"
+    cube = _pixels("f4", (24, 32, 5))
+    dims = [(y, "R_x", "[n_m]"), (x, "R_y", "[n_m]"), (np.arange(5.0), "bin_outer_angle", "[mrad]")]
+    slices = {"annular_depth0000": (cube[..., 0], dims[:2]), "virtual_depth0000": (cube, dims)}
+    top = "4DSTEM_simulation/data/realslices"
+    write_berkeley(path, slices, top=top, data_name="realslice")
+    image = read_emd(path, detector="virtual_depth0000")
+    np.testing.assert_array_equal(image.data, np.moveaxis(cube, 2, 0))  # (bins, R_x, R_y)
+    assert image.units == ("", "nm", "nm") and image.pixel_size == (0.25, "nm")
+    assert emd_contents(path, detector="virtual_depth0000").meta["shape"] == (5, 24, 32)
+    np.testing.assert_array_equal(read_calibrated(path).data, cube[..., 0])
+    assert read_emd(path).meta["images"] == ["annular_depth0000", "virtual_depth0000"]
 
 
 def test_spectra_foreign_and_damaged_files_are_refused_in_one_line(tmp_path):

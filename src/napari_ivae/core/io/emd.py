@@ -10,9 +10,11 @@ Written from the public descriptions of the two layouts (no other reader's code)
   in ``PixelUnitX``/``PixelUnitY``, metres in real space, ``1/m`` in a diffraction pattern) and
   the ``Detector`` (HAADF, BF, DF4-A ...). Spectra (``/Data/SpectrumImage``,
   ``/Data/SpectrumStream``, ``/Data/Spectrum``) are not images.
-* **Berkeley EMD**: a group under ``/data`` whose attribute ``emd_group_type`` is 1 holds the
-  dataset ``data`` and one vector ``dim1``, ``dim2`` ... per axis (attributes ``name`` and
-  ``units``); the last two axes are the image plane, the vectors' step its calibration.
+* **Berkeley EMD**: a group whose attribute ``emd_group_type`` is 1 (under ``/data`` in the
+  description; anywhere in real files: HyperSpy's ``/signals``, Prismatic's) holds the dataset
+  ``data`` and one vector ``dim1``, ``dim2`` ... per axis (attributes ``name`` and ``units``);
+  the last two axes are the image plane (unless only two others are lengths: those), the
+  vectors' step its calibration.
 
 A file with several images gives one: the first HAADF, else the first dark-field (a detector
 name holding ``DF``), else the first; ``meta["images"]`` names them all and ``detector=`` picks
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +51,7 @@ def read_emd(path, *, detector: str | None = None) -> CalibratedImage:
         The file.
     detector : str, optional
         The image to read where the file holds several: a detector name of a Velox file
-        (``"BF"``; case ignored) or a group name under a Berkeley file's ``/data``. By default
+        (``"BF"``; case ignored) or a Berkeley EMD group's name. By default
         the first HAADF, else dark-field, else the first image.
 
     Returns
@@ -155,7 +158,7 @@ def _read(handle, detector: str | None, read: bool) -> CalibratedImage:
     if spectra:
         raise InputError(f"it holds spectra ({', '.join(spectra)}), no image")
     raise InputError(
-        "it is HDF5 but holds no Velox image (/Data/Image) or Berkeley EMD group (/data)"
+        "it is HDF5 but holds no Velox image (/Data/Image) or Berkeley EMD group (emd_group_type 1)"
     )
 
 
@@ -295,16 +298,23 @@ def _check_dtype(data) -> None:
 
 
 def _berkeley_groups(handle) -> dict:
-    """The Berkeley EMD groups (``emd_group_type`` 1) under ``/data``, by name."""
-    top = _group(handle, "data")
-    if top is None:
-        return {}
-    found = {}
-    for name in top:
-        group = _group(top, name)
-        if group is not None and _number(_scalar(group.attrs.get("emd_group_type"))) == 1:
-            found[name] = group
-    return found
+    """The Berkeley EMD groups (``emd_group_type`` 1) anywhere in the file, by name: the
+    group's own name, its path where two share one (``/data/<name>`` as the description
+    has it; HyperSpy writes ``/signals/<name>``, Prismatic ``/4DSTEM_simulation/data/...``)."""
+    import h5py
+
+    found: list = []
+
+    def visit(name: str, item) -> None:
+        typed = isinstance(item, h5py.Group) and "emd_group_type" in item.attrs
+        if typed and _number(_scalar(item.attrs.get("emd_group_type"))) == 1:
+            found.append((name, item))
+
+    handle.visititems(visit)
+    short = [name.rsplit("/", 1)[-1] for name, _ in found]
+    return {
+        (own if short.count(own) == 1 else name): group for own, (name, group) in zip(short, found)
+    }
 
 
 def _scalar(value: Any) -> Any:
@@ -317,21 +327,42 @@ def _berkeley(groups: dict, detector: str | None, read: bool) -> CalibratedImage
     names = list(groups)
     chosen = names[_choose(names, detector) if detector is not None else 0]
     group = groups[chosen]
-    data = _dataset(group, "data")
+    data = _dataset(group, _berkeley_data_name(group))
     if data.ndim < 2 or min(data.shape) < 1:
         raise InputError(f"its data {chosen} has the shape {data.shape}, not an image")
     _check_dtype(data)
+    axes = [_berkeley_axis(group, number) for number in range(1, data.ndim + 1)]
+    plane = _berkeley_plane([step * _LENGTHS.get(unit, math.nan) for step, _, unit in axes])
     pixels = data[()] if read else np.empty((0,) * data.ndim, data.dtype)
+    pixels = np.moveaxis(pixels, plane, (-2, -1))  # a view; the plane as stored where it is last
     pixels = pixels.astype(pixels.dtype.newbyteorder("="), copy=False)
-    metres, origin = [], []
-    for axis in (data.ndim - 2, data.ndim - 1):
-        step, zero, unit = _berkeley_axis(group, axis + 1)
-        metres.append(step * _LENGTHS.get(unit, math.nan))
-        origin.append(zero)
+    metres = [axes[a][0] * _LENGTHS.get(axes[a][2], math.nan) for a in plane]
     scale, units = _lengths(metres)
-    plane_origin = tuple(origin) if units[0] else (0.0, 0.0)
-    meta = {"format": "Berkeley EMD", "images": names, "image": chosen, "shape": data.shape}
+    plane_origin = tuple(axes[a][1] for a in plane) if units[0] else (0.0, 0.0)
+    shape = tuple(n for a, n in enumerate(data.shape) if a not in plane)
+    shape += tuple(data.shape[a] for a in plane)
+    meta = {"format": "Berkeley EMD", "images": names, "image": chosen, "shape": shape}
     return CalibratedImage.of_plane(pixels, scale, plane_origin, units, "Berkeley EMD", meta)
+
+
+def _berkeley_data_name(group) -> str:
+    """``data``; where there is none, the group's one dataset that is no ``dim<N>`` vector
+    (Prismatic's ``realslice``, ``datacube``)."""
+    import h5py
+
+    others = [k for k in group if isinstance(group.get(k), h5py.Dataset)]
+    others = [k for k in others if not re.fullmatch(r"dim\d+", k)]
+    return others[0] if "data" not in group and len(others) == 1 else "data"
+
+
+def _berkeley_plane(metres: list[float]) -> tuple[int, int]:
+    """The image plane's two axes: the last two, unless they are not both lengths and two
+    others are (a Prismatic slice ``(R_x, R_y, detector bins)``: its first two)."""
+    lengths = [axis for axis, m in enumerate(metres) if 0 < m < 1e-3]
+    last = (len(metres) - 2, len(metres) - 1)
+    if set(last) <= set(lengths) or len(lengths) < 2:
+        return last
+    return lengths[-2], lengths[-1]
 
 
 def _berkeley_axis(group, number: int) -> tuple[float, float, str]:
