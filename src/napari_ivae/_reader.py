@@ -56,15 +56,25 @@ def read_layers(path: Any) -> list[tuple]:
         images = [(first, Path(one).stem)]
         names = first.meta.get("images", []) if str(one).lower().endswith(".emd") else []
         if len(names) > 1:
-            from napari_ivae.core.io.emd import read_emd
-
             chosen = first.meta["image"]
-            others = [(read_emd(one, detector=n), n) for n in names if n != chosen]
-            images = [(image, f"{Path(one).stem} {name}") for image, name in others]
+            others = [(_readable(one, n), n) for n in names if n != chosen]
+            images = [(im, f"{Path(one).stem} {name}") for im, name in others if im is not None]
             images.append((first, f"{Path(one).stem} {chosen}"))
         for image, name in images:
             layers.append(_layer(image, name, one))
     return layers
+
+
+def _readable(path, name: str):
+    """The ``.emd`` file's image ``name``; ``None`` where it is none that can be shown (a
+    Velox DPC file's complex image beside its real ones; a spectrum beside an image)."""
+    from napari_ivae.core.errors import InputError
+    from napari_ivae.core.io.emd import read_emd
+
+    try:
+        return read_emd(path, detector=name)
+    except InputError:
+        return None
 
 
 def _layer(image, name: str, source) -> tuple:

@@ -68,7 +68,11 @@ def write_velox(path, images, spectra=False, version=True):
             frames = np.asarray(frames)
             stack = frames[None] if frames.ndim == 2 else frames
             one = group.create_group(uuid.UUID(int=number).hex)  # in the file: the list's order
-            one.create_dataset("Data", data=np.moveaxis(stack, 0, -1))
+            stored = np.moveaxis(stack, 0, -1)
+            if stored.dtype.kind == "c":  # as Velox: (realFloat, imagFloat) pairs
+                pairs = np.dtype([("realFloat", "<f4"), ("imagFloat", "<f4")])
+                stored = np.ascontiguousarray(stored.astype("<c8")).view(pairs)
+            one.create_dataset("Data", data=stored)
             md = velox_metadata(frames=len(stack), **meta)
             one.create_dataset("Metadata", data=md)
             one.create_dataset("FrameLookupTable", data=np.arange(len(stack), dtype="u4"))

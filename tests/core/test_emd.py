@@ -68,6 +68,21 @@ def test_several_detectors_haadf_first_then_dark_field(tmp_path):
     np.testing.assert_array_equal(read_image(path), haadf)  # neither: the first
 
 
+def test_a_velox_dpc_files_complex_image_is_passed_over_and_refused_in_one_line(tmp_path):
+    # a real Velox DPC file: nine DF4 images, one of them complex (realFloat, imagFloat pairs)
+    dpc = _pixels("f4", (16, 20), 1) + 1j * _pixels("f4", (16, 20), 2)
+    idpc = _pixels("f4", (16, 20), 3)
+    path = tmp_path / "dpc.emd"
+    write_velox(path, [(dpc, {"detector": "DF4"}), (idpc, {"detector": "DF4"})])
+    image = read_emd(path)
+    assert image.meta["image"] == "DF4 2" and image.meta["images"] == ["DF4", "DF4 2"]
+    np.testing.assert_array_equal(image.data, idpc)
+    with pytest.raises(InputError, match="pixels are complex \\(an FFT or a DPC image\\)"):
+        read_emd(path, detector="DF4")
+    write_velox(path, [(dpc, {"detector": "HAADF"})])  # a half FFT alone
+    assert "pixels are complex" in one_line_error(path)
+
+
 @pytest.mark.parametrize(
     ("pixel", "unit"),
     [(None, "m"), ((1.5e7, 1.5e7), "1/m"), ((1.0, 1.0), "pixel"), ((0.0, 0.0), "m"), ((1.0, 1.0), "m"),
@@ -112,7 +127,7 @@ def test_berkeley_image_and_stack(tmp_path):
     write_berkeley(path, {"k": (pixels, [(y, "qy", "1/n_m"), (x, "qx", "1/n_m")])})
     assert read_pixel_size(path) is None  # reciprocal space stays in pixels
     write_berkeley(path, {"c": (pixels.astype("c8"), [None, None])})
-    assert "of type complex64" in one_line_error(path)
+    assert "pixels are complex" in one_line_error(path)
 
 
 def test_berkeley_groups_outside_data_as_hyperspy_and_prismatic_write_them(tmp_path):

@@ -149,6 +149,17 @@ def test_velox_detectors_open_as_layers_in_nm_haadf_on_top(viewer, tmp_path):
     np.testing.assert_array_equal(np.asarray(viewer.layers["stem BF"].data), bf)
 
 
+def test_a_velox_dpc_file_opens_its_real_images_and_passes_over_its_complex_one(viewer, tmp_path):
+    # a real Velox DPC file holds a complex image among real ones: it refused the whole file
+    dpc = np.ones((16, 20), "c8")
+    idpc = np.arange(16 * 20, dtype="f4").reshape(16, 20)
+    path = tmp_path / "dpc.emd"
+    write_velox(path, [(dpc, {"detector": "DF4"}), (idpc, {"detector": "DF4"})])
+    viewer.open(str(path), plugin=PLUGIN)
+    assert [layer.name for layer in viewer.layers] == ["dpc DF4 2"]
+    np.testing.assert_array_equal(np.asarray(viewer.layers["dpc DF4 2"].data), idpc)
+
+
 def test_berkeley_emd_opens_as_one_layer_in_nm(viewer, tmp_path):
     pixels = np.arange(12 * 14, dtype="f4").reshape(12, 14)
     y, x = np.arange(12) * 0.2, np.arange(14) * 0.2

@@ -178,18 +178,20 @@ def _dataset(group, name: str):
     return found
 
 
-def _choose(names: list[str], detector: str | None) -> int:
-    """The index of the image to read among ``names``."""
+def _choose(names: list[str], detector: str | None, real: list[bool] | None = None) -> int:
+    """The index of the image to read among ``names``; by default one whose pixels are real
+    (``real``: per name) where there is one (a Velox DPC file also holds a complex image)."""
     if detector is not None:
         folded = [n.casefold() for n in names]
         if detector.casefold() not in folded:
             raise InputError(f"it holds no image '{detector}' (its images: {', '.join(names)})")
         return folded.index(detector.casefold())
+    usable = [i for i, ok in enumerate(real or []) if ok] or list(range(len(names)))
     for wanted in ("HAADF", "DF"):
-        for index, name in enumerate(names):
-            if wanted in name.upper():
+        for index in usable:
+            if wanted in names[index].upper():
                 return index
-    return 0
+    return usable[0]
 
 
 def _velox(images, detector: str | None, read: bool) -> CalibratedImage:
@@ -198,7 +200,7 @@ def _velox(images, detector: str | None, read: bool) -> CalibratedImage:
         raise InputError("its /Data/Image holds no image group")
     metas = [_velox_metadata(group) for group in groups]
     names = [_unique(m.get("Detector") or f"image {n + 1}", n, metas) for n, m in enumerate(metas)]
-    chosen = _choose(names, detector)
+    chosen = _choose(names, detector, [_is_real(group.get("Data")) for group in groups])
     data = _dataset(groups[chosen], "Data")
     if data.ndim not in (2, 3) or min(data.shape) < 1:
         raise InputError(
@@ -292,7 +294,21 @@ def _unit(value: Any) -> str:
     return text if text in ("µm", "μm") else text.lower()
 
 
+def _is_real(data) -> bool:
+    try:
+        _check_dtype(data)
+    except (InputError, AttributeError):
+        return False
+    return True
+
+
 def _check_dtype(data) -> None:
+    fields = data.dtype.fields or {}
+    if data.dtype.kind == "c" or (
+        len(fields) == 2 and all(f[0].kind == "f" for f in fields.values())
+    ):
+        # Velox stores a complex image (an FFT, a DPC vector image) as (real, imaginary) pairs
+        raise InputError("its pixels are complex (an FFT or a DPC image), not integers or reals")
     if data.dtype.kind not in "uifb":
         raise InputError(f"its pixels are of type {data.dtype} (not integers or reals)")
 
