@@ -15,6 +15,7 @@ import numpy as np
 
 ELEMENT = {"i1": 9, "u1": 10, "i2": 2, "u2": 4, "i4": 3, "u4": 5, "f4": 6, "f8": 7, "b1": 8}
 DATA_TYPE = {"i2": 1, "f4": 2, "u1": 6, "i4": 7, "i1": 9, "u2": 10, "u4": 11, "f8": 12, "b1": 14}
+DATA_TYPE.update({"c8": 3, "c16": 13})
 
 
 class Group(list):
@@ -39,6 +40,14 @@ def array(values: np.ndarray, order: str, code: int | None = None) -> Data:
     data = values.astype(values.dtype.newbyteorder(order)).tobytes()
     count = len(data) // values.dtype.itemsize
     return Data([20, code, count], data)
+
+
+def complex_array(values: np.ndarray, order: str) -> Data:
+    """As DigitalMicrograph stores a complex image: an array of (real, imaginary) structs."""
+    values = np.asarray(values)
+    code = 6 if values.dtype.itemsize == 8 else 7  # two float32 or two float64
+    data = values.astype(values.dtype.newbyteorder(order)).tobytes()
+    return Data([20, 15, 0, 2, 0, code, 0, code, values.size], data)
 
 
 def text_array(text: str, order: str) -> Data:
@@ -80,7 +89,7 @@ def _image_data(pixels, order, scale, origin, units, data_type=None) -> Group:
     return Group(
         [
             ("Calibrations", calibrations),
-            ("Data", array(pixels.ravel(), order)),
+            ("Data", (complex_array if pixels.dtype.kind == "c" else array)(pixels.ravel(), order)),
             ("DataType", simple(code, 3, order)),
             ("Dimensions", Group([("", simple(d, 5, order)) for d in dims])),
             ("PixelDepth", simple(pixels.dtype.itemsize, 3, order)),

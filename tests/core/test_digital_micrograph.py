@@ -8,6 +8,7 @@ import pytest
 from _calibrated_checks import detect_as_on_npy, fuzzed_outcomes, one_line_error
 from _dm_files import dm_tree, encode, write_dm
 
+from napari_ivae.cli import main
 from napari_ivae.core.io import read_dm, read_image, read_pixel_size
 from napari_ivae.core.synthetic.lattice import make_lattice
 
@@ -114,6 +115,27 @@ def test_unsupported_pixel_types_are_named(tmp_path):
     finally:
         DATA_TYPE["u4"] = saved
     assert "RGB" in one_line_error(path)
+
+
+@pytest.mark.parametrize("version", [3, 4])
+@pytest.mark.parametrize(("dtype", "order"), [("c8", "<"), ("c16", ">")])
+@pytest.mark.parametrize("shape", [(2, 2), (70, 90)])  # with the tags; left in the file
+def test_complex_pixels_as_digitalmicrograph_stores_them_read_then_refused_as_complex(
+    tmp_path, capsys, version, dtype, order, shape
+):
+    # real DM files of DataType 3 and 13 store (real, imaginary) structs: they read as
+    # "its image data are not an array"
+    rng = np.random.default_rng(3)
+    pixels = (rng.normal(size=shape) + 1j * rng.normal(size=shape)).astype(dtype)
+    path = tmp_path / f"fft.dm{version}"
+    write_dm(path, pixels, version=version, order=order)
+    for mmap in (False, True):
+        read = read_dm(path, mmap=mmap).data
+        assert read.dtype.kind == "c" and read.dtype.itemsize == np.dtype(dtype).itemsize
+        np.testing.assert_array_equal(read, pixels)
+    assert main(["detect", str(path), "--out", str(tmp_path / "o.csv")]) == 2
+    message = capsys.readouterr().err.strip()
+    assert "complex-valued" in message and "\n" not in message
 
 
 def test_cli_detect_on_dm4_equals_npy(tmp_path, capsys):

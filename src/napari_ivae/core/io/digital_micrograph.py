@@ -7,7 +7,9 @@ tags: a *group* holds further tags, a *data* tag holds one value, string, struct
 described by a big-endian list of type codes and stored in the file's byte order. The image is
 the largest entry of the root's ``ImageList`` (entry 0 is usually a small thumbnail):
 ``ImageData/Data`` (the pixels), ``DataType``, ``Dimensions`` (x first) and
-``Calibrations/Dimension`` (``Scale``, ``Origin``, ``Units`` per axis, x first).
+``Calibrations/Dimension`` (``Scale``, ``Origin``, ``Units`` per axis, x first). A complex
+image (``DataType`` 3 or 13) stores its pixels as an array of (real, imaginary) structs: it
+is read as complex (detection then asks for its magnitude).
 
 Every length read is checked against the file size, so a damaged file is refused in one line
 (:class:`~napari_ivae.core.errors.InputError`) instead of a traceback or a hang.
@@ -144,9 +146,15 @@ class _Reader:
             if info[1] == _STRUCT:
                 if len(info) < 5:
                     raise _Bad("an array tag is incomplete")
-                itemsize = sum(t.itemsize for t in self.fields(info, 3))
-                self.skip(itemsize * info[-1])
-                return None  # arrays of structs are metadata the image does not need
+                fields = self.fields(info, 3)
+                if len(fields) == 2 and fields[0] == fields[1] and fields[0].kind == "f":
+                    # a complex image's pixels: (real, imaginary) pairs of floats
+                    pair = np.dtype(f"c{2 * fields[0].itemsize}").newbyteorder(self.order)
+                    located = _Located(self.stream.tell(), pair, info[-1])
+                    self.skip(pair.itemsize * info[-1])
+                    return located
+                self.skip(sum(t.itemsize for t in fields) * info[-1])
+                return None  # other arrays of structs are metadata the image does not need
             element = self.simple(info[1])
             count = info[2]
             if count <= _SMALL:
