@@ -28,6 +28,15 @@ def _fei(width="2.5e-09", height="2.5e-09", section="Scan") -> str:
     )
 
 
+def _gatan(unit_x="µm", unit_y="µm", scale_x=0.1687, scale_y=0.1687) -> list:
+    # as DigitalMicrograph saves a TIFF: 72 dpi resolution tags, private tags 65003/65004
+    # (units) and 65009/65010 (scales); a real one was read without a pixel size
+    unit_x, unit_y = (u.encode("latin-1") for u in (unit_x, unit_y))  # as DM: µ one byte
+    return [(65003, "s", 0, unit_x, True), (65004, "s", 0, unit_y, True),
+            (65009, "d", 1, scale_x, True), (65010, "d", 1, scale_y, True),
+            (65012, "s", 0, "micrometer", True)]  # fmt: skip
+
+
 def _zeiss(key="AP_PIXEL_SIZE", line="Pixel Size = 2.116 nm") -> bytes:
     # as Zeiss SEMs write tag 34118: values, then NAME lines each followed by "Label = value unit"
     text = f"\r\n0\r\n1\r\n{key}\r\n{line}\r\nAP_WD\r\nWD = 5.1 mm\r\n"
@@ -64,6 +73,11 @@ def _zeiss(key="AP_PIXEL_SIZE", line="Pixel Size = 2.116 nm") -> bytes:
             (0.5, "nm"),
         ),  # fmt: skip
         ({"metadata": {"PhysicalSizeX": 0.13, "PhysicalSizeY": 0.13}}, (0.13, "µm")),  # OME's µm
+        (
+            {"resolution": (72, 72), "resolutionunit": "INCH", "extratags": _gatan()},
+            (0.1687, "µm"),
+        ),
+        ({"extratags": _gatan("nm", "nm", 2.5, 2.5)}, (2.5, "nm")),
         # a microscope's resolution tags: 100 000 pixels per cm
         ({"resolution": (1e5, 1e5), "resolutionunit": "CENTIMETER"}, (0.1, "µm")),
     ],
@@ -92,6 +106,9 @@ def test_a_microscope_tiff_states_its_pixel_size(tmp_path, options, want):
         {"extratags": [(34682, "s", 0, _fei("2.5e-09", "5e-09"), True)]},  # not square
         {"extratags": [(34682, "s", 0, _fei("n/a", "n/a"), True)]},  # damaged: no size
         {"extratags": [(34118, "s", 0, _zeiss(line="Pixel Size = 2.116 furlong"), True)]},
+        {"extratags": _gatan(scale_y=1.687)},  # not square (a real DM-saved stack's)
+        {"extratags": _gatan("µm", "s")},  # not two lengths
+        {"extratags": _gatan()[:3]},  # no y scale: no DigitalMicrograph calibration
         {
             "metadata": {
                 "PhysicalSizeX": 0.5,

@@ -7,6 +7,7 @@
   (or fewer) such pixels than the image has columns;
 * OME-TIFF: the first ``Pixels`` element's ``PhysicalSizeX/Y`` (unit ``µm`` unless stated);
 * ImageJ: ``1 / XResolution`` in the description's ``unit`` (``nm``, ``micron``, ``\\u00B5m``...);
+* Gatan DigitalMicrograph: private tags 65003/65004 (units) and 65009/65010 (scales);
 * plain ``XResolution`` / ``YResolution`` with a ``ResolutionUnit`` of length.
 
 A picture editor or a scanner also writes resolution tags (72, 300, 9600 dots per inch): such a
@@ -74,7 +75,7 @@ def tiff_pixel_size(path) -> tuple[float, str] | None:
     except Exception as err:  # noqa: BLE001 - tifffile raises many kinds on a foreign file
         raise InputError(f"Could not read image '{path}': {err}".splitlines()[0]) from err
     with tiff:
-        for source in (_fei, _zeiss, _ome, _imagej, _tags):
+        for source in (_fei, _zeiss, _ome, _imagej, _gatan, _tags):
             try:
                 found = source(tiff)
             except Exception:  # noqa: BLE001 - damaged metadata is no calibration, not an error
@@ -154,6 +155,19 @@ def _imagej(tiff) -> tuple[float, str] | None:
     sx, ux = _spelled(1.0 / px, unit)
     sy, _ = _spelled(1.0 / py, unit)
     return _square(sx, sy, ux)
+
+
+def _gatan(tiff) -> tuple[float, str] | None:
+    """A TIFF saved by DigitalMicrograph: its private tags 65003/65004 (the unit of x, of y)
+    and 65009/65010 (the scale of x, of y); both units a length, the pixel square."""
+    tags = tiff.pages.first.tags
+    if not all(code in tags for code in (65003, 65004, 65009, 65010)):
+        return None
+    (sx, ux), (sy, uy) = (
+        _spelled(_number(tags[scale].value), str(tags[unit].value))
+        for unit, scale in ((65003, 65009), (65004, 65010))
+    )
+    return _square(sx, sy, ux) if ux == uy else None
 
 
 def _tags(tiff) -> tuple[float, str] | None:
