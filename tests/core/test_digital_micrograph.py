@@ -4,6 +4,7 @@ damaged files refused in one line; the CLI detects on them as on the same array 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from _calibrated_checks import detect_as_on_npy, fuzzed_outcomes, one_line_error
 from _dm_files import dm_tree, encode, write_dm
@@ -145,6 +146,23 @@ def test_cli_detect_on_dm4_equals_npy(tmp_path, capsys):
     assert "pixel size 0.02 nm" in from_dm4 and "atom spacing" in from_dm4
     spacing = float(from_dm4.split("atom spacing ")[1].split(" px")[0])
     assert 11 < spacing < 13
+
+
+def test_cli_detect_on_a_short_dm_stack_takes_its_planes_as_frames(tmp_path, capsys):
+    # a 3-frame DigitalMicrograph stack was refused as "Ambiguous 3D image ... frames or
+    # colour channels?": a DM file never holds colour planes
+    lattice = make_lattice((128, 128), spacing=12.0, seed=0).image.astype("f4")
+    stack = np.stack([lattice, lattice[::-1], lattice[:, ::-1]])
+    write_dm(tmp_path / "stack.dm4", stack)
+    np.save(tmp_path / "stack.npy", stack)
+    npy_args = ["detect", str(tmp_path / "stack.npy"), "--out", str(tmp_path / "npy.csv")]
+    assert main([*npy_args, "--frame-axis", "0"]) == 0
+    assert main(["detect", str(tmp_path / "stack.dm4"), "--out", str(tmp_path / "dm.csv")]) == 0
+    npy, dm = pd.read_csv(tmp_path / "npy.csv"), pd.read_csv(tmp_path / "dm.csv")
+    pd.testing.assert_frame_equal(npy, dm)
+    assert sorted(dm["frame"].unique()) == [0, 1, 2]
+    assert main(npy_args) == 2  # a .npy of 3 planes stays ambiguous (colour or frames)
+    assert "Ambiguous 3D image" in capsys.readouterr().err
 
 
 def test_unknown_tag_type_is_stepped_over_in_dm4_only(tmp_path):
