@@ -148,7 +148,7 @@ def test_cli_detect_on_dm4_equals_npy(tmp_path, capsys):
     assert 11 < spacing < 13
 
 
-def test_cli_detect_on_a_short_dm_stack_takes_its_planes_as_frames(tmp_path, capsys):
+def test_cli_on_a_short_dm_stack_takes_its_planes_as_frames(tmp_path, capsys):
     # a 3-frame DigitalMicrograph stack was refused as "Ambiguous 3D image ... frames or
     # colour channels?": a DM file never holds colour planes
     lattice = make_lattice((128, 128), spacing=12.0, seed=0).image.astype("f4")
@@ -163,6 +163,13 @@ def test_cli_detect_on_a_short_dm_stack_takes_its_planes_as_frames(tmp_path, cap
     assert sorted(dm["frame"].unique()) == [0, 1, 2]
     assert main(npy_args) == 2  # a .npy of 3 planes stays ambiguous (colour or frames)
     assert "Ambiguous 3D image" in capsys.readouterr().err
+    # patches (and train --image, batch: the same reading) take the planes as frames too
+    grid = ["--grid", "32", "--size", "16"]
+    assert (
+        main(["patches", str(tmp_path / "stack.dm4"), *grid, "--out", str(tmp_path / "p.npz")]) == 0
+    )
+    with np.load(tmp_path / "p.npz") as patches:
+        assert set(patches["frames"].tolist()) == {0, 1, 2}
 
 
 def test_unknown_tag_type_is_stepped_over_in_dm4_only(tmp_path):

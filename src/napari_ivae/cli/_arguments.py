@@ -42,3 +42,16 @@ def check_frame_axis(shape, frame_axis) -> None:
             f"--frame-axis {frame_axis} was given, but the image {tuple(shape)} is 2D (one "
             "frame): leave --frame-axis out"
         )
+
+
+def microscope_frame_axis(path, ndim: int, frame_axis, channel):
+    """``frame_axis`` as given; 0 for a 3D image of a microscope file (``.dm3``/``.dm4``, MRC,
+    ``.ser``, ``.emd``, ``.sxm``, ``.gwy``) when neither ``frame_axis`` nor ``channel`` is given:
+    those readers never give colour planes, so 2-4 planes are frames, not an ambiguous image."""
+    if frame_axis is not None or channel is not None or ndim != 3:
+        return frame_axis
+    from pathlib import Path
+
+    from napari_ivae.core.io.calibrated import CALIBRATED_SUFFIXES
+
+    return 0 if Path(str(path)).suffix.lower() in CALIBRATED_SUFFIXES else None

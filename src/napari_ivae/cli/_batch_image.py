@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from napari_ivae.cli._arguments import microscope_frame_axis
 from napari_ivae.cli._detect import _parse_channel, _streams
 from napari_ivae.core.errors import InputError
 
@@ -58,6 +59,7 @@ def process_image(
     from napari_ivae.core.patches.source import PatchSource, encode_source
 
     raw = read_image(path, mmap=True)  # pixels are read when used
+    frame_axis = microscope_frame_axis(path, raw.ndim, frame_axis, channel)
     channel = _parse_channel(channel)
     streaming = _streams(raw, channel, frame_axis) and not settings["invert"]
     chunked = (

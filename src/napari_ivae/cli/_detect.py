@@ -16,6 +16,7 @@ from napari_ivae.cli._arguments import (
     add_channel_argument,
     add_frame_axis_argument,
     check_frame_axis,
+    microscope_frame_axis,
 )
 from napari_ivae.cli._detect_checks import _atoms_inverted, _check_4d, _parse_channel
 from napari_ivae.cli._detect_runner import _detect
@@ -191,8 +192,7 @@ def run(args) -> int:
     check_scheduler(args.scheduler)
     reach_scheduler(args.scheduler)
     image = read_image(args.image, mmap=True)  # pixels are read when used
-    if image.ndim == 3 and args.frame_axis is None and args.channel is None:
-        args.frame_axis = _microscope_frames(args.image)
+    args.frame_axis = microscope_frame_axis(args.image, image.ndim, args.frame_axis, args.channel)
     channel = _parse_channel(args.channel)
     exclude = np.not_equal(read_image(args.exclude), 0) if args.exclude else None
     fits = exclude is not None and exclude.shape in (image.shape[-2:], image.shape[:2])
@@ -354,16 +354,6 @@ def _pixel_size_note(image, params, mode: str) -> str:
     if spacing:
         note += f"; atom spacing {spacing:.2f} px = {spacing * size:.4g} {unit}"
     return note
-
-
-def _microscope_frames(path) -> int | None:
-    """0 for a microscope file's stack (a DM, MRC, ``.ser``, ``.emd``, ``.sxm`` or ``.gwy``
-    reader never gives colour: its leading axis is frames, even of 2 to 4), else None."""
-    from pathlib import Path
-
-    from napari_ivae.core.io.calibrated import CALIBRATED_SUFFIXES
-
-    return 0 if Path(path).suffix.lower() in CALIBRATED_SUFFIXES else None
 
 
 def _chunked(image, channel, frame_axis) -> bool:

@@ -19,6 +19,7 @@ from napari_ivae.cli._arguments import (  # check_frame_axis: also imported from
     add_channel_argument,
     add_frame_axis_argument,
     check_frame_axis,
+    microscope_frame_axis,
 )
 from napari_ivae.cli._paths import output_path, replaced
 from napari_ivae.core._atomic import write_output
@@ -278,6 +279,7 @@ def read_frames(path, *, channel=None, frame_axis=None, invert: bool = False):
     from napari_ivae.core.io.imageio import is_lazy, read_image
 
     image = read_image(path, mmap=True)
+    frame_axis = microscope_frame_axis(path, image.ndim, frame_axis, channel)
     check_frame_axis(image.shape, frame_axis)
     if channel is not None and channel != "luminance":
         try:
