@@ -135,3 +135,36 @@ def test_lines_levelled_skips_the_whole_frames_gaussian_where_every_pixel_is_mea
     level[~measured] = original(frame, 3.0)[~measured]
     expected, _ = particle_line_offsets.line_offsets(frame, partly, level, 20)
     assert np.array_equal(levelled, expected)
+
+
+@pytest.mark.parametrize("share", [0.0, 0.1, 0.5, 0.97, 1.0])
+def test_less_cross_of_a_mask_by_its_table_is_the_float_paths_numbers(share):
+    use = np.random.default_rng(4).random((70, 90)) < share
+    smoothed = gaussian_smooth(use.astype(np.float32), count_noise.COUNT_WINDOW)
+    by_table = count_noise._less_cross(smoothed, use)
+    as_floats = count_noise._less_cross(smoothed, use.astype(np.float64))
+    assert by_table.dtype == as_floats.dtype == np.float64
+    assert by_table.tobytes() == as_floats.tobytes()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("step", [1, 3])
+def test_residual_variance_is_the_spread_of_the_summed_neighbours_residual(dtype, step):
+    rng = np.random.default_rng(5)
+    frame = np.round(rng.normal(0.0, 2.0, (90, 70))).astype(dtype)  # zeros of either sign
+    frame[::7] *= -1.0
+    use = rng.random(frame.shape) > 0.2
+    height, width = frame.shape
+    inner = (slice(step, height - step), slice(step, width - step))
+    shifts = [
+        (slice(0, height - 2 * step), inner[1]),
+        (slice(2 * step, height), inner[1]),
+        (inner[0], slice(0, width - 2 * step)),
+        (inner[0], slice(2 * step, width)),
+    ]
+    chosen = use[inner].copy()
+    for shift in shifts:
+        chosen &= use[shift]
+    residual = (frame[inner] - sum(frame[shift] for shift in shifts) / 4.0)[chosen]
+    expected = (1.2533 * float(np.mean(np.abs(residual - _median(residual))))) ** 2
+    assert count_noise.residual_variance(frame, use, step) == expected
