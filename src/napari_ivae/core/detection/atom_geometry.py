@@ -219,15 +219,18 @@ def _block_shuffled(frame: np.ndarray, block: int) -> np.ndarray:
 
 
 def _log_strengths(frame: np.ndarray, scales: np.ndarray) -> np.ndarray:
-    """:func:`blob_scale`'s means of the strongest responses, one per scale."""
-    from scipy import ndimage
+    """:func:`blob_scale`'s means of the strongest responses, one per scale.
+
+    The responses come from one Fourier transform of the frame (:func:`scale_responses`),
+    whose cost does not grow with the scale: spatial kernels of 8 sigma up to a sixteenth of
+    the frame took 290 s on a 4096² cryo-EM micrograph."""
+    from napari_ivae.core.detection.particle_scale_space import scale_responses
 
     frame = frame - float(np.median(frame))
     strengths = []
-    for sigma in scales:
-        response = -(sigma**2) * ndimage.gaussian_laplace(frame, sigma)
+    for sigma, response in zip(scales, scale_responses(frame, scales)):
         count = max(4, int(0.1 * frame.size / (np.pi * (2 * sigma) ** 2)))
-        strengths.append(np.partition(response.ravel(), -count)[-count:].mean())
+        strengths.append(np.partition(response.ravel(), -count)[-count:].mean(dtype=np.float64))
     return np.asarray(strengths)
 
 

@@ -1,7 +1,7 @@
 """The scale-normalised Laplacian of Gaussian over a range of scales, by one Fourier transform.
 
 :func:`scale_space` is the response ``-sigma^2 LoG`` (bright blobs positive) of a frame at every
-scale of a list, the particle search's scale space
+scale of a list (:func:`scale_responses` one scale at a time), the particle search's scale space
 (:mod:`~napari_ivae.core.detection.particle_blobs`); :func:`blob_scales` the scales searched for
 a frame of a given shape.
 """
@@ -20,7 +20,19 @@ def blob_scales(shape) -> np.ndarray:
 
 
 def scale_space(frame: np.ndarray, scales) -> np.ndarray:
-    """``(scales, Y, X)`` responses ``-sigma^2 LoG`` (bright blobs positive).
+    """``(scales, Y, X)`` responses ``-sigma^2 LoG`` (bright blobs positive), as
+    :func:`scale_responses` gives them one scale at a time."""
+    frame = np.asarray(frame, dtype=np.float32)
+    out = np.empty((len(scales), *frame.shape), dtype=np.float32)
+    for _ in scale_responses(frame, scales, out):
+        pass
+    return out
+
+
+def scale_responses(frame: np.ndarray, scales, out: np.ndarray | None = None):
+    """The responses ``-sigma^2 LoG`` (bright blobs positive) of ``frame`` at each of
+    ``scales``, one ``(Y, X)`` float32 array at a time (``out[index]`` where ``out`` is given):
+    a large frame's whole scale space need not be held at once.
 
     One Fourier transform of the frame (mirrored at its edges, as ``ndimage`` does) serves
     every scale: ``-sigma^2 LoG`` is ``4 pi^2 sigma^2 |f|^2 exp(-2 pi^2 sigma^2 |f|^2)`` there.
@@ -47,7 +59,6 @@ def scale_space(frame: np.ndarray, scales) -> np.ndarray:
     freq_sq = (
         fft.fftfreq(padded_shape[0])[:half, None] ** 2 + fft.rfftfreq(padded_shape[1])[None, :] ** 2
     ).astype(np.float32)
-    out = np.empty((len(scales), height, width), dtype=np.float32)
     size = padded_shape[0] * padded_shape[1]
     buffers = _Buffers(spectrum, freq_sq, half, mirrored)
     for index, sigma in enumerate(scales):
@@ -64,13 +75,14 @@ def scale_space(frame: np.ndarray, scales) -> np.ndarray:
         else:
             columns = columns[pad : pad + height]
         rows = fft.irfft(columns, padded_shape[1], axis=1, norm="forward", workers=1)
+        response = np.empty((height, width), dtype=np.float32) if out is None else out[index]
         np.multiply(
             rows[:, pad : pad + width],
             rows.dtype.type(1) / rows.dtype.type(size),
-            out=out[index],
+            out=response,
             casting="same_kind",
         )
-    return out
+        yield response
 
 
 class _Buffers:
@@ -105,4 +117,4 @@ class _Buffers:
         return filtered, used
 
 
-__all__ = ["blob_scales", "scale_space"]
+__all__ = ["blob_scales", "scale_responses", "scale_space"]
