@@ -17,7 +17,8 @@ The groups (``--groups``, comma-separated; all by default):
 * ``real``: the real atom images of ``robustness.py`` (skipped when ``../shared`` lacks them).
 
 * ``large`` (not among the defaults): the real MoS2 frame tiled to 4096 x 4096 (a camera's
-  frame of a lattice), skipped when ``../shared`` lacks it;
+  frame of a lattice), skipped when ``../shared`` lacks it, and a 4096 x 4096 frame of blobs
+  on a film with no lattice (the blob-scale fallback, as on a cryo-EM micrograph);
 * ``--frames a.npy,b.npy``: 2D frames of one's own.
 
 ``--only`` keeps the images whose name contains one of its comma-separated words. Each row
@@ -93,8 +94,23 @@ def images(groups, seeds, frames=()):
 
         if (SHARED / LARGE_ATOMS).exists():
             yield "large MoS2 tiled 4096", lambda: _tiled(np.load(SHARED / LARGE_ATOMS), 4096)
+        yield "large amorphous 4096", lambda: _amorphous(4096)
     for path in frames:
         yield f"frame {Path(path).name}", lambda p=path: np.load(p)
+
+
+def _amorphous(side, seed=0):
+    """A camera's frame with no lattice (``side x side``): blobs of sigma 6 px at random on
+    a film of correlated noise, Poisson counts; detection falls back to the blob scale."""
+    from scipy import ndimage
+
+    rng = np.random.default_rng(seed)
+    film = ndimage.gaussian_filter(rng.normal(size=(side, side)).astype(np.float32), 2.0)
+    blobs = np.zeros((side, side), dtype=np.float32)
+    count = side * side // 4000
+    blobs[rng.integers(0, side, count), rng.integers(0, side, count)] = 1.0
+    blobs = ndimage.gaussian_filter(blobs, 6.0) * 3 * 2 * np.pi * 36  # peaks 3 x the film
+    return rng.poisson(np.clip(20.0 * (1.0 + 0.5 * film / film.std() + blobs), 0, None))
 
 
 def _tiled(image, side):
