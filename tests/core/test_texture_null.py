@@ -114,3 +114,21 @@ def test_separate_atoms_without_a_lattice_are_kept():
     film = _film()
     assert not sparse_spots(film - film.mean(), None, PARAMS)
     assert len(detect_atoms(film)) == 0
+
+
+def test_sparse_spots_decides_as_the_skewness_of_the_smoothed_residual():
+    """The skew test (cubes taken as products, pow's near the bound) says what the sample
+    skewness of the residual smoothed at the atoms' width says, on either side of the bound."""
+    from napari_ivae.core.detection._filters import gaussian_smooth
+    from napari_ivae.core.detection.atom_noise_null import SPARSE_SKEW, sparse_spots
+
+    spots, _ = _separate_atoms(60, 2.5)
+    film = _film(side=256)
+    decided = []
+    for weight in np.linspace(0.0, 1.0, 21):
+        residual = (weight * spots + (1.0 - weight) * film).astype(np.float32)
+        values = gaussian_smooth(residual, PARAMS["sigma"]).astype(np.float64).ravel()
+        skew = np.mean((values - values.mean()) ** 3) / values.std() ** 3
+        assert sparse_spots(residual, None, PARAMS) == (skew > SPARSE_SKEW), weight
+        decided.append(skew > SPARSE_SKEW)
+    assert any(decided) and not all(decided)

@@ -124,7 +124,17 @@ def sparse_spots(residual: np.ndarray, masked, params: dict) -> bool:
     spread = values.std()
     if values.size < 16 or spread <= 0:
         return False
-    return float(np.mean((values - values.mean()) ** 3) / spread**3) > SPARSE_SKEW
+    values -= values.mean()
+    # cubes as products (``** 3`` calls ``pow`` per value: 1.1 s of a 4096² frame, 0.08 s
+    # here); they differ from pow's in the last bits, so a skew that close to the bound
+    # (within 1e-9 of max |deviation| / spread, far beyond those bits' sum) is taken as before
+    cubed = values * values
+    cubed *= values
+    skew = float(np.mean(cubed) / spread**3)
+    margin = 1e-9 * max(float(values.max()), -float(values.min())) / spread
+    if abs(skew - SPARSE_SKEW) <= margin:
+        skew = float(np.mean(values**3) / spread**3)
+    return skew > SPARSE_SKEW
 
 
 def few_periods(frame: np.ndarray, params: dict) -> bool:
