@@ -25,3 +25,22 @@ def test_the_small_grain_s_atoms_are_found():
     grain = truth[np.hypot(*(truth - np.asarray(centre)).T) < 0.8 * radius]
     near = np.hypot(*(grain[:, None, :] - found[None, :, :]).transpose(2, 0, 1)).min(axis=1)
     assert (near < 0.35 * SEPARATION).mean() > 0.7
+
+
+def test_reflections_do_not_depend_on_how_many_tiles_are_transformed_at_once(monkeypatch):
+    """The tiles' periodograms are taken a batch at a time: batches of 1, 7 or all give the
+    same reflections, bit for bit."""
+    from napari_ivae.core.detection import bragg_reflections as bragg
+
+    image, _, _ = particles_on_support(0)
+    detail = (image - image.mean()).astype(np.float32)
+    found, spectra = [], []
+    for batch in (1, 7, 10**6):
+        monkeypatch.setattr(bragg, "TILE_BATCH", batch)
+        found.append(bragg.bragg_reflections(detail, SEPARATION))
+        spectra.append(bragg._tile_periodograms(detail, 128))
+    assert len(found[0]) > 0
+    assert spectra[0].shape == (11 * 11, 128, 128)  # 768 px: tiles at every 64 px
+    for other, periodograms in zip(found[1:], spectra[1:]):
+        assert np.array_equal(other, found[0])
+        assert np.array_equal(periodograms, spectra[0])
