@@ -17,7 +17,7 @@ MIN_PEAK_RATIO = 20.0
 MIN_TILE_PEAK_RATIO = 40.0
 MAX_REFLECTIONS = 24  # half-plane reflections used
 SMALL_GRAIN_TILE = 16.0  # spacings: the tiles a grain outside the region is looked for in
-TILE_BATCH = 256  # tiles transformed at once (a 128 px tile's spectrum: 128 KiB)
+TILE_BATCH = 64  # tiles transformed at once: 8 MB arrays of 128 px tiles, reused, not mapped anew
 
 
 def bragg_reflections(
@@ -168,7 +168,10 @@ def _tile_periodograms(detail: np.ndarray, tile: int, crop=(slice(None), slice(N
     parts = []
     for first in range(0, len(starts), TILE_BATCH):
         tiles = np.stack(
-            [detail[r : r + tile_rows, c : c + tile_cols] for r, c in starts[first:][:TILE_BATCH]]
+            [
+                detail[r : r + tile_rows, c : c + tile_cols]
+                for r, c in starts[first : first + TILE_BATCH]
+            ]
         )
         spectra = fft.fft2(tiles * window, axes=(1, 2), workers=1)
         power = spectra.real.astype(np.float64) ** 2 + spectra.imag.astype(np.float64) ** 2
