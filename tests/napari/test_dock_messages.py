@@ -269,3 +269,27 @@ def test_apply_reword_covers_the_cores_border_advice():
     assert 'border="flag"' in str(caught.value)  # the core's wording, for its API
     shown = str(_model_size_error(caught.value, 32, image.shape))
     assert "the model cuts 32x32 px patches" in shown and "border=" not in shown, shown
+
+
+def test_detect_dock_finding_no_atom_says_why_and_suggests_particles(viewer, qtbot):
+    """A frame with no lattice and nothing standing out (a film, a cryo-EM micrograph): the
+    dock gives the core's reason, then the self-check's warnings in its own words and the hint
+    to look for particles, as the command line does; not the reason alone."""
+    from napari_helpers import open_widget
+    from scipy import ndimage
+
+    from napari_ivae._widgets.detect import PARTICLES_HINT
+
+    rng = np.random.default_rng(3)
+    film = ndimage.gaussian_filter(rng.normal(size=(160, 160)), 1.5).astype(np.float32)
+    layer = viewer.add_image(film, name="film")
+    detect = open_widget(viewer, "Detect")
+    detect.live.value = False
+    detect.image.value = layer
+    detect.detect()
+    qtbot.waitUntil(lambda: not detect.busy, timeout=300000)
+    shown = detect.status.value
+    assert shown.startswith("No atoms found"), shown
+    assert "Check: Nothing stands out from the frame's own texture" in shown, shown
+    assert shown.endswith(PARTICLES_HINT), shown
+    assert "--" not in shown, shown  # the dock's controls, not the command line's options

@@ -51,6 +51,7 @@ from napari_ivae._widgets.detect_text import (  # noqa: F401 - importable from h
     _chosen,
     _filled_warning,
     _jsonable,
+    empty_message,
     physical_note,
     point_size,
     result_message,
@@ -372,7 +373,7 @@ class DetectWidget(DockBody):
             self._session.update(spacing=float(spacing), spacing_image=layer.name)
         self._preview.remember(layer, params, preparation or {}, det if n else None)
         if n == 0:
-            text = widget_spelling(det.message) if det.message else f"no {mode} found"
+            text = empty_message(det, params, preparation or {})
             self._failed(InputError(text), layer, params, warn=True)  # shown as it is
             return
         hidden = write_detections(self._viewer, det, layer, params, preparation or {})

@@ -37,6 +37,7 @@ _WIDGET_SPELLINGS = [
         "to leave out something else, select its points and delete them",
     ),
     (re.compile(r"besides the --exclude mask"), "besides the mask given"),
+    (re.compile(r" or a lower --threshold\b"), ""),  # the atoms' threshold: no control here
     (
         re.compile(r"look at the labels, or set --min-size"),
         "look at the labels layer, or set 'min size (px)'",
@@ -152,18 +153,35 @@ def result_message(
     for info in det.quality.get("notes", []):  # information, not a doubt: not amber
         info = _as_shown_inverted(info) if preparation.get("invert") else info
         message = f"{message}. {widget_spelling(info[0].upper() + info[1:])}"
-    found = list(det.quality.get("warnings", []))
+    warnings = _checks(det, params, preparation)
+    if warnings:
+        return f"{message}. Check: {' '.join(warnings)}", True
+    return message, False
+
+
+def empty_message(det: Any, params: dict, preparation: dict) -> str:
+    """The dock's line for a detection that found nothing: the core's reason, then the
+    self-check's warnings and, for atoms at an automatic spacing where no lattice was found,
+    the hint to look for particles (a cryo-EM micrograph, a film of particles)."""
+    reason = widget_spelling(det.message) if det.message else f"no {params['mode']} found"
+    warnings = _checks(det, params, preparation)
+    return f"{reason} Check: {' '.join(warnings)}" if warnings else reason
+
+
+def _checks(det: Any, params: dict, preparation: dict) -> list[str]:
+    """The self-check's warnings in the dock's words, and the particles hint where they say
+    that an atoms run at an automatic spacing found no lattice."""
+    quality = det.quality if isinstance(det.quality, dict) else {}
+    found = list(quality.get("warnings", []))
     if preparation.get("invert"):  # the spots as the layer shows them
         found = [_as_shown_inverted(w) for w in found]
     warnings = [widget_spelling(w[0].upper() + w[1:] + ".") for w in found]
     from napari_ivae.core.detection.quality import suggests_particles
 
-    auto_atoms = mode == "atoms" and params["spacing"] is None
+    auto_atoms = params["mode"] == "atoms" and params["spacing"] is None
     if auto_atoms and suggests_particles(found):
         warnings.append(PARTICLES_HINT)
-    if warnings:
-        return f"{message}. Check: {' '.join(warnings)}", True
-    return message, False
+    return warnings
 
 
 def physical_note(layer: Any, used: dict, mode: str) -> str:
