@@ -58,13 +58,7 @@ def count_noise_line(frame, use=None) -> tuple[float, float] | None:
     frame = np.asarray(frame, dtype=np.float64)
     if frame.ndim != 2 or min(frame.shape) < 8:
         return None
-    # ((up + down + left + right) / 4, the pixel less that) / sqrt 1.25, in place: the same
-    # operations in the same order without a frame-sized temporary each
-    residual = frame[:-2, 1:-1] + frame[2:, 1:-1]
-    residual += frame[1:-1, :-2]
-    residual += frame[1:-1, 2:]
-    residual /= 4.0
-    residual = np.subtract(frame[1:-1, 1:-1], residual, out=residual)
+    residual = _less_neighbours(frame, *_neighbours(frame.shape, 1))
     residual /= np.sqrt(1.25)
     # the local mean over a Gaussian of COUNT_WINDOW px, less the five pixels the residual
     # uses: with them in it, counts' skew ties the residual's spread to the mean (on a flat
@@ -151,9 +145,22 @@ def residual_variance(frame, use, step: int) -> float:
     """The variance of each ``use`` pixel's residual against the mean of the four pixels
     ``step`` px away (also ``use``), from its mean absolute deviation; ``nan`` with fewer
     than ``COUNT_PIXELS`` of them."""
-    height, width = frame.shape
-    if min(height, width) <= 2 * step:
+    if min(frame.shape) <= 2 * step:
         return float("nan")
+    inner, shifts = _neighbours(frame.shape, step)
+    chosen = use[inner].copy()
+    for shift in shifts:
+        chosen &= use[shift]
+    if chosen.sum() < COUNT_PIXELS:
+        return float("nan")
+    residual = _less_neighbours(frame, inner, shifts)[chosen]
+    return (1.2533 * float(np.mean(np.abs(residual - _median(residual))))) ** 2
+
+
+def _neighbours(shape, step: int) -> tuple[tuple, list]:
+    """The inner pixels ``step`` px from the edges and the four shifts (up, down, left,
+    right) that put each one's neighbour ``step`` px away on it, as slices."""
+    height, width = shape
     inner = (slice(step, height - step), slice(step, width - step))
     shifts = [
         (slice(0, height - 2 * step), inner[1]),
@@ -161,19 +168,18 @@ def residual_variance(frame, use, step: int) -> float:
         (inner[0], slice(0, width - 2 * step)),
         (inner[0], slice(2 * step, width)),
     ]
-    chosen = use[inner].copy()
-    for shift in shifts:
-        chosen &= use[shift]
-    if chosen.sum() < COUNT_PIXELS:
-        return float("nan")
-    # in place, in sum()'s order (its leading 0 + changed only a zero's sign, which the
-    # absolute deviation drops): the same spread without three frame-sized temporaries
+    return inner, shifts
+
+
+def _less_neighbours(frame, inner, shifts) -> np.ndarray:
+    """Each inner pixel less the mean of its four neighbours (:func:`_neighbours`), in place
+    in one new array: ``(up + down) + left + right``, over 4, subtracted from the pixel (no
+    frame-sized temporary each; ``sum()``'s leading ``0 +`` changed only a zero's sign)."""
     residual = frame[shifts[0]] + frame[shifts[1]]
     residual += frame[shifts[2]]
     residual += frame[shifts[3]]
     residual /= 4.0
-    residual = np.subtract(frame[inner], residual, out=residual)[chosen]
-    return (1.2533 * float(np.mean(np.abs(residual - _median(residual))))) ** 2
+    return np.subtract(frame[inner], residual, out=residual)
 
 
 def gaussian_kernel(width: float) -> np.ndarray:
