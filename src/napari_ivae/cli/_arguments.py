@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from napari_ivae.core.errors import InputError
 
 
@@ -50,8 +52,6 @@ def microscope_frame_axis(path, ndim: int, frame_axis, channel):
     those readers never give colour planes, so 2-4 planes are frames, not an ambiguous image."""
     if frame_axis is not None or channel is not None or ndim != 3:
         return frame_axis
-    from pathlib import Path
-
     from napari_ivae.core.io.calibrated import CALIBRATED_SUFFIXES
 
     return 0 if Path(str(path)).suffix.lower() in CALIBRATED_SUFFIXES else None
