@@ -64,7 +64,11 @@ def write_velox(path, images, spectra=False, version=True):
             f.create_dataset("Version", data=np.array([b'{"format": "Velox", "version": 3}']))
         data = f.create_group("Data")
         group = data.create_group("Image")
+        labels = {}
         for number, (frames, meta) in enumerate(images, start=1):
+            meta = dict(meta)
+            if "label" in meta:  # the label of the image's display in Velox
+                labels[uuid.UUID(int=number).hex] = meta.pop("label")
             frames = np.asarray(frames)
             stack = frames[None] if frames.ndim == 2 else frames
             one = group.create_group(uuid.UUID(int=number).hex)  # in the file: the list's order
@@ -80,7 +84,12 @@ def write_velox(path, images, spectra=False, version=True):
             spec = data.create_group("SpectrumImage").create_group(uuid.uuid4().hex)
             spec.create_dataset("Data", data=np.zeros((16, 1), "u1"))
         f.create_group("Operations")
-        f.create_group("Presentation")
+        displays = f.create_group("Presentation").create_group("Displays")
+        shown = displays.create_group("ImageDisplay")
+        for key, label in labels.items():  # as Velox: one JSON text per display, vlen bytes
+            text = json.dumps({"display": {"label": label}, "dataPath": f"/Data/Image/{key}"})
+            made = shown.create_dataset(uuid.uuid4().hex, (1,), h5py.special_dtype(vlen=bytes))
+            made[0] = text.encode()
 
 
 def write_berkeley(path, groups, *, top="data", data_name="data"):

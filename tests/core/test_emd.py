@@ -83,6 +83,28 @@ def test_a_velox_dpc_files_complex_image_is_passed_over_and_refused_in_one_line(
     assert "pixels are complex" in one_line_error(path)
 
 
+def test_velox_images_are_named_by_their_display_and_a_displayed_one_is_read(tmp_path):
+    # as the real DPC file: every image's detector is DF4; Velox displayed (and labelled) some
+    # of them; a derived image (a difference of two segments) has no display
+    difference, dpc, idpc, segment = (_pixels("f4", (16, 20), seed) for seed in (1, 2, 3, 4))
+    dpc = dpc + 1j * difference
+    path = tmp_path / "dpc.emd"
+    images = [
+        (difference, {"detector": "DF4"}),
+        (dpc, {"detector": "DF4", "label": "DPC"}),
+        (idpc, {"detector": "DF4", "label": "iDPC"}),
+        (segment, {"detector": "DF4", "label": "DF4-A"}),
+        (segment, {"detector": "DF4"}),
+    ]
+    write_velox(path, images)
+    image = read_emd(path)
+    assert image.meta["images"] == ["DF4", "DPC", "iDPC", "DF4-A", "DF4 2"]
+    assert image.meta["image"] == "DF4-A"  # displayed and dark field, not the difference
+    np.testing.assert_array_equal(read_emd(path, detector="idpc").data, idpc)
+    write_velox(path, [(difference, {"detector": "DF4"}), (idpc, {"label": "iDPC"})])
+    assert read_emd(path).meta["image"] == "iDPC"  # the displayed one before a DF name
+
+
 @pytest.mark.parametrize(
     ("pixel", "unit"),
     [(None, "m"), ((1.5e7, 1.5e7), "1/m"), ((1.0, 1.0), "pixel"), ((0.0, 0.0), "m"), ((1.0, 1.0), "m"),

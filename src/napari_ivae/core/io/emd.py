@@ -16,9 +16,9 @@ Written from the public descriptions of the two layouts (no other reader's code)
   the last two axes are the image plane (unless only two others are lengths: those), the
   vectors' step its calibration.
 
-A file with several images gives one: the first HAADF, else the first dark-field (a detector
-name holding ``DF``), else the first; ``meta["images"]`` names them all and ``detector=`` picks
-another.
+A file with several images gives one: the first HAADF, else the first dark-field (a name holding
+``DF``), else the first, among those Velox displayed if any; ``meta["images"]`` names them all (a
+Velox image by its display's label, else its detector) and ``detector=`` picks another.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from napari_ivae.core.errors import InputError
+from napari_ivae.core.io._velox_names import velox_names
 from napari_ivae.core.io.calibrated import CalibratedImage, metric_length
 
 __all__ = ["emd_contents", "images_note", "read_emd"]
@@ -178,15 +179,22 @@ def _dataset(group, name: str):
     return found
 
 
-def _choose(names: list[str], detector: str | None, real: list[bool] | None = None) -> int:
+def _choose(
+    names: list[str],
+    detector: str | None,
+    real: list[bool] | None = None,
+    displayed: list[bool] | None = None,
+) -> int:
     """The index of the image to read among ``names``; by default one whose pixels are real
-    (``real``: per name) where there is one (a Velox DPC file also holds a complex image)."""
+    (``real``: per name) where there is one (a Velox DPC file also holds a complex image), and
+    among those one Velox displayed where there is one (not a difference of two segments)."""
     if detector is not None:
         folded = [n.casefold() for n in names]
         if detector.casefold() not in folded:
             raise InputError(f"it holds no image '{detector}' (its images: {', '.join(names)})")
         return folded.index(detector.casefold())
     usable = [i for i, ok in enumerate(real or []) if ok] or list(range(len(names)))
+    usable = [i for i in usable if displayed and displayed[i]] or usable
     for wanted in ("HAADF", "DF"):
         for index in usable:
             if wanted in names[index].upper():
@@ -195,12 +203,13 @@ def _choose(names: list[str], detector: str | None, real: list[bool] | None = No
 
 
 def _velox(images, detector: str | None, read: bool) -> CalibratedImage:
-    groups = [images[key] for key in images if _group(images, key) is not None]
-    if not groups:
+    keys = [key for key in images if _group(images, key) is not None]
+    if not keys:
         raise InputError("its /Data/Image holds no image group")
+    groups = [images[key] for key in keys]
     metas = [_velox_metadata(group) for group in groups]
-    names = [_unique(m.get("Detector") or f"image {n + 1}", n, metas) for n, m in enumerate(metas)]
-    chosen = _choose(names, detector, [_is_real(group.get("Data")) for group in groups])
+    names, displayed = velox_names(images.file, keys, metas)
+    chosen = _choose(names, detector, [_is_real(g.get("Data")) for g in groups], displayed)
     data = _dataset(groups[chosen], "Data")
     if data.ndim not in (2, 3) or min(data.shape) < 1:
         raise InputError(
@@ -223,12 +232,6 @@ def _velox(images, detector: str | None, read: bool) -> CalibratedImage:
     meta = {"format": "Velox", "images": names, "image": names[chosen], "binary_result": result}
     meta["shape"] = shape
     return CalibratedImage.of_plane(pixels, scale, (0.0, 0.0), units, "Velox EMD", meta)
-
-
-def _unique(name: str, index: int, metas: list[dict]) -> str:
-    """``name``, numbered where an earlier image has the same detector ("DF4-A", "DF4-A 2")."""
-    earlier = [m.get("Detector") for m in metas[:index]]
-    return name if name not in earlier else f"{name} {earlier.count(name) + 1}"
 
 
 def _velox_metadata(group) -> dict:
