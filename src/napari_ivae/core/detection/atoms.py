@@ -281,8 +281,11 @@ def detect_atoms(
             run["superstructure"] = float(superstructure)
         frames, params = _resolved(frames, given, run, excluded, invert)
         found = _detected(frames, with_sublattice(params, held), excluded, is_stack)
-        if "finer_period" in found.params and held is None and superstructure is None:
+        finer = "finer_period" in found.params or "finer_bragg_period" in found.params
+        if finer and held is None and superstructure is None:
             found = _finer_lattice(frames, found, given, first_run, excluded, is_stack)
+        for key in ("finer_bragg_period", "finer_coarse"):  # the search's own
+            found.params.pop(key, None)
         return found
 
 
@@ -293,11 +296,14 @@ def _finer_lattice(frames, found, given, run, excluded, is_stack) -> Detections:
     frames less their smoothing at half the fine period, which keeps the fine lattice: its
     envelope would otherwise also set the atoms under its minima below the contrast cut), the
     spacing estimated below a ``FINER``-th of the first, and the atoms searched at it. That
-    result is kept when its own self-check passes; else the first, with its warning."""
+    result is kept when its own self-check passes; else the first, with its warning (none for
+    a finer lattice found by :mod:`~napari_ivae.core.detection.finer_bragg` alone)."""
     from napari_ivae.core.detection.finer_lattice import FINER
     from napari_ivae.core.detection.spacing import estimate_spacing
 
-    period, coarse = found.params["finer_period"], float(found.params["spacing"])
+    bragg = found.params.pop("finer_bragg_period", None)  # (finer_bragg: not warned about)
+    coarse = float(found.params.pop("finer_coarse", found.params["spacing"]))
+    period = found.params.get("finer_period", bragg)
     fine = without_superstructure(frames, period)
     try:
         spacing = estimate_spacing(fine[0], max_spacing=coarse / FINER)

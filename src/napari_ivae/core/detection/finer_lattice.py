@@ -144,6 +144,15 @@ def note_finer_lattice(frame, table, params) -> None:
     period = finer_period(frame, points_of(table), float(params["spacing"]))
     if period is not None:
         params["finer_period"] = round(period, 2)
+        return
+    # the frame's clearest lattice, under the spectrum's coarser one: searched, not warned
+    # about (the points may share it: see finer_bragg); the search drops these keys
+    from napari_ivae.core.detection.finer_bragg import finer_bragg_period
+
+    coarse = max(float(params["spacing"]), float(params.get("lattice_spacing") or 0.0))
+    period = finer_bragg_period(frame, coarse)
+    if period is not None:
+        params["finer_bragg_period"], params["finer_coarse"] = round(period, 2), coarse
 
 
 def without_superstructure(frames: np.ndarray, period: float) -> np.ndarray:
