@@ -17,7 +17,11 @@ def fitted_pooled_cut(monkeypatch):
     """The pooled cut of the two-Gaussian fit alone, under which these frames' faint
     particles were measured: the valley cut (particle_valley) keeps most of them before the
     faint pass, which these tests are about."""
-    monkeypatch.setattr(particle_valley, "pooled_cut", particle_threshold.particle_cut)
+
+    def fitted(strength, floor=0.0, spots=None):
+        return particle_threshold.particle_cut(strength, floor)
+
+    monkeypatch.setattr(particle_valley, "pooled_cut", fitted)
 
 
 @pytest.mark.parametrize(("polarity", "before"), [("bright", 0.780), ("dark", 0.673)])

@@ -65,3 +65,60 @@ def test_pooled_cut_keeps_the_floor_and_one_population():
     assert particle_valley.pooled_cut(one, 2.0) == particle_threshold.particle_cut(one, 2.0)
     assert particle_valley.pooled_cut(_strengths(0, 0.5, 2000), 50.0)[0] == 50.0
     assert particle_valley.pooled_cut(np.ones(3), 1.5) == (1.5, {})
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("bright", [4.3, 5.0])
+def test_pooled_cut_keeps_the_fit_where_the_uppermost_valley_splits_the_particles(seed, bright):
+    """A few particles much brighter than the rest (dividing nuclei among dimmer ones) put a
+    clear valley above the bulk of the particles; the fit's strong population is all of them,
+    the one above the lower valley, and that valley is the cut: between the background and the
+    dim particles."""
+    rng = np.random.default_rng(seed)
+    mean, sd, count = PARTICLES
+    strength = np.concatenate(
+        [
+            np.exp(rng.normal(0.3, 0.5, 3000)),
+            np.exp(rng.normal(mean, sd, count)),
+            np.exp(rng.normal(bright, 0.15, 12)),
+        ]
+    )
+    assert particle_valley.valley_cut(strength) > np.exp(mean + 2 * sd)  # above the dim ones
+    apart = (rng.uniform(0, 20000, (len(strength), 2)), np.full(len(strength), 2.0))
+    cut, mixture = particle_valley.pooled_cut(strength, 0.5, apart)
+    assert mixture == particle_threshold.particle_cut(strength, 0.5)[1]
+    assert np.exp(0.3 + 2.33 * 0.5) < cut < np.exp(mean - 1.645 * sd)
+    # without the candidates' positions, or with the dim ones bunched on rings (a defocused
+    # halo's fringes: many maxima round each ring), the uppermost valley decides as before
+    assert particle_valley.pooled_cut(strength, 0.5)[0] == particle_valley.valley_cut(strength)
+    ringed = apart[0].copy()
+    dim = np.flatnonzero((strength > cut) & (strength < particle_valley.valley_cut(strength)))
+    turn = np.linspace(0, 2 * np.pi, len(dim), endpoint=False) * 10
+    ringed[dim] = (
+        100 + 5 * np.stack([np.cos(turn), np.sin(turn)], axis=1) + (dim % 10)[:, None] * 50
+    )
+    ringed_cut = particle_valley.pooled_cut(strength, 0.5, (ringed, apart[1]))[0]
+    assert ringed_cut == particle_valley.valley_cut(strength)
+    # the fit's cut at the floor (no background population found below its strong one): its
+    # strong population may be a texture's over the noise, the uppermost valley decides
+    level = particle_valley.clear_valleys(strength)[-2][0]
+    fitted = particle_threshold.particle_cut(strength, 0.5)[0]
+    assert fitted < level
+    floor = (fitted + level) / 2
+    at_floor = particle_valley.pooled_cut(strength, floor, apart)[0]
+    assert at_floor == particle_valley.valley_cut(strength)
+    # a floor above that valley: no lower valley counts, the uppermost decides as before
+    high = particle_valley.clear_valleys(strength)[-1][0] / 2
+    assert particle_valley.pooled_cut(strength, high, apart)[0] == particle_valley.valley_cut(
+        strength
+    )
+
+
+def test_a_strong_population_inside_the_weak_ones_spread_is_no_population_of_its_own():
+    """The fits measured on stardist's nuclei (a population of its own, 3.9 weak sds up) and on
+    an empty frame of scan lines (a narrow bump 0.8 weak sds up: no lower valley may replace
+    the uppermost there)."""
+    nuclei = {"weak": (0.150, 0.824, 0.969), "strong": (3.333, 0.507, 0.031)}
+    scan_lines = {"weak": (-1.702, 1.198, 0.672), "strong": (-0.739, 0.170, 0.328)}
+    assert particle_valley._separated(nuclei)
+    assert not particle_valley._separated(scan_lines)

@@ -12,9 +12,10 @@ def test_auto_particles_take_the_pooled_cut_from_the_valley(monkeypatch):
     calls = []
     pooled = particle_valley.pooled_cut
 
-    def spy(strength, floor=0.0):
+    def spy(strength, floor=0.0, spots=None):
         calls.append(len(strength))
-        return pooled(strength, floor)
+        assert spots is not None and len(spots[0]) == len(spots[1]) == len(strength)
+        return pooled(strength, floor, spots)
 
     monkeypatch.setattr(particle_valley, "pooled_cut", spy)
     rng = np.random.default_rng(4)

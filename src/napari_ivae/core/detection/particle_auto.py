@@ -197,8 +197,9 @@ def _kept_blobs(
     core = (core_strength, blob_sigma[: len(core_strength)])
     # the second search's candidate scales are the first's, the same layers: measured once
     known = None if shared is None else shared.setdefault("background_layers", {})
+    searched_at = (response, scales, core_scales, polarity, core, noise, skip, layer, below)
     scale_cut, bounds, floors, floor, cut, mixture, pooled, added = scale_cuts(
-        response, scales, core_scales, polarity, core, noise, skip, layer, below, signal, known
+        *searched_at, signal, known, points[: len(core_strength)]
     )
     on_layer = layer is not None and layer[0] == polarity
     packed = None if pooled else layer

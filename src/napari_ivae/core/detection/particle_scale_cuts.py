@@ -35,7 +35,18 @@ class ScaleCuts(NamedTuple):
 
 
 def scale_cuts(
-    response, scales, core_scales, polarity, core, noise, skip, layer, below, frame=None, known=None
+    response,
+    scales,
+    core_scales,
+    polarity,
+    core,
+    noise,
+    skip,
+    layer,
+    below,
+    frame=None,
+    known=None,
+    core_points=None,
 ) -> ScaleCuts:
     """Each searched scale's cut (steps 3-5).
 
@@ -66,6 +77,9 @@ def scale_cuts(
     known : dict, optional
         :func:`~napari_ivae.core.detection.particle_threshold.background_strengths`' layers
         measured by an earlier search on the same frame and ``skip`` (filled here).
+    core_points : numpy.ndarray, optional
+        ``(N, 2)`` positions of the candidates at the candidate scales (``core``'s order): the
+        pooled cut's lower valley needs them (:func:`~.particle_valley.pooled_cut`).
 
     Returns
     -------
@@ -82,7 +96,8 @@ def scale_cuts(
     floor = particle_threshold.noise_floor(pixel_noise, area, core_scales, polarity)
     # the cut comes from the candidate scales alone: the smaller ones bring a population of
     # their own (a support's fine texture) that would pull the mixture down to it
-    cut, mixture = particle_valley.pooled_cut(core_strength, floor)
+    spots = None if core_points is None else (core_points, core_sigma)
+    cut, mixture = particle_valley.pooled_cut(core_strength, floor, spots)
     other_side = particle_threshold.opposite_strengths(response, polarity, skip)
     spreads: dict = {}  # each layer's spread, measured once for the bound and weak_shift
     background = particle_threshold.background_strengths(

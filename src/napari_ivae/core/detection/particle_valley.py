@@ -47,14 +47,33 @@ def log_density(strength, bandwidth: float = BANDWIDTH):
     return 0.5 * (edges[1:] + edges[:-1]), density, above
 
 
-def valley_cut(strength, bandwidth: float = BANDWIDTH) -> float | None:
-    """The strength at the uppermost clear valley of the log-strength density, or None.
+def clear_valleys(strength, bandwidth: float = BANDWIDTH) -> list[tuple[float, int]]:
+    """Every clear valley of the log-strength density, lowest first: ``(strength, above)``.
 
     A valley is a local minimum of the density (:func:`log_density`) with at least
     ``MIN_ABOVE`` candidates above it, where the highest density on each side is at least
-    ``VALLEY_DEPTH`` times the valley's. The uppermost such valley separates the strongest
-    population (the particles) from the next one down (the background); a lower valley may
-    split the background itself (a pile of near-zero maxima in flat areas).
+    ``VALLEY_DEPTH`` times the valley's; ``above`` is the number of candidates at or above it.
+    """
+    grid, density, above = log_density(strength, bandwidth)
+    if len(grid) < 3:
+        return []
+    inner = density[1:-1]
+    minima = np.flatnonzero((inner < density[:-2]) & (inner <= density[2:])) + 1
+    minima = minima[above[minima] >= MIN_ABOVE]
+    if not len(minima):
+        return []
+    peak_below = np.maximum.accumulate(density)[minima]
+    peak_above = np.maximum.accumulate(density[::-1])[::-1][minima]
+    clear = minima[np.minimum(peak_below, peak_above) >= VALLEY_DEPTH * density[minima]]
+    return [(float(np.exp(grid[m])), int(above[m])) for m in clear]
+
+
+def valley_cut(strength, bandwidth: float = BANDWIDTH) -> float | None:
+    """The strength at the uppermost clear valley of the log-strength density, or None.
+
+    The uppermost of :func:`clear_valleys` separates the strongest population (the particles)
+    from the next one down (the background); a lower valley may split the background itself
+    (a pile of near-zero maxima in flat areas).
 
     Parameters
     ----------
@@ -68,31 +87,26 @@ def valley_cut(strength, bandwidth: float = BANDWIDTH) -> float | None:
     float or None
         The cut, or None where the density has no such valley (one population).
     """
-    grid, density, above = log_density(strength, bandwidth)
-    if len(grid) < 3:
-        return None
-    inner = density[1:-1]
-    minima = np.flatnonzero((inner < density[:-2]) & (inner <= density[2:])) + 1
-    minima = minima[above[minima] >= MIN_ABOVE]
-    if not len(minima):
-        return None
-    peak_below = np.maximum.accumulate(density)[minima]
-    peak_above = np.maximum.accumulate(density[::-1])[::-1][minima]
-    clear = np.minimum(peak_below, peak_above) >= VALLEY_DEPTH * density[minima]
-    if not clear.any():
-        return None
-    return float(np.exp(grid[minima[clear][-1]]))
+    valleys = clear_valleys(strength, bandwidth)
+    return valleys[-1][0] if valleys else None
 
 
-def pooled_cut(strength, floor: float = 0.0) -> tuple[float, dict]:
+def pooled_cut(strength, floor: float = 0.0, spots=None) -> tuple[float, dict]:
     """The pooled cut on the candidates' ``strength``, never below ``floor``, and the mixture.
 
     The two-Gaussian fit's cut and mixture
     (:func:`~napari_ivae.core.detection.particle_threshold.particle_cut`); where it found two
-    populations and the density has a clear valley (:func:`valley_cut`), the fit's cut stands
-    where its strong population is the one above the valley (within ``SAME_SPLIT`` x its
-    count either way); else the fit split the background in two, or took only the strongest
-    few particles for the strong population, and the valley decides.
+    populations and the density has a clear valley (:func:`clear_valleys`), the fit's cut stands
+    where its strong population is the one above the uppermost valley (within ``SAME_SPLIT`` x
+    its count either way). Where it is the one above a lower clear valley above ``floor``
+    instead, and the fit found a background population below it (its cut above ``floor``, its
+    strong population centred beyond the weak one's ``NULL_Z`` tail), the uppermost valley
+    splits the particles themselves (a few much brighter ones: dividing nuclei among a field of
+    dimmer ones) and that lower valley is the cut. Else the fit split the background in two, or
+    took only the strongest few particles for the strong population, and the uppermost valley
+    decides. ``spots`` (the candidates' ``(N, 2)`` positions and their sigmas) is needed for the
+    lower valley: the blobs between it and the uppermost must lie apart as separate particles do
+    (:func:`_apart`); without it the uppermost valley decides as before.
 
     Returns
     -------
@@ -105,14 +119,55 @@ def pooled_cut(strength, floor: float = 0.0) -> tuple[float, dict]:
     cut, mixture = particle_cut(strength, floor)
     if not mixture:
         return cut, mixture
-    valley = valley_cut(strength)
-    if valley is None:
+    valleys = clear_valleys(strength)
+    if not valleys:
         return cut, mixture
-    above = float(np.count_nonzero(strength >= valley))
     fitted = mixture["strong"][2] * len(strength)
-    if above / SAME_SPLIT <= fitted <= above * SAME_SPLIT:
+
+    def same_split(valley):
+        above = float(np.count_nonzero(strength >= valley))
+        return above / SAME_SPLIT <= fitted <= above * SAME_SPLIT
+
+    if same_split(valleys[-1][0]):
         return cut, mixture
-    return max(valley, floor), mixture
+    # a lower valley counts only above the white-noise floor (below it, it splits the
+    # background itself: a pile of near-zero maxima in flat areas under the noise's maxima),
+    # and only where the fit found a background population below its strong one (its cut
+    # above the floor) and its strong population stands clear of the weak one
+    # (:func:`_separated`), its blobs apart as particles are (:func:`_apart`): else its strong
+    # population may be a texture's (defocus halos), a bump of the noise's own (scan lines) or
+    # a halo's fringes, and the uppermost valley holds the particles
+    lower = [valley for valley, _ in valleys[:-1] if valley > floor and same_split(valley)]
+    clear = lower and cut > floor and _separated(mixture) and spots is not None
+    if clear and _apart(strength, lower[-1], valleys[-1][0], *spots):
+        return lower[-1], mixture
+    return max(valleys[-1][0], floor), mixture
 
 
-__all__ = ["log_density", "pooled_cut", "valley_cut"]
+def _separated(mixture) -> bool:
+    """Whether the fit's strong population is centred beyond the weak one's ``NULL_Z`` tail:
+    a population of its own, not a narrow bump inside the weak one's spread."""
+    from napari_ivae.core.detection.particle_threshold import NULL_Z
+
+    weak, strong = mixture["weak"], mixture["strong"]
+    return strong[0] - weak[0] >= NULL_Z * weak[1]
+
+
+def _apart(strength, low: float, top: float, points, sigma) -> bool:
+    """Whether the blobs between the ``low`` and ``top`` valleys lie apart as separate particles
+    do: their median distance to the nearest blob above ``low`` is at least two blob radii
+    (``sqrt(2) sigma``; closer, their discs overlap). A defocused halo's fringes are many
+    maxima round each ring, closer than that (1.8 radii on the rings' test scene)."""
+    from scipy.spatial import cKDTree
+
+    above = strength >= low
+    between = above & (strength < top)
+    if np.count_nonzero(between) < 2:
+        return False
+    points = np.asarray(points, dtype=np.float64)
+    distance = cKDTree(points[above]).query(points[between], k=2)[0][:, 1]
+    radius = np.sqrt(2.0) * np.asarray(sigma, dtype=np.float64)[between]
+    return bool(np.median(distance / radius) >= 2.0)
+
+
+__all__ = ["clear_valleys", "log_density", "pooled_cut", "valley_cut"]
