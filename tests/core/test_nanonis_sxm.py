@@ -88,6 +88,27 @@ def test_first_channel_when_there_is_no_z(tmp_path):
     np.testing.assert_array_equal(image.data, channels["Current"][1])
 
 
+def test_a_constant_height_scan_reads_the_channel_that_holds_the_image(tmp_path):
+    # real constant-height files hold a constant Z (the feedback off): the image is the
+    # current (STM) or the frequency shift (nc-AFM)
+    channels = _scan(seed=3)
+    flat = np.full((12, 20), -2.7e-8, "f4")
+    channels["Z"] = ("m", flat, flat)
+    write_sxm(tmp_path / "stm.sxm", channels)
+    image = read_calibrated(tmp_path / "stm.sxm")
+    assert image.meta["image"] == "Current forward"
+    np.testing.assert_array_equal(image.data, channels["Current"][1])
+    back = read_sxm(tmp_path / "stm.sxm", direction="backward")
+    np.testing.assert_array_equal(back.data, channels["Current"][2])
+    channels["Frequency_Shift"] = ("Hz", channels["Phase"][1] * 3, None)
+    write_sxm(tmp_path / "afm.sxm", channels)
+    assert read_sxm(tmp_path / "afm.sxm").meta["image"] == "Frequency_Shift forward"
+    assert read_sxm(tmp_path / "afm.sxm", channel="z").meta["image"] == "Z forward"  # asked
+    still = {"Z": ("m", flat, flat), "Current": ("A", flat, flat)}
+    write_sxm(tmp_path / "flat.sxm", still)
+    assert read_sxm(tmp_path / "flat.sxm").meta["image"] == "Z forward"  # nothing varies
+
+
 def test_pixel_size_from_the_scan_range_and_the_angle_in_meta(tmp_path):
     path = tmp_path / "cal.sxm"
     write_sxm(path, _scan(), scan_range=(2e-8, 1.5e-8), angle=30.0)  # 20 px x 12 lines

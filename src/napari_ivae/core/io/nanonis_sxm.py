@@ -8,7 +8,8 @@ float32 (big-endian: ``:SCANIT_TYPE:`` ``FLOAT MSBFIRST``): for each channel of 
 ``(lines, pixels)`` frame of the forward scan and, where its direction is ``both``, one of the
 backward scan, stored right to left. ``:SCAN_PIXELS:`` gives pixels and lines, ``:SCAN_RANGE:``
 the scanned size in metres (x first); an ``up`` scan (``:SCAN_DIR:``) stores its bottom line
-first. Lines not scanned (an unfinished scan) hold NaN and are kept so. Every size is checked
+first. Lines not scanned (an unfinished scan) hold NaN and are kept so. The default image is
+the Z forward topograph, but in a constant-height scan (Z constant) the channel that varies. Every size is checked
 against the file's; a damaged file is refused in one line.
 """
 
@@ -43,7 +44,8 @@ def read_sxm(
         The file.
     channel : str, optional
         The channel's name in the file's ``:DATA_INFO:`` (``"Current"``; case ignored). By
-        default ``Z`` (the topograph), else the first channel.
+        default ``Z`` (the topograph), or where it is constant (a constant-height scan) the
+        frequency shift, else the current, else the first channel that varies.
     direction : {"forward", "backward"}
         The scan direction; ``"backward"`` only for a channel recorded in both.
     mmap : bool
@@ -124,12 +126,14 @@ def _read(path: Path, head: bytes, size: int, channel, direction, mmap: bool) ->
     dtype = np.dtype(f"{_byte_order(header)}f4")
     channels = _channels(header)
     images = [f"{name} {d}" for name, _, both in channels for d in _DIRECTIONS[: 1 + both]]
-    index, unit = _chosen(channels, channel, direction)
     frame = nx * ny * 4
     start = mark + len(_DATA_MARK)
     if start + len(images) * frame > size:
         need = start + len(images) * frame
         raise ValueError(f"it is truncated ({size} bytes; its header needs {need})")
+    if channel is None:
+        channel = _measured(path, channels, direction, dtype, start, nx * ny)
+    index, unit = _chosen(channels, channel, direction)
     at = start + index * frame
     pixels: np.ndarray
     if mmap:
@@ -221,6 +225,26 @@ def _channels(header: dict) -> list[tuple[str, str, bool]]:
     if not channels:
         raise ValueError("its :DATA_INFO: lists no channel")
     return channels
+
+
+def _measured(path, channels, direction: str, dtype, start: int, count: int) -> str | None:
+    """The default channel: ``Z`` (the topograph), but in a constant-height scan (``Z`` held
+    constant) the frequency shift (nc-AFM) or the current (STM), else the first channel that
+    varies; ``None`` (the first) where there is no ``Z`` or nothing varies."""
+    names = [name.lower() for name, _, _ in channels]
+    order = [_TOPOGRAPH, "frequency_shift", "current"]
+    order = [n for n in order if n in names] + [n for n in names if n not in order]
+    if _TOPOGRAPH not in names:
+        return None
+    for name in order:
+        if direction == "backward" and not channels[names.index(name)][2]:
+            continue
+        index, _ = _chosen(channels, name, direction)
+        pixels = np.fromfile(path, dtype=dtype, count=count, offset=start + index * count * 4)
+        finite = pixels[np.isfinite(pixels)]
+        if finite.size and finite.min() < finite.max():
+            return channels[names.index(name)][0]
+    return None
 
 
 def _chosen(channels, channel: str | None, direction: str) -> tuple[int, str]:
