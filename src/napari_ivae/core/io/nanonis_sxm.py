@@ -9,8 +9,8 @@ float32 (big-endian: ``:SCANIT_TYPE:`` ``FLOAT MSBFIRST``): for each channel of 
 backward scan, stored right to left. ``:SCAN_PIXELS:`` gives pixels and lines, ``:SCAN_RANGE:``
 the scanned size in metres (x first); an ``up`` scan (``:SCAN_DIR:``) stores its bottom line
 first. Lines not scanned (an unfinished scan) hold NaN and are kept so. The default image is
-the Z forward topograph, but in a constant-height scan (Z constant) the channel that varies. Every size is checked
-against the file's; a damaged file is refused in one line.
+the Z forward topograph, but in a constant-height scan (Z constant) the channel that varies.
+Every size is checked against the file's; a damaged file is refused in one line.
 """
 
 from __future__ import annotations
