@@ -29,6 +29,7 @@ import numpy as np
 
 from napari_ivae.core.detection.lattice_choice import lattice_choice_warnings
 from napari_ivae.core.detection.lattice_directions import ONE_DIRECTION
+from napari_ivae.core.detection.quality_frame import NOT_COLUMNS
 
 LOW_SNR = 3.0  # atoms below this contrast over the noise are hard to tell from noise
 MIN_ON_LATTICE = 0.5  # fewer atoms than this at a consistent spacing: the spacing is suspect
@@ -45,7 +46,7 @@ ONE_DIRECTION_SHARE = 0.2
 MOTIF_PEAK = 0.4
 SAMPLE = 2000  # atoms whose neighbours are looked at (a large frame holds 10^5)
 # the atoms warnings (automatic spacing) that an image of particles gives too
-NO_LATTICE_SIGNS = ("no lattice periodicity", "nearest neighbour near the spacing")
+NO_LATTICE_SIGNS = ("no lattice periodicity", "nearest neighbour near the spacing", NOT_COLUMNS)
 
 
 def suggests_particles(warnings) -> bool:
@@ -54,7 +55,7 @@ def suggests_particles(warnings) -> bool:
     return any(sign in str(w) for w in warnings for sign in NO_LATTICE_SIGNS)
 
 
-def assess(detections, mode: str, frame_shape: tuple | None = None) -> dict:
+def assess(detections, mode: str, frame_shape: tuple | None = None, frame=None) -> dict:
     """Measures and warnings for a detection result.
 
     Parameters
@@ -68,6 +69,10 @@ def assess(detections, mode: str, frame_shape: tuple | None = None) -> dict:
         A frame's (rows, cols), where known: atoms whose spacing came from their spots' size
         in a frame too small for the spacing search to see their lattice (fewer than
         ``PERIODS_SEEN`` of their own distances across) are then told so in a note.
+    frame : numpy.ndarray, optional
+        The (first) prepared frame, where known: atoms at an automatic spacing are then also
+        checked against the frame's own order
+        (:mod:`~napari_ivae.core.detection.quality_frame`).
 
     Returns
     -------
@@ -77,14 +82,15 @@ def assess(detections, mode: str, frame_shape: tuple | None = None) -> dict:
         information that says nothing about the result's reliability, as a masked scale bar).
     """
     if mode == "atoms":
-        return _assess_atoms(detections, frame_shape)
+        return _assess_atoms(detections, frame_shape, frame)
     from napari_ivae.core.detection.quality_particles import assess_particles
 
     return assess_particles(detections)
 
 
-def _assess_atoms(detections, frame_shape=None) -> dict:
+def _assess_atoms(detections, frame_shape=None, frame=None) -> dict:
     from napari_ivae.core.detection.atom_defaults import FAINT_RING
+    from napari_ivae.core.detection.quality_frame import frame_doubts
 
     params = detections.params
     spacing = float(params.get("spacing", np.nan))
@@ -139,6 +145,7 @@ def _assess_atoms(detections, frame_shape=None) -> dict:
         warnings.append(_off_lattice_warning(measures["on_lattice"], spacing, params))
     else:
         warnings += _one_direction_warning(detections, spacing, measures)
+    warnings += frame_doubts(frame, params, measures, warnings)
     warnings += lattice_choice_warnings(params, spacing)
     return {"measures": measures, "warnings": warnings, "notes": notes}
 
