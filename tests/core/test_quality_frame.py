@@ -103,3 +103,12 @@ def test_atoms_at_the_pixel_limit_are_warned_and_pointed_to_particles():
     given = _atoms(points, spacing=2.0, sigma=0.3)
     given.params["spacing_source"] = "given"
     assert assess(given, "atoms", frame=frame)["warnings"] == []
+
+
+def test_a_handful_of_atoms_at_an_automatic_spacing_is_pointed_to_particles():
+    """Fails before: a real image of a few nuclei (mahotas' nuclear.png) ended with "only 3
+    atoms" at a 51 px spacing and no particles hint; a lattice's result is not hinted."""
+    few = assess(_atoms(_square(n=2, spacing=51.0), spacing=51.0, sigma=5.0), "atoms")
+    assert any(w.startswith("only 4 atoms") for w in few["warnings"]), few
+    assert suggests_particles(few["warnings"])
+    assert not suggests_particles(assess(_atoms(_square()), "atoms")["warnings"])

@@ -45,8 +45,14 @@ ONE_DIRECTION_SHARE = 0.2
 # 0.25-0.27, Penrose vertices 0.16-0.23, networks <= 0.03
 MOTIF_PEAK = 0.4
 SAMPLE = 2000  # atoms whose neighbours are looked at (a large frame holds 10^5)
-# the atoms warnings (automatic spacing) that an image of particles gives too
-NO_LATTICE_SIGNS = ("no lattice periodicity", "nearest neighbour near the spacing", NOT_COLUMNS)
+# the atoms warnings (automatic spacing) that an image of particles gives too: a handful of
+# "atoms" at an automatic spacing is a few large spots as often (a few nuclei: 3 at 51 px)
+NO_LATTICE_SIGNS = (
+    "no lattice periodicity",
+    "nearest neighbour near the spacing",
+    NOT_COLUMNS,
+    "atoms: check the spacing",
+)
 
 
 def suggests_particles(warnings) -> bool:
