@@ -10,7 +10,8 @@ search analyses, ``spacing.MAX_SIDE``) say whether the frame is that lattice:
     The share of the frame's detail (its power at periods from the longest searched down to
     2 px, smoothed as the detector smooths: a Gaussian of the atoms' sigma) in the samples
     that stand out of their ring (``spacing.KEEP_RATIO``, and their neighbours: what the
-    spacing search's autocorrelation keeps). A lattice of columns over the whole frame is
+    spacing search's autocorrelation keeps; over a polycrystal's powder ring, as the search
+    does, over the rings beside it). A lattice of columns over the whole frame is
     most of its detail (benchmark lattices over the whole frame, at every dose: 0.12-0.99;
     real HRSTEM and STM lattices 0.32-0.98); a faint periodicity (a scan pattern) over
     amorphous carbon carries 0.02 of it.
@@ -54,7 +55,14 @@ def frame_order(frame: np.ndarray, sigma: float) -> dict | None:
     max_spacing = min(crop.shape) / lattice.PERIODS_SEEN
     power, freq_sq = lattice._periodogram(crop)
     band = lattice._band(freq_sq, max_spacing)
-    ratio, strongest = lattice._peak_ratios(power, lattice._ring_medians(power, freq_sq), band)
+    floor = lattice._ring_medians(power, freq_sq)
+    ratio, strongest = lattice._peak_ratios(power, floor, band)
+    if strongest < lattice.MIN_BRAGG_RATIO:  # a polycrystal's powder ring, as the search does
+        from napari_ivae.core.detection.powder_ring import powder_floor
+
+        powder = powder_floor(power, lattice._ring_index(power, freq_sq), floor, band)
+        if powder is not None:
+            ratio, strongest = lattice._peak_ratios(power, powder, band)
     smoothed = power * np.exp(-4.0 * np.pi**2 * sigma**2 * freq_sq)  # the blur's power
     total = float(smoothed[band].sum())
     if not (strongest > 0 and total > 0):
