@@ -88,3 +88,14 @@ def _polarity(frames, spacing, params, excluded) -> tuple:
     found: dict = {}
     bright = _bright_atoms(frames, spacing, found, params, excluded)
     return (None if bright is frames else bright), found
+
+
+def _with_annotation(excluded, frame, run: dict):
+    """The user's mask plus a burned-in scale bar and its label, if the frame has one."""
+    from napari_ivae.core.detection.overlays import annotation_mask
+
+    annotation = remembered("annotation_mask", annotation_mask, frame)
+    run["annotation_pixels"] = int(annotation.sum())
+    if not annotation.any():
+        return excluded
+    return annotation if excluded is None else excluded | annotation

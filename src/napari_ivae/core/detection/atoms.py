@@ -88,6 +88,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from napari_ivae.core.detection import replicated_pixels
 from napari_ivae.core.detection.atom_frame import frame_atoms, refine_peaks, select_by_contrast
 from napari_ivae.core.detection.atom_held_sublattice import held_sublattice, with_sublattice
 from napari_ivae.core.detection.atom_honeycomb_sites import honeycomb_sites
@@ -98,11 +99,10 @@ from napari_ivae.core.detection.atom_messages import (
     summed_counts,
     with_note,
 )
-from napari_ivae.core.detection.atom_setup import _levelled, _prepared, _resolved
+from napari_ivae.core.detection.atom_setup import _levelled, _prepared, _resolved, _with_annotation
 from napari_ivae.core.detection.detection_memo import (
     DetectionMemo,
     checkpoint,
-    remembered,
     using_memo,
 )
 from napari_ivae.core.detection.detections import Detections, empty_detections, make_detections
@@ -260,6 +260,11 @@ def detect_atoms(
             image, channel=channel, frame_axis=frame_axis, invert=bool(invert), flatten=flatten
         )
         frames, is_stack = split_frames(prepared)
+        block = None if held is not None else replicated_pixels.block_replication(frames)
+        if block is not None:  # a nearest-neighbour up-sampled frame: one pixel a block
+            frames, given, superstructure, exclude = replicated_pixels.in_blocks(
+                frames, block, given, superstructure, exclude
+            )
         levelled = None
         if flatten is None:  # a scanning-probe topograph: line offsets, tilt and steps out
             frames, levelled = _levelled(frames)
@@ -286,6 +291,8 @@ def detect_atoms(
             found = _finer_lattice(frames, found, given, first_run, excluded, is_stack)
         for key in ("finer_bragg_period", "finer_coarse"):  # the search's own
             found.params.pop(key, None)
+        if block is not None:
+            found = replicated_pixels.in_given_frame(found, block, _checked, prepared)
         return found
 
 
@@ -370,17 +377,6 @@ def _checked(detections: Detections, frames=None) -> Detections:
     if detections.params.get("sublattice"):  # a plain note, not a warning
         detections.quality["measures"]["sublattice"] = detections.params["sublattice"]
     return detections
-
-
-def _with_annotation(excluded, frame, run: dict):
-    """The user's mask plus a burned-in scale bar and its label, if the frame has one."""
-    from napari_ivae.core.detection.overlays import annotation_mask
-
-    annotation = remembered("annotation_mask", annotation_mask, frame)
-    run["annotation_pixels"] = int(annotation.sum())
-    if not annotation.any():
-        return excluded
-    return annotation if excluded is None else excluded | annotation
 
 
 __all__ = [
