@@ -47,6 +47,9 @@ lattice on terraces whose step edges cross the frame, is levelled first unless `
 is given: the line offsets, the plane's tilt and the step edges between terraces are taken
 out (:mod:`~napari_ivae.core.detection.scan_levelling`; ``params["scan_levelled"]`` says what
 was found, ``None`` for any other frame, which is left as it came).
+A frame whose pixels come in identical ``k x k`` blocks (nearest-neighbour up-sampled) is
+searched one pixel a block, its result said in the frame's pixels
+(:mod:`~napari_ivae.core.detection.replicated_pixels`; ``params["replicated"]``).
 
 Peaks are local maxima of the smoothed image minus its Gaussian blur of width ``background``
 (a band-pass at the atom scale): a faint column on the slope of a particle's intensity envelope

@@ -125,8 +125,8 @@ def in_blocks(frames: np.ndarray, block, given: dict, superstructure, exclude) -
 def replicated_note(k: int) -> str:
     """The note for a frame searched one pixel a block."""
     return (
-        f"the frame's pixels come in identical {k} x {k} blocks (a nearest-neighbour "
-        f"up-sampled image): searched one pixel a block, the result in the frame's pixels"
+        f"The frame's pixels come in identical {k} x {k} blocks (a nearest-neighbour "
+        f"up-sampled image): searched one pixel a block, the result in the frame's pixels."
     )
 
 
@@ -139,8 +139,7 @@ def in_given_frame(found, block, checked, prepared):
     """``found`` (a detection on the frames one pixel a block) in the frames given
     (``prepared``): points at their blocks' centres, the lengths in ``params`` and
     ``refine_shift`` times ``k``, the lengths its message says too, its self-check made again
-    there (``checked``); the note added to the message and the self-check's notes."""
-    from napari_ivae.core.detection.atom_messages import with_note
+    there (``checked``), which notes the blocks (a note, no warning)."""
     from napari_ivae.core.detection.detections import make_detections
 
     k, row_phase, col_phase = block
@@ -153,7 +152,6 @@ def in_given_frame(found, block, checked, prepared):
             params[key] = (np.asarray(value, dtype=float) * k).tolist()
     if "annotation_pixels" in params:
         params["annotation_pixels"] = int(params["annotation_pixels"]) * k * k
-    note = replicated_note(k)
     params["replicated"] = {"block": k, "row_phase": row_phase, "col_phase": col_phase}
     table = found.properties.copy()
     table["row"] = _to_given(table["row"], k, row_phase, prepared.shape[-2])
@@ -161,9 +159,7 @@ def in_given_frame(found, block, checked, prepared):
     if "refine_shift" in table:
         table["refine_shift"] = np.asarray(table["refine_shift"], dtype=float) * k
     message = _PX.sub(lambda match: _times(match, k), found.message)
-    mapped = make_detections(
-        table, labels=found.labels, params=params, message=with_note(message, note)
-    )
+    mapped = make_detections(table, labels=found.labels, params=params, message=message)
     mapped = checked(mapped, prepared)
-    mapped.quality["notes"].append(note[0].upper() + note[1:] + ".")
+    mapped.quality["notes"].append(replicated_note(k))
     return mapped
