@@ -67,6 +67,8 @@ def block_replication(frames: np.ndarray) -> tuple[int, int, int] | None:
     """
     if frames.ndim != 3 or min(frames.shape[1:]) < 4:
         return None
+    if np.all(np.any(frames[:, 1:3] != frames[:, :2], axis=(0, 2))):
+        return None  # rows 0, 1 and 2 differ: blocks one row high (most frames; cheaply said)
     rows = np.any(frames[:, 1:, :] != frames[:, :-1, :], axis=(0, 2))
     cols = np.any(frames[:, :, 1:] != frames[:, :, :-1], axis=(0, 1))
     k = gcd(_period(rows), _period(cols))
