@@ -375,7 +375,8 @@ def _checked(detections: Detections, frames=None) -> Detections:
         detections.drop_column("fit_ok")
 
     shape = None if frames is None else frames.shape[-2:]  # a chunked frame's is not said
-    first = None if frames is None or detections.params.get("is_stack") else frames[0]
+    first = None if frames is None or detections.params.get("is_stack") else frames
+    first = first[0] if first is not None and first.ndim == 3 else first  # (1, y, x) or (y, x)
     detections.quality = assess(detections, "atoms", frame_shape=shape, frame=first)
     if detections.params.get("sublattice"):  # a plain note, not a warning
         detections.quality["measures"]["sublattice"] = detections.params["sublattice"]

@@ -18,22 +18,7 @@ from math import gcd
 
 import numpy as np
 
-# params entries that are lengths in pixels (the rest are counts, contrasts or words)
-LENGTH_KEYS = (
-    "spacing",
-    "sigma",
-    "background",
-    "min_distance",
-    "refine_radius",
-    "merge_distance",
-    "border",
-    "lattice_spacing",
-    "lattice_constant",
-    "atom_width",
-    "superstructure",
-    "finer_period",
-    "sublattice_vectors",
-)
+# the lengths a caller may give (pixels of the frame given)
 GIVEN_LENGTHS = (
     "spacing",
     "sigma",
@@ -42,6 +27,15 @@ GIVEN_LENGTHS = (
     "refine_radius",
     "merge_distance",
     "border",
+)
+# params entries that are lengths in pixels (the rest are counts, contrasts or words)
+LENGTH_KEYS = GIVEN_LENGTHS + (
+    "lattice_spacing",
+    "lattice_constant",
+    "atom_width",
+    "superstructure",
+    "finer_period",
+    "sublattice_vectors",
 )
 _PX = re.compile(r"(\d+(?:\.(\d+))?) px")
 
