@@ -49,11 +49,7 @@ def finer_bragg_period(frame: np.ndarray, spacing: float) -> float | None:
 
     if spacing < FINER * MIN_PERIOD:
         return None
-    crop = estimate._central_crop(np.asarray(frame), estimate.MAX_SIDE).astype(np.float64)
-    if not np.isfinite(crop).all():
-        crop = np.where(np.isfinite(crop), crop, np.nanmedian(crop))
-    power, freq_sq = estimate._periodogram(crop)
-    floor = estimate._ring_medians(power, freq_sq)
+    crop, power, freq_sq, floor = estimate.crop_spectrum(frame)
     ratio = np.where(floor > 0, power / np.maximum(floor, np.finfo(np.float64).tiny), 0.0)
     ratio[0, 0] = 0.0  # the mean
     fine = (freq_sq >= (FINER / spacing) ** 2) & (freq_sq <= 1.0 / MIN_PERIOD**2)

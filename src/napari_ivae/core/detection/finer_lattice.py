@@ -66,10 +66,7 @@ def finer_period(frame: np.ndarray, points: np.ndarray, spacing: float) -> float
     points = points[((points >= 0) & (points < crop.shape)).all(axis=1)]
     if len(points) < MIN_POINTS:
         return None
-    if not np.isfinite(crop).all():
-        crop = np.where(np.isfinite(crop), crop, np.nanmedian(crop))
-    power, freq_sq = estimate._periodogram(crop)
-    floor = estimate._ring_medians(power, freq_sq)
+    crop, power, freq_sq, floor = estimate.crop_spectrum(frame)
     ratio = np.where(floor > 0, power / np.maximum(floor, np.finfo(np.float64).tiny), 0.0)
     band = (freq_sq >= (FINER / spacing) ** 2) & (freq_sq <= 1.0 / MIN_PERIOD**2)
     from scipy import ndimage

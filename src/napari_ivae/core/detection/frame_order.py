@@ -47,15 +47,11 @@ def frame_order(frame: np.ndarray, sigma: float) -> dict | None:
     from napari_ivae.core.detection import spacing as lattice
     from napari_ivae.core.detection.lattice_directions import second_direction
 
-    crop = lattice._central_crop(np.asarray(frame, dtype=np.float64), lattice.MAX_SIDE)
-    if min(crop.shape) < 16:
+    if min(np.shape(frame)) < 16:  # (the crop is as small)
         return None
-    if not np.isfinite(crop).all():
-        crop = np.where(np.isfinite(crop), crop, np.nanmedian(crop))
+    crop, power, freq_sq, floor = lattice.crop_spectrum(frame)
     max_spacing = min(crop.shape) / lattice.PERIODS_SEEN
-    power, freq_sq = lattice._periodogram(crop)
     band = lattice._band(freq_sq, max_spacing)
-    floor = lattice._ring_medians(power, freq_sq)
     ratio, strongest = lattice._peak_ratios(power, floor, band)
     if strongest < lattice.MIN_BRAGG_RATIO:  # a polycrystal's powder ring, as the search does
         from napari_ivae.core.detection.powder_ring import powder_floor

@@ -383,3 +383,13 @@ def _central_crop(image: np.ndarray, side: int) -> np.ndarray:
     height, width = image.shape
     top, left = max((height - side) // 2, 0), max((width - side) // 2, 0)
     return image[top : top + side, left : left + side]
+
+
+def crop_spectrum(frame: np.ndarray) -> tuple:
+    """The central ``MAX_SIDE`` crop the spacing search reads (float64, NaN and inf filled by
+    its median), its periodogram, squared frequencies and ring medians."""
+    crop = _central_crop(np.asarray(frame), MAX_SIDE).astype(np.float64)
+    if not np.isfinite(crop).all():
+        crop = np.where(np.isfinite(crop), crop, np.nanmedian(crop))
+    power, freq_sq = _periodogram(crop)
+    return crop, power, freq_sq, _ring_medians(power, freq_sq)
