@@ -99,10 +99,11 @@ def pooled_cut(strength, floor: float = 0.0, spots=None) -> tuple[float, dict]:
     populations and the density has a clear valley (:func:`clear_valleys`), the fit's cut stands
     where its strong population is the one above the uppermost valley (within ``SAME_SPLIT`` x
     its count either way). Where it is the one above a lower clear valley above ``floor``
-    instead, and the fit found a background population below it (its cut above ``floor``, its
-    strong population centred beyond the weak one's ``NULL_Z`` tail), the uppermost valley
-    splits the particles themselves (a few much brighter ones: dividing nuclei among a field of
-    dimmer ones) and that lower valley is the cut. Else the fit split the background in two, or
+    instead, its strong population centred beyond the weak one's ``NULL_Z`` tail, the uppermost
+    valley splits the particles themselves (a few much brighter ones: dividing nuclei among a
+    field of dimmer ones) and that lower valley is the cut, wherever the fit's own cut falls
+    against ``floor`` (both mark where the noise's maxima end; which of the two is higher
+    changes with the pixel size). Else the fit split the background in two, or
     took only the strongest few particles for the strong population, and the uppermost valley
     decides. ``spots`` (the candidates' ``(N, 2)`` positions and their sigmas) is needed for the
     lower valley: the blobs between it and the uppermost must lie apart as separate particles do
@@ -132,13 +133,13 @@ def pooled_cut(strength, floor: float = 0.0, spots=None) -> tuple[float, dict]:
         return cut, mixture
     # a lower valley counts only above the white-noise floor (below it, it splits the
     # background itself: a pile of near-zero maxima in flat areas under the noise's maxima),
-    # and only where the fit found a background population below its strong one (its cut
-    # above the floor) and its strong population stands clear of the weak one
+    # and only where the fit's strong population stands clear of the weak one
     # (:func:`_separated`), its blobs apart as particles are (:func:`_apart`): else its strong
-    # population may be a texture's (defocus halos), a bump of the noise's own (scan lines) or
-    # a halo's fringes, and the uppermost valley holds the particles
+    # population may be a bump of the noise's own (scan lines) or a texture's maxima crowded
+    # round the particles (defocus halos, a halo's fringes), and the uppermost valley holds
+    # the particles
     lower = [valley for valley, _ in valleys[:-1] if valley > floor and same_split(valley)]
-    clear = lower and cut > floor and _separated(mixture) and spots is not None
+    clear = lower and _separated(mixture) and spots is not None
     if clear and _apart(strength, lower[-1], valleys[-1][0], *spots):
         return lower[-1], mixture
     return max(valleys[-1][0], floor), mixture
