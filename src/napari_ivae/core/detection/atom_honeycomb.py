@@ -22,6 +22,7 @@ HONEYCOMB_TOLERANCE = 0.1  # separations within 10 % of a honeycomb's (see _brig
 CHECK_SIDE = 16  # the check runs on a central crop of this many lattice spacings (> 200 cells)
 MIN_CHECK_SIDE = 96  # ... and at least this many pixels
 HEXAGONAL_SHELL = 3  # the dark extremes' distance: the mean of each one's nearest three
+BRIGHT_SHELL = 2  # ... and then the bright ones': the mean of the nearest two (_neighbourhood)
 VERTEX_SPREAD = (np.sqrt(3.0) - 1.0) / 2.0  # see _at_vertices: a cell edge's midpoint
 
 
@@ -116,7 +117,8 @@ def _extremes(
     lattice constant was measured); otherwise ``(answer, window, dark, bright)``: ``False`` when
     they do and the bright ones form no honeycomb around them, the central window read and its
     dark and bright extremes (row, col). ``shell``: the dark extremes' distance is their mean to
-    that many nearest (:func:`_neighbourhood`).
+    that many nearest (:func:`_neighbourhood`); where it is more than one, the bright ones'
+    is their mean to the nearest ``BRIGHT_SHELL``.
 
     The dark/bright blob strength of
     :func:`~napari_ivae.core.detection.atom_geometry.atom_polarity` cannot tell which: the hexagon
@@ -133,7 +135,8 @@ def _extremes(
     mask = None if excluded is None else excluded[window]
     shapes: list[tuple[float, int]] = []
     points = []
-    for reading, reach in ((inverted[window], shell), (frame[window], 1)):
+    bright_reach = 1 if shell == 1 else BRIGHT_SHELL
+    for reading, reach in ((inverted[window], shell), (frame[window], bright_reach)):
         # the dark extremes first
         table, _ = frame_atoms(reading, {**params, "refine": None}, mask)
         points.append(points_of(table))
@@ -216,9 +219,12 @@ def _neighbourhood(points, shell: int = 1) -> tuple[float, int]:
     hexagonal lattice's six jittered neighbours falls short of its constant (a noisy HRTEM
     frame of graphene: the hexagon centres' nearest 0.876 x the constant, outside
     ``HONEYCOMB_TOLERANCE``; the mean of the nearest three 0.938 x), so the dark extremes are
-    read over ``HEXAGONAL_SHELL``, half their first shell. The bright ones keep the nearest:
-    they include bond maxima where the bonds are nearly as bright as the atoms (HRTEM), and
-    their third-nearest then lies in the next shell.
+    read over ``HEXAGONAL_SHELL``, half their first shell. The nearest of the bright ones'
+    three falls short the same way (HRTEM graphene's dark calls: 0.898-0.937 x the bond, the
+    first outside the tolerance), so beside that reading they are read over ``BRIGHT_SHELL``
+    (0.966-1.010), not their whole first shell: they include bond maxima where the bonds are
+    nearly as bright as the atoms (HRTEM), and their third-nearest then lies in the next shell.
+    A bright call reads both at their nearest (see :func:`_bright_atoms`).
     """
     from scipy.spatial import cKDTree
 
