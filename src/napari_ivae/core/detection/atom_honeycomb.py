@@ -117,8 +117,8 @@ def _extremes(
     lattice constant was measured); otherwise ``(answer, window, dark, bright)``: ``False`` when
     they do and the bright ones form no honeycomb around them, the central window read and its
     dark and bright extremes (row, col). ``shell``: the dark extremes' distance is their mean to
-    that many nearest (:func:`_neighbourhood`); where it is more than one, the bright ones'
-    is their mean to the nearest ``BRIGHT_SHELL``.
+    that many nearest (:func:`_neighbourhood`); where it is more than one, the bright ones are
+    a honeycomb at their nearest or at their mean to the nearest ``BRIGHT_SHELL``.
 
     The dark/bright blob strength of
     :func:`~napari_ivae.core.detection.atom_geometry.atom_polarity` cannot tell which: the hexagon
@@ -135,8 +135,7 @@ def _extremes(
     mask = None if excluded is None else excluded[window]
     shapes: list[tuple[float, int]] = []
     points = []
-    bright_reach = 1 if shell == 1 else BRIGHT_SHELL
-    for reading, reach in ((inverted[window], shell), (frame[window], bright_reach)):
+    for reading, reach in ((inverted[window], shell), (frame[window], 1)):
         # the dark extremes first
         table, _ = frame_atoms(reading, {**params, "refine": None}, mask)
         points.append(points_of(table))
@@ -144,10 +143,11 @@ def _extremes(
         if not shapes and not (abs(distance / lattice - 1.0) < HONEYCOMB_TOLERANCE and count >= 5):
             return None  # the dark extremes are no hexagonal lattice
         shapes.append((distance, count))
-    bright_distance, bright_count = shapes[1]
-    honeycomb = (
-        abs(bright_distance * np.sqrt(3.0) / lattice - 1.0) < HONEYCOMB_TOLERANCE
-        and bright_count <= 3
+    if shell > 1:  # the nearest falls short on a jittered shell, the two overshoot on a gappy one
+        shapes.append(_neighbourhood(points[1], BRIGHT_SHELL))
+    honeycomb = any(
+        abs(distance * np.sqrt(3.0) / lattice - 1.0) < HONEYCOMB_TOLERANCE and count <= 3
+        for distance, count in shapes[1:]
     )
     if honeycomb and shell > 1:
         honeycomb = _at_vertices(points[0], points[1], lattice)
@@ -221,10 +221,13 @@ def _neighbourhood(points, shell: int = 1) -> tuple[float, int]:
     ``HONEYCOMB_TOLERANCE``; the mean of the nearest three 0.938 x), so the dark extremes are
     read over ``HEXAGONAL_SHELL``, half their first shell. The nearest of the bright ones'
     three falls short the same way (HRTEM graphene's dark calls: 0.898-0.937 x the bond, the
-    first outside the tolerance), so beside that reading they are read over ``BRIGHT_SHELL``
-    (0.966-1.010), not their whole first shell: they include bond maxima where the bonds are
-    nearly as bright as the atoms (HRTEM), and their third-nearest then lies in the next shell.
-    A bright call reads both at their nearest (see :func:`_bright_atoms`).
+    first outside the tolerance), so beside that reading they are also read over
+    ``BRIGHT_SHELL`` (0.966-1.010), not their whole first shell: they include bond maxima where
+    the bonds are nearly as bright as the atoms (HRTEM), and their third-nearest then lies in
+    the next shell. Where atoms are missed among them (a low-dose frame: 1.3 bright extremes a
+    dark one) their second-nearest lies there too (1.10), and the nearest reads the bond
+    (0.98): either reading at the bond is a honeycomb. A bright call reads both at their
+    nearest (see :func:`_bright_atoms`).
     """
     from scipy.spatial import cKDTree
 
