@@ -60,10 +60,10 @@ def finer_period(frame: np.ndarray, points: np.ndarray, spacing: float) -> float
 
     if spacing < FINER * MIN_PERIOD or len(points) < MIN_POINTS:
         return None
-    crop = estimate._central_crop(np.asarray(frame), estimate.MAX_SIDE).astype(np.float64)
-    corner = (np.array(np.shape(frame)) - crop.shape) // 2  # the crop's (central_crop's)
+    side = estimate._central_crop(np.asarray(frame), estimate.MAX_SIDE).shape  # a view's
+    corner = (np.array(np.shape(frame)) - side) // 2  # the crop's (central_crop's)
     points = np.asarray(points, dtype=np.float64) - corner
-    points = points[((points >= 0) & (points < crop.shape)).all(axis=1)]
+    points = points[((points >= 0) & (points < side)).all(axis=1)]
     if len(points) < MIN_POINTS:
         return None
     crop, power, freq_sq, floor = estimate.crop_spectrum(frame)
