@@ -6,7 +6,7 @@ from napari_ivae.core.detection.atom_frame import _null_contrasts
 from napari_ivae.core.detection.atom_threshold import contrast_cut
 from napari_ivae.core.detection.detections import empty_detections
 from napari_ivae.core.detection.peaks import smoothed_noise
-from napari_ivae.core.detection.quality import assess
+from napari_ivae.core.detection.quality import assess, suggests_particles
 
 PARAMS = {"spacing": 8.0, "sigma": 0.8, "background": 4.0, "min_distance": 3.2}
 
@@ -92,6 +92,7 @@ def test_an_empty_result_below_the_cut_says_nothing_stands_out():
     params = {"threshold": "auto", "spacing": 5.0, "counts": counts}
     warnings = assess(empty_detections(params=params), "atoms")["warnings"]
     assert warnings and warnings[0].startswith("nothing stands out from the noise")
+    assert suggests_particles(warnings)  # no atom at an automatic spacing: maybe particles
     given = {**params, "threshold": 30.0}  # the user's threshold: not a noise statement
     assert not assess(empty_detections(params=given), "atoms")["warnings"]
 

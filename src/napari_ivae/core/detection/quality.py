@@ -46,9 +46,11 @@ ONE_DIRECTION_SHARE = 0.2
 MOTIF_PEAK = 0.4
 SAMPLE = 2000  # atoms whose neighbours are looked at (a large frame holds 10^5)
 # the atoms warnings (automatic spacing) that an image of particles gives too: a handful of
-# "atoms" at an automatic spacing is a few large spots as often (a few nuclei: 3 at 51 px)
+# "atoms" at an automatic spacing is a few large spots as often (a few nuclei: 3 at 51 px), and
+# none at all is too (ImageJ's blobs, flat-topped and 8-bit: a 2.1 px "spacing", no peak kept)
 NO_LATTICE_SIGNS = (
     "no lattice periodicity",
+    "nothing stands out from",
     "nearest neighbour near the spacing",
     NOT_COLUMNS,
     "atoms: check the spacing",
