@@ -326,20 +326,20 @@ def polarity_scale_and_response(
 
 
 def _deeper_side(crop, use, scales, best, measured, response, strongest):
-    """``best`` (a round item of the ridge fallback), or the other polarity's best round item
-    when that one's strongest peaks lie further beyond the frame's level than ``best``'s.
+    """``best`` (the ridge fallback's item: round, or a ridge where no larger scale is round),
+    or the other side's best round item when its strongest peaks lie further beyond the level.
 
-    An edge has a ridge on both sides, so which side's ridge is the stronger says nothing
-    about the particles: the concave foot of a tip-broadened AFM cone is the strongest dark
-    ridge, and the best larger round dark blobs are then the gaps between close cones, which
-    lie at the substrate's level. A particle lies beyond the background, toward its polarity.
+    An edge has a ridge on both sides, so which side's ridge is the stronger says nothing about
+    the particles: the concave foot of a tip-broadened AFM cone is the strongest dark ridge, and
+    the best larger round dark blobs are the gaps between close cones, at the substrate's level;
+    the vacuum between support spheres, a ridge at every scale. A particle lies further beyond.
     """
     others = [
         item
         for item in measured
         if item[1] != best[1] and item[0] > -np.inf and not ridge_like(response, item, strongest)
     ]
-    if not others or ridge_like(response, best, strongest):
+    if not others:
         return best
     other = max(others, key=lambda item: item[0])
     flat = _levelled(crop)
