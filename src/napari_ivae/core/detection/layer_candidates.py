@@ -87,6 +87,21 @@ def layer_candidates(response, scales, polarity: str, skip, sigma: float, struct
     )
 
 
+def layer_share(structure, masked) -> float:
+    """The share of the frame's unmasked pixels (``masked`` False) where ``structure``
+    (:func:`layer_area`) reaches ``LAYER_NOISE``: where the frame holds more than noise at the
+    particles' scale, the packed layer with its faintest particles (an empty patch of liquid
+    holds noise alone: white noise's largest ratio is 1.25-1.34). The self-check's area of the
+    layer (:func:`~napari_ivae.core.detection.quality_particles.assess_particles`): at a low
+    dose its particles stand at 1.5-1.9 where ``LAYER_STRUCTURE`` would miss them."""
+    use = ~np.asarray(masked, dtype=bool)
+    if not use.any():
+        return 0.0
+    return round(
+        float(np.count_nonzero((np.asarray(structure) >= LAYER_NOISE) & use)) / float(use.sum()), 4
+    )
+
+
 def particle_scale(scales, sigma: float) -> int:
     """The index of the scale of ``scales`` nearest ``sigma`` (in its logarithm)."""
     return int(np.argmin(np.abs(np.log(np.asarray(scales) / sigma))))

@@ -172,6 +172,7 @@ def _kept_blobs(
         particle_surround,
         particle_texture,
     )
+    from napari_ivae.core.detection.layer_candidates import layer_share
     from napari_ivae.core.detection.layer_doubles import layer_doubles
     from napari_ivae.core.detection.layer_grain import grained, layer_cells
     from napari_ivae.core.detection.packed import off_layer
@@ -203,7 +204,7 @@ def _kept_blobs(
     )
     on_layer = layer is not None and layer[0] == polarity
     packed = None if pooled else layer
-    hidden_kept, own_cut = 0, np.full(len(points), np.inf)
+    hidden_kept, own_cut, share = 0, np.full(len(points), np.inf), None
     if packed is not None and packed[0] == polarity:
         scale_cut, (points, blob_sigma, strength), hidden_kept, structure, own_cut = layer_cuts(
             filled,
@@ -218,6 +219,7 @@ def _kept_blobs(
             noise,
             (skip, candidate_skip),
         )
+        share = layer_share(structure, masked)  # the self-check's layer area
     # a smaller blob inside a larger kept one, or inside an aggregate too large to be a
     # particle, is judged against its interior, not its ring
     aggregates = particle_surround.aggregate_blobs(
@@ -381,6 +383,7 @@ def _kept_blobs(
         "mixture": mixture,
         "texture_only": texture_only,
         "layer_cells": cells,
+        "layer_share": share,
         "noise_grain": shared.get("grain") if shared else None,
         **texture,
         **faint_used,
