@@ -50,12 +50,16 @@ def _core_messages() -> list[str]:
     messages += quality.assess(_particles([5.0, 6.0]), "particles")["warnings"]
     messages += quality.assess(_particles([2.0, 3.0, 40.0, 2.5, 60.0]), "particles")["warnings"]
     messages += quality_particles._edge_only_warning(5, 20.0)  # nothing kept inside the frame
+    sparse = _particles([5.0])
+    messages += quality_particles._sparse_warning(  # a packed layer's patches missed
+        sparse, {"layer_cells": 100.0, "layer_share": 0.5}, {}
+    )
     blank = rng.normal(0, 0.01, (64, 64)).astype(np.float32)
     messages.append(detect_particles(blank, min_size=10**6).message)
     with pytest.raises(InputError) as refused:
         check_given_spacing(900.0, (160, 160))
     messages.append(str(refused.value))
-    assert len(messages) >= 9, messages
+    assert len(messages) >= 10, messages
     return messages
 
 
