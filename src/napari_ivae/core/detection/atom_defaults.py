@@ -44,6 +44,7 @@ def _from_first_pass(frame, params, given, excluded) -> dict:
     the lattice constant of a cell with several atoms, and smoothing matched to the atoms'
     width. Values the caller gave are kept."""
     from napari_ivae.core.detection import atom_geometry as geometry
+    from napari_ivae.core.detection.atom_separation import settled_separation
     from napari_ivae.core.detection.column_width import column_width
 
     crop, table, found = _first_pass(frame, params, excluded)
@@ -51,6 +52,9 @@ def _from_first_pass(frame, params, given, excluded) -> dict:
     if spacing is None:
         spacing = geometry.second_pass_spacing(params["spacing"], found)
         if params["spacing_source"] == "auto":
+            settled = settled_separation(frame, params, given, excluded, found)
+            if settled is not None:
+                crop, table, found, spacing = settled
             spacing, hum = spacing_under_hum(frame, params["spacing"], spacing)
         if str(params["spacing_source"]).startswith(SHORT_RANGE):
             crop, table, found, spacing = _nearest_separation(

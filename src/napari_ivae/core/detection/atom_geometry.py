@@ -124,19 +124,26 @@ def second_pass_spacing(lattice_spacing: float, geometry: dict) -> float:
     between the atoms and by the scatter of noisy positions (the nearest of six jittered
     neighbours is closer than their mean), not by the structure, and the estimate stays."""
     separation = geometry["separation"]
-    at_spacing, shared = geometry.get("at_spacing"), geometry.get("shared")
-    if (
-        at_spacing is not None
-        and shared is not None
-        and at_spacing >= KEPT_AT_SPACING
-        and shared < SHARED
-    ):
+    if noise_spread(geometry):
         return lattice_spacing
     if separation is not None and 0.45 * lattice_spacing < separation < (
         SEPARATION_RATIO * lattice_spacing
     ):
         return separation
     return lattice_spacing
+
+
+def noise_spread(geometry: dict) -> bool:
+    """Whether a first pass's closer nearest distances are noise's (see
+    :func:`second_pass_spacing`): a share ``KEPT_AT_SPACING`` of its atoms keeps its nearest
+    at the spacing and less than ``SHARED`` of them lie within 15 % of the median."""
+    at_spacing, shared = geometry.get("at_spacing"), geometry.get("shared")
+    return (
+        at_spacing is not None
+        and shared is not None
+        and at_spacing >= KEPT_AT_SPACING
+        and shared < SHARED
+    )
 
 
 def smoothing_for(spacing: float, width: float | None) -> float:
@@ -239,6 +246,7 @@ __all__ = [
     "atom_width",
     "blob_scale",
     "first_pass_geometry",
+    "noise_spread",
     "second_pass_spacing",
     "smoothing_for",
 ]
