@@ -9,12 +9,14 @@ dumbbells' distances, rounded to the grid's few values (2.83, 3.00, 4.00, 4.24 p
 2.3-2.7 px apart), on either side of the 0.45-spacing floor of
 :func:`~napari_ivae.core.detection.atom_geometry.second_pass_spacing`.
 
-A pass at the separation measured (its exclusion 0.4 of that) tells the two apart. Atoms that
-are there keep their distance: it finds them again at least ``SEPARATION_RATIO`` of it apart.
-Noise peaks, or peaks packed at the exclusion, close in again at the finer exclusion (at about
-half the spacing asked, every time). Where a pass finds its own spacing again within
-``NEAREST_ROUNDS`` steps closer, that spacing is the separation; where the first pass's reading
-already was, or no step settles, the first pass's reading stands.
+A pass at the separation measured (its exclusion 0.4 of that) tells whether the atoms are there:
+they keep their distance, and it finds them again at least ``SEPARATION_RATIO`` of it apart.
+Where a pass finds its own spacing again within ``NEAREST_ROUNDS`` steps closer, that spacing
+(read at sub-pixel precision) is the separation; where that is the first pass's reading
+already, or no step settles, or the first pass's nearest distances are the noise's
+(:func:`~napari_ivae.core.detection.atom_geometry.noise_spread`), the first pass's reading
+stands. A texture's blobs can settle at their own distance: a smoothed random field searched
+at a spacing of 8 px reads 5.0 px in one pass and settles at 4.6 px.
 """
 
 from __future__ import annotations
@@ -84,8 +86,9 @@ def settled_separation(frame, params, given, excluded, found) -> tuple | None:
 
 def subpixel_separation(crop, table, sigma: float) -> float:
     """The median nearest-neighbour distance of a pass's atoms placed at the vertex of a
-    parabola through their smoothed frame's three pixels along each axis: whole-pixel
-    distances between atoms 2-3 px apart take only a few values (2.00, 2.24, 2.83, 3.00)."""
+    parabola through their smoothed frame's three pixels along each axis (through their
+    logarithm where positive: exact for a Gaussian); whole-pixel distances between atoms 2-3
+    px apart take only a few values (2.00, 2.24, 2.83, 3.00)."""
     import numpy as np
     from scipy.spatial import cKDTree
 
@@ -100,6 +103,10 @@ def subpixel_separation(crop, table, sigma: float) -> float:
     for axis in (0, 1):
         step = np.eye(2, dtype=np.int64)[axis]
         left, mid, right = (smoothed[tuple((centres + k * step).T)] for k in (-1, 0, 1))
+        positive = (left > 0) & (mid > 0) & (right > 0)  # a Gaussian's logarithm: a parabola
+        left, mid, right = (
+            np.where(positive, np.log(np.where(positive, v, 1.0)), v) for v in (left, mid, right)
+        )
         curve = left - 2.0 * mid + right
         offset = np.where(curve < 0, 0.5 * (left - right) / np.where(curve < 0, curve, -1.0), 0.0)
         placed[:, axis] += np.clip(offset, -0.5, 0.5)
