@@ -16,9 +16,8 @@ spacing (read at sub-pixel precision) is the separation. Where that is the first
 already, or no step settles, or a step's closer nearest distances are the noise's
 (:func:`~napari_ivae.core.detection.atom_geometry.noise_spread`, the first step's test: a
 low-dose honeycomb's pass at its bond reads 5.83 px for 7.07, 41 % of its atoms with their
-nearest still at the bond), the first pass's reading stands. A texture's blobs can settle at
-their own distance: a smoothed random field searched at a spacing of 8 px reads 5.0 px in one
-pass and settles at 4.6 px.
+nearest still at the bond), the first pass's reading stands (a smoothed random field searched
+at a spacing of 8 px keeps its single reading, 5.0 px; without the test it settled at 4.6).
 """
 
 from __future__ import annotations
