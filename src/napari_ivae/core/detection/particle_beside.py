@@ -67,7 +67,8 @@ def judged_beside(
 
     Beside the kept particles as drawn (its centre outside every drawn profile), a candidate's
     surround is measured with them taken out: in a dense layer touching kept neighbours fill
-    three or four of its sectors, and it stands above what they leave. Inside a drawn profile
+    three or four of its sectors, and it stands above what they leave; and it stands above
+    the frame's own surround outside the drawn profiles (:func:`above_background`). Inside a drawn profile
     (lattice fringes, facets, a shell: what a radial profile leaves of a particle's own
     structure) the frame's surround, as the others'. Then no corner of the kept particle it
     sits on (:func:`~napari_ivae.core.detection.particle_corners.host_corners`: a faceted
@@ -86,6 +87,8 @@ def judged_beside(
             np.subtract(signal, drawn), more[beside_drawn], more_sigma[beside_drawn]
         )
     use = share >= particle_surround.SURROUND_SHARE
+    check = use & beside_drawn
+    use[check] = above_background(signal, drawn, more[check], more_sigma[check], noise)
     use[use] = ~particle_corners.host_corners(
         signal, drawn, more[use], more_sigma[use], kept_points, kept_sigma
     )
@@ -101,3 +104,43 @@ def judged_beside(
     )
     use[use] = judged[: int(use.sum())]
     return use
+
+
+BACKGROUND_ERRORS = 3.0  # a top above its surround by this many standard errors of its mean
+
+
+def above_background(signal, drawn, points, sigma, noise) -> np.ndarray:
+    """Per candidate, whether its top in the frame itself stands above its surround there.
+
+    A kept particle's radial profile is round; drawn for an elongated one (a saturated bead's
+    bloom streak) it is too wide across the particle, and taking it out leaves a maximum of
+    the residual on the plain background beside it, where the drawn profile made the surround
+    low. The top (the mean of ``signal`` within ``TOP`` of the radius) must stand above the
+    median of the surround ring's pixels outside every drawn profile by ``BACKGROUND_ERRORS``
+    standard errors of that mean (the pixel ``noise`` over the root of its pixel count). With
+    no ring pixel outside the drawn profiles (a packed layer) there is nothing to compare:
+    passed.
+
+    Issue 9 round 55 (h132): stranger_fresh blooming_ccd s6, five discs of the background's
+    level 15 px beside saturated beads stood 0.3-0.6 pixel noises above it (1.6-4.5 errors).
+    """
+    from napari_ivae.core.detection.particle_surround import RING, TOP
+
+    out = np.ones(len(points), dtype=bool)
+    scale = float(np.mean(noise))
+    for index, (row, col) in enumerate(np.asarray(points).reshape(-1, 2)):
+        radius = np.sqrt(2.0) * float(sigma[index])
+        reach = int(np.ceil(RING[1] * radius))
+        top, left = max(row - reach, 0), max(col - reach, 0)
+        window = (slice(top, row + reach + 1), slice(left, col + reach + 1))
+        dy, dx = np.ogrid[top - row : window[0].stop - row, left - col : window[1].stop - col]
+        dy, dx = dy[: signal[window].shape[0]], dx[:, : signal[window].shape[1]]
+        distance = np.hypot(dy, dx) / radius
+        ring = (distance >= RING[0]) & (distance <= RING[1]) & (drawn[window] <= 0)
+        inner = distance <= TOP
+        if not ring.any() or not inner.any():
+            continue
+        error = scale / np.sqrt(np.count_nonzero(inner))
+        level = float(np.median(signal[window][ring]))
+        out[index] = float(signal[window][inner].mean()) - level > BACKGROUND_ERRORS * error
+    return out

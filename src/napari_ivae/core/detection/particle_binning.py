@@ -251,6 +251,7 @@ def labelled(signal, points, radius, keep, on_layer: bool, exclude_border: bool,
         particle_edges,
         particle_labels,
         particle_merge,
+        particle_plateaus,
     )
 
     # a particle cut by the frame's edge is one blob with its mirror image, on the edge: its
@@ -283,7 +284,13 @@ def labelled(signal, points, radius, keep, on_layer: bool, exclude_border: bool,
         if on_layer
         else particle_merge.merge_groups(signal, at, radius[keep])
     )
+    # blobs on one saturated plateau (a clipped top, a CCD's bloom streak) are one particle
+    plateau = {}
+    if not on_layer:
+        groups, plateau = particle_plateaus.plateau_groups(signal, at, groups)
     labels, centres = particle_merge.merged(labels, centres, groups)
+    for group, centre in plateau.items():
+        centres[group] = centre
     return labels, centres, groups, border_dropped
 
 
