@@ -50,12 +50,16 @@ def plateau_groups(signal, points, groups):
     if len(points) < 2:
         return groups, {}
     top = signal.max()
-    on = signal[points[:, 0], points[:, 1]] >= top
-    if np.count_nonzero(on) < 2:
+    clipped = signal >= top
+    if np.count_nonzero(clipped) < 2:
         return groups, {}
-    plateau = signal >= top
+    # the read noise leaves single pixels of a saturated area below the clip: closed over
+    plateau = clipped | ndimage.binary_closing(clipped, structure=np.ones((3, 3)))
     components, _ = ndimage.label(plateau, structure=np.ones((3, 3)))
-    piece = np.where(on, components[points[:, 0], points[:, 1]], 0)
+    # a blob's point on (or beside) the plateau: the highest label within a pixel of it
+    near = ndimage.maximum_filter(components, size=3)
+    piece = near[points[:, 0], points[:, 1]]
+    on = piece > 0
     shared = [p for p in np.unique(piece[on]) if np.count_nonzero(piece == p) > 1]
     if not shared:
         return groups, {}
@@ -67,13 +71,14 @@ def plateau_groups(signal, points, groups):
             i = parent[i]
         return i
 
-    smooth = ndimage.gaussian_filter(plateau.astype(np.float32), 1.0)
+    # widths on the plateau grown by the pixel a blob's point may lie beside it
+    mask = ndimage.binary_dilation(plateau, structure=np.ones((3, 3))).astype(np.float32)
     joined_pieces = {}
     for p in shared:
         members = np.flatnonzero(piece == p)
         for i, first in enumerate(members):
             for second in members[i + 1 :]:
-                if _no_waist(smooth, points[first], points[second]):
+                if _no_waist(mask, points[first], points[second]):
                     parent[root(groups[first])] = root(groups[second])
                     joined_pieces[int(groups[first])] = p
     roots = np.array([root(g) for g in groups])
@@ -88,19 +93,20 @@ def plateau_groups(signal, points, groups):
     return out, centres
 
 
-def _no_waist(smooth, a, b) -> bool:
-    """Whether the plateau (``smooth``: its mask smoothed) keeps its width between ``a`` and
-    ``b``: across the segment, nowhere under ``WAIST`` of the narrower end's width."""
+def _no_waist(mask, a, b) -> bool:
+    """Whether the plateau (``mask``: 1 on it) keeps its width between ``a`` and ``b``: across
+    the segment, nowhere under ``WAIST`` of the narrower end's width less a pixel (its outline
+    runs on whole pixels: a streak two or three pixels wide steps by one)."""
     from napari_ivae.core.detection.particle_merge import _segments, _widths
 
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     steps = np.array([max(2, int(np.ceil(np.linalg.norm(b - a))) + 1)])
     line, _ = _segments(a[None, :], b[None, :], steps)
     reach = float(np.linalg.norm(b - a)) + 2.0
-    width = _widths(smooth, line, b - a, reach, 0.5)
+    width = _widths(mask, line, b - a, reach, 0.5)
     narrower = min(width[0], width[-1])
     inner = width[1:-1] if len(width) > 2 else width
-    return bool(narrower > 0 and inner.min() >= WAIST * narrower)
+    return bool(narrower > 0 and inner.min() >= WAIST * narrower - 1.0)
 
 
 __all__ = ["plateau_groups"]
