@@ -24,7 +24,7 @@ def tiny(train, kind="rvae", epochs=1, min_steps=None):
         train.min_steps.value = min_steps
 
 
-def wait_idle(qtbot, train, timeout=60000):
+def wait_idle(qtbot, train, timeout=180000):  # a wait, not a time limit: CI shares its cores
     qtbot.waitUntil(lambda: not train.busy, timeout=timeout)
 
 
