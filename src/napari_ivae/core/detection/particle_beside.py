@@ -121,8 +121,8 @@ def above_background(signal, drawn, points, sigma, noise) -> np.ndarray:
     no ring pixel outside the drawn profiles (a packed layer) there is nothing to compare:
     passed.
 
-    Issue 9 round 55 (h132): stranger_fresh blooming_ccd s6, five discs of the background's
-    level 15 px beside saturated beads stood 0.3-0.6 pixel noises above it (1.6-4.5 errors).
+    On stranger_fresh's blooming CCD (seed 6), five discs at the background's level 15 px
+    beside saturated beads stood 0.3-0.6 pixel noises above it (1.6-4.5 errors).
     """
     from napari_ivae.core.detection.particle_surround import RING, TOP
 
