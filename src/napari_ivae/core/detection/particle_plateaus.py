@@ -12,7 +12,7 @@ lie on one connected plateau unless it narrows to a waist between them (two touc
 particles meet at a neck narrower than either top); the group is placed at the plateau's
 centroid (a bloom spills to both sides alike).
 
-Issue 9 round 55 (h132): stranger_fresh blooming_ccd s6 had a bead's streak reported as three
+Without it, stranger_fresh's blooming CCD (seed 6) had a bead's streak reported as three
 labels (the middle blob, two blobs 10 px up and down joined by the rod merge, and two beside
 points further out), their centres all on the bead.
 """
