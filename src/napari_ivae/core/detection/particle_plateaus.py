@@ -45,6 +45,8 @@ def plateau_groups(signal, points, groups):
     """
     from scipy import ndimage
 
+    from napari_ivae.core.detection.graph_components import component_labels
+
     points = np.asarray(points).reshape(-1, 2).astype(np.int64)
     groups = np.asarray(groups)
     if len(points) < 2:
@@ -63,25 +65,19 @@ def plateau_groups(signal, points, groups):
     shared = [p for p in np.unique(piece[on]) if np.count_nonzero(piece == p) > 1]
     if not shared:
         return groups, {}
-    parent = np.arange(int(groups.max()) + 1)  # a union over the groups
-
-    def root(i):
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
     # widths on the plateau grown by the pixel a blob's point may lie beside it
     mask = ndimage.binary_dilation(plateau, structure=np.ones((3, 3))).astype(np.float32)
     joined_pieces = {}
+    edges = []  # pairs of groups joined on a plateau
     for p in shared:
         members = np.flatnonzero(piece == p)
         for i, first in enumerate(members):
             for second in members[i + 1 :]:
                 if _no_waist(mask, points[first], points[second]):
-                    parent[root(groups[first])] = root(groups[second])
+                    edges.append((groups[first], groups[second]))
                     joined_pieces[int(groups[first])] = p
-    roots = np.array([root(g) for g in groups])
+    first_ends, second_ends = np.array(edges, dtype=np.int64).reshape(-1, 2).T
+    roots = component_labels(int(groups.max()) + 1, first_ends, second_ends)[groups]
     _, first_seen, out = np.unique(roots, return_index=True, return_inverse=True)
     order = np.argsort(np.argsort(first_seen))  # keep the groups in their blobs' order
     out = order[out]
