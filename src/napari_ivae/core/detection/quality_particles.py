@@ -158,13 +158,7 @@ def _crowded_warning(detections, resolved, measures: dict, raised: bool = False)
     ``sensitivity`` above 1 (lowering it is the first thing to try)."""
     from napari_ivae.core.detection.packed_period import LAYER_CROWDED
 
-    frames = resolved if isinstance(resolved, list) else [resolved]
-    index = detections.coords[:, 0]
-    crowded = []
-    for number, used in enumerate(frames):
-        cells = used.get("layer_cells") if isinstance(used, dict) else None
-        if cells:
-            crowded.append((int(np.sum(index == number)) / float(cells), float(cells)))
+    crowded = _points_per_cell(detections, resolved)
     if not crowded:
         return []
     share, cells = max(crowded)
@@ -191,14 +185,7 @@ def _sparse_warning(detections, resolved, measures: dict) -> list:
     held-out-like liquid-cell films (``stranger_heldlike`` seeds 0-26, 24 of them on the
     layer's cut): 0.78-0.89 where the row passes or nearly (recall 0.95-1.0), 0.50 on the one
     that lost 45 % of its particles in patches (seed 9, recall 0.55)."""
-    frames = resolved if isinstance(resolved, list) else [resolved]
-    index = detections.coords[:, 0]
-    sparse = []
-    for number, used in enumerate(frames):
-        if not isinstance(used, dict) or not used.get("layer_cells") or not used.get("layer_share"):
-            continue
-        cells = float(used["layer_cells"]) * float(used["layer_share"])
-        sparse.append((int(np.sum(index == number)) / cells, cells))
+    sparse = _points_per_cell(detections, resolved, over_layer=True)
     if not sparse:
         return []
     share, cells = min(sparse)
@@ -211,6 +198,22 @@ def _sparse_warning(detections, resolved, measures: dict) -> list:
         "missed, its particles at the noise floor (a low dose); look at the overlay; a higher "
         "--sensitivity finds a few more of them, and noise"
     ]
+
+
+def _points_per_cell(detections, resolved, over_layer: bool = False) -> list:
+    """``(points per cell, cells)`` of each frame on a packed layer's lattice
+    (``layer_cells``); ``over_layer``: the cells over the area holding the layer only
+    (``layer_share`` of them), frames without that area left out."""
+    frames = resolved if isinstance(resolved, list) else [resolved]
+    index = detections.coords[:, 0]
+    out = []
+    for number, used in enumerate(frames):
+        cells = used.get("layer_cells") if isinstance(used, dict) else None
+        share = used.get("layer_share") if over_layer and cells else 1.0
+        if cells and share:
+            cells = float(cells) * float(share)
+            out.append((int(np.sum(index == number)) / cells, cells))
+    return out
 
 
 __all__ = ["assess_particles"]
