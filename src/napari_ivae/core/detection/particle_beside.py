@@ -124,17 +124,13 @@ def above_background(signal, drawn, points, sigma, noise) -> np.ndarray:
     On stranger_fresh's blooming CCD (seed 6), five discs at the background's level 15 px
     beside saturated beads stood 0.3-0.6 pixel noises above it (1.6-4.5 errors).
     """
-    from napari_ivae.core.detection.particle_surround import RING, TOP
+    from napari_ivae.core.detection.particle_surround import RING, TOP, _around
 
     out = np.ones(len(points), dtype=bool)
     scale = float(np.mean(noise))
-    for index, (row, col) in enumerate(np.asarray(points).reshape(-1, 2)):
+    for index, point in enumerate(np.asarray(points).reshape(-1, 2)):
         radius = np.sqrt(2.0) * float(sigma[index])
-        reach = int(np.ceil(RING[1] * radius))
-        top, left = max(row - reach, 0), max(col - reach, 0)
-        window = (slice(top, row + reach + 1), slice(left, col + reach + 1))
-        dy, dx = np.ogrid[top - row : window[0].stop - row, left - col : window[1].stop - col]
-        dy, dx = dy[: signal[window].shape[0]], dx[:, : signal[window].shape[1]]
+        window, dy, dx = _around(point, int(np.ceil(RING[1] * radius)), signal.shape)
         distance = np.hypot(dy, dx) / radius
         ring = (distance >= RING[0]) & (distance <= RING[1]) & (drawn[window] <= 0)
         inner = distance <= TOP
