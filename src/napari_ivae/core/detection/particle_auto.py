@@ -172,7 +172,7 @@ def _kept_blobs(
         particle_surround,
         particle_texture,
     )
-    from napari_ivae.core.detection.layer_candidates import layer_share
+    from napari_ivae.core.detection.layer_candidates import layer_share, off_phase
     from napari_ivae.core.detection.layer_doubles import layer_doubles
     from napari_ivae.core.detection.layer_grain import grained, layer_cells
     from napari_ivae.core.detection.packed import off_layer
@@ -272,11 +272,12 @@ def _kept_blobs(
             background_added = int(keep.sum()) - before
     if packed is not None and packed[0] == polarity and keep.any():
         # the layer's false discovery rate holds on the layer: below the noise floor, a
-        # particle off it (in an empty patch) is the noise there
+        # particle off it (in an empty patch) is the noise there, or the liquid's texture
         kept = np.flatnonzero(keep)
         confident = strength[kept] >= floors[np.searchsorted(scales, blob_sigma[kept])]
         at = structure[points[kept, 0], points[kept, 1]]
-        keep[kept[off_layer(points[kept], confident, at)]] = False
+        off = off_layer(points[kept], confident, at)
+        keep[kept[off | off_phase(signal, points[kept], confident, sigma, masked)]] = False
     # no separate strong population: the kept may be the strongest blobs of a film's texture
     film, texture = False, {}
     if not pooled and not on_layer and keep.any():
