@@ -66,12 +66,13 @@ def test_no_points_on_the_textured_liquid_beside_a_film_above_the_floor(seed):
 def test_off_phase_only_where_the_layer_stands_above_the_floor():
     frame = np.full((64, 64), 10.0, dtype=np.float32)
     frame[16:48, 16:48] = 30.0  # the particles' phase (bright)
-    points = np.array([[32, 32], [4, 4], [60, 60], [20, 20]])
+    points = np.array([[32, 32], [24, 24], [40, 40], [4, 4], [28, 36]])
     masked = np.zeros(frame.shape, dtype=bool)
-    above = np.array([True, False, True, False])
-    off = off_phase(frame, points, np.array([True, True, True, False]), 2.0, masked)
-    assert off.tolist() == [False, False, False, False]  # the one below the floor on particles
-    off = off_phase(frame, points, np.array([True, False, True, True]), 2.0, masked)
-    assert off.tolist() == [False, True, False, False]  # below the floor on the background
+    confident = np.array([True, True, True, False, False])
+    off = off_phase(frame, points, confident, 2.0, masked)
+    # below the floor: off on the background, kept on the particles' phase
+    assert off.tolist() == [False, False, False, True, False]
     # most of the layer below the floor: a low dose, where the rate holds
-    assert not off_phase(frame, points, ~above, 2.0, masked).any()
+    assert not off_phase(
+        frame, points, np.array([True, False, False, False, False]), 2.0, masked
+    ).any()
