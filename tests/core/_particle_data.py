@@ -43,3 +43,28 @@ def sparse_low_dose(polarity, seed):
     """150 particles of radius 6 on 384 px at low dose (``LOW_DOSE``), 30 % of them touching a
     neighbour: the robustness benchmark's "n150 r6 low dose"."""
     return low_dose(384, count=150, radius=6, seed=seed, polarity=polarity, touching=0.3)
+
+
+def packed_layer_points(frame):
+    """The default detection's points ``(N, 2)`` on ``frame``, which it must read as a packed
+    layer (its ``packed_cut`` set)."""
+    import numpy as np
+
+    from napari_ivae.core.detection.particles import detect_particles
+
+    found = detect_particles(frame)
+    assert found.params["resolved"]["packed_cut"]
+    return np.asarray(found.coords, dtype=np.float64)[:, 1:]
+
+
+def sphere_thickness(centres, shape, radius):
+    """The projected thickness of spheres of ``radius`` at ``centres`` (row, col) on a frame
+    of ``shape``: a film of packed particles seen in transmission."""
+    import numpy as np
+
+    rows, cols = np.mgrid[: shape[0], : shape[1]]
+    thickness = np.zeros(shape)
+    for row, col in centres:
+        inside = (rows - row) ** 2 + (cols - col) ** 2
+        thickness += 2 * np.sqrt(np.clip(radius**2 - inside, 0, None))
+    return thickness
